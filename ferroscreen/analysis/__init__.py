@@ -1,0 +1,1 @@
+"""Screen analysis on tables (no torch)."""

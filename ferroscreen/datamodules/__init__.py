@@ -1,0 +1,1 @@
+"""LightningDataModules: what data a task trains on."""

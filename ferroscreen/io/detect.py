@@ -1,0 +1,97 @@
+"""Format detection and the single entry point :func:`open_acquisition`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ferroscreen.errors import AcquisitionError
+from ferroscreen.io.acquisition import Acquisition
+from ferroscreen.io.harmony import find_harmony_index, read_harmony
+from ferroscreen.io.imagexpress import is_imagexpress, read_imagexpress
+from ferroscreen.io.incucyte import (
+    ARCHIVE_RE,
+    EXPORT_RE,
+    read_incucyte_archive,
+    read_incucyte_export,
+)
+from ferroscreen.io.pattern import read_pattern
+
+FORMATS = ("incucyte", "incucyte_archive", "harmony", "imagexpress", "pattern")
+
+
+def detect_format(root: Path) -> str:
+    """Name the acquisition format of ``root`` (see :data:`FORMATS`).
+
+    Raises:
+        AcquisitionError: If nothing recognisable is found.
+    """
+    if not root.exists():
+        raise AcquisitionError(f"{root}: no such file or folder")
+    if find_harmony_index(root) is not None:
+        return "harmony"
+    if root.is_file():
+        raise AcquisitionError(f"{root}: is a file; expected an acquisition folder")
+    if (root / "EssenFiles").is_dir() or "ScanData" in root.parts:
+        return "incucyte_archive"
+    if is_imagexpress(root):
+        return "imagexpress"
+    for n, p in enumerate(root.rglob("*")):
+        if n > 20000:
+            break
+        if EXPORT_RE.match(p.name):
+            return "incucyte"
+        if ARCHIVE_RE.search(p.as_posix()):
+            return "incucyte_archive"
+    raise AcquisitionError(
+        f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
+        "ImageXpress); use --format pattern --pattern REGEX for other layouts"
+    )
+
+
+def open_acquisition(
+    root: str | Path,
+    fmt: str | None = None,
+    pattern: str | None = None,
+    time_unit: str = "h",
+    interval_h: float = 1.0,
+) -> Acquisition:
+    """Open an acquisition, detecting its format unless ``fmt`` is given.
+
+    A folder written by ``ferroscreen simulate`` (images under ``images/``) is
+    opened as its IncuCyte export.
+
+    Raises:
+        AcquisitionError: Unknown format name, nothing recognisable, or the
+            chosen reader finds no frames.
+    """
+    root = Path(root)
+    if fmt is None and pattern is not None:
+        fmt = "pattern"
+    if fmt is None:
+        fmt = detect_format(root)
+    if fmt not in FORMATS:
+        raise AcquisitionError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
+    if not root.exists():
+        raise AcquisitionError(f"{root}: no such file or folder")
+    if fmt == "incucyte":
+        return read_incucyte_export(root)
+    if fmt == "incucyte_archive":
+        return read_incucyte_archive(root)
+    if fmt == "harmony":
+        return read_harmony(root)
+    if fmt == "imagexpress":
+        return read_imagexpress(root, interval_h=interval_h)
+    if pattern is None:
+        raise AcquisitionError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
+    return read_pattern(root, pattern, time_unit=time_unit)
+
+
+def find_layout_beside(root: Path) -> Path | None:
+    """A ``layout.csv`` or single ``*.PlateMap`` in or next to an acquisition folder."""
+    for folder in (root, root.parent):
+        if (folder / "layout.csv").is_file():
+            return folder / "layout.csv"
+        maps = sorted(folder.glob("*.PlateMap"))
+        if len(maps) == 1:
+            return maps[0]
+    return None

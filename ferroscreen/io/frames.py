@@ -1,0 +1,94 @@
+"""The frame table contract and lazy pixel loading.
+
+A frame table is a :class:`pandas.DataFrame` with one row per image file and
+the columns of :data:`FRAME_COLUMNS`: ``plate`` (str), ``well`` (canonical
+``A01``), ``field`` (int, 1-based), ``channel`` (str), ``time_h`` (float hours
+since the plate's first scan), ``z`` (int, 0 when not a stack) and ``path``
+(absolute path string). Rows are sorted by plate, time, well, field, channel, z.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import ImageReadError
+
+FRAME_COLUMNS = ["plate", "well", "field", "channel", "time_h", "z", "path"]
+_SORT = ["plate", "time_h", "well", "field", "channel", "z"]
+
+
+def make_frame_table(records: list[dict]) -> pd.DataFrame:
+    """Build a sorted, typed frame table from dicts with the frame columns.
+
+    ``time_h`` is rounded to 1/3600 h (one second) so that timestamps written
+    with minute precision compare equal across wells.
+    """
+    if not records:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
+    df = pd.DataFrame(records)
+    df["z"] = df.get("z", 0)
+    df["z"] = df["z"].fillna(0).astype(int)
+    df["field"] = df["field"].astype(int)
+    df["time_h"] = df["time_h"].astype(float).round(4)
+    df["channel"] = df["channel"].astype(str)
+    df["plate"] = df["plate"].astype(str)
+    df["path"] = df["path"].astype(str)
+    extra = [c for c in df.columns if c not in FRAME_COLUMNS]
+    return df[FRAME_COLUMNS + extra].sort_values(_SORT, kind="stable").reset_index(drop=True)
+
+
+_DTYPES = {
+    "plate": "object",
+    "well": "object",
+    "field": "int64",
+    "channel": "object",
+    "time_h": "float64",
+    "z": "int64",
+    "path": "object",
+}
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read one 2-D frame, preserving uint8/uint16 (and float) pixel types.
+
+    TIFFs are read with tifffile (first page of a multi-page file); PNG/JPEG
+    and other formats with OpenCV ``IMREAD_UNCHANGED`` (16-bit PNGs stay
+    16-bit). RGB(A) images are converted to grey by averaging the colour
+    channels, keeping the input dtype.
+
+    Raises:
+        ImageReadError: One line naming the file when it is missing,
+            truncated, corrupt or not an image.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"{path}: image file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                img = tif.pages[0].asarray()
+        else:
+            import cv2
+
+            img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if img is None:
+                raise ValueError("OpenCV could not decode it")
+    except ImageReadError:
+        raise
+    except Exception as exc:  # tifffile/OpenCV raise many types for broken files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageReadError(f"{path}: unreadable image ({reason})") from None
+    img = np.asarray(img)
+    if img.ndim == 3 and img.shape[-1] in (3, 4):
+        img = img[..., :3].mean(axis=-1).astype(img.dtype)
+    elif img.ndim == 3:
+        img = img[0]
+    if img.ndim != 2 or img.size == 0:
+        raise ImageReadError(f"{path}: expected a 2-D image, got shape {img.shape}")
+    return img

@@ -1,0 +1,186 @@
+"""What ``ferroscreen inspect`` reports about an acquisition, export or layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.io.detect import find_layout_beside, open_acquisition
+from ferroscreen.io.integrity import check_image_file
+from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
+from ferroscreen.plate import read_layout
+from ferroscreen.plate.wells import well_to_rowcol
+
+_LAYOUT_SUFFIXES = (".csv", ".tsv", ".platemap")
+
+
+def _times(ts: list[float]) -> dict:
+    ts = sorted(ts)
+    diffs = np.diff(ts) if len(ts) > 1 else np.array([])
+    return {
+        "timepoints_h": [round(t, 4) for t in ts],
+        "n_timepoints": len(ts),
+        "first_h": ts[0] if ts else None,
+        "last_h": ts[-1] if ts else None,
+        "interval_h": float(np.median(diffs)) if diffs.size else None,
+    }
+
+
+def _compare(imaged: list[str], layout_path: Path) -> dict:
+    layout = read_layout(layout_path)
+    planned = set(layout.wells)
+    seen = set(imaged)
+    key = well_to_rowcol
+    return {
+        "layout": str(layout_path),
+        "imaged_not_in_layout": sorted(seen - planned, key=key),
+        "in_layout_not_imaged": sorted(
+            planned - seen - set(layout.wells_with_role("empty")), key=key
+        ),
+    }
+
+
+def inspect_path(path: Path, layout: Path | None = None, fmt: str | None = None) -> dict:
+    """Describe ``path`` as a JSON-ready dict.
+
+    Keys always present: ``kind`` (``acquisition``, ``metric_export`` or
+    ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
+    ``compounds`` ({name: sorted molar concentrations}); acquisitions and metric
+    exports add ``timepoints_h``. Acquisitions also list ``missing_frames`` and
+    ``unreadable`` files; with a layout, the wells that disagree.
+
+    Raises:
+        FerroscreenError: If ``path`` cannot be read as any of the three kinds.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FerroscreenError(f"{path}: no such file or folder")
+    if path.is_file() and path.suffix.lower() in _LAYOUT_SUFFIXES:
+        lay = read_layout(path)
+        info = lay.summary()
+        return {
+            "kind": "layout",
+            "format": "platemap" if path.suffix.lower() == ".platemap" else "csv",
+            "path": str(path),
+            "plate_format": lay.plate_format.n_wells,
+            **info,
+            "series": lay.describe_compound_series(),
+        }
+    if path.is_file() and looks_like_metric_export(path):
+        exp = read_metric_export(path)
+        out = {
+            "kind": "metric_export",
+            "format": "incucyte_metric",
+            "path": str(path),
+            "metric": exp.metric,
+            "plates": sorted(exp.table["plate"].unique()),
+            "n_wells": len(exp.wells),
+            "wells": exp.wells,
+            **_times(exp.timepoints_h),
+            "n_missing_values": int(exp.table["value"].isna().sum()),
+            "notes": exp.notes,
+        }
+        if layout is not None:
+            out["layout_check"] = _compare(exp.wells, layout)
+        return out
+    acq = open_acquisition(path, fmt=fmt)
+    f = acq.frames
+    missing = acq.missing_frames()
+    unreadable = []
+    for p in f["path"]:
+        why = check_image_file(p)
+        if why:
+            unreadable.append({"path": p, "reason": why})
+    out = {
+        "kind": "acquisition",
+        "format": acq.format,
+        "path": str(path),
+        "plates": sorted(f["plate"].unique()),
+        "n_frames": int(len(f)),
+        "n_wells": len(acq.wells),
+        "wells": acq.wells,
+        "fields": sorted(int(x) for x in f["field"].unique()),
+        "channels": sorted(f["channel"].unique()),
+        "z_planes": sorted(int(x) for x in f["z"].unique()),
+        **_times(acq.timepoints_h),
+        "missing_frames": missing.to_dict("records"),
+        "unreadable": unreadable,
+        "skipped_files": [{"path": p, "reason": r} for p, r in acq.skipped],
+        "notes": acq.notes,
+    }
+    lay_path = layout or find_layout_beside(path if path.is_dir() else path.parent)
+    if lay_path is not None:
+        out["layout_check"] = _compare(acq.wells, lay_path)
+    return out
+
+
+def _well_ranges(wells: list[str], limit: int = 24) -> str:
+    if len(wells) <= limit:
+        return ", ".join(wells)
+    return ", ".join(wells[:limit]) + f", … ({len(wells) - limit} more)"
+
+
+def render_inspection(info: dict) -> str:
+    """Human-readable text for an :func:`inspect_path` result."""
+    lines = [f"{info['path']}: {info['kind']} ({info['format']})"]
+    if info["kind"] == "layout":
+        lines.append(f"  plate format: {info['plate_format']} wells; plates: {', '.join(info['plates'])}")
+        lines.append(f"  wells with a row: {info['n_wells']}")
+        lines.append("  roles: " + ", ".join(f"{k}={v}" for k, v in sorted(info["roles"].items())))
+        if info["references"]:
+            lines.append(
+                "  references: " + ", ".join(f"{c} → {m}" for c, m in info["references"].items())
+            )
+        lines.append(f"  compounds ({len(info['compounds'])}):")
+        lines += [f"    {s}" for s in info["series"]]
+        lines.append(f"  empty wells ({len(info['empty_wells'])}): {_well_ranges(info['empty_wells'])}")
+        if info["cell_lines"]:
+            lines.append(f"  cell lines: {', '.join(info['cell_lines'])}")
+        return "\n".join(lines)
+    interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
+    if info["kind"] == "metric_export":
+        lines.append(f"  metric: {info['metric'] or '(none)'}")
+    else:
+        lines.append(f"  plates: {', '.join(info['plates'])}; frames: {info['n_frames']}")
+        lines.append(
+            f"  fields: {info['fields']}; channels: {', '.join(info['channels'])}; z: {info['z_planes']}"
+        )
+    lines.append(f"  wells ({info['n_wells']}): {_well_ranges(info['wells'])}")
+    if info["n_timepoints"]:
+        lines.append(
+            f"  timepoints: {info['n_timepoints']} from {info['first_h']:.4g} h to "
+            f"{info['last_h']:.4g} h{interval}"
+        )
+    if info["kind"] == "acquisition":
+        miss = info["missing_frames"]
+        lines.append(f"  missing from the grid: {len(miss)} frame(s)")
+        for m in miss[:10]:
+            lines.append(
+                f"    {m['plate']} {m['well']} field {m['field']} {m['channel']} z{m['z']} "
+                f"at {m['time_h']:.4g} h"
+            )
+        lines.append(f"  unreadable files: {len(info['unreadable'])}")
+        for u in info["unreadable"][:10]:
+            lines.append(f"    {u['path']}: {u['reason']}")
+        if info["skipped_files"]:
+            lines.append(f"  files not understood: {len(info['skipped_files'])}")
+            for s in info["skipped_files"][:5]:
+                lines.append(f"    {s['path']}: {s['reason']}")
+    else:
+        lines.append(f"  empty values: {info['n_missing_values']}")
+    for note in info.get("notes", []):
+        lines.append(f"  note: {note}")
+    if "layout_check" in info:
+        lc = info["layout_check"]
+        lines.append(f"  layout {lc['layout']}:")
+        lines.append(
+            f"    imaged but not in layout ({len(lc['imaged_not_in_layout'])}): "
+            f"{_well_ranges(lc['imaged_not_in_layout'])}"
+        )
+        lines.append(
+            f"    in layout but not imaged ({len(lc['in_layout_not_imaged'])}): "
+            f"{_well_ranges(lc['in_layout_not_imaged'])}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Generic reader: a user regular expression over file paths.
+
+The pattern is matched (``re.fullmatch``) against each image's path relative
+to the root, in POSIX form, or against the file name alone when the pattern
+contains no ``/``. Named groups: ``well`` (required), ``field``, ``time``
+(numeric, in ``time_unit``), ``channel``, ``plate``, ``z``. Missing groups
+default to field 1, time 0, channel ``ch1``, plate = the root folder name, z 0.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ferroscreen.errors import AcquisitionError, WellError
+from ferroscreen.io.acquisition import Acquisition
+from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.incucyte import IMAGE_SUFFIXES
+from ferroscreen.plate.wells import normalize_well
+
+_UNITS = {"h": 1.0, "min": 1 / 60, "s": 1 / 3600, "d": 24.0}
+
+
+def read_pattern(root: str | Path, pattern: str, time_unit: str = "h") -> Acquisition:
+    """Read images whose paths match ``pattern``.
+
+    Raises:
+        AcquisitionError: If the pattern is invalid, lacks a ``well`` group,
+            ``time_unit`` is unknown, or no file matches.
+    """
+    root = Path(root)
+    try:
+        rx = re.compile(pattern)
+    except re.error as exc:
+        raise AcquisitionError(f"--pattern '{pattern}': invalid regular expression ({exc})") from None
+    if "well" not in rx.groupindex:
+        raise AcquisitionError(f"--pattern '{pattern}': needs a named group (?P<well>...)")
+    if time_unit not in _UNITS:
+        raise AcquisitionError(f"unknown time unit '{time_unit}' (use h, min, s or d)")
+    scale = _UNITS[time_unit]
+    on_name = "/" not in pattern
+    records, skipped = [], []
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        target = p.name if on_name else p.relative_to(root).as_posix()
+        m = rx.fullmatch(target)
+        if not m:
+            skipped.append((str(p), "does not match the pattern"))
+            continue
+        g = m.groupdict()
+        try:
+            records.append(
+                {
+                    "plate": g.get("plate") or root.name,
+                    "well": normalize_well(g["well"]),
+                    "field": int(g.get("field") or 1),
+                    "channel": g.get("channel") or "ch1",
+                    "z": int(g.get("z") or 0),
+                    "time_h": float(g.get("time") or 0) * scale,
+                    "path": str(p.resolve()),
+                }
+            )
+        except (ValueError, WellError) as exc:
+            skipped.append((str(p), str(exc)))
+    if not records:
+        raise AcquisitionError(f"{root}: no image matches --pattern '{pattern}'")
+    return Acquisition(root, "pattern", make_frame_table(records), skipped)

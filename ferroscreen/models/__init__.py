@@ -1,0 +1,1 @@
+"""Plain nn.Module builders and pretrained-model loading (no Lightning)."""

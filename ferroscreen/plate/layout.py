@@ -1,0 +1,193 @@
+"""The plate layout: what was put in each well.
+
+A :class:`PlateLayout` holds one row per well with the columns of
+:data:`LAYOUT_COLUMNS`. Concentrations are stored in molar (``NaN`` where a
+well has none or where the source unit is not molar, e.g. ``%`` DMSO). The
+original value and unit are kept in ``concentration_raw`` and ``unit`` so that
+nothing the user wrote is lost.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate.units import format_molar
+from ferroscreen.plate.wells import PlateFormat, normalize_well, well_to_rowcol
+
+#: Columns of a layout table, in order.
+LAYOUT_COLUMNS = [
+    "plate_id",
+    "well",
+    "compound",
+    "concentration",
+    "unit",
+    "role",
+    "mode",
+    "rescue_agent",
+    "rescue_concentration",
+    "replicate",
+    "cell_line",
+]
+
+ROLES = ("sample", "vehicle", "reference", "rescue", "empty", "pos_ctrl", "neg_ctrl")
+
+#: Death modes (and ``alive``) a layout may name. Users extend it with
+#: ``extra_modes`` when their classifier has other classes (e.g. autophagy).
+KNOWN_MODES = (
+    "alive",
+    "apoptosis",
+    "ferroptosis",
+    "necroptosis",
+    "autophagy",
+    "pyroptosis",
+    "necrosis",
+    "parthanatos",
+    "cytostatic",
+)
+
+#: Compound names treated as vehicle when a source has no role column.
+VEHICLE_NAMES = ("dmso", "vehicle", "water", "h2o", "pbs", "medium", "media", "ethanol", "etoh")
+
+
+@dataclass
+class PlateLayout:
+    """One or more plates' well contents.
+
+    Attributes:
+        table: One row per (plate_id, well); columns :data:`LAYOUT_COLUMNS`
+            plus any extra columns the source had. ``concentration`` and
+            ``rescue_concentration`` are molar floats (NaN when absent).
+        plate_format: The plate format the wells were validated against.
+        source: The file the layout was read from, if any.
+    """
+
+    table: pd.DataFrame
+    plate_format: PlateFormat = field(default_factory=lambda: PlateFormat.from_n_wells(96))
+    source: Path | None = None
+
+    @property
+    def plate_ids(self) -> list[str]:
+        """Plate ids in the layout, in order of appearance."""
+        return list(dict.fromkeys(self.table["plate_id"].astype(str)))
+
+    @property
+    def wells(self) -> list[str]:
+        """Sorted canonical names of every well that has a row (any plate)."""
+        return sorted(set(self.table["well"]), key=well_to_rowcol)
+
+    def for_plate(self, plate_id: str | None) -> PlateLayout:
+        """The layout of one plate; a single-plate layout fits any plate id."""
+        if plate_id is None or len(self.plate_ids) <= 1:
+            return self
+        sub = self.table[self.table["plate_id"].astype(str) == str(plate_id)]
+        if sub.empty:
+            raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
+        return PlateLayout(sub.reset_index(drop=True), self.plate_format, self.source)
+
+    def well_table(self) -> pd.DataFrame:
+        """The table indexed by well (single-plate layouts)."""
+        return self.table.set_index("well")
+
+    def compounds(self, include_vehicle: bool = True) -> dict[str, list[float]]:
+        """Map compound name -> sorted distinct molar concentrations.
+
+        Combination treatments are named as written (``"TNF+SMAC+zVAD"``);
+        rescue wells appear under ``"<compound> + <rescue_agent>"``.
+        """
+        out: dict[str, set[float]] = {}
+        for row in self.table.itertuples(index=False):
+            if not isinstance(row.compound, str) or not row.compound:
+                continue
+            if row.role == "vehicle" and not include_vehicle:
+                continue
+            name = row.compound
+            if isinstance(row.rescue_agent, str) and row.rescue_agent:
+                name = f"{row.compound} + {row.rescue_agent}"
+            concs = out.setdefault(name, set())
+            if row.concentration is not None and math.isfinite(row.concentration):
+                concs.add(float(row.concentration))
+        return {k: sorted(v) for k, v in out.items()}
+
+    def wells_with_role(self, *roles: str) -> list[str]:
+        """Wells whose role is one of ``roles``."""
+        return sorted(self.table.loc[self.table["role"].isin(roles), "well"], key=well_to_rowcol)
+
+    def summary(self) -> dict:
+        """A JSON-ready description (used by ``ferroscreen inspect``)."""
+        t = self.table
+        return {
+            "plates": self.plate_ids,
+            "n_wells": int(len(set(zip(t["plate_id"], t["well"], strict=True)))),
+            "wells": self.wells,
+            "compounds": self.compounds(),
+            "roles": {r: int(n) for r, n in t["role"].value_counts().items()},
+            "references": {
+                str(c): str(m)
+                for c, m in t.loc[t["role"] == "reference", ["compound", "mode"]]
+                .drop_duplicates()
+                .itertuples(index=False)
+            },
+            "empty_wells": self.wells_with_role("empty"),
+            "cell_lines": sorted({str(c) for c in t["cell_line"] if isinstance(c, str) and c}),
+        }
+
+    def describe_compound_series(self) -> list[str]:
+        """One line per compound: name, role and dose series in readable units."""
+        lines = []
+        for name, concs in self.compounds().items():
+            base = name.split(" + ")[0]
+            roles = sorted(set(self.table.loc[self.table["compound"] == base, "role"]))
+            doses = ", ".join(format_molar(c) for c in concs) or "no concentration"
+            lines.append(f"{name} [{'/'.join(roles)}]: {len(concs)} doses ({doses})")
+        return lines
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the layout in the CSV schema (concentrations in molar, unit ``M``)."""
+        path = Path(path)
+        out = self.table.copy()
+        molar = out["concentration"].notna()
+        out.loc[molar, "unit"] = "M"
+        for col in ("concentration", "rescue_concentration"):
+            out[col] = [repr(float(v)) if pd.notna(v) else "" for v in out[col]]
+        extra = [c for c in out.columns if c not in LAYOUT_COLUMNS and c != "concentration_raw"]
+        out = out[LAYOUT_COLUMNS + extra]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out.to_csv(path, index=False)
+        return path
+
+
+def make_layout(
+    rows: Iterable[dict],
+    plate_format: PlateFormat | int = 96,
+    source: Path | None = None,
+) -> PlateLayout:
+    """Build a layout from dicts with (a subset of) :data:`LAYOUT_COLUMNS`.
+
+    Concentrations must already be molar. Used by the simulator and by tests.
+    """
+    fmt = plate_format if isinstance(plate_format, PlateFormat) else PlateFormat.from_n_wells(
+        plate_format
+    )
+    df = pd.DataFrame(list(rows))
+    for col in LAYOUT_COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan
+    df = df[LAYOUT_COLUMNS + [c for c in df.columns if c not in LAYOUT_COLUMNS]]
+    df["plate_id"] = df["plate_id"].fillna("plate1").astype(str)
+    df["well"] = [f"{w}" for w in df["well"]]
+    df["well"] = [normalize_well(w, fmt) for w in df["well"]]
+    df["role"] = df["role"].fillna("sample")
+    df["replicate"] = df["replicate"].fillna(1).astype(int)
+    for col in ("concentration", "rescue_concentration"):
+        df[col] = df[col].astype(float)
+    df["unit"] = np.where(df["concentration"].notna(), "M", "")
+    for col in ("compound", "mode", "rescue_agent", "cell_line"):
+        df[col] = df[col].where(df[col].notna(), "")
+    return PlateLayout(df.reset_index(drop=True), fmt, source)

@@ -1,0 +1,121 @@
+"""Reader for IncuCyte ``.PlateMap`` XML files (IncuCyte S3/SX5/Zoom plate maps).
+
+The XML lists ``<well row= col=>`` elements (zero-based) whose ``<wellItem>``
+children carry a ``type`` (``Compound``, ``GrowthCondition``, ``CellType``,
+...) with optional ``concentration``/``concentrationUnits`` and a
+``<referenceItem>`` naming the item. Files start with a UTF-8 byte-order mark.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
+from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
+from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
+
+
+def _name(item: ET.Element) -> str:
+    ref = item.find("referenceItem")
+    if ref is None:
+        return ""
+    return (ref.get("description") or ref.get("displayName") or "").strip()
+
+
+def read_platemap(path: str | Path) -> PlateLayout:
+    """Read an IncuCyte ``.PlateMap`` into a :class:`PlateLayout`.
+
+    Compounds become ``compound``/``concentration`` (molar when the unit is
+    molar; non-molar units such as ``%`` keep the raw value in
+    ``concentration_raw`` and leave ``concentration`` NaN). Several compounds
+    in one well are joined with ``+``. Growth conditions and cell types go to
+    ``growth_condition`` and ``cell_line``. Wells without items are ``empty``;
+    compounds named like a vehicle (DMSO, ...) get role ``vehicle``.
+
+    Raises:
+        LayoutError: If the file is not a readable PlateMap.
+    """
+    path = Path(path)
+    try:
+        root = ET.fromstring(path.read_bytes())
+    except FileNotFoundError:
+        raise LayoutError(f"{path}: plate map not found") from None
+    except ET.ParseError as exc:
+        raise LayoutError(f"{path}: not a valid PlateMap XML ({exc})") from None
+    if root.tag != "plateMap":
+        raise LayoutError(f"{path}: root element is <{root.tag}>, expected <plateMap>")
+    wells = root.findall("./wellStore/wells/well")
+    if not wells:
+        raise LayoutError(f"{path}: PlateMap lists no wells")
+    records = []
+    max_r = max_c = 0
+    for el in wells:
+        try:
+            r, c = int(el.get("row", "")), int(el.get("col", ""))
+        except ValueError:
+            raise LayoutError(f"{path}: <well> without integer row/col attributes") from None
+        max_r, max_c = max(max_r, r), max(max_c, c)
+        compounds, concs, raws, units = [], [], [], []
+        growth, cell_types = [], []
+        for item in el.findall("./items/wellItem"):
+            kind = item.get("type", "")
+            name = _name(item)
+            if kind == "Compound":
+                compounds.append(name)
+                unit = (item.get("concentrationUnits") or "").strip()
+                raw = item.get("concentration")
+                value = float(raw) if raw not in (None, "") else math.nan
+                raws.append(value)
+                units.append(unit)
+                concs.append(to_molar(value, unit) if unit in MOLAR_DIVISORS else math.nan)
+            elif kind == "GrowthCondition":
+                growth.append(name)
+            elif kind == "CellType":
+                cell_types.append(name)
+        records.append((r, c, compounds, concs, raws, units, growth, cell_types))
+    fmt = PlateFormat.smallest_containing([rowcol_to_well(max_r, max_c)])
+    if fmt.n_wells < 96:
+        fmt = PlateFormat.from_n_wells(96) if len(wells) > fmt.n_wells else fmt
+    rows = []
+    for r, c, compounds, concs, raws, units, growth, cell_types in records:
+        actives = [
+            (n, m, raw, u)
+            for n, m, raw, u in zip(compounds, concs, raws, units, strict=True)
+            if n.lower() not in VEHICLE_NAMES
+        ]
+        if not compounds:
+            role, name, conc, raw, unit = "empty", "", math.nan, math.nan, ""
+        elif not actives:
+            role, name, conc, raw, unit = "vehicle", compounds[0], concs[0], raws[0], units[0]
+        else:
+            role = "sample"
+            name = "+".join(n for n, *_ in actives)
+            conc, raw, unit = actives[0][1], actives[0][2], actives[0][3]
+        rows.append(
+            {
+                "plate_id": path.stem,
+                "well": rowcol_to_well(r, c),
+                "compound": name,
+                "concentration": conc,
+                "unit": unit,
+                "role": role,
+                "mode": "alive" if role == "vehicle" else "",
+                "rescue_agent": "",
+                "rescue_concentration": math.nan,
+                "replicate": 1,
+                "cell_line": "+".join(cell_types),
+                "growth_condition": "+".join(growth),
+                "concentration_raw": raw,
+            }
+        )
+    df = pd.DataFrame(rows)
+    # replicate number: order of appearance within identical treatments
+    key = df["compound"] + "|" + df["concentration_raw"].astype(str) + "|" + df["growth_condition"]
+    df["replicate"] = df.groupby(key).cumcount() + 1
+    df = df[LAYOUT_COLUMNS + ["growth_condition", "concentration_raw"]]
+    return PlateLayout(df, fmt, path)

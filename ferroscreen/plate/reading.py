@@ -1,0 +1,33 @@
+"""Format dispatch for layout files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate.layout import PlateLayout
+from ferroscreen.plate.layout_csv import read_layout_csv
+from ferroscreen.plate.platemap import read_platemap
+from ferroscreen.plate.wells import PlateFormat
+
+
+def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None) -> PlateLayout:
+    """Read a layout CSV (``.csv``/``.tsv``/``.txt``) or an IncuCyte ``.PlateMap``.
+
+    Raises:
+        LayoutError: If the file is missing, of an unknown kind, or invalid.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise LayoutError(f"{path}: layout file not found")
+    if path.is_dir():
+        raise LayoutError(f"{path}: is a folder, expected a layout CSV or .PlateMap file")
+    suffix = path.suffix.lower()
+    if suffix == ".platemap":
+        return read_platemap(path)
+    if suffix in (".csv", ".tsv", ".txt"):
+        return read_layout_csv(path, plate_format)
+    head = path.read_bytes()[:200].lstrip(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"<"):
+        return read_platemap(path)
+    raise LayoutError(f"{path}: unknown layout file type '{suffix}' (expected .csv or .PlateMap)")

@@ -1,0 +1,43 @@
+"""Concentration units and their conversion to molar."""
+
+from __future__ import annotations
+
+import math
+
+#: Divisor from each accepted unit spelling to molar (value / divisor = molar).
+#: Dividing by an exact power of ten keeps ``10 uM`` exactly ``1e-05``.
+MOLAR_DIVISORS: dict[str, float] = {
+    "M": 1.0,
+    "mM": 1e3,
+    "uM": 1e6,
+    "µM": 1e6,  # micro sign U+00B5
+    "μM": 1e6,  # Greek mu U+03BC
+    "nM": 1e9,
+    "pM": 1e12,
+}
+
+
+def is_molar_unit(unit: str) -> bool:
+    """Whether ``unit`` is a molar unit ferroscreen converts (M, mM, uM/µM, nM, pM)."""
+    return str(unit).strip() in MOLAR_DIVISORS
+
+
+def to_molar(value: float, unit: str) -> float:
+    """Convert ``value`` in ``unit`` to molar.
+
+    Raises:
+        KeyError: If ``unit`` is not a molar unit.
+    """
+    return float(value) / MOLAR_DIVISORS[str(unit).strip()]
+
+
+def format_molar(conc_m: float) -> str:
+    """Human-readable concentration with an SI prefix (``1e-8`` -> ``10 nM``)."""
+    if conc_m is None or not math.isfinite(conc_m):
+        return ""
+    if conc_m == 0:
+        return "0"
+    for unit, factor in (("M", 1.0), ("mM", 1e-3), ("µM", 1e-6), ("nM", 1e-9), ("pM", 1e-12)):
+        if abs(conc_m) >= factor * 0.9999:
+            return f"{conc_m / factor:.4g} {unit}"
+    return f"{conc_m / 1e-12:.3g} pM"

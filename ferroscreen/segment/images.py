@@ -1,0 +1,87 @@
+"""Reading and writing single images for segmentation (bit depth preserved).
+
+16-bit PNGs lose their depth in Pillow and imageio; OpenCV with
+``IMREAD_UNCHANGED`` and tifffile keep it, so those are used here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ferroscreen.errors import ImageReadError
+
+__all__ = ["IMAGE_SUFFIXES", "list_images", "read_image", "to_gray", "write_labels"]
+
+#: File suffixes treated as images when a folder is given.
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    folder = Path(folder)
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """A 2-D image: colour/alpha channels are averaged (drops alpha), singleton axes squeezed."""
+    img = np.squeeze(np.asarray(image))
+    if img.ndim == 3:
+        if img.shape[-1] in (3, 4):
+            img = img[..., :3].mean(axis=-1).astype(img.dtype)
+        elif img.shape[0] in (3, 4):
+            img = img[:3].mean(axis=0).astype(img.dtype)
+    if img.ndim != 2:
+        raise ValueError(f"expected a 2-D single-channel image, got shape {image.shape}")
+    return img
+
+
+def read_image(path: str | Path, gray: bool = True) -> np.ndarray:
+    """Read one image with its original dtype (uint8/uint16/float).
+
+    Args:
+        path: PNG/TIFF/JPEG file.
+        gray: Reduce to a 2-D single-channel array (see :func:`to_gray`).
+
+    Raises:
+        ImageReadError: The file is missing or cannot be decoded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: image file not found")
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            img = tifffile.imread(path)
+        else:
+            import cv2
+
+            img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if img is not None and img.ndim == 3:
+                img = img[..., ::-1] if img.shape[-1] == 3 else img
+    except Exception as exc:  # decoder errors vary by library
+        raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
+    if img is None:
+        raise ImageReadError(f"{path}: cannot decode image")
+    if gray:
+        try:
+            img = to_gray(img)
+        except ValueError as exc:
+            raise ImageReadError(f"{path}: {exc}") from exc
+    return img
+
+
+def write_labels(path: str | Path, labels: np.ndarray) -> Path:
+    """Write a uint16 label image as a zlib-compressed TIFF (raises if > 65535 labels)."""
+    import tifffile
+
+    path = Path(path)
+    if labels.max(initial=0) > np.iinfo(np.uint16).max:
+        raise ValueError(f"{path}: more than 65535 objects do not fit a uint16 label image")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(path, labels.astype(np.uint16), compression="zlib")
+    return path

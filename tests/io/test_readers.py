@@ -1,0 +1,169 @@
+import cv2
+import numpy as np
+import pytest
+import tifffile
+
+from ferroscreen.errors import AcquisitionError, ImageReadError
+from ferroscreen.io import (
+    FRAME_COLUMNS,
+    detect_format,
+    incucyte_export_name,
+    load_image,
+    open_acquisition,
+)
+from ferroscreen.io.integrity import check_image_file
+
+
+def tif(path, value=1, dtype=np.uint16, shape=(8, 10)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(path, np.full(shape, value, dtype=dtype))
+    return path
+
+
+def test_incucyte_export_elapsed_names(tmp_path):
+    for well in ("B2", "E11"):
+        for field in (1, 2):
+            for t in (0, 4, 8.5, 150.25):
+                tif(tmp_path / incucyte_export_name(1957, well, field, t))
+    acq = open_acquisition(tmp_path)
+    assert acq.format == "incucyte"
+    f = acq.frames
+    assert list(f.columns[:7]) == FRAME_COLUMNS
+    assert acq.wells == ["B02", "E11"]
+    assert acq.timepoints_h == [0, 4, 8.5, 150.25]
+    assert set(f["field"]) == {1, 2} and set(f["channel"]) == {"phase"} and set(f["plate"]) == {"VID1957"}
+    assert acq.load(0).dtype == np.uint16
+    assert acq.missing_frames().empty
+
+
+def test_incucyte_export_absolute_names_and_planes(tmp_path):
+    names = [
+        "VID119_B2_1_2024y01m15d_10h30m.tif",
+        "VID119_B2_1_2024y01m15d_14h30m.tif",
+        "VID119_B2_1_2024y01m16d_10h30m.tif",
+        "VID119_B12_2_2024y01m15d_10h30m.tif",
+        "VID1957_phase_E11_5_plane2_06d12h05m.tif",
+    ]
+    for n in names:
+        tif(tmp_path / n)
+    f = open_acquisition(tmp_path, fmt="incucyte").frames
+    vid119 = f[f["plate"] == "VID119"]
+    assert sorted(vid119["time_h"].unique()) == [0, 4, 24]
+    assert set(vid119["well"]) == {"B02", "B12"}
+    other = f[f["plate"] == "VID1957"].iloc[0]
+    assert other["z"] == 2 and other["field"] == 5 and other["time_h"] == pytest.approx(156 + 5 / 60, abs=1e-4)
+
+
+def test_missing_timepoint_reported(tmp_path):
+    for t in (0, 4, 8):
+        tif(tmp_path / incucyte_export_name(1, "A1", 1, t))
+    for t in (0, 8):
+        tif(tmp_path / incucyte_export_name(1, "A2", 1, t))
+    miss = open_acquisition(tmp_path).missing_frames()
+    assert miss.to_dict("records") == [
+        {"plate": "VID1", "well": "A02", "field": 1, "channel": "phase", "z": 0, "time_h": 4.0}
+    ]
+
+
+def test_incucyte_archive(tmp_path):
+    base = tmp_path / "EssenFiles" / "ScanData"
+    tif(base / "2401" / "15" / "1030" / "1234" / "B2-1-C1.tif")
+    tif(base / "2401" / "15" / "1430" / "1234" / "B2-1-C1.tif")
+    tif(base / "2401" / "16" / "1030" / "1234" / "B2-2-P.tif")
+    acq = open_acquisition(tmp_path)
+    assert acq.format == "incucyte_archive"
+    assert acq.timepoints_h == [0, 4, 24]
+    assert set(acq.frames["channel"]) == {"C1", "P"} and set(acq.frames["plate"]) == {"1234"}
+
+
+HARMONY = """<?xml version="1.0" encoding="utf-8"?>
+<EvaluationInputData xmlns="http://www.perkinelmer.com/PEHH/HarmonyV5" Version="1">
+ <Plates><Plate><PlateID>screen_07</PlateID></Plate></Plates>
+ <Images>{images}</Images>
+</EvaluationInputData>"""
+IMAGE = """<Image Version="1"><id>x</id><URL>{url}</URL><Row>{r}</Row><Col>{c}</Col><FieldID>{f}</FieldID>
+<PlaneID>1</PlaneID><TimepointID>{t}</TimepointID><ChannelID>1</ChannelID><ChannelName>Brightfield</ChannelName>
+<AbsTime>2024-03-0{d}T10:00:{s:02d}.12+01:00</AbsTime></Image>"""
+
+
+def test_harmony_index(tmp_path):
+    images = []
+    for t in (1, 2):
+        for r, c in ((1, 1), (3, 12)):
+            url = f"r{r:02d}c{c:02d}f01p01-ch1sk{t}fk1fl1.tiff"
+            tif(tmp_path / "Images" / url)
+            images.append(IMAGE.format(url=url, r=r, c=c, f=1, t=t, d=t, s=r))
+    (tmp_path / "Images" / "Index.idx.xml").write_text(HARMONY.format(images="".join(images)))
+    acq = open_acquisition(tmp_path)
+    assert acq.format == "harmony"
+    assert acq.wells == ["A01", "C12"]
+    assert acq.timepoints_h == [0, 24]
+    assert set(acq.frames["plate"]) == {"screen_07"} and set(acq.frames["channel"]) == {"Brightfield"}
+    assert acq.load(acq.frames.iloc[0]).shape == (8, 10)
+
+
+def test_imagexpress(tmp_path):
+    guid = "D5F8B1AE-0C37-4D6A-9E89-4B1D2C3E4F50"
+    for t in (1, 2, 3):
+        for well in ("A01", "H12"):
+            tif(tmp_path / f"TimePoint_{t}" / f"plateX_{well}_s1_w1{guid}.TIF")
+            tif(tmp_path / f"TimePoint_{t}" / f"plateX_{well}_s1_w1_thumb{guid}.TIF")
+    tif(tmp_path / "TimePoint_1" / "ZStep_2" / f"plateX_A01_s2_w2{guid}.TIF")
+    (tmp_path / "plateX.HTD").write_text('"HTSInfoFile", Version 1.0\n"TimePoints", 3\n')
+    acq = open_acquisition(tmp_path, interval_h=2.0)
+    assert acq.format == "imagexpress"
+    f = acq.frames
+    assert len(f) == 7
+    assert acq.timepoints_h == [0, 2, 4]
+    zrow = f[f["z"] == 1].iloc[0]
+    assert zrow["field"] == 2 and zrow["channel"] == "w2"
+    assert any("TimePoint" in n for n in acq.notes)
+
+
+def test_pattern_reader(tmp_path):
+    for t in (0, 30, 60):
+        tif(tmp_path / f"exp_well-C07_site3_t{t:03d}min_ch-bf.tif")
+    acq = open_acquisition(
+        tmp_path, pattern=r"exp_well-(?P<well>\w\d+)_site(?P<field>\d+)_t(?P<time>\d+)min_ch-(?P<channel>\w+)\.tif",
+        time_unit="min",
+    )
+    assert acq.timepoints_h == [0, 0.5, 1.0]
+    assert set(acq.frames["well"]) == {"C07"} and set(acq.frames["field"]) == {3}
+    with pytest.raises(AcquisitionError, match="named group"):
+        open_acquisition(tmp_path, pattern=r"exp.*")
+    with pytest.raises(AcquisitionError, match="invalid regular expression"):
+        open_acquisition(tmp_path, pattern=r"(?P<well>")
+
+
+def test_detection_failure_message(tmp_path):
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(AcquisitionError, match="no known acquisition layout"):
+        detect_format(tmp_path)
+    with pytest.raises(AcquisitionError, match="no such file"):
+        open_acquisition(tmp_path / "missing")
+
+
+def test_load_image_preserves_dtype(tmp_path):
+    png16 = tmp_path / "a.png"
+    arr = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    cv2.imwrite(str(png16), arr)
+    out = load_image(png16)
+    assert out.dtype == np.uint16 and out.max() == arr.max()
+    t8 = tif(tmp_path / "b.tif", 7, np.uint8)
+    assert load_image(t8).dtype == np.uint8
+
+
+def test_corrupt_and_truncated_tiffs(tmp_path):
+    good = tif(tmp_path / "good.tif", 5, np.uint16, (64, 64))
+    data = good.read_bytes()
+    trunc = tmp_path / "trunc.tif"
+    trunc.write_bytes(data[: len(data) // 2])
+    junk = tmp_path / "junk.tif"
+    junk.write_bytes(b"not a tiff at all")
+    assert check_image_file(good) is None
+    assert "truncated" in check_image_file(trunc)
+    assert "not a readable TIFF" in check_image_file(junk)
+    for bad in (trunc, junk):
+        with pytest.raises(ImageReadError) as exc:
+            load_image(bad)
+        assert str(bad) in str(exc.value) and "\n" not in str(exc.value)

@@ -1,0 +1,111 @@
+import math
+
+import pytest
+
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate import read_layout, read_layout_csv
+
+HEADER = "plate_id,well,compound,concentration,unit,role,mode,rescue_agent,rescue_concentration,replicate,cell_line\n"
+
+
+def write(tmp_path, body, header=HEADER, name="layout.csv"):
+    p = tmp_path / name
+    p.write_text(header + body, encoding="utf-8")
+    return p
+
+
+def test_reads_units_to_molar(tmp_path):
+    p = write(
+        tmp_path,
+        "P1,A1,RSL3,1,uM,reference,ferroptosis,,,1,NALM6\n"
+        "P1,A02,RSL3,1,µM,reference,ferroptosis,Fer-1,1,uM,1,NALM6\n".replace(",1,uM,1,NALM6", ",1,1,NALM6")
+        + "P1,a3,X,250,nM,sample,,,,2,NALM6\n"
+        "P1,A4,X,3,mM,sample,,,,1,\n"
+        "P1,A5,X,7,pM,sample,,,,1,\n"
+        "P1,A6,X,0.5,M,sample,,,,1,\n"
+        "P1,B1,DMSO,,,vehicle,,,,1,NALM6\n"
+        "P1,B2,,,,empty,,,,1,\n",
+    )
+    lay = read_layout_csv(p)
+    t = lay.well_table()
+    assert t.loc["A01", "concentration"] == 1e-6
+    assert t.loc["A02", "concentration"] == 1e-6
+    assert t.loc["A02", "rescue_concentration"] == 1e-6
+    assert t.loc["A03", "concentration"] == 2.5e-7 and t.loc["A03", "replicate"] == 2
+    assert t.loc["A04", "concentration"] == 3e-3
+    assert t.loc["A05", "concentration"] == 7e-12
+    assert t.loc["A06", "concentration"] == 0.5
+    assert math.isnan(t.loc["B01", "concentration"])
+    assert t.loc["B01", "mode"] == "alive"
+    assert lay.compounds()["RSL3 + Fer-1"] == [1e-6]
+    assert lay.wells_with_role("empty") == ["B02"]
+
+
+def test_round_trip(tmp_path):
+    p = write(tmp_path, "P1,C3,Volasertib,30,nM,sample,,,,1,REH\nP1,C4,DMSO,,,vehicle,,,,1,REH\n")
+    lay = read_layout(p)
+    out = lay.to_csv(tmp_path / "again.csv")
+    again = read_layout(out)
+    assert again.compounds() == lay.compounds()
+    assert list(again.table["role"]) == ["sample", "vehicle"]
+
+
+def test_minimal_columns_infer_roles(tmp_path):
+    p = write(tmp_path, "A1,DMSO,,\nA2,Erastin,10,uM\nA3,,,\n", header="well,compound,concentration,unit\n")
+    t = read_layout(p).well_table()
+    assert list(t["role"]) == ["vehicle", "sample", "empty"]
+    assert t.loc["A02", "plate_id"] == "layout"
+
+
+def test_semicolon_and_bom(tmp_path):
+    p = tmp_path / "l.csv"
+    p.write_text("\ufeffwell;compound;concentration;unit\nA1;RSL3;1;uM\n", encoding="utf-8")
+    assert read_layout(p).well_table().loc["A01", "concentration"] == 1e-6
+
+
+@pytest.mark.parametrize(
+    "body, fragments",
+    [
+        ("P1,Z99,X,1,uM,sample,,,,1,\n", [":2:", "'well'", "Z99"]),
+        ("P1,A1,X,1,uM,sample,,,,1,\nP1,A01,X,1,uM,sample,,,,1,\n", [":3:", "duplicate well A01", "line 2"]),
+        ("P1,A1,X,ten,uM,sample,,,,1,\n", [":2:", "'concentration'", "'ten' is not a number"]),
+        ("P1,A1,X,-1,uM,sample,,,,1,\n", [":2:", "'concentration'", "negative"]),
+        ("P1,A1,X,1,mg,sample,,,,1,\n", [":2:", "'unit'", "unknown unit 'mg'"]),
+        ("P1,A1,X,1,,sample,,,,1,\n", [":2:", "'unit'", "without a unit"]),
+        ("P1,A1,X,1,uM,control,,,,1,\n", [":2:", "'role'", "unknown role 'control'"]),
+        ("P1,A1,X,1,uM,reference,pyroptosiss,,,1,\n", [":2:", "'mode'", "unknown mode"]),
+        ("P1,A1,X,1,uM,reference,,,,1,\n", [":2:", "'mode'", "needs a mode"]),
+        ("P1,A1,X,1,uM,sample,,,,one,\n", [":2:", "'replicate'"]),
+    ],
+)
+def test_validation_errors_name_file_line_column(tmp_path, body, fragments):
+    p = write(tmp_path, body)
+    with pytest.raises(LayoutError) as exc:
+        read_layout_csv(p)
+    msg = str(exc.value)
+    assert str(p) in msg and "\n" not in msg
+    for frag in fragments:
+        assert frag in msg
+
+
+def test_well_outside_given_format(tmp_path):
+    p = write(tmp_path, "P1,P24,X,1,uM,sample,,,,1,\n")
+    assert read_layout_csv(p).plate_format.n_wells == 384
+    with pytest.raises(LayoutError, match="outside a 96-well plate"):
+        read_layout_csv(p, plate_format=96)
+
+
+def test_missing_well_column_and_empty(tmp_path):
+    with pytest.raises(LayoutError, match="missing required column 'well'"):
+        read_layout_csv(write(tmp_path, "X,1\n", header="compound,concentration\n"))
+    with pytest.raises(LayoutError, match="no wells"):
+        read_layout_csv(write(tmp_path, "", name="e.csv"))
+    with pytest.raises(LayoutError, match="not found"):
+        read_layout(tmp_path / "nope.csv")
+
+
+def test_extra_modes(tmp_path):
+    p = write(tmp_path, "P1,A1,Rapamycin,1,uM,reference,mitophagy,,,1,\n")
+    with pytest.raises(LayoutError):
+        read_layout_csv(p)
+    assert read_layout_csv(p, extra_modes=("mitophagy",)).well_table().loc["A01", "mode"] == "mitophagy"

@@ -1,0 +1,52 @@
+import math
+
+import pytest
+
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate import read_layout, read_platemap
+
+
+def test_shared_platemap_recovers_every_compound(shared_data):
+    lay = read_layout(shared_data / "incucyte" / "example.PlateMap")
+    comps = lay.compounds()
+    assert set(comps) == {"DMSO", "PDD00017273"}
+    assert comps["PDD00017273"] == pytest.approx([0.37037037037037041e-6, 1.1111111111111112e-6,
+                                                  3.3333333333333335e-6, 10e-6, 30e-6], rel=1e-12)
+    t = lay.well_table()
+    assert lay.plate_format.n_wells == 96 and len(t) == 96
+    assert t.loc["B02", "role"] == "vehicle" and t.loc["B02", "unit"] == "%"
+    assert t.loc["B02", "concentration_raw"] == 0.1 and math.isnan(t.loc["B02", "concentration"])
+    assert t.loc["A01", "role"] == "empty"
+    assert t.loc["B02", "growth_condition"] == "8 x 10e4/mL"
+    # each concentration appears in 10 wells, replicates numbered 1..n within growth condition
+    sample = t[t["compound"] == "PDD00017273"]
+    assert sample.groupby("concentration").size().tolist() == [10] * 5
+    assert sample["replicate"].max() >= 2
+
+
+PLATEMAP = """\ufeff<?xml version="1.0" encoding="utf-8"?>
+<plateMap><wellStore><wells>
+<well row="0" col="0"><items>
+ <wellItem type="Compound" concentration="50" concentrationUnits="nM"><referenceItem type="Compound" description="Volasertib" /></wellItem>
+ <wellItem type="Compound" concentration="1" concentrationUnits="µM"><referenceItem type="Compound" description="Ferrostatin-1" /></wellItem>
+ <wellItem type="CellType" passage="3" seedingDensity="5000"><referenceItem type="CellType" description="NALM-6" /></wellItem>
+</items></well>
+<well row="7" col="11" />
+</wells></wellStore></plateMap>"""
+
+
+def test_combination_and_cell_type(tmp_path):
+    p = tmp_path / "m.PlateMap"
+    p.write_bytes(PLATEMAP.encode("utf-8"))
+    t = read_platemap(p).well_table()
+    assert t.loc["A01", "compound"] == "Volasertib+Ferrostatin-1"
+    assert t.loc["A01", "concentration"] == pytest.approx(50e-9)
+    assert t.loc["A01", "cell_line"] == "NALM-6"
+    assert t.loc["H12", "role"] == "empty"
+
+
+def test_bad_platemap(tmp_path):
+    p = tmp_path / "bad.PlateMap"
+    p.write_text("<plateMap><wellStore>", encoding="utf-8")
+    with pytest.raises(LayoutError, match="bad.PlateMap: not a valid PlateMap XML"):
+        read_layout(p)
