@@ -90,22 +90,31 @@ def get_model(name: str) -> ModelSpec:
     return MODELS[key]
 
 
+#: Stand-in log dose for zero doses: with ``|b| >= 0.005`` the logistic term
+#: saturates (|z| is clipped at 60), giving the exact zero-dose limit and
+#: derivatives of order ``exp(-60)``.
+_ZERO_LOGX = -1e5
+_Z_CLIP = 60.0
+
+
 def _shape_terms(params: np.ndarray, logx: np.ndarray, zero: np.ndarray):
-    """Common pieces: ``s = 1/(1+t)``, ``1-s``, ``ln s`` and ``g = s**f`` (zero doses exact)."""
+    """Common pieces ``s = 1/(1+t)``, ``1-s``, ``ln s`` and ``g = s**f`` with ``t = exp(z)``.
+
+    ``ln s`` is None when every ``f`` is 1 (then ``g = s``).
+    """
     b = params[:, B, None]
     le = np.log(params[:, E, None])
-    z = b * (logx - le)
-    z = np.where(zero, 0.0, z)
-    s = expit(-z)
-    one_minus_s = expit(z)
-    log_s = -np.logaddexp(0.0, z)
-    limit = np.broadcast_to(b > 0, zero.shape)  # s -> 1 when b > 0, 0 when b < 0
-    s = np.where(zero, limit.astype(float), s)
-    one_minus_s = np.where(zero, 1.0 - limit, one_minus_s)
-    log_s = np.where(zero, np.where(limit, 0.0, -np.inf), log_s)
+    lx = np.where(zero, _ZERO_LOGX, logx)
+    z = np.clip(b * (lx - le), -_Z_CLIP, _Z_CLIP)
+    t = np.exp(z)
+    s = 1.0 / (1.0 + t)
+    one_minus_s = t * s
     fpar = params[:, F, None]
+    if np.all(fpar == 1.0):
+        return s, one_minus_s, None, s, lx
+    log_s = -np.log1p(t)
     g = np.exp(fpar * log_s)
-    return s, one_minus_s, log_s, g
+    return s, one_minus_s, log_s, g, lx
 
 
 def response(params: np.ndarray, logx: np.ndarray, zero: np.ndarray) -> np.ndarray:
@@ -116,14 +125,20 @@ def response(params: np.ndarray, logx: np.ndarray, zero: np.ndarray) -> np.ndarr
         logx: Natural-log doses (any finite value where ``zero`` is true).
         zero: True where the dose is zero (the control limit is used).
     """
-    _, _, _, g = _shape_terms(params, logx, zero)
+    g = _shape_terms(params, logx, zero)[3]
     c = params[:, C, None]
     d = params[:, D, None]
     return c + (d - c) * g
 
 
-def jacobian(params: np.ndarray, logx: np.ndarray, zero: np.ndarray):
+def jacobian(params: np.ndarray, logx: np.ndarray, zero: np.ndarray, with_f: bool = True):
     """Model values and derivatives with respect to all five natural parameters.
+
+    Args:
+        params: Natural parameters ``(C, 5)``.
+        logx: Natural-log doses ``(C, N)``.
+        zero: Zero-dose mask ``(C, N)``.
+        with_f: Compute the derivative with respect to ``f`` (else it is left 0).
 
     Returns:
         ``(f, J)`` with ``f`` of shape ``(C, N)`` and ``J`` of shape
@@ -131,29 +146,37 @@ def jacobian(params: np.ndarray, logx: np.ndarray, zero: np.ndarray):
         ``f`` themselves, not their logs). At zero doses the derivatives with
         respect to ``b``, ``e`` and ``f`` are their limits, 0.
     """
-    s, one_minus_s, log_s, g = _shape_terms(params, logx, zero)
+    _, one_minus_s, log_s, g, lx = _shape_terms(params, logx, zero)
     b = params[:, B, None]
     c = params[:, C, None]
     d = params[:, D, None]
     e = params[:, E, None]
     fpar = params[:, F, None]
     span = d - c
-    le = np.log(e)
     # dg/dz with z = b (ln x - ln e):  g = s^f, ds/dz = -s (1 - s)
     dg_dz = -fpar * g * one_minus_s
-    dg_dz = np.where(zero, 0.0, dg_dz)
+    span_dg = span * dg_dz
     jac = np.empty(logx.shape + (5,))
-    jac[..., B] = span * dg_dz * np.where(zero, 0.0, logx - le)
+    jac[..., B] = span_dg * (lx - np.log(e))
     jac[..., C] = 1.0 - g
     jac[..., D] = g
-    jac[..., E] = span * dg_dz * (-b / e)
-    with np.errstate(invalid="ignore"):
-        g_log_s = np.where(g > 0, g * log_s, 0.0)
-    jac[..., F] = span * g_log_s
+    jac[..., E] = span_dg * (-b / e)
+    if not with_f:
+        jac[..., F] = 0.0
+    elif log_s is None:
+        jac[..., F] = span * g * -np.log1p(one_minus_s / g)
+    else:
+        jac[..., F] = span * g * log_s
     return c + span * g, jac
 
 
-def hessian(params: np.ndarray, logx: np.ndarray, zero: np.ndarray, rel_step: float = 1e-4):
+def hessian(
+    params: np.ndarray,
+    logx: np.ndarray,
+    zero: np.ndarray,
+    free: tuple[int, ...] = (B, C, D, E, F),
+    rel_step: float = 1e-4,
+):
     """Second derivatives of the model with respect to the natural parameters.
 
     Central differences of the analytic :func:`jacobian`. The model is linear
@@ -162,11 +185,13 @@ def hessian(params: np.ndarray, logx: np.ndarray, zero: np.ndarray, rel_step: fl
     ``rel_step**2``.
 
     Returns:
-        ``(C, N, 5, 5)`` array ``d2f / dparam_j dparam_k`` (symmetrised).
+        ``(C, N, 5, 5)`` array ``d2f / dparam_j dparam_k`` (symmetrised) for
+        ``j, k`` in ``free``; other entries are 0.
     """
     n_curves = params.shape[0]
-    hess = np.empty(logx.shape + (5, 5))
-    for k in range(5):
+    hess = np.zeros(logx.shape + (5, 5))
+    with_f = F in free
+    for k in free:
         scale = np.abs(params[:, k])
         if k in (C, D):
             scale = np.maximum(scale, 1.0)
@@ -177,8 +202,8 @@ def hessian(params: np.ndarray, logx: np.ndarray, zero: np.ndarray, rel_step: fl
         down = params.copy()
         up[np.arange(n_curves), k] += h
         down[np.arange(n_curves), k] -= h
-        _, j_up = jacobian(up, logx, zero)
-        _, j_down = jacobian(down, logx, zero)
+        _, j_up = jacobian(up, logx, zero, with_f)
+        _, j_down = jacobian(down, logx, zero, with_f)
         hess[..., k, :] = (j_up - j_down) / (2.0 * h[:, None, None])
     return 0.5 * (hess + np.swapaxes(hess, -1, -2))
 

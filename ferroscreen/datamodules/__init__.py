@@ -1,1 +1,13 @@
 """LightningDataModules: what data a task trains on."""
+
+from ferroscreen.datamodules.crop_base import CropDataModule, CropSets
+from ferroscreen.datamodules.crop_folders import CropFolderDataModule, PointAnnotationDataModule
+from ferroscreen.datamodules.reference_plate import ReferencePlateDataModule
+
+__all__ = [
+    "CropDataModule",
+    "CropFolderDataModule",
+    "CropSets",
+    "PointAnnotationDataModule",
+    "ReferencePlateDataModule",
+]

@@ -45,7 +45,7 @@ def normalize_image(
     x = img.astype(np.float32)
     lo, hi = np.percentile(x, [low, high])
     hi = max(float(hi), float(lo) + float(min_range))
-    return (x - lo) / (hi - lo)
+    return ((x - lo) / (hi - lo)).astype(np.float32)
 
 
 def instance_distance(labels: np.ndarray) -> np.ndarray:

@@ -1,0 +1,251 @@
+"""``fit_curves``: the public entry point of batched dose-response fitting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.analysis.activity import activity_calls, bh_qvalues, flat_objective, flatness_test
+from ferroscreen.analysis.curve_flags import curve_flags
+from ferroscreen.analysis.fitting import (
+    _P_EPS,
+    build_batch,
+    default_bounds,
+    fit_batch,
+    normalise_direction,
+)
+from ferroscreen.analysis.inference import effective_doses, infer, wald_interval
+from ferroscreen.analysis.inputs import validate_tidy
+from ferroscreen.analysis.models import B, C, D, F, get_model, response
+
+#: Columns every fits table has, in order.
+FIT_COLUMNS = [
+    "curve", "readout", "model", "n_points", "n_doses", "dose_min", "dose_max",
+    "bottom", "bottom_se", "bottom_lo", "bottom_hi",
+    "top", "top_se", "top_lo", "top_hi",
+    "hill", "hill_se", "hill_lo", "hill_hi",
+    "ec50", "ec50_se", "ec50_lo", "ec50_hi", "pec50",
+    "ed10", "ed10_se", "ed10_lo", "ed10_hi",
+    "ed90", "ed90_se", "ed90_lo", "ed90_hi",
+    "asymmetry", "asymmetry_se",
+    "e0", "emax", "effect", "auc", "rse", "r2", "df", "f_stat",
+    "p_value", "q_value", "call", "flags", "converged", "n_iter",
+]  # fmt: skip
+
+_AUC_GRID = 33
+
+
+def _saturated_nll(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(y > 0, y * np.log(np.clip(y, _P_EPS, 1)), 0.0)
+        b = np.where(y < 1, (1 - y) * np.log(np.clip(1 - y, _P_EPS, 1)), 0.0)
+    return -np.sum(w * (a + b), axis=1)
+
+
+def fit_curves(
+    table: pd.DataFrame,
+    model: str = "ll4",
+    *,
+    level: float = 0.95,
+    ci_scale: str = "log",
+    ec50_window: float = 1.0,
+    plateau_bounds: tuple[float, float] | None = None,
+    plateau_margin: float = 1.0,
+    hill_range: tuple[float, float] = (0.05, 20.0),
+    min_effect: float = 0.1,
+    alpha: float = 0.05,
+    overdispersion: bool = True,
+    max_iter: int = 200,
+    source=None,
+) -> pd.DataFrame:
+    """Fit a log-logistic model to every curve of a tidy table at once.
+
+    The model is drc's ``f(x) = c + (d - c) / (1 + exp(b (ln x - ln e)))``
+    (``**f`` for LL.5; see :mod:`ferroscreen.analysis.models`), fitted by a
+    vectorised bounded Levenberg–Marquardt over all curves
+    (:mod:`ferroscreen.analysis.fitting`). Zero doses are the control limit
+    of the model. Standard errors come from the Hessian of the residual sum
+    of squares as in drc (:mod:`ferroscreen.analysis.inference`), activity
+    calls from an F-test against a flat line with Benjamini–Hochberg FDR per
+    readout plus a minimal effect (:mod:`ferroscreen.analysis.activity`).
+
+    Args:
+        table: Columns ``curve, dose, response``; optional ``n`` (binomial
+            totals, required for ``ll2``) and ``readout`` (curves are fitted
+            per ``readout × curve`` and the FDR is taken per readout).
+            Doses in molar so that ``pec50 = -log10(ec50)`` is meaningful.
+        model: ``"ll4"`` (default), ``"ll3"``, ``"ll5"`` or ``"ll2"`` (binomial).
+        level: Confidence level of all intervals.
+        ci_scale: ``"log"`` (default): EC50/ED intervals
+            ``ec50 · exp(± q · se / ec50)``, always positive; ``"linear"``:
+            drc's ``ec50 ± q · se``.
+        ec50_window: EC50 search window, in decades beyond the lowest and
+            the highest positive tested dose.
+        plateau_bounds: Absolute bounds for both plateaus (e.g. ``(0, 1)``
+            for fractions); default: ``plateau_margin`` times the span of the
+            dose means beyond their extremes.
+        plateau_margin: See ``plateau_bounds``.
+        hill_range: Bounds of ``|hill|``.
+        min_effect: Minimal ``|f(highest dose) - f(0)|`` (response units) for
+            an ``active`` call.
+        alpha: FDR level for ``active`` calls.
+        overdispersion: ``ll2`` only: inflate SEs by the Pearson dispersion when above 1.
+        max_iter: Levenberg–Marquardt iteration cap.
+        source: Name used in error messages (e.g. the input file).
+
+    Returns:
+        One row per curve (per readout), columns :data:`FIT_COLUMNS`:
+        ``bottom``/``top`` are drc's ``c``/``d`` (for LL.4 ``bottom <= top``),
+        ``hill`` is drc's ``b`` (positive for falling curves), ``ec50`` the
+        dose of half effect (``e`` except for LL.5) with delta-method SE and
+        interval, ``ed10``/``ed90`` the doses of 10 % and 90 % effect counted
+        from the zero-dose level, ``e0`` the fitted zero-dose level, ``emax``
+        the fitted response at the highest tested dose, ``effect`` their
+        difference, ``auc`` the mean fitted response over the tested log-dose
+        range, ``rse`` the residual standard error (square root of the
+        dispersion for ``ll2``), ``call`` one of ``active``/``inactive``/
+        ``failed`` and ``flags`` the ``;``-joined flags of
+        :mod:`ferroscreen.analysis.curve_flags`.
+
+    Raises:
+        AnalysisInputError: If the table lacks columns or holds invalid values.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from ferroscreen.analysis import fit_curves
+        >>> dose = np.repeat([0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4], 3)
+        >>> frac = 0.05 + 0.85 / (1 + (1e-6 / np.maximum(dose, 1e-30)) ** 1.2)
+        >>> noise = np.random.default_rng(0).normal(0, 0.02, dose.size)
+        >>> tab = pd.DataFrame({"curve": "erastin", "dose": dose, "response": frac + noise})
+        >>> fit = fit_curves(tab, model="ll4").iloc[0]
+        >>> bool(abs(np.log10(fit.ec50) + 6) < 0.2), fit.call, bool(fit.hill < 0)
+        (True, 'active', True)
+    """
+    spec = get_model(model)
+    binomial = spec.loss == "binomial"
+    tidy = validate_tidy(table, binomial=binomial, source=source)
+    readout_codes, readout_names = pd.factorize(tidy["readout"], sort=False)
+    curve_codes, curve_names = pd.factorize(tidy["curve"], sort=False)
+    combined = readout_codes.astype(np.int64) * max(len(curve_names), 1) + curve_codes
+    codes, uniq = pd.factorize(combined, sort=False)
+    n_curves = len(uniq)
+    uniq = np.asarray(uniq, dtype=np.int64)
+    curve_of = np.asarray(curve_names, dtype=object)[uniq % max(len(curve_names), 1)]
+    readout_of = np.asarray(readout_names, dtype=object)[uniq // max(len(curve_names), 1)]
+
+    totals = tidy["n"].to_numpy(float) if binomial else None
+    batch = build_batch(
+        codes, tidy["dose"].to_numpy(float), tidy["response"].to_numpy(float), n_curves, totals
+    )
+    k = spec.n_params
+    fit_mask = (batch.n_doses >= k) & (batch.n_obs > k) & np.isfinite(batch.dose_min)
+    if binomial:
+        plateau_bounds = (0.0, 1.0)
+    bounds = default_bounds(
+        batch, ec50_window=ec50_window, plateau_bounds=plateau_bounds,
+        plateau_margin=plateau_margin, hill_range=hill_range,
+    )  # fmt: skip
+    res = fit_batch(batch, spec, bounds, fit_mask=fit_mask, max_iter=max_iter)
+    params = normalise_direction(res.params, spec)
+    fitted = fit_mask & np.all(np.isfinite(params), axis=1)
+    params[~fitted] = np.nan
+    inf = infer(batch, params, spec, level=level, overdispersion=overdispersion)
+    se = inf.se()
+    q = inf.quantile
+
+    eds = effective_doses(params, inf.cov, (10, 50, 90))
+    b = params[:, B]
+    zero_level = np.where(b > 0, params[:, D], params[:, C])
+    far_level = np.where(b > 0, params[:, C], params[:, D])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lx_max = np.log(batch.dose_max)[:, None]
+        lx_min = np.log(batch.dose_min)[:, None]
+        no_zero = np.zeros((n_curves, 1), dtype=bool)
+        safe = np.where(np.isfinite(params), params, 1.0)
+        f_max = response(safe, np.nan_to_num(lx_max), no_zero)[:, 0]
+        effect = f_max - zero_level
+        share = effect / (far_level - zero_level)
+        grid = lx_min + (lx_max - lx_min) * np.linspace(0.0, 1.0, _AUC_GRID)[None, :]
+        curve_grid = response(
+            safe, np.nan_to_num(grid), np.zeros(grid.shape, dtype=bool)
+        )
+        auc = np.trapezoid(curve_grid, axis=1) / (_AUC_GRID - 1)
+
+    # goodness of fit and activity
+    obj_flat = flat_objective(batch, spec.loss)
+    if binomial:
+        sat = _saturated_nll(batch.y, batch.w)
+        obj_model = res.objective
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r2 = 1 - (obj_model - sat) / (obj_flat - sat)
+        dispersion = inf.sigma2
+        rse = np.sqrt(dispersion)
+        noise_sd = np.sqrt(np.nan_to_num(dispersion, nan=1.0) * 0.25 / np.maximum(
+            np.sum(batch.w, axis=1) / np.maximum(batch.n_doses, 1), 1e-12))
+    else:
+        obj_model = inf.rss
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r2 = 1 - obj_model / obj_flat
+            rse = np.sqrt(inf.sigma2)
+        dispersion = None
+        noise_sd = rse
+    stat, pval = flatness_test(obj_model, obj_flat, batch.n_obs, k, spec.loss, dispersion)
+    pval[~fitted] = np.nan
+    stat[~fitted] = np.nan
+    qval = np.full(n_curves, np.nan)
+    for r in range(len(readout_names)):
+        sel = (uniq // max(len(curve_names), 1)) == r
+        qval[sel] = bh_qvalues(pval[sel])
+    effect_for_call = np.where(fitted, effect, 0.0)
+    calls = activity_calls(qval, effect_for_call, fitted, alpha=alpha, min_effect=min_effect)
+    active = calls == "active"
+    ec50, ec50_se = eds[50]
+    flags = curve_flags(
+        batch, n_params=k, fitted=fitted, converged=res.converged, at_bound=res.at_bound,
+        active=active, ec50=ec50, ec50_se=ec50_se, effect=effect_for_call,
+        effect_at_max=share, r2=r2, noise_sd=noise_sd,
+    )  # fmt: skip
+
+    out: dict[str, object] = {
+        "curve": curve_of,
+        "readout": readout_of,
+        "model": spec.name,
+        "n_points": batch.n_obs,
+        "n_doses": batch.n_doses,
+        "dose_min": batch.dose_min,
+        "dose_max": batch.dose_max,
+    }
+    for name, idx in (("bottom", C), ("top", D), ("hill", B)):
+        lo, hi = wald_interval(params[:, idx], se[:, idx], q, "linear")
+        fixed = idx not in spec.free
+        out[name] = params[:, idx]
+        out[f"{name}_se"] = np.where(fixed, np.nan, se[:, idx])
+        out[f"{name}_lo"] = np.where(fixed, np.nan, lo)
+        out[f"{name}_hi"] = np.where(fixed, np.nan, hi)
+    for name, pct in (("ec50", 50), ("ed10", 10), ("ed90", 90)):
+        value, sev = eds[pct]
+        lo, hi = wald_interval(value, sev, q, ci_scale)
+        out[name] = value
+        out[f"{name}_se"] = sev
+        out[f"{name}_lo"] = lo
+        out[f"{name}_hi"] = hi
+        if name == "ec50":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["pec50"] = -np.log10(value)
+    out["asymmetry"] = params[:, F]
+    out["asymmetry_se"] = np.where(F in spec.free, se[:, F], np.nan)
+    out["e0"] = zero_level
+    out["emax"] = np.where(fitted, f_max, np.nan)
+    out["effect"] = np.where(fitted, effect, np.nan)
+    out["auc"] = np.where(fitted, auc, np.nan)
+    out["rse"] = rse
+    out["r2"] = np.where(fitted, r2, np.nan)
+    out["df"] = inf.df
+    out["f_stat"] = stat
+    out["p_value"] = pval
+    out["q_value"] = qval
+    out["call"] = calls
+    out["flags"] = flags
+    out["converged"] = res.converged
+    out["n_iter"] = res.n_iter
+    return pd.DataFrame(out, columns=FIT_COLUMNS)

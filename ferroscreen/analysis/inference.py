@@ -1,0 +1,214 @@
+"""Standard errors, Wald intervals and delta-method effective doses.
+
+Least squares (LL.3/LL.4/LL.5) follows drc: the covariance of the estimates
+is ``2 s^2 H^-1`` with ``H`` the Hessian of the residual sum of squares at the
+optimum (observed information, including the second-derivative term that the
+Gauss–Newton ``J'J`` drops) and ``s^2 = RSS / (n - p)``. Intervals are
+``estimate ± t(1 - alpha/2, n - p) · SE``.
+
+Binomial (LL.2) uses the Hessian of the negative log-likelihood, scaled by
+the quasi-binomial dispersion ``phi = max(1, Pearson X^2 / (n - p))`` when
+overdispersion is allowed, with normal quantiles when ``phi == 1`` and ``t``
+quantiles otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ferroscreen.analysis.fitting import _P_EPS, CurveBatch
+from ferroscreen.analysis.models import F, ModelSpec, effective_dose, hessian, jacobian
+
+
+@dataclass
+class Inference:
+    """Per-curve uncertainty of a batch fit.
+
+    Attributes:
+        cov: ``(C, 5, 5)`` covariance of the natural parameters (zero rows
+            and columns for fixed parameters, NaN where not estimable).
+        rss: ``(C,)`` residual sum of squares over all raw observations
+            (least squares) or the Pearson X^2 (binomial).
+        df: ``(C,)`` residual degrees of freedom ``n_obs - p``.
+        sigma2: ``(C,)`` residual variance (least squares) or dispersion (binomial).
+        quantile: ``(C,)`` the two-sided critical value used for intervals.
+    """
+
+    cov: np.ndarray
+    rss: np.ndarray
+    df: np.ndarray
+    sigma2: np.ndarray
+    quantile: np.ndarray
+
+    def se(self) -> np.ndarray:
+        """``(C, 5)`` standard errors (0 for fixed parameters)."""
+        return np.sqrt(np.diagonal(self.cov, axis1=1, axis2=2))
+
+
+def _safe_inverse(mat: np.ndarray) -> np.ndarray:
+    """Batched inverse of symmetric matrices; NaN where not positive definite.
+
+    The matrices are first scaled to unit diagonal so that parameters on very
+    different scales (an EC50 of 1e-7 M next to plateaus near 1) do not look
+    singular.
+    """
+    out = np.full_like(mat, np.nan)
+    diag = np.diagonal(mat, axis1=1, axis2=2)
+    usable = np.all(np.isfinite(mat), axis=(1, 2)) & np.all(diag > 0, axis=1)
+    if not np.any(usable):
+        return out
+    scale = np.sqrt(diag[usable])
+    outer = scale[:, :, None] * scale[:, None, :]
+    vals, vecs = np.linalg.eigh(mat[usable] / outer)
+    ok = np.all(vals > 1e-10, axis=1)
+    inv = np.einsum("cij,cj,ckj->cik", vecs, 1.0 / np.where(vals > 0, vals, 1.0), vecs) / outer
+    inv[~ok] = np.nan
+    out[usable] = inv
+    return out
+
+
+def pearson_dispersion(batch: CurveBatch, params: np.ndarray, n_params: int) -> np.ndarray:
+    """Quasi-binomial dispersion ``X^2 / (n - p)`` over the raw observations."""
+    fval = jacobian(params, batch.logx, batch.zero)[0]
+    p = np.clip(fval[batch.obs_curve, batch.obs_slot], _P_EPS, 1 - _P_EPS)
+    contrib = batch.obs_n * (batch.obs_y - p) ** 2 / (p * (1 - p))
+    x2 = np.bincount(batch.obs_curve, weights=contrib, minlength=batch.n_curves)
+    df = batch.n_obs - n_params
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(df > 0, x2 / df, np.nan)
+
+
+def infer(
+    batch: CurveBatch,
+    params: np.ndarray,
+    spec: ModelSpec,
+    level: float = 0.95,
+    overdispersion: bool = True,
+) -> Inference:
+    """Covariance of the natural parameters at the fitted ``params``.
+
+    Args:
+        batch: The data the parameters were fitted to.
+        params: ``(C, 5)`` natural parameters (NaN rows are skipped).
+        spec: The model.
+        level: Confidence level of the intervals.
+        overdispersion: Binomial only: scale by the Pearson dispersion when above 1.
+    """
+    n = batch.n_curves
+    free = list(spec.free)
+    k = len(free)
+    ok = np.all(np.isfinite(params), axis=1)
+    cov = np.full((n, 5, 5), np.nan)
+    rss = np.full(n, np.nan)
+    sigma2 = np.full(n, np.nan)
+    df = (batch.n_obs - k).astype(float)
+    quant = np.full(n, np.nan)
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        pr = params[idx]
+        lx, zr, y, w = batch.logx[idx], batch.zero[idx], batch.y[idx], batch.w[idx]
+        fval, jac = jacobian(pr, lx, zr, with_f=F in spec.free)
+        jac = jac[..., free]
+        hess = hessian(pr, lx, zr, tuple(free))[..., free, :][..., free]
+        dfi = df[idx]
+        if spec.loss == "gaussian":
+            resid = y - fval
+            rss_i = np.sum(w * resid**2, axis=1) + batch.pure_ss[idx]
+            # half the Hessian of RSS:  sum w (J J' - r d2f)
+            info = np.einsum("cn,cnp,cnq->cpq", w, jac, jac) - np.einsum(
+                "cn,cnpq->cpq", w * resid, hess
+            )
+            with np.errstate(invalid="ignore", divide="ignore"):
+                s2 = np.where(dfi > 0, rss_i / dfi, np.nan)
+            scale = s2
+            q = stats.t.ppf(0.5 + level / 2, np.where(dfi > 0, dfi, np.nan))
+        else:
+            p = np.clip(fval, _P_EPS, 1 - _P_EPS)
+            d1 = w * (y / p - (1 - y) / (1 - p))
+            d2 = w * (y / p**2 + (1 - y) / (1 - p) ** 2)
+            info = np.einsum("cn,cnp,cnq->cpq", d2, jac, jac) - np.einsum(
+                "cn,cnpq->cpq", d1, hess
+            )
+            phi = pearson_dispersion(batch, params, k)[idx]
+            rss_i = phi * dfi
+            if overdispersion:
+                scale = np.where(np.isfinite(phi), np.maximum(phi, 1.0), 1.0)
+            else:
+                scale = np.ones(idx.size)
+            s2 = scale
+            inflated = scale > 1.0
+            q = np.where(
+                inflated,
+                stats.t.ppf(0.5 + level / 2, np.where(dfi > 0, dfi, np.nan)),
+                stats.norm.ppf(0.5 + level / 2),
+            )
+        inv = _safe_inverse(info) * scale[:, None, None]
+        block = np.zeros((idx.size, 5, 5))
+        block[:, np.ix_(free, free)[0], np.ix_(free, free)[1]] = inv
+        cov[idx] = block
+        rss[idx] = rss_i
+        sigma2[idx] = s2
+        quant[idx] = q
+    return Inference(cov, rss, df, sigma2, quant)
+
+
+def delta_method(fn, params: np.ndarray, cov: np.ndarray, rel_step: float = 1e-6):
+    """Estimate and delta-method SE of a scalar function of the parameters.
+
+    Args:
+        fn: Maps ``(C, 5)`` natural parameters to ``(C,)`` values.
+        params: ``(C, 5)`` natural parameters.
+        cov: ``(C, 5, 5)`` their covariance.
+        rel_step: Relative central-difference step for the gradient.
+
+    Returns:
+        ``(value, se)``, each ``(C,)``.
+    """
+    value = fn(params)
+    grad = np.zeros(params.shape)
+    for k in range(5):
+        if not np.any(np.isfinite(cov[:, k, k]) & (cov[:, k, k] > 0)):
+            continue
+        h = rel_step * np.maximum(np.abs(params[:, k]), 1e-8)
+        up = params.copy()
+        dn = params.copy()
+        up[:, k] += h
+        dn[:, k] -= h
+        grad[:, k] = (fn(up) - fn(dn)) / (2 * h)
+    var = np.einsum("ci,cij,cj->c", grad, np.nan_to_num(cov), grad)
+    bad = ~np.all(np.isfinite(cov), axis=(1, 2))
+    se = np.sqrt(np.maximum(var, 0.0))
+    se[bad] = np.nan
+    return value, se
+
+
+def wald_interval(estimate, se, quantile, scale: str = "linear"):
+    """Two-sided Wald interval.
+
+    Args:
+        estimate: Point estimates.
+        se: Their standard errors.
+        quantile: Critical values (``t`` or normal).
+        scale: ``"linear"`` (``estimate ± q·se``, drc's default) or ``"log"``
+            (``estimate · exp(± q·se/estimate)``, always positive; for doses).
+
+    Returns:
+        ``(lower, upper)`` arrays.
+    """
+    estimate = np.asarray(estimate, float)
+    se = np.asarray(se, float)
+    if scale == "log":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = quantile * se / estimate
+            return estimate * np.exp(-half), estimate * np.exp(half)
+    if scale != "linear":
+        raise ValueError(f"unknown interval scale '{scale}' (expected 'linear' or 'log')")
+    return estimate - quantile * se, estimate + quantile * se
+
+
+def effective_doses(params: np.ndarray, cov: np.ndarray, percents=(10, 50, 90)):
+    """Delta-method effective doses: ``{p: (ED_p, SE)}`` for each ``p`` in ``percents``."""
+    return {p: delta_method(lambda th, p=p: effective_dose(th, p), params, cov) for p in percents}

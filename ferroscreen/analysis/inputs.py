@@ -1,0 +1,168 @@
+"""Validation and recognition of the tables the analysis layer accepts.
+
+Two table kinds enter the analysis:
+
+* a **tidy dose-response table**: ``curve, dose, response`` and optionally
+  ``n`` (binomial totals) and ``readout``; doses in molar (or any unit, as
+  long as one curve uses one unit), zero for controls;
+* a **wells table** (the ``wells.csv`` contract): ``plate, well, time_h,
+  n_cells`` and ``frac_<class>`` columns, one row per well and time point.
+
+Loading files from instruments (IncuCyte metric exports, score stores) is the
+job of ``ferroscreen.io`` / ``ferroscreen.score``; this module only receives
+tables. Every problem raises :class:`AnalysisInputError` whose message names
+the source and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import FerroscreenError
+
+TIDY_COLUMNS = ("curve", "dose", "response")
+WELLS_COLUMNS = ("plate", "well", "time_h")
+
+
+class AnalysisInputError(FerroscreenError, ValueError):
+    """A table given to the analysis layer that is missing columns or holds bad values."""
+
+
+def _where(source) -> str:
+    return str(source) if source is not None else "table"
+
+
+def table_kind(table: pd.DataFrame) -> str:
+    """``"tidy"``, ``"wells"`` or ``"unknown"`` from the column names."""
+    cols = set(table.columns)
+    if set(TIDY_COLUMNS) <= cols:
+        return "tidy"
+    if set(WELLS_COLUMNS) <= cols and (
+        "n_cells" in cols or any(str(c).startswith("frac_") for c in cols)
+    ):
+        return "wells"
+    return "unknown"
+
+
+def read_table_csv(path: str | Path) -> pd.DataFrame:
+    """Read a CSV/TSV table, recognising ``dose_M`` as ``dose``.
+
+    Raises:
+        AnalysisInputError: If the file is missing, empty or not a table.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AnalysisInputError(f"{path}: file not found")
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else None
+    try:
+        table = pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AnalysisInputError(f"{path}: not a readable table ({msg})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    if "dose" not in table.columns and "dose_M" in table.columns:
+        table = table.rename(columns={"dose_M": "dose"})
+    return table
+
+
+def _numeric(table: pd.DataFrame, column: str, source) -> np.ndarray:
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) & table[column].notna().to_numpy()
+    if np.any(bad):
+        row = int(np.flatnonzero(bad)[0])
+        raise AnalysisInputError(
+            f"{_where(source)}: column '{column}' row {row + 2}: "
+            f"'{table[column].iloc[row]}' is not a number"
+        )
+    return values
+
+
+def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> pd.DataFrame:
+    """Check a tidy dose-response table and return a clean copy.
+
+    The copy has ``curve`` and ``readout`` as strings (``readout`` defaults to
+    ``"response"``), float ``dose``/``response`` (and ``n``), and no rows with
+    a missing response.
+
+    Args:
+        table: The table.
+        binomial: Require ``n`` (totals > 0) and responses within [0, 1].
+        source: File name used in error messages.
+
+    Raises:
+        AnalysisInputError: On missing columns, non-numeric or negative doses,
+            or invalid binomial data.
+    """
+    where = _where(source)
+    missing = [c for c in TIDY_COLUMNS if c not in table.columns]
+    if missing:
+        raise AnalysisInputError(
+            f"{where}: missing column(s) {', '.join(missing)} "
+            f"(a dose-response table needs curve, dose, response[, n])"
+        )
+    out = pd.DataFrame(
+        {
+            "curve": table["curve"].astype(str).to_numpy(),
+            "dose": _numeric(table, "dose", source),
+            "response": _numeric(table, "response", source),
+        }
+    )
+    out["readout"] = (
+        table["readout"].astype(str).to_numpy() if "readout" in table.columns else "response"
+    )
+    if "n" in table.columns:
+        out["n"] = _numeric(table, "n", source)
+    dose = out["dose"].to_numpy()
+    bad = ~np.isfinite(dose) | (dose < 0)
+    if np.any(bad):
+        row = int(np.flatnonzero(bad)[0])
+        raise AnalysisInputError(
+            f"{where}: column 'dose' row {row + 2}: dose must be a finite number >= 0, "
+            f"got {table['dose'].iloc[row]!r}"
+        )
+    out = out[np.isfinite(out["response"].to_numpy())]
+    if binomial:
+        if "n" not in out.columns:
+            raise AnalysisInputError(
+                f"{where}: the binomial model ll2 needs a column 'n' (cell counts as totals)"
+            )
+        n = out["n"].to_numpy()
+        if np.any(~np.isfinite(n) | (n <= 0)):
+            raise AnalysisInputError(f"{where}: column 'n' must hold positive totals for ll2")
+        r = out["response"].to_numpy()
+        if np.any((r < 0) | (r > 1)):
+            raise AnalysisInputError(
+                f"{where}: the binomial model ll2 needs fractions in [0, 1] in 'response'"
+            )
+    if out.empty:
+        raise AnalysisInputError(f"{where}: no rows with a response")
+    return out.reset_index(drop=True)
+
+
+def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
+    """Check a ``wells.csv`` table and return a clean copy (``time_h``, counts, fractions as floats).
+
+    Raises:
+        AnalysisInputError: On missing columns or non-numeric values.
+    """
+    where = _where(source)
+    missing = [c for c in WELLS_COLUMNS if c not in table.columns]
+    if missing:
+        raise AnalysisInputError(
+            f"{where}: missing column(s) {', '.join(missing)} "
+            f"(a wells table needs plate, well, time_h, n_cells, frac_<class>...)"
+        )
+    value_cols = [c for c in table.columns if c == "n_cells" or str(c).startswith("frac_")]
+    if not value_cols:
+        raise AnalysisInputError(f"{where}: no 'n_cells' or 'frac_<class>' columns")
+    out = table.copy()
+    out["plate"] = out["plate"].astype(str)
+    out["well"] = out["well"].astype(str)
+    for col in ["time_h", *value_cols]:
+        out[col] = _numeric(out, col, source)
+    if out["time_h"].isna().any():
+        raise AnalysisInputError(f"{where}: column 'time_h' has missing values")
+    return out

@@ -1,0 +1,481 @@
+"""Gene hit calling for knockdown imaging screens (pandas/scipy, no torch).
+
+Input is one row per well with a nuclei count and a nuclear size readout (the
+``wells.csv`` of ``ferroscreen segment``) plus, per well, the gene (layout
+``compound``) and role. Steps, per plate:
+
+1. **Controls**: wells with role ``neg_ctrl``, or whose gene is a
+   non-targeting name (:data:`NON_TARGETING_NAMES`, case-insensitive).
+2. **Fold change** of each readout to the median of the plate's controls
+   (``fc_count``, ``fc_area``) and its log2.
+3. **Robust z** of the log2 fold change: ``(x - median) / (1.4826 * MAD)``
+   over the plate's sample wells (most knockdowns do nothing, so the plate's
+   own distribution is the null); over the control wells when the plate has
+   fewer than ``min_samples_for_z`` sample wells.
+4. Optional **B-score**: Tukey median polish of the sample wells' log2 fold
+   change over rows and columns, residuals divided by their MAD. It removes
+   row/column effects, and with them real biology when genes or doses run
+   along rows or columns, so a warning is raised when the layout looks like
+   that (see :func:`layout_runs_along_lines`).
+
+Per gene (over its wells, usually replicates on different plates):
+
+* median fold changes; Stouffer-combined z (``sum z / sqrt n``), two-sided
+  normal p-value and Benjamini-Hochberg q over genes, per readout;
+* **published thresholds** (Aits lab): ``fc_count < 0.5`` (fewer nuclei) and
+  ``fc_area > 1.7`` (larger nuclei); ``fc_count < 0.1`` is labelled lethal;
+* **z/FDR calls**: ``q < fdr`` with ``|median z| >= z_threshold``;
+* QC flags carried from the wells (fields flagged by segmentation QC), plus
+  ``single_well`` and ``discordant`` (replicates on opposite sides of the
+  count threshold);
+* genes ranked: called genes first, then by the strongest combined ``|z|``.
+
+Replicate concordance: Pearson and Spearman correlation of the log2 fold
+changes of genes measured in replicates 1 and 2.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ferroscreen.errors import FerroscreenError
+
+__all__ = [
+    "NON_TARGETING_NAMES",
+    "HitResult",
+    "benjamini_hochberg",
+    "bscore",
+    "call_hits",
+    "layout_runs_along_lines",
+    "replicate_concordance",
+    "robust_z",
+    "run_hits",
+]
+
+#: Gene/compound names treated as non-targeting controls (lower case).
+NON_TARGETING_NAMES = (
+    "non-targeting",
+    "nontargeting",
+    "non targeting",
+    "nt",
+    "ntc",
+    "nt ctrl",
+    "scrambled",
+    "scramble",
+    "sinc",
+    "si-nc",
+    "negative control",
+    "neg ctrl",
+)
+
+
+@dataclass
+class HitResult:
+    """Output of :func:`call_hits`.
+
+    Attributes:
+        genes: One row per gene, ranked (``rank`` 1 = strongest).
+        wells: Input wells with normalised readouts and control flags.
+        concordance: Replicate agreement per readout.
+        warnings: Messages a user should see (also emitted as warnings).
+        params: The thresholds used.
+    """
+
+    genes: pd.DataFrame
+    wells: pd.DataFrame
+    concordance: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+
+
+def robust_z(x: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
+    """``(x - median(ref)) / (1.4826 * MAD(ref))``; ``ref`` defaults to ``x``; NaN-aware.
+
+    Returns NaN everywhere when the MAD is 0 or ``ref`` has no finite value.
+    """
+    x = np.asarray(x, dtype=float)
+    ref = x if ref is None else np.asarray(ref, dtype=float)
+    ref = ref[np.isfinite(ref)]
+    if ref.size == 0:
+        return np.full_like(x, np.nan)
+    med = np.median(ref)
+    mad = 1.4826 * np.median(np.abs(ref - med))
+    if not mad > 0:
+        return np.full_like(x, np.nan)
+    return (x - med) / mad
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q); NaN p stay NaN and are not counted."""
+    p = np.asarray(p, dtype=float)
+    q = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    n = int(ok.sum())
+    if n == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv)
+    ranked = pv[order] * n / np.arange(1, n + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.clip(ranked, 0, 1)
+    q[ok] = out
+    return q
+
+
+def bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10) -> pd.Series:
+    """B-score: residuals of a Tukey median polish over plate rows/columns, over their MAD.
+
+    Args:
+        values: One value per well (NaN ignored).
+        rows: Plate row index of each well.
+        cols: Plate column index of each well.
+        n_iter: Median-polish sweeps.
+    """
+    df = pd.DataFrame({"v": values.to_numpy(float), "r": rows.to_numpy(), "c": cols.to_numpy()})
+    grid = df.pivot_table(index="r", columns="c", values="v", aggfunc="mean")
+    resid = grid.to_numpy(float).copy()
+    for _ in range(n_iter):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            resid -= np.nan_to_num(np.nanmedian(resid, axis=1, keepdims=True))
+            resid -= np.nan_to_num(np.nanmedian(resid, axis=0, keepdims=True))
+    res = pd.DataFrame(resid, index=grid.index, columns=grid.columns)
+    r = np.array([res.at[a, b] for a, b in zip(df["r"], df["c"], strict=True)])
+    r = np.where(np.isfinite(df["v"].to_numpy()), r, np.nan)
+    finite = r[np.isfinite(r)]
+    mad = 1.4826 * np.median(np.abs(finite - np.median(finite))) if finite.size else np.nan
+    return pd.Series(r / mad if mad and mad > 0 else np.full(len(r), np.nan), index=values.index)
+
+
+def layout_runs_along_lines(genes: pd.Series, rows: pd.Series, cols: pd.Series,
+                            doses: pd.Series | None = None) -> list[str]:
+    """Reasons why row/column correction would remove biology ([] when none).
+
+    Genes "run along" a row (column) when, on average, more than half of the
+    sample wells of a row (column) hold the same gene; doses run along a line
+    when the concentration changes monotonically along most rows or columns.
+    """
+    reasons = []
+    df = pd.DataFrame({"g": genes.to_numpy(), "r": rows.to_numpy(), "c": cols.to_numpy()})
+    for axis, name in (("r", "rows"), ("c", "columns")):
+        shares = [g["g"].value_counts().iloc[0] / len(g) for _, g in df.groupby(axis) if len(g) > 1]
+        if shares and float(np.mean(shares)) > 0.5:
+            reasons.append(f"genes run along {name}")
+    if doses is not None and pd.to_numeric(doses, errors="coerce").notna().sum() > 3:
+        df["d"] = pd.to_numeric(doses, errors="coerce").to_numpy()
+        for axis, other, name in (("r", "c", "rows"), ("c", "r", "columns")):
+            mono = []
+            for _, g in df.dropna(subset=["d"]).groupby(axis):
+                d = g.sort_values(other)["d"].to_numpy()
+                if len(d) > 2 and np.ptp(d) > 0:
+                    diff = np.diff(d)
+                    mono.append(bool(np.all(diff >= 0) or np.all(diff <= 0)))
+            if mono and float(np.mean(mono)) > 0.5:
+                reasons.append(f"doses run along {name}")
+    return reasons
+
+
+def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
+    from ferroscreen.plate.wells import normalize_well
+
+    out = wells.copy()
+    if "plate" not in out.columns:
+        out["plate"] = "plate1"
+    out["plate"] = out["plate"].astype(str)
+    out["well"] = [normalize_well(str(w)) for w in out["well"]]
+    if layout is None:
+        if "gene" not in out.columns:
+            if "compound" in out.columns:
+                out["gene"] = out["compound"]
+            else:
+                raise FerroscreenError("wells table has no 'gene' or 'compound' column; give "
+                                       "--layout with the siRNA gene per well")
+        if "role" not in out.columns:
+            out["role"] = "sample"
+        if "replicate" not in out.columns:
+            out["replicate"] = np.nan
+        return out
+    lt = layout.table.copy()
+    lt["plate_id"] = lt["plate_id"].astype(str)
+    cols = ["well", "compound", "role", "replicate", "concentration"]
+    if len(layout.plate_ids) <= 1:
+        merged = out.drop(columns=[c for c in ("gene", "role", "replicate", "concentration")
+                                   if c in out.columns]).merge(lt[cols], on="well", how="left")
+    else:
+        merged = out.drop(columns=[c for c in ("gene", "role", "replicate", "concentration")
+                                   if c in out.columns]).merge(
+            lt[["plate_id", *cols]].rename(columns={"plate_id": "plate"}),
+            on=["plate", "well"], how="left")
+    missing = merged["role"].isna()
+    if missing.any():
+        ex = merged.loc[missing, ["plate", "well"]].iloc[0]
+        raise FerroscreenError(f"{layout.source or 'layout'}: no row for plate {ex['plate']} "
+                               f"well {ex['well']} ({int(missing.sum())} wells unmatched)")
+    if "compound" in merged.columns and "gene" not in merged.columns:
+        merged = merged.rename(columns={"compound": "gene"})
+    return merged
+
+
+def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
+    names = {n.lower() for n in control_names}
+    by_name = df["gene"].fillna("").astype(str).str.strip().str.lower().isin(names)
+    return (df["role"].astype(str) == "neg_ctrl") | by_name
+
+
+def call_hits(
+    wells: pd.DataFrame,
+    layout=None,
+    count_col: str = "n_nuclei",
+    area_col: str = "area_mean",
+    count_threshold: float = 0.5,
+    area_threshold: float = 1.7,
+    lethal_threshold: float = 0.1,
+    z_threshold: float = 3.0,
+    fdr: float = 0.05,
+    use_bscore: bool = False,
+    control_names: tuple[str, ...] = NON_TARGETING_NAMES,
+    min_samples_for_z: int = 20,
+) -> HitResult:
+    """Normalise wells per plate and call gene hits (see the module docstring).
+
+    Args:
+        wells: One row per well (``plate``, ``well``, readout columns; ``gene``
+            and ``role`` unless a layout gives them; ``qc_flags`` optional).
+        layout: :class:`~ferroscreen.plate.PlateLayout` with the gene per well
+            in ``compound``, ``role`` and ``replicate``.
+        count_col: Nuclei count column.
+        area_col: Nuclear area column.
+        count_threshold: Count fold change below which a gene is a hit.
+        area_threshold: Area fold change above which a gene is a hit.
+        lethal_threshold: Count fold change below which a hit is labelled lethal.
+        z_threshold: Minimum ``|median z|`` of an FDR call.
+        fdr: BH q-value cut-off.
+        use_bscore: Use B-scores instead of robust z for the z/FDR calls.
+        control_names: Gene names treated as non-targeting controls.
+        min_samples_for_z: Fewer sample wells on a plate -> z against controls.
+
+    Raises:
+        FerroscreenError: Missing columns, or a plate without control wells.
+    """
+    from ferroscreen.plate.wells import well_to_rowcol
+
+    for col in ("well", count_col, area_col):
+        if col not in wells.columns:
+            raise FerroscreenError(f"wells table has no column '{col}' (have "
+                                   f"{', '.join(map(str, wells.columns))})")
+    df = _merge_layout(wells, layout)
+    df = df[df["role"].astype(str) != "empty"].copy()
+    df["is_control"] = _is_control(df, control_names)
+    rc = [well_to_rowcol(w) for w in df["well"]]
+    df["row"] = [r for r, _ in rc]
+    df["col"] = [c for _, c in rc]
+    if "qc_flags" not in df.columns:
+        df["qc_flags"] = ""
+    df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
+    msgs: list[str] = []
+    parts = []
+    for plate, g in df.groupby("plate", sort=True):
+        g = g.copy()
+        ctrl = g["is_control"]
+        if not ctrl.any():
+            raise FerroscreenError(f"plate {plate}: no non-targeting control wells (role "
+                                   "neg_ctrl or a gene named like 'non-targeting'/'NT')")
+        sample = ~ctrl & (g["role"].astype(str) == "sample")
+        for key, col in (("count", count_col), ("area", area_col)):
+            x = g[col].astype(float)
+            ref = float(np.nanmedian(x[ctrl]))
+            if not ref > 0:
+                raise FerroscreenError(f"plate {plate}: median {col} of control wells is {ref}")
+            g[f"fc_{key}"] = x / ref
+            with np.errstate(divide="ignore"):
+                lfc = np.log2(np.clip(x / ref, 1e-3, None))
+            g[f"log2fc_{key}"] = lfc
+            z_ref = lfc[sample] if sample.sum() >= min_samples_for_z else lfc[ctrl]
+            g[f"z_{key}"] = robust_z(lfc.to_numpy(), z_ref.to_numpy())
+            if use_bscore:
+                b = pd.Series(np.nan, index=g.index)
+                b[sample] = bscore(lfc[sample], g.loc[sample, "row"], g.loc[sample, "col"])
+                g[f"b_{key}"] = b
+        if use_bscore:
+            reasons = layout_runs_along_lines(
+                g.loc[sample, "gene"], g.loc[sample, "row"], g.loc[sample, "col"],
+                g.loc[sample, "concentration"] if "concentration" in g.columns else None,
+            )
+            if reasons:
+                msgs.append(f"plate {plate}: B-score removes row/column effects but "
+                            f"{' and '.join(reasons)}; B-scores will erase real effects there")
+        parts.append(g)
+    out = pd.concat(parts).sort_index()
+    for m in msgs:
+        warnings.warn(m, stacklevel=2)
+    score = "b" if use_bscore else "z"
+    genes = _gene_table(out, score, count_threshold, area_threshold, lethal_threshold,
+                        z_threshold, fdr)
+    params = {"count_col": count_col, "area_col": area_col, "count_threshold": count_threshold,
+              "area_threshold": area_threshold, "lethal_threshold": lethal_threshold,
+              "z_threshold": z_threshold, "fdr": fdr, "score": "bscore" if use_bscore else
+              "robust_z", "n_plates": int(out["plate"].nunique()),
+              "n_control_wells": int(out["is_control"].sum())}
+    return HitResult(genes, out, replicate_concordance(out), msgs, params)
+
+
+def _gene_table(w, score, count_thr, area_thr, lethal_thr, z_thr, fdr) -> pd.DataFrame:
+    s = w[(~w["is_control"]) & (w["role"].astype(str) == "sample")]
+    rows = []
+    for gene, g in s.groupby("gene", sort=True):
+        n = len(g)
+        row = {"gene": gene, "n_wells": n, "plates": ";".join(sorted(set(g["plate"])))}
+        for key in ("count", "area"):
+            row[f"fc_{key}"] = float(np.nanmedian(g[f"fc_{key}"]))
+            zs = g[f"{score}_{key}"].to_numpy(float)
+            zs = zs[np.isfinite(zs)]
+            row[f"z_{key}"] = float(np.median(zs)) if zs.size else np.nan
+            zc = float(zs.sum() / np.sqrt(zs.size)) if zs.size else np.nan
+            row[f"zcomb_{key}"] = zc
+            row[f"p_{key}"] = float(2 * stats.norm.sf(abs(zc))) if np.isfinite(zc) else np.nan
+        flags = sorted({f.split(":")[0] for s_ in g["qc_flags"] for f in s_.split(";") if f})
+        if n == 1:
+            flags.append("single_well")
+        below = (g["fc_count"] < count_thr).to_numpy()
+        if n > 1 and below.any() and not below.all():
+            flags.append("discordant")
+        row["qc_flags"] = ";".join(flags)
+        rows.append(row)
+    genes = pd.DataFrame(rows)
+    if genes.empty:
+        return genes
+    for key in ("count", "area"):
+        genes[f"q_{key}"] = benjamini_hochberg(genes[f"p_{key}"].to_numpy())
+    genes["hit_count_threshold"] = genes["fc_count"] < count_thr
+    genes["hit_area_threshold"] = genes["fc_area"] > area_thr
+    genes["hit_count_fdr"] = (genes["q_count"] < fdr) & (genes["z_count"] <= -z_thr)
+    genes["hit_area_fdr"] = (genes["q_area"] < fdr) & (genes["z_area"] >= z_thr)
+    genes["hit"] = genes[["hit_count_threshold", "hit_area_threshold", "hit_count_fdr",
+                          "hit_area_fdr"]].any(axis=1)
+    genes["phenotype"] = [
+        _phenotype(r, lethal_thr) for r in genes.itertuples(index=False)
+    ]
+    strength = np.nanmax(np.abs(genes[["zcomb_count", "zcomb_area"]].to_numpy(float)), axis=1)
+    genes["_s"] = np.nan_to_num(strength, nan=-1.0)
+    genes = genes.sort_values(["hit", "_s", "gene"], ascending=[False, False, True])
+    genes = genes.drop(columns="_s").reset_index(drop=True)
+    genes.insert(0, "rank", np.arange(1, len(genes) + 1))
+    return genes
+
+
+def _phenotype(r, lethal_thr: float) -> str:
+    parts = []
+    if r.fc_count < lethal_thr:
+        parts.append("lethal")
+    elif r.hit_count_threshold or r.hit_count_fdr:
+        parts.append("fewer_nuclei")
+    if r.hit_area_threshold or r.hit_area_fdr:
+        parts.append("larger_nuclei")
+    return "+".join(parts)
+
+
+def replicate_concordance(wells: pd.DataFrame) -> pd.DataFrame:
+    """Pearson/Spearman of per-gene log2 fold changes between replicate 1 and 2.
+
+    Genes are matched on ``gene``; controls are excluded. Without a
+    ``replicate`` column, the first two plates serve as replicates.
+    """
+    s = wells[~wells["is_control"]].copy()
+    if "replicate" not in s.columns or s["replicate"].isna().all() or \
+            s["replicate"].nunique() < 2:
+        plates = sorted(s["plate"].unique())
+        s["replicate"] = s["plate"].map({p: i + 1 for i, p in enumerate(plates)})
+    reps = sorted(s["replicate"].dropna().unique())
+    rows = []
+    for key in ("count", "area"):
+        row = {"readout": key, "replicate_a": None, "replicate_b": None, "n_genes": 0,
+               "pearson": np.nan, "spearman": np.nan}
+        if len(reps) >= 2:
+            a, b = reps[0], reps[1]
+            pa = s[s["replicate"] == a].groupby("gene")[f"log2fc_{key}"].median()
+            pb = s[s["replicate"] == b].groupby("gene")[f"log2fc_{key}"].median()
+            j = pd.concat([pa, pb], axis=1, join="inner").dropna()
+            row.update(replicate_a=a, replicate_b=b, n_genes=int(len(j)))
+            if len(j) >= 3:
+                row["pearson"] = float(np.corrcoef(j.iloc[:, 0], j.iloc[:, 1])[0, 1])
+                row["spearman"] = float(stats.spearmanr(j.iloc[:, 0], j.iloc[:, 1])[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_hits(
+    wells_csv,
+    out,
+    layout_path=None,
+    plots: bool = True,
+    **kwargs,
+) -> HitResult:
+    """``ferroscreen hits``: read a wells CSV (and layout), call hits, write the outputs.
+
+    Writes ``genes.csv`` (ranked), ``wells_normalized.csv``,
+    ``concordance.csv``, ``hits.json`` (parameters, warnings, hit counts) and,
+    with ``plots``, PNGs of the plate heat maps, replicate scatter, quadrant
+    and volcano plots. ``kwargs`` go to :func:`call_hits`.
+
+    Raises:
+        FerroscreenError: Unreadable CSV or layout, or a failed check in :func:`call_hits`.
+    """
+    import json
+    from pathlib import Path
+
+    wells_csv = Path(wells_csv)
+    if not wells_csv.is_file():
+        raise FerroscreenError(f"{wells_csv}: no such file")
+    try:
+        wells = pd.read_csv(wells_csv)
+    except Exception as exc:
+        raise FerroscreenError(f"{wells_csv}: cannot read as CSV ({exc})") from exc
+    layout = None
+    if layout_path is not None:
+        from ferroscreen.plate import read_layout
+
+        layout = read_layout(layout_path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            result = call_hits(wells, layout, **kwargs)
+    except FerroscreenError as exc:
+        raise FerroscreenError(f"{wells_csv}: {exc}") from exc
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.genes.to_csv(out / "genes.csv", index=False)
+    result.wells.to_csv(out / "wells_normalized.csv", index=False)
+    result.concordance.to_csv(out / "concordance.csv", index=False)
+    genes = result.genes
+    summary = {
+        "wells": str(wells_csv),
+        "layout": str(layout_path) if layout_path else None,
+        "params": result.params,
+        "warnings": result.warnings,
+        "n_genes": int(len(genes)),
+        "n_hits": int(genes["hit"].sum()) if len(genes) else 0,
+        "top": genes.head(20)[["rank", "gene", "fc_count", "fc_area", "phenotype"]].to_dict(
+            "records") if len(genes) else [],
+    }
+    if plots and len(genes):
+        from ferroscreen.analysis import knockdown_plots as kp
+
+        figs = {"quadrant.png": kp.count_area_quadrant(genes, result.params["count_threshold"],
+                                                       result.params["area_threshold"]),
+                "volcano_count.png": kp.volcano(genes, "count"),
+                "volcano_area.png": kp.volcano(genes, "area"),
+                "replicates.png": kp.replicate_scatter(result.wells)}
+        for plate in sorted(result.wells["plate"].unique())[:8]:
+            figs[f"plate_{plate}_fc_count.png"] = kp.plate_heatmap(result.wells, "fc_count",
+                                                                   plate)
+        for name, fig in figs.items():
+            fig.savefig(out / name, dpi=110)
+        summary["plots"] = sorted(figs)
+    (out / "hits.json").write_text(json.dumps(summary, indent=1, default=str))
+    return result

@@ -1,0 +1,149 @@
+"""Detector settings: one serialisable dataclass plus named presets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+__all__ = ["PRESETS", "DetectorConfig"]
+
+_MODES = ("cells", "tiles")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Settings of :func:`ferroscreen.crops.detect_cells` and :func:`ferroscreen.crops.tile_frame`.
+
+    Every field is a plain ``int``/``float``/``bool``/``str`` (or ``None``), so
+    ``dataclasses.asdict(cfg)`` is JSON-serialisable and ``DetectorConfig(**d)``
+    rebuilds the same config; a model bundle stores it so that scoring detects
+    exactly as training did. Lengths are in pixels of the *input* frame; the
+    relative settings (``*_sigma``, ``peak_distance``, ``background_scale``) are
+    multiples of a radius so one preset adapts when only the radii change.
+
+    Attributes:
+        mode: ``"cells"`` (cell-centred detections) or ``"tiles"`` (a fixed grid
+            of ``tile_size`` tiles, as in the reference study).
+        min_radius: Smallest cell radius of interest (px). Sets the working
+            scale: frames are block-averaged by ``downsample`` (auto:
+            ``max(1, floor(min_radius / 4))``) before detection.
+        max_radius: Largest cell radius (px); radii are clipped to
+            ``[min_radius, max_radius]`` and it sets the background scale.
+        threshold: Sensitivity. A pixel is "textured" (belongs to some cell)
+            when its local mean absolute deviation from the flattened
+            background exceeds ``threshold`` robust noise SDs. Lower finds
+            fainter cells and more debris.
+        contrast_sigma: Gaussian sigma, in units of ``min_radius``, of the
+            local mean absolute deviation (the contrast map).
+        occupancy_sigma: Gaussian sigma, in units of ``min_radius``, that
+            turns the textured-pixel mask into a local occupancy in [0, 1].
+        min_occupancy: A detection needs at least this occupancy at its
+            centre; also the level at which occupancy defines the foreground.
+        background_scale: Background-flattening Gaussian sigma in units of
+            ``max_radius`` (uneven illumination, vignetting, well edges).
+        split_touching: Seed cells at distance-transform maxima of the
+            foreground (splits touching round cells) instead of at occupancy
+            maxima only.
+        neck_ratio: Two seeds are merged into one cell when the seed map
+            along the segment joining them never drops below ``neck_ratio``
+            times the weaker seed (no neck between them). 0 disables merging.
+        peak_distance: Minimum distance between seeds, in units of
+            ``min_radius``.
+        min_area: Foreground components smaller than
+            ``min_area * pi * min_radius**2`` are debris and are dropped.
+        fill_holes: Fill enclosed holes of the textured mask up to
+            ``pi * (2 * max_radius)**2`` (pale swollen "ghost" cells have a
+            thin rim around a featureless interior).
+        downsample: Integer block-averaging factor for detection (0 = auto).
+        tile_size: Tile edge (px) in ``"tiles"`` mode.
+        tile_stride: Tile step (px); ``None`` means ``tile_size`` (no overlap).
+    """
+
+    mode: str = "cells"
+    min_radius: float = 4.0
+    max_radius: float = 16.0
+    threshold: float = 2.5
+    contrast_sigma: float = 0.35
+    occupancy_sigma: float = 1.0
+    min_occupancy: float = 0.4
+    background_scale: float = 3.0
+    split_touching: bool = True
+    neck_ratio: float = 0.7
+    peak_distance: float = 0.8
+    min_area: float = 0.5
+    fill_holes: bool = True
+    downsample: int = 0
+    tile_size: int = 224
+    tile_stride: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise ValueError(f"DetectorConfig.mode must be one of {_MODES}, got {self.mode!r}")
+        if not (0 < self.min_radius <= self.max_radius):
+            raise ValueError(
+                f"DetectorConfig needs 0 < min_radius <= max_radius, got {self.min_radius} and {self.max_radius}"
+            )
+        for name in ("threshold", "contrast_sigma", "occupancy_sigma", "background_scale", "peak_distance"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"DetectorConfig.{name} must be > 0, got {getattr(self, name)}")
+        if not (0 <= self.min_occupancy < 1):
+            raise ValueError(f"DetectorConfig.min_occupancy must be in [0, 1), got {self.min_occupancy}")
+        if not (0 <= self.neck_ratio <= 1):
+            raise ValueError(f"DetectorConfig.neck_ratio must be in [0, 1], got {self.neck_ratio}")
+        if self.downsample < 0 or self.tile_size < 1 or (self.tile_stride is not None and self.tile_stride < 1):
+            raise ValueError("DetectorConfig: downsample must be >= 0, tile_size and tile_stride >= 1")
+
+    @property
+    def factor(self) -> int:
+        """The block-averaging factor actually used (``downsample`` or the automatic one)."""
+        return int(self.downsample) if self.downsample else max(1, math.floor(self.min_radius / 4))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (same as ``dataclasses.asdict``)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
+        """Rebuild a config from :meth:`to_dict` output.
+
+        Raises:
+            ValueError: When ``data`` holds keys this version does not know
+                (the message lists them), e.g. a bundle from a newer ferroscreen.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown detector setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> DetectorConfig:
+        """A named preset, optionally with some fields replaced.
+
+        Presets (see :data:`PRESETS`):
+
+        * ``"suspension"``: round suspension cells (leukemia lines) at 10x in an
+          incubator imager, radius 4-16 px; touching cells split.
+        * ``"adherent_10x"``: spread adherent cells in 10x phase contrast
+          (tuned on Usiigaci T98G glioblastoma, radius 10-60 px).
+        * ``"tiles"``: fixed 224 px tiles, no detection.
+
+        Raises:
+            ValueError: For an unknown preset name (the message lists them).
+        """
+        if name not in PRESETS:
+            raise ValueError(f"unknown detector preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
+
+#: Named presets: field overrides of the :class:`DetectorConfig` defaults.
+PRESETS: dict[str, dict[str, Any]] = {
+    "suspension": {},
+    "adherent_10x": {
+        "min_radius": 12.0,
+        "max_radius": 60.0,
+        "split_touching": False,
+    },
+    "tiles": {"mode": "tiles"},
+}

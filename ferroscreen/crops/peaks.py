@@ -1,0 +1,83 @@
+"""Seed finding: plateau-safe local maxima and neck-based merging of seeds."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+__all__ = ["local_maxima", "merge_without_neck"]
+
+
+def local_maxima(values: np.ndarray, radius: float, min_value: float) -> tuple[np.ndarray, np.ndarray]:
+    """Local maxima of a 2-D map, one per plateau.
+
+    A pixel is a candidate when it equals the maximum over a disc of
+    ``radius`` px around it and exceeds ``min_value``. Connected (8-neighbour)
+    candidate pixels form a plateau that yields one seed: its pixel nearest the
+    plateau centroid (so the seed always lies on the plateau, even a curved one).
+
+    Returns:
+        ``(rows, cols)`` int arrays, ordered by decreasing value, ties in raster order.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    size = 2 * max(1, round(radius)) + 1
+    footprint = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    dilated = cv2.dilate(values, footprint, borderType=cv2.BORDER_REFLECT)
+    candidates = ((values >= dilated) & (values > min_value)).astype(np.uint8)
+    n, labels, _, centroids = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    if n <= 1:
+        empty = np.zeros(0, np.int64)
+        return empty, empty
+    rows, cols = np.nonzero(labels)
+    lab = labels[rows, cols]
+    d2 = (rows - centroids[lab, 1]) ** 2 + (cols - centroids[lab, 0]) ** 2
+    order = np.lexsort((d2, lab))
+    first = order[np.r_[True, lab[order][1:] != lab[order][:-1]]]
+    rows, cols = rows[first], cols[first]
+    rank = np.lexsort((cols, rows, -values[rows, cols]))
+    return rows[rank].astype(np.int64), cols[rank].astype(np.int64)
+
+
+def merge_without_neck(
+    values: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    max_distance: float,
+    neck_ratio: float,
+    samples: int = 24,
+) -> np.ndarray:
+    """Keep-mask over seeds after merging seeds not separated by a neck.
+
+    Seeds are visited from the strongest down. A seed is dropped when some
+    already-kept seed lies within ``max_distance`` px and ``values`` along the
+    straight segment joining them stays at or above ``neck_ratio`` times the
+    weaker of the two seed values (one elongated cell, not two touching
+    cells). Seeds are assumed ordered by decreasing value (as
+    :func:`local_maxima` returns them).
+
+    Returns:
+        bool array, one entry per seed.
+    """
+    n = len(rows)
+    keep = np.ones(n, bool)
+    if n < 2 or neck_ratio <= 0:
+        return keep
+    pts = np.column_stack([rows, cols]).astype(np.float64)
+    pairs = np.array(sorted(cKDTree(pts).query_pairs(max_distance)), dtype=np.int64).reshape(-1, 2)
+    if len(pairs) == 0:
+        return keep
+    t = np.linspace(0.0, 1.0, samples)[None, :]
+    a, b = pairs[:, 0], pairs[:, 1]
+    pr = np.rint(rows[a, None] + (rows[b, None] - rows[a, None]) * t).astype(np.int64)
+    pc = np.rint(cols[a, None] + (cols[b, None] - cols[a, None]) * t).astype(np.int64)
+    low = values[pr, pc].min(axis=1)
+    peak = np.minimum(values[rows[a], cols[a]], values[rows[b], cols[b]])
+    joined = low >= neck_ratio * peak
+    partners: dict[int, list[int]] = {}
+    for i, j in pairs[joined]:
+        partners.setdefault(int(max(i, j)), []).append(int(min(i, j)))
+    for i in range(n):
+        if any(keep[j] for j in partners.get(i, ())):
+            keep[i] = False
+    return keep

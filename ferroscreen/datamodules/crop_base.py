@@ -1,0 +1,154 @@
+"""Shared machinery of the crop-classification datamodules.
+
+A subclass implements :meth:`CropDataModule.build_sets`, returning labelled
+train/validation crops; this base turns them into tensors (float16 in memory,
+(N, 1, S, S)), seeded DataLoaders (optionally a class-balanced sampler) and the
+training-data summary stored in the model bundle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
+
+from ferroscreen.errors import FerroscreenError
+
+
+@dataclass
+class CropSets:
+    """Labelled crops split into train and validation.
+
+    Attributes:
+        train_x, val_x: float arrays (N, S, S), normalised per frame.
+        train_y, val_y: int class indices.
+        summary: JSON-ready description (sources, groups per split, counts).
+        detector: The detector settings used (dict) or ``None`` (pre-cut crops).
+    """
+
+    train_x: np.ndarray
+    train_y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    summary: dict = field(default_factory=dict)
+    detector: dict | None = None
+
+
+def split_groups(groups_by_class: dict[int, list[str]], val_fraction: float, seed: int) -> set[str]:
+    """Choose validation groups (wells, images) per class, seeded.
+
+    Each class with at least two groups gives ``ceil(val_fraction × n)`` of
+    them (at least one) to validation, so no group feeds both splits.
+    """
+    rng = np.random.default_rng(seed)
+    val: set[str] = set()
+    for cls in sorted(groups_by_class):
+        groups = sorted(set(groups_by_class[cls]))
+        if len(groups) < 2 or val_fraction <= 0:
+            continue
+        n_val = min(len(groups) - 1, max(1, int(np.ceil(val_fraction * len(groups)))))
+        val.update(rng.permutation(groups)[:n_val].tolist())
+    return val
+
+
+class CropDataModule(pl.LightningDataModule):
+    """Base datamodule over in-memory labelled crops.
+
+    Args:
+        classes: Class names; label indices follow this order.
+        crop_size: Crop side length in pixels.
+        batch_size: Batch size of both loaders.
+        num_workers: DataLoader workers (crops are in memory; 0 is usually fastest).
+        balanced_sampler: Draw training batches class-balanced (with replacement).
+        val_fraction: Share of groups (wells/images) held out for validation.
+        seed: Seed of the split, the shuffling and the sampler.
+    """
+
+    def __init__(
+        self,
+        classes: list[str],
+        crop_size: int = 48,
+        batch_size: int = 128,
+        num_workers: int = 0,
+        balanced_sampler: bool = False,
+        val_fraction: float = 0.25,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.classes = list(classes)
+        self.crop_size = int(crop_size)
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.balanced_sampler = balanced_sampler
+        self.val_fraction = float(val_fraction)
+        self.seed = int(seed)
+        self.sets: CropSets | None = None
+        self.train_set: TensorDataset | None = None
+        self.val_set: TensorDataset | None = None
+
+    def build_sets(self) -> CropSets:
+        """Return the labelled crops (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build the crop sets once (idempotent)."""
+        if self.sets is not None:
+            return
+        sets = self.build_sets()
+        if len(sets.train_y) == 0:
+            raise FerroscreenError("no training crops found: check the classes, layout roles and onset window")
+        self.sets = sets
+
+        def tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
+            xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float16)).unsqueeze(1)
+            return TensorDataset(xt, torch.from_numpy(np.asarray(y, dtype=np.int64)))
+
+        self.train_set = tensors(sets.train_x, sets.train_y)
+        self.val_set = tensors(sets.val_x, sets.val_y)
+
+    @property
+    def class_counts(self) -> np.ndarray:
+        """Training crops per class (after :meth:`setup`)."""
+        if self.sets is None:
+            self.setup()
+        return np.bincount(self.sets.train_y, minlength=len(self.classes))
+
+    @property
+    def detector(self) -> dict | None:
+        """Detector settings used to cut the crops (``None`` for pre-cut crops)."""
+        if self.sets is None:
+            self.setup()
+        return self.sets.detector
+
+    def summary(self) -> dict:
+        """Training-data summary for the model bundle."""
+        if self.sets is None:
+            self.setup()
+        s = self.sets
+        return {
+            "datamodule": type(self).__name__,
+            "crop_size": self.crop_size,
+            "n_train": int(len(s.train_y)),
+            "n_val": int(len(s.val_y)),
+            "train_per_class": dict(zip(self.classes, np.bincount(s.train_y, minlength=len(self.classes)).tolist(), strict=True)),
+            "val_per_class": dict(zip(self.classes, np.bincount(s.val_y, minlength=len(self.classes)).tolist(), strict=True)),
+            **s.summary,
+        }
+
+    def train_dataloader(self) -> DataLoader:  # noqa: D102
+        gen = torch.Generator().manual_seed(self.seed)
+        if self.balanced_sampler:
+            counts = self.class_counts.astype(float)
+            w = 1.0 / np.maximum(counts, 1)
+            weights = torch.as_tensor(w[self.sets.train_y], dtype=torch.double)
+            sampler = WeightedRandomSampler(weights, num_samples=len(weights), replacement=True, generator=gen)
+            return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler, num_workers=self.num_workers)
+        return DataLoader(
+            self.train_set, batch_size=self.batch_size, shuffle=True, generator=gen, num_workers=self.num_workers
+        )
+
+    def val_dataloader(self) -> DataLoader:  # noqa: D102
+        return DataLoader(self.val_set, batch_size=self.batch_size * 2, shuffle=False, num_workers=self.num_workers)

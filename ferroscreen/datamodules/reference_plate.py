@@ -1,0 +1,186 @@
+"""Labelled crops from a plate's reference and vehicle wells.
+
+The label of every crop is the well's ``mode`` in the layout (vehicle wells:
+``alive``). Reference wells contribute only frames at or after the onset
+window (``onset_h``, a number or a per-mode mapping), when most cells show
+their mode; vehicle wells contribute every frame. Wells are split between
+training and validation per class (no well feeds both).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ferroscreen.crops import DetectorConfig, detect_cells, extract_crops, normalize_frame
+from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, split_groups
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.io import find_layout_beside, load_image, open_acquisition
+from ferroscreen.plate import read_layout
+
+
+def detector_config(detector: str | dict | None) -> DetectorConfig:
+    """A :class:`DetectorConfig` from a preset name, a dict of settings or ``None`` (default preset)."""
+    if detector is None:
+        return DetectorConfig.preset("suspension")
+    if isinstance(detector, str):
+        return DetectorConfig.preset(detector)
+    d = dict(detector)
+    preset = d.pop("preset", None)
+    if preset:
+        base = DetectorConfig.preset(preset)
+        return DetectorConfig(**{**asdict(base), **d})
+    return DetectorConfig(**d)
+
+
+def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int):
+    """Detect cells in one frame and cut normalised crops (float16), subsampled to ``max_crops``."""
+    img = normalize_frame(load_image(path))
+    det = detect_cells(img, config)
+    if max_crops is not None and len(det) > max_crops:
+        keep = np.sort(np.random.default_rng(seed).choice(len(det), max_crops, replace=False))
+        det = det.iloc[keep].reset_index(drop=True)
+    return extract_crops(img, det, crop_size).astype(np.float16)
+
+
+def _job(args):
+    return crops_from_frame(*args)
+
+
+class ReferencePlateDataModule(CropDataModule):
+    """Crops from reference/vehicle wells of an acquisition, labelled by the layout.
+
+    Args:
+        root: Acquisition folder (a ``ferroscreen simulate`` output works as is).
+        layout: Layout file; default: ``layout.csv``/``*.PlateMap`` in or beside ``root``.
+        classes: Class names (modes); wells whose mode is not among them are skipped.
+        onset_h: First hour a reference well's frames are used (number or {mode: hours}).
+        until_h: Last hour used for reference wells (None: the end).
+        roles: Layout roles that provide labelled wells.
+        channel: Channel to use (default: the first, alphabetically).
+        max_crops_per_frame: Subsample crops per frame (None: all).
+        detector: Detector preset name or settings dict (``preset`` key allowed).
+        extract_workers: Processes for decoding/detection (0: in this process).
+        crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed:
+            see :class:`CropDataModule`.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        layout: str | None = None,
+        classes: list[str] = ("alive", "apoptosis", "ferroptosis", "necroptosis"),
+        onset_h: float | dict = 24.0,
+        until_h: float | None = None,
+        roles: list[str] = ("reference", "vehicle"),
+        channel: str | None = None,
+        max_crops_per_frame: int | None = None,
+        detector: str | dict | None = None,
+        extract_workers: int = 0,
+        crop_size: int = 48,
+        batch_size: int = 128,
+        num_workers: int = 0,
+        balanced_sampler: bool = False,
+        val_fraction: float = 0.25,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(list(classes), crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
+        self.root = Path(root)
+        self.layout_path = Path(layout) if layout else None
+        self.onset_h = onset_h
+        self.until_h = until_h
+        self.roles = tuple(roles)
+        self.channel = channel
+        self.max_crops_per_frame = max_crops_per_frame
+        self.detector_cfg = detector_config(detector)
+        self.extract_workers = int(extract_workers)
+
+    def _onset(self, mode: str) -> float:
+        if isinstance(self.onset_h, dict):
+            return float(self.onset_h.get(mode, self.onset_h.get("default", 0.0)))
+        return float(self.onset_h)
+
+    def build_sets(self) -> CropSets:  # noqa: D102
+        acq = open_acquisition(self.root)
+        layout_path = self.layout_path or find_layout_beside(self.root)
+        if layout_path is None:
+            raise FerroscreenError(f"{self.root}: no layout.csv or .PlateMap beside the images; pass data.layout")
+        layout = read_layout(layout_path)
+        frames = acq.frames
+        channel = self.channel or sorted(frames["channel"].unique())[0]
+        frames = frames[frames["channel"] == channel]
+        wt = layout.for_plate(None).well_table()
+        labelled = wt[wt["role"].isin(self.roles)]
+        well_class: dict[str, int] = {}
+        skipped_modes: set[str] = set()
+        for well, row in labelled.iterrows():
+            mode = row["mode"] or ("alive" if row["role"] == "vehicle" else "")
+            if isinstance(row.get("rescue_agent"), str) and row["rescue_agent"]:
+                continue  # rescued wells are not pure examples of a mode
+            if mode in self.classes:
+                well_class[well] = self.classes.index(mode)
+            elif mode:
+                skipped_modes.add(mode)
+        if not well_class:
+            raise FerroscreenError(
+                f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
+            )
+        sel = []
+        for row in frames.itertuples(index=False):
+            cls = well_class.get(row.well)
+            if cls is None:
+                continue
+            mode = self.classes[cls]
+            if mode != "alive" and row.time_h < self._onset(mode):
+                continue
+            if mode != "alive" and self.until_h is not None and row.time_h > self.until_h:
+                continue
+            sel.append(row)
+        if not sel:
+            raise FerroscreenError(f"{self.root}: no frames of labelled wells fall inside the onset window")
+        jobs = [
+            (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i)
+            for i, r in enumerate(sel)
+        ]
+        if self.extract_workers > 0:
+            with ProcessPoolExecutor(self.extract_workers) as ex:
+                crops = list(ex.map(_job, jobs, chunksize=4))
+        else:
+            crops = [_job(j) for j in jobs]
+        groups_by_class: dict[int, list[str]] = {}
+        for w, c in well_class.items():
+            groups_by_class.setdefault(c, []).append(w)
+        val_wells = split_groups(groups_by_class, self.val_fraction, self.seed)
+        xs = {True: [], False: []}
+        ys = {True: [], False: []}
+        for r, cr in zip(sel, crops, strict=True):
+            is_val = r.well in val_wells
+            xs[is_val].append(cr)
+            ys[is_val].append(np.full(len(cr), well_class[r.well], dtype=np.int64))
+        empty = np.zeros((0, self.crop_size, self.crop_size), np.float16)
+
+        def cat(parts, fallback):
+            return np.concatenate(parts) if parts else fallback
+
+        summary = {
+            "source": str(self.root),
+            "layout": str(layout_path),
+            "format": acq.format,
+            "channel": channel,
+            "onset_h": self.onset_h,
+            "train_wells": sorted(w for w in well_class if w not in val_wells),
+            "val_wells": sorted(val_wells),
+            "n_frames": len(sel),
+            "skipped_modes": sorted(skipped_modes),
+        }
+        return CropSets(
+            cat(xs[False], empty),
+            cat(ys[False], np.zeros(0, np.int64)),
+            cat(xs[True], empty),
+            cat(ys[True], np.zeros(0, np.int64)),
+            summary,
+            asdict(self.detector_cfg),
+        )

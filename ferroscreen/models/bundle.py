@@ -1,0 +1,140 @@
+"""The model bundle: one file holding everything ``score`` needs.
+
+A bundle is a ``torch.save`` file of a plain dictionary::
+
+    {"format": "ferroscreen-bundle", "format_version": 1,
+     "meta": {...}, "state_dict": {name: tensor}}
+
+``meta`` is JSON-compatible and holds at least: ``classes`` (list of names),
+``crop_size`` (px), ``input_size``, ``backbone``, ``normalization`` (how crops
+are normalised), ``detector`` (the :class:`ferroscreen.crops.DetectorConfig`
+as a dict), ``temperature``, ``training_data`` (summary), ``validation``
+(macro-F1, per-class metrics, confusion matrix with rows = true class),
+``init`` (ImageNet file or random), ``ferroscreen_version``, ``created``,
+``config`` (the training configuration). Bundles are loaded with
+``torch.load(weights_only=True)``: no code is executed on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ferroscreen.errors import ModelBundleError
+from ferroscreen.models.death_mode_net import DeathModeNet
+
+FORMAT = "ferroscreen-bundle"
+FORMAT_VERSION = 1
+REQUIRED_META = ("classes", "crop_size", "input_size", "backbone", "detector", "temperature")
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: the network (eval mode, temperature set) and its metadata."""
+
+    net: DeathModeNet
+    meta: dict
+    path: Path
+    sha256: str
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names in output order."""
+        return list(self.meta["classes"])
+
+    @property
+    def crop_size(self) -> int:
+        """Crop side length in pixels, as trained."""
+        return int(self.meta["crop_size"])
+
+
+def save_bundle(path: str | Path, net: DeathModeNet, meta: dict) -> Path:
+    """Write ``net`` and ``meta`` atomically to ``path`` (temp file + rename).
+
+    Raises:
+        ModelBundleError: If ``meta`` lacks a required key or the class count
+            does not match the network's head.
+    """
+    path = Path(path)
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ModelBundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
+    if len(meta["classes"]) != net.head[-1].out_features:
+        raise ModelBundleError(f"{path}: {len(meta['classes'])} class names for a {net.head[-1].out_features}-way head")
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "meta": meta,
+        "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> Bundle:
+    """Load a bundle for inference (CPU, eval mode).
+
+    Args:
+        path: The bundle file.
+        expected_classes: If given, the bundle's classes must equal these.
+
+    Raises:
+        ModelBundleError: One line naming the file when it is missing, corrupt,
+            not a ferroscreen bundle, or built for other classes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelBundleError(f"{path}: model bundle not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelBundleError(f"{path}: not a readable model bundle ({reason[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelBundleError(f"{path}: not a ferroscreen model bundle (was it written by `ferroscreen train`?)")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelBundleError(f"{path}: bundle format {payload['format_version']} is newer than this ferroscreen")
+    meta = payload["meta"]
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ModelBundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
+    classes = list(meta["classes"])
+    if expected_classes is not None and classes != list(expected_classes):
+        raise ModelBundleError(
+            f"{path}: model is for classes {classes}, expected {list(expected_classes)}"
+        )
+    net = DeathModeNet(
+        backbone=meta["backbone"],
+        n_classes=len(classes),
+        weights="none",
+        input_size=int(meta["input_size"]),
+    )
+    try:
+        net.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise ModelBundleError(f"{path}: weights do not match the recorded architecture ({str(exc)[:160]})") from None
+    net.temperature.fill_(float(meta["temperature"]))
+    net.eval()
+    return Bundle(net, meta, path, file_sha256(path))

@@ -1,0 +1,76 @@
+"""The death-mode classification network: a plain ``nn.Module`` (no Lightning).
+
+Input: grey-level crops normalised per frame by
+:func:`ferroscreen.crops.normalize_frame` (roughly in [0, 1]), shape
+(B, 1, S, S) or (B, S, S). The network resizes them to ``input_size``,
+replicates the grey channel to RGB, applies ImageNet mean/std, runs the
+backbone and a dropout + linear head, and returns logits (B, n_classes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ferroscreen.models.backbones import build_backbone, last_block
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class DeathModeNet(nn.Module):
+    """Backbone + head classifying cell crops into death modes.
+
+    Args:
+        backbone: A name from :data:`ferroscreen.models.backbones.BACKBONES`.
+        n_classes: Number of output classes.
+        weights: ``"imagenet"``, ``"none"`` or a path (see :func:`build_backbone`).
+        input_size: Side length the crops are resized to before the backbone.
+        dropout: Dropout before the linear head.
+    """
+
+    def __init__(
+        self,
+        backbone: str = "mobilenet_v2",
+        n_classes: int = 4,
+        weights: str | Path | None = "none",
+        input_size: int = 96,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.backbone_name = backbone
+        self.input_size = int(input_size)
+        self.features, n_features, self.init = build_backbone(backbone, weights)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.register_buffer("temperature", torch.ones(()))
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Crops (B, S, S) or (B, 1, S, S) -> normalised RGB (B, 3, input_size, input_size)."""
+        if x.ndim == 3:
+            x = x.unsqueeze(1)
+        x = x.float()
+        if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
+            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+        return (x.expand(-1, 3, -1, -1) - self.mean) / self.std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, n_classes), before temperature scaling."""
+        return self.head(self.features(self.prepare(x)))
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Calibrated class probabilities: softmax(logits / temperature)."""
+        return torch.softmax(self.forward(x) / self.temperature, dim=1)
+
+    def set_frozen(self, freeze: str) -> None:
+        """Freeze backbone parameters: ``"none"``, ``"backbone"`` or ``"all_but_last"``."""
+        for p in self.features.parameters():
+            p.requires_grad = freeze == "none"
+        if freeze == "all_but_last":
+            for p in last_block(self.features, self.backbone_name).parameters():
+                p.requires_grad = True

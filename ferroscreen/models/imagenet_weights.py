@@ -1,0 +1,59 @@
+"""Locating and loading ImageNet weights for torchvision backbones, offline.
+
+``weights="imagenet"`` looks for torchvision's own weights file (the name in
+its URL, e.g. ``mobilenet_v2-b0353104.pth``) in, in order: the folders named by
+``FERROSCREEN_WEIGHTS_DIR`` (``os.pathsep``-separated), torchvision's cache
+(``$TORCH_HOME/hub/checkpoints``), and ``../shared/weights`` beside the working
+directory or the source tree. Nothing is downloaded: a missing file is a
+:class:`~ferroscreen.errors.ModelBundleError` telling the user where to put it
+or to pass a local path. ``weights=PATH`` loads that file. Files are always
+loaded with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from ferroscreen.errors import ModelBundleError
+
+WEIGHTS_DIR_ENV = "FERROSCREEN_WEIGHTS_DIR"
+
+
+def weights_search_dirs() -> list[Path]:
+    """Folders searched for ImageNet weight files, in order."""
+    dirs = [Path(p) for p in os.environ.get(WEIGHTS_DIR_ENV, "").split(os.pathsep) if p]
+    dirs.append(Path(torch.hub.get_dir()) / "checkpoints")
+    dirs.append(Path.cwd().parent / "shared" / "weights")
+    dirs.append(Path(__file__).resolve().parents[2].parent / "shared" / "weights")
+    return dirs
+
+
+def find_imagenet_file(filename: str) -> Path | None:
+    """The first existing ``filename`` in :func:`weights_search_dirs`, or ``None``."""
+    for d in weights_search_dirs():
+        if (d / filename).is_file():
+            return d / filename
+    return None
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a state dict (or a checkpoint holding ``state_dict``) safely.
+
+    Raises:
+        ModelBundleError: If the file is missing or not a tensor dictionary.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelBundleError(f"{path}: weights file not found")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for corrupt/unsafe files
+        raise ModelBundleError(f"{path}: not a loadable weights file ({str(exc).splitlines()[0]})") from None
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ModelBundleError(f"{path}: does not hold a state dict of tensors")
+    return obj

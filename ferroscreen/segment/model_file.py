@@ -1,0 +1,108 @@
+"""The nuclei model file: U-Net weights plus what inference needs (torch, no Lightning).
+
+A model file is a ``torch.save``'d dict readable with ``weights_only=True``:
+
+``format``
+    ``"ferroscreen-nuclei-unet/1"``.
+``arch``
+    :meth:`UNet.config` (``in_channels``, ``out_channels``, ``widths``).
+``state_dict``
+    The U-Net's tensors.
+``normalize``
+    Keyword arguments of :func:`~ferroscreen.segment.targets.normalize_image`.
+``postprocess``
+    Keyword arguments of :class:`~ferroscreen.segment.postprocess.PostprocessParams`.
+``meta``
+    Free-form provenance: training data, validation metrics, ferroscreen version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ferroscreen.errors import ModelBundleError
+from ferroscreen.models.unet import UNet
+
+__all__ = ["FORMAT", "export_checkpoint", "load_model_file", "save_model_file"]
+
+FORMAT = "ferroscreen-nuclei-unet/1"
+
+
+def save_model_file(
+    path: str | Path,
+    net: UNet,
+    normalize: dict | None = None,
+    postprocess: dict | None = None,
+    meta: dict | None = None,
+) -> Path:
+    """Write ``net`` and its inference settings to ``path``."""
+    from ferroscreen import __version__
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    torch.save(
+        {
+            "format": FORMAT,
+            "arch": net.config(),
+            "state_dict": state,
+            "normalize": dict(normalize or {}),
+            "postprocess": dict(postprocess or {}),
+            "meta": {"ferroscreen_version": __version__, **(meta or {})},
+        },
+        path,
+    )
+    return path
+
+
+def load_model_file(path: str | Path) -> tuple[UNet, dict]:
+    """Rebuild the U-Net (in eval mode) and return it with the file's dict (minus tensors).
+
+    Raises:
+        ModelBundleError: Not a ferroscreen nuclei model file, or weights that
+            do not fit the stated architecture.
+    """
+    path = Path(path)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelBundleError(f"{path}: not a readable model file ({exc})") from exc
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise ModelBundleError(f"{path}: not a ferroscreen nuclei model file (format {FORMAT})")
+    arch = blob["arch"]
+    net = UNet(arch["in_channels"], arch["out_channels"], tuple(arch["widths"]))
+    try:
+        net.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
+    except RuntimeError as exc:
+        raise ModelBundleError(f"{path}: weights do not fit architecture {arch}") from exc
+    net.eval()
+    info = {k: v for k, v in blob.items() if k != "state_dict"}
+    return net, info
+
+
+def export_checkpoint(
+    ckpt: str | Path,
+    out: str | Path,
+    postprocess: dict | None = None,
+    meta: dict | None = None,
+) -> Path:
+    """Turn a ``NucleiSegmenter`` Lightning checkpoint into a model file.
+
+    Only the U-Net tensors (``net.*``) and hyper-parameters are kept. Lightning
+    checkpoints pickle more than tensors, so only export checkpoints you trust.
+    """
+    blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+    hp = dict(blob.get("hyper_parameters", {}))
+    widths = tuple(hp.get("widths") or (8, 16, 32, 64, 128))
+    net = UNet(1, 3, widths)
+    state = {k[4:]: v for k, v in blob["state_dict"].items() if k.startswith("net.")}
+    net.load_state_dict(state)
+    pp = dict(hp.get("postprocess") or {})
+    pp.update(postprocess or {})
+    return save_model_file(
+        out, net, normalize={}, postprocess=pp,
+        meta={"checkpoint": Path(ckpt).name, "global_step": blob.get("global_step"),
+              **(meta or {})},
+    )

@@ -1,0 +1,101 @@
+"""Per-field image quality control: measure, then flag; never drop.
+
+A lethal knockdown leaves few or no nuclei, so an empty or sparse field is a
+result, not an error: QC only adds flags that the hit table carries along.
+
+Per-field measurements (:func:`field_qc_metrics`):
+
+``focus``
+    Variance of the Laplacian of the normalised image (sharp edges score high).
+``saturated_fraction``
+    Fraction of pixels at the dtype's maximum (integer images) or at the
+    image maximum when that is shared by > 0.1 % of pixels (floats).
+``foreground_fraction``
+    Fraction of pixels inside nuclei.
+``small_object_fraction``
+    Fraction of objects smaller than ``debris_area`` pixels.
+
+Flags (:func:`flag_fields`, computed across all fields of a run so that
+"out of focus" is relative to the plate): ``empty`` (no nuclei), ``focus``
+(focus robust z < ``focus_z`` among the non-empty fields, i.e. far
+blurrier than typical fields; needs >= 5 non-empty fields),
+``saturated`` (saturated fraction > ``saturated_max``), ``debris`` (more
+than ``debris_max`` of the objects are small fragments, with at least 5
+objects).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage as ndi
+
+from ferroscreen.segment.targets import normalize_image
+
+__all__ = ["QC_FLAGS", "field_qc_metrics", "flag_fields"]
+
+#: Flag names, in the order they are written in ``qc_flags``.
+QC_FLAGS = ("empty", "focus", "saturated", "debris")
+
+
+def field_qc_metrics(
+    image: np.ndarray, labels: np.ndarray, debris_area: float = 100.0
+) -> dict:
+    """QC measurements of one field (see the module docstring)."""
+    img = np.asarray(image)
+    if img.dtype.kind in "ui":
+        sat = float(np.mean(img == np.iinfo(img.dtype).max))
+    else:
+        top = float(np.max(img)) if img.size else 0.0
+        frac = float(np.mean(img == top)) if img.size else 0.0
+        sat = frac if frac > 1e-3 else 0.0
+    norm = normalize_image(img)
+    focus = float(ndi.laplace(norm).var())
+    sizes = np.bincount(np.asarray(labels).ravel().astype(np.int64))[1:]
+    sizes = sizes[sizes > 0]
+    return {
+        "focus": focus,
+        "saturated_fraction": sat,
+        "foreground_fraction": float(np.mean(np.asarray(labels) > 0)),
+        "small_object_fraction": float(np.mean(sizes < debris_area)) if sizes.size else 0.0,
+    }
+
+
+def flag_fields(
+    fields: pd.DataFrame,
+    focus_z: float = -3.0,
+    saturated_max: float = 0.01,
+    debris_max: float = 0.3,
+) -> pd.DataFrame:
+    """Add boolean ``qc_<flag>`` columns and a ``qc_flags`` string (``;``-joined).
+
+    Args:
+        fields: One row per field with ``n_nuclei`` and the columns of
+            :func:`field_qc_metrics`.
+        focus_z: Robust z of log focus below which a field is flagged.
+        saturated_max: Saturated pixel fraction above which a field is flagged.
+        debris_max: Small-object fraction above which a field is flagged.
+
+    Returns:
+        A copy of ``fields`` with the flag columns; no row is removed.
+    """
+    out = fields.copy()
+    out["qc_empty"] = out["n_nuclei"].astype(int) == 0
+    logf = np.log(out["focus"].astype(float).clip(lower=1e-12))
+    ref = logf[~out["qc_empty"]]
+    out["qc_focus"] = False
+    if len(ref) >= 5:
+        med = float(np.median(ref))
+        mad = 1.4826 * float(np.median(np.abs(ref - med)))
+        if mad > 0:
+            out["qc_focus"] = (((logf - med) / mad) < focus_z) & ~out["qc_empty"]
+    out["qc_saturated"] = out["saturated_fraction"].astype(float) > saturated_max
+    out["qc_debris"] = (out["small_object_fraction"].astype(float) > debris_max) & (
+        out["n_nuclei"].astype(int) >= 5
+    )
+    cols = [f"qc_{f}" for f in QC_FLAGS]
+    out["qc_flags"] = [
+        ";".join(f for f, v in zip(QC_FLAGS, row, strict=True) if v)
+        for row in out[cols].itertuples(index=False)
+    ]
+    return out

@@ -1,0 +1,189 @@
+"""``ferroscreen segment``: label every image of a folder or acquisition and measure it.
+
+Outputs under ``out``:
+
+``labels/<stem>.tif``
+    One uint16 label image per input image (0 = background), same file stem.
+``fields.csv``
+    One row per image: identifiers (``image``, ``path``; for acquisitions also
+    ``plate, well, field, channel, time_h``), the features of
+    :func:`~ferroscreen.segment.features.field_features`, the QC measurements
+    of :func:`~ferroscreen.segment.qc.field_qc_metrics` and the QC flags.
+``wells.csv`` (acquisitions only)
+    Per-well (and per time point) aggregates of :func:`well_features`; the
+    input of ``ferroscreen hits``.
+``objects.csv`` (with ``objects=True``)
+    One row per nucleus.
+``segment.json``
+    Provenance: model name, path, sha256, post-processing, counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import AcquisitionError, FerroscreenError
+from ferroscreen.segment.features import field_features, object_table, well_features
+from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
+from ferroscreen.segment.qc import field_qc_metrics, flag_fields
+
+__all__ = ["collect_inputs", "segment_input"]
+
+
+def collect_inputs(
+    input_path: str | Path, fmt: str | None = None, channel: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """The images to segment as a table with ``path, image`` (+ frame columns) and a kind.
+
+    ``input_path`` may be one image, a folder of images, or an acquisition
+    folder that :func:`ferroscreen.io.open_acquisition` recognises (always when
+    ``fmt`` is given). For acquisitions with several channels, ``channel``
+    picks the nuclear one; of a z-stack only the lowest z is used.
+
+    Returns:
+        ``(table, kind)`` with kind ``"images"`` or ``"acquisition"``.
+
+    Raises:
+        FerroscreenError: Nothing to segment, or an ambiguous channel.
+    """
+    path = Path(input_path)
+    if not path.exists():
+        raise FerroscreenError(f"{path}: no such file or folder")
+    if path.is_file():
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
+        return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
+    acq = None
+    try:
+        from ferroscreen.io import detect_format, open_acquisition
+
+        if fmt is not None or detect_format(path):
+            acq = open_acquisition(path, fmt=fmt)
+    except ImportError:  # io layer not available
+        acq = None
+    except AcquisitionError:
+        if fmt is not None:
+            raise
+        acq = None
+    if acq is None:
+        files = list_images(path)
+        if not files:
+            raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no "
+                                   "known acquisition layout")
+        table = pd.DataFrame({"path": [str(f) for f in files], "image": [f.stem for f in files]})
+        return table, "images"
+    frames = acq.frames.copy()
+    channels = sorted(frames["channel"].astype(str).unique())
+    if channel is not None:
+        if channel not in channels:
+            raise FerroscreenError(f"{path}: no channel '{channel}' (have {', '.join(channels)})")
+        frames = frames[frames["channel"].astype(str) == channel]
+    elif len(channels) > 1:
+        raise FerroscreenError(
+            f"{path}: {len(channels)} channels ({', '.join(channels)}); pick the nuclear stain "
+            "with --channel"
+        )
+    if "z" in frames.columns and frames["z"].nunique() > 1:
+        frames = frames[frames["z"] == frames["z"].min()]
+    frames = frames.reset_index(drop=True)
+    stems = [Path(p).stem for p in frames["path"]]
+    if len(set(stems)) < len(stems):
+        stems = [
+            f"{r.plate}_{r.well}_f{int(r.field):02d}_{r.channel}_t{float(r.time_h):g}h"
+            for r in frames.itertuples(index=False)
+        ]
+    frames["image"] = stems
+    return frames, "acquisition"
+
+
+def segment_input(
+    input_path: str | Path,
+    out: str | Path,
+    model: str = "nuclei-aits",
+    fmt: str | None = None,
+    channel: str | None = None,
+    tile: int | None = 1152,
+    tta: bool = False,
+    objects: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Segment ``input_path`` into ``out`` (see the module docstring for the files).
+
+    Args:
+        input_path: Image, folder of images or acquisition folder.
+        out: Output folder (created).
+        model: Registered model name or model file path.
+        fmt: Acquisition format (default: detect; plain folders are image folders).
+        channel: Nuclear channel of a multi-channel acquisition.
+        tile: Prediction tile side (``None``: whole image in one pass).
+        tta: Test-time augmentation (8 flips/rotations).
+        objects: Also write ``objects.csv`` (one row per nucleus).
+        progress: Called with ``(done, total)`` after each image.
+
+    Returns:
+        Summary dict (also written to ``segment.json``).
+    """
+    import torch
+
+    from ferroscreen.models.registry import file_sha256
+    from ferroscreen.segment.predict import NucleiModel
+
+    table, kind = collect_inputs(input_path, fmt=fmt, channel=channel)
+    nm = NucleiModel.from_name(model)
+    out = Path(out)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    rows, obj_tables = [], []
+    with torch.inference_mode():
+        for i, rec in enumerate(table.to_dict("records")):
+            image = read_image(rec["path"])
+            labels = nm.segment(image, tile=tile, tta=tta)
+            write_labels(out / "labels" / f"{rec['image']}.tif", labels)
+            obj = object_table(labels, image)
+            row = {**rec, **field_features(obj), **field_qc_metrics(image, labels)}
+            rows.append(row)
+            if objects:
+                obj_tables.append(obj.assign(image=rec["image"]))
+            if progress is not None:
+                progress(i + 1, len(table))
+    fields = flag_fields(pd.DataFrame(rows))
+    id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z")
+               if c in fields.columns]
+    rest = [c for c in fields.columns if c not in id_cols and c != "path"]
+    fields = fields[id_cols + rest + ["path"]]
+    fields.to_csv(out / "fields.csv", index=False)
+    written = ["fields.csv"]
+    if kind == "acquisition":
+        keys = ("plate", "well") + (("time_h",) if fields["time_h"].nunique() > 1 else ())
+        well_features(fields, keys).to_csv(out / "wells.csv", index=False)
+        written.append("wells.csv")
+    if objects:
+        objs = pd.concat(obj_tables, ignore_index=True) if obj_tables else pd.DataFrame()
+        objs.to_csv(out / "objects.csv", index=False)
+        written.append("objects.csv")
+    summary = {
+        "input": str(input_path),
+        "kind": kind,
+        "model": str(model),
+        "model_path": str(nm.path),
+        "model_sha256": file_sha256(nm.path) if nm.path else None,
+        "postprocess": nm.postprocess.to_dict(),
+        "tile": tile,
+        "tta": tta,
+        "n_images": int(len(fields)),
+        "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
+        "n_flagged_fields": int((fields["qc_flags"] != "").sum()) if len(fields) else 0,
+        "outputs": written + ["labels/"],
+    }
+    (out / "segment.json").write_text(json.dumps(summary, indent=1, default=_jsonable))
+    return summary
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return str(v)

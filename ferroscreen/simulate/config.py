@@ -1,0 +1,93 @@
+"""Run settings of one simulated plate (everything except the compound library)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from ferroscreen.errors import FerroscreenError
+
+
+class SimulationConfigError(FerroscreenError, ValueError):
+    """Simulator arguments that make no sense (negative hours, zero fields, ...)."""
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Settings of a simulated acquisition.
+
+    Attributes:
+        plate_format: 96 or 384 (any format the library has a plate map for).
+        fields: Fields (images) per well and time point.
+        hours: Duration; frames at ``0, interval_h, ...`` up to ``hours``.
+        interval_h: Hours between scans.
+        image_size: ``(width, height)`` in pixels.
+        pixel_size_um: Microns per pixel. The default 0.62 µm/px (IncuCyte 20×)
+            gives cells of radius ~6–11 px; 1.24 µm/px is IncuCyte 10×.
+        seed: Master seed; every well × field uses its own generator derived
+            from it, so results do not depend on worker count or order.
+        wells: Only simulate these wells (``None``: the whole plate).
+        density_per_mm2: Seeding density (cells per mm² of plate bottom).
+        edge_effects: Evaporation and meniscus effects in outer wells.
+        defocus_rate: Probability that a frame is badly out of focus.
+        empty_rate: Probability that a frame is empty (background only).
+        vid: IncuCyte vessel id used in file names (plate id ``VID<vid>``).
+        workers: Worker processes (``None``: up to the CPU count).
+    """
+
+    plate_format: int = 96
+    fields: int = 2
+    hours: float = 48.0
+    interval_h: float = 4.0
+    image_size: tuple[int, int] = (512, 512)
+    pixel_size_um: float = 0.62
+    seed: int = 0
+    wells: tuple[str, ...] | None = None
+    density_per_mm2: float = 900.0
+    edge_effects: bool = True
+    defocus_rate: float = 0.01
+    empty_rate: float = 0.003
+    vid: int = 1
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        """Validate (raises :class:`SimulationConfigError` with one line)."""
+        def bad(msg: str) -> SimulationConfigError:
+            return SimulationConfigError(f"simulate: {msg}")
+
+        if self.fields < 1:
+            raise bad(f"--fields must be >= 1, got {self.fields}")
+        if not (math.isfinite(self.hours) and self.hours >= 0):
+            raise bad(f"--hours must be >= 0, got {self.hours}")
+        if not (math.isfinite(self.interval_h) and self.interval_h > 0):
+            raise bad(f"--interval-h must be > 0, got {self.interval_h}")
+        w, h = self.image_size
+        if not (16 <= w <= 8192 and 16 <= h <= 8192):
+            raise bad(f"--image-size must be 16..8192 px per side, got {w} {h}")
+        if not (0.05 <= self.pixel_size_um <= 10):
+            raise bad(f"--pixel-size must be 0.05..10 µm/px, got {self.pixel_size_um}")
+        if self.density_per_mm2 < 0:
+            raise bad(f"--density must be >= 0, got {self.density_per_mm2}")
+        for name in ("defocus_rate", "empty_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise bad(f"{name} must be in [0, 1]")
+        if self.workers is not None and self.workers < 1:
+            raise bad(f"--workers must be >= 1, got {self.workers}")
+
+    @property
+    def times_h(self) -> list[float]:
+        """Scan times in hours."""
+        n = int(math.floor(self.hours / self.interval_h + 1e-9))
+        return [round(k * self.interval_h, 6) for k in range(n + 1)]
+
+    @property
+    def plate_id(self) -> str:
+        """Plate id as the IncuCyte reader reports it."""
+        return f"VID{self.vid}"
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings (written to ``truth.json``)."""
+        d = asdict(self)
+        d["image_size"] = list(self.image_size)
+        d["wells"] = list(self.wells) if self.wells else None
+        return d

@@ -1,0 +1,87 @@
+"""Turning a trained :class:`DeathModeClassifier` into a model bundle."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ferroscreen import __version__
+from ferroscreen.analysis.classification import classification_report, confusion_matrix
+from ferroscreen.crops import NORMALIZATION, DetectorConfig
+from ferroscreen.models.bundle import save_bundle
+from ferroscreen.tasks.calibration import fit_temperature
+from ferroscreen.tasks.death_mode import DeathModeClassifier
+
+
+@torch.no_grad()
+def validation_logits(model: DeathModeClassifier, loader) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and labels of every validation batch (eval mode, CPU)."""
+    net = model.net.eval()
+    logits, labels = [], []
+    for x, y in loader:
+        logits.append(net(x.to(model.device)).cpu())
+        labels.append(y)
+    if not logits:
+        return torch.zeros(0, len(model.classes)), torch.zeros(0, dtype=torch.long)
+    return torch.cat(logits), torch.cat(labels)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 10) -> float:
+    """ECE of top-class confidence over equal-width bins."""
+    if len(labels) == 0:
+        return 0.0
+    conf = probs.max(1)
+    correct = probs.argmax(1) == labels
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        sel = bins == b
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(ece)
+
+
+def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path | None, config: dict | str) -> dict:
+    """Restore the best weights, fit the temperature, measure, and write the bundle.
+
+    Returns the bundle metadata (also when ``out`` is ``None``: nothing is written).
+    """
+    if model.best_state is not None:
+        model.net.load_state_dict(model.best_state)
+    logits, labels = validation_logits(model, datamodule.val_dataloader())
+    temperature = fit_temperature(logits, labels) if len(labels) else 1.0
+    model.net.temperature.fill_(temperature)
+    n_classes = len(model.classes)
+    preds = logits.argmax(1).numpy() if len(labels) else np.zeros(0, int)
+    report = classification_report(confusion_matrix(labels.numpy(), preds, n_classes), model.classes)
+    probs_raw = torch.softmax(logits, 1).numpy()
+    probs_cal = torch.softmax(logits / temperature, 1).numpy()
+    report["ece_uncalibrated"] = expected_calibration_error(probs_raw, labels.numpy())
+    report["ece_calibrated"] = expected_calibration_error(probs_cal, labels.numpy())
+    detector = datamodule.detector or asdict(DetectorConfig.preset("suspension"))
+    hp = model.hparams
+    meta = {
+        "task": "death-mode",
+        "classes": model.classes,
+        "crop_size": int(datamodule.crop_size),
+        "input_size": int(hp.input_size),
+        "backbone": hp.backbone,
+        "init": model.init,
+        "normalization": NORMALIZATION,
+        "detector": detector,
+        "temperature": float(temperature),
+        "training_data": datamodule.summary(),
+        "validation": report,
+        "hyperparameters": {k: v for k, v in dict(hp).items() if isinstance(v, (str, int, float, bool, type(None)))},
+        "epochs_trained": int(model.current_epoch) + 1 if model._trainer is not None else 0,
+        "ferroscreen_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": config if isinstance(config, str) else str(config),
+    }
+    if out is not None:
+        save_bundle(out, model.net, meta)
+    return meta

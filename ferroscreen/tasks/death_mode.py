@@ -1,0 +1,183 @@
+"""``DeathModeClassifier``: the LightningModule that trains :class:`DeathModeNet`.
+
+It expects a datamodule exposing ``classes`` (list of names, same order as the
+model's), ``class_counts`` (training items per class) and yielding batches
+``(crops, labels)`` with crops (B, 1, S, S) float32 normalised per frame.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from ferroscreen.analysis.classification import classification_report, confusion_matrix
+from ferroscreen.errors import FerroscreenError, ModelBundleError
+from ferroscreen.models.death_mode_net import DeathModeNet
+from ferroscreen.tasks.augment import AugmentConfig, augment_batch
+
+DEFAULT_CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
+
+
+class DeathModeClassifier(pl.LightningModule):
+    """Transfer-learning death-mode classifier.
+
+    Args:
+        classes: Class names in output order (must match the datamodule's).
+        backbone: torchvision backbone name (see ``ferroscreen.models.backbones``).
+        weights: ``imagenet``, ``none`` or a path to a torchvision state dict.
+        weights_fallback: If ImageNet weights cannot be found, warn and start
+            from random initialisation instead of failing.
+        input_size: Crops are resized to this side length for the backbone.
+        dropout: Dropout before the head.
+        optimizer: ``adamw`` or ``adam``.
+        lr: Learning rate; ``weight_decay``: decoupled (AdamW) or L2 (Adam).
+        scheduler: ``cosine`` (to 0 over max_epochs), ``step`` (× ``step_gamma``
+            every ``step_every`` epochs) or ``none``.
+        freeze: ``none``, ``backbone`` or ``all_but_last`` at the start.
+        unfreeze_at_epoch: Epoch from which the whole backbone trains (None: never).
+        class_weighting: ``balanced`` (inverse class frequency in the loss) or ``none``.
+        label_smoothing: Cross-entropy label smoothing.
+        augment: Apply microscopy augmentations during training.
+        seed: Seed of the augmentation generator.
+    """
+
+    def __init__(
+        self,
+        classes: list[str] = DEFAULT_CLASSES,
+        backbone: str = "mobilenet_v2",
+        weights: str = "imagenet",
+        weights_fallback: bool = False,
+        input_size: int = 96,
+        dropout: float = 0.2,
+        optimizer: str = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        scheduler: str = "cosine",
+        step_every: int = 5,
+        step_gamma: float = 0.95,
+        freeze: str = "none",
+        unfreeze_at_epoch: int | None = None,
+        class_weighting: str = "balanced",
+        label_smoothing: float = 0.05,
+        augment: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.classes = list(classes)
+        try:
+            self.net = DeathModeNet(backbone, len(classes), weights, input_size, dropout)
+        except ModelBundleError as exc:
+            if not (weights_fallback and weights == "imagenet"):
+                raise
+            warnings.warn(f"{exc}; falling back to random initialisation", stacklevel=2)
+            self.net = DeathModeNet(backbone, len(classes), "none", input_size, dropout)
+        self.net.set_frozen(freeze)
+        self.augment_cfg = AugmentConfig()
+        self._gen = torch.Generator().manual_seed(seed)
+        self.register_buffer("class_weights", torch.ones(len(classes)))
+        self._val_logits: list[torch.Tensor] = []
+        self._val_labels: list[torch.Tensor] = []
+        self.best_state: dict | None = None
+        self.best_report: dict | None = None
+        self.last_report: dict | None = None
+
+    @property
+    def init(self) -> str:
+        """How the backbone was initialised (``imagenet:<file>``, ``file:<path>``, ``random``)."""
+        return self.net.init
+
+    def setup(self, stage: str) -> None:
+        """Check the datamodule's classes and derive class weights from its counts."""
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if dm is None:
+            return
+        dm_classes = list(getattr(dm, "classes", self.classes))
+        if dm_classes != self.classes:
+            raise FerroscreenError(f"model classes {self.classes} differ from the data's classes {dm_classes}")
+        counts = getattr(dm, "class_counts", None)
+        if counts is not None and self.hparams.class_weighting == "balanced":
+            c = torch.as_tensor(np.asarray(counts, dtype=np.float64), dtype=torch.float32)
+            w = torch.where(c > 0, c.sum() / (len(c) * c.clamp_min(1)), torch.zeros_like(c))
+            self.class_weights.copy_(w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the network."""
+        return self.net(x)
+
+    def on_train_epoch_start(self) -> None:
+        """Unfreeze the backbone at ``unfreeze_at_epoch``."""
+        ue = self.hparams.unfreeze_at_epoch
+        if ue is not None and self.current_epoch >= ue:
+            self.net.set_frozen("none")
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:  # noqa: D102
+        x, y = batch
+        if self.hparams.augment:
+            x = augment_batch(x, self.augment_cfg, self._gen)
+        logits = self.net(x)
+        loss = F.cross_entropy(
+            logits, y, weight=self.class_weights, label_smoothing=self.hparams.label_smoothing
+        )
+        acc = (logits.argmax(1) == y).float().mean()
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(y))
+        self.log("train_acc", acc, prog_bar=True, batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:  # noqa: D102
+        x, y = batch
+        logits = self.net(x)
+        self._val_logits.append(logits.detach().cpu())
+        self._val_labels.append(y.detach().cpu())
+        self.log("val_loss", F.cross_entropy(logits, y), batch_size=len(y))
+
+    def on_validation_epoch_end(self) -> None:
+        """Log macro-F1, per-class F1; keep the best weights in memory."""
+        if not self._val_logits:
+            return
+        logits = torch.cat(self._val_logits)
+        labels = torch.cat(self._val_labels)
+        self._val_logits.clear()
+        self._val_labels.clear()
+        cm = confusion_matrix(labels.numpy(), logits.argmax(1).numpy(), len(self.classes))
+        report = classification_report(cm, self.classes)
+        self.last_report = report
+        self.log("val_macro_f1", report["macro_f1"], prog_bar=True)
+        self.log("val_acc", report["accuracy"])
+        for name, m in report["per_class"].items():
+            if m["f1"] is not None:
+                self.log(f"val_f1_{name}", m["f1"])
+        if self.trainer.sanity_checking:
+            return
+        if self.best_report is None or report["macro_f1"] >= self.best_report["macro_f1"]:
+            self.best_report = report
+            self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in self.net.state_dict().items()})
+
+    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:  # noqa: D102
+        x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        return self.net.predict_proba(x)
+
+    def configure_optimizers(self):  # noqa: D102
+        hp = self.hparams
+        params = list(self.net.parameters())
+        if hp.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay)
+        elif hp.optimizer == "adamw":
+            opt = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
+        else:
+            raise FerroscreenError(f"unknown optimizer '{hp.optimizer}' (adamw or adam)")
+        if hp.scheduler == "none":
+            return opt
+        if hp.scheduler == "step":
+            sched = torch.optim.lr_scheduler.StepLR(opt, step_size=hp.step_every, gamma=hp.step_gamma)
+        elif hp.scheduler == "cosine":
+            epochs = max(1, int(self.trainer.max_epochs or 1)) if self._trainer is not None else 1
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        else:
+            raise FerroscreenError(f"unknown scheduler '{hp.scheduler}' (cosine, step or none)")
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}

@@ -1,0 +1,137 @@
+"""Evaluating a classifier bundle: on labelled crop folders or a simulated plate's truth.
+
+On a simulated plate (a folder with ``images/`` and ``truth_cells.csv``), each
+evaluated frame is detected with the bundle's detector; a detection is
+matched one-to-one to the true cell whose disc contains its centre (nearest
+first); matched crops are classified and compared with the true class.
+Detection precision/recall/F1 and crop-level classification metrics are
+reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ferroscreen.analysis.classification import classification_report, confusion_matrix
+from ferroscreen.crops import DetectorConfig, detect_cells, extract_crops, match_detections, normalize_frame
+from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, load_crop
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.io import load_image, open_acquisition
+from ferroscreen.models.bundle import Bundle, load_bundle
+
+
+@torch.no_grad()
+def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Calibrated probabilities (N, n_classes) for crops (N, S, S)."""
+    out = []
+    for i in range(0, len(crops), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(crops[i : i + batch_size], dtype=np.float32))
+        out.append(bundle.net.predict_proba(x).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(bundle.classes)), np.float32)
+
+
+def evaluate_crop_folder(root: Path, bundle: Bundle) -> dict:
+    """Metrics on ``root/<class>/*`` (or ``root/val/<class>/*`` when a val split exists)."""
+    tree = root / "val" if (root / "val").is_dir() else root
+    classes = bundle.classes
+    folders = sorted(p.name for p in tree.iterdir() if p.is_dir())
+    unknown = sorted(set(folders) - set(classes))
+    if unknown:
+        raise FerroscreenError(f"{tree}: folders {unknown} are not classes of the model {classes}")
+    crops, labels = [], []
+    for i, c in enumerate(classes):
+        if (tree / c).is_dir():
+            for p in sorted((tree / c).iterdir()):
+                if p.suffix.lower() in IMAGE_SUFFIXES:
+                    crops.append(load_crop(p, bundle.crop_size))
+                    labels.append(i)
+    if not crops:
+        raise FerroscreenError(f"{tree}: no crop images found")
+    probs = predict_crops(bundle, np.stack(crops))
+    cm = confusion_matrix(np.asarray(labels), probs.argmax(1), len(classes))
+    return {"kind": "crop_folder", "data": str(tree), **classification_report(cm, classes)}
+
+
+def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0) -> dict:
+    """Detection + classification metrics against ``truth_cells.csv``."""
+    truth = pd.read_csv(root / "truth_cells.csv")
+    acq = open_acquisition(root / "images" if (root / "images").is_dir() else root)
+    frames = acq.frames
+    if max_frames is not None and len(frames) > max_frames:
+        idx = np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))
+        frames = frames.iloc[idx]
+    cfg = DetectorConfig(**bundle.meta["detector"])
+    classes = bundle.classes
+    tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
+    y_true, y_pred, det_tp, det_fp, det_fn = [], [], 0, 0, 0
+    for row in frames.itertuples(index=False):
+        img = normalize_frame(load_image(row.path))
+        det = detect_cells(img, cfg)
+        key = (row.well, int(row.field), round(float(row.time_h), 4))
+        t = tkey.loc[key].reset_index() if key in tkey.index else truth.iloc[:0]
+        m = match_detections(det, t)
+        det_tp, det_fp, det_fn = det_tp + m["tp"], det_fp + m["fp"], det_fn + m["fn"]
+        pairs = m["pairs"]
+        if not pairs:
+            continue
+        di = [p for p, _ in pairs]
+        ti = [q for _, q in pairs]
+        crops = extract_crops(img, det.iloc[di].reset_index(drop=True), bundle.crop_size)
+        probs = predict_crops(bundle, crops)
+        true_cls = t.iloc[ti]["class"].tolist()
+        for c, p in zip(true_cls, probs.argmax(1), strict=True):
+            if c in classes:
+                y_true.append(classes.index(c))
+                y_pred.append(int(p))
+    cm = confusion_matrix(np.asarray(y_true, int), np.asarray(y_pred, int), len(classes))
+    precision = det_tp / (det_tp + det_fp) if det_tp + det_fp else 0.0
+    recall = det_tp / (det_tp + det_fn) if det_tp + det_fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "kind": "simulated_plate",
+        "data": str(root),
+        "n_frames": int(len(frames)),
+        "detection": {"precision": precision, "recall": recall, "f1": f1, "tp": det_tp, "fp": det_fp, "fn": det_fn},
+        **classification_report(cm, classes),
+    }
+
+
+def evaluate_path(data: Path, model: Path, max_frames: int | None = 300) -> dict:
+    """Dispatch on ``data``: a simulated plate (has ``truth_cells.csv``) or a crop folder."""
+    data = Path(data)
+    bundle = load_bundle(model)
+    if not data.is_dir():
+        raise FerroscreenError(f"{data}: not a folder (expected a crop folder or a simulated plate)")
+    if (data / "truth_cells.csv").is_file():
+        result = evaluate_simulated_plate(data, bundle, max_frames)
+    else:
+        result = evaluate_crop_folder(data, bundle)
+    result["model"] = str(model)
+    result["model_sha256"] = bundle.sha256
+    return result
+
+
+def render_evaluation(r: dict) -> str:
+    """Text table of an evaluation result."""
+    lines = [f"{r['data']} ({r['kind']}), model {r['model']}"]
+    if "detection" in r:
+        d = r["detection"]
+        lines.append(
+            f"detection: precision {d['precision']:.3f}, recall {d['recall']:.3f}, F1 {d['f1']:.3f} "
+            f"(tp {d['tp']}, fp {d['fp']}, fn {d['fn']}) over {r['n_frames']} frames"
+        )
+    lines.append(f"{'class':<14}{'precision':>10}{'recall':>10}{'F1':>8}{'support':>9}")
+    for name, m in r["per_class"].items():
+        if m["f1"] is None:
+            lines.append(f"{name:<14}{'-':>10}{'-':>10}{'-':>8}{0:>9}")
+        else:
+            lines.append(f"{name:<14}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}{m['support']:>9}")
+    lines.append(f"macro-F1 {r['macro_f1']:.3f}, accuracy {r['accuracy']:.3f}, n = {r['n']}")
+    lines.append("confusion (rows true, columns predicted): " + ", ".join(r["classes"]))
+    for name, row in zip(r["classes"], r["confusion"], strict=True):
+        lines.append(f"  {name:<12} " + " ".join(f"{v:>7}" for v in row))
+    return "\n".join(lines)

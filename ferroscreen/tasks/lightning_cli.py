@@ -1,0 +1,47 @@
+"""The LightningCLI entry that trains the death-mode classifier and writes a bundle.
+
+``training/train.py`` and ``ferroscreen train`` both call :func:`cli_main`.
+The model is :class:`DeathModeClassifier`; the datamodule is chosen by class
+path in the YAML (``ReferencePlateDataModule``, ``CropFolderDataModule``,
+``PointAnnotationDataModule``). ``model.classes`` is linked to the data's
+``classes``. ``--out PATH`` names the bundle written after ``fit``.
+"""
+
+from __future__ import annotations
+
+from pytorch_lightning.cli import LightningCLI
+
+from ferroscreen.tasks.bundle_export import finalize_and_export
+from ferroscreen.tasks.death_mode import DeathModeClassifier
+
+
+class DeathModeCLI(LightningCLI):
+    """LightningCLI with a ``--out`` bundle path and a bundle export after ``fit``."""
+
+    def add_arguments_to_parser(self, parser) -> None:  # noqa: D102
+        parser.add_argument("--out", default=None, help="Write the model bundle here after fit.")
+        parser.link_arguments("model.classes", "data.init_args.classes")
+
+    def after_fit(self) -> None:
+        """Export the bundle (rank 0 only)."""
+        if not self.trainer.is_global_zero:
+            return
+        cfg = self.config[self.subcommand] if self.subcommand else self.config
+        out = cfg.get("out")
+        try:
+            text = self.parser.dump(self.config, skip_none=False)
+        except Exception:  # the config text is informative only
+            text = str(cfg)
+        self.meta = finalize_and_export(self.model, self.datamodule, out, text)
+
+
+def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
+    """Run the training CLI (``args`` as on the command line, e.g. ``["fit", "--config", f]``)."""
+    return DeathModeCLI(
+        DeathModeClassifier,
+        subclass_mode_data=True,
+        args=args,
+        run=run,
+        save_config_kwargs={"overwrite": True},
+        seed_everything_default=0,
+    )

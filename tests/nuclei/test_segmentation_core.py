@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import torch
+
+from ferroscreen.analysis.matching import evaluate_instances
+from ferroscreen.models.unet import UNet
+from ferroscreen.segment.postprocess import PostprocessParams, instances_from_maps
+from ferroscreen.segment.predict import predict_maps, tile_starts
+from ferroscreen.segment.targets import instance_distance, make_targets, normalize_image
+
+from .conftest import make_nuclei
+
+
+def test_unet_any_size_and_config():
+    torch.manual_seed(0)
+    net = UNet(1, 3, (4, 8, 8)).eval()
+    for shape in [(1, 1, 37, 53), (2, 1, 64, 64)]:
+        y = net(torch.zeros(shape))
+        assert y.shape == (shape[0], 3, *shape[2:])
+    assert UNet(**net.config()).config() == net.config()
+    with pytest.raises(ValueError):
+        UNet(1, 3, (4,))
+
+
+def test_tiled_prediction_matches_whole_image():
+    torch.manual_seed(0)
+    net = UNet(1, 3, (4, 8)).eval()
+    x = np.random.default_rng(0).random((150, 133)).astype(np.float32)
+    whole = predict_maps(net, x, tile=None)
+    tiled = predict_maps(net, x, tile=64, overlap=24)
+    assert whole.shape == (3, 150, 133)
+    assert np.abs(whole - tiled).max() < 1e-3
+    assert tile_starts(100, 40, 10)[0] == 0 and tile_starts(100, 40, 10)[-1] == 60
+    assert tile_starts(30, 40, 10) == [0]
+
+
+def test_tta_is_deterministic_and_same_shape():
+    torch.manual_seed(0)
+    net = UNet(1, 3, (4, 8)).eval()
+    x = np.random.default_rng(1).random((40, 48)).astype(np.float32)
+    a = predict_maps(net, x, tile=None, tta=True)
+    b = predict_maps(net, x, tile=None, tta=True)
+    assert a.shape == (3, 40, 48) and np.array_equal(a, b)
+
+
+def test_normalize_image_range_and_dtypes():
+    img, _ = make_nuclei()
+    out = normalize_image(img)
+    assert out.dtype == np.float32
+    assert np.percentile(out, 1) == pytest.approx(0, abs=1e-3)
+    assert np.percentile(out, 99.8) == pytest.approx(1, abs=1e-3)
+    flat = np.full((20, 20), 7, np.uint8)
+    assert np.isfinite(normalize_image(flat)).all()
+    with pytest.raises(ValueError):
+        normalize_image(np.zeros((2, 3, 4)))
+
+
+def test_targets_separate_touching_nuclei():
+    lab = np.zeros((20, 30), np.uint16)
+    lab[5:15, 2:15] = 1
+    lab[5:15, 15:28] = 2  # touches object 1
+    d = instance_distance(lab)
+    assert d[10, 14] == 1 and d[10, 15] == 1  # rim on both sides of the contact
+    t = make_targets(lab, boundary_width=2)
+    assert t.shape == (3, 20, 30)
+    assert t[0].sum() == (lab > 0).sum()
+    assert t[1][10, 14] == 1 and t[1][10, 8] == 0
+    assert t[2].max() == pytest.approx(1.0) and t[2][lab == 0].max() == 0
+
+
+@pytest.mark.parametrize("touching", [False, True])
+def test_watershed_on_oracle_maps_recovers_instances(touching):
+    _, lab = make_nuclei(shape=(128, 128), n=10, seed=3, touching=touching)
+    t = make_targets(lab)
+    pred = instances_from_maps(t[0], t[1], t[2], PostprocessParams(min_size=5))
+    assert pred.dtype == np.uint16
+    pooled, _ = evaluate_instances(lab, pred, thresholds=[0.9])
+    assert pooled["f1"].iloc[0] == 1.0
+
+
+def test_seedless_components_are_kept_and_small_removed():
+    fg = np.zeros((30, 30), np.float32)
+    fg[2:10, 2:10] = 1  # no seed (distance low everywhere)
+    fg[20:22, 20:22] = 1  # 4 px, below min_size
+    dist = np.zeros_like(fg)
+    out = instances_from_maps(fg, np.zeros_like(fg), dist, PostprocessParams(min_size=10))
+    assert out.max() == 1 and (out == 1).sum() == 64
