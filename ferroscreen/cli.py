@@ -176,6 +176,227 @@ def evaluate(
         typer.echo(render_evaluation(result))
 
 
+# ---------------------------------------------------------------- simulate
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Argument(help="Output folder (images/, layout.csv, truth).")],
+    plate_format: Annotated[int, typer.Option("--format", help="Plate format: 96 or 384.")] = 96,
+    fields: Annotated[int, typer.Option("--fields", help="Fields per well.")] = 2,
+    hours: Annotated[float, typer.Option("--hours", help="Duration in hours.")] = 48.0,
+    interval_h: Annotated[float, typer.Option("--interval-h", help="Hours between scans.")] = 4.0,
+    image_size: Annotated[
+        tuple[int, int], typer.Option("--image-size", help="Frame width and height (px).")
+    ] = (512, 512),
+    library: Annotated[
+        str, typer.Option("--library", help="'demo' or a library YAML file.")
+    ] = "demo",
+    seed: Annotated[int, typer.Option("--seed", help="Master random seed.")] = 0,
+    pixel_size: Annotated[
+        float, typer.Option("--pixel-size", help="µm per pixel (0.62 = 20×, 1.24 = 10×).")
+    ] = 0.62,
+    wells: Annotated[
+        str | None, typer.Option("--wells", help="Only these wells, e.g. 'A01,B02'.")
+    ] = None,
+    density: Annotated[
+        float, typer.Option("--density", help="Seeding density (cells per mm²).")
+    ] = 750.0,
+    edge_effects: Annotated[
+        bool, typer.Option("--edge-effects/--no-edge-effects", help="Outer-well evaporation.")
+    ] = True,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Worker processes (default: CPUs).")
+    ] = None,
+    contact_sheet: Annotated[
+        Path | None, typer.Option("--contact-sheet", help="Also write a crop contact sheet PNG.")
+    ] = None,
+) -> None:
+    """Write a synthetic brightfield time-lapse plate with known truth (IncuCyte export)."""
+    from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
+
+    lib = load_library(library)
+    config = SimulationConfig(
+        plate_format=plate_format,
+        fields=fields,
+        hours=hours,
+        interval_h=interval_h,
+        image_size=tuple(image_size),
+        pixel_size_um=pixel_size,
+        seed=seed,
+        wells=tuple(w.strip() for w in wells.split(",") if w.strip()) if wells else None,
+        density_per_mm2=density,
+        edge_effects=edge_effects,
+        workers=workers,
+    )
+    result = simulate_plate(out, lib, config, progress=sys.stderr.isatty())
+    typer.echo(
+        f"wrote {result.n_images} images, {result.n_cells} truth cells to {result.out} "
+        f"in {result.seconds:.1f} s"
+    )
+    if contact_sheet is not None:
+        from ferroscreen.simulate.contact_sheet import make_contact_sheet
+
+        typer.echo(f"contact sheet: {make_contact_sheet(out, contact_sheet)}")
+
+
+# ---------------------------------------------------------------- fit (analysis)
+
+
+@app.command()
+def fit(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="wells.csv, tidy curve,dose,response[,n] CSV, IncuCyte metric export (.txt) "
+            "or score store (.h5).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder for the CSVs.")],
+    layout: Annotated[
+        Path | None, typer.Option("--layout", help="Layout CSV or IncuCyte .PlateMap.")
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="ll4, ll3, ll5 or ll2 (binomial).")] = "ll4",
+    readout: Annotated[
+        list[str] | None,
+        typer.Option("--readout", help="Readout(s) to fit (repeat or comma-separate)."),
+    ] = None,
+    endpoint_h: Annotated[
+        float | None, typer.Option("--endpoint-h", help="Endpoint time in hours.")
+    ] = None,
+    over_time: Annotated[
+        bool, typer.Option("--over-time", help="Also fit every time point (EC50 over time).")
+    ] = False,
+) -> None:
+    """Fit dose-response curves; with a layout also rank compounds and check plates."""
+    from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts
+    from ferroscreen.analysis.inputs import AnalysisInputError, read_table_csv, table_kind
+
+    if not input_path.is_file():
+        raise AnalysisInputError(f"{input_path}: input file not found")
+    lay = None
+    if layout is not None:
+        from ferroscreen.plate import read_layout
+
+        lay = read_layout(layout)
+    suffix = input_path.suffix.lower()
+    if suffix in (".h5", ".hdf5"):
+        from ferroscreen.score.store import read_store
+
+        store = read_store(input_path)
+        if store.wells.empty:
+            raise AnalysisInputError(f"{input_path}: the score store has no /wells aggregates yet")
+        table, kind = store.wells, "wells"
+        if lay is None and store.layout is not None and len(store.layout):
+            lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
+    else:
+        from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
+
+        if suffix == ".txt" and looks_like_metric_export(input_path):
+            table, kind = read_metric_export(input_path).table, "metric"
+        else:
+            table = read_table_csv(input_path)
+            kind = table_kind(table)
+    lines = run_fit(
+        table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
+        endpoint_h=endpoint_h, over_time=over_time, source=input_path,
+    )  # fmt: skip
+    for line in lines:
+        typer.echo(line)
+
+
+# ---------------------------------------------------------------- score / export (plate scoring store)
+
+
+@app.command()
+def score(
+    acquisition: Annotated[Path, typer.Argument(metavar="ACQ", help="Acquisition folder of one plate.")],
+    model: Annotated[Path, typer.Option("--model", help="Model bundle (from `ferroscreen train`).")],
+    out: Annotated[Path, typer.Option("--out", help="Per-plate HDF5 store to write (PLATE.h5).")],
+    layout: Annotated[
+        Path | None, typer.Option("--layout", help="Layout file (default: layout.csv/.PlateMap beside ACQ).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an existing store.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep scoring new timepoints as they land.")] = False,
+    poll_s: Annotated[float, typer.Option("--poll-s", help="Seconds between polls (--watch).")] = 60.0,
+    idle_exit_s: Annotated[
+        float, typer.Option("--idle-exit-s", help="Stop watching after this long with no new files.")
+    ] = 600.0,
+    devices: Annotated[int, typer.Option("--devices", help="Processes/GPUs (>1: Lightning DDP).")] = 1,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Crops per forward pass.")] = 256,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Decode/detect workers per process (default: cores-1).")
+    ] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Channel to score (default: first).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
+    accelerator: Annotated[str, typer.Option("--accelerator", help="cpu, gpu or auto.")] = "cpu",
+) -> None:
+    """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
+    from ferroscreen.score.runner import score_plate
+
+    s = score_plate(
+        acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
+        idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
+        fmt=fmt, accelerator=accelerator, progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True),
+    )
+    for line in s["failures"]:
+        typer.echo(f"failed frame: {line}", err=True)
+    typer.echo(
+        f"{s['done']} frames done, {s['failed']} failed, {s['pending']} pending; {s['cells']} cells; "
+        f"{s['frames_scored']} frames scored in {s['seconds']:.1f} s -> {out}"
+    )
+
+
+@app.command()
+def export(
+    store: Annotated[Path, typer.Argument(metavar="PLATE.h5", help="Score store of one plate.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+) -> None:
+    """Write wells.csv (per well x time: cell count, class fractions, QC, layout) from a store."""
+    from ferroscreen.score.export import export_wells
+
+    path = export_wells(store, out)
+    typer.echo(f"-> {path}")
+
+
+# ---------------------------------------------------------------- report
+
+
+@app.command()
+def report(
+    results_dir: Annotated[
+        Path, typer.Argument(metavar="RESULTS_DIR", help="Folder with wells.csv and/or fits.csv, ranking.csv...")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    max_compounds: Annotated[
+        int, typer.Option("--max-compounds", help="Compounds with their own section, best-ranked first (0: all).")
+    ] = 60,
+    title: Annotated[str | None, typer.Option("--title", help="Page title.")] = None,
+) -> None:
+    """Write one self-contained HTML report (figures inlined, opens offline)."""
+    from ferroscreen.report import build_report
+
+    path = build_report(results_dir, out, max_compounds=max_compounds or None, title=title)
+    typer.echo(f"report -> {path}")
+
+
+# ---------------------------------------------------------------- demo
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo_out"),
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller plate and fewer epochs (a few minutes).")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Run the whole pipeline on a generated demo plate and write the report."""
+    from ferroscreen.demo import run_demo
+
+    result = run_demo(out, quick=quick, seed=seed, say=typer.echo)
+    typer.echo(f"report: {Path(result['report']).resolve()}")
+
+
 # ---------------------------------------------------------------- (more commands below)
 
 

@@ -1,7 +1,7 @@
 """LightningCLI entry for the nuclei segmenter.
 
-    python training/train_nuclei.py fit --config configs/segment/aits.yaml
-    python training/train_nuclei.py export CKPT OUT.pt   # checkpoint -> shippable weights file
+python training/train_nuclei.py fit --config configs/segment/aits.yaml
+python training/train_nuclei.py export CKPT OUT.pt   # checkpoint -> shippable weights file
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def fit_curves(
     min_effect: float = 0.1,
     alpha: float = 0.05,
     overdispersion: bool = True,
-    max_iter: int = 200,
+    max_iter: int = 100,
     source=None,
 ) -> pd.DataFrame:
     """Fit a log-logistic model to every curve of a tidy table at once.

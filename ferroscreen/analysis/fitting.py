@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ferroscreen.analysis.models import B, C, D, E, F, ModelSpec, jacobian, response
+from ferroscreen.analysis.models import _ZERO_LOGX, B, C, D, E, F, ModelSpec
 
 LN10 = np.log(10.0)
 
@@ -216,11 +216,12 @@ def default_bounds(
 
 def to_natural(theta: np.ndarray, spec: ModelSpec) -> np.ndarray:
     """Internal free parameters ``(C, P)`` -> natural ``(C, 5)`` (``e``, ``f`` exponentiated)."""
-    free = theta.copy()
+    out = np.empty((theta.shape[0], 5))
+    for idx, value in spec.fixed.items():
+        out[:, idx] = value
     for j, k in enumerate(spec.free):
-        if k in (E, F):
-            free[:, j] = np.exp(free[:, j])
-    return spec.full(free)
+        out[:, k] = np.exp(theta[:, j]) if k in (E, F) else theta[:, j]
+    return out
 
 
 def to_internal(params: np.ndarray, spec: ModelSpec) -> np.ndarray:
@@ -232,13 +233,48 @@ def to_internal(params: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return theta
 
 
-def _internal_jacobian(params: np.ndarray, batch_logx, batch_zero, spec: ModelSpec):
-    fval, jac = jacobian(params, batch_logx, batch_zero, with_f=F in spec.free)
-    jac = jac[..., list(spec.free)]
-    for j, k in enumerate(spec.free):
-        if k in (E, F):
-            jac[..., j] *= params[:, k, None]
-    return fval, jac
+def _internal_model(theta: np.ndarray, lx: np.ndarray, spec: ModelSpec, with_jac: bool):
+    """Model (and Jacobian in internal coordinates) straight from free parameters.
+
+    ``lx`` holds log doses with zero doses already replaced by a very small
+    stand-in (see :data:`~ferroscreen.analysis.models._ZERO_LOGX`), so the
+    logistic term saturates to the exact zero-dose limit. Derivatives are with
+    respect to ``(b, c, d, ln e, ln f)`` (free ones, in ``spec.free`` order).
+    """
+    cols = {k: theta[:, j, None] for j, k in enumerate(spec.free)}
+    b = cols.get(B, spec.fixed.get(B))
+    c = cols.get(C, spec.fixed.get(C))
+    d = cols.get(D, spec.fixed.get(D))
+    le = cols[E]
+    fpar = np.exp(cols[F]) if F in cols else None
+    z = np.clip(b * (lx - le), -60.0, 60.0)
+    t = np.exp(z)
+    s = 1.0 / (1.0 + t)
+    if fpar is None:
+        g = s
+    else:
+        log_s = -np.log1p(t)
+        g = np.exp(fpar * log_s)
+    span = d - c
+    fval = c + span * g
+    if not with_jac:
+        return fval, None
+    span_dg = -span * g * (t * s)
+    if fpar is not None:
+        span_dg = span_dg * fpar
+    out = []
+    for k in spec.free:
+        if k == B:
+            out.append(span_dg * (lx - le))
+        elif k == C:
+            out.append(1.0 - g)
+        elif k == D:
+            out.append(g)
+        elif k == E:
+            out.append(-span_dg * b)
+        else:
+            out.append(span * g * log_s * fpar)
+    return fval, np.stack(out, axis=-1)
 
 
 _P_EPS = 1e-10
@@ -256,66 +292,84 @@ def objective(fval: np.ndarray, y: np.ndarray, w: np.ndarray, loss: str) -> np.n
     return -np.sum(w * (y * np.log(p) + (1.0 - y) * np.log1p(-p)), axis=1)
 
 
+_GRID_U = (-0.15, 0.1, 0.3, 0.5, 0.7, 0.9, 1.15)  # positions of e within the tested log range
+_GRID_SLOPES = (0.7, 1.5, 4.0)
+_GRID_CELLS = 2_000_000  # curves x grid points x doses evaluated per chunk
+
+
 def _grid_start(batch: CurveBatch, spec: ModelSpec, bounds: Bounds) -> np.ndarray:
-    """Best start per curve from a grid over (sign b, |b|, ln e), plateaus solved exactly."""
+    """Best start per curve from a grid over (sign b, |b|, ln e), plateaus solved exactly.
+
+    For every grid point the model is linear in the free plateaus, which are
+    found by weighted least squares (clipped to their bounds); the grid point
+    with the smallest objective wins. LL.4 needs only ``b > 0``: its plateaus
+    absorb the sign of ``b``.
+    """
     n = batch.n_curves
-    lo_le, hi_le = bounds.lower[:, E], bounds.upper[:, E]
-    lmin = np.log(batch.dose_min)
-    lmax = np.log(batch.dose_max)
-    span = np.maximum(lmax - lmin, LN10)
-    best_obj = np.full(n, np.inf)
+    signs = (1.0,) if spec.name == "ll4" else (1.0, -1.0)
+    slopes = np.array([sg * sl for sl in _GRID_SLOPES for sg in signs])
+    u = np.array(_GRID_U)
+    b_grid = np.tile(slopes, u.size)  # (K,)
+    u_grid = np.repeat(u, slopes.size)
+    k = b_grid.size
     best = np.zeros((n, 5))
-    best[:, F] = 1.0
     for idx, val in spec.fixed.items():
         best[:, idx] = val
-    y, w = batch.y, batch.w
-    clo = bounds.lower[:, C, None]
-    chi = bounds.upper[:, C, None]
-    params = np.zeros((n, 5))
-    params[:, F] = 1.0
-    params[:, C] = 0.0
-    params[:, D] = 1.0
-    for u in (-0.15, 0.1, 0.3, 0.5, 0.7, 0.9, 1.15):
-        le = np.clip(lmin + u * span, lo_le, hi_le)
-        params[:, E] = np.exp(le)
-        for slope in (0.7, 1.5, 4.0):
-            for sign in (1.0, -1.0):
-                params[:, B] = sign * slope
-                g = response(params, batch.logx, batch.zero)  # c = 0, d = 1: the shape
-                if spec.loss == "binomial":
-                    c = np.zeros((n, 1))
-                    d = np.ones((n, 1))
-                elif C in spec.free:
-                    h = 1.0 - g
-                    a11 = np.sum(w * h * h, axis=1)
-                    a12 = np.sum(w * h * g, axis=1)
-                    a22 = np.sum(w * g * g, axis=1)
-                    r1 = np.sum(w * h * y, axis=1)
-                    r2 = np.sum(w * g * y, axis=1)
-                    det = a11 * a22 - a12 * a12
-                    ok = np.abs(det) > 1e-12 * (a11 * a22 + 1e-300)
-                    safe = np.where(ok, det, 1.0)
-                    ybar = np.sum(w * y, axis=1) / np.maximum(np.sum(w, axis=1), 1e-300)
-                    c = np.where(ok, (a22 * r1 - a12 * r2) / safe, ybar)[:, None]
-                    d = np.where(ok, (a11 * r2 - a12 * r1) / safe, ybar)[:, None]
-                    c = np.clip(c, clo, chi)
-                    d = np.clip(d, clo, chi)
-                else:
-                    gg = np.sum(w * g * g, axis=1)
-                    d = (np.sum(w * g * y, axis=1) / np.maximum(gg, 1e-300))[:, None]
-                    d = np.clip(d, bounds.lower[:, D, None], bounds.upper[:, D, None])
-                    c = np.zeros((n, 1))
-                fval = c + (d - c) * g
-                obj = objective(fval, y, w, spec.loss)
-                better = obj < best_obj
-                if np.any(better):
-                    best_obj = np.where(better, obj, best_obj)
-                    best[better, B] = params[better, B]
-                    best[better, E] = params[better, E]
-                    if C in spec.free:
-                        best[better, C] = c[better, 0]
-                    if D in spec.free:
-                        best[better, D] = d[better, 0]
+    best[:, F] = 1.0
+    chunk = max(1, _GRID_CELLS // max(k * batch.y.shape[1], 1))
+    for lo_i in range(0, n, chunk):
+        sl = slice(lo_i, min(n, lo_i + chunk))
+        lmin = np.log(batch.dose_min[sl])
+        lmax = np.log(batch.dose_max[sl])
+        span = np.maximum(lmax - lmin, LN10)
+        le = np.clip(
+            lmin[:, None] + u_grid[None, :] * span[:, None],
+            bounds.lower[sl, E, None],
+            bounds.upper[sl, E, None],
+        )  # (c, K)
+        lx = np.where(batch.zero[sl], -1e5, batch.logx[sl])[:, None, :]
+        z = np.clip(b_grid[None, :, None] * (lx - le[:, :, None]), -60.0, 60.0)
+        g = 1.0 / (1.0 + np.exp(z))  # (c, K, N): the shape with c = 0, d = 1
+        w = batch.w[sl][:, None, :]
+        y = batch.y[sl][:, None, :]
+        if spec.loss == "binomial":
+            p = np.clip(g, _P_EPS, 1 - _P_EPS)
+            obj = -np.sum(w * (y * np.log(p) + (1 - y) * np.log1p(-p)), axis=2)
+            c = np.zeros(le.shape)
+            d = np.ones(le.shape)
+        elif C in spec.free:
+            wg = w * g
+            sw = np.sum(w, axis=2)
+            swy = np.sum(w * y, axis=2)
+            a22 = np.sum(wg * g, axis=2)
+            a12 = np.sum(wg, axis=2) - a22
+            a11 = sw - 2 * np.sum(wg, axis=2) + a22
+            r2 = np.sum(wg * y, axis=2)
+            r1 = swy - r2
+            det = a11 * a22 - a12 * a12
+            ok = np.abs(det) > 1e-12 * (a11 * a22 + 1e-300)
+            safe = np.where(ok, det, 1.0)
+            ybar = swy / np.maximum(sw, 1e-300)
+            c = np.where(ok, (a22 * r1 - a12 * r2) / safe, ybar)
+            d = np.where(ok, (a11 * r2 - a12 * r1) / safe, ybar)
+            c = np.clip(c, bounds.lower[sl, C, None], bounds.upper[sl, C, None])
+            d = np.clip(d, bounds.lower[sl, D, None], bounds.upper[sl, D, None])
+            fval = c[:, :, None] + (d - c)[:, :, None] * g
+            obj = np.sum(w * (y - fval) ** 2, axis=2)
+        else:
+            gg = np.sum(w * g * g, axis=2)
+            d = np.sum(w * g * y, axis=2) / np.maximum(gg, 1e-300)
+            d = np.clip(d, bounds.lower[sl, D, None], bounds.upper[sl, D, None])
+            c = np.zeros(le.shape)
+            obj = np.sum(w * (y - d[:, :, None] * g) ** 2, axis=2)
+        pick = np.argmin(np.where(np.isfinite(obj), obj, np.inf), axis=1)
+        rows = np.arange(pick.size)
+        best[sl, B] = b_grid[pick]
+        best[sl, E] = np.exp(le[rows, pick])
+        if C in spec.free:
+            best[sl, C] = c[rows, pick]
+        if D in spec.free:
+            best[sl, D] = d[rows, pick]
     return best
 
 
@@ -343,9 +397,10 @@ def fit_batch(
     spec: ModelSpec,
     bounds: Bounds,
     fit_mask: np.ndarray | None = None,
-    max_iter: int = 200,
-    tol: float = 1e-12,
-    stall_tol: float = 1e-8,
+    max_iter: int = 100,
+    tol: float = 1e-9,
+    stall_tol: float = 1e-6,
+    stall_window_tol: float = 1e-5,
 ) -> FitResult:
     """Fit ``spec`` to every curve of ``batch`` with a vectorised, box-bounded LM.
 
@@ -355,9 +410,12 @@ def fit_batch(
     where the objective decreases; parameters on a bound whose gradient points
     outwards are held fixed for the step (active set). A curve stops when an
     accepted step lowers its objective by less than ``tol`` (relative), when
-    three accepted steps in a row (rejected ones aside) each lower it by less than ``stall_tol``
-    (a flat valley, e.g. a step-like curve whose slope grows without bound),
-    or when ``lambda`` exceeds ``1e12``.
+    three accepted steps in a row (rejected ones aside) each lower it by less
+    than ``stall_tol``, when ten iterations together lower it by less than
+    ``stall_window_tol``
+    (a flat valley, e.g. a step-like curve whose slope grows towards its
+    bound while its midpoint wanders between two doses), or when ``lambda``
+    exceeds ``1e12``.
 
     Args:
         batch: The data.
@@ -367,6 +425,7 @@ def fit_batch(
         max_iter: Iteration cap.
         tol: Relative objective tolerance.
         stall_tol: Relative decrease below which steps count as crawling.
+        stall_window_tol: Relative decrease over ten iterations below which a curve stops.
     """
     n = batch.n_curves
     fit_mask = np.ones(n, dtype=bool) if fit_mask is None else np.asarray(fit_mask, bool)
@@ -389,47 +448,64 @@ def fit_batch(
     hi = upper[:, free]
     theta = np.clip(to_internal(start, spec), lo, hi)
     loss = spec.loss
-    fval = response(to_natural(theta, spec), sub.logx, sub.zero)
+    lx_all = np.where(sub.zero, _ZERO_LOGX, sub.logx)
+    fval, _ = _internal_model(theta, lx_all, spec, with_jac=False)
     obj = objective(fval, sub.y, sub.w, loss)
-    lam = np.full(todo.size, 1e-3)
-    active = np.ones(todo.size, dtype=bool)
-    iters = np.zeros(todo.size, dtype=np.int64)
-    done = np.zeros(todo.size, dtype=bool)
-    slow = np.zeros(todo.size, dtype=np.int64)
-    eye = np.eye(len(free))
-    for _ in range(max_iter):
+    m = todo.size
+    n_free = len(free)
+    lam = np.full(m, 1e-3)
+    active = np.ones(m, dtype=bool)
+    iters = np.zeros(m, dtype=np.int64)
+    done = np.zeros(m, dtype=bool)
+    slow = np.zeros(m, dtype=np.int64)
+    stale = np.ones(m, dtype=bool)  # J'J and J'r need recomputing (theta moved)
+    jtj = np.zeros((m, n_free, n_free))
+    jtr = np.zeros((m, n_free))
+    eye = np.eye(n_free)
+    obj_mark = obj.copy()
+    for it in range(max_iter):
+        if it and it % 10 == 0:
+            # less than stall_window_tol improvement over 10 iterations: a flat valley
+            gain = (obj_mark - obj) / np.maximum(np.abs(obj_mark), 1e-300)
+            flat = active & (gain < stall_window_tol)
+            done[flat] = True
+            active[flat] = False
+            obj_mark = obj.copy()
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
         iters[idx] += 1
+        need = idx[stale[idx]]
+        if need.size:
+            ww = sub.w[need]
+            f_cur, jac = _internal_model(theta[need], lx_all[need], spec, with_jac=True)
+            if loss == "gaussian":
+                sw = np.sqrt(ww)
+            else:
+                p = np.clip(f_cur, _P_EPS, 1.0 - _P_EPS)
+                sw = np.sqrt(ww / (p * (1.0 - p)))
+            jw = jac * sw[..., None]
+            jwt = np.swapaxes(jw, 1, 2)
+            jtj[need] = jwt @ jw
+            jtr[need] = (jwt @ (sw * (sub.y[need] - f_cur))[..., None])[..., 0]
+            stale[need] = False
         th = theta[idx]
-        nat = to_natural(th, spec)
-        lx, zr, yy, ww = sub.logx[idx], sub.zero[idx], sub.y[idx], sub.w[idx]
-        f_cur, jac = _internal_jacobian(nat, lx, zr, spec)
-        if loss == "gaussian":
-            sw = np.sqrt(ww)
-        else:
-            p = np.clip(f_cur, _P_EPS, 1.0 - _P_EPS)
-            sw = np.sqrt(ww / (p * (1.0 - p)))
-        r = sw * (yy - f_cur)
-        jw = jac * sw[..., None]
-        a = np.einsum("cnp,cnq->cpq", jw, jw)
-        grad = np.einsum("cnp,cn->cp", jw, r)
+        a = jtj[idx]
+        grad = jtr[idx]
+        lo_i, hi_i = lo[idx], hi[idx]
         # active set: parameters on a bound whose gradient points outwards stay put
-        width = hi[idx] - lo[idx]
-        pinned = ((th <= lo[idx] + 1e-10 * width) & (grad < 0)) | (
-            (th >= hi[idx] - 1e-10 * width) & (grad > 0)
-        )
-        keep = (~pinned).astype(float)
-        a = a * keep[:, :, None] * keep[:, None, :]
+        width = 1e-10 * (hi_i - lo_i)
+        pinned = ((th <= lo_i + width) & (grad < 0)) | ((th >= hi_i - width) & (grad > 0))
+        keep = ~pinned
+        a = a * (keep[:, :, None] & keep[:, None, :])
         grad = grad * keep
         diag = np.diagonal(a, axis1=1, axis2=2)
         diag = np.maximum(diag, 1e-12 * diag.max(axis=1, keepdims=True) + 1e-300)
-        mat = a + (lam[idx, None] * diag)[:, :, None] * eye + pinned[:, :, None] * eye
+        mat = a + (lam[idx, None] * diag + pinned)[:, :, None] * eye
         step = np.linalg.solve(mat, grad[..., None])[..., 0]
-        cand = np.clip(th + step, lo[idx], hi[idx])
-        f_new = response(to_natural(cand, spec), lx, zr)
-        obj_new = objective(f_new, yy, ww, loss)
+        cand = np.clip(th + step, lo_i, hi_i)
+        f_new, _ = _internal_model(cand, lx_all[idx], spec, with_jac=False)
+        obj_new = objective(f_new, sub.y[idx], sub.w[idx], loss)
         old = obj[idx]
         better = np.isfinite(obj_new) & (obj_new < old)
         moved = np.any(np.abs(cand - th) > 1e-14 * (1.0 + np.abs(th)), axis=1)
@@ -437,6 +513,7 @@ def fit_batch(
         upd = idx[better]
         theta[upd] = cand[better]
         obj[upd] = obj_new[better]
+        stale[upd] = True
         lam[upd] = np.maximum(lam[upd] * 0.2, 1e-12)
         lam[idx[~better]] *= 10.0
         crawl = better & (rel < stall_tol)

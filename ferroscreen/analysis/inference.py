@@ -201,7 +201,7 @@ def wald_interval(estimate, se, quantile, scale: str = "linear"):
     estimate = np.asarray(estimate, float)
     se = np.asarray(se, float)
     if scale == "log":
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             half = quantile * se / estimate
             return estimate * np.exp(-half), estimate * np.exp(half)
     if scale != "linear":

@@ -36,13 +36,16 @@ def _where(source) -> str:
 
 
 def table_kind(table: pd.DataFrame) -> str:
-    """``"tidy"``, ``"wells"`` or ``"unknown"`` from the column names."""
+    """``"tidy"``, ``"wells"`` or ``"unknown"`` from the column names.
+
+    A table with a ``curve`` column counts as tidy and one with ``well`` and
+    ``time_h`` as wells even when other columns are missing, so that the
+    validation can say which.
+    """
     cols = set(table.columns)
-    if set(TIDY_COLUMNS) <= cols:
+    if "curve" in cols:
         return "tidy"
-    if set(WELLS_COLUMNS) <= cols and (
-        "n_cells" in cols or any(str(c).startswith("frac_") for c in cols)
-    ):
+    if {"well", "time_h"} <= cols:
         return "wells"
     return "unknown"
 
@@ -166,3 +169,20 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     if out["time_h"].isna().any():
         raise AnalysisInputError(f"{where}: column 'time_h' has missing values")
     return out
+
+
+def wells_from_metric(table: pd.DataFrame, source=None) -> pd.DataFrame:
+    """Turn an instrument metric table (``plate, well, time_h, value``) into a wells table.
+
+    The metric (a cell count, or confluence as its proxy) becomes ``n_cells``;
+    no ``frac_`` columns exist, so the readouts are viability-type
+    (``viability``, ``gr``, ``dip_rel``).
+
+    Raises:
+        AnalysisInputError: If the table lacks the columns.
+    """
+    missing = [c for c in ("plate", "well", "time_h", "value") if c not in table.columns]
+    if missing:
+        raise AnalysisInputError(f"{_where(source)}: metric table lacks {', '.join(missing)}")
+    out = table[["plate", "well", "time_h", "value"]].rename(columns={"value": "n_cells"})
+    return validate_wells(out, source=source)

@@ -153,8 +153,9 @@ def bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10
     return pd.Series(r / mad if mad and mad > 0 else np.full(len(r), np.nan), index=values.index)
 
 
-def layout_runs_along_lines(genes: pd.Series, rows: pd.Series, cols: pd.Series,
-                            doses: pd.Series | None = None) -> list[str]:
+def layout_runs_along_lines(
+    genes: pd.Series, rows: pd.Series, cols: pd.Series, doses: pd.Series | None = None
+) -> list[str]:
     """Reasons why row/column correction would remove biology ([] when none).
 
     Genes "run along" a row (column) when, on average, more than half of the
@@ -194,8 +195,9 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
             if "compound" in out.columns:
                 out["gene"] = out["compound"]
             else:
-                raise FerroscreenError("wells table has no 'gene' or 'compound' column; give "
-                                       "--layout with the siRNA gene per well")
+                raise FerroscreenError(
+                    "wells table has no 'gene' or 'compound' column; give --layout with the siRNA gene per well"
+                )
         if "role" not in out.columns:
             out["role"] = "sample"
         if "replicate" not in out.columns:
@@ -205,18 +207,20 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
     lt["plate_id"] = lt["plate_id"].astype(str)
     cols = ["well", "compound", "role", "replicate", "concentration"]
     if len(layout.plate_ids) <= 1:
-        merged = out.drop(columns=[c for c in ("gene", "role", "replicate", "concentration")
-                                   if c in out.columns]).merge(lt[cols], on="well", how="left")
+        merged = out.drop(
+            columns=[c for c in ("gene", "role", "replicate", "concentration") if c in out.columns]
+        ).merge(lt[cols], on="well", how="left")
     else:
-        merged = out.drop(columns=[c for c in ("gene", "role", "replicate", "concentration")
-                                   if c in out.columns]).merge(
-            lt[["plate_id", *cols]].rename(columns={"plate_id": "plate"}),
-            on=["plate", "well"], how="left")
+        merged = out.drop(
+            columns=[c for c in ("gene", "role", "replicate", "concentration") if c in out.columns]
+        ).merge(lt[["plate_id", *cols]].rename(columns={"plate_id": "plate"}), on=["plate", "well"], how="left")
     missing = merged["role"].isna()
     if missing.any():
         ex = merged.loc[missing, ["plate", "well"]].iloc[0]
-        raise FerroscreenError(f"{layout.source or 'layout'}: no row for plate {ex['plate']} "
-                               f"well {ex['well']} ({int(missing.sum())} wells unmatched)")
+        raise FerroscreenError(
+            f"{layout.source or 'layout'}: no row for plate {ex['plate']} "
+            f"well {ex['well']} ({int(missing.sum())} wells unmatched)"
+        )
     if "compound" in merged.columns and "gene" not in merged.columns:
         merged = merged.rename(columns={"compound": "gene"})
     return merged
@@ -267,8 +271,7 @@ def call_hits(
 
     for col in ("well", count_col, area_col):
         if col not in wells.columns:
-            raise FerroscreenError(f"wells table has no column '{col}' (have "
-                                   f"{', '.join(map(str, wells.columns))})")
+            raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(map(str, wells.columns))})")
     df = _merge_layout(wells, layout)
     df = df[df["role"].astype(str) != "empty"].copy()
     df["is_control"] = _is_control(df, control_names)
@@ -284,8 +287,10 @@ def call_hits(
         g = g.copy()
         ctrl = g["is_control"]
         if not ctrl.any():
-            raise FerroscreenError(f"plate {plate}: no non-targeting control wells (role "
-                                   "neg_ctrl or a gene named like 'non-targeting'/'NT')")
+            raise FerroscreenError(
+                f"plate {plate}: no non-targeting control wells (role "
+                "neg_ctrl or a gene named like 'non-targeting'/'NT')"
+            )
         sample = ~ctrl & (g["role"].astype(str) == "sample")
         for key, col in (("count", count_col), ("area", area_col)):
             x = g[col].astype(float)
@@ -304,24 +309,34 @@ def call_hits(
                 g[f"b_{key}"] = b
         if use_bscore:
             reasons = layout_runs_along_lines(
-                g.loc[sample, "gene"], g.loc[sample, "row"], g.loc[sample, "col"],
+                g.loc[sample, "gene"],
+                g.loc[sample, "row"],
+                g.loc[sample, "col"],
                 g.loc[sample, "concentration"] if "concentration" in g.columns else None,
             )
             if reasons:
-                msgs.append(f"plate {plate}: B-score removes row/column effects but "
-                            f"{' and '.join(reasons)}; B-scores will erase real effects there")
+                msgs.append(
+                    f"plate {plate}: B-score removes row/column effects but "
+                    f"{' and '.join(reasons)}; B-scores will erase real effects there"
+                )
         parts.append(g)
     out = pd.concat(parts).sort_index()
     for m in msgs:
         warnings.warn(m, stacklevel=2)
     score = "b" if use_bscore else "z"
-    genes = _gene_table(out, score, count_threshold, area_threshold, lethal_threshold,
-                        z_threshold, fdr)
-    params = {"count_col": count_col, "area_col": area_col, "count_threshold": count_threshold,
-              "area_threshold": area_threshold, "lethal_threshold": lethal_threshold,
-              "z_threshold": z_threshold, "fdr": fdr, "score": "bscore" if use_bscore else
-              "robust_z", "n_plates": int(out["plate"].nunique()),
-              "n_control_wells": int(out["is_control"].sum())}
+    genes = _gene_table(out, score, count_threshold, area_threshold, lethal_threshold, z_threshold, fdr)
+    params = {
+        "count_col": count_col,
+        "area_col": area_col,
+        "count_threshold": count_threshold,
+        "area_threshold": area_threshold,
+        "lethal_threshold": lethal_threshold,
+        "z_threshold": z_threshold,
+        "fdr": fdr,
+        "score": "bscore" if use_bscore else "robust_z",
+        "n_plates": int(out["plate"].nunique()),
+        "n_control_wells": int(out["is_control"].sum()),
+    }
     return HitResult(genes, out, replicate_concordance(out), msgs, params)
 
 
@@ -356,11 +371,8 @@ def _gene_table(w, score, count_thr, area_thr, lethal_thr, z_thr, fdr) -> pd.Dat
     genes["hit_area_threshold"] = genes["fc_area"] > area_thr
     genes["hit_count_fdr"] = (genes["q_count"] < fdr) & (genes["z_count"] <= -z_thr)
     genes["hit_area_fdr"] = (genes["q_area"] < fdr) & (genes["z_area"] >= z_thr)
-    genes["hit"] = genes[["hit_count_threshold", "hit_area_threshold", "hit_count_fdr",
-                          "hit_area_fdr"]].any(axis=1)
-    genes["phenotype"] = [
-        _phenotype(r, lethal_thr) for r in genes.itertuples(index=False)
-    ]
+    genes["hit"] = genes[["hit_count_threshold", "hit_area_threshold", "hit_count_fdr", "hit_area_fdr"]].any(axis=1)
+    genes["phenotype"] = [_phenotype(r, lethal_thr) for r in genes.itertuples(index=False)]
     strength = np.nanmax(np.abs(genes[["zcomb_count", "zcomb_area"]].to_numpy(float)), axis=1)
     genes["_s"] = np.nan_to_num(strength, nan=-1.0)
     genes = genes.sort_values(["hit", "_s", "gene"], ascending=[False, False, True])
@@ -387,15 +399,20 @@ def replicate_concordance(wells: pd.DataFrame) -> pd.DataFrame:
     ``replicate`` column, the first two plates serve as replicates.
     """
     s = wells[~wells["is_control"]].copy()
-    if "replicate" not in s.columns or s["replicate"].isna().all() or \
-            s["replicate"].nunique() < 2:
+    if "replicate" not in s.columns or s["replicate"].isna().all() or s["replicate"].nunique() < 2:
         plates = sorted(s["plate"].unique())
         s["replicate"] = s["plate"].map({p: i + 1 for i, p in enumerate(plates)})
     reps = sorted(s["replicate"].dropna().unique())
     rows = []
     for key in ("count", "area"):
-        row = {"readout": key, "replicate_a": None, "replicate_b": None, "n_genes": 0,
-               "pearson": np.nan, "spearman": np.nan}
+        row = {
+            "readout": key,
+            "replicate_a": None,
+            "replicate_b": None,
+            "n_genes": 0,
+            "pearson": np.nan,
+            "spearman": np.nan,
+        }
         if len(reps) >= 2:
             a, b = reps[0], reps[1]
             pa = s[s["replicate"] == a].groupby("gene")[f"log2fc_{key}"].median()
@@ -460,20 +477,23 @@ def run_hits(
         "warnings": result.warnings,
         "n_genes": int(len(genes)),
         "n_hits": int(genes["hit"].sum()) if len(genes) else 0,
-        "top": genes.head(20)[["rank", "gene", "fc_count", "fc_area", "phenotype"]].to_dict(
-            "records") if len(genes) else [],
+        "top": genes.head(20)[["rank", "gene", "fc_count", "fc_area", "phenotype"]].to_dict("records")
+        if len(genes)
+        else [],
     }
     if plots and len(genes):
         from ferroscreen.analysis import knockdown_plots as kp
 
-        figs = {"quadrant.png": kp.count_area_quadrant(genes, result.params["count_threshold"],
-                                                       result.params["area_threshold"]),
-                "volcano_count.png": kp.volcano(genes, "count"),
-                "volcano_area.png": kp.volcano(genes, "area"),
-                "replicates.png": kp.replicate_scatter(result.wells)}
+        figs = {
+            "quadrant.png": kp.count_area_quadrant(
+                genes, result.params["count_threshold"], result.params["area_threshold"]
+            ),
+            "volcano_count.png": kp.volcano(genes, "count"),
+            "volcano_area.png": kp.volcano(genes, "area"),
+            "replicates.png": kp.replicate_scatter(result.wells),
+        }
         for plate in sorted(result.wells["plate"].unique())[:8]:
-            figs[f"plate_{plate}_fc_count.png"] = kp.plate_heatmap(result.wells, "fc_count",
-                                                                   plate)
+            figs[f"plate_{plate}_fc_count.png"] = kp.plate_heatmap(result.wells, "fc_count", plate)
         for name, fig in figs.items():
             fig.savefig(out / name, dpi=110)
         summary["plots"] = sorted(figs)

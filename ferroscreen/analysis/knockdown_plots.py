@@ -33,8 +33,7 @@ def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | Non
     im = ax.imshow(grid, cmap="viridis", interpolation="nearest")
     fig.colorbar(im, ax=ax, label=value, shrink=0.8)
     ctrl = g[g["is_control"]]
-    ax.scatter(ctrl["col"], ctrl["row"], s=30, facecolors="none", edgecolors="white", lw=0.8,
-               label="non-targeting")
+    ax.scatter(ctrl["col"], ctrl["row"], s=30, facecolors="none", edgecolors="white", lw=0.8, label="non-targeting")
     ax.set_xticks(range(n_cols), [str(c + 1) for c in range(n_cols)], fontsize=6)
     ax.set_yticks(range(n_rows), [_row_name(r) for r in range(n_rows)], fontsize=6)
     ax.set_title(f"plate {plate}: {value}")
@@ -71,14 +70,14 @@ def replicate_scatter(wells: pd.DataFrame, value: str = "log2fc_count"):
     return fig
 
 
-def count_area_quadrant(genes: pd.DataFrame, count_threshold: float = 0.5,
-                        area_threshold: float = 1.7, label_top: int = 10):
+def count_area_quadrant(
+    genes: pd.DataFrame, count_threshold: float = 0.5, area_threshold: float = 1.7, label_top: int = 10
+):
     """Nuclei-count vs nuclear-area fold change per gene, thresholds drawn, top hits named."""
     fig = _figure((5, 4))
     ax = fig.add_subplot()
     hit = genes["hit"].to_numpy(bool)
-    ax.scatter(genes["fc_count"], genes["fc_area"], s=6, c=np.where(hit, "tab:red", "tab:grey"),
-               alpha=0.7)
+    ax.scatter(genes["fc_count"], genes["fc_area"], s=6, c=np.where(hit, "tab:red", "tab:grey"), alpha=0.7)
     ax.axvline(count_threshold, color="k", lw=0.7, ls="--")
     ax.axhline(area_threshold, color="k", lw=0.7, ls="--")
     ax.set_xscale("log", base=2)

@@ -19,8 +19,9 @@ object with IoU > 0.5), so the assignment equals greedy matching there.
 **Aits-compatible mode** (``min_size``): objects smaller than ``min_size``
 pixels are removed from *both* the prediction and the ground truth before
 matching, as the Aits lab did when reporting F1 on their U2OS Hoechst images
-(small fragments and debris are not counted as nuclei). The standard
-convention uses ``min_size=0``.
+(small fragments and debris are not counted as nuclei; their pipeline's
+configuration uses ``cell_min_size = 100``, :data:`AITS_MIN_SIZE`). The
+standard convention uses ``min_size=0``.
 
 Pooled ("dataset") scores sum tp/fp/fn and matched IoU over all images before
 forming the ratios; per-image scores are returned as a table.
@@ -35,12 +36,16 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 __all__ = [
+    "AITS_MIN_SIZE",
     "DEFAULT_THRESHOLDS",
     "evaluate_instances",
     "match_counts",
     "pairwise_iou",
     "remove_small_objects",
 ]
+
+#: Minimum object size (pixels) of the Aits-compatible convention.
+AITS_MIN_SIZE = 100
 
 #: IoU thresholds 0.5, 0.55, ..., 0.95.
 DEFAULT_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
@@ -80,9 +85,9 @@ def pairwise_iou(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
     if true.shape != pred.shape:
         raise ValueError(f"shapes differ: true {true.shape} vs pred {pred.shape}")
     nt, np_ = int(true.max(initial=0)), int(pred.max(initial=0))
-    overlap = np.bincount(
-        true.ravel() * (np_ + 1) + pred.ravel(), minlength=(nt + 1) * (np_ + 1)
-    ).reshape(nt + 1, np_ + 1)
+    overlap = np.bincount(true.ravel() * (np_ + 1) + pred.ravel(), minlength=(nt + 1) * (np_ + 1)).reshape(
+        nt + 1, np_ + 1
+    )
     size_t = overlap.sum(axis=1, keepdims=True)
     size_p = overlap.sum(axis=0, keepdims=True)
     union = size_t + size_p - overlap
@@ -140,9 +145,7 @@ def _scores(df: pd.DataFrame) -> pd.DataFrame:
         out["accuracy"] = np.where(tp + fp + fn > 0, tp / (tp + fp + fn), 0.0)
         out["mean_matched_iou"] = np.where(tp > 0, s / tp, 0.0)
         out["mean_true_iou"] = np.where(df["n_true"] > 0, s / df["n_true"], 0.0)
-        out["panoptic_quality"] = np.where(
-            tp + fp / 2 + fn / 2 > 0, s / (tp + fp / 2 + fn / 2), 0.0
-        )
+        out["panoptic_quality"] = np.where(tp + fp / 2 + fn / 2 > 0, s / (tp + fp / 2 + fn / 2), 0.0)
     return out
 
 

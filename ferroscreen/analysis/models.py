@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 #: Order of the columns of every parameter array.
 PARAM_NAMES = ("b", "c", "d", "e", "f")

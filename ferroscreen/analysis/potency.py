@@ -9,6 +9,8 @@ The ratio ``rho = EC50_num / EC50_den`` of two independently fitted curves
   ``(EC50_n - rho·EC50_d)^2 <= q^2 (se_n^2 + rho^2 se_d^2)``, which is
   asymmetric like the ratio itself and unbounded (NaN limits) when the
   denominator is not significantly different from 0 (``g = q^2 se_d^2 / EC50_d^2 >= 1``);
+* the delta-method interval on the log scale,
+  ``rho · exp(± q · sqrt((se_n/EC50_n)^2 + (se_d/EC50_d)^2))``, always positive;
 * a Wald p-value for ``rho = 1`` on the log scale.
 
 ``q`` is the ``t`` quantile with Welch–Satterthwaite degrees of freedom
@@ -38,13 +40,14 @@ def ratio_intervals(a, se_a, df_a, b, se_b, df_b, level: float = 0.95) -> dict[s
         level: Confidence level.
 
     Returns:
-        Arrays ``ratio, ratio_se, delta_lo, delta_hi, fieller_lo, fieller_hi,
-        p_value, df``.
+        Arrays ``ratio, ratio_se, delta_lo, delta_hi, log_lo, log_hi,
+        fieller_lo, fieller_hi, p_value, df`` (``log_*``: the delta-method
+        interval of ``log(ratio)``, exponentiated; always positive).
     """
     a, se_a, df_a, b, se_b, df_b = (
         np.asarray(v, dtype=float) for v in (a, se_a, df_a, b, se_b, df_b)
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = a / b
         ra, rb = (se_a / a) ** 2, (se_b / b) ** 2
         df = (ra + rb) ** 2 / (ra**2 / df_a + rb**2 / df_b)
@@ -54,6 +57,8 @@ def ratio_intervals(a, se_a, df_a, b, se_b, df_b, level: float = 0.95) -> dict[s
         ratio_se = np.abs(ratio) * rel
         delta_lo = ratio - q * ratio_se
         delta_hi = ratio + q * ratio_se
+        log_lo = ratio * np.exp(-q * rel)
+        log_hi = ratio * np.exp(q * rel)
         va, vb = se_a**2, se_b**2
         denom = b**2 - q**2 * vb
         disc = a**2 * vb + b**2 * va - q**2 * va * vb
@@ -70,6 +75,8 @@ def ratio_intervals(a, se_a, df_a, b, se_b, df_b, level: float = 0.95) -> dict[s
         "ratio_se": ratio_se,
         "delta_lo": delta_lo,
         "delta_hi": delta_hi,
+        "log_lo": log_lo,
+        "log_hi": log_hi,
         "fieller_lo": fieller_lo,
         "fieller_hi": fieller_hi,
         "p_value": p_value,
@@ -118,7 +125,8 @@ def potency_ratio(
 
     Returns:
         A Series with ``numerator, denominator, readout, ratio, log10_ratio,
-        ratio_se, delta_lo, delta_hi, fieller_lo, fieller_hi, p_value, df``.
+        ratio_se, delta_lo, delta_hi, log_lo, log_hi, fieller_lo, fieller_hi,
+        p_value, df``.
         A ratio above 1 means the numerator curve is less potent (shifted right).
 
     Raises:

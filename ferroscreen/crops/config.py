@@ -9,6 +9,7 @@ from typing import Any
 __all__ = ["PRESETS", "DetectorConfig"]
 
 _MODES = ("cells", "tiles")
+_METHODS = ("halo", "texture")
 
 
 @dataclass(frozen=True)
@@ -25,26 +26,33 @@ class DetectorConfig:
     Attributes:
         mode: ``"cells"`` (cell-centred detections) or ``"tiles"`` (a fixed grid
             of ``tile_size`` tiles, as in the reference study).
+        method: ``"halo"``: cells are interiors enclosed by a bright halo or
+            rim (round suspension cells in phase contrast / brightfield; each
+            touching cell keeps its own ring). ``"texture"``: cells are regions
+            of local contrast (spread adherent cells, any polarity).
         min_radius: Smallest cell radius of interest (px). Sets the working
             scale: frames are block-averaged by ``downsample`` (auto:
             ``max(1, floor(min_radius / 4))``) before detection.
         max_radius: Largest cell radius (px); radii are clipped to
             ``[min_radius, max_radius]`` and it sets the background scale.
-        threshold: Sensitivity. A pixel is "textured" (belongs to some cell)
-            when its local mean absolute deviation from the flattened
-            background exceeds ``threshold`` robust noise SDs. Lower finds
-            fainter cells and more debris.
+        threshold: Sensitivity, in robust noise SDs (lower finds fainter cells
+            and more debris). ``"texture"``: a pixel is textured when its local
+            mean absolute deviation from the flattened background exceeds it;
+            ``"halo"``: a pixel is halo when the smoothed flattened frame
+            exceeds the background median by it.
         contrast_sigma: Gaussian sigma, in units of ``min_radius``, of the
-            local mean absolute deviation (the contrast map).
+            local mean absolute deviation (``"texture"``) or of the smoothing
+            before halo thresholding (``"halo"``).
         occupancy_sigma: Gaussian sigma, in units of ``min_radius``, that
             turns the textured-pixel mask into a local occupancy in [0, 1].
         min_occupancy: A detection needs at least this occupancy at its
             centre; also the level at which occupancy defines the foreground.
         background_scale: Background-flattening Gaussian sigma in units of
             ``max_radius`` (uneven illumination, vignetting, well edges).
-        split_touching: Seed cells at distance-transform maxima of the
-            foreground (splits touching round cells) instead of at occupancy
-            maxima only.
+        split_touching: ``"texture"``: seed cells at distance-transform maxima of
+            the textured mask (splits touching round cells) instead of at
+            occupancy maxima. ``"halo"``: when False, enclosures joined without
+            a neck (see ``neck_ratio``) are merged into one cell.
         neck_ratio: Two seeds are merged into one cell when the seed map
             along the segment joining them never drops below ``neck_ratio``
             times the weaker seed (no neck between them). 0 disables merging.
@@ -56,23 +64,34 @@ class DetectorConfig:
             ``pi * (2 * max_radius)**2`` (pale swollen "ghost" cells have a
             thin rim around a featureless interior).
         downsample: Integer block-averaging factor for detection (0 = auto).
+        min_enclosure: ``"halo"``: fraction of 16 rays from a seed that must meet
+            the halo within 1.5x the seed's inscribed radius.
+        ring_contrast: ``"halo"``: the ring (median over rays of the brightest
+            halo sample) must exceed the seed's centre by this many noise SDs
+            (rejects gaps between cells and background noise).
+        overlap: ``"halo"``: a seed within ``overlap * (r + 2)`` of a stronger
+            seed of inscribed radius ``r`` is a duplicate (non-maximum suppression).
         tile_size: Tile edge (px) in ``"tiles"`` mode.
         tile_stride: Tile step (px); ``None`` means ``tile_size`` (no overlap).
     """
 
     mode: str = "cells"
+    method: str = "halo"
     min_radius: float = 4.0
     max_radius: float = 16.0
-    threshold: float = 2.5
-    contrast_sigma: float = 0.35
+    threshold: float = 1.5
+    contrast_sigma: float = 0.25
     occupancy_sigma: float = 1.0
     min_occupancy: float = 0.4
     background_scale: float = 3.0
     split_touching: bool = True
-    neck_ratio: float = 0.7
-    peak_distance: float = 0.8
+    neck_ratio: float = 0.9
+    peak_distance: float = 1.5
     min_area: float = 0.5
     fill_holes: bool = True
+    min_enclosure: float = 0.75
+    ring_contrast: float = 4.0
+    overlap: float = 1.5
     downsample: int = 0
     tile_size: int = 224
     tile_stride: int | None = None
@@ -80,11 +99,13 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
             raise ValueError(f"DetectorConfig.mode must be one of {_MODES}, got {self.mode!r}")
+        if self.method not in _METHODS:
+            raise ValueError(f"DetectorConfig.method must be one of {_METHODS}, got {self.method!r}")
         if not (0 < self.min_radius <= self.max_radius):
             raise ValueError(
                 f"DetectorConfig needs 0 < min_radius <= max_radius, got {self.min_radius} and {self.max_radius}"
             )
-        for name in ("threshold", "contrast_sigma", "occupancy_sigma", "background_scale", "peak_distance"):
+        for name in ("threshold", "contrast_sigma", "occupancy_sigma", "background_scale", "peak_distance", "overlap"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"DetectorConfig.{name} must be > 0, got {getattr(self, name)}")
         if not (0 <= self.min_occupancy < 1):
@@ -124,9 +145,11 @@ class DetectorConfig:
         Presets (see :data:`PRESETS`):
 
         * ``"suspension"``: round suspension cells (leukemia lines) at 10x in an
-          incubator imager, radius 4-16 px; touching cells split.
+          incubator imager, radius 4-16 px; halo-enclosure method (touching
+          cells split); the defaults. Tuned on ``ferroscreen simulate`` plates.
         * ``"adherent_10x"``: spread adherent cells in 10x phase contrast
-          (tuned on Usiigaci T98G glioblastoma, radius 10-60 px).
+          (tuned on the 20 Usiigaci T98G glioblastoma images; radius 12-45 px); seeds at
+          occupancy maxima, no hole filling.
         * ``"tiles"``: fixed 224 px tiles, no detection.
 
         Raises:
@@ -141,9 +164,17 @@ class DetectorConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "suspension": {},
     "adherent_10x": {
+        "method": "texture",
         "min_radius": 12.0,
-        "max_radius": 60.0,
+        "max_radius": 45.0,
+        "threshold": 4.0,
+        "contrast_sigma": 0.35,
+        "min_occupancy": 0.5,
         "split_touching": False,
+        "neck_ratio": 0.0,
+        "min_area": 0.0,
+        "fill_holes": False,
+        "peak_distance": 0.8,
     },
     "tiles": {"mode": "tiles"},
 }

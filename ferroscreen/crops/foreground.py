@@ -7,7 +7,10 @@ import numpy as np
 
 from ferroscreen.crops.normalization import robust_sigma
 
-__all__ = ["contrast_map", "fill_holes", "occupancy_map", "remove_small_components", "textured_mask"]
+#: Smallest noise SD assumed, in units of a normalised frame (its 0.5-99.5 percentile range).
+NOISE_FLOOR = 1e-3
+
+__all__ = ["NOISE_FLOOR", "contrast_map", "fill_holes", "occupancy_map", "remove_small_components", "textured_mask"]
 
 
 def contrast_map(flat: np.ndarray, sigma: float) -> np.ndarray:
@@ -35,14 +38,15 @@ def textured_mask(flat: np.ndarray, sigma: float, threshold: float) -> np.ndarra
     background). The factor 0.8 makes ``threshold`` read in SDs of the pixel
     noise (the mean absolute deviation of Gaussian noise is 0.8 SD).
 
+    The noise SD is floored at :data:`NOISE_FLOOR` (in units of the
+    normalised frame), so noise-free synthetic frames work and a constant
+    frame gives an empty mask.
+
     Returns:
-        uint8 mask (0/1). All zeros for a frame without any variation.
+        uint8 mask (0/1).
     """
-    noise = robust_sigma(np.asarray(flat)[::2, ::2])
+    noise = max(robust_sigma(np.asarray(flat)[::2, ::2]), NOISE_FLOOR)
     contrast = contrast_map(flat, sigma)
-    if noise <= 0:
-        # Noise-free input (synthetic or saturated): any deviation counts.
-        return (contrast > 1e-6 * max(float(contrast.max()), 1e-12)).astype(np.uint8) * (contrast.max() > 0)
     return (contrast > np.float32(threshold * 0.8 * noise)).astype(np.uint8)
 
 

@@ -41,7 +41,9 @@ def split_groups(groups_by_class: dict[int, list[str]], val_fraction: float, see
     """Choose validation groups (wells, images) per class, seeded.
 
     Each class with at least two groups gives ``ceil(val_fraction × n)`` of
-    them (at least one) to validation, so no group feeds both splits.
+    them (at least one) to validation, so no group feeds both splits. Groups
+    holding several classes (annotated images) are shared between classes; a
+    class left without any training group gets one back.
     """
     rng = np.random.default_rng(seed)
     val: set[str] = set()
@@ -50,7 +52,14 @@ def split_groups(groups_by_class: dict[int, list[str]], val_fraction: float, see
         if len(groups) < 2 or val_fraction <= 0:
             continue
         n_val = min(len(groups) - 1, max(1, int(np.ceil(val_fraction * len(groups)))))
-        val.update(rng.permutation(groups)[:n_val].tolist())
+        n_val -= len(val.intersection(groups))
+        free = [g for g in groups if g not in val]
+        if n_val > 0 and len(free) > 1:
+            val.update(rng.permutation(free)[: min(n_val, len(free) - 1)].tolist())
+    for cls in sorted(groups_by_class):
+        groups = sorted(set(groups_by_class[cls]))
+        if len(groups) and all(g in val for g in groups):
+            val.discard(groups[0])
     return val
 
 
@@ -123,6 +132,9 @@ class CropDataModule(pl.LightningDataModule):
             self.setup()
         return self.sets.detector
 
+    def _per_class(self, y: np.ndarray) -> dict[str, int]:
+        return dict(zip(self.classes, np.bincount(y, minlength=len(self.classes)).tolist(), strict=True))
+
     def summary(self) -> dict:
         """Training-data summary for the model bundle."""
         if self.sets is None:
@@ -133,8 +145,8 @@ class CropDataModule(pl.LightningDataModule):
             "crop_size": self.crop_size,
             "n_train": int(len(s.train_y)),
             "n_val": int(len(s.val_y)),
-            "train_per_class": dict(zip(self.classes, np.bincount(s.train_y, minlength=len(self.classes)).tolist(), strict=True)),
-            "val_per_class": dict(zip(self.classes, np.bincount(s.val_y, minlength=len(self.classes)).tolist(), strict=True)),
+            "train_per_class": self._per_class(s.train_y),
+            "val_per_class": self._per_class(s.val_y),
             **s.summary,
         }
 

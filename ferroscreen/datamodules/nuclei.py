@@ -131,15 +131,12 @@ class NucleiPairs(Dataset):
         h, w = img.shape
         if h < c or w < c:
             ph, pw = max(c - h, 0), max(c - w, 0)
-            img = np.pad(img, ((0, ph), (0, pw)), mode="reflect" if min(h, w) > max(ph, pw)
-                         else "edge")
+            img = np.pad(img, ((0, ph), (0, pw)), mode="reflect" if min(h, w) > max(ph, pw) else "edge")
             tgt = np.pad(tgt, ((0, 0), (0, ph), (0, pw)))
             h, w = img.shape
         y = int(rng.integers(0, h - c + 1))
         x = int(rng.integers(0, w - c + 1))
-        return img[y : y + c, x : x + c].astype(np.float32), tgt[:, y : y + c, x : x + c].astype(
-            np.float32
-        )
+        return img[y : y + c, x : x + c].astype(np.float32), tgt[:, y : y + c, x : x + c].astype(np.float32)
 
     @staticmethod
     def _augment(img: np.ndarray, tgt: np.ndarray, rng: np.random.Generator):
@@ -239,9 +236,7 @@ class NucleiDataModule(pl.LightningDataModule):
             return
         hp = self.hparams
         train, val = self._split_pairs()
-        self.train_ds = NucleiPairs(
-            train, hp.crop_size, True, hp.samples_per_epoch, hp.seed, hp.boundary_width
-        )
+        self.train_ds = NucleiPairs(train, hp.crop_size, True, hp.samples_per_epoch, hp.seed, hp.boundary_width)
         self.val_ds = NucleiPairs(val, None, False, 0, hp.seed, hp.boundary_width) if val else None
 
     def train_dataloader(self) -> DataLoader:

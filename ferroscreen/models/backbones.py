@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 import torchvision.models as tvm
 from torch import nn
 
@@ -58,16 +57,23 @@ BACKBONES: dict[str, BackboneSpec] = {
 
 
 def imagenet_filename(name: str) -> str:
-    """torchvision's file name of the ImageNet weights of backbone ``name``."""
+    """Torchvision's file name of the ImageNet weights of backbone ``name``."""
     return BACKBONES[name].weights.url.rsplit("/", 1)[-1]
 
 
-def _classifier_in_features(model: nn.Module, attr: str) -> int:
+def _strip_classifier(model: nn.Module, attr: str) -> tuple[int, str]:
+    """Drop the final Linear of the classifier (keeping e.g. ConvNeXt's norm + flatten).
+
+    Returns the feature size and the state-dict prefix of the removed layer.
+    """
     head = getattr(model, attr)
-    linears = [m for m in head.modules() if isinstance(m, nn.Linear)] if isinstance(head, nn.Module) else []
     if isinstance(head, nn.Linear):
-        return head.in_features
-    return linears[0].in_features
+        setattr(model, attr, nn.Identity())
+        return head.in_features, f"{attr}."
+    idx = max(i for i, m in enumerate(head) if isinstance(m, nn.Linear))
+    n_features = head[idx].in_features
+    head[idx] = nn.Identity()
+    return n_features, f"{attr}.{idx}."
 
 
 def build_backbone(name: str, weights: str | Path | None = "none") -> tuple[nn.Module, int, str]:
@@ -91,7 +97,6 @@ def build_backbone(name: str, weights: str | Path | None = "none") -> tuple[nn.M
         raise ModelBundleError(f"unknown backbone '{name}' (one of {', '.join(BACKBONES)})")
     spec = BACKBONES[name]
     model = spec.builder(weights=None)
-    n_features = _classifier_in_features(model, spec.classifier_attr)
     init = "random"
     if weights not in (None, "none", ""):
         if str(weights) == "imagenet":
@@ -105,15 +110,13 @@ def build_backbone(name: str, weights: str | Path | None = "none") -> tuple[nn.M
         else:
             path = Path(weights)
         state = load_state_dict_file(path)
-        state = {k: v for k, v in state.items() if not k.startswith(spec.classifier_attr + ".")}
         missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.startswith(spec.classifier_attr + ".")]
         if missing or unexpected:
             raise ModelBundleError(
                 f"{path}: weights do not fit {name} ({len(missing)} missing, {len(unexpected)} unexpected keys)"
             )
         init = f"imagenet:{path.name}" if str(weights) == "imagenet" else f"file:{path}"
-    setattr(model, spec.classifier_attr, nn.Identity())
+    n_features, _ = _strip_classifier(model, spec.classifier_attr)
     return model, n_features, init
 
 

@@ -88,9 +88,7 @@ def register_model(model: RegisteredModel, overwrite: bool = False) -> Registere
 
 def list_models(task: str | None = None) -> list[RegisteredModel]:
     """Registered models, optionally only those of ``task``, sorted by name."""
-    return sorted(
-        (m for m in _REGISTRY.values() if task is None or m.task == task), key=lambda m: m.name
-    )
+    return sorted((m for m in _REGISTRY.values() if task is None or m.task == task), key=lambda m: m.name)
 
 
 def get_model(name: str) -> RegisteredModel:
@@ -126,9 +124,7 @@ def _search_dirs() -> list[Path]:
     return dirs
 
 
-def resolve_model(
-    name_or_path: str | Path, task: str | None = None, sha256: str | None = None
-) -> Path:
+def resolve_model(name_or_path: str | Path, task: str | None = None, sha256: str | None = None) -> Path:
     """A verified local file for a registered name or a path.
 
     Args:

@@ -116,12 +116,8 @@ def well_features(fields: pd.DataFrame, keys: tuple[str, ...] = ("plate", "well"
             row[col] = float(np.average(v[ok], weights=w[ok])) if ok.any() else np.nan
         med = g["area_median"].astype(float)
         row["area_median"] = float(np.nanmedian(med)) if np.isfinite(med).any() else np.nan
-        flags = [f for s in g.get("qc_flags", pd.Series(dtype=str)).fillna("") for f in
-                 str(s).split(";") if f]
-        row["n_fields_flagged"] = int((g.get("qc_flags", pd.Series("", index=g.index))
-                                       .fillna("") != "").sum())
-        row["qc_flags"] = ";".join(
-            f"{f}:{flags.count(f)}" for f in dict.fromkeys(sorted(set(flags)))
-        )
+        flags = [f for s in g.get("qc_flags", pd.Series(dtype=str)).fillna("") for f in str(s).split(";") if f]
+        row["n_fields_flagged"] = int((g.get("qc_flags", pd.Series("", index=g.index)).fillna("") != "").sum())
+        row["qc_flags"] = ";".join(f"{f}:{flags.count(f)}" for f in dict.fromkeys(sorted(set(flags))))
         rows.append(row)
     return pd.DataFrame(rows)

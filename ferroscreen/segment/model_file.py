@@ -68,7 +68,8 @@ def load_model_file(path: str | Path) -> tuple[UNet, dict]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ModelBundleError(f"{path}: not a readable model file ({exc})") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise ModelBundleError(f"{path}: not a readable model file ({reason})") from exc
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ModelBundleError(f"{path}: not a ferroscreen nuclei model file (format {FORMAT})")
     arch = blob["arch"]
@@ -102,7 +103,9 @@ def export_checkpoint(
     pp = dict(hp.get("postprocess") or {})
     pp.update(postprocess or {})
     return save_model_file(
-        out, net, normalize={}, postprocess=pp,
-        meta={"checkpoint": Path(ckpt).name, "global_step": blob.get("global_step"),
-              **(meta or {})},
+        out,
+        net,
+        normalize={},
+        postprocess=pp,
+        meta={"checkpoint": Path(ckpt).name, "global_step": blob.get("global_step"), **(meta or {})},
     )

@@ -131,9 +131,7 @@ class NucleiModel:
 
         return cls.from_file(resolve_model(name_or_path, task="nuclei-segmentation"))
 
-    def predict_maps(
-        self, image: np.ndarray, tile: int | None = 1152, tta: bool = False
-    ) -> np.ndarray:
+    def predict_maps(self, image: np.ndarray, tile: int | None = 1152, tta: bool = False) -> np.ndarray:
         """Probability maps ``(3, H, W)`` of a raw 2-D image."""
         return predict_maps(self.net, normalize_image(image, **self.normalize), tile=tile, tta=tta)
 

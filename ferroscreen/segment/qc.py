@@ -38,9 +38,7 @@ __all__ = ["QC_FLAGS", "field_qc_metrics", "flag_fields"]
 QC_FLAGS = ("empty", "focus", "saturated", "debris")
 
 
-def field_qc_metrics(
-    image: np.ndarray, labels: np.ndarray, debris_area: float = 100.0
-) -> dict:
+def field_qc_metrics(image: np.ndarray, labels: np.ndarray, debris_area: float = 100.0) -> dict:
     """QC measurements of one field (see the module docstring)."""
     img = np.asarray(image)
     if img.dtype.kind in "ui":
@@ -90,12 +88,9 @@ def flag_fields(
         if mad > 0:
             out["qc_focus"] = (((logf - med) / mad) < focus_z) & ~out["qc_empty"]
     out["qc_saturated"] = out["saturated_fraction"].astype(float) > saturated_max
-    out["qc_debris"] = (out["small_object_fraction"].astype(float) > debris_max) & (
-        out["n_nuclei"].astype(int) >= 5
-    )
+    out["qc_debris"] = (out["small_object_fraction"].astype(float) > debris_max) & (out["n_nuclei"].astype(int) >= 5)
     cols = [f"qc_{f}" for f in QC_FLAGS]
     out["qc_flags"] = [
-        ";".join(f for f, v in zip(QC_FLAGS, row, strict=True) if v)
-        for row in out[cols].itertuples(index=False)
+        ";".join(f for f, v in zip(QC_FLAGS, row, strict=True) if v) for row in out[cols].itertuples(index=False)
     ]
     return out

@@ -12,6 +12,11 @@ Outputs under ``out``:
 ``wells.csv`` (acquisitions only)
     Per-well (and per time point) aggregates of :func:`well_features`; the
     input of ``ferroscreen hits``.
+``store/<plate>.h5`` (acquisitions only)
+    The plate score store (:mod:`ferroscreen.score.store`) with the frame
+    table (status, nuclei count, focus, empty flag), one "cell" per nucleus
+    (centroid, equivalent radius, single class ``nucleus``) and the per-well
+    features as its ``/wells`` table.
 ``objects.csv`` (with ``objects=True``)
     One row per nucleus.
 ``segment.json``
@@ -73,8 +78,7 @@ def collect_inputs(
     if acq is None:
         files = list_images(path)
         if not files:
-            raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no "
-                                   "known acquisition layout")
+            raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
         table = pd.DataFrame({"path": [str(f) for f in files], "image": [f.stem for f in files]})
         return table, "images"
     frames = acq.frames.copy()
@@ -85,8 +89,7 @@ def collect_inputs(
         frames = frames[frames["channel"].astype(str) == channel]
     elif len(channels) > 1:
         raise FerroscreenError(
-            f"{path}: {len(channels)} channels ({', '.join(channels)}); pick the nuclear stain "
-            "with --channel"
+            f"{path}: {len(channels)} channels ({', '.join(channels)}); pick the nuclear stain with --channel"
         )
     if "z" in frames.columns and frames["z"].nunique() > 1:
         frames = frames[frames["z"] == frames["z"].min()]
@@ -146,21 +149,27 @@ def segment_input(
             obj = object_table(labels, image)
             row = {**rec, **field_features(obj), **field_qc_metrics(image, labels)}
             rows.append(row)
-            if objects:
-                obj_tables.append(obj.assign(image=rec["image"]))
+            obj_tables.append(obj.assign(image=rec["image"]))
             if progress is not None:
                 progress(i + 1, len(table))
     fields = flag_fields(pd.DataFrame(rows))
-    id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z")
-               if c in fields.columns]
+    id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z") if c in fields.columns]
     rest = [c for c in fields.columns if c not in id_cols and c != "path"]
     fields = fields[id_cols + rest + ["path"]]
     fields.to_csv(out / "fields.csv", index=False)
     written = ["fields.csv"]
+    provenance = {
+        "task": "nuclei-segmentation",
+        "model": str(model),
+        "model_sha256": file_sha256(nm.path) if nm.path else None,
+        "postprocess": nm.postprocess.to_dict(),
+    }
     if kind == "acquisition":
         keys = ("plate", "well") + (("time_h",) if fields["time_h"].nunique() > 1 else ())
-        well_features(fields, keys).to_csv(out / "wells.csv", index=False)
+        wells = well_features(fields, keys)
+        wells.to_csv(out / "wells.csv", index=False)
         written.append("wells.csv")
+        written += _write_stores(out / "store", fields, obj_tables, wells, provenance)
     if objects:
         objs = pd.concat(obj_tables, ignore_index=True) if obj_tables else pd.DataFrame()
         objs.to_csv(out / "objects.csv", index=False)
@@ -170,8 +179,8 @@ def segment_input(
         "kind": kind,
         "model": str(model),
         "model_path": str(nm.path),
-        "model_sha256": file_sha256(nm.path) if nm.path else None,
-        "postprocess": nm.postprocess.to_dict(),
+        "model_sha256": provenance["model_sha256"],
+        "postprocess": provenance["postprocess"],
         "tile": tile,
         "tta": tta,
         "n_images": int(len(fields)),
@@ -181,6 +190,50 @@ def segment_input(
     }
     (out / "segment.json").write_text(json.dumps(summary, indent=1, default=_jsonable))
     return summary
+
+
+def _write_stores(
+    folder: Path,
+    fields: pd.DataFrame,
+    obj_tables: list[pd.DataFrame],
+    wells: pd.DataFrame,
+    provenance: dict,
+) -> list[str]:
+    """One score store per plate; returns the written paths relative to ``out``."""
+    from ferroscreen.score.store import DONE, PlateStore, new_frame_table, write_store
+
+    objs = {t["image"].iloc[0]: t for t in obj_tables if len(t)}
+    written = []
+    for plate, f in fields.groupby("plate", sort=True):
+        f = f.reset_index(drop=True)
+        frames = new_frame_table(f)
+        frames["status"] = DONE
+        frames["n_cells"] = f["n_nuclei"].to_numpy()
+        frames["focus"] = f["focus"].to_numpy()
+        frames["empty"] = f["qc_empty"].to_numpy().astype(np.int8)
+        frames["defocus"] = f["qc_focus"].to_numpy().astype(np.int8)
+        stop = np.cumsum(frames["n_cells"].to_numpy(np.int64))
+        frames["cell_start"] = stop - frames["n_cells"].to_numpy(np.int64)
+        frames["cell_stop"] = stop
+        parts = [objs[name].assign(frame=i) for i, name in enumerate(f["image"]) if name in objs]
+        o = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame({"frame": [], "centroid_x": [], "centroid_y": [], "area": []})
+        )
+        cells = {
+            "frame": o["frame"].to_numpy(np.int64),
+            "x": o["centroid_x"].to_numpy(np.float32),
+            "y": o["centroid_y"].to_numpy(np.float32),
+            "radius": np.sqrt(o["area"].to_numpy(np.float32) / np.pi),
+            "score": np.ones(len(o), np.float32),
+            "prob": np.ones((len(o), 1), np.float32),
+        }
+        attrs = {**provenance, "classes": ["nucleus"], "plate": str(plate)}
+        store = PlateStore(attrs, frames, cells, wells[wells["plate"] == plate].reset_index(drop=True))
+        path = write_store(folder / f"{plate}.h5", store)
+        written.append(f"store/{path.name}")
+    return written
 
 
 def _jsonable(v):

@@ -28,10 +28,12 @@ def normalize_image(
         image: 2-D array of any numeric dtype (uint8, uint16, float).
         low: Lower percentile mapped to 0.
         high: Upper percentile mapped to 1.
-        min_range: Smallest ``hi - lo`` allowed, in the image's own units;
-            defaults to 2 % of the dtype range for integer images (so a nearly
-            empty field is not stretched until its noise looks like nuclei)
-            and to a tiny epsilon for floats.
+        min_range: Smallest ``hi - lo`` allowed, in the image's own units, so
+            that a nearly empty field is not stretched until its noise looks
+            like nuclei. Default for integer images: 2 % of the range of the
+            smallest bit depth (8, 10, 12, 14 or 16 bits) that holds the
+            image maximum (a 12-bit camera in a uint16 file gets 2 % of 4095);
+            a tiny epsilon for floats.
 
     Returns:
         float32 array of the same shape; values outside the percentiles are
@@ -41,7 +43,11 @@ def normalize_image(
     if img.ndim != 2:
         raise ValueError(f"normalize_image expects a 2-D image, got shape {img.shape}")
     if min_range is None:
-        min_range = 0.02 * np.iinfo(img.dtype).max if img.dtype.kind in "ui" else 1e-6
+        min_range = 1e-6
+        if img.dtype.kind in "ui" and img.size:
+            top = int(img.max())
+            bits = next((b for b in (8, 10, 12, 14, 16, 32, 64) if top < 2**b), 64)
+            min_range = 0.02 * (2**bits - 1)
     x = img.astype(np.float32)
     lo, hi = np.percentile(x, [low, high])
     hi = max(float(hi), float(lo) + float(min_range))

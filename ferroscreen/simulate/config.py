@@ -43,7 +43,7 @@ class SimulationConfig:
     pixel_size_um: float = 0.62
     seed: int = 0
     wells: tuple[str, ...] | None = None
-    density_per_mm2: float = 900.0
+    density_per_mm2: float = 750.0
     edge_effects: bool = True
     defocus_rate: float = 0.01
     empty_rate: float = 0.003
@@ -86,8 +86,9 @@ class SimulationConfig:
         return f"VID{self.vid}"
 
     def to_dict(self) -> dict:
-        """JSON-ready settings (written to ``truth.json``)."""
+        """JSON-ready settings (written to ``truth.json``; ``workers`` is left out)."""
         d = asdict(self)
+        d.pop("workers")
         d["image_size"] = list(self.image_size)
         d["wells"] = list(self.wells) if self.wells else None
         return d

@@ -95,7 +95,7 @@ class CellTraits:
 def draw_traits(rng: np.random.Generator, n: int) -> CellTraits:
     """Draw the appearance traits of ``n`` cells."""
     u = rng.uniform
-    harm = rng.gamma(1.0, 1.0, (n, N_HARMONICS)) + 1e-3
+    harm = rng.gamma(2.0, 1.0, (n, N_HARMONICS)) + 1e-3
     return CellTraits(
         radius_um=np.clip(np.exp(rng.normal(math.log(5.4), 0.14, n)), 4.0, 7.5),
         ellipticity=u(0.0, 0.07, n),
@@ -133,7 +133,7 @@ def draw_traits(rng: np.random.Generator, n: int) -> CellTraits:
         speck_angle=u(0, 2 * math.pi, (n, N_SPECKS)),
         speck_dist=u(0.2, 1.0, (n, N_SPECKS)),
         speck_sigma=u(0.6, 1.3, (n, N_SPECKS)),
-        speck_level=rng.normal(-0.07, 0.06, (n, N_SPECKS)),
+        speck_level=rng.normal(-0.12, 0.07, (n, N_SPECKS)),
     )
 
 
@@ -191,6 +191,7 @@ def _keyframes(t: CellTraits, i: int, mode: str) -> dict[str, list[float]]:
             "rim_width": [1, 0.85, 0.6, 0.55, 0.55, 0.55],
             "rim2": [0, 0, -0.035, -0.05, -0.03, -0.03],
             "halo": [h0, h0 * 0.8, h0 * 0.45, h0 * 0.35, h0 * 0.2, h0 * 0.2],
+            "halo_width": [1, 0.85, 0.55, 0.5, 0.6, 0.6],
             "rupture": [0, 0, 0, 0, 1, 1],
             "debris": [0, 0, 0, 0, 0.6, 1],
             "irregular": [0, 0, 0, 0, 0.05, 0.06],
@@ -233,15 +234,15 @@ def cell_spec(
     t = traits
     p = {
         "scale": 1.0, "ell": 1.0, "body": t.body[i], "shade": t.shade[i], "tex": t.tex[i],
-        "gran": 0.0, "rim": t.rim[i], "rim_width": 1.0, "rim2": 0.0, "halo": t.halo[i],
+        "gran": 0.0, "rim": t.rim[i], "rim_width": 1.0, "rim2": 0.0, "halo": t.halo[i], "halo_width": 1.0,
         "blebs": 0.0, "frag": 0.0, "rupture": 0.0, "debris": 0.0, "irregular": 0.0,
         "contrast": 1.0,
     }
     if mode == "alive":
         stage = "mitotic" if mitotic else "alive"
         if mitotic:
-            p.update(scale=1.05, ell=0.1, body=t.body[i] + 0.05, shade=t.shade[i] + 0.04,
-                     tex=t.tex[i] * 0.5, halo=t.halo[i] * 1.5)
+            p.update(ell=0.2, body=t.body[i] + 0.03, shade=t.shade[i] + 0.03,
+                     tex=t.tex[i] * 0.7, halo=t.halo[i] * 1.3)
     else:
         k, frac = stage_at(t, i, mode, float(tau))
         stage = STAGES[mode][k]
@@ -303,7 +304,7 @@ def _spec_from(t: CellTraits, i: int, radius_px: float, p: dict) -> CellSpec:
         rim2=float(p["rim2"]),
         halo=float(p["halo"]),
         halo_offset=float(t.halo_offset[i]),
-        halo_width=float(t.halo_width[i]),
+        halo_width=float(t.halo_width[i] * p["halo_width"]),
         gaps=gaps,
         specks=specks,
         contrast=float(p["contrast"]),

@@ -8,8 +8,9 @@ The cells are drawn as a contrast image ``Δ`` (0 = background). A frame is::
   (``1 - v r²``, ``v`` in 0.08–0.14, +0.08 and −0.03 level on edge wells:
   meniscus), a linear illumination gradient (up to 3 %) and a smooth
   low-frequency blotch (1 %); a ±1 % lamp flicker per frame;
-* ``δ`` — focus offset, a random walk over the frames (step 0.25, start
-  ``N(0, 0.3)``, clipped to ±1.5); blur ``σ = 0.55 + 0.9 |δ|`` px and contrast
+* ``δ`` — focus offset, a mean-reverting walk over the frames (autofocus:
+  ``δ_k = 0.6 δ_{k-1} + N(0, 0.22)``, clipped to ±1.2); blur
+  ``σ = 0.5 + 0.7 |δ|`` px and contrast
   ``s = 1 / (1 + 0.35 δ²)``; with probability ``defocus_rate`` a frame is badly
   out of focus (``|δ|`` 2.5–4);
 * with probability ``empty_rate`` a frame is *empty*: background and noise only
@@ -81,7 +82,7 @@ def make_field_optics(
     d = rng.normal(0, 0.3)
     artifact = []
     for k in range(n_frames):
-        d = float(np.clip(d + rng.normal(0, 0.25), -1.5, 1.5))
+        d = float(np.clip(0.6 * d + rng.normal(0, 0.22), -1.2, 1.2))
         focus[k] = d
         u = rng.random()
         if u < empty_rate:
@@ -151,7 +152,7 @@ def form_image(
         img = bg
     else:
         dfc = float(optics.focus[k])
-        sigma = 0.55 + 0.9 * abs(dfc)
+        sigma = 0.5 + 0.7 * abs(dfc)
         blurred = cv2.GaussianBlur(delta, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
         s = np.float32(CONTRAST_GAIN / (1.0 + 0.35 * dfc * dfc))
         img = bg * (1.0 + s * blurred)

@@ -15,7 +15,8 @@ Model (per field, all times in hours after dosing):
   daughters ± 0.5 h, see :mod:`~ferroscreen.simulate.pharmacology`) and the
   cell's own background death; 3 % of founders are already dying at t = 0;
 * motion: Brownian, 1.2 µm/√h alive, 0.4 µm/√h dead, then two rounds of
-  pairwise push-apart of overlapping cells.
+  pairwise push-apart of overlapping cells (dead cells with their shrunk or
+  swollen size).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ CLUSTER_FRACTION = 0.35
 INITIAL_DEAD_FRACTION = 0.03
 MOTILITY_UM = 1.2
 DEAD_MOTILITY_UM = 0.4
+#: Radius multiplier used when pushing cells apart: alive, apoptosis (shrunk),
+#: ferroptosis (ballooned), necroptosis (swollen).
+_CROWD_SCALE = np.array([1.0, 0.75, 1.35, 1.22])
 
 
 @dataclass
@@ -220,7 +224,8 @@ def track_positions(
             sigma = np.where(dead, DEAD_MOTILITY_UM, MOTILITY_UM) * math.sqrt(dt) / pixel_um
             pos[present] += rng.standard_normal((len(present), 2)) * sigma[:, None]
         if len(present) > 1:
-            _push_apart(pos, present, rad)
+            dead_mode = np.where(cells.death_h[present] <= t, cells.mode[present], -1)
+            _push_apart(pos, present, rad * _CROWD_SCALE[dead_mode + 1])
         frames.append(FieldFrame(t, present, pos[present, 0].copy(), pos[present, 1].copy(), rad))
         prev_t = t
     return frames

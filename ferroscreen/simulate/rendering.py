@@ -139,15 +139,26 @@ def draw_cell(canvas: np.ndarray, x: float, y: float, spec: CellSpec) -> None:
     Y = gy - np.float32(y - iy)
     X = gx - np.float32(x - ix)
     rho = np.sqrt(X * X + Y * Y)
-    need_theta = spec.radius > 0 and (spec.ellipticity or spec.harmonics) or spec.gaps
-    theta = np.arctan2(Y, X) if need_theta else None
+    need_angle = (spec.radius > 0 and (spec.ellipticity or spec.harmonics)) or spec.gaps
+    z = None
+    if need_angle:  # unit complex e^{iθ}; cos(kθ + p) = Re(e^{ip} z^k), no trig per pixel
+        z = np.empty(rho.shape, np.complex64)
+        inv = 1.0 / np.maximum(rho, np.float32(1e-3))
+        z.real = X * inv
+        z.imag = Y * inv
     big = np.float32(1e4)
     if spec.radius > 0:
         rad = np.float32(spec.radius)
         if spec.ellipticity or spec.harmonics:
-            mod = spec.ellipticity * np.cos(2 * (theta - spec.angle))
+            coef = {2: spec.ellipticity * complex(math.cos(-2 * spec.angle),
+                                                  math.sin(-2 * spec.angle))}
             for k, a, p in spec.harmonics:
-                mod = mod + a * np.cos(k * theta + p)
+                coef[k] = coef.get(k, 0) + a * complex(math.cos(p), math.sin(p))
+            kmax = max(coef)
+            acc = np.full(rho.shape, coef.get(kmax, 0), np.complex64)
+            for k in range(kmax - 1, 1, -1):
+                acc = acc * z + np.complex64(coef.get(k, 0))
+            mod = (acc * (z * z)).real
             d = rho - rad * (1 + mod)
         else:
             d = rho - rad
@@ -180,9 +191,9 @@ def draw_cell(canvas: np.ndarray, x: float, y: float, spec: CellSpec) -> None:
         )
     if spec.gaps and spec.rim + spec.halo != 0:
         keep = 1.0
-        for a, w in spec.gaps:
-            dt = np.angle(np.exp(1j * (theta - a))).astype(np.float32)
-            keep = keep * (1 - np.exp(-(dt**2) / (2 * max(w, 1e-3) ** 2)))
+        for a, w in spec.gaps:  # von Mises bump: 1 - cos(θ - a) ≈ (θ - a)² / 2
+            one_minus_cos = 1 - (z * np.complex64(complex(math.cos(-a), math.sin(-a)))).real
+            keep = keep * (1 - np.exp(-one_minus_cos / max(w, 1e-3) ** 2))
         edge = edge * keep
     out = out + edge
     for dx, dy, s, lev in spec.specks:

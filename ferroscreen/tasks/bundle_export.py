@@ -11,10 +11,14 @@ import torch
 
 from ferroscreen import __version__
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.crops import NORMALIZATION, DetectorConfig
+from ferroscreen.crops import DetectorConfig
 from ferroscreen.models.bundle import save_bundle
 from ferroscreen.tasks.calibration import fit_temperature
 from ferroscreen.tasks.death_mode import DeathModeClassifier
+
+#: How crops are normalised (recorded in the bundle): ferroscreen.crops.normalize_frame defaults.
+NORMALIZATION = {"function": "ferroscreen.crops.normalize_frame", "low_percentile": 0.5, "high_percentile": 99.5,
+                 "clip": True, "scope": "per frame"}
 
 
 @torch.no_grad()

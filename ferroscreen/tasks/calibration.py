@@ -25,5 +25,4 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 
         return loss
 
     opt.step(closure)
-    t = float(log_t.exp().clamp(0.05, 20.0))
-    return t
+    return float(log_t.detach().exp().clamp(0.05, 20.0))

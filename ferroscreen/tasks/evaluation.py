@@ -75,11 +75,10 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         t = tkey.loc[key].reset_index() if key in tkey.index else truth.iloc[:0]
         m = match_detections(det, t)
         det_tp, det_fp, det_fn = det_tp + m["tp"], det_fp + m["fp"], det_fn + m["fn"]
-        pairs = m["pairs"]
-        if not pairs:
+        pairs = np.asarray(m["pairs"]).reshape(-1, 2)
+        if len(pairs) == 0:
             continue
-        di = [p for p, _ in pairs]
-        ti = [q for _, q in pairs]
+        di, ti = pairs[:, 0], pairs[:, 1]
         crops = extract_crops(img, det.iloc[di].reset_index(drop=True), bundle.crop_size)
         probs = predict_crops(bundle, crops)
         true_cls = t.iloc[ti]["class"].tolist()

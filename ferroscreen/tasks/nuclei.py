@@ -82,8 +82,7 @@ class NucleiSegmenter(pl.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         """One optimisation step on a batch of crops."""
         parts = self.compute_loss(self(batch["image"]), batch["target"])
-        self.log_dict({f"train/{k}": v for k, v in parts.items()}, prog_bar=False,
-                      batch_size=batch["image"].shape[0])
+        self.log_dict({f"train/{k}": v for k, v in parts.items()}, prog_bar=False, batch_size=batch["image"].shape[0])
         self.log("train_loss", parts["loss"], prog_bar=True, batch_size=batch["image"].shape[0])
         return parts["loss"]
 
@@ -113,9 +112,7 @@ class NucleiSegmenter(pl.LightningModule):
 
     def configure_optimizers(self):
         """AdamW with an optional cosine schedule over ``max_steps``."""
-        opt = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
+        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         if self.hparams.max_steps and self.hparams.max_steps > 0:
             total = int(self.hparams.max_steps)
             warm = max(1, min(100, total // 20))

@@ -25,6 +25,8 @@ def run_training(config: Path, out: Path, overrides: list[str]) -> dict:
         cli = cli_main(args)
     except SystemExit as exc:  # jsonargparse exits on bad arguments after printing usage
         if exc.code not in (0, None):
-            raise FerroscreenError(f"{config}: invalid training configuration or overrides (see message above)") from None
+            raise FerroscreenError(
+                f"{config}: invalid training configuration or overrides (see the message above)"
+            ) from None
         raise
     return cli.meta

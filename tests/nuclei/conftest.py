@@ -65,5 +65,4 @@ def tiny_model_file(tmp_path) -> Path:
 
     torch.manual_seed(0)
     net = UNet(1, 3, (4, 8))
-    return save_model_file(tmp_path / "tiny.pt", net, postprocess={"min_size": 4},
-                           meta={"purpose": "test"})
+    return save_model_file(tmp_path / "tiny.pt", net, postprocess={"min_size": 4}, meta={"purpose": "test"})

@@ -85,3 +85,14 @@ def test_seedless_components_are_kept_and_small_removed():
     dist = np.zeros_like(fg)
     out = instances_from_maps(fg, np.zeros_like(fg), dist, PostprocessParams(min_size=10))
     assert out.max() == 1 and (out == 1).sum() == 64
+
+
+def test_normalize_floor_follows_effective_bit_depth():
+    rng = np.random.default_rng(0)
+    noise8 = rng.integers(10, 13, (50, 50)).astype(np.uint8)  # empty 8-bit field
+    assert normalize_image(noise8).max() < 1.0  # floor 0.02*255 keeps noise dim
+    noise12 = rng.integers(1000, 1003, (50, 50)).astype(np.uint16)  # empty 12-bit in uint16
+    assert normalize_image(noise12).max() < 0.1  # floor 0.02 * 4095
+    bright12 = noise12.copy()
+    bright12[10:30, 10:30] = 4000  # 12-bit nuclei are stretched to ~1, not to 3000/65535
+    assert normalize_image(bright12).max() == pytest.approx(1.0, abs=0.01)

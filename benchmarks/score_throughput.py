@@ -1,0 +1,144 @@
+"""Plate-scoring throughput, side by side on one simulated plate.
+
+(a) ceiling: the bundle's raw model forward on pre-loaded crops (crops/s);
+(b) ``ferroscreen score`` end to end: decode + detect + crop in DataLoader
+    workers, forward, journal writes, merge into the store (crops/s, frames/s);
+(c) a baseline in the reference study's style: per frame, cut 224x224 tiles and
+    run a ResNet-50 forward per frame (frames/s).
+
+Targets: (b) >= 70% of (a) in crops/s; (b) >= 10x (c) in frames/s.
+
+    python benchmarks/score_throughput.py [--plate DIR] [--model BUNDLE] [--wells A01,...]
+        [--size 512] [--hours 8] [--batch-size 256] [--workers N] [--device cpu|cuda]
+
+Without ``--model`` an untrained bundle with the demo recipe's architecture
+(MobileNetV2, 64 px input, 40 px crops) is built: throughput does not depend on
+the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def simulate(out: Path, wells: str, size: int, hours: float) -> Path:
+    cmd = [sys.executable, "-m", "ferroscreen.cli", "simulate", str(out), "--fields", "1", "--hours", str(hours),
+           "--interval-h", "4", "--image-size", str(size), str(size), "--wells", wells, "--seed", "3"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return out
+
+
+def demo_bundle(path: Path) -> Path:
+    from ferroscreen.models.bundle import save_bundle
+    from ferroscreen.models.death_mode_net import DeathModeNet
+
+    torch.manual_seed(0)
+    net = DeathModeNet("mobilenet_v2", 4, "none", input_size=64)
+    meta = {"classes": ["alive", "apoptosis", "ferroptosis", "necroptosis"], "crop_size": 40, "input_size": 64,
+            "backbone": "mobilenet_v2", "detector": {"preset": "suspension"}, "temperature": 1.0,
+            "validation": {"confusion": (np.eye(4, dtype=int) * 90 + 3).tolist()}}
+    return save_bundle(path, net, meta)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--plate", type=Path)
+    ap.add_argument("--model", type=Path)
+    ap.add_argument("--wells", default="A01,A02,A03,A04,B01,B02,B03,B04")
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--hours", type=float, default=8.0)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--baseline-frames", type=int, default=8, help="frames timed for (c)")
+    args = ap.parse_args()
+
+    from ferroscreen.crops import detect_cells, extract_crops, normalize_frame, tile_frame
+    from ferroscreen.datamodules.reference_plate import detector_config
+    from ferroscreen.io import load_image, open_acquisition
+    from ferroscreen.models.bundle import load_bundle
+    from ferroscreen.score.runner import score_plate
+
+    work = Path(tempfile.mkdtemp(prefix="score_bench_"))
+    plate = args.plate or simulate(work / "plate", args.wells, args.size, args.hours)
+    model = args.model or demo_bundle(work / "bundle.pt")
+    frames = open_acquisition(plate).frames
+    paths = list(frames["path"])
+    accel = "gpu" if args.device.startswith("cuda") else "cpu"
+    report = {"plate": str(plate), "frames": len(paths), "frame_shape": list(load_image(paths[0]).shape),
+              "torch_threads": torch.get_num_threads(), "device": args.device}
+
+    # (b) end to end, first, so that its peak memory is not inflated by the other phases
+    t = time.perf_counter()
+    s = score_plate(plate, model, work / "plate.h5", batch_size=args.batch_size, workers=args.workers,
+                    accelerator=accel)
+    wall_b = time.perf_counter() - t
+    report["b_end_to_end"] = {
+        "seconds": round(wall_b, 2), "crops": s["crops_scored"], "frames": s["frames_scored"],
+        "crops_per_s": round(s["crops_scored"] / wall_b, 1), "frames_per_s": round(s["frames_scored"] / wall_b, 2),
+        "predict_loop_s": s["predict_s"],
+        "peak_rss_main_mb": round(rss_mb(), 1), "peak_rss_worker_mb": round(rss_mb(resource.RUSAGE_CHILDREN), 1),
+    }
+
+    # (a) ceiling: raw forward on pre-loaded crops
+    bundle = load_bundle(model)
+    cfg = detector_config(bundle.meta["detector"])
+    crops = []
+    for p in paths:
+        img = normalize_frame(load_image(p))
+        crops.append(extract_crops(img, detect_cells(img, cfg), bundle.crop_size))
+    x = torch.from_numpy(np.concatenate(crops))
+    net = bundle.net.to(args.device)
+    with torch.inference_mode():
+        net.predict_proba(x[: args.batch_size].to(args.device))  # warm-up
+        t = time.perf_counter()
+        for i in range(0, len(x), args.batch_size):
+            net.predict_proba(x[i : i + args.batch_size].to(args.device)).cpu()
+        wall_a = time.perf_counter() - t
+    report["a_ceiling"] = {"seconds": round(wall_a, 2), "crops": len(x), "crops_per_s": round(len(x) / wall_a, 1)}
+
+    # (c) reference-study baseline: 224 px tiles, ResNet-50 forward per frame
+    import torchvision
+
+    resnet = torchvision.models.resnet50(weights=None).eval().to(args.device)
+    mean = torch.tensor([0.485, 0.456, 0.406], device=args.device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=args.device).view(1, 3, 1, 1)
+    n_c = min(args.baseline_frames, len(paths))
+    with torch.inference_mode():
+        t = time.perf_counter()
+        n_tiles = 0
+        for p in paths[:n_c]:
+            tiles = tile_frame(normalize_frame(load_image(p)), tile=224)
+            tiles = tiles[0] if isinstance(tiles, tuple) else tiles
+            tt = torch.from_numpy(np.asarray(tiles, np.float32)).to(args.device).unsqueeze(1).expand(-1, 3, -1, -1)
+            torch.softmax(resnet((tt - mean) / std), 1).cpu()
+            n_tiles += len(tt)
+        wall_c = time.perf_counter() - t
+    report["c_baseline"] = {"seconds": round(wall_c, 2), "frames": n_c, "tiles": n_tiles,
+                            "frames_per_s": round(n_c / wall_c, 2)}
+
+    b, a, c = report["b_end_to_end"], report["a_ceiling"], report["c_baseline"]
+    report["ratio_b_over_a_crops"] = round(b["crops_per_s"] / a["crops_per_s"], 3)
+    report["ratio_b_over_c_frames"] = round(b["frames_per_s"] / c["frames_per_s"], 2)
+    report["peak_rss_total_process_mb"] = round(rss_mb(), 1)
+    print(json.dumps(report, indent=1))
+    print(f"(b)/(a) crops/s = {report['ratio_b_over_a_crops']:.0%} (target >= 70%);  "
+          f"(b)/(c) frames/s = {report['ratio_b_over_c_frames']:.1f}x (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""From per-well summaries and a plate layout to tidy dose-response tables.
+
+* :func:`annotate_wells` joins the layout (compound, molar concentration,
+  role, mode, rescue agent, cell line, growth condition) onto per-well
+  summaries, plate by plate (a single-plate layout fits every plate).
+* :func:`dose_response_table` builds one curve per treatment × readout:
+  a treatment is a compound, or ``"<compound> + <rescue_agent>"`` for rescue
+  wells, within a *group* (cell line and growth condition, where the layout
+  has more than one). The group's vehicle wells on the same plates enter
+  every curve as zero-dose controls. Treatments with fewer than
+  ``min_doses`` distinct positive concentrations (e.g. single-dose reference
+  controls) are not curves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate import PlateLayout
+
+#: Roles whose wells form dose-response curves.
+CURVE_ROLES = ("sample", "reference", "rescue", "pos_ctrl")
+
+_LAYOUT_KEEP = (
+    "compound",
+    "concentration",
+    "role",
+    "mode",
+    "rescue_agent",
+    "rescue_concentration",
+    "replicate",
+    "cell_line",
+    "growth_condition",
+)
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.where(series.notna(), "").astype(str).str.strip()
+
+
+def annotate_wells(summary: pd.DataFrame, layout: PlateLayout) -> pd.DataFrame:
+    """Join layout columns onto a per-well table with ``plate`` and ``well`` columns.
+
+    Adds ``treatment`` (compound, or ``compound + rescue_agent``) and
+    ``group`` (cell line / growth condition when those vary, else ``""``).
+    Wells missing from the layout get role ``""`` and take no part in curves.
+
+    Raises:
+        AnalysisInputError: If no well of the data appears in the layout.
+    """
+    layout_tab = layout.table
+    keep = [c for c in _LAYOUT_KEEP if c in layout_tab.columns]
+    parts = []
+    for plate, sub in summary.groupby("plate", sort=False):
+        try:
+            lay = layout.for_plate(str(plate)).table
+        except LayoutError:  # a multi-plate layout without this plate
+            lay = layout_tab.iloc[0:0]
+        lay = lay.drop_duplicates("well")[["well", *keep]]
+        parts.append(sub.merge(lay, on="well", how="left"))
+    out = pd.concat(parts, ignore_index=True)
+    for col in ("compound", "role", "mode", "rescue_agent", "cell_line", "growth_condition"):
+        out[col] = _text(out[col]) if col in out.columns else ""
+    out["concentration"] = pd.to_numeric(out["concentration"], errors="coerce")
+    if out["role"].eq("").all():
+        where = layout.source or "layout"
+        raise AnalysisInputError(
+            f"{where}: none of the data's wells ({', '.join(summary['well'].astype(str)[:4])}"
+            f"...) is in the layout"
+        )
+    varying = [
+        c for c in ("cell_line", "growth_condition") if out.loc[out[c] != "", c].nunique() > 1
+    ]
+    out["group"] = out[varying].agg(" | ".join, axis=1) if varying else ""
+    rescue = out["rescue_agent"] != ""
+    out["treatment"] = np.where(
+        rescue, out["compound"] + " + " + out["rescue_agent"], out["compound"]
+    )
+    return out
+
+
+def curve_name(treatment: str, group: str) -> str:
+    """Curve id of a treatment within a group (``"RSL3 | HT-1080"``)."""
+    return f"{treatment} | {group}" if group else treatment
+
+
+def dose_response_table(
+    annotated: pd.DataFrame,
+    readouts: list[str],
+    min_doses: int = 2,
+) -> pd.DataFrame:
+    """Tidy ``curve, dose, response[, n], readout`` rows for every treatment × readout.
+
+    Args:
+        annotated: Output of :func:`annotate_wells` (after vehicle normalisation).
+        readouts: Columns of ``annotated`` to use as responses.
+        min_doses: Minimal distinct positive concentrations for a curve.
+
+    Returns:
+        The tidy table plus ``compound, treatment, rescue_agent, group, role,
+        mode, plate, well``; ``n`` holds the endpoint cell count where known
+        (binomial totals for fraction readouts).
+    """
+    a = annotated
+    dosed = a["role"].isin(CURVE_ROLES) & (a["compound"] != "") & (a["concentration"] > 0)
+    treated = a[dosed]
+    n_doses = treated.groupby(["treatment", "group"])["concentration"].nunique()
+    curves = n_doses[n_doses >= min_doses].reset_index()[["treatment", "group"]]
+    if curves.empty:
+        return pd.DataFrame(columns=["curve", "dose", "response", "readout"])
+    treated = treated.merge(curves, on=["treatment", "group"])
+    plates = treated[["treatment", "group", "plate"]].drop_duplicates()
+    vehicle = a[a["role"] == "vehicle"].drop(columns=["treatment"])
+    controls = plates.merge(vehicle, on=["group", "plate"])
+    controls = controls.assign(concentration=0.0)
+    wells = pd.concat([treated, controls], ignore_index=True)
+    info = (
+        treated.groupby(["treatment", "group"])
+        .agg(
+            compound=("compound", "first"),
+            rescue_agent=("rescue_agent", "first"),
+            curve_role=("role", lambda r: "reference" if (r == "reference").any() else r.iloc[0]),
+            curve_mode=("mode", lambda m: next((x for x in m if x), "")),
+        )
+        .reset_index()
+    )
+    wells = wells.drop(columns=["compound", "rescue_agent", "mode"], errors="ignore")
+    wells = wells.merge(info, on=["treatment", "group"], how="left")
+    wells["curve"] = [
+        curve_name(t, g) for t, g in zip(wells["treatment"], wells["group"], strict=True)
+    ]
+    parts = []
+    for readout in readouts:
+        if readout not in wells.columns:
+            continue
+        part = pd.DataFrame(
+            {
+                "curve": wells["curve"],
+                "dose": wells["concentration"].astype(float),
+                "response": pd.to_numeric(wells[readout], errors="coerce"),
+                "readout": readout,
+                "compound": wells["compound"],
+                "treatment": wells["treatment"],
+                "rescue_agent": wells["rescue_agent"],
+                "group": wells["group"],
+                "role": wells["curve_role"],
+                "mode": wells["curve_mode"],
+                "plate": wells["plate"],
+                "well": wells["well"],
+            }
+        )
+        if "n_cells_end" in wells.columns:
+            part["n"] = wells["n_cells_end"].to_numpy(float)
+        parts.append(part[part["response"].notna()])
+    if not parts:
+        return pd.DataFrame(columns=["curve", "dose", "response", "readout"])
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,124 @@
+"""What ``ferroscreen fit`` does once its input is loaded.
+
+The CLI reads the input (a tidy CSV, a ``wells.csv``, an IncuCyte metric
+export through ``ferroscreen.io``, or a score store through
+``ferroscreen.score``) and hands the table here with its kind:
+
+``tidy``
+    ``curve, dose, response[, n][, readout]``: fitted as given; writes
+    ``fits.csv`` (a layout is not needed and is ignored).
+``wells``
+    the ``wells.csv`` contract; needs a layout; writes ``fits.csv``,
+    ``ranking.csv``, ``rescue.csv``, ``qc.csv`` and ``readouts.csv`` (and
+    ``ec50_over_time.csv`` on request).
+``metric``
+    an instrument metric table (``plate, well, time_h, value``): the metric
+    (cell count, or confluence as its proxy) is treated as ``n_cells``; by
+    default the readouts are ``viability`` (metric at the last time point
+    relative to the vehicle wells of the same group) and ``gr`` (growth-rate
+    inhibition, when the first time point is time zero); otherwise as ``wells``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen.analysis.dose_response import fit_curves
+from ferroscreen.analysis.inputs import AnalysisInputError, wells_from_metric
+from ferroscreen.analysis.screen import (
+    analyse_screen,
+    ec50_over_time,
+    summary_line,
+    write_outputs,
+)
+from ferroscreen.plate import PlateFormat, PlateLayout, make_layout
+
+KINDS = ("tidy", "wells", "metric")
+
+
+def layout_from_table(table: pd.DataFrame, wells: list[str]) -> PlateLayout:
+    """A :class:`PlateLayout` from a layout table stored beside the data (e.g. in a score store)."""
+    fmt = PlateFormat.smallest_containing(wells) if wells else 96
+    return make_layout(table.to_dict("records"), fmt)
+
+
+def split_readouts(values: list[str] | None) -> list[str] | None:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]``; None or empty stays None."""
+    if not values:
+        return None
+    out = [v.strip() for item in values for v in str(item).split(",") if v.strip()]
+    return out or None
+
+
+def run_fit(
+    table: pd.DataFrame,
+    kind: str,
+    out_dir: str | Path,
+    layout: PlateLayout | None = None,
+    model: str = "ll4",
+    readouts: list[str] | None = None,
+    endpoint_h: float | None = None,
+    over_time: bool = False,
+    source=None,
+) -> list[str]:
+    """Fit, rank and QC one input; write the CSVs; return lines to print.
+
+    Raises:
+        AnalysisInputError: On unusable input (message names ``source``).
+    """
+    where = source or "input"
+    out_dir = Path(out_dir)
+    if kind not in KINDS:
+        raise AnalysisInputError(
+            f"{where}: not a dose-response table (curve, dose, response) nor a wells table "
+            f"(plate, well, time_h, n_cells, frac_<class>)"
+        )
+    try:
+        from ferroscreen.analysis.models import get_model
+
+        get_model(model)
+    except ValueError as exc:
+        raise AnalysisInputError(f"{where}: {exc}") from None
+    if kind == "tidy":
+        if readouts:
+            if "readout" not in table.columns:
+                raise AnalysisInputError(f"{where}: --readout given but the table has no 'readout'")
+            table = table[table["readout"].astype(str).isin(readouts)]
+            if table.empty:
+                raise AnalysisInputError(f"{where}: no rows for readout(s) {', '.join(readouts)}")
+        fits = fit_curves(table, model=model, source=source)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "fits.csv"
+        fits.to_csv(path, index=False, float_format="%.6g")
+        lines = [f"{path}: {summary_line(fits)}"]
+        if layout is not None:
+            lines.append("note: a tidy table is fitted as given; the layout was not used")
+        return lines
+    if kind == "metric":
+        table = wells_from_metric(table, source=source)
+    if layout is None:
+        raise AnalysisInputError(
+            f"{where}: a {'metric export' if kind == 'metric' else 'wells table'} holds no "
+            f"doses; pass --layout (layout CSV or IncuCyte .PlateMap)"
+        )
+    result = analyse_screen(
+        table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source
+    )
+    paths = write_outputs(result, out_dir)
+    lines = [f"{paths['fits']}: {summary_line(result.fits)}"]
+    lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
+    for verdict in result.rescue.get("verdict", []):
+        lines.append(f"rescue: {verdict}")
+    failing = result.qc[~result.qc["pass"].astype(bool)] if len(result.qc) else result.qc
+    lines.append(
+        f"{paths['qc']}: {len(result.qc)} plate x readout rows, {len(failing)} failing"
+        + (f" ({', '.join(sorted(set(failing['plate'].astype(str))))})" if len(failing) else "")
+    )
+    if over_time:
+        over = ec50_over_time(table, layout, readouts=readouts, model=model)
+        path = out_dir / "ec50_over_time.csv"
+        over.to_csv(path, index=False, float_format="%.6g")
+        lines.append(f"{path}: {len(over)} rows")
+    return lines

@@ -1,0 +1,136 @@
+"""Plate quality control: assay window, control variability and edge effects.
+
+One row per plate × readout:
+
+* for each death mode ``m``: vehicle wells (negative) against the
+  ``reference``/``pos_ctrl`` wells whose layout mode is ``m`` (positive) on
+  the endpoint fraction ``frac_<m>``;
+* ``viability``: vehicle wells against every ``reference``/``pos_ctrl`` well
+  on the endpoint count ``n_cells_end``.
+
+Statistics (``p`` positive, ``n`` negative controls):
+
+``z_prime``
+    ``1 - 3 (sd_p + sd_n) / |mean_p - mean_n|`` (Zhang et al. 1999);
+``robust_z_prime``
+    the same with medians and scaled MADs (``1.4826 · MAD``);
+``ssmd``
+    ``(mean_p - mean_n) / sqrt(sd_p^2 + sd_n^2)`` (Zhang 2007);
+``cv_vehicle`` / ``cv_reference``
+    coefficients of variation of the two control groups;
+``edge_effect``
+    for the count row: relative difference of the median vehicle count in
+    outer-ring wells against inner wells (NaN when either is missing).
+
+A plate × readout **fails** (``pass`` False, reasons in ``flags``) when
+``z_prime < z_min`` (``low_z_prime``), when the vehicle count CV exceeds
+``cv_max`` (``high_cv``; only for counts, fractions near 0 have meaningless
+CVs) or the reference fraction CV does, when ``|edge_effect| > edge_max``
+(``edge_effect``), or when a control group has fewer than two wells
+(``no_controls``, which fails nothing else but is reported). Failing plates
+are reported, never dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.plate.wells import well_to_rowcol
+
+QC_COLUMNS = [
+    "plate", "readout", "n_vehicle", "n_reference", "mean_vehicle", "mean_reference",
+    "z_prime", "robust_z_prime", "ssmd", "cv_vehicle", "cv_reference", "edge_effect",
+    "pass", "flags",
+]  # fmt: skip
+
+POSITIVE_ROLES = ("reference", "pos_ctrl")
+
+
+def _stats(neg: np.ndarray, pos: np.ndarray) -> dict[str, float]:
+    out = {
+        "n_vehicle": neg.size,
+        "n_reference": pos.size,
+        "mean_vehicle": float(np.mean(neg)) if neg.size else np.nan,
+        "mean_reference": float(np.mean(pos)) if pos.size else np.nan,
+    }
+    sd_n = float(np.std(neg, ddof=1)) if neg.size > 1 else np.nan
+    sd_p = float(np.std(pos, ddof=1)) if pos.size > 1 else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["cv_vehicle"] = sd_n / abs(out["mean_vehicle"]) if neg.size > 1 else np.nan
+        out["cv_reference"] = sd_p / abs(out["mean_reference"]) if pos.size > 1 else np.nan
+        if neg.size > 1 and pos.size > 1:
+            gap = abs(out["mean_reference"] - out["mean_vehicle"])
+            out["z_prime"] = 1 - 3 * (sd_p + sd_n) / gap
+            med_n, med_p = np.median(neg), np.median(pos)
+            mad_n = 1.4826 * np.median(np.abs(neg - med_n))
+            mad_p = 1.4826 * np.median(np.abs(pos - med_p))
+            out["robust_z_prime"] = 1 - 3 * (mad_p + mad_n) / abs(med_p - med_n)
+            out["ssmd"] = (out["mean_reference"] - out["mean_vehicle"]) / np.hypot(sd_p, sd_n)
+        else:
+            out["z_prime"] = out["robust_z_prime"] = out["ssmd"] = np.nan
+    return out
+
+
+def _edge_effect(vehicle: pd.DataFrame, n_rows: int, n_cols: int) -> float:
+    if vehicle.empty or "n_cells_end" not in vehicle.columns:
+        return np.nan
+    rc = [well_to_rowcol(w) for w in vehicle["well"]]
+    edge = np.array([r in (0, n_rows - 1) or c in (0, n_cols - 1) for r, c in rc])
+    vals = vehicle["n_cells_end"].to_numpy(float)
+    if edge.sum() < 2 or (~edge).sum() < 2:
+        return np.nan
+    inner = np.nanmedian(vals[~edge])
+    return float((np.nanmedian(vals[edge]) - inner) / inner) if inner else np.nan
+
+
+def plate_qc(
+    annotated: pd.DataFrame,
+    modes: list[str],
+    plate_shape: tuple[int, int] = (8, 12),
+    z_min: float = 0.5,
+    cv_max: float = 0.2,
+    edge_max: float = 0.2,
+) -> pd.DataFrame:
+    """QC table (see the module docstring).
+
+    Args:
+        annotated: Per-well summaries joined with the layout (``role``, ``mode``).
+        modes: Death modes to assess.
+        plate_shape: ``(rows, columns)`` of the plate format (for the edge ring).
+        z_min: Minimal acceptable Z'.
+        cv_max: Maximal acceptable CV of vehicle counts / reference fractions.
+        edge_max: Maximal acceptable relative edge effect.
+
+    Returns:
+        Columns :data:`QC_COLUMNS`.
+    """
+    rows = []
+    for plate, sub in annotated.groupby("plate", sort=False):
+        vehicle = sub[sub["role"] == "vehicle"]
+        positive = sub[sub["role"].isin(POSITIVE_ROLES)]
+        targets = [(f"frac_{m}", positive[positive["mode"] == m]) for m in modes]
+        if "n_cells_end" in sub.columns:
+            targets.append(("n_cells_end", positive))
+        for readout, pos in targets:
+            if readout not in sub.columns:
+                continue
+            neg_v = vehicle[readout].dropna().to_numpy(float)
+            pos_v = pos[readout].dropna().to_numpy(float)
+            row = {"plate": plate, "readout": readout, **_stats(neg_v, pos_v)}
+            counts = readout == "n_cells_end"
+            row["edge_effect"] = _edge_effect(vehicle, *plate_shape) if counts else np.nan
+            flags = []
+            if neg_v.size < 2 or pos_v.size < 2:
+                flags.append("no_controls")
+            if np.isfinite(row["z_prime"]) and row["z_prime"] < z_min:
+                flags.append("low_z_prime")
+            cv = row["cv_vehicle"] if counts else row["cv_reference"]
+            if np.isfinite(cv) and cv > cv_max:
+                flags.append("high_cv")
+            if np.isfinite(row["edge_effect"]) and abs(row["edge_effect"]) > edge_max:
+                flags.append("edge_effect")
+            row["pass"] = not any(f != "no_controls" for f in flags)
+            row["flags"] = ";".join(flags)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=QC_COLUMNS)

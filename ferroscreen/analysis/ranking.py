@@ -1,0 +1,140 @@
+"""Per-mode ranking of compounds.
+
+For every death mode ``m`` each treatment curve (rescue curves excluded) gets
+four components in [0, 1], taken from the fit of its endpoint fraction
+``frac_<m>`` and the wells at its highest dose:
+
+``potency``
+    ``clip((pEC50 - 4) / 5, 0, 1)``: 100 µM -> 0, 1 nM -> 1 (0 when the
+    curve is not active);
+``efficacy``
+    the fitted rise of the fraction at the highest dose over the zero-dose
+    level (``effect``), clipped to [0, 1];
+``selectivity``
+    the share of the induced death that is in mode ``m``:
+    ``effect_m / sum over modes of max(effect, 0)``, counting only modes
+    whose curve is active (0 when mode ``m`` is not);
+``speed``
+    ``1 - T50 / duration`` with ``T50`` the median time to half-maximal rise
+    of ``frac_<m>`` in the wells at the highest dose (0 without a rise).
+
+``score = sum(weight_k * component_k) / sum(weight_k)`` over the components
+available, with default weights :data:`RANK_WEIGHTS` (potency 0.35, efficacy
+0.30, selectivity 0.20, speed 0.15). Active curves rank before inactive ones,
+then by decreasing score.
+
+Without death modes (counts or a metric such as confluence only), the mode
+``viability`` ranks growth inhibition from the ``viability`` (else ``gr``)
+fit: efficacy is the fitted drop at the highest dose; selectivity and speed
+do not apply and are dropped from the score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Default weights of the ranking components.
+RANK_WEIGHTS = {"potency": 0.35, "efficacy": 0.30, "selectivity": 0.20, "speed": 0.15}
+
+RANKING_COLUMNS = [
+    "mode", "rank", "compound", "score", "potency", "efficacy", "selectivity", "speed",
+    "pec50", "ec50", "effect", "t50_h", "call", "q_value", "flags", "role", "group", "curve",
+    "readout",
+]  # fmt: skip
+
+
+def _potency(pec50: pd.Series, active: pd.Series) -> np.ndarray:
+    score = np.clip((pec50.to_numpy(float) - 4.0) / 5.0, 0.0, 1.0)
+    return np.where(active.to_numpy() & np.isfinite(score), score, 0.0)
+
+
+def _top_dose_t50(annotated: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """Median T50 of ``frac_<mode>`` in each treatment × group's highest-dose wells."""
+    col = f"t50_{mode}"
+    if annotated is None or col not in annotated.columns:
+        return pd.DataFrame(columns=["treatment", "group", "t50_h", "duration_h"])
+    dosed = annotated[annotated["concentration"] > 0]
+    top = dosed.groupby(["treatment", "group"])["concentration"].transform("max")
+    at_top = dosed[dosed["concentration"] == top]
+    return (
+        at_top.groupby(["treatment", "group"])
+        .agg(t50_h=(col, "median"), duration_h=("time_end_h", "max"))
+        .reset_index()
+    )
+
+
+def rank_compounds(
+    fits: pd.DataFrame,
+    annotated: pd.DataFrame | None,
+    modes: list[str],
+    weights: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Ranking table (see the module docstring).
+
+    Args:
+        fits: Fits with curve metadata (``treatment, group, role, rescue_agent``).
+        annotated: Per-well summaries with layout (for T50); may be None.
+        modes: Death modes to rank; empty means rank ``viability``.
+        weights: Component weights (default :data:`RANK_WEIGHTS`).
+
+    Returns:
+        Columns :data:`RANKING_COLUMNS`, one row per mode × treatment curve.
+    """
+    weights = dict(RANK_WEIGHTS if weights is None else weights)
+    base = fits[fits.get("rescue_agent", pd.Series("", index=fits.index)).fillna("") == ""]
+    tables = []
+    if modes:
+        effects = {}
+        for m in modes:
+            sub = base[base["readout"] == f"frac_{m}"].set_index("curve")
+            effects[m] = sub["effect"].where(sub["call"] == "active", 0.0)
+        eff = pd.DataFrame(effects).fillna(0.0)
+        total = eff.clip(lower=0).sum(axis=1)
+        for m in modes:
+            sub = base[base["readout"] == f"frac_{m}"].copy()
+            if sub.empty:
+                continue
+            active = sub["call"] == "active"
+            sub["potency"] = _potency(sub["pec50"], active)
+            sub["efficacy"] = np.clip(sub["effect"].fillna(0.0), 0.0, 1.0)
+            share = eff[m].clip(lower=0) / total.replace(0, np.nan)
+            sub["selectivity"] = share.reindex(sub["curve"]).fillna(0.0).to_numpy()
+            t50 = _top_dose_t50(annotated, m)
+            sub = sub.merge(t50, on=["treatment", "group"], how="left")
+            sub["speed"] = np.clip(1.0 - sub["t50_h"] / sub["duration_h"], 0.0, 1.0).fillna(0.0)
+            sub["mode"] = m
+            tables.append(_score(sub, weights, ["potency", "efficacy", "selectivity", "speed"]))
+    else:
+        for readout in ("viability", "gr"):
+            sub = base[base["readout"] == readout].copy()
+            if sub.empty:
+                continue
+            active = sub["call"] == "active"
+            sub["potency"] = _potency(sub["pec50"], active)
+            sub["efficacy"] = np.clip(-sub["effect"].fillna(0.0), 0.0, 1.0)
+            sub["selectivity"] = np.nan
+            sub["speed"] = np.nan
+            sub["t50_h"] = np.nan
+            sub["mode"] = "viability"
+            tables.append(_score(sub, weights, ["potency", "efficacy"]))
+            break
+    if not tables:
+        return pd.DataFrame(columns=RANKING_COLUMNS)
+    out = pd.concat(tables, ignore_index=True)
+    out["compound"] = out["treatment"] if "treatment" in out.columns else out["curve"]
+    for col in RANKING_COLUMNS:
+        if col not in out.columns:
+            out[col] = np.nan if col not in ("role", "group") else ""
+    return out[RANKING_COLUMNS]
+
+
+def _score(sub: pd.DataFrame, weights: dict[str, float], components: list[str]) -> pd.DataFrame:
+    w = np.array([weights.get(c, 0.0) for c in components])
+    values = sub[components].to_numpy(float)
+    sub = sub.copy()
+    sub["score"] = values @ w / w.sum()
+    sub["_active"] = (sub["call"] == "active").astype(int)
+    sub = sub.sort_values(["_active", "score"], ascending=[False, False], kind="stable")
+    sub["rank"] = np.arange(1, len(sub) + 1)
+    return sub.drop(columns="_active")

@@ -1,0 +1,245 @@
+"""Per-well summaries of time courses (the ``wells.csv`` contract).
+
+Input: one row per plate × well × time point with ``plate, well, time_h``,
+``n_cells`` (a cell count, or any size metric such as confluence) and
+``frac_<class>`` columns (the fraction of cells in each class, ``alive`` and
+death modes). Output of :func:`summarise_wells`: one row per plate × well
+with, for every death mode ``m`` (every ``frac_`` class except ``alive``) and
+for ``dead`` (their sum):
+
+``frac_<m>``
+    fraction at the endpoint (the last time point at or before
+    ``endpoint_h``; default the last time point of the well);
+``auc_<m>``
+    area under the fraction-vs-time curve up to the endpoint divided by the
+    duration (a time-averaged fraction, 0–1);
+``t50_<m>``
+    first time (linear interpolation) at which the fraction's rise above its
+    first value reaches half of its maximal rise; NaN when the maximal rise
+    is below ``min_rise``;
+``onset_<m>``
+    first time the fraction exceeds its first value by ``min_rise``;
+
+and from ``n_cells``:
+
+``n_cells_end`` / ``n_cells_t0``
+    count at the endpoint and at time zero (the first time point when it is
+    at most ``t0_max_h``; else NaN);
+``dip_rate``
+    drug-induced proliferation rate: least-squares slope of ``log2 n_cells``
+    against time (per hour) over the points after ``dip_lag_h`` (if fewer
+    than three remain, the later half of the time course).
+
+Vehicle normalisation (:func:`normalise_to_vehicle`) then adds, using the
+vehicle wells of the same plate and group (e.g. the same seeding density):
+
+``viability``
+    ``n_cells_end`` over the mean vehicle ``n_cells_end``;
+``dip_rel``
+    ``dip_rate`` over the mean vehicle ``dip_rate``;
+``gr``
+    the GR value (Hafner et al. 2016) at the endpoint,
+    ``2 ** (log2(x/x0) / log2(xv/xv0)) - 1``, with ``x0`` the well's own
+    time-zero count and ``xv/xv0`` the vehicle wells' mean fold change;
+    NaN without a time-zero count.
+
+Death fractions are left as measured (the vehicle level is the fitted
+zero-dose plateau of a dose-response curve).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.analysis.inputs import validate_wells
+
+#: Readouts that the dose-response step can fit, by family.
+FRACTION_PREFIXES = ("frac_", "auc_")
+VIABILITY_READOUTS = ("viability", "dip_rel", "gr", "dip_rate")
+
+
+def death_modes(wells: pd.DataFrame) -> list[str]:
+    """Death modes present in a wells table: ``frac_<m>`` columns other than ``alive``."""
+    return [
+        c[5:] for c in wells.columns if str(c).startswith("frac_") and c not in ("frac_alive",)
+    ]
+
+
+def _first_crossing(times: np.ndarray, values: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """First time each row of ``values`` reaches ``level`` (linear interpolation; NaN if never)."""
+    reach = values >= level[:, None]
+    reach &= np.isfinite(values)
+    any_reach = reach.any(axis=1)
+    j = np.argmax(reach, axis=1)
+    out = np.full(values.shape[0], np.nan)
+    rows = np.flatnonzero(any_reach)
+    jj = j[rows]
+    at_first = jj == 0
+    out[rows[at_first]] = times[0]
+    r = rows[~at_first]
+    j1 = jj[~at_first]
+    v0, v1 = values[r, j1 - 1], values[r, j1]
+    t0, t1 = times[j1 - 1], times[j1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(v1 > v0, (level[r] - v0) / (v1 - v0), 1.0)
+    out[r] = t0 + np.clip(frac, 0, 1) * (t1 - t0)
+    return out
+
+
+def _plate_summary(
+    sub: pd.DataFrame,
+    modes: list[str],
+    endpoint_h: float | None,
+    dip_lag_h: float,
+    t0_max_h: float,
+    min_rise: float,
+) -> pd.DataFrame:
+    cols = [f"frac_{m}" for m in modes]
+    has_counts = "n_cells" in sub.columns
+    value_cols = cols + (["n_cells"] if has_counts else [])
+    wide = sub.pivot_table(index="well", columns="time_h", values=value_cols, aggfunc="mean")
+    times_all = np.array(sorted(sub["time_h"].unique()), dtype=float)
+    if endpoint_h is not None:
+        times = times_all[times_all <= endpoint_h + 1e-9]
+        if times.size == 0:
+            times = times_all[:1]
+    else:
+        times = times_all
+    wells = wide.index.to_numpy()
+    out = pd.DataFrame({"well": wells})
+    out["time_end_h"] = times[-1]
+    duration = times[-1] - times[0]
+
+    def matrix(col: str) -> np.ndarray:
+        return wide[col].reindex(columns=times).to_numpy(dtype=float)
+
+    def last_valid(mat: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(mat)
+        idx = mat.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
+        val = mat[np.arange(mat.shape[0]), idx]
+        return np.where(ok.any(axis=1), val, np.nan)
+
+    if cols:
+        dead = np.zeros((len(wells), times.size))
+        for m, col in zip(modes, cols, strict=True):
+            mat = matrix(col)
+            dead = dead + np.nan_to_num(mat)
+            _mode_summaries(out, m, mat, times, duration, min_rise, last_valid)
+        _mode_summaries(out, "dead", dead, times, duration, min_rise, last_valid)
+    if has_counts:
+        counts = matrix("n_cells")
+        out["n_cells_end"] = last_valid(counts)
+        out["n_cells_t0"] = counts[:, 0] if times[0] <= t0_max_h else np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logc = np.where(counts > 0, np.log2(counts), np.nan)
+        after = times >= times[0] + dip_lag_h
+        if after.sum() < 3:
+            after = times >= times[0] + duration / 2
+        out["dip_rate"] = _slopes(times[after], logc[:, after])
+    return out
+
+
+def _mode_summaries(out, m, mat, times, duration, min_rise, last_valid) -> None:
+    out[f"frac_{m}"] = last_valid(mat)
+    filled = np.where(np.isfinite(mat), mat, np.nan)
+    if times.size > 1 and duration > 0:
+        ok = np.isfinite(filled).all(axis=1)
+        auc = np.trapezoid(np.nan_to_num(filled), times, axis=1) / duration
+        out[f"auc_{m}"] = np.where(ok, auc, np.nan)
+    else:
+        out[f"auc_{m}"] = filled[:, 0]
+    base = filled[:, 0]
+    rise = filled - base[:, None]
+    max_rise = np.nanmax(np.where(np.isfinite(rise), rise, -np.inf), axis=1)
+    has_effect = max_rise >= min_rise
+    t50 = _first_crossing(times, rise, np.where(has_effect, 0.5 * max_rise, np.inf))
+    onset = _first_crossing(times, rise, np.full(rise.shape[0], min_rise))
+    out[f"t50_{m}"] = np.where(has_effect, t50, np.nan)
+    out[f"onset_{m}"] = onset
+
+
+def _slopes(times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Row-wise least-squares slope of ``values`` against ``times``, ignoring NaN."""
+    ok = np.isfinite(values)
+    n = ok.sum(axis=1)
+    t = np.where(ok, times[None, :], 0.0)
+    v = np.where(ok, values, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tm = t.sum(axis=1) / n
+        vm = v.sum(axis=1) / n
+        num = np.sum(np.where(ok, (t - tm[:, None]) * (v - vm[:, None]), 0.0), axis=1)
+        den = np.sum(np.where(ok, (t - tm[:, None]) ** 2, 0.0), axis=1)
+        slope = num / den
+    return np.where(n >= 2, slope, np.nan)
+
+
+def summarise_wells(
+    wells: pd.DataFrame,
+    endpoint_h: float | None = None,
+    dip_lag_h: float = 24.0,
+    t0_max_h: float = 2.0,
+    min_rise: float = 0.05,
+    source=None,
+) -> pd.DataFrame:
+    """One row per plate × well of time-course summaries (see the module docstring).
+
+    Args:
+        wells: A ``wells.csv`` table.
+        endpoint_h: Endpoint time in hours (default: each plate's last time point).
+        dip_lag_h: Lag before the DIP-rate fit window starts.
+        t0_max_h: Latest first time point that still counts as time zero (for GR).
+        min_rise: Minimal rise of a fraction for onset and T50.
+        source: Name used in error messages.
+
+    Returns:
+        Columns ``plate, well, time_end_h`` and the summaries.
+    """
+    wells = validate_wells(wells, source=source)
+    modes = death_modes(wells)
+    parts = []
+    for plate, sub in wells.groupby("plate", sort=False):
+        part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise)
+        part.insert(0, "plate", plate)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group")) -> pd.DataFrame:
+    """Add ``viability``, ``dip_rel`` and ``gr`` relative to the vehicle wells of each group.
+
+    Args:
+        summary: Output of :func:`summarise_wells` joined with a layout, so
+            that it has a ``role`` column (``vehicle`` marks the controls)
+            and the ``group_columns``.
+        group_columns: Columns that define which vehicle wells a well is compared with.
+
+    Returns:
+        A copy with the new columns (NaN where a group has no vehicle wells
+        or no counts).
+    """
+    out = summary.copy()
+    if "n_cells_end" not in out.columns or "role" not in out.columns:
+        return out
+    keys = [c for c in group_columns if c in out.columns] or ["plate"]
+    veh = out[out["role"].eq("vehicle") & out["n_cells_end"].notna()]
+    agg = {"v_end": ("n_cells_end", "mean"), "v_dip": ("dip_rate", "mean")}
+    if "n_cells_t0" in out.columns:
+        agg["v_t0"] = ("n_cells_t0", "mean")
+    ref = veh.groupby(keys, dropna=False).agg(**agg).reset_index()
+    merged = out[keys + [c for c in ("n_cells_end", "n_cells_t0", "dip_rate") if c in out]]
+    merged = merged.merge(ref, on=keys, how="left")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["viability"] = (merged["n_cells_end"] / merged["v_end"]).to_numpy()
+        out["dip_rel"] = (merged["dip_rate"] / merged["v_dip"]).to_numpy()
+        if "v_t0" in merged.columns:
+            x0 = merged["n_cells_t0"].to_numpy(float)
+            fold = merged["n_cells_end"].to_numpy(float) / x0
+            vfold = merged["v_end"].to_numpy(float) / merged["v_t0"].to_numpy(float)
+            ratio = np.log2(fold) / np.log2(vfold)
+            gr = 2.0**ratio - 1.0
+            gr = np.where((x0 > 0) & (fold > 0) & (vfold > 1), gr, np.nan)
+            out["gr"] = gr
+        else:
+            out["gr"] = np.nan
+    return out

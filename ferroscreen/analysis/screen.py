@@ -1,0 +1,257 @@
+"""The screen path: wells table + plate layout -> fits, ranking, rescue, QC.
+
+:func:`analyse_screen` runs, in order, :func:`~ferroscreen.analysis.readouts.summarise_wells`,
+:func:`~ferroscreen.analysis.dose_tables.annotate_wells`,
+:func:`~ferroscreen.analysis.readouts.normalise_to_vehicle`,
+:func:`~ferroscreen.analysis.dose_tables.dose_response_table`,
+:func:`~ferroscreen.analysis.fit_curves` (plateaus bounded to [0, 1] for
+fractions, [0, 2] for viability and [-1, 1.5] for GR values), :func:`~ferroscreen.analysis.ranking.rank_compounds`,
+:func:`~ferroscreen.analysis.rescue.confirm_rescues` and
+:func:`~ferroscreen.analysis.qc.plate_qc`. :func:`ec50_over_time` fits one
+curve per treatment × readout × time point for time-resolved potency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen.analysis.dose_response import fit_curves
+from ferroscreen.analysis.dose_tables import annotate_wells, dose_response_table
+from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
+from ferroscreen.analysis.qc import plate_qc
+from ferroscreen.analysis.ranking import rank_compounds
+from ferroscreen.analysis.readouts import death_modes, normalise_to_vehicle, summarise_wells
+from ferroscreen.analysis.rescue import confirm_rescues
+from ferroscreen.plate import PlateLayout
+
+_FITTABLE_FIXED = ("viability", "gr", "dip_rel", "dip_rate")
+#: Plateau bounds per readout family: fractions in [0, 1], relative counts
+#: non-negative, GR values not below -1 (complete kill); others data-driven.
+_PLATEAU_BOUNDS = {"viability": (0.0, 2.0), "gr": (-1.0, 1.5)}
+_CURVE_INFO = ["compound", "treatment", "rescue_agent", "group", "role", "mode"]
+
+
+@dataclass
+class ScreenResult:
+    """Everything :func:`analyse_screen` computes.
+
+    Attributes:
+        fits: One row per curve × readout (``fits.csv``).
+        ranking: Per-mode ranking (``ranking.csv``).
+        rescue: Rescue pairs and whether they confirm the mode (``rescue.csv``).
+        qc: Plate QC (``qc.csv``).
+        wells: Per-well summaries joined with the layout (``readouts.csv``).
+        doses: The tidy dose-response table that was fitted.
+        notes: Human-readable remarks (readouts skipped, ...).
+    """
+
+    fits: pd.DataFrame
+    ranking: pd.DataFrame
+    rescue: pd.DataFrame
+    qc: pd.DataFrame
+    wells: pd.DataFrame
+    doses: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def fittable_readouts(summary: pd.DataFrame) -> list[str]:
+    """Columns of a per-well summary that can be fitted as dose-response readouts."""
+    cols = [c for c in summary.columns if c.startswith(("frac_", "auc_"))]
+    cols += [c for c in _FITTABLE_FIXED if c in summary.columns]
+    return [c for c in cols if summary[c].notna().any()]
+
+
+def default_readouts(summary: pd.DataFrame, model: str = "ll4") -> list[str]:
+    """Endpoint fraction of every death mode, plus ``viability`` (and ``gr`` without modes).
+
+    With ``model="ll2"`` only the endpoint fractions (binomial with counts).
+    """
+    modes = [c for c in summary.columns if c.startswith("frac_") and c != "frac_dead"]
+    available = set(fittable_readouts(summary))
+    out = [c for c in modes if c in available and c != "frac_alive"]
+    if model == "ll2":
+        return out
+    if "viability" in available:
+        out.append("viability")
+    if not modes and "gr" in available:
+        out.append("gr")
+    return out
+
+
+def _check_readouts(readouts: list[str], summary: pd.DataFrame, model: str, source) -> None:
+    available = fittable_readouts(summary)
+    for r in readouts:
+        if r not in available:
+            raise AnalysisInputError(
+                f"{source or 'wells'}: readout '{r}' is not available; "
+                f"choose from {', '.join(available) or '(none)'}"
+            )
+        if model == "ll2" and not r.startswith("frac_"):
+            raise AnalysisInputError(
+                f"{source or 'wells'}: model ll2 (binomial) fits endpoint fractions "
+                f"only; '{r}' is not a frac_<mode> readout"
+            )
+
+
+def _fit_doses(doses: pd.DataFrame, model: str, source, **fit_kwargs) -> pd.DataFrame:
+    parts = []
+    fraction = doses["readout"].str.startswith(("frac_", "auc_"))
+    for is_fraction, sub in doses.groupby(fraction, sort=False):
+        if sub.empty:
+            continue
+        if is_fraction:
+            bound_sets = [(sub, (0.0, 1.0))]
+        else:
+            bound_sets = [
+                (part, _PLATEAU_BOUNDS.get(r)) for r, part in sub.groupby("readout", sort=False)
+            ]
+        for part, bounds in bound_sets:
+            kwargs = dict(fit_kwargs)
+            if model != "ll2" and bounds is not None:
+                kwargs.setdefault("plateau_bounds", bounds)
+            table = part if model == "ll2" else part.drop(columns=["n"], errors="ignore")
+            parts.append(fit_curves(table, model=model, source=source, **kwargs))
+    fits = pd.concat(parts, ignore_index=True)
+    info = doses.drop_duplicates("curve").set_index("curve")[_CURVE_INFO]
+    fits = fits.join(info, on="curve")
+    order = {r: i for i, r in enumerate(dict.fromkeys(doses["readout"]))}
+    fits["_o"] = fits["readout"].map(order)
+    return fits.sort_values(["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def analyse_screen(
+    wells: pd.DataFrame,
+    layout: PlateLayout,
+    model: str = "ll4",
+    readouts: list[str] | None = None,
+    endpoint_h: float | None = None,
+    source=None,
+    **fit_kwargs,
+) -> ScreenResult:
+    """Run the whole analysis of one screen.
+
+    Args:
+        wells: A ``wells.csv`` table (``plate, well, time_h, n_cells, frac_<class>``).
+        layout: The plate layout (compound, molar concentration, role, mode, rescue agent).
+        model: Curve model for every readout (``ll2`` only for ``frac_`` readouts).
+        readouts: Readouts to fit (default :func:`default_readouts`).
+        endpoint_h: Endpoint time for endpoint readouts (default: last time point).
+        source: Input name used in error messages.
+        **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
+
+    Returns:
+        A :class:`ScreenResult`.
+
+    Raises:
+        AnalysisInputError: If the tables do not fit together or a readout is unknown.
+    """
+    wells = validate_wells(wells, source=source)
+    modes = death_modes(wells)
+    summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source)
+    annotated = normalise_to_vehicle(annotate_wells(summary, layout))
+    notes: list[str] = []
+    readouts = list(readouts) if readouts else default_readouts(annotated, model)
+    _check_readouts(readouts, annotated, model, source)
+    if not readouts:
+        raise AnalysisInputError(f"{source or 'wells'}: nothing to fit (no usable readout)")
+    doses = dose_response_table(annotated, readouts)
+    if doses.empty:
+        raise AnalysisInputError(
+            f"{layout.source or 'layout'}: no compound has two or more positive molar "
+            f"concentrations with data, so there is no dose-response curve to fit"
+        )
+    fits = _fit_doses(doses, model, source, **fit_kwargs)
+    rank_modes = [m for m in modes if m not in ("alive",) and f"frac_{m}" in readouts]
+    ranking = rank_compounds(fits, annotated, rank_modes)
+    rescue = confirm_rescues(fits)
+    fmt = layout.plate_format
+    qc = plate_qc(annotated, [m for m in modes if m != "alive"], (fmt.rows, fmt.cols))
+    return ScreenResult(fits, ranking, rescue, qc, annotated, doses, notes)
+
+
+def ec50_over_time(
+    wells: pd.DataFrame,
+    layout: PlateLayout,
+    readouts: list[str] | None = None,
+    model: str = "ll4",
+    times_h: list[float] | None = None,
+    **fit_kwargs,
+) -> pd.DataFrame:
+    """Time-resolved potency: one fit per treatment × readout × time point, all in one batch.
+
+    Args:
+        wells: A ``wells.csv`` table.
+        layout: The plate layout.
+        readouts: Endpoint readouts to follow (default :func:`default_readouts`).
+        model: Curve model.
+        times_h: Time points (default: every time point after the first).
+        **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
+
+    Returns:
+        A fits table with an extra ``time_h`` column.
+    """
+    wells = validate_wells(wells)
+    times = sorted(wells["time_h"].unique())
+    times = [float(t) for t in (times_h if times_h is not None else times[1:])]
+    tables = []
+    for t in times:
+        summary = summarise_wells(wells, endpoint_h=t)
+        annotated = normalise_to_vehicle(annotate_wells(summary, layout))
+        use = list(readouts) if readouts else default_readouts(annotated, model)
+        doses = dose_response_table(annotated, [r for r in use if r in annotated.columns])
+        if doses.empty:
+            continue
+        doses["curve"] = doses["curve"] + f" @ {t:g} h"
+        doses["time_h"] = t
+        tables.append(doses)
+    if not tables:
+        return pd.DataFrame()
+    doses = pd.concat(tables, ignore_index=True)
+    fits = _fit_doses(doses, model, None, **fit_kwargs)
+    time_of = doses.drop_duplicates("curve").set_index("curve")["time_h"]
+    fits.insert(2, "time_h", fits["curve"].map(time_of).to_numpy())
+    fits["curve"] = fits["curve"].str.replace(r" @ [^@]+ h$", "", regex=True)
+    return fits
+
+
+def write_outputs(result: ScreenResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``fits.csv``, ``ranking.csv``, ``rescue.csv``, ``qc.csv`` and ``readouts.csv``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in (
+        ("fits", result.fits),
+        ("ranking", result.ranking),
+        ("rescue", result.rescue),
+        ("qc", result.qc),
+        ("readouts", result.wells),
+    ):
+        path = out_dir / f"{name}.csv"
+        table.to_csv(path, index=False, float_format="%.6g")
+        paths[name] = path
+    return paths
+
+
+def summary_line(fits: pd.DataFrame) -> str:
+    """One line: curves, readouts, calls and flagged curves."""
+    calls = fits["call"].value_counts()
+    flagged = int((fits["flags"].fillna("") != "").sum())
+    return (
+        f"{len(fits)} curves over {fits['readout'].nunique()} readout(s): "
+        f"{int(calls.get('active', 0))} active, {int(calls.get('inactive', 0))} inactive, "
+        f"{int(calls.get('failed', 0))} failed; {flagged} flagged"
+    )
+
+
+__all__ = [
+    "ScreenResult",
+    "analyse_screen",
+    "default_readouts",
+    "ec50_over_time",
+    "fittable_readouts",
+    "summary_line",
+    "write_outputs",
+]

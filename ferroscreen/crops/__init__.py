@@ -1,0 +1,38 @@
+"""Label-free cell detection and crop extraction (numpy / OpenCV / scipy; no torch).
+
+Public API:
+
+* :class:`DetectorConfig` (and :meth:`DetectorConfig.preset`): detector settings, JSON-serialisable;
+* :func:`detect_cells`: cells in a brightfield / phase-contrast frame -> table of centres, radii, boxes, scores;
+* :func:`normalize_frame`: per-frame robust normalisation (uint8/uint16 aware);
+* :func:`extract_crops`: fixed-size cell-centred crops;
+* :func:`tile_frame` / :func:`tile_boxes`: the fixed-tile mode;
+* :func:`match_detections`, :func:`truth_from_labels`, :func:`labels_at`: detection accuracy.
+"""
+
+from ferroscreen.crops.background import estimate_background, flatten_background
+from ferroscreen.crops.config import PRESETS, DetectorConfig
+from ferroscreen.crops.crop_extraction import extract_crops
+from ferroscreen.crops.detection import DETECTION_COLUMNS, detect_cells, detections_frame
+from ferroscreen.crops.matching import labels_at, match_detections, summarize_counts, truth_from_labels
+from ferroscreen.crops.normalization import normalize_frame, robust_sigma
+from ferroscreen.crops.tiles import tile_boxes, tile_frame
+
+__all__ = [
+    "DETECTION_COLUMNS",
+    "PRESETS",
+    "DetectorConfig",
+    "detect_cells",
+    "detections_frame",
+    "estimate_background",
+    "extract_crops",
+    "flatten_background",
+    "labels_at",
+    "match_detections",
+    "normalize_frame",
+    "robust_sigma",
+    "summarize_counts",
+    "tile_boxes",
+    "tile_frame",
+    "truth_from_labels",
+]

@@ -1,0 +1,169 @@
+"""``ferroscreen demo``: the whole pipeline on a generated 96-well plate.
+
+simulate (demo library) → train the classifier on the plate's reference wells
+(configs/train/demo.yaml; ImageNet MobileNetV2 when the weights file is found,
+otherwise random initialisation, said clearly) → score the plate into an HDF5
+store → export wells.csv → fit, rank and QC → HTML report. Everything lands
+under ``OUT``: ``plate/`` (images, layout, truth), ``model.pt``, ``plate.h5``,
+``results/`` (wells.csv, fits.csv, ranking.csv, qc.csv, provenance.json) and
+``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen import __version__
+from ferroscreen.errors import FerroscreenError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Size of the demo run (``quick`` trades accuracy for a run of a few minutes)."""
+
+    fields: int
+    hours: float
+    interval_h: float
+    image_size: tuple[int, int]
+    max_epochs: int
+    max_crops_per_frame: int
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> DemoSettings:
+        """The quick (about 3 min) or full (about 10–15 min) settings on a 2-core CPU."""
+        if quick:
+            return cls(fields=1, hours=48, interval_h=8, image_size=(256, 256), max_epochs=2, max_crops_per_frame=40)
+        return cls(fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=6, max_crops_per_frame=60)
+
+
+def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str], None] = print) -> dict:
+    """Run the demo pipeline into ``out``; return a summary (paths, timings, top hits).
+
+    Raises:
+        FerroscreenError: If a step fails on its inputs (messages name the step's files).
+    """
+    from ferroscreen.analysis.fit_run import run_fit
+    from ferroscreen.models.backbones import imagenet_filename
+    from ferroscreen.models.imagenet_weights import find_imagenet_file
+    from ferroscreen.plate import read_layout
+    from ferroscreen.report import build_report
+    from ferroscreen.score.export import export_wells
+    from ferroscreen.score.runner import score_plate
+    from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
+    from ferroscreen.tasks.training_run import run_training
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    s = DemoSettings.for_mode(quick)
+    timings: dict[str, float] = {}
+    config = CONFIG_DIR / "train" / "demo.yaml"
+    if not config.is_file():
+        raise FerroscreenError(f"{config}: demo training config not found (run from a source checkout)")
+
+    t = time.perf_counter()
+    say(f"[1/5] simulating a 96-well demo plate ({s.fields} field(s), {s.hours:g} h every {s.interval_h:g} h)")
+    plate = out / "plate"
+    sim = simulate_plate(
+        plate,
+        load_library("demo"),
+        SimulationConfig(
+            plate_format=96, fields=s.fields, hours=s.hours, interval_h=s.interval_h,
+            image_size=s.image_size, seed=seed,
+        ),
+        progress=True,
+    )  # fmt: skip
+    timings["simulate_s"] = time.perf_counter() - t
+    say(f"      {sim.n_images} images, {sim.n_cells} true cells")
+
+    t = time.perf_counter()
+    weights = find_imagenet_file(imagenet_filename("mobilenet_v2"))
+    if weights is None:
+        say("      note: ImageNet MobileNetV2 weights not found (torchvision cache, FERROSCREEN_WEIGHTS_DIR, "
+            "../shared/weights): training from random initialisation")  # fmt: skip
+    else:
+        say(f"      transfer learning from ImageNet weights {weights}")
+    say(f"[2/5] training the death-mode classifier on the reference wells ({s.max_epochs} epochs)")
+    bundle = out / "model.pt"
+    meta = run_training(
+        config,
+        bundle,
+        [
+            "--data.init_args.root", str(plate),
+            "--trainer.max_epochs", str(s.max_epochs),
+            "--data.init_args.max_crops_per_frame", str(s.max_crops_per_frame),
+            "--trainer.default_root_dir", str(out / "runs"),
+            "--trainer.logger.init_args.save_dir", str(out / "runs"),
+            "--seed_everything", str(seed),
+        ],
+    )  # fmt: skip
+    timings["train_s"] = time.perf_counter() - t
+    say(f"      validation macro-F1 {meta['validation']['macro_f1']:.3f} (init {meta['init']})")
+
+    t = time.perf_counter()
+    say("[3/5] scoring every frame of the plate")
+    store = out / "plate.h5"
+    if store.exists():
+        store.unlink()
+    summary = score_plate(plate / "images", bundle, store, layout=plate / "layout.csv", progress=True)
+    timings["score_s"] = time.perf_counter() - t
+    say(f"      {summary['cells']} cells in {summary['done']} frames ({summary['failed']} failed)")
+
+    t = time.perf_counter()
+    say("[4/5] fitting dose-response curves, ranking compounds, plate QC")
+    results = out / "results"
+    wells_csv = export_wells(store, results)
+    layout = read_layout(plate / "layout.csv")
+    lines = run_fit(pd.read_csv(wells_csv), "wells", results, layout=layout, over_time=True, source=wells_csv)
+    for line in lines:
+        say(f"      {line}")
+    timings["fit_s"] = time.perf_counter() - t
+
+    provenance = {
+        "ferroscreen_version": __version__,
+        "model_bundle": str(bundle),
+        "model_sha256": meta.get("sha256") or _sha256(bundle),
+        "model_init": meta["init"],
+        "validation_macro_f1": meta["validation"]["macro_f1"],
+        "training_config": str(config),
+        "acquisition": str(plate / "images"),
+        "layout": str(plate / "layout.csv"),
+        "store": str(store),
+        "seed": seed,
+        "quick": quick,
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (results / "provenance.json").write_text(json.dumps(provenance, indent=1))
+
+    t = time.perf_counter()
+    say("[5/5] writing the report")
+    report = build_report(results, out / "report.html")
+    timings["report_s"] = time.perf_counter() - t
+    top = _top_hits(results)
+    for mode, compound in top.items():
+        say(f"      top {mode} hit: {compound}")
+    return {"report": report, "results": results, "timings_s": timings, "top_hits": top, "bundle": bundle}
+
+
+def _sha256(path: Path) -> str:
+    from ferroscreen.models.bundle import file_sha256
+
+    return file_sha256(path)
+
+
+def _top_hits(results: Path) -> dict[str, str]:
+    path = results / "ranking.csv"
+    if not path.is_file():
+        return {}
+    r = pd.read_csv(path)
+    if r.empty:
+        return {}
+    return {str(m): str(g.sort_values("rank").iloc[0]["compound"]) for m, g in r.groupby("mode")}

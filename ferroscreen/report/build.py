@@ -1,0 +1,290 @@
+"""``build_report``: a results folder in, one self-contained HTML file out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from ferroscreen import __version__
+from ferroscreen.report import figures, tables
+from ferroscreen.report.compounds import (
+    CompoundInfo,
+    dose_points,
+    endpoint_wells,
+    list_compounds,
+    time_courses,
+)
+from ferroscreen.report.formatting import fmt
+from ferroscreen.report.html import render_html
+from ferroscreen.report.rescue import rescue_comparisons
+from ferroscreen.report.results import RESULT_FILES, Results, load_results
+
+#: What each tidy table holds (shown next to its link).
+FILE_DESCRIPTIONS = {
+    "wells": "per well × time point: cell count and class fractions",
+    "fits": "one row per curve × readout: parameters, EC50 with CI, call, flags",
+    "ranking": "per mode: rank, score and score components",
+    "qc": "per plate × mode: Z′, SSMD, CVs, pass/fail",
+    "ec50_time": "EC50 per time point",
+    "rescue": "rescue potency ratios",
+    "points": "tidy dose-response points",
+    "layout": "plate layout",
+    "provenance": "versions, model bundle, configs, inputs",
+}
+
+DEFAULT_MAX_COMPOUNDS = 60
+
+
+def _relative_href(path: Path, out: Path) -> str:
+    rel = os.path.relpath(path.resolve(), out.resolve().parent)
+    return quote(Path(rel).as_posix())
+
+
+def _ec50_series(res: Results, info: CompoundInfo) -> dict[str, pd.DataFrame]:
+    if res.ec50_time is None:
+        return {}
+    table = res.ec50_time[res.ec50_time["name"] == info.name]
+    out = {}
+    for mode, row in info.curves.items():
+        if str(row.get("call", "active")) != "active":
+            continue
+        sub = table
+        if "readout" in table.columns:
+            sub = table[table["readout"] == row["readout"]]
+            if sub.empty:
+                sub = table[[m == mode for m in _modes_of(table["readout"], res)]]
+        if len(sub):
+            out[mode] = sub
+    return out
+
+
+def _modes_of(readouts: pd.Series, res: Results) -> list[str | None]:
+    from ferroscreen.report.results import readout_mode
+
+    modes = set(res.death_modes)
+    return [readout_mode(r, modes) for r in readouts]
+
+
+def _rank_text(res: Results, name: str) -> str:
+    if res.ranking is None:
+        return ""
+    sub = res.ranking[res.ranking["compound"] == name].sort_values("rank")
+    if sub.empty:
+        return ""
+    best = sub.iloc[0]
+    return f"#{int(best['rank'])} {best['mode']}"
+
+
+def _compound_context(res: Results, info: CompoundInfo) -> dict:
+    order = res.death_modes
+    curves = {m: (row, dose_points(res, info.name, "", row, m)) for m, row in info.curves.items()}
+    rescue = {
+        agent: {m: (row, dose_points(res, info.name, agent, row, m)) for m, row in per_mode.items()}
+        for agent, per_mode in info.rescue.items()
+    }
+    courses = time_courses(res, info.name)
+    panels = [(res.frac_column(m), m, m) for m in order if res.frac_column(m)]
+    if res.wells is not None and "n_cells" in res.wells.columns:
+        panels.append(("n_cells", "cell count", ""))
+    comparisons = rescue_comparisons(res, info)
+    return {
+        "name": info.name,
+        "anchor": info.anchor,
+        "role": info.role if info.role not in ("", "sample") else "",
+        "mode": info.mode if info.role == "reference" else "",
+        "rank": _rank_text(res, info.name),
+        "tc": figures.time_course_figure(courses, panels) if courses else None,
+        "dr": figures.dose_response_figure(curves, rescue, order),
+        "ec50t": figures.ec50_time_figure(_ec50_series(res, info), order),
+        "fits": tables.fits_table(info),
+        "rescue": [{"sentence": c.sentence, "verdict": c.verdict} for c in comparisons],
+        "has_rescue": bool(rescue),
+    }
+
+
+def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
+    end = endpoint_wells(res)
+    if end is None:
+        return []
+    panels = []
+    if "n_cells" in end.columns:
+        panels.append(("n_cells", "cell count", "count"))
+    for m in res.death_modes:
+        col = res.frac_column(m)
+        if col:
+            panels.append((col, f"{m} fraction", figures.mode_color(m, res.death_modes)))
+    flagged_by_plate: dict[str, list[str]] = {}
+    flag_cols = res.flag_columns
+    if flag_cols and res.wells is not None:
+        any_flag = pd.Series(False, index=res.wells.index)
+        for col in flag_cols:
+            parsed = res.wells[col].map(tables.truthy)
+            named = parsed.isna() & res.wells[col].notna() & (res.wells[col].astype(str).str.strip() != "")
+            any_flag |= parsed.eq(True) | named
+        for (plate, well), _ in res.wells[any_flag].groupby(["plate", "well"]):
+            flagged_by_plate.setdefault(str(plate), []).append(str(well))
+    out = []
+    for plate, sub in end.groupby("plate", sort=True):
+        times = sorted(sub["time_h"].unique())
+        when = (
+            f"{fmt(float(times[-1]))} h" if len(times) == 1 else (f"{fmt(float(times[0]))}–{fmt(float(times[-1]))} h")
+        )
+        verdict = verdicts.get(str(plate), {"verdict": "n/a", "reasons": []})
+        out.append(
+            {
+                "plate": str(plate),
+                "time": when,
+                "uri": figures.plate_heatmaps(sub, panels, flagged_by_plate.get(str(plate), [])),
+                "verdict": verdict["verdict"],
+                "reasons": verdict["reasons"],
+                "corrected": res.frac_prefix == "frac_corr_",
+            }
+        )
+    return [h for h in out if h["uri"]]
+
+
+def _provenance(res: Results, created: str) -> list[dict]:
+    rows: list[dict] = [
+        {"key": "report created", "text": created, "block": False},
+        {"key": "ferroscreen (report)", "text": __version__, "block": False},
+        {"key": "results folder", "text": str(res.root.resolve()), "block": False},
+    ]
+    for key, value in res.provenance.items():
+        if isinstance(value, dict | list):
+            text = json.dumps(value, indent=2, sort_keys=False, default=str)
+            summary = f"{len(value)} {'entries' if isinstance(value, dict) else 'items'}"
+            flat = isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values())
+            if flat and len(value) <= 4 and len(text) < 240:
+                rows.append({"key": str(key), "text": ", ".join(f"{k}: {v}" for k, v in value.items()), "block": False})
+            else:
+                rows.append({"key": str(key), "text": text, "block": True, "summary": summary})
+        else:
+            rows.append({"key": str(key), "text": "" if value is None else str(value), "block": False})
+    if not res.provenance:
+        rows.append({"key": "provenance.json", "text": "absent from the results folder", "block": False})
+    sums = res.file_sha256()
+    rows.append(
+        {
+            "key": "input files (sha256)",
+            "block": True,
+            "summary": f"{len(sums)} files",
+            "text": "\n".join(f"{digest}  {name}" for name, digest in sums.items()),
+        }
+    )
+    return rows
+
+
+def report_context(
+    res: Results, out: Path, max_compounds: int | None = DEFAULT_MAX_COMPOUNDS, title: str | None = None
+) -> dict:
+    """Everything the template shows, as plain data (strings are escaped at render time).
+
+    Args:
+        res: Loaded results.
+        out: Where the HTML file will be written (links to the CSVs are relative to it).
+        max_compounds: Compounds with their own section, best-ranked first (None: all).
+        title: Page title (default: from the results folder name).
+    """
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    infos, n_left = list_compounds(res, max_compounds)
+    anchors = {i.name: i.anchor for i in infos}
+    verdicts = tables.qc_verdicts(res)
+    compounds = [_compound_context(res, i) for i in infos]
+    flagged, n_flagged = tables.flagged_wells(res)
+    plates = tables.plates_summary(res)
+    for p in plates:
+        v = verdicts.get(p["plate"], {"verdict": "n/a", "reasons": []})
+        p["verdict"], p["reasons"] = v["verdict"], v["reasons"]
+    fits = res.fits
+    n_active = int((fits["call"] == "active").sum()) if fits is not None and "call" in fits.columns else 0
+    rescues = [r for c in compounds for r in c["rescue"]]
+    ranked = set(res.ranking["compound"]) if res.ranking is not None else set()
+    references = {i.name for i in infos if i.role == "reference"}
+    n_compounds = len((set(anchors) | ranked) - references) + n_left
+    summary = {
+        "n_plates": len(plates) or (res.qc["plate"].nunique() if res.qc is not None else 0),
+        "n_compounds": n_compounds,
+        "n_references": len(references),
+        "n_curves": 0 if fits is None else len(fits),
+        "n_active": n_active,
+        "n_qc_fail": sum(v["verdict"] == "fail" for v in verdicts.values()),
+        "plates": plates,
+        "top_hits": tables.top_hits(res, anchors),
+        "rescues": rescues,
+    }
+    csv_links = []
+    for name, path in res.files.items():
+        csv_links.append(
+            {"name": path.name, "href": _relative_href(path, out), "description": FILE_DESCRIPTIONS.get(name, "")}
+        )
+    order = list(RESULT_FILES)
+    csv_links.sort(key=lambda f: next((i for i, k in enumerate(order) if f["name"] in RESULT_FILES[k]), 99))
+    modes = res.death_modes
+    return {
+        "title": title or f"Screen report: {res.root.resolve().name}",
+        "created": created,
+        "version": __version__,
+        "results_dir": str(res.root),
+        "notes": res.notes,
+        "summary": summary,
+        "mode_colors": {m: figures.mode_color(m, modes) for m in modes},
+        "heatmaps": _heatmaps(res, verdicts),
+        "qc_table": tables.qc_table(res),
+        "flagged": flagged,
+        "n_flagged": n_flagged,
+        "rankings": tables.ranking_tables(res, {k: f"#{v}" for k, v in anchors.items()}),
+        "csv_links": csv_links,
+        "compounds": compounds,
+        "n_left_out": n_left,
+        "provenance": _provenance(res, created),
+        "data": {
+            "ferroscreen": __version__,
+            "created": created,
+            "modes": modes,
+            "plates": [p["plate"] for p in plates],
+            "compounds": [
+                {"name": i.name, "anchor": i.anchor, "best_rank": None if math.isinf(i.best_rank) else i.best_rank}
+                for i in infos
+            ],
+            "files": {k: p.name for k, p in res.files.items()},
+        },
+    }
+
+
+def build_report(
+    results_dir: str | Path,
+    out: str | Path,
+    *,
+    max_compounds: int | None = DEFAULT_MAX_COMPOUNDS,
+    title: str | None = None,
+) -> Path:
+    """Write the HTML report of a results folder.
+
+    Args:
+        results_dir: Folder with ``wells.csv`` and/or ``fits.csv`` and the
+            optional tables of :mod:`ferroscreen.report.results`.
+        out: The HTML file to write (its folder is created).
+        max_compounds: Compounds that get their own section, best-ranked
+            first (None: all).
+        title: Page title.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ReportInputError: If the results folder or one of its tables is unusable.
+    """
+    out = Path(out)
+    res = load_results(results_dir)
+    html = render_html(report_context(res, out, max_compounds=max_compounds, title=title))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -1,0 +1,285 @@
+"""What the report shows per compound: its curves, rescue pairs, dose points and time courses.
+
+Curves are matched to compounds by name: a compound's own curves are named
+like the compound; rescue curves ``"<compound> + <rescue agent>"`` (the
+naming of :meth:`ferroscreen.plate.PlateLayout.compounds`). Readouts are
+matched to death modes by the mode's name appearing as a token of the readout
+(``frac_ferroptosis``, ``ferroptosis``, ``auc_ferroptosis``...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.report.results import Results, readout_mode
+
+#: Readout tokens that mean "the fraction at the endpoint" (the readout the plots prefer).
+_FRACTION_TOKENS = {"frac", "fraction", "corr", "corrected", "endpoint", "end", "final", "at", ""}
+_TIME_TOKEN = re.compile(r"^(?:t)?(\d+(?:\.\d+)?)h$")
+_SHOWN_ROLES = ("sample", "reference", "pos_ctrl")
+
+
+@dataclass
+class CompoundInfo:
+    """One compound's section of the report.
+
+    Attributes:
+        name: Compound name as written by the user.
+        anchor: HTML id of its section (``compound-<n>``, never user text).
+        role: Its layout role (``sample``, ``reference``...) or ``""``.
+        mode: Reference mode from the layout (references only) or ``""``.
+        best_rank: Best rank over modes in ``ranking.csv`` (inf when unranked).
+        curves: Mode -> fits row of its primary readout.
+        rescue: Rescue agent -> (mode -> fits row of the rescue curve).
+        fits: Every fits row of the compound and of its rescue curves.
+    """
+
+    name: str
+    anchor: str
+    role: str = ""
+    mode: str = ""
+    best_rank: float = math.inf
+    curves: dict[str, pd.Series] = field(default_factory=dict)
+    rescue: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
+    fits: pd.DataFrame | None = None
+
+
+def readout_preference(readout: str, mode: str, corrected: bool) -> tuple[int, int, str]:
+    """Sort key choosing the readout a mode's plot shows: endpoint fractions first."""
+    tokens = [t for t in re.split(r"[^a-z0-9.]+", str(readout).lower()) if t and t != mode.lower()]
+    other = [t for t in tokens if t not in _FRACTION_TOKENS and not _TIME_TOKEN.match(t)]
+    is_corr = any(t in ("corr", "corrected") for t in tokens)
+    return (len(other), int(is_corr != corrected), str(readout))
+
+
+def is_fraction_readout(readout: str, mode: str) -> bool:
+    """Whether a readout is a death-mode fraction at one time point (so wells give its points)."""
+    return readout_preference(readout, mode, False)[0] == 0
+
+
+def readout_time(readout: str) -> float | None:
+    """The time a readout names (``frac_ferroptosis_72h`` -> 72.0), or None for the endpoint."""
+    for tok in re.split(r"[^a-z0-9.]+", str(readout).lower()):
+        m = _TIME_TOKEN.match(tok)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def _mode_rows(rows: pd.DataFrame, modes, corrected: bool) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    by_mode: dict[str, list[pd.Series]] = {}
+    for _, row in rows.iterrows():
+        mode = readout_mode(row["readout"], modes)
+        if mode is not None and mode != "alive":
+            by_mode.setdefault(mode, []).append(row)
+    for mode, cands in by_mode.items():
+        out[mode] = min(cands, key=lambda r, m=mode: readout_preference(r["readout"], m, corrected))
+    return out
+
+
+def _layout_roles(res: Results) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """Compound -> role, compound -> reference mode, compound -> rescue agents (from wells)."""
+    roles: dict[str, str] = {}
+    ref_modes: dict[str, str] = {}
+    agents: dict[str, list[str]] = {}
+    if res.wells is None or not res.has_layout:
+        return roles, ref_modes, agents
+    wells = res.wells.drop_duplicates(["plate", "well"])
+    plain = wells[(wells["rescue_agent"] == "") & (wells["compound"] != "")]
+    for name, group in plain.groupby("compound", sort=False):
+        roles[str(name)] = str(group["role"].mode().iloc[0])
+        modes = group.loc[group["mode"] != "", "mode"]
+        if len(modes):
+            ref_modes[str(name)] = str(modes.mode().iloc[0])
+    rescued = wells[(wells["rescue_agent"] != "") & (wells["compound"] != "")]
+    for (name, agent), _ in rescued.groupby(["compound", "rescue_agent"], sort=False):
+        agents.setdefault(str(name), []).append(str(agent))
+    return roles, ref_modes, agents
+
+
+def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list[CompoundInfo], int]:
+    """The compounds that get a section, best-ranked first.
+
+    Samples, references and positive controls of the layout, and every fitted
+    curve that is not a rescue curve, ordered by their best rank in
+    ``ranking.csv`` (ties: higher score first), then references, then by name.
+
+    Args:
+        res: Loaded results.
+        max_compounds: Keep at most this many (None: all).
+
+    Returns:
+        ``(compounds, n_left_out)``.
+    """
+    roles, ref_modes, agents = _layout_roles(res)
+    names = [n for n, r in roles.items() if r in _SHOWN_ROLES]
+    fits = res.fits
+    curve_names = list(dict.fromkeys(fits["name"])) if fits is not None else []
+    rescue_curves: dict[str, tuple[str, str]] = {}
+    for name, agent_list in agents.items():
+        for agent in agent_list:
+            rescue_curves[f"{name} + {agent}"] = (name, agent)
+    for curve in curve_names:
+        if curve in rescue_curves or curve in names or roles.get(curve) in ("vehicle", "empty"):
+            continue
+        left, sep, right = curve.rpartition(" + ")
+        if sep and left in curve_names:
+            rescue_curves[curve] = (left, right)
+            agents.setdefault(left, []).append(right)
+            continue
+        names.append(curve)
+    if res.ranking is not None:
+        for name in res.ranking["compound"]:
+            if name not in names and name not in rescue_curves:
+                names.append(name)
+    best: dict[str, float] = {}
+    top_score: dict[str, float] = {}
+    if res.ranking is not None:
+        best = res.ranking.groupby("compound")["rank"].min().to_dict()
+        top_score = res.ranking.groupby("compound")["score"].max().to_dict()
+    role_order = {"sample": 0, "pos_ctrl": 1, "reference": 2}
+    names.sort(
+        key=lambda n: (best.get(n, math.inf), -top_score.get(n, -math.inf), role_order.get(roles.get(n, ""), 0), n)
+    )
+    n_left = 0
+    if max_compounds is not None and len(names) > max_compounds:
+        n_left = len(names) - max_compounds
+        names = names[:max_compounds]
+    modes = set(res.death_modes) | set(res.classes)
+    corrected = res.frac_prefix == "frac_corr_"
+    out = []
+    for i, name in enumerate(names):
+        info = CompoundInfo(
+            name=name,
+            anchor=f"compound-{i + 1}",
+            role=roles.get(name, ""),
+            mode=ref_modes.get(name, ""),
+            best_rank=float(best.get(name, math.inf)),
+        )
+        if fits is not None:
+            own = fits[fits["name"] == name]
+            info.curves = _mode_rows(own, modes, corrected)
+            parts = [own]
+            for agent in dict.fromkeys(agents.get(name, [])):
+                rows = fits[fits["name"] == f"{name} + {agent}"]
+                if len(rows):
+                    info.rescue[agent] = _mode_rows(rows, modes, corrected)
+                    parts.append(rows)
+            info.fits = pd.concat(parts, ignore_index=True)
+        out.append(info)
+    return out, n_left
+
+
+def _endpoint_rows(wells: pd.DataFrame, when: float | None) -> pd.DataFrame:
+    """One row per plate × well at the endpoint (last time, or the time nearest ``when``)."""
+    if when is None:
+        idx = wells.groupby(["plate", "well"])["time_h"].idxmax()
+    else:
+        dist = (wells["time_h"] - when).abs()
+        idx = dist.groupby([wells["plate"], wells["well"]]).idxmin()
+    return wells.loc[idx.to_numpy()]
+
+
+def endpoint_wells(res: Results) -> pd.DataFrame | None:
+    """``wells.csv`` at each well's last time point (None without wells)."""
+    if res.wells is None:
+        return None
+    return _endpoint_rows(res.wells, None)
+
+
+def dose_points(res: Results, compound: str, agent: str, row: pd.Series, mode: str) -> pd.DataFrame:
+    """Replicate points ``dose, response`` behind a fitted curve (empty when unknown).
+
+    From the tidy table of the folder when there is one, else from the wells
+    of ``compound`` (with ``agent``) at the readout's time for fraction
+    readouts, vehicle wells of the same plates as dose 0.
+    """
+    empty = pd.DataFrame({"dose": [], "response": []})
+    curve = f"{compound} + {agent}" if agent else compound
+    if res.points is not None:
+        pts = res.points[res.points["curve"] == curve]
+        if "readout" in pts.columns:
+            pts = pts[pts["readout"] == row["readout"]]
+        if len(pts):
+            return pts[["dose", "response"]].reset_index(drop=True)
+    if res.wells is None or not res.has_layout or not is_fraction_readout(row["readout"], mode):
+        return empty
+    tokens = set(re.split(r"[^a-z0-9]+", str(row["readout"]).lower()))
+    col = None
+    if tokens & {"corr", "corrected"} and f"frac_corr_{mode}" in res.wells.columns:
+        col = f"frac_corr_{mode}"
+    elif f"frac_{mode}" in res.wells.columns and not tokens & {"corr", "corrected"}:
+        col = f"frac_{mode}"
+    col = col or res.frac_column(mode)
+    if col is None:
+        return empty
+    wells = res.wells
+    mine = wells[(wells["compound"] == compound) & (wells["rescue_agent"] == agent)]
+    mine = mine[mine["concentration"].notna()]
+    if mine.empty:
+        return empty
+    plates = set(mine["plate"])
+    vehicle = wells[(wells["role"] == "vehicle") & wells["plate"].isin(plates)]
+    when = readout_time(row["readout"])
+    pts = _endpoint_rows(pd.concat([mine, vehicle]), when)
+    dose = np.where(pts["role"] == "vehicle", 0.0, pts["concentration"].to_numpy(float))
+    return pd.DataFrame({"dose": dose, "response": pts[col].to_numpy(float)}).dropna()
+
+
+def frame_times(wells: pd.DataFrame) -> pd.Series:
+    """Common time of each row's frame, so that means over wells line up.
+
+    Instruments image wells one after another, so the wells of one frame can
+    carry slightly different ``time_h``. When there are more distinct times
+    than frames per well, the k-th time point of every well of a plate is
+    given the plate's mean time of k-th time points; otherwise times are
+    kept (rounded to 0.01 h).
+    """
+    rounded = wells["time_h"].round(2)
+    per_well = wells.groupby(["plate", "well"])["time_h"]
+    if rounded.nunique() <= per_well.size().max():
+        return rounded
+    index = per_well.rank(method="first")
+    return wells["time_h"].groupby([wells["plate"], index]).transform("mean").round(2)
+
+
+def time_courses(res: Results, compound: str) -> dict[str, pd.DataFrame]:
+    """Mean time courses of a compound per dose, with vehicle and reference overlays.
+
+    Returns:
+        ``{"doses": ..., "vehicle": ..., "references": ...}``: ``doses`` has
+        ``concentration, time_h`` and the mean of ``n_cells`` and of every
+        fraction column; ``vehicle`` the same without concentration;
+        ``references`` adds ``compound, mode`` (each reference compound at its
+        highest concentration). Empty dict without wells or layout.
+    """
+    if res.wells is None or not res.has_layout:
+        return {}
+    wells = res.wells.copy()
+    wells["time_h"] = frame_times(wells)
+    values = [c for c in wells.columns if c == "n_cells" or c.startswith("frac_")]
+    mine = wells[(wells["compound"] == compound) & (wells["rescue_agent"] == "")]
+    if mine.empty:
+        return {}
+    plates = set(mine["plate"])
+    same = wells[wells["plate"].isin(plates)]
+    doses = mine.groupby(["concentration", "time_h"], dropna=False)[values].mean().reset_index()
+    vehicle = same[same["role"] == "vehicle"].groupby("time_h")[values].mean().reset_index()
+    refs = same[(same["role"] == "reference") & (same["compound"] != compound) & (same["rescue_agent"] == "")]
+    ref_tables = []
+    for (name, mode), group in refs.groupby(["compound", "mode"]):
+        top = group[group["concentration"] == group["concentration"].max()]
+        if top.empty:
+            top = group
+        mean = top.groupby("time_h")[values].mean().reset_index()
+        mean["compound"], mean["mode"] = name, mode
+        mean["concentration"] = group["concentration"].max()
+        ref_tables.append(mean)
+    references = pd.concat(ref_tables, ignore_index=True) if ref_tables else pd.DataFrame()
+    return {"doses": doses, "vehicle": vehicle, "references": references}

@@ -1,0 +1,408 @@
+"""Matplotlib figures of the report, returned as inline ``data:image/png;base64`` URIs.
+
+Figures are built on :class:`matplotlib.figure.Figure` (no pyplot state) under
+fixed rcParams and saved without a software/date stamp, so the same results
+give byte-identical images. Every function takes plain tables and returns a
+URI string, or None when there is nothing to draw.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from ferroscreen.analysis.models import effective_dose, response
+from ferroscreen.plate import PlateFormat, well_to_rowcol
+from ferroscreen.report.formatting import molar, molar_range
+
+#: Fixed style of every figure (fonts shipped with matplotlib, no grid jitter).
+RC_PARAMS = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.5,
+    "lines.linewidth": 1.4,
+    "figure.dpi": 100,
+    "savefig.dpi": 110,
+    "image.interpolation": "nearest",
+    "svg.hashsalt": "ferroscreen",
+}
+
+#: Colour of each death mode (others get tab10 colours in order).
+MODE_COLORS = {
+    "alive": "#4d9221",
+    "apoptosis": "#2166ac",
+    "ferroptosis": "#c0392b",
+    "necroptosis": "#7b3294",
+    "autophagy": "#e08214",
+    "pyroptosis": "#c51b7d",
+    "necrosis": "#8c510a",
+    "parthanatos": "#01665e",
+    "cytostatic": "#737373",
+}
+RESCUE_COLOR = "#1b9e77"
+
+
+def mode_color(mode: str, order: Sequence[str] = ()) -> str:
+    """The colour of ``mode`` (fixed for known modes, tab10 by position otherwise)."""
+    if mode in MODE_COLORS:
+        return MODE_COLORS[mode]
+    tab = matplotlib.colormaps["tab10"]
+    idx = list(order).index(mode) if mode in order else zlib.crc32(mode.encode()) % 10
+    return matplotlib.colors.to_hex(tab(idx % 10))
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(RC_PARAMS):
+        yield
+
+
+def encode_png(fig: Figure) -> str:
+    """Render ``fig`` to a ``data:image/png;base64,...`` URI (no metadata stamp)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _plate_format(wells: Sequence[str]) -> PlateFormat:
+    fmt = PlateFormat.smallest_containing(list(wells))
+    for n in (96, 384, 1536):
+        candidate = PlateFormat.from_n_wells(n)
+        if fmt.rows <= candidate.rows and fmt.cols <= candidate.cols:
+            return candidate
+    return fmt
+
+
+def plate_heatmaps(
+    endpoint: pd.DataFrame,
+    panels: Sequence[tuple[str, str, str]],
+    flagged: Sequence[str] = (),
+    title: str = "",
+) -> str | None:
+    """Plate maps of one plate's endpoint values.
+
+    Args:
+        endpoint: One row per well (``well`` plus the panel columns).
+        panels: ``(column, title, colour)`` per map; a colour ``"count"``
+            gives a viridis map from 0, any other colour a 0–1 map from white.
+        flagged: Wells marked with a cross (QC flags).
+        title: Figure title.
+    """
+    panels = [p for p in panels if p[0] in endpoint.columns]
+    if endpoint.empty or not panels:
+        return None
+    fmt = _plate_format(endpoint["well"])
+    rc = np.array([well_to_rowcol(w) for w in endpoint["well"]])
+    flag_rc = np.array([well_to_rowcol(w) for w in flagged]).reshape(-1, 2)
+    ncols = min(len(panels), 2)
+    nrows = math.ceil(len(panels) / ncols)
+    cell = 0.3 if fmt.n_wells <= 96 else 0.17 if fmt.n_wells <= 384 else 0.1
+    with _style():
+        fig = Figure(
+            figsize=(ncols * (fmt.cols * cell + 1.3), nrows * (fmt.rows * cell + 0.7) + 0.3), layout="constrained"
+        )
+        for k, (column, label, colour) in enumerate(panels):
+            ax = fig.add_subplot(nrows, ncols, k + 1)
+            grid = np.full((fmt.rows, fmt.cols), np.nan)
+            grid[rc[:, 0], rc[:, 1]] = endpoint[column].to_numpy(float)
+            if colour == "count":
+                cmap = matplotlib.colormaps["viridis"]
+                vmax = np.nanmax(grid) if np.isfinite(grid).any() else 1.0
+                vmin = 0.0
+            else:
+                cmap = LinearSegmentedColormap.from_list(column, ["#ffffff", colour])
+                vmin, vmax = 0.0, 1.0
+            cmap = cmap.with_extremes(bad="#e6e6e6")
+            im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
+            fig.colorbar(im, ax=ax, shrink=0.85, pad=0.02)
+            if len(flag_rc):
+                ax.scatter(
+                    flag_rc[:, 1],
+                    flag_rc[:, 0],
+                    marker="x",
+                    s=14 if fmt.n_wells <= 96 else 6,
+                    c="black",
+                    linewidths=0.8,
+                )
+            step = 1 if fmt.n_wells <= 96 else 2 if fmt.n_wells <= 384 else 4
+            ax.set_xticks(range(0, fmt.cols, step), [str(c + 1) for c in range(0, fmt.cols, step)])
+            ax.set_yticks(range(0, fmt.rows, step), [_row_name(r) for r in range(0, fmt.rows, step)])
+            ax.tick_params(length=0)
+            ax.grid(False)
+            for side in ("top", "right", "left", "bottom"):
+                ax.spines[side].set_visible(False)
+            ax.set_title(label)
+        if title:
+            fig.suptitle(title, fontsize=9)
+        return encode_png(fig)
+
+
+def _row_name(r: int) -> str:
+    return chr(65 + r) if r < 26 else "A" + chr(65 + r - 26)
+
+
+def _dose_palette(n: int) -> list[str]:
+    cmap = matplotlib.colormaps["viridis"]
+    return [matplotlib.colors.to_hex(cmap(0.9 - 0.8 * i / max(n - 1, 1))) for i in range(n)]
+
+
+def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[str, str, str]]) -> str | None:
+    """Death-mode fractions (and cell counts) over time, one line per dose.
+
+    Args:
+        courses: The dict of :func:`ferroscreen.report.compounds.time_courses`.
+        panels: ``(column, title, mode)`` per panel; references whose mode is
+            the panel's mode are overlaid (``mode`` ``""`` for none).
+    """
+    doses = courses.get("doses")
+    if doses is None or doses.empty:
+        return None
+    panels = [p for p in panels if p[0] in doses.columns]
+    if not panels:
+        return None
+    vehicle = courses.get("vehicle", pd.DataFrame())
+    refs = courses.get("references", pd.DataFrame())
+    concs = sorted(doses["concentration"].dropna().unique())
+    colours = _dose_palette(len(concs))
+    with _style():
+        width = 2.5 * len(panels) + 2.0
+        fig = Figure(figsize=(width, 2.45))
+        fig.subplots_adjust(left=0.45 / width, right=1 - 2.05 / width, bottom=0.19, top=0.9, wspace=0.3)
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        for ax, (column, label, mode) in zip(axes, panels, strict=True):
+            for conc, colour in zip(concs, colours, strict=True):
+                sub = doses[doses["concentration"] == conc].sort_values("time_h")
+                ax.plot(sub["time_h"], sub[column], color=colour, label=molar(conc))
+            if not vehicle.empty and column in vehicle.columns:
+                v = vehicle.sort_values("time_h")
+                ax.plot(v["time_h"], v[column], color="#555555", ls="--", lw=1.2, label="vehicle")
+            if mode and not refs.empty and column in refs.columns:
+                for (name, conc), sub in refs[refs["mode"] == mode].groupby(["compound", "concentration"]):
+                    sub = sub.sort_values("time_h")
+                    ax.plot(
+                        sub["time_h"], sub[column], color="black", ls=":", lw=1.4, label=f"ref. {name} {molar(conc)}"
+                    )
+            ax.set_title(label)
+            ax.set_xlabel("time (h)")
+            if column.startswith("frac"):
+                ax.set_ylim(-0.02, 1.02)
+            else:
+                ax.set_ylim(bottom=0)
+        handles, labels = {}, []
+        for ax in axes:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                if lab not in handles:
+                    handles[lab] = h
+                    labels.append(lab)
+        fig.legend([handles[lab] for lab in labels], labels, loc="upper left", bbox_to_anchor=(1 - 1.95 / width, 0.92))
+        return encode_png(fig)
+
+
+def _params(row: pd.Series, ec50: float | None = None) -> np.ndarray | None:
+    """The five drc parameters ``b, c, d, e, f`` of a fits row (``e`` from the EC50)."""
+
+    def num(key: str, default: float = math.nan) -> float:
+        try:
+            value = float(row.get(key, default))
+        except (TypeError, ValueError):
+            return math.nan
+        return default if math.isnan(value) and not math.isnan(default) else value
+
+    b, c, d = num("hill"), num("bottom"), num("top")
+    f = num("asymmetry", 1.0)
+    target = num("ec50") if ec50 is None else ec50
+    if not all(math.isfinite(v) for v in (b, c, d, f, target)) or target <= 0 or b == 0:
+        return None
+    unit = np.array([[b, c, d, 1.0, f]])
+    ed50_at_unit_e = float(effective_dose(unit, 50.0)[0])
+    if not math.isfinite(ed50_at_unit_e) or ed50_at_unit_e <= 0:
+        return None
+    unit[0, 3] = target / ed50_at_unit_e
+    return unit
+
+
+def _model(params: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return response(params, np.log(x)[None, :], np.zeros((1, x.size), dtype=bool))[0]
+
+
+def _dose_axis(ax, lo: float, hi: float, zero_x: float) -> None:
+    ax.set_xscale("log")
+    ax.set_xlim(zero_x / 2.5, hi * 3)
+    decades = np.arange(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    ticks = [zero_x] + [10.0**k for k in decades if 10.0**k > zero_x * 3]
+    labels = ["0"] + [molar(t).replace(" ", "\u2009") for t in ticks[1:]]
+    ax.set_xticks(ticks, labels)
+    ax.minorticks_off()
+    ax.axvline(zero_x * 1.9, color="#bbbbbb", lw=0.6, ls=(0, (2, 2)))
+
+
+def _is_active(row: pd.Series) -> bool:
+    return str(row.get("call", "active")) == "active"
+
+
+def _draw_curve(
+    ax, row: pd.Series, pts: pd.DataFrame, colour: str, x: np.ndarray, zero_x: float, label: str, band: bool
+) -> None:
+    """Points (vehicle at ``zero_x``), and for active curves the fit and its EC50 band."""
+    pos = pts[pts["dose"] > 0]
+    zero = pts[pts["dose"] <= 0]
+    ax.scatter(pos["dose"], pos["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3, label=label or None)
+    if len(zero):
+        ax.scatter(np.full(len(zero), zero_x), zero["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3)
+    params = _params(row)
+    if params is None or not _is_active(row):
+        return
+    ax.plot(x, _model(params, x), color=colour, lw=1.6, zorder=4)
+    if band:
+        curves = [
+            _model(p, x) for p in (_params(row, row.get("ec50_lo")), _params(row, row.get("ec50_hi"))) if p is not None
+        ]
+        if curves:
+            stack = np.vstack([_model(params, x), *curves])
+            ax.fill_between(x, stack.min(axis=0), stack.max(axis=0), color=colour, alpha=0.18, lw=0)
+
+
+def _ec50_text(row: pd.Series) -> str:
+    if str(row.get("call", "active")) != "active":
+        return str(row.get("call", "inactive"))
+    ec50 = float(row.get("ec50", math.nan))
+    if not math.isfinite(ec50):
+        return "EC50 n/a"
+    ci = molar_range(float(row.get("ec50_lo", math.nan)), float(row.get("ec50_hi", math.nan)))
+    return f"EC50 {molar(ec50)}" + (f" [{ci}]" if ci else "")
+
+
+def dose_response_figure(
+    curves: dict[str, tuple[pd.Series, pd.DataFrame]],
+    rescue: dict[str, dict[str, tuple[pd.Series, pd.DataFrame]]],
+    mode_order: Sequence[str] = (),
+) -> str | None:
+    """Dose-response panels, one per mode: replicate points, fitted curve, EC50 CI band.
+
+    Args:
+        curves: Mode -> (fits row, points ``dose, response``) of the compound.
+        rescue: Rescue agent -> mode -> (fits row, points), overlaid in green.
+        mode_order: Order of the panels.
+    """
+    modes = [m for m in mode_order if m in curves] + [m for m in curves if m not in mode_order]
+    if not modes:
+        return None
+    doses = []
+    for row, pts in [*curves.values(), *(v for d in rescue.values() for v in d.values())]:
+        doses += [float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan))]
+        doses += list(pts.loc[pts["dose"] > 0, "dose"])
+    doses = np.array([d for d in doses if math.isfinite(d) and d > 0])
+    if doses.size == 0:
+        return None
+    lo, hi = float(doses.min()), float(doses.max())
+    zero_x = lo / 10**1.2
+    x = np.geomspace(lo / 3, hi * 3, 160)
+    with _style():
+        width = 2.75 * len(modes) + 0.3
+        height = 2.7 + 0.16 * (len(rescue) + 1) if rescue else 2.7
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(
+            left=0.6 / width,
+            right=1 - 0.15 / width,
+            bottom=(0.45 + height - 2.7) / height,
+            top=1 - 0.43 / height,
+            wspace=0.32,
+        )
+        axes = fig.subplots(1, len(modes), squeeze=False)[0]
+        for ax, mode in zip(axes, modes, strict=True):
+            row, pts = curves[mode]
+            colour = mode_color(mode, mode_order)
+            _draw_curve(ax, row, pts, colour, x, zero_x, "alone" if rescue else "", band=True)
+            for k, (agent, per_mode) in enumerate(rescue.items()):
+                if mode in per_mode:
+                    r_row, r_pts = per_mode[mode]
+                    r_colour = (
+                        RESCUE_COLOR if k == 0 else matplotlib.colors.to_hex(matplotlib.colormaps["Dark2"](k % 8))
+                    )
+                    _draw_curve(ax, r_row, r_pts, r_colour, x, zero_x, f"+ {agent}: {_ec50_text(r_row)}", band=False)
+            ec50 = float(row.get("ec50", math.nan))
+            if _is_active(row) and math.isfinite(ec50):
+                ax.axvline(ec50, color=colour, lw=0.7, ls=":")
+            _dose_axis(ax, lo, hi, zero_x)
+            ax.set_title(f"{mode}\n{_ec50_text(row)}", fontsize=8)
+            ax.set_xlabel("concentration")
+            ax.set_ylabel(str(row.get("readout", mode)))
+            ymin, ymax = ax.get_ylim()
+            if ymin > -0.1 and ymax < 1.1:
+                ax.set_ylim(-0.03, 1.03)
+            if rescue:
+                ax.legend(
+                    loc="upper left", bbox_to_anchor=(-0.05, -0.2), handletextpad=0.1, borderaxespad=0.0, fontsize=6.5
+                )
+        return encode_png(fig)
+
+
+def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] = ()) -> str | None:
+    """EC50 over time per mode (log scale) with confidence intervals.
+
+    Time points whose curve is not ``active`` (when a ``call`` column says
+    so) are left out: their EC50 is not an estimate of potency.
+
+    Args:
+        series: Mode -> table ``time_h, ec50`` (``ec50_lo``, ``ec50_hi``,
+            ``call`` optional).
+        mode_order: Order of the legend.
+    """
+
+    def keep(s: pd.DataFrame) -> pd.DataFrame:
+        ok = np.isfinite(s["ec50"]) & (s["ec50"] > 0)
+        if "call" in s.columns:
+            ok &= s["call"].astype(str) == "active"
+        return s[ok].sort_values("time_h")
+
+    series = {m: keep(s) for m, s in series.items()}
+    series = {m: s for m, s in series.items() if len(s)}
+    if not series:
+        return None
+    values = np.concatenate([s["ec50"].to_numpy(float) for s in series.values()])
+    y_lo, y_hi = values.min() / 30, values.max() * 30
+    with _style():
+        fig = Figure(figsize=(4.4, 2.6))
+        fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
+        ax = fig.add_subplot()
+        for mode in [m for m in mode_order if m in series] + [m for m in series if m not in mode_order]:
+            s = series[mode]
+            colour = mode_color(mode, mode_order)
+            y = s["ec50"].to_numpy(float)
+            if {"ec50_lo", "ec50_hi"} <= set(s.columns):
+                lo = np.clip(y - s["ec50_lo"].to_numpy(float), 0, None)
+                hi = np.clip(s["ec50_hi"].to_numpy(float) - y, 0, None)
+                err = np.nan_to_num(np.vstack([lo, hi]))
+                ax.errorbar(s["time_h"], y, yerr=err, color=colour, lw=1.2, capsize=2, label=mode)
+            else:
+                ax.plot(s["time_h"], y, color=colour, marker="o", ms=3, label=mode)
+        ax.set_yscale("log")
+        ax.set_ylim(y_lo, y_hi)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: molar(v)))
+        ax.minorticks_off()
+        ax.set_xlabel("time (h)")
+        ax.set_ylabel("EC50")
+        ax.legend()
+        ax.set_title("EC50 over time")
+        return encode_png(fig)

@@ -1,0 +1,54 @@
+"""How numbers are written in the report: three significant digits, molar units with SI prefixes."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from ferroscreen.plate import format_molar
+
+_MOLAR_COLUMN = re.compile(r"(^|_)(ec50|ed10|ed90|dose|concentration)(_lo|_hi|_se)?$")
+
+
+def molar(value: float) -> str:
+    """A molar concentration with an SI prefix and 3 significant digits (``2.759e-8`` -> ``27.6 nM``)."""
+    text = format_molar(value)
+    number, sep, unit = text.partition(" ")
+    if not sep:
+        return text
+    try:
+        return f"{float(number):.3g} {unit}"
+    except ValueError:
+        return text
+
+
+def molar_range(lo: float, hi: float) -> str:
+    """``"25.6–29.8 nM"`` (one unit when both limits share it); ``""`` when a limit is not finite."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    a, b = molar(lo), molar(hi)
+    if " " in a and a.rpartition(" ")[2] == b.rpartition(" ")[2]:
+        return f"{a.rpartition(' ')[0]}–{b}"
+    return f"{a}–{b}"
+
+
+def fmt(value: Any, column: str = "") -> str:
+    """Display text of a table value: 3 significant digits, molar units for EC50/dose columns."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return ""
+        if _MOLAR_COLUMN.search(column.lower()) and not column.lower().startswith("p"):
+            return molar(float(value))
+        if float(value).is_integer() and abs(value) < 1e6:
+            return str(int(value))
+        return f"{value:.3g}"
+    return str(value)

@@ -1,0 +1,374 @@
+"""Loading a results folder (the tidy tables of a screen) for the report.
+
+A results folder holds the tables the analysis layer writes. The report needs
+at least one of ``wells.csv`` and ``fits.csv``; every other file is optional
+and the report says what was absent:
+
+``wells.csv``
+    ``plate, well, time_h`` and ``n_cells`` and/or ``frac_<class>`` columns
+    (``frac_corr_<class>`` for confusion-corrected fractions), QC flag
+    columns (``qc_*``, ``*_flag``, ``flags``), and the layout columns
+    ``compound, concentration, role, mode, rescue_agent, replicate`` when
+    joined. When they are missing, ``layout.csv`` (or ``layout.PlateMap``)
+    of the folder is joined on plate and well.
+``fits.csv``
+    One row per curve × readout (``curve, readout, ec50`` at least; the full
+    :data:`ferroscreen.analysis.FIT_COLUMNS` normally).
+``ranking.csv``
+    ``mode, rank, compound, score`` and one column per score component.
+``qc.csv``
+    One row per plate (× mode) with Z′, SSMD, CVs and pass/fail columns.
+``ec50_time.csv`` (or ``ec50_over_time.csv``)
+    ``curve, readout, time_h, ec50`` (``ec50_lo``/``ec50_hi`` optional).
+``rescue.csv`` (or ``potency.csv``)
+    Potency ratios (``numerator, denominator, readout, ratio`` and intervals).
+``points.csv`` (or ``dose_response.csv``)
+    The tidy ``curve, dose, response[, readout]`` table the fits were made from.
+``provenance.json``
+    Versions, model bundle hash, configs, inputs and dates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.plate import KNOWN_MODES, normalize_well, read_layout
+from ferroscreen.plate.layout import VEHICLE_NAMES
+
+LAYOUT_JOIN_COLUMNS = ("compound", "concentration", "role", "mode", "rescue_agent", "replicate")
+
+#: Files of a results folder, each with its alternative names (first existing wins).
+RESULT_FILES: dict[str, tuple[str, ...]] = {
+    "wells": ("wells.csv",),
+    "fits": ("fits.csv",),
+    "ranking": ("ranking.csv",),
+    "qc": ("qc.csv", "plate_qc.csv"),
+    "ec50_time": ("ec50_time.csv", "ec50_over_time.csv"),
+    "rescue": ("rescue.csv", "potency.csv", "potency_ratios.csv"),
+    "points": ("points.csv", "dose_response.csv", "tidy.csv"),
+    "layout": ("layout.csv", "layout.PlateMap", "layout.platemap"),
+    "provenance": ("provenance.json",),
+}
+
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "wells": ("plate", "well", "time_h"),
+    "fits": ("curve", "readout", "ec50"),
+    "ranking": ("mode", "rank", "compound", "score"),
+    "qc": ("plate",),
+    "ec50_time": ("curve", "time_h", "ec50"),
+    "points": ("curve", "dose", "response"),
+}
+
+_FLAG_COLUMN = re.compile(r"^(qc_.*|.*_flag|.*_flagged|flags?|qc)$")
+
+
+class ReportInputError(FerroscreenError, ValueError):
+    """A results folder or table the report cannot use (missing, unreadable, lacking columns)."""
+
+
+@dataclass
+class Results:
+    """The tables of one results folder, validated.
+
+    Attributes:
+        root: The results folder.
+        files: Table name (``wells``, ``fits``...) -> path of each file found.
+        wells: ``wells.csv`` with canonical well names and layout columns
+            (NaN/empty where unknown), or None.
+        fits: ``fits.csv`` or None.
+        ranking: ``ranking.csv`` or None.
+        qc: ``qc.csv`` or None.
+        ec50_time: EC50-over-time table or None.
+        rescue: Potency-ratio table or None.
+        points: Tidy dose-response table or None.
+        provenance: ``provenance.json`` content (empty when absent).
+        classes: Classifier classes of ``wells.csv`` (``alive`` first when present).
+        frac_prefix: ``frac_corr_`` when corrected fractions exist for every
+            class, else ``frac_``.
+        has_layout: Whether the wells know their compound and role.
+        notes: Things the report should tell the reader (absent files, joins).
+    """
+
+    root: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    wells: pd.DataFrame | None = None
+    fits: pd.DataFrame | None = None
+    ranking: pd.DataFrame | None = None
+    qc: pd.DataFrame | None = None
+    ec50_time: pd.DataFrame | None = None
+    rescue: pd.DataFrame | None = None
+    points: pd.DataFrame | None = None
+    provenance: dict = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)
+    frac_prefix: str = "frac_"
+    has_layout: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def death_modes(self) -> list[str]:
+        """Modes the report shows: classes other than ``alive``, then modes named elsewhere."""
+        modes = [c for c in self.classes if c != "alive"]
+        extra: list[str] = []
+        if self.ranking is not None:
+            extra += [str(m) for m in self.ranking["mode"].dropna().unique()]
+        if self.fits is not None:
+            known = set(KNOWN_MODES) | set(self.classes)
+            extra += [m for r in self.fits["readout"].astype(str).unique() if (m := readout_mode(r, known))]
+        for m in extra:
+            if m not in modes and m != "alive":
+                modes.append(m)
+        return modes
+
+    def frac_column(self, mode: str) -> str | None:
+        """The fraction column of ``mode`` in ``wells`` (corrected when available)."""
+        if self.wells is None:
+            return None
+        for col in (f"{self.frac_prefix}{mode}", f"frac_{mode}"):
+            if col in self.wells.columns:
+                return col
+        return None
+
+    @property
+    def flag_columns(self) -> list[str]:
+        """QC flag columns of ``wells`` (``qc_*``, ``*_flag``, ``flags``)."""
+        if self.wells is None:
+            return []
+        return [c for c in self.wells.columns if _FLAG_COLUMN.match(str(c))]
+
+    def file_sha256(self) -> dict[str, str]:
+        """Name -> sha256 of every file found (for provenance)."""
+        out = {}
+        for path in self.files.values():
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            out[path.name] = digest.hexdigest()
+        return out
+
+
+def readout_mode(readout: str, modes) -> str | None:
+    """The mode a readout name refers to (``frac_ferroptosis``, ``auc_apoptosis`` -> mode), or None."""
+    tokens = re.split(r"[^A-Za-z0-9]+", str(readout).lower())
+    for m in sorted(modes, key=len, reverse=True):
+        if m.lower() in tokens:
+            return m
+    return None
+
+
+def treatment_names(table: pd.DataFrame) -> pd.Series:
+    """What each curve row treats: ``treatment`` when the table has it, else ``curve``.
+
+    The ``" @ <t> h"`` suffix of EC50-over-time curves is dropped, so that
+    ``"volasertib @ 24 h"`` is ``"volasertib"``.
+    """
+    names = table["curve"].astype(str)
+    if "treatment" in table.columns:
+        names = table["treatment"].where(table["treatment"] != "", names)
+    return names.str.replace(r"\s*@\s*[0-9.eE+-]+\s*h$", "", regex=True)
+
+
+def _read_csv(path: Path, name: str) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise ReportInputError(f"{path}: file is empty (expected a CSV table)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportInputError(f"{path}: not a readable CSV table ({first})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in table.columns]
+    if missing:
+        raise ReportInputError(
+            f"{path}: missing column(s) {', '.join(missing)} (a {path.name} needs {', '.join(REQUIRED_COLUMNS[name])})"
+        )
+    return table
+
+
+def _numeric(table: pd.DataFrame, columns, path: Path) -> None:
+    for col in columns:
+        if col not in table.columns:
+            continue
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = values.isna() & table[col].notna() & (table[col].astype(str).str.strip() != "")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ReportInputError(f"{path}: column '{col}' line {row + 2}: '{table[col].iloc[row]}' is not a number")
+        table[col] = values.astype(float)
+
+
+def _find(root: Path, name: str) -> Path | None:
+    for candidate in RESULT_FILES[name]:
+        path = root / candidate
+        if path.is_file():
+            return path
+    return None
+
+
+def _prepare_wells(res: Results, path: Path) -> None:
+    wells = _read_csv(path, "wells")
+    value_cols = [c for c in wells.columns if c == "n_cells" or c.startswith("frac_")]
+    if not value_cols:
+        raise ReportInputError(f"{path}: no 'n_cells' or 'frac_<class>' columns")
+    _numeric(wells, ["time_h", *value_cols, "concentration", "replicate"], path)
+    if wells["time_h"].isna().any():
+        raise ReportInputError(f"{path}: column 'time_h' has missing values")
+    wells["plate"] = wells["plate"].astype(str)
+    try:
+        wells["well"] = [normalize_well(w) for w in wells["well"].astype(str)]
+    except FerroscreenError as exc:
+        raise ReportInputError(f"{path}: {exc}") from None
+    classes = [c[len("frac_") :] for c in wells.columns if c.startswith("frac_") and not c.startswith("frac_corr_")]
+    corrected = [c[len("frac_corr_") :] for c in wells.columns if c.startswith("frac_corr_")]
+    for c in corrected:
+        if c not in classes:
+            classes.append(c)
+    classes.sort(key=lambda c: (c != "alive", [*KNOWN_MODES, c].index(c) if c in KNOWN_MODES else 99, c))
+    res.classes = classes
+    res.frac_prefix = "frac_corr_" if corrected and set(corrected) >= set(classes) else "frac_"
+    if res.frac_prefix == "frac_corr_":
+        res.notes.append("Fractions are confusion-corrected (frac_corr_*) where wells.csv has them.")
+    if "compound" not in wells.columns or "role" not in wells.columns:
+        wells = _join_layout(res, wells)
+    res.has_layout = "compound" in wells.columns and "role" in wells.columns
+    for col in ("compound", "role", "mode", "rescue_agent"):
+        if col in wells.columns:
+            wells[col] = wells[col].where(wells[col].notna(), "").astype(str)
+        else:
+            wells[col] = ""
+    for col in ("concentration", "replicate"):
+        if col not in wells.columns:
+            wells[col] = np.nan
+    if res.has_layout:
+        vehicle = wells["compound"].str.lower().isin(VEHICLE_NAMES) & (wells["role"] == "")
+        wells.loc[vehicle, "role"] = "vehicle"
+        wells.loc[(wells["role"] == "") & (wells["compound"] != ""), "role"] = "sample"
+    res.wells = wells
+
+
+def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
+    path = _find(res.root, "layout")
+    if path is None:
+        res.notes.append(
+            "wells.csv has no layout columns and the folder has no layout.csv: "
+            "time courses per compound and dose are not shown."
+        )
+        return wells
+    layout = read_layout(path)
+    table = layout.table.copy()
+    table["plate_id"] = table["plate_id"].astype(str)
+    cols = [c for c in LAYOUT_JOIN_COLUMNS if c in table.columns]
+    single = len(layout.plate_ids) <= 1
+    keys = ["well"] if single else ["plate_id", "well"]
+    right = table[keys + cols].drop_duplicates(keys)
+    keep = [c for c in wells.columns if c not in cols]
+    if single:
+        out = wells[keep].merge(right, on="well", how="left")
+    else:
+        out = wells[keep].merge(right, left_on=["plate", "well"], right_on=keys, how="left")
+        out = out.drop(columns="plate_id")
+    matched = out["compound"].notna() | out["role"].notna() if "role" in out.columns else out["compound"].notna()
+    if not matched.any():
+        res.notes.append(
+            f"{path.name} matches no well of wells.csv (plates {', '.join(layout.plate_ids)} vs "
+            f"{', '.join(sorted(set(wells['plate'])))}): compounds are unknown."
+        )
+    else:
+        res.notes.append(f"Layout columns joined from {path.name}.")
+    return out
+
+
+def _load_provenance(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportInputError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ReportInputError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def load_results(root: str | Path) -> Results:
+    """Load and validate the tables of a results folder.
+
+    Args:
+        root: The results folder (see the module docstring for its files).
+
+    Returns:
+        A :class:`Results`; tables that are absent are None and named in ``notes``.
+
+    Raises:
+        ReportInputError: If the folder is missing, holds neither ``wells.csv``
+            nor ``fits.csv``, or a table is unreadable or lacks required columns.
+        LayoutError: If a layout file has to be joined and is invalid.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise ReportInputError(f"{root}: results folder not found")
+    if not root.is_dir():
+        raise ReportInputError(f"{root}: is a file, expected a results folder (with wells.csv, fits.csv...)")
+    res = Results(root=root)
+    for name in RESULT_FILES:
+        path = _find(root, name)
+        if path is not None:
+            res.files[name] = path
+    if "wells" not in res.files and "fits" not in res.files:
+        raise ReportInputError(f"{root}: no wells.csv or fits.csv (is this a ferroscreen results folder?)")
+    if "wells" in res.files:
+        _prepare_wells(res, res.files["wells"])
+    numeric = {
+        "fits": [
+            c
+            for c in (
+                "ec50",
+                "ec50_lo",
+                "ec50_hi",
+                "ec50_se",
+                "hill",
+                "bottom",
+                "top",
+                "asymmetry",
+                "emax",
+                "auc",
+                "p_value",
+                "q_value",
+                "dose_min",
+                "dose_max",
+            )
+        ],
+        "ranking": ["rank", "score"],
+        "ec50_time": ["time_h", "ec50", "ec50_lo", "ec50_hi"],
+        "rescue": ["ratio", "delta_lo", "delta_hi", "fieller_lo", "fieller_hi", "p_value"],
+        "points": ["dose", "response"],
+    }
+    for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "points"):
+        path = res.files.get(name)
+        if path is None:
+            continue
+        table = _read_csv(path, name)
+        _numeric(table, numeric.get(name, []), path)
+        for col in ("curve", "readout", "compound", "mode", "plate", "treatment", "rescue_agent", "group"):
+            if col in table.columns:
+                table[col] = table[col].where(table[col].notna(), "").astype(str)
+        if "curve" in table.columns:
+            table["name"] = treatment_names(table)
+        setattr(res, name, table)
+    if "provenance" in res.files:
+        res.provenance = _load_provenance(res.files["provenance"])
+    for name, label in (
+        ("fits", "dose-response fits"),
+        ("ranking", "ranking"),
+        ("qc", "plate QC"),
+        ("wells", "time courses and plate maps"),
+    ):
+        if name not in res.files:
+            res.notes.append(f"No {RESULT_FILES[name][0]}: {label} not shown.")
+    return res

@@ -1,0 +1,278 @@
+"""Tables of the report as plain data for the template.
+
+A table is a dict ``{"columns": [...], "rows": [[cell, ...], ...]}``; a cell
+is a dict ``{"text", "sort", "cls", "href"}`` where ``text`` is what is shown
+(escaped by the template), ``sort`` the key the sortable tables compare
+(a number as text, or the text) and ``href`` an in-page link or None.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.report.compounds import CompoundInfo
+from ferroscreen.report.formatting import fmt, molar_range
+from ferroscreen.report.results import Results
+
+_TRUE = {"true", "1", "yes", "y", "pass", "passed", "ok"}
+_FALSE = {"false", "0", "no", "n", "fail", "failed", ""}
+_PASS_COLUMN = re.compile(r"^(pass|passed|qc_pass|ok|.*_pass|.*_ok|.*_passed)$")
+_FAIL_COLUMN = re.compile(r"^(fail|failed|flagged|qc_fail|.*_fail|.*_failed)$")
+_REASON_COLUMN = re.compile(r"^(flags|qc_flags|reasons?|failures?)$")
+
+
+def truthy(value: Any) -> bool | None:
+    """Parse a pass/fail or flag cell: True, False or None when empty/unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE or text == "nan":
+        return False
+    return None
+
+
+def cell(value: Any, column: str = "", cls: str = "", href: str | None = None) -> dict:
+    """A table cell of ``value`` (see the module docstring)."""
+    text = fmt(value, column)
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_):
+        sort = "" if math.isnan(float(value)) else repr(float(value))
+    else:
+        sort = text
+    return {"text": text, "sort": sort, "cls": cls, "href": href}
+
+
+def frame_table(df: pd.DataFrame, columns: list[str] | None = None, links: dict[str, dict] | None = None) -> dict:
+    """A template table of a DataFrame.
+
+    Args:
+        df: The rows.
+        columns: Columns to show (default: all).
+        links: Column -> (value -> in-page href), for linked cells.
+    """
+    columns = list(df.columns) if columns is None else [c for c in columns if c in df.columns]
+    links = links or {}
+    rows = []
+    for record in df[columns].itertuples(index=False):
+        row = []
+        for col, value in zip(columns, record, strict=True):
+            href = links.get(col, {}).get(value)
+            row.append(cell(value, col, href=href))
+        rows.append(row)
+    return {"columns": columns, "rows": rows}
+
+
+def ranking_tables(res: Results, anchors: dict[str, str]) -> list[dict]:
+    """One sortable table per mode: rank, compound, score and every score component."""
+    if res.ranking is None:
+        return []
+    out = []
+    modes = list(dict.fromkeys([*res.death_modes, *res.ranking["mode"]]))
+    for mode in modes:
+        sub = res.ranking[res.ranking["mode"] == mode].sort_values("rank")
+        if sub.empty:
+            continue
+        first = ["rank", "compound", "score"]
+        columns = first + [c for c in sub.columns if c not in first and c != "mode"]
+        table = frame_table(sub, columns, links={"compound": anchors})
+        table["mode"] = mode
+        out.append(table)
+    return out
+
+
+def top_hits(res: Results, anchors: dict[str, str], n: int = 3) -> list[dict]:
+    """Per mode the ``n`` best-ranked compounds: ``{"mode", "hits": [{"compound", "score", "href"}]}``."""
+    if res.ranking is None:
+        return []
+    out = []
+    for mode, sub in res.ranking.groupby("mode", sort=False):
+        sub = sub.sort_values("rank").head(n)
+        hits = [
+            {"compound": str(r.compound), "score": fmt(float(r.score)), "href": anchors.get(str(r.compound))}
+            for r in sub.itertuples(index=False)
+        ]
+        out.append({"mode": str(mode), "hits": hits})
+    order = {m: i for i, m in enumerate(res.death_modes)}
+    out.sort(key=lambda d: order.get(d["mode"], len(order)))
+    return out
+
+
+def qc_verdicts(res: Results) -> dict[str, dict]:
+    """Plate -> ``{"verdict": "pass"|"fail"|"n/a", "reasons": [...]}`` from ``qc.csv``.
+
+    A row fails when a pass column is false, a fail column is true, or a
+    flags/reasons column is non-empty; a plate fails when any of its rows fails.
+    """
+    out: dict[str, dict] = {}
+    if res.qc is None:
+        return out
+    qc = res.qc
+    pass_cols = [c for c in qc.columns if _PASS_COLUMN.match(c.lower())]
+    fail_cols = [c for c in qc.columns if _FAIL_COLUMN.match(c.lower())]
+    reason_cols = [c for c in qc.columns if _REASON_COLUMN.match(c.lower())]
+    for plate, sub in qc.groupby("plate", sort=False):
+        reasons: list[str] = []
+        known = False
+        for _, row in sub.iterrows():
+            where = f" ({row['mode']})" if "mode" in sub.columns and str(row["mode"]) else ""
+            for col in pass_cols:
+                v = truthy(row[col])
+                known |= v is not None
+                if v is False:
+                    reasons.append(f"{col} false{where}")
+            for col in fail_cols:
+                v = truthy(row[col])
+                known |= v is not None
+                if v is True:
+                    reasons.append(f"{col}{where}")
+            for col in reason_cols:
+                text = "" if pd.isna(row[col]) else str(row[col]).strip()
+                known = True
+                if text and text.lower() not in _FALSE:
+                    reasons.append(f"{text}{where}")
+        verdict = ("fail" if reasons else "pass") if known else "n/a"
+        out[str(plate)] = {"verdict": verdict, "reasons": list(dict.fromkeys(reasons))}
+    return out
+
+
+def qc_table(res: Results) -> dict | None:
+    """``qc.csv`` as a table, pass/fail cells classed ``ok``/``bad``."""
+    if res.qc is None:
+        return None
+    table = frame_table(res.qc)
+    for raw, row in zip(res.qc.itertuples(index=False), table["rows"], strict=True):
+        for col, value, c in zip(table["columns"], raw, row, strict=True):
+            low, v = col.lower(), truthy(value)
+            if _PASS_COLUMN.match(low) and v is not None:
+                c["cls"] = "ok" if v else "bad"
+            elif _FAIL_COLUMN.match(low) and v is not None:
+                c["cls"] = "bad" if v else "ok"
+            elif _REASON_COLUMN.match(low) and c["text"]:
+                c["cls"] = "bad"
+    return table
+
+
+def flagged_wells(res: Results, limit: int = 200) -> tuple[dict | None, int]:
+    """Wells with QC flags in ``wells.csv``: flagged frames (time points) and flag names.
+
+    Returns:
+        ``(table, n_flagged_wells)``; the table lists at most ``limit`` wells.
+    """
+    cols = res.flag_columns
+    if res.wells is None or not cols:
+        return None, 0
+    wells = res.wells
+    flags = pd.Series([""] * len(wells), index=wells.index, dtype=object)
+    for col in cols:
+        values = wells[col]
+        parsed = values.map(truthy)
+        text = values.astype(str).str.strip()
+        named = parsed.isna() & values.notna() & (text != "")
+        hit = parsed.eq(True)
+        flags[hit] = flags[hit] + col + ";"
+        flags[named] = flags[named] + text[named] + ";"
+    mask = flags != ""
+    if not mask.any():
+        return {"columns": [], "rows": []}, 0
+    sub = wells.loc[mask, ["plate", "well", "time_h"]].assign(flag=flags[mask].str.rstrip(";"))
+    totals = wells.groupby(["plate", "well"]).size()
+    records = []
+    for (plate, well), g in sub.groupby(["plate", "well"], sort=True):
+        names = sorted({f for text in g["flag"] for f in text.split(";") if f})
+        times = sorted(g["time_h"].unique())
+        shown = ", ".join(fmt(float(t)) for t in times[:8]) + (" …" if len(times) > 8 else "")
+        compound = ""
+        if res.has_layout:
+            first = wells[(wells["plate"] == plate) & (wells["well"] == well)].iloc[0]
+            compound = first["compound"] + (f" + {first['rescue_agent']}" if first["rescue_agent"] else "")
+        records.append(
+            {
+                "plate": plate,
+                "well": well,
+                "compound": compound,
+                "flagged frames": len(g),
+                "of frames": int(totals[(plate, well)]),
+                "flags": "; ".join(names),
+                "times (h)": shown,
+            }
+        )
+    table = pd.DataFrame(records)
+    n = len(table)
+    columns = [c for c in table.columns if c != "compound" or res.has_layout]
+    return frame_table(table.head(limit), columns), n
+
+
+def plates_summary(res: Results) -> list[dict]:
+    """Per plate: wells, time points, duration, compounds and references."""
+    if res.wells is None:
+        return []
+    out = []
+    for plate, g in res.wells.groupby("plate", sort=True):
+        compounds = references = ""
+        if res.has_layout:
+            named = g[(g["compound"] != "") & (g["rescue_agent"] == "")]
+            compounds = str(named.loc[named["role"].isin(["sample", "pos_ctrl"]), "compound"].nunique())
+            references = str(named.loc[named["role"] == "reference", "compound"].nunique())
+        out.append(
+            {
+                "plate": str(plate),
+                "wells": str(g["well"].nunique()),
+                "timepoints": str(g["time_h"].nunique()),
+                "span": f"{fmt(float(g['time_h'].min()))}–{fmt(float(g['time_h'].max()))} h",
+                "compounds": compounds,
+                "references": references,
+            }
+        )
+    return out
+
+
+_FIT_COLUMNS = [
+    ("curve", "curve"),
+    ("readout", "readout"),
+    ("model", "model"),
+    ("ec50", "EC50"),
+    ("ec50_ci", "95% CI"),
+    ("pec50", "pEC50"),
+    ("hill", "hill"),
+    ("emax", "Emax"),
+    ("auc", "AUC"),
+    ("q_value", "q"),
+    ("call", "call"),
+    ("flags", "flags"),
+]
+
+
+def fits_table(info: CompoundInfo) -> dict | None:
+    """The fits rows of a compound (and its rescue curves) with EC50 and its interval."""
+    if info.fits is None or info.fits.empty:
+        return None
+    fits = info.fits.copy()
+    if "ec50_lo" in fits.columns and "ec50_hi" in fits.columns:
+        fits["ec50_ci"] = [molar_range(lo, hi) for lo, hi in zip(fits["ec50_lo"], fits["ec50_hi"], strict=True)]
+    if "pec50" not in fits.columns:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fits["pec50"] = -np.log10(fits["ec50"].to_numpy(float))
+    keep = [(c, label) for c, label in _FIT_COLUMNS if c in fits.columns]
+    table = frame_table(fits, [c for c, _ in keep])
+    table["columns"] = [label for _, label in keep]
+    for row in table["rows"]:
+        calls = [c["text"] for c, (col, _) in zip(row, keep, strict=True) if col == "call"]
+        inactive = bool(calls) and calls[0] != "active"
+        for c, (col, _) in zip(row, keep, strict=True):
+            if col == "call":
+                c["cls"] = {"active": "ok", "failed": "bad"}.get(c["text"], "muted")
+            elif col == "flags" and c["text"]:
+                c["cls"] = "warn"
+            elif inactive and col not in ("curve", "readout"):
+                c["cls"] = "muted"
+    return table

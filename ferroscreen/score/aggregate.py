@@ -1,0 +1,98 @@
+"""Per well x time aggregates of a scored plate, and the frame-level QC they report.
+
+One row per (plate, well, time_h) of the frame table, pooling the well's
+fields. Columns (``<c>`` runs over the bundle's classes, in order):
+
+* ``n_frames``, ``n_done``, ``n_failed``, ``n_pending``: frames of the well at that time;
+* ``n_cells``: cells found in its scored frames;
+* ``frac_<c>``: mean calibrated probability of class ``c`` over those cells;
+* ``share_<c>``: share of cells whose most probable class is ``c`` (argmax count);
+* ``corr_<c>``: ``share_*`` corrected with the bundle's validation confusion
+  matrix (:func:`ferroscreen.score.correction.adjusted_fractions`);
+* ``mean_confidence``: mean of the cells' highest class probability;
+* ``qc_empty``, ``qc_defocus``, ``qc_count_outlier``, ``qc_missing``: number of
+  its frames with that flag (``qc_missing``: failed because no image file exists);
+* ``qc_ok``: 1 when all frames are scored and no flag is set.
+
+Fractions are NaN where a well has no cells at that time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.plate.wells import well_to_rowcol
+from ferroscreen.score.correction import adjusted_fractions
+from ferroscreen.score.qc import count_outlier_flags, defocus_flags
+from ferroscreen.score.store import DONE, FAILED, PENDING
+
+
+def frame_qc(frames: pd.DataFrame) -> pd.DataFrame:
+    """Recompute the plate-relative QC flags (``defocus``, ``count_outlier``) of a frame table."""
+    frames = frames.copy()
+    done = frames["status"].to_numpy() == DONE
+    frames["defocus"] = defocus_flags(frames, done)
+    frames["count_outlier"] = count_outlier_flags(frames, done)
+    return frames
+
+
+def well_aggregates(
+    frames: pd.DataFrame, sums: dict[str, np.ndarray], classes: list[str], confusion: np.ndarray | None
+) -> pd.DataFrame:
+    """Aggregate per-frame sums and frame QC per plate x well x time (see the module docstring).
+
+    Args:
+        frames: Store frame table (row number = frame id) with ``conf_sum``.
+        sums: Per-frame ``prob_sum`` and ``argmax_count`` (n_frames, n_classes).
+        classes: Class names.
+        confusion: Validation confusion counts (rows = true); ``None`` leaves
+            the ``corr_*`` columns equal to ``share_*``.
+    """
+    k = len(classes)
+    psum = np.asarray(sums["prob_sum"], np.float64)
+    amax = np.asarray(sums["argmax_count"], np.float64)
+    conf = frames["conf_sum"].to_numpy(np.float64)
+    status = frames["status"].to_numpy()
+    done = status == DONE
+    ncell = np.where(done, amax.sum(axis=1), 0.0)
+    keys = ["plate", "well", "time_h"]
+    per = pd.DataFrame({
+        "plate": frames["plate"].to_numpy(), "well": frames["well"].to_numpy(),
+        "time_h": frames["time_h"].to_numpy(),
+        "n_frames": 1, "n_done": done.astype(int), "n_failed": (status == FAILED).astype(int),
+        "n_pending": (status == PENDING).astype(int), "n_cells": ncell,
+        "conf": np.where(done, conf, 0.0),
+        "qc_empty": (done & (frames["empty"].to_numpy() == 1)).astype(int),
+        "qc_defocus": (done & (frames["defocus"].to_numpy() == 1)).astype(int),
+        "qc_count_outlier": (done & (frames["count_outlier"].to_numpy() == 1)).astype(int),
+        "qc_missing": ((status == FAILED) & frames["reason"].str.startswith("missing").to_numpy()).astype(int),
+    })
+    for j in range(k):
+        per[f"_p{j}"] = np.where(done, psum[:, j], 0.0)
+        per[f"_a{j}"] = np.where(done, amax[:, j], 0.0)
+    g = per.groupby(keys, sort=False).sum(numeric_only=True).reset_index()
+    rc = np.array([well_to_rowcol(w) for w in g["well"]], dtype=np.int64).reshape(-1, 2)
+    g["_r"], g["_c"] = rc[:, 0], rc[:, 1]
+    g = g.sort_values(["plate", "time_h", "_r", "_c"], kind="stable").reset_index(drop=True)
+    n = g["n_cells"].to_numpy(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = np.where(n > 0, n, np.nan)
+        frac = g[[f"_p{j}" for j in range(k)]].to_numpy() / denom[:, None]
+        share = g[[f"_a{j}" for j in range(k)]].to_numpy() / denom[:, None]
+        mconf = g["conf"].to_numpy() / denom
+    corr = adjusted_fractions(share, confusion) if confusion is not None else share.copy()
+    out = g[["plate", "well", "time_h", "n_frames", "n_done", "n_failed", "n_pending"]].copy()
+    out["n_cells"] = n.astype(np.int64)
+    for j, c in enumerate(classes):
+        out[f"frac_{c}"] = frac[:, j]
+    for j, c in enumerate(classes):
+        out[f"share_{c}"] = share[:, j]
+    for j, c in enumerate(classes):
+        out[f"corr_{c}"] = corr[:, j]
+    out["mean_confidence"] = mconf
+    for col in ("qc_empty", "qc_defocus", "qc_count_outlier", "qc_missing"):
+        out[col] = g[col].astype(np.int64)
+    flags = out[["n_failed", "n_pending", "qc_empty", "qc_defocus", "qc_count_outlier"]].sum(axis=1)
+    out["qc_ok"] = (flags == 0).astype(np.int64)
+    return out

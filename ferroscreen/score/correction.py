@@ -1,0 +1,79 @@
+"""Adjusted classify-and-count: class fractions corrected for classifier errors.
+
+A classifier with confusion rates ``C[i, j] = P(predicted j | true i)``
+turns true fractions ``p`` into expected predicted (argmax) shares
+``q = p @ C``. Given observed shares ``q``, the corrected fractions solve that
+system (least squares) and are projected onto the probability simplex
+(non-negative, summing to one). With a 5 % false-ferroptosis rate, a vehicle
+well's observed 5 % ferroptosis share is corrected back towards 0 %.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_rates(confusion: np.ndarray) -> np.ndarray:
+    """Row-normalise a confusion matrix of counts (rows = true class, columns = predicted).
+
+    A class without validation examples (all-zero row) is taken as perfectly
+    classified (identity row), so it is left uncorrected.
+
+    Raises:
+        ValueError: If the matrix is not square or has negative entries.
+    """
+    c = np.asarray(confusion, dtype=np.float64)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise ValueError(f"confusion matrix must be square, got shape {c.shape}")
+    if (c < 0).any():
+        raise ValueError("confusion matrix has negative counts")
+    rows = c.sum(axis=1, keepdims=True)
+    rates = np.where(rows > 0, c / np.where(rows > 0, rows, 1.0), np.eye(len(c)))
+    return rates
+
+
+def project_to_simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of each row of ``v`` onto ``{p >= 0, sum(p) = 1}``.
+
+    Rows holding NaN stay NaN.
+    """
+    v = np.atleast_2d(np.asarray(v, dtype=np.float64))
+    out = np.full_like(v, np.nan)
+    ok = np.isfinite(v).all(axis=1)
+    x = v[ok]
+    if len(x):
+        k = x.shape[1]
+        s = -np.sort(-x, axis=1)
+        css = np.cumsum(s, axis=1) - 1.0
+        idx = np.arange(1, k + 1)
+        cond = s - css / idx > 0
+        rho = k - 1 - np.argmax(cond[:, ::-1], axis=1)
+        theta = css[np.arange(len(x)), rho] / (rho + 1)
+        out[ok] = np.maximum(x - theta[:, None], 0.0)
+    return out
+
+
+def adjusted_fractions(shares: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """Correct observed argmax shares with the classifier's confusion matrix.
+
+    Args:
+        shares: Observed predicted-class shares, shape ``(..., K)`` (rows sum
+            to 1; NaN rows, e.g. wells without cells, stay NaN).
+        confusion: ``(K, K)`` validation confusion counts, rows = true class.
+
+    Returns:
+        Corrected fractions, same shape, each row on the simplex.
+
+    Raises:
+        ValueError: If the shapes disagree.
+    """
+    q = np.asarray(shares, dtype=np.float64)
+    rates = confusion_rates(confusion)
+    if q.shape[-1] != rates.shape[0]:
+        raise ValueError(f"{q.shape[-1]} classes in the shares but a {rates.shape[0]}-class confusion matrix")
+    flat = q.reshape(-1, q.shape[-1])
+    # q = p @ C  <=>  C.T @ p.T = q.T ; least squares copes with a singular C.
+    sol, *_ = np.linalg.lstsq(rates.T, np.nan_to_num(flat).T, rcond=None)
+    p = sol.T
+    p[~np.isfinite(flat).all(axis=1)] = np.nan
+    return project_to_simplex(p).reshape(q.shape)

@@ -1,0 +1,163 @@
+"""The scoring input stream: frames decoded, cells detected and cropped in DataLoader workers.
+
+:class:`FrameCropStream` is an :class:`~torch.utils.data.IterableDataset`
+that yields ready-made batches (use it with ``batch_size=None``). Each batch
+holds up to ``batch_size`` crops drawn from consecutive frames of one worker,
+their frame ids and positions, and the *records* of the frames whose last
+crop is in that batch (or that produced no crop), so the consumer knows when a
+frame is complete. Memory is bounded by one frame plus one batch per worker.
+
+Work is split deterministically: rank ``r`` of ``w`` processes takes frames
+``jobs[r::w]``, and DataLoader worker ``i`` of ``n`` takes every ``n``-th of those.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from ferroscreen.crops import DetectorConfig, detect_cells, extract_crops, normalize_frame
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.io.frames import load_image
+from ferroscreen.score.qc import focus_score, is_flat
+from ferroscreen.score.store import DONE, FAILED
+
+
+@dataclass
+class FrameResult:
+    """One processed frame: its record and its crops/detections (empty when failed)."""
+
+    record: dict
+    crops: np.ndarray
+    xyrs: np.ndarray  # (n, 4) float32: x, y, radius, detection score
+
+
+def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
+    rec = {"frame": frame, "status": status, "reason": reason, "n_cells": 0, "height": 0, "width": 0,
+           "focus": np.nan, "empty": 0, "file_size": -1, "file_mtime": np.nan}
+    rec.update(kw)
+    return rec
+
+
+def process_frame(
+    frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None
+) -> FrameResult:
+    """Decode, check, normalise, detect and crop one frame (training's call order).
+
+    Failures (missing, unreadable or wrong-sized file, detector error) give a
+    ``failed`` record with a one-line reason instead of raising.
+    """
+    none = np.zeros((0, crop_size, crop_size), np.float32), np.zeros((0, 4), np.float32)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return FrameResult(_record(frame, FAILED, f"image file not found: {path}"), *none)
+    sig = {"file_size": int(st.st_size), "file_mtime": float(st.st_mtime)}
+    try:
+        raw = load_image(path)
+    except FerroscreenError as exc:
+        return FrameResult(_record(frame, FAILED, str(exc), **sig), *none)
+    h, w = raw.shape
+    sig.update(height=h, width=w)
+    if expected_shape is not None and (h, w) != tuple(expected_shape):
+        reason = f"{path}: wrong frame size {h}x{w}, expected {expected_shape[0]}x{expected_shape[1]}"
+        return FrameResult(_record(frame, FAILED, reason, **sig), *none)
+    try:
+        img = normalize_frame(raw)
+        focus = focus_score(img)
+        if is_flat(raw):
+            return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
+        det = detect_cells(img, config)
+        crops = extract_crops(img, det, crop_size)
+    except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
+        msg = str(exc).splitlines()[0][:150] if str(exc) else ""
+        reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"
+        return FrameResult(_record(frame, FAILED, reason, **sig), *none)
+    xyrs = np.stack([det[c].to_numpy(np.float32) for c in ("x", "y", "radius", "score")], axis=1)
+    rec = _record(frame, DONE, n_cells=len(crops), focus=focus, empty=int(len(crops) == 0), **sig)
+    return FrameResult(rec, crops, xyrs.reshape(-1, 4))
+
+
+class FrameCropStream(IterableDataset):
+    """Batches of crops across frames, with frame-completion records (see the module docstring).
+
+    Args:
+        jobs: ``(frame_id, path)`` pairs, in frame-id order.
+        detector: Detector settings (as in the bundle).
+        crop_size: Crop side (px), as trained.
+        batch_size: Crops per batch (the last batch of a worker may be smaller).
+        expected_shape: Frame (height, width); other sizes fail. ``None``: any.
+        rank, world_size: This process's share of ``jobs`` (set by the data module).
+    """
+
+    def __init__(
+        self,
+        jobs: list[tuple[int, str]],
+        detector: DetectorConfig,
+        crop_size: int,
+        batch_size: int = 256,
+        expected_shape: tuple[int, int] | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        super().__init__()
+        self.jobs = list(jobs)
+        self.detector = detector
+        self.crop_size = int(crop_size)
+        self.batch_size = max(1, int(batch_size))
+        self.expected_shape = tuple(expected_shape) if expected_shape else None
+        self.rank = rank
+        self.world_size = world_size
+
+    def my_jobs(self) -> list[tuple[int, str]]:
+        """The jobs of this rank and DataLoader worker."""
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
+        return self.jobs[self.rank :: self.world_size][wid::nw]
+
+    def __iter__(self):
+        """Yield batch dicts: crops, frame, xyrs, and the ``records`` of frames completed in the batch."""
+        crops: list[np.ndarray] = []
+        meta: list[tuple[np.ndarray, np.ndarray]] = []
+        held = 0
+        records: list[dict] = []  # completed frames whose crops are all in the buffer
+        for frame, path in self.my_jobs():
+            res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape)
+            n = len(res.crops)
+            start = 0
+            while n - start > 0:
+                take = min(self.batch_size - held, n - start)
+                crops.append(res.crops[start : start + take])
+                meta.append((np.full(take, frame, np.int64), res.xyrs[start : start + take]))
+                held += take
+                start += take
+                if start == n:
+                    records.append(res.record)
+                if held == self.batch_size:
+                    yield self._batch(crops, meta, records)
+                    crops, meta, records, held = [], [], [], 0
+            if n == 0:
+                records.append(res.record)
+        if held or records:
+            yield self._batch(crops, meta, records)
+
+    def _batch(self, crops, meta, records) -> dict:
+        s = self.crop_size
+        return {
+            "crops": torch.from_numpy(np.concatenate(crops) if crops else np.zeros((0, s, s), np.float32)),
+            "frame": torch.from_numpy(np.concatenate([m[0] for m in meta]) if meta else np.zeros(0, np.int64)),
+            "xyrs": torch.from_numpy(np.concatenate([m[1] for m in meta]) if meta else np.zeros((0, 4), np.float32)),
+            "records": list(records),
+        }
+
+
+def worker_init(_: int) -> None:
+    """DataLoader worker setup: one thread each for OpenCV and torch (the workers are the parallelism)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)

@@ -1,0 +1,70 @@
+"""Lightning wrappers for scoring: the prediction module and the data module."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from ferroscreen.crops import DetectorConfig
+from ferroscreen.models.death_mode_net import DeathModeNet
+from ferroscreen.score.dataset import FrameCropStream, worker_init
+
+
+class ScoringModule(pl.LightningModule):
+    """Calibrated class probabilities of a batch of crops (``predict_step`` only).
+
+    Args:
+        net: The bundle's network (temperature set, eval mode).
+    """
+
+    def __init__(self, net: DeathModeNet) -> None:
+        super().__init__()
+        self.net = net.eval()
+
+    def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        """Probabilities (n, n_classes) as float32 on the CPU."""
+        crops = batch["crops"]
+        if len(crops) == 0:
+            return torch.zeros((0, self.net.head[-1].out_features))
+        return self.net.predict_proba(crops).float().cpu()
+
+
+class ScoringDataModule(pl.LightningDataModule):
+    """Feeds :class:`FrameCropStream` to ``Trainer.predict``, sharded by the trainer's rank.
+
+    Args:
+        jobs: ``(frame_id, path)`` pairs to score.
+        detector: Detector settings.
+        crop_size: Crop side (px).
+        batch_size: Crops per batch.
+        num_workers: DataLoader workers doing decode + detection + cropping.
+        expected_shape: Frame (height, width) or ``None``.
+    """
+
+    def __init__(
+        self,
+        jobs: list[tuple[int, str]],
+        detector: DetectorConfig,
+        crop_size: int,
+        batch_size: int,
+        num_workers: int,
+        expected_shape: tuple[int, int] | None,
+    ) -> None:
+        super().__init__()
+        self.jobs = jobs
+        self.detector = detector
+        self.crop_size = crop_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.expected_shape = expected_shape
+
+    def predict_dataloader(self) -> DataLoader:  # noqa: D102
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        stream = FrameCropStream(
+            self.jobs, self.detector, self.crop_size, self.batch_size, self.expected_shape, rank, world
+        )
+        kw = {"prefetch_factor": 2, "persistent_workers": False} if self.num_workers > 0 else {}
+        return DataLoader(
+            stream, batch_size=None, num_workers=self.num_workers, worker_init_fn=worker_init, **kw
+        )

@@ -1,0 +1,186 @@
+"""Which frames a scoring run covers: frame selection, missing frames, layout and bundle checks.
+
+The store's frame table grows append-only: frames found on a later pass
+(``--watch``, ``--resume`` after new images landed) are added at the end, so
+frame ids (row numbers) never change and cells keep pointing at their frame.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import AcquisitionError, LayoutError, ModelBundleError
+from ferroscreen.plate.wells import well_to_rowcol
+from ferroscreen.score.store import DONE, FAILED, PENDING, new_frame_table
+
+KEY = ["plate", "well", "field", "channel", "z", "time_h"]
+MISSING_REASON = "missing: no image file for this well, field and time"
+
+
+def select_frames(frames: pd.DataFrame, root: Path, channel: str | None = None) -> tuple[pd.DataFrame, str]:
+    """The frames of one channel (first alphabetically by default) and the lowest z plane.
+
+    Raises:
+        AcquisitionError: If the channel is absent or the acquisition holds several plates.
+    """
+    if frames.empty:
+        raise AcquisitionError(f"{root}: no image frames found")
+    plates = sorted(frames["plate"].astype(str).unique())
+    if len(plates) > 1:
+        raise AcquisitionError(f"{root}: holds plates {', '.join(plates)}; score one plate per store")
+    channels = sorted(frames["channel"].unique())
+    channel = channel or channels[0]
+    if channel not in channels:
+        raise AcquisitionError(f"{root}: no channel '{channel}' (found {', '.join(channels)})")
+    sub = frames[frames["channel"] == channel]
+    sub = sub[sub["z"] == sub["z"].min()]
+    return sub.reset_index(drop=True), channel
+
+
+def with_missing(frames: pd.DataFrame) -> pd.DataFrame:
+    """Add rows (empty ``path``) for sites absent at a timepoint the plate has."""
+    keys = ["plate", "well", "field", "channel", "z"]
+    sites = frames[keys].drop_duplicates()
+    times = pd.DataFrame({"time_h": sorted(frames["time_h"].unique())})
+    grid = sites.merge(times, how="cross")
+    merged = grid.merge(frames, how="left", on=KEY)
+    merged["path"] = merged["path"].fillna("").astype(str)
+    return sort_frames(merged[[*KEY, "path"]])
+
+
+def sort_frames(df: pd.DataFrame) -> pd.DataFrame:
+    """Sort by plate, time, well (row-major), field, channel, z."""
+    rc = [well_to_rowcol(w) for w in df["well"]]
+    df = df.assign(_r=[r for r, _ in rc], _c=[c for _, c in rc])
+    df = df.sort_values(["plate", "time_h", "_r", "_c", "field", "channel", "z"], kind="stable")
+    return df.drop(columns=["_r", "_c"]).reset_index(drop=True)
+
+
+def update_frame_table(existing: pd.DataFrame | None, found: pd.DataFrame) -> pd.DataFrame:
+    """Merge the frames found now (with missing rows) into the store's frame table.
+
+    New keys are appended (pending, or failed as missing when they have no
+    file); a key that was missing and now has a file gets its path and
+    becomes pending. Done frames are never touched.
+    """
+    found = with_missing(found)
+    if existing is None or existing.empty:
+        table = new_frame_table(found)
+    else:
+        table = existing.copy()
+        index = {tuple(k): i for i, k in enumerate(table[KEY].itertuples(index=False, name=None))}
+        new_rows = []
+        for row in found.itertuples(index=False):
+            key = tuple(getattr(row, k) for k in KEY)
+            i = index.get(key)
+            if i is None:
+                new_rows.append(row._asdict())
+            elif row.path and table.at[i, "status"] != DONE and table.at[i, "path"] != row.path:
+                table.at[i, "path"] = row.path
+                table.at[i, "status"] = PENDING
+                table.at[i, "reason"] = ""
+        if new_rows:
+            table = pd.concat([table, new_frame_table(pd.DataFrame(new_rows))], ignore_index=True)
+    missing = (table["path"] == "") & (table["status"] != DONE)
+    table.loc[missing, "status"] = FAILED
+    table.loc[missing, "reason"] = MISSING_REASON
+    return table
+
+
+def frames_to_score(table: pd.DataFrame, settle_s: float = 0.0) -> np.ndarray:
+    """Frame ids to score now: pending frames with a file, and failed frames whose file changed.
+
+    Args:
+        table: Store frame table.
+        settle_s: Skip files modified less than this many seconds ago (still
+            being written by the instrument; used by ``--watch``).
+    """
+    now = time.time()
+    out = []
+    for i, (status, path, size, mtime) in enumerate(
+        zip(table["status"], table["path"], table["file_size"], table["file_mtime"], strict=True)
+    ):
+        if status == DONE or not path:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            if status == PENDING:
+                out.append(i)  # the worker records it as failed (file not found)
+            continue
+        if settle_s and now - st.st_mtime < settle_s:
+            continue
+        if status == PENDING or st.st_size != size or st.st_mtime != mtime:
+            out.append(i)
+    return np.asarray(out, dtype=np.int64)
+
+
+def probe_frame_shape(paths: list[str], n: int = 8) -> tuple[int, int] | None:
+    """The most common (height, width) among the first ``n`` readable frames (headers only for TIFF)."""
+    from ferroscreen.io.frames import load_image
+
+    shapes: list[tuple[int, int]] = []
+    for p in paths:
+        if len(shapes) >= n:
+            break
+        if not p:
+            continue
+        try:
+            if p.lower().endswith((".tif", ".tiff")):
+                import tifffile
+
+                with tifffile.TiffFile(p) as tif:
+                    shape = tif.pages[0].shape
+                if len(shape) == 3 and shape[-1] in (3, 4):
+                    shape = shape[:2]
+                elif len(shape) == 3:
+                    shape = shape[1:]
+            else:
+                shape = load_image(p).shape
+        except Exception:  # noqa: BLE001 - unreadable frames fail later with their own reason
+            continue
+        shapes.append((int(shape[0]), int(shape[1])))
+    if not shapes:
+        return None
+    return Counter(shapes).most_common(1)[0][0]
+
+
+def check_layout(layout, frames: pd.DataFrame, classes: list[str], model: str | Path = "model"):
+    """Check that a layout describes this plate and suits the model.
+
+    Returns:
+        The layout of this plate (a multi-plate layout is narrowed to it).
+
+    Raises:
+        LayoutError: When imaged wells are absent from the layout, or the
+            layout has no rows for this plate.
+        ModelBundleError: When the layout's reference modes are not classes of the model.
+    """
+    src = layout.source or "layout"
+    plate = str(frames["plate"].iloc[0])
+    if len(layout.plate_ids) > 1:
+        if plate not in layout.plate_ids:
+            raise LayoutError(f"{src}: no rows for plate '{plate}' (layout plates: {', '.join(layout.plate_ids)})")
+        layout = layout.for_plate(plate)
+    imaged = sorted(set(frames["well"]), key=well_to_rowcol)
+    absent = [w for w in imaged if w not in set(layout.table["well"])]
+    if absent:
+        shown = ", ".join(absent[:6]) + (" ..." if len(absent) > 6 else "")
+        raise LayoutError(
+            f"{src}: {len(absent)} imaged well(s) not in the layout ({shown}); is it the layout of plate '{plate}'?"
+        )
+    t = layout.table
+    modes = sorted({m for m in t.loc[t["role"] == "reference", "mode"] if isinstance(m, str) and m})
+    foreign = [m for m in modes if m not in classes]
+    if foreign:
+        raise ModelBundleError(
+            f"{model}: model classes ({', '.join(classes)}) lack the reference mode(s) {', '.join(foreign)} "
+            f"of layout {src}; use a bundle trained for them"
+        )
+    return layout

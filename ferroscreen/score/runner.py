@@ -1,0 +1,286 @@
+"""``ferroscreen score``: orchestration of a scoring run (fresh, resumed, watching, multi-process).
+
+A run:
+
+1. checks everything before writing anything: the bundle loads, the
+   acquisition opens, the layout describes this plate and suits the model's
+   classes, an existing store was scored with the same bundle;
+2. recovers: journals left by a killed run are merged into the store
+   (:func:`ferroscreen.score.merge.merge_journals`);
+3. adds newly found frames to the frame table (missing ones as failed);
+4. scores the frames still to do with ``Trainer.predict``: each rank streams
+   finished frames into its journal (:class:`ferroscreen.score.writer.JournalWriter`);
+5. merges the journals into the store (atomic rename) and deletes them;
+6. with ``watch``: polls the acquisition and repeats 3-5 until nothing new
+   arrived for ``idle_exit_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen import __version__
+from ferroscreen.errors import ModelBundleError
+from ferroscreen.score.merge import merge_journals
+from ferroscreen.score.plan import (
+    check_layout,
+    frames_to_score,
+    probe_frame_shape,
+    select_frames,
+    update_frame_table,
+)
+from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries
+
+
+def default_workers() -> int:
+    """DataLoader workers when none are asked for: all cores but one (at least one)."""
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+def parts_dir(out: Path) -> Path:
+    """Folder of the per-rank journals of store ``out``."""
+    return out.with_name(out.name + ".parts")
+
+
+def score_plate(
+    acquisition: str | Path,
+    model: str | Path,
+    out: str | Path,
+    layout: str | Path | None = None,
+    resume: bool = False,
+    watch: bool = False,
+    poll_s: float = 60.0,
+    idle_exit_s: float = 600.0,
+    settle_s: float = 2.0,
+    devices: int = 1,
+    batch_size: int = 256,
+    workers: int | None = None,
+    channel: str | None = None,
+    fmt: str | None = None,
+    accelerator: str = "cpu",
+    progress: bool = False,
+    log=None,
+) -> dict:
+    """Score a plate into the HDF5 store ``out`` (see the module docstring).
+
+    Args:
+        acquisition: Acquisition folder (any reader of :func:`ferroscreen.io.open_acquisition`).
+        model: Model bundle file.
+        out: Store file to create (or continue with ``resume``/``watch``).
+        layout: Layout file; default: ``layout.csv``/``*.PlateMap`` in or beside the acquisition.
+        resume: Continue an existing store (score only frames not done).
+        watch: Keep polling for new frames; implies ``resume``.
+        poll_s: Seconds between polls in watch mode.
+        idle_exit_s: Watch mode ends after this many seconds with nothing new.
+        settle_s: Watch mode leaves files younger than this for the next poll.
+        devices: Processes (CPU) or GPUs; more than one uses DDP (spawned
+            ranks, gloo on CPU, NCCL on GPUs).
+        batch_size: Crops per forward pass.
+        workers: DataLoader workers per process (decode + detect + crop); default: cores - 1.
+        channel: Channel to score (default: the first).
+        fmt: Acquisition format (default: detected).
+        accelerator: Lightning accelerator (``cpu``, ``gpu``, ``auto``).
+        progress: Show a progress bar.
+        log: Callable receiving one-line messages (default: silent).
+
+    Returns:
+        A summary dict (frames done/failed/pending, cells, seconds, crops/s).
+
+    Raises:
+        FerroscreenError: Any problem found before writing (one line naming the file).
+    """
+    from ferroscreen.datamodules.reference_plate import detector_config
+    from ferroscreen.io import find_layout_beside, open_acquisition
+    from ferroscreen.models.bundle import load_bundle
+    from ferroscreen.plate import read_layout
+
+    log = log or (lambda msg: None)
+    t0 = time.perf_counter()
+    out = Path(out)
+    acquisition = Path(acquisition)
+    resume = resume or watch
+    if out.exists() and not resume:
+        raise StoreError(f"{out}: already exists; pass --resume to continue it, or choose another --out")
+    bundle = load_bundle(model)
+    classes = bundle.classes
+    try:
+        detector = detector_config(bundle.meta["detector"])
+    except (TypeError, ValueError) as exc:
+        raise ModelBundleError(f"{model}: bad detector settings in the bundle ({exc})") from None
+    acq = open_acquisition(acquisition, fmt)
+    found, channel = select_frames(acq.frames, acquisition, channel)
+    layout_path = Path(layout) if layout else find_layout_beside(acquisition)
+    layout_table = None
+    if layout_path is not None:
+        lay = check_layout(read_layout(layout_path), found, classes, model)
+        layout_table = lay.table.copy()
+    plate = str(found["plate"].iloc[0])
+    existing = None
+    if out.exists():
+        existing = read_store(out)
+        if existing.attrs.get("bundle_sha256") != bundle.sha256:
+            raise ModelBundleError(
+                f"{model}: {out} was scored with another model bundle (sha256 "
+                f"{str(existing.attrs.get('bundle_sha256'))[:12]}, this one {bundle.sha256[:12]}); use a new --out"
+            )
+        if str(existing.attrs.get("plate")) != plate:
+            raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
+        if layout_table is None:
+            layout_table = existing.layout
+    confusion = (bundle.meta.get("validation") or {}).get("confusion")
+    if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
+        raise ModelBundleError(f"{model}: validation confusion matrix is not {len(classes)}x{len(classes)}")
+    attrs = dict(existing.attrs) if existing else {}
+    attrs.update(
+        plate=plate,
+        acquisition=str(acquisition.resolve()),
+        acquisition_format=acq.format,
+        channel=channel,
+        classes=classes,
+        bundle_path=str(Path(model).resolve()),
+        bundle_sha256=bundle.sha256,
+        bundle_backbone=bundle.meta.get("backbone", ""),
+        crop_size=bundle.crop_size,
+        temperature=float(bundle.meta.get("temperature", 1.0)),
+        confusion=confusion,
+        detector=asdict(detector),
+        layout_source=str(layout_path.resolve()) if layout_path else "",
+        ferroscreen_version=__version__,
+        config={
+            "devices": devices, "batch_size": batch_size, "workers": workers, "channel": channel, "format": fmt,
+            "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "accelerator": accelerator,
+        },
+    )
+    # -- recovery: merge what a killed run left behind, then add the frames found now
+    remove_stale_temporaries(out)
+    parts = parts_dir(out)
+    journals = sorted(parts.glob("rank-*.h5")) if parts.is_dir() else []
+    frames = update_frame_table(existing.frames if existing else None, found)
+    if not attrs.get("frame_shape"):
+        shape = probe_frame_shape(list(frames["path"]))
+        attrs["frame_shape"] = list(shape) if shape else []
+    store, applied = merge_journals(out, attrs, frames, layout_table, journals, existing is not None)
+    if journals:
+        log(f"recovered {applied} frame result(s) from {len(journals)} journal(s) of an interrupted run")
+    shutil.rmtree(parts, ignore_errors=True)
+
+    stats = {"crops": 0, "frames_scored": 0, "predict_s": 0.0}
+    last_activity = time.monotonic()
+    while True:
+        ids = frames_to_score(store.frames, settle_s if watch else 0.0)
+        if len(ids):
+            frames = store.frames.copy()
+            frames.loc[ids, "status"] = PENDING
+            jobs = [(int(i), str(frames.at[i, "path"])) for i in ids]
+            log(f"scoring {len(jobs)} frame(s) of plate {plate}")
+            shape = tuple(attrs["frame_shape"]) or None
+            tp = time.perf_counter()
+            n_crops = _predict(jobs, bundle, detector, parts, devices, batch_size, workers, shape, accelerator,
+                               progress)
+            stats["predict_s"] += time.perf_counter() - tp
+            stats["crops"] += n_crops
+            stats["frames_scored"] += len(jobs)
+            journals = sorted(parts.glob("rank-*.h5"))
+            store, _ = merge_journals(out, attrs, frames, layout_table, journals, True)
+            shutil.rmtree(parts, ignore_errors=True)
+            last_activity = time.monotonic()
+        if not watch:
+            break
+        if len(frames_to_score(store.frames, 0.0)):
+            last_activity = time.monotonic()  # files still settling
+        if time.monotonic() - last_activity >= idle_exit_s:
+            log(f"no new frames for {idle_exit_s:g} s; stopping")
+            break
+        time.sleep(poll_s)
+        try:
+            acq = open_acquisition(acquisition, fmt)
+            found, _ = select_frames(acq.frames, acquisition, channel)
+        except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
+            log(f"rescan failed ({exc}); retrying")
+            continue
+        frames = update_frame_table(store.frames, found)
+        if len(frames) != len(store.frames) or not frames["path"].equals(store.frames["path"]):
+            last_activity = time.monotonic()
+            store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
+    return summarize(store, stats, time.perf_counter() - t0)
+
+
+def summarize(store, stats: dict, seconds: float) -> dict:
+    """Summary of a run: frame counts by status, cells, timings."""
+    st = store.frames["status"].to_numpy()
+    return {
+        "store_frames": int(len(st)),
+        "done": int((st == DONE).sum()),
+        "failed": int((st == FAILED).sum()),
+        "pending": int((st == PENDING).sum()),
+        "cells": int(store.attrs.get("n_cells", 0)),
+        "wells_rows": int(len(store.wells)),
+        "frames_scored": int(stats["frames_scored"]),
+        "crops_scored": int(stats["crops"]),
+        "predict_s": round(stats["predict_s"], 3),
+        "seconds": round(seconds, 3),
+        "failures": failure_lines(store.frames),
+    }
+
+
+def failure_lines(frames: pd.DataFrame, limit: int = 10) -> list[str]:
+    """Reasons of failed frames (first ``limit``)."""
+    failed = frames[frames["status"] == FAILED]
+    return [f"{r.well} f{r.field} t={r.time_h:g}h: {r.reason}" for r in failed.head(limit).itertuples()]
+
+
+def _quiet_lightning() -> None:
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*predict_dataloader.*")
+    warnings.filterwarnings("ignore", message=".*num_workers.*")
+    warnings.filterwarnings("ignore", message=".*treespec.*")
+    warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
+
+
+def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int, workers: int | None,
+             shape, accelerator: str, progress: bool) -> int:
+    """Run ``Trainer.predict`` over ``jobs``; results land in ``parts/rank-*.h5``. Returns crops scored."""
+    import pytorch_lightning as pl
+
+    from ferroscreen.score.module import ScoringDataModule, ScoringModule
+    from ferroscreen.score.writer import JournalWriter
+
+    _quiet_lightning()
+    parts.mkdir(parents=True, exist_ok=True)
+    workers = default_workers() if workers is None else int(workers)
+    bar = None
+    if progress and devices == 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="frame", desc="scoring")
+    writer = JournalWriter(parts, len(bundle.classes), progress=bar.update if bar else None)
+    module = ScoringModule(bundle.net)
+    data = ScoringDataModule(jobs, detector, bundle.crop_size, batch_size, workers, shape)
+    strategy = "ddp_spawn" if devices > 1 else "auto"
+    trainer = pl.Trainer(
+        accelerator=accelerator, devices=devices, strategy=strategy, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[writer], inference_mode=True,
+    )
+    trainer.predict(module, datamodule=data, return_predictions=False)
+    if bar is not None:
+        bar.close()
+    if devices > 1:
+        n = 0
+        from ferroscreen.score.shard import ShardReader
+
+        for p in sorted(parts.glob("rank-*.h5")):
+            with ShardReader(p, len(bundle.classes)) as r:
+                n += int((r.results["cell_stop"] - r.results["cell_start"]).sum())
+        return n
+    return writer.cells_committed

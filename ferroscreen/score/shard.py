@@ -1,0 +1,161 @@
+"""Per-rank result journals: append-only HDF5 files written in SWMR mode.
+
+Each scoring process (DDP rank) appends to its own journal::
+
+    /cells/{frame,x,y,radius,score}  (N,)   and /cells/prob (N, n_classes)
+    /results/{frame,status,n_cells,cell_start,cell_stop,height,width,
+              focus,empty,file_size,file_mtime}  (M,)  and /results/reason (M,) S200
+
+A commit (:meth:`ShardWriter.commit`) appends the cells of the finished
+frames and flushes, *then* appends their result rows and flushes again. The
+file is in HDF5 single-writer/multiple-reader mode, whose ordered metadata
+writes keep it readable (with ``swmr=True``) whatever moment the writer is
+killed at. So a result row with a non-zero status on disk implies its cells
+are on disk; rows past the last committed result are ignored by
+:class:`ShardReader`, so nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from ferroscreen.score.store import CELL_SCHEMA, DONE, FAILED, empty_cells
+
+RESULT_SCHEMA: dict[str, object] = {
+    "frame": np.int64,
+    "status": np.int8,
+    "n_cells": np.int32,
+    "cell_start": np.int64,
+    "cell_stop": np.int64,
+    "height": np.int32,
+    "width": np.int32,
+    "focus": np.float32,
+    "empty": np.int8,
+    "file_size": np.int64,
+    "file_mtime": np.float64,
+}
+REASON_DTYPE = "S200"
+
+
+class ShardWriter:
+    """Append-only SWMR journal of one scoring process.
+
+    Args:
+        path: File to create (overwritten).
+        n_classes: Width of the probability rows.
+    """
+
+    def __init__(self, path: str | Path, n_classes: int) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.n_classes = int(n_classes)
+        f = h5py.File(self.path, "w", libver="latest", locking=False)
+        c = f.create_group("cells")
+        for col, dt in CELL_SCHEMA.items():
+            c.create_dataset(col, (0,), dt, maxshape=(None,), chunks=(8192,))
+        c.create_dataset("prob", (0, n_classes), np.float32, maxshape=(None, n_classes), chunks=(8192, n_classes))
+        r = f.create_group("results")
+        for col, dt in RESULT_SCHEMA.items():
+            r.create_dataset(col, (0,), dt, maxshape=(None,), chunks=(1024,))
+        r.create_dataset("reason", (0,), REASON_DTYPE, maxshape=(None,), chunks=(1024,))
+        f.swmr_mode = True
+        self.f = f
+        self.n_cells = 0
+        self.n_results = 0
+
+    def commit(self, results: list[dict], cells: dict[str, np.ndarray]) -> None:
+        """Append finished frames: their cells first (flushed), then their result rows (flushed).
+
+        Args:
+            results: One dict per frame with the keys of :data:`RESULT_SCHEMA`
+                (``cell_start``/``cell_stop`` relative to ``cells``) and ``reason``.
+            cells: Cell columns (``frame`` etc. and ``prob``) of those frames, grouped by frame.
+        """
+        if not results:
+            return
+        n_new = len(cells["frame"])
+        base = self.n_cells
+        if n_new:
+            g = self.f["cells"]
+            for col in (*CELL_SCHEMA, "prob"):
+                ds = g[col]
+                ds.resize(base + n_new, axis=0)
+                ds[base:] = cells[col]
+            self.f.flush()
+            self.n_cells = base + n_new
+        r = self.f["results"]
+        m0, m = self.n_results, len(results)
+        for col, dt in RESULT_SCHEMA.items():
+            vals = np.array([res[col] for res in results], dtype=dt)
+            if col in ("cell_start", "cell_stop"):
+                vals = vals + base
+            r[col].resize(m0 + m, axis=0)
+            r[col][m0:] = vals
+        reasons = np.array([res.get("reason", "").encode("utf-8")[:200] for res in results], dtype=REASON_DTYPE)
+        r["reason"].resize(m0 + m, axis=0)
+        r["reason"][m0:] = reasons
+        self.f.flush()
+        self.n_results = m0 + m
+
+    def close(self) -> None:
+        """Close the file (clears the SWMR writer flag)."""
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+
+
+class ShardReader:
+    """Committed content of a journal, whether its writer finished or was killed.
+
+    Attributes:
+        results: Result rows with a done/failed status whose cell range lies
+            inside the cells on disk (``cell_start``/``cell_stop`` index ``cells``).
+        cells: The journal's ``/cells`` group (slice it per column), or an
+            empty dict when the journal is unreadable (writer killed before it
+            was set up): then ``results`` is empty too.
+
+    Use as a context manager (closes the file).
+    """
+
+    def __init__(self, path: str | Path, n_classes: int) -> None:
+        self.path = Path(path)
+        self.f = None
+        self.cells: object = empty_cells(n_classes)
+        self.results = pd.DataFrame(
+            {c: np.zeros(0, t) for c, t in RESULT_SCHEMA.items()} | {"reason": np.zeros(0, object)}
+        )
+        for kw in ({"swmr": True}, {}):
+            try:
+                self.f = h5py.File(self.path, "r", locking=False, **kw)
+                break
+            except OSError:
+                continue
+        f = self.f
+        if f is None or "results" not in f or "cells" not in f or "reason" not in f["results"]:
+            return
+        r = f["results"]
+        m = min(r[c].shape[0] for c in (*RESULT_SCHEMA, "reason"))
+        res = pd.DataFrame({c: r[c][:m] for c in RESULT_SCHEMA})
+        res["reason"] = [b.decode("utf-8", "replace") for b in r["reason"][:m]]
+        g = f["cells"]
+        n = min(g[c].shape[0] for c in (*CELL_SCHEMA, "prob"))
+        ok = res["status"].isin([DONE, FAILED]) & (res["cell_start"] >= 0) & (res["cell_stop"] <= n)
+        ok &= res["cell_stop"] >= res["cell_start"]
+        self.results = res[ok].reset_index(drop=True)
+        self.cells = g
+
+    def close(self) -> None:
+        """Close the journal file."""
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+
+    def __enter__(self) -> ShardReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,414 @@
+"""The per-plate HDF5 score store: schema, reading, and atomic whole-file writes.
+
+The schema is documented in ``docs/store_schema.md``. In short, one file per
+plate holds::
+
+    /            attrs: provenance (schema, ferroscreen version, bundle sha256,
+                 classes, config JSON, acquisition, created/updated, ...)
+    /frames/<column>   one 1-D dataset per frame-table column (status, QC, ...)
+    /cells/<column>    frame, x, y, radius, score (N,) and prob (N, n_classes)
+    /wells/<column>    per well x time aggregates
+    /layout/<column>   the plate layout, when one is known
+
+Crash safety: the store itself is never modified in place. Every update
+(creation, merge of scoring results, final aggregates) writes a complete new
+file beside it and renames it over the old one (:func:`write_store`), so a
+process killed at any moment leaves either the old or the new store, both
+readable with plain h5py. Scoring results stream into per-rank journal files
+(:mod:`ferroscreen.score.shard`) that are merged into the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from ferroscreen import __version__
+from ferroscreen.errors import FerroscreenError
+
+SCHEMA = "ferroscreen-score-store"
+SCHEMA_VERSION = 1
+
+#: Frame status codes of ``/frames/status``.
+PENDING, DONE, FAILED = 0, 1, 2
+STATUS_NAMES = {PENDING: "pending", DONE: "done", FAILED: "failed"}
+
+#: Frame-table columns and their HDF5 dtypes (``str`` = variable-length UTF-8).
+FRAME_SCHEMA: dict[str, object] = {
+    "plate": str,
+    "well": str,
+    "field": np.int32,
+    "channel": str,
+    "z": np.int32,
+    "time_h": np.float64,
+    "path": str,
+    "status": np.int8,
+    "reason": str,
+    "n_cells": np.int32,
+    "cell_start": np.int64,
+    "cell_stop": np.int64,
+    "height": np.int32,
+    "width": np.int32,
+    "focus": np.float32,
+    "empty": np.int8,
+    "defocus": np.int8,
+    "count_outlier": np.int8,
+    "file_size": np.int64,
+    "file_mtime": np.float64,
+    "conf_sum": np.float64,
+}
+
+#: Per-frame 2-D columns (n_frames, n_classes) kept beside the 1-D frame columns.
+FRAME_SUMS = {"prob_sum": np.float64, "argmax_count": np.int32}
+
+#: Per-cell 1-D columns; ``prob`` (N, n_classes) comes in addition.
+CELL_SCHEMA: dict[str, object] = {
+    "frame": np.int64,
+    "x": np.float32,
+    "y": np.float32,
+    "radius": np.float32,
+    "score": np.float32,
+}
+
+CELL_CHUNK = 16384
+_STR = h5py.string_dtype("utf-8")
+
+
+class StoreError(FerroscreenError):
+    """A score store that is missing, unreadable or does not fit the run."""
+
+
+def empty_cells(n_classes: int) -> dict[str, np.ndarray]:
+    """A cell-column dict with zero rows."""
+    out = {k: np.zeros(0, t) for k, t in CELL_SCHEMA.items()}
+    out["prob"] = np.zeros((0, n_classes), np.float32)
+    return out
+
+
+def concat_cells(parts: list[dict[str, np.ndarray]], n_classes: int) -> dict[str, np.ndarray]:
+    """Concatenate cell-column dicts (an empty list gives zero rows)."""
+    if not parts:
+        return empty_cells(n_classes)
+    return {k: np.concatenate([p[k] for p in parts]) for k in (*CELL_SCHEMA, "prob")}
+
+
+@dataclass
+class PlateStore:
+    """A score store's tables, in memory (cells stay on disk; see :func:`read_cells`).
+
+    Attributes:
+        attrs: Root attributes (provenance); JSON-able values.
+        frames: The frame table, columns :data:`FRAME_SCHEMA`; row number = frame id.
+        sums: Per-frame ``prob_sum`` and ``argmax_count``, shape (n_frames, n_classes).
+        wells: Per well x time aggregates (see :mod:`ferroscreen.score.aggregate`).
+        layout: The plate layout table, or ``None``.
+    """
+
+    attrs: dict
+    frames: pd.DataFrame
+    sums: dict[str, np.ndarray]
+    wells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    layout: pd.DataFrame | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names, in probability-column order."""
+        return list(self.attrs["classes"])
+
+
+def new_frame_table(frames: pd.DataFrame) -> pd.DataFrame:
+    """A store frame table for acquisition frames (all pending, result columns zero).
+
+    Args:
+        frames: Rows with at least ``plate, well, field, channel, z, time_h, path``.
+    """
+    out = pd.DataFrame({c: frames[c].to_numpy() for c in ("plate", "well", "field", "channel", "z", "time_h", "path")})
+    for col, dt in FRAME_SCHEMA.items():
+        if col in out:
+            continue
+        out[col] = "" if dt is str else np.zeros(len(out), dt)
+    out["focus"] = np.nan
+    out["file_size"] = -1
+    out["file_mtime"] = np.nan
+    return _typed_frames(out)
+
+
+def _typed_frames(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    for col, dt in FRAME_SCHEMA.items():
+        values = df[col].to_numpy()
+        out[col] = values.astype(object) if dt is str else values.astype(dt)
+        if dt is str:
+            out[col] = [_as_text(v) for v in values]
+    return out
+
+
+def _json_attr(value) -> object:
+    if isinstance(value, (dict, list, tuple)) and not (
+        isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value)
+    ):
+        return json.dumps(value, default=str)
+    if value is None:
+        return ""
+    return value
+
+
+def _as_text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+
+def _write_table(group: h5py.Group, df: pd.DataFrame, chunk: int = 4096) -> None:
+    """One resizable, chunked 1-D dataset per column (text as UTF-8 strings)."""
+    rows = max(1, min(chunk, len(df)))
+    for col in df.columns:
+        values = df[col].to_numpy()
+        if values.dtype == object or values.dtype.kind in "US":
+            data = np.array([_as_text(v) for v in values], dtype=object)
+            group.create_dataset(col, data=data, dtype=_STR, maxshape=(None,), chunks=(rows,))
+        else:
+            data = values.astype(np.int8) if values.dtype == bool else values
+            group.create_dataset(col, data=data, maxshape=(None,), chunks=(rows,))
+
+
+def _read_table(group: h5py.Group, order: list[str] | None = None) -> pd.DataFrame:
+    names = order or list(group.attrs.get("columns", [])) or list(group.keys())
+    cols = {}
+    for name in names:
+        if name not in group:
+            continue
+        ds = group[name]
+        if h5py.check_string_dtype(ds.dtype) is not None:
+            cols[name] = ds.asstr()[()].astype(object) if len(ds) else np.zeros(0, object)
+        else:
+            cols[name] = ds[()]
+    return pd.DataFrame(cols)
+
+
+def write_store(
+    path: str | Path,
+    attrs: dict,
+    frames: pd.DataFrame,
+    layout: pd.DataFrame | None,
+    sources: dict[str, object],
+    runs: list[tuple[int, str, int, int]],
+    finalize,
+    copy_rows: int = 1 << 20,
+) -> PlateStore:
+    """Write a complete store to ``path`` atomically (temporary file, fsync, rename).
+
+    Cells are copied run by run from ``sources`` (open h5py ``cells`` groups
+    or dicts of arrays, sliced per column), in the order of ``runs``, so the
+    new file's cells are grouped by frame in frame-id order; memory holds at
+    most ``copy_rows`` cells. Per-frame sums are computed while copying, then
+    ``finalize(frames, sums)`` returns the final ``(frames, wells)`` (QC flags,
+    aggregates) written with them. A process killed during the call leaves
+    the previous file (or none) plus a stray ``.<name>.tmp-<pid>`` that
+    :func:`remove_stale_temporaries` deletes.
+
+    Args:
+        path: Destination.
+        attrs: Root attributes (provenance).
+        frames: Frame table; ``cell_start``/``cell_stop``/``n_cells``/``conf_sum`` are recomputed.
+        layout: Layout table or ``None``.
+        sources: Cell sources by name.
+        runs: ``(frame_id, source name, start, stop)``, one per frame with cells, in frame-id order.
+        finalize: ``(frames, sums) -> (frames, wells)``.
+        copy_rows: Largest number of cells held in memory at once.
+
+    Returns:
+        The written store's tables.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    classes = list(attrs["classes"])
+    k = len(classes)
+    attrs = dict(attrs)
+    attrs.update(schema=SCHEMA, schema_version=SCHEMA_VERSION, updated=now_iso())
+    attrs.setdefault("ferroscreen_version", __version__)
+    attrs.setdefault("created", attrs["updated"])
+    frames = frames.copy()
+    nf = len(frames)
+    sums = {"prob_sum": np.zeros((nf, k)), "argmax_count": np.zeros((nf, k), np.int32)}
+    conf = np.zeros(nf)
+    start = np.zeros(nf, np.int64)
+    stop = np.zeros(nf, np.int64)
+    total = int(sum(b - a for _, _, a, b in runs))
+    try:
+        with h5py.File(tmp, "w", libver="latest", locking=False) as f:
+            c = f.create_group("cells")
+            chunk = min(CELL_CHUNK, max(total, 1))
+            for col, dt in CELL_SCHEMA.items():
+                c.create_dataset(col, (total,), dt, maxshape=(None,), chunks=(chunk,))
+            c.create_dataset("prob", (total, k), np.float32, maxshape=(None, k), chunks=(chunk, k))
+            c.attrs["columns"] = [*CELL_SCHEMA, "prob"]
+            c.attrs["prob_columns"] = classes
+            out = 0
+            for group in _coalesce(runs, copy_rows):
+                name, a, b = group[0][1], group[0][2], group[-1][3]
+                src = sources[name]
+                block = {col: np.asarray(src[col][a:b]) for col in (*CELL_SCHEMA, "prob")}
+                n = b - a
+                block["frame"] = np.repeat(np.array([g[0] for g in group], np.int64), [g[3] - g[2] for g in group])
+                for col, dt in CELL_SCHEMA.items():
+                    c[col][out : out + n] = block[col].astype(dt)
+                c["prob"][out : out + n] = block["prob"].astype(np.float32)
+                prob = block["prob"].astype(np.float64)
+                fid = block["frame"]
+                np.add.at(sums["prob_sum"], fid, prob)
+                np.add.at(sums["argmax_count"], (fid, prob.argmax(axis=1)), 1)
+                np.add.at(conf, fid, prob.max(axis=1))
+                for fr, _, ga, gb in group:
+                    start[fr] = out + (ga - a)
+                    stop[fr] = out + (gb - a)
+                out += n
+            frames["cell_start"] = start
+            frames["cell_stop"] = stop
+            done = frames["status"].to_numpy() == DONE
+            frames["n_cells"] = np.where(done, stop - start, 0).astype(np.int32)
+            frames["conf_sum"] = conf
+            frames, wells = finalize(frames, sums)
+            attrs["n_cells"] = int(total)
+            attrs["complete"] = int((frames["status"] != PENDING).all())
+            for key, v in attrs.items():
+                f.attrs[key] = _json_attr(v)
+            g = f.create_group("frames")
+            g.attrs["columns"] = list(FRAME_SCHEMA)
+            g.attrs["status_codes"] = json.dumps(STATUS_NAMES)
+            _write_table(g, _typed_frames(frames))
+            for name, dt in FRAME_SUMS.items():
+                g.create_dataset(name, data=sums[name].astype(dt), maxshape=(None, k),
+                                 chunks=(max(1, min(4096, nf)), k))
+            w = f.create_group("wells")
+            w.attrs["columns"] = list(wells.columns)
+            _write_table(w, wells)
+            if layout is not None:
+                lg = f.create_group("layout")
+                lg.attrs["columns"] = list(layout.columns)
+                _write_table(lg, layout)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return PlateStore(attrs, _typed_frames(frames), sums, wells, layout)
+
+
+def _coalesce(runs: list[tuple[int, str, int, int]], max_rows: int):
+    """Group consecutive runs reading one source contiguously (at most ``max_rows`` rows a group)."""
+    group: list[tuple[int, str, int, int]] = []
+    for run in runs:
+        if group and (run[1] != group[-1][1] or run[2] != group[-1][3] or run[3] - group[0][2] > max_rows):
+            yield group
+            group = []
+        group.append(run)
+    if group:
+        yield group
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete ``.<name>.tmp-*`` files left beside ``path`` by killed writers."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{path.name}.tmp-*"))
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+def open_h5(path: str | Path) -> h5py.File:
+    """Open an HDF5 file read-only, falling back to SWMR read for a killed SWMR writer's file.
+
+    Raises:
+        StoreError: When the file is missing or not readable HDF5.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}: score store not found")
+    try:
+        return h5py.File(path, "r", locking=False)
+    except OSError as first:
+        try:
+            return h5py.File(path, "r", swmr=True, locking=False)
+        except OSError:
+            raise StoreError(f"{path}: not a readable HDF5 score store ({str(first).splitlines()[0]})") from None
+
+
+def read_store(path: str | Path) -> PlateStore:
+    """Read a store's attributes and tables (not its cells; see :func:`read_cells`).
+
+    Raises:
+        StoreError: One line naming the file when it is missing, not HDF5 or
+            not a ferroscreen score store.
+    """
+    path = Path(path)
+    with open_h5(path) as f:
+        _check_schema(f, path)
+        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+        attrs["classes"] = list(attrs["classes"])
+        frames = _read_table(f["frames"], list(FRAME_SCHEMA))
+        sums = {k: f["frames"][k][()] for k in FRAME_SUMS}
+        wells = _read_table(f["wells"]) if "wells" in f else pd.DataFrame()
+        layout = _read_table(f["layout"]) if "layout" in f else None
+    return PlateStore(attrs, _typed_frames(frames), sums, wells, layout)
+
+
+def read_cells(path: str | Path) -> pd.DataFrame:
+    """All cells of a store as a table: ``frame, x, y, radius, score, p_<class>...``."""
+    with open_h5(path) as f:
+        _check_schema(f, Path(path))
+        classes = [_decode_attr(c) for c in f.attrs["classes"]]
+        c = f["cells"]
+        df = pd.DataFrame({k: c[k][()] for k in CELL_SCHEMA})
+        prob = c["prob"][()]
+    for j, name in enumerate(classes):
+        df[f"p_{name}"] = prob[:, j]
+    return df
+
+
+def _check_schema(f: h5py.File, path: Path) -> None:
+    if f.attrs.get("schema") != SCHEMA:
+        raise StoreError(f"{path}: not a ferroscreen score store (no '{SCHEMA}' schema attribute)")
+    if int(f.attrs.get("schema_version", 0)) > SCHEMA_VERSION:
+        raise StoreError(f"{path}: store schema {f.attrs['schema_version']} is newer than this ferroscreen")
+
+
+def _decode_attr(v):
+    if isinstance(v, bytes):
+        v = v.decode()
+    if isinstance(v, np.ndarray):
+        return [x.decode() if isinstance(x, bytes) else x for x in v.tolist()]
+    if isinstance(v, str) and v[:1] in "[{":
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601, seconds."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -1,0 +1,90 @@
+"""The prediction writer: streams each rank's finished frames into its journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from pytorch_lightning.callbacks import BasePredictionWriter
+
+from ferroscreen.score.shard import ShardWriter
+from ferroscreen.score.store import CELL_SCHEMA, concat_cells
+
+
+def shard_path(parts_dir: str | Path, rank: int) -> Path:
+    """Journal file of a global rank."""
+    return Path(parts_dir) / f"rank-{rank:05d}.h5"
+
+
+class JournalWriter(BasePredictionWriter):
+    """Writes predictions per batch into ``parts_dir/rank-<r>.h5`` (:class:`ShardWriter`).
+
+    Cells of a frame are held until the batch carrying the frame's record
+    arrives (crops of one frame may span batches), then the frame's cells and
+    record are committed together; a frame is never half-written.
+
+    Args:
+        parts_dir: Folder of the per-rank journals.
+        n_classes: Number of classes.
+        progress: Called with the number of frames committed after each commit (rank 0 only).
+    """
+
+    def __init__(self, parts_dir: str | Path, n_classes: int, progress=None) -> None:
+        super().__init__(write_interval="batch")
+        self.parts_dir = Path(parts_dir)
+        self.n_classes = n_classes
+        self.progress = progress
+        self.journal: ShardWriter | None = None
+        self.pending: dict[int, list[dict]] = {}
+        self.frames_committed = 0
+        self.cells_committed = 0
+
+    def on_predict_start(self, trainer, pl_module) -> None:  # noqa: D102
+        self.journal = ShardWriter(shard_path(self.parts_dir, trainer.global_rank), self.n_classes)
+        self.pending = {}
+
+    def write_on_batch_end(  # noqa: D102
+        self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
+    ) -> None:
+        probs = prediction.detach().cpu().numpy().astype(np.float32) if isinstance(prediction, torch.Tensor) else \
+            np.asarray(prediction, np.float32)
+        frame = batch["frame"].cpu().numpy()
+        xyrs = batch["xyrs"].cpu().numpy()
+        if len(frame):
+            # frames are contiguous within a batch; split at changes
+            cuts = np.flatnonzero(np.diff(frame)) + 1
+            for sl in np.split(np.arange(len(frame)), cuts):
+                fid = int(frame[sl[0]])
+                self.pending.setdefault(fid, []).append({
+                    "frame": frame[sl], "x": xyrs[sl, 0], "y": xyrs[sl, 1], "radius": xyrs[sl, 2],
+                    "score": xyrs[sl, 3], "prob": probs[sl],
+                })
+        records = batch["records"]
+        if not records:
+            return
+        parts, results, offset = [], [], 0
+        for rec in records:
+            rec = {k: (v.item() if isinstance(v, torch.Tensor) else v) for k, v in rec.items()}
+            chunks = self.pending.pop(int(rec["frame"]), [])
+            cells = concat_cells(chunks, self.n_classes)
+            n = len(cells["frame"])
+            if n != rec["n_cells"]:
+                raise RuntimeError(f"frame {rec['frame']}: {n} crops scored for {rec['n_cells']} detections")
+            parts.append(cells)
+            results.append({**rec, "cell_start": offset, "cell_stop": offset + n})
+            offset += n
+        cells = concat_cells(parts, self.n_classes)
+        cells = {k: cells[k].astype(dt) for k, dt in CELL_SCHEMA.items()} | {"prob": cells["prob"]}
+        self.journal.commit(results, cells)
+        self.frames_committed += len(results)
+        self.cells_committed += offset
+        if self.progress is not None and trainer.global_rank == 0:
+            self.progress(len(results))
+
+    def on_predict_end(self, trainer, pl_module) -> None:  # noqa: D102
+        if self.pending:
+            raise RuntimeError(f"frames {sorted(self.pending)[:5]} got crops but no completion record")
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None

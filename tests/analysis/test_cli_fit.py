@@ -1,0 +1,138 @@
+"""``ferroscreen fit`` end to end: real IncuCyte exports, tidy tables, wells tables, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ferroscreen.cli import app, main
+from ferroscreen.errors import FerroscreenError
+
+from .conftest import shared_path, synthetic_screen
+
+FITS_COLUMNS = ("curve, readout, model, n_points, bottom, bottom_se, top, top_se, hill, hill_se, "
+                "ec50, ec50_se, ec50_lo, ec50_hi, emax, auc, rse, p_value, q_value, call, "
+                "flags").split(", ")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ferroscreen.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_incucyte_example_export_with_platemap(tmp_path):
+    data = shared_path("incucyte", "example_data.txt")
+    platemap = shared_path("incucyte", "example.PlateMap")
+    out = tmp_path / "out"
+    proc = run_cli("fit", str(data), "--layout", str(platemap), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    fits = pd.read_csv(out / "fits.csv")
+    assert set(FITS_COLUMNS) <= set(fits.columns)
+    # PDD00017273 at four seeding densities, each against its own DMSO wells
+    assert fits["curve"].str.startswith("PDD00017273 | ").all()
+    assert set(fits["readout"]) == {"viability", "gr"}
+    assert len(fits) == 8 and (fits["call"] != "failed").all()
+    ranking = pd.read_csv(out / "ranking.csv")
+    assert {"mode", "rank", "compound", "score"} <= set(ranking.columns)
+    assert (ranking["mode"] == "viability").all()
+    assert (out / "qc.csv").exists() and (out / "readouts.csv").exists()
+
+
+def test_thunor_minimal_export_with_layout_csv(tmp_path):
+    data = shared_path("incucyte", "thunor_incucyte_minimal.txt")
+    layout = tmp_path / "layout.csv"
+    rows = ["plate_id,well,compound,concentration,unit,role",
+            "p,A1,,,,empty", "p,B1,DMSO,,,vehicle"]
+    rows += [f"p,{w}1,drugX,{c},nM,sample" for w, c in zip("CDEFGH", (1, 3, 10, 30, 100, 300),
+                                                            strict=True)]
+    layout.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    proc = run_cli("fit", str(data), "--layout", str(layout), "--out", str(out),
+                   "--readout", "viability,gr", "--over-time")
+    assert proc.returncode == 0, proc.stderr
+    fits = pd.read_csv(out / "fits.csv")
+    assert list(fits["readout"]) == ["viability", "gr"] and (fits["curve"] == "drugX").all()
+    assert (out / "ec50_over_time.csv").exists()
+
+
+def test_metric_export_without_layout_is_a_clear_error():
+    data = shared_path("incucyte", "thunor_incucyte_minimal.txt")
+    proc = run_cli("fit", str(data), "--out", "/tmp/never-written")
+    assert proc.returncode == 2
+    assert "pass --layout" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_tidy_table_and_wells_table(tmp_path):
+    wells, layout = synthetic_screen(seed=3)
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", str(tmp_path / "wells.csv"), "--layout",
+                              str(tmp_path / "layout.csv"), "--out", str(tmp_path / "w")])
+    assert res.exit_code == 0, res.output
+    assert "rescue confirms ferroptosis" in res.output
+    ranking = pd.read_csv(tmp_path / "w" / "ranking.csv")
+    assert set(ranking["mode"]) == {"apoptosis", "ferroptosis"}
+    tidy = pd.read_csv(tmp_path / "w" / "fits.csv")
+    table = pd.DataFrame({"curve": ["a"] * 8, "dose": [0, 0, 1e-8, 1e-8, 1e-7, 1e-7, 1e-6, 1e-6],
+                          "response": [0.1, 0.12, 0.2, 0.22, 0.6, 0.58, 0.9, 0.88]})
+    table.to_csv(tmp_path / "tidy.csv", index=False)
+    res = runner.invoke(app, ["fit", str(tmp_path / "tidy.csv"), "--model", "ll3",
+                              "--out", str(tmp_path / "t")])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "t" / "fits.csv")["model"].tolist() == ["ll3"]
+    assert len(tidy) > 0
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "args", "message"),
+    [
+        ("curve,dose\na,1\n", ".csv", [], "missing column(s) response"),
+        ("curve,dose,response\na,x,1\n", ".csv", [], "'x' is not a number"),
+        ("foo,bar\n1,2\n", ".csv", [], "not a dose-response table"),
+        ("curve,dose,response\na,1,1\n", ".csv", ["--model", "ll9"], "unknown model 'll9'"),
+        ("not hdf5", ".h5", [], ".h5"),
+    ],
+)
+def test_user_errors_are_one_line_ferroscreen_errors(tmp_path, content, suffix, args, message):
+    path = tmp_path / f"input{suffix}"
+    path.write_text(content)
+    res = CliRunner().invoke(app, ["fit", str(path), "--out", str(tmp_path / "o"), *args])
+    assert isinstance(res.exception, FerroscreenError), res.output
+    text = str(res.exception)
+    assert message in text and path.name in text and "\n" not in text
+
+
+def test_main_maps_errors_to_exit_2(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("curve,dose\na,1\n")
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", str(path), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "bad.csv" in err and "Traceback" not in err
+
+
+def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
+    """The .h5 branch reads /wells (and the stored layout) through ferroscreen.score."""
+    from types import SimpleNamespace
+
+    import ferroscreen.score.store as store_mod
+
+    wells, layout = synthetic_screen(seed=4)
+    fake = SimpleNamespace(wells=wells, layout=layout.table.drop(columns=["concentration_raw"],
+                                                                  errors="ignore"))
+    monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
+    path = tmp_path / "plate.h5"
+    path.write_bytes(b"")
+    res = CliRunner().invoke(app, ["fit", str(path), "--out", str(tmp_path / "o"),
+                                   "--readout", "frac_ferroptosis"])
+    assert res.exit_code == 0, res.output
+    fits = pd.read_csv(tmp_path / "o" / "fits.csv")
+    assert set(fits["readout"]) == {"frac_ferroptosis"}
+    assert "erastin" in set(fits["curve"])

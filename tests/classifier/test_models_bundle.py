@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import torch
+
+from ferroscreen.analysis.classification import classification_report, confusion_matrix
+from ferroscreen.errors import ModelBundleError
+from ferroscreen.models.backbones import BACKBONES, build_backbone, imagenet_filename
+from ferroscreen.models.bundle import load_bundle, save_bundle
+from ferroscreen.models.death_mode_net import DeathModeNet
+from ferroscreen.tasks.augment import AugmentConfig, augment_batch
+from ferroscreen.tasks.calibration import fit_temperature
+
+CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
+
+
+def meta(classes=CLASSES):
+    return {"classes": classes, "crop_size": 32, "input_size": 32, "backbone": "mobilenet_v3_small",
+            "detector": {"min_radius": 3}, "temperature": 1.7, "validation": {"confusion": np.eye(4).tolist()}}
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_every_backbone_builds_and_runs(name):
+    torch.manual_seed(0)
+    feats, n, init = build_backbone(name, "none")
+    assert init == "random"
+    with torch.no_grad():
+        out = feats.eval()(torch.zeros(1, 3, 64, 64))
+    assert out.shape == (1, n)
+
+
+def test_imagenet_from_local_file(tmp_path):
+    net = DeathModeNet("mobilenet_v2", 4, "none")
+    path = tmp_path / imagenet_filename("mobilenet_v2")
+    full = __import__("torchvision").models.mobilenet_v2(weights=None)
+    torch.save(full.state_dict(), path)
+    loaded = DeathModeNet("mobilenet_v2", 4, path)
+    assert loaded.init.startswith("file:")
+    assert torch.equal(loaded.features.features[0][0].weight, full.features[0][0].weight)
+    assert net.init == "random"
+
+
+def test_imagenet_weights_missing_is_clear(monkeypatch, tmp_path):
+    monkeypatch.setattr("ferroscreen.models.backbones.find_imagenet_file", lambda f: None)
+    with pytest.raises(ModelBundleError, match="resnet18-f37072fd.pth"):
+        build_backbone("resnet18", "imagenet")
+
+
+def test_shared_imagenet_mobilenet(shared_data):
+    weights = shared_data.parent / "weights" / "mobilenet_v2-b0353104.pth"
+    if not weights.is_file():
+        pytest.skip("no shared MobileNetV2 weights")
+    feats, _, init = build_backbone("mobilenet_v2", "imagenet")
+    assert init == "imagenet:mobilenet_v2-b0353104.pth"
+
+
+def test_bundle_round_trip_and_errors(tmp_path):
+    torch.manual_seed(0)
+    net = DeathModeNet("mobilenet_v3_small", 4, "none", input_size=32).eval()
+    path = save_bundle(tmp_path / "m.pt", net, meta())
+    b = load_bundle(path, expected_classes=CLASSES)
+    x = torch.rand(3, 32, 32)
+    assert float(b.net.temperature) == pytest.approx(1.7)
+    with torch.no_grad():
+        assert torch.allclose(b.net(x), net(x), atol=1e-6)
+    assert b.classes == CLASSES and b.crop_size == 32 and len(b.sha256) == 64
+    with pytest.raises(ModelBundleError, match="model is for classes"):
+        load_bundle(path, expected_classes=["alive", "dead"])
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ModelBundleError, match="bad.pt: not a readable model bundle"):
+        load_bundle(bad)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(ModelBundleError, match="not a ferroscreen model bundle"):
+        load_bundle(other)
+    with pytest.raises(ModelBundleError, match="class names for a 4-way head"):
+        save_bundle(tmp_path / "x.pt", net, meta(["a", "b"]))
+
+
+def test_augment_is_seeded_and_shape_preserving():
+    x = torch.rand(8, 1, 24, 24)
+    a = augment_batch(x, AugmentConfig(), torch.Generator().manual_seed(1))
+    b = augment_batch(x, AugmentConfig(), torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+
+
+def test_temperature_recovers_overconfidence():
+    torch.manual_seed(0)
+    true_logits = torch.randn(4000, 4) * 1.5
+    labels = torch.distributions.Categorical(logits=true_logits).sample()
+    t = fit_temperature(true_logits * 3.0, labels)
+    assert t == pytest.approx(3.0, rel=0.15)
+
+
+def test_classification_report_hand_case():
+    cm = confusion_matrix(np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0]), 4)
+    r = classification_report(cm, CLASSES)
+    assert r["per_class"]["alive"]["precision"] == 0.5 and r["per_class"]["apoptosis"]["recall"] == 1.0
+    assert r["per_class"]["ferroptosis"]["f1"] == 0.0 and r["per_class"]["necroptosis"]["f1"] is None
+    assert r["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)

@@ -1,0 +1,94 @@
+"""Every training config runs (fast_dev_run) on tiny generated data and writes a usable bundle."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ferroscreen.models.bundle import load_bundle
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((REPO / "configs" / "train").glob("*.yaml"))
+WELLS = "A01,B01,A02,B02,A03,B03,E02,F02"
+
+
+@pytest.fixture(scope="module")
+def tiny_plate(tmp_path_factory):
+    from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
+
+    out = tmp_path_factory.mktemp("plate")
+    simulate_plate(
+        out, load_library("demo"),
+        SimulationConfig(plate_format=96, fields=1, hours=24, interval_h=12, image_size=(128, 128), seed=3,
+                         wells=tuple(WELLS.split(",")), workers=1),
+        progress=False,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def crop_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crops")
+    rng = np.random.default_rng(0)
+    for cls in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
+        (root / cls).mkdir()
+        for i in range(6):
+            img = (rng.random((40, 40)) * 255).astype(np.uint8)
+            cv2.imwrite(str(root / cls / f"{i}.png"), img)
+    return root
+
+
+def data_override(config: Path, plate: Path, folder: Path, tmp_path: Path) -> list[str]:
+    text = config.read_text()
+    if "CropFolderDataModule" in text:
+        return ["--data.init_args.root", str(folder)]
+    if "PointAnnotationDataModule" in text:
+        csv = tmp_path / "points.csv"
+        img = tmp_path / "frame.png"
+        cv2.imwrite(str(img), (np.random.default_rng(1).random((96, 96)) * 255).astype(np.uint8))
+        rows = ["image,x,y,class"] + [f"frame.png,{20 + 8 * i},{30 + 5 * i},{c}" for i, c in
+                                        enumerate(["alive", "apoptosis", "ferroptosis", "necroptosis"] * 2)]
+        csv.write_text("\n".join(rows) + "\n")
+        img2 = tmp_path / "frame2.png"
+        cv2.imwrite(str(img2), (np.random.default_rng(2).random((96, 96)) * 255).astype(np.uint8))
+        csv.write_text(csv.read_text() + "".join(f"frame2.png,{30 + 5 * i},{40},{c}\n" for i, c in
+                                                 enumerate(["alive", "apoptosis", "ferroptosis", "necroptosis"])))
+        return ["--data.init_args.annotations", str(csv)]
+    return ["--data.init_args.root", str(plate), "--data.init_args.onset_h", "0", "--data.init_args.extract_workers", "0"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_config_fast_dev_run(config, tiny_plate, crop_folder, tmp_path, monkeypatch):
+    from ferroscreen.tasks.training_run import run_training
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "bundle.pt"
+    overrides = [
+        *data_override(config, tiny_plate, crop_folder, tmp_path),
+        "--trainer.fast_dev_run", "true", "--trainer.accelerator", "cpu",
+        "--model.weights", "none", "--model.input_size", "32", "--data.init_args.batch_size", "8",
+    ]
+    if "resnet50" in config.read_text():
+        overrides += ["--model.backbone", "resnet18"]  # same recipe, smaller network for the smoke run
+    meta = run_training(config, out, overrides)
+    bundle = load_bundle(out, expected_classes=["alive", "apoptosis", "ferroptosis", "necroptosis"])
+    assert bundle.meta["training_data"]["n_train"] > 0
+    assert set(meta["validation"]) >= {"macro_f1", "per_class", "confusion"}
+    json.dumps(bundle.meta)  # metadata is JSON-compatible
+
+
+def test_reference_plate_split_is_by_well(tiny_plate):
+    from ferroscreen.datamodules import ReferencePlateDataModule
+
+    dm = ReferencePlateDataModule(str(tiny_plate), onset_h=0, val_fraction=0.25, seed=0)
+    dm.setup()
+    s = dm.summary()
+    assert set(s["train_wells"]).isdisjoint(s["val_wells"])
+    assert s["val_wells"] and s["n_val"] > 0 and s["n_train"] > 0
+    assert set(s["train_wells"]) | set(s["val_wells"]) == set(f"{w[0]}0{w[2]}" for w in WELLS.split(","))
+
+
+def test_train_cli_bad_config(tmp_path, cli, user_error):
+    user_error(cli("train", "--config", tmp_path / "missing.yaml"), "missing.yaml", "not found")

@@ -1,0 +1,64 @@
+"""normalize_frame, extract_crops, tile_frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferroscreen.crops import extract_crops, normalize_frame, tile_boxes, tile_frame
+
+
+def test_normalize_uint16_and_uint8_percentiles():
+    rng = np.random.default_rng(0)
+    img16 = rng.integers(1000, 5000, (64, 64)).astype(np.uint16)
+    out = normalize_frame(img16, sample_step=1)
+    assert out.dtype == np.float32 and out.min() == 0.0 and out.max() == 1.0
+    lo, hi = np.percentile(img16, [0.5, 99.5])
+    inside = (img16 > lo) & (img16 < hi)
+    np.testing.assert_allclose(out[inside], (img16[inside] - lo) / (hi - lo), rtol=1e-5, atol=1e-6)
+    # Same relative image as uint8 gives the same normalised frame (range-independent).
+    img8 = (img16 // 20).astype(np.uint8)
+    assert np.corrcoef(normalize_frame(img8).ravel(), out.ravel())[0, 1] > 0.99
+    assert normalize_frame(np.full((8, 8), 500, np.uint16)).max() == 0.0
+    unclipped = normalize_frame(img16, clip=False, sample_step=1)
+    assert unclipped.min() < 0 and unclipped.max() > 1
+    with pytest.raises(ValueError):
+        normalize_frame(np.zeros((2, 2, 2)))
+
+
+def test_extract_crops_centred_and_constant_padded():
+    img = np.arange(100, dtype=np.float32).reshape(10, 10)
+    det = pd.DataFrame({"x": [5.0, 0.0, 9.2], "y": [5.0, 0.0, 8.6]})
+    crops = extract_crops(img, det, 3)
+    assert crops.shape == (3, 3, 3) and crops.dtype == np.float32
+    np.testing.assert_array_equal(crops[0], img[4:7, 4:7])
+    np.testing.assert_array_equal(crops[1], [[0, 0, 0], [0, 0, 1], [0, 10, 11]])
+    assert crops[2][1, 1] == img[9, 9] and crops[2][2, 2] == 0
+    even = extract_crops(img, det.iloc[:1], 4)
+    assert even[0][2, 2] == img[5, 5]
+    assert extract_crops(img, det.iloc[:0], 8).shape == (0, 8, 8)
+    far = extract_crops(img, pd.DataFrame({"x": [1000.0], "y": [-1000.0]}), 4)
+    assert (far == 0).all()
+
+
+def test_tiles_cover_frame():
+    img = np.random.default_rng(1).random((500, 700)).astype(np.float32)
+    tiles, boxes = tile_frame(img, 224)
+    assert tiles.shape == (len(boxes), 224, 224)
+    covered = np.zeros(img.shape, bool)
+    for t, b in zip(tiles, boxes.itertuples(), strict=True):
+        np.testing.assert_array_equal(t, img[b.y0 : b.y1, b.x0 : b.x1])
+        covered[b.y0 : b.y1, b.x0 : b.x1] = True
+    assert covered.all()
+    assert set(boxes.columns) >= {"x", "y", "x0", "y0", "x1", "y1"}
+    np.testing.assert_allclose(boxes.x, (boxes.x0 + boxes.x1 - 1) / 2)
+    # Exact multiples: no overlap; stride gives overlapping tiles.
+    assert len(tile_boxes((448, 672), 224)) == 6
+    assert len(tile_boxes((448, 448), 224, 112)) == 9
+
+
+def test_small_frame_is_padded_to_one_tile():
+    tiles, boxes = tile_frame(np.ones((100, 50), np.float32), 224)
+    assert tiles.shape == (1, 224, 224) and tiles[0, :100, :50].all() and not tiles[0, 100:].any()
+    assert (boxes.x1.iloc[0], boxes.y1.iloc[0]) == (50, 100)

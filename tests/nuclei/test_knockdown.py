@@ -1,0 +1,176 @@
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferroscreen.analysis.knockdown import (
+    benjamini_hochberg,
+    bscore,
+    call_hits,
+    layout_runs_along_lines,
+    robust_z,
+    run_hits,
+)
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.plate import make_layout, rowcol_to_well
+
+matplotlib.use("Agg")
+
+PLANTED = {  # gene: (count fold change, area fold change)
+    "FBXO5": (0.35, 1.9),
+    "CCNA2": (0.4, 1.8),
+    "UBB": (0.05, 1.0),
+    "POLR2A": (0.06, 1.0),
+    "BIGNUC": (1.0, 2.0),
+}
+
+
+def make_screen(seed=0, n_plates=2, genes_along_rows=False):
+    """Two replicate 384-well plates: columns 1 and 24 non-targeting, planted hits."""
+    rng = np.random.default_rng(seed)
+    genes = [g for g in PLANTED] + [f"G{i:04d}" for i in range(16 * 22 - len(PLANTED))]
+    rows, layout_rows = [], []
+    for p in range(n_plates):
+        plate = f"REP{p + 1}"
+        order = rng.permutation(len(genes))
+        k = 0
+        for r in range(16):
+            for c in range(24):
+                well = rowcol_to_well(r, c)
+                if c in (0, 23):
+                    gene, role = "non-targeting", "neg_ctrl"
+                else:
+                    gene = genes[r * 22 + (c - 1)] if genes_along_rows else genes[order[k]]
+                    role = "sample"
+                    k += 1
+                fc_c, fc_a = PLANTED.get(gene, (1.0, 1.0))
+                count = max(0, rng.normal(200 * fc_c, 12 * max(fc_c, 0.2)))
+                area = rng.normal(500 * fc_a, 20)
+                flags = "empty:3" if count < 20 else ""
+                rows.append({"plate": plate, "well": well, "n_nuclei": count, "area_mean": area, "qc_flags": flags})
+                layout_rows.append(
+                    {"plate_id": plate, "well": well, "compound": gene, "role": role, "replicate": p + 1}
+                )
+    return pd.DataFrame(rows), make_layout(layout_rows, 384)
+
+
+def test_planted_hits_are_called_and_ranked_first():
+    wells, layout = make_screen()
+    res = call_hits(wells, layout)
+    g = res.genes.set_index("gene")
+    for gene in PLANTED:
+        assert g.loc[gene, "hit"], gene
+    assert g.loc["FBXO5", "hit_count_threshold"] and g.loc["FBXO5", "hit_area_threshold"]
+    assert g.loc["UBB", "phenotype"] == "lethal"
+    assert g.loc["BIGNUC", "phenotype"] == "larger_nuclei"
+    assert g.loc["FBXO5", "phenotype"] == "fewer_nuclei+larger_nuclei"
+    assert g.loc["FBXO5", "fc_count"] == pytest.approx(0.35, abs=0.05)
+    assert "empty" in g.loc["UBB", "qc_flags"]
+    top = set(res.genes.head(len(PLANTED))["gene"])
+    assert top == set(PLANTED)
+    # false positives at FDR 5 % among ~340 null genes stay rare
+    assert res.genes["hit"].sum() <= len(PLANTED) + 3
+    conc = res.concordance.set_index("readout")
+    assert conc.loc["count", "n_genes"] == 16 * 22
+    assert conc.loc["count", "pearson"] > 0.5  # driven by the planted hits
+    assert res.params["n_control_wells"] == 64
+
+
+def test_controls_by_name_without_layout():
+    wells, layout = make_screen(n_plates=1)
+    merged = wells.merge(layout.table[["well", "compound"]], on="well")
+    merged = merged.rename(columns={"compound": "gene"})
+    merged["gene"] = merged["gene"].replace({"non-targeting": "NT"})
+    res = call_hits(merged)
+    assert res.params["n_control_wells"] == 32
+    assert res.genes.set_index("gene").loc["POLR2A", "hit"]
+
+
+def test_missing_controls_is_a_user_error():
+    wells, layout = make_screen(n_plates=1)
+    wells["gene"] = "GENEX"
+    with pytest.raises(FerroscreenError, match="control"):
+        call_hits(wells)
+    with pytest.raises(FerroscreenError, match="no column"):
+        call_hits(wells, layout, count_col="nope")
+
+
+def test_bscore_warns_when_genes_run_along_rows():
+    wells, layout = make_screen(n_plates=1, genes_along_rows=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = call_hits(wells, layout, use_bscore=True)
+    assert res.warnings == []
+    assert "b_count" in res.wells.columns
+    # a layout where each row holds a single gene triggers the warning
+    rows = []
+    for r in range(8):
+        for c in range(12):
+            rows.append(
+                {
+                    "plate_id": "P",
+                    "well": rowcol_to_well(r, c),
+                    "compound": "non-targeting" if c == 0 else f"GENE{r}",
+                    "role": "neg_ctrl" if c == 0 else "sample",
+                }
+            )
+    lay = make_layout(rows, 96)
+    w = pd.DataFrame(
+        {
+            "plate": "P",
+            "well": lay.table["well"],
+            "n_nuclei": 100.0 + np.arange(96) % 7,
+            "area_mean": 400.0 + np.arange(96),
+        }
+    )
+    with pytest.warns(UserWarning, match="genes run along rows"):
+        res = call_hits(w, lay, use_bscore=True)
+    assert any("rows" in m for m in res.warnings)
+
+
+def test_layout_runs_along_lines_doses():
+    rows = pd.Series(np.repeat(np.arange(4), 6))
+    cols = pd.Series(np.tile(np.arange(6), 4))
+    genes = pd.Series([f"g{i}" for i in range(24)])
+    doses = pd.Series(np.tile(np.logspace(-9, -5, 6), 4))
+    assert layout_runs_along_lines(genes, rows, cols, doses) == ["doses run along rows"]
+    assert layout_runs_along_lines(genes, rows, cols) == []
+
+
+def test_robust_z_bh_and_bscore_basics():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 100.0])
+    z = robust_z(x)
+    assert z[2] == 0 and z[-1] > 50
+    assert np.isnan(robust_z(np.ones(4))).all()
+    q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, np.nan, 0.5]))
+    np.testing.assert_allclose(q[[0, 1, 2, 4]], [0.04, 0.16 / 3, 0.16 / 3, 0.5], rtol=1e-4)
+    assert np.isnan(q[3])
+    # additive row/column effects vanish under median polish
+    r, c = np.meshgrid(np.arange(8), np.arange(12), indexing="ij")
+    v = pd.Series((r * 0.3 + c * 0.2).ravel() + np.random.default_rng(0).normal(0, 0.01, 96))
+    v.iloc[5] += 2
+    b = bscore(v, pd.Series(r.ravel()), pd.Series(c.ravel()))
+    assert abs(b.iloc[5]) > 10 and np.median(np.abs(b)) < 1
+
+
+def test_run_hits_writes_outputs(tmp_path):
+    wells, layout = make_screen()
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    res = run_hits(tmp_path / "wells.csv", tmp_path / "out", layout_path=tmp_path / "layout.csv")
+    for name in (
+        "genes.csv",
+        "wells_normalized.csv",
+        "concordance.csv",
+        "hits.json",
+        "quadrant.png",
+        "volcano_count.png",
+        "replicates.png",
+        "plate_REP1_fc_count.png",
+    ):
+        assert (tmp_path / "out" / name).is_file(), name
+    genes = pd.read_csv(tmp_path / "out" / "genes.csv")
+    assert list(genes["rank"]) == list(range(1, len(genes) + 1))
+    assert genes["hit"].sum() == res.genes["hit"].sum()

@@ -1,0 +1,146 @@
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+from typer.testing import CliRunner
+
+from ferroscreen.cli import app, main
+
+from .conftest import make_nuclei
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    img, _ = make_nuclei(seed=1)
+    cv2.imwrite(str(folder / "a_field.png"), img)  # 16-bit PNG
+    tifffile.imwrite(folder / "b_field.tif", make_nuclei(seed=2)[0])
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_segment_image_folder(image_folder, tiny_model_file, tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app, ["segment", str(image_folder), "--model", str(tiny_model_file), "--out", str(out), "--objects"]
+    )
+    assert res.exit_code == 0, res.output
+    for stem in ("a_field", "b_field"):
+        lab = tifffile.imread(out / "labels" / f"{stem}.tif")
+        assert lab.dtype == np.uint16 and lab.shape == (96, 96)
+    fields = pd.read_csv(out / "fields.csv")
+    assert list(fields["image"]) == ["a_field", "b_field"]
+    for col in (
+        "n_nuclei",
+        "area_mean",
+        "area_median",
+        "eccentricity_mean",
+        "solidity_mean",
+        "intensity_mean",
+        "focus",
+        "qc_flags",
+        "qc_empty",
+    ):
+        assert col in fields.columns
+    assert (out / "objects.csv").is_file()
+    meta = json.loads((out / "segment.json").read_text())
+    assert meta["kind"] == "images" and meta["n_images"] == 2 and len(meta["model_sha256"]) == 64
+    assert not (out / "wells.csv").exists()
+
+
+def test_segment_acquisition_writes_wells(tmp_path, tiny_model_file):
+    from ferroscreen.io.incucyte import incucyte_export_name
+
+    acq = tmp_path / "acq"
+    acq.mkdir()
+    for i, well in enumerate(["A1", "A1", "B2"]):
+        field = 1 + (i if well == "A1" else 0)
+        name = incucyte_export_name(7, well, field, 0.0, channel="nuc")
+        tifffile.imwrite(acq / name, make_nuclei(seed=i)[0])
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["segment", str(acq), "--model", str(tiny_model_file), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    wells = pd.read_csv(out / "wells.csv")
+    assert list(wells["well"]) == ["A01", "B02"]
+    assert list(wells["n_fields"]) == [2, 1]
+    fields = pd.read_csv(out / "fields.csv")
+    assert {"plate", "well", "field", "time_h"} <= set(fields.columns)
+    assert len(list((out / "labels").glob("*.tif"))) == 3
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["segment", "{missing}", "--out", "{out}", "--model", "{model}"], "no such file"),
+        (["segment", "{imgs}", "--out", "{out}", "--model", "no-such-model"], "unknown model"),
+        (["segment", "{imgs}", "--out", "{out}", "--model", "{bad}"], "not a readable model"),
+        (["hits", "{missing}", "--out", "{out}"], "no such file"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(args, needle, image_folder, tiny_model_file, tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    sub = {
+        "missing": str(tmp_path / "nope"),
+        "out": str(tmp_path / "o"),
+        "model": str(tiny_model_file),
+        "imgs": str(image_folder),
+        "bad": str(bad),
+    }
+    monkeypatch.setattr("sys.argv", ["ferroscreen"] + [a.format(**sub) for a in args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_hits_cli(tmp_path):
+    from .test_knockdown import make_screen
+
+    wells, layout = make_screen()
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    res = runner.invoke(
+        app,
+        [
+            "hits",
+            str(tmp_path / "wells.csv"),
+            "--layout",
+            str(tmp_path / "layout.csv"),
+            "--out",
+            str(tmp_path / "h"),
+            "--no-plots",
+            "--bscore",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    genes = pd.read_csv(tmp_path / "h" / "genes.csv")
+    assert set(genes.head(5)["gene"]) == {"FBXO5", "CCNA2", "UBB", "POLR2A", "BIGNUC"}
+
+
+def test_acquisition_store_is_readable(tmp_path, tiny_model_file):
+    from ferroscreen.io.incucyte import incucyte_export_name
+    from ferroscreen.score.store import read_store
+
+    acq = tmp_path / "acq"
+    acq.mkdir()
+    for i, well in enumerate(["A1", "C3"]):
+        tifffile.imwrite(acq / incucyte_export_name(3, well, 1, 0.0, channel="nuc"),
+                         make_nuclei(seed=i)[0])
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["segment", str(acq), "--model", str(tiny_model_file),
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    store = read_store(out / "store" / "VID3.h5")
+    assert store.attrs["task"] == "nuclei-segmentation"
+    fields = pd.read_csv(out / "fields.csv")
+    assert list(store.frames["n_cells"]) == list(fields["n_nuclei"])
+    assert len(store.cells["frame"]) == fields["n_nuclei"].sum()
+    assert list(store.wells["well"]) == ["A01", "C03"]

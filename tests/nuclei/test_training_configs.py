@@ -1,0 +1,76 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ferroscreen.datamodules.nuclei import NucleiDataModule, find_pairs
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((REPO / "configs" / "segment").glob("*.yaml"))
+
+
+def _train_module():
+    spec = importlib.util.spec_from_file_location("train_nuclei", REPO / "training" / "train_nuclei.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_there_are_configs():
+    assert any(c.name == "aits.yaml" for c in CONFIGS)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
+def test_config_fast_dev_run(config, nuclei_folder, tmp_path):
+    cli = _train_module().cli_main(
+        args=[
+            "fit",
+            "--config",
+            str(config),
+            "--data.init_args.root",
+            str(nuclei_folder),
+            "--data.init_args.extra_train_roots",
+            "[]",
+            "--data.init_args.crop_size",
+            "64",
+            "--data.init_args.batch_size",
+            "2",
+            "--trainer.fast_dev_run",
+            "true",
+            "--trainer.default_root_dir",
+            str(tmp_path),
+            "--trainer.accelerator",
+            "cpu",
+        ],
+        run=True,
+    )
+    assert cli.trainer.state.finished
+    assert "val_f1_90" in cli.trainer.callback_metrics
+
+
+def test_datamodule_crops_are_seeded_and_augmented(nuclei_folder):
+    dm = NucleiDataModule(str(nuclei_folder), crop_size=48, batch_size=3, samples_per_epoch=6)
+    dm.setup("fit")
+    assert len(dm.train_ds.names) == 4 and len(dm.val_ds.names) == 2
+    b1 = next(iter(dm.train_dataloader()))
+    b2 = next(iter(dm.train_dataloader()))
+    assert b1["image"].shape == (3, 1, 48, 48) and b1["target"].shape == (3, 3, 48, 48)
+    assert torch.equal(b1["image"], b2["image"])  # same epoch, same seed -> same crops
+    loader = dm.train_dataloader()
+    loader.sampler.set_epoch(1)
+    assert not torch.equal(next(iter(loader))["image"], b1["image"])
+    v = next(iter(dm.val_dataloader()))
+    assert v["labels"].shape == (1, 96, 96) and v["labels"].max() > 0
+
+
+def test_datamodule_without_split_and_small_images(tmp_path, nuclei_folder):
+    (nuclei_folder / "split.csv").unlink()
+    dm = NucleiDataModule(str(nuclei_folder), crop_size=128, val_fraction=0.34, samples_per_epoch=2, batch_size=2)
+    dm.setup()
+    assert len(dm.val_ds.names) == 2 and len(dm.train_ds.names) == 4
+    batch = next(iter(dm.train_dataloader()))  # 96 px images padded to 128 px crops
+    assert batch["image"].shape[-1] == 128
+    assert np.isfinite(batch["image"].numpy()).all()
+    assert len(find_pairs(nuclei_folder)) == 6

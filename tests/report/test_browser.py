@@ -1,0 +1,103 @@
+"""The report in headless Chromium: no console errors, key sections, sortable tables, a screenshot.
+
+Skipped when Debian's ``chromium`` and ``chromium-driver`` (or selenium) are absent.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+KEY_IDS = (
+    "summary",
+    "top-hits",
+    "plates",
+    "plate-qc",
+    "qc-table",
+    "flagged-table",
+    "ranking",
+    "ranking-table-1",
+    "csv-links",
+    "compounds",
+    "compound-1",
+    "provenance",
+    "provenance-table",
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    binary = CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")
+    driver_path = CHROMEDRIVER if CHROMEDRIVER.exists() else shutil.which("chromedriver")
+    if not binary or not driver_path:
+        pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(arg)
+    options.binary_location = str(binary)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(driver_path)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _column(table, index):
+    return [
+        row.find_elements("tag name", "td")[index].get_attribute("data-sort")
+        for row in table.find_elements("css selector", "tbody tr")
+    ]
+
+
+def test_report_in_headless_chromium(browser, report_file, tmp_path):
+    browser.get(report_file.resolve().as_uri())
+    assert browser.title.startswith("Screen report")
+    for element_id in KEY_IDS:
+        assert browser.find_element("id", element_id).is_displayed(), element_id
+    images = browser.find_elements("css selector", "img")
+    assert images and all(
+        browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img) for img in images
+    )
+    # the hostile compound name is shown as text, and no alert fired
+    assert "<script>alert(1)</script>&\"'" in browser.find_element("id", "compounds").text
+
+    table = browser.find_element("id", "ranking-table-1")
+    headers = table.find_elements("css selector", "thead th")
+    score = next(i for i, h in enumerate(headers) if h.text.strip().startswith("score"))
+    headers[score].click()
+    ascending = [float(v) for v in _column(table, score)]
+    assert ascending == sorted(ascending)
+    assert headers[score].get_attribute("aria-sort") == "ascending"
+    headers[score].click()
+    descending = [float(v) for v in _column(table, score)]
+    assert descending == sorted(descending, reverse=True)
+    compound = next(i for i, h in enumerate(headers) if h.text.strip().startswith("compound"))
+    headers[compound].click()
+    names = _column(table, compound)
+    assert names == sorted(names, key=str.lower)
+
+    severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not severe, severe
+    shot = tmp_path / "report.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

@@ -1,0 +1,259 @@
+"""The HTML report: sections, escaping, graceful absence of tables, user errors, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferroscreen.report import ReportInputError, build_report, figures, load_results
+from ferroscreen.report.compounds import list_compounds
+from ferroscreen.report.rescue import rescue_comparisons
+from ferroscreen.report.tables import qc_verdicts
+
+EVIL = "<script>alert(1)</script>&\"'"
+SECTION_IDS = (
+    "summary",
+    "plate-qc",
+    "ranking",
+    "compounds",
+    "provenance",
+    "qc-table",
+    "csv-links",
+    "ranking-table-1",
+    "provenance-table",
+    "report-data",
+)
+
+
+@pytest.fixture(scope="module")
+def report_html(report_file):
+    return report_file.read_text(encoding="utf-8")
+
+
+def test_report_has_every_section(report_html):
+    for sid in SECTION_IDS:
+        assert f'id="{sid}"' in report_html, sid
+    assert report_html.count('<img src="data:image/png;base64,') >= 8
+    for name in ("volasertib", "FSC-101", "RSL3", "staurosporine"):
+        assert name in report_html
+    assert "volasertib + Fer-1 shifts the ferroptosis EC50" in report_html
+    assert "rescue confirms ferroptosis" in report_html
+    assert 'class="badge fail"' in report_html  # qc.csv fails necroptosis on P1
+    assert "qc_focus_flag" in report_html  # the flagged well A01 at 72 h
+    assert "ab" * 32 in report_html  # model bundle sha256 from provenance.json
+
+
+def test_report_is_self_contained(report_html):
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", report_html, re.I)
+    assert "@import" not in report_html and "url(" not in report_html
+    assert "Content-Security-Policy" in report_html
+    for name in ("wells.csv", "fits.csv", "ranking.csv", "qc.csv", "ec50_time.csv"):
+        assert f'href="{name}"' in report_html
+
+
+def test_user_strings_are_escaped(report_html):
+    assert EVIL not in report_html
+    assert "<script>alert" not in report_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#34;&#39;" in report_html
+    assert len(re.findall(r"<script\b", report_html)) == 2  # the JSON island and the sort script
+    island = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', report_html, re.S)
+    data = json.loads(island.group(1))
+    assert EVIL in [c["name"] for c in data["compounds"]]
+    assert data["modes"][:3] == ["apoptosis", "ferroptosis", "necroptosis"]
+
+
+def test_report_from_fits_only_links_relative_to_output(tmp_path, results_dir):
+    res_dir = tmp_path / "res"
+    res_dir.mkdir()
+    fits = pd.read_csv(results_dir / "fits.csv")
+    fits[fits["curve"].isin(["volasertib", "volasertib + Fer-1"])].to_csv(res_dir / "fits.csv", index=False)
+    out = build_report(res_dir, tmp_path / "site" / "report.html", title="fits only")
+    html = out.read_text(encoding="utf-8")
+    assert 'href="../res/fits.csv"' in html
+    assert "No wells.csv: time courses and plate maps not shown." in html
+    assert "No ranking.csv" in html
+    assert "rescue confirms ferroptosis" in html  # ratio computed from the fits with potency_ratio
+    assert html.count('<img src="data:image/png;base64,') == 1  # the dose-response panel only
+
+
+def test_layout_is_joined_when_wells_lack_it(tmp_path, make_results):
+    root = make_results(tmp_path / "r", compounds=("volasertib",), n_doses=5, times=(0, 36, 72), layout_in_wells=False)
+    res = load_results(root)
+    assert res.has_layout
+    assert set(res.wells["role"]) >= {"sample", "vehicle", "reference", "rescue", "empty"}
+    assert any("joined from layout.csv" in n for n in res.notes)
+    infos, _ = list_compounds(res)
+    vola = next(i for i in infos if i.name == "volasertib")
+    assert "Fer-1" in vola.rescue
+    comp = rescue_comparisons(res, vola)
+    ferro = next(c for c in comp if c.mode == "ferroptosis")
+    # five doses up to 100 nM: the 40-fold shifted rescue curve is flat in range, so the rescue abolishes it
+    assert ferro.verdict == "abolishes"
+    assert ferro.sentence == "volasertib + Fer-1 abolishes the ferroptosis response: rescue confirms ferroptosis"
+
+
+def test_rescue_csv_is_preferred(results_dir, tmp_path):
+    import shutil
+
+    root = tmp_path / "r"
+    shutil.copytree(results_dir, root)
+    pd.DataFrame(
+        [
+            {
+                "numerator": "volasertib + Fer-1",
+                "denominator": "volasertib",
+                "readout": "frac_ferroptosis",
+                "ratio": 1.3,
+                "fieller_lo": 0.8,
+                "fieller_hi": 2.0,
+            }
+        ]
+    ).to_csv(root / "rescue.csv", index=False)
+    res = load_results(root)
+    vola = next(i for i in list_compounds(res)[0] if i.name == "volasertib")
+    ferro = next(c for c in rescue_comparisons(res, vola) if c.mode == "ferroptosis")
+    assert ferro.verdict == "no_shift"
+    assert "no rescue of ferroptosis" in ferro.sentence
+
+
+def test_qc_verdicts_and_ranking_order(results_dir):
+    res = load_results(results_dir)
+    assert qc_verdicts(res)["P1"]["verdict"] == "fail"
+    infos, left = list_compounds(res, max_compounds=2)
+    assert left > 0 and len(infos) == 2
+    assert {i.name for i in infos} == {"volasertib", "FSC-101"}  # both ranked first in their mode
+
+
+def test_figures_are_deterministic():
+    dose = np.repeat([0, 1e-8, 1e-7, 1e-6], 2)
+    pts = pd.DataFrame({"dose": dose, "response": 0.05 + 0.8 * dose / (dose + 1e-7)})
+    row = pd.Series(
+        {
+            "curve": "x",
+            "readout": "frac_ferroptosis",
+            "hill": -1.0,
+            "bottom": 0.05,
+            "top": 0.85,
+            "ec50": 1e-7,
+            "ec50_lo": 5e-8,
+            "ec50_hi": 2e-7,
+            "call": "active",
+        }
+    )
+    a = figures.dose_response_figure({"ferroptosis": (row, pts)}, {}, ["ferroptosis"])
+    b = figures.dose_response_figure({"ferroptosis": (row, pts)}, {}, ["ferroptosis"])
+    assert a == b and a.startswith("data:image/png;base64,")
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("files", "fragment"),
+    [
+        ({}, "no wells.csv or fits.csv"),
+        ({"fits.csv": "curve,readout\nx,frac_ferroptosis\n"}, "fits.csv: missing column(s) ec50"),
+        (
+            {"wells.csv": "plate,well,time_h,n_cells\nP1,A01,zero,10\n"},
+            "column 'time_h' line 2: 'zero' is not a number",
+        ),
+        ({"wells.csv": "plate,well,time_h,n_cells\nP1,Z99,0,10\n"}, "wells.csv"),
+        ({"wells.csv": ""}, "wells.csv: file is empty"),
+        (
+            {"wells.csv": "plate,well,time_h,n_cells\nP1,A01,0,10\n", "provenance.json": "{oops"},
+            "provenance.json: not valid JSON",
+        ),
+    ],
+)
+def test_bad_results_folders_raise_one_line_errors(tmp_path, files, fragment):
+    root = tmp_path / "res"
+    root.mkdir()
+    for name, text in files.items():
+        _write(root / name, text)
+    with pytest.raises(ReportInputError) as info:
+        load_results(root)
+    msg = str(info.value)
+    assert fragment in msg and len(msg.splitlines()) == 1 and str(root) in msg
+
+
+def test_cli_user_errors(tmp_path, cli, user_error):
+    user_error(cli("report", tmp_path / "nope", "--out", tmp_path / "r.html"), "nope", "results folder not found")
+    _write(tmp_path / "res" / "ranking.csv", "mode,rank,compound\n")
+    _write(tmp_path / "res" / "wells.csv", "plate,well,time_h,n_cells\nP1,A01,0,10\n")
+    user_error(cli("report", tmp_path / "res", "--out", tmp_path / "r.html"), "ranking.csv", "score")
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("n_wells", [96, 384, 1536])
+def test_plate_heatmaps_of_every_format(n_wells):
+    from ferroscreen.plate import PlateFormat
+
+    wells = PlateFormat.from_n_wells(n_wells).wells()
+    rng = np.random.default_rng(0)
+    end = pd.DataFrame(
+        {"well": wells, "n_cells": rng.integers(0, 3000, len(wells)), "frac_ferroptosis": rng.uniform(0, 1, len(wells))}
+    )
+    uri = figures.plate_heatmaps(
+        end, [("n_cells", "cell count", "count"), ("frac_ferroptosis", "ferroptosis", "#c0392b")], flagged=[wells[-1]]
+    )
+    assert uri.startswith("data:image/png;base64,")
+
+
+def test_jittered_frame_times_line_up():
+    from ferroscreen.report.compounds import frame_times
+
+    wells = pd.DataFrame({"plate": "P1", "well": ["A01", "A02"] * 3, "time_h": [0.0, 0.1, 4.0, 4.1, 8.0, 8.1]})
+    assert list(frame_times(wells)) == [0.05, 0.05, 4.05, 4.05, 8.05, 8.05]
+
+
+def test_layout_that_matches_no_well_is_reported(tmp_path):
+    root = tmp_path / "res"
+    _write(root / "wells.csv", "plate,well,time_h,n_cells,frac_ferroptosis\nP9,A01,0,10,0.1\nP9,A01,24,12,0.2\n")
+    _write(
+        root / "layout.csv",
+        "plate_id,well,compound,concentration,unit,role,mode\nP1,A01,RSL3,1,uM,reference,ferroptosis\n"
+        "P2,A01,RSL3,1,uM,reference,ferroptosis\n",
+    )
+    res = load_results(root)
+    assert any("matches no well" in n for n in res.notes)
+    out = build_report(root, root / "r.html")
+    assert 'id="plate-qc"' in out.read_text(encoding="utf-8")
+
+
+def test_analysis_rescue_csv_schema(results_dir, tmp_path):
+    import shutil
+
+    root = tmp_path / "r"
+    shutil.copytree(results_dir, root)
+    pd.DataFrame(
+        [
+            {
+                "compound": "volasertib",
+                "rescue_agent": "Fer-1",
+                "mode": "ferroptosis",
+                "group": "",
+                "readout": "frac_ferroptosis",
+                "call_alone": "active",
+                "call_rescued": "active",
+                "shift": 12.0,
+                "shift_lo": 6.0,
+                "shift_hi": 24.0,
+                "effect_reduction": 0.1,
+                "confirms": True,
+                "verdict": "volasertib + Fer-1 rescue confirms ferroptosis",
+            }
+        ]
+    ).to_csv(root / "rescue.csv", index=False)
+    res = load_results(root)
+    vola = next(i for i in list_compounds(res)[0] if i.name == "volasertib")
+    (comp,) = rescue_comparisons(res, vola)
+    assert comp.sentence == (
+        "volasertib + Fer-1 shifts the ferroptosis EC50 12-fold (95% CI 6–24): rescue confirms ferroptosis"
+    )

@@ -1,0 +1,66 @@
+"""Fixtures for the scoring tests: a tiny simulated plate and a tiny untrained bundle."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
+
+
+def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None) -> Path:
+    """A tiny untrained bundle (random resnet18 at 32 px)."""
+    from ferroscreen.models.bundle import save_bundle
+    from ferroscreen.models.death_mode_net import DeathModeNet
+
+    torch.manual_seed(seed)
+    net = DeathModeNet("resnet18", len(classes), "none", input_size=32)  # random mobilenets output constants
+    k = len(classes)
+    if confusion is None:
+        confusion = (np.eye(k) * 90 + 10 / k).round().astype(int).tolist()
+    meta = {
+        "classes": list(classes),
+        "crop_size": 24,
+        "input_size": 32,
+        "backbone": "resnet18",
+        "detector": {"preset": "suspension"},
+        "temperature": 1.0,
+        "validation": {"confusion": confusion},
+    }
+    return save_bundle(path, net, meta)
+
+
+def simulate(out: Path, wells: str = "A01,A02,B01,B02", hours: float = 8, fields: int = 1, size: int = 128,
+             seed: int = 1) -> Path:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ferroscreen.cli", "simulate", str(out), "--fields", str(fields), "--hours",
+         str(hours), "--interval-h", "4", "--image-size", str(size), str(size), "--wells", wells, "--seed",
+         str(seed), "--workers", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def plate_dir(tmp_path_factory) -> Path:
+    """A 4-well, 1-field, 3-timepoint, 128 px simulated plate (read-only: copy before changing)."""
+    return simulate(tmp_path_factory.mktemp("plate") / "plate")
+
+
+@pytest.fixture(scope="session")
+def bundle_path(tmp_path_factory) -> Path:
+    return make_bundle(tmp_path_factory.mktemp("bundle") / "tiny.pt")
+
+
+@pytest.fixture()
+def plate_copy(plate_dir, tmp_path) -> Path:
+    dst = tmp_path / "plate"
+    shutil.copytree(plate_dir, dst)
+    return dst

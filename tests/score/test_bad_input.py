@@ -1,0 +1,106 @@
+"""Bad input: failed frames with reasons (the run goes on) or a one-line error before writing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pandas as pd
+import tifffile
+
+from ferroscreen.score import FAILED, read_store
+
+from .conftest import make_bundle
+
+CMD = [sys.executable, "-m", "ferroscreen.cli"]
+
+
+def score(plate, bundle, out, *extra):
+    return subprocess.run(
+        [*CMD, "score", str(plate), "--model", str(bundle), "--out", str(out), "--workers", "1", *map(str, extra)],
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_bad_frames_fail_with_reason_and_the_run_goes_on(plate_copy, plate_dir, bundle_path, tmp_path):
+    imgs = sorted((plate_copy / "images").glob("*.tif"))
+    corrupt, truncated, small, missing = imgs[0], imgs[3], imgs[5], imgs[7]
+    corrupt.write_bytes(b"II*\x00" + b"\x17" * 500)
+    data = truncated.read_bytes()
+    truncated.write_bytes(data[: len(data) // 3])
+    tifffile.imwrite(small, np.zeros((64, 64), np.uint8) + 100)
+    missing.unlink()
+    out = tmp_path / "p.h5"
+    proc = score(plate_copy, bundle_path, out)
+    assert proc.returncode == 0, proc.stderr
+    assert "8 frames done, 4 failed" in proc.stdout
+    assert proc.stderr.count("failed frame:") == 4
+    with h5py.File(out, "r") as f:  # readable
+        assert f["frames/status"].shape == (12,)
+    frames = read_store(out).frames.set_index("path")
+    assert frames.loc[str(corrupt), "status"] == FAILED and "unreadable image" in frames.loc[str(corrupt), "reason"]
+    assert frames.loc[str(truncated), "status"] == FAILED
+    assert str(truncated) in frames.loc[str(truncated), "reason"]
+    assert "wrong frame size 64x64, expected 128x128" in frames.loc[str(small), "reason"]
+    miss = frames.loc[""]
+    assert miss["status"] == FAILED and miss["reason"].startswith("missing")
+    wells = read_store(out).wells
+    assert wells["qc_missing"].sum() == 1 and wells["n_failed"].sum() == 4
+    assert (wells.loc[wells["n_failed"] > 0, "qc_ok"] == 0).all()
+    # resume leaves failed frames alone until their file changes ...
+    proc = score(plate_copy, bundle_path, out, "--resume")
+    assert "0 frames scored" in proc.stdout, proc.stdout
+    # ... and scores them once repaired or landed
+    for p in (corrupt, missing):
+        shutil.copy(plate_dir / "images" / p.name, p)
+    proc = score(plate_copy, bundle_path, out, "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert "10 frames done, 2 failed" in proc.stdout and "2 frames scored" in proc.stdout
+
+
+def test_layout_not_matching_plate_stops_before_writing(plate_dir, bundle_path, tmp_path, user_error):
+    layout = pd.read_csv(plate_dir / "layout.csv")
+    layout["well"] = ["C01", "C02", "C03", "C04"]
+    bad = tmp_path / "other_layout.csv"
+    layout.to_csv(bad, index=False)
+    out = tmp_path / "p.h5"
+    proc = score(plate_dir, bundle_path, out, "--layout", bad)
+    user_error(proc, str(bad), "not in the layout", "A01")
+    assert not out.exists()
+
+
+def test_bundle_for_other_classes_stops_before_writing(plate_dir, tmp_path, user_error):
+    other = make_bundle(tmp_path / "autophagy.pt", classes=["alive", "autophagy"])
+    out = tmp_path / "p.h5"
+    proc = score(plate_dir, other, out)
+    user_error(proc, str(other), "apoptosis", "autophagy")
+    assert not out.exists()
+
+
+def test_resume_with_another_bundle_leaves_store_untouched(plate_dir, bundle_path, tmp_path, user_error):
+    out = tmp_path / "p.h5"
+    # a store scored from a one-timepoint subset
+    sub = tmp_path / "sub"
+    shutil.copytree(plate_dir, sub, ignore=shutil.ignore_patterns("*04h00m.tif", "*08h00m.tif"))
+    assert score(sub, bundle_path, out).returncode == 0
+    before = out.read_bytes()
+    other = make_bundle(tmp_path / "other.pt", seed=1)
+    proc = score(plate_dir, other, out, "--resume")
+    user_error(proc, str(other), "another model bundle")
+    assert out.read_bytes() == before
+
+
+def test_corrupt_bundle_and_bad_store_are_one_line_errors(plate_dir, tmp_path, user_error):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a bundle")
+    proc = score(plate_dir, bad, tmp_path / "p.h5")
+    user_error(proc, str(bad))
+    assert not (tmp_path / "p.h5").exists()
+    not_store = tmp_path / "x.h5"
+    not_store.write_bytes(b"garbage")
+    proc = subprocess.run([*CMD, "export", str(not_store), "--out", str(tmp_path / "e")], capture_output=True,
+                          text=True, timeout=120)
+    user_error(proc, str(not_store))

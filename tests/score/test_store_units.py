@@ -1,0 +1,88 @@
+"""Unit tests: correction, journals surviving a torn commit, merge without duplicates."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from ferroscreen.score.correction import adjusted_fractions, confusion_rates, project_to_simplex
+from ferroscreen.score.merge import merge_journals
+from ferroscreen.score.shard import ShardReader, ShardWriter
+from ferroscreen.score.store import DONE, PENDING, new_frame_table, read_cells, read_store
+
+CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
+
+
+def test_simplex_projection():
+    p = project_to_simplex(np.array([[0.5, 0.7, -0.1, 0.0], [np.nan, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]]))
+    assert np.allclose(p[0].sum(), 1) and (p[0] >= 0).all()
+    assert np.isnan(p[1]).all()
+    assert np.allclose(p[2], 0.25)
+
+
+def test_adjusted_classify_and_count_removes_false_ferroptosis():
+    conf = np.array([[95, 0, 5, 0], [2, 90, 4, 4], [1, 2, 95, 2], [3, 3, 4, 90]])
+    rates = confusion_rates(conf)
+    rng = np.random.default_rng(0)
+    truths = np.array([[1, 0, 0, 0], [0.5, 0.1, 0.4, 0.0], [0.2, 0.3, 0.2, 0.3]])
+    for truth in truths:
+        n = 4000
+        true_cls = rng.choice(4, n, p=truth)
+        pred = np.array([rng.choice(4, p=rates[c]) for c in true_cls])
+        share = np.bincount(pred, minlength=4) / n
+        corr = adjusted_fractions(share, conf)
+        assert np.abs(corr - truth).sum() < np.abs(share - truth).sum()
+        assert np.isclose(corr.sum(), 1) and (corr >= 0).all()
+    vehicle = adjusted_fractions(np.array([0.95, 0.0, 0.05, 0.0]), conf)
+    assert vehicle[2] < 0.005 and vehicle[0] > 0.99
+
+
+def _frames(n):
+    df = pd.DataFrame({"plate": "P", "well": [f"A{i + 1:02d}" for i in range(n)], "field": 1, "channel": "ph",
+                       "z": 0, "time_h": 0.0, "path": [f"/x/{i}.tif" for i in range(n)]})
+    return new_frame_table(df)
+
+
+def _result(frame, n):
+    return {"frame": frame, "status": DONE, "reason": "", "n_cells": n, "cell_start": 0, "cell_stop": n,
+            "height": 8, "width": 8, "focus": 1.0, "empty": 0, "file_size": 10, "file_mtime": 1.0}
+
+
+def _cells(frame, n, seed):
+    rng = np.random.default_rng(seed)
+    p = rng.random((n, 4)).astype(np.float32)
+    return {"frame": np.full(n, frame, np.int64), "x": rng.random(n, dtype=np.float32),
+            "y": rng.random(n, dtype=np.float32), "radius": np.ones(n, np.float32), "score": np.ones(n, np.float32),
+            "prob": p / p.sum(1, keepdims=True)}
+
+
+def test_torn_commit_is_ignored_and_replay_does_not_duplicate(tmp_path):
+    j = tmp_path / "rank-00000.h5"
+    w = ShardWriter(j, 4)
+    w.commit([_result(0, 3)], _cells(0, 3, 0))
+    w.commit([_result(2, 2)], _cells(2, 2, 1))
+    # a torn commit: cells appended and flushed, the process dies before its result rows
+    g = w.f["cells"]
+    for col in ("frame", "x", "y", "radius", "score", "prob"):
+        g[col].resize(g[col].shape[0] + 5, axis=0)
+    w.f.flush()
+    w.f.id.close()  # no clean close: the SWMR writer flag stays set, like after SIGKILL
+    with ShardReader(j, 4) as r:
+        assert list(r.results["frame"]) == [0, 2]
+    attrs = {"classes": CLASSES, "confusion": np.eye(4).tolist(), "plate": "P"}
+    out = tmp_path / "s.h5"
+    frames = _frames(4)
+    store, applied = merge_journals(out, attrs, frames, None, [j], False)
+    assert applied == 2 and store.attrs["n_cells"] == 5
+    # replaying the same journal on the merged store (killed before deleting it) adds nothing
+    again, applied = merge_journals(out, attrs, store.frames, None, [j], True)
+    assert applied == 0 and again.attrs["n_cells"] == 5
+    with h5py.File(out, "r") as f:
+        assert list(f["frames/status"][()]) == [DONE, PENDING, DONE, PENDING]
+        assert list(f["cells/frame"][()]) == [0, 0, 0, 2, 2]
+    cells = read_cells(out)
+    assert np.allclose(cells[[f"p_{c}" for c in CLASSES]].to_numpy()[:3], _cells(0, 3, 0)["prob"])
+    wells = read_store(out).wells.set_index("well")
+    assert wells.loc["A01", "n_cells"] == 3 and np.isnan(wells.loc["A02", "frac_alive"])
+    assert wells.loc["A02", "n_pending"] == 1
