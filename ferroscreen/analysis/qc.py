@@ -57,10 +57,10 @@ def _stats(neg: np.ndarray, pos: np.ndarray) -> dict[str, float]:
     sd_n = float(np.std(neg, ddof=1)) if neg.size > 1 else np.nan
     sd_p = float(np.std(pos, ddof=1)) if pos.size > 1 else np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["cv_vehicle"] = sd_n / abs(out["mean_vehicle"]) if neg.size > 1 else np.nan
-        out["cv_reference"] = sd_p / abs(out["mean_reference"]) if pos.size > 1 else np.nan
+        out["cv_vehicle"] = np.float64(sd_n) / abs(out["mean_vehicle"]) if neg.size > 1 else np.nan
+        out["cv_reference"] = np.float64(sd_p) / abs(out["mean_reference"]) if pos.size > 1 else np.nan
         if neg.size > 1 and pos.size > 1:
-            gap = abs(out["mean_reference"] - out["mean_vehicle"])
+            gap = np.float64(abs(out["mean_reference"] - out["mean_vehicle"]))
             out["z_prime"] = 1 - 3 * (sd_p + sd_n) / gap
             med_n, med_p = np.median(neg), np.median(pos)
             mad_n = 1.4826 * np.median(np.abs(neg - med_n))

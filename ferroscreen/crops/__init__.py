@@ -12,7 +12,7 @@ Public API:
 
 from ferroscreen.crops.background import estimate_background, flatten_background
 from ferroscreen.crops.config import PRESETS, DetectorConfig
-from ferroscreen.crops.crop_extraction import extract_crops
+from ferroscreen.crops.crop_extraction import cells_and_crops, extract_crops
 from ferroscreen.crops.detection import DETECTION_COLUMNS, detect_cells, detections_frame
 from ferroscreen.crops.matching import labels_at, match_detections, summarize_counts, truth_from_labels
 from ferroscreen.crops.normalization import normalize_frame, robust_sigma
@@ -22,6 +22,7 @@ __all__ = [
     "DETECTION_COLUMNS",
     "PRESETS",
     "DetectorConfig",
+    "cells_and_crops",
     "detect_cells",
     "detections_frame",
     "estimate_background",

@@ -55,3 +55,20 @@ def extract_crops(
     offs = np.arange(size)
     crops = padded[(y0[:, None] + offs)[:, :, None], (x0[:, None] + offs)[:, None, :]]
     return np.ascontiguousarray(crops, dtype=np.float32)
+
+
+def cells_and_crops(normalized: np.ndarray, config, crop_size: int):
+    """Detect cells in a normalised frame and cut their crops: the one step training and scoring share.
+
+    Args:
+        normalized: Output of :func:`ferroscreen.crops.normalize_frame`.
+        config: A :class:`ferroscreen.crops.DetectorConfig`.
+        crop_size: Crop side length in pixels.
+
+    Returns:
+        ``(detections, crops)`` as from :func:`detect_cells` and :func:`extract_crops`.
+    """
+    from ferroscreen.crops.detection import detect_cells
+
+    det = detect_cells(normalized, config)
+    return det, extract_crops(normalized, det, crop_size)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferroscreen.crops import DetectorConfig, detect_cells, extract_crops, normalize_frame
+from ferroscreen.crops import DetectorConfig, cells_and_crops, normalize_frame
 from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, split_groups
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
@@ -38,12 +38,10 @@ def detector_config(detector: str | dict | None) -> DetectorConfig:
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int):
     """Detect cells in one frame and cut normalised crops (float16), subsampled to ``max_crops``."""
-    img = normalize_frame(load_image(path))
-    det = detect_cells(img, config)
-    if max_crops is not None and len(det) > max_crops:
-        keep = np.sort(np.random.default_rng(seed).choice(len(det), max_crops, replace=False))
-        det = det.iloc[keep].reset_index(drop=True)
-    return extract_crops(img, det, crop_size).astype(np.float16)
+    _, crops = cells_and_crops(normalize_frame(load_image(path)), config, crop_size)
+    if max_crops is not None and len(crops) > max_crops:
+        crops = crops[np.sort(np.random.default_rng(seed).choice(len(crops), max_crops, replace=False))]
+    return crops.astype(np.float16)
 
 
 def _job(args):

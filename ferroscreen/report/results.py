@@ -43,6 +43,10 @@ from ferroscreen.errors import FerroscreenError
 from ferroscreen.plate import KNOWN_MODES, normalize_well, read_layout
 from ferroscreen.plate.layout import VEHICLE_NAMES
 
+#: Numeric columns of either rescue schema (potency ratios, or the analysis rescue table).
+RESCUE_NUMERIC = ("ratio", "delta_lo", "delta_hi", "fieller_lo", "fieller_hi", "p_value", "ec50_alone",
+                  "ec50_rescued", "shift", "shift_lo", "shift_hi", "effect_alone", "effect_rescued")
+
 LAYOUT_JOIN_COLUMNS = ("compound", "concentration", "role", "mode", "rescue_agent", "replicate")
 
 #: Files of a results folder, each with its alternative names (first existing wins).
@@ -346,7 +350,7 @@ def load_results(root: str | Path) -> Results:
         ],
         "ranking": ["rank", "score"],
         "ec50_time": ["time_h", "ec50", "ec50_lo", "ec50_hi"],
-        "rescue": ["ratio", "delta_lo", "delta_hi", "fieller_lo", "fieller_hi", "p_value"],
+        "rescue": [],  # two accepted schemas: numeric columns are checked where present, below
         "points": ["dose", "response"],
     }
     for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "points"):
@@ -354,7 +358,10 @@ def load_results(root: str | Path) -> Results:
         if path is None:
             continue
         table = _read_csv(path, name)
-        _numeric(table, numeric.get(name, []), path)
+        cols = numeric.get(name, [])
+        if name == "rescue":
+            cols = [c for c in RESCUE_NUMERIC if c in table.columns]
+        _numeric(table, cols, path)
         for col in ("curve", "readout", "compound", "mode", "plate", "treatment", "rescue_agent", "group"):
             if col in table.columns:
                 table[col] = table[col].where(table[col].notna(), "").astype(str)

@@ -3,8 +3,12 @@
 A classifier with confusion rates ``C[i, j] = P(predicted j | true i)``
 turns true fractions ``p`` into expected predicted (argmax) shares
 ``q = p @ C``. Given observed shares ``q``, the corrected fractions solve that
-system (least squares) and are projected onto the probability simplex
-(non-negative, summing to one). With a 5 % false-ferroptosis rate, a vehicle
+system by least squares constrained to the probability simplex
+(non-negative, summing to one; non-negative least squares with a heavily
+weighted sum-to-one row). The constraint matters when the confusion matrix
+is ill-conditioned (two classes the classifier mixes up): the unconstrained
+solution then swings far outside the simplex and clipping it afterwards
+lands on a corner. With a 5 % false-ferroptosis rate, a vehicle
 well's observed 5 % ferroptosis share is corrected back towards 0 %.
 """
 
@@ -53,13 +57,17 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjusted_fractions(shares: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+def adjusted_fractions(shares: np.ndarray, confusion: np.ndarray, sum_weight: float = 1e3) -> np.ndarray:
     """Correct observed argmax shares with the classifier's confusion matrix.
+
+    Solves ``min ||p @ R - q||^2`` over ``p >= 0, sum(p) = 1`` for each row
+    ``q`` of ``shares`` (``R``: :func:`confusion_rates`).
 
     Args:
         shares: Observed predicted-class shares, shape ``(..., K)`` (rows sum
             to 1; NaN rows, e.g. wells without cells, stay NaN).
         confusion: ``(K, K)`` validation confusion counts, rows = true class.
+        sum_weight: Weight of the sum-to-one equation.
 
     Returns:
         Corrected fractions, same shape, each row on the simplex.
@@ -67,13 +75,19 @@ def adjusted_fractions(shares: np.ndarray, confusion: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: If the shapes disagree.
     """
+    from scipy.optimize import nnls
+
     q = np.asarray(shares, dtype=np.float64)
     rates = confusion_rates(confusion)
-    if q.shape[-1] != rates.shape[0]:
-        raise ValueError(f"{q.shape[-1]} classes in the shares but a {rates.shape[0]}-class confusion matrix")
-    flat = q.reshape(-1, q.shape[-1])
-    # q = p @ C  <=>  C.T @ p.T = q.T ; least squares copes with a singular C.
-    sol, *_ = np.linalg.lstsq(rates.T, np.nan_to_num(flat).T, rcond=None)
-    p = sol.T
-    p[~np.isfinite(flat).all(axis=1)] = np.nan
-    return project_to_simplex(p).reshape(q.shape)
+    k = rates.shape[0]
+    if q.shape[-1] != k:
+        raise ValueError(f"{q.shape[-1]} classes in the shares but a {k}-class confusion matrix")
+    flat = q.reshape(-1, k)
+    a = np.vstack([rates.T, np.full((1, k), sum_weight)])
+    out = np.full_like(flat, np.nan)
+    for i, row in enumerate(flat):
+        if not np.isfinite(row).all():
+            continue
+        p, _ = nnls(a, np.append(row, sum_weight))
+        out[i] = project_to_simplex(p)[0]
+    return out.reshape(q.shape)

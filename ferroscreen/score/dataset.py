@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from ferroscreen.crops import DetectorConfig, detect_cells, extract_crops, normalize_frame
+from ferroscreen.crops import DetectorConfig, cells_and_crops, normalize_frame
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import load_image
 from ferroscreen.score.qc import focus_score, is_flat
@@ -71,8 +71,7 @@ def process_frame(
         focus = focus_score(img)
         if is_flat(raw):
             return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
-        det = detect_cells(img, config)
-        crops = extract_crops(img, det, crop_size)
+        det, crops = cells_and_crops(img, config, crop_size)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
         msg = str(exc).splitlines()[0][:150] if str(exc) else ""
         reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"

@@ -144,9 +144,7 @@ def _typed_frames(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     for col, dt in FRAME_SCHEMA.items():
         values = df[col].to_numpy()
-        out[col] = values.astype(object) if dt is str else values.astype(dt)
-        if dt is str:
-            out[col] = [_as_text(v) for v in values]
+        out[col] = [_as_text(v) for v in values] if dt is str else values.astype(dt)
     return out
 
 

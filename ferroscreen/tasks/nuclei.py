@@ -121,7 +121,7 @@ class NucleiSegmenter(pl.LightningModule):
                 if step < warm:
                     return (step + 1) / warm
                 frac = min(1.0, (step - warm) / max(1, total - warm))
-                return 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * frac))
+                return float(0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * frac)))
 
             sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
