@@ -40,8 +40,8 @@ class DemoSettings:
     def for_mode(cls, quick: bool) -> DemoSettings:
         """The quick (about 3 min) or full (about 10–15 min) settings on a 2-core CPU."""
         if quick:
-            return cls(fields=1, hours=48, interval_h=8, image_size=(256, 256), max_epochs=2, max_crops_per_frame=40)
-        return cls(fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=6, max_crops_per_frame=60)
+            return cls(fields=1, hours=48, interval_h=8, image_size=(256, 256), max_epochs=3, max_crops_per_frame=40)
+        return cls(fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=5, max_crops_per_frame=30)
 
 
 def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str], None] = print) -> dict:
@@ -160,10 +160,11 @@ def _sha256(path: Path) -> str:
 
 
 def _top_hits(results: Path) -> dict[str, str]:
+    """Mode -> best-ranked active compound, from ``ranking.csv``."""
     path = results / "ranking.csv"
     if not path.is_file():
         return {}
     r = pd.read_csv(path)
-    if r.empty:
-        return {}
+    if "tier" in r.columns:
+        r = r[r["tier"] == "active"]
     return {str(m): str(g.sort_values("rank").iloc[0]["compound"]) for m, g in r.groupby("mode")}

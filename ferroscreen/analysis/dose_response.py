@@ -1,9 +1,19 @@
-"""``fit_curves``: the public entry point of batched dose-response fitting."""
+"""``fit_curves``: the public entry point of batched dose-response fitting.
+
+:func:`fit_curves_with_params` does the same fit and also keeps each curve's
+natural parameters and their covariance (a :class:`FittedCurves`), so that the
+fitted response at any dose can be predicted with a delta-method interval
+(:meth:`FittedCurves.predict`), e.g. the compound alone at the dose of a
+single-dose rescue.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ferroscreen.analysis.activity import activity_calls, bh_qvalues, flat_objective, flatness_test
 from ferroscreen.analysis.curve_flags import curve_flags
@@ -14,9 +24,9 @@ from ferroscreen.analysis.fitting import (
     fit_batch,
     normalise_direction,
 )
-from ferroscreen.analysis.inference import effective_doses, infer, wald_interval
+from ferroscreen.analysis.inference import delta_method, effective_doses, infer, wald_interval
 from ferroscreen.analysis.inputs import validate_tidy
-from ferroscreen.analysis.models import B, C, D, F, get_model, response
+from ferroscreen.analysis.models import B, C, D, F, ModelSpec, get_model, response
 
 #: Columns every fits table has, in order.
 FIT_COLUMNS = [
@@ -42,22 +52,7 @@ def _saturated_nll(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return -np.sum(w * (a + b), axis=1)
 
 
-def fit_curves(
-    table: pd.DataFrame,
-    model: str = "ll4",
-    *,
-    level: float = 0.95,
-    ci_scale: str = "log",
-    ec50_window: float = 1.0,
-    plateau_bounds: tuple[float, float] | None = None,
-    plateau_margin: float = 1.0,
-    hill_range: tuple[float, float] = (0.05, 20.0),
-    min_effect: float = 0.1,
-    alpha: float = 0.05,
-    overdispersion: bool = True,
-    max_iter: int = 100,
-    source=None,
-) -> pd.DataFrame:
+def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFrame:
     """Fit a log-logistic model to every curve of a tidy table at once.
 
     The model is drc's ``f(x) = c + (d - c) / (1 + exp(b (ln x - ln e)))``
@@ -75,23 +70,9 @@ def fit_curves(
             per ``readout × curve`` and the FDR is taken per readout).
             Doses in molar so that ``pec50 = -log10(ec50)`` is meaningful.
         model: ``"ll4"`` (default), ``"ll3"``, ``"ll5"`` or ``"ll2"`` (binomial).
-        level: Confidence level of all intervals.
-        ci_scale: ``"log"`` (default): EC50/ED intervals
-            ``ec50 · exp(± q · se / ec50)``, always positive; ``"linear"``:
-            drc's ``ec50 ± q · se``.
-        ec50_window: EC50 search window, in decades beyond the lowest and
-            the highest positive tested dose.
-        plateau_bounds: Absolute bounds for both plateaus (e.g. ``(0, 1)``
-            for fractions); default: ``plateau_margin`` times the span of the
-            dose means beyond their extremes.
-        plateau_margin: See ``plateau_bounds``.
-        hill_range: Bounds of ``|hill|``.
-        min_effect: Minimal ``|f(highest dose) - f(0)|`` (response units) for
-            an ``active`` call.
-        alpha: FDR level for ``active`` calls.
-        overdispersion: ``ll2`` only: inflate SEs by the Pearson dispersion when above 1.
-        max_iter: Levenberg–Marquardt iteration cap.
-        source: Name used in error messages (e.g. the input file).
+        **kwargs: Keyword options of :func:`fit_curves_with_params`
+            (``level, ci_scale, ec50_window, plateau_bounds, plateau_margin,
+            hill_range, min_effect, alpha, overdispersion, max_iter, source``).
 
     Returns:
         One row per curve (per readout), columns :data:`FIT_COLUMNS`:
@@ -120,6 +101,119 @@ def fit_curves(
         >>> fit = fit_curves(tab, model="ll4").iloc[0]
         >>> bool(abs(np.log10(fit.ec50) + 6) < 0.2), fit.call, bool(fit.hill < 0)
         (True, 'active', True)
+    """
+    return fit_curves_with_params(table, model, **kwargs).table
+
+
+@dataclass
+class FittedCurves:
+    """A batch fit with the parameters behind its table.
+
+    Attributes:
+        table: The fits table of :func:`fit_curves` (one row per curve × readout).
+        params: ``(C, 5)`` natural parameters ``b, c, d, e, f`` in the
+            table's row order (NaN rows for curves that were not fitted).
+        cov: ``(C, 5, 5)`` their covariance (zero for fixed parameters).
+        dof: ``(C,)`` degrees of freedom of the intervals: the residual df,
+            ``inf`` where normal quantiles apply (binomial without overdispersion).
+        spec: The model.
+    """
+
+    table: pd.DataFrame
+    params: np.ndarray
+    cov: np.ndarray
+    dof: np.ndarray
+    spec: ModelSpec
+
+    def row_of(self, curve: str, readout: str) -> int | None:
+        """Row index of ``curve`` × ``readout`` in :attr:`table`, or None when absent."""
+        hit = np.flatnonzero(
+            (self.table["curve"].to_numpy() == curve) & (self.table["readout"].to_numpy() == readout)
+        )
+        return int(hit[0]) if hit.size else None
+
+    def predict(self, row: int, doses, level: float = 0.95) -> pd.DataFrame:
+        """Fitted response of one curve at ``doses`` with delta-method intervals.
+
+        The standard error of ``f(x)`` is ``sqrt(g' V g)`` with ``g`` the
+        gradient of ``f(x)`` in the natural parameters and ``V`` their
+        covariance; the interval is ``f ± t(dof) · se`` with the curve's
+        :attr:`dof`.
+
+        Args:
+            row: Row of :attr:`table` (see :meth:`row_of`).
+            doses: Doses (molar, ``>= 0``; 0 is the control limit).
+            level: Confidence level.
+
+        Returns:
+            Columns ``dose, value, se, lo, hi, df`` (NaN for a curve that was not fitted).
+        """
+        doses = np.atleast_1d(np.asarray(doses, dtype=float))
+        n = doses.size
+        params = np.repeat(self.params[row : row + 1], n, axis=0)
+        cov = np.repeat(self.cov[row : row + 1], n, axis=0)
+        zero = doses <= 0
+        logx = np.log(np.where(zero, 1.0, doses))
+
+        def at_dose(th: np.ndarray) -> np.ndarray:
+            return response(th, logx[:, None], zero[:, None])[:, 0]
+
+        if np.all(np.isfinite(params)):
+            value, se = delta_method(at_dose, params, cov)
+        else:
+            value = se = np.full(n, np.nan)
+        dof = float(self.dof[row])
+        dof = dof if np.isfinite(dof) and dof > 0 else np.inf
+        q = stats.t.ppf(0.5 + level / 2, dof)
+        return pd.DataFrame(
+            {"dose": doses, "value": value, "se": se, "lo": value - q * se, "hi": value + q * se, "df": dof}
+        )
+
+
+def fit_curves_with_params(
+    table: pd.DataFrame,
+    model: str = "ll4",
+    *,
+    level: float = 0.95,
+    ci_scale: str = "log",
+    ec50_window: float = 1.0,
+    plateau_bounds: tuple[float, float] | None = None,
+    plateau_margin: float = 1.0,
+    hill_range: tuple[float, float] = (0.05, 20.0),
+    min_effect: float = 0.1,
+    alpha: float = 0.05,
+    overdispersion: bool = True,
+    max_iter: int = 100,
+    source=None,
+) -> FittedCurves:
+    """:func:`fit_curves`, keeping each curve's parameters and covariance.
+
+    Args:
+        table: Tidy ``curve, dose, response[, n][, readout]`` table (see :func:`fit_curves`).
+        model: ``"ll4"`` (default), ``"ll3"``, ``"ll5"`` or ``"ll2"`` (binomial).
+        level: Confidence level of all intervals.
+        ci_scale: ``"log"`` (default): EC50/ED intervals
+            ``ec50 · exp(± q · se / ec50)``, always positive; ``"linear"``:
+            drc's ``ec50 ± q · se``.
+        ec50_window: EC50 search window, in decades beyond the lowest and
+            the highest positive tested dose.
+        plateau_bounds: Absolute bounds for both plateaus (e.g. ``(0, 1)``
+            for fractions); default: ``plateau_margin`` times the span of the
+            dose means beyond their extremes.
+        plateau_margin: See ``plateau_bounds``.
+        hill_range: Bounds of ``|hill|``.
+        min_effect: Minimal ``|f(highest dose) - f(0)|`` (response units) for
+            an ``active`` call.
+        alpha: FDR level for ``active`` calls.
+        overdispersion: ``ll2`` only: inflate SEs by the Pearson dispersion when above 1.
+        max_iter: Levenberg–Marquardt iteration cap.
+        source: Name used in error messages (e.g. the input file).
+
+    Returns:
+        A :class:`FittedCurves` whose ``table`` is exactly what :func:`fit_curves` returns.
+
+    Raises:
+        AnalysisInputError: If the table lacks columns or holds invalid values.
     """
     spec = get_model(model)
     binomial = spec.loss == "binomial"
@@ -248,4 +342,6 @@ def fit_curves(
     out["flags"] = flags
     out["converged"] = res.converged
     out["n_iter"] = res.n_iter
-    return pd.DataFrame(out, columns=FIT_COLUMNS)
+    normal = binomial & ~(np.nan_to_num(inf.sigma2, nan=1.0) > 1.0)
+    dof = np.where(normal, np.inf, inf.df)
+    return FittedCurves(pd.DataFrame(out, columns=FIT_COLUMNS), params, inf.cov, dof, spec)

@@ -1,32 +1,45 @@
 """Per-mode ranking of compounds.
 
-For every death mode ``m`` each treatment curve (rescue curves excluded) gets
-four components in [0, 1], taken from the fit of its endpoint fraction
-``frac_<m>`` and the wells at its highest dose:
+For every death mode ``m`` each treatment curve (rescue curves excluded) is
+ranked on the fit of its endpoint fraction ``frac_<m>``. A curve **induces**
+mode ``m`` when its activity call is ``active`` *and* the fraction rises with
+dose (``effect > 0``); an active curve whose fraction falls (cells that die
+by another mode leave fewer cells in this one) does not. Four components in
+[0, 1]:
 
 ``potency``
-    ``clip((pEC50 - 4) / 5, 0, 1)``: 100 µM -> 0, 1 nM -> 1 (0 when the
-    curve is not active);
+    ``clip((pEC50 - 4) / 5, 0, 1)``: 100 µM -> 0, 1 nM -> 1 (0 unless the
+    curve induces the mode);
 ``efficacy``
     the fitted rise of the fraction at the highest dose over the zero-dose
     level (``effect``), clipped to [0, 1];
 ``selectivity``
     the share of the induced death that is in mode ``m``:
-    ``effect_m / sum over modes of max(effect, 0)``, counting only modes
-    whose curve is active (0 when mode ``m`` is not);
+    ``effect_m / sum over modes of effect``, counting only modes the curve
+    induces (0 when it does not induce ``m``);
 ``speed``
     ``1 - T50 / duration`` with ``T50`` the median time to half-maximal rise
-    of ``frac_<m>`` in the wells at the highest dose (0 without a rise).
+    of ``frac_<m>`` in the wells at the highest dose (0 without a rise, and
+    0 unless the curve induces the mode: a noise blip in an inactive well is
+    not a fast death).
 
 ``score = sum(weight_k * component_k) / sum(weight_k)`` over the components
 available, with default weights :data:`RANK_WEIGHTS` (potency 0.35, efficacy
-0.30, selectivity 0.20, speed 0.15). Active curves rank before inactive ones,
-then by decreasing score.
+0.30, selectivity 0.20, speed 0.15).
+
+**Ranks are tiered.** Column ``tier`` is ``active`` for curves that induce
+the mode and ``inactive`` for all others (inactive or failed fits, falling
+curves). Every ``active`` row ranks before every ``inactive`` row; within a
+tier, rows rank by decreasing score (ties by compound name). So ``rank``
+follows ``score`` within a tier but not across tiers: an inactive curve's
+score (efficacy alone, as its other components are 0) can exceed an active
+curve's, and it still ranks below it.
 
 Without death modes (counts or a metric such as confluence only), the mode
 ``viability`` ranks growth inhibition from the ``viability`` (else ``gr``)
-fit: efficacy is the fitted drop at the highest dose; selectivity and speed
-do not apply and are dropped from the score.
+fit: a curve is in the ``active`` tier when it is active and falls, efficacy
+is the fitted drop at the highest dose; selectivity and speed do not apply
+and are dropped from the score.
 """
 
 from __future__ import annotations
@@ -38,15 +51,20 @@ import pandas as pd
 RANK_WEIGHTS = {"potency": 0.35, "efficacy": 0.30, "selectivity": 0.20, "speed": 0.15}
 
 RANKING_COLUMNS = [
-    "mode", "rank", "compound", "score", "potency", "efficacy", "selectivity", "speed",
+    "mode", "rank", "tier", "compound", "score", "potency", "efficacy", "selectivity", "speed",
     "pec50", "ec50", "effect", "t50_h", "call", "q_value", "flags", "role", "group", "curve",
     "readout",
 ]  # fmt: skip
 
 
-def _potency(pec50: pd.Series, active: pd.Series) -> np.ndarray:
+def _potency(pec50: pd.Series, inducing: pd.Series) -> np.ndarray:
     score = np.clip((pec50.to_numpy(float) - 4.0) / 5.0, 0.0, 1.0)
-    return np.where(active.to_numpy() & np.isfinite(score), score, 0.0)
+    return np.where(inducing.to_numpy() & np.isfinite(score), score, 0.0)
+
+
+def _inducing(sub: pd.DataFrame, direction: float) -> pd.Series:
+    """Active curves whose response moves in ``direction`` (+1: rises, -1: falls) with dose."""
+    return (sub["call"] == "active") & (direction * sub["effect"].fillna(0.0) > 0)
 
 
 def _top_dose_t50(annotated: pd.DataFrame, mode: str) -> pd.DataFrame:
@@ -79,7 +97,9 @@ def rank_compounds(
         weights: Component weights (default :data:`RANK_WEIGHTS`).
 
     Returns:
-        Columns :data:`RANKING_COLUMNS`, one row per mode × treatment curve.
+        Columns :data:`RANKING_COLUMNS`, one row per mode × treatment curve,
+        sorted by mode then rank; ``tier`` is ``active`` or ``inactive`` and
+        every active row of a mode ranks before its inactive rows.
     """
     weights = dict(RANK_WEIGHTS if weights is None else weights)
     base = fits[fits.get("rescue_agent", pd.Series("", index=fits.index)).fillna("") == ""]
@@ -88,21 +108,23 @@ def rank_compounds(
         effects = {}
         for m in modes:
             sub = base[base["readout"] == f"frac_{m}"].set_index("curve")
-            effects[m] = sub["effect"].where(sub["call"] == "active", 0.0)
+            effects[m] = sub["effect"].where(_inducing(sub, 1.0), 0.0)
         eff = pd.DataFrame(effects).fillna(0.0)
         total = eff.clip(lower=0).sum(axis=1)
         for m in modes:
             sub = base[base["readout"] == f"frac_{m}"].copy()
             if sub.empty:
                 continue
-            active = sub["call"] == "active"
-            sub["potency"] = _potency(sub["pec50"], active)
+            inducing = _inducing(sub, 1.0)
+            sub["tier"] = np.where(inducing, "active", "inactive")
+            sub["potency"] = _potency(sub["pec50"], inducing)
             sub["efficacy"] = np.clip(sub["effect"].fillna(0.0), 0.0, 1.0)
             share = eff[m].clip(lower=0) / total.replace(0, np.nan)
             sub["selectivity"] = share.reindex(sub["curve"]).fillna(0.0).to_numpy()
             t50 = _top_dose_t50(annotated, m)
             sub = sub.merge(t50, on=["treatment", "group"], how="left")
-            sub["speed"] = np.clip(1.0 - sub["t50_h"] / sub["duration_h"], 0.0, 1.0).fillna(0.0)
+            speed = np.clip(1.0 - sub["t50_h"] / sub["duration_h"], 0.0, 1.0).fillna(0.0)
+            sub["speed"] = speed.where(sub["tier"] == "active", 0.0)
             sub["mode"] = m
             tables.append(_score(sub, weights, ["potency", "efficacy", "selectivity", "speed"]))
     else:
@@ -110,8 +132,9 @@ def rank_compounds(
             sub = base[base["readout"] == readout].copy()
             if sub.empty:
                 continue
-            active = sub["call"] == "active"
-            sub["potency"] = _potency(sub["pec50"], active)
+            inducing = _inducing(sub, -1.0)
+            sub["tier"] = np.where(inducing, "active", "inactive")
+            sub["potency"] = _potency(sub["pec50"], inducing)
             sub["efficacy"] = np.clip(-sub["effect"].fillna(0.0), 0.0, 1.0)
             sub["selectivity"] = np.nan
             sub["speed"] = np.nan
@@ -134,7 +157,8 @@ def _score(sub: pd.DataFrame, weights: dict[str, float], components: list[str]) 
     values = sub[components].to_numpy(float)
     sub = sub.copy()
     sub["score"] = values @ w / w.sum()
-    sub["_active"] = (sub["call"] == "active").astype(int)
-    sub = sub.sort_values(["_active", "score"], ascending=[False, False], kind="stable")
+    sub["_tier"] = (sub["tier"] != "active").astype(int)
+    sub["_name"] = sub["treatment"] if "treatment" in sub.columns else sub["curve"]
+    sub = sub.sort_values(["_tier", "score", "_name"], ascending=[True, False, True], kind="stable")
     sub["rank"] = np.arange(1, len(sub) + 1)
-    return sub.drop(columns="_active")
+    return sub.drop(columns=["_tier", "_name"])

@@ -1,24 +1,67 @@
-"""Rescue confirmation: does an inhibitor of a death mode shift the compound's curve?
+"""Rescue confirmation: does an inhibitor of a death mode reduce the compound's effect in that mode?
 
 A rescue pair is a treatment ``"<compound> + <agent>"`` and the compound
 alone in the same group. The agent's mode comes from the layout's ``mode``
 column of the rescue wells, or else from :data:`RESCUE_AGENT_MODES`
 (ferrostatin-1 -> ferroptosis, necrostatin-1 -> necroptosis, zVAD ->
-apoptosis, ...). The pair is compared on that mode's endpoint fraction
-``frac_<mode>`` (else ``viability``, else the first shared readout).
+apoptosis, ...). Wells of the compound without a rescue agent count as
+"compound alone" whatever their role (``sample``, ``reference`` or
+``pos_ctrl``), so a reference such as RSL3 is the comparator of RSL3 +
+ferrostatin-1. Two designs are recognised (column ``design``):
 
-The rescue **confirms** the mode when the compound alone is ``active`` and
-the rescue either abolishes the response (rescued curve not active), or
-shifts it right by at least ``min_shift``-fold with the lower confidence
-limit of the EC50 ratio above 1 (delta method on the log scale, ``shift_lo``;
-Fieller's interval on the linear scale is reported beside it), or halves the
-fitted effect at the highest dose.
+``curve`` (the rescued treatment has a fitted dose-response curve)
+    The pair is compared on the fits of the mode's endpoint fraction
+    ``frac_<mode>`` (else ``viability``, else the first shared readout). The
+    rescue **confirms** the mode when the compound alone is ``active`` and
+    the rescue either abolishes the response (rescued curve not active), or
+    shifts it right by at least ``min_shift``-fold with the lower confidence
+    limit of the EC50 ratio above 1 (delta method on the log scale,
+    ``shift_lo``; Fieller's interval on the linear scale is reported beside
+    it; ``p_value`` is the Wald test of a ratio of 1), or halves the fitted
+    effect at the highest dose.
+
+``single_dose`` (the agent was added at one or a few compound doses, too few for a curve)
+    One row per compound dose × agent concentration. The rescued wells are
+    compared with the compound alone at the same concentration (within a
+    relative ``dose_tolerance``, so 0.3 µM matches a 0.316 µM dilution step),
+    on the readout chosen by ``single_dose_readout``: by default the
+    time-averaged fraction of the mode ``auc_<mode>`` (it integrates every
+    time point, so it is far less noisy than the endpoint fraction in wells
+    where few cells are left), else the endpoint fraction ``frac_<mode>``,
+    else ``viability`` (agents of unknown mode). The compound-alone level
+    ``A`` comes from, in order of preference:
+
+    1. the mean of two or more alone wells at that dose (``alone_source`` ``wells``);
+    2. the fitted alone curve at that dose (a fit of that readout from
+       ``predict``, dose inside the tested range), with its delta-method
+       standard error (``curve``);
+    3. a single alone well (``well``), its variance taken from the rescued wells.
+
+    With ``R`` the mean of the rescued wells and ``V`` that of the vehicle
+    wells of the same group and plates, the effects are ``A - V`` and
+    ``R - V`` and the **effect reduction** is ``(A - R) / (A - V)`` (1: the
+    agent abolishes the effect, 0: no rescue). ``p_value`` is the two-sided
+    test of ``A = R``: Welch's t-test when both sides have replicate wells;
+    otherwise the side without replicates borrows the other side's (or the
+    curve's residual) variance. The interval of the reduction is the delta
+    method with Welch–Satterthwaite degrees of freedom over the independent
+    variance estimates (alone, rescued, vehicle, curve). The rescue
+    **confirms** the mode when the compound alone has an effect in the mode
+    (``A - V >= min_effect`` in the direction of more death, interval
+    excluding 0; ``call_alone`` is then ``active``), the reduction is
+    significant (``p_value <= alpha``, ``R`` below ``A``) and at least
+    ``min_reduction``. ``call_rescued`` applies the same effect rule to
+    ``R - V``. The reduction on ``frac_<mode>`` and ``auc_<mode>`` is
+    reported in ``frac_*`` and ``auc_*`` columns whichever readout decides.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ferroscreen.analysis.potency import ratio_intervals
 
@@ -50,11 +93,23 @@ RESCUE_AGENT_MODES = {
     "emricasan": "apoptosis",
 }
 
+#: Roles whose wells without a rescue agent count as "compound alone".
+ALONE_ROLES = ("sample", "reference", "pos_ctrl")
+
 RESCUE_COLUMNS = [
     "compound", "rescue_agent", "mode", "group", "readout", "call_alone", "call_rescued",
     "ec50_alone", "ec50_rescued", "shift", "shift_lo", "shift_hi", "fieller_lo", "fieller_hi",
     "effect_alone", "effect_rescued", "effect_reduction", "confirms", "verdict",
+    "design", "concentration", "rescue_concentration", "alone_source",
+    "n_alone", "n_rescued", "n_vehicle",
+    "effect_alone_lo", "effect_alone_hi", "effect_rescued_lo", "effect_rescued_hi",
+    "effect_reduction_lo", "effect_reduction_hi", "p_value", "df",
+    "frac_reduction", "frac_p_value", "auc_reduction", "auc_p_value",
 ]  # fmt: skip
+
+#: ``predict(compound, group, readout, dose)`` -> fitted alone response at ``dose``
+#: (keys ``value, se, dof, rse, dose_min, dose_max``) or None when there is no fitted curve.
+AlonePredictor = Callable[[str, str, str, float], "dict | None"]
 
 
 def rescue_agent_mode(agent: str, layout_mode: str = "") -> str:
@@ -68,81 +123,409 @@ def _fmt(x: float) -> str:
     return "inf" if not np.isfinite(x) else f"{x:.3g}"
 
 
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if np.isfinite(x) else "n/a"
+
+
+def _dose_text(molar: float) -> str:
+    """``3e-7`` -> ``"0.3 µM"``."""
+    for scale, unit in ((1e-3, "mM"), (1e-6, "µM"), (1e-9, "nM")):
+        if molar >= scale:
+            return f"{molar / scale:.3g} {unit}"
+    return f"{molar / 1e-12:.3g} pM"
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.where(series.notna(), "").astype(str).str.strip()
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def _satterthwaite(parts: list[tuple[float, float, str]]) -> tuple[float, float]:
+    """Standard error and Welch–Satterthwaite df of a sum of variance terms.
+
+    Args:
+        parts: ``(variance term, df of its variance estimate, key)``; terms
+            with the same key come from one variance estimate and are added
+            before the df is combined. A NaN term makes the result NaN.
+
+    Returns:
+        ``(se, df)``; ``df`` is ``inf`` when every estimate has infinite df.
+    """
+    merged: dict[str, list[float]] = {}
+    for var, df, key in parts:
+        if key in merged:
+            merged[key][0] += var
+        else:
+            merged[key] = [var, df]
+    total = sum(v for v, _ in merged.values())
+    if not np.isfinite(total):
+        return np.nan, np.nan
+    denom = sum(v**2 / d for v, d in merged.values() if v > 0 and np.isfinite(d) and d > 0)
+    df = total**2 / denom if denom > 0 else np.inf
+    return float(np.sqrt(total)), float(df)
+
+
+def _interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
+    if not (np.isfinite(estimate) and np.isfinite(se)) or not df > 0:
+        return np.nan, np.nan
+    q = stats.t.ppf(0.5 + level / 2, df)
+    return estimate - q * se, estimate + q * se
+
+
+class _Side:
+    """Mean of one group of wells (or a fitted value) with the variance of that mean.
+
+    ``unit_var`` is the per-well variance estimate (``s^2``), ``df`` its
+    degrees of freedom and ``key`` names the estimate (sides that share one
+    estimate share the key). A fitted value has no wells (``n = 0``) and
+    carries its own variance ``fit_var`` (delta method, ``fit_df``).
+    """
+
+    def __init__(
+        self, mean: float, n: int, unit_var: float, df: float, key: str, fit_var: float = 0.0, fit_df: float = np.inf
+    ):
+        self.mean, self.n, self.unit_var, self.df, self.key = mean, n, unit_var, df, key
+        self.fit_var, self.fit_df = fit_var, fit_df
+
+    @classmethod
+    def from_wells(cls, values: np.ndarray, key: str) -> _Side:
+        values = values[np.isfinite(values)]
+        n = values.size
+        mean = float(values.mean()) if n else np.nan
+        var = float(values.var(ddof=1)) if n >= 2 else np.nan
+        return cls(mean, n, var, n - 1.0 if n >= 2 else np.nan, key)
+
+    @property
+    def has_var(self) -> bool:
+        return np.isfinite(self.unit_var)
+
+    def borrow(self, other: _Side) -> None:
+        """Use ``other``'s per-well variance estimate (one well, no spread of its own)."""
+        self.unit_var, self.df, self.key = other.unit_var, other.df, other.key
+
+    def parts(self, weight: float = 1.0) -> list[tuple[float, float, str]]:
+        """Variance terms of ``weight * mean``."""
+        out = []
+        if self.n:
+            out.append((weight**2 * self.unit_var / self.n, self.df, self.key))
+        if self.fit_var:
+            out.append((weight**2 * self.fit_var, self.fit_df, "curve"))
+        return out
+
+
+def _compare(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> dict[str, float]:
+    """Effects, reduction and the test of alone vs rescued (see the module docstring)."""
+    for side in (rescued, vehicle, alone):
+        if not side.has_var:
+            donor = next((o for o in (alone, rescued, vehicle) if o is not side and o.has_var), None)
+            if donor is not None:
+                side.borrow(donor)
+    a, r, v = alone.mean, rescued.mean, vehicle.mean
+    eff_a, eff_r = a - v, r - v
+    out: dict[str, float] = {"effect_alone": eff_a, "effect_rescued": eff_r}
+    se, df = _satterthwaite(alone.parts() + vehicle.parts())
+    out["effect_alone_lo"], out["effect_alone_hi"] = _interval(eff_a, se, df, level)
+    se, df = _satterthwaite(rescued.parts() + vehicle.parts())
+    out["effect_rescued_lo"], out["effect_rescued_hi"] = _interval(eff_r, se, df, level)
+    diff = a - r
+    se, df = _satterthwaite(alone.parts() + rescued.parts())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = diff / se
+    out["p_value"] = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) and df > 0 else np.nan
+    out["df"] = df
+    with np.errstate(divide="ignore", invalid="ignore"):
+        red = diff / eff_a if eff_a else np.nan
+        # d red / d(A, R, V) = ((R - V), -(A - V), (A - R)) / (A - V)^2
+        ga, gr, gv = eff_r / eff_a**2, -1.0 / eff_a, diff / eff_a**2
+    se, df_r = _satterthwaite(alone.parts(ga) + rescued.parts(gr) + vehicle.parts(gv))
+    out["effect_reduction"] = float(red)
+    out["effect_reduction_lo"], out["effect_reduction_hi"] = _interval(red, se, df_r, level)
+    return out
+
+
+# ----------------------------------------------------------------------------- curve design
+
+
+def _curve_row(compound, agent, group, sub, fits, level, min_shift) -> dict | None:
+    """The ``curve`` design row of one rescued treatment, or None when it cannot be compared."""
+    mode = rescue_agent_mode(agent, next((m for m in sub["mode"] if isinstance(m, str) and m), ""))
+    alone = fits[
+        (fits["treatment"] == compound)
+        & (fits["group"] == group)
+        & (fits["rescue_agent"].fillna("") == "")
+    ]
+    shared = [r for r in sub["readout"] if r in set(alone["readout"])]
+    if not shared:
+        return None
+    for pref in (f"frac_{mode}", "viability"):
+        if pref in shared:
+            readout = pref
+            break
+    else:
+        readout = shared[0]
+    a = alone[alone["readout"] == readout].iloc[0]
+    r = sub[sub["readout"] == readout].iloc[0]
+    if a["call"] == "failed" or r["call"] == "failed":
+        return None
+    ri = ratio_intervals(
+        r["ec50"], r["ec50_se"], r["df"] if r["df"] > 0 else np.inf,
+        a["ec50"], a["ec50_se"], a["df"] if a["df"] > 0 else np.inf, level,
+    )  # fmt: skip
+    shift = float(ri["ratio"])
+    lo, hi = float(ri["log_lo"]), float(ri["log_hi"])
+    f_lo, f_hi = float(ri["fieller_lo"]), float(ri["fieller_hi"])
+    eff_a, eff_r = float(a["effect"]), float(r["effect"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reduction = 1.0 - abs(eff_r) / abs(eff_a) if eff_a else np.nan
+    base_active = a["call"] == "active"
+    abolished = r["call"] != "active"
+    shifted = np.isfinite(shift) and shift >= min_shift and np.isfinite(lo) and lo > 1.0
+    halved = np.isfinite(reduction) and reduction >= 0.5
+    confirms = bool(base_active and (abolished or shifted or halved))
+    mode_txt = mode or "its mode"
+    if not base_active:
+        verdict = f"{compound} alone is not active on {readout}: rescue not assessable"
+    elif confirms:
+        why = (
+            "abolishes the response" if abolished
+            else f"EC50 shift {_fmt(shift)}x ({int(level * 100)}% CI {_fmt(lo)}-{_fmt(hi)})"
+            if shifted else f"effect reduced by {reduction:.0%}"
+        )  # fmt: skip
+        verdict = f"{compound} + {agent} rescue confirms {mode_txt} ({why})"
+    else:
+        verdict = (
+            f"{compound} + {agent} rescue does not confirm {mode_txt} "
+            f"(EC50 shift {_fmt(shift)}x, effect reduced by {reduction:.0%})"
+        )
+    return {
+        "compound": compound, "rescue_agent": agent, "mode": mode, "group": group,
+        "readout": readout, "call_alone": a["call"], "call_rescued": r["call"],
+        "ec50_alone": a["ec50"], "ec50_rescued": r["ec50"], "shift": shift,
+        "shift_lo": lo, "shift_hi": hi, "fieller_lo": f_lo, "fieller_hi": f_hi,
+        "effect_alone": eff_a, "effect_rescued": eff_r, "effect_reduction": reduction,
+        "confirms": confirms, "verdict": verdict, "design": "curve",
+        "p_value": float(ri["p_value"]), "df": float(ri["df"]),
+    }  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- single-dose design
+
+
+def _readout_order(mode: str, single_dose_readout: str) -> list[str]:
+    if not mode:
+        return ["viability"]
+    pair = [f"auc_{mode}", f"frac_{mode}"]
+    return (pair if single_dose_readout == "auc" else pair[::-1]) + ["viability"]
+
+
+def _alone_side(
+    alone_wells: pd.DataFrame,
+    readout: str,
+    compound: str,
+    group: str,
+    dose: float,
+    predict: AlonePredictor | None,
+    dose_tolerance: float,
+) -> tuple[_Side | None, str]:
+    """The compound-alone level at ``dose`` and where it came from (module docstring, steps 1-3)."""
+    values = pd.to_numeric(alone_wells[readout], errors="coerce").to_numpy(float)
+    values = values[np.isfinite(values)]
+    if values.size >= 2:
+        return _Side.from_wells(values, "alone"), "wells"
+    pred = predict(compound, group, readout, dose) if predict is not None else None
+    if pred is not None and np.isfinite(pred.get("value", np.nan)) and np.isfinite(pred.get("se", np.nan)):
+        slack = 1.0 + dose_tolerance
+        if pred["dose_min"] / slack <= dose <= pred["dose_max"] * slack:
+            rse, dof = float(pred.get("rse", np.nan)), float(pred["dof"])
+            side = _Side(float(pred["value"]), 0, rse**2, dof, "curve", float(pred["se"]) ** 2, dof)
+            return side, "curve"
+    if values.size == 1:
+        return _Side.from_wells(values, "alone"), "well"
+    return None, ""
+
+
+def _single_dose_rows(
+    wells: pd.DataFrame,
+    skip: set[tuple[str, str, str]],
+    predict: AlonePredictor | None,
+    level: float,
+    min_effect: float,
+    min_reduction: float,
+    alpha: float,
+    dose_tolerance: float,
+    single_dose_readout: str,
+) -> list[dict]:
+    w = wells.copy()
+    for col in ("compound", "rescue_agent", "role", "mode", "group"):
+        w[col] = _text(w[col]) if col in w.columns else ""
+    w["concentration"] = pd.to_numeric(w.get("concentration"), errors="coerce")
+    rconc = w["rescue_concentration"] if "rescue_concentration" in w.columns else pd.Series(np.nan, index=w.index)
+    w["rescue_concentration"] = pd.to_numeric(rconc, errors="coerce")
+    if "plate" not in w.columns:
+        w["plate"] = ""
+    rescued_all = w[(w["rescue_agent"] != "") & (w["compound"] != "") & (w["concentration"] > 0)]
+    if rescued_all.empty:
+        return []
+    rescued_all = rescued_all.assign(
+        _dose=rescued_all["concentration"].map(lambda c: float(f"{c:.6g}")),
+        _rdose=rescued_all["rescue_concentration"].fillna(-1.0).map(lambda c: float(f"{c:.6g}")),
+    )
+    plain = w[(w["rescue_agent"] == "") & w["role"].isin(ALONE_ROLES) & (w["concentration"] > 0)]
+    vehicle_all = w[w["role"] == "vehicle"]
+    rows = []
+    keys = ["compound", "rescue_agent", "group", "_dose", "_rdose"]
+    for (compound, agent, group, _, _), sub in rescued_all.groupby(keys, sort=False):
+        if (compound, agent, group) in skip:
+            continue
+        dose = float(sub["concentration"].iloc[0])
+        mode = rescue_agent_mode(agent, next((m for m in sub["mode"] if m), ""))
+        plates = set(sub["plate"])
+        veh = vehicle_all[(vehicle_all["group"] == group) & vehicle_all["plate"].isin(plates)]
+        if veh.empty:
+            veh = vehicle_all[vehicle_all["group"] == group]
+        near = np.abs(np.log(plain["concentration"] / dose)) <= np.log1p(dose_tolerance)
+        alone_wells = plain[(plain["compound"] == compound) & (plain["group"] == group) & near]
+        per_readout: dict[str, dict] = {}
+        for readout in _readout_order(mode, single_dose_readout):
+            if readout not in w.columns or readout in per_readout:
+                continue
+            rescued = _Side.from_wells(pd.to_numeric(sub[readout], errors="coerce").to_numpy(float), "rescued")
+            if rescued.n == 0:
+                continue
+            alone, source = _alone_side(alone_wells, readout, compound, group, dose, predict, dose_tolerance)
+            if alone is None:
+                continue
+            vehicle = _Side.from_wells(pd.to_numeric(veh[readout], errors="coerce").to_numpy(float), "vehicle")
+            if vehicle.n == 0:  # no vehicle wells: the fitted zero-dose level, else 0
+                base = predict(compound, group, readout, 0.0) if predict is not None else None
+                value = float(base["value"]) if base is not None else 0.0
+                vehicle = _Side(value if np.isfinite(value) else 0.0, 0, np.nan, np.nan, "none")
+            stats_ = _compare(alone, rescued, vehicle, level)
+            stats_.update(alone_source=source, n_alone=alone.n, n_rescued=rescued.n, n_vehicle=vehicle.n)
+            per_readout[readout] = stats_
+        row = {
+            "compound": compound, "rescue_agent": agent, "mode": mode, "group": group,
+            "design": "single_dose", "concentration": dose,
+            "rescue_concentration": float(sub["rescue_concentration"].iloc[0]),
+        }  # fmt: skip
+        for prefix in ("frac", "auc"):
+            got = per_readout.get(f"{prefix}_{mode}", {})
+            row[f"{prefix}_reduction"] = got.get("effect_reduction", np.nan)
+            row[f"{prefix}_p_value"] = got.get("p_value", np.nan)
+        who = f"{compound} ({_dose_text(dose)}) + {agent}"
+        mode_txt = mode or "death"
+        if not per_readout:
+            row.update(readout="", confirms=False, call_alone="", call_rescued="", verdict=(
+                f"{who}: no wells or fitted curve of {compound} alone at {_dose_text(dose)}: "
+                "rescue not assessable"
+            ))  # fmt: skip
+            rows.append(row)
+            continue
+        readout, st = next(iter(per_readout.items()))
+        row.update(readout=readout, **st)
+        sign = 1.0 if readout.startswith(("frac_", "auc_")) else float(np.sign(st["effect_alone"]) or 1.0)
+
+        def has_effect(eff, lo, hi, sign=sign):
+            excludes_zero = (sign * lo > 0 or sign * hi > 0) if np.isfinite(lo) else True
+            return bool(sign * eff >= min_effect and excludes_zero)
+
+        alone_on = has_effect(st["effect_alone"], st["effect_alone_lo"], st["effect_alone_hi"])
+        rescued_on = has_effect(st["effect_rescued"], st["effect_rescued_lo"], st["effect_rescued_hi"])
+        red, p = st["effect_reduction"], st["p_value"]
+        lower = sign * (st["effect_alone"] - st["effect_rescued"]) > 0
+        significant = bool(np.isfinite(p) and p <= alpha and lower)
+        confirms = bool(alone_on and significant and red >= min_reduction)
+        row.update(call_alone="active" if alone_on else "inactive",
+                   call_rescued="active" if rescued_on else "inactive", confirms=confirms)  # fmt: skip
+        ci = f"{int(round(level * 100))}% CI {_pct(st['effect_reduction_lo'])} to {_pct(st['effect_reduction_hi'])}"
+        stat = f"{ci}, p = {p:.2g}" if np.isfinite(p) else "no replicate wells, no test"
+        stat += f"; {readout} vs {st['alone_source']} of {compound} alone"
+        verb = "reduces" if not np.isfinite(red) or red >= 0 else "increases"
+        size = _pct(abs(red)) if np.isfinite(red) else "n/a"
+        if np.isfinite(red) and abs(red) < 0.005:
+            verb, size = "changes", "less than 1%"
+        if not alone_on:
+            lo, hi = st["effect_alone_lo"], st["effect_alone_hi"]
+            eff_ci = f", {int(round(level * 100))}% CI {lo:+.2f} to {hi:+.2f}" if np.isfinite(lo) else ""
+            row["verdict"] = (
+                f"{who}: {compound} alone changes {readout} by only {st['effect_alone']:+.2f} over "
+                f"vehicle at this dose{eff_ci} (at least {min_effect:.2g} needed; with {agent} "
+                f"{st['effect_rescued']:+.2f}): rescue not assessable"
+            )
+        elif confirms:
+            row["verdict"] = f"{who} {verb} the {mode_txt} effect by {size} ({stat}): rescue confirms {mode_txt}"
+        elif significant:
+            row["verdict"] = (
+                f"{who} {verb} the {mode_txt} effect by {size} ({stat}): partial rescue, "
+                f"below the {min_reduction:.0%} that confirms {mode_txt}"
+            )
+        else:
+            row["verdict"] = (
+                f"{who} {verb} the {mode_txt} effect by {size} ({stat}): not significant, "
+                f"rescue does not confirm {mode_txt}"
+            )
+        rows.append(row)
+    return rows
+
+
 def confirm_rescues(
-    fits: pd.DataFrame, level: float = 0.95, min_shift: float = 2.0
+    fits: pd.DataFrame,
+    wells: pd.DataFrame | None = None,
+    predict: AlonePredictor | None = None,
+    level: float = 0.95,
+    min_shift: float = 2.0,
+    min_reduction: float = 0.5,
+    min_effect: float = 0.1,
+    alpha: float = 0.05,
+    dose_tolerance: float = 0.1,
+    single_dose_readout: str = "auc",
 ) -> pd.DataFrame:
-    """One row per rescue pair with the EC50 shift and whether it confirms the mode.
+    """One row per rescue pair (``curve`` design) or rescued dose (``single_dose``); see the module docstring.
 
     Args:
         fits: Fits with curve metadata (``compound, treatment, rescue_agent, group, mode``).
-        level: Confidence level of the shift interval.
-        min_shift: Minimal fold shift of the EC50.
+        wells: Per-well summaries joined with the layout (``compound,
+            concentration, role, mode, rescue_agent, rescue_concentration,
+            group, plate`` and readouts such as ``frac_<mode>``,
+            ``auc_<mode>``, ``viability``); None skips the single-dose design.
+        predict: Fitted compound-alone response at a dose (see
+            :data:`AlonePredictor`); None uses alone wells only.
+        level: Confidence level of every interval.
+        min_shift: Curve design: minimal fold shift of the EC50.
+        min_reduction: Single-dose design: minimal effect reduction that confirms.
+        min_effect: Single-dose design: minimal effect of the compound alone
+            over vehicle (response units) for the rescue to be assessable.
+        alpha: Single-dose design: significance level of the reduction.
+        dose_tolerance: Relative concentration difference within which alone
+            wells count as the rescued dose.
+        single_dose_readout: ``"auc"`` (default, ``auc_<mode>`` first) or
+            ``"frac"`` (the endpoint fraction ``frac_<mode>`` first).
 
     Returns:
-        Columns :data:`RESCUE_COLUMNS`; ``shift`` is EC50(rescued) / EC50(alone).
+        Columns :data:`RESCUE_COLUMNS` (NaN where a column does not apply to
+        the design); ``shift`` is EC50(rescued) / EC50(alone), ``effect_reduction``
+        the share of the alone effect that the agent removes.
+
+    Raises:
+        ValueError: If ``single_dose_readout`` is not ``"auc"`` or ``"frac"``.
     """
-    if "rescue_agent" not in fits.columns:
-        return pd.DataFrame(columns=RESCUE_COLUMNS)
-    rescued = fits[fits["rescue_agent"].fillna("") != ""]
-    rows = []
-    for (compound, agent, group), sub in rescued.groupby(
-        ["compound", "rescue_agent", "group"], sort=False
-    ):
-        mode = rescue_agent_mode(agent, next((m for m in sub["mode"] if m), ""))
-        alone = fits[
-            (fits["treatment"] == compound)
-            & (fits["group"] == group)
-            & (fits["rescue_agent"].fillna("") == "")
-        ]
-        shared = [r for r in sub["readout"] if r in set(alone["readout"])]
-        if not shared:
-            continue
-        for pref in (f"frac_{mode}", "viability"):
-            if pref in shared:
-                readout = pref
-                break
-        else:
-            readout = shared[0]
-        a = alone[alone["readout"] == readout].iloc[0]
-        r = sub[sub["readout"] == readout].iloc[0]
-        ri = ratio_intervals(
-            r["ec50"], r["ec50_se"], r["df"] if r["df"] > 0 else np.inf,
-            a["ec50"], a["ec50_se"], a["df"] if a["df"] > 0 else np.inf, level,
-        )  # fmt: skip
-        shift = float(ri["ratio"])
-        lo, hi = float(ri["log_lo"]), float(ri["log_hi"])
-        f_lo, f_hi = float(ri["fieller_lo"]), float(ri["fieller_hi"])
-        eff_a, eff_r = float(a["effect"]), float(r["effect"])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            reduction = 1.0 - abs(eff_r) / abs(eff_a) if eff_a else np.nan
-        base_active = a["call"] == "active"
-        abolished = r["call"] != "active"
-        shifted = np.isfinite(shift) and shift >= min_shift and np.isfinite(lo) and lo > 1.0
-        halved = np.isfinite(reduction) and reduction >= 0.5
-        confirms = bool(base_active and (abolished or shifted or halved))
-        mode_txt = mode or "its mode"
-        if not base_active:
-            verdict = f"{compound} alone is not active on {readout}: rescue not assessable"
-        elif confirms:
-            why = (
-                "abolishes the response" if abolished
-                else f"EC50 shift {_fmt(shift)}x ({int(level * 100)}% CI {_fmt(lo)}-{_fmt(hi)})"
-                if shifted else f"effect reduced by {reduction:.0%}"
-            )  # fmt: skip
-            verdict = f"{compound} + {agent} rescue confirms {mode_txt} ({why})"
-        else:
-            verdict = (
-                f"{compound} + {agent} rescue does not confirm {mode_txt} "
-                f"(EC50 shift {_fmt(shift)}x, effect reduced by {reduction:.0%})"
-            )
-        rows.append(
-            {
-                "compound": compound, "rescue_agent": agent, "mode": mode, "group": group,
-                "readout": readout, "call_alone": a["call"], "call_rescued": r["call"],
-                "ec50_alone": a["ec50"], "ec50_rescued": r["ec50"], "shift": shift,
-                "shift_lo": lo, "shift_hi": hi, "fieller_lo": f_lo, "fieller_hi": f_hi,
-                "effect_alone": eff_a, "effect_rescued": eff_r, "effect_reduction": reduction,
-                "confirms": confirms, "verdict": verdict,
-            }
-        )  # fmt: skip
-    return pd.DataFrame(rows, columns=RESCUE_COLUMNS)
+    if single_dose_readout not in ("auc", "frac"):
+        raise ValueError(f"single_dose_readout must be 'auc' or 'frac', not {single_dose_readout!r}")
+    rows: list[dict] = []
+    done: set[tuple[str, str, str]] = set()
+    if "rescue_agent" in fits.columns and len(fits):
+        rescued = fits[fits["rescue_agent"].fillna("") != ""]
+        for (compound, agent, group), sub in rescued.groupby(["compound", "rescue_agent", "group"], sort=False):
+            row = _curve_row(compound, agent, group, sub, fits, level, min_shift)
+            if row is not None:
+                rows.append(row)
+                done.add((compound, agent, group))
+    if wells is not None and len(wells) and "rescue_agent" in wells.columns:
+        rows += _single_dose_rows(
+            wells, done, predict, level, min_effect, min_reduction, alpha, dose_tolerance, single_dose_readout
+        )
+    out = pd.DataFrame(rows, columns=RESCUE_COLUMNS)
+    out["confirms"] = out["confirms"].astype(bool)
+    return out

@@ -6,7 +6,9 @@
 :func:`~ferroscreen.analysis.dose_tables.dose_response_table`,
 :func:`~ferroscreen.analysis.fit_curves` (plateaus bounded to [0, 1] for
 fractions, [0, 2] for viability and [-1, 1.5] for GR values), :func:`~ferroscreen.analysis.ranking.rank_compounds`,
-:func:`~ferroscreen.analysis.rescue.confirm_rescues` and
+:func:`~ferroscreen.analysis.rescue.confirm_rescues` (rescue curves, and
+single-dose rescues against alone wells or the fitted alone curve through
+:class:`AlonePredictor`) and
 :func:`~ferroscreen.analysis.qc.plate_qc`. :func:`ec50_over_time` fits one
 curve per treatment × readout × time point for time-resolved potency.
 """
@@ -18,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ferroscreen.analysis.dose_response import fit_curves
-from ferroscreen.analysis.dose_tables import annotate_wells, dose_response_table
+from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_params
+from ferroscreen.analysis.dose_tables import annotate_wells, curve_name, dose_response_table
 from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
 from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import rank_compounds
@@ -96,7 +98,10 @@ def _check_readouts(readouts: list[str], summary: pd.DataFrame, model: str, sour
             )
 
 
-def _fit_doses(doses: pd.DataFrame, model: str, source, **fit_kwargs) -> pd.DataFrame:
+def _fit_doses(
+    doses: pd.DataFrame, model: str, source, keep: list[FittedCurves] | None = None, **fit_kwargs
+) -> pd.DataFrame:
+    """Fit every curve of a dose table (readout-family plateau bounds); ``keep`` collects the batch fits."""
     parts = []
     fraction = doses["readout"].str.startswith(("frac_", "auc_"))
     for is_fraction, sub in doses.groupby(fraction, sort=False):
@@ -113,13 +118,89 @@ def _fit_doses(doses: pd.DataFrame, model: str, source, **fit_kwargs) -> pd.Data
             if model != "ll2" and bounds is not None:
                 kwargs.setdefault("plateau_bounds", bounds)
             table = part if model == "ll2" else part.drop(columns=["n"], errors="ignore")
-            parts.append(fit_curves(table, model=model, source=source, **kwargs))
+            fitted = fit_curves_with_params(table, model=model, source=source, **kwargs)
+            if keep is not None:
+                keep.append(fitted)
+            parts.append(fitted.table)
     fits = pd.concat(parts, ignore_index=True)
     info = doses.drop_duplicates("curve").set_index("curve")[_CURVE_INFO]
     fits = fits.join(info, on="curve")
     order = {r: i for i, r in enumerate(dict.fromkeys(doses["readout"]))}
     fits["_o"] = fits["readout"].map(order)
     return fits.sort_values(["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+class AlonePredictor:
+    """Fitted compound-alone response at a dose, for single-dose rescue comparisons.
+
+    Calling it with ``(compound, group, readout, dose)`` returns the fitted
+    response of the compound's own curve (no rescue agent) at ``dose`` with
+    its delta-method standard error (keys ``value, se, dof, rse, dose_min,
+    dose_max``), or None when the compound has no fitted curve. Curves of
+    the main fit are reused; a readout that was not fitted (e.g.
+    ``auc_<mode>``) is fitted on first use from the annotated wells with the
+    same model (LL.4 when the model is the binomial LL.2 and the readout is
+    not an endpoint fraction) and bounds, and cached.
+    """
+
+    def __init__(
+        self,
+        annotated: pd.DataFrame,
+        batches: list[FittedCurves],
+        model: str,
+        source=None,
+        fit_kwargs: dict | None = None,
+    ):
+        self.annotated = annotated
+        self.batches = list(batches)
+        self.model = model
+        self.source = source
+        self.fit_kwargs = dict(fit_kwargs or {})
+        self._tried: set[tuple[str, str]] = set()
+
+    def _find(self, curve: str, readout: str) -> tuple[FittedCurves, int] | None:
+        for batch in self.batches:
+            row = batch.row_of(curve, readout)
+            if row is not None:
+                return batch, row
+        return None
+
+    def _fit_on_demand(self, compound: str, group: str, readout: str) -> None:
+        a = self.annotated
+        if readout not in a.columns:
+            return
+        mine = ((a["treatment"] == compound) & (a["group"] == group)) | (a["role"] == "vehicle")
+        doses = dose_response_table(a[mine], [readout])
+        doses = doses[doses["curve"] == curve_name(compound, group)]
+        if doses.empty:
+            return
+        model = self.model if self.model != "ll2" or readout.startswith("frac_") else "ll4"
+        _fit_doses(doses, model, self.source, keep=self.batches, **self.fit_kwargs)
+
+    def __call__(self, compound: str, group: str, readout: str, dose: float) -> dict | None:
+        """Prediction of ``compound`` alone in ``group`` on ``readout`` at ``dose`` (None: no curve)."""
+        curve = curve_name(compound, group)
+        found = self._find(curve, readout)
+        if found is None and (curve, readout) not in self._tried:
+            self._tried.add((curve, readout))
+            self._fit_on_demand(compound, group, readout)
+            found = self._find(curve, readout)
+        if found is None:
+            return None
+        batch, row = found
+        fit = batch.table.iloc[row]
+        if fit["call"] == "failed":
+            return None
+        pred = batch.predict(row, [dose]).iloc[0]
+        rse = float(fit["rse"]) if batch.spec.loss == "gaussian" else float("nan")
+        return {
+            "value": float(pred["value"]),
+            "se": float(pred["se"]),
+            "dof": float(pred["df"]),
+            "rse": rse,
+            "dose_min": float(fit["dose_min"]),
+            "dose_max": float(fit["dose_max"]),
+        }
 
 
 def analyse_screen(
@@ -163,10 +244,12 @@ def analyse_screen(
             f"{layout.source or 'layout'}: no compound has two or more positive molar "
             f"concentrations with data, so there is no dose-response curve to fit"
         )
-    fits = _fit_doses(doses, model, source, **fit_kwargs)
+    batches: list[FittedCurves] = []
+    fits = _fit_doses(doses, model, source, keep=batches, **fit_kwargs)
     rank_modes = [m for m in modes if m not in ("alive",) and f"frac_{m}" in readouts]
     ranking = rank_compounds(fits, annotated, rank_modes)
-    rescue = confirm_rescues(fits)
+    predict = AlonePredictor(annotated, batches, model, source, fit_kwargs)
+    rescue = confirm_rescues(fits, annotated, predict)
     fmt = layout.plate_format
     qc = plate_qc(annotated, [m for m in modes if m != "alive"], (fmt.rows, fmt.cols))
     return ScreenResult(fits, ranking, rescue, qc, annotated, doses, notes)
@@ -247,6 +330,7 @@ def summary_line(fits: pd.DataFrame) -> str:
 
 
 __all__ = [
+    "AlonePredictor",
     "ScreenResult",
     "analyse_screen",
     "default_readouts",

@@ -58,6 +58,8 @@ class ReferencePlateDataModule(CropDataModule):
         onset_h: First hour a reference well's frames are used (number or {mode: hours}).
         until_h: Last hour used for reference wells (None: the end).
         roles: Layout roles that provide labelled wells.
+        vehicle_window: Restrict vehicle wells to the same onset/until window
+            (keeps the classes balanced when the plate was imaged long).
         channel: Channel to use (default: the first, alphabetically).
         max_crops_per_frame: Subsample crops per frame (None: all).
         detector: Detector preset name or settings dict (``preset`` key allowed).
@@ -74,6 +76,7 @@ class ReferencePlateDataModule(CropDataModule):
         onset_h: float | dict = 24.0,
         until_h: float | None = None,
         roles: list[str] = ("reference", "vehicle"),
+        vehicle_window: bool = False,
         channel: str | None = None,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
@@ -91,6 +94,7 @@ class ReferencePlateDataModule(CropDataModule):
         self.onset_h = onset_h
         self.until_h = until_h
         self.roles = tuple(roles)
+        self.vehicle_window = bool(vehicle_window)
         self.channel = channel
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
@@ -132,9 +136,11 @@ class ReferencePlateDataModule(CropDataModule):
             if cls is None:
                 continue
             mode = self.classes[cls]
-            if mode != "alive" and row.time_h < self._onset(mode):
+            windowed = mode != "alive" or self.vehicle_window
+            window_mode = mode if mode != "alive" else "default"
+            if windowed and row.time_h < self._onset(window_mode):
                 continue
-            if mode != "alive" and self.until_h is not None and row.time_h > self.until_h:
+            if windowed and self.until_h is not None and row.time_h > self.until_h:
                 continue
             sel.append(row)
         if not sel:
@@ -169,6 +175,7 @@ class ReferencePlateDataModule(CropDataModule):
             "format": acq.format,
             "channel": channel,
             "onset_h": self.onset_h,
+            "until_h": self.until_h,
             "train_wells": sorted(w for w in well_class if w not in val_wells),
             "val_wells": sorted(val_wells),
             "n_frames": len(sel),

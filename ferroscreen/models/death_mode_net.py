@@ -3,7 +3,8 @@
 Input: grey-level crops normalised per frame by
 :func:`ferroscreen.crops.normalize_frame` (roughly in [0, 1]), shape
 (B, 1, S, S) or (B, S, S). The network resizes them to ``input_size``,
-replicates the grey channel to RGB, applies ImageNet mean/std, runs the
+replicates the grey channel to RGB, applies ImageNet mean/std (channels-last
+memory layout, much faster for depthwise convolutions on CPU), runs the
 backbone and a dropout + linear head, and returns logits (B, n_classes).
 """
 
@@ -48,6 +49,8 @@ class DeathModeNet(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.register_buffer("temperature", torch.ones(()))
+        # NHWC: oneDNN's depthwise convolutions (MobileNets, EfficientNet) are ~9x faster on CPU
+        self.to(memory_format=torch.channels_last)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Crops (B, S, S) or (B, 1, S, S) -> normalised RGB (B, 3, input_size, input_size)."""
@@ -56,7 +59,8 @@ class DeathModeNet(nn.Module):
         x = x.float()
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        return (x.expand(-1, 3, -1, -1) - self.mean) / self.std
+        x = (x.expand(-1, 3, -1, -1) - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, n_classes), before temperature scaling."""
@@ -68,9 +72,26 @@ class DeathModeNet(nn.Module):
         return torch.softmax(self.forward(x) / self.temperature, dim=1)
 
     def set_frozen(self, freeze: str) -> None:
-        """Freeze backbone parameters: ``"none"``, ``"backbone"`` or ``"all_but_last"``."""
+        """Freeze backbone parameters: ``"none"``, ``"backbone"`` or ``"all_but_last"``.
+
+        Frozen blocks also keep their batch-norm layers in eval mode (ImageNet
+        running statistics) while the rest trains: the usual transfer-learning
+        set-up, and much cheaper on CPU.
+        """
         for p in self.features.parameters():
             p.requires_grad = freeze == "none"
         if freeze == "all_but_last":
             for p in last_block(self.features, self.backbone_name).parameters():
                 p.requires_grad = True
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> DeathModeNet:
+        """Set train/eval mode; batch-norm layers whose parameters are all frozen stay in eval mode."""
+        super().train(mode)
+        if mode:
+            for m in self.features.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(
+                    p.requires_grad for p in m.parameters()
+                ):
+                    m.eval()
+        return self

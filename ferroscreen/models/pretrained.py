@@ -15,7 +15,7 @@ NUCLEI_AITS = register_model(
         name="nuclei-aits",
         task="nuclei-segmentation",
         filename="nuclei-aits.pt",
-        sha256="0" * 64,
+        sha256="9f3cf33adf1c1075431f99f779e6c3a65c2d75ab895312edb8f399c6156b41ca",
         description="compact U-Net (fg/boundary/distance) for Hoechst nuclei, 1104x1104 CX7 fields",
         source="Arvidsson, Kazemi Rashed & Aits, Data in Brief 46 (2023) 108769 (CC BY 4.0), "
         "train split of Aitslab-bioimaging1",

@@ -5,7 +5,10 @@ necrostatin-1 for necroptosis, zVAD for apoptosis) moves that mode's
 dose-response curve to the right: the EC50 ratio (rescued over alone) with a
 confidence interval above 1 confirms the mode. Ratios come from the results
 folder's ``rescue.csv`` when it has them, else from
-:func:`ferroscreen.analysis.potency_ratio` on the two fitted curves.
+:func:`ferroscreen.analysis.potency_ratio` on the two fitted curves. Rows of
+``rescue.csv`` with ``design == "single_dose"`` (the agent added at one
+compound dose: no curve, no ratio) are shown with the analysis sentence,
+which states the effect reduction with its CI and p-value.
 """
 
 from __future__ import annotations
@@ -139,6 +142,12 @@ def _from_analysis(res: Results, info: CompoundInfo) -> list[RescueComparison] |
         confirms = truthy(row.get("confirms"))
         comp = RescueComparison(info.name, str(row["rescue_agent"]), mode, readout, ratio, lo, hi, verdict, "")
         comp.sentence = _sentence(comp)
+        if str(row.get("design", "")) == "single_dose":
+            # one dose, no curve: the analysis sentence carries the effect reduction, its CI and p
+            comp.verdict = "confirms" if confirms else "no_shift"
+            comp.sentence = str(row.get("verdict", "")) or comp.sentence
+            out.append(comp)
+            continue
         if confirms and verdict not in ("confirms", "abolishes"):
             comp.verdict = "confirms"
             reduction = float(row.get("effect_reduction", math.nan))

@@ -91,11 +91,19 @@ def ranking_tables(res: Results, anchors: dict[str, str]) -> list[dict]:
 
 
 def top_hits(res: Results, anchors: dict[str, str], n: int = 3) -> list[dict]:
-    """Per mode the ``n`` best-ranked compounds: ``{"mode", "hits": [{"compound", "score", "href"}]}``."""
+    """Per mode the ``n`` best-ranked *active* compounds: ``{"mode", "hits": [{"compound", "score", "href"}]}``.
+
+    Rows whose ``tier`` (or, without one, ``call``) is not ``active`` are not hits;
+    a mode without active compounds gets an empty list.
+    """
     if res.ranking is None:
         return []
     out = []
     for mode, sub in res.ranking.groupby("mode", sort=False):
+        for col in ("tier", "call"):
+            if col in sub.columns:
+                sub = sub[sub[col].astype(str) == "active"]
+                break
         sub = sub.sort_values("rank").head(n)
         hits = [
             {"compound": str(r.compound), "score": fmt(float(r.score)), "href": anchors.get(str(r.compound))}

@@ -27,6 +27,19 @@ from ferroscreen.segment.postprocess import PostprocessParams, instances_from_ma
 __all__ = ["NucleiSegmenter"]
 
 
+def _initial_state(source: str) -> dict:
+    """U-Net state dict from a registered name, model file or Lightning checkpoint."""
+    if str(source).endswith(".ckpt"):
+        blob = torch.load(source, map_location="cpu", weights_only=False)
+        return {k[4:]: v for k, v in blob["state_dict"].items() if k.startswith("net.")}
+    import ferroscreen.models.pretrained  # noqa: F401  (registers shipped models)
+    from ferroscreen.models.registry import resolve_model
+    from ferroscreen.segment.model_file import load_model_file
+
+    net, _ = load_model_file(resolve_model(source, task="nuclei-segmentation"))
+    return net.state_dict()
+
+
 class NucleiSegmenter(pl.LightningModule):
     """LightningModule around a U-Net with three output maps.
 
@@ -40,6 +53,9 @@ class NucleiSegmenter(pl.LightningModule):
         distance_weight: Weight of the distance BCE term.
         max_steps: Length of the cosine schedule (0 = constant rate).
         postprocess: Keyword arguments of :class:`PostprocessParams` used in validation.
+        init_weights: Start from these U-Net weights (fine-tuning): a registered
+            model name (e.g. ``nuclei-aits``), a model file, or a
+            ``NucleiSegmenter`` checkpoint; the architecture must match ``widths``.
     """
 
     def __init__(
@@ -52,10 +68,13 @@ class NucleiSegmenter(pl.LightningModule):
         distance_weight: float = 1.0,
         max_steps: int = 0,
         postprocess: dict | None = None,
+        init_weights: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = UNet(1, 3, tuple(widths or (8, 16, 32, 64, 128)))
+        if init_weights:
+            self.net.load_state_dict(_initial_state(init_weights))
         self.pp = PostprocessParams(**(postprocess or {}))
         self._val_counts: list[dict] = []
 
