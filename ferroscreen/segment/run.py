@@ -200,7 +200,7 @@ def _write_stores(
     provenance: dict,
 ) -> list[str]:
     """One score store per plate; returns the written paths relative to ``out``."""
-    from ferroscreen.score.store import DONE, PlateStore, new_frame_table, write_store
+    from ferroscreen.score.store import DONE, new_frame_table, write_store
 
     objs = {t["image"].iloc[0]: t for t in obj_tables if len(t)}
     written = []
@@ -212,9 +212,6 @@ def _write_stores(
         frames["focus"] = f["focus"].to_numpy()
         frames["empty"] = f["qc_empty"].to_numpy().astype(np.int8)
         frames["defocus"] = f["qc_focus"].to_numpy().astype(np.int8)
-        stop = np.cumsum(frames["n_cells"].to_numpy(np.int64))
-        frames["cell_start"] = stop - frames["n_cells"].to_numpy(np.int64)
-        frames["cell_stop"] = stop
         parts = [objs[name].assign(frame=i) for i, name in enumerate(f["image"]) if name in objs]
         o = (
             pd.concat(parts, ignore_index=True)
@@ -229,9 +226,21 @@ def _write_stores(
             "score": np.ones(len(o), np.float32),
             "prob": np.ones((len(o), 1), np.float32),
         }
+        counts = np.bincount(cells["frame"], minlength=len(frames)).astype(np.int64)
+        stops = np.cumsum(counts)
+        runs = [(i, "nuclei", int(stops[i] - counts[i]), int(stops[i])) for i in range(len(frames)) if counts[i]]
         attrs = {**provenance, "classes": ["nucleus"], "plate": str(plate)}
-        store = PlateStore(attrs, frames, cells, wells[wells["plate"] == plate].reset_index(drop=True))
-        path = write_store(folder / f"{plate}.h5", store)
+        plate_wells = wells[wells["plate"] == plate].reset_index(drop=True)
+        path = folder / f"{plate}.h5"
+        write_store(
+            path,
+            attrs,
+            frames,
+            None,
+            {"nuclei": cells},
+            runs,
+            lambda fr, _sums, w=plate_wells: (fr, w),
+        )
         written.append(f"store/{path.name}")
     return written
 
