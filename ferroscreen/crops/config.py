@@ -9,7 +9,7 @@ from typing import Any
 __all__ = ["PRESETS", "DetectorConfig"]
 
 _MODES = ("cells", "tiles")
-_METHODS = ("halo", "texture")
+_METHODS = ("radial", "phase", "halo", "texture")
 
 
 @dataclass(frozen=True)
@@ -26,22 +26,26 @@ class DetectorConfig:
     Attributes:
         mode: ``"cells"`` (cell-centred detections) or ``"tiles"`` (a fixed grid
             of ``tile_size`` tiles, as in the reference study).
-        method: ``"halo"``: cells are interiors enclosed by a bright halo or
-            rim (round suspension cells in phase contrast / brightfield; each
-            touching cell keeps its own ring). ``"texture"``: cells are regions
-            of local contrast (spread adherent cells, any polarity).
+        method: ``"radial"`` (default): round cells are centres of radial
+            symmetry of their rim edges (suspension cells in phase contrast /
+            brightfield, every death stage incl. pale ghosts; touching cells
+            each keep their own centre). ``"phase"``: spread adherent cells in
+            phase contrast, one seed per dark cell body plus phase-bright round
+            cells. ``"halo"``: cells are interiors enclosed by a bright halo or
+            rim (the earlier suspension detector, kept so saved configs still
+            run). ``"texture"``: cells are regions of local contrast (any polarity).
         min_radius: Smallest cell radius of interest (px). Sets the working
             scale: frames are block-averaged by ``downsample`` (auto:
             ``max(1, floor(min_radius / 4))``) before detection.
         max_radius: Largest cell radius (px); radii are clipped to
             ``[min_radius, max_radius]`` and it sets the background scale.
         threshold: Sensitivity, in robust noise SDs (lower finds fainter cells
-            and more debris). ``"texture"``: a pixel is textured when its local
+            and more debris). ``"texture"``/``"phase"``: a pixel is textured when its local
             mean absolute deviation from the flattened background exceeds it;
             ``"halo"``: a pixel is halo when the smoothed flattened frame
             exceeds the background median by it.
         contrast_sigma: Gaussian sigma, in units of ``min_radius``, of the
-            local mean absolute deviation (``"texture"``) or of the smoothing
+            local mean absolute deviation (``"texture"``/``"phase"``) or of the smoothing
             before halo thresholding (``"halo"``).
         occupancy_sigma: Gaussian sigma, in units of ``min_radius``, that
             turns the textured-pixel mask into a local occupancy in [0, 1].
@@ -57,7 +61,7 @@ class DetectorConfig:
             along the segment joining them never drops below ``neck_ratio``
             times the weaker seed (no neck between them). 0 disables merging.
         peak_distance: Minimum distance between seeds, in units of
-            ``min_radius``.
+            ``min_radius`` (``"radial"``: half of it; vote peaks are sharp).
         min_area: Foreground components smaller than
             ``min_area * pi * min_radius**2`` are debris and are dropped.
         fill_holes: Fill enclosed holes of the textured mask up to
@@ -71,12 +75,30 @@ class DetectorConfig:
             (rejects gaps between cells and background noise).
         overlap: ``"halo"``: a seed within ``overlap * (r + 2)`` of a stronger
             seed of inscribed radius ``r`` is a duplicate (non-maximum suppression).
+        radial_steps: ``"radial"``: number of candidate radii, geometrically
+            spaced from ``min_radius`` to ``max_radius``.
+        edge_threshold: ``"radial"``: a pixel votes when its gradient magnitude
+            exceeds the frame's median by this many robust SDs.
+        vote_sigma: ``"radial"``: votes for radius ``r`` are pooled over a
+            Gaussian of ``vote_sigma * r``.
+        min_score: ``"radial"``: smallest detection score kept (score = pooled
+            votes / 2 per rim pixel, clipped to [0, 1]; ~1 for a crisp full rim).
+            Non-maximum suppression then uses ``overlap`` times the radius.
+        body_sigma: ``"phase"``: Gaussian sigma, in units of ``min_radius``, of
+            the darkness map whose maxima seed cell bodies.
+        min_darkness: ``"phase"``: a body seed must be this many noise SDs
+            darker than the background (smoothed).
+        bright_threshold: ``"phase"``: compact phase-bright blobs (rounded
+            cells) stronger than this many noise SDs are seeds too (0 disables).
+        bright_sigma: ``"phase"``: blob scale, in units of ``min_radius``.
+        bright_separation: ``"phase"``: a bright seed within this many
+            ``min_radius`` of a body seed is dropped (it is that cell's halo).
         tile_size: Tile edge (px) in ``"tiles"`` mode.
         tile_stride: Tile step (px); ``None`` means ``tile_size`` (no overlap).
     """
 
     mode: str = "cells"
-    method: str = "halo"
+    method: str = "radial"
     min_radius: float = 4.0
     max_radius: float = 16.0
     threshold: float = 1.5
@@ -93,6 +115,15 @@ class DetectorConfig:
     ring_contrast: float = 4.0
     overlap: float = 1.5
     downsample: int = 0
+    radial_steps: int = 7
+    edge_threshold: float = 2.0
+    vote_sigma: float = 0.3
+    min_score: float = 0.45
+    body_sigma: float = 0.75
+    min_darkness: float = 1.0
+    bright_threshold: float = 8.0
+    bright_sigma: float = 0.75
+    bright_separation: float = 1.75
     tile_size: int = 224
     tile_stride: int | None = None
 
@@ -105,13 +136,17 @@ class DetectorConfig:
             raise ValueError(
                 f"DetectorConfig needs 0 < min_radius <= max_radius, got {self.min_radius} and {self.max_radius}"
             )
-        for name in ("threshold", "contrast_sigma", "occupancy_sigma", "background_scale", "peak_distance", "overlap"):
+        positive = ("threshold", "contrast_sigma", "occupancy_sigma", "background_scale", "peak_distance", "overlap")
+        positive += ("vote_sigma", "body_sigma", "bright_sigma")
+        for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"DetectorConfig.{name} must be > 0, got {getattr(self, name)}")
         if not (0 <= self.min_occupancy < 1):
             raise ValueError(f"DetectorConfig.min_occupancy must be in [0, 1), got {self.min_occupancy}")
         if not (0 <= self.neck_ratio <= 1):
             raise ValueError(f"DetectorConfig.neck_ratio must be in [0, 1], got {self.neck_ratio}")
+        if self.radial_steps < 1 or self.bright_threshold < 0 or self.min_score < 0:
+            raise ValueError("DetectorConfig: radial_steps must be >= 1, bright_threshold and min_score >= 0")
         if self.downsample < 0 or self.tile_size < 1 or (self.tile_stride is not None and self.tile_stride < 1):
             raise ValueError("DetectorConfig: downsample must be >= 0, tile_size and tile_stride >= 1")
 
@@ -145,11 +180,11 @@ class DetectorConfig:
         Presets (see :data:`PRESETS`):
 
         * ``"suspension"``: round suspension cells (leukemia lines) at 10x in an
-          incubator imager, radius 4-16 px; halo-enclosure method (touching
-          cells split); the defaults. Tuned on ``ferroscreen simulate`` plates.
-        * ``"adherent_10x"``: spread adherent cells in 10x phase contrast
-          (tuned on the 20 Usiigaci T98G glioblastoma images; radius 12-45 px); seeds at
-          occupancy maxima, no hole filling.
+          incubator imager, radius 4-16 px; radial-symmetry votes; the defaults.
+          ``min_score`` tuned on a ``ferroscreen simulate`` plate (seed 1).
+        * ``"adherent_10x"``: spread adherent cells in 10x phase contrast, radius
+          12-45 px; ``"phase"`` method (dark-body and bright-blob seeds). Tuned
+          on the odd-numbered Usiigaci T98G glioblastoma images (sets 1, 3, ..., 19).
         * ``"tiles"``: fixed 224 px tiles, no detection.
 
         Raises:
@@ -164,17 +199,17 @@ class DetectorConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "suspension": {},
     "adherent_10x": {
-        "method": "texture",
+        "method": "phase",
         "min_radius": 12.0,
         "max_radius": 45.0,
-        "threshold": 4.0,
-        "contrast_sigma": 0.35,
-        "min_occupancy": 0.5,
-        "split_touching": False,
-        "neck_ratio": 0.0,
-        "min_area": 0.0,
-        "fill_holes": False,
-        "peak_distance": 0.8,
+        "threshold": 2.5,
+        "contrast_sigma": 0.25,
+        "occupancy_sigma": 1.5,
+        "min_occupancy": 0.65,
+        "neck_ratio": 0.8,
+        "peak_distance": 1.125,
+        "min_area": 1.2,
+        "fill_holes": True,
     },
     "tiles": {"mode": "tiles"},
 }

@@ -5,7 +5,18 @@ Pipeline (all on a frame block-averaged by ``config.factor``):
 1. :func:`~ferroscreen.crops.normalize_frame` (percentiles 0.5/99.5 -> 0/1, not clipped);
 2. background flattening (subtract a Gaussian of ``background_scale * max_radius``);
 
-``method="halo"`` (round suspension cells):
+``method="radial"`` (round suspension cells, the default; no flattening needed):
+
+2. radial-symmetry votes of the rim edges at ``radial_steps`` radii
+   (:func:`~ferroscreen.crops.radial_votes.radial_vote_map`);
+3. seeds = vote maxima with score >= ``min_score``, at least ``peak_distance * min_radius``
+   apart; non-maximum suppression within ``overlap`` x the stronger seed's radius (one
+   detection per fragmented apoptotic cell); radius = the best-voting radius.
+
+``method="phase"`` (spread adherent cells in phase contrast): dark-body and bright-blob
+seeds of :func:`~ferroscreen.crops.phase_bodies.phase_seeds`; radius as for ``"texture"``.
+
+``method="halo"`` (the earlier suspension detector):
 
 3. smooth, threshold the bright halo/rim pixels at ``threshold`` robust noise SDs;
 4. seeds = maxima of the distance to the nearest halo pixel (the centres of the
@@ -48,6 +59,8 @@ from ferroscreen.crops.foreground import (
 )
 from ferroscreen.crops.normalization import normalize_frame, robust_sigma
 from ferroscreen.crops.peaks import local_maxima, merge_without_neck
+from ferroscreen.crops.phase_bodies import phase_seeds
+from ferroscreen.crops.radial_votes import radial_vote_map
 from ferroscreen.crops.tiles import tile_boxes
 
 __all__ = ["DETECTION_COLUMNS", "detect_cells", "detections_frame"]
@@ -122,8 +135,9 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
         One row per detected cell with :data:`DETECTION_COLUMNS` (see
         :func:`detections_frame`): centre ``x`` (column) and ``y`` (row) in
         input-frame pixels, ``radius`` in ``[min_radius, max_radius]``, the clipped
-        box, and ``score`` in [0, 1] (``"halo"``: fraction of the ring closed;
-        ``"texture"``: occupancy at the centre). Rows are in raster order of the centres.
+        box, and ``score`` in [0, 1] (``"radial"``: pooled rim votes / 2, ~1 for a
+        crisp full rim; ``"halo"``: fraction of the ring closed; ``"texture"``/``"phase"``:
+        foreground occupancy around the centre). Rows are in raster order of the centres.
         A featureless frame gives an empty table with these columns. The result
         is deterministic.
 
@@ -150,16 +164,41 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
     scale = (sx + sy) / 2
     r0, r1 = cfg.min_radius / scale, cfg.max_radius / scale
 
-    flat = flatten_background(frame, cfg.background_scale * r1)
-    if cfg.method == "halo":
-        rows, cols, radius, score = _detect_halo(flat, r0, r1, cfg)
+    if cfg.method == "radial":
+        rows, cols, radius, score = _detect_radial(frame, r0, r1, cfg)
     else:
-        rows, cols, radius, score = _detect_texture(flat, r0, r1, cfg)
+        flat = flatten_background(frame, cfg.background_scale * r1)
+        detector = {"halo": _detect_halo, "phase": _detect_phase, "texture": _detect_texture}[cfg.method]
+        rows, cols, radius, score = detector(flat, r0, r1, cfg)
     if len(rows) == 0:
         return detections_frame(*(np.zeros(0),) * 4, (h, w))
     order = np.lexsort((cols, rows))
     rows, cols, radius, score = rows[order], cols[order], radius[order] * scale, score[order]
     return detections_frame((cols + 0.5) * sx - 0.5, (rows + 0.5) * sy - 0.5, radius, score, (h, w))
+
+
+def _detect_radial(
+    frame: np.ndarray, r0: float, r1: float, cfg: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Radial-symmetry seeds on a normalised working-scale frame -> rows, cols, radius, score."""
+    votes, best_radius = radial_vote_map(
+        frame, np.geomspace(r0, r1, cfg.radial_steps), cfg.edge_threshold, cfg.vote_sigma
+    )
+    rows, cols = local_maxima(votes, cfg.peak_distance * r0 / 2, 2 * cfg.min_score)
+    radius = best_radius[rows, cols].astype(np.float64)
+    score = votes[rows, cols].astype(np.float64) / 2
+    keep = suppress_overlaps(rows, cols, radius, score, cfg.overlap)
+    return rows[keep], cols[keep], np.clip(radius[keep], r0, r1), np.clip(score[keep], 0.0, 1.0)
+
+
+def _detect_phase(
+    flat: np.ndarray, r0: float, r1: float, cfg: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Dark-body / bright-blob seeds on a flattened working-scale frame -> rows, cols, radius, score."""
+    rows, cols, fg, score = phase_seeds(flat, r0, r1, cfg)
+    if len(rows) == 0:
+        return rows, cols, np.zeros(0), np.zeros(0)
+    return rows, cols, np.clip(_seed_radii(fg, rows, cols), r0, r1), score
 
 
 def _detect_halo(

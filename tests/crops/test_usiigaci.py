@@ -21,5 +21,6 @@ def test_usiigaci_adherent_preset_f1(shared_data, sets):
         assert raw.dtype.name == "uint16"
         m = match_detections(detect_cells(raw, cfg), labels)
         tp, fp, fn = tp + m["tp"], fp + m["fp"], fn + m["fn"]
-    # Regression floor for the classical detector (measured pooled F1 on these sets ~0.75).
-    assert summarize_counts(tp, fp, fn)["f1"] >= 0.65
+    # Regression floor for the "phase" detector (measured pooled F1 on these sets 0.844;
+    # sets 2 and 17 are held out from tuning, set 7 was tuned on).
+    assert summarize_counts(tp, fp, fn)["f1"] >= 0.80

@@ -1,0 +1,99 @@
+"""Adherent cells in phase contrast: one seed per dark cell body, plus phase-bright round cells.
+
+Spread adherent cells in phase contrast have a dark, granular body (nucleus and
+perinuclear cytoplasm) inside a paler spread cytoplasm, ringed by a bright halo;
+touching cells are separated by bright halo lines. Cells that round up (mitosis,
+detachment) turn phase-bright instead. So:
+
+* foreground = locally textured pixels (see :func:`~ferroscreen.crops.foreground.textured_mask`),
+  opened, holes filled, debris dropped;
+* body seeds = maxima of the smoothed *darkness* (how far below the background
+  the frame is, in noise SDs) inside the foreground, merged when no neck
+  separates them, kept where the foreground occupies most of the neighbourhood
+  (isolated debris and thin halo fragments do not);
+* bright seeds = compact bright blobs (a difference of Gaussians) far from every
+  body seed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ferroscreen.crops.config import DetectorConfig
+from ferroscreen.crops.foreground import (
+    NOISE_FLOOR,
+    fill_holes,
+    occupancy_map,
+    remove_small_components,
+    textured_mask,
+)
+from ferroscreen.crops.normalization import robust_sigma
+from ferroscreen.crops.peaks import local_maxima, merge_without_neck
+
+__all__ = ["phase_seeds"]
+
+
+def _foreground(flat: np.ndarray, r0: float, r1: float, cfg: DetectorConfig) -> np.ndarray:
+    mask = textured_mask(flat, cfg.contrast_sigma * r0, cfg.threshold)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    if cfg.fill_holes:
+        mask = fill_holes(mask, math.pi * (2 * r1) ** 2)
+    return remove_small_components(mask, cfg.min_area * math.pi * r0**2)
+
+
+def _bright_seeds(z: np.ndarray, sigma: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+    bright = np.maximum(z, 0)
+    blob = cv2.GaussianBlur(bright, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) - cv2.GaussianBlur(
+        bright, (0, 0), 2.5 * sigma, borderType=cv2.BORDER_REFLECT
+    )
+    return local_maxima(blob, 2 * sigma, level)
+
+
+def phase_seeds(
+    flat: np.ndarray, r0: float, r1: float, cfg: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cell seeds of a background-flattened working-scale phase-contrast frame.
+
+    Args:
+        flat: Background-flattened frame (background ~ 0).
+        r0: Smallest cell radius at the working scale (px); every relative
+            setting of ``cfg`` is in units of it.
+        r1: Largest cell radius at the working scale (px).
+        cfg: Detector settings (``method="phase"``): ``threshold``,
+            ``contrast_sigma``, ``min_area``, ``fill_holes`` (foreground);
+            ``body_sigma``, ``min_darkness``, ``peak_distance``,
+            ``neck_ratio`` (body seeds); ``occupancy_sigma``, ``min_occupancy``
+            (seed filter); ``bright_threshold``, ``bright_sigma``,
+            ``bright_separation`` (bright seeds; ``bright_threshold=0`` disables them).
+
+    Returns:
+        ``(rows, cols, foreground, score)``: seed positions (int arrays), the
+        uint8 foreground mask, and per-seed scores in [0, 1] (foreground
+        occupancy around the seed).
+    """
+    fg = _foreground(flat, r0, r1, cfg)
+    sample = flat[::2, ::2]
+    noise = max(robust_sigma(sample), NOISE_FLOOR)
+    z = (flat - np.float32(np.median(sample))) / np.float32(noise)
+    body_sigma = max(cfg.body_sigma * r0, 0.5)
+    dark = cv2.GaussianBlur(np.maximum(-z, 0) * fg, (0, 0), body_sigma, borderType=cv2.BORDER_REFLECT) * fg
+    rows, cols = local_maxima(dark, cfg.peak_distance * r0, cfg.min_darkness)
+    if len(rows):
+        keep = merge_without_neck(dark, rows, cols, 2 * r1, cfg.neck_ratio)
+        rows, cols = rows[keep], cols[keep]
+    occupancy = occupancy_map(fg, cfg.occupancy_sigma * r0)
+    ok = occupancy[rows, cols] >= cfg.min_occupancy
+    rows, cols = rows[ok], cols[ok]
+    if cfg.bright_threshold > 0:
+        br, bc = _bright_seeds(z, max(cfg.bright_sigma * r0, 0.5), cfg.bright_threshold)
+        if len(br) and len(rows):
+            gap, _ = cKDTree(np.column_stack([rows, cols])).query(np.column_stack([br, bc]))
+            far = gap > cfg.bright_separation * r0
+            br, bc = br[far], bc[far]
+        rows, cols = np.r_[rows, br].astype(np.int64), np.r_[cols, bc].astype(np.int64)
+    score = np.clip(occupancy[rows, cols], 0.0, 1.0).astype(np.float64)
+    return rows, cols, fg, score
