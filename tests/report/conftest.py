@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from ferroscreen.analysis import fit_curves
+from ferroscreen.plate import LAYOUT_COLUMNS
 
 EVIL = "<script>alert(1)</script>&\"'"
 MODES = ("apoptosis", "ferroptosis", "necroptosis")
@@ -168,21 +169,7 @@ def make_results_dir(
     lay = layout.copy()
     lay["unit"] = np.where(lay["concentration"].notna(), "M", "")
     lay["cell_line"] = "HT-1080"
-    lay[
-        [
-            "plate_id",
-            "well",
-            "compound",
-            "concentration",
-            "unit",
-            "role",
-            "mode",
-            "rescue_agent",
-            "rescue_concentration",
-            "replicate",
-            "cell_line",
-        ]
-    ].to_csv(root / "layout.csv", index=False)
+    lay[LAYOUT_COLUMNS].to_csv(root / "layout.csv", index=False)
 
     # tidy dose-response tables at every time point (vehicle = dose 0)
     tidy = []
