@@ -40,7 +40,7 @@ class DemoSettings:
     def for_mode(cls, quick: bool) -> DemoSettings:
         """The quick (about 3 min) or full (about 10–15 min) settings on a 2-core CPU."""
         if quick:
-            return cls(fields=1, hours=48, interval_h=8, image_size=(256, 256), max_epochs=3, max_crops_per_frame=40)
+            return cls(fields=2, hours=48, interval_h=4, image_size=(256, 256), max_epochs=4, max_crops_per_frame=40)
         return cls(fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=5, max_crops_per_frame=30)
 
 
