@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.models.checkpoints import load_lightning_checkpoint
 from ferroscreen.models.unet import UNet
 
 __all__ = ["FORMAT", "export_checkpoint", "load_model_file", "save_model_file"]
@@ -91,10 +92,10 @@ def export_checkpoint(
 ) -> Path:
     """Turn a ``NucleiSegmenter`` Lightning checkpoint into a model file.
 
-    Only the U-Net tensors (``net.*``) and hyper-parameters are kept. Lightning
-    checkpoints pickle more than tensors, so only export checkpoints you trust.
+    Only the U-Net tensors (``net.*``) and hyper-parameters are kept. The
+    checkpoint is loaded with ``weights_only=True``.
     """
-    blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+    blob = load_lightning_checkpoint(ckpt)
     hp = dict(blob.get("hyper_parameters", {}))
     widths = tuple(hp.get("widths") or (8, 16, 32, 64, 128))
     net = UNet(1, 3, widths)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ferroscreen.analysis.matching import match_counts
+from ferroscreen.models.checkpoints import load_lightning_checkpoint
 from ferroscreen.models.unet import UNet
 from ferroscreen.segment.postprocess import PostprocessParams, instances_from_maps
 
@@ -30,7 +31,7 @@ __all__ = ["NucleiSegmenter"]
 def _initial_state(source: str) -> dict:
     """U-Net state dict from a registered name, model file or Lightning checkpoint."""
     if str(source).endswith(".ckpt"):
-        blob = torch.load(source, map_location="cpu", weights_only=False)
+        blob = load_lightning_checkpoint(source)
         return {k[4:]: v for k, v in blob["state_dict"].items() if k.startswith("net.")}
     import ferroscreen.models.pretrained  # noqa: F401  (registers shipped models)
     from ferroscreen.models.registry import resolve_model
