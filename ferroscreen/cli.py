@@ -326,7 +326,8 @@ def score(
     devices: Annotated[int, typer.Option("--devices", help="Processes/GPUs (>1: Lightning DDP).")] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Crops per forward pass.")] = 256,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Decode/detect workers per process (default: cores-1).")
+        int | None,
+        typer.Option("--workers", help="Decode/detect workers per process (default: one per core, at most 8)."),
     ] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel to score (default: first).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,

@@ -42,8 +42,13 @@ from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_stor
 
 
 def default_workers() -> int:
-    """DataLoader workers when none are asked for: all cores but one (at least one)."""
-    return max(1, min(8, (os.cpu_count() or 2) - 1))
+    """DataLoader workers when none are asked for: one per core, at most 8.
+
+    Decoding and detection, not the forward pass, limit CPU scoring: on 2 cores,
+    2 workers give 85 % of the model's raw crops/s where 1 worker gives 65 %
+    (``benchmarks/score_throughput.py``).
+    """
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 def parts_dir(out: Path) -> Path:
@@ -85,7 +90,7 @@ def score_plate(
         devices: Processes (CPU) or GPUs; more than one uses DDP (spawned
             ranks, gloo on CPU, NCCL on GPUs).
         batch_size: Crops per forward pass.
-        workers: DataLoader workers per process (decode + detect + crop); default: cores - 1.
+        workers: DataLoader workers per process (decode + detect + crop); default: one per core, at most 8.
         channel: Channel to score (default: the first).
         fmt: Acquisition format (default: detected).
         accelerator: Lightning accelerator (``cpu``, ``gpu``, ``auto``).
