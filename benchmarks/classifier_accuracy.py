@@ -53,7 +53,7 @@ def features(img: np.ndarray, det: pd.DataFrame, crops: np.ndarray) -> np.ndarra
     return np.column_stack([area, flat.mean(1), flat.std(1)])
 
 
-def baseline_training_set(plate: Path, cfg: DetectorConfig, crop: int, onset: float, until: float):
+def baseline_training_set(plate: Path, cfg: DetectorConfig, crop: int, onset: float | dict, until: float):
     layout = read_layout(plate / "layout.csv").well_table()
     frames = open_acquisition(plate / "images").frames
     xs, ys = [], []
@@ -62,7 +62,8 @@ def baseline_training_set(plate: Path, cfg: DetectorConfig, crop: int, onset: fl
         if row["role"] not in ("reference", "vehicle") or row["rescue_agent"]:
             continue
         mode = row["mode"] or "alive"
-        if mode != "alive" and not (onset <= r.time_h <= until):
+        start = float(onset.get(mode, onset.get("default", 0.0))) if isinstance(onset, dict) else float(onset)
+        if not (start <= r.time_h <= until):
             continue
         img = normalize_frame(load_image(r.path))
         det, crops = cells_and_crops(img, cfg, crop)
@@ -128,7 +129,7 @@ def main() -> None:
     data = b.meta["training_data"]
     t0 = time.perf_counter()
     until = float(data.get("until_h") or 1e9)
-    x, y = baseline_training_set(train_plate, cfg, b.crop_size, float(data["onset_h"]), until)
+    x, y = baseline_training_set(train_plate, cfg, b.crop_size, data["onset_h"], until)
     mu, sd = x.mean(0), x.std(0) + 1e-9
     model = sm.MNLogit(y, sm.add_constant((x - mu) / sd)).fit(disp=0, maxiter=200)
     r = baseline_on_truth(test_plate, cfg, b.crop_size, model, mu, sd, args.max_frames, 0)

@@ -35,13 +35,19 @@ class DemoSettings:
     image_size: tuple[int, int]
     max_epochs: int
     max_crops_per_frame: int
+    freeze: str
 
     @classmethod
     def for_mode(cls, quick: bool) -> DemoSettings:
         """The quick (about 3 min) or full (about 10–15 min) settings on a 2-core CPU."""
         if quick:
-            return cls(fields=2, hours=48, interval_h=4, image_size=(256, 256), max_epochs=4, max_crops_per_frame=40)
-        return cls(fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=5, max_crops_per_frame=30)
+            return cls(
+                fields=2, hours=48, interval_h=4, image_size=(256, 256), max_epochs=4, max_crops_per_frame=40,
+                freeze="all_but_last",
+            )  # fmt: skip
+        return cls(
+            fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=8, max_crops_per_frame=30, freeze="none"
+        )
 
 
 def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str], None] = print) -> dict:
@@ -99,6 +105,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
             "--data.init_args.root", str(plate),
             "--trainer.max_epochs", str(s.max_epochs),
             "--data.init_args.max_crops_per_frame", str(s.max_crops_per_frame),
+            "--model.freeze", s.freeze,
             "--trainer.default_root_dir", str(out / "runs"),
             "--trainer.logger.init_args.save_dir", str(out / "runs"),
             "--seed_everything", str(seed),
