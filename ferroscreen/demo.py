@@ -21,6 +21,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.hashing import file_sha256
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -136,7 +137,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     provenance = {
         "ferroscreen_version": __version__,
         "model_bundle": str(bundle),
-        "model_sha256": meta.get("sha256") or _sha256(bundle),
+        "model_sha256": file_sha256(bundle),
         "model_init": meta["init"],
         "validation_macro_f1": meta["validation"]["macro_f1"],
         "training_config": str(config),
@@ -158,12 +159,6 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     for mode, compound in top.items():
         say(f"      top {mode} hit: {compound}")
     return {"report": report, "results": results, "timings_s": timings, "top_hits": top, "bundle": bundle}
-
-
-def _sha256(path: Path) -> str:
-    from ferroscreen.models.bundle import file_sha256
-
-    return file_sha256(path)
 
 
 def _top_hits(results: Path) -> dict[str, str]:

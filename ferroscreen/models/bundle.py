@@ -17,7 +17,6 @@ as a dict), ``temperature``, ``training_data`` (summary), ``validation``
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 import torch
 
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.hashing import file_sha256
 from ferroscreen.models.death_mode_net import DeathModeNet
 
 FORMAT = "ferroscreen-bundle"
@@ -82,15 +82,6 @@ def save_bundle(path: str | Path, net: DeathModeNet, meta: dict) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> Bundle:

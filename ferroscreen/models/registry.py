@@ -17,12 +17,12 @@ register their models with :func:`register_model`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.hashing import file_sha256
 
 __all__ = [
     "MODEL_DIR_ENV",
@@ -104,15 +104,6 @@ def get_model(name: str) -> RegisteredModel:
         raise UnknownModelError(
             f"unknown model '{name}': give a registered name ({known}) or a path to a file"
         ) from None
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _search_dirs() -> list[Path]:

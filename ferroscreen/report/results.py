@@ -30,7 +30,6 @@ and the report says what was absent:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.hashing import file_sha256
 from ferroscreen.plate import KNOWN_MODES, normalize_well, read_layout
 from ferroscreen.plate.layout import VEHICLE_NAMES
 
@@ -149,14 +149,7 @@ class Results:
 
     def file_sha256(self) -> dict[str, str]:
         """Name -> sha256 of every file found (for provenance)."""
-        out = {}
-        for path in self.files.values():
-            digest = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-            out[path.name] = digest.hexdigest()
-        return out
+        return {path.name: file_sha256(path) for path in self.files.values()}
 
 
 def readout_mode(readout: str, modes) -> str | None:

@@ -133,7 +133,7 @@ def segment_input(
     """
     import torch
 
-    from ferroscreen.models.registry import file_sha256
+    from ferroscreen.hashing import file_sha256
     from ferroscreen.segment.predict import NucleiModel
 
     table, kind = collect_inputs(input_path, fmt=fmt, channel=channel)
