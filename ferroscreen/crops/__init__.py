@@ -12,7 +12,7 @@ Public API:
 
 from ferroscreen.crops.background import estimate_background, flatten_background
 from ferroscreen.crops.config import PRESETS, DetectorConfig
-from ferroscreen.crops.crop_extraction import cells_and_crops, extract_crops
+from ferroscreen.crops.crop_extraction import cells_and_crops, crops_for_detections, extract_crops, mask_surroundings
 from ferroscreen.crops.detection import DETECTION_COLUMNS, detect_cells, detections_frame
 from ferroscreen.crops.matching import labels_at, match_detections, summarize_counts, truth_from_labels
 from ferroscreen.crops.normalization import normalize_frame, robust_sigma
@@ -23,10 +23,12 @@ __all__ = [
     "PRESETS",
     "DetectorConfig",
     "cells_and_crops",
+    "crops_for_detections",
     "detect_cells",
     "detections_frame",
     "estimate_background",
     "extract_crops",
+    "mask_surroundings",
     "flatten_background",
     "labels_at",
     "match_detections",

@@ -95,6 +95,11 @@ class DetectorConfig:
             ``min_radius`` of a body seed is dropped (it is that cell's halo).
         tile_size: Tile edge (px) in ``"tiles"`` mode.
         tile_stride: Tile step (px); ``None`` means ``tile_size`` (no overlap).
+        crop_mask: Crops, not detection: when set, pixels farther than
+            ``crop_mask * radius`` (plus a 3 px cosine edge) from a detection's
+            centre are replaced by the frame's median, so a crop shows its cell
+            and not its neighbours (whose state is a well-level shortcut).
+            ``None``: plain square crops.
     """
 
     mode: str = "cells"
@@ -126,6 +131,7 @@ class DetectorConfig:
     bright_separation: float = 1.75
     tile_size: int = 224
     tile_stride: int | None = None
+    crop_mask: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
@@ -149,6 +155,8 @@ class DetectorConfig:
             raise ValueError("DetectorConfig: radial_steps must be >= 1, bright_threshold and min_score >= 0")
         if self.downsample < 0 or self.tile_size < 1 or (self.tile_stride is not None and self.tile_stride < 1):
             raise ValueError("DetectorConfig: downsample must be >= 0, tile_size and tile_stride >= 1")
+        if self.crop_mask is not None and not self.crop_mask > 0:
+            raise ValueError(f"DetectorConfig.crop_mask must be > 0 or None, got {self.crop_mask}")
 
     @property
     def factor(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["extract_crops"]
+__all__ = ["cells_and_crops", "extract_crops", "mask_surroundings", "crops_for_detections"]
 
 
 def extract_crops(
@@ -57,6 +57,41 @@ def extract_crops(
     return np.ascontiguousarray(crops, dtype=np.float32)
 
 
+def mask_surroundings(
+    crops: np.ndarray, radii: np.ndarray, scale: float, background: float, edge_px: float = 3.0
+) -> np.ndarray:
+    """Blend each crop to ``background`` beyond ``scale * radius`` of its centre.
+
+    The weight is 1 within ``scale * radius`` px of the crop's centre pixel
+    (``size // 2``, as in :func:`extract_crops`), falls as a half cosine to 0
+    over ``edge_px`` and is 0 beyond; ``crops`` (N, S, S) are modified in place
+    and returned.
+    """
+    n, size = len(crops), crops.shape[-1] if crops.ndim == 3 else 0
+    if n == 0:
+        return crops
+    c = size // 2
+    yy, xx = np.mgrid[:size, :size]
+    dist = np.hypot(yy - c, xx - c).astype(np.float32)
+    inner = (np.asarray(radii, np.float32) * np.float32(scale))[:, None, None]
+    t = np.clip((dist[None] - inner) / np.float32(max(edge_px, 1e-3)), 0.0, 1.0)
+    w = np.float32(0.5) * (np.float32(1.0) + np.cos(np.float32(np.pi) * t))
+    crops -= np.float32(background)
+    crops *= w
+    crops += np.float32(background)
+    return crops
+
+
+def crops_for_detections(normalized: np.ndarray, detections: pd.DataFrame, config, crop_size: int) -> np.ndarray:
+    """Crops as the model sees them: :func:`extract_crops`, then the config's ``crop_mask`` if set."""
+    crops = extract_crops(normalized, detections, crop_size)
+    scale = getattr(config, "crop_mask", None)
+    if scale is not None and len(crops) and "radius" in detections.columns:
+        background = float(np.median(normalized[::4, ::4]))
+        mask_surroundings(crops, detections["radius"].to_numpy(np.float32), scale, background)
+    return crops
+
+
 def cells_and_crops(normalized: np.ndarray, config, crop_size: int):
     """Detect cells in a normalised frame and cut their crops: the one step training and scoring share.
 
@@ -66,9 +101,9 @@ def cells_and_crops(normalized: np.ndarray, config, crop_size: int):
         crop_size: Crop side length in pixels.
 
     Returns:
-        ``(detections, crops)`` as from :func:`detect_cells` and :func:`extract_crops`.
+        ``(detections, crops)`` as from :func:`detect_cells` and :func:`crops_for_detections`.
     """
     from ferroscreen.crops.detection import detect_cells
 
     det = detect_cells(normalized, config)
-    return det, extract_crops(normalized, det, crop_size)
+    return det, crops_for_detections(normalized, det, config, crop_size)

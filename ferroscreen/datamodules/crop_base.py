@@ -113,7 +113,8 @@ class CropDataModule(pl.LightningDataModule):
 
         def tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
             xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float16)).unsqueeze(1)
-            return TensorDataset(xt, torch.from_numpy(np.asarray(y, dtype=np.int64)))
+            # labels are copied: label cleaning edits the training tensor, never ``self.sets``
+            return TensorDataset(xt, torch.tensor(np.asarray(y, dtype=np.int64)))
 
         self.train_set = tensors(sets.train_x, sets.train_y)
         self.val_set = tensors(sets.val_x, sets.val_y)

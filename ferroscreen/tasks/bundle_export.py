@@ -78,7 +78,7 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         "normalization": NORMALIZATION,
         "detector": detector,
         "temperature": float(temperature),
-        "training_data": datamodule.summary(),
+        "training_data": {**datamodule.summary(), "label_cleaning": getattr(model, "cleaning_report", None)},
         "validation": report,
         "hyperparameters": {k: v for k, v in dict(hp).items() if isinstance(v, (str, int, float, bool, type(None)))},
         "epochs_trained": int(model.current_epoch) + 1 if model._trainer is not None else 0,

@@ -19,6 +19,7 @@ from ferroscreen.analysis.classification import classification_report, confusion
 from ferroscreen.errors import FerroscreenError, ModelBundleError
 from ferroscreen.models.death_mode_net import DeathModeNet
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
+from ferroscreen.tasks.label_cleaning import IGNORE, clean_labels, predict_in_batches
 
 DEFAULT_CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
@@ -43,6 +44,13 @@ class DeathModeClassifier(pl.LightningModule):
         class_weighting: ``balanced`` (inverse class frequency in the loss) or ``none``.
         label_smoothing: Cross-entropy label smoothing.
         augment: Apply microscopy augmentations during training.
+        label_cleaning: ``none``, ``drop`` or ``relabel``: at the start of epoch
+            ``cleaning_epoch`` the training items whose prediction confidently
+            names another class (see :mod:`ferroscreen.tasks.label_cleaning`)
+            leave the loss or take the predicted class. Needs a datamodule whose
+            ``train_set`` is a ``TensorDataset(crops, labels)``.
+        cleaning_epoch: Epoch (0-based) at which labels are cleaned (>= 1).
+        cleaning_threshold: Minimum predicted-class probability to flag an item.
         seed: Seed of the augmentation generator.
     """
 
@@ -65,6 +73,9 @@ class DeathModeClassifier(pl.LightningModule):
         class_weighting: str = "balanced",
         label_smoothing: float = 0.05,
         augment: bool = True,
+        label_cleaning: str = "none",
+        cleaning_epoch: int = 2,
+        cleaning_threshold: float = 0.5,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -77,7 +88,12 @@ class DeathModeClassifier(pl.LightningModule):
                 raise
             warnings.warn(f"{exc}; falling back to random initialisation", stacklevel=2)
             self.net = DeathModeNet(backbone, len(classes), "none", input_size, dropout)
+        if label_cleaning not in ("none", "drop", "relabel"):
+            raise FerroscreenError(f"unknown label_cleaning '{label_cleaning}' (none, drop or relabel)")
+        if label_cleaning != "none" and cleaning_epoch < 1:
+            raise FerroscreenError("cleaning_epoch must be >= 1: the model needs a warm-up epoch first")
         self.net.set_frozen(freeze)
+        self.cleaning_report: dict | None = None
         self.augment_cfg = AugmentConfig()
         self._gen = torch.Generator().manual_seed(seed)
         self.register_buffer("class_weights", torch.ones(len(classes)))
@@ -111,15 +127,36 @@ class DeathModeClassifier(pl.LightningModule):
         return self.net(x)
 
     def on_train_epoch_start(self) -> None:
-        """Unfreeze the backbone at ``unfreeze_at_epoch``."""
+        """Unfreeze the backbone at ``unfreeze_at_epoch``; clean labels at ``cleaning_epoch``."""
         ue = self.hparams.unfreeze_at_epoch
         if ue is not None and self.current_epoch >= ue:
             self.net.set_frozen("none")
+        if self.hparams.label_cleaning != "none" and self.current_epoch == self.hparams.cleaning_epoch:
+            self._clean_training_labels()
+
+    def _clean_training_labels(self) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        ds = getattr(dm, "train_set", None)
+        tensors = getattr(ds, "tensors", None)
+        if tensors is None or len(tensors) != 2:
+            raise FerroscreenError("label_cleaning needs a datamodule whose train_set is TensorDataset(crops, labels)")
+        x, y = tensors
+        probs = predict_in_batches(self.net, x.to(self.device))
+        new, summary = clean_labels(probs, y.numpy(), self.hparams.label_cleaning, self.hparams.cleaning_threshold)
+        y.copy_(torch.from_numpy(new))  # in place: the running DataLoader reads the same tensor
+        summary["epoch"] = int(self.current_epoch)
+        summary["classes"] = list(self.classes)
+        self.cleaning_report = summary
+        self.log("n_labels_cleaned", float(summary["n_flagged"]))
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:  # noqa: D102
         x, y = batch
         if self.hparams.augment:
             x = augment_batch(x, self.augment_cfg, self._gen)
+        keep = y != IGNORE
+        if not bool(keep.any()):
+            return None  # every item of this batch was dropped by label cleaning
+        x, y = x[keep], y[keep]
         logits = self.net(x)
         loss = F.cross_entropy(
             logits, y, weight=self.class_weights, label_smoothing=self.hparams.label_smoothing

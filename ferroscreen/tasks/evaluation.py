@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.crops import DetectorConfig, detect_cells, extract_crops, match_detections, normalize_frame
+from ferroscreen.crops import DetectorConfig, crops_for_detections, detect_cells, match_detections, normalize_frame
 from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, load_crop
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
@@ -79,7 +79,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         if len(pairs) == 0:
             continue
         di, ti = pairs[:, 0], pairs[:, 1]
-        crops = extract_crops(img, det.iloc[di].reset_index(drop=True), bundle.crop_size)
+        crops = crops_for_detections(img, det.iloc[di].reset_index(drop=True), cfg, bundle.crop_size)
         probs = predict_crops(bundle, crops)
         true_cls = t.iloc[ti]["class"].tolist()
         for c, p in zip(true_cls, probs.argmax(1), strict=True):

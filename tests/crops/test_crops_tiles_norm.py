@@ -62,3 +62,21 @@ def test_small_frame_is_padded_to_one_tile():
     tiles, boxes = tile_frame(np.ones((100, 50), np.float32), 224)
     assert tiles.shape == (1, 224, 224) and tiles[0, :100, :50].all() and not tiles[0, 100:].any()
     assert (boxes.x1.iloc[0], boxes.y1.iloc[0]) == (50, 100)
+
+
+def test_crop_mask_keeps_the_cell_and_greys_out_neighbours():
+    from ferroscreen.crops import DetectorConfig, crops_for_detections
+
+    img = np.full((64, 64), 0.5, np.float32)
+    img[28:37, 28:37] = 0.9  # the cell, around (32, 32)
+    img[30:34, 44:48] = 0.1  # a neighbour 14 px to the right
+    det = pd.DataFrame({"x": [32.0], "y": [32.0], "radius": [5.0]})
+    plain = crops_for_detections(img, det, DetectorConfig(), 32)
+    np.testing.assert_array_equal(plain, extract_crops(img, det, 32))  # no crop_mask: unchanged
+    masked = crops_for_detections(img, det, DetectorConfig(crop_mask=1.5), 32)[0]
+    c = 16
+    np.testing.assert_allclose(masked[c - 4 : c + 5, c - 4 : c + 5], 0.9)  # within 1.5 radii: kept
+    np.testing.assert_allclose(masked[c - 2 : c + 2, c + 12 : c + 16], 0.5)  # neighbour -> frame median
+    assert np.isclose(plain[0, c, c + 13], 0.1)
+    with pytest.raises(ValueError, match="crop_mask"):
+        DetectorConfig(crop_mask=0)
