@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--baseline-frames", type=int, default=8, help="frames timed for (c)")
     args = ap.parse_args()
 
-    from ferroscreen.crops import detect_cells, extract_crops, normalize_frame, tile_frame
+    from ferroscreen.crops import crops_for_detections, detect_cells, normalize_frame, tile_frame
     from ferroscreen.datamodules.reference_plate import detector_config
     from ferroscreen.io import load_image, open_acquisition
     from ferroscreen.models.bundle import load_bundle
@@ -100,9 +100,9 @@ def main() -> None:
     crops = []
     for p in paths:
         img = normalize_frame(load_image(p))
-        crops.append(extract_crops(img, detect_cells(img, cfg), bundle.crop_size))
+        crops.append(crops_for_detections(img, detect_cells(img, cfg), cfg, bundle.crop_size))
     x = torch.from_numpy(np.concatenate(crops))
-    net = bundle.net.to(args.device)
+    net = bundle.net.for_inference().to(args.device)  # what `score` runs: conv + batch norm folded
     with torch.inference_mode():
         net.predict_proba(x[: args.batch_size].to(args.device))  # warm-up
         t = time.perf_counter()
@@ -113,8 +113,10 @@ def main() -> None:
 
     # (c) reference-study baseline: 224 px tiles, ResNet-50 forward per frame
     import torchvision
+    from torch.fx.experimental.optimization import fuse
 
-    resnet = torchvision.models.resnet50(weights=None).eval().to(args.device)
+    # same inference treatment as (a)/(b): batch norm folded, channels-last
+    resnet = fuse(torchvision.models.resnet50(weights=None).eval()).to(args.device, memory_format=torch.channels_last)
     mean = torch.tensor([0.485, 0.456, 0.406], device=args.device).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225], device=args.device).view(1, 3, 1, 1)
     n_c = min(args.baseline_frames, len(paths))
@@ -125,7 +127,7 @@ def main() -> None:
             tiles = tile_frame(normalize_frame(load_image(p)), tile=224)
             tiles = tiles[0] if isinstance(tiles, tuple) else tiles
             tt = torch.from_numpy(np.asarray(tiles, np.float32)).to(args.device).unsqueeze(1).expand(-1, 3, -1, -1)
-            torch.softmax(resnet((tt - mean) / std), 1).cpu()
+            torch.softmax(resnet(((tt - mean) / std).contiguous(memory_format=torch.channels_last)), 1).cpu()
             n_tiles += len(tt)
         wall_c = time.perf_counter() - t
     report["c_baseline"] = {"seconds": round(wall_c, 2), "frames": n_c, "tiles": n_tiles,

@@ -15,12 +15,13 @@ class ScoringModule(pl.LightningModule):
     """Calibrated class probabilities of a batch of crops (``predict_step`` only).
 
     Args:
-        net: The bundle's network (temperature set, eval mode).
+        net: The bundle's network (temperature set); scored through its
+            batch-norm-folded copy (:meth:`DeathModeNet.for_inference`).
     """
 
     def __init__(self, net: DeathModeNet) -> None:
         super().__init__()
-        self.net = net.eval()
+        self.net = net.for_inference()
 
     def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         """Probabilities (n, n_classes) as float32 on the CPU."""

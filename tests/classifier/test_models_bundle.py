@@ -98,3 +98,20 @@ def test_classification_report_hand_case():
     assert r["per_class"]["alive"]["precision"] == 0.5 and r["per_class"]["apoptosis"]["recall"] == 1.0
     assert r["per_class"]["ferroptosis"]["f1"] == 0.0 and r["per_class"]["necroptosis"]["f1"] is None
     assert r["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet18"])
+def test_for_inference_folds_batch_norm_without_changing_outputs(name):
+    torch.manual_seed(0)
+    net = DeathModeNet(name, 4, "none", input_size=32)
+    for m in net.modules():  # non-trivial running statistics, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    net.eval()
+    fast = net.for_inference()
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert n_bn == 0
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # original untouched
+    x = torch.rand(8, 1, 28, 28)
+    torch.testing.assert_close(fast.predict_proba(x), net.predict_proba(x), atol=1e-5, rtol=1e-4)
