@@ -73,7 +73,6 @@ def radial_vote_map(
         # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
         votes = cv2.GaussianBlur(votes, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
         votes *= np.float32(sigma * sigma / r)
-        better = votes > best
-        best[better] = votes[better]
-        arg[better] = r
+        np.copyto(arg, np.float32(r), where=votes > best)
+        np.maximum(best, votes, out=best)
     return best, arg
