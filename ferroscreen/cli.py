@@ -332,6 +332,10 @@ def score(
     channel: Annotated[str | None, typer.Option("--channel", help="Channel to score (default: first).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu, gpu or auto.")] = "cpu",
+    confusion: Annotated[
+        Path | None,
+        typer.Option("--confusion", help="`evaluate --json` output whose confusion corrects the fractions."),
+    ] = None,
 ) -> None:
     """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
     from ferroscreen.score.runner import score_plate
@@ -339,7 +343,8 @@ def score(
     s = score_plate(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
-        fmt=fmt, accelerator=accelerator, progress=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True),
+        fmt=fmt, accelerator=accelerator, confusion_file=confusion, progress=sys.stderr.isatty(),
+        log=lambda m: typer.echo(m, err=True),
     )
     for line in s["failures"]:
         typer.echo(f"failed frame: {line}", err=True)

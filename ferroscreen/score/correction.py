@@ -14,7 +14,12 @@ well's observed 5 % ferroptosis share is corrected back towards 0 %.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+
+from ferroscreen.errors import FerroscreenError
 
 
 def confusion_rates(confusion: np.ndarray) -> np.ndarray:
@@ -91,3 +96,38 @@ def adjusted_fractions(shares: np.ndarray, confusion: np.ndarray, sum_weight: fl
         p, _ = nnls(a, np.append(row, sum_weight))
         out[i] = project_to_simplex(p)[0]
     return out.reshape(q.shape)
+
+
+def load_confusion(path: str | Path, classes: list[str]) -> np.ndarray:
+    """A confusion matrix of counts from ``ferroscreen evaluate --json`` output, checked against ``classes``.
+
+    The file holds one object with ``classes`` (names, rows and columns in
+    that order) and ``confusion`` (rows = true class). Its classes must be
+    the model's, in the same order; counts must be non-negative and every
+    true class must have at least one item.
+
+    Raises:
+        FerroscreenError: Missing or unreadable file, other classes, bad counts.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FerroscreenError(f"{path}: confusion file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FerroscreenError(f"{path}: not a JSON file from `ferroscreen evaluate --json` ({exc})") from None
+    if not isinstance(data, dict) or "confusion" not in data or "classes" not in data:
+        raise FerroscreenError(f"{path}: needs 'classes' and 'confusion' (the output of `ferroscreen evaluate --json`)")
+    if list(data["classes"]) != list(classes):
+        raise FerroscreenError(f"{path}: confusion is for classes {list(data['classes'])}, the model has {classes}")
+    try:
+        cm = np.asarray(data["confusion"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FerroscreenError(f"{path}: 'confusion' is not a numeric matrix") from None
+    k = len(classes)
+    if cm.shape != (k, k) or not np.all(np.isfinite(cm)) or (cm < 0).any():
+        raise FerroscreenError(f"{path}: 'confusion' must be a {k}x{k} matrix of non-negative counts")
+    empty = [c for c, n in zip(classes, cm.sum(1), strict=True) if n <= 0]
+    if empty:
+        raise FerroscreenError(f"{path}: no items of true class {empty} in the confusion matrix")
+    return cm

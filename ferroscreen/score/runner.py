@@ -30,6 +30,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.score.correction import load_confusion
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
     check_layout,
@@ -72,6 +73,7 @@ def score_plate(
     channel: str | None = None,
     fmt: str | None = None,
     accelerator: str = "cpu",
+    confusion_file: str | Path | None = None,
     progress: bool = False,
     log=None,
 ) -> dict:
@@ -94,6 +96,10 @@ def score_plate(
         channel: Channel to score (default: the first).
         fmt: Acquisition format (default: detected).
         accelerator: Lightning accelerator (``cpu``, ``gpu``, ``auto``).
+        confusion_file: ``ferroscreen evaluate --json`` output whose confusion
+            matrix (e.g. measured on hand-annotated crops, so not biased by the
+            reference wells' label noise) corrects the well fractions instead of
+            the bundle's validation confusion. Kept by later resumes.
         progress: Show a progress bar.
         log: Callable receiving one-line messages (default: silent).
 
@@ -142,8 +148,14 @@ def score_plate(
         if layout_table is None:
             layout_table = existing.layout
     confusion = (bundle.meta.get("validation") or {}).get("confusion")
+    confusion_source = "bundle validation (well labels)"
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
         raise ModelBundleError(f"{model}: validation confusion matrix is not {len(classes)}x{len(classes)}")
+    if confusion_file is not None:
+        confusion = load_confusion(confusion_file, classes).tolist()
+        confusion_source = str(Path(confusion_file).resolve())
+    elif existing is not None and existing.attrs.get("confusion_source", confusion_source) != confusion_source:
+        confusion, confusion_source = existing.attrs.get("confusion"), existing.attrs["confusion_source"]
     attrs = dict(existing.attrs) if existing else {}
     attrs.update(
         plate=plate,
@@ -157,6 +169,7 @@ def score_plate(
         crop_size=bundle.crop_size,
         temperature=float(bundle.meta.get("temperature", 1.0)),
         confusion=confusion,
+        confusion_source=confusion_source,
         detector=asdict(detector),
         layout_source=str(layout_path.resolve()) if layout_path else "",
         ferroscreen_version=__version__,

@@ -159,3 +159,37 @@ def test_watch_scores_new_timepoints_once(reference, plate_dir, bundle_path, tmp
     assert "no new frames" in stderr
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
     assert len(cells_by_frame_key(out)) == len(cells_by_frame_key(reference))
+
+
+def test_confusion_file_recorrects_and_is_kept(reference, bundle_path, plate_dir, tmp_path, user_error):
+    import json
+
+    from ferroscreen.score.correction import adjusted_fractions
+
+    classes = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
+    cm = [[80, 10, 5, 5], [20, 70, 5, 5], [10, 0, 90, 0], [30, 0, 0, 70]]
+    good = tmp_path / "eval.json"
+    good.write_text(json.dumps({"macro_f1": 0.8, "classes": classes, "confusion": cm}))
+    out = tmp_path / "p.h5"
+    shutil.copy(reference, out)
+    run(score_cmd(plate_dir, bundle_path, out, "--resume", "--confusion", good))
+    store = read_store(out)
+    assert store.attrs["confusion_source"] == str(good.resolve())
+    w = store.wells
+    share = w[[f"share_{c}" for c in classes]].to_numpy()
+    np.testing.assert_allclose(w[[f"corr_{c}" for c in classes]].to_numpy(), adjusted_fractions(share, np.array(cm)),
+                               atol=1e-9)
+    assert not np.allclose(w[[f"corr_{c}" for c in classes]].to_numpy(),
+                           comparable_wells(reference)[[f"corr_{c}" for c in classes]].to_numpy())
+    run(score_cmd(plate_dir, bundle_path, out, "--resume"))  # a later resume keeps the file's matrix
+    assert read_store(out).attrs["confusion_source"] == str(good.resolve())
+
+    bad_classes = tmp_path / "other.json"
+    bad_classes.write_text(json.dumps({"classes": ["alive", "dead"], "confusion": [[1, 0], [0, 1]]}))
+    not_json = tmp_path / "broken.json"
+    not_json.write_text("{oops")
+    for path, fragment in [(bad_classes, "classes"), (not_json, "not a JSON"), (tmp_path / "none.json", "not found")]:
+        proc = subprocess.run(score_cmd(plate_dir, bundle_path, out, "--resume", "--confusion", path),
+                              capture_output=True, text=True, timeout=120)
+        user_error(proc, str(path), fragment)
+    assert read_store(out).attrs["confusion_source"] == str(good.resolve())  # nothing lost
