@@ -93,6 +93,10 @@ class DetectorConfig:
         bright_sigma: ``"phase"``: blob scale, in units of ``min_radius``.
         bright_separation: ``"phase"``: a bright seed within this many
             ``min_radius`` of a body seed is dropped (it is that cell's halo).
+        rescue_min_area: ``"phase"``: a foreground component of at least
+            ``rescue_min_area * pi * min_radius**2`` px holding no seed (a thin
+            spread cell that failed the occupancy test) gets one seed at its
+            innermost pixel (0 disables).
         tile_size: Tile edge (px) in ``"tiles"`` mode.
         tile_stride: Tile step (px); ``None`` means ``tile_size`` (no overlap).
         crop_mask: Crops, not detection: when set, pixels farther than
@@ -131,6 +135,7 @@ class DetectorConfig:
     bright_separation: float = 1.75
     tile_size: int = 224
     tile_stride: int | None = None
+    rescue_min_area: float = 0.0
     crop_mask: float | None = None
 
     def __post_init__(self) -> None:
@@ -215,9 +220,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "occupancy_sigma": 1.5,
         "min_occupancy": 0.65,
         "neck_ratio": 0.8,
-        "peak_distance": 1.125,
+        "peak_distance": 1.5,
         "min_area": 1.2,
         "fill_holes": True,
+        "rescue_min_area": 5.0,
     },
     "tiles": {"mode": "tiles"},
 }

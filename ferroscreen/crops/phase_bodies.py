@@ -53,6 +53,36 @@ def _bright_seeds(z: np.ndarray, sigma: float, level: float) -> tuple[np.ndarray
     return local_maxima(blob, 2 * sigma, level)
 
 
+def _unseeded_components(
+    fg: np.ndarray, rows: np.ndarray, cols: np.ndarray, min_area: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One seed (the innermost pixel) per foreground component of ``min_area`` px or more that holds no seed.
+
+    Thin spread cells (spindles, long processes) fill too little of their
+    neighbourhood to pass the occupancy test, yet form a foreground component
+    of their own; without this they would be lost.
+    """
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+    if n <= 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    seeded = np.zeros(n, bool)
+    seeded[lab[rows, cols]] = True
+    seeded[0] = True
+    todo = np.flatnonzero(~seeded & (stats[:, cv2.CC_STAT_AREA] >= min_area))
+    if len(todo) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    dist = cv2.distanceTransform(fg, cv2.DIST_L2, 5)
+    order = np.argsort(-dist, axis=None, kind="stable")  # innermost pixel first
+    flat_lab = lab.ravel()[order]
+    wanted = np.zeros(n, bool)
+    wanted[todo] = True
+    sel = wanted[flat_lab]
+    first = np.unique(flat_lab[sel], return_index=True)[1]
+    idx = order[np.flatnonzero(sel)[first]]
+    r, c = np.divmod(idx, fg.shape[1])
+    return r.astype(np.int64), c.astype(np.int64)
+
+
 def phase_seeds(
     flat: np.ndarray, r0: float, r1: float, cfg: DetectorConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -88,6 +118,9 @@ def phase_seeds(
     occupancy = occupancy_map(fg, cfg.occupancy_sigma * r0)
     ok = occupancy[rows, cols] >= cfg.min_occupancy
     rows, cols = rows[ok], cols[ok]
+    if cfg.rescue_min_area > 0:
+        rr, rc = _unseeded_components(fg, rows, cols, cfg.rescue_min_area * math.pi * r0**2)
+        rows, cols = np.r_[rows, rr].astype(np.int64), np.r_[cols, rc].astype(np.int64)
     if cfg.bright_threshold > 0:
         br, bc = _bright_seeds(z, max(cfg.bright_sigma * r0, 0.5), cfg.bright_threshold)
         if len(br) and len(rows):

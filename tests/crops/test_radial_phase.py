@@ -43,3 +43,17 @@ def test_old_halo_configs_still_run():
     cells = random_cells((256, 256), 10, radius=(6, 9), seed=9, margin=1.5)
     det = detect_cells(draw_cells(cells, (256, 256), seed=9), DetectorConfig(method="halo"))
     assert match_detections(det, cells)["f1"] >= 0.9
+
+
+def test_unseeded_component_rescue():
+    from ferroscreen.crops.phase_bodies import _unseeded_components
+
+    fg = np.zeros((60, 80), np.uint8)
+    fg[10:14, 5:55] = 1  # a thin spindle cell, no seed
+    fg[30:50, 30:50] = 1  # a seeded cell
+    fg[55:57, 70:72] = 1  # debris below the area limit
+    r, c = _unseeded_components(fg, np.array([40]), np.array([40]), min_area=50)
+    assert len(r) == 1 and 10 <= r[0] < 14 and 5 <= c[0] < 55
+    assert fg[r[0], c[0]] == 1
+    r, c = _unseeded_components(fg, np.array([40, 12]), np.array([40, 20]), min_area=50)
+    assert len(r) == 0
