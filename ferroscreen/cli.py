@@ -156,6 +156,12 @@ def train(
         f"wrote {out}: macro-F1 {meta['validation']['macro_f1']:.3f} on {meta['validation']['n']} validation crops "
         f"(init {meta['init']}, temperature {meta['temperature']:.2f})"
     )
+    lc = (meta.get("training_data") or {}).get("label_cleaning")
+    if lc:
+        per = ", ".join(f"{c} {n}/{t}" for c, n, t in zip(lc["classes"], lc["flagged_per_label"],
+                                                            lc["items_per_label"], strict=True))
+        typer.echo(f"label cleaning ({lc['action']}, epoch {lc['epoch']}): {lc['n_flagged']} of {lc['n_items']} "
+                   f"training crops flagged ({per})")
 
 
 @app.command()

@@ -92,3 +92,16 @@ def test_reference_plate_split_is_by_well(tiny_plate):
 
 def test_train_cli_bad_config(tmp_path, cli, user_error):
     user_error(cli("train", "--config", tmp_path / "missing.yaml"), "missing.yaml", "not found")
+
+
+def test_train_cli_reports_label_cleaning(tiny_plate, tmp_path, cli):
+    out = tmp_path / "m.pt"
+    proc = cli("train", "--config", REPO / "configs" / "train" / "demo.yaml", "--out", out,
+               "--data.init_args.root", tiny_plate, "--data.init_args.onset_h", "0", "--data.init_args.until_h", "null",
+               "--data.init_args.extract_workers", "0", "--data.init_args.batch_size", "16",
+               "--trainer.max_epochs", "2", "--trainer.default_root_dir", tmp_path, "--trainer.logger", "false",
+               "--model.weights", "none", "--model.input_size", "32", "--model.cleaning_epoch", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "label cleaning (drop, epoch 1):" in proc.stdout
+    lc = load_bundle(out).meta["training_data"]["label_cleaning"]
+    assert lc["epoch"] == 1 and lc["n_items"] == load_bundle(out).meta["training_data"]["n_train"]
