@@ -80,14 +80,16 @@ class DeathModeNet(nn.Module):
         ``self`` is not modified.
         """
         import copy
+        import warnings
 
         from torch.fx.experimental.optimization import fuse
 
         net = copy.deepcopy(self).eval()
         try:
             net.features = fuse(net.features)
-        except Exception:  # noqa: BLE001 - untraceable backbone: unfused is still correct
-            pass
+        except Exception as exc:  # noqa: BLE001 - untraceable backbone: unfused is still correct
+            warnings.warn(f"{self.backbone_name}: batch norms not folded ({type(exc).__name__}); scoring unfused",
+                          stacklevel=2)
         return net.to(memory_format=torch.channels_last)
 
     def set_frozen(self, freeze: str) -> None:
