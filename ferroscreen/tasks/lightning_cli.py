@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pytorch_lightning.cli import LightningCLI
 
+from ferroscreen.errors import FerroscreenError
 from ferroscreen.tasks.bundle_export import finalize_and_export
 from ferroscreen.tasks.death_mode import DeathModeClassifier
 
@@ -21,6 +22,13 @@ class DeathModeCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:  # noqa: D102
         parser.add_argument("--out", default=None, help="Write the model bundle here after fit.")
         parser.link_arguments("model.classes", "data.init_args.classes")
+
+    def instantiate_classes(self) -> None:
+        """Build model, data and trainer; a bad setting is a one-line :class:`FerroscreenError`."""
+        try:
+            super().instantiate_classes()
+        except (ValueError, TypeError) as exc:
+            raise FerroscreenError(f"invalid training configuration: {_reason(exc)}") from None
 
     def after_fit(self) -> None:
         """Export the bundle (rank 0 only)."""
@@ -33,6 +41,13 @@ class DeathModeCLI(LightningCLI):
         except Exception:  # the config text is informative only
             text = str(cfg)
         self.meta = finalize_and_export(self.model, self.datamodule, out, text)
+
+
+def _reason(exc: Exception) -> str:
+    """The most specific line of a (jsonargparse) error: the first listed cause, else the first line."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    causes = [ln.lstrip("- ").strip() for ln in lines if ln.startswith("- ") and not ln.startswith("- Expected a")]
+    return (causes or lines or [type(exc).__name__])[0]
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:

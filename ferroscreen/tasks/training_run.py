@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ferroscreen.errors import FerroscreenError
@@ -21,6 +22,7 @@ def run_training(config: Path, out: Path, overrides: list[str]) -> dict:
     from ferroscreen.tasks.lightning_cli import cli_main
 
     args = ["fit", "--config", str(config), *overrides, "--out", str(out)]
+    argv, sys.argv = sys.argv, sys.argv[:1]  # the arguments come from ``args`` only (no LightningCLI warning)
     try:
         cli = cli_main(args)
     except SystemExit as exc:  # jsonargparse exits on bad arguments after printing usage
@@ -29,4 +31,6 @@ def run_training(config: Path, out: Path, overrides: list[str]) -> dict:
                 f"{config}: invalid training configuration or overrides (see the message above)"
             ) from None
         raise
+    finally:
+        sys.argv = argv
     return cli.meta

@@ -105,3 +105,18 @@ def test_train_cli_reports_label_cleaning(tiny_plate, tmp_path, cli):
     assert "label cleaning (drop, epoch 1):" in proc.stdout
     lc = load_bundle(out).meta["training_data"]["label_cleaning"]
     assert lc["epoch"] == 1 and lc["n_items"] == load_bundle(out).meta["training_data"]["n_train"]
+
+
+def test_train_cli_bad_setting_is_one_line(tiny_plate, tmp_path, cli):
+    def check(proc, *fragments):
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        last = proc.stderr.strip().splitlines()[-1]  # after Lightning's "Seed set to 0" log line
+        assert last.startswith("error: ") and all(f in last for f in fragments), last
+        assert "LightningCLI's args parameter" not in proc.stderr
+
+    base = ["train", "--config", REPO / "configs" / "train" / "demo.yaml", "--out", tmp_path / "m.pt",
+            "--data.init_args.root", tiny_plate]
+    check(cli(*base, "--data.init_args.detector", "{preset: suspension, crop_mask: 0}", cwd=tmp_path),
+          "invalid training configuration", "crop_mask must be > 0")
+    check(cli(*base, "--model.label_cleaning", "bogus", cwd=tmp_path), "label_cleaning", "bogus")
+    assert not (tmp_path / "m.pt").exists()
