@@ -67,9 +67,9 @@ def mask_surroundings(
     over ``edge_px`` and is 0 beyond; ``crops`` (N, S, S) are modified in place
     and returned.
     """
-    n, size = len(crops), crops.shape[-1] if crops.ndim == 3 else 0
-    if n == 0:
+    if len(crops) == 0:
         return crops
+    size = crops.shape[-1]
     c = size // 2
     yy, xx = np.mgrid[:size, :size]
     dist = np.hypot(yy - c, xx - c).astype(np.float32)

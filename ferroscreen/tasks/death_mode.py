@@ -141,7 +141,7 @@ class DeathModeClassifier(pl.LightningModule):
         if tensors is None or len(tensors) != 2:
             raise FerroscreenError("label_cleaning needs a datamodule whose train_set is TensorDataset(crops, labels)")
         x, y = tensors
-        probs = predict_in_batches(self.net, x.to(self.device))
+        probs = predict_in_batches(self.net, x, device=self.device)
         new, summary = clean_labels(probs, y.numpy(), self.hparams.label_cleaning, self.hparams.cleaning_threshold)
         y.copy_(torch.from_numpy(new))  # in place: the running DataLoader reads the same tensor
         summary["epoch"] = int(self.current_epoch)

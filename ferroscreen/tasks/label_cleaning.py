@@ -54,7 +54,7 @@ def clean_labels(
     new = labels.copy()
     new[flags] = IGNORE if action == "drop" else pred[flags]
     n_classes = probs.shape[1] if np.ndim(probs) == 2 else 0
-    per_class = np.bincount(labels[flags], minlength=n_classes) if flags.any() else np.zeros(n_classes, int)
+    per_class = np.bincount(labels[flags], minlength=n_classes)
     totals = np.bincount(labels[labels >= 0], minlength=n_classes)
     summary = {
         "action": action,
@@ -68,12 +68,20 @@ def clean_labels(
 
 
 @torch.no_grad()
-def predict_in_batches(net: torch.nn.Module, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
-    """Softmax probabilities of ``net`` over ``x`` (N, 1, S, S), in eval mode; the mode is restored."""
+def predict_in_batches(
+    net: torch.nn.Module, x: torch.Tensor, batch_size: int = 512, device: torch.device | str | None = None
+) -> np.ndarray:
+    """Softmax probabilities of ``net`` over ``x`` (N, 1, S, S), in eval mode; the mode is restored.
+
+    Batches are moved to ``device`` one at a time (``x`` itself stays where it is).
+    """
     was_training = net.training
     net.eval()
     try:
-        out = [torch.softmax(net(x[i : i + batch_size].float()), 1).cpu() for i in range(0, len(x), batch_size)]
+        out = [
+            torch.softmax(net(x[i : i + batch_size].to(device).float()), 1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
     finally:
         net.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
