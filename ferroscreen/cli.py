@@ -8,6 +8,7 @@ are printed as one line on stderr with exit status 2, never as a traceback.
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -315,6 +316,14 @@ def fit(
 # ---------------------------------------------------------------- score / export (plate scoring store)
 
 
+class Precision(StrEnum):
+    """``score --precision`` choices (see :mod:`ferroscreen.models.precision`)."""
+
+    auto = "auto"
+    fp32 = "32"
+    bf16 = "bf16"
+
+
 @app.command()
 def score(
     acquisition: Annotated[Path, typer.Argument(metavar="ACQ", help="Acquisition folder of one plate.")],
@@ -342,6 +351,13 @@ def score(
         Path | None,
         typer.Option("--confusion", help="`evaluate --json` output whose confusion corrects the fractions."),
     ] = None,
+    precision: Annotated[
+        Precision,
+        typer.Option(
+            "--precision",
+            help="Forward-pass precision: bf16 autocast, 32, or auto (bf16 where the hardware runs it natively).",
+        ),
+    ] = "auto",
 ) -> None:
     """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
     from ferroscreen.score.runner import score_plate
@@ -349,7 +365,8 @@ def score(
     s = score_plate(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
-        fmt=fmt, accelerator=accelerator, confusion_file=confusion, progress=sys.stderr.isatty(),
+        fmt=fmt, accelerator=accelerator, confusion_file=confusion, precision=Precision(precision).value,
+        progress=sys.stderr.isatty(),
         log=lambda m: typer.echo(m, err=True),
     )
     for line in s["failures"]:

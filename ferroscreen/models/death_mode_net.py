@@ -68,8 +68,8 @@ class DeathModeNet(nn.Module):
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """Calibrated class probabilities: softmax(logits / temperature)."""
-        return torch.softmax(self.forward(x) / self.temperature, dim=1)
+        """Calibrated class probabilities: softmax(logits / temperature), float32 even under autocast."""
+        return torch.softmax(self.forward(x).float() / self.temperature, dim=1)
 
     def for_inference(self) -> DeathModeNet:
         """An eval-mode copy whose convolutions absorb their batch norms (same outputs, faster).

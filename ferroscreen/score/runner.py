@@ -74,6 +74,7 @@ def score_plate(
     fmt: str | None = None,
     accelerator: str = "cpu",
     confusion_file: str | Path | None = None,
+    precision: str = "auto",
     progress: bool = False,
     log=None,
 ) -> dict:
@@ -100,6 +101,9 @@ def score_plate(
             matrix (e.g. measured on hand-annotated crops, so not biased by the
             reference wells' label noise) corrects the well fractions instead of
             the bundle's validation confusion. Kept by later resumes.
+        precision: ``32``, ``bf16`` (bfloat16 autocast) or ``auto`` (bf16 where
+            the hardware runs it natively, see :mod:`ferroscreen.models.precision`);
+            a resumed store keeps the precision it was started with.
         progress: Show a progress bar.
         log: Callable receiving one-line messages (default: silent).
 
@@ -147,6 +151,7 @@ def score_plate(
             raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
         if layout_table is None:
             layout_table = existing.layout
+    precision = _store_precision(precision, accelerator, existing, out)
     confusion = (bundle.meta.get("validation") or {}).get("confusion")
     confusion_source = "bundle validation (well labels)"
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
@@ -170,6 +175,7 @@ def score_plate(
         temperature=float(bundle.meta.get("temperature", 1.0)),
         confusion=confusion,
         confusion_source=confusion_source,
+        precision=precision,
         detector=asdict(detector),
         layout_source=str(layout_path.resolve()) if layout_path else "",
         ferroscreen_version=__version__,
@@ -203,7 +209,7 @@ def score_plate(
             shape = tuple(attrs["frame_shape"]) or None
             tp = time.perf_counter()
             n_crops = _predict(jobs, bundle, detector, parts, devices, batch_size, workers, shape, accelerator,
-                               progress)
+                               precision, progress)
             stats["predict_s"] += time.perf_counter() - tp
             stats["crops"] += n_crops
             stats["frames_scored"] += len(jobs)
@@ -266,11 +272,28 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
 
 
+def _store_precision(requested: str, accelerator: str, existing, out: Path) -> str:
+    """The precision to score with: ``requested`` resolved, or the one a resumed store was started with."""
+    from ferroscreen.models.precision import resolve_precision
+
+    try:
+        resolved = resolve_precision(requested, accelerator)
+    except ValueError as exc:
+        raise StoreError(f"{out}: {exc}") from None
+    started = str(existing.attrs.get("precision", "32")) if existing is not None else None
+    if started is None or started == resolved:
+        return resolved
+    if requested == "auto":
+        return started
+    raise StoreError(f"{out}: was scored at precision {started}; resume it with --precision {started} or auto")
+
+
 def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int, workers: int | None,
-             shape, accelerator: str, progress: bool) -> int:
+             shape, accelerator: str, precision: str, progress: bool) -> int:
     """Run ``Trainer.predict`` over ``jobs``; results land in ``parts/rank-*.h5``. Returns crops scored."""
     import pytorch_lightning as pl
 
+    from ferroscreen.models.precision import lightning_precision
     from ferroscreen.score.module import ScoringDataModule, ScoringModule
     from ferroscreen.score.writer import JournalWriter
 
@@ -289,6 +312,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
     trainer = pl.Trainer(
         accelerator=accelerator, devices=devices, strategy=strategy, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, callbacks=[writer], inference_mode=True,
+        precision=lightning_precision(precision),
     )
     trainer.predict(module, datamodule=data, return_predictions=False)
     if bar is not None:

@@ -193,3 +193,23 @@ def test_confusion_file_recorrects_and_is_kept(reference, bundle_path, plate_dir
                               capture_output=True, text=True, timeout=120)
         user_error(proc, str(path), fragment)
     assert read_store(out).attrs["confusion_source"] == str(good.resolve())  # nothing lost
+
+
+def test_precision_is_recorded_close_to_fp32_and_kept_on_resume(reference, bundle_path, plate_dir, tmp_path,
+                                                                user_error):
+    from ferroscreen.models.precision import resolve_precision
+
+    out = tmp_path / "fp32.h5"
+    run(score_cmd(plate_dir, bundle_path, out, "--precision", "32"))
+    assert read_store(out).attrs["precision"] == "32"
+    assert read_store(reference).attrs["precision"] == resolve_precision("auto", "cpu")
+    ref, f32 = cells_by_frame_key(reference), cells_by_frame_key(out)
+    assert len(ref) == len(f32)  # detection does not depend on the precision
+    p_cols = [c for c in ref.columns if c.startswith("p_")]
+    np.testing.assert_allclose(ref[p_cols].to_numpy(), f32[p_cols].to_numpy(), atol=0.05)
+
+    proc = subprocess.run(score_cmd(plate_dir, bundle_path, out, "--resume", "--precision", "bf16"),
+                          capture_output=True, text=True, timeout=120)
+    user_error(proc, str(out), "precision 32")
+    run(score_cmd(plate_dir, bundle_path, out, "--resume"))  # auto keeps the store's precision
+    assert read_store(out).attrs["precision"] == "32"

@@ -1,0 +1,31 @@
+"""Inference precision choice: resolution rules and bf16 outputs close to float32."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ferroscreen.models.death_mode_net import DeathModeNet
+from ferroscreen.models.precision import autocast, lightning_precision, native_bf16, resolve_precision
+
+
+def test_resolution_rules():
+    assert resolve_precision("32", "cpu") == "32"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_precision("auto", "cpu") == ("bf16" if native_bf16("cpu") else "32")
+    assert lightning_precision("bf16") == "bf16-mixed" and lightning_precision("32") == "32-true"
+    with pytest.raises(ValueError, match="auto, 32, bf16"):
+        resolve_precision("fp16", "cpu")
+
+
+def test_bf16_probabilities_are_float32_normalised_and_close():
+    torch.manual_seed(0)
+    net = DeathModeNet("mobilenet_v2", 4, "none", input_size=32).for_inference()
+    x = torch.rand(16, 1, 24, 24)
+    with torch.inference_mode():
+        p32 = net.predict_proba(x)
+        with autocast("bf16"):
+            p16 = net.predict_proba(x)
+    assert p16.dtype == torch.float32
+    torch.testing.assert_close(p16.sum(1), torch.ones(16))
+    assert (p16 - p32).abs().max() < 0.05
