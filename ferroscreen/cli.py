@@ -28,6 +28,22 @@ app = typer.Typer(
 )
 
 
+class FractionEstimate(StrEnum):
+    """``export --fractions`` / ``fit --fractions`` choices (see :mod:`ferroscreen.score.export`)."""
+
+    frac = "frac"
+    share = "share"
+    corr = "corr"
+
+
+class Precision(StrEnum):
+    """``score --precision`` choices (see :mod:`ferroscreen.models.precision`)."""
+
+    auto = "auto"
+    fp32 = "32"
+    bf16 = "bf16"
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"ferroscreen {__version__}")
@@ -275,6 +291,10 @@ def fit(
     over_time: Annotated[
         bool, typer.Option("--over-time", help="Also fit every time point (EC50 over time).")
     ] = False,
+    fractions: Annotated[
+        FractionEstimate,
+        typer.Option("--fractions", help="With a score store: the fraction estimate to fit (as in `export`)."),
+    ] = "frac",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts
@@ -294,7 +314,10 @@ def fit(
         store = read_store(input_path)
         if store.wells.empty:
             raise AnalysisInputError(f"{input_path}: the score store has no /wells aggregates yet")
-        table, kind = store.wells, "wells"
+        from ferroscreen.score.export import select_fractions
+
+        estimate = FractionEstimate(fractions).value
+        table, kind = select_fractions(store.wells, store.classes, estimate, input_path), "wells"
         if lay is None and store.layout is not None and len(store.layout):
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
     else:
@@ -314,14 +337,6 @@ def fit(
 
 
 # ---------------------------------------------------------------- score / export (plate scoring store)
-
-
-class Precision(StrEnum):
-    """``score --precision`` choices (see :mod:`ferroscreen.models.precision`)."""
-
-    auto = "auto"
-    fp32 = "32"
-    bf16 = "bf16"
 
 
 @app.command()
@@ -381,11 +396,19 @@ def score(
 def export(
     store: Annotated[Path, typer.Argument(metavar="PLATE.h5", help="Score store of one plate.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    fractions: Annotated[
+        FractionEstimate,
+        typer.Option(
+            "--fractions",
+            help="Estimate written to frac_<class>: frac (mean probability), share (argmax share) or corr "
+            "(confusion-corrected share).",
+        ),
+    ] = "frac",
 ) -> None:
     """Write wells.csv (per well x time: cell count, class fractions, QC, layout) from a store."""
     from ferroscreen.score.export import export_wells
 
-    path = export_wells(store, out)
+    path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
     typer.echo(f"-> {path}")
 
 

@@ -125,8 +125,8 @@ def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
     import ferroscreen.score.store as store_mod
 
     wells, layout = synthetic_screen(seed=4)
-    fake = SimpleNamespace(wells=wells, layout=layout.table.drop(columns=["concentration_raw"],
-                                                                  errors="ignore"))
+    fake = SimpleNamespace(wells=wells, layout=layout.table.drop(columns=["concentration_raw"], errors="ignore"),
+                           classes=[c.removeprefix("frac_") for c in wells.columns if c.startswith("frac_")])
     monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
     path = tmp_path / "plate.h5"
     path.write_bytes(b"")

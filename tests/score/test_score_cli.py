@@ -80,6 +80,14 @@ def test_store_schema_and_export(reference, tmp_path, plate_dir):
     assert len(wells) == 12 and wells["n_cells"].sum() == n
     assert np.allclose(wells[[c for c in wells.columns if c.startswith("corr_")]].sum(1), 1)
     assert set(wells["role"]) == {"vehicle", "reference"}
+    assert (wells["fraction_estimate"] == "frac").all()
+
+    run([*CMD, "export", str(reference), "--out", str(tmp_path / "share"), "--fractions", "share"])
+    shared = pd.read_csv(tmp_path / "share" / "wells.csv")
+    for c in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
+        np.testing.assert_allclose(shared[f"frac_{c}"], wells[f"share_{c}"])
+        np.testing.assert_allclose(shared[f"pmean_{c}"], wells[f"frac_{c}"])
+    assert (shared["fraction_estimate"] == "share").all()
 
 
 def test_existing_store_needs_resume(reference, bundle_path, plate_dir, tmp_path, user_error):

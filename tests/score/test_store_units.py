@@ -86,3 +86,18 @@ def test_torn_commit_is_ignored_and_replay_does_not_duplicate(tmp_path):
     wells = read_store(out).wells.set_index("well")
     assert wells.loc["A01", "n_cells"] == 3 and np.isnan(wells.loc["A02", "frac_alive"])
     assert wells.loc["A02", "n_pending"] == 1
+
+
+def test_select_fractions_rejects_unknown_or_missing_estimates():
+    import pytest
+
+    from ferroscreen.score.export import select_fractions
+    from ferroscreen.score.store import StoreError
+
+    wells = pd.DataFrame({"frac_alive": [0.9], "frac_dead": [0.1], "share_alive": [1.0], "share_dead": [0.0]})
+    out = select_fractions(wells, ["alive", "dead"], "share")
+    assert out["frac_dead"].tolist() == [0.0] and out["pmean_dead"].tolist() == [0.1]
+    with pytest.raises(StoreError, match="corr_alive"):
+        select_fractions(wells, ["alive", "dead"], "corr", "w.csv")
+    with pytest.raises(StoreError, match="frac, share, corr"):
+        select_fractions(wells, ["alive", "dead"], "median")
