@@ -8,7 +8,7 @@ Pipeline (all on a frame block-averaged by ``config.factor``):
 ``method="radial"`` (round suspension cells, the default; no flattening needed):
 
 2. radial-symmetry votes of the rim edges at ``radial_steps`` radii
-   (:func:`~ferroscreen.crops.radial_votes.radial_vote_map`);
+   (:func:`~ferroscreen.crops.radial_votes.radial_vote_stack`);
 3. seeds = vote maxima with score >= ``min_score``, at least ``peak_distance * min_radius``
    apart; non-maximum suppression within ``overlap`` x the stronger seed's radius (one
    detection per fragmented apoptotic cell); radius = the best-voting radius.
@@ -60,7 +60,7 @@ from ferroscreen.crops.foreground import (
 from ferroscreen.crops.normalization import normalize_frame, robust_sigma
 from ferroscreen.crops.peaks import local_maxima, merge_without_neck
 from ferroscreen.crops.phase_bodies import phase_seeds
-from ferroscreen.crops.radial_votes import radial_vote_map
+from ferroscreen.crops.radial_votes import best_votes, radial_vote_stack, radius_at
 from ferroscreen.crops.tiles import tile_boxes
 
 __all__ = ["DETECTION_COLUMNS", "detect_cells", "detections_frame"]
@@ -181,11 +181,11 @@ def _detect_radial(
     frame: np.ndarray, r0: float, r1: float, cfg: DetectorConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Radial-symmetry seeds on a normalised working-scale frame -> rows, cols, radius, score."""
-    votes, best_radius = radial_vote_map(
-        frame, np.geomspace(r0, r1, cfg.radial_steps), cfg.edge_threshold, cfg.vote_sigma
-    )
+    radii = np.geomspace(r0, r1, cfg.radial_steps)
+    maps = radial_vote_stack(frame, radii, cfg.edge_threshold, cfg.vote_sigma)
+    votes = best_votes(maps)
     rows, cols = local_maxima(votes, cfg.peak_distance * r0 / 2, 2 * cfg.min_score)
-    radius = best_radius[rows, cols].astype(np.float64)
+    radius = radius_at(maps, radii, rows, cols)
     score = votes[rows, cols].astype(np.float64) / 2
     keep = suppress_overlaps(rows, cols, radius, score, cfg.overlap)
     return rows[keep], cols[keep], np.clip(radius[keep], r0, r1), np.clip(score[keep], 0.0, 1.0)

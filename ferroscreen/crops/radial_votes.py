@@ -13,13 +13,95 @@ edge strength), written for this package.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
-__all__ = ["radial_vote_map"]
+__all__ = ["best_votes", "radial_vote_map", "radial_vote_stack", "radius_at"]
 
 #: Edge strengths (in robust noise SDs above the median) at which a vote reaches full weight.
 FULL_WEIGHT = 6.0
+#: Pixels sampled (on a regular grid) for the median and MAD of the edge strength.
+MAX_SAMPLE = 16_384
+#: Vote pooling kernels reach this many sigmas each side.
+TRUNCATE = 3.0
+
+
+def radial_vote_stack(
+    frame: np.ndarray,
+    radii: np.ndarray,
+    edge_threshold: float,
+    vote_sigma: float,
+    smooth_sigma: float = 1.0,
+) -> list[np.ndarray]:
+    """Pooled radial-symmetry votes for every candidate radius.
+
+    Args:
+        frame: 2-D float frame (any offset; only gradients matter).
+        radii: Candidate radii (px, > 0), e.g. ``np.geomspace(r_min, r_max, 7)``.
+        edge_threshold: A pixel votes when its gradient magnitude exceeds the
+            frame's median magnitude by this many robust SDs of the magnitude
+            (both estimated on a regular grid of at most :data:`MAX_SAMPLE` pixels).
+        vote_sigma: Votes for radius ``r`` are pooled by a Gaussian of
+            ``max(vote_sigma * r, 0.7)`` px, truncated at :data:`TRUNCATE` sigmas
+            (outlines are not perfect circles).
+        smooth_sigma: Gaussian sigma (px) applied before the gradients.
+
+    Returns:
+        One float32 map of the frame's shape per radius: the pooled,
+        edge-weighted vote count divided by the circumference ``2 pi r``, i.e.
+        roughly the fraction of a rim seen, times the width (px) of its edge
+        band (a crisp full rim gives ~1.5-3). All zeros where no pixel votes.
+        Deterministic.
+    """
+    x = cv2.GaussianBlur(np.asarray(frame, np.float32), (0, 0), smooth_sigma, borderType=cv2.BORDER_REFLECT)
+    gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
+    mag = cv2.magnitude(gx, gy)
+    h, w = x.shape
+    radii = np.asarray(radii, np.float64)
+    step = max(2, math.ceil(math.sqrt(h * w / MAX_SAMPLE)))
+    sample = mag[::step, ::step]
+    med = float(np.median(sample))
+    noise = max(1.4826 * float(np.median(np.abs(sample - med))), 1e-6)
+    ys, xs = np.nonzero(mag > med + edge_threshold * noise)
+    if len(ys) == 0:
+        return [np.zeros((h, w), np.float32) for _ in radii]
+    m = mag[ys, xs]
+    ux, uy = gx[ys, xs] / m, gy[ys, xs] / m
+    weight = np.minimum((m - med) / (FULL_WEIGHT * noise), 1.0).astype(np.float64)
+    xs, ys = xs.astype(np.float32), ys.astype(np.float32)
+    maps = []
+    for r in radii:
+        cx = np.rint(xs - np.float32(r) * ux).astype(np.int32)
+        cy = np.rint(ys - np.float32(r) * uy).astype(np.int32)
+        ok = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+        votes = np.bincount(cy[ok].astype(np.int64) * w + cx[ok], weight[ok], minlength=h * w)
+        sigma = max(vote_sigma * r, 0.7)
+        half = math.ceil(TRUNCATE * sigma)
+        # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
+        votes = cv2.GaussianBlur(votes.reshape(h, w).astype(np.float32), (2 * half + 1, 2 * half + 1), sigma,
+                                 borderType=cv2.BORDER_CONSTANT)
+        votes *= np.float32(sigma * sigma / r)
+        maps.append(votes)
+    return maps
+
+
+def best_votes(maps: list[np.ndarray]) -> np.ndarray:
+    """Pixel-wise maximum over the per-radius vote maps of :func:`radial_vote_stack`."""
+    best = maps[0].copy()
+    for votes in maps[1:]:
+        np.maximum(best, votes, out=best)
+    return best
+
+
+def radius_at(maps: list[np.ndarray], radii: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The radius with the most votes at each pixel ``(rows[i], cols[i])`` (first on ties; 0 without votes)."""
+    if len(rows) == 0:
+        return np.zeros(0)
+    at = np.stack([votes[rows, cols] for votes in maps])
+    return np.where(at.max(axis=0) > 0, np.asarray(radii, np.float64)[at.argmax(axis=0)], 0.0)
 
 
 def radial_vote_map(
@@ -31,48 +113,14 @@ def radial_vote_map(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best radial-symmetry vote and its radius at every pixel.
 
-    Args:
-        frame: 2-D float frame (any offset; only gradients matter).
-        radii: Candidate radii (px, > 0), e.g. ``np.geomspace(r_min, r_max, 7)``.
-        edge_threshold: A pixel votes when its gradient magnitude exceeds the
-            frame's median magnitude by this many robust SDs of the magnitude.
-        vote_sigma: Votes for radius ``r`` are pooled by a Gaussian of
-            ``max(vote_sigma * r, 0.7)`` px (outlines are not perfect circles).
-        smooth_sigma: Gaussian sigma (px) applied before the gradients.
-
-    Returns:
-        ``(votes, radius)``, float32 maps of the frame's shape. ``votes`` is the
-        pooled, edge-weighted vote count divided by the circumference ``2 pi r``
-        of the best radius, i.e. roughly the fraction of a rim seen, times the
-        width (px) of its edge band (a crisp full rim gives ~1.5-3); ``radius``
-        is the radius that gave it (0 where no vote landed; votes come from the
-        rim's inner edge, so it reads 1-3 px below the outline). Deterministic.
+    Same arguments as :func:`radial_vote_stack`. Returns ``(votes, radius)``,
+    float32 maps of the frame's shape: the maximum over radii of the stack
+    (a crisp full rim gives ~1.5-3) and the radius that gave it (0 where no
+    vote landed; votes come from the rim's inner edge, so it reads 1-3 px
+    below the outline). Detection only needs the radius at its peaks and uses
+    :func:`radius_at` instead of the full radius map.
     """
-    x = cv2.GaussianBlur(np.asarray(frame, np.float32), (0, 0), smooth_sigma, borderType=cv2.BORDER_REFLECT)
-    gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
-    mag = cv2.magnitude(gx, gy)
-    sample = mag[::2, ::2]
-    med = float(np.median(sample))
-    noise = max(1.4826 * float(np.median(np.abs(sample - med))), 1e-6)
-    h, w = x.shape
-    best = np.zeros((h, w), np.float32)
-    arg = np.zeros((h, w), np.float32)
-    ys, xs = np.nonzero(mag > med + edge_threshold * noise)
-    if len(ys) == 0:
-        return best, arg
-    m = mag[ys, xs]
-    ux, uy = gx[ys, xs] / m, gy[ys, xs] / m
-    weight = np.minimum((m - med) / (FULL_WEIGHT * noise), 1.0).astype(np.float64)
-    for r in np.asarray(radii, np.float64):
-        cx = np.rint(xs - r * ux).astype(np.int64)
-        cy = np.rint(ys - r * uy).astype(np.int64)
-        ok = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
-        votes = np.bincount(cy[ok] * w + cx[ok], weight[ok], minlength=h * w).astype(np.float32).reshape(h, w)
-        sigma = max(vote_sigma * r, 0.7)
-        # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
-        votes = cv2.GaussianBlur(votes, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        votes *= np.float32(sigma * sigma / r)
-        np.copyto(arg, np.float32(r), where=votes > best)
-        np.maximum(best, votes, out=best)
-    return best, arg
+    maps = radial_vote_stack(frame, radii, edge_threshold, vote_sigma, smooth_sigma)
+    best = best_votes(maps)
+    rows, cols = np.indices(best.shape).reshape(2, -1)
+    return best, radius_at(maps, radii, rows, cols).astype(np.float32).reshape(best.shape)

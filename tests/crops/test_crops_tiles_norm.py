@@ -80,3 +80,16 @@ def test_crop_mask_keeps_the_cell_and_greys_out_neighbours():
     assert np.isclose(plain[0, c, c + 13], 0.1)
     with pytest.raises(ValueError, match="crop_mask"):
         DetectorConfig(crop_mask=0)
+
+
+@pytest.mark.parametrize("dtype, top", [(np.uint8, 256), (np.uint16, 4096), (np.uint16, 65536)])
+def test_integer_frames_normalise_exactly_as_numpy_percentiles(dtype, top):
+    """The histogram path for 8/16-bit frames gives np.percentile's linear-interpolation values."""
+    rng = np.random.default_rng(3)
+    for shape in [(1, 1), (1, 3), (7, 9), (64, 80)]:
+        img = rng.integers(0, top, shape).astype(dtype)
+        for low, high, step in [(0.5, 99.5, 2), (0.0, 100.0, 1), (37.3, 62.1, 1)]:
+            lo, hi = np.percentile(img[::step, ::step].astype(np.float64), [low, high])
+            want = np.zeros(shape, np.float32) if not hi > lo else np.clip((img - lo) / (hi - lo), 0, 1)
+            got = normalize_frame(img, low, high, sample_step=step)
+            np.testing.assert_allclose(got, want, atol=1e-5)

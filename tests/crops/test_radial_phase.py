@@ -57,3 +57,18 @@ def test_unseeded_component_rescue():
     assert fg[r[0], c[0]] == 1
     r, c = _unseeded_components(fg, np.array([40, 12]), np.array([40, 20]), min_area=50)
     assert len(r) == 0
+
+
+def test_radius_at_peaks_matches_the_full_radius_map():
+    from ferroscreen.crops.radial_votes import best_votes, radial_vote_stack, radius_at
+
+    cells = random_cells((96, 96), 12, radius=(4.0, 12.0), touching_pairs=1, seed=5)
+    frame = draw_cells(cells, (96, 96))
+    radii = np.geomspace(4, 16, 7)
+    maps = radial_vote_stack(frame, radii, 2.0, 0.3)
+    votes, radius = radial_vote_map(frame, radii, 2.0, 0.3)
+    np.testing.assert_array_equal(best_votes(maps), votes)
+    rows, cols = np.nonzero(votes > 0.5)
+    assert len(rows) > 10
+    np.testing.assert_allclose(radius_at(maps, radii, rows, cols), radius[rows, cols], rtol=1e-6)
+    assert set(np.unique(radius[votes == 0])) <= {0.0}
