@@ -10,6 +10,7 @@ reported.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ import pandas as pd
 import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.crops import DetectorConfig, crops_for_detections, detect_cells, match_detections, normalize_frame
+from ferroscreen.crops import crops_for_detections, detect_cells, match_detections, normalize_frame
 from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, load_crop
+from ferroscreen.datamodules.reference_plate import detector_config
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.models.bundle import Bundle, load_bundle
@@ -57,17 +59,25 @@ def evaluate_crop_folder(root: Path, bundle: Bundle) -> dict:
 
 
 def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0) -> dict:
-    """Detection + classification metrics against ``truth_cells.csv``."""
+    """Detection + classification metrics against ``truth_cells.csv``.
+
+    Crops are cut around the detections matched to a true cell (centre within
+    its radius) and scored against that cell's class. Besides the crop-level
+    report, ``per_stage`` breaks the true classes down by the simulator's
+    morphological stage (``n``, ``recall``: share predicted as the true class,
+    ``predicted``: counts per predicted class), which shows where errors
+    concentrate, e.g. first stages that still look alive.
+    """
     truth = pd.read_csv(root / "truth_cells.csv")
     acq = open_acquisition(root / "images" if (root / "images").is_dir() else root)
     frames = acq.frames
     if max_frames is not None and len(frames) > max_frames:
         idx = np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))
         frames = frames.iloc[idx]
-    cfg = DetectorConfig(**bundle.meta["detector"])
+    cfg = detector_config(bundle.meta["detector"])
     classes = bundle.classes
     tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
-    y_true, y_pred, det_tp, det_fp, det_fn = [], [], 0, 0, 0
+    y_true, y_pred, stages, det_tp, det_fp, det_fn = [], [], [], 0, 0, 0
     for row in frames.itertuples(index=False):
         img = normalize_frame(load_image(row.path))
         det = detect_cells(img, cfg)
@@ -81,11 +91,13 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         di, ti = pairs[:, 0], pairs[:, 1]
         crops = crops_for_detections(img, det.iloc[di].reset_index(drop=True), cfg, bundle.crop_size)
         probs = predict_crops(bundle, crops)
-        true_cls = t.iloc[ti]["class"].tolist()
-        for c, p in zip(true_cls, probs.argmax(1), strict=True):
+        matched = t.iloc[ti]
+        true_stage = matched["stage"].tolist() if "stage" in matched else matched["class"].tolist()
+        for c, st, p in zip(matched["class"].tolist(), true_stage, probs.argmax(1), strict=True):
             if c in classes:
                 y_true.append(classes.index(c))
                 y_pred.append(int(p))
+                stages.append(str(st))
     cm = confusion_matrix(np.asarray(y_true, int), np.asarray(y_pred, int), len(classes))
     precision = det_tp / (det_tp + det_fp) if det_tp + det_fp else 0.0
     recall = det_tp / (det_tp + det_fn) if det_tp + det_fn else 0.0
@@ -96,7 +108,36 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         "n_frames": int(len(frames)),
         "detection": {"precision": precision, "recall": recall, "f1": f1, "tp": det_tp, "fp": det_fp, "fn": det_fn},
         **classification_report(cm, classes),
+        "per_stage": stage_report(np.asarray(y_true, int), np.asarray(y_pred, int), stages, classes,
+                                  _stage_order(root)),
     }
+
+
+def stage_report(
+    y_true: np.ndarray, y_pred: np.ndarray, stages: list[str], classes: list[str], order: dict | None = None
+) -> list[dict]:
+    """Recall per (true class, stage), in class order, stages as listed in ``order[class]`` then by name."""
+    out = []
+    stages_arr = np.asarray(stages, dtype=object)
+    for k, name in enumerate(classes):
+        sel = y_true == k
+        known = list((order or {}).get(name, ()))
+        rank = {st: i for i, st in enumerate(known)}
+        for st in sorted(set(stages_arr[sel].tolist()), key=lambda x: (rank.get(x, len(known)), x)):
+            m = sel & (stages_arr == st)
+            pred = np.bincount(y_pred[m], minlength=len(classes))
+            out.append({"class": name, "stage": st, "n": int(m.sum()), "recall": float(pred[k] / m.sum()),
+                        "predicted": {c: int(v) for c, v in zip(classes, pred, strict=True)}})
+    return out
+
+
+def _stage_order(root: Path) -> dict:
+    """The simulator's stage order per class from ``truth.json`` (empty when absent or unreadable)."""
+    try:
+        stages = json.loads((root / "truth.json").read_text()).get("stages", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return stages if isinstance(stages, dict) else {}
 
 
 def evaluate_path(data: Path, model: Path, max_frames: int | None = 300) -> dict:
@@ -133,4 +174,9 @@ def render_evaluation(r: dict) -> str:
     lines.append("confusion (rows true, columns predicted): " + ", ".join(r["classes"]))
     for name, row in zip(r["classes"], r["confusion"], strict=True):
         lines.append(f"  {name:<12} " + " ".join(f"{v:>7}" for v in row))
+    if r.get("per_stage"):
+        lines.append("recall per true stage (simulated truth); predicted counts: " + ", ".join(r["classes"]))
+        for st in r["per_stage"]:
+            counts = " ".join(f"{v:>7}" for v in st["predicted"].values())
+            lines.append(f"  {st['class']:<12} {st['stage']:<11} n {st['n']:>6}  recall {st['recall']:.3f}  {counts}")
     return "\n".join(lines)

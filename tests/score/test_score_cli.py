@@ -221,3 +221,28 @@ def test_precision_is_recorded_close_to_fp32_and_kept_on_resume(reference, bundl
     user_error(proc, str(out), "precision 32")
     run(score_cmd(plate_dir, bundle_path, out, "--resume"))  # auto keeps the store's precision
     assert read_store(out).attrs["precision"] == "32"
+
+
+def test_evaluate_on_a_simulated_plate_reports_detection_classes_and_stages(plate_dir, bundle_path, cli):
+    import json
+
+    proc = cli("evaluate", str(plate_dir), "--model", str(bundle_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["kind"] == "simulated_plate" and r["detection"]["tp"] > 0
+    truth = pd.read_csv(plate_dir / "truth_cells.csv")
+    stages = json.loads((plate_dir / "truth.json").read_text())["stages"]
+    by_class = {}
+    for row in r["per_stage"]:
+        assert row["stage"] in stages[row["class"]] and 0.0 <= row["recall"] <= 1.0
+        assert sum(row["predicted"].values()) == row["n"]
+        by_class.setdefault(row["class"], []).append(row)
+    for name, rows in by_class.items():
+        assert sum(x["n"] for x in rows) == r["per_class"][name]["support"]
+        order = [stages[name].index(x["stage"]) for x in rows]
+        assert order == sorted(order)
+        correct = sum(x["predicted"][name] for x in rows)
+        assert correct == r["confusion"][r["classes"].index(name)][r["classes"].index(name)]
+    assert set(by_class) <= set(truth["class"])
+    text = cli("evaluate", str(plate_dir), "--model", str(bundle_path))
+    assert text.returncode == 0 and "recall per true stage" in text.stdout
