@@ -97,6 +97,9 @@ class DetectorConfig:
             ``rescue_min_area * pi * min_radius**2`` px holding no seed (a thin
             spread cell that failed the occupancy test) gets one seed at its
             innermost pixel (0 disables).
+        border_margin: Detections whose centre lies closer than this many
+            pixels to the frame's edge are dropped (cells cut by the edge: their
+            centre is a guess and their crop mostly padding). 0 keeps them all.
         tile_size: Tile edge (px) in ``"tiles"`` mode.
         tile_stride: Tile step (px); ``None`` means ``tile_size`` (no overlap).
         crop_mask: Crops, not detection: when set, pixels farther than
@@ -133,6 +136,7 @@ class DetectorConfig:
     bright_threshold: float = 8.0
     bright_sigma: float = 0.75
     bright_separation: float = 1.75
+    border_margin: float = 0.0
     tile_size: int = 224
     tile_stride: int | None = None
     rescue_min_area: float = 0.0
@@ -160,6 +164,8 @@ class DetectorConfig:
             raise ValueError("DetectorConfig: radial_steps must be >= 1, bright_threshold and min_score >= 0")
         if self.downsample < 0 or self.tile_size < 1 or (self.tile_stride is not None and self.tile_stride < 1):
             raise ValueError("DetectorConfig: downsample must be >= 0, tile_size and tile_stride >= 1")
+        if not self.border_margin >= 0:
+            raise ValueError(f"DetectorConfig.border_margin must be >= 0, got {self.border_margin}")
         if self.crop_mask is not None and not self.crop_mask > 0:
             raise ValueError(f"DetectorConfig.crop_mask must be > 0 or None, got {self.crop_mask}")
 
@@ -216,14 +222,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "min_radius": 12.0,
         "max_radius": 45.0,
         "threshold": 2.5,
-        "contrast_sigma": 0.25,
+        "contrast_sigma": 0.35,
         "occupancy_sigma": 1.5,
         "min_occupancy": 0.65,
-        "neck_ratio": 0.8,
+        "neck_ratio": 0.75,
         "peak_distance": 1.5,
         "min_area": 1.2,
         "fill_holes": True,
         "rescue_min_area": 5.0,
+        "border_margin": 2.0,
     },
     "tiles": {"mode": "tiles"},
 }

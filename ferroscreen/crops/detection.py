@@ -174,7 +174,11 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
         return detections_frame(*(np.zeros(0),) * 4, (h, w))
     order = np.lexsort((cols, rows))
     rows, cols, radius, score = rows[order], cols[order], radius[order] * scale, score[order]
-    return detections_frame((cols + 0.5) * sx - 0.5, (rows + 0.5) * sy - 0.5, radius, score, (h, w))
+    x, y = (cols + 0.5) * sx - 0.5, (rows + 0.5) * sy - 0.5
+    if cfg.border_margin > 0:
+        inside = np.minimum.reduce([x, y, w - 1 - x, h - 1 - y]) >= cfg.border_margin
+        x, y, radius, score = x[inside], y[inside], radius[inside], score[inside]
+    return detections_frame(x, y, radius, score, (h, w))
 
 
 def _detect_radial(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ferroscreen.crops import DetectorConfig, detect_cells, match_detections
 from ferroscreen.crops.radial_votes import radial_vote_map
@@ -72,3 +73,16 @@ def test_radius_at_peaks_matches_the_full_radius_map():
     assert len(rows) > 10
     np.testing.assert_allclose(radius_at(maps, radii, rows, cols), radius[rows, cols], rtol=1e-6)
     assert set(np.unique(radius[votes == 0])) <= {0.0}
+
+
+def test_border_margin_drops_only_cells_centred_at_the_edge():
+    cells = pd.DataFrame({"x": [1.0, 40.0, 78.0], "y": [30.0, 30.0, 30.0], "radius": [8.0, 8.0, 8.0],
+                          "look": ["alive", "alive", "alive"]})
+    frame = draw_cells(cells, (64, 80), noise=0.0)
+    near = detect_cells(frame, DetectorConfig())
+    kept = detect_cells(frame, DetectorConfig(border_margin=4.0))
+    edge = lambda d: np.minimum.reduce([d.x, d.y, 79 - d.x, 63 - d.y])  # noqa: E731
+    assert (edge(near) < 4).any() and (edge(kept) >= 4).all()
+    assert len(kept) == (edge(near) >= 4).sum() >= 1
+    with pytest.raises(ValueError, match="border_margin"):
+        DetectorConfig(border_margin=-1)

@@ -8,7 +8,7 @@ import pytest
 from ferroscreen.crops import DetectorConfig, detect_cells, match_detections, summarize_counts
 
 
-@pytest.mark.parametrize("sets", [(2, 7, 17)])
+@pytest.mark.parametrize("sets", [tuple(range(1, 21))])
 def test_usiigaci_adherent_preset_f1(shared_data, sets):
     root = shared_data / "phase_cells" / "usiigaci"
     if not root.is_dir():
@@ -21,6 +21,6 @@ def test_usiigaci_adherent_preset_f1(shared_data, sets):
         assert raw.dtype.name == "uint16"
         m = match_detections(detect_cells(raw, cfg), labels)
         tp, fp, fn = tp + m["tp"], fp + m["fp"], fn + m["fn"]
-    # Regression floor for the "phase" detector (measured pooled F1 on these sets 0.844;
-    # sets 2 and 17 are held out from tuning, set 7 was tuned on).
-    assert summarize_counts(tp, fp, fn)["f1"] >= 0.82
+    # Regression floor for the "phase" detector: pooled F1 over all 20 images measured 0.841
+    # (0.845 on the odd sets it was tuned on, 0.837 on the held-out even sets).
+    assert summarize_counts(tp, fp, fn)["f1"] >= 0.835
