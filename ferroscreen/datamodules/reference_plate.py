@@ -3,7 +3,10 @@
 The label of every crop is the well's ``mode`` in the layout (vehicle wells:
 ``alive``). Reference wells contribute only frames at or after the onset
 window (``onset_h``, a number or a per-mode mapping), when most cells show
-their mode; vehicle wells contribute every frame. Wells are split between
+their mode; vehicle wells contribute every frame. Optionally a reference
+well's first scans (``alive_until_h``, before any death onset) give *alive*
+crops too, so that alive and dying cells are seen in the same wells and the
+model cannot take a well's look for its mode. Wells are split between
 training and validation per class (no well feeds both).
 """
 
@@ -60,6 +63,9 @@ class ReferencePlateDataModule(CropDataModule):
         roles: Layout roles that provide labelled wells.
         vehicle_window: Restrict vehicle wells to the same onset/until window
             (keeps the classes balanced when the plate was imaged long).
+        alive_until_h: Frames of reference wells at or before this hour are
+            labelled ``alive`` (cells not dying yet, e.g. ``0``: the scan right
+            after dosing). ``None``: reference wells give only their mode.
         channel: Channel to use (default: the first, alphabetically).
         max_crops_per_frame: Subsample crops per frame (None: all).
         detector: Detector preset name or settings dict (``preset`` key allowed).
@@ -77,6 +83,7 @@ class ReferencePlateDataModule(CropDataModule):
         until_h: float | None = None,
         roles: list[str] = ("reference", "vehicle"),
         vehicle_window: bool = False,
+        alive_until_h: float | None = None,
         channel: str | None = None,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
@@ -95,6 +102,7 @@ class ReferencePlateDataModule(CropDataModule):
         self.until_h = until_h
         self.roles = tuple(roles)
         self.vehicle_window = bool(vehicle_window)
+        self.alive_until_h = None if alive_until_h is None else float(alive_until_h)
         self.channel = channel
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
@@ -130,12 +138,18 @@ class ReferencePlateDataModule(CropDataModule):
             raise FerroscreenError(
                 f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
             )
-        sel = []
+        sel, labels = [], []
+        alive = self.classes.index("alive") if "alive" in self.classes else None
         for row in frames.itertuples(index=False):
             cls = well_class.get(row.well)
             if cls is None:
                 continue
             mode = self.classes[cls]
+            before_onset = self.alive_until_h is not None and row.time_h <= self.alive_until_h
+            if mode != "alive" and alive is not None and before_onset:
+                sel.append(row)
+                labels.append(alive)
+                continue
             windowed = mode != "alive" or self.vehicle_window
             window_mode = mode if mode != "alive" else "default"
             if windowed and row.time_h < self._onset(window_mode):
@@ -143,6 +157,7 @@ class ReferencePlateDataModule(CropDataModule):
             if windowed and self.until_h is not None and row.time_h > self.until_h:
                 continue
             sel.append(row)
+            labels.append(cls)
         if not sel:
             raise FerroscreenError(f"{self.root}: no frames of labelled wells fall inside the onset window")
         jobs = [
@@ -160,10 +175,10 @@ class ReferencePlateDataModule(CropDataModule):
         val_wells = split_groups(groups_by_class, self.val_fraction, self.seed)
         xs = {True: [], False: []}
         ys = {True: [], False: []}
-        for r, cr in zip(sel, crops, strict=True):
+        for r, label, cr in zip(sel, labels, crops, strict=True):
             is_val = r.well in val_wells
             xs[is_val].append(cr)
-            ys[is_val].append(np.full(len(cr), well_class[r.well], dtype=np.int64))
+            ys[is_val].append(np.full(len(cr), label, dtype=np.int64))
         empty = np.zeros((0, self.crop_size, self.crop_size), np.float16)
 
         def cat(parts, fallback):
@@ -176,6 +191,7 @@ class ReferencePlateDataModule(CropDataModule):
             "channel": channel,
             "onset_h": self.onset_h,
             "until_h": self.until_h,
+            "alive_until_h": self.alive_until_h,
             "train_wells": sorted(w for w in well_class if w not in val_wells),
             "val_wells": sorted(val_wells),
             "n_frames": len(sel),

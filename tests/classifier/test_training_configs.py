@@ -90,6 +90,19 @@ def test_reference_plate_split_is_by_well(tiny_plate):
     assert set(s["train_wells"]) | set(s["val_wells"]) == set(f"{w[0]}0{w[2]}" for w in WELLS.split(","))
 
 
+def test_reference_wells_first_scans_can_teach_alive(tiny_plate):
+    from ferroscreen.datamodules import ReferencePlateDataModule
+
+    plain = ReferencePlateDataModule(str(tiny_plate), onset_h=12, val_fraction=0.25, seed=0).summary()
+    both = ReferencePlateDataModule(str(tiny_plate), onset_h=12, alive_until_h=0, val_fraction=0.25, seed=0).summary()
+    assert both["train_wells"] == plain["train_wells"] and both["alive_until_h"] == 0.0
+    total = {k: both["train_per_class"][k] + both["val_per_class"][k] for k in both["train_per_class"]}
+    before = {k: plain["train_per_class"][k] + plain["val_per_class"][k] for k in plain["train_per_class"]}
+    assert total["alive"] > before["alive"]
+    assert {k: v for k, v in total.items() if k != "alive"} == {k: v for k, v in before.items() if k != "alive"}
+    assert both["n_frames"] > plain["n_frames"]
+
+
 def test_train_cli_bad_config(tmp_path, cli, user_error):
     user_error(cli("train", "--config", tmp_path / "missing.yaml"), "missing.yaml", "not found")
 
