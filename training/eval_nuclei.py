@@ -52,15 +52,29 @@ def score(maps, truths, pp: PostprocessParams, min_size: int = 0):
     return pooled.set_index("thresh"), per_image
 
 
+def drop_small(labels: np.ndarray, min_size: int) -> np.ndarray:
+    """``labels`` without objects smaller than ``min_size`` pixels (what ``min_size`` does last)."""
+    sizes = np.bincount(labels.ravel())
+    small = sizes < min_size
+    small[0] = False
+    return np.where(small[labels], 0, labels)
+
+
 def tune(maps, truths, base: PostprocessParams) -> PostprocessParams:
+    """Grid search of the post-processing on the tuning images; key: mean F1 over IoU 0.5..0.95.
+
+    ``min_size`` is applied to each grid point's labels after the fact (it only removes
+    objects), so its values cost no extra watershed.
+    """
     best, best_key = base, -1.0
-    grid = itertools.product([0.4, 0.5, 0.6], [0.3, 0.45, 0.6], [0.5, 0.8], [10, 40])
-    for fg, seed, bd, mins in grid:
-        pp = replace(base, fg_threshold=fg, seed_threshold=seed, boundary_threshold=bd, min_size=mins)
-        pooled, _ = score(maps, truths, pp)
-        key = float(pooled["f1"].mean())  # mean F1 over IoU 0.5..0.95
-        if key > best_key:
-            best, best_key = pp, key
+    for fg, seed, bd in itertools.product([0.4, 0.5, 0.6], [0.3, 0.45, 0.6], [0.5, 0.8]):
+        pp = replace(base, fg_threshold=fg, seed_threshold=seed, boundary_threshold=bd, min_size=1)
+        labels = [instances_from_maps(m[0], m[1], m[2], pp) for m in maps]
+        for mins in (5, 10, 15, 20, 30, 40):
+            pooled, _ = evaluate_instances(truths, [drop_small(lab, mins) for lab in labels])
+            key = float(pooled.set_index("thresh")["f1"].mean())
+            if key > best_key:
+                best, best_key = replace(pp, min_size=mins), key
     print(f"tuned post-processing (mean F1 0.5:0.95 on tuning images = {best_key:.4f}): {best}")
     return best
 
