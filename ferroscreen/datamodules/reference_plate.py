@@ -5,8 +5,8 @@ The label of every crop is the well's ``mode`` in the layout (vehicle wells:
 window (``onset_h``, a number or a per-mode mapping), when most cells show
 their mode; vehicle wells contribute every frame. Optionally a reference
 well's first scans (``alive_until_h``, before any death onset) give *alive*
-crops too, so that alive and dying cells are seen in the same wells and the
-model cannot take a well's look for its mode. Wells are split between
+crops too, so that both classes come from the same wells (a well's look,
+e.g. an edge well's meniscus, then names no class). Wells are split between
 training and validation per class (no well feeds both).
 """
 
