@@ -88,6 +88,12 @@ class DetectorConfig:
             the darkness map whose maxima seed cell bodies.
         min_darkness: ``"phase"``: a body seed must be this many noise SDs
             darker than the background (smoothed).
+        neck_barrier: ``"phase"``: two body seeds are never merged when the
+            frame, lightly smoothed, is brighter than the background by more
+            than this many noise SDs somewhere between them (the bright halo
+            line between touching cells). 0 disables the test.
+        barrier_sigma: ``"phase"``: Gaussian sigma of that smoothing, in units
+            of ``min_radius``.
         bright_threshold: ``"phase"``: compact phase-bright blobs (rounded
             cells) stronger than this many noise SDs are seeds too (0 disables).
         bright_sigma: ``"phase"``: blob scale, in units of ``min_radius``.
@@ -133,6 +139,8 @@ class DetectorConfig:
     min_score: float = 0.45
     body_sigma: float = 0.75
     min_darkness: float = 1.0
+    neck_barrier: float = 0.0
+    barrier_sigma: float = 0.3
     bright_threshold: float = 8.0
     bright_sigma: float = 0.75
     bright_separation: float = 1.75
@@ -152,7 +160,7 @@ class DetectorConfig:
                 f"DetectorConfig needs 0 < min_radius <= max_radius, got {self.min_radius} and {self.max_radius}"
             )
         positive = ("threshold", "contrast_sigma", "occupancy_sigma", "background_scale", "peak_distance", "overlap")
-        positive += ("vote_sigma", "body_sigma", "bright_sigma")
+        positive += ("vote_sigma", "body_sigma", "bright_sigma", "barrier_sigma")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"DetectorConfig.{name} must be > 0, got {getattr(self, name)}")
@@ -160,8 +168,10 @@ class DetectorConfig:
             raise ValueError(f"DetectorConfig.min_occupancy must be in [0, 1), got {self.min_occupancy}")
         if not (0 <= self.neck_ratio <= 1):
             raise ValueError(f"DetectorConfig.neck_ratio must be in [0, 1], got {self.neck_ratio}")
-        if self.radial_steps < 1 or self.bright_threshold < 0 or self.min_score < 0:
-            raise ValueError("DetectorConfig: radial_steps must be >= 1, bright_threshold and min_score >= 0")
+        if self.radial_steps < 1 or self.bright_threshold < 0 or self.min_score < 0 or self.neck_barrier < 0:
+            raise ValueError(
+                "DetectorConfig: radial_steps must be >= 1, bright_threshold, min_score and neck_barrier >= 0"
+            )
         if self.downsample < 0 or self.tile_size < 1 or (self.tile_stride is not None and self.tile_stride < 1):
             raise ValueError("DetectorConfig: downsample must be >= 0, tile_size and tile_stride >= 1")
         if not self.border_margin >= 0:
@@ -225,7 +235,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "contrast_sigma": 0.35,
         "occupancy_sigma": 1.5,
         "min_occupancy": 0.65,
-        "neck_ratio": 0.75,
+        "neck_ratio": 0.6,
+        "neck_barrier": 8.0,
+        "barrier_sigma": 0.3,
         "peak_distance": 1.5,
         "min_area": 1.2,
         "fill_holes": True,

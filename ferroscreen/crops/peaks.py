@@ -46,6 +46,8 @@ def merge_without_neck(
     max_distance: float,
     neck_ratio: float,
     samples: int = 24,
+    barrier: np.ndarray | None = None,
+    barrier_level: float = 0.0,
 ) -> np.ndarray:
     """Keep-mask over seeds after merging seeds not separated by a neck.
 
@@ -55,6 +57,11 @@ def merge_without_neck(
     weaker of the two seed values (one elongated cell, not two touching
     cells). Seeds are assumed ordered by decreasing value (as
     :func:`local_maxima` returns them).
+
+    With a ``barrier`` map (same shape as ``values``) and ``barrier_level > 0``,
+    two seeds are never merged when ``barrier`` exceeds ``barrier_level``
+    somewhere on the segment between them (in phase contrast: the bright halo
+    line between two touching cells, which the smoothed seed map blurs over).
 
     Returns:
         bool array, one entry per seed.
@@ -74,6 +81,8 @@ def merge_without_neck(
     low = values[pr, pc].min(axis=1)
     peak = np.minimum(values[rows[a], cols[a]], values[rows[b], cols[b]])
     joined = low >= neck_ratio * peak
+    if barrier is not None and barrier_level > 0:
+        joined &= barrier[pr, pc].max(axis=1) <= barrier_level
     partners: dict[int, list[int]] = {}
     for i, j in pairs[joined]:
         partners.setdefault(int(max(i, j)), []).append(int(min(i, j)))

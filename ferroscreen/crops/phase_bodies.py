@@ -9,7 +9,7 @@ detachment) turn phase-bright instead. So:
   opened, holes filled, debris dropped;
 * body seeds = maxima of the smoothed *darkness* (how far below the background
   the frame is, in noise SDs) inside the foreground, merged when no neck
-  separates them, kept where the foreground occupies most of the neighbourhood
+  separates them and no bright halo line crosses between them, kept where the foreground occupies most of the neighbourhood
   (isolated debris and thin halo fragments do not);
 * bright seeds = compact bright blobs (a difference of Gaussians) far from every
   body seed.
@@ -96,7 +96,7 @@ def phase_seeds(
         cfg: Detector settings (``method="phase"``): ``threshold``,
             ``contrast_sigma``, ``min_area``, ``fill_holes`` (foreground);
             ``body_sigma``, ``min_darkness``, ``peak_distance``,
-            ``neck_ratio`` (body seeds); ``occupancy_sigma``, ``min_occupancy``
+            ``neck_ratio``, ``neck_barrier``, ``barrier_sigma`` (body seeds); ``occupancy_sigma``, ``min_occupancy``
             (seed filter); ``bright_threshold``, ``bright_sigma``,
             ``bright_separation`` (bright seeds; ``bright_threshold=0`` disables them).
 
@@ -113,7 +113,12 @@ def phase_seeds(
     dark = cv2.GaussianBlur(np.maximum(-z, 0) * fg, (0, 0), body_sigma, borderType=cv2.BORDER_REFLECT) * fg
     rows, cols = local_maxima(dark, cfg.peak_distance * r0, cfg.min_darkness)
     if len(rows):
-        keep = merge_without_neck(dark, rows, cols, 2 * r1, cfg.neck_ratio)
+        barrier = None
+        if cfg.neck_barrier > 0:
+            barrier = cv2.GaussianBlur(z, (0, 0), max(cfg.barrier_sigma * r0, 0.3), borderType=cv2.BORDER_REFLECT)
+        keep = merge_without_neck(
+            dark, rows, cols, 2 * r1, cfg.neck_ratio, barrier=barrier, barrier_level=cfg.neck_barrier
+        )
         rows, cols = rows[keep], cols[keep]
     occupancy = occupancy_map(fg, cfg.occupancy_sigma * r0)
     ok = occupancy[rows, cols] >= cfg.min_occupancy

@@ -86,3 +86,20 @@ def test_border_margin_drops_only_cells_centred_at_the_edge():
     assert len(kept) == (edge(near) >= 4).sum() >= 1
     with pytest.raises(ValueError, match="border_margin"):
         DetectorConfig(border_margin=-1)
+
+
+def test_bright_barrier_keeps_two_seeds_that_the_neck_test_would_merge():
+    from ferroscreen.crops.peaks import merge_without_neck
+
+    values = np.zeros((20, 40), np.float32)
+    values[8:12, 5:35] = 1.0  # one flat ridge: no neck between the two seeds
+    values[10, 10] = values[10, 30] = 1.2
+    rows, cols = np.array([10, 10]), np.array([10, 30])
+    barrier = np.zeros_like(values)
+    assert merge_without_neck(values, rows, cols, 30, 0.6).tolist() == [True, False]
+    assert merge_without_neck(values, rows, cols, 30, 0.6, barrier=barrier, barrier_level=5).tolist() == [True, False]
+    barrier[:, 20] = 9.0  # a bright line crosses the segment
+    assert merge_without_neck(values, rows, cols, 30, 0.6, barrier=barrier, barrier_level=5).tolist() == [True, True]
+    assert merge_without_neck(values, rows, cols, 30, 0.6, barrier=barrier, barrier_level=0).tolist() == [True, False]
+    with pytest.raises(ValueError, match="neck_barrier"):
+        DetectorConfig(neck_barrier=-1)

@@ -21,6 +21,6 @@ def test_usiigaci_adherent_preset_f1(shared_data, sets):
         assert raw.dtype.name == "uint16"
         m = match_detections(detect_cells(raw, cfg), labels)
         tp, fp, fn = tp + m["tp"], fp + m["fp"], fn + m["fn"]
-    # Regression floor for the "phase" detector: pooled F1 over all 20 images measured 0.841
-    # (0.845 on the odd sets it was tuned on, 0.837 on the held-out even sets).
-    assert summarize_counts(tp, fp, fn)["f1"] >= 0.835
+    # Pooled F1 over all 20 images measured 0.861 (0.859 on the odd sets the preset was tuned
+    # on, 0.862 on the held-out even sets); the target is 0.85.
+    assert summarize_counts(tp, fp, fn)["f1"] >= 0.85
