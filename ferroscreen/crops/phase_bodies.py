@@ -9,8 +9,9 @@ detachment) turn phase-bright instead. So:
   opened, holes filled, debris dropped;
 * body seeds = maxima of the smoothed *darkness* (how far below the background
   the frame is, in noise SDs) inside the foreground, merged when no neck
-  separates them and no bright halo line crosses between them, kept where the foreground occupies most of the neighbourhood
-  (isolated debris and thin halo fragments do not);
+  separates them and no bright halo line crosses between them, kept where
+  the foreground occupies most of the neighbourhood (isolated debris and thin
+  halo fragments do not);
 * bright seeds = compact bright blobs (a difference of Gaussians) far from every
   body seed.
 """
