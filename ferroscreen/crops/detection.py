@@ -155,7 +155,8 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
             boxes["x"], boxes["y"], np.full(len(boxes), cfg.tile_size / 2), np.ones(len(boxes)), (h, w)
         )
 
-    frame = normalize_frame(image, clip=False)
+    # Radial votes are invariant to an affine intensity map (see radial_vote_stack): no percentiles needed.
+    frame = image.astype(np.float32) if cfg.method == "radial" else normalize_frame(image, clip=False)
     f = cfg.factor
     hs, ws = max(1, h // f), max(1, w // f)
     if (hs, ws) != (h, w):

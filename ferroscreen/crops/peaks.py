@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 __all__ = ["local_maxima", "merge_without_neck"]
@@ -24,19 +26,43 @@ def local_maxima(values: np.ndarray, radius: float, min_value: float) -> tuple[n
     size = 2 * max(1, round(radius)) + 1
     footprint = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     dilated = cv2.dilate(values, footprint, borderType=cv2.BORDER_REFLECT)
-    candidates = ((values >= dilated) & (values > min_value)).astype(np.uint8)
-    n, labels, _, centroids = cv2.connectedComponentsWithStats(candidates, connectivity=8)
-    if n <= 1:
+    candidates = (values >= dilated) & (values > min_value)
+    flat_idx = np.flatnonzero(candidates)
+    if len(flat_idx) == 0:
         empty = np.zeros(0, np.int64)
         return empty, empty
-    rows, cols = np.nonzero(labels)
-    lab = labels[rows, cols]
-    d2 = (rows - centroids[lab, 1]) ** 2 + (cols - centroids[lab, 0]) ** 2
-    order = np.lexsort((d2, lab))
+    rows, cols = np.divmod(flat_idx, values.shape[1])
+    lab, n = _plateaus(candidates, rows, cols)
+    cy = np.bincount(lab, rows, n) / np.bincount(lab, None, n)
+    cx = np.bincount(lab, cols, n) / np.bincount(lab, None, n)
+    d2 = (rows - cy[lab]) ** 2 + (cols - cx[lab]) ** 2
+    order = np.lexsort((d2, lab))  # stable: ties go to the first pixel in raster order
     first = order[np.r_[True, lab[order][1:] != lab[order][:-1]]]
     rows, cols = rows[first], cols[first]
     rank = np.lexsort((cols, rows, -values[rows, cols]))
     return rows[rank].astype(np.int64), cols[rank].astype(np.int64)
+
+
+#: Above this many candidate pixels, plateaus are labelled on the whole frame instead of sparsely.
+_SPARSE_MAX = 4096
+
+
+def _plateaus(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected component label (0..n-1) of each candidate pixel ``(rows[i], cols[i])``, and n.
+
+    Candidates of a float map are few and mostly isolated, so they are grouped
+    sparsely (pairs of neighbours); a large plateau falls back to labelling the frame.
+    """
+    if len(rows) > _SPARSE_MAX:
+        _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        _, lab = np.unique(labels[rows, cols], return_inverse=True)
+        return lab.astype(np.int64), int(lab.max()) + 1
+    pairs = cKDTree(np.column_stack([rows, cols])).query_pairs(1.5, output_type="ndarray")
+    if len(pairs) == 0:
+        return np.arange(len(rows), dtype=np.int64), len(rows)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(rows), len(rows)))
+    n, lab = connected_components(graph, directed=False)
+    return lab.astype(np.int64), int(n)
 
 
 def merge_without_neck(

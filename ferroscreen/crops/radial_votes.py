@@ -64,27 +64,29 @@ def radial_vote_stack(
     step = max(2, math.ceil(math.sqrt(h * w / MAX_SAMPLE)))
     sample = mag[::step, ::step]
     med = float(np.median(sample))
-    noise = max(1.4826 * float(np.median(np.abs(sample - med))), 1e-6)
+    # The noise floor is relative to the frame's scale: the votes do not depend on an affine
+    # intensity map of the frame, so raw counts and normalised frames detect alike.
+    scale = max(float(np.abs(x[::step, ::step]).max(initial=0.0)), 1.0e-30)
+    noise = max(1.4826 * float(np.median(np.abs(sample - med))), 1e-6 * scale)
     ys, xs = np.nonzero(mag > med + edge_threshold * noise)
     if len(ys) == 0:
         return [np.zeros((h, w), np.float32) for _ in radii]
     m = mag[ys, xs]
     ux, uy = gx[ys, xs] / m, gy[ys, xs] / m
-    weight = np.minimum((m - med) / (FULL_WEIGHT * noise), 1.0).astype(np.float64)
+    weight = np.minimum((m - med) / (FULL_WEIGHT * noise), 1.0).astype(np.float32)
     xs, ys = xs.astype(np.float32), ys.astype(np.float32)
     maps = []
     for r in radii:
         cx = np.rint(xs - np.float32(r) * ux).astype(np.int32)
         cy = np.rint(ys - np.float32(r) * uy).astype(np.int32)
         ok = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
-        votes = np.bincount(cy[ok].astype(np.int64) * w + cx[ok], weight[ok], minlength=h * w)
         sigma = max(vote_sigma * r, 0.7)
         half = math.ceil(TRUNCATE * sigma)
         # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
-        votes = cv2.GaussianBlur(votes.reshape(h, w).astype(np.float32), (2 * half + 1, 2 * half + 1), sigma,
-                                 borderType=cv2.BORDER_CONSTANT)
-        votes *= np.float32(sigma * sigma / r)
-        maps.append(votes)
+        votes = np.zeros(h * w, np.float32)
+        np.add.at(votes, cy[ok].astype(np.int64) * w + cx[ok], weight[ok] * np.float32(sigma * sigma / r))
+        maps.append(cv2.GaussianBlur(votes.reshape(h, w), (2 * half + 1, 2 * half + 1), sigma,
+                                     borderType=cv2.BORDER_CONSTANT))
     return maps
 
 
