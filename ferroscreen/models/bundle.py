@@ -27,6 +27,7 @@ import torch
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.models.death_mode_net import DeathModeNet
+from ferroscreen.models.load_errors import describe_load_error
 
 FORMAT = "ferroscreen-bundle"
 FORMAT_VERSION = 1
@@ -101,8 +102,7 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelBundleError(f"{path}: not a readable model bundle ({reason[:200]})") from None
+        raise ModelBundleError(f"{path}: not a readable model bundle: {describe_load_error(exc)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelBundleError(f"{path}: not a ferroscreen model bundle (was it written by `ferroscreen train`?)")
     if payload.get("format_version", 0) > FORMAT_VERSION:

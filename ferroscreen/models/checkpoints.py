@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.models.load_errors import describe_load_error
 
 #: Non-tensor types Lightning checkpoints commonly hold (numpy scalars in logged
 #: metrics and callback states); allowed on top of ``weights_only`` defaults.
@@ -29,8 +30,7 @@ def load_lightning_checkpoint(path: str | Path) -> dict:
         with torch.serialization.safe_globals(_SAFE_GLOBALS):
             blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt or unsafe files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelBundleError(f"{path}: not a loadable checkpoint ({reason[:200]})") from None
+        raise ModelBundleError(f"{path}: not a loadable checkpoint: {describe_load_error(exc)}") from None
     if not isinstance(blob, dict) or "state_dict" not in blob:
         raise ModelBundleError(f"{path}: not a Lightning checkpoint (no state_dict)")
     return blob

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.models.load_errors import describe_load_error
 
 WEIGHTS_DIR_ENV = "FERROSCREEN_WEIGHTS_DIR"
 
@@ -51,7 +52,7 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt/unsafe files
-        raise ModelBundleError(f"{path}: not a loadable weights file ({str(exc).splitlines()[0]})") from None
+        raise ModelBundleError(f"{path}: not a loadable weights file: {describe_load_error(exc)}") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

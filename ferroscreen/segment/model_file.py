@@ -24,6 +24,7 @@ import torch
 
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.models.checkpoints import load_lightning_checkpoint
+from ferroscreen.models.load_errors import describe_load_error
 from ferroscreen.models.unet import UNet
 
 __all__ = ["FORMAT", "export_checkpoint", "load_model_file", "save_model_file"]
@@ -69,8 +70,7 @@ def load_model_file(path: str | Path) -> tuple[UNet, dict]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise ModelBundleError(f"{path}: not a readable model file ({reason})") from exc
+        raise ModelBundleError(f"{path}: not a readable model file: {describe_load_error(exc)}") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ModelBundleError(f"{path}: not a ferroscreen nuclei model file (format {FORMAT})")
     arch = blob["arch"]

@@ -67,7 +67,16 @@ def test_bundle_round_trip_and_errors(tmp_path):
         load_bundle(path, expected_classes=["alive", "dead"])
     bad = tmp_path / "bad.pt"
     bad.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(ModelBundleError, match="bad.pt: not a readable model bundle"):
+    with pytest.raises(ModelBundleError, match="bad.pt: not a readable model bundle: corrupt, truncated or not a PyTorch"):
+        load_bundle(bad)
+    bad.write_bytes(b"not a model at all")
+    with pytest.raises(ModelBundleError, match="bad.pt: not a readable model bundle: corrupt, truncated or not a PyTorch"):
+        load_bundle(bad)
+    bad.write_bytes(b"")
+    with pytest.raises(ModelBundleError, match="corrupt, truncated or not a PyTorch"):
+        load_bundle(bad)
+    torch.save({"hook": print}, bad)  # a pickled callable: refused, never executed
+    with pytest.raises(ModelBundleError, match=r"safe load refuses \(print\)"):
         load_bundle(bad)
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(2)}, other)

@@ -1,0 +1,29 @@
+"""Short, accurate reasons for a failed ``torch.load(weights_only=True)``.
+
+torch's own messages run to several lines and, for a file that is simply not a
+PyTorch file, talk about changing ``weights_only`` defaults; users need to
+know whether the file is corrupt or holds code that a safe load refuses.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["describe_load_error"]
+
+
+def describe_load_error(exc: BaseException) -> str:
+    """One line (at most ~160 characters) saying why a safe ``torch.load`` failed.
+
+    * refused globals (pickled Python objects): ``holds Python objects a safe load refuses (...)``;
+    * not a pickle/zip, truncated or damaged: ``corrupt, truncated or not a PyTorch file``;
+    * anything else: the first line of the exception.
+    """
+    text = str(exc)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return f"holds Python objects a safe load refuses ({found.group(1)}); it was not written by ferroscreen"
+    damaged = ("Unsupported operand", "invalid load key", "central directory", "PytorchStreamReader", "truncated")
+    if isinstance(exc, EOFError) or not text.strip() or any(m in text for m in damaged):
+        return "corrupt, truncated or not a PyTorch file"
+    return text.strip().splitlines()[0][:160]
