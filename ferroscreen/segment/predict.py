@@ -101,7 +101,8 @@ class NucleiModel:
     """A nuclei U-Net with its inference settings.
 
     Attributes:
-        net: The network (eval mode).
+        net: The network (eval mode; from a file, batch norms folded by
+            :meth:`UNet.for_inference`).
         normalize: Keyword arguments of :func:`normalize_image`.
         postprocess: Watershed thresholds.
         info: The model file's metadata (``meta``, ``arch``...).
@@ -120,6 +121,7 @@ class NucleiModel:
         from ferroscreen.segment.model_file import load_model_file
 
         net, info = load_model_file(path)
+        net = net.for_inference()
         pp = PostprocessParams(**info.get("postprocess", {}))
         return cls(net, dict(info.get("normalize", {})), pp, info, Path(path))
 

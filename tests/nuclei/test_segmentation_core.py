@@ -22,6 +22,21 @@ def test_unet_any_size_and_config():
         UNet(1, 3, (4,))
 
 
+def test_folded_batch_norms_give_the_same_logits():
+    torch.manual_seed(0)
+    net = UNet(1, 3, (4, 8, 16))
+    net.train()
+    for _ in range(3):  # move the running statistics away from their initial values
+        net(torch.rand(2, 1, 32, 32) * 3 + 1)
+    net.eval()
+    fast = net.for_inference()
+    x = torch.rand(1, 1, 45, 37)
+    with torch.no_grad():
+        assert torch.allclose(fast(x), net(x), atol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # the original is untouched
+
+
 def test_tiled_prediction_matches_whole_image():
     torch.manual_seed(0)
     net = UNet(1, 3, (4, 8)).eval()
