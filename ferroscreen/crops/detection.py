@@ -124,8 +124,9 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
     """Find cells in one brightfield / phase-contrast frame, label-free.
 
     Args:
-        image: 2-D frame, uint8, uint16 or float (any intensity range; it is
-            normalised per frame first).
+        image: 2-D frame, uint8, uint16 or float, any intensity range (the
+            ``"radial"`` votes do not change under an affine intensity map; the
+            other methods normalise the frame first).
         config: Detector settings (default ``DetectorConfig()``, the
             ``"suspension"`` preset). In ``mode="tiles"`` the tile grid of
             :func:`~ferroscreen.crops.tile_boxes` is returned instead
