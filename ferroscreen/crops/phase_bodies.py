@@ -97,9 +97,10 @@ def phase_seeds(
         cfg: Detector settings (``method="phase"``): ``threshold``,
             ``contrast_sigma``, ``min_area``, ``fill_holes`` (foreground);
             ``body_sigma``, ``min_darkness``, ``peak_distance``,
-            ``neck_ratio``, ``neck_barrier``, ``barrier_sigma`` (body seeds); ``occupancy_sigma``, ``min_occupancy``
-            (seed filter); ``bright_threshold``, ``bright_sigma``,
-            ``bright_separation`` (bright seeds; ``bright_threshold=0`` disables them).
+            ``neck_ratio``, ``neck_barrier``, ``barrier_sigma`` (body seeds);
+            ``occupancy_sigma``, ``min_occupancy`` (seed filter);
+            ``bright_threshold``, ``bright_sigma``, ``bright_separation``
+            (bright seeds; ``bright_threshold=0`` disables them).
 
     Returns:
         ``(rows, cols, foreground, score)``: seed positions (int arrays), the

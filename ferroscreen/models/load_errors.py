@@ -22,7 +22,7 @@ def describe_load_error(exc: BaseException) -> str:
     text = str(exc)
     found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
     if found:
-        return f"holds Python objects a safe load refuses ({found.group(1)}); it was not written by ferroscreen"
+        return f"holds Python objects a safe load refuses ({found.group(1)}); only tensors and plain data are loaded"
     damaged = ("Unsupported operand", "invalid load key", "central directory", "PytorchStreamReader", "truncated")
     if isinstance(exc, EOFError) or not text.strip() or any(m in text for m in damaged):
         return "corrupt, truncated or not a PyTorch file"
