@@ -157,7 +157,7 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
         )
 
     # Radial votes are invariant to an affine intensity map (see radial_vote_stack): no percentiles needed.
-    frame = image.astype(np.float32) if cfg.method == "radial" else normalize_frame(image, clip=False)
+    frame = image.astype(np.float32, copy=False) if cfg.method == "radial" else normalize_frame(image, clip=False)
     f = cfg.factor
     hs, ws = max(1, h // f), max(1, w // f)
     if (hs, ws) != (h, w):
@@ -186,7 +186,7 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
 def _detect_radial(
     frame: np.ndarray, r0: float, r1: float, cfg: DetectorConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Radial-symmetry seeds on a normalised working-scale frame -> rows, cols, radius, score."""
+    """Radial-symmetry seeds on a working-scale float frame (any intensity scale) -> rows, cols, radius, score."""
     radii = np.geomspace(r0, r1, cfg.radial_steps)
     maps = radial_vote_stack(frame, radii, cfg.edge_threshold, cfg.vote_sigma)
     votes = best_votes(maps)
