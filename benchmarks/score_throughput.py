@@ -108,8 +108,10 @@ def main() -> None:
     cfg = detector_config(bundle.meta["detector"])
     crops = []
     for p in paths:
-        img = normalize_frame(load_image(p))
-        crops.append(crops_for_detections(img, detect_cells(img, cfg), cfg, bundle.crop_size))
+        raw = load_image(p)
+        img = normalize_frame(raw)
+        crops.append(crops_for_detections(bundle.normalization.apply(raw, img), detect_cells(img, cfg), cfg,
+                                          bundle.crop_size))
     x = torch.from_numpy(np.concatenate(crops))
     net = bundle.net.for_inference().to(args.device)  # what `score` runs: conv + batch norm folded
     with torch.inference_mode(), autocast(precision, dev_type):

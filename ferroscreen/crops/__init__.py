@@ -4,7 +4,8 @@ Public API:
 
 * :class:`DetectorConfig` (and :meth:`DetectorConfig.preset`): detector settings, JSON-serialisable;
 * :func:`detect_cells`: cells in a brightfield / phase-contrast frame -> table of centres, radii, boxes, scores;
-* :func:`normalize_frame`: per-frame robust normalisation (uint8/uint16 aware);
+* :func:`normalize_frame`: per-frame robust normalisation (uint8/uint16 aware), what the detector sees;
+* :class:`CropNormalization`: how crops are normalised for a classifier (background-relative or percentile);
 * :func:`extract_crops`: fixed-size cell-centred crops;
 * :func:`tile_frame` / :func:`tile_boxes`: the fixed-tile mode;
 * :func:`match_detections`, :func:`truth_from_labels`, :func:`labels_at`: detection accuracy.
@@ -15,11 +16,22 @@ from ferroscreen.crops.config import PRESETS, DetectorConfig
 from ferroscreen.crops.crop_extraction import cells_and_crops, crops_for_detections, extract_crops, mask_surroundings
 from ferroscreen.crops.detection import DETECTION_COLUMNS, detect_cells, detections_frame
 from ferroscreen.crops.matching import labels_at, match_detections, summarize_counts, truth_from_labels
-from ferroscreen.crops.normalization import normalize_frame, robust_sigma
+from ferroscreen.crops.normalization import (
+    CropNormalization,
+    background_level,
+    contrast_levels,
+    normalize_frame,
+    normalize_to_background,
+    robust_sigma,
+)
 from ferroscreen.crops.tiles import tile_boxes, tile_frame
 
 __all__ = [
     "DETECTION_COLUMNS",
+    "CropNormalization",
+    "background_level",
+    "contrast_levels",
+    "normalize_to_background",
     "PRESETS",
     "DetectorConfig",
     "cells_and_crops",

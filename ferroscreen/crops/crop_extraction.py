@@ -83,7 +83,11 @@ def mask_surroundings(
 
 
 def crops_for_detections(normalized: np.ndarray, detections: pd.DataFrame, config, crop_size: int) -> np.ndarray:
-    """Crops as the model sees them: :func:`extract_crops`, then the config's ``crop_mask`` if set."""
+    """Crops as the model sees them: :func:`extract_crops`, then the config's ``crop_mask`` if set.
+
+    ``normalized`` is the crop frame (see :class:`~ferroscreen.crops.CropNormalization`);
+    the masked surroundings get its median grey level.
+    """
     crops = extract_crops(normalized, detections, crop_size)
     scale = getattr(config, "crop_mask", None)
     if scale is not None and len(crops) and "radius" in detections.columns:
@@ -92,13 +96,15 @@ def crops_for_detections(normalized: np.ndarray, detections: pd.DataFrame, confi
     return crops
 
 
-def cells_and_crops(normalized: np.ndarray, config, crop_size: int):
+def cells_and_crops(normalized: np.ndarray, config, crop_size: int, crop_frame: np.ndarray | None = None):
     """Detect cells in a normalised frame and cut their crops: the one step training and scoring share.
 
     Args:
-        normalized: Output of :func:`ferroscreen.crops.normalize_frame`.
+        normalized: Output of :func:`ferroscreen.crops.normalize_frame` (what the detector sees).
         config: A :class:`ferroscreen.crops.DetectorConfig`.
         crop_size: Crop side length in pixels.
+        crop_frame: The frame the crops are cut from, from
+            :meth:`ferroscreen.crops.CropNormalization.apply` (default: ``normalized``).
 
     Returns:
         ``(detections, crops)`` as from :func:`detect_cells` and :func:`crops_for_detections`.
@@ -106,4 +112,5 @@ def cells_and_crops(normalized: np.ndarray, config, crop_size: int):
     from ferroscreen.crops.detection import detect_cells
 
     det = detect_cells(normalized, config)
-    return det, crops_for_detections(normalized, det, config, crop_size)
+    source = normalized if crop_frame is None else crop_frame
+    return det, crops_for_detections(source, det, config, crop_size)

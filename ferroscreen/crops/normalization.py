@@ -1,10 +1,19 @@
-"""Per-frame robust intensity normalisation (uint8/uint16/float aware)."""
+"""Per-frame intensity normalisation (uint8/uint16/float aware): percentile or background-relative."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["normalize_frame", "robust_sigma"]
+__all__ = [
+    "CropNormalization",
+    "background_level",
+    "contrast_levels",
+    "normalize_frame",
+    "normalize_to_background",
+    "robust_sigma",
+]
 
 
 def normalize_frame(
@@ -73,3 +82,140 @@ def robust_sigma(values: np.ndarray) -> float:
     values = np.asarray(values, dtype=np.float32).ravel()
     med = np.median(values)
     return float(1.4826 * np.median(np.abs(values - med)))
+
+
+def background_level(image: np.ndarray, sample_step: int = 2) -> float:
+    """The frame's background grey level: the median of every ``sample_step``-th pixel.
+
+    In brightfield and phase contrast most of a frame is background, so the
+    median is the background level whatever the number of cells.
+    """
+    image = np.asarray(image)
+    step = max(1, sample_step)
+    med, _ = _percentiles(image[::step, ::step], 50.0, 50.0)
+    return med
+
+
+def normalize_to_background(
+    image: np.ndarray,
+    dark: float = -0.4,
+    bright: float = 0.3,
+    clip: bool = True,
+    sample_step: int = 2,
+) -> np.ndarray:
+    """Map a frame's contrast relative to its background to [0, 1].
+
+    Each pixel becomes ``(I / b - 1 - dark) / (bright - dark)`` where ``b`` is
+    :func:`background_level`: the relative contrast ``dark`` maps to 0, the
+    background to ``-dark / (bright - dark)``, ``bright`` to 1. In transmitted
+    light a cell darkens or brightens the light behind it by a fraction, so this
+    is the same for a cell whatever the lamp, exposure or bit depth, and —
+    unlike percentile scaling — whatever the number of cells in the frame: a
+    frame with few cells is not stretched.
+
+    Raises:
+        ValueError: If ``image`` is not 2-D, ``bright <= dark``, or the
+            background level is not positive (the frame is not a transmitted-light
+            image, or is already background-subtracted).
+    """
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"normalize_to_background expects a 2-D frame, got shape {image.shape}")
+    if not bright > dark:
+        raise ValueError(f"need dark < bright, got {dark}, {bright}")
+    b = background_level(image, sample_step)
+    if not b > 0:
+        raise ValueError(f"background level {b:g} is not positive: background normalisation needs "
+                         "transmitted-light frames (use percentile normalisation)")
+    scale = np.float32(1.0 / (b * (bright - dark)))
+    out = image.astype(np.float32) * scale - np.float32((1.0 + dark) / (bright - dark))
+    if clip:
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+@dataclass(frozen=True)
+class CropNormalization:
+    """How frames are turned into the [0, 1] grey levels the classifier's crops hold.
+
+    Attributes:
+        method: ``background`` (:func:`normalize_to_background`: contrast
+            relative to the frame's background, independent of the number of
+            cells) or ``percentile`` (:func:`normalize_frame`: the frame's
+            ``low``/``high`` percentiles to 0/1; a frame with few cells is
+            stretched, which a classifier can learn as a cue).
+        low, high: ``background``: the relative contrasts mapped to 0 and 1
+            (``dark``/``bright``); ``percentile``: the percentiles mapped to 0
+            and 1.
+
+    Model bundles record it (:meth:`to_meta`); bundles written before it existed
+    used ``percentile`` 0.5 / 99.5.
+    """
+
+    method: str = "background"
+    low: float = -0.4
+    high: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.method not in NORMALIZATION_METHODS:
+            raise ValueError(f"normalization method must be one of {', '.join(NORMALIZATION_METHODS)}, "
+                             f"not {self.method!r}")
+        if not float(self.high) > float(self.low):
+            raise ValueError(f"normalization needs low < high, got {self.low}, {self.high}")
+
+    @classmethod
+    def percentile(cls, low: float = 0.5, high: float = 99.5) -> CropNormalization:
+        """Per-frame percentile scaling (the detector's own normalisation)."""
+        return cls("percentile", low, high)
+
+    def apply(self, image: np.ndarray, normalized: np.ndarray | None = None) -> np.ndarray:
+        """The crop frame of a raw ``image`` (float32, clipped to [0, 1]).
+
+        ``normalized`` may hold ``normalize_frame(image)`` already computed for
+        detection; it is returned as is when this normalisation is the same.
+        """
+        if self.method == "percentile":
+            if normalized is not None and (self.low, self.high) == (0.5, 99.5):
+                return normalized
+            return normalize_frame(image, self.low, self.high)
+        return normalize_to_background(image, self.low, self.high)
+
+    def to_meta(self) -> dict:
+        """JSON-ready description for a model bundle."""
+        if self.method == "percentile":
+            return {"method": "percentile", "low_percentile": self.low, "high_percentile": self.high,
+                    "clip": True, "scope": "per frame"}
+        return {"method": "background", "dark": self.low, "bright": self.high, "clip": True,
+                "background": "median of the frame", "scope": "per frame"}
+
+    @classmethod
+    def from_meta(cls, meta: dict | None) -> CropNormalization:
+        """Inverse of :meth:`to_meta`; ``None`` or a dict without ``method`` is the old percentile default.
+
+        Raises:
+            ValueError: An unknown method or bad levels.
+        """
+        if not meta or "method" not in meta:
+            meta = meta or {}
+            return cls.percentile(float(meta.get("low_percentile", 0.5)), float(meta.get("high_percentile", 99.5)))
+        if meta["method"] == "percentile":
+            return cls.percentile(float(meta.get("low_percentile", 0.5)), float(meta.get("high_percentile", 99.5)))
+        if meta["method"] == "background":
+            return cls("background", float(meta["dark"]), float(meta["bright"]))
+        raise ValueError(f"unknown normalization method {meta['method']!r}")
+
+
+NORMALIZATION_METHODS = ("background", "percentile")
+
+
+def contrast_levels(
+    image: np.ndarray, low: float = 0.5, high: float = 99.5, sample_step: int = 2
+) -> tuple[float, float]:
+    """The frame's ``low``/``high`` percentiles as contrasts relative to its background (``I / b - 1``)."""
+    image = np.asarray(image)
+    step = max(1, sample_step)
+    b = background_level(image, step)
+    lo, hi = _percentiles(image[::step, ::step], low, high)
+    if not b > 0:
+        raise ValueError(f"background level {b:g} is not positive")
+    return lo / b - 1.0, hi / b - 1.0

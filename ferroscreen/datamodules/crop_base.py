@@ -8,6 +8,7 @@ training-data summary stored in the model bundle.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
+from ferroscreen.crops import CropNormalization, contrast_levels
 from ferroscreen.errors import FerroscreenError
 
 
@@ -27,6 +29,8 @@ class CropSets:
         train_y, val_y: int class indices.
         summary: JSON-ready description (sources, groups per split, counts).
         detector: The detector settings used (dict) or ``None`` (pre-cut crops).
+        normalization: How the crops were normalised
+            (:meth:`ferroscreen.crops.CropNormalization.to_meta`).
     """
 
     train_x: np.ndarray
@@ -35,6 +39,43 @@ class CropSets:
     val_y: np.ndarray
     summary: dict = field(default_factory=dict)
     detector: dict | None = None
+    normalization: dict | None = None
+
+
+def resolve_normalization(spec: str | dict | None, frames: Callable[[], Iterable[np.ndarray]]) -> CropNormalization:
+    """The crop normalisation a datamodule's ``normalization`` argument asks for.
+
+    ``spec`` is ``None`` or ``"background"`` (background-relative, levels
+    ``auto``), ``"percentile"`` (0.5 / 99.5), or a dict ``{method, low, high}``.
+    ``auto`` levels of the background method are the medians, over the frames
+    ``frames()`` yields (raw, e.g. a seeded sample of the training frames), of
+    each frame's 0.5 / 99.5 percentiles relative to its background, so typical
+    cells span the [0, 1] range whatever the imaging contrast.
+
+    Raises:
+        FerroscreenError: A malformed spec, or ``auto`` levels with no usable frame.
+    """
+    d = {"method": spec} if spec is None or isinstance(spec, str) else dict(spec)
+    method = d.get("method") or "background"
+    try:
+        if method == "percentile":
+            return CropNormalization.percentile(float(d.get("low", 0.5)), float(d.get("high", 99.5)))
+        low, high = d.get("low", "auto"), d.get("high", "auto")
+        if low == "auto" or high == "auto":
+            levels = []
+            for img in frames():
+                try:
+                    levels.append(contrast_levels(img))
+                except ValueError:
+                    continue
+            if not levels:
+                raise FerroscreenError("normalization: no frame with a positive background to set 'auto' levels from")
+            lv = np.median(np.asarray(levels), axis=0)
+            low = round(float(lv[0]), 4) if low == "auto" else low
+            high = round(float(lv[1]), 4) if high == "auto" else high
+        return CropNormalization(str(method), float(low), float(high))
+    except (TypeError, ValueError) as exc:
+        raise FerroscreenError(f"normalization {spec!r}: {exc}") from None
 
 
 def split_groups(groups_by_class: dict[int, list[str]], val_fraction: float, seed: int) -> set[str]:
@@ -132,6 +173,13 @@ class CropDataModule(pl.LightningDataModule):
         if self.sets is None:
             self.setup()
         return self.sets.detector
+
+    @property
+    def normalization(self) -> dict:
+        """How the crops were normalised, as recorded in the model bundle."""
+        if self.sets is None:
+            self.setup()
+        return self.sets.normalization or CropNormalization.percentile().to_meta()
 
     def _per_class(self, y: np.ndarray) -> dict[str, int]:
         return dict(zip(self.classes, np.bincount(y, minlength=len(self.classes)).tolist(), strict=True))

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ferroscreen.crops import extract_crops, normalize_frame
-from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, split_groups
+from ferroscreen.crops import CropNormalization, extract_crops, normalize_frame
+from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, resolve_normalization, split_groups
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image
 
@@ -112,6 +112,7 @@ class CropFolderDataModule(CropDataModule):
             np.asarray(vy, np.int64),
             {"source": str(self.root), "presplit": self.presplit},
             None,
+            {**CropNormalization.percentile().to_meta(), "scope": "per crop image"},
         )
 
 
@@ -172,6 +173,9 @@ class PointAnnotationDataModule(CropDataModule):
     Args:
         annotations: CSV ``image,x,y,class`` or a folder of QuPath GeoJSON files.
         classes: Class names; annotations of other classes are an error.
+        normalization: How crops are normalised (see
+            :func:`~ferroscreen.datamodules.crop_base.resolve_normalization`;
+            ``auto`` levels from up to 64 of the annotated images).
         Other args: see :class:`CropDataModule`.
     """
 
@@ -185,9 +189,11 @@ class PointAnnotationDataModule(CropDataModule):
         balanced_sampler: bool = False,
         val_fraction: float = 0.25,
         seed: int = 0,
+        normalization: str | dict | None = "background",
     ) -> None:
         super().__init__(list(classes), crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
         self.annotations = Path(annotations)
+        self.normalization_spec = normalization
 
     def build_sets(self) -> CropSets:  # noqa: D102
         ann = read_point_annotations(self.annotations)
@@ -200,8 +206,16 @@ class PointAnnotationDataModule(CropDataModule):
             by_class.setdefault(lab, []).append(img)
         val_images = split_groups(by_class, self.val_fraction, self.seed)
         parts = {True: ([], []), False: ([], [])}
+        images = sorted(set(ann["image"]))
+
+        def sample_frames():
+            rng = np.random.default_rng(self.seed)
+            for k in np.sort(rng.choice(len(images), min(64, len(images)), replace=False)):
+                yield load_image(images[int(k)])
+
+        norm = resolve_normalization(self.normalization_spec, sample_frames)
         for img, grp in ann.groupby("image", sort=True):
-            frame = normalize_frame(load_image(img))
+            frame = norm.apply(load_image(img))
             det = pd.DataFrame({"x": grp["x"].to_numpy(), "y": grp["y"].to_numpy()})
             crops = extract_crops(frame, det, self.crop_size).astype(np.float16)
             xs, ys = parts[img in val_images]
@@ -219,4 +233,5 @@ class PointAnnotationDataModule(CropDataModule):
             cat(parts[True][1], np.zeros(0, np.int64)),
             {"source": str(self.annotations), "val_images": sorted(val_images)},
             None,
+            norm.to_meta(),
         )

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ferroscreen.crops import DetectorConfig, cells_and_crops, normalize_frame
-from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, split_groups
+from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame
+from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, resolve_normalization, split_groups
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.plate import read_layout
@@ -39,9 +39,16 @@ def detector_config(detector: str | dict | None) -> DetectorConfig:
     return DetectorConfig(**d)
 
 
-def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int):
-    """Detect cells in one frame and cut normalised crops (float16), subsampled to ``max_crops``."""
-    _, crops = cells_and_crops(normalize_frame(load_image(path)), config, crop_size)
+def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,
+                     normalization: CropNormalization | None = None):
+    """Detect cells in one frame and cut normalised crops (float16), subsampled to ``max_crops``.
+
+    ``normalization`` defaults to the percentile scaling the detector uses.
+    """
+    raw = load_image(path)
+    img = normalize_frame(raw)
+    crop_frame = normalization.apply(raw, img) if normalization is not None else img
+    _, crops = cells_and_crops(img, config, crop_size, crop_frame)
     if max_crops is not None and len(crops) > max_crops:
         crops = crops[np.sort(np.random.default_rng(seed).choice(len(crops), max_crops, replace=False))]
     return crops.astype(np.float16)
@@ -69,6 +76,12 @@ class ReferencePlateDataModule(CropDataModule):
         channel: Channel to use (default: the first, alphabetically).
         max_crops_per_frame: Subsample crops per frame (None: all).
         detector: Detector preset name or settings dict (``preset`` key allowed).
+        normalization: How crops are normalised (see
+            :func:`~ferroscreen.datamodules.crop_base.resolve_normalization`):
+            default ``background``, its levels set from up to 64 of the
+            labelled frames (seeded). ``percentile`` scales each frame by its
+            own percentiles, which stretches frames with few cells — a cue
+            that makes a classifier call survivors in lethal wells dead.
         extract_workers: Processes for decoding/detection (0: in this process).
         crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed:
             see :class:`CropDataModule`.
@@ -87,6 +100,7 @@ class ReferencePlateDataModule(CropDataModule):
         channel: str | None = None,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
+        normalization: str | dict | None = "background",
         extract_workers: int = 0,
         crop_size: int = 48,
         batch_size: int = 128,
@@ -106,6 +120,7 @@ class ReferencePlateDataModule(CropDataModule):
         self.channel = channel
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
+        self.normalization_spec = normalization
         self.extract_workers = int(extract_workers)
 
     def _onset(self, mode: str) -> float:
@@ -160,8 +175,14 @@ class ReferencePlateDataModule(CropDataModule):
             labels.append(cls)
         if not sel:
             raise FerroscreenError(f"{self.root}: no frames of labelled wells fall inside the onset window")
+        def sample_frames():
+            rng = np.random.default_rng(self.seed)
+            for k in np.sort(rng.choice(len(sel), min(64, len(sel)), replace=False)):
+                yield load_image(sel[int(k)].path)
+
+        norm = resolve_normalization(self.normalization_spec, sample_frames)
         jobs = [
-            (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i)
+            (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i, norm)
             for i, r in enumerate(sel)
         ]
         if self.extract_workers > 0:
@@ -204,4 +225,5 @@ class ReferencePlateDataModule(CropDataModule):
             cat(ys[True], np.zeros(0, np.int64)),
             summary,
             asdict(self.detector_cfg),
+            norm.to_meta(),
         )

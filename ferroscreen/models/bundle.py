@@ -7,11 +7,13 @@ A bundle is a ``torch.save`` file of a plain dictionary::
 
 ``meta`` is JSON-compatible and holds at least: ``classes`` (list of names),
 ``crop_size`` (px), ``input_size``, ``backbone``, ``normalization`` (how crops
-are normalised), ``detector`` (the :class:`ferroscreen.crops.DetectorConfig`
-as a dict), ``temperature``, ``training_data`` (summary), ``validation``
-(macro-F1, per-class metrics, confusion matrix with rows = true class),
-``init`` (ImageNet file or random), ``ferroscreen_version``, ``created``,
-``config`` (the training configuration). Bundles are loaded with
+are normalised: :meth:`ferroscreen.crops.CropNormalization.to_meta`; absent or
+without ``method`` in older bundles, which used percentile scaling),
+``detector`` (the :class:`ferroscreen.crops.DetectorConfig` as a dict),
+``temperature``, ``training_data`` (summary), ``validation`` (macro-F1,
+per-class metrics, confusion matrix with rows = true class), ``init``
+(ImageNet file or random), ``ferroscreen_version``, ``created``, ``config``
+(the training configuration). Bundles are loaded with
 ``torch.load(weights_only=True)``: no code is executed on load.
 """
 
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from ferroscreen.crops import CropNormalization
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.models.death_mode_net import DeathModeNet
@@ -52,6 +55,11 @@ class Bundle:
     def crop_size(self) -> int:
         """Crop side length in pixels, as trained."""
         return int(self.meta["crop_size"])
+
+    @property
+    def normalization(self) -> CropNormalization:
+        """How crops are normalised, as trained (checked by :func:`load_bundle`)."""
+        return CropNormalization.from_meta(self.meta.get("normalization"))
 
 
 def save_bundle(path: str | Path, net: DeathModeNet, meta: dict) -> Path:
@@ -116,6 +124,10 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         raise ModelBundleError(
             f"{path}: model is for classes {classes}, expected {list(expected_classes)}"
         )
+    try:
+        CropNormalization.from_meta(meta.get("normalization"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelBundleError(f"{path}: bad crop normalisation in the bundle ({exc})") from None
     net = DeathModeNet(
         backbone=meta["backbone"],
         n_classes=len(classes),

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from ferroscreen.crops import DetectorConfig, cells_and_crops, normalize_frame
+from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import load_image
 from ferroscreen.score.qc import focus_score, is_flat
@@ -44,12 +44,16 @@ def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
 
 
 def process_frame(
-    frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None
+    frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None,
+    normalization: CropNormalization | None = None,
 ) -> FrameResult:
     """Decode, check, normalise, detect and crop one frame (training's call order).
 
-    Failures (missing, unreadable or wrong-sized file, detector error) give a
-    ``failed`` record with a one-line reason instead of raising.
+    Detection and the focus score use :func:`normalize_frame`; crops use
+    ``normalization`` (the bundle's; default: the same percentile scaling).
+    Failures (missing, unreadable or wrong-sized file, detector or
+    normalisation error) give a ``failed`` record with a one-line reason
+    instead of raising.
     """
     none = np.zeros((0, crop_size, crop_size), np.float32), np.zeros((0, 4), np.float32)
     try:
@@ -71,7 +75,8 @@ def process_frame(
         focus = focus_score(img)
         if is_flat(raw):
             return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
-        det, crops = cells_and_crops(img, config, crop_size)
+        crop_frame = normalization.apply(raw, img) if normalization is not None else img
+        det, crops = cells_and_crops(img, config, crop_size, crop_frame)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
         msg = str(exc).splitlines()[0][:150] if str(exc) else ""
         reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"
@@ -91,6 +96,7 @@ class FrameCropStream(IterableDataset):
         batch_size: Crops per batch (the last batch of a worker may be smaller).
         expected_shape: Frame (height, width); other sizes fail. ``None``: any.
         rank, world_size: This process's share of ``jobs`` (set by the data module).
+        normalization: Crop normalisation (as in the bundle; ``None``: percentile).
     """
 
     def __init__(
@@ -102,9 +108,11 @@ class FrameCropStream(IterableDataset):
         expected_shape: tuple[int, int] | None = None,
         rank: int = 0,
         world_size: int = 1,
+        normalization: CropNormalization | None = None,
     ) -> None:
         super().__init__()
         self.jobs = list(jobs)
+        self.normalization = normalization
         self.detector = detector
         self.crop_size = int(crop_size)
         self.batch_size = max(1, int(batch_size))
@@ -125,7 +133,7 @@ class FrameCropStream(IterableDataset):
         held = 0
         records: list[dict] = []  # completed frames whose crops are all in the buffer
         for frame, path in self.my_jobs():
-            res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape)
+            res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape, self.normalization)
             n = len(res.crops)
             start = 0
             while n - start > 0:

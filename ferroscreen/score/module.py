@@ -41,6 +41,7 @@ class ScoringDataModule(pl.LightningDataModule):
         batch_size: Crops per batch.
         num_workers: DataLoader workers doing decode + detection + cropping.
         expected_shape: Frame (height, width) or ``None``.
+        normalization: Crop normalisation (the bundle's).
     """
 
     def __init__(
@@ -51,9 +52,11 @@ class ScoringDataModule(pl.LightningDataModule):
         batch_size: int,
         num_workers: int,
         expected_shape: tuple[int, int] | None,
+        normalization=None,
     ) -> None:
         super().__init__()
         self.jobs = jobs
+        self.normalization = normalization
         self.detector = detector
         self.crop_size = crop_size
         self.batch_size = batch_size
@@ -63,7 +66,8 @@ class ScoringDataModule(pl.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:  # noqa: D102
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         stream = FrameCropStream(
-            self.jobs, self.detector, self.crop_size, self.batch_size, self.expected_shape, rank, world
+            self.jobs, self.detector, self.crop_size, self.batch_size, self.expected_shape, rank, world,
+            self.normalization,
         )
         kw = {"prefetch_factor": 2, "persistent_workers": False} if self.num_workers > 0 else {}
         return DataLoader(

@@ -177,6 +177,7 @@ def score_plate(
         confusion_source=confusion_source,
         precision=precision,
         detector=asdict(detector),
+        normalization=bundle.normalization.to_meta(),
         layout_source=str(layout_path.resolve()) if layout_path else "",
         ferroscreen_version=__version__,
         config={
@@ -307,7 +308,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
         bar = tqdm(total=len(jobs), unit="frame", desc="scoring")
     writer = JournalWriter(parts, len(bundle.classes), progress=bar.update if bar else None)
     module = ScoringModule(bundle.net)
-    data = ScoringDataModule(jobs, detector, bundle.crop_size, batch_size, workers, shape)
+    data = ScoringDataModule(jobs, detector, bundle.crop_size, batch_size, workers, shape, bundle.normalization)
     strategy = "ddp_spawn" if devices > 1 else "auto"
     trainer = pl.Trainer(
         accelerator=accelerator, devices=devices, strategy=strategy, logger=False, enable_checkpointing=False,

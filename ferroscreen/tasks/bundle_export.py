@@ -16,10 +16,6 @@ from ferroscreen.models.bundle import save_bundle
 from ferroscreen.tasks.calibration import fit_temperature
 from ferroscreen.tasks.death_mode import DeathModeClassifier
 
-#: How crops are normalised (recorded in the bundle): ferroscreen.crops.normalize_frame defaults.
-NORMALIZATION = {"function": "ferroscreen.crops.normalize_frame", "low_percentile": 0.5, "high_percentile": 99.5,
-                 "clip": True, "scope": "per frame"}
-
 
 @torch.no_grad()
 def validation_logits(model: DeathModeClassifier, loader) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,7 +71,7 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         "input_size": int(hp.input_size),
         "backbone": hp.backbone,
         "init": model.init,
-        "normalization": NORMALIZATION,
+        "normalization": datamodule.normalization,
         "detector": detector,
         "temperature": float(temperature),
         "training_data": {**datamodule.summary(), "label_cleaning": getattr(model, "cleaning_report", None)},

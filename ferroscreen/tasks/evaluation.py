@@ -75,11 +75,13 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         idx = np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))
         frames = frames.iloc[idx]
     cfg = detector_config(bundle.meta["detector"])
+    norm = bundle.normalization
     classes = bundle.classes
     tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
     y_true, y_pred, stages, det_tp, det_fp, det_fn = [], [], [], 0, 0, 0
     for row in frames.itertuples(index=False):
-        img = normalize_frame(load_image(row.path))
+        raw = load_image(row.path)
+        img = normalize_frame(raw)
         det = detect_cells(img, cfg)
         key = (row.well, int(row.field), round(float(row.time_h), 4))
         t = tkey.loc[key].reset_index() if key in tkey.index else truth.iloc[:0]
@@ -89,7 +91,8 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         if len(pairs) == 0:
             continue
         di, ti = pairs[:, 0], pairs[:, 1]
-        crops = crops_for_detections(img, det.iloc[di].reset_index(drop=True), cfg, bundle.crop_size)
+        crops = crops_for_detections(norm.apply(raw, img), det.iloc[di].reset_index(drop=True), cfg,
+                                     bundle.crop_size)
         probs = predict_crops(bundle, crops)
         matched = t.iloc[ti]
         true_stage = matched["stage"].tolist() if "stage" in matched else matched["class"].tolist()

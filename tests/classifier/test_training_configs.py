@@ -77,6 +77,11 @@ def test_config_fast_dev_run(config, tiny_plate, crop_folder, tmp_path, monkeypa
     assert bundle.meta["training_data"]["n_train"] > 0
     assert set(meta["validation"]) >= {"macro_f1", "per_class", "confusion"}
     json.dumps(bundle.meta)  # metadata is JSON-compatible
+    norm = bundle.meta["normalization"]
+    if config.stem == "folder":
+        assert norm["method"] == "percentile" and norm["scope"] == "per crop image"
+    else:  # whole frames: contrast relative to the background, levels set from the training frames
+        assert norm["method"] == "background" and norm["dark"] < 0 < norm["bright"]
 
 
 def test_reference_plate_split_is_by_well(tiny_plate):

@@ -14,8 +14,8 @@ import torch
 CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
 
-def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None) -> Path:
-    """A tiny untrained bundle (random resnet18 at 32 px)."""
+def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None, normalization=None) -> Path:
+    """A tiny untrained bundle (random resnet18 at 32 px); ``normalization`` meta as given (default: none)."""
     from ferroscreen.models.bundle import save_bundle
     from ferroscreen.models.death_mode_net import DeathModeNet
 
@@ -33,6 +33,8 @@ def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None) -> P
         "temperature": 1.0,
         "validation": {"confusion": confusion},
     }
+    if normalization is not None:
+        meta["normalization"] = normalization
     return save_bundle(path, net, meta)
 
 

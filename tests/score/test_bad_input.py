@@ -80,6 +80,14 @@ def test_bundle_for_other_classes_stops_before_writing(plate_dir, tmp_path, user
     assert not out.exists()
 
 
+def test_bundle_with_unknown_normalisation_stops_before_writing(plate_dir, tmp_path, user_error):
+    odd = make_bundle(tmp_path / "odd.pt", normalization={"method": "zscore"})
+    out = tmp_path / "p.h5"
+    proc = score(plate_dir, odd, out)
+    user_error(proc, str(odd), "bad crop normalisation", "zscore")
+    assert not out.exists()
+
+
 def test_resume_with_another_bundle_leaves_store_untouched(plate_dir, bundle_path, tmp_path, user_error):
     out = tmp_path / "p.h5"
     # a store scored from a one-timepoint subset
