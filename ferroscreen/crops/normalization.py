@@ -195,14 +195,13 @@ class CropNormalization:
         Raises:
             ValueError: An unknown method or bad levels.
         """
-        if not meta or "method" not in meta:
-            meta = meta or {}
+        meta = meta or {}
+        method = meta.get("method", "percentile")
+        if method == "percentile":
             return cls.percentile(float(meta.get("low_percentile", 0.5)), float(meta.get("high_percentile", 99.5)))
-        if meta["method"] == "percentile":
-            return cls.percentile(float(meta.get("low_percentile", 0.5)), float(meta.get("high_percentile", 99.5)))
-        if meta["method"] == "background":
+        if method == "background":
             return cls("background", float(meta["dark"]), float(meta["bright"]))
-        raise ValueError(f"unknown normalization method {meta['method']!r}")
+        raise ValueError(f"unknown normalization method {method!r}")
 
 
 NORMALIZATION_METHODS = ("background", "percentile")

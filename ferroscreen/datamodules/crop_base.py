@@ -8,7 +8,7 @@ training-data summary stored in the model bundle.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
 from ferroscreen.crops import CropNormalization, contrast_levels
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.io import load_image
 
 
 @dataclass
@@ -76,6 +77,17 @@ def resolve_normalization(spec: str | dict | None, frames: Callable[[], Iterable
         return CropNormalization(str(method), float(low), float(high))
     except (TypeError, ValueError) as exc:
         raise FerroscreenError(f"normalization {spec!r}: {exc}") from None
+
+
+def frame_sample(paths: list[str], seed: int, n: int = 64) -> Callable[[], Iterator[np.ndarray]]:
+    """A seeded sample of up to ``n`` of ``paths``, loaded lazily (for ``auto`` normalisation levels)."""
+
+    def frames() -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(seed)
+        for k in np.sort(rng.choice(len(paths), min(n, len(paths)), replace=False)):
+            yield load_image(paths[int(k)])
+
+    return frames
 
 
 def split_groups(groups_by_class: dict[int, list[str]], val_fraction: float, seed: int) -> set[str]:

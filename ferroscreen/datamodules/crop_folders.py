@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.crops import CropNormalization, extract_crops, normalize_frame
-from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, resolve_normalization, split_groups
+from ferroscreen.datamodules.crop_base import (
+    CropDataModule,
+    CropSets,
+    frame_sample,
+    resolve_normalization,
+    split_groups,
+)
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image
 
@@ -189,7 +195,7 @@ class PointAnnotationDataModule(CropDataModule):
         balanced_sampler: bool = False,
         val_fraction: float = 0.25,
         seed: int = 0,
-        normalization: str | dict | None = "background",
+        normalization: str | dict | None = "percentile",
     ) -> None:
         super().__init__(list(classes), crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
         self.annotations = Path(annotations)
@@ -206,14 +212,7 @@ class PointAnnotationDataModule(CropDataModule):
             by_class.setdefault(lab, []).append(img)
         val_images = split_groups(by_class, self.val_fraction, self.seed)
         parts = {True: ([], []), False: ([], [])}
-        images = sorted(set(ann["image"]))
-
-        def sample_frames():
-            rng = np.random.default_rng(self.seed)
-            for k in np.sort(rng.choice(len(images), min(64, len(images)), replace=False)):
-                yield load_image(images[int(k)])
-
-        norm = resolve_normalization(self.normalization_spec, sample_frames)
+        norm = resolve_normalization(self.normalization_spec, frame_sample(sorted(set(ann["image"])), self.seed))
         for img, grp in ann.groupby("image", sort=True):
             frame = norm.apply(load_image(img))
             det = pd.DataFrame({"x": grp["x"].to_numpy(), "y": grp["y"].to_numpy()})

@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame
-from ferroscreen.datamodules.crop_base import CropDataModule, CropSets, resolve_normalization, split_groups
+from ferroscreen.datamodules.crop_base import (
+    CropDataModule,
+    CropSets,
+    frame_sample,
+    resolve_normalization,
+    split_groups,
+)
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.plate import read_layout
@@ -78,10 +84,11 @@ class ReferencePlateDataModule(CropDataModule):
         detector: Detector preset name or settings dict (``preset`` key allowed).
         normalization: How crops are normalised (see
             :func:`~ferroscreen.datamodules.crop_base.resolve_normalization`):
-            default ``background``, its levels set from up to 64 of the
-            labelled frames (seeded). ``percentile`` scales each frame by its
-            own percentiles, which stretches frames with few cells — a cue
-            that makes a classifier call survivors in lethal wells dead.
+            ``percentile`` (default) scales each frame by its own
+            percentiles, which stretches frames with few cells — a cue that
+            makes a classifier call survivors in lethal wells dead;
+            ``background`` maps contrast to the frame's median, its levels set
+            from up to 64 of the labelled frames (seeded).
         extract_workers: Processes for decoding/detection (0: in this process).
         crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed:
             see :class:`CropDataModule`.
@@ -100,7 +107,7 @@ class ReferencePlateDataModule(CropDataModule):
         channel: str | None = None,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
-        normalization: str | dict | None = "background",
+        normalization: str | dict | None = "percentile",
         extract_workers: int = 0,
         crop_size: int = 48,
         batch_size: int = 128,
@@ -175,12 +182,7 @@ class ReferencePlateDataModule(CropDataModule):
             labels.append(cls)
         if not sel:
             raise FerroscreenError(f"{self.root}: no frames of labelled wells fall inside the onset window")
-        def sample_frames():
-            rng = np.random.default_rng(self.seed)
-            for k in np.sort(rng.choice(len(sel), min(64, len(sel)), replace=False)):
-                yield load_image(sel[int(k)].path)
-
-        norm = resolve_normalization(self.normalization_spec, sample_frames)
+        norm = resolve_normalization(self.normalization_spec, frame_sample([r.path for r in sel], self.seed))
         jobs = [
             (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i, norm)
             for i, r in enumerate(sel)
