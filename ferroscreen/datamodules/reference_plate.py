@@ -53,7 +53,10 @@ def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crop
     """
     raw = load_image(path)
     img = normalize_frame(raw)
-    crop_frame = normalization.apply(raw, img) if normalization is not None else img
+    try:
+        crop_frame = normalization.apply(raw, img) if normalization is not None else img
+    except ValueError as exc:
+        raise FerroscreenError(f"{path}: {exc}") from None
     _, crops = cells_and_crops(img, config, crop_size, crop_frame)
     if max_crops is not None and len(crops) > max_crops:
         crops = crops[np.sort(np.random.default_rng(seed).choice(len(crops), max_crops, replace=False))]
