@@ -36,6 +36,14 @@ class FractionEstimate(StrEnum):
     corr = "corr"
 
 
+class RankOn(StrEnum):
+    """``fit --rank-on`` choices (see :mod:`ferroscreen.analysis.ranking`)."""
+
+    peak = "peak"
+    endpoint = "endpoint"
+    auc = "auc"
+
+
 class Precision(StrEnum):
     """``score --precision`` choices (see :mod:`ferroscreen.models.precision`)."""
 
@@ -291,6 +299,14 @@ def fit(
     over_time: Annotated[
         bool, typer.Option("--over-time", help="Also fit every time point (EC50 over time).")
     ] = False,
+    rank_on: Annotated[
+        RankOn,
+        typer.Option(
+            "--rank-on",
+            help="Readout each death mode ranks on: the peak fraction of the time course (default), "
+            "the endpoint fraction, or the time-averaged fraction (auc).",
+        ),
+    ] = "peak",
     fractions: Annotated[
         FractionEstimate,
         typer.Option("--fractions", help="With a score store: the fraction estimate to fit (as in `export`)."),
@@ -330,7 +346,7 @@ def fit(
             kind = table_kind(table)
     lines = run_fit(
         table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
-        endpoint_h=endpoint_h, over_time=over_time, source=input_path,
+        endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
     )  # fmt: skip
     for line in lines:
         typer.echo(line)

@@ -62,6 +62,7 @@ def run_fit(
     endpoint_h: float | None = None,
     over_time: bool = False,
     source=None,
+    rank_on: str = "peak",
 ) -> list[str]:
     """Fit, rank and QC one input; write the CSVs; return lines to print.
 
@@ -104,7 +105,7 @@ def run_fit(
             f"doses; pass --layout (layout CSV or IncuCyte .PlateMap)"
         )
     result = analyse_screen(
-        table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source
+        table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on
     )
     paths = write_outputs(result, out_dir)
     lines = [f"{paths['fits']}: {summary_line(result.fits)}"]

@@ -1,7 +1,14 @@
 """Per-mode ranking of compounds.
 
 For every death mode ``m`` each treatment curve (rescue curves excluded) is
-ranked on the fit of its endpoint fraction ``frac_<m>``. A curve **induces**
+ranked on the fit of one fraction readout of the mode, chosen by ``rank_on``
+(:data:`RANK_ON`): ``peak`` (default) ranks on ``peak_<m>``, the highest
+fraction the time course reached; ``endpoint`` on ``frac_<m>``, the fraction
+at the endpoint; ``auc`` on ``auc_<m>``, the time-averaged fraction. A mode
+whose chosen readout was not fitted falls back to ``frac_<m>``. The peak is
+the default because label-free detection loses dead cells as they fade: the
+endpoint fraction of a compound that killed most cells by 30 h reads low at
+48 h, when the detected cells are mostly survivors. A curve **induces**
 mode ``m`` when its activity call is ``active`` *and* the fraction rises with
 dose (``effect > 0``); an active curve whose fraction falls (cells that die
 by another mode leave fewer cells in this one) does not. Four components in
@@ -47,6 +54,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: ``rank_on`` choices and the readout prefix each ranks on.
+RANK_ON = {"peak": "peak_", "endpoint": "frac_", "auc": "auc_"}
+
 #: Default weights of the ranking components.
 RANK_WEIGHTS = {"potency": 0.35, "efficacy": 0.30, "selectivity": 0.20, "speed": 0.15}
 
@@ -87,6 +97,7 @@ def rank_compounds(
     annotated: pd.DataFrame | None,
     modes: list[str],
     weights: dict[str, float] | None = None,
+    rank_on: str = "peak",
 ) -> pd.DataFrame:
     """Ranking table (see the module docstring).
 
@@ -95,24 +106,34 @@ def rank_compounds(
         annotated: Per-well summaries with layout (for T50); may be None.
         modes: Death modes to rank; empty means rank ``viability``.
         weights: Component weights (default :data:`RANK_WEIGHTS`).
+        rank_on: A key of :data:`RANK_ON`: the readout each mode ranks on.
 
     Returns:
         Columns :data:`RANKING_COLUMNS`, one row per mode × treatment curve,
         sorted by mode then rank; ``tier`` is ``active`` or ``inactive`` and
         every active row of a mode ranks before its inactive rows.
+
+    Raises:
+        ValueError: ``rank_on`` is not a key of :data:`RANK_ON`.
     """
+    if rank_on not in RANK_ON:
+        raise ValueError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     weights = dict(RANK_WEIGHTS if weights is None else weights)
     base = fits[fits.get("rescue_agent", pd.Series("", index=fits.index)).fillna("") == ""]
+    fitted = set(base["readout"].astype(str))
+    readout_of = {
+        m: f"{RANK_ON[rank_on]}{m}" if f"{RANK_ON[rank_on]}{m}" in fitted else f"frac_{m}" for m in modes
+    }
     tables = []
     if modes:
         effects = {}
         for m in modes:
-            sub = base[base["readout"] == f"frac_{m}"].set_index("curve")
+            sub = base[base["readout"] == readout_of[m]].set_index("curve")
             effects[m] = sub["effect"].where(_inducing(sub, 1.0), 0.0)
         eff = pd.DataFrame(effects).fillna(0.0)
         total = eff.clip(lower=0).sum(axis=1)
         for m in modes:
-            sub = base[base["readout"] == f"frac_{m}"].copy()
+            sub = base[base["readout"] == readout_of[m]].copy()
             if sub.empty:
                 continue
             inducing = _inducing(sub, 1.0)

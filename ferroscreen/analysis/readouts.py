@@ -55,7 +55,7 @@ import pandas as pd
 from ferroscreen.analysis.inputs import validate_wells
 
 #: Readouts that the dose-response step can fit, by family.
-FRACTION_PREFIXES = ("frac_", "auc_")
+FRACTION_PREFIXES = ("frac_", "auc_", "peak_")
 VIABILITY_READOUTS = ("viability", "dip_rel", "gr", "dip_rate")
 
 
@@ -94,6 +94,7 @@ def _plate_summary(
     dip_lag_h: float,
     t0_max_h: float,
     min_rise: float,
+    peak_window_h: float,
 ) -> pd.DataFrame:
     cols = [f"frac_{m}" for m in modes]
     has_counts = "n_cells" in sub.columns
@@ -125,8 +126,8 @@ def _plate_summary(
         for m, col in zip(modes, cols, strict=True):
             mat = matrix(col)
             dead = dead + np.nan_to_num(mat)
-            _mode_summaries(out, m, mat, times, duration, min_rise, last_valid)
-        _mode_summaries(out, "dead", dead, times, duration, min_rise, last_valid)
+            _mode_summaries(out, m, mat, times, duration, min_rise, last_valid, peak_window_h)
+        _mode_summaries(out, "dead", dead, times, duration, min_rise, last_valid, peak_window_h)
     if has_counts:
         counts = matrix("n_cells")
         out["n_cells_end"] = last_valid(counts)
@@ -140,8 +141,27 @@ def _plate_summary(
     return out
 
 
-def _mode_summaries(out, m, mat, times, duration, min_rise, last_valid) -> None:
+def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.ndarray:
+    """Mean of each row's finite values within ``window_h / 2`` hours of every time point.
+
+    NaN where no finite value lies in the window; ``window_h <= 0`` returns the values.
+    """
+    if window_h <= 0 or times.size < 2:
+        return values.astype(float, copy=True)
+    near = np.abs(times[:, None] - times[None, :]) <= window_h / 2 + 1e-9  # (t, t')
+    ok = np.isfinite(values)
+    total = np.where(ok, values, 0.0) @ near.T
+    count = ok.astype(float) @ near.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _mode_summaries(out, m, mat, times, duration, min_rise, last_valid, peak_window_h) -> None:
     out[f"frac_{m}"] = last_valid(mat)
+    smooth = running_mean(times, mat, peak_window_h)
+    with np.errstate(invalid="ignore"):
+        out[f"peak_{m}"] = np.where(np.isfinite(smooth).any(axis=1), np.nanmax(
+            np.where(np.isfinite(smooth), smooth, -np.inf), axis=1), np.nan)
     filled = np.where(np.isfinite(mat), mat, np.nan)
     if times.size > 1 and duration > 0:
         ok = np.isfinite(filled).all(axis=1)
@@ -180,6 +200,7 @@ def summarise_wells(
     dip_lag_h: float = 24.0,
     t0_max_h: float = 2.0,
     min_rise: float = 0.05,
+    peak_window_h: float = 8.0,
     source=None,
 ) -> pd.DataFrame:
     """One row per plate × well of time-course summaries (see the module docstring).
@@ -190,6 +211,8 @@ def summarise_wells(
         dip_lag_h: Lag before the DIP-rate fit window starts.
         t0_max_h: Latest first time point that still counts as time zero (for GR).
         min_rise: Minimal rise of a fraction for onset and T50.
+        peak_window_h: Width of the running mean before the peak of a fraction
+            (8 h: three scans at a 4 h interval, nine at 1 h).
         source: Name used in error messages.
 
     Returns:
@@ -199,7 +222,7 @@ def summarise_wells(
     modes = death_modes(wells)
     parts = []
     for plate, sub in wells.groupby("plate", sort=False):
-        part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise)
+        part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise, peak_window_h)
         part.insert(0, "plate", plate)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)

@@ -24,8 +24,8 @@ from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_par
 from ferroscreen.analysis.dose_tables import annotate_wells, curve_name, dose_response_table
 from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
 from ferroscreen.analysis.qc import plate_qc
-from ferroscreen.analysis.ranking import rank_compounds
-from ferroscreen.analysis.readouts import death_modes, normalise_to_vehicle, summarise_wells
+from ferroscreen.analysis.ranking import RANK_ON, rank_compounds
+from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normalise_to_vehicle, summarise_wells
 from ferroscreen.analysis.rescue import confirm_rescues
 from ferroscreen.plate import PlateLayout
 
@@ -61,14 +61,16 @@ class ScreenResult:
 
 def fittable_readouts(summary: pd.DataFrame) -> list[str]:
     """Columns of a per-well summary that can be fitted as dose-response readouts."""
-    cols = [c for c in summary.columns if c.startswith(("frac_", "auc_"))]
+    cols = [c for c in summary.columns if c.startswith(FRACTION_PREFIXES)]
     cols += [c for c in _FITTABLE_FIXED if c in summary.columns]
     return [c for c in cols if summary[c].notna().any()]
 
 
-def default_readouts(summary: pd.DataFrame, model: str = "ll4") -> list[str]:
-    """Endpoint fraction of every death mode, plus ``viability`` (and ``gr`` without modes).
+def default_readouts(summary: pd.DataFrame, model: str = "ll4", rank_on: str = "peak") -> list[str]:
+    """Readouts fitted by default: per death mode its endpoint fraction and the ranked readout.
 
+    The ranked readout is the one ``rank_on`` names (``peak_<m>`` by default, see
+    :mod:`~ferroscreen.analysis.ranking`); then ``viability`` (and ``gr`` without modes).
     With ``model="ll2"`` only the endpoint fractions (binomial with counts).
     """
     modes = [c for c in summary.columns if c.startswith("frac_") and c != "frac_dead"]
@@ -76,6 +78,9 @@ def default_readouts(summary: pd.DataFrame, model: str = "ll4") -> list[str]:
     out = [c for c in modes if c in available and c != "frac_alive"]
     if model == "ll2":
         return out
+    prefix = RANK_ON.get(rank_on, "frac_")
+    if prefix != "frac_":
+        out += [r for c in list(out) if (r := prefix + c[len("frac_"):]) in available]
     if "viability" in available:
         out.append("viability")
     if not modes and "gr" in available:
@@ -103,7 +108,7 @@ def _fit_doses(
 ) -> pd.DataFrame:
     """Fit every curve of a dose table (readout-family plateau bounds); ``keep`` collects the batch fits."""
     parts = []
-    fraction = doses["readout"].str.startswith(("frac_", "auc_"))
+    fraction = doses["readout"].str.startswith(FRACTION_PREFIXES)
     for is_fraction, sub in doses.groupby(fraction, sort=False):
         if sub.empty:
             continue
@@ -210,6 +215,7 @@ def analyse_screen(
     readouts: list[str] | None = None,
     endpoint_h: float | None = None,
     source=None,
+    rank_on: str = "peak",
     **fit_kwargs,
 ) -> ScreenResult:
     """Run the whole analysis of one screen.
@@ -221,6 +227,8 @@ def analyse_screen(
         readouts: Readouts to fit (default :func:`default_readouts`).
         endpoint_h: Endpoint time for endpoint readouts (default: last time point).
         source: Input name used in error messages.
+        rank_on: Readout the compounds rank on per mode (``peak``, ``endpoint``,
+            ``auc``; see :mod:`~ferroscreen.analysis.ranking`).
         **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
 
     Returns:
@@ -234,7 +242,9 @@ def analyse_screen(
     summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source)
     annotated = normalise_to_vehicle(annotate_wells(summary, layout))
     notes: list[str] = []
-    readouts = list(readouts) if readouts else default_readouts(annotated, model)
+    if rank_on not in RANK_ON:
+        raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
+    readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)
     _check_readouts(readouts, annotated, model, source)
     if not readouts:
         raise AnalysisInputError(f"{source or 'wells'}: nothing to fit (no usable readout)")
@@ -246,8 +256,10 @@ def analyse_screen(
         )
     batches: list[FittedCurves] = []
     fits = _fit_doses(doses, model, source, keep=batches, **fit_kwargs)
-    rank_modes = [m for m in modes if m not in ("alive",) and f"frac_{m}" in readouts]
-    ranking = rank_compounds(fits, annotated, rank_modes)
+    rank_modes = [
+        m for m in modes if m != "alive" and {f"frac_{m}", f"{RANK_ON[rank_on]}{m}"} & set(readouts)
+    ]
+    ranking = rank_compounds(fits, annotated, rank_modes, rank_on=rank_on)
     predict = AlonePredictor(annotated, batches, model, source, fit_kwargs)
     rescue = confirm_rescues(fits, annotated, predict)
     fmt = layout.plate_format

@@ -49,6 +49,18 @@ class CompoundInfo:
     fits: pd.DataFrame | None = None
 
 
+#: Time-course summaries (``peak_<mode>``, ``auc_<mode>``) whose dose points the wells give.
+_SUMMARY_PREFIXES = ("peak_", "auc_")
+
+
+def ranked_readouts(res: Results) -> dict[str, str]:
+    """Mode -> the readout ``ranking.csv`` ranked it on (empty without one)."""
+    if res.ranking is None or "readout" not in res.ranking.columns:
+        return {}
+    ranked = res.ranking.dropna(subset=["readout"])
+    return ranked.groupby("mode")["readout"].first().astype(str).to_dict()
+
+
 def readout_preference(readout: str, mode: str, corrected: bool) -> tuple[int, int, str]:
     """Sort key choosing the readout a mode's plot shows: endpoint fractions first."""
     tokens = [t for t in re.split(r"[^a-z0-9.]+", str(readout).lower()) if t and t != mode.lower()]
@@ -71,7 +83,8 @@ def readout_time(readout: str) -> float | None:
     return None
 
 
-def _mode_rows(rows: pd.DataFrame, modes, corrected: bool) -> dict[str, pd.Series]:
+def _mode_rows(rows: pd.DataFrame, modes, corrected: bool, ranked: dict[str, str]) -> dict[str, pd.Series]:
+    """Mode -> the fits row its plot shows: the readout the ranking used, else an endpoint fraction."""
     out: dict[str, pd.Series] = {}
     by_mode: dict[str, list[pd.Series]] = {}
     for _, row in rows.iterrows():
@@ -79,7 +92,10 @@ def _mode_rows(rows: pd.DataFrame, modes, corrected: bool) -> dict[str, pd.Serie
         if mode is not None and mode != "alive":
             by_mode.setdefault(mode, []).append(row)
     for mode, cands in by_mode.items():
-        out[mode] = min(cands, key=lambda r, m=mode: readout_preference(r["readout"], m, corrected))
+        out[mode] = min(
+            cands,
+            key=lambda r, m=mode: (str(r["readout"]) != ranked.get(m), readout_preference(r["readout"], m, corrected)),
+        )
     return out
 
 
@@ -153,6 +169,7 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
         names = names[:max_compounds]
     modes = set(res.death_modes) | set(res.classes)
     corrected = res.frac_prefix == "frac_corr_"
+    ranked = ranked_readouts(res)
     out = []
     for i, name in enumerate(names):
         info = CompoundInfo(
@@ -164,12 +181,12 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
         )
         if fits is not None:
             own = fits[fits["name"] == name]
-            info.curves = _mode_rows(own, modes, corrected)
+            info.curves = _mode_rows(own, modes, corrected, ranked)
             parts = [own]
             for agent in dict.fromkeys(agents.get(name, [])):
                 rows = fits[fits["name"] == f"{name} + {agent}"]
                 if len(rows):
-                    info.rescue[agent] = _mode_rows(rows, modes, corrected)
+                    info.rescue[agent] = _mode_rows(rows, modes, corrected, ranked)
                     parts.append(rows)
             info.fits = pd.concat(parts, ignore_index=True)
         out.append(info)
@@ -197,8 +214,10 @@ def dose_points(res: Results, compound: str, agent: str, row: pd.Series, mode: s
     """Replicate points ``dose, response`` behind a fitted curve (empty when unknown).
 
     From the tidy table of the folder when there is one, else from the wells
-    of ``compound`` (with ``agent``) at the readout's time for fraction
-    readouts, vehicle wells of the same plates as dose 0.
+    of ``compound`` (with ``agent``), vehicle wells of the same plates as dose
+    0: their fraction at the readout's time for fraction readouts, their
+    time-course summary for ``peak_<mode>`` / ``auc_<mode>`` (as
+    :func:`ferroscreen.analysis.readouts.summarise_wells` computes it).
     """
     empty = pd.DataFrame({"dose": [], "response": []})
     curve = f"{compound} + {agent}" if agent else compound
@@ -208,7 +227,8 @@ def dose_points(res: Results, compound: str, agent: str, row: pd.Series, mode: s
             pts = pts[pts["readout"] == row["readout"]]
         if len(pts):
             return pts[["dose", "response"]].reset_index(drop=True)
-    if res.wells is None or not res.has_layout or not is_fraction_readout(row["readout"], mode):
+    summary = next((p for p in _SUMMARY_PREFIXES if str(row["readout"]) == f"{p}{mode}"), None)
+    if res.wells is None or not res.has_layout or not (summary or is_fraction_readout(row["readout"], mode)):
         return empty
     tokens = set(re.split(r"[^a-z0-9]+", str(row["readout"]).lower()))
     col = None
@@ -226,10 +246,19 @@ def dose_points(res: Results, compound: str, agent: str, row: pd.Series, mode: s
         return empty
     plates = set(mine["plate"])
     vehicle = wells[(wells["role"] == "vehicle") & wells["plate"].isin(plates)]
-    when = readout_time(row["readout"])
-    pts = _endpoint_rows(pd.concat([mine, vehicle]), when)
+    both = pd.concat([mine, vehicle])
+    if summary:
+        from ferroscreen.analysis.readouts import summarise_wells
+
+        course = both[["plate", "well", "time_h"]].assign(**{f"frac_{mode}": both[col].to_numpy(float)})
+        values = summarise_wells(course).set_index(["plate", "well"])[f"{summary}{mode}"]
+        pts = _endpoint_rows(both, None)
+        response = values.reindex(pd.MultiIndex.from_frame(pts[["plate", "well"]])).to_numpy(float)
+    else:
+        pts = _endpoint_rows(both, readout_time(row["readout"]))
+        response = pts[col].to_numpy(float)
     dose = np.where(pts["role"] == "vehicle", 0.0, pts["concentration"].to_numpy(float))
-    return pd.DataFrame({"dose": dose, "response": pts[col].to_numpy(float)}).dropna()
+    return pd.DataFrame({"dose": dose, "response": response}).dropna()
 
 
 def frame_times(wells: pd.DataFrame) -> pd.Series:

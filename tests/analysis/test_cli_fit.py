@@ -77,6 +77,11 @@ def test_tidy_table_and_wells_table(tmp_path):
     assert "rescue confirms ferroptosis" in res.output
     ranking = pd.read_csv(tmp_path / "w" / "ranking.csv")
     assert set(ranking["mode"]) == {"apoptosis", "ferroptosis"}
+    assert set(ranking["readout"]) == {"peak_apoptosis", "peak_ferroptosis"}  # --rank-on peak by default
+    res = runner.invoke(app, ["fit", str(tmp_path / "wells.csv"), "--layout", str(tmp_path / "layout.csv"),
+                              "--rank-on", "endpoint", "--out", str(tmp_path / "e")])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(tmp_path / "e" / "ranking.csv")["readout"]) == {"frac_apoptosis", "frac_ferroptosis"}
     tidy = pd.read_csv(tmp_path / "w" / "fits.csv")
     table = pd.DataFrame({"curve": ["a"] * 8, "dose": [0, 0, 1e-8, 1e-8, 1e-7, 1e-7, 1e-6, 1e-6],
                           "response": [0.1, 0.12, 0.2, 0.22, 0.6, 0.58, 0.9, 0.88]})

@@ -78,22 +78,25 @@ def test_config_fast_dev_run(config, tiny_plate, crop_folder, tmp_path, monkeypa
     assert set(meta["validation"]) >= {"macro_f1", "per_class", "confusion"}
     json.dumps(bundle.meta)  # metadata is JSON-compatible
     norm = bundle.meta["normalization"]
-    assert norm["method"] == "percentile"
-    assert norm["scope"] == ("per crop image" if config.stem == "folder" else "per frame")
+    if config.stem in ("demo", "default"):  # brightfield suspension recipes: contrast to the background
+        assert norm["method"] == "background" and norm["dark"] < 0 < norm["bright"]
+    else:  # the datamodules' default (any modality); crop folders scale each crop image
+        assert norm["method"] == "percentile"
+        assert norm["scope"] == ("per crop image" if config.stem == "folder" else "per frame")
 
 
-def test_background_normalisation_is_recorded_with_levels_from_the_frames(tiny_plate, tmp_path, monkeypatch):
+def test_percentile_normalisation_override_is_recorded(tiny_plate, tmp_path, monkeypatch):
     from ferroscreen.tasks.training_run import run_training
 
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "bundle.pt"
     run_training(REPO / "configs" / "train" / "demo.yaml", out, [
         *data_override(REPO / "configs" / "train" / "demo.yaml", tiny_plate, None, tmp_path),
-        "--data.init_args.normalization", "background", "--trainer.fast_dev_run", "true",
+        "--data.init_args.normalization", "percentile", "--trainer.fast_dev_run", "true",
         "--model.weights", "none", "--model.input_size", "32", "--data.init_args.batch_size", "8",
     ])
     norm = load_bundle(out).normalization
-    assert norm.method == "background" and -1 < norm.low < 0 < norm.high < 1
+    assert norm.method == "percentile" and (norm.low, norm.high) == (0.5, 99.5)
 
 
 def test_reference_plate_split_is_by_well(tiny_plate):

@@ -1,0 +1,99 @@
+"""Peak readouts and the readout the ranking uses (``rank_on``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.analysis.ranking import rank_compounds
+from ferroscreen.analysis.readouts import running_mean, summarise_wells
+from ferroscreen.analysis.screen import analyse_screen
+
+
+def test_running_mean_by_hand():
+    times = np.array([0.0, 4.0, 8.0, 12.0])
+    vals = np.array([[0.0, 0.3, 0.6, np.nan], [1.0, np.nan, np.nan, np.nan]])
+    out = running_mean(times, vals, 8.0)  # neighbours within 4 h
+    np.testing.assert_allclose(out[0], [0.15, 0.3, 0.45, 0.6])
+    np.testing.assert_allclose(out[1], [1.0, 1.0, np.nan, np.nan])
+    np.testing.assert_array_equal(running_mean(times, vals, 0.0), vals)
+
+
+def cleared(wells, layout, compound="erastin", after_h=30.0, half_life_h=4.0):
+    """The screen with ``compound``'s dead cells fading from view after ``after_h``.
+
+    Its ferroptosis fraction falls back towards the vehicle level, as when
+    label-free detection stops finding the cells that died early.
+    """
+    out = wells.copy()
+    treated = layout.table.loc[layout.table["compound"] == compound, "well"]
+    rows = out["well"].isin(treated) & (out["time_h"] > after_h)
+    decay = 0.5 ** ((out.loc[rows, "time_h"] - after_h) / half_life_h)
+    excess = out.loc[rows, "frac_ferroptosis"] - 0.03
+    out.loc[rows, "frac_ferroptosis"] = 0.03 + excess * decay
+    out.loc[rows, "frac_alive"] = 1 - out.loc[rows, "frac_ferroptosis"] - out.loc[rows, "frac_apoptosis"]
+    return out
+
+
+def test_peak_keeps_a_death_that_cleared_before_the_endpoint(screen):
+    wells, layout = screen
+    summary = summarise_wells(cleared(wells, layout)).merge(layout.table[["well", "compound", "concentration", "role"]])
+    top = summary[(summary["compound"] == "erastin") & (summary["concentration"] == 1e-5) & (summary["role"] == "sample")]
+    assert len(top) == 2
+    assert (top["frac_ferroptosis"] < 0.15).all()  # back near the vehicle level at 48 h
+    assert (top["peak_ferroptosis"] > 0.6).all()  # the ~0.8 plateau, smoothed over 8 h
+    vehicle = summary[summary["compound"] == "DMSO"]
+    assert (vehicle["peak_ferroptosis"] < 0.1).all()
+
+
+def test_rank_on_peak_finds_the_fast_killer_the_endpoint_misses(screen):
+    wells, layout = screen
+    wells = cleared(wells, layout)
+    peak = analyse_screen(wells, layout)  # default rank_on="peak"
+    endpoint = analyse_screen(wells, layout, rank_on="endpoint")
+    row = peak.ranking[(peak.ranking["mode"] == "ferroptosis") & (peak.ranking["compound"] == "erastin")].iloc[0]
+    assert row["readout"] == "peak_ferroptosis" and row["tier"] == "active" and row["rank"] == 1
+    assert abs(np.log10(row["ec50"] / 3e-7)) < 0.3
+    row = endpoint.ranking[
+        (endpoint.ranking["mode"] == "ferroptosis") & (endpoint.ranking["compound"] == "erastin")
+    ].iloc[0]
+    assert row["readout"] == "frac_ferroptosis" and row["tier"] == "inactive"
+    # both fit the endpoint fractions (report plots, EC50 over time); only peak adds peak_<mode>
+    assert {"frac_ferroptosis", "peak_ferroptosis"} <= set(peak.fits["readout"])
+    assert "peak_ferroptosis" not in set(endpoint.fits["readout"])
+
+
+def test_rank_falls_back_to_endpoint_when_the_readout_was_not_fitted(screen):
+    wells, layout = screen
+    res = analyse_screen(wells, layout, readouts=["frac_ferroptosis", "frac_apoptosis"], rank_on="auc")
+    assert set(res.ranking["readout"]) == {"frac_ferroptosis", "frac_apoptosis"}
+    with pytest.raises(ValueError, match="rank_on"):
+        rank_compounds(res.fits, None, ["ferroptosis"], rank_on="median")
+    with pytest.raises(AnalysisInputError, match="rank_on"):
+        analyse_screen(wells, layout, rank_on="median")
+
+
+def test_report_plots_the_ranked_readout_with_its_dose_points(screen, tmp_path):
+    from ferroscreen.analysis.screen import write_outputs
+    from ferroscreen.report import load_results
+    from ferroscreen.report.compounds import dose_points, list_compounds
+
+    wells, layout = screen
+    wells = cleared(wells, layout)
+    result = analyse_screen(wells, layout)
+    write_outputs(result, tmp_path)
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    res = load_results(tmp_path)
+    erastin = next(c for c in list_compounds(res)[0] if c.name == "erastin")
+    row = erastin.curves["ferroptosis"]
+    assert row["readout"] == "peak_ferroptosis"
+    assert erastin.rescue["Fer-1"]["ferroptosis"]["readout"] == "peak_ferroptosis"  # overlaid on the same readout
+    pts = dose_points(res, "erastin", "", row, "ferroptosis")
+    summary = result.wells.set_index("well")
+    treated = layout.table[(layout.table["compound"] == "erastin") & (layout.table["role"] == "sample")]
+    vehicle = layout.table[layout.table["role"] == "vehicle"]
+    assert len(pts) == len(treated) + len(vehicle)
+    expected = summary.loc[list(treated["well"]) + list(vehicle["well"]), "peak_ferroptosis"]
+    assert sorted(pts["response"].round(9)) == sorted(expected.round(9))
