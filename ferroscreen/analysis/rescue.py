@@ -43,9 +43,14 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     agent abolishes the effect, 0: no rescue). ``p_value`` is the two-sided
     test of ``A = R``: Welch's t-test when both sides have replicate wells;
     otherwise the side without replicates borrows the other side's (or the
-    curve's residual) variance. The interval of the reduction is the delta
-    method with Welch–Satterthwaite degrees of freedom over the independent
-    variance estimates (alone, rescued, vehicle, curve). The rescue
+    curve's residual) variance. The interval of the reduction is Fieller's,
+    by test inversion: the values ``ρ`` for which the t-test of
+    ``(1 - ρ) A - R + ρ V = 0`` (Welch–Satterthwaite degrees of freedom over
+    the independent variance estimates: alone, rescued, vehicle, curve) is
+    not rejected. At ``ρ = 0`` that test is the one behind ``p_value``, so
+    the interval excludes 0 exactly when ``p_value < 1 - level``; with few,
+    variable alone wells it is wide or unbounded (``-inf``/``inf``), where a
+    delta-method interval would look precise. The rescue
     **confirms** the mode when the compound alone has an effect in the mode
     (``A - V >= min_effect`` in the direction of more death, interval
     excluding 0; ``call_alone`` is then ``active``), the reduction is
@@ -124,6 +129,8 @@ def _fmt(x: float) -> str:
 
 
 def _pct(x: float) -> str:
+    if np.isinf(x):
+        return "-inf" if x < 0 else "inf"
     return f"{x:.0%}" if np.isfinite(x) else "n/a"
 
 
@@ -235,14 +242,37 @@ def _compare(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> dict
         t = diff / se
     out["p_value"] = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) and df > 0 else np.nan
     out["df"] = df
-    with np.errstate(divide="ignore", invalid="ignore"):
-        red = diff / eff_a if eff_a else np.nan
-        # d red / d(A, R, V) = ((R - V), -(A - V), (A - R)) / (A - V)^2
-        ga, gr, gv = eff_r / eff_a**2, -1.0 / eff_a, diff / eff_a**2
-    se, df_r = _satterthwaite(alone.parts(ga) + rescued.parts(gr) + vehicle.parts(gv))
-    out["effect_reduction"] = float(red)
-    out["effect_reduction_lo"], out["effect_reduction_hi"] = _interval(red, se, df_r, level)
+    out["effect_reduction"] = float(diff / eff_a) if eff_a else np.nan
+    out["effect_reduction_lo"], out["effect_reduction_hi"] = _reduction_interval(alone, rescued, vehicle, level)
     return out
+
+
+#: Reductions tried by :func:`_reduction_interval`; an accepted end means unbounded.
+_RHO_GRID = np.linspace(-3.0, 4.0, 7001)
+
+
+def _reduction_interval(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> tuple[float, float]:
+    """Fieller interval of ``(A - R) / (A - V)`` by test inversion (see the module docstring).
+
+    Returns the smallest and largest accepted value on a 0.001 grid over
+    [-3, 4] (the hull when the accepted set is two rays); an accepted grid
+    end is reported as -inf / inf. NaN when a variance is unknown.
+    """
+    a, r, v = alone.mean, rescued.mean, vehicle.mean
+    se = np.empty(_RHO_GRID.size)
+    df = np.empty(_RHO_GRID.size)
+    for i, rho in enumerate(_RHO_GRID):
+        se[i], df[i] = _satterthwaite(alone.parts(1.0 - rho) + rescued.parts(-1.0) + vehicle.parts(rho))
+    if not (np.isfinite(se).all() and (df > 0).all()):
+        return np.nan, np.nan
+    stat = (1.0 - _RHO_GRID) * a - r + _RHO_GRID * v
+    accepted = np.abs(stat) <= stats.t.ppf(0.5 + level / 2, df) * se
+    if not accepted.any():
+        return np.nan, np.nan
+    idx = np.flatnonzero(accepted)
+    lo = -np.inf if idx[0] == 0 else float(_RHO_GRID[idx[0]])
+    hi = np.inf if idx[-1] == _RHO_GRID.size - 1 else float(_RHO_GRID[idx[-1]])
+    return lo, hi
 
 
 # ----------------------------------------------------------------------------- curve design
@@ -439,7 +469,9 @@ def _single_dose_rows(
         confirms = bool(alone_on and significant and red >= min_reduction)
         row.update(call_alone="active" if alone_on else "inactive",
                    call_rescued="active" if rescued_on else "inactive", confirms=confirms)  # fmt: skip
-        ci = f"{int(round(level * 100))}% CI {_pct(st['effect_reduction_lo'])} to {_pct(st['effect_reduction_hi'])}"
+        lo_r, hi_r = st["effect_reduction_lo"], st["effect_reduction_hi"]
+        bounds = "unbounded" if np.isinf(lo_r) and np.isinf(hi_r) else f"{_pct(lo_r)} to {_pct(hi_r)}"
+        ci = f"{int(round(level * 100))}% CI {bounds}"
         stat = f"{ci}, p = {p:.2g}" if np.isfinite(p) else "no replicate wells, no test"
         stat += f"; {readout} vs {st['alone_source']} of {compound} alone"
         verb = "reduces" if not np.isfinite(red) or red >= 0 else "increases"

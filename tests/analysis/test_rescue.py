@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from statsmodels.stats.weightstats import ttest_ind
 
 from ferroscreen.analysis import confirm_rescues, fit_curves, rank_compounds
@@ -268,3 +269,40 @@ def test_ranking_tier_can_override_score():
     assert rk.loc["slow_active", "tier"] == "active"
     assert rk.loc["fast_inactive", "score"] > rk.loc["slow_active", "score"]
     assert rk.loc["fast_inactive", "rank"] > rk.loc["slow_active", "rank"]
+
+
+def test_reduction_interval_is_fieller_and_agrees_with_the_test():
+    """Two variable alone wells against two tight rescued wells: Welch's test has ~1 df and
+    p > 0.05, so the reduction's interval must not exclude 0 (a delta-method interval did: 94-102 %)."""
+    def table(alone):
+        rescued, vehicle = [0.070, 0.073], [0.06, 0.07, 0.065, 0.07, 0.06, 0.075]
+        return pd.DataFrame({
+            "plate": "P1",
+            "compound": ["RSL3"] * 4 + ["DMSO"] * 6,
+            "concentration": [1e-6] * 4 + [np.nan] * 6,
+            "role": ["reference"] * 2 + ["rescue"] * 2 + ["vehicle"] * 6,
+            "mode": ["ferroptosis"] * 4 + [""] * 6,
+            "rescue_agent": [""] * 2 + ["Fer-1"] * 2 + [""] * 6,
+            "group": "",
+            "frac_ferroptosis": np.array([*alone, *rescued, *vehicle], float),
+        })
+
+    row = confirm_rescues(pd.DataFrame(), table([0.352, 0.410])).iloc[0]
+    assert row["df"] == pytest.approx(1.0, abs=0.05) and 0.05 < row["p_value"] < 0.1
+    assert 0.95 < row["effect_reduction"] < 1.0
+    assert row["effect_reduction_lo"] <= 0 <= row["effect_reduction_hi"]
+    assert not row["confirms"] and "CI unbounded" in row["verdict"]
+    # with replicate wells that agree the interval is finite, holds the estimate and excludes 0
+    row = confirm_rescues(pd.DataFrame(), table([0.352, 0.355])).iloc[0]
+    assert row["p_value"] < 0.05
+    assert 0 < row["effect_reduction_lo"] < row["effect_reduction"] < row["effect_reduction_hi"] < 1.1
+    # test inversion: at the interval's ends the Welch-Satterthwaite t of (1 - ρ)A - R + ρV = 0
+    # sits on the critical value
+    groups = [np.array([0.352, 0.355]), np.array([0.070, 0.073]), np.array([0.06, 0.07, 0.065, 0.07, 0.06, 0.075])]
+    (a, va), (r, vr), (v, vv) = [(g.mean(), g.var(ddof=1) / g.size) for g in groups]
+    assert row["effect_reduction"] == pytest.approx((a - r) / (a - v))
+    for rho in (row["effect_reduction_lo"], row["effect_reduction_hi"]):
+        terms = np.array([(1 - rho) ** 2 * va, vr, rho**2 * vv])
+        df = terms.sum() ** 2 / np.sum(terms**2 / np.array([g.size - 1 for g in groups]))
+        t_stat = abs((1 - rho) * a - r + rho * v) / np.sqrt(terms.sum())
+        assert t_stat == pytest.approx(stats.t.ppf(0.975, df), rel=0.02)
