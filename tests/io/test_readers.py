@@ -153,6 +153,28 @@ def test_load_image_preserves_dtype(tmp_path):
     assert load_image(t8).dtype == np.uint8
 
 
+@pytest.mark.parametrize("compression", ["opencv-lzw", "lzw", "zlib", "zstd", "packbits", "jpeg"])
+def test_compressed_tiffs_are_read(tmp_path, compression):
+    """Instruments, Fiji and OpenCV write compressed TIFFs; LZW and JPEG need tifffile's imagecodecs."""
+    from ferroscreen.segment.images import read_image
+
+    rng = np.random.default_rng(0)
+    dtype = np.uint8 if compression == "jpeg" else np.uint16
+    arr = rng.integers(0, 200 if dtype == np.uint8 else 60000, (48, 64)).astype(dtype)
+    path = tmp_path / f"{compression}.tif"
+    if compression == "opencv-lzw":
+        cv2.imwrite(str(path), arr)  # OpenCV's default TIFF compression is LZW
+    else:
+        tifffile.imwrite(path, arr, compression=compression)
+    assert check_image_file(path) is None
+    for out in (load_image(path), read_image(path)):
+        assert out.dtype == dtype and out.shape == arr.shape
+        if compression == "jpeg":  # lossy
+            assert np.abs(out.astype(float) - arr).mean() < 40
+        else:
+            np.testing.assert_array_equal(out, arr)
+
+
 def test_corrupt_and_truncated_tiffs(tmp_path):
     good = tif(tmp_path / "good.tif", 5, np.uint16, (64, 64))
     data = good.read_bytes()
