@@ -263,7 +263,9 @@ def analyse_screen(
     predict = AlonePredictor(annotated, batches, model, source, fit_kwargs)
     rescue = confirm_rescues(fits, annotated, predict)
     fmt = layout.plate_format
-    qc = plate_qc(annotated, [m for m in modes if m != "alive"], (fmt.rows, fmt.cols))
+    ranked = RANK_ON[rank_on]  # QC judges the readout the ranking uses, when it was fitted
+    qc_prefix = ranked if any(r.startswith(ranked) for r in readouts) else "frac_"
+    qc = plate_qc(annotated, [m for m in modes if m != "alive"], (fmt.rows, fmt.cols), prefix=qc_prefix)
     return ScreenResult(fits, ranking, rescue, qc, annotated, doses, notes)
 
 

@@ -72,6 +72,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _FLAG_COLUMN = re.compile(r"^(qc_.*|.*_flag|.*_flagged|flags?|qc)$")
+#: ``qc_*`` columns that say a row *passed* (1/True = fine), so they are not flags.
+_PASS_COLUMNS = {"qc_ok", "qc_pass", "qc_passed", "qc_good"}
 
 
 class ReportInputError(FerroscreenError, ValueError):
@@ -142,10 +144,12 @@ class Results:
 
     @property
     def flag_columns(self) -> list[str]:
-        """QC flag columns of ``wells`` (``qc_*``, ``*_flag``, ``flags``)."""
+        """QC flag columns of ``wells`` (``qc_*``, ``*_flag``, ``flags``; not pass columns such as ``qc_ok``)."""
         if self.wells is None:
             return []
-        return [c for c in self.wells.columns if _FLAG_COLUMN.match(str(c))]
+        return [
+            c for c in self.wells.columns if _FLAG_COLUMN.match(str(c)) and str(c).lower() not in _PASS_COLUMNS
+        ]
 
     def file_sha256(self) -> dict[str, str]:
         """Name -> sha256 of every file found (for provenance)."""

@@ -64,6 +64,17 @@ def test_rank_on_peak_finds_the_fast_killer_the_endpoint_misses(screen):
     assert "peak_ferroptosis" not in set(endpoint.fits["readout"])
 
 
+def test_plate_qc_judges_the_ranked_readout(screen):
+    """References whose dead cells faded by the endpoint: no window left at 48 h, a good one at the peak."""
+    wells, layout = screen
+    wells = cleared(wells, layout, compound="RSL3", after_h=24.0)
+    peak = analyse_screen(wells, layout).qc.set_index("readout")
+    endpoint = analyse_screen(wells, layout, rank_on="endpoint").qc.set_index("readout")
+    assert peak.loc["peak_ferroptosis", "pass"] and peak.loc["peak_ferroptosis", "z_prime"] > 0.5
+    assert not endpoint.loc["frac_ferroptosis", "pass"]
+    assert "low_z_prime" in endpoint.loc["frac_ferroptosis", "flags"]
+
+
 def test_rank_falls_back_to_endpoint_when_the_readout_was_not_fitted(screen):
     wells, layout = screen
     res = analyse_screen(wells, layout, readouts=["frac_ferroptosis", "frac_apoptosis"], rank_on="auc")

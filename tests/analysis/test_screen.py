@@ -72,11 +72,11 @@ def test_rescue_confirms_ferroptosis(result):
 
 
 def test_plate_qc(result):
-    qc = result.qc.set_index("readout")
-    assert qc.loc["frac_ferroptosis", "z_prime"] > 0.5
-    assert qc.loc["frac_ferroptosis", "pass"]
-    assert np.isfinite(qc.loc["frac_apoptosis", "robust_z_prime"])
-    assert qc.loc["frac_apoptosis", "ssmd"] > 3
+    qc = result.qc.set_index("readout")  # the readout the ranking uses: peak fractions by default
+    assert qc.loc["peak_ferroptosis", "z_prime"] > 0.5
+    assert qc.loc["peak_ferroptosis", "pass"]
+    assert np.isfinite(qc.loc["peak_apoptosis", "robust_z_prime"])
+    assert qc.loc["peak_apoptosis", "ssmd"] > 3
 
 
 def test_qc_flags_a_bad_plate(screen):

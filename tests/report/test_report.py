@@ -257,3 +257,20 @@ def test_analysis_rescue_csv_schema(results_dir, tmp_path):
     assert comp.sentence == (
         "volasertib + Fer-1 shifts the ferroptosis EC50 12-fold (95% CI 6–24): rescue confirms ferroptosis"
     )
+
+
+def test_pass_columns_are_not_flags(tmp_path, make_results):
+    """``export`` writes ``qc_ok`` (1 = the well-time passed every check) beside the flags."""
+    from ferroscreen.report.tables import flagged_wells
+
+    root = make_results(tmp_path / "r", compounds=("volasertib",), n_doses=5, times=(0, 36, 72))
+    wells = pd.read_csv(root / "wells.csv")
+    flagged = wells.filter(like="flag").any(axis=1).to_numpy()
+    wells["qc_ok"] = (~flagged).astype(int)
+    wells.to_csv(root / "wells.csv", index=False)
+    res = load_results(root)
+    assert "qc_ok" not in res.flag_columns
+    table, n = flagged_wells(res)
+    assert n == len(wells.loc[flagged, ["plate", "well"]].drop_duplicates()) > 0
+    flags = table["columns"].index("flags")
+    assert {row[flags]["text"] for row in table["rows"]} == {"qc_focus_flag"}
