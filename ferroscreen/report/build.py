@@ -15,9 +15,11 @@ from ferroscreen import __version__
 from ferroscreen.report import figures, tables
 from ferroscreen.report.compounds import (
     CompoundInfo,
+    course_summaries,
     dose_points,
     endpoint_wells,
     list_compounds,
+    ranked_readouts,
     time_courses,
 )
 from ferroscreen.report.formatting import fmt
@@ -115,10 +117,15 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
     panels = []
     if "n_cells" in end.columns:
         panels.append(("n_cells", "cell count", "count"))
-    for m in res.death_modes:
-        col = res.frac_column(m)
-        if col:
-            panels.append((col, f"{m} fraction", figures.mode_color(m, res.death_modes)))
+    columns = {m: res.frac_column(m) for m in res.death_modes if res.frac_column(m)}
+    # death modes ranked on their peak fraction are mapped at their peak, not at the endpoint
+    peak = [m for m, r in ranked_readouts(res).items() if m in columns and r == f"peak_{m}"]
+    if peak:
+        summary = course_summaries(res.wells, {m: columns[m] for m in peak})
+        end = end.merge(summary[["plate", "well", *(f"peak_{m}" for m in peak)]], on=["plate", "well"], how="left")
+    for m, col in columns.items():
+        col, label = (f"peak_{m}", f"{m} peak fraction") if m in peak else (col, f"{m} fraction")
+        panels.append((col, label, figures.mode_color(m, res.death_modes)))
     flagged_by_plate: dict[str, list[str]] = {}
     flag_cols = res.flag_columns
     if flag_cols and res.wells is not None:
@@ -144,6 +151,7 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
                 "verdict": verdict["verdict"],
                 "reasons": verdict["reasons"],
                 "corrected": res.frac_prefix == "frac_corr_",
+                "peak": bool(peak),
             }
         )
     return [h for h in out if h["uri"]]

@@ -193,6 +193,25 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
     return out, n_left
 
 
+def course_summaries(wells: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Per plate × well time-course summaries of fraction columns, as the analysis computes them.
+
+    Args:
+        wells: Rows per plate × well × time (``plate, well, time_h`` and ``columns``' values).
+        columns: Mode -> the column holding its fraction (``frac_<mode>``, ``frac_corr_<mode>``...).
+
+    Returns:
+        :func:`ferroscreen.analysis.readouts.summarise_wells` of those fractions
+        (``peak_<mode>``, ``auc_<mode>``, ``frac_<mode>`` at the endpoint...).
+    """
+    from ferroscreen.analysis.readouts import summarise_wells
+
+    course = wells[["plate", "well", "time_h"]].assign(
+        **{f"frac_{mode}": wells[col].to_numpy(float) for mode, col in columns.items()}
+    )
+    return summarise_wells(course)
+
+
 def _endpoint_rows(wells: pd.DataFrame, when: float | None) -> pd.DataFrame:
     """One row per plate × well at the endpoint (last time, or the time nearest ``when``)."""
     if when is None:
@@ -248,10 +267,7 @@ def dose_points(res: Results, compound: str, agent: str, row: pd.Series, mode: s
     vehicle = wells[(wells["role"] == "vehicle") & wells["plate"].isin(plates)]
     both = pd.concat([mine, vehicle])
     if summary:
-        from ferroscreen.analysis.readouts import summarise_wells
-
-        course = both[["plate", "well", "time_h"]].assign(**{f"frac_{mode}": both[col].to_numpy(float)})
-        values = summarise_wells(course).set_index(["plate", "well"])[f"{summary}{mode}"]
+        values = course_summaries(both, {mode: col}).set_index(["plate", "well"])[f"{summary}{mode}"]
         pts = _endpoint_rows(both, None)
         response = values.reindex(pd.MultiIndex.from_frame(pts[["plate", "well"]])).to_numpy(float)
     else:

@@ -108,3 +108,8 @@ def test_report_plots_the_ranked_readout_with_its_dose_points(screen, tmp_path):
     assert len(pts) == len(treated) + len(vehicle)
     expected = summary.loc[list(treated["well"]) + list(vehicle["well"]), "peak_ferroptosis"]
     assert sorted(pts["response"].round(9)) == sorted(expected.round(9))
+    # the plate maps show the death modes at their peak too, as ranked
+    from ferroscreen.report import build_report
+
+    html = build_report(tmp_path, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "peak fractions: the highest of the time course, as ranked" in html
