@@ -159,9 +159,9 @@ def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.n
 def _mode_summaries(out, m, mat, times, duration, min_rise, last_valid, peak_window_h) -> None:
     out[f"frac_{m}"] = last_valid(mat)
     smooth = running_mean(times, mat, peak_window_h)
-    with np.errstate(invalid="ignore"):
-        out[f"peak_{m}"] = np.where(np.isfinite(smooth).any(axis=1), np.nanmax(
-            np.where(np.isfinite(smooth), smooth, -np.inf), axis=1), np.nan)
+    finite = np.isfinite(smooth)
+    highest = np.max(np.where(finite, smooth, -np.inf), axis=1)
+    out[f"peak_{m}"] = np.where(finite.any(axis=1), highest, np.nan)
     filled = np.where(np.isfinite(mat), mat, np.nan)
     if times.size > 1 and duration > 0:
         ok = np.isfinite(filled).all(axis=1)
