@@ -99,7 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-plate", type=Path)
     ap.add_argument("--test-plate", type=Path)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=None, help="override demo.yaml's max_epochs")
     ap.add_argument("--max-frames", type=int, default=300, help="held-out frames evaluated")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
@@ -113,8 +113,9 @@ def main() -> None:
         bundle = work / f"model_{init}.pt"
         # random features are not worth freezing: the random-init model trains its whole backbone
         freeze = [] if init == "imagenet" else ["--model.freeze", "none"]
-        overrides = [*freeze, "--data.init_args.root", str(train_plate), "--model.weights", init,
-                     "--trainer.max_epochs", str(args.epochs), "--trainer.enable_progress_bar", "false",
+        epochs = [] if args.epochs is None else ["--trainer.max_epochs", str(args.epochs)]
+        overrides = [*freeze, *epochs, "--data.init_args.root", str(train_plate), "--model.weights", init,
+                     "--trainer.enable_progress_bar", "false",
                      "--trainer.default_root_dir", str(work / "runs"),
                      "--trainer.logger.init_args.save_dir", str(work / "runs")]
         run_training(config, bundle, overrides)
