@@ -49,8 +49,9 @@ class DemoSettings:
                 freeze="all_but_last",
             )  # fmt: skip
         return cls(
-            fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=12, max_crops_per_frame=60, freeze="none"
-        )
+            fields=2, hours=48, interval_h=4, image_size=(384, 384), max_epochs=12, max_crops_per_frame=60,
+            freeze="none",
+        )  # fmt: skip
 
 
 def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str], None] = print) -> dict:
