@@ -259,12 +259,22 @@ def _reduction_interval(alone: _Side, rescued: _Side, vehicle: _Side, level: flo
     end is reported as -inf / inf. NaN when a variance is unknown.
     """
     a, r, v = alone.mean, rescued.mean, vehicle.mean
-    se = np.empty(_RHO_GRID.size)
-    df = np.empty(_RHO_GRID.size)
-    for i, rho in enumerate(_RHO_GRID):
-        se[i], df[i] = _satterthwaite(alone.parts(1.0 - rho) + rescued.parts(-1.0) + vehicle.parts(rho))
-    if not (np.isfinite(se).all() and (df > 0).all()):
+    # the variance terms of (1 - ρ)A - R + ρV for every ρ at once, merged by estimate as _satterthwaite does
+    merged: dict[str, list] = {}
+    for side, weight in ((alone, 1.0 - _RHO_GRID), (rescued, np.ones_like(_RHO_GRID)), (vehicle, _RHO_GRID)):
+        for var, dof, key in side.parts():
+            term = weight**2 * var
+            if key in merged:
+                merged[key][0] = merged[key][0] + term
+            else:
+                merged[key] = [term, dof]
+    var = sum(t for t, _ in merged.values())
+    if not np.isfinite(var).all():
         return np.nan, np.nan
+    denom = sum(np.where(t > 0, t**2 / d, 0.0) for t, d in merged.values() if np.isfinite(d) and d > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(np.asarray(denom) > 0, var**2 / denom, np.inf)
+    se = np.sqrt(var)
     stat = (1.0 - _RHO_GRID) * a - r + _RHO_GRID * v
     accepted = np.abs(stat) <= stats.t.ppf(0.5 + level / 2, df) * se
     if not accepted.any():
