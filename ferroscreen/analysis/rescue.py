@@ -149,29 +149,35 @@ def _text(series: pd.Series) -> pd.Series:
 # ----------------------------------------------------------------------------- statistics
 
 
-def _satterthwaite(parts: list[tuple[float, float, str]]) -> tuple[float, float]:
+def _satterthwaite(parts: list[tuple]) -> tuple:
     """Standard error and Welch–Satterthwaite df of a sum of variance terms.
 
     Args:
         parts: ``(variance term, df of its variance estimate, key)``; terms
             with the same key come from one variance estimate and are added
-            before the df is combined. A NaN term makes the result NaN.
+            before the df is combined. A term may be an array (one value per
+            weighting, e.g. a grid of ratios); then so are the results. A NaN
+            term makes the result NaN.
 
     Returns:
-        ``(se, df)``; ``df`` is ``inf`` when every estimate has infinite df.
+        ``(se, df)``; ``df`` is ``inf`` where every estimate has infinite df.
     """
-    merged: dict[str, list[float]] = {}
+    merged: dict[str, list] = {}
     for var, df, key in parts:
         if key in merged:
-            merged[key][0] += var
+            merged[key][0] = merged[key][0] + var
         else:
             merged[key] = [var, df]
-    total = sum(v for v, _ in merged.values())
-    if not np.isfinite(total):
+    total = np.asarray(sum(v for v, _ in merged.values()), dtype=float)
+    if not np.isfinite(total).all():
         return np.nan, np.nan
-    denom = sum(v**2 / d for v, d in merged.values() if v > 0 and np.isfinite(d) and d > 0)
-    df = total**2 / denom if denom > 0 else np.inf
-    return float(np.sqrt(total)), float(df)
+    finite_df = [(np.asarray(v, float), d) for v, d in merged.values() if np.isfinite(d) and d > 0]
+    denom = np.asarray(sum(np.where(v > 0, v**2 / d, 0.0) for v, d in finite_df), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(denom > 0, total**2 / denom, np.inf)
+    if total.ndim == 0:
+        return float(np.sqrt(total)), float(df)
+    return np.sqrt(total), df
 
 
 def _interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
@@ -259,22 +265,9 @@ def _reduction_interval(alone: _Side, rescued: _Side, vehicle: _Side, level: flo
     end is reported as -inf / inf. NaN when a variance is unknown.
     """
     a, r, v = alone.mean, rescued.mean, vehicle.mean
-    # the variance terms of (1 - ρ)A - R + ρV for every ρ at once, merged by estimate as _satterthwaite does
-    merged: dict[str, list] = {}
-    for side, weight in ((alone, 1.0 - _RHO_GRID), (rescued, np.ones_like(_RHO_GRID)), (vehicle, _RHO_GRID)):
-        for var, dof, key in side.parts():
-            term = weight**2 * var
-            if key in merged:
-                merged[key][0] = merged[key][0] + term
-            else:
-                merged[key] = [term, dof]
-    var = sum(t for t, _ in merged.values())
-    if not np.isfinite(var).all():
+    se, df = _satterthwaite(alone.parts(1.0 - _RHO_GRID) + rescued.parts(-1.0) + vehicle.parts(_RHO_GRID))
+    if not np.all(np.isfinite(se)):
         return np.nan, np.nan
-    denom = sum(np.where(t > 0, t**2 / d, 0.0) for t, d in merged.values() if np.isfinite(d) and d > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = np.where(np.asarray(denom) > 0, var**2 / denom, np.inf)
-    se = np.sqrt(var)
     stat = (1.0 - _RHO_GRID) * a - r + _RHO_GRID * v
     accepted = np.abs(stat) <= stats.t.ppf(0.5 + level / 2, df) * se
     if not accepted.any():
