@@ -4,11 +4,11 @@ One row per plate × readout:
 
 * for each death mode ``m``: vehicle wells (negative) against the
   ``reference``/``pos_ctrl`` wells whose layout mode is ``m`` (positive) on
-  the mode's fraction readout named by ``prefix`` (``peak_<m>`` when the
-  screen ranks on the peak, as by default; ``frac_<m>``, the endpoint
-  fraction, when that column is absent or asked for). A reference whose dead
-  cells have faded by the endpoint has no window left there, so judging the
-  plate at the endpoint would fail good plates;
+  the mode's fraction readout given in ``readouts`` (the screen passes the
+  one its ranking uses, ``peak_<m>`` by default; ``frac_<m>``, the endpoint
+  fraction, otherwise). A reference whose dead cells have faded by the
+  endpoint has no window left there, so judging the plate at the endpoint
+  would fail good plates;
 * ``viability``: vehicle wells against every ``reference``/``pos_ctrl`` well
   on the endpoint count ``n_cells_end``.
 
@@ -95,7 +95,7 @@ def plate_qc(
     z_min: float = 0.5,
     cv_max: float = 0.2,
     edge_max: float = 0.2,
-    prefix: str = "frac_",
+    readouts: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """QC table (see the module docstring).
 
@@ -106,8 +106,7 @@ def plate_qc(
         z_min: Minimal acceptable Z'.
         cv_max: Maximal acceptable CV of vehicle counts / reference fractions.
         edge_max: Maximal acceptable relative edge effect.
-        prefix: Fraction readout judged per mode (``frac_``, ``peak_``, ``auc_``);
-            ``frac_`` where ``<prefix><mode>`` is not a column.
+        readouts: Mode -> the fraction column judged (default ``frac_<mode>``).
 
     Returns:
         Columns :data:`QC_COLUMNS`.
@@ -116,10 +115,7 @@ def plate_qc(
     for plate, sub in annotated.groupby("plate", sort=False):
         vehicle = sub[sub["role"] == "vehicle"]
         positive = sub[sub["role"].isin(POSITIVE_ROLES)]
-        targets = [
-            (f"{prefix}{m}" if f"{prefix}{m}" in sub.columns else f"frac_{m}", positive[positive["mode"] == m])
-            for m in modes
-        ]
+        targets = [((readouts or {}).get(m, f"frac_{m}"), positive[positive["mode"] == m]) for m in modes]
         if "n_cells_end" in sub.columns:
             targets.append(("n_cells_end", positive))
         for readout, pos in targets:

@@ -57,6 +57,12 @@ import pandas as pd
 #: ``rank_on`` choices and the readout prefix each ranks on.
 RANK_ON = {"peak": "peak_", "endpoint": "frac_", "auc": "auc_"}
 
+def ranked_readout(mode: str, rank_on: str, available) -> str:
+    """The readout ``mode`` ranks on: ``rank_on``'s (:data:`RANK_ON`) when in ``available``, else ``frac_<mode>``."""
+    name = f"{RANK_ON[rank_on]}{mode}"
+    return name if name in available else f"frac_{mode}"
+
+
 #: Default weights of the ranking components.
 RANK_WEIGHTS = {"potency": 0.35, "efficacy": 0.30, "selectivity": 0.20, "speed": 0.15}
 
@@ -121,9 +127,7 @@ def rank_compounds(
     weights = dict(RANK_WEIGHTS if weights is None else weights)
     base = fits[fits.get("rescue_agent", pd.Series("", index=fits.index)).fillna("") == ""]
     fitted = set(base["readout"].astype(str))
-    readout_of = {
-        m: f"{RANK_ON[rank_on]}{m}" if f"{RANK_ON[rank_on]}{m}" in fitted else f"frac_{m}" for m in modes
-    }
+    readout_of = {m: ranked_readout(m, rank_on, fitted) for m in modes}
     tables = []
     if modes:
         effects = {}

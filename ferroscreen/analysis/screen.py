@@ -24,7 +24,7 @@ from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_par
 from ferroscreen.analysis.dose_tables import annotate_wells, curve_name, dose_response_table
 from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
 from ferroscreen.analysis.qc import plate_qc
-from ferroscreen.analysis.ranking import RANK_ON, rank_compounds
+from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normalise_to_vehicle, summarise_wells
 from ferroscreen.analysis.rescue import confirm_rescues
 from ferroscreen.plate import PlateLayout
@@ -263,9 +263,9 @@ def analyse_screen(
     predict = AlonePredictor(annotated, batches, model, source, fit_kwargs)
     rescue = confirm_rescues(fits, annotated, predict)
     fmt = layout.plate_format
-    ranked = RANK_ON[rank_on]  # QC judges the readout the ranking uses, when it was fitted
-    qc_prefix = ranked if any(r.startswith(ranked) for r in readouts) else "frac_"
-    qc = plate_qc(annotated, [m for m in modes if m != "alive"], (fmt.rows, fmt.cols), prefix=qc_prefix)
+    dying = [m for m in modes if m != "alive"]
+    judged = {m: ranked_readout(m, rank_on, readouts) for m in dying}  # QC judges what the ranking uses
+    qc = plate_qc(annotated, dying, (fmt.rows, fmt.cols), readouts=judged)
     return ScreenResult(fits, ranking, rescue, qc, annotated, doses, notes)
 
 
