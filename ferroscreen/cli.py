@@ -45,11 +45,16 @@ class RankOn(StrEnum):
 
 
 class Precision(StrEnum):
-    """``score --precision`` choices (see :mod:`ferroscreen.models.precision`)."""
+    """``score``/``evaluate --precision`` choices (see :mod:`ferroscreen.models.precision`)."""
 
     auto = "auto"
     fp32 = "32"
     bf16 = "bf16"
+    int8 = "int8"
+
+
+PRECISION_HELP = ("Forward-pass precision: 32, bf16 autocast, int8 (the bundle's int8 graph, CPU), or auto "
+                  "(int8 on CPU when the bundle has one, else bf16 where the hardware runs it natively).")
 
 
 def _version_callback(value: bool) -> None:
@@ -187,6 +192,12 @@ def train(
                                                             lc["items_per_label"], strict=True))
         typer.echo(f"label cleaning ({lc['action']}, epoch {lc['epoch']}): {lc['n_flagged']} of {lc['n_items']} "
                    f"training crops flagged ({per})")
+    q = meta.get("int8") or {}
+    if q.get("argmax_agreement") is not None:
+        typer.echo(f"int8 graph (CPU scoring): top class as float32 for {q['argmax_agreement']:.1%} of "
+                   f"{q['check_crops']} validation crops")
+    elif q.get("skipped"):
+        typer.echo(f"no int8 graph ({q['skipped']}): CPU scoring runs in float")
 
 
 @app.command()
@@ -194,17 +205,38 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Crop folder (ImageFolder layout) or simulated plate folder.")],
     model: Annotated[Path, typer.Option("--model", help="Model bundle.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    precision: Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
 ) -> None:
     """Score a classifier bundle against labelled crops or a simulated plate's truth."""
     from ferroscreen.tasks.evaluation import evaluate_path, render_evaluation
 
-    result = evaluate_path(data, model)
+    result = evaluate_path(data, model, precision=Precision(precision).value)
     if as_json:
         import json
 
         typer.echo(json.dumps(result, indent=1))
     else:
         typer.echo(render_evaluation(result))
+
+
+@app.command()
+def quantize(
+    model: Annotated[Path, typer.Argument(help="Model bundle.")],
+    data: Annotated[Path, typer.Option("--data", help="Acquisition folder whose cells calibrate the int8 ranges.")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle to write (the input bundle plus its int8 graph).")],
+    frames: Annotated[int, typer.Option("--frames", help="Frames drawn (seeded) for calibration crops.")] = 48,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the frame and crop draw.")] = 0,
+) -> None:
+    """Add an int8 graph to a bundle (for `score --precision int8|auto` on CPU), calibrated on a plate's cells."""
+    from ferroscreen.score.quantize import quantize_bundle
+
+    if out.resolve() == model.resolve():
+        raise FerroscreenError(f"{out}: would overwrite the input bundle; choose another --out")
+    info = quantize_bundle(model, data, out, n_frames=frames, seed=seed)
+    typer.echo(
+        f"int8 graph calibrated on {info['calibration_crops']} crops; top class as float32 for "
+        f"{info['argmax_agreement']:.1%} of {info['check_crops']} other crops -> {out}"
+    )
 
 
 # ---------------------------------------------------------------- simulate
@@ -382,13 +414,7 @@ def score(
         Path | None,
         typer.Option("--confusion", help="`evaluate --json` output whose confusion corrects the fractions."),
     ] = None,
-    precision: Annotated[
-        Precision,
-        typer.Option(
-            "--precision",
-            help="Forward-pass precision: bf16 autocast, 32, or auto (bf16 where the hardware runs it natively).",
-        ),
-    ] = "auto",
+    precision: Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
 ) -> None:
     """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
     from ferroscreen.score.runner import score_plate

@@ -13,12 +13,17 @@ without ``method`` in older bundles, which used percentile scaling),
 ``temperature``, ``training_data`` (summary), ``validation`` (macro-F1,
 per-class metrics, confusion matrix with rows = true class), ``init``
 (ImageNet file or random), ``ferroscreen_version``, ``created``, ``config``
-(the training configuration). Bundles are loaded with
-``torch.load(weights_only=True)``: no code is executed on load.
+(the training configuration), and optionally ``int8`` (metadata of the
+int8 graph, see :mod:`ferroscreen.models.int8`).
+
+The payload may also hold ``int8_graph``: the statically quantised ONNX graph
+as a uint8 tensor, whose sha256 ``meta["int8"]["sha256"]`` records. Bundles
+are loaded with ``torch.load(weights_only=True)``: no code is executed on load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -45,6 +50,7 @@ class Bundle:
     meta: dict
     path: Path
     sha256: str
+    int8_graph: bytes | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -61,9 +67,26 @@ class Bundle:
         """How crops are normalised, as trained (checked by :func:`load_bundle`)."""
         return CropNormalization.from_meta(self.meta.get("normalization"))
 
+    def int8_forward(self):
+        """The int8 graph's :class:`ferroscreen.models.int8.Int8Forward`.
 
-def save_bundle(path: str | Path, net: DeathModeNet, meta: dict) -> Path:
-    """Write ``net`` and ``meta`` atomically to ``path`` (temp file + rename).
+        Raises:
+            ModelBundleError: The bundle holds no int8 graph, or ONNX Runtime is not installed.
+        """
+        from ferroscreen.models.int8 import Int8Forward, runtime_available
+
+        if self.int8_graph is None:
+            raise ModelBundleError(f"{self.path}: bundle has no int8 graph; add one with `ferroscreen quantize`")
+        if not runtime_available():
+            raise ModelBundleError(f"{self.path}: int8 inference needs onnxruntime and onnx (pip install them)")
+        return Int8Forward(self.int8_graph, float(self.meta.get("temperature", 1.0)))
+
+
+def save_bundle(path: str | Path, net: DeathModeNet, meta: dict, int8_graph: bytes | None = None) -> Path:
+    """Write ``net``, ``meta`` and the optional int8 graph atomically to ``path`` (temp file + rename).
+
+    ``meta["int8"]`` describes ``int8_graph`` when one is given (its
+    ``sha256`` is set here); without a graph it may only say why none was built.
 
     Raises:
         ModelBundleError: If ``meta`` lacks a required key or the class count
@@ -75,12 +98,20 @@ def save_bundle(path: str | Path, net: DeathModeNet, meta: dict) -> Path:
         raise ModelBundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
     if len(meta["classes"]) != net.head[-1].out_features:
         raise ModelBundleError(f"{path}: {len(meta['classes'])} class names for a {net.head[-1].out_features}-way head")
+    meta = dict(meta)
+    if int8_graph is None:
+        if "sha256" in (meta.get("int8") or {}):
+            meta.pop("int8")  # describes a graph that is not written
+    else:
+        meta["int8"] = {**meta.get("int8", {}), "sha256": hashlib.sha256(int8_graph).hexdigest()}
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "meta": meta,
         "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
     }
+    if int8_graph is not None:
+        payload["int8_graph"] = torch.frombuffer(bytearray(int8_graph), dtype=torch.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -140,4 +171,9 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         raise ModelBundleError(f"{path}: weights do not match the recorded architecture ({str(exc)[:160]})") from None
     net.temperature.fill_(float(meta["temperature"]))
     net.eval()
-    return Bundle(net, meta, path, file_sha256(path))
+    graph = payload.get("int8_graph")
+    if graph is not None:
+        graph = graph.numpy().tobytes() if isinstance(graph, torch.Tensor) else None
+        if graph is None or hashlib.sha256(graph).hexdigest() != (meta.get("int8") or {}).get("sha256"):
+            raise ModelBundleError(f"{path}: the int8 graph does not match its recorded sha256 (damaged bundle)")
+    return Bundle(net, meta, path, file_sha256(path), graph)

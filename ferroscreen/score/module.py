@@ -17,17 +17,22 @@ class ScoringModule(pl.LightningModule):
     Args:
         net: The bundle's network (temperature set); scored through its
             batch-norm-folded copy (:meth:`DeathModeNet.for_inference`).
+        int8: The bundle's :class:`ferroscreen.models.int8.Int8Forward`; when
+            given it scores instead of ``net`` (kept: DDP wraps a module with parameters).
     """
 
-    def __init__(self, net: DeathModeNet) -> None:
+    def __init__(self, net: DeathModeNet, int8=None) -> None:
         super().__init__()
         self.net = net.for_inference()
+        self.int8 = int8
 
     def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         """Probabilities (n, n_classes) as float32 on the CPU."""
         crops = batch["crops"]
         if len(crops) == 0:
             return torch.zeros((0, self.net.head[-1].out_features))
+        if self.int8 is not None:
+            return self.int8.predict_proba(crops)
         return self.net.predict_proba(crops).float().cpu()
 
 

@@ -42,14 +42,19 @@ from ferroscreen.score.plan import (
 from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries
 
 
-def default_workers() -> int:
-    """DataLoader workers when none are asked for: one per core, at most 8.
+def default_workers(precision: str = "32") -> int:
+    """DataLoader workers when none are asked for: one per core, at most 8; a third of the cores for int8.
 
-    Decoding and detection, not the forward pass, limit CPU scoring: on 2 cores,
-    2 workers give 85 % of the model's raw crops/s where 1 worker gives 65 %
-    (``benchmarks/score_throughput.py``).
+    With a float forward pass, decoding and detection limit CPU scoring: on 2
+    cores, 2 workers give 85 % of the model's raw crops/s where 1 worker gives
+    65 %. The int8 forward is ~2.5x cheaper and detection takes about a third
+    of the CPU time, so its workers get a third of the cores (at least one)
+    and the forward pass the rest (``benchmarks/score_throughput.py``).
     """
-    return max(1, min(8, os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    if precision == "int8":
+        return max(1, min(8, cores // 3))
+    return max(1, min(8, cores))
 
 
 def parts_dir(out: Path) -> Path:
@@ -101,9 +106,11 @@ def score_plate(
             matrix (e.g. measured on hand-annotated crops, so not biased by the
             reference wells' label noise) corrects the well fractions instead of
             the bundle's validation confusion. Kept by later resumes.
-        precision: ``32``, ``bf16`` (bfloat16 autocast) or ``auto`` (bf16 where
-            the hardware runs it natively, see :mod:`ferroscreen.models.precision`);
-            a resumed store keeps the precision it was started with.
+        precision: ``32``, ``bf16`` (bfloat16 autocast), ``int8`` (the bundle's
+            int8 graph, CPU) or ``auto`` (int8 on CPU when the bundle has a graph,
+            else bf16 where the hardware runs it natively, see
+            :mod:`ferroscreen.models.precision`); a resumed store keeps the
+            precision it was started with.
         progress: Show a progress bar.
         log: Callable receiving one-line messages (default: silent).
 
@@ -151,7 +158,9 @@ def score_plate(
             raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
         if layout_table is None:
             layout_table = existing.layout
-    precision = _store_precision(precision, accelerator, existing, out)
+    if precision == "int8":
+        bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
+    precision = _store_precision(precision, accelerator, existing, out, _int8_available(bundle))
     confusion = (bundle.meta.get("validation") or {}).get("confusion")
     confusion_source = "bundle validation (well labels)"
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
@@ -273,12 +282,18 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
 
 
-def _store_precision(requested: str, accelerator: str, existing, out: Path) -> str:
+def _int8_available(bundle) -> bool:
+    from ferroscreen.models.int8 import runtime_available
+
+    return bundle.int8_graph is not None and runtime_available()
+
+
+def _store_precision(requested: str, accelerator: str, existing, out: Path, int8_available: bool) -> str:
     """The precision to score with: ``requested`` resolved, or the one a resumed store was started with."""
     from ferroscreen.models.precision import resolve_precision
 
     try:
-        resolved = resolve_precision(requested, accelerator)
+        resolved = resolve_precision(requested, accelerator, int8_available)
     except ValueError as exc:
         raise StoreError(f"{out}: {exc}") from None
     started = str(existing.attrs.get("precision", "32")) if existing is not None else None
@@ -300,14 +315,14 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
 
     _quiet_lightning()
     parts.mkdir(parents=True, exist_ok=True)
-    workers = default_workers() if workers is None else int(workers)
+    workers = default_workers(precision) if workers is None else int(workers)
     bar = None
     if progress and devices == 1:
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), unit="frame", desc="scoring")
     writer = JournalWriter(parts, len(bundle.classes), progress=bar.update if bar else None)
-    module = ScoringModule(bundle.net)
+    module = ScoringModule(bundle.net, bundle.int8_forward() if precision == "int8" else None)
     data = ScoringDataModule(jobs, detector, bundle.crop_size, batch_size, workers, shape, bundle.normalization)
     strategy = "ddp_spawn" if devices > 1 else "auto"
     trainer = pl.Trainer(

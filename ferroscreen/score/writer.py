@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,27 +23,36 @@ class JournalWriter(BasePredictionWriter):
 
     Cells of a frame are held until the batch carrying the frame's record
     arrives (crops of one frame may span batches), then the frame's cells and
-    record are committed together; a frame is never half-written.
+    record are committed together; a frame is never half-written. Finished
+    frames are committed in groups, at most ``commit_every_s`` apart (each
+    commit costs two flushes), and all at the end: a killed run loses at most
+    that much work.
 
     Args:
         parts_dir: Folder of the per-rank journals.
         n_classes: Number of classes.
         progress: Called with the number of frames committed after each commit (rank 0 only).
+        commit_every_s: Seconds between commits (0: after every batch with a finished frame).
     """
 
-    def __init__(self, parts_dir: str | Path, n_classes: int, progress=None) -> None:
+    def __init__(self, parts_dir: str | Path, n_classes: int, progress=None, commit_every_s: float = 1.0) -> None:
         super().__init__(write_interval="batch")
         self.parts_dir = Path(parts_dir)
         self.n_classes = n_classes
         self.progress = progress
+        self.commit_every_s = float(commit_every_s)
         self.journal: ShardWriter | None = None
         self.pending: dict[int, list[dict]] = {}
+        self.finished: list[tuple[dict, dict]] = []  # (record, cells) of frames not yet committed
+        self.last_commit = time.monotonic()
         self.frames_committed = 0
         self.cells_committed = 0
 
     def on_predict_start(self, trainer, pl_module) -> None:  # noqa: D102
         self.journal = ShardWriter(shard_path(self.parts_dir, trainer.global_rank), self.n_classes)
         self.pending = {}
+        self.finished = []
+        self.last_commit = time.monotonic()
 
     def write_on_batch_end(  # noqa: D102
         self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
@@ -60,23 +70,29 @@ class JournalWriter(BasePredictionWriter):
                     "frame": frame[sl], "x": xyrs[sl, 0], "y": xyrs[sl, 1], "radius": xyrs[sl, 2],
                     "score": xyrs[sl, 3], "prob": probs[sl],
                 })
-        records = batch["records"]
-        if not records:
-            return
-        parts, results, offset = [], [], 0
-        for rec in records:
+        for rec in batch["records"]:
             rec = {k: (v.item() if isinstance(v, torch.Tensor) else v) for k, v in rec.items()}
-            chunks = self.pending.pop(int(rec["frame"]), [])
-            cells = concat_cells(chunks, self.n_classes)
+            cells = concat_cells(self.pending.pop(int(rec["frame"]), []), self.n_classes)
+            if len(cells["frame"]) != rec["n_cells"]:
+                raise RuntimeError(f"frame {rec['frame']}: {len(cells['frame'])} crops scored for "
+                                   f"{rec['n_cells']} detections")
+            self.finished.append((rec, cells))
+        if self.finished and time.monotonic() - self.last_commit >= self.commit_every_s:
+            self._commit(trainer)
+
+    def _commit(self, trainer) -> None:
+        """Write every finished frame to the journal (cells, then records)."""
+        parts, results, offset = [], [], 0
+        for rec, cells in self.finished:
             n = len(cells["frame"])
-            if n != rec["n_cells"]:
-                raise RuntimeError(f"frame {rec['frame']}: {n} crops scored for {rec['n_cells']} detections")
             parts.append(cells)
             results.append({**rec, "cell_start": offset, "cell_stop": offset + n})
             offset += n
         cells = concat_cells(parts, self.n_classes)
         cells = {k: cells[k].astype(dt) for k, dt in CELL_SCHEMA.items()} | {"prob": cells["prob"]}
         self.journal.commit(results, cells)
+        self.finished = []
+        self.last_commit = time.monotonic()
         self.frames_committed += len(results)
         self.cells_committed += offset
         if self.progress is not None and trainer.global_rank == 0:
@@ -85,6 +101,8 @@ class JournalWriter(BasePredictionWriter):
     def on_predict_end(self, trainer, pl_module) -> None:  # noqa: D102
         if self.pending:
             raise RuntimeError(f"frames {sorted(self.pending)[:5]} got crops but no completion record")
+        if self.finished:
+            self._commit(trainer)
         if self.journal is not None:
             self.journal.close()
             self.journal = None

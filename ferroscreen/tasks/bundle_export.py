@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,35 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": config if isinstance(config, str) else str(config),
     }
+    graph = None
     if out is not None:
-        save_bundle(out, model.net, meta)
+        graph, meta["int8"] = int8_graph(model, datamodule)
+        save_bundle(out, model.net, meta, graph)
     return meta
+
+
+def int8_graph(model: DeathModeClassifier, datamodule, seed: int = 0) -> tuple[bytes | None, dict]:
+    """The int8 graph for the bundle, calibrated on training crops and checked on the validation crops.
+
+    Returns ``(None, {"skipped": reason})`` when ONNX Runtime is not installed
+    or the network cannot be exported; the bundle then scores in float.
+    """
+    from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS, build_int8, runtime_available
+
+    if not runtime_available():
+        return None, {"skipped": "onnxruntime not installed"}
+    sets = getattr(datamodule, "sets", None)
+    if sets is None or len(sets.train_x) == 0:
+        return None, {"skipped": "no training crops"}
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(sets.train_x), size=min(MAX_CALIBRATION_CROPS, len(sets.train_x)), replace=False)
+    net = model.net.cpu().eval()
+    try:
+        graph, info = build_int8(net, int(datamodule.crop_size), np.asarray(sets.train_x[pick], np.float32),
+                                 np.asarray(sets.val_x, np.float32) if len(sets.val_x) else None)
+    except Exception as exc:  # noqa: BLE001 - exporter/quantiser errors come in many types
+        warnings.warn(f"int8 graph not built ({type(exc).__name__}: {str(exc)[:150]}); the bundle scores in float",
+                      stacklevel=2)
+        return None, {"skipped": f"{type(exc).__name__}: {str(exc)[:150]}"}
+    info.update(calibration_source="training crops", calibration_seed=seed)
+    return graph, info

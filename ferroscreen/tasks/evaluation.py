@@ -24,19 +24,26 @@ from ferroscreen.datamodules.reference_plate import detector_config
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.models.bundle import Bundle, load_bundle
+from ferroscreen.models.precision import autocast, resolve_precision
 
 
 @torch.no_grad()
-def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Calibrated probabilities (N, n_classes) for crops (N, S, S)."""
+def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256, precision: str = "32") -> np.ndarray:
+    """Calibrated probabilities (N, n_classes) for crops (N, S, S), at a resolved ``precision`` (32, bf16, int8)."""
+    if len(crops) == 0:
+        return np.zeros((0, len(bundle.classes)), np.float32)
+    if precision == "int8":
+        return bundle.int8_forward().predict_proba_numpy(crops, batch_size)
     out = []
-    for i in range(0, len(crops), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(crops[i : i + batch_size], dtype=np.float32))
-        out.append(bundle.net.predict_proba(x).numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(bundle.classes)), np.float32)
+    net = bundle.net.for_inference() if precision == "bf16" else bundle.net
+    with autocast(precision, "cpu"):
+        for i in range(0, len(crops), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(crops[i : i + batch_size], dtype=np.float32))
+            out.append(net.predict_proba(x).numpy())
+    return np.concatenate(out)
 
 
-def evaluate_crop_folder(root: Path, bundle: Bundle) -> dict:
+def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32") -> dict:
     """Metrics on ``root/<class>/*`` (or ``root/val/<class>/*`` when a val split exists)."""
     tree = root / "val" if (root / "val").is_dir() else root
     classes = bundle.classes
@@ -53,12 +60,13 @@ def evaluate_crop_folder(root: Path, bundle: Bundle) -> dict:
                     labels.append(i)
     if not crops:
         raise FerroscreenError(f"{tree}: no crop images found")
-    probs = predict_crops(bundle, np.stack(crops))
+    probs = predict_crops(bundle, np.stack(crops), precision=precision)
     cm = confusion_matrix(np.asarray(labels), probs.argmax(1), len(classes))
     return {"kind": "crop_folder", "data": str(tree), **classification_report(cm, classes)}
 
 
-def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0) -> dict:
+def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0,
+                             precision: str = "32") -> dict:
     """Detection + classification metrics against ``truth_cells.csv``.
 
     Crops are cut around the detections matched to a true cell (centre within
@@ -93,7 +101,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         di, ti = pairs[:, 0], pairs[:, 1]
         crops = crops_for_detections(norm.apply(raw, img), det.iloc[di].reset_index(drop=True), cfg,
                                      bundle.crop_size)
-        probs = predict_crops(bundle, crops)
+        probs = predict_crops(bundle, crops, precision=precision)
         matched = t.iloc[ti]
         true_stage = matched["stage"].tolist() if "stage" in matched else matched["class"].tolist()
         for c, st, p in zip(matched["class"].tolist(), true_stage, probs.argmax(1), strict=True):
@@ -143,24 +151,38 @@ def _stage_order(root: Path) -> dict:
     return stages if isinstance(stages, dict) else {}
 
 
-def evaluate_path(data: Path, model: Path, max_frames: int | None = 300) -> dict:
-    """Dispatch on ``data``: a simulated plate (has ``truth_cells.csv``) or a crop folder."""
+def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precision: str = "auto") -> dict:
+    """Dispatch on ``data``: a simulated plate (has ``truth_cells.csv``) or a crop folder.
+
+    ``precision`` is resolved as ``score`` resolves it on the CPU (``auto``: int8
+    when the bundle has an int8 graph), so the figures are those of what ``score`` runs.
+    """
+    from ferroscreen.models.int8 import runtime_available
+
     data = Path(data)
     bundle = load_bundle(model)
     if not data.is_dir():
         raise FerroscreenError(f"{data}: not a folder (expected a crop folder or a simulated plate)")
+    if precision == "int8":
+        bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
+    try:
+        precision = resolve_precision(precision, "cpu", bundle.int8_graph is not None and runtime_available())
+    except ValueError as exc:
+        raise FerroscreenError(f"{model}: {exc}") from None
     if (data / "truth_cells.csv").is_file():
-        result = evaluate_simulated_plate(data, bundle, max_frames)
+        result = evaluate_simulated_plate(data, bundle, max_frames, precision=precision)
     else:
-        result = evaluate_crop_folder(data, bundle)
+        result = evaluate_crop_folder(data, bundle, precision=precision)
     result["model"] = str(model)
     result["model_sha256"] = bundle.sha256
+    result["precision"] = precision
     return result
 
 
 def render_evaluation(r: dict) -> str:
     """Text table of an evaluation result."""
-    lines = [f"{r['data']} ({r['kind']}), model {r['model']}"]
+    precision = f", precision {r['precision']}" if r.get("precision") else ""
+    lines = [f"{r['data']} ({r['kind']}), model {r['model']}{precision}"]
     if "detection" in r:
         d = r["detection"]
         lines.append(

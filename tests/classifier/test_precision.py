@@ -14,8 +14,20 @@ def test_resolution_rules():
     assert resolve_precision("bf16", "cpu") == "bf16"
     assert resolve_precision("auto", "cpu") == ("bf16" if native_bf16("cpu") else "32")
     assert lightning_precision("bf16") == "bf16-mixed" and lightning_precision("32") == "32-true"
-    with pytest.raises(ValueError, match="auto, 32, bf16"):
+    with pytest.raises(ValueError, match="auto, 32, bf16, int8"):
         resolve_precision("fp16", "cpu")
+
+
+def test_int8_resolution_rules():
+    assert resolve_precision("auto", "cpu", int8_available=True) == "int8"
+    assert resolve_precision("int8", "cpu", int8_available=True) == "int8"
+    assert resolve_precision("32", "cpu", int8_available=True) == "32"
+    assert resolve_precision("auto", "gpu", int8_available=True) in ("bf16", "32")  # int8 is CPU-only
+    assert lightning_precision("int8") == "32-true"
+    with pytest.raises(ValueError, match="CPU only"):
+        resolve_precision("int8", "gpu", int8_available=True)
+    with pytest.raises(ValueError, match="int8 graph"):
+        resolve_precision("int8", "cpu", int8_available=False)
 
 
 def test_bf16_probabilities_are_float32_normalised_and_close():

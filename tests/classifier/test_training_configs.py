@@ -1,5 +1,6 @@
 """Every training config runs (fast_dev_run) on tiny generated data and writes a usable bundle."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -77,6 +78,9 @@ def test_config_fast_dev_run(config, tiny_plate, crop_folder, tmp_path, monkeypa
     assert bundle.meta["training_data"]["n_train"] > 0
     assert set(meta["validation"]) >= {"macro_f1", "per_class", "confusion"}
     json.dumps(bundle.meta)  # metadata is JSON-compatible
+    if importlib.util.find_spec("onnxruntime"):  # every bundle carries its int8 graph for CPU scoring
+        assert bundle.int8_graph is not None and bundle.meta["int8"]["calibration_source"] == "training crops"
+        assert bundle.meta["int8"]["check_crops"] > 0
     norm = bundle.meta["normalization"]
     if config.stem in ("demo", "default"):  # brightfield suspension recipes: contrast to the background
         assert norm["method"] == "background" and norm["dark"] < 0 < norm["bright"]
