@@ -51,13 +51,14 @@ class _Logits(nn.Module):
 
 
 def runtime_available() -> bool:
-    """Whether ONNX Runtime and ONNX import (int8 inference and quantisation need both)."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether ONNX Runtime and ONNX are installed (int8 inference and quantisation need both).
+
+    Checked without importing them: an imported ONNX Runtime slows torch's
+    forward pass in the same process by ~10 % (measured with bfloat16 scoring).
+    """
+    from importlib.util import find_spec
+
+    return find_spec("onnxruntime") is not None and find_spec("onnx") is not None
 
 
 def export_onnx(net, crop_size: int) -> bytes:
