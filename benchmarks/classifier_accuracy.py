@@ -125,6 +125,11 @@ def main() -> None:
         rows[f"CNN {b.meta['init']}"] = {"macro_f1": r["macro_f1"], "accuracy": r["accuracy"], "train_s": train_s,
                                          "per_class_f1": {k: v["f1"] for k, v in r["per_class"].items()},
                                          "detection_f1": r["detection"]["f1"], "n": r["n"]}
+        if b.int8_graph is not None:  # what `score` runs on CPU
+            r = evaluate_simulated_plate(test_plate, b, max_frames=args.max_frames, precision="int8")
+            rows[f"CNN {b.meta['init']}, int8 graph"] = {
+                "macro_f1": r["macro_f1"], "accuracy": r["accuracy"], "train_s": train_s,
+                "per_class_f1": {k: v["f1"] for k, v in r["per_class"].items()}, "n": r["n"]}
     b = load_bundle(work / "model_imagenet.pt")
     cfg = DetectorConfig(**b.meta["detector"])
     data = b.meta["training_data"]

@@ -117,6 +117,10 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     )  # fmt: skip
     timings["train_s"] = time.perf_counter() - t
     say(f"      validation macro-F1 {meta['validation']['macro_f1']:.3f} (init {meta['init']})")
+    q = meta.get("int8") or {}
+    if q.get("argmax_agreement") is not None:
+        say(f"      int8 graph for CPU scoring: top class as float32 for {q['argmax_agreement']:.1%} of "
+            f"{q['check_crops']} validation crops")
 
     t = time.perf_counter()
     say("[3/5] scoring every frame of the plate")

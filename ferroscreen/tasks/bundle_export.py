@@ -17,6 +17,8 @@ from ferroscreen.models.bundle import save_bundle
 from ferroscreen.tasks.calibration import fit_temperature
 from ferroscreen.tasks.death_mode import DeathModeClassifier
 
+MAX_CHECK_CROPS = 4096
+
 
 @torch.no_grad()
 def validation_logits(model: DeathModeClassifier, loader) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,7 +93,10 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
 
 
 def int8_graph(model: DeathModeClassifier, datamodule, seed: int = 0) -> tuple[bytes | None, dict]:
-    """The int8 graph for the bundle, calibrated on training crops and checked on the validation crops.
+    """The int8 graph for the bundle, calibrated on training crops and checked on validation crops.
+
+    Both are seeded random subsets: at most :data:`MAX_CALIBRATION_CROPS` and
+    :data:`MAX_CHECK_CROPS` (the check runs float32 and int8 on the CPU).
 
     Returns ``(None, {"skipped": reason})`` when ONNX Runtime is not installed
     or the network cannot be exported; the bundle then scores in float.
@@ -105,10 +110,11 @@ def int8_graph(model: DeathModeClassifier, datamodule, seed: int = 0) -> tuple[b
         return None, {"skipped": "no training crops"}
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(sets.train_x), size=min(MAX_CALIBRATION_CROPS, len(sets.train_x)), replace=False)
+    check = rng.choice(len(sets.val_x), size=min(MAX_CHECK_CROPS, len(sets.val_x)), replace=False)
     net = model.net.cpu().eval()
     try:
         graph, info = build_int8(net, int(datamodule.crop_size), np.asarray(sets.train_x[pick], np.float32),
-                                 np.asarray(sets.val_x, np.float32) if len(sets.val_x) else None)
+                                 np.asarray(sets.val_x[np.sort(check)], np.float32) if len(check) else None)
     except Exception as exc:  # noqa: BLE001 - exporter/quantiser errors come in many types
         warnings.warn(f"int8 graph not built ({type(exc).__name__}: {str(exc)[:150]}); the bundle scores in float",
                       stacklevel=2)
