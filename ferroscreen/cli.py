@@ -345,7 +345,7 @@ def fit(
     ] = "frac",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
-    from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts
+    from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts, write_provenance
     from ferroscreen.analysis.inputs import AnalysisInputError, read_table_csv, table_kind
 
     if not input_path.is_file():
@@ -356,10 +356,12 @@ def fit(
 
         lay = read_layout(layout)
     suffix = input_path.suffix.lower()
+    store_attrs = None
     if suffix in (".h5", ".hdf5"):
         from ferroscreen.score.store import read_store
 
         store = read_store(input_path)
+        store_attrs = store.attrs
         if store.wells.empty:
             raise AnalysisInputError(f"{input_path}: the score store has no /wells aggregates yet")
         from ferroscreen.score.export import select_fractions
@@ -380,6 +382,11 @@ def fit(
         table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
         endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
     )  # fmt: skip
+    options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
+               "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind}
+    if suffix in (".h5", ".hdf5"):
+        options["fractions"] = FractionEstimate(fractions).value
+    lines.append(f"{write_provenance(out, input_path, options, store_attrs, layout)}")
     for line in lines:
         typer.echo(line)
 

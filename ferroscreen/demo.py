@@ -60,13 +60,14 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     Raises:
         FerroscreenError: If a step fails on its inputs (messages name the step's files).
     """
-    from ferroscreen.analysis.fit_run import run_fit
+    from ferroscreen.analysis.fit_run import SCORING_ATTRS, run_fit
     from ferroscreen.models.backbones import imagenet_filename
     from ferroscreen.models.imagenet_weights import find_imagenet_file
     from ferroscreen.plate import read_layout
     from ferroscreen.report import build_report
     from ferroscreen.score.export import export_wells
     from ferroscreen.score.runner import score_plate
+    from ferroscreen.score.store import read_store
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
     from ferroscreen.tasks.training_run import run_training
 
@@ -151,6 +152,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
         "acquisition": str(plate / "images"),
         "layout": str(plate / "layout.csv"),
         "store": str(store),
+        "scoring": {k: v for k, v in read_store(store).attrs.items() if k in SCORING_ATTRS},
         "seed": seed,
         "quick": quick,
         "fit": DEMO_FIT,

@@ -21,10 +21,13 @@ export through ``ferroscreen.io``, or a score store through
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pandas as pd
 
+from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
 from ferroscreen.analysis.inputs import AnalysisInputError, wells_from_metric
 from ferroscreen.analysis.screen import (
@@ -36,6 +39,41 @@ from ferroscreen.analysis.screen import (
 from ferroscreen.plate import PlateFormat, PlateLayout, make_layout
 
 KINDS = ("tidy", "wells", "metric")
+
+#: Score-store attributes copied into ``provenance.json`` (how the wells were scored).
+SCORING_ATTRS = (
+    "plate", "acquisition", "acquisition_format", "channel", "bundle_path", "bundle_sha256", "bundle_backbone",
+    "precision", "crop_size", "temperature", "detector", "normalization", "confusion_source", "layout_source",
+    "ferroscreen_version", "created", "updated", "config",
+)
+
+
+def write_provenance(out_dir: str | Path, source: str | Path, options: dict, store_attrs: dict | None = None,
+                     layout: str | Path | None = None) -> Path:
+    """Write ``out_dir/provenance.json`` for a ``fit`` run (the report's provenance section reads it).
+
+    Records this ferroscreen's version, the input and layout files with their
+    sha256, the fit ``options``, and, when the input is a score store, how
+    its wells were scored (:data:`SCORING_ATTRS`: model bundle and its hash,
+    precision, detector, normalisation, acquisition, scoring version).
+    """
+    from ferroscreen.hashing import file_sha256
+
+    def described(path) -> dict:
+        path = Path(path)
+        return {"path": str(path.resolve()), "sha256": file_sha256(path) if path.is_file() else None}
+
+    prov = {"ferroscreen_version": __version__, "input": described(source)}
+    if layout is not None:
+        prov["layout"] = described(layout)
+    prov["fit"] = dict(options)
+    if store_attrs is not None:
+        prov["scoring"] = {k: store_attrs[k] for k in SCORING_ATTRS if k in store_attrs}
+    prov["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    out = Path(out_dir) / "provenance.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(prov, indent=1, default=str))
+    return out
 
 
 def layout_from_table(table: pd.DataFrame, wells: list[str]) -> PlateLayout:

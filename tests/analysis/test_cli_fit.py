@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from ferroscreen.cli import app, main
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.hashing import file_sha256
 
 from .conftest import shared_path, synthetic_screen
 
@@ -78,6 +80,11 @@ def test_tidy_table_and_wells_table(tmp_path):
     ranking = pd.read_csv(tmp_path / "w" / "ranking.csv")
     assert set(ranking["mode"]) == {"apoptosis", "ferroptosis"}
     assert set(ranking["readout"]) == {"peak_apoptosis", "peak_ferroptosis"}  # --rank-on peak by default
+    prov = json.loads((tmp_path / "w" / "provenance.json").read_text())
+    assert prov["input"] == {"path": str((tmp_path / "wells.csv").resolve()),
+                             "sha256": file_sha256(tmp_path / "wells.csv")}
+    assert prov["layout"]["sha256"] == file_sha256(tmp_path / "layout.csv")
+    assert prov["fit"]["rank_on"] == "peak" and prov["fit"]["model"] == "ll4" and "scoring" not in prov
     res = runner.invoke(app, ["fit", str(tmp_path / "wells.csv"), "--layout", str(tmp_path / "layout.csv"),
                               "--rank-on", "endpoint", "--out", str(tmp_path / "e")])
     assert res.exit_code == 0, res.output
@@ -91,6 +98,18 @@ def test_tidy_table_and_wells_table(tmp_path):
     assert res.exit_code == 0, res.output
     assert pd.read_csv(tmp_path / "t" / "fits.csv")["model"].tolist() == ["ll3"]
     assert len(tidy) > 0
+
+
+def test_provenance_of_a_score_store_says_how_it_was_scored(tmp_path):
+    from ferroscreen.analysis.fit_run import write_provenance
+
+    src = tmp_path / "plate.h5"
+    src.write_bytes(b"not really a store")
+    attrs = {"bundle_sha256": "ab" * 32, "precision": "int8", "detector": {"preset": "suspension"},
+             "classes": ["alive", "apoptosis"], "schema": "ferroscreen-score-store"}
+    prov = json.loads(write_provenance(tmp_path / "out", src, {"model": "ll4"}, attrs).read_text())
+    assert prov["scoring"] == {"bundle_sha256": "ab" * 32, "precision": "int8", "detector": {"preset": "suspension"}}
+    assert prov["input"]["sha256"] == file_sha256(src) and prov["fit"] == {"model": "ll4"}
 
 
 @pytest.mark.parametrize(
@@ -131,7 +150,8 @@ def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
 
     wells, layout = synthetic_screen(seed=4)
     fake = SimpleNamespace(wells=wells, layout=layout.table.drop(columns=["concentration_raw"], errors="ignore"),
-                           classes=[c.removeprefix("frac_") for c in wells.columns if c.startswith("frac_")])
+                           classes=[c.removeprefix("frac_") for c in wells.columns if c.startswith("frac_")],
+                           attrs={"bundle_sha256": "cd" * 32, "precision": "bf16", "plate": "P1"})
     monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
     path = tmp_path / "plate.h5"
     path.write_bytes(b"")
@@ -141,3 +161,6 @@ def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
     fits = pd.read_csv(tmp_path / "o" / "fits.csv")
     assert set(fits["readout"]) == {"frac_ferroptosis"}
     assert "erastin" in set(fits["curve"])
+    prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
+    assert prov["scoring"] == {"bundle_sha256": "cd" * 32, "precision": "bf16", "plate": "P1"}
+    assert prov["fit"]["fractions"] == "frac" and prov["fit"]["readouts"] == ["frac_ferroptosis"]
