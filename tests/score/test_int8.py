@@ -61,8 +61,13 @@ def test_int8_probabilities_match_float_and_survive_pickling(int8_bundle):
     assert p8.dtype == torch.float32 and p8.shape == p32.shape
     np.testing.assert_allclose(p8.sum(1).numpy(), 1.0, atol=1e-5)
     assert float((p8 - p32).abs().mean()) < 0.03
+    from ferroscreen.models.int8 import Int8Forward
+
+    for threads in (1, 3):  # a batch split over single-threaded sessions gives the same numbers
+        alone = Int8Forward(b.int8_graph, float(b.meta["temperature"]), threads=threads)
+        np.testing.assert_array_equal(alone.predict_proba(x).numpy(), p8.numpy())
     clone = pickle.loads(pickle.dumps(fwd))  # what spawned DDP ranks receive: bytes, no session
-    assert clone._session is None
+    assert clone._sessions is None
     np.testing.assert_array_equal(clone.predict_proba(x).numpy(), p8.numpy())
 
 
