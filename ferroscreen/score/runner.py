@@ -123,6 +123,7 @@ def score_plate(
     from ferroscreen.datamodules.reference_plate import detector_config
     from ferroscreen.io import find_layout_beside, open_acquisition
     from ferroscreen.models.bundle import load_bundle
+    from ferroscreen.models.precision import on_cpu
     from ferroscreen.plate import read_layout
 
     log = log or (lambda msg: None)
@@ -160,7 +161,10 @@ def score_plate(
             layout_table = existing.layout
     if precision == "int8":
         bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
+    requested = precision
     precision = _store_precision(precision, accelerator, existing, out, _int8_available(bundle))
+    if requested == "auto" and bundle.int8_graph is None and on_cpu(accelerator):
+        log(f"{model}: no int8 graph in this bundle; `ferroscreen quantize` adds one (~2x faster CPU scoring)")
     confusion = (bundle.meta.get("validation") or {}).get("confusion")
     confusion_source = "bundle validation (well labels)"
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):

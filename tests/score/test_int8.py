@@ -73,7 +73,10 @@ def test_int8_probabilities_match_float_and_survive_pickling(int8_bundle):
 
 def test_score_auto_uses_int8_close_to_fp32(int8_bundle, bundle_path, plate_dir, tmp_path):
     auto, f32 = tmp_path / "auto.h5", tmp_path / "f32.h5"
-    assert score(plate_dir, int8_bundle, auto).returncode == 0
+    proc = score(plate_dir, int8_bundle, auto)
+    assert proc.returncode == 0 and "quantize" not in proc.stderr
+    proc = score(plate_dir, bundle_path, tmp_path / "nograph.h5")  # an older bundle: told how to speed up
+    assert proc.returncode == 0 and "no int8 graph" in proc.stderr and "ferroscreen quantize" in proc.stderr
     assert score(plate_dir, int8_bundle, f32, "--precision", "32").returncode == 0
     assert read_store(auto).attrs["precision"] == "int8"
     assert read_store(f32).attrs["precision"] == "32"
