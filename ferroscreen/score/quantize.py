@@ -1,8 +1,8 @@
 """Adding an int8 graph to an existing bundle, calibrated on crops from an acquisition (``ferroscreen quantize``).
 
 Calibration crops are cut exactly as ``score`` cuts them (the bundle's
-detector and crop normalisation) from frames drawn evenly over wells and
-times with a seeded generator, so the same inputs give the same graph.
+detector and crop normalisation) from frames drawn at random with a seeded
+generator, so the same inputs give the same graph.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     """Crops (N, S, S) from up to ``n_frames`` frames of ``acquisition``, shuffled with ``seed``.
 
     Frames are those ``score`` would score by default (first channel, lowest
-    z plane). Frames that cannot be read are skipped; raises :class:`FerroscreenError`
-    when none yields a crop.
+    z plane). Frames that cannot be read or whose detection fails are skipped
+    (as ``score`` marks them failed); raises :class:`FerroscreenError` when
+    none yields a crop.
     """
     from ferroscreen.crops import cells_and_crops, normalize_frame
     from ferroscreen.datamodules.reference_plate import detector_config
@@ -38,10 +39,10 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     for path in frames["path"].iloc[pick]:
         try:
             raw = load_image(path)
-        except FerroscreenError:
+            img = normalize_frame(raw)
+            _, c = cells_and_crops(img, config, bundle.crop_size, bundle.normalization.apply(raw, img))
+        except Exception:  # noqa: BLE001 - an unreadable or odd frame is skipped, as `score` fails it
             continue
-        img = normalize_frame(raw)
-        _, c = cells_and_crops(img, config, bundle.crop_size, bundle.normalization.apply(raw, img))
         crops.append(c)
     crops = np.concatenate(crops) if crops else np.zeros((0, bundle.crop_size, bundle.crop_size), np.float32)
     if len(crops) == 0:

@@ -47,9 +47,9 @@ def default_workers(precision: str = "32") -> int:
 
     With a float forward pass, decoding and detection limit CPU scoring: on 2
     cores, 2 workers give 85 % of the model's raw crops/s where 1 worker gives
-    65 %. The int8 forward is ~2.5x cheaper and detection takes about a third
-    of the CPU time, so its workers get a third of the cores (at least one)
-    and the forward pass the rest (``benchmarks/score_throughput.py``).
+    65 %. The int8 forward is ~2.5x cheaper, so preparation is 30-40 % of the
+    CPU time: its workers get a third of the cores (at least one) and the
+    forward pass the rest (``benchmarks/score_throughput.py``).
     """
     cores = os.cpu_count() or 1
     if precision == "int8":

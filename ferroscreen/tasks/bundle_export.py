@@ -85,7 +85,6 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": config if isinstance(config, str) else str(config),
     }
-    graph = None
     if out is not None:
         graph, meta["int8"] = int8_graph(model, datamodule)
         save_bundle(out, model.net, meta, graph)
