@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -156,7 +157,8 @@ def build_int8(net, crop_size: int, calibration: np.ndarray, check: np.ndarray |
 class Int8Forward:
     """Calibrated probabilities from an int8 graph (ONNX Runtime, CPU); sessions open on first use.
 
-    ``threads`` (default: torch's intra-op thread count) single-threaded
+    ``threads`` (default: torch's intra-op thread count, at most the CPUs this
+    process may run on) single-threaded
     sessions each run a contiguous share of every batch, concurrently (ONNX
     Runtime releases the GIL). Unlike one multi-threaded session, no thread
     waits at per-operator barriers for a straggler that the decode/detect
@@ -187,7 +189,7 @@ class Int8Forward:
         if self._sessions is None:
             import onnxruntime as ort
 
-            n = max(1, int(self.threads or torch.get_num_threads()))
+            n = max(1, int(self.threads or min(torch.get_num_threads(), usable_cores())))
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = 1
             opts.inter_op_num_threads = 1
@@ -228,6 +230,14 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = np.asarray(logits, np.float32) / np.float32(temperature)
     z = np.exp(z - z.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (a SLURM or cgroup allotment, not the whole node)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,6 @@ A run:
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 import warnings
@@ -51,7 +50,9 @@ def default_workers(precision: str = "32") -> int:
     CPU time: its workers get a third of the cores (at least one) and the
     forward pass the rest (``benchmarks/score_throughput.py``).
     """
-    cores = os.cpu_count() or 1
+    from ferroscreen.models.int8 import usable_cores
+
+    cores = usable_cores()
     if precision == "int8":
         return max(1, min(8, cores // 3))
     return max(1, min(8, cores))
@@ -161,10 +162,8 @@ def score_plate(
             layout_table = existing.layout
     if precision == "int8":
         bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
-    requested = precision
+    hint_int8 = precision == "auto" and bundle.int8_graph is None and on_cpu(accelerator)
     precision = _store_precision(precision, accelerator, existing, out, _int8_available(bundle))
-    if requested == "auto" and bundle.int8_graph is None and on_cpu(accelerator):
-        log(f"{model}: no int8 graph in this bundle; `ferroscreen quantize` adds one (~2x faster CPU scoring)")
     confusion = (bundle.meta.get("validation") or {}).get("confusion")
     confusion_source = "bundle validation (well labels)"
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
@@ -211,6 +210,8 @@ def score_plate(
         log(f"recovered {applied} frame result(s) from {len(journals)} journal(s) of an interrupted run")
     shutil.rmtree(parts, ignore_errors=True)
 
+    if hint_int8:  # after every input check: an input error stays one line
+        log(f"{model}: no int8 graph in this bundle; `ferroscreen quantize` adds one (~2x faster CPU scoring)")
     stats = {"crops": 0, "frames_scored": 0, "predict_s": 0.0}
     last_activity = time.monotonic()
     while True:
