@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -51,6 +51,7 @@ class Bundle:
     path: Path
     sha256: str
     int8_graph: bytes | None = None
+    _runners: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def classes(self) -> list[str]:
@@ -68,7 +69,7 @@ class Bundle:
         return CropNormalization.from_meta(self.meta.get("normalization"))
 
     def int8_forward(self):
-        """The int8 graph's :class:`ferroscreen.models.int8.Int8Forward`.
+        """The int8 graph's :class:`ferroscreen.models.int8.Int8Forward` (one per bundle, sessions opened once).
 
         Raises:
             ModelBundleError: The bundle holds no int8 graph, or ONNX Runtime is not installed.
@@ -79,7 +80,15 @@ class Bundle:
             raise ModelBundleError(f"{self.path}: bundle has no int8 graph; add one with `ferroscreen quantize`")
         if not runtime_available():
             raise ModelBundleError(f"{self.path}: int8 inference needs onnxruntime and onnx (pip install them)")
-        return Int8Forward(self.int8_graph, float(self.meta.get("temperature", 1.0)))
+        if "int8" not in self._runners:
+            self._runners["int8"] = Int8Forward(self.int8_graph, float(self.meta.get("temperature", 1.0)))
+        return self._runners["int8"]
+
+    def inference_net(self) -> DeathModeNet:
+        """:meth:`DeathModeNet.for_inference` of the network, folded once per bundle."""
+        if "folded" not in self._runners:
+            self._runners["folded"] = self.net.for_inference()
+        return self._runners["folded"]
 
 
 def save_bundle(path: str | Path, net: DeathModeNet, meta: dict, int8_graph: bytes | None = None) -> Path:

@@ -35,7 +35,7 @@ def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256, prec
     if precision == "int8":
         return bundle.int8_forward().predict_proba_numpy(crops, batch_size)
     out = []
-    net = bundle.net.for_inference() if precision == "bf16" else bundle.net
+    net = bundle.inference_net() if precision == "bf16" else bundle.net
     with autocast(precision, "cpu"):
         for i in range(0, len(crops), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(crops[i : i + batch_size], dtype=np.float32))
