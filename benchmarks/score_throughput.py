@@ -87,7 +87,6 @@ def main() -> None:
     from ferroscreen.datamodules.reference_plate import detector_config
     from ferroscreen.io import load_image, open_acquisition
     from ferroscreen.models.bundle import load_bundle
-    from ferroscreen.models.int8 import runtime_available
     from ferroscreen.models.precision import autocast, native_bf16, resolve_precision
     from ferroscreen.score.runner import score_plate
 
@@ -99,7 +98,7 @@ def main() -> None:
     accel = "gpu" if args.device.startswith("cuda") else "cpu"
     dev_type = "cuda" if accel == "gpu" else "cpu"
     bundle = load_bundle(model)
-    precision = resolve_precision(args.precision, accel, bundle.int8_graph is not None and runtime_available())
+    precision = resolve_precision(args.precision, accel, bundle.int8_runnable)
     report = {"plate": str(plate), "frames": len(paths), "frame_shape": list(load_image(paths[0]).shape),
               "torch_threads": torch.get_num_threads(), "device": args.device, "precision": precision}
 

@@ -68,6 +68,13 @@ class Bundle:
         """How crops are normalised, as trained (checked by :func:`load_bundle`)."""
         return CropNormalization.from_meta(self.meta.get("normalization"))
 
+    @property
+    def int8_runnable(self) -> bool:
+        """Whether int8 inference can run: the bundle has a graph and ONNX Runtime is installed (not imported)."""
+        from ferroscreen.models.int8 import runtime_available
+
+        return self.int8_graph is not None and runtime_available()
+
     def int8_forward(self):
         """The int8 graph's :class:`ferroscreen.models.int8.Int8Forward` (one per bundle, sessions opened once).
 

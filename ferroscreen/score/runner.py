@@ -163,7 +163,7 @@ def score_plate(
     if precision == "int8":
         bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
     hint_int8 = precision == "auto" and bundle.int8_graph is None and on_cpu(accelerator)
-    precision = _store_precision(precision, accelerator, existing, out, _int8_available(bundle))
+    precision = _store_precision(precision, accelerator, existing, out, bundle.int8_runnable)
     confusion = (bundle.meta.get("validation") or {}).get("confusion")
     confusion_source = "bundle validation (well labels)"
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
@@ -285,12 +285,6 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*num_workers.*")
     warnings.filterwarnings("ignore", message=".*treespec.*")
     warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
-
-
-def _int8_available(bundle) -> bool:
-    from ferroscreen.models.int8 import runtime_available
-
-    return bundle.int8_graph is not None and runtime_available()
 
 
 def _store_precision(requested: str, accelerator: str, existing, out: Path, int8_available: bool) -> str:

@@ -157,8 +157,6 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     ``precision`` is resolved as ``score`` resolves it on the CPU (``auto``: int8
     when the bundle has an int8 graph), so the figures are those of what ``score`` runs.
     """
-    from ferroscreen.models.int8 import runtime_available
-
     data = Path(data)
     bundle = load_bundle(model)
     if not data.is_dir():
@@ -166,7 +164,7 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     if precision == "int8":
         bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
     try:
-        precision = resolve_precision(precision, "cpu", bundle.int8_graph is not None and runtime_available())
+        precision = resolve_precision(precision, "cpu", bundle.int8_runnable)
     except ValueError as exc:
         raise FerroscreenError(f"{model}: {exc}") from None
     if (data / "truth_cells.csv").is_file():
