@@ -91,7 +91,7 @@ def main() -> None:
         t = round(float(r.time_h), 4)
         key = (r.well, int(r.field), t)
         det, probs = classify(r.path, bundle, cfg, args.precision)
-        true = tkey.loc[key].reset_index() if key in tkey.index else truth.iloc[:0]
+        true = tkey.loc[[key]].reset_index() if key in tkey.index else truth.iloc[:0]
         pairs = np.asarray(match_detections(det, true)["pairs"]).reshape(-1, 2)
         if not len(pairs):
             continue

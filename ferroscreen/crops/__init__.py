@@ -6,14 +6,20 @@ Public API:
 * :func:`detect_cells`: cells in a brightfield / phase-contrast frame -> table of centres, radii, boxes, scores;
 * :func:`normalize_frame`: per-frame robust normalisation (uint8/uint16 aware), what the detector sees;
 * :class:`CropNormalization`: how crops are normalised for a classifier (background-relative or percentile);
-* :func:`extract_crops`: fixed-size cell-centred crops;
+* :func:`extract_crops`: fixed-size cell-centred crops; :func:`with_next_scan` adds the site's next scan;
 * :func:`tile_frame` / :func:`tile_boxes`: the fixed-tile mode;
 * :func:`match_detections`, :func:`truth_from_labels`, :func:`labels_at`: detection accuracy.
 """
 
 from ferroscreen.crops.background import estimate_background, flatten_background
 from ferroscreen.crops.config import PRESETS, DetectorConfig
-from ferroscreen.crops.crop_extraction import cells_and_crops, crops_for_detections, extract_crops, mask_surroundings
+from ferroscreen.crops.crop_extraction import (
+    cells_and_crops,
+    crops_for_detections,
+    extract_crops,
+    mask_surroundings,
+    with_next_scan,
+)
 from ferroscreen.crops.detection import DETECTION_COLUMNS, detect_cells, detections_frame
 from ferroscreen.crops.matching import labels_at, match_detections, summarize_counts, truth_from_labels
 from ferroscreen.crops.normalization import (
@@ -50,4 +56,5 @@ __all__ = [
     "tile_boxes",
     "tile_frame",
     "truth_from_labels",
+    "with_next_scan",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["cells_and_crops", "extract_crops", "mask_surroundings", "crops_for_detections"]
+__all__ = ["cells_and_crops", "extract_crops", "mask_surroundings", "crops_for_detections", "with_next_scan"]
 
 
 def extract_crops(
@@ -114,3 +114,30 @@ def cells_and_crops(normalized: np.ndarray, config, crop_size: int, crop_frame: 
     det = detect_cells(normalized, config)
     source = normalized if crop_frame is None else crop_frame
     return det, crops_for_detections(source, det, config, crop_size)
+
+
+def with_next_scan(
+    crops: np.ndarray, detections: pd.DataFrame, config, crop_size: int, next_crop_frame: np.ndarray | None
+) -> np.ndarray:
+    """Two-channel crops ``(N, 2, S, S)``: each crop, then the same box cut from the site's next scan.
+
+    Args:
+        crops: This scan's crops ``(N, S, S)`` from :func:`crops_for_detections`.
+        detections: The detections they were cut around (this scan's: the
+            next scan is not detected, so a cell that moved shows off-centre).
+        config: The detector config (its ``crop_mask`` applies to both channels).
+        crop_size: Crop side length in pixels.
+        next_crop_frame: The next scan's crop frame, normalised like this
+            scan's; ``None`` (the site's last scan, or a next scan that cannot
+            be read or has another size) repeats ``crops``: a next-scan model is
+            trained to read an unchanged second channel as "no next scan".
+
+    Returns:
+        float32 ``(N, 2, S, S)``.
+    """
+    crops = np.asarray(crops, np.float32)
+    if next_crop_frame is None or len(crops) == 0:
+        following = crops
+    else:
+        following = crops_for_detections(next_crop_frame, detections, config, crop_size)
+    return np.ascontiguousarray(np.stack([crops, following], axis=1), dtype=np.float32)

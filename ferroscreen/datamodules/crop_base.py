@@ -2,7 +2,7 @@
 
 A subclass implements :meth:`CropDataModule.build_sets`, returning labelled
 train/validation crops; this base turns them into tensors (float16 in memory,
-(N, 1, S, S)), seeded DataLoaders (optionally a class-balanced sampler) and the
+(N, C, S, S): C = 1, or 2 for next-scan crops), seeded DataLoaders (optionally a class-balanced sampler) and the
 training-data summary stored in the model bundle.
 """
 
@@ -26,7 +26,8 @@ class CropSets:
     """Labelled crops split into train and validation.
 
     Attributes:
-        train_x, val_x: float arrays (N, S, S), normalised per frame.
+        train_x, val_x: float arrays (N, S, S), normalised per frame, or
+            (N, 2, S, S) with each cell's next scan as the second channel.
         train_y, val_y: int class indices.
         summary: JSON-ready description (sources, groups per split, counts).
         detector: The detector settings used (dict) or ``None`` (pre-cut crops).
@@ -129,6 +130,9 @@ class CropDataModule(pl.LightningDataModule):
         seed: Seed of the split, the shuffling and the sampler.
     """
 
+    #: Whether crops carry each cell's next scan as a second channel (set by datamodules that can).
+    next_scan: bool = False
+
     def __init__(
         self,
         classes: list[str],
@@ -165,7 +169,8 @@ class CropDataModule(pl.LightningDataModule):
         self.sets = sets
 
         def tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
-            xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float16)).unsqueeze(1)
+            xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float16))
+            xt = xt.unsqueeze(1) if xt.ndim == 3 else xt
             # labels are copied: label cleaning edits the training tensor, never ``self.sets``
             return TensorDataset(xt, torch.tensor(np.asarray(y, dtype=np.int64)))
 

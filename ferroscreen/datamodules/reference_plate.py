@@ -17,8 +17,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame
+from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame, with_next_scan
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
     CropSets,
@@ -28,6 +29,7 @@ from ferroscreen.datamodules.crop_base import (
 )
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
+from ferroscreen.io.scans import next_scan_paths
 from ferroscreen.plate import read_layout
 
 
@@ -46,21 +48,44 @@ def detector_config(detector: str | dict | None) -> DetectorConfig:
 
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,
-                     normalization: CropNormalization | None = None):
+                     normalization: CropNormalization | None = None, next_scan: str | None | bool = False):
     """Detect cells in one frame and cut normalised crops (float16), subsampled to ``max_crops``.
 
     ``normalization`` defaults to the percentile scaling the detector uses.
+    ``next_scan``: ``False`` gives crops ``(N, S, S)``; a path (or ``None`` for
+    a site's last scan) gives ``(N, 2, S, S)`` with the same boxes cut from
+    that scan (see :func:`ferroscreen.crops.with_next_scan`).
     """
     raw = load_image(path)
     img = normalize_frame(raw)
+    norm = normalization or CropNormalization.percentile()
     try:
-        crop_frame = normalization.apply(raw, img) if normalization is not None else img
+        crop_frame = norm.apply(raw, img)
     except ValueError as exc:
         raise FerroscreenError(f"{path}: {exc}") from None
-    _, crops = cells_and_crops(img, config, crop_size, crop_frame)
+    det, crops = cells_and_crops(img, config, crop_size, crop_frame)
+    if next_scan is not False:
+        crops = with_next_scan(crops, det, config, crop_size, next_crop_frame(next_scan, raw.shape, norm))
     if max_crops is not None and len(crops) > max_crops:
         crops = crops[np.sort(np.random.default_rng(seed).choice(len(crops), max_crops, replace=False))]
     return crops.astype(np.float16)
+
+
+def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization) -> np.ndarray | None:
+    """The crop frame of a site's next scan, or ``None`` when there is none or it is unreadable or of another size.
+
+    A next scan is context, not the frame being classified: when it cannot be
+    used the crops fall back to the single-scan input (second channel = first).
+    """
+    if path is None:
+        return None
+    try:
+        raw = load_image(path)
+        if raw.shape != tuple(shape):
+            return None
+        return normalization.apply(raw)
+    except (FerroscreenError, ValueError, OSError):
+        return None
 
 
 def _job(args):
@@ -92,6 +117,11 @@ class ReferencePlateDataModule(CropDataModule):
             makes a classifier call survivors in lethal wells dead;
             ``background`` maps contrast to the frame's median, its levels set
             from up to 64 of the labelled frames (seeded).
+        next_scan: Give the model each cell's next scan too: crops become
+            ``(N, 2, S, S)``, the second channel the same box cut from the
+            site's next scan (the cell's look one interval later: a cell that
+            has just started dying often still looks alive now and clearly
+            dead then). The last scan repeats the first channel.
         extract_workers: Processes for decoding/detection (0: in this process).
         crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed:
             see :class:`CropDataModule`.
@@ -111,6 +141,7 @@ class ReferencePlateDataModule(CropDataModule):
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
         normalization: str | dict | None = "percentile",
+        next_scan: bool = False,
         extract_workers: int = 0,
         crop_size: int = 48,
         batch_size: int = 128,
@@ -131,6 +162,7 @@ class ReferencePlateDataModule(CropDataModule):
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
         self.normalization_spec = normalization
+        self.next_scan = bool(next_scan)
         self.extract_workers = int(extract_workers)
 
     def _onset(self, mode: str) -> float:
@@ -163,9 +195,10 @@ class ReferencePlateDataModule(CropDataModule):
             raise FerroscreenError(
                 f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
             )
-        sel, labels = [], []
+        following = next_scan_paths(frames) if self.next_scan else pd.Series(False, index=frames.index)
+        sel, labels, nexts = [], [], []
         alive = self.classes.index("alive") if "alive" in self.classes else None
-        for row in frames.itertuples(index=False):
+        for row, nxt in zip(frames.itertuples(index=False), following.tolist(), strict=True):
             cls = well_class.get(row.well)
             if cls is None:
                 continue
@@ -174,6 +207,7 @@ class ReferencePlateDataModule(CropDataModule):
             if mode != "alive" and alive is not None and before_onset:
                 sel.append(row)
                 labels.append(alive)
+                nexts.append(nxt)
                 continue
             windowed = mode != "alive" or self.vehicle_window
             window_mode = mode if mode != "alive" else "default"
@@ -183,12 +217,13 @@ class ReferencePlateDataModule(CropDataModule):
                 continue
             sel.append(row)
             labels.append(cls)
+            nexts.append(nxt)
         if not sel:
             raise FerroscreenError(f"{self.root}: no frames of labelled wells fall inside the onset window")
         norm = resolve_normalization(self.normalization_spec, frame_sample([r.path for r in sel], self.seed))
         jobs = [
-            (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i, norm)
-            for i, r in enumerate(sel)
+            (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i, norm, nxt)
+            for i, (r, nxt) in enumerate(zip(sel, nexts, strict=True))
         ]
         if self.extract_workers > 0:
             with ProcessPoolExecutor(self.extract_workers) as ex:
@@ -205,7 +240,8 @@ class ReferencePlateDataModule(CropDataModule):
             is_val = r.well in val_wells
             xs[is_val].append(cr)
             ys[is_val].append(np.full(len(cr), label, dtype=np.int64))
-        empty = np.zeros((0, self.crop_size, self.crop_size), np.float16)
+        channels = (2,) if self.next_scan else ()
+        empty = np.zeros((0, *channels, self.crop_size, self.crop_size), np.float16)
 
         def cat(parts, fallback):
             return np.concatenate(parts) if parts else fallback
@@ -221,6 +257,7 @@ class ReferencePlateDataModule(CropDataModule):
             "train_wells": sorted(w for w in well_class if w not in val_wells),
             "val_wells": sorted(val_wells),
             "n_frames": len(sel),
+            "next_scan": self.next_scan,
             "skipped_modes": sorted(skipped_modes),
         }
         return CropSets(

@@ -10,7 +10,8 @@ A bundle is a ``torch.save`` file of a plain dictionary::
 are normalised: :meth:`ferroscreen.crops.CropNormalization.to_meta`; absent or
 without ``method`` in older bundles, which used percentile scaling),
 ``detector`` (the :class:`ferroscreen.crops.DetectorConfig` as a dict),
-``temperature``, ``training_data`` (summary), ``validation`` (macro-F1,
+``next_scan`` (optional, default false: the network also reads each cell's
+next scan, crops (N, 2, S, S)), ``temperature``, ``training_data`` (summary), ``validation`` (macro-F1,
 per-class metrics, confusion matrix with rows = true class), ``init``
 (ImageNet file or random), ``ferroscreen_version``, ``created``, ``config``
 (the training configuration), and optionally ``int8`` (metadata of the
@@ -62,6 +63,16 @@ class Bundle:
     def crop_size(self) -> int:
         """Crop side length in pixels, as trained."""
         return int(self.meta["crop_size"])
+
+    @property
+    def next_scan(self) -> bool:
+        """Whether the network reads crops (N, 2, S, S): each cell, then its box in the site's next scan."""
+        return bool(self.meta.get("next_scan", False))
+
+    @property
+    def channels(self) -> int:
+        """Crop channels the network expects: 2 with :attr:`next_scan`, else 1."""
+        return 2 if self.next_scan else 1
 
     @property
     def normalization(self) -> CropNormalization:

@@ -2,8 +2,11 @@
 
 Input: grey-level crops normalised per frame by
 :func:`ferroscreen.crops.normalize_frame` (roughly in [0, 1]), shape
-(B, 1, S, S) or (B, S, S). The network resizes them to ``input_size``,
-replicates the grey channel to RGB, applies ImageNet mean/std (channels-last
+(B, 1, S, S) or (B, S, S); or next-scan crops (B, 2, S, S) (the cell, then
+the same box one scan later). The network resizes them to ``input_size``,
+maps them to RGB (grey: replicated; next-scan: R = B = this scan, G = the
+next, so ImageNet's colour-opponent filters see the change), applies
+ImageNet mean/std (channels-last
 memory layout, much faster for depthwise convolutions on CPU), runs the
 backbone and a dropout + linear head, and returns logits (B, n_classes).
 """
@@ -53,13 +56,14 @@ class DeathModeNet(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Crops (B, S, S) or (B, 1, S, S) -> normalised RGB (B, 3, input_size, input_size)."""
+        """Crops (B, S, S), (B, 1, S, S) or (B, 2, S, S) -> normalised RGB (B, 3, input_size, input_size)."""
         if x.ndim == 3:
             x = x.unsqueeze(1)
         x = x.float()
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        x = (x.expand(-1, 3, -1, -1) - self.mean) / self.std
+        x = torch.cat([x[:, :1], x[:, 1:2], x[:, :1]], 1) if x.shape[1] == 2 else x.expand(-1, 3, -1, -1)
+        x = (x - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -62,10 +62,10 @@ def runtime_available() -> bool:
     return find_spec("onnxruntime") is not None and find_spec("onnx") is not None
 
 
-def export_onnx(net, crop_size: int) -> bytes:
-    """The float32 network (eval mode) as ONNX bytes; input ``crops`` (B, 1, S, S), output ``logits``."""
+def export_onnx(net, crop_size: int, channels: int = 1) -> bytes:
+    """The float32 network (eval mode) as ONNX bytes; input ``crops`` (B, channels, S, S), output ``logits``."""
     net = net.for_inference() if hasattr(net, "for_inference") else net.eval()
-    x = torch.zeros((2, 1, crop_size, crop_size))
+    x = torch.zeros((2, channels, crop_size, crop_size))
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and legacy-exporter notices
@@ -81,7 +81,7 @@ def quantize_onnx(graph: bytes, calibration: np.ndarray) -> bytes:
 
     Args:
         graph: Float32 ONNX bytes from :func:`export_onnx`.
-        calibration: Crops (N, S, S) or (N, 1, S, S) normalised as the bundle
+        calibration: Crops (N, S, S) or (N, C, S, S) normalised as the bundle
             normalises them; at most :data:`MAX_CALIBRATION_CROPS` are used (the
             first ones: callers pass them in a seeded random order).
 
@@ -134,7 +134,7 @@ def build_int8(net, crop_size: int, calibration: np.ndarray, check: np.ndarray |
     """
     import onnxruntime
 
-    graph = quantize_onnx(export_onnx(net, crop_size), calibration)
+    graph = quantize_onnx(export_onnx(net, crop_size, _as_batch(calibration).shape[1]), calibration)
     check = _as_batch(calibration if check is None else check)
     runner = Int8Forward(graph, float(net.temperature))
     with torch.inference_mode():

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame
+from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame, with_next_scan
+from ferroscreen.datamodules.reference_plate import next_crop_frame
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import load_image
 from ferroscreen.score.qc import focus_score, is_flat
@@ -38,19 +39,23 @@ class FrameResult:
 
 def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
     rec = {"frame": frame, "status": status, "reason": reason, "n_cells": 0, "height": 0, "width": 0,
-           "focus": np.nan, "empty": 0, "file_size": -1, "file_mtime": np.nan}
+           "focus": np.nan, "empty": 0, "file_size": -1, "file_mtime": np.nan, "next_scan": -1}
     rec.update(kw)
     return rec
 
 
 def process_frame(
     frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None,
-    normalization: CropNormalization | None = None,
+    normalization: CropNormalization | None = None, next_scan: str | None | bool = False,
 ) -> FrameResult:
     """Decode, check, normalise, detect and crop one frame (training's call order).
 
     Detection and the focus score use :func:`normalize_frame`; crops use
     ``normalization`` (the bundle's; default: the same percentile scaling).
+    ``next_scan`` as in :func:`ferroscreen.datamodules.reference_plate.crops_from_frame`:
+    ``False`` for single-scan bundles, else the site's next scan (``None``:
+    none yet), whose crops become the second channel; the record's
+    ``next_scan`` says whether one was used (-1: not asked for).
     Failures (missing, unreadable or wrong-sized file, detector or
     normalisation error) give a ``failed`` record with a one-line reason
     instead of raising.
@@ -75,14 +80,18 @@ def process_frame(
         focus = focus_score(img)
         if is_flat(raw):
             return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
-        crop_frame = normalization.apply(raw, img) if normalization is not None else img
-        det, crops = cells_and_crops(img, config, crop_size, crop_frame)
+        norm = normalization or CropNormalization.percentile()
+        det, crops = cells_and_crops(img, config, crop_size, norm.apply(raw, img))
+        used = -1
+        if next_scan is not False:
+            following = next_crop_frame(next_scan or None, raw.shape, norm)
+            crops, used = with_next_scan(crops, det, config, crop_size, following), int(following is not None)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
         msg = str(exc).splitlines()[0][:150] if str(exc) else ""
         reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"
         return FrameResult(_record(frame, FAILED, reason, **sig), *none)
     xyrs = np.stack([det[c].to_numpy(np.float32) for c in ("x", "y", "radius", "score")], axis=1)
-    rec = _record(frame, DONE, n_cells=len(crops), focus=focus, empty=int(len(crops) == 0), **sig)
+    rec = _record(frame, DONE, n_cells=len(crops), focus=focus, empty=int(len(crops) == 0), next_scan=used, **sig)
     return FrameResult(rec, crops, xyrs.reshape(-1, 4))
 
 
@@ -90,7 +99,9 @@ class FrameCropStream(IterableDataset):
     """Batches of crops across frames, with frame-completion records (see the module docstring).
 
     Args:
-        jobs: ``(frame_id, path)`` pairs, in frame-id order.
+        jobs: ``(frame_id, path)`` pairs, in frame-id order, or ``(frame_id,
+            path, next_path)`` for a next-scan bundle (``next_path`` ``None``
+            when the site has no later scan yet).
         detector: Detector settings (as in the bundle).
         crop_size: Crop side (px), as trained.
         batch_size: Crops per batch (the last batch of a worker may be smaller).
@@ -101,7 +112,7 @@ class FrameCropStream(IterableDataset):
 
     def __init__(
         self,
-        jobs: list[tuple[int, str]],
+        jobs: list[tuple],
         detector: DetectorConfig,
         crop_size: int,
         batch_size: int = 256,
@@ -120,7 +131,7 @@ class FrameCropStream(IterableDataset):
         self.rank = rank
         self.world_size = world_size
 
-    def my_jobs(self) -> list[tuple[int, str]]:
+    def my_jobs(self) -> list[tuple]:
         """The jobs of this rank and DataLoader worker."""
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
@@ -132,8 +143,9 @@ class FrameCropStream(IterableDataset):
         meta: list[tuple[np.ndarray, np.ndarray]] = []
         held = 0
         records: list[dict] = []  # completed frames whose crops are all in the buffer
-        for frame, path in self.my_jobs():
-            res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape, self.normalization)
+        for frame, path, *following in self.my_jobs():
+            res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape, self.normalization,
+                                following[0] if following else False)
             n = len(res.crops)
             start = 0
             while n - start > 0:

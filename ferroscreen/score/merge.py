@@ -22,7 +22,7 @@ from ferroscreen.score.aggregate import frame_qc, well_aggregates
 from ferroscreen.score.shard import ShardReader
 from ferroscreen.score.store import DONE, FAILED, PlateStore, open_h5, write_store
 
-_RESULT_COPY = ("status", "height", "width", "focus", "empty", "file_size", "file_mtime")
+_RESULT_COPY = ("status", "height", "width", "focus", "empty", "file_size", "file_mtime", "next_scan")
 
 
 def merge_journals(

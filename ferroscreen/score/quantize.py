@@ -18,16 +18,19 @@ DEFAULT_FRAMES = 48
 
 def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_FRAMES, seed: int = 0,
                       max_crops: int | None = None) -> np.ndarray:
-    """Crops (N, S, S) from up to ``n_frames`` frames of ``acquisition``, shuffled with ``seed``.
+    """Crops (N, S, S) (next-scan bundles: (N, 2, S, S)) from up to ``n_frames`` frames of ``acquisition``.
+
+    Crops are shuffled with ``seed``.
 
     Frames are those ``score`` would score by default (first channel, lowest
     z plane). Frames that cannot be read or whose detection fails are skipped
     (as ``score`` marks them failed); raises :class:`FerroscreenError` when
     none yields a crop.
     """
-    from ferroscreen.crops import cells_and_crops, normalize_frame
-    from ferroscreen.datamodules.reference_plate import detector_config
+    from ferroscreen.crops import cells_and_crops, normalize_frame, with_next_scan
+    from ferroscreen.datamodules.reference_plate import detector_config, next_crop_frame
     from ferroscreen.io import load_image, open_acquisition
+    from ferroscreen.io.scans import next_scan_paths
     from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS
     from ferroscreen.score.plan import select_frames
 
@@ -35,16 +38,23 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(frames), size=min(n_frames, len(frames)), replace=False))
     config = detector_config(bundle.meta["detector"])
-    crops = []
-    for path in frames["path"].iloc[pick]:
+    following = next_scan_paths(frames) if bundle.next_scan else None
+    norm, crops = bundle.normalization, []
+    for k in pick:
+        path = frames["path"].iloc[k]
         try:
             raw = load_image(path)
             img = normalize_frame(raw)
-            _, c = cells_and_crops(img, config, bundle.crop_size, bundle.normalization.apply(raw, img))
+            det, c = cells_and_crops(img, config, bundle.crop_size, norm.apply(raw, img))
+            if following is not None:
+                c = with_next_scan(c, det, config, bundle.crop_size,
+                                   next_crop_frame(following.iloc[k], raw.shape, norm))
         except Exception:  # noqa: BLE001 - an unreadable or odd frame is skipped, as `score` fails it
             continue
         crops.append(c)
-    crops = np.concatenate(crops) if crops else np.zeros((0, bundle.crop_size, bundle.crop_size), np.float32)
+    channels = (bundle.channels,) if bundle.next_scan else ()
+    crops = np.concatenate(crops) if crops else np.zeros((0, *channels, bundle.crop_size, bundle.crop_size),
+                                                          np.float32)
     if len(crops) == 0:
         raise FerroscreenError(f"{acquisition}: no cells detected in {len(pick)} frame(s); nothing to calibrate on")
     crops = crops[rng.permutation(len(crops))]

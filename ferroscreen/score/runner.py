@@ -29,6 +29,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.io.scans import next_scan_paths
 from ferroscreen.score.correction import load_confusion
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
@@ -190,6 +191,7 @@ def score_plate(
         precision=precision,
         detector=asdict(detector),
         normalization=bundle.normalization.to_meta(),
+        next_scan=int(bundle.next_scan),
         layout_source=str(layout_path.resolve()) if layout_path else "",
         ferroscreen_version=__version__,
         config={
@@ -214,12 +216,14 @@ def score_plate(
         log(f"{model}: no int8 graph in this bundle; `ferroscreen quantize` adds one (~2x faster CPU scoring)")
     stats = {"crops": 0, "frames_scored": 0, "predict_s": 0.0}
     last_activity = time.monotonic()
+    final = not watch  # watch: a next-scan bundle holds each site's newest frame until the last pass
     while True:
-        ids = frames_to_score(store.frames, settle_s if watch else 0.0)
+        ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final)
         if len(ids):
             frames = store.frames.copy()
             frames.loc[ids, "status"] = PENDING
-            jobs = [(int(i), str(frames.at[i, "path"])) for i in ids]
+            jobs = [(int(i), str(frames.at[i, "path"]), *((following.at[i],) if bundle.next_scan else ()))
+                    for i in ids]
             log(f"scoring {len(jobs)} frame(s) of plate {plate}")
             shape = tuple(attrs["frame_shape"]) or None
             tp = time.perf_counter()
@@ -232,13 +236,16 @@ def score_plate(
             store, _ = merge_journals(out, attrs, frames, layout_table, journals, True)
             shutil.rmtree(parts, ignore_errors=True)
             last_activity = time.monotonic()
-        if not watch:
+        if final:
             break
-        if len(frames_to_score(store.frames, 0.0)):
+        if len(_due(store.frames, 0.0, bundle.next_scan, hold=True)[0]):
             last_activity = time.monotonic()  # files still settling
         if time.monotonic() - last_activity >= idle_exit_s:
-            log(f"no new frames for {idle_exit_s:g} s; stopping")
-            break
+            held = len(_due(store.frames, 0.0, bundle.next_scan, hold=False)[0])
+            log(f"no new frames for {idle_exit_s:g} s; stopping"
+                + (f" after scoring {held} newest frame(s) without a next scan" if held else ""))
+            final = True
+            continue
         time.sleep(poll_s)
         try:
             acq = open_acquisition(acquisition, fmt)
@@ -251,6 +258,24 @@ def score_plate(
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
     return summarize(store, stats, time.perf_counter() - t0)
+
+
+def _due(frames: pd.DataFrame, settle_s: float, next_scan: bool, hold: bool) -> tuple[np.ndarray, pd.Series | None]:
+    """Frame ids to score now, and (next-scan bundles) each frame's next-scan path.
+
+    With ``hold``, a next-scan bundle's frames that have no later scan yet
+    wait (``--watch``: the incubator has not taken it); the last pass scores
+    them from their own scan alone.
+    """
+    ids = frames_to_score(frames, settle_s)
+    if not next_scan:
+        return ids, None
+    present = frames[frames["path"] != ""]
+    following = next_scan_paths(present).reindex(frames.index)
+    following = following.astype(object).where(following.notna(), None)
+    if hold and len(ids):
+        ids = ids[following.iloc[ids].notna().to_numpy()]
+    return ids, following
 
 
 def summarize(store, stats: dict, seconds: float) -> dict:

@@ -4,7 +4,7 @@ Each scoring process (DDP rank) appends to its own journal::
 
     /cells/{frame,x,y,radius,score}  (N,)   and /cells/prob (N, n_classes)
     /results/{frame,status,n_cells,cell_start,cell_stop,height,width,
-              focus,empty,file_size,file_mtime}  (M,)  and /results/reason (M,) S200
+              focus,empty,file_size,file_mtime,next_scan}  (M,)  and /results/reason (M,) S200
 
 A commit (:meth:`ShardWriter.commit`) appends the cells of the finished
 frames and flushes, *then* appends their result rows and flushes again. The
@@ -37,8 +37,11 @@ RESULT_SCHEMA: dict[str, object] = {
     "empty": np.int8,
     "file_size": np.int64,
     "file_mtime": np.float64,
+    "next_scan": np.int8,
 }
 REASON_DTYPE = "S200"
+#: Result values a frame record may leave out.
+RESULT_DEFAULTS = {"next_scan": -1}
 
 
 class ShardWriter:
@@ -90,7 +93,8 @@ class ShardWriter:
         r = self.f["results"]
         m0, m = self.n_results, len(results)
         for col, dt in RESULT_SCHEMA.items():
-            vals = np.array([res[col] for res in results], dtype=dt)
+            vals = np.array([res.get(col, RESULT_DEFAULTS[col]) if col in RESULT_DEFAULTS else res[col]
+                             for res in results], dtype=dt)
             if col in ("cell_start", "cell_stop"):
                 vals = vals + base
             r[col].resize(m0 + m, axis=0)

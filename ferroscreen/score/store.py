@@ -62,8 +62,12 @@ FRAME_SCHEMA: dict[str, object] = {
     "count_outlier": np.int8,
     "file_size": np.int64,
     "file_mtime": np.float64,
+    "next_scan": np.int8,
     "conf_sum": np.float64,
 }
+
+#: Values of frame columns that stores written by older versions lack.
+FRAME_DEFAULTS = {"next_scan": -1}
 
 #: Per-frame 2-D columns (n_frames, n_classes) kept beside the 1-D frame columns.
 FRAME_SUMS = {"prob_sum": np.float64, "argmax_count": np.int32}
@@ -137,13 +141,14 @@ def new_frame_table(frames: pd.DataFrame) -> pd.DataFrame:
     out["focus"] = np.nan
     out["file_size"] = -1
     out["file_mtime"] = np.nan
+    out["next_scan"] = -1
     return _typed_frames(out)
 
 
 def _typed_frames(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     for col, dt in FRAME_SCHEMA.items():
-        values = df[col].to_numpy()
+        values = df[col].to_numpy() if col in df else np.full(len(df), FRAME_DEFAULTS.get(col, 0))
         out[col] = [_as_text(v) for v in values] if dt is str else values.astype(dt)
     return out
 

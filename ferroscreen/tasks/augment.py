@@ -1,9 +1,12 @@
-"""Batch augmentations for grey-level microscopy crops (torch tensors, B×1×S×S).
+"""Batch augmentations for grey-level microscopy crops (torch tensors, B×C×S×S; C = 1, or 2 for next-scan crops).
 
 Geometric: flips and 90° rotations (cells have no preferred orientation).
 Photometric: brightness/contrast/gamma jitter, Gaussian blur as defocus, and
-additive Gaussian noise. All draws come from the ``generator`` passed in, so a
-seeded run is reproducible.
+additive Gaussian noise; every channel of a crop gets the same transform.
+Next-scan crops (C = 2) also lose their next scan with ``next_scan_dropout``
+(the second channel set to the augmented first: what a plate's last scan
+looks like to a next-scan model).
+All draws come from the ``generator`` passed in, so a seeded run is reproducible.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class AugmentConfig:
     blur_prob: float = 0.25
     blur_sigma: float = 1.2
     noise_std: float = 0.03
+    next_scan_dropout: float = 0.15
 
 
 def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
@@ -36,7 +40,7 @@ def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
 
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Return an augmented copy of ``x`` (B, 1, S, S); values stay float32."""
+    """Return an augmented copy of ``x`` (B, C, S, S); values stay float32."""
     b = x.shape[0]
     dev = x.device
 
@@ -59,10 +63,11 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generato
             sigma = float(0.5 + rand(1).item() * (cfg.blur_sigma - 0.5))
             k = _gaussian_kernel(sigma, dev)
             pad = k.numel() // 2
-            xs = F.pad(x[sel], (pad, pad, pad, pad), mode="reflect")
-            xs = F.conv2d(xs, k.view(1, 1, 1, -1))
-            xs = F.conv2d(xs, k.view(1, 1, -1, 1))
-            x[sel] = xs
+            xs = x[sel]
+            flat = F.pad(xs.reshape(-1, 1, *xs.shape[-2:]), (pad, pad, pad, pad), mode="reflect")
+            flat = F.conv2d(flat, k.view(1, 1, 1, -1))
+            flat = F.conv2d(flat, k.view(1, 1, -1, 1))
+            x[sel] = flat.reshape(xs.shape)
     shape = (b, 1, 1, 1)
     if cfg.gamma > 0:
         g = torch.exp((rand(*shape) * 2 - 1) * cfg.gamma)
@@ -79,4 +84,7 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generato
     if cfg.noise_std > 0:
         noise = torch.randn(x.shape, generator=generator).to(dev)
         x = x + noise * cfg.noise_std * rand(*shape)
+    if x.shape[1] == 2 and cfg.next_scan_dropout > 0:  # last, so a dropped next scan is an exact copy
+        gone = rand(b) < cfg.next_scan_dropout
+        x[gone, 1] = x[gone, 0]
     return x

@@ -18,18 +18,19 @@ import pandas as pd
 import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.crops import crops_for_detections, detect_cells, match_detections, normalize_frame
+from ferroscreen.crops import crops_for_detections, detect_cells, match_detections, normalize_frame, with_next_scan
 from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, load_crop
-from ferroscreen.datamodules.reference_plate import detector_config
+from ferroscreen.datamodules.reference_plate import detector_config, next_crop_frame
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
+from ferroscreen.io.scans import next_scan_paths
 from ferroscreen.models.bundle import Bundle, load_bundle
 from ferroscreen.models.precision import autocast, resolve_precision
 
 
 @torch.no_grad()
 def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256, precision: str = "32") -> np.ndarray:
-    """Calibrated probabilities (N, n_classes) for crops (N, S, S), at a resolved ``precision`` (32, bf16, int8)."""
+    """Calibrated probabilities (N, n_classes) for crops (N, [C,] S, S) at a resolved ``precision`` (32/bf16/int8)."""
     if len(crops) == 0:
         return np.zeros((0, len(bundle.classes)), np.float32)
     if precision == "int8":
@@ -46,6 +47,9 @@ def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256, prec
 def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32") -> dict:
     """Metrics on ``root/<class>/*`` (or ``root/val/<class>/*`` when a val split exists)."""
     tree = root / "val" if (root / "val").is_dir() else root
+    if bundle.next_scan:
+        raise FerroscreenError(f"{bundle.path}: the model reads each cell's next scan too; a crop folder has one "
+                               "image per cell (evaluate it on a plate)")
     classes = bundle.classes
     folders = sorted(p.name for p in tree.iterdir() if p.is_dir())
     unknown = sorted(set(folders) - set(classes))
@@ -70,7 +74,8 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     """Detection + classification metrics against ``truth_cells.csv``.
 
     Crops are cut around the detections matched to a true cell (centre within
-    its radius) and scored against that cell's class. Besides the crop-level
+    its radius) and scored against that cell's class (a next-scan model also
+    gets the same boxes from the site's next scan, as ``score`` cuts them). Besides the crop-level
     report, ``per_stage`` breaks the true classes down by the simulator's
     morphological stage (``n``, ``recall``: share predicted as the true class,
     ``predicted``: counts per predicted class), which shows where errors
@@ -79,6 +84,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     truth = pd.read_csv(root / "truth_cells.csv")
     acq = open_acquisition(root / "images" if (root / "images").is_dir() else root)
     frames = acq.frames
+    following = next_scan_paths(frames) if bundle.next_scan else None
     if max_frames is not None and len(frames) > max_frames:
         idx = np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))
         frames = frames.iloc[idx]
@@ -87,20 +93,23 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     classes = bundle.classes
     tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
     y_true, y_pred, stages, det_tp, det_fp, det_fn = [], [], [], 0, 0, 0
-    for row in frames.itertuples(index=False):
+    for idx, row in zip(frames.index, frames.itertuples(index=False), strict=True):
         raw = load_image(row.path)
         img = normalize_frame(raw)
         det = detect_cells(img, cfg)
         key = (row.well, int(row.field), round(float(row.time_h), 4))
-        t = tkey.loc[key].reset_index() if key in tkey.index else truth.iloc[:0]
+        t = tkey.loc[[key]].reset_index() if key in tkey.index else truth.iloc[:0]  # [[key]]: a frame of 1 cell too
         m = match_detections(det, t)
         det_tp, det_fp, det_fn = det_tp + m["tp"], det_fp + m["fp"], det_fn + m["fn"]
         pairs = np.asarray(m["pairs"]).reshape(-1, 2)
         if len(pairs) == 0:
             continue
         di, ti = pairs[:, 0], pairs[:, 1]
-        crops = crops_for_detections(norm.apply(raw, img), det.iloc[di].reset_index(drop=True), cfg,
-                                     bundle.crop_size)
+        matched_det = det.iloc[di].reset_index(drop=True)
+        crops = crops_for_detections(norm.apply(raw, img), matched_det, cfg, bundle.crop_size)
+        if following is not None:
+            crops = with_next_scan(crops, matched_det, cfg, bundle.crop_size,
+                                   next_crop_frame(following.at[idx], raw.shape, norm))
         probs = predict_crops(bundle, crops, precision=precision)
         matched = t.iloc[ti]
         true_stage = matched["stage"].tolist() if "stage" in matched else matched["class"].tolist()

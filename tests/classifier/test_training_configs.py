@@ -10,23 +10,10 @@ import pytest
 
 from ferroscreen.models.bundle import load_bundle
 
+from .conftest import WELLS
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / "configs" / "train").glob("*.yaml"))
-WELLS = "A01,B01,A02,B02,A03,B03,E02,F02"
-
-
-@pytest.fixture(scope="module")
-def tiny_plate(tmp_path_factory):
-    from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
-
-    out = tmp_path_factory.mktemp("plate")
-    simulate_plate(
-        out, load_library("demo"),
-        SimulationConfig(plate_format=96, fields=1, hours=24, interval_h=12, image_size=(128, 128), seed=3,
-                         wells=tuple(WELLS.split(",")), workers=1),
-        progress=False,
-    )
-    return out
 
 
 @pytest.fixture(scope="module")

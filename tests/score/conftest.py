@@ -14,7 +14,8 @@ import torch
 CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
 
-def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None, normalization=None) -> Path:
+def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None, normalization=None,
+                next_scan: bool = False) -> Path:
     """A tiny untrained bundle (random resnet18 at 32 px); ``normalization`` meta as given (default: none)."""
     from ferroscreen.models.bundle import save_bundle
     from ferroscreen.models.death_mode_net import DeathModeNet
@@ -35,6 +36,8 @@ def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None, norm
     }
     if normalization is not None:
         meta["normalization"] = normalization
+    if next_scan:
+        meta["next_scan"] = True
     return save_bundle(path, net, meta)
 
 

@@ -1,0 +1,99 @@
+"""Scoring with a next-scan bundle: the second channel, the last scan, and --watch holding the newest scan."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferroscreen.score import DONE, read_cells, read_store
+
+from .conftest import make_bundle
+from .test_score_cli import comparable_wells, run, score_cmd
+
+
+@pytest.fixture(scope="module")
+def next_bundle(tmp_path_factory):
+    return make_bundle(tmp_path_factory.mktemp("nb") / "next.pt", next_scan=True)
+
+
+@pytest.fixture(scope="module")
+def next_reference(plate_dir, next_bundle, tmp_path_factory):
+    out = tmp_path_factory.mktemp("nref") / "plate.h5"
+    run(score_cmd(plate_dir, next_bundle, out))
+    return out
+
+
+def test_next_scan_is_read_except_on_the_last_scan(next_reference, plate_dir, bundle_path, tmp_path):
+    single = tmp_path / "single.h5"
+    run(score_cmd(plate_dir, bundle_path, single))  # the same weights, reading one scan
+    store = read_store(next_reference)
+    fr = store.frames
+    assert store.attrs["next_scan"] == 1 and read_store(single).attrs["next_scan"] == 0
+    last = fr["time_h"] == fr["time_h"].max()
+    assert (fr.loc[last, "next_scan"] == 0).all() and (fr.loc[~last, "next_scan"] == 1).all()
+    assert (read_store(single).frames["next_scan"] == -1).all()
+    a, b = read_cells(next_reference), read_cells(single)
+    np.testing.assert_array_equal(a["x"].to_numpy(), b["x"].to_numpy())  # same cells found
+    prob = [c.filter(like="p_").to_numpy() for c in (a, b)]
+    on_last = last.to_numpy()[a["frame"].to_numpy()]
+    np.testing.assert_allclose(prob[0][on_last], prob[1][on_last], atol=1e-5)  # no next scan: the single input
+    assert not np.allclose(prob[0][~on_last], prob[1][~on_last], atol=1e-3)
+
+
+def test_watch_holds_each_sites_newest_scan_until_the_next_lands(next_reference, plate_dir, next_bundle, tmp_path):
+    src = tmp_path / "incoming"
+    shutil.copytree(plate_dir, src, ignore=shutil.ignore_patterns("*.tif"))
+    by_time: dict[str, list] = {}
+    for p in sorted((plate_dir / "images").glob("*.tif")):
+        by_time.setdefault(p.stem.rsplit("_", 1)[1], []).append(p)
+    times = sorted(by_time)
+    out = tmp_path / "w.h5"
+
+    def done() -> int:
+        return int((read_store(out).frames["status"] == DONE).sum()) if out.exists() else 0
+
+    def land(t):
+        for p in by_time[t]:
+            shutil.copy(p, src / "images" / p.name)
+
+    land(times[0])
+    proc = subprocess.Popen(score_cmd(src, next_bundle, out, "--watch", "--poll-s", "0.5", "--idle-exit-s", "8"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    time.sleep(4)
+    assert done() == 0  # the first scan waits for its next scan
+    for k, t in enumerate(times[1:], start=1):
+        land(t)
+        while time.time() < deadline and done() < 4 * k:
+            time.sleep(0.5)
+        assert done() == 4 * k
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert "without a next scan" in stderr
+    fr = read_store(out).frames
+    assert (fr["status"] == DONE).all()
+    ref = read_store(next_reference).frames
+    pd.testing.assert_series_equal(fr.sort_values(["well", "time_h"])["next_scan"].reset_index(drop=True),
+                                   ref.sort_values(["well", "time_h"])["next_scan"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(next_reference))
+
+
+def test_quantize_next_scan_bundle(plate_dir, next_bundle, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from ferroscreen.models.bundle import load_bundle
+    from ferroscreen.score.quantize import calibration_crops, quantize_bundle
+
+    crops = calibration_crops(plate_dir / "images", load_bundle(next_bundle), n_frames=4)
+    assert crops.ndim == 4 and crops.shape[1] == 2
+    out = tmp_path / "q.pt"
+    info = quantize_bundle(next_bundle, plate_dir / "images", out, n_frames=6)
+    assert info["argmax_agreement"] > 0.8
+    store = tmp_path / "q.h5"
+    run(score_cmd(plate_dir, out, store, "--precision", "int8"))
+    assert read_store(store).attrs["precision"] == "int8"
+    assert (read_store(store).frames["status"] == DONE).all()
