@@ -1,9 +1,11 @@
 """Death-mode classifier accuracy on a held-out simulated plate, side by side in one run.
 
 Trains ``configs/train/demo.yaml`` on the reference/vehicle wells of a simulated plate
-(seed A) twice: from ImageNet MobileNetV2 weights and from random initialisation; fits the
-simple-feature baseline (multinomial logistic regression on crop area, mean and standard
-deviation of intensity, trained on the same wells and window); then scores every model on a
+(seed A) three times: from ImageNet MobileNetV2 weights and from random initialisation (both
+reading each cell's next scan too, as the recipe does), and from ImageNet weights on single
+crops (``--data.init_args.next_scan false``); fits the simple-feature baseline (multinomial
+logistic regression on single-crop area, mean and standard deviation of intensity, trained on
+the same wells and window); then scores every model on a
 held-out plate (seed B) against the simulator's truth: detections are matched to true cells
 (centre inside the cell) and matched crops are compared with the true class.
 
@@ -108,13 +110,14 @@ def main() -> None:
     test_plate = args.test_plate or simulate(work / "test", 1)
     config = REPO / "configs" / "train" / "demo.yaml"
     rows = {}
-    for init in ("imagenet", "none"):
+    for init, scans in (("imagenet", "next"), ("none", "next"), ("imagenet", "single")):
         t0 = time.perf_counter()
-        bundle = work / f"model_{init}.pt"
+        bundle = work / f"model_{init}_{scans}.pt"
         # random features are not worth freezing: the random-init model trains its whole backbone
         freeze = [] if init == "imagenet" else ["--model.freeze", "none"]
         epochs = [] if args.epochs is None else ["--trainer.max_epochs", str(args.epochs)]
-        overrides = [*freeze, *epochs, "--data.init_args.root", str(train_plate), "--model.weights", init,
+        single = ["--data.init_args.next_scan", "false"] if scans == "single" else []
+        overrides = [*freeze, *epochs, *single, "--data.init_args.root", str(train_plate), "--model.weights", init,
                      "--trainer.enable_progress_bar", "false",
                      "--trainer.default_root_dir", str(work / "runs"),
                      "--trainer.logger.init_args.save_dir", str(work / "runs")]
@@ -122,15 +125,16 @@ def main() -> None:
         train_s = time.perf_counter() - t0
         b = load_bundle(bundle)
         r = evaluate_simulated_plate(test_plate, b, max_frames=args.max_frames)
-        rows[f"CNN {b.meta['init']}"] = {"macro_f1": r["macro_f1"], "accuracy": r["accuracy"], "train_s": train_s,
+        name = f"CNN {b.meta['init'].split(':')[0]}, {'next scan' if b.next_scan else 'single crop'}"
+        rows[name] = {"macro_f1": r["macro_f1"], "accuracy": r["accuracy"], "train_s": train_s,
                                          "per_class_f1": {k: v["f1"] for k, v in r["per_class"].items()},
                                          "detection_f1": r["detection"]["f1"], "n": r["n"]}
-        if b.int8_graph is not None:  # what `score` runs on CPU
+        if b.int8_graph is not None and (init, scans) == ("imagenet", "next"):  # what `score` runs on CPU (recipe)
             r = evaluate_simulated_plate(test_plate, b, max_frames=args.max_frames, precision="int8")
-            rows[f"CNN {b.meta['init']}, int8 graph"] = {
+            rows[f"{name}, int8 graph"] = {
                 "macro_f1": r["macro_f1"], "accuracy": r["accuracy"], "train_s": train_s,
                 "per_class_f1": {k: v["f1"] for k, v in r["per_class"].items()}, "n": r["n"]}
-    b = load_bundle(work / "model_imagenet.pt")
+    b = load_bundle(work / "model_imagenet_next.pt")
     cfg = DetectorConfig(**b.meta["detector"])
     data = b.meta["training_data"]
     t0 = time.perf_counter()

@@ -29,7 +29,7 @@ from ferroscreen.datamodules.crop_base import (
 )
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
-from ferroscreen.io.scans import next_scan_paths
+from ferroscreen.io.scans import next_scan_paths, scan_interval_h
 from ferroscreen.plate import read_layout
 
 
@@ -258,6 +258,7 @@ class ReferencePlateDataModule(CropDataModule):
             "val_wells": sorted(val_wells),
             "n_frames": len(sel),
             "next_scan": self.next_scan,
+            "scan_interval_h": scan_interval_h(frames),
             "skipped_modes": sorted(skipped_modes),
         }
         return CropSets(

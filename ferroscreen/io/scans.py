@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SITE_KEYS", "next_scan_paths"]
+__all__ = ["SITE_KEYS", "next_scan_paths", "scan_interval_h"]
 
 #: Frame-table columns that name a site (those present are used).
 SITE_KEYS = ("plate", "well", "field", "channel", "z")
@@ -47,3 +47,12 @@ def next_scan_paths(frames: pd.DataFrame, max_gap_h: float | None = None) -> pd.
         nxt_path = paths[first[np.minimum(k, len(distinct) - 1)]]
         out.loc[site.index[has_next]] = nxt_path[has_next]
     return out
+
+
+def scan_interval_h(frames: pd.DataFrame) -> float | None:
+    """The plate's typical time between scans: the median gap between its distinct ``time_h`` values.
+
+    ``None`` with fewer than two timepoints.
+    """
+    times = np.unique(frames["time_h"].to_numpy(float)) if len(frames) else np.zeros(0)
+    return float(np.median(np.diff(times))) if len(times) > 1 else None

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
-from ferroscreen.io.scans import next_scan_paths
+from ferroscreen.io.scans import next_scan_paths, scan_interval_h
 from ferroscreen.score.correction import load_confusion
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
@@ -212,6 +212,9 @@ def score_plate(
         log(f"recovered {applied} frame result(s) from {len(journals)} journal(s) of an interrupted run")
     shutil.rmtree(parts, ignore_errors=True)
 
+    interval_note = _interval_mismatch(bundle, found)
+    if interval_note:
+        log(f"{model}: {interval_note}")
     if hint_int8:  # after every input check: an input error stays one line
         log(f"{model}: no int8 graph in this bundle; `ferroscreen quantize` adds one (~2x faster CPU scoring)")
     stats = {"crops": 0, "frames_scored": 0, "predict_s": 0.0}
@@ -258,6 +261,20 @@ def score_plate(
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
     return summarize(store, stats, time.perf_counter() - t0)
+
+
+def _interval_mismatch(bundle, frames: pd.DataFrame) -> str:
+    """A warning when a next-scan bundle scores a plate imaged at a very different interval ('' if none).
+
+    The network learned how much a dying cell changes in one training
+    interval; at a much shorter or longer one it sees less or more change.
+    """
+    trained = (bundle.meta.get("training_data") or {}).get("scan_interval_h")
+    here = scan_interval_h(frames)
+    if not bundle.next_scan or not trained or not here or 2 / 3 <= here / float(trained) <= 1.5:
+        return ""
+    return (f"warning: this next-scan model was trained on scans every {float(trained):g} h and this plate is "
+            f"imaged every {here:g} h; its calls may be less reliable (retrain on a plate imaged like this one)")
 
 
 def _due(frames: pd.DataFrame, settle_s: float, next_scan: bool, hold: bool) -> tuple[np.ndarray, pd.Series | None]:

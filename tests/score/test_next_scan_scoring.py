@@ -97,3 +97,11 @@ def test_quantize_next_scan_bundle(plate_dir, next_bundle, tmp_path):
     run(score_cmd(plate_dir, out, store, "--precision", "int8"))
     assert read_store(store).attrs["precision"] == "int8"
     assert (read_store(store).frames["status"] == DONE).all()
+
+
+def test_a_plate_imaged_at_another_interval_is_warned_about(plate_dir, tmp_path):
+    hourly = make_bundle(tmp_path / "hourly.pt", next_scan=True, training_data={"scan_interval_h": 1.0})
+    proc = run(score_cmd(plate_dir, hourly, tmp_path / "a.h5"))
+    assert "trained on scans every 1 h and this plate is imaged every 4 h" in proc.stderr
+    same = make_bundle(tmp_path / "same.pt", next_scan=True, training_data={"scan_interval_h": 4.0})
+    assert "warning" not in run(score_cmd(plate_dir, same, tmp_path / "b.h5")).stderr
