@@ -183,13 +183,15 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     result["model"] = str(model)
     result["model_sha256"] = bundle.sha256
     result["precision"] = precision
+    result["next_scan"] = bundle.next_scan
     return result
 
 
 def render_evaluation(r: dict) -> str:
     """Text table of an evaluation result."""
     precision = f", precision {r['precision']}" if r.get("precision") else ""
-    lines = [f"{r['data']} ({r['kind']}), model {r['model']}{precision}"]
+    scans = ", reads the next scan" if r.get("next_scan") else ""
+    lines = [f"{r['data']} ({r['kind']}), model {r['model']}{precision}{scans}"]
     if "detection" in r:
         d = r["detection"]
         lines.append(

@@ -114,6 +114,6 @@ def test_train_score_evaluate_with_next_scan(tiny_plate, tmp_path, monkeypatch):
     last = fr["time_h"] == fr["time_h"].max()
     assert (fr.loc[last, "next_scan"] == 0).all() and (fr.loc[~last, "next_scan"] == 1).all()
     result = evaluate_path(tiny_plate, out, precision="32")
-    assert result["n"] > 0
+    assert result["n"] > 0 and result["next_scan"] is True
     with pytest.raises(FerroscreenError, match="next scan"):
         evaluate_crop_folder(tmp_path, bundle)
