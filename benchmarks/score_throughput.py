@@ -18,7 +18,8 @@ natively, see ``ferroscreen.models.precision``).
         [--precision auto|32|bf16|int8]
 
 Without ``--model`` an untrained bundle with the demo recipe's architecture
-(MobileNetV2, 64 px input, 40 px crops) is built, with an int8 graph
+(MobileNetV2, 64 px input, 40 px crops, reading each cell's next scan too;
+``--single-scan`` for one crop per cell) is built, with an int8 graph
 calibrated on the plate (``ferroscreen quantize``): throughput does not depend
 on the weights.
 """
@@ -49,7 +50,7 @@ def simulate(out: Path, wells: str, size: int, hours: float) -> Path:
     return out
 
 
-def demo_bundle(path: Path, plate: Path) -> Path:
+def demo_bundle(path: Path, plate: Path, next_scan: bool = True) -> Path:
     from ferroscreen.models.bundle import save_bundle
     from ferroscreen.models.death_mode_net import DeathModeNet
     from ferroscreen.models.int8 import runtime_available
@@ -58,7 +59,7 @@ def demo_bundle(path: Path, plate: Path) -> Path:
     net = DeathModeNet("mobilenet_v2", 4, "none", input_size=64)
     meta = {"classes": ["alive", "apoptosis", "ferroptosis", "necroptosis"], "crop_size": 40, "input_size": 64,
             "backbone": "mobilenet_v2", "detector": {"preset": "suspension"}, "temperature": 1.0,
-            "validation": {"confusion": (np.eye(4, dtype=int) * 90 + 3).tolist()}}
+            "validation": {"confusion": (np.eye(4, dtype=int) * 90 + 3).tolist()}, "next_scan": next_scan}
     save_bundle(path.with_suffix(".float.pt"), net, meta)
     if not runtime_available():
         return path.with_suffix(".float.pt")
@@ -81,18 +82,20 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--baseline-frames", type=int, default=8, help="frames timed for (c)")
     ap.add_argument("--precision", default="auto", choices=["auto", "32", "bf16"])
+    ap.add_argument("--single-scan", action="store_true", help="built bundle reads one crop per cell")
     args = ap.parse_args()
 
-    from ferroscreen.crops import crops_for_detections, detect_cells, normalize_frame, tile_frame
-    from ferroscreen.datamodules.reference_plate import detector_config
+    from ferroscreen.crops import crops_for_detections, detect_cells, normalize_frame, tile_frame, with_next_scan
+    from ferroscreen.datamodules.reference_plate import detector_config, next_crop_frame
     from ferroscreen.io import load_image, open_acquisition
+    from ferroscreen.io.scans import next_scan_paths
     from ferroscreen.models.bundle import load_bundle
     from ferroscreen.models.precision import autocast, native_bf16, resolve_precision
     from ferroscreen.score.runner import score_plate
 
     work = Path(tempfile.mkdtemp(prefix="score_bench_"))
     plate = args.plate or simulate(work / "plate", args.wells, args.size, args.hours)
-    model = args.model or demo_bundle(work / "bundle.pt", plate)
+    model = args.model or demo_bundle(work / "bundle.pt", plate, not args.single_scan)
     frames = open_acquisition(plate).frames
     paths = list(frames["path"])
     accel = "gpu" if args.device.startswith("cuda") else "cpu"
@@ -100,7 +103,8 @@ def main() -> None:
     bundle = load_bundle(model)
     precision = resolve_precision(args.precision, accel, bundle.int8_runnable)
     report = {"plate": str(plate), "frames": len(paths), "frame_shape": list(load_image(paths[0]).shape),
-              "torch_threads": torch.get_num_threads(), "device": args.device, "precision": precision}
+              "torch_threads": torch.get_num_threads(), "device": args.device, "precision": precision,
+              "next_scan": bundle.next_scan}
 
     # (b) end to end, first, so that its peak memory is not inflated by the other phases
     t = time.perf_counter()
@@ -116,12 +120,16 @@ def main() -> None:
 
     # (a) ceiling: raw forward on pre-loaded crops
     cfg = detector_config(bundle.meta["detector"])
+    following = next_scan_paths(frames).tolist() if bundle.next_scan else [False] * len(paths)
     crops = []
-    for p in paths:
+    for p, nxt in zip(paths, following, strict=True):
         raw = load_image(p)
         img = normalize_frame(raw)
-        crops.append(crops_for_detections(bundle.normalization.apply(raw, img), detect_cells(img, cfg), cfg,
-                                          bundle.crop_size))
+        det = detect_cells(img, cfg)
+        c = crops_for_detections(bundle.normalization.apply(raw, img), det, cfg, bundle.crop_size)
+        if nxt is not False:
+            c = with_next_scan(c, det, cfg, bundle.crop_size, next_crop_frame(nxt, raw.shape, bundle.normalization))
+        crops.append(c)
     x = torch.from_numpy(np.concatenate(crops))
     # what `score` runs: the int8 graph, or the network with conv + batch norm folded
     net = bundle.int8_forward() if precision == "int8" else bundle.net.for_inference().to(args.device)
