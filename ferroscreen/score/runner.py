@@ -18,6 +18,7 @@ A run:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 import warnings
@@ -280,8 +281,9 @@ def _interval_mismatch(bundle, frames: pd.DataFrame) -> str:
 def _due(frames: pd.DataFrame, settle_s: float, next_scan: bool, hold: bool) -> tuple[np.ndarray, pd.Series | None]:
     """Frame ids to score now, and (next-scan bundles) each frame's next-scan path.
 
-    With ``hold``, a next-scan bundle's frames that have no later scan yet
-    wait (``--watch``: the incubator has not taken it); the last pass scores
+    With ``hold``, a next-scan bundle's frames whose next scan is not there
+    yet, or was modified less than ``settle_s`` ago, wait (``--watch``: the
+    incubator has not taken it, or is still writing it); the last pass scores
     them from their own scan alone.
     """
     ids = frames_to_score(frames, settle_s)
@@ -291,8 +293,19 @@ def _due(frames: pd.DataFrame, settle_s: float, next_scan: bool, hold: bool) -> 
     following = next_scan_paths(present).reindex(frames.index)
     following = following.astype(object).where(following.notna(), None)
     if hold and len(ids):
-        ids = ids[following.iloc[ids].notna().to_numpy()]
+        now = time.time()
+        ids = ids[[_settled(p, now, settle_s) for p in following.iloc[ids]]]
     return ids, following
+
+
+def _settled(path: str | None, now: float, settle_s: float) -> bool:
+    """Whether ``path`` exists and was last modified at least ``settle_s`` before ``now``."""
+    if not path:
+        return False
+    try:
+        return now - os.stat(path).st_mtime >= settle_s
+    except OSError:
+        return False
 
 
 def summarize(store, stats: dict, seconds: float) -> dict:
