@@ -103,5 +103,12 @@ def test_a_plate_imaged_at_another_interval_is_warned_about(plate_dir, tmp_path)
     hourly = make_bundle(tmp_path / "hourly.pt", next_scan=True, training_data={"scan_interval_h": 1.0})
     proc = run(score_cmd(plate_dir, hourly, tmp_path / "a.h5"))
     assert "trained on scans every 1 h and this plate is imaged every 4 h" in proc.stderr
-    same = make_bundle(tmp_path / "same.pt", next_scan=True, training_data={"scan_interval_h": 4.0})
-    assert "warning" not in run(score_cmd(plate_dir, same, tmp_path / "b.h5")).stderr
+    from ferroscreen.io import open_acquisition
+    from ferroscreen.models.bundle import load_bundle
+    from ferroscreen.score.runner import _interval_mismatch
+
+    frames = open_acquisition(plate_dir / "images").frames
+    for trained, warned in ((4.0, False), (3.0, False), (7.0, True), (None, False)):
+        b = load_bundle(make_bundle(tmp_path / f"b{trained}.pt", next_scan=True,
+                                    training_data={"scan_interval_h": trained}))
+        assert bool(_interval_mismatch(b, frames)) is warned
