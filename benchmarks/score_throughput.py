@@ -95,7 +95,12 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="score_bench_"))
     plate = args.plate or simulate(work / "plate", args.wells, args.size, args.hours)
-    model = args.model or demo_bundle(work / "bundle.pt", plate, not args.single_scan)
+    if args.model is None:
+        # measure in a fresh process: the quantiser's subprocess would count in this one's peak child RSS
+        model = demo_bundle(work / "bundle.pt", plate, not args.single_scan)
+        rerun = [sys.executable, __file__, *sys.argv[1:], "--plate", str(plate), "--model", str(model)]
+        raise SystemExit(subprocess.run(rerun).returncode)
+    model = args.model
     frames = open_acquisition(plate).frames
     paths = list(frames["path"])
     accel = "gpu" if args.device.startswith("cuda") else "cpu"
