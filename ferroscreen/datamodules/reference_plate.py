@@ -57,18 +57,38 @@ def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crop
     that scan (see :func:`ferroscreen.crops.with_next_scan`).
     """
     raw = load_image(path)
-    img = normalize_frame(raw)
-    norm = normalization or CropNormalization.percentile()
     try:
-        crop_frame = norm.apply(raw, img)
+        _, crops, _ = frame_crops(raw, normalize_frame(raw), config, crop_size, normalization, next_scan)
     except ValueError as exc:
         raise FerroscreenError(f"{path}: {exc}") from None
-    det, crops = cells_and_crops(img, config, crop_size, crop_frame)
-    if next_scan is not False:
-        crops = with_next_scan(crops, det, config, crop_size, next_crop_frame(next_scan, raw.shape, norm))
     if max_crops is not None and len(crops) > max_crops:
         crops = crops[np.sort(np.random.default_rng(seed).choice(len(crops), max_crops, replace=False))]
     return crops.astype(np.float16)
+
+
+def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, crop_size: int,
+                normalization: CropNormalization | None = None, next_scan: str | None | bool = False):
+    """Detections and crops of one decoded frame, cut as training, ``score`` and ``quantize`` all cut them.
+
+    Args:
+        raw: The frame as decoded.
+        normalized: ``normalize_frame(raw)`` (what the detector sees).
+        config: Detector settings.
+        crop_size: Crop side (px).
+        normalization: Crop normalisation (default: the detector's percentile scaling).
+        next_scan: ``False``: crops ``(N, S, S)``; the site's next scan path
+            (``None``/empty: none): crops ``(N, 2, S, S)`` (see :func:`ferroscreen.crops.with_next_scan`).
+
+    Returns:
+        ``(detections, crops, used)``: ``used`` is 1 when a next scan gave the
+        second channel, 0 when there was none to use, -1 when not asked for.
+    """
+    norm = normalization or CropNormalization.percentile()
+    det, crops = cells_and_crops(normalized, config, crop_size, norm.apply(raw, normalized))
+    if next_scan is False:
+        return det, crops, -1
+    following = next_crop_frame(next_scan or None, raw.shape, norm)
+    return det, with_next_scan(crops, det, config, crop_size, following), int(following is not None)
 
 
 def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization) -> np.ndarray | None:

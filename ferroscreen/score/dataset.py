@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame, with_next_scan
-from ferroscreen.datamodules.reference_plate import next_crop_frame
+from ferroscreen.crops import CropNormalization, DetectorConfig, normalize_frame
+from ferroscreen.datamodules.reference_plate import frame_crops
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import load_image
 from ferroscreen.score.qc import focus_score, is_flat
@@ -80,12 +80,7 @@ def process_frame(
         focus = focus_score(img)
         if is_flat(raw):
             return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
-        norm = normalization or CropNormalization.percentile()
-        det, crops = cells_and_crops(img, config, crop_size, norm.apply(raw, img))
-        used = -1
-        if next_scan is not False:
-            following = next_crop_frame(next_scan or None, raw.shape, norm)
-            crops, used = with_next_scan(crops, det, config, crop_size, following), int(following is not None)
+        det, crops, used = frame_crops(raw, img, config, crop_size, normalization, next_scan)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
         msg = str(exc).splitlines()[0][:150] if str(exc) else ""
         reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"

@@ -27,8 +27,8 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     (as ``score`` marks them failed); raises :class:`FerroscreenError` when
     none yields a crop.
     """
-    from ferroscreen.crops import cells_and_crops, normalize_frame, with_next_scan
-    from ferroscreen.datamodules.reference_plate import detector_config, next_crop_frame
+    from ferroscreen.crops import normalize_frame
+    from ferroscreen.datamodules.reference_plate import detector_config, frame_crops
     from ferroscreen.io import load_image, open_acquisition
     from ferroscreen.io.scans import next_scan_paths
     from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS
@@ -39,16 +39,12 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     pick = np.sort(rng.choice(len(frames), size=min(n_frames, len(frames)), replace=False))
     config = detector_config(bundle.meta["detector"])
     following = next_scan_paths(frames) if bundle.next_scan else None
-    norm, crops = bundle.normalization, []
+    crops = []
     for k in pick:
-        path = frames["path"].iloc[k]
         try:
-            raw = load_image(path)
-            img = normalize_frame(raw)
-            det, c = cells_and_crops(img, config, bundle.crop_size, norm.apply(raw, img))
-            if following is not None:
-                c = with_next_scan(c, det, config, bundle.crop_size,
-                                   next_crop_frame(following.iloc[k], raw.shape, norm))
+            raw = load_image(frames["path"].iloc[k])
+            _, c, _ = frame_crops(raw, normalize_frame(raw), config, bundle.crop_size, bundle.normalization,
+                                  False if following is None else following.iloc[k])
         except Exception:  # noqa: BLE001 - an unreadable or odd frame is skipped, as `score` fails it
             continue
         crops.append(c)
