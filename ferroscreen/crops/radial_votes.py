@@ -26,12 +26,6 @@ FULL_WEIGHT = 6.0
 MAX_SAMPLE = 16_384
 #: Vote pooling kernels reach this many sigmas each side.
 TRUNCATE = 3.0
-#: Votes pooled by a Gaussian at least this wide (px) are binned and pooled on a half-resolution
-#: grid, then interpolated back: ~1/8 of the work of the full-resolution blur for the same map
-#: (held-out detection F1 unchanged, ``benchmarks/detection_accuracy.py``).
-HALF_RES_SIGMA = 2.0
-#: Variance (px^2, per axis) that 2x2 binning (0.25) and bilinear 2x upsampling (2/3) add to the pooling.
-_HALF_RES_VARIANCE = 0.25 + 2.0 / 3.0
 
 
 def radial_vote_stack(
@@ -51,8 +45,7 @@ def radial_vote_stack(
             (both estimated on a regular grid of at most :data:`MAX_SAMPLE` pixels).
         vote_sigma: Votes for radius ``r`` are pooled by a Gaussian of
             ``max(vote_sigma * r, 0.7)`` px, truncated at :data:`TRUNCATE` sigmas
-            (outlines are not perfect circles); from :data:`HALF_RES_SIGMA` on,
-            on a half-resolution grid (same width overall, see :func:`_pool`).
+            (outlines are not perfect circles).
         smooth_sigma: Gaussian sigma (px) applied before the gradients.
 
     Returns:
@@ -88,31 +81,13 @@ def radial_vote_stack(
         cy = np.rint(ys - np.float32(r) * uy).astype(np.int32)
         ok = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
         sigma = max(vote_sigma * r, 0.7)
-        # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
-        maps.append(_pool(cx[ok], cy[ok], weight[ok] * np.float32(sigma * sigma / r), sigma, (h, w)))
-    return maps
-
-
-def _pool(cx: np.ndarray, cy: np.ndarray, weight: np.ndarray, sigma: float, shape: tuple[int, int]) -> np.ndarray:
-    """Weighted votes at pixels ``(cy, cx)`` summed and blurred by a Gaussian of ``sigma`` px (float32 map).
-
-    Below :data:`HALF_RES_SIGMA` the votes are accumulated on the frame's grid and blurred there.
-    Wider pools bin the votes into 2x2 blocks, blur the block grid by the Gaussian that, with the
-    binning and the bilinear interpolation back to full size, makes a pool of ``sigma`` overall,
-    and divide by the 4 pixels of a block, so a blob's sum and peak height are kept.
-    """
-    h, w = shape
-    if sigma < HALF_RES_SIGMA:
-        votes = np.bincount(cy.astype(np.int64) * w + cx, weight, h * w).astype(np.float32).reshape(h, w)
         half = math.ceil(TRUNCATE * sigma)
-        return cv2.GaussianBlur(votes, (2 * half + 1, 2 * half + 1), sigma, borderType=cv2.BORDER_CONSTANT)
-    hh, wh = (h + 1) // 2, (w + 1) // 2
-    blocks = np.bincount((cy >> 1).astype(np.int64) * wh + (cx >> 1), weight, hh * wh)
-    blocks = (blocks * 0.25).astype(np.float32).reshape(hh, wh)
-    s = math.sqrt(sigma * sigma - _HALF_RES_VARIANCE) / 2
-    half = math.ceil(TRUNCATE * s)
-    pooled = cv2.GaussianBlur(blocks, (2 * half + 1, 2 * half + 1), s, borderType=cv2.BORDER_CONSTANT)
-    return np.ascontiguousarray(cv2.resize(pooled, (2 * wh, 2 * hh), interpolation=cv2.INTER_LINEAR)[:h, :w])
+        # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
+        votes = np.zeros(h * w, np.float32)
+        np.add.at(votes, cy[ok].astype(np.int64) * w + cx[ok], weight[ok] * np.float32(sigma * sigma / r))
+        maps.append(cv2.GaussianBlur(votes.reshape(h, w), (2 * half + 1, 2 * half + 1), sigma,
+                                     borderType=cv2.BORDER_CONSTANT))
+    return maps
 
 
 def best_votes(maps: list[np.ndarray]) -> np.ndarray:

@@ -103,31 +103,3 @@ def test_bright_barrier_keeps_two_seeds_that_the_neck_test_would_merge():
     assert merge_without_neck(values, rows, cols, 30, 0.6, barrier=barrier, barrier_level=0).tolist() == [True, False]
     with pytest.raises(ValueError, match="neck_barrier"):
         DetectorConfig(neck_barrier=-1)
-
-
-@pytest.mark.parametrize("sigma", [2.4, 3.8, 4.8])
-def test_half_resolution_pooling_matches_the_full_resolution_gaussian(sigma):
-    import math
-
-    import cv2
-
-    from ferroscreen.crops.radial_votes import HALF_RES_SIGMA, _pool
-
-    assert sigma >= HALF_RES_SIGMA
-    rng = np.random.default_rng(0)
-    h, w = 81, 96  # odd height: the half-resolution grid is cropped back
-    # a cell's rim votes pile up around its centre (40, 50), a few stray votes elsewhere
-    cx = np.r_[rng.integers(20, 76, 40), np.rint(rng.normal(50, 1.5, 400))].astype(np.int32)
-    cy = np.r_[rng.integers(20, 60, 40), np.rint(rng.normal(40, 1.5, 400))].astype(np.int32)
-    weight = rng.uniform(0.2, 1.0, len(cx)).astype(np.float32)
-    got = _pool(cx, cy, weight, sigma, (h, w))
-    votes = np.zeros((h, w), np.float32)
-    np.add.at(votes, (cy, cx), weight)
-    half = math.ceil(3 * sigma)
-    want = cv2.GaussianBlur(votes, (2 * half + 1, 2 * half + 1), sigma, borderType=cv2.BORDER_CONSTANT)
-    assert got.shape == (h, w) and got.dtype == np.float32
-    peak, want_peak = np.unravel_index(np.argmax(got), got.shape), np.unravel_index(np.argmax(want), want.shape)
-    assert max(abs(peak[0] - want_peak[0]), abs(peak[1] - want_peak[1])) <= 1
-    assert abs(want_peak[0] - 40) <= 1 and abs(want_peak[1] - 50) <= 1
-    np.testing.assert_allclose(got.sum(), want.sum(), rtol=0.01)
-    assert np.abs(got - want).max() <= 0.03 * want.max()  # 0.11 at sigma 2.4 without the variance correction
