@@ -8,6 +8,10 @@
     and, for context, in bfloat16 where the hardware runs it natively (batch
     norm folded and channels-last in both: the treatment (b)'s torch path gets).
 
+Also reported: preparation alone (decode + detect + crop, what one DataLoader
+worker does) in one thread, ms/frame: where the forward pass is cheap (a GPU),
+this sets how many workers per device keep it fed.
+
 Targets: (b) >= 70% of (a) in crops/s; (b) >= 10x (c) in frames/s. (a) runs
 what (b) runs (``--precision``, default ``auto``: the bundle's int8 graph on
 CPU when it has one, else bfloat16 autocast where the hardware runs it
@@ -146,6 +150,26 @@ def main() -> None:
         wall_a = time.perf_counter() - t
     report["a_ceiling"] = {"seconds": round(wall_a, 2), "crops": len(x), "crops_per_s": round(len(x) / wall_a, 1)}
 
+    # preparation alone (what one DataLoader worker does), one thread: how many workers keep a fast model fed
+    import cv2
+
+    from ferroscreen.score.dataset import FrameCropStream
+
+    threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    pairs = enumerate(zip(paths, following, strict=True))
+    jobs = [(i, p, n or None) if bundle.next_scan else (i, p) for i, (p, n) in pairs]
+    stream = FrameCropStream(jobs, cfg, bundle.crop_size, args.batch_size, normalization=bundle.normalization)
+    t = time.perf_counter()
+    n_prep = sum(len(b["crops"]) for b in stream)
+    wall_p = time.perf_counter() - t
+    torch.set_num_threads(threads[0])
+    cv2.setNumThreads(threads[1])
+    report["prep_one_worker"] = {"seconds": round(wall_p, 2), "crops": n_prep,
+                                 "ms_per_frame": round(1000 * wall_p / len(paths), 2),
+                                 "frames_per_s": round(len(paths) / wall_p, 1)}
+
     # (c) reference-study baseline: 224 px tiles, ResNet-50 forward per frame
     import torchvision
     from torch.fx.experimental.optimization import fuse
@@ -187,6 +211,10 @@ def main() -> None:
           f"(b)/(c) frames/s = {report['ratio_b_over_c_frames']:.1f}x against float32 (c) (target >= 10x)"
           + (f", {report['ratio_b_over_c_bf16']:.1f}x against bf16 (c)" if "ratio_b_over_c_bf16" in report else "")
           + f"; (a) and (b) at {precision}")
+    prep = report["prep_one_worker"]
+    print(f"preparation alone: {prep['ms_per_frame']:.1f} ms/frame in one thread ({prep['frames_per_s']:.0f} frames/s "
+          f"per worker): at (a)'s rate the model takes {a['crops_per_s'] * len(paths) / max(prep['crops'], 1):.0f} "
+          "frames/s")
 
 
 if __name__ == "__main__":

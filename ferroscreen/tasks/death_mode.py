@@ -51,6 +51,11 @@ class DeathModeClassifier(pl.LightningModule):
             ``train_set`` is a ``TensorDataset(crops, labels)``.
         cleaning_epoch: Epoch (0-based) at which labels are cleaned (>= 1).
         cleaning_threshold: Minimum predicted-class probability to flag an item.
+        keep_weights: Weights the bundle gets: ``best`` (the epoch with the
+            highest validation macro-F1) or ``last`` (the final epoch). With
+            well labels the validation labels are as noisy as the training
+            ones, and a model that has learned past them (label cleaning)
+            agrees *less* with them: ``best`` can then pick a warm-up epoch.
         seed: Seed of the augmentation generator.
     """
 
@@ -76,6 +81,7 @@ class DeathModeClassifier(pl.LightningModule):
         label_cleaning: str = "none",
         cleaning_epoch: int = 2,
         cleaning_threshold: float = 0.5,
+        keep_weights: str = "best",
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -90,6 +96,8 @@ class DeathModeClassifier(pl.LightningModule):
             self.net = DeathModeNet(backbone, len(classes), "none", input_size, dropout)
         if label_cleaning not in ("none", "drop", "relabel"):
             raise FerroscreenError(f"unknown label_cleaning '{label_cleaning}' (none, drop or relabel)")
+        if keep_weights not in ("best", "last"):
+            raise FerroscreenError(f"unknown keep_weights '{keep_weights}' (best or last)")
         if label_cleaning != "none" and cleaning_epoch < 1:
             raise FerroscreenError("cleaning_epoch must be >= 1: the model needs a warm-up epoch first")
         self.net.set_frozen(freeze)
@@ -191,7 +199,8 @@ class DeathModeClassifier(pl.LightningModule):
                 self.log(f"val_f1_{name}", m["f1"])
         if self.trainer.sanity_checking:
             return
-        if self.best_report is None or report["macro_f1"] >= self.best_report["macro_f1"]:
+        last = self.hparams.keep_weights == "last"
+        if last or self.best_report is None or report["macro_f1"] >= self.best_report["macro_f1"]:
             self.best_report = report
             self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in self.net.state_dict().items()})
 

@@ -70,3 +70,32 @@ def test_training_drops_planted_noise(tmp_path):
     # most planted flips are dropped, few clean items are
     assert dropped[dm.noisy].mean() > 0.8
     assert dropped[~dm.noisy].mean() < 0.1
+
+
+def test_keep_weights_best_or_last(tmp_path):
+    import pytest
+
+    from ferroscreen.errors import FerroscreenError
+
+    with pytest.raises(FerroscreenError, match="keep_weights"):
+        DeathModeClassifier(classes=["alive", "dead"], backbone="resnet18", weights="none", keep_weights="first")
+    kept = {}
+    for keep in ("best", "last"):
+        pl.seed_everything(0)
+        dm = _Planted()
+        model = DeathModeClassifier(classes=dm.classes, backbone="resnet18", weights="none", input_size=32, lr=3e-3,
+                                    class_weighting="none", augment=False, keep_weights=keep)
+        scores = []
+        model.on_validation_epoch_end = (lambda m=model, f=model.on_validation_epoch_end, s=scores:
+                                         (f(), s.append(m.last_report["macro_f1"])))
+        trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                             default_root_dir=tmp_path)
+        trainer.fit(model, dm)
+        final = {k: v.detach().cpu() for k, v in model.net.state_dict().items()}
+        same = all(torch.equal(final[k], model.best_state[k]) for k in final)
+        kept[keep] = (scores, model.best_report["macro_f1"], same)
+    scores, best_f1, _ = kept["best"]
+    assert best_f1 == max(scores)
+    scores, last_f1, same = kept["last"]
+    assert last_f1 == scores[-1] and same  # the bundle gets the final epoch's weights and report
