@@ -67,8 +67,7 @@ def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crop
 
 
 def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, crop_size: int,
-                normalization: CropNormalization | None = None, next_scan: str | None | bool = False,
-                next_raw: np.ndarray | None = None):
+                normalization: CropNormalization | None = None, next_scan: str | None | bool = False):
     """Detections and crops of one decoded frame, cut as training, ``score`` and ``quantize`` all cut them.
 
     Args:
@@ -79,7 +78,6 @@ def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig,
         normalization: Crop normalisation (default: the detector's percentile scaling).
         next_scan: ``False``: crops ``(N, S, S)``; the site's next scan path
             (``None``/empty: none): crops ``(N, 2, S, S)`` (see :func:`ferroscreen.crops.with_next_scan`).
-        next_raw: That next scan already decoded (:func:`read_next_scan`), so it is not read again.
 
     Returns:
         ``(detections, crops, used)``: ``used`` is 1 when a next scan gave the
@@ -89,32 +87,22 @@ def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig,
     det, crops = cells_and_crops(normalized, config, crop_size, norm.apply(raw, normalized))
     if next_scan is False:
         return det, crops, -1
-    following = next_crop_frame(next_scan or None, raw.shape, norm, next_raw)
+    following = next_crop_frame(next_scan or None, raw.shape, norm)
     return det, with_next_scan(crops, det, config, crop_size, following), int(following is not None)
 
 
-def read_next_scan(path: str | None) -> np.ndarray | None:
-    """A site's next scan as decoded, or ``None`` when there is none or it cannot be read."""
-    if not path:
-        return None
-    try:
-        return load_image(path)
-    except (FerroscreenError, ValueError, OSError):
-        return None
-
-
-def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization,
-                    raw: np.ndarray | None = None) -> np.ndarray | None:
+def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization) -> np.ndarray | None:
     """The crop frame of a site's next scan, or ``None`` when there is none or it is unreadable or of another size.
 
     A next scan is context, not the frame being classified: when it cannot be
     used the crops fall back to the single-scan input (second channel = first).
-    ``raw``: the scan already decoded (else ``path`` is read).
     """
-    raw = read_next_scan(path) if raw is None else raw
-    if raw is None or raw.shape != tuple(shape):
+    if path is None:
         return None
     try:
+        raw = load_image(path)
+        if raw.shape != tuple(shape):
+            return None
         return normalization.apply(raw)
     except (FerroscreenError, ValueError, OSError):
         return None

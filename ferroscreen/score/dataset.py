@@ -9,11 +9,6 @@ frame is complete. Memory is bounded by one frame plus one batch per worker.
 
 Work is split deterministically: rank ``r`` of ``w`` processes takes frames
 ``jobs[r::w]``, and DataLoader worker ``i`` of ``n`` takes every ``n``-th of those.
-Jobs with a next scan are split by *site* instead (the chains of frames each
-followed by the next), and a worker scores a site's frames in time order, so
-the next scan it decodes for one frame is the next frame it scores and every
-scan is decoded once. The store does not depend on the split (cells are laid
-out by frame id when the journals are merged).
 """
 
 from __future__ import annotations
@@ -26,7 +21,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ferroscreen.crops import CropNormalization, DetectorConfig, normalize_frame
-from ferroscreen.datamodules.reference_plate import frame_crops, read_next_scan
+from ferroscreen.datamodules.reference_plate import frame_crops
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import load_image
 from ferroscreen.score.qc import focus_score, is_flat
@@ -52,7 +47,6 @@ def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
 def process_frame(
     frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None,
     normalization: CropNormalization | None = None, next_scan: str | None | bool = False,
-    decoded: dict | None = None,
 ) -> FrameResult:
     """Decode, check, normalise, detect and crop one frame (training's call order).
 
@@ -64,9 +58,7 @@ def process_frame(
     ``next_scan`` says whether one was used (-1: not asked for).
     Failures (missing, unreadable or wrong-sized file, detector or
     normalisation error) give a ``failed`` record with a one-line reason
-    instead of raising. ``decoded``: a one-entry ``{path: image}`` cache
-    shared by consecutive calls: a frame found there is not read again, and
-    the next scan read for this frame is left there for the site's next frame.
+    instead of raising.
     """
     none = np.zeros((0, crop_size, crop_size), np.float32), np.zeros((0, 4), np.float32)
     try:
@@ -74,11 +66,8 @@ def process_frame(
     except OSError:
         return FrameResult(_record(frame, FAILED, f"image file not found: {path}"), *none)
     sig = {"file_size": int(st.st_size), "file_mtime": float(st.st_mtime)}
-    raw = decoded.pop(path, None) if decoded is not None else None
-    if decoded is not None:
-        decoded.clear()
     try:
-        raw = load_image(path) if raw is None else raw
+        raw = load_image(path)
     except FerroscreenError as exc:
         return FrameResult(_record(frame, FAILED, str(exc), **sig), *none)
     h, w = raw.shape
@@ -91,10 +80,7 @@ def process_frame(
         focus = focus_score(img)
         if is_flat(raw):
             return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
-        next_raw = None if next_scan is False else read_next_scan(next_scan)
-        if decoded is not None and next_raw is not None:
-            decoded[next_scan] = next_raw
-        det, crops, used = frame_crops(raw, img, config, crop_size, normalization, next_scan, next_raw)
+        det, crops, used = frame_crops(raw, img, config, crop_size, normalization, next_scan)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
         msg = str(exc).splitlines()[0][:150] if str(exc) else ""
         reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"
@@ -141,13 +127,10 @@ class FrameCropStream(IterableDataset):
         self.world_size = world_size
 
     def my_jobs(self) -> list[tuple]:
-        """The jobs of this rank and DataLoader worker (next-scan jobs: whole sites, in time order)."""
+        """The jobs of this rank and DataLoader worker."""
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
-        if not self.jobs or len(self.jobs[0]) < 3:
-            return self.jobs[self.rank :: self.world_size][wid::nw]
-        sites = site_chains(self.jobs)[self.rank :: self.world_size][wid::nw]
-        return [job for site in sites for job in site]
+        return self.jobs[self.rank :: self.world_size][wid::nw]
 
     def __iter__(self):
         """Yield batch dicts: crops, frame, xyrs, and the ``records`` of frames completed in the batch."""
@@ -155,10 +138,9 @@ class FrameCropStream(IterableDataset):
         meta: list[tuple[np.ndarray, np.ndarray]] = []
         held = 0
         records: list[dict] = []  # completed frames whose crops are all in the buffer
-        decoded: dict = {}
         for frame, path, *following in self.my_jobs():
             res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape, self.normalization,
-                                following[0] if following else False, decoded)
+                                following[0] if following else False)
             n = len(res.crops)
             start = 0
             while n - start > 0:
@@ -185,29 +167,6 @@ class FrameCropStream(IterableDataset):
             "xyrs": torch.from_numpy(np.concatenate([m[1] for m in meta]) if meta else np.zeros((0, 4), np.float32)),
             "records": list(records),
         }
-
-
-def site_chains(jobs: list[tuple]) -> list[list[tuple]]:
-    """``(frame, path, next_path)`` jobs grouped into chains of a frame followed by its next scan's frame.
-
-    Chains start at jobs that no other job names as its next scan and are
-    listed in the order of their first job; every job is in exactly one chain.
-    """
-    by_path = {job[1]: i for i, job in enumerate(jobs)}
-    successor = {i: by_path.get(job[2]) for i, job in enumerate(jobs) if job[2]}
-    has_predecessor = {j for j in successor.values() if j is not None}
-    chains, seen = [], set()
-    for i in range(len(jobs)):
-        if i in has_predecessor or i in seen:
-            continue
-        chain = []
-        while i is not None and i not in seen:
-            seen.add(i)
-            chain.append(jobs[i])
-            i = successor.get(i)
-        chains.append(chain)
-    chains.extend([jobs[i]] for i in range(len(jobs)) if i not in seen)  # cycles cannot occur; kept total anyway
-    return chains
 
 
 def worker_init(_: int) -> None:

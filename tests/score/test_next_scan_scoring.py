@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from ferroscreen.score import DONE, read_cells, read_store
 
@@ -113,46 +112,3 @@ def test_a_plate_imaged_at_another_interval_is_warned_about(plate_dir, tmp_path)
         b = load_bundle(make_bundle(tmp_path / f"b{trained}.pt", next_scan=True,
                                     training_data={"scan_interval_h": trained}))
         assert bool(_interval_mismatch(b, frames)) is warned
-
-
-def test_sites_are_scored_in_time_order_and_every_scan_is_decoded_once(plate_dir, monkeypatch):
-    import ferroscreen.datamodules.reference_plate as rp
-    import ferroscreen.score.dataset as ds
-    from ferroscreen.datamodules.reference_plate import detector_config
-    from ferroscreen.io import open_acquisition
-    from ferroscreen.io.scans import next_scan_paths
-
-    frames = open_acquisition(plate_dir).frames  # time-major: every site's scans are far apart
-    jobs = [(i, p, q) for i, (p, q) in enumerate(zip(frames["path"], next_scan_paths(frames).tolist(), strict=True))]
-    chains = ds.site_chains(jobs)
-    assert len(chains) == frames.groupby(["well", "field"]).ngroups
-    assert sorted(j for c in chains for j in c) == sorted(jobs)
-    for chain in chains:
-        assert all(a[2] == b[1] for a, b in zip(chain, chain[1:], strict=False)) and chain[-1][2] is None
-
-    def stream(world: int = 1, rank: int = 0):
-        return ds.FrameCropStream(jobs, detector_config("suspension"), 24, batch_size=7, rank=rank, world_size=world)
-
-    reads: list[str] = []
-
-    def counting(path):
-        reads.append(str(path))
-        return real_load(path)
-
-    real_load = ds.load_image
-    cfg = detector_config("suspension")
-    plain = {f: ds.process_frame(f, p, cfg, 24, None, next_scan=q) for f, p, q in jobs}  # each frame alone
-    monkeypatch.setattr(ds, "load_image", counting)
-    monkeypatch.setattr(rp, "load_image", counting)
-    cached = [b for b in stream()]
-    assert sorted(reads) == sorted(frames["path"])  # each scan read once, next scans included
-    got = torch.cat([b["crops"] for b in cached]).numpy()
-    order = [f for c in chains for f, *_ in c]
-    np.testing.assert_array_equal(got, np.concatenate([plain[f].crops for f in order]))
-    assert [r["frame"] for b in cached for r in b["records"]] == order
-    assert all(plain[f].record["next_scan"] == (1 if q else 0) for f, _, q in jobs)
-    # two ranks split whole sites and together score every frame once
-    shares = [[j[0] for j in stream(2, r).my_jobs()] for r in (0, 1)]
-    assert sorted(shares[0] + shares[1]) == list(range(len(jobs)))
-    site = dict(zip(range(len(jobs)), zip(frames["well"], frames["field"], strict=True), strict=True))
-    assert not {site[f] for f in shares[0]} & {site[f] for f in shares[1]}
