@@ -89,8 +89,8 @@ def main() -> None:
     ap.add_argument("--single-scan", action="store_true", help="built bundle reads one crop per cell")
     args = ap.parse_args()
 
-    from ferroscreen.crops import crops_for_detections, detect_cells, normalize_frame, tile_frame, with_next_scan
-    from ferroscreen.datamodules.reference_plate import detector_config, next_crop_frame
+    from ferroscreen.crops import normalize_frame, tile_frame
+    from ferroscreen.datamodules.reference_plate import detector_config, frame_crops
     from ferroscreen.io import load_image, open_acquisition
     from ferroscreen.io.scans import next_scan_paths
     from ferroscreen.models.bundle import load_bundle
@@ -133,12 +133,7 @@ def main() -> None:
     crops = []
     for p, nxt in zip(paths, following, strict=True):
         raw = load_image(p)
-        img = normalize_frame(raw)
-        det = detect_cells(img, cfg)
-        c = crops_for_detections(bundle.normalization.apply(raw, img), det, cfg, bundle.crop_size)
-        if nxt is not False:
-            c = with_next_scan(c, det, cfg, bundle.crop_size, next_crop_frame(nxt, raw.shape, bundle.normalization))
-        crops.append(c)
+        crops.append(frame_crops(raw, normalize_frame(raw), cfg, bundle.crop_size, bundle.normalization, nxt)[1])
     x = torch.from_numpy(np.concatenate(crops))
     # what `score` runs: the int8 graph, or the network with conv + batch norm folded
     net = bundle.int8_forward() if precision == "int8" else bundle.net.for_inference().to(args.device)
