@@ -190,7 +190,9 @@ def train(
     if lc:
         per = ", ".join(f"{c} {n}/{t}" for c, n, t in zip(lc["classes"], lc["flagged_per_label"],
                                                             lc["items_per_label"], strict=True))
-        typer.echo(f"label cleaning ({lc['action']}, epoch {lc['epoch']}): {lc['n_flagged']} of {lc['n_items']} "
+        when = (f"running, epochs {lc['history'][0]['epoch']}-{lc['epoch']}" if lc.get("source") == "running"
+                else f"epoch {lc['epoch']}")
+        typer.echo(f"label cleaning ({lc['action']}, {when}): {lc['n_flagged']} of {lc['n_items']} "
                    f"training crops flagged ({per})")
     q = meta.get("int8") or {}
     if q.get("argmax_agreement") is not None:

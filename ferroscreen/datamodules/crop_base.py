@@ -168,14 +168,16 @@ class CropDataModule(pl.LightningDataModule):
             raise FerroscreenError("no training crops found: check the classes, layout roles and onset window")
         self.sets = sets
 
-        def tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
+        def tensors(x: np.ndarray, y: np.ndarray, index: bool) -> TensorDataset:
             xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float16))
             xt = xt.unsqueeze(1) if xt.ndim == 3 else xt
             # labels are copied: label cleaning edits the training tensor, never ``self.sets``
-            return TensorDataset(xt, torch.tensor(np.asarray(y, dtype=np.int64)))
+            yt = torch.tensor(np.asarray(y, dtype=np.int64))
+            return TensorDataset(xt, yt, torch.arange(len(yt))) if index else TensorDataset(xt, yt)
 
-        self.train_set = tensors(sets.train_x, sets.train_y)
-        self.val_set = tensors(sets.val_x, sets.val_y)
+        # training items carry their index (running label cleaning tracks each item's predictions)
+        self.train_set = tensors(sets.train_x, sets.train_y, index=True)
+        self.val_set = tensors(sets.val_x, sets.val_y, index=False)
 
     @property
     def class_counts(self) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 It expects a datamodule exposing ``classes`` (list of names, same order as the
 model's), ``class_counts`` (training items per class) and yielding batches
-``(crops, labels)`` with crops (B, 1, S, S) float32 normalised per frame.
+``(crops, labels[, index])`` with crops (B, C, S, S) normalised per frame
+(C = 1, or 2 with next-scan crops) and ``index`` the items' positions in the
+training set (needed by ``cleaning_source: running``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ferroscreen.analysis.classification import classification_report, confusion
 from ferroscreen.errors import FerroscreenError, ModelBundleError
 from ferroscreen.models.death_mode_net import DeathModeNet
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
-from ferroscreen.tasks.label_cleaning import IGNORE, clean_labels, predict_in_batches
+from ferroscreen.tasks.label_cleaning import IGNORE, RunningPredictions, clean_labels, predict_in_batches
 
 DEFAULT_CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
@@ -44,13 +46,20 @@ class DeathModeClassifier(pl.LightningModule):
         class_weighting: ``balanced`` (inverse class frequency in the loss) or ``none``.
         label_smoothing: Cross-entropy label smoothing.
         augment: Apply microscopy augmentations during training.
-        label_cleaning: ``none``, ``drop`` or ``relabel``: at the start of epoch
+        label_cleaning: ``none``, ``drop`` or ``relabel``: from the start of epoch
             ``cleaning_epoch`` the training items whose prediction confidently
             names another class (see :mod:`ferroscreen.tasks.label_cleaning`)
             leave the loss or take the predicted class. Needs a datamodule whose
-            ``train_set`` is a ``TensorDataset(crops, labels)``.
-        cleaning_epoch: Epoch (0-based) at which labels are cleaned (>= 1).
+            ``train_set`` is a ``TensorDataset(crops, labels[, index])``.
+        cleaning_epoch: First epoch (0-based) whose labels are cleaned (>= 1).
         cleaning_threshold: Minimum predicted-class probability to flag an item.
+        cleaning_source: ``snapshot``: one eval-mode pass at ``cleaning_epoch``,
+            flags final. ``running``: each item's training-step probabilities
+            averaged over epochs (from ``cleaning_epoch - 1``, ``cleaning_momentum``
+            per observation); the flags are recomputed from the given labels at
+            the start of every epoch from ``cleaning_epoch`` on, so an item can
+            come back. Needs the ``index`` tensor in ``train_set``.
+        cleaning_momentum: Weight of the past in the running average.
         keep_weights: Weights the bundle gets: ``best`` (the epoch with the
             highest validation macro-F1) or ``last`` (the final epoch). With
             well labels the validation labels are as noisy as the training
@@ -81,6 +90,8 @@ class DeathModeClassifier(pl.LightningModule):
         label_cleaning: str = "none",
         cleaning_epoch: int = 2,
         cleaning_threshold: float = 0.5,
+        cleaning_source: str = "snapshot",
+        cleaning_momentum: float = 0.5,
         keep_weights: str = "best",
         seed: int = 0,
     ) -> None:
@@ -98,10 +109,16 @@ class DeathModeClassifier(pl.LightningModule):
             raise FerroscreenError(f"unknown label_cleaning '{label_cleaning}' (none, drop or relabel)")
         if keep_weights not in ("best", "last"):
             raise FerroscreenError(f"unknown keep_weights '{keep_weights}' (best or last)")
+        if cleaning_source not in ("snapshot", "running"):
+            raise FerroscreenError(f"unknown cleaning_source '{cleaning_source}' (snapshot or running)")
+        if not 0.0 <= cleaning_momentum < 1.0:
+            raise FerroscreenError(f"cleaning_momentum must be in [0, 1), got {cleaning_momentum}")
         if label_cleaning != "none" and cleaning_epoch < 1:
             raise FerroscreenError("cleaning_epoch must be >= 1: the model needs a warm-up epoch first")
         self.net.set_frozen(freeze)
         self.cleaning_report: dict | None = None
+        self._running: RunningPredictions | None = None
+        self._given_labels: torch.Tensor | None = None
         self.augment_cfg = AugmentConfig()
         self._gen = torch.Generator().manual_seed(seed)
         self.register_buffer("class_weights", torch.ones(len(classes)))
@@ -139,33 +156,64 @@ class DeathModeClassifier(pl.LightningModule):
         ue = self.hparams.unfreeze_at_epoch
         if ue is not None and self.current_epoch >= ue:
             self.net.set_frozen("none")
-        if self.hparams.label_cleaning != "none" and self.current_epoch == self.hparams.cleaning_epoch:
+        hp = self.hparams
+        if hp.label_cleaning == "none" or self.current_epoch < hp.cleaning_epoch:
+            return
+        if hp.cleaning_source == "running":
+            self._clean_training_labels()
+        elif self.current_epoch == hp.cleaning_epoch:
             self._clean_training_labels()
 
-    def _clean_training_labels(self) -> None:
+    def _train_tensors(self, need_index: bool) -> tuple[torch.Tensor, ...]:
         dm = getattr(self.trainer, "datamodule", None)
-        ds = getattr(dm, "train_set", None)
-        tensors = getattr(ds, "tensors", None)
-        if tensors is None or len(tensors) != 2:
-            raise FerroscreenError("label_cleaning needs a datamodule whose train_set is TensorDataset(crops, labels)")
-        x, y = tensors
-        probs = predict_in_batches(self.net, x, device=self.device)
-        new, summary = clean_labels(probs, y.numpy(), self.hparams.label_cleaning, self.hparams.cleaning_threshold)
+        tensors = getattr(getattr(dm, "train_set", None), "tensors", None)
+        if tensors is None or len(tensors) < (3 if need_index else 2):
+            what = "TensorDataset(crops, labels, index)" if need_index else "TensorDataset(crops, labels[, index])"
+            raise FerroscreenError(f"label_cleaning needs a datamodule whose train_set is {what}")
+        return tensors
+
+    def on_train_start(self) -> None:
+        """Set up the running average of training predictions (``cleaning_source: running``)."""
+        hp = self.hparams
+        if hp.label_cleaning == "none" or hp.cleaning_source != "running":
+            return
+        _, y, _ = self._train_tensors(need_index=True)[:3]
+        self._given_labels = y.clone()
+        self._running = RunningPredictions(len(y), len(self.classes), hp.cleaning_momentum)
+
+    def _clean_training_labels(self) -> None:
+        hp = self.hparams
+        if hp.cleaning_source == "running":
+            y = self._train_tensors(need_index=True)[1]
+            probs, given = self._running.probs(), self._given_labels.numpy()
+        else:
+            x, y = self._train_tensors(need_index=False)[:2]
+            probs, given = predict_in_batches(self.net, x, device=self.device), y.numpy()
+        new, summary = clean_labels(probs, given, hp.label_cleaning, hp.cleaning_threshold)
         y.copy_(torch.from_numpy(new))  # in place: the running DataLoader reads the same tensor
+        history = (self.cleaning_report or {}).get("history", [])
+        summary["source"] = hp.cleaning_source
         summary["epoch"] = int(self.current_epoch)
         summary["classes"] = list(self.classes)
+        summary["history"] = [*history, {"epoch": int(self.current_epoch), "n_flagged": summary["n_flagged"],
+                                         "flagged_per_label": summary["flagged_per_label"]}]
         self.cleaning_report = summary
         self.log("n_labels_cleaned", float(summary["n_flagged"]))
 
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:  # noqa: D102
-        x, y = batch
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor | None:  # noqa: D102
+        x, y, *rest = batch
         if self.hparams.augment:
             x = augment_batch(x, self.augment_cfg, self._gen)
         keep = y != IGNORE
-        if not bool(keep.any()):
+        if self._running is not None:
+            logits = self.net(x)  # dropped items too: their running prediction can bring them back
+            if self.current_epoch >= self.hparams.cleaning_epoch - 1:
+                self._running.update(rest[0].cpu().numpy(), torch.softmax(logits.detach().float(), 1).cpu().numpy())
+            logits, y = logits[keep], y[keep]
+        elif bool(keep.any()):
+            logits, y = self.net(x[keep]), y[keep]
+        if not len(y):
             return None  # every item of this batch was dropped by label cleaning
-        x, y = x[keep], y[keep]
-        logits = self.net(x)
         loss = F.cross_entropy(
             logits, y, weight=self.class_weights, label_smoothing=self.hparams.label_smoothing
         )
@@ -175,7 +223,7 @@ class DeathModeClassifier(pl.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:  # noqa: D102
-        x, y = batch
+        x, y = batch[0], batch[1]
         logits = self.net(x)
         self._val_logits.append(logits.detach().cpu())
         self._val_labels.append(y.detach().cpu())

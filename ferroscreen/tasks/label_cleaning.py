@@ -8,6 +8,13 @@ prediction confidently names another class (argmax != label and
 p(argmax) >= ``threshold``) is most likely mislabelled. Such items are then
 dropped from the loss (``drop``) or given the predicted class (``relabel``).
 Validation labels are never changed, so validation metrics stay comparable.
+
+Two sources for the predictions: a ``snapshot`` (one eval-mode pass over the
+training items at the cleaning epoch; items flagged then stay flagged) or a
+``running`` average (:class:`RunningPredictions`: each item's training-step
+probabilities, averaged over epochs with a momentum; flags are recomputed
+from the original labels every epoch, so an item can come back). The running
+source costs no extra forward pass and does not hang on one epoch's weights.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import torch
 
 IGNORE = -100  # torch.nn.functional.cross_entropy's default ignore_index
 
-__all__ = ["IGNORE", "clean_labels", "label_issues", "predict_in_batches"]
+__all__ = ["IGNORE", "RunningPredictions", "clean_labels", "label_issues", "predict_in_batches"]
 
 
 def label_issues(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +72,41 @@ def clean_labels(
         "items_per_label": totals.tolist(),
     }
     return new, summary
+
+
+class RunningPredictions:
+    """Per-item class probabilities averaged over observations (an exponential moving average).
+
+    ``update(index, probs)`` sets an item's first observation as it is and then
+    blends ``momentum * old + (1 - momentum) * new``. Items never observed have
+    no prediction (:meth:`probs` gives them a uniform row, which flags nothing at
+    a threshold above ``1 / n_classes``).
+    """
+
+    def __init__(self, n_items: int, n_classes: int, momentum: float = 0.5) -> None:
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = float(momentum)
+        self._p = np.full((n_items, n_classes), 1.0 / n_classes)
+        self._seen = np.zeros(n_items, dtype=bool)
+
+    def update(self, index: np.ndarray, probs: np.ndarray) -> None:
+        """Blend the probabilities ``probs`` (B, C) of the items ``index`` (B,) into the average."""
+        index = np.asarray(index, dtype=np.int64)
+        probs = np.asarray(probs, dtype=np.float64)
+        seen = self._seen[index]
+        m = np.where(seen, self.momentum, 0.0)[:, None]
+        self._p[index] = m * self._p[index] + (1.0 - m) * probs
+        self._seen[index] = True
+
+    @property
+    def n_seen(self) -> int:
+        """Items observed at least once."""
+        return int(self._seen.sum())
+
+    def probs(self) -> np.ndarray:
+        """(N, C) averaged probabilities (a copy)."""
+        return self._p.copy()
 
 
 @torch.no_grad()

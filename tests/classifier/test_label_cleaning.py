@@ -1,12 +1,14 @@
 """Label cleaning: the flagging rule on hand cases and the in-training drop on planted label noise."""
 
 import numpy as np
+import pytest
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from ferroscreen.errors import FerroscreenError
 from ferroscreen.tasks.death_mode import DeathModeClassifier
-from ferroscreen.tasks.label_cleaning import IGNORE, clean_labels, label_issues
+from ferroscreen.tasks.label_cleaning import IGNORE, RunningPredictions, clean_labels, label_issues
 
 
 def test_label_issues_hand_case():
@@ -27,10 +29,22 @@ def test_clean_labels_drop_and_relabel():
     assert relabelled.tolist() == [0, 1, 1]
 
 
+def test_running_predictions_average():
+    run = RunningPredictions(3, 2, momentum=0.75)
+    assert run.n_seen == 0 and np.allclose(run.probs(), 0.5)  # never seen: uniform, flags nothing
+    run.update(np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]]))  # first sight is taken as it is
+    run.update(np.array([0]), np.array([[0.0, 1.0]]))
+    assert np.allclose(run.probs(), [[0.75, 0.25], [0.0, 1.0], [0.5, 0.5]]) and run.n_seen == 2
+    flags, _ = label_issues(run.probs(), np.array([1, 0, 0]), threshold=0.6)
+    assert flags.tolist() == [True, True, False]
+    with pytest.raises(ValueError, match="momentum"):
+        RunningPredictions(3, 2, momentum=1.0)
+
+
 class _Planted(pl.LightningDataModule):
     """Bright-disc (class 1) vs dark-disc (class 0) crops, 20 % of training labels flipped."""
 
-    def __init__(self):
+    def __init__(self, index: bool = False):
         super().__init__()
         self.classes = ["alive", "dead"]
         rng = np.random.default_rng(0)
@@ -42,7 +56,8 @@ class _Planted(pl.LightningDataModule):
         noisy = rng.random(n) < 0.2
         self.truth, self.noisy = truth, noisy
         labels = np.where(noisy, 1 - truth, truth)
-        self.train_set = TensorDataset(torch.tensor(x, dtype=torch.float32).unsqueeze(1), torch.tensor(labels))
+        xt, yt = torch.tensor(x, dtype=torch.float32).unsqueeze(1), torch.tensor(labels)
+        self.train_set = TensorDataset(xt, yt, torch.arange(n)) if index else TensorDataset(xt, yt)
         self.val_set = TensorDataset(self.train_set.tensors[0][:64], torch.tensor(truth[:64]))
         self.class_counts = np.bincount(labels, minlength=2)
 
@@ -53,18 +68,21 @@ class _Planted(pl.LightningDataModule):
         return DataLoader(self.val_set, batch_size=64)
 
 
-def test_training_drops_planted_noise(tmp_path):
-    pl.seed_everything(0)
-    dm = _Planted()
-    model = DeathModeClassifier(
-        classes=dm.classes, backbone="resnet18", weights="none", input_size=32, lr=1e-3,
-        class_weighting="none", augment=False, label_cleaning="drop", cleaning_epoch=3,
-    )
+def _fit_cleaning(dm, tmp_path, **cleaning):
+    """Train 4 epochs with label_cleaning="drop"; returns the model, the labels after training and the dropped mask."""
+    model = DeathModeClassifier(classes=dm.classes, backbone="resnet18", weights="none", input_size=32, lr=1e-3,
+                                class_weighting="none", augment=False, label_cleaning="drop", **cleaning)
     trainer = pl.Trainer(max_epochs=4, accelerator="cpu", logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
     trainer.fit(model, dm)
     labels = dm.train_set.tensors[1].numpy()
-    dropped = labels == IGNORE
+    return model, labels, labels == IGNORE
+
+
+def test_training_drops_planted_noise(tmp_path):
+    pl.seed_everything(0)
+    dm = _Planted()
+    model, labels, dropped = _fit_cleaning(dm, tmp_path, cleaning_epoch=3)
     rep = model.cleaning_report
     assert rep["epoch"] == 3 and rep["n_flagged"] == int(dropped.sum())
     # most planted flips are dropped, few clean items are
@@ -72,11 +90,35 @@ def test_training_drops_planted_noise(tmp_path):
     assert dropped[~dm.noisy].mean() < 0.1
 
 
+def test_training_drops_planted_noise_running(tmp_path):
+    pl.seed_everything(0)
+    dm = _Planted(index=True)
+    given = dm.train_set.tensors[1].clone()
+    model, labels, dropped = _fit_cleaning(dm, tmp_path, cleaning_epoch=2, cleaning_source="running",
+                                           cleaning_momentum=0.5)
+    rep = model.cleaning_report
+    assert rep["source"] == "running" and [h["epoch"] for h in rep["history"]] == [2, 3]
+    assert rep["epoch"] == 3 and rep["n_flagged"] == int(dropped.sum())
+    assert torch.equal(model._given_labels, given)  # flags are recomputed from the given labels each epoch
+    assert np.array_equal(labels[~dropped], given.numpy()[~dropped])
+    assert dropped[dm.noisy].mean() > 0.8
+    assert dropped[~dm.noisy].mean() < 0.1
+
+
+def test_running_cleaning_needs_item_index(tmp_path):
+    dm = _Planted(index=False)
+    model = DeathModeClassifier(classes=dm.classes, backbone="resnet18", weights="none", input_size=32,
+                                label_cleaning="drop", cleaning_source="running")
+    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    with pytest.raises(FerroscreenError, match=r"TensorDataset\(crops, labels, index\)"):
+        trainer.fit(model, dm)
+    for bad in ({"cleaning_source": "ema"}, {"cleaning_momentum": 1.0}):
+        with pytest.raises(FerroscreenError, match=next(iter(bad))):
+            DeathModeClassifier(classes=dm.classes, backbone="resnet18", weights="none", **bad)
+
+
 def test_keep_weights_best_or_last(tmp_path):
-    import pytest
-
-    from ferroscreen.errors import FerroscreenError
-
     with pytest.raises(FerroscreenError, match="keep_weights"):
         DeathModeClassifier(classes=["alive", "dead"], backbone="resnet18", weights="none", keep_weights="first")
     kept = {}

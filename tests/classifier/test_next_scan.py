@@ -82,7 +82,7 @@ def test_reference_plate_next_scan_crops(tiny_plate):
 
     dm = ReferencePlateDataModule(str(tiny_plate), onset_h=0, next_scan=True, crop_size=24, seed=0)
     dm.setup()
-    x, _ = dm.train_set.tensors
+    x = dm.train_set.tensors[0]
     assert x.shape[1:] == (2, 24, 24) and dm.summary()["next_scan"] is True
     moved = (x[:, 1] != x[:, 0]).flatten(1).any(1)
     assert 0 < int(moved.sum()) < len(x)  # the 24 h scans have no next scan: second channel = first

@@ -126,9 +126,11 @@ def test_train_cli_reports_label_cleaning(tiny_plate, tmp_path, cli):
                "--trainer.max_epochs", "2", "--trainer.default_root_dir", tmp_path, "--trainer.logger", "false",
                "--model.weights", "none", "--model.input_size", "32", "--model.cleaning_epoch", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "label cleaning (drop, epoch 1):" in proc.stdout
+    # demo.yaml cleans from running predictions: flags redone at epochs 1..1 (the last of max_epochs 2)
+    assert "label cleaning (drop, running, epochs 1-1):" in proc.stdout
     lc = load_bundle(out).meta["training_data"]["label_cleaning"]
-    assert lc["epoch"] == 1 and lc["n_items"] == load_bundle(out).meta["training_data"]["n_train"]
+    assert lc["source"] == "running" and lc["epoch"] == 1
+    assert lc["n_items"] == load_bundle(out).meta["training_data"]["n_train"]
 
 
 def test_train_cli_bad_setting_is_one_line(tiny_plate, tmp_path, cli):
