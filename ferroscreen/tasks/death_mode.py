@@ -46,6 +46,8 @@ class DeathModeClassifier(pl.LightningModule):
         class_weighting: ``balanced`` (inverse class frequency in the loss) or ``none``.
         label_smoothing: Cross-entropy label smoothing.
         augment: Apply microscopy augmentations during training.
+        augment_options: Strengths overriding :class:`AugmentConfig`'s defaults,
+            e.g. ``{blur_prob: 0}`` (unknown names are an error).
         label_cleaning: ``none``, ``drop`` or ``relabel``: from the start of epoch
             ``cleaning_epoch`` the training items whose prediction confidently
             names another class (see :mod:`ferroscreen.tasks.label_cleaning`)
@@ -87,6 +89,7 @@ class DeathModeClassifier(pl.LightningModule):
         class_weighting: str = "balanced",
         label_smoothing: float = 0.05,
         augment: bool = True,
+        augment_options: dict | None = None,
         label_cleaning: str = "none",
         cleaning_epoch: int = 2,
         cleaning_threshold: float = 0.5,
@@ -119,7 +122,11 @@ class DeathModeClassifier(pl.LightningModule):
         self.cleaning_report: dict | None = None
         self._running: RunningPredictions | None = None
         self._given_labels: torch.Tensor | None = None
-        self.augment_cfg = AugmentConfig()
+        known = set(AugmentConfig.__dataclass_fields__)
+        unknown = sorted(set(augment_options or {}) - known)
+        if unknown:
+            raise FerroscreenError(f"unknown augment_options {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        self.augment_cfg = AugmentConfig(**(augment_options or {}))
         self._gen = torch.Generator().manual_seed(seed)
         self.register_buffer("class_weights", torch.ones(len(classes)))
         self._val_logits: list[torch.Tensor] = []

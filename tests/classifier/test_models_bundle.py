@@ -3,12 +3,13 @@ import pytest
 import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.errors import ModelBundleError
+from ferroscreen.errors import FerroscreenError, ModelBundleError
 from ferroscreen.models.backbones import BACKBONES, build_backbone, imagenet_filename
 from ferroscreen.models.bundle import load_bundle, save_bundle
 from ferroscreen.models.death_mode_net import DeathModeNet
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
 from ferroscreen.tasks.calibration import fit_temperature
+from ferroscreen.tasks.death_mode import DeathModeClassifier
 
 CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
@@ -91,6 +92,15 @@ def test_augment_is_seeded_and_shape_preserving():
     a = augment_batch(x, AugmentConfig(), torch.Generator().manual_seed(1))
     b = augment_batch(x, AugmentConfig(), torch.Generator().manual_seed(1))
     assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+
+
+def test_augment_options_override_the_defaults():
+    model = DeathModeClassifier(classes=["a", "b"], backbone="resnet18", weights="none",
+                                augment_options={"blur_prob": 0.0, "noise_std": 0.1})
+    assert model.augment_cfg.blur_prob == 0.0 and model.augment_cfg.noise_std == 0.1
+    assert model.augment_cfg.gamma == AugmentConfig().gamma
+    with pytest.raises(FerroscreenError, match="unknown augment_options blurr_prob"):
+        DeathModeClassifier(classes=["a", "b"], backbone="resnet18", weights="none", augment_options={"blurr_prob": 0})
 
 
 def test_temperature_recovers_overconfidence():

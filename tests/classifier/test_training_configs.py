@@ -145,4 +145,5 @@ def test_train_cli_bad_setting_is_one_line(tiny_plate, tmp_path, cli):
     check(cli(*base, "--data.init_args.detector", "{preset: suspension, crop_mask: 0}", cwd=tmp_path),
           "invalid training configuration", "crop_mask must be > 0")
     check(cli(*base, "--model.label_cleaning", "bogus", cwd=tmp_path), "label_cleaning", "bogus")
+    check(cli(*base, "--model.augment_options", "{blurr_prob: 0}", cwd=tmp_path), "augment_options", "blurr_prob")
     assert not (tmp_path / "m.pt").exists()
