@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["cells_and_crops", "extract_crops", "mask_surroundings", "crops_for_detections", "with_next_scan"]
 
@@ -46,15 +47,22 @@ def extract_crops(
     if n == 0:
         return np.zeros((0, size, size), np.float32)
     half = size // 2
-    padded = np.pad(image, size, mode="constant", constant_values=pad_value)
-    cx = np.rint(detections["x"].to_numpy(np.float64)).astype(np.int64)
-    cy = np.rint(detections["y"].to_numpy(np.float64)).astype(np.int64)
+    h, w = image.shape
     # Centres far outside the frame are clamped so that their crop is all padding.
-    x0 = np.clip(cx - half + size, 0, padded.shape[1] - size)
-    y0 = np.clip(cy - half + size, 0, padded.shape[0] - size)
-    offs = np.arange(size)
-    crops = padded[(y0[:, None] + offs)[:, :, None], (x0[:, None] + offs)[:, None, :]]
-    return np.ascontiguousarray(crops, dtype=np.float32)
+    x0 = np.clip(np.rint(detections["x"].to_numpy(np.float64)).astype(np.int64) - half, -size, w)
+    y0 = np.clip(np.rint(detections["y"].to_numpy(np.float64)).astype(np.int64) - half, -size, h)
+    inside = (x0 >= 0) & (y0 >= 0) & (x0 + size <= w) & (y0 + size <= h)
+    if inside.all():
+        return np.ascontiguousarray(sliding_window_view(image, (size, size))[y0, x0])
+    crops = np.full((n, size, size), pad_value, np.float32)
+    if inside.any():
+        crops[inside] = sliding_window_view(image, (size, size))[y0[inside], x0[inside]]
+    for i in np.flatnonzero(~inside):  # crossing the frame's edge: copy the part inside
+        ya, yb = max(y0[i], 0), min(y0[i] + size, h)
+        xa, xb = max(x0[i], 0), min(x0[i] + size, w)
+        if ya < yb and xa < xb:
+            crops[i, ya - y0[i] : yb - y0[i], xa - x0[i] : xb - x0[i]] = image[ya:yb, xa:xb]
+    return crops
 
 
 def mask_surroundings(
@@ -69,17 +77,30 @@ def mask_surroundings(
     """
     if len(crops) == 0:
         return crops
-    size = crops.shape[-1]
-    c = size // 2
-    yy, xx = np.mgrid[:size, :size]
-    dist = np.hypot(yy - c, xx - c).astype(np.float32)
-    inner = (np.asarray(radii, np.float32) * np.float32(scale))[:, None, None]
-    t = np.clip((dist[None] - inner) / np.float32(max(edge_px, 1e-3)), 0.0, 1.0)
-    w = np.float32(0.5) * (np.float32(1.0) + np.cos(np.float32(np.pi) * t))
+    w = _surround_weights(np.asarray(radii, np.float32), float(scale), crops.shape[-1], float(edge_px))
     crops -= np.float32(background)
     crops *= w
     crops += np.float32(background)
     return crops
+
+
+_last_weights: list = [(None, None)]  # (key, weights) of the latest call: a next-scan crop reuses its scan's weights
+
+
+def _surround_weights(radii: np.ndarray, scale: float, size: int, edge_px: float) -> np.ndarray:
+    """(N, S, S) float32 weights of :func:`mask_surroundings` (the latest result is reused for the same input)."""
+    key = (radii.tobytes(), scale, size, edge_px)
+    last_key, last = _last_weights[0]  # one read: safe when threads share the cache
+    if last_key == key:
+        return last
+    c = size // 2
+    yy, xx = np.mgrid[:size, :size]
+    dist = np.hypot(yy - c, xx - c).astype(np.float32)
+    inner = (radii * np.float32(scale))[:, None, None]
+    t = np.clip((dist[None] - inner) / np.float32(max(edge_px, 1e-3)), 0.0, 1.0)
+    w = np.float32(0.5) * (np.float32(1.0) + np.cos(np.float32(np.pi) * t))
+    _last_weights[0] = (key, w)
+    return w
 
 
 def crops_for_detections(normalized: np.ndarray, detections: pd.DataFrame, config, crop_size: int) -> np.ndarray:

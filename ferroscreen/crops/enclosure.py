@@ -69,12 +69,17 @@ def suppress_overlaps(
     if n == 0:
         return keep
     pts = np.column_stack([rows, cols]).astype(np.float64)
+    radius = np.asarray(radius, np.float64)
     pairs = cKDTree(pts).query_pairs(overlap * float(np.max(radius)) + 1e-9, output_type="ndarray")
-    neighbours: list[list[int]] = [[] for _ in range(n)]
-    for i, j in pairs:
-        neighbours[i].append(j)
-        neighbours[j].append(i)
-    for i in np.argsort(-np.asarray(priority), kind="stable"):
-        if not any(keep[j] and np.hypot(*(pts[i] - pts[j])) <= overlap * radius[j] for j in neighbours[i]):
+    a, b = pairs[:, 0], pairs[:, 1]
+    d = np.hypot(pts[a, 0] - pts[b, 0], pts[a, 1] - pts[b, 1])
+    by_b, by_a = d <= overlap * radius[b], d <= overlap * radius[a]
+    victim = np.concatenate([a[by_b], b[by_a]])  # victim[k] is dropped if suppressor[k] is kept
+    suppressor = np.concatenate([b[by_b], a[by_a]])
+    order = np.argsort(victim, kind="stable")
+    victim, suppressor = victim[order], suppressor[order].tolist()
+    bounds = np.searchsorted(victim, np.arange(n + 1)).tolist()
+    for i in np.argsort(-np.asarray(priority), kind="stable").tolist():
+        if not any(keep[j] for j in suppressor[bounds[i] : bounds[i + 1]]):
             keep[i] = True
     return keep

@@ -75,17 +75,31 @@ def radial_vote_stack(
     ux, uy = gx[ys, xs] / m, gy[ys, xs] / m
     weight = np.minimum((m - med) / (FULL_WEIGHT * noise), 1.0).astype(np.float32)
     xs, ys = xs.astype(np.float32), ys.astype(np.float32)
+    # Votes land in a buffer padded by more than the largest radius, so no vote needs a bounds check;
+    # pooling gets a view of the frame's part (zero beyond, as for any array): votes off the frame count for nothing.
+    pad = int(math.ceil(float(radii.max()))) + 1
+    hp, wp = h + 2 * pad, w + 2 * pad
+    t = np.empty_like(ux)
+    at = np.empty(len(ux), np.int32)
     maps = []
     for r in radii:
-        cx = np.rint(xs - np.float32(r) * ux).astype(np.int32)
-        cy = np.rint(ys - np.float32(r) * uy).astype(np.int32)
-        ok = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
         sigma = max(vote_sigma * r, 0.7)
         half = math.ceil(TRUNCATE * sigma)
+        np.multiply(uy, np.float32(r), out=t)
+        np.subtract(ys, t, out=t)
+        np.rint(t, out=t)
+        at[:] = t
+        at *= wp
+        np.multiply(ux, np.float32(r), out=t)
+        np.subtract(xs, t, out=t)
+        np.rint(t, out=t)
+        at += t.astype(np.int32)
+        at += pad * wp + pad
         # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
-        votes = np.zeros(h * w, np.float32)
-        np.add.at(votes, cy[ok].astype(np.int64) * w + cx[ok], weight[ok] * np.float32(sigma * sigma / r))
-        maps.append(cv2.GaussianBlur(votes.reshape(h, w), (2 * half + 1, 2 * half + 1), sigma,
+        votes = np.zeros(hp * wp, np.float32)
+        np.add.at(votes, at, weight * np.float32(sigma * sigma / r))
+        frame_votes = votes.reshape(hp, wp)[pad : pad + h, pad : pad + w]
+        maps.append(cv2.GaussianBlur(frame_votes, (2 * half + 1, 2 * half + 1), sigma,
                                      borderType=cv2.BORDER_CONSTANT))
     return maps
 

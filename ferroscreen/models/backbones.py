@@ -18,6 +18,10 @@ from ferroscreen.errors import ModelBundleError
 from ferroscreen.models.imagenet_weights import find_imagenet_file, load_state_dict_file
 
 
+def _resnet_stem(m: nn.Module) -> list[nn.Module]:
+    return [m.conv1, m.bn1, m.layer1]
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
     """How to build one torchvision model and strip its classifier."""
@@ -26,32 +30,38 @@ class BackboneSpec:
     weights: object  # a torchvision WeightsEnum member
     classifier_attr: str  # attribute replaced by Identity to expose features
     last_block: Callable[[nn.Module], nn.Module]  # the block left trainable by freeze="all_but_last"
+    stem: Callable[[nn.Module], list[nn.Module]]  # the layers frozen by freeze="stem"
 
 
 BACKBONES: dict[str, BackboneSpec] = {
-    "resnet18": BackboneSpec(tvm.resnet18, tvm.ResNet18_Weights.IMAGENET1K_V1, "fc", lambda m: m.layer4),
-    "resnet34": BackboneSpec(tvm.resnet34, tvm.ResNet34_Weights.IMAGENET1K_V1, "fc", lambda m: m.layer4),
-    "resnet50": BackboneSpec(tvm.resnet50, tvm.ResNet50_Weights.IMAGENET1K_V2, "fc", lambda m: m.layer4),
+    "resnet18": BackboneSpec(tvm.resnet18, tvm.ResNet18_Weights.IMAGENET1K_V1, "fc", lambda m: m.layer4, _resnet_stem),
+    "resnet34": BackboneSpec(tvm.resnet34, tvm.ResNet34_Weights.IMAGENET1K_V1, "fc", lambda m: m.layer4, _resnet_stem),
+    "resnet50": BackboneSpec(tvm.resnet50, tvm.ResNet50_Weights.IMAGENET1K_V2, "fc", lambda m: m.layer4, _resnet_stem),
     "mobilenet_v2": BackboneSpec(
-        tvm.mobilenet_v2, tvm.MobileNet_V2_Weights.IMAGENET1K_V1, "classifier", lambda m: m.features[-3:]
+        tvm.mobilenet_v2, tvm.MobileNet_V2_Weights.IMAGENET1K_V1, "classifier", lambda m: m.features[-3:],
+        lambda m: [m.features[:4]],
     ),
     "mobilenet_v3_small": BackboneSpec(
         tvm.mobilenet_v3_small,
         tvm.MobileNet_V3_Small_Weights.IMAGENET1K_V1,
         "classifier",
         lambda m: m.features[-3:],
+        lambda m: [m.features[:4]],
     ),
     "mobilenet_v3_large": BackboneSpec(
         tvm.mobilenet_v3_large,
         tvm.MobileNet_V3_Large_Weights.IMAGENET1K_V1,
         "classifier",
         lambda m: m.features[-3:],
+        lambda m: [m.features[:4]],
     ),
     "efficientnet_b0": BackboneSpec(
-        tvm.efficientnet_b0, tvm.EfficientNet_B0_Weights.IMAGENET1K_V1, "classifier", lambda m: m.features[-2:]
+        tvm.efficientnet_b0, tvm.EfficientNet_B0_Weights.IMAGENET1K_V1, "classifier", lambda m: m.features[-2:],
+        lambda m: [m.features[:3]],
     ),
     "convnext_tiny": BackboneSpec(
-        tvm.convnext_tiny, tvm.ConvNeXt_Tiny_Weights.IMAGENET1K_V1, "classifier", lambda m: m.features[-2:]
+        tvm.convnext_tiny, tvm.ConvNeXt_Tiny_Weights.IMAGENET1K_V1, "classifier", lambda m: m.features[-2:],
+        lambda m: [m.features[:2]],
     ),
 }
 
@@ -123,6 +133,16 @@ def build_backbone(name: str, weights: str | Path | None = "none") -> tuple[nn.M
 def last_block(model: nn.Module, name: str) -> nn.Module:
     """The final feature block of backbone ``name`` (kept trainable by partial freezing)."""
     return BACKBONES[name].last_block(model)
+
+
+def stem_layers(model: nn.Module, name: str) -> list[nn.Module]:
+    """The stem and first stage of backbone ``name``: the full-resolution, low-level layers (``freeze="stem"``).
+
+    The layers up to stride 4 (MobileNetV3-Small: 8): MobileNetV2/V3 ``features[:4]``,
+    EfficientNet-B0 ``features[:3]``, ConvNeXt-Tiny stem and stage 1, ResNets ``conv1``,
+    ``bn1``, ``layer1``.
+    """
+    return BACKBONES[name].stem(model)
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:

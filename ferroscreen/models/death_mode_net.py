@@ -19,10 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ferroscreen.models.backbones import build_backbone, last_block
+from ferroscreen.models.backbones import build_backbone, last_block, stem_layers
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Values of :meth:`DeathModeNet.set_frozen`.
+FREEZE_MODES = ("none", "stem", "backbone", "all_but_last")
 
 
 class DeathModeNet(nn.Module):
@@ -97,17 +99,29 @@ class DeathModeNet(nn.Module):
         return net.to(memory_format=torch.channels_last)
 
     def set_frozen(self, freeze: str) -> None:
-        """Freeze backbone parameters: ``"none"``, ``"backbone"`` or ``"all_but_last"``.
+        """Freeze backbone parameters: ``"none"``, ``"stem"``, ``"backbone"`` or ``"all_but_last"``.
 
+        ``"stem"`` freezes only the low-level layers up to stride 4
+        (:func:`~ferroscreen.models.backbones.stem_layers`): generic edge and
+        blob filters, and at small inputs the costliest layers to train.
         Frozen blocks also keep their batch-norm layers in eval mode (ImageNet
         running statistics) while the rest trains: the usual transfer-learning
         set-up, and much cheaper on CPU.
+
+        Raises:
+            ValueError: For another value.
         """
+        if freeze not in FREEZE_MODES:
+            raise ValueError(f"unknown freeze '{freeze}' ({', '.join(FREEZE_MODES)})")
         for p in self.features.parameters():
-            p.requires_grad = freeze == "none"
+            p.requires_grad = freeze in ("none", "stem")
         if freeze == "all_but_last":
             for p in last_block(self.features, self.backbone_name).parameters():
                 p.requires_grad = True
+        if freeze == "stem":
+            for layer in stem_layers(self.features, self.backbone_name):
+                for p in layer.parameters():
+                    p.requires_grad = False
         self.train(self.training)
 
     def train(self, mode: bool = True) -> DeathModeNet:

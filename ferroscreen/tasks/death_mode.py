@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
 from ferroscreen.errors import FerroscreenError, ModelBundleError
-from ferroscreen.models.death_mode_net import DeathModeNet
+from ferroscreen.models.death_mode_net import FREEZE_MODES, DeathModeNet
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
 from ferroscreen.tasks.label_cleaning import IGNORE, RunningPredictions, clean_labels, predict_in_batches
 
@@ -41,7 +41,8 @@ class DeathModeClassifier(pl.LightningModule):
         lr: Learning rate; ``weight_decay``: decoupled (AdamW) or L2 (Adam).
         scheduler: ``cosine`` (to 0 over max_epochs), ``step`` (× ``step_gamma``
             every ``step_every`` epochs) or ``none``.
-        freeze: ``none``, ``backbone`` or ``all_but_last`` at the start.
+        freeze: ``none``, ``stem`` (the low-level layers up to stride 4), ``backbone`` or
+            ``all_but_last`` at the start.
         unfreeze_at_epoch: Epoch from which the whole backbone trains (None: never).
         class_weighting: ``balanced`` (inverse class frequency in the loss) or ``none``.
         label_smoothing: Cross-entropy label smoothing.
@@ -110,6 +111,8 @@ class DeathModeClassifier(pl.LightningModule):
             self.net = DeathModeNet(backbone, len(classes), "none", input_size, dropout)
         if label_cleaning not in ("none", "drop", "relabel"):
             raise FerroscreenError(f"unknown label_cleaning '{label_cleaning}' (none, drop or relabel)")
+        if freeze not in FREEZE_MODES:
+            raise FerroscreenError(f"unknown freeze '{freeze}' ({', '.join(FREEZE_MODES)})")
         if keep_weights not in ("best", "last"):
             raise FerroscreenError(f"unknown keep_weights '{keep_weights}' (best or last)")
         if cleaning_source not in ("snapshot", "running"):

@@ -9,6 +9,8 @@ path in the YAML (``ReferencePlateDataModule``, ``CropFolderDataModule``,
 
 from __future__ import annotations
 
+import warnings
+
 from pytorch_lightning.cli import LightningCLI
 
 from ferroscreen.errors import FerroscreenError
@@ -52,6 +54,8 @@ def _reason(exc: Exception) -> str:
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
     """Run the training CLI (``args`` as on the command line, e.g. ``["fit", "--config", f]``)."""
+    # frozen layers keep their batch norms in eval mode on purpose (DeathModeNet.set_frozen)
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
     return DeathModeCLI(
         DeathModeClassifier,
         subclass_mode_data=True,

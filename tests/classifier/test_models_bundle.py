@@ -4,7 +4,7 @@ import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
 from ferroscreen.errors import FerroscreenError, ModelBundleError
-from ferroscreen.models.backbones import BACKBONES, build_backbone, imagenet_filename
+from ferroscreen.models.backbones import BACKBONES, build_backbone, imagenet_filename, stem_layers
 from ferroscreen.models.bundle import load_bundle, save_bundle
 from ferroscreen.models.death_mode_net import DeathModeNet
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
@@ -101,6 +101,28 @@ def test_augment_options_override_the_defaults():
     assert model.augment_cfg.gamma == AugmentConfig().gamma
     with pytest.raises(FerroscreenError, match="unknown augment_options blurr_prob"):
         DeathModeClassifier(classes=["a", "b"], backbone="resnet18", weights="none", augment_options={"blurr_prob": 0})
+
+
+# resnet34/50 and mobilenet_v3_large share their siblings' stem definition
+@pytest.mark.parametrize("name", ["convnext_tiny", "efficientnet_b0", "mobilenet_v2", "mobilenet_v3_small", "resnet18"])
+def test_stem_freeze_fixes_the_low_level_layers_only(name):
+    net = DeathModeNet(name, 4, "none", 32, 0.0)
+    net.set_frozen("stem")
+    net.train()
+    frozen = {id(p) for layer in stem_layers(net.features, name) for p in layer.parameters()}
+    assert frozen and all(not p.requires_grad for p in net.parameters() if id(p) in frozen)
+    assert all(p.requires_grad for p in net.parameters() if id(p) not in frozen)  # the rest and the head train
+    norms = [m for layer in stem_layers(net.features, name) for m in layer.modules()
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert all(not m.training for m in norms)  # ImageNet statistics kept
+    assert net.head.training
+    loss = net(torch.rand(2, 1, 32, 32)).sum()
+    loss.backward()
+    assert all(p.grad is None for p in net.parameters() if id(p) in frozen)
+    net.set_frozen("none")
+    assert all(p.requires_grad for p in net.parameters())
+    with pytest.raises(FerroscreenError, match="unknown freeze 'stems'"):
+        DeathModeClassifier(classes=["a", "b"], backbone="resnet18", weights="none", freeze="stems")
 
 
 def test_temperature_recovers_overconfidence():

@@ -93,3 +93,30 @@ def test_integer_frames_normalise_exactly_as_numpy_percentiles(dtype, top):
             want = np.zeros(shape, np.float32) if not hi > lo else np.clip((img - lo) / (hi - lo), 0, 1)
             got = normalize_frame(img, low, high, sample_step=step)
             np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_extract_crops_match_slices_of_the_padded_frame_anywhere():
+    """Inside, across every edge and corner, in a frame smaller than the crop, and far outside."""
+    rng = np.random.default_rng(3)
+    for shape, size in (((37, 52), 9), ((37, 52), 10), ((6, 7), 9)):
+        img = rng.random(shape, dtype=np.float32)
+        x = np.concatenate([rng.uniform(-12, shape[1] + 12, 60), [0, shape[1] - 1, -500, 4000]])
+        y = np.concatenate([rng.uniform(-12, shape[0] + 12, 60), [0, shape[0] - 1, 300, -4000]])
+        crops = extract_crops(img, pd.DataFrame({"x": x, "y": y}), size, pad_value=-1.0)
+        big = np.pad(img, 2 * size, constant_values=-1.0)
+        for i, (cx, cy) in enumerate(zip(np.rint(x).astype(int), np.rint(y).astype(int), strict=True)):
+            cx, cy = np.clip(cx, -size, shape[1] + size // 2), np.clip(cy, -size, shape[0] + size // 2)
+            y0, x0 = cy - size // 2 + 2 * size, cx - size // 2 + 2 * size
+            np.testing.assert_array_equal(crops[i], big[y0 : y0 + size, x0 : x0 + size])
+
+
+def test_mask_weights_follow_the_radii_of_each_call():
+    from ferroscreen.crops import mask_surroundings
+
+    ones = np.ones((2, 15, 15), np.float32)
+    small = mask_surroundings(ones.copy(), np.array([1.0, 2.0]), 1.0, 0.0)
+    again = mask_surroundings(ones.copy(), np.array([1.0, 2.0]), 1.0, 0.0)  # the reused weights
+    large = mask_surroundings(ones.copy(), np.array([4.0, 2.0]), 1.0, 0.0)
+    np.testing.assert_array_equal(small, again)
+    assert large[0].sum() > small[0].sum() and np.array_equal(large[1], small[1])
+    assert small[0, 7, 7] == 1.0 and small[0, 0, 0] == 0.0

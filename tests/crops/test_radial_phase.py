@@ -103,3 +103,39 @@ def test_bright_barrier_keeps_two_seeds_that_the_neck_test_would_merge():
     assert merge_without_neck(values, rows, cols, 30, 0.6, barrier=barrier, barrier_level=0).tolist() == [True, False]
     with pytest.raises(ValueError, match="neck_barrier"):
         DetectorConfig(neck_barrier=-1)
+
+
+def test_votes_landing_off_the_frame_count_for_nothing():
+    """Cells cut by the frame's edge: the stack equals direct in-frame accumulation (no bounds shortcut leaks)."""
+    import cv2
+
+    from ferroscreen.crops.radial_votes import TRUNCATE, radial_vote_stack
+
+    cells = pd.DataFrame({"x": [2.0, 60.0, 30.0], "y": [20.0, 47.0, 1.0], "radius": [9.0, 10.0, 7.0],
+                          "look": ["alive", "ghost", "alive"]})
+    frame = draw_cells(cells, (48, 64), noise=0.01, seed=1)
+    radii = np.geomspace(4, 16, 5)
+    maps = radial_vote_stack(frame, radii, 2.0, 0.3)
+    # reference: the same votes, those off the frame dropped before pooling
+    x = cv2.GaussianBlur(frame.astype(np.float32), (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+    gx, gy = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
+    mag = cv2.magnitude(gx, gy)
+    sample = mag[::2, ::2]
+    med = float(np.median(sample))
+    noise = 1.4826 * float(np.median(np.abs(sample - med)))
+    ys, xs = np.nonzero(mag > med + 2.0 * noise)
+    m = mag[ys, xs]
+    w = np.minimum((m - med) / (6.0 * noise), 1.0)
+    off = 0
+    for r, got in zip(radii, maps, strict=True):
+        cx = np.rint(xs - r * gx[ys, xs] / m).astype(int)
+        cy = np.rint(ys - r * gy[ys, xs] / m).astype(int)
+        ok = (cx >= 0) & (cx < 64) & (cy >= 0) & (cy < 48)
+        off += int((~ok).sum())
+        s = max(0.3 * r, 0.7)
+        votes = np.zeros((48, 64))
+        np.add.at(votes, (cy[ok], cx[ok]), w[ok] * s * s / r)
+        k = 2 * int(np.ceil(TRUNCATE * s)) + 1
+        want = cv2.GaussianBlur(votes, (k, k), s, borderType=cv2.BORDER_CONSTANT)
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    assert off > 50  # the case exercises votes off the frame
