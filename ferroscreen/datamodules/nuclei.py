@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.segment.images import IMAGE_SUFFIXES, read_image
-from ferroscreen.segment.targets import make_targets, normalize_image
+from ferroscreen.segment.targets import make_targets, normalize_image, small_object_weights
 
 __all__ = ["NucleiDataModule", "NucleiPairs", "find_pairs"]
 
@@ -72,9 +72,13 @@ class NucleiPairs(Dataset):
         samples_per_epoch: Length of the dataset in crop mode.
         seed: Base seed of the crop generator.
         boundary_width: Passed to :func:`make_targets`.
+        small_object_area: When > 0, a fourth target channel holds the
+            per-pixel loss weights of :func:`small_object_weights` for nuclei
+            below this area (pixels); 0 = three channels, uniform weights.
+        small_object_max_weight: Cap of those weights.
 
     Items are dicts with ``image`` ``(1, H, W)`` float32, ``target``
-    ``(3, H, W)`` float32 and, for whole images, ``labels`` ``(H, W)`` int64.
+    ``(3 or 4, H, W)`` float32 and, for whole images, ``labels`` ``(H, W)`` int64.
     """
 
     def __init__(
@@ -85,6 +89,8 @@ class NucleiPairs(Dataset):
         samples_per_epoch: int = 256,
         seed: int = 0,
         boundary_width: float = 2.0,
+        small_object_area: float = 0.0,
+        small_object_max_weight: float = 4.0,
     ) -> None:
         if not pairs:
             raise FerroscreenError("nuclei dataset: no image/mask pairs")
@@ -101,6 +107,9 @@ class NucleiPairs(Dataset):
                 raise FerroscreenError(f"{mask_path}: shape {lab.shape} != image {img.shape}")
             self.images.append(normalize_image(img).astype(np.float16))
             t = make_targets(lab, boundary_width)
+            if small_object_area > 0:
+                wmap = small_object_weights(lab, small_object_area, small_object_max_weight)
+                t = np.concatenate([t, wmap[None]])
             self.targets.append(t.astype(np.float16))
             self.labels.append(lab.astype(np.int32) if crop_size is None else None)
         sizes = np.array([im.size for im in self.images], dtype=float)
@@ -190,6 +199,10 @@ class NucleiDataModule(pl.LightningDataModule):
         seed: Seed of crops and of the held-out split.
         boundary_width: Boundary rim width of the targets, in pixels.
         max_val_images: Validate on at most this many images (``None`` = all).
+        small_object_area: Weight the loss on nuclei smaller than this many
+            pixels (and a 2-pixel ring around them) by ``small_object_area / area``,
+            capped at ``small_object_max_weight``; 0 = off.
+        small_object_max_weight: Cap of the small-object weights.
     """
 
     def __init__(
@@ -206,6 +219,8 @@ class NucleiDataModule(pl.LightningDataModule):
         seed: int = 0,
         boundary_width: float = 2.0,
         max_val_images: int | None = None,
+        small_object_area: float = 0.0,
+        small_object_max_weight: float = 4.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -236,8 +251,11 @@ class NucleiDataModule(pl.LightningDataModule):
             return
         hp = self.hparams
         train, val = self._split_pairs()
-        self.train_ds = NucleiPairs(train, hp.crop_size, True, hp.samples_per_epoch, hp.seed, hp.boundary_width)
-        self.val_ds = NucleiPairs(val, None, False, 0, hp.seed, hp.boundary_width) if val else None
+        weighting = {"small_object_area": hp.small_object_area, "small_object_max_weight": hp.small_object_max_weight}
+        self.train_ds = NucleiPairs(
+            train, hp.crop_size, True, hp.samples_per_epoch, hp.seed, hp.boundary_width, **weighting
+        )
+        self.val_ds = NucleiPairs(val, None, False, 0, hp.seed, hp.boundary_width, **weighting) if val else None
 
     def train_dataloader(self) -> DataLoader:
         """Seeded random crops; the sampler advances with the epoch."""

@@ -7,7 +7,10 @@ normalised distance to the nucleus edge (targets from
     BCE(foreground) + dice_weight * soft-Dice(foreground)
     + boundary_weight * BCE(boundary) + distance_weight * BCE(distance | foreground)
 
-where the distance term is averaged over foreground pixels only. Validation
+where the distance term is averaged over foreground pixels only. When the
+targets carry a fourth channel (per-pixel weights, see
+:func:`ferroscreen.segment.targets.small_object_weights`), the foreground and
+boundary BCE terms are weighted means under it. Validation
 turns whole images into label images with the seeded watershed of
 :mod:`ferroscreen.segment.postprocess` and logs instance F1 at IoU 0.5 and 0.9
 (pooled over the validation images).
@@ -39,6 +42,14 @@ def _initial_state(source: str) -> dict:
 
     net, _ = load_model_file(resolve_model(source, task="nuclei-segmentation"))
     return net.state_dict()
+
+
+def _weighted_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """Mean BCE, or its ``weight``-weighted mean (same shape as ``target``)."""
+    if weight is None:
+        return F.binary_cross_entropy_with_logits(logits, target)
+    px = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (px * weight).sum() / weight.sum().clamp_min(1e-6)
 
 
 class NucleiSegmenter(pl.LightningModule):
@@ -84,15 +95,16 @@ class NucleiSegmenter(pl.LightningModule):
         return self.net(x)
 
     def compute_loss(self, logits: torch.Tensor, target: torch.Tensor) -> dict:
-        """Loss terms (dict with ``loss`` and its parts) for logits and targets ``(N, 3, H, W)``."""
+        """Loss terms (dict with ``loss`` and its parts) for logits ``(N, 3, H, W)`` and targets ``(N, 3|4, H, W)``."""
         hp = self.hparams
         fg_t, bd_t, dist_t = target[:, 0], target[:, 1], target[:, 2]
         fg_l, bd_l, dist_l = logits[:, 0], logits[:, 1], logits[:, 2]
-        bce_fg = F.binary_cross_entropy_with_logits(fg_l, fg_t)
+        weight = target[:, 3] if target.shape[1] > 3 else None
+        bce_fg = _weighted_bce(fg_l, fg_t, weight)
         prob = torch.sigmoid(fg_l)
         inter = (prob * fg_t).sum()
         dice = 1 - (2 * inter + 1) / (prob.sum() + fg_t.sum() + 1)
-        bce_bd = F.binary_cross_entropy_with_logits(bd_l, bd_t)
+        bce_bd = _weighted_bce(bd_l, bd_t, weight)
         dist_px = F.binary_cross_entropy_with_logits(dist_l, dist_t, reduction="none")
         bce_dist = (dist_px * fg_t).sum() / fg_t.sum().clamp_min(1.0)
         loss = bce_fg + hp.dice_weight * dice + hp.boundary_weight * bce_bd

@@ -6,7 +6,8 @@ from ferroscreen.analysis.matching import evaluate_instances
 from ferroscreen.models.unet import UNet
 from ferroscreen.segment.postprocess import PostprocessParams, instances_from_maps
 from ferroscreen.segment.predict import predict_maps, tile_starts
-from ferroscreen.segment.targets import instance_distance, make_targets, normalize_image
+from ferroscreen.segment.targets import instance_distance, make_targets, normalize_image, small_object_weights
+from ferroscreen.tasks.nuclei import NucleiSegmenter
 
 from .conftest import make_nuclei
 
@@ -81,6 +82,44 @@ def test_targets_separate_touching_nuclei():
     assert t[0].sum() == (lab > 0).sum()
     assert t[1][10, 14] == 1 and t[1][10, 8] == 0
     assert t[2].max() == pytest.approx(1.0) and t[2][lab == 0].max() == 0
+
+
+def test_small_object_weights_cover_small_nuclei_and_their_ring_only():
+    lab = np.zeros((40, 40), np.uint16)
+    lab[5:25, 5:25] = 1  # 400 px: above the reference area, weight 1
+    lab[30:33, 30:33] = 2  # 9 px: 300 / 9 = 33.3, capped at 20
+    lab[30:35, 5:10] = 3  # 25 px: weight 300 / 25 = 12
+    w = small_object_weights(lab, reference_area=300, max_weight=20, ring=2)
+    assert w.dtype == np.float32 and w.shape == lab.shape
+    assert np.all(w[lab == 1] == 1)
+    assert np.all(w[lab == 2] == 20)
+    assert np.all(w[lab == 3] == pytest.approx(12.0))
+    assert w[30, 28] == 20 and w[30, 27] == 1  # ring of 2 px (cross-shaped dilation), not 3
+    assert w[28, 31] == 20 and w[27, 31] == 1
+    assert np.all(small_object_weights(lab, reference_area=0) == 1)
+    assert np.all(small_object_weights(np.zeros((5, 5), np.uint16), reference_area=300) == 1)
+
+
+def test_weighted_loss_counts_heavy_pixels_more():
+    torch.manual_seed(0)
+    task = NucleiSegmenter(widths=[4, 8])
+    logits = torch.zeros(1, 3, 8, 8)
+    target = torch.zeros(1, 3, 8, 8)
+    target[:, 0, :2, :2] = 1  # four foreground pixels the zero logits get wrong by log(2)
+    uniform = task.compute_loss(logits, target)
+    weight = torch.ones(1, 1, 8, 8)
+    weight[:, 0, :2, :2] = 5.0
+    weighted = task.compute_loss(logits, torch.cat([target, weight], dim=1))
+    # BCE at logit 0 is log 2 everywhere, so any weighting leaves the mean at log 2 ...
+    assert float(uniform["bce_fg"]) == pytest.approx(np.log(2), rel=1e-6)
+    assert float(weighted["bce_fg"]) == pytest.approx(np.log(2), rel=1e-6)
+    # ... and a pixel-wise difference shows the weights at work
+    logits[:, 0] = 3.0  # right on the four foreground pixels, wrong everywhere else
+    u = float(task.compute_loss(logits, target)["bce_fg"])
+    wtd = float(task.compute_loss(logits, torch.cat([target, weight], dim=1))["bce_fg"])
+    good, bad = np.log1p(np.exp(-3.0)), np.log1p(np.exp(3.0))
+    assert u == pytest.approx((4 * good + 60 * bad) / 64, rel=1e-5)
+    assert wtd == pytest.approx((20 * good + 60 * bad) / 80, rel=1e-5)
 
 
 @pytest.mark.parametrize("touching", [False, True])

@@ -74,3 +74,20 @@ def test_datamodule_without_split_and_small_images(tmp_path, nuclei_folder):
     assert batch["image"].shape[-1] == 128
     assert np.isfinite(batch["image"].numpy()).all()
     assert len(find_pairs(nuclei_folder)) == 6
+
+
+def test_small_object_weights_travel_with_the_crops(nuclei_folder):
+    from scipy import ndimage as ndi
+
+    dm = NucleiDataModule(str(nuclei_folder), crop_size=48, batch_size=8, samples_per_epoch=16,
+                          small_object_area=400, small_object_max_weight=6)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    target = batch["target"].numpy()
+    assert target.shape == (8, 4, 48, 48)
+    weights, fg = target[:, 3], target[:, 0] > 0.5
+    assert weights.min() == 1.0 and 1.0 < weights.max() <= 6.0
+    for w, f in zip(weights, fg, strict=True):  # flipped/rotated with the image: heavy pixels hug the nuclei
+        off = (w > 1) & ~ndi.binary_dilation(f, iterations=2)
+        assert not off[2:-2, 2:-2].any()  # the outer 2 px may hold rings of nuclei beyond the crop
+    assert next(iter(dm.val_dataloader()))["target"].shape[1] == 4
