@@ -58,7 +58,8 @@ def radial_vote_stack(
     x = cv2.GaussianBlur(np.asarray(frame, np.float32), (0, 0), smooth_sigma, borderType=cv2.BORDER_REFLECT)
     gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
-    mag = cv2.magnitude(gx, gy)
+    # numpy, not cv2.magnitude: OpenCV's result depends on the arrays' memory alignment in the last bit
+    mag = np.sqrt(np.square(gx) + np.square(gy))
     h, w = x.shape
     radii = np.asarray(radii, np.float64)
     step = max(2, math.ceil(math.sqrt(h * w / MAX_SAMPLE)))
@@ -68,12 +69,13 @@ def radial_vote_stack(
     # intensity map of the frame, so raw counts and normalised frames detect alike.
     scale = max(float(np.abs(x[::step, ::step]).max(initial=0.0)), 1.0e-30)
     noise = max(1.4826 * float(np.median(np.abs(sample - med))), 1e-6 * scale)
-    ys, xs = np.nonzero(mag > med + edge_threshold * noise)
-    if len(ys) == 0:
+    voters = np.flatnonzero(mag > med + edge_threshold * noise)
+    if len(voters) == 0:
         return [np.zeros((h, w), np.float32) for _ in radii]
-    m = mag[ys, xs]
-    ux, uy = gx[ys, xs] / m, gy[ys, xs] / m
+    m = mag.ravel()[voters]
+    ux, uy = gx.ravel()[voters] / m, gy.ravel()[voters] / m
     weight = np.minimum((m - med) / (FULL_WEIGHT * noise), 1.0).astype(np.float32)
+    ys, xs = np.divmod(voters, w)
     xs, ys = xs.astype(np.float32), ys.astype(np.float32)
     # Votes land in a buffer padded by more than the largest radius, so no vote needs a bounds check;
     # pooling gets a view of the frame's part (zero beyond, as for any array): votes off the frame count for nothing.
@@ -81,6 +83,9 @@ def radial_vote_stack(
     hp, wp = h + 2 * pad, w + 2 * pad
     t = np.empty_like(ux)
     at = np.empty(len(ux), np.int32)
+    # one vote buffer for all radii, cleared after each is pooled (the pooled maps are new arrays)
+    votes = np.zeros(hp * wp, np.float32)
+    frame_votes = votes.reshape(hp, wp)[pad : pad + h, pad : pad + w]
     maps = []
     for r in radii:
         sigma = max(vote_sigma * r, 0.7)
@@ -96,11 +101,10 @@ def radial_vote_stack(
         at += t.astype(np.int32)
         at += pad * wp + pad
         # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
-        votes = np.zeros(hp * wp, np.float32)
         np.add.at(votes, at, weight * np.float32(sigma * sigma / r))
-        frame_votes = votes.reshape(hp, wp)[pad : pad + h, pad : pad + w]
         maps.append(cv2.GaussianBlur(frame_votes, (2 * half + 1, 2 * half + 1), sigma,
                                      borderType=cv2.BORDER_CONSTANT))
+        votes.fill(0.0)
     return maps
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ferroscreen.allocator import keep_freed_memory
 from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame, with_next_scan
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
@@ -109,6 +110,7 @@ def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: Cro
 
 
 def _job(args):
+    keep_freed_memory()
     return crops_from_frame(*args)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ferroscreen.allocator import keep_freed_memory
 from ferroscreen.crops import CropNormalization, DetectorConfig, normalize_frame
 from ferroscreen.datamodules.reference_plate import frame_crops
 from ferroscreen.errors import FerroscreenError
@@ -134,6 +135,7 @@ class FrameCropStream(IterableDataset):
 
     def __iter__(self):
         """Yield batch dicts: crops, frame, xyrs, and the ``records`` of frames completed in the batch."""
+        keep_freed_memory()  # frame-sized temporaries come from the heap, not fresh pages (see ferroscreen.allocator)
         crops: list[np.ndarray] = []
         meta: list[tuple[np.ndarray, np.ndarray]] = []
         held = 0

@@ -8,7 +8,20 @@ from torch.utils.data import DataLoader
 
 from ferroscreen.crops import DetectorConfig
 from ferroscreen.models.death_mode_net import DeathModeNet
+from ferroscreen.models.int8 import softmax
 from ferroscreen.score.dataset import FrameCropStream, worker_init
+
+
+class PendingProbs:
+    """Calibrated probabilities of a batch still running on the int8 session threads."""
+
+    def __init__(self, pending, temperature: float) -> None:
+        self.pending = pending
+        self.temperature = temperature
+
+    def result(self) -> torch.Tensor:
+        """Wait for the batch: probabilities (n, n_classes), float32 on the CPU."""
+        return torch.from_numpy(softmax(self.pending.result(), self.temperature))
 
 
 class ScoringModule(pl.LightningModule):
@@ -19,19 +32,27 @@ class ScoringModule(pl.LightningModule):
             batch-norm-folded copy (:meth:`DeathModeNet.for_inference`).
         int8: The bundle's :class:`ferroscreen.models.int8.Int8Forward`; when
             given it scores instead of ``net`` (kept: DDP wraps a module with parameters).
+        defer: With ``int8``, ``predict_step`` only starts the batch on the
+            session threads and returns :class:`PendingProbs`, so that the
+            main thread writes the previous batch and fetches the next one
+            while this one runs (:class:`~ferroscreen.score.writer.JournalWriter`
+            resolves it one batch later).
     """
 
-    def __init__(self, net: DeathModeNet, int8=None) -> None:
+    def __init__(self, net: DeathModeNet, int8=None, defer: bool = False) -> None:
         super().__init__()
         self.net = net.for_inference()
         self.int8 = int8
+        self.defer = defer
 
-    def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
-        """Probabilities (n, n_classes) as float32 on the CPU."""
+    def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor | PendingProbs:
+        """Probabilities (n, n_classes) as float32 on the CPU (:class:`PendingProbs` when deferred)."""
         crops = batch["crops"]
         if len(crops) == 0:
             return torch.zeros((0, self.net.head[-1].out_features))
         if self.int8 is not None:
+            if self.defer:
+                return PendingProbs(self.int8.submit(crops.numpy()), self.int8.temperature)
             return self.int8.predict_proba(crops)
         return self.net.predict_proba(crops).float().cpu()
 

@@ -123,12 +123,14 @@ def score_plate(
     Raises:
         FerroscreenError: Any problem found before writing (one line naming the file).
     """
+    from ferroscreen.allocator import keep_freed_memory
     from ferroscreen.datamodules.reference_plate import detector_config
     from ferroscreen.io import find_layout_beside, open_acquisition
     from ferroscreen.models.bundle import load_bundle
     from ferroscreen.models.precision import on_cpu
     from ferroscreen.plate import read_layout
 
+    keep_freed_memory()  # before the workers fork: they inherit it
     log = log or (lambda msg: None)
     t0 = time.perf_counter()
     out = Path(out)
@@ -376,7 +378,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
 
         bar = tqdm(total=len(jobs), unit="frame", desc="scoring")
     writer = JournalWriter(parts, len(bundle.classes), progress=bar.update if bar else None)
-    module = ScoringModule(bundle.net, bundle.int8_forward() if precision == "int8" else None)
+    module = ScoringModule(bundle.net, bundle.int8_forward() if precision == "int8" else None, defer=True)
     data = ScoringDataModule(jobs, detector, bundle.crop_size, batch_size, workers, shape, bundle.normalization)
     strategy = "ddp_spawn" if devices > 1 else "auto"
     trainer = pl.Trainer(

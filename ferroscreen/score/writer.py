@@ -26,7 +26,9 @@ class JournalWriter(BasePredictionWriter):
     record are committed together; a frame is never half-written. Finished
     frames are committed in groups, at most ``commit_every_s`` apart (each
     commit costs two flushes), and all at the end: a killed run loses at most
-    that much work.
+    that much work. A deferred prediction (anything with ``result()``, e.g.
+    :class:`~ferroscreen.score.module.PendingProbs`) is written when the next
+    batch arrives, or at the end.
 
     Args:
         parts_dir: Folder of the per-rank journals.
@@ -47,20 +49,32 @@ class JournalWriter(BasePredictionWriter):
         self.last_commit = time.monotonic()
         self.frames_committed = 0
         self.cells_committed = 0
+        self.deferred: tuple | None = None  # (prediction, frame, xyrs, records) not yet written
 
     def on_predict_start(self, trainer, pl_module) -> None:  # noqa: D102
         self.journal = ShardWriter(shard_path(self.parts_dir, trainer.global_rank), self.n_classes)
         self.pending = {}
         self.finished = []
+        self.deferred = None
         self.last_commit = time.monotonic()
 
     def write_on_batch_end(  # noqa: D102
         self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
     ) -> None:
+        current = (prediction, batch["frame"], batch["xyrs"], batch["records"])
+        if hasattr(prediction, "result"):
+            current, self.deferred = self.deferred, current
+        if current is not None:
+            self._write(trainer, *current)
+
+    def _write(self, trainer, prediction, frame, xyrs, records) -> None:
+        """Hold a batch's cells by frame; move frames whose record arrived to ``finished``; commit when due."""
+        if hasattr(prediction, "result"):
+            prediction = prediction.result()
         probs = prediction.detach().cpu().numpy().astype(np.float32) if isinstance(prediction, torch.Tensor) else \
             np.asarray(prediction, np.float32)
-        frame = batch["frame"].cpu().numpy()
-        xyrs = batch["xyrs"].cpu().numpy()
+        frame = frame.cpu().numpy()
+        xyrs = xyrs.cpu().numpy()
         if len(frame):
             # frames are contiguous within a batch; split at changes
             cuts = np.flatnonzero(np.diff(frame)) + 1
@@ -70,7 +84,7 @@ class JournalWriter(BasePredictionWriter):
                     "frame": frame[sl], "x": xyrs[sl, 0], "y": xyrs[sl, 1], "radius": xyrs[sl, 2],
                     "score": xyrs[sl, 3], "prob": probs[sl],
                 })
-        for rec in batch["records"]:
+        for rec in records:
             rec = {k: (v.item() if isinstance(v, torch.Tensor) else v) for k, v in rec.items()}
             cells = concat_cells(self.pending.pop(int(rec["frame"]), []), self.n_classes)
             if len(cells["frame"]) != rec["n_cells"]:
@@ -99,6 +113,9 @@ class JournalWriter(BasePredictionWriter):
             self.progress(len(results))
 
     def on_predict_end(self, trainer, pl_module) -> None:  # noqa: D102
+        if self.deferred is not None:
+            current, self.deferred = self.deferred, None
+            self._write(trainer, *current)
         if self.pending:
             raise RuntimeError(f"frames {sorted(self.pending)[:5]} got crops but no completion record")
         if self.finished:

@@ -133,8 +133,11 @@ def segment_input(
     """
     import torch
 
+    from ferroscreen.allocator import keep_freed_memory
     from ferroscreen.hashing import file_sha256
     from ferroscreen.segment.predict import NucleiModel
+
+    keep_freed_memory()
 
     table, kind = collect_inputs(input_path, fmt=fmt, channel=channel)
     nm = NucleiModel.from_name(model)

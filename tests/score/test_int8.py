@@ -63,9 +63,13 @@ def test_int8_probabilities_match_float_and_survive_pickling(int8_bundle):
     assert float((p8 - p32).abs().mean()) < 0.03
     from ferroscreen.models.int8 import Int8Forward
 
-    for threads in (1, 3):  # a batch split over single-threaded sessions gives the same numbers
+    for threads in (1, 3):  # a batch shared by single-threaded sessions, in chunks, gives the same numbers
         alone = Int8Forward(b.int8_graph, float(b.meta["temperature"]), threads=threads)
+        alone.CHUNK = 7
         np.testing.assert_array_equal(alone.predict_proba(x).numpy(), p8.numpy())
+        # batches started before earlier ones are collected: each gets its own crops' logits
+        pending = [alone.submit(x[i : i + 20].numpy()) for i in (0, 20)]
+        np.testing.assert_array_equal(np.concatenate([p.result() for p in pending[::-1]][::-1]), alone.logits(x.numpy()))
     clone = pickle.loads(pickle.dumps(fwd))  # what spawned DDP ranks receive: bytes, no session
     assert clone._sessions is None
     np.testing.assert_array_equal(clone.predict_proba(x).numpy(), p8.numpy())
