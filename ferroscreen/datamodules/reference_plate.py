@@ -68,8 +68,7 @@ def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crop
 
 
 def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, crop_size: int,
-                normalization: CropNormalization | None = None, next_scan: str | None | bool = False,
-                load=load_image):
+                normalization: CropNormalization | None = None, next_scan: str | None | bool = False):
     """Detections and crops of one decoded frame, cut as training, ``score`` and ``quantize`` all cut them.
 
     Args:
@@ -80,8 +79,6 @@ def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig,
         normalization: Crop normalisation (default: the detector's percentile scaling).
         next_scan: ``False``: crops ``(N, S, S)``; the site's next scan path
             (``None``/empty: none): crops ``(N, 2, S, S)`` (see :func:`ferroscreen.crops.with_next_scan`).
-        load: Reads the next scan (default :func:`~ferroscreen.io.load_image`; scoring passes a
-            cache of recently decoded frames).
 
     Returns:
         ``(detections, crops, used)``: ``used`` is 1 when a next scan gave the
@@ -91,12 +88,11 @@ def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig,
     det, crops = cells_and_crops(normalized, config, crop_size, norm.apply(raw, normalized))
     if next_scan is False:
         return det, crops, -1
-    following = next_crop_frame(next_scan or None, raw.shape, norm, load)
+    following = next_crop_frame(next_scan or None, raw.shape, norm)
     return det, with_next_scan(crops, det, config, crop_size, following), int(following is not None)
 
 
-def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization,
-                    load=load_image) -> np.ndarray | None:
+def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization) -> np.ndarray | None:
     """The crop frame of a site's next scan, or ``None`` when there is none or it is unreadable or of another size.
 
     A next scan is context, not the frame being classified: when it cannot be
@@ -105,7 +101,7 @@ def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: Cro
     if path is None:
         return None
     try:
-        raw = load(path)
+        raw = load_image(path)
         if raw.shape != tuple(shape):
             return None
         return normalization.apply(raw)

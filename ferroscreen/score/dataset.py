@@ -7,18 +7,13 @@ their frame ids and positions, and the *records* of the frames whose last
 crop is in that batch (or that produced no crop), so the consumer knows when a
 frame is complete. Memory is bounded by one frame plus one batch per worker.
 
-Work is split deterministically: the jobs are put in site order (each site's
-scans one after another, following the next-scan paths, see :func:`site_order`)
-and cut into ``w * n`` contiguous, equal shares, one per DataLoader worker ``i``
-of ``n`` of rank ``r`` of ``w`` processes. A worker then reads the scan it
-decoded as one frame's next scan again as the following frame
-(:class:`RecentFrames`): each file is decoded once, not twice.
+Work is split deterministically: rank ``r`` of ``w`` processes takes frames
+``jobs[r::w]``, and DataLoader worker ``i`` of ``n`` takes every ``n``-th of those.
 """
 
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,59 +38,6 @@ class FrameResult:
     xyrs: np.ndarray  # (n, 4) float32: x, y, radius, detection score
 
 
-class RecentFrames:
-    """The last ``keep`` frames decoded, by path, size and modification time (a file rewritten is read again).
-
-    :meth:`load` behaves as :func:`~ferroscreen.io.load_image` (same errors)
-    but returns a read-only array, shared with other callers that load the
-    same file while it is kept.
-    """
-
-    def __init__(self, keep: int = 2) -> None:
-        self.keep = int(keep)
-        self._frames: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self.hits = 0
-
-    def load(self, path: str) -> np.ndarray:  # noqa: D102
-        try:
-            st = os.stat(path)
-        except OSError:
-            return load_image(path)  # raises its one-line error
-        key = (str(path), st.st_size, st.st_mtime_ns)
-        raw = self._frames.get(key)
-        if raw is not None:
-            self._frames.move_to_end(key)
-            self.hits += 1
-            return raw
-        raw = load_image(path)
-        raw.setflags(write=False)
-        self._frames[key] = raw
-        while len(self._frames) > self.keep:
-            self._frames.popitem(last=False)
-        return raw
-
-
-def site_order(jobs: list[tuple]) -> list[tuple]:
-    """``jobs`` with each site's scans in a row: chains ``job -> job whose path is its next_path``.
-
-    Chains start, in the given order, at the jobs that are no other job's
-    next scan. Jobs without a next path (single-scan bundles) keep their order.
-    """
-    if not jobs or len(jobs[0]) < 3:
-        return list(jobs)
-    by_path = {job[1]: job for job in jobs}
-    followed = {job[2] for job in jobs if job[2]}
-    out, seen = [], set()
-    for job in jobs:
-        if job[1] in followed or job[0] in seen:
-            continue
-        while job is not None and job[0] not in seen:
-            seen.add(job[0])
-            out.append(job)
-            job = by_path.get(job[2]) if job[2] else None
-    return out + [job for job in jobs if job[0] not in seen]  # next-scan links that form a loop
-
-
 def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
     rec = {"frame": frame, "status": status, "reason": reason, "n_cells": 0, "height": 0, "width": 0,
            "focus": np.nan, "empty": 0, "file_size": -1, "file_mtime": np.nan, "next_scan": -1}
@@ -105,7 +47,7 @@ def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
 
 def process_frame(
     frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None,
-    normalization: CropNormalization | None = None, next_scan: str | None | bool = False, load=load_image,
+    normalization: CropNormalization | None = None, next_scan: str | None | bool = False,
 ) -> FrameResult:
     """Decode, check, normalise, detect and crop one frame (training's call order).
 
@@ -115,9 +57,9 @@ def process_frame(
     ``False`` for single-scan bundles, else the site's next scan (``None``:
     none yet), whose crops become the second channel; the record's
     ``next_scan`` says whether one was used (-1: not asked for).
-    ``load`` reads both scans (e.g. :meth:`RecentFrames.load`). Failures
-    (missing, unreadable or wrong-sized file, detector or normalisation error)
-    give a ``failed`` record with a one-line reason instead of raising.
+    Failures (missing, unreadable or wrong-sized file, detector or
+    normalisation error) give a ``failed`` record with a one-line reason
+    instead of raising.
     """
     none = np.zeros((0, crop_size, crop_size), np.float32), np.zeros((0, 4), np.float32)
     try:
@@ -126,7 +68,7 @@ def process_frame(
         return FrameResult(_record(frame, FAILED, f"image file not found: {path}"), *none)
     sig = {"file_size": int(st.st_size), "file_mtime": float(st.st_mtime)}
     try:
-        raw = load(path)
+        raw = load_image(path)
     except FerroscreenError as exc:
         return FrameResult(_record(frame, FAILED, str(exc), **sig), *none)
     h, w = raw.shape
@@ -139,7 +81,7 @@ def process_frame(
         focus = focus_score(img)
         if is_flat(raw):
             return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
-        det, crops, used = frame_crops(raw, img, config, crop_size, normalization, next_scan, load)
+        det, crops, used = frame_crops(raw, img, config, crop_size, normalization, next_scan)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
         msg = str(exc).splitlines()[0][:150] if str(exc) else ""
         reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"
@@ -186,13 +128,10 @@ class FrameCropStream(IterableDataset):
         self.world_size = world_size
 
     def my_jobs(self) -> list[tuple]:
-        """The jobs of this rank and DataLoader worker: its contiguous share of :func:`site_order`."""
+        """The jobs of this rank and DataLoader worker."""
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
-        jobs = site_order(self.jobs)
-        shares = self.world_size * nw
-        k = self.rank * nw + wid
-        return jobs[k * len(jobs) // shares : (k + 1) * len(jobs) // shares]
+        return self.jobs[self.rank :: self.world_size][wid::nw]
 
     def __iter__(self):
         """Yield batch dicts: crops, frame, xyrs, and the ``records`` of frames completed in the batch."""
@@ -201,10 +140,9 @@ class FrameCropStream(IterableDataset):
         meta: list[tuple[np.ndarray, np.ndarray]] = []
         held = 0
         records: list[dict] = []  # completed frames whose crops are all in the buffer
-        recent = RecentFrames()
         for frame, path, *following in self.my_jobs():
             res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape, self.normalization,
-                                following[0] if following else False, recent.load)
+                                following[0] if following else False)
             n = len(res.crops)
             start = 0
             while n - start > 0:
