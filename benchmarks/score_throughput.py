@@ -12,10 +12,12 @@ Also reported: preparation alone (decode + detect + crop, what one DataLoader
 worker does) in one thread, ms/frame: where the forward pass is cheap (a GPU),
 this sets how many workers per device keep it fed.
 
-(b) and (a) run ``--rounds`` times (default 3) as (b)-then-(a) pairs and the
-pair with the median ratio is reported (all pairs under ``rounds``): on a
-shared machine the speed drifts by tens of percent between minutes, so (a)
-and (b) are only comparable measured back to back.
+(b) and (a) alternate ``--rounds`` times (default 5), (b) first; each (b)
+after the first is set against the mean of the (a) runs just before and just
+after it, the first against the (a) after it, and the round with the median
+ratio is reported (all rounds under ``rounds``): on a shared machine the speed
+drifts by tens of percent between minutes, so (a) and (b) are only comparable
+measured back to back.
 
 Targets: (b) >= 70% of (a) in crops/s; (b) >= 10x (c) in frames/s. (a) runs
 what (b) runs (``--precision``, default ``auto``: the bundle's int8 graph on
@@ -24,7 +26,7 @@ natively, see ``ferroscreen.models.precision``).
 
     python benchmarks/score_throughput.py [--plate DIR] [--model BUNDLE] [--wells A01,...]
         [--size 512] [--hours 48] [--batch-size 256] [--workers N] [--device cpu|cuda]
-        [--precision auto|32|bf16|int8] [--rounds 3]
+        [--precision auto|32|bf16|int8] [--rounds 5]
 
 Without ``--model`` an untrained bundle with the demo recipe's architecture
 (MobileNetV2, 64 px input, 40 px crops, reading each cell's next scan too;
@@ -92,7 +94,7 @@ def main() -> None:
     ap.add_argument("--baseline-frames", type=int, default=8, help="frames timed for (c)")
     ap.add_argument("--precision", default="auto", choices=["auto", "32", "bf16"])
     ap.add_argument("--single-scan", action="store_true", help="built bundle reads one crop per cell")
-    ap.add_argument("--rounds", type=int, default=3, help="(b)-then-(a) pairs; the median pair is reported")
+    ap.add_argument("--rounds", type=int, default=5, help="(b) runs, each between two (a) runs; the median is reported")
     args = ap.parse_args()
 
     from ferroscreen.crops import normalize_frame, tile_frame
@@ -155,42 +157,6 @@ def main() -> None:
                 net.predict_proba(x[i : i + args.batch_size].to(args.device)).cpu()
             return time.perf_counter() - t
 
-    # (a) right after each (b), a pair per round: a shared machine's speed drifts between minutes
-    rounds = [(s["crops_scored"] / wall_b, len(x) / ceiling())]
-    for i in range(1, args.rounds):
-        s_i, wall_i = end_to_end(i)
-        rounds.append((s_i["crops_scored"] / wall_i, len(x) / ceiling()))
-    b_rates, a_rates = np.array(rounds).T
-    ratios = b_rates / a_rates
-    mid = int(np.argsort(ratios)[len(ratios) // 2])  # the round with the median ratio
-    report["a_ceiling"] = {"crops": len(x), "crops_per_s": round(float(a_rates[mid]), 1)}
-    n_b = report["b_end_to_end"]["crops"]
-    b_mid = float(b_rates[mid])
-    report["b_end_to_end"].update(seconds=round(n_b / b_mid, 2), crops_per_s=round(b_mid, 1),
-                                  frames_per_s=round(b_mid * len(paths) / n_b, 2))
-    report["rounds"] = [{"b_crops_per_s": round(float(b), 1), "a_crops_per_s": round(float(a), 1),
-                         "ratio": round(float(b / a), 3)} for b, a in rounds]
-
-    # preparation alone (what one DataLoader worker does), one thread: how many workers keep a fast model fed
-    import cv2
-
-    from ferroscreen.score.dataset import FrameCropStream
-
-    threads = torch.get_num_threads(), cv2.getNumThreads()
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-    pairs = enumerate(zip(paths, following, strict=True))
-    jobs = [(i, p, n or None) if bundle.next_scan else (i, p) for i, (p, n) in pairs]
-    stream = FrameCropStream(jobs, cfg, bundle.crop_size, args.batch_size, normalization=bundle.normalization)
-    t = time.perf_counter()
-    n_prep = sum(len(b["crops"]) for b in stream)
-    wall_p = time.perf_counter() - t
-    torch.set_num_threads(threads[0])
-    cv2.setNumThreads(threads[1])
-    report["prep_one_worker"] = {"seconds": round(wall_p, 2), "crops": n_prep,
-                                 "ms_per_frame": round(1000 * wall_p / len(paths), 2),
-                                 "frames_per_s": round(len(paths) / wall_p, 1)}
-
     # (c) reference-study baseline: 224 px tiles, ResNet-50 forward per frame
     import torchvision
     from torch.fx.experimental.optimization import fuse
@@ -217,9 +183,51 @@ def main() -> None:
         return {"precision": prec, "seconds": round(wall, 2), "frames": n_c, "tiles": n_tiles,
                 "frames_per_s": round(n_c / wall, 2)}
 
-    report["c_baseline"] = baseline("32")
+    # (a) and (c) right after each (b): a shared machine's speed drifts between minutes, so each (b) after the
+    # first is set against the mean of the (a) and (c) runs just before and just after it (a linear drift cancels)
+    a_runs, c_runs = [len(x) / ceiling()], [baseline("32")]
+    rounds = [(s["crops_scored"] / wall_b, a_runs[0], c_runs[0]["frames_per_s"])]
+    for i in range(1, args.rounds):
+        s_i, wall_i = end_to_end(i)
+        a_runs.append(len(x) / ceiling())
+        c_runs.append(baseline("32"))
+        c_mean = (c_runs[-2]["frames_per_s"] + c_runs[-1]["frames_per_s"]) / 2
+        rounds.append((s_i["crops_scored"] / wall_i, (a_runs[-2] + a_runs[-1]) / 2, c_mean))
+    b_rates, a_rates, c_rates = np.array(rounds).T
+    ratios = b_rates / a_rates
+    mid = int(np.argsort(ratios)[len(ratios) // 2])  # the round with the median ratio
+    report["a_ceiling"] = {"crops": len(x), "crops_per_s": round(float(a_rates[mid]), 1)}
+    n_b = report["b_end_to_end"]["crops"]
+    b_mid = float(b_rates[mid])
+    report["b_end_to_end"].update(seconds=round(n_b / b_mid, 2), crops_per_s=round(b_mid, 1),
+                                  frames_per_s=round(b_mid * len(paths) / n_b, 2))
+    report["c_baseline"] = {**c_runs[mid], "frames_per_s": round(float(c_rates[mid]), 2)}
+    report["rounds"] = [{"b_crops_per_s": round(float(b), 1), "a_crops_per_s": round(float(a), 1),
+                         "ratio": round(float(b / a), 3), "c_frames_per_s": round(float(c), 2),
+                         "b_over_c": round(float(b * len(paths) / n_b / c), 2)} for b, a, c in rounds]
+
+    # preparation alone (what one DataLoader worker does), one thread: how many workers keep a fast model fed
+    import cv2
+
+    from ferroscreen.score.dataset import FrameCropStream
+
+    threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    pairs = enumerate(zip(paths, following, strict=True))
+    jobs = [(i, p, n or None) if bundle.next_scan else (i, p) for i, (p, n) in pairs]
+    stream = FrameCropStream(jobs, cfg, bundle.crop_size, args.batch_size, normalization=bundle.normalization)
+    t = time.perf_counter()
+    n_prep = sum(len(b["crops"]) for b in stream)
+    wall_p = time.perf_counter() - t
+    torch.set_num_threads(threads[0])
+    cv2.setNumThreads(threads[1])
+    report["prep_one_worker"] = {"seconds": round(wall_p, 2), "crops": n_prep,
+                                 "ms_per_frame": round(1000 * wall_p / len(paths), 2),
+                                 "frames_per_s": round(len(paths) / wall_p, 1)}
+
     if native_bf16(accel):
-        report["c_baseline_bf16"] = baseline("bf16")
+        report["c_baseline_bf16"] = baseline("bf16")  # context only: measured once
 
     b, a, c = report["b_end_to_end"], report["a_ceiling"], report["c_baseline"]
     report["ratio_b_over_a_crops"] = round(b["crops_per_s"] / a["crops_per_s"], 3)
