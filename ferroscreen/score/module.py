@@ -31,7 +31,8 @@ class ScoringModule(pl.LightningModule):
         net: The bundle's network (temperature set); scored through its
             batch-norm-folded copy (:meth:`DeathModeNet.for_inference`).
         int8: The bundle's :class:`ferroscreen.models.int8.Int8Forward`; when
-            given it scores instead of ``net`` (kept: DDP wraps a module with parameters).
+            given it scores instead of ``net`` (``net`` is kept as it is, unfolded:
+            DDP wraps a module with parameters).
         defer: With ``int8``, ``predict_step`` only starts the batch on the
             session threads and returns :class:`PendingProbs`, so that the
             main thread writes the previous batch and fetches the next one
@@ -41,7 +42,7 @@ class ScoringModule(pl.LightningModule):
 
     def __init__(self, net: DeathModeNet, int8=None, defer: bool = False) -> None:
         super().__init__()
-        self.net = net.for_inference()
+        self.net = net if int8 is not None else net.for_inference()  # folding costs ~0.1 s
         self.int8 = int8
         self.defer = defer
 
