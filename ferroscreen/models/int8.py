@@ -217,7 +217,7 @@ class Int8Forward:
         sessions = self.sessions()
         n = min(len(sessions), max(1, len(crops) // self.MIN_SHARE))
         step = self.CHUNK if n > 1 else max(len(crops), 1)
-        starts = range(0, len(crops), step)
+        starts = range(0, max(len(crops), 1), step)  # an empty batch still runs once: (0, n_classes)
         chunks = iter(starts)  # shared by the session threads; next() on a range iterator holds the GIL
         out: list = [None] * len(starts)
 

@@ -70,6 +70,7 @@ def test_int8_probabilities_match_float_and_survive_pickling(int8_bundle):
         # batches started before earlier ones are collected: each gets its own crops' logits
         pending = [alone.submit(x[i : i + 20].numpy()) for i in (0, 20)]
         np.testing.assert_array_equal(np.concatenate([p.result() for p in pending[::-1]][::-1]), alone.logits(x.numpy()))
+        assert alone.logits(x[:0].numpy()).shape == (0, p8.shape[1])
     clone = pickle.loads(pickle.dumps(fwd))  # what spawned DDP ranks receive: bytes, no session
     assert clone._sessions is None
     np.testing.assert_array_equal(clone.predict_proba(x).numpy(), p8.numpy())
