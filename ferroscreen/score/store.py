@@ -254,11 +254,9 @@ def write_store(
             c.attrs["columns"] = [*CELL_SCHEMA, "prob"]
             c.attrs["prob_columns"] = classes
             out = 0
-            for group in _coalesce(runs, copy_rows):
-                name, a, b = group[0][1], group[0][2], group[-1][3]
-                src = sources[name]
-                block = {col: np.asarray(src[col][a:b]) for col in (*CELL_SCHEMA, "prob")}
-                n = b - a
+            for group in _windows(runs, max(copy_rows // 3, 1)):
+                block = _gather(sources, group)
+                n = len(block["prob"])
                 block["frame"] = np.repeat(np.array([g[0] for g in group], np.int64), [g[3] - g[2] for g in group])
                 for col, dt in CELL_SCHEMA.items():
                     c[col][out : out + n] = block[col].astype(dt)
@@ -268,9 +266,10 @@ def write_store(
                 np.add.at(sums["prob_sum"], fid, prob)
                 np.add.at(sums["argmax_count"], (fid, prob.argmax(axis=1)), 1)
                 np.add.at(conf, fid, prob.max(axis=1))
+                at = out
                 for fr, _, ga, gb in group:
-                    start[fr] = out + (ga - a)
-                    stop[fr] = out + (gb - a)
+                    start[fr], stop[fr] = at, at + (gb - ga)
+                    at += gb - ga
                 out += n
             frames["cell_start"] = start
             frames["cell_stop"] = stop
@@ -306,16 +305,59 @@ def write_store(
     return PlateStore(attrs, _typed_frames(frames), sums, wells, layout)
 
 
-def _coalesce(runs: list[tuple[int, str, int, int]], max_rows: int):
-    """Group consecutive runs reading one source contiguously (at most ``max_rows`` rows a group)."""
-    group: list[tuple[int, str, int, int]] = []
+#: Rows a source span may hold beyond twice the rows it is read for (see :func:`_gather`).
+SPAN_SLACK = 4096
+
+
+def _windows(runs: list[tuple[int, str, int, int]], max_rows: int):
+    """Consecutive runs holding at most ``max_rows`` cells together (a longer run alone)."""
+    window: list[tuple[int, str, int, int]] = []
+    rows = 0
     for run in runs:
-        if group and (run[1] != group[-1][1] or run[2] != group[-1][3] or run[3] - group[0][2] > max_rows):
-            yield group
-            group = []
-        group.append(run)
-    if group:
-        yield group
+        n = run[3] - run[2]
+        if window and rows + n > max_rows:
+            yield window
+            window, rows = [], 0
+        window.append(run)
+        rows += n
+    if window:
+        yield window
+
+
+def _gather(sources: dict[str, object], window: list[tuple[int, str, int, int]]) -> dict[str, np.ndarray]:
+    """The cells of ``window``'s runs, in its order: one read per source where the runs lie close together.
+
+    Journals written by several DataLoader workers or DDP ranks hold frames in
+    an order that is only locally that of the frame ids, so a window's runs
+    from one source are read as one span when the span is at most twice their
+    rows (plus :data:`SPAN_SLACK`), else as its contiguous stretches.
+    """
+    cols = (*CELL_SCHEMA, "prob")
+    pieces: list[dict | None] = [None] * len(window)
+    by_source: dict[str, list[int]] = {}
+    for i, run in enumerate(window):
+        by_source.setdefault(run[1], []).append(i)
+    for name, members in by_source.items():
+        members.sort(key=lambda i: window[i][2])
+        lo, hi = window[members[0]][2], max(window[i][3] for i in members)
+        need = sum(window[i][3] - window[i][2] for i in members)
+        if hi - lo <= 2 * need + SPAN_SLACK:
+            stretches = [members]
+        else:
+            stretches = [[members[0]]]
+            for i in members[1:]:
+                if window[i][2] == window[stretches[-1][-1]][3]:
+                    stretches[-1].append(i)
+                else:
+                    stretches.append([i])
+        src = sources[name]
+        for stretch in stretches:
+            s0, s1 = window[stretch[0]][2], max(window[i][3] for i in stretch)
+            data = {col: np.asarray(src[col][s0:s1]) for col in cols}
+            for i in stretch:
+                a, b = window[i][2] - s0, window[i][3] - s0
+                pieces[i] = {col: data[col][a:b] for col in cols}
+    return {col: np.concatenate([p[col] for p in pieces]) for col in cols}
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pandas as pd
+import pytest
 
 from ferroscreen.score.correction import adjusted_fractions, confusion_rates, project_to_simplex
 from ferroscreen.score.merge import merge_journals
@@ -147,3 +148,36 @@ def test_deferred_predictions_journal_like_immediate_ones(tmp_path):
     assert sorted(journals[True][0]["frame"]) == [0, 1, 2, 3]
     for k, v in journals[False][1].items():
         np.testing.assert_array_equal(journals[True][1][k], v)
+
+
+@pytest.mark.parametrize("slack", [4096, 0])
+def test_journals_in_any_order_merge_into_frame_order(tmp_path, monkeypatch, slack):
+    """Frames interleaved across two journals and permuted within them (several workers, DDP ranks) land in
+    frame-id order, whether a source's runs are read as one span or (no slack, small windows) one by one."""
+    import ferroscreen.score.store as store_mod
+
+    monkeypatch.setattr(store_mod, "SPAN_SLACK", slack)
+    n = 12
+    sizes = [(f * 7) % 5 + 1 for f in range(n)]
+    rng = np.random.default_rng(5)
+    order = {0: [f for f in range(n) if f % 2 == 0], 1: [f for f in range(n) if f % 2]}
+    for frames_of in order.values():
+        rng.shuffle(frames_of)
+    journals = []
+    for rank, frames_of in order.items():
+        j = tmp_path / f"rank-{rank:05d}.h5"
+        w = ShardWriter(j, 4)
+        for f in frames_of:  # one commit per frame: the journal holds them in this shuffled order
+            w.commit([_result(f, sizes[f])], _cells(f, sizes[f], seed=f))
+        w.close()
+        journals.append(j)
+    attrs = {"classes": CLASSES, "confusion": np.eye(4).tolist(), "plate": "P"}
+    monkeypatch.setattr(store_mod.write_store, "__defaults__", (24,))  # copy_rows: windows of up to 8 cells
+    store, applied = merge_journals(tmp_path / "s.h5", attrs, _frames(n), None, journals, False)
+    assert applied == n and store.attrs["n_cells"] == sum(sizes)
+    cells = read_cells(tmp_path / "s.h5")
+    assert list(cells["frame"]) == [f for f in range(n) for _ in range(sizes[f])]
+    want = np.concatenate([_cells(f, sizes[f], seed=f)["prob"] for f in range(n)])
+    np.testing.assert_allclose(cells[[f"p_{c}" for c in CLASSES]].to_numpy(), want, rtol=1e-6)
+    starts = store.frames["cell_start"].to_numpy()
+    assert list(np.diff(starts)) == sizes[:-1]
