@@ -210,8 +210,10 @@ class Int8Forward:
     def submit(self, crops) -> PendingLogits:
         """Start the logits of crops (N, S, S) or (N, C, S, S) on the session threads; returns at once.
 
-        Batches submitted one after another run in that order. The caller
-        keeps the crops unchanged until :meth:`PendingLogits.result`.
+        Batches submitted one after another start in that order (a later one
+        may use a session thread that an earlier, smaller one leaves free);
+        each gets its own crops' logits. The caller keeps the crops unchanged
+        until :meth:`PendingLogits.result`.
         """
         crops = _as_batch(crops)
         sessions = self.sessions()
