@@ -64,6 +64,9 @@ class JournalWriter(BasePredictionWriter):
         current = (prediction, batch["frame"], batch["xyrs"], batch["records"])
         if hasattr(prediction, "result"):
             current, self.deferred = self.deferred, current
+        elif self.deferred is not None:  # an immediate batch (e.g. one without crops) after a deferred one
+            earlier, self.deferred = self.deferred, None
+            self._write(trainer, *earlier)
         if current is not None:
             self._write(trainer, *current)
 

@@ -118,34 +118,40 @@ def test_deferred_predictions_journal_like_immediate_ones(tmp_path):
             self.probs, self.resolved = probs, False
 
         def result(self):
+            assert not written or written[-1] is made[made.index(self) - 1]  # batches are written in order
+            written.append(self)
             self.resolved = True
             return self.probs
 
     rng = np.random.default_rng(3)
-    sizes = [(0, 5), (1, 9), (2, 0), (3, 4)]  # (frame, cells); frame 1 spans two batches, frame 2 has none
+    sizes = [(0, 5), (1, 9), (2, 0), (3, 4), (4, 0)]  # (frame, cells); frame 1 spans two batches; 2 and 4: none
     frame = np.concatenate([np.full(n, f, np.int64) for f, n in sizes])
     recs = {f: {**_result(f, n), "next_scan": -1} for f, n in sizes}
     probs = torch.from_numpy(rng.dirichlet(np.ones(4), len(frame)).astype(np.float32))
     xyrs = torch.from_numpy(rng.random((len(frame), 4), dtype=np.float32))
-    batches = [(slice(0, 8), [recs[0]]), (slice(8, 14), [recs[1], recs[2]]), (slice(14, 18), [recs[3]])]
+    batches = [(slice(0, 8), [recs[0]]), (slice(8, 14), [recs[1], recs[2]]), (slice(14, 18), [recs[3]]),
+               (slice(18, 18), [recs[4]]), (slice(18, 18), [])]
     journals = {}
     for deferred in (False, True):
         w = JournalWriter(tmp_path / str(deferred), 4, commit_every_s=0)
         w.on_predict_start(Trainer(), None)
-        made = []
+        made, written = [], []
         for i, (sl, records) in enumerate(batches):
-            pred = Later(probs[sl]) if deferred else probs[sl]
+            # ScoringModule answers a batch without crops at once, deferring or not
+            pred = Later(probs[sl]) if deferred and sl.stop > sl.start else probs[sl]
             made.append(pred)
             batch = {"frame": torch.from_numpy(frame[sl]), "xyrs": xyrs[sl], "records": records}
             w.write_on_batch_end(Trainer(), None, pred, None, batch, i)
-            if deferred:  # the batch just given is still running; the one before has been written
-                assert not pred.resolved and (i == 0 or made[i - 1].resolved)
+            if isinstance(pred, Later):  # the batch just given is still running; the one before has been written
+                assert not pred.resolved and (i == 0 or not isinstance(made[i - 1], Later) or made[i - 1].resolved)
+            elif deferred:  # an immediate batch writes the deferred one before it first
+                assert all(p.resolved for p in made if isinstance(p, Later))
         w.on_predict_end(Trainer(), None)
-        assert not deferred or made[-1].resolved
+        assert all(p.resolved for p in made if isinstance(p, Later))
         with ShardReader(tmp_path / str(deferred) / "rank-00000.h5", 4) as r:
             journals[deferred] = (r.results.drop(columns="reason").copy(), {k: r.cells[k][:] for k in r.cells})
     pd.testing.assert_frame_equal(journals[True][0], journals[False][0])
-    assert sorted(journals[True][0]["frame"]) == [0, 1, 2, 3]
+    assert sorted(journals[True][0]["frame"]) == [0, 1, 2, 3, 4]
     for k, v in journals[False][1].items():
         np.testing.assert_array_equal(journals[True][1][k], v)
 
