@@ -7,6 +7,10 @@ their frame ids and positions, and the *records* of the frames whose last
 crop is in that batch (or that produced no crop), so the consumer knows when a
 frame is complete. Memory is bounded by one frame plus one batch per worker.
 
+Batches hold numpy arrays; with :class:`~ferroscreen.score.slots.BatchSlots`
+a worker's crops travel in a shared slot instead (``slot``, ``n``), and
+:func:`batch_tensors` turns either form into tensors in the consuming process.
+
 Work is split deterministically: rank ``r`` of ``w`` processes takes frames
 ``jobs[r::w]``, and DataLoader worker ``i`` of ``n`` takes every ``n``-th of those.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -26,6 +31,7 @@ from ferroscreen.datamodules.reference_plate import frame_crops
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import load_image
 from ferroscreen.score.qc import focus_score, is_flat
+from ferroscreen.score.slots import BatchSlots
 from ferroscreen.score.store import DONE, FAILED
 
 
@@ -104,6 +110,8 @@ class FrameCropStream(IterableDataset):
         expected_shape: Frame (height, width); other sizes fail. ``None``: any.
         rank, world_size: This process's share of ``jobs`` (set by the data module).
         normalization: Crop normalisation (as in the bundle; ``None``: percentile).
+        slots: Shared crop buffers (made before the workers fork); used in
+            DataLoader workers only, for batches with crops.
     """
 
     def __init__(
@@ -116,8 +124,10 @@ class FrameCropStream(IterableDataset):
         rank: int = 0,
         world_size: int = 1,
         normalization: CropNormalization | None = None,
+        slots: BatchSlots | None = None,
     ) -> None:
         super().__init__()
+        self.slots = slots
         self.jobs = list(jobs)
         self.normalization = normalization
         self.detector = detector
@@ -134,7 +144,7 @@ class FrameCropStream(IterableDataset):
         return self.jobs[self.rank :: self.world_size][wid::nw]
 
     def __iter__(self):
-        """Yield batch dicts: crops, frame, xyrs, and the ``records`` of frames completed in the batch."""
+        """Yield batch dicts: crops (or slot and n), frame, xyrs, and the ``records`` of frames completed in it."""
         keep_freed_memory()  # frame-sized temporaries come from the heap, not fresh pages (see ferroscreen.allocator)
         crops: list[np.ndarray] = []
         meta: list[tuple[np.ndarray, np.ndarray]] = []
@@ -163,12 +173,37 @@ class FrameCropStream(IterableDataset):
 
     def _batch(self, crops, meta, records) -> dict:
         s = self.crop_size
-        return {
-            "crops": torch.from_numpy(np.concatenate(crops) if crops else np.zeros((0, s, s), np.float32)),
-            "frame": torch.from_numpy(np.concatenate([m[0] for m in meta]) if meta else np.zeros(0, np.int64)),
-            "xyrs": torch.from_numpy(np.concatenate([m[1] for m in meta]) if meta else np.zeros((0, 4), np.float32)),
+        batch = {
+            "frame": np.concatenate([m[0] for m in meta]) if meta else np.zeros(0, np.int64),
+            "xyrs": np.concatenate([m[1] for m in meta]) if meta else np.zeros((0, 4), np.float32),
             "records": list(records),
         }
+        slot = self.slots.acquire() if crops and self.slots is not None and get_worker_info() is not None else None
+        if slot is None:
+            return {"crops": np.concatenate(crops) if crops else np.zeros((0, s, s), np.float32)} | batch
+        return {"slot": slot, "n": self.slots.fill(slot, crops)} | batch
+
+
+def as_is(batch):
+    """DataLoader ``collate_fn`` that leaves a :class:`FrameCropStream` batch as numpy (converted by the consumer)."""
+    return batch
+
+
+def batch_tensors(batch: dict, slots: BatchSlots | None = None) -> dict:
+    """A :class:`FrameCropStream` batch with ``crops``, ``frame`` and ``xyrs`` as CPU tensors.
+
+    A batch in a slot of ``slots`` gets its crops as a view of the slot and a
+    ``release`` callable that gives the slot back: call it once the crops
+    are no longer read (the predictions are resolved).
+    """
+    out = {k: v for k, v in batch.items() if k not in ("slot", "n")}
+    if "slot" in batch:
+        out["crops"] = torch.from_numpy(slots.view(batch["slot"], batch["n"]))
+        out["release"] = partial(slots.release, batch["slot"])
+    for key in ("crops", "frame", "xyrs"):
+        if isinstance(out[key], np.ndarray):
+            out[key] = torch.from_numpy(out[key])
+    return out
 
 
 def worker_init(_: int) -> None:

@@ -9,7 +9,8 @@ from torch.utils.data import DataLoader
 from ferroscreen.crops import DetectorConfig
 from ferroscreen.models.death_mode_net import DeathModeNet
 from ferroscreen.models.int8 import softmax
-from ferroscreen.score.dataset import FrameCropStream, worker_init
+from ferroscreen.score.dataset import FrameCropStream, as_is, batch_tensors, worker_init
+from ferroscreen.score.slots import BatchSlots, slot_count
 
 
 class PendingProbs:
@@ -61,6 +62,10 @@ class ScoringModule(pl.LightningModule):
 class ScoringDataModule(pl.LightningDataModule):
     """Feeds :class:`FrameCropStream` to ``Trainer.predict``, sharded by the trainer's rank.
 
+    With DataLoader workers the crops come through :class:`~ferroscreen.score.slots.BatchSlots`
+    (made per rank, before its workers fork); a batch's ``release`` gives its
+    slot back (the prediction writer calls it once the batch is written).
+
     Args:
         jobs: ``(frame_id, path)`` pairs to score.
         detector: Detector settings.
@@ -89,14 +94,25 @@ class ScoringDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.expected_shape = expected_shape
+        self.slots: BatchSlots | None = None
 
     def predict_dataloader(self) -> DataLoader:  # noqa: D102
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        prefetch = 2
+        channels = (2,) if self.jobs and len(self.jobs[0]) > 2 else ()
+        shape = (self.batch_size, *channels, self.crop_size, self.crop_size)
+        n_slots = slot_count(self.num_workers, prefetch)
+        self.slots = BatchSlots(n_slots, shape) if self.num_workers > 0 and BatchSlots.usable(n_slots, shape) else None
         stream = FrameCropStream(
             self.jobs, self.detector, self.crop_size, self.batch_size, self.expected_shape, rank, world,
-            self.normalization,
+            self.normalization, self.slots,
         )
-        kw = {"prefetch_factor": 2, "persistent_workers": False} if self.num_workers > 0 else {}
+        kw = {"prefetch_factor": prefetch, "persistent_workers": False} if self.num_workers > 0 else {}
+        if self.slots is not None:
+            kw["multiprocessing_context"] = "fork"
         return DataLoader(
-            stream, batch_size=None, num_workers=self.num_workers, worker_init_fn=worker_init, **kw
+            stream, batch_size=None, num_workers=self.num_workers, worker_init_fn=worker_init, collate_fn=as_is, **kw
         )
+
+    def on_before_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:  # noqa: D102
+        return batch_tensors(batch, self.slots)

@@ -28,7 +28,9 @@ class JournalWriter(BasePredictionWriter):
     commit costs two flushes), and all at the end: a killed run loses at most
     that much work. A deferred prediction (anything with ``result()``, e.g.
     :class:`~ferroscreen.score.module.PendingProbs`) is written when the next
-    batch arrives, or at the end.
+    batch arrives, or at the end. A batch's ``release`` (see
+    :func:`~ferroscreen.score.dataset.batch_tensors`) is called once its
+    prediction is resolved.
 
     Args:
         parts_dir: Folder of the per-rank journals.
@@ -49,7 +51,7 @@ class JournalWriter(BasePredictionWriter):
         self.last_commit = time.monotonic()
         self.frames_committed = 0
         self.cells_committed = 0
-        self.deferred: tuple | None = None  # (prediction, frame, xyrs, records) not yet written
+        self.deferred: tuple | None = None  # (prediction, frame, xyrs, records, release) not yet written
 
     def on_predict_start(self, trainer, pl_module) -> None:  # noqa: D102
         self.journal = ShardWriter(shard_path(self.parts_dir, trainer.global_rank), self.n_classes)
@@ -61,7 +63,7 @@ class JournalWriter(BasePredictionWriter):
     def write_on_batch_end(  # noqa: D102
         self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
     ) -> None:
-        current = (prediction, batch["frame"], batch["xyrs"], batch["records"])
+        current = (prediction, batch["frame"], batch["xyrs"], batch["records"], batch.get("release"))
         if hasattr(prediction, "result"):
             current, self.deferred = self.deferred, current
         elif self.deferred is not None:  # an immediate batch (e.g. one without crops) after a deferred one
@@ -70,10 +72,12 @@ class JournalWriter(BasePredictionWriter):
         if current is not None:
             self._write(trainer, *current)
 
-    def _write(self, trainer, prediction, frame, xyrs, records) -> None:
+    def _write(self, trainer, prediction, frame, xyrs, records, release=None) -> None:
         """Hold a batch's cells by frame; move frames whose record arrived to ``finished``; commit when due."""
         if hasattr(prediction, "result"):
             prediction = prediction.result()
+        if release is not None:
+            release()
         probs = prediction.detach().cpu().numpy().astype(np.float32) if isinstance(prediction, torch.Tensor) else \
             np.asarray(prediction, np.float32)
         frame = frame.cpu().numpy()
