@@ -97,8 +97,16 @@ def process_frame(
     return FrameResult(rec, crops, xyrs.reshape(-1, 4))
 
 
+#: The first batches of a worker end with the frame that gives them crops (the consumer idles until they come).
+EARLY_BATCHES = 2
+
+
 class FrameCropStream(IterableDataset):
     """Batches of crops across frames, with frame-completion records (see the module docstring).
+
+    Each worker's first :data:`EARLY_BATCHES` batches hold one frame's crops
+    (at most ``batch_size``), so scoring starts after one frame, not after
+    a full batch; later batches hold ``batch_size`` crops (fewer at the end).
 
     Args:
         jobs: ``(frame_id, path)`` pairs, in frame-id order, or ``(frame_id,
@@ -106,7 +114,7 @@ class FrameCropStream(IterableDataset):
             when the site has no later scan yet).
         detector: Detector settings (as in the bundle).
         crop_size: Crop side (px), as trained.
-        batch_size: Crops per batch (the last batch of a worker may be smaller).
+        batch_size: Crops per batch (a worker's first and last batches may hold fewer).
         expected_shape: Frame (height, width); other sizes fail. ``None``: any.
         rank, world_size: This process's share of ``jobs`` (set by the data module).
         normalization: Crop normalisation (as in the bundle; ``None``: percentile).
@@ -148,7 +156,7 @@ class FrameCropStream(IterableDataset):
         keep_freed_memory()  # frame-sized temporaries come from the heap, not fresh pages (see ferroscreen.allocator)
         crops: list[np.ndarray] = []
         meta: list[tuple[np.ndarray, np.ndarray]] = []
-        held = 0
+        held = yielded = 0
         records: list[dict] = []  # completed frames whose crops are all in the buffer
         for frame, path, *following in self.my_jobs():
             res = process_frame(frame, path, self.detector, self.crop_size, self.expected_shape, self.normalization,
@@ -165,9 +173,12 @@ class FrameCropStream(IterableDataset):
                     records.append(res.record)
                 if held == self.batch_size:
                     yield self._batch(crops, meta, records)
-                    crops, meta, records, held = [], [], [], 0
+                    crops, meta, records, held, yielded = [], [], [], 0, yielded + 1
             if n == 0:
                 records.append(res.record)
+            if held and yielded < EARLY_BATCHES:  # the consumer starts after one frame, not a full batch
+                yield self._batch(crops, meta, records)
+                crops, meta, records, held, yielded = [], [], [], 0, yielded + 1
         if held or records:
             yield self._batch(crops, meta, records)
 

@@ -56,26 +56,29 @@ def merge_journals(
     src_stop = frames["cell_stop"].to_numpy(np.int64).copy()
     done0 = frames["status"].to_numpy() == DONE
     src_name[done0] = "store"
-    applied = 0
     with ExitStack() as stack:
         sources: dict[str, object] = {}
         if has_store and done0.any():
             sources["store"] = stack.enter_context(open_h5(out))["cells"]
+        results = []
         for j, path in enumerate(journals):
             reader = stack.enter_context(ShardReader(path, len(classes)))
-            name = f"journal{j}"
-            sources[name] = reader.cells
-            for row in reader.results.itertuples(index=False):
-                fid = int(row.frame)
-                if fid < 0 or fid >= nf or frames.at[fid, "status"] == DONE:
-                    continue
-                for col in _RESULT_COPY:
-                    frames.at[fid, col] = getattr(row, col)
-                frames.at[fid, "reason"] = row.reason if row.status == FAILED else ""
-                if row.status == DONE:
-                    src_name[fid] = name
-                    src_start[fid], src_stop[fid] = int(row.cell_start), int(row.cell_stop)
-                applied += 1
+            sources[f"journal{j}"] = reader.cells
+            results.append(reader.results.assign(source=f"journal{j}"))
+        rows = _applied_results(results, done0)
+        applied = len(rows)
+        if applied:
+            last = rows.drop_duplicates("frame", keep="last")  # each frame ends as its last applied result says
+            fids = last["frame"].to_numpy(np.int64)
+            for col in _RESULT_COPY:
+                frames[col] = _assigned(frames[col], fids, last[col].to_numpy())
+            reasons = np.where(last["status"].to_numpy() == FAILED, last["reason"].to_numpy(object), "")
+            frames["reason"] = _assigned(frames["reason"], fids, reasons.astype(object))
+            now_done = last[last["status"] == DONE]
+            at = now_done["frame"].to_numpy(np.int64)
+            src_name[at] = now_done["source"].to_numpy(object)
+            src_start[at] = now_done["cell_start"].to_numpy(np.int64)
+            src_stop[at] = now_done["cell_stop"].to_numpy(np.int64)
         done = frames["status"].to_numpy() == DONE
         runs = [
             (int(i), src_name[i], int(src_start[i]), int(src_stop[i]))
@@ -89,3 +92,31 @@ def merge_journals(
 
         store = write_store(out, attrs, frames, layout, sources, runs, finalize)
     return store, applied
+
+
+def _applied_results(results: list[pd.DataFrame], done: np.ndarray) -> pd.DataFrame:
+    """The journal results that apply, in journal and commit order.
+
+    Read in order, a result applies when its frame exists and is not done
+    yet: results for frames done before (in the store, or by an earlier
+    result) are skipped, so a replayed journal changes nothing.
+    """
+    if not results:
+        return pd.DataFrame(columns=["frame", "status", "source"])
+    rows = pd.concat(results, ignore_index=True)
+    fid = rows["frame"].to_numpy(np.int64)
+    valid = (fid >= 0) & (fid < len(done))
+    rows, fid = rows[valid], fid[valid]
+    rows = rows[~done[fid]].reset_index(drop=True)
+    order = np.arange(len(rows))
+    first_done = pd.Series(np.where(rows["status"].to_numpy() == DONE, order, len(rows))).groupby(
+        rows["frame"].to_numpy(np.int64)).transform("min").to_numpy()
+    return rows[order <= first_done]
+
+
+def _assigned(column: pd.Series, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``column``'s values with positions ``at`` set to ``values`` (upcast when the values need it)."""
+    out = column.to_numpy()
+    out = out.astype(np.result_type(out, values) if out.dtype != object else object, copy=True)
+    out[at] = values
+    return out
