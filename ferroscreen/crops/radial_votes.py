@@ -26,6 +26,8 @@ FULL_WEIGHT = 6.0
 MAX_SAMPLE = 16_384
 #: Vote pooling kernels reach this many sigmas each side.
 TRUNCATE = 3.0
+#: Votes pooled by a Gaussian at least this wide (px) are pooled at half resolution and upsampled (cubic).
+HALF_RES_SIGMA = 2.0
 
 
 def radial_vote_stack(
@@ -45,7 +47,13 @@ def radial_vote_stack(
             (both estimated on a regular grid of at most :data:`MAX_SAMPLE` pixels).
         vote_sigma: Votes for radius ``r`` are pooled by a Gaussian of
             ``max(vote_sigma * r, 0.7)`` px, truncated at :data:`TRUNCATE` sigmas
-            (outlines are not perfect circles).
+            (outlines are not perfect circles). Pooling at least
+            :data:`HALF_RES_SIGMA` px wide runs on the votes summed in 2x2
+            blocks, with the sigma reduced for the blocks' own spread, and is
+            upsampled bicubically: a quarter of the work. Votes lose their
+            position within a block, so the maps differ from full-resolution
+            pooling by up to ~6 % of a map's maximum on simulated plates
+            (more on the flanks of an artificially crisp peak), ~2 % at peaks.
         smooth_sigma: Gaussian sigma (px) applied before the gradients.
 
     Returns:
@@ -85,11 +93,13 @@ def radial_vote_stack(
     at = np.empty(len(ux), np.int32)
     # one vote buffer for all radii, cleared after each is pooled (the pooled maps are new arrays)
     votes = np.zeros(hp * wp, np.float32)
-    frame_votes = votes.reshape(hp, wp)[pad : pad + h, pad : pad + w]
+    grid = votes.reshape(hp, wp)
+    frame_votes = grid[pad : pad + h, pad : pad + w]
+    he, we = h + h % 2, w + w % 2  # half-resolution pooling covers an even extent
+    even_votes = grid[pad : pad + he, pad : pad + we]
     maps = []
     for r in radii:
         sigma = max(vote_sigma * r, 0.7)
-        half = math.ceil(TRUNCATE * sigma)
         np.multiply(uy, np.float32(r), out=t)
         np.subtract(ys, t, out=t)
         np.rint(t, out=t)
@@ -102,10 +112,36 @@ def radial_vote_stack(
         at += pad * wp + pad
         # Gaussian pooling keeps the sum; x 2 pi sigma^2 / (2 pi r) turns a pooled blob's peak into votes per rim px.
         np.add.at(votes, at, weight * np.float32(sigma * sigma / r))
-        maps.append(cv2.GaussianBlur(frame_votes, (2 * half + 1, 2 * half + 1), sigma,
-                                     borderType=cv2.BORDER_CONSTANT))
+        if sigma >= HALF_RES_SIGMA and min(h, w) >= 8:
+            maps.append(_pool_half_res(grid, even_votes, pad, (h, w), sigma))
+        else:
+            half = math.ceil(TRUNCATE * sigma)
+            maps.append(cv2.GaussianBlur(frame_votes, (2 * half + 1, 2 * half + 1), sigma,
+                                         borderType=cv2.BORDER_CONSTANT))
         votes.fill(0.0)
     return maps
+
+
+def _pool_half_res(grid: np.ndarray, even_votes: np.ndarray, pad: int, shape: tuple[int, int],
+                   sigma: float) -> np.ndarray:
+    """Gaussian pooling (``sigma`` px) of the frame's votes in ``grid``, computed on 2x2 block means.
+
+    A 2x2 block mean spreads votes by 1/4 px^2 per axis; the half-resolution
+    Gaussian makes up the rest of ``sigma``. Votes beyond the frame count
+    for nothing (the even extent's extra row/column is cleared first).
+    """
+    h, w = shape
+    he, we = even_votes.shape
+    if he != h:
+        grid[pad + h, :] = 0.0
+    if we != w:
+        grid[:, pad + w] = 0.0
+    small = cv2.resize(even_votes, (we // 2, he // 2), interpolation=cv2.INTER_AREA)
+    s2 = math.sqrt(sigma * sigma - 0.25) / 2
+    half = math.ceil(TRUNCATE * s2)
+    pooled = cv2.GaussianBlur(small, (2 * half + 1, 2 * half + 1), s2, borderType=cv2.BORDER_CONSTANT)
+    up = cv2.resize(pooled, (we, he), interpolation=cv2.INTER_CUBIC)
+    return up if (he, we) == (h, w) else np.ascontiguousarray(up[:h, :w])
 
 
 def best_votes(maps: list[np.ndarray]) -> np.ndarray:

@@ -105,15 +105,21 @@ def test_bright_barrier_keeps_two_seeds_that_the_neck_test_would_merge():
         DetectorConfig(neck_barrier=-1)
 
 
-def test_votes_landing_off_the_frame_count_for_nothing():
-    """Cells cut by the frame's edge: the stack equals direct in-frame accumulation (no bounds shortcut leaks)."""
+@pytest.mark.parametrize("shape", [(48, 64), (47, 63)])
+def test_votes_landing_off_the_frame_count_for_nothing(shape):
+    """Cells cut by the frame's edge: the stack equals direct in-frame accumulation (no bounds shortcut leaks).
+
+    Wide radii are pooled at half resolution; an odd-sized frame's extra
+    row and column (pooling covers an even extent) hold no votes either.
+    """
     import cv2
 
-    from ferroscreen.crops.radial_votes import TRUNCATE, radial_vote_stack
+    from ferroscreen.crops.radial_votes import HALF_RES_SIGMA, TRUNCATE, radial_vote_stack
 
     cells = pd.DataFrame({"x": [2.0, 60.0, 30.0], "y": [20.0, 47.0, 1.0], "radius": [9.0, 10.0, 7.0],
                           "look": ["alive", "ghost", "alive"]})
-    frame = draw_cells(cells, (48, 64), noise=0.01, seed=1)
+    frame = draw_cells(cells, (48, 64), noise=0.01, seed=1)[: shape[0], : shape[1]]
+    h, w = shape
     radii = np.geomspace(4, 16, 5)
     maps = radial_vote_stack(frame, radii, 2.0, 0.3)
     # reference: the same votes, those off the frame dropped before pooling
@@ -125,17 +131,24 @@ def test_votes_landing_off_the_frame_count_for_nothing():
     noise = 1.4826 * float(np.median(np.abs(sample - med)))
     ys, xs = np.nonzero(mag > med + 2.0 * noise)
     m = mag[ys, xs]
-    w = np.minimum((m - med) / (6.0 * noise), 1.0)
+    weight = np.minimum((m - med) / (6.0 * noise), 1.0)
     off = 0
     for r, got in zip(radii, maps, strict=True):
         cx = np.rint(xs - r * gx[ys, xs] / m).astype(int)
         cy = np.rint(ys - r * gy[ys, xs] / m).astype(int)
-        ok = (cx >= 0) & (cx < 64) & (cy >= 0) & (cy < 48)
+        ok = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
         off += int((~ok).sum())
         s = max(0.3 * r, 0.7)
-        votes = np.zeros((48, 64))
-        np.add.at(votes, (cy[ok], cx[ok]), w[ok] * s * s / r)
+        votes = np.zeros((h + h % 2, w + w % 2))  # even extent: the extra row/column holds no votes
+        np.add.at(votes, (cy[ok], cx[ok]), weight[ok] * s * s / r)
         k = 2 * int(np.ceil(TRUNCATE * s)) + 1
-        want = cv2.GaussianBlur(votes, (k, k), s, borderType=cv2.BORDER_CONSTANT)
+        want = cv2.GaussianBlur(votes, (k, k), s, borderType=cv2.BORDER_CONSTANT)[:h, :w]
+        if s >= HALF_RES_SIGMA:  # pooled on 2x2 block means, upsampled bicubically: near full resolution
+            np.testing.assert_allclose(got, want, atol=0.15 * want.max())
+            blocks = votes.reshape(votes.shape[0] // 2, 2, votes.shape[1] // 2, 2).mean(axis=(1, 3))
+            s2 = np.sqrt(s * s - 0.25) / 2
+            k2 = 2 * int(np.ceil(TRUNCATE * s2)) + 1
+            pooled = cv2.GaussianBlur(blocks, (k2, k2), s2, borderType=cv2.BORDER_CONSTANT)
+            want = cv2.resize(pooled, votes.shape[::-1], interpolation=cv2.INTER_CUBIC)[:h, :w]
         np.testing.assert_allclose(got, want, atol=1e-4)
     assert off > 50  # the case exercises votes off the frame
