@@ -218,8 +218,16 @@ def batch_tensors(batch: dict, slots: BatchSlots | None = None) -> dict:
 
 
 def worker_init(_: int) -> None:
-    """DataLoader worker setup: one thread each for OpenCV and torch (the workers are the parallelism)."""
+    """DataLoader worker setup: one thread each for OpenCV and torch (the workers are the parallelism).
+
+    OpenCV is left alone when it already runs one thread: in a child forked
+    from a process whose OpenCV thread pool was running, ``cv2.setNumThreads``
+    waits forever for the pool's threads, which the child does not have. The
+    scoring process therefore sets OpenCV to one thread before its workers
+    fork (:meth:`~ferroscreen.score.module.ScoringDataModule.predict_dataloader`).
+    """
     import cv2
 
-    cv2.setNumThreads(1)
+    if cv2.getNumThreads() != 1:
+        cv2.setNumThreads(1)
     torch.set_num_threads(1)

@@ -97,6 +97,9 @@ class ScoringDataModule(pl.LightningDataModule):
         self.slots: BatchSlots | None = None
 
     def predict_dataloader(self) -> DataLoader:  # noqa: D102
+        import cv2
+
+        cv2.setNumThreads(1)  # before the workers fork: a running OpenCV thread pool hangs them (see worker_init)
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         prefetch = 2
         channels = (2,) if self.jobs and len(self.jobs[0]) > 2 else ()

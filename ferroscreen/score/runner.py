@@ -386,7 +386,13 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
         enable_progress_bar=False, enable_model_summary=False, callbacks=[writer], inference_mode=True,
         precision=lightning_precision(precision),
     )
-    trainer.predict(module, datamodule=data, return_predictions=False)
+    import cv2
+
+    cv_threads = cv2.getNumThreads()
+    try:
+        trainer.predict(module, datamodule=data, return_predictions=False)
+    finally:
+        cv2.setNumThreads(cv_threads)  # the data module set one thread for its workers' sake
     if bar is not None:
         bar.close()
     if devices > 1:

@@ -89,3 +89,36 @@ def test_worker_batches_through_slots_equal_in_process_ones(plate_dir, hold, mon
     slotted = sum(b["slotted"] for b in shared)
     assert slotted == 2 if hold else slotted == sum(len(b["crops"]) > 0 for b in shared)
     assert sorted(slots.acquire(timeout=1) for _ in range(slots.n_slots)) == list(range(slots.n_slots))
+
+
+def test_scoring_after_opencv_ran_its_thread_pool_does_not_hang(plate_dir, bundle_path, tmp_path):
+    """A process that ran OpenCV on several threads, then scores with DataLoader workers, finishes.
+
+    A child forked while OpenCV's thread pool runs would wait forever in
+    ``cv2.setNumThreads`` for threads it does not have (seen with the radial
+    detector's bicubic resize in the same process, e.g. the benchmark's).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import cv2, numpy as np\n"
+        "from ferroscreen.score.runner import score_plate\n"
+        "cv2.setNumThreads(2)\n"
+        "x = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)\n"
+        "cv2.resize(x, (4096, 4096), interpolation=cv2.INTER_CUBIC); cv2.dilate(x, np.ones((5, 5), np.uint8))\n"
+        f"s = score_plate({str(plate_dir)!r}, {str(bundle_path)!r}, {str(tmp_path / 'p.h5')!r}, workers=1)\n"
+        "assert s['done'] == s['store_frames'] > 0, s\n"
+        "assert cv2.getNumThreads() == 2\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the hung worker too
+        proc.communicate()
+        pytest.fail("scoring hung after OpenCV had run its thread pool")
+    assert proc.returncode == 0, err[-2000:]
