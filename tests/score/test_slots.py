@@ -51,19 +51,26 @@ def test_slots_refuse_pickling_and_oversized_batches():
 
 def _batches(stream: FrameCropStream, workers: int, slots: BatchSlots | None, hold: bool = False) -> list[dict]:
     """The stream's batches as tensors; slots released at once, or only at the end (``hold``)."""
+    import cv2
+
     kw = {"prefetch_factor": 2, "multiprocessing_context": "fork"} if workers else {}
     loader = DataLoader(stream, batch_size=None, num_workers=workers, worker_init_fn=worker_init,
                         collate_fn=as_is, **kw)
     out, held = [], []
-    for raw in loader:
-        batch = batch_tensors(raw, slots)
-        out.append({"slotted": "slot" in raw, **{k: (v.clone() if isinstance(v, torch.Tensor) else v)
-                                                 for k, v in batch.items() if k != "release"}})
-        if "release" in batch:
-            held.append(batch["release"])
-        if not hold:
-            while held:
-                held.pop()()
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # as the data module does before its workers fork (see worker_init)
+    try:
+        for raw in loader:
+            batch = batch_tensors(raw, slots)
+            out.append({"slotted": "slot" in raw, **{k: (v.clone() if isinstance(v, torch.Tensor) else v)
+                                                     for k, v in batch.items() if k != "release"}})
+            if "release" in batch:
+                held.append(batch["release"])
+            if not hold:
+                while held:
+                    held.pop()()
+    finally:
+        cv2.setNumThreads(threads)
     for release in held:
         release()
     return out
