@@ -48,8 +48,8 @@ def radial_vote_stack(
         vote_sigma: Votes for radius ``r`` are pooled by a Gaussian of
             ``max(vote_sigma * r, 0.7)`` px, truncated at :data:`TRUNCATE` sigmas
             (outlines are not perfect circles). Pooling at least
-            :data:`HALF_RES_SIGMA` px wide runs on the votes summed in 2x2
-            blocks, with the sigma reduced for the blocks' own spread, and is
+            :data:`HALF_RES_SIGMA` px wide runs on 2x2 block means of the
+            votes, with the sigma reduced for the blocks' own spread, and is
             upsampled bicubically: a quarter of the work. Votes lose their
             position within a block, so the maps differ from full-resolution
             pooling by up to ~6 % of a map's maximum on simulated plates

@@ -43,6 +43,11 @@ def slot_count(workers: int, prefetch_factor: int) -> int:
     return workers * (prefetch_factor + 1) + 3
 
 
+def _nbytes(n_slots: int, slot_shape: tuple[int, ...]) -> int:
+    """Bytes of ``n_slots`` float32 buffers of ``slot_shape``."""
+    return int(n_slots) * int(np.prod(slot_shape)) * 4
+
+
 class BatchSlots:
     """``n_slots`` float32 buffers of ``slot_shape`` shared with forked child processes.
 
@@ -61,10 +66,9 @@ class BatchSlots:
             raise ValueError(f"BatchSlots needs at least one slot, got {n_slots}")
         self.n_slots = int(n_slots)
         self.slot_shape = tuple(int(s) for s in slot_shape)
-        nbytes = self.n_slots * int(np.prod(self.slot_shape)) * 4
-        self._map = mmap.mmap(-1, max(nbytes, 1))  # MAP_SHARED | MAP_ANONYMOUS
-        self.array = np.frombuffer(self._map, np.float32, self.n_slots * int(np.prod(self.slot_shape)))
-        self.array = self.array.reshape(self.n_slots, *self.slot_shape)
+        self._map = mmap.mmap(-1, max(_nbytes(self.n_slots, self.slot_shape), 1))  # MAP_SHARED | MAP_ANONYMOUS
+        count = self.n_slots * int(np.prod(self.slot_shape))
+        self.array = np.frombuffer(self._map, np.float32, count).reshape(self.n_slots, *self.slot_shape)
         self._free = multiprocessing.get_context("fork").Queue()
         for i in range(self.n_slots):
             self._free.put(i)
@@ -72,8 +76,7 @@ class BatchSlots:
     @staticmethod
     def usable(n_slots: int, slot_shape: tuple[int, ...]) -> bool:
         """Whether slots of this size fit :data:`MAX_BYTES` and the platform can fork."""
-        nbytes = n_slots * int(np.prod(slot_shape)) * 4
-        return nbytes <= MAX_BYTES and "fork" in multiprocessing.get_all_start_methods()
+        return _nbytes(n_slots, slot_shape) <= MAX_BYTES and "fork" in multiprocessing.get_all_start_methods()
 
     def acquire(self, timeout: float | None = None) -> int | None:
         """A free slot's number, or ``None`` when none came free within ``timeout`` (default :data:`WAIT_S`) s."""
