@@ -2,7 +2,8 @@
 
 Public API:
 
-* :class:`DetectorConfig` (and :meth:`DetectorConfig.preset`): detector settings, JSON-serialisable;
+* :class:`DetectorConfig` (and :meth:`DetectorConfig.preset`, :func:`detector_config`): detector settings,
+  JSON-serialisable;
 * :func:`detect_cells`: cells in a brightfield / phase-contrast frame -> table of centres, radii, boxes, scores;
 * :func:`normalize_frame`: per-frame robust normalisation (uint8/uint16 aware), what the detector sees;
 * :class:`CropNormalization`: how crops are normalised for a classifier (background-relative or percentile);
@@ -12,7 +13,7 @@ Public API:
 """
 
 from ferroscreen.crops.background import estimate_background, flatten_background
-from ferroscreen.crops.config import PRESETS, DetectorConfig
+from ferroscreen.crops.config import PRESETS, DetectorConfig, detector_config
 from ferroscreen.crops.crop_extraction import (
     cells_and_crops,
     crops_for_detections,
@@ -40,6 +41,7 @@ __all__ = [
     "normalize_to_background",
     "PRESETS",
     "DetectorConfig",
+    "detector_config",
     "cells_and_crops",
     "crops_for_detections",
     "detect_cells",

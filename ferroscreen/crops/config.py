@@ -224,6 +224,27 @@ class DetectorConfig:
         return cls(**{**PRESETS[name], **overrides})
 
 
+
+def detector_config(detector: str | dict | None) -> DetectorConfig:
+    """A :class:`DetectorConfig` from a preset name, a dict of settings (``preset`` plus overrides) or ``None``.
+
+    ``None`` gives the ``suspension`` preset; a dict without ``preset`` gives the defaults with its fields.
+
+    Raises:
+        ValueError: Unknown preset name.
+        TypeError: Unknown setting names.
+    """
+    if detector is None:
+        return DetectorConfig.preset("suspension")
+    if isinstance(detector, str):
+        return DetectorConfig.preset(detector)
+    d = dict(detector)
+    preset = d.pop("preset", None)
+    if preset:
+        base = DetectorConfig.preset(preset)
+        return DetectorConfig(**{**asdict(base), **d})
+    return DetectorConfig(**d)
+
 #: Named presets: field overrides of the :class:`DetectorConfig` defaults.
 PRESETS: dict[str, dict[str, Any]] = {
     "suspension": {},

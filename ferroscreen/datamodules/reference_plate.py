@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.allocator import keep_freed_memory
-from ferroscreen.crops import CropNormalization, DetectorConfig, cells_and_crops, normalize_frame, with_next_scan
+from ferroscreen.crops import (
+    CropNormalization,
+    DetectorConfig,
+    cells_and_crops,
+    detector_config,
+    normalize_frame,
+    with_next_scan,
+)
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
     CropSets,
@@ -32,20 +39,6 @@ from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.io.scans import next_scan_paths, scan_interval_h
 from ferroscreen.plate import read_layout
-
-
-def detector_config(detector: str | dict | None) -> DetectorConfig:
-    """A :class:`DetectorConfig` from a preset name, a dict of settings or ``None`` (default preset)."""
-    if detector is None:
-        return DetectorConfig.preset("suspension")
-    if isinstance(detector, str):
-        return DetectorConfig.preset(detector)
-    d = dict(detector)
-    preset = d.pop("preset", None)
-    if preset:
-        base = DetectorConfig.preset(preset)
-        return DetectorConfig(**{**asdict(base), **d})
-    return DetectorConfig(**d)
 
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,

@@ -98,16 +98,14 @@ def adjusted_fractions(shares: np.ndarray, confusion: np.ndarray, sum_weight: fl
     return out.reshape(q.shape)
 
 
-def load_confusion(path: str | Path, classes: list[str]) -> np.ndarray:
-    """A confusion matrix of counts from ``ferroscreen evaluate --json`` output, checked against ``classes``.
+def read_confusion_file(path: str | Path) -> dict:
+    """The object in a ``ferroscreen evaluate --json`` file, checked only for its ``classes`` and ``confusion`` keys.
 
-    The file holds one object with ``classes`` (names, rows and columns in
-    that order) and ``confusion`` (rows = true class). Its classes must be
-    the model's, in the same order; counts must be non-negative and every
-    true class must have at least one item.
+    Needs no model, so a scoring run can refuse a bad file before it loads anything heavy;
+    :func:`load_confusion` checks the matrix against a model's classes.
 
     Raises:
-        FerroscreenError: Missing or unreadable file, other classes, bad counts.
+        FerroscreenError: Missing or unreadable file, not JSON, keys missing.
     """
     path = Path(path)
     try:
@@ -118,6 +116,24 @@ def load_confusion(path: str | Path, classes: list[str]) -> np.ndarray:
         raise FerroscreenError(f"{path}: not a JSON file from `ferroscreen evaluate --json` ({exc})") from None
     if not isinstance(data, dict) or "confusion" not in data or "classes" not in data:
         raise FerroscreenError(f"{path}: needs 'classes' and 'confusion' (the output of `ferroscreen evaluate --json`)")
+    return data
+
+
+def load_confusion(path: str | Path, classes: list[str], data: dict | None = None) -> np.ndarray:
+    """A confusion matrix of counts from ``ferroscreen evaluate --json`` output, checked against ``classes``.
+
+    The file holds one object with ``classes`` (names, rows and columns in
+    that order) and ``confusion`` (rows = true class). Its classes must be
+    the model's, in the same order; counts must be non-negative and every
+    true class must have at least one item. ``data``: the file's object when
+    :func:`read_confusion_file` has read it already (``path`` then only names it).
+
+    Raises:
+        FerroscreenError: Missing or unreadable file, other classes, bad counts.
+    """
+    path = Path(path)
+    if data is None:
+        data = read_confusion_file(path)
     if list(data["classes"]) != list(classes):
         raise FerroscreenError(f"{path}: confusion is for classes {list(data['classes'])}, the model has {classes}")
     try:

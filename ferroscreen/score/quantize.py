@@ -27,8 +27,8 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     (as ``score`` marks them failed); raises :class:`FerroscreenError` when
     none yields a crop.
     """
-    from ferroscreen.crops import normalize_frame
-    from ferroscreen.datamodules.reference_plate import detector_config, frame_crops
+    from ferroscreen.crops import detector_config, normalize_frame
+    from ferroscreen.datamodules.reference_plate import frame_crops
     from ferroscreen.io import load_image, open_acquisition
     from ferroscreen.io.scans import next_scan_paths
     from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS

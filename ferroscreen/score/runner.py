@@ -31,7 +31,7 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.io.scans import next_scan_paths, scan_interval_h
-from ferroscreen.score.correction import load_confusion
+from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
     check_layout,
@@ -124,10 +124,7 @@ def score_plate(
         FerroscreenError: Any problem found before writing (one line naming the file).
     """
     from ferroscreen.allocator import keep_freed_memory
-    from ferroscreen.datamodules.reference_plate import detector_config
     from ferroscreen.io import find_layout_beside, open_acquisition
-    from ferroscreen.models.bundle import load_bundle
-    from ferroscreen.models.precision import on_cpu
     from ferroscreen.plate import read_layout
 
     keep_freed_memory()  # before the workers fork: they inherit it
@@ -136,32 +133,40 @@ def score_plate(
     out = Path(out)
     acquisition = Path(acquisition)
     resume = resume or watch
+    # -- checks that need no model come first: a mistyped path fails in a second, not after torch loads
     if out.exists() and not resume:
         raise StoreError(f"{out}: already exists; pass --resume to continue it, or choose another --out")
+    if not Path(model).is_file():
+        raise ModelBundleError(f"{model}: model bundle not found")
+    confusion_data = read_confusion_file(confusion_file) if confusion_file is not None else None
+    acq = open_acquisition(acquisition, fmt)
+    found, channel = select_frames(acq.frames, acquisition, channel)
+    layout_path = Path(layout) if layout else find_layout_beside(acquisition)
+    layout_read = read_layout(layout_path) if layout_path is not None else None
+    plate = str(found["plate"].iloc[0])
+    existing = read_store(out) if out.exists() else None
+    if existing is not None and str(existing.attrs.get("plate")) != plate:
+        raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
+
+    from ferroscreen.crops import detector_config
+    from ferroscreen.models.bundle import load_bundle
+    from ferroscreen.models.precision import on_cpu
+
     bundle = load_bundle(model)
     classes = bundle.classes
     try:
         detector = detector_config(bundle.meta["detector"])
     except (TypeError, ValueError) as exc:
         raise ModelBundleError(f"{model}: bad detector settings in the bundle ({exc})") from None
-    acq = open_acquisition(acquisition, fmt)
-    found, channel = select_frames(acq.frames, acquisition, channel)
-    layout_path = Path(layout) if layout else find_layout_beside(acquisition)
     layout_table = None
-    if layout_path is not None:
-        lay = check_layout(read_layout(layout_path), found, classes, model)
-        layout_table = lay.table.copy()
-    plate = str(found["plate"].iloc[0])
-    existing = None
-    if out.exists():
-        existing = read_store(out)
+    if layout_read is not None:
+        layout_table = check_layout(layout_read, found, classes, model).table.copy()
+    if existing is not None:
         if existing.attrs.get("bundle_sha256") != bundle.sha256:
             raise ModelBundleError(
                 f"{model}: {out} was scored with another model bundle (sha256 "
                 f"{str(existing.attrs.get('bundle_sha256'))[:12]}, this one {bundle.sha256[:12]}); use a new --out"
             )
-        if str(existing.attrs.get("plate")) != plate:
-            raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
         if layout_table is None:
             layout_table = existing.layout
     if precision == "int8":
@@ -173,7 +178,7 @@ def score_plate(
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
         raise ModelBundleError(f"{model}: validation confusion matrix is not {len(classes)}x{len(classes)}")
     if confusion_file is not None:
-        confusion = load_confusion(confusion_file, classes).tolist()
+        confusion = load_confusion(confusion_file, classes, confusion_data).tolist()
         confusion_source = str(Path(confusion_file).resolve())
     elif existing is not None and existing.attrs.get("confusion_source", confusion_source) != confusion_source:
         confusion, confusion_source = existing.attrs.get("confusion"), existing.attrs["confusion_source"]

@@ -18,9 +18,16 @@ import pandas as pd
 import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.crops import crops_for_detections, detect_cells, match_detections, normalize_frame, with_next_scan
+from ferroscreen.crops import (
+    crops_for_detections,
+    detect_cells,
+    detector_config,
+    match_detections,
+    normalize_frame,
+    with_next_scan,
+)
 from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, load_crop
-from ferroscreen.datamodules.reference_plate import detector_config, next_crop_frame
+from ferroscreen.datamodules.reference_plate import next_crop_frame
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.io.scans import next_scan_paths

@@ -112,3 +112,33 @@ def test_corrupt_bundle_and_bad_store_are_one_line_errors(plate_dir, tmp_path, u
     proc = subprocess.run([*CMD, "export", str(not_store), "--out", str(tmp_path / "e")], capture_output=True,
                           text=True, timeout=120)
     user_error(proc, str(not_store))
+
+
+def test_path_mistakes_fail_before_torch_loads(plate_dir, bundle_path, tmp_path):
+    """A missing bundle, confusion file or acquisition is refused before torch is imported (in ~1 s, not ~10)."""
+    probe = (
+        "import sys\n"
+        "from ferroscreen.errors import FerroscreenError\n"
+        "from ferroscreen.score.runner import score_plate\n"
+        "try:\n"
+        "    score_plate(*sys.argv[1:4], confusion_file=sys.argv[4] if len(sys.argv) > 4 else None)\n"
+        "except FerroscreenError as exc:\n"
+        "    print(exc)\n"
+        "print('torch' in sys.modules, 'pytorch_lightning' in sys.modules)\n"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text("{oops")
+    cases = [
+        ((plate_dir, tmp_path / "none.pt", tmp_path / "a.h5"), "model bundle not found"),
+        ((plate_dir, bundle_path, tmp_path / "a.h5", tmp_path / "none.json"), "confusion file not found"),
+        ((plate_dir, bundle_path, tmp_path / "a.h5", broken), "not a JSON file"),
+        ((tmp_path / "no_plate", bundle_path, tmp_path / "a.h5"), "no_plate"),
+    ]
+    for args, fragment in cases:
+        proc = subprocess.run([sys.executable, "-c", probe, *map(str, args)], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        message, imported = proc.stdout.strip().splitlines()
+        assert fragment in message, message
+        assert imported == "False False", (message, imported)
+    assert not (tmp_path / "a.h5").exists()
