@@ -120,14 +120,32 @@ def segment(
     tile: Annotated[int, typer.Option("--tile", help="Prediction tile side (pixels).")] = 1152,
     tta: Annotated[bool, typer.Option("--tta", help="Test-time flips/rotations (8x).")] = False,
     objects: Annotated[bool, typer.Option("--objects", help="Also write objects.csv.")] = False,
+    diameter: Annotated[
+        str,
+        typer.Option(
+            "--diameter",
+            help="Median nucleus diameter of the images in pixels; 'auto' estimates it from up to 8 images "
+            "and resamples them to the model's nucleus size when they differ by over 25 %; 'model' leaves "
+            "them as they are.",
+        ),
+    ] = "auto",
 ) -> None:
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""
     from ferroscreen.segment.run import segment_input
 
     summary = segment_input(
         input_path, out, model=model, fmt=fmt, channel=channel, tile=tile, tta=tta,
-        objects=objects,
+        objects=objects, diameter=diameter,
     )
+    sc = summary["scale"]
+    if sc["image_diameter_px"] is not None or sc["scale"] != 1:
+        typer.echo(
+            f"nuclei {sc['image_diameter_px']} px across ({sc['source']}), model {sc['model_diameter_px']} px: "
+            f"images segmented at scale {sc['scale']:g}",
+            err=True,
+        )
+    elif sc["source"] not in ("model", "estimated"):
+        typer.echo(f"note: {sc['source']}", err=True)
     typer.echo(
         f"{summary['n_images']} images, {summary['n_nuclei']} nuclei, "
         f"{summary['n_flagged_fields']} fields flagged by QC -> {out}"

@@ -99,7 +99,7 @@ class NucleiPairs(Dataset):
         self.samples_per_epoch = int(samples_per_epoch)
         self.seed = int(seed)
         self.names = [p[0].stem for p in pairs]
-        self.images, self.targets, self.labels = [], [], []
+        self.images, self.targets, self.labels, areas = [], [], [], []
         for img_path, mask_path in pairs:
             img = read_image(img_path)
             lab = read_image(mask_path).astype(np.int64)
@@ -112,8 +112,19 @@ class NucleiPairs(Dataset):
                 t = np.concatenate([t, wmap[None]])
             self.targets.append(t.astype(np.float16))
             self.labels.append(lab.astype(np.int32) if crop_size is None else None)
+            a = np.bincount(lab.ravel())[1:]
+            areas.append(a[a > 0])
+        #: Pixel areas of every nucleus of the pairs (what :attr:`nucleus_diameter_px` summarises).
+        self.object_areas = np.concatenate(areas) if areas else np.zeros(0, dtype=np.int64)
         sizes = np.array([im.size for im in self.images], dtype=float)
         self._weights = sizes / sizes.sum()
+
+    @property
+    def nucleus_diameter_px(self) -> float | None:
+        """Equivalent diameter of the median nucleus area (px), or ``None`` without nuclei."""
+        if len(self.object_areas) == 0:
+            return None
+        return float(np.sqrt(4.0 * np.median(self.object_areas) / np.pi))
 
     def __len__(self) -> int:
         return self.samples_per_epoch if self.crop_size else len(self.images)
@@ -256,6 +267,14 @@ class NucleiDataModule(pl.LightningDataModule):
             train, hp.crop_size, True, hp.samples_per_epoch, hp.seed, hp.boundary_width, **weighting
         )
         self.val_ds = NucleiPairs(val, None, False, 0, hp.seed, hp.boundary_width, **weighting) if val else None
+
+    @property
+    def nucleus_diameter_px(self) -> float | None:
+        """Median nucleus diameter (px) of the training pairs (after :meth:`setup`; else ``None``).
+
+        The model file records it so that ``segment`` can resample images whose nuclei differ in size.
+        """
+        return self.train_ds.nucleus_diameter_px if self.train_ds is not None else None
 
     def train_dataloader(self) -> DataLoader:
         """Seeded random crops; the sampler advances with the epoch."""

@@ -13,7 +13,9 @@ A model file is a ``torch.save``'d dict readable with ``weights_only=True``:
 ``postprocess``
     Keyword arguments of :class:`~ferroscreen.segment.postprocess.PostprocessParams`.
 ``meta``
-    Free-form provenance: training data, validation metrics, ferroscreen version.
+    Provenance: training data, validation metrics, ferroscreen version; and
+    ``nucleus_diameter_px``, the training nuclei's median equivalent diameter,
+    which ``segment`` compares with the images' (:mod:`ferroscreen.segment.scale`).
 """
 
 from __future__ import annotations
@@ -103,10 +105,7 @@ def export_checkpoint(
     net.load_state_dict(state)
     pp = dict(hp.get("postprocess") or {})
     pp.update(postprocess or {})
-    return save_model_file(
-        out,
-        net,
-        normalize={},
-        postprocess=pp,
-        meta={"checkpoint": Path(ckpt).name, "global_step": blob.get("global_step"), **(meta or {})},
-    )
+    recorded = {"checkpoint": Path(ckpt).name, "global_step": blob.get("global_step")}
+    if blob.get("nucleus_diameter_px"):
+        recorded["nucleus_diameter_px"] = round(float(blob["nucleus_diameter_px"]), 2)
+    return save_model_file(out, net, normalize={}, postprocess=pp, meta={**recorded, **(meta or {})})

@@ -20,7 +20,12 @@ Outputs under ``out``:
 ``objects.csv`` (with ``objects=True``)
     One row per nucleus.
 ``segment.json``
-    Provenance: model name, path, sha256, post-processing, counts.
+    Provenance: model name, path, sha256, post-processing, the scale images
+    were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`), counts.
+
+One scale serves the whole run, so that nuclei of every well are segmented
+alike: given as ``diameter`` (pixels), or estimated (``auto``) from up to
+:data:`ESTIMATE_IMAGES` images spread over the run.
 """
 
 from __future__ import annotations
@@ -35,9 +40,13 @@ import pandas as pd
 from ferroscreen.errors import AcquisitionError, FerroscreenError
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
-from ferroscreen.segment.qc import field_qc_metrics, flag_fields
+from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
+from ferroscreen.segment.scale import parse_diameter
 
-__all__ = ["collect_inputs", "segment_input"]
+__all__ = ["ESTIMATE_IMAGES", "collect_inputs", "segment_input"]
+
+#: Images (evenly spaced over the run) that the ``auto`` diameter estimate segments.
+ESTIMATE_IMAGES = 8
 
 
 def collect_inputs(
@@ -114,6 +123,7 @@ def segment_input(
     tta: bool = False,
     objects: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    diameter: str | float = "auto",
 ) -> dict:
     """Segment ``input_path`` into ``out`` (see the module docstring for the files).
 
@@ -127,9 +137,15 @@ def segment_input(
         tta: Test-time augmentation (8 flips/rotations).
         objects: Also write ``objects.csv`` (one row per nucleus).
         progress: Called with ``(done, total)`` after each image.
+        diameter: The images' median nucleus diameter in pixels, ``auto``
+            (estimated from a sample, see :meth:`NucleiModel.choose_scale`) or
+            ``model`` (images as they are).
 
     Returns:
         Summary dict (also written to ``segment.json``).
+
+    Raises:
+        FerroscreenError: Bad input, or a ``diameter`` that is none of the above.
     """
     import torch
 
@@ -139,18 +155,28 @@ def segment_input(
 
     keep_freed_memory()
 
+    try:
+        diameter = parse_diameter(diameter)
+    except ValueError as exc:
+        raise FerroscreenError(str(exc)) from None
     table, kind = collect_inputs(input_path, fmt=fmt, channel=channel)
     nm = NucleiModel.from_name(model)
     out = Path(out)
+    with torch.inference_mode():
+        sample = np.unique(np.linspace(0, len(table) - 1, min(ESTIMATE_IMAGES, len(table))).round().astype(int))
+        images = [read_image(table["path"].iloc[i]) for i in sample] if diameter == "auto" else []
+        choice = nm.choose_scale(images, diameter, tile=tile)
+    del images
     (out / "labels").mkdir(parents=True, exist_ok=True)
     rows, obj_tables = [], []
     with torch.inference_mode():
         for i, rec in enumerate(table.to_dict("records")):
             image = read_image(rec["path"])
-            labels = nm.segment(image, tile=tile, tta=tta)
+            labels = nm.segment(image, tile=tile, tta=tta, scale=choice.scale)
             write_labels(out / "labels" / f"{rec['image']}.tif", labels)
             obj = object_table(labels, image)
-            row = {**rec, **field_features(obj), **field_qc_metrics(image, labels)}
+            qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / choice.scale**2)
+            row = {**rec, **field_features(obj), **qc}
             rows.append(row)
             obj_tables.append(obj.assign(image=rec["image"]))
             if progress is not None:
@@ -166,6 +192,8 @@ def segment_input(
         "model": str(model),
         "model_sha256": file_sha256(nm.path) if nm.path else None,
         "postprocess": nm.postprocess.to_dict(),
+        "scale": choice.scale,
+        "nucleus_diameter_px": choice.image_diameter_px if choice.image_diameter_px is not None else "",
     }
     if kind == "acquisition":
         keys = ("plate", "well") + (("time_h",) if fields["time_h"].nunique() > 1 else ())
@@ -184,6 +212,7 @@ def segment_input(
         "model_path": str(nm.path),
         "model_sha256": provenance["model_sha256"],
         "postprocess": provenance["postprocess"],
+        "scale": choice.to_dict(),
         "tile": tile,
         "tta": tta,
         "n_images": int(len(fields)),

@@ -89,6 +89,22 @@ class NucleiSegmenter(pl.LightningModule):
             self.net.load_state_dict(_initial_state(init_weights))
         self.pp = PostprocessParams(**(postprocess or {}))
         self._val_counts: list[dict] = []
+        self.nucleus_diameter_px: float | None = None
+
+    def on_fit_start(self) -> None:
+        """Take the training nuclei's median diameter from the datamodule (checkpoints keep it)."""
+        d = getattr(getattr(self.trainer, "datamodule", None), "nucleus_diameter_px", None)
+        if d:
+            self.nucleus_diameter_px = float(d)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Record ``nucleus_diameter_px`` (``export_checkpoint`` puts it in the model file)."""
+        if self.nucleus_diameter_px:
+            checkpoint["nucleus_diameter_px"] = float(self.nucleus_diameter_px)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Restore ``nucleus_diameter_px``."""
+        self.nucleus_diameter_px = checkpoint.get("nucleus_diameter_px")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, 3, H, W)``."""

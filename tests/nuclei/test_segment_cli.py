@@ -80,6 +80,7 @@ def test_segment_acquisition_writes_wells(tmp_path, tiny_model_file):
         (["segment", "{missing}", "--out", "{out}", "--model", "{model}"], "no such file"),
         (["segment", "{imgs}", "--out", "{out}", "--model", "no-such-model"], "unknown model"),
         (["segment", "{imgs}", "--out", "{out}", "--model", "{bad}"], "not a readable model"),
+        (["segment", "{imgs}", "--out", "{out}", "--model", "{model}", "--diameter", "big"], "positive number"),
         (["hits", "{missing}", "--out", "{out}"], "no such file"),
     ],
 )

@@ -91,3 +91,28 @@ def test_small_object_weights_travel_with_the_crops(nuclei_folder):
         off = (w > 1) & ~ndi.binary_dilation(f, iterations=2)
         assert not off[2:-2, 2:-2].any()  # the outer 2 px may hold rings of nuclei beyond the crop
     assert next(iter(dm.val_dataloader()))["target"].shape[1] == 4
+
+
+def test_exported_model_records_the_training_nucleus_diameter(nuclei_folder, tmp_path):
+    import numpy as np
+    import tifffile
+
+    from ferroscreen.segment.model_file import export_checkpoint, load_model_file
+    from ferroscreen.segment.scale import median_diameter
+
+    cli = _train_module().cli_main(
+        args=[
+            "fit", "--config", str(REPO / "configs" / "segment" / "aits.yaml"),
+            "--data.init_args.root", str(nuclei_folder), "--data.init_args.crop_size", "64",
+            "--data.init_args.batch_size", "2", "--data.init_args.samples_per_epoch", "4",
+            "--trainer.max_steps", "2", "--trainer.check_val_every_n_epoch", "1",
+            "--trainer.default_root_dir", str(tmp_path), "--trainer.accelerator", "cpu",
+        ],
+        run=True,
+    )
+    assert cli.trainer.state.finished
+    ckpt = next(tmp_path.rglob("last.ckpt"))
+    _, info = load_model_file(export_checkpoint(ckpt, tmp_path / "m.pt"))
+    train = sorted((nuclei_folder / "masks").glob("*.tif"))[:4]  # split.csv: fields 0-3 train
+    expected, _ = median_diameter([tifffile.imread(p).astype(np.int64) for p in train])
+    assert info["meta"]["nucleus_diameter_px"] == pytest.approx(expected, abs=0.01)
