@@ -146,8 +146,11 @@ def segment(
         )
     elif sc["source"] not in ("model", "estimated"):
         typer.echo(f"note: {sc['source']}", err=True)
+    for line in summary["failures"]:
+        typer.echo(f"failed image: {line}", err=True)
+    failed = f", {summary['n_failed']} could not be read" if summary["n_failed"] else ""
     typer.echo(
-        f"{summary['n_images']} images, {summary['n_nuclei']} nuclei, "
+        f"{summary['n_images']} images{failed}, {summary['n_nuclei']} nuclei, "
         f"{summary['n_flagged_fields']} fields flagged by QC -> {out}"
     )
 
@@ -159,7 +162,10 @@ def hits(
     layout: Annotated[
         Path | None, typer.Option("--layout", help="Layout with the gene per well.")
     ] = None,
-    count_col: Annotated[str, typer.Option("--count-col")] = "n_nuclei",
+    count_col: Annotated[
+        str | None,
+        typer.Option("--count-col", help="Count column (default: nuclei_per_field if present, else n_nuclei)."),
+    ] = None,
     area_col: Annotated[str, typer.Option("--area-col")] = "area_mean",
     count_threshold: Annotated[float, typer.Option("--count-threshold")] = 0.5,
     area_threshold: Annotated[float, typer.Option("--area-threshold")] = 1.7,

@@ -235,7 +235,7 @@ def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
 def call_hits(
     wells: pd.DataFrame,
     layout=None,
-    count_col: str = "n_nuclei",
+    count_col: str | None = None,
     area_col: str = "area_mean",
     count_threshold: float = 0.5,
     area_threshold: float = 1.7,
@@ -253,7 +253,9 @@ def call_hits(
             and ``role`` unless a layout gives them; ``qc_flags`` optional).
         layout: :class:`~ferroscreen.plate.PlateLayout` with the gene per well
             in ``compound``, ``role`` and ``replicate``.
-        count_col: Nuclei count column.
+        count_col: Nuclei count column; default ``nuclei_per_field`` when the
+            table has it (``ferroscreen segment``'s wells: unbiased when a field
+            failed; the same fold changes as the total otherwise), else ``n_nuclei``.
         area_col: Nuclear area column.
         count_threshold: Count fold change below which a gene is a hit.
         area_threshold: Area fold change above which a gene is a hit.
@@ -269,6 +271,8 @@ def call_hits(
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
+    if count_col is None:
+        count_col = "nuclei_per_field" if "nuclei_per_field" in wells.columns else "n_nuclei"
     for col in ("well", count_col, area_col):
         if col not in wells.columns:
             raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(map(str, wells.columns))})")

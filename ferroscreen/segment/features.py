@@ -92,22 +92,29 @@ def well_features(fields: pd.DataFrame, keys: tuple[str, ...] = ("plate", "well"
     the weighted columns are means of the field values weighted by the
     non-border nuclei behind them; ``area_median`` is the median of the field
     medians. ``n_fields_flagged`` counts fields with any QC flag and
-    ``qc_flags`` lists ``flag:count`` pairs. Every field counts, flagged or not.
+    ``qc_flags`` lists ``flag:count`` pairs. Every field read counts, flagged
+    or not; fields whose image could not be read (``status`` ``failed``) count
+    only in ``n_fields_failed`` (and as ``failed`` flags), so a well with a
+    failed field has a lower ``n_nuclei`` but an unbiased ``nuclei_per_field``;
+    a well with no field read has empty features, never a count of zero.
 
     Args:
         fields: Output rows of ``ferroscreen segment`` (``n_nuclei``,
-            ``n_border``, the summaries of :func:`field_features`, ``qc_flags``).
+            ``n_border``, the summaries of :func:`field_features`, ``qc_flags``,
+            optionally ``status``).
         keys: Grouping columns (add ``time_h`` for time-lapse plates).
     """
     keys = tuple(k for k in keys if k in fields.columns)
     rows = []
-    for key, g in fields.groupby(list(keys), sort=True, dropna=False):
+    for key, g_all in fields.groupby(list(keys), sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(keys, key, strict=True))
+        g = g_all[g_all["status"] != "failed"] if "status" in g_all.columns else g_all
         n = g["n_nuclei"].astype(int)
         row["n_fields"] = int(len(g))
-        row["n_nuclei"] = int(n.sum())
-        row["nuclei_per_field"] = float(n.mean())
+        row["n_fields_failed"] = int(len(g_all) - len(g))
+        row["n_nuclei"] = int(n.sum()) if len(g) else np.nan
+        row["nuclei_per_field"] = float(n.mean()) if len(g) else np.nan
         w = (n - g["n_border"].astype(int)).clip(lower=0).astype(float)
         w = w.where(w > 0, n.astype(float))
         for col in _WEIGHTED:
@@ -116,8 +123,12 @@ def well_features(fields: pd.DataFrame, keys: tuple[str, ...] = ("plate", "well"
             row[col] = float(np.average(v[ok], weights=w[ok])) if ok.any() else np.nan
         med = g["area_median"].astype(float)
         row["area_median"] = float(np.nanmedian(med)) if np.isfinite(med).any() else np.nan
-        flags = [f for s in g.get("qc_flags", pd.Series(dtype=str)).fillna("") for f in str(s).split(";") if f]
-        row["n_fields_flagged"] = int((g.get("qc_flags", pd.Series("", index=g.index)).fillna("") != "").sum())
+        qc = g_all.get("qc_flags", pd.Series("", index=g_all.index)).fillna("")
+        flags = [f for s in qc for f in str(s).split(";") if f]
+        row["n_fields_flagged"] = int((qc != "").sum())
         row["qc_flags"] = ";".join(f"{f}:{flags.count(f)}" for f in dict.fromkeys(sorted(set(flags))))
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if "n_nuclei" in out.columns:
+        out["n_nuclei"] = out["n_nuclei"].astype("Int64")  # empty, not 0, for a well with no field read
+    return out

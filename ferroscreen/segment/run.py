@@ -6,9 +6,12 @@ Outputs under ``out``:
     One uint16 label image per input image (0 = background), same file stem.
 ``fields.csv``
     One row per image: identifiers (``image``, ``path``; for acquisitions also
-    ``plate, well, field, channel, time_h``), the features of
+    ``plate, well, field, channel, time_h``), ``status`` (``done`` or
+    ``failed``) and ``error`` (why an image failed: missing, truncated,
+    undecodable), the features of
     :func:`~ferroscreen.segment.features.field_features`, the QC measurements
-    of :func:`~ferroscreen.segment.qc.field_qc_metrics` and the QC flags.
+    of :func:`~ferroscreen.segment.qc.field_qc_metrics` and the QC flags
+    (``failed`` for images that could not be read; their features are empty).
 ``wells.csv`` (acquisitions only)
     Per-well (and per time point) aggregates of :func:`well_features`; the
     input of ``ferroscreen hits``.
@@ -22,6 +25,11 @@ Outputs under ``out``:
 ``segment.json``
     Provenance: model name, path, sha256, post-processing, the scale images
     were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`), counts.
+
+An image that cannot be read fails alone: the run goes on, the image keeps
+its row (and its frame in the store, status failed with the reason), and
+its well's aggregates rest on the fields that were read (``n_fields_failed``).
+Only a run where no image can be read stops with an error.
 
 One scale serves the whole run, so that nuclei of every well are segmented
 alike: given as ``diameter`` (pixels), or estimated (``auto``) from up to
@@ -37,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ferroscreen.errors import AcquisitionError, FerroscreenError
+from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
@@ -164,24 +172,30 @@ def segment_input(
     out = Path(out)
     with torch.inference_mode():
         sample = np.unique(np.linspace(0, len(table) - 1, min(ESTIMATE_IMAGES, len(table))).round().astype(int))
-        images = [read_image(table["path"].iloc[i]) for i in sample] if diameter == "auto" else []
+        images = _readable(table["path"].iloc[sample]) if diameter == "auto" else []
         choice = nm.choose_scale(images, diameter, tile=tile)
     del images
     (out / "labels").mkdir(parents=True, exist_ok=True)
-    rows, obj_tables = [], []
+    rows, obj_tables, failures = [], [], []
     with torch.inference_mode():
         for i, rec in enumerate(table.to_dict("records")):
-            image = read_image(rec["path"])
+            try:
+                image = read_image(rec["path"])
+            except ImageReadError as exc:
+                failures.append(str(exc))
+                rows.append({**rec, "status": "failed", "error": str(exc)})
+                continue
             labels = nm.segment(image, tile=tile, tta=tta, scale=choice.scale)
             write_labels(out / "labels" / f"{rec['image']}.tif", labels)
             obj = object_table(labels, image)
             qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / choice.scale**2)
-            row = {**rec, **field_features(obj), **qc}
-            rows.append(row)
+            rows.append({**rec, "status": "done", "error": "", **field_features(obj), **qc})
             obj_tables.append(obj.assign(image=rec["image"]))
             if progress is not None:
                 progress(i + 1, len(table))
-    fields = flag_fields(pd.DataFrame(rows))
+    if len(failures) == len(rows):
+        raise ImageReadError(f"no image could be read ({len(rows)} tried); the first: {failures[0]}")
+    fields = _flagged(pd.DataFrame(rows))
     id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z") if c in fields.columns]
     rest = [c for c in fields.columns if c not in id_cols and c != "path"]
     fields = fields[id_cols + rest + ["path"]]
@@ -218,10 +232,35 @@ def segment_input(
         "n_images": int(len(fields)),
         "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
         "n_flagged_fields": int((fields["qc_flags"] != "").sum()) if len(fields) else 0,
+        "n_failed": len(failures),
+        "failures": failures,
         "outputs": written + ["labels/"],
     }
     (out / "segment.json").write_text(json.dumps(summary, indent=1, default=_jsonable))
     return summary
+
+
+def _readable(paths) -> list[np.ndarray]:
+    """The images at ``paths`` that can be read (unreadable ones are left out)."""
+    images = []
+    for path in paths:
+        try:
+            images.append(read_image(path))
+        except ImageReadError:
+            continue
+    return images
+
+
+def _flagged(fields: pd.DataFrame) -> pd.DataFrame:
+    """QC flags of the images read (:func:`flag_fields`); failed images are flagged ``failed``, order kept."""
+    done = fields["status"] == "done"
+    flagged = flag_fields(fields[done])
+    failed = fields[~done].copy()
+    for col in flagged.columns:
+        if col.startswith("qc_") and col != "qc_flags":
+            failed[col] = False
+    failed["qc_flags"] = "failed"
+    return pd.concat([flagged, failed]).sort_index()
 
 
 def _write_stores(
@@ -232,15 +271,17 @@ def _write_stores(
     provenance: dict,
 ) -> list[str]:
     """One score store per plate; returns the written paths relative to ``out``."""
-    from ferroscreen.score.store import DONE, new_frame_table, write_store
+    from ferroscreen.score.store import DONE, FAILED, new_frame_table, write_store
 
     objs = {t["image"].iloc[0]: t for t in obj_tables if len(t)}
     written = []
     for plate, f in fields.groupby("plate", sort=True):
         f = f.reset_index(drop=True)
         frames = new_frame_table(f)
-        frames["status"] = DONE
-        frames["n_cells"] = f["n_nuclei"].to_numpy()
+        done = (f["status"] == "done").to_numpy()
+        frames["status"] = np.where(done, DONE, FAILED)
+        frames["reason"] = f["error"].fillna("").astype(str).to_numpy()
+        frames["n_cells"] = f["n_nuclei"].fillna(0).to_numpy()
         frames["focus"] = f["focus"].to_numpy()
         frames["empty"] = f["qc_empty"].to_numpy().astype(np.int8)
         frames["defocus"] = f["qc_focus"].to_numpy().astype(np.int8)

@@ -174,3 +174,22 @@ def test_run_hits_writes_outputs(tmp_path):
     genes = pd.read_csv(tmp_path / "out" / "genes.csv")
     assert list(genes["rank"]) == list(range(1, len(genes) + 1))
     assert genes["hit"].sum() == res.genes["hit"].sum()
+
+
+def test_count_defaults_to_nuclei_per_field_so_failed_fields_make_no_hit():
+    wells, layout = make_screen()
+    wells["n_fields"] = 16
+    wells["nuclei_per_field"] = wells["n_nuclei"] / 16
+    genes = ["G0001", "G0002", "G0003"]
+    gene_of = layout.table.set_index(["plate_id", "well"])["compound"]
+    lost = np.array([gene_of[(p, w)] in genes for p, w in zip(wells["plate"], wells["well"], strict=True)])
+    assert lost.sum() == 6
+    wells.loc[lost, "n_fields"] = 4  # 12 of 16 images unreadable: the total falls to a quarter
+    wells.loc[lost, "n_nuclei"] = wells.loc[lost, "nuclei_per_field"] * 4
+    res = call_hits(wells, layout)
+    assert res.params["count_col"] == "nuclei_per_field"
+    g = res.genes.set_index("gene")
+    assert not g.loc[genes, "hit"].any()
+    by_total = call_hits(wells, layout, count_col="n_nuclei").genes.set_index("gene")
+    assert by_total.loc[genes, "hit_count_threshold"].all()  # what the total would have claimed
+    assert call_hits(wells.drop(columns="nuclei_per_field"), layout).params["count_col"] == "n_nuclei"

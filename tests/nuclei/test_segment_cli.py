@@ -143,3 +143,47 @@ def test_acquisition_store_is_readable(tmp_path, tiny_model_file):
     assert list(store.frames["n_cells"]) == list(fields["n_nuclei"])
     assert len(read_cells(out / "store" / "VID3.h5")) == fields["n_nuclei"].sum()
     assert list(store.wells["well"]) == ["A01", "C03"]
+
+
+def test_unreadable_image_fails_alone(tmp_path, tiny_model_file):
+    from ferroscreen.io.incucyte import incucyte_export_name
+    from ferroscreen.score.store import FAILED, read_store
+
+    acq = tmp_path / "acq"
+    acq.mkdir()
+    for i, (well, field) in enumerate([("A1", 1), ("A1", 2), ("B2", 1), ("C3", 1)]):
+        tifffile.imwrite(acq / incucyte_export_name(5, well, field, 0.0, channel="nuc"), make_nuclei(seed=i)[0])
+    broken = acq / incucyte_export_name(5, "A1", 2, 0.0, channel="nuc")
+    broken.write_bytes(broken.read_bytes()[:300])  # truncated TIFF
+    (acq / incucyte_export_name(5, "C3", 1, 0.0, channel="nuc")).write_bytes(b"not a tiff")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["segment", str(acq), "--model", str(tiny_model_file), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "2 could not be read" in res.output and res.output.count("failed image:") == 2
+    fields = pd.read_csv(out / "fields.csv").set_index(["well", "field"])
+    assert list(fields["status"]) == ["done", "failed", "done", "failed"]
+    assert broken.name in fields.loc[("A01", 2), "error"] and fields.loc[("A01", 2), "qc_flags"] == "failed"
+    assert np.isnan(fields.loc[("A01", 2), "n_nuclei"])
+    wells = pd.read_csv(out / "wells.csv").set_index("well")
+    assert wells.loc["A01", "n_fields"] == 1 and wells.loc["A01", "n_fields_failed"] == 1
+    assert wells.loc["A01", "nuclei_per_field"] == fields.loc[("A01", 1), "n_nuclei"]
+    assert "failed:1" in wells.loc["A01", "qc_flags"]
+    assert np.isnan(wells.loc["C03", "n_nuclei"]) and wells.loc["C03", "n_fields"] == 0  # not a lethal zero
+    assert sorted(p.stem for p in (out / "labels").glob("*.tif")) == sorted(
+        n for n, s in zip(fields["image"], fields["status"], strict=True) if s == "done")
+    frames = read_store(out / "store" / "VID5.h5").frames
+    assert list(frames["status"] == FAILED) == [False, True, False, True]
+    assert "cannot decode" in frames["reason"].iloc[1] or "truncated" in frames["reason"].iloc[1]
+
+
+def test_no_readable_image_is_a_one_line_error(tmp_path, tiny_model_file, monkeypatch, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "a.tif").write_bytes(b"garbage")
+    (folder / "b.png").write_bytes(b"garbage")
+    monkeypatch.setattr("sys.argv", ["ferroscreen", "segment", str(folder), "--model", str(tiny_model_file),
+                                     "--out", str(tmp_path / "o")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "no image could be read (2 tried)" in err and len(err.strip().splitlines()) == 1
