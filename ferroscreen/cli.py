@@ -129,14 +129,32 @@ def segment(
             "them as they are.",
         ),
     ] = "auto",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a stopped run in --out (label images written are kept).")
+    ] = False,
 ) -> None:
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""
     from ferroscreen.segment.run import segment_input
 
-    summary = segment_input(
-        input_path, out, model=model, fmt=fmt, channel=channel, tile=tile, tta=tta,
-        objects=objects, diameter=diameter,
-    )
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit="image", desc="segmenting", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        summary = segment_input(
+            input_path, out, model=model, fmt=fmt, channel=channel, tile=tile, tta=tta,
+            objects=objects, diameter=diameter, resume=resume, progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     sc = summary["scale"]
     if sc["image_diameter_px"] is not None or sc["scale"] != 1:
         typer.echo(
@@ -149,6 +167,7 @@ def segment(
     for line in summary["failures"]:
         typer.echo(f"failed image: {line}", err=True)
     failed = f", {summary['n_failed']} could not be read" if summary["n_failed"] else ""
+    failed += f", {summary['n_reused']} label images kept from the stopped run" if summary["n_reused"] else ""
     typer.echo(
         f"{summary['n_images']} images{failed}, {summary['n_nuclei']} nuclei, "
         f"{summary['n_flagged_fields']} fields flagged by QC -> {out}"

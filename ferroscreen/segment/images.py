@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +75,14 @@ def read_image(path: str | Path, gray: bool = True) -> np.ndarray:
 
 
 def write_labels(path: str | Path, labels: np.ndarray) -> Path:
-    """Write a uint16 label image as a zlib-compressed TIFF (raises if > 65535 labels)."""
+    """Write a uint16 label image as a zlib-compressed TIFF, whole or not at all (raises if > 65535 labels)."""
     import tifffile
 
     path = Path(path)
     if labels.max(initial=0) > np.iinfo(np.uint16).max:
         raise ValueError(f"{path}: more than 65535 objects do not fit a uint16 label image")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tifffile.imwrite(path, labels.astype(np.uint16), compression="zlib")
+    partial = path.with_name(path.name + ".partial")
+    tifffile.imwrite(partial, labels.astype(np.uint16), compression="zlib")
+    os.replace(partial, path)  # a stopped run leaves a whole file or none
     return path

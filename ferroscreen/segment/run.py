@@ -25,6 +25,12 @@ Outputs under ``out``:
 ``segment.json``
     Provenance: model name, path, sha256, post-processing, the scale images
     were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`), counts.
+``run.json``
+    Written before the first label image: model sha256, scale, ``tta``. A
+    run that was stopped continues with ``resume``: label images already
+    written (each written whole: temporary file, then rename) are read back
+    instead of predicted, at the recorded scale; the tables are rebuilt from
+    every image. Without ``resume`` a folder holding an earlier run is refused.
 
 An image that cannot be read fails alone: the run goes on, the image keeps
 its row (and its frame in the store, status failed with the reason), and
@@ -49,9 +55,12 @@ from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadErro
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
-from ferroscreen.segment.scale import parse_diameter
+from ferroscreen.segment.scale import ScaleChoice, parse_diameter
 
-__all__ = ["ESTIMATE_IMAGES", "collect_inputs", "segment_input"]
+__all__ = ["ESTIMATE_IMAGES", "RUN_FILE", "collect_inputs", "segment_input"]
+
+#: What a run records before its first label image (see the module docstring).
+RUN_FILE = "run.json"
 
 #: Images (evenly spaced over the run) that the ``auto`` diameter estimate segments.
 ESTIMATE_IMAGES = 8
@@ -132,6 +141,7 @@ def segment_input(
     objects: bool = False,
     progress: Callable[[int, int], None] | None = None,
     diameter: str | float = "auto",
+    resume: bool = False,
 ) -> dict:
     """Segment ``input_path`` into ``out`` (see the module docstring for the files).
 
@@ -148,12 +158,15 @@ def segment_input(
         diameter: The images' median nucleus diameter in pixels, ``auto``
             (estimated from a sample, see :meth:`NucleiModel.choose_scale`) or
             ``model`` (images as they are).
+        resume: Continue a stopped run in ``out`` (see ``run.json`` above).
 
     Returns:
         Summary dict (also written to ``segment.json``).
 
     Raises:
-        FerroscreenError: Bad input, or a ``diameter`` that is none of the above.
+        FerroscreenError: Bad input, a ``diameter`` that is none of the above,
+            ``out`` holding an earlier run without ``resume``, or one made with
+            another model or ``tta`` setting.
     """
     import torch
 
@@ -169,14 +182,21 @@ def segment_input(
         raise FerroscreenError(str(exc)) from None
     table, kind = collect_inputs(input_path, fmt=fmt, channel=channel)
     nm = NucleiModel.from_name(model)
+    sha = file_sha256(nm.path) if nm.path else None
     out = Path(out)
-    with torch.inference_mode():
-        sample = np.unique(np.linspace(0, len(table) - 1, min(ESTIMATE_IMAGES, len(table))).round().astype(int))
-        images = _readable(table["path"].iloc[sample]) if diameter == "auto" else []
-        choice = nm.choose_scale(images, diameter, tile=tile)
-    del images
+    earlier = _earlier_run(out, resume, sha, tta)
+    if earlier is not None:
+        choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
+    else:
+        with torch.inference_mode():
+            sample = np.unique(np.linspace(0, len(table) - 1, min(ESTIMATE_IMAGES, len(table))).round().astype(int))
+            images = _readable(table["path"].iloc[sample]) if diameter == "auto" else []
+            choice = nm.choose_scale(images, diameter, tile=tile)
+        del images
     (out / "labels").mkdir(parents=True, exist_ok=True)
-    rows, obj_tables, failures = [], [], []
+    (out / RUN_FILE).write_text(json.dumps({"model": str(model), "model_sha256": sha, "tta": tta,
+                                            "tile": tile, "scale": choice.to_dict()}, indent=1))
+    rows, obj_tables, failures, reused = [], [], [], 0
     with torch.inference_mode():
         for i, rec in enumerate(table.to_dict("records")):
             try:
@@ -185,8 +205,13 @@ def segment_input(
                 failures.append(str(exc))
                 rows.append({**rec, "status": "failed", "error": str(exc)})
                 continue
-            labels = nm.segment(image, tile=tile, tta=tta, scale=choice.scale)
-            write_labels(out / "labels" / f"{rec['image']}.tif", labels)
+            label_path = out / "labels" / f"{rec['image']}.tif"
+            labels = _written_labels(label_path, image.shape) if earlier is not None else None
+            if labels is None:
+                labels = nm.segment(image, tile=tile, tta=tta, scale=choice.scale)
+                write_labels(label_path, labels)
+            else:
+                reused += 1
             obj = object_table(labels, image)
             qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / choice.scale**2)
             rows.append({**rec, "status": "done", "error": "", **field_features(obj), **qc})
@@ -204,7 +229,7 @@ def segment_input(
     provenance = {
         "task": "nuclei-segmentation",
         "model": str(model),
-        "model_sha256": file_sha256(nm.path) if nm.path else None,
+        "model_sha256": sha,
         "postprocess": nm.postprocess.to_dict(),
         "scale": choice.scale,
         "nucleus_diameter_px": choice.image_diameter_px if choice.image_diameter_px is not None else "",
@@ -233,11 +258,54 @@ def segment_input(
         "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
         "n_flagged_fields": int((fields["qc_flags"] != "").sum()) if len(fields) else 0,
         "n_failed": len(failures),
+        "n_reused": reused,
         "failures": failures,
         "outputs": written + ["labels/"],
     }
     (out / "segment.json").write_text(json.dumps(summary, indent=1, default=_jsonable))
     return summary
+
+
+def _earlier_run(out: Path, resume: bool, sha: str | None, tta: bool) -> dict | None:
+    """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
+
+    Raises:
+        FerroscreenError: An earlier run without ``resume``; one that cannot be
+            continued (no or unreadable ``run.json``, another model or ``tta``).
+    """
+    run_file = out / RUN_FILE
+    has_labels = (out / "labels").is_dir() and any((out / "labels").glob("*.tif"))
+    if not run_file.exists() and not has_labels:
+        return None
+    if not resume:
+        raise FerroscreenError(
+            f"{out}: holds an earlier segment run; pass --resume to continue it, or choose another --out"
+        )
+    try:
+        earlier = json.loads(run_file.read_text())
+        earlier["scale"]["scale"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise FerroscreenError(f"{out}: label images but no readable {RUN_FILE}; cannot tell how they were made, "
+                               "choose another --out") from None
+    if earlier.get("model_sha256") != sha:
+        raise FerroscreenError(
+            f"{out}: was segmented with another model (sha256 {str(earlier.get('model_sha256'))[:12]}, "
+            f"this one {str(sha)[:12]}); choose another --out"
+        )
+    if bool(earlier.get("tta")) != bool(tta):
+        raise FerroscreenError(f"{out}: was segmented with tta={earlier.get('tta')}; resume it with the same setting")
+    return earlier
+
+
+def _written_labels(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The label image a stopped run wrote at ``path``, or ``None`` (absent, unreadable or another shape)."""
+    if not path.is_file():
+        return None
+    try:
+        labels = read_image(path)
+    except ImageReadError:
+        return None
+    return labels if labels.shape == shape[:2] else None
 
 
 def _readable(paths) -> list[np.ndarray]:

@@ -187,3 +187,40 @@ def test_no_readable_image_is_a_one_line_error(tmp_path, tiny_model_file, monkey
         main()
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "no image could be read (2 tried)" in err and len(err.strip().splitlines()) == 1
+
+
+def test_stopped_run_resumes_to_the_same_outputs(tmp_path, tiny_model_file):
+    from ferroscreen.segment.run import segment_input
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for seed in range(5):
+        tifffile.imwrite(folder / f"f{seed}.tif", make_nuclei(seed=seed)[0])
+    whole = segment_input(folder, tmp_path / "whole", model=str(tiny_model_file), diameter="model")
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(done, total):
+        if done == 2:
+            raise Stop
+
+    out = tmp_path / "stopped"
+    with pytest.raises(Stop):
+        segment_input(folder, out, model=str(tiny_model_file), diameter="model", progress=stop_after_two)
+    assert sorted(p.name for p in (out / "labels").iterdir()) == ["f0.tif", "f1.tif"]
+    assert not (out / "fields.csv").exists()
+    res = runner.invoke(app, ["segment", str(folder), "--model", str(tiny_model_file), "--out", str(out)])
+    assert res.exit_code != 0 and "--resume" in str(res.exception)  # refused: nothing written is lost
+    (out / "labels" / "f1.tif").write_bytes(b"half a file")  # recomputed, not trusted
+    resumed = segment_input(folder, out, model=str(tiny_model_file), diameter="model", resume=True)
+    assert resumed["n_reused"] == 1 and whole["n_reused"] == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "fields.csv").drop(columns="path"),
+                                  pd.read_csv(tmp_path / "whole" / "fields.csv").drop(columns="path"))
+    for stem in range(5):
+        np.testing.assert_array_equal(tifffile.imread(out / "labels" / f"f{stem}.tif"),
+                                      tifffile.imread(tmp_path / "whole" / "labels" / f"f{stem}.tif"))
+    other = tmp_path / "other.pt"
+    other.write_bytes(tiny_model_file.read_bytes() + b"\0")  # same weights, another file
+    with pytest.raises(Exception, match="another model"):
+        segment_input(folder, out, model=str(other), diameter="model", resume=True)
