@@ -67,9 +67,15 @@ def quantize_bundle(model: str | Path, acquisition: str | Path, out: str | Path,
         The new bundle's ``meta["int8"]``.
 
     Raises:
-        ModelBundleError: ONNX Runtime missing, or the bundle cannot be exported.
-        FerroscreenError: No cells to calibrate on.
+        ModelBundleError: Bundle missing, ONNX Runtime missing, or the bundle cannot be exported.
+        FerroscreenError: No acquisition at ``acquisition`` (checked before torch loads), no cells to calibrate on.
     """
+    from ferroscreen.io import open_acquisition
+
+    if not Path(model).is_file():
+        raise ModelBundleError(f"{model}: model bundle not found")
+    open_acquisition(acquisition)  # a mistyped folder fails before torch loads
+
     from ferroscreen.models.bundle import load_bundle, save_bundle
     from ferroscreen.models.int8 import build_int8, runtime_available
 
