@@ -204,6 +204,8 @@ def segment_input(
             except ImageReadError as exc:
                 failures.append(str(exc))
                 rows.append({**rec, "status": "failed", "error": str(exc)})
+                if progress is not None:
+                    progress(i + 1, len(table))
                 continue
             label_path = out / "labels" / f"{rec['image']}.tif"
             labels = _written_labels(label_path, image.shape) if earlier is not None else None

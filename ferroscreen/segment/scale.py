@@ -93,7 +93,7 @@ class ScaleChoice:
     def to_dict(self) -> dict:
         """Plain dict (for ``segment.json``)."""
         return {
-            "scale": round(self.scale, 4),
+            "scale": self.scale,  # exact: a resumed run reuses it
             "image_diameter_px": None if self.image_diameter_px is None else round(self.image_diameter_px, 2),
             "model_diameter_px": self.model_diameter_px,
             "source": self.source,

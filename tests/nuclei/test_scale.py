@@ -100,6 +100,12 @@ def test_segment_cli_records_the_scale_and_scales_the_debris_size(tmp_path, ship
     assert res.exit_code == 0, res.output
     scale = json.loads((tmp_path / "auto" / "segment.json").read_text())["scale"]
     assert scale["source"] == "estimated" and 3.2 < scale["scale"] <= 4 and scale["n_nuclei"] >= 20
+    assert json.loads((tmp_path / "auto" / "run.json").read_text())["scale"] == scale  # what --resume reuses
+    before = pd.read_csv(tmp_path / "auto" / "fields.csv")
+    (tmp_path / "auto" / "labels" / "f4.tif").unlink()  # as if stopped before the last image
+    res = runner.invoke(app, ["segment", str(folder), "--out", str(tmp_path / "auto"), "--resume"])
+    assert res.exit_code == 0 and "1 label images kept" in res.output, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "auto" / "fields.csv"), before)
     assert "segmented at scale" in res.output
     fields = pd.read_csv(tmp_path / "auto" / "fields.csv")
     assert (fields["n_nuclei"] == 12).all()
