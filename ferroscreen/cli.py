@@ -132,6 +132,10 @@ def segment(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a stopped run in --out (label images written are kept).")
     ] = False,
+    channel_index: Annotated[
+        int | None,
+        typer.Option("--channel-index", min=0, help="Nuclear channel (0-based) of multi-channel image files."),
+    ] = None,
 ) -> None:
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""
     from ferroscreen.segment.run import segment_input
@@ -150,7 +154,7 @@ def segment(
     try:
         summary = segment_input(
             input_path, out, model=model, fmt=fmt, channel=channel, tile=tile, tta=tta,
-            objects=objects, diameter=diameter, resume=resume, progress=progress,
+            objects=objects, diameter=diameter, resume=resume, progress=progress, channel_index=channel_index,
         )
     finally:
         if bar is not None:

@@ -25,25 +25,47 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """A 2-D image: colour/alpha channels are averaged (drops alpha), singleton axes squeezed."""
+def to_gray(image: np.ndarray, channel: int | None = None) -> np.ndarray:
+    """A 2-D image from a 2-D one or a stack with one channel (or plane) axis.
+
+    The channel axis is the last when it has at most 4 entries (RGB/RGBA,
+    ``(Y, X, C)``), else the first when it has at most 16 (``(C, Y, X)``
+    microscope stacks). ``channel`` (0-based) picks one; without it, channels
+    that are all equal (grayscale stored as RGB, alpha ignored) give the first.
+
+    Raises:
+        ValueError: Channels that differ and no ``channel`` (a nuclear stain must
+            be picked, not averaged with other stains), ``channel`` out of range,
+            or a shape with no such axis.
+    """
     img = np.squeeze(np.asarray(image))
-    if img.ndim == 3:
-        if img.shape[-1] in (3, 4):
-            img = img[..., :3].mean(axis=-1).astype(img.dtype)
-        elif img.shape[0] in (3, 4):
-            img = img[:3].mean(axis=0).astype(img.dtype)
-    if img.ndim != 2:
-        raise ValueError(f"expected a 2-D single-channel image, got shape {image.shape}")
-    return img
+    if img.ndim == 2:
+        return img
+    if img.ndim != 3:
+        raise ValueError(f"expected a 2-D image or one channel axis, got shape {image.shape}")
+    if img.shape[-1] <= 4:
+        stack = np.moveaxis(img, -1, 0)
+    elif img.shape[0] <= 16:
+        stack = img
+    else:
+        raise ValueError(f"expected a 2-D image or one channel axis of at most 16, got shape {image.shape}")
+    if channel is not None:
+        if not 0 <= channel < len(stack):
+            raise ValueError(f"has {len(stack)} channels; --channel-index {channel} is out of range")
+        return np.ascontiguousarray(stack[channel])
+    colour = stack[:3] if img.shape[-1] == 4 else stack  # RGBA: alpha is not a stain
+    if all(np.array_equal(colour[0], c) for c in colour[1:]):
+        return np.ascontiguousarray(colour[0])
+    raise ValueError(f"holds {len(stack)} channels that differ; pick the nuclear stain with --channel-index (0-based)")
 
 
-def read_image(path: str | Path, gray: bool = True) -> np.ndarray:
+def read_image(path: str | Path, gray: bool = True, channel: int | None = None) -> np.ndarray:
     """Read one image with its original dtype (uint8/uint16/float).
 
     Args:
         path: PNG/TIFF/JPEG file.
         gray: Reduce to a 2-D single-channel array (see :func:`to_gray`).
+        channel: The channel :func:`to_gray` keeps from a multi-channel file.
 
     Raises:
         ImageReadError: The file is missing or cannot be decoded.
@@ -60,15 +82,15 @@ def read_image(path: str | Path, gray: bool = True) -> np.ndarray:
             import cv2
 
             img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if img is not None and img.ndim == 3:
-                img = img[..., ::-1] if img.shape[-1] == 3 else img
+            if img is not None and img.ndim == 3 and img.shape[-1] in (3, 4):
+                img = img[..., [2, 1, 0, 3][: img.shape[-1]]]  # OpenCV's BGR(A) -> RGB(A)
     except Exception as exc:  # decoder errors vary by library
         raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
     if img is None:
         raise ImageReadError(f"{path}: cannot decode image")
     if gray:
         try:
-            img = to_gray(img)
+            img = to_gray(img, channel)
         except ValueError as exc:
             raise ImageReadError(f"{path}: {exc}") from exc
     return img

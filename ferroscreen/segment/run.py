@@ -26,7 +26,7 @@ Outputs under ``out``:
     Provenance: model name, path, sha256, post-processing, the scale images
     were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`), counts.
 ``run.json``
-    Written before the first label image: model sha256, scale, ``tta``. A
+    Written before the first label image: model sha256, scale, ``tta``, channel. A
     run that was stopped continues with ``resume``: label images already
     written (each written whole: temporary file, then rename) are read back
     instead of predicted, at the recorded scale; the tables are rebuilt from
@@ -142,6 +142,7 @@ def segment_input(
     progress: Callable[[int, int], None] | None = None,
     diameter: str | float = "auto",
     resume: bool = False,
+    channel_index: int | None = None,
 ) -> dict:
     """Segment ``input_path`` into ``out`` (see the module docstring for the files).
 
@@ -159,6 +160,8 @@ def segment_input(
             (estimated from a sample, see :meth:`NucleiModel.choose_scale`) or
             ``model`` (images as they are).
         resume: Continue a stopped run in ``out`` (see ``run.json`` above).
+        channel_index: The nuclear channel (0-based) of multi-channel image
+            files; without it, files whose channels differ fail with that advice.
 
     Returns:
         Summary dict (also written to ``segment.json``).
@@ -184,23 +187,24 @@ def segment_input(
     nm = NucleiModel.from_name(model)
     sha = file_sha256(nm.path) if nm.path else None
     out = Path(out)
-    earlier = _earlier_run(out, resume, sha, tta)
+    earlier = _earlier_run(out, resume, sha, tta, channel_index)
     if earlier is not None:
         choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
     else:
         with torch.inference_mode():
             sample = np.unique(np.linspace(0, len(table) - 1, min(ESTIMATE_IMAGES, len(table))).round().astype(int))
-            images = _readable(table["path"].iloc[sample]) if diameter == "auto" else []
+            images = _readable(table["path"].iloc[sample], channel_index) if diameter == "auto" else []
             choice = nm.choose_scale(images, diameter, tile=tile)
         del images
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / RUN_FILE).write_text(json.dumps({"model": str(model), "model_sha256": sha, "tta": tta,
-                                            "tile": tile, "scale": choice.to_dict()}, indent=1))
+                                            "channel_index": channel_index, "tile": tile,
+                                            "scale": choice.to_dict()}, indent=1))
     rows, obj_tables, failures, reused = [], [], [], 0
     with torch.inference_mode():
         for i, rec in enumerate(table.to_dict("records")):
             try:
-                image = read_image(rec["path"])
+                image = read_image(rec["path"], channel=channel_index)
             except ImageReadError as exc:
                 failures.append(str(exc))
                 rows.append({**rec, "status": "failed", "error": str(exc)})
@@ -268,12 +272,12 @@ def segment_input(
     return summary
 
 
-def _earlier_run(out: Path, resume: bool, sha: str | None, tta: bool) -> dict | None:
+def _earlier_run(out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None) -> dict | None:
     """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
 
     Raises:
         FerroscreenError: An earlier run without ``resume``; one that cannot be
-            continued (no or unreadable ``run.json``, another model or ``tta``).
+            continued (no or unreadable ``run.json``, another model, ``tta`` or channel).
     """
     run_file = out / RUN_FILE
     has_labels = (out / "labels").is_dir() and any((out / "labels").glob("*.tif"))
@@ -296,6 +300,10 @@ def _earlier_run(out: Path, resume: bool, sha: str | None, tta: bool) -> dict | 
         )
     if bool(earlier.get("tta")) != bool(tta):
         raise FerroscreenError(f"{out}: was segmented with tta={earlier.get('tta')}; resume it with the same setting")
+    if earlier.get("channel_index") != channel_index:
+        raise FerroscreenError(
+            f"{out}: was segmented with --channel-index {earlier.get('channel_index')}; resume it with the same"
+        )
     return earlier
 
 
@@ -310,12 +318,12 @@ def _written_labels(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     return labels if labels.shape == shape[:2] else None
 
 
-def _readable(paths) -> list[np.ndarray]:
+def _readable(paths, channel: int | None = None) -> list[np.ndarray]:
     """The images at ``paths`` that can be read (unreadable ones are left out)."""
     images = []
     for path in paths:
         try:
-            images.append(read_image(path))
+            images.append(read_image(path, channel=channel))
         except ImageReadError:
             continue
     return images

@@ -224,3 +224,29 @@ def test_stopped_run_resumes_to_the_same_outputs(tmp_path, tiny_model_file):
     other.write_bytes(tiny_model_file.read_bytes() + b"\0")  # same weights, another file
     with pytest.raises(Exception, match="another model"):
         segment_input(folder, out, model=str(other), diameter="model", resume=True)
+
+
+def test_multichannel_files_need_the_nuclear_channel(tmp_path, tiny_model_file, monkeypatch, capsys):
+    stacks, plain = tmp_path / "stacks", tmp_path / "plain"
+    stacks.mkdir()
+    plain.mkdir()
+    for seed in range(2):
+        nuclei, _ = make_nuclei(seed=seed)
+        other = make_nuclei(seed=seed + 10)[0]  # another stain
+        tifffile.imwrite(stacks / f"f{seed}.tif", np.stack([other, nuclei]))  # (C, Y, X)
+        tifffile.imwrite(plain / f"f{seed}.tif", nuclei)
+    monkeypatch.setattr("sys.argv", ["ferroscreen", "segment", str(stacks), "--model", str(tiny_model_file),
+                                     "--out", str(tmp_path / "refused")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "2 channels that differ" in err and "--channel-index" in err
+    common = ["--model", str(tiny_model_file), "--diameter", "model"]
+    res = runner.invoke(app, ["segment", str(stacks), "--out", str(tmp_path / "a"), "--channel-index", "1", *common])
+    assert res.exit_code == 0, res.output
+    assert runner.invoke(app, ["segment", str(plain), "--out", str(tmp_path / "b"), *common]).exit_code == 0
+    for seed in range(2):
+        np.testing.assert_array_equal(tifffile.imread(tmp_path / "a" / "labels" / f"f{seed}.tif"),
+                                      tifffile.imread(tmp_path / "b" / "labels" / f"f{seed}.tif"))
+    res = runner.invoke(app, ["segment", str(stacks), "--out", str(tmp_path / "a"), "--resume", *common])
+    assert res.exit_code != 0 and "--channel-index 1" in str(res.exception)

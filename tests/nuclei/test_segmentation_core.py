@@ -150,3 +150,36 @@ def test_normalize_floor_follows_effective_bit_depth():
     bright12 = noise12.copy()
     bright12[10:30, 10:30] = 4000  # 12-bit nuclei are stretched to ~1, not to 3000/65535
     assert normalize_image(bright12).max() == pytest.approx(1.0, abs=0.01)
+
+
+def test_to_gray_keeps_one_channel_and_never_averages_stains():
+    from ferroscreen.segment.images import to_gray
+
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 4000, (2, 20, 30)).astype(np.uint16)
+    assert to_gray(a) is not None and to_gray(a[None]).shape == (20, 30)
+    np.testing.assert_array_equal(to_gray(np.dstack([a, a, a])), a)  # grayscale stored as RGB
+    np.testing.assert_array_equal(to_gray(np.dstack([a, a, a, np.full_like(a, 65535)])), a)  # alpha ignored
+    for stack in (np.stack([a, b]), np.dstack([a, b, a]), np.stack([a, b, a, b, a])):
+        with pytest.raises(ValueError, match="--channel-index"):
+            to_gray(stack)
+    np.testing.assert_array_equal(to_gray(np.stack([a, b]), channel=1), b)
+    np.testing.assert_array_equal(to_gray(np.dstack([a, b, a]), channel=1), b)
+    with pytest.raises(ValueError, match="out of range"):
+        to_gray(np.stack([a, b]), channel=2)
+    with pytest.raises(ValueError, match="at most 16"):
+        to_gray(rng.integers(0, 9, (20, 30, 25)))
+
+
+def test_colour_png_channels_are_read_in_rgb_order(tmp_path):
+    import cv2
+
+    from ferroscreen.segment.images import read_image
+
+    rgb = np.zeros((10, 12, 3), np.uint8)
+    rgb[..., 0], rgb[..., 2] = 200, 7  # red bright, blue dim
+    cv2.imwrite(str(tmp_path / "c.png"), rgb[..., ::-1])  # OpenCV writes BGR
+    assert read_image(tmp_path / "c.png", channel=0).max() == 200 and read_image(tmp_path / "c.png", channel=2).max() == 7
+    rgba = np.dstack([rgb, np.full((10, 12), 255, np.uint8)])
+    cv2.imwrite(str(tmp_path / "c4.png"), rgba[..., [2, 1, 0, 3]])
+    assert read_image(tmp_path / "c4.png", channel=0).max() == 200
