@@ -8,9 +8,9 @@ of images (``--n``; ``--n 0`` = all 541) this prints pooled precision / recall /
 
 * ``model``: images as they are (``ferroscreen segment --diameter model``);
 * ``auto``: each image's scale estimated from its own first pass
-  (:meth:`NucleiModel.choose_scale` on that image; ``segment --diameter auto``
-  estimates one scale per run from up to 8 images instead, which suits a screen's
-  uniform magnification);
+  (:meth:`NucleiModel.choose_scale` on that image, as ``segment --diameter each``
+  does; ``--diameter auto`` estimates one scale per run from up to 8 images, which
+  suits a screen's uniform magnification);
 * ``true``: the scale from the true median diameter of the image's masks (what a user
   who measured a few nuclei would pass as ``--diameter``),
 

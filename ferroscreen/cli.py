@@ -125,8 +125,8 @@ def segment(
         typer.Option(
             "--diameter",
             help="Median nucleus diameter of the images in pixels; 'auto' estimates it from up to 8 images "
-            "and resamples them to the model's nucleus size when they differ by over 25 %; 'model' leaves "
-            "them as they are.",
+            "and resamples them to the model's nucleus size when they differ by over 25 %; 'each' estimates "
+            "it per image (collections from several microscopes); 'model' leaves them as they are.",
         ),
     ] = "auto",
     resume: Annotated[

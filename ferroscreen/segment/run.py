@@ -39,7 +39,9 @@ Only a run where no image can be read stops with an error.
 
 One scale serves the whole run, so that nuclei of every well are segmented
 alike: given as ``diameter`` (pixels), or estimated (``auto``) from up to
-:data:`ESTIMATE_IMAGES` images spread over the run.
+:data:`ESTIMATE_IMAGES` images spread over the run. ``each`` estimates it per
+image instead, for collections from several microscopes (each image's
+``scale`` is in ``fields.csv``; a resumed run estimates it again).
 """
 
 from __future__ import annotations
@@ -157,8 +159,8 @@ def segment_input(
         objects: Also write ``objects.csv`` (one row per nucleus).
         progress: Called with ``(done, total)`` after each image.
         diameter: The images' median nucleus diameter in pixels, ``auto``
-            (estimated from a sample, see :meth:`NucleiModel.choose_scale`) or
-            ``model`` (images as they are).
+            (estimated from a sample, see :meth:`NucleiModel.choose_scale`),
+            ``each`` (estimated per image) or ``model`` (images as they are).
         resume: Continue a stopped run in ``out`` (see ``run.json`` above).
         channel_index: The nuclear channel (0-based) of multi-channel image
             files; without it, files whose channels differ fail with that advice.
@@ -188,8 +190,11 @@ def segment_input(
     sha = file_sha256(nm.path) if nm.path else None
     out = Path(out)
     earlier = _earlier_run(out, resume, sha, tta, channel_index)
+    each = (earlier or {}).get("diameter") == "each" if earlier is not None else diameter == "each"
     if earlier is not None:
         choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
+    elif each:
+        choice = ScaleChoice(1.0, None, nm.diameter_px, "each image estimated (scale column of fields.csv)")
     else:
         with torch.inference_mode():
             sample = np.unique(np.linspace(0, len(table) - 1, min(ESTIMATE_IMAGES, len(table))).round().astype(int))
@@ -199,6 +204,7 @@ def segment_input(
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / RUN_FILE).write_text(json.dumps({"model": str(model), "model_sha256": sha, "tta": tta,
                                             "channel_index": channel_index, "tile": tile,
+                                            "diameter": "each" if each else "run",
                                             "scale": choice.to_dict()}, indent=1))
     rows, obj_tables, failures, reused = [], [], [], 0
     with torch.inference_mode():
@@ -212,15 +218,16 @@ def segment_input(
                     progress(i + 1, len(table))
                 continue
             label_path = out / "labels" / f"{rec['image']}.tif"
+            scale = nm.choose_scale([image], "auto", tile=tile).scale if each else choice.scale
             labels = _written_labels(label_path, image.shape) if earlier is not None else None
             if labels is None:
-                labels = nm.segment(image, tile=tile, tta=tta, scale=choice.scale)
+                labels = nm.segment(image, tile=tile, tta=tta, scale=scale)
                 write_labels(label_path, labels)
             else:
                 reused += 1
             obj = object_table(labels, image)
-            qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / choice.scale**2)
-            rows.append({**rec, "status": "done", "error": "", **field_features(obj), **qc})
+            qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / scale**2)
+            rows.append({**rec, "status": "done", "error": "", "scale": scale, **field_features(obj), **qc})
             obj_tables.append(obj.assign(image=rec["image"]))
             if progress is not None:
                 progress(i + 1, len(table))

@@ -54,21 +54,21 @@ def median_diameter(label_images: Iterable[np.ndarray], min_area: int = 1) -> tu
 
 
 def parse_diameter(text: str | float | None) -> str | float:
-    """``auto``, ``model`` or a positive number of pixels from a CLI/config value.
+    """``auto``, ``each``, ``model`` or a positive number of pixels from a CLI/config value.
 
     Raises:
         ValueError: Anything else (the message says what is accepted).
     """
     if text is None:
         return "auto"
-    if isinstance(text, str) and text.strip().lower() in ("auto", "model"):
+    if isinstance(text, str) and text.strip().lower() in ("auto", "each", "model"):
         return text.strip().lower()
     try:
         value = float(text)
     except (TypeError, ValueError):
         value = float("nan")
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"diameter must be 'auto', 'model' or a positive number of pixels, not {text!r}")
+        raise ValueError(f"diameter must be 'auto', 'each', 'model' or a positive number of pixels, not {text!r}")
     return value
 
 

@@ -31,6 +31,7 @@ def test_median_diameter_is_the_equivalent_diameter_of_the_median_area():
 
 def test_parse_diameter():
     assert parse_diameter("auto") == "auto" and parse_diameter(" Model ") == "model" and parse_diameter(None) == "auto"
+    assert parse_diameter("EACH") == "each"
     assert parse_diameter("12.5") == 12.5 and parse_diameter(30) == 30.0
     for bad in ("big", "0", "-3", "nan", "inf"):
         with pytest.raises(ValueError, match="positive number of pixels"):
@@ -114,3 +115,22 @@ def test_segment_cli_records_the_scale_and_scales_the_debris_size(tmp_path, ship
     assert res.exit_code == 0, res.output
     given = json.loads((tmp_path / "given" / "segment.json").read_text())["scale"]
     assert given["source"] == "given" and given["scale"] == pytest.approx(shipped.diameter_px / 16, abs=1e-3)
+
+
+def test_each_image_gets_its_own_scale_and_resume_keeps_the_mode(tmp_path, shipped):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    img, lab = make_nuclei(shape=(384, 384), n=12, seed=3, radius=(18, 26))
+    tifffile.imwrite(folder / "a_native.tif", img)
+    tifffile.imwrite(folder / "b_third.tif", _shrunk(img, lab, 3)[0])
+    runner = CliRunner()
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["segment", str(folder), "--out", str(out), "--diameter", "each"])
+    assert res.exit_code == 0, res.output
+    fields = pd.read_csv(out / "fields.csv")
+    assert fields["scale"].iloc[0] == 1.0 and 2.4 < fields["scale"].iloc[1] < 3.4
+    assert list(fields["n_nuclei"]) == [12, 12]
+    (out / "labels" / "b_third.tif").unlink()
+    res = runner.invoke(app, ["segment", str(folder), "--out", str(out), "--resume"])  # mode comes from run.json
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(out / "fields.csv"), fields)
