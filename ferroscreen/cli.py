@@ -257,6 +257,9 @@ def evaluate(
     precision: Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
 ) -> None:
     """Score a classifier bundle against labelled crops or a simulated plate's truth."""
+    from ferroscreen.models.load_errors import require_bundle_file
+
+    require_bundle_file(model)  # before torch loads: a mistyped path fails in a second
     from ferroscreen.tasks.evaluation import evaluate_path, render_evaluation
 
     result = evaluate_path(data, model, precision=Precision(precision).value)

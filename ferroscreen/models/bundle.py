@@ -36,7 +36,7 @@ from ferroscreen.crops import CropNormalization
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.models.death_mode_net import DeathModeNet
-from ferroscreen.models.load_errors import describe_load_error
+from ferroscreen.models.load_errors import describe_load_error, require_bundle_file
 
 FORMAT = "ferroscreen-bundle"
 FORMAT_VERSION = 1
@@ -162,9 +162,7 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         ModelBundleError: One line naming the file when it is missing, corrupt,
             not a ferroscreen bundle, or built for other classes.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelBundleError(f"{path}: model bundle not found")
+    path = require_bundle_file(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files

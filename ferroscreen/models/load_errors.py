@@ -8,8 +8,23 @@ know whether the file is corrupt or holds code that a safe load refuses.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-__all__ = ["describe_load_error"]
+from ferroscreen.errors import ModelBundleError
+
+__all__ = ["describe_load_error", "require_bundle_file"]
+
+
+def require_bundle_file(path: str | Path) -> Path:
+    """``path`` as a Path when it is a file; needs no torch, so commands check it before loading anything heavy.
+
+    Raises:
+        ModelBundleError: ``<path>: model bundle not found``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelBundleError(f"{path}: model bundle not found")
+    return path
 
 
 def describe_load_error(exc: BaseException) -> str:

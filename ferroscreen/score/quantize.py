@@ -71,9 +71,9 @@ def quantize_bundle(model: str | Path, acquisition: str | Path, out: str | Path,
         FerroscreenError: No acquisition at ``acquisition`` (checked before torch loads), no cells to calibrate on.
     """
     from ferroscreen.io import open_acquisition
+    from ferroscreen.models.load_errors import require_bundle_file
 
-    if not Path(model).is_file():
-        raise ModelBundleError(f"{model}: model bundle not found")
+    require_bundle_file(model)
     open_acquisition(acquisition)  # a mistyped folder fails before torch loads
 
     from ferroscreen.models.bundle import load_bundle, save_bundle

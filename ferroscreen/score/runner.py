@@ -125,6 +125,7 @@ def score_plate(
     """
     from ferroscreen.allocator import keep_freed_memory
     from ferroscreen.io import find_layout_beside, open_acquisition
+    from ferroscreen.models.load_errors import require_bundle_file
     from ferroscreen.plate import read_layout
 
     keep_freed_memory()  # before the workers fork: they inherit it
@@ -136,8 +137,7 @@ def score_plate(
     # -- checks that need no model come first: a mistyped path fails in a second, not after torch loads
     if out.exists() and not resume:
         raise StoreError(f"{out}: already exists; pass --resume to continue it, or choose another --out")
-    if not Path(model).is_file():
-        raise ModelBundleError(f"{model}: model bundle not found")
+    require_bundle_file(model)
     confusion_data = read_confusion_file(confusion_file) if confusion_file is not None else None
     acq = open_acquisition(acquisition, fmt)
     found, channel = select_frames(acq.frames, acquisition, channel)
