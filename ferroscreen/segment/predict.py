@@ -199,6 +199,12 @@ class NucleiModel:
         """
         estimate = None
         if diameter == "auto" and self.diameter_px is not None:
-            labels = [self.segment(im, tile=tile) for im in images]
-            estimate = median_diameter(labels, min_area=self.postprocess.min_size)
+            _, estimate = self.native_estimate(images, tile=tile)
         return choose_scale(diameter, self.diameter_px, estimate)
+
+    def native_estimate(
+        self, images: Sequence[np.ndarray], tile: int | None = 1152
+    ) -> tuple[list[np.ndarray], tuple[float | None, int]]:
+        """Labels of ``images`` at scale 1 and their :func:`median_diameter` (objects of at least ``min_size``)."""
+        labels = [self.segment(im, tile=tile) for im in images]
+        return labels, median_diameter(labels, min_area=self.postprocess.min_size)

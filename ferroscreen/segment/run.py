@@ -57,7 +57,7 @@ from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadErro
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
-from ferroscreen.segment.scale import ScaleChoice, parse_diameter
+from ferroscreen.segment.scale import ScaleChoice, choose_scale, parse_diameter
 
 __all__ = ["ESTIMATE_IMAGES", "RUN_FILE", "collect_inputs", "segment_input"]
 
@@ -218,10 +218,16 @@ def segment_input(
                     progress(i + 1, len(table))
                 continue
             label_path = out / "labels" / f"{rec['image']}.tif"
-            scale = nm.choose_scale([image], "auto", tile=tile).scale if each else choice.scale
+            native, scale = None, choice.scale
+            if each and nm.diameter_px is not None:
+                (native,), estimate = nm.native_estimate([image], tile=tile)
+                scale = choose_scale("auto", nm.diameter_px, estimate).scale
             labels = _written_labels(label_path, image.shape) if earlier is not None else None
             if labels is None:
-                labels = nm.segment(image, tile=tile, tta=tta, scale=scale)
+                if native is None or scale != 1.0 or tta:
+                    labels = nm.segment(image, tile=tile, tta=tta, scale=scale)
+                else:  # the estimate's own pass is the answer
+                    labels = native
                 write_labels(label_path, labels)
             else:
                 reused += 1
