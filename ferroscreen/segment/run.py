@@ -190,7 +190,7 @@ def segment_input(
     sha = file_sha256(nm.path) if nm.path else None
     out = Path(out)
     earlier = _earlier_run(out, resume, sha, tta, channel_index)
-    each = (earlier or {}).get("diameter") == "each" if earlier is not None else diameter == "each"
+    each = earlier.get("diameter") == "each" if earlier is not None else diameter == "each"
     if earlier is not None:
         choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
     elif each:
