@@ -425,7 +425,7 @@ def fit(
     else:
         from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 
-        if suffix == ".txt" and looks_like_metric_export(input_path):
+        if looks_like_metric_export(input_path):
             table, kind = read_metric_export(input_path).table, "metric"
         else:
             table = read_table_csv(input_path)

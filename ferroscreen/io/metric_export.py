@@ -1,6 +1,6 @@
 """Reader for IncuCyte metric exports (per-well time series without images).
 
-Layout of the tab-separated text file::
+Layout of the text file (tab-separated; ``,`` or ``;`` also read)::
 
     Label: <plate label>            header block: ``Key: value`` lines
     Metric: Phase Object Confluence (Percent)
@@ -8,15 +8,31 @@ Layout of the tab-separated text file::
     Date Time<TAB>Elapsed<TAB>A1<TAB>B1 ...
     30/01/2014 17:00:00<TAB>0<TAB>15.7 ...
 
-``Elapsed`` (hours) is authoritative for ``time_h``. Exports mix date styles
-in one file (``30/01/2014 17:00:00``, ``3/27/2018 2:20:00 PM``,
-``04/01/18 06:20``); dates are parsed per row where unambiguous and otherwise
-reconstructed from the first parsed date plus ``Elapsed``.
+``Elapsed`` is authoritative for ``time_h``: hours as a number, or written
+``0d02h30m`` / ``2:30`` by some software versions. Exports mix date styles in
+one file (``30/01/2014 17:00:00``, ``3/27/2018 2:20:00 PM``, ``04/01/18 06:20``,
+``30.01.2014 17:00``); dates are parsed per row where unambiguous and
+otherwise reconstructed from the first parsed date plus ``Elapsed``.
+
+What real exports add and how it is read:
+
+* standard-error / standard-deviation columns (``B2 (Std Err Img)``,
+  ``B2 (Std Err Well)``, ``B2 (Std Dev Well)``) are left out (noted): the
+  replicates are the wells themselves;
+* per-image columns (``B2, Image 1``, ``B2, Image 2``) are averaged per well and
+  time (noted), giving the well value IncuCyte itself reports;
+* numbers written with a decimal comma (``15,7``: exports from European
+  locales) are read as decimals when the file is not comma-separated;
+* UTF-8 (with or without byte-order mark), UTF-16 and Latin-1 files.
+
+Columns named by a plate-map group label instead of a well are refused with a
+one-line error: the plate layout is joined by well.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,11 +47,21 @@ _DATE_FORMATS = (
     "%d/%m/%Y %H:%M:%S",
     "%m/%d/%Y %I:%M:%S %p",
     "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M",
     "%m/%d/%y %H:%M",
     "%d/%m/%y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
     "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S",
 )
+_DELIMITERS = ("\t", ";", ",")
+_SPREAD_COLUMN = re.compile(r"\s*\(\s*(?:std|standard)\.?\s*(?:err|error|dev|deviation)\b[^)]*\)\s*$", re.I)
+_IMAGE_COLUMN = re.compile(r"^(?P<well>.+?)\s*,\s*image\s*(?P<image>\d+)\s*$", re.I)
+_DHM = re.compile(r"^(?:(?P<d>\d+)\s*d)?\s*(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m(?:in)?)?$", re.I)
+_CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:\.\d*)?))?$")
 
 
 @dataclass
@@ -88,82 +114,158 @@ def _parse_date(text: str, previous: datetime | None) -> datetime | None:
     return min(candidates, key=lambda d: abs((d - previous).total_seconds()))
 
 
+def _read_lines(path: Path) -> list[str]:
+    """Text lines of ``path`` in UTF-16 (by its byte-order mark), UTF-8 or Latin-1."""
+    raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16").splitlines()
+    try:
+        return raw.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1").splitlines()
+
+
+def _table_delimiter(line: str) -> str | None:
+    """The delimiter of a ``Date Time<d>Elapsed`` header line, or None when it is not one."""
+    if not line.startswith("Date Time"):
+        return None
+    rest = line[len("Date Time") :]
+    for delim in _DELIMITERS:
+        if rest.startswith(delim) and rest[len(delim) :].strip().startswith("Elapsed"):
+            return delim
+    return None
+
+
 def looks_like_metric_export(path: Path) -> bool:
     """Whether ``path`` is a text file with a ``Date Time``/``Elapsed`` table."""
+    path = Path(path)
     if not path.is_file():
         return False
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            for _, line in zip(range(60), fh, strict=False):
-                if line.startswith("Date Time\t") and "Elapsed" in line:
-                    return True
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
     except OSError:
         return False
-    return False
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = head.decode("utf-16", errors="replace")
+    else:
+        text = head.decode("utf-8-sig", errors="replace")
+    return any(_table_delimiter(line) for line in text.splitlines()[:60])
+
+
+def _number(text: str, decimal_comma: bool) -> float:
+    """``text`` as a float (``''`` -> NaN; ``15,7`` -> 15.7 when ``decimal_comma``); ValueError otherwise."""
+    text = text.strip().strip('"')
+    if text == "":
+        return math.nan
+    if decimal_comma and "," in text and "." not in text:
+        text = text.replace(",", ".")
+    return float(text)
+
+
+def _elapsed_hours(text: str, decimal_comma: bool) -> float:
+    """Elapsed time in hours from ``12.5``, ``12,5``, ``0d12h30m`` or ``12:30``; ValueError otherwise."""
+    text = text.strip().strip('"')
+    try:
+        value = _number(text, decimal_comma)
+    except ValueError:
+        value = None
+    if value is not None:
+        if math.isnan(value):
+            raise ValueError(text)
+        return value
+    m = _CLOCK.match(text)
+    if m:
+        return int(m["h"]) + int(m["m"]) / 60 + float(m["s"] or 0) / 3600
+    m = _DHM.match(text)
+    if m and any(m.group(k) for k in ("d", "h", "m")):
+        return 24 * int(m["d"] or 0) + int(m["h"] or 0) + int(m["m"] or 0) / 60
+    raise ValueError(text)
+
+
+def _data_columns(path: Path, lineno: int, cols: list[str]) -> tuple[list[tuple[int, str]], int, int]:
+    """``(index, well)`` of the value columns, the number of spread columns left out and of image columns."""
+    wells = []
+    n_spread = n_image = 0
+    for idx, name in enumerate(cols[2:], start=2):
+        if not name:
+            continue
+        if _SPREAD_COLUMN.search(name):
+            n_spread += 1
+            continue
+        image = _IMAGE_COLUMN.match(name)
+        if image:
+            n_image += 1
+        try:
+            wells.append((idx, normalize_well(image["well"] if image else name)))
+        except WellError as exc:
+            raise AcquisitionError(
+                f"{path}:{lineno}: column {idx + 1} '{name}' is not a well ({exc}); "
+                "export the metric per well, not grouped by plate-map label"
+            ) from None
+    return wells, n_spread, n_image
 
 
 def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExport:
     """Read an IncuCyte metric export.
 
     Args:
-        path: The ``.txt`` export.
-        plate: Plate id for the table (default: the ``Label`` header or the file stem).
+        path: The export (``.txt``; a ``,``/``;``-separated one reads the same).
+        plate: Plate id for the table (default: the ``Label`` or ``Vessel Name``
+            header, else the file stem).
 
     Raises:
         AcquisitionError: One line naming the file (and line) when the file has
-            no ``Date Time``/``Elapsed`` table, a well name is invalid, or an
+            no ``Date Time``/``Elapsed`` table, a column is not a well, or an
             elapsed time or value is not numeric.
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8-sig", errors="strict").splitlines()
+        lines = _read_lines(path)
     except FileNotFoundError:
         raise AcquisitionError(f"{path}: metric export not found") from None
-    except UnicodeDecodeError:
-        try:
-            lines = path.read_text(encoding="latin-1").splitlines()
-        except OSError as exc:
-            raise AcquisitionError(f"{path}: cannot read ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AcquisitionError(f"{path}: cannot read ({exc})") from None
     header: dict[str, str] = {}
-    start = None
+    start = delim = None
     for i, line in enumerate(lines):
         if line.startswith("Date Time"):
-            start = i
+            start, delim = i, _table_delimiter(line)
             break
         if ":" in line:
             key, _, value = line.partition(":")
-            header[key.strip()] = value.strip().strip("\t").strip()
+            header[key.strip()] = value.strip().strip("\t;,").strip()
     if start is None:
-        raise AcquisitionError(
-            f"{path}: not an IncuCyte metric export (no 'Date Time<TAB>Elapsed' table header)"
-        )
-    cols = [c.strip() for c in lines[start].split("\t")]
-    if len(cols) < 3 or cols[1] != "Elapsed":
+        raise AcquisitionError(f"{path}: not an IncuCyte metric export (no 'Date Time<TAB>Elapsed' table header)")
+    if delim is None:
         raise AcquisitionError(f"{path}:{start + 1}: expected columns 'Date Time, Elapsed, <wells>'")
-    wells = []
-    for j, c in enumerate(cols[2:], start=3):
-        if not c:
-            continue
-        try:
-            wells.append((j - 1, normalize_well(c)))
-        except WellError as exc:
-            raise AcquisitionError(f"{path}:{start + 1}: column {j}: {exc}") from None
-    plate_id = plate or header.get("Label") or path.stem
+    cols = [c.strip().strip('"') for c in lines[start].split(delim)]
+    wells, n_spread, n_image = _data_columns(path, start + 1, cols)
+    if not wells:
+        raise AcquisitionError(f"{path}:{start + 1}: no well columns after 'Date Time, Elapsed'")
+    if not n_image:
+        seen: set[str] = set()
+        for _, well in wells:
+            if well in seen:
+                raise AcquisitionError(f"{path}:{start + 1}: well {well} has more than one column")
+            seen.add(well)
+    decimal_comma = delim != ","
+    plate_id = plate or header.get("Label") or header.get("Vessel Name") or path.stem
     records = []
     prev: datetime | None = None
     first: tuple[datetime, float] | None = None
     unparsed = 0
     for lineno, line in enumerate(lines[start + 1 :], start=start + 2):
-        if not line.strip():
+        if not line.strip(delim + " \r"):
             continue
-        cells = line.split("\t")
+        cells = line.split(delim)
         try:
-            elapsed = float(cells[1])
+            elapsed = _elapsed_hours(cells[1], decimal_comma)
         except (IndexError, ValueError):
             raise AcquisitionError(
-                f"{path}:{lineno}: Elapsed '{cells[1] if len(cells) > 1 else ''}' is not a number"
+                f"{path}:{lineno}: Elapsed '{cells[1].strip() if len(cells) > 1 else ''}' is not a time in hours"
             ) from None
-        when = _parse_date(cells[0].strip(), prev)
+        when = _parse_date(cells[0].strip().strip('"'), prev)
         if when is None and first is not None:
             when = first[0] + timedelta(hours=elapsed - first[1])
             unparsed += 1
@@ -171,22 +273,27 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
             prev = when
             first = first or (when, elapsed)
         for idx, well in wells:
-            text = cells[idx].strip() if idx < len(cells) else ""
-            if text == "":
-                value = math.nan
-            else:
-                try:
-                    value = float(text)
-                except ValueError:
-                    raise AcquisitionError(
-                        f"{path}:{lineno}: well {well}: value '{text}' is not a number"
-                    ) from None
+            text = cells[idx] if idx < len(cells) else ""
+            try:
+                value = _number(text, decimal_comma)
+            except ValueError:
+                raise AcquisitionError(
+                    f"{path}:{lineno}: well {well}: value '{text.strip()}' is not a number"
+                ) from None
             records.append((plate_id, well, elapsed, when, value))
     if not records:
         raise AcquisitionError(f"{path}: metric export has a header but no data rows")
     table = pd.DataFrame(records, columns=["plate", "well", "time_h", "datetime", "value"])
-    table = table.sort_values(["well", "time_h"], kind="stable").reset_index(drop=True)
     notes = []
+    if n_image:
+        n_wells = table["well"].nunique()
+        table = table.groupby(["plate", "well", "time_h"], sort=False, as_index=False).agg(
+            datetime=("datetime", "first"), value=("value", "mean")
+        )
+        notes.append(f"{n_image} per-image columns averaged into {n_wells} wells")
+    table = table.sort_values(["well", "time_h"], kind="stable").reset_index(drop=True)
+    if n_spread:
+        notes.append(f"{n_spread} standard-error/deviation column(s) left out")
     if unparsed:
         notes.append(f"{unparsed} date(s) in an unknown style were derived from Elapsed")
     if np.isnan(table["value"]).all():

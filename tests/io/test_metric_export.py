@@ -1,7 +1,8 @@
+import numpy as np
 import pytest
 
 from ferroscreen.errors import AcquisitionError
-from ferroscreen.io import read_metric_export
+from ferroscreen.io import looks_like_metric_export, read_metric_export
 
 
 def test_shared_confluence_export(shared_data):
@@ -33,4 +34,87 @@ def test_errors_name_file_and_line(tmp_path):
         read_metric_export(p)
     p.write_text("hello\n")
     with pytest.raises(AcquisitionError, match="not an IncuCyte metric export"):
+        read_metric_export(p)
+
+
+def _write(tmp_path, name, lines, encoding="utf-8"):
+    p = tmp_path / name
+    p.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return p
+
+
+def test_std_err_columns_left_out_and_vessel_name_is_the_plate(tmp_path):
+    p = _write(tmp_path, "s3.txt", [
+        "Vessel Name: HeLa RSL3", "Metric: Phase Object Confluence (Percent)", "Cell Type: HeLa", "",
+        "Date Time\tElapsed\tB2\tB2 (Std Err Img)\tB3\tB3 (Std Err Well)\tB4 (Std Dev Well)\tB4",
+        "01/03/2024 10:00:00\t0\t5.1\t0.2\t4.8\t0.3\t0.1\t6.0",
+        "01/03/2024 12:00:00\t2\t7.9\t0.2\t7.2\t0.3\t0.1\t9.5",
+    ])  # fmt: skip
+    exp = read_metric_export(p)
+    assert exp.wells == ["B02", "B03", "B04"]
+    assert exp.table["plate"].unique().tolist() == ["HeLa RSL3"]
+    assert exp.wide().loc[2.0].tolist() == [7.9, 7.2, 9.5]
+    assert any("3 standard-error/deviation column(s) left out" in n for n in exp.notes)
+
+
+def test_decimal_commas_dotted_dates_and_utf16(tmp_path):
+    lines = [
+        "Label: Platte 1", "Metric: Phase Object Count (1/Image)",
+        "Date Time\tElapsed\tA1\tA2",
+        "30.01.2014 17:00:00\t0\t15,75\t12,5",
+        "30.01.2014 21:30:00\t4,5\t16,25\t",
+    ]  # fmt: skip
+    for enc in ("utf-8-sig", "utf-16", "latin-1"):
+        exp = read_metric_export(_write(tmp_path, f"eu_{enc}.txt", lines, enc))
+        assert exp.timepoints_h == [0.0, 4.5]
+        wide = exp.wide()
+        assert wide.loc[4.5, "A01"] == pytest.approx(16.25) and np.isnan(wide.loc[4.5, "A02"])
+        assert exp.table["datetime"].iloc[1].hour == 21 and not exp.notes
+
+
+def test_per_image_columns_average_per_well(tmp_path):
+    p = _write(tmp_path, "images.txt", [
+        "Date Time\tElapsed\tB2, Image 1\tB2, Image 2\tB3, Image 1\tB3, Image 2",
+        "01/03/2024 10:00:00\t0\t4\t6\t1\t",
+        "01/03/2024 12:00:00\t2\t8\t10\t3\t5",
+    ])  # fmt: skip
+    exp = read_metric_export(p)
+    assert exp.wide().to_dict() == {"B02": {0.0: 5.0, 2.0: 9.0}, "B03": {0.0: 1.0, 2.0: 4.0}}
+    assert any("4 per-image columns averaged into 2 wells" in n for n in exp.notes)
+
+
+def test_elapsed_as_day_hour_minute_or_clock_and_semicolons(tmp_path):
+    p = _write(tmp_path, "dhm.csv", [
+        "Metric: Confluence (Percent)",
+        "Date Time;Elapsed;A1",
+        "x;0d00h00m;1,5",
+        "x;1d02h30m;2,5",
+        "x;28:45;3",
+    ])  # fmt: skip
+    assert looks_like_metric_export(p)
+    exp = read_metric_export(p)
+    assert exp.timepoints_h == [0.0, 26.5, 28.75]
+    assert exp.wide()["A01"].tolist() == [1.5, 2.5, 3.0]
+
+
+def test_comma_separated_export_keeps_dots(tmp_path):
+    p = _write(
+        tmp_path,
+        "plain.csv",
+        ["Date Time,Elapsed,A1,A2", "1/1/2020 10:00:00 AM,0,1.5,2", "1/1/2020 2:00:00 PM,4,3,4.25"],
+    )
+    exp = read_metric_export(p)
+    assert exp.wide().loc[4.0].tolist() == [3.0, 4.25]
+    assert exp.table["datetime"].iloc[1].hour == 14
+
+
+def test_group_label_and_repeated_well_columns_are_one_line_errors(tmp_path):
+    p = _write(tmp_path, "groups.txt", ["Date Time\tElapsed\tHeLa 1K\tHeLa 1K (Std Err Well)", "x\t0\t1\t0.1"])
+    with pytest.raises(AcquisitionError, match=r"groups.txt:1: column 3 'HeLa 1K' is not a well .*per well"):
+        read_metric_export(p)
+    p = _write(tmp_path, "twice.txt", ["Date Time\tElapsed\tA1\tA01", "x\t0\t1\t2"])
+    with pytest.raises(AcquisitionError, match="twice.txt:1: well A01 has more than one column"):
+        read_metric_export(p)
+    p = _write(tmp_path, "elapsed.txt", ["Date Time\tElapsed\tA1", "x\tsoon\t1"])
+    with pytest.raises(AcquisitionError, match=r"elapsed.txt:2: Elapsed 'soon' is not a time in hours"):
         read_metric_export(p)
