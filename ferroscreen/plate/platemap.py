@@ -27,6 +27,27 @@ def _name(item: ET.Element) -> str:
     return (ref.get("description") or ref.get("displayName") or "").strip()
 
 
+def _concentration(path: Path, row: int, col: int, raw: str | None) -> float:
+    """A ``concentration`` attribute as a float (``1,5`` read as 1.5; absent -> NaN)."""
+    text = (raw or "").strip()
+    if not text:
+        return math.nan
+    try:
+        return float(text.replace(",", ".") if "," in text and "." not in text else text)
+    except ValueError:
+        raise LayoutError(
+            f"{path}: well {rowcol_to_well(row, col)}: concentration '{text}' is not a number"
+        ) from None
+
+
+def _strip_namespaces(root: ET.Element) -> ET.Element:
+    """``root`` with every ``{namespace}tag`` reduced to ``tag`` (namespaced PlateMaps read alike)."""
+    for el in root.iter():
+        if isinstance(el.tag, str) and "}" in el.tag:
+            el.tag = el.tag.rsplit("}", 1)[1]
+    return root
+
+
 def read_platemap(path: str | Path) -> PlateLayout:
     """Read an IncuCyte ``.PlateMap`` into a :class:`PlateLayout`.
 
@@ -38,11 +59,12 @@ def read_platemap(path: str | Path) -> PlateLayout:
     compounds named like a vehicle (DMSO, ...) get role ``vehicle``.
 
     Raises:
-        LayoutError: If the file is not a readable PlateMap.
+        LayoutError: If the file is not a readable PlateMap, or a concentration
+            is not a number (one line naming the file and well).
     """
     path = Path(path)
     try:
-        root = ET.fromstring(path.read_bytes())
+        root = _strip_namespaces(ET.fromstring(path.read_bytes()))
     except FileNotFoundError:
         raise LayoutError(f"{path}: plate map not found") from None
     except ET.ParseError as exc:
@@ -68,8 +90,7 @@ def read_platemap(path: str | Path) -> PlateLayout:
             if kind == "Compound":
                 compounds.append(name)
                 unit = (item.get("concentrationUnits") or "").strip()
-                raw = item.get("concentration")
-                value = float(raw) if raw not in (None, "") else math.nan
+                value = _concentration(path, r, c, item.get("concentration"))
                 raws.append(value)
                 units.append(unit)
                 concs.append(to_molar(value, unit) if unit in MOLAR_DIVISORS else math.nan)

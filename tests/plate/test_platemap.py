@@ -50,3 +50,17 @@ def test_bad_platemap(tmp_path):
     p.write_text("<plateMap><wellStore>", encoding="utf-8")
     with pytest.raises(LayoutError, match="bad.PlateMap: not a valid PlateMap XML"):
         read_layout(p)
+
+
+def test_decimal_comma_namespaces_and_a_non_numeric_dose(tmp_path):
+    p = tmp_path / "eu.PlateMap"
+    text = PLATEMAP.replace('concentration="50"', 'concentration="0,5"').replace(
+        "<plateMap>", '<plateMap xmlns="http://www.essenbio.com/platemap">'
+    )
+    p.write_bytes(text.encode("utf-8"))
+    t = read_platemap(p).well_table()
+    assert t.loc["A01", "concentration"] == pytest.approx(0.5e-9)
+    assert t.loc["A01", "compound"] == "Volasertib+Ferrostatin-1"
+    p.write_bytes(PLATEMAP.replace('concentration="50"', 'concentration="fifty"').encode("utf-8"))
+    with pytest.raises(LayoutError, match=r"eu.PlateMap: well A01: concentration 'fifty' is not a number"):
+        read_platemap(p)
