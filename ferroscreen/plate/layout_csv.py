@@ -26,10 +26,13 @@ def _err(path: Path, line: int | None, column: str | None, problem: str) -> Layo
     return LayoutError(f"{where}:{col} {problem}")
 
 
-def _number(path: Path, line: int, column: str, text: str) -> float:
+def _number(path: Path, line: int, column: str, text: str, decimal_comma: bool = False) -> float:
+    """A concentration cell as a float (empty -> NaN; ``0,5`` -> 0.5 when ``decimal_comma``)."""
     text = text.strip()
     if text == "":
         return math.nan
+    if decimal_comma and "," in text and "." not in text:
+        text = text.replace(",", ".")
     try:
         value = float(text)
     except ValueError:
@@ -41,6 +44,18 @@ def _number(path: Path, line: int, column: str, text: str) -> float:
     return value
 
 
+def _decode(path: Path, raw: bytes) -> str:
+    """Text of a layout file: UTF-16 by its byte-order mark (Excel's "Unicode text"), UTF-8, else Windows-1252."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    if raw[:4] == b"PK\x03\x04" or raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or b"\x00" in raw[:4096]:
+        raise LayoutError(f"{path}: an Excel workbook or binary file, not a text layout (save it as CSV)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def read_layout_csv(
     path: str | Path,
     plate_format: PlateFormat | int | None = None,
@@ -49,7 +64,9 @@ def read_layout_csv(
     """Read and validate a layout CSV.
 
     Args:
-        path: The CSV file (comma, semicolon or tab separated; UTF-8, BOM allowed).
+        path: The CSV file (comma, semicolon or tab separated; UTF-8 with or
+            without BOM, UTF-16 with BOM, or Windows-1252 as older Excel saves it;
+            decimal commas in semicolon/tab separated files).
         plate_format: Plate format to validate wells against; by default the
             smallest of 96/384/1536 that holds every well.
         extra_modes: Mode names accepted besides :data:`KNOWN_MODES`.
@@ -62,11 +79,10 @@ def read_layout_csv(
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise LayoutError(f"{path}: layout file not found") from None
-    except UnicodeDecodeError:
-        raise LayoutError(f"{path}: not a UTF-8 text file (is it an Excel file?)") from None
+    text = _decode(path, raw)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise LayoutError(f"{path}: layout file is empty")
@@ -115,7 +131,7 @@ def read_layout_csv(
         seen[key] = lineno
         rec["compound"] = row.get("compound", "")
         unit = row.get("unit", "")
-        conc = _number(path, lineno, "concentration", row.get("concentration", ""))
+        conc = _number(path, lineno, "concentration", row.get("concentration", ""), delim != ",")
         rec["concentration_raw"] = conc
         rec["unit"] = unit
         if not math.isnan(conc):
@@ -125,7 +141,9 @@ def read_layout_csv(
                 raise _err(path, lineno, "unit", f"unknown unit '{unit}' (use M, mM, uM, µM, nM or pM)")
             conc = to_molar(conc, unit)
         rec["concentration"] = conc
-        rconc = _number(path, lineno, "rescue_concentration", row.get("rescue_concentration", ""))
+        rconc = _number(
+            path, lineno, "rescue_concentration", row.get("rescue_concentration", ""), delim != ","
+        )
         runit = row.get("rescue_unit", "") or unit
         if not math.isnan(rconc):
             if runit not in MOLAR_DIVISORS:

@@ -63,6 +63,24 @@ def test_semicolon_and_bom(tmp_path):
     assert read_layout(p).well_table().loc["A01", "concentration"] == 1e-6
 
 
+def test_excel_encodings_and_decimal_commas(tmp_path):
+    body = "well;compound;concentration;unit;rescue_agent;rescue_concentration\nA1;RSL3;0,5;µM;Fer-1;1,5\n"
+    for enc in ("cp1252", "utf-16"):  # older Excel's "CSV", Excel's "Unicode text" (tab or ; separated)
+        p = tmp_path / f"l_{enc}.csv"
+        p.write_bytes(body.encode(enc))
+        row = read_layout(p).well_table().loc["A01"]
+        assert row["concentration"] == pytest.approx(0.5e-6) and row["unit"] == "µM"
+        assert row["rescue_concentration"] == pytest.approx(1.5e-6)
+    p = tmp_path / "comma.csv"
+    p.write_text('well,compound,concentration,unit\nA1,RSL3,"0,5",uM\n', encoding="utf-8")
+    with pytest.raises(LayoutError, match="comma.csv:2: column 'concentration': '0,5' is not a number"):
+        read_layout(p)
+    p = tmp_path / "book.csv"
+    p.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(LayoutError, match="book.csv: an Excel workbook or binary file, not a text layout"):
+        read_layout(p)
+
+
 @pytest.mark.parametrize(
     "body, fragments",
     [
