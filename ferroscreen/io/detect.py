@@ -6,6 +6,8 @@ from pathlib import Path
 
 from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition
+from ferroscreen.io.cellomics import is_cellomics_name, read_cellomics
+from ferroscreen.io.cytation import is_cytation_name, read_cytation
 from ferroscreen.io.harmony import find_harmony_index, read_harmony
 from ferroscreen.io.imagexpress import is_imagexpress, read_imagexpress
 from ferroscreen.io.incucyte import (
@@ -16,7 +18,7 @@ from ferroscreen.io.incucyte import (
 )
 from ferroscreen.io.pattern import read_pattern
 
-FORMATS = ("incucyte", "incucyte_archive", "harmony", "imagexpress", "pattern")
+FORMATS = ("incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "pattern")
 
 
 def detect_format(root: Path) -> str:
@@ -42,9 +44,13 @@ def detect_format(root: Path) -> str:
             return "incucyte"
         if ARCHIVE_RE.search(p.as_posix()):
             return "incucyte_archive"
+        if is_cellomics_name(p.name):
+            return "cellomics"
+        if is_cytation_name(p.name):
+            return "cytation"
     raise AcquisitionError(
         f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
-        "ImageXpress); use --format pattern --pattern REGEX for other layouts"
+        "ImageXpress, Cellomics, Cytation); use --format pattern --pattern REGEX for other layouts"
     )
 
 
@@ -81,6 +87,10 @@ def open_acquisition(
         return read_harmony(root)
     if fmt == "imagexpress":
         return read_imagexpress(root, interval_h=interval_h)
+    if fmt == "cellomics":
+        return read_cellomics(root)
+    if fmt == "cytation":
+        return read_cytation(root, interval_h=interval_h)
     if pattern is None:
         raise AcquisitionError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
     return read_pattern(root, pattern, time_unit=time_unit)

@@ -54,7 +54,8 @@ _DTYPES = {
 def load_image(path: str | Path) -> np.ndarray:
     """Read one 2-D frame, preserving uint8/uint16 (and float) pixel types.
 
-    TIFFs are read with tifffile (first page of a multi-page file); PNG/JPEG
+    TIFFs are read with tifffile (first page of a multi-page file), Cellomics
+    ``.C01``/``.DIB`` files by :mod:`ferroscreen.io.cellomics`; PNG/JPEG
     and other formats with OpenCV ``IMREAD_UNCHANGED`` (16-bit PNGs stay
     16-bit). RGB(A) images are converted to grey by averaging the colour
     channels, keeping the input dtype.
@@ -73,6 +74,10 @@ def load_image(path: str | Path) -> np.ndarray:
 
             with tifffile.TiffFile(path) as tif:
                 img = tif.pages[0].asarray()
+        elif suffix in (".c01", ".dib"):
+            from ferroscreen.io.cellomics import read_cellomics_image
+
+            img = read_cellomics_image(path)
         else:
             import cv2
 

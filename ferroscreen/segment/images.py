@@ -16,7 +16,7 @@ from ferroscreen.errors import ImageReadError
 __all__ = ["IMAGE_SUFFIXES", "list_images", "read_image", "to_gray", "write_labels"]
 
 #: File suffixes treated as images when a folder is given.
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".dib")
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -63,7 +63,7 @@ def read_image(path: str | Path, gray: bool = True, channel: int | None = None) 
     """Read one image with its original dtype (uint8/uint16/float).
 
     Args:
-        path: PNG/TIFF/JPEG file.
+        path: PNG/TIFF/JPEG or Cellomics ``.C01``/``.DIB`` file.
         gray: Reduce to a 2-D single-channel array (see :func:`to_gray`).
         channel: The channel :func:`to_gray` keeps from a multi-channel file.
 
@@ -78,12 +78,18 @@ def read_image(path: str | Path, gray: bool = True, channel: int | None = None) 
             import tifffile
 
             img = tifffile.imread(path)
+        elif path.suffix.lower() in (".c01", ".dib"):
+            from ferroscreen.io.cellomics import read_cellomics_image
+
+            img = read_cellomics_image(path)
         else:
             import cv2
 
             img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
             if img is not None and img.ndim == 3 and img.shape[-1] in (3, 4):
                 img = img[..., [2, 1, 0, 3][: img.shape[-1]]]  # OpenCV's BGR(A) -> RGB(A)
+    except ImageReadError:
+        raise
     except Exception as exc:  # decoder errors vary by library
         raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
     if img is None:

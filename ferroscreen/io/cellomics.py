@@ -1,0 +1,160 @@
+"""Reader for Thermo Fisher Cellomics / CellInsight (HCS Studio) plates, e.g. the CX7.
+
+File names (one image per well, field and channel; the Aits lab's genome-wide
+knockdown screen was imaged this way)::
+
+    <plate>_<well>f<field>d<channel>.C01     MFGTMPcx7_170702000001_B14f07d0.C01
+    <plate>_<well>f<field>o<channel>.DIB     (older software: ``o`` instead of ``d``)
+    the same names exported as .tif/.png     MFGTMPcx7_170702000001_B14f07d0.png
+
+``<plate>`` is everything before the last ``_``; the well is one or two letters
+and two digits; ``f`` is the field and ``d``/``o`` the channel, both 0-based in
+the name (fields become 1-based in the frame table; channels keep their name,
+``d0``). Cellomics names carry no time: every image is at ``time_h`` 0.
+
+Pixels: a ``.C01`` file is a 4-byte tag (the value 16) followed by a zlib
+stream; inflated, and a ``.DIB`` as it is, it holds a little-endian header of
+52 bytes (width at byte 4, height at 8, planes as int16 at 12, bits per pixel as
+int16 at 14, compression at 16; pixels per metre x/y at 24/28) and then the
+planes' pixels, row after row. Only uncompressed 8/16/32-bit pixel data exists
+in practice; anything else is an :class:`~ferroscreen.errors.ImageReadError`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ferroscreen.errors import AcquisitionError, ImageReadError
+from ferroscreen.io.acquisition import Acquisition
+from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.naming import named_images
+
+#: Native Cellomics pixel files (zlib-compressed ``.c01``, raw ``.dib``).
+NATIVE_SUFFIXES = (".c01", ".dib")
+
+NAME_RE = re.compile(
+    r"^(?P<plate>.+)_(?P<well>[A-Za-z]{1,2}\d{2})f(?P<field>\d{2,3})(?P<kind>[do])(?P<channel>\d+)"
+    r"\.(?P<ext>c01|dib|tiff?|png)$",
+    re.IGNORECASE,
+)
+
+_HEADER_BYTES = 52
+_C01_TAG = 16
+_DTYPES = {8: np.dtype("u1"), 16: np.dtype("<u2"), 32: np.dtype("<u4")}
+#: When one image exists in several files (native and exported), the first kind here is kept.
+_PREFERENCE = (".c01", ".dib", ".tif", ".tiff", ".png")
+
+
+def read_cellomics_image(path: str | Path) -> np.ndarray:
+    """The first plane of a ``.C01``/``.DIB`` file as a 2-D uint8/uint16/uint32 array.
+
+    Raises:
+        ImageReadError: One line naming the file: missing, not a Cellomics file,
+            a broken zlib stream, a truncated or compressed pixel block.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: image file not found") from None
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read ({exc})") from None
+    if path.suffix.lower() == ".c01":
+        if len(raw) < 8 or _C01_TAG not in (struct.unpack(">i", raw[:4])[0], struct.unpack("<i", raw[:4])[0]):
+            raise ImageReadError(f"{path}: not a Cellomics C01 file (no C01 tag)")
+        try:
+            data = zlib.decompressobj().decompress(raw[4:])
+        except zlib.error as exc:
+            raise ImageReadError(f"{path}: unreadable image (broken zlib stream: {exc})") from None
+    else:
+        data = raw
+    if len(data) < _HEADER_BYTES:
+        raise ImageReadError(f"{path}: unreadable image (header of {len(data)} bytes, expected {_HEADER_BYTES})")
+    width, height = struct.unpack_from("<ii", data, 4)
+    planes, bits = struct.unpack_from("<hh", data, 12)
+    (compression,) = struct.unpack_from("<i", data, 16)
+    width, height = abs(width), abs(height)
+    if compression != 0:
+        raise ImageReadError(f"{path}: compressed Cellomics pixel data (compression {compression}) is not supported")
+    if bits not in _DTYPES or width == 0 or height == 0 or planes < 1:
+        raise ImageReadError(f"{path}: unreadable image ({width}x{height}, {planes} plane(s), {bits} bits per pixel)")
+    dtype = _DTYPES[bits]
+    need = width * height * dtype.itemsize
+    if len(data) < _HEADER_BYTES + need:
+        raise ImageReadError(
+            f"{path}: truncated image ({len(data) - _HEADER_BYTES} pixel bytes, {width}x{height} needs {need})"
+        )
+    plane = np.frombuffer(data, dtype=dtype, count=width * height, offset=_HEADER_BYTES)
+    return plane.reshape(height, width).astype(dtype.newbyteorder("="))
+
+
+def write_cellomics_image(path: str | Path, image: np.ndarray, pixels_per_metre: int = 0) -> Path:
+    """Write a 2-D uint8/uint16 array as ``.C01`` (zlib) or ``.DIB`` (raw), by the suffix of ``path``.
+
+    The counterpart of :func:`read_cellomics_image`, for tests and for converting
+    images into the layout a Cellomics-reading tool expects.
+    """
+    path = Path(path)
+    img = np.asarray(image)
+    if img.ndim != 2 or img.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"expected a 2-D uint8/uint16 image, got {img.dtype} {img.shape}")
+    bits = img.dtype.itemsize * 8
+    header = struct.pack(
+        "<iiihhiiiiii", 40, img.shape[1], img.shape[0], 1, bits, 0, img.nbytes,
+        pixels_per_metre, pixels_per_metre, 0, 0,
+    )  # fmt: skip
+    body = header.ljust(_HEADER_BYTES, b"\0") + img.astype(img.dtype.newbyteorder("<")).tobytes()
+    if path.suffix.lower() == ".c01":
+        body = struct.pack(">i", _C01_TAG) + zlib.compress(body)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    return path
+
+
+def is_cellomics_name(name: str) -> bool:
+    """Whether a file name follows the Cellomics ``<plate>_<well>f<field>d<channel>`` convention."""
+    return NAME_RE.match(name) is not None
+
+
+def read_cellomics(root: str | Path) -> Acquisition:
+    """Read a folder (searched recursively) of Cellomics-named images.
+
+    An image present as several files (a ``.C01`` and its exported ``.tif``) is
+    read from the native file; the others are listed in ``skipped``.
+
+    Raises:
+        AcquisitionError: No file follows the naming convention.
+    """
+    root = Path(root)
+    chosen: dict[tuple, dict] = {}
+    skipped: list[tuple[str, str]] = []
+    for p, m, well in named_images(root, NAME_RE, skipped):
+        record = {
+            "plate": m["plate"],
+            "well": well,
+            "field": int(m["field"]) + 1,
+            "channel": f"{m['kind'].lower()}{int(m['channel'])}",
+            "z": 0,
+            "time_h": 0.0,
+            "path": str(p.resolve()),
+        }
+        key = (record["plate"], well, record["field"], record["channel"])
+        other = chosen.get(key)
+        if other is None:
+            chosen[key] = record
+            continue
+        rank = _PREFERENCE.index(p.suffix.lower())
+        if rank < _PREFERENCE.index(Path(other["path"]).suffix.lower()):
+            chosen[key], record = record, other
+        skipped.append((record["path"], f"same plate, well, field and channel as {chosen[key]['path']}"))
+    if not chosen:
+        raise AcquisitionError(f"{root}: no Cellomics-named images (<plate>_<well>f<field>d<channel>.C01/.tif)")
+    notes = ["Cellomics names carry no time: every image is at 0 h"]
+    if skipped:
+        notes.append(f"{len(skipped)} file(s) skipped (duplicates or bad well names; see skipped)")
+    return Acquisition(root, "cellomics", make_frame_table(list(chosen.values())), skipped, notes)

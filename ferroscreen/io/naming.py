@@ -1,0 +1,31 @@
+"""Walking a folder for image files named by an instrument's convention."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ferroscreen.errors import WellError
+from ferroscreen.plate.wells import normalize_well
+
+
+def named_images(
+    root: Path, name_re: re.Pattern, skipped: list[tuple[str, str]]
+) -> Iterator[tuple[Path, re.Match, str]]:
+    """``(path, match, canonical well)`` for files under ``root`` whose name fully matches ``name_re``.
+
+    ``name_re`` needs a ``well`` group. Files are visited in sorted path order; a
+    name whose well is not a well is appended to ``skipped`` with the reason.
+    Other files are passed over silently (metadata, thumbnails, notes).
+    """
+    for p in sorted(root.rglob("*")):
+        m = name_re.match(p.name)
+        if not m or not p.is_file():
+            continue
+        try:
+            well = normalize_well(m["well"])
+        except WellError as exc:
+            skipped.append((str(p), str(exc)))
+            continue
+        yield p, m, well
