@@ -193,3 +193,15 @@ def test_count_defaults_to_nuclei_per_field_so_failed_fields_make_no_hit():
     by_total = call_hits(wells, layout, count_col="n_nuclei").genes.set_index("gene")
     assert by_total.loc[genes, "hit_count_threshold"].all()  # what the total would have claimed
     assert call_hits(wells.drop(columns="nuclei_per_field"), layout).params["count_col"] == "n_nuclei"
+
+
+def test_instrument_plate_names_match_layout_barcodes():
+    """Cellomics names plates <prefix>_<barcode>; layouts are keyed by the barcode."""
+    wells, layout = make_screen()
+    expected = call_hits(wells, layout).genes.set_index("gene")["fc_count"]
+    wells["plate"] = "MFGTMPcx7_" + wells["plate"]
+    got = call_hits(wells, layout).genes.set_index("gene")["fc_count"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index())
+    wells["plate"] = wells["plate"] + "_x"
+    with pytest.raises(FerroscreenError, match="no row for plate MFGTMPcx7_REP1_x"):
+        call_hits(wells, layout)
