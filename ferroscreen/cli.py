@@ -430,6 +430,8 @@ def fit(
         else:
             table = read_table_csv(input_path)
             kind = table_kind(table)
+            for note in table.attrs.get("notes", []):
+                typer.echo(f"{input_path}: {note}")
     lines = run_fit(
         table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
         endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,

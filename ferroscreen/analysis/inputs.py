@@ -16,6 +16,7 @@ the source and the problem.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,65 @@ def table_kind(table: pd.DataFrame) -> str:
     return "unknown"
 
 
+#: Names a tidy table's columns go by in users' files (lower-case), by canonical column.
+TIDY_ALIASES = {
+    "curve": ("curve", "compound", "drug", "treatment", "sample", "curve_id"),
+    "response": ("response", "viability", "value", "signal", "effect"),
+}
+_DOSE_NAME = re.compile(
+    r"^(?P<stem>dose|conc|concentration)\s*(?:[_ ]\s*(?P<u1>[munpµμ]?M)|[(\[]\s*(?P<u2>[munpµμ]?M)\s*[)\]])?$",
+    re.IGNORECASE,
+)
+
+
+def _rename_tidy_aliases(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` with users' column names mapped to ``curve, dose, response``; notes on what was done.
+
+    A dose column named with a molar unit (``dose_uM``, ``conc_nM``, ``concentration (µM)``)
+    is converted to molar; ``dose``/``conc``/``concentration`` without a unit are used as they
+    are. A canonical column already present is never replaced, and a name that two columns
+    could take is left alone.
+    """
+    from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
+
+    notes: list[str] = []
+    lower = {c.lower(): c for c in table.columns}
+    renames: dict[str, str] = {}
+    detail: dict[str, str] = {}
+    for canonical, names in TIDY_ALIASES.items():
+        if canonical in table.columns:
+            continue
+        found = [lower[n] for n in names if n in lower]
+        if len(found) == 1:
+            renames[found[0]] = canonical
+    if "dose" not in table.columns:
+        doses = [(c, _DOSE_NAME.match(c)) for c in table.columns]
+        doses = [(c, m) for c, m in doses if m]
+        if len(doses) == 1:
+            col, m = doses[0]
+            unit = m["u1"] or m["u2"] or ""
+            unit = unit if unit in MOLAR_DIVISORS else unit[:-1].lower() + "M"
+            values = pd.to_numeric(table[col], errors="coerce")
+            numeric = not (values.isna() & table[col].notna()).any()  # else validation names the bad cell
+            if numeric and unit in MOLAR_DIVISORS and unit != "M":
+                table = table.assign(**{col: [to_molar(v, unit) if pd.notna(v) else v for v in values]})
+                detail[col] = f" (in {unit}, converted to molar)"
+            renames[col] = "dose"
+    if renames:
+        table = table.rename(columns=renames)
+        for a, b in renames.items():
+            if a.lower() != b or a in detail:
+                notes.append(f"column '{a}' used as '{b}'{detail.get(a, '')}")
+    return table, notes
+
+
 def read_table_csv(path: str | Path) -> pd.DataFrame:
-    """Read a CSV/TSV table, recognising ``dose_M`` as ``dose``.
+    """Read a CSV/TSV table; a dose-response table's columns may go by users' names.
+
+    ``dose_M`` is ``dose``; for tables without ``curve``/``dose``/``response`` the
+    names in :data:`TIDY_ALIASES` and dose columns with a molar unit in their name
+    (``dose_uM``, ``concentration (nM)``: converted to molar) are recognised. What was
+    renamed is listed in ``table.attrs["notes"]``.
 
     Raises:
         AnalysisInputError: If the file is missing, empty or not a table.
@@ -66,8 +124,10 @@ def read_table_csv(path: str | Path) -> pd.DataFrame:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AnalysisInputError(f"{path}: not a readable table ({msg})") from None
     table.columns = [str(c).strip() for c in table.columns]
-    if "dose" not in table.columns and "dose_M" in table.columns:
-        table = table.rename(columns={"dose_M": "dose"})
+    notes: list[str] = []
+    if not {"well", "time_h"} <= set(table.columns):  # a wells table keeps its own names
+        table, notes = _rename_tidy_aliases(table)
+    table.attrs["notes"] = notes
     return table
 
 

@@ -164,3 +164,25 @@ def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
     prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
     assert prov["scoring"] == {"bundle_sha256": "cd" * 32, "precision": "bf16", "plate": "P1"}
     assert prov["fit"]["fractions"] == "frac" and prov["fit"]["readouts"] == ["frac_ferroptosis"]
+
+
+def test_tidy_table_with_users_column_names(tmp_path):
+    """compound / conc_uM / viability read as curve / dose (converted to molar) / response."""
+    runner = CliRunner()
+    doses = [0, 0.01, 0.03, 0.1, 0.3, 1, 3, 10]
+    resp = [1.0, 0.99, 0.97, 0.9, 0.7, 0.4, 0.15, 0.05]
+    canonical = pd.DataFrame({"curve": "X", "dose": [d * 1e-6 for d in doses], "response": resp})
+    canonical.to_csv(tmp_path / "canonical.csv", index=False)
+    users = pd.DataFrame({"Compound": "X", "concentration (µM)": doses, "viability": resp})
+    users.to_csv(tmp_path / "users.csv", index=False)
+    res = runner.invoke(app, ["fit", str(tmp_path / "users.csv"), "--out", str(tmp_path / "u")])
+    assert res.exit_code == 0, res.output
+    assert "column 'concentration (µM)' used as 'dose' (in µM, converted to molar)" in res.output
+    assert "column 'Compound' used as 'curve'" in res.output
+    assert runner.invoke(app, ["fit", str(tmp_path / "canonical.csv"), "--out", str(tmp_path / "c")]).exit_code == 0
+    u, c = (pd.read_csv(tmp_path / d / "fits.csv").iloc[0] for d in ("u", "c"))
+    assert u["ec50"] == pytest.approx(c["ec50"], rel=1e-9) and 1e-7 < u["ec50"] < 1e-6
+    # two candidates for one column: nothing is guessed
+    users.assign(signal=resp).to_csv(tmp_path / "two.csv", index=False)
+    res = runner.invoke(app, ["fit", str(tmp_path / "two.csv"), "--out", str(tmp_path / "t")])
+    assert isinstance(res.exception, FerroscreenError) and "missing column(s) response" in str(res.exception)
