@@ -75,6 +75,11 @@ def _root(
 
 # ---------------------------------------------------------------- inspect (plate, io)
 
+INTERVAL_HELP = (
+    "Hours between timepoints, for files that carry no acquisition time "
+    "(ImageXpress or Cytation without time tags; the reader says when it used it)."
+)
+
 
 @app.command()
 def inspect(
@@ -86,11 +91,12 @@ def inspect(
         str | None, typer.Option("--format", help="Acquisition format (default: detect).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
 ) -> None:
     """Show what an acquisition, metric export or layout contains."""
     from ferroscreen.io.inspection import inspect_path, render_inspection
 
-    report = inspect_path(path, layout=layout, fmt=fmt)
+    report = inspect_path(path, layout=layout, fmt=fmt, interval_h=interval_h)
     if as_json:
         import json
 
@@ -476,6 +482,7 @@ def score(
         typer.Option("--confusion", help="`evaluate --json` output whose confusion corrects the fractions."),
     ] = None,
     precision: Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
+    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
 ) -> None:
     """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
     from ferroscreen.score.runner import score_plate
@@ -484,7 +491,7 @@ def score(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
         fmt=fmt, accelerator=accelerator, confusion_file=confusion, precision=Precision(precision).value,
-        progress=sys.stderr.isatty(),
+        progress=sys.stderr.isatty(), interval_h=interval_h,
         log=lambda m: typer.echo(m, err=True),
     )
     for line in s["failures"]:

@@ -42,7 +42,9 @@ def _compare(imaged: list[str], layout_path: Path) -> dict:
     }
 
 
-def inspect_path(path: Path, layout: Path | None = None, fmt: str | None = None) -> dict:
+def inspect_path(
+    path: Path, layout: Path | None = None, fmt: str | None = None, interval_h: float = 1.0
+) -> dict:
     """Describe ``path`` as a JSON-ready dict.
 
     Keys always present: ``kind`` (``acquisition``, ``metric_export`` or
@@ -85,7 +87,7 @@ def inspect_path(path: Path, layout: Path | None = None, fmt: str | None = None)
         if layout is not None:
             out["layout_check"] = _compare(exp.wells, layout)
         return out
-    acq = open_acquisition(path, fmt=fmt)
+    acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
     f = acq.frames
     missing = acq.missing_frames()
     unreadable = []

@@ -85,6 +85,7 @@ def score_plate(
     precision: str = "auto",
     progress: bool = False,
     log=None,
+    interval_h: float = 1.0,
 ) -> dict:
     """Score a plate into the HDF5 store ``out`` (see the module docstring).
 
@@ -98,6 +99,8 @@ def score_plate(
         poll_s: Seconds between polls in watch mode.
         idle_exit_s: Watch mode ends after this many seconds with nothing new.
         settle_s: Watch mode leaves files younger than this for the next poll.
+        interval_h: Hours between timepoints for readers whose files carry no
+            acquisition time (ImageXpress, Cytation without time tags).
         devices: Processes (CPU) or GPUs; more than one uses DDP (spawned
             ranks, gloo on CPU, NCCL on GPUs).
         batch_size: Crops per forward pass.
@@ -139,7 +142,9 @@ def score_plate(
         raise StoreError(f"{out}: already exists; pass --resume to continue it, or choose another --out")
     require_bundle_file(model)
     confusion_data = read_confusion_file(confusion_file) if confusion_file is not None else None
-    acq = open_acquisition(acquisition, fmt)
+    acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
+    for note in acq.notes:
+        log(f"{acquisition}: {note}")
     found, channel = select_frames(acq.frames, acquisition, channel)
     layout_path = Path(layout) if layout else find_layout_beside(acquisition)
     layout_read = read_layout(layout_path) if layout_path is not None else None
@@ -259,7 +264,7 @@ def score_plate(
             continue
         time.sleep(poll_s)
         try:
-            acq = open_acquisition(acquisition, fmt)
+            acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
             found, _ = select_frames(acq.frames, acquisition, channel)
         except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
             log(f"rescan failed ({exc}); retrying")

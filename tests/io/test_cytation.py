@@ -44,3 +44,19 @@ def test_montage_names_z_steps_and_index_times(tmp_path):
     assert set(f["channel"]) == {"02:Bright Field", "04:Phase Contrast"}
     assert set(f.loc[f["channel"] == "02:Bright Field", "z"]) == {0, 1}
     assert set(f.loc[f["channel"] == "02:Bright Field", "field"]) == {10}
+
+
+def test_inspect_takes_the_interval_for_untimed_files(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ferroscreen.cli import app
+
+    for t in (1, 2, 3):
+        _tif(tmp_path / "run" / f"C3_02_1_1_Phase Contrast_{t:03d}.tif", t)
+    res = CliRunner().invoke(app, ["inspect", str(tmp_path / "run"), "--interval-h", "4", "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["format"] == "cytation" and info["timepoints_h"] == [0.0, 4.0, 8.0]
+    assert any("(timepoint - 1) x 4.0 h" in n for n in info["notes"])
