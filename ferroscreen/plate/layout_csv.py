@@ -18,6 +18,8 @@ from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
 from ferroscreen.plate.wells import PlateFormat, normalize_well
 
 _REQUIRED = ("well",)
+#: Header names read as ``compound`` when the file has no ``compound`` column (and only one of these).
+COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment")
 
 
 def _err(path: Path, line: int | None, column: str | None, problem: str) -> LayoutError:
@@ -66,7 +68,9 @@ def read_layout_csv(
     Args:
         path: The CSV file (comma, semicolon or tab separated; UTF-8 with or
             without BOM, UTF-16 with BOM, or Windows-1252 as older Excel saves it;
-            decimal commas in semicolon/tab separated files).
+            decimal commas in semicolon/tab separated files). Without a
+            ``compound`` column, a ``gene``/``sirna``/``drug``/``treatment``
+            column (:data:`COMPOUND_ALIASES`) takes its place.
         plate_format: Plate format to validate wells against; by default the
             smallest of 96/384/1536 that holds every well.
         extra_modes: Mode names accepted besides :data:`KNOWN_MODES`.
@@ -93,6 +97,10 @@ def read_layout_csv(
         delim = ","
     reader = csv.reader(lines, delimiter=delim)
     header = [h.strip().lower() for h in next(reader)]
+    if "compound" not in header:  # knockdown and other libraries name the treatment differently
+        named = [h for h in COMPOUND_ALIASES if h in header]
+        if len(named) == 1:
+            header[header.index(named[0])] = "compound"
     for col in _REQUIRED:
         if col not in header:
             raise _err(path, 1, None, f"missing required column '{col}' (header: {', '.join(header)})")

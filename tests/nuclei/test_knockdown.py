@@ -205,3 +205,16 @@ def test_instrument_plate_names_match_layout_barcodes():
     wells["plate"] = wells["plate"] + "_x"
     with pytest.raises(FerroscreenError, match="no row for plate MFGTMPcx7_REP1_x"):
         call_hits(wells, layout)
+
+
+def test_layout_csv_with_a_gene_column(tmp_path):
+    """A knockdown layout names its treatment 'gene'; non-targeting wells are the controls."""
+    wells, layout = make_screen()
+    t = layout.table.rename(columns={"compound": "gene"})[["plate_id", "well", "gene"]]
+    t.to_csv(tmp_path / "genes.csv", index=False)
+    from ferroscreen.plate import read_layout
+
+    res = call_hits(wells, read_layout(tmp_path / "genes.csv"))
+    expected = call_hits(wells, layout)
+    assert res.params["n_control_wells"] == expected.params["n_control_wells"] == 64
+    assert set(res.genes.loc[res.genes["hit"], "gene"]) == set(expected.genes.loc[expected.genes["hit"], "gene"])
