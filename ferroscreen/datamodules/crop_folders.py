@@ -33,8 +33,11 @@ from ferroscreen.io import load_image
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 
 
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+def crop_images(folder: Path) -> list[Path]:
+    """Image files in ``folder``; hidden ones (``.DS_Store``, macOS ``._name.png`` forks) are not images."""
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def load_crop(path: Path, size: int) -> np.ndarray:
@@ -72,7 +75,7 @@ class CropFolderDataModule(CropDataModule):
             raise FerroscreenError(f"{self.root}: crop folder not found")
         split = (self.root / "train").is_dir()
         tree = self.root / "train" if split else self.root
-        found = sorted(p.name for p in tree.iterdir() if p.is_dir())
+        found = sorted(p.name for p in tree.iterdir() if p.is_dir() and not p.name.startswith("."))
         if not found:
             raise FerroscreenError(f"{tree}: no class sub-folders (expected {tree}/<class>/*.png)")
         classes = list(classes) if classes else found
@@ -86,7 +89,7 @@ class CropFolderDataModule(CropDataModule):
         paths, labels = [], []
         for i, c in enumerate(self.classes):
             if (tree / c).is_dir():
-                imgs = _images(tree / c)
+                imgs = crop_images(tree / c)
                 paths += imgs
                 labels += [i] * len(imgs)
         return paths, labels
@@ -106,6 +109,11 @@ class CropFolderDataModule(CropDataModule):
             ty = [y for p, y in zip(paths, labels, strict=True) if str(p) not in val]
             vp = [p for p in paths if str(p) in val]
             vy = [y for p, y in zip(paths, labels, strict=True) if str(p) in val]
+        empty = [c for i, c in enumerate(self.classes) if i not in set(ty)]
+        if empty:
+            tree = self.root / "train" if self.presplit else self.root
+            raise FerroscreenError(f"{tree}: no training images of class(es) {', '.join(empty)}")
+
         def stack(ps: list[Path]) -> np.ndarray:
             if not ps:
                 return np.zeros((0, size, size), np.float16)

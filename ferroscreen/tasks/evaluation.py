@@ -26,7 +26,7 @@ from ferroscreen.crops import (
     normalize_frame,
     with_next_scan,
 )
-from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, load_crop
+from ferroscreen.datamodules.crop_folders import crop_images, load_crop
 from ferroscreen.datamodules.reference_plate import next_crop_frame
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
@@ -58,17 +58,16 @@ def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32") -> d
         raise FerroscreenError(f"{bundle.path}: the model reads each cell's next scan too; a crop folder has one "
                                "image per cell (evaluate it on a plate)")
     classes = bundle.classes
-    folders = sorted(p.name for p in tree.iterdir() if p.is_dir())
+    folders = sorted(p.name for p in tree.iterdir() if p.is_dir() and not p.name.startswith("."))
     unknown = sorted(set(folders) - set(classes))
     if unknown:
         raise FerroscreenError(f"{tree}: folders {unknown} are not classes of the model {classes}")
     crops, labels = [], []
     for i, c in enumerate(classes):
         if (tree / c).is_dir():
-            for p in sorted((tree / c).iterdir()):
-                if p.suffix.lower() in IMAGE_SUFFIXES:
-                    crops.append(load_crop(p, bundle.crop_size))
-                    labels.append(i)
+            for p in crop_images(tree / c):
+                crops.append(load_crop(p, bundle.crop_size))
+                labels.append(i)
     if not crops:
         raise FerroscreenError(f"{tree}: no crop images found")
     probs = predict_crops(bundle, np.stack(crops), precision=precision)
