@@ -69,34 +69,7 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.potency import ratio_intervals
-
-#: Known death-mode inhibitors (lower-case names and common spellings) -> mode.
-RESCUE_AGENT_MODES = {
-    "ferrostatin-1": "ferroptosis",
-    "ferrostatin": "ferroptosis",
-    "fer-1": "ferroptosis",
-    "fer1": "ferroptosis",
-    "liproxstatin-1": "ferroptosis",
-    "lip-1": "ferroptosis",
-    "deferoxamine": "ferroptosis",
-    "dfo": "ferroptosis",
-    "necrostatin-1": "necroptosis",
-    "necrostatin-1s": "necroptosis",
-    "nec-1": "necroptosis",
-    "nec-1s": "necroptosis",
-    "gsk872": "necroptosis",
-    "gsk'872": "necroptosis",
-    "gsk-872": "necroptosis",
-    "necrosulfonamide": "necroptosis",
-    "nsa": "necroptosis",
-    "z-vad-fmk": "apoptosis",
-    "zvad-fmk": "apoptosis",
-    "z-vad": "apoptosis",
-    "zvad": "apoptosis",
-    "q-vd-oph": "apoptosis",
-    "qvd-oph": "apoptosis",
-    "emricasan": "apoptosis",
-}
+from ferroscreen.plate.agents import RESCUE_AGENT_MODES
 
 #: Roles whose wells without a rescue agent count as "compound alone".
 ALONE_ROLES = ("sample", "reference", "pos_ctrl")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ferroscreen.errors import LayoutError
+from ferroscreen.plate.agents import rescue_agent_index
 from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
 from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
 from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
@@ -54,7 +55,12 @@ def read_platemap(path: str | Path) -> PlateLayout:
     Compounds become ``compound``/``concentration`` (molar when the unit is
     molar; non-molar units such as ``%`` keep the raw value in
     ``concentration_raw`` and leave ``concentration`` NaN). Several compounds
-    in one well are joined with ``+``. Growth conditions and cell types go to
+    in one well are joined with ``+``, except that one known death-mode
+    inhibitor beside a treatment (ferrostatin-1, necrostatin-1, zVAD, ...; see
+    :func:`ferroscreen.plate.agents.rescue_agent_index`) becomes the well's
+    ``rescue_agent``/``rescue_concentration`` (role ``rescue``), so the rescue
+    analysis pairs it with the treatment alone; zVAD beside TNF stays part of
+    the necroptosis cocktail. Growth conditions and cell types go to
     ``growth_condition`` and ``cell_line``. Wells without items are ``empty``;
     compounds named like a vehicle (DMSO, ...) get role ``vehicle``.
 
@@ -109,12 +115,17 @@ def read_platemap(path: str | Path) -> PlateLayout:
             for n, m, raw, u in zip(compounds, concs, raws, units, strict=True)
             if n.lower() not in VEHICLE_NAMES
         ]
+        agent, agent_conc = "", math.nan
+        rescue_at = rescue_agent_index([n for n, *_ in actives])
+        if rescue_at is not None:
+            agent, agent_conc = actives[rescue_at][0], actives[rescue_at][1]
+            actives = actives[:rescue_at] + actives[rescue_at + 1 :]
         if not compounds:
             role, name, conc, raw, unit = "empty", "", math.nan, math.nan, ""
         elif not actives:
             role, name, conc, raw, unit = "vehicle", compounds[0], concs[0], raws[0], units[0]
         else:
-            role = "sample"
+            role = "rescue" if agent else "sample"
             name = "+".join(n for n, *_ in actives)
             conc, raw, unit = actives[0][1], actives[0][2], actives[0][3]
         rows.append(
@@ -126,8 +137,8 @@ def read_platemap(path: str | Path) -> PlateLayout:
                 "unit": unit,
                 "role": role,
                 "mode": "alive" if role == "vehicle" else "",
-                "rescue_agent": "",
-                "rescue_concentration": math.nan,
+                "rescue_agent": agent,
+                "rescue_concentration": agent_conc,
                 "replicate": 1,
                 "cell_line": "+".join(cell_types),
                 "growth_condition": "+".join(growth),
@@ -136,7 +147,7 @@ def read_platemap(path: str | Path) -> PlateLayout:
         )
     df = pd.DataFrame(rows)
     # replicate number: order of appearance within identical treatments
-    key = df["compound"] + "|" + df["concentration_raw"].astype(str) + "|" + df["growth_condition"]
-    df["replicate"] = df.groupby(key).cumcount() + 1
+    key = ["compound", "concentration_raw", "growth_condition", "rescue_agent", "rescue_concentration"]
+    df["replicate"] = df.groupby(key, dropna=False, sort=False).cumcount() + 1
     df = df[LAYOUT_COLUMNS + ["growth_condition", "concentration_raw"]]
     return PlateLayout(df, fmt, path)

@@ -186,3 +186,43 @@ def test_tidy_table_with_users_column_names(tmp_path):
     users.assign(signal=resp).to_csv(tmp_path / "two.csv", index=False)
     res = runner.invoke(app, ["fit", str(tmp_path / "two.csv"), "--out", str(tmp_path / "t")])
     assert isinstance(res.exception, FerroscreenError) and "missing column(s) response" in str(res.exception)
+
+
+def test_platemap_rescue_wells_are_paired_with_the_compound_alone(tmp_path):
+    """An IncuCyte plate map listing RSL3 + Fer-1 in one well feeds the rescue analysis."""
+    import numpy as np
+
+    doses_nm = [1, 3, 10, 30, 100, 300, 1000, 3000]
+    wells, items = {}, []
+
+    def item(name, conc):
+        return (f'<wellItem type="Compound" concentration="{conc}" concentrationUnits="nM">'
+                f'<referenceItem type="Compound" description="{name}" /></wellItem>')
+
+    times = np.arange(0, 49, 4.0)
+    rng = np.random.default_rng(0)
+    for rep in range(2):
+        for j, d in enumerate(doses_nm):
+            for row, rescued in ((rep, False), (2 + rep, True)):
+                well, col = f"{'ABCD'[row]}{j + 1}", j
+                kill = 1 / (1 + (30 / d) ** 2) if not rescued else 0.0
+                wells[well] = 100 * np.exp(0.02 * times) * (1 - kill * np.minimum(times / 24, 1)) + rng.normal(0, 2, len(times))
+                body = item("RSL3", d) + (item("Ferrostatin-1", 1000) if rescued else "")
+                items.append(f'<well row="{row}" col="{col}"><items>{body}</items></well>')
+        for k in range(4):
+            well = f"E{1 + k + 4 * rep}"
+            wells[well] = 100 * np.exp(0.02 * times) + rng.normal(0, 2, len(times))
+            items.append(f'<well row="4" col="{k + 4 * rep}"><items><wellItem type="Compound" concentration="0.1" '
+                         f'concentrationUnits="%"><referenceItem type="Compound" description="DMSO" />'
+                         f'</wellItem></items></well>')
+    (tmp_path / "plate.PlateMap").write_text(f"<plateMap><wellStore><wells>{''.join(items)}</wells></wellStore></plateMap>")
+    names = list(wells)
+    lines = ["Label: rescue", "Metric: Phase Object Count (1/Image)", "", "Date Time\tElapsed\t" + "\t".join(names)]
+    lines += [f"x\t{t:g}\t" + "\t".join(f"{wells[w][i]:.3f}" for w in names) for i, t in enumerate(times)]
+    (tmp_path / "export.txt").write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "export.txt"), "--layout", str(tmp_path / "plate.PlateMap"),
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    rescue = pd.read_csv(tmp_path / "o" / "rescue.csv")
+    assert set(rescue["compound"]) == {"RSL3"} and set(rescue["rescue_agent"]) == {"Ferrostatin-1"}
+    assert set(rescue["mode"]) == {"ferroptosis"} and rescue["confirms"].any()

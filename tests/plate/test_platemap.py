@@ -39,7 +39,10 @@ def test_combination_and_cell_type(tmp_path):
     p = tmp_path / "m.PlateMap"
     p.write_bytes(PLATEMAP.encode("utf-8"))
     t = read_platemap(p).well_table()
-    assert t.loc["A01", "compound"] == "Volasertib+Ferrostatin-1"
+    # the reference study's rescue design: volasertib with ferrostatin-1
+    assert t.loc["A01", "compound"] == "Volasertib" and t.loc["A01", "role"] == "rescue"
+    assert t.loc["A01", "rescue_agent"] == "Ferrostatin-1"
+    assert t.loc["A01", "rescue_concentration"] == pytest.approx(1e-6)
     assert t.loc["A01", "concentration"] == pytest.approx(50e-9)
     assert t.loc["A01", "cell_line"] == "NALM-6"
     assert t.loc["H12", "role"] == "empty"
@@ -60,7 +63,38 @@ def test_decimal_comma_namespaces_and_a_non_numeric_dose(tmp_path):
     p.write_bytes(text.encode("utf-8"))
     t = read_platemap(p).well_table()
     assert t.loc["A01", "concentration"] == pytest.approx(0.5e-9)
-    assert t.loc["A01", "compound"] == "Volasertib+Ferrostatin-1"
+    assert t.loc["A01", "compound"] == "Volasertib"
     p.write_bytes(PLATEMAP.replace('concentration="50"', 'concentration="fifty"').encode("utf-8"))
     with pytest.raises(LayoutError, match=r"eu.PlateMap: well A01: concentration 'fifty' is not a number"):
         read_platemap(p)
+
+
+def _well(*compounds):
+    items = "".join(
+        f'<wellItem type="Compound" concentration="{c}" concentrationUnits="nM">'
+        f'<referenceItem type="Compound" description="{n}" /></wellItem>'
+        for n, c in compounds
+    )
+    return f"<well row=\"0\" col=\"{{col}}\"><items>{items}</items></well>"
+
+
+@pytest.mark.parametrize(
+    "compounds, compound, agent",
+    [
+        ([("RSL3", 100), ("Fer-1", 1000)], "RSL3", "Fer-1"),
+        ([("Staurosporine", 200), ("zVAD", 20000)], "Staurosporine", "zVAD"),
+        ([("TNF", 10), ("SMAC mimetic", 100), ("zVAD", 20000)], "TNF+SMAC mimetic+zVAD", ""),
+        ([("TNF", 10), ("SMAC mimetic", 100), ("zVAD", 20000), ("Nec-1s", 10000)], "TNF+SMAC mimetic+zVAD", "Nec-1s"),
+        ([("RSL3", 100), ("Fer-1", 1000), ("zVAD", 20000)], "RSL3+Fer-1+zVAD", ""),
+        ([("DMSO", 0.1), ("Fer-1", 1000)], "Fer-1", ""),
+    ],
+)
+def test_rescue_agents_in_combination_wells(tmp_path, compounds, compound, agent):
+    body = _well(*compounds).replace("{col}", "0")
+    p = tmp_path / "r.PlateMap"
+    p.write_text(f"<plateMap><wellStore><wells>{body}</wells></wellStore></plateMap>", encoding="utf-8")
+    row = read_platemap(p).well_table().loc["A01"]
+    assert row["compound"] == compound and row["rescue_agent"] == agent
+    assert row["role"] == ("rescue" if agent else "sample")
+    if agent:
+        assert row["rescue_concentration"] == pytest.approx(dict(compounds)[agent] * 1e-9)
