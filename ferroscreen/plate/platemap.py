@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ferroscreen.errors import LayoutError
+from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.agents import rescue_agent_index
 from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
 from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
@@ -87,6 +87,10 @@ def read_platemap(path: str | Path) -> PlateLayout:
             r, c = int(el.get("row", "")), int(el.get("col", ""))
         except ValueError:
             raise LayoutError(f"{path}: <well> without integer row/col attributes") from None
+        try:
+            PlateFormat.smallest_containing([rowcol_to_well(r, c)])
+        except WellError as exc:
+            raise LayoutError(f'{path}: <well row="{r}" col="{c}">: {exc}') from None
         max_r, max_c = max(max_r, r), max(max_c, c)
         compounds, concs, raws, units = [], [], [], []
         growth, cell_types = [], []

@@ -98,3 +98,11 @@ def test_rescue_agents_in_combination_wells(tmp_path, compounds, compound, agent
     assert row["role"] == ("rescue" if agent else "sample")
     if agent:
         assert row["rescue_concentration"] == pytest.approx(dict(compounds)[agent] * 1e-9)
+
+
+@pytest.mark.parametrize("rowcol, needle", [('row="-1" col="0"', "negative"), ('row="40" col="60"', "outside")])
+def test_a_well_off_every_plate_names_the_file(tmp_path, rowcol, needle):
+    p = tmp_path / "off.PlateMap"
+    p.write_text(f"<plateMap><wellStore><wells><well {rowcol} /></wells></wellStore></plateMap>", encoding="utf-8")
+    with pytest.raises(LayoutError, match=rf"off.PlateMap: <well {rowcol}>: .*{needle}"):
+        read_platemap(p)
