@@ -1,6 +1,6 @@
 """Reader for Harmony exports (PerkinElmer/Revvity Operetta, Opera Phenix).
 
-``Images/Index.idx.xml`` is authoritative: each ``<Image>`` element gives
+``Images/Index.idx.xml`` (``Images/Index.xml`` from Harmony 5 on) is authoritative: each ``<Image>`` element gives
 ``Row``, ``Col`` (1-based), ``FieldID``, ``PlaneID``, ``TimepointID``,
 ``ChannelID``/``ChannelName``, ``URL`` (relative to the XML) and optionally
 ``MeasurementTimeOffset`` (seconds) or ``AbsTime``. File names look like
@@ -30,10 +30,14 @@ def _children(el: ET.Element) -> dict[str, str]:
 
 
 def find_harmony_index(root: Path) -> Path | None:
-    """Return the ``Index.idx.xml`` (or legacy ``Index.ref.xml``) under ``root``."""
+    """Return the Harmony index under ``root``: ``Index.idx.xml`` (Harmony 4), ``Index.xml``
+    (Harmony 5 and later, also ``images/index.xml`` in archives) or the legacy ``Index.ref.xml``."""
     if root.is_file() and root.name.lower().startswith("index."):
         return root
-    for rel in ("Index.idx.xml", "Images/Index.idx.xml", "Index.ref.xml", "Images/Index.ref.xml"):
+    for rel in (
+        "Index.idx.xml", "Images/Index.idx.xml", "Index.xml", "Images/Index.xml",  # Harmony 4 / Harmony 5+
+        "images/Index.xml", "images/index.xml", "Index.ref.xml", "Images/Index.ref.xml",
+    ):  # fmt: skip
         p = root / rel
         if p.is_file():
             return p
@@ -56,7 +60,7 @@ def read_harmony(root: str | Path) -> Acquisition:
     root = Path(root)
     index = find_harmony_index(root)
     if index is None:
-        raise AcquisitionError(f"{root}: no Harmony Index.idx.xml found (looked in ./ and Images/)")
+        raise AcquisitionError(f"{root}: no Harmony Index.idx.xml / Index.xml found (looked in ./ and Images/)")
     try:
         tree = ET.parse(index)
     except ET.ParseError as exc:

@@ -86,14 +86,15 @@ IMAGE = """<Image Version="1"><id>x</id><URL>{url}</URL><Row>{r}</Row><Col>{c}</
 <AbsTime>2024-03-0{d}T10:00:{s:02d}.12+01:00</AbsTime></Image>"""
 
 
-def test_harmony_index(tmp_path):
+@pytest.mark.parametrize("index_name", ["Index.idx.xml", "Index.xml"])  # Harmony 4, Harmony 5+
+def test_harmony_index(tmp_path, index_name):
     images = []
     for t in (1, 2):
         for r, c in ((1, 1), (3, 12)):
             url = f"r{r:02d}c{c:02d}f01p01-ch1sk{t}fk1fl1.tiff"
             tif(tmp_path / "Images" / url)
             images.append(IMAGE.format(url=url, r=r, c=c, f=1, t=t, d=t, s=r))
-    (tmp_path / "Images" / "Index.idx.xml").write_text(HARMONY.format(images="".join(images)))
+    (tmp_path / "Images" / index_name).write_text(HARMONY.format(images="".join(images)))
     acq = open_acquisition(tmp_path)
     assert acq.format == "harmony"
     assert acq.wells == ["A01", "C12"]
