@@ -30,8 +30,11 @@ def _children(el: ET.Element) -> dict[str, str]:
 
 
 def find_harmony_index(root: Path) -> Path | None:
-    """Return the Harmony index under ``root``: ``Index.idx.xml`` (Harmony 4), ``Index.xml``
-    (Harmony 5 and later, also ``images/index.xml`` in archives) or the legacy ``Index.ref.xml``."""
+    """Return the Harmony index under ``root``, or None.
+
+    ``Index.idx.xml`` (Harmony 4), ``Index.xml`` (Harmony 5 and later, also
+    ``images/index.xml`` in archives) or the legacy ``Index.ref.xml``.
+    """
     if root.is_file() and root.name.lower().startswith("index."):
         return root
     for rel in (
