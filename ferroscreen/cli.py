@@ -186,7 +186,9 @@ def segment(
 
 @app.command()
 def hits(
-    wells: Annotated[Path, typer.Argument(help="Per-well features CSV (wells.csv of segment).")],
+    wells: Annotated[
+        list[Path], typer.Argument(help="Per-well features CSV(s): the wells.csv of one or more segment runs.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     layout: Annotated[
         Path | None, typer.Option("--layout", help="Layout with the gene per well.")

@@ -454,7 +454,10 @@ def run_hits(
     plots: bool = True,
     **kwargs,
 ) -> HitResult:
-    """``ferroscreen hits``: read a wells CSV (and layout), call hits, write the outputs.
+    """``ferroscreen hits``: read wells CSV(s) (and layout), call hits, write the outputs.
+
+    ``wells_csv`` is one path or several (one ``wells.csv`` per plate from
+    ``segment``), concatenated; a plate and well found in two files is an error.
 
     Writes ``genes.csv`` (ranked), ``wells_normalized.csv``,
     ``concordance.csv``, ``hits.json`` (parameters, warnings, hit counts) and,
@@ -467,13 +470,28 @@ def run_hits(
     import json
     from pathlib import Path
 
-    wells_csv = Path(wells_csv)
-    if not wells_csv.is_file():
-        raise FerroscreenError(f"{wells_csv}: no such file")
-    try:
-        wells = pd.read_csv(wells_csv)
-    except Exception as exc:
-        raise FerroscreenError(f"{wells_csv}: cannot read as CSV ({exc})") from exc
+    sources = [Path(p) for p in ([wells_csv] if isinstance(wells_csv, (str, Path)) else wells_csv)]
+    parts = []
+    for src in sources:
+        if not src.is_file():
+            raise FerroscreenError(f"{src}: no such file")
+        try:
+            part = pd.read_csv(src)
+        except Exception as exc:
+            raise FerroscreenError(f"{src}: cannot read as CSV ({exc})") from exc
+        parts.append(part.assign(_source=len(parts)))
+    wells = pd.concat(parts, ignore_index=True)
+    if len(sources) > 1 and {"plate", "well"} <= set(wells.columns):
+        n_files = wells.groupby(["plate", "well"])["_source"].nunique()
+        if (n_files > 1).any():
+            plate, well = n_files[n_files > 1].index[0]
+            files = sorted(set(wells.loc[(wells["plate"] == plate) & (wells["well"] == well), "_source"]))
+            raise FerroscreenError(
+                f"plate {plate} well {well} is in more than one of the wells files "
+                f"({', '.join(str(sources[i]) for i in files)})"
+            )
+    wells = wells.drop(columns="_source")
+    where = ", ".join(map(str, sources))
     layout = None
     if layout_path is not None:
         from ferroscreen.plate import read_layout
@@ -484,7 +502,7 @@ def run_hits(
             warnings.simplefilter("ignore", UserWarning)
             result = call_hits(wells, layout, **kwargs)
     except FerroscreenError as exc:
-        raise FerroscreenError(f"{wells_csv}: {exc}") from exc
+        raise FerroscreenError(f"{where}: {exc}") from exc
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result.genes.to_csv(out / "genes.csv", index=False)
@@ -492,7 +510,7 @@ def run_hits(
     result.concordance.to_csv(out / "concordance.csv", index=False)
     genes = result.genes
     summary = {
-        "wells": str(wells_csv),
+        "wells": where,
         "layout": str(layout_path) if layout_path else None,
         "params": result.params,
         "warnings": result.warnings,

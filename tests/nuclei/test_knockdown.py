@@ -218,3 +218,26 @@ def test_layout_csv_with_a_gene_column(tmp_path):
     expected = call_hits(wells, layout)
     assert res.params["n_control_wells"] == expected.params["n_control_wells"] == 64
     assert set(res.genes.loc[res.genes["hit"], "gene"]) == set(expected.genes.loc[expected.genes["hit"], "gene"])
+
+
+def test_hits_reads_one_wells_file_per_plate(tmp_path):
+    from typer.testing import CliRunner
+
+    from ferroscreen.cli import app
+
+    wells, layout = make_screen()
+    layout.to_csv(tmp_path / "layout.csv")
+    files = []
+    for plate, part in wells.groupby("plate"):
+        files.append(tmp_path / f"{plate}.csv")
+        part.to_csv(files[-1], index=False)
+    wells.to_csv(tmp_path / "all.csv", index=False)
+    runner = CliRunner()
+    for name, inputs in (("split", files), ("one", [tmp_path / "all.csv"])):
+        args = ["hits", *map(str, inputs), "--layout", str(tmp_path / "layout.csv"), "--out", str(tmp_path / name)]
+        res = runner.invoke(app, [*args, "--no-plots"])
+        assert res.exit_code == 0, res.output
+    split, one = (pd.read_csv(tmp_path / d / "genes.csv") for d in ("split", "one"))
+    pd.testing.assert_frame_equal(split, one)
+    res = runner.invoke(app, ["hits", str(files[0]), str(files[0]), "--out", str(tmp_path / "x"), "--no-plots"])
+    assert isinstance(res.exception, FerroscreenError) and "in more than one of the wells files" in str(res.exception)
