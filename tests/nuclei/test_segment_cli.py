@@ -250,3 +250,25 @@ def test_multichannel_files_need_the_nuclear_channel(tmp_path, tiny_model_file, 
                                       tifffile.imread(tmp_path / "b" / "labels" / f"f{seed}.tif"))
     res = runner.invoke(app, ["segment", str(stacks), "--out", str(tmp_path / "a"), "--resume", *common])
     assert res.exit_code != 0 and "--channel-index 1" in str(res.exception)
+
+
+def test_segment_cellomics_plates_writes_wells_per_plate(tmp_path, tiny_model_file):
+    """A CellInsight folder (two plates, native .C01 files) is an acquisition: wells and one store per plate."""
+    from ferroscreen.io.cellomics import write_cellomics_image
+
+    acq = tmp_path / "cx7"
+    for i, (plate, well, field) in enumerate(
+        [("MFGTMPcx7_170702000001", "B14", 0), ("MFGTMPcx7_170702000001", "B14", 7), ("MFGTMPcx7_170703000002", "P24", 0)]
+    ):
+        write_cellomics_image(acq / f"{plate}_{well}f{field:02d}d0.C01", make_nuclei(seed=i)[0])
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["segment", str(acq), "--model", str(tiny_model_file), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    wells = pd.read_csv(out / "wells.csv")
+    assert list(zip(wells["plate"], wells["well"], wells["n_fields"], strict=True)) == [
+        ("MFGTMPcx7_170702000001", "B14", 2), ("MFGTMPcx7_170703000002", "P24", 1)
+    ]
+    assert sorted(p.name for p in (out / "store").glob("*.h5")) == [
+        "MFGTMPcx7_170702000001.h5", "MFGTMPcx7_170703000002.h5"
+    ]
+    assert len(list((out / "labels").glob("*.tif"))) == 3
