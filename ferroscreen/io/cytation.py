@@ -9,13 +9,15 @@ kinetic timepoint, into a folder per plate run (``241128_111010_Plate 1``)::
         B2_02_SP10Z10_C1_Bright Field_T001.tif
 
 Wells are not zero-padded; positions, channels, z steps and timepoints are
-1-based (z becomes 0-based in the frame table). The plate is the folder the
-image lies in. A run with several read steps (objectives) keeps the step in the
-channel name (``02:Bright Field``) so that steps are never mixed.
+1-based (z becomes 0-based in the frame table). The plate is the run folder
+the image lies in, without Gen5's ``YYMMDD_HHMMSS_`` prefix, so that a kinetic
+run read into one folder per scan (BioSpa) is one plate. A run with several
+read steps (objectives) keeps the step in the channel name (``02:Bright Field``) so that steps are never mixed.
 
-Times come from the TIFF ``DateTime`` tag of the first image of each timepoint
-when every timepoint has one, otherwise ``(timepoint - 1) x interval_h``
-(noted in ``notes``).
+Times come from the TIFF ``DateTime`` tag of the first image of each scan
+(folder and timepoint) when every scan has one; else from the run folders' date
+stamps plus ``(timepoint - 1) x interval_h``; else ``(timepoint - 1) x
+interval_h`` (the last two noted in ``notes``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,19 @@ NAME_RE = re.compile(
     r"_(?P<name>.+?)_T?(?P<timepoint>\d{3,})\.tiff?$",
     re.IGNORECASE,
 )
+
+
+#: Gen5 names each run's folder ``YYMMDD_HHMMSS_<plate>``; kinetic runs on a BioSpa write one per read.
+_RUN_FOLDER = re.compile(r"^\d{6}_\d{6}_")
+
+
+def _folder_time(folder: str) -> datetime | None:
+    """The start time in a ``YYMMDD_HHMMSS_<plate>`` run folder name, or None."""
+    m = re.match(r"^(\d{6}_\d{6})_", Path(folder).name)
+    try:
+        return datetime.strptime(m.group(1), "%y%m%d_%H%M%S") if m else None
+    except ValueError:
+        return None
 
 
 def is_cytation_name(name: str) -> bool:
@@ -69,7 +84,8 @@ def read_cytation(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     for p, m, well in named_images(root, NAME_RE, skipped):
         records.append(
             {
-                "plate": p.parent.name,
+                "plate": _RUN_FOLDER.sub("", p.parent.name) or p.parent.name,
+                "folder": str(p.parent),
                 "well": well,
                 "field": int(m["position"] or m["position2"]),
                 "channel": m["name"].strip(),
@@ -86,20 +102,26 @@ def read_cytation(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     if len({r["step"] for r in records}) > 1:
         for r in records:
             r["channel"] = f"{r['step']}:{r['channel']}"
-    hours: dict[tuple[str, int], float] = {}
     for plate in sorted({r["plate"] for r in records}):
-        firsts: dict[int, str] = {}
-        for r in records:
-            if r["plate"] == plate:
-                firsts.setdefault(r["timepoint"], r["path"])
-        stamps = {t: _tiff_datetime(Path(p)) for t, p in firsts.items()}
+        mine = [r for r in records if r["plate"] == plate]
+        firsts: dict[tuple[str, int], str] = {}
+        for r in mine:
+            firsts.setdefault((r["folder"], r["timepoint"]), r["path"])
+        stamps = {k: _tiff_datetime(Path(p)) for k, p in firsts.items()}
+        folder_times = {f: _folder_time(f) for f, _ in firsts}
         if all(stamps.values()):
             t0 = min(stamps.values())
-            hours.update({(plate, t): (s - t0).total_seconds() / 3600 for t, s in stamps.items()})
+            hours = {k: (s - t0).total_seconds() / 3600 for k, s in stamps.items()}
+        elif all(folder_times.values()):
+            t0 = min(folder_times.values())
+            hours = {
+                (f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * interval_h for f, t in firsts
+            }
+            notes.append(f"{plate}: times from the run folders' date stamps (+ (timepoint - 1) x {interval_h} h)")
         else:
             notes.append(f"{plate}: no DateTime in the TIFFs: time_h = (timepoint - 1) x {interval_h} h")
-            hours.update({(plate, t): (t - 1) * interval_h for t in stamps})
-    for r in records:
-        r["time_h"] = hours[(r["plate"], r.pop("timepoint"))]
-        del r["step"]
+            hours = {(f, t): (t - 1) * interval_h for f, t in firsts}
+        for r in mine:
+            r["time_h"] = hours[(r.pop("folder"), r.pop("timepoint"))]
+            del r["step"]
     return Acquisition(root, "cytation", make_frame_table(records), skipped, notes)

@@ -27,7 +27,7 @@ def test_kinetic_run_with_datetime_tags(tmp_path):
     assert acq.format == "cytation" and acq.wells == ["B05", "H12"]
     assert acq.timepoints_h == [0.0, 2.5, 24.0] and not acq.notes
     assert set(f["channel"]) == {"Bright Field", "GFP 469,525"} and set(f["field"]) == {1, 2}
-    assert set(f["plate"]) == {"241128_111010_Plate 1"} and len(f) == 2 * 2 * 2 * 3
+    assert set(f["plate"]) == {"Plate 1"} and len(f) == 2 * 2 * 2 * 3
     row = f[(f["well"] == "H12") & (f["channel"] == "GFP 469,525") & (f["time_h"] == 24.0)].iloc[0]
     assert acq.load(row).max() == 13
 
@@ -60,3 +60,13 @@ def test_inspect_takes_the_interval_for_untimed_files(tmp_path):
     info = json.loads(res.output)
     assert info["format"] == "cytation" and info["timepoints_h"] == [0.0, 4.0, 8.0]
     assert any("(timepoint - 1) x 4.0 h" in n for n in info["notes"])
+
+
+def test_one_run_folder_per_scan_is_one_plate_timed_by_the_folder_stamps(tmp_path):
+    """A BioSpa kinetic run read into a new YYMMDD_HHMMSS_<plate> folder each time."""
+    for folder in ("241128_111010_Plate 1", "241128_151010_Plate 1", "241129_111010_Plate 1"):
+        for well in ("A1", "A2"):
+            _tif(tmp_path / folder / f"{well}_02_1_1_Bright Field_001.tif", 1)
+    acq = open_acquisition(tmp_path)
+    assert set(acq.frames["plate"]) == {"Plate 1"} and acq.timepoints_h == [0.0, 4.0, 24.0]
+    assert "run folders' date stamps" in acq.notes[0]
