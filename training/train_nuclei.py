@@ -2,6 +2,7 @@
 
 python training/train_nuclei.py fit --config configs/segment/aits.yaml
 python training/train_nuclei.py export CKPT OUT.pt   # checkpoint -> shippable weights file
+python training/train_nuclei.py export CKPT1 CKPT2 ... OUT.pt   # their average (a weight soup)
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "export":
         from ferroscreen.segment.model_file import export_checkpoint
 
-        print(export_checkpoint(sys.argv[2], sys.argv[3]))
+        if len(sys.argv) < 4:
+            sys.exit("usage: train_nuclei.py export CKPT [CKPT ...] OUT.pt")
+        print(export_checkpoint(sys.argv[2:-1], sys.argv[-1]))
     else:
         cli_main()

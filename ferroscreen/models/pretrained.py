@@ -15,7 +15,7 @@ NUCLEI_AITS = register_model(
         name="nuclei-aits",
         task="nuclei-segmentation",
         filename="nuclei-aits.pt",
-        sha256="672ac1dd18d85d7c51d768c083e062b600907f5e111ac49fdd03171aef8c8ba2",
+        sha256="50a31e9199ee674dcf6b39b15eaa243e8dbd109897d2c1d349828d19d5b7342d",
         description="compact U-Net (fg/boundary/distance) for Hoechst nuclei, 1104x1104 CX7 fields",
         source="Arvidsson, Kazemi Rashed & Aits, Data in Brief 46 (2023) 108769 (CC BY 4.0), "
         "train split of Aitslab-bioimaging1",

@@ -87,25 +87,50 @@ def load_model_file(path: str | Path) -> tuple[UNet, dict]:
 
 
 def export_checkpoint(
-    ckpt: str | Path,
+    ckpt: str | Path | list[str | Path],
     out: str | Path,
     postprocess: dict | None = None,
     meta: dict | None = None,
 ) -> Path:
-    """Turn a ``NucleiSegmenter`` Lightning checkpoint into a model file.
+    """Turn one ``NucleiSegmenter`` Lightning checkpoint, or the average of several, into a model file.
 
-    Only the U-Net tensors (``net.*``) and hyper-parameters are kept. The
-    checkpoint is loaded with ``weights_only=True``.
+    Only the U-Net tensors (``net.*``) and hyper-parameters are kept; checkpoints
+    are loaded with ``weights_only=True``. Several checkpoints (of one
+    architecture, e.g. the last steps of fine-tunes from the same weights with
+    different seeds) are averaged tensor by tensor -- a uniform "weight soup";
+    integer buffers (batch-norm step counts) are taken from the first. The
+    hyper-parameters and ``nucleus_diameter_px`` are the first checkpoint's.
+
+    Raises:
+        ModelBundleError: Checkpoints of different architectures.
     """
-    blob = load_lightning_checkpoint(ckpt)
+    paths = [ckpt] if isinstance(ckpt, (str, Path)) else list(ckpt)
+    blobs = [load_lightning_checkpoint(p) for p in paths]
+    blob = blobs[0]
     hp = dict(blob.get("hyper_parameters", {}))
     widths = tuple(hp.get("widths") or (8, 16, 32, 64, 128))
     net = UNet(1, 3, widths)
-    state = {k[4:]: v for k, v in blob["state_dict"].items() if k.startswith("net.")}
-    net.load_state_dict(state)
+    states = [{k[4:]: v for k, v in b["state_dict"].items() if k.startswith("net.")} for b in blobs]
+    for path, state in zip(paths[1:], states[1:], strict=True):
+        if state.keys() != states[0].keys() or any(state[k].shape != states[0][k].shape for k in state):
+            raise ModelBundleError(f"{path}: not the architecture of {paths[0]}; only like checkpoints average")
+    averaged = {
+        k: (sum(st[k].double() for st in states) / len(states)).to(v.dtype) if v.is_floating_point() else v
+        for k, v in states[0].items()
+    }
+    net.load_state_dict(averaged)
     pp = dict(hp.get("postprocess") or {})
     pp.update(postprocess or {})
-    recorded = {"checkpoint": Path(ckpt).name, "global_step": blob.get("global_step")}
+    if len(paths) == 1:
+        recorded = {"checkpoint": Path(paths[0]).name, "global_step": blob.get("global_step")}
+    else:
+        # <run dir>/lightning_logs/version_N/checkpoints/<name>.ckpt -> "<run dir>/<name>.ckpt"
+        runs = [Path(p).resolve().parents for p in paths]
+        recorded = {
+            "averaged_checkpoints": [
+                f"{(up[3] if len(up) > 3 else up[0]).name}/{Path(p).name}" for p, up in zip(paths, runs, strict=True)
+            ]
+        }
     if blob.get("nucleus_diameter_px"):
         recorded["nucleus_diameter_px"] = round(float(blob["nucleus_diameter_px"]), 2)
     return save_model_file(out, net, normalize={}, postprocess=pp, meta={**recorded, **(meta or {})})

@@ -23,8 +23,8 @@ def test_aits_split_and_mask_reading():
 def test_shipped_model_on_aits_val():
     """Regression floor of the shipped weights on the Aits val split.
 
-    Measured at release: standard F1@0.5 = 0.872, F1@0.9 = 0.665; Aits-compatible
-    (objects < 100 px dropped) 0.946 / 0.733. The issue's targets (0.92 / 0.75
+    Measured at release (2026-12-05 weight soup): standard F1@0.5 = 0.889, F1@0.9 = 0.665;
+    Aits-compatible (objects < 100 px dropped) 0.955 / 0.740. The issue's targets (0.92 / 0.75
     standard) are NOT yet met by this CPU-trained compact model.
     """
     from ferroscreen.analysis.matching import AITS_MIN_SIZE, evaluate_instances
@@ -40,7 +40,7 @@ def test_shipped_model_on_aits_val():
     std, _ = evaluate_instances(truths, preds)
     aits, _ = evaluate_instances(truths, preds, min_size=AITS_MIN_SIZE)
     std, aits = std.set_index("thresh"), aits.set_index("thresh")
-    assert std.loc[0.5, "f1"] >= 0.86
+    assert std.loc[0.5, "f1"] >= 0.88
     assert std.loc[0.9, "f1"] >= 0.64
     assert aits.loc[0.5, "f1"] >= 0.92
     assert aits.loc[0.9, "f1"] >= 0.71

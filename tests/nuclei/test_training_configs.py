@@ -116,3 +116,32 @@ def test_exported_model_records_the_training_nucleus_diameter(nuclei_folder, tmp
     train = sorted((nuclei_folder / "masks").glob("*.tif"))[:4]  # split.csv: fields 0-3 train
     expected, _ = median_diameter([tifffile.imread(p).astype(np.int64) for p in train])
     assert info["meta"]["nucleus_diameter_px"] == pytest.approx(expected, abs=0.01)
+
+
+def test_export_averages_several_checkpoints(tmp_path):
+    """``train_nuclei.py export CKPT1 CKPT2 OUT`` writes their tensor-wise mean (a weight soup)."""
+    import torch
+
+    from ferroscreen.errors import ModelBundleError
+    from ferroscreen.models.unet import UNet
+    from ferroscreen.segment.model_file import export_checkpoint, load_model_file
+
+    paths, states = [], []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        net = UNet(1, 3, (4, 8))
+        states.append(net.state_dict())
+        paths.append(tmp_path / f"s{seed}" / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt")
+        paths[-1].parent.mkdir(parents=True)
+        torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+                    "hyper_parameters": {"widths": [4, 8]}, "nucleus_diameter_px": 20.0}, paths[-1])
+    net, info = load_model_file(export_checkpoint(paths, tmp_path / "soup.pt"))
+    w = "enc.0.block.0.weight" if "enc.0.block.0.weight" in states[0] else next(iter(states[0]))
+    assert torch.allclose(net.state_dict()[w], (states[0][w] + states[1][w]) / 2, atol=1e-7)
+    assert info["meta"]["averaged_checkpoints"] == ["s0/last.ckpt", "s1/last.ckpt"]
+    assert info["meta"]["nucleus_diameter_px"] == 20.0
+    other = tmp_path / "other.ckpt"
+    torch.save({"state_dict": {f"net.{k}": v for k, v in UNet(1, 3, (4, 16)).state_dict().items()},
+                "hyper_parameters": {"widths": [4, 16]}}, other)
+    with pytest.raises(ModelBundleError, match="only like checkpoints average"):
+        export_checkpoint([paths[0], other], tmp_path / "bad.pt")
