@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, WellError
+from ferroscreen.plate.units import decimal_point
 from ferroscreen.plate.wells import normalize_well
 
 _DATE_FORMATS = (
@@ -158,8 +159,8 @@ def _number(text: str, decimal_comma: bool) -> float:
     text = text.strip().strip('"')
     if text == "":
         return math.nan
-    if decimal_comma and "," in text and "." not in text:
-        text = text.replace(",", ".")
+    if decimal_comma:
+        text = decimal_point(text)
     return float(text)
 
 

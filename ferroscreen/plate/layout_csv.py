@@ -14,7 +14,7 @@ import pandas as pd
 
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.layout import KNOWN_MODES, LAYOUT_COLUMNS, ROLES, VEHICLE_NAMES, PlateLayout
-from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
+from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, to_molar
 from ferroscreen.plate.wells import PlateFormat, normalize_well
 
 _REQUIRED = ("well",)
@@ -33,8 +33,8 @@ def _number(path: Path, line: int, column: str, text: str, decimal_comma: bool =
     text = text.strip()
     if text == "":
         return math.nan
-    if decimal_comma and "," in text and "." not in text:
-        text = text.replace(",", ".")
+    if decimal_comma:
+        text = decimal_point(text)
     try:
         value = float(text)
     except ValueError:

@@ -17,7 +17,7 @@ import pandas as pd
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.agents import rescue_agent_index
 from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
-from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
+from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, to_molar
 from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
 
 
@@ -34,7 +34,7 @@ def _concentration(path: Path, row: int, col: int, raw: str | None) -> float:
     if not text:
         return math.nan
     try:
-        return float(text.replace(",", ".") if "," in text and "." not in text else text)
+        return float(decimal_point(text))
     except ValueError:
         raise LayoutError(
             f"{path}: well {rowcol_to_well(row, col)}: concentration '{text}' is not a number"

@@ -17,6 +17,14 @@ MOLAR_DIVISORS: dict[str, float] = {
 }
 
 
+def decimal_point(text: str) -> str:
+    """``text`` with a decimal comma written as a point (``"0,5"`` -> ``"0.5"``; ``"1.5"`` unchanged).
+
+    For numbers from European-locale files; only a text holding commas and no point is changed.
+    """
+    return text.replace(",", ".") if "," in text and "." not in text else text
+
+
 def is_molar_unit(unit: str) -> bool:
     """Whether ``unit`` is a molar unit ferroscreen converts (M, mM, uM/µM, nM, pM)."""
     return str(unit).strip() in MOLAR_DIVISORS
