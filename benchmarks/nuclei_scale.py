@@ -58,12 +58,13 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=160, help="images drawn (seeded); 0 = all")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", default="nuclei-aits", help="registered name or model file")
     args = ap.parse_args()
     if not DSB.is_dir():
         print(f"skipped: {DSB} is not present")
         return 0
     torch.set_num_threads(args.threads)
-    nm = NucleiModel.from_name("nuclei-aits")
+    nm = NucleiModel.from_name(args.model)
     pairs = find_pairs(DSB)
     if args.n and args.n < len(pairs):
         pick = np.sort(np.random.default_rng(args.seed).choice(len(pairs), args.n, replace=False))
@@ -85,7 +86,7 @@ def main() -> int:
                 "true": nm.segment(img, scale=true_scale).astype(np.int64),
             })
     secs = time.perf_counter() - t0
-    print(f"DSB2018 fluo: {len(rows)} images (seed {args.seed}), model nuclei-aits "
+    print(f"DSB2018 fluo: {len(rows)} images (seed {args.seed}), model {args.model} "
           f"(training diameter {nm.diameter_px:.1f} px), {secs:.0f} s on {args.threads} thread(s)")
     n_objects = sum(int(r["truth"].max()) for r in rows)
     scaled = sum(r["auto_scale"] != 1.0 for r in rows)
