@@ -20,9 +20,11 @@ IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".di
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
+    """Image files directly inside ``folder``, sorted by name; hidden files (macOS ``._x.png`` forks) are not images."""
     folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def to_gray(image: np.ndarray, channel: int | None = None) -> np.ndarray:

@@ -22,6 +22,7 @@ def image_folder(tmp_path):
     cv2.imwrite(str(folder / "a_field.png"), img)  # 16-bit PNG
     tifffile.imwrite(folder / "b_field.tif", make_nuclei(seed=2)[0])
     (folder / "notes.txt").write_text("not an image")
+    (folder / "._a_field.png").write_bytes(b"\0\5\26\7 macOS resource fork")  # not an image: never listed
     return folder
 
 
