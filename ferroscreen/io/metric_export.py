@@ -115,15 +115,14 @@ def _parse_date(text: str, previous: datetime | None) -> datetime | None:
     return min(candidates, key=lambda d: abs((d - previous).total_seconds()))
 
 
-def _read_lines(path: Path) -> list[str]:
-    """Text lines of ``path`` in UTF-16 (by its byte-order mark), UTF-8 or Latin-1."""
-    raw = path.read_bytes()
+def _decode_text(raw: bytes) -> str:
+    """Text of an export's bytes: UTF-16 by its byte-order mark, else UTF-8 (BOM allowed), else Latin-1."""
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return raw.decode("utf-16").splitlines()
+        return raw.decode("utf-16", errors="replace")  # "replace": a head cut at an odd byte still reads
     try:
-        return raw.decode("utf-8-sig").splitlines()
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return raw.decode("latin-1").splitlines()
+        return raw.decode("latin-1")
 
 
 def _table_delimiter(line: str) -> str | None:
@@ -147,11 +146,7 @@ def looks_like_metric_export(path: Path) -> bool:
             head = fh.read(65536)
     except OSError:
         return False
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = head.decode("utf-16", errors="replace")
-    else:
-        text = head.decode("utf-8-sig", errors="replace")
-    return any(_table_delimiter(line) for line in text.splitlines()[:60])
+    return any(_table_delimiter(line) for line in _decode_text(head).splitlines()[:60])
 
 
 def _number(text: str, decimal_comma: bool) -> float:
@@ -222,7 +217,7 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
     """
     path = Path(path)
     try:
-        lines = _read_lines(path)
+        lines = _decode_text(path.read_bytes()).splitlines()
     except FileNotFoundError:
         raise AcquisitionError(f"{path}: metric export not found") from None
     except (OSError, UnicodeDecodeError) as exc:
