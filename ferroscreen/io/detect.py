@@ -16,9 +16,12 @@ from ferroscreen.io.incucyte import (
     read_incucyte_archive,
     read_incucyte_export,
 )
+from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
 
-FORMATS = ("incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "pattern")
+FORMATS = (
+    "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "omezarr", "pattern",
+)
 
 
 def detect_format(root: Path) -> str:
@@ -29,6 +32,8 @@ def detect_format(root: Path) -> str:
     """
     if not root.exists():
         raise AcquisitionError(f"{root}: no such file or folder")
+    if find_plates(root):
+        return "omezarr"
     if find_harmony_index(root) is not None:
         return "harmony"
     if root.is_file():
@@ -50,7 +55,7 @@ def detect_format(root: Path) -> str:
             return "cytation"
     raise AcquisitionError(
         f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
-        "ImageXpress, Cellomics, Cytation); use --format pattern --pattern REGEX for other layouts"
+        "ImageXpress, Cellomics, Cytation, OME-Zarr HCS); use --format pattern --pattern REGEX for other layouts"
     )
 
 
@@ -91,6 +96,8 @@ def open_acquisition(
         return read_cellomics(root)
     if fmt == "cytation":
         return read_cytation(root, interval_h=interval_h)
+    if fmt == "omezarr":
+        return read_omezarr(root, interval_h=interval_h)
     if pattern is None:
         raise AcquisitionError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
     return read_pattern(root, pattern, time_unit=time_unit)

@@ -5,16 +5,21 @@ the columns of :data:`FRAME_COLUMNS`: ``plate`` (str), ``well`` (canonical
 ``A01``), ``field`` (int, 1-based), ``channel`` (str), ``time_h`` (float hours
 since the plate's first scan), ``z`` (int, 0 when not a stack) and ``path``
 (absolute path string). Rows are sorted by plate, time, well, field, channel, z.
+
+A path is an image file, or for stores holding many planes per file (OME-Zarr)
+a virtual path ``<field group>#t=<t>,c=<c>,z=<z>``: :func:`load_image` reads
+both, and :func:`frame_file` names the file to watch for a frame's changes.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ferroscreen.errors import ImageReadError
+from ferroscreen.errors import AcquisitionError, ImageReadError
 
 FRAME_COLUMNS = ["plate", "well", "field", "channel", "time_h", "z", "path"]
 _SORT = ["plate", "time_h", "well", "field", "channel", "z"]
@@ -51,6 +56,31 @@ _DTYPES = {
 }
 
 
+_STORE_FRAME_RE = re.compile(r"#t=\d+,c=\d+,z=\d+$")
+
+
+def is_store_frame(path: str | Path) -> bool:
+    """Whether ``path`` names a plane inside an OME-Zarr field rather than an image file."""
+    return bool(_STORE_FRAME_RE.search(str(path))) and not Path(path).exists()
+
+
+def frame_file(path: str | Path) -> str:
+    """The file whose size and time stamp stand for a frame: the image file itself, or the OME-Zarr chunk.
+
+    An OME-Zarr frame whose field metadata cannot be read gives its own
+    (non-existent) path, so that ``os.stat`` on the result fails as for a
+    missing file.
+    """
+    if is_store_frame(path):
+        from ferroscreen.io.omezarr import frame_chunk_file
+
+        try:
+            return frame_chunk_file(str(path))
+        except AcquisitionError:
+            return str(path)
+    return str(path)
+
+
 def load_image(path: str | Path) -> np.ndarray:
     """Read one 2-D frame, preserving uint8/uint16 (and float) pixel types.
 
@@ -60,10 +90,17 @@ def load_image(path: str | Path) -> np.ndarray:
     16-bit). RGB(A) images are converted to grey by averaging the colour
     channels, keeping the input dtype.
 
+    OME-Zarr frame paths (see the module docstring) are read by
+    :func:`ferroscreen.io.omezarr.read_frame`.
+
     Raises:
         ImageReadError: One line naming the file when it is missing,
             truncated, corrupt or not an image.
     """
+    if is_store_frame(path):
+        from ferroscreen.io.omezarr import read_frame
+
+        return _to_2d(read_frame(str(path)), path)
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: image file not found")
@@ -89,6 +126,11 @@ def load_image(path: str | Path) -> np.ndarray:
     except Exception as exc:  # tifffile/OpenCV raise many types for broken files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageReadError(f"{path}: unreadable image ({reason})") from None
+    return _to_2d(img, path)
+
+
+def _to_2d(img: np.ndarray, path: str | Path) -> np.ndarray:
+    """Grey 2-D pixels: RGB(A) averaged in the input dtype, the first plane of a stack."""
     img = np.asarray(img)
     if img.ndim == 3 and img.shape[-1] in (3, 4):
         img = img[..., :3].mean(axis=-1).astype(img.dtype)

@@ -5,14 +5,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ferroscreen.errors import ImageReadError
+from ferroscreen.io.frames import is_store_frame, load_image
+
 
 def check_image_file(path: str | Path) -> str | None:
     """Return why ``path`` is unreadable, or ``None`` if it looks intact.
 
     TIFFs are checked by parsing the header of the first page and verifying
     that its strips/tiles lie inside the file (this catches truncation without
-    decoding). Other formats are decoded with OpenCV.
+    decoding). OME-Zarr frames and other formats are decoded.
     """
+    if is_store_frame(path):
+        try:
+            load_image(path)
+        except ImageReadError as exc:
+            return str(exc).removeprefix(f"{path}: ")
+        return None
     path = Path(path)
     try:
         size = os.path.getsize(path)

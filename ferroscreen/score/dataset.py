@@ -29,7 +29,7 @@ from ferroscreen.allocator import keep_freed_memory
 from ferroscreen.crops import CropNormalization, DetectorConfig, normalize_frame
 from ferroscreen.datamodules.reference_plate import frame_crops
 from ferroscreen.errors import FerroscreenError
-from ferroscreen.io.frames import load_image
+from ferroscreen.io.frames import frame_file, load_image
 from ferroscreen.score.qc import focus_score, is_flat
 from ferroscreen.score.slots import BatchSlots
 from ferroscreen.score.store import DONE, FAILED
@@ -69,7 +69,7 @@ def process_frame(
     """
     none = np.zeros((0, crop_size, crop_size), np.float32), np.zeros((0, 4), np.float32)
     try:
-        st = os.stat(path)
+        st = os.stat(frame_file(path))
     except OSError:
         return FrameResult(_record(frame, FAILED, f"image file not found: {path}"), *none)
     sig = {"file_size": int(st.st_size), "file_mtime": float(st.st_mtime)}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, LayoutError, ModelBundleError
+from ferroscreen.io.frames import frame_file
 from ferroscreen.plate.wells import well_to_rowcol
 from ferroscreen.score.store import DONE, FAILED, PENDING, new_frame_table
 
@@ -109,7 +110,7 @@ def frames_to_score(table: pd.DataFrame, settle_s: float = 0.0) -> np.ndarray:
         if status == DONE or not path:
             continue
         try:
-            st = os.stat(path)
+            st = os.stat(frame_file(path))
         except OSError:
             if status == PENDING:
                 out.append(i)  # the worker records it as failed (file not found)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
+from ferroscreen.io.frames import frame_file
 from ferroscreen.io.scans import next_scan_paths, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.merge import merge_journals
@@ -315,7 +316,7 @@ def _settled(path: str | None, now: float, settle_s: float) -> bool:
     if not path:
         return False
     try:
-        return now - os.stat(path).st_mtime >= settle_s
+        return now - os.stat(frame_file(path)).st_mtime >= settle_s
     except OSError:
         return False
 

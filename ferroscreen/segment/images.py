@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ferroscreen.errors import ImageReadError
+from ferroscreen.io.frames import is_store_frame, load_image
 
 __all__ = ["IMAGE_SUFFIXES", "list_images", "read_image", "to_gray", "write_labels"]
 
@@ -71,7 +72,12 @@ def read_image(path: str | Path, gray: bool = True, channel: int | None = None) 
 
     Raises:
         ImageReadError: The file is missing or cannot be decoded.
+
+    An OME-Zarr frame path (one plane: a single channel) is read by
+    :func:`ferroscreen.io.frames.load_image`.
     """
+    if is_store_frame(path):
+        return load_image(path)
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: image file not found")

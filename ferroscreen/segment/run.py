@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
+from ferroscreen.io.frames import is_store_frame
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
@@ -123,7 +124,7 @@ def collect_inputs(
         frames = frames[frames["z"] == frames["z"].min()]
     frames = frames.reset_index(drop=True)
     stems = [Path(p).stem for p in frames["path"]]
-    if len(set(stems)) < len(stems):
+    if len(set(stems)) < len(stems) or any(is_store_frame(p) for p in frames["path"]):
         stems = [
             f"{r.plate}_{r.well}_f{int(r.field):02d}_{r.channel}_t{float(r.time_h):g}h"
             for r in frames.itertuples(index=False)

@@ -273,3 +273,28 @@ def test_segment_cellomics_plates_writes_wells_per_plate(tmp_path, tiny_model_fi
         "MFGTMPcx7_170702000001.h5", "MFGTMPcx7_170703000002.h5"
     ]
     assert len(list((out / "labels").glob("*.tif"))) == 3
+
+
+def test_segment_ome_zarr_plate_matches_its_tiffs(tmp_path, tiny_model_file):
+    """An NGFF 0.5 plate (Zarr v3) is segmented like the same images as files: same labels, same wells."""
+    pytest.importorskip("zarr")
+    from ferroscreen.io import open_acquisition
+    from ferroscreen.io.cellomics import write_cellomics_image
+    from ferroscreen.io.omezarr_write import write_omezarr
+
+    acq = tmp_path / "cx7"
+    for i, (well, field) in enumerate([("B14", 0), ("B14", 7), ("P24", 0)]):
+        write_cellomics_image(acq / f"MFGTMPcx7_170702000001_{well}f{field:02d}d0.C01", make_nuclei(seed=i)[0])
+    write_omezarr(open_acquisition(acq), tmp_path / "zarr", version="0.5")
+    common = ["--model", str(tiny_model_file), "--diameter", "model"]
+    for src, out in ((acq, "a"), (tmp_path / "zarr", "b")):
+        res = runner.invoke(app, ["segment", str(src), "--out", str(tmp_path / out), *common])
+        assert res.exit_code == 0, res.output
+    a, b = (pd.read_csv(tmp_path / o / "wells.csv") for o in "ab")
+    pd.testing.assert_frame_equal(a.drop(columns="channel", errors="ignore"), b.drop(columns="channel", errors="ignore"))
+    labels = sorted(p.name for p in (tmp_path / "b" / "labels").glob("*.tif"))
+    assert labels == ["MFGTMPcx7_170702000001_B14_f01_d0_t0h.tif", "MFGTMPcx7_170702000001_B14_f02_d0_t0h.tif",
+                      "MFGTMPcx7_170702000001_P24_f01_d0_t0h.tif"]
+    fields = [tifffile.imread(tmp_path / "b" / "labels" / n) for n in labels]
+    expected = sorted(tifffile.imread(p).sum() for p in (tmp_path / "a" / "labels").glob("*.tif"))
+    assert sorted(f.sum() for f in fields) == expected

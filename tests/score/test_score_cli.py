@@ -124,6 +124,34 @@ def test_kill_and_resume_equals_uninterrupted(reference, plate_dir, bundle_path,
     print(f"{kills} kills")
 
 
+
+def test_ome_zarr_plate_scores_like_its_tiffs_and_resumes_as_scans_land(reference, plate_dir, bundle_path, tmp_path):
+    """The plate as OME-Zarr (t axis sized ahead; the last scan's chunks written later) scores like the TIFFs."""
+    pytest.importorskip("zarr")
+    from ferroscreen.io import open_acquisition
+    from ferroscreen.io.omezarr_write import write_omezarr
+
+    zdir = tmp_path / "zarr"
+    plate = write_omezarr(open_acquisition(plate_dir), zdir)[0]
+    shutil.copy(plate_dir / "layout.csv", zdir / "layout.csv")
+    later = sorted(plate.glob("*/*/*/0/2.0.0.0.0"))  # scan 3 of each field: not taken yet
+    assert len(later) == 4
+    for p in later:
+        p.rename(p.with_name("later"))
+    out = tmp_path / "z.h5"
+    proc = run(score_cmd(zdir, bundle_path, out))
+    assert "8 frames done" in proc.stdout + proc.stderr
+    for p in later:
+        p.with_name("later").rename(p)
+    proc = run(score_cmd(zdir, bundle_path, out, "--resume"))
+    assert "scoring 4 frame(s)" in proc.stdout + proc.stderr
+    store = read_store(out)
+    assert store.frames["path"].str.contains(r"VID\d+\.zarr/[A-B]/[12]/0#t=\d,c=0,z=0$").all()
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+    pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
+    proc = run(score_cmd(zdir, bundle_path, out, "--resume"))  # chunk files unchanged: nothing to redo
+    assert "0 frames scored" in proc.stdout
+
 @pytest.mark.slow
 def test_ddp_two_processes_equals_one(reference, plate_dir, bundle_path, tmp_path):
     out = tmp_path / "ddp.h5"
