@@ -121,7 +121,9 @@ def segment(
         str | None, typer.Option("--format", help="Acquisition format (default: detect).")
     ] = None,
     channel: Annotated[
-        str | None, typer.Option("--channel", help="Nuclear channel of an acquisition.")
+        str | None,
+        typer.Option("--channel", help="Nuclear channel of an acquisition (default: the only one, else the one "
+                     "named Hoechst/DAPI/DRAQ5...)."),
     ] = None,
     tile: Annotated[int, typer.Option("--tile", help="Prediction tile side (pixels).")] = 1152,
     tta: Annotated[bool, typer.Option("--tta", help="Test-time flips/rotations (8x).")] = False,
@@ -165,6 +167,8 @@ def segment(
     finally:
         if bar is not None:
             bar.close()
+    for note in summary["notes"]:
+        typer.echo(f"note: {note}", err=True)
     sc = summary["scale"]
     if sc["image_diameter_px"] is not None or sc["scale"] != 1:
         typer.echo(
@@ -476,7 +480,11 @@ def score(
         int | None,
         typer.Option("--workers", help="Decode/detect workers per process (default: one per core, at most 8)."),
     ] = None,
-    channel: Annotated[str | None, typer.Option("--channel", help="Channel to score (default: first).")] = None,
+    channel: Annotated[str | None, typer.Option(
+            "--channel",
+            help="Channel to score (default: the only one, the one the model was trained on, "
+            "else the one named brightfield/phase).",
+        )] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu, gpu or auto.")] = "cpu",
     confusion: Annotated[

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pytorch_lightning.utilities import rank_zero_info
 
 from ferroscreen.allocator import keep_freed_memory
 from ferroscreen.crops import (
@@ -37,6 +38,7 @@ from ferroscreen.datamodules.crop_base import (
 )
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
+from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.scans import next_scan_paths, scan_interval_h
 from ferroscreen.plate import read_layout
 
@@ -122,7 +124,8 @@ class ReferencePlateDataModule(CropDataModule):
         alive_until_h: Frames of reference wells at or before this hour are
             labelled ``alive`` (cells not dying yet, e.g. ``0``: the scan right
             after dosing). ``None``: reference wells give only their mode.
-        channel: Channel to use (default: the first, alphabetically).
+        channel: Channel to use (default: the only one, else the one named
+            brightfield/phase; see :func:`ferroscreen.io.channels.choose_channel`).
         max_crops_per_frame: Subsample crops per frame (None: all).
         detector: Detector preset name or settings dict (``preset`` key allowed).
         normalization: How crops are normalised (see
@@ -192,8 +195,10 @@ class ReferencePlateDataModule(CropDataModule):
             raise FerroscreenError(f"{self.root}: no layout.csv or .PlateMap beside the images; pass data.layout")
         layout = read_layout(layout_path)
         frames = acq.frames
-        channel = self.channel or sorted(frames["channel"].unique())[0]
-        frames = frames[frames["channel"] == channel]
+        channel, note = choose_channel(frames["channel"].astype(str), self.channel, "label-free", str(self.root))
+        if note:
+            rank_zero_info(f"{self.root}: training on {note}")
+        frames = frames[frames["channel"].astype(str) == channel]
         wt = layout.for_plate(None).well_table()
         labelled = wt[wt["role"].isin(self.roles)]
         well_class: dict[str, int] = {}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, LayoutError, ModelBundleError
+from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.frames import frame_file
 from ferroscreen.plate.wells import well_to_rowcol
 from ferroscreen.score.store import DONE, FAILED, PENDING, new_frame_table
@@ -24,24 +25,28 @@ KEY = ["plate", "well", "field", "channel", "z", "time_h"]
 MISSING_REASON = "missing: no image file for this well, field and time"
 
 
-def select_frames(frames: pd.DataFrame, root: Path, channel: str | None = None) -> tuple[pd.DataFrame, str]:
-    """The frames of one channel (first alphabetically by default) and the lowest z plane.
+def select_frames(
+    frames: pd.DataFrame, root: Path, channel: str | None = None, trained: str | None = None
+) -> tuple[pd.DataFrame, str, str | None]:
+    """The frames of one channel and the lowest z plane, the channel, and a note when it was inferred.
+
+    The channel is ``channel``, else the only one, else the one the model was
+    trained on (``trained``), else the only brightfield/phase-named one
+    (:func:`ferroscreen.io.channels.choose_channel`).
 
     Raises:
-        AcquisitionError: If the channel is absent or the acquisition holds several plates.
+        AcquisitionError: If the channel is absent or cannot be told, or the
+            acquisition holds several plates.
     """
     if frames.empty:
         raise AcquisitionError(f"{root}: no image frames found")
     plates = sorted(frames["plate"].astype(str).unique())
     if len(plates) > 1:
         raise AcquisitionError(f"{root}: holds plates {', '.join(plates)}; score one plate per store")
-    channels = sorted(frames["channel"].unique())
-    channel = channel or channels[0]
-    if channel not in channels:
-        raise AcquisitionError(f"{root}: no channel '{channel}' (found {', '.join(channels)})")
-    sub = frames[frames["channel"] == channel]
+    channel, note = choose_channel(frames["channel"].astype(str), channel, "label-free", str(root), trained)
+    sub = frames[frames["channel"].astype(str) == channel]
     sub = sub[sub["z"] == sub["z"].min()]
-    return sub.reset_index(drop=True), channel
+    return sub.reset_index(drop=True), channel, note
 
 
 def with_missing(frames: pd.DataFrame) -> pd.DataFrame:

@@ -22,8 +22,8 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
 
     Crops are shuffled with ``seed``.
 
-    Frames are those ``score`` would score by default (first channel, lowest
-    z plane). Frames that cannot be read or whose detection fails are skipped
+    Frames are those ``score`` would score by default (its channel choice,
+    lowest z plane). Frames that cannot be read or whose detection fails are skipped
     (as ``score`` marks them failed); raises :class:`FerroscreenError` when
     none yields a crop.
     """
@@ -34,7 +34,8 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS
     from ferroscreen.score.plan import select_frames
 
-    frames, _ = select_frames(open_acquisition(acquisition).frames, Path(acquisition))
+    trained = (bundle.meta.get("training_data") or {}).get("channel")
+    frames, _, _ = select_frames(open_acquisition(acquisition).frames, Path(acquisition), None, trained)
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(frames), size=min(n_frames, len(frames)), replace=False))
     config = detector_config(bundle.meta["detector"])

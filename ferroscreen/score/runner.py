@@ -106,7 +106,8 @@ def score_plate(
             ranks, gloo on CPU, NCCL on GPUs).
         batch_size: Crops per forward pass.
         workers: DataLoader workers per process (decode + detect + crop); default: one per core, at most 8.
-        channel: Channel to score (default: the first).
+        channel: Channel to score (default: the only one, the store's, the
+            one the bundle was trained on, else the only brightfield/phase-named one).
         fmt: Acquisition format (default: detected).
         accelerator: Lightning accelerator (``cpu``, ``gpu``, ``auto``).
         confusion_file: ``ferroscreen evaluate --json`` output whose confusion
@@ -146,19 +147,24 @@ def score_plate(
     acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
     for note in acq.notes:
         log(f"{acquisition}: {note}")
-    found, channel = select_frames(acq.frames, acquisition, channel)
     layout_path = Path(layout) if layout else find_layout_beside(acquisition)
     layout_read = read_layout(layout_path) if layout_path is not None else None
-    plate = str(found["plate"].iloc[0])
     existing = read_store(out) if out.exists() else None
-    if existing is not None and str(existing.attrs.get("plate")) != plate:
-        raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
 
     from ferroscreen.crops import detector_config
     from ferroscreen.models.bundle import load_bundle
     from ferroscreen.models.precision import on_cpu
 
     bundle = load_bundle(model)
+    trained = (bundle.meta.get("training_data") or {}).get("channel")
+    if existing is not None and channel is None:
+        channel = existing.attrs.get("channel")  # a resumed store keeps its channel
+    found, channel, channel_note = select_frames(acq.frames, acquisition, channel, trained)
+    if channel_note:
+        log(f"{acquisition}: scoring {channel_note}")
+    plate = str(found["plate"].iloc[0])
+    if existing is not None and str(existing.attrs.get("plate")) != plate:
+        raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
     classes = bundle.classes
     try:
         detector = detector_config(bundle.meta["detector"])
@@ -266,7 +272,7 @@ def score_plate(
         time.sleep(poll_s)
         try:
             acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
-            found, _ = select_frames(acq.frames, acquisition, channel)
+            found, _, _ = select_frames(acq.frames, acquisition, channel)
         except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
             log(f"rescan failed ({exc}); retrying")
             continue

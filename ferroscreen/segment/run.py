@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
+from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.frames import is_store_frame
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
@@ -77,7 +78,9 @@ def collect_inputs(
     ``input_path`` may be one image, a folder of images, or an acquisition
     folder that :func:`ferroscreen.io.open_acquisition` recognises (always when
     ``fmt`` is given). For acquisitions with several channels, ``channel``
-    picks the nuclear one; of a z-stack only the lowest z is used.
+    picks the nuclear one (default: the one named as a nuclear stain, see
+    :func:`ferroscreen.io.channels.choose_channel`; the table's
+    ``attrs["notes"]`` then says so); of a z-stack only the lowest z is used.
 
     Returns:
         ``(table, kind)`` with kind ``"images"`` or ``"acquisition"``.
@@ -111,15 +114,8 @@ def collect_inputs(
         table = pd.DataFrame({"path": [str(f) for f in files], "image": [f.stem for f in files]})
         return table, "images"
     frames = acq.frames.copy()
-    channels = sorted(frames["channel"].astype(str).unique())
-    if channel is not None:
-        if channel not in channels:
-            raise FerroscreenError(f"{path}: no channel '{channel}' (have {', '.join(channels)})")
-        frames = frames[frames["channel"].astype(str) == channel]
-    elif len(channels) > 1:
-        raise FerroscreenError(
-            f"{path}: {len(channels)} channels ({', '.join(channels)}); pick the nuclear stain with --channel"
-        )
+    channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path))
+    frames = frames[frames["channel"].astype(str) == channel]
     if "z" in frames.columns and frames["z"].nunique() > 1:
         frames = frames[frames["z"] == frames["z"].min()]
     frames = frames.reset_index(drop=True)
@@ -130,6 +126,7 @@ def collect_inputs(
             for r in frames.itertuples(index=False)
         ]
     frames["image"] = stems
+    frames.attrs["notes"] = [f"segmenting {note}"] if note else []
     return frames, "acquisition"
 
 
@@ -280,6 +277,7 @@ def segment_input(
         "n_failed": len(failures),
         "n_reused": reused,
         "failures": failures,
+        "notes": list(table.attrs.get("notes", [])),
         "outputs": written + ["labels/"],
     }
     (out / "segment.json").write_text(json.dumps(summary, indent=1, default=_jsonable))

@@ -117,3 +117,23 @@ def test_train_score_evaluate_with_next_scan(tiny_plate, tmp_path, monkeypatch):
     assert result["n"] > 0 and result["next_scan"] is True
     with pytest.raises(FerroscreenError, match="next scan"):
         evaluate_crop_folder(tmp_path, bundle)
+
+
+def test_reference_plate_trains_on_the_phase_channel_beside_a_dye(tiny_plate, tmp_path):
+    """Phase + a red dye channel ('phase' sorts after 'nir'): crops come from phase, as from the plate alone."""
+    import shutil
+
+    import tifffile
+
+    from ferroscreen.datamodules import ReferencePlateDataModule
+
+    two = tmp_path / "two"
+    shutil.copytree(tiny_plate, two)
+    for p in sorted((two / "images").glob("*_phase_*.tif")):
+        tifffile.imwrite(p.with_name(p.name.replace("_phase_", "_nir_")), ~tifffile.imread(p))
+    kw = {"onset_h": 0, "crop_size": 24, "seed": 0}
+    one, both = ReferencePlateDataModule(str(tiny_plate), **kw), ReferencePlateDataModule(str(two), **kw)
+    one.setup()
+    both.setup()
+    assert both.summary()["channel"] == "phase"
+    assert torch.equal(one.train_set.tensors[0], both.train_set.tensors[0])

@@ -298,3 +298,22 @@ def test_segment_ome_zarr_plate_matches_its_tiffs(tmp_path, tiny_model_file):
     fields = [tifffile.imread(tmp_path / "b" / "labels" / n) for n in labels]
     expected = sorted(tifffile.imread(p).sum() for p in (tmp_path / "a" / "labels").glob("*.tif"))
     assert sorted(f.sum() for f in fields) == expected
+
+
+def test_nuclear_channel_of_a_cytation_plate_is_found_by_name(tmp_path, tiny_model_file):
+    """DAPI beside GFP: the DAPI channel is segmented without --channel, and the run says so."""
+    acq = tmp_path / "240105_101500_PlateA"
+    acq.mkdir()
+    for i, well in enumerate(("B5", "C7")):
+        nuclei, _ = make_nuclei(seed=i)
+        tifffile.imwrite(acq / f"{well}_03_1_1_DAPI_001.tif", nuclei)
+        tifffile.imwrite(acq / f"{well}_03_2_1_GFP_001.tif", make_nuclei(seed=i + 10)[0])
+    res = runner.invoke(app, ["segment", str(acq), "--model", str(tiny_model_file), "--out", str(tmp_path / "o"),
+                              "--diameter", "model"])
+    assert res.exit_code == 0, res.output
+    assert "note: segmenting channel 'DAPI' (the nuclear stain) of DAPI, GFP" in res.output
+    wells = pd.read_csv(tmp_path / "o" / "wells.csv")
+    assert list(wells["well"]) == ["B05", "C07"]
+    res = runner.invoke(app, ["segment", str(acq), "--model", str(tiny_model_file), "--out", str(tmp_path / "g"),
+                              "--diameter", "model", "--channel", "gfp"])
+    assert res.exit_code == 0 and "note: segmenting" not in res.output

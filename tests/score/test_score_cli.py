@@ -274,3 +274,19 @@ def test_evaluate_on_a_simulated_plate_reports_detection_classes_and_stages(plat
     assert set(by_class) <= set(truth["class"])
     text = cli("evaluate", str(plate_dir), "--model", str(bundle_path))
     assert text.returncode == 0 and "recall per true stage" in text.stdout
+
+
+def test_phase_channel_is_scored_beside_a_fluorescence_channel(reference, plate_dir, bundle_path, tmp_path):
+    """IncuCyte phase + green (a Cytotox dye): 'green' sorts first, but the phase channel is the one scored."""
+    import tifffile
+
+    src = tmp_path / "two"
+    shutil.copytree(plate_dir, src)
+    for p in sorted((src / "images").glob("*_phase_*.tif")):
+        tifffile.imwrite(p.with_name(p.name.replace("_phase_", "_green_")), ~tifffile.imread(p))  # inverted
+    out = tmp_path / "two.h5"
+    proc = run(score_cmd(src, bundle_path, out))
+    assert "scoring channel 'phase' (the brightfield/phase) of green, phase" in proc.stdout + proc.stderr
+    assert read_store(out).attrs["channel"] == "phase"
+    pd.testing.assert_frame_equal(comparable_wells(out).drop(columns="channel", errors="ignore"),
+                                  comparable_wells(reference).drop(columns="channel", errors="ignore"))
