@@ -485,6 +485,9 @@ def score(
             help="Channel to score (default: the only one, the one the model was trained on, "
             "else the one named brightfield/phase).",
         )] = None,
+    plate: Annotated[
+        str | None, typer.Option("--plate", help="Plate to score when the folder holds several (one store each).")
+    ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu, gpu or auto.")] = "cpu",
     confusion: Annotated[
@@ -500,7 +503,7 @@ def score(
     s = score_plate(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
-        fmt=fmt, accelerator=accelerator, confusion_file=confusion, precision=Precision(precision).value,
+        plate=plate, fmt=fmt, accelerator=accelerator, confusion_file=confusion, precision=Precision(precision).value,
         progress=sys.stderr.isatty(), interval_h=interval_h,
         log=lambda m: typer.echo(m, err=True),
     )

@@ -199,18 +199,19 @@ class ReferencePlateDataModule(CropDataModule):
         if note:
             rank_zero_info(f"{self.root}: training on {note}")
         frames = frames[frames["channel"].astype(str) == channel]
-        wt = layout.for_plate(None).well_table()
-        labelled = wt[wt["role"].isin(self.roles)]
-        well_class: dict[str, int] = {}
+        plates = sorted(frames["plate"].astype(str).unique())
+        well_class: dict[tuple[str, str], int] = {}
         skipped_modes: set[str] = set()
-        for well, row in labelled.iterrows():
-            mode = row["mode"] or ("alive" if row["role"] == "vehicle" else "")
-            if isinstance(row.get("rescue_agent"), str) and row["rescue_agent"]:
-                continue  # rescued wells are not pure examples of a mode
-            if mode in self.classes:
-                well_class[well] = self.classes.index(mode)
-            elif mode:
-                skipped_modes.add(mode)
+        for plate in plates:  # a layout with rows for several plates labels each plate by its own rows
+            wt = layout.for_plate(plate if len(plates) > 1 else None).table
+            for row in wt[wt["role"].isin(self.roles)].itertuples(index=False):
+                mode = row.mode or ("alive" if row.role == "vehicle" else "")
+                if isinstance(row.rescue_agent, str) and row.rescue_agent:
+                    continue  # rescued wells are not pure examples of a mode
+                if mode in self.classes:
+                    well_class[(plate, row.well)] = self.classes.index(mode)
+                elif mode:
+                    skipped_modes.add(mode)
         if not well_class:
             raise FerroscreenError(
                 f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
@@ -219,7 +220,7 @@ class ReferencePlateDataModule(CropDataModule):
         sel, labels, nexts = [], [], []
         alive = self.classes.index("alive") if "alive" in self.classes else None
         for row, nxt in zip(frames.itertuples(index=False), following.tolist(), strict=True):
-            cls = well_class.get(row.well)
+            cls = well_class.get((str(row.plate), row.well))
             if cls is None:
                 continue
             mode = self.classes[cls]
@@ -250,14 +251,17 @@ class ReferencePlateDataModule(CropDataModule):
                 crops = list(ex.map(_job, jobs, chunksize=4))
         else:
             crops = [_job(j) for j in jobs]
+        def group(plate: str, well: str) -> str:  # the split's unit: a well ("A01", or "VID2/A01" of several plates)
+            return well if len(plates) == 1 else f"{plate}/{well}"
+
         groups_by_class: dict[int, list[str]] = {}
-        for w, c in well_class.items():
-            groups_by_class.setdefault(c, []).append(w)
+        for (plate, well), c in well_class.items():
+            groups_by_class.setdefault(c, []).append(group(plate, well))
         val_wells = split_groups(groups_by_class, self.val_fraction, self.seed)
         xs = {True: [], False: []}
         ys = {True: [], False: []}
         for r, label, cr in zip(sel, labels, crops, strict=True):
-            is_val = r.well in val_wells
+            is_val = group(str(r.plate), r.well) in val_wells
             xs[is_val].append(cr)
             ys[is_val].append(np.full(len(cr), label, dtype=np.int64))
         channels = (2,) if self.next_scan else ()
@@ -274,7 +278,8 @@ class ReferencePlateDataModule(CropDataModule):
             "onset_h": self.onset_h,
             "until_h": self.until_h,
             "alive_until_h": self.alive_until_h,
-            "train_wells": sorted(w for w in well_class if w not in val_wells),
+            "plates": plates,
+            "train_wells": sorted(group(*k) for k in well_class if group(*k) not in val_wells),
             "val_wells": sorted(val_wells),
             "n_frames": len(sel),
             "next_scan": self.next_scan,

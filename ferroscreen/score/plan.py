@@ -26,9 +26,12 @@ MISSING_REASON = "missing: no image file for this well, field and time"
 
 
 def select_frames(
-    frames: pd.DataFrame, root: Path, channel: str | None = None, trained: str | None = None
+    frames: pd.DataFrame, root: Path, channel: str | None = None, trained: str | None = None,
+    plate: str | None = None,
 ) -> tuple[pd.DataFrame, str, str | None]:
-    """The frames of one channel and the lowest z plane, the channel, and a note when it was inferred.
+    """The frames of one plate, one channel and the lowest z plane, the channel, and a note when it was inferred.
+
+    ``plate`` picks one plate of an acquisition holding several (needed then).
 
     The channel is ``channel``, else the only one, else the one the model was
     trained on (``trained``), else the only brightfield/phase-named one
@@ -41,8 +44,14 @@ def select_frames(
     if frames.empty:
         raise AcquisitionError(f"{root}: no image frames found")
     plates = sorted(frames["plate"].astype(str).unique())
-    if len(plates) > 1:
-        raise AcquisitionError(f"{root}: holds plates {', '.join(plates)}; score one plate per store")
+    if plate is not None:
+        if str(plate) not in plates:
+            raise AcquisitionError(f"{root}: no plate '{plate}' (found {', '.join(plates)})")
+        frames = frames[frames["plate"].astype(str) == str(plate)]
+    elif len(plates) > 1:
+        raise AcquisitionError(
+            f"{root}: holds plates {', '.join(plates)}; score one per store, picked with --plate"
+        )
     channel, note = choose_channel(frames["channel"].astype(str), channel, "label-free", str(root), trained)
     sub = frames[frames["channel"].astype(str) == channel]
     sub = sub[sub["z"] == sub["z"].min()]

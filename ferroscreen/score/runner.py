@@ -80,6 +80,7 @@ def score_plate(
     batch_size: int = 256,
     workers: int | None = None,
     channel: str | None = None,
+    plate: str | None = None,
     fmt: str | None = None,
     accelerator: str = "cpu",
     confusion_file: str | Path | None = None,
@@ -108,6 +109,8 @@ def score_plate(
         workers: DataLoader workers per process (decode + detect + crop); default: one per core, at most 8.
         channel: Channel to score (default: the only one, the store's, the
             one the bundle was trained on, else the only brightfield/phase-named one).
+        plate: The plate to score of an acquisition holding several (default:
+            the only one, or the store's when resuming).
         fmt: Acquisition format (default: detected).
         accelerator: Lightning accelerator (``cpu``, ``gpu``, ``auto``).
         confusion_file: ``ferroscreen evaluate --json`` output whose confusion
@@ -157,9 +160,11 @@ def score_plate(
 
     bundle = load_bundle(model)
     trained = (bundle.meta.get("training_data") or {}).get("channel")
-    if existing is not None and channel is None:
-        channel = existing.attrs.get("channel")  # a resumed store keeps its channel
-    found, channel, channel_note = select_frames(acq.frames, acquisition, channel, trained)
+    if existing is not None:  # a resumed store keeps its channel and plate
+        channel = channel if channel is not None else existing.attrs.get("channel")
+        n_plates = acq.frames["plate"].nunique()
+        plate = plate if plate is not None or n_plates < 2 else str(existing.attrs.get("plate"))
+    found, channel, channel_note = select_frames(acq.frames, acquisition, channel, trained, plate)
     if channel_note:
         log(f"{acquisition}: scoring {channel_note}")
     plate = str(found["plate"].iloc[0])
@@ -216,6 +221,7 @@ def score_plate(
         ferroscreen_version=__version__,
         config={
             "devices": devices, "batch_size": batch_size, "workers": workers, "channel": channel, "format": fmt,
+            "plate": plate,
             "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "accelerator": accelerator,
         },
     )
@@ -272,7 +278,7 @@ def score_plate(
         time.sleep(poll_s)
         try:
             acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
-            found, _, _ = select_frames(acq.frames, acquisition, channel)
+            found, _, _ = select_frames(acq.frames, acquisition, channel, plate=plate)
         except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
             log(f"rescan failed ({exc}); retrying")
             continue

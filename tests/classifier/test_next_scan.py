@@ -137,3 +137,28 @@ def test_reference_plate_trains_on_the_phase_channel_beside_a_dye(tiny_plate, tm
     both.setup()
     assert both.summary()["channel"] == "phase"
     assert torch.equal(one.train_set.tensors[0], both.train_set.tensors[0])
+
+
+def test_reference_plates_are_labelled_by_their_own_layout_rows(tiny_plate, tmp_path):
+    """Two plates in one folder, a layout with rows per plate: VID2's wells take VID2's roles, not VID1's."""
+    import shutil
+
+    import pandas as pd
+
+    from ferroscreen.datamodules import ReferencePlateDataModule
+
+    two = tmp_path / "two"
+    shutil.copytree(tiny_plate, two)
+    for p in sorted((two / "images").glob("VID1_*.tif")):
+        shutil.copy(p, p.with_name("VID2" + p.name[4:]))
+    layout = pd.read_csv(tiny_plate / "layout.csv")
+    second = layout.assign(plate_id="VID2")
+    second.loc[second["mode"] == "apoptosis", ["role", "mode"]] = ["sample", ""]  # not a reference there
+    pd.concat([layout, second]).to_csv(two / "layout.csv", index=False)
+    dm = ReferencePlateDataModule(str(two), onset_h=0, crop_size=24, seed=0, val_fraction=0.25)
+    dm.setup()
+    s = dm.summary()
+    groups = set(s["train_wells"]) | set(s["val_wells"])
+    assert s["plates"] == ["VID1", "VID2"] and set(s["train_wells"]).isdisjoint(s["val_wells"])
+    assert {"VID1/A02", "VID1/B02"} <= groups and not {"VID2/A02", "VID2/B02"} & groups
+    assert len(groups) == 14  # 8 wells of VID1, 6 of VID2

@@ -290,3 +290,21 @@ def test_phase_channel_is_scored_beside_a_fluorescence_channel(reference, plate_
     assert read_store(out).attrs["channel"] == "phase"
     pd.testing.assert_frame_equal(comparable_wells(out).drop(columns="channel", errors="ignore"),
                                   comparable_wells(reference).drop(columns="channel", errors="ignore"))
+
+
+def test_folder_of_two_plates_scores_the_one_picked(reference, plate_dir, bundle_path, tmp_path, user_error):
+    src = tmp_path / "two"
+    shutil.copytree(plate_dir, src)
+    for p in sorted((src / "images").glob("VID1_*.tif")):
+        shutil.copy(p, p.with_name("VID2" + p.name[4:]))
+    out = tmp_path / "vid2.h5"
+    proc = subprocess.run(score_cmd(src, bundle_path, out), capture_output=True, text=True, timeout=120)
+    user_error(proc, str(src), "holds plates VID1, VID2", "--plate")
+    proc = subprocess.run(score_cmd(src, bundle_path, out, "--plate", "VID3"), capture_output=True, text=True,
+                          timeout=120)
+    user_error(proc, "no plate 'VID3' (found VID1, VID2)")
+    run(score_cmd(src, bundle_path, out, "--plate", "VID2"))
+    assert read_store(out).attrs["plate"] == "VID2"
+    assert "0 frames scored" in run(score_cmd(src, bundle_path, out, "--resume")).stdout  # the store's plate
+    pd.testing.assert_frame_equal(comparable_wells(out).drop(columns="plate"),
+                                  comparable_wells(reference).drop(columns="plate"))
