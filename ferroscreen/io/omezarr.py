@@ -258,9 +258,14 @@ def _well_name(plate: dict, well: dict, plate_dir: Path) -> str:
     raise AcquisitionError(f"{plate_dir}: well '{path}' has no row letter and column number")
 
 
+def _id_order(a) -> tuple:
+    """Sort key of acquisition ids: numbers in numeric order (9 before 10), then other ids by text."""
+    return (0, a, "") if isinstance(a, int) else (1, 0, str(a))
+
+
 def _acquisition_offsets(plate: dict, used: list, interval_h: float, plate_dir: Path, notes: list[str]) -> dict:
     """Hours from the plate's first acquisition to each acquisition id in ``used``."""
-    ids = sorted({a for a in used if a is not None}, key=str)
+    ids = sorted({a for a in used if a is not None}, key=_id_order)
     if len(ids) <= 1:
         return {a: 0.0 for a in used}
     starts = {a.get("id"): a.get("starttime") for a in plate.get("acquisitions") or []}

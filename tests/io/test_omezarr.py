@@ -109,10 +109,10 @@ def test_time_axis_without_unit_uses_interval(tmp_path):
 def test_acquisitions_without_start_times_are_ordered_scans(tmp_path):
     g = zarr.open_group(str(tmp_path / "p.zarr"), mode="w", zarr_format=2)
     g.attrs["plate"] = {"rows": [{"name": "C"}], "columns": [{"name": "05"}], "wells": [{"path": "C/05"}],
-                        "acquisitions": [{"id": 7}, {"id": 9}], "version": "0.4"}
+                        "acquisitions": [{"id": 10}, {"id": 9}], "version": "0.4"}
     g.require_group("C/05").attrs["well"] = {"images": [
-        {"path": "0", "acquisition": 7}, {"path": "1", "acquisition": 7},
-        {"path": "2", "acquisition": 9}, {"path": "3", "acquisition": 9}]}
+        {"path": "0", "acquisition": 9}, {"path": "1", "acquisition": 9},
+        {"path": "2", "acquisition": 10}, {"path": "3", "acquisition": 10}]}
     for k in range(4):
         img = g.require_group(f"C/05/{k}")
         img.attrs["multiscales"] = [{"axes": ["y", "x"], "datasets": [{"path": "0"}], "version": "0.3"}]
