@@ -7,6 +7,7 @@ are printed as one line on stderr with exit status 2, never as a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -105,6 +106,102 @@ def inspect(
         typer.echo(render_inspection(report))
 
 
+@contextlib.contextmanager
+def _image_progress(desc: str):
+    """A ``progress(done, total)`` callback drawing a tqdm bar on a terminal (a no-op otherwise)."""
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit="image", desc=desc, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _detector_setting(value: str):
+    """A preset name, a YAML/JSON file of settings, inline JSON, or a model bundle (its detector)."""
+    import json
+
+    if value.lstrip().startswith("{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise FerroscreenError(f"--detector: not valid JSON ({exc})") from None
+    path = Path(value)
+    if path.suffix.lower() == ".pt":
+        from ferroscreen.models.bundle import load_bundle
+
+        return load_bundle(path).meta["detector"]
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        import yaml
+
+        if not path.is_file():
+            raise FerroscreenError(f"{path}: no such file")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise FerroscreenError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+        if isinstance(data, dict) and "detector" in data:
+            data = data["detector"]  # a training config's data.init_args.detector block may be given whole
+        return data
+    return value
+
+
+@app.command()
+def detect(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="Image, folder of images or acquisition (label-free channel).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    detector: Annotated[
+        str,
+        typer.Option("--detector", help="Preset (suspension, adherent_10x, tiles), a YAML/JSON file or inline "
+                     "JSON of settings ({\"preset\": ..., overrides}), or a model bundle (.pt) whose detector to use."),
+    ] = "suspension",
+    truth: Annotated[
+        Path | None,
+        typer.Option("--truth", help="Ground truth: a folder of instance masks (<image stem>[_masks].png/.tif) or "
+                     "QuPath .geojson, a CSV image,x,y[,radius], a COCO .json, or one mask for one image."),
+    ] = None,
+    match_radius: Annotated[
+        float | None,
+        typer.Option("--match-radius", help="Points: match within this many px (default: their radius column, "
+                     "else the detections' median radius)."),
+    ] = None,
+    overlays: Annotated[int, typer.Option("--overlays", min=0, help="Overlay PNGs for the first N images.")] = 12,
+    fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Channel of an acquisition.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Find cells label-free (as training and score do) and, given truth, report precision/recall/F1."""
+    import json
+
+    from ferroscreen.crops.detection_check import check_detection
+
+    with _image_progress("detecting") as progress:
+        s = check_detection(input_path, out, _detector_setting(detector), truth=truth, match_radius=match_radius,
+                            overlays=overlays, fmt=fmt, channel=channel, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(s, indent=1))
+        return
+    unread = f" ({s['n_unreadable']} unreadable, see images.csv)" if s["n_unreadable"] else ""
+    typer.echo(f"{s['n_images']} images{unread}, {s['n_detected']} cells detected -> {out}")
+    if "f1" in s:
+        typer.echo(
+            f"against {s['truth']} ({s['n_with_truth']} images with truth): precision {s['precision']:.3f}, "
+            f"recall {s['recall']:.3f}, F1 {s['f1']:.3f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})"
+        )
+
+
 # ---------------------------------------------------------------- segment, hits (knockdown screens)
 
 
@@ -148,25 +245,11 @@ def segment(
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""
     from ferroscreen.segment.run import segment_input
 
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(unit="image", desc="segmenting", file=sys.stderr)
-
-    def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-    try:
+    with _image_progress("segmenting") as progress:
         summary = segment_input(
             input_path, out, model=model, fmt=fmt, channel=channel, tile=tile, tta=tta,
             objects=objects, diameter=diameter, resume=resume, progress=progress, channel_index=channel_index,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     for note in summary["notes"]:
         typer.echo(f"note: {note}", err=True)
     sc = summary["scale"]

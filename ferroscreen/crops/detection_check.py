@@ -1,0 +1,182 @@
+"""``ferroscreen detect``: run the label-free detector on a user's images and, given truth, measure it.
+
+Before training on their own plates, users need to know whether a detector
+preset finds *their* cells. :func:`check_detection` detects cells exactly as
+training and ``score`` do (on :func:`~ferroscreen.crops.normalize_frame` of
+each frame) and writes into ``out``:
+
+* ``detections.csv``: ``image, x, y, radius, score`` (+ ``matched`` with truth;
+  + ``plate, well, field, time_h`` for acquisitions);
+* ``images.csv``: per image ``n_detected`` (+ ``n_true, tp, fp, fn, precision,
+  recall, f1``), and ``error`` for images that could not be read;
+* ``overlays/<image>.png``: the frame with detections drawn (green: matched a
+  true cell, red: no true cell; yellow crosses: true cells missed), for the
+  first ``overlays`` images;
+* ``detection.json``: detector settings, pooled metrics, version.
+
+Matching is one-to-one: a detection matches the mask instance its centre lies
+on, or a true point within ``match_radius`` px (default: a point's own
+``radius`` column, else the detections' median radius).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from ferroscreen.crops.config import DetectorConfig, detector_config
+from ferroscreen.crops.detection import detect_cells
+from ferroscreen.crops.matching import match_detections, summarize_counts, truth_from_labels
+from ferroscreen.crops.normalization import normalize_frame
+from ferroscreen.crops.truth_files import TruthSource
+from ferroscreen.errors import FerroscreenError
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".dib")
+
+
+def detection_inputs(input_path: Path, fmt: str | None = None, channel: str | None = None) -> pd.DataFrame:
+    """Images to run on: ``path, image`` (+ frame columns for an acquisition's label-free channel).
+
+    Raises:
+        FerroscreenError: Nothing to detect in, or an ambiguous channel.
+    """
+    from ferroscreen.io import detect_format, open_acquisition
+    from ferroscreen.io.channels import choose_channel
+
+    if not input_path.exists():
+        raise FerroscreenError(f"{input_path}: no such file or folder")
+    if input_path.is_file():
+        if input_path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
+        return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
+    try:
+        acq = open_acquisition(input_path, fmt=fmt) if fmt or detect_format(input_path) else None
+    except FerroscreenError:
+        if fmt is not None:
+            raise
+        acq = None
+    if acq is None:
+        files = sorted(p for p in input_path.iterdir()
+                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        if not files:
+            raise FerroscreenError(f"{input_path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no acquisition layout")
+        return pd.DataFrame({"path": [str(p) for p in files], "image": [p.stem for p in files]})
+    f = acq.frames
+    ch, _ = choose_channel(f["channel"].astype(str), channel, "label-free", str(input_path))
+    f = f[f["channel"].astype(str) == ch]
+    f = f[f["z"] == f["z"].min()].reset_index(drop=True)
+    names = [f"{r.plate}_{r.well}_f{int(r.field):02d}_t{float(r.time_h):g}h" for r in f.itertuples(index=False)]
+    return f.assign(image=names)[["path", "image", "plate", "well", "field", "time_h"]]
+
+
+def _overlay(raw: np.ndarray, det: pd.DataFrame, matched: np.ndarray, missed: pd.DataFrame) -> np.ndarray:
+    grey = np.clip(normalize_frame(raw) * 255, 0, 255).astype(np.uint8)
+    img = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    for (x, y, r), hit in zip(det[["x", "y", "radius"]].to_numpy(), matched, strict=True):
+        colour = (0, 200, 0) if hit else (0, 0, 255)
+        cv2.circle(img, (int(round(x)), int(round(y))), max(int(round(r)), 2), colour, 1, cv2.LINE_AA)
+    for x, y in missed[["x", "y"]].to_numpy():
+        cv2.drawMarker(img, (int(round(x)), int(round(y))), (0, 220, 255), cv2.MARKER_CROSS, 8, 1)
+    return img
+
+
+def check_detection(
+    input_path: str | Path,
+    out: str | Path,
+    detector: str | dict | DetectorConfig | None = "suspension",
+    truth: str | Path | None = None,
+    match_radius: float | None = None,
+    overlays: int = 12,
+    fmt: str | None = None,
+    channel: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Detect cells in every input image into ``out``; with ``truth``, score them (see the module docstring).
+
+    Returns:
+        The summary written to ``detection.json``: ``detector``, ``n_images``,
+        ``n_detected``, and with truth ``n_with_truth``, ``match_radius`` and
+        pooled ``precision, recall, f1, tp, fp, fn``.
+
+    Raises:
+        FerroscreenError: Bad input, detector settings or truth (one line naming the file).
+    """
+    from ferroscreen import __version__
+    from ferroscreen.io.frames import load_image
+
+    input_path, out = Path(input_path), Path(out)
+    try:
+        cfg = detector if isinstance(detector, DetectorConfig) else detector_config(detector)
+    except (TypeError, ValueError) as exc:
+        raise FerroscreenError(f"detector settings: {exc}") from None
+    table = detection_inputs(input_path, fmt, channel)
+    source = TruthSource(truth, [Path(p) for p in table["path"]]) if truth is not None else None
+    out.mkdir(parents=True, exist_ok=True)
+    image_rows, found = [], []
+    for row in table.itertuples(index=False):  # detect everything first: points need the median radius
+        ids = {c: getattr(row, c) for c in table.columns if c != "path"}
+        try:
+            raw = load_image(row.path)
+        except FerroscreenError as exc:
+            image_rows.append({**ids, "n_detected": 0, "error": str(exc)})
+            continue
+        det = detect_cells(normalize_frame(raw), cfg).reset_index(drop=True)
+        image_rows.append({**ids, "n_detected": len(det), "error": ""})
+        found.append((image_rows[-1], row.path, raw.shape, det))
+        if progress is not None:
+            progress(len(image_rows), len(table))
+    if not found:
+        raise FerroscreenError(f"{input_path}: none of the {len(table)} image(s) could be read "
+                               f"({image_rows[0]['error']})")
+    radii = np.concatenate([d["radius"].to_numpy(float) for *_, d in found])
+    radius = float(match_radius) if match_radius else float(np.median(radii)) if len(radii) else 10.0
+    tp = fp = fn = n_truth = 0
+    parts = []
+    for n, (rec, path, shape, det) in enumerate(found):
+        t = source.get(Path(path), shape) if source is not None else None
+        matched = np.zeros(len(det), bool)
+        missed = pd.DataFrame({"x": [], "y": []})
+        if t is not None:
+            if isinstance(t, pd.DataFrame):
+                t = t.assign(radius=radius if match_radius else t["radius"].fillna(radius))
+            m = match_detections(det, t)
+            pairs = np.asarray(m["pairs"]).reshape(-1, 2)
+            matched[pairs[:, 0]] = True
+            cells = truth_from_labels(t) if isinstance(t, np.ndarray) else t
+            ids = cells["label"].to_numpy() if isinstance(t, np.ndarray) else np.arange(len(cells))
+            missed = cells[~np.isin(ids, pairs[:, 1])]
+            rec.update(n_true=m["tp"] + m["fn"], tp=m["tp"], fp=m["fp"], fn=m["fn"], precision=m["precision"],
+                       recall=m["recall"], f1=m["f1"])
+            tp, fp, fn, n_truth = tp + m["tp"], fp + m["fp"], fn + m["fn"], n_truth + 1
+        part = det[["x", "y", "radius", "score"]].copy()
+        for k, c in enumerate(c for c in ("image", "plate", "well", "field", "time_h") if c in rec):
+            part.insert(k, c, rec[c])
+        if t is not None:
+            part["matched"] = matched
+        parts.append(part)
+        if n < overlays:
+            (out / "overlays").mkdir(exist_ok=True)
+            raw = load_image(path)
+            cv2.imwrite(str(out / "overlays" / f"{rec['image']}.png"), _overlay(raw, det, matched, missed))
+    pd.concat(parts, ignore_index=True).to_csv(out / "detections.csv", index=False)
+    pd.DataFrame(image_rows).to_csv(out / "images.csv", index=False)
+    summary = {
+        "input": str(input_path),
+        "detector": asdict(cfg),
+        "n_images": len(image_rows),
+        "n_unreadable": len(image_rows) - len(found),
+        "n_detected": int(sum(len(d) for *_, d in found)),
+        "ferroscreen_version": __version__,
+    }
+    if source is not None:
+        if n_truth == 0:
+            raise FerroscreenError(f"{truth}: no readable input image has truth here")
+        summary.update(truth=str(truth), n_with_truth=n_truth, match_radius=radius, **summarize_counts(tp, fp, fn))
+    (out / "detection.json").write_text(json.dumps(summary, indent=1))
+    return summary
