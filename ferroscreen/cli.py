@@ -78,7 +78,8 @@ def _root(
 
 INTERVAL_HELP = (
     "Hours between timepoints, for files that carry no acquisition time "
-    "(ImageXpress or Cytation without time tags; the reader says when it used it)."
+    "(ImageXpress, Cytation without time tags, CellVoyager without MeasurementData.mlf, OME-Zarr without a "
+    "time unit; the reader says when it used it)."
 )
 
 

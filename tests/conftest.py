@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,53 @@ def cli():
 def user_error():
     """The :func:`assert_user_error` check."""
     return assert_user_error
+
+
+BTS = "http://www.yokogawa.co.jp/BTS/BTSSchema/1.0"
+CV_PLATE_TYPE = "AssayPlate_Greiner_#655090"
+
+
+def write_cellvoyager(frames, out: Path, targets: dict[str, str] | None = None,
+                      start: str = "2026-03-02T09:00:00.000+01:00", ext: str = ".tif") -> Path:
+    """Lay a frame table's images out as a CellVoyager measurement folder ``out``.
+
+    One ``<plate type>_<well>_T####F###L01A01Z##C##`` copy per frame, ``MeasurementData.mlf``
+    (record ``Time`` = ``start`` + ``time_h``), ``MeasurementDetail.mrf`` and a ``.mes``
+    whose channels carry ``targets`` (frame-table channel -> target name; default: its name).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = datetime.fromisoformat(start)
+    channels = sorted(frames["channel"].unique())
+    ch_of = {c: i + 1 for i, c in enumerate(channels)}
+    tp_of = {t: i + 1 for i, t in enumerate(sorted(frames["time_h"].unique()))}
+    recs = []
+    for r in frames.itertuples(index=False):
+        row, col = "ABCDEFGHIJKLMNOP".index(r.well[0]) + 1, int(r.well[1:])
+        tp, ch = tp_of[r.time_h], ch_of[r.channel]
+        name = f"{CV_PLATE_TYPE}_{r.well}_T{tp:04d}F{r.field:03d}L01A01Z{r.z + 1:02d}C{ch:02d}"
+        shutil.copy(r.path, out / (name + ext))
+        when = (t0 + timedelta(hours=float(r.time_h))).isoformat(timespec="milliseconds")
+        recs.append(f'  <bts:MeasurementRecord bts:Time="{when}" bts:Column="{col}" bts:Row="{row}" '
+                    f'bts:FieldIndex="{r.field}" bts:TimePoint="{tp}" bts:TimelineIndex="1" bts:X="0" bts:Y="0" '
+                    f'bts:Type="IMG" bts:ZIndex="{r.z + 1}" bts:ActionIndex="1" bts:Action="2D" bts:Z="0" '
+                    f'bts:Ch="{ch}">{name}.tif</bts:MeasurementRecord>')
+    (out / "MeasurementData.mlf").write_text(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<bts:MeasurementData xmlns:bts="{BTS}" bts:Version="1.0">\n'
+        + "\n".join(recs) + "\n</bts:MeasurementData>\n", encoding="utf-8")
+    (out / "MeasurementDetail.mrf").write_text(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<bts:MeasurementDetail xmlns:bts="{BTS}" bts:Version="1.0" '
+        f'bts:Title="{out.name}" bts:MeasurementSettingFileName="protocol.mes">\n'
+        f'  <bts:MeasurementSamplePlate bts:Name="{CV_PLATE_TYPE}"/>\n</bts:MeasurementDetail>\n', encoding="utf-8")
+    chans = "\n".join(
+        f'    <bts:Channel bts:Ch="{i}" bts:Target="{(targets or {}).get(c, c)}" bts:Method="Confocal"/>'
+        for c, i in ch_of.items())
+    (out / "protocol.mes").write_text(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<bts:MeasurementSetting xmlns:bts="{BTS}" bts:Version="1.0">\n'
+        f"  <bts:ChannelList>\n{chans}\n  </bts:ChannelList>\n</bts:MeasurementSetting>\n", encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def cellvoyager_writer():
+    """The :func:`write_cellvoyager` function."""
+    return write_cellvoyager

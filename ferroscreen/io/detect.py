@@ -7,6 +7,7 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.cellomics import is_cellomics_name, read_cellomics
+from ferroscreen.io.cellvoyager import find_measurements, is_cellvoyager_name, read_cellvoyager
 from ferroscreen.io.cytation import is_cytation_name, read_cytation
 from ferroscreen.io.harmony import find_harmony_index, read_harmony
 from ferroscreen.io.imagexpress import is_imagexpress, read_imagexpress
@@ -20,7 +21,8 @@ from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
 
 FORMATS = (
-    "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "omezarr", "pattern",
+    "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "omezarr",
+    "pattern",
 )
 
 
@@ -36,6 +38,8 @@ def detect_format(root: Path) -> str:
         return "omezarr"
     if find_harmony_index(root) is not None:
         return "harmony"
+    if find_measurements(root):
+        return "cellvoyager"
     if root.is_file():
         raise AcquisitionError(f"{root}: is a file; expected an acquisition folder")
     if (root / "EssenFiles").is_dir() or "ScanData" in root.parts:
@@ -49,13 +53,16 @@ def detect_format(root: Path) -> str:
             return "incucyte"
         if ARCHIVE_RE.search(p.as_posix()):
             return "incucyte_archive"
+        if is_cellvoyager_name(p.name):
+            return "cellvoyager"
         if is_cellomics_name(p.name):
             return "cellomics"
         if is_cytation_name(p.name):
             return "cytation"
     raise AcquisitionError(
         f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
-        "ImageXpress, Cellomics, Cytation, OME-Zarr HCS); use --format pattern --pattern REGEX for other layouts"
+        "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, OME-Zarr HCS); "
+        "use --format pattern --pattern REGEX for other layouts"
     )
 
 
@@ -96,6 +103,8 @@ def open_acquisition(
         return read_cellomics(root)
     if fmt == "cytation":
         return read_cytation(root, interval_h=interval_h)
+    if fmt == "cellvoyager":
+        return read_cellvoyager(root, interval_h=interval_h)
     if fmt == "omezarr":
         return read_omezarr(root, interval_h=interval_h)
     if pattern is None:

@@ -152,6 +152,34 @@ def test_ome_zarr_plate_scores_like_its_tiffs_and_resumes_as_scans_land(referenc
     proc = run(score_cmd(zdir, bundle_path, out, "--resume"))  # chunk files unchanged: nothing to redo
     assert "0 frames scored" in proc.stdout
 
+def test_cellvoyager_measurement_scores_like_its_tiffs_as_time_points_land(reference, plate_dir, bundle_path,
+                                                                             tmp_path, cellvoyager_writer):
+    """The plate as a CQ1 measurement folder (.mlf listing only the scans taken so far) scores like the TIFFs."""
+    from ferroscreen.io import open_acquisition
+
+    frames = open_acquisition(plate_dir).frames
+    meas = cellvoyager_writer(frames, tmp_path / str(frames["plate"].iloc[0]))
+    shutil.copy(plate_dir / "layout.csv", meas / "layout.csv")
+    mlf = meas / "MeasurementData.mlf"
+    full = mlf.read_text(encoding="utf-8")
+    mlf.write_text("\n".join(ln for ln in full.splitlines() if 'TimePoint="3"' not in ln), encoding="utf-8")
+    later = sorted(meas.glob("*_T0003F*.tif"))
+    assert len(later) == 4
+    for p in later:
+        p.rename(p.with_suffix(".later"))
+    out = tmp_path / "cv.h5"
+    proc = run(score_cmd(meas, bundle_path, out))
+    assert "8 frames done" in proc.stdout + proc.stderr
+    for p in later:
+        p.with_suffix(".later").rename(p)
+    mlf.write_text(full, encoding="utf-8")
+    proc = run(score_cmd(meas, bundle_path, out, "--resume"))
+    assert "scoring 4 frame(s)" in proc.stdout + proc.stderr
+    assert read_store(out).frames["path"].str.contains(r"_T000\dF00\dL01A01Z01C01\.tif$").all()
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+    pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
+
+
 @pytest.mark.slow
 def test_ddp_two_processes_equals_one(reference, plate_dir, bundle_path, tmp_path):
     out = tmp_path / "ddp.h5"
