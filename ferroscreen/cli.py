@@ -611,12 +611,32 @@ def export(
             "(confusion-corrected share).",
         ),
     ] = "frac",
+    gallery: Annotated[
+        int,
+        typer.Option(
+            "--gallery",
+            help="Cells per class in gallery.png/gallery.csv: the most confident calls of each class, across "
+            "wells, cut from the plate's frames (0: no gallery).",
+        ),
+    ] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the gallery's tie-breaks.")] = 0,
 ) -> None:
-    """Write wells.csv (per well x time: cell count, class fractions, QC, layout) from a store."""
+    """Write wells.csv (per well x time: cell count, class fractions, QC, layout) and a cell gallery from a store."""
     from ferroscreen.score.export import export_wells
 
+    if gallery < 0:
+        raise FerroscreenError(f"--gallery must be 0 (none) or a number of cells per class, not {gallery}")
     path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
     typer.echo(f"-> {path}")
+    if gallery:
+        from ferroscreen.score.gallery import write_gallery
+
+        g = write_gallery(store, out, per_class=gallery, seed=seed)
+        for note in g.notes:
+            typer.echo(f"note: {note}")
+        if g.png is not None:
+            counts = g.cells["class"].value_counts()
+            typer.echo(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
 
 
 # ---------------------------------------------------------------- report

@@ -66,6 +66,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     from ferroscreen.plate import read_layout
     from ferroscreen.report import build_report
     from ferroscreen.score.export import export_wells
+    from ferroscreen.score.gallery import write_gallery
     from ferroscreen.score.runner import score_plate
     from ferroscreen.score.store import read_store
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
@@ -136,6 +137,9 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     say("[4/5] fitting dose-response curves, ranking compounds, plate QC")
     results = out / "results"
     wells_csv = export_wells(store, results)
+    gallery = write_gallery(store, results, per_class=10, seed=seed)
+    for note in gallery.notes:
+        say(f"      note: {note}")
     layout = read_layout(plate / "layout.csv")
     lines = run_fit(pd.read_csv(wells_csv), "wells", results, layout=layout, source=wells_csv, **DEMO_FIT)
     for line in lines:

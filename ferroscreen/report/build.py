@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
@@ -38,6 +39,7 @@ FILE_DESCRIPTIONS = {
     "points": "tidy dose-response points",
     "layout": "plate layout",
     "provenance": "versions, model bundle, configs, inputs",
+    "gallery": "the cells shown in the gallery: class, well, time, position, probability",
 }
 
 DEFAULT_MAX_COMPOUNDS = 60
@@ -157,6 +159,20 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
     return [h for h in out if h["uri"]]
 
 
+def _gallery(res: Results) -> dict | None:
+    """The cell gallery's image (data URI) and per-class counts, or None without a usable one."""
+    if res.gallery is None or res.gallery_png is None:
+        return None
+    g = res.gallery
+    per_class = [
+        {"cls": str(c), "n": int(len(rows)), "wells": int(rows["well"].nunique()),
+         "p_min": f"{rows['p'].min():.2f}"}
+        for c, rows in g.groupby("class", sort=False)
+    ]
+    return {"uri": "data:image/png;base64," + base64.b64encode(res.gallery_png).decode("ascii"),
+            "classes": per_class}
+
+
 def _provenance(res: Results, created: str) -> list[dict]:
     rows: list[dict] = [
         {"key": "report created", "text": created, "block": False},
@@ -249,6 +265,7 @@ def report_context(
         "rankings": tables.ranking_tables(res, {k: f"#{v}" for k, v in anchors.items()}),
         "csv_links": csv_links,
         "compounds": compounds,
+        "gallery": _gallery(res),
         "n_left_out": n_left,
         "provenance": _provenance(res, created),
         "data": {

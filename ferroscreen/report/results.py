@@ -26,6 +26,9 @@ and the report says what was absent:
     The tidy ``curve, dose, response[, readout]`` table the fits were made from.
 ``provenance.json``
     Versions, model bundle hash, configs, inputs and dates.
+``gallery.csv`` and ``gallery.png``
+    The cells the classifier called each class (``class, well, time_h, p`` at
+    least), as ``ferroscreen export`` writes them; the PNG is shown when it is one.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "points": ("points.csv", "dose_response.csv", "tidy.csv"),
     "layout": ("layout.csv", "layout.PlateMap", "layout.platemap"),
     "provenance": ("provenance.json",),
+    "gallery": ("gallery.csv",),
 }
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -69,6 +73,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "qc": ("plate",),
     "ec50_time": ("curve", "time_h", "ec50"),
     "points": ("curve", "dose", "response"),
+    "gallery": ("class", "well", "time_h", "p"),
 }
 
 _FLAG_COLUMN = re.compile(r"^(qc_.*|.*_flag|.*_flagged|flags?|qc)$")
@@ -96,6 +101,8 @@ class Results:
         rescue: Potency-ratio table or None.
         points: Tidy dose-response table or None.
         provenance: ``provenance.json`` content (empty when absent).
+        gallery: ``gallery.csv`` or None.
+        gallery_png: ``gallery.png`` beside it (bytes of a valid PNG) or None.
         classes: Classifier classes of ``wells.csv`` (``alive`` first when present).
         frac_prefix: ``frac_corr_`` when corrected fractions exist for every
             class, else ``frac_``.
@@ -113,6 +120,8 @@ class Results:
     rescue: pd.DataFrame | None = None
     points: pd.DataFrame | None = None
     provenance: dict = field(default_factory=dict)
+    gallery: pd.DataFrame | None = None
+    gallery_png: bytes | None = None
     classes: list[str] = field(default_factory=list)
     frac_prefix: str = "frac_"
     has_layout: bool = False
@@ -297,6 +306,19 @@ def _load_provenance(path: Path) -> dict:
     return data
 
 
+def _load_png(path: Path, notes: list[str]) -> bytes | None:
+    """The bytes of ``path`` when it is a PNG file; else None and a note."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        notes.append(f"{path.name} is missing: the cell gallery is not shown.")
+        return None
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        notes.append(f"{path.name} is not a PNG image: the cell gallery is not shown.")
+        return None
+    return data
+
+
 def load_results(root: str | Path) -> Results:
     """Load and validate the tables of a results folder.
 
@@ -349,8 +371,9 @@ def load_results(root: str | Path) -> Results:
         "ec50_time": ["time_h", "ec50", "ec50_lo", "ec50_hi"],
         "rescue": [],  # two accepted schemas: numeric columns are checked where present, below
         "points": ["dose", "response"],
+        "gallery": ["time_h", "p"],
     }
-    for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "points"):
+    for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "points", "gallery"):
         path = res.files.get(name)
         if path is None:
             continue
@@ -367,6 +390,8 @@ def load_results(root: str | Path) -> Results:
         setattr(res, name, table)
     if "provenance" in res.files:
         res.provenance = _load_provenance(res.files["provenance"])
+    if res.gallery is not None:
+        res.gallery_png = _load_png(res.files["gallery"].with_suffix(".png"), res.notes)
     for name, label in (
         ("fits", "dose-response fits"),
         ("ranking", "ranking"),

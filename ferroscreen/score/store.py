@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -430,6 +431,25 @@ def read_cells(path: str | Path) -> pd.DataFrame:
     for j, name in enumerate(classes):
         df[f"p_{name}"] = prob[:, j]
     return df
+
+
+def iter_cells(path: str | Path, chunk: int = 1_000_000) -> Iterator[pd.DataFrame]:
+    """The cells of a store in blocks of at most ``chunk`` rows (same columns as :func:`read_cells`).
+
+    For stores too large to hold every cell in memory; the index runs on across blocks.
+    """
+    with open_h5(path) as f:
+        _check_schema(f, Path(path))
+        classes = [_decode_attr(c) for c in f.attrs["classes"]]
+        c = f["cells"]
+        n = c["frame"].shape[0]
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            df = pd.DataFrame({k: c[k][start:stop] for k in CELL_SCHEMA}, index=pd.RangeIndex(start, stop))
+            prob = c["prob"][start:stop]
+            for j, name in enumerate(classes):
+                df[f"p_{name}"] = prob[:, j]
+            yield df
 
 
 def _check_schema(f: h5py.File, path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -262,6 +263,12 @@ def make_results_dir(
         ),
         encoding="utf-8",
     )
+    gallery = pd.DataFrame({"class": ["alive", "alive", "ferroptosis", EVIL], "rank": [1, 2, 1, 1],
+                            "well": ["A01", "B01", "C03", "D04"], "time_h": [24.0, 24.0, 48.0, 72.0],
+                            "x": 10.0, "y": 12.0, "p": [0.99, 0.97, 0.91, 0.88]})
+    gallery.to_csv(root / "gallery.csv", index=False)
+    ok, png = cv2.imencode(".png", np.full((20, 40), 128, np.uint8))
+    (root / "gallery.png").write_bytes(png.tobytes())
     return root
 
 

@@ -19,6 +19,7 @@ SECTION_IDS = (
     "summary",
     "plate-qc",
     "ranking",
+    "cells",
     "compounds",
     "provenance",
     "qc-table",
@@ -37,7 +38,9 @@ def report_html(report_file):
 def test_report_has_every_section(report_html):
     for sid in SECTION_IDS:
         assert f'id="{sid}"' in report_html, sid
-    assert report_html.count('<img src="data:image/png;base64,') >= 8
+    assert report_html.count('<img src="data:image/png;base64,') >= 9
+    assert "alive: 2 cells from 2 wells, p &ge; 0.97; ferroptosis: 1 cell from 1 well, p &ge; 0.91" in report_html
+    assert 'href="gallery.csv"' in report_html
     for name in ("volasertib", "FSC-101", "RSL3", "staurosporine"):
         assert name in report_html
     assert "volasertib + Fer-1 shifts the ferroptosis EC50" in report_html
@@ -64,6 +67,18 @@ def test_user_strings_are_escaped(report_html):
     data = json.loads(island.group(1))
     assert EVIL in [c["name"] for c in data["compounds"]]
     assert data["modes"][:3] == ["apoptosis", "ferroptosis", "necroptosis"]
+
+
+@pytest.mark.parametrize("png", [b"GIF89a not a png", None])
+def test_gallery_without_its_png_is_left_out_with_a_note(tmp_path, make_results, png):
+    root = make_results(tmp_path / "res", compounds=("volasertib",))
+    if png is None:
+        (root / "gallery.png").unlink()
+    else:
+        (root / "gallery.png").write_bytes(png)
+    html = build_report(root, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="cells"' not in html and 'href="#cells"' not in html
+    assert ("gallery.png is missing" if png is None else "gallery.png is not a PNG image") in html
 
 
 def test_report_from_fits_only_links_relative_to_output(tmp_path, results_dir):

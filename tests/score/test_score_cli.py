@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -88,6 +89,47 @@ def test_store_schema_and_export(reference, tmp_path, plate_dir):
         np.testing.assert_allclose(shared[f"frac_{c}"], wells[f"share_{c}"])
         np.testing.assert_allclose(shared[f"pmean_{c}"], wells[f"frac_{c}"])
     assert (shared["fraction_estimate"] == "share").all()
+
+
+def test_export_gallery_picks_each_wells_best_call_deterministically(reference, plate_dir, tmp_path):
+    from ferroscreen.score.store import iter_cells
+
+    cells = read_cells(reference)
+    pd.testing.assert_frame_equal(pd.concat(list(iter_cells(reference, chunk=5))), cells)
+    proc = run([*CMD, "export", str(reference), "--out", str(tmp_path / "a"), "--gallery", "2"])
+    assert "gallery.png (" in proc.stdout
+    gal = pd.read_csv(tmp_path / "a" / "gallery.csv")
+    classes = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
+    prob = cells[[f"p_{c}" for c in classes]].to_numpy()
+    frames = read_store(reference).frames
+    cells["cls"], cells["p"] = np.array(classes)[prob.argmax(1)], prob.max(1)
+    cells["well"] = frames["well"].to_numpy()[cells["frame"]]
+    for c in classes:
+        best = cells[cells["cls"] == c].groupby("well")["p"].max().sort_values(ascending=False)
+        got = gal[gal["class"] == c]
+        assert list(got["rank"]) == list(range(1, len(got) + 1)) and len(got) == min(2, len(best))
+        assert list(got["well"]) == list(best.index[:2]), c  # each well's best cell first, best wells first
+        np.testing.assert_allclose(got["p"], best.iloc[:2], rtol=1e-5)
+    assert set(gal["compound"].dropna()) <= set(pd.read_csv(plate_dir / "layout.csv")["compound"].dropna())
+    run([*CMD, "export", str(reference), "--out", str(tmp_path / "b"), "--gallery", "2"])
+    for name in ("gallery.csv", "gallery.png"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    png = (tmp_path / "a" / "gallery.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+    moved = tmp_path / "moved.h5"  # a store whose images are gone: wells.csv, a note, no gallery
+    with h5py.File(moved, "w") as g, h5py.File(reference, "r") as f:
+        for k, v in f.attrs.items():
+            g.attrs[k] = v
+        for name in f:
+            f.copy(name, g)
+        del g["frames/path"]
+        g["frames/path"] = np.array([f"/nowhere/{i}.tif".encode() for i in range(len(frames))])
+    proc = run([*CMD, "export", str(moved), "--out", str(tmp_path / "c")])
+    assert proc.returncode == 0 and (tmp_path / "c" / "wells.csv").is_file()
+    assert re.search(r"note: \d+ frame\(s\) of the store could not be read", proc.stdout), proc.stdout
+    assert "note: no cell to show" in proc.stdout
+    assert not (tmp_path / "c" / "gallery.png").exists()
 
 
 def test_existing_store_needs_resume(reference, bundle_path, plate_dir, tmp_path, user_error):
