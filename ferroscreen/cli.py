@@ -639,6 +639,36 @@ def export(
             typer.echo(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
 
 
+@app.command()
+def overlay(
+    store: Annotated[Path, typer.Argument(metavar="PLATE.h5", help="Score store of one plate.")],
+    wells: Annotated[str, typer.Option("--wells", help="Wells to show, comma-separated (C05,D5).")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (one PNG per well).")],
+    field: Annotated[
+        int | None, typer.Option("--field", help="Field to show (default: each well's first scored field).")
+    ] = None,
+    times: Annotated[
+        str | None,
+        typer.Option("--times", help="Hours to show, comma-separated (nearest scored frames; default: spread)."),
+    ] = None,
+    max_times: Annotated[int, typer.Option("--max-times", help="Panels per well without --times.")] = 6,
+) -> None:
+    """Draw a well's frames over time with every scored cell circled in its class colour."""
+    from ferroscreen.score.overlay import write_well_overlays
+
+    hours = None
+    if times:
+        try:
+            hours = [float(t) for t in times.replace(" ", "").split(",") if t]
+        except ValueError:
+            raise FerroscreenError(f"--times: expected hours separated by commas (0,24,48), not '{times}'") from None
+    result = write_well_overlays(store, wells, out, field_no=field, times=hours, max_times=max_times)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    for path in result.paths:
+        typer.echo(f"-> {path}")
+
+
 # ---------------------------------------------------------------- report
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -24,6 +23,7 @@ from matplotlib.ticker import FuncFormatter
 
 from ferroscreen.analysis.models import effective_dose, response
 from ferroscreen.plate import PlateFormat, well_to_rowcol
+from ferroscreen.plate.mode_colors import mode_color
 from ferroscreen.report.formatting import molar, molar_range
 
 #: Fixed style of every figure (fonts shipped with matplotlib, no grid jitter).
@@ -48,28 +48,7 @@ RC_PARAMS = {
     "svg.hashsalt": "ferroscreen",
 }
 
-#: Colour of each death mode (others get tab10 colours in order).
-MODE_COLORS = {
-    "alive": "#4d9221",
-    "apoptosis": "#2166ac",
-    "ferroptosis": "#c0392b",
-    "necroptosis": "#7b3294",
-    "autophagy": "#e08214",
-    "pyroptosis": "#c51b7d",
-    "necrosis": "#8c510a",
-    "parthanatos": "#01665e",
-    "cytostatic": "#737373",
-}
 RESCUE_COLOR = "#1b9e77"
-
-
-def mode_color(mode: str, order: Sequence[str] = ()) -> str:
-    """The colour of ``mode`` (fixed for known modes, tab10 by position otherwise)."""
-    if mode in MODE_COLORS:
-        return MODE_COLORS[mode]
-    tab = matplotlib.colormaps["tab10"]
-    idx = list(order).index(mode) if mode in order else zlib.crc32(mode.encode()) % 10
-    return matplotlib.colors.to_hex(tab(idx % 10))
 
 
 @contextmanager

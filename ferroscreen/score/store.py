@@ -433,6 +433,27 @@ def read_cells(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def read_frame_cells(path: str | Path, frame_ids) -> dict[int, pd.DataFrame]:
+    """The cells of the given frames only (each frame's ``cell_start:cell_stop`` rows), by frame id.
+
+    Same columns as :func:`read_cells`; a frame with no cells gets an empty table.
+    """
+    out: dict[int, pd.DataFrame] = {}
+    with open_h5(path) as f:
+        _check_schema(f, Path(path))
+        classes = [_decode_attr(c) for c in f.attrs["classes"]]
+        starts, stops = f["frames/cell_start"][()], f["frames/cell_stop"][()]
+        c = f["cells"]
+        for i in frame_ids:
+            a, b = int(starts[int(i)]), int(stops[int(i)])
+            df = pd.DataFrame({k: c[k][a:b] for k in CELL_SCHEMA})
+            prob = c["prob"][a:b] if b > a else np.zeros((0, len(classes)), np.float32)
+            for j, name in enumerate(classes):
+                df[f"p_{name}"] = prob[:, j]
+            out[int(i)] = df
+    return out
+
+
 def iter_cells(path: str | Path, chunk: int = 1_000_000) -> Iterator[pd.DataFrame]:
     """The cells of a store in blocks of at most ``chunk`` rows (same columns as :func:`read_cells`).
 

@@ -132,6 +132,35 @@ def test_export_gallery_picks_each_wells_best_call_deterministically(reference, 
     assert not (tmp_path / "c" / "gallery.png").exists()
 
 
+def test_overlay_draws_each_wells_frames_with_class_colours(reference, tmp_path, user_error):
+    from ferroscreen.plate.mode_colors import mode_color
+    from ferroscreen.score.overlay import _panel, pick_times
+
+    proc = run([*CMD, "overlay", str(reference), "--wells", "A01, b2", "--out", str(tmp_path), "--max-times", "2"])
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert [p.name for p in pngs] == ["VID1_A01_f1.png", "VID1_B02_f1.png"] and str(pngs[0]) in proc.stdout
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
+    proc = run([*CMD, "overlay", str(reference), "--wells", "A02", "--out", str(tmp_path), "--times", "0, 100"])
+    assert (tmp_path / "VID1_A02_f1.png").is_file()
+    assert pick_times(np.array([0.0, 4, 8, 12, 16]), None, 3) == [0, 2, 4]
+    assert pick_times(np.array([0.0, 4, 8]), [1, 2, 100], 6) == [0, 2]
+    cells = pd.DataFrame({"x": [20.0], "y": [20.0], "radius": [6.0], "p_alive": [0.1], "p_ferroptosis": [0.9]})
+    rgb = _panel(np.full((40, 40), 100, np.uint16), cells, ["alive", "ferroptosis"])
+    want = np.array([int(mode_color("ferroptosis")[i:i + 2], 16) for i in (1, 3, 5)], float)
+    yy, xx = np.mgrid[:40, :40]
+    ring = rgb[np.abs(np.hypot(xx - 20, yy - 20) - 6) < 0.5].astype(float)
+    tint = (ring - ring.mean(1, keepdims=True)).mean(0)  # the ring's colour cast (anti-aliased onto grey)
+    assert np.corrcoef(tint, want - want.mean())[0, 1] > 0.95
+    assert len(set(rgb[20, 20])) == 1 and len(set(rgb[2, 2])) == 1  # inside and far away: grey
+    for args, fragment in ((["--wells", "C13"], "not in this store"), (["--wells", "Q99x"], "--wells"),
+                           (["--wells", "A01", "--times", "1h"], "--times"), (["--wells", "A01", "--field", "3"],
+                                                                             "no scored frame of field 3")):
+        proc = subprocess.run([*CMD, "overlay", str(reference), "--out", str(tmp_path / "x"), *args],
+                              capture_output=True, text=True, timeout=120)
+        user_error(proc, fragment)
+    assert not (tmp_path / "x").exists()
+
+
 def test_existing_store_needs_resume(reference, bundle_path, plate_dir, tmp_path, user_error):
     out = tmp_path / "p.h5"
     shutil.copy(reference, out)
