@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ferroscreen.crops import CropNormalization, match_detections, normalize_frame  # noqa: E402
 from ferroscreen.datamodules.reference_plate import ReferencePlateDataModule, frame_crops  # noqa: E402
 from ferroscreen.io import load_image, open_acquisition  # noqa: E402
-from ferroscreen.io.scans import next_scan_paths  # noqa: E402
+from ferroscreen.io.scans import later_scans  # noqa: E402
 
 #: Most crops kept per frame (the recipe's ``max_crops_per_frame`` when it sets none).
 DEFAULT_CAP = 60
@@ -58,7 +58,9 @@ class TrueLabelDataModule(ReferencePlateDataModule):
         by_frame = truth.set_index(["well", "field", "time_h"]).sort_index()
         norm = CropNormalization.from_meta(sets.normalization)
         frames = open_acquisition(self.root).frames
-        following = next_scan_paths(frames) if self.next_scan else pd.Series(False, index=frames.index)
+        following = later_scans(frames, self.next_scan)
+        if following is None:
+            following = pd.Series(False, index=frames.index)
         train_wells, val_wells = set(sets.summary["train_wells"]), set(sets.summary["val_wells"])
         parts: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
         rng = np.random.default_rng(self.seed)

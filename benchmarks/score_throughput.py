@@ -100,7 +100,7 @@ def main() -> None:
     from ferroscreen.crops import normalize_frame, tile_frame
     from ferroscreen.datamodules.reference_plate import detector_config, frame_crops
     from ferroscreen.io import load_image, open_acquisition
-    from ferroscreen.io.scans import next_scan_paths
+    from ferroscreen.io.scans import later_scans
     from ferroscreen.models.bundle import load_bundle
     from ferroscreen.models.precision import autocast, native_bf16, resolve_precision
     from ferroscreen.score.runner import score_plate
@@ -140,7 +140,7 @@ def main() -> None:
 
     # (a) ceiling: raw forward on pre-loaded crops
     cfg = detector_config(bundle.meta["detector"])
-    following = next_scan_paths(frames).tolist() if bundle.next_scan else [False] * len(paths)
+    following = later_scans(frames, bundle.next_scan).tolist() if bundle.next_scan else [False] * len(paths)
     crops = []
     for p, nxt in zip(paths, following, strict=True):
         raw = load_image(p)
@@ -215,7 +215,7 @@ def main() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     pairs = enumerate(zip(paths, following, strict=True))
-    jobs = [(i, p, n or None) if bundle.next_scan else (i, p) for i, (p, n) in pairs]
+    jobs = [(i, p, n) if bundle.next_scan else (i, p) for i, (p, n) in pairs]
     stream = FrameCropStream(jobs, cfg, bundle.crop_size, args.batch_size, normalization=bundle.normalization)
     t = time.perf_counter()
     n_prep = sum(len(b["crops"]) for b in stream)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
@@ -138,27 +140,32 @@ def cells_and_crops(normalized: np.ndarray, config, crop_size: int, crop_frame: 
 
 
 def with_next_scan(
-    crops: np.ndarray, detections: pd.DataFrame, config, crop_size: int, next_crop_frame: np.ndarray | None
+    crops: np.ndarray, detections: pd.DataFrame, config, crop_size: int,
+    next_crop_frame: np.ndarray | None | Sequence[np.ndarray | None],
 ) -> np.ndarray:
-    """Two-channel crops ``(N, 2, S, S)``: each crop, then the same box cut from the site's next scan.
+    """Crops with later scans ``(N, 1 + k, S, S)``: each crop, then the same box cut from the site's next k scans.
 
     Args:
         crops: This scan's crops ``(N, S, S)`` from :func:`crops_for_detections`.
-        detections: The detections they were cut around (this scan's: the
-            next scan is not detected, so a cell that moved shows off-centre).
-        config: The detector config (its ``crop_mask`` applies to both channels).
+        detections: The detections they were cut around (this scan's: later
+            scans are not detected, so a cell that moved shows off-centre).
+        config: The detector config (its ``crop_mask`` applies to every channel).
         crop_size: Crop side length in pixels.
-        next_crop_frame: The next scan's crop frame, normalised like this
-            scan's; ``None`` (the site's last scan, or a next scan that cannot
-            be read or has another size) repeats ``crops``: a next-scan model is
-            trained to read an unchanged second channel as "no next scan".
+        next_crop_frame: The next scan's crop frame (k = 1), or a sequence of
+            the next k scans' crop frames, normalised like this scan's. A
+            ``None`` (past the site's last scan, or a scan that cannot be read
+            or has another size) repeats the channel before it, and so does
+            every later channel: a next-scan model is trained to read an
+            unchanged channel as "no later scan".
 
     Returns:
-        float32 ``(N, 2, S, S)``.
+        float32 ``(N, 1 + k, S, S)``.
     """
     crops = np.asarray(crops, np.float32)
-    if next_crop_frame is None or len(crops) == 0:
-        following = crops
-    else:
-        following = crops_for_detections(next_crop_frame, detections, config, crop_size)
-    return np.ascontiguousarray(np.stack([crops, following], axis=1), dtype=np.float32)
+    later = [next_crop_frame] if next_crop_frame is None or isinstance(next_crop_frame, np.ndarray) else list(
+        next_crop_frame)
+    channels, gone = [crops], len(crops) == 0
+    for frame in later:
+        gone = gone or frame is None
+        channels.append(channels[-1] if gone else crops_for_detections(frame, detections, config, crop_size))
+    return np.ascontiguousarray(np.stack(channels, axis=1), dtype=np.float32)

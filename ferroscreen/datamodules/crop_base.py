@@ -130,8 +130,8 @@ class CropDataModule(pl.LightningDataModule):
         seed: Seed of the split, the shuffling and the sampler.
     """
 
-    #: Whether crops carry each cell's next scan as a second channel (set by datamodules that can).
-    next_scan: bool = False
+    #: How many later scans each crop carries as extra channels (0: none; set by datamodules that can).
+    next_scan: int = 0
 
     def __init__(
         self,

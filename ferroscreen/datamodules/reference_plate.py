@@ -39,18 +39,20 @@ from ferroscreen.datamodules.crop_base import (
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.io.channels import choose_channel
-from ferroscreen.io.scans import next_scan_paths, scan_interval_h
+from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.plate import read_layout
 
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,
-                     normalization: CropNormalization | None = None, next_scan: str | None | bool = False):
+                     normalization: CropNormalization | None = None,
+                     next_scan: str | None | bool | tuple[str | None, ...] = False):
     """Detect cells in one frame and cut normalised crops (float16), subsampled to ``max_crops``.
 
     ``normalization`` defaults to the percentile scaling the detector uses.
     ``next_scan``: ``False`` gives crops ``(N, S, S)``; a path (or ``None`` for
     a site's last scan) gives ``(N, 2, S, S)`` with the same boxes cut from
-    that scan (see :func:`ferroscreen.crops.with_next_scan`).
+    that scan, a tuple of k paths ``(N, 1 + k, S, S)`` (see
+    :func:`ferroscreen.crops.with_next_scan`).
     """
     raw = load_image(path)
     try:
@@ -63,7 +65,8 @@ def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crop
 
 
 def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, crop_size: int,
-                normalization: CropNormalization | None = None, next_scan: str | None | bool = False):
+                normalization: CropNormalization | None = None,
+                next_scan: str | None | bool | tuple[str | None, ...] = False):
     """Detections and crops of one decoded frame, cut as training, ``score`` and ``quantize`` all cut them.
 
     Args:
@@ -73,18 +76,54 @@ def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig,
         crop_size: Crop side (px).
         normalization: Crop normalisation (default: the detector's percentile scaling).
         next_scan: ``False``: crops ``(N, S, S)``; the site's next scan path
-            (``None``/empty: none): crops ``(N, 2, S, S)`` (see :func:`ferroscreen.crops.with_next_scan`).
+            (``None``/empty: none): crops ``(N, 2, S, S)``; a tuple of the next
+            k scans' paths: ``(N, 1 + k, S, S)`` (see :func:`ferroscreen.crops.with_next_scan`).
 
     Returns:
-        ``(detections, crops, used)``: ``used`` is 1 when a next scan gave the
-        second channel, 0 when there was none to use, -1 when not asked for.
+        ``(detections, crops, used)``: ``used`` is the number of later scans
+        that gave channels (0 when there was none to use), -1 when not asked for.
     """
     norm = normalization or CropNormalization.percentile()
     det, crops = cells_and_crops(normalized, config, crop_size, norm.apply(raw, normalized))
     if next_scan is False:
         return det, crops, -1
-    following = next_crop_frame(next_scan or None, raw.shape, norm)
-    return det, with_next_scan(crops, det, config, crop_size, following), int(following is not None)
+    later = later_crop_frames(next_scan, raw.shape, norm)
+    used = next((i for i, f in enumerate(later) if f is None), len(later))
+    return det, with_next_scan(crops, det, config, crop_size, later), used
+
+
+def later_crop_frames(next_scan: str | None | tuple[str | None, ...], shape: tuple[int, int],
+                      normalization: CropNormalization) -> list[np.ndarray | None]:
+    """The crop frames of a frame's later scans (a path, or a tuple of k), ``None`` for each that cannot be used.
+
+    A scan after one that is missing or unreadable is not read (its channel repeats the one before).
+    """
+    paths = next_scan if isinstance(next_scan, tuple) else (next_scan or None,)
+    later: list[np.ndarray | None] = []
+    for p in paths:
+        later.append(None if later and later[-1] is None else next_crop_frame(p or None, shape, normalization))
+    return later
+
+
+#: Most later scans a network can read (the crop channels feed an RGB backbone: this scan + 2).
+MAX_NEXT_SCANS = 2
+
+
+def check_next_scan(value) -> int:
+    """``next_scan`` as a number of later scans (``true`` -> 1, ``false`` -> 0).
+
+    Raises:
+        FerroscreenError: Not 0..:data:`MAX_NEXT_SCANS`.
+    """
+    if isinstance(value, bool) or value is None:
+        return int(bool(value))
+    try:
+        k = int(value)
+    except (TypeError, ValueError):
+        k = -1
+    if k < 0 or k > MAX_NEXT_SCANS or k != value:
+        raise FerroscreenError(f"next_scan: expected true/false or 0..{MAX_NEXT_SCANS} later scans, not {value!r}")
+    return k
 
 
 def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization) -> np.ndarray | None:
@@ -135,11 +174,12 @@ class ReferencePlateDataModule(CropDataModule):
             makes a classifier call survivors in lethal wells dead;
             ``background`` maps contrast to the frame's median, its levels set
             from up to 64 of the labelled frames (seeded).
-        next_scan: Give the model each cell's next scan too: crops become
-            ``(N, 2, S, S)``, the second channel the same box cut from the
-            site's next scan (the cell's look one interval later: a cell that
-            has just started dying often still looks alive now and clearly
-            dead then). The last scan repeats the first channel.
+        next_scan: Give the model each cell's later scans too (``true`` or 1:
+            the next scan; 2: the next two): crops become ``(N, 1 + k, S, S)``,
+            each later channel the same box cut from the site's next scans (the
+            cell's look one and two intervals later: a cell that has just
+            started dying often still looks alive now and clearly dead then).
+            Past a site's last scan a channel repeats the one before it.
         extract_workers: Processes for decoding/detection (0: in this process).
         crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed:
             see :class:`CropDataModule`.
@@ -159,7 +199,7 @@ class ReferencePlateDataModule(CropDataModule):
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
         normalization: str | dict | None = "percentile",
-        next_scan: bool = False,
+        next_scan: bool | int = False,
         extract_workers: int = 0,
         crop_size: int = 48,
         batch_size: int = 128,
@@ -180,7 +220,7 @@ class ReferencePlateDataModule(CropDataModule):
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
         self.normalization_spec = normalization
-        self.next_scan = bool(next_scan)
+        self.next_scan = check_next_scan(next_scan)
         self.extract_workers = int(extract_workers)
 
     def _onset(self, mode: str) -> float:
@@ -216,7 +256,9 @@ class ReferencePlateDataModule(CropDataModule):
             raise FerroscreenError(
                 f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
             )
-        following = next_scan_paths(frames) if self.next_scan else pd.Series(False, index=frames.index)
+        following = later_scans(frames, self.next_scan)
+        if following is None:
+            following = pd.Series(False, index=frames.index)
         sel, labels, nexts = [], [], []
         alive = self.classes.index("alive") if "alive" in self.classes else None
         for row, nxt in zip(frames.itertuples(index=False), following.tolist(), strict=True):
@@ -264,7 +306,7 @@ class ReferencePlateDataModule(CropDataModule):
             is_val = group(str(r.plate), r.well) in val_wells
             xs[is_val].append(cr)
             ys[is_val].append(np.full(len(cr), label, dtype=np.int64))
-        channels = (2,) if self.next_scan else ()
+        channels = (1 + self.next_scan,) if self.next_scan else ()
         empty = np.zeros((0, *channels, self.crop_size, self.crop_size), np.float16)
 
         def cat(parts, fallback):

@@ -10,8 +10,9 @@ A bundle is a ``torch.save`` file of a plain dictionary::
 are normalised: :meth:`ferroscreen.crops.CropNormalization.to_meta`; absent or
 without ``method`` in older bundles, which used percentile scaling),
 ``detector`` (the :class:`ferroscreen.crops.DetectorConfig` as a dict),
-``next_scan`` (optional, default false: the network also reads each cell's
-next scan, crops (N, 2, S, S)), ``temperature``, ``training_data`` (summary), ``validation`` (macro-F1,
+``next_scan`` (optional, default 0 / false: the number k of later scans the
+network also reads, crops (N, 1 + k, S, S); ``true`` in older bundles means 1),
+``temperature``, ``training_data`` (summary), ``validation`` (macro-F1,
 per-class metrics, confusion matrix with rows = true class), ``init``
 (ImageNet file or random), ``ferroscreen_version``, ``created``, ``config``
 (the training configuration), and optionally ``int8`` (metadata of the
@@ -65,14 +66,17 @@ class Bundle:
         return int(self.meta["crop_size"])
 
     @property
-    def next_scan(self) -> bool:
-        """Whether the network reads crops (N, 2, S, S): each cell, then its box in the site's next scan."""
-        return bool(self.meta.get("next_scan", False))
+    def next_scan(self) -> int:
+        """Later scans the network reads (0: none): crops (N, 1 + k, S, S), each cell then its box in the next k scans.
+
+        Bundles written before k could be 2 store ``true`` (1) or ``false`` (0).
+        """
+        return int(self.meta.get("next_scan", 0))
 
     @property
     def channels(self) -> int:
-        """Crop channels the network expects: 2 with :attr:`next_scan`, else 1."""
-        return 2 if self.next_scan else 1
+        """Crop channels the network expects: 1 + :attr:`next_scan`."""
+        return 1 + self.next_scan
 
     @property
     def normalization(self) -> CropNormalization:

@@ -3,9 +3,10 @@
 Input: grey-level crops normalised per frame by
 :func:`ferroscreen.crops.normalize_frame` (roughly in [0, 1]), shape
 (B, 1, S, S) or (B, S, S); or next-scan crops (B, 2, S, S) (the cell, then
-the same box one scan later). The network resizes them to ``input_size``,
-maps them to RGB (grey: replicated; next-scan: R = B = this scan, G = the
-next, so ImageNet's colour-opponent filters see the change), applies
+the same box one scan later) or (B, 3, S, S) (and two scans later). The
+network resizes them to ``input_size``, maps them to RGB (grey: replicated;
+one next scan: R = B = this scan, G = the next; two: R, G, B = this scan and
+the next two, so ImageNet's colour-opponent filters see the change), applies
 ImageNet mean/std (channels-last
 memory layout, much faster for depthwise convolutions on CPU), runs the
 backbone and a dropout + linear head, and returns logits (B, n_classes).
@@ -58,13 +59,16 @@ class DeathModeNet(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Crops (B, S, S), (B, 1, S, S) or (B, 2, S, S) -> normalised RGB (B, 3, input_size, input_size)."""
+        """Crops (B, S, S) or (B, C, S, S), C = 1..3 -> normalised RGB (B, 3, input_size, input_size)."""
         if x.ndim == 3:
             x = x.unsqueeze(1)
         x = x.float()
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        x = torch.cat([x[:, :1], x[:, 1:2], x[:, :1]], 1) if x.shape[1] == 2 else x.expand(-1, 3, -1, -1)
+        if x.shape[1] == 2:
+            x = torch.cat([x[:, :1], x[:, 1:2], x[:, :1]], 1)
+        elif x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
         x = (x - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last)
 

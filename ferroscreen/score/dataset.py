@@ -53,7 +53,7 @@ def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
 
 def process_frame(
     frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None,
-    normalization: CropNormalization | None = None, next_scan: str | None | bool = False,
+    normalization: CropNormalization | None = None, next_scan: str | None | bool | tuple = False,
 ) -> FrameResult:
     """Decode, check, normalise, detect and crop one frame (training's call order).
 
@@ -61,8 +61,8 @@ def process_frame(
     ``normalization`` (the bundle's; default: the same percentile scaling).
     ``next_scan`` as in :func:`ferroscreen.datamodules.reference_plate.crops_from_frame`:
     ``False`` for single-scan bundles, else the site's next scan (``None``:
-    none yet), whose crops become the second channel; the record's
-    ``next_scan`` says whether one was used (-1: not asked for).
+    none yet), whose crops become the second channel, or a tuple of its next
+    k scans; the record's ``next_scan`` says how many were used (-1: not asked for).
     Failures (missing, unreadable or wrong-sized file, detector or
     normalisation error) give a ``failed`` record with a one-line reason
     instead of raising.

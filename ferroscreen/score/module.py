@@ -102,7 +102,8 @@ class ScoringDataModule(pl.LightningDataModule):
         cv2.setNumThreads(1)  # before the workers fork: a running OpenCV thread pool hangs them (see worker_init)
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         prefetch = 2
-        channels = (2,) if self.jobs and len(self.jobs[0]) > 2 else ()
+        later = self.jobs[0][2] if self.jobs and len(self.jobs[0]) > 2 else False
+        channels = () if later is False else (1 + (len(later) if isinstance(later, tuple) else 1),)
         shape = (self.batch_size, *channels, self.crop_size, self.crop_size)
         n_slots = slot_count(self.num_workers, prefetch)
         self.slots = BatchSlots(n_slots, shape) if self.num_workers > 0 and BatchSlots.usable(n_slots, shape) else None

@@ -18,7 +18,7 @@ DEFAULT_FRAMES = 48
 
 def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_FRAMES, seed: int = 0,
                       max_crops: int | None = None) -> np.ndarray:
-    """Crops (N, S, S) (next-scan bundles: (N, 2, S, S)) from up to ``n_frames`` frames of ``acquisition``.
+    """Crops (N, S, S) (next-scan bundles: (N, 1 + k, S, S)) from up to ``n_frames`` frames of ``acquisition``.
 
     Crops are shuffled with ``seed``.
 
@@ -30,7 +30,7 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     from ferroscreen.crops import detector_config, normalize_frame
     from ferroscreen.datamodules.reference_plate import frame_crops
     from ferroscreen.io import load_image, open_acquisition
-    from ferroscreen.io.scans import next_scan_paths
+    from ferroscreen.io.scans import later_scans
     from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS
     from ferroscreen.score.plan import select_frames
 
@@ -39,7 +39,7 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(frames), size=min(n_frames, len(frames)), replace=False))
     config = detector_config(bundle.meta["detector"])
-    following = next_scan_paths(frames) if bundle.next_scan else None
+    following = later_scans(frames, bundle.next_scan)
     crops = []
     for k in pick:
         try:

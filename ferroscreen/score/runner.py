@@ -31,7 +31,7 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.io.frames import frame_file
-from ferroscreen.io.scans import next_scan_paths, scan_interval_h
+from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
@@ -273,7 +273,8 @@ def score_plate(
         if time.monotonic() - last_activity >= idle_exit_s:
             held = len(_due(store.frames, 0.0, bundle.next_scan, hold=False)[0])
             log(f"no new frames for {idle_exit_s:g} s; stopping"
-                + (f" after scoring {held} newest frame(s) without a next scan" if held else ""))
+                + (f" after scoring {held} newest frame(s) without "
+                   + ("a next scan" if bundle.next_scan == 1 else "all their later scans") if held else ""))
             final = True
             continue
         time.sleep(poll_s)
@@ -304,23 +305,28 @@ def _interval_mismatch(bundle, frames: pd.DataFrame) -> str:
             f"imaged every {here:g} h; its calls may be less reliable (retrain on a plate imaged like this one)")
 
 
-def _due(frames: pd.DataFrame, settle_s: float, next_scan: bool, hold: bool) -> tuple[np.ndarray, pd.Series | None]:
-    """Frame ids to score now, and (next-scan bundles) each frame's next-scan path.
+def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool) -> tuple[np.ndarray, pd.Series | None]:
+    """Frame ids to score now, and (next-scan bundles) each frame's later-scan path(s).
 
-    With ``hold``, a next-scan bundle's frames whose next scan is not there
-    yet, or was modified less than ``settle_s`` ago, wait (``--watch``: the
-    incubator has not taken it, or is still writing it); the last pass scores
-    them from their own scan alone.
+    ``next_scan`` k = 1 gives each frame its next scan's path (``None``: none);
+    k = 2 a tuple of the next two. With ``hold``, a next-scan bundle's frames
+    whose k later scans are not all there yet, or one was modified less than
+    ``settle_s`` ago, wait (``--watch``: the incubator has not taken it, or is
+    still writing it); the last pass scores them with the scans there are.
     """
     ids = frames_to_score(frames, settle_s)
     if not next_scan:
         return ids, None
     present = frames[frames["path"] != ""]
-    following = next_scan_paths(present).reindex(frames.index)
-    following = following.astype(object).where(following.notna(), None)
+    following = later_scans(present, next_scan).reindex(frames.index)
+    if next_scan == 1:
+        following = following.astype(object).where(following.notna(), None)
+    else:
+        following = following.map(lambda t: t if isinstance(t, tuple) else (None,) * next_scan)
     if hold and len(ids):
         now = time.time()
-        ids = ids[[_settled(p, now, settle_s) for p in following.iloc[ids]]]
+        later = following.iloc[ids] if next_scan > 1 else following.iloc[ids].map(lambda p: (p,))
+        ids = ids[[all(_settled(p, now, settle_s) for p in ps) for ps in later]]
     return ids, following
 
 

@@ -1,11 +1,13 @@
-"""Batch augmentations for grey-level microscopy crops (torch tensors, B×C×S×S; C = 1, or 2 for next-scan crops).
+"""Batch augmentations for grey-level microscopy crops (torch tensors, B×C×S×S; C = 1, or 1 + k with k later scans).
 
 Geometric: flips and 90° rotations (cells have no preferred orientation).
 Photometric: brightness/contrast/gamma jitter, Gaussian blur as defocus, and
 additive Gaussian noise; every channel of a crop gets the same transform.
-Next-scan crops (C = 2) also lose their next scan with ``next_scan_dropout``
-(the second channel set to the augmented first: what a plate's last scan
-looks like to a next-scan model).
+Next-scan crops (C = 1 + k) also lose later scans: with probability
+``next_scan_dropout`` each, a crop keeps only j = 0 .. k - 1 of them (the
+channels after scan j set to the augmented channel j: what a plate's last
+scans look like to a next-scan model; k = 1: the next scan is gone with
+probability ``next_scan_dropout``).
 All draws come from the ``generator`` passed in, so a seeded run is reproducible.
 """
 
@@ -84,7 +86,10 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generato
     if cfg.noise_std > 0:
         noise = torch.randn(x.shape, generator=generator).to(dev)
         x = x + noise * cfg.noise_std * rand(*shape)
-    if x.shape[1] == 2 and cfg.next_scan_dropout > 0:  # last, so a dropped next scan is an exact copy
-        gone = rand(b) < cfg.next_scan_dropout
-        x[gone, 1] = x[gone, 0]
+    if x.shape[1] >= 2 and cfg.next_scan_dropout > 0:  # last, so a dropped later scan is an exact copy
+        r = rand(b)
+        p = cfg.next_scan_dropout
+        for kept in range(x.shape[1] - 1):
+            gone = (r >= kept * p) & (r < (kept + 1) * p)
+            x[gone, kept + 1:] = x[gone, kept: kept + 1]
     return x

@@ -76,7 +76,7 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         "init": model.init,
         "normalization": datamodule.normalization,
         "detector": detector,
-        "next_scan": bool(getattr(datamodule, "next_scan", False)),
+        "next_scan": int(getattr(datamodule, "next_scan", 0)),
         "temperature": float(temperature),
         "training_data": {**datamodule.summary(), "label_cleaning": getattr(model, "cleaning_report", None)},
         "validation": report,

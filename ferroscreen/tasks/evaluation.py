@@ -27,10 +27,10 @@ from ferroscreen.crops import (
     with_next_scan,
 )
 from ferroscreen.datamodules.crop_folders import crop_images, load_crop
-from ferroscreen.datamodules.reference_plate import next_crop_frame
+from ferroscreen.datamodules.reference_plate import later_crop_frames
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
-from ferroscreen.io.scans import next_scan_paths
+from ferroscreen.io.scans import later_scans
 from ferroscreen.models.bundle import Bundle, load_bundle
 from ferroscreen.models.precision import autocast, resolve_precision
 
@@ -90,7 +90,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     truth = pd.read_csv(root / "truth_cells.csv")
     acq = open_acquisition(root / "images" if (root / "images").is_dir() else root)
     frames = acq.frames
-    following = next_scan_paths(frames) if bundle.next_scan else None
+    following = later_scans(frames, bundle.next_scan)
     if max_frames is not None and len(frames) > max_frames:
         idx = np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))
         frames = frames.iloc[idx]
@@ -115,7 +115,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         crops = crops_for_detections(norm.apply(raw, img), matched_det, cfg, bundle.crop_size)
         if following is not None:
             crops = with_next_scan(crops, matched_det, cfg, bundle.crop_size,
-                                   next_crop_frame(following.at[idx], raw.shape, norm))
+                                   later_crop_frames(following.at[idx], raw.shape, norm))
         probs = predict_crops(bundle, crops, precision=precision)
         matched = t.iloc[ti]
         true_stage = matched["stage"].tolist() if "stage" in matched else matched["class"].tolist()
@@ -196,7 +196,8 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
 def render_evaluation(r: dict) -> str:
     """Text table of an evaluation result."""
     precision = f", precision {r['precision']}" if r.get("precision") else ""
-    scans = ", reads the next scan" if r.get("next_scan") else ""
+    k = int(r.get("next_scan") or 0)
+    scans = ", reads the next scan" if k == 1 else (f", reads the next {k} scans" if k else "")
     lines = [f"{r['data']} ({r['kind']}), model {r['model']}{precision}{scans}"]
     if "detection" in r:
         d = r["detection"]

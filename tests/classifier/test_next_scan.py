@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ferroscreen.crops import with_next_scan
-from ferroscreen.io.scans import next_scan_paths
+from ferroscreen.io.scans import later_scan_paths, later_scans, next_scan_paths
 from ferroscreen.models.death_mode_net import DeathModeNet
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
 
@@ -28,6 +28,11 @@ def test_next_scan_paths_follow_each_site_in_time():
     gapped = next_scan_paths(frames, max_gap_h=4)
     assert gapped[13] is None and gapped[11] == "a4"  # a 12 h gap is not "the next scan"
     assert next_scan_paths(frames.iloc[:0]).empty
+    assert later_scan_paths(frames, 2).to_dict() == {10: (None, None), 11: ("a4", "a8"), 12: ("a8", None),
+                                                     13: ("b12", None), 14: (None, None), 15: (None, None)}
+    assert next_scan_paths(frames, max_gap_h=4, step=2)[11] == "a8"  # 8 h over two steps of <= 4 h
+    assert later_scans(frames, 0) is None and later_scans(frames, 1).equals(got)
+    assert later_scans(frames, 2).equals(later_scan_paths(frames, 2))
 
 
 def test_with_next_scan_stacks_the_same_boxes_and_repeats_without_one():
@@ -44,6 +49,15 @@ def test_with_next_scan_stacks_the_same_boxes_and_repeats_without_one():
     np.testing.assert_array_equal(two[:, 1], crops_for_detections(later, det, cfg, 16))
     alone = with_next_scan(crops, det, cfg, 16, None)
     np.testing.assert_array_equal(alone[:, 1], alone[:, 0])
+    three = with_next_scan(crops, det, cfg, 16, [later, now[::-1].copy()])
+    assert three.shape == (2, 3, 16, 16)
+    np.testing.assert_array_equal(three[:, :2], two)
+    np.testing.assert_array_equal(three[:, 2], crops_for_detections(now[::-1].copy(), det, cfg, 16))
+    last_missing = with_next_scan(crops, det, cfg, 16, [later, None])
+    np.testing.assert_array_equal(last_missing[:, 2], last_missing[:, 1])
+    gap = with_next_scan(crops, det, cfg, 16, [None, later])  # nothing after a missing scan is read
+    for c in (1, 2):
+        np.testing.assert_array_equal(gap[:, c], crops)
 
 
 def test_network_reads_an_unchanged_next_scan_as_the_single_scan_input():
@@ -56,6 +70,9 @@ def test_network_reads_an_unchanged_next_scan_as_the_single_scan_input():
         moved = net(torch.cat([x, x.flip(-1)], 1))
     torch.testing.assert_close(single, same)
     assert not torch.allclose(single, moved)
+    with torch.no_grad():
+        torch.testing.assert_close(net(torch.cat([x, x, x], 1)), single)  # two unchanged later scans
+        assert not torch.allclose(net(torch.cat([x, x, x.flip(-1)], 1)), single)
 
 
 def test_augment_moves_both_scans_together_and_drops_the_next_scan():
@@ -68,6 +85,16 @@ def test_augment_moves_both_scans_together_and_drops_the_next_scan():
     dropped = augment_batch(x, AugmentConfig(next_scan_dropout=1.0, blur_prob=1.0), torch.Generator().manual_seed(0))
     torch.testing.assert_close(dropped[:, 1], dropped[:, 0])
     assert augment_batch(x[:, :1], AugmentConfig(), torch.Generator().manual_seed(0)).shape == (16, 1, 20, 20)
+
+
+def test_augment_drops_the_later_of_two_scans_or_both():
+    x = torch.rand(400, 3, 12, 12)
+    cfg = AugmentConfig(brightness=0, contrast=0, gamma=0, blur_prob=0, noise_std=0, next_scan_dropout=0.25)
+    y = augment_batch(x, cfg, torch.Generator().manual_seed(0))
+    same = lambda a, b: (y[:, a] == y[:, b]).flatten(1).all(1)  # noqa: E731
+    none_left, one_left = same(1, 0) & same(2, 0), same(2, 1) & ~same(1, 0)
+    assert 0.15 < none_left.float().mean() < 0.35 and 0.15 < one_left.float().mean() < 0.35
+    assert (~(none_left | one_left)).float().mean() > 0.4  # the rest keep both later scans
 
 
 def _symmetries(img):
@@ -83,12 +110,13 @@ def test_reference_plate_next_scan_crops(tiny_plate):
     dm = ReferencePlateDataModule(str(tiny_plate), onset_h=0, next_scan=True, crop_size=24, seed=0)
     dm.setup()
     x = dm.train_set.tensors[0]
-    assert x.shape[1:] == (2, 24, 24) and dm.summary()["next_scan"] is True
+    assert x.shape[1:] == (2, 24, 24) and dm.summary()["next_scan"] == 1
     moved = (x[:, 1] != x[:, 0]).flatten(1).any(1)
     assert 0 < int(moved.sum()) < len(x)  # the 24 h scans have no next scan: second channel = first
 
 
-def test_train_score_evaluate_with_next_scan(tiny_plate, tmp_path, monkeypatch):
+@pytest.mark.parametrize("k", [1, 2])
+def test_train_score_evaluate_with_next_scan(tiny_plate, tmp_path, monkeypatch, k):
     from ferroscreen.errors import FerroscreenError
     from ferroscreen.models.bundle import load_bundle
     from ferroscreen.score.runner import score_plate
@@ -100,21 +128,21 @@ def test_train_score_evaluate_with_next_scan(tiny_plate, tmp_path, monkeypatch):
     out = tmp_path / "bundle.pt"
     run_training(REPO / "configs" / "train" / "demo.yaml", out, [
         "--data.init_args.root", str(tiny_plate), "--data.init_args.onset_h", "0",
-        "--data.init_args.extract_workers", "0", "--data.init_args.next_scan", "true",
+        "--data.init_args.extract_workers", "0", "--data.init_args.next_scan", "true" if k == 1 else str(k),
         "--trainer.fast_dev_run", "true", "--model.weights", "none", "--model.input_size", "32",
         "--data.init_args.batch_size", "8",
     ])
     bundle = load_bundle(out)
-    assert bundle.next_scan and bundle.channels == 2
+    assert bundle.next_scan == k and bundle.channels == 1 + k
     store_path = tmp_path / "plate.h5"
     score_plate(tiny_plate / "images", out, store_path, precision="32", workers=0, progress=False)
     store = read_store(store_path)
     fr = store.frames
-    assert store.attrs["next_scan"] == 1
-    last = fr["time_h"] == fr["time_h"].max()
-    assert (fr.loc[last, "next_scan"] == 0).all() and (fr.loc[~last, "next_scan"] == 1).all()
+    assert store.attrs["next_scan"] == k
+    rank_from_end = fr["time_h"].map({t: i for i, t in enumerate(sorted(fr["time_h"].unique(), reverse=True))})
+    assert (fr["next_scan"] == np.minimum(rank_from_end, k)).all()  # later scans used: fewer near the end
     result = evaluate_path(tiny_plate, out, precision="32")
-    assert result["n"] > 0 and result["next_scan"] is True
+    assert result["n"] > 0 and result["next_scan"] == k
     with pytest.raises(FerroscreenError, match="next scan"):
         evaluate_crop_folder(tmp_path, bundle)
 

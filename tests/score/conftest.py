@@ -15,7 +15,7 @@ CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
 
 def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None, normalization=None,
-                next_scan: bool = False, training_data: dict | None = None) -> Path:
+                next_scan: bool | int = False, training_data: dict | None = None) -> Path:
     """A tiny untrained bundle (random resnet18 at 32 px); ``normalization`` meta as given (default: none)."""
     from ferroscreen.models.bundle import save_bundle
     from ferroscreen.models.death_mode_net import DeathModeNet
@@ -37,7 +37,7 @@ def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None, norm
     if normalization is not None:
         meta["normalization"] = normalization
     if next_scan:
-        meta["next_scan"] = True
+        meta["next_scan"] = next_scan  # true: as bundles written before two later scans were possible
     if training_data is not None:
         meta["training_data"] = training_data
     return save_bundle(path, net, meta)

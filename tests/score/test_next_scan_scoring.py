@@ -83,13 +83,16 @@ def test_watch_holds_each_sites_newest_scan_until_the_next_lands(next_reference,
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(next_reference))
 
 
-def test_quantize_next_scan_bundle(plate_dir, next_bundle, tmp_path):
+@pytest.mark.parametrize("k", [1, 2])
+def test_quantize_next_scan_bundle(plate_dir, next_bundle, tmp_path, k):
     pytest.importorskip("onnxruntime")
     from ferroscreen.models.bundle import load_bundle
     from ferroscreen.score.quantize import calibration_crops, quantize_bundle
 
+    if k == 2:
+        next_bundle = make_bundle(tmp_path / "next2.pt", next_scan=2)
     crops = calibration_crops(plate_dir / "images", load_bundle(next_bundle), n_frames=4)
-    assert crops.ndim == 4 and crops.shape[1] == 2
+    assert crops.ndim == 4 and crops.shape[1] == 1 + k
     out = tmp_path / "q.pt"
     info = quantize_bundle(next_bundle, plate_dir / "images", out, n_frames=6)
     assert info["argmax_agreement"] > 0.8
@@ -112,3 +115,32 @@ def test_a_plate_imaged_at_another_interval_is_warned_about(plate_dir, tmp_path)
         b = load_bundle(make_bundle(tmp_path / f"b{trained}.pt", next_scan=True,
                                     training_data={"scan_interval_h": trained}))
         assert bool(_interval_mismatch(b, frames)) is warned
+
+
+def test_a_two_scan_bundle_holds_each_frame_until_both_later_scans_land(tmp_path):
+    from ferroscreen.score.runner import _due
+    from ferroscreen.score.store import new_frame_table
+
+    paths = []
+    for t in (0, 4, 8):
+        p = tmp_path / f"a{t}.tif"
+        p.write_bytes(b"x")
+        paths.append(str(p))
+    frames = new_frame_table(pd.DataFrame({"plate": "P", "well": "A01", "field": 1, "channel": "phase", "z": 0,
+                                           "time_h": [0.0, 4.0, 8.0], "path": paths}))
+    ids, following = _due(frames, 0.0, 2, hold=True)
+    assert list(ids) == [0]
+    assert list(following) == [(paths[1], paths[2]), (paths[2], None), (None, None)]
+    assert list(_due(frames, 0.0, 2, hold=False)[0]) == [0, 1, 2]  # the last pass: with the scans there are
+    assert list(_due(frames, 0.0, 1, hold=True)[0]) == [0, 1]
+    assert list(_due(frames, 3600.0, 2, hold=True)[0]) == []  # the later scans are still being written
+
+
+def test_next_scan_beyond_two_is_a_config_error(tmp_path):
+    from ferroscreen.datamodules import ReferencePlateDataModule
+    from ferroscreen.errors import FerroscreenError
+
+    for bad in (3, -1, "two"):
+        with pytest.raises(FerroscreenError, match="next_scan: expected true/false or 0..2"):
+            ReferencePlateDataModule(str(tmp_path), next_scan=bad)
+    assert ReferencePlateDataModule(str(tmp_path), next_scan=True).next_scan == 1
