@@ -109,10 +109,11 @@ def _top_per_well(b: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def _display_crop(frame: np.ndarray, x: float, y: float, side: int, lo: float, hi: float) -> np.ndarray:
     """A ``side`` x ``side`` box centred on (x, y), padded with the frame's median, scaled to 0..1."""
-    half = side // 2
-    pad = np.pad(frame.astype(np.float32), half, mode="constant", constant_values=float(np.median(frame)))
-    cx, cy = int(round(x)) + half, int(round(y)) + half
-    box = pad[cy - half: cy - half + side, cx - half: cx - half + side]
+    h, w = frame.shape
+    x0, y0 = int(round(x)) - side // 2, int(round(y)) - side // 2
+    box = np.full((side, side), float(np.median(frame)), np.float32)
+    ys, xs = slice(max(y0, 0), min(y0 + side, h)), slice(max(x0, 0), min(x0 + side, w))
+    box[ys.start - y0: ys.stop - y0, xs.start - x0: xs.stop - x0] = frame[ys, xs]
     return np.clip((box - lo) / max(hi - lo, 1e-6), 0, 1)
 
 
