@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
-from ferroscreen.score.store import DONE, iter_cells, read_store
+from ferroscreen.score.store import DONE, PlateStore, iter_cells, read_store
 
 __all__ = ["Gallery", "pick_gallery_cells", "write_gallery"]
 
@@ -49,16 +49,17 @@ class Gallery:
 
 
 def pick_gallery_cells(store_path: str | Path, per_class: int = 10, min_prob: float = 0.0, seed: int = 0,
-                       spares: int = PER_WELL) -> pd.DataFrame:
+                       spares: int = PER_WELL, store: PlateStore | None = None) -> pd.DataFrame:
     """Ranked candidates per class, spread across wells (see the module doc).
 
     Returns:
         Columns of :data:`CSV_COLUMNS` (``rank`` 1.. within each class; up to
         ``spares`` candidates per class and well, so more than ``per_class``
         rows per class when the plate allows: :func:`write_gallery` uses the
-        spares for frames it cannot read).
+        spares for frames it cannot read). ``store``: the store's tables when
+        already read (its cells are still read from ``store_path``).
     """
-    store = read_store(store_path)
+    store = store or read_store(store_path)
     classes, frames = store.classes, store.frames
     done = (frames["status"].to_numpy() == DONE)
     well_of = frames["well"].to_numpy()
@@ -141,7 +142,7 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
     out_dir = Path(out_dir)
     store = read_store(store_path)
     side = max(32, int(round(1.5 * int(store.attrs.get("crop_size", 40)))))
-    cand = pick_gallery_cells(store_path, per_class, min_prob, seed)
+    cand = pick_gallery_cells(store_path, per_class, min_prob, seed, store=store)
     frames: dict[str, tuple[np.ndarray, float, float] | None] = {}
     rows, crops = [], []
     for cls in store.classes:
