@@ -81,6 +81,7 @@ INTERVAL_HELP = (
     "(ImageXpress, Cytation without time tags, CellVoyager without MeasurementData.mlf, OME-Zarr without a "
     "time unit; the reader says when it used it)."
 )
+Z_PLANE_HELP = "z plane of a z-stack, 0-based from the bottom as `inspect` lists them"
 
 
 @app.command()
@@ -181,6 +182,9 @@ def detect(
     overlays: Annotated[int, typer.Option("--overlays", min=0, help="Overlay PNGs for the first N images.")] = 12,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel of an acquisition.")] = None,
+    z_plane: Annotated[
+        int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, else the lowest).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Find cells label-free (as training and score do) and, given truth, report precision/recall/F1."""
@@ -190,7 +194,8 @@ def detect(
 
     with _image_progress("detecting") as progress:
         s = check_detection(input_path, out, _detector_setting(detector), truth=truth, match_radius=match_radius,
-                            overlays=overlays, fmt=fmt, channel=channel, progress=progress)
+                            overlays=overlays, fmt=fmt, channel=channel, z_plane=z_plane,
+                            progress=progress)
     if as_json:
         typer.echo(json.dumps(s, indent=1))
         return
@@ -242,6 +247,9 @@ def segment(
         int | None,
         typer.Option("--channel-index", min=0, help="Nuclear channel (0-based) of multi-channel image files."),
     ] = None,
+    z_plane: Annotated[
+        int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, else the lowest).")
+    ] = None,
 ) -> None:
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""
     from ferroscreen.segment.run import segment_input
@@ -250,6 +258,7 @@ def segment(
         summary = segment_input(
             input_path, out, model=model, fmt=fmt, channel=channel, tile=tile, tta=tta,
             objects=objects, diameter=diameter, resume=resume, progress=progress, channel_index=channel_index,
+            z_plane=z_plane,
         )
     for note in summary["notes"]:
         typer.echo(f"note: {note}", err=True)
@@ -572,6 +581,8 @@ def score(
     plate: Annotated[
         str | None, typer.Option("--plate", help="Plate to score when the folder holds several (one store each).")
     ] = None,
+    z_plane: Annotated[int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, "
+                                                "the one the model was trained on, else the lowest).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu, gpu or auto.")] = "cpu",
     confusion: Annotated[
@@ -587,7 +598,8 @@ def score(
     s = score_plate(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
-        plate=plate, fmt=fmt, accelerator=accelerator, confusion_file=confusion, precision=Precision(precision).value,
+        plate=plate, z_plane=z_plane, fmt=fmt, accelerator=accelerator, confusion_file=confusion,
+        precision=Precision(precision).value,
         progress=sys.stderr.isatty(), interval_h=interval_h,
         log=lambda m: typer.echo(m, err=True),
     )

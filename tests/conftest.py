@@ -105,3 +105,34 @@ def write_cellvoyager(frames, out: Path, targets: dict[str, str] | None = None,
 def cellvoyager_writer():
     """The :func:`write_cellvoyager` function."""
     return write_cellvoyager
+
+
+def write_zstack_cellvoyager(frames, out: Path) -> Path:
+    """A CellVoyager folder of ``frames`` imaged as a two-plane z-stack: plane 1 the image, plane 0 out of focus.
+
+    Plane 0 (``Z01``) is each image blurred (Gaussian, sigma 4 px), as a plane below the focus looks.
+    """
+    import cv2
+    import pandas as pd
+    import tifffile
+
+    from ferroscreen.io import load_image
+
+    blurred = out.parent / (out.name + "_defocus")
+    blurred.mkdir(parents=True, exist_ok=True)
+    below = []
+    for i, r in enumerate(frames.itertuples(index=False)):
+        img = load_image(r.path)
+        path = blurred / f"{i:05d}.tif"
+        tifffile.imwrite(path, cv2.GaussianBlur(img.astype("float32"), (0, 0), 4).round().astype(img.dtype))
+        below.append(path)
+    stack = pd.concat([frames.assign(z=1), frames.assign(z=0, path=[str(p) for p in below])], ignore_index=True)
+    write_cellvoyager(stack, out)
+    shutil.rmtree(blurred)
+    return out
+
+
+@pytest.fixture(scope="session")
+def zstack_writer():
+    """The :func:`write_zstack_cellvoyager` function."""
+    return write_zstack_cellvoyager

@@ -40,14 +40,17 @@ from ferroscreen.errors import FerroscreenError
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".dib")
 
 
-def detection_inputs(input_path: Path, fmt: str | None = None, channel: str | None = None) -> pd.DataFrame:
-    """Images to run on: ``path, image`` (+ frame columns for an acquisition's label-free channel).
+def detection_inputs(
+    input_path: Path, fmt: str | None = None, channel: str | None = None, z_plane: int | None = None
+) -> pd.DataFrame:
+    """Images to run on: ``path, image`` (+ frame columns for an acquisition's label-free channel, one z plane).
 
     Raises:
-        FerroscreenError: Nothing to detect in, or an ambiguous channel.
+        FerroscreenError: Nothing to detect in, an ambiguous channel or an absent z plane.
     """
     from ferroscreen.io import detect_format, open_acquisition
     from ferroscreen.io.channels import choose_channel
+    from ferroscreen.io.planes import choose_plane
 
     if not input_path.exists():
         raise FerroscreenError(f"{input_path}: no such file or folder")
@@ -70,7 +73,8 @@ def detection_inputs(input_path: Path, fmt: str | None = None, channel: str | No
     f = acq.frames
     ch, _ = choose_channel(f["channel"].astype(str), channel, "label-free", str(input_path))
     f = f[f["channel"].astype(str) == ch]
-    f = f[f["z"] == f["z"].min()].reset_index(drop=True)
+    z, _ = choose_plane(f["z"], z_plane, str(input_path))
+    f = f[f["z"] == z].reset_index(drop=True)
     names = [f"{r.plate}_{r.well}_f{int(r.field):02d}_t{float(r.time_h):g}h" for r in f.itertuples(index=False)]
     return f.assign(image=names)[["path", "image", "plate", "well", "field", "time_h"]]
 
@@ -95,9 +99,13 @@ def check_detection(
     overlays: int = 12,
     fmt: str | None = None,
     channel: str | None = None,
+    z_plane: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Detect cells in every input image into ``out``; with ``truth``, score them (see the module docstring).
+
+    Of an acquisition, the label-free channel (or ``channel``) and one z plane
+    (``z_plane``, default the lowest) are read.
 
     Returns:
         The summary written to ``detection.json``: ``detector``, ``n_images``,
@@ -115,7 +123,7 @@ def check_detection(
         cfg = detector if isinstance(detector, DetectorConfig) else detector_config(detector)
     except (TypeError, ValueError) as exc:
         raise FerroscreenError(f"detector settings: {exc}") from None
-    table = detection_inputs(input_path, fmt, channel)
+    table = detection_inputs(input_path, fmt, channel, z_plane)
     source = TruthSource(truth, [Path(p) for p in table["path"]]) if truth is not None else None
     out.mkdir(parents=True, exist_ok=True)
     image_rows, found = [], []

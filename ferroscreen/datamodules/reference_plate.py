@@ -39,6 +39,7 @@ from ferroscreen.datamodules.crop_base import (
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.io.channels import choose_channel
+from ferroscreen.io.planes import choose_plane
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.plate import read_layout
 
@@ -165,6 +166,9 @@ class ReferencePlateDataModule(CropDataModule):
             after dosing). ``None``: reference wells give only their mode.
         channel: Channel to use (default: the only one, else the one named
             brightfield/phase; see :func:`ferroscreen.io.channels.choose_channel`).
+        z_plane: z plane of a z-stack, 0-based from the bottom (default: the
+            only one, else the lowest; recorded in the bundle, and ``score``
+            reads the same plane unless told otherwise).
         max_crops_per_frame: Subsample crops per frame (None: all).
         detector: Detector preset name or settings dict (``preset`` key allowed).
         normalization: How crops are normalised (see
@@ -196,6 +200,7 @@ class ReferencePlateDataModule(CropDataModule):
         vehicle_window: bool = False,
         alive_until_h: float | None = None,
         channel: str | None = None,
+        z_plane: int | None = None,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
         normalization: str | dict | None = "percentile",
@@ -217,6 +222,7 @@ class ReferencePlateDataModule(CropDataModule):
         self.vehicle_window = bool(vehicle_window)
         self.alive_until_h = None if alive_until_h is None else float(alive_until_h)
         self.channel = channel
+        self.z_plane = None if z_plane is None else int(z_plane)
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
         self.normalization_spec = normalization
@@ -239,6 +245,10 @@ class ReferencePlateDataModule(CropDataModule):
         if note:
             rank_zero_info(f"{self.root}: training on {note}")
         frames = frames[frames["channel"].astype(str) == channel]
+        z_plane, z_note = choose_plane(frames["z"], self.z_plane, str(self.root))
+        if z_note:
+            rank_zero_info(f"{self.root}: training on {z_note}")
+        frames = frames[frames["z"] == z_plane]
         plates = sorted(frames["plate"].astype(str).unique())
         well_class: dict[tuple[str, str], int] = {}
         skipped_modes: set[str] = set()
@@ -317,6 +327,7 @@ class ReferencePlateDataModule(CropDataModule):
             "layout": str(layout_path),
             "format": acq.format,
             "channel": channel,
+            "z_plane": z_plane,
             "onset_h": self.onset_h,
             "until_h": self.until_h,
             "alive_until_h": self.alive_until_h,

@@ -18,6 +18,7 @@ import pandas as pd
 from ferroscreen.errors import AcquisitionError, LayoutError, ModelBundleError
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.frames import frame_file
+from ferroscreen.io.planes import choose_plane
 from ferroscreen.plate.wells import well_to_rowcol
 from ferroscreen.score.store import DONE, FAILED, PENDING, new_frame_table
 
@@ -27,19 +28,21 @@ MISSING_REASON = "missing: no image file for this well, field and time"
 
 def select_frames(
     frames: pd.DataFrame, root: Path, channel: str | None = None, trained: str | None = None,
-    plate: str | None = None,
+    plate: str | None = None, z_plane: int | None = None, trained_z: int | None = None,
 ) -> tuple[pd.DataFrame, str, str | None]:
-    """The frames of one plate, one channel and the lowest z plane, the channel, and a note when it was inferred.
+    """The frames of one plate, one channel and one z plane, the channel, and a note on what was inferred.
 
     ``plate`` picks one plate of an acquisition holding several (needed then).
 
     The channel is ``channel``, else the only one, else the one the model was
     trained on (``trained``), else the only brightfield/phase-named one
-    (:func:`ferroscreen.io.channels.choose_channel`).
+    (:func:`ferroscreen.io.channels.choose_channel`). The z plane is
+    ``z_plane``, else the only one, else ``trained_z``, else the lowest
+    (:func:`ferroscreen.io.planes.choose_plane`); the frames' ``z`` column says which.
 
     Raises:
-        AcquisitionError: If the channel is absent or cannot be told, or the
-            acquisition holds several plates.
+        AcquisitionError: If the channel is absent or cannot be told, the
+            plane is absent, or the acquisition holds several plates.
     """
     if frames.empty:
         raise AcquisitionError(f"{root}: no image frames found")
@@ -54,7 +57,9 @@ def select_frames(
         )
     channel, note = choose_channel(frames["channel"].astype(str), channel, "label-free", str(root), trained)
     sub = frames[frames["channel"].astype(str) == channel]
-    sub = sub[sub["z"] == sub["z"].min()]
+    z, z_note = choose_plane(sub["z"], z_plane, str(root), trained_z)
+    sub = sub[sub["z"] == z]
+    note = "; ".join(n for n in (note, z_note) if n) or None
     return sub.reset_index(drop=True), channel, note
 
 

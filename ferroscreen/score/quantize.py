@@ -22,8 +22,8 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
 
     Crops are shuffled with ``seed``.
 
-    Frames are those ``score`` would score by default (its channel choice,
-    lowest z plane). Frames that cannot be read or whose detection fails are skipped
+    Frames are those ``score`` would score by default (its channel and z plane
+    choice). Frames that cannot be read or whose detection fails are skipped
     (as ``score`` marks them failed); raises :class:`FerroscreenError` when
     none yields a crop.
     """
@@ -34,8 +34,9 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS
     from ferroscreen.score.plan import select_frames
 
-    trained = (bundle.meta.get("training_data") or {}).get("channel")
-    frames, _, _ = select_frames(open_acquisition(acquisition).frames, Path(acquisition), None, trained)
+    training_data = bundle.meta.get("training_data") or {}
+    frames, _, _ = select_frames(open_acquisition(acquisition).frames, Path(acquisition), None,
+                                 training_data.get("channel"), trained_z=training_data.get("z_plane"))
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(frames), size=min(n_frames, len(frames)), replace=False))
     config = detector_config(bundle.meta["detector"])

@@ -81,6 +81,7 @@ def score_plate(
     workers: int | None = None,
     channel: str | None = None,
     plate: str | None = None,
+    z_plane: int | None = None,
     fmt: str | None = None,
     accelerator: str = "cpu",
     confusion_file: str | Path | None = None,
@@ -112,6 +113,8 @@ def score_plate(
             one the bundle was trained on, else the only brightfield/phase-named one).
         plate: The plate to score of an acquisition holding several (default:
             the only one, or the store's when resuming).
+        z_plane: z plane of a z-stack, 0-based from the bottom (default: the
+            only one, the store's, the one the bundle was trained on, else the lowest).
         fmt: Acquisition format (default: detected).
         accelerator: Lightning accelerator (``cpu``, ``gpu``, ``auto``).
         confusion_file: ``ferroscreen evaluate --json`` output whose confusion
@@ -160,12 +163,19 @@ def score_plate(
     from ferroscreen.models.precision import on_cpu
 
     bundle = load_bundle(model)
-    trained = (bundle.meta.get("training_data") or {}).get("channel")
-    if existing is not None:  # a resumed store keeps its channel and plate
+    training_data = bundle.meta.get("training_data") or {}
+    trained, trained_z = training_data.get("channel"), training_data.get("z_plane")
+    if existing is not None:  # a resumed store keeps its channel, plate and z plane
         channel = channel if channel is not None else existing.attrs.get("channel")
         n_plates = acq.frames["plate"].nunique()
         plate = plate if plate is not None or n_plates < 2 else str(existing.attrs.get("plate"))
-    found, channel, channel_note = select_frames(acq.frames, acquisition, channel, trained, plate)
+        stored_z = existing.attrs.get("z_plane")
+        if z_plane is not None and stored_z is not None and int(z_plane) != int(stored_z):
+            raise StoreError(f"{out}: was scored on z plane {int(stored_z)}; resume it with the same --z-plane")
+        z_plane = z_plane if z_plane is not None or stored_z is None else int(stored_z)
+    found, channel, channel_note = select_frames(
+        acq.frames, acquisition, channel, trained, plate, z_plane=z_plane, trained_z=trained_z)
+    z_plane = int(found["z"].iloc[0])
     if channel_note:
         log(f"{acquisition}: scoring {channel_note}")
     plate = str(found["plate"].iloc[0])
@@ -206,6 +216,7 @@ def score_plate(
         acquisition=str(acquisition.resolve()),
         acquisition_format=acq.format,
         channel=channel,
+        z_plane=z_plane,
         classes=classes,
         bundle_path=str(Path(model).resolve()),
         bundle_sha256=bundle.sha256,
@@ -222,7 +233,7 @@ def score_plate(
         ferroscreen_version=__version__,
         config={
             "devices": devices, "batch_size": batch_size, "workers": workers, "channel": channel, "format": fmt,
-            "plate": plate,
+            "plate": plate, "z_plane": z_plane,
             "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "accelerator": accelerator,
         },
     )
@@ -280,7 +291,7 @@ def score_plate(
         time.sleep(poll_s)
         try:
             acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
-            found, _, _ = select_frames(acq.frames, acquisition, channel, plate=plate)
+            found, _, _ = select_frames(acq.frames, acquisition, channel, plate=plate, z_plane=z_plane)
         except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
             log(f"rescan failed ({exc}); retrying")
             continue

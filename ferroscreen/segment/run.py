@@ -56,6 +56,7 @@ import pandas as pd
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.frames import is_store_frame
+from ferroscreen.io.planes import choose_plane
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
@@ -71,7 +72,7 @@ ESTIMATE_IMAGES = 8
 
 
 def collect_inputs(
-    input_path: str | Path, fmt: str | None = None, channel: str | None = None
+    input_path: str | Path, fmt: str | None = None, channel: str | None = None, z_plane: int | None = None
 ) -> tuple[pd.DataFrame, str]:
     """The images to segment as a table with ``path, image`` (+ frame columns) and a kind.
 
@@ -80,18 +81,23 @@ def collect_inputs(
     ``fmt`` is given). For acquisitions with several channels, ``channel``
     picks the nuclear one (default: the one named as a nuclear stain, see
     :func:`ferroscreen.io.channels.choose_channel`; the table's
-    ``attrs["notes"]`` then says so); of a z-stack only the lowest z is used.
+    ``attrs["notes"]`` then says so); of a z-stack one plane is used,
+    ``z_plane`` or else the lowest (:func:`ferroscreen.io.planes.choose_plane`;
+    ``attrs["z_plane"]`` holds it, ``None`` for image folders).
 
     Returns:
         ``(table, kind)`` with kind ``"images"`` or ``"acquisition"``.
 
     Raises:
-        FerroscreenError: Nothing to segment, or an ambiguous channel.
+        FerroscreenError: Nothing to segment, an ambiguous channel, or a
+            ``z_plane`` the acquisition lacks (or one given for plain images).
     """
     path = Path(input_path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
     if path.is_file():
+        if z_plane is not None:
+            raise FerroscreenError(f"{path}: --z-plane picks a plane of an acquisition, not of a single image file")
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
@@ -111,14 +117,15 @@ def collect_inputs(
         files = list_images(path)
         if not files:
             raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
+        if z_plane is not None:
+            raise FerroscreenError(f"{path}: --z-plane picks a plane of an acquisition; this is a folder of images")
         table = pd.DataFrame({"path": [str(f) for f in files], "image": [f.stem for f in files]})
         return table, "images"
     frames = acq.frames.copy()
     channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path))
     frames = frames[frames["channel"].astype(str) == channel]
-    if "z" in frames.columns and frames["z"].nunique() > 1:
-        frames = frames[frames["z"] == frames["z"].min()]
-    frames = frames.reset_index(drop=True)
+    z, z_note = choose_plane(frames["z"], z_plane, str(path))
+    frames = frames[frames["z"] == z].reset_index(drop=True)
     stems = [Path(p).stem for p in frames["path"]]
     if len(set(stems)) < len(stems) or any(is_store_frame(p) for p in frames["path"]):
         stems = [
@@ -126,7 +133,8 @@ def collect_inputs(
             for r in frames.itertuples(index=False)
         ]
     frames["image"] = stems
-    frames.attrs["notes"] = [f"segmenting {note}"] if note else []
+    frames.attrs["notes"] = [f"segmenting {n}" for n in (note, z_note) if n]
+    frames.attrs["z_plane"] = z
     return frames, "acquisition"
 
 
@@ -143,6 +151,7 @@ def segment_input(
     diameter: str | float = "auto",
     resume: bool = False,
     channel_index: int | None = None,
+    z_plane: int | None = None,
 ) -> dict:
     """Segment ``input_path`` into ``out`` (see the module docstring for the files).
 
@@ -162,6 +171,8 @@ def segment_input(
         resume: Continue a stopped run in ``out`` (see ``run.json`` above).
         channel_index: The nuclear channel (0-based) of multi-channel image
             files; without it, files whose channels differ fail with that advice.
+        z_plane: z plane of a z-stack acquisition, 0-based from the bottom
+            (default: the only one, else the lowest).
 
     Returns:
         Summary dict (also written to ``segment.json``).
@@ -169,7 +180,7 @@ def segment_input(
     Raises:
         FerroscreenError: Bad input, a ``diameter`` that is none of the above,
             ``out`` holding an earlier run without ``resume``, or one made with
-            another model or ``tta`` setting.
+            another model, ``tta``, channel index or z plane.
     """
     import torch
 
@@ -183,11 +194,12 @@ def segment_input(
         diameter = parse_diameter(diameter)
     except ValueError as exc:
         raise FerroscreenError(str(exc)) from None
-    table, kind = collect_inputs(input_path, fmt=fmt, channel=channel)
+    table, kind = collect_inputs(input_path, fmt=fmt, channel=channel, z_plane=z_plane)
+    z_plane = table.attrs.get("z_plane")
     nm = NucleiModel.from_name(model)
     sha = file_sha256(nm.path) if nm.path else None
     out = Path(out)
-    earlier = _earlier_run(out, resume, sha, tta, channel_index)
+    earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane)
     each = earlier.get("diameter") == "each" if earlier is not None else diameter == "each"
     if earlier is not None:
         choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
@@ -201,7 +213,7 @@ def segment_input(
         del images
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / RUN_FILE).write_text(json.dumps({"model": str(model), "model_sha256": sha, "tta": tta,
-                                            "channel_index": channel_index, "tile": tile,
+                                            "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
                                             "diameter": "each" if each else "run",
                                             "scale": choice.to_dict()}, indent=1))
     rows, obj_tables, failures, reused = [], [], [], 0
@@ -271,6 +283,7 @@ def segment_input(
         "scale": choice.to_dict(),
         "tile": tile,
         "tta": tta,
+        "z_plane": z_plane,
         "n_images": int(len(fields)),
         "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
         "n_flagged_fields": int((fields["qc_flags"] != "").sum()) if len(fields) else 0,
@@ -284,12 +297,14 @@ def segment_input(
     return summary
 
 
-def _earlier_run(out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None) -> dict | None:
+def _earlier_run(
+    out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None, z_plane: int | None = None
+) -> dict | None:
     """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
 
     Raises:
         FerroscreenError: An earlier run without ``resume``; one that cannot be
-            continued (no or unreadable ``run.json``, another model, ``tta`` or channel).
+            continued (no or unreadable ``run.json``, another model, ``tta``, channel or z plane).
     """
     run_file = out / RUN_FILE
     has_labels = (out / "labels").is_dir() and any((out / "labels").glob("*.tif"))
@@ -316,6 +331,9 @@ def _earlier_run(out: Path, resume: bool, sha: str | None, tta: bool, channel_in
         raise FerroscreenError(
             f"{out}: was segmented with --channel-index {earlier.get('channel_index')}; resume it with the same"
         )
+    if earlier.get("z_plane", z_plane) != z_plane:  # runs from before z planes were recorded read the lowest
+        raise FerroscreenError(f"{out}: was segmented on z plane {earlier.get('z_plane')}, this run reads plane "
+                               f"{z_plane}; resume it with --z-plane {earlier.get('z_plane')}")
     return earlier
 
 

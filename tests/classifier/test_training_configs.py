@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -112,6 +113,28 @@ def test_reference_wells_first_scans_can_teach_alive(tiny_plate):
     assert total["alive"] > before["alive"]
     assert {k: v for k, v in total.items() if k != "alive"} == {k: v for k, v in before.items() if k != "alive"}
     assert both["n_frames"] > plain["n_frames"]
+
+
+def test_reference_plate_reads_one_z_plane(tiny_plate, tmp_path, zstack_writer):
+    """A two-plane stack trains on one plane (asked for, else the lowest), recorded for score; never on both."""
+    from ferroscreen.datamodules import ReferencePlateDataModule
+    from ferroscreen.errors import AcquisitionError
+    from ferroscreen.io import open_acquisition
+
+    frames = open_acquisition(tiny_plate).frames
+    stack = zstack_writer(frames, tmp_path / str(frames["plate"].iloc[0]))
+    shutil.copy(tiny_plate / "layout.csv", stack / "layout.csv")
+    kw = {"onset_h": 0, "val_fraction": 0.25, "seed": 0, "crop_size": 24}
+    plain = ReferencePlateDataModule(str(tiny_plate), **kw)
+    focused = ReferencePlateDataModule(str(stack), z_plane=1, **kw)
+    lowest = ReferencePlateDataModule(str(stack), **kw)
+    assert focused.summary()["z_plane"] == 1 and lowest.summary()["z_plane"] == 0
+    assert focused.summary()["n_frames"] == plain.summary()["n_frames"] == lowest.summary()["n_frames"]
+    assert np.array_equal(focused.sets.train_x, plain.sets.train_x)
+    assert len(lowest.sets.train_x) != len(plain.sets.train_x) or not np.array_equal(lowest.sets.train_x,
+                                                                                     plain.sets.train_x)
+    with pytest.raises(AcquisitionError, match="no z plane 3 \\(planes 0, 1"):
+        ReferencePlateDataModule(str(stack), z_plane=3, **kw).summary()
 
 
 def test_train_cli_bad_config(tmp_path, cli, user_error):

@@ -317,3 +317,33 @@ def test_nuclear_channel_of_a_cytation_plate_is_found_by_name(tmp_path, tiny_mod
     res = runner.invoke(app, ["segment", str(acq), "--model", str(tiny_model_file), "--out", str(tmp_path / "g"),
                               "--diameter", "model", "--channel", "gfp"])
     assert res.exit_code == 0 and "note: segmenting" not in res.output
+
+
+def test_segment_z_stack_reads_one_plane(tmp_path, tiny_model_file, zstack_writer, monkeypatch, capsys):
+    """Of a two-plane CellVoyager stack, --z-plane 1 segments the focused images; by default the lowest, said so."""
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    rows = []
+    for i, well in enumerate(["B02", "B03"]):
+        tifffile.imwrite(imgs / f"{well}.tif", make_nuclei(seed=i)[0])
+        rows.append({"plate": "P1", "well": well, "field": 1, "channel": "Hoechst", "time_h": 0.0, "z": 0,
+                     "path": str(imgs / f"{well}.tif")})
+    stack = zstack_writer(pd.DataFrame(rows), tmp_path / "P1")
+    plain, focused, lowest = tmp_path / "plain", tmp_path / "z1", tmp_path / "z0"
+    for args in ([str(imgs), "--out", str(plain)], [str(stack), "--out", str(focused), "--z-plane", "1"],
+                 [str(stack), "--out", str(lowest)]):
+        res = runner.invoke(app, ["segment", *args, "--model", str(tiny_model_file)])
+        assert res.exit_code == 0, res.output
+    assert "z plane 0 (the lowest) of planes 0, 1; --z-plane picks another" in res.output
+    f1, f0 = pd.read_csv(focused / "fields.csv"), pd.read_csv(lowest / "fields.csv")
+    assert list(f1["z"]) == [1, 1] and list(f0["z"]) == [0, 0]
+    assert json.loads((focused / "segment.json").read_text())["z_plane"] == 1
+    for well, label_file in zip(["B02", "B03"], sorted((focused / "labels").glob("*.tif")), strict=True):
+        assert np.array_equal(tifffile.imread(label_file), tifffile.imread(plain / "labels" / f"{well}.tif"))
+    for args, needle in (([str(stack), "--out", str(lowest), "--resume", "--z-plane", "1"], "was segmented on z plane 0"),
+                         ([str(imgs), "--out", str(tmp_path / "x"), "--z-plane", "1"], "this is a folder of images")):
+        monkeypatch.setattr("sys.argv", ["ferroscreen", "segment", *args, "--model", str(tiny_model_file)])
+        with pytest.raises(SystemExit) as exc:
+            main()
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1

@@ -19,6 +19,8 @@ import pytest
 
 from ferroscreen.score import DONE, read_cells, read_store
 
+from .conftest import make_bundle
+
 CMD = [sys.executable, "-m", "ferroscreen.cli"]
 
 
@@ -249,6 +251,35 @@ def test_cellvoyager_measurement_scores_like_its_tiffs_as_time_points_land(refer
     assert read_store(out).frames["path"].str.contains(r"_T000\dF00\dL01A01Z01C01\.tif$").all()
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
     pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
+
+
+def test_z_stack_scores_the_plane_asked_for(reference, plate_dir, bundle_path, tmp_path, zstack_writer):
+    """Of a two-plane stack, --z-plane 1 scores exactly like the plain plate; by default the lowest, said so."""
+    from ferroscreen.io import open_acquisition
+
+    frames = open_acquisition(plate_dir).frames
+    meas = zstack_writer(frames, tmp_path / str(frames["plate"].iloc[0]))
+    shutil.copy(plate_dir / "layout.csv", meas / "layout.csv")
+    focused = tmp_path / "z1.h5"
+    run(score_cmd(meas, bundle_path, focused, "--z-plane", "1"))
+    store = read_store(focused)
+    assert store.attrs["z_plane"] == 1 and (store.frames["z"] == 1).all() and len(store.frames) == 12
+    pd.testing.assert_frame_equal(comparable_wells(focused), comparable_wells(reference))
+    pd.testing.assert_frame_equal(cells_by_frame_key(focused), cells_by_frame_key(reference))
+    lowest = tmp_path / "z0.h5"
+    proc = run(score_cmd(meas, bundle_path, lowest))
+    assert "z plane 0 (the lowest) of planes 0, 1; --z-plane picks another" in proc.stderr
+    assert read_store(lowest).attrs["z_plane"] == 0
+    proc = subprocess.run(score_cmd(meas, bundle_path, lowest, "--resume", "--z-plane", "1"),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "was scored on z plane 0" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run(score_cmd(meas, bundle_path, tmp_path / "z5.h5", "--z-plane", "5"),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "no z plane 5 (planes 0, 1" in proc.stderr and not (tmp_path / "z5.h5").exists()
+    trained = make_bundle(tmp_path / "z1.pt", training_data={"z_plane": 1})  # same weights as bundle_path
+    proc = run(score_cmd(meas, trained, tmp_path / "trained.h5"))
+    assert "z plane 1 (the model was trained on it) of planes 0, 1" in proc.stderr
+    pd.testing.assert_frame_equal(cells_by_frame_key(tmp_path / "trained.h5"), cells_by_frame_key(reference))
 
 
 @pytest.mark.slow
