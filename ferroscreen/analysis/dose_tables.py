@@ -71,15 +71,25 @@ def annotate_wells(summary: pd.DataFrame, layout: PlateLayout) -> pd.DataFrame:
             f"{where}: none of the data's wells ({', '.join(summary['well'].astype(str)[:4])}"
             f"...) is in the layout"
         )
-    varying = [
-        c for c in ("cell_line", "growth_condition") if out.loc[out[c] != "", c].nunique() > 1
-    ]
-    out["group"] = out[varying].agg(" | ".join, axis=1) if varying else ""
+    out["group"] = well_groups(out)
     rescue = out["rescue_agent"] != ""
     out["treatment"] = np.where(
         rescue, out["compound"] + " + " + out["rescue_agent"], out["compound"]
     )
     return out
+
+
+def well_groups(wells: pd.DataFrame) -> pd.Series:
+    """Each row's group: its cell line and growth condition, joined by ``" | "``, where they vary.
+
+    Only the columns (``cell_line``, ``growth_condition``) holding more than one
+    non-empty value over ``wells`` take part; with none, every group is ``""``.
+    """
+    texts = {c: _text(wells[c]) for c in ("cell_line", "growth_condition") if c in wells.columns}
+    varying = [t for t in texts.values() if t[t != ""].nunique() > 1]
+    if not varying:
+        return pd.Series("", index=wells.index, dtype=object)
+    return pd.concat(varying, axis=1).agg(" | ".join, axis=1)
 
 
 def curve_name(treatment: str, group: str) -> str:

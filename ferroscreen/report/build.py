@@ -20,6 +20,7 @@ from ferroscreen.report.compounds import (
     dose_points,
     endpoint_wells,
     list_compounds,
+    of_group,
     ranked_readouts,
     time_courses,
 )
@@ -53,7 +54,8 @@ def _relative_href(path: Path, out: Path) -> str:
 def _ec50_series(res: Results, info: CompoundInfo) -> dict[str, pd.DataFrame]:
     if res.ec50_time is None:
         return {}
-    table = res.ec50_time[res.ec50_time["name"] == info.name]
+    table = of_group(res.ec50_time, info.group)
+    table = table[table["name"] == info.name]
     out = {}
     for mode, row in info.curves.items():
         if str(row.get("call", "active")) != "active":
@@ -75,10 +77,11 @@ def _modes_of(readouts: pd.Series, res: Results) -> list[str | None]:
     return [readout_mode(r, modes) for r in readouts]
 
 
-def _rank_text(res: Results, name: str) -> str:
+def _rank_text(res: Results, info: CompoundInfo) -> str:
     if res.ranking is None:
         return ""
-    sub = res.ranking[res.ranking["compound"] == name].sort_values("rank")
+    sub = of_group(res.ranking, info.group)
+    sub = sub[sub["compound"] == info.name].sort_values("rank")
     if sub.empty:
         return ""
     best = sub.iloc[0]
@@ -87,27 +90,30 @@ def _rank_text(res: Results, name: str) -> str:
 
 def _compound_context(res: Results, info: CompoundInfo) -> dict:
     order = res.death_modes
-    curves = {m: (row, dose_points(res, info.name, "", row, m)) for m, row in info.curves.items()}
+    curves = {m: (row, dose_points(res, info.name, "", row, m, info.group)) for m, row in info.curves.items()}
     rescue = {
-        agent: {m: (row, dose_points(res, info.name, agent, row, m)) for m, row in per_mode.items()}
+        agent: {m: (row, dose_points(res, info.name, agent, row, m, info.group)) for m, row in per_mode.items()}
         for agent, per_mode in info.rescue.items()
     }
-    courses = time_courses(res, info.name)
+    courses = time_courses(res, info.name, info.group)
     panels = [(res.frac_column(m), m, m) for m in order if res.frac_column(m)]
     if res.wells is not None and "n_cells" in res.wells.columns:
         panels.append(("n_cells", "cell count", ""))
     comparisons = rescue_comparisons(res, info)
     return {
-        "name": info.name,
+        "name": info.label,
         "anchor": info.anchor,
         "role": info.role if info.role not in ("", "sample") else "",
         "mode": info.mode if info.role == "reference" else "",
-        "rank": _rank_text(res, info.name),
+        "rank": _rank_text(res, info),
         "tc": figures.time_course_figure(courses, panels) if courses else None,
         "dr": figures.dose_response_figure(curves, rescue, order),
         "ec50t": figures.ec50_time_figure(_ec50_series(res, info), order),
         "fits": tables.fits_table(info),
-        "rescue": [{"sentence": c.sentence, "verdict": c.verdict} for c in comparisons],
+        "rescue": [
+            {"sentence": f"{info.group}: {c.sentence}" if info.group else c.sentence, "verdict": c.verdict}
+            for c in comparisons
+        ],
         "has_rescue": bool(rescue),
     }
 
@@ -217,7 +223,7 @@ def report_context(
     """
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     infos, n_left = list_compounds(res, max_compounds)
-    anchors = {i.name: i.anchor for i in infos}
+    anchors = {(i.name, i.group): i.anchor for i in infos}
     verdicts = tables.qc_verdicts(res)
     compounds = [_compound_context(res, i) for i in infos]
     flagged, n_flagged = tables.flagged_wells(res)
@@ -230,7 +236,7 @@ def report_context(
     rescues = [r for c in compounds for r in c["rescue"]]
     ranked = set(res.ranking["compound"]) if res.ranking is not None else set()
     references = {i.name for i in infos if i.role == "reference"}
-    n_compounds = len((set(anchors) | ranked) - references) + n_left
+    n_compounds = len(({i.name for i in infos} | ranked) - references) + n_left
     summary = {
         "n_plates": len(plates) or (res.qc["plate"].nunique() if res.qc is not None else 0),
         "n_compounds": n_compounds,
@@ -274,7 +280,8 @@ def report_context(
             "modes": modes,
             "plates": [p["plate"] for p in plates],
             "compounds": [
-                {"name": i.name, "anchor": i.anchor, "best_rank": None if math.isinf(i.best_rank) else i.best_rank}
+                {"name": i.name, "group": i.group, "anchor": i.anchor,
+                 "best_rank": None if math.isinf(i.best_rank) else i.best_rank}
                 for i in infos
             ],
             "files": {k: p.name for k, p in res.files.items()},

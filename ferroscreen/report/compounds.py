@@ -30,6 +30,9 @@ class CompoundInfo:
 
     Attributes:
         name: Compound name as written by the user.
+        group: Cell line / growth condition (``fits.csv``'s ``group``) when the
+            plates hold several, else ``""``; each group of a compound gets its
+            own section, its curves, points and time courses from its own wells.
         anchor: HTML id of its section (``compound-<n>``, never user text).
         role: Its layout role (``sample``, ``reference``...) or ``""``.
         mode: Reference mode from the layout (references only) or ``""``.
@@ -41,12 +44,18 @@ class CompoundInfo:
 
     name: str
     anchor: str
+    group: str = ""
     role: str = ""
     mode: str = ""
     best_rank: float = math.inf
     curves: dict[str, pd.Series] = field(default_factory=dict)
     rescue: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
     fits: pd.DataFrame | None = None
+
+    @property
+    def label(self) -> str:
+        """Heading of the section: the compound, and its group when it has one."""
+        return f"{self.name} · {self.group}" if self.group else self.name
 
 
 #: Time-course summaries (``peak_<mode>``, ``auc_<mode>``) whose dose points the wells give.
@@ -154,43 +163,70 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
         for name in res.ranking["compound"]:
             if name not in names and name not in rescue_curves:
                 names.append(name)
-    best: dict[str, float] = {}
-    top_score: dict[str, float] = {}
+    best: dict[tuple[str, str], float] = {}
+    top_score: dict[tuple[str, str], float] = {}
     if res.ranking is not None:
-        best = res.ranking.groupby("compound")["rank"].min().to_dict()
-        top_score = res.ranking.groupby("compound")["score"].max().to_dict()
+        keys = [res.ranking["compound"], group_column(res.ranking)]
+        best = res.ranking.groupby(keys)["rank"].min().to_dict()
+        top_score = res.ranking.groupby(keys)["score"].max().to_dict()
+    entries = [(name, group) for name in names for group in _groups_of(res, name)]
     role_order = {"sample": 0, "pos_ctrl": 1, "reference": 2}
-    names.sort(
-        key=lambda n: (best.get(n, math.inf), -top_score.get(n, -math.inf), role_order.get(roles.get(n, ""), 0), n)
+    entries.sort(
+        key=lambda e: (best.get(e, math.inf), -top_score.get(e, -math.inf), role_order.get(roles.get(e[0], ""), 0), e)
     )
     n_left = 0
-    if max_compounds is not None and len(names) > max_compounds:
-        n_left = len(names) - max_compounds
-        names = names[:max_compounds]
+    if max_compounds is not None and len(entries) > max_compounds:
+        n_left = len(entries) - max_compounds
+        entries = entries[:max_compounds]
     modes = set(res.death_modes) | set(res.classes)
     corrected = res.frac_prefix == "frac_corr_"
     ranked = ranked_readouts(res)
     out = []
-    for i, name in enumerate(names):
+    for i, (name, group) in enumerate(entries):
         info = CompoundInfo(
             name=name,
             anchor=f"compound-{i + 1}",
+            group=group,
             role=roles.get(name, ""),
             mode=ref_modes.get(name, ""),
-            best_rank=float(best.get(name, math.inf)),
+            best_rank=float(best.get((name, group), math.inf)),
         )
         if fits is not None:
-            own = fits[fits["name"] == name]
+            mine = of_group(fits, group)
+            own = mine[mine["name"] == name]
             info.curves = _mode_rows(own, modes, corrected, ranked)
             parts = [own]
             for agent in dict.fromkeys(agents.get(name, [])):
-                rows = fits[fits["name"] == f"{name} + {agent}"]
+                rows = mine[mine["name"] == f"{name} + {agent}"]
                 if len(rows):
                     info.rescue[agent] = _mode_rows(rows, modes, corrected, ranked)
                     parts.append(rows)
             info.fits = pd.concat(parts, ignore_index=True)
         out.append(info)
     return out, n_left
+
+
+def group_column(table: pd.DataFrame) -> pd.Series:
+    """A table's ``group`` column as text (``""`` where empty or when it has none)."""
+    if "group" not in table.columns:
+        return pd.Series("", index=table.index, dtype=object)
+    return table["group"].where(table["group"].notna(), "").astype(str)
+
+
+def of_group(table: pd.DataFrame, group: str) -> pd.DataFrame:
+    """The rows of ``table`` in ``group`` (a table without groups is all in ``""``)."""
+    return table[group_column(table) == group]
+
+
+def _groups_of(res: Results, name: str) -> list[str]:
+    """The groups a compound has curves or wells in, in order of appearance; ``[""]`` when none."""
+    groups: list[str] = []
+    if res.fits is not None:
+        groups += list(group_column(res.fits)[res.fits["name"] == name])
+    if res.wells is not None and res.has_layout:
+        wells = res.wells
+        groups += list(wells.loc[(wells["compound"] == name) & (wells["rescue_agent"] == ""), "group"])
+    return list(dict.fromkeys(groups)) or [""]
 
 
 def course_summaries(wells: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -229,17 +265,20 @@ def endpoint_wells(res: Results) -> pd.DataFrame | None:
     return _endpoint_rows(res.wells, None)
 
 
-def dose_points(res: Results, compound: str, agent: str, row: pd.Series, mode: str) -> pd.DataFrame:
+def dose_points(
+    res: Results, compound: str, agent: str, row: pd.Series, mode: str, group: str = ""
+) -> pd.DataFrame:
     """Replicate points ``dose, response`` behind a fitted curve (empty when unknown).
 
-    From the tidy table of the folder when there is one, else from the wells
-    of ``compound`` (with ``agent``), vehicle wells of the same plates as dose
-    0: their fraction at the readout's time for fraction readouts, their
-    time-course summary for ``peak_<mode>`` / ``auc_<mode>`` (as
+    From the tidy table of the folder when there is one (rows of the fit's
+    ``curve``), else from the wells of ``compound`` (with ``agent``) in
+    ``group``, vehicle wells of the same group and plates as dose 0: their
+    fraction at the readout's time for fraction readouts, their time-course
+    summary for ``peak_<mode>`` / ``auc_<mode>`` (as
     :func:`ferroscreen.analysis.readouts.summarise_wells` computes it).
     """
     empty = pd.DataFrame({"dose": [], "response": []})
-    curve = f"{compound} + {agent}" if agent else compound
+    curve = str(row.get("curve", "")) or (f"{compound} + {agent}" if agent else compound)
     if res.points is not None:
         pts = res.points[res.points["curve"] == curve]
         if "readout" in pts.columns:
@@ -258,7 +297,7 @@ def dose_points(res: Results, compound: str, agent: str, row: pd.Series, mode: s
     col = col or res.frac_column(mode)
     if col is None:
         return empty
-    wells = res.wells
+    wells = of_group(res.wells, group)
     mine = wells[(wells["compound"] == compound) & (wells["rescue_agent"] == agent)]
     mine = mine[mine["concentration"].notna()]
     if mine.empty:
@@ -294,8 +333,12 @@ def frame_times(wells: pd.DataFrame) -> pd.Series:
     return wells["time_h"].groupby([wells["plate"], index]).transform("mean").round(2)
 
 
-def time_courses(res: Results, compound: str) -> dict[str, pd.DataFrame]:
+def time_courses(res: Results, compound: str, group: str = "") -> dict[str, pd.DataFrame]:
     """Mean time courses of a compound per dose, with vehicle and reference overlays.
+
+    Only wells of ``group`` (cell line / growth condition) are averaged, the
+    compound's, the vehicle's and the references' alike; reference overlays
+    fall back to every group's when ``group`` has none.
 
     Returns:
         ``{"doses": ..., "vehicle": ..., "references": ...}``: ``doses`` has
@@ -309,14 +352,21 @@ def time_courses(res: Results, compound: str) -> dict[str, pd.DataFrame]:
     wells = res.wells.copy()
     wells["time_h"] = frame_times(wells)
     values = [c for c in wells.columns if c == "n_cells" or c.startswith("frac_")]
-    mine = wells[(wells["compound"] == compound) & (wells["rescue_agent"] == "")]
+    grouped = of_group(wells, group)
+    mine = grouped[(grouped["compound"] == compound) & (grouped["rescue_agent"] == "")]
     if mine.empty:
         return {}
     plates = set(mine["plate"])
-    same = wells[wells["plate"].isin(plates)]
+    same = grouped[grouped["plate"].isin(plates)]
     doses = mine.groupby(["concentration", "time_h"], dropna=False)[values].mean().reset_index()
     vehicle = same[same["role"] == "vehicle"].groupby("time_h")[values].mean().reset_index()
-    refs = same[(same["role"] == "reference") & (same["compound"] != compound) & (same["rescue_agent"] == "")]
+
+    def references(pool: pd.DataFrame) -> pd.DataFrame:
+        return pool[(pool["role"] == "reference") & (pool["compound"] != compound) & (pool["rescue_agent"] == "")]
+
+    refs = references(same)
+    if refs.empty and group:
+        refs = references(wells[wells["plate"].isin(plates)])
     ref_tables = []
     for (name, mode), group in refs.groupby(["compound", "mode"]):
         top = group[group["concentration"] == group["concentration"].max()]

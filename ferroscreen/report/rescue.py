@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
-from ferroscreen.report.compounds import CompoundInfo
+from ferroscreen.report.compounds import CompoundInfo, of_group
 from ferroscreen.report.results import Results, readout_mode
 from ferroscreen.report.tables import truthy
 
@@ -131,6 +131,7 @@ def _from_analysis(res: Results, info: CompoundInfo) -> list[RescueComparison] |
     if table is None or not {"compound", "rescue_agent", "shift"} <= set(table.columns):
         return None
     out = []
+    table = of_group(table, info.group)
     for _, row in table[table["compound"] == info.name].iterrows():
         readout = str(row.get("readout", ""))
         mode = str(row.get("mode", "")) or (readout_mode(readout, set(res.death_modes)) or readout)

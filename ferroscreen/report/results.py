@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ferroscreen.analysis.dose_tables import well_groups
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.plate import KNOWN_MODES, normalize_well, read_layout
@@ -50,7 +51,9 @@ from ferroscreen.plate.layout import VEHICLE_NAMES
 RESCUE_NUMERIC = ("ratio", "delta_lo", "delta_hi", "fieller_lo", "fieller_hi", "p_value", "ec50_alone",
                   "ec50_rescued", "shift", "shift_lo", "shift_hi", "effect_alone", "effect_rescued")
 
-LAYOUT_JOIN_COLUMNS = ("compound", "concentration", "role", "mode", "rescue_agent", "replicate")
+LAYOUT_JOIN_COLUMNS = (
+    "compound", "concentration", "role", "mode", "rescue_agent", "replicate", "cell_line", "growth_condition"
+)
 
 #: Files of a results folder, each with its alternative names (first existing wins).
 RESULT_FILES: dict[str, tuple[str, ...]] = {
@@ -261,6 +264,8 @@ def _prepare_wells(res: Results, path: Path) -> None:
         vehicle = wells["compound"].str.lower().isin(VEHICLE_NAMES) & (wells["role"] == "")
         wells.loc[vehicle, "role"] = "vehicle"
         wells.loc[(wells["role"] == "") & (wells["compound"] != ""), "role"] = "sample"
+    # cell line / growth condition, as the analysis groups curves (fits.csv's ``group``)
+    wells["group"] = well_groups(wells)
     res.wells = wells
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ferroscreen.report.compounds import CompoundInfo
+from ferroscreen.report.compounds import CompoundInfo, group_column
 from ferroscreen.report.formatting import fmt, molar_range
 from ferroscreen.report.results import Results
 
@@ -72,8 +72,12 @@ def frame_table(df: pd.DataFrame, columns: list[str] | None = None, links: dict[
     return {"columns": columns, "rows": rows}
 
 
-def ranking_tables(res: Results, anchors: dict[str, str]) -> list[dict]:
-    """One sortable table per mode: rank, compound, score and every score component."""
+def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[dict]:
+    """One sortable table per mode: rank, compound, score and every score component.
+
+    ``anchors`` maps (compound, group) to the href of its section; each row's
+    compound links to the section of its own group.
+    """
     if res.ranking is None:
         return []
     out = []
@@ -84,17 +88,23 @@ def ranking_tables(res: Results, anchors: dict[str, str]) -> list[dict]:
             continue
         first = ["rank", "compound", "score"]
         columns = first + [c for c in sub.columns if c not in first and c != "mode"]
-        table = frame_table(sub, columns, links={"compound": anchors})
+        table = frame_table(sub, columns)
+        at = columns.index("compound")
+        keys = zip(sub["compound"].astype(str), group_column(sub), strict=True)
+        for row, key in zip(table["rows"], keys, strict=True):
+            row[at]["href"] = anchors.get(key)
         table["mode"] = mode
         out.append(table)
     return out
 
 
-def top_hits(res: Results, anchors: dict[str, str], n: int = 3) -> list[dict]:
+def top_hits(res: Results, anchors: dict[tuple[str, str], str], n: int = 3) -> list[dict]:
     """Per mode the ``n`` best-ranked *active* compounds: ``{"mode", "hits": [{"compound", "score", "href"}]}``.
 
-    Rows whose ``tier`` (or, without one, ``call``) is not ``active`` are not hits;
-    a mode without active compounds gets an empty list.
+    ``compound`` names the group too (``"RSL3 · HT-1080"``) where the ranking has one;
+    ``anchors`` maps (compound, group) to the href of its section. Rows whose
+    ``tier`` (or, without one, ``call``) is not ``active`` are not hits; a mode
+    without active compounds gets an empty list.
     """
     if res.ranking is None:
         return []
@@ -106,8 +116,8 @@ def top_hits(res: Results, anchors: dict[str, str], n: int = 3) -> list[dict]:
                 break
         sub = sub.sort_values("rank").head(n)
         hits = [
-            {"compound": str(r.compound), "score": fmt(float(r.score)), "href": anchors.get(str(r.compound))}
-            for r in sub.itertuples(index=False)
+            {"compound": f"{c} · {g}" if g else c, "score": fmt(float(score)), "href": anchors.get((c, g))}
+            for c, g, score in zip(sub["compound"].astype(str), group_column(sub), sub["score"], strict=True)
         ]
         out.append({"mode": str(mode), "hits": hits})
     order = {m: i for i, m in enumerate(res.death_modes)}
