@@ -499,7 +499,7 @@ def fit(
     fractions: Annotated[
         FractionEstimate,
         typer.Option("--fractions", help="With a score store: the fraction estimate to fit (as in `export`)."),
-    ] = "frac",
+    ] = "share",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts, write_provenance
@@ -619,10 +619,11 @@ def export(
         FractionEstimate,
         typer.Option(
             "--fractions",
-            help="Estimate written to frac_<class>: frac (mean probability), share (argmax share) or corr "
+            help="Estimate written to frac_<class>: share (default: share of cells whose top class it is), frac (mean "
+            "probability) or corr "
             "(confusion-corrected share).",
         ),
-    ] = "frac",
+    ] = "share",
     gallery: Annotated[
         int,
         typer.Option(

@@ -156,7 +156,7 @@ def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
     path = tmp_path / "plate.h5"
     path.write_bytes(b"")
     res = CliRunner().invoke(app, ["fit", str(path), "--out", str(tmp_path / "o"),
-                                   "--readout", "frac_ferroptosis"])
+                                   "--readout", "frac_ferroptosis", "--fractions", "frac"])
     assert res.exit_code == 0, res.output
     fits = pd.read_csv(tmp_path / "o" / "fits.csv")
     assert set(fits["readout"]) == {"frac_ferroptosis"}

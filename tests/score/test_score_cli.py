@@ -83,14 +83,15 @@ def test_store_schema_and_export(reference, tmp_path, plate_dir):
     assert len(wells) == 12 and wells["n_cells"].sum() == n
     assert np.allclose(wells[[c for c in wells.columns if c.startswith("corr_")]].sum(1), 1)
     assert set(wells["role"]) == {"vehicle", "reference"}
-    assert (wells["fraction_estimate"] == "frac").all()
-
-    run([*CMD, "export", str(reference), "--out", str(tmp_path / "share"), "--fractions", "share"])
-    shared = pd.read_csv(tmp_path / "share" / "wells.csv")
+    assert (wells["fraction_estimate"] == "share").all()  # the default: the share of cells called each class
     for c in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
-        np.testing.assert_allclose(shared[f"frac_{c}"], wells[f"share_{c}"])
-        np.testing.assert_allclose(shared[f"pmean_{c}"], wells[f"frac_{c}"])
-    assert (shared["fraction_estimate"] == "share").all()
+        np.testing.assert_allclose(wells[f"frac_{c}"], wells[f"share_{c}"])
+
+    run([*CMD, "export", str(reference), "--out", str(tmp_path / "mean"), "--fractions", "frac"])
+    mean = pd.read_csv(tmp_path / "mean" / "wells.csv")
+    assert (mean["fraction_estimate"] == "frac").all() and not any(c.startswith("pmean_") for c in mean.columns)
+    for c in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
+        np.testing.assert_allclose(wells[f"pmean_{c}"], mean[f"frac_{c}"])  # the store's mean probabilities
 
 
 def test_export_gallery_picks_each_wells_best_call_deterministically(reference, plate_dir, tmp_path):
