@@ -169,7 +169,8 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
         keys = [res.ranking["compound"], group_column(res.ranking)]
         best = res.ranking.groupby(keys)["rank"].min().to_dict()
         top_score = res.ranking.groupby(keys)["score"].max().to_dict()
-    entries = [(name, group) for name in names for group in _groups_of(res, name)]
+    groups = _compound_groups(res)
+    entries = [(name, group) for name in names for group in groups.get(name, [""])]
     role_order = {"sample": 0, "pos_ctrl": 1, "reference": 2}
     entries.sort(
         key=lambda e: (best.get(e, math.inf), -top_score.get(e, -math.inf), role_order.get(roles.get(e[0], ""), 0), e)
@@ -218,15 +219,18 @@ def of_group(table: pd.DataFrame, group: str) -> pd.DataFrame:
     return table[group_column(table) == group]
 
 
-def _groups_of(res: Results, name: str) -> list[str]:
-    """The groups a compound has curves or wells in, in order of appearance; ``[""]`` when none."""
-    groups: list[str] = []
+def _compound_groups(res: Results) -> dict[str, list[str]]:
+    """Name -> the groups it has curves (fits ``name``) or plain wells in, in order of appearance."""
+    pairs: list[tuple[str, str]] = []
     if res.fits is not None:
-        groups += list(group_column(res.fits)[res.fits["name"] == name])
+        pairs += zip(res.fits["name"], group_column(res.fits), strict=True)
     if res.wells is not None and res.has_layout:
-        wells = res.wells
-        groups += list(wells.loc[(wells["compound"] == name) & (wells["rescue_agent"] == ""), "group"])
-    return list(dict.fromkeys(groups)) or [""]
+        plain = res.wells[res.wells["rescue_agent"] == ""]
+        pairs += zip(plain["compound"], plain["group"], strict=True)
+    out: dict[str, list[str]] = {}
+    for name, group in dict.fromkeys(pairs):
+        out.setdefault(name, []).append(group)
+    return out
 
 
 def course_summaries(wells: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -368,13 +372,13 @@ def time_courses(res: Results, compound: str, group: str = "") -> dict[str, pd.D
     if refs.empty and group:
         refs = references(wells[wells["plate"].isin(plates)])
     ref_tables = []
-    for (name, mode), group in refs.groupby(["compound", "mode"]):
-        top = group[group["concentration"] == group["concentration"].max()]
+    for (name, mode), ref_wells in refs.groupby(["compound", "mode"]):
+        top = ref_wells[ref_wells["concentration"] == ref_wells["concentration"].max()]
         if top.empty:
-            top = group
+            top = ref_wells
         mean = top.groupby("time_h")[values].mean().reset_index()
         mean["compound"], mean["mode"] = name, mode
-        mean["concentration"] = group["concentration"].max()
+        mean["concentration"] = ref_wells["concentration"].max()
         ref_tables.append(mean)
     references = pd.concat(ref_tables, ignore_index=True) if ref_tables else pd.DataFrame()
     return {"doses": doses, "vehicle": vehicle, "references": references}

@@ -52,23 +52,18 @@ def cell(value: Any, column: str = "", cls: str = "", href: str | None = None) -
     return {"text": text, "sort": sort, "cls": cls, "href": href}
 
 
-def frame_table(df: pd.DataFrame, columns: list[str] | None = None, links: dict[str, dict] | None = None) -> dict:
-    """A template table of a DataFrame.
+def frame_table(df: pd.DataFrame, columns: list[str] | None = None) -> dict:
+    """A template table of a DataFrame (cells without links; callers set a cell's ``href``).
 
     Args:
         df: The rows.
         columns: Columns to show (default: all).
-        links: Column -> (value -> in-page href), for linked cells.
     """
     columns = list(df.columns) if columns is None else [c for c in columns if c in df.columns]
-    links = links or {}
-    rows = []
-    for record in df[columns].itertuples(index=False):
-        row = []
-        for col, value in zip(columns, record, strict=True):
-            href = links.get(col, {}).get(value)
-            row.append(cell(value, col, href=href))
-        rows.append(row)
+    rows = [
+        [cell(value, col) for col, value in zip(columns, record, strict=True)]
+        for record in df[columns].itertuples(index=False)
+    ]
     return {"columns": columns, "rows": rows}
 
 
