@@ -4,8 +4,9 @@ No torch here. The public entry points are :func:`fit_curves` (batched
 log-logistic fits of a tidy ``curve, dose, response[, n]`` table) and
 :func:`potency_ratio` (EC50 ratio of two fitted curves with delta and Fieller
 intervals); :func:`analyse_screen` runs the whole path from a ``wells.csv``
-table and a plate layout to fits, ranking, rescue confirmation and plate QC,
-and :func:`ec50_over_time` gives time-resolved potency.
+table and a plate layout to fits, ranking, rescue confirmation, cell lines
+compared (:func:`compare_lines`) and plate QC, and :func:`ec50_over_time`
+gives time-resolved potency.
 
 Note: a fits table has a column named ``flags``; read it as ``fits["flags"]``
 (``fits.flags`` is a pandas attribute).
@@ -13,6 +14,7 @@ Note: a fits table has a column named ``flags``; read it as ``fits["flags"]``
 
 from ferroscreen.analysis.dose_response import FIT_COLUMNS, fit_curves
 from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.analysis.line_comparison import compare_lines
 from ferroscreen.analysis.models import MODELS, get_model
 from ferroscreen.analysis.potency import potency_ratio
 from ferroscreen.analysis.qc import plate_qc
@@ -28,6 +30,7 @@ __all__ = [
     "AnalysisInputError",
     "ScreenResult",
     "analyse_screen",
+    "compare_lines",
     "confirm_rescues",
     "ec50_over_time",
     "fit_curves",

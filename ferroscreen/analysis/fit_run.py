@@ -150,6 +150,10 @@ def run_fit(
     lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
     for verdict in result.rescue.get("verdict", []):
         lines.append(f"rescue: {verdict}")
+    if "lines" in paths:
+        counts = result.lines["verdict"].value_counts()
+        lines.append(f"{paths['lines']}: {len(result.lines)} line comparisons, "
+                     + ", ".join(f"{int(n)} {v}" for v, n in counts.items()))
     failing = result.qc[~result.qc["pass"].astype(bool)] if len(result.qc) else result.qc
     lines.append(
         f"{paths['qc']}: {len(result.qc)} plate x readout rows, {len(failing)} failing"

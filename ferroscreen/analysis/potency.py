@@ -84,7 +84,8 @@ def ratio_intervals(a, se_a, df_a, b, se_b, df_b, level: float = 0.95) -> dict[s
     }
 
 
-def _df_of(row: pd.Series) -> float:
+def fit_df(row: pd.Series) -> float:
+    """Residual df of a fits row for its EC50's t interval (``inf``: normal theory)."""
     df = float(row.get("df", np.nan))
     # binomial fits without overdispersion use normal theory
     if row.get("model") == "ll2" and float(row.get("rse", 1.0) or 1.0) <= 1.0:
@@ -149,7 +150,7 @@ def potency_ratio(
     num = _pick(fits, numerator, readout)
     den = _pick(fits, denominator, readout)
     out = ratio_intervals(
-        num["ec50"], num["ec50_se"], _df_of(num), den["ec50"], den["ec50_se"], _df_of(den), level
+        num["ec50"], num["ec50_se"], fit_df(num), den["ec50"], den["ec50_se"], fit_df(den), level
     )
     values = {k: float(v) for k, v in out.items()}
     with np.errstate(divide="ignore", invalid="ignore"):

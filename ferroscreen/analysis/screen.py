@@ -8,7 +8,8 @@
 fractions, [0, 2] for viability and [-1, 1.5] for GR values), :func:`~ferroscreen.analysis.ranking.rank_compounds`,
 :func:`~ferroscreen.analysis.rescue.confirm_rescues` (rescue curves, and
 single-dose rescues against alone wells or the fitted alone curve through
-:class:`AlonePredictor`) and
+:class:`AlonePredictor`), :func:`~ferroscreen.analysis.line_comparison.compare_lines`
+(when the layout holds several cell lines or growth conditions) and
 :func:`~ferroscreen.analysis.qc.plate_qc`. :func:`ec50_over_time` fits one
 curve per treatment × readout × time point for time-resolved potency.
 """
@@ -23,6 +24,7 @@ import pandas as pd
 from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_params
 from ferroscreen.analysis.dose_tables import annotate_wells, curve_name, dose_response_table
 from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
+from ferroscreen.analysis.line_comparison import compare_lines
 from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normalise_to_vehicle, summarise_wells
@@ -48,6 +50,8 @@ class ScreenResult:
         wells: Per-well summaries joined with the layout (``readouts.csv``).
         doses: The tidy dose-response table that was fitted.
         notes: Human-readable remarks (readouts skipped, ...).
+        lines: Cell lines (growth conditions) compared per compound
+            (``lines.csv``; empty with one group).
     """
 
     fits: pd.DataFrame
@@ -57,6 +61,7 @@ class ScreenResult:
     wells: pd.DataFrame
     doses: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    lines: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def fittable_readouts(summary: pd.DataFrame) -> list[str]:
@@ -266,7 +271,7 @@ def analyse_screen(
     dying = [m for m in modes if m != "alive"]
     judged = {m: ranked_readout(m, rank_on, readouts) for m in dying}  # QC judges what the ranking uses
     qc = plate_qc(annotated, dying, (fmt.rows, fmt.cols), readouts=judged)
-    return ScreenResult(fits, ranking, rescue, qc, annotated, doses, notes)
+    return ScreenResult(fits, ranking, rescue, qc, annotated, doses, notes, compare_lines(fits))
 
 
 def ec50_over_time(
@@ -315,7 +320,10 @@ def ec50_over_time(
 
 
 def write_outputs(result: ScreenResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``fits.csv``, ``ranking.csv``, ``rescue.csv``, ``qc.csv`` and ``readouts.csv``."""
+    """Write the result's tables; ``lines.csv`` only with several cell lines (an old one is removed).
+
+    Returns ``fits, ranking, rescue, qc, readouts[, lines]`` -> path written.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -329,6 +337,12 @@ def write_outputs(result: ScreenResult, out_dir: str | Path) -> dict[str, Path]:
         path = out_dir / f"{name}.csv"
         table.to_csv(path, index=False, float_format="%.6g")
         paths[name] = path
+    path = out_dir / "lines.csv"
+    if len(result.lines):
+        result.lines.to_csv(path, index=False, float_format="%.6g")
+        paths["lines"] = path
+    elif path.exists():
+        path.unlink()  # a rerun of the folder with one line left must not keep an old comparison
     return paths
 
 

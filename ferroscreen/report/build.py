@@ -26,6 +26,7 @@ from ferroscreen.report.compounds import (
 )
 from ferroscreen.report.formatting import fmt
 from ferroscreen.report.html import render_html
+from ferroscreen.report.lines import line_comparisons
 from ferroscreen.report.rescue import rescue_comparisons
 from ferroscreen.report.results import RESULT_FILES, Results, load_results
 
@@ -37,6 +38,7 @@ FILE_DESCRIPTIONS = {
     "qc": "per plate × mode: Z′, SSMD, CVs, pass/fail",
     "ec50_time": "EC50 per time point",
     "rescue": "rescue potency ratios",
+    "lines": "cell lines compared: EC50 ratio per compound and readout, with its CI and q-value",
     "points": "tidy dose-response points",
     "layout": "plate layout",
     "provenance": "versions, model bundle, configs, inputs",
@@ -269,6 +271,7 @@ def report_context(
         "flagged": flagged,
         "n_flagged": n_flagged,
         "rankings": tables.ranking_tables(res, {k: f"#{v}" for k, v in anchors.items()}),
+        "lines": line_comparisons(res, infos, {k: f"#{v}" for k, v in anchors.items()}),
         "csv_links": csv_links,
         "compounds": compounds,
         "gallery": _gallery(res),

@@ -13,6 +13,7 @@ import io
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
@@ -272,6 +273,82 @@ def _ec50_text(row: pd.Series) -> str:
     return f"EC50 {molar(ec50)}" + (f" [{ci}]" if ci else "")
 
 
+@dataclass
+class Layer:
+    """Curves drawn over each other in an overlay figure.
+
+    ``label`` (with ``label_ec50``, followed by the panel's EC50) names the layer
+    in the legend ("" for none); ``colour`` None takes the mode's colour;
+    ``band`` draws the EC50 interval band and line; ``titled`` puts this layer's
+    EC50 in the panel title.
+    """
+
+    curves: dict[str, tuple[pd.Series, pd.DataFrame]]
+    label: str = ""
+    colour: str | None = None
+    band: bool = False
+    titled: bool = False
+    label_ec50: bool = True
+
+
+def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: Sequence[str]) -> str | None:
+    """One panel per mode, every layer's points and fitted curve of that mode drawn over it."""
+    doses = []
+    for row, pts in (v for layer in layers for v in layer.curves.values()):
+        doses += [float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan))]
+        doses += list(pts.loc[pts["dose"] > 0, "dose"])
+    doses = np.array([d for d in doses if math.isfinite(d) and d > 0])
+    if not modes or doses.size == 0:
+        return None
+    lo, hi = float(doses.min()), float(doses.max())
+    zero_x = lo / 10**1.2
+    x = np.geomspace(lo / 3, hi * 3, 160)
+    legend = any(layer.label for layer in layers)
+    with _style():
+        width = 2.75 * len(modes) + 0.3
+        height = 2.7 + 0.16 * len(layers) if legend else 2.7
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(
+            left=0.6 / width,
+            right=1 - 0.15 / width,
+            bottom=(0.45 + height - 2.7) / height,
+            top=1 - 0.43 / height,
+            wspace=0.32,
+        )
+        axes = fig.subplots(1, len(modes), squeeze=False)[0]
+        for ax, mode in zip(axes, modes, strict=True):
+            title, ylabel = mode, mode
+            for layer in layers:
+                if mode not in layer.curves:
+                    continue
+                row, pts = layer.curves[mode]
+                colour = layer.colour or mode_color(mode, mode_order)
+                label = f"{layer.label}: {_ec50_text(row)}" if layer.label and layer.label_ec50 else layer.label
+                _draw_curve(ax, row, pts, colour, x, zero_x, label, band=layer.band)
+                ec50 = float(row.get("ec50", math.nan))
+                if layer.band and _is_active(row) and math.isfinite(ec50):
+                    ax.axvline(ec50, color=colour, lw=0.7, ls=":")
+                if layer.titled:
+                    title = f"{mode}\n{_ec50_text(row)}"
+                ylabel = str(row.get("readout", mode)) if ylabel == mode else ylabel
+            _dose_axis(ax, lo, hi, zero_x)
+            ax.set_title(title, fontsize=8)
+            ax.set_xlabel("concentration")
+            ax.set_ylabel(ylabel)
+            ymin, ymax = ax.get_ylim()
+            if ymin > -0.1 and ymax < 1.1:
+                ax.set_ylim(-0.03, 1.03)
+            if legend:
+                ax.legend(
+                    loc="upper left", bbox_to_anchor=(-0.05, -0.2), handletextpad=0.1, borderaxespad=0.0, fontsize=6.5
+                )
+        return encode_png(fig)
+
+
+def _ordered(modes: Sequence[str], mode_order: Sequence[str]) -> list[str]:
+    return [m for m in mode_order if m in modes] + [m for m in modes if m not in mode_order]
+
+
 def dose_response_figure(
     curves: dict[str, tuple[pd.Series, pd.DataFrame]],
     rescue: dict[str, dict[str, tuple[pd.Series, pd.DataFrame]]],
@@ -284,57 +361,27 @@ def dose_response_figure(
         rescue: Rescue agent -> mode -> (fits row, points), overlaid in green.
         mode_order: Order of the panels.
     """
-    modes = [m for m in mode_order if m in curves] + [m for m in curves if m not in mode_order]
-    if not modes:
-        return None
-    doses = []
-    for row, pts in [*curves.values(), *(v for d in rescue.values() for v in d.values())]:
-        doses += [float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan))]
-        doses += list(pts.loc[pts["dose"] > 0, "dose"])
-    doses = np.array([d for d in doses if math.isfinite(d) and d > 0])
-    if doses.size == 0:
-        return None
-    lo, hi = float(doses.min()), float(doses.max())
-    zero_x = lo / 10**1.2
-    x = np.geomspace(lo / 3, hi * 3, 160)
-    with _style():
-        width = 2.75 * len(modes) + 0.3
-        height = 2.7 + 0.16 * (len(rescue) + 1) if rescue else 2.7
-        fig = Figure(figsize=(width, height))
-        fig.subplots_adjust(
-            left=0.6 / width,
-            right=1 - 0.15 / width,
-            bottom=(0.45 + height - 2.7) / height,
-            top=1 - 0.43 / height,
-            wspace=0.32,
-        )
-        axes = fig.subplots(1, len(modes), squeeze=False)[0]
-        for ax, mode in zip(axes, modes, strict=True):
-            row, pts = curves[mode]
-            colour = mode_color(mode, mode_order)
-            _draw_curve(ax, row, pts, colour, x, zero_x, "alone" if rescue else "", band=True)
-            for k, (agent, per_mode) in enumerate(rescue.items()):
-                if mode in per_mode:
-                    r_row, r_pts = per_mode[mode]
-                    r_colour = (
-                        RESCUE_COLOR if k == 0 else matplotlib.colors.to_hex(matplotlib.colormaps["Dark2"](k % 8))
-                    )
-                    _draw_curve(ax, r_row, r_pts, r_colour, x, zero_x, f"+ {agent}: {_ec50_text(r_row)}", band=False)
-            ec50 = float(row.get("ec50", math.nan))
-            if _is_active(row) and math.isfinite(ec50):
-                ax.axvline(ec50, color=colour, lw=0.7, ls=":")
-            _dose_axis(ax, lo, hi, zero_x)
-            ax.set_title(f"{mode}\n{_ec50_text(row)}", fontsize=8)
-            ax.set_xlabel("concentration")
-            ax.set_ylabel(str(row.get("readout", mode)))
-            ymin, ymax = ax.get_ylim()
-            if ymin > -0.1 and ymax < 1.1:
-                ax.set_ylim(-0.03, 1.03)
-            if rescue:
-                ax.legend(
-                    loc="upper left", bbox_to_anchor=(-0.05, -0.2), handletextpad=0.1, borderaxespad=0.0, fontsize=6.5
-                )
-        return encode_png(fig)
+    layers = [Layer(curves, "alone" if rescue else "", band=True, titled=True, label_ec50=False)]
+    for k, (agent, per_mode) in enumerate(rescue.items()):
+        colour = RESCUE_COLOR if k == 0 else matplotlib.colors.to_hex(matplotlib.colormaps["Dark2"](k % 8))
+        layers.append(Layer(per_mode, f"+ {agent}", colour))
+    return _overlay_figure(_ordered(list(curves), mode_order), layers, mode_order)
+
+
+def lines_figure(
+    per_line: dict[str, dict[str, tuple[pd.Series, pd.DataFrame]]], mode_order: Sequence[str] = ()
+) -> str | None:
+    """One compound's curves in each cell line overlaid (legend: line and EC50), one panel per mode.
+
+    Args:
+        per_line: Line -> mode -> (fits row, points ``dose, response``).
+        mode_order: Order of the panels (modes any line has).
+    """
+    palette = matplotlib.colormaps["tab10"]
+    layers = [Layer(per_mode, str(line), matplotlib.colors.to_hex(palette(k % 10)))
+              for k, (line, per_mode) in enumerate(per_line.items())]
+    modes = list(dict.fromkeys(m for d in per_line.values() for m in d))
+    return _overlay_figure(_ordered(modes, mode_order), layers, mode_order)
 
 
 def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] = ()) -> str | None:

@@ -24,6 +24,9 @@ and the report says what was absent:
     Potency ratios (``numerator, denominator, readout, ratio`` and intervals).
 ``points.csv`` (or ``dose_response.csv``)
     The tidy ``curve, dose, response[, readout]`` table the fits were made from.
+``lines.csv``
+    Cell lines compared per compound (``compound, readout, line_a, line_b,
+    verdict`` at least; :func:`ferroscreen.analysis.line_comparison.compare_lines`).
 ``provenance.json``
     Versions, model bundle hash, configs, inputs and dates.
 ``gallery.csv`` and ``gallery.png``
@@ -63,6 +66,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "qc": ("qc.csv", "plate_qc.csv"),
     "ec50_time": ("ec50_time.csv", "ec50_over_time.csv"),
     "rescue": ("rescue.csv", "potency.csv", "potency_ratios.csv"),
+    "lines": ("lines.csv",),
     "points": ("points.csv", "dose_response.csv", "tidy.csv"),
     "layout": ("layout.csv", "layout.PlateMap", "layout.platemap"),
     "provenance": ("provenance.json",),
@@ -76,6 +80,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "qc": ("plate",),
     "ec50_time": ("curve", "time_h", "ec50"),
     "points": ("curve", "dose", "response"),
+    "lines": ("compound", "readout", "line_a", "line_b", "verdict"),
     "gallery": ("class", "well", "time_h", "p"),
 }
 
@@ -102,6 +107,7 @@ class Results:
         qc: ``qc.csv`` or None.
         ec50_time: EC50-over-time table or None.
         rescue: Potency-ratio table or None.
+        lines: Cell-line comparison table or None.
         points: Tidy dose-response table or None.
         provenance: ``provenance.json`` content (empty when absent).
         gallery: ``gallery.csv`` or None.
@@ -121,6 +127,7 @@ class Results:
     qc: pd.DataFrame | None = None
     ec50_time: pd.DataFrame | None = None
     rescue: pd.DataFrame | None = None
+    lines: pd.DataFrame | None = None
     points: pd.DataFrame | None = None
     provenance: dict = field(default_factory=dict)
     gallery: pd.DataFrame | None = None
@@ -376,9 +383,10 @@ def load_results(root: str | Path) -> Results:
         "ec50_time": ["time_h", "ec50", "ec50_lo", "ec50_hi"],
         "rescue": [],  # two accepted schemas: numeric columns are checked where present, below
         "points": ["dose", "response"],
+        "lines": ["ec50_a", "ec50_b", "ratio", "ratio_lo", "ratio_hi", "p_value", "q_value", "effect_a", "effect_b"],
         "gallery": ["time_h", "p"],
     }
-    for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "points", "gallery"):
+    for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "lines", "points", "gallery"):
         path = res.files.get(name)
         if path is None:
             continue
@@ -387,7 +395,8 @@ def load_results(root: str | Path) -> Results:
         if name == "rescue":
             cols = [c for c in RESCUE_NUMERIC if c in table.columns]
         _numeric(table, cols, path)
-        for col in ("curve", "readout", "compound", "mode", "plate", "treatment", "rescue_agent", "group"):
+        for col in ("curve", "readout", "compound", "mode", "plate", "treatment", "rescue_agent", "group", "line_a",
+                    "line_b", "call_a", "call_b", "verdict", "note"):
             if col in table.columns:
                 table[col] = table[col].where(table[col].notna(), "").astype(str)
         if "curve" in table.columns:

@@ -57,7 +57,7 @@ def two_lines(tmp_path_factory):
 
 
 def _section(html: str, heading: str) -> str:
-    start = html.index(f"<h3>{heading}")
+    start = html.index(f"<h3>{heading}", html.index('<section id="compounds"'))
     nxt = html.find("<h3>", start + 4)
     return html[start: nxt if nxt > 0 else len(html)]
 
@@ -69,7 +69,7 @@ def test_each_line_has_its_own_section_and_curves(two_lines, cli):
     proc = cli("report", res, "--out", two_lines / "report.html")
     assert proc.returncode == 0, proc.stderr
     html = (two_lines / "report.html").read_text(encoding="utf-8")
-    sections = re.findall(r"<h3>(volasertib[^<]*)", html)
+    sections = re.findall(r'<article class="compound" id="compound-\d+">\s*<h3>(volasertib[^<]*)', html)
     assert sorted(s.strip() for s in sections) == ["volasertib · Nalm6", "volasertib · REH"]
     ranking = pd.read_csv(res / "ranking.csv")
     for line, (_, ec50) in LINES.items():
@@ -106,3 +106,24 @@ def test_points_and_time_courses_come_from_the_lines_own_wells(two_lines):
         end = float(top.loc[top["time_h"].idxmax(), "frac_ferroptosis"])
         expected = 0.04 + 0.85 / (1 + LINES[line][1] / max(DOSES)) * (1 - np.exp(-0.1 * TIMES[-1]))
         assert end == pytest.approx(expected, abs=0.03)
+
+
+def test_lines_are_compared_in_fit_and_report(two_lines, cli):
+    """`fit` writes lines.csv (REH ~33x less sensitive than Nalm6) and the report shows it, linked to both lines."""
+    res = two_lines / "res"
+    lines = pd.read_csv(res / "lines.csv")
+    ferro = lines[lines["readout"] == "frac_ferroptosis"].iloc[0]
+    true_ratio = LINES["REH"][1] / LINES["Nalm6"][1]
+    assert (ferro["line_a"], ferro["line_b"], ferro["verdict"]) == ("Nalm6", "REH", "differs")
+    assert ferro["ratio_lo"] < true_ratio < ferro["ratio_hi"] and ferro["ratio_hi"] / ferro["ratio_lo"] < 2
+    assert set(lines["verdict"]) == {"differs"}  # every active readout tells the same story
+    proc = cli("report", res, "--out", two_lines / "lines.html")
+    assert proc.returncode == 0, proc.stderr
+    html = (two_lines / "lines.html").read_text(encoding="utf-8")
+    start = html.index('<section id="cell-lines"')
+    sec = html[start: html.index("</section>", start)]
+    assert re.search(r"peak_ferroptosis: REH 3\d\.?\d*x less sensitive than Nalm6", sec)
+    anchors = dict(re.findall(r'<article class="compound" id="(compound-\d+)">\s*<h3>volasertib · (\w+)', html))
+    for anchor in anchors:
+        assert f'href="#{anchor}"' in sec  # the table's line names link to each line's section
+    assert sec.count("<tr>") == len(lines) + 1 and sec.count("<img") == 1

@@ -1,0 +1,169 @@
+"""Cell lines compared: each compound's potency and effect in one line against another.
+
+A plate (or screen) holding several cell lines or growth conditions is fitted
+per group (:func:`~ferroscreen.analysis.dose_tables.well_groups`): one curve
+``<treatment> | <group>`` per readout. :func:`compare_lines` pairs the curves of
+one treatment (no rescue agent) and readout across groups and answers the
+question the biologist asks of them: is this line more or less sensitive, or
+does the compound act in one line only?
+
+Each pair ``(line_a, line_b)`` is ordered so that ``line_a`` is the more
+sensitive one (lower EC50; an active curve before an inactive one), so
+``ratio = EC50_b / EC50_a >= 1`` reads "``line_b`` needs ``ratio``-fold more".
+The ratio's interval and Wald p-value are those of
+:func:`~ferroscreen.analysis.potency.ratio_intervals` (delta method on the log
+scale, Welch–Satterthwaite df); ``q_value`` is the Benjamini–Hochberg
+adjustment over every row with a p-value. The ``verdict`` is one of
+
+``differs``
+    both curves active, ``q_value < alpha`` and the ratio at least ``min_fold``;
+``similar``
+    both active, no difference shown (the interval says how large one could be);
+``selective``
+    active in ``line_a`` only: its effect is at least ``min_effect`` and the
+    other line's curve is called inactive;
+``not_comparable``
+    a curve failed, an EC50 lies outside the tested doses
+    (``ec50_out_of_range``) or has no standard error.
+
+Pairs where neither curve is active are left out.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.analysis.activity import bh_qvalues
+from ferroscreen.analysis.potency import fit_df, ratio_intervals
+
+COMPARISON_COLUMNS = [
+    "compound", "readout", "line_a", "line_b", "call_a", "call_b", "ec50_a", "ec50_b",
+    "ratio", "ratio_lo", "ratio_hi", "p_value", "q_value", "effect_a", "effect_b",
+    "verdict", "note",
+]
+
+_UNUSABLE_FLAGS = ("failed", "ec50_out_of_range")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str).str.strip()
+
+
+def _usable(row: pd.Series) -> str:
+    """Why the curve's EC50 cannot be compared ("" when it can)."""
+    flags = [f for f in str(row.get("flags", "") or "").split(";") if f]
+    bad = [f for f in flags if f in _UNUSABLE_FLAGS]
+    if row["call"] == "failed" or "failed" in bad:
+        return "fit failed"
+    if bad:
+        return "EC50 outside the tested doses"
+    ec50, se = float(row.get("ec50", np.nan)), float(row.get("ec50_se", np.nan))
+    if not (np.isfinite(ec50) and ec50 > 0 and np.isfinite(se) and se > 0):
+        return "no EC50 standard error"
+    return ""
+
+
+def _sort_key(row: pd.Series) -> tuple:
+    active = row["call"] == "active"
+    ec50 = float(row.get("ec50", np.nan))
+    return (not active, ec50 if active and np.isfinite(ec50) else np.inf)
+
+
+def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: float) -> dict:
+    row = {
+        "compound": compound, "readout": readout, "line_a": a["group"], "line_b": b["group"],
+        "call_a": a["call"], "call_b": b["call"], "ec50_a": float(a.get("ec50", np.nan)),
+        "ec50_b": float(b.get("ec50", np.nan)), "ratio": np.nan, "ratio_lo": np.nan, "ratio_hi": np.nan,
+        "p_value": np.nan, "effect_a": float(a.get("effect", np.nan)), "effect_b": float(b.get("effect", np.nan)),
+        "verdict": "", "note": "",
+    }
+    if b["call"] != "active":
+        row["ec50_b"] = np.nan
+        why = _usable(b) if b["call"] == "failed" else ""
+        row["verdict"], row["note"] = ("not_comparable", f"{b['group']}: {why}") if why else ("selective", "")
+        return row
+    why = "; ".join(f"{r['group']}: {w}" for r in (a, b) if (w := _usable(r)))
+    if why:
+        row["verdict"], row["note"] = "not_comparable", why
+        return row
+    out = ratio_intervals(b["ec50"], b["ec50_se"], fit_df(b), a["ec50"], a["ec50_se"], fit_df(a), level)
+    row.update(ratio=float(out["ratio"]), ratio_lo=float(out["log_lo"]), ratio_hi=float(out["log_hi"]),
+               p_value=float(out["p_value"]))
+    return row
+
+
+def compare_lines(
+    fits: pd.DataFrame,
+    *,
+    level: float = 0.95,
+    alpha: float = 0.05,
+    min_fold: float = 2.0,
+    min_effect: float = 0.1,
+) -> pd.DataFrame:
+    """Every treatment × readout fitted in two or more groups, compared pairwise.
+
+    Args:
+        fits: A fits table from :func:`~ferroscreen.analysis.screen.analyse_screen`
+            (``curve, readout, call, ec50, ec50_se, df, effect, flags`` and
+            the curve info ``treatment`` (or ``compound``), ``rescue_agent``,
+            ``group``, ``role``).
+        level: Confidence level of the ratio interval.
+        alpha: FDR level of the ``differs`` verdict.
+        min_fold: Smallest EC50 ratio called ``differs``.
+        min_effect: Smallest absolute effect of the active line for ``selective``.
+
+    Returns:
+        One row per pair (:data:`COMPARISON_COLUMNS`, module doc), sorted by
+        compound, readout and q-value; empty when no treatment has two groups.
+    """
+    need = {"readout", "call", "group"}
+    if fits is None or fits.empty or not need <= set(fits.columns):
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    f = fits.copy()
+    f["group"] = _text(f["group"])
+    name = _text(f["treatment"] if "treatment" in f.columns else f.get("compound", f["curve"]))
+    f["_name"] = name
+    agent = _text(f["rescue_agent"]) if "rescue_agent" in f.columns else pd.Series("", index=f.index)
+    role = _text(f["role"]) if "role" in f.columns else pd.Series("sample", index=f.index)
+    f = f[(f["group"] != "") & (agent == "") & role.isin(["", "sample", "reference"])]
+    rows = []
+    for (compound, readout), sub in f.groupby(["_name", "readout"], sort=True):
+        if sub["group"].nunique() < 2:
+            continue
+        curves = sorted((r for _, r in sub.drop_duplicates("group").iterrows()), key=_sort_key)
+        for a, b in combinations(curves, 2):
+            if a["call"] != "active":
+                continue
+            if b["call"] != "active" and abs(float(a.get("effect", np.nan))) < min_effect:
+                continue
+            rows.append(_pair_row(str(compound), str(readout), a, b, level))
+    if not rows:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    out = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+    out["q_value"] = bh_qvalues(out["p_value"].to_numpy(float))
+    both = out["verdict"] == ""
+    differs = both & (out["q_value"] < alpha) & (out["ratio"] >= min_fold)
+    out.loc[differs, "verdict"] = "differs"
+    out.loc[both & ~differs, "verdict"] = "similar"
+    return out.sort_values(["compound", "readout", "q_value"], na_position="last", kind="stable").reset_index(
+        drop=True)
+
+
+def comparison_sentence(row: pd.Series) -> str:
+    """One line for a comparison row, e.g. ``REH 33x less sensitive than Nalm6 (95% CI 12-90x, q 1e-05)``."""
+    a, b = row["line_a"], row["line_b"]
+    verdict = row["verdict"]
+    if verdict == "selective":
+        return f"active in {a} (effect {row['effect_a']:.2f}), inactive in {b}"
+    if verdict == "not_comparable":
+        return f"{a} vs {b}: not comparable ({row['note']})"
+    ci = f"CI {row['ratio_lo']:.3g}–{row['ratio_hi']:.3g}x, q {row['q_value']:.2g}"
+    if verdict == "differs":
+        return f"{b} {row['ratio']:.3g}x less sensitive than {a} ({ci})"
+    return f"{a} and {b} alike (EC50 ratio {row['ratio']:.3g}x, {ci})"
+
+
+__all__ = ["COMPARISON_COLUMNS", "compare_lines", "comparison_sentence"]
