@@ -248,7 +248,9 @@ def segment(
         typer.Option("--channel-index", min=0, help="Nuclear channel (0-based) of multi-channel image files."),
     ] = None,
     z_plane: Annotated[
-        int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, else the lowest).")
+        str | None,
+        typer.Option("--z-plane", help=Z_PLANE_HELP + "; 'max': maximum-intensity projection of each field's "
+                     "planes; 'best': each field's plane in best focus (default: the only one, else the lowest)."),
     ] = None,
 ) -> None:
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""

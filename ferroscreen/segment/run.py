@@ -56,7 +56,7 @@ import pandas as pd
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.frames import is_store_frame
-from ferroscreen.io.planes import choose_plane
+from ferroscreen.io.planes import PROJECTIONS, choose_plane, parse_z_plane, project_planes
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
@@ -72,7 +72,7 @@ ESTIMATE_IMAGES = 8
 
 
 def collect_inputs(
-    input_path: str | Path, fmt: str | None = None, channel: str | None = None, z_plane: int | None = None
+    input_path: str | Path, fmt: str | None = None, channel: str | None = None, z_plane: int | str | None = None
 ) -> tuple[pd.DataFrame, str]:
     """The images to segment as a table with ``path, image`` (+ frame columns) and a kind.
 
@@ -83,7 +83,10 @@ def collect_inputs(
     :func:`ferroscreen.io.channels.choose_channel`; the table's
     ``attrs["notes"]`` then says so); of a z-stack one plane is used,
     ``z_plane`` or else the lowest (:func:`ferroscreen.io.planes.choose_plane`;
-    ``attrs["z_plane"]`` holds it, ``None`` for image folders).
+    ``attrs["z_plane"]`` holds it, ``None`` for image folders). With
+    ``z_plane`` ``"max"`` or ``"best"`` a stack gives one row per field whose
+    ``planes`` lists its plane paths, lowest first, and ``z`` says ``max`` or
+    ``best`` (:func:`read_field` combines them).
 
     Returns:
         ``(table, kind)`` with kind ``"images"`` or ``"acquisition"``.
@@ -124,10 +127,13 @@ def collect_inputs(
     frames = acq.frames.copy()
     channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path))
     frames = frames[frames["channel"].astype(str) == channel]
-    z, z_note = choose_plane(frames["z"], z_plane, str(path))
-    frames = frames[frames["z"] == z].reset_index(drop=True)
+    if z_plane in PROJECTIONS:
+        frames, z, z_note = _projected(frames, str(z_plane), str(path))
+    else:
+        z, z_note = choose_plane(frames["z"], z_plane, str(path))
+        frames = frames[frames["z"] == z].reset_index(drop=True)
     stems = [Path(p).stem for p in frames["path"]]
-    if len(set(stems)) < len(stems) or any(is_store_frame(p) for p in frames["path"]):
+    if len(set(stems)) < len(stems) or any(is_store_frame(p) for p in frames["path"]) or z in PROJECTIONS:
         stems = [
             f"{r.plate}_{r.well}_f{int(r.field):02d}_{r.channel}_t{float(r.time_h):g}h"
             for r in frames.itertuples(index=False)
@@ -136,6 +142,41 @@ def collect_inputs(
     frames.attrs["notes"] = [f"segmenting {n}" for n in (note, z_note) if n]
     frames.attrs["z_plane"] = z
     return frames, "acquisition"
+
+
+def _projected(frames: pd.DataFrame, how: str, source: str) -> tuple[pd.DataFrame, int | str, str | None]:
+    """One row per field (its planes' paths in ``planes``), or the only plane as it is."""
+    zs = sorted({int(z) for z in frames["z"]})
+    if not zs:
+        raise AcquisitionError(f"{source}: no image frames found")
+    if len(zs) == 1:
+        return frames.reset_index(drop=True), zs[0], f"z plane {zs[0]}: the only plane, nothing to combine ({how})"
+    keys = [c for c in ("plate", "well", "field", "channel", "time_h") if c in frames.columns]
+    rows = []
+    for _, site in frames.sort_values("z", kind="stable").groupby(keys, sort=False):
+        row = site.iloc[0].to_dict()
+        row.update(z=how, planes=list(site["path"].astype(str)))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    what = "maximum-intensity projection" if how == "max" else "per field the plane in best focus"
+    return table, how, f"z planes {', '.join(map(str, zs))}: {what}"
+
+
+def read_field(rec: dict, channel: int | None = None) -> tuple[np.ndarray, int | None]:
+    """The image of one row of :func:`collect_inputs` and, for ``best``, the z index it took.
+
+    Raises:
+        ImageReadError: A plane cannot be read, or the planes differ in size.
+    """
+    planes = rec.get("planes")
+    if not isinstance(planes, list):
+        return read_image(rec["path"], channel=channel), None
+    images = [read_image(p, channel=channel) for p in planes]
+    try:
+        image, k = project_planes(images, str(rec["z"]))
+    except ValueError as exc:
+        raise ImageReadError(f"{planes[0]}: {exc}") from None
+    return image, k
 
 
 def segment_input(
@@ -151,7 +192,7 @@ def segment_input(
     diameter: str | float = "auto",
     resume: bool = False,
     channel_index: int | None = None,
-    z_plane: int | None = None,
+    z_plane: int | str | None = None,
 ) -> dict:
     """Segment ``input_path`` into ``out`` (see the module docstring for the files).
 
@@ -172,7 +213,9 @@ def segment_input(
         channel_index: The nuclear channel (0-based) of multi-channel image
             files; without it, files whose channels differ fail with that advice.
         z_plane: z plane of a z-stack acquisition, 0-based from the bottom
-            (default: the only one, else the lowest).
+            (default: the only one, else the lowest), or ``"max"``
+            (maximum-intensity projection per field) or ``"best"`` (per field
+            the plane in best focus; ``fields.csv``'s ``z_best`` says which).
 
     Returns:
         Summary dict (also written to ``segment.json``).
@@ -192,6 +235,7 @@ def segment_input(
 
     try:
         diameter = parse_diameter(diameter)
+        z_plane = parse_z_plane(z_plane)
     except ValueError as exc:
         raise FerroscreenError(str(exc)) from None
     table, kind = collect_inputs(input_path, fmt=fmt, channel=channel, z_plane=z_plane)
@@ -208,7 +252,7 @@ def segment_input(
     else:
         with torch.inference_mode():
             sample = np.unique(np.linspace(0, len(table) - 1, min(ESTIMATE_IMAGES, len(table))).round().astype(int))
-            images = _readable(table["path"].iloc[sample], channel_index) if diameter == "auto" else []
+            images = _readable(table.iloc[sample], channel_index) if diameter == "auto" else []
             choice = nm.choose_scale(images, diameter, tile=tile)
         del images
     (out / "labels").mkdir(parents=True, exist_ok=True)
@@ -220,7 +264,7 @@ def segment_input(
     with torch.inference_mode():
         for i, rec in enumerate(table.to_dict("records")):
             try:
-                image = read_image(rec["path"], channel=channel_index)
+                image, best = read_field(rec, channel_index)
             except ImageReadError as exc:
                 failures.append(str(exc))
                 rows.append({**rec, "status": "failed", "error": str(exc)})
@@ -243,6 +287,8 @@ def segment_input(
                 reused += 1
             obj = object_table(labels, image)
             qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / scale**2)
+            if best is not None:
+                rec = {**rec, "z_best": best}
             rows.append({**rec, "status": "done", "error": "", "scale": scale, **field_features(obj), **qc})
             obj_tables.append(obj.assign(image=rec["image"]))
             if progress is not None:
@@ -250,7 +296,10 @@ def segment_input(
     if len(failures) == len(rows):
         raise ImageReadError(f"no image could be read ({len(rows)} tried); the first: {failures[0]}")
     fields = _flagged(pd.DataFrame(rows))
-    id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z") if c in fields.columns]
+    if "planes" in fields.columns:  # projected fields: their planes' paths, lowest first
+        fields["planes"] = [";".join(p) if isinstance(p, list) else "" for p in fields["planes"]]
+    id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z", "z_best")
+               if c in fields.columns]
     rest = [c for c in fields.columns if c not in id_cols and c != "path"]
     fields = fields[id_cols + rest + ["path"]]
     fields.to_csv(out / "fields.csv", index=False)
@@ -262,6 +311,7 @@ def segment_input(
         "postprocess": nm.postprocess.to_dict(),
         "scale": choice.scale,
         "nucleus_diameter_px": choice.image_diameter_px if choice.image_diameter_px is not None else "",
+        "z_plane": "" if z_plane is None else z_plane,
     }
     if kind == "acquisition":
         keys = ("plate", "well") + (("time_h",) if fields["time_h"].nunique() > 1 else ())
@@ -348,12 +398,12 @@ def _written_labels(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     return labels if labels.shape == shape[:2] else None
 
 
-def _readable(paths, channel: int | None = None) -> list[np.ndarray]:
-    """The images at ``paths`` that can be read (unreadable ones are left out)."""
+def _readable(rows: pd.DataFrame, channel: int | None = None) -> list[np.ndarray]:
+    """The images of ``rows`` (:func:`read_field`) that can be read (unreadable ones are left out)."""
     images = []
-    for path in paths:
+    for rec in rows.to_dict("records"):
         try:
-            images.append(read_image(path, channel=channel))
+            images.append(read_field(rec, channel)[0])
         except ImageReadError:
             continue
     return images
@@ -385,6 +435,9 @@ def _write_stores(
     written = []
     for plate, f in fields.groupby("plate", sort=True):
         f = f.reset_index(drop=True)
+        if f["z"].isin(PROJECTIONS).any():  # the store's z: the plane taken (best), -1 for a max projection
+            best = f["z_best"] if "z_best" in f.columns else pd.Series(np.nan, index=f.index)
+            f = f.assign(z=best.where(f["z"] == "best", -1).fillna(-1).astype(int))
         frames = new_frame_table(f)
         done = (f["status"] == "done").to_numpy()
         frames["status"] = np.where(done, DONE, FAILED)

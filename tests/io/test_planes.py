@@ -27,3 +27,57 @@ def test_lowest_when_the_trained_plane_is_not_in_the_stack():
 def test_absent_plane_is_a_one_line_error_naming_the_source():
     with pytest.raises(AcquisitionError, match=r"^plate7: no z plane 5 \(planes 0, 1, numbered from 0\)$"):
         choose_plane([0, 1], 5, "plate7")
+
+
+def test_z_plane_values_parse_to_a_plane_or_a_projection():
+    from ferroscreen.io.planes import parse_z_plane
+
+    assert [parse_z_plane(v) for v in (None, 2, "3", " MAX ", "best")] == [None, 2, 3, "max", "best"]
+    for bad in ("sharpest", "-1", "1.5", -2):
+        with pytest.raises(ValueError, match="--z-plane"):
+            parse_z_plane(bad)
+
+
+def _sharp_and_blurred():
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    sharp = np.zeros((96, 96), np.uint16)
+    for y, x in rng.integers(10, 86, (25, 2)):
+        cv2.circle(sharp, (int(x), int(y)), 4, 3000, -1)
+    blurred = cv2.GaussianBlur(sharp.astype(np.float32), (0, 0), 4).round().astype(np.uint16)
+    return sharp, blurred
+
+
+def test_focus_score_ranks_the_focused_plane_first_and_best_takes_it():
+    from ferroscreen.io.planes import focus_score, project_planes
+
+    sharp, blurred = _sharp_and_blurred()
+    assert focus_score(sharp) > 10 * focus_score(blurred)
+    image, k = project_planes([blurred, sharp, blurred], "best")
+    assert k == 1 and image is sharp
+
+
+def test_max_projection_keeps_the_dtype_and_takes_every_pixels_maximum():
+    import numpy as np
+
+    from ferroscreen.io.planes import project_planes
+
+    sharp, blurred = _sharp_and_blurred()
+    image, k = project_planes([blurred, sharp], "max")
+    assert k is None and image.dtype == np.uint16
+    assert np.array_equal(image, np.maximum(sharp, blurred))
+
+
+def test_planes_of_other_sizes_or_an_unknown_projection_are_errors():
+    import numpy as np
+
+    from ferroscreen.io.planes import project_planes
+
+    with pytest.raises(ValueError, match="different sizes"):
+        project_planes([np.zeros((4, 4)), np.zeros((4, 5))], "max")
+    with pytest.raises(ValueError, match="unknown projection"):
+        project_planes([np.zeros((4, 4))], "mean")
+    with pytest.raises(ValueError, match="no planes"):
+        project_planes([], "best")

@@ -319,8 +319,8 @@ def test_nuclear_channel_of_a_cytation_plate_is_found_by_name(tmp_path, tiny_mod
     assert res.exit_code == 0 and "note: segmenting" not in res.output
 
 
-def test_segment_z_stack_reads_one_plane(tmp_path, tiny_model_file, zstack_writer, monkeypatch, capsys):
-    """Of a two-plane CellVoyager stack, --z-plane 1 segments the focused images; by default the lowest, said so."""
+def _two_plane_stack(tmp_path, zstack_writer):
+    """Two wells' nuclei images in ``imgs/`` and a CellVoyager stack of them (plane 0 blurred, plane 1 focused)."""
     imgs = tmp_path / "imgs"
     imgs.mkdir()
     rows = []
@@ -329,6 +329,12 @@ def test_segment_z_stack_reads_one_plane(tmp_path, tiny_model_file, zstack_write
         rows.append({"plate": "P1", "well": well, "field": 1, "channel": "Hoechst", "time_h": 0.0, "z": 0,
                      "path": str(imgs / f"{well}.tif")})
     stack = zstack_writer(pd.DataFrame(rows), tmp_path / "P1")
+    return imgs, stack
+
+
+def test_segment_z_stack_reads_one_plane(tmp_path, tiny_model_file, zstack_writer, monkeypatch, capsys):
+    """Of a two-plane CellVoyager stack, --z-plane 1 segments the focused images; by default the lowest, said so."""
+    imgs, stack = _two_plane_stack(tmp_path, zstack_writer)
     plain, focused, lowest = tmp_path / "plain", tmp_path / "z1", tmp_path / "z0"
     for args in ([str(imgs), "--out", str(plain)], [str(stack), "--out", str(focused), "--z-plane", "1"],
                  [str(stack), "--out", str(lowest)]):
@@ -342,6 +348,37 @@ def test_segment_z_stack_reads_one_plane(tmp_path, tiny_model_file, zstack_write
         assert np.array_equal(tifffile.imread(label_file), tifffile.imread(plain / "labels" / f"{well}.tif"))
     for args, needle in (([str(stack), "--out", str(lowest), "--resume", "--z-plane", "1"], "was segmented on z plane 0"),
                          ([str(imgs), "--out", str(tmp_path / "x"), "--z-plane", "1"], "this is a folder of images")):
+        monkeypatch.setattr("sys.argv", ["ferroscreen", "segment", *args, "--model", str(tiny_model_file)])
+        with pytest.raises(SystemExit) as exc:
+            main()
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_segment_z_stack_projections(tmp_path, tiny_model_file, zstack_writer, monkeypatch, capsys):
+    """--z-plane best takes each field's focused plane (labels as the plain images'); max projects every plane."""
+    imgs, stack = _two_plane_stack(tmp_path, zstack_writer)
+    plain, best, most = tmp_path / "plain", tmp_path / "best", tmp_path / "max"
+    for args in ([str(imgs), "--out", str(plain)], [str(stack), "--out", str(best), "--z-plane", "best"],
+                 [str(stack), "--out", str(most), "--z-plane", "max"]):
+        res = runner.invoke(app, ["segment", *args, "--model", str(tiny_model_file)])
+        assert res.exit_code == 0, res.output
+    assert "z planes 0, 1: maximum-intensity projection" in res.output
+    fb, fm = pd.read_csv(best / "fields.csv"), pd.read_csv(most / "fields.csv")
+    assert list(fb["z"]) == ["best", "best"] and list(fb["z_best"]) == [1, 1]
+    assert list(fm["z"]) == ["max", "max"] and all(len(p.split(";")) == 2 for p in fm["planes"])
+    assert json.loads((best / "segment.json").read_text())["z_plane"] == "best"
+    for well, label_file in zip(["B02", "B03"], sorted((best / "labels").glob("*.tif")), strict=True):
+        assert np.array_equal(tifffile.imread(label_file), tifffile.imread(plain / "labels" / f"{well}.tif"))
+    assert (fm["n_nuclei"] > 0).all() and fm["status"].eq("done").all()
+    import h5py
+
+    with h5py.File(best / "store" / "P1.h5") as h5, h5py.File(most / "store" / "P1.h5") as h5m:
+        assert list(h5["frames"]["z"][:]) == [1, 1] and list(h5m["frames"]["z"][:]) == [-1, -1]
+        assert h5m.attrs["z_plane"] == "max"
+    for args, needle in (([str(stack), "--out", str(tmp_path / "x"), "--z-plane", "sharpest"], "--z-plane 'sharpest'"),
+                         ([str(stack), "--out", str(best), "--resume", "--z-plane", "max"],
+                          "was segmented on z plane best")):
         monkeypatch.setattr("sys.argv", ["ferroscreen", "segment", *args, "--model", str(tiny_model_file)])
         with pytest.raises(SystemExit) as exc:
             main()
