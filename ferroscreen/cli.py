@@ -502,6 +502,11 @@ def fit(
         FractionEstimate,
         typer.Option("--fractions", help="With a score store: the fraction estimate to fit (as in `export`)."),
     ] = "share",
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Wells to leave out (B03 on every plate, P1:B03 on one; repeat or "
+                     "comma-separate), as the layout's 'exclude' column does."),
+    ] = None,
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts, write_provenance
@@ -539,12 +544,17 @@ def fit(
             kind = table_kind(table)
             for note in table.attrs.get("notes", []):
                 typer.echo(f"{input_path}: {note}")
+    excluded = split_readouts(exclude)
+    if excluded and lay is None:
+        raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
     lines = run_fit(
         table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
         endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
+        exclude=excluded,
     )  # fmt: skip
     options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
-               "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind}
+               "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind,
+               "exclude": excluded or []}
     if suffix in (".h5", ".hdf5"):
         options["fractions"] = FractionEstimate(fractions).value
     lines.append(f"{write_provenance(out, input_path, options, store_attrs, layout)}")

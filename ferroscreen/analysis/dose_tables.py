@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.analysis.inputs import AnalysisInputError
-from ferroscreen.errors import LayoutError
-from ferroscreen.plate import PlateLayout
+from ferroscreen.errors import LayoutError, WellError
+from ferroscreen.plate import PlateLayout, exclusion_reasons, normalize_well
 
 #: Roles whose wells form dose-response curves.
 CURVE_ROLES = ("sample", "reference", "rescue", "pos_ctrl")
@@ -34,6 +34,7 @@ _LAYOUT_KEEP = (
     "replicate",
     "cell_line",
     "growth_condition",
+    "exclude",
 )
 
 
@@ -71,12 +72,63 @@ def annotate_wells(summary: pd.DataFrame, layout: PlateLayout) -> pd.DataFrame:
             f"{where}: none of the data's wells ({', '.join(summary['well'].astype(str)[:4])}"
             f"...) is in the layout"
         )
+    out["exclude"] = exclusion_reasons(out["exclude"]) if "exclude" in out.columns else ""
     out["group"] = well_groups(out)
     rescue = out["rescue_agent"] != ""
     out["treatment"] = np.where(
         rescue, out["compound"] + " + " + out["rescue_agent"], out["compound"]
     )
     return out
+
+
+def mark_excluded(annotated: pd.DataFrame, entries, reason: str = "--exclude") -> pd.DataFrame:
+    """``annotated`` with the wells ``entries`` excluded (``exclude`` set to ``reason`` where empty).
+
+    Args:
+        annotated: Output of :func:`annotate_wells`.
+        entries: ``B03`` (that well of every plate) or ``P1:B03`` (of plate ``P1``).
+        reason: The reason recorded.
+
+    Raises:
+        AnalysisInputError: An entry that is not a well name, or names no well of the data.
+    """
+    out = annotated.copy()
+    plates = sorted(set(out["plate"].astype(str)))
+    for entry in entries:
+        plate, _, name = str(entry).strip().rpartition(":")
+        try:
+            well = normalize_well(name)
+        except WellError as exc:
+            raise AnalysisInputError(f"--exclude {entry}: {exc}") from None
+        if plate and plate not in plates:
+            raise AnalysisInputError(f"--exclude {entry}: no plate '{plate}' in the data (plates {', '.join(plates)})")
+        rows = out["well"].astype(str) == well
+        if plate:
+            rows &= out["plate"].astype(str) == plate
+        if not rows.any():
+            raise AnalysisInputError(f"--exclude {entry}: the data has no well {well}")
+        out.loc[rows & (out["exclude"] == ""), "exclude"] = reason
+    return out
+
+
+def split_excluded(annotated: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(used, excluded)`` rows of :func:`annotate_wells` output (``exclude`` holds the reason).
+
+    Excluded wells take no part in any curve, vehicle level, ranking, rescue call or QC.
+    """
+    out = annotated["exclude"].astype(str) != "" if "exclude" in annotated.columns else pd.Series(
+        False, index=annotated.index)
+    return annotated[~out].reset_index(drop=True), annotated[out].reset_index(drop=True)
+
+
+def exclusion_note(excluded: pd.DataFrame, limit: int = 12) -> str | None:
+    """``"2 wells excluded: P1 B03 (bubble), P1 C05 (excluded)"`` or None."""
+    if excluded.empty:
+        return None
+    wells = excluded.drop_duplicates(["plate", "well"])
+    named = [f"{r.plate} {r.well} ({r.exclude})" for r in wells.head(limit).itertuples(index=False)]
+    more = f" and {len(wells) - limit} more" if len(wells) > limit else ""
+    return f"{len(wells)} well{'s' if len(wells) != 1 else ''} excluded: {', '.join(named)}{more}"
 
 
 def well_groups(wells: pd.DataFrame) -> pd.Series:

@@ -101,6 +101,7 @@ def run_fit(
     over_time: bool = False,
     source=None,
     rank_on: str = "peak",
+    exclude: list[str] | None = None,
 ) -> list[str]:
     """Fit, rank and QC one input; write the CSVs; return lines to print.
 
@@ -121,6 +122,8 @@ def run_fit(
     except ValueError as exc:
         raise AnalysisInputError(f"{where}: {exc}") from None
     if kind == "tidy":
+        if exclude:
+            raise AnalysisInputError(f"{where}: --exclude leaves wells out; a tidy curve table has no wells")
         if readouts:
             if "readout" not in table.columns:
                 raise AnalysisInputError(f"{where}: --readout given but the table has no 'readout'")
@@ -142,11 +145,14 @@ def run_fit(
             f"{where}: a {'metric export' if kind == 'metric' else 'wells table'} holds no "
             f"doses; pass --layout (layout CSV or IncuCyte .PlateMap)"
         )
+    exclude = exclude or []
     result = analyse_screen(
-        table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on
+        table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on,
+        exclude=exclude,
     )
     paths = write_outputs(result, out_dir)
-    lines = [f"{paths['fits']}: {summary_line(result.fits)}"]
+    lines = [f"note: {note}" for note in result.notes]
+    lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
     lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
     for verdict in result.rescue.get("verdict", []):
         lines.append(f"rescue: {verdict}")
@@ -160,7 +166,7 @@ def run_fit(
         + (f" ({', '.join(sorted(set(failing['plate'].astype(str))))})" if len(failing) else "")
     )
     if over_time:
-        over = ec50_over_time(table, layout, readouts=readouts, model=model)
+        over = ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude)
         path = out_dir / "ec50_over_time.csv"
         over.to_csv(path, index=False, float_format="%.6g")
         lines.append(f"{path}: {len(over)} rows")

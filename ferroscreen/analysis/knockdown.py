@@ -43,7 +43,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ferroscreen.analysis.dose_tables import exclusion_note
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.plate import exclusion_reasons
 
 __all__ = [
     "NON_TARGETING_NAMES",
@@ -217,7 +219,7 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
         return out
     lt = layout.table.copy()
     lt["plate_id"] = lt["plate_id"].astype(str)
-    cols = ["well", "compound", "role", "replicate", "concentration"]
+    cols = ["well", "compound", "role", "replicate", "concentration"] + (["exclude"] if "exclude" in lt else [])
     if len(layout.plate_ids) <= 1:
         merged = out.drop(
             columns=[c for c in ("gene", "role", "replicate", "concentration") if c in out.columns]
@@ -267,7 +269,9 @@ def call_hits(
 
     Args:
         wells: One row per well (``plate``, ``well``, readout columns; ``gene``
-            and ``role`` unless a layout gives them; ``qc_flags`` optional).
+            and ``role`` unless a layout gives them; ``qc_flags`` optional; wells
+            whose ``exclude`` (table or layout, :func:`~ferroscreen.plate.exclusion_reasons`)
+            gives a reason take no part).
         layout: :class:`~ferroscreen.plate.PlateLayout` with the gene per well
             in ``compound``, ``role`` and ``replicate``.
         count_col: Nuclei count column; default ``nuclei_per_field`` when the
@@ -294,7 +298,9 @@ def call_hits(
         if col not in wells.columns:
             raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(map(str, wells.columns))})")
     df = _merge_layout(wells, layout)
-    df = df[df["role"].astype(str) != "empty"].copy()
+    df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
+    left_out = exclusion_note(df[df["exclude"] != ""])
+    df = df[(df["role"].astype(str) != "empty") & (df["exclude"] == "")].copy()
     df["is_control"] = _is_control(df, control_names)
     rc = [well_to_rowcol(w) for w in df["well"]]
     df["row"] = [r for r, _ in rc]
@@ -344,6 +350,8 @@ def call_hits(
     out = pd.concat(parts).sort_index()
     for m in msgs:
         warnings.warn(m, stacklevel=2)
+    if left_out:  # said, not warned: the user asked for it
+        msgs.insert(0, left_out + " (no part in normalisation or calls)")
     score = "b" if use_bscore else "z"
     genes = _gene_table(out, score, count_threshold, area_threshold, lethal_threshold, z_threshold, fdr)
     params = {

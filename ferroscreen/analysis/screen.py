@@ -16,13 +16,21 @@ curve per treatment × readout × time point for time-resolved potency.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_params
-from ferroscreen.analysis.dose_tables import annotate_wells, curve_name, dose_response_table
+from ferroscreen.analysis.dose_tables import (
+    annotate_wells,
+    curve_name,
+    dose_response_table,
+    exclusion_note,
+    mark_excluded,
+    split_excluded,
+)
 from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
 from ferroscreen.analysis.line_comparison import compare_lines
 from ferroscreen.analysis.qc import plate_qc
@@ -47,7 +55,8 @@ class ScreenResult:
         ranking: Per-mode ranking (``ranking.csv``).
         rescue: Rescue pairs and whether they confirm the mode (``rescue.csv``).
         qc: Plate QC (``qc.csv``).
-        wells: Per-well summaries joined with the layout (``readouts.csv``).
+        wells: Per-well summaries joined with the layout (``readouts.csv``); excluded
+            wells last, with their ``exclude`` reason and no vehicle-normalised values.
         doses: The tidy dose-response table that was fitted.
         notes: Human-readable remarks (readouts skipped, ...).
         lines: Cell lines (growth conditions) compared per compound
@@ -221,6 +230,7 @@ def analyse_screen(
     endpoint_h: float | None = None,
     source=None,
     rank_on: str = "peak",
+    exclude: Sequence[str] = (),
     **fit_kwargs,
 ) -> ScreenResult:
     """Run the whole analysis of one screen.
@@ -234,6 +244,8 @@ def analyse_screen(
         source: Input name used in error messages.
         rank_on: Readout the compounds rank on per mode (``peak``, ``endpoint``,
             ``auc``; see :mod:`~ferroscreen.analysis.ranking`).
+        exclude: Wells to leave out besides those the layout's ``exclude``
+            column marks (``B03`` on every plate, ``P1:B03`` on one).
         **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
 
     Returns:
@@ -245,8 +257,11 @@ def analyse_screen(
     wells = validate_wells(wells, source=source)
     modes = death_modes(wells)
     summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source)
-    annotated = normalise_to_vehicle(annotate_wells(summary, layout))
-    notes: list[str] = []
+    used, excluded = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))
+    if used.empty:
+        raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
+    annotated = normalise_to_vehicle(used)
+    notes: list[str] = [n for n in (exclusion_note(excluded),) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)
@@ -271,7 +286,8 @@ def analyse_screen(
     dying = [m for m in modes if m != "alive"]
     judged = {m: ranked_readout(m, rank_on, readouts) for m in dying}  # QC judges what the ranking uses
     qc = plate_qc(annotated, dying, (fmt.rows, fmt.cols), readouts=judged)
-    return ScreenResult(fits, ranking, rescue, qc, annotated, doses, notes, compare_lines(fits))
+    readouts = pd.concat([annotated, excluded], ignore_index=True) if len(excluded) else annotated
+    return ScreenResult(fits, ranking, rescue, qc, readouts, doses, notes, compare_lines(fits))
 
 
 def ec50_over_time(
@@ -280,6 +296,7 @@ def ec50_over_time(
     readouts: list[str] | None = None,
     model: str = "ll4",
     times_h: list[float] | None = None,
+    exclude: Sequence[str] = (),
     **fit_kwargs,
 ) -> pd.DataFrame:
     """Time-resolved potency: one fit per treatment × readout × time point, all in one batch.
@@ -290,6 +307,7 @@ def ec50_over_time(
         readouts: Endpoint readouts to follow (default :func:`default_readouts`).
         model: Curve model.
         times_h: Time points (default: every time point after the first).
+        exclude: Wells left out, as in :func:`analyse_screen`.
         **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
 
     Returns:
@@ -301,7 +319,7 @@ def ec50_over_time(
     tables = []
     for t in times:
         summary = summarise_wells(wells, endpoint_h=t)
-        annotated = normalise_to_vehicle(annotate_wells(summary, layout))
+        annotated = normalise_to_vehicle(split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))[0])
         use = list(readouts) if readouts else default_readouts(annotated, model)
         doses = dose_response_table(annotated, [r for r in use if r in annotated.columns])
         if doses.empty:

@@ -5,6 +5,7 @@ from ferroscreen.plate.layout import (
     LAYOUT_COLUMNS,
     ROLES,
     PlateLayout,
+    exclusion_reasons,
     make_layout,
 )
 from ferroscreen.plate.layout_csv import read_layout_csv
@@ -27,6 +28,7 @@ __all__ = [
     "ROLES",
     "PlateFormat",
     "PlateLayout",
+    "exclusion_reasons",
     "format_molar",
     "make_layout",
     "normalize_well",

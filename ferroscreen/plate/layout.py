@@ -53,6 +53,27 @@ KNOWN_MODES = (
 )
 
 #: Compound names treated as vehicle when a source has no role column.
+#: Layout columns that mark wells to leave out of the analysis (first one present is used).
+EXCLUDE_COLUMNS = ("exclude", "excluded")
+_NOT_EXCLUDED = {"", "0", "no", "n", "false", "f", "nan", "none"}
+_EXCLUDED = {"1", "yes", "y", "true", "t", "x"}
+
+
+def exclusion_reasons(values: Iterable) -> list[str]:
+    """Why each well is excluded ("" for a well that is used), from an ``exclude`` column.
+
+    Blank, ``0``, ``no``, ``false`` keep the well; ``1``, ``yes``, ``true``,
+    ``x`` exclude it (reason ``excluded``); any other text excludes it and is the
+    reason (``bubble``, ``contaminated``).
+    """
+    out = []
+    for v in values:
+        text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+        low = text.lower()
+        out.append("" if low in _NOT_EXCLUDED else "excluded" if low in _EXCLUDED else text)
+    return out
+
+
 VEHICLE_NAMES = ("dmso", "vehicle", "water", "h2o", "pbs", "medium", "media", "ethanol", "etoh")
 
 

@@ -13,7 +13,15 @@ from pathlib import Path
 import pandas as pd
 
 from ferroscreen.errors import LayoutError, WellError
-from ferroscreen.plate.layout import KNOWN_MODES, LAYOUT_COLUMNS, ROLES, VEHICLE_NAMES, PlateLayout
+from ferroscreen.plate.layout import (
+    EXCLUDE_COLUMNS,
+    KNOWN_MODES,
+    LAYOUT_COLUMNS,
+    ROLES,
+    VEHICLE_NAMES,
+    PlateLayout,
+    exclusion_reasons,
+)
 from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, to_molar
 from ferroscreen.plate.wells import PlateFormat, normalize_well
 
@@ -188,6 +196,10 @@ def read_layout_csv(
         except ValueError:
             raise _err(path, lineno, "replicate", f"'{rep}' is not an integer") from None
         rec["cell_line"] = row.get("cell_line", "")
+        marked = next((c for c in EXCLUDE_COLUMNS if c in header), None)
+        if marked is not None:
+            rec.pop(marked, None)
+            rec["exclude"] = exclusion_reasons([row.get(marked, "")])[0]
         records.append(rec)
     if not records:
         raise LayoutError(f"{path}: layout has a header but no wells")

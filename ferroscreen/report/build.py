@@ -146,6 +146,10 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
             any_flag |= parsed.eq(True) | named
         for (plate, well), _ in res.wells[any_flag].groupby(["plate", "well"]):
             flagged_by_plate.setdefault(str(plate), []).append(str(well))
+    excluded_by_plate: dict[str, list[str]] = {}
+    if res.wells is not None and "exclude" in res.wells.columns:
+        for (plate, well), _ in res.wells[res.wells["exclude"] != ""].groupby(["plate", "well"]):
+            excluded_by_plate.setdefault(str(plate), []).append(str(well))
     out = []
     for plate, sub in end.groupby("plate", sort=True):
         times = sorted(sub["time_h"].unique())
@@ -157,7 +161,9 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
             {
                 "plate": str(plate),
                 "time": when,
-                "uri": figures.plate_heatmaps(sub, panels, flagged_by_plate.get(str(plate), [])),
+                "uri": figures.plate_heatmaps(sub, panels, flagged_by_plate.get(str(plate), []),
+                                              excluded=excluded_by_plate.get(str(plate), [])),
+                "excluded": len(excluded_by_plate.get(str(plate), [])),
                 "verdict": verdict["verdict"],
                 "reasons": verdict["reasons"],
                 "corrected": res.frac_prefix == "frac_corr_",

@@ -301,7 +301,7 @@ def dose_points(
     col = col or res.frac_column(mode)
     if col is None:
         return empty
-    wells = of_group(res.wells, group)
+    wells = of_group(res.used_wells, group)
     mine = wells[(wells["compound"] == compound) & (wells["rescue_agent"] == agent)]
     mine = mine[mine["concentration"].notna()]
     if mine.empty:
@@ -353,7 +353,7 @@ def time_courses(res: Results, compound: str, group: str = "") -> dict[str, pd.D
     """
     if res.wells is None or not res.has_layout:
         return {}
-    wells = res.wells.copy()
+    wells = res.used_wells.copy()
     wells["time_h"] = frame_times(wells)
     values = [c for c in wells.columns if c == "n_cells" or c.startswith("frac_")]
     grouped = of_group(wells, group)

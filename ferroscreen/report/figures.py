@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import matplotlib
+import matplotlib.patches
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap
@@ -79,6 +80,7 @@ def plate_heatmaps(
     panels: Sequence[tuple[str, str, str]],
     flagged: Sequence[str] = (),
     title: str = "",
+    excluded: Sequence[str] = (),
 ) -> str | None:
     """Plate maps of one plate's endpoint values.
 
@@ -88,6 +90,7 @@ def plate_heatmaps(
             gives a viridis map from 0, any other colour a 0–1 map from white.
         flagged: Wells marked with a cross (QC flags).
         title: Figure title.
+        excluded: Wells left out of the analysis, framed and struck through in black.
     """
     panels = [p for p in panels if p[0] in endpoint.columns]
     if endpoint.empty or not panels:
@@ -95,6 +98,7 @@ def plate_heatmaps(
     fmt = _plate_format(endpoint["well"])
     rc = np.array([well_to_rowcol(w) for w in endpoint["well"]])
     flag_rc = np.array([well_to_rowcol(w) for w in flagged]).reshape(-1, 2)
+    excl_rc = np.array([well_to_rowcol(w) for w in excluded]).reshape(-1, 2)
     ncols = min(len(panels), 2)
     nrows = math.ceil(len(panels) / ncols)
     cell = 0.3 if fmt.n_wells <= 96 else 0.17 if fmt.n_wells <= 384 else 0.1
@@ -125,6 +129,10 @@ def plate_heatmaps(
                     c="black",
                     linewidths=0.8,
                 )
+            for r, c in excl_rc:
+                ax.add_patch(matplotlib.patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="black",
+                                                          lw=0.9))
+                ax.plot([c - 0.45, c + 0.45], [r + 0.45, r - 0.45], color="black", lw=0.9)
             step = 1 if fmt.n_wells <= 96 else 2 if fmt.n_wells <= 384 else 4
             ax.set_xticks(range(0, fmt.cols, step), [str(c + 1) for c in range(0, fmt.cols, step)])
             ax.set_yticks(range(0, fmt.rows, step), [_row_name(r) for r in range(0, fmt.rows, step)])

@@ -44,10 +44,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ferroscreen.analysis.dose_tables import well_groups
+from ferroscreen.analysis.dose_tables import mark_excluded, well_groups
+from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
-from ferroscreen.plate import KNOWN_MODES, normalize_well, read_layout
+from ferroscreen.plate import KNOWN_MODES, exclusion_reasons, normalize_well, read_layout
 from ferroscreen.plate.layout import VEHICLE_NAMES
 
 #: Numeric columns of either rescue schema (potency ratios, or the analysis rescue table).
@@ -55,7 +56,8 @@ RESCUE_NUMERIC = ("ratio", "delta_lo", "delta_hi", "fieller_lo", "fieller_hi", "
                   "ec50_rescued", "shift", "shift_lo", "shift_hi", "effect_alone", "effect_rescued")
 
 LAYOUT_JOIN_COLUMNS = (
-    "compound", "concentration", "role", "mode", "rescue_agent", "replicate", "cell_line", "growth_condition"
+    "compound", "concentration", "role", "mode", "rescue_agent", "replicate", "cell_line", "growth_condition",
+    "exclude",
 )
 
 #: Files of a results folder, each with its alternative names (first existing wins).
@@ -136,6 +138,13 @@ class Results:
     frac_prefix: str = "frac_"
     has_layout: bool = False
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def used_wells(self) -> pd.DataFrame | None:
+        """``wells`` without the excluded wells (layout ``exclude``), as the analysis used them."""
+        if self.wells is None or "exclude" not in self.wells.columns:
+            return self.wells
+        return self.wells[self.wells["exclude"] == ""]
 
     @property
     def death_modes(self) -> list[str]:
@@ -273,7 +282,29 @@ def _prepare_wells(res: Results, path: Path) -> None:
         wells.loc[(wells["role"] == "") & (wells["compound"] != ""), "role"] = "sample"
     # cell line / growth condition, as the analysis groups curves (fits.csv's ``group``)
     wells["group"] = well_groups(wells)
+    wells["exclude"] = exclusion_reasons(wells["exclude"]) if "exclude" in wells.columns else ""
     res.wells = wells
+
+
+def _apply_exclusions(res: Results) -> None:
+    """Mark the wells ``fit --exclude`` left out (from ``provenance.json``) and note every excluded well."""
+    fit = res.provenance.get("fit") if isinstance(res.provenance.get("fit"), dict) else {}
+    entries = fit.get("exclude") or []
+    if entries and isinstance(entries, list):
+        try:
+            res.wells = mark_excluded(res.wells, entries)
+        except AnalysisInputError as exc:
+            res.notes.append(f"provenance.json: {exc}; those wells are shown as used")
+    excluded = res.wells[res.wells["exclude"] != ""].drop_duplicates(["plate", "well"])
+    if len(excluded):
+        named = ", ".join(f"{r.plate} {r.well} ({r.exclude})" for r in excluded.head(12).itertuples(index=False))
+        more = f" and {len(excluded) - 12} more" if len(excluded) > 12 else ""
+        res.notes.append(
+            f"{len(excluded)} excluded well{'s' if len(excluded) != 1 else ''} (layout 'exclude' column or fit "
+            "--exclude), left out of the fits, dose points and time courses and framed and struck through on the "
+            f"plate maps: "
+            f"{named}{more}"
+        )
 
 
 def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
@@ -404,6 +435,8 @@ def load_results(root: str | Path) -> Results:
         setattr(res, name, table)
     if "provenance" in res.files:
         res.provenance = _load_provenance(res.files["provenance"])
+    if res.wells is not None:
+        _apply_exclusions(res)
     if res.gallery is not None:
         res.gallery_png = _load_png(res.files["gallery"].with_suffix(".png"), res.notes)
     for name, label in (

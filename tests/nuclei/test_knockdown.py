@@ -241,3 +241,26 @@ def test_hits_reads_one_wells_file_per_plate(tmp_path):
     pd.testing.assert_frame_equal(split, one)
     res = runner.invoke(app, ["hits", str(files[0]), str(files[0]), "--out", str(tmp_path / "x"), "--no-plots"])
     assert isinstance(res.exception, FerroscreenError) and "in more than one of the wells files" in str(res.exception)
+
+
+def test_excluded_wells_take_no_part_in_normalisation_or_calls():
+    """A layout's 'exclude' column: the excluded control well leaves the plate's controls, and the excluded
+    sample well leaves its gene (here the only UBB replicate of REP1), which is still called on REP2."""
+    wells, layout = make_screen()
+    rep1 = wells["plate"] == "REP1"
+    spoiled = "A01"  # a control well that read a tenth of the nuclei
+    wells.loc[rep1 & (wells["well"] == spoiled), "n_nuclei"] = 20.0
+    plain = call_hits(wells, layout)
+    ubb_well = layout.table[(layout.table["plate_id"] == "REP1") & (layout.table["compound"] == "UBB")]["well"].iloc[0]
+    table = layout.table.assign(exclude="")
+    table.loc[(table["plate_id"] == "REP1") & (table["well"] == spoiled), "exclude"] = "bubble"
+    table.loc[(table["plate_id"] == "REP1") & (table["well"] == ubb_well), "exclude"] = "yes"
+    marked = make_layout(table.to_dict("records"), 384)
+    res = call_hits(wells, marked)
+    assert res.warnings[0] == (f"2 wells excluded: REP1 {spoiled} (bubble), REP1 {ubb_well} (excluded) "
+                               "(no part in normalisation or calls)")
+    assert res.params["n_control_wells"] == plain.params["n_control_wells"] - 1
+    assert not ((res.wells["plate"] == "REP1") & res.wells["well"].isin([spoiled, ubb_well])).any()
+    ubb = res.wells[res.wells["gene"] == "UBB"]
+    assert list(ubb["plate"]) == ["REP2"]
+    assert res.genes.set_index("gene").loc["UBB", "hit"]  # still called on its other replicate
