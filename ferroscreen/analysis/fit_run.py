@@ -43,8 +43,8 @@ KINDS = ("tidy", "wells", "metric")
 #: Score-store attributes copied into ``provenance.json`` (how the wells were scored).
 SCORING_ATTRS = (
     "plate", "acquisition", "acquisition_format", "channel", "bundle_path", "bundle_sha256", "bundle_backbone",
-    "precision", "crop_size", "temperature", "detector", "normalization", "next_scan", "confusion_source",
-    "layout_source", "ferroscreen_version", "created", "updated", "config",
+    "precision", "tta", "z_plane", "crop_size", "temperature", "detector", "normalization", "next_scan",
+    "confusion_source", "layout_source", "ferroscreen_version", "created", "updated", "config",
 )
 
 

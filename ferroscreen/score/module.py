@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader
 from ferroscreen.crops import DetectorConfig
 from ferroscreen.models.death_mode_net import DeathModeNet
 from ferroscreen.models.int8 import softmax
+from ferroscreen.models.tta import tta_proba
 from ferroscreen.score.dataset import FrameCropStream, as_is, batch_tensors, worker_init
 from ferroscreen.score.slots import BatchSlots, slot_count
 
@@ -38,25 +39,28 @@ class ScoringModule(pl.LightningModule):
             session threads and returns :class:`PendingProbs`, so that the
             main thread writes the previous batch and fetches the next one
             while this one runs (:class:`~ferroscreen.score.writer.JournalWriter`
-            resolves it one batch later).
+            resolves it one batch later). Not with ``tta``.
+        tta: Average the probabilities of the 8 dihedral views of each crop
+            (:mod:`ferroscreen.models.tta`; 8 forward passes per batch).
     """
 
-    def __init__(self, net: DeathModeNet, int8=None, defer: bool = False) -> None:
+    def __init__(self, net: DeathModeNet, int8=None, defer: bool = False, tta: bool = False) -> None:
         super().__init__()
         self.net = net if int8 is not None else net.for_inference()  # folding costs ~0.1 s
         self.int8 = int8
-        self.defer = defer
+        self.defer = defer and not tta
+        self.tta = tta
 
     def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor | PendingProbs:
         """Probabilities (n, n_classes) as float32 on the CPU (:class:`PendingProbs` when deferred)."""
         crops = batch["crops"]
         if len(crops) == 0:
             return torch.zeros((0, self.net.head[-1].out_features))
-        if self.int8 is not None:
-            if self.defer:
-                return PendingProbs(self.int8.submit(crops.numpy()), self.int8.temperature)
-            return self.int8.predict_proba(crops)
-        return self.net.predict_proba(crops).float().cpu()
+        if self.int8 is not None and self.defer:
+            return PendingProbs(self.int8.submit(crops.numpy()), self.int8.temperature)
+        predict = self.int8.predict_proba if self.int8 is not None else self.net.predict_proba
+        probs = tta_proba(predict, crops) if self.tta else predict(crops)
+        return probs.float().cpu()
 
 
 class ScoringDataModule(pl.LightningDataModule):

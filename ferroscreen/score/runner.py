@@ -89,6 +89,7 @@ def score_plate(
     progress: bool = False,
     log=None,
     interval_h: float = 1.0,
+    tta: bool = False,
 ) -> dict:
     """Score a plate into the HDF5 store ``out`` (see the module docstring).
 
@@ -128,6 +129,8 @@ def score_plate(
             precision it was started with.
         progress: Show a progress bar.
         log: Callable receiving one-line messages (default: silent).
+        tta: Average each crop's 8 dihedral views (:mod:`ferroscreen.models.tta`);
+            a store keeps its choice (a resume asking for the other is refused).
 
     Returns:
         A summary dict (frames done/failed/pending, cells, seconds, crops/s).
@@ -201,6 +204,10 @@ def score_plate(
         bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
     hint_int8 = precision == "auto" and bundle.int8_graph is None and on_cpu(accelerator)
     precision = _store_precision(precision, accelerator, existing, out, bundle.int8_runnable)
+    if existing is not None and bool(existing.attrs.get("tta", False)) != bool(tta):
+        started = bool(existing.attrs.get("tta", False))
+        raise StoreError(f"{out}: was scored {'with' if started else 'without'} --tta; resume it "
+                         f"{'with' if started else 'without'} --tta")
     confusion = (bundle.meta.get("validation") or {}).get("confusion")
     confusion_source = "bundle validation (well labels)"
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
@@ -226,6 +233,7 @@ def score_plate(
         confusion=confusion,
         confusion_source=confusion_source,
         precision=precision,
+        tta=bool(tta),
         detector=asdict(detector),
         normalization=bundle.normalization.to_meta(),
         next_scan=int(bundle.next_scan),
@@ -269,7 +277,7 @@ def score_plate(
             shape = tuple(attrs["frame_shape"]) or None
             tp = time.perf_counter()
             n_crops = _predict(jobs, bundle, detector, parts, devices, batch_size, workers, shape, accelerator,
-                               precision, progress)
+                               precision, progress, tta)
             stats["predict_s"] += time.perf_counter() - tp
             stats["crops"] += n_crops
             stats["frames_scored"] += len(jobs)
@@ -402,7 +410,7 @@ def _store_precision(requested: str, accelerator: str, existing, out: Path, int8
 
 
 def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int, workers: int | None,
-             shape, accelerator: str, precision: str, progress: bool) -> int:
+             shape, accelerator: str, precision: str, progress: bool, tta: bool = False) -> int:
     """Run ``Trainer.predict`` over ``jobs``; results land in ``parts/rank-*.h5``. Returns crops scored."""
     import pytorch_lightning as pl
 
@@ -419,7 +427,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
 
         bar = tqdm(total=len(jobs), unit="frame", desc="scoring")
     writer = JournalWriter(parts, len(bundle.classes), progress=bar.update if bar else None)
-    module = ScoringModule(bundle.net, bundle.int8_forward() if precision == "int8" else None, defer=True)
+    module = ScoringModule(bundle.net, bundle.int8_forward() if precision == "int8" else None, defer=True, tta=tta)
     data = ScoringDataModule(jobs, detector, bundle.crop_size, batch_size, workers, shape, bundle.normalization)
     strategy = "ddp_spawn" if devices > 1 else "auto"
     trainer = pl.Trainer(

@@ -33,13 +33,20 @@ from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.io.scans import later_scans
 from ferroscreen.models.bundle import Bundle, load_bundle
 from ferroscreen.models.precision import autocast, resolve_precision
+from ferroscreen.models.tta import tta_proba
 
 
 @torch.no_grad()
-def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256, precision: str = "32") -> np.ndarray:
-    """Calibrated probabilities (N, n_classes) for crops (N, [C,] S, S) at a resolved ``precision`` (32/bf16/int8)."""
+def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256, precision: str = "32",
+                  tta: bool = False) -> np.ndarray:
+    """Calibrated probabilities (N, n_classes) for crops (N, [C,] S, S) at a resolved ``precision`` (32/bf16/int8).
+
+    ``tta`` averages the 8 dihedral views of each crop (:mod:`ferroscreen.models.tta`).
+    """
     if len(crops) == 0:
         return np.zeros((0, len(bundle.classes)), np.float32)
+    if tta:
+        return tta_proba(lambda view: predict_crops(bundle, view, batch_size, precision), crops)
     if precision == "int8":
         return bundle.int8_forward().predict_proba_numpy(crops, batch_size)
     out = []
@@ -51,7 +58,7 @@ def predict_crops(bundle: Bundle, crops: np.ndarray, batch_size: int = 256, prec
     return np.concatenate(out)
 
 
-def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32") -> dict:
+def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32", tta: bool = False) -> dict:
     """Metrics on ``root/<class>/*`` (or ``root/val/<class>/*`` when a val split exists)."""
     tree = root / "val" if (root / "val").is_dir() else root
     if bundle.next_scan:
@@ -70,13 +77,13 @@ def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32") -> d
                 labels.append(i)
     if not crops:
         raise FerroscreenError(f"{tree}: no crop images found")
-    probs = predict_crops(bundle, np.stack(crops), precision=precision)
+    probs = predict_crops(bundle, np.stack(crops), precision=precision, tta=tta)
     cm = confusion_matrix(np.asarray(labels), probs.argmax(1), len(classes))
     return {"kind": "crop_folder", "data": str(tree), **classification_report(cm, classes)}
 
 
 def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0,
-                             precision: str = "32") -> dict:
+                             precision: str = "32", tta: bool = False) -> dict:
     """Detection + classification metrics against ``truth_cells.csv``.
 
     Crops are cut around the detections matched to a true cell (centre within
@@ -116,7 +123,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         if following is not None:
             crops = with_next_scan(crops, matched_det, cfg, bundle.crop_size,
                                    later_crop_frames(following.at[idx], raw.shape, norm))
-        probs = predict_crops(bundle, crops, precision=precision)
+        probs = predict_crops(bundle, crops, precision=precision, tta=tta)
         matched = t.iloc[ti]
         true_stage = matched["stage"].tolist() if "stage" in matched else matched["class"].tolist()
         for c, st, p in zip(matched["class"].tolist(), true_stage, probs.argmax(1), strict=True):
@@ -166,11 +173,13 @@ def _stage_order(root: Path) -> dict:
     return stages if isinstance(stages, dict) else {}
 
 
-def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precision: str = "auto") -> dict:
+def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precision: str = "auto",
+                  tta: bool = False) -> dict:
     """Dispatch on ``data``: a simulated plate (has ``truth_cells.csv``) or a crop folder.
 
     ``precision`` is resolved as ``score`` resolves it on the CPU (``auto``: int8
-    when the bundle has an int8 graph), so the figures are those of what ``score`` runs.
+    when the bundle has an int8 graph), so the figures are those of what ``score`` runs;
+    ``tta`` scores every crop as ``score --tta`` does.
     """
     data = Path(data)
     bundle = load_bundle(model)
@@ -183,12 +192,13 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     except ValueError as exc:
         raise FerroscreenError(f"{model}: {exc}") from None
     if (data / "truth_cells.csv").is_file():
-        result = evaluate_simulated_plate(data, bundle, max_frames, precision=precision)
+        result = evaluate_simulated_plate(data, bundle, max_frames, precision=precision, tta=tta)
     else:
-        result = evaluate_crop_folder(data, bundle, precision=precision)
+        result = evaluate_crop_folder(data, bundle, precision=precision, tta=tta)
     result["model"] = str(model)
     result["model_sha256"] = bundle.sha256
     result["precision"] = precision
+    result["tta"] = bool(tta)
     result["next_scan"] = bundle.next_scan
     return result
 
@@ -196,6 +206,7 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
 def render_evaluation(r: dict) -> str:
     """Text table of an evaluation result."""
     precision = f", precision {r['precision']}" if r.get("precision") else ""
+    precision += ", 8 views averaged (--tta)" if r.get("tta") else ""
     k = int(r.get("next_scan") or 0)
     scans = ", reads the next scan" if k == 1 else (f", reads the next {k} scans" if k else "")
     lines = [f"{r['data']} ({r['kind']}), model {r['model']}{precision}{scans}"]
