@@ -648,13 +648,22 @@ def export(
             "wells, cut from the plate's frames (0: no gallery).",
         ),
     ] = 10,
+    compound_gallery: Annotated[
+        int,
+        typer.Option(
+            "--compound-gallery",
+            help="Cells per death mode in each treatment's gallery (galleries/*.png, gallery_compounds.csv; "
+            "p >= 0.5), shown in the report's compound sections (0: none).",
+        ),
+    ] = 6,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the gallery's tie-breaks.")] = 0,
 ) -> None:
-    """Write wells.csv (per well x time: cell count, class fractions, QC, layout) and a cell gallery from a store."""
+    """Write wells.csv (per well x time: cell count, class fractions, QC, layout) and cell galleries from a store."""
     from ferroscreen.score.export import export_wells
 
-    if gallery < 0:
-        raise FerroscreenError(f"--gallery must be 0 (none) or a number of cells per class, not {gallery}")
+    for name, value in (("--gallery", gallery), ("--compound-gallery", compound_gallery)):
+        if value < 0:
+            raise FerroscreenError(f"{name} must be 0 (none) or a number of cells per class, not {value}")
     path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
     typer.echo(f"-> {path}")
     if gallery:
@@ -666,6 +675,14 @@ def export(
         if g.png is not None:
             counts = g.cells["class"].value_counts()
             typer.echo(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
+    if compound_gallery:
+        from ferroscreen.score.gallery import write_compound_galleries
+
+        g = write_compound_galleries(store, out, per_mode=compound_gallery, seed=seed)
+        for note in g.notes:
+            typer.echo(f"note: {note}")
+        if g.csv is not None:
+            typer.echo(f"-> {g.csv} ({g.cells['image'].nunique()} treatments, {len(g.cells)} cells in {g.png}/)")
 
 
 @app.command()

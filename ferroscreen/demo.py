@@ -66,7 +66,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     from ferroscreen.plate import read_layout
     from ferroscreen.report import build_report
     from ferroscreen.score.export import export_wells
-    from ferroscreen.score.gallery import write_gallery
+    from ferroscreen.score.gallery import write_compound_galleries, write_gallery
     from ferroscreen.score.runner import score_plate
     from ferroscreen.score.store import read_store
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
@@ -138,7 +138,8 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     results = out / "results"
     wells_csv = export_wells(store, results)
     gallery = write_gallery(store, results, per_class=10, seed=seed)
-    for note in gallery.notes:
+    per_compound = write_compound_galleries(store, results, per_mode=6, seed=seed)
+    for note in [*gallery.notes, *per_compound.notes]:
         say(f"      note: {note}")
     layout = read_layout(plate / "layout.csv")
     lines = run_fit(pd.read_csv(wells_csv), "wells", results, layout=layout, source=wells_csv, **DEMO_FIT)

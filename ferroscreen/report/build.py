@@ -28,7 +28,7 @@ from ferroscreen.report.formatting import fmt
 from ferroscreen.report.html import render_html
 from ferroscreen.report.lines import line_comparisons
 from ferroscreen.report.rescue import rescue_comparisons
-from ferroscreen.report.results import RESULT_FILES, Results, load_results
+from ferroscreen.report.results import RESULT_FILES, Results, compound_gallery_png, load_results
 
 #: What each tidy table holds (shown next to its link).
 FILE_DESCRIPTIONS = {
@@ -43,6 +43,7 @@ FILE_DESCRIPTIONS = {
     "layout": "plate layout",
     "provenance": "versions, model bundle, configs, inputs",
     "gallery": "the cells shown in the gallery: class, well, time, position, probability",
+    "compound_gallery": "the cells shown in each compound's gallery: class, well, time, position, probability",
 }
 
 DEFAULT_MAX_COMPOUNDS = 60
@@ -102,7 +103,9 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
     if res.wells is not None and "n_cells" in res.wells.columns:
         panels.append(("n_cells", "cell count", ""))
     comparisons = rescue_comparisons(res, info)
+    cells = compound_gallery_png(res, info.name, info.group)
     return {
+        "cells": None if cells is None else "data:image/png;base64," + base64.b64encode(cells).decode("ascii"),
         "name": info.label,
         "anchor": info.anchor,
         "role": info.role if info.role not in ("", "sample") else "",

@@ -32,6 +32,10 @@ and the report says what was absent:
 ``gallery.csv`` and ``gallery.png``
     The cells the classifier called each class (``class, well, time_h, p`` at
     least), as ``ferroscreen export`` writes them; the PNG is shown when it is one.
+``gallery_compounds.csv`` and ``galleries/*.png``
+    Per treatment, the cells its wells' classifier called each death mode
+    (``class, plate, well, image``; ``image`` a PNG inside the folder), shown in
+    each compound's section.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "layout": ("layout.csv", "layout.PlateMap", "layout.platemap"),
     "provenance": ("provenance.json",),
     "gallery": ("gallery.csv",),
+    "compound_gallery": ("gallery_compounds.csv",),
 }
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -84,6 +89,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "points": ("curve", "dose", "response"),
     "lines": ("compound", "readout", "line_a", "line_b", "verdict"),
     "gallery": ("class", "well", "time_h", "p"),
+    "compound_gallery": ("class", "plate", "well", "image"),
 }
 
 _FLAG_COLUMN = re.compile(r"^(qc_.*|.*_flag|.*_flagged|flags?|qc)$")
@@ -114,6 +120,7 @@ class Results:
         provenance: ``provenance.json`` content (empty when absent).
         gallery: ``gallery.csv`` or None.
         gallery_png: ``gallery.png`` beside it (bytes of a valid PNG) or None.
+        compound_gallery: ``gallery_compounds.csv`` or None.
         classes: Classifier classes of ``wells.csv`` (``alive`` first when present).
         frac_prefix: ``frac_corr_`` when corrected fractions exist for every
             class, else ``frac_``.
@@ -134,6 +141,7 @@ class Results:
     provenance: dict = field(default_factory=dict)
     gallery: pd.DataFrame | None = None
     gallery_png: bytes | None = None
+    compound_gallery: pd.DataFrame | None = None
     classes: list[str] = field(default_factory=list)
     frac_prefix: str = "frac_"
     has_layout: bool = False
@@ -349,6 +357,44 @@ def _load_provenance(path: Path) -> dict:
     return data
 
 
+def _well_or_text(text: str) -> str:
+    try:
+        return normalize_well(text)
+    except FerroscreenError:
+        return text
+
+
+def compound_gallery_png(res: Results, compound: str, group: str = "") -> bytes | None:
+    """The gallery PNG of ``compound`` alone (no rescue agent) in ``group``, or None.
+
+    Its cells' wells are looked up in ``wells`` (their compound, rescue agent and
+    group, as the report's sections are made); the image must be a PNG inside
+    the results folder.
+    """
+    g = res.compound_gallery
+    if g is None or g.empty:
+        return None
+    if res.wells is not None and res.has_layout:
+        info = res.wells.drop_duplicates(["plate", "well"]).set_index(["plate", "well"])[
+            ["compound", "rescue_agent", "group"]]
+        keys = pd.MultiIndex.from_arrays([g["plate"].astype(str), g["well"].astype(str).map(_well_or_text)])
+        joined = info.reindex(keys)
+        mine = (joined["compound"].to_numpy() == compound) & (joined["rescue_agent"].to_numpy() == "") & (
+            joined["group"].to_numpy() == group)
+    else:
+        agent = g["rescue_agent"] if "rescue_agent" in g.columns else pd.Series("", index=g.index)
+        mine = ((g["compound"] == compound) & (agent.fillna("").astype(str) == "")).to_numpy() & (group == "")
+    images = list(dict.fromkeys(g.loc[mine, "image"]))
+    if not images:
+        return None
+    root = res.root.resolve()
+    path = (res.root / images[0]).resolve()
+    if not path.is_relative_to(root):
+        res.notes.append(f"gallery_compounds.csv: image '{images[0]}' lies outside the results folder; not shown")
+        return None
+    return _load_png(path, res.notes)
+
+
 def _load_png(path: Path, notes: list[str]) -> bytes | None:
     """The bytes of ``path`` when it is a PNG file; else None and a note."""
     try:
@@ -416,8 +462,9 @@ def load_results(root: str | Path) -> Results:
         "points": ["dose", "response"],
         "lines": ["ec50_a", "ec50_b", "ratio", "ratio_lo", "ratio_hi", "p_value", "q_value", "effect_a", "effect_b"],
         "gallery": ["time_h", "p"],
+        "compound_gallery": ["time_h", "p"],
     }
-    for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "lines", "points", "gallery"):
+    for name in ("fits", "ranking", "qc", "ec50_time", "rescue", "lines", "points", "gallery", "compound_gallery"):
         path = res.files.get(name)
         if path is None:
             continue
@@ -427,7 +474,7 @@ def load_results(root: str | Path) -> Results:
             cols = [c for c in RESCUE_NUMERIC if c in table.columns]
         _numeric(table, cols, path)
         for col in ("curve", "readout", "compound", "mode", "plate", "treatment", "rescue_agent", "group", "line_a",
-                    "line_b", "call_a", "call_b", "verdict", "note"):
+                    "line_b", "call_a", "call_b", "verdict", "note", "image"):
             if col in table.columns:
                 table[col] = table[col].where(table[col].notna(), "").astype(str)
         if "curve" in table.columns:

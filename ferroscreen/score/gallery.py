@@ -15,6 +15,11 @@ row per class and writes ``gallery.png`` plus ``gallery.csv`` (``class, rank,
 plate, well, field, time_h, x, y, radius, p, compound, concentration, path``).
 Frames that can no longer be read (a store moved away from its images) are
 passed over for the next candidates; with none readable nothing is written.
+
+:func:`write_compound_galleries` does the same per treatment (compound, rescue
+agent, cell line) over its own wells, for the death modes only, one PNG each
+(``galleries/gNNN.png``, indexed by ``gallery_compounds.csv``): the report shows
+each compound's cells in its section.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import pandas as pd
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.score.store import DONE, PlateStore, iter_cells, read_store
 
-__all__ = ["Gallery", "pick_gallery_cells", "write_gallery"]
+__all__ = ["Gallery", "pick_gallery_cells", "write_compound_galleries", "write_gallery"]
 
 #: Candidates kept per class and well while reading the store (spares for unreadable frames).
 PER_WELL = 3
@@ -60,6 +65,21 @@ def pick_gallery_cells(store_path: str | Path, per_class: int = 10, min_prob: fl
         already read (its cells are still read from ``store_path``).
     """
     store = store or read_store(store_path)
+    cand = _candidate_pool(store_path, store, min_prob, seed, spares)
+    if cand.empty:
+        return pd.DataFrame(columns=CSV_COLUMNS)
+    out = _rows(_spread(cand, ["class_id"]), store)
+    order = {c: i for i, c in enumerate(store.classes)}
+    out = out.sort_values(["class", "rank"], key=lambda s: s.map(order) if s.name == "class" else s, kind="stable")
+    return out[CSV_COLUMNS].reset_index(drop=True)
+
+
+def _candidate_pool(store_path, store: PlateStore, min_prob: float, seed: int, spares: int,
+                    counts: dict | None = None) -> pd.DataFrame:
+    """The ``spares`` most probable cells per (top class, well) of frames scored ``done`` (store read in blocks).
+
+    ``counts``, when given, gets every done cell counted per (well, top class id).
+    """
     classes, frames = store.classes, store.frames
     done = (frames["status"].to_numpy() == DONE)
     well_of = frames["well"].to_numpy()
@@ -68,7 +88,12 @@ def pick_gallery_cells(store_path: str | Path, per_class: int = 10, min_prob: fl
     for block in iter_cells(store_path):
         prob = block[[f"p_{c}" for c in classes]].to_numpy()
         top, p = prob.argmax(1), prob.max(1)
-        keep = done[block["frame"].to_numpy()] & (p >= min_prob)
+        scored = done[block["frame"].to_numpy()]
+        if counts is not None:
+            pairs = pd.Series(list(zip(well_of[block["frame"].to_numpy()[scored]], top[scored].tolist(), strict=True)))
+            for key, n in pairs.value_counts().items():
+                counts[key] = counts.get(key, 0) + int(n)
+        keep = scored & (p >= min_prob)
         if not keep.any():
             continue
         b = block.loc[keep, ["frame", "x", "y", "radius"]].copy()
@@ -77,11 +102,23 @@ def pick_gallery_cells(store_path: str | Path, per_class: int = 10, min_prob: fl
         b["tie"] = rng.random(len(b))
         best.append(_top_per_well(b, spares))
     if not best:
-        return pd.DataFrame(columns=CSV_COLUMNS)
-    cand = _top_per_well(pd.concat(best, ignore_index=True), spares)
+        return pd.DataFrame(columns=["frame", "x", "y", "radius", "class_id", "p", "well", "tie"])
+    return _top_per_well(pd.concat(best, ignore_index=True), spares)
+
+
+def _spread(cand: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``cand`` ranked within each ``by`` group: every well's best cell first, then every well's second..."""
+    cand = cand.copy()
     cand["round"] = cand.groupby(["class_id", "well"]).cumcount()  # 0: each well's best cell
-    cand = cand.sort_values(["class_id", "round", "p", "tie"], ascending=[True, True, False, True], kind="stable")
-    cand["rank"] = cand.groupby("class_id").cumcount() + 1
+    cand = cand.sort_values([*by, "round", "p", "tie"], ascending=[True] * len(by) + [True, False, True],
+                            kind="stable")
+    cand["rank"] = cand.groupby(by).cumcount() + 1
+    return cand
+
+
+def _rows(cand: pd.DataFrame, store: PlateStore) -> pd.DataFrame:
+    """:data:`CSV_COLUMNS` of ranked candidates (frame columns and the layout's compound joined)."""
+    classes, frames = store.classes, store.frames
     f = frames.iloc[cand["frame"].to_numpy()]
     out = pd.DataFrame({
         "class": [classes[i] for i in cand["class_id"]],
@@ -98,9 +135,7 @@ def pick_gallery_cells(store_path: str | Path, per_class: int = 10, min_prob: fl
             out[col] = out["well"].map(lay.drop_duplicates("well").set_index("well")[col]).to_numpy()
         else:
             out[col] = np.nan
-    order = {c: i for i, c in enumerate(classes)}
-    out = out.sort_values(["class", "rank"], key=lambda s: s.map(order) if s.name == "class" else s, kind="stable")
-    return out[CSV_COLUMNS].reset_index(drop=True)
+    return out
 
 
 def _top_per_well(b: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -127,6 +162,33 @@ def _label(row: dict) -> str:
     return f"{where}\n{compound[:20]}" if compound else where
 
 
+def _cut_crops(rows: list[dict], side: int) -> tuple[dict[int, np.ndarray], int]:
+    """Display crops of ``rows`` (position -> crop), each frame loaded once; and the count of unreadable frames."""
+    from ferroscreen.io.frames import load_image
+
+    by_path: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_path.setdefault(row["path"], []).append(i)
+    crops, n_bad = {}, 0
+    for path, idx in by_path.items():
+        try:
+            img = np.asarray(load_image(path))
+            if img.ndim != 2:
+                raise ValueError("not a single-plane image")
+        except (FerroscreenError, OSError, ValueError):
+            n_bad += 1
+            continue
+        lo, hi = np.percentile(img, [1, 99.5])
+        for i in idx:
+            crops[i] = _display_crop(img, rows[i]["x"], rows[i]["y"], side, float(lo), float(hi))
+    return crops, n_bad
+
+
+def _take(rows: list[dict], crops: dict[int, np.ndarray], n: int) -> list[int]:
+    """Positions of the first ``n`` rows whose frame could be read."""
+    return [i for i in range(len(rows)) if i in crops][:n]
+
+
 def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 10, min_prob: float = 0.0,
                   seed: int = 0) -> Gallery:
     """Write ``gallery.png`` and ``gallery.csv`` into ``out_dir`` (see the module doc).
@@ -135,40 +197,22 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
         FerroscreenError: ``per_class`` < 1, or the store is unreadable
             (:class:`~ferroscreen.score.StoreError`).
     """
-    from ferroscreen.io.frames import load_image
-
     if per_class < 1:
         raise FerroscreenError(f"{store_path}: a gallery needs at least 1 cell per class, not {per_class}")
     out_dir = Path(out_dir)
     store = read_store(store_path)
     side = max(32, int(round(1.5 * int(store.attrs.get("crop_size", 40)))))
     cand = pick_gallery_cells(store_path, per_class, min_prob, seed, store=store)
-    frames: dict[str, tuple[np.ndarray, float, float] | None] = {}
     rows, crops = [], []
+    n_bad = 0
     for cls in store.classes:
-        taken = 0
-        for row in cand[cand["class"] == cls].to_dict("records"):
-            if taken == per_class:
-                break
-            path = row["path"]
-            if path not in frames:
-                try:
-                    img = np.asarray(load_image(path))
-                    if img.ndim != 2:
-                        raise ValueError("not a single-plane image")
-                    lo, hi = np.percentile(img, [1, 99.5])
-                    frames[path] = (img, float(lo), float(hi))
-                except (FerroscreenError, OSError, ValueError):
-                    frames[path] = None
-            loaded = frames[path]
-            if loaded is None:
-                continue
-            img, lo, hi = loaded
-            crops.append(_display_crop(img, row["x"], row["y"], side, lo, hi))
-            rows.append(row | {"rank": taken + 1})
-            taken += 1
+        mine = cand[cand["class"] == cls].to_dict("records")
+        cut, bad = _cut_crops(mine[: per_class + PER_WELL * 4], side)
+        n_bad += bad
+        for k, i in enumerate(_take(mine, cut, per_class)):
+            crops.append(cut[i])
+            rows.append(mine[i] | {"rank": k + 1})
     picked = pd.DataFrame(rows, columns=CSV_COLUMNS)
-    n_bad = sum(v is None for v in frames.values())
     notes = [f"{n_bad} frame(s) of the store could not be read for the gallery"] if n_bad else []
     missing = [c for c in store.classes if c not in set(picked["class"])]
     if missing and not picked.empty:
@@ -179,13 +223,103 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
     out_dir.mkdir(parents=True, exist_ok=True)
     png = _draw(picked, crops, store.classes, per_class, out_dir / "gallery.png")
     csv = out_dir / "gallery.csv"
-    tmp = out_dir / ".gallery.csv.tmp"
-    picked.to_csv(tmp, index=False, float_format="%.6g")
-    tmp.replace(csv)
+    _write_csv(picked, csv)
     return Gallery(png, csv, picked, n_bad, notes)
 
 
-def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per_class: int, path: Path) -> Path:
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    table.to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
+
+
+#: Layout columns that tell treatments apart in :func:`write_compound_galleries`.
+TREATMENT_KEYS = ("compound", "rescue_agent", "cell_line", "growth_condition")
+COMPOUND_CSV_COLUMNS = [*CSV_COLUMNS, "rescue_agent", "cell_line", "growth_condition", "image"]
+
+
+def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mode: int = 6,
+                             min_prob: float = 0.5, seed: int = 0) -> Gallery:
+    """One gallery per treatment: the cells its wells' classifier calls each death mode.
+
+    A treatment is a layout compound with its rescue agent, cell line and
+    growth condition (sample, reference, rescue and positive-control wells).
+    For each, up to ``per_mode`` cells per death mode (every class but
+    ``alive``) with calibrated probability at least ``min_prob``, the most
+    probable first and spread over the treatment's wells as :func:`write_gallery`
+    spreads them over the plate, one row per mode with cells. Writes
+    ``galleries/gNNN.png`` (numbered, never named after user text) and
+    ``gallery_compounds.csv`` (:data:`COMPOUND_CSV_COLUMNS`; ``image`` is the
+    PNG relative to ``out_dir``), which the report shows in each compound's section.
+
+    Raises:
+        FerroscreenError: ``per_mode`` < 1, or the store is unreadable.
+    """
+    if per_mode < 1:
+        raise FerroscreenError(f"{store_path}: a compound gallery needs at least 1 cell per mode, not {per_mode}")
+    out_dir = Path(out_dir)
+    store = read_store(store_path)
+    lay = store.layout
+    modes = [c for c in store.classes if c != "alive"]
+    empty = Gallery(None, None, pd.DataFrame(columns=COMPOUND_CSV_COLUMNS))
+    if lay is None or lay.empty or "compound" not in lay.columns or not modes:
+        empty.notes.append("no layout with compounds in the store: no compound galleries")
+        return empty
+    lay = lay.drop_duplicates("well").set_index("well")
+    keys = [k for k in TREATMENT_KEYS if k in lay.columns]
+    text = lay[keys].fillna("").astype(str).apply(lambda c: c.str.strip())
+    role = lay["role"].fillna("").astype(str) if "role" in lay.columns else pd.Series("sample", index=lay.index)
+    treated = (text["compound"] != "") & role.isin(["", "sample", "reference", "rescue", "pos_ctrl"])
+    key_of = text[treated].agg(" | ".join, axis=1)
+    counts: dict[tuple[str, int], int] = {}
+    cand = _candidate_pool(store_path, store, min_prob, seed, PER_WELL, counts)
+    cand = cand[cand["class_id"].isin([store.classes.index(m) for m in modes]) & cand["well"].isin(key_of.index)]
+    if cand.empty:
+        empty.notes.append(f"no cell of a treated well called a death mode with p >= {min_prob:g}")
+        return empty
+    cand = cand.assign(key=cand["well"].map(key_of).to_numpy())
+    ranked = _spread(cand, ["key", "class_id"])
+    table = _rows(ranked, store).assign(key=ranked["key"].to_numpy())
+    for k in ("rescue_agent", "cell_line", "growth_condition"):
+        table[k] = table["well"].map(text[k]).to_numpy() if k in text.columns else ""
+    side = max(32, int(round(1.5 * int(store.attrs.get("crop_size", 40)))))
+    folder = out_dir / "galleries"
+    rows, n_bad, n_images = [], 0, 0
+    for key in sorted(table["key"].unique()):
+        picked, crops = [], []
+        for m in modes:
+            mine = table[(table["key"] == key) & (table["class"] == m)].to_dict("records")
+            cut, bad = _cut_crops(mine[: per_mode + PER_WELL * 2], side)
+            n_bad += bad
+            for k, i in enumerate(_take(mine, cut, per_mode)):
+                picked.append(mine[i] | {"rank": k + 1})
+                crops.append(cut[i])
+        if not picked:
+            continue
+        n_images += 1
+        image = f"galleries/g{n_images:03d}.png"
+        shown = [m for m in modes if any(r["class"] == m for r in picked)]
+        wells = set(key_of.index[key_of == key])
+        total = sum(n for (w, _), n in counts.items() if w in wells)
+        called = {m: sum(n for (w, c), n in counts.items() if w in wells and c == store.classes.index(m))
+                  for m in shown}
+        labels = {m: f"{m}\n{called[m]:,} of {total:,}\ncells ({100 * called[m] / max(total, 1):.1f} %)"
+                  for m in shown}
+        folder.mkdir(parents=True, exist_ok=True)
+        _draw(pd.DataFrame(picked), crops, shown, per_mode, out_dir / image, labels)
+        rows += [r | {"image": image} for r in picked]
+    notes = [f"{n_bad} frame(s) of the store could not be read for the compound galleries"] if n_bad else []
+    if not rows:
+        return Gallery(None, None, pd.DataFrame(columns=COMPOUND_CSV_COLUMNS), n_bad, notes)
+    picked = pd.DataFrame(rows)[COMPOUND_CSV_COLUMNS]
+    csv = out_dir / "gallery_compounds.csv"
+    _write_csv(picked, csv)
+    return Gallery(folder, csv, picked, n_bad, notes)
+
+
+def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per_class: int, path: Path,
+          labels: dict[str, str] | None = None) -> Path:
+    """One row of crops per class (``labels``: row titles, default the class names); written atomically."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(1.25 * per_class + 1.1, 1.45 * len(classes)), dpi=110)
@@ -202,7 +336,8 @@ def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per
             for s in ax.spines.values():
                 s.set_visible(False)
             if k == 0:
-                ax.set_ylabel(cls, rotation=0, ha="right", va="center", fontsize=9, labelpad=6)
+                ax.set_ylabel((labels or {}).get(cls, cls), rotation=0, ha="right", va="center", fontsize=9,
+                              labelpad=6)
             if k < len(index[cls]):
                 i, row = index[cls][k]
                 ax.imshow(crops[i], cmap="gray", vmin=0, vmax=1, interpolation="nearest")

@@ -289,3 +289,29 @@ def test_pass_columns_are_not_flags(tmp_path, make_results):
     assert n == len(wells.loc[flagged, ["plate", "well"]].drop_duplicates()) > 0
     flags = table["columns"].index("flags")
     assert {row[flags]["text"] for row in table["rows"]} == {"qc_focus_flag"}
+
+
+def test_compound_gallery_shows_in_its_compounds_section_only(tmp_path, make_results):
+    """gallery_compounds.csv: the PNG of a compound's own wells lands in its section; an image path leaving the
+    folder is refused with a note."""
+    import re
+
+    root = make_results(tmp_path / "res", compounds=("volasertib", "FSC-101"))
+    wells = pd.read_csv(root / "wells.csv")
+    vol = wells[(wells["compound"] == "volasertib") & wells["rescue_agent"].isna()]["well"].unique()[:2]
+    fsc = wells[wells["compound"] == "FSC-101"]["well"].unique()[:1]
+    (root / "galleries").mkdir()
+    png = (root / "gallery.png").read_bytes()
+    (root / "galleries" / "g001.png").write_bytes(png)
+    (tmp_path / "outside.png").write_bytes(png)
+    rows = [dict(**{"class": "ferroptosis"}, rank=k + 1, plate="P1", well=w, field=1, time_h=24.0, x=10, y=10,
+                 radius=5, p=0.9, compound="volasertib", concentration=1e-7, path="x.tif", rescue_agent="",
+                 cell_line="", growth_condition="", image="galleries/g001.png") for k, w in enumerate(vol)]
+    rows.append(rows[0] | {"well": fsc[0], "compound": "FSC-101", "image": "../outside.png"})
+    pd.DataFrame(rows).to_csv(root / "gallery_compounds.csv", index=False)
+    html = build_report(root, tmp_path / "r.html").read_text(encoding="utf-8")
+    sections = dict(re.findall(r'<article class="compound" id="compound-\d+">\s*<h3>([^<\s]+)(.*?)</article>', html,
+                               re.S))
+    assert 'alt="cells of volasertib called each death mode"' in sections["volasertib"]
+    assert "called each death mode" not in sections["FSC-101"]
+    assert "image &#39;../outside.png&#39; lies outside the results folder; not shown" in html

@@ -439,3 +439,35 @@ def test_folder_of_two_plates_scores_the_one_picked(reference, plate_dir, bundle
     assert "0 frames scored" in run(score_cmd(src, bundle_path, out, "--resume")).stdout  # the store's plate
     pd.testing.assert_frame_equal(comparable_wells(out).drop(columns="plate"),
                                   comparable_wells(reference).drop(columns="plate"))
+
+
+def test_compound_galleries_pick_each_treatments_best_calls_per_mode(reference, plate_dir, tmp_path):
+    """One gallery per treatment (here staurosporine, A02 and B02; vehicle wells have none), death modes only,
+    each mode's cells spread over the treatment's wells, best first; the same bytes on a second run."""
+    from ferroscreen.score.gallery import write_compound_galleries
+
+    a = write_compound_galleries(reference, tmp_path / "a", per_mode=2, min_prob=0.0)
+    gal = pd.read_csv(tmp_path / "a" / "gallery_compounds.csv")
+    assert set(gal["compound"]) == {"staurosporine"} and set(gal["well"]) <= {"A02", "B02"}
+    assert list(gal["image"].unique()) == ["galleries/g001.png"] and "alive" not in set(gal["class"])
+    cells = read_cells(reference)
+    classes = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
+    prob = cells[[f"p_{c}" for c in classes]].to_numpy()
+    cells["cls"], cells["p"] = np.array(classes)[prob.argmax(1)], prob.max(1)
+    cells["well"] = read_store(reference).frames["well"].to_numpy()[cells["frame"]]
+    treated = cells[cells["well"].isin(["A02", "B02"])]
+    for c in classes[1:]:
+        best = treated[treated["cls"] == c].groupby("well")["p"].max().sort_values(ascending=False)
+        got = gal[gal["class"] == c]
+        assert list(got["well"]) == list(best.index[:2]), c  # each well's best cell first
+        np.testing.assert_allclose(got["p"], best.iloc[:2], rtol=1e-5)
+    png = (tmp_path / "a" / "galleries" / "g001.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and a.png == tmp_path / "a" / "galleries"
+    write_compound_galleries(reference, tmp_path / "b", per_mode=2, min_prob=0.0)
+    assert (tmp_path / "b" / "galleries" / "g001.png").read_bytes() == png
+    assert (tmp_path / "b" / "gallery_compounds.csv").read_bytes() == (tmp_path / "a" / "gallery_compounds.csv"
+                                                                          ).read_bytes()
+    none = write_compound_galleries(reference, tmp_path / "c", per_mode=2, min_prob=1.01)
+    assert none.csv is None and "no cell of a treated well called a death mode with p >= 1.01" in none.notes[0]
+    run([*CMD, "export", str(reference), "--out", str(tmp_path / "d"), "--gallery", "0", "--compound-gallery", "0"])
+    assert not (tmp_path / "d" / "gallery_compounds.csv").exists() and not (tmp_path / "d" / "galleries").exists()
