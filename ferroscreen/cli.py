@@ -78,7 +78,7 @@ def _root(
 
 INTERVAL_HELP = (
     "Hours between timepoints, for files that carry no acquisition time "
-    "(ImageXpress, Cytation without time tags, CellVoyager without MeasurementData.mlf, OME-Zarr without a "
+    "(ImageXpress, Cytation or scanR without time tags, CellVoyager without MeasurementData.mlf, OME-Zarr without a "
     "time unit; the reader says when it used it)."
 )
 TTA_HELP = ("Average each cell's 8 views (4 rotations, each mirrored): +0.010 held-out macro-F1 on a simulated "

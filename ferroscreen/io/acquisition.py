@@ -18,7 +18,7 @@ class Acquisition:
     Attributes:
         root: The folder (or index file) the acquisition was read from.
         format: Reader name (``incucyte``, ``incucyte_archive``, ``harmony``,
-            ``imagexpress``, ``cellomics``, ``cytation``, ``cellvoyager``, ``omezarr``,
+            ``imagexpress``, ``cellomics``, ``cytation``, ``cellvoyager``, ``scanr``, ``omezarr``,
             ``pattern``).
         frames: The frame table (see :mod:`ferroscreen.io.frames`).
         skipped: Files under ``root`` that looked like images but could not be

@@ -57,7 +57,7 @@ def is_cytation_name(name: str) -> bool:
     return NAME_RE.match(name) is not None
 
 
-def _tiff_datetime(path: Path) -> datetime | None:
+def tiff_datetime(path: Path) -> datetime | None:
     """The TIFF ``DateTime`` tag (``YYYY:MM:DD HH:MM:SS``) of the first page, or None."""
     try:
         import tifffile
@@ -107,7 +107,7 @@ def read_cytation(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         firsts: dict[tuple[str, int], str] = {}
         for r in mine:
             firsts.setdefault((r["folder"], r["timepoint"]), r["path"])
-        stamps = {k: _tiff_datetime(Path(p)) for k, p in firsts.items()}
+        stamps = {k: tiff_datetime(Path(p)) for k, p in firsts.items()}
         folder_times = {f: _folder_time(f) for f, _ in firsts}
         if all(stamps.values()):
             t0 = min(stamps.values())

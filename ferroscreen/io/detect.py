@@ -19,10 +19,11 @@ from ferroscreen.io.incucyte import (
 )
 from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
+from ferroscreen.io.scanr import is_scanr_name, read_scanr
 
 FORMATS = (
-    "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "omezarr",
-    "pattern",
+    "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "scanr",
+    "omezarr", "pattern",
 )
 
 
@@ -59,9 +60,11 @@ def detect_format(root: Path) -> str:
             return "cellomics"
         if is_cytation_name(p.name):
             return "cytation"
+        if is_scanr_name(p.name):
+            return "scanr"
     raise AcquisitionError(
         f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
-        "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, OME-Zarr HCS); "
+        "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, scanR, OME-Zarr HCS); "
         "use --format pattern --pattern REGEX for other layouts"
     )
 
@@ -105,6 +108,8 @@ def open_acquisition(
         return read_cytation(root, interval_h=interval_h)
     if fmt == "cellvoyager":
         return read_cellvoyager(root, interval_h=interval_h)
+    if fmt == "scanr":
+        return read_scanr(root, interval_h=interval_h)
     if fmt == "omezarr":
         return read_omezarr(root, interval_h=interval_h)
     if pattern is None:

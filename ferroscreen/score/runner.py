@@ -104,7 +104,7 @@ def score_plate(
         idle_exit_s: Watch mode ends after this many seconds with nothing new.
         settle_s: Watch mode leaves files younger than this for the next poll.
         interval_h: Hours between timepoints for readers whose files carry no
-            acquisition time (ImageXpress, Cytation without time tags, CellVoyager
+            acquisition time (ImageXpress, Cytation or scanR without time tags, CellVoyager
             without ``MeasurementData.mlf``).
         devices: Processes (CPU) or GPUs; more than one uses DDP (spawned
             ranks, gloo on CPU, NCCL on GPUs).
