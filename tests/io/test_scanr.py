@@ -1,17 +1,11 @@
 """Olympus / Evident scanR acquisitions (data/ folder of [<well>]--W#####--P#####--Z#####--T#####--<ch>.tif)."""
 
-import numpy as np
 import pytest
-import tifffile
 
 from ferroscreen.errors import AcquisitionError
 from ferroscreen.io import detect_format, open_acquisition
 
-
-def _tif(path, value, when=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    extratags = [(306, "s", 0, when, True)] if when else None
-    tifffile.imwrite(path, np.full((6, 8), value, np.uint16), extratags=extratags)
+from .test_cytation import _tif  # a small uint16 TIFF with an optional DateTime tag
 
 
 def test_named_wells_positions_z_and_datetime_times(tmp_path):
