@@ -721,7 +721,8 @@ def overlay(
 @app.command()
 def report(
     results_dir: Annotated[
-        Path, typer.Argument(metavar="RESULTS_DIR", help="Folder with wells.csv and/or fits.csv, ranking.csv...")
+        Path, typer.Argument(metavar="RESULTS_DIR", help="Folder with wells.csv and/or fits.csv, ranking.csv..., "
+                             "or a `hits` folder (genes.csv): the knockdown report.")
     ],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     max_compounds: Annotated[

@@ -26,6 +26,7 @@ from ferroscreen.report.compounds import (
 )
 from ferroscreen.report.formatting import fmt
 from ferroscreen.report.html import render_html
+from ferroscreen.report.knockdown import build_hits_report, is_hits_folder
 from ferroscreen.report.lines import line_comparisons
 from ferroscreen.report.rescue import rescue_comparisons
 from ferroscreen.report.results import RESULT_FILES, Results, compound_gallery_png, load_results
@@ -308,11 +309,12 @@ def build_report(
     max_compounds: int | None = DEFAULT_MAX_COMPOUNDS,
     title: str | None = None,
 ) -> Path:
-    """Write the HTML report of a results folder.
+    """Write the HTML report of a results folder (a ``ferroscreen hits`` folder gets the knockdown report).
 
     Args:
         results_dir: Folder with ``wells.csv`` and/or ``fits.csv`` and the
-            optional tables of :mod:`ferroscreen.report.results`.
+            optional tables of :mod:`ferroscreen.report.results`, or a hits
+            folder (:func:`ferroscreen.report.knockdown.build_hits_report`).
         out: The HTML file to write (its folder is created).
         max_compounds: Compounds that get their own section, best-ranked
             first (None: all).
@@ -325,6 +327,8 @@ def build_report(
         ReportInputError: If the results folder or one of its tables is unusable.
     """
     out = Path(out)
+    if is_hits_folder(results_dir):
+        return build_hits_report(results_dir, out, title=title)
     res = load_results(results_dir)
     html = render_html(report_context(res, out, max_compounds=max_compounds, title=title))
     out.parent.mkdir(parents=True, exist_ok=True)

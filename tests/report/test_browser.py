@@ -70,6 +70,15 @@ def _column(table, index):
     ]
 
 
+def _click_header(browser, table_id: str, name: str):
+    """Click the header of ``table_id`` whose text starts with ``name``: (table, headers, its column index)."""
+    table = browser.find_element("id", table_id)
+    headers = table.find_elements("css selector", "thead th")
+    index = next(i for i, h in enumerate(headers) if h.text.strip().startswith(name))
+    headers[index].click()
+    return table, headers, index
+
+
 def test_report_in_headless_chromium(browser, report_file, tmp_path):
     browser.get(report_file.resolve().as_uri())
     assert browser.title.startswith("Screen report")
@@ -82,10 +91,7 @@ def test_report_in_headless_chromium(browser, report_file, tmp_path):
     # the hostile compound name is shown as text, and no alert fired
     assert "<script>alert(1)</script>&\"'" in browser.find_element("id", "compounds").text
 
-    table = browser.find_element("id", "ranking-table-1")
-    headers = table.find_elements("css selector", "thead th")
-    score = next(i for i, h in enumerate(headers) if h.text.strip().startswith("score"))
-    headers[score].click()
+    table, headers, score = _click_header(browser, "ranking-table-1", "score")
     ascending = [float(v) for v in _column(table, score)]
     assert ascending == sorted(ascending)
     assert headers[score].get_attribute("aria-sort") == "ascending"
@@ -101,3 +107,27 @@ def test_report_in_headless_chromium(browser, report_file, tmp_path):
     assert not severe, severe
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_knockdown_report_in_headless_chromium(browser, tmp_path):
+    """The hits report: no console errors, every image decodes, the gene table sorts."""
+    from ferroscreen.analysis.knockdown import run_hits
+    from ferroscreen.report import build_report
+
+    from .test_knockdown_report import EVIL, _screen
+
+    _screen(tmp_path)
+    run_hits(tmp_path / "wells.csv", tmp_path / "hits", layout_path=tmp_path / "layout.csv", plots=False)
+    page = build_report(tmp_path / "hits", tmp_path / "kd.html")
+    browser.get(page.resolve().as_uri())
+    assert browser.title.startswith("Knockdown screen")
+    images = browser.find_elements("css selector", "img")
+    assert len(images) == 6 and all(
+        browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img) for img in images
+    )
+    assert EVIL in browser.find_element("id", "hits").text
+    table, _, fc = _click_header(browser, "genes-table", "fc_count")
+    values = [float(v) for v in _column(table, fc)]
+    assert values == sorted(values)
+    severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not severe, severe

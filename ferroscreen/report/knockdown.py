@@ -1,0 +1,175 @@
+"""The knockdown-screen report: a ``ferroscreen hits`` folder in, one self-contained HTML file out.
+
+A hits folder holds ``genes.csv`` (required: ``rank, gene, fc_count, fc_area,
+hit`` at least), and optionally ``wells_normalized.csv`` (plate maps, replicate
+scatter), ``concordance.csv`` and ``hits.json`` (thresholds, warnings). The
+page shows the summary and calls, the count-vs-area quadrant, the volcano
+plots, the replicate scatter, a sortable table of every hit followed by the
+best-ranked other genes, replicate concordance, one plate map per plate (the
+first :data:`MAX_PLATES`) and provenance. Figures are redrawn from the tables
+(:mod:`ferroscreen.analysis.knockdown_plots`) and inlined; every gene name and
+other user string is escaped by the template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen import __version__
+from ferroscreen.analysis import knockdown_plots as kp
+from ferroscreen.hashing import file_sha256
+from ferroscreen.report.figures import encode_png
+from ferroscreen.report.html import environment
+from ferroscreen.report.results import ReportInputError
+from ferroscreen.report.tables import frame_table
+
+HITS_FILES = {"genes": "genes.csv", "wells": "wells_normalized.csv", "concordance": "concordance.csv",
+              "summary": "hits.json"}
+GENE_COLUMNS = ("rank", "gene", "fc_count", "fc_area", "hit")
+#: Plates drawn as plate maps.
+MAX_PLATES = 12
+_TABLE_COLUMNS = ["rank", "gene", "phenotype", "hit", "fc_count", "fc_area", "z_count", "z_area", "q_count",
+                  "q_area", "n_wells", "plates", "qc_flags"]
+
+
+def is_hits_folder(root: str | Path) -> bool:
+    """Whether ``root`` is a ``ferroscreen hits`` output (``genes.csv``, and no ``wells.csv``/``fits.csv``)."""
+    root = Path(root)
+    return (root / "genes.csv").is_file() and not (root / "wells.csv").is_file() and not (
+        root / "fits.csv").is_file()
+
+
+def _read(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReportInputError(f"{path}: not a readable CSV table ({first})") from None
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ReportInputError(f"{path}: missing column(s) {', '.join(missing)} (genes.csv of `ferroscreen hits`)")
+    return table
+
+
+def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict) -> list[dict]:
+    plots = [{"uri": encode_png(kp.count_area_quadrant(genes, float(params.get("count_threshold", 0.5)),
+                                                          float(params.get("area_threshold", 1.7)))),
+              "caption": "Nuclei count against nuclear area, each relative to the plate's non-targeting wells "
+                         "(median over a gene's wells); hits in red, thresholds dashed."}]
+    for readout in ("count", "area"):
+        if f"q_{readout}" in genes.columns:
+            plots.append({"uri": encode_png(kp.volcano(genes, readout)),
+                          "caption": f"Volcano, nuclear {readout}: log2 fold change against -log10 BH q."})
+    if wells is not None and {"is_control", "gene", "plate", "log2fc_count"} <= set(wells.columns):
+        plots.append({"uri": encode_png(kp.replicate_scatter(wells)),
+                      "caption": "Replicate agreement: each gene's log2 count fold change in two replicates."})
+    return plots
+
+
+def _plate_maps(wells: pd.DataFrame | None) -> tuple[list[dict], int]:
+    if wells is None or not {"plate", "row", "col", "fc_count", "is_control"} <= set(wells.columns):
+        return [], 0
+    plates = sorted(wells["plate"].astype(str).unique())
+    w = wells.assign(plate=wells["plate"].astype(str))
+    maps = [{"plate": p, "uri": encode_png(kp.plate_heatmap(w, "fc_count", p))} for p in plates[:MAX_PLATES]]
+    return maps, max(len(plates) - MAX_PLATES, 0)
+
+
+def _gene_table(genes: pd.DataFrame, max_rows: int) -> dict:
+    hit = genes["hit"].astype(str).str.lower().isin(["true", "1", "yes"])
+    shown = pd.concat([genes[hit], genes[~hit].head(max(max_rows - int(hit.sum()), 0))]).sort_values("rank")
+    columns = [c for c in _TABLE_COLUMNS if c in shown.columns]
+    table = frame_table(shown.assign(hit=hit[shown.index].map({True: "hit", False: ""})), columns)
+    at = columns.index("hit")
+    for row in table["rows"]:
+        row[at]["cls"] = "bad" if row[at]["text"] == "hit" else ""
+    return table
+
+
+def _provenance(root: Path, summary: dict, created: str) -> list[dict]:
+    rows = [{"key": "report created", "text": created, "block": False},
+            {"key": "ferroscreen (report)", "text": __version__, "block": False},
+            {"key": "results folder", "text": str(root.resolve()), "block": False}]
+    for key in ("wells", "layout"):
+        if summary.get(key):
+            rows.append({"key": f"hits input: {key}", "text": str(summary[key]), "block": False})
+    if summary.get("params"):
+        rows.append({"key": "hit calling", "text": json.dumps(summary["params"], indent=1), "block": True,
+                     "summary": f"{len(summary['params'])} settings"})
+    sums = [f"{file_sha256(root / n)}  {n}" for n in HITS_FILES.values() if (root / n).is_file()]
+    rows.append({"key": "input files (sha256)", "text": "\n".join(sums), "block": True,
+                 "summary": f"{len(sums)} files"})
+    return rows
+
+
+def build_hits_report(root: str | Path, out: str | Path, title: str | None = None, max_rows: int = 100) -> Path:
+    """Write the HTML report of a ``ferroscreen hits`` folder (see the module doc).
+
+    Args:
+        root: The hits folder.
+        out: The HTML file to write.
+        title: Page title (default from the folder name).
+        max_rows: Rows of the gene table (every hit, then the best-ranked others).
+
+    Raises:
+        ReportInputError: ``genes.csv`` missing, unreadable or lacking columns; ``hits.json`` not JSON.
+    """
+    root, out = Path(root), Path(out)
+    if not (root / "genes.csv").is_file():
+        raise ReportInputError(f"{root}: no genes.csv (is this a `ferroscreen hits` folder?)")
+    genes = _read(root / "genes.csv", GENE_COLUMNS)
+    wells = _read(root / HITS_FILES["wells"]) if (root / HITS_FILES["wells"]).is_file() else None
+    concordance = _read(root / HITS_FILES["concordance"]) if (root / HITS_FILES["concordance"]).is_file() else None
+    summary: dict = {}
+    notes = []
+    if (root / HITS_FILES["summary"]).is_file():
+        try:
+            summary = json.loads((root / HITS_FILES["summary"]).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ReportInputError(f"{root / HITS_FILES['summary']}: not valid JSON ({exc})") from None
+    else:
+        notes.append("No hits.json: thresholds shown are the defaults.")
+    if wells is None:
+        notes.append("No wells_normalized.csv: plate maps and the replicate scatter are not shown.")
+    params = summary.get("params") or {}
+    hit = genes["hit"].astype(str).str.lower().isin(["true", "1", "yes"])
+    phenotypes = genes.loc[hit, "phenotype"].value_counts() if "phenotype" in genes.columns else pd.Series()
+    maps, n_left = _plate_maps(wells)
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    context = {
+        "title": title or f"Knockdown screen: {root.resolve().name}",
+        "created": created,
+        "version": __version__,
+        "results_dir": str(root),
+        "summary": {
+            "n_plates": int(params.get("n_plates") or (wells["plate"].nunique() if wells is not None else 0)),
+            "n_genes": len(genes), "n_hits": int(hit.sum()),
+            "n_controls": int(params.get("n_control_wells") or 0),
+            "phenotypes": [{"name": str(k), "n": int(v)} for k, v in phenotypes.items()],
+            "count_threshold": params.get("count_threshold", 0.5), "area_threshold": params.get("area_threshold", 1.7),
+            "lethal_threshold": params.get("lethal_threshold", 0.1), "z_threshold": params.get("z_threshold", 3.0),
+            "fdr": params.get("fdr", 0.05), "score": "B-score" if params.get("score") == "bscore" else "robust z",
+            "count_col": params.get("count_col", "n_nuclei"),
+        },
+        "warnings": [str(w) for w in summary.get("warnings", [])],
+        "notes": notes,
+        "plots": _plots(genes, wells, params),
+        "genes": _gene_table(genes, max_rows),
+        "concordance": frame_table(concordance) if concordance is not None and len(concordance) else None,
+        "plates": maps,
+        "n_plates_left": n_left,
+        "provenance": _provenance(root, summary, created),
+    }
+    html = environment().get_template("knockdown.html.j2").render(**context)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+__all__ = ["build_hits_report", "is_hits_folder"]
