@@ -26,7 +26,10 @@ adjustment over every row with a p-value. The ``verdict`` is one of
     a curve failed, an EC50 lies outside the tested doses
     (``ec50_out_of_range``) or has no standard error.
 
-Pairs where neither curve is active are left out.
+Pairs where neither curve is active are left out. A compared pair whose
+effects differ by more than :data:`PLATEAU_GAP` says so in ``note``: each EC50
+is then the half-way point of another effect, and potency alone does not
+describe the difference.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ COMPARISON_COLUMNS = [
 ]
 
 _UNUSABLE_FLAGS = ("failed", "ec50_out_of_range")
+#: Effects (fitted plateau minus the vehicle level) further apart than this are noted on a compared pair.
+PLATEAU_GAP = 0.25
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -92,6 +97,9 @@ def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: fl
     out = ratio_intervals(b["ec50"], b["ec50_se"], fit_df(b), a["ec50"], a["ec50_se"], fit_df(a), level)
     row.update(ratio=float(out["ratio"]), ratio_lo=float(out["log_lo"]), ratio_hi=float(out["log_hi"]),
                p_value=float(out["p_value"]))
+    if abs(row["effect_a"] - row["effect_b"]) > PLATEAU_GAP:
+        row["note"] = (f"plateaus differ (effect {row['effect_a']:.2f} vs {row['effect_b']:.2f}): the EC50s are "
+                       "half-way points of unequal effects")
     return row
 
 
@@ -161,9 +169,10 @@ def comparison_sentence(row: pd.Series) -> str:
     if verdict == "not_comparable":
         return f"{a} vs {b}: not comparable ({row['note']})"
     ci = f"CI {row['ratio_lo']:.3g}–{row['ratio_hi']:.3g}x, q {row['q_value']:.2g}"
+    note = f"; {row['note']}" if isinstance(row.get("note"), str) and row["note"] else ""
     if verdict == "differs":
-        return f"{b} {row['ratio']:.3g}x less sensitive than {a} ({ci})"
-    return f"{a} and {b} alike (EC50 ratio {row['ratio']:.3g}x, {ci})"
+        return f"{b} {row['ratio']:.3g}x less sensitive than {a} ({ci}){note}"
+    return f"{a} and {b} alike (EC50 ratio {row['ratio']:.3g}x, {ci}){note}"
 
 
 __all__ = ["COMPARISON_COLUMNS", "compare_lines", "comparison_sentence"]

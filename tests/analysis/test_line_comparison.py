@@ -98,3 +98,14 @@ def test_no_groups_gives_an_empty_table_with_the_columns():
     out = compare_lines(pd.DataFrame([_fit("A", ""), _fit("B", "")]))
     assert out.empty and list(out.columns) == COMPARISON_COLUMNS
     assert compare_lines(pd.DataFrame()).empty
+
+
+def test_pairs_with_unequal_plateaus_say_so():
+    fits = pd.DataFrame([_fit("A", "L1", effect=0.85), _fit("A", "L2", ec50=4e-7, effect=0.4),
+                         _fit("B", "L1", effect=0.85), _fit("B", "L2", ec50=4e-7, effect=0.75)])
+    out = compare_lines(fits).set_index("compound")
+    assert out.loc["A", "note"] == ("plateaus differ (effect 0.85 vs 0.40): the EC50s are half-way points of "
+                                    "unequal effects")
+    assert out.loc["B", "note"] == "" and out.loc["A", "verdict"] == out.loc["B", "verdict"] == "differs"
+    assert comparison_sentence(out.loc["A"]).endswith("; plateaus differ (effect 0.85 vs 0.40): the EC50s are "
+                                                      "half-way points of unequal effects")
