@@ -666,10 +666,13 @@ def export(
             raise FerroscreenError(f"{name} must be 0 (none) or a number of cells per class, not {value}")
     path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
     typer.echo(f"-> {path}")
+    from ferroscreen.score.gallery import cell_pool
+
+    pool = cell_pool(store, seed=seed) if gallery or compound_gallery else None  # the cells read once for both
     if gallery:
         from ferroscreen.score.gallery import write_gallery
 
-        g = write_gallery(store, out, per_class=gallery, seed=seed)
+        g = write_gallery(store, out, per_class=gallery, seed=seed, pool=pool)
         for note in g.notes:
             typer.echo(f"note: {note}")
         if g.png is not None:
@@ -678,7 +681,7 @@ def export(
     if compound_gallery:
         from ferroscreen.score.gallery import write_compound_galleries
 
-        g = write_compound_galleries(store, out, per_mode=compound_gallery, seed=seed)
+        g = write_compound_galleries(store, out, per_mode=compound_gallery, seed=seed, pool=pool)
         for note in g.notes:
             typer.echo(f"note: {note}")
         if g.csv is not None:

@@ -66,7 +66,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     from ferroscreen.plate import read_layout
     from ferroscreen.report import build_report
     from ferroscreen.score.export import export_wells
-    from ferroscreen.score.gallery import write_compound_galleries, write_gallery
+    from ferroscreen.score.gallery import cell_pool, write_compound_galleries, write_gallery
     from ferroscreen.score.runner import score_plate
     from ferroscreen.score.store import read_store
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
@@ -137,8 +137,9 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     say("[4/5] fitting dose-response curves, ranking compounds, plate QC")
     results = out / "results"
     wells_csv = export_wells(store, results)
-    gallery = write_gallery(store, results, per_class=10, seed=seed)
-    per_compound = write_compound_galleries(store, results, per_mode=6, seed=seed)
+    pool = cell_pool(store, seed=seed)
+    gallery = write_gallery(store, results, per_class=10, seed=seed, pool=pool)
+    per_compound = write_compound_galleries(store, results, per_mode=6, seed=seed, pool=pool)
     for note in [*gallery.notes, *per_compound.notes]:
         say(f"      note: {note}")
     layout = read_layout(plate / "layout.csv")

@@ -25,7 +25,7 @@ from ferroscreen.report.compounds import (
     time_courses,
 )
 from ferroscreen.report.formatting import fmt
-from ferroscreen.report.html import render_html
+from ferroscreen.report.html import render_html, write_page
 from ferroscreen.report.knockdown import build_hits_report, is_hits_folder
 from ferroscreen.report.lines import line_comparisons
 from ferroscreen.report.rescue import rescue_comparisons
@@ -330,9 +330,4 @@ def build_report(
     if is_hits_folder(results_dir):
         return build_hits_report(results_dir, out, title=title)
     res = load_results(results_dir)
-    html = render_html(report_context(res, out, max_compounds=max_compounds, title=title))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_page(out, render_html(report_context(res, out, max_compounds=max_compounds, title=title)))

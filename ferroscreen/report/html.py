@@ -11,6 +11,7 @@ styles, inline scripts and ``data:`` images.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import jinja2
 
@@ -33,3 +34,12 @@ def environment() -> jinja2.Environment:
 def render_html(context: dict) -> str:
     """Render the report page from its context (see :func:`ferroscreen.report.build.report_context`)."""
     return environment().get_template(TEMPLATE).render(**context)
+
+
+def write_page(out: Path, html: str) -> Path:
+    """Write ``html`` to ``out`` (folder created) through a temporary file, so a reader never sees half a page."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -23,13 +23,12 @@ from ferroscreen import __version__
 from ferroscreen.analysis import knockdown_plots as kp
 from ferroscreen.hashing import file_sha256
 from ferroscreen.report.figures import encode_png
-from ferroscreen.report.html import environment
-from ferroscreen.report.results import ReportInputError
+from ferroscreen.report.html import environment, write_page
+from ferroscreen.report.results import ReportInputError, read_result_csv
 from ferroscreen.report.tables import frame_table
 
 HITS_FILES = {"genes": "genes.csv", "wells": "wells_normalized.csv", "concordance": "concordance.csv",
               "summary": "hits.json"}
-GENE_COLUMNS = ("rank", "gene", "fc_count", "fc_area", "hit")
 #: Plates drawn as plate maps.
 MAX_PLATES = 12
 _TABLE_COLUMNS = ["rank", "gene", "phenotype", "hit", "fc_count", "fc_area", "z_count", "z_area", "q_count",
@@ -41,18 +40,6 @@ def is_hits_folder(root: str | Path) -> bool:
     root = Path(root)
     return (root / "genes.csv").is_file() and not (root / "wells.csv").is_file() and not (
         root / "fits.csv").is_file()
-
-
-def _read(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path, encoding="utf-8-sig")
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReportInputError(f"{path}: not a readable CSV table ({first})") from None
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise ReportInputError(f"{path}: missing column(s) {', '.join(missing)} (genes.csv of `ferroscreen hits`)")
-    return table
 
 
 def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict) -> list[dict]:
@@ -121,9 +108,10 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
     root, out = Path(root), Path(out)
     if not (root / "genes.csv").is_file():
         raise ReportInputError(f"{root}: no genes.csv (is this a `ferroscreen hits` folder?)")
-    genes = _read(root / "genes.csv", GENE_COLUMNS)
-    wells = _read(root / HITS_FILES["wells"]) if (root / HITS_FILES["wells"]).is_file() else None
-    concordance = _read(root / HITS_FILES["concordance"]) if (root / HITS_FILES["concordance"]).is_file() else None
+    genes = read_result_csv(root / "genes.csv", "genes")
+    extra = {k: read_result_csv(root / HITS_FILES[k], f"hits_{k}") if (root / HITS_FILES[k]).is_file() else None
+             for k in ("wells", "concordance")}  # no required columns: their figures need what they need
+    wells, concordance = extra["wells"], extra["concordance"]
     summary: dict = {}
     notes = []
     if (root / HITS_FILES["summary"]).is_file():
@@ -164,12 +152,7 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
         "n_plates_left": n_left,
         "provenance": _provenance(root, summary, created),
     }
-    html = environment().get_template("knockdown.html.j2").render(**context)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_page(out, environment().get_template("knockdown.html.j2").render(**context))
 
 
 __all__ = ["build_hits_report", "is_hits_folder"]

@@ -90,6 +90,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "lines": ("compound", "readout", "line_a", "line_b", "verdict"),
     "gallery": ("class", "well", "time_h", "p"),
     "compound_gallery": ("class", "plate", "well", "image"),
+    "genes": ("rank", "gene", "fc_count", "fc_area", "hit"),  # a `ferroscreen hits` folder (report.knockdown)
 }
 
 _FLAG_COLUMN = re.compile(r"^(qc_.*|.*_flag|.*_flagged|flags?|qc)$")
@@ -213,7 +214,12 @@ def treatment_names(table: pd.DataFrame) -> pd.Series:
     return names.str.replace(r"\s*@\s*[0-9.eE+-]+\s*h$", "", regex=True)
 
 
-def _read_csv(path: Path, name: str) -> pd.DataFrame:
+def read_result_csv(path: Path, name: str) -> pd.DataFrame:
+    """A results table (UTF-8, BOM allowed) with the columns :data:`REQUIRED_COLUMNS` names for ``name``.
+
+    Raises:
+        ReportInputError: Empty, unreadable, or a required column missing (one line naming the file).
+    """
     try:
         table = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=True)
     except pd.errors.EmptyDataError:
@@ -251,7 +257,7 @@ def _find(root: Path, name: str) -> Path | None:
 
 
 def _prepare_wells(res: Results, path: Path) -> None:
-    wells = _read_csv(path, "wells")
+    wells = read_result_csv(path, "wells")
     value_cols = [c for c in wells.columns if c == "n_cells" or c.startswith("frac_")]
     if not value_cols:
         raise ReportInputError(f"{path}: no 'n_cells' or 'frac_<class>' columns")
@@ -468,7 +474,7 @@ def load_results(root: str | Path) -> Results:
         path = res.files.get(name)
         if path is None:
             continue
-        table = _read_csv(path, name)
+        table = read_result_csv(path, name)
         cols = numeric.get(name, [])
         if name == "rescue":
             cols = [c for c in RESCUE_NUMERIC if c in table.columns]

@@ -34,7 +34,7 @@ import pandas as pd
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.score.store import DONE, PlateStore, iter_cells, read_store
 
-__all__ = ["Gallery", "pick_gallery_cells", "write_compound_galleries", "write_gallery"]
+__all__ = ["CellPool", "Gallery", "cell_pool", "pick_gallery_cells", "write_compound_galleries", "write_gallery"]
 
 #: Candidates kept per class and well while reading the store (spares for unreadable frames).
 PER_WELL = 3
@@ -53,8 +53,29 @@ class Gallery:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class CellPool:
+    """One read of a store's cells for its galleries (:func:`cell_pool`).
+
+    ``cand``: the :data:`PER_WELL` most probable cells per (top class, well) of
+    frames scored ``done``, with a seeded tie-break; ``counts``: every done
+    cell counted per (well, top class id).
+    """
+
+    cand: pd.DataFrame
+    counts: dict[tuple[str, int], int]
+
+
+def cell_pool(store_path: str | Path, store: PlateStore | None = None, seed: int = 0) -> CellPool:
+    """Read the store's cells once (in blocks) for :func:`write_gallery` and :func:`write_compound_galleries`."""
+    counts: dict[tuple[str, int], int] = {}
+    cand = _candidate_pool(store_path, store or read_store(store_path), 0.0, seed, PER_WELL, counts)
+    return CellPool(cand, counts)
+
+
 def pick_gallery_cells(store_path: str | Path, per_class: int = 10, min_prob: float = 0.0, seed: int = 0,
-                       spares: int = PER_WELL, store: PlateStore | None = None) -> pd.DataFrame:
+                       spares: int = PER_WELL, store: PlateStore | None = None,
+                       pool: CellPool | None = None) -> pd.DataFrame:
     """Ranked candidates per class, spread across wells (see the module doc).
 
     Returns:
@@ -62,10 +83,14 @@ def pick_gallery_cells(store_path: str | Path, per_class: int = 10, min_prob: fl
         ``spares`` candidates per class and well, so more than ``per_class``
         rows per class when the plate allows: :func:`write_gallery` uses the
         spares for frames it cannot read). ``store``: the store's tables when
-        already read (its cells are still read from ``store_path``).
+        already read (its cells are still read from ``store_path``, unless
+        ``pool`` holds them already, read with ``spares`` = :data:`PER_WELL`).
     """
     store = store or read_store(store_path)
-    cand = _candidate_pool(store_path, store, min_prob, seed, spares)
+    if pool is not None:
+        cand = pool.cand[pool.cand["p"] >= min_prob]
+    else:
+        cand = _candidate_pool(store_path, store, min_prob, seed, spares)
     if cand.empty:
         return pd.DataFrame(columns=CSV_COLUMNS)
     out = _rows(_spread(cand, ["class_id"]), store)
@@ -190,8 +215,10 @@ def _take(rows: list[dict], crops: dict[int, np.ndarray], n: int) -> list[int]:
 
 
 def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 10, min_prob: float = 0.0,
-                  seed: int = 0) -> Gallery:
+                  seed: int = 0, pool: CellPool | None = None) -> Gallery:
     """Write ``gallery.png`` and ``gallery.csv`` into ``out_dir`` (see the module doc).
+
+    ``pool``: the store's cells read already by :func:`cell_pool` (else read here).
 
     Raises:
         FerroscreenError: ``per_class`` < 1, or the store is unreadable
@@ -202,7 +229,7 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
     out_dir = Path(out_dir)
     store = read_store(store_path)
     side = max(32, int(round(1.5 * int(store.attrs.get("crop_size", 40)))))
-    cand = pick_gallery_cells(store_path, per_class, min_prob, seed, store=store)
+    cand = pick_gallery_cells(store_path, per_class, min_prob, seed, store=store, pool=pool)
     rows, crops = [], []
     n_bad = 0
     for cls in store.classes:
@@ -239,7 +266,7 @@ COMPOUND_CSV_COLUMNS = [*CSV_COLUMNS, "rescue_agent", "cell_line", "growth_condi
 
 
 def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mode: int = 6,
-                             min_prob: float = 0.5, seed: int = 0) -> Gallery:
+                             min_prob: float = 0.5, seed: int = 0, pool: CellPool | None = None) -> Gallery:
     """One gallery per treatment: the cells its wells' classifier calls each death mode.
 
     A treatment is a layout compound with its rescue agent, cell line and
@@ -251,6 +278,7 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mo
     ``galleries/gNNN.png`` (numbered, never named after user text) and
     ``gallery_compounds.csv`` (:data:`COMPOUND_CSV_COLUMNS`; ``image`` is the
     PNG relative to ``out_dir``), which the report shows in each compound's section.
+    ``pool``: the store's cells read already by :func:`cell_pool` (else read here).
 
     Raises:
         FerroscreenError: ``per_mode`` < 1, or the store is unreadable.
@@ -271,8 +299,8 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mo
     role = lay["role"].fillna("").astype(str) if "role" in lay.columns else pd.Series("sample", index=lay.index)
     treated = (text["compound"] != "") & role.isin(["", "sample", "reference", "rescue", "pos_ctrl"])
     key_of = text[treated].agg(" | ".join, axis=1)
-    counts: dict[tuple[str, int], int] = {}
-    cand = _candidate_pool(store_path, store, min_prob, seed, PER_WELL, counts)
+    pool = pool or cell_pool(store_path, store, seed)
+    cand, counts = pool.cand[pool.cand["p"] >= min_prob], pool.counts
     cand = cand[cand["class_id"].isin([store.classes.index(m) for m in modes]) & cand["well"].isin(key_of.index)]
     if cand.empty:
         empty.notes.append(f"no cell of a treated well called a death mode with p >= {min_prob:g}")
