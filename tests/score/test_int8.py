@@ -136,3 +136,22 @@ def test_int8_ddp_two_processes_equals_one(int8_bundle, plate_dir, tmp_path):
     a, b = (read_store(p).wells.sort_values(["well", "time_h"]).reset_index(drop=True) for p in (one, two))
     num = a.select_dtypes("number").columns
     np.testing.assert_allclose(a[num].to_numpy(float), b[num].to_numpy(float), atol=1e-6)
+
+
+def test_int8_scoring_with_tta_averages_the_int8_graph_over_views(int8_bundle):
+    """--tta with the int8 graph: the 8 views run through the graph (not deferred) and are averaged."""
+    from ferroscreen.models.bundle import load_bundle
+    from ferroscreen.models.tta import VIEWS, dihedral_view
+    from ferroscreen.score.module import ScoringModule
+
+    bundle = load_bundle(int8_bundle)
+    int8 = bundle.int8_forward()
+    rng = np.random.default_rng(1)
+    shape = (6, bundle.crop_size, bundle.crop_size) if bundle.channels == 1 else (
+        6, bundle.channels, bundle.crop_size, bundle.crop_size)
+    crops = torch.from_numpy(rng.random(shape, np.float32))
+    module = ScoringModule(bundle.net, int8, defer=True, tta=True)
+    got = module.predict_step({"crops": crops}, 0)
+    assert isinstance(got, torch.Tensor)  # not a deferred PendingProbs
+    want = sum(int8.predict_proba(dihedral_view(crops, k)) for k in range(VIEWS)) / VIEWS
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
