@@ -62,6 +62,8 @@ def inspect_path(
     if path.is_file() and path.suffix.lower() in _LAYOUT_SUFFIXES:
         lay = read_layout(path)
         info = lay.summary()
+        t = lay.table
+        marked = t[t["exclude"].astype(str) != ""] if "exclude" in t.columns else t.iloc[:0]
         return {
             "kind": "layout",
             "format": "platemap" if path.suffix.lower() == ".platemap" else "csv",
@@ -69,6 +71,8 @@ def inspect_path(
             "plate_format": lay.plate_format.n_wells,
             **info,
             "series": lay.describe_compound_series(),
+            "excluded": [{"plate": str(r.plate_id), "well": str(r.well), "reason": str(r.exclude)}
+                         for r in marked.itertuples(index=False)],
         }
     if path.is_file() and looks_like_metric_export(path):
         exp = read_metric_export(path)
@@ -140,6 +144,10 @@ def render_inspection(info: dict) -> str:
         lines.append(f"  empty wells ({len(info['empty_wells'])}): {_well_ranges(info['empty_wells'])}")
         if info["cell_lines"]:
             lines.append(f"  cell lines: {', '.join(info['cell_lines'])}")
+        if info.get("excluded"):
+            shown = ", ".join(f"{e['well']} ({e['reason']})" for e in info["excluded"][:12])
+            more = f" and {len(info['excluded']) - 12} more" if len(info["excluded"]) > 12 else ""
+            lines.append(f"  excluded wells ({len(info['excluded'])}, left out of fits and QC): {shown}{more}")
         return "\n".join(lines)
     interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
     if info["kind"] == "metric_export":

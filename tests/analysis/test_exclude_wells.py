@@ -59,9 +59,13 @@ def _ferro(res) -> pd.Series:
     return fits[(fits["curve"] == "RSL3") & (fits["readout"] == "frac_ferroptosis")].iloc[0]
 
 
-def test_exclusion_values():
+def test_exclusion_values_and_inspect(tmp_path, cli):
     assert exclusion_reasons(["", None, np.nan, "no", "0", "FALSE", "yes", "x", "1", " bubble "]) == [
         "", "", "", "", "", "", "excluded", "excluded", "excluded", "bubble"]
+    _plate(tmp_path, True)
+    proc = cli("inspect", tmp_path / "layout.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert f"excluded wells (2, left out of fits and QC): {SPOILED} (excluded), {BUBBLE} (bubble)" in proc.stdout
 
 
 def test_excluded_wells_leave_fits_and_qc_and_stay_listed(tmp_path, monkeypatch, capsys):
