@@ -121,14 +121,22 @@ def split_excluded(annotated: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     return annotated[~out].reset_index(drop=True), annotated[out].reset_index(drop=True)
 
 
+def excluded_listing(excluded: pd.DataFrame, limit: int = 12) -> tuple[int, str]:
+    """The number of distinct excluded wells in rows with ``plate, well, exclude``, and their listing.
+
+    The listing reads ``"P1 B03 (bubble), P1 C05 (excluded)"``: the first ``limit``, then ``" and N more"``.
+    """
+    wells = excluded.drop_duplicates(["plate", "well"])
+    named = ", ".join(f"{r.plate} {r.well} ({r.exclude})" for r in wells.head(limit).itertuples(index=False))
+    return len(wells), named + (f" and {len(wells) - limit} more" if len(wells) > limit else "")
+
+
 def exclusion_note(excluded: pd.DataFrame, limit: int = 12) -> str | None:
     """``"2 wells excluded: P1 B03 (bubble), P1 C05 (excluded)"`` or None."""
     if excluded.empty:
         return None
-    wells = excluded.drop_duplicates(["plate", "well"])
-    named = [f"{r.plate} {r.well} ({r.exclude})" for r in wells.head(limit).itertuples(index=False)]
-    more = f" and {len(wells) - limit} more" if len(wells) > limit else ""
-    return f"{len(wells)} well{'s' if len(wells) != 1 else ''} excluded: {', '.join(named)}{more}"
+    n, named = excluded_listing(excluded, limit)
+    return f"{n} well{'s' if n != 1 else ''} excluded: {named}"
 
 
 def well_groups(wells: pd.DataFrame) -> pd.Series:

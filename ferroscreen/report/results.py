@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ferroscreen.analysis.dose_tables import mark_excluded, well_groups
+from ferroscreen.analysis.dose_tables import excluded_listing, mark_excluded, well_groups
 from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
@@ -309,15 +309,12 @@ def _apply_exclusions(res: Results) -> None:
             res.wells = mark_excluded(res.wells, entries)
         except AnalysisInputError as exc:
             res.notes.append(f"provenance.json: {exc}; those wells are shown as used")
-    excluded = res.wells[res.wells["exclude"] != ""].drop_duplicates(["plate", "well"])
+    excluded = res.wells[res.wells["exclude"] != ""]
     if len(excluded):
-        named = ", ".join(f"{r.plate} {r.well} ({r.exclude})" for r in excluded.head(12).itertuples(index=False))
-        more = f" and {len(excluded) - 12} more" if len(excluded) > 12 else ""
+        n, named = excluded_listing(excluded)
         res.notes.append(
-            f"{len(excluded)} excluded well{'s' if len(excluded) != 1 else ''} (layout 'exclude' column or fit "
-            "--exclude), left out of the fits, dose points and time courses and framed and struck through on the "
-            f"plate maps: "
-            f"{named}{more}"
+            f"{n} excluded well{'s' if n != 1 else ''} (layout 'exclude' column or fit --exclude), left out of the "
+            f"fits, dose points and time courses and framed and struck through on the plate maps: {named}"
         )
 
 
