@@ -510,13 +510,19 @@ def fit(
         typer.Option("--exclude", help="Wells to leave out (B03 on every plate, P1:B03 on one; repeat or "
                      "comma-separate), as the layout's 'exclude' column does."),
     ] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option("--columns", help="A CSV table's columns by role: curve=COL,dose=COL[:uM],response=COL[,n=COL]"
+                     "[,readout=COL] (a dose unit converts to molar; repeat or comma-separate)."),
+    ] = None,
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts, write_provenance
-    from ferroscreen.analysis.inputs import AnalysisInputError, read_table_csv, table_kind
+    from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map, read_table_csv, table_kind
 
     if not input_path.is_file():
         raise AnalysisInputError(f"{input_path}: input file not found")
+    column_map = parse_column_map(columns)
     lay = None
     if layout is not None:
         from ferroscreen.plate import read_layout
@@ -524,6 +530,8 @@ def fit(
         lay = read_layout(layout)
     suffix = input_path.suffix.lower()
     store_attrs = None
+    if column_map and suffix in (".h5", ".hdf5", ".txt"):
+        raise AnalysisInputError(f"{input_path}: --columns is for CSV tables, not score stores or metric exports")
     if suffix in (".h5", ".hdf5"):
         from ferroscreen.score.store import read_store
 
@@ -543,7 +551,7 @@ def fit(
         if looks_like_metric_export(input_path):
             table, kind = read_metric_export(input_path).table, "metric"
         else:
-            table = read_table_csv(input_path)
+            table = read_table_csv(input_path, column_map)
             kind = table_kind(table)
             for note in table.attrs.get("notes", []):
                 typer.echo(f"{input_path}: {note}")
@@ -558,6 +566,8 @@ def fit(
     options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind,
                "exclude": excluded or []}
+    if column_map:
+        options["columns"] = {role: f"{col}:{unit}" if unit else col for role, (col, unit) in column_map.items()}
     if suffix in (".h5", ".hdf5"):
         options["fractions"] = FractionEstimate(fractions).value
     lines.append(f"{write_provenance(out, input_path, options, store_attrs, layout)}")

@@ -113,7 +113,8 @@ def run_fit(
     if kind not in KINDS:
         raise AnalysisInputError(
             f"{where}: not a dose-response table (curve, dose, response) nor a wells table "
-            f"(plate, well, time_h, n_cells, frac_<class>)"
+            f"(plate, well, time_h, n_cells, frac_<class>); name its columns with "
+            f"--columns curve=COL,dose=COL[:uM],response=COL"
         )
     try:
         from ferroscreen.analysis.models import get_model

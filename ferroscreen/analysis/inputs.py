@@ -62,6 +62,33 @@ _DOSE_NAME = re.compile(
 )
 
 
+def _dose_in_molar(table: pd.DataFrame, col: str, unit: str) -> tuple[pd.DataFrame, str]:
+    """``table`` with column ``col`` converted from molar ``unit`` to molar, and the note's detail.
+
+    Left as it is (empty detail) when ``unit`` is molar already, not a molar unit, or the
+    column holds a non-number (validation then names the bad cell).
+    """
+    from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
+
+    values = pd.to_numeric(table[col], errors="coerce")
+    numeric = not (values.isna() & table[col].notna()).any()
+    if not (numeric and unit in MOLAR_DIVISORS and unit != "M"):
+        return table, ""
+    table = table.assign(**{col: [to_molar(v, unit) if pd.notna(v) else v for v in values]})
+    return table, f" (in {unit}, converted to molar)"
+
+
+def _molar_unit(text: str) -> str:
+    """``uM``/``µM``/``um``/``NM`` -> the unit as :data:`MOLAR_DIVISORS` spells it ('' if none)."""
+    from ferroscreen.plate.units import MOLAR_DIVISORS
+
+    text = text.strip()
+    if text in MOLAR_DIVISORS:
+        return text
+    fixed = text[:-1].lower() + "M" if text[-1:] in ("m", "M") else ""
+    return fixed if fixed in MOLAR_DIVISORS else ""
+
+
 def _rename_tidy_aliases(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """``table`` with users' column names mapped to ``curve, dose, response``; notes on what was done.
 
@@ -70,8 +97,6 @@ def _rename_tidy_aliases(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     are. A canonical column already present is never replaced, and a name that two columns
     could take is left alone.
     """
-    from ferroscreen.plate.units import MOLAR_DIVISORS, to_molar
-
     notes: list[str] = []
     lower = {c.lower(): c for c in table.columns}
     renames: dict[str, str] = {}
@@ -87,32 +112,136 @@ def _rename_tidy_aliases(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         doses = [(c, m) for c, m in doses if m]
         if len(doses) == 1:
             col, m = doses[0]
-            unit = m["u1"] or m["u2"] or ""
-            unit = unit if unit in MOLAR_DIVISORS else unit[:-1].lower() + "M"
-            values = pd.to_numeric(table[col], errors="coerce")
-            numeric = not (values.isna() & table[col].notna()).any()  # else validation names the bad cell
-            if numeric and unit in MOLAR_DIVISORS and unit != "M":
-                table = table.assign(**{col: [to_molar(v, unit) if pd.notna(v) else v for v in values]})
-                detail[col] = f" (in {unit}, converted to molar)"
+            table, detail[col] = _dose_in_molar(table, col, _molar_unit(m["u1"] or m["u2"] or ""))
             renames[col] = "dose"
     if renames:
         table = table.rename(columns=renames)
         for a, b in renames.items():
-            if a.lower() != b or a in detail:
+            if a.lower() != b or detail.get(a):
                 notes.append(f"column '{a}' used as '{b}'{detail.get(a, '')}")
     return table, notes
 
 
-def read_table_csv(path: str | Path) -> pd.DataFrame:
-    """Read a CSV/TSV table; a dose-response table's columns may go by users' names.
+def _is_numeric(column: pd.Series) -> bool:
+    """Every non-empty cell of ``column`` is a number (and at least one is)."""
+    values = pd.to_numeric(column, errors="coerce")
+    return bool(values.notna().any() and not (values.isna() & column.notna()).any())
 
-    ``dose_M`` is ``dose``; for tables without ``curve``/``dose``/``response`` the
-    names in :data:`TIDY_ALIASES` and dose columns with a molar unit in their name
-    (``dose_uM``, ``concentration (nM)``: converted to molar) are recognised. What was
-    renamed is listed in ``table.attrs["notes"]``.
+
+def _infer_tidy_roles(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Fill in ``response`` and ``curve`` where the table leaves one reading only; notes.
+
+    Only for a table whose ``dose`` is known. ``response`` is the one numeric column
+    besides ``dose``/``n``/``curve``/``readout``, if exactly one; ``curve`` is the one
+    remaining text column, or, when no other column remains, every row is one curve
+    named ``name``. Anything less clear-cut is left for ``--columns``.
+    """
+    notes: list[str] = []
+    if "dose" not in table.columns:
+        return table, notes
+    roles = {"dose", "response", "curve", "n", "readout"}
+    if "response" not in table.columns:
+        numeric = [c for c in table.columns if c not in roles and _is_numeric(table[c])]
+        if len(numeric) == 1:
+            table = table.rename(columns={numeric[0]: "response"})
+            notes.append(f"column '{numeric[0]}' used as 'response' (the only other numeric column)")
+    if "curve" not in table.columns and "response" in table.columns:
+        rest = [c for c in table.columns if c not in roles]
+        if not rest:
+            table = table.assign(curve=name)
+            notes.append(f"no curve column: every row is one curve, named '{name}'")
+        elif len(rest) == 1 and not _is_numeric(table[rest[0]]):
+            table = table.rename(columns={rest[0]: "curve"})
+            notes.append(f"column '{rest[0]}' used as 'curve' (the only text column)")
+    return table, notes
+
+
+#: Columns of a tidy table that ``fit --columns`` can name.
+MAPPABLE_COLUMNS = ("curve", "dose", "response", "n", "readout")
+
+
+def parse_column_map(items: list[str] | None) -> dict[str, tuple[str, str]]:
+    """``["curve=Drug,dose=conc:uM", "response=rootl"]`` -> ``{role: (column, dose unit)}``.
+
+    The unit (after the last ``:``) is read only for ``dose`` and only when it is a molar
+    unit (``M``, ``mM``, ``uM``/``µM``, ``nM``, ``pM``); a column name may hold ``:`` otherwise.
 
     Raises:
-        AnalysisInputError: If the file is missing, empty or not a table.
+        AnalysisInputError: On an item without ``=``, an unknown role, or a role given twice.
+    """
+    out: dict[str, tuple[str, str]] = {}
+    for item in items or []:
+        for part in str(item).split(","):
+            if not part.strip():
+                continue
+            role, eq, column = part.partition("=")
+            role, column = role.strip().lower(), column.strip()
+            if not eq or not column:
+                raise AnalysisInputError(f"--columns: '{part.strip()}' is not ROLE=COLUMN (e.g. dose=conc_uM)")
+            if role not in MAPPABLE_COLUMNS:
+                raise AnalysisInputError(
+                    f"--columns: unknown role '{role}' (one of {', '.join(MAPPABLE_COLUMNS)})")
+            if role in out:
+                raise AnalysisInputError(f"--columns: '{role}' is given twice")
+            unit = ""
+            if role == "dose" and ":" in column:
+                head, _, tail = column.rpartition(":")
+                if _molar_unit(tail) and head.strip():
+                    column, unit = head.strip(), _molar_unit(tail)
+            out[role] = (column, unit)
+    return out
+
+
+def _apply_column_map(
+    table: pd.DataFrame, mapping: dict[str, tuple[str, str]], source
+) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` with the columns ``mapping`` names renamed to their roles; notes.
+
+    A column already bearing a mapped role's name is renamed ``<role>_unmapped`` so the
+    named one takes the role.
+
+    Raises:
+        AnalysisInputError: If a named column is not in the table or is named for two roles.
+    """
+    where = _where(source)
+    named = [col for col, _ in mapping.values()]
+    for col in named:
+        if col not in table.columns:
+            raise AnalysisInputError(
+                f"{where}: --columns names '{col}', which is not a column "
+                f"(columns: {', '.join(map(str, table.columns))})")
+        if named.count(col) > 1:
+            raise AnalysisInputError(f"{where}: --columns names '{col}' for two roles")
+    notes: list[str] = []
+    clash = {role: f"{role}_unmapped" for role, (col, _) in mapping.items()
+             if role in table.columns and col != role}
+    table = table.rename(columns=clash)
+    notes += [f"column '{role}' renamed '{new}' (--columns names another)" for role, new in clash.items()]
+    renames = {}
+    for role, (col, unit) in mapping.items():
+        detail = ""
+        if role == "dose" and unit:
+            table, detail = _dose_in_molar(table, col, unit)
+        renames[col] = role
+        if col != role or detail:
+            notes.append(f"column '{col}' used as '{role}'{detail} (--columns)")
+    return table.rename(columns=renames), notes
+
+
+def read_table_csv(path: str | Path, columns: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV table; a dose-response table's columns may go by users' names.
+
+    ``columns`` (from :func:`parse_column_map`) names columns explicitly and is applied
+    first. Then, for tables without ``curve``/``dose``/``response``: ``dose_M`` is
+    ``dose``; the names in :data:`TIDY_ALIASES` and dose columns with a molar unit in their
+    name (``dose_uM``, ``concentration (nM)``: converted to molar) are recognised; and a
+    table with a dose column where only one reading remains gets ``response`` (its one other
+    numeric column) and ``curve`` (its one text column, or the file's stem when there is
+    none: one curve). What was done is listed in ``table.attrs["notes"]``.
+
+    Raises:
+        AnalysisInputError: If the file is missing, empty or not a table, or ``columns``
+            names a column it lacks or is given for a wells table.
     """
     path = Path(path)
     if not path.is_file():
@@ -125,8 +254,15 @@ def read_table_csv(path: str | Path) -> pd.DataFrame:
         raise AnalysisInputError(f"{path}: not a readable table ({msg})") from None
     table.columns = [str(c).strip() for c in table.columns]
     notes: list[str] = []
-    if not {"well", "time_h"} <= set(table.columns):  # a wells table keeps its own names
-        table, notes = _rename_tidy_aliases(table)
+    wells = {"well", "time_h"} <= set(table.columns)  # a wells table keeps its own names
+    if columns and wells:
+        raise AnalysisInputError(f"{path}: --columns names a dose-response table's columns; this is a wells table")
+    if columns:
+        table, notes = _apply_column_map(table, columns, path)
+    if not wells:
+        table, more = _rename_tidy_aliases(table)
+        table, inferred = _infer_tidy_roles(table, path.stem)
+        notes += more + inferred
     table.attrs["notes"] = notes
     return table
 
@@ -164,7 +300,7 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
     if missing:
         raise AnalysisInputError(
             f"{where}: missing column(s) {', '.join(missing)} "
-            f"(a dose-response table needs curve, dose, response[, n])"
+            f"(a dose-response table needs curve, dose, response[, n]; fit --columns names them)"
         )
     out = pd.DataFrame(
         {

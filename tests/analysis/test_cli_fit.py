@@ -188,6 +188,74 @@ def test_tidy_table_with_users_column_names(tmp_path):
     assert isinstance(res.exception, FerroscreenError) and "missing column(s) response" in str(res.exception)
 
 
+def test_drc_style_table_fits_as_it_is_and_with_named_columns(tmp_path):
+    """drcData's ryegrass (rootl, conc; no curve column) fits as one curve matching drc's ED50."""
+    data = shared_path("doseresponse", "ryegrass.csv")
+    ref = pd.read_csv(shared_path("doseresponse", "ryegrass_drc_reference.csv"))
+    ed50 = float(ref.query("model == 'LL.4' and quantity == 'e (ED50)'")["published_estimate"].iloc[0])
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", str(data), "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "column 'rootl' used as 'response' (the only other numeric column)" in res.output
+    assert "no curve column: every row is one curve, named 'ryegrass'" in res.output
+    a = pd.read_csv(tmp_path / "a" / "fits.csv")
+    assert list(a["curve"]) == ["ryegrass"] and a["ec50"].iloc[0] == pytest.approx(ed50, rel=1e-4)
+    res = runner.invoke(app, ["fit", str(data), "--columns", "dose=conc:mM", "--columns", "response=rootl",
+                              "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    assert "column 'conc' used as 'dose' (in mM, converted to molar) (--columns)" in res.output
+    b = pd.read_csv(tmp_path / "b" / "fits.csv")
+    assert b["ec50"].iloc[0] == pytest.approx(ed50 * 1e-3, rel=1e-4)
+    prov = json.loads((tmp_path / "b" / "provenance.json").read_text())
+    assert prov["fit"]["columns"] == {"dose": "conc:mM", "response": "rootl"}
+
+
+def test_columns_are_inferred_only_where_one_reading_remains(tmp_path):
+    """A text column beside dose and response is the curve; --columns settles the rest."""
+    doses = [0, 0.01, 0.03, 0.1, 0.3, 1, 3, 10]
+    a = [1.0, 0.99, 0.97, 0.9, 0.7, 0.4, 0.15, 0.05]
+    b = [1.0, 1.0, 0.99, 0.98, 0.9, 0.7, 0.4, 0.15]
+    table = pd.DataFrame({"DryMatter": a + b, "Dose": doses * 2, "Herbicide": ["A"] * 8 + ["B"] * 8})
+    table.to_csv(tmp_path / "salba.csv", index=False)
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", str(tmp_path / "salba.csv"), "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    assert "column 'Herbicide' used as 'curve' (the only text column)" in res.output
+    fits = pd.read_csv(tmp_path / "s" / "fits.csv").set_index("curve")
+    assert fits.loc["A", "ec50"] < fits.loc["B", "ec50"]
+    # a second numeric column: neither is guessed to be the response, --columns picks one
+    table.assign(Replicate=1).to_csv(tmp_path / "two.csv", index=False)
+    res = runner.invoke(app, ["fit", str(tmp_path / "two.csv"), "--out", str(tmp_path / "t")])
+    assert isinstance(res.exception, FerroscreenError) and "name its columns with --columns" in str(res.exception)
+    res = runner.invoke(app, ["fit", str(tmp_path / "two.csv"), "--columns", "response=DryMatter,curve=Herbicide",
+                              "--out", str(tmp_path / "t")])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "t" / "fits.csv").set_index("curve")["ec50"].equals(fits["ec50"])
+    # a column already called 'response' steps aside for the one --columns names
+    table.assign(response=0.5).to_csv(tmp_path / "clash.csv", index=False)
+    res = runner.invoke(app, ["fit", str(tmp_path / "clash.csv"), "--columns", "response=DryMatter,curve=Herbicide",
+                              "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    assert "column 'response' renamed 'response_unmapped'" in res.output
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("dose=nope", "--columns names 'nope', which is not a column (columns: DryMatter, Dose, Herbicide)"),
+    ("size=Dose", "--columns: unknown role 'size'"),
+    ("Dose", "--columns: 'Dose' is not ROLE=COLUMN"),
+    ("dose=Dose,response=Dose", "--columns names 'Dose' for two roles"),
+])
+def test_bad_column_map_is_a_one_line_error(tmp_path, monkeypatch, capsys, spec, message):
+    pd.DataFrame({"DryMatter": [1.0, 0.5], "Dose": [0, 1], "Herbicide": "A"}).to_csv(tmp_path / "t.csv", index=False)
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", str(tmp_path / "t.csv"), "--columns", spec,
+                                      "--out", str(tmp_path / "o")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
 def test_platemap_rescue_wells_are_paired_with_the_compound_alone(tmp_path):
     """An IncuCyte plate map listing RSL3 + Fer-1 in one well feeds the rescue analysis."""
     import numpy as np
