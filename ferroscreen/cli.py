@@ -37,6 +37,13 @@ class FractionEstimate(StrEnum):
     corr = "corr"
 
 
+class DeadOver(StrEnum):
+    """``fit --dead-over`` choices (see :mod:`ferroscreen.analysis.dead_fraction`)."""
+
+    all = "all"
+    live = "live"
+
+
 class RankOn(StrEnum):
     """``fit --rank-on`` choices (see :mod:`ferroscreen.analysis.ranking`)."""
 
@@ -468,6 +475,24 @@ def simulate(
 # ---------------------------------------------------------------- fit (analysis)
 
 
+def _with_dead_fraction(total_path: Path, dead_path: Path, over: str) -> tuple:
+    """The wells table (``n_cells``, ``frac_dead``) of a cell-count export and a dead-count export."""
+    from ferroscreen.analysis.dead_fraction import check_count_metric, dead_fraction_wells
+    from ferroscreen.analysis.inputs import AnalysisInputError
+    from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
+
+    if not dead_path.is_file() or not looks_like_metric_export(dead_path):
+        what = "file not found" if not dead_path.is_file() else "not an IncuCyte metric export"
+        raise AnalysisInputError(f"{dead_path}: --dead: {what}")
+    total, dead = read_metric_export(total_path), read_metric_export(dead_path)
+    check_count_metric(total.metric, total_path, "cell")
+    check_count_metric(dead.metric, dead_path, "dead-cell")
+    wells, notes = dead_fraction_wells(total.table, dead.table, over, total_path, dead_path)
+    for note in notes:
+        typer.echo(f"note: {note}")
+    return wells, "wells"
+
+
 @app.command()
 def fit(
     input_path: Annotated[
@@ -515,10 +540,21 @@ def fit(
         typer.Option("--columns", help="A CSV table's columns by role: curve=COL,dose=COL[:uM],response=COL[,n=COL]"
                      "[,readout=COL] (a dose unit converts to molar; repeat or comma-separate)."),
     ] = None,
+    dead: Annotated[
+        Path | None,
+        typer.Option("--dead", help="IncuCyte metric export counting dead cells (Cytotox, SYTOX, PI) in the scans "
+                     "of INPUT, a cell count: fits the dead fraction (frac_dead) as a death mode."),
+    ] = None,
+    dead_over: Annotated[
+        DeadOver,
+        typer.Option("--dead-over", help="What INPUT counts: all cells, dead included (phase count, Hoechst; "
+                     "fraction dead/all) or live cells only (NucLight; fraction dead/(dead+live))."),
+    ] = "all",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts, write_provenance
     from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map, read_table_csv, table_kind
+    from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 
     if not input_path.is_file():
         raise AnalysisInputError(f"{input_path}: input file not found")
@@ -530,7 +566,10 @@ def fit(
         lay = read_layout(layout)
     suffix = input_path.suffix.lower()
     store_attrs = None
-    if column_map and suffix in (".h5", ".hdf5", ".txt"):
+    metric = suffix not in (".h5", ".hdf5") and looks_like_metric_export(input_path)
+    if dead is not None and not metric:
+        raise AnalysisInputError(f"{input_path}: --dead goes with an IncuCyte metric export (a cell count) as INPUT")
+    if column_map and (metric or suffix in (".h5", ".hdf5")):
         raise AnalysisInputError(f"{input_path}: --columns is for CSV tables, not score stores or metric exports")
     if suffix in (".h5", ".hdf5"):
         from ferroscreen.score.store import read_store
@@ -545,27 +584,31 @@ def fit(
         table, kind = select_fractions(store.wells, store.classes, estimate, input_path), "wells"
         if lay is None and store.layout is not None and len(store.layout):
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
+    elif dead is not None:
+        table, kind = _with_dead_fraction(input_path, dead, DeadOver(dead_over).value)
+    elif metric:
+        table, kind = read_metric_export(input_path).table, "metric"
     else:
-        from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
-
-        if looks_like_metric_export(input_path):
-            table, kind = read_metric_export(input_path).table, "metric"
-        else:
-            table = read_table_csv(input_path, column_map)
-            kind = table_kind(table)
-            for note in table.attrs.get("notes", []):
-                typer.echo(f"{input_path}: {note}")
+        table = read_table_csv(input_path, column_map)
+        kind = table_kind(table)
+        for note in table.attrs.get("notes", []):
+            typer.echo(f"{input_path}: {note}")
     excluded = split_readouts(exclude)
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
     lines = run_fit(
         table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
         endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
-        exclude=excluded,
+        exclude=excluded, wells_csv=dead is not None or metric,
     )  # fmt: skip
     options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind,
                "exclude": excluded or []}
+    if dead is not None:
+        from ferroscreen.hashing import file_sha256
+
+        options["dead"] = {"path": str(dead.resolve()), "sha256": file_sha256(dead), "over": DeadOver(dead_over).value}
+        options["input_kind"] = "metric"
     if column_map:
         options["columns"] = {role: f"{col}:{unit}" if unit else col for role, (col, unit) in column_map.items()}
     if suffix in (".h5", ".hdf5"):

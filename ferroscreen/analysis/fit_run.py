@@ -102,8 +102,13 @@ def run_fit(
     source=None,
     rank_on: str = "peak",
     exclude: list[str] | None = None,
+    wells_csv: bool = False,
 ) -> list[str]:
     """Fit, rank and QC one input; write the CSVs; return lines to print.
+
+    With ``wells_csv`` (an input that was not a wells table already, e.g. an instrument
+    export) the wells table analysed is also written as ``wells.csv``, which gives the
+    report its time courses and plate maps; an existing ``wells.csv`` is left as it is.
 
     Raises:
         AnalysisInputError: On unusable input (message names ``source``).
@@ -153,6 +158,13 @@ def run_fit(
     )
     paths = write_outputs(result, out_dir)
     lines = [f"note: {note}" for note in result.notes]
+    if wells_csv:
+        path = out_dir / "wells.csv"
+        if path.exists():
+            lines.append(f"note: {path} exists and was left as it is")
+        else:
+            table.to_csv(path, index=False, float_format="%.6g")
+            lines.append(f"{path}: {len(table)} well x time rows")
     lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
     lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
     for verdict in result.rescue.get("verdict", []):

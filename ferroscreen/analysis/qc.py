@@ -3,7 +3,8 @@
 One row per plate × readout:
 
 * for each death mode ``m``: vehicle wells (negative) against the
-  ``reference``/``pos_ctrl`` wells whose layout mode is ``m`` (positive) on
+  ``reference``/``pos_ctrl`` wells whose layout mode is ``m`` (positive; for
+  ``dead``, a dead-stain fraction, every such well) on
   the mode's fraction readout given in ``readouts`` (the screen passes the
   one its ranking uses, ``peak_<m>`` by default; ``frac_<m>``, the endpoint
   fraction, otherwise). A reference whose dead cells have faded by the
@@ -115,7 +116,8 @@ def plate_qc(
     for plate, sub in annotated.groupby("plate", sort=False):
         vehicle = sub[sub["role"] == "vehicle"]
         positive = sub[sub["role"].isin(POSITIVE_ROLES)]
-        targets = [((readouts or {}).get(m, f"frac_{m}"), positive[positive["mode"] == m]) for m in modes]
+        targets = [((readouts or {}).get(m, f"frac_{m}"),
+                    positive if m == "dead" else positive[positive["mode"] == m]) for m in modes]
         if "n_cells_end" in sub.columns:
             targets.append(("n_cells_end", positive))
         for readout, pos in targets:

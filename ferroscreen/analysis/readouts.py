@@ -5,7 +5,7 @@ Input: one row per plate × well × time point with ``plate, well, time_h``,
 ``frac_<class>`` columns (the fraction of cells in each class, ``alive`` and
 death modes). Output of :func:`summarise_wells`: one row per plate × well
 with, for every death mode ``m`` (every ``frac_`` class except ``alive``) and
-for ``dead`` (their sum):
+for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
 
 ``frac_<m>``
     fraction at the endpoint (the last time point at or before
@@ -127,7 +127,8 @@ def _plate_summary(
             mat = matrix(col)
             dead = dead + np.nan_to_num(mat)
             _mode_summaries(out, m, mat, times, duration, min_rise, last_valid, peak_window_h)
-        _mode_summaries(out, "dead", dead, times, duration, min_rise, last_valid, peak_window_h)
+        if "dead" not in modes:  # a dead-stain count's own fraction (analysis.dead_fraction) is the sum
+            _mode_summaries(out, "dead", dead, times, duration, min_rise, last_valid, peak_window_h)
     if has_counts:
         counts = matrix("n_cells")
         out["n_cells_end"] = last_valid(counts)

@@ -87,9 +87,11 @@ def default_readouts(summary: pd.DataFrame, model: str = "ll4", rank_on: str = "
     :mod:`~ferroscreen.analysis.ranking`); then ``viability`` (and ``gr`` without modes).
     With ``model="ll2"`` only the endpoint fractions (binomial with counts).
     """
-    modes = [c for c in summary.columns if c.startswith("frac_") and c != "frac_dead"]
+    modes = [c for c in summary.columns if c.startswith("frac_") and c not in ("frac_dead", "frac_alive")]
+    if not modes and "frac_dead" in summary.columns:  # a dead-stain fraction, the table's only mode
+        modes = ["frac_dead"]
     available = set(fittable_readouts(summary))
-    out = [c for c in modes if c in available and c != "frac_alive"]
+    out = [c for c in modes if c in available]
     if model == "ll2":
         return out
     prefix = RANK_ON.get(rank_on, "frac_")

@@ -318,11 +318,25 @@ def _apply_exclusions(res: Results) -> None:
         )
 
 
+def _fit_layout(res: Results) -> Path | None:
+    """The layout file ``provenance.json`` says the fit used, if it is still there unchanged."""
+    record = res.provenance.get("layout")
+    if not isinstance(record, dict) or not record.get("path"):
+        return None
+    path = Path(str(record["path"]))
+    if not path.is_file():
+        return None
+    if record.get("sha256") and file_sha256(path) != record["sha256"]:
+        res.notes.append(f"{path.name}, the fit's layout, has changed since the fit (sha256 differs): not used.")
+        return None
+    return path
+
+
 def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
-    path = _find(res.root, "layout")
+    path = _find(res.root, "layout") or _fit_layout(res)
     if path is None:
         res.notes.append(
-            "wells.csv has no layout columns and the folder has no layout.csv: "
+            "wells.csv has no layout columns and neither the folder nor provenance.json gives a layout: "
             "time courses per compound and dose are not shown."
         )
         return wells
@@ -346,7 +360,8 @@ def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
             f"{', '.join(sorted(set(wells['plate'])))}): compounds are unknown."
         )
     else:
-        res.notes.append(f"Layout columns joined from {path.name}.")
+        where = "" if path.parent == res.root else " (the fit's layout, from provenance.json)"
+        res.notes.append(f"Layout columns joined from {path.name}{where}.")
     return out
 
 
@@ -437,6 +452,8 @@ def load_results(root: str | Path) -> Results:
             res.files[name] = path
     if "wells" not in res.files and "fits" not in res.files:
         raise ReportInputError(f"{root}: no wells.csv or fits.csv (is this a ferroscreen results folder?)")
+    if "provenance" in res.files:
+        res.provenance = _load_provenance(res.files["provenance"])
     if "wells" in res.files:
         _prepare_wells(res, res.files["wells"])
     numeric = {
@@ -483,8 +500,6 @@ def load_results(root: str | Path) -> Results:
         if "curve" in table.columns:
             table["name"] = treatment_names(table)
         setattr(res, name, table)
-    if "provenance" in res.files:
-        res.provenance = _load_provenance(res.files["provenance"])
     if res.wells is not None:
         _apply_exclusions(res)
     if res.gallery is not None:
