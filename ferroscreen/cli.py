@@ -552,6 +552,7 @@ def fit(
     ] = "all",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
+    from ferroscreen.analysis.dead_fraction import metric_note
     from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts, write_provenance
     from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map, read_table_csv, table_kind
     from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
@@ -587,7 +588,9 @@ def fit(
     elif dead is not None:
         table, kind = _with_dead_fraction(input_path, dead, DeadOver(dead_over).value)
     elif metric:
-        table, kind = read_metric_export(input_path).table, "metric"
+        export_ = read_metric_export(input_path)
+        table, kind = export_.table, "metric"
+        typer.echo(metric_note(input_path, export_.metric))
     else:
         table = read_table_csv(input_path, column_map)
         kind = table_kind(table)

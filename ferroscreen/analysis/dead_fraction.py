@@ -19,6 +19,7 @@ death mode is ``dead``: ``fit`` gives it the same curves (``frac_dead``,
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,23 @@ from ferroscreen.analysis.inputs import AnalysisInputError
 DEAD_OVER = ("all", "live")
 _AREA_METRIC = re.compile(r"confluen|\(\s*percent\s*\)|area", re.IGNORECASE)
 _TIME_DECIMALS = 3  # scans of one plate share their elapsed time to well within 4 s
+
+
+_STAIN_METRIC = re.compile(r"green|red|orange|nir|fluor|cytotox|sytox|propidium|annexin|caspase", re.IGNORECASE)
+
+
+def metric_note(source, metric: str) -> str:
+    """What ``fit`` makes of a single metric export, said before it fits.
+
+    The metric is fitted as the cell count (viability and growth readouts); a stain's
+    count may instead count dead cells (a Cytotox or SYTOX dye), which goes with ``--dead``.
+    """
+    name = f"metric '{metric}'" if metric else "its metric (no 'Metric:' header)"
+    note = f"{source}: {name} fitted as the measure of cell number (viability, growth rate)"
+    if metric and _STAIN_METRIC.search(metric):
+        note += (f"; if this stain counts dead cells (Cytotox, SYTOX, PI), fit a cell-count export with "
+                 f"--dead {Path(str(source)).name} instead")
+    return note
 
 
 def check_count_metric(metric: str, source, role: str) -> None:

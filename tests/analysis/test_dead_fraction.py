@@ -135,3 +135,17 @@ def test_report_takes_the_fit_layout_and_the_wells_it_fitted(plate, tmp_path):
                                    "--out", str(out)])
     assert res.exit_code == 0 and "wells.csv exists and was left as it is" in res.output
     assert (out / "wells.csv").read_bytes() == before
+
+
+def test_a_stain_count_fitted_alone_is_said_to_be_taken_as_cell_number(plate):
+    tmp, _ = plate
+    res = CliRunner().invoke(app, ["fit", str(tmp / "green.txt"), "--layout", str(tmp / "layout.csv"),
+                                   "--out", str(tmp / "o_green")])
+    assert res.exit_code == 0, res.output
+    assert ("metric 'Green Object Count (1/Image)' fitted as the measure of cell number (viability, growth rate); "
+            "if this stain counts dead cells (Cytotox, SYTOX, PI), fit a cell-count export with --dead green.txt "
+            "instead") in res.output
+    res = CliRunner().invoke(app, ["fit", str(tmp / "phase.txt"), "--layout", str(tmp / "layout.csv"),
+                                   "--out", str(tmp / "o_phase")])
+    assert "metric 'Phase Object Count (1/Image)' fitted as the measure of cell number" in res.output
+    assert "--dead" not in res.output
