@@ -815,16 +815,48 @@ def demo(
 # ---------------------------------------------------------------- (more commands below)
 
 
+def _os_error_line(exc: OSError) -> str:
+    """``PATH: reason`` for an operating-system error (a folder where a file goes, no permission, ...)."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError) and where:
+        reason = f"{reason} (a file stands where a folder is needed)"
+    return f"{where}: {reason}" if where else reason
+
+
 def main() -> None:
-    """Console entry point: run the app, turning user errors into one-line messages."""
+    """Console entry point: run the app, turning user errors into one-line messages (exit 2).
+
+    User errors are :class:`FerroscreenError`, command-line usage errors (one line naming the
+    command, instead of the usage block) and operating-system errors on the user's paths
+    (permissions, a file where an output folder goes).
+    """
+    from typer._click import exceptions as click_exc
+
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="ferroscreen")
     except FerroscreenError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except click_exc.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click_exc.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "ferroscreen"
+        typer.echo(f"error: {command}: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(exc.exit_code)
+    except click_exc.ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except OSError as exc:
+        typer.echo(f"error: {_os_error_line(exc)}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -240,19 +240,14 @@ def read_table_csv(path: str | Path, columns: dict[str, tuple[str, str]] | None 
     none: one curve). What was done is listed in ``table.attrs["notes"]``.
 
     Raises:
-        AnalysisInputError: If the file is missing, empty or not a table, or ``columns``
-            names a column it lacks or is given for a wells table.
+        AnalysisInputError: If the file is missing, a folder, empty or not a table, a row's
+            fields do not match the header's (:func:`~ferroscreen.csv_tables.read_csv_table`),
+            or ``columns`` names a column it lacks or is given for a wells table.
     """
+    from ferroscreen.csv_tables import read_csv_table
+
     path = Path(path)
-    if not path.is_file():
-        raise AnalysisInputError(f"{path}: file not found")
-    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else None
-    try:
-        table = pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig")
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AnalysisInputError(f"{path}: not a readable table ({msg})") from None
-    table.columns = [str(c).strip() for c in table.columns]
+    table = read_csv_table(path, "a dose-response or wells table", error=AnalysisInputError)
     notes: list[str] = []
     wells = {"well", "time_h"} <= set(table.columns)  # a wells table keeps its own names
     if columns and wells:

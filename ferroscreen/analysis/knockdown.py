@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.dose_tables import exclusion_note
+from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.plate import exclusion_reasons
 
@@ -481,12 +482,7 @@ def run_hits(
     sources = [Path(p) for p in ([wells_csv] if isinstance(wells_csv, (str, Path)) else wells_csv)]
     parts = []
     for src in sources:
-        if not src.is_file():
-            raise FerroscreenError(f"{src}: no such file")
-        try:
-            part = pd.read_csv(src)
-        except Exception as exc:
-            raise FerroscreenError(f"{src}: cannot read as CSV ({exc})") from exc
+        part = read_csv_table(src, "a wells table")
         parts.append(part.assign(_source=len(parts)))
     wells = pd.concat(parts, ignore_index=True)
     if len(sources) > 1 and {"plate", "well"} <= set(wells.columns):

@@ -50,6 +50,7 @@ import pandas as pd
 
 from ferroscreen.analysis.dose_tables import excluded_listing, mark_excluded, well_groups
 from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.plate import KNOWN_MODES, exclusion_reasons, normalize_well, read_layout
@@ -218,16 +219,10 @@ def read_result_csv(path: Path, name: str) -> pd.DataFrame:
     """A results table (UTF-8, BOM allowed) with the columns :data:`REQUIRED_COLUMNS` names for ``name``.
 
     Raises:
-        ReportInputError: Empty, unreadable, or a required column missing (one line naming the file).
+        ReportInputError: Empty, unreadable, a row cut short, or a required column missing (one line
+            naming the file).
     """
-    try:
-        table = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=True)
-    except pd.errors.EmptyDataError:
-        raise ReportInputError(f"{path}: file is empty (expected a CSV table)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReportInputError(f"{path}: not a readable CSV table ({first})") from None
-    table.columns = [str(c).strip() for c in table.columns]
+    table = read_csv_table(path, "a CSV table", error=ReportInputError)
     missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in table.columns]
     if missing:
         raise ReportInputError(

@@ -1,0 +1,96 @@
+"""Reading users' and results' CSV/TSV tables with one-line errors for what breaks them.
+
+:func:`read_csv_table` refuses, naming the file: a path that is missing or a folder,
+a file that is empty, not UTF-8 text or not parseable, and a row whose number of
+fields differs from the header's (a file cut off mid-row, or a stray delimiter),
+which a plain ``pandas.read_csv`` would fill with missing values or shift into the
+index without a word. Rows that only add empty fields at the end (spreadsheet
+exports) and blank lines are accepted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen.errors import FerroscreenError
+
+DELIMITERS = (",", "\t", ";")
+
+
+def header_delimiter(line: str) -> str:
+    """The delimiter of a header line: the most frequent of tab, semicolon and comma (comma on a tie)."""
+    counts = {d: line.count(d) for d in DELIMITERS}
+    best = max(counts.values())
+    if best == 0 or counts[","] == best:
+        return ","
+    return "\t" if counts["\t"] == best else ";"
+
+
+def _checked_text(text: str, sep: str, path: Path) -> str:
+    """``text`` after checking each row's field count; rows' extra empty trailing fields cut off."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    rows, n, trim = [], None, False
+    try:
+        for row in reader:
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            if n is None:
+                n = len(row)
+            elif len(row) < n or any(cell.strip() for cell in row[n:]):
+                raise FerroscreenError(
+                    f"{path}: line {reader.line_num} has {len(row)} fields where the header has {n} "
+                    f"(a truncated or broken row)")
+            trim |= len(row) > n
+            rows.append(row[:n])
+    except csv.Error as exc:
+        raise FerroscreenError(f"{path}: not a readable table (line {reader.line_num}: {exc})") from None
+    if not trim:
+        return text
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None = None,
+                   error: type[FerroscreenError] = FerroscreenError) -> pd.DataFrame:
+    """Read a delimited text table (UTF-8, byte-order mark allowed) after checking every row.
+
+    Args:
+        path: The file.
+        what: What the file should be, for messages (``"a wells table"``).
+        sep: Delimiter; by default the header line's (:func:`header_delimiter`), tab for
+            ``.tsv``/``.tab`` files.
+        error: The :class:`FerroscreenError` subclass raised.
+
+    Raises:
+        FerroscreenError: (``error``) One line naming the file: missing, a folder, empty, not
+            UTF-8, unparseable, or a row with a different number of fields than the header.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not {what}")
+    if not path.is_file():
+        raise error(f"{path}: file not found")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text (expected {what})") from None
+    if not text.strip():
+        raise error(f"{path}: file is empty (expected {what})")
+    if sep is None:
+        sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else header_delimiter(text.lstrip().splitlines()[0])
+    try:
+        text = _checked_text(text, sep, path)
+    except FerroscreenError as exc:
+        raise error(str(exc)) from None
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=True)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise error(f"{path}: not a readable table ({first})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    return table

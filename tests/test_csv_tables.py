@@ -1,0 +1,64 @@
+"""CSV tables read with one-line errors, and the command line's own errors in one line."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+
+from ferroscreen.cli import main
+from ferroscreen.csv_tables import read_csv_table
+from ferroscreen.errors import FerroscreenError
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a,b\n1,2,\n3,4,\n", {"a": [1, 3], "b": [2, 4]}),  # spreadsheet trailing delimiters
+    ("\n\na;b\n1;2\n\n3;4\n", {"a": [1, 3], "b": [2, 4]}),  # blank lines, semicolons
+    ("\ufeffa\tb\n1\t2\n", {"a": [1], "b": [2]}),  # byte-order mark, tabs
+    ('"a,x",b\n"1,5",2\n', {"a,x": ["1,5"], "b": [2]}),  # quoted delimiters
+])
+def test_tables_read(tmp_path, text, expected):
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    assert read_csv_table(tmp_path / "t.csv").to_dict("list") == expected
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("a,b\n1,2\n3\n", "line 3 has 1 fields where the header has 2 (a truncated or broken row)"),
+    ("a,b\n1,2\n3,4,5\n", "line 3 has 3 fields where the header has 2"),
+    ("", "file is empty (expected a CSV table)"),
+    (b"a,b\n\xff\xfe,1\n", "not UTF-8 text"),
+    (None, "is a folder, not a CSV table"),
+])
+def test_broken_tables_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "t.csv"
+    if content is None:
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(FerroscreenError, match="^" + str(path)) as exc:
+        read_csv_table(path)
+    assert message in str(exc.value)
+
+
+def _run(monkeypatch, capsys, *argv):
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    return exc.value.code, capsys.readouterr()
+
+
+def test_usage_and_os_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    code, out = _run(monkeypatch, capsys, "fit")
+    assert code == 2 and out.err == "error: ferroscreen fit: Missing argument 'INPUT'. (see 'ferroscreen fit --help')\n"
+    pd.DataFrame({"curve": "a", "dose": [0, 1e-6, 1e-5], "response": [1, 0.5, 0.1]}).to_csv(tmp_path / "t.csv",
+                                                                                          index=False)
+    (tmp_path / "taken").write_text("keep me")
+    code, out = _run(monkeypatch, capsys, "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "taken"))
+    assert code == 2 and "Traceback" not in out.err and len(out.err.strip().splitlines()) == 1
+    assert out.err.startswith(f"error: {tmp_path / 'taken'}: File exists")
+    assert (tmp_path / "taken").read_text() == "keep me"
+    code, out = _run(monkeypatch, capsys, "fit", "--help")
+    assert code == 0 and "Usage: ferroscreen fit" in out.out
