@@ -298,6 +298,29 @@ def call_hits(
     for col in ("well", count_col, area_col):
         if col not in wells.columns:
             raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(map(str, wells.columns))})")
+    for col in (count_col, area_col):
+        values = pd.to_numeric(wells[col], errors="coerce")
+        bad = values.isna() & wells[col].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise FerroscreenError(f"column '{col}' row {i + 2}: {wells[col].iloc[i]!r} is not a number")
+        if (values < 0).any():
+            i = int(np.flatnonzero((values < 0).to_numpy())[0])
+            raise FerroscreenError(f"column '{col}' row {i + 2}: {wells[col].iloc[i]!r} is negative")
+    time_note = ""
+    if "time_h" in wells.columns and pd.to_numeric(wells["time_h"], errors="coerce").nunique() > 1:
+        t = pd.to_numeric(wells["time_h"], errors="coerce")
+        last = t.groupby(wells["plate"] if "plate" in wells.columns else 0).transform("max")
+        n_times = int(t.nunique())
+        wells = wells[t == last].copy()
+        time_note = (f"the wells table holds {n_times} time points; each plate's last "
+                     f"({', '.join(f'{v:g} h' for v in sorted(set(last)))}) is used")
+    keys = [k for k in ("plate", "well") if k in wells.columns]
+    dup = wells.duplicated(keys, keep=False)
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        where = " ".join(str(wells[k].iloc[i]) for k in keys)
+        raise FerroscreenError(f"well {where} has {int(dup.sum())} rows (one per well expected; row {i + 2})")
     df = _merge_layout(wells, layout)
     df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
     left_out = exclusion_note(df[df["exclude"] != ""])
@@ -309,7 +332,7 @@ def call_hits(
     if "qc_flags" not in df.columns:
         df["qc_flags"] = ""
     df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
-    msgs: list[str] = []
+    msgs: list[str] = [time_note] if time_note else []
     parts = []
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()

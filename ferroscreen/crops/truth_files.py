@@ -23,6 +23,7 @@ naming the file.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -150,6 +151,16 @@ def _coco_index(path: Path, images: list[Path]) -> dict[Path, list[dict]]:
     return {img: by_name[img.name] for img in images if img.name in by_name}
 
 
+@contextmanager
+def _malformed(path: Path, image: Path):
+    """Turn a malformed annotation's parsing error (a text coordinate, a short list) into one line."""
+    try:
+        yield
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FerroscreenError(f"{path}: malformed annotation for {image.name} ({detail})") from None
+
+
 def _coco_labels(anns: list[dict], shape: tuple[int, int]) -> np.ndarray:
     labels = np.zeros(shape, np.int32)
     for k, a in enumerate(anns, start=1):
@@ -238,11 +249,16 @@ class TruthSource:
         if image in self._points:
             return self._points[image]
         if image in self._coco:
-            return _coco_labels(self._coco[image], shape)
+            with _malformed(self.path, image):
+                return _coco_labels(self._coco[image], shape)
         src = self._files.get(image)
         if src is None:
             return None
-        t = _geojson_truth(src, shape) if src.suffix.lower() == ".geojson" else read_mask(src)
+        if src.suffix.lower() == ".geojson":
+            with _malformed(src, image):
+                t = _geojson_truth(src, shape)
+        else:
+            t = read_mask(src)
         if isinstance(t, np.ndarray) and t.shape != tuple(shape):
             raise FerroscreenError(f"{src}: the mask is {t.shape[0]}x{t.shape[1]}, its image {image.name} "
                                    f"{shape[0]}x{shape[1]}")

@@ -395,10 +395,13 @@ def open_h5(path: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r", locking=False)
     except OSError as first:
+        reason = str(first).splitlines()[0] if str(first) else type(first).__name__
+        if "truncated file" in reason:  # cut short: an SWMR read would retry each metadata read for minutes
+            raise StoreError(f"{path}: truncated HDF5 score store, a copy cut short? ({reason})") from None
         try:
             return h5py.File(path, "r", swmr=True, locking=False)
         except OSError:
-            raise StoreError(f"{path}: not a readable HDF5 score store ({str(first).splitlines()[0]})") from None
+            raise StoreError(f"{path}: not a readable HDF5 score store ({reason})") from None
 
 
 def read_store(path: str | Path) -> PlateStore:
@@ -478,6 +481,12 @@ def _check_schema(f: h5py.File, path: Path) -> None:
         raise StoreError(f"{path}: not a ferroscreen score store (no '{SCHEMA}' schema attribute)")
     if int(f.attrs.get("schema_version", 0)) > SCHEMA_VERSION:
         raise StoreError(f"{path}: store schema {f.attrs['schema_version']} is newer than this ferroscreen")
+    needed = ["frames", "cells", *(f"frames/{k}" for k in FRAME_SCHEMA), *(f"cells/{k}" for k in CELL_SCHEMA),
+              "cells/prob"]
+    missing = next((name for name in needed if name not in f), None)
+    if missing is not None or "classes" not in f.attrs:
+        what = f"'/{missing}'" if missing is not None else "the 'classes' attribute"
+        raise StoreError(f"{path}: damaged score store: {what} is missing")
 
 
 def _decode_attr(v):

@@ -156,3 +156,20 @@ def test_unknown_preset_and_unreadable_image(images, tmp_path):
     assert res.exit_code == 0 and "(1 unreadable, see images.csv)" in res.output
     per = pd.read_csv(tmp_path / "o" / "images.csv")
     assert per.loc[per["image"] == "broken", "error"].str.contains("broken.tif").all()
+
+
+def test_malformed_annotations_name_the_file_and_image(tmp_path):
+    from ferroscreen.crops.truth_files import TruthSource
+    from ferroscreen.errors import FerroscreenError
+
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), np.zeros(SHAPE, np.uint8))
+    coco = {"images": [{"id": 1, "file_name": "a.png", "height": SHAPE[0], "width": SHAPE[1]}],
+            "annotations": [{"image_id": 1, "bbox": ["x", 2, 3, 4]}]}
+    (tmp_path / "c.json").write_text(json.dumps(coco))
+    gj = tmp_path / "gj"
+    gj.mkdir()
+    (gj / "a.geojson").write_text(json.dumps({"features": [{"geometry": {"type": "Point", "coordinates": "oops"}}]}))
+    for truth in (tmp_path / "c.json", gj):
+        with pytest.raises(FerroscreenError, match=r"malformed annotation for a\.png"):
+            TruthSource(truth, [image]).get(image, SHAPE)

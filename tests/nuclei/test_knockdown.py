@@ -264,3 +264,22 @@ def test_excluded_wells_take_no_part_in_normalisation_or_calls():
     ubb = res.wells[res.wells["gene"] == "UBB"]
     assert list(ubb["plate"]) == ["REP2"]
     assert res.genes.set_index("gene").loc["UBB", "hit"]  # still called on its other replicate
+
+
+def test_bad_wells_values_are_user_errors_and_time_courses_take_the_last_scan():
+    wells, layout = make_screen(n_plates=1)
+    text = wells.astype({"n_nuclei": object})
+    text.loc[5, "n_nuclei"] = "abc"
+    with pytest.raises(FerroscreenError, match=r"column 'n_nuclei' row 7: 'abc' is not a number"):
+        call_hits(text, layout)
+    with pytest.raises(FerroscreenError, match=r"column 'area_mean' row 2: .* is negative"):
+        call_hits(wells.assign(area_mean=np.r_[-1.0, wells["area_mean"].to_numpy()[1:]]), layout)
+    with pytest.raises(FerroscreenError, match="well REP1 A01 has 2 rows"):
+        call_hits(pd.concat([wells, wells.iloc[:1]]), layout)
+    early = wells.assign(time_h=0.0, n_nuclei=wells["n_nuclei"] * 0 + 200.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = call_hits(pd.concat([early, wells.assign(time_h=48.0)]), layout)
+    assert "the wells table holds 2 time points; each plate's last (48 h) is used" in res.warnings
+    assert any("2 time points" in str(w.message) for w in caught)
+    assert res.genes.set_index("gene").loc["POLR2A", "hit"]  # called from the 48 h scan, not the flat 0 h one

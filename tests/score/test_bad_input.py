@@ -142,3 +142,23 @@ def test_path_mistakes_fail_before_torch_loads(plate_dir, bundle_path, tmp_path)
         assert fragment in message, message
         assert imported == "False False", (message, imported)
     assert not (tmp_path / "a.h5").exists()
+
+
+def test_truncated_or_damaged_store_is_a_one_line_error_not_a_hang(plate_dir, bundle_path, tmp_path, user_error):
+    """A store cut short is refused at once (an SWMR read would retry for minutes); a missing group is named."""
+    store = tmp_path / "p.h5"
+    assert score(plate_dir, bundle_path, store).returncode == 0
+    data = store.read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(data[: len(data) // 2])
+    proc = subprocess.run([*CMD, "export", str(cut), "--out", str(tmp_path / "e")], capture_output=True, text=True,
+                          timeout=60)
+    user_error(proc, str(cut), "truncated HDF5 score store")
+    damaged = tmp_path / "damaged.h5"
+    shutil.copy(store, damaged)
+    with h5py.File(damaged, "a") as f:
+        del f["cells"]
+    proc = subprocess.run([*CMD, "overlay", str(damaged), "--wells", "A01", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=60)
+    user_error(proc, str(damaged), "damaged score store: '/cells' is missing")
+    assert not (tmp_path / "e").exists() and not (tmp_path / "o").exists()
