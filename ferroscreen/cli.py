@@ -553,7 +553,13 @@ def fit(
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.dead_fraction import metric_note
-    from ferroscreen.analysis.fit_run import layout_from_table, run_fit, split_readouts, write_provenance
+    from ferroscreen.analysis.fit_run import (
+        layout_from_table,
+        may_write_wells,
+        run_fit,
+        split_readouts,
+        write_provenance,
+    )
     from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map, read_table_csv, table_kind
     from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 
@@ -599,14 +605,17 @@ def fit(
     excluded = split_readouts(exclude)
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
+    write_wells = (dead is not None or metric) and may_write_wells(out)
     lines = run_fit(
         table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
         endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
-        exclude=excluded, wells_csv=dead is not None or metric,
+        exclude=excluded, wells_csv=write_wells,
     )  # fmt: skip
+    if (dead is not None or metric) and not write_wells:
+        lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
     options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind,
-               "exclude": excluded or []}
+               "exclude": excluded or [], "wells_csv": write_wells}
     if dead is not None:
         from ferroscreen.hashing import file_sha256
 

@@ -90,6 +90,23 @@ def split_readouts(values: list[str] | None) -> list[str] | None:
     return out or None
 
 
+def may_write_wells(out_dir: str | Path) -> bool:
+    """Whether ``fit`` may write ``out_dir/wells.csv``: absent, or written by an earlier fit there.
+
+    A ``wells.csv`` from elsewhere (``export``'s, the user's) is never overwritten; one an
+    earlier fit derived from an instrument export (``provenance.json``: ``fit.wells_csv``)
+    is replaced so that it matches the new fit.
+    """
+    out_dir = Path(out_dir)
+    if not (out_dir / "wells.csv").exists():
+        return True
+    try:
+        fit = json.loads((out_dir / "provenance.json").read_text(encoding="utf-8")).get("fit", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(fit, dict) and fit.get("wells_csv") is True
+
+
 def run_fit(
     table: pd.DataFrame,
     kind: str,
@@ -108,7 +125,7 @@ def run_fit(
 
     With ``wells_csv`` (an input that was not a wells table already, e.g. an instrument
     export) the wells table analysed is also written as ``wells.csv``, which gives the
-    report its time courses and plate maps; an existing ``wells.csv`` is left as it is.
+    report its time courses and plate maps (see :func:`may_write_wells`).
 
     Raises:
         AnalysisInputError: On unusable input (message names ``source``).
@@ -160,11 +177,8 @@ def run_fit(
     lines = [f"note: {note}" for note in result.notes]
     if wells_csv:
         path = out_dir / "wells.csv"
-        if path.exists():
-            lines.append(f"note: {path} exists and was left as it is")
-        else:
-            table.to_csv(path, index=False, float_format="%.6g")
-            lines.append(f"{path}: {len(table)} well x time rows")
+        table.to_csv(path, index=False, float_format="%.6g")
+        lines.append(f"{path}: {len(table)} well x time rows")
     lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
     lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
     for verdict in result.rescue.get("verdict", []):

@@ -359,6 +359,22 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
         out[col] = _numeric(out, col, source)
     if out["time_h"].isna().any():
         raise AnalysisInputError(f"{where}: column 'time_h' has missing values")
+    from ferroscreen.plate.wells import normalize_well
+
+    names = {}
+    for w in out["well"].unique():
+        try:
+            names[w] = normalize_well(w)
+        except FerroscreenError:
+            row = int(np.flatnonzero((out["well"] == w).to_numpy())[0])
+            raise AnalysisInputError(f"{where}: column 'well' row {row + 2}: '{w}' is not a well name") from None
+    out["well"] = out["well"].map(names)
+    dup = out.duplicated(["plate", "well", "time_h"], keep=False)
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        r = out.iloc[row]
+        raise AnalysisInputError(f"{where}: plate {r['plate']} well {r['well']} at {r['time_h']:g} h has more "
+                                 f"than one row (row {row + 2}; one per well and time expected)")
     return out
 
 

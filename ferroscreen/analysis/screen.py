@@ -224,6 +224,16 @@ class AlonePredictor:
         }
 
 
+def wells_outside_layout(wells: pd.DataFrame, layout: PlateLayout) -> str:
+    """A note on the data's wells the layout does not list ('' when none): they join no curve."""
+    listed = set(layout.table["well"].astype(str))
+    missing = sorted(set(wells["well"].astype(str)) - listed)
+    if not missing:
+        return ""
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    return f"{len(missing)} well(s) of the data are not in the layout and join no curve: {shown}"
+
+
 def analyse_screen(
     wells: pd.DataFrame,
     layout: PlateLayout,
@@ -257,13 +267,14 @@ def analyse_screen(
         AnalysisInputError: If the tables do not fit together or a readout is unknown.
     """
     wells = validate_wells(wells, source=source)
+    unmatched = wells_outside_layout(wells, layout)
     modes = death_modes(wells)
     summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source)
     used, excluded = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))
     if used.empty:
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
     annotated = normalise_to_vehicle(used)
-    notes: list[str] = [n for n in (exclusion_note(excluded),) if n]
+    notes: list[str] = [n for n in (exclusion_note(excluded), unmatched) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)

@@ -251,16 +251,24 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
     prev: datetime | None = None
     first: tuple[datetime, float] | None = None
     unparsed = 0
+    seen_times: dict[float, int] = {}
     for lineno, line in enumerate(lines[start + 1 :], start=start + 2):
         if not line.strip(delim + " \r"):
             continue
         cells = line.split(delim)
+        if len(cells) < len(cols):
+            raise AcquisitionError(
+                f"{path}:{lineno}: {len(cells)} of the header's {len(cols)} columns (a truncated or broken row)")
         try:
             elapsed = _elapsed_hours(cells[1], decimal_comma)
         except (IndexError, ValueError):
             raise AcquisitionError(
                 f"{path}:{lineno}: Elapsed '{cells[1].strip() if len(cells) > 1 else ''}' is not a time in hours"
             ) from None
+        if round(elapsed, 6) in seen_times:
+            raise AcquisitionError(f"{path}:{lineno}: elapsed time {elapsed:g} h repeats line "
+                                   f"{seen_times[round(elapsed, 6)]}")
+        seen_times[round(elapsed, 6)] = lineno
         when = _parse_date(cells[0].strip().strip('"'), prev)
         if when is None and first is not None:
             when = first[0] + timedelta(hours=elapsed - first[1])

@@ -294,3 +294,28 @@ def test_platemap_rescue_wells_are_paired_with_the_compound_alone(tmp_path):
     rescue = pd.read_csv(tmp_path / "o" / "rescue.csv")
     assert set(rescue["compound"]) == {"RSL3"} and set(rescue["rescue_agent"]) == {"Ferrostatin-1"}
     assert set(rescue["mode"]) == {"ferroptosis"} and rescue["confirms"].any()
+
+
+def test_wells_table_names_duplicates_bad_wells_and_wells_without_layout(tmp_path):
+    wells, layout = synthetic_screen(seed=4)
+    layout.to_csv(tmp_path / "layout.csv")
+    runner = CliRunner()
+
+    def fit(table, name):
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+        return runner.invoke(app, ["fit", str(tmp_path / f"{name}.csv"), "--layout", str(tmp_path / "layout.csv"),
+                                   "--out", str(tmp_path / name)])
+
+    res = fit(pd.concat([wells, wells.iloc[[3]]]), "dup")
+    assert isinstance(res.exception, FerroscreenError)
+    assert "plate P1 well A01 at 12 h has more than one row (row 5;" in str(res.exception)
+    res = fit(wells.assign(well=wells["well"].where(wells.index != 7, "Z99")), "bad")
+    assert "column 'well' row 9: 'Z99' is not a well name" in str(res.exception)
+    unpadded = wells.assign(well=wells["well"].str.replace(r"^([A-P])0", r"\1", regex=True))
+    res = fit(pd.concat([unpadded, wells[wells["well"] == "A01"].assign(well="P24")]), "short")
+    assert res.exit_code == 0, res.output
+    assert "1 well(s) of the data are not in the layout and join no curve: P24" in res.output
+    base = fit(wells, "base")
+    assert base.exit_code == 0 and "not in the layout" not in base.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "short" / "fits.csv"),
+                                  pd.read_csv(tmp_path / "base" / "fits.csv"))

@@ -129,23 +129,16 @@ def test_report_takes_the_fit_layout_and_the_wells_it_fitted(plate, tmp_path):
         fh.write("\n")
     results = load_results(out)
     assert not results.has_layout and any("has changed since the fit" in n for n in results.notes)
-    # a second fit into the same folder leaves the first wells.csv as it is
-    before = (out / "wells.csv").read_bytes()
+    # a second fit into the same folder replaces the wells.csv the first fit wrote ...
     res = CliRunner().invoke(app, ["fit", str(tmp / "phase.txt"), "--layout", str(tmp / "layout.csv"),
                                    "--out", str(out)])
-    assert res.exit_code == 0 and "wells.csv exists and was left as it is" in res.output
-    assert (out / "wells.csv").read_bytes() == before
-
-
-def test_a_stain_count_fitted_alone_is_said_to_be_taken_as_cell_number(plate):
-    tmp, _ = plate
-    res = CliRunner().invoke(app, ["fit", str(tmp / "green.txt"), "--layout", str(tmp / "layout.csv"),
-                                   "--out", str(tmp / "o_green")])
     assert res.exit_code == 0, res.output
-    assert ("metric 'Green Object Count (1/Image)' fitted as the measure of cell number (viability, growth rate); "
-            "if this stain counts dead cells (Cytotox, SYTOX, PI), fit a cell-count export with --dead green.txt "
-            "instead") in res.output
+    assert "frac_dead" not in pd.read_csv(out / "wells.csv").columns
+    # ... but never one it did not write
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "wells.csv").write_text("plate,well,time_h,n_cells\nP1,A01,0,5\n")
     res = CliRunner().invoke(app, ["fit", str(tmp / "phase.txt"), "--layout", str(tmp / "layout.csv"),
-                                   "--out", str(tmp / "o_phase")])
-    assert "metric 'Phase Object Count (1/Image)' fitted as the measure of cell number" in res.output
-    assert "--dead" not in res.output
+                                   "--out", str(other)])
+    assert res.exit_code == 0 and "wells.csv is not this fit's and was left as it is" in res.output
+    assert (other / "wells.csv").read_text() == "plate,well,time_h,n_cells\nP1,A01,0,5\n"

@@ -118,3 +118,17 @@ def test_group_label_and_repeated_well_columns_are_one_line_errors(tmp_path):
     p = _write(tmp_path, "elapsed.txt", ["Date Time\tElapsed\tA1", "x\tsoon\t1"])
     with pytest.raises(AcquisitionError, match=r"elapsed.txt:2: Elapsed 'soon' is not a time in hours"):
         read_metric_export(p)
+
+
+def test_a_row_cut_short_or_a_repeated_time_is_refused(tmp_path):
+    head = "Label: x\nDate Time\tElapsed\tA1\tB1\tC1\n"
+    p = tmp_path / "cut.txt"
+    p.write_text(head + "x\t0\t1\t2\t3\nx\t4\t1\t2")
+    with pytest.raises(AcquisitionError, match=r"cut.txt:4: 4 of the header's 5 columns \(a truncated or broken row\)"):
+        read_metric_export(p)
+    p = tmp_path / "twice.txt"
+    p.write_text(head + "x\t0\t1\t2\t3\nx\t4\t1\t2\t3\nx\t4\t1\t2\t3\n")
+    with pytest.raises(AcquisitionError, match=r"twice.txt:5: elapsed time 4 h repeats line 4"):
+        read_metric_export(p)
+    p.write_text(head + "x\t0\t1\t\t3\t\nx\t4\t1\t2\t3\n")  # empty cells and a trailing tab are fine
+    assert read_metric_export(p).table["value"].isna().sum() == 1
