@@ -82,11 +82,15 @@ def read_platemap(path: str | Path) -> PlateLayout:
         raise LayoutError(f"{path}: PlateMap lists no wells")
     records = []
     max_r = max_c = 0
+    seen: set[tuple[int, int]] = set()
     for el in wells:
         try:
             r, c = int(el.get("row", "")), int(el.get("col", ""))
         except ValueError:
             raise LayoutError(f"{path}: <well> without integer row/col attributes") from None
+        if (r, c) in seen:
+            raise LayoutError(f'{path}: <well row="{r}" col="{c}"> ({rowcol_to_well(r, c)}) is listed twice')
+        seen.add((r, c))
         try:
             PlateFormat.smallest_containing([rowcol_to_well(r, c)])
         except WellError as exc:

@@ -243,7 +243,7 @@ def segment_input(
     nm = NucleiModel.from_name(model)
     sha = file_sha256(nm.path) if nm.path else None
     out = Path(out)
-    earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane)
+    earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane, Path(input_path))
     each = earlier.get("diameter") == "each" if earlier is not None else diameter == "each"
     if earlier is not None:
         choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
@@ -256,7 +256,8 @@ def segment_input(
             choice = nm.choose_scale(images, diameter, tile=tile)
         del images
     (out / "labels").mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).write_text(json.dumps({"model": str(model), "model_sha256": sha, "tta": tta,
+    (out / RUN_FILE).write_text(json.dumps({"input": str(Path(input_path).resolve()),
+                                            "model": str(model), "model_sha256": sha, "tta": tta,
                                             "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
                                             "diameter": "each" if each else "run",
                                             "scale": choice.to_dict()}, indent=1))
@@ -324,7 +325,7 @@ def segment_input(
         objs.to_csv(out / "objects.csv", index=False)
         written.append("objects.csv")
     summary = {
-        "input": str(input_path),
+        "input": str(Path(input_path).resolve()),
         "kind": kind,
         "model": str(model),
         "model_path": str(nm.path),
@@ -348,13 +349,14 @@ def segment_input(
 
 
 def _earlier_run(
-    out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None, z_plane: int | None = None
+    out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None, z_plane: int | None = None,
+    input_path: Path | None = None,
 ) -> dict | None:
     """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
 
     Raises:
-        FerroscreenError: An earlier run without ``resume``; one that cannot be
-            continued (no or unreadable ``run.json``, another model, ``tta``, channel or z plane).
+        FerroscreenError: An earlier run without ``resume``; one that cannot be continued (no or
+            unreadable ``run.json``, another input, model, ``tta``, channel or z plane).
     """
     run_file = out / RUN_FILE
     has_labels = (out / "labels").is_dir() and any((out / "labels").glob("*.tif"))
@@ -370,6 +372,9 @@ def _earlier_run(
     except (OSError, ValueError, KeyError, TypeError):
         raise FerroscreenError(f"{out}: label images but no readable {RUN_FILE}; cannot tell how they were made, "
                                "choose another --out") from None
+    if input_path is not None and earlier.get("input") and Path(earlier["input"]).resolve() != input_path.resolve():
+        raise FerroscreenError(f"{out}: holds a segment run of {earlier['input']}, not of {input_path}; resume it "
+                               "with the same input, or choose another --out")
     if earlier.get("model_sha256") != sha:
         raise FerroscreenError(
             f"{out}: was segmented with another model (sha256 {str(earlier.get('model_sha256'))[:12]}, "

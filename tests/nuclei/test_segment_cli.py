@@ -221,6 +221,13 @@ def test_stopped_run_resumes_to_the_same_outputs(tmp_path, tiny_model_file):
     for stem in range(5):
         np.testing.assert_array_equal(tifffile.imread(out / "labels" / f"f{stem}.tif"),
                                       tifffile.imread(tmp_path / "whole" / "labels" / f"f{stem}.tif"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    tifffile.imwrite(elsewhere / "g.tif", make_nuclei(seed=9)[0])
+    before = (out / "fields.csv").read_bytes()
+    with pytest.raises(Exception, match=r"holds a segment run of .*imgs, not of .*elsewhere"):
+        segment_input(elsewhere, out, model=str(tiny_model_file), diameter="model", resume=True)
+    assert (out / "fields.csv").read_bytes() == before
     other = tmp_path / "other.pt"
     other.write_bytes(tiny_model_file.read_bytes() + b"\0")  # same weights, another file
     with pytest.raises(Exception, match="another model"):

@@ -106,3 +106,11 @@ def test_a_well_off_every_plate_names_the_file(tmp_path, rowcol, needle):
     p.write_text(f"<plateMap><wellStore><wells><well {rowcol} /></wells></wellStore></plateMap>", encoding="utf-8")
     with pytest.raises(LayoutError, match=rf"off.PlateMap: <well {rowcol}>: .*{needle}"):
         read_platemap(p)
+
+
+def test_a_well_listed_twice_is_refused(tmp_path):
+    p = tmp_path / "twice.PlateMap"
+    p.write_text('<plateMap><wellStore><wells><well row="0" col="2" /><well row="0" col="2" /></wells></wellStore>'
+                 "</plateMap>", encoding="utf-8")
+    with pytest.raises(LayoutError, match=r'twice.PlateMap: <well row="0" col="2"> \(A03\) is listed twice'):
+        read_platemap(p)
