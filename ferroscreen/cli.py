@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from ferroscreen import __version__
-from ferroscreen.errors import FerroscreenError
+from ferroscreen.errors import FerroscreenError, missing_file
 
 app = typer.Typer(
     name="ferroscreen",
@@ -481,9 +481,10 @@ def _with_dead_fraction(total_path: Path, dead_path: Path, over: str) -> tuple:
     from ferroscreen.analysis.inputs import AnalysisInputError
     from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 
-    if not dead_path.is_file() or not looks_like_metric_export(dead_path):
-        what = "file not found" if not dead_path.is_file() else "not an IncuCyte metric export"
-        raise AnalysisInputError(f"{dead_path}: --dead: {what}")
+    if not dead_path.is_file():
+        raise AnalysisInputError(missing_file(dead_path, "dead-cell count export (--dead)"))
+    if not looks_like_metric_export(dead_path):
+        raise AnalysisInputError(f"{dead_path}: --dead: not an IncuCyte metric export")
     total, dead = read_metric_export(total_path), read_metric_export(dead_path)
     check_count_metric(total.metric, total_path, "cell")
     check_count_metric(dead.metric, dead_path, "dead-cell")
@@ -564,7 +565,7 @@ def fit(
     from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 
     if not input_path.is_file():
-        raise AnalysisInputError(f"{input_path}: input file not found")
+        raise AnalysisInputError(missing_file(input_path, "input file"))
     column_map = parse_column_map(columns)
     lay = None
     if layout is not None:

@@ -7,6 +7,15 @@ it without a traceback and exits with status 2.
 """
 
 
+def missing_file(path, what: str) -> str:
+    """The message for a ``path`` that should be a file (``what``) and is not: a folder, or nothing."""
+    from pathlib import Path
+
+    if Path(path).is_dir():
+        return f"{path}: is a folder, not {'an' if what[:1] in 'aeiou' else 'a'} {what}"
+    return f"{path}: {what} not found"
+
+
 class FerroscreenError(Exception):
     """Base class of user-facing errors (bad input, missing files, mismatches)."""
 

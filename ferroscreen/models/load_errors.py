@@ -7,10 +7,11 @@ know whether the file is corrupt or holds code that a safe load refuses.
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
-from ferroscreen.errors import ModelBundleError
+from ferroscreen.errors import ModelBundleError, missing_file
 
 __all__ = ["describe_load_error", "require_bundle_file"]
 
@@ -23,7 +24,7 @@ def require_bundle_file(path: str | Path) -> Path:
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelBundleError(f"{path}: model bundle not found")
+        raise ModelBundleError(missing_file(path, "model bundle"))
     return path
 
 
@@ -39,6 +40,7 @@ def describe_load_error(exc: BaseException) -> str:
     if found:
         return f"holds Python objects a safe load refuses ({found.group(1)}); only tensors and plain data are loaded"
     damaged = ("Unsupported operand", "invalid load key", "central directory", "PytorchStreamReader", "truncated")
-    if isinstance(exc, EOFError) or not text.strip() or any(m in text for m in damaged):
+    if isinstance(exc, EOFError | KeyError | pickle.UnpicklingError) or not text.strip() or any(
+            m in text for m in damaged):  # KeyError: a text file's first byte read as a pickle opcode
         return "corrupt, truncated or not a PyTorch file"
     return text.strip().splitlines()[0][:160]

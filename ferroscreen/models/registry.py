@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ferroscreen.errors import ModelBundleError
+from ferroscreen.errors import ModelBundleError, missing_file
 from ferroscreen.hashing import file_sha256
 
 __all__ = [
@@ -139,7 +139,7 @@ def resolve_model(name_or_path: str | Path, task: str | None = None, sha256: str
         return path
     name = str(name_or_path)
     if any(sep in name for sep in ("/", "\\")) or path.suffix in (".pt", ".pth", ".ckpt"):
-        raise UnknownModelError(f"{path}: model file not found")
+        raise UnknownModelError(missing_file(path, "model file"))
     entry = get_model(name)
     if task is not None and entry.task != task:
         raise UnknownModelError(f"model '{name}' is a {entry.task} model, not {task}")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import jinja2
 
+from ferroscreen.report.results import ReportInputError
+
 TEMPLATE = "report.html.j2"
 
 
@@ -37,9 +39,18 @@ def render_html(context: dict) -> str:
 
 
 def write_page(out: Path, html: str) -> Path:
-    """Write ``html`` to ``out`` (folder created) through a temporary file, so a reader never sees half a page."""
+    """Write ``html`` to ``out`` (folder created) through a temporary file, so a reader never sees half a page.
+
+    Raises:
+        ReportInputError: ``out`` is a folder (nothing is written).
+    """
+    if out.is_dir():
+        raise ReportInputError(f"{out}: is a folder; --out takes the report's file name (e.g. {out / 'report.html'})")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out

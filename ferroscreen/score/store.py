@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen import __version__
-from ferroscreen.errors import FerroscreenError
+from ferroscreen.errors import FerroscreenError, missing_file
 
 SCHEMA = "ferroscreen-score-store"
 SCHEMA_VERSION = 1
@@ -391,7 +391,7 @@ def open_h5(path: str | Path) -> h5py.File:
     """
     path = Path(path)
     if not path.is_file():
-        raise StoreError(f"{path}: score store not found")
+        raise StoreError(missing_file(path, "score store"))
     try:
         return h5py.File(path, "r", locking=False)
     except OSError as first:

@@ -76,7 +76,7 @@ def test_wrong_kind_of_total_is_said(plate):
 @pytest.mark.parametrize(("args", "message"), [
     (["conf.txt", "--dead", "green.txt"], "this export's metric is 'Phase Object Confluence (Percent)' (an area)"),
     (["phase.txt", "--dead", "layout.csv"], "layout.csv: --dead: not an IncuCyte metric export"),
-    (["phase.txt", "--dead", "missing.txt"], "missing.txt: --dead: file not found"),
+    (["phase.txt", "--dead", "missing.txt"], "missing.txt: dead-cell count export (--dead) not found"),
     (["layout.csv", "--dead", "green.txt"], "--dead goes with an IncuCyte metric export"),
 ])
 def test_bad_dead_inputs_are_one_line_errors(plate, monkeypatch, capsys, args, message):
