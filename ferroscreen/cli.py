@@ -44,6 +44,24 @@ class DeadOver(StrEnum):
     live = "live"
 
 
+def _check_number(option: str, value: float | None, low: float | None = None, high: float | None = None,
+                  low_open: bool = False) -> None:
+    """Refuse an option value that is not a finite number within [low, high] (``(low, ...`` with ``low_open``).
+
+    Raises:
+        FerroscreenError: One line naming the option and the range.
+    """
+    import math
+
+    if value is None:
+        return
+    below = low is not None and (value <= low if low_open else value < low)
+    if not math.isfinite(value) or below or (high is not None and value > high):
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"<= {high:g}"
+        raise FerroscreenError(f"{option} must be a number {' and '.join(x for x in (lo, hi) if x)}, not {value:g}")
+
+
 class RankOn(StrEnum):
     """``fit --rank-on`` choices (see :mod:`ferroscreen.analysis.ranking`)."""
 
@@ -201,6 +219,7 @@ def detect(
 
     from ferroscreen.crops.detection_check import check_detection
 
+    _check_number("--match-radius", match_radius, 0, low_open=True)
     with _image_progress("detecting") as progress:
         s = check_detection(input_path, out, _detector_setting(detector), truth=truth, match_radius=match_radius,
                             overlays=overlays, fmt=fmt, channel=channel, z_plane=z_plane,
@@ -237,7 +256,7 @@ def segment(
         typer.Option("--channel", help="Nuclear channel of an acquisition (default: the only one, else the one "
                      "named Hoechst/DAPI/DRAQ5...)."),
     ] = None,
-    tile: Annotated[int, typer.Option("--tile", help="Prediction tile side (pixels).")] = 1152,
+    tile: Annotated[int, typer.Option("--tile", min=64, help="Prediction tile side (pixels).")] = 1152,
     tta: Annotated[bool, typer.Option("--tta", help="Test-time flips/rotations (8x).")] = False,
     objects: Annotated[bool, typer.Option("--objects", help="Also write objects.csv.")] = False,
     diameter: Annotated[
@@ -317,6 +336,11 @@ def hits(
 ) -> None:
     """Call gene hits: normalise to non-targeting controls, z/FDR and threshold calls."""
     from ferroscreen.analysis.knockdown import run_hits
+
+    for option, value, low in (("--count-threshold", count_threshold, 0), ("--area-threshold", area_threshold, 0)):
+        _check_number(option, value, low, low_open=True)
+    _check_number("--z-threshold", z_threshold, 0)
+    _check_number("--fdr", fdr, 0, 1, low_open=True)
 
     result = run_hits(
         wells, out, layout_path=layout, plots=plots, count_col=count_col, area_col=area_col,
@@ -566,6 +590,7 @@ def fit(
 
     if not input_path.is_file():
         raise AnalysisInputError(missing_file(input_path, "input file"))
+    _check_number("--endpoint-h", endpoint_h, 0)
     column_map = parse_column_map(columns)
     lay = None
     if layout is not None:
@@ -777,6 +802,8 @@ def overlay(
             hours = [float(t) for t in times.replace(" ", "").split(",") if t]
         except ValueError:
             raise FerroscreenError(f"--times: expected hours separated by commas (0,24,48), not '{times}'") from None
+        for hour in hours:
+            _check_number("--times", hour, 0)
     result = write_well_overlays(store, wells, out, field_no=field, times=hours, max_times=max_times)
     for note in result.notes:
         typer.echo(f"note: {note}")
@@ -795,7 +822,8 @@ def report(
     ],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     max_compounds: Annotated[
-        int, typer.Option("--max-compounds", help="Compounds with their own section, best-ranked first (0: all).")
+        int, typer.Option("--max-compounds", min=0,
+                          help="Compounds with their own section, best-ranked first (0: all).")
     ] = 60,
     title: Annotated[str | None, typer.Option("--title", help="Page title.")] = None,
 ) -> None:

@@ -62,3 +62,16 @@ def test_usage_and_os_errors_are_one_line(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "taken").read_text() == "keep me"
     code, out = _run(monkeypatch, capsys, "fit", "--help")
     assert code == 0 and "Usage: ferroscreen fit" in out.out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["hits", "w.csv", "--out", "o", "--fdr", "2"], "--fdr must be a number > 0 and <= 1, not 2"),
+    (["hits", "w.csv", "--out", "o", "--count-threshold", "nan"], "--count-threshold must be a number > 0, not nan"),
+    (["detect", "x.png", "--out", "o", "--match-radius", "-1"], "--match-radius must be a number > 0, not -1"),
+    (["segment", "x.png", "--out", "o", "--tile", "7"], "Invalid value for '--tile'"),
+])
+def test_option_values_out_of_range_are_one_line_errors(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out = _run(monkeypatch, capsys, *argv)
+    assert code == 2 and message in out.err and len(out.err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
