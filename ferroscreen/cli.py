@@ -174,13 +174,19 @@ def _detector_setting(value: str):
         import yaml
 
         if not path.is_file():
-            raise FerroscreenError(f"{path}: no such file")
+            raise FerroscreenError(missing_file(path, "detector settings file"))
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise FerroscreenError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
         if isinstance(data, dict) and "detector" in data:
             data = data["detector"]  # a training config's data.init_args.detector block may be given whole
+        from ferroscreen.crops.config import detector_config
+
+        try:
+            detector_config(data)
+        except (TypeError, ValueError) as exc:
+            raise FerroscreenError(f"{path}: detector settings: {exc}") from None
         return data
     return value
 

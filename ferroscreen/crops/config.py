@@ -231,7 +231,8 @@ def detector_config(detector: str | dict | None) -> DetectorConfig:
     ``None`` gives the ``suspension`` preset; a dict without ``preset`` gives the defaults with its fields.
 
     Raises:
-        ValueError: Unknown preset name.
+        ValueError: Unknown preset name, a numeric setting that is not a number, or a value
+            :class:`DetectorConfig` refuses.
         TypeError: Unknown setting names.
     """
     if detector is None:
@@ -240,6 +241,14 @@ def detector_config(detector: str | dict | None) -> DetectorConfig:
         return DetectorConfig.preset(detector)
     d = dict(detector)
     preset = d.pop("preset", None)
+    defaults = asdict(DetectorConfig())
+    unknown = sorted(k for k in d if k not in defaults)
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(map(str, unknown))} (known: {', '.join(defaults)})")
+    for key, value in d.items():
+        number = isinstance(defaults[key], int | float) and not isinstance(defaults[key], bool)
+        if number and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"setting '{key}': {value!r} is not a number")
     if preset:
         base = DetectorConfig.preset(preset)
         return DetectorConfig(**{**asdict(base), **d})

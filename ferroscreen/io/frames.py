@@ -41,6 +41,15 @@ def make_frame_table(records: list[dict]) -> pd.DataFrame:
     df["channel"] = df["channel"].astype(str)
     df["plate"] = df["plate"].astype(str)
     df["path"] = df["path"].astype(str)
+    key = ["plate", "well", "field", "channel", "time_h", "z"]
+    dup = df.duplicated(key, keep=False)
+    if dup.any():
+        first = df[dup].iloc[0]
+        same = df[dup & (df[key] == first[key]).all(axis=1)]["path"].tolist()
+        raise AcquisitionError(
+            f"{same[0]}: the same frame (well {first['well']}, field {first['field']}, {first['time_h']:g} h"
+            f"{', channel ' + first['channel'] if first['channel'] else ''}) is also {same[1]}; "
+            f"remove one ({len(df[dup].groupby(key))} frame(s) have more than one file)")
     extra = [c for c in df.columns if c not in FRAME_COLUMNS]
     return df[FRAME_COLUMNS + extra].sort_values(_SORT, kind="stable").reset_index(drop=True)
 

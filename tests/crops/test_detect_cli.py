@@ -173,3 +173,19 @@ def test_malformed_annotations_name_the_file_and_image(tmp_path):
     for truth in (tmp_path / "c.json", gj):
         with pytest.raises(FerroscreenError, match=r"malformed annotation for a\.png"):
             TruthSource(truth, [image]).get(image, SHAPE)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"preset": "suspension", "min_radius": "abc"}, "detector settings: setting 'min_radius': 'abc' is not a number"),
+    ({"bogus": 1}, "detector settings: unknown setting(s) bogus (known: mode, method"),
+    ({"min_radius": 9, "max_radius": 3}, "needs 0 < min_radius <= max_radius"),
+])
+def test_bad_detector_file_names_the_file(tmp_path, settings, message):
+    from ferroscreen.errors import FerroscreenError
+
+    (tmp_path / "det.json").write_text(json.dumps(settings))
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros(SHAPE, np.uint8))
+    res = runner.invoke(app, ["detect", str(tmp_path / "a.png"), "--detector", str(tmp_path / "det.json"),
+                              "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, FerroscreenError) and str(res.exception).startswith(f"{tmp_path / 'det.json'}: ")
+    assert message in str(res.exception) and not (tmp_path / "o").exists()

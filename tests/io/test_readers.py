@@ -36,6 +36,16 @@ def test_incucyte_export_elapsed_names(tmp_path):
     assert acq.missing_frames().empty
 
 
+def test_two_files_for_one_frame_are_refused(tmp_path):
+    """A1 and A01 name the same well: scoring both would count its cells twice."""
+    tif(tmp_path / "VID1_phase_A1_1_00d00h00m.tif")
+    tif(tmp_path / "VID1_phase_A01_1_00d00h00m.tif")
+    tif(tmp_path / "VID1_phase_A1_1_00d04h00m.tif")
+    with pytest.raises(AcquisitionError, match=r"the same frame \(well A01, field 1, 0 h, channel phase\) is also "
+                                               r".*; remove one \(1 frame\(s\) have more than one file\)"):
+        open_acquisition(tmp_path)
+
+
 def test_incucyte_export_absolute_names_and_planes(tmp_path):
     names = [
         "VID119_B2_1_2024y01m15d_10h30m.tif",
