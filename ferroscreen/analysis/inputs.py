@@ -207,9 +207,12 @@ def _apply_column_map(
     named = [col for col, _ in mapping.values()]
     for col in named:
         if col not in table.columns:
+            head, _, unit = col.rpartition(":")
+            hint = (f"; '{unit}' is not a molar unit (M, mM, uM, nM, pM)"
+                    if head in table.columns and mapping.get("dose", ("",))[0] == col else "")
             raise AnalysisInputError(
                 f"{where}: --columns names '{col}', which is not a column "
-                f"(columns: {', '.join(map(str, table.columns))})")
+                f"(columns: {', '.join(map(str, table.columns))}){hint}")
         if named.count(col) > 1:
             raise AnalysisInputError(f"{where}: --columns names '{col}' for two roles")
     notes: list[str] = []

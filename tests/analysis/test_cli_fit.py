@@ -244,6 +244,7 @@ def test_columns_are_inferred_only_where_one_reading_remains(tmp_path):
     ("size=Dose", "--columns: unknown role 'size'"),
     ("Dose", "--columns: 'Dose' is not ROLE=COLUMN"),
     ("dose=Dose,response=Dose", "--columns names 'Dose' for two roles"),
+    ("dose=Dose:furlong", "'furlong' is not a molar unit (M, mM, uM, nM, pM)"),
 ])
 def test_bad_column_map_is_a_one_line_error(tmp_path, monkeypatch, capsys, spec, message):
     pd.DataFrame({"DryMatter": [1.0, 0.5], "Dose": [0, 1], "Herbicide": "A"}).to_csv(tmp_path / "t.csv", index=False)
