@@ -44,6 +44,10 @@ class DeadOver(StrEnum):
     live = "live"
 
 
+#: Most cells per class a gallery row may hold (a row of 200 crops is already ~10,000 px wide).
+MAX_GALLERY = 200
+
+
 def _check_number(option: str, value: float | None, low: float | None = None, high: float | None = None,
                   low_open: bool = False) -> None:
     """Refuse an option value that is not a finite number within [low, high] (``(low, ...`` with ``low_open``).
@@ -759,8 +763,9 @@ def export(
     from ferroscreen.score.export import export_wells
 
     for name, value in (("--gallery", gallery), ("--compound-gallery", compound_gallery)):
-        if value < 0:
-            raise FerroscreenError(f"{name} must be 0 (none) or a number of cells per class, not {value}")
+        if not 0 <= value <= MAX_GALLERY:
+            raise FerroscreenError(f"{name} must be 0 (none) or a number of cells per class up to {MAX_GALLERY}, "
+                                   f"not {value}")
     path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
     typer.echo(f"-> {path}")
     from ferroscreen.score.gallery import cell_pool
