@@ -887,9 +887,9 @@ def main() -> None:
     except FerroscreenError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except click_exc.NoArgsIsHelpError as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except click_exc.NoArgsIsHelpError as exc:  # bare `ferroscreen` or `ferroscreen CMD`: the help, as --help
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else "")
+        sys.exit(0)
     except click_exc.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "ferroscreen"
         typer.echo(f"error: {command}: {exc.format_message()} (see '{command} --help')", err=True)

@@ -360,6 +360,12 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     out["well"] = out["well"].astype(str)
     for col in ["time_h", *value_cols]:
         out[col] = _numeric(out, col, source)
+        values = out[col].to_numpy()
+        bad = (values < -1e-6) | (values > 1 + 1e-6)  # 1e-6: float rounding of a written fraction
+        if col.startswith("frac_") and np.any(bad):  # n_cells may be any metric (an intensity can dip below 0)
+            row = int(np.flatnonzero(bad)[0])
+            raise AnalysisInputError(f"{where}: column '{col}' row {row + 2}: {values[row]:g} (must be a fraction "
+                                     f"in [0, 1])")
     if out["time_h"].isna().any():
         raise AnalysisInputError(f"{where}: column 'time_h' has missing values")
     from ferroscreen.plate.wells import normalize_well

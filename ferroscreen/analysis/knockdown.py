@@ -306,7 +306,21 @@ def call_hits(
             raise FerroscreenError(f"column '{col}' row {i + 2}: {wells[col].iloc[i]!r} is not a number")
         if (values < 0).any():
             i = int(np.flatnonzero((values < 0).to_numpy())[0])
-            raise FerroscreenError(f"column '{col}' row {i + 2}: {wells[col].iloc[i]!r} is negative")
+            raise FerroscreenError(f"column '{col}' row {i + 2}: {values.iloc[i]:g} is negative")
+    from ferroscreen.plate.wells import normalize_well
+
+    for i, w in enumerate(wells["well"].astype(str)):
+        try:
+            normalize_well(w)
+        except FerroscreenError:
+            raise FerroscreenError(f"column 'well' row {i + 2}: '{w}' is not a well name") from None
+    keys = [k for k in ("plate", "well", "time_h") if k in wells.columns]
+    dup = wells.assign(well=[normalize_well(str(w)) for w in wells["well"]]).duplicated(keys, keep=False)
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        where = " ".join(str(wells[k].iloc[i]) for k in keys if k != "time_h")
+        at = f" at {wells['time_h'].iloc[i]} h" if "time_h" in keys else ""
+        raise FerroscreenError(f"well {where}{at} has {int(dup.sum())} rows (one expected; row {i + 2})")
     time_note = ""
     if "time_h" in wells.columns and pd.to_numeric(wells["time_h"], errors="coerce").nunique() > 1:
         t = pd.to_numeric(wells["time_h"], errors="coerce")
@@ -315,12 +329,6 @@ def call_hits(
         wells = wells[t == last].copy()
         time_note = (f"the wells table holds {n_times} time points; each plate's last "
                      f"({', '.join(f'{v:g} h' for v in sorted(set(last)))}) is used")
-    keys = [k for k in ("plate", "well") if k in wells.columns]
-    dup = wells.duplicated(keys, keep=False)
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        where = " ".join(str(wells[k].iloc[i]) for k in keys)
-        raise FerroscreenError(f"well {where} has {int(dup.sum())} rows (one per well expected; row {i + 2})")
     df = _merge_layout(wells, layout)
     df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
     left_out = exclusion_note(df[df["exclude"] != ""])

@@ -58,15 +58,18 @@ def detection_inputs(
         if input_path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
+    failed = None
     try:
         acq = open_acquisition(input_path, fmt=fmt) if fmt or detect_format(input_path) else None
-    except FerroscreenError:
+    except FerroscreenError as exc:
         if fmt is not None:
             raise
-        acq = None
+        acq, failed = None, exc
     if acq is None:
         files = sorted(p for p in input_path.iterdir()
                        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        if not files and failed is not None:
+            raise failed  # a recognised layout that could not be read says why
         if not files:
             raise FerroscreenError(f"{input_path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no acquisition layout")
         return pd.DataFrame({"path": [str(p) for p in files], "image": [p.stem for p in files]})

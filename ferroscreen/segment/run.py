@@ -104,7 +104,7 @@ def collect_inputs(
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
-    acq = None
+    acq, failed = None, None
     try:
         from ferroscreen.io import detect_format, open_acquisition
 
@@ -112,12 +112,14 @@ def collect_inputs(
             acq = open_acquisition(path, fmt=fmt)
     except ImportError:  # io layer not available
         acq = None
-    except AcquisitionError:
+    except AcquisitionError as exc:
         if fmt is not None:
             raise
-        acq = None
+        acq, failed = None, exc
     if acq is None:
         files = list_images(path)
+        if not files and failed is not None:
+            raise failed  # a recognised layout that could not be read says why
         if not files:
             raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
         if z_plane is not None:
@@ -372,8 +374,9 @@ def _earlier_run(
     except (OSError, ValueError, KeyError, TypeError):
         raise FerroscreenError(f"{out}: label images but no readable {RUN_FILE}; cannot tell how they were made, "
                                "choose another --out") from None
-    if input_path is not None and earlier.get("input") and Path(earlier["input"]).resolve() != input_path.resolve():
-        raise FerroscreenError(f"{out}: holds a segment run of {earlier['input']}, not of {input_path}; resume it "
+    before = earlier.get("input") or _summary_input(out)
+    if input_path is not None and before and Path(before).resolve() != input_path.resolve():
+        raise FerroscreenError(f"{out}: holds a segment run of {before}, not of {input_path}; resume it "
                                "with the same input, or choose another --out")
     if earlier.get("model_sha256") != sha:
         raise FerroscreenError(
@@ -386,10 +389,19 @@ def _earlier_run(
         raise FerroscreenError(
             f"{out}: was segmented with --channel-index {earlier.get('channel_index')}; resume it with the same"
         )
-    if earlier.get("z_plane", z_plane) != z_plane:  # runs from before z planes were recorded read the lowest
+    if earlier.get("z_plane") is not None and earlier["z_plane"] != z_plane:  # older runs (None) read the lowest
         raise FerroscreenError(f"{out}: was segmented on z plane {earlier.get('z_plane')}, this run reads plane "
                                f"{z_plane}; resume it with --z-plane {earlier.get('z_plane')}")
     return earlier
+
+
+def _summary_input(out: Path) -> str | None:
+    """The input ``segment.json`` names (runs whose ``run.json`` did not record it), or ``None``."""
+    try:
+        value = json.loads((out / "segment.json").read_text()).get("input")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def _written_labels(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:

@@ -312,6 +312,8 @@ def test_wells_table_names_duplicates_bad_wells_and_wells_without_layout(tmp_pat
     assert "plate P1 well A01 at 12 h has more than one row (row 5;" in str(res.exception)
     res = fit(wells.assign(well=wells["well"].where(wells.index != 7, "Z99")), "bad")
     assert "column 'well' row 9: 'Z99' is not a well name" in str(res.exception)
+    res = fit(wells.assign(frac_apoptosis=wells["frac_apoptosis"].where(wells.index != 2, 1.5)), "over")
+    assert "column 'frac_apoptosis' row 4: 1.5 (must be a fraction in [0, 1])" in str(res.exception)
     unpadded = wells.assign(well=wells["well"].str.replace(r"^([A-P])0", r"\1", regex=True))
     res = fit(pd.concat([unpadded, wells[wells["well"] == "A01"].assign(well="P24")]), "short")
     assert res.exit_code == 0, res.output

@@ -276,6 +276,11 @@ def test_bad_wells_values_are_user_errors_and_time_courses_take_the_last_scan():
         call_hits(wells.assign(area_mean=np.r_[-1.0, wells["area_mean"].to_numpy()[1:]]), layout)
     with pytest.raises(FerroscreenError, match="well REP1 A01 has 2 rows"):
         call_hits(pd.concat([wells, wells.iloc[:1]]), layout)
+    with pytest.raises(FerroscreenError, match="column 'well' row 4: 'Z99' is not a well name"):
+        call_hits(wells.assign(well=wells["well"].where(wells.index != 2, "Z99")), layout)
+    timed = pd.concat([wells.assign(time_h=0.0), wells.assign(time_h=48.0)])
+    with pytest.raises(FerroscreenError, match="well REP1 A01 at 0.0 h has 2 rows"):  # before the last scan is taken
+        call_hits(pd.concat([timed, timed.iloc[:1]]), layout)
     early = wells.assign(time_h=0.0, n_nuclei=wells["n_nuclei"] * 0 + 200.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

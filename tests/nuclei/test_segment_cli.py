@@ -228,6 +228,11 @@ def test_stopped_run_resumes_to_the_same_outputs(tmp_path, tiny_model_file):
     with pytest.raises(Exception, match=r"holds a segment run of .*imgs, not of .*elsewhere"):
         segment_input(elsewhere, out, model=str(tiny_model_file), diameter="model", resume=True)
     assert (out / "fields.csv").read_bytes() == before
+    run = json.loads((out / "run.json").read_text())
+    (out / "run.json").write_text(json.dumps({k: v for k, v in run.items() if k not in ("input", "z_plane")}))
+    with pytest.raises(Exception, match="not of .*elsewhere"):  # a run from before run.json named its input
+        segment_input(elsewhere, out, model=str(tiny_model_file), diameter="model", resume=True)
+    (out / "run.json").write_text(json.dumps(run))
     other = tmp_path / "other.pt"
     other.write_bytes(tiny_model_file.read_bytes() + b"\0")  # same weights, another file
     with pytest.raises(Exception, match="another model"):
