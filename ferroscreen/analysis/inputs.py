@@ -339,6 +339,26 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
     return out.reset_index(drop=True)
 
 
+def canonical_wells(wells: pd.Series, source=None) -> pd.Series:
+    """``wells`` as canonical names (``A1`` -> ``A01``).
+
+    Raises:
+        AnalysisInputError: A name on no plate format, naming its row (header = row 1) and ``source``.
+    """
+    from ferroscreen.plate.wells import normalize_well
+
+    text = wells.astype(str)
+    names = {}
+    for w in text.unique():
+        try:
+            names[w] = normalize_well(w)
+        except FerroscreenError:
+            row = int(np.flatnonzero((text == w).to_numpy())[0])
+            where = f"{source}: " if source is not None else ""
+            raise AnalysisInputError(f"{where}column 'well' row {row + 2}: '{w}' is not a well name") from None
+    return text.map(names)
+
+
 def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     """Check a ``wells.csv`` table and return a clean copy (``time_h``, counts, fractions as floats).
 
@@ -368,16 +388,8 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
                                      f"in [0, 1])")
     if out["time_h"].isna().any():
         raise AnalysisInputError(f"{where}: column 'time_h' has missing values")
-    from ferroscreen.plate.wells import normalize_well
 
-    names = {}
-    for w in out["well"].unique():
-        try:
-            names[w] = normalize_well(w)
-        except FerroscreenError:
-            row = int(np.flatnonzero((out["well"] == w).to_numpy())[0])
-            raise AnalysisInputError(f"{where}: column 'well' row {row + 2}: '{w}' is not a well name") from None
-    out["well"] = out["well"].map(names)
+    out["well"] = canonical_wells(out["well"], where)
     dup = out.duplicated(["plate", "well", "time_h"], keep=False)
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])

@@ -307,15 +307,10 @@ def call_hits(
         if (values < 0).any():
             i = int(np.flatnonzero((values < 0).to_numpy())[0])
             raise FerroscreenError(f"column '{col}' row {i + 2}: {values.iloc[i]:g} is negative")
-    from ferroscreen.plate.wells import normalize_well
+    from ferroscreen.analysis.inputs import canonical_wells
 
-    for i, w in enumerate(wells["well"].astype(str)):
-        try:
-            normalize_well(w)
-        except FerroscreenError:
-            raise FerroscreenError(f"column 'well' row {i + 2}: '{w}' is not a well name") from None
     keys = [k for k in ("plate", "well", "time_h") if k in wells.columns]
-    dup = wells.assign(well=[normalize_well(str(w)) for w in wells["well"]]).duplicated(keys, keep=False)
+    dup = wells.assign(well=canonical_wells(wells["well"])).duplicated(keys, keep=False)
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         where = " ".join(str(wells[k].iloc[i]) for k in keys if k != "time_h")
