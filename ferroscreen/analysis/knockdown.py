@@ -309,8 +309,9 @@ def call_hits(
             raise FerroscreenError(f"column '{col}' row {i + 2}: {values.iloc[i]:g} is negative")
     from ferroscreen.analysis.inputs import canonical_wells
 
+    wells = wells.assign(well=canonical_wells(wells["well"]).to_numpy())  # A1 = A01 from here on
     keys = [k for k in ("plate", "well", "time_h") if k in wells.columns]
-    dup = wells.assign(well=canonical_wells(wells["well"])).duplicated(keys, keep=False)
+    dup = wells.duplicated(keys, keep=False)
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         where = " ".join(str(wells[k].iloc[i]) for k in keys if k != "time_h")
