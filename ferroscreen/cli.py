@@ -528,14 +528,59 @@ def _with_dead_fraction(total_path: Path, dead_path: Path, over: str) -> tuple:
     return wells, "wells"
 
 
+def _table_or_plate_read(path: Path, column_map, read: str | None, lay, endpoint_h: float | None) -> tuple:
+    """``(table, kind, plate-reader provenance or None)`` of a CSV/TXT/Excel ``fit`` input.
+
+    A CSV that reads as a tidy or wells table is one; an Excel file, or a file that does not, is
+    tried as a plate-reader export (whose metric table gets its blank subtracted). When neither
+    reading works, the CSV reader's complaint is the one raised.
+    """
+    from ferroscreen.analysis.inputs import AnalysisInputError, read_table_csv, table_kind
+    from ferroscreen.analysis.reader_signal import signal_note, subtract_blank
+    from ferroscreen.io.plate_reader import NoPlateRead, plate_reads_table, read_plate_reader
+
+    excel = path.suffix.lower() in (".xlsx", ".xlsm", ".xls")
+    table = csv_error = None
+    kind = "unknown"
+    if not excel:
+        try:
+            table = read_table_csv(path, column_map)
+            kind = table_kind(table)
+        except AnalysisInputError as exc:
+            csv_error = exc
+    if kind == "unknown" and not column_map:
+        try:
+            export_ = read_plate_reader(path)
+        except NoPlateRead:
+            if excel:
+                raise
+            export_ = None
+        if export_ is not None:
+            plates = lay.plate_ids if lay is not None else None
+            metric, notes = plate_reads_table(export_, read, plates, endpoint_h)
+            metric, blank_notes = subtract_blank(metric, lay)
+            label = str(notes[0])
+            for note in [*notes, *blank_notes, signal_note(metric.attrs.get("read_label", ""))]:
+                if note:
+                    typer.echo(f"{path}: {note}")
+            provenance = {"reads": [r.describe() for r in export_.reads], "chosen": read, "note": label,
+                          "blank_subtracted": any(n.startswith("background subtracted") for n in blank_notes)}
+            return metric, "metric", provenance
+    if csv_error is not None:
+        raise csv_error
+    for note in table.attrs.get("notes", []):
+        typer.echo(f"{path}: {note}")
+    return table, kind, None
+
+
 @app.command()
 def fit(
     input_path: Annotated[
         Path,
         typer.Argument(
             metavar="INPUT",
-            help="wells.csv, tidy curve,dose,response[,n] CSV, IncuCyte metric export (.txt) "
-            "or score store (.h5).",
+            help="wells.csv, tidy curve,dose,response[,n] CSV, IncuCyte metric export (.txt), "
+            "plate-reader export (grid, kinetic or well list; CSV/TXT/XLSX) or score store (.h5).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the CSVs.")],
@@ -585,6 +630,11 @@ def fit(
         typer.Option("--dead-over", help="What INPUT counts: all cells, dead included (phase count, Hoechst; "
                      "fraction dead/all) or live cells only (NucLight; fraction dead/(dead+live))."),
     ] = "all",
+    read: Annotated[
+        str | None,
+        typer.Option("--read", help="A plate-reader export's read to fit when it holds several: its number "
+                     "(from 1) or label."),
+    ] = None,
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.dead_fraction import metric_note
@@ -595,7 +645,7 @@ def fit(
         split_readouts,
         write_provenance,
     )
-    from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map, read_table_csv, table_kind
+    from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map
     from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 
     if not input_path.is_file():
@@ -608,7 +658,7 @@ def fit(
 
         lay = read_layout(layout)
     suffix = input_path.suffix.lower()
-    store_attrs = None
+    store_attrs = reader = None
     metric = suffix not in (".h5", ".hdf5") and looks_like_metric_export(input_path)
     if dead is not None and not metric:
         raise AnalysisInputError(f"{input_path}: --dead goes with an IncuCyte metric export (a cell count) as INPUT")
@@ -634,20 +684,20 @@ def fit(
         table, kind = export_.table, "metric"
         typer.echo(metric_note(input_path, export_.metric))
     else:
-        table = read_table_csv(input_path, column_map)
-        kind = table_kind(table)
-        for note in table.attrs.get("notes", []):
-            typer.echo(f"{input_path}: {note}")
+        table, kind, reader = _table_or_plate_read(input_path, column_map, read, lay, endpoint_h)
+    if read is not None and reader is None:
+        raise AnalysisInputError(f"{input_path}: --read picks a plate-reader export's read; this is not one")
     excluded = split_readouts(exclude)
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
-    write_wells = (dead is not None or metric) and may_write_wells(out)
+    derived = dead is not None or metric or reader is not None  # a wells table fit builds from an export
+    write_wells = derived and may_write_wells(out)
     lines = run_fit(
         table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
         endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
         exclude=excluded, wells_csv=write_wells,
     )  # fmt: skip
-    if (dead is not None or metric) and not write_wells:
+    if derived and not write_wells:
         lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
     options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind,
@@ -656,6 +706,9 @@ def fit(
         from ferroscreen.hashing import file_sha256
 
         options["dead"] = {"path": str(dead.resolve()), "sha256": file_sha256(dead), "over": DeadOver(dead_over).value}
+        options["input_kind"] = "metric"
+    if reader is not None:
+        options["plate_reader"] = reader
         options["input_kind"] = "metric"
     if column_map:
         options["columns"] = {role: f"{col}:{unit}" if unit else col for role, (col, unit) in column_map.items()}

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ferroscreen.errors import FerroscreenError
+from ferroscreen.errors import FerroscreenError, LayoutError
 from ferroscreen.io.detect import find_layout_beside, open_acquisition
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
+from ferroscreen.io.plate_reader import NoPlateRead, read_plate_reader
 from ferroscreen.plate import read_layout
 from ferroscreen.plate.wells import well_to_rowcol
 
@@ -47,20 +48,30 @@ def inspect_path(
 ) -> dict:
     """Describe ``path`` as a JSON-ready dict.
 
-    Keys always present: ``kind`` (``acquisition``, ``metric_export`` or
-    ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
-    ``compounds`` ({name: sorted molar concentrations}); acquisitions and metric
-    exports add ``timepoints_h``. Acquisitions also list ``missing_frames`` and
-    ``unreadable`` files; with a layout, the wells that disagree.
+    Keys always present: ``kind`` (``acquisition``, ``metric_export``,
+    ``plate_reader`` or ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
+    ``compounds`` ({name: sorted molar concentrations}); acquisitions, metric
+    exports and plate-reader exports add ``timepoints_h`` (a plate reader's kinetic
+    reads only), plate-reader exports their ``reads``. Acquisitions also list
+    ``missing_frames`` and ``unreadable`` files; with a layout, the wells that disagree.
 
     Raises:
-        FerroscreenError: If ``path`` cannot be read as any of the three kinds.
+        FerroscreenError: If ``path`` cannot be read as any of the four kinds.
     """
     path = Path(path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
-    if path.is_file() and path.suffix.lower() in _LAYOUT_SUFFIXES:
-        lay = read_layout(path)
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in _LAYOUT_SUFFIXES:
+        try:
+            lay = read_layout(path)
+        except LayoutError as exc:
+            if suffix == ".platemap":
+                raise
+            try:
+                return _plate_reader_info(path, layout)
+            except NoPlateRead:
+                raise exc from None  # not a plate read either: the layout reader's complaint is the one to show
         info = lay.summary()
         t = lay.table
         marked = t[t["exclude"].astype(str) != ""] if "exclude" in t.columns else t.iloc[:0]
@@ -74,6 +85,8 @@ def inspect_path(
             "excluded": [{"plate": str(r.plate_id), "well": str(r.well), "reason": str(r.exclude)}
                          for r in marked.itertuples(index=False)],
         }
+    if path.is_file() and suffix in (".xlsx", ".xlsm", ".xls"):
+        return _plate_reader_info(path, layout)
     if path.is_file() and looks_like_metric_export(path):
         exp = read_metric_export(path)
         out = {
@@ -91,6 +104,11 @@ def inspect_path(
         if layout is not None:
             out["layout_check"] = _compare(exp.wells, layout)
         return out
+    if path.is_file():
+        try:
+            return _plate_reader_info(path, layout)
+        except NoPlateRead:
+            pass
     acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
     f = acq.frames
     missing = acq.missing_frames()
@@ -119,6 +137,33 @@ def inspect_path(
     lay_path = layout or find_layout_beside(path if path.is_dir() else path.parent)
     if lay_path is not None:
         out["layout_check"] = _compare(acq.wells, lay_path)
+    return out
+
+
+def _plate_reader_info(path: Path, layout: Path | None) -> dict:
+    """The ``plate_reader`` description of a plate-reader export (its reads, wells, times).
+
+    Raises:
+        NoPlateRead: When ``path`` holds no plate read.
+    """
+    exp = read_plate_reader(path)
+    wells = sorted({w for r in exp.reads for w in r.table["well"]}, key=well_to_rowcol)
+    times = sorted({float(t) for r in exp.reads if r.kind == "kinetic" for t in r.table["time_h"]})
+    out = {
+        "kind": "plate_reader",
+        "format": "grid/kinetic/list",
+        "path": str(path),
+        "reads": [{"number": k, "label": r.label, "kind": r.kind, "plate": r.plate, "where": r.where,
+                   "n_wells": int(r.table["well"].nunique()), "description": r.describe()}
+                  for k, r in enumerate(exp.reads, start=1)],
+        "n_wells": len(wells),
+        "wells": wells,
+        **_times(times),
+        "n_missing_values": int(sum(r.table["value"].isna().sum() for r in exp.reads)),
+        "notes": exp.notes,
+    }
+    if layout is not None:
+        out["layout_check"] = _compare(wells, layout)
     return out
 
 
@@ -152,6 +197,9 @@ def render_inspection(info: dict) -> str:
     interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
     if info["kind"] == "metric_export":
         lines.append(f"  metric: {info['metric'] or '(none)'}")
+    elif info["kind"] == "plate_reader":
+        lines.append(f"  reads ({len(info['reads'])}; fit takes one with --read N or LABEL when they differ):")
+        lines += [f"    {r['number']}: {r['description']}" for r in info["reads"]]
     else:
         lines.append(f"  plates: {', '.join(info['plates'])}; frames: {info['n_frames']}")
         lines.append(

@@ -102,7 +102,7 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
     courses = time_courses(res, info.name, info.group)
     panels = [(res.frac_column(m), m, m) for m in order if res.frac_column(m)]
     if res.wells is not None and "n_cells" in res.wells.columns:
-        panels.append(("n_cells", "cell count", ""))
+        panels.append(("n_cells", res.count_label, ""))
     comparisons = rescue_comparisons(res, info)
     cells = compound_gallery_png(res, info.name, info.group)
     return {
@@ -130,7 +130,7 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
         return []
     panels = []
     if "n_cells" in end.columns:
-        panels.append(("n_cells", "cell count", "count"))
+        panels.append(("n_cells", res.count_label, "count"))
     columns = {m: res.frac_column(m) for m in res.death_modes if res.frac_column(m)}
     # death modes ranked on their peak fraction are mapped at their peak, not at the endpoint
     peak = [m for m, r in ranked_readouts(res).items() if m in columns and r == f"peak_{m}"]
@@ -172,6 +172,7 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
                 "reasons": verdict["reasons"],
                 "corrected": res.frac_prefix == "frac_corr_",
                 "peak": bool(peak),
+                "shows": res.count_label + (" and death-mode fractions" if columns else ""),
             }
         )
     return [h for h in out if h["uri"]]

@@ -60,6 +60,8 @@ class CompoundInfo:
 
 #: Time-course summaries (``peak_<mode>``, ``auc_<mode>``) whose dose points the wells give.
 _SUMMARY_PREFIXES = ("peak_", "auc_")
+#: Readouts of a cell measure relative to the vehicle, whose dose points the wells' ``n_cells`` give.
+_CELL_READOUTS = ("viability", "gr", "dip_rel")
 
 
 def ranked_readouts(res: Results) -> dict[str, str]:
@@ -289,6 +291,8 @@ def dose_points(
             pts = pts[pts["readout"] == row["readout"]]
         if len(pts):
             return pts[["dose", "response"]].reset_index(drop=True)
+    if str(row["readout"]) in _CELL_READOUTS and res.wells is not None and res.has_layout:
+        return _cell_readout_points(res, compound, agent, str(row["readout"]), group)
     summary = next((p for p in _SUMMARY_PREFIXES if str(row["readout"]) == f"{p}{mode}"), None)
     if res.wells is None or not res.has_layout or not (summary or is_fraction_readout(row["readout"], mode)):
         return empty
@@ -318,6 +322,33 @@ def dose_points(
         response = pts[col].to_numpy(float)
     dose = np.where(pts["role"] == "vehicle", 0.0, pts["concentration"].to_numpy(float))
     return pd.DataFrame({"dose": dose, "response": response}).dropna()
+
+
+def _cell_readout_points(res: Results, compound: str, agent: str, readout: str, group: str) -> pd.DataFrame:
+    """Per-well ``viability``/``gr``/``dip_rel`` points of ``compound`` (vehicle wells at dose 0).
+
+    Computed from ``n_cells`` as the fit computes them (each plate's vehicle wells of ``group``,
+    the fit's ``endpoint_h`` from ``provenance.json``).
+    """
+    from ferroscreen.analysis.readouts import normalise_to_vehicle, summarise_wells
+
+    empty = pd.DataFrame({"dose": [], "response": []})
+    wells = of_group(res.used_wells, group)
+    if "n_cells" not in wells.columns:
+        return empty
+    mine = wells[(wells["compound"] == compound) & (wells["rescue_agent"] == agent) & wells["concentration"].notna()]
+    if mine.empty:
+        return empty
+    both = pd.concat([mine, wells[(wells["role"] == "vehicle") & wells["plate"].isin(set(mine["plate"]))]])
+    fit = res.provenance.get("fit") if isinstance(res.provenance.get("fit"), dict) else {}
+    endpoint = fit.get("endpoint_h") if isinstance(fit.get("endpoint_h"), (int, float)) else None
+    summary = summarise_wells(both[["plate", "well", "time_h", "n_cells"]], endpoint_h=endpoint)
+    info = both.drop_duplicates(["plate", "well"])[["plate", "well", "role", "concentration"]]
+    summary = normalise_to_vehicle(summary.merge(info, on=["plate", "well"]), group_columns=("plate",))
+    if readout not in summary.columns:
+        return empty
+    dose = np.where(summary["role"] == "vehicle", 0.0, summary["concentration"].to_numpy(float))
+    return pd.DataFrame({"dose": dose, "response": summary[readout].to_numpy(float)}).dropna()
 
 
 def frame_times(wells: pd.DataFrame) -> pd.Series:

@@ -156,7 +156,7 @@ def _dose_palette(n: int) -> list[str]:
 
 
 def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[str, str, str]]) -> str | None:
-    """Death-mode fractions (and cell counts) over time, one line per dose.
+    """Death-mode fractions (and cell counts) over time, one line per dose; None for fewer than two times.
 
     Args:
         courses: The dict of :func:`ferroscreen.report.compounds.time_courses`.
@@ -164,7 +164,7 @@ def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[
             the panel's mode are overlaid (``mode`` ``""`` for none).
     """
     doses = courses.get("doses")
-    if doses is None or doses.empty:
+    if doses is None or doses["time_h"].nunique() < 2:  # one read (an endpoint) is no time course
         return None
     panels = [p for p in panels if p[0] in doses.columns]
     if not panels:

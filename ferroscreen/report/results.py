@@ -157,6 +157,12 @@ class Results:
         return self.wells[self.wells["exclude"] == ""]
 
     @property
+    def count_label(self) -> str:
+        """What ``n_cells`` holds: ``signal`` for a plate-reader read (``provenance.json``), else ``cell count``."""
+        fit = self.provenance.get("fit") if isinstance(self.provenance.get("fit"), dict) else {}
+        return "signal" if fit.get("plate_reader") else "cell count"
+
+    @property
     def death_modes(self) -> list[str]:
         """Modes the report shows: classes other than ``alive``, then modes named elsewhere."""
         modes = [c for c in self.classes if c != "alive"]

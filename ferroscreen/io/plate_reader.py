@@ -1,0 +1,508 @@
+"""Reader for microplate-reader exports: endpoint and kinetic reads of whole plates.
+
+Viability and death assays read in a plate reader (CellTiter-Glo luminescence, resazurin or
+SYTOX fluorescence, LDH absorbance) come out of Tecan i-control/Magellan, BMG MARS, BioTek
+Gen5, PerkinElmer EnVision or Molecular Devices SoftMax as CSV/TSV/TXT or Excel (``.xlsx``,
+every sheet read), in one of three shapes:
+
+* **grid**: a row of column numbers ``1 … N`` (``<>`` or anything in the corner) and one row per
+  plate row ``A, B, …`` (6- to 1536-well plates: N is 3, 4, 6, 8, 12, 24 or 48). Each grid is a
+  read. The nearest ``Label``/``Raw Data``/``Read``/``Mode``/``Measurement`` line above names it
+  (else the nearest text line). A text cell after a row's values names that row's read: Gen5
+  writes a plate row's reads on consecutive lines with the letter on the first only.
+* **kinetic**: a header row with a ``Time`` column and one column per well (``A1`` or ``A01``;
+  other columns such as ``T° 37`` are left out), one row per read time (Gen5). Times are
+  ``h:mm[:ss]`` (hours may pass 24), Excel time cells, or numbers in the unit the header names
+  (``Time [s]``, ``Time (min)``, ``Time [h]``).
+* **list**: a header row with a ``Well`` column and one column per read (EnVision, SoftMax);
+  a ``Plate``/``Barcode`` column splits the rows into plates. ``Repeat``, ``Type``, ``Time`` and
+  such bookkeeping columns are not reads.
+
+Values are numbers (decimal commas in files not separated by commas). ``OVER``, ``OVRFLW``,
+``Overflow``, ``Sat`` and ``>…`` mark a saturated well; other text (``?????``, ``n/a``) an
+unreadable one. Both are read as missing and counted in the notes, never as zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import AcquisitionError, WellError
+from ferroscreen.io.metric_export import _decode_text, _number
+from ferroscreen.plate.wells import PLATE_FORMATS, normalize_well, row_label, rowcol_to_well
+
+#: Columns per row -> rows, for every plate format.
+_ROWS_FOR_COLS = {cols: rows for rows, cols in PLATE_FORMATS.values()}
+_SATURATED = re.compile(r"^(?:over|ovrflw|overflow|sat|saturated|>.*)$", re.I)
+_WELL_NAME = re.compile(r"^[A-Za-z]{1,2}0*\d{1,2}$")
+_WELL_HEADER = re.compile(r"^well(?:\s*(?:id|position|name|no\.?|#))?$", re.I)
+_PLATE_HEADER = re.compile(r"^(?:plate(?:\s*(?:id|name|no\.?|#))?|barcode|plate barcode)$", re.I)
+_NOT_A_READ = re.compile(r"^(?:repeat|type|time|row|col|column|content|sample|group|kinetic|cycle|t°.*|temp.*)",
+                         re.I)
+_LABEL_WORDS = re.compile(r"^(?:label|raw data|read\b|mode|measurement|results?\b|wavelength)", re.I)
+_TIME_UNIT = re.compile(r"\b(?P<unit>s|sec|seconds?|min|minutes?|h|hr|hours?)\b", re.I)
+_UNIT_HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600,
+               "min": 1 / 60, "minute": 1 / 60, "minutes": 1 / 60,
+               "h": 1.0, "hr": 1.0, "hour": 1.0, "hours": 1.0}
+_CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:[.,]\d*)?))?$")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+class NoPlateRead(AcquisitionError):
+    """A file that holds none of the three shapes (so it may be another kind of table)."""
+
+
+@dataclass
+class PlateRead:
+    """One read of one plate.
+
+    Attributes:
+        label: What the export calls the read ('' when it names none).
+        kind: ``endpoint`` (one value per well) or ``kinetic`` (a value per well and time).
+        table: Columns ``well, time_h, value`` (``time_h`` NaN for an endpoint read).
+        where: ``line 12`` / ``sheet 'Plate 1' row 12``: where the read starts.
+        plate: The plate the export names for it ('' when it names none).
+        n_cols: Columns of the plate format the read came from (0 when unknown).
+    """
+
+    label: str
+    kind: str
+    table: pd.DataFrame
+    where: str
+    plate: str = ""
+    n_cols: int = 0
+
+    def describe(self) -> str:
+        """``'Lum' (grid, 96 wells, line 12)``."""
+        name = f"'{self.label}'" if self.label else "unlabelled"
+        wells = self.table["well"].nunique()
+        times = self.table["time_h"].nunique()
+        shape = f"{wells} wells" + (f" x {times} times" if self.kind == "kinetic" else "")
+        plate = f", plate {self.plate}" if self.plate else ""
+        return f"{name} ({self.kind}, {shape}{plate}, {self.where})"
+
+
+@dataclass
+class PlateReaderExport:
+    """The reads found in a plate-reader export, in file order."""
+
+    path: Path
+    reads: list[PlateRead]
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ cells
+
+
+def _rows(path: Path) -> tuple[list[tuple[str, int, list]], bool]:
+    """``[(sheet, row number, cells)]`` of a text or Excel file, and whether decimals may be commas."""
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise AcquisitionError(f"{path}: an old-style Excel .xls file; save it as .xlsx or CSV")
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            import openpyxl
+
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except ImportError:
+            raise AcquisitionError(f"{path}: reading Excel files needs openpyxl (pip install openpyxl)") from None
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
+            raise AcquisitionError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+        try:
+            rows = [
+                (sheet.title, i, ["" if c is None else c for c in row])
+                for sheet in book.worksheets
+                for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+            ]
+        finally:
+            book.close()
+        return rows, False
+    try:
+        text = _decode_text(path.read_bytes())
+    except OSError as exc:
+        raise AcquisitionError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    lines = text.splitlines()
+    counts = {d: sum(d in line for line in lines) for d in ("\t", ";", ",")}
+    delim = max(counts, key=lambda d: (counts[d], d == "\t", d == ";"))
+    return [("", i, cells) for i, cells in enumerate(csv.reader(lines, delimiter=delim), start=1)], delim != ","
+
+
+def _text(cell) -> str:
+    if isinstance(cell, str):
+        return cell.strip().strip('"').strip()
+    if cell is None or cell == "":
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
+
+
+def _integer(cell) -> int | None:
+    text = _text(cell)
+    return int(text) if text.isdigit() else None
+
+
+def _value(cell, decimal_comma: bool) -> tuple[float, str]:
+    """``(value, problem)``: problem ``''``, ``'saturated'`` or ``'unreadable'`` (value NaN)."""
+    if isinstance(cell, bool):
+        return math.nan, "unreadable"
+    if isinstance(cell, (int, float, np.number)):
+        return float(cell), ""
+    text = _text(cell)
+    try:
+        return _number(text, decimal_comma), ""
+    except ValueError:
+        return math.nan, "saturated" if _SATURATED.match(text) else "unreadable"
+
+
+def _is_well(text: str) -> bool:
+    if not _WELL_NAME.match(text):
+        return False
+    try:
+        normalize_well(text)
+    except WellError:
+        return False
+    return True
+
+
+def _where(sheet: str, row: int) -> str:
+    return f"sheet '{sheet}' row {row}" if sheet else f"line {row}"
+
+
+# ------------------------------------------------------------------ shapes
+
+
+class _Tally:
+    """Saturated and unreadable cells seen, for the notes."""
+
+    def __init__(self) -> None:
+        self.saturated = 0
+        self.unreadable: dict[str, int] = {}
+
+    def add(self, problem: str, cell) -> None:
+        if problem == "saturated":
+            self.saturated += 1
+        elif problem:
+            text = _text(cell)
+            self.unreadable[text] = self.unreadable.get(text, 0) + 1
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.saturated:
+            out.append(f"{self.saturated} saturated reading(s) (OVER/overflow) read as missing")
+        if self.unreadable:
+            shown = ", ".join(f"'{t}'" for t in list(self.unreadable)[:3])
+            out.append(f"{sum(self.unreadable.values())} reading(s) that are not numbers ({shown}) read as missing")
+        return out
+
+
+def _grid_header(cells: list) -> tuple[int, int] | None:
+    """``(letter column, number of columns)`` when ``cells`` numbers plate columns ``1 … N``."""
+    for j in range(len(cells) - 1):
+        if _integer(cells[j + 1]) != 1 or _integer(cells[j]) is not None:
+            continue
+        n = 1
+        while j + 1 + n < len(cells) and _integer(cells[j + 1 + n]) == n + 1:
+            n += 1
+        if n >= 3 and n in _ROWS_FOR_COLS:
+            return j, n
+    return None
+
+
+def _label_above(rows, start: int, floor: int) -> str:
+    """The name the lines above row index ``start`` (down to ``floor``) give a read.
+
+    The nearest ``Label`` line, else the nearest ``Raw Data``/``Read``/``Measurement``/``Results``/
+    ``Wavelength`` line, else ``Mode``, else the nearest line with text.
+    """
+    best: tuple[int, str] | None = None
+    for k in range(start - 1, max(floor, start - 15) - 1, -1):
+        texts = [_text(c) for c in rows[k][2] if _text(c)]
+        words = [t for t in texts if _value(t, False)[1]]
+        if not words:
+            continue
+        line = " ".join(texts)[:80]
+        first = words[0].lower()
+        rank = (0 if first.startswith("label") else 2 if first.startswith("mode")
+                else 1 if _LABEL_WORDS.match(first) else 3)
+        if best is None or rank < best[0]:
+            best = (rank, line)
+    return best[1] if best else ""
+
+
+def _read_grid(rows, i: int, j: int, n: int, decimal_comma: bool, tally: _Tally) -> tuple[dict, int]:
+    """``({label: [(well, value)]}, next row index)`` of the grid whose header is row ``i``."""
+    reads: dict[str, list[tuple[str, float]]] = {}
+    expected, row = 0, -1
+    k = i + 1
+    while k < len(rows) and rows[k][0] == rows[i][0]:
+        cells = rows[k][2]
+        letter = _text(cells[j]) if j < len(cells) else ""
+        values = cells[j + 1 : j + 1 + n]
+        if letter and expected < _ROWS_FOR_COLS[n] and letter.upper() == row_label(expected):
+            row, expected = expected, expected + 1
+        elif letter or row < 0 or not any(_text(c) for c in values):
+            break
+        label = _text(cells[j + 1 + n]) if len(cells) > j + 1 + n else ""
+        label = label if label and _value(label, False)[1] else ""
+        for col, cell in enumerate(values):
+            value, problem = _value(cell, decimal_comma)
+            tally.add(problem, cell)
+            reads.setdefault(label, []).append((rowcol_to_well(row, col), value))
+        k += 1
+    return reads, k
+
+
+def _time_hours(cell, unit_hours: float | None, decimal_comma: bool) -> float | None:
+    if isinstance(cell, timedelta):
+        return cell.total_seconds() / 3600
+    if isinstance(cell, time):
+        return cell.hour + cell.minute / 60 + (cell.second + cell.microsecond / 1e6) / 3600
+    if isinstance(cell, datetime):  # an Excel duration past 24 h, shown as [h]:mm:ss
+        return (cell - _EXCEL_EPOCH).total_seconds() / 3600
+    text = _text(cell)
+    m = _CLOCK.match(text)
+    if m:
+        return int(m["h"]) + int(m["m"]) / 60 + float((m["s"] or "0").replace(",", ".")) / 3600
+    value, problem = _value(cell, decimal_comma)
+    if problem or math.isnan(value):
+        return None
+    if unit_hours is None:
+        raise ValueError("no unit")
+    return value * unit_hours
+
+
+def _kinetic_header(cells: list) -> tuple[int, list[tuple[int, str]]] | None:
+    texts = [_text(c) for c in cells]
+    time_col = next((k for k, t in enumerate(texts) if t.lower().startswith("time")), None)
+    wells = [(k, normalize_well(t)) for k, t in enumerate(texts) if _is_well(t)]
+    if time_col is None or len(wells) < 2:
+        return None
+    return time_col, wells
+
+
+def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple[list, int]:
+    header = _text(rows[i][2][time_col])
+    unit = _TIME_UNIT.search(header[4:])
+    unit_hours = _UNIT_HOURS[unit["unit"].lower()] if unit else None
+    records = []
+    k = i + 1
+    while k < len(rows) and rows[k][0] == rows[i][0]:
+        cells = rows[k][2]
+        cell = cells[time_col] if time_col < len(cells) else ""
+        try:
+            hours = _time_hours(cell, unit_hours, decimal_comma)
+        except ValueError:
+            raise AcquisitionError(
+                f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' has no unit; name it in the "
+                f"header ('Time [s]', 'Time (min)', 'Time [h]') or write h:mm:ss") from None
+        if hours is None:
+            break
+        for col, well in wells:
+            value, problem = _value(cells[col] if col < len(cells) else "", decimal_comma)
+            tally.add(problem, cells[col] if col < len(cells) else "")
+            records.append((well, hours, value))
+        k += 1
+    return records, k
+
+
+def _list_header(cells: list) -> tuple[int, int | None, list[tuple[int, str]]] | None:
+    texts = [_text(c) for c in cells]
+    well_col = next((k for k, t in enumerate(texts) if _WELL_HEADER.match(t)), None)
+    if well_col is None:
+        return None
+    plate_col = next((k for k, t in enumerate(texts) if _PLATE_HEADER.match(t)), None)
+    reads = [(k, t) for k, t in enumerate(texts)
+             if t and k not in (well_col, plate_col) and not _NOT_A_READ.match(t)]
+    return (well_col, plate_col, reads) if reads else None
+
+
+def _read_list(rows, i, well_col, plate_col, columns, decimal_comma, tally) -> tuple[dict, int]:
+    """``({(plate, label): [(well, value)]}, next row index)``; columns without a number are not reads."""
+    reads: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    numeric = {k: 0 for k, _ in columns}
+    k = i + 1
+    body = []
+    while k < len(rows) and rows[k][0] == rows[i][0]:
+        cells = rows[k][2]
+        well = _text(cells[well_col]) if well_col < len(cells) else ""
+        if not _is_well(well):
+            break
+        body.append(cells)
+        for col, _ in columns:
+            if col < len(cells) and not _value(cells[col], decimal_comma)[1] and _text(cells[col]):
+                numeric[col] += 1
+        k += 1
+    kept = [(col, name) for col, name in columns if numeric[col]]
+    for cells in body:
+        plate = _text(cells[plate_col]) if plate_col is not None and plate_col < len(cells) else ""
+        well = normalize_well(_text(cells[well_col]))
+        for col, name in kept:
+            cell = cells[col] if col < len(cells) else ""
+            value, problem = _value(cell, decimal_comma)
+            tally.add(problem, cell)
+            reads.setdefault((plate, name), []).append((well, value))
+    return reads, k
+
+
+def _endpoint(label: str, pairs: list[tuple[str, float]], where: str, plate: str = "", n_cols: int = 0) -> PlateRead:
+    table = pd.DataFrame(pairs, columns=["well", "value"])
+    table.insert(1, "time_h", math.nan)
+    return PlateRead(label, "endpoint", table, where, plate, n_cols)
+
+
+def read_plate_reader(path: str | Path) -> PlateReaderExport:
+    """Every grid, kinetic table and well list in a plate-reader export, in file order.
+
+    Raises:
+        AcquisitionError: One line naming the file when it cannot be read, holds none of the
+            three shapes, repeats a well within one read, or has a kinetic time without a unit.
+    """
+    path = Path(path)
+    rows, decimal_comma = _rows(path)
+    tally = _Tally()
+    reads: list[PlateRead] = []
+    i = floor = 0
+    while i < len(rows):
+        sheet, number, cells = rows[i]
+        if i > 0 and sheet != rows[i - 1][0]:
+            floor = i
+        where = _where(sheet, number)
+        grid = _grid_header(cells)
+        if grid is not None:
+            j, n = grid
+            found, nxt = _read_grid(rows, i, j, n, decimal_comma, tally)
+            if found:
+                above = _label_above(rows, i, floor)
+                for label, pairs in found.items():
+                    reads.append(_endpoint(label or above, pairs, where, n_cols=n))
+                i = floor = nxt
+                continue
+        kinetic = _kinetic_header(cells)
+        if kinetic is not None:
+            records, nxt = _read_kinetic(path, rows, i, *kinetic, decimal_comma, tally)
+            if records:
+                table = pd.DataFrame(records, columns=["well", "time_h", "value"])
+                reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where))
+                i = floor = nxt
+                continue
+        listed = _list_header(cells)
+        if listed is not None:
+            found, nxt = _read_list(rows, i, *listed, decimal_comma, tally)
+            if found:
+                for (plate, label), pairs in found.items():
+                    reads.append(_endpoint(label, pairs, where, plate))
+                i = floor = nxt
+                continue
+        i += 1
+    if not reads:
+        raise NoPlateRead(
+            f"{path}: no plate read found (a grid with columns 1..12 and rows A..H, a kinetic table "
+            f"'Time, A1, A2, ...' or a list 'Well, <value>')")
+    for read in reads:
+        keys = ["well", "time_h"] if read.kind == "kinetic" else ["well"]
+        dup = read.table.duplicated(keys)
+        if dup.any():
+            well = read.table.loc[dup, "well"].iloc[0]
+            raise AcquisitionError(f"{path}: read {read.describe()} lists well {well} twice")
+        if read.kind == "kinetic" and not read.table["time_h"].is_monotonic_increasing:
+            raise AcquisitionError(f"{path}: kinetic read {read.describe()}: times go backwards")
+    return PlateReaderExport(path, reads, tally.notes())
+
+
+def looks_like_plate_reader(path: str | Path) -> bool:
+    """Whether ``path`` (a text or Excel file) holds a plate read.
+
+    Raises:
+        AcquisitionError: A file that holds reads but a broken one (see :func:`read_plate_reader`).
+    """
+    try:
+        read_plate_reader(path)
+    except NoPlateRead:
+        return False
+    return True
+
+
+def _pick(export: PlateReaderExport, read: str) -> list[PlateRead]:
+    text = read.strip()
+    if text.isdigit() and 1 <= int(text) <= len(export.reads):
+        return [export.reads[int(text) - 1]]
+    exact = [r for r in export.reads if r.label.lower() == text.lower()]
+    partial = [r for r in export.reads if text.lower() in r.label.lower()]
+    chosen = exact or partial
+    labels = {r.label for r in chosen}
+    if not chosen or len(labels) > 1:
+        raise AcquisitionError(f"{export.path}: --read {read} names {'no' if not chosen else 'more than one'} read; "
+                               + _listing(export))
+    return chosen
+
+
+def _listing(export: PlateReaderExport) -> str:
+    return "its reads: " + "; ".join(f"{k}: {r.describe()}" for k, r in enumerate(export.reads, start=1))
+
+
+def plate_reads_table(
+    export: PlateReaderExport,
+    read: str | None = None,
+    plate_ids: list[str] | None = None,
+    endpoint_h: float | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The reads to analyse as a metric table ``plate, well, time_h, value``, and notes.
+
+    One read is taken as it is. Reads that share a label (several grids of one assay, one per
+    plate) are plates: named by the export where it names them, else by the layout's plate ids
+    when it lists as many (in order), else ``<file stem>_<n>`` (a one-plate layout then applies
+    to each). Reads with different labels need ``read`` (its number from 1, or its label).
+    An endpoint read is placed at ``endpoint_h`` (0 h without it).
+
+    Raises:
+        AcquisitionError: Several reads and no choice, a choice that names none, or plates
+            that cannot be matched with the layout's.
+    """
+    chosen = _pick(export, read) if read is not None else export.reads
+    labels = {r.label for r in chosen}
+    kinds = {r.kind for r in chosen}
+    if len(labels) > 1 or len(kinds) > 1:
+        raise AcquisitionError(f"{export.path}: holds {len(export.reads)} reads; pick one with --read N or "
+                               f"--read LABEL; " + _listing(export))
+    notes = list(export.notes)
+    plate_ids = plate_ids or []
+    stem = export.path.stem
+    if len(chosen) == 1:
+        names = [chosen[0].plate or (plate_ids[0] if len(plate_ids) == 1 else stem)]
+    elif all(r.plate for r in chosen):
+        names = [r.plate for r in chosen]
+    elif len(plate_ids) == len(chosen):
+        names = list(plate_ids)
+        notes.append(f"{len(chosen)} reads taken as the layout's plates in order: "
+                     + ", ".join(f"{r.where} -> {p}" for r, p in zip(chosen, names, strict=True)))
+    elif len(plate_ids) <= 1:
+        names = [f"{stem}_{k}" for k in range(1, len(chosen) + 1)]
+        notes.append(f"{len(chosen)} reads taken as plates {names[0]} ... {names[-1]}"
+                     + (", each with the layout's one plate map" if plate_ids else ""))
+    else:
+        raise AcquisitionError(f"{export.path}: {len(chosen)} plate reads but the layout lists {len(plate_ids)} "
+                               f"plates ({', '.join(plate_ids)}); " + _listing(export))
+    if len(set(names)) < len(names):
+        raise AcquisitionError(f"{export.path}: two reads of plate '{names[0]}'; " + _listing(export))
+    parts = []
+    for r, name in zip(chosen, names, strict=True):
+        part = r.table.copy()
+        if r.kind == "endpoint":
+            part["time_h"] = float(endpoint_h or 0.0)
+        part.insert(0, "plate", name)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    table.attrs["read_label"] = chosen[0].label
+    label = chosen[0].label or "unlabelled read"
+    what = "kinetic" if "kinetic" in kinds else f"endpoint read, placed at {float(endpoint_h or 0):g} h"
+    notes.insert(0, f"plate-reader export: '{label}' ({what}), taken as the measure of viable cells")
+    return table, notes

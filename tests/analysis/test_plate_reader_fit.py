@@ -1,0 +1,130 @@
+"""``ferroscreen fit`` on plate-reader exports: known potencies back, blanks subtracted, reads chosen."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ferroscreen.analysis.reader_signal import subtract_blank
+from ferroscreen.cli import app, main
+from ferroscreen.plate import read_layout
+
+EC50 = {"A": ("RSL3", 2e-7), "B": ("RSL3", 2e-7), "C": ("Erastin", 3e-6), "D": ("Erastin", 3e-6),
+        "E": ("Staurosporine", 3e-8), "F": ("Staurosporine", 3e-8), "G": ("Volasertib", 1e-8),
+        "H": ("Volasertib", 1e-8)}
+DOSES = np.logspace(-10, -5, 10)  # M, columns 2..11
+VEHICLE, BLANK, HILL = 50000.0, 1500.0, 1.5
+
+
+def write_screen(tmp_path, seed=1):
+    """A 96-well CellTiter-Glo plate (grid export) and its layout; column 12 A-D medium only."""
+    rng = np.random.default_rng(seed)
+    layout = ["plate_id,well,compound,concentration,unit,role"]
+    grid = {}
+    for letter, (name, ec50) in EC50.items():
+        layout.append(f"P1,{letter}1,DMSO,0,uM,vehicle")
+        grid[letter, 1] = VEHICLE
+        for k, col in enumerate(range(2, 12)):
+            layout.append(f"P1,{letter}{col},{name},{DOSES[k] * 1e6:.6g},uM,sample")
+            grid[letter, col] = VEHICLE * (0.02 + 0.98 / (1 + (DOSES[k] / ec50) ** HILL))
+        if letter in "ABCD":
+            layout.append(f"P1,{letter}12,,,,empty")
+            grid[letter, 12] = 0.0
+        else:
+            layout.append(f"P1,{letter}12,Staurosporine,10,uM,pos_ctrl")
+            grid[letter, 12] = VEHICLE * 0.02
+    (tmp_path / "layout.csv").write_text("\n".join(layout) + "\n")
+    lines = ["Label: Lum", "<>," + ",".join(str(c) for c in range(1, 13))]
+    for letter in EC50:
+        lines.append(letter + "," + ",".join(f"{(BLANK + grid[letter, c]) * rng.normal(1, 0.03):.0f}"
+                                             for c in range(1, 13)))
+    (tmp_path / "ctg.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path / "ctg.csv", tmp_path / "layout.csv"
+
+
+def test_endpoint_grid_fits_known_potencies(tmp_path):
+    data, layout = write_screen(tmp_path)
+    out = tmp_path / "res"
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--endpoint-h", "72", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "endpoint read, placed at 72 h" in res.output and "background subtracted" in res.output
+    fits = pd.read_csv(out / "fits.csv").set_index("curve")
+    assert (fits["readout"] == "viability").all() and (fits["call"] == "active").all()
+    for name, ec50 in dict(EC50.values()).items():
+        assert fits.loc[name, "ec50"] == pytest.approx(ec50, rel=0.15), name
+        assert fits.loc[name, "ec50_lo"] < ec50 < fits.loc[name, "ec50_hi"], name
+    assert fits["top"].between(0.95, 1.05).all()  # the blank is gone: the vehicle is viability 1
+    wells = pd.read_csv(out / "wells.csv")
+    assert len(wells) == 96 and (wells["time_h"] == 72).all()
+    prov = json.loads((out / "provenance.json").read_text())["fit"]
+    assert prov["plate_reader"]["blank_subtracted"] and prov["input_kind"] == "metric"
+    assert prov["wells_csv"] is True
+    ranking = pd.read_csv(out / "ranking.csv")
+    assert ranking["compound"].tolist()[0] == "Volasertib"
+
+    # the report: each well's viability as the fit computed it (vehicle at dose 0), no one-time "time course"
+    from ferroscreen.report.compounds import dose_points, time_courses
+    from ferroscreen.report.figures import time_course_figure
+    from ferroscreen.report.results import load_results
+
+    res = load_results(out)
+    assert res.count_label == "signal"
+    row = fits.reset_index().set_index("curve").loc["Volasertib"].copy()
+    row["curve"] = "Volasertib"
+    points = dose_points(res, "Volasertib", "", row, "viability")
+    per_well = pd.read_csv(out / "readouts.csv")
+    mine = per_well[per_well["compound"].isin(["Volasertib", "DMSO"]) & per_well["role"].isin(["sample", "vehicle"])]
+    assert len(points) == len(mine) == 28 and (points["dose"] == 0).sum() == 8
+    assert np.allclose(np.sort(points["response"]), np.sort(mine["viability"]), rtol=1e-5)  # CSV: 6 digits
+    assert time_course_figure(time_courses(res, "Volasertib"), [("n_cells", "signal", "")]) is None
+
+
+def test_blank_is_the_median_of_empty_wells_per_plate_and_time(tmp_path):
+    _, layout_path = write_screen(tmp_path)
+    layout = read_layout(layout_path)
+    table = pd.DataFrame({"plate": "P1", "well": ["A01", "A12", "B12", "C12", "D12", "A01", "A12"],
+                          "time_h": [0, 0, 0, 0, 0, 4, 4], "value": [100.0, 10, 12, 11, 500, 200, np.nan]})
+    out, notes = subtract_blank(table, layout)
+    assert out["value"].tolist()[:5] == [100 - 11.5, -1.5, 0.5, -0.5, 488.5]
+    assert out["value"].iloc[5] == 200 and "1 reading(s) on a plate or at a time without a blank" in notes[1]
+    out, notes = subtract_blank(table[table["well"] == "A01"], layout)
+    assert out["value"].tolist() == [100, 200] and notes[0].startswith("no empty (no-cell) well")
+
+
+def _run(monkeypatch, capsys, *argv):
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    return exc.value.code, capsys.readouterr().err
+
+
+def test_reads_to_choose_and_misplaced_read_option(tmp_path, monkeypatch, capsys):
+    data, layout = write_screen(tmp_path)
+    text = data.read_text()
+    two = tmp_path / "two_reads.csv"
+    two.write_text(text + "\nLabel: Fluor\n" + "\n".join(text.splitlines()[1:]) + "\n")
+    code, err = _run(monkeypatch, capsys, "fit", str(two), "--layout", str(layout), "--out", str(tmp_path / "o"))
+    assert code == 2 and "two_reads.csv: holds 2 reads; pick one with --read" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+    res = CliRunner().invoke(app, ["fit", str(two), "--layout", str(layout), "--read", "Fluor", "--out",
+                                   str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "'Label: Fluor'" in res.output
+    tidy = tmp_path / "tidy.csv"
+    tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
+    code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--read", "1", "--out", str(tmp_path / "t"))
+    assert code == 2 and "--read picks a plate-reader export's read; this is not one" in err
+
+
+def test_inspect_lists_the_reads(tmp_path):
+    data, layout = write_screen(tmp_path)
+    res = CliRunner().invoke(app, ["inspect", str(data), "--layout", str(layout), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["kind"] == "plate_reader" and info["n_wells"] == 96
+    assert info["reads"][0]["label"] == "Label: Lum" and info["layout_check"]["imaged_not_in_layout"] == []

@@ -1,0 +1,176 @@
+"""Plate-reader exports: grids, Gen5 multi-read grids, kinetic tables, well lists, Excel; errors."""
+
+from __future__ import annotations
+
+import math
+from datetime import time, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferroscreen.errors import AcquisitionError
+from ferroscreen.io.plate_reader import NoPlateRead, plate_reads_table, read_plate_reader
+
+ROWS96 = "ABCDEFGH"
+
+
+def _value(row: int, col: int, read: int = 0) -> float:
+    """A distinct, checkable value for each well of each read."""
+    return 1000.0 * (read + 1) + 13 * row + col + 0.5
+
+
+def tecan_text(path, decimal_comma=True, saturated="C04"):
+    lines = ["Application: Tecan i-control", "Device: infinite 200Pro", "", "Label: Lum", "Mode\tLuminescence",
+             "Start Time:\t12/5/2026 10:01:02 AM", "", "Temperature: 25 °C",
+             "<>\t" + "\t".join(str(c) for c in range(1, 13))]
+    for r, letter in enumerate(ROWS96):
+        cells = []
+        for c in range(12):
+            text = f"{_value(r, c):.1f}"
+            cells.append(text.replace(".", ",") if decimal_comma else text)
+            if f"{letter}{c + 1:02d}" == saturated:
+                cells[-1] = "OVER"
+        lines.append(letter + "\t" + "\t".join(cells) + "\t")
+    lines += ["", "End Time:\t12/5/2026 10:02:00 AM"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_tecan_grid_with_decimal_commas_and_a_saturated_well(tmp_path):
+    exp = read_plate_reader(tecan_text(tmp_path / "tecan.txt"))
+    assert len(exp.reads) == 1
+    read = exp.reads[0]
+    assert read.label == "Label: Lum" and read.kind == "endpoint" and read.n_cols == 12
+    values = read.table.set_index("well")["value"]
+    assert len(values) == 96 and values["A01"] == _value(0, 0) and values["H12"] == _value(7, 11)
+    assert math.isnan(values["C04"]) and read.table["time_h"].isna().all()
+    assert exp.notes == ["1 saturated reading(s) (OVER/overflow) read as missing"]
+
+
+def test_gen5_grid_holds_one_read_per_line_of_a_plate_row(tmp_path):
+    lines = ["Results", "", ",1,2,3,4,5,6,7,8,9,10,11,12,"]
+    for r, letter in enumerate(ROWS96):
+        lines.append(letter + "," + ",".join(str(_value(r, c, 0)) for c in range(12)) + ",Read 1:560/590")
+        lines.append("," + ",".join(str(_value(r, c, 1)) for c in range(12)) + ",Read 2:485/528")
+    path = tmp_path / "gen5.csv"
+    path.write_text("\n".join(lines) + "\n")
+    reads = read_plate_reader(path).reads
+    assert [r.label for r in reads] == ["Read 1:560/590", "Read 2:485/528"]
+    assert reads[1].table.set_index("well").loc["B03", "value"] == _value(1, 2, 1)
+    assert reads[0].table.set_index("well").loc["B03", "value"] == _value(1, 2, 0)
+
+
+def test_384_grid_and_two_grids_of_one_assay(tmp_path):
+    letters = "ABCDEFGHIJKLMNOP"
+    lines = []
+    for k in range(2):
+        lines += [f"Raw Data (Luminescence) plate {k + 1}", "<>," + ",".join(str(c) for c in range(1, 25))]
+        lines += [letters[r] + "," + ",".join(str(_value(r, c, k)) for c in range(24)) for r in range(16)]
+        lines.append("")
+    path = tmp_path / "bmg.csv"
+    path.write_text("\n".join(lines) + "\n")
+    reads = read_plate_reader(path).reads
+    assert len(reads) == 2 and all(r.table["well"].nunique() == 384 for r in reads)
+    assert reads[1].table.set_index("well").loc["P24", "value"] == _value(15, 23, 1)
+
+
+def test_kinetic_table_times_and_units(tmp_path):
+    wells = ["A1", "A2", "B1"]
+    rows = [f"{h}:{m:02d}:00\t37.1\t" + "\t".join(str(10 * i + k) for k in range(3))
+            for i, (h, m) in enumerate([(0, 0), (0, 30), (25, 30)])]
+    path = tmp_path / "kin.txt"
+    path.write_text("Read 1:485,528\nTime\tT° 485,528\t" + "\t".join(wells) + "\n" + "\n".join(rows) + "\n")
+    read = read_plate_reader(path).reads[0]
+    assert read.kind == "kinetic" and read.label == "Read 1:485,528"
+    assert sorted(read.table["time_h"].unique()) == [0.0, 0.5, 25.5]
+    assert set(read.table["well"]) == {"A01", "A02", "B01"}  # the temperature column is no well
+    assert read.table.set_index(["well", "time_h"]).loc[("B01", 25.5), "value"] == 22
+    path.write_text("Time [min],A1,A2\n0,1,2\n90,3,4\n")
+    assert sorted(read_plate_reader(path).reads[0].table["time_h"].unique()) == [0.0, 1.5]
+    path.write_text("Time,A1,A2\n0,1,2\n90,3,4\n")
+    with pytest.raises(AcquisitionError, match=r"kin.txt: line 2: time '0' has no unit"):
+        read_plate_reader(path)
+
+
+def test_well_list_with_plates_and_bookkeeping_columns(tmp_path):
+    lines = ["Plate information", "Plate,Barcode,Measured height", "1,ABC123,11.5", "",
+             "Plate,Repeat,Well,Type,Result"]
+    for plate in ("1", "2"):
+        lines += [f"{plate},1,{w},M,{100 * int(plate) + k}" for k, w in enumerate(["A01", "A02", "B01"])]
+    path = tmp_path / "envision.csv"
+    path.write_text("\n".join(lines) + "\n")
+    reads = read_plate_reader(path).reads
+    assert [(r.label, r.plate) for r in reads] == [("Result", "1"), ("Result", "2")]
+    table, notes = plate_reads_table(read_plate_reader(path), endpoint_h=48)
+    assert set(table["plate"]) == {"1", "2"} and (table["time_h"] == 48).all()
+    assert table.set_index(["plate", "well"]).loc[("2", "B01"), "value"] == 202
+    path.write_text("Well,Result\nA01,1\nA1,2\n")
+    with pytest.raises(AcquisitionError, match="lists well A01 twice"):
+        read_plate_reader(path)
+
+
+def test_excel_workbook_grids_and_kinetic_time_cells(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Magellan"
+    sheet.append(["Label: CTG"])
+    sheet.append(["<>", *range(1, 13)])
+    for r, letter in enumerate(ROWS96):
+        sheet.append([letter, *[_value(r, c) for c in range(12)]])
+    kin = book.create_sheet("kinetic")
+    kin.append(["Time", "A1", "A2"])
+    kin.append([time(0, 0), 1.0, 2.0])
+    kin.append([time(12, 30), 3.0, 4.0])
+    kin.append([timedelta(hours=30), 5.0, 6.0])
+    path = tmp_path / "reader.xlsx"
+    book.save(path)
+    reads = read_plate_reader(path).reads
+    assert [r.label for r in reads] == ["Label: CTG", ""]
+    assert reads[0].where == "sheet 'Magellan' row 2"
+    assert reads[0].table.set_index("well").loc["E07", "value"] == _value(4, 6)
+    assert sorted(reads[1].table["time_h"].unique()) == [0.0, 12.5, 30.0]
+
+
+def test_files_that_are_not_plate_reads(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("curve,dose,response\na,1,0.5\n")
+    with pytest.raises(NoPlateRead, match="table.csv: no plate read found"):
+        read_plate_reader(path)
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(AcquisitionError, match="old.xls: an old-style Excel .xls file"):
+        read_plate_reader(old)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(AcquisitionError, match="broken.xlsx: not a readable Excel workbook") as exc:
+        read_plate_reader(broken)
+    assert "\n" not in str(exc.value)
+
+
+def test_reads_become_plates_or_need_a_choice(tmp_path):
+    gen5 = tmp_path / "two.csv"
+    lines = [",1,2,3"]
+    lines += [f"{letter},1,2,3,Lum" for letter in "AB"]
+    lines += ["", "Fluor", ",1,2,3"] + [f"{letter},4,5,6" for letter in "AB"]
+    gen5.write_text("\n".join(lines) + "\n")
+    exp = read_plate_reader(gen5)
+    assert [r.label for r in exp.reads] == ["Lum", "Fluor"] and exp.reads[0].n_cols == 3
+    with pytest.raises(AcquisitionError, match=r"holds 2 reads; pick one with --read N .* 2: 'Fluor'"):
+        plate_reads_table(exp)
+    table, _ = plate_reads_table(exp, read="fluor", plate_ids=["P7"])
+    assert set(table["plate"]) == {"P7"} and table["value"].tolist() == [4, 5, 6, 4, 5, 6]
+    with pytest.raises(AcquisitionError, match="--read 3 names no read"):
+        plate_reads_table(exp, read="3")
+
+    same = tmp_path / "plates.csv"
+    block = [",1,2,3"] + [f"{letter},{np.random.default_rng(0).integers(9)},2,3" for letter in "AB"]
+    same.write_text("\n".join(["Lum", *block, "", "Lum", *block]) + "\n")
+    exp = read_plate_reader(same)
+    table, notes = plate_reads_table(exp, plate_ids=["X", "Y"])
+    assert list(pd.unique(table["plate"])) == ["X", "Y"] and "layout's plates in order" in notes[1]
+    table, notes = plate_reads_table(exp, plate_ids=["X"])
+    assert list(pd.unique(table["plate"])) == ["plates_1", "plates_2"]
+    with pytest.raises(AcquisitionError, match="2 plate reads but the layout lists 3 plates"):
+        plate_reads_table(exp, plate_ids=["X", "Y", "Z"])
