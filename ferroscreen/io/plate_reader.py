@@ -3,17 +3,21 @@
 Viability and death assays read in a plate reader (CellTiter-Glo luminescence, resazurin or
 SYTOX fluorescence, LDH absorbance) come out of Tecan i-control/Magellan, BMG MARS, BioTek
 Gen5, PerkinElmer EnVision or Molecular Devices SoftMax as CSV/TSV/TXT or Excel (``.xlsx``,
-every sheet read), in one of three shapes:
+every sheet read), in one of four shapes:
 
 * **grid**: a row of column numbers ``1 … N`` (``<>`` or anything in the corner) and one row per
   plate row ``A, B, …`` (6- to 1536-well plates: N is 3, 4, 6, 8, 12, 24 or 48). Each grid is a
   read. The nearest ``Label``/``Raw Data``/``Read``/``Mode``/``Measurement`` line above names it
   (else the nearest text line). A text cell after a row's values names that row's read: Gen5
   writes a plate row's reads on consecutive lines with the letter on the first only.
+* **SoftMax Pro plate format**: the grid's header is ``[Time,] Temperature(°C), 1 … N`` and the
+  plate rows follow without letters (A first); a kinetic block repeats the plate per read time,
+  the time on the plate's first row. The ``Plate:`` line above names the read.
 * **kinetic**: a header row with a ``Time`` column and one column per well (``A1`` or ``A01``;
-  other columns such as ``T° 37`` are left out), one row per read time (Gen5). Times are
-  ``h:mm[:ss]`` (hours may pass 24), Excel time cells, or numbers in the unit the header names
-  (``Time [s]``, ``Time (min)``, ``Time [h]``).
+  other columns such as ``T° 37`` are left out), one row per read time (Gen5, SoftMax Pro's time
+  format). Times are ``h:mm:ss`` (hours may pass 24) or ``m:ss`` (SoftMax Pro under an hour),
+  Excel time cells, or numbers in the unit the header names (``Time [s]``, ``Time (min)``,
+  ``Time [h]``).
 * **list**: a header row with a ``Well`` column and one column per read (EnVision, SoftMax);
   a ``Plate``/``Barcode`` column splits the rows into plates. ``Repeat``, ``Type``, ``Time`` and
   such bookkeeping columns are not reads.
@@ -52,7 +56,7 @@ _TIME_UNIT = re.compile(r"\b(?P<unit>s|sec|seconds?|min|minutes?|h|hr|hours?)\b"
 _UNIT_HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600,
                "min": 1 / 60, "minute": 1 / 60, "minutes": 1 / 60,
                "h": 1.0, "hr": 1.0, "hour": 1.0, "hours": 1.0}
-_CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:[.,]\d*)?))?$")
+_CLOCK = re.compile(r"^(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d{1,2}(?:[.,]\d*)?)$")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
@@ -231,6 +235,8 @@ def _label_above(rows, start: int, floor: int) -> str:
             continue
         line = " ".join(texts)[:80]
         first = words[0].lower()
+        if first == "plate:" and len(texts) > 1:  # SoftMax Pro: 'Plate:<TAB><section name><TAB>1.3<TAB>…'
+            line, first = texts[1], "read"
         rank = (0 if first.startswith("label") else 2 if first.startswith("mode")
                 else 1 if _LABEL_WORDS.match(first) else 3)
         if best is None or rank < best[0]:
@@ -261,6 +267,47 @@ def _read_grid(rows, i: int, j: int, n: int, decimal_comma: bool, tally: _Tally)
     return reads, k
 
 
+def _read_softmax_grid(path, rows, i: int, j: int, n: int, decimal_comma: bool, tally: _Tally) -> tuple[list, int]:
+    """``([(well, time_h, value)], next row index)`` of a SoftMax Pro plate-format block.
+
+    Its header is ``[Time,] Temperature(°C), 1 … N``; the plate rows follow without letters,
+    A first, a read time (kinetic) and temperature on the first row of each plate, with a blank
+    line between the plates of a kinetic read. Endpoint blocks leave the time empty (NaN).
+    """
+    header = rows[i][2]
+    time_col = j - 1 if j >= 1 and _text(header[j - 1]).lower().startswith("time") else None
+    per_plate = _ROWS_FOR_COLS[n]
+    records: list[tuple[str, float, float]] = []
+    row, hours = 0, math.nan
+    k = i + 1
+    while k < len(rows) and rows[k][0] == rows[i][0]:
+        cells = rows[k][2]
+        values = cells[j + 1 : j + 1 + n]
+        if not any(_text(c) for c in values):
+            if row % per_plate == 0 and row and k + 1 < len(rows) and any(
+                    _text(c) for c in rows[k + 1][2][j + 1 : j + 1 + n]):
+                k += 1  # the blank line between two reads of a kinetic block
+                continue
+            break
+        if row % per_plate == 0 and time_col is not None:
+            cell = cells[time_col] if time_col < len(cells) else ""
+            parsed = _time_hours(cell, None, decimal_comma) if _text(cell) else None
+            if _text(cell) and parsed is None:
+                raise AcquisitionError(f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' is not "
+                                       f"a time (h:mm:ss)")
+            hours = math.nan if parsed is None else parsed
+        for col, cell in enumerate(values):
+            value, problem = _value(cell, decimal_comma)
+            tally.add(problem, cell)
+            records.append((rowcol_to_well(row % per_plate, col), hours, value))
+        row += 1
+        k += 1
+    if row % per_plate:
+        raise AcquisitionError(f"{path}: {_where(*rows[i][:2])}: a plate block ends after {row % per_plate} of "
+                               f"its {per_plate} rows (cut short?)")
+    return records, k
+
+
 def _time_hours(cell, unit_hours: float | None, decimal_comma: bool) -> float | None:
     if isinstance(cell, timedelta):
         return cell.total_seconds() / 3600
@@ -271,7 +318,7 @@ def _time_hours(cell, unit_hours: float | None, decimal_comma: bool) -> float | 
     text = _text(cell)
     m = _CLOCK.match(text)
     if m:
-        return int(m["h"]) + int(m["m"]) / 60 + float((m["s"] or "0").replace(",", ".")) / 3600
+        return int(m["h"] or 0) + int(m["m"]) / 60 + float(m["s"].replace(",", ".")) / 3600
     value, problem = _value(cell, decimal_comma)
     if problem or math.isnan(value):
         return None
@@ -377,6 +424,16 @@ def read_plate_reader(path: str | Path) -> PlateReaderExport:
             floor = i
         where = _where(sheet, number)
         grid = _grid_header(cells)
+        if grid is not None and _text(cells[grid[0]]).lower().startswith("temperature"):
+            records, nxt = _read_softmax_grid(path, rows, i, *grid, decimal_comma, tally)
+            if records:
+                table = pd.DataFrame(records, columns=["well", "time_h", "value"])
+                kind = "endpoint" if table["time_h"].isna().all() else "kinetic"
+                if kind == "kinetic" and table["time_h"].isna().any():
+                    raise AcquisitionError(f"{path}: {where}: a kinetic plate block with a read without its time")
+                reads.append(PlateRead(_label_above(rows, i, floor), kind, table, where, n_cols=grid[1]))
+                i = floor = nxt
+                continue
         if grid is not None:
             j, n = grid
             found, nxt = _read_grid(rows, i, j, n, decimal_comma, tally)

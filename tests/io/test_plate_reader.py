@@ -174,3 +174,31 @@ def test_reads_become_plates_or_need_a_choice(tmp_path):
     assert list(pd.unique(table["plate"])) == ["plates_1", "plates_2"]
     with pytest.raises(AcquisitionError, match="2 plate reads but the layout lists 3 plates"):
         plate_reads_table(exp, plate_ids=["X", "Y", "Z"])
+
+
+def _softmax_block(kinetic: bool) -> list[str]:
+    head = "Plate:\tPlate1\t1.3\tPlateFormat\t" + ("Kinetic" if kinetic else "Endpoint") + "\tFluorescence\tRaw"
+    lines = ["##BLOCKS= 1", head, ("Time" if kinetic else "") + "\tTemperature(¡C)\t" + "\t".join(map(str, range(1, 13)))]
+    for t, stamp in enumerate(["00:00", "30:00", "1:30:00"] if kinetic else [""]):
+        for r in range(8):
+            first = (stamp, "37.0") if r == 0 else ("", "")
+            lines.append("\t".join([*first, *(str(_value(r, c, t)) for c in range(12))]) + "\t")
+        if kinetic:
+            lines.append("\t\t\t")
+    return [*lines, "~End", "Original Filename: run; Date Last Saved: 12/5/2026 10:00:00 AM"]
+
+
+def test_softmax_pro_plate_format_endpoint_and_kinetic(tmp_path):
+    path = tmp_path / "smp.txt"
+    path.write_text("\n".join(_softmax_block(kinetic=False)) + "\n", encoding="latin-1")
+    read = read_plate_reader(path).reads[0]
+    assert read.label == "Plate1" and read.kind == "endpoint" and read.table["well"].nunique() == 96
+    assert read.table.set_index("well").loc["H12", "value"] == _value(7, 11)
+    path.write_text("\n".join(_softmax_block(kinetic=True)) + "\n", encoding="latin-1")
+    read = read_plate_reader(path).reads[0]
+    assert read.kind == "kinetic" and sorted(read.table["time_h"].unique()) == [0.0, 0.5, 1.5]  # m:ss, h:mm:ss
+    assert read.table.set_index(["well", "time_h"]).loc[("C05", 1.5), "value"] == _value(2, 4, 2)
+    cut = _softmax_block(kinetic=False)[:-6]
+    path.write_text("\n".join(cut) + "\n")
+    with pytest.raises(AcquisitionError, match="a plate block ends after 4 of its 8 rows"):
+        read_plate_reader(path)
