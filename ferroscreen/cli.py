@@ -44,6 +44,13 @@ class DeadOver(StrEnum):
     live = "live"
 
 
+class ReaderSignal(StrEnum):
+    """``fit --signal`` choices (see :mod:`ferroscreen.analysis.reader_signal`)."""
+
+    viability = "viability"
+    dead = "dead"
+
+
 #: Most cells per class a gallery row may hold (a row of 200 crops is already ~10,000 px wide).
 MAX_GALLERY = 200
 
@@ -528,15 +535,17 @@ def _with_dead_fraction(total_path: Path, dead_path: Path, over: str) -> tuple:
     return wells, "wells"
 
 
-def _table_or_plate_read(path: Path, column_map, read: str | None, lay, endpoint_h: float | None) -> tuple:
+def _table_or_plate_read(path: Path, column_map, read: str | None, lay, endpoint_h: float | None,
+                         signal: str = "viability") -> tuple:
     """``(table, kind, plate-reader provenance or None)`` of a CSV/TXT/Excel ``fit`` input.
 
     A CSV that reads as a tidy or wells table is one; an Excel file, or a file that does not, is
-    tried as a plate-reader export (whose metric table gets its blank subtracted). When neither
-    reading works, the CSV reader's complaint is the one raised.
+    tried as a plate-reader export: its metric table gets its blank subtracted and, for a
+    ``dead`` signal, becomes a ``frac_dead`` wells table. When neither reading works, the CSV
+    reader's complaint is the one raised.
     """
     from ferroscreen.analysis.inputs import AnalysisInputError, read_table_csv, table_kind
-    from ferroscreen.analysis.reader_signal import signal_note, subtract_blank
+    from ferroscreen.analysis.reader_signal import dead_signal_fraction, signal_note, subtract_blank
     from ferroscreen.io.plate_reader import NoPlateRead, plate_reads_table, read_plate_reader
 
     excel = path.suffix.lower() in (".xlsx", ".xlsm", ".xls")
@@ -558,14 +567,24 @@ def _table_or_plate_read(path: Path, column_map, read: str | None, lay, endpoint
         if export_ is not None:
             plates = lay.plate_ids if lay is not None else None
             metric, notes = plate_reads_table(export_, read, plates, endpoint_h)
-            metric, blank_notes = subtract_blank(metric, lay)
-            label = str(notes[0])
-            for note in [*notes, *blank_notes, signal_note(metric.attrs.get("read_label", ""))]:
+            label = metric.attrs.get("read_label", "")
+            metric, blank_notes = subtract_blank(metric, lay, "pos_ctrl" if signal == "dead" else "vehicle")
+            kind = "metric"
+            if signal == "dead":
+                if lay is None:
+                    raise AnalysisInputError(f"{path}: --signal dead scales the read by the layout's pos_ctrl "
+                                             f"(lysis) wells; pass --layout")
+                notes[0] = notes[0].replace("taken as the measure of viable cells", "a dead-cell signal")
+                metric, dead_notes = dead_signal_fraction(metric, lay, path)
+                blank_notes += dead_notes
+                kind = "wells"
+            for note in [*notes, *blank_notes, signal_note(label) if signal == "viability" else ""]:
                 if note:
                     typer.echo(f"{path}: {note}")
-            provenance = {"reads": [r.describe() for r in export_.reads], "chosen": read, "note": label,
+            provenance = {"reads": [r.describe() for r in export_.reads], "chosen": read, "note": str(notes[0]),
+                          "signal": signal,
                           "blank_subtracted": any(n.startswith("background subtracted") for n in blank_notes)}
-            return metric, "metric", provenance
+            return metric, kind, provenance
     if csv_error is not None:
         raise csv_error
     for note in table.attrs.get("notes", []):
@@ -635,6 +654,11 @@ def fit(
         typer.Option("--read", help="A plate-reader export's read to fit when it holds several: its number "
                      "(from 1) or label."),
     ] = None,
+    signal: Annotated[
+        ReaderSignal,
+        typer.Option("--signal", help="What a plate-reader read measures: viable cells (CellTiter-Glo, resazurin) "
+                     "or dead cells (LDH, SYTOX; scaled by the layout's pos_ctrl lysis wells to frac_dead)."),
+    ] = "viability",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.dead_fraction import metric_note
@@ -684,9 +708,11 @@ def fit(
         table, kind = export_.table, "metric"
         typer.echo(metric_note(input_path, export_.metric))
     else:
-        table, kind, reader = _table_or_plate_read(input_path, column_map, read, lay, endpoint_h)
-    if read is not None and reader is None:
-        raise AnalysisInputError(f"{input_path}: --read picks a plate-reader export's read; this is not one")
+        table, kind, reader = _table_or_plate_read(input_path, column_map, read, lay, endpoint_h,
+                                                   ReaderSignal(signal).value)
+    for option, given in (("--read", read is not None), ("--signal", ReaderSignal(signal).value != "viability")):
+        if given and reader is None:
+            raise AnalysisInputError(f"{input_path}: {option} is for a plate-reader export; this is not one")
     excluded = split_readouts(exclude)
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")

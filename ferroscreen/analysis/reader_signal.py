@@ -22,11 +22,15 @@ HIGH_BLANK = 0.5
 _DEAD_SIGNAL = re.compile(r"sytox|cytotox|propidium|\bpi\b|ldh|toxilight|dead|lactate", re.I)
 
 
-def subtract_blank(table: pd.DataFrame, layout: PlateLayout | None) -> tuple[pd.DataFrame, list[str]]:
+def subtract_blank(
+    table: pd.DataFrame, layout: PlateLayout | None, top_role: str = "vehicle"
+) -> tuple[pd.DataFrame, list[str]]:
     """``table`` (``plate, well, time_h, value``) with its blank subtracted, and what was done.
 
     The blanks are the layout's ``empty`` wells with a finite value on the same plate and at the
-    same time; values are left as they are where a plate and time has none.
+    same time; values are left as they are where a plate and time has none. The note gives the
+    blank's share of the ``top_role`` wells' mean signal (``vehicle`` for a viability signal,
+    ``pos_ctrl`` for a dead-cell one) and flags a share above :data:`HIGH_BLANK`.
     """
     if layout is None:
         return table, []
@@ -44,14 +48,14 @@ def subtract_blank(table: pd.DataFrame, layout: PlateLayout | None) -> tuple[pd.
     n_blank = int(out[blank].groupby(keys)["value"].size().min())
     out = out.join(level, on=keys)
     has = out["_blank"].notna()
-    vehicle = set(layout.wells_with_role("vehicle"))
-    veh_mean = out.loc[out["well"].isin(vehicle) & ~blank, "value"].mean()
+    top_wells = set(layout.wells_with_role(top_role))
+    veh_mean = out.loc[out["well"].isin(top_wells) & ~blank, "value"].mean()
     out.loc[has, "value"] = out.loc[has, "value"] - out.loc[has, "_blank"]
     out = out.drop(columns="_blank")
     share = ""
     if veh_mean > 0:
         ratio = level.mean() / veh_mean
-        share = f", {100 * ratio:.1f} % of the vehicle wells' mean"
+        share = f", {100 * ratio:.1f} % of the {top_role} wells' mean"
         if ratio > HIGH_BLANK:
             share += " (high: check that the layout's empty wells hold medium and reagent without cells)"
     notes = [f"background subtracted: the median of the empty (no-cell) wells ({n_blank} or more per plate and "
@@ -68,3 +72,50 @@ def signal_note(label: str) -> str:
         return (f"'{label}' looks like a dead-cell signal (it rises as cells die); it is fitted as the viability "
                 f"readout (signal over the vehicle's), so its curves rise with dose")
     return ""
+
+
+#: Fractions beyond [0, 1] by more than this are counted in the notes before clipping.
+_CLIP_SLACK = 0.05
+
+
+def dead_signal_fraction(table: pd.DataFrame, layout: PlateLayout, source=None) -> tuple[pd.DataFrame, list[str]]:
+    """A wells table (``plate, well, time_h, frac_dead``) from a blank-subtracted dead-cell signal; notes.
+
+    A dead-cell signal (LDH release, SYTOX/CellTox/propidium iodide fluorescence) is scaled by
+    the layout's ``pos_ctrl`` wells, a lysis or full-kill control read as 100 % dead: per plate and
+    read time, ``frac_dead = signal / median(pos_ctrl signal)`` (after :func:`subtract_blank`, so
+    medium-only wells are 0 %; the vehicle keeps its spontaneous death, which the fitted lower
+    plateau takes). Values are clipped to [0, 1]; those more than 5 % outside are counted.
+
+    Raises:
+        AnalysisInputError: Without ``pos_ctrl`` wells holding a positive reading.
+    """
+    from ferroscreen.analysis.inputs import AnalysisInputError
+
+    out = table.copy()
+    top = np.zeros(len(out), dtype=bool)
+    for plate in out["plate"].unique():
+        controls = set(layout.for_plate(str(plate)).wells_with_role("pos_ctrl"))
+        top |= (out["plate"] == plate).to_numpy() & out["well"].isin(controls).to_numpy()
+    top &= np.isfinite(out["value"].to_numpy(float))
+    keys = ["plate", "time_h"]
+    level = out[top].groupby(keys)["value"].median().rename("_top")
+    out = out.join(level, on=keys)
+    usable = out["_top"] > 0
+    if not usable.any():
+        raise AnalysisInputError(
+            f"{source or 'plate read'}: a dead-cell signal is scaled by the layout's pos_ctrl wells (a lysis or "
+            f"full-kill control, 100 % dead), and none holds a reading above the blank")
+    notes = [f"dead-cell signal scaled by the median of the pos_ctrl (lysis) wells per plate and time: "
+             f"{level.mean():.4g} on average = 100 % dead"]
+    if (~usable).any():
+        notes.append(f"{int((~usable).sum())} reading(s) on a plate or at a time without a pos_ctrl reading "
+                     f"left out")
+    out = out[usable]
+    frac = (out["value"] / out["_top"]).to_numpy(float)
+    outside = int(np.sum((frac < -_CLIP_SLACK) | (frac > 1 + _CLIP_SLACK)))
+    if outside:
+        notes.append(f"{outside} fraction(s) more than 5 % outside [0, 1] clipped (a well brighter than the "
+                     f"lysis control, or below the blank)")
+    wells = out[["plate", "well", "time_h"]].assign(frac_dead=np.clip(frac, 0.0, 1.0))
+    return wells.reset_index(drop=True), notes

@@ -172,7 +172,8 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
                 "reasons": verdict["reasons"],
                 "corrected": res.frac_prefix == "frac_corr_",
                 "peak": bool(peak),
-                "shows": res.count_label + (" and death-mode fractions" if columns else ""),
+                "shows": " and ".join(([res.count_label] if "n_cells" in end.columns else [])
+                                      + (["death-mode fractions"] if columns else [])),
             }
         )
     return [h for h in out if h["uri"]]

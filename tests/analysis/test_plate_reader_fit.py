@@ -118,7 +118,7 @@ def test_reads_to_choose_and_misplaced_read_option(tmp_path, monkeypatch, capsys
     tidy = tmp_path / "tidy.csv"
     tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
     code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--read", "1", "--out", str(tmp_path / "t"))
-    assert code == 2 and "--read picks a plate-reader export's read; this is not one" in err
+    assert code == 2 and "--read is for a plate-reader export; this is not one" in err
 
 
 def test_inspect_lists_the_reads(tmp_path):
@@ -128,3 +128,66 @@ def test_inspect_lists_the_reads(tmp_path):
     info = json.loads(res.output)
     assert info["kind"] == "plate_reader" and info["n_wells"] == 96
     assert info["reads"][0]["label"] == "Label: Lum" and info["layout_check"]["imaged_not_in_layout"] == []
+
+
+def write_sytox(tmp_path, seed=3):
+    """A kinetic SYTOX read (Gen5 table, 0-48 h) with Triton lysis wells (pos_ctrl) and RSL3 + Fer-1 rows."""
+    rng = np.random.default_rng(seed)
+    rows = {"A": ("RSL3", 2e-7, ""), "B": ("RSL3", 2e-7, ""), "C": ("RSL3", 2e-7, "Ferrostatin-1"),
+            "D": ("RSL3", 2e-7, "Ferrostatin-1"), "E": ("Staurosporine", 3e-8, ""),
+            "F": ("Staurosporine", 3e-8, ""), "G": ("Erastin", 3e-6, ""), "H": ("Erastin", 3e-6, "")}
+    layout = ["plate_id,well,compound,concentration,unit,role,rescue_agent,rescue_concentration"]
+    dead = {}  # well -> fraction dead at 48 h (before the time factor), None for blanks
+    for letter, (name, ec50, agent) in rows.items():
+        layout.append(f"P1,{letter}1,DMSO,0,uM,vehicle,,")
+        dead[f"{letter}1"] = 0.05
+        for k, col in enumerate(range(2, 12)):
+            role = "rescue" if agent else "sample"
+            layout.append(f"P1,{letter}{col},{name},{DOSES[k] * 1e6:.6g},uM,{role},{agent},{1 if agent else ''}")
+            shifted = ec50 * (1000 if agent else 1)
+            dead[f"{letter}{col}"] = 0.05 + 0.9 / (1 + (shifted / DOSES[k]) ** HILL)
+        lysis = letter not in "ABCD"
+        layout.append(f"P1,{letter}12," + ("Triton X-100,0.1,uM,pos_ctrl,," if lysis else ",,,empty,,"))
+        dead[f"{letter}12"] = 1.0 if lysis else None
+    (tmp_path / "layout.csv").write_text("\n".join(layout) + "\n")
+    wells = list(dead)
+    lines = ["Read 1:485,528", "Time\tT° Read 1:485,528\t" + "\t".join(wells)]
+    for hours in range(0, 49, 4):
+        values = []
+        for well in wells:
+            frac = dead[well]
+            if frac is not None and frac < 1:
+                frac = 0.05 + (frac - 0.05) * (1 - np.exp(-hours / 12))
+            values.append(f"{(500 + 20000 * (frac or 0)) * rng.normal(1, 0.02):.0f}")
+        lines.append(f"{hours}:00:00\t37.0\t" + "\t".join(values))
+    (tmp_path / "sytox.txt").write_text("\n".join(lines) + "\n")
+    return tmp_path / "sytox.txt", tmp_path / "layout.csv"
+
+
+def test_dead_cell_signal_is_scaled_by_lysis_wells(tmp_path, monkeypatch, capsys):
+    data, layout = write_sytox(tmp_path)
+    out = tmp_path / "res"
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--signal", "dead", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "a dead-cell signal" in res.output and "% of the pos_ctrl wells' mean" in res.output
+    fits = pd.read_csv(out / "fits.csv")
+    ends = fits[fits["readout"] == "frac_dead"].set_index("curve")
+    for name, ec50 in {"RSL3": 2e-7, "Staurosporine": 3e-8, "Erastin": 3e-6}.items():
+        assert ends.loc[name, "ec50"] == pytest.approx(ec50, rel=0.1), name
+        assert ends.loc[name, "bottom"] == pytest.approx(0.05, abs=0.02)  # the vehicle's spontaneous death
+    assert ends.loc["RSL3 + Ferrostatin-1", "call"] == "inactive"
+    rescue = pd.read_csv(out / "rescue.csv")
+    assert rescue["confirms"].astype(bool).all() and "confirms ferroptosis" in rescue["verdict"].iloc[0]
+    wells = pd.read_csv(out / "wells.csv")
+    assert list(wells.columns) == ["plate", "well", "time_h", "frac_dead"] and wells["frac_dead"].between(0, 1).all()
+    assert json.loads((out / "provenance.json").read_text())["fit"]["plate_reader"]["signal"] == "dead"
+
+    text = layout.read_text().replace("pos_ctrl", "sample")
+    (tmp_path / "no_lysis.csv").write_text(text)
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(tmp_path / "no_lysis.csv"), "--signal",
+                     "dead", "--out", str(tmp_path / "o"))
+    assert code == 2 and "scaled by the layout's pos_ctrl wells" in err and "sytox.txt" in err
+    tidy = tmp_path / "tidy.csv"
+    tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
+    code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--signal", "dead", "--out", str(tmp_path / "t"))
+    assert code == 2 and "--signal is for a plate-reader export" in err
