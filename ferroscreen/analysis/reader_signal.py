@@ -22,6 +22,15 @@ HIGH_BLANK = 0.5
 _DEAD_SIGNAL = re.compile(r"sytox|cytotox|propidium|\bpi\b|ldh|toxilight|dead|lactate", re.I)
 
 
+def _read_wells_of_role(table: pd.DataFrame, layout: PlateLayout, role: str) -> np.ndarray:
+    """Mask of ``table``'s rows that are wells of ``role`` on their plate's layout and hold a finite value."""
+    mask = np.zeros(len(table), dtype=bool)
+    for plate in table["plate"].unique():
+        wells = set(layout.for_plate(str(plate)).wells_with_role(role))
+        mask |= (table["plate"] == plate).to_numpy() & table["well"].isin(wells).to_numpy()
+    return mask & np.isfinite(table["value"].to_numpy(float))
+
+
 def subtract_blank(
     table: pd.DataFrame, layout: PlateLayout | None, top_role: str = "vehicle"
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -35,11 +44,7 @@ def subtract_blank(
     if layout is None:
         return table, []
     out = table.copy()
-    blank = np.zeros(len(out), dtype=bool)
-    for plate in out["plate"].unique():
-        empty = set(layout.for_plate(str(plate)).wells_with_role("empty"))
-        blank |= (out["plate"] == plate).to_numpy() & out["well"].isin(empty).to_numpy()
-    blank &= np.isfinite(out["value"].to_numpy(float))
+    blank = _read_wells_of_role(out, layout, "empty")
     if not blank.any():
         return out, ["no empty (no-cell) well holds a reading, so no background was subtracted: the curves' "
                      "lower plateau carries it"]
@@ -93,11 +98,7 @@ def dead_signal_fraction(table: pd.DataFrame, layout: PlateLayout, source=None) 
     from ferroscreen.analysis.inputs import AnalysisInputError
 
     out = table.copy()
-    top = np.zeros(len(out), dtype=bool)
-    for plate in out["plate"].unique():
-        controls = set(layout.for_plate(str(plate)).wells_with_role("pos_ctrl"))
-        top |= (out["plate"] == plate).to_numpy() & out["well"].isin(controls).to_numpy()
-    top &= np.isfinite(out["value"].to_numpy(float))
+    top = _read_wells_of_role(out, layout, "pos_ctrl")
     keys = ["plate", "time_h"]
     level = out[top].groupby(keys)["value"].median().rename("_top")
     out = out.join(level, on=keys)
