@@ -61,7 +61,7 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
 class NoPlateRead(AcquisitionError):
-    """A file that holds none of the three shapes (so it may be another kind of table)."""
+    """A file that holds none of the four shapes (so it may be another kind of table)."""
 
 
 @dataclass
@@ -85,7 +85,7 @@ class PlateRead:
     n_cols: int = 0
 
     def describe(self) -> str:
-        """``'Lum' (grid, 96 wells, line 12)``."""
+        """``'Lum' (endpoint, 96 wells, line 12)``."""
         name = f"'{self.label}'" if self.label else "unlabelled"
         wells = self.table["well"].nunique()
         times = self.table["time_h"].nunique()
@@ -106,8 +106,12 @@ class PlateReaderExport:
 # ------------------------------------------------------------------ cells
 
 
-def _rows(path: Path) -> tuple[list[tuple[str, int, list]], bool]:
-    """``[(sheet, row number, cells)]`` of a text or Excel file, and whether decimals may be commas."""
+def _rows(path: Path) -> list[tuple[list[tuple[str, int, list]], bool]]:
+    """Readings of a file: ``([(sheet, row number, cells)], decimals may be commas)``.
+
+    One for an Excel workbook; one per delimiter for a text file, the delimiter most lines hold
+    first (tab, then ``;``, on a tie: a ``;`` file with decimal commas holds as many commas).
+    """
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise AcquisitionError(f"{path}: an old-style Excel .xls file; save it as .xlsx or CSV")
@@ -128,15 +132,16 @@ def _rows(path: Path) -> tuple[list[tuple[str, int, list]], bool]:
             ]
         finally:
             book.close()
-        return rows, False
+        return [(rows, False)]
     try:
         text = _decode_text(path.read_bytes())
     except OSError as exc:
         raise AcquisitionError(f"{path}: cannot read ({exc.strerror or exc})") from None
     lines = text.splitlines()
     counts = {d: sum(d in line for line in lines) for d in ("\t", ";", ",")}
-    delim = max(counts, key=lambda d: (counts[d], d == "\t", d == ";"))
-    return [("", i, cells) for i, cells in enumerate(csv.reader(lines, delimiter=delim), start=1)], delim != ","
+    order = sorted(counts, key=lambda d: (counts[d], d == "\t", d == ";"), reverse=True)
+    return [([("", i, cells) for i, cells in enumerate(csv.reader(lines, delimiter=d), start=1)], d != ",")
+            for d in order if counts[d] or d == order[0]]
 
 
 def _text(cell) -> str:
@@ -407,15 +412,39 @@ def _endpoint(label: str, pairs: list[tuple[str, float]], where: str, plate: str
 
 
 def read_plate_reader(path: str | Path) -> PlateReaderExport:
-    """Every grid, kinetic table and well list in a plate-reader export, in file order.
+    """Every grid, SoftMax Pro block, kinetic table and well list in a plate-reader export, in file order.
+
+    A text file is read with the first delimiter (of tab, ``;`` and ``,``, the most used first)
+    under which it holds a read.
 
     Raises:
-        AcquisitionError: One line naming the file when it cannot be read, holds none of the
-            three shapes, repeats a well within one read, or has a kinetic time without a unit.
+        NoPlateRead: The file holds none of the four shapes.
+        AcquisitionError: One line naming the file when it cannot be read, repeats a well within
+            one read, has a kinetic time without a unit or going backwards, or a plate block cut short.
     """
     path = Path(path)
-    rows, decimal_comma = _rows(path)
-    tally = _Tally()
+    for rows, decimal_comma in _rows(path):
+        tally = _Tally()
+        reads = _parse(path, rows, decimal_comma, tally)
+        if reads:
+            break
+    else:
+        raise NoPlateRead(
+            f"{path}: no plate read found (a grid with columns 1..12 and rows A..H, a kinetic table "
+            f"'Time, A1, A2, ...' or a list 'Well, <value>')")
+    for read in reads:
+        keys = ["well", "time_h"] if read.kind == "kinetic" else ["well"]
+        dup = read.table.duplicated(keys)
+        if dup.any():
+            well = read.table.loc[dup, "well"].iloc[0]
+            raise AcquisitionError(f"{path}: read {read.describe()} lists well {well} twice")
+        if read.kind == "kinetic" and not read.table["time_h"].is_monotonic_increasing:
+            raise AcquisitionError(f"{path}: kinetic read {read.describe()}: times go backwards")
+    return PlateReaderExport(path, reads, tally.notes())
+
+
+def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[PlateRead]:
+    """The reads in ``rows`` (see :func:`read_plate_reader`), in order."""
     reads: list[PlateRead] = []
     i = floor = 0
     while i < len(rows):
@@ -460,19 +489,7 @@ def read_plate_reader(path: str | Path) -> PlateReaderExport:
                 i = floor = nxt
                 continue
         i += 1
-    if not reads:
-        raise NoPlateRead(
-            f"{path}: no plate read found (a grid with columns 1..12 and rows A..H, a kinetic table "
-            f"'Time, A1, A2, ...' or a list 'Well, <value>')")
-    for read in reads:
-        keys = ["well", "time_h"] if read.kind == "kinetic" else ["well"]
-        dup = read.table.duplicated(keys)
-        if dup.any():
-            well = read.table.loc[dup, "well"].iloc[0]
-            raise AcquisitionError(f"{path}: read {read.describe()} lists well {well} twice")
-        if read.kind == "kinetic" and not read.table["time_h"].is_monotonic_increasing:
-            raise AcquisitionError(f"{path}: kinetic read {read.describe()}: times go backwards")
-    return PlateReaderExport(path, reads, tally.notes())
+    return reads
 
 
 def looks_like_plate_reader(path: str | Path) -> bool:

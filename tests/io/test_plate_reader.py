@@ -202,3 +202,15 @@ def test_softmax_pro_plate_format_endpoint_and_kinetic(tmp_path):
     path.write_text("\n".join(cut) + "\n")
     with pytest.raises(AcquisitionError, match="a plate block ends after 4 of its 8 rows"):
         read_plate_reader(path)
+
+
+def test_semicolon_grid_with_decimal_commas_and_comma_laden_notes(tmp_path):
+    """More lines hold a comma than a semicolon, yet the grid is ';'-separated: the delimiter that reads wins."""
+    notes = [f"Note {k}: reader BMG, user A, gain 1200, focal height 8.5" for k in range(12)]
+    grid = ["Raw Data (Lum);" , ";" + ";".join(str(c) for c in range(1, 13))]
+    grid += [f"{letter};" + ";".join(f"{_value(r, c):.1f}".replace(".", ",") for c in range(12))
+             for r, letter in enumerate(ROWS96)]
+    path = tmp_path / "bmg_de.csv"
+    path.write_text("\n".join([*notes, *grid]) + "\n")
+    read = read_plate_reader(path).reads[0]
+    assert read.label == "Raw Data (Lum)" and read.table.set_index("well").loc["D07", "value"] == _value(3, 6)
