@@ -564,6 +564,8 @@ def _table_or_plate_read(path: Path, column_map, read: str | None, lay, endpoint
             if excel:
                 raise
             export_ = None
+        if export_ is not None and lay is None and csv_error is None and all(r.shape == "list" for r in export_.reads):
+            export_ = None  # a well-keyed CSV table without a layout: the tidy reader's --columns hint fits better
         if export_ is not None:
             plates = lay.plate_ids if lay is not None else None
             metric, notes = plate_reads_table(export_, read, plates, endpoint_h)

@@ -75,6 +75,7 @@ class PlateRead:
         where: ``line 12`` / ``sheet 'Plate 1' row 12``: where the read starts.
         plate: The plate the export names for it ('' when it names none).
         n_cols: Columns of the plate format the read came from (0 when unknown).
+        shape: ``grid``, ``softmax``, ``kinetic`` or ``list``: the shape it was read from.
     """
 
     label: str
@@ -83,6 +84,7 @@ class PlateRead:
     where: str
     plate: str = ""
     n_cols: int = 0
+    shape: str = "grid"
 
     def describe(self) -> str:
         """``'Lum' (endpoint, 96 wells, line 12)``."""
@@ -405,10 +407,11 @@ def _read_list(rows, i, well_col, plate_col, columns, decimal_comma, tally) -> t
     return reads, k
 
 
-def _endpoint(label: str, pairs: list[tuple[str, float]], where: str, plate: str = "", n_cols: int = 0) -> PlateRead:
+def _endpoint(label: str, pairs: list[tuple[str, float]], where: str, plate: str = "", n_cols: int = 0,
+              shape: str = "grid") -> PlateRead:
     table = pd.DataFrame(pairs, columns=["well", "value"])
     table.insert(1, "time_h", math.nan)
-    return PlateRead(label, "endpoint", table, where, plate, n_cols)
+    return PlateRead(label, "endpoint", table, where, plate, n_cols, shape)
 
 
 def read_plate_reader(path: str | Path) -> PlateReaderExport:
@@ -460,7 +463,8 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 kind = "endpoint" if table["time_h"].isna().all() else "kinetic"
                 if kind == "kinetic" and table["time_h"].isna().any():
                     raise AcquisitionError(f"{path}: {where}: a kinetic plate block with a read without its time")
-                reads.append(PlateRead(_label_above(rows, i, floor), kind, table, where, n_cols=grid[1]))
+                reads.append(PlateRead(_label_above(rows, i, floor), kind, table, where, n_cols=grid[1],
+                                       shape="softmax"))
                 i = floor = nxt
                 continue
         if grid is not None:
@@ -477,7 +481,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             records, nxt = _read_kinetic(path, rows, i, *kinetic, decimal_comma, tally)
             if records:
                 table = pd.DataFrame(records, columns=["well", "time_h", "value"])
-                reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where))
+                reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
                 i = floor = nxt
                 continue
         listed = _list_header(cells)
@@ -485,7 +489,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             found, nxt = _read_list(rows, i, *listed, decimal_comma, tally)
             if found:
                 for (plate, label), pairs in found.items():
-                    reads.append(_endpoint(label, pairs, where, plate))
+                    reads.append(_endpoint(label, pairs, where, plate, shape="list"))
                 i = floor = nxt
                 continue
         i += 1
