@@ -516,92 +516,15 @@ def simulate(
 # ---------------------------------------------------------------- fit (analysis)
 
 
-def _with_dead_fraction(total_path: Path, dead_path: Path, over: str) -> tuple:
-    """The wells table (``n_cells``, ``frac_dead``) of a cell-count export and a dead-count export."""
-    from ferroscreen.analysis.dead_fraction import check_count_metric, dead_fraction_wells
-    from ferroscreen.analysis.inputs import AnalysisInputError
-    from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
-
-    if not dead_path.is_file():
-        raise AnalysisInputError(missing_file(dead_path, "dead-cell count export (--dead)"))
-    if not looks_like_metric_export(dead_path):
-        raise AnalysisInputError(f"{dead_path}: --dead: not an IncuCyte metric export")
-    total, dead = read_metric_export(total_path), read_metric_export(dead_path)
-    check_count_metric(total.metric, total_path, "cell")
-    check_count_metric(dead.metric, dead_path, "dead-cell")
-    wells, notes = dead_fraction_wells(total.table, dead.table, over, total_path, dead_path)
-    for note in notes:
-        typer.echo(f"note: {note}")
-    return wells, "wells"
-
-
-def _table_or_plate_read(path: Path, column_map, read: str | None, lay, endpoint_h: float | None,
-                         signal: str = "viability") -> tuple:
-    """``(table, kind, plate-reader provenance or None)`` of a CSV/TXT/Excel ``fit`` input.
-
-    A CSV that reads as a tidy or wells table is one; an Excel file, or a file that does not, is
-    tried as a plate-reader export: its metric table gets its blank subtracted and, for a
-    ``dead`` signal, becomes a ``frac_dead`` wells table. When neither reading works, the CSV
-    reader's complaint is the one raised.
-    """
-    from ferroscreen.analysis.inputs import AnalysisInputError, read_table_csv, table_kind
-    from ferroscreen.analysis.reader_signal import dead_signal_fraction, signal_note, subtract_blank
-    from ferroscreen.io.plate_reader import NoPlateRead, plate_reads_table, read_plate_reader
-
-    excel = path.suffix.lower() in (".xlsx", ".xlsm", ".xls")
-    table = csv_error = None
-    kind = "unknown"
-    if not excel:
-        try:
-            table = read_table_csv(path, column_map)
-            kind = table_kind(table)
-        except AnalysisInputError as exc:
-            csv_error = exc
-    if kind == "unknown" and not column_map:
-        try:
-            export_ = read_plate_reader(path)
-        except NoPlateRead:
-            if excel:
-                raise
-            export_ = None
-        if export_ is not None and lay is None and csv_error is None and all(r.shape == "list" for r in export_.reads):
-            export_ = None  # a well-keyed CSV table without a layout: the tidy reader's --columns hint fits better
-        if export_ is not None:
-            plates = lay.plate_ids if lay is not None else None
-            metric, notes = plate_reads_table(export_, read, plates, endpoint_h)
-            label = metric.attrs.get("read_label", "")
-            metric, blank_notes = subtract_blank(metric, lay, "pos_ctrl" if signal == "dead" else "vehicle")
-            kind = "metric"
-            if signal == "dead":
-                if lay is None:
-                    raise AnalysisInputError(f"{path}: --signal dead scales the read by the layout's pos_ctrl "
-                                             f"(lysis) wells; pass --layout")
-                notes[0] = notes[0].replace("taken as the measure of viable cells", "a dead-cell signal")
-                metric, dead_notes = dead_signal_fraction(metric, lay, path)
-                blank_notes += dead_notes
-                kind = "wells"
-            for note in [*notes, *blank_notes, signal_note(label) if signal == "viability" else ""]:
-                if note:
-                    typer.echo(f"{path}: {note}")
-            provenance = {"reads": [r.describe() for r in export_.reads], "chosen": read, "note": str(notes[0]),
-                          "signal": signal,
-                          "blank_subtracted": any(n.startswith("background subtracted") for n in blank_notes)}
-            return metric, kind, provenance
-    if csv_error is not None:
-        raise csv_error
-    for note in table.attrs.get("notes", []):
-        typer.echo(f"{path}: {note}")
-    return table, kind, None
-
-
 @app.command()
 def fit(
-    input_path: Annotated[
-        Path,
+    inputs: Annotated[
+        list[Path],
         typer.Argument(
-            metavar="INPUT",
+            metavar="INPUT...",
             help="wells.csv, tidy curve,dose,response[,n] CSV, IncuCyte metric export (.txt), "
-            "plate-reader export (grid, kinetic or well list; CSV/TXT/XLSX) or score store (.h5).",
+            "plate-reader export (grid, kinetic or well list; CSV/TXT/XLSX) or score store (.h5); several "
+            "IncuCyte or plate-reader exports are several plates.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the CSVs.")],
@@ -663,7 +586,7 @@ def fit(
     ] = "viability",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
-    from ferroscreen.analysis.dead_fraction import metric_note
+    from ferroscreen.analysis.fit_inputs import STORE_SUFFIXES, FitInput, load_fit_input
     from ferroscreen.analysis.fit_run import (
         layout_from_table,
         may_write_wells,
@@ -672,10 +595,8 @@ def fit(
         write_provenance,
     )
     from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map
-    from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 
-    if not input_path.is_file():
-        raise AnalysisInputError(missing_file(input_path, "input file"))
+    input_path = inputs[0]
     _check_number("--endpoint-h", endpoint_h, 0)
     column_map = parse_column_map(columns)
     lay = None
@@ -683,65 +604,50 @@ def fit(
         from ferroscreen.plate import read_layout
 
         lay = read_layout(layout)
-    suffix = input_path.suffix.lower()
-    store_attrs = reader = None
-    metric = suffix not in (".h5", ".hdf5") and looks_like_metric_export(input_path)
-    if dead is not None and not metric:
-        raise AnalysisInputError(f"{input_path}: --dead goes with an IncuCyte metric export (a cell count) as INPUT")
-    if column_map and (metric or suffix in (".h5", ".hdf5")):
-        raise AnalysisInputError(f"{input_path}: --columns is for CSV tables, not score stores or metric exports")
-    if suffix in (".h5", ".hdf5"):
+    store_attrs = None
+    if len(inputs) == 1 and input_path.suffix.lower() in STORE_SUFFIXES:
+        from ferroscreen.score.export import select_fractions
         from ferroscreen.score.store import read_store
 
+        if not input_path.is_file():
+            raise AnalysisInputError(missing_file(input_path, "input file"))
+        if column_map:
+            raise AnalysisInputError(f"{input_path}: --columns is for CSV tables, not score stores or metric exports")
+        if dead is not None:
+            raise AnalysisInputError(f"{input_path}: --dead goes with an IncuCyte metric export (a cell count) as "
+                                     f"INPUT")
         store = read_store(input_path)
         store_attrs = store.attrs
         if store.wells.empty:
             raise AnalysisInputError(f"{input_path}: the score store has no /wells aggregates yet")
-        from ferroscreen.score.export import select_fractions
-
         estimate = FractionEstimate(fractions).value
-        table, kind = select_fractions(store.wells, store.classes, estimate, input_path), "wells"
         if lay is None and store.layout is not None and len(store.layout):
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
-    elif dead is not None:
-        table, kind = _with_dead_fraction(input_path, dead, DeadOver(dead_over).value)
-    elif metric:
-        export_ = read_metric_export(input_path)
-        table, kind = export_.table, "metric"
-        typer.echo(metric_note(input_path, export_.metric))
+        loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path), "wells", lay,
+                          options={"fractions": estimate})
+        for option, given in (("--read", read is not None), ("--signal", ReaderSignal(signal).value != "viability")):
+            if given:
+                raise AnalysisInputError(f"{input_path}: {option} is for a plate-reader export; this is not one")
     else:
-        table, kind, reader = _table_or_plate_read(input_path, column_map, read, lay, endpoint_h,
-                                                   ReaderSignal(signal).value)
-    for option, given in (("--read", read is not None), ("--signal", ReaderSignal(signal).value != "viability")):
-        if given and reader is None:
-            raise AnalysisInputError(f"{input_path}: {option} is for a plate-reader export; this is not one")
+        loaded = load_fit_input(inputs, lay, columns=column_map, dead=dead, dead_over=DeadOver(dead_over).value,
+                                read=read, signal=ReaderSignal(signal).value, endpoint_h=endpoint_h)
+    lay = loaded.layout
+    for note in loaded.notes:
+        typer.echo(note)
     excluded = split_readouts(exclude)
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
-    derived = dead is not None or metric or reader is not None  # a wells table fit builds from an export
-    write_wells = derived and may_write_wells(out)
+    write_wells = loaded.derived and may_write_wells(out)
     lines = run_fit(
-        table, kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
+        loaded.table, loaded.kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
         endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
         exclude=excluded, wells_csv=write_wells,
     )  # fmt: skip
-    if derived and not write_wells:
+    if loaded.derived and not write_wells:
         lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
     options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
-               "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": kind,
-               "exclude": excluded or [], "wells_csv": write_wells}
-    if dead is not None:
-        from ferroscreen.hashing import file_sha256
-
-        options["dead"] = {"path": str(dead.resolve()), "sha256": file_sha256(dead), "over": DeadOver(dead_over).value}
-        options["input_kind"] = "metric"
-    if reader is not None:
-        options["plate_reader"] = reader
-        options["input_kind"] = "metric"
-    if column_map:
-        options["columns"] = {role: f"{col}:{unit}" if unit else col for role, (col, unit) in column_map.items()}
-    if suffix in (".h5", ".hdf5"):
-        options["fractions"] = FractionEstimate(fractions).value
+               "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
+               "exclude": excluded or [], "wells_csv": write_wells, **loaded.options}
     lines.append(f"{write_provenance(out, input_path, options, store_attrs, layout)}")
     for line in lines:
         typer.echo(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -191,3 +192,43 @@ def test_dead_cell_signal_is_scaled_by_lysis_wells(tmp_path, monkeypatch, capsys
     tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
     code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--signal", "dead", "--out", str(tmp_path / "t"))
     assert code == 2 and "--signal is for a plate-reader export" in err
+
+
+def test_several_files_are_several_plates(tmp_path, monkeypatch, capsys):
+    files = []
+    for seed in (1, 2, 3):
+        data, layout = write_screen(tmp_path, seed=seed)
+        files.append(data.rename(tmp_path / f"ctg_rep{seed}.csv"))
+    out = tmp_path / "res"
+    res = CliRunner().invoke(app, ["fit", *map(str, files), "--layout", str(layout), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    wells = pd.read_csv(out / "wells.csv")
+    assert sorted(wells["plate"].unique()) == ["ctg_rep1", "ctg_rep2", "ctg_rep3"] and len(wells) == 288
+    fits = pd.read_csv(out / "fits.csv").set_index("curve")
+    assert fits.loc["RSL3", "n_points"] == 3 * (20 + 8)  # per plate: two rows of ten doses and 8 vehicle wells
+    assert fits.loc["RSL3", "ec50"] == pytest.approx(2e-7, rel=0.1)
+    prov = json.loads((out / "provenance.json").read_text())["fit"]
+    assert [Path(i["path"]).name for i in prov["inputs"]] == [f.name for f in files]
+
+    two = tmp_path / "two_plates.csv"  # the same map for plates X and Y: file names differ from the plate ids
+    two.write_text("\n".join(["plate_id" + layout.read_text().splitlines()[0][len("plate_id"):]]
+                             + [line.replace("P1,", f"{p},", 1) for p in "XY"
+                                for line in layout.read_text().splitlines()[1:]]) + "\n")
+    res = CliRunner().invoke(app, ["fit", *map(str, files[:2]), "--layout", str(two), "--out", str(tmp_path / "r2")])
+    assert res.exit_code == 0, res.output
+    assert "ctg_rep1.csv: plate 'ctg_rep1' taken as the layout's plate X" in res.output
+    assert sorted(pd.read_csv(tmp_path / "r2" / "wells.csv")["plate"].unique()) == ["X", "Y"]
+    code, err = _run(monkeypatch, capsys, "fit", *map(str, files), "--layout", str(two), "--out", str(tmp_path / "r3"))
+    assert code == 2 and "not in the layout (plates X, Y)" in err
+
+    tidy = tmp_path / "tidy.csv"
+    tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
+    code, err = _run(monkeypatch, capsys, "fit", str(files[0]), str(tidy), "--layout", str(layout), "--out",
+                     str(tmp_path / "r4"))
+    assert code == 2 and "tidy.csv: with several INPUTs each is a plate-reader export or an IncuCyte metric" in err
+    named = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for path in named:
+        path.write_text("Plate,Well,Result\nP1,A01,5\nP1,A02,6\n")
+    code, err = _run(monkeypatch, capsys, "fit", *map(str, named), "--layout", str(layout), "--out",
+                     str(tmp_path / "r5"))
+    assert code == 2 and "b.csv: plate 'P1' is also in" in err

@@ -1,0 +1,278 @@
+"""What ``ferroscreen fit`` reads besides score stores: one table, or instrument exports of one plate each.
+
+:func:`load_fit_input` turns the command's INPUT files into the table :func:`~ferroscreen.analysis.fit_run.run_fit`
+takes, with the notes to print and what provenance records (a score store is read by the command,
+through :mod:`ferroscreen.score`, which this layer does not know):
+
+* an IncuCyte metric export, optionally with a dead-cell count export (``dead``);
+* a CSV table (tidy ``curve, dose, response`` or ``wells.csv``; ``columns`` names its columns);
+* a plate-reader export (:mod:`ferroscreen.io.plate_reader`), blank-subtracted and, for a dead-cell
+  ``signal``, scaled to ``frac_dead`` (:mod:`ferroscreen.analysis.reader_signal`).
+
+Several INPUT files are several plates: each an IncuCyte metric export or each a plate-reader
+export. A plate takes the name its file gives it (``Label`` header, the reader's plate column,
+else the file name); names the layout does not know are the layout's plates in the order given
+when there are as many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.errors import missing_file
+from ferroscreen.plate import PlateLayout
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+_VIABLE, _DEAD = "taken as the measure of viable cells", "a dead-cell signal"  # how plate_reads_table's note ends
+STORE_SUFFIXES = (".h5", ".hdf5")
+
+
+@dataclass
+class FitInput:
+    """The table to fit and what came with it.
+
+    Attributes:
+        table: A tidy, wells or metric (``plate, well, time_h, value``) table.
+        kind: ``tidy``, ``wells``, ``metric`` or ``unknown`` (as :func:`~ferroscreen.analysis.inputs.table_kind`).
+        layout: The layout to use.
+        notes: Lines to print, each naming its file.
+        options: What provenance's ``fit`` section adds (``dead``, ``plate_reader``, ``inputs``...).
+        derived: The wells table was built from instrument exports (so ``wells.csv`` may be written).
+    """
+
+    table: pd.DataFrame
+    kind: str
+    layout: PlateLayout | None
+    notes: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    derived: bool = False
+
+
+def load_fit_input(
+    paths: list[Path],
+    layout: PlateLayout | None = None,
+    *,
+    columns: dict | None = None,
+    dead: Path | None = None,
+    dead_over: str = "all",
+    read: str | None = None,
+    signal: str = "viability",
+    endpoint_h: float | None = None,
+) -> FitInput:
+    """Read ``fit``'s INPUT files (see the module docstring).
+
+    Raises:
+        AnalysisInputError (or another FerroscreenError): One line naming the file: a missing file,
+            an option that does not go with the input, files that are not one plate each, plates
+            that do not match the layout's.
+    """
+    paths = [Path(p) for p in paths]
+    seen: set[Path] = set()
+    for path in paths:
+        if not path.is_file():
+            raise AnalysisInputError(missing_file(path, "input file"))
+        if path.resolve() in seen:
+            raise AnalysisInputError(f"{path}: given twice as INPUT")
+        seen.add(path.resolve())
+    first = paths[0]
+    if len(paths) > 1:
+        result = _several_plates(paths, layout, columns, dead, read, signal, endpoint_h)
+    elif dead is not None:
+        result = _with_dead_fraction(first, dead, dead_over, layout, columns)
+    elif _is_metric(first):
+        if columns:
+            raise AnalysisInputError(f"{first}: --columns is for CSV tables, not score stores or metric exports")
+        result = _metric(first, layout)
+    else:
+        result = _table_or_plate_read(first, columns, read, layout, endpoint_h, signal)
+    for option, given in (("--read", read is not None), ("--signal", signal != "viability")):
+        if given and "plate_reader" not in result.options:
+            raise AnalysisInputError(f"{first}: {option} is for a plate-reader export; this is not one")
+    if len(paths) > 1:
+        from ferroscreen.hashing import file_sha256
+
+        result.options["inputs"] = [{"path": str(p.resolve()), "sha256": file_sha256(p)} for p in paths]
+    return result
+
+
+def _is_metric(path: Path) -> bool:
+    from ferroscreen.io.metric_export import looks_like_metric_export
+
+    return path.suffix.lower() not in STORE_SUFFIXES and looks_like_metric_export(path)
+
+
+def _metric(path: Path, layout) -> FitInput:
+    from ferroscreen.analysis.dead_fraction import metric_note
+    from ferroscreen.io.metric_export import read_metric_export
+
+    export = read_metric_export(path)
+    return FitInput(export.table, "metric", layout, notes=[metric_note(path, export.metric)], derived=True)
+
+
+def _with_dead_fraction(total_path: Path, dead_path: Path, over: str, layout, columns) -> FitInput:
+    """The wells table (``n_cells``, ``frac_dead``) of a cell-count export and a dead-count export."""
+    from ferroscreen.analysis.dead_fraction import check_count_metric, dead_fraction_wells
+    from ferroscreen.hashing import file_sha256
+    from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
+
+    if not _is_metric(total_path):
+        raise AnalysisInputError(f"{total_path}: --dead goes with an IncuCyte metric export (a cell count) as INPUT")
+    if columns:
+        raise AnalysisInputError(f"{total_path}: --columns is for CSV tables, not score stores or metric exports")
+    if not dead_path.is_file():
+        raise AnalysisInputError(missing_file(dead_path, "dead-cell count export (--dead)"))
+    if not looks_like_metric_export(dead_path):
+        raise AnalysisInputError(f"{dead_path}: --dead: not an IncuCyte metric export")
+    total, dead = read_metric_export(total_path), read_metric_export(dead_path)
+    check_count_metric(total.metric, total_path, "cell")
+    check_count_metric(dead.metric, dead_path, "dead-cell")
+    wells, notes = dead_fraction_wells(total.table, dead.table, over, total_path, dead_path)
+    options = {"dead": {"path": str(dead_path.resolve()), "sha256": file_sha256(dead_path), "over": over},
+               "input_kind": "metric"}
+    return FitInput(wells, "wells", layout, notes=[f"note: {n}" for n in notes], options=options, derived=True)
+
+
+def _plate_reader_export(path: Path, csv_readable: bool, layout):
+    """The plate-reader export in ``path``, or None when it holds no plate read.
+
+    None too for a CSV table given without a layout whose reads are only a well list: the tidy
+    reader's ``--columns`` hint fits that better.
+    """
+    from ferroscreen.io.plate_reader import NoPlateRead, read_plate_reader
+
+    try:
+        export = read_plate_reader(path)
+    except NoPlateRead:
+        if path.suffix.lower() in EXCEL_SUFFIXES:
+            raise
+        return None
+    if layout is None and csv_readable and all(r.shape == "list" for r in export.reads):
+        return None
+    return export
+
+
+def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) -> FitInput:
+    """A CSV that reads as a tidy or wells table is one; else (or an Excel file) a plate-reader export.
+
+    When neither reading works, the CSV reader's complaint is the one raised.
+    """
+    from ferroscreen.analysis.inputs import read_table_csv, table_kind
+
+    table = csv_error = None
+    kind = "unknown"
+    if path.suffix.lower() not in EXCEL_SUFFIXES:
+        try:
+            table = read_table_csv(path, columns)
+            kind = table_kind(table)
+        except AnalysisInputError as exc:
+            csv_error = exc
+    if kind == "unknown" and not columns:
+        export = _plate_reader_export(path, csv_error is None, layout)
+        if export is not None:
+            from ferroscreen.io.plate_reader import plate_reads_table
+
+            plates = layout.plate_ids if layout is not None else None
+            metric, notes = plate_reads_table(export, read, plates, endpoint_h)
+            return _reader_signal(metric, [f"{path}: {n}" for n in notes], notes[0], [export], path, layout, read,
+                                  signal)
+    if csv_error is not None:
+        raise csv_error
+    options = {}
+    if columns:
+        options["columns"] = {role: f"{col}:{unit}" if unit else col for role, (col, unit) in columns.items()}
+    notes = [f"{path}: {note}" for note in table.attrs.get("notes", [])]
+    return FitInput(table, kind, layout, notes=notes, options=options)
+
+
+def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports: list, source: Path, layout, read,
+                   signal) -> FitInput:
+    """A plate-reader metric table, blank-subtracted, as a signal (``metric``) or dead fraction (``wells``).
+
+    ``notes`` are the reading's lines to print, ``summary`` what provenance records of the read.
+    """
+    from ferroscreen.analysis.reader_signal import dead_signal_fraction, signal_note, subtract_blank
+
+    label = metric.attrs.get("read_label", "")
+    metric, blank_notes = subtract_blank(metric, layout, "pos_ctrl" if signal == "dead" else "vehicle")
+    table, kind = metric, "metric"
+    if signal == "dead":
+        if layout is None:
+            raise AnalysisInputError(f"{source}: --signal dead scales the read by the layout's pos_ctrl (lysis) "
+                                     f"wells; pass --layout")
+        notes = [n.replace(_VIABLE, _DEAD) for n in notes]
+        summary = summary.replace(_VIABLE, _DEAD)
+        table, dead_notes = dead_signal_fraction(metric, layout, source)
+        blank_notes += dead_notes
+        kind = "wells"
+    elif signal_note(label):
+        blank_notes.append(signal_note(label))
+    options = {"plate_reader": {
+        "reads": [r.describe() for e in exports for r in e.reads], "chosen": read, "note": summary,
+        "signal": signal, "blank_subtracted": any(n.startswith("background subtracted") for n in blank_notes),
+    }, "input_kind": "metric"}
+    return FitInput(table, kind, layout, notes=[*notes, *(f"{source}: {n}" for n in blank_notes)], options=options,
+                    derived=True)
+
+
+def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endpoint_h) -> FitInput:
+    """Several exports, one plate each: their metric tables, plates named and matched with the layout."""
+    from ferroscreen.io.plate_reader import plate_reads_table
+
+    if columns or dead is not None:
+        option = "--columns" if columns else "--dead"
+        raise AnalysisInputError(f"{paths[0]}: {option} goes with one INPUT; several are plates of instrument exports")
+    metric_files = [p for p in paths if _is_metric(p)]
+    if metric_files and len(metric_files) < len(paths):
+        raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates of one kind of export; "
+                                 f"{metric_files[0].name} is an IncuCyte metric export and "
+                                 f"{next(p for p in paths if p not in metric_files).name} is not")
+    parts, notes, exports, summary = [], [], [], ""
+    for path in paths:
+        if metric_files:
+            fitted = _metric(path, layout)
+            parts.append(fitted.table)
+            notes += fitted.notes
+            continue
+        export = _plate_reader_export(path, False, layout)
+        if export is None:
+            raise AnalysisInputError(f"{path}: with several INPUTs each is a plate-reader export or an IncuCyte "
+                                     f"metric export; this is neither")
+        table, read_notes = plate_reads_table(export, read, None, endpoint_h)
+        summary = summary or read_notes[0]
+        exports.append(export)
+        parts.append(table)
+        notes += [f"{path}: {n}" for n in read_notes]
+    _name_plates(parts, paths, layout, notes)
+    metric = pd.concat(parts, ignore_index=True)
+    if metric_files:
+        return FitInput(metric, "metric", layout, notes=notes, derived=True)
+    metric.attrs["read_label"] = parts[0].attrs.get("read_label", "")
+    return _reader_signal(metric, notes, summary, exports, paths[0], layout, read, signal)
+
+
+def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: list[str]) -> None:
+    """Give each file's plates their names in place: unique, and the layout's where it lists several plates."""
+    owner: dict[str, Path] = {}
+    for part, path in zip(parts, paths, strict=True):
+        for plate in part["plate"].astype(str).unique():
+            if plate in owner:
+                raise AnalysisInputError(f"{path}: plate '{plate}' is also in {owner[plate]} (name the plates apart, "
+                                         f"e.g. by file name)")
+            owner[plate] = path
+    ids = [str(p) for p in layout.plate_ids] if layout is not None else []
+    if len(ids) <= 1 or set(owner) <= set(ids):
+        return
+    one_each = all(part["plate"].nunique() == 1 for part in parts)
+    if one_each and len(parts) == len(ids):
+        for part, plate_id, path in zip(parts, ids, paths, strict=True):
+            notes.append(f"{path}: plate '{part['plate'].iloc[0]}' taken as the layout's plate {plate_id} (files "
+                         f"in the layout's plate order)")
+            part["plate"] = plate_id
+        return
+    unknown = sorted(set(owner) - set(ids))
+    raise AnalysisInputError(f"{owner[unknown[0]]}: plate(s) {', '.join(unknown)} not in the layout (plates "
+                             f"{', '.join(ids)}); name the files or their plates after the layout's plate ids")
