@@ -853,11 +853,26 @@ def demo(
 
 def _os_error_line(exc: OSError) -> str:
     """``PATH: reason`` for an operating-system error (a folder where a file goes, no permission, ...)."""
-    where = exc.filename if exc.filename is not None else ""
+    where = str(exc.filename) if exc.filename is not None else ""
     reason = exc.strerror or str(exc)
     if isinstance(exc, FileExistsError | NotADirectoryError) and where:
         reason = f"{reason} (a file stands where a folder is needed)"
+    hidden = Path(where)
+    if hidden.name.startswith(".") and hidden.name.endswith(".tmp") and len(hidden.name) > 5:
+        # outputs are written whole: a hidden temporary file renamed at the end; name the folder and the output
+        where, reason = str(hidden.parent), f"{reason} (writing {hidden.name[1:-4]})"
     return f"{where}: {reason}" if where else reason
+
+
+def _command_path(ctx) -> str:
+    """``ferroscreen CMD`` of a usage error; click gives some (an option without its value) the group's context."""
+    path = ctx.command_path if ctx is not None else "ferroscreen"
+    if path == "ferroscreen":
+        names = {(c.name or c.callback.__name__).replace("_", "-") for c in app.registered_commands}
+        given = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+        if given in names:
+            path = f"ferroscreen {given}"
+    return path
 
 
 def main() -> None:
@@ -878,7 +893,7 @@ def main() -> None:
         typer.echo(exc.ctx.get_help() if exc.ctx is not None else "")
         sys.exit(0)
     except click_exc.UsageError as exc:
-        command = exc.ctx.command_path if exc.ctx is not None else "ferroscreen"
+        command = _command_path(exc.ctx)
         typer.echo(f"error: {command}: {exc.format_message()} (see '{command} --help')", err=True)
         sys.exit(exc.exit_code)
     except click_exc.ClickException as exc:

@@ -62,6 +62,16 @@ def test_usage_and_os_errors_are_one_line(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "taken").read_text() == "keep me"
     code, out = _run(monkeypatch, capsys, "fit", "--help")
     assert code == 0 and "Usage: ferroscreen fit" in out.out
+    code, out = _run(monkeypatch, capsys, "fit", str(tmp_path / "t.csv"), "--out")  # click gives the group's context
+    assert code == 2 and out.err.startswith("error: ferroscreen fit: Option '--out' requires an argument.")
+
+
+def test_os_error_on_a_hidden_temporary_file_names_the_folder_and_output():
+    from ferroscreen.cli import _os_error_line
+
+    line = _os_error_line(PermissionError(13, "Permission denied", "/data/results/.wells.csv.tmp"))
+    assert line == "/data/results: Permission denied (writing wells.csv)"
+    assert _os_error_line(PermissionError(13, "Permission denied", "/data/x.csv")) == "/data/x.csv: Permission denied"
 
 
 @pytest.mark.parametrize(("argv", "message"), [
