@@ -50,11 +50,13 @@ def detection_inputs(
     """
     from ferroscreen.io import detect_format, open_acquisition
     from ferroscreen.io.channels import choose_channel
+    from ferroscreen.io.detect import refuse_acquisition_options
     from ferroscreen.io.planes import choose_plane
 
     if not input_path.exists():
         raise FerroscreenError(f"{input_path}: no such file or folder")
     if input_path.is_file():
+        refuse_acquisition_options(input_path, "a single image file", fmt, channel, z_plane)
         if input_path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
@@ -72,6 +74,7 @@ def detection_inputs(
             raise failed  # a recognised layout that could not be read says why
         if not files:
             raise FerroscreenError(f"{input_path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no acquisition layout")
+        refuse_acquisition_options(input_path, "a folder of images", None, channel, z_plane)
         return pd.DataFrame({"path": [str(p) for p in files], "image": [p.stem for p in files]})
     f = acq.frames
     ch, _ = choose_channel(f["channel"].astype(str), channel, "label-free", str(input_path))

@@ -126,3 +126,21 @@ def find_layout_beside(root: Path) -> Path | None:
         if len(maps) == 1:
             return maps[0]
     return None
+
+
+def refuse_acquisition_options(path: Path, what: str, fmt: str | None = None, channel: str | None = None,
+                               z_plane=None, channel_hint: str = "") -> None:
+    """Refuse the options that pick within an acquisition when ``path`` is not one.
+
+    ``what`` says what ``path`` is (``a single image file``, ``a folder of images``); ``channel_hint``
+    ends the ``--channel`` message (e.g. where a multi-channel file's channel is picked instead).
+
+    Raises:
+        AcquisitionError: ``--format``, ``--channel`` or ``--z-plane`` given for ``path``.
+    """
+    for option, given, picks in (("--format", fmt, "reads an acquisition folder in a named layout"),
+                                 ("--channel", channel, "picks a channel of an acquisition"),
+                                 ("--z-plane", z_plane, "picks a plane of an acquisition")):
+        if given is not None:
+            hint = channel_hint if option == "--channel" else ""
+            raise AcquisitionError(f"{path}: {option} {picks}; this is {what}{hint}")

@@ -55,6 +55,7 @@ import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.io.channels import choose_channel
+from ferroscreen.io.detect import refuse_acquisition_options
 from ferroscreen.io.frames import is_store_frame
 from ferroscreen.io.planes import PROJECTIONS, choose_plane, parse_z_plane, project_planes
 from ferroscreen.segment.features import field_features, object_table, well_features
@@ -69,6 +70,9 @@ RUN_FILE = "run.json"
 
 #: Images (evenly spaced over the run) that the ``auto`` diameter estimate segments.
 ESTIMATE_IMAGES = 8
+
+
+_CHANNEL_INDEX_HINT = " (--channel-index picks a channel of multi-channel image files)"
 
 
 def collect_inputs(
@@ -99,8 +103,7 @@ def collect_inputs(
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
     if path.is_file():
-        if z_plane is not None:
-            raise FerroscreenError(f"{path}: --z-plane picks a plane of an acquisition, not of a single image file")
+        refuse_acquisition_options(path, "a single image file", fmt, channel, z_plane, _CHANNEL_INDEX_HINT)
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
@@ -122,8 +125,7 @@ def collect_inputs(
             raise failed  # a recognised layout that could not be read says why
         if not files:
             raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
-        if z_plane is not None:
-            raise FerroscreenError(f"{path}: --z-plane picks a plane of an acquisition; this is a folder of images")
+        refuse_acquisition_options(path, "a folder of images", None, channel, z_plane, _CHANNEL_INDEX_HINT)
         table = pd.DataFrame({"path": [str(f) for f in files], "image": [f.stem for f in files]})
         return table, "images"
     frames = acq.frames.copy()
