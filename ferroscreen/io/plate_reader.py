@@ -18,6 +18,8 @@ every sheet read), in one of four shapes:
   format). Times are ``h:mm:ss`` (hours may pass 24) or ``m:ss`` (SoftMax Pro under an hour),
   Excel time cells, or numbers in the unit the header names (``Time [s]``, ``Time (min)``,
   ``Time [h]``).
+  Tecan i-control's wells-down form (a ``Time [s]`` row over one column per cycle, then a row per
+  well) is read too.
 * **list**: a header row with a ``Well`` column and one column per read (EnVision, SoftMax);
   a ``Plate``/``Barcode`` column splits the rows into plates. ``Repeat``, ``Type``, ``Time`` and
   such bookkeeping columns are not reads.
@@ -344,9 +346,7 @@ def _kinetic_header(cells: list) -> tuple[int, list[tuple[int, str]]] | None:
 
 
 def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple[list, int]:
-    header = _text(rows[i][2][time_col])
-    unit = _TIME_UNIT.search(header[4:])
-    unit_hours = _UNIT_HOURS[unit["unit"].lower()] if unit else None
+    unit_hours = _unit_hours(_text(rows[i][2][time_col]))
     records = []
     k = i + 1
     while k < len(rows) and rows[k][0] == rows[i][0]:
@@ -365,6 +365,61 @@ def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple
             tally.add(problem, cells[col] if col < len(cells) else "")
             records.append((well, hours, value))
         k += 1
+    return records, k
+
+
+def _unit_hours(header: str) -> float | None:
+    """Hours per unit of a time header (``Time [s]`` -> 1/3600), None when it names no unit."""
+    unit = _TIME_UNIT.search(header[4:])
+    return _UNIT_HOURS[unit["unit"].lower()] if unit else None
+
+
+def _time_row(path, rows, i: int, decimal_comma: bool) -> tuple[int, list[tuple[int, float]]] | None:
+    """``(label column, [(column, hours)])`` when row ``i`` is a time row of a wells-down kinetic table.
+
+    Tecan i-control writes kinetic reads with one column per cycle: rows ``Cycle Nr.``, ``Time [s]``,
+    ``Temp. [°C]``, then one row per well (``A1 …``).
+    """
+    cells = rows[i][2]
+    first = next((k for k, c in enumerate(cells) if _text(c)), None)
+    if first is None or not _text(cells[first]).lower().startswith("time"):
+        return None
+    unit_hours = _unit_hours(_text(cells[first]))
+    times = []
+    for k in range(first + 1, len(cells)):
+        if not _text(cells[k]):
+            continue
+        try:
+            hours = _time_hours(cells[k], unit_hours, decimal_comma)
+        except ValueError:
+            raise AcquisitionError(f"{path}: {_where(*rows[i][:2])}: time '{_text(cells[k])}' has no unit; name it "
+                                   f"in the row's label ('Time [s]') or write h:mm:ss") from None
+        if hours is None:
+            return None
+        times.append((k, hours))
+    return (first, times) if len(times) >= 2 else None
+
+
+def _read_time_columns(rows, i: int, first: int, times, decimal_comma: bool, tally: _Tally) -> tuple[list, int]:
+    """``([(well, time_h, value)], next row index)`` of the well rows below time row ``i``."""
+    records = []
+    k, started = i + 1, False
+    while k < len(rows) and rows[k][0] == rows[i][0]:
+        cells = rows[k][2]
+        name = _text(cells[first]) if first < len(cells) else ""
+        if not _is_well(name):
+            if started or not name:  # bookkeeping rows (temperature) come before the wells
+                break
+            k += 1
+            continue
+        started = True
+        for col, hours in times:
+            cell = cells[col] if col < len(cells) else ""
+            value, problem = _value(cell, decimal_comma)
+            tally.add(problem, cell)
+            records.append((normalize_well(name), hours, value))
+        k += 1
+    records.sort(key=lambda r: r[1])  # time-major, as the other kinetic shapes
     return records, k
 
 
@@ -479,6 +534,14 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
         kinetic = _kinetic_header(cells)
         if kinetic is not None:
             records, nxt = _read_kinetic(path, rows, i, *kinetic, decimal_comma, tally)
+            if records:
+                table = pd.DataFrame(records, columns=["well", "time_h", "value"])
+                reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
+                i = floor = nxt
+                continue
+        by_column = _time_row(path, rows, i, decimal_comma)
+        if by_column is not None:
+            records, nxt = _read_time_columns(rows, i, *by_column, decimal_comma, tally)
             if records:
                 table = pd.DataFrame(records, columns=["well", "time_h", "value"])
                 reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))

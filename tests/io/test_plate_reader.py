@@ -214,3 +214,18 @@ def test_semicolon_grid_with_decimal_commas_and_comma_laden_notes(tmp_path):
     path.write_text("\n".join([*notes, *grid]) + "\n")
     read = read_plate_reader(path).reads[0]
     assert read.label == "Raw Data (Lum)" and read.table.set_index("well").loc["D07", "value"] == _value(3, 6)
+
+
+def test_tecan_kinetic_with_wells_down(tmp_path):
+    lines = ["Label: Label1", "Kinetic Measurement", "Cycle Nr.\t1\t2\t3", "Time [s]\t0\t1800\t3600.5",
+             "Temp. [°C]\t37.1\t37.0\t37.0", "A1\t10\t11\tOVER", "A2\t20\t21\t22", "B1\t30\t31\t32", "",
+             "End Time:\t12/5/2026 11:00:00"]
+    path = tmp_path / "tecan_kinetic.txt"
+    path.write_text("\n".join(lines) + "\n")
+    exp = read_plate_reader(path)
+    assert len(exp.reads) == 1 and exp.notes == ["1 saturated reading(s) (OVER/overflow) read as missing"]
+    read = exp.reads[0]
+    assert read.kind == "kinetic" and read.label == "Label: Label1"
+    assert sorted(read.table["time_h"].round(6).unique()) == [0.0, 0.5, round(3600.5 / 3600, 6)]
+    assert read.table.set_index(["well", "time_h"]).loc[("B01", 0.5), "value"] == 31
+    assert read.table["time_h"].is_monotonic_increasing
