@@ -126,6 +126,7 @@ def test_evaluate_reports_the_precision_it_ran(int8_bundle, plate_dir):
     assert proc.returncode == 0 and "precision 32" in proc.stdout
 
 
+@pytest.mark.slow  # ~25 s: two processes; like test_score_cli's float DDP check, run with -m slow
 def test_int8_ddp_two_processes_equals_one(int8_bundle, plate_dir, tmp_path):
     one, two = tmp_path / "one.h5", tmp_path / "two.h5"
     assert score(plate_dir, int8_bundle, one).returncode == 0
