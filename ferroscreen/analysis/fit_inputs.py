@@ -177,6 +177,7 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
 
             plates = layout.plate_ids if layout is not None else None
             metric, notes = plate_reads_table(export, read, plates, endpoint_h)
+            _name_plates([metric], [path], layout, notes)
             return _reader_signal(metric, [f"{path}: {n}" for n in notes], notes[0], [export], path, layout, read,
                                   signal)
     if csv_error is not None:

@@ -220,6 +220,8 @@ def test_several_files_are_several_plates(tmp_path, monkeypatch, capsys):
     assert sorted(pd.read_csv(tmp_path / "r2" / "wells.csv")["plate"].unique()) == ["X", "Y"]
     code, err = _run(monkeypatch, capsys, "fit", *map(str, files), "--layout", str(two), "--out", str(tmp_path / "r3"))
     assert code == 2 and "not in the layout (plates X, Y)" in err
+    code, err = _run(monkeypatch, capsys, "fit", str(files[0]), "--layout", str(two), "--out", str(tmp_path / "r3"))
+    assert code == 2 and "ctg_rep1.csv: plate(s) ctg_rep1 not in the layout (plates X, Y)" in err
 
     tidy = tmp_path / "tidy.csv"
     tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
