@@ -229,3 +229,17 @@ def test_tecan_kinetic_with_wells_down(tmp_path):
     assert sorted(read.table["time_h"].round(6).unique()) == [0.0, 0.5, round(3600.5 / 3600, 6)]
     assert read.table.set_index(["well", "time_h"]).loc[("B01", 0.5), "value"] == 31
     assert read.table["time_h"].is_monotonic_increasing
+
+
+def test_softmax_pro_endpoint_with_decimal_commas(tmp_path):
+    """A European-locale SoftMax Pro export: tab-separated, decimal commas, '1,3' in the Plate: line."""
+    lines = ["##BLOCKS= 1", "Plate:\tOD600\t1,3\tPlateFormat\tEndpoint\tAbsorbance\tRaw\tTRUE\t1\t\t\t\t\t\t1\t600",
+             "\tTemperature(¡C)\t" + "\t".join(map(str, range(1, 13)))]
+    for r in range(8):
+        cells = [str(_value(r, c) / 1000).replace(".", ",") for c in range(12)]
+        lines.append("\t".join(["", "24,10" if r == 0 else "", *cells]))
+    path = tmp_path / "od600.txt"
+    path.write_bytes(("\n".join([*lines, "~End"]) + "\n").encode("utf-16"))
+    read = read_plate_reader(path).reads[0]
+    assert read.label == "OD600" and read.kind == "endpoint"
+    assert read.table.set_index("well").loc["F09", "value"] == pytest.approx(_value(5, 8) / 1000)
