@@ -581,8 +581,9 @@ def fit(
     ] = None,
     signal: Annotated[
         ReaderSignal,
-        typer.Option("--signal", help="What a plate-reader read measures: viable cells (CellTiter-Glo, resazurin) "
-                     "or dead cells (LDH, SYTOX; scaled by the layout's pos_ctrl lysis wells to frac_dead)."),
+        typer.Option("--signal", help="What a plate-reader read or IncuCyte metric measures: viable cells "
+                     "(CellTiter-Glo, resazurin, a cell count) or dead cells (LDH, SYTOX, a Cytotox count; scaled by "
+                     "the layout's pos_ctrl lysis/maximum-kill wells to frac_dead)."),
     ] = "viability",
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""

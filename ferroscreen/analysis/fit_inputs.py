@@ -4,7 +4,8 @@
 takes, with the notes to print and what provenance records (a score store is read by the command,
 through :mod:`ferroscreen.score`, which this layer does not know):
 
-* an IncuCyte metric export, optionally with a dead-cell count export (``dead``);
+* an IncuCyte metric export, optionally with a dead-cell count export (``dead``), or itself a
+  dead-cell count scaled by maximum-kill wells (``signal="dead"``);
 * a CSV table (tidy ``curve, dose, response`` or ``wells.csv``; ``columns`` names its columns);
 * a plate-reader export (:mod:`ferroscreen.io.plate_reader`), blank-subtracted and, for a dead-cell
   ``signal``, scaled to ``frac_dead`` (:mod:`ferroscreen.analysis.reader_signal`).
@@ -86,12 +87,14 @@ def load_fit_input(
     elif _is_metric(first):
         if columns:
             raise AnalysisInputError(f"{first}: --columns is for CSV tables, not score stores or metric exports")
-        result = _metric(first, layout)
+        result = _metric_signal(_metric(first, layout), first, layout, signal)
     else:
         result = _table_or_plate_read(first, columns, read, layout, endpoint_h, signal)
-    for option, given in (("--read", read is not None), ("--signal", signal != "viability")):
-        if given and "plate_reader" not in result.options:
-            raise AnalysisInputError(f"{first}: {option} is for a plate-reader export; this is not one")
+    if read is not None and "plate_reader" not in result.options:
+        raise AnalysisInputError(f"{first}: --read is for a plate-reader export; this is not one")
+    if signal != "viability" and "plate_reader" not in result.options and "metric_signal" not in result.options:
+        raise AnalysisInputError(f"{first}: --signal is for a plate-reader or IncuCyte metric export; this is "
+                                 f"neither")
     if len(paths) > 1:
         from ferroscreen.hashing import file_sha256
 
@@ -111,6 +114,27 @@ def _metric(path: Path, layout) -> FitInput:
 
     export = read_metric_export(path)
     return FitInput(export.table, "metric", layout, notes=[metric_note(path, export.metric)], derived=True)
+
+
+def _metric_signal(fitted: FitInput, source: Path, layout, signal: str) -> FitInput:
+    """An IncuCyte metric table as it is (``viability``) or as a dead-cell count scaled to ``frac_dead``.
+
+    A dead-cell count (Cytotox, SYTOX) is scaled like a plate reader's dead signal: by the
+    layout's ``pos_ctrl`` (maximum-kill) wells per plate and scan
+    (:func:`~ferroscreen.analysis.reader_signal.dead_signal_fraction`).
+    """
+    if signal != "dead":
+        return fitted
+    from ferroscreen.analysis.reader_signal import dead_signal_fraction
+
+    if layout is None:
+        raise AnalysisInputError(f"{source}: --signal dead scales the dead-cell count by the layout's pos_ctrl "
+                                 f"(maximum-kill) wells; pass --layout")
+    table, notes = dead_signal_fraction(fitted.table[["plate", "well", "time_h", "value"]], layout, source)
+    said = [n.split(" fitted as the measure of cell number")[0] + " taken as a dead-cell count"
+            if " fitted as the measure of cell number" in n else n for n in fitted.notes]
+    return FitInput(table, "wells", layout, notes=[*said, *(f"{source}: {n}" for n in notes)],
+                    options={"metric_signal": "dead", "input_kind": "metric"}, derived=True)
 
 
 def _with_dead_fraction(total_path: Path, dead_path: Path, over: str, layout, columns) -> FitInput:
@@ -250,7 +274,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
     _name_plates(parts, paths, layout, notes)
     metric = pd.concat(parts, ignore_index=True)
     if metric_files:
-        return FitInput(metric, "metric", layout, notes=notes, derived=True)
+        return _metric_signal(FitInput(metric, "metric", layout, notes=notes, derived=True), paths[0], layout, signal)
     metric.attrs["read_label"] = parts[0].attrs.get("read_label", "")
     return _reader_signal(metric, notes, summary, exports, paths[0], layout, read, signal)
 

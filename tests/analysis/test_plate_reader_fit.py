@@ -153,15 +153,19 @@ def write_sytox(tmp_path, seed=3):
     (tmp_path / "layout.csv").write_text("\n".join(layout) + "\n")
     wells = list(dead)
     lines = ["Read 1:485,528", "Time\tT° Read 1:485,528\t" + "\t".join(wells)]
+    counts = ["Label: P1", "Metric: Green Object Count (1/Image)", "", "Date Time\tElapsed\t" + "\t".join(wells)]
     for hours in range(0, 49, 4):
-        values = []
+        values, objects = [], []
         for well in wells:
             frac = dead[well]
             if frac is not None and frac < 1:
                 frac = 0.05 + (frac - 0.05) * (1 - np.exp(-hours / 12))
             values.append(f"{(500 + 20000 * (frac or 0)) * rng.normal(1, 0.02):.0f}")
+            objects.append(f"{rng.poisson(400 * (frac or 0))}")  # Cytotox objects of ~400 cells per image
         lines.append(f"{hours}:00:00\t37.0\t" + "\t".join(values))
+        counts.append(f"x\t{hours}\t" + "\t".join(objects))
     (tmp_path / "sytox.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "cytotox.txt").write_text("\n".join(counts) + "\n")  # the same plate as an IncuCyte dead count
     return tmp_path / "sytox.txt", tmp_path / "layout.csv"
 
 
@@ -191,7 +195,17 @@ def test_dead_cell_signal_is_scaled_by_lysis_wells(tmp_path, monkeypatch, capsys
     tidy = tmp_path / "tidy.csv"
     tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
     code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--signal", "dead", "--out", str(tmp_path / "t"))
-    assert code == 2 and "--signal is for a plate-reader export" in err
+    assert code == 2 and "--signal is for a plate-reader or IncuCyte metric export; this is neither" in err
+
+    # an IncuCyte Cytotox count of the same plate, scaled by the same lysis wells
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "cytotox.txt"), "--layout", str(layout), "--signal", "dead",
+                                   "--out", str(tmp_path / "cyto")])
+    assert res.exit_code == 0, res.output
+    assert "metric 'Green Object Count (1/Image)' taken as a dead-cell count" in res.output
+    ends = pd.read_csv(tmp_path / "cyto" / "fits.csv").query("readout == 'frac_dead'").set_index("curve")
+    for name, ec50 in {"RSL3": 2e-7, "Staurosporine": 3e-8, "Erastin": 3e-6}.items():
+        assert ends.loc[name, "ec50"] == pytest.approx(ec50, rel=0.15), name
+    assert json.loads((tmp_path / "cyto" / "provenance.json").read_text())["fit"]["metric_signal"] == "dead"
 
 
 def test_several_files_are_several_plates(tmp_path, monkeypatch, capsys):
