@@ -254,8 +254,12 @@ def _label_above(rows, start: int, floor: int) -> str:
 
 
 def _read_grid(rows, i: int, j: int, n: int, decimal_comma: bool, tally: _Tally) -> tuple[dict, int]:
-    """``({label: [(well, value)]}, next row index)`` of the grid whose header is row ``i``."""
-    reads: dict[str, list[tuple[str, float]]] = {}
+    """``({label: [(well, value)]}, next row index)`` of the grid whose header is row ``i``.
+
+    A read without one number or saturated reading is no read (Gen5's ``Layout`` grid of
+    ``SPL1``/``BLK`` names, an empty template) and is left out, its text not counted.
+    """
+    cells_of: dict[str, list[tuple[str, float, str, object]]] = {}
     expected, row = 0, -1
     k = i + 1
     while k < len(rows) and rows[k][0] == rows[i][0]:
@@ -270,9 +274,15 @@ def _read_grid(rows, i: int, j: int, n: int, decimal_comma: bool, tally: _Tally)
         label = label if label and _value(label, False)[1] else ""
         for col, cell in enumerate(values):
             value, problem = _value(cell, decimal_comma)
-            tally.add(problem, cell)
-            reads.setdefault(label, []).append((rowcol_to_well(row, col), value))
+            cells_of.setdefault(label, []).append((rowcol_to_well(row, col), value, problem, cell))
         k += 1
+    reads: dict[str, list[tuple[str, float]]] = {}
+    for label, found in cells_of.items():
+        if not any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found):
+            continue
+        for _, _, problem, cell in found:
+            tally.add(problem, cell)
+        reads[label] = [(well, value) for well, value, _, _ in found]
     return reads, k
 
 
@@ -529,6 +539,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 above = _label_above(rows, i, floor)
                 for label, pairs in found.items():
                     reads.append(_endpoint(label or above, pairs, where, n_cols=n))
+            if found or nxt > i + 1:  # a grid of names (a layout) is passed over whole
                 i = floor = nxt
                 continue
         kinetic = _kinetic_header(cells)

@@ -243,3 +243,14 @@ def test_softmax_pro_endpoint_with_decimal_commas(tmp_path):
     read = read_plate_reader(path).reads[0]
     assert read.label == "OD600" and read.kind == "endpoint"
     assert read.table.set_index("well").loc["F09", "value"] == pytest.approx(_value(5, 8) / 1000)
+
+
+def test_gen5_layout_grid_is_no_read(tmp_path):
+    """Gen5 exports the plate layout (SPL1, BLK...) as a grid before the results: it is passed over."""
+    layout = ["Layout", "\t1\t2\t3"] + [f"{letter}\tSPL1\tSPL2\tBLK" for letter in "AB"]
+    results = ["", "Read 1:560,590", "\t1\t2\t3"] + [f"{letter}\t1.5\t2.5\tOVRFLW" for letter in "AB"]
+    path = tmp_path / "gen5_layout.txt"
+    path.write_text("\n".join(["Software Version\t3.11", "", *layout, *results]) + "\n")
+    exp = read_plate_reader(path)
+    assert [r.label for r in exp.reads] == ["Read 1:560,590"]
+    assert exp.notes == ["2 saturated reading(s) (OVER/overflow) read as missing"]  # no 'SPL1' counted
