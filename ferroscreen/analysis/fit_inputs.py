@@ -80,6 +80,9 @@ def load_fit_input(
             raise AnalysisInputError(f"{path}: given twice as INPUT")
         seen.add(path.resolve())
     first = paths[0]
+    if dead is not None and signal == "dead":
+        raise AnalysisInputError(f"{first}: --dead divides a dead-cell count by this cell count, --signal dead scales "
+                                 f"a dead-cell signal by maximum-kill wells; give one of them")
     if len(paths) > 1:
         result = _several_plates(paths, layout, columns, dead, read, signal, endpoint_h)
     elif dead is not None:
