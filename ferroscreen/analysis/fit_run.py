@@ -195,6 +195,10 @@ def run_fit(
     if over_time:
         over = ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude)
         path = out_dir / "ec50_over_time.csv"
-        over.to_csv(path, index=False, float_format="%.6g")
-        lines.append(f"{path}: {len(over)} rows")
+        if over.empty:  # one time point (an endpoint read): nothing over time, and no empty table left behind
+            path.unlink(missing_ok=True)
+            lines.append(f"note: --over-time: the input has no time point after its first; {path.name} not written")
+        else:
+            over.to_csv(path, index=False, float_format="%.6g")
+            lines.append(f"{path}: {len(over)} rows")
     return lines

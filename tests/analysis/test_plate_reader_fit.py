@@ -51,9 +51,14 @@ def write_screen(tmp_path, seed=1):
 def test_endpoint_grid_fits_known_potencies(tmp_path):
     data, layout = write_screen(tmp_path)
     out = tmp_path / "res"
-    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--endpoint-h", "72", "--out", str(out)])
+    (out / "ec50_over_time.csv").parent.mkdir()
+    (out / "ec50_over_time.csv").write_text("stale,table\n")  # an earlier fit's: no longer this one's
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--endpoint-h", "72", "--over-time",
+                                   "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "endpoint read, placed at 72 h" in res.output and "background subtracted" in res.output
+    assert "--over-time: the input has no time point after its first" in res.output
+    assert not (out / "ec50_over_time.csv").exists()  # one read: no (empty) table the report would refuse
     fits = pd.read_csv(out / "fits.csv").set_index("curve")
     assert (fits["readout"] == "viability").all() and (fits["call"] == "active").all()
     for name, ec50 in dict(EC50.values()).items():
