@@ -570,19 +570,6 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
     return reads
 
 
-def looks_like_plate_reader(path: str | Path) -> bool:
-    """Whether ``path`` (a text or Excel file) holds a plate read.
-
-    Raises:
-        AcquisitionError: A file that holds reads but a broken one (see :func:`read_plate_reader`).
-    """
-    try:
-        read_plate_reader(path)
-    except NoPlateRead:
-        return False
-    return True
-
-
 def _pick(export: PlateReaderExport, read: str) -> list[PlateRead]:
     text = read.strip()
     if text.isdigit() and 1 <= int(text) <= len(export.reads):
