@@ -521,7 +521,7 @@ def fit(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            metavar="INPUT...",
+            metavar="INPUT",
             help="wells.csv, tidy curve,dose,response[,n] CSV, IncuCyte metric export (.txt), "
             "plate-reader export (grid, kinetic or well list; CSV/TXT/XLSX) or score store (.h5); several "
             "IncuCyte or plate-reader exports are several plates.",

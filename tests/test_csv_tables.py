@@ -52,7 +52,7 @@ def _run(monkeypatch, capsys, *argv):
 
 def test_usage_and_os_errors_are_one_line(tmp_path, monkeypatch, capsys):
     code, out = _run(monkeypatch, capsys, "fit")
-    assert code == 2 and out.err == "error: ferroscreen fit: Missing argument 'INPUT...'. (see 'ferroscreen fit --help')\n"
+    assert code == 2 and out.err == "error: ferroscreen fit: Missing argument 'INPUT'. (see 'ferroscreen fit --help')\n"
     pd.DataFrame({"curve": "a", "dose": [0, 1e-6, 1e-5], "response": [1, 0.5, 0.1]}).to_csv(tmp_path / "t.csv",
                                                                                           index=False)
     (tmp_path / "taken").write_text("keep me")
