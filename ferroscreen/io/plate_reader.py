@@ -12,7 +12,8 @@ every sheet read), in one of four shapes:
   writes a plate row's reads on consecutive lines with the letter on the first only.
 * **SoftMax Pro plate format**: the grid's header is ``[Time,] Temperature(°C), 1 … N`` and the
   plate rows follow without letters (A first); a kinetic block repeats the plate per read time,
-  the time on the plate's first row. The ``Plate:`` line above names the read.
+  the time on the plate's first row. The ``Plate:`` line above names the read. Plates side by
+  side under one header (several wavelengths) are reads ``#1``, ``#2``…, in grids too.
 * **kinetic**: a header row with a ``Time`` column and one column per well (``A1`` or ``A01``;
   other columns such as ``T° 37`` are left out), one row per read time (Gen5, SoftMax Pro's time
   format). Times are ``h:mm:ss`` (hours may pass 24) or ``m:ss`` (SoftMax Pro under an hour),
@@ -217,17 +218,39 @@ class _Tally:
         return out
 
 
-def _grid_header(cells: list) -> tuple[int, int] | None:
-    """``(letter column, number of columns)`` when ``cells`` numbers plate columns ``1 … N``."""
+def _grid_header(cells: list) -> tuple[int, int, list[int]] | None:
+    """``(letter column, number of columns, where each run of 1 … N starts)`` of a grid's header row.
+
+    Several runs of ``1 … N`` in one header are plates side by side (SoftMax Pro writes the
+    wavelengths of one read so).
+    """
     for j in range(len(cells) - 1):
         if _integer(cells[j + 1]) != 1 or _integer(cells[j]) is not None:
             continue
-        n = 1
-        while j + 1 + n < len(cells) and _integer(cells[j + 1 + n]) == n + 1:
-            n += 1
+        n = _run_length(cells, j + 1)
         if n >= 3 and n in _ROWS_FOR_COLS:
-            return j, n
+            starts = [j + 1]
+            k = j + 1 + n
+            while k < len(cells):
+                if _integer(cells[k]) == 1 and _run_length(cells, k) == n:
+                    starts.append(k)
+                    k += n
+                else:
+                    k += 1
+            return j, n, starts
     return None
+
+
+def _run_length(cells: list, start: int) -> int:
+    """The length of the run 1, 2, 3 … that starts at ``start``."""
+    n = 0
+    while start + n < len(cells) and _integer(cells[start + n]) == n + 1:
+        n += 1
+    return n
+
+
+def _run_label(label: str, run: int, runs: int) -> str:
+    return f"{label} #{run + 1}" if runs > 1 else label
 
 
 def _label_above(rows, start: int, floor: int) -> str:
@@ -253,58 +276,65 @@ def _label_above(rows, start: int, floor: int) -> str:
     return best[1] if best else ""
 
 
-def _read_grid(rows, i: int, j: int, n: int, decimal_comma: bool, tally: _Tally) -> tuple[dict, int]:
-    """``({label: [(well, value)]}, next row index)`` of the grid whose header is row ``i``.
+def _read_grid(rows, i: int, j: int, n: int, starts: list[int], decimal_comma: bool, tally: _Tally
+               ) -> tuple[dict, int]:
+    """``({(label, run): [(well, value)]}, next row index)`` of the grid whose header is row ``i``.
 
-    A read without one number or saturated reading is no read (Gen5's ``Layout`` grid of
-    ``SPL1``/``BLK`` names, an empty template) and is left out, its text not counted.
+    ``starts`` are the columns where each plate of the header begins (side-by-side runs). A read
+    without one number or saturated reading is no read (Gen5's ``Layout`` grid of ``SPL1``/``BLK``
+    names, an empty template) and is left out, its text not counted.
     """
-    cells_of: dict[str, list[tuple[str, float, str, object]]] = {}
+    cells_of: dict[tuple[str, int], list[tuple[str, float, str, object]]] = {}
     expected, row = 0, -1
     k = i + 1
     while k < len(rows) and rows[k][0] == rows[i][0]:
         cells = rows[k][2]
         letter = _text(cells[j]) if j < len(cells) else ""
-        values = cells[j + 1 : j + 1 + n]
+        values = [c for s in starts for c in cells[s : s + n]]
         if letter and expected < _ROWS_FOR_COLS[n] and letter.upper() == row_label(expected):
             row, expected = expected, expected + 1
         elif letter or row < 0 or not any(_text(c) for c in values):
             break
-        label = _text(cells[j + 1 + n]) if len(cells) > j + 1 + n else ""
+        end = starts[-1] + n
+        label = _text(cells[end]) if len(starts) == 1 and len(cells) > end else ""
         label = label if label and _value(label, False)[1] else ""
-        for col, cell in enumerate(values):
-            value, problem = _value(cell, decimal_comma)
-            cells_of.setdefault(label, []).append((rowcol_to_well(row, col), value, problem, cell))
+        for run, start in enumerate(starts):
+            for col in range(n):
+                cell = cells[start + col] if start + col < len(cells) else ""
+                value, problem = _value(cell, decimal_comma)
+                cells_of.setdefault((label, run), []).append((rowcol_to_well(row, col), value, problem, cell))
         k += 1
-    reads: dict[str, list[tuple[str, float]]] = {}
-    for label, found in cells_of.items():
+    reads: dict[tuple[str, int], list[tuple[str, float]]] = {}
+    for key, found in cells_of.items():
         if not any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found):
             continue
         for _, _, problem, cell in found:
             tally.add(problem, cell)
-        reads[label] = [(well, value) for well, value, _, _ in found]
+        reads[key] = [(well, value) for well, value, _, _ in found]
     return reads, k
 
 
-def _read_softmax_grid(path, rows, i: int, j: int, n: int, decimal_comma: bool, tally: _Tally) -> tuple[list, int]:
-    """``([(well, time_h, value)], next row index)`` of a SoftMax Pro plate-format block.
+def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_comma: bool, tally: _Tally
+                       ) -> tuple[list, int]:
+    """``([[(well, time_h, value)] per run], next row index)`` of a SoftMax Pro plate-format block.
 
-    Its header is ``[Time,] Temperature(°C), 1 … N``; the plate rows follow without letters,
-    A first, a read time (kinetic) and temperature on the first row of each plate, with a blank
-    line between the plates of a kinetic read. Endpoint blocks leave the time empty (NaN).
+    Its header is ``[Time,] Temperature(°C), 1 … N`` (repeated per wavelength side by side); the
+    plate rows follow without letters, A first, a read time (kinetic) and temperature on the first
+    row of each plate, with a blank line between the plates of a kinetic read. Endpoint blocks
+    leave the time empty (NaN).
     """
     header = rows[i][2]
     time_col = j - 1 if j >= 1 and _text(header[j - 1]).lower().startswith("time") else None
     per_plate = _ROWS_FOR_COLS[n]
-    records: list[tuple[str, float, float]] = []
+    records: list[list[tuple[str, float, float]]] = [[] for _ in starts]
     row, hours = 0, math.nan
     k = i + 1
     while k < len(rows) and rows[k][0] == rows[i][0]:
         cells = rows[k][2]
-        values = cells[j + 1 : j + 1 + n]
+        values = [c for s in starts for c in cells[s : s + n]]
         if not any(_text(c) for c in values):
             if row % per_plate == 0 and row and k + 1 < len(rows) and any(
-                    _text(c) for c in rows[k + 1][2][j + 1 : j + 1 + n]):
+                    _text(c) for c in rows[k + 1][2][j + 1 : starts[-1] + n]):
                 k += 1  # the blank line between two reads of a kinetic block
                 continue
             break
@@ -315,10 +345,12 @@ def _read_softmax_grid(path, rows, i: int, j: int, n: int, decimal_comma: bool, 
                 raise AcquisitionError(f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' is not "
                                        f"a time (h:mm:ss)")
             hours = math.nan if parsed is None else parsed
-        for col, cell in enumerate(values):
-            value, problem = _value(cell, decimal_comma)
-            tally.add(problem, cell)
-            records.append((rowcol_to_well(row % per_plate, col), hours, value))
+        for run, start in enumerate(starts):
+            for col in range(n):
+                cell = cells[start + col] if start + col < len(cells) else ""
+                value, problem = _value(cell, decimal_comma)
+                tally.add(problem, cell)
+                records[run].append((rowcol_to_well(row % per_plate, col), hours, value))
         row += 1
         k += 1
     if row % per_plate:
@@ -522,23 +554,25 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
         where = _where(sheet, number)
         grid = _grid_header(cells)
         if grid is not None and _text(cells[grid[0]]).lower().startswith("temperature"):
-            records, nxt = _read_softmax_grid(path, rows, i, *grid, decimal_comma, tally)
-            if records:
-                table = pd.DataFrame(records, columns=["well", "time_h", "value"])
-                kind = "endpoint" if table["time_h"].isna().all() else "kinetic"
-                if kind == "kinetic" and table["time_h"].isna().any():
-                    raise AcquisitionError(f"{path}: {where}: a kinetic plate block with a read without its time")
-                reads.append(PlateRead(_label_above(rows, i, floor), kind, table, where, n_cols=grid[1],
-                                       shape="softmax"))
+            runs, nxt = _read_softmax_grid(path, rows, i, *grid, decimal_comma, tally)
+            if runs[0]:
+                above = _label_above(rows, i, floor)
+                for run, records in enumerate(runs):
+                    table = pd.DataFrame(records, columns=["well", "time_h", "value"])
+                    kind = "endpoint" if table["time_h"].isna().all() else "kinetic"
+                    if kind == "kinetic" and table["time_h"].isna().any():
+                        raise AcquisitionError(f"{path}: {where}: a kinetic plate block with a read without its time")
+                    reads.append(PlateRead(_run_label(above, run, len(runs)), kind, table, where, n_cols=grid[1],
+                                           shape="softmax"))
                 i = floor = nxt
                 continue
         if grid is not None:
-            j, n = grid
-            found, nxt = _read_grid(rows, i, j, n, decimal_comma, tally)
+            j, n, starts = grid
+            found, nxt = _read_grid(rows, i, j, n, starts, decimal_comma, tally)
             if found:
                 above = _label_above(rows, i, floor)
-                for label, pairs in found.items():
-                    reads.append(_endpoint(label or above, pairs, where, n_cols=n))
+                for (label, run), pairs in found.items():
+                    reads.append(_endpoint(_run_label(label or above, run, len(starts)), pairs, where, n_cols=n))
             if found or nxt > i + 1:  # a grid of names (a layout) is passed over whole
                 i = floor = nxt
                 continue

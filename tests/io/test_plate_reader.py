@@ -254,3 +254,20 @@ def test_gen5_layout_grid_is_no_read(tmp_path):
     exp = read_plate_reader(path)
     assert [r.label for r in exp.reads] == ["Read 1:560,590"]
     assert exp.notes == ["2 saturated reading(s) (OVER/overflow) read as missing"]  # no 'SPL1' counted
+
+
+def test_softmax_pro_two_wavelengths_side_by_side(tmp_path):
+    """An endpoint block read at 570 and 600 nm: two plates side by side in one block, two reads."""
+    numbers = "\t".join(map(str, range(1, 13)))
+    lines = ["##BLOCKS= 1", "Plate:\tAlamar\t1.3\tPlateFormat\tEndpoint\tAbsorbance\tRaw\tFALSE\t1\t\t\t\t\t\t2\t570 600",
+             f"\tTemperature(¡C)\t{numbers}\t\t{numbers}"]
+    for r in range(8):
+        first = "\t".join(str(_value(r, c, 0)) for c in range(12))
+        second = "\t".join(str(_value(r, c, 1)) for c in range(12))
+        lines.append(f"\t{'25.0' if r == 0 else ''}\t{first}\t\t{second}")
+    path = tmp_path / "alamar.txt"
+    path.write_text("\n".join([*lines, "~End"]) + "\n")
+    reads = read_plate_reader(path).reads
+    assert [r.label for r in reads] == ["Alamar #1", "Alamar #2"]
+    assert reads[1].table.set_index("well").loc["H12", "value"] == _value(7, 11, 1)
+    assert reads[0].table.set_index("well").loc["H12", "value"] == _value(7, 11, 0)
