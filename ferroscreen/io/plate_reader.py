@@ -228,7 +228,8 @@ def _grid_header(cells: list) -> tuple[int, int, list[int]] | None:
         if _integer(cells[j + 1]) != 1 or _integer(cells[j]) is not None:
             continue
         n = _run_length(cells, j + 1)
-        if n >= 3 and n in _ROWS_FOR_COLS:
+        after = cells[j + 1 + n] if j + 1 + n < len(cells) else ""
+        if n >= 3 and n in _ROWS_FOR_COLS and (_integer(after) is None or _integer(after) == 1):
             starts = [j + 1]
             k = j + 1 + n
             while k < len(cells):
@@ -276,7 +277,7 @@ def _label_above(rows, start: int, floor: int) -> str:
     return best[1] if best else ""
 
 
-def _read_grid(rows, i: int, j: int, n: int, starts: list[int], decimal_comma: bool, tally: _Tally
+def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_comma: bool, tally: _Tally
                ) -> tuple[dict, int]:
     """``({(label, run): [(well, value)]}, next row index)`` of the grid whose header is row ``i``.
 
@@ -305,6 +306,16 @@ def _read_grid(rows, i: int, j: int, n: int, starts: list[int], decimal_comma: b
                 cells_of.setdefault((label, run), []).append((rowcol_to_well(row, col), value, problem, cell))
         k += 1
     reads: dict[tuple[str, int], list[tuple[str, float]]] = {}
+    full = _ROWS_FOR_COLS[n] * n
+    numeric = [key for key, found in cells_of.items()
+               if any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found)]
+    short = [key for key in numeric if len(cells_of[key]) != full]
+    if short:
+        label, _ = short[0]
+        rows_read = len(cells_of[short[0]]) // n
+        raise AcquisitionError(
+            f"{path}: {_where(*rows[i][:2])}: the grid{f' read {label!r}' if label else ''} ends after {rows_read} of "
+            f"its {_ROWS_FOR_COLS[n]} rows (cut short, a blank line or a row out of order?)")
     for key, found in cells_of.items():
         if not any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found):
             continue
@@ -369,9 +380,12 @@ def _time_hours(cell, unit_hours: float | None, decimal_comma: bool) -> float | 
     text = _text(cell)
     m = _CLOCK.match(text)
     if m:
-        return int(m["h"] or 0) + int(m["m"]) / 60 + float(m["s"].replace(",", ".")) / 3600
+        minutes, seconds = int(m["m"]), float(m["s"].replace(",", "."))
+        if seconds >= 60 or (m["h"] is not None and minutes >= 60):
+            return None
+        return int(m["h"] or 0) + minutes / 60 + seconds / 3600
     value, problem = _value(cell, decimal_comma)
-    if problem or math.isnan(value):
+    if problem or not math.isfinite(value):
         return None
     if unit_hours is None:
         raise ValueError("no unit")
@@ -401,6 +415,9 @@ def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple
                 f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' has no unit; name it in the "
                 f"header ('Time [s]', 'Time (min)', 'Time [h]') or write h:mm:ss") from None
         if hours is None:
+            if any(_text(cells[col]) for col, _ in wells if col < len(cells)):
+                raise AcquisitionError(f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' is not a "
+                                       f"time (h:mm:ss, or a number in the header's unit)")
             break
         for col, well in wells:
             value, problem = _value(cells[col] if col < len(cells) else "", decimal_comma)
@@ -408,6 +425,32 @@ def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple
             records.append((well, hours, value))
         k += 1
     return records, k
+
+
+def _table_goes_on(rows, k: int, col: int) -> int | None:
+    """Index of a row with a well name in column ``col`` among the next three non-empty rows after ``k``.
+
+    A well list or wells-down table that stops at row ``k`` yet has wells again just below was not
+    at its end: the row in between is an odd one (a bad well name, a blank line) to be said.
+    """
+    seen = 0
+    for m in range(k + 1, len(rows)):
+        if rows[m][0] != rows[k][0] or seen == 3:
+            return None
+        cells = rows[m][2]
+        if not any(_text(c) for c in cells):
+            continue
+        seen += 1
+        if col < len(cells) and _is_well(_text(cells[col])):
+            return m
+    return None
+
+
+def _odd_row(path, rows, k: int, col: int, what: str) -> AcquisitionError:
+    cells = rows[k][2]
+    text = _text(cells[col]) if col < len(cells) else ""
+    found = f"'{text}' is not a well" if text else "a row without a well"
+    return AcquisitionError(f"{path}: {_where(*rows[k][:2])}: {found}, inside a {what} (rows with wells follow)")
 
 
 def _unit_hours(header: str) -> float | None:
@@ -442,7 +485,8 @@ def _time_row(path, rows, i: int, decimal_comma: bool) -> tuple[int, list[tuple[
     return (first, times) if len(times) >= 2 else None
 
 
-def _read_time_columns(rows, i: int, first: int, times, decimal_comma: bool, tally: _Tally) -> tuple[list, int]:
+def _read_time_columns(path, rows, i: int, first: int, times, decimal_comma: bool, tally: _Tally
+                       ) -> tuple[list, int]:
     """``([(well, time_h, value)], next row index)`` of the well rows below time row ``i``."""
     records = []
     k, started = i + 1, False
@@ -450,6 +494,8 @@ def _read_time_columns(rows, i: int, first: int, times, decimal_comma: bool, tal
         cells = rows[k][2]
         name = _text(cells[first]) if first < len(cells) else ""
         if not _is_well(name):
+            if started and _table_goes_on(rows, k, first) is not None:
+                raise _odd_row(path, rows, k, first, "kinetic table")
             if started or not name:  # bookkeeping rows (temperature) come before the wells
                 break
             k += 1
@@ -461,6 +507,8 @@ def _read_time_columns(rows, i: int, first: int, times, decimal_comma: bool, tal
             tally.add(problem, cell)
             records.append((normalize_well(name), hours, value))
         k += 1
+    if sorted(t for _, t in times) != [t for _, t in times]:
+        raise AcquisitionError(f"{path}: {_where(*rows[i][:2])}: kinetic times go backwards")
     records.sort(key=lambda r: r[1])  # time-major, as the other kinetic shapes
     return records, k
 
@@ -476,7 +524,7 @@ def _list_header(cells: list) -> tuple[int, int | None, list[tuple[int, str]]] |
     return (well_col, plate_col, reads) if reads else None
 
 
-def _read_list(rows, i, well_col, plate_col, columns, decimal_comma, tally) -> tuple[dict, int]:
+def _read_list(path, rows, i, well_col, plate_col, columns, decimal_comma, tally) -> tuple[dict, int]:
     """``({(plate, label): [(well, value)]}, next row index)``; columns without a number are not reads."""
     reads: dict[tuple[str, str], list[tuple[str, float]]] = {}
     numeric = {k: 0 for k, _ in columns}
@@ -486,6 +534,8 @@ def _read_list(rows, i, well_col, plate_col, columns, decimal_comma, tally) -> t
         cells = rows[k][2]
         well = _text(cells[well_col]) if well_col < len(cells) else ""
         if not _is_well(well):
+            if body and _table_goes_on(rows, k, well_col) is not None:
+                raise _odd_row(path, rows, k, well_col, "well list")
             break
         body.append(cells)
         for col, _ in columns:
@@ -568,7 +618,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 continue
         if grid is not None:
             j, n, starts = grid
-            found, nxt = _read_grid(rows, i, j, n, starts, decimal_comma, tally)
+            found, nxt = _read_grid(path, rows, i, j, n, starts, decimal_comma, tally)
             if found:
                 above = _label_above(rows, i, floor)
                 for (label, run), pairs in found.items():
@@ -586,7 +636,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 continue
         by_column = _time_row(path, rows, i, decimal_comma)
         if by_column is not None:
-            records, nxt = _read_time_columns(rows, i, *by_column, decimal_comma, tally)
+            records, nxt = _read_time_columns(path, rows, i, *by_column, decimal_comma, tally)
             if records:
                 table = pd.DataFrame(records, columns=["well", "time_h", "value"])
                 reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
@@ -594,7 +644,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 continue
         listed = _list_header(cells)
         if listed is not None:
-            found, nxt = _read_list(rows, i, *listed, decimal_comma, tally)
+            found, nxt = _read_list(path, rows, i, *listed, decimal_comma, tally)
             if found:
                 for (plate, label), pairs in found.items():
                     reads.append(_endpoint(label, pairs, where, plate, shape="list"))
@@ -606,8 +656,13 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
 
 def _pick(export: PlateReaderExport, read: str) -> list[PlateRead]:
     text = read.strip()
-    if text.isdigit() and 1 <= int(text) <= len(export.reads):
-        return [export.reads[int(text) - 1]]
+    if text.isdigit() and not any(r.label.strip() == text for r in export.reads):
+        if 1 <= int(text) <= len(export.reads):
+            return [export.reads[int(text) - 1]]
+        raise AcquisitionError(f"{export.path}: --read {read}: there are {len(export.reads)} reads; "
+                               + _listing(export))
+    if not text:
+        raise AcquisitionError(f"{export.path}: --read is empty; " + _listing(export))
     exact = [r for r in export.reads if r.label.lower() == text.lower()]
     partial = [r for r in export.reads if text.lower() in r.label.lower()]
     chosen = exact or partial
@@ -674,6 +729,9 @@ def plate_reads_table(
         part.insert(0, "plate", name)
         parts.append(part)
     table = pd.concat(parts, ignore_index=True)
+    if not np.isfinite(table["value"].to_numpy(float)).any():
+        raise AcquisitionError(f"{export.path}: every reading of '{chosen[0].label or 'the read'}' is missing "
+                               f"({'; '.join(export.notes) or 'no numbers'})")
     table.attrs["read_label"] = chosen[0].label
     label = chosen[0].label or "unlabelled read"
     what = "kinetic" if "kinetic" in kinds else f"endpoint read, placed at {float(endpoint_h or 0):g} h"

@@ -161,7 +161,7 @@ def test_reads_become_plates_or_need_a_choice(tmp_path):
         plate_reads_table(exp)
     table, _ = plate_reads_table(exp, read="fluor", plate_ids=["P7"])
     assert set(table["plate"]) == {"P7"} and table["value"].tolist() == [4, 5, 6, 4, 5, 6]
-    with pytest.raises(AcquisitionError, match="--read 3 names no read"):
+    with pytest.raises(AcquisitionError, match="--read 3: there are 2 reads"):
         plate_reads_table(exp, read="3")
 
     same = tmp_path / "plates.csv"
@@ -271,3 +271,39 @@ def test_softmax_pro_two_wavelengths_side_by_side(tmp_path):
     assert [r.label for r in reads] == ["Alamar #1", "Alamar #2"]
     assert reads[1].table.set_index("well").loc["H12", "value"] == _value(7, 11, 1)
     assert reads[0].table.set_index("well").loc["H12", "value"] == _value(7, 11, 0)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda lines: lines[:-2], "ends after 6 of its 8 rows"),                       # rows G, H missing
+    (lambda lines: [*lines[:6], "", *lines[6:]], "ends after 5 of its 8 rows"),     # a blank line inside
+    (lambda lines: [*lines[:3], "A" + lines[3][1:], *lines[4:]], "ends after 2 of its 8 rows"),  # C relabelled A
+])
+def test_grid_cut_short_or_broken_is_refused(tmp_path, edit, message):
+    lines = ["<>\t" + "\t".join(map(str, range(1, 13)))]
+    lines += [f"{letter}\t" + "\t".join(str(_value(r, c)) for c in range(12)) for r, letter in enumerate(ROWS96)]
+    path = tmp_path / "grid.txt"
+    path.write_text("\n".join(["Label: Lum", *edit(lines)]) + "\n")
+    with pytest.raises(AcquisitionError, match=message):
+        read_plate_reader(path)
+
+
+def test_odd_rows_inside_lists_and_kinetic_tables_are_refused(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("Plate,Well,Result\n1,A01,5\n1,Z99,6\n1,A03,7\n")
+    with pytest.raises(AcquisitionError, match=r"line 3: 'Z99' is not a well, inside a well list"):
+        read_plate_reader(path)
+    path.write_text("Plate,Well,Result\n1,A01,5\n\n1,A03,7\n")
+    with pytest.raises(AcquisitionError, match=r"line 3: a row without a well, inside a well list"):
+        read_plate_reader(path)
+    path.write_text("Time,A1,A2\n0:00:00,1,2\n1:2:3:4,3,4\n12:00:00,5,6\n")
+    with pytest.raises(AcquisitionError, match=r"line 3: time '1:2:3:4' is not a time"):
+        read_plate_reader(path)
+    path.write_text("Time [h],A1,A2\n0,1,2\ninf,3,4\n")
+    with pytest.raises(AcquisitionError, match=r"time 'inf' is not a time"):
+        read_plate_reader(path)
+    path.write_text("Time [s]\t0\t60\nA1\t1\t2\n\nA2\t3\t4\n")
+    with pytest.raises(AcquisitionError, match=r"line 3: a row without a well, inside a kinetic table"):
+        read_plate_reader(path)
+    path.write_text("Label: Lum\n<>\t1\t2\t3\t4\t5\t6\t77\t8\nA\t1\t2\t3\t4\t5\t6\t7\t8\n")  # no 24-well plate
+    with pytest.raises(AcquisitionError, match="no plate read found"):
+        read_plate_reader(path)
