@@ -26,8 +26,10 @@ import pandas as pd
 from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.errors import missing_file
 from ferroscreen.plate import PlateLayout
+from ferroscreen.plate.wells import PLATE_FORMATS
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+_FORMATS = tuple(PLATE_FORMATS.values())  # (rows, columns) of every plate format
 _VIABLE, _DEAD = "taken as the measure of viable cells", "a dead-cell signal"  # how plate_reads_table's note ends
 STORE_SUFFIXES = (".h5", ".hdf5")
 
@@ -225,7 +227,17 @@ def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports
     from ferroscreen.analysis.reader_signal import dead_signal_fraction, signal_note, subtract_blank
 
     label = metric.attrs.get("read_label", "")
-    metric, blank_notes = subtract_blank(metric, layout, "pos_ctrl" if signal == "dead" else "vehicle")
+    if layout is not None:
+        cols = {r.n_cols for e in exports for r in e.reads if r.n_cols}
+        if cols and layout.plate_format.cols not in cols:
+            n_wells = {c * r for r, c in _FORMATS if c in cols}
+            read_wells = "/".join(map(str, sorted(n_wells)))
+            raise AnalysisInputError(f"{source}: a {read_wells}-well plate read, but the layout is a "
+                                     f"{layout.plate_format.n_wells}-well plate")
+    try:
+        metric, blank_notes = subtract_blank(metric, layout, "pos_ctrl" if signal == "dead" else "vehicle")
+    except AnalysisInputError as exc:
+        raise AnalysisInputError(f"{source}: {exc}") from None
     table, kind = metric, "metric"
     if signal == "dead":
         if layout is None:
@@ -274,6 +286,22 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         exports.append(export)
         parts.append(table)
         notes += [f"{path}: {n}" for n in read_notes]
+    if exports:  # plates of one assay: the same read (label) and the same kind of read in every file
+        chosen = {(p.attrs.get("read_label", ""), "kinetic" if p["time_h"].nunique() > 1 else "endpoint")
+                  for p in parts}
+        if len(chosen) > 1:
+            listed = "; ".join(f"{path.name}: '{p.attrs.get('read_label', '')}'" for path, p in zip(paths, parts,
+                                                                                                   strict=True))
+            raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates of one read, but these differ ({listed}); "
+                                     f"fit each read on its own")
+    from ferroscreen.hashing import file_sha256
+
+    digests: dict[str, Path] = {}
+    for path in paths:
+        digest = file_sha256(path)
+        if digest in digests:
+            raise AnalysisInputError(f"{path}: the same content as {digests[digest]} (one plate given twice?)")
+        digests[digest] = path
     _name_plates(parts, paths, layout, notes)
     metric = pd.concat(parts, ignore_index=True)
     if metric_files:

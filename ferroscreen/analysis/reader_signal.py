@@ -61,6 +61,12 @@ def subtract_blank(
     if veh_mean > 0:
         ratio = level.mean() / veh_mean
         share = f", {100 * ratio:.1f} % of the {top_role} wells' mean"
+        if ratio >= 1:
+            from ferroscreen.analysis.inputs import AnalysisInputError
+
+            raise AnalysisInputError(
+                f"the blank (median of the layout's empty wells, {level.mean():.4g}) is {100 * ratio:.0f} % of the "
+                f"{top_role} wells' signal: check that the layout's empty wells are the no-cell wells")
         if ratio > HIGH_BLANK:
             share += " (high: check that the layout's empty wells hold medium and reagent without cells)"
     notes = [f"background subtracted: the median of the empty (no-cell) wells ({n_blank} or more per plate and "

@@ -248,8 +248,30 @@ def test_several_files_are_several_plates(tmp_path, monkeypatch, capsys):
                      str(tmp_path / "r4"))
     assert code == 2 and "tidy.csv: with several INPUTs each is a plate-reader export or an IncuCyte metric" in err
     named = [tmp_path / "a.csv", tmp_path / "b.csv"]
-    for path in named:
-        path.write_text("Plate,Well,Result\nP1,A01,5\nP1,A02,6\n")
+    for k, path in enumerate(named):
+        path.write_text(f"Plate,Well,Result\nP1,A01,{5 + k}\nP1,A02,6\n")
     code, err = _run(monkeypatch, capsys, "fit", *map(str, named), "--layout", str(layout), "--out",
                      str(tmp_path / "r5"))
     assert code == 2 and "b.csv: plate 'P1' is also in" in err
+
+
+def test_reads_that_do_not_fit_the_layout_or_each_other_are_refused(tmp_path, monkeypatch, capsys):
+    data, layout = write_screen(tmp_path)
+    lines = data.read_text().splitlines()
+    fluor = tmp_path / "fluor.csv"
+    fluor.write_text("\n".join(["Label: Fluor", *lines[1:]]) + "\n")
+    copy = tmp_path / "copy.csv"
+    copy.write_text(data.read_text())
+    big = tmp_path / "layout384.csv"
+    big.write_text(layout.read_text() + "P1,P24,,,,empty\n")
+    blank = tmp_path / "bright_blank.csv"  # the empty wells (A-D12) read brighter than the vehicle
+    blank.write_text("\n".join([*lines[:2], *(line.rsplit(",", 1)[0] + ",99999999" if line[0] in "ABCD" else line
+                                              for line in lines[2:])]) + "\n")
+    for argv, message in [
+        ([str(data), "--layout", str(big)], "ctg.csv: a 96-well plate read, but the layout is a 384-well plate"),
+        ([str(data), str(fluor), "--layout", str(layout)], "plates of one read, but these differ"),
+        ([str(data), str(copy), "--layout", str(layout)], "copy.csv: the same content as"),
+        ([str(blank), "--layout", str(layout)], "bright_blank.csv: the blank (median of the layout's empty wells"),
+    ]:
+        code, err = _run(monkeypatch, capsys, "fit", *argv, "--out", str(tmp_path / "o"))
+        assert code == 2 and message in err and len(err.splitlines()) == 1, err
