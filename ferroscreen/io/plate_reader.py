@@ -287,6 +287,11 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
     """
     cells_of: dict[tuple[str, int], list[tuple[str, float, str, object]]] = {}
     expected, row = 0, -1
+    second = rows[i + 2][2] if i + 2 < len(rows) and rows[i + 2][0] == rows[i][0] else []
+    # Gen5 writes a plate row's reads on consecutive lines (the letter on the first only); its
+    # last cell names the read even when the name is a number (a wavelength, '570')
+    multi_read = bool(second) and not (_text(second[j]) if j < len(second) else "") and any(
+        _text(c) for s in starts for c in second[s : s + n])
     k = i + 1
     while k < len(rows) and rows[k][0] == rows[i][0]:
         cells = rows[k][2]
@@ -298,7 +303,7 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
             break
         end = starts[-1] + n
         label = _text(cells[end]) if len(starts) == 1 and len(cells) > end else ""
-        label = label if label and _value(label, False)[1] else ""
+        label = label if label and (multi_read or _value(label, False)[1]) else ""
         for run, start in enumerate(starts):
             for col in range(n):
                 cell = cells[start + col] if start + col < len(cells) else ""

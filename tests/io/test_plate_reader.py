@@ -307,3 +307,16 @@ def test_odd_rows_inside_lists_and_kinetic_tables_are_refused(tmp_path):
     path.write_text("Label: Lum\n<>\t1\t2\t3\t4\t5\t6\t77\t8\nA\t1\t2\t3\t4\t5\t6\t7\t8\n")  # no 24-well plate
     with pytest.raises(AcquisitionError, match="no plate read found"):
         read_plate_reader(path)
+
+
+def test_gen5_reads_named_by_wavelength_numbers(tmp_path):
+    lines = ["Results", "\t1\t2\t3"]
+    for r, letter in enumerate("AB"):
+        lines.append(f"{letter}\t" + "\t".join(str(_value(r, c, 0)) for c in range(3)) + "\t570")
+        lines.append("\t" + "\t".join(str(_value(r, c, 1)) for c in range(3)) + "\t600")
+    path = tmp_path / "abs.txt"
+    path.write_text("\n".join(lines) + "\n")
+    reads = read_plate_reader(path).reads
+    assert [r.label for r in reads] == ["570", "600"]
+    table, _ = plate_reads_table(read_plate_reader(path), read="600")
+    assert table.set_index("well").loc["B02", "value"] == _value(1, 1, 1)
