@@ -631,22 +631,17 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             if found or nxt > i + 1:  # a grid of names (a layout) is passed over whole
                 i = floor = nxt
                 continue
+        records = nxt = None
         kinetic = _kinetic_header(cells)
-        if kinetic is not None:
+        if kinetic is not None:  # wells across: Gen5, SoftMax Pro time format
             records, nxt = _read_kinetic(path, rows, i, *kinetic, decimal_comma, tally)
-            if records:
-                table = pd.DataFrame(records, columns=["well", "time_h", "value"])
-                reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
-                i = floor = nxt
-                continue
-        by_column = _time_row(path, rows, i, decimal_comma)
-        if by_column is not None:
+        elif (by_column := _time_row(path, rows, i, decimal_comma)) is not None:  # wells down: Tecan
             records, nxt = _read_time_columns(path, rows, i, *by_column, decimal_comma, tally)
-            if records:
-                table = pd.DataFrame(records, columns=["well", "time_h", "value"])
-                reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
-                i = floor = nxt
-                continue
+        if records:
+            table = pd.DataFrame(records, columns=["well", "time_h", "value"])
+            reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
+            i = floor = nxt
+            continue
         listed = _list_header(cells)
         if listed is not None:
             found, nxt = _read_list(path, rows, i, *listed, decimal_comma, tally)
