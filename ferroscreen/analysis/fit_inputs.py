@@ -30,7 +30,6 @@ from ferroscreen.plate.wells import PLATE_FORMATS
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _FORMATS = tuple(PLATE_FORMATS.values())  # (rows, columns) of every plate format
-_VIABLE, _DEAD = "taken as the measure of viable cells", "a dead-cell signal"  # how plate_reads_table's note ends
 STORE_SUFFIXES = (".h5", ".hdf5")
 
 
@@ -205,7 +204,7 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
             from ferroscreen.io.plate_reader import plate_reads_table
 
             plates = layout.plate_ids if layout is not None else None
-            metric, notes = plate_reads_table(export, read, plates, endpoint_h)
+            metric, notes = plate_reads_table(export, read, plates, endpoint_h, signal)
             _name_plates([metric], [path], layout, notes)
             return _reader_signal(metric, [f"{path}: {n}" for n in notes], notes[0], [export], path, layout, read,
                                   signal)
@@ -243,8 +242,6 @@ def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports
         if layout is None:
             raise AnalysisInputError(f"{source}: --signal dead scales the read by the layout's pos_ctrl (lysis) "
                                      f"wells; pass --layout")
-        notes = [n.replace(_VIABLE, _DEAD) for n in notes]
-        summary = summary.replace(_VIABLE, _DEAD)
         table, dead_notes = dead_signal_fraction(metric, layout, source)
         blank_notes += dead_notes
         kind = "wells"
@@ -281,7 +278,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         if export is None:
             raise AnalysisInputError(f"{path}: with several INPUTs each is a plate-reader export or an IncuCyte "
                                      f"metric export; this is neither")
-        table, read_notes = plate_reads_table(export, read, None, endpoint_h)
+        table, read_notes = plate_reads_table(export, read, None, endpoint_h, signal)
         summary = summary or read_notes[0]
         exports.append(export)
         parts.append(table)

@@ -487,7 +487,11 @@ def _time_row(path, rows, i: int, decimal_comma: bool) -> tuple[int, list[tuple[
         if hours is None:
             return None
         times.append((k, hours))
-    return (first, times) if len(times) >= 2 else None
+    if len(times) < 2:
+        return None
+    if sorted(t for _, t in times) != [t for _, t in times]:
+        raise AcquisitionError(f"{path}: {_where(*rows[i][:2])}: kinetic times go backwards")
+    return first, times
 
 
 def _read_time_columns(path, rows, i: int, first: int, times, decimal_comma: bool, tally: _Tally
@@ -512,8 +516,6 @@ def _read_time_columns(path, rows, i: int, first: int, times, decimal_comma: boo
             tally.add(problem, cell)
             records.append((normalize_well(name), hours, value))
         k += 1
-    if sorted(t for _, t in times) != [t for _, t in times]:
-        raise AcquisitionError(f"{path}: {_where(*rows[i][:2])}: kinetic times go backwards")
     records.sort(key=lambda r: r[1])  # time-major, as the other kinetic shapes
     return records, k
 
@@ -682,8 +684,11 @@ def plate_reads_table(
     read: str | None = None,
     plate_ids: list[str] | None = None,
     endpoint_h: float | None = None,
+    signal: str = "viability",
 ) -> tuple[pd.DataFrame, list[str]]:
     """The reads to analyse as a metric table ``plate, well, time_h, value``, and notes.
+
+    ``signal`` (``viability`` or ``dead``) is what the first note says the read is taken as.
 
     One read is taken as it is. Reads that share a label (several grids of one assay, one per
     plate) are plates: named by the export where it names them, else by the layout's plate ids
@@ -735,5 +740,6 @@ def plate_reads_table(
     table.attrs["read_label"] = chosen[0].label
     label = chosen[0].label or "unlabelled read"
     what = "kinetic" if "kinetic" in kinds else f"endpoint read, placed at {float(endpoint_h or 0):g} h"
-    notes.insert(0, f"plate-reader export: '{label}' ({what}), taken as the measure of viable cells")
+    taken = "a dead-cell signal" if signal == "dead" else "taken as the measure of viable cells"
+    notes.insert(0, f"plate-reader export: '{label}' ({what}), {taken}")
     return table, notes
