@@ -596,6 +596,7 @@ def fit(
         write_provenance,
     )
     from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map
+    from ferroscreen.output_set import OutputSet
 
     input_path = inputs[0]
     _check_number("--endpoint-h", endpoint_h, 0)
@@ -639,17 +640,18 @@ def fit(
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
     write_wells = loaded.derived and may_write_wells(out)
-    lines = run_fit(
-        loaded.table, loaded.kind, out, layout=lay, model=model.lower(), readouts=split_readouts(readout),
-        endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
-        exclude=excluded, wells_csv=write_wells,
-    )  # fmt: skip
-    if loaded.derived and not write_wells:
-        lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
-    options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
-               "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
-               "exclude": excluded or [], "wells_csv": write_wells, **loaded.options}
-    lines.append(f"{write_provenance(out, input_path, options, store_attrs, layout)}")
+    with OutputSet(out) as outputs:  # every output of this fit, or (on failure) the folder as it was
+        lines = run_fit(
+            loaded.table, loaded.kind, outputs, layout=lay, model=model.lower(), readouts=split_readouts(readout),
+            endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
+            exclude=excluded, wells_csv=write_wells,
+        )  # fmt: skip
+        if loaded.derived and not write_wells:
+            lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
+        options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
+                   "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
+                   "exclude": excluded or [], "wells_csv": write_wells, **loaded.options}
+        lines.append(f"{write_provenance(outputs, input_path, options, store_attrs, layout)}")
     for line in lines:
         typer.echo(line)
 

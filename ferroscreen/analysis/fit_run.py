@@ -36,6 +36,7 @@ from ferroscreen.analysis.screen import (
     summary_line,
     write_outputs,
 )
+from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate import PlateFormat, PlateLayout, make_layout
 
 KINDS = ("tidy", "wells", "metric")
@@ -48,9 +49,11 @@ SCORING_ATTRS = (
 )
 
 
-def write_provenance(out_dir: str | Path, source: str | Path, options: dict, store_attrs: dict | None = None,
-                     layout: str | Path | None = None) -> Path:
-    """Write ``out_dir/provenance.json`` for a ``fit`` run (the report's provenance section reads it).
+def write_provenance(out_dir: str | Path | OutputSet, source: str | Path, options: dict,
+                     store_attrs: dict | None = None, layout: str | Path | None = None) -> Path:
+    """Write ``provenance.json`` for a ``fit`` run into ``out_dir`` (a folder, or the run's :class:`OutputSet`).
+
+    The report's provenance section reads it.
 
     Records this ferroscreen's version, the input and layout files with their
     sha256, the fit ``options``, and, when the input is a score store, how
@@ -70,10 +73,9 @@ def write_provenance(out_dir: str | Path, source: str | Path, options: dict, sto
     if store_attrs is not None:
         prov["scoring"] = {k: store_attrs[k] for k in SCORING_ATTRS if k in store_attrs}
     prov["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    out = Path(out_dir) / "provenance.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(prov, indent=1, default=str))
-    return out
+    with output_set(out_dir) as outputs:
+        outputs.path("provenance.json").write_text(json.dumps(prov, indent=1, default=str))
+    return outputs.final("provenance.json")
 
 
 def layout_from_table(table: pd.DataFrame, wells: list[str]) -> PlateLayout:
@@ -110,7 +112,7 @@ def may_write_wells(out_dir: str | Path) -> bool:
 def run_fit(
     table: pd.DataFrame,
     kind: str,
-    out_dir: str | Path,
+    out_dir: str | Path | OutputSet,
     layout: PlateLayout | None = None,
     model: str = "ll4",
     readouts: list[str] | None = None,
@@ -123,6 +125,9 @@ def run_fit(
 ) -> list[str]:
     """Fit, rank and QC one input; write the CSVs; return lines to print.
 
+    ``out_dir`` is a folder, or the :class:`OutputSet` of a caller that writes more
+    (provenance) and commits the set; a folder gets all of this run's outputs or none.
+
     With ``wells_csv`` (an input that was not a wells table already, e.g. an instrument
     export) the wells table analysed is also written as ``wells.csv``, which gives the
     report its time courses and plate maps (see :func:`may_write_wells`).
@@ -131,7 +136,6 @@ def run_fit(
         AnalysisInputError: On unusable input (message names ``source``).
     """
     where = source or "input"
-    out_dir = Path(out_dir)
     if kind not in KINDS:
         raise AnalysisInputError(
             f"{where}: not a dose-response table (curve, dose, response) nor a wells table "
@@ -154,10 +158,9 @@ def run_fit(
             if table.empty:
                 raise AnalysisInputError(f"{where}: no rows for readout(s) {', '.join(readouts)}")
         fits = fit_curves(table, model=model, source=source)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / "fits.csv"
-        fits.to_csv(path, index=False, float_format="%.6g")
-        lines = [f"{path}: {summary_line(fits)}"]
+        with output_set(out_dir) as outputs:
+            fits.to_csv(outputs.path("fits.csv"), index=False, float_format="%.6g")
+        lines = [f"{outputs.final('fits.csv')}: {summary_line(fits)}"]
         if layout is not None:
             lines.append("note: a tidy table is fitted as given; the layout was not used")
         return lines
@@ -173,32 +176,32 @@ def run_fit(
         table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on,
         exclude=exclude,
     )
-    paths = write_outputs(result, out_dir)
-    lines = [f"note: {note}" for note in result.notes]
-    if wells_csv:
-        path = out_dir / "wells.csv"
-        table.to_csv(path, index=False, float_format="%.6g")
-        lines.append(f"{path}: {len(table)} well x time rows")
-    lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
-    lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
-    for verdict in result.rescue.get("verdict", []):
-        lines.append(f"rescue: {verdict}")
-    if "lines" in paths:
-        counts = result.lines["verdict"].value_counts()
-        lines.append(f"{paths['lines']}: {len(result.lines)} line comparisons, "
-                     + ", ".join(f"{int(n)} {v}" for v, n in counts.items()))
-    failing = result.qc[~result.qc["pass"].astype(bool)] if len(result.qc) else result.qc
-    lines.append(
-        f"{paths['qc']}: {len(result.qc)} plate x readout rows, {len(failing)} failing"
-        + (f" ({', '.join(sorted(set(failing['plate'].astype(str))))})" if len(failing) else "")
-    )
-    if over_time:
-        over = ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude)
-        path = out_dir / "ec50_over_time.csv"
-        if over.empty:  # one time point (an endpoint read): nothing over time, and no empty table left behind
-            path.unlink(missing_ok=True)
-            lines.append(f"note: --over-time: the input has no time point after its first; {path.name} not written")
+    with output_set(out_dir) as outputs:
+        paths = write_outputs(result, outputs)
+        lines = [f"note: {note}" for note in result.notes]
+        if wells_csv:
+            table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
+            lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")
+        lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
+        lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
+        for verdict in result.rescue.get("verdict", []):
+            lines.append(f"rescue: {verdict}")
+        if "lines" in paths:
+            counts = result.lines["verdict"].value_counts()
+            lines.append(f"{paths['lines']}: {len(result.lines)} line comparisons, "
+                         + ", ".join(f"{int(n)} {v}" for v, n in counts.items()))
+        failing = result.qc[~result.qc["pass"].astype(bool)] if len(result.qc) else result.qc
+        lines.append(
+            f"{paths['qc']}: {len(result.qc)} plate x readout rows, {len(failing)} failing"
+            + (f" ({', '.join(sorted(set(failing['plate'].astype(str))))})" if len(failing) else "")
+        )
+        over_name = "ec50_over_time.csv"
+        over = ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude) if over_time else None
+        if over is None or over.empty:  # an earlier run's table must not pass for this run's
+            outputs.drop(over_name)
+            if over is not None:  # one time point (an endpoint read): nothing over time
+                lines.append(f"note: --over-time: the input has no time point after its first; {over_name} not written")
         else:
-            over.to_csv(path, index=False, float_format="%.6g")
-            lines.append(f"{path}: {len(over)} rows")
+            over.to_csv(outputs.path(over_name), index=False, float_format="%.6g")
+            lines.append(f"{outputs.final(over_name)}: {len(over)} rows")
     return lines

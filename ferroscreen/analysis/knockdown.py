@@ -46,6 +46,7 @@ from scipy import stats
 from ferroscreen.analysis.dose_tables import exclusion_note
 from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.output_set import OutputSet
 from ferroscreen.plate import exclusion_reasons
 
 __all__ = [
@@ -483,6 +484,15 @@ def replicate_concordance(wells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _earlier_plots(out) -> list[str]:
+    """Names of the PNGs an earlier ``hits`` run wrote into ``out`` (only names this command gives its plots)."""
+    if not out.is_dir():
+        return []
+    fixed = {"quadrant.png", "volcano_count.png", "volcano_area.png", "replicates.png"}
+    return sorted(p.name for p in out.glob("*.png")
+                  if p.name in fixed or (p.name.startswith("plate_") and p.name.endswith("_fc_count.png")))
+
+
 def run_hits(
     wells_csv,
     out,
@@ -534,38 +544,39 @@ def run_hits(
             result = call_hits(wells, layout, **kwargs)
     except FerroscreenError as exc:
         raise FerroscreenError(f"{where}: {exc}") from exc
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    result.genes.to_csv(out / "genes.csv", index=False)
-    result.wells.to_csv(out / "wells_normalized.csv", index=False)
-    result.concordance.to_csv(out / "concordance.csv", index=False)
-    genes = result.genes
-    summary = {
-        "wells": where,
-        "layout": str(layout_path) if layout_path else None,
-        "params": result.params,
-        "warnings": result.warnings,
-        "n_genes": int(len(genes)),
-        "n_hits": int(genes["hit"].sum()) if len(genes) else 0,
-        "top": genes.head(20)[["rank", "gene", "fc_count", "fc_area", "phenotype"]].to_dict("records")
-        if len(genes)
-        else [],
-    }
-    if plots and len(genes):
-        from ferroscreen.analysis import knockdown_plots as kp
-
-        figs = {
-            "quadrant.png": kp.count_area_quadrant(
-                genes, result.params["count_threshold"], result.params["area_threshold"]
-            ),
-            "volcano_count.png": kp.volcano(genes, "count"),
-            "volcano_area.png": kp.volcano(genes, "area"),
-            "replicates.png": kp.replicate_scatter(result.wells),
+    with OutputSet(out) as outputs:  # all of this run's outputs, or (on failure) the folder as it was
+        result.genes.to_csv(outputs.path("genes.csv"), index=False)
+        result.wells.to_csv(outputs.path("wells_normalized.csv"), index=False)
+        result.concordance.to_csv(outputs.path("concordance.csv"), index=False)
+        genes = result.genes
+        summary = {
+            "wells": where,
+            "layout": str(layout_path) if layout_path else None,
+            "params": result.params,
+            "warnings": result.warnings,
+            "n_genes": int(len(genes)),
+            "n_hits": int(genes["hit"].sum()) if len(genes) else 0,
+            "top": genes.head(20)[["rank", "gene", "fc_count", "fc_area", "phenotype"]].to_dict("records")
+            if len(genes)
+            else [],
         }
-        for plate in sorted(result.wells["plate"].unique())[:8]:
-            figs[f"plate_{plate}_fc_count.png"] = kp.plate_heatmap(result.wells, "fc_count", plate)
-        for name, fig in figs.items():
-            fig.savefig(out / name, dpi=110)
-        summary["plots"] = sorted(figs)
-    (out / "hits.json").write_text(json.dumps(summary, indent=1, default=str))
+        for name in _earlier_plots(Path(out)):  # an earlier run's plots (other plates) must not pass for this run's
+            outputs.drop(name)
+        if plots and len(genes):
+            from ferroscreen.analysis import knockdown_plots as kp
+
+            figs = {
+                "quadrant.png": kp.count_area_quadrant(
+                    genes, result.params["count_threshold"], result.params["area_threshold"]
+                ),
+                "volcano_count.png": kp.volcano(genes, "count"),
+                "volcano_area.png": kp.volcano(genes, "area"),
+                "replicates.png": kp.replicate_scatter(result.wells),
+            }
+            for plate in sorted(result.wells["plate"].unique())[:8]:
+                figs[f"plate_{plate}_fc_count.png"] = kp.plate_heatmap(result.wells, "fc_count", plate)
+            for name, fig in figs.items():
+                fig.savefig(outputs.path(name), dpi=110, format="png")
+            summary["plots"] = sorted(figs)
+        outputs.path("hits.json").write_text(json.dumps(summary, indent=1, default=str))
     return result

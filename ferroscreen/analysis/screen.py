@@ -37,6 +37,7 @@ from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normalise_to_vehicle, summarise_wells
 from ferroscreen.analysis.rescue import confirm_rescues
+from ferroscreen.output_set import OutputSet
 from ferroscreen.plate import PlateLayout
 
 _FITTABLE_FIXED = ("viability", "gr", "dip_rel", "dip_rate")
@@ -350,30 +351,21 @@ def ec50_over_time(
     return fits
 
 
-def write_outputs(result: ScreenResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write the result's tables; ``lines.csv`` only with several cell lines (an old one is removed).
+def write_outputs(result: ScreenResult, outputs: OutputSet) -> dict[str, Path]:
+    """Write the result's tables into ``outputs``; ``lines.csv`` only with several cell lines (an old one is dropped).
 
-    Returns ``fits, ranking, rescue, qc, readouts[, lines]`` -> path written.
+    Returns ``fits, ranking, rescue, qc, readouts[, lines]`` -> the path each will have once committed.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name, table in (
-        ("fits", result.fits),
-        ("ranking", result.ranking),
-        ("rescue", result.rescue),
-        ("qc", result.qc),
-        ("readouts", result.wells),
-    ):
-        path = out_dir / f"{name}.csv"
-        table.to_csv(path, index=False, float_format="%.6g")
-        paths[name] = path
-    path = out_dir / "lines.csv"
+    tables = [("fits", result.fits), ("ranking", result.ranking), ("rescue", result.rescue), ("qc", result.qc),
+              ("readouts", result.wells)]
     if len(result.lines):
-        result.lines.to_csv(path, index=False, float_format="%.6g")
-        paths["lines"] = path
-    elif path.exists():
-        path.unlink()  # a rerun of the folder with one line left must not keep an old comparison
+        tables.append(("lines", result.lines))
+    else:
+        outputs.drop("lines.csv")  # a rerun of the folder with one line left must not keep an old comparison
+    for name, table in tables:
+        table.to_csv(outputs.path(f"{name}.csv"), index=False, float_format="%.6g")
+        paths[name] = outputs.final(f"{name}.csv")
     return paths
 
 

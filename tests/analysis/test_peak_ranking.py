@@ -87,13 +87,15 @@ def test_rank_falls_back_to_endpoint_when_the_readout_was_not_fitted(screen):
 
 def test_report_plots_the_ranked_readout_with_its_dose_points(screen, tmp_path):
     from ferroscreen.analysis.screen import write_outputs
+    from ferroscreen.output_set import OutputSet
     from ferroscreen.report import load_results
     from ferroscreen.report.compounds import dose_points, list_compounds
 
     wells, layout = screen
     wells = cleared(wells, layout)
     result = analyse_screen(wells, layout)
-    write_outputs(result, tmp_path)
+    with OutputSet(tmp_path) as outputs:
+        write_outputs(result, outputs)
     wells.to_csv(tmp_path / "wells.csv", index=False)
     layout.to_csv(tmp_path / "layout.csv")
     res = load_results(tmp_path)
