@@ -331,7 +331,8 @@ def segment(
 @app.command()
 def hits(
     wells: Annotated[
-        list[Path], typer.Argument(help="Per-well features CSV(s): the wells.csv of one or more segment runs.")
+        list[Path], typer.Argument(help="Per-well features CSV(s) (the wells.csv of segment runs), or plate-reader "
+                                        "/ IncuCyte exports of a viability assay (one plate each; with --layout).")
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     layout: Annotated[
@@ -342,7 +343,18 @@ def hits(
         typer.Option("--count-col", help="Count column (default: nuclei_per_field if present, else n_nuclei)."),
     ] = None,
     area_col: Annotated[str, typer.Option("--area-col")] = "area_mean",
-    count_threshold: Annotated[float, typer.Option("--count-threshold")] = 0.5,
+    signal_col: Annotated[
+        str | None,
+        typer.Option("--signal-col", help="A wells table's viability column (e.g. a CellTiter-Glo reading): the one "
+                                          "readout, instead of nuclei count and area."),
+    ] = None,
+    read: Annotated[
+        str | None,
+        typer.Option("--read", help="Which read of a plate-reader export holding several (its number or label)."),
+    ] = None,
+    count_threshold: Annotated[
+        float, typer.Option("--count-threshold", help="Count (or viability) fold change below which a gene is a hit.")
+    ] = 0.5,
     area_threshold: Annotated[float, typer.Option("--area-threshold")] = 1.7,
     z_threshold: Annotated[float, typer.Option("--z-threshold")] = 3.0,
     fdr: Annotated[float, typer.Option("--fdr")] = 0.05,
@@ -351,7 +363,7 @@ def hits(
     ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots")] = True,
 ) -> None:
-    """Call gene hits: normalise to non-targeting controls, z/FDR and threshold calls."""
+    """Call gene hits: normalise to non-targeting controls, z/FDR and threshold calls, plate QC."""
     from ferroscreen.analysis.knockdown import run_hits
 
     for option, value, low in (("--count-threshold", count_threshold, 0), ("--area-threshold", area_threshold, 0)):
@@ -360,10 +372,12 @@ def hits(
     _check_number("--fdr", fdr, 0, 1, low_open=True)
 
     result = run_hits(
-        wells, out, layout_path=layout, plots=plots, count_col=count_col, area_col=area_col,
-        count_threshold=count_threshold, area_threshold=area_threshold,
+        wells, out, layout_path=layout, plots=plots, read=read, signal_col=signal_col, count_col=count_col,
+        area_col=area_col, count_threshold=count_threshold, area_threshold=area_threshold,
         z_threshold=z_threshold, fdr=fdr, use_bscore=bscore,
     )
+    for note in result.notes:
+        typer.echo(note)
     for msg in result.warnings:
         typer.echo(f"warning: {msg}", err=True)
     n_hits = int(result.genes["hit"].sum()) if len(result.genes) else 0

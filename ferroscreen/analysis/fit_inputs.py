@@ -290,7 +290,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
             listed = "; ".join(f"{path.name}: '{p.attrs.get('read_label', '')}'" for path, p in zip(paths, parts,
                                                                                                    strict=True))
             raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates of one read, but these differ ({listed}); "
-                                     f"fit each read on its own")
+                                     f"take each read on its own")
     from ferroscreen.hashing import file_sha256
 
     digests: dict[str, Path] = {}

@@ -1,8 +1,13 @@
-"""Gene hit calling for knockdown imaging screens (pandas/scipy, no torch).
+"""Gene hit calling for knockdown screens (pandas/scipy, no torch).
 
-Input is one row per well with a nuclei count and a nuclear size readout (the
-``wells.csv`` of ``ferroscreen segment``) plus, per well, the gene (layout
-``compound``) and role. Steps, per plate:
+Input is one row per well with, per well, the gene (layout ``compound``) and role, and either
+
+* a nuclei count and a nuclear size readout (the ``wells.csv`` of ``ferroscreen segment``):
+  readouts ``count`` (fewer nuclei is the effect) and ``area`` (larger nuclei); or
+* one viability signal (``signal_col``: a plate reader's CellTiter-Glo or resazurin read, a cell
+  count over time): readout ``viability``, whose effect is a lower signal.
+
+Steps, per plate:
 
 1. **Controls**: wells with role ``neg_ctrl``, or whose gene is a
    non-targeting name (:data:`NON_TARGETING_NAMES`, case-insensitive).
@@ -32,6 +37,13 @@ Per gene (over its wells, usually replicates on different plates):
 
 Replicate concordance: Pearson and Spearman correlation of the log2 fold
 changes of genes measured in replicates 1 and 2.
+
+Plate QC (:func:`control_qc`), per plate and readout, on the fold changes: the
+non-targeting wells against the layout's ``pos_ctrl`` wells (a lethal siRNA such as
+PLK1 or KIF11): Z′, robust Z′, SSMD and the CV of the non-targeting wells. An siRNA
+screen's window is narrower than a compound screen's, so a plate is flagged
+(``no_window``) only when its Z′ is below 0, where the control bands overlap; a CV
+above 0.2 is flagged ``high_cv``. Flagged plates are reported, never dropped.
 """
 
 from __future__ import annotations
@@ -44,17 +56,18 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.dose_tables import exclusion_note
-from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.output_set import OutputSet
 from ferroscreen.plate import exclusion_reasons
 
 __all__ = [
     "NON_TARGETING_NAMES",
+    "READOUT_EFFECTS",
     "HitResult",
     "benjamini_hochberg",
     "bscore",
     "call_hits",
+    "control_qc",
     "layout_runs_along_lines",
     "replicate_concordance",
     "robust_z",
@@ -78,6 +91,14 @@ NON_TARGETING_NAMES = (
 )
 
 
+#: Readout -> (the direction of a knockdown's effect on it, the phenotype it is called).
+READOUT_EFFECTS = {
+    "count": ("down", "fewer_nuclei"),
+    "area": ("up", "larger_nuclei"),
+    "viability": ("down", "lower_viability"),
+}
+
+
 @dataclass
 class HitResult:
     """Output of :func:`call_hits`.
@@ -88,6 +109,8 @@ class HitResult:
         concordance: Replicate agreement per readout.
         warnings: Messages a user should see (also emitted as warnings).
         params: The thresholds used.
+        qc: Plate x readout control statistics (:func:`control_qc`).
+        notes: What reading the input said (lines naming their file; :func:`run_hits`).
     """
 
     genes: pd.DataFrame
@@ -95,6 +118,8 @@ class HitResult:
     concordance: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     params: dict = field(default_factory=dict)
+    qc: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
 
 
 def robust_z(x: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
@@ -266,6 +291,7 @@ def call_hits(
     use_bscore: bool = False,
     control_names: tuple[str, ...] = NON_TARGETING_NAMES,
     min_samples_for_z: int = 20,
+    signal_col: str | None = None,
 ) -> HitResult:
     """Normalise wells per plate and call gene hits (see the module docstring).
 
@@ -280,32 +306,38 @@ def call_hits(
             table has it (``ferroscreen segment``'s wells: unbiased when a field
             failed; the same fold changes as the total otherwise), else ``n_nuclei``.
         area_col: Nuclear area column.
-        count_threshold: Count fold change below which a gene is a hit.
+        count_threshold: Count (or viability) fold change below which a gene is a hit.
         area_threshold: Area fold change above which a gene is a hit.
-        lethal_threshold: Count fold change below which a hit is labelled lethal.
+        lethal_threshold: Count (or viability) fold change below which a hit is labelled lethal.
         z_threshold: Minimum ``|median z|`` of an FDR call.
         fdr: BH q-value cut-off.
         use_bscore: Use B-scores instead of robust z for the z/FDR calls.
         control_names: Gene names treated as non-targeting controls.
         min_samples_for_z: Fewer sample wells on a plate -> z against controls.
+        signal_col: A viability signal column; when given it is the one readout (``viability``)
+            and ``count_col``/``area_col`` are not used.
 
     Raises:
         FerroscreenError: Missing columns, or a plate without control wells.
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
-    if count_col is None:
-        count_col = "nuclei_per_field" if "nuclei_per_field" in wells.columns else "n_nuclei"
-    for col in ("well", count_col, area_col):
+    if signal_col is not None:
+        readouts = {"viability": signal_col}
+    else:
+        if count_col is None:
+            count_col = "nuclei_per_field" if "nuclei_per_field" in wells.columns else "n_nuclei"
+        readouts = {"count": count_col, "area": area_col}
+    for col in ("well", *readouts.values()):
         if col not in wells.columns:
             raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(map(str, wells.columns))})")
-    for col in (count_col, area_col):
+    for col in readouts.values():
         values = pd.to_numeric(wells[col], errors="coerce")
         bad = values.isna() & wells[col].notna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise FerroscreenError(f"column '{col}' row {i + 2}: {wells[col].iloc[i]!r} is not a number")
-        if (values < 0).any():
+        if (values < 0).any() and signal_col is None:  # a blank-subtracted signal reads below 0 in dead wells
             i = int(np.flatnonzero((values < 0).to_numpy())[0])
             raise FerroscreenError(f"column '{col}' row {i + 2}: {values.iloc[i]:g} is negative")
     from ferroscreen.analysis.inputs import canonical_wells
@@ -348,7 +380,7 @@ def call_hits(
                 "neg_ctrl or a gene named like 'non-targeting'/'NT')"
             )
         sample = ~ctrl & (g["role"].astype(str) == "sample")
-        for key, col in (("count", count_col), ("area", area_col)):
+        for key, col in readouts.items():
             x = g[col].astype(float)
             ref = float(np.nanmedian(x[ctrl]))
             if not ref > 0:
@@ -382,10 +414,11 @@ def call_hits(
     if left_out:  # said, not warned: the user asked for it
         msgs.insert(0, left_out + " (no part in normalisation or calls)")
     score = "b" if use_bscore else "z"
-    genes = _gene_table(out, score, count_threshold, area_threshold, lethal_threshold, z_threshold, fdr)
+    thresholds = {"down": count_threshold, "up": area_threshold}
+    genes = _gene_table(out, score, list(readouts), thresholds, lethal_threshold, z_threshold, fdr)
     params = {
-        "count_col": count_col,
-        "area_col": area_col,
+        "readouts": list(readouts),
+        **{f"{key}_col": col for key, col in readouts.items()},
         "count_threshold": count_threshold,
         "area_threshold": area_threshold,
         "lethal_threshold": lethal_threshold,
@@ -395,16 +428,24 @@ def call_hits(
         "n_plates": int(out["plate"].nunique()),
         "n_control_wells": int(out["is_control"].sum()),
     }
-    return HitResult(genes, out, replicate_concordance(out), msgs, params)
+    qc = control_qc(out, list(readouts))
+    for row in qc.itertuples(index=False):
+        flags = [f for f in row.flags.split(";") if f and f != "no_pos_ctrl"]  # a plate may have no pos_ctrl
+        if flags:
+            msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(flags)} (Z′ {row.z_prime:.2f} against the "
+                        f"pos_ctrl wells, CV of the non-targeting wells {row.cv_control:.2f})")
+    return HitResult(genes, out, replicate_concordance(out), msgs, params, qc)
 
 
-def _gene_table(w, score, count_thr, area_thr, lethal_thr, z_thr, fdr) -> pd.DataFrame:
+def _gene_table(w, score, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFrame:
+    """Genes ranked; ``thresholds`` maps a readout's effect direction (``down``/``up``) to its fold-change cut."""
     s = w[(~w["is_control"]) & (w["role"].astype(str) == "sample")]
+    lethal_key = next((k for k in keys if READOUT_EFFECTS[k][0] == "down"), None)
     rows = []
     for gene, g in s.groupby("gene", sort=True):
         n = len(g)
         row = {"gene": gene, "n_wells": n, "plates": ";".join(sorted(set(g["plate"])))}
-        for key in ("count", "area"):
+        for key in keys:
             row[f"fc_{key}"] = float(np.nanmedian(g[f"fc_{key}"]))
             zs = g[f"{score}_{key}"].to_numpy(float)
             zs = zs[np.isfinite(zs)]
@@ -415,23 +456,27 @@ def _gene_table(w, score, count_thr, area_thr, lethal_thr, z_thr, fdr) -> pd.Dat
         flags = sorted({f.split(":")[0] for s_ in g["qc_flags"] for f in s_.split(";") if f})
         if n == 1:
             flags.append("single_well")
-        below = (g["fc_count"] < count_thr).to_numpy()
-        if n > 1 and below.any() and not below.all():
-            flags.append("discordant")
+        if lethal_key is not None:
+            below = (g[f"fc_{lethal_key}"] < thresholds["down"]).to_numpy()
+            if n > 1 and below.any() and not below.all():
+                flags.append("discordant")
         row["qc_flags"] = ";".join(flags)
         rows.append(row)
     genes = pd.DataFrame(rows)
     if genes.empty:
         return genes
-    for key in ("count", "area"):
+    calls = []
+    for key in keys:
         genes[f"q_{key}"] = benjamini_hochberg(genes[f"p_{key}"].to_numpy())
-    genes["hit_count_threshold"] = genes["fc_count"] < count_thr
-    genes["hit_area_threshold"] = genes["fc_area"] > area_thr
-    genes["hit_count_fdr"] = (genes["q_count"] < fdr) & (genes["z_count"] <= -z_thr)
-    genes["hit_area_fdr"] = (genes["q_area"] < fdr) & (genes["z_area"] >= z_thr)
-    genes["hit"] = genes[["hit_count_threshold", "hit_area_threshold", "hit_count_fdr", "hit_area_fdr"]].any(axis=1)
-    genes["phenotype"] = [_phenotype(r, lethal_thr) for r in genes.itertuples(index=False)]
-    strength = np.nanmax(np.abs(genes[["zcomb_count", "zcomb_area"]].to_numpy(float)), axis=1)
+    for key in keys:
+        down = READOUT_EFFECTS[key][0] == "down"
+        fc, z = genes[f"fc_{key}"], genes[f"z_{key}"]
+        genes[f"hit_{key}_threshold"] = fc < thresholds["down"] if down else fc > thresholds["up"]
+        genes[f"hit_{key}_fdr"] = (genes[f"q_{key}"] < fdr) & ((z <= -z_thr) if down else (z >= z_thr))
+        calls += [f"hit_{key}_threshold", f"hit_{key}_fdr"]
+    genes["hit"] = genes[calls].any(axis=1)
+    genes["phenotype"] = [_phenotype(r, keys, lethal_key, lethal_thr) for _, r in genes.iterrows()]
+    strength = np.nanmax(np.abs(genes[[f"zcomb_{k}" for k in keys]].to_numpy(float)), axis=1)
     genes["_s"] = np.nan_to_num(strength, nan=-1.0)
     genes = genes.sort_values(["hit", "_s", "gene"], ascending=[False, False, True])
     genes = genes.drop(columns="_s").reset_index(drop=True)
@@ -439,30 +484,60 @@ def _gene_table(w, score, count_thr, area_thr, lethal_thr, z_thr, fdr) -> pd.Dat
     return genes
 
 
-def _phenotype(r, lethal_thr: float) -> str:
+def _phenotype(r, keys, lethal_key, lethal_thr: float) -> str:
     parts = []
-    if r.fc_count < lethal_thr:
-        parts.append("lethal")
-    elif r.hit_count_threshold or r.hit_count_fdr:
-        parts.append("fewer_nuclei")
-    if r.hit_area_threshold or r.hit_area_fdr:
-        parts.append("larger_nuclei")
+    for key in keys:
+        called = r[f"hit_{key}_threshold"] or r[f"hit_{key}_fdr"]
+        if key == lethal_key and r[f"fc_{key}"] < lethal_thr:
+            parts.append("lethal")
+        elif called:
+            parts.append(READOUT_EFFECTS[key][1])
     return "+".join(parts)
+
+
+def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2) -> pd.DataFrame:
+    """Plate x readout control statistics on the fold changes (see the module docstring).
+
+    Columns: ``plate, readout, n_control, n_pos_ctrl, z_prime, robust_z_prime, ssmd,
+    cv_control, flags`` (``no_pos_ctrl``, ``no_window``, ``high_cv``; ``;``-joined).
+    """
+    from ferroscreen.analysis.qc import control_stats
+
+    rows = []
+    for plate, g in wells.groupby("plate", sort=True):
+        pos = g["role"].astype(str) == "pos_ctrl"
+        for key in keys:
+            values = g[f"fc_{key}"].to_numpy(float)
+            neg, posv = values[g["is_control"].to_numpy(bool)], values[pos.to_numpy()]
+            st = control_stats(neg[np.isfinite(neg)], posv[np.isfinite(posv)])
+            flags = []
+            if st["n_reference"] < 2:
+                flags.append("no_pos_ctrl")
+            elif st["z_prime"] < 0:
+                flags.append("no_window")
+            if st["cv_vehicle"] > cv_max:
+                flags.append("high_cv")
+            rows.append({"plate": plate, "readout": key, "n_control": st["n_vehicle"],
+                         "n_pos_ctrl": st["n_reference"], "z_prime": st["z_prime"],
+                         "robust_z_prime": st["robust_z_prime"], "ssmd": st["ssmd"],
+                         "cv_control": st["cv_vehicle"], "flags": ";".join(flags)})
+    return pd.DataFrame(rows, columns=["plate", "readout", "n_control", "n_pos_ctrl", "z_prime", "robust_z_prime",
+                                       "ssmd", "cv_control", "flags"])
 
 
 def replicate_concordance(wells: pd.DataFrame) -> pd.DataFrame:
     """Pearson/Spearman of per-gene log2 fold changes between replicate 1 and 2.
 
-    Genes are matched on ``gene``; controls are excluded. Without a
+    Genes are matched on ``gene``; controls (non-targeting and ``pos_ctrl``) are excluded. Without a
     ``replicate`` column, the first two plates serve as replicates.
     """
-    s = wells[~wells["is_control"]].copy()
+    s = wells[~wells["is_control"] & (wells["role"].astype(str) == "sample")].copy()
     if "replicate" not in s.columns or s["replicate"].isna().all() or s["replicate"].nunique() < 2:
         plates = sorted(s["plate"].unique())
         s["replicate"] = s["plate"].map({p: i + 1 for i, p in enumerate(plates)})
     reps = sorted(s["replicate"].dropna().unique())
     rows = []
-    for key in ("count", "area"):
+    for key in [k for k in READOUT_EFFECTS if f"log2fc_{k}" in wells.columns]:
         row = {
             "readout": key,
             "replicate_a": None,
@@ -488,9 +563,10 @@ def _earlier_plots(out) -> list[str]:
     """Names of the PNGs an earlier ``hits`` run wrote into ``out`` (only names this command gives its plots)."""
     if not out.is_dir():
         return []
-    fixed = {"quadrant.png", "volcano_count.png", "volcano_area.png", "replicates.png"}
+    fixed = {"quadrant.png", "replicates.png", *(f"volcano_{k}.png" for k in READOUT_EFFECTS)}
+    maps = tuple(f"_fc_{k}.png" for k in READOUT_EFFECTS)
     return sorted(p.name for p in out.glob("*.png")
-                  if p.name in fixed or (p.name.startswith("plate_") and p.name.endswith("_fc_count.png")))
+                  if p.name in fixed or (p.name.startswith("plate_") and p.name.endswith(maps)))
 
 
 def run_hits(
@@ -498,17 +574,21 @@ def run_hits(
     out,
     layout_path=None,
     plots: bool = True,
+    read: str | None = None,
+    signal_col: str | None = None,
     **kwargs,
 ) -> HitResult:
-    """``ferroscreen hits``: read wells CSV(s) (and layout), call hits, write the outputs.
+    """``ferroscreen hits``: read the input (and layout), call hits, write the outputs.
 
-    ``wells_csv`` is one path or several (one ``wells.csv`` per plate from
-    ``segment``), concatenated; a plate and well found in two files is an error.
+    ``wells_csv`` is one path or several: per-well tables (one ``wells.csv`` per plate from
+    ``segment``; ``signal_col`` names a viability column instead of nuclei count and area), or
+    plate-reader / IncuCyte exports of a viability assay with a layout (``read`` picks the read);
+    see :mod:`ferroscreen.analysis.hits_inputs`.
 
-    Writes ``genes.csv`` (ranked), ``wells_normalized.csv``,
-    ``concordance.csv``, ``hits.json`` (parameters, warnings, hit counts) and,
-    with ``plots``, PNGs of the plate heat maps, replicate scatter, quadrant
-    and volcano plots. ``kwargs`` go to :func:`call_hits`.
+    Writes ``genes.csv`` (ranked), ``wells_normalized.csv``, ``concordance.csv``,
+    ``plate_qc.csv``, ``hits.json`` (parameters, input notes, warnings, hit counts) and,
+    with ``plots``, PNGs of the plate heat maps, replicate scatter, quadrant (count and area)
+    and volcano plots, all put in place together. ``kwargs`` go to :func:`call_hits`.
 
     Raises:
         FerroscreenError: Unreadable CSV or layout, or a failed check in :func:`call_hits`.
@@ -516,47 +596,41 @@ def run_hits(
     import json
     from pathlib import Path
 
+    from ferroscreen.analysis.hits_inputs import read_hits_input
+
     sources = [Path(p) for p in ([wells_csv] if isinstance(wells_csv, (str, Path)) else wells_csv)]
-    parts = []
-    for src in sources:
-        part = read_csv_table(src, "a wells table")
-        parts.append(part.assign(_source=len(parts)))
-    wells = pd.concat(parts, ignore_index=True)
-    if len(sources) > 1 and {"plate", "well"} <= set(wells.columns):
-        n_files = wells.groupby(["plate", "well"])["_source"].nunique()
-        if (n_files > 1).any():
-            plate, well = n_files[n_files > 1].index[0]
-            files = sorted(set(wells.loc[(wells["plate"] == plate) & (wells["well"] == well), "_source"]))
-            raise FerroscreenError(
-                f"plate {plate} well {well} is in more than one of the wells files "
-                f"({', '.join(str(sources[i]) for i in files)})"
-            )
-    wells = wells.drop(columns="_source")
-    where = ", ".join(map(str, sources))
     layout = None
     if layout_path is not None:
         from ferroscreen.plate import read_layout
 
         layout = read_layout(layout_path)
+    loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col)
+    wells, where = loaded.wells, loaded.where
+    kwargs["signal_col"] = loaded.signal_col
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             result = call_hits(wells, layout, **kwargs)
     except FerroscreenError as exc:
         raise FerroscreenError(f"{where}: {exc}") from exc
+    result.notes = loaded.notes
+    keys = result.params["readouts"]
     with OutputSet(out) as outputs:  # all of this run's outputs, or (on failure) the folder as it was
         result.genes.to_csv(outputs.path("genes.csv"), index=False)
         result.wells.to_csv(outputs.path("wells_normalized.csv"), index=False)
         result.concordance.to_csv(outputs.path("concordance.csv"), index=False)
+        result.qc.to_csv(outputs.path("plate_qc.csv"), index=False)
         genes = result.genes
         summary = {
             "wells": where,
             "layout": str(layout_path) if layout_path else None,
+            **loaded.options,
+            "input_notes": loaded.notes,
             "params": result.params,
             "warnings": result.warnings,
             "n_genes": int(len(genes)),
             "n_hits": int(genes["hit"].sum()) if len(genes) else 0,
-            "top": genes.head(20)[["rank", "gene", "fc_count", "fc_area", "phenotype"]].to_dict("records")
+            "top": genes.head(20)[["rank", "gene", *(f"fc_{k}" for k in keys), "phenotype"]].to_dict("records")
             if len(genes)
             else [],
         }
@@ -565,16 +639,15 @@ def run_hits(
         if plots and len(genes):
             from ferroscreen.analysis import knockdown_plots as kp
 
-            figs = {
-                "quadrant.png": kp.count_area_quadrant(
-                    genes, result.params["count_threshold"], result.params["area_threshold"]
-                ),
-                "volcano_count.png": kp.volcano(genes, "count"),
-                "volcano_area.png": kp.volcano(genes, "area"),
-                "replicates.png": kp.replicate_scatter(result.wells),
-            }
+            figs = {}
+            if {"count", "area"} <= set(keys):
+                figs["quadrant.png"] = kp.count_area_quadrant(
+                    genes, result.params["count_threshold"], result.params["area_threshold"])
+            for key in keys:
+                figs[f"volcano_{key}.png"] = kp.volcano(genes, key)
+            figs["replicates.png"] = kp.replicate_scatter(result.wells, f"log2fc_{keys[0]}")
             for plate in sorted(result.wells["plate"].unique())[:8]:
-                figs[f"plate_{plate}_fc_count.png"] = kp.plate_heatmap(result.wells, "fc_count", plate)
+                figs[f"plate_{plate}_fc_{keys[0]}.png"] = kp.plate_heatmap(result.wells, f"fc_{keys[0]}", plate)
             for name, fig in figs.items():
                 fig.savefig(outputs.path(name), dpi=110, format="png")
             summary["plots"] = sorted(figs)

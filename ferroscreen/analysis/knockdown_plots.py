@@ -47,7 +47,10 @@ def _row_name(r: int) -> str:
 
 def replicate_scatter(wells: pd.DataFrame, value: str = "log2fc_count"):
     """Per-gene ``value`` in replicate 1 vs replicate 2 (plates when no replicate column)."""
-    s = wells[~wells["is_control"]].copy()
+    s = wells[~wells["is_control"].astype(bool)]
+    if "role" in s.columns:
+        s = s[s["role"].astype(str) == "sample"]
+    s = s.copy()
     if "replicate" not in s.columns or s["replicate"].nunique() < 2:
         plates = sorted(s["plate"].unique())
         s["replicate"] = s["plate"].map({p: i + 1 for i, p in enumerate(plates)})

@@ -52,7 +52,12 @@ QC_COLUMNS = [
 POSITIVE_ROLES = ("reference", "pos_ctrl")
 
 
-def _stats(neg: np.ndarray, pos: np.ndarray) -> dict[str, float]:
+def control_stats(neg: np.ndarray, pos: np.ndarray) -> dict[str, float]:
+    """Counts, means, CVs, Z′, robust Z′ and SSMD of negative (``vehicle``) and positive (``reference``) controls.
+
+    Keys: ``n_vehicle, n_reference, mean_vehicle, mean_reference, cv_vehicle, cv_reference,
+    z_prime, robust_z_prime, ssmd``; a statistic needing two wells of a group is NaN without them.
+    """
     out = {
         "n_vehicle": neg.size,
         "n_reference": pos.size,
@@ -125,7 +130,7 @@ def plate_qc(
                 continue
             neg_v = vehicle[readout].dropna().to_numpy(float)
             pos_v = pos[readout].dropna().to_numpy(float)
-            row = {"plate": plate, "readout": readout, **_stats(neg_v, pos_v)}
+            row = {"plate": plate, "readout": readout, **control_stats(neg_v, pos_v)}
             counts = readout == "n_cells_end"
             row["edge_effect"] = _edge_effect(vehicle, *plate_shape) if counts else np.nan
             flags = []

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from markupsafe import Markup, escape
 
 from ferroscreen import __version__
 from ferroscreen.analysis import knockdown_plots as kp
@@ -28,11 +29,18 @@ from ferroscreen.report.results import ReportInputError, read_result_csv
 from ferroscreen.report.tables import frame_table
 
 HITS_FILES = {"genes": "genes.csv", "wells": "wells_normalized.csv", "concordance": "concordance.csv",
-              "summary": "hits.json"}
+              "qc": "plate_qc.csv", "summary": "hits.json"}
 #: Plates drawn as plate maps.
 MAX_PLATES = 12
-_TABLE_COLUMNS = ["rank", "gene", "phenotype", "hit", "fc_count", "fc_area", "z_count", "z_area", "q_count",
-                  "q_area", "n_wells", "plates", "qc_flags"]
+_TABLE_COLUMNS = ["rank", "gene", "phenotype", "hit", "fc_count", "fc_area", "fc_viability", "z_count", "z_area",
+                  "z_viability", "q_count", "q_area", "q_viability", "n_wells", "plates", "qc_flags"]
+#: Readout -> how the report names it.
+READOUT_WORDS = {"count": "nuclei count", "area": "nuclear area", "viability": "viability signal"}
+
+
+def _readouts(genes: pd.DataFrame) -> list[str]:
+    """The readouts of a genes table (``count`` and ``area`` of nuclei, or a ``viability`` signal)."""
+    return [k for k in READOUT_WORDS if f"fc_{k}" in genes.columns]
 
 
 def is_hits_folder(root: str | Path) -> bool:
@@ -43,27 +51,50 @@ def is_hits_folder(root: str | Path) -> bool:
 
 
 def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict) -> list[dict]:
-    plots = [{"uri": encode_png(kp.count_area_quadrant(genes, float(params.get("count_threshold", 0.5)),
-                                                          float(params.get("area_threshold", 1.7)))),
-              "caption": "Nuclei count against nuclear area, each relative to the plate's non-targeting wells "
-                         "(median over a gene's wells); hits in red, thresholds dashed."}]
-    for readout in ("count", "area"):
+    keys = _readouts(genes)
+    plots = []
+    if {"count", "area"} <= set(keys):
+        plots.append({"uri": encode_png(kp.count_area_quadrant(genes, float(params.get("count_threshold", 0.5)),
+                                                               float(params.get("area_threshold", 1.7)))),
+                      "caption": "Nuclei count against nuclear area, each relative to the plate's non-targeting "
+                                 "wells (median over a gene's wells); hits in red, thresholds dashed."})
+    for readout in keys:
         if f"q_{readout}" in genes.columns:
             plots.append({"uri": encode_png(kp.volcano(genes, readout)),
-                          "caption": f"Volcano, nuclear {readout}: log2 fold change against -log10 BH q."})
-    if wells is not None and {"is_control", "gene", "plate", "log2fc_count"} <= set(wells.columns):
-        plots.append({"uri": encode_png(kp.replicate_scatter(wells)),
-                      "caption": "Replicate agreement: each gene's log2 count fold change in two replicates."})
+                          "caption": f"Volcano, {READOUT_WORDS[readout]}: log2 fold change against -log10 BH q."})
+    first = keys[0] if keys else "count"
+    if wells is not None and {"is_control", "gene", "plate", f"log2fc_{first}"} <= set(wells.columns):
+        plots.append({"uri": encode_png(kp.replicate_scatter(wells, f"log2fc_{first}")),
+                      "caption": f"Replicate agreement: each gene's log2 {READOUT_WORDS[first]} fold change in two "
+                                 f"replicates."})
     return plots
 
 
-def _plate_maps(wells: pd.DataFrame | None) -> tuple[list[dict], int]:
-    if wells is None or not {"plate", "row", "col", "fc_count", "is_control"} <= set(wells.columns):
+def _plate_maps(wells: pd.DataFrame | None, key: str) -> tuple[list[dict], int]:
+    if wells is None or not {"plate", "row", "col", f"fc_{key}", "is_control"} <= set(wells.columns):
         return [], 0
     plates = sorted(wells["plate"].astype(str).unique())
     w = wells.assign(plate=wells["plate"].astype(str))
-    maps = [{"plate": p, "uri": encode_png(kp.plate_heatmap(w, "fc_count", p))} for p in plates[:MAX_PLATES]]
+    maps = [{"plate": p, "uri": encode_png(kp.plate_heatmap(w, f"fc_{key}", p))} for p in plates[:MAX_PLATES]]
     return maps, max(len(plates) - MAX_PLATES, 0)
+
+
+def _calls_line(keys: list[str], params: dict, score: str) -> str:
+    """The sentence saying how genes were called."""
+    parts = []
+    for key in keys:
+        word = READOUT_WORDS[key]
+        if key == "area":
+            parts.append(f"{word} above {params.get('area_threshold', 1.7)}")
+        else:
+            parts.append(f"{word} below {params.get('count_threshold', 0.5)}")
+    lethal = next((READOUT_WORDS[k] for k in keys if k != "area"), "nuclei count")
+    cols = ", ".join(f"{READOUT_WORDS[k]} <code>{escape(str(params[f'{k}_col']))}</code>" for k in keys
+                     if params.get(f"{k}_col"))
+    return (f"Calls: {' or '.join(parts)} of the plate's non-targeting controls (median fold change over "
+            f"replicates), or |median {score}| at least {params.get('z_threshold', 3.0)} with BH q below "
+            f"{params.get('fdr', 0.05)}; a gene whose {lethal} falls below {params.get('lethal_threshold', 0.1)} "
+            f"is labelled lethal." + (f" Columns: {cols}." if cols else ""))
 
 
 def _gene_table(genes: pd.DataFrame, max_rows: int) -> dict:
@@ -103,12 +134,16 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
         max_rows: Rows of the gene table (every hit, then the best-ranked others).
 
     Raises:
-        ReportInputError: ``genes.csv`` missing, unreadable or lacking columns; ``hits.json`` not JSON.
+        ReportInputError: ``genes.csv`` missing, unreadable or lacking columns (``rank, gene, hit`` and a
+            readout's ``fc_``); ``hits.json`` not JSON.
     """
     root, out = Path(root), Path(out)
     if not (root / "genes.csv").is_file():
         raise ReportInputError(f"{root}: no genes.csv (is this a `ferroscreen hits` folder?)")
     genes = read_result_csv(root / "genes.csv", "genes")
+    if not _readouts(genes):
+        raise ReportInputError(f"{root / 'genes.csv'}: no readout columns (fc_count and fc_area of nuclei, or "
+                               f"fc_viability)")
     extra = {k: read_result_csv(root / HITS_FILES[k], f"hits_{k}") if (root / HITS_FILES[k]).is_file() else None
              for k in ("wells", "concordance")}  # no required columns: their figures need what they need
     wells, concordance = extra["wells"], extra["concordance"]
@@ -126,7 +161,9 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
     params = summary.get("params") or {}
     hit = genes["hit"].astype(str).str.lower().isin(["true", "1", "yes"])
     phenotypes = genes.loc[hit, "phenotype"].value_counts() if "phenotype" in genes.columns else pd.Series()
-    maps, n_left = _plate_maps(wells)
+    keys = _readouts(genes) or ["count"]
+    maps, n_left = _plate_maps(wells, keys[0])
+    qc = read_result_csv(root / HITS_FILES["qc"], "hits_qc") if (root / HITS_FILES["qc"]).is_file() else None
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     context = {
         "title": title or f"Knockdown screen: {root.resolve().name}",
@@ -142,7 +179,11 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
             "lethal_threshold": params.get("lethal_threshold", 0.1), "z_threshold": params.get("z_threshold", 3.0),
             "fdr": params.get("fdr", 0.05), "score": "B-score" if params.get("score") == "bscore" else "robust z",
             "count_col": params.get("count_col", "n_nuclei"),
+            "calls": Markup(_calls_line(keys, params, "B-score" if params.get("score") == "bscore" else "robust z")),
         },
+        "map_readout": READOUT_WORDS[keys[0]],
+        "input_notes": [str(n) for n in summary.get("input_notes", [])],
+        "plate_qc": frame_table(qc) if qc is not None and len(qc) else None,
         "warnings": [str(w) for w in summary.get("warnings", [])],
         "notes": notes,
         "plots": _plots(genes, wells, params),

@@ -91,7 +91,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "lines": ("compound", "readout", "line_a", "line_b", "verdict"),
     "gallery": ("class", "well", "time_h", "p"),
     "compound_gallery": ("class", "plate", "well", "image"),
-    "genes": ("rank", "gene", "fc_count", "fc_area", "hit"),  # a `ferroscreen hits` folder (report.knockdown)
+    "genes": ("rank", "gene", "hit"),  # a `ferroscreen hits` folder (report.knockdown; and its readouts' fc_)
 }
 
 _FLAG_COLUMN = re.compile(r"^(qc_.*|.*_flag|.*_flagged|flags?|qc)$")

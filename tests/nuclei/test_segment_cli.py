@@ -82,7 +82,7 @@ def test_segment_acquisition_writes_wells(tmp_path, tiny_model_file):
         (["segment", "{imgs}", "--out", "{out}", "--model", "no-such-model"], "unknown model"),
         (["segment", "{imgs}", "--out", "{out}", "--model", "{bad}"], "not a readable model"),
         (["segment", "{imgs}", "--out", "{out}", "--model", "{model}", "--diameter", "big"], "positive number"),
-        (["hits", "{missing}", "--out", "{out}"], "file not found"),
+        (["hits", "{missing}", "--out", "{out}"], "wells table or plate-reader export not found"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(args, needle, image_folder, tiny_model_file, tmp_path, monkeypatch, capsys):

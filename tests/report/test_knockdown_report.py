@@ -79,5 +79,8 @@ def test_a_hits_folder_without_its_extras_still_reports_and_bad_genes_csv_is_one
     assert "No hits.json: thresholds shown are the defaults." in html
     assert "No wells_normalized.csv" in html and 'id="plates"' not in html
     (lean / "genes.csv").write_text("gene,score\nA,1\n")
-    with pytest.raises(ReportInputError, match=r"genes.csv: missing column\(s\) rank, fc_count, fc_area, hit"):
+    with pytest.raises(ReportInputError, match=r"genes.csv: missing column\(s\) rank, hit"):
+        build_report(lean, tmp_path / "bad.html")
+    (lean / "genes.csv").write_text("rank,gene,hit\n1,A,True\n")
+    with pytest.raises(ReportInputError, match=r"genes.csv: no readout columns"):
         build_report(lean, tmp_path / "bad.html")

@@ -1,0 +1,132 @@
+"""What ``ferroscreen hits`` reads: per-well tables, or plate-reader / IncuCyte exports with a layout.
+
+* **Wells tables** (CSV/TSV with a ``well`` column): the ``wells.csv`` of ``ferroscreen segment``
+  (nuclei count and area), or any per-well table whose viability column is named with
+  ``signal_col``. Several files are concatenated; a plate and well in two of them is an error.
+* **Instrument exports** of a viability assay: plate-reader reads (CellTiter-Glo, resazurin;
+  every shape :mod:`ferroscreen.io.plate_reader` reads, blank-subtracted with the layout's
+  ``empty`` wells) or IncuCyte metric exports (a cell count or confluence). They hold no genes,
+  so the layout is required; several files are several plates, named and matched with the
+  layout as ``fit`` does (:func:`~ferroscreen.analysis.fit_inputs.load_fit_input`). The signal
+  is the one readout, ``viability``; a kinetic read or time course is judged at its last time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen.csv_tables import read_csv_table
+from ferroscreen.errors import FerroscreenError, missing_file
+from ferroscreen.plate import PlateLayout
+
+__all__ = ["HitsInput", "read_hits_input"]
+
+_EXCEL = (".xlsx", ".xlsm", ".xls")
+
+
+@dataclass
+class HitsInput:
+    """The wells to call hits on.
+
+    Attributes:
+        wells: One row per well (and time), ``plate, well`` and the readout columns.
+        signal_col: The viability column when the input is one viability signal, else None
+            (nuclei count and area).
+        notes: Lines to print, each naming its file.
+        where: The input files, for messages.
+        options: What ``hits.json`` records of the reading (``plate_reader``, ``inputs``).
+    """
+
+    wells: pd.DataFrame
+    signal_col: str | None
+    where: str
+    notes: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+
+
+def _wells_table(path: Path) -> tuple[pd.DataFrame | None, FerroscreenError | None]:
+    """The per-well table in ``path`` or None when it is not one, and the CSV reader's complaint if it had one."""
+    if path.suffix.lower() in _EXCEL:
+        return None, None
+    try:
+        table = read_csv_table(path, "a wells table")
+    except FerroscreenError as exc:
+        return None, exc
+    return (table if "well" in table.columns else None), None
+
+
+def _not_an_export(path: Path, csv_error: FerroscreenError | None) -> FerroscreenError:
+    """The error for a file that is no wells table and has no layout to read it as an export with."""
+    from ferroscreen.io.plate_reader import NoPlateRead, read_plate_reader
+
+    try:
+        read_plate_reader(path)
+    except NoPlateRead:
+        if csv_error is not None:
+            return csv_error
+        return FerroscreenError(f"{path}: not a wells table (no 'well' column) nor a plate-reader export")
+    except FerroscreenError as exc:
+        return exc
+    return FerroscreenError(f"{path}: a plate-reader export holds no genes; pass --layout with the siRNA gene "
+                            f"per well")
+
+
+def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | None = None,
+                    signal_col: str | None = None) -> HitsInput:
+    """Read ``hits``' WELLS files (see the module docstring).
+
+    Raises:
+        FerroscreenError: One line naming the file: missing, unreadable, wells tables mixed with
+            exports, an export without a layout, or what the export reader refuses.
+    """
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise FerroscreenError(missing_file(path, "wells table or plate-reader export"))
+    where = ", ".join(map(str, paths))
+    read_as_csv = [_wells_table(p) for p in paths]
+    tables = [t for t, _ in read_as_csv]
+    if all(t is not None for t in tables):
+        if read is not None:
+            raise FerroscreenError(f"{paths[0]}: --read picks a read of a plate-reader export; this is a wells table")
+        return HitsInput(_concat_wells(tables, paths), signal_col, where)
+    if any(t is not None for t in tables):
+        table_path = next(p for p, t in zip(paths, tables, strict=True) if t is not None)
+        export_path = next(p for p, t in zip(paths, tables, strict=True) if t is None)
+        raise FerroscreenError(f"{table_path}: a wells table, but {export_path} is not one; give wells tables or "
+                               f"instrument exports, not both")
+    if signal_col is not None:
+        raise FerroscreenError(f"{paths[0]}: --signal-col names a column of a wells table; this is not one")
+    if layout is None:
+        from ferroscreen.io.metric_export import looks_like_metric_export
+
+        if looks_like_metric_export(paths[0]):
+            raise FerroscreenError(f"{paths[0]}: an IncuCyte metric export holds no genes; pass --layout with the "
+                                   f"siRNA gene per well")
+        raise _not_an_export(paths[0], read_as_csv[0][1])
+    from ferroscreen.analysis.fit_inputs import load_fit_input
+
+    loaded = load_fit_input(paths, layout, read=read)
+    if loaded.kind != "metric":
+        raise FerroscreenError(f"{paths[0]}: neither a wells table (plate, well, n_nuclei, area_mean, or a column "
+                               f"named by --signal-col) nor a plate-reader or IncuCyte export")
+    wells = loaded.table.rename(columns={"value": "signal"})
+    options = {k: v for k, v in loaded.options.items() if k in ("plate_reader", "inputs")}
+    return HitsInput(wells, "signal", where, loaded.notes, options)
+
+
+def _concat_wells(tables: list[pd.DataFrame], paths: list[Path]) -> pd.DataFrame:
+    wells = pd.concat([t.assign(_source=i) for i, t in enumerate(tables)], ignore_index=True)
+    if len(paths) > 1 and {"plate", "well"} <= set(wells.columns):
+        n_files = wells.groupby(["plate", "well"])["_source"].nunique()
+        if (n_files > 1).any():
+            plate, well = n_files[n_files > 1].index[0]
+            files = sorted(set(wells.loc[(wells["plate"] == plate) & (wells["well"] == well), "_source"]))
+            raise FerroscreenError(
+                f"plate {plate} well {well} is in more than one of the wells files "
+                f"({', '.join(str(paths[i]) for i in files)})"
+            )
+    return wells.drop(columns="_source")

@@ -1,0 +1,130 @@
+"""``ferroscreen hits`` on a viability assay: CellTiter-Glo siRNA plates from a plate reader."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferroscreen.cli import main
+from ferroscreen.plate import rowcol_to_well
+
+#: Planted knockdowns: viability relative to non-targeting.
+PLANTED = {"UBB": 0.04, "POLR2A": 0.06, "FBXO5": 0.3, "CCNA2": 0.35}
+VEHICLE, BLANK = 80000.0, 2000.0
+
+
+def write_ctg_screen(root, n_plates=3, seed=7):
+    """Replicate 384-well CellTiter-Glo plates (Tecan grid exports) and their one-plate layout.
+
+    Columns 1 and 24 hold the controls: 16 non-targeting, 8 siPLK1 (pos_ctrl), 8 medium only
+    (empty); 352 sample wells hold 348 neutral genes and the :data:`PLANTED` ones.
+    """
+    rng = np.random.default_rng(seed)
+    genes = [f"GENE{i:03d}" for i in range(352 - len(PLANTED))] + list(PLANTED)
+    effect = {g: PLANTED.get(g, float(np.exp(rng.normal(0, 0.08)))) for g in genes}
+    order = rng.permutation(genes)
+    rows = ["plate_id,well,compound,concentration,unit,role"]
+    truth = {}
+    k = 0
+    for r in range(16):
+        for c in range(24):
+            well = rowcol_to_well(r, c)
+            if c in (0, 23):
+                role, gene = (("neg_ctrl", "Non-targeting") if r < 8 else ("pos_ctrl", "PLK1") if c == 0
+                              else ("empty", ""))
+                truth[well] = {"neg_ctrl": 1.0, "pos_ctrl": 0.03, "empty": None}[role]
+            else:
+                role, gene = "sample", order[k]
+                truth[well] = effect[gene]
+                k += 1
+            rows.append(f"LIB1,{well},{gene},,,{role}")
+    (root / "layout.csv").write_text("\n".join(rows) + "\n")
+    paths = []
+    for p in range(n_plates):
+        lines = ["Label: Lum", "<>," + ",".join(str(c) for c in range(1, 25))]
+        for r in range(16):
+            vals = []
+            for c in range(24):
+                rel = truth[rowcol_to_well(r, c)]
+                cells = 0.0 if rel is None else VEHICLE * rel * rng.normal(1, 0.07)
+                vals.append(f"{BLANK * rng.normal(1, 0.05) + max(cells, 0):.0f}")
+            lines.append(chr(65 + r) + "," + ",".join(vals))
+        path = root / f"rep{p + 1}.csv"
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    return paths, root / "layout.csv"
+
+
+def _run(monkeypatch, capsys, *argv):
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_plate_reader_sirna_screen_calls_the_planted_genes(tmp_path, monkeypatch, capsys):
+    paths, layout = write_ctg_screen(tmp_path)
+    out = tmp_path / "hits"
+    code, stdout, err = _run(monkeypatch, capsys, "hits", *map(str, paths), "--layout", str(layout),
+                             "--out", str(out))
+    assert code in (0, None), err
+    assert "background subtracted" in stdout and "rep1.csv" in stdout
+    genes = pd.read_csv(out / "genes.csv")
+    assert set(genes.loc[genes["hit"], "gene"]) == set(PLANTED)
+    called = genes.set_index("gene")
+    assert called.loc["UBB", "phenotype"] == "lethal" and called.loc["POLR2A", "phenotype"] == "lethal"
+    assert called.loc["FBXO5", "phenotype"] == "lower_viability"
+    assert abs(called.loc["FBXO5", "fc_viability"] - 0.3) < 0.05  # the blank is gone: fold changes are true
+    assert (called["n_wells"] == 3).all() and "fc_area" not in genes.columns
+    qc = pd.read_csv(out / "plate_qc.csv")
+    assert len(qc) == 3 and (qc["readout"] == "viability").all()
+    assert (qc["z_prime"] > 0.5).all() and (qc["flags"].fillna("") == "").all()
+    assert (qc["n_control"] == 16).all() and (qc["n_pos_ctrl"] == 8).all()
+    summary = json.loads((out / "hits.json").read_text())
+    assert summary["params"]["readouts"] == ["viability"] and summary["plate_reader"]["signal"] == "viability"
+    assert {"volcano_viability.png", "replicates.png", "plate_rep1_fc_viability.png"} <= set(summary["plots"])
+    assert "quadrant.png" not in summary["plots"]
+    conc = pd.read_csv(out / "concordance.csv")
+    assert list(conc["readout"]) == ["viability"] and conc["pearson"].iloc[0] > 0.5
+
+    from ferroscreen.report.knockdown import build_hits_report
+
+    html = build_hits_report(out, tmp_path / "report.html").read_text()
+    assert "viability signal below 0.5" in html and "plate-qc-table" in html and "nuclei count" not in html
+
+
+def test_a_wells_table_with_a_viability_column(tmp_path, monkeypatch, capsys):
+    paths, layout = write_ctg_screen(tmp_path, n_plates=1)
+    from ferroscreen.io.plate_reader import read_plate_reader
+
+    table = read_plate_reader(paths[0]).reads[0].table
+    table.assign(plate="LIB1").rename(columns={"value": "ctg"}).to_csv(tmp_path / "lims.csv", index=False)
+    code, _, err = _run(monkeypatch, capsys, "hits", str(tmp_path / "lims.csv"), "--layout", str(layout),
+                        "--signal-col", "ctg", "--out", str(tmp_path / "h"))
+    assert code in (0, None), err
+    genes = pd.read_csv(tmp_path / "h" / "genes.csv")
+    assert {"UBB", "POLR2A"} <= set(genes.loc[genes["hit"], "gene"])
+
+
+def test_viability_input_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    paths, layout = write_ctg_screen(tmp_path, n_plates=1)
+    out = str(tmp_path / "never")
+    cases = [
+        ((str(paths[0]), "--out", out), "pass --layout"),
+        ((str(paths[0]), "--layout", str(layout), "--signal-col", "ctg", "--out", out), "--signal-col"),
+        ((str(paths[0]), "--layout", str(layout), "--read", "3", "--out", out), "read"),
+    ]
+    pd.DataFrame({"plate": ["LIB1"], "well": ["B02"], "n_nuclei": [10], "area_mean": [100.0]}).to_csv(
+        tmp_path / "wells.csv", index=False)
+    cases.append(((str(tmp_path / "wells.csv"), str(paths[0]), "--layout", str(layout), "--out", out),
+                  "not both"))
+    for args, expected in cases:
+        code, _, err = _run(monkeypatch, capsys, "hits", *args)
+        assert code == 2, args
+        assert expected in err and "\n" not in err.strip() and "Traceback" not in err, err
+    assert not (tmp_path / "never").exists()
