@@ -331,8 +331,10 @@ def segment(
 @app.command()
 def hits(
     wells: Annotated[
-        list[Path], typer.Argument(help="Per-well features CSV(s) (the wells.csv of segment runs), or plate-reader "
-                                        "/ IncuCyte exports of a viability assay (one plate each; with --layout).")
+        list[Path], typer.Argument(help="Per-well features CSV(s) (the wells.csv of segment runs), CellProfiler "
+                                        "image tables (Image.csv, or an ExportToDatabase SQLite file), or "
+                                        "plate-reader / IncuCyte exports of a viability assay (one plate each; "
+                                        "with --layout).")
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     layout: Annotated[
@@ -351,6 +353,10 @@ def hits(
     read: Annotated[
         str | None,
         typer.Option("--read", help="Which read of a plate-reader export holding several (its number or label)."),
+    ] = None,
+    objects: Annotated[
+        str | None,
+        typer.Option("--objects", help="The nuclei of a CellProfiler export counting several objects (Count_NAME)."),
     ] = None,
     count_threshold: Annotated[
         float, typer.Option("--count-threshold", help="Count (or viability) fold change below which a gene is a hit.")
@@ -372,7 +378,8 @@ def hits(
     _check_number("--fdr", fdr, 0, 1, low_open=True)
 
     result = run_hits(
-        wells, out, layout_path=layout, plots=plots, read=read, signal_col=signal_col, count_col=count_col,
+        wells, out, layout_path=layout, plots=plots, read=read, signal_col=signal_col, objects=objects,
+        count_col=count_col,
         area_col=area_col, count_threshold=count_threshold, area_threshold=area_threshold,
         z_threshold=z_threshold, fdr=fdr, use_bscore=bscore,
     )

@@ -3,6 +3,10 @@
 * **Wells tables** (CSV/TSV with a ``well`` column): the ``wells.csv`` of ``ferroscreen segment``
   (nuclei count and area), or any per-well table whose viability column is named with
   ``signal_col``. Several files are concatenated; a plate and well in two of them is an error.
+* **CellProfiler exports** of a nuclei pipeline (:mod:`ferroscreen.io.cellprofiler`: a per-image
+  ``Image.csv`` or an ExportToDatabase SQLite file): fields summed into wells as ``segment`` does
+  (``n_nuclei``, ``nuclei_per_field``, ``area_mean``); ``objects`` names the nuclei when the
+  pipeline counts several kinds of object.
 * **Instrument exports** of a viability assay: plate-reader reads (CellTiter-Glo, resazurin;
   every shape :mod:`ferroscreen.io.plate_reader` reads, blank-subtracted with the layout's
   ``empty`` wells) or IncuCyte metric exports (a cell count or confluence). They hold no genes,
@@ -75,7 +79,7 @@ def _not_an_export(path: Path, csv_error: FerroscreenError | None) -> Ferroscree
 
 
 def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | None = None,
-                    signal_col: str | None = None) -> HitsInput:
+                    signal_col: str | None = None, objects: str | None = None) -> HitsInput:
     """Read ``hits``' WELLS files (see the module docstring).
 
     Raises:
@@ -87,6 +91,20 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
         if not path.is_file():
             raise FerroscreenError(missing_file(path, "wells table or plate-reader export"))
     where = ", ".join(map(str, paths))
+    from ferroscreen.io.cellprofiler import looks_like_cellprofiler
+
+    cellprofiler = [looks_like_cellprofiler(p) for p in paths]
+    if any(cellprofiler):
+        if not all(cellprofiler):
+            other = next(p for p, c in zip(paths, cellprofiler, strict=True) if not c)
+            raise FerroscreenError(f"{other}: not a CellProfiler image table like "
+                                   f"{paths[cellprofiler.index(True)].name}; give one kind of input")
+        for option, value in (("--read", read), ("--signal-col", signal_col)):
+            if value is not None:
+                raise FerroscreenError(f"{paths[0]}: {option} does not go with a CellProfiler export")
+        return _cellprofiler_wells(paths, objects, where)
+    if objects is not None:
+        raise FerroscreenError(f"{paths[0]}: --objects names the nuclei of a CellProfiler export; this is not one")
     read_as_csv = [_wells_table(p) for p in paths]
     tables = [t for t, _ in read_as_csv]
     if all(t is not None for t in tables):
@@ -116,6 +134,20 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
     wells = loaded.table.rename(columns={"value": "signal"})
     options = {k: v for k, v in loaded.options.items() if k in ("plate_reader", "inputs")}
     return HitsInput(wells, "signal", where, loaded.notes, options)
+
+
+def _cellprofiler_wells(paths: list[Path], objects: str | None, where: str) -> HitsInput:
+    """The wells of CellProfiler exports (one or several runs; a plate and well in two of them is an error)."""
+    from ferroscreen.io.cellprofiler import read_cellprofiler, wells_from_fields
+
+    parts, notes = [], []
+    for path in paths:
+        fields = read_cellprofiler(path, objects)
+        wells = wells_from_fields(fields.table)
+        parts.append(wells)
+        notes.append(f"{path}: CellProfiler export: {len(fields.table)} fields in {len(wells)} wells on "
+                     f"{wells['plate'].nunique()} plate(s); counting {fields.objects}, area from {fields.area_source}")
+    return HitsInput(_concat_wells(parts, paths), None, where, notes, {"cellprofiler": {"objects": fields.objects}})
 
 
 def _concat_wells(tables: list[pd.DataFrame], paths: list[Path]) -> pd.DataFrame:

@@ -576,12 +576,14 @@ def run_hits(
     plots: bool = True,
     read: str | None = None,
     signal_col: str | None = None,
+    objects: str | None = None,
     **kwargs,
 ) -> HitResult:
     """``ferroscreen hits``: read the input (and layout), call hits, write the outputs.
 
     ``wells_csv`` is one path or several: per-well tables (one ``wells.csv`` per plate from
-    ``segment``; ``signal_col`` names a viability column instead of nuclei count and area), or
+    ``segment``; ``signal_col`` names a viability column instead of nuclei count and area), CellProfiler
+    exports of a nuclei pipeline (``objects`` names the nuclei), or
     plate-reader / IncuCyte exports of a viability assay with a layout (``read`` picks the read);
     see :mod:`ferroscreen.analysis.hits_inputs`.
 
@@ -604,7 +606,7 @@ def run_hits(
         from ferroscreen.plate import read_layout
 
         layout = read_layout(layout_path)
-    loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col)
+    loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col, objects=objects)
     wells, where = loaded.wells, loaded.where
     kwargs["signal_col"] = loaded.signal_col
     try:

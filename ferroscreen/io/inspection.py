@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ferroscreen.errors import FerroscreenError, LayoutError
+from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
 from ferroscreen.io.detect import find_layout_beside, open_acquisition
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
@@ -49,7 +50,7 @@ def inspect_path(
     """Describe ``path`` as a JSON-ready dict.
 
     Keys always present: ``kind`` (``acquisition``, ``metric_export``,
-    ``plate_reader`` or ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
+    ``plate_reader``, ``cellprofiler`` or ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
     ``compounds`` ({name: sorted molar concentrations}); acquisitions, metric
     exports and plate-reader exports add ``timepoints_h`` (a plate reader's kinetic
     reads only), plate-reader exports their ``reads``. Acquisitions also list
@@ -62,6 +63,8 @@ def inspect_path(
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
+    if path.is_file() and looks_like_cellprofiler(path):
+        return _cellprofiler_info(path, layout)
     if path.is_file() and suffix in _LAYOUT_SUFFIXES:
         try:
             lay = read_layout(path)
@@ -140,6 +143,32 @@ def inspect_path(
     return out
 
 
+def _cellprofiler_info(path: Path, layout: Path | None) -> dict:
+    """The ``cellprofiler`` description of a CellProfiler per-image table or database (what ``hits`` reads)."""
+    fields = read_cellprofiler(path)
+    t = fields.table
+    wells = sorted(set(t["well"]), key=well_to_rowcol)
+    per_well = t.groupby(["plate", "well"]).size()
+    out = {
+        "kind": "cellprofiler",
+        "format": "sqlite" if path.suffix.lower() in SQLITE_SUFFIXES else "image_table",
+        "path": str(path),
+        "plates": sorted(t["plate"].unique()),
+        "objects": fields.objects,
+        "area_source": fields.area_source,
+        "n_fields": int(len(t)),
+        "fields_per_well": [int(per_well.min()), int(per_well.max())],
+        "n_wells": len(wells),
+        "wells": wells,
+        **_times([]),
+        "n_missing_values": int(t["area_mean"].isna().sum()),
+        "notes": [],
+    }
+    if layout is not None:
+        out["layout_check"] = _compare(wells, layout)
+    return out
+
+
 def _plate_reader_info(path: Path, layout: Path | None) -> dict:
     """The ``plate_reader`` description of a plate-reader export (its reads, wells, times).
 
@@ -197,6 +226,11 @@ def render_inspection(info: dict) -> str:
     interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
     if info["kind"] == "metric_export":
         lines.append(f"  metric: {info['metric'] or '(none)'}")
+    elif info["kind"] == "cellprofiler":
+        low, high = info["fields_per_well"]
+        lines.append(f"  plates: {', '.join(info['plates'])}; fields: {info['n_fields']} ({low}" +
+                     (f"-{high}" if high != low else "") + " per well)")
+        lines.append(f"  counting {info['objects']}; nuclear area from {info['area_source']}")
     elif info["kind"] == "plate_reader":
         lines.append(f"  reads ({len(info['reads'])}; fit takes one with --read N or LABEL when they differ):")
         lines += [f"    {r['number']}: {r['description']}" for r in info["reads"]]

@@ -1,0 +1,260 @@
+"""Reader for CellProfiler measurements of a nuclei pipeline: per-field counts and areas, then wells.
+
+Labs that segment nuclei with CellProfiler bring its exports to ``ferroscreen hits``:
+
+* **ExportToSpreadsheet**: a per-image table ``<prefix>Image.csv`` (one row per image set, i.e.
+  per field: ``ImageNumber``, ``Metadata_*``, ``Count_<Objects>``, and, when per-image means were
+  asked for, ``Mean_<Objects>_AreaShape_Area``), with the object table ``<prefix><Objects>.csv``
+  (``ImageNumber, ObjectNumber, AreaShape_Area, ...``) beside it;
+* **ExportToDatabase** (SQLite): a ``.db``/``.sqlite`` file whose ``<prefix>Per_Image`` table holds
+  the same columns, each named with an ``Image_`` prefix, and whose ``<prefix>Per_Object`` table
+  (or ``<prefix>Per_<Objects>``) holds ``<Objects>_AreaShape_Area``.
+
+Plate and well come from the metadata columns (case-insensitive): the plate from
+``Metadata_Plate`` (or ``Metadata_Barcode``, ``Metadata_PlateID``, ``Metadata_Plate_Name``; a
+table without one is one plate named after its file), the well from ``Metadata_Well`` (``A01``,
+``A1``, ``r01c01``) or from ``Metadata_Row`` and ``Metadata_Column`` (a letter or a number each).
+
+The objects counted are ``Nuclei`` when the table counts them, else the only object counted,
+else the one named like a nuclear stain; otherwise ``objects`` must name them. The nuclear area
+of a field is its objects' mean ``AreaShape_Area`` (pixels), from the per-image means, else
+from the object table. A time-lapse export (``Metadata_Time``/``Metadata_Timepoint``) is refused:
+its fields are not replicates of one moment.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import AcquisitionError, WellError
+from ferroscreen.plate.wells import normalize_well, row_index, rowcol_to_well
+
+__all__ = ["CellProfilerFields", "looks_like_cellprofiler", "read_cellprofiler", "wells_from_fields"]
+
+_PLATE = ("metadata_plate", "metadata_barcode", "metadata_plateid", "metadata_plate_name", "metadata_platename",
+          "metadata_platebarcode")
+_WELL = ("metadata_well", "metadata_wellid", "metadata_well_name", "metadata_wellname")
+_ROW = ("metadata_row", "metadata_wellrow", "metadata_well_row")
+_COL = ("metadata_column", "metadata_col", "metadata_wellcolumn", "metadata_wellcol", "metadata_well_column")
+_TIME = ("metadata_time", "metadata_timepoint", "metadata_t", "metadata_timepointid")
+_NUCLEAR = re.compile(r"nucle|dna|hoechst|dapi|draq", re.I)
+_RC_WELL = re.compile(r"^r(\d+)c(\d+)$", re.I)
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+@dataclass
+class CellProfilerFields:
+    """One CellProfiler export read as fields.
+
+    Attributes:
+        table: One row per field: ``plate, well, n_nuclei, area_mean`` (NaN where a field has no object).
+        objects: The objects counted (``Nuclei``).
+        area_source: Where the area came from (a column, or the object table).
+        source: The file read.
+    """
+
+    table: pd.DataFrame
+    objects: str
+    area_source: str
+    source: Path
+
+
+def looks_like_cellprofiler(path: str | Path) -> bool:
+    """Whether ``path`` is a CellProfiler per-image CSV (``ImageNumber`` and ``Count_*`` in its header) or database."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in SQLITE_SUFFIXES:
+        try:
+            return _per_image_table(path) is not None
+        except sqlite3.Error:
+            return False
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return False
+    names = [c.strip().strip('"') for c in re.split(r"[,\t;]", header)]
+    return "ImageNumber" in names and any(n.startswith("Count_") for n in names)
+
+
+def _column(columns, names: tuple[str, ...]) -> str | None:
+    lower = {str(c).lower(): c for c in columns}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def _choose_objects(columns, objects: str | None, source: Path) -> str:
+    counted = [str(c)[len("Count_"):] for c in columns if str(c).startswith("Count_")]
+    if not counted:
+        raise AcquisitionError(f"{source}: no Count_<objects> column (export the image measurements of the "
+                               f"pipeline that identifies the nuclei)")
+    if objects is not None:
+        match = [o for o in counted if o.lower() == objects.lower()]
+        if not match:
+            raise AcquisitionError(f"{source}: no objects named '{objects}' are counted (Count_ columns: "
+                                   f"{', '.join(counted)})")
+        return match[0]
+    for pick in ([o for o in counted if o.lower() == "nuclei"], counted if len(counted) == 1 else [],
+                 [o for o in counted if _NUCLEAR.search(o)]):
+        if len(pick) == 1:
+            return pick[0]
+    raise AcquisitionError(f"{source}: several objects are counted ({', '.join(counted)}); name the nuclei "
+                           f"with --objects")
+
+
+def _wells(table: pd.DataFrame, source: Path) -> pd.Series:
+    well_col = _column(table.columns, _WELL)
+    if well_col is not None:
+        out = []
+        for value in table[well_col].astype(str).str.strip():
+            m = _RC_WELL.match(value)
+            try:
+                out.append(rowcol_to_well(int(m.group(1)) - 1, int(m.group(2)) - 1) if m else normalize_well(value))
+            except (WellError, ValueError) as exc:
+                raise AcquisitionError(f"{source}: column {well_col}: {exc}") from None
+        return pd.Series(out, index=table.index)
+    row_col, col_col = _column(table.columns, _ROW), _column(table.columns, _COL)
+    if row_col is None or col_col is None:
+        raise AcquisitionError(f"{source}: no well in the metadata (Metadata_Well, or Metadata_Row and "
+                               f"Metadata_Column); extract it from the file names in the Metadata module")
+    out = []
+    for r, c in zip(table[row_col].astype(str).str.strip(), table[col_col].astype(str).str.strip(), strict=True):
+        try:
+            row = int(float(r)) - 1 if r.replace(".", "", 1).isdigit() else row_index(r.upper())
+            out.append(rowcol_to_well(row, int(float(c)) - 1))
+        except (WellError, ValueError) as exc:
+            raise AcquisitionError(f"{source}: row {r!r}, column {c!r} is not a well ({exc})") from None
+    return pd.Series(out, index=table.index)
+
+
+def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_areas) -> CellProfilerFields:
+    """The field table of a per-image table (``Image_`` prefixes removed).
+
+    ``object_areas(objects)`` gives the mean object area per ImageNumber and its source, or None.
+    """
+    if "ImageNumber" not in images.columns:
+        raise AcquisitionError(f"{source}: no ImageNumber column (not a CellProfiler per-image table)")
+    time_col = _column(images.columns, _TIME)
+    if time_col is not None and images[time_col].nunique() > 1:
+        raise AcquisitionError(f"{source}: a time-lapse export ({time_col} has {images[time_col].nunique()} values); "
+                               f"hits takes one time point: export it alone")
+    obj = _choose_objects(images.columns, objects, source)
+    count = pd.to_numeric(images[f"Count_{obj}"], errors="coerce")
+    if count.isna().any() or (count < 0).any():
+        i = int(np.flatnonzero((count.isna() | (count < 0)).to_numpy())[0])
+        raise AcquisitionError(f"{source}: Count_{obj} of ImageNumber {images['ImageNumber'].iloc[i]} is "
+                               f"{images[f'Count_{obj}'].iloc[i]!r}, not a count")
+    plate_col = _column(images.columns, _PLATE)
+    plate = images[plate_col].astype(str).str.strip() if plate_col else pd.Series(source.stem, index=images.index)
+    table = pd.DataFrame({"plate": plate, "well": _wells(images, source), "image_number": images["ImageNumber"],
+                          "n_nuclei": count.astype(int)})
+    mean_col = _column(images.columns, (f"mean_{obj}_areashape_area".lower(),))
+    if mean_col is not None:
+        area = pd.to_numeric(images[mean_col], errors="coerce")
+        area_source = mean_col
+    else:
+        per_image = object_areas(obj)
+        if per_image is None:
+            raise AcquisitionError(f"{source}: no nuclear area: export the per-image means "
+                                   f"(Mean_{obj}_AreaShape_Area) or the {obj} object table with it")
+        area, area_source = images["ImageNumber"].map(per_image[0]), per_image[1]
+    table["area_mean"] = area.where(table["n_nuclei"] > 0).astype(float)
+    return CellProfilerFields(table, obj, area_source, source)
+
+
+def _object_csv(image_csv: Path, obj: str):
+    """Mean ``AreaShape_Area`` per ImageNumber from ``<prefix><obj>.csv`` beside ``<prefix>Image.csv``, or None."""
+    name = image_csv.name
+    if not name.lower().endswith("image.csv"):
+        return None
+    candidates = [p for p in image_csv.parent.glob("*.csv") if p.name.lower() == (name[:-len("image.csv")] + obj
+                                                                                    + ".csv").lower()]
+    if not candidates:
+        return None
+    path = candidates[0]
+    try:
+        objects = pd.read_csv(path, usecols=lambda c: c in ("ImageNumber", "AreaShape_Area"))
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise AcquisitionError(f"{path}: unreadable object table ({str(exc).splitlines()[0]})") from None
+    if not {"ImageNumber", "AreaShape_Area"} <= set(objects.columns):
+        return None
+    area = pd.to_numeric(objects["AreaShape_Area"], errors="coerce")
+    return area.groupby(objects["ImageNumber"]).mean(), f"{path.name}: AreaShape_Area"
+
+
+def _per_image_table(path: Path) -> str | None:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+    found = [n for n in names if n.lower().endswith("per_image")]
+    return found[0] if len(found) == 1 else None
+
+
+def _read_sqlite(path: Path, objects: str | None) -> CellProfilerFields:
+    try:
+        table = _per_image_table(path)
+        if table is None:
+            raise AcquisitionError(f"{path}: no CellProfiler Per_Image table (ExportToDatabase, SQLite)")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+            images = pd.read_sql_query(f'SELECT * FROM "{table}"', con)
+            names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+    except sqlite3.Error as exc:
+        raise AcquisitionError(f"{path}: not a readable SQLite database ({exc})") from None
+    images.columns = [c[len("Image_"):] if c.startswith("Image_") and c != "ImageNumber" else c
+                      for c in images.columns]
+    prefix = table[: -len("Per_Image")]
+
+    def object_areas(obj: str):
+        for candidate in (f"{prefix}Per_{obj}", f"{prefix}Per_Object"):
+            match = [n for n in names if n.lower() == candidate.lower()]
+            if not match:
+                continue
+            column = f"{obj}_AreaShape_Area"
+            try:
+                with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+                    rows = pd.read_sql_query(f'SELECT ImageNumber, "{column}" AS area FROM "{match[0]}"', con)
+            except (sqlite3.Error, pd.errors.DatabaseError):
+                continue
+            return pd.to_numeric(rows["area"], errors="coerce").groupby(rows["ImageNumber"]).mean(), \
+                f"{match[0]}.{column}"
+        return None
+
+    return _fields(images, objects, path, object_areas)
+
+
+def read_cellprofiler(path: str | Path, objects: str | None = None) -> CellProfilerFields:
+    """Read a CellProfiler per-image CSV or SQLite database into fields (see the module docstring).
+
+    Raises:
+        AcquisitionError: One line naming the file: no counts, several objects and none named, no
+            well metadata, no area, a time-lapse export, an unreadable table.
+    """
+    from ferroscreen.csv_tables import read_csv_table
+
+    path = Path(path)
+    if path.suffix.lower() in SQLITE_SUFFIXES:
+        return _read_sqlite(path, objects)
+    images = read_csv_table(path, "a CellProfiler image table", error=AcquisitionError)
+    return _fields(images, objects, path, lambda obj: _object_csv(path, obj))
+
+
+def wells_from_fields(fields: pd.DataFrame) -> pd.DataFrame:
+    """One row per plate and well, as ``ferroscreen segment``'s ``wells.csv``.
+
+    Columns ``plate, well, n_fields, n_nuclei`` (total), ``nuclei_per_field`` (mean) and ``area_mean``
+    (field means weighted by their nuclei).
+    """
+    rows = []
+    for (plate, well), g in fields.groupby(["plate", "well"], sort=True):
+        n = g["n_nuclei"].to_numpy(float)
+        area = g["area_mean"].to_numpy(float)
+        ok = np.isfinite(area) & (n > 0)
+        rows.append({"plate": plate, "well": well, "n_fields": len(g), "n_nuclei": int(n.sum()),
+                     "nuclei_per_field": float(n.mean()),
+                     "area_mean": float(np.average(area[ok], weights=n[ok])) if ok.any() else np.nan})
+    return pd.DataFrame(rows, columns=["plate", "well", "n_fields", "n_nuclei", "nuclei_per_field", "area_mean"])

@@ -1,0 +1,147 @@
+"""``ferroscreen hits`` on CellProfiler exports: per-image CSVs, object tables and SQLite databases."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferroscreen.cli import main
+from ferroscreen.io.cellprofiler import looks_like_cellprofiler, read_cellprofiler, wells_from_fields
+
+from .test_knockdown import PLANTED, make_screen
+
+FIELDS = 4
+
+
+def cellprofiler_tables(seed=0):
+    """A two-plate screen as CellProfiler measured it: the per-image and Nuclei tables, and its layout."""
+    wells, layout = make_screen(seed=seed)
+    rng = np.random.default_rng(seed)
+    images, nuclei = [], []
+    number = 0
+    for w in wells.itertuples(index=False):
+        counts = rng.multinomial(int(round(w.n_nuclei)), [1 / FIELDS] * FIELDS)
+        for site, n in enumerate(counts, start=1):
+            number += 1
+            areas = rng.normal(w.area_mean, 30, size=n)
+            images.append({"ImageNumber": number, "Metadata_Plate": w.plate, "Metadata_Well": w.well,
+                           "Metadata_Site": site, "Count_Nuclei": n, "Count_Cells": n,
+                           "FileName_DNA": f"{w.plate}_{w.well}_s{site}_w1.tif",
+                           "Mean_Nuclei_AreaShape_Area": areas.mean() if n else np.nan})
+            nuclei += [{"ImageNumber": number, "ObjectNumber": k + 1, "AreaShape_Area": a}
+                       for k, a in enumerate(areas)]
+    return pd.DataFrame(images), pd.DataFrame(nuclei), wells, layout
+
+
+@pytest.fixture(scope="module")
+def screen(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cp")
+    images, nuclei, wells, layout = cellprofiler_tables()
+    layout.to_csv(root / "layout.csv")
+    return root, images, nuclei, wells
+
+
+def _hits(monkeypatch, capsys, *argv):
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "hits", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_image_table_gives_the_wells_segment_would(screen, tmp_path, monkeypatch, capsys):
+    root, images, nuclei, wells = screen
+    images.to_csv(tmp_path / "MyExpt_Image.csv", index=False)
+    assert looks_like_cellprofiler(tmp_path / "MyExpt_Image.csv")
+    fields = read_cellprofiler(tmp_path / "MyExpt_Image.csv")
+    assert fields.objects == "Nuclei" and fields.area_source == "Mean_Nuclei_AreaShape_Area"
+    got = wells_from_fields(fields.table).set_index(["plate", "well"])
+    truth = wells.set_index(["plate", "well"])
+    assert (got["n_fields"] == FIELDS).all() and len(got) == len(truth)
+    assert (got["n_nuclei"] == truth["n_nuclei"].round().astype(int)).all()
+    assert np.allclose(got["nuclei_per_field"], got["n_nuclei"] / FIELDS)
+    code, out, err = _hits(monkeypatch, capsys, str(tmp_path / "MyExpt_Image.csv"), "--layout",
+                           str(root / "layout.csv"), "--out", str(tmp_path / "h"), "--no-plots")
+    assert code in (0, None), err
+    assert "CellProfiler export: 3072 fields in 768 wells on 2 plate(s); counting Nuclei" in out
+    genes = pd.read_csv(tmp_path / "h" / "genes.csv").set_index("gene")
+    assert set(PLANTED) <= set(genes.index[genes["hit"]])
+    assert genes.loc["FBXO5", "phenotype"] == "fewer_nuclei+larger_nuclei"
+
+
+def test_object_table_beside_and_sqlite_give_the_same_areas(screen, tmp_path):
+    _, images, nuclei, _ = screen
+    images.drop(columns="Mean_Nuclei_AreaShape_Area").to_csv(tmp_path / "Image.csv", index=False)
+    nuclei.to_csv(tmp_path / "Nuclei.csv", index=False)
+    from_objects = read_cellprofiler(tmp_path / "Image.csv")
+    assert from_objects.area_source == "Nuclei.csv: AreaShape_Area"
+    images.to_csv(tmp_path / "means_Image.csv", index=False)
+    from_means = read_cellprofiler(tmp_path / "means_Image.csv")
+    a = wells_from_fields(from_objects.table)["area_mean"].to_numpy()
+    b = wells_from_fields(from_means.table)["area_mean"].to_numpy()
+    assert np.allclose(a, b, equal_nan=True)
+
+    db = tmp_path / "screen.db"
+    with sqlite3.connect(db) as con:
+        per_image = images.drop(columns="Mean_Nuclei_AreaShape_Area").rename(
+            columns=lambda c: c if c == "ImageNumber" else f"Image_{c}")
+        per_image.to_sql("MyExpt_Per_Image", con, index=False)
+        nuclei.rename(columns={"AreaShape_Area": "Nuclei_AreaShape_Area"}).to_sql("MyExpt_Per_Object", con,
+                                                                                  index=False)
+    assert looks_like_cellprofiler(db)
+    from_db = read_cellprofiler(db)
+    assert from_db.area_source == "MyExpt_Per_Object.Nuclei_AreaShape_Area"
+    assert np.allclose(wells_from_fields(from_db.table)["area_mean"].to_numpy(), a, equal_nan=True)
+
+
+def test_well_spellings_and_objects(screen, tmp_path):
+    _, images, _, _ = screen
+    few = images.head(8).copy()
+    rc = few.assign(Metadata_Well=["r01c02"] * 4 + ["r16c24"] * 4)
+    rc.to_csv(tmp_path / "rc_Image.csv", index=False)
+    assert sorted(set(read_cellprofiler(tmp_path / "rc_Image.csv").table["well"])) == ["A02", "P24"]
+    split = few.drop(columns="Metadata_Well").assign(Metadata_Row=["B"] * 4 + ["3"] * 4, Metadata_Column=[5] * 8)
+    split.to_csv(tmp_path / "split_Image.csv", index=False)
+    assert sorted(set(read_cellprofiler(tmp_path / "split_Image.csv").table["well"])) == ["B05", "C05"]
+    two = few.drop(columns="Count_Nuclei").assign(Count_Cytoplasm=3, Count_HoechstObjects=few["Count_Nuclei"])
+    two = two.rename(columns={"Mean_Nuclei_AreaShape_Area": "Mean_HoechstObjects_AreaShape_Area"})
+    two.to_csv(tmp_path / "two_Image.csv", index=False)
+    assert read_cellprofiler(tmp_path / "two_Image.csv").objects == "HoechstObjects"  # named like a nuclear stain
+
+
+def test_cellprofiler_errors_are_one_line(screen, tmp_path, monkeypatch, capsys):
+    root, images, _, _ = screen
+    few = images.head(8)
+    cases = {
+        "nowell": (few.drop(columns="Metadata_Well"), "no well in the metadata"),
+        "noarea": (few.drop(columns="Mean_Nuclei_AreaShape_Area"), "no nuclear area"),
+        "several": (few.drop(columns="Count_Nuclei").assign(Count_Blobs=1, Count_Spots=2), "--objects"),
+        "badwell": (few.assign(Metadata_Well="Z99"), "column Metadata_Well"),
+        "timelapse": (few.assign(Metadata_Timepoint=[1, 2] * 4), "time-lapse"),
+        "badcount": (few.assign(Count_Nuclei=["x"] + [1] * 7), "not a count"),
+    }
+    for name, (table, expected) in cases.items():
+        table.to_csv(tmp_path / f"{name}_Image.csv", index=False)
+        code, _, err = _hits(monkeypatch, capsys, str(tmp_path / f"{name}_Image.csv"), "--layout",
+                             str(root / "layout.csv"), "--out", str(tmp_path / "never"))
+        assert code == 2 and expected in err and f"{name}_Image.csv" in err, (name, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    code, _, err = _hits(monkeypatch, capsys, str(tmp_path / "nowell_Image.csv"), "--objects", "Cells",
+                         "--signal-col", "x", "--out", str(tmp_path / "never"))
+    assert code == 2 and "--signal-col does not go with a CellProfiler export" in err
+    assert not (tmp_path / "never").exists()
+
+
+def test_inspect_describes_a_cellprofiler_table(screen, tmp_path):
+    from ferroscreen.io.inspection import inspect_path, render_inspection
+
+    root, images, _, _ = screen
+    images.to_csv(tmp_path / "Image.csv", index=False)
+    info = inspect_path(tmp_path / "Image.csv", layout=root / "layout.csv")
+    assert info["kind"] == "cellprofiler" and info["objects"] == "Nuclei" and info["n_wells"] == 384
+    assert info["fields_per_well"] == [FIELDS, FIELDS] and info["layout_check"]["imaged_not_in_layout"] == []
+    assert "counting Nuclei; nuclear area from Mean_Nuclei_AreaShape_Area" in render_inspection(info)
