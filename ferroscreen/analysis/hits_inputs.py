@@ -5,8 +5,9 @@
   ``signal_col``. Several files are concatenated; a plate and well in two of them is an error.
 * **CellProfiler exports** of a nuclei pipeline (:mod:`ferroscreen.io.cellprofiler`: a per-image
   ``Image.csv`` or an ExportToDatabase SQLite file): fields summed into wells as ``segment`` does
-  (``n_nuclei``, ``nuclei_per_field``, ``area_mean``); ``objects`` names the nuclei when the
-  pipeline counts several kinds of object.
+  (``n_nuclei``, ``nuclei_per_field``, ``area_mean``); and **Harmony/Columbus** per-well results
+  (:mod:`ferroscreen.io.harmony_results`, ``PlateResults.txt``). ``objects`` names the nuclei when
+  the analysis counts several kinds of object.
 * **Instrument exports** of a viability assay: plate-reader reads (CellTiter-Glo, resazurin;
   every shape :mod:`ferroscreen.io.plate_reader` reads, blank-subtracted with the layout's
   ``empty`` wells) or IncuCyte metric exports (a cell count or confluence). They hold no genes,
@@ -91,20 +92,19 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
         if not path.is_file():
             raise FerroscreenError(missing_file(path, "wells table or plate-reader export"))
     where = ", ".join(map(str, paths))
-    from ferroscreen.io.cellprofiler import looks_like_cellprofiler
-
-    cellprofiler = [looks_like_cellprofiler(p) for p in paths]
-    if any(cellprofiler):
-        if not all(cellprofiler):
-            other = next(p for p, c in zip(paths, cellprofiler, strict=True) if not c)
-            raise FerroscreenError(f"{other}: not a CellProfiler image table like "
-                                   f"{paths[cellprofiler.index(True)].name}; give one kind of input")
+    kinds = [_analysis_export(p) for p in paths]
+    if any(kinds):
+        if len(set(kinds)) > 1:
+            other = next(p for p, k in zip(paths, kinds, strict=True) if k != kinds[0])
+            raise FerroscreenError(f"{other}: not {_KIND_NAMES[kinds[0]]} like {paths[0].name}; give one kind of "
+                                   f"input")
         for option, value in (("--read", read), ("--signal-col", signal_col)):
             if value is not None:
-                raise FerroscreenError(f"{paths[0]}: {option} does not go with a CellProfiler export")
-        return _cellprofiler_wells(paths, objects, where)
+                raise FerroscreenError(f"{paths[0]}: {option} does not go with {_KIND_NAMES[kinds[0]]}")
+        return _analysis_wells(paths, kinds[0], objects, where)
     if objects is not None:
-        raise FerroscreenError(f"{paths[0]}: --objects names the nuclei of a CellProfiler export; this is not one")
+        raise FerroscreenError(f"{paths[0]}: --objects names the nuclei of a CellProfiler or Harmony export; this is "
+                               f"neither")
     read_as_csv = [_wells_table(p) for p in paths]
     tables = [t for t, _ in read_as_csv]
     if all(t is not None for t in tables):
@@ -136,18 +136,40 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
     return HitsInput(wells, "signal", where, loaded.notes, options)
 
 
-def _cellprofiler_wells(paths: list[Path], objects: str | None, where: str) -> HitsInput:
-    """The wells of CellProfiler exports (one or several runs; a plate and well in two of them is an error)."""
+_KIND_NAMES = {"cellprofiler": "a CellProfiler image table", "harmony": "a Harmony results file"}
+
+
+def _analysis_export(path: Path) -> str | None:
+    """``cellprofiler`` or ``harmony`` when ``path`` is that image-analysis software's export, else None."""
+    from ferroscreen.io.cellprofiler import looks_like_cellprofiler
+    from ferroscreen.io.harmony_results import looks_like_harmony_results
+
+    if looks_like_cellprofiler(path):
+        return "cellprofiler"
+    if looks_like_harmony_results(path):
+        return "harmony"
+    return None
+
+
+def _analysis_wells(paths: list[Path], kind: str, objects: str | None, where: str) -> HitsInput:
+    """The wells of CellProfiler or Harmony exports (several runs; a plate and well in two of them is an error)."""
     from ferroscreen.io.cellprofiler import read_cellprofiler, wells_from_fields
+    from ferroscreen.io.harmony_results import read_harmony_results
 
     parts, notes = [], []
     for path in paths:
-        fields = read_cellprofiler(path, objects)
-        wells = wells_from_fields(fields.table)
+        if kind == "cellprofiler":
+            fields = read_cellprofiler(path, objects)
+            wells, counted, area = wells_from_fields(fields.table), fields.objects, fields.area_source
+            said = f"CellProfiler export: {len(fields.table)} fields in {len(wells)} wells"
+        else:
+            read = read_harmony_results(path, objects)
+            wells, counted, area = read.table, read.population, read.area_source
+            said = f"Harmony results: {len(wells)} wells"
+            notes += [f"{path}: {n}" for n in read.notes]
         parts.append(wells)
-        notes.append(f"{path}: CellProfiler export: {len(fields.table)} fields in {len(wells)} wells on "
-                     f"{wells['plate'].nunique()} plate(s); counting {fields.objects}, area from {fields.area_source}")
-    return HitsInput(_concat_wells(parts, paths), None, where, notes, {"cellprofiler": {"objects": fields.objects}})
+        notes.append(f"{path}: {said} on {wells['plate'].nunique()} plate(s); counting {counted}, area from {area}")
+    return HitsInput(_concat_wells(parts, paths), None, where, notes, {kind: {"objects": counted}})
 
 
 def _concat_wells(tables: list[pd.DataFrame], paths: list[Path]) -> pd.DataFrame:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, WellError
+from ferroscreen.io.object_names import pick_nuclei
 from ferroscreen.plate.wells import normalize_well, row_index, rowcol_to_well
 
 __all__ = ["CellProfilerFields", "looks_like_cellprofiler", "read_cellprofiler", "wells_from_fields"]
@@ -43,7 +44,6 @@ _WELL = ("metadata_well", "metadata_wellid", "metadata_well_name", "metadata_wel
 _ROW = ("metadata_row", "metadata_wellrow", "metadata_well_row")
 _COL = ("metadata_column", "metadata_col", "metadata_wellcolumn", "metadata_wellcol", "metadata_well_column")
 _TIME = ("metadata_time", "metadata_timepoint", "metadata_t", "metadata_timepointid")
-_NUCLEAR = re.compile(r"nucle|dna|hoechst|dapi|draq", re.I)
 _RC_WELL = re.compile(r"^r(\d+)c(\d+)$", re.I)
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -94,18 +94,7 @@ def _choose_objects(columns, objects: str | None, source: Path) -> str:
     if not counted:
         raise AcquisitionError(f"{source}: no Count_<objects> column (export the image measurements of the "
                                f"pipeline that identifies the nuclei)")
-    if objects is not None:
-        match = [o for o in counted if o.lower() == objects.lower()]
-        if not match:
-            raise AcquisitionError(f"{source}: no objects named '{objects}' are counted (Count_ columns: "
-                                   f"{', '.join(counted)})")
-        return match[0]
-    for pick in ([o for o in counted if o.lower() == "nuclei"], counted if len(counted) == 1 else [],
-                 [o for o in counted if _NUCLEAR.search(o)]):
-        if len(pick) == 1:
-            return pick[0]
-    raise AcquisitionError(f"{source}: several objects are counted ({', '.join(counted)}); name the nuclei "
-                           f"with --objects")
+    return pick_nuclei(counted, objects, source)
 
 
 def _wells(table: pd.DataFrame, source: Path) -> pd.Series:

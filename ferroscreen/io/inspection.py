@@ -9,6 +9,7 @@ import numpy as np
 from ferroscreen.errors import FerroscreenError, LayoutError
 from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
 from ferroscreen.io.detect import find_layout_beside, open_acquisition
+from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 from ferroscreen.io.plate_reader import NoPlateRead, read_plate_reader
@@ -49,8 +50,8 @@ def inspect_path(
 ) -> dict:
     """Describe ``path`` as a JSON-ready dict.
 
-    Keys always present: ``kind`` (``acquisition``, ``metric_export``,
-    ``plate_reader``, ``cellprofiler`` or ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
+    Keys always present: ``kind`` (``acquisition``, ``metric_export``, ``plate_reader``,
+    ``cellprofiler``, ``harmony_results`` or ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
     ``compounds`` ({name: sorted molar concentrations}); acquisitions, metric
     exports and plate-reader exports add ``timepoints_h`` (a plate reader's kinetic
     reads only), plate-reader exports their ``reads``. Acquisitions also list
@@ -65,6 +66,8 @@ def inspect_path(
     suffix = path.suffix.lower()
     if path.is_file() and looks_like_cellprofiler(path):
         return _cellprofiler_info(path, layout)
+    if path.is_file() and looks_like_harmony_results(path):
+        return _harmony_info(path, layout)
     if path.is_file() and suffix in _LAYOUT_SUFFIXES:
         try:
             lay = read_layout(path)
@@ -169,6 +172,29 @@ def _cellprofiler_info(path: Path, layout: Path | None) -> dict:
     return out
 
 
+def _harmony_info(path: Path, layout: Path | None) -> dict:
+    """The ``harmony_results`` description of a Harmony/Columbus per-well results file (what ``hits`` reads)."""
+    read = read_harmony_results(path)
+    t = read.table
+    wells = sorted(set(t["well"]), key=well_to_rowcol)
+    out = {
+        "kind": "harmony_results",
+        "format": "plate_results",
+        "path": str(path),
+        "plates": sorted(t["plate"].unique()),
+        "objects": read.population,
+        "area_source": read.area_source,
+        "n_wells": len(wells),
+        "wells": wells,
+        **_times([]),
+        "n_missing_values": int(t["area_mean"].isna().sum()),
+        "notes": read.notes,
+    }
+    if layout is not None:
+        out["layout_check"] = _compare(wells, layout)
+    return out
+
+
 def _plate_reader_info(path: Path, layout: Path | None) -> dict:
     """The ``plate_reader`` description of a plate-reader export (its reads, wells, times).
 
@@ -230,6 +256,9 @@ def render_inspection(info: dict) -> str:
         low, high = info["fields_per_well"]
         lines.append(f"  plates: {', '.join(info['plates'])}; fields: {info['n_fields']} ({low}" +
                      (f"-{high}" if high != low else "") + " per well)")
+        lines.append(f"  counting {info['objects']}; nuclear area from {info['area_source']}")
+    elif info["kind"] == "harmony_results":
+        lines.append(f"  plates: {', '.join(info['plates'])}")
         lines.append(f"  counting {info['objects']}; nuclear area from {info['area_source']}")
     elif info["kind"] == "plate_reader":
         lines.append(f"  reads ({len(info['reads'])}; fit takes one with --read N or LABEL when they differ):")

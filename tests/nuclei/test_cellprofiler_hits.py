@@ -132,7 +132,7 @@ def test_cellprofiler_errors_are_one_line(screen, tmp_path, monkeypatch, capsys)
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     code, _, err = _hits(monkeypatch, capsys, str(tmp_path / "nowell_Image.csv"), "--objects", "Cells",
                          "--signal-col", "x", "--out", str(tmp_path / "never"))
-    assert code == 2 and "--signal-col does not go with a CellProfiler export" in err
+    assert code == 2 and "--signal-col does not go with a CellProfiler image table" in err
     assert not (tmp_path / "never").exists()
 
 
@@ -145,3 +145,59 @@ def test_inspect_describes_a_cellprofiler_table(screen, tmp_path):
     assert info["kind"] == "cellprofiler" and info["objects"] == "Nuclei" and info["n_wells"] == 384
     assert info["fields_per_well"] == [FIELDS, FIELDS] and info["layout_check"]["imaged_not_in_layout"] == []
     assert "counting Nuclei; nuclear area from Mean_Nuclei_AreaShape_Area" in render_inspection(info)
+
+
+def harmony_text(wells, plate, extra_population=False, timepoints=1):
+    """A Harmony PlateResults.txt of ``wells`` (one plate): header block, [Data], one row per well."""
+    head = ["[General]", "Version\t1", "Date\t2026-03-02", f"Plate Name\t{plate}", "Measurement\tMeasurement 1",
+            "Evaluation\tEvaluation1", "Evaluation Signature\t", "[Data]"]
+    cols = ["Row", "Column", "Plane", "Timepoint", "Number of Analyzed Fields", "Nuclei - Number of Objects",
+            "Nuclei - Nucleus Area [µm²] - Mean per Well", "Nuclei - Nucleus Roundness - Mean per Well"]
+    if extra_population:
+        cols.insert(6, "Dead Nuclei - Number of Objects")
+    rows = ["\t".join(cols)]
+    from ferroscreen.plate.wells import well_to_rowcol
+
+    for t in range(1, timepoints + 1):
+        for w in wells.itertuples(index=False):
+            r, c = well_to_rowcol(w.well)
+            n = int(round(w.n_nuclei)) if t == timepoints else 999
+            values = [r + 1, c + 1, 1, t, 9, n, f"{w.area_mean:.3f}" if n else "NaN", "0.9"]
+            if extra_population:
+                values.insert(6, 3)
+            rows.append("\t".join(map(str, values)))
+    return "\n".join(head + rows) + "\n"
+
+
+def test_harmony_plate_results(screen, tmp_path, monkeypatch, capsys):
+    from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
+
+    root, _, _, wells = screen
+    paths = []
+    for plate in ("REP1", "REP2"):
+        path = tmp_path / plate / "PlateResults.txt"
+        path.parent.mkdir()
+        path.write_text(harmony_text(wells[wells["plate"] == plate], plate, timepoints=2 if plate == "REP2" else 1),
+                        encoding="utf-8")
+        paths.append(path)
+    assert looks_like_harmony_results(paths[0]) and not looks_like_harmony_results(root / "layout.csv")
+    read = read_harmony_results(paths[1])
+    assert read.population == "Nuclei" and read.area_source == "Nuclei - Nucleus Area [µm²] - Mean per Well"
+    assert read.notes == ["2 time points; the last (Timepoint 2) is used"] and len(read.table) == 384
+    assert np.allclose(read.table["nuclei_per_field"], read.table["n_nuclei"] / 9)
+    code, out, err = _hits(monkeypatch, capsys, *map(str, paths), "--layout", str(root / "layout.csv"),
+                           "--out", str(tmp_path / "h"), "--no-plots")
+    assert code in (0, None), err
+    assert "Harmony results: 384 wells on 1 plate(s); counting Nuclei" in out
+    genes = pd.read_csv(tmp_path / "h" / "genes.csv").set_index("gene")
+    assert set(PLANTED) <= set(genes.index[genes["hit"]])
+
+    two = tmp_path / "two.txt"
+    two.write_text(harmony_text(wells[wells["plate"] == "REP1"].head(4), "REP1", extra_population=True))
+    assert read_harmony_results(two).population == "Nuclei"
+    noarea = tmp_path / "noarea.txt"
+    noarea.write_text(two.read_text().replace("Nucleus Area [µm²]", "Nucleus Size"))
+    code, _, err = _hits(monkeypatch, capsys, str(noarea), "--out", str(tmp_path / "never"))
+    assert code == 2 and "noarea.txt: no 'Nuclei - ... Area ... - Mean per Well' column" in err
+    code, _, err = _hits(monkeypatch, capsys, str(two), "--objects", "Cells", "--out", str(tmp_path / "never"))
+    assert code == 2 and "no populations named 'Cells' are counted" in err and len(err.strip().splitlines()) == 1

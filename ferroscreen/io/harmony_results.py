@@ -1,0 +1,160 @@
+"""Reader for Harmony / Columbus per-well results (``PlateResults.txt``) of a nuclei analysis.
+
+Operetta and Opera Phenix users who segment nuclei in Harmony export its evaluation per well:
+a tab-separated text file, a header block of ``Key<TAB>value`` lines (``Plate Name``,
+``Measurement``, ``Evaluation``...) and, after a ``[Data]`` line, one row per well (and plane,
+time point) with ``Row`` and ``Column`` numbers and the building blocks' outputs, named
+``<Population> - <Property>``:
+
+* ``Nuclei - Number of Objects``: the well's nuclei, over its analysed fields;
+* ``Nuclei - Nucleus Area [µm²] - Mean per Well`` (or in px²): their mean area;
+* ``Number of Analyzed Fields``, when exported: the fields behind the count.
+
+The population counted is ``Nuclei`` when it is there, else the only one, else the one named like
+a nuclear stain; otherwise ``population`` must name it. ``NaN`` cells are missing values. A
+time-lapse evaluation is judged at its last time point (said in the notes); several planes per well
+are refused (evaluate one plane or a projection).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.errors import AcquisitionError, WellError
+from ferroscreen.io.object_names import pick_nuclei
+from ferroscreen.plate.wells import rowcol_to_well
+
+__all__ = ["HarmonyWells", "looks_like_harmony_results", "read_harmony_results"]
+
+_COUNT = re.compile(r"^(?P<pop>.+?) - Number of Objects$")
+
+
+@dataclass
+class HarmonyWells:
+    """A Harmony results file read as wells.
+
+    Attributes:
+        table: ``plate, well, n_nuclei[, n_fields, nuclei_per_field], area_mean``.
+        population: The population counted.
+        area_source: The column the area came from.
+        notes: What was decided on the way (time point kept).
+    """
+
+    table: pd.DataFrame
+    population: str
+    area_source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _text(path: Path) -> str:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "utf-16", "latin-1"):
+        if encoding == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            continue
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _split(text: str) -> tuple[dict[str, str], str] | None:
+    """The header block's keys and the data table's text, or None when this is not a Harmony results file."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "[Data]"), None)
+    header_at = start + 1 if start is not None else 0
+    if header_at >= len(lines):
+        return None
+    names = [c.strip() for c in lines[header_at].split("\t")]
+    if not {"Row", "Column"} <= set(names) or not any(_COUNT.match(n) for n in names):
+        return None
+    keys = {}
+    for line in lines[: start or 0]:
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0].strip():
+            keys[parts[0].strip()] = parts[1].strip()
+    return keys, "\n".join(lines[header_at:])
+
+
+def looks_like_harmony_results(path: str | Path) -> bool:
+    """Whether ``path`` is a Harmony/Columbus per-well results file with an object count."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() not in (".txt", ".tsv", ".csv"):
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    if b"Number of Objects" not in head and "Number of Objects".encode("utf-16-le") not in head:
+        return False
+    try:
+        return _split(_text(path)) is not None
+    except OSError:
+        return False
+
+
+def read_harmony_results(path: str | Path, population: str | None = None) -> HarmonyWells:
+    """Read a Harmony/Columbus ``PlateResults.txt`` into wells (see the module docstring).
+
+    Raises:
+        AcquisitionError: One line naming the file: not such a file, several populations and none
+            named, no area column, a row or column that is not a well, several planes, a count
+            that is not a number.
+    """
+    path = Path(path)
+    try:
+        split = _split(_text(path))
+    except OSError as exc:
+        raise AcquisitionError(f"{path}: {exc.strerror or exc}") from None
+    if split is None:
+        raise AcquisitionError(f"{path}: not a Harmony results file (no Row, Column and '<population> - Number of "
+                               f"Objects' columns)")
+    keys, data = split
+    try:
+        table = pd.read_csv(io.StringIO(data), sep="\t", na_values=["NaN"], keep_default_na=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise AcquisitionError(f"{path}: unreadable data table ({str(exc).splitlines()[0]})") from None
+    table = table.loc[:, [not str(c).startswith("Unnamed") for c in table.columns]]
+    populations = [m.group("pop") for c in table.columns if (m := _COUNT.match(str(c)))]
+    pop = pick_nuclei(populations, population, path, "populations")
+    area_cols = [c for c in table.columns if str(c).startswith(f"{pop} - ") and "Area" in str(c)
+                 and str(c).endswith("Mean per Well")]
+    if not area_cols:
+        raise AcquisitionError(f"{path}: no '{pop} - ... Area ... - Mean per Well' column: add the nuclear area "
+                               f"(Calculate Morphology Properties, mean per well) to the evaluation's output")
+    area_col = sorted(area_cols, key=lambda c: ("Nucleus Area" not in c, len(c)))[0]
+    notes = []
+    if "Plane" in table.columns and table["Plane"].nunique() > 1:
+        raise AcquisitionError(f"{path}: {table['Plane'].nunique()} planes per well; evaluate one plane or a "
+                               f"projection")
+    if "Timepoint" in table.columns and table["Timepoint"].nunique() > 1:
+        last = table["Timepoint"].max()
+        notes.append(f"{table['Timepoint'].nunique()} time points; the last (Timepoint {last}) is used")
+        table = table[table["Timepoint"] == last]
+    wells = []
+    for r, c in zip(table["Row"], table["Column"], strict=True):
+        try:
+            wells.append(rowcol_to_well(int(r) - 1, int(c) - 1))
+        except (ValueError, TypeError, WellError):
+            raise AcquisitionError(f"{path}: Row {r!r}, Column {c!r} is not a well") from None
+    count = pd.to_numeric(table[f"{pop} - Number of Objects"], errors="coerce")
+    bad = count.isna() & table[f"{pop} - Number of Objects"].notna()
+    if bad.any():
+        raise AcquisitionError(f"{path}: '{pop} - Number of Objects' holds "
+                               f"{table[f'{pop} - Number of Objects'][bad].iloc[0]!r}, not a count")
+    plate = keys.get("Plate Name") or keys.get("Plate") or keys.get("Barcode") or path.parent.name or path.stem
+    out = pd.DataFrame({"plate": plate, "well": wells, "n_nuclei": count.to_numpy(float)})
+    if "Number of Analyzed Fields" in table.columns:
+        fields = pd.to_numeric(table["Number of Analyzed Fields"], errors="coerce").to_numpy(float)
+        out["n_fields"] = fields
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["nuclei_per_field"] = np.where(fields > 0, out["n_nuclei"] / fields, np.nan)
+    out["area_mean"] = pd.to_numeric(table[area_col], errors="coerce").to_numpy(float)
+    return HarmonyWells(out, pop, area_col, notes)
