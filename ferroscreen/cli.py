@@ -344,7 +344,10 @@ def hits(
         str | None,
         typer.Option("--count-col", help="Count column (default: nuclei_per_field if present, else n_nuclei)."),
     ] = None,
-    area_col: Annotated[str, typer.Option("--area-col")] = "area_mean",
+    area_col: Annotated[
+        str | None,
+        typer.Option("--area-col", help="Nuclear area column (default: area_mean; without it, the count alone)."),
+    ] = None,
     signal_col: Annotated[
         str | None,
         typer.Option("--signal-col", help="A wells table's viability column (e.g. a CellTiter-Glo reading): the one "

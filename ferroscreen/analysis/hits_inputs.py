@@ -168,7 +168,8 @@ def _analysis_wells(paths: list[Path], kind: str, objects: str | None, where: st
             said = f"Harmony results: {len(wells)} wells"
             notes += [f"{path}: {n}" for n in read.notes]
         parts.append(wells)
-        notes.append(f"{path}: {said} on {wells['plate'].nunique()} plate(s); counting {counted}, area from {area}")
+        area_said = f"area from {area}" if area else "no nuclear area exported (the count alone)"
+        notes.append(f"{path}: {said} on {wells['plate'].nunique()} plate(s); counting {counted}, {area_said}")
     return HitsInput(_concat_wells(parts, paths), None, where, notes, {kind: {"objects": counted}})
 
 

@@ -282,7 +282,7 @@ def call_hits(
     wells: pd.DataFrame,
     layout=None,
     count_col: str | None = None,
-    area_col: str = "area_mean",
+    area_col: str | None = None,
     count_threshold: float = 0.5,
     area_threshold: float = 1.7,
     lethal_threshold: float = 0.1,
@@ -305,7 +305,8 @@ def call_hits(
         count_col: Nuclei count column; default ``nuclei_per_field`` when the
             table has it (``ferroscreen segment``'s wells: unbiased when a field
             failed; the same fold changes as the total otherwise), else ``n_nuclei``.
-        area_col: Nuclear area column.
+        area_col: Nuclear area column; default ``area_mean``, and without one the count is the
+            only readout (said in the warnings).
         count_threshold: Count (or viability) fold change below which a gene is a hit.
         area_threshold: Area fold change above which a gene is a hit.
         lethal_threshold: Count (or viability) fold change below which a hit is labelled lethal.
@@ -322,12 +323,16 @@ def call_hits(
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
+    area_note = ""
     if signal_col is not None:
         readouts = {"viability": signal_col}
     else:
         if count_col is None:
             count_col = "nuclei_per_field" if "nuclei_per_field" in wells.columns else "n_nuclei"
-        readouts = {"count": count_col, "area": area_col}
+        readouts = {"count": count_col, "area": area_col or "area_mean"}
+        if area_col is None and "area_mean" not in wells.columns:
+            readouts.pop("area")
+            area_note = "no nuclear area column (area_mean): genes are called on the nuclei count alone"
     for col in ("well", *readouts.values()):
         if col not in wells.columns:
             raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(map(str, wells.columns))})")
@@ -369,7 +374,7 @@ def call_hits(
     if "qc_flags" not in df.columns:
         df["qc_flags"] = ""
     df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
-    msgs: list[str] = [time_note] if time_note else []
+    msgs: list[str] = [m for m in (area_note, time_note) if m]
     parts = []
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()

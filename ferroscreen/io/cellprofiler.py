@@ -18,8 +18,8 @@ table without one is one plate named after its file), the well from ``Metadata_W
 The objects counted are ``Nuclei`` when the table counts them, else the only object counted,
 else the one named like a nuclear stain; otherwise ``objects`` must name them. The nuclear area
 of a field is its objects' mean ``AreaShape_Area`` (pixels), from the per-image means, else
-from the object table. A time-lapse export (``Metadata_Time``/``Metadata_Timepoint``) is refused:
-its fields are not replicates of one moment.
+from the object table; an export with neither gives counts alone. A time-lapse export
+(``Metadata_Time``/``Metadata_Timepoint``) is refused: its fields are not replicates of one moment.
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ class CellProfilerFields:
     """One CellProfiler export read as fields.
 
     Attributes:
-        table: One row per field: ``plate, well, n_nuclei, area_mean`` (NaN where a field has no object).
+        table: One row per field: ``plate, well, n_nuclei[, area_mean]`` (NaN where a field has no object).
         objects: The objects counted (``Nuclei``).
-        area_source: Where the area came from (a column, or the object table).
+        area_source: Where the area came from (a column, or the object table); None when the export
+            holds no area (and the table no ``area_mean``).
         source: The file read.
     """
 
@@ -144,15 +145,13 @@ def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_area
     table = pd.DataFrame({"plate": plate, "well": _wells(images, source), "image_number": images["ImageNumber"],
                           "n_nuclei": count.astype(int)})
     mean_col = _column(images.columns, (f"mean_{obj}_areashape_area".lower(),))
+    per_image = None if mean_col is not None else object_areas(obj)
     if mean_col is not None:
-        area = pd.to_numeric(images[mean_col], errors="coerce")
-        area_source = mean_col
-    else:
-        per_image = object_areas(obj)
-        if per_image is None:
-            raise AcquisitionError(f"{source}: no nuclear area: export the per-image means "
-                                   f"(Mean_{obj}_AreaShape_Area) or the {obj} object table with it")
+        area, area_source = pd.to_numeric(images[mean_col], errors="coerce"), mean_col
+    elif per_image is not None:
         area, area_source = images["ImageNumber"].map(per_image[0]), per_image[1]
+    else:  # a count-only pipeline
+        return CellProfilerFields(table, obj, None, source)
     table["area_mean"] = area.where(table["n_nuclei"] > 0).astype(float)
     return CellProfilerFields(table, obj, area_source, source)
 
@@ -235,15 +234,19 @@ def read_cellprofiler(path: str | Path, objects: str | None = None) -> CellProfi
 def wells_from_fields(fields: pd.DataFrame) -> pd.DataFrame:
     """One row per plate and well, as ``ferroscreen segment``'s ``wells.csv``.
 
-    Columns ``plate, well, n_fields, n_nuclei`` (total), ``nuclei_per_field`` (mean) and ``area_mean``
-    (field means weighted by their nuclei).
+    Columns ``plate, well, n_fields, n_nuclei`` (total), ``nuclei_per_field`` (mean) and, when the
+    fields have it, ``area_mean`` (field means weighted by their nuclei).
     """
     rows = []
+    has_area = "area_mean" in fields.columns
     for (plate, well), g in fields.groupby(["plate", "well"], sort=True):
         n = g["n_nuclei"].to_numpy(float)
-        area = g["area_mean"].to_numpy(float)
-        ok = np.isfinite(area) & (n > 0)
-        rows.append({"plate": plate, "well": well, "n_fields": len(g), "n_nuclei": int(n.sum()),
-                     "nuclei_per_field": float(n.mean()),
-                     "area_mean": float(np.average(area[ok], weights=n[ok])) if ok.any() else np.nan})
-    return pd.DataFrame(rows, columns=["plate", "well", "n_fields", "n_nuclei", "nuclei_per_field", "area_mean"])
+        row = {"plate": plate, "well": well, "n_fields": len(g), "n_nuclei": int(n.sum()),
+               "nuclei_per_field": float(n.mean())}
+        if has_area:
+            area = g["area_mean"].to_numpy(float)
+            ok = np.isfinite(area) & (n > 0)
+            row["area_mean"] = float(np.average(area[ok], weights=n[ok])) if ok.any() else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["plate", "well", "n_fields", "n_nuclei", "nuclei_per_field",
+                                       *(["area_mean"] if has_area else [])])

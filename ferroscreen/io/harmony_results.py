@@ -7,7 +7,7 @@ time point) with ``Row`` and ``Column`` numbers and the building blocks' outputs
 ``<Population> - <Property>``:
 
 * ``Nuclei - Number of Objects``: the well's nuclei, over its analysed fields;
-* ``Nuclei - Nucleus Area [µm²] - Mean per Well`` (or in px²): their mean area;
+* ``Nuclei - Nucleus Area [µm²] - Mean per Well`` (or in px²): their mean area (without it, counts alone);
 * ``Number of Analyzed Fields``, when exported: the fields behind the count.
 
 The population counted is ``Nuclei`` when it is there, else the only one, else the one named like
@@ -40,15 +40,15 @@ class HarmonyWells:
     """A Harmony results file read as wells.
 
     Attributes:
-        table: ``plate, well, n_nuclei[, n_fields, nuclei_per_field], area_mean``.
+        table: ``plate, well, n_nuclei[, n_fields, nuclei_per_field][, area_mean]``.
         population: The population counted.
-        area_source: The column the area came from.
+        area_source: The column the area came from; None when the file has no mean area (counts alone).
         notes: What was decided on the way (time point kept).
     """
 
     table: pd.DataFrame
     population: str
-    area_source: str
+    area_source: str | None
     notes: list[str] = field(default_factory=list)
 
 
@@ -105,8 +105,7 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
 
     Raises:
         AcquisitionError: One line naming the file: not such a file, several populations and none
-            named, no area column, a row or column that is not a well, several planes, a count
-            that is not a number.
+            named, a row or column that is not a well, several planes, a count that is not a number.
     """
     path = Path(path)
     try:
@@ -126,10 +125,7 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
     pop = pick_nuclei(populations, population, path, "populations")
     area_cols = [c for c in table.columns if str(c).startswith(f"{pop} - ") and "Area" in str(c)
                  and str(c).endswith("Mean per Well")]
-    if not area_cols:
-        raise AcquisitionError(f"{path}: no '{pop} - ... Area ... - Mean per Well' column: add the nuclear area "
-                               f"(Calculate Morphology Properties, mean per well) to the evaluation's output")
-    area_col = sorted(area_cols, key=lambda c: ("Nucleus Area" not in c, len(c)))[0]
+    area_col = sorted(area_cols, key=lambda c: ("Nucleus Area" not in c, len(c)))[0] if area_cols else None
     notes = []
     if "Plane" in table.columns and table["Plane"].nunique() > 1:
         raise AcquisitionError(f"{path}: {table['Plane'].nunique()} planes per well; evaluate one plane or a "
@@ -156,5 +152,6 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
         out["n_fields"] = fields
         with np.errstate(divide="ignore", invalid="ignore"):
             out["nuclei_per_field"] = np.where(fields > 0, out["n_nuclei"] / fields, np.nan)
-    out["area_mean"] = pd.to_numeric(table[area_col], errors="coerce").to_numpy(float)
+    if area_col is not None:
+        out["area_mean"] = pd.to_numeric(table[area_col], errors="coerce").to_numpy(float)
     return HarmonyWells(out, pop, area_col, notes)

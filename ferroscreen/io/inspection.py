@@ -164,7 +164,7 @@ def _cellprofiler_info(path: Path, layout: Path | None) -> dict:
         "n_wells": len(wells),
         "wells": wells,
         **_times([]),
-        "n_missing_values": int(t["area_mean"].isna().sum()),
+        "n_missing_values": int(t["area_mean"].isna().sum()) if "area_mean" in t else 0,
         "notes": [],
     }
     if layout is not None:
@@ -187,7 +187,7 @@ def _harmony_info(path: Path, layout: Path | None) -> dict:
         "n_wells": len(wells),
         "wells": wells,
         **_times([]),
-        "n_missing_values": int(t["area_mean"].isna().sum()),
+        "n_missing_values": int(t["area_mean"].isna().sum()) if "area_mean" in t else 0,
         "notes": read.notes,
     }
     if layout is not None:
@@ -228,6 +228,11 @@ def _well_ranges(wells: list[str], limit: int = 24) -> str:
     return ", ".join(wells[:limit]) + f", … ({len(wells) - limit} more)"
 
 
+def _counting_line(info: dict) -> str:
+    area = f"nuclear area from {info['area_source']}" if info["area_source"] else "no nuclear area (the count alone)"
+    return f"  counting {info['objects']}; {area}"
+
+
 def render_inspection(info: dict) -> str:
     """Human-readable text for an :func:`inspect_path` result."""
     lines = [f"{info['path']}: {info['kind']} ({info['format']})"]
@@ -256,10 +261,10 @@ def render_inspection(info: dict) -> str:
         low, high = info["fields_per_well"]
         lines.append(f"  plates: {', '.join(info['plates'])}; fields: {info['n_fields']} ({low}" +
                      (f"-{high}" if high != low else "") + " per well)")
-        lines.append(f"  counting {info['objects']}; nuclear area from {info['area_source']}")
+        lines.append(_counting_line(info))
     elif info["kind"] == "harmony_results":
         lines.append(f"  plates: {', '.join(info['plates'])}")
-        lines.append(f"  counting {info['objects']}; nuclear area from {info['area_source']}")
+        lines.append(_counting_line(info))
     elif info["kind"] == "plate_reader":
         lines.append(f"  reads ({len(info['reads'])}; fit takes one with --read N or LABEL when they differ):")
         lines += [f"    {r['number']}: {r['description']}" for r in info["reads"]]

@@ -113,12 +113,26 @@ def test_well_spellings_and_objects(screen, tmp_path):
     assert read_cellprofiler(tmp_path / "two_Image.csv").objects == "HoechstObjects"  # named like a nuclear stain
 
 
+def test_a_count_only_pipeline_calls_on_the_count_alone(screen, tmp_path, monkeypatch, capsys):
+    root, images, _, _ = screen
+    images.drop(columns="Mean_Nuclei_AreaShape_Area").to_csv(tmp_path / "Image.csv", index=False)
+    assert read_cellprofiler(tmp_path / "Image.csv").area_source is None
+    code, out, err = _hits(monkeypatch, capsys, str(tmp_path / "Image.csv"), "--layout", str(root / "layout.csv"),
+                           "--out", str(tmp_path / "h"), "--no-plots")
+    assert code in (0, None), err
+    assert "no nuclear area exported (the count alone)" in out
+    assert "no nuclear area column (area_mean): genes are called on the nuclei count alone" in err
+    genes = pd.read_csv(tmp_path / "h" / "genes.csv").set_index("gene")
+    assert "fc_area" not in genes.columns
+    assert {g for g, (fc_count, _) in PLANTED.items() if fc_count < 0.5} <= set(genes.index[genes["hit"]])
+    assert genes.loc["UBB", "phenotype"] == "lethal"
+
+
 def test_cellprofiler_errors_are_one_line(screen, tmp_path, monkeypatch, capsys):
     root, images, _, _ = screen
     few = images.head(8)
     cases = {
         "nowell": (few.drop(columns="Metadata_Well"), "no well in the metadata"),
-        "noarea": (few.drop(columns="Mean_Nuclei_AreaShape_Area"), "no nuclear area"),
         "several": (few.drop(columns="Count_Nuclei").assign(Count_Blobs=1, Count_Spots=2), "--objects"),
         "badwell": (few.assign(Metadata_Well="Z99"), "column Metadata_Well"),
         "timelapse": (few.assign(Metadata_Timepoint=[1, 2] * 4), "time-lapse"),
@@ -197,7 +211,7 @@ def test_harmony_plate_results(screen, tmp_path, monkeypatch, capsys):
     assert read_harmony_results(two).population == "Nuclei"
     noarea = tmp_path / "noarea.txt"
     noarea.write_text(two.read_text().replace("Nucleus Area [µm²]", "Nucleus Size"))
-    code, _, err = _hits(monkeypatch, capsys, str(noarea), "--out", str(tmp_path / "never"))
-    assert code == 2 and "noarea.txt: no 'Nuclei - ... Area ... - Mean per Well' column" in err
+    counted = read_harmony_results(noarea)
+    assert counted.area_source is None and "area_mean" not in counted.table
     code, _, err = _hits(monkeypatch, capsys, str(two), "--objects", "Cells", "--out", str(tmp_path / "never"))
     assert code == 2 and "no populations named 'Cells' are counted" in err and len(err.strip().splitlines()) == 1
