@@ -203,6 +203,7 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
         if export is not None:
             from ferroscreen.io.plate_reader import plate_reads_table
 
+            _check_plate_format(export, path, layout)
             plates = layout.plate_ids if layout is not None else None
             metric, notes = plate_reads_table(export, read, plates, endpoint_h, signal)
             _name_plates([metric], [path], layout, notes)
@@ -217,22 +218,28 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
     return FitInput(table, kind, layout, notes=notes, options=options)
 
 
-def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports: list, source: Path, layout, read,
-                   signal) -> FitInput:
+def _check_plate_format(export, path: Path, layout) -> None:
+    """Refuse a plate read whose plate format is not the layout's (a 96-well grid laid on a 384-well map)."""
+    if layout is None:
+        return
+    cols = {r.n_cols for r in export.reads if r.n_cols}
+    if cols and layout.plate_format.cols not in cols:
+        n_wells = {c * r for r, c in _FORMATS if c in cols}
+        read_wells = "/".join(map(str, sorted(n_wells)))
+        raise AnalysisInputError(f"{path}: a {read_wells}-well plate read, but the layout is a "
+                                 f"{layout.plate_format.n_wells}-well plate")
+
+
+def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports: list, source: Path | str, layout,
+                   read, signal) -> FitInput:
     """A plate-reader metric table, blank-subtracted, as a signal (``metric``) or dead fraction (``wells``).
 
-    ``notes`` are the reading's lines to print, ``summary`` what provenance records of the read.
+    ``notes`` are the reading's lines to print, ``summary`` what provenance records of the read, ``source``
+    the file(s) the notes and errors name.
     """
     from ferroscreen.analysis.reader_signal import dead_signal_fraction, signal_note, subtract_blank
 
     label = metric.attrs.get("read_label", "")
-    if layout is not None:
-        cols = {r.n_cols for e in exports for r in e.reads if r.n_cols}
-        if cols and layout.plate_format.cols not in cols:
-            n_wells = {c * r for r, c in _FORMATS if c in cols}
-            read_wells = "/".join(map(str, sorted(n_wells)))
-            raise AnalysisInputError(f"{source}: a {read_wells}-well plate read, but the layout is a "
-                                     f"{layout.plate_format.n_wells}-well plate")
     try:
         metric, blank_notes = subtract_blank(metric, layout, "pos_ctrl" if signal == "dead" else "vehicle")
     except AnalysisInputError as exc:
@@ -248,7 +255,7 @@ def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports
     elif signal_note(label):
         blank_notes.append(signal_note(label))
     options = {"plate_reader": {
-        "reads": [r.describe() for e in exports for r in e.reads], "chosen": read, "note": summary,
+        "reads": [r.describe() for e in exports for r in e.reads], "chosen": read, "label": label, "note": summary,
         "signal": signal, "blank_subtracted": any(n.startswith("background subtracted") for n in blank_notes),
     }, "input_kind": "metric"}
     return FitInput(table, kind, layout, notes=[*notes, *(f"{source}: {n}" for n in blank_notes)], options=options,
@@ -278,6 +285,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         if export is None:
             raise AnalysisInputError(f"{path}: with several INPUTs each is a plate-reader export or an IncuCyte "
                                      f"metric export; this is neither")
+        _check_plate_format(export, path, layout)
         table, read_notes = plate_reads_table(export, read, None, endpoint_h, signal)
         summary = summary or read_notes[0]
         exports.append(export)
@@ -304,7 +312,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
     if metric_files:
         return _metric_signal(FitInput(metric, "metric", layout, notes=notes, derived=True), paths[0], layout, signal)
     metric.attrs["read_label"] = parts[0].attrs.get("read_label", "")
-    return _reader_signal(metric, notes, summary, exports, paths[0], layout, read, signal)
+    return _reader_signal(metric, notes, summary, exports, ", ".join(map(str, paths)), layout, read, signal)
 
 
 def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: list[str]) -> None:

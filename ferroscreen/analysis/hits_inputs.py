@@ -110,7 +110,11 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
     if all(t is not None for t in tables):
         if read is not None:
             raise FerroscreenError(f"{paths[0]}: --read picks a read of a plate-reader export; this is a wells table")
-        return HitsInput(_concat_wells(tables, paths), signal_col, where)
+        wells = _concat_wells(tables, paths)
+        notes = []
+        if signal_col is not None and layout is not None:
+            wells, notes = _blank_subtracted(wells, signal_col, layout, where)
+        return HitsInput(wells, signal_col, where, notes)
     if any(t is not None for t in tables):
         table_path = next(p for p, t in zip(paths, tables, strict=True) if t is not None)
         export_path = next(p for p, t in zip(paths, tables, strict=True) if t is None)
@@ -131,9 +135,16 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
     if loaded.kind != "metric":
         raise FerroscreenError(f"{paths[0]}: neither a wells table (plate, well, n_nuclei, area_mean, or a column "
                                f"named by --signal-col) nor a plate-reader or IncuCyte export")
-    wells = loaded.table.rename(columns={"value": "signal"})
+    from ferroscreen.analysis.reader_signal import is_dead_signal
+
+    label = loaded.options.get("plate_reader", {}).get("label", "")
+    if is_dead_signal(label):
+        pick = " (--read picks it)" if not read and len(loaded.options["plate_reader"].get("reads", [])) > 1 else ""
+        raise FerroscreenError(f"{paths[0]}: '{label}' looks like a dead-cell signal (it rises as cells die); hits "
+                               f"takes a viability read (CellTiter-Glo, resazurin){pick}")
+    wells = loaded.table.rename(columns={"value": "viability"})
     options = {k: v for k, v in loaded.options.items() if k in ("plate_reader", "inputs")}
-    return HitsInput(wells, "signal", where, loaded.notes, options)
+    return HitsInput(wells, "viability", where, loaded.notes, options)
 
 
 _KIND_NAMES = {"cellprofiler": "a CellProfiler image table", "harmony": "a Harmony results file"}
@@ -173,8 +184,30 @@ def _analysis_wells(paths: list[Path], kind: str, objects: str | None, where: st
     return HitsInput(_concat_wells(parts, paths), None, where, notes, {kind: {"objects": counted}})
 
 
+def _blank_subtracted(wells: pd.DataFrame, signal_col: str, layout, where: str) -> tuple[pd.DataFrame, list[str]]:
+    """A wells table's signal with the layout's empty wells' median subtracted per plate, as for exports."""
+    from ferroscreen.analysis.inputs import AnalysisInputError, canonical_wells
+    from ferroscreen.analysis.reader_signal import subtract_blank
+
+    values = pd.to_numeric(wells[signal_col], errors="coerce") if signal_col in wells.columns else None
+    if values is None or "plate" not in wells.columns or (values.isna() & wells[signal_col].notna()).any():
+        return wells, []  # the hit caller says what is wrong with the column
+    table = pd.DataFrame({"plate": wells["plate"].astype(str), "well": canonical_wells(wells["well"]).to_numpy(),
+                          "time_h": pd.to_numeric(wells["time_h"], errors="coerce").fillna(0.0) if "time_h" in wells
+                          else 0.0,
+                          "value": values})
+    try:
+        table, notes = subtract_blank(table, layout)
+    except AnalysisInputError as exc:
+        raise FerroscreenError(f"{where}: {exc}") from None
+    return wells.assign(**{signal_col: table["value"].to_numpy()}), [f"{where}: {n}" for n in notes]
+
+
 def _concat_wells(tables: list[pd.DataFrame], paths: list[Path]) -> pd.DataFrame:
+    """The tables as one, each row's file and line in ``_where`` (for messages) when there are several files."""
     wells = pd.concat([t.assign(_source=i) for i, t in enumerate(tables)], ignore_index=True)
+    if len(paths) > 1:
+        wells["_where"] = [f"{paths[i]} line {k + 2}" for i, t in enumerate(tables) for k in range(len(t))]
     if len(paths) > 1 and {"plate", "well"} <= set(wells.columns):
         n_files = wells.groupby(["plate", "well"])["_source"].nunique()
         if (n_files > 1).any():

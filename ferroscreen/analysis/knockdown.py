@@ -48,6 +48,7 @@ above 0.2 is flagged ``high_cv``. Flagged plates are reported, never dropped.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -333,18 +334,24 @@ def call_hits(
         if area_col is None and "area_mean" not in wells.columns:
             readouts.pop("area")
             area_note = "no nuclear area column (area_mean): genes are called on the nuclei count alone"
+    def line(i: int) -> str:  # where row i of the table came from
+        return str(wells["_where"].iloc[i]) if "_where" in wells.columns else f"row {i + 2}"
+
     for col in ("well", *readouts.values()):
         if col not in wells.columns:
-            raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(map(str, wells.columns))})")
+            hint = ("; for a viability signal name its column with --signal-col"
+                    if signal_col is None and col == count_col and count_col == "n_nuclei" else "")
+            shown = [c for c in map(str, wells.columns) if c != "_where"]
+            raise FerroscreenError(f"wells table has no column '{col}' (have {', '.join(shown)}){hint}")
     for col in readouts.values():
         values = pd.to_numeric(wells[col], errors="coerce")
-        bad = values.isna() & wells[col].notna()
+        bad = (values.isna() & wells[col].notna()) | np.isinf(values)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise FerroscreenError(f"column '{col}' row {i + 2}: {wells[col].iloc[i]!r} is not a number")
+            raise FerroscreenError(f"column '{col}' {line(i)}: {wells[col].iloc[i]!r} is not a number")
         if (values < 0).any() and signal_col is None:  # a blank-subtracted signal reads below 0 in dead wells
             i = int(np.flatnonzero((values < 0).to_numpy())[0])
-            raise FerroscreenError(f"column '{col}' row {i + 2}: {values.iloc[i]:g} is negative")
+            raise FerroscreenError(f"column '{col}' {line(i)}: {values.iloc[i]:g} is negative")
     from ferroscreen.analysis.inputs import canonical_wells
 
     wells = wells.assign(well=canonical_wells(wells["well"]).to_numpy())  # A1 = A01 from here on
@@ -354,7 +361,7 @@ def call_hits(
         i = int(np.flatnonzero(dup.to_numpy())[0])
         where = " ".join(str(wells[k].iloc[i]) for k in keys if k != "time_h")
         at = f" at {wells['time_h'].iloc[i]} h" if "time_h" in keys else ""
-        raise FerroscreenError(f"well {where}{at} has {int(dup.sum())} rows (one expected; row {i + 2})")
+        raise FerroscreenError(f"well {where}{at} has {int(dup.sum())} rows (one expected; {line(i)})")
     time_note = ""
     if "time_h" in wells.columns and pd.to_numeric(wells["time_h"], errors="coerce").nunique() > 1:
         t = pd.to_numeric(wells["time_h"], errors="coerce")
@@ -363,18 +370,36 @@ def call_hits(
         wells = wells[t == last].copy()
         time_note = (f"the wells table holds {n_times} time points; each plate's last "
                      f"({', '.join(f'{v:g} h' for v in sorted(set(last)))}) is used")
-    df = _merge_layout(wells, layout)
+    df = _merge_layout(wells.drop(columns="_where", errors="ignore"), layout)
     df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
     left_out = exclusion_note(df[df["exclude"] != ""])
     df = df[(df["role"].astype(str) != "empty") & (df["exclude"] == "")].copy()
+    if df.empty:
+        raise FerroscreenError("no well left to call: every well is empty (role empty) or excluded")
     df["is_control"] = _is_control(df, control_names)
+    unnamed = (df["role"].astype(str) == "sample") & ~df["is_control"] & (
+        df["gene"].isna() | (df["gene"].astype(str).str.strip() == ""))
+    unnamed_note = ""
+    if unnamed.any():
+        shown = ", ".join(f"{p} {w}" for p, w in df.loc[unnamed, ["plate", "well"]].head(6).itertuples(index=False))
+        more = f" and {int(unnamed.sum()) - 6} more" if unnamed.sum() > 6 else ""
+        unnamed_note = (f"{int(unnamed.sum())} sample well(s) name no gene ({shown}{more}) and take no part; give "
+                        f"their gene in the layout, or role empty")
+        df = df[~unnamed].copy()
     rc = [well_to_rowcol(w) for w in df["well"]]
     df["row"] = [r for r, _ in rc]
     df["col"] = [c for _, c in rc]
     if "qc_flags" not in df.columns:
         df["qc_flags"] = ""
     df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
-    msgs: list[str] = [m for m in (area_note, time_note) if m]
+    msgs: list[str] = [m for m in (area_note, time_note, unnamed_note) if m]
+    for col in dict.fromkeys(readouts.values()):
+        unread = ~np.isfinite(pd.to_numeric(df[col], errors="coerce").to_numpy(float))
+        if unread.any():
+            shown = ", ".join(f"{p} {w}" for p, w in df.loc[unread, ["plate", "well"]].head(6).itertuples(index=False))
+            more = f" and {int(unread.sum()) - 6} more" if unread.sum() > 6 else ""
+            msgs.append(f"{int(unread.sum())} well(s) hold no {col} reading ({shown}{more}) and take no part in "
+                        f"its calls")
     parts = []
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()
@@ -387,9 +412,11 @@ def call_hits(
         sample = ~ctrl & (g["role"].astype(str) == "sample")
         for key, col in readouts.items():
             x = g[col].astype(float)
+            if not np.isfinite(x[ctrl]).any():
+                raise FerroscreenError(f"plate {plate}: no non-targeting control well holds a {col} reading")
             ref = float(np.nanmedian(x[ctrl]))
             if not ref > 0:
-                raise FerroscreenError(f"plate {plate}: median {col} of control wells is {ref}")
+                raise FerroscreenError(f"plate {plate}: median {col} of control wells is {ref:g} (not above 0)")
             g[f"fc_{key}"] = x / ref
             with np.errstate(divide="ignore"):
                 lfc = np.log2(np.clip(x / ref, 1e-3, None))
@@ -448,10 +475,12 @@ def _gene_table(w, score, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFr
     lethal_key = next((k for k in keys if READOUT_EFFECTS[k][0] == "down"), None)
     rows = []
     for gene, g in s.groupby("gene", sort=True):
-        n = len(g)
+        read = np.isfinite(g[[f"fc_{k}" for k in keys]].to_numpy(float)).any(axis=1)
+        n = int(read.sum())  # wells with a reading
         row = {"gene": gene, "n_wells": n, "plates": ";".join(sorted(set(g["plate"])))}
         for key in keys:
-            row[f"fc_{key}"] = float(np.nanmedian(g[f"fc_{key}"]))
+            fc = g[f"fc_{key}"].to_numpy(float)
+            row[f"fc_{key}"] = float(np.median(fc[np.isfinite(fc)])) if np.isfinite(fc).any() else np.nan
             zs = g[f"{score}_{key}"].to_numpy(float)
             zs = zs[np.isfinite(zs)]
             row[f"z_{key}"] = float(np.median(zs)) if zs.size else np.nan
@@ -459,7 +488,9 @@ def _gene_table(w, score, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFr
             row[f"zcomb_{key}"] = zc
             row[f"p_{key}"] = float(2 * stats.norm.sf(abs(zc))) if np.isfinite(zc) else np.nan
         flags = sorted({f.split(":")[0] for s_ in g["qc_flags"] for f in s_.split(";") if f})
-        if n == 1:
+        if n == 0:
+            flags.append("no_reading")
+        elif n == 1:
             flags.append("single_well")
         if lethal_key is not None:
             below = (g[f"fc_{lethal_key}"] < thresholds["down"]).to_numpy()
@@ -481,8 +512,8 @@ def _gene_table(w, score, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFr
         calls += [f"hit_{key}_threshold", f"hit_{key}_fdr"]
     genes["hit"] = genes[calls].any(axis=1)
     genes["phenotype"] = [_phenotype(r, keys, lethal_key, lethal_thr) for _, r in genes.iterrows()]
-    strength = np.nanmax(np.abs(genes[[f"zcomb_{k}" for k in keys]].to_numpy(float)), axis=1)
-    genes["_s"] = np.nan_to_num(strength, nan=-1.0)
+    strength = np.abs(genes[[f"zcomb_{k}" for k in keys]].to_numpy(float))
+    genes["_s"] = np.where(np.isfinite(strength), strength, -1.0).max(axis=1)
     genes = genes.sort_values(["hit", "_s", "gene"], ascending=[False, False, True])
     genes = genes.drop(columns="_s").reset_index(drop=True)
     genes.insert(0, "rank", np.arange(1, len(genes) + 1))
@@ -619,6 +650,8 @@ def run_hits(
             warnings.simplefilter("ignore", UserWarning)
             result = call_hits(wells, layout, **kwargs)
     except FerroscreenError as exc:
+        if any(str(p) in str(exc) for p in sources):  # the message names its file and line already
+            raise
         raise FerroscreenError(f"{where}: {exc}") from exc
     result.notes = loaded.notes
     keys = result.params["readouts"]
@@ -654,7 +687,8 @@ def run_hits(
                 figs[f"volcano_{key}.png"] = kp.volcano(genes, key)
             figs["replicates.png"] = kp.replicate_scatter(result.wells, f"log2fc_{keys[0]}")
             for plate in sorted(result.wells["plate"].unique())[:8]:
-                figs[f"plate_{plate}_fc_{keys[0]}.png"] = kp.plate_heatmap(result.wells, f"fc_{keys[0]}", plate)
+                name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(plate)).strip("._") or "plate"  # safe as a file name
+                figs[f"plate_{name}_fc_{keys[0]}.png"] = kp.plate_heatmap(result.wells, f"fc_{keys[0]}", plate)
             for name, fig in figs.items():
                 fig.savefig(outputs.path(name), dpi=110, format="png")
             summary["plots"] = sorted(figs)

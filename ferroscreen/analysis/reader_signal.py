@@ -19,7 +19,7 @@ from ferroscreen.plate import PlateLayout
 
 #: A blank above this share of the vehicle signal is said to be suspicious.
 HIGH_BLANK = 0.5
-_DEAD_SIGNAL = re.compile(r"sytox|cytotox|propidium|\bpi\b|ldh|toxilight|dead|lactate", re.I)
+_DEAD_SIGNAL = re.compile(r"sytox|cytotox|celltox|propidium|\bpi\b|ldh|toxilight|dead|lactate", re.I)
 
 
 def _read_wells_of_role(table: pd.DataFrame, layout: PlateLayout, role: str) -> np.ndarray:
@@ -38,22 +38,25 @@ def subtract_blank(
 
     The blanks are the layout's ``empty`` wells with a finite value on the same plate and at the
     same time; values are left as they are where a plate and time has none. The note gives the
-    blank's share of the ``top_role`` wells' mean signal (``vehicle`` for a viability signal,
-    ``pos_ctrl`` for a dead-cell one) and flags a share above :data:`HIGH_BLANK`.
+    blank's share of the ``top_role`` wells' mean signal (``vehicle`` for a viability signal, or
+    ``neg_ctrl`` where the layout has no vehicle wells, as an siRNA plate; ``pos_ctrl`` for a dead-cell
+    one) and flags a share above :data:`HIGH_BLANK`; a blank at or above it is refused.
     """
     if layout is None:
         return table, []
-    out = table.copy()
+    out = table.assign(value=pd.to_numeric(table["value"], errors="coerce").astype(float))  # integer counts too
     blank = _read_wells_of_role(out, layout, "empty")
     if not blank.any():
-        return out, ["no empty (no-cell) well holds a reading, so no background was subtracted: the curves' "
-                     "lower plateau carries it"]
+        return out, ["no empty (no-cell) well holds a reading, so no background was subtracted: it stays in every "
+                     "reading (a fitted curve's lower plateau, a fold change's floor)"]
     keys = ["plate", "time_h"]
     level = out[blank].groupby(keys)["value"].median().rename("_blank")
     n_blank = int(out[blank].groupby(keys)["value"].size().min())
     out = out.join(level, on=keys)
     has = out["_blank"].notna()
     top_wells = set(layout.wells_with_role(top_role))
+    if not top_wells and top_role == "vehicle":  # an siRNA layout: the non-targeting wells carry the full signal
+        top_role, top_wells = "neg_ctrl", set(layout.wells_with_role("neg_ctrl"))
     veh_mean = out.loc[out["well"].isin(top_wells) & ~blank, "value"].mean()
     out.loc[has, "value"] = out.loc[has, "value"] - out.loc[has, "_blank"]
     out = out.drop(columns="_blank")
@@ -71,15 +74,22 @@ def subtract_blank(
             share += " (high: check that the layout's empty wells hold medium and reagent without cells)"
     notes = [f"background subtracted: the median of the empty (no-cell) wells ({n_blank} or more per plate and "
              f"time), {level.mean():.4g} on average{share}"]
-    missing = (~has & np.isfinite(out["value"].to_numpy(float))).sum()
-    if missing:
-        notes.append(f"{int(missing)} reading(s) on a plate or at a time without a blank were left as read")
+    missing = ~has & np.isfinite(out["value"].to_numpy(float))
+    if missing.any():
+        plates = ", ".join(sorted(map(str, out.loc[missing, "plate"].unique())))
+        notes.append(f"{int(missing.sum())} reading(s) of plate(s) {plates}, on a plate or at a time without a blank, "
+                     f"were left as read")
     return out, notes
+
+
+def is_dead_signal(label: str) -> bool:
+    """Whether a read's name says it measures dead cells (SYTOX, CellTox, LDH...: it rises as cells die)."""
+    return bool(_DEAD_SIGNAL.search(label or ""))
 
 
 def signal_note(label: str) -> str:
     """A warning for a read whose name says it measures dead cells (it rises with death), else ''."""
-    if _DEAD_SIGNAL.search(label or ""):
+    if is_dead_signal(label):
         return (f"'{label}' looks like a dead-cell signal (it rises as cells die); it is fitted as the viability "
                 f"readout (signal over the vehicle's), so its curves rise with dose")
     return ""

@@ -169,12 +169,15 @@ def _value(cell, decimal_comma: bool) -> tuple[float, str]:
     if isinstance(cell, bool):
         return math.nan, "unreadable"
     if isinstance(cell, (int, float, np.number)):
-        return float(cell), ""
+        return (float(cell), "") if math.isfinite(cell) else (math.nan, "unreadable")
     text = _text(cell)
     try:
-        return _number(text, decimal_comma), ""
+        value = _number(text, decimal_comma)
     except ValueError:
         return math.nan, "saturated" if _SATURATED.match(text) else "unreadable"
+    if text.strip().strip('"') and not math.isfinite(value):  # 'inf', 'nan' written out: no reading
+        return math.nan, "unreadable"
+    return value, ""
 
 
 def _is_well(text: str) -> bool:

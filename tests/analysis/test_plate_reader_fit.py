@@ -97,7 +97,7 @@ def test_blank_is_the_median_of_empty_wells_per_plate_and_time(tmp_path):
                           "time_h": [0, 0, 0, 0, 0, 4, 4], "value": [100.0, 10, 12, 11, 500, 200, np.nan]})
     out, notes = subtract_blank(table, layout)
     assert out["value"].tolist()[:5] == [100 - 11.5, -1.5, 0.5, -0.5, 488.5]
-    assert out["value"].iloc[5] == 200 and "1 reading(s) on a plate or at a time without a blank" in notes[1]
+    assert out["value"].iloc[5] == 200 and "1 reading(s) of plate(s) P1, on a plate or at a time without a blank" in notes[1]
     out, notes = subtract_blank(table[table["well"] == "A01"], layout)
     assert out["value"].tolist() == [100, 200] and notes[0].startswith("no empty (no-cell) well")
 

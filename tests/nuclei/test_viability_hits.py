@@ -128,3 +128,58 @@ def test_viability_input_errors_are_one_line(tmp_path, monkeypatch, capsys):
         assert code == 2, args
         assert expected in err and "\n" not in err.strip() and "Traceback" not in err, err
     assert not (tmp_path / "never").exists()
+
+
+def test_what_the_bad_input_sweep_found(tmp_path, monkeypatch, capsys):
+    """Regressions from the bad-input sweep of the viability path (each once silently wrong or a traceback)."""
+    paths, layout = write_ctg_screen(tmp_path)
+    out = str(tmp_path / "o")
+    # integer readings in a LIMS table, blank subtracted like an export's (was a pandas TypeError)
+    from ferroscreen.io.plate_reader import read_plate_reader
+
+    for i, path in enumerate(paths):
+        t = read_plate_reader(path).reads[0].table
+        t.assign(plate=f"rep{i + 1}", ctg=t["value"].round().astype(int)).drop(columns=["value", "time_h"]).to_csv(
+            tmp_path / f"lims{i + 1}.csv", index=False)
+    lims = [str(tmp_path / f"lims{i + 1}.csv") for i in range(3)]
+    code, stdout, err = _run(monkeypatch, capsys, "hits", *lims, "--layout", str(layout), "--signal-col", "ctg",
+                             "--out", out)
+    assert code in (0, None), err
+    assert "background subtracted" in stdout
+    # a non-number names its own file and line
+    bad = tmp_path / "lims2.csv"
+    bad.write_text(bad.read_text().replace("\nA02,rep2,", "\nA02,rep2,oops", 1))
+    code, _, err = _run(monkeypatch, capsys, "hits", *lims, "--layout", str(layout), "--signal-col", "ctg",
+                        "--out", out)
+    assert code == 2 and f"{bad} line 3:" in err and "oops" in err, err
+    # unread wells and unnamed sample wells are said and left out; n_wells counts wells with a reading
+    grid = paths[1].read_text().splitlines()
+    row_c = grid[4].split(",")
+    row_c[5] = "OVER"
+    grid[4] = ",".join(row_c)
+    paths[1].write_text("\n".join(grid) + "\n")
+    lay = layout.read_text()
+    gene_c05 = next(r.split(",")[2] for r in lay.splitlines() if ",C05," in r)
+    unnamed = next(r for r in lay.splitlines() if r.endswith(",sample") and ",D16," in r)
+    layout.write_text(lay.replace(unnamed, "LIB1,D16,,,,sample"))
+    code, _, err = _run(monkeypatch, capsys, "hits", *map(str, paths), "--layout", str(layout), "--out", out)
+    assert code in (0, None), err
+    assert "1 well(s) hold no viability reading (rep2 C05)" in err
+    assert "3 sample well(s) name no gene (rep1 D16, rep2 D16, rep3 D16) and take no part" in err
+    genes = pd.read_csv(tmp_path / "o" / "genes.csv").set_index("gene")
+    assert genes.loc[gene_c05, "n_wells"] == 2 and genes.index.notna().all()
+    # a 96-well read among 384-well plates, a dead-cell read, and a layout without a well to call
+    small = tmp_path / "small.csv"
+    small.write_text("Label: Lum\n<>," + ",".join(map(str, range(1, 13))) + "\n"
+                     + "\n".join(f"{r}," + ",".join(["5000"] * 12) for r in "ABCDEFGH") + "\n")
+    code, _, err = _run(monkeypatch, capsys, "hits", str(paths[0]), str(small), "--layout", str(layout), "--out", out)
+    assert code == 2 and "small.csv: a 96-well plate read, but the layout is a 384-well plate" in err
+    sytox = tmp_path / "sytox.csv"
+    sytox.write_text(paths[0].read_text().replace("Label: Lum", "Label: SYTOX Green"))
+    code, _, err = _run(monkeypatch, capsys, "hits", str(sytox), "--layout", str(layout), "--out", out)
+    assert code == 2 and "looks like a dead-cell signal" in err
+    empty = tmp_path / "empty_layout.csv"
+    empty.write_text("\n".join(r.rsplit(",", 1)[0] + ",empty" if i else r
+                               for i, r in enumerate(layout.read_text().splitlines())) + "\n")
+    code, _, err = _run(monkeypatch, capsys, "hits", str(paths[0]), "--layout", str(empty), "--out", out)
+    assert code == 2 and "no well left to call" in err and "Traceback" not in err
