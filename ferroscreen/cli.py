@@ -603,6 +603,12 @@ def fit(
         typer.Option("--read", help="A plate-reader export's read to fit when it holds several: its number "
                      "(from 1) or label."),
     ] = None,
+    dead_read: Annotated[
+        str | None,
+        typer.Option("--dead-read", help="A dead-cell read (CellTox, SYTOX, LDH) of the same plate-reader export, "
+                     "multiplexed with the viability --read: fitted together, scaled by the layout's pos_ctrl "
+                     "(lysis) wells to frac_dead."),
+    ] = None,
     signal: Annotated[
         ReaderSignal,
         typer.Option("--signal", help="What a plate-reader read or IncuCyte metric measures: viable cells "
@@ -651,12 +657,14 @@ def fit(
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
         loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path), "wells", lay,
                           options={"fractions": estimate})
-        for option, given in (("--read", read is not None), ("--signal", ReaderSignal(signal).value != "viability")):
+        for option, given in (("--read", read is not None), ("--dead-read", dead_read is not None),
+                              ("--signal", ReaderSignal(signal).value != "viability")):
             if given:
                 raise AnalysisInputError(f"{input_path}: {option} is for a plate-reader export; this is not one")
     else:
         loaded = load_fit_input(inputs, lay, columns=column_map, dead=dead, dead_over=DeadOver(dead_over).value,
-                                read=read, signal=ReaderSignal(signal).value, endpoint_h=endpoint_h)
+                                read=read, signal=ReaderSignal(signal).value, endpoint_h=endpoint_h,
+                                dead_read=dead_read)
     lay = loaded.layout
     for note in loaded.notes:
         typer.echo(note)

@@ -64,8 +64,13 @@ def load_fit_input(
     read: str | None = None,
     signal: str = "viability",
     endpoint_h: float | None = None,
+    dead_read: str | None = None,
 ) -> FitInput:
     """Read ``fit``'s INPUT files (see the module docstring).
+
+    ``dead_read`` names a second read of the same plate-reader exports, a dead-cell signal
+    multiplexed with the viability ``read`` (CellTox Green then CellTiter-Glo): the two are fitted
+    together (:func:`_multiplexed`).
 
     Raises:
         AnalysisInputError (or another FerroscreenError): One line naming the file: a missing file,
@@ -73,6 +78,8 @@ def load_fit_input(
             that do not match the layout's.
     """
     paths = [Path(p) for p in paths]
+    if dead_read is not None:
+        return _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_read)
     seen: set[Path] = set()
     for path in paths:
         if not path.is_file():
@@ -104,6 +111,56 @@ def load_fit_input(
 
         result.options["inputs"] = [{"path": str(p.resolve()), "sha256": file_sha256(p)} for p in paths]
     return result
+
+
+def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_read) -> FitInput:
+    """A viability read and a dead-cell read of the same wells as one wells table (``n_cells``, ``frac_dead``).
+
+    Both reads are blank-subtracted; the dead-cell read is scaled by the ``pos_ctrl`` (lysis)
+    wells. Where the viability read is one endpoint read and the dead-cell read kinetic, the
+    endpoint is taken at the dead-cell read's last time (a lytic reagent read after the last
+    real-time read), and only that time is fitted.
+
+    Raises:
+        AnalysisInputError: Options that do not go with a second read, reads that are not plate
+            reads, the same read twice, or reads with no well and time in common.
+    """
+    first = paths[0]
+    for option, given in (("--dead", dead is not None), ("--columns", bool(columns)), ("--signal dead",
+                                                                                       signal == "dead")):
+        if given:
+            raise AnalysisInputError(f"{first}: --dead-read takes the dead-cell read from the same export; it does not "
+                                     f"go with {option}")
+    if layout is None:
+        raise AnalysisInputError(f"{first}: --dead-read scales the dead-cell read by the layout's pos_ctrl (lysis) "
+                                 f"wells; pass --layout")
+    if read is None:
+        raise AnalysisInputError(f"{first}: --dead-read goes with --read, which names the viability read")
+    if str(read).strip().lower() == str(dead_read).strip().lower():
+        raise AnalysisInputError(f"{first}: --read and --dead-read name the same read")
+    alive = load_fit_input(paths, layout, read=read, endpoint_h=endpoint_h)
+    dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
+    if "plate_reader" not in alive.options:
+        raise AnalysisInputError(f"{first}: --dead-read picks a second read of a plate-reader export; this is not one")
+    living = alive.table[["plate", "well", "time_h", "value"]].rename(columns={"value": "n_cells"})
+    notes = list(alive.notes)
+    times_alive, times_dead = sorted(living["time_h"].unique()), sorted(dying.table["time_h"].unique())
+    if len(times_alive) == 1 and len(times_dead) > 1:
+        living = living.assign(time_h=times_dead[-1])
+        notes.append(f"{first}: the viability read (one endpoint) is taken at the dead-cell read's last time, "
+                     f"{times_dead[-1]:g} h; the dead-cell read's {len(times_dead) - 1} earlier time(s) are not "
+                     f"fitted (fit it alone, --read {dead_read} --signal dead, for its time course)")
+    wells = living.merge(dying.table, on=["plate", "well", "time_h"], how="inner")
+    if wells.empty:
+        raise AnalysisInputError(f"{first}: the viability and dead-cell reads share no well and time (viability at "
+                                 f"{', '.join(f'{t:g}' for t in times_alive[:5])} h, dead-cell at "
+                                 f"{', '.join(f'{t:g}' for t in times_dead[:5])} h)")
+    said = set(notes)
+    notes += [n for n in dying.notes if n not in said]
+    options = {"plate_reader": alive.options["plate_reader"], "dead_read": dying.options.get("plate_reader"),
+               "input_kind": "metric", **({"inputs": alive.options["inputs"]} if "inputs" in alive.options else {})}
+    return FitInput(wells.sort_values(["plate", "well", "time_h"]).reset_index(drop=True), "wells", layout,
+                    notes=notes, options=options, derived=True)
 
 
 def _is_metric(path: Path) -> bool:

@@ -275,3 +275,39 @@ def test_reads_that_do_not_fit_the_layout_or_each_other_are_refused(tmp_path, mo
     ]:
         code, err = _run(monkeypatch, capsys, "fit", *argv, "--out", str(tmp_path / "o"))
         assert code == 2 and message in err and len(err.splitlines()) == 1, err
+
+
+def test_multiplexed_dead_and_viability_reads_are_fitted_together(tmp_path, monkeypatch, capsys):
+    """CellTox Green then CellTiter-Glo in one export: --read names the viable cells, --dead-read the dead ones."""
+    data, layout = write_screen(tmp_path)
+    rng = np.random.default_rng(5)
+    lysis, celltox_blank = 40000.0, 800.0
+    rows = {}
+    for letter, (_, ec50) in EC50.items():
+        rows[letter] = [0.05] + [0.05 + 0.95 / (1 + (ec50 / d) ** HILL) for d in DOSES]
+        rows[letter].append(None if letter in "ABCD" else 1.0)  # column 12: medium only, or lysis (pos_ctrl)
+    lines = ["", "Label: CellTox Green", "<>," + ",".join(str(c) for c in range(1, 13))]
+    for letter, fracs in rows.items():
+        lines.append(letter + "," + ",".join(
+            f"{(celltox_blank + (0 if f is None else f * lysis)) * rng.normal(1, 0.03):.0f}" for f in fracs))
+    data.write_text(data.read_text() + "\n".join(lines) + "\n")
+    out = tmp_path / "mx"
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "Lum",
+                     "--dead-read", "CellTox Green", "--endpoint-h", "72", "--out", str(out))
+    assert code in (0, None), err
+    fits = pd.read_csv(out / "fits.csv")
+    assert {"viability", "peak_dead"} <= set(fits["readout"])
+    for readout in ("viability", "peak_dead"):
+        got = fits[fits["readout"] == readout].set_index("curve")["ec50"]
+        for name, ec50 in dict(EC50.values()).items():
+            assert got[name] == pytest.approx(ec50, rel=0.2), (readout, name)
+    wells = pd.read_csv(out / "wells.csv")
+    assert {"n_cells", "frac_dead"} <= set(wells.columns) and len(wells) == 96
+    prov = json.loads((out / "provenance.json").read_text())["fit"]
+    assert prov["dead_read"]["label"].endswith("CellTox Green") and prov["plate_reader"]["label"].endswith("Lum")
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "Lum",
+                     "--dead-read", "Lum", "--out", str(tmp_path / "never"))
+    assert code == 2 and "name the same read" in err
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--dead-read", "CellTox Green", "--read", "Lum",
+                     "--out", str(tmp_path / "never"))
+    assert code == 2 and "pass --layout" in err and not (tmp_path / "never").exists()
