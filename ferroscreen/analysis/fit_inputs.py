@@ -283,8 +283,17 @@ def _check_plate_format(export, path: Path, layout) -> None:
     if cols and layout.plate_format.cols not in cols:
         n_wells = {c * r for r, c in _FORMATS if c in cols}
         read_wells = "/".join(map(str, sorted(n_wells)))
+        why = ""
+        if layout.plate_format.cols > max(cols):  # a stray row of the layout may have made it a larger plate
+            from ferroscreen.plate.wells import well_to_rowcol
+
+            rows = max(r for r, c in _FORMATS if c == max(cols))
+            at = {w: well_to_rowcol(w) for w in layout.wells}
+            beyond = [w for w, (r, c) in at.items() if r >= rows or c >= max(cols)]
+            if beyond:
+                why = f" (its well(s) {', '.join(beyond[:3])} lie beyond a {read_wells}-well plate)"
         raise AnalysisInputError(f"{path}: a {read_wells}-well plate read, but the layout is a "
-                                 f"{layout.plate_format.n_wells}-well plate")
+                                 f"{layout.plate_format.n_wells}-well plate{why}")
 
 
 def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports: list, source: Path | str, layout,
