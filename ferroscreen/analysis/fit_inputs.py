@@ -142,15 +142,32 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
     if "plate_reader" not in alive.options:
         raise AnalysisInputError(f"{first}: --dead-read picks a second read of a plate-reader export; this is not one")
+    if alive.options["plate_reader"].get("label") == dying.options["plate_reader"].get("label"):
+        raise AnalysisInputError(f"{first}: --read {read} and --dead-read {dead_read} name the same read "
+                                 f"('{alive.options['plate_reader'].get('label')}')")
     living = alive.table[["plate", "well", "time_h", "value"]].rename(columns={"value": "n_cells"})
+    dead_wells = dying.table
     notes = list(alive.notes)
-    times_alive, times_dead = sorted(living["time_h"].unique()), sorted(dying.table["time_h"].unique())
-    if len(times_alive) == 1 and len(times_dead) > 1:
-        living = living.assign(time_h=times_dead[-1])
-        notes.append(f"{first}: the viability read (one endpoint) is taken at the dead-cell read's last time, "
-                     f"{times_dead[-1]:g} h; the dead-cell read's {len(times_dead) - 1} earlier time(s) are not "
-                     f"fitted (fit it alone, --read {dead_read} --signal dead, for its time course)")
-    wells = living.merge(dying.table, on=["plate", "well", "time_h"], how="inner")
+    times_alive, times_dead = sorted(living["time_h"].unique()), sorted(dead_wells["time_h"].unique())
+    moved = False
+    for one, name, many, option in ((times_alive, "viability", times_dead, f"--read {dead_read} --signal dead"),
+                                    (times_dead, "dead-cell", times_alive, f"--read {read}")):
+        if len(one) == 1 and len(many) > 1:  # an endpoint read beside a kinetic one: read after its last time
+            if name == "viability":
+                living = living.assign(time_h=many[-1])
+            else:
+                dead_wells = dead_wells.assign(time_h=many[-1])
+            moved = True
+            notes.append(f"{first}: the {name} read (one endpoint) is taken at the other read's last time, "
+                         f"{many[-1]:g} h; the other read's {len(many) - 1} earlier time(s) are not fitted (fit it "
+                         f"alone, {option}, for its time course)")
+    wells = living.merge(dead_wells, on=["plate", "well", "time_h"], how="outer", indicator=True)
+    unshared = wells["_merge"] != "both"
+    if unshared.any() and not unshared.all() and not moved:
+        times = sorted(wells.loc[unshared, "time_h"].unique())
+        notes.append(f"{first}: {int(unshared.sum())} well-time(s) read by one of the two reads only (at "
+                     f"{', '.join(f'{t:g}' for t in times[:5])}{' ...' if len(times) > 5 else ''} h) are not fitted")
+    wells = wells[~unshared].drop(columns="_merge")
     if wells.empty:
         raise AnalysisInputError(f"{first}: the viability and dead-cell reads share no well and time (viability at "
                                  f"{', '.join(f'{t:g}' for t in times_alive[:5])} h, dead-cell at "

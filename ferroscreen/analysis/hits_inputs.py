@@ -94,14 +94,14 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
     where = ", ".join(map(str, paths))
     kinds = [_analysis_export(p) for p in paths]
     if any(kinds):
+        kind, example = next((k, p) for p, k in zip(paths, kinds, strict=True) if k)
         if len(set(kinds)) > 1:
-            other = next(p for p, k in zip(paths, kinds, strict=True) if k != kinds[0])
-            raise FerroscreenError(f"{other}: not {_KIND_NAMES[kinds[0]]} like {paths[0].name}; give one kind of "
-                                   f"input")
+            other = next(p for p, k in zip(paths, kinds, strict=True) if k != kind)
+            raise FerroscreenError(f"{other}: not {_KIND_NAMES[kind]} like {example.name}; give one kind of input")
         for option, value in (("--read", read), ("--signal-col", signal_col)):
             if value is not None:
-                raise FerroscreenError(f"{paths[0]}: {option} does not go with {_KIND_NAMES[kinds[0]]}")
-        return _analysis_wells(paths, kinds[0], objects, where)
+                raise FerroscreenError(f"{paths[0]}: {option} does not go with {_KIND_NAMES[kind]}")
+        return _analysis_wells(paths, kind, objects, where)
     if objects is not None:
         raise FerroscreenError(f"{paths[0]}: --objects names the nuclei of a CellProfiler or Harmony export; this is "
                                f"neither")

@@ -413,7 +413,7 @@ def call_hits(
         for key, col in readouts.items():
             x = g[col].astype(float)
             if not np.isfinite(x[ctrl]).any():
-                raise FerroscreenError(f"plate {plate}: no non-targeting control well holds a {col} reading")
+                raise FerroscreenError(f"plate {plate}: no non-targeting control well has a reading of {col}")
             ref = float(np.nanmedian(x[ctrl]))
             if not ref > 0:
                 raise FerroscreenError(f"plate {plate}: median {col} of control wells is {ref:g} (not above 0)")

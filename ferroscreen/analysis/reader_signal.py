@@ -114,6 +114,10 @@ def dead_signal_fraction(table: pd.DataFrame, layout: PlateLayout, source=None) 
     from ferroscreen.analysis.inputs import AnalysisInputError
 
     out = table.copy()
+    if not layout.wells_with_role("pos_ctrl"):
+        raise AnalysisInputError(
+            f"{layout.source or 'the layout'}: no pos_ctrl wells; a dead-cell signal is scaled by them (a lysis or "
+            f"full-kill control, 100 % dead): mark them with role pos_ctrl")
     top = _read_wells_of_role(out, layout, "pos_ctrl")
     keys = ["plate", "time_h"]
     level = out[top].groupby(keys)["value"].median().rename("_top")

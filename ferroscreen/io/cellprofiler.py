@@ -43,6 +43,7 @@ _PLATE = ("metadata_plate", "metadata_barcode", "metadata_plateid", "metadata_pl
 _WELL = ("metadata_well", "metadata_wellid", "metadata_well_name", "metadata_wellname")
 _ROW = ("metadata_row", "metadata_wellrow", "metadata_well_row")
 _COL = ("metadata_column", "metadata_col", "metadata_wellcolumn", "metadata_wellcol", "metadata_well_column")
+_SITE = ("metadata_site", "metadata_field", "metadata_fieldid", "metadata_fld")
 _TIME = ("metadata_time", "metadata_timepoint", "metadata_t", "metadata_timepointid")
 _RC_WELL = re.compile(r"^r(\d+)c(\d+)$", re.I)
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -67,15 +68,16 @@ class CellProfilerFields:
 
 
 def looks_like_cellprofiler(path: str | Path) -> bool:
-    """Whether ``path`` is a CellProfiler per-image CSV (``ImageNumber`` and ``Count_*`` in its header) or database."""
+    """Whether ``path`` is a CellProfiler per-image CSV or database.
+
+    A CSV whose header holds ``ImageNumber`` and ``Count_*``; any ``.db``/``.sqlite`` file is taken as an
+    ExportToDatabase database, which :func:`read_cellprofiler` checks.
+    """
     path = Path(path)
     if not path.is_file():
         return False
-    if path.suffix.lower() in SQLITE_SUFFIXES:
-        try:
-            return _per_image_table(path) is not None
-        except sqlite3.Error:
-            return False
+    if path.suffix.lower() in SQLITE_SUFFIXES:  # the reader says what is wrong with one
+        return True
     try:
         with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
             header = fh.readline()
@@ -98,9 +100,27 @@ def _choose_objects(columns, objects: str | None, source: Path) -> str:
     return pick_nuclei(counted, objects, source)
 
 
+def _whole(text: str) -> int:
+    """``'3'`` or ``'3.0'`` -> 3; ValueError for ``'1.5'`` or text."""
+    value = float(text)
+    if not value.is_integer():
+        raise ValueError(f"{text} is not a whole number")
+    return int(value)
+
+
+def _refuse_empty(table: pd.DataFrame, column: str, source: Path) -> None:
+    """A metadata column with an empty cell is refused: its image could belong anywhere."""
+    empty = table[column].isna() | (table[column].astype(str).str.strip() == "")
+    if empty.any():
+        number = table["ImageNumber"][empty].iloc[0] if "ImageNumber" in table.columns else "?"
+        raise AcquisitionError(f"{source}: {column} is empty for ImageNumber {number} "
+                               f"({int(empty.sum())} image(s)); every image needs it")
+
+
 def _wells(table: pd.DataFrame, source: Path) -> pd.Series:
     well_col = _column(table.columns, _WELL)
     if well_col is not None:
+        _refuse_empty(table, well_col, source)
         out = []
         for value in table[well_col].astype(str).str.strip():
             m = _RC_WELL.match(value)
@@ -113,11 +133,13 @@ def _wells(table: pd.DataFrame, source: Path) -> pd.Series:
     if row_col is None or col_col is None:
         raise AcquisitionError(f"{source}: no well in the metadata (Metadata_Well, or Metadata_Row and "
                                f"Metadata_Column); extract it from the file names in the Metadata module")
+    _refuse_empty(table, row_col, source)
+    _refuse_empty(table, col_col, source)
     out = []
     for r, c in zip(table[row_col].astype(str).str.strip(), table[col_col].astype(str).str.strip(), strict=True):
         try:
-            row = int(float(r)) - 1 if r.replace(".", "", 1).isdigit() else row_index(r.upper())
-            out.append(rowcol_to_well(row, int(float(c)) - 1))
+            row = _whole(r) - 1 if r.replace(".", "", 1).isdigit() else row_index(r.upper())
+            out.append(rowcol_to_well(row, _whole(c) - 1))
         except (WellError, ValueError) as exc:
             raise AcquisitionError(f"{source}: row {r!r}, column {c!r} is not a well ({exc})") from None
     return pd.Series(out, index=table.index)
@@ -135,21 +157,53 @@ def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_area
         raise AcquisitionError(f"{source}: a time-lapse export ({time_col} has {images[time_col].nunique()} values); "
                                f"hits takes one time point: export it alone")
     obj = _choose_objects(images.columns, objects, source)
+    repeated = images["ImageNumber"].duplicated(keep=False)
+    if repeated.any():
+        raise AcquisitionError(f"{source}: ImageNumber {images['ImageNumber'][repeated].iloc[0]} appears "
+                               f"{int((images['ImageNumber'] == images['ImageNumber'][repeated].iloc[0]).sum())} times "
+                               f"(exports of several runs pasted together?); give each run's export on its own")
     count = pd.to_numeric(images[f"Count_{obj}"], errors="coerce")
-    if count.isna().any() or (count < 0).any():
-        i = int(np.flatnonzero((count.isna() | (count < 0)).to_numpy())[0])
+    bad = ~np.isfinite(count.to_numpy(float)) | (count < 0).to_numpy() | (count % 1 != 0).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         raise AcquisitionError(f"{source}: Count_{obj} of ImageNumber {images['ImageNumber'].iloc[i]} is "
-                               f"{images[f'Count_{obj}'].iloc[i]!r}, not a count")
+                               f"{str(images[f'Count_{obj}'].iloc[i])!r}, not a count of objects")
     plate_col = _column(images.columns, _PLATE)
+    if plate_col is not None:
+        _refuse_empty(images, plate_col, source)
     plate = images[plate_col].astype(str).str.strip() if plate_col else pd.Series(source.stem, index=images.index)
     table = pd.DataFrame({"plate": plate, "well": _wells(images, source), "image_number": images["ImageNumber"],
                           "n_nuclei": count.astype(int)})
+    site_col = _column(images.columns, _SITE)
+    if site_col is not None:
+        keyed = table.assign(site=images[site_col].astype(str))
+        twice = keyed.duplicated(["plate", "well", "site"], keep=False)
+        if twice.any():
+            row = keyed[twice].iloc[0]
+            n = int(((keyed["plate"] == row["plate"]) & (keyed["well"] == row["well"])
+                     & (keyed["site"] == row["site"])).sum())
+            hint = "" if plate_col else "; with no Metadata_Plate, are several plates in this one file?"
+            raise AcquisitionError(f"{source}: plate {row['plate']} well {row['well']} {site_col} {row['site']} is "
+                                   f"in {n} images ({int(twice.sum())} images share a field with another){hint}")
     mean_col = _column(images.columns, (f"mean_{obj}_areashape_area".lower(),))
     per_image = None if mean_col is not None else object_areas(obj)
     if mean_col is not None:
         area, area_source = pd.to_numeric(images[mean_col], errors="coerce"), mean_col
+        text = area.isna() & images[mean_col].notna()
+        if text.any():
+            raise AcquisitionError(f"{source}: {mean_col} of ImageNumber {images['ImageNumber'][text].iloc[0]} is "
+                                   f"{str(images[mean_col][text].iloc[0])!r}, not a number")
     elif per_image is not None:
-        area, area_source = images["ImageNumber"].map(per_image[0]), per_image[1]
+        means, counted, area_source = per_image
+        n_objects = images["ImageNumber"].map(counted).fillna(0).astype(int)
+        differ = (n_objects != table["n_nuclei"]).to_numpy()
+        if differ.any():
+            i = int(np.flatnonzero(differ)[0])
+            raise AcquisitionError(
+                f"{source}: the object table ({area_source.split(':')[0]}) does not match the image table: "
+                f"ImageNumber {images['ImageNumber'].iloc[i]} counts {table['n_nuclei'].iloc[i]} {obj} but has "
+                f"{n_objects.iloc[i]} objects there ({int(differ.sum())} image(s) differ; another run's table?)")
+        area = images["ImageNumber"].map(means)
     else:  # a count-only pipeline
         return CellProfilerFields(table, obj, None, source)
     table["area_mean"] = area.where(table["n_nuclei"] > 0).astype(float)
@@ -171,23 +225,33 @@ def _object_csv(image_csv: Path, obj: str):
     except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise AcquisitionError(f"{path}: unreadable object table ({str(exc).splitlines()[0]})") from None
     if not {"ImageNumber", "AreaShape_Area"} <= set(objects.columns):
-        return None
-    area = pd.to_numeric(objects["AreaShape_Area"], errors="coerce")
-    return area.groupby(objects["ImageNumber"]).mean(), f"{path.name}: AreaShape_Area"
+        missing = sorted({"ImageNumber", "AreaShape_Area"} - set(objects.columns))
+        raise AcquisitionError(f"{path}: the {obj} object table has no {' or '.join(missing)} column")
+    return _object_means(objects["ImageNumber"], objects["AreaShape_Area"], path, f"{path.name}: AreaShape_Area")
 
 
-def _per_image_table(path: Path) -> str | None:
+def _object_means(image_number: pd.Series, area: pd.Series, where, source: str):
+    """(mean area per ImageNumber, objects per ImageNumber, source); a non-numeric area is refused."""
+    values = pd.to_numeric(area, errors="coerce")
+    bad = (values.isna() & area.notna()) | np.isinf(values)
+    if bad.any():
+        raise AcquisitionError(f"{where}: area {str(area[bad].iloc[0])!r} of an object in ImageNumber "
+                               f"{image_number[bad].iloc[0]} is not a number")
+    return values.groupby(image_number).mean(), image_number.value_counts(), source
+
+
+def _tables(path: Path) -> list[str]:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
-    found = [n for n in names if n.lower().endswith("per_image")]
-    return found[0] if len(found) == 1 else None
+        return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
 
 
 def _read_sqlite(path: Path, objects: str | None) -> CellProfilerFields:
     try:
-        table = _per_image_table(path)
-        if table is None:
-            raise AcquisitionError(f"{path}: no CellProfiler Per_Image table (ExportToDatabase, SQLite)")
+        found = [n for n in _tables(path) if n.lower().endswith("per_image")]
+        if len(found) != 1:
+            what = "no" if not found else f"{len(found)} ({', '.join(found)}): one run's database holds one"
+            raise AcquisitionError(f"{path}: {what} CellProfiler Per_Image table (ExportToDatabase, SQLite)")
+        table = found[0]
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
             images = pd.read_sql_query(f'SELECT * FROM "{table}"', con)
             names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
@@ -203,16 +267,18 @@ def _read_sqlite(path: Path, objects: str | None) -> CellProfilerFields:
             if not match:
                 continue
             column = f"{obj}_AreaShape_Area"
-            try:
-                with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-                    rows = pd.read_sql_query(f'SELECT ImageNumber, "{column}" AS area FROM "{match[0]}"', con)
-            except (sqlite3.Error, pd.errors.DatabaseError):
-                continue
-            return pd.to_numeric(rows["area"], errors="coerce").groupby(rows["ImageNumber"]).mean(), \
-                f"{match[0]}.{column}"
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+                have = [r[1] for r in con.execute(f'PRAGMA table_info("{match[0]}")')]
+                if column not in have or "ImageNumber" not in have:
+                    continue
+                rows = pd.read_sql_query(f'SELECT ImageNumber, "{column}" AS area FROM "{match[0]}"', con)
+            return _object_means(rows["ImageNumber"], rows["area"], f"{path}: {match[0]}", f"{match[0]}.{column}")
         return None
 
-    return _fields(images, objects, path, object_areas)
+    try:
+        return _fields(images, objects, path, object_areas)
+    except sqlite3.Error as exc:
+        raise AcquisitionError(f"{path}: unreadable object table ({exc})") from None
 
 
 def read_cellprofiler(path: str | Path, objects: str | None = None) -> CellProfilerFields:

@@ -64,22 +64,32 @@ def _text(path: Path) -> str:
     return raw.decode("latin-1")
 
 
-def _split(text: str) -> tuple[dict[str, str], str] | None:
-    """The header block's keys and the data table's text, or None when this is not a Harmony results file."""
+def _is_header(line: str) -> bool:
+    names = [c.strip() for c in line.split("\t")]
+    return {"Row", "Column"} <= set(names) and any(_COUNT.match(n) for n in names)
+
+
+def _split(text: str) -> tuple[dict[str, str], str, int] | None:
+    """The header block's keys, the data table's text and its header's 0-based line; None if no results file.
+
+    The header is the line after ``[Data]``, else the first line that reads as one.
+    """
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "[Data]"), None)
-    header_at = start + 1 if start is not None else 0
-    if header_at >= len(lines):
-        return None
-    names = [c.strip() for c in lines[header_at].split("\t")]
-    if not {"Row", "Column"} <= set(names) or not any(_COUNT.match(n) for n in names):
-        return None
+    start = next((i for i, line in enumerate(lines[:200]) if line.strip() == "[Data]"), None)
+    if start is not None:
+        header_at = start + 1
+        if header_at >= len(lines) or not _is_header(lines[header_at]):
+            return None
+    else:
+        header_at = next((i for i, line in enumerate(lines[:200]) if _is_header(line)), None)
+        if header_at is None:
+            return None
     keys = {}
-    for line in lines[: start or 0]:
+    for line in lines[:header_at]:
         parts = line.split("\t")
         if len(parts) >= 2 and parts[0].strip():
             keys[parts[0].strip()] = parts[1].strip()
-    return keys, "\n".join(lines[header_at:])
+    return keys, "\n".join(lines[header_at:]), header_at
 
 
 def looks_like_harmony_results(path: str | Path) -> bool:
@@ -115,12 +125,16 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
     if split is None:
         raise AcquisitionError(f"{path}: not a Harmony results file (no Row, Column and '<population> - Number of "
                                f"Objects' columns)")
-    keys, data = split
+    keys, data, header_at = split
     try:
         table = pd.read_csv(io.StringIO(data), sep="\t", na_values=["NaN"], keep_default_na=True)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise AcquisitionError(f"{path}: unreadable data table ({str(exc).splitlines()[0]})") from None
+        raise AcquisitionError(f"{path}: unreadable data table below line {header_at + 1} "
+                               f"({str(exc).splitlines()[0]})") from None
     table = table.loc[:, [not str(c).startswith("Unnamed") for c in table.columns]]
+    if table.empty:
+        raise AcquisitionError(f"{path}: no well rows below the header (line {header_at + 1})")
+    table.index = table.index + header_at + 2  # the file's line of each row
     populations = [m.group("pop") for c in table.columns if (m := _COUNT.match(str(c)))]
     pop = pick_nuclei(populations, population, path, "populations")
     area_cols = [c for c in table.columns if str(c).startswith(f"{pop} - ") and "Area" in str(c)
@@ -130,28 +144,48 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
     if "Plane" in table.columns and table["Plane"].nunique() > 1:
         raise AcquisitionError(f"{path}: {table['Plane'].nunique()} planes per well; evaluate one plane or a "
                                f"projection")
-    if "Timepoint" in table.columns and table["Timepoint"].nunique() > 1:
-        last = table["Timepoint"].max()
-        notes.append(f"{table['Timepoint'].nunique()} time points; the last (Timepoint {last}) is used")
-        table = table[table["Timepoint"] == last]
     wells = []
-    for r, c in zip(table["Row"], table["Column"], strict=True):
+    for line, r, c in zip(table.index, table["Row"], table["Column"], strict=True):
         try:
-            wells.append(rowcol_to_well(int(r) - 1, int(c) - 1))
+            row, col = int(r) - 1, int(c) - 1
+            if not (0 <= row < 32 and 0 <= col < 48) or row != float(r) - 1 or col != float(c) - 1:
+                raise ValueError
+            wells.append(rowcol_to_well(row, col))
         except (ValueError, TypeError, WellError):
-            raise AcquisitionError(f"{path}: Row {r!r}, Column {c!r} is not a well") from None
-    count = pd.to_numeric(table[f"{pop} - Number of Objects"], errors="coerce")
-    bad = count.isna() & table[f"{pop} - Number of Objects"].notna()
+            raise AcquisitionError(f"{path}: line {line}: Row {r!r}, Column {c!r} is not a well of a plate of up "
+                                   f"to 1536 wells") from None
+    table = table.assign(_well=wells)
+    if "Timepoint" in table.columns and table["Timepoint"].nunique() > 1:
+        last, n_times = table["Timepoint"].max(), table["Timepoint"].nunique()
+        n_wells = table["_well"].nunique()
+        table = table[table["Timepoint"] == last]
+        lacking = n_wells - table["_well"].nunique()
+        said = f"; {lacking} well(s) without it take no part" if lacking else ""
+        notes.append(f"{n_times} time points; the last (Timepoint {last}) is used{said}")
+    counts = table[f"{pop} - Number of Objects"]
+    count = pd.to_numeric(counts, errors="coerce")
+    bad = (count.isna() & counts.notna()) | ~np.isfinite(count.fillna(0)) | (count < 0) | (count.fillna(0) % 1 != 0)
     if bad.any():
-        raise AcquisitionError(f"{path}: '{pop} - Number of Objects' holds "
-                               f"{table[f'{pop} - Number of Objects'][bad].iloc[0]!r}, not a count")
+        raise AcquisitionError(f"{path}: line {table.index[bad.to_numpy()][0]}: '{pop} - Number of Objects' is "
+                               f"{str(counts[bad].iloc[0])!r}, not a count of objects")
     plate = keys.get("Plate Name") or keys.get("Plate") or keys.get("Barcode") or path.parent.name or path.stem
-    out = pd.DataFrame({"plate": plate, "well": wells, "n_nuclei": count.to_numpy(float)})
+    out = pd.DataFrame({"plate": plate, "well": table["_well"].to_numpy(), "n_nuclei": count.to_numpy(float)})
+    twice = out.duplicated("well", keep=False)
+    if twice.any():
+        raise AcquisitionError(f"{path}: well {out['well'][twice.to_numpy()].iloc[0]} has {int(twice.sum())} rows "
+                               f"(one per well expected; several planes or fields exported per row?)")
     if "Number of Analyzed Fields" in table.columns:
         fields = pd.to_numeric(table["Number of Analyzed Fields"], errors="coerce").to_numpy(float)
         out["n_fields"] = fields
         with np.errstate(divide="ignore", invalid="ignore"):
             out["nuclei_per_field"] = np.where(fields > 0, out["n_nuclei"] / fields, np.nan)
     if area_col is not None:
-        out["area_mean"] = pd.to_numeric(table[area_col], errors="coerce").to_numpy(float)
+        area = pd.to_numeric(table[area_col], errors="coerce")
+        text = area.isna() & table[area_col].notna()
+        if text.any():
+            value = str(table[area_col][text].iloc[0])
+            comma = " (a decimal comma? export with a decimal point)" if "," in value else ""
+            raise AcquisitionError(f"{path}: line {table.index[text.to_numpy()][0]}: '{area_col}' is {value!r}, not a "
+                                   f"number{comma}")
+        out["area_mean"] = area.to_numpy(float)
     return HarmonyWells(out, pop, area_col, notes)

@@ -196,7 +196,7 @@ def test_dead_cell_signal_is_scaled_by_lysis_wells(tmp_path, monkeypatch, capsys
     (tmp_path / "no_lysis.csv").write_text(text)
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(tmp_path / "no_lysis.csv"), "--signal",
                      "dead", "--out", str(tmp_path / "o"))
-    assert code == 2 and "scaled by the layout's pos_ctrl wells" in err and "sytox.txt" in err
+    assert code == 2 and "no pos_ctrl wells; a dead-cell signal is scaled by them" in err and "no_lysis.csv" in err
     tidy = tmp_path / "tidy.csv"
     tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
     code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--signal", "dead", "--out", str(tmp_path / "t"))
@@ -311,3 +311,12 @@ def test_multiplexed_dead_and_viability_reads_are_fitted_together(tmp_path, monk
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--dead-read", "CellTox Green", "--read", "Lum",
                      "--out", str(tmp_path / "never"))
     assert code == 2 and "pass --layout" in err and not (tmp_path / "never").exists()
+
+
+def test_multiplexed_reads_named_twice(tmp_path, monkeypatch, capsys):
+    data, layout = write_screen(tmp_path)
+    text = data.read_text()
+    data.write_text(text + "\n" + text.replace("Label: Lum", "Label: CellTox Green"))
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "Lum",
+                     "--dead-read", "1", "--out", str(tmp_path / "never"))
+    assert code == 2 and "name the same read ('Label: Lum')" in err

@@ -215,3 +215,48 @@ def test_harmony_plate_results(screen, tmp_path, monkeypatch, capsys):
     assert counted.area_source is None and "area_mean" not in counted.table
     code, _, err = _hits(monkeypatch, capsys, str(two), "--objects", "Cells", "--out", str(tmp_path / "never"))
     assert code == 2 and "no populations named 'Cells' are counted" in err and len(err.strip().splitlines()) == 1
+
+
+def test_what_the_second_sweep_found(screen, tmp_path, monkeypatch, capsys):
+    """Exports that were read wrong, or crashed, before the bad-input sweep of these readers."""
+    root, images, nuclei, wells = screen
+    few = images.head(12).copy()
+    cases = {
+        "inf": (few.assign(Count_Nuclei=[np.inf] + [3] * 11), "Count_Nuclei of ImageNumber 1 is 'inf', not a count"),
+        "frac": (few.assign(Count_Nuclei=[49.7] + [3] * 11), "'49.7', not a count of objects"),
+        "nowell": (few.assign(Metadata_Well=[None] + ["A01"] * 11), "Metadata_Well is empty for ImageNumber 1"),
+        "noplate": (few.assign(Metadata_Plate=[None] * 4 + ["REP1"] * 8), "Metadata_Plate is empty for ImageNumber 1"),
+        "pasted": (pd.concat([few, few]), "ImageNumber 1 appears 2 times"),
+        "site": (few.assign(Metadata_Site=1), "Metadata_Site 1 is in 4 images"),
+    }
+    for name, (table, expected) in cases.items():
+        table.to_csv(tmp_path / f"{name}_Image.csv", index=False)
+        code, _, err = _hits(monkeypatch, capsys, str(tmp_path / f"{name}_Image.csv"), "--layout",
+                             str(root / "layout.csv"), "--out", str(tmp_path / "never"))
+        assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, (name, err)
+    # an object table of another run: its objects do not match the image table's counts
+    few.drop(columns="Mean_Nuclei_AreaShape_Area").to_csv(tmp_path / "other_Image.csv", index=False)
+    nuclei[nuclei["ImageNumber"] > 12].assign(ImageNumber=lambda t: t["ImageNumber"] - 12).to_csv(
+        tmp_path / "other_Nuclei.csv", index=False)
+    with pytest.raises(Exception, match="the object table .other_Nuclei.csv. does not match the image table"):
+        read_cellprofiler(tmp_path / "other_Image.csv")
+    # databases: not SQLite, or two runs' Per_Image tables
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 10)
+    with pytest.raises(Exception, match="not a readable SQLite database"):
+        read_cellprofiler(tmp_path / "junk.db")
+    with sqlite3.connect(tmp_path / "two.db") as con:
+        few.to_sql("A_Per_Image", con, index=False)
+        few.to_sql("B_Per_Image", con, index=False)
+    with pytest.raises(Exception, match="2 .A_Per_Image, B_Per_Image."):
+        read_cellprofiler(tmp_path / "two.db")
+    # Harmony: a count that is no count names its line; a results table without [Data] is still read
+    from ferroscreen.io.harmony_results import read_harmony_results
+
+    text = harmony_text(wells[wells["plate"] == "REP1"].head(4), "REP1")
+    lines = text.splitlines()
+    lines[9] = "\t".join(["1", "1", "1", "1", "9", "-5", *lines[9].split("\t")[6:]])
+    (tmp_path / "neg.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(Exception, match="neg.txt: line 10: 'Nuclei - Number of Objects' is '-5'"):
+        read_harmony_results(tmp_path / "neg.txt")
+    (tmp_path / "nodata.txt").write_text(text.replace("[Data]\n", ""))
+    assert len(read_harmony_results(tmp_path / "nodata.txt").table) == 4
