@@ -121,28 +121,30 @@ def _wells(table: pd.DataFrame, source: Path) -> pd.Series:
     well_col = _column(table.columns, _WELL)
     if well_col is not None:
         _refuse_empty(table, well_col, source)
-        out = []
-        for value in table[well_col].astype(str).str.strip():
+        names = {}
+        for value in table[well_col].astype(str).str.strip().unique():  # each spelling once: 10^6 fields read fast
             m = _RC_WELL.match(value)
             try:
-                out.append(rowcol_to_well(int(m.group(1)) - 1, int(m.group(2)) - 1) if m else normalize_well(value))
+                names[value] = rowcol_to_well(int(m.group(1)) - 1, int(m.group(2)) - 1) if m else normalize_well(value)
             except (WellError, ValueError) as exc:
                 raise AcquisitionError(f"{source}: column {well_col}: {exc}") from None
-        return pd.Series(out, index=table.index)
+        return table[well_col].astype(str).str.strip().map(names)
     row_col, col_col = _column(table.columns, _ROW), _column(table.columns, _COL)
     if row_col is None or col_col is None:
         raise AcquisitionError(f"{source}: no well in the metadata (Metadata_Well, or Metadata_Row and "
                                f"Metadata_Column); extract it from the file names in the Metadata module")
     _refuse_empty(table, row_col, source)
     _refuse_empty(table, col_col, source)
-    out = []
-    for r, c in zip(table[row_col].astype(str).str.strip(), table[col_col].astype(str).str.strip(), strict=True):
+    pairs = pd.Series(list(zip(table[row_col].astype(str).str.strip(), table[col_col].astype(str).str.strip(),
+                               strict=True)), index=table.index)
+    names = {}
+    for r, c in pairs.unique():
         try:
             row = _whole(r) - 1 if r.replace(".", "", 1).isdigit() else row_index(r.upper())
-            out.append(rowcol_to_well(row, _whole(c) - 1))
+            names[r, c] = rowcol_to_well(row, _whole(c) - 1)
         except (WellError, ValueError) as exc:
             raise AcquisitionError(f"{source}: row {r!r}, column {c!r} is not a well ({exc})") from None
-    return pd.Series(out, index=table.index)
+    return pairs.map(names)
 
 
 def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_areas) -> CellProfilerFields:
@@ -303,16 +305,15 @@ def wells_from_fields(fields: pd.DataFrame) -> pd.DataFrame:
     Columns ``plate, well, n_fields, n_nuclei`` (total), ``nuclei_per_field`` (mean) and, when the
     fields have it, ``area_mean`` (field means weighted by their nuclei).
     """
-    rows = []
     has_area = "area_mean" in fields.columns
-    for (plate, well), g in fields.groupby(["plate", "well"], sort=True):
-        n = g["n_nuclei"].to_numpy(float)
-        row = {"plate": plate, "well": well, "n_fields": len(g), "n_nuclei": int(n.sum()),
-               "nuclei_per_field": float(n.mean())}
-        if has_area:
-            area = g["area_mean"].to_numpy(float)
-            ok = np.isfinite(area) & (n > 0)
-            row["area_mean"] = float(np.average(area[ok], weights=n[ok])) if ok.any() else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["plate", "well", "n_fields", "n_nuclei", "nuclei_per_field",
-                                       *(["area_mean"] if has_area else [])])
+    n = fields["n_nuclei"].astype(float)
+    parts = {"n_fields": n.groupby([fields["plate"], fields["well"]], sort=True).size(),
+             "n_nuclei": n.groupby([fields["plate"], fields["well"]], sort=True).sum().astype(int),
+             "nuclei_per_field": n.groupby([fields["plate"], fields["well"]], sort=True).mean()}
+    if has_area:  # field means weighted by their nuclei, over fields with both
+        area = fields["area_mean"].astype(float)
+        ok = np.isfinite(area) & (n > 0)
+        weighted = (area.where(ok, 0.0) * n.where(ok, 0.0)).groupby([fields["plate"], fields["well"]]).sum()
+        weight = n.where(ok, 0.0).groupby([fields["plate"], fields["well"]]).sum()
+        parts["area_mean"] = (weighted / weight).where(weight > 0)
+    return pd.DataFrame(parts).rename_axis(["plate", "well"]).reset_index()
