@@ -273,6 +273,12 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
     return merged
 
 
+def _listed(wells: pd.DataFrame, most: int = 6) -> str:
+    """``P1 A01, P1 B02 and 4 more``: the first ``most`` plate-well pairs of ``wells``."""
+    shown = ", ".join(f"{p} {w}" for p, w in wells[["plate", "well"]].head(most).itertuples(index=False))
+    return shown + (f" and {len(wells) - most} more" if len(wells) > most else "")
+
+
 def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
     names = {n.lower() for n in control_names}
     by_name = df["gene"].fillna("").astype(str).str.strip().str.lower().isin(names)
@@ -334,6 +340,7 @@ def call_hits(
         if area_col is None and "area_mean" not in wells.columns:
             readouts.pop("area")
             area_note = "no nuclear area column (area_mean): genes are called on the nuclei count alone"
+
     def line(i: int) -> str:  # where row i of the table came from
         return str(wells["_where"].iloc[i]) if "_where" in wells.columns else f"row {i + 2}"
 
@@ -381,10 +388,8 @@ def call_hits(
         df["gene"].isna() | (df["gene"].astype(str).str.strip() == ""))
     unnamed_note = ""
     if unnamed.any():
-        shown = ", ".join(f"{p} {w}" for p, w in df.loc[unnamed, ["plate", "well"]].head(6).itertuples(index=False))
-        more = f" and {int(unnamed.sum()) - 6} more" if unnamed.sum() > 6 else ""
-        unnamed_note = (f"{int(unnamed.sum())} sample well(s) name no gene ({shown}{more}) and take no part; give "
-                        f"their gene in the layout, or role empty")
+        unnamed_note = (f"{int(unnamed.sum())} sample well(s) name no gene ({_listed(df[unnamed])}) and take no "
+                        f"part; give their gene in the layout, or role empty")
         df = df[~unnamed].copy()
     rc = [well_to_rowcol(w) for w in df["well"]]
     df["row"] = [r for r, _ in rc]
@@ -396,10 +401,8 @@ def call_hits(
     for col in dict.fromkeys(readouts.values()):
         unread = ~np.isfinite(pd.to_numeric(df[col], errors="coerce").to_numpy(float))
         if unread.any():
-            shown = ", ".join(f"{p} {w}" for p, w in df.loc[unread, ["plate", "well"]].head(6).itertuples(index=False))
-            more = f" and {int(unread.sum()) - 6} more" if unread.sum() > 6 else ""
-            msgs.append(f"{int(unread.sum())} well(s) hold no {col} reading ({shown}{more}) and take no part in "
-                        f"its calls")
+            msgs.append(f"{int(unread.sum())} well(s) hold no {col} reading ({_listed(df[unread])}) and take no part "
+                        f"in its calls")
     parts = []
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()
