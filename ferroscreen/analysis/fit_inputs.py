@@ -145,6 +145,12 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     if alive.options["plate_reader"].get("label") == dying.options["plate_reader"].get("label"):
         raise AnalysisInputError(f"{first}: --read {read} and --dead-read {dead_read} name the same read "
                                  f"('{alive.options['plate_reader'].get('label')}')")
+    from ferroscreen.analysis.reader_signal import is_dead_signal
+
+    alive_label, dead_label = alive.options["plate_reader"].get("label"), dying.options["plate_reader"].get("label")
+    if is_dead_signal(alive_label) and not is_dead_signal(dead_label):
+        raise AnalysisInputError(f"{first}: --read '{alive_label}' looks like the dead-cell read and --dead-read "
+                                 f"'{dead_label}' like the viability read: swapped?")
     living = alive.table[["plate", "well", "time_h", "value"]].rename(columns={"value": "n_cells"})
     dead_wells = dying.table
     notes = list(alive.notes)

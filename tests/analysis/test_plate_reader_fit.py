@@ -320,3 +320,6 @@ def test_multiplexed_reads_named_twice(tmp_path, monkeypatch, capsys):
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "Lum",
                      "--dead-read", "1", "--out", str(tmp_path / "never"))
     assert code == 2 and "name the same read ('Label: Lum')" in err
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "CellTox Green",
+                     "--dead-read", "Lum", "--out", str(tmp_path / "never"))
+    assert code == 2 and "swapped?" in err
