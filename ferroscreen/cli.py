@@ -373,7 +373,7 @@ def hits(
     plots: Annotated[bool, typer.Option("--plots/--no-plots")] = True,
 ) -> None:
     """Call gene hits: normalise to non-targeting controls, z/FDR and threshold calls, plate QC."""
-    from ferroscreen.analysis.knockdown import run_hits
+    from ferroscreen.analysis.hits_run import run_hits
 
     for option, value, low in (("--count-threshold", count_threshold, 0), ("--area-threshold", area_threshold, 0)):
         _check_number(option, value, low, low_open=True)

@@ -117,13 +117,14 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     """A viability read and a dead-cell read of the same wells as one wells table (``n_cells``, ``frac_dead``).
 
     Both reads are blank-subtracted; the dead-cell read is scaled by the ``pos_ctrl`` (lysis)
-    wells. Where the viability read is one endpoint read and the dead-cell read kinetic, the
-    endpoint is taken at the dead-cell read's last time (a lytic reagent read after the last
-    real-time read), and only that time is fitted.
+    wells. Where one read is a single endpoint and the other kinetic, the endpoint is taken at the
+    kinetic read's last time (a lytic reagent read after the last real-time read), and only that
+    time is fitted; well-times only one read has are said and left out.
 
     Raises:
         AnalysisInputError: Options that do not go with a second read, reads that are not plate
-            reads, the same read twice, or reads with no well and time in common.
+            reads, the same read twice, reads whose names look swapped, or reads with no well and
+            time in common.
     """
     first = paths[0]
     for option, given in (("--dead", dead is not None), ("--columns", bool(columns)), ("--signal dead",
@@ -142,12 +143,12 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
     if "plate_reader" not in alive.options:
         raise AnalysisInputError(f"{first}: --dead-read picks a second read of a plate-reader export; this is not one")
-    if alive.options["plate_reader"].get("label") == dying.options["plate_reader"].get("label"):
-        raise AnalysisInputError(f"{first}: --read {read} and --dead-read {dead_read} name the same read "
-                                 f"('{alive.options['plate_reader'].get('label')}')")
     from ferroscreen.analysis.reader_signal import is_dead_signal
 
     alive_label, dead_label = alive.options["plate_reader"].get("label"), dying.options["plate_reader"].get("label")
+    if alive_label == dead_label:
+        raise AnalysisInputError(f"{first}: --read {read} and --dead-read {dead_read} name the same read "
+                                 f"('{alive_label}')")
     if is_dead_signal(alive_label) and not is_dead_signal(dead_label):
         raise AnalysisInputError(f"{first}: --read '{alive_label}' looks like the dead-cell read and --dead-read "
                                  f"'{dead_label}' like the viability read: swapped?")

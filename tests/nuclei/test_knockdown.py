@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ferroscreen.analysis.hits_run import run_hits
 from ferroscreen.analysis.knockdown import (
     benjamini_hochberg,
     bscore,
     call_hits,
     layout_runs_along_lines,
     robust_z,
-    run_hits,
 )
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.plate import make_layout, rowcol_to_well

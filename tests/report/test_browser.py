@@ -111,7 +111,7 @@ def test_report_in_headless_chromium(browser, report_file, tmp_path):
 
 def test_knockdown_report_in_headless_chromium(browser, tmp_path):
     """The hits report: no console errors, every image decodes, the gene table sorts."""
-    from ferroscreen.analysis.knockdown import run_hits
+    from ferroscreen.analysis.hits_run import run_hits
     from ferroscreen.report import build_report
 
     from .test_knockdown_report import EVIL, _screen

@@ -40,7 +40,7 @@ def _screen(root):
 
 @pytest.fixture(scope="module")
 def hits_report(tmp_path_factory):
-    from ferroscreen.analysis.knockdown import run_hits
+    from ferroscreen.analysis.hits_run import run_hits
     from ferroscreen.report import build_report
 
     root = tmp_path_factory.mktemp("kd")

@@ -1,0 +1,117 @@
+"""What ``ferroscreen hits`` does: read the input, call hits, write the outputs as one set.
+
+:func:`run_hits` reads the WELLS files (:mod:`ferroscreen.analysis.hits_inputs`), calls genes
+(:func:`~ferroscreen.analysis.knockdown.call_hits`) and writes the folder the knockdown report
+reads (:mod:`ferroscreen.report.knockdown`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, call_hits
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.output_set import OutputSet
+
+__all__ = ["run_hits"]
+
+
+def _earlier_plots(out) -> list[str]:
+    """Names of the PNGs an earlier ``hits`` run wrote into ``out`` (only names this command gives its plots)."""
+    if not out.is_dir():
+        return []
+    fixed = {"quadrant.png", "replicates.png", *(f"volcano_{k}.png" for k in READOUT_EFFECTS)}
+    maps = tuple(f"_fc_{k}.png" for k in READOUT_EFFECTS)
+    return sorted(p.name for p in out.glob("*.png")
+                  if p.name in fixed or (p.name.startswith("plate_") and p.name.endswith(maps)))
+
+
+def run_hits(
+    wells_csv,
+    out,
+    layout_path=None,
+    plots: bool = True,
+    read: str | None = None,
+    signal_col: str | None = None,
+    objects: str | None = None,
+    **kwargs,
+) -> HitResult:
+    """``ferroscreen hits``: read the input (and layout), call hits, write the outputs.
+
+    ``wells_csv`` is one path or several: per-well tables (one ``wells.csv`` per plate from
+    ``segment``; ``signal_col`` names a viability column instead of nuclei count and area), CellProfiler
+    exports of a nuclei pipeline (``objects`` names the nuclei), or
+    plate-reader / IncuCyte exports of a viability assay with a layout (``read`` picks the read);
+    see :mod:`ferroscreen.analysis.hits_inputs`.
+
+    Writes ``genes.csv`` (ranked), ``wells_normalized.csv``, ``concordance.csv``,
+    ``plate_qc.csv``, ``hits.json`` (parameters, input notes, warnings, hit counts) and,
+    with ``plots``, PNGs of the plate heat maps, replicate scatter, quadrant (count and area)
+    and volcano plots, all put in place together. ``kwargs`` go to :func:`call_hits`.
+
+    Raises:
+        FerroscreenError: Unreadable CSV or layout, or a failed check in :func:`call_hits`.
+    """
+    from ferroscreen.analysis.hits_inputs import read_hits_input
+
+    sources = [Path(p) for p in ([wells_csv] if isinstance(wells_csv, (str, Path)) else wells_csv)]
+    layout = None
+    if layout_path is not None:
+        from ferroscreen.plate import read_layout
+
+        layout = read_layout(layout_path)
+    loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col, objects=objects)
+    wells, where = loaded.wells, loaded.where
+    kwargs["signal_col"] = loaded.signal_col
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            result = call_hits(wells, layout, **kwargs)
+    except FerroscreenError as exc:
+        if any(str(p) in str(exc) for p in sources):  # the message names its file and line already
+            raise
+        raise FerroscreenError(f"{where}: {exc}") from exc
+    result.notes = loaded.notes
+    keys = result.params["readouts"]
+    with OutputSet(out) as outputs:  # all of this run's outputs, or (on failure) the folder as it was
+        result.genes.to_csv(outputs.path("genes.csv"), index=False)
+        result.wells.to_csv(outputs.path("wells_normalized.csv"), index=False)
+        result.concordance.to_csv(outputs.path("concordance.csv"), index=False)
+        result.qc.to_csv(outputs.path("plate_qc.csv"), index=False)
+        genes = result.genes
+        summary = {
+            "wells": where,
+            "layout": str(layout_path) if layout_path else None,
+            **loaded.options,
+            "input_notes": loaded.notes,
+            "params": result.params,
+            "warnings": result.warnings,
+            "n_genes": int(len(genes)),
+            "n_hits": int(genes["hit"].sum()) if len(genes) else 0,
+            "top": genes.head(20)[["rank", "gene", *(f"fc_{k}" for k in keys), "phenotype"]].to_dict("records")
+            if len(genes)
+            else [],
+        }
+        for name in _earlier_plots(Path(out)):  # an earlier run's plots (other plates) must not pass for this run's
+            outputs.drop(name)
+        if plots and len(genes):
+            from ferroscreen.analysis import knockdown_plots as kp
+
+            figs = {}
+            if {"count", "area"} <= set(keys):
+                figs["quadrant.png"] = kp.count_area_quadrant(
+                    genes, result.params["count_threshold"], result.params["area_threshold"])
+            for key in keys:
+                figs[f"volcano_{key}.png"] = kp.volcano(genes, key)
+            figs["replicates.png"] = kp.replicate_scatter(result.wells, f"log2fc_{keys[0]}")
+            for plate in sorted(result.wells["plate"].unique())[:8]:
+                name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(plate)).strip("._") or "plate"  # safe as a file name
+                figs[f"plate_{name}_fc_{keys[0]}.png"] = kp.plate_heatmap(result.wells, f"fc_{keys[0]}", plate)
+            for name, fig in figs.items():
+                fig.savefig(outputs.path(name), dpi=110, format="png")
+            summary["plots"] = sorted(figs)
+        outputs.path("hits.json").write_text(json.dumps(summary, indent=1, default=str))
+    return result
