@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import AcquisitionError, WellError
+from ferroscreen.io.metric_export import _decode_text
 from ferroscreen.io.object_names import pick_nuclei
 from ferroscreen.plate.wells import rowcol_to_well
 
@@ -50,18 +51,6 @@ class HarmonyWells:
     population: str
     area_source: str | None
     notes: list[str] = field(default_factory=list)
-
-
-def _text(path: Path) -> str:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "utf-16", "latin-1"):
-        if encoding == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
 
 
 def _is_header(line: str) -> bool:
@@ -105,7 +94,7 @@ def looks_like_harmony_results(path: str | Path) -> bool:
     if b"Number of Objects" not in head and "Number of Objects".encode("utf-16-le") not in head:
         return False
     try:
-        return _split(_text(path)) is not None
+        return _split(_decode_text(path.read_bytes())) is not None
     except OSError:
         return False
 
@@ -119,7 +108,7 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
     """
     path = Path(path)
     try:
-        split = _split(_text(path))
+        split = _split(_decode_text(path.read_bytes()))
     except OSError as exc:
         raise AcquisitionError(f"{path}: {exc.strerror or exc}") from None
     if split is None:
