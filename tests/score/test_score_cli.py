@@ -254,6 +254,7 @@ def test_cellvoyager_measurement_scores_like_its_tiffs_as_time_points_land(refer
     pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
 
 
+@pytest.mark.slow  # ~30 s; the plane choice itself is unit-tested in tests/io/test_planes.py
 def test_z_stack_scores_the_plane_asked_for(reference, plate_dir, bundle_path, tmp_path, zstack_writer):
     """Of a two-plane stack, --z-plane 1 scores exactly like the plain plate; by default the lowest, said so."""
     from ferroscreen.io import open_acquisition
