@@ -79,22 +79,25 @@ def _plate_maps(wells: pd.DataFrame | None, key: str) -> tuple[list[dict], int]:
     return maps, max(len(plates) - MAX_PLATES, 0)
 
 
-def _calls_line(keys: list[str], params: dict, score: str) -> str:
-    """The sentence saying how genes were called."""
+def _calls_line(keys: list[str], params: dict, score: str) -> Markup:
+    """The sentence saying how genes were called; every value from ``hits.json`` is escaped."""
+    def value(name: str, default) -> str:
+        return escape(str(params.get(name, default)))
+
     parts = []
     for key in keys:
         word = READOUT_WORDS[key]
         if key == "area":
-            parts.append(f"{word} above {params.get('area_threshold', 1.7)}")
+            parts.append(f"{word} above {value('area_threshold', 1.7)}")
         else:
-            parts.append(f"{word} below {params.get('count_threshold', 0.5)}")
+            parts.append(f"{word} below {value('count_threshold', 0.5)}")
     lethal = next((READOUT_WORDS[k] for k in keys if k != "area"), "nuclei count")
     cols = ", ".join(f"{READOUT_WORDS[k]} <code>{escape(str(params[f'{k}_col']))}</code>" for k in keys
                      if params.get(f"{k}_col"))
-    return (f"Calls: {' or '.join(parts)} of the plate's non-targeting controls (median fold change over "
-            f"replicates), or |median {score}| at least {params.get('z_threshold', 3.0)} with BH q below "
-            f"{params.get('fdr', 0.05)}; a gene whose {lethal} falls below {params.get('lethal_threshold', 0.1)} "
-            f"is labelled lethal." + (f" Columns: {cols}." if cols else ""))
+    return Markup(f"Calls: {' or '.join(parts)} of the plate's non-targeting controls (median fold change over "
+                  f"replicates), or |median {escape(score)}| at least {value('z_threshold', 3.0)} with BH q below "
+                  f"{value('fdr', 0.05)}; a gene whose {lethal} falls below {value('lethal_threshold', 0.1)} "
+                  f"is labelled lethal." + (f" Columns: {cols}." if cols else ""))
 
 
 def _gene_table(genes: pd.DataFrame, max_rows: int) -> dict:
@@ -159,6 +162,15 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
     if wells is None:
         notes.append("No wells_normalized.csv: plate maps and the replicate scatter are not shown.")
     params = summary.get("params") or {}
+    if not isinstance(params, dict):
+        raise ReportInputError(f"{root / HITS_FILES['summary']}: 'params' is not a table of settings")
+    for name in ("count_threshold", "area_threshold", "lethal_threshold", "z_threshold", "fdr"):
+        if name in params:
+            try:
+                params[name] = float(params[name])
+            except (TypeError, ValueError):
+                raise ReportInputError(f"{root / HITS_FILES['summary']}: {name} is {params[name]!r}, not a "
+                                       f"number") from None
     hit = genes["hit"].astype(str).str.lower().isin(["true", "1", "yes"])
     phenotypes = genes.loc[hit, "phenotype"].value_counts() if "phenotype" in genes.columns else pd.Series()
     keys = _readouts(genes) or ["count"]
@@ -179,7 +191,7 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
             "lethal_threshold": params.get("lethal_threshold", 0.1), "z_threshold": params.get("z_threshold", 3.0),
             "fdr": params.get("fdr", 0.05), "score": "B-score" if params.get("score") == "bscore" else "robust z",
             "count_col": params.get("count_col", "n_nuclei"),
-            "calls": Markup(_calls_line(keys, params, "B-score" if params.get("score") == "bscore" else "robust z")),
+            "calls": _calls_line(keys, params, "B-score" if params.get("score") == "bscore" else "robust z"),
         },
         "map_readout": READOUT_WORDS[keys[0]],
         "input_notes": [str(n) for n in summary.get("input_notes", [])],

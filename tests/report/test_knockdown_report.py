@@ -84,3 +84,24 @@ def test_a_hits_folder_without_its_extras_still_reports_and_bad_genes_csv_is_one
     (lean / "genes.csv").write_text("rank,gene,hit\n1,A,True\n")
     with pytest.raises(ReportInputError, match=r"genes.csv: no readout columns"):
         build_report(lean, tmp_path / "bad.html")
+
+
+def test_settings_from_hits_json_are_escaped(hits_report, tmp_path):
+    import json
+    import shutil
+
+    from ferroscreen.report.knockdown import build_hits_report
+
+    folder = tmp_path / "hits"
+    shutil.copytree(hits_report.parent / "hits", folder)
+    summary = json.loads((folder / "hits.json").read_text())
+    summary["params"].update(count_col="<i>n</i>")
+    (folder / "hits.json").write_text(json.dumps(summary))
+    html = build_hits_report(folder, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<i>n</i>" not in html and "&lt;i&gt;n&lt;/i&gt;" in html
+    summary["params"].update(fdr="<img src=x>")
+    (folder / "hits.json").write_text(json.dumps(summary))
+    from ferroscreen.report.results import ReportInputError
+
+    with pytest.raises(ReportInputError, match="hits.json: fdr is '<img src=x>', not a number"):
+        build_hits_report(folder, tmp_path / "r2.html")
