@@ -332,9 +332,9 @@ def segment(
 def hits(
     wells: Annotated[
         list[Path], typer.Argument(help="Per-well features CSV(s) (the wells.csv of segment runs), CellProfiler "
-                                        "image tables (Image.csv, or an ExportToDatabase SQLite file), or "
-                                        "plate-reader / IncuCyte exports of a viability assay (one plate each; "
-                                        "with --layout).")
+                                        "image tables (Image.csv, or an ExportToDatabase SQLite file), Harmony "
+                                        "PlateResults.txt files, or plate-reader / IncuCyte exports of a viability "
+                                        "assay (one plate each; with --layout).")
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     layout: Annotated[
@@ -359,7 +359,8 @@ def hits(
     ] = None,
     objects: Annotated[
         str | None,
-        typer.Option("--objects", help="The nuclei of a CellProfiler export counting several objects (Count_NAME)."),
+        typer.Option("--objects", help="The nuclei of a CellProfiler or Harmony export counting several objects "
+                                       "(Count_NAME, or the Harmony population)."),
     ] = None,
     count_threshold: Annotated[
         float, typer.Option("--count-threshold", help="Count (or viability) fold change below which a gene is a hit.")
