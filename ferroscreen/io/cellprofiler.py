@@ -306,14 +306,14 @@ def wells_from_fields(fields: pd.DataFrame) -> pd.DataFrame:
     fields have it, ``area_mean`` (field means weighted by their nuclei).
     """
     has_area = "area_mean" in fields.columns
+    keys = [fields["plate"], fields["well"]]
     n = fields["n_nuclei"].astype(float)
-    parts = {"n_fields": n.groupby([fields["plate"], fields["well"]], sort=True).size(),
-             "n_nuclei": n.groupby([fields["plate"], fields["well"]], sort=True).sum().astype(int),
-             "nuclei_per_field": n.groupby([fields["plate"], fields["well"]], sort=True).mean()}
+    per_well = n.groupby(keys, sort=True)
+    parts = {"n_fields": per_well.size(), "n_nuclei": per_well.sum().astype(int),
+             "nuclei_per_field": per_well.mean()}
     if has_area:  # field means weighted by their nuclei, over fields with both
         area = fields["area_mean"].astype(float)
-        ok = np.isfinite(area) & (n > 0)
-        weighted = (area.where(ok, 0.0) * n.where(ok, 0.0)).groupby([fields["plate"], fields["well"]]).sum()
-        weight = n.where(ok, 0.0).groupby([fields["plate"], fields["well"]]).sum()
-        parts["area_mean"] = (weighted / weight).where(weight > 0)
+        weight = n.where(np.isfinite(area) & (n > 0), 0.0)
+        sums = pd.DataFrame({"w": area.where(weight > 0, 0.0) * weight, "n": weight}).groupby(keys, sort=True).sum()
+        parts["area_mean"] = (sums["w"] / sums["n"]).where(sums["n"] > 0)
     return pd.DataFrame(parts).rename_axis(["plate", "well"]).reset_index()
