@@ -554,7 +554,8 @@ def fit(
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the CSVs.")],
     layout: Annotated[
-        Path | None, typer.Option("--layout", help="Layout CSV or IncuCyte .PlateMap.")
+        Path | None,
+        typer.Option("--layout", help="Layout: CSV table or plate grids, Excel workbook, or IncuCyte .PlateMap."),
     ] = None,
     model: Annotated[str, typer.Option("--model", help="ll4, ll3, ll5 or ll2 (binomial).")] = "ll4",
     readout: Annotated[
@@ -698,7 +699,9 @@ def score(
     model: Annotated[Path, typer.Option("--model", help="Model bundle (from `ferroscreen train`).")],
     out: Annotated[Path, typer.Option("--out", help="Per-plate HDF5 store to write (PLATE.h5).")],
     layout: Annotated[
-        Path | None, typer.Option("--layout", help="Layout file (default: layout.csv/.PlateMap beside ACQ).")
+        Path | None,
+        typer.Option("--layout", help="Layout file: CSV table or plate grids, Excel workbook or .PlateMap "
+                                      "(default: layout.csv/.xlsx/.PlateMap beside ACQ)."),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing store.")] = False,
     watch: Annotated[bool, typer.Option("--watch", help="Keep scoring new timepoints as they land.")] = False,

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.plate.units import molar_unit
 
 TIDY_COLUMNS = ("curve", "dose", "response")
 WELLS_COLUMNS = ("plate", "well", "time_h")
@@ -78,17 +79,6 @@ def _dose_in_molar(table: pd.DataFrame, col: str, unit: str) -> tuple[pd.DataFra
     return table, f" (in {unit}, converted to molar)"
 
 
-def _molar_unit(text: str) -> str:
-    """``uM``/``µM``/``um``/``NM`` -> the unit as :data:`MOLAR_DIVISORS` spells it ('' if none)."""
-    from ferroscreen.plate.units import MOLAR_DIVISORS
-
-    text = text.strip()
-    if text in MOLAR_DIVISORS:
-        return text
-    fixed = text[:-1].lower() + "M" if text[-1:] in ("m", "M") else ""
-    return fixed if fixed in MOLAR_DIVISORS else ""
-
-
 def _rename_tidy_aliases(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """``table`` with users' column names mapped to ``curve, dose, response``; notes on what was done.
 
@@ -112,7 +102,7 @@ def _rename_tidy_aliases(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         doses = [(c, m) for c, m in doses if m]
         if len(doses) == 1:
             col, m = doses[0]
-            table, detail[col] = _dose_in_molar(table, col, _molar_unit(m["u1"] or m["u2"] or ""))
+            table, detail[col] = _dose_in_molar(table, col, molar_unit(m["u1"] or m["u2"] or ""))
             renames[col] = "dose"
     if renames:
         table = table.rename(columns=renames)
@@ -186,8 +176,8 @@ def parse_column_map(items: list[str] | None) -> dict[str, tuple[str, str]]:
             unit = ""
             if role == "dose" and ":" in column:
                 head, _, tail = column.rpartition(":")
-                if _molar_unit(tail) and head.strip():
-                    column, unit = head.strip(), _molar_unit(tail)
+                if molar_unit(tail) and head.strip():
+                    column, unit = head.strip(), molar_unit(tail)
             out[role] = (column, unit)
     return out
 

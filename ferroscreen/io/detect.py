@@ -118,10 +118,11 @@ def open_acquisition(
 
 
 def find_layout_beside(root: Path) -> Path | None:
-    """A ``layout.csv`` or single ``*.PlateMap`` in or next to an acquisition folder."""
+    """A ``layout.csv``, ``layout.xlsx`` or single ``*.PlateMap`` in or next to an acquisition folder."""
     for folder in (root, root.parent):
-        if (folder / "layout.csv").is_file():
-            return folder / "layout.csv"
+        for name in ("layout.csv", "layout.xlsx"):
+            if (folder / name).is_file():
+                return folder / name
         maps = sorted(folder.glob("*.PlateMap"))
         if len(maps) == 1:
             return maps[0]

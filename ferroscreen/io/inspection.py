@@ -13,7 +13,8 @@ from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harm
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 from ferroscreen.io.plate_reader import NoPlateRead, read_plate_reader
-from ferroscreen.plate import read_layout
+from ferroscreen.plate import PlateLayout, read_layout
+from ferroscreen.plate.layout_records import NotALayout
 from ferroscreen.plate.wells import well_to_rowcol
 
 _LAYOUT_SUFFIXES = (".csv", ".tsv", ".platemap")
@@ -42,6 +43,21 @@ def _compare(imaged: list[str], layout_path: Path) -> dict:
         "in_layout_not_imaged": sorted(
             planned - seen - set(layout.wells_with_role("empty")), key=key
         ),
+    }
+
+
+def _layout_info(path: Path, lay: PlateLayout) -> dict:
+    t = lay.table
+    marked = t[t["exclude"].astype(str) != ""] if "exclude" in t.columns else t.iloc[:0]
+    return {
+        "kind": "layout",
+        "format": lay.form,
+        "path": str(path),
+        "plate_format": lay.plate_format.n_wells,
+        **lay.summary(),
+        "series": lay.describe_compound_series(),
+        "excluded": [{"plate": str(r.plate_id), "well": str(r.well), "reason": str(r.exclude)}
+                     for r in marked.itertuples(index=False)],
     }
 
 
@@ -78,21 +94,12 @@ def inspect_path(
                 return _plate_reader_info(path, layout)
             except NoPlateRead:
                 raise exc from None  # not a plate read either: the layout reader's complaint is the one to show
-        info = lay.summary()
-        t = lay.table
-        marked = t[t["exclude"].astype(str) != ""] if "exclude" in t.columns else t.iloc[:0]
-        return {
-            "kind": "layout",
-            "format": "platemap" if path.suffix.lower() == ".platemap" else "csv",
-            "path": str(path),
-            "plate_format": lay.plate_format.n_wells,
-            **info,
-            "series": lay.describe_compound_series(),
-            "excluded": [{"plate": str(r.plate_id), "well": str(r.well), "reason": str(r.exclude)}
-                         for r in marked.itertuples(index=False)],
-        }
+        return _layout_info(path, lay)
     if path.is_file() and suffix in (".xlsx", ".xlsm", ".xls"):
-        return _plate_reader_info(path, layout)
+        try:
+            return _layout_info(path, read_layout(path))
+        except NotALayout:
+            return _plate_reader_info(path, layout)
     if path.is_file() and looks_like_metric_export(path):
         exp = read_metric_export(path)
         out = {

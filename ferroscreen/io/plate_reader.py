@@ -45,6 +45,7 @@ import pandas as pd
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.metric_export import _decode_text, _number
 from ferroscreen.plate.wells import PLATE_FORMATS, normalize_well, row_label, rowcol_to_well
+from ferroscreen.workbooks import is_workbook, workbook_rows
 
 #: Columns per row -> rows, for every plate format.
 _ROWS_FOR_COLS = {cols: rows for rows, cols in PLATE_FORMATS.values()}
@@ -117,27 +118,8 @@ def _rows(path: Path) -> list[tuple[list[tuple[str, int, list]], bool]]:
     One for an Excel workbook; one per delimiter for a text file, the delimiter most lines hold
     first (tab, then ``;``, on a tie: a ``;`` file with decimal commas holds as many commas).
     """
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
-        raise AcquisitionError(f"{path}: an old-style Excel .xls file; save it as .xlsx or CSV")
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            import openpyxl
-
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except ImportError:
-            raise AcquisitionError(f"{path}: reading Excel files needs openpyxl (pip install openpyxl)") from None
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
-            raise AcquisitionError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
-        try:
-            rows = [
-                (sheet.title, i, ["" if c is None else c for c in row])
-                for sheet in book.worksheets
-                for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-        finally:
-            book.close()
-        return [(rows, False)]
+    if is_workbook(path):
+        return [(workbook_rows(path, AcquisitionError), False)]
     try:
         text = _decode_text(path.read_bytes())
     except OSError as exc:

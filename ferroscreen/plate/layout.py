@@ -87,11 +87,14 @@ class PlateLayout:
             ``rescue_concentration`` are molar floats (NaN when absent).
         plate_format: The plate format the wells were validated against.
         source: The file the layout was read from, if any.
+        form: How the source wrote it: ``csv`` (a table of one row per well), ``grid``
+            (plate-shaped grids), ``xlsx`` (an Excel workbook), ``platemap`` (IncuCyte XML).
     """
 
     table: pd.DataFrame
     plate_format: PlateFormat = field(default_factory=lambda: PlateFormat.from_n_wells(96))
     source: Path | None = None
+    form: str = "csv"
 
     @property
     def plate_ids(self) -> list[str]:
@@ -110,7 +113,7 @@ class PlateLayout:
         sub = self.table[self.table["plate_id"].astype(str) == str(plate_id)]
         if sub.empty:
             raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
-        return PlateLayout(sub.reset_index(drop=True), self.plate_format, self.source)
+        return PlateLayout(sub.reset_index(drop=True), self.plate_format, self.source, self.form)
 
     def well_table(self) -> pd.DataFrame:
         """The table indexed by well (single-plate layouts)."""

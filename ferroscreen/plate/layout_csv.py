@@ -1,57 +1,22 @@
-"""Reader for the ferroscreen layout CSV (schema in ARCHITECTURE.md / README).
+"""Reader for layout text files: the ferroscreen layout CSV (schema in ARCHITECTURE.md / README) or plate grids.
 
-Every validation failure raises :class:`~ferroscreen.errors.LayoutError` with a
-message ``FILE:LINE: column 'COL': problem`` (LINE counts the header as line 1).
+A file whose first line is a grid header (``compound,1,2,...,12``) is read as plate grids
+(:mod:`ferroscreen.plate.layout_grid`); any other as the table of one row per well. Every
+validation failure raises :class:`~ferroscreen.errors.LayoutError` with a message
+``FILE:LINE: column 'COL': problem`` (LINE counts the header as line 1), or for a grid
+``FILE:LINE: grid 'NAME', well B03: problem``.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 
-import pandas as pd
-
-from ferroscreen.errors import LayoutError, WellError
-from ferroscreen.plate.layout import (
-    EXCLUDE_COLUMNS,
-    KNOWN_MODES,
-    LAYOUT_COLUMNS,
-    ROLES,
-    VEHICLE_NAMES,
-    PlateLayout,
-    exclusion_reasons,
-)
-from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, to_molar
-from ferroscreen.plate.wells import PlateFormat, normalize_well
-
-_REQUIRED = ("well",)
-#: Header names read as ``compound`` when the file has no ``compound`` column (and only one of these).
-COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment")
-
-
-def _err(path: Path, line: int | None, column: str | None, problem: str) -> LayoutError:
-    where = f"{path}:{line}" if line is not None else f"{path}"
-    col = f" column '{column}':" if column else ""
-    return LayoutError(f"{where}:{col} {problem}")
-
-
-def _number(path: Path, line: int, column: str, text: str, decimal_comma: bool = False) -> float:
-    """A concentration cell as a float (empty -> NaN; ``0,5`` -> 0.5 when ``decimal_comma``)."""
-    text = text.strip()
-    if text == "":
-        return math.nan
-    if decimal_comma:
-        text = decimal_point(text)
-    try:
-        value = float(text)
-    except ValueError:
-        raise _err(path, line, column, f"'{text}' is not a number") from None
-    if not math.isfinite(value):
-        raise _err(path, line, column, f"'{text}' is not a finite number")
-    if value < 0:
-        raise _err(path, line, column, f"negative concentration {text}")
-    return value
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate.layout import PlateLayout
+from ferroscreen.plate.layout_grid import grid_blocks, grid_records, is_grid
+from ferroscreen.plate.layout_records import LayoutRecord, NotALayout, is_layout_column, layout_from_records
+from ferroscreen.plate.wells import PlateFormat
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -66,147 +31,82 @@ def _decode(path: Path, raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
+def _delimiter(lines: list[str]) -> str:
+    """The delimiter of the first line holding two or more (a title above plate grids may hold fewer)."""
+    line = next((ln for ln in lines[:50] if max(ln.count(d) for d in ",;\t") >= 2), lines[0])
+    try:
+        return csv.Sniffer().sniff(line, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _table_records(path: Path, lines: list[str], delim: str) -> tuple[list[str], list[LayoutRecord]]:
+    """``(header, records)`` of a layout table: one row per well under a header line."""
+    reader = csv.reader(lines, delimiter=delim)
+    header = [h.strip() for h in next(reader)]
+    records = []
+    for lineno, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells) or cells[0].lstrip().startswith("#"):
+            continue
+        if len(cells) > len(header):
+            raise LayoutError(f"{path}:{lineno}: {len(cells)} fields but the header has {len(header)}")
+
+        def at(column: str | None, lineno=lineno) -> str:
+            return f"{path}:{lineno}: column '{column}'" if column else f"{path}:{lineno}"
+
+        values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        records.append(LayoutRecord(values, at, f"line {lineno}", path.stem))
+    return header, records
+
+
 def read_layout_csv(
     path: str | Path,
     plate_format: PlateFormat | int | None = None,
     extra_modes: tuple[str, ...] = (),
 ) -> PlateLayout:
-    """Read and validate a layout CSV.
+    """Read and validate a layout text file: a table of one row per well, or plate grids.
 
     Args:
-        path: The CSV file (comma, semicolon or tab separated; UTF-8 with or
-            without BOM, UTF-16 with BOM, or Windows-1252 as older Excel saves it;
-            decimal commas in semicolon/tab separated files). Without a
-            ``compound`` column, a ``gene``/``sirna``/``drug``/``treatment``
-            column (:data:`COMPOUND_ALIASES`) takes its place.
-        plate_format: Plate format to validate wells against; by default the
+        path: The file (comma, semicolon or tab separated; UTF-8 with or without BOM, UTF-16
+            with BOM, or Windows-1252 as older Excel saves it; decimal commas in semicolon/tab
+            separated files). Columns are named as :mod:`ferroscreen.plate.layout_records`
+            reads them (``gene`` for ``compound``, ``concentration (uM)``...).
+        plate_format: Plate format to validate wells against; by default a grid's own, or the
             smallest of 96/384/1536 that holds every well.
-        extra_modes: Mode names accepted besides :data:`KNOWN_MODES`.
+        extra_modes: Mode names accepted besides :data:`~ferroscreen.plate.layout.KNOWN_MODES`.
 
     Returns:
-        The validated layout, concentrations converted to molar.
+        The validated layout, concentrations converted to molar. A table without a
+        ``plate_id`` column, and a set of grids, is the plate named by the file's stem.
 
     Raises:
-        LayoutError: Naming file, line and column of the first problem found.
+        LayoutError: Naming file, line and column (or grid and well) of the first problem found.
     """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise LayoutError(f"{path}: layout file not found") from None
-    text = _decode(path, raw)
-    lines = text.splitlines()
+    lines = _decode(path, raw).splitlines()
     if not lines or not lines[0].strip():
         raise LayoutError(f"{path}: layout file is empty")
-    try:
-        dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
-        delim = dialect.delimiter
-    except csv.Error:
-        delim = ","
-    reader = csv.reader(lines, delimiter=delim)
-    header = [h.strip().lower() for h in next(reader)]
-    if "compound" not in header:  # knockdown and other libraries name the treatment differently
-        named = [h for h in COMPOUND_ALIASES if h in header]
-        if len(named) == 1:
-            header[header.index(named[0])] = "compound"
-    for col in _REQUIRED:
-        if col not in header:
-            raise _err(path, 1, None, f"missing required column '{col}' (header: {', '.join(header)})")
-    seen_cols = set()
-    for h in header:
-        if h in seen_cols:
-            raise _err(path, 1, h, "column appears twice in the header")
-        seen_cols.add(h)
+    delim = _delimiter(lines)
+    rows = [(i, [c.strip() for c in cells]) for i, cells in enumerate(csv.reader(lines, delimiter=delim), start=1)]
+    if is_grid(rows):
+        def where(row: int, _cell: int) -> str:
+            return f"{path}:{row}"
 
-    modes = set(KNOWN_MODES) | set(extra_modes)
-    fmt_given = plate_format is not None
-    fmt = (
-        plate_format
-        if isinstance(plate_format, PlateFormat)
-        else PlateFormat.from_n_wells(plate_format or 1536)
-    )
-    records = []
-    seen: dict[tuple[str, str], int] = {}
-    for lineno, raw in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in raw) or raw[0].lstrip().startswith("#"):
-            continue
-        if len(raw) > len(header):
-            raise _err(path, lineno, None, f"{len(raw)} fields but the header has {len(header)}")
-        row = {h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(header)}
-        rec: dict = {k: v for k, v in row.items() if k not in LAYOUT_COLUMNS}
-        rec["plate_id"] = row.get("plate_id", "") or path.stem
-        try:
-            rec["well"] = normalize_well(row["well"], fmt)
-        except WellError as exc:
-            raise _err(path, lineno, "well", str(exc)) from None
-        key = (rec["plate_id"], rec["well"])
-        if key in seen:
-            raise _err(
-                path, lineno, "well", f"duplicate well {rec['well']} (first on line {seen[key]})"
-            )
-        seen[key] = lineno
-        rec["compound"] = row.get("compound", "")
-        unit = row.get("unit", "")
-        conc = _number(path, lineno, "concentration", row.get("concentration", ""), delim != ",")
-        rec["concentration_raw"] = conc
-        rec["unit"] = unit
-        if not math.isnan(conc):
-            if unit == "":
-                raise _err(path, lineno, "unit", "concentration given without a unit (M, mM, uM, nM, pM)")
-            if unit not in MOLAR_DIVISORS:
-                raise _err(path, lineno, "unit", f"unknown unit '{unit}' (use M, mM, uM, µM, nM or pM)")
-            conc = to_molar(conc, unit)
-        rec["concentration"] = conc
-        rconc = _number(
-            path, lineno, "rescue_concentration", row.get("rescue_concentration", ""), delim != ","
-        )
-        runit = row.get("rescue_unit", "") or unit
-        if not math.isnan(rconc):
-            if runit not in MOLAR_DIVISORS:
-                raise _err(path, lineno, "rescue_unit", f"unknown or missing unit '{runit}' for rescue_concentration")
-            rconc = to_molar(rconc, runit)
-        rec["rescue_concentration"] = rconc
-        rec["rescue_agent"] = row.get("rescue_agent", "")
-        role = row.get("role", "").lower()
-        if not role:
-            if not rec["compound"]:
-                role = "empty"
-            elif rec["compound"].lower() in VEHICLE_NAMES:
-                role = "vehicle"
-            elif rec["rescue_agent"]:
-                role = "rescue"
-            else:
-                role = "sample"
-        if role not in ROLES:
-            raise _err(path, lineno, "role", f"unknown role '{role}' (one of {', '.join(ROLES)})")
-        rec["role"] = role
-        mode = row.get("mode", "").lower()
-        if mode and mode not in modes:
-            raise _err(
-                path, lineno, "mode", f"unknown mode '{mode}' (known: {', '.join(sorted(modes))})"
-            )
-        if role == "reference" and not mode:
-            raise _err(path, lineno, "mode", "a reference well needs a mode (e.g. ferroptosis)")
-        if role == "vehicle" and not mode:
-            mode = "alive"
-        rec["mode"] = mode
-        rep = row.get("replicate", "")
-        try:
-            rec["replicate"] = int(float(rep)) if rep else 1
-        except ValueError:
-            raise _err(path, lineno, "replicate", f"'{rep}' is not an integer") from None
-        rec["cell_line"] = row.get("cell_line", "")
-        marked = next((c for c in EXCLUDE_COLUMNS if c in header), None)
-        if marked is not None:
-            rec.pop(marked, None)
-            rec["exclude"] = exclusion_reasons([row.get(marked, "")])[0]
-        records.append(rec)
-    if not records:
-        raise LayoutError(f"{path}: layout has a header but no wells")
-    df = pd.DataFrame(records)
-    cols = LAYOUT_COLUMNS + [c for c in df.columns if c not in LAYOUT_COLUMNS]
-    df = df[cols]
-    if not fmt_given:
-        fmt = PlateFormat.smallest_containing(list(df["well"]))
-        fmt = max(fmt, PlateFormat.from_n_wells(96)) if fmt.n_wells < 96 else fmt
-    return PlateLayout(df, fmt, path)
+        blocks = grid_blocks(rows, where)
+        if not any(is_layout_column(b.name) for b in blocks):
+            names = ", ".join(f"'{b.name}'" for b in blocks)
+            raise NotALayout(f"{path}: plate grids ({names}) but none names a layout column "
+                             "(compound, concentration, role, mode...)")
+        header, records = grid_records(blocks, path.stem)
+        if plate_format is None:
+            plate_format = blocks[0].plate_format
+        form = "grid"
+    else:
+        header, records = _table_records(path, lines, delim)
+        form = "csv"
+    return layout_from_records(path, header, records, plate_format, extra_modes,
+                               decimal_comma=delim != ",", header_where=f"{path}:1", form=form)

@@ -158,4 +158,4 @@ def read_platemap(path: str | Path) -> PlateLayout:
     key = ["compound", "concentration_raw", "growth_condition", "rescue_agent", "rescue_concentration"]
     df["replicate"] = df.groupby(key, dropna=False, sort=False).cumcount() + 1
     df = df[LAYOUT_COLUMNS + ["growth_condition", "concentration_raw"]]
-    return PlateLayout(df, fmt, path)
+    return PlateLayout(df, fmt, path, "platemap")

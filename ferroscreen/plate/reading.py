@@ -7,12 +7,14 @@ from pathlib import Path
 from ferroscreen.errors import LayoutError
 from ferroscreen.plate.layout import PlateLayout
 from ferroscreen.plate.layout_csv import read_layout_csv
+from ferroscreen.plate.layout_xlsx import read_layout_xlsx
 from ferroscreen.plate.platemap import read_platemap
 from ferroscreen.plate.wells import PlateFormat
+from ferroscreen.workbooks import is_workbook
 
 
 def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None) -> PlateLayout:
-    """Read a layout CSV (``.csv``/``.tsv``/``.txt``) or an IncuCyte ``.PlateMap``.
+    """Read a layout: CSV/TSV/TXT (a table or plate grids), an Excel workbook or an IncuCyte ``.PlateMap``.
 
     Raises:
         LayoutError: If the file is missing, of an unknown kind, or invalid.
@@ -27,7 +29,9 @@ def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None)
         return read_platemap(path)
     if suffix in (".csv", ".tsv", ".txt"):
         return read_layout_csv(path, plate_format)
+    if is_workbook(path):
+        return read_layout_xlsx(path, plate_format)
     head = path.read_bytes()[:200].lstrip(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"<"):
         return read_platemap(path)
-    raise LayoutError(f"{path}: unknown layout file type '{suffix}' (expected .csv or .PlateMap)")
+    raise LayoutError(f"{path}: unknown layout file type '{suffix}' (expected .csv, .xlsx or .PlateMap)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 #: Divisor from each accepted unit spelling to molar (value / divisor = molar).
 #: Dividing by an exact power of ten keeps ``10 uM`` exactly ``1e-05``.
@@ -15,6 +16,44 @@ MOLAR_DIVISORS: dict[str, float] = {
     "nM": 1e9,
     "pM": 1e12,
 }
+
+
+_UNIT_SPELLING = r"[munpµμ]?M"
+_NAME_WITH_UNIT = re.compile(
+    rf"^(?P<stem>.*?\S)\s*(?:[_ ]\s*(?P<u1>{_UNIT_SPELLING})|[(\[]\s*(?P<u2>{_UNIT_SPELLING})\s*[)\]])$",
+    re.IGNORECASE,
+)
+_VALUE_WITH_UNIT = re.compile(rf"^(?P<value>.*?\d\.?)\s*(?P<unit>{_UNIT_SPELLING})$", re.IGNORECASE)
+
+
+def molar_unit(text: str) -> str:
+    """``uM``/``µM``/``um``/``NM`` -> the unit as :data:`MOLAR_DIVISORS` spells it ('' if none)."""
+    text = str(text).strip()
+    if text in MOLAR_DIVISORS:
+        return text
+    fixed = text[:-1].lower() + "M" if text[-1:] in ("m", "M") else ""
+    return fixed if fixed in MOLAR_DIVISORS else ""
+
+
+def name_and_unit(name: str) -> tuple[str, str]:
+    """A column name split from a molar unit it ends with: ``conc (uM)``, ``dose_nM``, ``Dose [µM]``.
+
+    Returns ``(stem, unit)``, the unit spelt as :data:`MOLAR_DIVISORS` has it; ``(name, "")``
+    when the name ends with no molar unit.
+    """
+    m = _NAME_WITH_UNIT.match(str(name).strip())
+    unit = molar_unit(m["u1"] or m["u2"]) if m else ""
+    return (m["stem"].strip(), unit) if unit else (str(name).strip(), "")
+
+
+def value_and_unit(text: str) -> tuple[str, str]:
+    """A concentration cell split into its number and a molar unit written after it (``10 uM``, ``0.5nM``).
+
+    Returns ``(number text, unit)``; ``(text, "")`` when no molar unit follows a number.
+    """
+    m = _VALUE_WITH_UNIT.match(str(text).strip())
+    unit = molar_unit(m["unit"]) if m else ""
+    return (m["value"].strip(), unit) if unit else (str(text).strip(), "")
 
 
 def decimal_point(text: str) -> str:

@@ -75,7 +75,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "rescue": ("rescue.csv", "potency.csv", "potency_ratios.csv"),
     "lines": ("lines.csv",),
     "points": ("points.csv", "dose_response.csv", "tidy.csv"),
-    "layout": ("layout.csv", "layout.PlateMap", "layout.platemap"),
+    "layout": ("layout.csv", "layout.xlsx", "layout.PlateMap", "layout.platemap"),
     "provenance": ("provenance.json",),
     "gallery": ("gallery.csv",),
     "compound_gallery": ("gallery_compounds.csv",),

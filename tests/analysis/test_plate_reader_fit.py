@@ -323,3 +323,44 @@ def test_multiplexed_reads_named_twice(tmp_path, monkeypatch, capsys):
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "CellTox Green",
                      "--dead-read", "Lum", "--out", str(tmp_path / "never"))
     assert code == 2 and "swapped?" in err
+
+
+def _as_sheet_grids(layout_csv, out):
+    """``layout_csv`` (one plate) drawn as a workbook: a grid per column, each on a sheet named by it."""
+    import openpyxl
+
+    from ferroscreen.plate.wells import PlateFormat, well_to_rowcol
+
+    table = pd.read_csv(layout_csv, dtype=str, keep_default_na=False)
+    fmt = PlateFormat.smallest_containing(list(table["well"]))
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for column, title in (("compound", "compound"), ("concentration", "concentration (uM)"), ("role", "Role")):
+        ws = book.create_sheet(title)
+        ws.append([None, *range(1, fmt.cols + 1)])
+        cells = [[None] * fmt.cols for _ in range(fmt.rows)]
+        for well, value in zip(table["well"], table[column], strict=True):
+            r, c = well_to_rowcol(well)
+            cells[r][c] = float(value) if column == "concentration" and value else value or None
+        for r, row in enumerate(cells):
+            ws.append([chr(65 + r), *row])
+    book.save(out)
+    return out
+
+
+def _ok(*argv):
+    res = CliRunner().invoke(app, list(map(str, argv)))
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_fit_with_a_workbook_of_grids_gives_the_table_layouts_fits(tmp_path):
+    data, layout = write_screen(tmp_path)
+    grids = _as_sheet_grids(layout, tmp_path / "P1.xlsx")
+    for name, lay in (("table", layout), ("grids", grids)):
+        _ok("fit", data, "--layout", lay, "--endpoint-h", "72", "--out", tmp_path / name)
+    a, b = (pd.read_csv(tmp_path / name / "fits.csv") for name in ("table", "grids"))
+    assert len(a) == 4 and a.drop(columns=["plate"], errors="ignore").equals(b.drop(columns=["plate"], errors="ignore"))
+    report = _ok("report", tmp_path / "grids", "--out", tmp_path / "grids.html")
+    assert (tmp_path / "grids.html").stat().st_size > 10_000, report
+

@@ -183,3 +183,27 @@ def test_what_the_bad_input_sweep_found(tmp_path, monkeypatch, capsys):
                                for i, r in enumerate(layout.read_text().splitlines())) + "\n")
     code, _, err = _run(monkeypatch, capsys, "hits", str(paths[0]), "--layout", str(empty), "--out", out)
     assert code == 2 and "no well left to call" in err and "Traceback" not in err
+
+
+def test_hits_with_a_library_workbook(tmp_path, monkeypatch, capsys):
+    """An siRNA library's plate map as vendors send it (title row, Plate / Well / Gene Symbol) is the CSV's layout."""
+    import openpyxl
+
+    reads, layout = write_ctg_screen(tmp_path)
+    table = pd.read_csv(layout, dtype=str, keep_default_na=False)
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "LIB1"
+    ws.append(["Human siRNA library, plate 1 of 1"])
+    ws.append(["Plate", "Well", "Gene Symbol", "Role"])
+    for row in table.itertuples(index=False):
+        ws.append([row.plate_id, row.well.replace("0", "", 1) if row.well[1] == "0" else row.well,
+                   row.compound or None, {"neg_ctrl": "Negative control", "empty": "blank"}.get(row.role, row.role)])
+    book.save(tmp_path / "library.xlsx")
+    for name, lay in (("table", layout), ("book", tmp_path / "library.xlsx")):
+        code, _, err = _run(monkeypatch, capsys, "hits", *map(str, reads), "--layout", str(lay),
+                            "--out", str(tmp_path / name), "--no-plots")
+        assert code in (0, None), err
+    a, b = (pd.read_csv(tmp_path / name / "genes.csv") for name in ("table", "book"))
+    assert a.equals(b) and set(a.loc[a["hit"].astype(bool), "gene"]) >= {"UBB", "POLR2A"}
+

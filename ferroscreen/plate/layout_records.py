@@ -1,0 +1,287 @@
+"""Validating layout records, whatever file they came from, into a :class:`PlateLayout`.
+
+Layout readers (the CSV table, plate-shaped grids, Excel workbooks) turn their file into
+:class:`LayoutRecord` objects: one well's cells keyed by column name, and where each cell
+sits in the file. :func:`layout_from_records` checks them all alike, so every problem is
+one :class:`~ferroscreen.errors.LayoutError` that names the file and the place of the cell.
+
+Column names are matched as users write them: case, spaces and hyphens do not matter
+(``Cell Line`` is ``cell_line``); common other names stand for a layout column when the
+file has no column of that name and only one of them (``plate``/``barcode`` for
+``plate_id``, ``gene``/``drug``/``treatment`` for ``compound``, ``conc``/``dose`` for
+``concentration``); a concentration column may carry its unit in its name
+(``concentration (uM)``, ``dose_nM``), and a concentration cell after its number (``10 uM``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ferroscreen.errors import LayoutError, WellError
+from ferroscreen.plate.layout import (
+    EXCLUDE_COLUMNS,
+    KNOWN_MODES,
+    LAYOUT_COLUMNS,
+    ROLES,
+    VEHICLE_NAMES,
+    PlateLayout,
+    exclusion_reasons,
+)
+from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, name_and_unit, to_molar, value_and_unit
+from ferroscreen.plate.wells import PlateFormat, normalize_well
+
+#: Header names read as ``compound`` when the file has no ``compound`` column (and only one of these).
+COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment", "compound_name", "drug_name")
+
+#: Other names of layout columns, used when the file has no column of the layout's name and one of these.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "plate_id": ("plate", "plate_name", "plate_barcode", "barcode"),
+    "well": ("well_id", "well_name", "well_position", "wellname"),
+    "compound": COMPOUND_ALIASES,
+    "concentration": ("conc", "dose"),
+    "rescue_concentration": ("rescue_conc", "rescue_dose"),
+    "replicate": ("rep",),
+    "cell_line": ("cell_type", "cellline"),
+}
+
+#: Role spellings read as a layout role.
+ROLE_ALIASES = {
+    "blank": "empty", "no_cells": "empty", "medium_only": "empty",
+    "positive_control": "pos_ctrl", "pos": "pos_ctrl", "positive": "pos_ctrl", "pos_control": "pos_ctrl",
+    "negative_control": "neg_ctrl", "neg": "neg_ctrl", "negative": "neg_ctrl", "neg_control": "neg_ctrl",
+    "ref": "reference", "vehicle_control": "vehicle",
+}
+
+#: Compound names that mark a well without cells or treatment when no role is given.
+BLANK_NAMES = ("blank", "empty", "no_cells", "none")
+
+_CONCENTRATIONS = ("concentration", "rescue_concentration")
+
+
+class NotALayout(LayoutError):
+    """A readable file that holds no layout: no table with a well column, no grid naming a layout column."""
+
+
+@dataclass
+class LayoutRecord:
+    """One well's cells as a reader found them.
+
+    Attributes:
+        values: Cell text keyed by the column name as the file wrote it (stripped).
+        where: ``where(column)`` is the place of that column's cell, e.g.
+            ``layout.csv:5: column 'unit'``; ``where(None)`` the place of the record.
+        origin: The record's place as the duplicate-well message quotes it (``line 5``).
+        plate: The plate id used when the record names none (the file's or sheet's name).
+    """
+
+    values: dict[str, str]
+    where: Callable[[str | None], str]
+    origin: str
+    plate: str
+
+
+def column_key(name: str) -> str:
+    """A header as a column key: lower case, trimmed, runs of spaces, hyphens and dots as ``_``."""
+    return re.sub(r"[\s\-.]+", "_", str(name).strip().lower()).strip("_")
+
+
+def is_layout_column(name: str) -> bool:
+    """Whether ``name`` names what a layout says about a well (compound, concentration, role, mode...).
+
+    Plate and well columns, and names of no layout column, do not count: a sheet whose
+    columns are only these is no layout.
+    """
+    key = column_key(name_and_unit(name)[0])
+    said = set(LAYOUT_COLUMNS[2:]) | set(EXCLUDE_COLUMNS) | {"rescue_unit"}
+    said |= {a for col, aliases in COLUMN_ALIASES.items() if col not in ("plate_id", "well") for a in aliases}
+    return key in said
+
+
+def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Map each header name to its layout column; and the molar unit a concentration column's name gives.
+
+    Returns ``(names, units)``: ``names[header name] = column`` for every name (names that are no
+    layout column keep their key), ``units[column]`` for ``concentration``/``rescue_concentration``
+    named with a unit.
+
+    Raises:
+        ValueError: With the problem, if two header names map to one column.
+    """
+    names: dict[str, str] = {}
+    units: dict[str, str] = {}
+    for name in header:
+        stem, unit = name_and_unit(name)
+        key = column_key(stem) if unit else column_key(name)
+        names[name] = key
+        if unit:
+            units[name] = unit
+    keys = set(names.values())
+    for column, aliases in COLUMN_ALIASES.items():
+        if column in keys:
+            continue
+        found = [n for n, k in names.items() if k in aliases]
+        if len(found) == 1:
+            names[found[0]] = column
+    seen: dict[str, str] = {}
+    for name, key in names.items():
+        if key in seen:
+            raise ValueError(f"columns '{seen[key]}' and '{name}' are both '{key}'")
+        seen[key] = name
+    column_units = {}
+    for name, unit in units.items():
+        if names[name] in _CONCENTRATIONS:
+            column_units[names[name]] = unit
+    return names, column_units
+
+
+def _number(where: str, text: str, decimal_comma: bool) -> tuple[float, str]:
+    """A concentration cell as ``(value, unit written after it)`` (empty -> NaN)."""
+    text, unit = value_and_unit(text.strip())
+    if text == "":
+        return math.nan, ""
+    if decimal_comma:
+        text = decimal_point(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise LayoutError(f"{where}: '{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise LayoutError(f"{where}: '{text}' is not a finite number")
+    if value < 0:
+        raise LayoutError(f"{where}: negative concentration {text}")
+    return value, unit
+
+
+def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_unit: str,
+           fallback_unit: str, decimal_comma: bool) -> tuple[float, float, str]:
+    """``(molar, as written, unit)`` of a concentration column of one record."""
+    value, cell_unit = _number(rec.where(column), row.get(column, ""), decimal_comma)
+    given = row.get(unit_column, "")
+    units = [u for u in (cell_unit, header_unit, given) if u]
+    if len(set(units)) > 1:
+        raise LayoutError(f"{rec.where(column)}: units disagree ({' vs '.join(dict.fromkeys(units))})")
+    unit = units[0] if units else fallback_unit
+    if math.isnan(value):
+        return value, value, unit
+    unit_at = rec.where(unit_column) if unit_column in row else rec.where(column)
+    if unit == "":
+        raise LayoutError(f"{unit_at}: concentration given without a unit (M, mM, uM, nM, pM)")
+    if unit not in MOLAR_DIVISORS:
+        if column == "concentration":
+            raise LayoutError(f"{unit_at}: unknown unit '{unit}' (use M, mM, uM, µM, nM or pM)")
+        raise LayoutError(f"{unit_at}: unknown or missing unit '{unit}' for rescue_concentration")
+    return to_molar(value, unit), value, unit
+
+
+def _role(rec: LayoutRecord, row: dict) -> str:
+    text = row.get("role", "")
+    role = column_key(text)
+    role = ROLE_ALIASES.get(role, role)
+    compound = row.get("compound", "")
+    if not role:
+        if not compound or column_key(compound) in BLANK_NAMES:
+            return "empty"
+        if compound.lower() in VEHICLE_NAMES:
+            return "vehicle"
+        return "rescue" if row.get("rescue_agent") else "sample"
+    if role not in ROLES:
+        raise LayoutError(f"{rec.where('role')}: unknown role '{text}' (one of {', '.join(ROLES)})")
+    return role
+
+
+def layout_from_records(
+    source: Path,
+    header: list[str],
+    records: Iterable[LayoutRecord],
+    plate_format: PlateFormat | int | None = None,
+    extra_modes: tuple[str, ...] = (),
+    decimal_comma: bool = False,
+    header_where: str | None = None,
+    form: str = "csv",
+) -> PlateLayout:
+    """Validate ``records`` into a layout, concentrations converted to molar.
+
+    Args:
+        source: The file the records came from (named in errors and kept as the layout's source).
+        header: Column names as the file wrote them (every record's ``values`` keys are among them).
+        records: The wells, in file order.
+        plate_format: Format to check wells against; by default the smallest of 96/384/1536 that
+            holds every well.
+        extra_modes: Mode names accepted besides :data:`KNOWN_MODES`.
+        decimal_comma: Whether numbers may be written with a decimal comma.
+        header_where: Where the header is, for problems with the columns (default: the file).
+        form: The layout's :attr:`~ferroscreen.plate.layout.PlateLayout.form`.
+
+    Raises:
+        LayoutError: Naming the place of the first problem found.
+    """
+    at = header_where or str(source)
+    try:
+        names, header_units = layout_columns(header)
+    except ValueError as exc:
+        raise LayoutError(f"{at}: {exc}") from None
+    columns = list(names.values())
+    if "well" not in columns:
+        raise LayoutError(f"{at}: missing required column 'well' (header: {', '.join(header)})")
+    modes = set(KNOWN_MODES) | set(extra_modes)
+    fmt_given = plate_format is not None
+    fmt = (plate_format if isinstance(plate_format, PlateFormat)
+           else PlateFormat.from_n_wells(plate_format or 1536))
+    marked = next((c for c in EXCLUDE_COLUMNS if c in columns), None)
+    out = []
+    seen: dict[tuple[str, str], str] = {}
+    for rec in records:
+        named = {names[k]: v.strip() for k, v in rec.values.items()}
+        orig = {names[k]: k for k in rec.values}
+        rec = LayoutRecord(named, (lambda c, r=rec, o=orig: r.where(o.get(c, c) if c else None)),
+                           rec.origin, rec.plate)
+        row = {c: named.get(c, "") for c in columns}
+        out_row: dict = {k: v for k, v in row.items() if k not in LAYOUT_COLUMNS}
+        out_row["plate_id"] = row.get("plate_id", "") or rec.plate
+        try:
+            out_row["well"] = normalize_well(row["well"], fmt)
+        except WellError as exc:
+            raise LayoutError(f"{rec.where('well')}: {exc}") from None
+        key = (out_row["plate_id"], out_row["well"])
+        if key in seen:
+            raise LayoutError(f"{rec.where('well')}: duplicate well {out_row['well']} (first on {seen[key]})")
+        seen[key] = rec.origin
+        out_row["compound"] = row.get("compound", "")
+        conc, raw, unit = _molar(rec, row, "concentration", "unit", header_units.get("concentration", ""),
+                                 "", decimal_comma)
+        out_row["concentration"], out_row["concentration_raw"], out_row["unit"] = conc, raw, unit
+        out_row["rescue_concentration"] = _molar(
+            rec, row, "rescue_concentration", "rescue_unit", header_units.get("rescue_concentration", ""),
+            unit, decimal_comma)[0]
+        out_row["rescue_agent"] = row.get("rescue_agent", "")
+        out_row["role"] = role = _role(rec, row)
+        mode = row.get("mode", "").lower()
+        if mode and mode not in modes:
+            raise LayoutError(f"{rec.where('mode')}: unknown mode '{mode}' (known: {', '.join(sorted(modes))})")
+        if role == "reference" and not mode:
+            raise LayoutError(f"{rec.where('mode')}: a reference well needs a mode (e.g. ferroptosis)")
+        out_row["mode"] = "alive" if role == "vehicle" and not mode else mode
+        rep = row.get("replicate", "")
+        try:
+            out_row["replicate"] = int(float(rep)) if rep else 1
+        except ValueError:
+            raise LayoutError(f"{rec.where('replicate')}: '{rep}' is not an integer") from None
+        out_row["cell_line"] = row.get("cell_line", "")
+        if marked is not None:
+            out_row.pop(marked, None)
+            out_row["exclude"] = exclusion_reasons([row.get(marked, "")])[0]
+        out.append(out_row)
+    if not out:
+        raise LayoutError(f"{source}: layout has a header but no wells")
+    df = pd.DataFrame(out)
+    df = df[LAYOUT_COLUMNS + [c for c in df.columns if c not in LAYOUT_COLUMNS]]
+    if not fmt_given:
+        fmt = PlateFormat.smallest_containing(list(df["well"]))
+        fmt = max(fmt, PlateFormat.from_n_wells(96)) if fmt.n_wells < 96 else fmt
+    return PlateLayout(df, fmt, source, form)

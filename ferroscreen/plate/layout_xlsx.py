@@ -1,0 +1,145 @@
+"""Layouts kept in Excel workbooks (``.xlsx``/``.xlsm``): tables of one row per well, or plate grids.
+
+Each sheet is read as what it holds:
+
+- a **table**: a header row naming a well column (``Well``, ``Well Position``...), found among
+  the sheet's first 30 rows (title rows above it are passed over), then one row per well, as
+  a layout CSV or an siRNA library's plate map (``Plate``, ``Well``, ``Gene Symbol``) has them;
+- **plate grids** (:mod:`ferroscreen.plate.layout_grid`), named in their first cell or on the
+  line above; or a single grid per sheet named by the sheet (sheets ``compound``,
+  ``concentration (uM)``, ``role``).
+
+A table or grid set counts when it names a layout column (``compound`` or one of its other names,
+``concentration``, ``role``, ``mode``...); sheets holding none (notes, instructions, a plate
+read kept beside the layout) are passed over. Wells without a plate
+id take the sheet's name when several sheets hold layouts, else the file's stem; grids named by
+their sheets together describe one plate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ferroscreen.errors import LayoutError
+from ferroscreen.plate.layout import PlateLayout
+from ferroscreen.plate.layout_grid import check_grid_set, grid_blocks, grid_records, has_grid
+from ferroscreen.plate.layout_records import (
+    COLUMN_ALIASES,
+    LayoutRecord,
+    NotALayout,
+    column_key,
+    is_layout_column,
+    layout_from_records,
+)
+from ferroscreen.plate.wells import PlateFormat
+from ferroscreen.workbooks import cell_text, workbook_rows
+
+_HEADER_SEARCH_ROWS = 30
+_WELL_KEYS = ("well", *COLUMN_ALIASES["well"])
+
+
+def _letters(index: int) -> str:
+    """Excel's column letters of a 0-based column index (0 -> A, 26 -> AA)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(ord("A") + rem) + out
+    return out
+
+
+def _table_header(rows: list[tuple[int, list[str]]]) -> int | None:
+    """Index in ``rows`` of a table's header row (the first naming a well and a layout column), else None."""
+    for k, (_, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        if any(column_key(c) in _WELL_KEYS for c in cells) and any(is_layout_column(c) for c in cells):
+            return k
+    return None
+
+
+def _table(path: Path, title: str, rows: list[tuple[int, list[str]]], k: int
+           ) -> tuple[list[str], list[LayoutRecord], str]:
+    """``(header, records, header place)`` of a table sheet whose header is ``rows[k]``."""
+    number, header_cells = rows[k]
+    width = len(header_cells)
+    while width and not header_cells[width - 1]:
+        width -= 1
+    header = header_cells[:width]
+    sheet = f"{path}: sheet '{title}'"
+    blank = [_letters(i) for i, h in enumerate(header) if not h]
+    if blank:
+        raise LayoutError(f"{sheet} row {number}: header cell {blank[0]}{number} is empty")
+    records = []
+    for row_no, cells in rows[k + 1:]:
+        if not any(cells):
+            continue
+        extra = [i for i in range(width, len(cells)) if cells[i]]
+        if extra:
+            raise LayoutError(f"{sheet} cell {_letters(extra[0])}{row_no}: a value beyond the header's "
+                              f"{width} columns")
+
+        def at(column: str | None, row_no=row_no) -> str:
+            if column in header:
+                return f"{sheet} cell {_letters(header.index(column))}{row_no} (column '{column}')"
+            return f"{sheet} row {row_no}"
+
+        values = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
+        records.append(LayoutRecord(values, at, f"sheet '{title}' row {row_no}", title))
+    return header, records, f"{sheet} row {number}"
+
+
+def read_layout_xlsx(
+    path: str | Path,
+    plate_format: PlateFormat | int | None = None,
+    extra_modes: tuple[str, ...] = (),
+) -> PlateLayout:
+    """Read and validate a layout workbook.
+
+    Raises:
+        NotALayout: If no sheet holds a layout table or grids.
+        LayoutError: For an unreadable workbook or invalid cells, naming file, sheet and cell.
+    """
+    path = Path(path)
+    sheets: dict[str, list[tuple[int, list[str]]]] = {}
+    for title, number, cells in workbook_rows(path, LayoutError):
+        sheets.setdefault(title, []).append((number, [cell_text(c) for c in cells]))
+    tables, grid_plates, sheet_grids = [], [], []
+    for title, rows in sheets.items():
+        if has_grid(rows):
+            def where(row: int, cell: int, title=title) -> str:
+                return f"{path}: sheet '{title}' cell {_letters(cell)}{row}"
+
+            blocks = grid_blocks(rows, where, default_name=title)
+            if all(b.named_by_default for b in blocks):
+                sheet_grids.extend(blocks)
+            elif any(is_layout_column(b.name) for b in blocks):
+                grid_plates.append((title, blocks))
+        elif (k := _table_header(rows)) is not None:
+            tables.append(_table(path, title, rows, k))
+    if not any(is_layout_column(b.name) for b in sheet_grids):
+        sheet_grids = []
+    n_plates = len(tables) + len(grid_plates) + bool(sheet_grids)
+    if not n_plates:
+        raise NotALayout(
+            f"{path}: no sheet holds a layout (a table with a 'well' and a 'compound' column, or plate grids "
+            f"such as 'compound,1,2,...,12'; sheets: {', '.join(sheets) or 'none'})")
+    header: list[str] = []
+    records: list[LayoutRecord] = []
+    fmt = None
+
+    def add(cols: list[str], recs: list[LayoutRecord], plate: str | None = None) -> None:
+        header.extend(c for c in cols if c not in header)
+        for rec in recs:
+            rec.plate = plate or (rec.plate if n_plates > 1 else path.stem)
+            records.append(rec)
+
+    for cols, recs, _ in tables:
+        add(cols, recs)
+    for title, blocks in grid_plates + ([(path.stem, sheet_grids)] if sheet_grids else []):
+        check_grid_set(blocks)
+        fmt = fmt or blocks[0].plate_format
+        cols, recs = grid_records(blocks, title)
+        add(cols, recs, title if n_plates > 1 else path.stem)
+    if plate_format is None and not tables:
+        plate_format = fmt
+    return layout_from_records(path, header, records, plate_format, extra_modes,
+                               header_where=tables[0][2] if tables else None, form="xlsx")

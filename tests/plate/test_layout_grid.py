@@ -1,0 +1,210 @@
+"""Plate-shaped layouts (grids) in CSV files and layouts in Excel workbooks."""
+
+import math
+
+import openpyxl
+import pytest
+
+from ferroscreen.errors import LayoutError
+from ferroscreen.io.inspection import inspect_path
+from ferroscreen.plate import read_layout
+from ferroscreen.plate.layout_records import NotALayout
+
+ROWS = "ABCDEFGH"
+DOSES_UM = ["", "0.01", "0.03", "0.1", "0.3", "1", "3", "10", "", "", "", ""]
+
+
+def grid(name, cell, rows=ROWS, cols=12, sep=","):
+    """One grid: ``name,1..cols`` then a row per label with ``cell(row, col)`` (0-based col)."""
+    lines = [sep.join([name] + [str(c) for c in range(1, cols + 1)])]
+    lines += [sep.join([r] + [cell(r, c) for c in range(cols)]) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def compound(r, c):
+    if c == 0:
+        return "DMSO"
+    if c >= 8:
+        return "blank" if r in "GH" and c == 11 else ""
+    return "RSL3" if r in "ABCD" else "Erastin"
+
+
+def long_csv(tmp_path):
+    """The same plate as the grids, as a layout table."""
+    lines = ["well,compound,concentration,unit"]
+    for r in ROWS:
+        for c in range(12):
+            name, dose = compound(r, c), DOSES_UM[c]
+            if name:
+                lines.append(f"{r}{c + 1},{name},{dose},{'uM' if dose else ''}")
+    p = tmp_path / "long.csv"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def grid_text():
+    return ("Plate map, NALM6 72 h\n\n" + grid("Compound", compound) + "\n"
+            + grid("Concentration (uM)", lambda r, c: DOSES_UM[c]) + "\n"
+            + "role\n" + grid("", lambda r, c: "vehicle" if c == 0 else "") + "\n")
+
+
+def comparable(layout):
+    t = layout.table.sort_values("well").reset_index(drop=True)
+    return t[["well", "compound", "concentration", "role", "mode", "replicate"]]
+
+
+def test_grid_csv_reads_as_the_same_layout_as_the_table(tmp_path):
+    p = tmp_path / "plate7.csv"
+    p.write_text(grid_text())
+    lay = read_layout(p)
+    assert lay.form == "grid" and lay.plate_format.n_wells == 96 and lay.plate_ids == ["plate7"]
+    t = lay.well_table()
+    assert t.loc["B03", "compound"] == "RSL3" and t.loc["B03", "concentration"] == pytest.approx(3e-8)
+    assert t.loc["E08", "compound"] == "Erastin" and t.loc["E08", "concentration"] == pytest.approx(1e-5)
+    assert t.loc["C01", "role"] == "vehicle" and math.isnan(t.loc["C01", "concentration"])
+    assert t.loc["H12", "role"] == "empty"  # 'blank' without a role is a well without cells
+    assert "A12" not in t.index  # empty in every grid: not in the layout
+    assert comparable(lay).equals(comparable(read_layout(long_csv(tmp_path))))
+
+
+def test_grid_semicolons_decimal_commas_units_in_cells_and_384_wells(tmp_path):
+    rows = [chr(ord("A") + i) for i in range(16)]
+    text = (grid("drug", lambda r, c: "volasertib" if c else "DMSO", rows, 24, ";") + "\n"
+            + grid("dose", lambda r, c: f"{c},5 nM" if c else "", rows, 24, ";")
+            + "\n" + grid("Cell line", lambda r, c: "REH" if r < "I" else "NALM6", rows, 24, ";"))
+    p = tmp_path / "p384.txt"
+    p.write_text(text)
+    lay = read_layout(p)
+    t = lay.well_table()
+    assert lay.plate_format.n_wells == 384 and len(t) == 384
+    assert t.loc["P24", "concentration"] == pytest.approx(23.5e-9) and t.loc["P24", "cell_line"] == "NALM6"
+    assert t.loc["A01", "role"] == "vehicle" and t.loc["A02", "unit"] == "nM"
+
+
+@pytest.mark.parametrize("text, fragments", [
+    (grid("compound", compound) + "\n" + grid("concentration", lambda r, c: DOSES_UM[c]),
+     [":12:", "grid 'concentration', well A02", "without a unit"]),
+    (grid("compound", compound) + "\n" + grid("concentration (nM)", lambda r, c: DOSES_UM[c] and DOSES_UM[c] + " uM"),
+     [":12:", "well A02", "units disagree (uM vs nM)"]),
+    (grid("compound", compound) + "\n" + grid("role", lambda r, c: "control" if c == 3 else ""),
+     [":12:", "grid 'role', well A04", "unknown role 'control'"]),
+    (grid("compound", compound, rows="ABCDEFGHI"), [":10:", "row 'I' is beyond a 96-well plate"]),
+    (grid("compound", compound, rows="ABCA"), [":5:", "row 'A' given twice", "first at"]),
+    (grid("compound", compound) + "\n" + grid("compound", compound), [":11:", "grid 'compound' given twice"]),
+    (grid("compound", compound) + "\n" + grid("role", lambda r, c: "", rows="ABCDEFGHIJKLMNOP", cols=24),
+     [":11:", "384-well plate", "96-well"]),
+    (grid("compound", compound) + "\nC,RSL3,RSL3\n", [":11:", "plate row 'C' outside any grid"]),
+    (grid("well", compound), [":1:", "cannot be named 'well'"]),
+    (",1,2,3,4,5,6,7,8,9,10,11,12\nA,DMSO\n", [":1:", "grid without a name"]),
+])
+def test_grid_errors_name_line_grid_and_well(tmp_path, text, fragments):
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    with pytest.raises(LayoutError) as exc:
+        read_layout(p)
+    msg = str(exc.value)
+    assert msg.startswith(str(p)) and "\n" not in msg
+    for frag in fragments:
+        assert frag in msg, msg
+
+
+def _sheet(book, title, rows):
+    ws = book.create_sheet(title)
+    for row in rows:
+        ws.append(row)
+    return ws
+
+
+def _grid_rows(name, cell):
+    return [[name, *range(1, 13)]] + [[r] + [cell(r, c) or None for c in range(12)] for r in ROWS]
+
+
+def test_workbook_with_one_grid_per_sheet_named_by_the_sheet(tmp_path):
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    _sheet(book, "Notes", [["Seeded 2026-11-02, 5000 cells/well"]])
+    _sheet(book, "compound", _grid_rows(None, compound))
+    _sheet(book, "concentration (uM)", _grid_rows(None, lambda r, c: float(DOSES_UM[c]) if DOSES_UM[c] else None))
+    p = tmp_path / "plate7.xlsx"
+    book.save(p)
+    lay = read_layout(p)
+    assert lay.form == "xlsx" and lay.plate_ids == ["plate7"]
+    assert comparable(lay).equals(comparable(read_layout(long_csv(tmp_path))))
+    info = inspect_path(p)
+    assert info["kind"] == "layout" and info["format"] == "xlsx" and info["n_wells"] == 66
+
+
+def test_workbook_grid_sheets_are_plates_and_cells_are_named(tmp_path):
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for plate in ("P1", "P2"):
+        _sheet(book, plate, _grid_rows("Compound", compound) + [[]]
+               + _grid_rows("Concentration (uM)", lambda r, c: float(DOSES_UM[c]) if DOSES_UM[c] else None))
+    p = tmp_path / "two.xlsx"
+    book.save(p)
+    lay = read_layout(p)
+    assert lay.plate_ids == ["P1", "P2"] and len(lay.for_plate("P2").table) == 66
+    book["P2"]["D14"] = "ten"
+    book.save(p)
+    with pytest.raises(LayoutError, match=r"two.xlsx: sheet 'P2' cell D14: grid 'Concentration \(uM\)', "
+                                          r"well C03: 'ten' is not a number"):
+        read_layout(p)
+
+
+def test_workbook_library_table_below_title_rows(tmp_path):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Plate Map"
+    ws.append(["siGENOME SMARTpool library, 2 plates"])
+    ws.append([])
+    ws.append(["Plate", "Well Position", "Gene Symbol", "Gene ID", "Role"])
+    for plate in ("LIB01", "LIB02"):
+        ws.append([plate, "A1", "PLK1", 5347, "pos_ctrl"])
+        ws.append([plate, "A2", "Non-targeting pool", None, "negative control"])
+        ws.append([plate, "B3", "CCNA2", 890, None])
+    _sheet(book, "Read me", [["Store at -80 C"]])
+    p = tmp_path / "library.xlsx"
+    book.save(p)
+    lay = read_layout(p)
+    t = lay.table.set_index(["plate_id", "well"])
+    assert lay.plate_ids == ["LIB01", "LIB02"]
+    assert t.loc[("LIB02", "A01"), "role"] == "pos_ctrl" and t.loc[("LIB02", "A02"), "role"] == "neg_ctrl"
+    assert t.loc[("LIB01", "B03"), "compound"] == "CCNA2" and t.loc[("LIB01", "B03"), "gene_id"] == "890"
+    ws.append(["LIB01", "A01", "UBB", 7314, None])
+    book.save(p)
+    with pytest.raises(LayoutError, match="sheet 'Plate Map' cell B10 \\(column 'Well Position'\\): duplicate well A01 "
+                                          "\\(first on sheet 'Plate Map' row 4\\)"):
+        read_layout(p)
+
+
+def test_workbook_without_a_layout_is_said_and_inspect_reads_it_as_a_plate_read(tmp_path):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["<>", *range(1, 13)])
+    for i, r in enumerate(ROWS):
+        ws.append([r] + [1000.0 + 10 * i + c for c in range(12)])
+    p = tmp_path / "read.xlsx"
+    book.save(p)
+    with pytest.raises(NotALayout, match="read.xlsx: no sheet holds a layout"):
+        read_layout(p)
+    assert inspect_path(p)["kind"] == "plate_reader"
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64)
+    with pytest.raises(LayoutError, match="old.xls: an old-style Excel .xls file"):
+        read_layout(tmp_path / "old.xls")
+
+
+def test_table_columns_as_users_name_them(tmp_path):
+    p = tmp_path / "named.csv"
+    p.write_text("Plate Barcode,Well,Drug,Dose [nM],Cell Line,Replicate\nX1,B2,Volasertib,30,REH,2\n"
+                 "X1,B3,Volasertib,100 nM,REH,1\n")
+    t = read_layout(p).table.set_index("well")
+    assert t.loc["B02", "plate_id"] == "X1" and t.loc["B02", "concentration"] == pytest.approx(3e-8)
+    assert t.loc["B03", "concentration"] == pytest.approx(1e-7) and t.loc["B02", "cell_line"] == "REH"
+    p.write_text("plate,barcode,well,compound\nA,B,A1,X\n")
+    assert read_layout(p).table.loc[0, "plate_id"] == "named"  # two candidates: neither is guessed
+    p.write_text("well,compound,drug\nA1,X,Y\n")
+    assert read_layout(p).table.loc[0, "compound"] == "X"
+    p.write_text("well,Compound,compound\nA1,X,Y\n")
+    with pytest.raises(LayoutError, match="named.csv:1: columns 'Compound' and 'compound' are both 'compound'"):
+        read_layout(p)
+
