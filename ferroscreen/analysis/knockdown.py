@@ -209,18 +209,6 @@ def layout_runs_along_lines(
     return reasons
 
 
-def _layout_plate_id(plate: str, ids: set[str]) -> str:
-    """The layout ``plate_id`` of an imaged plate: the same name, else the one its name ends with after ``_``.
-
-    Instruments prefix the plate barcode (Cellomics ``MFGTMPcx7_170702000001``) while
-    layouts are usually keyed by the barcode alone (``170702000001``).
-    """
-    if plate in ids:
-        return plate
-    suffixes = [i for i in ids if plate.endswith("_" + i)]
-    return suffixes[0] if len(suffixes) == 1 else plate
-
-
 def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
     from ferroscreen.plate.wells import normalize_well
 
@@ -250,9 +238,8 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
             columns=[c for c in ("gene", "role", "replicate", "concentration") if c in out.columns]
         ).merge(lt[cols], on="well", how="left")
     else:
-        ids = set(lt["plate_id"])
         keyed = lt[["plate_id", *cols]].rename(columns={"plate_id": "_plate_id"})
-        out["_plate_id"] = out["plate"].map({p: _layout_plate_id(p, ids) for p in out["plate"].unique()})
+        out["_plate_id"] = out["plate"].map({p: layout.plate_id_for(p) or p for p in out["plate"].unique()})
         merged = (
             out.drop(columns=[c for c in ("gene", "role", "replicate", "concentration") if c in out.columns])
             .merge(keyed, on=["_plate_id", "well"], how="left")

@@ -32,18 +32,49 @@ def _times(ts: list[float]) -> dict:
     }
 
 
-def _compare(imaged: list[str], layout_path: Path) -> dict:
+def _compare(found: list[tuple[str, str]], layout_path: Path) -> dict:
+    """How the ``(plate, well)`` pairs found in the data agree with the layout, plate by plate.
+
+    Each data plate is matched to its layout plate as the analyses match them
+    (:meth:`~ferroscreen.plate.layout.PlateLayout.plate_id_for`). Wells are listed as ``B03``
+    when the data hold one plate, else as ``PLATE B03``; ``empty`` layout wells need no data.
+    """
     layout = read_layout(layout_path)
-    planned = set(layout.wells)
-    seen = set(imaged)
-    key = well_to_rowcol
+    by_plate: dict[str, set[str]] = {}
+    for plate, well in found:
+        by_plate.setdefault(str(plate), set()).add(str(well))
+    several = len(by_plate) > 1
+    matched: dict[str, str] = {}
+    unmatched: list[str] = []
+    imaged_only: list[str] = []
+    planned_only: list[str] = []
+    for plate in sorted(by_plate):
+        wells = by_plate[plate]
+        pid = layout.plate_id_for(plate)
+        if pid is None:
+            unmatched.append(plate)
+            continue
+        matched[plate] = pid
+        lay = layout.for_plate(pid)
+        planned = set(lay.wells)
+        prefix = f"{plate} " if several else ""
+        imaged_only += [prefix + w for w in sorted(wells - planned, key=well_to_rowcol)]
+        planned_only += [prefix + w for w in sorted(planned - wells - set(lay.wells_with_role("empty")),
+                                                     key=well_to_rowcol)]
     return {
         "layout": str(layout_path),
-        "imaged_not_in_layout": sorted(seen - planned, key=key),
-        "in_layout_not_imaged": sorted(
-            planned - seen - set(layout.wells_with_role("empty")), key=key
-        ),
+        "plates": matched,
+        "plates_not_in_layout": unmatched,
+        "layout_plates_not_found": [i for i in layout.plate_ids if i not in matched.values()]
+        if len(layout.plate_ids) > 1 else [],
+        "imaged_not_in_layout": imaged_only,
+        "in_layout_not_imaged": planned_only,
     }
+
+
+def _pairs(table) -> list[tuple[str, str]]:
+    """The distinct ``(plate, well)`` pairs of a table with those columns."""
+    return list(table[["plate", "well"]].drop_duplicates().astype(str).itertuples(index=False, name=None))
 
 
 def _layout_info(path: Path, lay: PlateLayout) -> dict:
@@ -115,7 +146,7 @@ def inspect_path(
             "notes": exp.notes,
         }
         if layout is not None:
-            out["layout_check"] = _compare(exp.wells, layout)
+            out["layout_check"] = _compare(_pairs(exp.table), layout)
         return out
     if path.is_file():
         try:
@@ -149,7 +180,7 @@ def inspect_path(
     }
     lay_path = layout or find_layout_beside(path if path.is_dir() else path.parent)
     if lay_path is not None:
-        out["layout_check"] = _compare(acq.wells, lay_path)
+        out["layout_check"] = _compare(_pairs(f), lay_path)
     return out
 
 
@@ -175,7 +206,7 @@ def _cellprofiler_info(path: Path, layout: Path | None) -> dict:
         "notes": [],
     }
     if layout is not None:
-        out["layout_check"] = _compare(wells, layout)
+        out["layout_check"] = _compare(_pairs(t), layout)
     return out
 
 
@@ -198,7 +229,7 @@ def _harmony_info(path: Path, layout: Path | None) -> dict:
         "notes": read.notes,
     }
     if layout is not None:
-        out["layout_check"] = _compare(wells, layout)
+        out["layout_check"] = _compare(_pairs(t), layout)
     return out
 
 
@@ -225,7 +256,8 @@ def _plate_reader_info(path: Path, layout: Path | None) -> dict:
         "notes": exp.notes,
     }
     if layout is not None:
-        out["layout_check"] = _compare(wells, layout)
+        found = [(r.plate or path.stem, w) for r in exp.reads for w in r.table["well"]]
+        out["layout_check"] = _compare(found, layout)
     return out
 
 
@@ -308,6 +340,15 @@ def render_inspection(info: dict) -> str:
     if "layout_check" in info:
         lc = info["layout_check"]
         lines.append(f"  layout {lc['layout']}:")
+        renamed = {d: p for d, p in lc["plates"].items() if d != p}
+        if renamed and len(set(lc["plates"].values())) > 1:
+            lines.append("    plates matched: " + ", ".join(f"{d} -> {p}" for d, p in renamed.items()))
+        if lc["plates_not_in_layout"]:
+            lines.append(f"    plates the layout does not name ({len(lc['plates_not_in_layout'])}): "
+                         f"{', '.join(lc['plates_not_in_layout'])}")
+        if lc["layout_plates_not_found"]:
+            lines.append(f"    layout plates not in the data ({len(lc['layout_plates_not_found'])}): "
+                         f"{', '.join(lc['layout_plates_not_found'])}")
         lines.append(
             f"    imaged but not in layout ({len(lc['imaged_not_in_layout'])}): "
             f"{_well_ranges(lc['imaged_not_in_layout'])}"

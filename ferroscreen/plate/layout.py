@@ -115,6 +115,29 @@ class PlateLayout:
             raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
         return PlateLayout(sub.reset_index(drop=True), self.plate_format, self.source, self.form)
 
+    def plate_id_for(self, plate: str) -> str | None:
+        """The layout plate whose rows describe the imaged or read plate named ``plate``, else None.
+
+        The only plate of a one-plate layout; else the plate of the same name; else the one
+        ``plate`` ends with after ``_`` (instruments prefix the barcode: Cellomics
+        ``MFGTMPcx7_170702000001`` for layout plate ``170702000001``); else the one it starts
+        with before ``_``, ``-``, ``.`` or a space (replicates of a library plate: ``LIB01_rep2``,
+        ``LIB01-R3`` for ``LIB01``). A name two plates could take gets None.
+        """
+        ids = self.plate_ids
+        plate = str(plate)
+        if len(ids) <= 1:
+            return ids[0] if ids else None
+        if plate in ids:
+            return plate
+        for matches in ([i for i in ids if plate.endswith("_" + i)],
+                        [i for i in ids if plate.startswith(i) and plate[len(i):len(i) + 1] in ("_", "-", ".", " ")]):
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                return None
+        return None
+
     def well_table(self) -> pd.DataFrame:
         """The table indexed by well (single-plate layouts)."""
         return self.table.set_index("well")

@@ -260,3 +260,21 @@ def test_what_the_second_sweep_found(screen, tmp_path, monkeypatch, capsys):
         read_harmony_results(tmp_path / "neg.txt")
     (tmp_path / "nodata.txt").write_text(text.replace("[Data]\n", ""))
     assert len(read_harmony_results(tmp_path / "nodata.txt").table) == 4
+
+
+def test_inspect_checks_each_plate_against_its_layout_plate(screen, tmp_path):
+    from ferroscreen.io.inspection import inspect_path, render_inspection
+
+    root, images, _, _ = screen
+    plates = sorted(images["Metadata_Plate"].unique())
+    assert len(plates) == 2
+    renamed = images.assign(Metadata_Plate=images["Metadata_Plate"].map({plates[0]: f"{plates[0]}-scan2",
+                                                                         plates[1]: "OTHER"}))
+    renamed = renamed[~((renamed["Metadata_Plate"] != "OTHER") & (renamed["Metadata_Well"] == "B02"))]
+    renamed.to_csv(tmp_path / "Image.csv", index=False)
+    check = inspect_path(tmp_path / "Image.csv", layout=root / "layout.csv")["layout_check"]
+    assert check["plates"] == {f"{plates[0]}-scan2": plates[0]} and check["plates_not_in_layout"] == ["OTHER"]
+    assert check["layout_plates_not_found"] == [plates[1]]
+    assert check["in_layout_not_imaged"] == [f"{plates[0]}-scan2 B02"] and check["imaged_not_in_layout"] == []
+    text = render_inspection(inspect_path(tmp_path / "Image.csv", layout=root / "layout.csv"))
+    assert "plates the layout does not name (1): OTHER" in text and f"not in the data (1): {plates[1]}" in text

@@ -127,3 +127,14 @@ def test_extra_modes(tmp_path):
     with pytest.raises(LayoutError):
         read_layout_csv(p)
     assert read_layout_csv(p, extra_modes=("mitophagy",)).well_table().loc["A01", "mode"] == "mitophagy"
+
+
+def test_plate_id_for_matches_instrument_and_replicate_names(tmp_path):
+    p = write(tmp_path, "".join(f"{plate},A1,X,1,uM,sample,,,,1,\n" for plate in ("LIB1", "LIB10", "170702000001")))
+    lay = read_layout_csv(p)
+    assert lay.plate_id_for("LIB1") == "LIB1" and lay.plate_id_for("LIB10_rep2") == "LIB10"
+    assert lay.plate_id_for("LIB1-R3") == "LIB1" and lay.plate_id_for("LIB1 scan 2") == "LIB1"
+    assert lay.plate_id_for("MFGTMPcx7_170702000001") == "170702000001"
+    assert lay.plate_id_for("LIB100") is None and lay.plate_id_for("OTHER") is None
+    single = read_layout_csv(write(tmp_path, "P1,A1,X,1,uM,sample,,,,1,\n", name="one.csv"))
+    assert single.plate_id_for("anything") == "P1"
