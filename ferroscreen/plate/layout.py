@@ -107,10 +107,18 @@ class PlateLayout:
         return sorted(set(self.table["well"]), key=well_to_rowcol)
 
     def for_plate(self, plate_id: str | None) -> PlateLayout:
-        """The layout of one plate; a single-plate layout fits any plate id."""
+        """The layout of one plate; a single-plate layout fits any plate id.
+
+        A plate named as instruments or replicates name it finds its layout plate as
+        :meth:`plate_id_for` matches them (``LIB01_rep2`` -> ``LIB01``).
+
+        Raises:
+            LayoutError: If no layout plate matches ``plate_id``.
+        """
         if plate_id is None or len(self.plate_ids) <= 1:
             return self
-        sub = self.table[self.table["plate_id"].astype(str) == str(plate_id)]
+        pid = self.plate_id_for(str(plate_id))
+        sub = self.table[self.table["plate_id"].astype(str) == pid] if pid is not None else self.table.iloc[0:0]
         if sub.empty:
             raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
         return PlateLayout(sub.reset_index(drop=True), self.plate_format, self.source, self.form)

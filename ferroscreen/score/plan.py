@@ -185,7 +185,7 @@ def check_layout(layout, frames: pd.DataFrame, classes: list[str], model: str | 
     src = layout.source or "layout"
     plate = str(frames["plate"].iloc[0])
     if len(layout.plate_ids) > 1:
-        if plate not in layout.plate_ids:
+        if layout.plate_id_for(plate) is None:
             raise LayoutError(f"{src}: no rows for plate '{plate}' (layout plates: {', '.join(layout.plate_ids)})")
         layout = layout.for_plate(plate)
     imaged = sorted(set(frames["well"]), key=well_to_rowcol)
