@@ -55,9 +55,20 @@ def _checked_text(text: str, sep: str, path: Path) -> str:
     return out.getvalue()
 
 
+def decode_table_text(raw: bytes) -> str:
+    """A table file's text: UTF-16 by its byte-order mark (Excel's "Unicode text"), else UTF-8 (BOM allowed).
+
+    Raises:
+        UnicodeDecodeError: For bytes that are neither (a binary file, another encoding).
+    """
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
+
+
 def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None = None,
                    error: type[FerroscreenError] = FerroscreenError) -> pd.DataFrame:
-    """Read a delimited text table (UTF-8, byte-order mark allowed) after checking every row.
+    """Read a delimited text table (UTF-8, byte-order mark allowed, or UTF-16 with one) after checking every row.
 
     Args:
         path: The file.
@@ -76,7 +87,7 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
     if not path.is_file():
         raise error(f"{path}: file not found")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = decode_table_text(path.read_bytes())
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text (expected {what})") from None
     if not text.strip():

@@ -19,29 +19,78 @@ def is_workbook(path: Path) -> bool:
     return path.suffix.lower() in (*EXCEL_SUFFIXES, ".xls")
 
 
-def workbook_rows(path: Path, error: type[FerroscreenError]) -> list[tuple[str, int, list]]:
-    """Every sheet's rows of the workbook ``path``, in sheet then row order.
-
-    Raises:
-        error: For an old ``.xls`` file, a missing openpyxl, or a file openpyxl cannot read,
-            naming the file.
-    """
-    if path.suffix.lower() == ".xls":
-        raise error(f"{path}: an old-style Excel .xls file; save it as .xlsx or CSV")
+def _open(path: Path, error: type[FerroscreenError], **options):
     try:
         import openpyxl
 
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, **options)
     except ImportError:
         raise error(f"{path}: reading Excel files needs openpyxl (pip install openpyxl)") from None
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
         raise error(f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+
+
+def _letters(column: int) -> str:
+    """Excel's letters of a 1-based column number (1 -> A, 27 -> AA)."""
+    out = ""
+    while column:
+        column, rem = divmod(column - 1, 26)
+        out = chr(ord("A") + rem) + out
+    return out
+
+
+def workbook_rows(path: Path, error: type[FerroscreenError], fill_merged: bool = False
+                  ) -> list[tuple[str, int, list]]:
+    """Every sheet's rows of the workbook ``path``, in sheet then row order.
+
+    Args:
+        path: The workbook.
+        error: The error class raised.
+        fill_merged: Give every cell of a merged range the value of its first cell (as a reader
+            of the sheet sees it); else only that cell holds it.
+
+    Raises:
+        error: For an old ``.xls`` file, a missing openpyxl, a file openpyxl cannot read, or a
+            formula cell without the value Excel saves with it (a workbook written by a program
+            and never opened in Excel), naming the file, sheet and cell.
+    """
+    if path.suffix.lower() == ".xls":
+        raise error(f"{path}: an old-style Excel .xls file; save it as .xlsx or CSV")
+    book = _open(path, error, read_only=not fill_merged, data_only=True)
     try:
-        return [
-            (sheet.title, i, ["" if c is None else c for c in row])
-            for sheet in book.worksheets
-            for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+        rows, missing = [], set()
+        for sheet in book.worksheets:
+            raw = list(sheet.iter_rows(values_only=True))
+            missing |= {(sheet.title, i, j) for i, row in enumerate(raw, start=1)
+                        for j, c in enumerate(row) if c is None}
+            cells = [["" if c is None else c for c in row] for row in raw]
+            if fill_merged:
+                for rng in sheet.merged_cells.ranges:
+                    first = sheet.cell(rng.min_row, rng.min_col).value
+                    for r in range(rng.min_row, rng.max_row + 1):
+                        row = cells[r - 1]
+                        row.extend([""] * (rng.max_col - len(row)))
+                        for c in range(rng.min_col, rng.max_col + 1):
+                            row[c - 1] = "" if first is None else first
+            rows += [(sheet.title, i, row) for i, row in enumerate(cells, start=1)]
+    finally:
+        book.close()
+    _refuse_unsaved_formulas(path, error, missing)
+    return rows
+
+
+def _refuse_unsaved_formulas(path: Path, error: type[FerroscreenError], missing: set[tuple[str, int, int]]) -> None:
+    """Raise ``error`` for a formula cell among ``missing`` (sheet, row, 0-based column: cells read without a value)."""
+    if not missing:
+        return
+    book = _open(path, error, read_only=True, data_only=False)
+    try:
+        for sheet in book.worksheets:
+            for i, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                for j, cell in enumerate(row):
+                    if isinstance(cell, str) and cell.startswith("=") and (sheet.title, i, j) in missing:
+                        raise error(f"{path}: sheet '{sheet.title}' cell {_letters(j + 1)}{i} holds a formula "
+                                    f"({cell}) without its value; open the workbook in Excel and save it")
     finally:
         book.close()
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ferroscreen.csv_tables import decode_table_text
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.object_names import pick_nuclei
 from ferroscreen.plate.wells import normalize_well, row_index, rowcol_to_well
@@ -79,10 +80,16 @@ def looks_like_cellprofiler(path: str | Path) -> bool:
     if path.suffix.lower() in SQLITE_SUFFIXES:  # the reader says what is wrong with one
         return True
     try:
-        with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
-            header = fh.readline()
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
     except OSError:
         return False
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        head = head[: len(head) // 2 * 2]
+    try:
+        header = decode_table_text(head).splitlines()[0] if head.strip() else ""
+    except UnicodeDecodeError:
+        header = head.decode("utf-8", errors="replace").splitlines()[0] if head.strip() else ""
     names = [c.strip().strip('"') for c in re.split(r"[,\t;]", header)]
     return "ImageNumber" in names and any(n.startswith("Count_") for n in names)
 

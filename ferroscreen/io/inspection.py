@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferroscreen.errors import FerroscreenError, LayoutError
+from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
 from ferroscreen.io.detect import find_layout_beside, open_acquisition
 from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
@@ -17,7 +17,7 @@ from ferroscreen.plate import PlateLayout, read_layout
 from ferroscreen.plate.layout_records import NotALayout
 from ferroscreen.plate.wells import well_to_rowcol
 
-_LAYOUT_SUFFIXES = (".csv", ".tsv", ".platemap")
+_LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".xlsx", ".xlsm", ".xls")
 
 
 def _times(ts: list[float]) -> dict:
@@ -115,22 +115,14 @@ def inspect_path(
         return _cellprofiler_info(path, layout)
     if path.is_file() and looks_like_harmony_results(path):
         return _harmony_info(path, layout)
-    if path.is_file() and suffix in _LAYOUT_SUFFIXES:
-        try:
-            lay = read_layout(path)
-        except LayoutError as exc:
-            if suffix == ".platemap":
-                raise
-            try:
-                return _plate_reader_info(path, layout)
-            except NoPlateRead:
-                raise exc from None  # not a plate read either: the layout reader's complaint is the one to show
-        return _layout_info(path, lay)
-    if path.is_file() and suffix in (".xlsx", ".xlsm", ".xls"):
+    not_layout: NotALayout | None = None
+    if path.is_file() and suffix in _LAYOUT_SUFFIXES and not looks_like_metric_export(path):
         try:
             return _layout_info(path, read_layout(path))
-        except NotALayout:
-            return _plate_reader_info(path, layout)
+        except NotALayout as exc:  # no well and layout columns, no named grids: maybe a plate read
+            if suffix == ".platemap":
+                raise
+            not_layout = exc
     if path.is_file() and looks_like_metric_export(path):
         exp = read_metric_export(path)
         out = {
@@ -152,7 +144,8 @@ def inspect_path(
         try:
             return _plate_reader_info(path, layout)
         except NoPlateRead:
-            pass
+            if not_layout is not None:
+                raise not_layout from None  # not a plate read either: the layout reader's complaint is the one
     acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
     f = acq.frames
     missing = acq.missing_frames()

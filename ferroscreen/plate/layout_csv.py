@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ferroscreen.errors import LayoutError
 from ferroscreen.plate.layout import PlateLayout
-from ferroscreen.plate.layout_grid import grid_blocks, grid_records, is_grid
+from ferroscreen.plate.layout_grid import grid_blocks, grid_names, grid_records, is_grid
 from ferroscreen.plate.layout_records import LayoutRecord, NotALayout, is_layout_column, layout_from_records
 from ferroscreen.plate.wells import PlateFormat
 
@@ -96,17 +96,23 @@ def read_layout_csv(
         def where(row: int, _cell: int) -> str:
             return f"{path}:{row}"
 
-        blocks = grid_blocks(rows, where)
-        if not any(is_layout_column(b.name) for b in blocks):
-            names = ", ".join(f"'{b.name}'" for b in blocks)
-            raise NotALayout(f"{path}: plate grids ({names}) but none names a layout column "
+        names = grid_names(rows)
+        if all(names) and not any(is_layout_column(n) for n in names):  # an unnamed grid is said below
+            shown = ", ".join(f"'{n}'" for n in names)
+            raise NotALayout(f"{path}: plate grids ({shown}) but none names a layout column "
                              "(compound, concentration, role, mode...)")
+        blocks = grid_blocks(rows, where)
         header, records = grid_records(blocks, path.stem)
         if plate_format is None:
             plate_format = blocks[0].plate_format
+        rows_of = {b.name: b.header_row for b in blocks}
+
+        def header_where(column: str) -> str:
+            return f"{path}:{rows_of[column]}: grid '{column}'" if column in rows_of else str(path)
         form = "grid"
     else:
         header, records = _table_records(path, lines, delim)
+        header_where = f"{path}:1"
         form = "csv"
     return layout_from_records(path, header, records, plate_format, extra_modes,
-                               decimal_comma=delim != ",", header_where=f"{path}:1", form=form)
+                               decimal_comma=delim != ",", header_where=header_where, form=form)

@@ -92,9 +92,18 @@ def is_grid(rows: list[tuple[int, list[str]]]) -> bool:
     return False
 
 
-def has_grid(rows: list[tuple[int, list[str]]]) -> bool:
-    """Whether any line of ``rows`` is a grid header."""
-    return any(grid_columns(cells) for _, cells in rows)
+def _grid_name(rows: list[tuple[int, list[str]]], i: int, default_name: str) -> tuple[str, bool]:
+    """``(name, named by default)`` of the grid whose header is ``rows[i]``."""
+    corner = rows[i][1][0] if rows[i][1] else ""
+    if any(ch.isalnum() for ch in corner):  # Tecan's "<>" corner is no name
+        return corner, False
+    above = _trimmed(rows[i - 1][1]) if i else []
+    return (above[0], False) if len(above) == 1 else (default_name, True)
+
+
+def grid_names(rows: list[tuple[int, list[str]]], default_name: str = "") -> list[str]:
+    """The names of the grids among ``rows``, found without checking the grids."""
+    return [_grid_name(rows, i, default_name)[0] for i, (_, cells) in enumerate(rows) if grid_columns(cells)]
 
 
 def grid_blocks(rows: list[tuple[int, list[str]]], where: CellWhere, default_name: str = "") -> list[GridBlock]:
@@ -121,11 +130,7 @@ def grid_blocks(rows: list[tuple[int, list[str]]], where: CellWhere, default_nam
                                   "(a grid starts with a line NAME,1,2,...,12)")
             i += 1
             continue
-        name = cells[0] if any(ch.isalnum() for ch in cells[0]) else ""  # Tecan's "<>" corner is no name
-        by_default = False
-        if not name:
-            above = _trimmed(rows[i - 1][1]) if i else []
-            name, by_default = (above[0], False) if len(above) == 1 else (default_name, True)
+        name, by_default = _grid_name(rows, i, default_name)
         if not name:
             raise LayoutError(f"{where(number, 0)}: grid without a name (write the layout column, e.g. "
                               "compound, in its first cell)")
@@ -147,6 +152,9 @@ def grid_blocks(rows: list[tuple[int, list[str]]], where: CellWhere, default_nam
                 raise LayoutError(f"{where(row_no, 0)}: row '{row[0]}' given twice in grid '{name}' "
                                   f"(first at {where(seen_rows[r], 0)})")
             seen_rows[r] = row_no
+            if len(row) > n + 1 and row[n + 1]:  # a legend needs an empty column between it and the grid
+                raise LayoutError(f"{where(row_no, n + 1)}: row '{row[0]}' of grid '{name}' has a value beyond "
+                                  f"its {n} plate columns ('{row[n + 1]}')")
             for c in range(n):
                 text = row[c + 1] if c + 1 < len(row) else ""
                 if text:
@@ -154,6 +162,14 @@ def grid_blocks(rows: list[tuple[int, list[str]]], where: CellWhere, default_nam
             i += 1
         if not seen_rows:
             raise LayoutError(f"{where(number, 0)}: grid '{name}' has no rows (lines A,..., B,... under it)")
+        order = list(seen_rows)
+        if order != list(range(len(order))) or len(order) != fmt.rows:
+            gap = next((k for k in range(fmt.rows) if k not in seen_rows), None)
+            last = row_label(fmt.rows - 1)
+            if gap is not None:
+                raise LayoutError(f"{where(number, 0)}: grid '{name}' has no row {row_label(gap)} (a "
+                                  f"{fmt.n_wells}-well grid has rows A-{last} in order; leave unused rows empty)")
+            raise LayoutError(f"{where(number, 0)}: grid '{name}' has its rows out of order (A-{last} expected)")
         blocks.append(block)
     check_grid_set(blocks)
     return blocks

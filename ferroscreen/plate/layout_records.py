@@ -64,6 +64,14 @@ BLANK_NAMES = ("blank", "empty", "no_cells", "none")
 _CONCENTRATIONS = ("concentration", "rescue_concentration")
 
 
+class ColumnProblem(ValueError):
+    """A problem with a header name (``column``), said in the message."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
 class NotALayout(LayoutError):
     """A readable file that holds no layout: no table with a well column, no grid naming a layout column."""
 
@@ -97,10 +105,40 @@ def is_layout_column(name: str) -> bool:
     Plate and well columns, and names of no layout column, do not count: a sheet whose
     columns are only these is no layout.
     """
-    key = column_key(name_and_unit(name)[0])
+    try:
+        conc = _concentration_name(name)
+    except ColumnProblem:
+        return True  # a concentration in another unit: a layout column, refused as such
+    key = conc[0] if conc else column_key(name)
     said = set(LAYOUT_COLUMNS[2:]) | set(EXCLUDE_COLUMNS) | {"rescue_unit"}
     said |= {a for col, aliases in COLUMN_ALIASES.items() if col not in ("plate_id", "well") for a in aliases}
     return key in said
+
+
+_CONCENTRATION_STEMS = ("concentration", "conc", "dose", "rescue_concentration", "rescue_conc", "rescue_dose")
+#: A concentration column's name with a unit that is not molar: ``conc (mg/ml)``, ``dose [%]``, ``conc_ug/ml``.
+_OTHER_UNIT = re.compile(
+    r"^(?P<stem>.*?)\s*(?:[(\[]\s*(?P<u1>[^)\]]+?)\s*[)\]]|[_ ](?P<u2>[munpµμ]?g/m?l|%|ppm|x|[iu]?u/ml|v/v|w/v))$",
+    re.IGNORECASE,
+)
+
+
+def _concentration_name(name: str) -> tuple[str, str] | None:
+    """``(key, molar unit)`` of a concentration column's name; None for other names.
+
+    Raises:
+        ColumnProblem: For a concentration column named with a unit that is not molar.
+    """
+    stem, unit = name_and_unit(name)
+    if unit and column_key(stem) in _CONCENTRATION_STEMS:
+        return column_key(stem), unit
+    if column_key(name) in _CONCENTRATION_STEMS:
+        return column_key(name), ""
+    m = _OTHER_UNIT.match(str(name).strip())
+    if m and column_key(m["stem"]) in _CONCENTRATION_STEMS:
+        raise ColumnProblem(name, f"column '{name}': unit '{m['u1'] or m['u2']}' is not a molar unit "
+                                  "(M, mM, uM, µM, nM, pM); give concentrations in one")
+    return None
 
 
 def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -111,27 +149,30 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
     named with a unit.
 
     Raises:
-        ValueError: With the problem, if two header names map to one column.
+        ColumnProblem: With the problem: two header names of one column, two other names a column
+            could take and none of its own, a concentration named with a unit that is not molar.
     """
     names: dict[str, str] = {}
     units: dict[str, str] = {}
     for name in header:
-        stem, unit = name_and_unit(name)
-        key = column_key(stem) if unit else column_key(name)
-        names[name] = key
-        if unit:
-            units[name] = unit
+        conc = _concentration_name(name)
+        names[name] = conc[0] if conc else column_key(name)
+        if conc and conc[1]:
+            units[name] = conc[1]
     keys = set(names.values())
     for column, aliases in COLUMN_ALIASES.items():
         if column in keys:
             continue
         found = [n for n, k in names.items() if k in aliases]
-        if len(found) == 1:
+        if len(found) > 1:
+            raise ColumnProblem(found[1], f"columns '{found[0]}' and '{found[1]}' could both be '{column}'; "
+                                          f"name the one that is '{column}'")
+        if found:
             names[found[0]] = column
     seen: dict[str, str] = {}
     for name, key in names.items():
         if key in seen:
-            raise ValueError(f"columns '{seen[key]}' and '{name}' are both '{key}'")
+            raise ColumnProblem(name, f"columns '{seen[key]}' and '{name}' are both '{key}'")
         seen[key] = name
     column_units = {}
     for name, unit in units.items():
@@ -202,7 +243,7 @@ def layout_from_records(
     plate_format: PlateFormat | int | None = None,
     extra_modes: tuple[str, ...] = (),
     decimal_comma: bool = False,
-    header_where: str | None = None,
+    header_where: str | Callable[[str], str] | None = None,
     form: str = "csv",
 ) -> PlateLayout:
     """Validate ``records`` into a layout, concentrations converted to molar.
@@ -215,20 +256,28 @@ def layout_from_records(
             holds every well.
         extra_modes: Mode names accepted besides :data:`KNOWN_MODES`.
         decimal_comma: Whether numbers may be written with a decimal comma.
-        header_where: Where the header is, for problems with the columns (default: the file).
+        header_where: Where the header is, for problems with the columns (default: the file), or
+            where the column named so is (grids: each column is a grid of its own).
         form: The layout's :attr:`~ferroscreen.plate.layout.PlateLayout.form`.
 
     Raises:
         LayoutError: Naming the place of the first problem found.
     """
-    at = header_where or str(source)
+    def at(column: str | None = None) -> str:
+        if callable(header_where):
+            return header_where(column) if column else str(source)
+        return header_where or str(source)
+
     try:
         names, header_units = layout_columns(header)
-    except ValueError as exc:
-        raise LayoutError(f"{at}: {exc}") from None
+    except ColumnProblem as exc:
+        raise LayoutError(f"{at(exc.column)}: {exc}") from None
     columns = list(names.values())
     if "well" not in columns:
-        raise LayoutError(f"{at}: missing required column 'well' (header: {', '.join(header)})")
+        raise NotALayout(f"{at()}: missing required column 'well' (header: {', '.join(header)})")
+    if not any(is_layout_column(h) for h in header):
+        raise NotALayout(f"{at()}: no layout column besides the wells (compound, concentration, role, mode...; "
+                         f"header: {', '.join(header)})")
     modes = set(KNOWN_MODES) | set(extra_modes)
     fmt_given = plate_format is not None
     fmt = (plate_format if isinstance(plate_format, PlateFormat)

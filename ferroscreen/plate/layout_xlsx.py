@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from ferroscreen.errors import LayoutError
-from ferroscreen.plate.layout import PlateLayout
-from ferroscreen.plate.layout_grid import check_grid_set, grid_blocks, grid_records, has_grid
+from ferroscreen.plate.layout import LAYOUT_COLUMNS, PlateLayout
+from ferroscreen.plate.layout_grid import check_grid_set, grid_blocks, grid_names, grid_records
 from ferroscreen.plate.layout_records import (
     COLUMN_ALIASES,
     LayoutRecord,
@@ -100,46 +102,65 @@ def read_layout_xlsx(
     """
     path = Path(path)
     sheets: dict[str, list[tuple[int, list[str]]]] = {}
-    for title, number, cells in workbook_rows(path, LayoutError):
+    for title, number, cells in workbook_rows(path, LayoutError, fill_merged=True):
         sheets.setdefault(title, []).append((number, [cell_text(c) for c in cells]))
     tables, grid_plates, sheet_grids = [], [], []
     for title, rows in sheets.items():
-        if has_grid(rows):
+        names = grid_names(rows, default_name=title)
+        if names:
+            if not any(is_layout_column(n) for n in names):
+                continue  # a plate read or other grid kept beside the layout
+
             def where(row: int, cell: int, title=title) -> str:
                 return f"{path}: sheet '{title}' cell {_letters(cell)}{row}"
 
             blocks = grid_blocks(rows, where, default_name=title)
             if all(b.named_by_default for b in blocks):
                 sheet_grids.extend(blocks)
-            elif any(is_layout_column(b.name) for b in blocks):
+            else:
                 grid_plates.append((title, blocks))
         elif (k := _table_header(rows)) is not None:
-            tables.append(_table(path, title, rows, k))
-    if not any(is_layout_column(b.name) for b in sheet_grids):
-        sheet_grids = []
+            tables.append((title, *_table(path, title, rows, k)))
     n_plates = len(tables) + len(grid_plates) + bool(sheet_grids)
     if not n_plates:
         raise NotALayout(
             f"{path}: no sheet holds a layout (a table with a 'well' and a 'compound' column, or plate grids "
             f"such as 'compound,1,2,...,12'; sheets: {', '.join(sheets) or 'none'})")
-    header: list[str] = []
-    records: list[LayoutRecord] = []
-    fmt = None
-
-    def add(cols: list[str], recs: list[LayoutRecord], plate: str | None = None) -> None:
-        header.extend(c for c in cols if c not in header)
-        for rec in recs:
-            rec.plate = plate or (rec.plate if n_plates > 1 else path.stem)
-            records.append(rec)
-
-    for cols, recs, _ in tables:
-        add(cols, recs)
-    for title, blocks in grid_plates + ([(path.stem, sheet_grids)] if sheet_grids else []):
+    parts: list[tuple[str, PlateLayout]] = []
+    for title, header, records, header_where in tables:
+        if n_plates == 1:
+            for rec in records:
+                rec.plate = path.stem
+        parts.append((f"sheet '{title}'", layout_from_records(
+            path, header, records, plate_format, extra_modes, header_where=header_where, form="xlsx")))
+    for title, blocks in grid_plates + ([("", sheet_grids)] if sheet_grids else []):
         check_grid_set(blocks)
-        fmt = fmt or blocks[0].plate_format
-        cols, recs = grid_records(blocks, title)
-        add(cols, recs, title if n_plates > 1 else path.stem)
-    if plate_format is None and not tables:
-        plate_format = fmt
-    return layout_from_records(path, header, records, plate_format, extra_modes,
-                               header_where=tables[0][2] if tables else None, form="xlsx")
+        header, records = grid_records(blocks, title if n_plates > 1 and title else path.stem)
+        where = f"sheet '{title}'" if title else "the sheets " + ", ".join(f"'{b.name}'" for b in blocks)
+        corners = {b.name: f"{b.where(b.header_row, 0)}: grid '{b.name}'" for b in blocks}
+        parts.append((where, layout_from_records(
+            path, header, records, plate_format or blocks[0].plate_format, extra_modes,
+            header_where=lambda column, corners=corners: corners.get(column, str(path)), form="xlsx")))
+    return _combined(path, parts, plate_format)
+
+
+def _combined(path: Path, parts: list[tuple[str, PlateLayout]], plate_format: PlateFormat | int | None
+              ) -> PlateLayout:
+    """One layout of the sheets' layouts; a plate's well on two sheets is refused."""
+    if len(parts) == 1:
+        return parts[0][1]
+    seen: dict[tuple[str, str], str] = {}
+    for where, part in parts:
+        for plate, well in part.table[["plate_id", "well"]].astype(str).itertuples(index=False):
+            if (plate, well) in seen:
+                raise LayoutError(f"{path}: plate '{plate}' well {well} is on {seen[plate, well]} and on {where}")
+            seen[plate, well] = where
+    table = pd.concat([part.table for _, part in parts], ignore_index=True)
+    extra = [c for c in table.columns if c not in LAYOUT_COLUMNS]
+    table = table[LAYOUT_COLUMNS + extra]
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].fillna("")
+    fmt = (plate_format if isinstance(plate_format, PlateFormat)
+           else PlateFormat.from_n_wells(plate_format) if plate_format else max(p.plate_format for _, p in parts))
+    return PlateLayout(table, fmt, path, "xlsx")

@@ -278,3 +278,15 @@ def test_inspect_checks_each_plate_against_its_layout_plate(screen, tmp_path):
     assert check["in_layout_not_imaged"] == [f"{plates[0]}-scan2 B02"] and check["imaged_not_in_layout"] == []
     text = render_inspection(inspect_path(tmp_path / "Image.csv", layout=root / "layout.csv"))
     assert "plates the layout does not name (1): OTHER" in text and f"not in the data (1): {plates[1]}" in text
+
+
+def test_an_image_table_saved_as_unicode_text_reads_alike(screen, tmp_path):
+    """Excel's "Unicode text" (UTF-16, tab-separated) of the image table gives the same fields."""
+    from ferroscreen.io.cellprofiler import looks_like_cellprofiler, read_cellprofiler
+
+    _, images, _, _ = screen
+    images.to_csv(tmp_path / "Image.csv", index=False)
+    (tmp_path / "Image16.txt").write_bytes(images.to_csv(sep="\t", index=False).encode("utf-16"))
+    assert looks_like_cellprofiler(tmp_path / "Image16.txt")
+    a, b = (read_cellprofiler(tmp_path / n).table for n in ("Image.csv", "Image16.txt"))
+    assert a.equals(b)

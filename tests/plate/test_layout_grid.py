@@ -94,7 +94,15 @@ def test_grid_semicolons_decimal_commas_units_in_cells_and_384_wells(tmp_path):
     (grid("compound", compound) + "\n" + grid("role", lambda r, c: "", rows="ABCDEFGHIJKLMNOP", cols=24),
      [":11:", "384-well plate", "96-well"]),
     (grid("compound", compound) + "\nC,RSL3,RSL3\n", [":11:", "plate row 'C' outside any grid"]),
-    (grid("well", compound), [":1:", "cannot be named 'well'"]),
+    (grid("compound", compound) + "\n" + grid("well", compound), [":11:", "cannot be named 'well'"]),
+    (grid("compound", compound) + "\nC,RSL3,RSL3\n", [":11:", "plate row 'C' outside any grid"]),
+    (grid("compound", compound, rows="ABDEFGH"), [":1:", "grid 'compound' has no row C"]),
+    (grid("compound", compound, rows="ABCDEF"), [":1:", "has no row G", "rows A-H in order"]),
+    (grid("compound", compound).replace("\nH,DMSO,", "\nH,DMSO,X,", 1), [":9:", "row 'H'", "beyond its 12 plate"]),
+    (grid("compound", compound) + "\n" + grid("conc (mg/ml)", lambda r, c: "1"),
+     [":11:", "unit 'mg/ml' is not a molar unit"]),
+    (grid("Gene", compound) + "\n" + grid("Drug", compound), [":11:", "'Gene' and 'Drug' could both be 'compound'"]),
+    ("Label: Lum\n" + grid("<>", lambda r, c: "100"), [":", "plate grids ('Label: Lum') but none names a layout"]),
     (",1,2,3,4,5,6,7,8,9,10,11,12\nA,DMSO\n", [":1:", "grid without a name"]),
 ])
 def test_grid_errors_name_line_grid_and_well(tmp_path, text, fragments):
@@ -200,11 +208,65 @@ def test_table_columns_as_users_name_them(tmp_path):
     t = read_layout(p).table.set_index("well")
     assert t.loc["B02", "plate_id"] == "X1" and t.loc["B02", "concentration"] == pytest.approx(3e-8)
     assert t.loc["B03", "concentration"] == pytest.approx(1e-7) and t.loc["B02", "cell_line"] == "REH"
-    p.write_text("plate,barcode,well,compound\nA,B,A1,X\n")
-    assert read_layout(p).table.loc[0, "plate_id"] == "named"  # two candidates: neither is guessed
+    p.write_text("plate,barcode,well,compound\nA,B,A1,X\n")  # two candidates: neither is guessed
+    with pytest.raises(LayoutError, match="named.csv:1: columns 'plate' and 'barcode' could both be 'plate_id'"):
+        read_layout(p)
+    for header in ("conc (mg/ml)", "Dose [%]", "concentration_ug/ml"):
+        p.write_text(f"well,compound,{header}\nA1,X,1\n")
+        with pytest.raises(LayoutError, match=r"named.csv:1: column '.*': unit '.*' is not a molar unit"):
+            read_layout(p)
+    p.write_text("well,compound,dose_group,Plate_M\nA1,X,low,3\n")  # no unit after a concentration's name
+    t = read_layout(p).table
+    assert t.loc[0, "dose_group"] == "low" and t.loc[0, "plate_m"] == "3" and t.loc[0, "plate_id"] == "named"
     p.write_text("well,compound,drug\nA1,X,Y\n")
     assert read_layout(p).table.loc[0, "compound"] == "X"
     p.write_text("well,Compound,compound\nA1,X,Y\n")
     with pytest.raises(LayoutError, match="named.csv:1: columns 'Compound' and 'compound' are both 'compound'"):
         read_layout(p)
 
+
+
+def test_workbook_sheets_are_validated_apart_and_merged_cells_cover_their_wells(tmp_path):
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    _sheet(book, "PA", [["well", "compound", "concentration", "unit"], ["A1", "RSL3", 100, "nM"]])
+    _sheet(book, "PB", [["Well", "Compound", "Concentration (uM)"], ["A1", "RSL3", 0.1], ["A2", "RSL3", 1]])
+    grid = _sheet(book, "PC", _grid_rows("compound", lambda r, c: "DMSO" if c == 0 else None)
+                  + [[]] + _grid_rows("concentration (nM)", lambda r, c: None))
+    grid["C2"] = "Erastin"  # A02..A10 as one merged cell, as people draw a dose series
+    grid.merge_cells("C2:K2")
+    for col, dose in zip("CDEFGHIJK", [1, 3, 10, 30, 100, 300, 1000, 3000, 10000], strict=True):
+        grid[f"{col}12"] = dose
+    p = tmp_path / "three.xlsx"
+    book.save(p)
+    lay = read_layout(p)
+    t = lay.table.set_index(["plate_id", "well"])
+    assert lay.plate_ids == ["PA", "PB", "PC"]
+    assert t.loc[("PA", "A01"), "concentration"] == pytest.approx(1e-7) == t.loc[("PB", "A01"), "concentration"]
+    assert (t.loc["PC"].loc["A02":"A10", "compound"] == "Erastin").all()
+    assert t.loc[("PC", "A10"), "concentration"] == pytest.approx(1e-5)
+
+
+def test_workbook_formula_without_its_saved_value_is_refused(tmp_path):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["well", "compound", "concentration", "unit"])
+    ws.append(["A1", "RSL3", 1, "uM"])
+    ws.append(["A2", "RSL3", "=C2*3", "uM"])  # written by a program: no value saved with the formula
+    p = tmp_path / "formula.xlsx"
+    book.save(p)
+    with pytest.raises(LayoutError, match=r"formula.xlsx: sheet 'Sheet' cell C3 holds a formula \(=C2\*3\) "
+                                          "without its value"):
+        read_layout(p)
+
+
+def test_inspect_says_what_is_wrong_with_a_layout_and_reads_unicode_text(tmp_path):
+    p = tmp_path / "bad_layout.csv"
+    p.write_text("plate_id,well,compound,concentration,unit,role\nP1,A01,RSL3,lots,uM,sample\n"
+                 "P1,A02,RSL3,0.1,uM,sample\n")
+    with pytest.raises(LayoutError, match="bad_layout.csv:2: column 'concentration': 'lots' is not a number"):
+        inspect_path(p)  # a layout, not a plate read with one unreadable value
+    u = tmp_path / "layout.txt"
+    u.write_bytes(grid_text().replace(",", "\t").encode("utf-16"))
+    info = inspect_path(u)
+    assert info["kind"] == "layout" and info["format"] == "grid" and info["n_wells"] == 66
