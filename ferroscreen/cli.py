@@ -593,7 +593,9 @@ def fit(
     dead: Annotated[
         Path | None,
         typer.Option("--dead", help="IncuCyte metric export counting dead cells (Cytotox, SYTOX, PI) in the scans "
-                     "of INPUT, a cell count: fits the dead fraction (frac_dead) as a death mode."),
+                     "of INPUT, a cell count: fits the dead fraction (frac_dead) as a death mode. Or a plate-reader "
+                     "export of a dead-cell read (CellTox, LDH) of INPUT's plate, read apart from its viability "
+                     "read (--dead-read picks its read; scaled by the layout's pos_ctrl lysis wells)."),
     ] = None,
     dead_over: Annotated[
         DeadOver,

@@ -78,6 +78,8 @@ def load_fit_input(
             that do not match the layout's.
     """
     paths = [Path(p) for p in paths]
+    if dead is not None and not _is_metric(Path(dead)) and paths and paths[0].is_file() and not _is_metric(paths[0]):
+        return _multiplexed(paths, layout, columns, None, read, signal, endpoint_h, dead_read, dead_file=Path(dead))
     if dead_read is not None:
         return _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_read)
     seen: set[Path] = set()
@@ -113,13 +115,16 @@ def load_fit_input(
     return result
 
 
-def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_read) -> FitInput:
+def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_read, dead_file: Path | None = None
+                 ) -> FitInput:
     """A viability read and a dead-cell read of the same wells as one wells table (``n_cells``, ``frac_dead``).
 
-    Both reads are blank-subtracted; the dead-cell read is scaled by the ``pos_ctrl`` (lysis)
-    wells. Where one read is a single endpoint and the other kinetic, the endpoint is taken at the
-    kinetic read's last time (a lytic reagent read after the last real-time read), and only that
-    time is fitted; well-times only one read has are said and left out.
+    The dead-cell read is ``dead_read`` of the same exports, or the read of ``dead_file`` (its
+    ``dead_read`` when it holds several), a plate-reader export of the same plate. Both reads are
+    blank-subtracted; the dead-cell read is scaled by the ``pos_ctrl`` (lysis) wells. Where one
+    read is a single endpoint and the other kinetic, the endpoint is taken at the kinetic read's
+    last time (a lytic reagent read after the last real-time read), and only that time is fitted;
+    well-times only one read has are said and left out.
 
     Raises:
         AnalysisInputError: Options that do not go with a second read, reads that are not plate
@@ -127,26 +132,43 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
             time in common.
     """
     first = paths[0]
-    for option, given in (("--dead", dead is not None), ("--columns", bool(columns)), ("--signal dead",
-                                                                                       signal == "dead")):
+    option = "--dead" if dead_file is not None else "--dead-read"
+    for other, given in (("--dead", dead is not None), ("--columns", bool(columns)), ("--signal dead",
+                                                                                     signal == "dead")):
         if given:
             raise AnalysisInputError(f"{first}: --dead-read takes the dead-cell read from the same export; it does not "
-                                     f"go with {option}")
+                                     f"go with {other}" if dead_file is None else
+                                     f"{first}: --dead with a plate-reader export does not go with {other}")
     if layout is None:
-        raise AnalysisInputError(f"{first}: --dead-read scales the dead-cell read by the layout's pos_ctrl (lysis) "
+        raise AnalysisInputError(f"{first}: {option} scales the dead-cell read by the layout's pos_ctrl (lysis) "
                                  f"wells; pass --layout")
-    if read is None:
-        raise AnalysisInputError(f"{first}: --dead-read goes with --read, which names the viability read")
-    if str(read).strip().lower() == str(dead_read).strip().lower():
-        raise AnalysisInputError(f"{first}: --read and --dead-read name the same read")
+    if dead_file is None:
+        if read is None:
+            raise AnalysisInputError(f"{first}: --dead-read goes with --read, which names the viability read")
+        if str(read).strip().lower() == str(dead_read).strip().lower():
+            raise AnalysisInputError(f"{first}: --read and --dead-read name the same read")
+    else:
+        if not dead_file.is_file():
+            raise AnalysisInputError(missing_file(dead_file, "dead-cell read export (--dead)"))
+        if len(paths) > 1:
+            raise AnalysisInputError(f"{dead_file}: --dead pairs one plate-reader export with one INPUT; for several "
+                                     f"plates keep both reads in each plate's export and use --dead-read")
+        if dead_file.resolve() == first.resolve():
+            raise AnalysisInputError(f"{dead_file}: --dead names INPUT itself; name its dead-cell read with "
+                                     f"--dead-read instead")
     alive = load_fit_input(paths, layout, read=read, endpoint_h=endpoint_h)
-    dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
+    dying = load_fit_input([dead_file] if dead_file is not None else paths, layout, read=dead_read, signal="dead",
+                           endpoint_h=endpoint_h)
     if "plate_reader" not in alive.options:
-        raise AnalysisInputError(f"{first}: --dead-read picks a second read of a plate-reader export; this is not one")
+        raise AnalysisInputError(f"{first}: --dead-read picks a second read of a plate-reader export; this is not one"
+                                 if dead_file is None else f"{first}: --dead with a plate-reader export pairs it with "
+                                 f"a plate-reader INPUT (the viability read); this is not one")
+    if dead_file is not None:
+        dying = _same_plates(dying, alive, dead_file, first)
     from ferroscreen.analysis.reader_signal import is_dead_signal
 
     alive_label, dead_label = alive.options["plate_reader"].get("label"), dying.options["plate_reader"].get("label")
-    if alive_label == dead_label:
+    if alive_label == dead_label and dead_file is None:
         raise AnalysisInputError(f"{first}: --read {read} and --dead-read {dead_read} name the same read "
                                  f"('{alive_label}')")
     if is_dead_signal(alive_label) and not is_dead_signal(dead_label):
@@ -157,8 +179,12 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     notes = list(alive.notes)
     times_alive, times_dead = sorted(living["time_h"].unique()), sorted(dead_wells["time_h"].unique())
     moved = False
-    for one, name, many, option in ((times_alive, "viability", times_dead, f"--read {dead_read} --signal dead"),
-                                    (times_dead, "dead-cell", times_alive, f"--read {read}")):
+    if dead_file is None:
+        alone = (f"fit it alone, --read {dead_read} --signal dead", f"fit it alone, --read {read}")
+    else:
+        alone = (f"fit {dead_file.name} alone with --signal dead", f"fit {first.name} alone")
+    for one, name, many, option in ((times_alive, "viability", times_dead, alone[0]),
+                                    (times_dead, "dead-cell", times_alive, alone[1])):
         if len(one) == 1 and len(many) > 1:  # an endpoint read beside a kinetic one: read after its last time
             if name == "viability":
                 living = living.assign(time_h=many[-1])
@@ -166,8 +192,8 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
                 dead_wells = dead_wells.assign(time_h=many[-1])
             moved = True
             notes.append(f"{first}: the {name} read (one endpoint) is taken at the other read's last time, "
-                         f"{many[-1]:g} h; the other read's {len(many) - 1} earlier time(s) are not fitted (fit it "
-                         f"alone, {option}, for its time course)")
+                         f"{many[-1]:g} h; the other read's {len(many) - 1} earlier time(s) are not fitted ({option} "
+                         f"for its time course)")
     wells = living.merge(dead_wells, on=["plate", "well", "time_h"], how="outer", indicator=True)
     unshared = wells["_merge"] != "both"
     if unshared.any() and not unshared.all() and not moved:
@@ -183,8 +209,29 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     notes += [n for n in dying.notes if n not in said]
     options = {"plate_reader": alive.options["plate_reader"], "dead_read": dying.options.get("plate_reader"),
                "input_kind": "metric", **({"inputs": alive.options["inputs"]} if "inputs" in alive.options else {})}
+    if dead_file is not None:
+        from ferroscreen.hashing import file_sha256
+
+        options["dead_read"] = {**(options["dead_read"] or {}), "path": str(dead_file.resolve()),
+                                "sha256": file_sha256(dead_file)}
     return FitInput(wells.sort_values(["plate", "well", "time_h"]).reset_index(drop=True), "wells", layout,
                     notes=notes, options=options, derived=True)
+
+
+def _same_plates(dying: FitInput, alive: FitInput, dead_file: Path, first: Path) -> FitInput:
+    """``dying`` with its plate named as ``alive``'s when each holds one plate (two files of one plate).
+
+    Raises:
+        AnalysisInputError: If the two files hold different plates.
+    """
+    a, d = sorted(alive.table["plate"].astype(str).unique()), sorted(dying.table["plate"].astype(str).unique())
+    if len(a) == 1 and len(d) == 1:
+        return FitInput(dying.table.assign(plate=a[0]), dying.kind, dying.layout, notes=dying.notes,
+                        options=dying.options, derived=dying.derived)
+    if a != d:
+        raise AnalysisInputError(f"{dead_file}: its plates ({', '.join(d)}) are not INPUT {first.name}'s "
+                                 f"({', '.join(a)})")
+    return dying
 
 
 def _is_metric(path: Path) -> bool:

@@ -364,3 +364,40 @@ def test_fit_with_a_workbook_of_grids_gives_the_table_layouts_fits(tmp_path):
     report = _ok("report", tmp_path / "grids", "--out", tmp_path / "grids.html")
     assert (tmp_path / "grids.html").stat().st_size > 10_000, report
 
+
+
+def test_a_dead_cell_read_exported_apart_pairs_with_the_viability_read(tmp_path, monkeypatch, capsys):
+    """CellTox Green exported on its own (a kinetic read) beside the CellTiter-Glo endpoint of the same plate."""
+    data, layout = write_screen(tmp_path)
+    rng = np.random.default_rng(6)
+    lysis, blank = 40000.0, 800.0
+    lines = ["Label: CellTox Green", "Time [s],0,86400,172800,259200", "Temp. [°C],37,37,37,37"]
+    for letter, (_, ec50) in EC50.items():
+        for col in range(1, 13):
+            if col == 1:
+                frac = 0.05
+            elif col == 12:
+                frac = None if letter in "ABCD" else 1.0
+            else:
+                frac = 0.05 + 0.95 / (1 + (ec50 / DOSES[col - 2]) ** HILL)
+            values = [(blank + (0 if frac is None else frac * lysis * min(1, t / 3) if frac != 1.0 else lysis))
+                      * rng.normal(1, 0.03) for t in range(4)]
+            lines.append(f"{letter}{col}," + ",".join(f"{v:.0f}" for v in values))
+    dead = tmp_path / "celltox.csv"
+    dead.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "pair"
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--dead", str(dead),
+                     "--endpoint-h", "72", "--out", str(out))
+    assert code in (0, None), err
+    fits = pd.read_csv(out / "fits.csv")
+    for readout in ("viability", "peak_dead"):
+        got = fits[fits["readout"] == readout].set_index("curve")["ec50"]
+        for name, ec50 in dict(EC50.values()).items():
+            assert got[name] == pytest.approx(ec50, rel=0.25), (readout, name)
+    prov = json.loads((out / "provenance.json").read_text())["fit"]
+    assert prov["dead_read"]["path"] == str(dead.resolve()) and len(prov["dead_read"]["sha256"]) == 64
+    for argv, said in (((str(data), "--dead", str(data), "--layout", str(layout)), "--dead names INPUT itself"),
+                       ((str(data), "--dead", str(dead)), "pass --layout"),
+                       ((str(data), "--dead", str(tmp_path / "nope.csv"), "--layout", str(layout)), "not found")):
+        code, err = _run(monkeypatch, capsys, "fit", *argv, "--out", str(tmp_path / "never"))
+        assert code == 2 and said in err and "Traceback" not in err, err
