@@ -97,8 +97,8 @@ def read_layout_csv(
             return f"{path}:{row}"
 
         names = grid_names(rows)
-        if all(names) and not any(is_layout_column(n) for n in names):  # an unnamed grid is said below
-            shown = ", ".join(f"'{n}'" for n in names)
+        if not any(is_layout_column(n) for n in names if n):  # a plate read's grids ("<>" corner), or notes
+            shown = ", ".join(f"'{n}'" if n else "unnamed" for n in names)
             raise NotALayout(f"{path}: plate grids ({shown}) but none names a layout column "
                              "(compound, concentration, role, mode...)")
         blocks = grid_blocks(rows, where)

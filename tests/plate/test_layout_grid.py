@@ -103,7 +103,8 @@ def test_grid_semicolons_decimal_commas_units_in_cells_and_384_wells(tmp_path):
      [":11:", "unit 'mg/ml' is not a molar unit"]),
     (grid("Gene", compound) + "\n" + grid("Drug", compound), [":11:", "'Gene' and 'Drug' could both be 'compound'"]),
     ("Label: Lum\n" + grid("<>", lambda r, c: "100"), [":", "plate grids ('Label: Lum') but none names a layout"]),
-    (",1,2,3,4,5,6,7,8,9,10,11,12\nA,DMSO\n", [":1:", "grid without a name"]),
+    (",1,2,3,4,5,6,7,8,9,10,11,12\nA,DMSO\n", ["plate grids (unnamed) but none names a layout column"]),
+    (grid("compound", compound) + "\n\n" + grid("", compound), [":12:", "grid without a name"]),
 ])
 def test_grid_errors_name_line_grid_and_well(tmp_path, text, fragments):
     p = tmp_path / "bad.csv"
