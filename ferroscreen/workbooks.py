@@ -30,7 +30,7 @@ def _open(path: Path, error: type[FerroscreenError], **options):
         raise error(f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
 
 
-def _letters(column: int) -> str:
+def column_letters(column: int) -> str:
     """Excel's letters of a 1-based column number (1 -> A, 27 -> AA)."""
     out = ""
     while column:
@@ -89,7 +89,7 @@ def _refuse_unsaved_formulas(path: Path, error: type[FerroscreenError], missing:
             for i, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 for j, cell in enumerate(row):
                     if isinstance(cell, str) and cell.startswith("=") and (sheet.title, i, j) in missing:
-                        raise error(f"{path}: sheet '{sheet.title}' cell {_letters(j + 1)}{i} holds a formula "
+                        raise error(f"{path}: sheet '{sheet.title}' cell {column_letters(j + 1)}{i} holds a formula "
                                     f"({cell}) without its value; open the workbook in Excel and save it")
     finally:
         book.close()

@@ -268,6 +268,9 @@ def layout_from_records(
             return header_where(column) if column else str(source)
         return header_where or str(source)
 
+    twice = next((h for k, h in enumerate(header) if h in header[:k]), None)
+    if twice is not None:
+        raise LayoutError(f"{at(twice)}: column '{twice}' appears twice in the header")
     try:
         names, header_units = layout_columns(header)
     except ColumnProblem as exc:

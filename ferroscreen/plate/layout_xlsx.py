@@ -34,20 +34,15 @@ from ferroscreen.plate.layout_records import (
     layout_from_records,
 )
 from ferroscreen.plate.wells import PlateFormat
-from ferroscreen.workbooks import cell_text, workbook_rows
+from ferroscreen.workbooks import cell_text, column_letters, workbook_rows
 
 _HEADER_SEARCH_ROWS = 30
 _WELL_KEYS = ("well", *COLUMN_ALIASES["well"])
 
 
 def _letters(index: int) -> str:
-    """Excel's column letters of a 0-based column index (0 -> A, 26 -> AA)."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(ord("A") + rem) + out
-    return out
+    """Excel's column letters of a 0-based column index (0 -> A)."""
+    return column_letters(index + 1)
 
 
 def _table_header(rows: list[tuple[int, list[str]]]) -> int | None:

@@ -138,3 +138,8 @@ def test_plate_id_for_matches_instrument_and_replicate_names(tmp_path):
     assert lay.plate_id_for("LIB100") is None and lay.plate_id_for("OTHER") is None
     single = read_layout_csv(write(tmp_path, "P1,A1,X,1,uM,sample,,,,1,\n", name="one.csv"))
     assert single.plate_id_for("anything") == "P1"
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    with pytest.raises(LayoutError, match="twice.csv:1: column 'compound' appears twice in the header"):
+        read_layout_csv(write(tmp_path, "A1,X,Y\n", header="well,compound,compound\n", name="twice.csv"))
