@@ -371,6 +371,11 @@ def hits(
     bscore: Annotated[
         bool, typer.Option("--bscore", help="B-score (row/column median polish) for z calls.")
     ] = False,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="A time course (IncuCyte confluence, a kinetic read): each well's "
+                           "last reading over its first, so seeding differences cancel (IncuCyte's 'normalize to "
+                           "time 0').")
+    ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots")] = True,
 ) -> None:
     """Call gene hits: normalise to non-targeting controls, z/FDR and threshold calls, plate QC."""
@@ -385,7 +390,7 @@ def hits(
         wells, out, layout_path=layout, plots=plots, read=read, signal_col=signal_col, objects=objects,
         count_col=count_col,
         area_col=area_col, count_threshold=count_threshold, area_threshold=area_threshold,
-        z_threshold=z_threshold, fdr=fdr, use_bscore=bscore,
+        z_threshold=z_threshold, fdr=fdr, use_bscore=bscore, from_start=from_start,
     )
     for note in result.notes:
         typer.echo(note)

@@ -257,6 +257,20 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
     return merged
 
 
+def _over_start(ends: pd.DataFrame, starts: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """``ends`` with each readout column divided by the same well's reading in ``starts`` (NaN where not above 0)."""
+    keys = [k for k in ("plate", "well") if k in ends.columns]
+    start = starts.set_index(keys)[cols].apply(pd.to_numeric, errors="coerce")
+    ends = ends.copy()
+    index = pd.MultiIndex.from_frame(ends[keys]) if len(keys) > 1 else pd.Index(ends[keys[0]])
+    for col in cols:
+        base = start[col].reindex(index).to_numpy(float)
+        ok = np.isfinite(base) & (base > 0)
+        end = pd.to_numeric(ends[col], errors="coerce").to_numpy(float)
+        ends[col] = np.where(ok, end / np.where(ok, base, 1), np.nan)
+    return ends
+
+
 def _listed(wells: pd.DataFrame, most: int = 6) -> str:
     """``P1 A01, P1 B02 and 4 more``: the first ``most`` plate-well pairs of ``wells``."""
     shown = ", ".join(f"{p} {w}" for p, w in wells[["plate", "well"]].head(most).itertuples(index=False))
@@ -283,6 +297,7 @@ def call_hits(
     control_names: tuple[str, ...] = NON_TARGETING_NAMES,
     min_samples_for_z: int = 20,
     signal_col: str | None = None,
+    from_start: bool = False,
 ) -> HitResult:
     """Normalise wells per plate and call gene hits (see the module docstring).
 
@@ -308,6 +323,9 @@ def call_hits(
         min_samples_for_z: Fewer sample wells on a plate -> z against controls.
         signal_col: A viability signal column; when given it is the one readout (``viability``)
             and ``count_col``/``area_col`` are not used.
+        from_start: For a time course, each well's readouts at the last time over its own at the
+            first (IncuCyte's "normalize to time 0"), so differences in seeding cancel; a well
+            without a positive first reading gets none.
 
     Raises:
         FerroscreenError: Missing columns, or a plate without control wells.
@@ -356,11 +374,19 @@ def call_hits(
     time_note = ""
     if "time_h" in wells.columns and pd.to_numeric(wells["time_h"], errors="coerce").nunique() > 1:
         t = pd.to_numeric(wells["time_h"], errors="coerce")
-        last = t.groupby(wells["plate"] if "plate" in wells.columns else 0).transform("max")
+        by_plate = t.groupby(wells["plate"] if "plate" in wells.columns else 0)
+        last, first = by_plate.transform("max"), by_plate.transform("min")
         n_times = int(t.nunique())
+        starts = wells[t == first]
         wells = wells[t == last].copy()
         time_note = (f"the wells table holds {n_times} time points; each plate's last "
                      f"({', '.join(f'{v:g} h' for v in sorted(set(last)))}) is used")
+        if from_start:
+            wells = _over_start(wells, starts, list(dict.fromkeys(readouts.values())))
+            time_note += (f", over each well's first reading ({', '.join(f'{v:g} h' for v in sorted(set(first)))}; "
+                          f"a well without a positive first reading has none)")
+    elif from_start:
+        raise FerroscreenError("from the start (--from-start) needs a time course; the input holds one time point")
     df = _merge_layout(wells.drop(columns="_where", errors="ignore"), layout)
     df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
     left_out = exclusion_note(df[df["exclude"] != ""])
@@ -444,6 +470,7 @@ def call_hits(
         "z_threshold": z_threshold,
         "fdr": fdr,
         "score": "bscore" if use_bscore else "robust_z",
+        "from_start": from_start,
         "n_plates": int(out["plate"].nunique()),
         "n_control_wells": int(out["is_control"].sum()),
     }

@@ -23,7 +23,7 @@ def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None)
     if not path.exists():
         raise LayoutError(f"{path}: layout file not found")
     if path.is_dir():
-        raise LayoutError(f"{path}: is a folder, expected a layout CSV or .PlateMap file")
+        raise LayoutError(f"{path}: is a folder, expected a layout file (CSV, Excel workbook or .PlateMap)")
     suffix = path.suffix.lower()
     if suffix == ".platemap":
         return read_platemap(path)

@@ -207,3 +207,58 @@ def test_hits_with_a_library_workbook(tmp_path, monkeypatch, capsys):
     a, b = (pd.read_csv(tmp_path / name / "genes.csv") for name in ("table", "book"))
     assert a.equals(b) and set(a.loc[a["hit"].astype(bool), "gene"]) >= {"UBB", "POLR2A"}
 
+
+
+def write_confluence_screen(root, n_plates=3, seed=11, seeding_cv=0.3):
+    """IncuCyte confluence time courses (0-72 h) of the CellTiter-Glo screen's layout, wells seeded unevenly.
+
+    Each well starts at 4 % confluence times a log-normal seeding factor (``seeding_cv``) and grows
+    6-fold over 72 h in non-targeting wells, its gene's effect by 72 h (planted genes as
+    :data:`PLANTED`), with 4 % reading noise.
+    """
+    _, layout = write_ctg_screen(root, n_plates=1, seed=seed)
+    table = pd.read_csv(layout, dtype=str, keep_default_na=False)
+    genes = sorted(set(table.loc[table["role"] == "sample", "compound"]))
+    rng = np.random.default_rng(seed)
+    effect = {g: PLANTED.get(g, float(np.exp(rng.normal(0, 0.08)))) for g in genes}
+    effect.update({"Non-targeting": 1.0, "PLK1": 0.03, "": 0.0})
+    times = [0, 24, 48, 72]
+    paths = []
+    for p in range(n_plates):
+        columns = {}
+        for row in table.itertuples(index=False):
+            seeded = 4.0 * np.exp(rng.normal(0, seeding_cv)) if row.role != "empty" else 0.0
+            final = 6.0 * effect[row.compound]
+            columns[row.well[0] + str(int(row.well[1:]))] = [
+                seeded * final ** (t / 72) * rng.normal(1, 0.04) for t in times]
+        names = list(columns)
+        lines = [f"Vessel Name: rep{p + 1}", "Metric: Phase Object Confluence (Percent)", "",
+                 "Date Time\tElapsed\t" + "\t".join(names)]
+        lines += [f"x\t{t}\t" + "\t".join(f"{columns[n][k]:.3f}" for n in names) for k, t in enumerate(times)]
+        path = root / f"conf{p + 1}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    return paths, layout
+
+
+def test_confluence_time_courses_from_their_start(tmp_path, monkeypatch, capsys):
+    """--from-start divides out uneven seeding: the planted genes alone are called, plates' Z′ rises."""
+    paths, layout = write_confluence_screen(tmp_path)
+    results = {}
+    for name, extra in (("last", ()), ("start", ("--from-start",))):
+        out = tmp_path / name
+        code, stdout, err = _run(monkeypatch, capsys, "hits", *map(str, paths), "--layout", str(layout),
+                                 "--out", str(out), "--no-plots", *extra)
+        assert code in (0, None), err
+        results[name] = (pd.read_csv(out / "genes.csv"), pd.read_csv(out / "plate_qc.csv"), stdout + err)
+    genes, qc, said = results["start"]
+    assert set(genes.loc[genes["hit"], "gene"]) == set(PLANTED)
+    assert "over each well's first reading (0 h;" in said
+    assert genes.set_index("gene").loc["FBXO5", "fc_viability"] == pytest.approx(0.3, abs=0.05)
+    assert json.loads((tmp_path / "start" / "hits.json").read_text())["params"]["from_start"] is True
+    assert qc["z_prime"].min() > results["last"][1]["z_prime"].max()
+    (tmp_path / "endpoint").mkdir()
+    endpoint_reads, _ = write_ctg_screen(tmp_path / "endpoint", n_plates=1)
+    code, _, err = _run(monkeypatch, capsys, "hits", str(endpoint_reads[0]), "--layout", str(layout),
+                        "--out", str(tmp_path / "never"), "--from-start")
+    assert code == 2 and "needs a time course" in err and not (tmp_path / "never").exists()
