@@ -37,12 +37,12 @@ _STAIN_METRIC = re.compile(r"green|red|orange|nir|fluor|cytotox|sytox|propidium|
 def metric_note(source, metric: str) -> str:
     """What ``fit`` makes of a single metric export, said before it fits.
 
-    The metric is fitted as the cell count (viability and growth readouts); a stain's
+    The metric is taken as the cell count (fit: viability and growth readouts; hits: viability); a stain's
     count may instead count dead cells (a Cytotox or SYTOX dye), which goes with ``--dead``
     or ``--signal dead``.
     """
     name = f"metric '{metric}'" if metric else "its metric (no 'Metric:' header)"
-    note = f"{source}: {name} fitted as the measure of cell number (viability, growth rate)"
+    note = f"{source}: {name} taken as the measure of cell number"
     if metric and _STAIN_METRIC.search(metric):
         note += (f"; if this stain counts dead cells (Cytotox, SYTOX, PI), fit a cell-count export with "
                  f"--dead {Path(str(source)).name} instead, or this one with --signal dead (scaled by the layout's "

@@ -263,8 +263,8 @@ def _metric_signal(fitted: FitInput, source: Path, layout, signal: str) -> FitIn
         raise AnalysisInputError(f"{source}: --signal dead scales the dead-cell count by the layout's pos_ctrl "
                                  f"(maximum-kill) wells; pass --layout")
     table, notes = dead_signal_fraction(fitted.table[["plate", "well", "time_h", "value"]], layout, source)
-    said = [n.split(" fitted as the measure of cell number")[0] + " taken as a dead-cell count"
-            if " fitted as the measure of cell number" in n else n for n in fitted.notes]
+    said = [n.split(" taken as the measure of cell number")[0] + " taken as a dead-cell count"
+            if " taken as the measure of cell number" in n else n for n in fitted.notes]
     return FitInput(table, "wells", layout, notes=[*said, *(f"{source}: {n}" for n in notes)],
                     options={"metric_signal": "dead", "input_kind": "metric"}, derived=True)
 
