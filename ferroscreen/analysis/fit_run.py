@@ -29,6 +29,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
+from ferroscreen.analysis.dose_tables import CURVE_ROLES
 from ferroscreen.analysis.inputs import AnalysisInputError, wells_from_metric
 from ferroscreen.analysis.screen import (
     analyse_screen,
@@ -38,6 +39,7 @@ from ferroscreen.analysis.screen import (
 )
 from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate import PlateFormat, PlateLayout, make_layout
+from ferroscreen.plate.units import GRAMS_PER_LITRE
 
 KINDS = ("tidy", "wells", "metric")
 
@@ -109,6 +111,23 @@ def may_write_wells(out_dir: str | Path) -> bool:
     return isinstance(fit, dict) and fit.get("wells_csv") is True
 
 
+def unmolar_doses(layout: PlateLayout) -> list[str]:
+    """One note per compound whose curve wells give doses that are not molar (so it gets no curve)."""
+    t = layout.table
+    if "concentration_raw" not in t.columns:
+        return []
+    raw = pd.to_numeric(t["concentration_raw"], errors="coerce")
+    lost = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "") & t["concentration"].isna() & (raw > 0)]
+    notes = []
+    for compound, g in lost.groupby("compound", sort=True):
+        units = sorted(set(g["unit"].astype(str)))
+        mass = [u for u in units if u in GRAMS_PER_LITRE]
+        why = " without a molecular weight (an 'mw' column in g/mol converts them)" if mass else ""
+        notes.append(f"{layout.source or 'layout'}: {compound}: doses in {', '.join(units)}{why} are not molar; "
+                     f"its wells join no dose-response curve")
+    return notes
+
+
 def run_fit(
     table: pd.DataFrame,
     kind: str,
@@ -178,7 +197,7 @@ def run_fit(
     )
     with output_set(out_dir) as outputs:
         paths = write_outputs(result, outputs)
-        lines = [f"note: {note}" for note in result.notes]
+        lines = [f"note: {note}" for note in [*unmolar_doses(layout), *result.notes]]
         if wells_csv:
             table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")

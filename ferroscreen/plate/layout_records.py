@@ -33,7 +33,15 @@ from ferroscreen.plate.layout import (
     PlateLayout,
     exclusion_reasons,
 )
-from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, name_and_unit, to_molar, value_and_unit
+from ferroscreen.plate.units import (
+    GRAMS_PER_LITRE,
+    MOLAR_DIVISORS,
+    UNCONVERTED_UNITS,
+    concentration_unit,
+    decimal_point,
+    split_value_unit,
+    to_molar,
+)
 from ferroscreen.plate.wells import PlateFormat, normalize_well
 
 #: Header names read as ``compound`` when the file has no ``compound`` column (and only one of these).
@@ -62,6 +70,7 @@ ROLE_ALIASES = {
 BLANK_NAMES = ("blank", "empty", "no_cells", "none")
 
 _CONCENTRATIONS = ("concentration", "rescue_concentration")
+_UNITS_SAID = "molar: M, mM, uM, µM, nM, pM; mass with an 'mw' column in g/mol: ng/ml, µg/ml, mg/ml...; or %"
 
 
 class ColumnProblem(ValueError):
@@ -116,29 +125,30 @@ def is_layout_column(name: str) -> bool:
 
 
 _CONCENTRATION_STEMS = ("concentration", "conc", "dose", "rescue_concentration", "rescue_conc", "rescue_dose")
-#: A concentration column's name with a unit that is not molar: ``conc (mg/ml)``, ``dose [%]``, ``conc_ug/ml``.
-_OTHER_UNIT = re.compile(
-    r"^(?P<stem>.*?)\s*(?:[(\[]\s*(?P<u1>[^)\]]+?)\s*[)\]]|[_ ](?P<u2>[munpµμ]?g/m?l|%|ppm|x|[iu]?u/ml|v/v|w/v))$",
-    re.IGNORECASE,
-)
+#: A column name with a unit after it: ``conc (ng/ml)``, ``dose [%]``, ``conc_uM``.
+_NAME_THEN_UNIT = re.compile(r"^(?P<stem>.*?)\s*(?:[(\[]\s*(?P<u1>[^)\]]+?)\s*[)\]]|[_ ](?P<u2>\S+))$")
+#: A molecular-weight column's name, with or without its unit: ``MW``, ``Molecular weight (g/mol)``.
+_MW_NAME = re.compile(r"^(?:mw|molecular[ _]?weight|mol[ _.]*weight|molecular[ _]mass|formula[ _]weight|fw)"
+                      r"\s*(?:[(\[][^)\]]*[)\]])?$", re.IGNORECASE)
 
 
 def _concentration_name(name: str) -> tuple[str, str] | None:
-    """``(key, molar unit)`` of a concentration column's name; None for other names.
+    """``(key, unit)`` of a concentration column's name (unit '' when the name gives none); None for other names.
 
     Raises:
-        ColumnProblem: For a concentration column named with a unit that is not molar.
+        ColumnProblem: For a concentration column named with a unit ferroscreen does not know.
     """
-    stem, unit = name_and_unit(name)
-    if unit and column_key(stem) in _CONCENTRATION_STEMS:
-        return column_key(stem), unit
     if column_key(name) in _CONCENTRATION_STEMS:
         return column_key(name), ""
-    m = _OTHER_UNIT.match(str(name).strip())
-    if m and column_key(m["stem"]) in _CONCENTRATION_STEMS:
-        raise ColumnProblem(name, f"column '{name}': unit '{m['u1'] or m['u2']}' is not a molar unit "
-                                  "(M, mM, uM, µM, nM, pM); give concentrations in one")
-    return None
+    m = _NAME_THEN_UNIT.match(str(name).strip())
+    if not m or column_key(m["stem"]) not in _CONCENTRATION_STEMS:
+        return None
+    unit = concentration_unit(m["u1"] or m["u2"])
+    if unit:
+        return column_key(m["stem"]), unit
+    if m["u1"]:
+        raise ColumnProblem(name, f"column '{name}': unknown unit '{m['u1']}' ({_UNITS_SAID})")
+    return None  # dose_group: no unit after a concentration's name
 
 
 def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -156,7 +166,7 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
     units: dict[str, str] = {}
     for name in header:
         conc = _concentration_name(name)
-        names[name] = conc[0] if conc else column_key(name)
+        names[name] = conc[0] if conc else "mw" if _MW_NAME.match(str(name).strip()) else column_key(name)
         if conc and conc[1]:
             units[name] = conc[1]
     keys = set(names.values())
@@ -183,7 +193,7 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
 
 def _number(where: str, text: str, decimal_comma: bool) -> tuple[float, str]:
     """A concentration cell as ``(value, unit written after it)`` (empty -> NaN)."""
-    text, unit = value_and_unit(text.strip())
+    text, unit = split_value_unit(text.strip())
     if text == "":
         return math.nan, ""
     if decimal_comma:
@@ -199,11 +209,30 @@ def _number(where: str, text: str, decimal_comma: bool) -> tuple[float, str]:
     return value, unit
 
 
+def _molecular_weight(rec: LayoutRecord, row: dict, unit: str) -> float:
+    """The well's molecular weight (g/mol) for a mass concentration in ``unit``; NaN when the layout gives none."""
+    text = row.get("mw", "")
+    if not text:
+        return math.nan
+    try:
+        mw = float(text)
+    except ValueError:
+        raise LayoutError(f"{rec.where('mw')}: molecular weight '{text}' is not a number") from None
+    if not (math.isfinite(mw) and mw > 0):
+        raise LayoutError(f"{rec.where('mw')}: molecular weight {text} is not above 0 (g/mol, for {unit})")
+    return mw
+
+
 def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_unit: str,
            fallback_unit: str, decimal_comma: bool) -> tuple[float, float, str]:
-    """``(molar, as written, unit)`` of a concentration column of one record."""
+    """``(molar, as written, unit)`` of a concentration column of one record.
+
+    A mass concentration is molar with the well's molecular weight (column ``mw``), else NaN, as
+    are the :data:`~ferroscreen.plate.units.UNCONVERTED_UNITS`; its value and unit are kept.
+    """
     value, cell_unit = _number(rec.where(column), row.get(column, ""), decimal_comma)
     given = row.get(unit_column, "")
+    given = concentration_unit(given) or given
     units = [u for u in (cell_unit, header_unit, given) if u]
     if len(set(units)) > 1:
         raise LayoutError(f"{rec.where(column)}: units disagree ({' vs '.join(dict.fromkeys(units))})")
@@ -213,11 +242,15 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
     unit_at = rec.where(unit_column) if unit_column in row else rec.where(column)
     if unit == "":
         raise LayoutError(f"{unit_at}: concentration given without a unit (M, mM, uM, nM, pM)")
-    if unit not in MOLAR_DIVISORS:
-        if column == "concentration":
-            raise LayoutError(f"{unit_at}: unknown unit '{unit}' (use M, mM, uM, µM, nM or pM)")
-        raise LayoutError(f"{unit_at}: unknown or missing unit '{unit}' for rescue_concentration")
-    return to_molar(value, unit), value, unit
+    if unit in MOLAR_DIVISORS:
+        return to_molar(value, unit), value, unit
+    if unit in GRAMS_PER_LITRE:
+        return value * GRAMS_PER_LITRE[unit] / _molecular_weight(rec, row, unit), value, unit
+    if unit in UNCONVERTED_UNITS:
+        return math.nan, value, unit
+    if column == "concentration":
+        raise LayoutError(f"{unit_at}: unknown unit '{unit}' ({_UNITS_SAID})")
+    raise LayoutError(f"{unit_at}: unknown or missing unit '{unit}' for rescue_concentration")
 
 
 def _role(rec: LayoutRecord, row: dict) -> str:

@@ -18,14 +18,6 @@ MOLAR_DIVISORS: dict[str, float] = {
 }
 
 
-_UNIT_SPELLING = r"[munpµμ]?M"
-_NAME_WITH_UNIT = re.compile(
-    rf"^(?P<stem>.*?\S)\s*(?:[_ ]\s*(?P<u1>{_UNIT_SPELLING})|[(\[]\s*(?P<u2>{_UNIT_SPELLING})\s*[)\]])$",
-    re.IGNORECASE,
-)
-_VALUE_WITH_UNIT = re.compile(rf"^(?P<value>.*?\d\.?)\s*(?P<unit>{_UNIT_SPELLING})$", re.IGNORECASE)
-
-
 def molar_unit(text: str) -> str:
     """``uM``/``µM``/``um``/``NM`` -> the unit as :data:`MOLAR_DIVISORS` spells it ('' if none)."""
     text = str(text).strip()
@@ -35,25 +27,50 @@ def molar_unit(text: str) -> str:
     return fixed if fixed in MOLAR_DIVISORS else ""
 
 
-def name_and_unit(name: str) -> tuple[str, str]:
-    """A column name split from a molar unit it ends with: ``conc (uM)``, ``dose_nM``, ``Dose [µM]``.
+#: Grams per litre in one unit of each mass concentration (value x factor = g/L), spelt lower case, ``u`` for micro.
+GRAMS_PER_LITRE: dict[str, float] = {
+    "g/l": 1.0, "mg/ml": 1.0, "mg/l": 1e-3, "ug/ml": 1e-3, "ng/ul": 1e-3,
+    "ug/l": 1e-6, "ng/ml": 1e-6, "pg/ul": 1e-6, "ng/l": 1e-9, "pg/ml": 1e-9,
+}
+#: Units a layout keeps as written, with no molar value: a vehicle's share, a fold of a stock.
+UNCONVERTED_UNITS = ("%", "% v/v", "x")
+_VALUE_THEN_TEXT = re.compile(r"^(?P<value>[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[^\d\s.,+-].*)$")
 
-    Returns ``(stem, unit)``, the unit spelt as :data:`MOLAR_DIVISORS` has it; ``(name, "")``
-    when the name ends with no molar unit.
+
+def concentration_unit(text: str) -> str:
+    """A concentration unit as ferroscreen spells it, '' when ``text`` is none.
+
+    Molar units as :data:`MOLAR_DIVISORS` spells them (``um`` -> ``uM``), mass concentrations as
+    :data:`GRAMS_PER_LITRE` does (``ng/mL``, ``µg/ml`` -> ``ng/ml``, ``ug/ml``), and
+    :data:`UNCONVERTED_UNITS` (``%``, ``% v/v``, ``x``).
     """
-    m = _NAME_WITH_UNIT.match(str(name).strip())
-    unit = molar_unit(m["u1"] or m["u2"]) if m else ""
-    return (m["stem"].strip(), unit) if unit else (str(name).strip(), "")
+    text = str(text).strip()
+    if not text:
+        return ""
+    if molar_unit(text):
+        return molar_unit(text)
+    low = re.sub(r"\s+", "", text.lower()).replace("µ", "u").replace("μ", "u")
+    if low in GRAMS_PER_LITRE:
+        return low
+    return {"%": "%", "%v/v": "% v/v", "v/v%": "% v/v", "x": "x"}.get(low, "")
 
 
-def value_and_unit(text: str) -> tuple[str, str]:
-    """A concentration cell split into its number and a molar unit written after it (``10 uM``, ``0.5nM``).
+def split_value_unit(text: str) -> tuple[str, str]:
+    """A concentration cell split into its number and the text after it (``20 ng/ml`` -> ``20``, ``ng/ml``).
 
-    Returns ``(number text, unit)``; ``(text, "")`` when no molar unit follows a number.
+    Returns ``(text, "")`` when the cell is not a number followed by text; the unit is returned
+    as :func:`concentration_unit` spells it, or as written when it is no unit ferroscreen knows.
     """
-    m = _VALUE_WITH_UNIT.match(str(text).strip())
-    unit = molar_unit(m["unit"]) if m else ""
-    return (m["value"].strip(), unit) if unit else (str(text).strip(), "")
+    text = str(text).strip()
+    try:
+        float(decimal_point(text))
+        return text, ""  # a number alone (1e-6 is no 1 with a unit 'e-6')
+    except ValueError:
+        pass
+    m = _VALUE_THEN_TEXT.match(text)
+    if not m:
+        return text, ""
+    return m["value"], concentration_unit(m["unit"]) or m["unit"].strip()
 
 
 def decimal_point(text: str) -> str:

@@ -401,3 +401,21 @@ def test_a_dead_cell_read_exported_apart_pairs_with_the_viability_read(tmp_path,
                        ((str(data), "--dead", str(tmp_path / "nope.csv"), "--layout", str(layout)), "not found")):
         code, err = _run(monkeypatch, capsys, "fit", *argv, "--out", str(tmp_path / "never"))
         assert code == 2 and said in err and "Traceback" not in err, err
+
+
+def test_doses_in_mass_units_fit_with_a_molecular_weight(tmp_path):
+    """Volasertib dosed in ng/ml with its molecular weight fits in molar; erastin in ng/ml without one is said."""
+    data, layout = write_screen(tmp_path)
+    mw = {"Volasertib": 618.8}
+    rows = []
+    for line in layout.read_text().splitlines()[1:]:
+        plate, well, name, conc, unit, role = line.split(",")
+        if name in ("Volasertib", "Erastin") and role == "sample":
+            conc, unit = f"{float(conc) * 1e-6 * mw.get(name, 547.0) * 1e6:.6g}", "ng/ml"
+        rows.append(",".join([plate, well, name, conc, unit, role, str(mw.get(name, ""))]))
+    layout.write_text("plate_id,well,compound,concentration,unit,role,MW\n" + "\n".join(rows) + "\n")
+    out = _ok("fit", data, "--layout", layout, "--endpoint-h", "72", "--out", tmp_path / "res")
+    fits = pd.read_csv(tmp_path / "res" / "fits.csv").set_index("curve")
+    assert fits.loc["Volasertib", "ec50"] == pytest.approx(1e-8, rel=0.15)
+    assert "Erastin" not in fits.index
+    assert "Erastin: doses in ng/ml without a molecular weight" in out, out

@@ -99,8 +99,7 @@ def test_grid_semicolons_decimal_commas_units_in_cells_and_384_wells(tmp_path):
     (grid("compound", compound, rows="ABDEFGH"), [":1:", "grid 'compound' has no row C"]),
     (grid("compound", compound, rows="ABCDEF"), [":1:", "has no row G", "rows A-H in order"]),
     (grid("compound", compound).replace("\nH,DMSO,", "\nH,DMSO,X,", 1), [":9:", "row 'H'", "beyond its 12 plate"]),
-    (grid("compound", compound) + "\n" + grid("conc (mg/ml)", lambda r, c: "1"),
-     [":11:", "unit 'mg/ml' is not a molar unit"]),
+    (grid("compound", compound) + "\n" + grid("conc (mg)", lambda r, c: "1"), [":11:", "unknown unit 'mg'"]),
     (grid("Gene", compound) + "\n" + grid("Drug", compound), [":11:", "'Gene' and 'Drug' could both be 'compound'"]),
     ("Label: Lum\n" + grid("<>", lambda r, c: "100"), [":", "plate grids ('Label: Lum') but none names a layout"]),
     (",1,2,3,4,5,6,7,8,9,10,11,12\nA,DMSO\n", ["plate grids (unnamed) but none names a layout column"]),
@@ -212,9 +211,9 @@ def test_table_columns_as_users_name_them(tmp_path):
     p.write_text("plate,barcode,well,compound\nA,B,A1,X\n")  # two candidates: neither is guessed
     with pytest.raises(LayoutError, match="named.csv:1: columns 'plate' and 'barcode' could both be 'plate_id'"):
         read_layout(p)
-    for header in ("conc (mg/ml)", "Dose [%]", "concentration_ug/ml"):
+    for header in ("conc (mg)", "Dose [furlongs]"):
         p.write_text(f"well,compound,{header}\nA1,X,1\n")
-        with pytest.raises(LayoutError, match=r"named.csv:1: column '.*': unit '.*' is not a molar unit"):
+        with pytest.raises(LayoutError, match=r"named.csv:1: column '.*': unknown unit '.*' \(molar: M, mM"):
             read_layout(p)
     p.write_text("well,compound,dose_group,Plate_M\nA1,X,low,3\n")  # no unit after a concentration's name
     t = read_layout(p).table
@@ -271,3 +270,21 @@ def test_inspect_says_what_is_wrong_with_a_layout_and_reads_unicode_text(tmp_pat
     u.write_bytes(grid_text().replace(",", "\t").encode("utf-16"))
     info = inspect_path(u)
     assert info["kind"] == "layout" and info["format"] == "grid" and info["n_wells"] == 66
+
+
+def test_mass_concentrations_with_a_molecular_weight_and_vehicle_shares(tmp_path):
+    """TNF in ng/ml and a library's µg/ml doses are molar with an 'mw' column; DMSO at 0.1 % keeps its share."""
+    p = tmp_path / "mass.csv"
+    p.write_text("well,compound,concentration,unit,MW (g/mol),role,mode\n"
+                 "A1,TNF+SMAC+zVAD,20,ng/mL,17350,reference,necroptosis\n"
+                 "A2,Erastin,5 µg/ml,,547.04,sample,\n"
+                 "A3,DMSO,0.1,%,,vehicle,\n"
+                 "A4,Cytokine X,10,ng/ml,,sample,\n")
+    t = read_layout(p).well_table()
+    assert t.loc["A01", "concentration"] == pytest.approx(20e-6 / 17350)
+    assert t.loc["A02", "concentration"] == pytest.approx(5e-3 / 547.04) and t.loc["A02", "unit"] == "ug/ml"
+    assert math.isnan(t.loc["A03", "concentration"]) and t.loc["A03", "concentration_raw"] == 0.1
+    assert math.isnan(t.loc["A04", "concentration"]) and t.loc["A04", "unit"] == "ng/ml"  # no weight: no molar dose
+    p.write_text("well,compound,concentration,unit,mw\nA1,X,1,ng/ml,heavy\n")
+    with pytest.raises(LayoutError, match="mass.csv:2: column 'mw': molecular weight 'heavy' is not a number"):
+        read_layout(p)
