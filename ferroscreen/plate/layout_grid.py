@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ferroscreen.errors import LayoutError
-from ferroscreen.plate.layout_records import LayoutRecord
+from ferroscreen.plate.layout_records import WELL_KEYS, LayoutRecord, column_key
 from ferroscreen.plate.wells import PLATE_FORMATS, PlateFormat, row_label, rowcol_to_well
 
 #: Plate column count -> plate format, for every format a grid may draw.
@@ -42,9 +42,9 @@ class GridBlock:
     name: str
     plate_format: PlateFormat
     header_row: int
+    where: CellWhere  # the place of one of its cells
     cells: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # well -> (text, row, cell index)
     named_by_default: bool = False  # named by ``default_name`` (the sheet), not in the rows
-    where: CellWhere = lambda row, cell: str(row)  # noqa: E731 - the place of one of its cells
 
 
 def _trimmed(cells: list[str]) -> list[str]:
@@ -81,13 +81,10 @@ def is_grid(rows: list[tuple[int, list[str]]]) -> bool:
 
     Title lines before the first grid (``Plate map, NALM6 72 h``) do not count.
     """
-    from ferroscreen.plate.layout_records import COLUMN_ALIASES, column_key
-
-    wells = ("well", *COLUMN_ALIASES["well"])
     for _, cells in rows:
         if grid_columns(cells):
             return True
-        if any(column_key(c) in wells for c in cells):
+        if any(column_key(c) in WELL_KEYS for c in cells):
             return False
     return False
 
@@ -135,7 +132,7 @@ def grid_blocks(rows: list[tuple[int, list[str]]], where: CellWhere, default_nam
             raise LayoutError(f"{where(number, 0)}: grid without a name (write the layout column, e.g. "
                               "compound, in its first cell)")
         fmt = _FORMAT_FOR_COLS[n]
-        block = GridBlock(name, fmt, number, named_by_default=by_default, where=where)
+        block = GridBlock(name, fmt, number, where, named_by_default=by_default)
         seen_rows: dict[int, int] = {}
         i += 1
         while i < len(rows):

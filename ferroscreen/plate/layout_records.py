@@ -58,6 +58,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "cell_line": ("cell_type", "cellline"),
 }
 
+#: Header keys of a well column.
+WELL_KEYS = ("well", *COLUMN_ALIASES["well"])
+
 #: Role spellings read as a layout role.
 ROLE_ALIASES = {
     "blank": "empty", "no_cells": "empty", "medium_only": "empty",

@@ -26,7 +26,7 @@ from ferroscreen.errors import LayoutError
 from ferroscreen.plate.layout import LAYOUT_COLUMNS, PlateLayout
 from ferroscreen.plate.layout_grid import check_grid_set, grid_blocks, grid_names, grid_records
 from ferroscreen.plate.layout_records import (
-    COLUMN_ALIASES,
+    WELL_KEYS,
     LayoutRecord,
     NotALayout,
     column_key,
@@ -37,7 +37,6 @@ from ferroscreen.plate.wells import PlateFormat
 from ferroscreen.workbooks import cell_text, column_letters, workbook_rows
 
 _HEADER_SEARCH_ROWS = 30
-_WELL_KEYS = ("well", *COLUMN_ALIASES["well"])
 
 
 def _letters(index: int) -> str:
@@ -48,7 +47,7 @@ def _letters(index: int) -> str:
 def _table_header(rows: list[tuple[int, list[str]]]) -> int | None:
     """Index in ``rows`` of a table's header row (the first naming a well and a layout column), else None."""
     for k, (_, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
-        if any(column_key(c) in _WELL_KEYS for c in cells) and any(is_layout_column(c) for c in cells):
+        if any(column_key(c) in WELL_KEYS for c in cells) and any(is_layout_column(c) for c in cells):
             return k
     return None
 
