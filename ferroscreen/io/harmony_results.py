@@ -10,6 +10,9 @@ time point) with ``Row`` and ``Column`` numbers and the building blocks' outputs
 * ``Nuclei - Nucleus Area [µm²] - Mean per Well`` (or in px²): their mean area (without it, counts alone);
 * ``Number of Analyzed Fields``, when exported: the fields behind the count.
 
+A Columbus batch export of several plates names each row's plate in its ``Result`` column
+(``<plate> > <analysis time>``); otherwise the plate is the header's ``Plate Name``, else the folder.
+
 The population counted is ``Nuclei`` when it is there, else the only one, else the one named like
 a nuclear stain; otherwise ``population`` must name it. ``NaN`` cells are missing values. A
 time-lapse evaluation is judged at its last time point (said in the notes); several planes per well
@@ -79,6 +82,21 @@ def _split(text: str) -> tuple[dict[str, str], str, int] | None:
         if len(parts) >= 2 and parts[0].strip():
             keys[parts[0].strip()] = parts[1].strip()
     return keys, "\n".join(lines[header_at:]), header_at
+
+
+def _result_plates(table: pd.DataFrame, path: Path) -> list[str]:
+    """Each row's plate from a Columbus batch export's ``Result`` column (``<plate> > <analysis time>``).
+
+    Raises:
+        AcquisitionError: For a row whose ``Result`` is empty.
+    """
+    plates = []
+    for line, text in zip(table.index, table["Result"], strict=True):
+        name = str(text).split(" > ")[0].strip() if pd.notna(text) else ""
+        if not name:
+            raise AcquisitionError(f"{path}: line {line}: empty Result (the plate of the row)")
+        plates.append(name)
+    return plates
 
 
 def looks_like_harmony_results(path: str | Path) -> bool:
@@ -158,10 +176,12 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
         raise AcquisitionError(f"{path}: line {table.index[bad.to_numpy()][0]}: '{pop} - Number of Objects' is "
                                f"{str(counts[bad].iloc[0])!r}, not a count of objects")
     plate = keys.get("Plate Name") or keys.get("Plate") or keys.get("Barcode") or path.parent.name or path.stem
-    out = pd.DataFrame({"plate": plate, "well": table["_well"].to_numpy(), "n_nuclei": count.to_numpy(float)})
-    twice = out.duplicated("well", keep=False)
+    plates = _result_plates(table, path) if "Result" in table.columns else plate
+    out = pd.DataFrame({"plate": plates, "well": table["_well"].to_numpy(), "n_nuclei": count.to_numpy(float)})
+    twice = out.duplicated(["plate", "well"], keep=False)
     if twice.any():
-        raise AcquisitionError(f"{path}: well {out['well'][twice.to_numpy()].iloc[0]} has {int(twice.sum())} rows "
+        first = out[twice.to_numpy()].iloc[0]
+        raise AcquisitionError(f"{path}: plate {first['plate']} well {first['well']} has {int(twice.sum())} rows "
                                f"(one per well expected; several planes or fields exported per row?)")
     if "Number of Analyzed Fields" in table.columns:
         fields = pd.to_numeric(table["Number of Analyzed Fields"], errors="coerce").to_numpy(float)

@@ -290,3 +290,23 @@ def test_an_image_table_saved_as_unicode_text_reads_alike(screen, tmp_path):
     assert looks_like_cellprofiler(tmp_path / "Image16.txt")
     a, b = (read_cellprofiler(tmp_path / n).table for n in ("Image.csv", "Image16.txt"))
     assert a.equals(b)
+
+
+def test_a_columbus_batch_export_names_each_rows_plate(screen, tmp_path):
+    """Columbus exports several plates in one table, each row's plate in 'Result' (plate > analysis time)."""
+    from ferroscreen.io.harmony_results import read_harmony_results
+
+    _, _, _, wells = screen
+    parts = []
+    for plate in ("REP1", "REP2"):
+        text = harmony_text(wells[wells["plate"] == plate], plate).split("[Data]\n")[1].splitlines()
+        parts.append([f"Result\tWell\t{text[0]}"] if not parts else [])
+        for line in text[1:]:
+            parts[-1].append(f"{plate} > 2026-03-02 10:00:00\tX\t{line}")
+    path = tmp_path / "columbus.txt"
+    path.write_text("\n".join(line for part in parts for line in part) + "\n")
+    read = read_harmony_results(path).table
+    assert sorted(read["plate"].unique()) == ["REP1", "REP2"] and len(read) == len(wells)
+    mine = read.set_index(["plate", "well"])["n_nuclei"]
+    truth = wells.set_index(["plate", "well"])["n_nuclei"].round()
+    assert (mine.sort_index() == truth.sort_index()).all()
