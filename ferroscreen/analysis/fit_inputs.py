@@ -157,8 +157,13 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
             raise AnalysisInputError(f"{dead_file}: --dead names INPUT itself; name its dead-cell read with "
                                      f"--dead-read instead")
     alive = load_fit_input(paths, layout, read=read, endpoint_h=endpoint_h)
-    dying = load_fit_input([dead_file] if dead_file is not None else paths, layout, read=dead_read, signal="dead",
-                           endpoint_h=endpoint_h)
+    if dead_file is None:
+        dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
+    else:
+        _one_dead_read(dead_file, dead_read)
+        plates = alive.table["plate"].astype(str).unique() if "plate" in alive.table else []
+        own = layout.for_plate(plates[0]) if len(plates) == 1 and "plate_reader" in alive.options else layout
+        dying = load_fit_input([dead_file], own, read=dead_read, signal="dead", endpoint_h=endpoint_h)
     if "plate_reader" not in alive.options:
         raise AnalysisInputError(f"{first}: --dead-read picks a second read of a plate-reader export; this is not one"
                                  if dead_file is None else f"{first}: --dead with a plate-reader export pairs it with "
@@ -178,28 +183,38 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     dead_wells = dying.table
     notes = list(alive.notes)
     times_alive, times_dead = sorted(living["time_h"].unique()), sorted(dead_wells["time_h"].unique())
-    moved = False
     if dead_file is None:
         alone = (f"fit it alone, --read {dead_read} --signal dead", f"fit it alone, --read {read}")
     else:
         alone = (f"fit {dead_file.name} alone with --signal dead", f"fit {first.name} alone")
+    at = None
     for one, name, many, option in ((times_alive, "viability", times_dead, alone[0]),
                                     (times_dead, "dead-cell", times_alive, alone[1])):
         if len(one) == 1 and len(many) > 1:  # an endpoint read beside a kinetic one: read after its last time
+            at = many[-1] if endpoint_h is None else next((t for t in many if abs(t - endpoint_h) < 1e-6), None)
+            if at is None:
+                raise AnalysisInputError(f"{first}: --endpoint-h {endpoint_h:g} places the {name} endpoint at a time "
+                                         f"the other read lacks (its times: {', '.join(f'{t:g}' for t in many)} h)")
             if name == "viability":
-                living = living.assign(time_h=many[-1])
+                living = living.assign(time_h=at)
             else:
-                dead_wells = dead_wells.assign(time_h=many[-1])
-            moved = True
-            notes.append(f"{first}: the {name} read (one endpoint) is taken at the other read's last time, "
-                         f"{many[-1]:g} h; the other read's {len(many) - 1} earlier time(s) are not fitted ({option} "
-                         f"for its time course)")
+                dead_wells = dead_wells.assign(time_h=at)
+            later = sum(t > at for t in many)
+            notes.append(f"{first}: the {name} read (one endpoint) is taken at the other read's "
+                         f"{'last ' if not later else ''}time {at:g} h; the other read's {len(many) - 1} other "
+                         f"time(s) are not fitted ({option} for its time course)")
     wells = living.merge(dead_wells, on=["plate", "well", "time_h"], how="outer", indicator=True)
     unshared = wells["_merge"] != "both"
-    if unshared.any() and not unshared.all() and not moved:
-        times = sorted(wells.loc[unshared, "time_h"].unique())
-        notes.append(f"{first}: {int(unshared.sum())} well-time(s) read by one of the two reads only (at "
-                     f"{', '.join(f'{t:g}' for t in times[:5])}{' ...' if len(times) > 5 else ''} h) are not fitted")
+    said_of = unshared & (wells["time_h"] == at) if at is not None else unshared
+    if said_of.any() and not unshared.all():
+        times = sorted(wells.loc[said_of, "time_h"].unique())
+        one_side = wells.loc[said_of, "_merge"].map({"left_only": "viability", "right_only": "dead-cell"})
+        pairs = wells.loc[said_of, ["plate", "well"]].drop_duplicates()
+        listed = ", ".join(f"{p} {w}" for p, w in pairs.head(6).itertuples(index=False))
+        notes.append(f"{first}: {int(said_of.sum())} well-time(s) of {len(pairs)} well(s) read by the "
+                     f"{' or '.join(sorted(set(one_side)))} read only (at {', '.join(f'{t:g}' for t in times[:5])}"
+                     f"{' ...' if len(times) > 5 else ''} h; {listed}{' ...' if len(pairs) > 6 else ''}) are not "
+                     f"fitted")
     wells = wells[~unshared].drop(columns="_merge")
     if wells.empty:
         raise AnalysisInputError(f"{first}: the viability and dead-cell reads share no well and time (viability at "
@@ -218,6 +233,21 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
                     notes=notes, options=options, derived=True)
 
 
+def _one_dead_read(dead_file: Path, dead_read: str | None) -> None:
+    """Refuse a ``--dead`` export of several different reads when ``--dead-read`` picks none."""
+    if dead_read is not None:
+        return
+    export = _plate_reader_export(dead_file, True, None)
+    if export is None:
+        return  # the loader says what it is
+    labels = list(dict.fromkeys(r.label or "unlabelled" for r in export.reads))
+    kinds = {r.kind for r in export.reads}
+    if len(labels) > 1 or len(kinds) > 1:
+        listed = "; ".join(f"{k}: '{r.label or 'unlabelled'}' ({r.kind})" for k, r in enumerate(export.reads, 1))
+        raise AnalysisInputError(f"{dead_file}: holds {len(export.reads)} reads; pick the dead-cell read with "
+                                 f"--dead-read N or LABEL ({listed})")
+
+
 def _same_plates(dying: FitInput, alive: FitInput, dead_file: Path, first: Path) -> FitInput:
     """``dying`` with its plate named as ``alive``'s when each holds one plate (two files of one plate).
 
@@ -226,6 +256,8 @@ def _same_plates(dying: FitInput, alive: FitInput, dead_file: Path, first: Path)
     """
     a, d = sorted(alive.table["plate"].astype(str).unique()), sorted(dying.table["plate"].astype(str).unique())
     if len(a) == 1 and len(d) == 1:
+        if a != d and a[0] != first.stem and d[0] != dead_file.stem:  # both exports name their plate, apart
+            raise AnalysisInputError(f"{dead_file}: its plate {d[0]} is not INPUT {first.name}'s plate {a[0]}")
         return FitInput(dying.table.assign(plate=a[0]), dying.kind, dying.layout, notes=dying.notes,
                         options=dying.options, derived=dying.derived)
     if a != d:
@@ -462,8 +494,18 @@ def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: li
                                          f"e.g. by file name)")
             owner[plate] = path
     ids = [str(p) for p in layout.plate_ids] if layout is not None else []
-    if len(ids) <= 1 or set(owner) <= set(ids):
+    if len(ids) <= 1:
         return
+    matched = {plate: layout.plate_id_for(plate) for plate in owner}
+    if all(matched.values()):  # named as the layout's plates, or as their replicates (LIB01_rep2)
+        for plate, plate_id in matched.items():
+            if plate != plate_id:
+                notes.append(f"{owner[plate]}: plate '{plate}' takes the layout rows of its plate {plate_id}")
+        return
+    if any(matched.values()):
+        unknown = sorted(p for p, m in matched.items() if m is None)
+        raise AnalysisInputError(f"{owner[unknown[0]]}: plate(s) {', '.join(unknown)} not in the layout (plates "
+                                 f"{', '.join(ids)}), while other files' plates are")
     one_each = all(part["plate"].nunique() == 1 for part in parts)
     if one_each and len(parts) == len(ids):
         for part, plate_id, path in zip(parts, ids, paths, strict=True):

@@ -239,6 +239,9 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
         ).merge(lt[cols], on="well", how="left")
     else:
         keyed = lt[["plate_id", *cols]].rename(columns={"plate_id": "_plate_id"})
+        for plate in out["plate"].unique():
+            if len(layout.plate_candidates(plate)) > 1:
+                layout.for_plate(plate)  # raises: the name could be either of two layout plates
         out["_plate_id"] = out["plate"].map({p: layout.plate_id_for(p) or p for p in out["plate"].unique()})
         merged = (
             out.drop(columns=[c for c in ("gene", "role", "replicate", "concentration") if c in out.columns])
@@ -372,18 +375,39 @@ def call_hits(
         at = f" at {wells['time_h'].iloc[i]} h" if "time_h" in keys else ""
         raise FerroscreenError(f"well {where}{at} has {int(dup.sum())} rows (one expected; {line(i)})")
     time_note = ""
-    if "time_h" in wells.columns and pd.to_numeric(wells["time_h"], errors="coerce").nunique() > 1:
+    if "time_h" in wells.columns and wells["time_h"].notna().any():  # an all-empty column: endpoint reads
         t = pd.to_numeric(wells["time_h"], errors="coerce")
-        by_plate = t.groupby(wells["plate"] if "plate" in wells.columns else 0)
+        bad = ~np.isfinite(t.to_numpy(float))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            value = wells["time_h"].iloc[i]
+            said = "empty" if pd.isna(value) else repr(str(value))
+            raise FerroscreenError(f"column 'time_h' {line(i)}: {said}, not a time in hours")
+    else:
+        t = pd.Series(0.0, index=wells.index)
+    if t.nunique() > 1:
+        plates = wells["plate"] if "plate" in wells.columns else pd.Series(0, index=wells.index)
+        by_plate = t.groupby(plates)
         last, first = by_plate.transform("max"), by_plate.transform("min")
         n_times = int(t.nunique())
+        if from_start and (flat := sorted(set(plates[last == first].astype(str)))):
+            raise FerroscreenError(f"plate(s) {', '.join(flat)} hold one time point; --from-start needs a time "
+                                   f"course on every plate")
         starts = wells[t == first]
-        wells = wells[t == last].copy()
+        keyed = [k for k in ("plate", "well") if k in wells.columns]
+        ended = wells[t == last]
+        missing = wells.drop_duplicates(keyed).merge(ended[keyed], on=keyed, how="left", indicator=True)
+        missing = missing[missing["_merge"] == "left_only"]
+        wells = ended.copy()
         time_note = (f"the wells table holds {n_times} time points; each plate's last "
                      f"({', '.join(f'{v:g} h' for v in sorted(set(last)))}) is used")
+        if len(missing):
+            shown = ", ".join(" ".join(str(v) for v in r) for r in missing[keyed].head(6).itertuples(index=False))
+            time_note += (f"; {len(missing)} well(s) not read at it ({shown}{' ...' if len(missing) > 6 else ''}) "
+                          f"take no part")
         if from_start:
             wells = _over_start(wells, starts, list(dict.fromkeys(readouts.values())))
-            time_note += (f", over each well's first reading ({', '.join(f'{v:g} h' for v in sorted(set(first)))}; "
+            time_note += (f"; each well over its first reading ({', '.join(f'{v:g} h' for v in sorted(set(first)))}; "
                           f"a well without a positive first reading has none)")
     elif from_start:
         raise FerroscreenError("from the start (--from-start) needs a time course; the input holds one time point")

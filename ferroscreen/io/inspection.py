@@ -52,7 +52,8 @@ def _compare(found: list[tuple[str, str]], layout_path: Path) -> dict:
         wells = by_plate[plate]
         pid = layout.plate_id_for(plate)
         if pid is None:
-            unmatched.append(plate)
+            rivals = layout.plate_candidates(plate)
+            unmatched.append(f"{plate} (could be {' or '.join(rivals)})" if rivals else plate)
             continue
         matched[plate] = pid
         lay = layout.for_plate(pid)
@@ -65,6 +66,7 @@ def _compare(found: list[tuple[str, str]], layout_path: Path) -> dict:
         "layout": str(layout_path),
         "plates": matched,
         "plates_not_in_layout": unmatched,
+        "layout_plates": layout.plate_ids,
         "layout_plates_not_found": [i for i in layout.plate_ids if i not in matched.values()]
         if len(layout.plate_ids) > 1 else [],
         "imaged_not_in_layout": imaged_only,
@@ -334,7 +336,7 @@ def render_inspection(info: dict) -> str:
         lc = info["layout_check"]
         lines.append(f"  layout {lc['layout']}:")
         renamed = {d: p for d, p in lc["plates"].items() if d != p}
-        if renamed and len(set(lc["plates"].values())) > 1:
+        if renamed and len(lc["layout_plates"]) > 1:
             lines.append("    plates matched: " + ", ".join(f"{d} -> {p}" for d, p in renamed.items()))
         if lc["plates_not_in_layout"]:
             lines.append(f"    plates the layout does not name ({len(lc['plates_not_in_layout'])}): "

@@ -117,8 +117,11 @@ class PlateLayout:
         """
         if plate_id is None or len(self.plate_ids) <= 1:
             return self
-        pid = self.plate_id_for(str(plate_id))
-        sub = self.table[self.table["plate_id"].astype(str) == pid] if pid is not None else self.table.iloc[0:0]
+        found = self.plate_candidates(str(plate_id))
+        if len(found) > 1:
+            raise LayoutError(f"{self.source or 'layout'}: plate '{plate_id}' could take the rows of "
+                              f"{' or '.join(found)}; name it after one of them")
+        sub = self.table[self.table["plate_id"].astype(str) == found[0]] if found else self.table.iloc[0:0]
         if sub.empty:
             raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
         return PlateLayout(sub.reset_index(drop=True), self.plate_format, self.source, self.form)
@@ -130,21 +133,25 @@ class PlateLayout:
         ``plate`` ends with after ``_`` (instruments prefix the barcode: Cellomics
         ``MFGTMPcx7_170702000001`` for layout plate ``170702000001``); else the one it starts
         with before ``_``, ``-``, ``.`` or a space (replicates of a library plate: ``LIB01_rep2``,
-        ``LIB01-R3`` for ``LIB01``). A name two plates could take gets None.
+        ``LIB01-R3`` for ``LIB01``). A name two plates could take gets None
+        (:meth:`plate_candidates` lists them).
         """
+        found = self.plate_candidates(plate)
+        return found[0] if len(found) == 1 else None
+
+    def plate_candidates(self, plate: str) -> list[str]:
+        """The layout plates :meth:`plate_id_for` could match ``plate`` with (one, none, or the rivals)."""
         ids = self.plate_ids
         plate = str(plate)
         if len(ids) <= 1:
-            return ids[0] if ids else None
+            return list(ids)
         if plate in ids:
-            return plate
+            return [plate]
         for matches in ([i for i in ids if plate.endswith("_" + i)],
                         [i for i in ids if plate.startswith(i) and plate[len(i):len(i) + 1] in ("_", "-", ".", " ")]):
-            if len(matches) == 1:
-                return matches[0]
             if matches:
-                return None
-        return None
+                return matches
+        return []
 
     def well_table(self) -> pd.DataFrame:
         """The table indexed by well (single-plate layouts)."""
@@ -200,6 +207,15 @@ class PlateLayout:
             base = name.split(" + ")[0]
             roles = sorted(set(self.table.loc[self.table["compound"] == base, "role"]))
             doses = ", ".join(format_molar(c) for c in concs) or "no concentration"
+            if not concs and "concentration_raw" in self.table.columns:  # doses kept as written (ng/ml, %)
+                rows = self.table[self.table["compound"] == base]
+                raw = rows[pd.to_numeric(rows["concentration_raw"], errors="coerce") > 0]
+                if len(raw):
+                    values = sorted(set(pd.to_numeric(raw["concentration_raw"]).tolist()))
+                    units = "/".join(sorted(set(raw["unit"].astype(str))))
+                    lines.append(f"{name} [{'/'.join(roles)}]: {len(values)} doses in {units}, not molar "
+                                 f"({', '.join(f'{v:g}' for v in values)})")
+                    continue
             lines.append(f"{name} [{'/'.join(roles)}]: {len(concs)} doses ({doses})")
         return lines
 

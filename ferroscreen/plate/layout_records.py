@@ -135,6 +135,15 @@ _MW_NAME = re.compile(r"^(?:mw|molecular[ _]?weight|mol[ _.]*weight|molecular[ _
                       r"\s*(?:[(\[][^)\]]*[)\]])?$", re.IGNORECASE)
 
 
+def _mw_key(name: str) -> str:
+    """``mw`` or ``rescue_mw`` for a molecular-weight column's name (``MW (g/mol)``, ``Rescue MW``), else ''."""
+    text = str(name).strip()
+    rescue = re.match(r"^rescue[ _]+", text, re.IGNORECASE)
+    if rescue:
+        text = text[rescue.end():]
+    return ("rescue_mw" if rescue else "mw") if _MW_NAME.match(text) else ""
+
+
 def _concentration_name(name: str) -> tuple[str, str] | None:
     """``(key, unit)`` of a concentration column's name (unit '' when the name gives none); None for other names.
 
@@ -169,7 +178,7 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
     units: dict[str, str] = {}
     for name in header:
         conc = _concentration_name(name)
-        names[name] = conc[0] if conc else "mw" if _MW_NAME.match(str(name).strip()) else column_key(name)
+        names[name] = conc[0] if conc else _mw_key(name) or column_key(name)
         if conc and conc[1]:
             units[name] = conc[1]
     keys = set(names.values())
@@ -212,17 +221,17 @@ def _number(where: str, text: str, decimal_comma: bool) -> tuple[float, str]:
     return value, unit
 
 
-def _molecular_weight(rec: LayoutRecord, row: dict, unit: str) -> float:
-    """The well's molecular weight (g/mol) for a mass concentration in ``unit``; NaN when the layout gives none."""
-    text = row.get("mw", "")
+def _molecular_weight(rec: LayoutRecord, row: dict, column: str, unit: str, decimal_comma: bool) -> float:
+    """The molecular weight (g/mol) in ``column`` for a mass concentration in ``unit``; NaN when none is given."""
+    text = row.get(column, "")
     if not text:
         return math.nan
     try:
-        mw = float(text)
+        mw = float(decimal_point(text) if decimal_comma else text)
     except ValueError:
-        raise LayoutError(f"{rec.where('mw')}: molecular weight '{text}' is not a number") from None
+        raise LayoutError(f"{rec.where(column)}: molecular weight '{text}' is not a number") from None
     if not (math.isfinite(mw) and mw > 0):
-        raise LayoutError(f"{rec.where('mw')}: molecular weight {text} is not above 0 (g/mol, for {unit})")
+        raise LayoutError(f"{rec.where(column)}: molecular weight {text} is not above 0 (g/mol, for {unit})")
     return mw
 
 
@@ -230,8 +239,9 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
            fallback_unit: str, decimal_comma: bool) -> tuple[float, float, str]:
     """``(molar, as written, unit)`` of a concentration column of one record.
 
-    A mass concentration is molar with the well's molecular weight (column ``mw``), else NaN, as
-    are the :data:`~ferroscreen.plate.units.UNCONVERTED_UNITS`; its value and unit are kept.
+    A mass concentration is molar with the well's molecular weight (column ``mw``; ``rescue_mw`` for
+    the rescue agent's), else NaN, as are the :data:`~ferroscreen.plate.units.UNCONVERTED_UNITS`; its
+    value and unit are kept.
     """
     value, cell_unit = _number(rec.where(column), row.get(column, ""), decimal_comma)
     given = row.get(unit_column, "")
@@ -247,8 +257,9 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
         raise LayoutError(f"{unit_at}: concentration given without a unit (M, mM, uM, nM, pM)")
     if unit in MOLAR_DIVISORS:
         return to_molar(value, unit), value, unit
-    if unit in GRAMS_PER_LITRE:
-        return value * GRAMS_PER_LITRE[unit] / _molecular_weight(rec, row, unit), value, unit
+    if unit in GRAMS_PER_LITRE:  # the rescue agent's own weight, never the compound's
+        mw = _molecular_weight(rec, row, "mw" if column == "concentration" else "rescue_mw", unit, decimal_comma)
+        return value * GRAMS_PER_LITRE[unit] / mw, value, unit
     if unit in UNCONVERTED_UNITS:
         return math.nan, value, unit
     if column == "concentration":
@@ -368,6 +379,13 @@ def layout_from_records(
     if not out:
         raise LayoutError(f"{source}: layout has a header but no wells")
     df = pd.DataFrame(out)
+    if "mw" in df.columns:
+        mw = pd.to_numeric(df["mw"].astype(str).map(decimal_point), errors="coerce")
+        weights = mw[mw.notna()].groupby(df["compound"]).unique()
+        twice = weights[weights.map(len) > 1]
+        if len(twice):
+            raise LayoutError(f"{source}: compound '{twice.index[0]}' has {len(twice.iloc[0])} molecular weights "
+                              f"({', '.join(f'{w:g}' for w in twice.iloc[0])}); give it one")
     df = df[LAYOUT_COLUMNS + [c for c in df.columns if c not in LAYOUT_COLUMNS]]
     if not fmt_given:
         fmt = PlateFormat.smallest_containing(list(df["well"]))

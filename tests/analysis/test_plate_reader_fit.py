@@ -366,10 +366,9 @@ def test_fit_with_a_workbook_of_grids_gives_the_table_layouts_fits(tmp_path):
 
 
 
-def test_a_dead_cell_read_exported_apart_pairs_with_the_viability_read(tmp_path, monkeypatch, capsys):
-    """CellTox Green exported on its own (a kinetic read) beside the CellTiter-Glo endpoint of the same plate."""
-    data, layout = write_screen(tmp_path)
-    rng = np.random.default_rng(6)
+def write_celltox_kinetic(path, wells=None, seed=6):
+    """A CellTox Green kinetic read (0, 24, 48, 72 h, wells down) of :func:`write_screen`'s plate, ``wells`` only."""
+    rng = np.random.default_rng(seed)
     lysis, blank = 40000.0, 800.0
     lines = ["Label: CellTox Green", "Time [s],0,86400,172800,259200", "Temp. [°C],37,37,37,37"]
     for letter, (_, ec50) in EC50.items():
@@ -382,9 +381,16 @@ def test_a_dead_cell_read_exported_apart_pairs_with_the_viability_read(tmp_path,
                 frac = 0.05 + 0.95 / (1 + (ec50 / DOSES[col - 2]) ** HILL)
             values = [(blank + (0 if frac is None else frac * lysis * min(1, t / 3) if frac != 1.0 else lysis))
                       * rng.normal(1, 0.03) for t in range(4)]
-            lines.append(f"{letter}{col}," + ",".join(f"{v:.0f}" for v in values))
-    dead = tmp_path / "celltox.csv"
-    dead.write_text("\n".join(lines) + "\n")
+            if wells is None or f"{letter}{col}" in wells:
+                lines.append(f"{letter}{col}," + ",".join(f"{v:.0f}" for v in values))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_dead_cell_read_exported_apart_pairs_with_the_viability_read(tmp_path, monkeypatch, capsys):
+    """CellTox Green exported on its own (a kinetic read) beside the CellTiter-Glo endpoint of the same plate."""
+    data, layout = write_screen(tmp_path)
+    dead = write_celltox_kinetic(tmp_path / "celltox.csv")
     out = tmp_path / "pair"
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--dead", str(dead),
                      "--endpoint-h", "72", "--out", str(out))
@@ -419,3 +425,58 @@ def test_doses_in_mass_units_fit_with_a_molecular_weight(tmp_path):
     assert fits.loc["Volasertib", "ec50"] == pytest.approx(1e-8, rel=0.15)
     assert "Erastin" not in fits.index
     assert "Erastin: doses in ng/ml without a molecular weight" in out, out
+
+
+def test_a_dead_cell_export_is_paired_only_where_it_fits(tmp_path, monkeypatch, capsys):
+    """What the sweep of --dead found: wells one read lacks are said, --endpoint-h is where the endpoint goes,
+    a second read needs --dead-read, a multi-plate layout works, another plate's export is refused."""
+    data, layout = write_screen(tmp_path)
+    dead = write_celltox_kinetic(tmp_path / "celltox.csv", wells={f"{r}{c}" for r in "ABCDEFGH" for c in range(1, 13)
+                                                                  if not (r == "B" and c > 6)})
+    out = _ok("fit", data, "--layout", layout, "--dead", dead, "--endpoint-h", "48", "--out", tmp_path / "a")
+    assert "6 well-time(s) of 6 well(s) read by the viability read only (at 48 h; P1 B07" in out, out
+    assert "taken at the other read's time 48 h" in out
+    assert set(pd.read_csv(tmp_path / "a" / "wells.csv")["time_h"]) == {48}
+    for argv, said in ((("--endpoint-h", "60"), "--endpoint-h 60 places the viability endpoint at a time the other "
+                                                "read lacks (its times: 0, 24, 48, 72 h)"),):
+        code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--dead", str(dead), *argv,
+                         "--out", str(tmp_path / "never"))
+        assert code == 2 and said in err, err
+    two = tmp_path / "two_reads.csv"
+    two.write_text(dead.read_text() + "\n" + dead.read_text().replace("CellTox Green", "LDH 490"))
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--dead", str(two),
+                     "--out", str(tmp_path / "never"))
+    assert code == 2 and "pick the dead-cell read with --dead-read N or LABEL" in err, err
+    _ok("fit", data, "--layout", layout, "--dead", two, "--dead-read", "CellTox Green", "--out", tmp_path / "b")
+    rows = layout.read_text().splitlines()  # a two-plate layout; the files named after their plates
+    layout.write_text("\n".join(rows + [r.replace("P1,", "P2,", 1) for r in rows[1:]]) + "\n")
+    named = tmp_path / "P2_ctg.csv"
+    named.write_text(data.read_text())
+    _ok("fit", named, "--layout", layout, "--dead", dead, "--endpoint-h", "72", "--out", tmp_path / "c")
+    layout.write_text("\n".join(rows) + "\n")  # exports that name their plates: BC0001's CTG, BC0002's CellTox
+    from ferroscreen.io.plate_reader import read_plate_reader
+
+    for name, source, label, plate in (("ctg_list.csv", data, "Lum", "BC0001"),
+                                       ("celltox_list.csv", dead, "CellTox Green", "BC0002")):
+        read = read_plate_reader(source).reads[0].table
+        read = read[read["time_h"] == read["time_h"].max()] if read["time_h"].notna().any() else read
+        (tmp_path / name).write_text(f"Plate,Well,{label}\n" + "".join(
+            f"{plate},{w},{v:.0f}\n" for w, v in zip(read["well"], read["value"], strict=True)))
+    code, err = _run(monkeypatch, capsys, "fit", str(tmp_path / "ctg_list.csv"), "--layout", str(layout), "--dead",
+                     str(tmp_path / "celltox_list.csv"), "--out", str(tmp_path / "never"))
+    assert code == 2 and "its plate BC0002 is not INPUT ctg_list.csv's plate BC0001" in err, err
+
+
+def test_several_exports_find_their_layout_plates_by_name(tmp_path):
+    """Files named after library plates (LIB02_rep1 before LIB01_rep1) take their own plates' rows, not file order."""
+    data, layout = write_screen(tmp_path)
+    rows = layout.read_text().splitlines()
+    other = [r.replace("P1,", "LIB02,", 1).replace("Volasertib", "Volasertib-B") for r in rows[1:]]
+    layout.write_text("\n".join([rows[0], *(r.replace("P1,", "LIB01,", 1) for r in rows[1:]), *other]) + "\n")
+    for name in ("LIB02_rep1.csv", "LIB01_rep1.csv"):
+        (tmp_path / name).write_text(f"{name}\n" + data.read_text())  # a first line of its own: not one file twice
+    out = _ok("fit", tmp_path / "LIB02_rep1.csv", tmp_path / "LIB01_rep1.csv", "--layout", layout, "--endpoint-h",
+              "72", "--out", tmp_path / "res")
+    assert "plate 'LIB02_rep1' takes the layout rows of its plate LIB02" in out and "plate order" not in out
+    fits = pd.read_csv(tmp_path / "res" / "fits.csv").set_index("curve")
+    assert fits.loc["Volasertib-B", "ec50"] == pytest.approx(1e-8, rel=0.15) == fits.loc["Volasertib", "ec50"]

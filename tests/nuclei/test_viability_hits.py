@@ -253,7 +253,7 @@ def test_confluence_time_courses_from_their_start(tmp_path, monkeypatch, capsys)
         results[name] = (pd.read_csv(out / "genes.csv"), pd.read_csv(out / "plate_qc.csv"), stdout + err)
     genes, qc, said = results["start"]
     assert set(genes.loc[genes["hit"], "gene"]) == set(PLANTED)
-    assert "over each well's first reading (0 h;" in said
+    assert "each well over its first reading (0 h;" in said
     assert genes.set_index("gene").loc["FBXO5", "fc_viability"] == pytest.approx(0.3, abs=0.05)
     assert json.loads((tmp_path / "start" / "hits.json").read_text())["params"]["from_start"] is True
     assert qc["z_prime"].min() > results["last"][1]["z_prime"].max()
@@ -262,3 +262,32 @@ def test_confluence_time_courses_from_their_start(tmp_path, monkeypatch, capsys)
     code, _, err = _run(monkeypatch, capsys, "hits", str(endpoint_reads[0]), "--layout", str(layout),
                         "--out", str(tmp_path / "never"), "--from-start")
     assert code == 2 and "needs a time course" in err and not (tmp_path / "never").exists()
+
+
+def test_time_courses_the_sweep_found_wanting(tmp_path, monkeypatch, capsys):
+    """Times that are no numbers are refused, wells unread at the last time are said, --from-start needs every
+    plate to be a time course."""
+    paths, layout = write_confluence_screen(tmp_path, n_plates=2)
+    from ferroscreen.io.metric_export import read_metric_export
+
+    table = pd.concat([read_metric_export(p).table for p in paths]).rename(columns={"value": "conf"})
+    table["well"] = [w[0] + w[1:].zfill(2) for w in table["well"]]
+    base = table[["plate", "well", "time_h", "conf"]].reset_index(drop=True)
+
+    def hits(frame, *extra):
+        frame.to_csv(tmp_path / "t.csv", index=False)
+        return _run(monkeypatch, capsys, "hits", str(tmp_path / "t.csv"), "--layout", str(layout), "--signal-col",
+                    "conf", "--out", str(tmp_path / "out"), "--no-plots", *extra)
+
+    code, _, err = hits(base.assign(time_h=base["time_h"].map(lambda t: f"{t:g}h")))
+    assert code == 2 and "column 'time_h' row 2: '0h', not a time in hours" in err, err
+    gap = base.copy()
+    gap.loc[3, "time_h"] = None
+    code, _, err = hits(gap)
+    assert code == 2 and "row 5: empty, not a time in hours" in err, err
+    late = base[~((base["plate"] == "rep1") & (base["well"] == "B03") & (base["time_h"] == 72))]
+    code, out, err = hits(late, "--from-start")
+    assert code in (0, None) and "1 well(s) not read at it (rep1 B03) take no part" in out + err, err
+    flat = base[(base["plate"] == "rep1") | (base["time_h"] == 72)]
+    code, _, err = hits(flat, "--from-start")
+    assert code == 2 and "plate(s) rep2 hold one time point; --from-start needs a time course" in err, err

@@ -288,3 +288,32 @@ def test_mass_concentrations_with_a_molecular_weight_and_vehicle_shares(tmp_path
     p.write_text("well,compound,concentration,unit,mw\nA1,X,1,ng/ml,heavy\n")
     with pytest.raises(LayoutError, match="mass.csv:2: column 'mw': molecular weight 'heavy' is not a number"):
         read_layout(p)
+
+
+def test_rescue_agents_weigh_their_own_and_weights_are_one_per_compound(tmp_path):
+    p = tmp_path / "rescue.csv"
+    p.write_text("well;compound;concentration;unit;MW;rescue_agent;rescue_concentration;Rescue MW\n"
+                 "A1;RSL3;88,18;ng/ml;440,9;Ferrostatin-1;262,35;262,35\n"
+                 "A2;RSL3;88,18;ng/ml;440,9;Liproxstatin-1;340;\n")
+    t = read_layout(p).well_table()
+    assert t.loc["A01", "concentration"] == pytest.approx(2e-7) and t.loc["A01", "rescue_concentration"] == \
+        pytest.approx(1e-6)
+    assert math.isnan(t.loc["A02", "rescue_concentration"])  # no weight of its own: not RSL3's
+    lay = read_layout(p)
+    assert any("doses" in line for line in lay.describe_compound_series())
+    p.write_text("well,compound,concentration,unit,mw\nA1,RSL3,88,ng/ml,440.9\nA2,RSL3,100,ng/ml,441\n")
+    with pytest.raises(LayoutError, match="compound 'RSL3' has 2 molecular weights \\(440.9, 441\\)"):
+        read_layout(p)
+    p.write_text("well,compound,concentration,unit\nA1,TNF,10,ng/ml\nA2,TNF,30,ng/ml\nA3,DMSO,0.1,%\n")
+    series = read_layout(p).describe_compound_series()
+    assert "TNF [sample]: 2 doses in ng/ml, not molar (10, 30)" in series
+
+
+def test_a_plate_name_two_layout_plates_could_take_is_said(tmp_path):
+    p = tmp_path / "two.csv"
+    p.write_text("plate_id,well,compound\nLIB01,A1,X\nLIB01_A,A1,Y\n")
+    lay = read_layout(p)
+    assert lay.plate_candidates("LIB01_A_rep1") == ["LIB01", "LIB01_A"] and lay.plate_id_for("LIB01_A_rep1") is None
+    assert lay.plate_id_for("LIB01_A") == "LIB01_A"
+    with pytest.raises(LayoutError, match="plate 'LIB01_A_rep1' could take the rows of LIB01 or LIB01_A"):
+        lay.for_plate("LIB01_A_rep1")
