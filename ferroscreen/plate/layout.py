@@ -220,15 +220,25 @@ class PlateLayout:
         return lines
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write the layout in the CSV schema (concentrations in molar, unit ``M``)."""
+        """Write the layout in the CSV schema.
+
+        Molar concentrations are written in ``M``; others (ng/ml without a molecular weight, ``%``)
+        as written, with their unit; rescue concentrations in ``M`` (``rescue_unit``).
+        """
         path = Path(path)
         out = self.table.copy()
         molar = out["concentration"].notna()
+        raw = (pd.to_numeric(out["concentration_raw"], errors="coerce") if "concentration_raw" in out.columns
+               else pd.Series(float("nan"), index=out.index))
+        kept = ~molar & raw.notna() & (out["unit"].astype(str) != "")
         out.loc[molar, "unit"] = "M"
-        for col in ("concentration", "rescue_concentration"):
-            out[col] = [repr(float(v)) if pd.notna(v) else "" for v in out[col]]
-        extra = [c for c in out.columns if c not in LAYOUT_COLUMNS and c != "concentration_raw"]
-        out = out[LAYOUT_COLUMNS + extra]
+        out["concentration"] = [repr(float(v)) if m else (repr(float(r)) if k else "")
+                                for v, r, m, k in zip(out["concentration"], raw, molar, kept, strict=True)]
+        rescue = out["rescue_concentration"].notna()
+        out["rescue_concentration"] = [repr(float(v)) if pd.notna(v) else "" for v in out["rescue_concentration"]]
+        out["rescue_unit"] = ["M" if r else "" for r in rescue]
+        extra = [c for c in out.columns if c not in LAYOUT_COLUMNS and c not in ("concentration_raw", "rescue_unit")]
+        out = out[LAYOUT_COLUMNS + ["rescue_unit"] + extra]
         path.parent.mkdir(parents=True, exist_ok=True)
         out.to_csv(path, index=False)
         return path
