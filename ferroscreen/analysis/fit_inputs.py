@@ -157,19 +157,21 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
             raise AnalysisInputError(f"{dead_file}: --dead names INPUT itself; name its dead-cell read with "
                                      f"--dead-read instead")
     alive = load_fit_input(paths, layout, read=read, endpoint_h=endpoint_h)
-    if dead_file is None:
-        dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
-    else:
-        _one_dead_read(dead_file, dead_read)
-        plates = alive.table["plate"].astype(str).unique() if "plate" in alive.table else []
-        own = layout.for_plate(plates[0]) if len(plates) == 1 and "plate_reader" in alive.options else layout
-        dying = load_fit_input([dead_file], own, read=dead_read, signal="dead", endpoint_h=endpoint_h)
     if "plate_reader" not in alive.options:
         raise AnalysisInputError(f"{first}: --dead-read picks a second read of a plate-reader export; this is not one"
                                  if dead_file is None else f"{first}: --dead with a plate-reader export pairs it with "
                                  f"a plate-reader INPUT (the viability read); this is not one")
-    if dead_file is not None:
-        dying = _same_plates(dying, alive, dead_file, first)
+    if dead_file is None:
+        dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
+    else:
+        if _reads_as_table(dead_file) or _plate_reader_export(dead_file, True, layout) is None:
+            raise AnalysisInputError(f"{dead_file}: --dead with a plate-reader INPUT takes a plate-reader export of "
+                                     f"a dead-cell read (CellTox, LDH); this is not one")
+        _one_dead_read(dead_file, dead_read, layout)
+        plates = alive.table["plate"].astype(str).unique()
+        own = layout.for_plate(plates[0]) if len(plates) == 1 else layout  # the dead file's rows: INPUT's plate
+        dying = _same_plates(load_fit_input([dead_file], own, read=dead_read, signal="dead", endpoint_h=endpoint_h),
+                             alive, dead_file, first)
     from ferroscreen.analysis.reader_signal import is_dead_signal
 
     alive_label, dead_label = alive.options["plate_reader"].get("label"), dying.options["plate_reader"].get("label")
@@ -233,11 +235,23 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
                     notes=notes, options=options, derived=True)
 
 
-def _one_dead_read(dead_file: Path, dead_read: str | None) -> None:
+def _reads_as_table(path: Path) -> bool:
+    """Whether ``path`` is a CSV dose-response or wells table (what ``fit`` reads before plate reads)."""
+    from ferroscreen.analysis.inputs import read_table_csv, table_kind
+
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return False
+    try:
+        return table_kind(read_table_csv(path, None)) != "unknown"
+    except AnalysisInputError:
+        return False
+
+
+def _one_dead_read(dead_file: Path, dead_read: str | None, layout) -> None:
     """Refuse a ``--dead`` export of several different reads when ``--dead-read`` picks none."""
     if dead_read is not None:
         return
-    export = _plate_reader_export(dead_file, True, None)
+    export = _plate_reader_export(dead_file, True, layout)
     if export is None:
         return  # the loader says what it is
     labels = list(dict.fromkeys(r.label or "unlabelled" for r in export.reads))

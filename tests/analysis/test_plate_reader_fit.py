@@ -465,6 +465,10 @@ def test_a_dead_cell_export_is_paired_only_where_it_fits(tmp_path, monkeypatch, 
     code, err = _run(monkeypatch, capsys, "fit", str(tmp_path / "ctg_list.csv"), "--layout", str(layout), "--dead",
                      str(tmp_path / "celltox_list.csv"), "--out", str(tmp_path / "never"))
     assert code == 2 and "its plate BC0002 is not INPUT ctg_list.csv's plate BC0001" in err, err
+    (tmp_path / "wells.csv").write_text("plate,well,time_h,n_cells\nP1,A01,0,100\n")
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--dead",
+                     str(tmp_path / "wells.csv"), "--out", str(tmp_path / "never"))
+    assert code == 2 and "takes a plate-reader export of a dead-cell read" in err, err
 
 
 def test_several_exports_find_their_layout_plates_by_name(tmp_path):
