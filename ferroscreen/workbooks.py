@@ -7,6 +7,7 @@ them (``None`` as ``""``); formulas give the value Excel saved with them.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from ferroscreen.errors import FerroscreenError
@@ -23,7 +24,10 @@ def _open(path: Path, error: type[FerroscreenError], **options):
     try:
         import openpyxl
 
-        return openpyxl.load_workbook(path, **options)
+        data = io.BytesIO(path.read_bytes())  # from bytes: openpyxl refuses a workbook by its file name alone
+        return openpyxl.load_workbook(data, **options)
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
     except ImportError:
         raise error(f"{path}: reading Excel files needs openpyxl (pip install openpyxl)") from None
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ferroscreen.csv_tables import decode_table_text
 from ferroscreen.errors import LayoutError
 from ferroscreen.plate.layout import PlateLayout
 from ferroscreen.plate.layout_grid import grid_blocks, grid_names, grid_records, is_grid
@@ -21,12 +22,11 @@ from ferroscreen.plate.wells import PlateFormat
 
 def _decode(path: Path, raw: bytes) -> str:
     """Text of a layout file: UTF-16 by its byte-order mark (Excel's "Unicode text"), UTF-8, else Windows-1252."""
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return raw.decode("utf-16")
-    if raw[:4] == b"PK\x03\x04" or raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or b"\x00" in raw[:4096]:
+    if raw[:2] not in (b"\xff\xfe", b"\xfe\xff") and (
+            raw[:4] == b"PK\x03\x04" or raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or b"\x00" in raw[:4096]):
         raise LayoutError(f"{path}: an Excel workbook or binary file, not a text layout (save it as CSV)")
     try:
-        return raw.decode("utf-8-sig")
+        return decode_table_text(raw)
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")
 

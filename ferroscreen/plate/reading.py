@@ -25,13 +25,15 @@ def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None)
     if path.is_dir():
         raise LayoutError(f"{path}: is a folder, expected a layout file (CSV, Excel workbook or .PlateMap)")
     suffix = path.suffix.lower()
+    with path.open("rb") as fh:
+        first = fh.read(200)
     if suffix == ".platemap":
         return read_platemap(path)
+    if is_workbook(path) or first.startswith(b"PK\x03\x04"):  # an .xlsx workbook is a zip, whatever its name
+        return read_layout_xlsx(path, plate_format)
     if suffix in (".csv", ".tsv", ".txt"):
         return read_layout_csv(path, plate_format)
-    if is_workbook(path):
-        return read_layout_xlsx(path, plate_format)
-    head = path.read_bytes()[:200].lstrip(b"\xef\xbb\xbf").lstrip()
+    head = first.lstrip(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"<"):
         return read_platemap(path)
     raise LayoutError(f"{path}: unknown layout file type '{suffix}' (expected .csv, .xlsx or .PlateMap)")

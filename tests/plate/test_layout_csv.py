@@ -77,8 +77,19 @@ def test_excel_encodings_and_decimal_commas(tmp_path):
         read_layout(p)
     p = tmp_path / "book.csv"
     p.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(LayoutError, match="book.csv: not a readable Excel workbook"):
+        read_layout(p)  # a zip, as workbooks are, but a broken one
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["well", "compound", "concentration", "unit"])
+    book.active.append(["A1", "RSL3", 1, "uM"])
+    book.save(tmp_path / "saved.xlsx")
+    (tmp_path / "saved.xlsx").rename(p)  # a workbook saved under a .csv name
+    assert read_layout(p).well_table().loc["A01", "concentration"] == 1e-6
+    p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40)
     with pytest.raises(LayoutError, match="book.csv: an Excel workbook or binary file, not a text layout"):
-        read_layout(p)
+        read_layout(p)  # an old .xls under a .csv name
 
 
 @pytest.mark.parametrize(
