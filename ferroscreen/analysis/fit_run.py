@@ -191,13 +191,20 @@ def run_fit(
             f"doses; pass --layout (layout CSV or IncuCyte .PlateMap)"
         )
     exclude = exclude or []
-    result = analyse_screen(
-        table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on,
-        exclude=exclude,
-    )
+    unmolar = unmolar_doses(layout)
+    try:
+        result = analyse_screen(
+            table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on,
+            exclude=exclude,
+        )
+    except AnalysisInputError as exc:
+        if not unmolar:
+            raise
+        raise AnalysisInputError(f"{exc}; {unmolar[0]}" + (f" (and {len(unmolar) - 1} more)" if len(unmolar) > 1
+                                                           else "")) from None
     with output_set(out_dir) as outputs:
         paths = write_outputs(result, outputs)
-        lines = [f"note: {note}" for note in [*unmolar_doses(layout), *result.notes]]
+        lines = [f"note: {note}" for note in [*unmolar, *result.notes]]
         if wells_csv:
             table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")
