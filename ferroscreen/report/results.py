@@ -351,9 +351,11 @@ def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
     keep = [c for c in wells.columns if c not in cols]
     if single:
         out = wells[keep].merge(right, on="well", how="left")
-    else:
-        out = wells[keep].merge(right, left_on=["plate", "well"], right_on=keys, how="left")
-        out = out.drop(columns="plate_id")
+    else:  # each plate's rows as fit found them (LIB01_rep2 takes LIB01's)
+        plate_ids = {p: layout.plate_id_for(p) or p for p in wells["plate"].astype(str).unique()}
+        keyed = wells[keep].assign(_plate_id=wells["plate"].astype(str).map(plate_ids))
+        out = keyed.merge(right, left_on=["_plate_id", "well"], right_on=keys, how="left")
+        out = out.drop(columns=["plate_id", "_plate_id"])
     matched = out["compound"].notna() | out["role"].notna() if "role" in out.columns else out["compound"].notna()
     if not matched.any():
         res.notes.append(

@@ -484,3 +484,8 @@ def test_several_exports_find_their_layout_plates_by_name(tmp_path):
     assert "plate 'LIB02_rep1' takes the layout rows of its plate LIB02" in out and "plate order" not in out
     fits = pd.read_csv(tmp_path / "res" / "fits.csv").set_index("curve")
     assert fits.loc["Volasertib-B", "ec50"] == pytest.approx(1e-8, rel=0.15) == fits.loc["Volasertib", "ec50"]
+    from ferroscreen.report.results import load_results
+
+    wells = load_results(tmp_path / "res").wells  # the report joins each plate's own rows as fit did
+    named = wells.groupby("plate")["compound"].apply(lambda c: "Volasertib-B" in set(c))
+    assert named.to_dict() == {"LIB01_rep1": False, "LIB02_rep1": True}
