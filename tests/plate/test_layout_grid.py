@@ -317,3 +317,31 @@ def test_a_plate_name_two_layout_plates_could_take_is_said(tmp_path):
     assert lay.plate_id_for("LIB01_A") == "LIB01_A"
     with pytest.raises(LayoutError, match="plate 'LIB01_A_rep1' could take the rows of LIB01 or LIB01_A"):
         lay.for_plate("LIB01_A_rep1")
+
+
+def test_a_layout_written_back_reads_the_same(tmp_path):
+    """to_csv keeps doses that are not molar as written and rescue doses in M, so a round trip changes nothing."""
+    p = tmp_path / "mixed.csv"
+    p.write_text("well,compound,concentration,unit,mw,rescue_agent,rescue_concentration\n"
+                 "A1,RSL3,88.18,ng/ml,440.9,Ferrostatin-1,1\n"
+                 "A2,TNF,20,ng/ml,,,\n"
+                 "A3,DMSO,0.1,%,,,\n"
+                 "A4,Erastin,3,uM,,,\n")
+    lay = read_layout(p)
+    again = read_layout(lay.to_csv(tmp_path / "again.csv"))
+    cols = ["well", "compound", "concentration", "rescue_concentration", "role"]
+    assert again.table[cols].equals(lay.table[cols])
+    assert list(again.table["unit"]) == ["M", "ng/ml", "%", "M"]
+    assert again.table.loc[1, "concentration_raw"] == 20
+
+
+def test_an_acquisition_finds_a_layout_workbook_beside_it(tmp_path):
+    from ferroscreen.io.detect import find_layout_beside
+
+    (tmp_path / "images").mkdir()
+    book = openpyxl.Workbook()
+    book.active.append(["well", "compound"])
+    book.save(tmp_path / "layout.xlsx")
+    assert find_layout_beside(tmp_path / "images") == tmp_path / "layout.xlsx"
+    (tmp_path / "layout.csv").write_text("well,compound\nA1,X\n")
+    assert find_layout_beside(tmp_path / "images") == tmp_path / "layout.csv"  # the CSV first, as before
