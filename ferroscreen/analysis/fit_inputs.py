@@ -164,10 +164,11 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     if dead_file is None:
         dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
     else:
-        if _reads_as_table(dead_file) or _plate_reader_export(dead_file, True, layout) is None:
+        export = None if _reads_as_table(dead_file) else _plate_reader_export(dead_file, True, layout)
+        if export is None:
             raise AnalysisInputError(f"{dead_file}: --dead with a plate-reader INPUT takes a plate-reader export of "
                                      f"a dead-cell read (CellTox, LDH); this is not one")
-        _one_dead_read(dead_file, dead_read, layout)
+        _one_dead_read(export, dead_read)
         plates = alive.table["plate"].astype(str).unique()
         own = layout.for_plate(plates[0]) if len(plates) == 1 else layout  # the dead file's rows: INPUT's plate
         dying = _same_plates(load_fit_input([dead_file], own, read=dead_read, signal="dead", endpoint_h=endpoint_h),
@@ -247,18 +248,15 @@ def _reads_as_table(path: Path) -> bool:
         return False
 
 
-def _one_dead_read(dead_file: Path, dead_read: str | None, layout) -> None:
+def _one_dead_read(export, dead_read: str | None) -> None:
     """Refuse a ``--dead`` export of several different reads when ``--dead-read`` picks none."""
     if dead_read is not None:
         return
-    export = _plate_reader_export(dead_file, True, layout)
-    if export is None:
-        return  # the loader says what it is
     labels = list(dict.fromkeys(r.label or "unlabelled" for r in export.reads))
     kinds = {r.kind for r in export.reads}
     if len(labels) > 1 or len(kinds) > 1:
         listed = "; ".join(f"{k}: '{r.label or 'unlabelled'}' ({r.kind})" for k, r in enumerate(export.reads, 1))
-        raise AnalysisInputError(f"{dead_file}: holds {len(export.reads)} reads; pick the dead-cell read with "
+        raise AnalysisInputError(f"{export.path}: holds {len(export.reads)} reads; pick the dead-cell read with "
                                  f"--dead-read N or LABEL ({listed})")
 
 
