@@ -126,7 +126,8 @@ Z_PLANE_HELP = "z plane of a z-stack, 0-based from the bottom as `inspect` lists
 def inspect(
     path: Annotated[Path, typer.Argument(help="Acquisition folder, metric export or layout file.")],
     layout: Annotated[
-        Path | None, typer.Option("--layout", help="Layout to check the acquisition against.")
+        list[Path] | None, typer.Option("--layout", help="Layout to check the acquisition against (repeat for a "
+                                                        "file per plate).")
     ] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="Acquisition format (default: detect).")
@@ -137,7 +138,7 @@ def inspect(
     """Show what an acquisition, metric export or layout contains."""
     from ferroscreen.io.inspection import inspect_path, render_inspection
 
-    report = inspect_path(path, layout=layout, fmt=fmt, interval_h=interval_h)
+    report = inspect_path(path, layout=layout or None, fmt=fmt, interval_h=interval_h)
     if as_json:
         import json
 
@@ -338,7 +339,8 @@ def hits(
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     layout: Annotated[
-        Path | None, typer.Option("--layout", help="Layout with the gene per well.")
+        list[Path] | None, typer.Option("--layout", help="Layout with the gene per well; repeat for a file per "
+                                                        "library plate.")
     ] = None,
     count_col: Annotated[
         str | None,
@@ -387,7 +389,7 @@ def hits(
     _check_number("--fdr", fdr, 0, 1, low_open=True)
 
     result = run_hits(
-        wells, out, layout_path=layout, plots=plots, read=read, signal_col=signal_col, objects=objects,
+        wells, out, layout_path=layout or None, plots=plots, read=read, signal_col=signal_col, objects=objects,
         count_col=count_col,
         area_col=area_col, count_threshold=count_threshold, area_threshold=area_threshold,
         z_threshold=z_threshold, fdr=fdr, use_bscore=bscore, from_start=from_start,
@@ -559,8 +561,9 @@ def fit(
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the CSVs.")],
     layout: Annotated[
-        Path | None,
-        typer.Option("--layout", help="Layout: CSV table or plate grids, Excel workbook, or IncuCyte .PlateMap."),
+        list[Path] | None,
+        typer.Option("--layout", help="Layout: CSV table or plate grids, Excel workbook, or IncuCyte .PlateMap; "
+                     "repeat for a file per plate (a file without plate names is the plate named by its stem)."),
     ] = None,
     model: Annotated[str, typer.Option("--model", help="ll4, ll3, ll5 or ll2 (binomial).")] = "ll4",
     readout: Annotated[
@@ -641,10 +644,10 @@ def fit(
     _check_number("--endpoint-h", endpoint_h, 0)
     column_map = parse_column_map(columns)
     lay = None
-    if layout is not None:
-        from ferroscreen.plate import read_layout
+    if layout:
+        from ferroscreen.plate import read_layouts
 
-        lay = read_layout(layout)
+        lay = read_layouts(layout)
     store_attrs = None
     if len(inputs) == 1 and input_path.suffix.lower() in STORE_SUFFIXES:
         from ferroscreen.score.export import select_fractions
@@ -692,7 +695,7 @@ def fit(
         options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                    "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
                    "exclude": excluded or [], "wells_csv": write_wells, **loaded.options}
-        lines.append(f"{write_provenance(outputs, input_path, options, store_attrs, layout)}")
+        lines.append(f"{write_provenance(outputs, input_path, options, store_attrs, layout or None)}")
     for line in lines:
         typer.echo(line)
 

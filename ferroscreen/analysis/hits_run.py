@@ -59,10 +59,12 @@ def run_hits(
 
     sources = [Path(p) for p in ([wells_csv] if isinstance(wells_csv, (str, Path)) else wells_csv)]
     layout = None
-    if layout_path is not None:
-        from ferroscreen.plate import read_layout
+    layout_paths = [] if layout_path is None else [Path(p) for p in (
+        [layout_path] if isinstance(layout_path, (str, Path)) else layout_path)]
+    if layout_paths:
+        from ferroscreen.plate import read_layouts
 
-        layout = read_layout(layout_path)
+        layout = read_layouts(layout_paths)
     loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col, objects=objects)
     wells, where = loaded.wells, loaded.where
     kwargs["signal_col"] = loaded.signal_col
@@ -84,7 +86,8 @@ def run_hits(
         genes = result.genes
         summary = {
             "wells": where,
-            "layout": str(layout_path) if layout_path else None,
+            "layout": (str(layout_paths[0]) if len(layout_paths) == 1 else [str(p) for p in layout_paths])
+            if layout_paths else None,
             **loaded.options,
             "input_notes": loaded.notes,
             "params": result.params,

@@ -13,7 +13,7 @@ from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harm
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 from ferroscreen.io.plate_reader import NoPlateRead, read_plate_reader
-from ferroscreen.plate import PlateLayout, read_layout
+from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.layout_records import NotALayout
 from ferroscreen.plate.wells import well_to_rowcol
 
@@ -32,14 +32,15 @@ def _times(ts: list[float]) -> dict:
     }
 
 
-def _compare(found: list[tuple[str, str]], layout_path: Path) -> dict:
+def _compare(found: list[tuple[str, str]], layout_path: Path | list[Path]) -> dict:
     """How the ``(plate, well)`` pairs found in the data agree with the layout, plate by plate.
 
     Each data plate is matched to its layout plate as the analyses match them
     (:meth:`~ferroscreen.plate.layout.PlateLayout.plate_id_for`). Wells are listed as ``B03``
     when the data hold one plate, else as ``PLATE B03``; ``empty`` layout wells need no data.
+    ``layout_path`` is one layout file or several (a file per plate).
     """
-    layout = read_layout(layout_path)
+    layout = read_layouts([layout_path] if isinstance(layout_path, (str, Path)) else layout_path)
     by_plate: dict[str, set[str]] = {}
     for plate, well in found:
         by_plate.setdefault(str(plate), set()).add(str(well))
@@ -63,7 +64,7 @@ def _compare(found: list[tuple[str, str]], layout_path: Path) -> dict:
         planned_only += [prefix + w for w in sorted(planned - wells - set(lay.wells_with_role("empty")),
                                                      key=well_to_rowcol)]
     return {
-        "layout": str(layout_path),
+        "layout": str(layout.source),
         "plates": matched,
         "plates_not_in_layout": unmatched,
         "layout_plates": layout.plate_ids,
@@ -95,7 +96,7 @@ def _layout_info(path: Path, lay: PlateLayout) -> dict:
 
 
 def inspect_path(
-    path: Path, layout: Path | None = None, fmt: str | None = None, interval_h: float = 1.0
+    path: Path, layout: Path | list[Path] | None = None, fmt: str | None = None, interval_h: float = 1.0
 ) -> dict:
     """Describe ``path`` as a JSON-ready dict.
 

@@ -10,7 +10,7 @@ from ferroscreen.plate.layout import (
 )
 from ferroscreen.plate.layout_csv import read_layout_csv
 from ferroscreen.plate.platemap import read_platemap
-from ferroscreen.plate.reading import read_layout
+from ferroscreen.plate.reading import read_layout, read_layouts
 from ferroscreen.plate.units import format_molar, to_molar
 from ferroscreen.plate.wells import (
     PLATE_FORMATS,
@@ -33,6 +33,7 @@ __all__ = [
     "make_layout",
     "normalize_well",
     "read_layout",
+    "read_layouts",
     "read_layout_csv",
     "read_platemap",
     "rowcol_to_well",

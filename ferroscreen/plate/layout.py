@@ -88,13 +88,17 @@ class PlateLayout:
         plate_format: The plate format the wells were validated against.
         source: The file the layout was read from, if any.
         form: How the source wrote it: ``csv`` (a table of one row per well), ``grid``
-            (plate-shaped grids), ``xlsx`` (an Excel workbook), ``platemap`` (IncuCyte XML).
+            (plate-shaped grids), ``xlsx`` (an Excel workbook), ``platemap`` (IncuCyte XML);
+            ``mixed`` for layouts of several files written in different ways.
+        plate_sources: For a layout read from several files, each plate's own file
+            (:meth:`for_plate` names it in its layout's ``source``).
     """
 
     table: pd.DataFrame
     plate_format: PlateFormat = field(default_factory=lambda: PlateFormat.from_n_wells(96))
     source: Path | None = None
     form: str = "csv"
+    plate_sources: dict[str, Path] = field(default_factory=dict)
 
     @property
     def plate_ids(self) -> list[str]:
@@ -124,7 +128,8 @@ class PlateLayout:
         sub = self.table[self.table["plate_id"].astype(str) == found[0]] if found else self.table.iloc[0:0]
         if sub.empty:
             raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
-        return PlateLayout(sub.reset_index(drop=True), self.plate_format, self.source, self.form)
+        return PlateLayout(sub.reset_index(drop=True), self.plate_format,
+                           self.plate_sources.get(found[0], self.source), self.form)
 
     def plate_id_for(self, plate: str) -> str | None:
         """The layout plate whose rows describe the imaged or read plate named ``plate``, else None.
@@ -242,6 +247,35 @@ class PlateLayout:
         path.parent.mkdir(parents=True, exist_ok=True)
         out.to_csv(path, index=False)
         return path
+
+
+def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: str,
+                    plate_format: PlateFormat | None = None, hint: str = "") -> PlateLayout:
+    """One layout of several (a workbook's sheets, or several files), each named by ``parts``' first item.
+
+    The table keeps the parts' rows in order; the plate format is ``plate_format``, else the
+    largest of the parts'. A one-part list is that part.
+
+    Raises:
+        LayoutError: If one plate's well is in two parts (``hint`` is added to the message).
+    """
+    if len(parts) == 1:
+        return parts[0][1]
+    seen: dict[tuple[str, str], str] = {}
+    for where, part in parts:
+        for plate, well in part.table[["plate_id", "well"]].astype(str).itertuples(index=False):
+            if (plate, well) in seen:
+                raise LayoutError(f"{source}: plate '{plate}' well {well} is on {seen[plate, well]} and on "
+                                  f"{where}{hint}")
+            seen[plate, well] = where
+    table = pd.concat([part.table for _, part in parts], ignore_index=True)
+    extra = [c for c in table.columns if c not in LAYOUT_COLUMNS]
+    table = table[LAYOUT_COLUMNS + extra]
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].fillna("")
+    fmt = plate_format or max(p.plate_format for _, p in parts)
+    return PlateLayout(table, fmt, source, form)
 
 
 def make_layout(

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from ferroscreen.errors import LayoutError
-from ferroscreen.plate.layout import LAYOUT_COLUMNS, PlateLayout
+from ferroscreen.plate.layout import PlateLayout, combine_layouts
 from ferroscreen.plate.layout_grid import check_grid_set, grid_blocks, grid_names, grid_records
 from ferroscreen.plate.layout_records import (
     WELL_KEYS,
@@ -135,26 +133,5 @@ def read_layout_xlsx(
         parts.append((where, layout_from_records(
             path, header, records, plate_format or blocks[0].plate_format, extra_modes,
             header_where=lambda column, corners=corners: corners.get(column, str(path)), form="xlsx")))
-    return _combined(path, parts, plate_format)
-
-
-def _combined(path: Path, parts: list[tuple[str, PlateLayout]], plate_format: PlateFormat | int | None
-              ) -> PlateLayout:
-    """One layout of the sheets' layouts; a plate's well on two sheets is refused."""
-    if len(parts) == 1:
-        return parts[0][1]
-    seen: dict[tuple[str, str], str] = {}
-    for where, part in parts:
-        for plate, well in part.table[["plate_id", "well"]].astype(str).itertuples(index=False):
-            if (plate, well) in seen:
-                raise LayoutError(f"{path}: plate '{plate}' well {well} is on {seen[plate, well]} and on {where}")
-            seen[plate, well] = where
-    table = pd.concat([part.table for _, part in parts], ignore_index=True)
-    extra = [c for c in table.columns if c not in LAYOUT_COLUMNS]
-    table = table[LAYOUT_COLUMNS + extra]
-    for col in table.columns:
-        if table[col].dtype == object:
-            table[col] = table[col].fillna("")
-    fmt = (plate_format if isinstance(plate_format, PlateFormat)
-           else PlateFormat.from_n_wells(plate_format) if plate_format else max(p.plate_format for _, p in parts))
-    return PlateLayout(table, fmt, path, "xlsx")
+    fmt = PlateFormat.from_n_wells(plate_format) if isinstance(plate_format, int) else plate_format
+    return combine_layouts(parts, path, "xlsx", fmt)

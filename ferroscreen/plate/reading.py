@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ferroscreen.errors import LayoutError
-from ferroscreen.plate.layout import PlateLayout
+from ferroscreen.plate.layout import PlateLayout, combine_layouts
 from ferroscreen.plate.layout_csv import read_layout_csv
 from ferroscreen.plate.layout_xlsx import read_layout_xlsx
 from ferroscreen.plate.platemap import read_platemap
@@ -37,3 +38,41 @@ def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None)
     if head.startswith(b"<"):
         return read_platemap(path)
     raise LayoutError(f"{path}: unknown layout file type '{suffix}' (expected .csv, .xlsx or .PlateMap)")
+
+
+def read_layouts(paths: Sequence[str | Path], plate_format: PlateFormat | int | None = None) -> PlateLayout:
+    """Read one layout file, or several as one layout of all their plates.
+
+    Several files are how layouts of several plates often come: IncuCyte writes a ``.PlateMap`` per
+    vessel, some siRNA libraries a map per library plate, a ``plater`` user a grid file per plate.
+
+    Each file's plates keep their names: its ``plate_id`` column or workbook sheets, else the file's
+    stem (``VID101.PlateMap`` is plate ``VID101``). The plate format is the largest of the files';
+    :attr:`~PlateLayout.plate_sources` names each plate's file.
+
+    Raises:
+        LayoutError: A file cannot be read (as :func:`read_layout`), a file is given twice, two files
+            name the same plate and well, or plate grids of one format meet a layout of another.
+    """
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1:
+        return read_layout(paths[0], plate_format)
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        key = path.resolve()
+        if key in seen:
+            raise LayoutError(f"{path}: layout file given twice" + (f" (as {seen[key]})" if seen[key] != path else ""))
+        seen[key] = path
+    parts = [(str(p), read_layout(p, plate_format)) for p in paths]
+    largest = max(lay.plate_format for _, lay in parts)
+    for path, lay in parts:
+        if lay.form == "grid" and lay.plate_format != largest:
+            other = next(p for p, other in parts if other.plate_format == largest)
+            raise LayoutError(f"{path}: plate grids of a {lay.plate_format.n_wells}-well plate, but {other} lays out "
+                              f"a {largest.n_wells}-well plate; give plates of one format together")
+    forms = {lay.form for _, lay in parts}
+    combined = combine_layouts(
+        parts, Path(" + ".join(map(str, paths))), forms.pop() if len(forms) == 1 else "mixed", largest,
+        hint=" (a file without a plate column is the plate named by its stem: give each plate its own name)")
+    combined.plate_sources = {plate: Path(path) for path, lay in parts for plate in lay.plate_ids}
+    return combined

@@ -53,7 +53,7 @@ from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
-from ferroscreen.plate import KNOWN_MODES, exclusion_reasons, normalize_well, read_layout
+from ferroscreen.plate import KNOWN_MODES, exclusion_reasons, normalize_well, read_layouts
 from ferroscreen.plate.layout import VEHICLE_NAMES
 
 #: Numeric columns of either rescue schema (potency ratios, or the analysis rescue table).
@@ -319,29 +319,35 @@ def _apply_exclusions(res: Results) -> None:
         )
 
 
-def _fit_layout(res: Results) -> Path | None:
-    """The layout file ``provenance.json`` says the fit used, if it is still there unchanged."""
-    record = res.provenance.get("layout")
-    if not isinstance(record, dict) or not record.get("path"):
-        return None
-    path = Path(str(record["path"]))
-    if not path.is_file():
-        return None
-    if record.get("sha256") and file_sha256(path) != record["sha256"]:
-        res.notes.append(f"{path.name}, the fit's layout, has changed since the fit (sha256 differs): not used.")
-        return None
-    return path
+def _fit_layout(res: Results) -> list[Path] | None:
+    """The layout file(s) ``provenance.json`` says the fit used, if all are still there unchanged."""
+    records = res.provenance.get("layout")
+    records = records if isinstance(records, list) else [records]
+    paths = []
+    for record in records:
+        if not isinstance(record, dict) or not record.get("path"):
+            return None
+        path = Path(str(record["path"]))
+        if not path.is_file():
+            return None
+        if record.get("sha256") and file_sha256(path) != record["sha256"]:
+            res.notes.append(f"{path.name}, the fit's layout, has changed since the fit (sha256 differs): not used.")
+            return None
+        paths.append(path)
+    return paths
 
 
 def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
-    path = _find(res.root, "layout") or _fit_layout(res)
-    if path is None:
+    beside = _find(res.root, "layout")
+    paths = [beside] if beside is not None else _fit_layout(res)
+    if not paths:
         res.notes.append(
             "wells.csv has no layout columns and neither the folder nor provenance.json gives a layout: "
             "time courses per compound and dose are not shown."
         )
         return wells
-    layout = read_layout(path)
+    layout = read_layouts(paths)
+    names = " + ".join(p.name for p in paths)
     table = layout.table.copy()
     table["plate_id"] = table["plate_id"].astype(str)
     cols = [c for c in LAYOUT_JOIN_COLUMNS if c in table.columns]
@@ -359,12 +365,12 @@ def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
     matched = out["compound"].notna() | out["role"].notna() if "role" in out.columns else out["compound"].notna()
     if not matched.any():
         res.notes.append(
-            f"{path.name} matches no well of wells.csv (plates {', '.join(layout.plate_ids)} vs "
+            f"{names} matches no well of wells.csv (plates {', '.join(layout.plate_ids)} vs "
             f"{', '.join(sorted(set(wells['plate'])))}): compounds are unknown."
         )
     else:
-        where = "" if path.parent == res.root else " (the fit's layout, from provenance.json)"
-        res.notes.append(f"Layout columns joined from {path.name}{where}.")
+        where = "" if beside is not None else " (the fit's layout, from provenance.json)"
+        res.notes.append(f"Layout columns joined from {names}{where}.")
     return out
 
 

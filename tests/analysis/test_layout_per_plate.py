@@ -1,0 +1,137 @@
+"""A layout file per plate: ``--layout`` repeated (IncuCyte writes a ``.PlateMap`` per vessel)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ferroscreen.cli import app, main
+from ferroscreen.plate import read_layouts
+
+TIMES = np.arange(0, 49, 4.0)
+DOSES_NM = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000]
+
+
+def _plate(folder, name: str, compound: str, ec50_nm: float, seed: int) -> tuple:
+    """An IncuCyte metric export labelled ``name`` and its own ``name.PlateMap``: ``compound`` in duplicate
+    9-dose series (rows A-B) killing with EC50 ``ec50_nm``, DMSO in row C."""
+    rng = np.random.default_rng(seed)
+    wells, items = {}, []
+    for row in range(2):
+        for j, d in enumerate(DOSES_NM):
+            kill = 1 / (1 + (ec50_nm / d) ** 1.5)
+            wells[f"{'AB'[row]}{j + 1}"] = (100 * np.exp(0.02 * TIMES) * (1 - kill * np.minimum(TIMES / 24, 1))
+                                            + rng.normal(0, 1.5, len(TIMES)))
+            items.append(f'<well row="{row}" col="{j}"><items><wellItem type="Compound" concentration="{d}" '
+                         f'concentrationUnits="nM"><referenceItem type="Compound" description="{compound}" />'
+                         f'</wellItem></items></well>')
+    for j in range(8):
+        wells[f"C{j + 1}"] = 100 * np.exp(0.02 * TIMES) + rng.normal(0, 1.5, len(TIMES))
+        items.append(f'<well row="2" col="{j}"><items><wellItem type="Compound" concentration="0.1" '
+                     f'concentrationUnits="%"><referenceItem type="Compound" description="DMSO" /></wellItem>'
+                     f'</items></well>')
+    platemap = folder / f"{name}.PlateMap"
+    platemap.write_text(f"<plateMap><wellStore><wells>{''.join(items)}</wells></wellStore></plateMap>")
+    names = list(wells)
+    lines = [f"Label: {name}", "Metric: Phase Object Count (1/Image)", "", "Date Time\tElapsed\t" + "\t".join(names)]
+    lines += [f"x\t{t:g}\t" + "\t".join(f"{wells[w][i]:.3f}" for w in names) for i, t in enumerate(TIMES)]
+    export = folder / f"{name}_count.txt"
+    export.write_text("\n".join(lines) + "\n")
+    return export, platemap
+
+
+def _ec50(fits: pd.DataFrame, compound: str) -> float:
+    row = fits[(fits["curve"] == compound) & (fits["readout"] == "viability")]
+    assert len(row) == 1, fits["curve"].unique()
+    return float(row["ec50"].iloc[0])
+
+
+def test_each_plate_takes_its_own_platemap_by_name_and_the_report_joins_both(tmp_path):
+    e1, m1 = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    e2, m2 = _plate(tmp_path, "VID102", "erastin", 1000, 2)
+    out = tmp_path / "o"
+    # layouts given in the other order than the exports: plates find theirs by name
+    res = CliRunner().invoke(app, ["fit", str(e1), str(e2), "--layout", str(m2), "--layout", str(m1),
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    fits = pd.read_csv(out / "fits.csv")
+    assert set(fits["curve"]) == {"RSL3", "erastin"}
+    assert _ec50(fits, "RSL3") == pytest.approx(30e-9, rel=0.25)
+    assert _ec50(fits, "erastin") == pytest.approx(1e-6, rel=0.25)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert [r["path"] for r in prov["layout"]] == [str(m2.resolve()), str(m1.resolve())]
+    assert all(len(r["sha256"]) == 64 for r in prov["layout"])
+    html = tmp_path / "r.html"
+    res = CliRunner().invoke(app, ["report", str(out), "--out", str(html)])
+    assert res.exit_code == 0, res.output
+    text = html.read_text()
+    assert "Layout columns joined from VID102.PlateMap + VID101.PlateMap" in text
+    assert "RSL3" in text and "erastin" in text
+
+
+def test_layout_files_combined_keep_their_plates_and_files(tmp_path):
+    _, m1 = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    table = tmp_path / "LIB02.csv"
+    table.write_text("well,compound,concentration,unit,role\nA01,erastin,1,uM,sample\nB01,DMSO,,,vehicle\n")
+    lay = read_layouts([m1, table])
+    assert lay.plate_ids == ["VID101", "LIB02"] and lay.form == "mixed"
+    assert lay.for_plate("LIB02_rep2").source == table
+    assert lay.for_plate("VID101").table["compound"].iloc[0] == "RSL3"
+    assert read_layouts([table]).plate_ids == ["LIB02"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("twice", "layout file given twice"),
+    ("same_stem", "plate 'layout' well A01 is on"),
+    ("grid_formats", "plate grids of a 96-well plate, but"),
+])
+def test_layouts_that_do_not_combine_are_one_line_errors(tmp_path, monkeypatch, capsys, case, message):
+    e1, m1 = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    a, b = tmp_path / "a" / "layout.csv", tmp_path / "b" / "layout.csv"
+    for path in (a, b):
+        path.parent.mkdir()
+        path.write_text("well,compound,concentration,unit\nA01,RSL3,1,uM\n")
+    grid = tmp_path / "grid.csv"
+    grid.write_text("compound," + ",".join(map(str, range(1, 13))) + "\n"
+                    + "".join(f"{r},RSL3" + "," * 11 + "\n" for r in "ABCDEFGH"))
+    big = tmp_path / "big.csv"
+    big.write_text("well,compound,concentration,unit\nP24,RSL3,1,uM\n")
+    layouts = {"twice": [m1, tmp_path / "." / m1.name], "same_stem": [a, b], "grid_formats": [grid, big]}[case]
+    args = [str(p) for lay in layouts for p in ("--layout", lay)]
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", str(e1), *args, "--out", str(tmp_path / "o")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_hits_takes_a_library_map_per_plate(tmp_path):
+    """Two library plates' maps in two files; each plate read finds its map by name."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for plate, killer in (("LIB01", "PLK1"), ("LIB02", "POLR2A")):
+        lines = ["well,gene,role"]
+        for r in "ABCDEFGH":
+            for c in range(1, 13):
+                well = f"{r}{c:02d}"
+                gene = "NT" if c == 1 else killer if (r, c) == ("B", 5) else f"{plate}_G{r}{c}"
+                role = "neg_ctrl" if c == 1 else "sample"
+                lines.append(f"{well},{gene},{role}")
+                count = 400 * (0.1 if gene == killer else 1.0) * rng.normal(1, 0.05)
+                rows.append({"plate": plate, "well": well, "n_nuclei": max(count, 1), "area_mean": 300.0})
+        (tmp_path / f"{plate}.csv").write_text("\n".join(lines) + "\n")
+    pd.DataFrame(rows).to_csv(tmp_path / "wells.csv", index=False)
+    res = CliRunner().invoke(app, ["hits", str(tmp_path / "wells.csv"), "--layout", str(tmp_path / "LIB01.csv"),
+                                   "--layout", str(tmp_path / "LIB02.csv"), "--out", str(tmp_path / "h"),
+                                   "--no-plots"])
+    assert res.exit_code == 0, res.output
+    genes = pd.read_csv(tmp_path / "h" / "genes.csv")
+    assert set(genes[genes["hit"]]["gene"]) == {"PLK1", "POLR2A"}
+    summary = json.loads((tmp_path / "h" / "hits.json").read_text())
+    assert summary["layout"] == [str(tmp_path / "LIB01.csv"), str(tmp_path / "LIB02.csv")]
