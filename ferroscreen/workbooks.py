@@ -1,13 +1,17 @@
-"""Reading users' Excel workbooks (``.xlsx``/``.xlsm``) as rows of cells, with one-line errors.
+"""Excel workbooks (``.xlsx``/``.xlsm``): users' read as rows of cells with one-line errors, results written.
 
 Plate-reader exports and plate layouts both arrive as workbooks. :func:`workbook_rows` gives
 every sheet's rows as ``(sheet title, row number from 1, cells)``, cells as openpyxl holds
-them (``None`` as ``""``); formulas give the value Excel saved with them.
+them (``None`` as ``""``); formulas give the value Excel saved with them. :func:`write_workbook`
+writes tables as sheets, every text a text cell (never a formula).
 """
 
 from __future__ import annotations
 
 import io
+import math
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from ferroscreen.errors import FerroscreenError
@@ -110,3 +114,91 @@ def cell_text(cell) -> str:
     if isinstance(cell, float):
         return str(int(cell)) if cell.is_integer() else repr(cell)
     return str(cell)
+
+
+#: Characters Excel refuses in a cell (control characters other than tab, newline and return).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+#: Excel's longest sheet title and longest text in a cell.
+MAX_TITLE, MAX_TEXT = 31, 32767
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """An Excel sheet title for ``name``, added to ``taken``.
+
+    Excel's rules: none of the characters ``[]:*?/`` or backslash, at most 31 characters, and
+    no other sheet of the same title in any case.
+    """
+    base = _TITLE_FORBIDDEN.sub("_", str(name)).strip("'") or "sheet"
+    title, n = base[:MAX_TITLE], 1
+    while title.lower() in {t.lower() for t in taken}:
+        n += 1
+        title = f"{base[:MAX_TITLE - len(str(n)) - 1]}~{n}"
+    taken.add(title)
+    return title
+
+
+def _cell_value(value):
+    """A value as openpyxl writes it: None for missing, Python numbers, text for the rest (inf as 'inf')."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value if not isinstance(value, float) or math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return _ILLEGAL.sub("", str(value))[:MAX_TEXT]
+
+
+def write_workbook(path: Path, sheets: Sequence[tuple[str, object]]) -> Path:
+    """Write ``(title, table)`` pairs as the sheets of an ``.xlsx`` workbook at ``path``.
+
+    A table is a pandas DataFrame (its columns the header row, frozen and filterable) or a list
+    of rows. Text is always a text cell, so a name starting with ``=`` is never run as a formula;
+    missing values are empty cells, infinities the text ``inf``/``-inf``, and characters Excel
+    cannot hold are dropped. Titles are made valid with :func:`sheet_title`.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    taken: set[str] = set()
+    for name, table in sheets:
+        ws = wb.create_sheet(sheet_title(name, taken))
+        header = None
+        if hasattr(table, "columns"):
+            header = [str(c) for c in table.columns]
+            rows = table.itertuples(index=False, name=None)
+            ws.freeze_panes = "A2"
+            for i, h in enumerate(header, start=1):
+                ws.column_dimensions[column_letters(i)].width = min(max(len(h) + 2, 9), 40)
+        else:
+            rows = iter(table)
+        if header:
+            ws.append([_text_cell(ws, WriteOnlyCell, h) for h in header])
+        n_rows = bool(header)
+        for row in rows:
+            ws.append([_text_cell(ws, WriteOnlyCell, v) if isinstance(v := _cell_value(x), str) else v for x in row])
+            n_rows += 1
+        if header and n_rows > 1:
+            ws.auto_filter.ref = f"A1:{column_letters(len(header))}{n_rows}"
+    path = Path(path)
+    wb.save(path)
+    return path
+
+
+def _text_cell(ws, cell_type, value):
+    cell = cell_type(ws, value=_cell_value(value))
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+    return cell

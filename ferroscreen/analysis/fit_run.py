@@ -31,9 +31,11 @@ from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
 from ferroscreen.analysis.dose_tables import CURVE_ROLES
 from ferroscreen.analysis.inputs import AnalysisInputError, wells_from_metric
+from ferroscreen.analysis.results_workbook import write_results_workbook
 from ferroscreen.analysis.screen import (
     analyse_screen,
     ec50_over_time,
+    fitted_points,
     summary_line,
     write_outputs,
 )
@@ -182,7 +184,9 @@ def run_fit(
         fits = fit_curves(table, model=model, source=source)
         with output_set(out_dir) as outputs:
             fits.to_csv(outputs.path("fits.csv"), index=False, float_format="%.6g")
-        lines = [f"{outputs.final('fits.csv')}: {summary_line(fits)}"]
+            write_results_workbook(outputs.path("results.xlsx"), {"fits": fits}, fitted_points(table), source)
+        lines = [f"{outputs.final('fits.csv')}: {summary_line(fits)}",
+                 f"{outputs.final('results.xlsx')}: the fits and fitted points in one workbook (Prism-ready sheets)"]
         if layout is not None:
             lines.append("note: a tidy table is fitted as given; the layout was not used")
         return lines
@@ -205,8 +209,10 @@ def run_fit(
             raise
         raise AnalysisInputError(f"{exc}; {unmolar[0]}" + (f" (and {len(unmolar) - 1} more)" if len(unmolar) > 1
                                                            else "")) from None
+    over_name = "ec50_over_time.csv"
+    over = ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude) if over_time else None
     with output_set(out_dir) as outputs:
-        paths = write_outputs(result, outputs)
+        paths = write_outputs(result, outputs, source, over_time=over)
         lines = [f"note: {note}" for note in [*unmolar, *result.notes]]
         if wells_csv:
             table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
@@ -224,8 +230,6 @@ def run_fit(
             f"{paths['qc']}: {len(result.qc)} plate x readout rows, {len(failing)} failing"
             + (f" ({', '.join(sorted(set(failing['plate'].astype(str))))})" if len(failing) else "")
         )
-        over_name = "ec50_over_time.csv"
-        over = ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude) if over_time else None
         if over is None or over.empty:  # an earlier run's table must not pass for this run's
             outputs.drop(over_name)
             if over is not None:  # one time point (an endpoint read): nothing over time
@@ -233,4 +237,6 @@ def run_fit(
         else:
             over.to_csv(outputs.path(over_name), index=False, float_format="%.6g")
             lines.append(f"{outputs.final(over_name)}: {len(over)} rows")
+        lines.append(f"{paths['xlsx']}: every table in one workbook, the {len(result.doses)} fitted points in "
+                     f"Prism-ready sheets (also {paths['fitted_points'].name})")
     return lines

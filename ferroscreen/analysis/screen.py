@@ -351,11 +351,32 @@ def ec50_over_time(
     return fits
 
 
-def write_outputs(result: ScreenResult, outputs: OutputSet) -> dict[str, Path]:
+#: Columns of ``fitted_points.csv`` first, in this order (the rest follow as the table has them).
+DOSES_COLUMNS = ["readout", "curve", "dose", "response", "n", "compound", "rescue_agent", "group", "role", "mode",
+                 "plate", "well"]
+
+
+def fitted_points(doses: pd.DataFrame) -> pd.DataFrame:
+    """The fitted points in ``fitted_points.csv``'s column order, sorted by readout, curve, dose, plate, well."""
+    first = [c for c in DOSES_COLUMNS if c in doses.columns]
+    out = doses[first + [c for c in doses.columns if c not in first]]
+    keys = [c for c in ("readout", "curve", "dose", "plate", "well") if c in out.columns]
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def write_outputs(result: ScreenResult, outputs: OutputSet, source=None,
+                  over_time: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write the result's tables into ``outputs``; ``lines.csv`` only with several cell lines (an old one is dropped).
 
-    Returns ``fits, ranking, rescue, qc, readouts[, lines]`` -> the path each will have once committed.
+    Also writes ``fitted_points.csv`` (the points fitted) and ``results.xlsx`` (every table, with
+    ``over_time``'s EC50s when given, in one workbook, the points laid out for Prism;
+    :mod:`ferroscreen.analysis.results_workbook`).
+
+    Returns ``fits, ranking, rescue, qc, readouts, fitted_points, xlsx[, lines]`` -> the path each will have
+    once committed.
     """
+    from ferroscreen.analysis.results_workbook import write_results_workbook
+
     paths = {}
     tables = [("fits", result.fits), ("ranking", result.ranking), ("rescue", result.rescue), ("qc", result.qc),
               ("readouts", result.wells)]
@@ -363,9 +384,14 @@ def write_outputs(result: ScreenResult, outputs: OutputSet) -> dict[str, Path]:
         tables.append(("lines", result.lines))
     else:
         outputs.drop("lines.csv")  # a rerun of the folder with one line left must not keep an old comparison
-    for name, table in tables:
+    points = fitted_points(result.doses)
+    for name, table in [*tables, ("fitted_points", points)]:
         table.to_csv(outputs.path(f"{name}.csv"), index=False, float_format="%.6g")
         paths[name] = outputs.final(f"{name}.csv")
+    if over_time is not None and len(over_time):
+        tables.append(("ec50_over_time", over_time))
+    write_results_workbook(outputs.path("results.xlsx"), dict(tables), points, source)
+    paths["xlsx"] = outputs.final("results.xlsx")
     return paths
 
 
@@ -387,6 +413,7 @@ __all__ = [
     "default_readouts",
     "ec50_over_time",
     "fittable_readouts",
+    "fitted_points",
     "summary_line",
     "write_outputs",
 ]

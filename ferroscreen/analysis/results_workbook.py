@@ -1,0 +1,96 @@
+"""``results.xlsx``: a fit's tables in one Excel workbook, with the fitted points laid out for GraphPad Prism.
+
+Sheets, in order: ``about`` (what each sheet holds, the ferroscreen version, the input), then
+``ranking``, ``fits``, ``rescue``, ``qc``, ``lines`` and ``ec50_over_time`` (when written),
+``readouts`` (the CSVs of the same names), ``doses`` (every point fitted: curve, readout, dose in M, response, plate,
+well), and one ``prism <readout>`` sheet per fitted readout: an XY table whose X column is
+log10 of the dose in molar and whose Y columns are the curves, each with its replicates side by
+side (``RSL3 #1``, ``RSL3 #2``), the layout Prism's "XY, side-by-side replicates" table takes
+when pasted. Vehicle points (dose 0) have no log dose and stay in ``doses``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen import __version__
+from ferroscreen.workbooks import sheet_title, write_workbook
+
+#: The tables of a fit, in sheet order, with what their sheet says of them.
+TABLE_SHEETS = {
+    "ranking": "compounds ranked per death mode (ranking.csv)",
+    "fits": "one row per curve and readout: parameters, EC50 with CI, call, flags (fits.csv)",
+    "rescue": "rescue agents against their compound alone (rescue.csv)",
+    "qc": "plate QC per readout: Z', SSMD, control CVs, edge effect (qc.csv)",
+    "lines": "each compound's EC50 in one cell line against another (lines.csv)",
+    "ec50_over_time": "each curve fitted at every time point (ec50_over_time.csv, fit --over-time)",
+    "readouts": "per-well readouts with the layout (readouts.csv)",
+}
+
+
+def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame:
+    """The dosed points of one readout as an XY table with side-by-side replicates.
+
+    Args:
+        doses: The fitted points: ``curve, dose, response`` and optionally ``readout``,
+            ``plate``, ``well`` (replicates are numbered in plate, well order).
+        readout: The readout to lay out (None: the table holds one).
+
+    Returns:
+        ``log10 dose (M)`` then ``<curve> #<n>`` columns, curves in order of first appearance,
+        one row per distinct positive dose (ascending); empty where a curve lacks that dose
+        or replicate.
+    """
+    d = doses if readout is None or "readout" not in doses.columns else doses[doses["readout"] == readout]
+    d = d[pd.to_numeric(d["dose"], errors="coerce") > 0]
+    if d.empty:
+        return pd.DataFrame(columns=["log10 dose (M)"])
+    keys = [c for c in ("plate", "well") if c in d.columns]
+    curves = list(dict.fromkeys(d["curve"].astype(str)))
+    d = d.assign(curve=d["curve"].astype(str), dose=d["dose"].astype(float))
+    d = d.sort_values(["curve", "dose", *keys], kind="stable")
+    d["rep"] = d.groupby(["curve", "dose"]).cumcount() + 1
+    wide = d.pivot_table(index="dose", columns=["curve", "rep"], values="response", aggfunc="first")
+    reps = d.groupby("curve")["rep"].max()
+    columns = [(c, r) for c in curves for r in range(1, int(reps[c]) + 1)]
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(columns)).sort_index()
+    out = pd.DataFrame({"log10 dose (M)": np.log10(wide.index.to_numpy(dtype=float))})
+    for (curve, rep), values in wide.items():
+        out[f"{curve} #{rep}"] = values.to_numpy()
+    return out
+
+
+def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], doses: pd.DataFrame,
+                           source: str | Path | None = None) -> Path:
+    """Write ``results.xlsx`` (sheets as the module says) at ``path``.
+
+    ``tables`` maps :data:`TABLE_SHEETS` names to the tables written as CSV (absent ones are
+    left out); ``doses`` is the tidy table of fitted points.
+    """
+    readouts = (list(dict.fromkeys(doses["readout"].astype(str))) if "readout" in doses.columns
+                else [None] if len(doses) else [])
+    taken: set[str] = set()
+    about: list[list] = [["ferroscreen fit results", ""], ["ferroscreen version", __version__]]
+    if source is not None:
+        about.append(["input", str(source)])
+    about += [[], ["sheet", "holds"]]
+    sheets: list[tuple[str, object]] = [(sheet_title("about", taken), about)]
+
+    def add(name: str, what: str, table) -> None:
+        title = sheet_title(name, taken)
+        about.append([title, what])
+        sheets.append((title, table))
+
+    for name, what in TABLE_SHEETS.items():
+        if name in tables:
+            add(name, what, tables[name])
+    add("doses", "every point fitted: readout, curve, dose (M), response; vehicle wells at dose 0 "
+                 "(fitted_points.csv)", doses)
+    for readout in readouts:
+        add(f"prism {readout}" if readout else "prism",
+            f"{readout or 'the response'}: X = log10 dose (M), a column per replicate of each curve (paste into a "
+            "Prism XY table with side-by-side replicates)", prism_table(doses, readout))
+    return write_workbook(Path(path), sheets)
