@@ -139,17 +139,17 @@ def sheet_title(name: str, taken: set[str]) -> str:
 
 
 def _cell_value(value):
-    """A value as openpyxl writes it: None for missing, Python numbers, text for the rest (inf as 'inf')."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+    """A value as a cell holds it: None for missing, Python numbers, text for the rest (inf as 'inf')."""
+    if value is None or isinstance(value, (bool, str)):
+        return _ILLEGAL.sub("", value)[:MAX_TEXT] if isinstance(value, str) else value
+    if hasattr(value, "item"):  # numpy scalars
         value = value.item()
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float):
+        if math.isnan(value):
             return None
-        return value if not isinstance(value, float) or math.isfinite(value) else ("inf" if value > 0 else "-inf")
+        return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, int):
+        return value
     try:
         import pandas as pd
 
@@ -158,6 +158,21 @@ def _cell_value(value):
     except (TypeError, ValueError):
         pass
     return _ILLEGAL.sub("", str(value))[:MAX_TEXT]
+
+
+def _column_values(column) -> list:
+    """A DataFrame column's values as cells hold them (see :func:`_cell_value`), converted at once where numeric."""
+    import numpy as np
+
+    values = column.to_numpy()
+    if values.dtype.kind in "iu":
+        return values.tolist()
+    if values.dtype.kind == "f":
+        out = values.tolist()
+        if not np.isfinite(values).all():
+            out = [_cell_value(v) for v in out]
+        return out
+    return [_cell_value(v) for v in values.tolist()]
 
 
 def write_workbook(path: Path, sheets: Sequence[tuple[str, object]]) -> Path:
@@ -170,35 +185,36 @@ def write_workbook(path: Path, sheets: Sequence[tuple[str, object]]) -> Path:
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
 
     wb = Workbook(write_only=True)
     taken: set[str] = set()
     for name, table in sheets:
         ws = wb.create_sheet(sheet_title(name, taken))
-        header = None
+
+        def cell(value, ws=ws):
+            """A text that openpyxl would take for a formula or an error code becomes a text cell."""
+            if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
+                c = WriteOnlyCell(ws, value=value)
+                c.data_type = "s"
+                return c
+            return value
+
         if hasattr(table, "columns"):
-            header = [str(c) for c in table.columns]
-            rows = table.itertuples(index=False, name=None)
+            header = [_cell_value(str(c)) for c in table.columns]
             ws.freeze_panes = "A2"
             for i, h in enumerate(header, start=1):
                 ws.column_dimensions[column_letters(i)].width = min(max(len(h) + 2, 9), 40)
+            ws.append([cell(h) for h in header])
+            columns = [_column_values(table.iloc[:, i]) for i in range(table.shape[1])]
+            texts = [any(isinstance(v, str) for v in col) for col in columns]
+            for row in zip(*columns, strict=True):
+                ws.append([cell(v) if t else v for v, t in zip(row, texts, strict=True)])
+            if len(table):
+                ws.auto_filter.ref = f"A1:{column_letters(len(header))}{len(table) + 1}"
         else:
-            rows = iter(table)
-        if header:
-            ws.append([_text_cell(ws, WriteOnlyCell, h) for h in header])
-        n_rows = bool(header)
-        for row in rows:
-            ws.append([_text_cell(ws, WriteOnlyCell, v) if isinstance(v := _cell_value(x), str) else v for x in row])
-            n_rows += 1
-        if header and n_rows > 1:
-            ws.auto_filter.ref = f"A1:{column_letters(len(header))}{n_rows}"
+            for row in table:
+                ws.append([cell(_cell_value(v)) for v in row])
     path = Path(path)
     wb.save(path)
     return path
-
-
-def _text_cell(ws, cell_type, value):
-    cell = cell_type(ws, value=_cell_value(value))
-    if isinstance(cell.value, str):
-        cell.data_type = "s"
-    return cell

@@ -15,6 +15,7 @@ from pathlib import Path
 from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, call_hits
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.output_set import OutputSet
+from ferroscreen.workbooks import write_workbook
 
 __all__ = ["run_hits"]
 
@@ -27,6 +28,31 @@ def _earlier_plots(out) -> list[str]:
     maps = tuple(f"_fc_{k}.png" for k in READOUT_EFFECTS)
     return sorted(p.name for p in out.glob("*.png")
                   if p.name in fixed or (p.name.startswith("plate_") and p.name.endswith(maps)))
+
+
+#: Wells tables longer than this stay out of ``hits.xlsx`` (a genome-wide screen's 82,000 wells take
+#: ~15 s to write there); ``wells_normalized.csv`` holds them all.
+MAX_WORKBOOK_WELLS = 20_000
+
+
+def _workbook_sheets(result: HitResult, sources: list[Path]) -> list[tuple[str, object]]:
+    """``hits.xlsx``'s sheets: about (version, inputs, what each sheet holds), genes, plate QC, concordance, wells."""
+    from ferroscreen import __version__
+
+    about: list[list] = [["ferroscreen hits results", ""], ["ferroscreen version", __version__]]
+    about += [["input", str(p)] for p in sources]
+    about += [[], ["sheet", "holds"], ["genes", "genes ranked, with fold changes, z, q and calls (genes.csv)"],
+              ["plate_qc", "per plate: Z', robust Z', SSMD, CV of the non-targeting wells (plate_qc.csv)"],
+              ["concordance", "replicate agreement per readout (concordance.csv)"]]
+    sheets: list[tuple[str, object]] = [("about", about), ("genes", result.genes), ("plate_qc", result.qc),
+                                        ("concordance", result.concordance)]
+    if len(result.wells) <= MAX_WORKBOOK_WELLS:
+        about.append(["wells_normalized", "every well normalised per plate (wells_normalized.csv)"])
+        sheets.append(("wells_normalized", result.wells))
+    else:
+        about.append(["", f"the {len(result.wells)} wells are in wells_normalized.csv only (more than "
+                          f"{MAX_WORKBOOK_WELLS} are left out of the workbook)"])
+    return sheets
 
 
 def run_hits(
@@ -48,7 +74,8 @@ def run_hits(
     see :mod:`ferroscreen.analysis.hits_inputs`.
 
     Writes ``genes.csv`` (ranked), ``wells_normalized.csv``, ``concordance.csv``,
-    ``plate_qc.csv``, ``hits.json`` (parameters, input notes, warnings, hit counts) and,
+    ``plate_qc.csv``, the four in one workbook ``hits.xlsx``, ``hits.json`` (parameters, input notes,
+    warnings, hit counts) and,
     with ``plots``, PNGs of the plate heat maps, replicate scatter, quadrant (count and area)
     and volcano plots, all put in place together. ``kwargs`` go to :func:`call_hits`.
 
@@ -83,6 +110,7 @@ def run_hits(
         result.wells.to_csv(outputs.path("wells_normalized.csv"), index=False)
         result.concordance.to_csv(outputs.path("concordance.csv"), index=False)
         result.qc.to_csv(outputs.path("plate_qc.csv"), index=False)
+        write_workbook(outputs.path("hits.xlsx"), _workbook_sheets(result, sources))
         genes = result.genes
         summary = {
             "wells": where,

@@ -108,3 +108,32 @@ def test_a_tidy_fit_writes_its_fits_and_points(tmp_path):
     assert wb.sheetnames == ["about", "fits", "doses", "prism"]
     prism = _rows(tmp_path / "o" / "results.xlsx", "prism")
     assert prism[1] == (-8, 1.0, 0.98) and prism[2][1:] == (0.97, 0.95)
+
+
+@pytest.mark.parametrize("limit, wells_sheet", [(20_000, True), (10, False)])
+def test_hits_writes_its_tables_to_a_workbook(tmp_path, monkeypatch, limit, wells_sheet):
+    import ferroscreen.analysis.hits_run as hits_run
+
+    monkeypatch.setattr(hits_run, "MAX_WORKBOOK_WELLS", limit)
+    rng = np.random.default_rng(1)
+    rows, lines = [], ["well,gene,role"]
+    for r in "ABCDEFGH":
+        for c in range(1, 13):
+            gene = "non-targeting" if c == 1 else "PLK1" if (r, c) == ("C", 4) else f"G{r}{c}"
+            lines.append(f"{r}{c:02d},{gene},{'neg_ctrl' if c == 1 else 'sample'}")
+            rows.append({"plate": "P1", "well": f"{r}{c:02d}", "n_nuclei": 300 * (0.05 if gene == "PLK1" else 1)
+                         * rng.normal(1, 0.05), "area_mean": 250.0})
+    (tmp_path / "lib.csv").write_text("\n".join(lines) + "\n")
+    pd.DataFrame(rows).to_csv(tmp_path / "wells.csv", index=False)
+    res = CliRunner().invoke(app, ["hits", str(tmp_path / "wells.csv"), "--layout", str(tmp_path / "lib.csv"),
+                                   "--out", str(tmp_path / "h"), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    book = tmp_path / "h" / "hits.xlsx"
+    names = openpyxl.load_workbook(book).sheetnames
+    assert names == ["about", "genes", "plate_qc", "concordance"] + (["wells_normalized"] if wells_sheet else [])
+    genes = pd.read_csv(tmp_path / "h" / "genes.csv")
+    sheet = _rows(book, "genes")
+    assert len(sheet) == len(genes) + 1 and sheet[1][list(sheet[0]).index("gene")] == genes["gene"].iloc[0] == "PLK1"
+    about = [r[1] for r in _rows(book, "about") if r[1]]
+    assert str(tmp_path / "wells.csv") in about
+    assert any("wells_normalized.csv only" in str(a) for a in about) != wells_sheet
