@@ -13,7 +13,7 @@ training and validation per class (no well feeds both).
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -149,12 +149,54 @@ def _job(args):
     return crops_from_frame(*args)
 
 
+@dataclass
+class _Labelled:
+    """One acquisition's labelled frames (rows of its frame table) and what the bundle records of it."""
+
+    frames: list
+    labels: list[int]
+    nexts: list
+    well_class: dict[tuple[int, str, str], int]
+    skipped_modes: set[str]
+    plates: list[str]
+    info: dict
+
+
+def _source_names(roots: list[Path]) -> list[str]:
+    """Short unique names of the acquisitions: the folder names, else their paths."""
+    names = [r.name or str(r) for r in roots]
+    return names if len(set(names)) == len(names) else [str(r) for r in roots]
+
+
+def _combined_info(infos: list[dict]) -> dict:
+    """What the bundle records of the training acquisitions: source, layout, format, channel, z plane, interval.
+
+    One acquisition's values as they are. Of several: lists of sources and layouts; the format,
+    channel and z plane when all share them, else None; the median scan interval; and each
+    acquisition's own values under ``acquisitions``.
+    """
+    if len(infos) == 1:
+        return dict(infos[0])
+    out: dict = {"source": [i["source"] for i in infos], "layout": [i["layout"] for i in infos]}
+    for key in ("format", "channel", "z_plane"):
+        values = {i[key] for i in infos}
+        out[key] = values.pop() if len(values) == 1 else None
+    intervals = [i["scan_interval_h"] for i in infos if i["scan_interval_h"]]
+    out["scan_interval_h"] = float(np.median(intervals)) if intervals else None
+    out["acquisitions"] = infos
+    return out
+
+
 class ReferencePlateDataModule(CropDataModule):
     """Crops from reference/vehicle wells of an acquisition, labelled by the layout.
 
     Args:
-        root: Acquisition folder (a ``ferroscreen simulate`` output works as is).
-        layout: Layout file; default: ``layout.csv``/``*.PlateMap`` in or beside ``root``.
+        root: Acquisition folder (a ``ferroscreen simulate`` output works as is), or a list of them
+            (reference wells of several plates or experiments trained together; wells are split
+            per folder, plate and well, so no well feeds both training and validation).
+        layout: Layout file; default: ``layout.csv``/``*.PlateMap`` in or beside ``root``. With
+            several folders: one layout for all (the same plate map reused), or a list, one per
+            folder (``null`` entries: the one beside that folder).
         classes: Class names (modes); wells whose mode is not among them are skipped.
         onset_h: First hour a reference well's frames are used (number or {mode: hours}).
         until_h: Last hour used for reference wells (None: the end).
@@ -191,8 +233,8 @@ class ReferencePlateDataModule(CropDataModule):
 
     def __init__(
         self,
-        root: str,
-        layout: str | None = None,
+        root: str | list[str],
+        layout: str | list[str | None] | None = None,
         classes: list[str] = ("alive", "apoptosis", "ferroptosis", "necroptosis"),
         onset_h: float | dict = 24.0,
         until_h: float | None = None,
@@ -214,8 +256,19 @@ class ReferencePlateDataModule(CropDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__(list(classes), crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
-        self.root = Path(root)
-        self.layout_path = Path(layout) if layout else None
+        roots = [root] if isinstance(root, (str, Path)) else list(root)
+        if not roots:
+            raise FerroscreenError("data.root: no acquisition folder given")
+        self.roots = [Path(r) for r in roots]
+        layouts = [layout] * len(self.roots) if layout is None or isinstance(layout, (str, Path)) else list(layout)
+        if len(layouts) != len(self.roots):
+            raise FerroscreenError(f"data.layout: {len(layouts)} layout(s) for {len(self.roots)} acquisition "
+                                   f"folders; give one layout for all, or one per folder (null: the one beside it)")
+        self.layout_paths = [Path(p) if p else None for p in layouts]
+        resolved = [r.resolve() for r in self.roots]
+        twice = next((r for i, r in enumerate(self.roots) if resolved[i] in resolved[:i]), None)
+        if twice is not None:
+            raise FerroscreenError(f"data.root: {twice} is given twice (its wells would count twice)")
         self.onset_h = onset_h
         self.until_h = until_h
         self.roles = tuple(roles)
@@ -234,23 +287,25 @@ class ReferencePlateDataModule(CropDataModule):
             return float(self.onset_h.get(mode, self.onset_h.get("default", 0.0)))
         return float(self.onset_h)
 
-    def build_sets(self) -> CropSets:  # noqa: D102
-        acq = open_acquisition(self.root)
-        layout_path = self.layout_path or find_layout_beside(self.root)
+    def _source(self, k: int) -> _Labelled:
+        """The labelled frames of the ``k``-th acquisition (its wells keyed ``(k, plate, well)``)."""
+        root = self.roots[k]
+        acq = open_acquisition(root)
+        layout_path = self.layout_paths[k] or find_layout_beside(root)
         if layout_path is None:
-            raise FerroscreenError(f"{self.root}: no layout.csv or .PlateMap beside the images; pass data.layout")
+            raise FerroscreenError(f"{root}: no layout.csv or .PlateMap beside the images; pass data.layout")
         layout = read_layout(layout_path)
         frames = acq.frames
-        channel, note = choose_channel(frames["channel"].astype(str), self.channel, "label-free", str(self.root))
+        channel, note = choose_channel(frames["channel"].astype(str), self.channel, "label-free", str(root))
         if note:
-            rank_zero_info(f"{self.root}: training on {note}")
+            rank_zero_info(f"{root}: training on {note}")
         frames = frames[frames["channel"].astype(str) == channel]
-        z_plane, z_note = choose_plane(frames["z"], self.z_plane, str(self.root))
+        z_plane, z_note = choose_plane(frames["z"], self.z_plane, str(root))
         if z_note:
-            rank_zero_info(f"{self.root}: training on {z_note}")
+            rank_zero_info(f"{root}: training on {z_note}")
         frames = frames[frames["z"] == z_plane]
         plates = sorted(frames["plate"].astype(str).unique())
-        well_class: dict[tuple[str, str], int] = {}
+        well_class: dict[tuple[int, str, str], int] = {}
         skipped_modes: set[str] = set()
         for plate in plates:  # a layout with rows for several plates labels each plate by its own rows
             wt = layout.for_plate(plate if len(plates) > 1 else None).table
@@ -259,7 +314,7 @@ class ReferencePlateDataModule(CropDataModule):
                 if isinstance(row.rescue_agent, str) and row.rescue_agent:
                     continue  # rescued wells are not pure examples of a mode
                 if mode in self.classes:
-                    well_class[(plate, row.well)] = self.classes.index(mode)
+                    well_class[(k, plate, row.well)] = self.classes.index(mode)
                 elif mode:
                     skipped_modes.add(mode)
         if not well_class:
@@ -272,7 +327,7 @@ class ReferencePlateDataModule(CropDataModule):
         sel, labels, nexts = [], [], []
         alive = self.classes.index("alive") if "alive" in self.classes else None
         for row, nxt in zip(frames.itertuples(index=False), following.tolist(), strict=True):
-            cls = well_class.get((str(row.plate), row.well))
+            cls = well_class.get((k, str(row.plate), row.well))
             if cls is None:
                 continue
             mode = self.classes[cls]
@@ -292,28 +347,52 @@ class ReferencePlateDataModule(CropDataModule):
             labels.append(cls)
             nexts.append(nxt)
         if not sel:
-            raise FerroscreenError(f"{self.root}: no frames of labelled wells fall inside the onset window")
-        norm = resolve_normalization(self.normalization_spec, frame_sample([r.path for r in sel], self.seed))
+            raise FerroscreenError(f"{root}: no frames of labelled wells fall inside the onset window")
+        return _Labelled(sel, labels, nexts, well_class, skipped_modes, plates, {
+            "source": str(root), "layout": str(layout_path), "format": acq.format, "channel": channel,
+            "z_plane": z_plane, "scan_interval_h": scan_interval_h(frames)})
+
+    def build_sets(self) -> CropSets:  # noqa: D102
+        parts = [self._source(k) for k in range(len(self.roots))]
+        sel = [(k, r) for k, p in enumerate(parts) for r in p.frames]
+        labels = [c for p in parts for c in p.labels]
+        nexts = [n for p in parts for n in p.nexts]
+        well_class = {key: c for p in parts for key, c in p.well_class.items()}
+        skipped_modes = set().union(*(p.skipped_modes for p in parts))
+        plates = [plate for p in parts for plate in p.plates]
+        several = len(parts) > 1
+        intervals = {p.info["scan_interval_h"] for p in parts} - {None}
+        if self.next_scan and len(intervals) > 1 and max(intervals) / min(intervals) > 1.5:
+            shown = ", ".join(f"{p.info['source']} every {p.info['scan_interval_h']:g} h" for p in parts)
+            raise FerroscreenError(f"data.root: a next-scan model learns how much a cell changes in one scan "
+                                   f"interval, and these acquisitions are imaged at different ones ({shown}); train "
+                                   f"on acquisitions imaged alike")
+        norm = resolve_normalization(self.normalization_spec, frame_sample([r.path for _, r in sel], self.seed))
         jobs = [
             (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i, norm, nxt)
-            for i, (r, nxt) in enumerate(zip(sel, nexts, strict=True))
+            for i, ((_, r), nxt) in enumerate(zip(sel, nexts, strict=True))
         ]
         if self.extract_workers > 0:
             with ProcessPoolExecutor(self.extract_workers) as ex:
                 crops = list(ex.map(_job, jobs, chunksize=4))
         else:
             crops = [_job(j) for j in jobs]
-        def group(plate: str, well: str) -> str:  # the split's unit: a well ("A01", or "VID2/A01" of several plates)
+        names = _source_names(self.roots)
+
+        def group(k: int, plate: str, well: str) -> str:
+            """The split's unit: a well ("A01"; "VID2/A01" of several plates; "exp2/VID2/A01" of several roots)."""
+            if several:
+                return f"{names[k]}/{plate}/{well}"
             return well if len(plates) == 1 else f"{plate}/{well}"
 
         groups_by_class: dict[int, list[str]] = {}
-        for (plate, well), c in well_class.items():
-            groups_by_class.setdefault(c, []).append(group(plate, well))
+        for key, c in well_class.items():
+            groups_by_class.setdefault(c, []).append(group(*key))
         val_wells = split_groups(groups_by_class, self.val_fraction, self.seed)
         xs = {True: [], False: []}
         ys = {True: [], False: []}
-        for r, label, cr in zip(sel, labels, crops, strict=True):
-            is_val = group(str(r.plate), r.well) in val_wells
+        for (k, r), label, cr in zip(sel, labels, crops, strict=True):
+            is_val = group(k, str(r.plate), r.well) in val_wells
             xs[is_val].append(cr)
             ys[is_val].append(np.full(len(cr), label, dtype=np.int64))
         channels = (1 + self.next_scan,) if self.next_scan else ()
@@ -323,20 +402,16 @@ class ReferencePlateDataModule(CropDataModule):
             return np.concatenate(parts) if parts else fallback
 
         summary = {
-            "source": str(self.root),
-            "layout": str(layout_path),
-            "format": acq.format,
-            "channel": channel,
-            "z_plane": z_plane,
+            **_combined_info([p.info for p in parts]),
             "onset_h": self.onset_h,
             "until_h": self.until_h,
             "alive_until_h": self.alive_until_h,
-            "plates": plates,
+            "plates": plates if not several else [f"{names[k]}/{plate}" for k, p in enumerate(parts)
+                                                  for plate in p.plates],
             "train_wells": sorted(group(*k) for k in well_class if group(*k) not in val_wells),
             "val_wells": sorted(val_wells),
             "n_frames": len(sel),
             "next_scan": self.next_scan,
-            "scan_interval_h": scan_interval_h(frames),
             "skipped_modes": sorted(skipped_modes),
         }
         return CropSets(

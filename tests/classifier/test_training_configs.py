@@ -170,3 +170,75 @@ def test_train_cli_bad_setting_is_one_line(tiny_plate, tmp_path, cli):
     check(cli(*base, "--model.label_cleaning", "bogus", cwd=tmp_path), "label_cleaning", "bogus")
     check(cli(*base, "--model.augment_options", "{blurr_prob: 0}", cwd=tmp_path), "augment_options", "blurr_prob")
     assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.fixture(scope="module")
+def second_plate(tmp_path_factory):
+    """Another simulated 8-well plate (another seed) in a folder of another name: a second experiment."""
+    from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
+
+    out = tmp_path_factory.mktemp("experiment2")
+    simulate_plate(out, load_library("demo"),
+                   SimulationConfig(plate_format=96, fields=1, hours=24, interval_h=12, image_size=(128, 128), seed=4,
+                                    wells=tuple(WELLS.split(",")), workers=1), progress=False)
+    return out
+
+
+def test_reference_wells_of_several_acquisitions_train_together(tiny_plate, second_plate, tmp_path, monkeypatch):
+    """Two experiments' reference wells: every well of both, split per folder/plate/well; recorded as two sources."""
+    from ferroscreen.datamodules import ReferencePlateDataModule
+    from ferroscreen.tasks.training_run import run_training
+
+    kw = {"onset_h": 0, "val_fraction": 0.25, "seed": 0, "crop_size": 24}
+    one = ReferencePlateDataModule(str(tiny_plate), **kw).summary()
+    two = ReferencePlateDataModule(str(second_plate), **kw).summary()
+    both = ReferencePlateDataModule([str(tiny_plate), str(second_plate)], **kw).summary()
+    assert both["source"] == [str(tiny_plate), str(second_plate)]
+    assert both["layout"] == [str(tiny_plate / "layout.csv"), str(second_plate / "layout.csv")]
+    assert both["n_frames"] == one["n_frames"] + two["n_frames"]
+    assert both["n_train"] + both["n_val"] == one["n_train"] + one["n_val"] + two["n_train"] + two["n_val"]
+    wells = set(both["train_wells"]) | set(both["val_wells"])
+    assert set(both["train_wells"]).isdisjoint(both["val_wells"])
+    expected = {f"{root.name}/{plate}/{w}" for root, s in ((tiny_plate, one), (second_plate, two))
+                for plate in s["plates"] for w in s["train_wells"] + s["val_wells"]}
+    assert wells == expected and len(wells) == 2 * len(set(one["train_wells"]) | set(one["val_wells"]))
+    assert both["channel"] == one["channel"] and both["scan_interval_h"] == 12.0
+    assert [a["source"] for a in both["acquisitions"]] == both["source"]
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "bundle.pt"
+    run_training(REPO / "configs" / "train" / "demo.yaml", out, [
+        "--data.init_args.root", f"[{tiny_plate}, {second_plate}]", "--data.init_args.onset_h", "0",
+        "--data.init_args.extract_workers", "0", "--trainer.fast_dev_run", "true", "--trainer.accelerator", "cpu",
+        "--model.weights", "none", "--model.input_size", "32", "--data.init_args.batch_size", "8",
+    ])
+    assert load_bundle(out).meta["training_data"]["source"] == [str(tiny_plate), str(second_plate)]
+
+
+@pytest.mark.parametrize("roots, layout, message", [
+    ("twice", None, "is given twice"),
+    ("pair", ["a.csv"], "1 layout(s) for 2 acquisition folders"),
+])
+def test_several_acquisitions_refused_when_they_do_not_pair(tiny_plate, second_plate, roots, layout, message):
+    from ferroscreen.datamodules import ReferencePlateDataModule
+    from ferroscreen.errors import FerroscreenError
+
+    given = [str(tiny_plate), str(tiny_plate / ".")] if roots == "twice" else [str(tiny_plate), str(second_plate)]
+    with pytest.raises(FerroscreenError, match=message.replace("(", "\\(").replace(")", "\\)")):
+        ReferencePlateDataModule(given, layout=layout, onset_h=0)
+
+
+def test_next_scan_training_refuses_acquisitions_imaged_at_other_intervals(tiny_plate, tmp_path):
+    from ferroscreen.datamodules import ReferencePlateDataModule
+    from ferroscreen.errors import FerroscreenError
+    from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
+
+    fast = tmp_path / "every4h"
+    simulate_plate(fast, load_library("demo"),
+                   SimulationConfig(plate_format=96, fields=1, hours=8, interval_h=4, image_size=(128, 128), seed=5,
+                                    wells=tuple(WELLS.split(",")), workers=1), progress=False)
+    dm = ReferencePlateDataModule([str(tiny_plate), str(fast)], onset_h=0, next_scan=True, crop_size=24)
+    with pytest.raises(FerroscreenError, match="every 12 h, .*every4h every 4 h"):
+        dm.summary()
+    single = ReferencePlateDataModule([str(tiny_plate), str(fast)], onset_h=0, crop_size=24).summary()
+    assert single["scan_interval_h"] == 8.0 and [a["scan_interval_h"] for a in single["acquisitions"]] == [12.0, 4.0]
