@@ -398,6 +398,12 @@ def _check_plate_format(export, path: Path, layout) -> None:
     if cols and layout.plate_format.cols not in cols:
         n_wells = {c * r for r, c in _FORMATS if c in cols}
         read_wells = "/".join(map(str, sorted(n_wells)))
+        own = {f.n_wells: plate for plate, f in layout.plate_formats.items()}
+        if len(own) > 1 and n_wells & set(own):  # layout files of plates of different formats, given together
+            files = ", ".join(f"{layout.plate_sources.get(plate, plate)} {n}" for n, plate in sorted(own.items()))
+            raise AnalysisInputError(f"{path}: a {read_wells}-well plate read, and the layouts given together are of "
+                                     f"plates of different formats ({files} wells); fit the plates of each format "
+                                     f"in a run of their own")
         why = ""
         if layout.plate_format.cols > max(cols):  # a stray row of the layout may have made it a larger plate
             from ferroscreen.plate.wells import well_to_rowcol
@@ -509,6 +515,11 @@ def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: li
     if len(ids) <= 1:
         return
     matched = {plate: layout.plate_id_for(plate) for plate in owner}
+    for plate in owner:
+        rivals = layout.plate_candidates(plate)
+        if len(rivals) > 1:
+            raise AnalysisInputError(f"{owner[plate]}: plate '{plate}' could take the layout rows of "
+                                     f"{' or '.join(rivals)}; name it after one of them")
     if all(matched.values()):  # named as the layout's plates, or as their replicates (LIB01_rep2)
         for plate, plate_id in matched.items():
             if plate != plate_id:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, call_hits
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.hashing import file_sha256
 from ferroscreen.output_set import OutputSet
 from ferroscreen.workbooks import write_workbook
 
@@ -93,6 +94,7 @@ def run_hits(
 
         layout = read_layouts(layout_paths)
     loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col, objects=objects)
+    digests = [file_sha256(p) for p in layout_paths]
     wells, where = loaded.wells, loaded.where
     kwargs["signal_col"] = loaded.signal_col
     try:
@@ -116,6 +118,7 @@ def run_hits(
             "wells": where,
             "layout": (str(layout_paths[0]) if len(layout_paths) == 1 else [str(p) for p in layout_paths])
             if layout_paths else None,
+            "layout_sha256": (digests[0] if len(digests) == 1 else digests) if layout_paths else None,
             **loaded.options,
             "input_notes": loaded.notes,
             "params": result.params,

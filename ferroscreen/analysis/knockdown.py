@@ -242,7 +242,14 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
         for plate in out["plate"].unique():
             if len(layout.plate_candidates(plate)) > 1:
                 layout.for_plate(plate)  # raises: the name could be either of two layout plates
-        out["_plate_id"] = out["plate"].map({p: layout.plate_id_for(p) or p for p in out["plate"].unique()})
+        found = {p: layout.plate_id_for(p) for p in out["plate"].unique()}
+        lost = sorted(str(p) for p, pid in found.items() if pid is None)
+        if lost:
+            raise FerroscreenError(
+                f"plate(s) {', '.join(lost)} of the data find no plate in the layout ({layout.source or 'layout'}: "
+                f"plates {', '.join(layout.plate_ids)}); a plate takes the rows of the layout plate it is named after "
+                f"(its name, a barcode after '_', or a replicate such as {layout.plate_ids[0]}_rep2)")
+        out["_plate_id"] = out["plate"].map(found)
         merged = (
             out.drop(columns=[c for c in ("gene", "role", "replicate", "concentration") if c in out.columns])
             .merge(keyed, on=["_plate_id", "well"], how="left")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_params
 from ferroscreen.analysis.dose_tables import (
+    CURVE_ROLES,
     annotate_wells,
     curve_name,
     dose_response_table,
@@ -37,8 +38,9 @@ from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normalise_to_vehicle, summarise_wells
 from ferroscreen.analysis.rescue import confirm_rescues
+from ferroscreen.errors import LayoutError
 from ferroscreen.output_set import OutputSet
-from ferroscreen.plate import PlateLayout
+from ferroscreen.plate import PlateLayout, well_to_rowcol
 
 _FITTABLE_FIXED = ("viability", "gr", "dip_rel", "dip_rate")
 #: Plateau bounds per readout family: fractions in [0, 1], relative counts
@@ -225,14 +227,67 @@ class AlonePredictor:
         }
 
 
-def wells_outside_layout(wells: pd.DataFrame, layout: PlateLayout) -> str:
-    """A note on the data's wells the layout does not list ('' when none): they join no curve."""
-    listed = set(layout.table["well"].astype(str))
-    missing = sorted(set(wells["well"].astype(str)) - listed)
-    if not missing:
-        return ""
-    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-    return f"{len(missing)} well(s) of the data are not in the layout and join no curve: {shown}"
+def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
+    """Notes on the data the layout leaves out, which joins no curve.
+
+    Those are plates it has no plate for, plates none of whose wells it lists, and wells it does
+    not list. Each data plate is matched as :meth:`~ferroscreen.plate.layout.PlateLayout.for_plate`
+    matches it.
+
+    Raises:
+        AnalysisInputError: If no plate of the data finds its layout plate.
+    """
+    data = wells[["plate", "well"]].astype(str).drop_duplicates()
+    plates = list(dict.fromkeys(data["plate"]))
+    several = len(plates) > 1
+    unmatched, uncovered, missing = [], [], []
+    for plate in plates:
+        mine = set(data.loc[data["plate"] == plate, "well"])
+        try:
+            lay = layout.for_plate(plate)
+        except LayoutError:
+            rivals = layout.plate_candidates(plate)
+            unmatched.append(f"{plate} (could be {' or '.join(rivals)})" if len(rivals) > 1 else plate)
+            continue
+        listed = set(lay.table["well"].astype(str))
+        if not mine & listed:
+            uncovered.append(f"plate {plate}: none of its {len(mine)} wells is in {lay.source or 'the layout'}")
+        else:
+            missing += [f"{plate} {w}" if several else w for w in sorted(mine - listed, key=well_to_rowcol)]
+    listed_plates = ", ".join(layout.plate_ids)
+    if len(unmatched) == len(plates):
+        raise AnalysisInputError(
+            f"{layout.source or 'layout'}: the data's plate(s) {', '.join(unmatched)} find no layout plate (plates "
+            f"{listed_plates}); a plate takes the rows of the layout plate it is named after (its name, a barcode "
+            f"after '_', or a replicate such as {layout.plate_ids[0]}_rep2)")
+    notes = []
+    if unmatched:
+        notes.append(f"plate(s) {', '.join(unmatched)} of the data are not in the layout (plates {listed_plates}) "
+                     "and join no curve")
+    notes += [f"{u}: they join no curve" for u in uncovered]
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        notes.append(f"{len(missing)} well(s) of the data are not in the layout and join no curve: {shown}")
+    return notes
+
+
+def plates_without_vehicle(annotated: pd.DataFrame) -> list[str]:
+    """Notes on plates (cell lines) with dosed wells but no vehicle wells: their vehicle-relative readouts are empty."""
+    if "n_cells_end" not in annotated.columns or not annotated["n_cells_end"].notna().any():
+        return []
+    keys = [c for c in ("plate", "group") if c in annotated.columns]
+    dosed = annotated[annotated["role"].isin(CURVE_ROLES)].groupby(keys).size()
+    with_vehicle = set(annotated[annotated["role"] == "vehicle"].groupby(keys).size().index)
+    lacking = [k for k in dosed.index if k not in with_vehicle]
+    if not lacking or len(lacking) == len(dosed):  # none lacks one, or the whole input does (said by the fit)
+        return []
+
+    def name(key) -> str:
+        key = key if isinstance(key, tuple) else (key,)
+        return " ".join(str(k) for k in key if str(k))
+
+    return [f"{', '.join(name(k) for k in lacking)}: no vehicle wells, so viability, gr and dip_rel (relative to "
+            "the vehicle) are empty there"]
 
 
 def analyse_screen(
@@ -268,14 +323,14 @@ def analyse_screen(
         AnalysisInputError: If the tables do not fit together or a readout is unknown.
     """
     wells = validate_wells(wells, source=source)
-    unmatched = wells_outside_layout(wells, layout)
+    coverage = layout_coverage(wells, layout)
     modes = death_modes(wells)
     summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source)
     used, excluded = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))
     if used.empty:
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
     annotated = normalise_to_vehicle(used)
-    notes: list[str] = [n for n in (exclusion_note(excluded), unmatched) if n]
+    notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *plates_without_vehicle(annotated)) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ferroscreen.errors import FerroscreenError
+from ferroscreen.errors import AcquisitionError, FerroscreenError
 from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
 from ferroscreen.io.detect import find_layout_beside, open_acquisition
 from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
-from ferroscreen.io.plate_reader import NoPlateRead, read_plate_reader
+from ferroscreen.io.plate_reader import NoPlateRead, plate_reads_table, read_plate_reader
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.layout_records import NotALayout
 from ferroscreen.plate.wells import well_to_rowcol
@@ -253,6 +253,13 @@ def _plate_reader_info(path: Path, layout: Path | None) -> dict:
     }
     if layout is not None:
         found = [(r.plate or path.stem, w) for r in exp.reads for w in r.table["well"]]
+        if len({r.label for r in exp.reads}) == 1 and len({r.kind for r in exp.reads}) == 1:
+            try:  # reads of one assay are plates, named as fit names them (the layout's plates in order)
+                lay = read_layouts([layout] if isinstance(layout, (str, Path)) else layout)
+                table, _ = plate_reads_table(exp, None, lay.plate_ids)
+                found = _pairs(table)
+            except AcquisitionError:
+                pass
         out["layout_check"] = _compare(found, layout)
     return out
 

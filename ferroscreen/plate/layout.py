@@ -92,6 +92,8 @@ class PlateLayout:
             ``mixed`` for layouts of several files written in different ways.
         plate_sources: For a layout read from several files, each plate's own file
             (:meth:`for_plate` names it in its layout's ``source``).
+        plate_formats: For a layout read from several files, the plate format of each plate's
+            file (:attr:`plate_format` is the largest).
     """
 
     table: pd.DataFrame
@@ -99,6 +101,7 @@ class PlateLayout:
     source: Path | None = None
     form: str = "csv"
     plate_sources: dict[str, Path] = field(default_factory=dict)
+    plate_formats: dict[str, PlateFormat] = field(default_factory=dict)
 
     @property
     def plate_ids(self) -> list[str]:
@@ -250,14 +253,14 @@ class PlateLayout:
 
 
 def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: str,
-                    plate_format: PlateFormat | None = None, hint: str = "") -> PlateLayout:
+                    plate_format: PlateFormat | None = None) -> PlateLayout:
     """One layout of several (a workbook's sheets, or several files), each named by ``parts``' first item.
 
     The table keeps the parts' rows in order; the plate format is ``plate_format``, else the
     largest of the parts'. A one-part list is that part.
 
     Raises:
-        LayoutError: If one plate's well is in two parts (``hint`` is added to the message).
+        LayoutError: If one plate's well is in two parts.
     """
     if len(parts) == 1:
         return parts[0][1]
@@ -265,8 +268,7 @@ def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: st
     for where, part in parts:
         for plate, well in part.table[["plate_id", "well"]].astype(str).itertuples(index=False):
             if (plate, well) in seen:
-                raise LayoutError(f"{source}: plate '{plate}' well {well} is on {seen[plate, well]} and on "
-                                  f"{where}{hint}")
+                raise LayoutError(f"{source}: plate '{plate}' well {well} is on {seen[plate, well]} and on {where}")
             seen[plate, well] = where
     table = pd.concat([part.table for _, part in parts], ignore_index=True)
     extra = [c for c in table.columns if c not in LAYOUT_COLUMNS]

@@ -47,12 +47,15 @@ def read_layouts(paths: Sequence[str | Path], plate_format: PlateFormat | int | 
     vessel, some siRNA libraries a map per library plate, a ``plater`` user a grid file per plate.
 
     Each file's plates keep their names: its ``plate_id`` column or workbook sheets, else the file's
-    stem (``VID101.PlateMap`` is plate ``VID101``). The plate format is the largest of the files';
-    :attr:`~PlateLayout.plate_sources` names each plate's file.
+    stem (``VID101.PlateMap`` is plate ``VID101``). Files naming one plate (controls in one,
+    compounds in another) describe it together, each well in one file. The plate format is the largest of the files';
+    :attr:`~PlateLayout.plate_sources` and :attr:`~PlateLayout.plate_formats` give each plate's file
+    and its file's format.
 
     Raises:
         LayoutError: A file cannot be read (as :func:`read_layout`), a file is given twice, two files
-            name the same plate and well, or plate grids of one format meet a layout of another.
+            without plate names have the same stem, two files name the same plate and well, or plate
+            grids of one format meet a layout of another.
     """
     paths = [Path(p) for p in paths]
     if len(paths) == 1:
@@ -64,6 +67,13 @@ def read_layouts(paths: Sequence[str | Path], plate_format: PlateFormat | int | 
             raise LayoutError(f"{path}: layout file given twice" + (f" (as {seen[key]})" if seen[key] != path else ""))
         seen[key] = path
     parts = [(str(p), read_layout(p, plate_format)) for p in paths]
+    owner: dict[str, tuple[str, PlateLayout]] = {}
+    for path, lay in parts:
+        for plate in lay.plate_ids:
+            if plate in owner and plate == Path(owner[plate][0]).stem == Path(path).stem:
+                raise LayoutError(f"{path}: plate '{plate}' is also in {owner[plate][0]} (a file without plate names "
+                                  f"is the plate named by its stem: give each its own plate_id, or rename one)")
+            owner.setdefault(plate, (path, lay))
     largest = max(lay.plate_format for _, lay in parts)
     for path, lay in parts:
         if lay.form == "grid" and lay.plate_format != largest:
@@ -71,8 +81,8 @@ def read_layouts(paths: Sequence[str | Path], plate_format: PlateFormat | int | 
             raise LayoutError(f"{path}: plate grids of a {lay.plate_format.n_wells}-well plate, but {other} lays out "
                               f"a {largest.n_wells}-well plate; give plates of one format together")
     forms = {lay.form for _, lay in parts}
-    combined = combine_layouts(
-        parts, Path(" + ".join(map(str, paths))), forms.pop() if len(forms) == 1 else "mixed", largest,
-        hint=" (a file without a plate column is the plate named by its stem: give each plate its own name)")
-    combined.plate_sources = {plate: Path(path) for path, lay in parts for plate in lay.plate_ids}
+    combined = combine_layouts(parts, Path(" + ".join(map(str, paths))), forms.pop() if len(forms) == 1 else "mixed",
+                               largest)
+    combined.plate_sources = {plate: Path(path) for plate, (path, _) in owner.items()}
+    combined.plate_formats = {plate: lay.plate_format for plate, (_, lay) in owner.items()}
     return combined

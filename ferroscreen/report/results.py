@@ -320,31 +320,37 @@ def _apply_exclusions(res: Results) -> None:
 
 
 def _fit_layout(res: Results) -> list[Path] | None:
-    """The layout file(s) ``provenance.json`` says the fit used, if all are still there unchanged."""
+    """The layout file(s) ``provenance.json`` says the fit used that are still there unchanged.
+
+    A file gone or changed since the fit is said in the report's notes and left out; the others
+    are used.
+    """
     records = res.provenance.get("layout")
     records = records if isinstance(records, list) else [records]
     paths = []
     for record in records:
         if not isinstance(record, dict) or not record.get("path"):
-            return None
+            continue
         path = Path(str(record["path"]))
         if not path.is_file():
-            return None
+            res.notes.append(f"{path.name}, a layout of the fit, is no longer at {path}: its plates have no layout "
+                             "columns here.")
+            continue
         if record.get("sha256") and file_sha256(path) != record["sha256"]:
             res.notes.append(f"{path.name}, the fit's layout, has changed since the fit (sha256 differs): not used.")
-            return None
+            continue
         paths.append(path)
-    return paths
+    return paths or None
 
 
 def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
     beside = _find(res.root, "layout")
     paths = [beside] if beside is not None else _fit_layout(res)
     if not paths:
-        res.notes.append(
-            "wells.csv has no layout columns and neither the folder nor provenance.json gives a layout: "
-            "time courses per compound and dose are not shown."
-        )
+        given = "provenance.json's layout is gone or changed" if res.provenance.get("layout") else (
+            "neither the folder nor provenance.json gives a layout")
+        res.notes.append(f"wells.csv has no layout columns and {given}: time courses per compound and dose are not "
+                         "shown.")
         return wells
     layout = read_layouts(paths)
     names = " + ".join(p.name for p in paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,17 @@ def synthetic_screen(seed: int = 0):
 @pytest.fixture(scope="session")
 def screen():
     return synthetic_screen()
+
+
+def run_fit_main(args, monkeypatch, capsys) -> tuple[int, str, str]:
+    """``ferroscreen fit ARGS`` through ``main()`` (as the console runs it): exit code, stdout, stderr."""
+    from ferroscreen.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err

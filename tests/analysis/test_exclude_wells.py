@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from ferroscreen.cli import main
 from ferroscreen.plate import exclusion_reasons
+
+from .conftest import run_fit_main
 
 DOSES = [1e-9 * 10 ** (k / 2) for k in range(8)]  # 1 nM .. ~3.2 uM
 TIMES = [0.0, 12.0, 24.0, 36.0]
@@ -43,15 +42,6 @@ def _plate(root, exclude_column: bool):
     pd.DataFrame(wells).to_csv(root / "wells.csv", index=False)
 
 
-def _fit(args, monkeypatch, capsys) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _ferro(res) -> pd.Series:
@@ -73,7 +63,7 @@ def test_excluded_wells_leave_fits_and_qc_and_stay_listed(tmp_path, monkeypatch,
     for root, column in ((plain, False), (marked, True)):
         root.mkdir()
         _plate(root, column)
-        code, out, err = _fit([root / "wells.csv", "--layout", root / "layout.csv", "--out", root / "res"],
+        code, out, err = run_fit_main([root / "wells.csv", "--layout", root / "layout.csv", "--out", root / "res"],
                               monkeypatch, capsys)
         assert code == 0, err
     assert f"note: 2 wells excluded: P1 {SPOILED} (excluded), P1 {BUBBLE} (bubble)" in out
@@ -95,10 +85,10 @@ def test_fit_exclude_option_matches_the_layout_column(tmp_path, monkeypatch, cap
         (tmp_path / name).mkdir()
         _plate(tmp_path / name, column)
     root = tmp_path / "plain"
-    code, _, err = _fit([root / "wells.csv", "--layout", root / "layout.csv", "--out", root / "opt",
+    code, _, err = run_fit_main([root / "wells.csv", "--layout", root / "layout.csv", "--out", root / "opt",
                          "--exclude", f"{BUBBLE},P1:{SPOILED}"], monkeypatch, capsys)
     assert code == 0, err
-    code, _, err = _fit([tmp_path / "marked" / "wells.csv", "--layout", tmp_path / "marked" / "layout.csv",
+    code, _, err = run_fit_main([tmp_path / "marked" / "wells.csv", "--layout", tmp_path / "marked" / "layout.csv",
                          "--out", tmp_path / "marked" / "res"], monkeypatch, capsys)
     assert code == 0, err
     assert _ferro(root / "opt")["ec50"] == pytest.approx(_ferro(tmp_path / "marked" / "res")["ec50"], rel=1e-9)
@@ -107,10 +97,10 @@ def test_fit_exclude_option_matches_the_layout_column(tmp_path, monkeypatch, cap
         SPOILED: "--exclude", BUBBLE: "--exclude"}
     for extra, needle in ((["--exclude", "Z99"], "--exclude Z99: "), (["--exclude", "P7:B03"], "no plate 'P7'"),
                           (["--exclude", "H12"], "the data has no well H12")):
-        code, _, err = _fit([root / "wells.csv", "--layout", root / "layout.csv", "--out", root / "bad", *extra],
+        code, _, err = run_fit_main([root / "wells.csv", "--layout", root / "layout.csv", "--out", root / "bad", *extra],
                             monkeypatch, capsys)
         assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
-    code, _, err = _fit([root / "wells.csv", "--out", root / "bad", "--exclude", "B03"], monkeypatch, capsys)
+    code, _, err = run_fit_main([root / "wells.csv", "--out", root / "bad", "--exclude", "B03"], monkeypatch, capsys)
     assert code == 2 and "--exclude leaves wells out of a layout's curves; pass --layout" in err
 
 
@@ -120,7 +110,7 @@ def test_report_leaves_excluded_wells_out_of_points_and_says_so(tmp_path, monkey
     from ferroscreen.report.results import load_results
 
     _plate(tmp_path, True)
-    code, _, err = _fit([tmp_path / "wells.csv", "--layout", tmp_path / "layout.csv", "--out", tmp_path / "res"],
+    code, _, err = run_fit_main([tmp_path / "wells.csv", "--layout", tmp_path / "layout.csv", "--out", tmp_path / "res"],
                         monkeypatch, capsys)
     assert code == 0, err
     for name in ("wells.csv", "layout.csv"):
@@ -140,7 +130,7 @@ def test_report_honours_fit_exclude_from_provenance(tmp_path, monkeypatch, capsy
     from ferroscreen.report.results import load_results
 
     _plate(tmp_path, False)
-    code, _, err = _fit([tmp_path / "wells.csv", "--layout", tmp_path / "layout.csv", "--out", tmp_path / "res",
+    code, _, err = run_fit_main([tmp_path / "wells.csv", "--layout", tmp_path / "layout.csv", "--out", tmp_path / "res",
                          "--exclude", BUBBLE], monkeypatch, capsys)
     assert code == 0, err
     for name in ("wells.csv", "layout.csv"):

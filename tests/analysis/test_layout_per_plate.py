@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 
@@ -11,7 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ferroscreen.cli import app, main
+from ferroscreen.hashing import file_sha256
 from ferroscreen.plate import read_layouts
+
+from .conftest import run_fit_main
 
 TIMES = np.arange(0, 49, 4.0)
 DOSES_NM = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000]
@@ -87,7 +91,7 @@ def test_layout_files_combined_keep_their_plates_and_files(tmp_path):
 
 @pytest.mark.parametrize("case, message", [
     ("twice", "layout file given twice"),
-    ("same_stem", "plate 'layout' well A01 is on"),
+    ("same_stem", "plate 'layout' is also in"),
     ("grid_formats", "plate grids of a 96-well plate, but"),
 ])
 def test_layouts_that_do_not_combine_are_one_line_errors(tmp_path, monkeypatch, capsys, case, message):
@@ -135,3 +139,96 @@ def test_hits_takes_a_library_map_per_plate(tmp_path):
     assert set(genes[genes["hit"]]["gene"]) == {"PLK1", "POLR2A"}
     summary = json.loads((tmp_path / "h" / "hits.json").read_text())
     assert summary["layout"] == [str(tmp_path / "LIB01.csv"), str(tmp_path / "LIB02.csv")]
+    assert summary["layout_sha256"] == [file_sha256(tmp_path / f"{p}.csv") for p in ("LIB01", "LIB02")]
+
+
+
+
+def test_fit_says_which_plates_no_layout_plate_takes_covers_or_gives_a_vehicle(tmp_path, monkeypatch, capsys):
+    e1, m1 = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    e2, m2 = _plate(tmp_path, "VID102", "erastin", 1000, 2)
+    e3, m3 = _plate(tmp_path, "VID103", "ML162", 100, 3)
+    # an export whose plate no layout file names, beside ones that are named, is refused
+    code, _, err = run_fit_main([e1, e3, e2, "--layout", m1, "--layout", m2, "--out", tmp_path / "o0"], monkeypatch, capsys)
+    assert code == 2 and "plate(s) VID103 not in the layout (plates VID101, VID102)" in err
+    # a wells table holding a plate without layout (VID103): said, and VID101 still fitted
+    code, _, _ = run_fit_main([e1, e3, "--layout", m1, "--layout", m3, "--out", tmp_path / "w"], monkeypatch, capsys)
+    assert code == 0
+    code, out, _ = run_fit_main([tmp_path / "w" / "wells.csv", "--layout", m1, "--layout", m2, "--out", tmp_path / "o1"],
+                        monkeypatch, capsys)
+    assert code == 0 and "plate(s) VID103 of the data are not in the layout (plates VID101, VID102)" in out
+    assert set(pd.read_csv(tmp_path / "o1" / "fits.csv")["curve"]) == {"RSL3"}
+    # a layout whose wells are none of its plate's, and one without vehicle wells
+    far = tmp_path / "VID102.csv"
+    far.write_text("well,compound,concentration,unit\nH11,erastin,1,uM\nH12,erastin,2,uM\n")
+    code, out, _ = run_fit_main([e1, e2, "--layout", m1, "--layout", far, "--out", tmp_path / "o2"], monkeypatch, capsys)
+    assert code == 0 and "plate VID102: none of its 26 wells is in " in out
+    novehicle = tmp_path / "VID102.csv"
+    novehicle.write_text("well,compound,concentration,unit\n" + "".join(
+        f"{r}{j + 1},erastin,{d},nM\n" for r in "AB" for j, d in enumerate(DOSES_NM)))
+    code, out, _ = run_fit_main([e1, e2, "--layout", m1, "--layout", novehicle, "--out", tmp_path / "o3"], monkeypatch,
+                        capsys)
+    assert code == 0 and "VID102: no vehicle wells, so viability, gr and dip_rel" in out
+    # no plate of the data finds its layout plate: one line naming them
+    code, _, err = run_fit_main([e3, "--layout", m1, "--layout", m2, "--out", tmp_path / "o4"], monkeypatch, capsys)
+    assert code == 2 and "the data's plate(s) VID103 find no layout plate (plates VID101, VID102)" in err
+
+
+def test_a_plate_two_layout_plates_could_take_and_reads_of_two_formats_are_refused(tmp_path, monkeypatch, capsys):
+    e1, m1 = _plate(tmp_path, "A", "RSL3", 30, 1)
+    e2, m2 = _plate(tmp_path, "A_B", "erastin", 1000, 2)
+    twice = tmp_path / "A_B_rep2_count.txt"
+    twice.write_text(e2.read_text().replace("Label: A_B", "Label: A_B_rep2"))
+    code, _, err = run_fit_main([e1, twice, "--layout", m1, "--layout", m2, "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert code == 2 and "plate 'A_B_rep2' could take the layout rows of A or A_B" in err
+
+    small, big = tmp_path / "p96.csv", tmp_path / "p384.csv"
+    small.write_text("well,compound,concentration,unit\nA01,RSL3,1,uM\nH12,DMSO,,\n")
+    big.write_text("well,compound,concentration,unit\nA01,RSL3,1,uM\nP24,DMSO,,\n")
+    read = tmp_path / "read96.csv"
+    read.write_text("Label: Lum\n<>," + ",".join(map(str, range(1, 13))) + "\n"
+                    + "".join(f"{r}," + ",".join(["100"] * 12) + "\n" for r in "ABCDEFGH"))
+    code, _, err = run_fit_main([read, "--layout", small, "--layout", big, "--out", tmp_path / "o2"], monkeypatch, capsys)
+    assert code == 2 and "layouts given together are of plates of different formats" in err
+
+
+def test_report_names_a_layout_file_gone_since_the_fit_and_joins_the_others(tmp_path):
+    e1, m1 = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    e2, m2 = _plate(tmp_path, "VID102", "erastin", 1000, 2)
+    out = tmp_path / "o"
+    assert CliRunner().invoke(app, ["fit", str(e1), str(e2), "--layout", str(m1), "--layout", str(m2),
+                                    "--out", str(out)]).exit_code == 0
+    m2.unlink()
+    res = CliRunner().invoke(app, ["report", str(out), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    text = html.unescape((tmp_path / "r.html").read_text())
+    assert "VID102.PlateMap, a layout of the fit, is no longer at" in text
+    assert "Layout columns joined from VID101.PlateMap (the fit's layout, from provenance.json)" in text
+
+
+def test_inspect_names_the_reads_of_one_export_as_fit_does(tmp_path):
+    _, m1 = _plate(tmp_path, "PA", "RSL3", 30, 1)
+    _, m2 = _plate(tmp_path, "PB", "erastin", 1000, 2)
+    grid = "".join(f"{r}," + ",".join(["100"] * 12) + "\n" for r in "ABCDEFGH")
+    two = tmp_path / "two.csv"
+    two.write_text("Label: Lum\n<>," + ",".join(map(str, range(1, 13))) + "\n" + grid + "\nLabel: Lum\n<>,"
+                   + ",".join(map(str, range(1, 13))) + "\n" + grid)
+    res = CliRunner().invoke(app, ["inspect", str(two), "--layout", str(m1), "--layout", str(m2), "--json"])
+    assert res.exit_code == 0, res.output
+    check = json.loads(res.output)["layout_check"]
+    assert check["plates"] == {"PA": "PA", "PB": "PB"} and check["plates_not_in_layout"] == []
+
+
+def test_hits_wells_tables_named_after_no_layout_plate_are_one_line(tmp_path, monkeypatch, capsys):
+    for plate in ("LIB01", "LIB02"):
+        (tmp_path / f"{plate}.csv").write_text("well,gene,role\nA01,NT,neg_ctrl\nA02,PLK1,sample\n")
+    pd.DataFrame({"plate": ["plateA"] * 2, "well": ["A01", "A02"], "n_nuclei": [300, 20]}).to_csv(
+        tmp_path / "w.csv", index=False)
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "hits", str(tmp_path / "w.csv"), "--layout",
+                                      str(tmp_path / "LIB01.csv"), "--layout", str(tmp_path / "LIB02.csv"),
+                                      "--out", str(tmp_path / "h")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "plate(s) plateA of the data find no plate in the layout" in err and "plates LIB01, LIB02" in err
