@@ -120,6 +120,24 @@ INTERVAL_HELP = (
 TTA_HELP = ("Average each cell's 8 views (4 rotations, each mirrored): +0.010 held-out macro-F1 on a simulated "
             "plate, 8 forward passes per crop (~6.5x the scoring time on a CPU).")
 Z_PLANE_HELP = "z plane of a z-stack, 0-based from the bottom as `inspect` lists them"
+PATTERN_HELP = ("Images named some other way: a regular expression over each image's file name (or path under the "
+                "folder, when it holds a /) with named groups well (required), field, time (hours) or timepoint "
+                "(scan number x --interval-h), channel, plate, z; implies --format pattern.")
+
+
+def _acquisition_format(fmt: str | None, pattern: str | None) -> str | None:
+    """The format the readers take: ``--format``, or ``pattern:REGEX`` for ``--pattern``.
+
+    Raises:
+        FerroscreenError: ``--format pattern`` without ``--pattern``, or ``--pattern`` with another format.
+    """
+    if pattern is None:
+        if fmt == "pattern":
+            raise FerroscreenError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
+        return fmt
+    if fmt not in (None, "pattern"):
+        raise FerroscreenError(f"--pattern goes with --format pattern, not --format {fmt}")
+    return f"pattern:{pattern}"
 
 
 @app.command()
@@ -132,13 +150,14 @@ def inspect(
     fmt: Annotated[
         str | None, typer.Option("--format", help="Acquisition format (default: detect).")
     ] = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
 ) -> None:
     """Show what an acquisition, metric export or layout contains."""
     from ferroscreen.io.inspection import inspect_path, render_inspection
 
-    report = inspect_path(path, layout=layout or None, fmt=fmt, interval_h=interval_h)
+    report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern), interval_h=interval_h)
     if as_json:
         import json
 
@@ -226,6 +245,7 @@ def detect(
     ] = None,
     overlays: Annotated[int, typer.Option("--overlays", min=0, help="Overlay PNGs for the first N images.")] = 12,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel of an acquisition.")] = None,
     z_plane: Annotated[
         int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, else the lowest).")
@@ -240,7 +260,8 @@ def detect(
     _check_number("--match-radius", match_radius, 0, low_open=True)
     with _image_progress("detecting") as progress:
         s = check_detection(input_path, out, _detector_setting(detector), truth=truth, match_radius=match_radius,
-                            overlays=overlays, fmt=fmt, channel=channel, z_plane=z_plane,
+                            overlays=overlays, fmt=_acquisition_format(fmt, pattern), channel=channel,
+                            z_plane=z_plane,
                             progress=progress)
     if as_json:
         typer.echo(json.dumps(s, indent=1))
@@ -269,6 +290,7 @@ def segment(
     fmt: Annotated[
         str | None, typer.Option("--format", help="Acquisition format (default: detect).")
     ] = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
     channel: Annotated[
         str | None,
         typer.Option("--channel", help="Nuclear channel of an acquisition (default: the only one, else the one "
@@ -304,7 +326,7 @@ def segment(
 
     with _image_progress("segmenting") as progress:
         summary = segment_input(
-            input_path, out, model=model, fmt=fmt, channel=channel, tile=tile, tta=tta,
+            input_path, out, model=model, fmt=_acquisition_format(fmt, pattern), channel=channel, tile=tile, tta=tta,
             objects=objects, diameter=diameter, resume=resume, progress=progress, channel_index=channel_index,
             z_plane=z_plane,
         )
@@ -736,6 +758,7 @@ def score(
     z_plane: Annotated[int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, "
                                                 "the one the model was trained on, else the lowest).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu, gpu or auto.")] = "cpu",
     confusion: Annotated[
         Path | None,
@@ -751,7 +774,8 @@ def score(
     s = score_plate(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
-        plate=plate, z_plane=z_plane, fmt=fmt, accelerator=accelerator, confusion_file=confusion,
+        plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern), accelerator=accelerator,
+        confusion_file=confusion,
         precision=Precision(precision).value, tta=tta,
         progress=sys.stderr.isatty(), interval_h=interval_h,
         log=lambda m: typer.echo(m, err=True),

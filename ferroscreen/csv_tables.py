@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,8 @@ import pandas as pd
 from ferroscreen.errors import FerroscreenError
 
 DELIMITERS = (",", "\t", ";")
+#: A dose column's name in a dose-response table: ``dose``, ``conc``, ``concentration``, with or without a unit.
+_DOSE_COLUMN = re.compile(r"^(dose|conc|concentration)\b|^(dose|conc|concentration)[_ (\[]")
 
 
 def header_delimiter(line: str) -> str:
@@ -64,6 +67,34 @@ def decode_table_text(raw: bytes) -> str:
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return raw.decode("utf-16")
     return raw.decode("utf-8-sig")
+
+
+def header_names(path: str | Path) -> list[str]:
+    """The column names of a delimited text file's first line, stripped ([] when unreadable or empty)."""
+    try:
+        with Path(path).open("rb") as fh:
+            raw = fh.read(65536)
+        line = decode_table_text(raw).splitlines()[0] if raw.strip() else ""
+    except (OSError, UnicodeDecodeError, IndexError):
+        return []
+    return [c.strip() for c in next(csv.reader([line], delimiter=header_delimiter(line)), [])]
+
+
+def names_a_table(names: list[str]) -> str | None:
+    """The kind of table a header names: ``"wells"``, ``"tidy"`` or None.
+
+    ``wells``: ferroscreen's wells table (``well`` and ``time_h``), or ``segment``'s per-well
+    nuclei features (``plate``, ``well`` and ``n_nuclei``/``nuclei_per_field``/``area_mean``);
+    ``tidy``: a dose-response table without wells (``curve, dose, response``, or a dose column
+    named ``dose``/``conc``/``concentration`` with or without a molar unit, ``dose_uM``).
+    """
+    lower = {n.lower() for n in names}
+    if {"well", "time_h"} <= lower or ({"plate", "well"} <= lower
+                                       and lower & {"n_nuclei", "nuclei_per_field", "area_mean"}):
+        return "wells"
+    if "well" not in lower and any(_DOSE_COLUMN.match(n) for n in lower):
+        return "tidy"
+    return None
 
 
 def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None = None,

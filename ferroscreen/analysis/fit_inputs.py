@@ -361,6 +361,7 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
     When neither reading works, the CSV reader's complaint is the one raised.
     """
     from ferroscreen.analysis.inputs import read_table_csv, table_kind
+    from ferroscreen.csv_tables import header_names, names_a_table
 
     table = csv_error = None
     kind = "unknown"
@@ -370,6 +371,8 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
             kind = table_kind(table)
         except AnalysisInputError as exc:
             csv_error = exc
+            if names_a_table(header_names(path)):  # a wells or curve table with a broken row: no plate read
+                raise
     if kind == "unknown" and not columns:
         export = _plate_reader_export(path, csv_error is None, layout)
         if export is not None:

@@ -211,6 +211,8 @@ class ReferencePlateDataModule(CropDataModule):
         z_plane: z plane of a z-stack, 0-based from the bottom (default: the
             only one, else the lowest; recorded in the bundle, and ``score``
             reads the same plane unless told otherwise).
+        pattern: Images named some other way: a regular expression over their file names with named
+            groups (``well`` required; as ``--pattern`` of ``score``; see :mod:`ferroscreen.io.pattern`).
         max_crops_per_frame: Subsample crops per frame (None: all).
         detector: Detector preset name or settings dict (``preset`` key allowed).
         normalization: How crops are normalised (see
@@ -243,6 +245,7 @@ class ReferencePlateDataModule(CropDataModule):
         alive_until_h: float | None = None,
         channel: str | None = None,
         z_plane: int | None = None,
+        pattern: str | None = None,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
         normalization: str | dict | None = "percentile",
@@ -276,6 +279,7 @@ class ReferencePlateDataModule(CropDataModule):
         self.alive_until_h = None if alive_until_h is None else float(alive_until_h)
         self.channel = channel
         self.z_plane = None if z_plane is None else int(z_plane)
+        self.pattern = pattern
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
         self.normalization_spec = normalization
@@ -290,7 +294,7 @@ class ReferencePlateDataModule(CropDataModule):
     def _source(self, k: int) -> _Labelled:
         """The labelled frames of the ``k``-th acquisition (its wells keyed ``(k, plate, well)``)."""
         root = self.roots[k]
-        acq = open_acquisition(root)
+        acq = open_acquisition(root, pattern=self.pattern)
         layout_path = self.layout_paths[k] or find_layout_beside(root)
         if layout_path is None:
             raise FerroscreenError(f"{root}: no layout.csv or .PlateMap beside the images; pass data.layout")

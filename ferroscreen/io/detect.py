@@ -78,6 +78,8 @@ def open_acquisition(
 ) -> Acquisition:
     """Open an acquisition, detecting its format unless ``fmt`` is given.
 
+    ``fmt`` ``pattern:REGEX`` is the generic reader with that pattern (as ``pattern`` gives it).
+
     A folder written by ``ferroscreen simulate`` (images under ``images/``) is
     opened as its IncuCyte export.
 
@@ -86,6 +88,8 @@ def open_acquisition(
             chosen reader finds no frames.
     """
     root = Path(root)
+    if fmt is not None and fmt.startswith("pattern:"):  # the CLI's --pattern travels inside the format
+        fmt, pattern = "pattern", fmt[len("pattern:"):]
     if fmt is None and pattern is not None:
         fmt = "pattern"
     if fmt is None:
@@ -114,7 +118,7 @@ def open_acquisition(
         return read_omezarr(root, interval_h=interval_h)
     if pattern is None:
         raise AcquisitionError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
-    return read_pattern(root, pattern, time_unit=time_unit)
+    return read_pattern(root, pattern, time_unit=time_unit, interval_h=interval_h)
 
 
 def find_layout_beside(root: Path) -> Path | None:

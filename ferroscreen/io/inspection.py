@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ferroscreen.errors import AcquisitionError, FerroscreenError
+from ferroscreen.csv_tables import header_names, names_a_table, read_csv_table
+from ferroscreen.errors import AcquisitionError, FerroscreenError, WellError
 from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
 from ferroscreen.io.detect import find_layout_beside, open_acquisition
 from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
@@ -15,7 +16,7 @@ from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_e
 from ferroscreen.io.plate_reader import NoPlateRead, plate_reads_table, read_plate_reader
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.layout_records import NotALayout
-from ferroscreen.plate.wells import well_to_rowcol
+from ferroscreen.plate.wells import normalize_well, well_to_rowcol
 
 _LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".xlsx", ".xlsm", ".xls")
 
@@ -118,6 +119,8 @@ def inspect_path(
         return _cellprofiler_info(path, layout)
     if path.is_file() and looks_like_harmony_results(path):
         return _harmony_info(path, layout)
+    if path.is_file() and suffix in _LAYOUT_SUFFIXES and (kind := names_a_table(header_names(path))):
+        return _table_info(path, kind, layout)
     not_layout: NotALayout | None = None
     if path.is_file() and suffix in _LAYOUT_SUFFIXES and not looks_like_metric_export(path):
         try:
@@ -264,6 +267,49 @@ def _plate_reader_info(path: Path, layout: Path | None) -> dict:
     return out
 
 
+def _table_info(path: Path, kind: str, layout: Path | list[Path] | None) -> dict:
+    """A wells table or a dose-response table described: plates, wells, times or curves, columns.
+
+    A wells table has ``plate, well[, time_h]`` and readouts (``export``'s, ``fit``'s or ``segment``'s);
+    a dose-response table ``curve, dose, response``.
+    """
+    import pandas as pd
+
+    t = read_csv_table(path, "a wells table" if kind == "wells" else "a dose-response table")
+    t.columns = [str(c).strip() for c in t.columns]
+    lower = {c.lower(): c for c in t.columns}
+    keys = {"plate", "well", "time_h", "field", "curve", "dose", "readout"}
+    columns = [c for c in t.columns if c.lower() not in keys]
+    numeric = [c for c in columns if pd.to_numeric(t[c], errors="coerce").notna().any()]
+    missing = int(t[numeric].apply(pd.to_numeric, errors="coerce").isna().sum().sum()) if numeric else 0
+    if kind == "tidy":
+        curve = next((lower[n] for n in ("curve", "compound", "drug", "treatment", "sample") if n in lower), None)
+        dose = next((c for c in t.columns if c.lower().startswith(("dose", "conc"))), None)
+        doses = pd.to_numeric(t[dose], errors="coerce") if dose else pd.Series(dtype=float)
+        return {"kind": "curve_table", "format": "csv", "path": str(path), "n_rows": int(len(t)),
+                "columns": list(t.columns), "curves": list(dict.fromkeys(t[curve].astype(str))) if curve else [],
+                "readouts": sorted(t[lower["readout"]].astype(str).unique()) if "readout" in lower else [],
+                "n_doses": int(doses[doses > 0].nunique()), "n_wells": 0, "wells": [], **_times([]),
+                "n_missing_values": missing, "notes": []}
+    plates = t[lower["plate"]].astype(str) if "plate" in lower else pd.Series(path.stem, index=t.index)
+    wells = t[lower["well"]].astype(str).str.strip()
+    try:
+        wells = wells.map(normalize_well)
+    except WellError as exc:
+        raise FerroscreenError(f"{path}: {exc}") from None
+    times = pd.to_numeric(t[lower["time_h"]], errors="coerce") if "time_h" in lower else pd.Series(dtype=float)
+    out = {
+        "kind": "wells_table", "format": "csv", "path": str(path), "n_rows": int(len(t)),
+        "plates": list(dict.fromkeys(plates)), "n_wells": int(wells.nunique()),
+        "wells": sorted(wells.unique(), key=well_to_rowcol),
+        **_times(sorted(float(x) for x in times.dropna().unique())),
+        "columns": numeric, "n_missing_values": missing, "notes": [],
+    }
+    if layout is not None:
+        out["layout_check"] = _compare(list(zip(plates, wells, strict=True)), layout)
+    return out
+
+
 def _well_ranges(wells: list[str], limit: int = 24) -> str:
     if len(wells) <= limit:
         return ", ".join(wells)
@@ -296,8 +342,21 @@ def render_inspection(info: dict) -> str:
             more = f" and {len(info['excluded']) - 12} more" if len(info["excluded"]) > 12 else ""
             lines.append(f"  excluded wells ({len(info['excluded'])}, left out of fits and QC): {shown}{more}")
         return "\n".join(lines)
+    if info["kind"] == "curve_table":
+        shown = ", ".join(info["curves"][:12]) + (f" … ({len(info['curves']) - 12} more)"
+                                                   if len(info["curves"]) > 12 else "")
+        lines.append(f"  rows: {info['n_rows']}; columns: {', '.join(info['columns'])}")
+        if info["curves"]:
+            lines.append(f"  curves ({len(info['curves'])}): {shown}")
+        lines.append(f"  positive doses: {info['n_doses']} distinct"
+                     + (f"; readouts: {', '.join(info['readouts'])}" if info["readouts"] else ""))
+        lines.append(f"  empty values: {info['n_missing_values']}")
+        return "\n".join(lines)
     interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
-    if info["kind"] == "metric_export":
+    if info["kind"] == "wells_table":
+        lines.append(f"  plates: {', '.join(info['plates'])}; rows: {info['n_rows']}")
+        lines.append(f"  columns: {', '.join(info['columns'])}")
+    elif info["kind"] == "metric_export":
         lines.append(f"  metric: {info['metric'] or '(none)'}")
     elif info["kind"] == "cellprofiler":
         low, high = info["fields_per_well"]

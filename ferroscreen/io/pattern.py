@@ -3,8 +3,9 @@
 The pattern is matched (``re.fullmatch``) against each image's path relative
 to the root, in POSIX form, or against the file name alone when the pattern
 contains no ``/``. Named groups: ``well`` (required), ``field``, ``time``
-(numeric, in ``time_unit``), ``channel``, ``plate``, ``z``. Missing groups
-default to field 1, time 0, channel ``ch1``, plate = the root folder name, z 0.
+(numeric, in ``time_unit``) or ``timepoint`` (a scan number, times ``interval_h``: ``t01`` is
+0 h), ``channel``, ``plate``, ``z``. Missing groups default to field 1, time 0, channel
+``ch1``, plate = the root folder name, z 0.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ferroscreen.plate.wells import normalize_well
 _UNITS = {"h": 1.0, "min": 1 / 60, "s": 1 / 3600, "d": 24.0}
 
 
-def read_pattern(root: str | Path, pattern: str, time_unit: str = "h") -> Acquisition:
+def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_h: float = 1.0) -> Acquisition:
     """Read images whose paths match ``pattern``.
 
     Raises:
@@ -35,6 +36,8 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h") -> Acquis
         raise AcquisitionError(f"--pattern '{pattern}': invalid regular expression ({exc})") from None
     if "well" not in rx.groupindex:
         raise AcquisitionError(f"--pattern '{pattern}': needs a named group (?P<well>...)")
+    if {"time", "timepoint"} <= set(rx.groupindex):
+        raise AcquisitionError(f"--pattern '{pattern}': a (?P<time>...) group or a (?P<timepoint>...) group, not both")
     if time_unit not in _UNITS:
         raise AcquisitionError(f"unknown time unit '{time_unit}' (use h, min, s or d)")
     scale = _UNITS[time_unit]
@@ -57,7 +60,8 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h") -> Acquis
                     "field": int(g.get("field") or 1),
                     "channel": g.get("channel") or "ch1",
                     "z": int(g.get("z") or 0),
-                    "time_h": float(g.get("time") or 0) * scale,
+                    "time_h": (float(g["timepoint"]) * interval_h if g.get("timepoint")
+                               else float(g.get("time") or 0) * scale),
                     "path": str(p.resolve()),
                 }
             )
@@ -65,4 +69,8 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h") -> Acquis
             skipped.append((str(p), str(exc)))
     if not records:
         raise AcquisitionError(f"{root}: no image matches --pattern '{pattern}'")
+    if "timepoint" in rx.groupindex:  # scan numbers count from the first scan (t01 or t00 is 0 h)
+        first = min(r["time_h"] for r in records)
+        for r in records:
+            r["time_h"] -= first
     return Acquisition(root, "pattern", make_frame_table(records), skipped)

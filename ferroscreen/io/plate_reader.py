@@ -22,8 +22,8 @@ every sheet read), in one of four shapes:
   Tecan i-control's wells-down form (a ``Time [s]`` row over one column per cycle, then a row per
   well) is read too.
 * **list**: a header row with a ``Well`` column and one column per read (EnVision, SoftMax);
-  a ``Plate``/``Barcode`` column splits the rows into plates. ``Repeat``, ``Type``, ``Time`` and
-  such bookkeeping columns are not reads.
+  a ``Plate``/``Barcode`` column splits the rows into plates (the barcode where both are given).
+  ``Repeat``, ``Type``, ``Time`` and such bookkeeping columns are not reads.
 
 Values are numbers (decimal commas in files not separated by commas). ``OVER``, ``OVRFLW``,
 ``Overflow``, ``Sat`` and ``>…`` mark a saturated well; other text (``?????``, ``n/a``) an
@@ -510,9 +510,11 @@ def _list_header(cells: list) -> tuple[int, int | None, list[tuple[int, str]]] |
     well_col = next((k for k, t in enumerate(texts) if _WELL_HEADER.match(t)), None)
     if well_col is None:
         return None
-    plate_col = next((k for k, t in enumerate(texts) if _PLATE_HEADER.match(t)), None)
+    plate_cols = [k for k, t in enumerate(texts) if _PLATE_HEADER.match(t)]
+    # EnVision writes the run's plate number and the barcode: the barcode names the plate
+    plate_col = next((k for k in plate_cols if "barcode" in texts[k].lower()), plate_cols[0] if plate_cols else None)
     reads = [(k, t) for k, t in enumerate(texts)
-             if t and k not in (well_col, plate_col) and not _NOT_A_READ.match(t)]
+             if t and k != well_col and k not in plate_cols and not _NOT_A_READ.match(t)]
     return (well_col, plate_col, reads) if reads else None
 
 

@@ -16,7 +16,14 @@ from ferroscreen.csv_tables import decode_table_text
 from ferroscreen.errors import LayoutError
 from ferroscreen.plate.layout import PlateLayout
 from ferroscreen.plate.layout_grid import grid_blocks, grid_names, grid_records, is_grid
-from ferroscreen.plate.layout_records import LayoutRecord, NotALayout, is_layout_column, layout_from_records
+from ferroscreen.plate.layout_records import (
+    WELL_KEYS,
+    LayoutRecord,
+    NotALayout,
+    column_key,
+    is_layout_column,
+    layout_from_records,
+)
 from ferroscreen.plate.wells import PlateFormat
 
 
@@ -44,6 +51,8 @@ def _table_records(path: Path, lines: list[str], delim: str) -> tuple[list[str],
     """``(header, records)`` of a layout table: one row per well under a header line."""
     reader = csv.reader(lines, delimiter=delim)
     header = [h.strip() for h in next(reader)]
+    if not any(column_key(h) in WELL_KEYS for h in header):  # before any row's check: maybe a plate read
+        raise NotALayout(f"{path}:1: missing required column 'well' (header: {', '.join(header)})")
     records = []
     for lineno, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells) or cells[0].lstrip().startswith("#"):

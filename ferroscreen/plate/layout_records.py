@@ -318,6 +318,9 @@ def layout_from_records(
     twice = next((h for k, h in enumerate(header) if h in header[:k]), None)
     if twice is not None:
         raise LayoutError(f"{at(twice)}: column '{twice}' appears twice in the header")
+    if not any(is_layout_column(h) for h in header):  # before the columns' checks: maybe a plate read
+        raise NotALayout(f"{at()}: no layout column besides the wells (compound, concentration, role, mode...; "
+                         f"header: {', '.join(header)})")
     try:
         names, header_units = layout_columns(header)
     except ColumnProblem as exc:
@@ -325,9 +328,6 @@ def layout_from_records(
     columns = list(names.values())
     if "well" not in columns:
         raise NotALayout(f"{at()}: missing required column 'well' (header: {', '.join(header)})")
-    if not any(is_layout_column(h) for h in header):
-        raise NotALayout(f"{at()}: no layout column besides the wells (compound, concentration, role, mode...; "
-                         f"header: {', '.join(header)})")
     modes = set(KNOWN_MODES) | set(extra_modes)
     fmt_given = plate_format is not None
     fmt = (plate_format if isinstance(plate_format, PlateFormat)

@@ -489,3 +489,36 @@ def test_several_exports_find_their_layout_plates_by_name(tmp_path):
     wells = load_results(tmp_path / "res").wells  # the report joins each plate's own rows as fit did
     named = wells.groupby("plate")["compound"].apply(lambda c: "Volasertib-B" in set(c))
     assert named.to_dict() == {"LIB01_rep1": False, "LIB02_rep1": True}
+
+
+def test_inspect_tells_tables_from_plate_reads_and_a_broken_row_is_named(tmp_path, monkeypatch, capsys):
+    """Wells tables, segment's well features and dose-response tables are described as tables; Gen5's header
+    block over a kinetic table and an EnVision list with plate number and barcode are plate reads."""
+    wells = tmp_path / "wells.csv"
+    rows = [f"P1,{w},{t},{100 + t}" for w in ("A01", "B02") for t in (0, 4, 8)]
+    wells.write_text("plate,well,time_h,n_cells\n" + "\n".join(rows) + "\n")
+    info = json.loads(_ok("inspect", str(wells), "--json"))
+    assert info["kind"] == "wells_table" and info["wells"] == ["A01", "B02"] and info["n_timepoints"] == 3
+    cut = tmp_path / "cut.csv"
+    cut.write_text(wells.read_text() + "P1,C03,0\n")
+    for argv in (("inspect", str(cut)), ("fit", str(cut), "--out", str(tmp_path / "o"))):
+        code, err = _run(monkeypatch, capsys, *argv)
+        assert code == 2 and "cut.csv: line 8 has 3 fields where the header has 4" in err, err
+    features = tmp_path / "features.csv"
+    features.write_text("plate,well,n_fields,n_nuclei,area_mean\nLIB01,A01,4,800,310\nLIB01,A02,4,90,420\n")
+    assert json.loads(_ok("inspect", str(features), "--json"))["kind"] == "wells_table"
+    tidy = tmp_path / "tidy.csv"
+    tidy.write_text("drug,dose_uM,viability\nRSL3,0.1,0.9\nRSL3,1,0.2\n")
+    info = json.loads(_ok("inspect", str(tidy), "--json"))
+    assert info["kind"] == "curve_table" and info["curves"] == ["RSL3"] and info["n_doses"] == 2
+    gen5 = tmp_path / "gen5.csv"
+    header = "Time,T° 485/520," + ",".join(f"{r}{c}" for r in "AB" for c in range(1, 13))
+    gen5.write_text("Software Version,3.11\n\nRead 1:485/520\n\n" + header + "\n"
+                    + "".join(f"{h}:00:00,37," + ",".join(["1000"] * 24) + "\n" for h in (0, 24)))
+    info = json.loads(_ok("inspect", str(gen5), "--json"))
+    assert info["kind"] == "plate_reader" and info["n_timepoints"] == 2
+    envision = tmp_path / "envision.csv"
+    envision.write_text("Plate,Repeat,Barcode,Well,Result\n" + "".join(
+        f"1,1,BC001,{r}{c:02d},{1000 + c}\n" for r in "ABCDEFGH" for c in range(1, 13)))
+    info = json.loads(_ok("inspect", str(envision), "--json"))
+    assert info["kind"] == "plate_reader" and info["reads"][0]["plate"] == "BC001"

@@ -203,7 +203,7 @@ def test_instrument_plate_names_match_layout_barcodes():
     got = call_hits(wells, layout).genes.set_index("gene")["fc_count"]
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index())
     wells["plate"] = wells["plate"] + "_x"
-    with pytest.raises(FerroscreenError, match="no row for plate MFGTMPcx7_REP1_x"):
+    with pytest.raises(FerroscreenError, match=r"plate\(s\) MFGTMPcx7_REP1_x, MFGTMPcx7_REP2_x of the data find no"):
         call_hits(wells, layout)
 
 

@@ -472,3 +472,28 @@ def test_compound_galleries_pick_each_treatments_best_calls_per_mode(reference, 
     assert none.csv is None and "no cell of a treated well called a death mode with p >= 1.01" in none.notes[0]
     run([*CMD, "export", str(reference), "--out", str(tmp_path / "d"), "--gallery", "0", "--compound-gallery", "0"])
     assert not (tmp_path / "d" / "gallery_compounds.csv").exists() and not (tmp_path / "d" / "galleries").exists()
+
+
+def test_images_named_some_other_way_score_with_a_pattern(reference, plate_dir, bundle_path, tmp_path):
+    """The plate renamed as a microscope of unknown naming writes it (scan numbers, not hours): --pattern reads it,
+    --interval-h gives the scan spacing, and the store equals the IncuCyte-named plate's."""
+    from ferroscreen.io import open_acquisition
+
+    frames = open_acquisition(plate_dir).frames
+    plate = tmp_path / str(frames["plate"].iloc[0])
+    plate.mkdir()
+    for row in frames.itertuples(index=False):
+        scan = int(round(row.time_h / 4)) + 1
+        shutil.copy(row.path, plate / f"exp1__{row.well}__s{row.field}__scan{scan:02d}.tif")
+    shutil.copy(plate_dir / "layout.csv", plate / "layout.csv")
+    out = tmp_path / "p.h5"
+    pattern = r"exp1__(?P<well>[A-P]\d+)__s(?P<field>\d+)__scan(?P<timepoint>\d+)\.tif"
+    proc = run([*score_cmd(plate, bundle_path, out), "--pattern", pattern, "--interval-h", "4"])
+    assert len(read_store(out).frames) == len(frames) and "pattern:exp1__" in str(read_store(out).attrs.get("config"))
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+    for extra, message in ((["--format", "pattern"], "--format pattern needs --pattern REGEX"),
+                           (["--format", "incucyte", "--pattern", pattern], "--pattern goes with --format pattern")):
+        proc = subprocess.run([*CMD, "inspect", str(plate), *extra], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = run([*CMD, "inspect", str(plate), "--pattern", pattern, "--interval-h", "4"])
+    assert "pattern" in proc.stdout and "timepoints: 3 from 0 h to 8 h, every 4 h" in proc.stdout
