@@ -506,14 +506,31 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
 
 
 def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: list[str]) -> None:
-    """Give each file's plates their names in place: unique, and the layout's where it lists several plates."""
+    """Give each file's plates their names in place: unique, and the layout's where it lists several plates.
+
+    A plate takes its layout plate by its own name (an export's label), else, one plate per file, by
+    its file's name, else by the order of the files. Two files naming their plates alike (an
+    export's label left at its default) have them named by the files.
+    """
+    one_each = all(part["plate"].nunique() == 1 for part in parts)
     owner: dict[str, Path] = {}
+    clash: tuple[str, Path] | None = None
     for part, path in zip(parts, paths, strict=True):
         for plate in part["plate"].astype(str).unique():
-            if plate in owner:
-                raise AnalysisInputError(f"{path}: plate '{plate}' is also in {owner[plate]} (name the plates apart, "
-                                         f"e.g. by file name)")
-            owner[plate] = path
+            if plate in owner and clash is None:
+                clash = (plate, path)
+            owner.setdefault(plate, path)
+    if clash is not None:
+        plate, path = clash
+        stems = [p.stem for p in paths]
+        if not one_each or len(set(stems)) < len(stems):
+            raise AnalysisInputError(f"{path}: plate '{plate}' is also in {owner[plate]} (name the plates apart, "
+                                     f"e.g. by file name)")
+        for part, each in zip(parts, paths, strict=True):
+            notes.append(f"{each}: plate '{part['plate'].iloc[0]}' named {each.stem} after its file (two files "
+                         f"name their plate '{plate}')")
+            part["plate"] = each.stem
+        owner = {p.stem: p for p in paths}
     ids = [str(p) for p in layout.plate_ids] if layout is not None else []
     if len(ids) <= 1:
         return
@@ -523,6 +540,15 @@ def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: li
         if len(rivals) > 1:
             raise AnalysisInputError(f"{owner[plate]}: plate '{plate}' could take the layout rows of "
                                      f"{' or '.join(rivals)}; name it after one of them")
+    if not all(matched.values()) and one_each:  # the files' names may name the layout's plates
+        by_file = {plate: layout.plate_id_for(path.stem) for plate, path in owner.items()}
+        if all(by_file.values()) and len(set(by_file.values())) == len(by_file):
+            for part, path in zip(parts, paths, strict=True):
+                plate = str(part["plate"].iloc[0])
+                notes.append(f"{path}: plate '{plate}' takes the layout rows of its plate {by_file[plate]} (by "
+                             f"the file's name)")
+                part["plate"] = by_file[plate]
+            return
     if all(matched.values()):  # named as the layout's plates, or as their replicates (LIB01_rep2)
         for plate, plate_id in matched.items():
             if plate != plate_id:

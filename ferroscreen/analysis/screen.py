@@ -440,9 +440,11 @@ def write_outputs(result: ScreenResult, outputs: OutputSet, source=None,
     else:
         outputs.drop("lines.csv")  # a rerun of the folder with one line left must not keep an old comparison
     points = fitted_points(result.doses)
-    for name, table in [*tables, ("fitted_points", points)]:
+    for name, table in tables:
         table.to_csv(outputs.path(f"{name}.csv"), index=False, float_format="%.6g")
         paths[name] = outputs.final(f"{name}.csv")
+    points.to_csv(outputs.path("fitted_points.csv"), index=False)  # full precision: the report and refits read it
+    paths["fitted_points"] = outputs.final("fitted_points.csv")
     if over_time is not None and len(over_time):
         tables.append(("ec50_over_time", over_time))
     write_results_workbook(outputs.path("results.xlsx"), dict(tables), points, source)

@@ -110,14 +110,37 @@ def _mode_rows(rows: pd.DataFrame, modes, corrected: bool, ranked: dict[str, str
     return out
 
 
+def _readouts_table(res: Results) -> pd.DataFrame | None:
+    """``readouts.csv`` of the folder (one row per plate and well with the layout's columns), else None."""
+    path = res.root / "readouts.csv"
+    if not path.is_file():
+        return None
+    try:
+        table = pd.read_csv(path, dtype={"compound": str, "role": str, "mode": str, "rescue_agent": str})
+    except (OSError, ValueError):
+        return None
+    if not {"plate", "well", "compound", "role"} <= set(table.columns):
+        return None
+    table = table.drop_duplicates(["plate", "well"])
+    return table.assign(**{c: table[c].fillna("").astype(str) if c in table.columns else ""
+                           for c in ("compound", "role", "mode", "rescue_agent")})
+
+
 def _layout_roles(res: Results) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
-    """Compound -> role, compound -> reference mode, compound -> rescue agents (from wells)."""
+    """Compound -> role, compound -> reference mode, compound -> rescue agents.
+
+    From the wells with their layout columns, else from ``readouts.csv`` (a fit folder without
+    ``wells.csv``, as when the fit's input was a table kept elsewhere).
+    """
     roles: dict[str, str] = {}
     ref_modes: dict[str, str] = {}
     agents: dict[str, list[str]] = {}
-    if res.wells is None or not res.has_layout:
+    if res.wells is not None and res.has_layout:
+        wells = res.wells.drop_duplicates(["plate", "well"])
+    elif (per_well := _readouts_table(res)) is not None:
+        wells = per_well
+    else:
         return roles, ref_modes, agents
-    wells = res.wells.drop_duplicates(["plate", "well"])
     plain = wells[(wells["rescue_agent"] == "") & (wells["compound"] != "")]
     for name, group in plain.groupby("compound", sort=False):
         roles[str(name)] = str(group["role"].mode().iloc[0])

@@ -22,7 +22,7 @@ and the report says what was absent:
     ``curve, readout, time_h, ec50`` (``ec50_lo``/``ec50_hi`` optional).
 ``rescue.csv`` (or ``potency.csv``)
     Potency ratios (``numerator, denominator, readout, ratio`` and intervals).
-``points.csv`` (or ``dose_response.csv``)
+``points.csv`` (or ``dose_response.csv``, ``tidy.csv``, ``fitted_points.csv`` as ``fit`` writes it)
     The tidy ``curve, dose, response[, readout]`` table the fits were made from.
 ``lines.csv``
     Cell lines compared per compound (``compound, readout, line_a, line_b,
@@ -74,7 +74,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "ec50_time": ("ec50_time.csv", "ec50_over_time.csv"),
     "rescue": ("rescue.csv", "potency.csv", "potency_ratios.csv"),
     "lines": ("lines.csv",),
-    "points": ("points.csv", "dose_response.csv", "tidy.csv"),
+    "points": ("points.csv", "dose_response.csv", "tidy.csv", "fitted_points.csv"),
     "layout": ("layout.csv", "layout.xlsx", "layout.PlateMap", "layout.platemap"),
     "provenance": ("provenance.json",),
     "gallery": ("gallery.csv",),

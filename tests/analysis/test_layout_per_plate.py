@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 
 import numpy as np
@@ -232,3 +233,26 @@ def test_hits_wells_tables_named_after_no_layout_plate_are_one_line(tmp_path, mo
     err = capsys.readouterr().err
     assert exc.value.code == 2 and len(err.strip().splitlines()) == 1
     assert "plate(s) plateA of the data find no plate in the layout" in err and "plates LIB01, LIB02" in err
+
+
+def test_exports_whose_labels_name_no_layout_plate_take_theirs_by_file_name(tmp_path, monkeypatch, capsys):
+    e1, m1 = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    e2, m2 = _plate(tmp_path, "VID102", "erastin", 1000, 2)
+    for export, label in ((e1, "Run7 vessel 1"), (e2, "Run7 vessel 2")):
+        export.write_text(export.read_text().replace(f"Label: {export.stem[:-6]}", f"Label: {label}"))
+    # files given in the other order than the layouts: the file names decide, not the order
+    code, out, err = run_fit_main([e2, e1, "--layout", m1, "--layout", m2, "--out", tmp_path / "o"], monkeypatch,
+                                  capsys)
+    assert code == 0, err
+    assert "plate 'Run7 vessel 2' takes the layout rows of its plate VID102 (by the file's name)" in out
+    fits = pd.read_csv(tmp_path / "o" / "fits.csv")
+    assert _ec50(fits, "erastin") == pytest.approx(1e-6, rel=0.25) and _ec50(fits, "RSL3") == pytest.approx(
+        30e-9, rel=0.25)
+    # two exports labelled alike are named by their files
+    for export in (e1, e2):
+        export.write_text(re.sub(r"Label: .*", "Label: Plate 1", export.read_text()))
+    code, out, err = run_fit_main([e1, e2, "--layout", m1, "--layout", m2, "--out", tmp_path / "o2"], monkeypatch,
+                                  capsys)
+    assert code == 0, err
+    assert "plate 'Plate 1' named VID101_count after its file (two files name their plate 'Plate 1')" in out
+    assert _ec50(pd.read_csv(tmp_path / "o2" / "fits.csv"), "RSL3") == pytest.approx(30e-9, rel=0.25)

@@ -250,9 +250,8 @@ def test_several_files_are_several_plates(tmp_path, monkeypatch, capsys):
     named = [tmp_path / "a.csv", tmp_path / "b.csv"]
     for k, path in enumerate(named):
         path.write_text(f"Plate,Well,Result\nP1,A01,{5 + k}\nP1,A02,6\n")
-    code, err = _run(monkeypatch, capsys, "fit", *map(str, named), "--layout", str(layout), "--out",
-                     str(tmp_path / "r5"))
-    assert code == 2 and "b.csv: plate 'P1' is also in" in err
+    res = CliRunner().invoke(app, ["fit", *map(str, named), "--layout", str(layout), "--out", str(tmp_path / "r5")])
+    assert "b.csv: plate 'P1' named b after its file (two files name their plate 'P1')" in res.output
 
 
 def test_reads_that_do_not_fit_the_layout_or_each_other_are_refused(tmp_path, monkeypatch, capsys):

@@ -315,3 +315,24 @@ def test_compound_gallery_shows_in_its_compounds_section_only(tmp_path, make_res
     assert 'alt="cells of volasertib called each death mode"' in sections["volasertib"]
     assert "called each death mode" not in sections["FSC-101"]
     assert "image &#39;../outside.png&#39; lies outside the results folder; not shown" in html
+
+
+def test_a_fit_folder_without_wells_csv_keeps_its_references_and_rescues(tmp_path, make_results, cli):
+    """A fit of a wells table kept elsewhere writes no wells.csv: roles come from readouts.csv, dose points from
+    fitted_points.csv, so references and every rescue call still show."""
+    src = make_results(tmp_path / "src", compounds=("volasertib", "FSC-101"), n_doses=5, times=(0, 36, 72))
+    out = tmp_path / "fit"
+    proc = cli("fit", src / "wells.csv", "--layout", src / "layout.csv", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert not (out / "wells.csv").exists() and (out / "fitted_points.csv").is_file()
+    res = load_results(out)
+    infos, _ = list_compounds(res)
+    layout = pd.read_csv(src / "layout.csv")
+    references = set(layout.loc[layout["role"] == "reference", "compound"])
+    assert references and {i.name for i in infos if i.role == "reference"} == references
+    vola = next(i for i in infos if i.name == "volasertib")
+    assert "Fer-1" in vola.rescue and vola.curves
+    html = (tmp_path / "r.html")
+    assert cli("report", out, "--out", html).returncode == 0
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.read_text()))
+    assert f"{len(references)} mode references" in text
