@@ -123,8 +123,10 @@ def top_hits(res: Results, anchors: dict[tuple[str, str], str], n: int = 3) -> l
 def qc_verdicts(res: Results) -> dict[str, dict]:
     """Plate -> ``{"verdict": "pass"|"fail"|"n/a", "reasons": [...]}`` from ``qc.csv``.
 
-    A row fails when a pass column is false, a fail column is true, or a
-    flags/reasons column is non-empty; a plate fails when any of its rows fails.
+    Where ``qc.csv`` has pass or fail columns (as ``fit`` writes ``pass``), they decide: a row
+    fails when a pass column is false or a fail column true. Flags/reasons columns then only
+    explain (a ``no_controls`` flag on a passing plate stays a pass, as ``fit`` said); without
+    pass or fail columns, a non-empty flag fails the row. A plate fails when any of its rows fails.
     """
     out: dict[str, dict] = {}
     if res.qc is None:
@@ -135,25 +137,29 @@ def qc_verdicts(res: Results) -> dict[str, dict]:
     reason_cols = [c for c in qc.columns if _REASON_COLUMN.match(c.lower())]
     for plate, sub in qc.groupby("plate", sort=False):
         reasons: list[str] = []
-        known = False
+        failed = known = False
         for _, row in sub.iterrows():
             where = f" ({row['mode']})" if "mode" in sub.columns and str(row["mode"]) else ""
             for col in pass_cols:
                 v = truthy(row[col])
                 known |= v is not None
                 if v is False:
+                    failed = True
                     reasons.append(f"{col} false{where}")
             for col in fail_cols:
                 v = truthy(row[col])
                 known |= v is not None
                 if v is True:
+                    failed = True
                     reasons.append(f"{col}{where}")
             for col in reason_cols:
                 text = "" if pd.isna(row[col]) else str(row[col]).strip()
-                known = True
+                if not (pass_cols or fail_cols):
+                    known = True
                 if text and text.lower() not in _FALSE:
+                    failed |= not (pass_cols or fail_cols)
                     reasons.append(f"{text}{where}")
-        verdict = ("fail" if reasons else "pass") if known else "n/a"
+        verdict = ("fail" if failed else "pass") if known else "n/a"
         out[str(plate)] = {"verdict": verdict, "reasons": list(dict.fromkeys(reasons))}
     return out
 

@@ -336,3 +336,19 @@ def test_a_fit_folder_without_wells_csv_keeps_its_references_and_rescues(tmp_pat
     assert cli("report", out, "--out", html).returncode == 0
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.read_text()))
     assert f"{len(references)} mode references" in text
+
+
+def test_qc_verdict_follows_the_pass_column_and_flags_explain(tmp_path, make_results):
+    """fit's qc.csv passes a plate with a no_controls flag: the report says pass too, with the flag as its reason."""
+    root = make_results(tmp_path / "r", compounds=("volasertib",), n_doses=5, times=(0, 36, 72))
+    qc = pd.read_csv(root / "qc.csv")
+    qc["pass"] = True
+    qc["flags"] = "no_controls"
+    qc.to_csv(root / "qc.csv", index=False)
+    verdict = qc_verdicts(load_results(root))["P1"]
+    assert verdict["verdict"] == "pass" and any("no_controls" in r for r in verdict["reasons"])
+    qc.loc[0, "pass"] = False
+    qc.to_csv(root / "qc.csv", index=False)
+    assert qc_verdicts(load_results(root))["P1"]["verdict"] == "fail"
+    qc.drop(columns="pass").to_csv(root / "qc.csv", index=False)  # flags alone: a flag fails the plate
+    assert qc_verdicts(load_results(root))["P1"]["verdict"] == "fail"
