@@ -121,8 +121,13 @@ def _provenance(root: Path, summary: dict, created: str) -> list[dict]:
     if summary.get("params"):
         rows.append({"key": "hit calling", "text": json.dumps(summary["params"], indent=1), "block": True,
                      "summary": f"{len(summary['params'])} settings"})
+    inputs = [f"{i.get('sha256') or '(not a file)'}  {i.get('path')}" for i in summary.get("inputs", [])
+              if isinstance(i, dict)]
+    if inputs:
+        rows.append({"key": "input files (sha256)", "text": "\n".join(inputs), "block": True,
+                     "summary": f"{len(inputs)} files"})
     sums = [f"{file_sha256(root / n)}  {n}" for n in HITS_FILES.values() if (root / n).is_file()]
-    rows.append({"key": "input files (sha256)", "text": "\n".join(sums), "block": True,
+    rows.append({"key": "result files (sha256)", "text": "\n".join(sums), "block": True,
                  "summary": f"{len(sums)} files"})
     return rows
 

@@ -60,7 +60,12 @@ def test_knockdown_report_shows_calls_plots_plates_and_escapes_gene_names(hits_r
     assert table.count("<tr>") == 1 + min(100, len(genes)) and table.count(">hit</td>") == len(hits)
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 4 + 2  # 4 plots, 2 plate maps
     assert "Hits by phenotype:" in html and "n_nuclei" in html and 'id="concordance-table"' in html
-    assert "genes.csv" in html and "hits.json" in html  # provenance lists the input files with sha256
+    assert "genes.csv" in html and "hits.json" in html  # provenance lists the result files with sha256
+    from ferroscreen.hashing import file_sha256
+
+    for name in ("wells.csv", "layout.csv"):  # and the inputs hits read, with theirs
+        path = hits_report.parent / name
+        assert f"{file_sha256(path)}  {path.resolve()}" in html
     from ferroscreen.report.knockdown import build_hits_report
 
     short = build_hits_report(hits_report.parent / "hits", hits_report.parent / "short.html", max_rows=8)
