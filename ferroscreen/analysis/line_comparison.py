@@ -20,11 +20,14 @@ adjustment over every row with a p-value. The ``verdict`` is one of
 ``similar``
     both active, no difference shown (the interval says how large one could be);
 ``selective``
-    active in ``line_a`` only: its effect is at least ``min_effect`` and the
-    other line's curve is called inactive;
+    active in ``line_a`` only: its effect is at least ``min_effect``, the
+    other line's curve is called inactive and its effect is under half of ``line_a``'s;
 ``not_comparable``
     a curve failed, an EC50 lies outside the tested doses
-    (``ec50_out_of_range``) or has no standard error.
+    (``ec50_out_of_range``) or has no standard error; the ratio's interval spans
+    more than :data:`MAX_CI_DECADES` decades (the EC50s are too uncertain to tell
+    alike from different); or the inactive line's effect is as large as the active
+    one's (called inactive for too few points or too much noise, not for a lack of effect).
 
 Pairs where neither curve is active are left out. A compared pair whose
 effects differ by more than :data:`PLATEAU_GAP` says so in ``note``: each EC50
@@ -51,6 +54,8 @@ COMPARISON_COLUMNS = [
 _UNUSABLE_FLAGS = ("failed", "ec50_out_of_range")
 #: Effects (fitted plateau minus the vehicle level) further apart than this are noted on a compared pair.
 PLATEAU_GAP = 0.25
+#: A ratio interval wider than this many decades (hi / lo) compares nothing: ``not_comparable``.
+MAX_CI_DECADES = 4.0
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -88,6 +93,9 @@ def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: fl
     if b["call"] != "active":
         row["ec50_b"] = np.nan
         why = _usable(b) if b["call"] == "failed" else ""
+        if not why and abs(row["effect_b"]) >= 0.5 * abs(row["effect_a"]):
+            why = (f"called inactive, but its effect ({row['effect_b']:.2f}) is as large as {a['group']}'s "
+                   f"({row['effect_a']:.2f}): too few points or too noisy to call")
         row["verdict"], row["note"] = ("not_comparable", f"{b['group']}: {why}") if why else ("selective", "")
         return row
     why = "; ".join(f"{r['group']}: {w}" for r in (a, b) if (w := _usable(r)))
@@ -97,6 +105,13 @@ def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: fl
     out = ratio_intervals(b["ec50"], b["ec50_se"], fit_df(b), a["ec50"], a["ec50_se"], fit_df(a), level)
     row.update(ratio=float(out["ratio"]), ratio_lo=float(out["log_lo"]), ratio_hi=float(out["log_hi"]),
                p_value=float(out["p_value"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        decades = np.log10(row["ratio_hi"] / row["ratio_lo"])
+    if not np.isfinite(decades) or decades > MAX_CI_DECADES:
+        row["verdict"] = "not_comparable"
+        row["note"] = (f"the EC50s are too uncertain to compare (ratio {row['ratio']:.3g}x, CI "
+                       f"{row['ratio_lo']:.3g}–{row['ratio_hi']:.3g}x)")
+        return row
     if abs(row["effect_a"] - row["effect_b"]) > PLATEAU_GAP:
         row["note"] = (f"plateaus differ (effect {row['effect_a']:.2f} vs {row['effect_b']:.2f}): the EC50s are "
                        "half-way points of unequal effects")

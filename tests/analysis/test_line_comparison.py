@@ -109,3 +109,16 @@ def test_pairs_with_unequal_plateaus_say_so():
     assert out.loc["B", "note"] == "" and out.loc["A", "verdict"] == out.loc["B", "verdict"] == "differs"
     assert comparison_sentence(out.loc["A"]).endswith("; plateaus differ (effect 0.85 vs 0.40): the EC50s are "
                                                       "half-way points of unequal effects")
+
+
+def test_an_inactive_line_with_an_equal_effect_and_an_uninformative_interval_are_not_comparable():
+    same = _fit("A", "L1", call="inactive")
+    same["effect"] = -0.62  # as large as the active line's: inactive for its few points, not for no effect
+    fits = pd.DataFrame([same, _fit("A", "L2", effect=-0.64),
+                         _fit("B", "L1", ec50=2e-7, se=2e-6, df=2.0), _fit("B", "L2", ec50=4e-7, se=4e-6, df=2.0)])
+    out = compare_lines(fits).set_index("compound")
+    assert out.loc["A", "verdict"] == "not_comparable"
+    assert "L1: called inactive, but its effect (-0.62) is as large as L2's (-0.64)" in out.loc["A", "note"]
+    b = out.loc["B"]
+    assert np.log10(b["ratio_hi"] / b["ratio_lo"]) > 4 and b["verdict"] == "not_comparable"
+    assert b["note"].startswith("the EC50s are too uncertain to compare (ratio 2x, CI ")
