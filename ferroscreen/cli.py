@@ -73,6 +73,13 @@ def _check_number(option: str, value: float | None, low: float | None = None, hi
         raise FerroscreenError(f"{option} must be a number {' and '.join(x for x in (lo, hi) if x)}, not {value:g}")
 
 
+class CiScale(StrEnum):
+    """``fit --ci-scale`` choices (see :func:`ferroscreen.analysis.fit_curves`)."""
+
+    log = "log"
+    linear = "linear"
+
+
 class RankOn(StrEnum):
     """``fit --rank-on`` choices (see :mod:`ferroscreen.analysis.ranking`)."""
 
@@ -643,6 +650,11 @@ def fit(
                      "multiplexed with the viability --read: fitted together, scaled by the layout's pos_ctrl "
                      "(lysis) wells to frac_dead."),
     ] = None,
+    ci_scale: Annotated[
+        CiScale,
+        typer.Option("--ci-scale", help="EC50/ED intervals on the log-dose scale (asymmetric, always positive) or "
+                     "drc's linear scale (EC50 +- t SE)."),
+    ] = "log",
     signal: Annotated[
         ReaderSignal,
         typer.Option("--signal", help="What a plate-reader read or IncuCyte metric measures: viable cells "
@@ -710,13 +722,14 @@ def fit(
         lines = run_fit(
             loaded.table, loaded.kind, outputs, layout=lay, model=model.lower(), readouts=split_readouts(readout),
             endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
-            exclude=excluded, wells_csv=write_wells,
+            exclude=excluded, wells_csv=write_wells, ci_scale=CiScale(ci_scale).value,
         )  # fmt: skip
         if loaded.derived and not write_wells:
             lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
         options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                    "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
-                   "exclude": excluded or [], "wells_csv": write_wells, **loaded.options}
+                   "exclude": excluded or [], "wells_csv": write_wells, "ci_scale": CiScale(ci_scale).value,
+                   **loaded.options}
         lines.append(f"{write_provenance(outputs, input_path, options, store_attrs, layout or None)}")
     for line in lines:
         typer.echo(line)

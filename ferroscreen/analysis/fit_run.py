@@ -146,14 +146,16 @@ def run_fit(
     rank_on: str = "peak",
     exclude: list[str] | None = None,
     wells_csv: bool = False,
+    ci_scale: str = "log",
 ) -> list[str]:
     """Fit, rank and QC one input; write the CSVs; return lines to print.
 
     ``out_dir`` is a folder, or the :class:`OutputSet` of a caller that writes more
     (provenance) and commits the set; a folder gets all of this run's outputs or none.
 
-    With ``wells_csv`` (an input that was not a wells table already, e.g. an instrument
-    export) the wells table analysed is also written as ``wells.csv``, which gives the
+    ``ci_scale`` is the EC50/ED intervals' scale (``log``, or drc's ``linear``; see
+    :func:`~ferroscreen.analysis.fit_curves`). With ``wells_csv`` (an input that was not a wells
+    table already, e.g. an instrument export) the wells table analysed is also written as ``wells.csv``, which gives the
     report its time courses and plate maps (see :func:`may_write_wells`).
 
     Raises:
@@ -181,7 +183,7 @@ def run_fit(
             table = table[table["readout"].astype(str).isin(readouts)]
             if table.empty:
                 raise AnalysisInputError(f"{where}: no rows for readout(s) {', '.join(readouts)}")
-        fits = fit_curves(table, model=model, source=source)
+        fits = fit_curves(table, model=model, source=source, ci_scale=ci_scale)
         with output_set(out_dir) as outputs:
             fits.to_csv(outputs.path("fits.csv"), index=False, float_format="%.6g")
             write_results_workbook(outputs.path("results.xlsx"), {"fits": fits}, fitted_points(table), source)
@@ -202,7 +204,7 @@ def run_fit(
     try:
         result = analyse_screen(
             table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on,
-            exclude=exclude,
+            exclude=exclude, ci_scale=ci_scale,
         )
     except AnalysisInputError as exc:
         if not unmolar:
@@ -210,7 +212,8 @@ def run_fit(
         raise AnalysisInputError(f"{exc}; {unmolar[0]}" + (f" (and {len(unmolar) - 1} more)" if len(unmolar) > 1
                                                            else "")) from None
     over_name = "ec50_over_time.csv"
-    over = ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude) if over_time else None
+    over = (ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude, ci_scale=ci_scale)
+            if over_time else None)
     with output_set(out_dir) as outputs:
         paths = write_outputs(result, outputs, source, over_time=over)
         lines = [f"note: {note}" for note in [*unmolar, *result.notes]]

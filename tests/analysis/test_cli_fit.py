@@ -322,3 +322,19 @@ def test_wells_table_names_duplicates_bad_wells_and_wells_without_layout(tmp_pat
     assert base.exit_code == 0 and "not in the layout" not in base.output
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "short" / "fits.csv"),
                                   pd.read_csv(tmp_path / "base" / "fits.csv"))
+
+
+def test_ci_scale_linear_gives_drcs_intervals_from_the_command_line(tmp_path):
+    data = shared_path("doseresponse", "ryegrass.csv")
+    reference = pd.read_csv(shared_path("doseresponse", "ryegrass_drc_reference.csv"))
+    res = CliRunner().invoke(app, ["fit", str(data), "--ci-scale", "linear", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    fit = pd.read_csv(tmp_path / "o" / "fits.csv").iloc[0]
+    for ed in (10, 50, 90):
+        ref = reference[(reference["model"] == "LL.4") & (reference["quantity"] == f"ED{ed} delta")].iloc[0]
+        name = "ec50" if ed == 50 else f"ed{ed}"
+        assert fit[f"{name}_lo"] == pytest.approx(ref["published_ci_low"], rel=2e-5)
+        assert fit[f"{name}_hi"] == pytest.approx(ref["published_ci_high"], rel=2e-5)
+    assert json.loads((tmp_path / "o" / "provenance.json").read_text())["fit"]["ci_scale"] == "linear"
+    log = CliRunner().invoke(app, ["fit", str(data), "--out", str(tmp_path / "l")])
+    assert log.exit_code == 0 and pd.read_csv(tmp_path / "l" / "fits.csv").iloc[0]["ec50_lo"] > fit["ec50_lo"]
