@@ -550,6 +550,9 @@ def simulate(
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
 
     lib = load_library(library)
+    if plate_format not in lib.plate_maps:
+        known = " and ".join(f"{n}-well" for n in sorted(lib.plate_maps))
+        raise FerroscreenError(f"--format {plate_format}: the library '{library}' has plate maps for {known} plates")
     config = SimulationConfig(
         plate_format=plate_format,
         fields=fields,

@@ -289,7 +289,8 @@ def _metric(path: Path, layout) -> FitInput:
     from ferroscreen.io.metric_export import read_metric_export
 
     export = read_metric_export(path)
-    return FitInput(export.table, "metric", layout, notes=[metric_note(path, export.metric)], derived=True)
+    return FitInput(export.table, "metric", layout, notes=[metric_note(path, export.metric)], derived=True,
+                    options={"metric": export.metric})
 
 
 def _metric_signal(fitted: FitInput, source: Path, layout, signal: str) -> FitInput:
@@ -464,12 +465,13 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates of one kind of export; "
                                  f"{metric_files[0].name} is an IncuCyte metric export and "
                                  f"{next(p for p in paths if p not in metric_files).name} is not")
-    parts, notes, exports, summary = [], [], [], ""
+    parts, notes, exports, summary, options = [], [], [], "", {}
     for path in paths:
         if metric_files:
             fitted = _metric(path, layout)
             parts.append(fitted.table)
             notes += fitted.notes
+            options = options or fitted.options
             continue
         export = _plate_reader_export(path, False, layout)
         if export is None:
@@ -500,7 +502,8 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
     _name_plates(parts, paths, layout, notes)
     metric = pd.concat(parts, ignore_index=True)
     if metric_files:
-        return _metric_signal(FitInput(metric, "metric", layout, notes=notes, derived=True), paths[0], layout, signal)
+        return _metric_signal(FitInput(metric, "metric", layout, notes=notes, derived=True, options=options), paths[0],
+                              layout, signal)
     metric.attrs["read_label"] = parts[0].attrs.get("read_label", "")
     return _reader_signal(metric, notes, summary, exports, ", ".join(map(str, paths)), layout, read, signal)
 

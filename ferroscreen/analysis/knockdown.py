@@ -43,7 +43,9 @@ non-targeting wells against the layout's ``pos_ctrl`` wells (a lethal siRNA such
 PLK1 or KIF11): Z′, robust Z′, SSMD and the CV of the non-targeting wells. An siRNA
 screen's window is narrower than a compound screen's, so a plate is flagged
 (``no_window``) only when its Z′ is below 0, where the control bands overlap; a CV
-above 0.2 is flagged ``high_cv``. Flagged plates are reported, never dropped.
+above 0.2 is flagged ``high_cv``. The window is judged on the count (or viability) alone: a
+lethal control leaves too few nuclei to measure their area, so the area row reports its
+statistics without a window flag. Flagged plates are reported, never dropped.
 """
 
 from __future__ import annotations
@@ -592,9 +594,10 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2) -> pd.
             neg, posv = values[g["is_control"].to_numpy(bool)], values[pos.to_numpy()]
             st = control_stats(neg[np.isfinite(neg)], posv[np.isfinite(posv)])
             flags = []
-            if st["n_reference"] < 2:
+            judged = key != "area"  # the lethal pos_ctrl moves the count, not the area of its few nuclei
+            if st["n_reference"] < 2 and judged:
                 flags.append("no_pos_ctrl")
-            elif st["z_prime"] < 0:
+            elif judged and st["z_prime"] < 0:
                 flags.append("no_window")
             if st["cv_vehicle"] > cv_max:
                 flags.append("high_cv")

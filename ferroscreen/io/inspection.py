@@ -321,6 +321,10 @@ def _counting_line(info: dict) -> str:
     return f"  counting {info['objects']}; {area}"
 
 
+#: Compound lines a layout's text description shows (``--json`` has every one).
+_MAX_SERIES = 40
+
+
 def render_inspection(info: dict) -> str:
     """Human-readable text for an :func:`inspect_path` result."""
     lines = [f"{info['path']}: {info['kind']} ({info['format']})"]
@@ -333,7 +337,9 @@ def render_inspection(info: dict) -> str:
                 "  references: " + ", ".join(f"{c} → {m}" for c, m in info["references"].items())
             )
         lines.append(f"  compounds ({len(info['compounds'])}):")
-        lines += [f"    {s}" for s in info["series"]]
+        lines += [f"    {s}" for s in info["series"][:_MAX_SERIES]]
+        if len(info["series"]) > _MAX_SERIES:  # an siRNA library plate: a gene per well
+            lines.append(f"    … and {len(info['series']) - _MAX_SERIES} more (--json lists them all)")
         lines.append(f"  empty wells ({len(info['empty_wells'])}): {_well_ranges(info['empty_wells'])}")
         if info["cell_lines"]:
             lines.append(f"  cell lines: {', '.join(info['cell_lines'])}")

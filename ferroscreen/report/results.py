@@ -158,9 +158,15 @@ class Results:
 
     @property
     def count_label(self) -> str:
-        """What ``n_cells`` holds: ``signal`` for a plate-reader read (``provenance.json``), else ``cell count``."""
+        """What ``n_cells`` holds, as ``provenance.json`` says.
+
+        ``signal`` for a plate-reader read, ``confluence`` for an IncuCyte confluence metric, else
+        ``cell count``.
+        """
         fit = self.provenance.get("fit") if isinstance(self.provenance.get("fit"), dict) else {}
-        return "signal" if fit.get("plate_reader") else "cell count"
+        if fit.get("plate_reader"):
+            return "signal"
+        return "confluence" if "confluence" in str(fit.get("metric", "")).lower() else "cell count"
 
     @property
     def death_modes(self) -> list[str]:

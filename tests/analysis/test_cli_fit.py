@@ -42,6 +42,10 @@ def test_incucyte_example_export_with_platemap(tmp_path):
     assert {"mode", "rank", "compound", "score"} <= set(ranking.columns)
     assert (ranking["mode"] == "viability").all()
     assert (out / "qc.csv").exists() and (out / "readouts.csv").exists()
+    from ferroscreen.report import load_results
+
+    assert json.loads((out / "provenance.json").read_text())["fit"]["metric"] == "Phase Object Confluence (Percent)"
+    assert load_results(out).count_label == "confluence"  # the report's plate maps say what was measured
 
 
 def test_thunor_minimal_export_with_layout_csv(tmp_path):

@@ -288,3 +288,21 @@ def test_bad_wells_values_are_user_errors_and_time_courses_take_the_last_scan():
     assert "the wells table holds 2 time points; each plate's last (48 h) is used" in res.warnings
     assert any("2 time points" in str(w.message) for w in caught)
     assert res.genes.set_index("gene").loc["POLR2A", "hit"]  # called from the 48 h scan, not the flat 0 h one
+
+
+def test_plate_qc_judges_the_window_on_the_count_not_the_area():
+    """A lethal pos_ctrl (PLK1) moves the count, not nuclear area: the count row gets the window, the area row none."""
+    from ferroscreen.analysis.knockdown import control_qc
+
+    rng = np.random.default_rng(0)
+    n = 16
+    wells = pd.DataFrame({
+        "plate": "P1", "role": ["neg_ctrl"] * n + ["pos_ctrl"] * n, "is_control": [True] * n + [False] * n,
+        "fc_count": np.r_[rng.normal(1, 0.05, n), rng.normal(0.05, 0.02, n)],
+        "fc_area": np.r_[rng.normal(1, 0.05, n), rng.normal(1, 0.05, n)],  # same area: no window to see
+    })
+    qc = control_qc(wells, ["count", "area"]).set_index("readout")
+    assert qc.loc["count", "z_prime"] > 0.5 and qc.loc["count", "flags"] == ""
+    assert qc.loc["area", "z_prime"] < 0 and qc.loc["area", "flags"] == ""
+    wells["fc_count"] = 1.0 + rng.normal(0, 0.05, 2 * n)  # a control that kills nothing: flagged
+    assert "no_window" in control_qc(wells, ["count", "area"]).set_index("readout").loc["count", "flags"]
