@@ -52,6 +52,9 @@ def _table_records(path: Path, lines: list[str], delim: str) -> tuple[list[str],
     reader = csv.reader(lines, delimiter=delim)
     header = [h.strip() for h in next(reader)]
     if not any(column_key(h) in WELL_KEYS for h in header):  # before any row's check: maybe a plate read
+        if any(ln.lstrip().lower().startswith("date time") and "elapsed" in ln.lower() for ln in lines[:60]):
+            raise NotALayout(f"{path}: an IncuCyte metric export (a Date Time / Elapsed table of readings), not a "
+                             "layout")
         raise NotALayout(f"{path}:1: missing required column 'well' (header: {', '.join(header)})")
     records = []
     for lineno, cells in enumerate(reader, start=2):

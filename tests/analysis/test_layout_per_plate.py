@@ -256,3 +256,10 @@ def test_exports_whose_labels_name_no_layout_plate_take_theirs_by_file_name(tmp_
     assert code == 0, err
     assert "plate 'Plate 1' named VID101_count after its file (two files name their plate 'Plate 1')" in out
     assert _ec50(pd.read_csv(tmp_path / "o2" / "fits.csv"), "RSL3") == pytest.approx(30e-9, rel=0.25)
+
+
+def test_a_metric_export_given_as_the_layout_is_named_as_one(tmp_path, monkeypatch, capsys):
+    e1, _ = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    e2, _ = _plate(tmp_path, "VID102", "erastin", 1000, 2)
+    code, _, err = run_fit_main([e1, "--layout", e2, "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert code == 2 and "VID102_count.txt: an IncuCyte metric export (a Date Time / Elapsed table" in err
