@@ -17,7 +17,7 @@ def earlier_run(folder):
 
 
 def listing(folder):
-    return {p.name: p.read_text() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def test_commit_replaces_writes_and_drops(tmp_path):

@@ -474,9 +474,9 @@ def test_compound_galleries_pick_each_treatments_best_calls_per_mode(reference, 
     assert not (tmp_path / "d" / "gallery_compounds.csv").exists() and not (tmp_path / "d" / "galleries").exists()
 
 
-def test_images_named_some_other_way_score_with_a_pattern(reference, plate_dir, bundle_path, tmp_path):
-    """The plate renamed as a microscope of unknown naming writes it (scan numbers, not hours): --pattern reads it,
-    --interval-h gives the scan spacing, and the store equals the IncuCyte-named plate's."""
+def _renamed_plate(plate_dir, tmp_path) -> tuple[Path, str, int]:
+    """The plate renamed as a microscope of unknown naming writes it (scan numbers, not hours), its pattern,
+    and its frame count."""
     from ferroscreen.io import open_acquisition
 
     frames = open_acquisition(plate_dir).frames
@@ -486,14 +486,25 @@ def test_images_named_some_other_way_score_with_a_pattern(reference, plate_dir, 
         scan = int(round(row.time_h / 4)) + 1
         shutil.copy(row.path, plate / f"exp1__{row.well}__s{row.field}__scan{scan:02d}.tif")
     shutil.copy(plate_dir / "layout.csv", plate / "layout.csv")
-    out = tmp_path / "p.h5"
-    pattern = r"exp1__(?P<well>[A-P]\d+)__s(?P<field>\d+)__scan(?P<timepoint>\d+)\.tif"
-    proc = run([*score_cmd(plate, bundle_path, out), "--pattern", pattern, "--interval-h", "4"])
-    assert len(read_store(out).frames) == len(frames) and "pattern:exp1__" in str(read_store(out).attrs.get("config"))
-    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+    return plate, r"exp1__(?P<well>[A-P]\d+)__s(?P<field>\d+)__scan(?P<timepoint>\d+)\.tif", len(frames)
+
+
+def test_a_pattern_reads_images_named_some_other_way(plate_dir, tmp_path):
+    plate, pattern, _ = _renamed_plate(plate_dir, tmp_path)
     for extra, message in ((["--format", "pattern"], "--format pattern needs --pattern REGEX"),
                            (["--format", "incucyte", "--pattern", pattern], "--pattern goes with --format pattern")):
         proc = subprocess.run([*CMD, "inspect", str(plate), *extra], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     proc = run([*CMD, "inspect", str(plate), "--pattern", pattern, "--interval-h", "4"])
     assert "pattern" in proc.stdout and "timepoints: 3 from 0 h to 8 h, every 4 h" in proc.stdout
+
+
+@pytest.mark.slow  # ~18 s; the reader and the option are checked by the test above
+def test_images_named_some_other_way_score_with_a_pattern(reference, plate_dir, bundle_path, tmp_path):
+    """--pattern reads the renamed plate, --interval-h gives the scan spacing, and the store equals the
+    IncuCyte-named plate's."""
+    plate, pattern, n_frames = _renamed_plate(plate_dir, tmp_path)
+    out = tmp_path / "p.h5"
+    run([*score_cmd(plate, bundle_path, out), "--pattern", pattern, "--interval-h", "4"])
+    assert len(read_store(out).frames) == n_frames and "pattern:exp1__" in str(read_store(out).attrs.get("config"))
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
