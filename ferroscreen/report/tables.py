@@ -70,6 +70,9 @@ def frame_table(df: pd.DataFrame, columns: list[str] | None = None) -> dict:
 def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[dict]:
     """One sortable table per mode: rank, compound, score and every score component.
 
+    Rows of compounds not active in the mode are greyed (``muted``) past their name: their
+    EC50 and potency describe no effect.
+
     ``anchors`` maps (compound, group) to the href of its section; each row's
     compound links to the section of its own group.
     """
@@ -86,8 +89,13 @@ def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[di
         table = frame_table(sub, columns)
         at = columns.index("compound")
         keys = zip(sub["compound"].astype(str), group_column(sub), strict=True)
-        for row, key in zip(table["rows"], keys, strict=True):
+        tier = next((sub[c].astype(str).tolist() for c in ("tier", "call") if c in sub.columns), None)
+        for k, (row, key) in enumerate(zip(table["rows"], keys, strict=True)):
             row[at]["href"] = anchors.get(key)
+            if tier is not None and tier[k] != "active":  # an inactive curve's EC50 and potency mean nothing
+                for c, col in zip(row, columns, strict=True):
+                    if col not in ("rank", "compound", "tier", "call"):
+                        c["cls"] = "muted"
         table["mode"] = mode
         out.append(table)
     return out

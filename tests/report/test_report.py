@@ -352,3 +352,20 @@ def test_qc_verdict_follows_the_pass_column_and_flags_explain(tmp_path, make_res
     assert qc_verdicts(load_results(root))["P1"]["verdict"] == "fail"
     qc.drop(columns="pass").to_csv(root / "qc.csv", index=False)  # flags alone: a flag fails the plate
     assert qc_verdicts(load_results(root))["P1"]["verdict"] == "fail"
+
+
+def test_ranking_rows_of_inactive_compounds_are_greyed_past_their_name(tmp_path, make_results, cli):
+    from ferroscreen.report.tables import ranking_tables
+
+    src = make_results(tmp_path / "src", compounds=("volasertib", "FSC-101"), n_doses=5, times=(0, 36, 72))
+    assert cli("fit", src / "wells.csv", "--layout", src / "layout.csv", "--out", tmp_path / "fit").returncode == 0
+    res = load_results(tmp_path / "fit")
+    ranking = res.ranking
+    assert "tier" in ranking.columns and (ranking["tier"] != "active").any()
+    for table in ranking_tables(res, {}):
+        sub = ranking[ranking["mode"] == table["mode"]].sort_values("rank")
+        cols = table["columns"]
+        for row, tier in zip(table["rows"], sub["tier"].astype(str), strict=True):
+            greyed = {col for c, col in zip(row, cols, strict=True) if c.get("cls") == "muted"}
+            expected = set(cols) - {"rank", "compound", "tier", "call"} if tier != "active" else set()
+            assert greyed == expected
