@@ -31,6 +31,7 @@ _LAYOUT_KEEP = (
     "mode",
     "rescue_agent",
     "rescue_concentration",
+    "rescue_as_written",
     "replicate",
     "cell_line",
     "growth_condition",

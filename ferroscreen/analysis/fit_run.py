@@ -117,7 +117,11 @@ def may_write_wells(out_dir: str | Path) -> bool:
 
 
 def unmolar_doses(layout: PlateLayout) -> list[str]:
-    """One note per compound whose curve wells give doses that are not molar (so it gets no curve)."""
+    """Notes on doses that are not molar.
+
+    One per compound whose curve wells give doses that are not molar (so it gets no curve), and
+    one per rescue agent whose doses stay as written.
+    """
     t = layout.table
     if "concentration_raw" not in t.columns:
         return []
@@ -130,6 +134,12 @@ def unmolar_doses(layout: PlateLayout) -> list[str]:
         why = " without a molecular weight (an 'mw' column in g/mol converts them)" if mass else ""
         notes.append(f"{layout.source or 'layout'}: {compound}: doses in {', '.join(units)}{why} are not molar; "
                      f"its wells join no dose-response curve")
+    if "rescue_as_written" in t.columns:
+        kept = t[t["rescue_as_written"].fillna("").astype(str) != ""]
+        for agent, g in kept.groupby("rescue_agent", sort=True):
+            doses = ", ".join(dict.fromkeys(g["rescue_as_written"].astype(str)))
+            notes.append(f"{layout.source or 'layout'}: {agent}: rescue doses kept as written ({doses}; a "
+                         f"'rescue_mw' column in g/mol makes them molar); each is compared on its own")
     return notes
 
 

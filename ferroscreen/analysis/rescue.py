@@ -82,7 +82,7 @@ RESCUE_COLUMNS = [
     "n_alone", "n_rescued", "n_vehicle",
     "effect_alone_lo", "effect_alone_hi", "effect_rescued_lo", "effect_rescued_hi",
     "effect_reduction_lo", "effect_reduction_hi", "p_value", "df",
-    "frac_reduction", "frac_p_value", "auc_reduction", "auc_p_value",
+    "frac_reduction", "frac_p_value", "auc_reduction", "auc_p_value", "rescue_as_written",
 ]  # fmt: skip
 
 #: ``predict(compound, group, readout, dose)`` -> fitted alone response at ``dose``
@@ -374,9 +374,14 @@ def _single_dose_rows(
     rescued_all = w[(w["rescue_agent"] != "") & (w["compound"] != "") & (w["concentration"] > 0)]
     if rescued_all.empty:
         return []
+    written = (_text(rescued_all["rescue_as_written"]) if "rescue_as_written" in rescued_all.columns
+               else pd.Series("", index=rescued_all.index))
     rescued_all = rescued_all.assign(
         _dose=rescued_all["concentration"].map(lambda c: float(f"{c:.6g}")),
-        _rdose=rescued_all["rescue_concentration"].fillna(-1.0).map(lambda c: float(f"{c:.6g}")),
+        # each rescue dose its own comparison: molar, else as written (5 ug/ml without a rescue_mw)
+        _rdose=[f"{c:.6g} M" if np.isfinite(c) else w for c, w in zip(rescued_all["rescue_concentration"], written,
+                                                                       strict=True)],
+        _rwritten=written,
     )
     plain = w[(w["rescue_agent"] == "") & w["role"].isin(ALONE_ROLES) & (w["concentration"] > 0)]
     vehicle_all = w[w["role"] == "vehicle"]
@@ -415,12 +420,14 @@ def _single_dose_rows(
             "compound": compound, "rescue_agent": agent, "mode": mode, "group": group,
             "design": "single_dose", "concentration": dose,
             "rescue_concentration": float(sub["rescue_concentration"].iloc[0]),
+            "rescue_as_written": str(sub["_rwritten"].iloc[0]),
         }  # fmt: skip
         for prefix in ("frac", "auc"):
             got = per_readout.get(f"{prefix}_{mode}", {})
             row[f"{prefix}_reduction"] = got.get("effect_reduction", np.nan)
             row[f"{prefix}_p_value"] = got.get("p_value", np.nan)
-        who = f"{compound} ({_dose_text(dose)}) + {agent}"
+        as_written = str(sub["_rwritten"].iloc[0])
+        who = f"{compound} ({_dose_text(dose)}) + {agent}" + (f" ({as_written})" if as_written else "")
         mode_txt = mode or "death"
         if not per_readout:
             row.update(readout="", confirms=False, call_alone="", call_rescued="", verdict=(

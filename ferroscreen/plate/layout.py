@@ -231,7 +231,7 @@ class PlateLayout:
         """Write the layout in the CSV schema.
 
         Molar concentrations are written in ``M``; others (ng/ml without a molecular weight, ``%``)
-        as written, with their unit; rescue concentrations in ``M`` (``rescue_unit``).
+        as written, with their unit; rescue concentrations likewise (``rescue_unit``).
         """
         path = Path(path)
         out = self.table.copy()
@@ -243,9 +243,14 @@ class PlateLayout:
         out["concentration"] = [repr(float(v)) if m else (repr(float(r)) if k else "")
                                 for v, r, m, k in zip(out["concentration"], raw, molar, kept, strict=True)]
         rescue = out["rescue_concentration"].notna()
-        out["rescue_concentration"] = [repr(float(v)) if pd.notna(v) else "" for v in out["rescue_concentration"]]
-        out["rescue_unit"] = ["M" if r else "" for r in rescue]
-        extra = [c for c in out.columns if c not in LAYOUT_COLUMNS and c not in ("concentration_raw", "rescue_unit")]
+        written = (out["rescue_as_written"].fillna("").astype(str) if "rescue_as_written" in out.columns
+                   else pd.Series("", index=out.index))
+        kept = [w.split(" ", 1) if w and not r else ["", ""] for w, r in zip(written, rescue, strict=True)]
+        out["rescue_concentration"] = [repr(float(v)) if pd.notna(v) else k[0]
+                                       for v, k in zip(out["rescue_concentration"], kept, strict=True)]
+        out["rescue_unit"] = ["M" if r else (k[1] if len(k) > 1 else "") for r, k in zip(rescue, kept, strict=True)]
+        extra = [c for c in out.columns
+                 if c not in LAYOUT_COLUMNS and c not in ("concentration_raw", "rescue_unit", "rescue_as_written")]
         out = out[LAYOUT_COLUMNS + ["rescue_unit"] + extra]
         path.parent.mkdir(parents=True, exist_ok=True)
         out.to_csv(path, index=False)

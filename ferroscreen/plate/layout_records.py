@@ -355,9 +355,12 @@ def layout_from_records(
         conc, raw, unit = _molar(rec, row, "concentration", "unit", header_units.get("concentration", ""),
                                  "", decimal_comma)
         out_row["concentration"], out_row["concentration_raw"], out_row["unit"] = conc, raw, unit
-        out_row["rescue_concentration"] = _molar(
+        rescue, rescue_raw, rescue_unit = _molar(
             rec, row, "rescue_concentration", "rescue_unit", header_units.get("rescue_concentration", ""),
-            unit, decimal_comma)[0]
+            unit, decimal_comma)
+        out_row["rescue_concentration"] = rescue
+        out_row["rescue_as_written"] = (f"{rescue_raw:g} {rescue_unit}".strip()
+                                        if math.isnan(rescue) and not math.isnan(rescue_raw) else "")
         out_row["rescue_agent"] = row.get("rescue_agent", "")
         out_row["role"] = role = _role(rec, row)
         mode = row.get("mode", "").lower()
@@ -386,6 +389,8 @@ def layout_from_records(
         if len(twice):
             raise LayoutError(f"{source}: compound '{twice.index[0]}' has {len(twice.iloc[0])} molecular weights "
                               f"({', '.join(f'{w:g}' for w in twice.iloc[0])}); give it one")
+    if not df["rescue_as_written"].astype(bool).any():  # kept only where a rescue dose stayed as written
+        df = df.drop(columns="rescue_as_written")
     df = df[LAYOUT_COLUMNS + [c for c in df.columns if c not in LAYOUT_COLUMNS]]
     if not fmt_given:
         fmt = PlateFormat.smallest_containing(list(df["well"]))

@@ -306,3 +306,35 @@ def test_reduction_interval_is_fieller_and_agrees_with_the_test():
         df = terms.sum() ** 2 / np.sum(terms**2 / np.array([g.size - 1 for g in groups]))
         t_stat = abs((1 - rho) * a - r + rho * v) / np.sqrt(terms.sum())
         assert t_stat == pytest.approx(stats.t.ppf(0.975, df), rel=0.02)
+
+
+def test_rescue_doses_kept_as_written_are_compared_each_on_its_own(tmp_path):
+    """Fer-1 given in µg/ml without a rescue_mw: the two doses stay apart (they were pooled as one missing dose)."""
+    from typer.testing import CliRunner
+
+    from ferroscreen.cli import app
+
+    wells, layout = single_dose_screen()
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    table = pd.read_csv(tmp_path / "layout.csv", dtype=str, keep_default_na=False)
+    fer = (table["compound"] == "RSL3") & (table["rescue_agent"] == "Fer-1")
+    table.loc[fer, "rescue_unit"] = "ug/ml"
+    table.loc[fer, "rescue_concentration"] = ["1", "1", "5"]
+    table.to_csv(tmp_path / "layout.csv", index=False)
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "wells.csv"), "--layout", str(tmp_path / "layout.csv"),
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "Fer-1: rescue doses kept as written (1 ug/ml, 5 ug/ml;" in res.output
+    rescue = pd.read_csv(tmp_path / "o" / "rescue.csv", keep_default_na=False)
+    rsl3 = rescue[rescue["compound"] == "RSL3"].set_index("rescue_as_written")
+    assert sorted(rsl3.index) == ["1 ug/ml", "5 ug/ml"]
+    assert (rsl3.loc["1 ug/ml", "n_rescued"], rsl3.loc["5 ug/ml", "n_rescued"]) == (2, 1)
+    assert rsl3.loc["1 ug/ml", "verdict"].startswith("RSL3 (1 µM) + Fer-1 (1 ug/ml) ")
+    again = pd.read_csv(tmp_path / "layout.csv", dtype=str, keep_default_na=False)  # written back as it was read
+    from ferroscreen.plate import read_layout
+
+    read_layout(tmp_path / "layout.csv").to_csv(tmp_path / "back.csv")
+    back = pd.read_csv(tmp_path / "back.csv", dtype=str, keep_default_na=False)
+    assert back.loc[fer, "rescue_concentration"].tolist() == again.loc[fer, "rescue_concentration"].tolist()
+    assert set(back.loc[fer, "rescue_unit"]) == {"ug/ml"}
