@@ -40,7 +40,7 @@ from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normal
 from ferroscreen.analysis.rescue import confirm_rescues
 from ferroscreen.errors import LayoutError
 from ferroscreen.output_set import OutputSet
-from ferroscreen.plate import PlateLayout, well_to_rowcol
+from ferroscreen.plate import PlateLayout, format_molar, well_to_rowcol
 
 _FITTABLE_FIXED = ("viability", "gr", "dip_rel", "dip_rate")
 #: Plateau bounds per readout family: fractions in [0, 1], relative counts
@@ -271,6 +271,32 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
     return notes
 
 
+def pooled_rescue_doses(annotated: pd.DataFrame) -> list[str]:
+    """Notes on rescue curves whose wells hold the rescue agent at several doses.
+
+    A rescue curve is a compound's dose series with a rescue agent; it pools the agent's doses.
+    """
+    if "rescue_agent" not in annotated.columns or "rescue_concentration" not in annotated.columns:
+        return []
+    rescued = annotated[(annotated["rescue_agent"] != "") & (annotated["concentration"] > 0)]
+    if rescued.empty:
+        return []
+    molar = pd.to_numeric(rescued["rescue_concentration"], errors="coerce")
+    written = (rescued["rescue_as_written"].fillna("").astype(str) if "rescue_as_written" in rescued.columns
+               else pd.Series("", index=rescued.index))
+    dose = [format_molar(m) if pd.notna(m) else w for m, w in zip(molar, written, strict=True)]
+    rescued = rescued.assign(_rdose=dose, _series=rescued.groupby(["treatment", "group"])["concentration"]
+                             .transform("nunique"))
+    notes = []
+    for (treatment, group), g in rescued[rescued["_series"] > 1].groupby(["treatment", "group"], sort=True):
+        doses = [d for d in dict.fromkeys(g["_rdose"]) if d]
+        if len(doses) > 1:
+            where = f" ({group})" if group else ""
+            notes.append(f"{treatment}{where}: the rescue agent at {len(doses)} doses ({', '.join(doses)}) across "
+                         f"the dose series is fitted as one rescue curve")
+    return notes
+
+
 def plates_without_vehicle(annotated: pd.DataFrame) -> list[str]:
     """Notes on plates (cell lines) with dosed wells but no vehicle wells: their vehicle-relative readouts are empty."""
     if "n_cells_end" not in annotated.columns or not annotated["n_cells_end"].notna().any():
@@ -330,7 +356,8 @@ def analyse_screen(
     if used.empty:
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
     annotated = normalise_to_vehicle(used)
-    notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *plates_without_vehicle(annotated)) if n]
+    notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *plates_without_vehicle(annotated),
+                                    *pooled_rescue_doses(annotated)) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)

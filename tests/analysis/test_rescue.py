@@ -338,3 +338,19 @@ def test_rescue_doses_kept_as_written_are_compared_each_on_its_own(tmp_path):
     back = pd.read_csv(tmp_path / "back.csv", dtype=str, keep_default_na=False)
     assert back.loc[fer, "rescue_concentration"].tolist() == again.loc[fer, "rescue_concentration"].tolist()
     assert set(back.loc[fer, "rescue_unit"]) == {"ug/ml"}
+
+
+def test_a_rescue_curve_pooling_two_rescue_doses_is_said():
+    rows = [dict(well=f"A{k + 1:02d}", compound="DMSO", role="vehicle") for k in range(4)]
+    for r, fer in (("B", 1e-6), ("C", 5e-6)):
+        rows += [dict(well=f"{r}{k + 1:02d}", compound="RSL3", concentration=d, role="rescue", rescue_agent="Fer-1",
+                      rescue_concentration=fer) for k, d in enumerate(DOSES)]
+    rows += [dict(well=f"D{k + 1:02d}", compound="RSL3", concentration=d) for k, d in enumerate(DOSES)]
+    layout = make_layout(rows, 96)
+    rng = np.random.default_rng(0)
+    wells = pd.DataFrame([dict(plate="P1", well=w, time_h=t, n_cells=1000 * rng.normal(1, 0.03),
+                               frac_alive=0.95, frac_ferroptosis=0.05)
+                          for w in layout.table["well"] for t in (0.0, 24.0, 48.0)])
+    notes = analyse_screen(wells, layout).notes
+    assert any(n.startswith("RSL3 + Fer-1: the rescue agent at 2 doses (1 µM, 5 µM) across the dose series") for n
+               in notes), notes
