@@ -122,7 +122,7 @@ def _root(
 INTERVAL_HELP = (
     "Hours between timepoints, for files that carry no acquisition time "
     "(ImageXpress, Cytation or scanR without time tags, CellVoyager without MeasurementData.mlf, OME-Zarr without a "
-    "time unit; the reader says when it used it)."
+    "time unit, --pattern with a timepoint group; the reader says when it used it)."
 )
 TTA_HELP = ("Average each cell's 8 views (4 rotations, each mirrored): +0.010 held-out macro-F1 on a simulated "
             "plate, 8 forward passes per crop (~6.5x the scoring time on a CPU).")
@@ -164,6 +164,7 @@ def inspect(
     """Show what an acquisition, metric export or layout contains."""
     from ferroscreen.io.inspection import inspect_path, render_inspection
 
+    _check_number("--interval-h", interval_h, 0, low_open=True)
     report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern), interval_h=interval_h)
     if as_json:
         import json
@@ -253,6 +254,7 @@ def detect(
     overlays: Annotated[int, typer.Option("--overlays", min=0, help="Overlay PNGs for the first N images.")] = 12,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
+    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel of an acquisition.")] = None,
     z_plane: Annotated[
         int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, else the lowest).")
@@ -265,10 +267,11 @@ def detect(
     from ferroscreen.crops.detection_check import check_detection
 
     _check_number("--match-radius", match_radius, 0, low_open=True)
+    _check_number("--interval-h", interval_h, 0, low_open=True)
     with _image_progress("detecting") as progress:
         s = check_detection(input_path, out, _detector_setting(detector), truth=truth, match_radius=match_radius,
                             overlays=overlays, fmt=_acquisition_format(fmt, pattern), channel=channel,
-                            z_plane=z_plane,
+                            z_plane=z_plane, interval_h=interval_h,
                             progress=progress)
     if as_json:
         typer.echo(json.dumps(s, indent=1))
@@ -298,6 +301,7 @@ def segment(
         str | None, typer.Option("--format", help="Acquisition format (default: detect).")
     ] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
+    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
     channel: Annotated[
         str | None,
         typer.Option("--channel", help="Nuclear channel of an acquisition (default: the only one, else the one "
@@ -331,11 +335,12 @@ def segment(
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""
     from ferroscreen.segment.run import segment_input
 
+    _check_number("--interval-h", interval_h, 0, low_open=True)
     with _image_progress("segmenting") as progress:
         summary = segment_input(
             input_path, out, model=model, fmt=_acquisition_format(fmt, pattern), channel=channel, tile=tile, tta=tta,
             objects=objects, diameter=diameter, resume=resume, progress=progress, channel_index=channel_index,
-            z_plane=z_plane,
+            z_plane=z_plane, interval_h=interval_h,
         )
     for note in summary["notes"]:
         typer.echo(f"note: {note}", err=True)
@@ -787,6 +792,7 @@ def score(
     """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
     from ferroscreen.score.runner import score_plate
 
+    _check_number("--interval-h", interval_h, 0, low_open=True)
     s = score_plate(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,

@@ -89,6 +89,8 @@ def names_a_table(names: list[str]) -> str | None:
     named ``dose``/``conc``/``concentration`` with or without a molar unit, ``dose_uM``).
     """
     lower = {n.lower() for n in names}
+    if {"curve", "dose", "response"} <= lower:  # fit's fitted_points.csv names its wells too
+        return "tidy"
     if {"well", "time_h"} <= lower or ({"plate", "well"} <= lower
                                        and lower & {"n_nuclei", "nuclei_per_field", "area_mean"}):
         return "wells"
@@ -97,8 +99,14 @@ def names_a_table(names: list[str]) -> str | None:
     return None
 
 
+#: Columns that name things (curves, compounds, genes, plates): ``NA``, ``null`` or ``#N/A`` there is a name.
+NAME_COLUMNS = ("curve", "compound", "drug", "treatment", "sample", "curve_id", "gene", "plate", "well", "readout",
+                "rescue_agent", "group")
+
+
 def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None = None,
-                   error: type[FerroscreenError] = FerroscreenError) -> pd.DataFrame:
+                   error: type[FerroscreenError] = FerroscreenError,
+                   names: tuple[str, ...] = NAME_COLUMNS) -> pd.DataFrame:
     """Read a delimited text table (UTF-8, byte-order mark allowed, or UTF-16 with one) after checking every row.
 
     Args:
@@ -107,6 +115,8 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
         sep: Delimiter; by default the header line's (:func:`header_delimiter`), tab for
             ``.tsv``/``.tab`` files.
         error: The :class:`FerroscreenError` subclass raised.
+        names: Columns (any case) read as text as written: a compound or gene called ``NA``,
+            ``null`` or ``#N/A`` keeps its name (other columns read those as missing).
 
     Raises:
         FerroscreenError: (``error``) One line naming the file: missing, a folder, empty, not
@@ -135,4 +145,11 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise error(f"{path}: not a readable table ({first})") from None
     table.columns = [str(c).strip() for c in table.columns]
+    wanted = {n.lower() for n in names}
+    named = [k for k, c in enumerate(table.columns) if c.lower() in wanted and table[c].isna().any()]
+    if named:  # a name that pandas took for missing (NA, null, #N/A): read those columns again as text
+        raw = pd.read_csv(io.StringIO(text), sep=sep, usecols=named, dtype=str, keep_default_na=False)
+        for k, col in zip(named, raw.columns, strict=True):
+            text_values = raw[col].str.strip()
+            table.isetitem(k, table.iloc[:, k].astype(object).where(text_values == "", text_values))
     return table

@@ -126,10 +126,10 @@ MAX_TITLE, MAX_TEXT = 31, 32767
 def sheet_title(name: str, taken: set[str]) -> str:
     """An Excel sheet title for ``name``, added to ``taken``.
 
-    Excel's rules: none of the characters ``[]:*?/`` or backslash, at most 31 characters, and
-    no other sheet of the same title in any case.
+    Excel's rules: none of the characters ``[]:*?/`` or backslash (control characters are
+    dropped), at most 31 characters, and no other sheet of the same title in any case.
     """
-    base = _TITLE_FORBIDDEN.sub("_", str(name)).strip("'") or "sheet"
+    base = _TITLE_FORBIDDEN.sub("_", re.sub(r"[\x00-\x1f]", "", str(name))).strip("'") or "sheet"
     title, n = base[:MAX_TITLE], 1
     while title.lower() in {t.lower() for t in taken}:
         n += 1

@@ -171,9 +171,10 @@ def dose_response_table(
         min_doses: Minimal distinct positive concentrations for a curve.
 
     Returns:
-        The tidy table plus ``compound, treatment, rescue_agent, group, role,
-        mode, plate, well``; ``n`` holds the endpoint cell count where known
-        (binomial totals for fraction readouts).
+        The tidy table plus the curve's ``compound, treatment, rescue_agent, group, role,
+        mode`` and each point's ``plate, well, well_role`` (``vehicle`` for the dose-0
+        points); ``n`` holds the endpoint cell count where known (binomial totals for
+        fraction readouts).
     """
     a = annotated
     dosed = a["role"].isin(CURVE_ROLES) & (a["compound"] != "") & (a["concentration"] > 0)
@@ -221,6 +222,7 @@ def dose_response_table(
                 "mode": wells["curve_mode"],
                 "plate": wells["plate"],
                 "well": wells["well"],
+                "well_role": wells["role"],
             }
         )
         if "n_cells_end" in wells.columns:

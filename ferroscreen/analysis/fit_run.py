@@ -44,6 +44,9 @@ from ferroscreen.plate import PlateFormat, PlateLayout, make_layout
 from ferroscreen.plate.units import GRAMS_PER_LITRE
 
 KINDS = ("tidy", "wells", "metric")
+#: Outputs only a fit with a layout writes; a tidy fit into the same folder removes an earlier run's.
+SCREEN_ONLY = ("ranking.csv", "rescue.csv", "qc.csv", "readouts.csv", "lines.csv", "ec50_over_time.csv",
+               "fitted_points.csv")
 
 #: Score-store attributes copied into ``provenance.json`` (how the wells were scored).
 SCORING_ATTRS = (
@@ -197,6 +200,13 @@ def run_fit(
         with output_set(out_dir) as outputs:
             fits.to_csv(outputs.path("fits.csv"), index=False, float_format="%.6g")
             write_results_workbook(outputs.path("results.xlsx"), {"fits": fits}, fitted_points(table), source)
+            given = Path(source).resolve() if source is not None else None
+            folder = outputs.final("fits.csv").parent
+            stale = [*SCREEN_ONLY, *(["wells.csv"] if (folder / "wells.csv").exists() and may_write_wells(folder)
+                                     else [])]  # wells.csv only where an earlier fit derived it
+            for name in stale:  # an earlier layout fit's tables would contradict these fits
+                if given is None or outputs.final(name).resolve() != given:
+                    outputs.drop(name)
         lines = [f"{outputs.final('fits.csv')}: {summary_line(fits)}",
                  f"{outputs.final('results.xlsx')}: the fits and fitted points in one workbook (Prism-ready sheets)"]
         if layout is not None:

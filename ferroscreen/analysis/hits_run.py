@@ -119,9 +119,9 @@ def run_hits(
             "layout": (str(layout_paths[0]) if len(layout_paths) == 1 else [str(p) for p in layout_paths])
             if layout_paths else None,
             "layout_sha256": (digests[0] if len(digests) == 1 else digests) if layout_paths else None,
-            "inputs": [{"path": str(p.resolve()), "sha256": file_sha256(p) if p.is_file() else None}
-                       for p in [*sources, *layout_paths]],
             **loaded.options,
+            "inputs": [{"path": str(p.resolve()), "sha256": file_sha256(p) if p.is_file() else None}
+                       for p in [*sources, *layout_paths]],  # after the reader's options: inputs and layouts
             "input_notes": loaded.notes,
             "params": result.params,
             "warnings": result.warnings,

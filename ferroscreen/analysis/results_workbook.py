@@ -49,8 +49,8 @@ def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame
     if d.empty:
         return pd.DataFrame(columns=["log10 dose (M)"])
     keys = [c for c in ("plate", "well") if c in d.columns]
-    curves = list(dict.fromkeys(d["curve"].astype(str)))
-    d = d.assign(curve=d["curve"].astype(str), dose=d["dose"].astype(float))
+    d = d.assign(curve=d["curve"].fillna("").astype(str), dose=d["dose"].astype(float))
+    curves = list(dict.fromkeys(d["curve"]))
     d = d.sort_values(["curve", "dose", *keys], kind="stable")
     d["rep"] = d.groupby(["curve", "dose"]).cumcount() + 1
     wide = d.pivot_table(index="dose", columns=["curve", "rep"], values="response", aggfunc="first")

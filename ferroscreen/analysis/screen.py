@@ -435,7 +435,7 @@ def ec50_over_time(
 
 #: Columns of ``fitted_points.csv`` first, in this order (the rest follow as the table has them).
 DOSES_COLUMNS = ["readout", "curve", "dose", "response", "n", "compound", "rescue_agent", "group", "role", "mode",
-                 "plate", "well"]
+                 "plate", "well", "well_role"]
 
 
 def fitted_points(doses: pd.DataFrame) -> pd.DataFrame:

@@ -41,9 +41,13 @@ IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".di
 
 
 def detection_inputs(
-    input_path: Path, fmt: str | None = None, channel: str | None = None, z_plane: int | None = None
+    input_path: Path, fmt: str | None = None, channel: str | None = None, z_plane: int | None = None,
+    interval_h: float = 1.0,
 ) -> pd.DataFrame:
     """Images to run on: ``path, image`` (+ frame columns for an acquisition's label-free channel, one z plane).
+
+    ``interval_h`` is the scan interval of acquisitions that number their scans (see
+    :func:`ferroscreen.io.open_acquisition`).
 
     Raises:
         FerroscreenError: Nothing to detect in, an ambiguous channel or an absent z plane.
@@ -62,7 +66,8 @@ def detection_inputs(
         return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
     failed = None
     try:
-        acq = open_acquisition(input_path, fmt=fmt) if fmt or detect_format(input_path) else None
+        acq = (open_acquisition(input_path, fmt=fmt, interval_h=interval_h) if fmt or detect_format(input_path)
+               else None)
     except FerroscreenError as exc:
         if fmt is not None:
             raise
@@ -107,6 +112,7 @@ def check_detection(
     channel: str | None = None,
     z_plane: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    interval_h: float = 1.0,
 ) -> dict:
     """Detect cells in every input image into ``out``; with ``truth``, score them (see the module docstring).
 
@@ -129,7 +135,7 @@ def check_detection(
         cfg = detector if isinstance(detector, DetectorConfig) else detector_config(detector)
     except (TypeError, ValueError) as exc:
         raise FerroscreenError(f"detector settings: {exc}") from None
-    table = detection_inputs(input_path, fmt, channel, z_plane)
+    table = detection_inputs(input_path, fmt, channel, z_plane, interval_h)
     source = TruthSource(truth, [Path(p) for p in table["path"]]) if truth is not None else None
     out.mkdir(parents=True, exist_ok=True)
     image_rows, found = [], []

@@ -213,6 +213,8 @@ class ReferencePlateDataModule(CropDataModule):
             reads the same plane unless told otherwise).
         pattern: Images named some other way: a regular expression over their file names with named
             groups (``well`` required; as ``--pattern`` of ``score``; see :mod:`ferroscreen.io.pattern`).
+        interval_h: Hours between scans for acquisitions that number them (a pattern's
+            ``timepoint`` group, ImageXpress ``TimePoint_N``), as ``score --interval-h``.
         max_crops_per_frame: Subsample crops per frame (None: all).
         detector: Detector preset name or settings dict (``preset`` key allowed).
         normalization: How crops are normalised (see
@@ -246,6 +248,7 @@ class ReferencePlateDataModule(CropDataModule):
         channel: str | None = None,
         z_plane: int | None = None,
         pattern: str | None = None,
+        interval_h: float = 1.0,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
         normalization: str | dict | None = "percentile",
@@ -280,6 +283,9 @@ class ReferencePlateDataModule(CropDataModule):
         self.channel = channel
         self.z_plane = None if z_plane is None else int(z_plane)
         self.pattern = pattern
+        if not float(interval_h) > 0:
+            raise FerroscreenError(f"data.interval_h: {interval_h} is not a positive number of hours")
+        self.interval_h = float(interval_h)
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
         self.normalization_spec = normalization
@@ -294,7 +300,7 @@ class ReferencePlateDataModule(CropDataModule):
     def _source(self, k: int) -> _Labelled:
         """The labelled frames of the ``k``-th acquisition (its wells keyed ``(k, plate, well)``)."""
         root = self.roots[k]
-        acq = open_acquisition(root, pattern=self.pattern)
+        acq = open_acquisition(root, pattern=self.pattern, interval_h=self.interval_h)
         layout_path = self.layout_paths[k] or find_layout_beside(root)
         if layout_path is None:
             raise FerroscreenError(f"{root}: no layout.csv or .PlateMap beside the images; pass data.layout")
@@ -358,6 +364,13 @@ class ReferencePlateDataModule(CropDataModule):
 
     def build_sets(self) -> CropSets:  # noqa: D102
         parts = [self._source(k) for k in range(len(self.roots))]
+        owner: dict[str, int] = {}
+        for k, part in enumerate(parts):  # P1 and P1/images are one acquisition: its wells would count twice
+            for row in part.frames:
+                first = owner.setdefault(str(Path(row.path).resolve()), k)
+                if first != k:
+                    raise FerroscreenError(f"data.root: {self.roots[k]} and {self.roots[first]} hold the same images "
+                                           f"({Path(row.path).name}); give each acquisition once")
         sel = [(k, r) for k, p in enumerate(parts) for r in p.frames]
         labels = [c for p in parts for c in p.labels]
         nexts = [n for p in parts for n in p.nexts]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -321,6 +322,11 @@ def _counting_line(info: dict) -> str:
     return f"  counting {info['objects']}; {area}"
 
 
+def _printable(lines: list[str]) -> str:
+    """The lines as one text, control characters from users' names (a tab, a vertical tab) shown as spaces."""
+    return "\n".join(re.sub(r"[\x00-\x1f\x7f]", " ", line) for line in lines)
+
+
 #: Compound lines a layout's text description shows (``--json`` has every one).
 _MAX_SERIES = 40
 
@@ -347,7 +353,7 @@ def render_inspection(info: dict) -> str:
             shown = ", ".join(f"{e['well']} ({e['reason']})" for e in info["excluded"][:12])
             more = f" and {len(info['excluded']) - 12} more" if len(info["excluded"]) > 12 else ""
             lines.append(f"  excluded wells ({len(info['excluded'])}, left out of fits and QC): {shown}{more}")
-        return "\n".join(lines)
+        return _printable(lines)
     if info["kind"] == "curve_table":
         shown = ", ".join(info["curves"][:12]) + (f" … ({len(info['curves']) - 12} more)"
                                                    if len(info["curves"]) > 12 else "")
@@ -357,7 +363,7 @@ def render_inspection(info: dict) -> str:
         lines.append(f"  positive doses: {info['n_doses']} distinct"
                      + (f"; readouts: {', '.join(info['readouts'])}" if info["readouts"] else ""))
         lines.append(f"  empty values: {info['n_missing_values']}")
-        return "\n".join(lines)
+        return _printable(lines)
     interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
     if info["kind"] == "wells_table":
         lines.append(f"  plates: {', '.join(info['plates'])}; rows: {info['n_rows']}")
@@ -425,4 +431,4 @@ def render_inspection(info: dict) -> str:
             f"    in layout but not imaged ({len(lc['in_layout_not_imaged'])}): "
             f"{_well_ranges(lc['in_layout_not_imaged'])}"
         )
-    return "\n".join(lines)
+    return _printable(lines)

@@ -52,22 +52,34 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_
             skipped.append((str(p), "does not match the pattern"))
             continue
         g = m.groupdict()
+
+        def number(group: str, default: float, kind=float, g=g):
+            text = g.get(group)
+            try:
+                return kind(text) if text else default
+            except ValueError:
+                raise ValueError(f"its {group} group matched '{text}', which is not a number") from None
+
         try:
             records.append(
                 {
                     "plate": g.get("plate") or root.name,
                     "well": normalize_well(g["well"]),
-                    "field": int(g.get("field") or 1),
+                    "field": number("field", 1, int),
                     "channel": g.get("channel") or "ch1",
-                    "z": int(g.get("z") or 0),
-                    "time_h": (float(g["timepoint"]) * interval_h if g.get("timepoint")
-                               else float(g.get("time") or 0) * scale),
+                    "z": number("z", 0, int),
+                    "time_h": (number("timepoint", 0.0) * interval_h if g.get("timepoint")
+                               else number("time", 0.0) * scale),
                     "path": str(p.resolve()),
                 }
             )
         except (ValueError, WellError) as exc:
             skipped.append((str(p), str(exc)))
     if not records:
+        unread = next(((f, why) for f, why in skipped if why != "does not match the pattern"), None)
+        if unread is not None:  # files the pattern matched, none readable: say why
+            raise AcquisitionError(f"{root}: no image read with --pattern '{pattern}': {Path(unread[0]).name}: "
+                                   f"{unread[1]}")
         raise AcquisitionError(f"{root}: no image matches --pattern '{pattern}'")
     if "timepoint" in rx.groupindex:  # scan numbers count from the first scan (t01 or t00 is 0 h)
         first = min(r["time_h"] for r in records)

@@ -76,7 +76,8 @@ _CHANNEL_INDEX_HINT = " (--channel-index picks a channel of multi-channel image 
 
 
 def collect_inputs(
-    input_path: str | Path, fmt: str | None = None, channel: str | None = None, z_plane: int | str | None = None
+    input_path: str | Path, fmt: str | None = None, channel: str | None = None, z_plane: int | str | None = None,
+    interval_h: float = 1.0,
 ) -> tuple[pd.DataFrame, str]:
     """The images to segment as a table with ``path, image`` (+ frame columns) and a kind.
 
@@ -112,7 +113,7 @@ def collect_inputs(
         from ferroscreen.io import detect_format, open_acquisition
 
         if fmt is not None or detect_format(path):
-            acq = open_acquisition(path, fmt=fmt)
+            acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
     except ImportError:  # io layer not available
         acq = None
     except AcquisitionError as exc:
@@ -197,6 +198,7 @@ def segment_input(
     resume: bool = False,
     channel_index: int | None = None,
     z_plane: int | str | None = None,
+    interval_h: float = 1.0,
 ) -> dict:
     """Segment ``input_path`` into ``out`` (see the module docstring for the files).
 
@@ -220,6 +222,8 @@ def segment_input(
             (default: the only one, else the lowest), or ``"max"``
             (maximum-intensity projection per field) or ``"best"`` (per field
             the plane in best focus; ``fields.csv``'s ``z_best`` says which).
+        interval_h: Scan interval of acquisitions that number their scans (``--pattern``
+            with a ``timepoint`` group, ImageXpress ``TimePoint_N``).
 
     Returns:
         Summary dict (also written to ``segment.json``).
@@ -242,7 +246,7 @@ def segment_input(
         z_plane = parse_z_plane(z_plane)
     except ValueError as exc:
         raise FerroscreenError(str(exc)) from None
-    table, kind = collect_inputs(input_path, fmt=fmt, channel=channel, z_plane=z_plane)
+    table, kind = collect_inputs(input_path, fmt=fmt, channel=channel, z_plane=z_plane, interval_h=interval_h)
     z_plane = table.attrs.get("z_plane")
     nm = NucleiModel.from_name(model)
     sha = file_sha256(nm.path) if nm.path else None

@@ -90,6 +90,10 @@ def test_fit_writes_every_table_and_the_fitted_points_to_the_workbook(tmp_path):
     assert wb["fits"]["A2"].data_type == "s"  # the formula-like compound name stays a name
     points = pd.read_csv(out / "fitted_points.csv")
     assert list(points.columns[:4]) == ["readout", "curve", "dose", "response"]
+    assert set(points.loc[points["dose"] == 0, "well_role"]) == {"vehicle"}
+    assert set(points.loc[points["dose"] > 0, "well_role"]) == {"sample"}
+    res = CliRunner().invoke(app, ["inspect", str(out / "fitted_points.csv"), "--json"])
+    assert res.exit_code == 0 and '"kind": "curve_table"' in res.output
     prism = _rows(out / "results.xlsx", "prism viability")
     assert prism[0] == ("log10 dose (M)", "=SUM(A1) #1", "=SUM(A1) #2", "erastin #1", "erastin #2")
     assert [r[0] for r in prism[1:]] == pytest.approx([-9, -8, -7, -6, -5])
@@ -137,3 +141,31 @@ def test_hits_writes_its_tables_to_a_workbook(tmp_path, monkeypatch, limit, well
     about = [r[1] for r in _rows(book, "about") if r[1]]
     assert str(tmp_path / "wells.csv") in about
     assert any("wells_normalized.csv only" in str(a) for a in about) != wells_sheet
+
+
+def test_names_pandas_takes_for_missing_stay_names_and_a_tidy_rerun_clears_a_layout_fit(tmp_path):
+    """Curves called NA and #N/A fit under those names, a readout with a control character still makes a valid
+    sheet title; a tidy fit into a layout fit's folder removes that fit's tables but never its own input."""
+    doses = np.repeat([1e-8, 1e-7, 1e-6, 1e-5, 1e-4], 2)
+    resp = 1 / (1 + doses / 1e-6)
+    rows = [dict(curve=name, dose=d, response=r, readout="via\x07bility") for name in ("NA", "#N/A")
+            for d, r in zip(doses, resp, strict=True)]
+    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    fits = pd.read_csv(tmp_path / "o" / "fits.csv", keep_default_na=False)
+    assert sorted(fits["curve"]) == ["#N/A", "NA"]
+    wb = openpyxl.load_workbook(tmp_path / "o" / "results.xlsx")
+    assert wb.sheetnames[-1] == "prism viability"
+    assert _rows(tmp_path / "o" / "results.xlsx", "prism viability")[0][1:] == ("#N/A #1", "#N/A #2", "NA #1", "NA #2")
+
+    o = tmp_path / "o2"
+    for name in ("ranking.csv", "qc.csv", "readouts.csv", "fitted_points.csv", "wells.csv"):
+        o.mkdir(exist_ok=True)
+        (o / name).write_text("earlier\n")
+    (o / "provenance.json").write_text('{"fit": {"wells_csv": true}}')  # wells.csv derived by an earlier fit
+    (o / "fitted_points.csv").write_text((tmp_path / "t.csv").read_text())  # and the input of this one
+    res = CliRunner().invoke(app, ["fit", str(o / "fitted_points.csv"), "--out", str(o)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in o.iterdir()) == ["fits.csv", "fitted_points.csv", "provenance.json",
+                                                    "results.xlsx"]

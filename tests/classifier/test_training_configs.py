@@ -218,14 +218,16 @@ def test_reference_wells_of_several_acquisitions_train_together(tiny_plate, seco
 @pytest.mark.parametrize("roots, layout, message", [
     ("twice", None, "is given twice"),
     ("pair", ["a.csv"], "1 layout(s) for 2 acquisition folders"),
+    ("images", None, "hold the same images"),
 ])
 def test_several_acquisitions_refused_when_they_do_not_pair(tiny_plate, second_plate, roots, layout, message):
     from ferroscreen.datamodules import ReferencePlateDataModule
     from ferroscreen.errors import FerroscreenError
 
-    given = [str(tiny_plate), str(tiny_plate / ".")] if roots == "twice" else [str(tiny_plate), str(second_plate)]
+    given = {"twice": [str(tiny_plate), str(tiny_plate / ".")], "pair": [str(tiny_plate), str(second_plate)],
+             "images": [str(tiny_plate), str(tiny_plate / "images")]}[roots]  # a simulated plate and its images
     with pytest.raises(FerroscreenError, match=message.replace("(", "\\(").replace(")", "\\)")):
-        ReferencePlateDataModule(given, layout=layout, onset_h=0)
+        ReferencePlateDataModule(given, layout=layout, onset_h=0).summary()
 
 
 def test_next_scan_training_refuses_acquisitions_imaged_at_other_intervals(tiny_plate, tmp_path):

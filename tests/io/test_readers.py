@@ -200,3 +200,14 @@ def test_corrupt_and_truncated_tiffs(tmp_path):
         with pytest.raises(ImageReadError) as exc:
             load_image(bad)
         assert str(bad) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_pattern_timepoints_and_groups_that_are_no_numbers(tmp_path):
+    for scan in (1, 2, 3):
+        tif(tmp_path / f"B03_t{scan:02d}.tif")
+    acq = open_acquisition(tmp_path, fmt=r"pattern:(?P<well>\w\d+)_t(?P<timepoint>\d+)\.tif", interval_h=12)
+    assert acq.timepoints_h == [0, 12, 24]
+    with pytest.raises(AcquisitionError, match="B03_t01.tif: its time group matched 't01', which is not a number"):
+        open_acquisition(tmp_path, pattern=r"(?P<well>\w\d+)_(?P<time>t\d+)\.tif")
+    with pytest.raises(AcquisitionError, match="not both"):
+        open_acquisition(tmp_path, pattern=r"(?P<well>\w\d+)_t(?P<timepoint>\d)(?P<time>\d)\.tif")

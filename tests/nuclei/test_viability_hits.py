@@ -87,6 +87,7 @@ def test_plate_reader_sirna_screen_calls_the_planted_genes(tmp_path, monkeypatch
     assert (qc["n_control"] == 16).all() and (qc["n_pos_ctrl"] == 8).all()
     summary = json.loads((out / "hits.json").read_text())
     assert summary["params"]["readouts"] == ["viability"] and summary["plate_reader"]["signal"] == "viability"
+    assert [i["path"] for i in summary["inputs"]] == [str(p.resolve()) for p in [*paths, layout]]  # layout too
     assert {"volcano_viability.png", "replicates.png", "plate_rep1_fc_viability.png"} <= set(summary["plots"])
     assert "quadrant.png" not in summary["plots"]
     conc = pd.read_csv(out / "concordance.csv")

@@ -497,6 +497,12 @@ def test_a_pattern_reads_images_named_some_other_way(plate_dir, tmp_path):
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     proc = run([*CMD, "inspect", str(plate), "--pattern", pattern, "--interval-h", "4"])
     assert "pattern" in proc.stdout and "timepoints: 3 from 0 h to 8 h, every 4 h" in proc.stdout
+    proc = subprocess.run([*CMD, "inspect", str(plate), "--pattern", pattern, "--interval-h", "-4"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--interval-h must be a number > 0, not -4" in proc.stderr
+    run([*CMD, "detect", str(plate), "--pattern", pattern, "--interval-h", "4", "--overlays", "0", "--out",
+         str(tmp_path / "det")])
+    assert sorted(pd.read_csv(tmp_path / "det" / "images.csv")["time_h"].unique()) == [0, 4, 8]
 
 
 @pytest.mark.slow  # ~18 s; the reader and the option are checked by the test above
