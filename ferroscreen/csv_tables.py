@@ -146,7 +146,7 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
         raise error(f"{path}: not a readable table ({first})") from None
     table.columns = [str(c).strip() for c in table.columns]
     wanted = {n.lower() for n in names}
-    named = [k for k, c in enumerate(table.columns) if c.lower() in wanted and table[c].isna().any()]
+    named = [k for k, c in enumerate(table.columns) if c.lower() in wanted and table.iloc[:, k].isna().any()]
     if named:  # a name that pandas took for missing (NA, null, #N/A): read those columns again as text
         raw = pd.read_csv(io.StringIO(text), sep=sep, usecols=named, dtype=str, keep_default_na=False)
         for k, col in zip(named, raw.columns, strict=True):

@@ -94,7 +94,8 @@ def run_hits(
 
         layout = read_layouts(layout_paths)
     loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col, objects=objects)
-    digests = [file_sha256(p) for p in layout_paths]
+    hashes = {p: file_sha256(p) if p.is_file() else None for p in [*sources, *layout_paths]}
+    digests = [hashes[p] for p in layout_paths]
     wells, where = loaded.wells, loaded.where
     kwargs["signal_col"] = loaded.signal_col
     try:
@@ -119,9 +120,8 @@ def run_hits(
             "layout": (str(layout_paths[0]) if len(layout_paths) == 1 else [str(p) for p in layout_paths])
             if layout_paths else None,
             "layout_sha256": (digests[0] if len(digests) == 1 else digests) if layout_paths else None,
-            **loaded.options,
-            "inputs": [{"path": str(p.resolve()), "sha256": file_sha256(p) if p.is_file() else None}
-                       for p in [*sources, *layout_paths]],  # after the reader's options: inputs and layouts
+            **loaded.options,  # its "inputs" lack the layouts: the full list comes after
+            "inputs": [{"path": str(p.resolve()), "sha256": sha} for p, sha in hashes.items()],
             "input_notes": loaded.notes,
             "params": result.params,
             "warnings": result.warnings,
