@@ -17,7 +17,8 @@ def earlier_run(folder):
 
 
 def listing(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Each file's text (a workbook's bytes)."""
+    return {p.name: p.read_bytes() if p.suffix == ".xlsx" else p.read_text() for p in sorted(folder.iterdir())}
 
 
 def test_commit_replaces_writes_and_drops(tmp_path):
