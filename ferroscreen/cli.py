@@ -738,7 +738,7 @@ def fit(
                    "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
                    "exclude": excluded or [], "wells_csv": write_wells, "ci_scale": CiScale(ci_scale).value,
                    **loaded.options}
-        lines.append(f"{write_provenance(outputs, input_path, options, store_attrs, layout or None)}")
+        lines.append(f"{write_provenance(outputs, list(inputs), options, store_attrs, layout or None)}")
     for line in lines:
         typer.echo(line)
 

@@ -56,14 +56,15 @@ SCORING_ATTRS = (
 )
 
 
-def write_provenance(out_dir: str | Path | OutputSet, source: str | Path, options: dict,
+def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list, options: dict,
                      store_attrs: dict | None = None, layout: str | Path | list | None = None) -> Path:
     """Write ``provenance.json`` for a ``fit`` run into ``out_dir`` (a folder, or the run's :class:`OutputSet`).
 
     The report's provenance section reads it.
 
     Records this ferroscreen's version, the input and layout files with their
-    sha256 (``layout``: one record, or a list of them for a layout of several files),
+    sha256 (``input`` the first input; ``inputs`` every one when ``source`` lists several;
+    ``layout``: one record, or a list of them for a layout of several files),
     the fit ``options``, and, when the input is a score store, how
     its wells were scored (:data:`SCORING_ATTRS`: model bundle and its hash,
     precision, detector, normalisation, acquisition, scoring version).
@@ -74,7 +75,10 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path, option
         path = Path(path)
         return {"path": str(path.resolve()), "sha256": file_sha256(path) if path.is_file() else None}
 
-    prov = {"ferroscreen_version": __version__, "input": described(source)}
+    sources = list(source) if isinstance(source, (list, tuple)) else [source]
+    prov = {"ferroscreen_version": __version__, "input": described(sources[0])}
+    if len(sources) > 1:
+        prov["inputs"] = [described(p) for p in sources]
     if isinstance(layout, (list, tuple)):
         prov["layout"] = described(layout[0]) if len(layout) == 1 else [described(p) for p in layout]
     elif layout is not None:

@@ -228,6 +228,9 @@ def test_several_files_are_several_plates(tmp_path, monkeypatch, capsys):
     assert fits.loc["RSL3", "ec50"] == pytest.approx(2e-7, rel=0.1)
     prov = json.loads((out / "provenance.json").read_text())["fit"]
     assert [Path(i["path"]).name for i in prov["inputs"]] == [f.name for f in files]
+    top = json.loads((out / "provenance.json").read_text())  # the top level lists every input too
+    assert top["input"]["path"] == str(files[0].resolve()) and [i["path"] for i in top["inputs"]] == [
+        str(f.resolve()) for f in files]
 
     two = tmp_path / "two_plates.csv"  # the same map for plates X and Y: file names differ from the plate ids
     two.write_text("\n".join(["plate_id" + layout.read_text().splitlines()[0][len("plate_id"):]]
