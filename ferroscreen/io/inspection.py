@@ -34,15 +34,16 @@ def _times(ts: list[float]) -> dict:
     }
 
 
-def _compare(found: list[tuple[str, str]], layout_path: Path | list[Path]) -> dict:
+def _compare(found: list[tuple[str, str]], layout_path: Path | list[Path], layout: PlateLayout | None = None) -> dict:
     """How the ``(plate, well)`` pairs found in the data agree with the layout, plate by plate.
 
     Each data plate is matched to its layout plate as the analyses match them
     (:meth:`~ferroscreen.plate.layout.PlateLayout.plate_id_for`). Wells are listed as ``B03``
     when the data hold one plate, else as ``PLATE B03``; ``empty`` layout wells need no data.
-    ``layout_path`` is one layout file or several (a file per plate).
+    ``layout_path`` is one layout file or several (a file per plate); ``layout`` is them read already.
     """
-    layout = read_layouts([layout_path] if isinstance(layout_path, (str, Path)) else layout_path)
+    if layout is None:
+        layout = read_layouts([layout_path] if isinstance(layout_path, (str, Path)) else layout_path)
     by_plate: dict[str, set[str]] = {}
     for plate, well in found:
         by_plate.setdefault(str(plate), set()).add(str(well))
@@ -257,14 +258,14 @@ def _plate_reader_info(path: Path, layout: Path | None) -> dict:
     }
     if layout is not None:
         found = [(r.plate or path.stem, w) for r in exp.reads for w in r.table["well"]]
+        lay = read_layouts([layout] if isinstance(layout, (str, Path)) else layout)
         if len({r.label for r in exp.reads}) == 1 and len({r.kind for r in exp.reads}) == 1:
             try:  # reads of one assay are plates, named as fit names them (the layout's plates in order)
-                lay = read_layouts([layout] if isinstance(layout, (str, Path)) else layout)
                 table, _ = plate_reads_table(exp, None, lay.plate_ids)
                 found = _pairs(table)
             except AcquisitionError:
                 pass
-        out["layout_check"] = _compare(found, layout)
+        out["layout_check"] = _compare(found, layout, lay)
     return out
 
 

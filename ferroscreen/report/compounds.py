@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ferroscreen.report.results import Results, readout_mode
+from ferroscreen.csv_tables import read_csv_table
+from ferroscreen.report.results import ReportInputError, Results, readout_mode
 
 #: Readout tokens that mean "the fraction at the endpoint" (the readout the plots prefer).
 _FRACTION_TOKENS = {"frac", "fraction", "corr", "corrected", "endpoint", "end", "final", "at", ""}
@@ -115,9 +116,9 @@ def _readouts_table(res: Results) -> pd.DataFrame | None:
     path = res.root / "readouts.csv"
     if not path.is_file():
         return None
-    try:
-        table = pd.read_csv(path, dtype={"compound": str, "role": str, "mode": str, "rescue_agent": str})
-    except (OSError, ValueError):
+    try:  # the tables' own reader: a compound called NA keeps its name, as fit read it
+        table = read_csv_table(path, "a readouts table", error=ReportInputError)
+    except ReportInputError:
         return None
     if not {"plate", "well", "compound", "role"} <= set(table.columns):
         return None
