@@ -10,8 +10,12 @@ time point) with ``Row`` and ``Column`` numbers and the building blocks' outputs
 * ``Nuclei - Nucleus Area [µm²] - Mean per Well`` (or in px²): their mean area (without it, counts alone);
 * ``Number of Analyzed Fields``, when exported: the fields behind the count.
 
-A Columbus batch export of several plates names each row's plate in its ``Result`` column
-(``<plate> > <analysis time>``); otherwise the plate is the header's ``Plate Name``, else the folder.
+Columbus writes the same table, often without the header block: the well as ``Well`` (``A1``,
+``A01``) or ``WellName`` instead of ``Row`` and ``Column``, ``Number Of Objects`` capitalised,
+``NumberOfAnalyzedFields``, and a selected population's count as ``Nuclei Selected - Number of
+Objects Nuclei Selected``; names are matched whatever their case. A Columbus batch export of several
+plates names each row's plate in its ``Result`` column (``<plate> > <analysis time>``); otherwise
+the plate is the header's ``Plate Name``, else the folder.
 
 The population counted is ``Nuclei`` when it is there, else the only one, else the one named like
 a nuclear stain; otherwise ``population`` must name it. ``NaN`` cells are missing values. A
@@ -32,11 +36,13 @@ import pandas as pd
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.metric_export import _decode_text
 from ferroscreen.io.object_names import pick_nuclei
-from ferroscreen.plate.wells import rowcol_to_well
+from ferroscreen.plate.wells import normalize_well, rowcol_to_well
 
 __all__ = ["HarmonyWells", "looks_like_harmony_results", "read_harmony_results"]
 
-_COUNT = re.compile(r"^(?P<pop>.+?) - Number of Objects$")
+_COUNT = re.compile(r"^(?P<pop>.+?) - Number of Objects(?: (?P=pop))?$", re.I)
+_FIELDS = re.compile(r"^number\s*of\s*analy[sz]ed\s*fields$", re.I)
+_WELL = re.compile(r"^well\s*(?:name)?$", re.I)
 
 
 @dataclass
@@ -56,9 +62,22 @@ class HarmonyWells:
     notes: list[str] = field(default_factory=list)
 
 
+def _named(columns, name: str) -> str | None:
+    """The column called ``name`` whatever its case, or None."""
+    return next((c for c in columns if str(c).strip().lower() == name), None)
+
+
+def _well_columns(columns) -> tuple[str, str] | str | None:
+    """``(Row, Column)`` columns, else a ``Well``/``WellName`` column, else None."""
+    row, col = _named(columns, "row"), _named(columns, "column")
+    if row is not None and col is not None:
+        return row, col
+    return next((c for c in columns if _WELL.match(str(c).strip())), None)
+
+
 def _is_header(line: str) -> bool:
     names = [c.strip() for c in line.split("\t")]
-    return {"Row", "Column"} <= set(names) and any(_COUNT.match(n) for n in names)
+    return _well_columns(names) is not None and any(_COUNT.match(n) for n in names)
 
 
 def _split(text: str) -> tuple[dict[str, str], str, int] | None:
@@ -99,6 +118,48 @@ def _result_plates(table: pd.DataFrame, path: Path) -> list[str]:
     return plates
 
 
+def _canonical_names(columns) -> dict:
+    """Renames of Harmony's bookkeeping columns, written in any case or run together, to one spelling."""
+    names = {"row": "Row", "column": "Column", "plane": "Plane", "timepoint": "Timepoint", "result": "Result"}
+    out = {}
+    for c in columns:
+        key = str(c).strip()
+        if key.lower() in names:
+            out[c] = names[key.lower()]
+        elif _FIELDS.match(key):
+            out[c] = "Number of Analyzed Fields"
+        elif _WELL.match(key):
+            out[c] = "Well"
+    return out
+
+
+def _wells(table: pd.DataFrame, path: Path) -> list[str]:
+    """Each row's well, from ``Row`` and ``Column`` (1-based) or else from ``Well``.
+
+    Raises:
+        AcquisitionError: For the first row whose well is not one of a plate of up to 1536 wells.
+    """
+    wells = []
+    if {"Row", "Column"} <= set(table.columns):
+        for line, r, c in zip(table.index, table["Row"], table["Column"], strict=True):
+            try:
+                row, col = int(r) - 1, int(c) - 1
+                if not (0 <= row < 32 and 0 <= col < 48) or row != float(r) - 1 or col != float(c) - 1:
+                    raise ValueError
+                wells.append(rowcol_to_well(row, col))
+            except (ValueError, TypeError, WellError):
+                raise AcquisitionError(f"{path}: line {line}: Row {r!r}, Column {c!r} is not a well of a plate of "
+                                       f"up to 1536 wells") from None
+        return wells
+    for line, name in zip(table.index, table["Well"], strict=True):
+        try:
+            wells.append(normalize_well(str(name).strip()))
+        except WellError:
+            raise AcquisitionError(f"{path}: line {line}: Well {name!r} is not a well of a plate of up to 1536 "
+                                   f"wells") from None
+    return wells
+
+
 def looks_like_harmony_results(path: str | Path) -> bool:
     """Whether ``path`` is a Harmony/Columbus per-well results file with an object count."""
     path = Path(path)
@@ -109,7 +170,7 @@ def looks_like_harmony_results(path: str | Path) -> bool:
             head = fh.read(65536)
     except OSError:
         return False
-    if b"Number of Objects" not in head and "Number of Objects".encode("utf-16-le") not in head:
+    if b"number of objects" not in head.lower() and "number of objects".encode("utf-16-le") not in head.lower():
         return False
     try:
         return _split(_decode_text(path.read_bytes())) is not None
@@ -130,8 +191,8 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
     except OSError as exc:
         raise AcquisitionError(f"{path}: {exc.strerror or exc}") from None
     if split is None:
-        raise AcquisitionError(f"{path}: not a Harmony results file (no Row, Column and '<population> - Number of "
-                               f"Objects' columns)")
+        raise AcquisitionError(f"{path}: not a Harmony results file (no Row and Column, or Well, and no "
+                               f"'<population> - Number of Objects' columns)")
     keys, data, header_at = split
     try:
         table = pd.read_csv(io.StringIO(data), sep="\t", na_values=["NaN"], keep_default_na=True)
@@ -142,25 +203,18 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
     if table.empty:
         raise AcquisitionError(f"{path}: no well rows below the header (line {header_at + 1})")
     table.index = table.index + header_at + 2  # the file's line of each row
-    populations = [m.group("pop") for c in table.columns if (m := _COUNT.match(str(c)))]
-    pop = pick_nuclei(populations, population, path, "populations")
-    area_cols = [c for c in table.columns if str(c).startswith(f"{pop} - ") and "Area" in str(c)
-                 and str(c).endswith("Mean per Well")]
-    area_col = sorted(area_cols, key=lambda c: ("Nucleus Area" not in c, len(c)))[0] if area_cols else None
+    table = table.rename(columns=_canonical_names(table.columns))
+    counted = {m.group("pop"): str(c) for c in table.columns if (m := _COUNT.match(str(c)))}
+    pop = pick_nuclei(list(counted), population, path, "populations")
+    table = table.rename(columns={counted[pop]: "_count"})
+    area_cols = [str(c) for c in table.columns if str(c).lower().startswith(f"{pop.lower()} - ")
+                 and "area" in str(c).lower() and str(c).lower().endswith("mean per well")]
+    area_col = sorted(area_cols, key=lambda c: ("nucleus area" not in c.lower(), len(c)))[0] if area_cols else None
     notes = []
     if "Plane" in table.columns and table["Plane"].nunique() > 1:
         raise AcquisitionError(f"{path}: {table['Plane'].nunique()} planes per well; evaluate one plane or a "
                                f"projection")
-    wells = []
-    for line, r, c in zip(table.index, table["Row"], table["Column"], strict=True):
-        try:
-            row, col = int(r) - 1, int(c) - 1
-            if not (0 <= row < 32 and 0 <= col < 48) or row != float(r) - 1 or col != float(c) - 1:
-                raise ValueError
-            wells.append(rowcol_to_well(row, col))
-        except (ValueError, TypeError, WellError):
-            raise AcquisitionError(f"{path}: line {line}: Row {r!r}, Column {c!r} is not a well of a plate of up "
-                                   f"to 1536 wells") from None
+    wells = _wells(table, path)
     table = table.assign(_well=wells)
     if "Timepoint" in table.columns and table["Timepoint"].nunique() > 1:
         last, n_times = table["Timepoint"].max(), table["Timepoint"].nunique()
@@ -169,11 +223,11 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
         lacking = n_wells - table["_well"].nunique()
         said = f"; {lacking} well(s) without it take no part" if lacking else ""
         notes.append(f"{n_times} time points; the last (Timepoint {last}) is used{said}")
-    counts = table[f"{pop} - Number of Objects"]
+    counts = table["_count"]
     count = pd.to_numeric(counts, errors="coerce")
     bad = (count.isna() & counts.notna()) | ~np.isfinite(count.fillna(0)) | (count < 0) | (count.fillna(0) % 1 != 0)
     if bad.any():
-        raise AcquisitionError(f"{path}: line {table.index[bad.to_numpy()][0]}: '{pop} - Number of Objects' is "
+        raise AcquisitionError(f"{path}: line {table.index[bad.to_numpy()][0]}: '{counted[pop]}' is "
                                f"{str(counts[bad].iloc[0])!r}, not a count of objects")
     plate = keys.get("Plate Name") or keys.get("Plate") or keys.get("Barcode") or path.parent.name or path.stem
     plates = _result_plates(table, path) if "Result" in table.columns else plate

@@ -310,3 +310,38 @@ def test_a_columbus_batch_export_names_each_rows_plate(screen, tmp_path):
     mine = read.set_index(["plate", "well"])["n_nuclei"]
     truth = wells.set_index(["plate", "well"])["n_nuclei"].round()
     assert (mine.sort_index() == truth.sort_index()).all()
+
+
+def test_columbus_spellings_read_as_harmony(screen, tmp_path):
+    """Columbus tables name the well 'Well' (A1), capitalise 'Number Of Objects', run 'NumberOfAnalyzedFields'
+    together and repeat a selected population after its count; they read as Harmony's."""
+    from ferroscreen.errors import AcquisitionError
+    from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
+    from ferroscreen.plate.wells import short_well
+
+    _, _, _, wells = screen
+    rep = wells[wells["plate"] == "REP1"]
+    lines = ["Result\tWell\tNumberOfAnalyzedFields\tNuclei - Number Of Objects\t"
+             "Nuclei Selected - Number of Objects Nuclei Selected\tNuclei - Nucleus Area [µm²] - Mean Per Well"]
+    for w in rep.itertuples(index=False):
+        lines.append(f"REP1 > 2026-03-02 10:00:00\t{short_well(w.well)}\t9\t{int(round(w.n_nuclei))}\t"
+                     f"{int(round(w.n_nuclei)) // 2}\t{w.area_mean:.3f}")
+    path = tmp_path / "columbus.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert looks_like_harmony_results(path)
+    read = read_harmony_results(path)
+    assert read.population == "Nuclei" and read.area_source == "Nuclei - Nucleus Area [µm²] - Mean Per Well"
+    table = read.table.set_index("well")
+    truth = rep.set_index("well")
+    assert (table["plate"] == "REP1").all() and len(table) == len(rep)
+    assert (table["n_nuclei"] == truth["n_nuclei"].round().reindex(table.index)).all()
+    assert np.allclose(table["area_mean"], truth["area_mean"].reindex(table.index), atol=1e-3)
+    assert np.allclose(table["nuclei_per_field"], table["n_nuclei"] / 9)
+    selected = read_harmony_results(path, population="nuclei selected")
+    assert selected.population == "Nuclei Selected" and selected.area_source is None
+    assert (selected.table.set_index("well")["n_nuclei"] == table["n_nuclei"] // 2).all()
+
+    bad = tmp_path / "badwell.txt"
+    bad.write_text(path.read_text(encoding="utf-8").replace("\tA1\t", "\tZ99\t", 1), encoding="utf-8")
+    with pytest.raises(AcquisitionError, match=r"badwell.txt: line \d+: Well 'Z99' is not a well"):
+        read_harmony_results(bad)
