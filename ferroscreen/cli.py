@@ -599,8 +599,9 @@ def fit(
     out: Annotated[Path, typer.Option("--out", help="Output folder for the CSVs.")],
     layout: Annotated[
         list[Path] | None,
-        typer.Option("--layout", help="Layout: CSV table or plate grids, Excel workbook, or IncuCyte .PlateMap; "
-                     "repeat for a file per plate (a file without plate names is the plate named by its stem)."),
+        typer.Option("--layout", help="Layout: CSV table or plate grids, Excel workbook, IncuCyte .PlateMap or "
+                     "D300 .tdd; repeat for a file per plate (a file without plate names is the plate named by its "
+                     "stem)."),
     ] = None,
     model: Annotated[str, typer.Option("--model", help="ll4, ll3, ll5 or ll2 (binomial).")] = "ll4",
     readout: Annotated[
@@ -753,7 +754,7 @@ def score(
     out: Annotated[Path, typer.Option("--out", help="Per-plate HDF5 store to write (PLATE.h5).")],
     layout: Annotated[
         Path | None,
-        typer.Option("--layout", help="Layout file: CSV table or plate grids, Excel workbook or .PlateMap "
+        typer.Option("--layout", help="Layout file: CSV table or plate grids, Excel workbook, .PlateMap or D300 .tdd "
                                       "(default: layout.csv/.xlsx/.PlateMap beside ACQ)."),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing store.")] = False,

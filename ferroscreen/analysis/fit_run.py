@@ -221,7 +221,7 @@ def run_fit(
     if layout is None:
         raise AnalysisInputError(
             f"{where}: a {'metric export' if kind == 'metric' else 'wells table'} holds no "
-            f"doses; pass --layout (layout CSV or IncuCyte .PlateMap)"
+            f"doses; pass --layout (layout CSV, IncuCyte .PlateMap or D300 protocol)"
         )
     exclude = exclude or []
     unmolar = unmolar_doses(layout)

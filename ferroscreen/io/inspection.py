@@ -19,7 +19,7 @@ from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.layout_records import NotALayout
 from ferroscreen.plate.wells import normalize_well, well_to_rowcol
 
-_LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".xlsx", ".xlsm", ".xls")
+_LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".tdd", ".hpdd", ".xlsx", ".xlsm", ".xls")
 
 
 def _times(ts: list[float]) -> dict:
@@ -128,7 +128,7 @@ def inspect_path(
         try:
             return _layout_info(path, read_layout(path))
         except NotALayout as exc:  # no well and layout columns, no named grids: maybe a plate read
-            if suffix == ".platemap":
+            if suffix in (".platemap", ".tdd", ".hpdd"):
                 raise
             not_layout = exc
     if path.is_file() and looks_like_metric_export(path):

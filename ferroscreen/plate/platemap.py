@@ -19,6 +19,7 @@ from ferroscreen.plate.agents import rescue_agent_index
 from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
 from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, to_molar
 from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
+from ferroscreen.plate.xml_files import xml_root
 
 
 def _name(item: ET.Element) -> str:
@@ -41,14 +42,6 @@ def _concentration(path: Path, row: int, col: int, raw: str | None) -> float:
         ) from None
 
 
-def _strip_namespaces(root: ET.Element) -> ET.Element:
-    """``root`` with every ``{namespace}tag`` reduced to ``tag`` (namespaced PlateMaps read alike)."""
-    for el in root.iter():
-        if isinstance(el.tag, str) and "}" in el.tag:
-            el.tag = el.tag.rsplit("}", 1)[1]
-    return root
-
-
 def read_platemap(path: str | Path) -> PlateLayout:
     """Read an IncuCyte ``.PlateMap`` into a :class:`PlateLayout`.
 
@@ -69,14 +62,7 @@ def read_platemap(path: str | Path) -> PlateLayout:
             is not a number (one line naming the file and well).
     """
     path = Path(path)
-    try:
-        root = _strip_namespaces(ET.fromstring(path.read_bytes()))
-    except FileNotFoundError:
-        raise LayoutError(f"{path}: plate map not found") from None
-    except ET.ParseError as exc:
-        raise LayoutError(f"{path}: not a valid PlateMap XML ({exc})") from None
-    if root.tag != "plateMap":
-        raise LayoutError(f"{path}: root element is <{root.tag}>, expected <plateMap>")
+    root = xml_root(path, "plateMap", "PlateMap")
     wells = root.findall("./wellStore/wells/well")
     if not wells:
         raise LayoutError(f"{path}: PlateMap lists no wells")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ferroscreen.errors import LayoutError
+from ferroscreen.plate.d300 import looks_like_d300_protocol, read_d300_protocol
 from ferroscreen.plate.layout import PlateLayout, combine_layouts
 from ferroscreen.plate.layout_csv import read_layout_csv
 from ferroscreen.plate.layout_xlsx import read_layout_xlsx
@@ -15,7 +16,7 @@ from ferroscreen.workbooks import is_workbook
 
 
 def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None) -> PlateLayout:
-    """Read a layout: CSV/TSV/TXT (a table or plate grids), an Excel workbook or an IncuCyte ``.PlateMap``.
+    """Read a layout: CSV/TSV/TXT (table or grids), Excel workbook, IncuCyte ``.PlateMap``, D300 ``.tdd``/``.hpdd``.
 
     Raises:
         LayoutError: If the file is missing, of an unknown kind, or invalid.
@@ -24,20 +25,24 @@ def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None)
     if not path.exists():
         raise LayoutError(f"{path}: layout file not found")
     if path.is_dir():
-        raise LayoutError(f"{path}: is a folder, expected a layout file (CSV, Excel workbook or .PlateMap)")
+        raise LayoutError(f"{path}: is a folder, expected a layout file (CSV, Excel workbook, .PlateMap or D300 "
+                          f"protocol)")
     suffix = path.suffix.lower()
     with path.open("rb") as fh:
         first = fh.read(200)
     if suffix == ".platemap":
         return read_platemap(path)
+    if suffix in (".tdd", ".hpdd"):
+        return read_d300_protocol(path)
     if is_workbook(path) or first.startswith(b"PK\x03\x04"):  # an .xlsx workbook is a zip, whatever its name
         return read_layout_xlsx(path, plate_format)
     if suffix in (".csv", ".tsv", ".txt"):
         return read_layout_csv(path, plate_format)
     head = first.lstrip(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"<"):
-        return read_platemap(path)
-    raise LayoutError(f"{path}: unknown layout file type '{suffix}' (expected .csv, .xlsx or .PlateMap)")
+        return read_d300_protocol(path) if looks_like_d300_protocol(path) else read_platemap(path)
+    raise LayoutError(f"{path}: unknown layout file type '{suffix}' (expected .csv, .xlsx, .PlateMap or a D300 "
+                      f".tdd/.hpdd)")
 
 
 def read_layouts(paths: Sequence[str | Path], plate_format: PlateFormat | int | None = None) -> PlateLayout:
