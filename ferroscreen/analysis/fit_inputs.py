@@ -376,6 +376,10 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
                 raise
     if kind == "unknown" and not columns:
         export = _plate_reader_export(path, csv_error is None, layout)
+        if export is None and csv_error is not None:
+            from ferroscreen.io.plate_reader import PLATE_READ_SHAPES
+
+            raise AnalysisInputError(f"{csv_error}; nor a plate read ({PLATE_READ_SHAPES})") from None
         if export is not None:
             from ferroscreen.io.plate_reader import plate_reads_table
 

@@ -181,8 +181,8 @@ def run_fit(
     where = source or "input"
     if kind not in KINDS:
         raise AnalysisInputError(
-            f"{where}: not a dose-response table (curve, dose, response) nor a wells table "
-            f"(plate, well, time_h, n_cells, frac_<class>); name its columns with "
+            f"{where}: not a dose-response table (curve, dose, response), a wells table "
+            f"(plate, well, time_h, n_cells, frac_<class>) nor a plate read; name its columns with "
             f"--columns curve=COL,dose=COL[:uM],response=COL"
         )
     try:

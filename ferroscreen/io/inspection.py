@@ -14,7 +14,7 @@ from ferroscreen.io.detect import find_layout_beside, open_acquisition
 from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
-from ferroscreen.io.plate_reader import NoPlateRead, plate_reads_table, read_plate_reader
+from ferroscreen.io.plate_reader import PLATE_READ_SHAPES, NoPlateRead, plate_reads_table, read_plate_reader
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.layout_records import NotALayout
 from ferroscreen.plate.wells import normalize_well, well_to_rowcol
@@ -152,8 +152,8 @@ def inspect_path(
         try:
             return _plate_reader_info(path, layout)
         except NoPlateRead:
-            if not_layout is not None:
-                raise not_layout from None  # not a plate read either: the layout reader's complaint is the one
+            if not_layout is not None:  # not a plate read either: the layout reader's complaint, and that
+                raise FerroscreenError(f"{not_layout}; nor a plate read ({PLATE_READ_SHAPES})") from None
     acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
     f = acq.frames
     missing = acq.missing_frames()

@@ -1,29 +1,37 @@
 """Reader for microplate-reader exports: endpoint and kinetic reads of whole plates.
 
 Viability and death assays read in a plate reader (CellTiter-Glo luminescence, resazurin or
-SYTOX fluorescence, LDH absorbance) come out of Tecan i-control/Magellan, BMG MARS, BioTek
-Gen5, PerkinElmer EnVision or Molecular Devices SoftMax as CSV/TSV/TXT or Excel (``.xlsx``,
-every sheet read), in one of four shapes:
+SYTOX fluorescence, LDH absorbance) come out of Tecan i-control/Magellan/SparkControl, BMG MARS,
+BioTek Gen5, PerkinElmer EnVision, Promega GloMax or Molecular Devices SoftMax as CSV/TSV/TXT/ASC
+or Excel (``.xlsx``, every sheet read), in one of these shapes:
 
 * **grid**: a row of column numbers ``1 … N`` (``<>`` or anything in the corner) and one row per
-  plate row ``A, B, …`` (6- to 1536-well plates: N is 3, 4, 6, 8, 12, 24 or 48). Each grid is a
-  read. The nearest ``Label``/``Raw Data``/``Read``/``Mode``/``Measurement`` line above names it
-  (else the nearest text line). A text cell after a row's values names that row's read: Gen5
-  writes a plate row's reads on consecutive lines with the letter on the first only.
-* **SoftMax Pro plate format**: the grid's header is ``[Time,] Temperature(°C), 1 … N`` and the
-  plate rows follow without letters (A first); a kinetic block repeats the plate per read time,
-  the time on the plate's first row. The ``Plate:`` line above names the read. Plates side by
-  side under one header (several wavelengths) are reads ``#1``, ``#2``…, in grids too.
+  plate row ``A, B, …`` (6- to 1536-well plates: N is 3, 4, 6, 8, 12, 24 or 48; BMG writes the rows
+  after ``Z`` as ``a … f``). Each grid is a read. The nearest ``Label``/``Raw Data``/``Read``/
+  ``Mode``/``Measurement`` line above names it (else the nearest text line). A text cell after a
+  row's values names that row's read: Gen5 writes a plate row's reads on consecutive lines with the
+  letter on the first only. Tecan i-control's part-of-plate reads are grids of the columns and rows
+  read (``<> 2 … 11``, rows ``B … G``), under a ``<>`` corner.
+* **SoftMax Pro plate format**: the grid's header is ``[Time], Temperature(°C), 1 … N`` (SoftMax Pro
+  leaves the time header blank) and the plate rows follow without letters (A first); a kinetic block
+  repeats the plate per read time, the time on the plate's first row. The ``Plate:`` line above names
+  the read. Plates side by side under one header (several wavelengths) are reads ``#1``, ``#2``…, in
+  grids too.
 * **kinetic**: a header row with a ``Time`` column and one column per well (``A1`` or ``A01``;
   other columns such as ``T° 37`` are left out), one row per read time (Gen5, SoftMax Pro's time
   format). Times are ``h:mm:ss`` (hours may pass 24) or ``m:ss`` (SoftMax Pro under an hour),
   Excel time cells, or numbers in the unit the header names (``Time [s]``, ``Time (min)``,
-  ``Time [h]``).
+  ``Time [h]``); a row of a time alone (Gen5's ``0:00:00`` padding of a run stopped early) ends it.
   Tecan i-control's wells-down form (a ``Time [s]`` row over one column per cycle, then a row per
-  well) is read too.
-* **list**: a header row with a ``Well`` column and one column per read (EnVision, SoftMax);
-  a ``Plate``/``Barcode`` column splits the rows into plates (the barcode where both are given).
-  ``Repeat``, ``Type``, ``Time`` and such bookkeeping columns are not reads.
+  well) is read too, named by the ``name:wavelength`` title right above it.
+* **list**: a header row with a ``Well`` column (``Well positions``, ``WellPosition``, or the ``<>``
+  corner of SparkControl) and one column per read (EnVision, SoftMax, Magellan, GloMax, whose wells
+  are written ``A:1``); a ``Plate``/``Barcode`` column splits the rows into plates (the barcode where
+  both are given; EnVision's ``="PLT0042"`` is ``PLT0042``). ``Repeat``, ``Type``, ``Time``, ``ID``
+  and such bookkeeping columns are not reads. Lines of ``<sample>, <well>, <value>`` without a
+  header (Magellan ``.asc``) are a list when a file holds no other read; BMG MARS's table view
+  (``Well Row, Well Col, Content, <reads>``, kinetic with a ``Time`` row of ``1 h 30 min`` cycle
+  times under the header) too.
 
 Values are numbers (decimal commas in files not separated by commas). ``OVER``, ``OVRFLW``,
 ``Overflow``, ``Sat`` and ``>…`` mark a saturated well; other text (``?????``, ``n/a``) an
@@ -51,10 +59,12 @@ from ferroscreen.workbooks import is_workbook, workbook_rows
 _ROWS_FOR_COLS = {cols: rows for rows, cols in PLATE_FORMATS.values()}
 _SATURATED = re.compile(r"^(?:over|ovrflw|overflow|sat|saturated|>.*)$", re.I)
 _WELL_NAME = re.compile(r"^[A-Za-z]{1,2}0*\d{1,2}$")
-_WELL_HEADER = re.compile(r"^well(?:\s*(?:id|position|name|no\.?|#))?$", re.I)
+_TITLE = re.compile(r"^[^\s:]+:[^\s:]+$")
+_COLON_WELL = re.compile(r"^([A-Za-z]{1,2}):(\d{1,2})$")
+_WELL_HEADER = re.compile(r"^well(?:\s*(?:id|positions?|name|no\.?|#))?$", re.I)
 _PLATE_HEADER = re.compile(r"^(?:plate(?:\s*(?:id|name|no\.?|#))?|barcode|plate barcode)$", re.I)
-_NOT_A_READ = re.compile(r"^(?:repeat|type|time|row|col|column|content|sample|group|kinetic|cycle|t°.*|temp.*)",
-                         re.I)
+_NOT_A_READ = re.compile(r"^(?:repeat|type|time|row|col|column|content|sample|group|kinetic|cycle|t°.*|temp.*|"
+                         r"id$|name$|layout$)", re.I)
 _LABEL_WORDS = re.compile(r"^(?:label|raw data|read\b|mode|measurement|results?\b|wavelength)", re.I)
 _TIME_UNIT = re.compile(r"\b(?P<unit>s|sec|seconds?|min|minutes?|h|hr|hours?)\b", re.I)
 _UNIT_HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600,
@@ -62,6 +72,11 @@ _UNIT_HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "second": 1 / 3600, "seconds": 1 
                "h": 1.0, "hr": 1.0, "hour": 1.0, "hours": 1.0}
 _CLOCK = re.compile(r"^(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d{1,2}(?:[.,]\d*)?)$")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+#: The shapes of a plate read, as error messages name them.
+PLATE_READ_SHAPES = ("a grid with columns 1..12 and rows A..H, a kinetic table 'Time, A1, A2, ...' or a list "
+                     "'Well, <value>'")
 
 
 class NoPlateRead(AcquisitionError):
@@ -133,7 +148,10 @@ def _rows(path: Path) -> list[tuple[list[tuple[str, int, list]], bool]]:
 
 def _text(cell) -> str:
     if isinstance(cell, str):
-        return cell.strip().strip('"').strip()
+        text = cell.strip()
+        if text.startswith('="') and text.endswith('"'):  # ="PLT0042": EnVision keeps Excel from reading it
+            text = text[2:-1]
+        return text.strip('"').strip()
     if cell is None or cell == "":
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -162,7 +180,13 @@ def _value(cell, decimal_comma: bool) -> tuple[float, str]:
     return value, ""
 
 
+def _well_text(text: str) -> str:
+    """A well as a reader may write it, without the colon of GloMax's ``A:1``."""
+    return _COLON_WELL.sub(r"\1\2", text)
+
+
 def _is_well(text: str) -> bool:
+    text = _well_text(text)
     if not _WELL_NAME.match(text):
         return False
     try:
@@ -170,6 +194,11 @@ def _is_well(text: str) -> bool:
     except WellError:
         return False
     return True
+
+
+def _is_row(letter: str, row: int) -> bool:
+    """Whether ``letter`` names plate row ``row`` (0-based): ``AA`` for row 26, or ``a`` as BMG MARS writes it."""
+    return letter.upper() == row_label(row) or (row >= 26 and letter == chr(ord("a") + row - 26))
 
 
 def _where(sheet: str, row: int) -> str:
@@ -227,6 +256,53 @@ def _grid_header(cells: list) -> tuple[int, int, list[int]] | None:
     return None
 
 
+def _partial_grid_header(cells: list) -> tuple[int, int, int] | None:
+    """``(corner column, first plate column (1-based), columns read)`` of a part-of-plate grid's header.
+
+    Tecan i-control writes a read of part of a plate (``Part of Plate B2-G11``) as a grid of the
+    columns read, ``<>`` in the corner: ``<> 2 3 … 11``; its rows are the rows read (``B`` … ``G``).
+    """
+    for j in range(len(cells) - 3):
+        if _text(cells[j]) != "<>" or (first := _integer(cells[j + 1])) is None or first < 1:
+            continue
+        n = 0
+        while j + 1 + n < len(cells) and _integer(cells[j + 1 + n]) == first + n:
+            n += 1
+        if n >= 1 and first + n - 1 <= max(_ROWS_FOR_COLS) and not any(_text(c) for c in cells[j + 1 + n:]):
+            return j, first, n
+    return None
+
+
+def _read_partial_grid(rows, i: int, j: int, first: int, n: int, decimal_comma: bool, tally: _Tally
+                       ) -> tuple[list[tuple[str, float]], int, int]:
+    """``([(well, value)], next row index, plate columns)`` of the part-of-plate grid whose header is row ``i``.
+
+    The plate is the smallest format whose columns hold the last column read; rows follow one
+    another from any first row. A grid without a number is no read (empty list).
+    """
+    plate_cols = min(c for c in _ROWS_FOR_COLS if c >= first + n - 1)
+    found, row = [], None
+    k = i + 1
+    while k < len(rows) and rows[k][0] == rows[i][0]:
+        cells = rows[k][2]
+        letter = _text(cells[j]) if j < len(cells) else ""
+        nxt = 0 if row is None else row + 1
+        candidates = range(_ROWS_FOR_COLS[plate_cols]) if row is None else [nxt]
+        match = next((r for r in candidates if r < _ROWS_FOR_COLS[plate_cols] and _is_row(letter, r)), None)
+        if not letter or match is None:
+            break
+        row = match
+        for col in range(n):
+            cell = cells[j + 1 + col] if j + 1 + col < len(cells) else ""
+            found.append((rowcol_to_well(row, first - 1 + col), *_value(cell, decimal_comma), cell))
+        k += 1
+    if not any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found):
+        return [], k, plate_cols
+    for _, _, problem, cell in found:
+        tally.add(problem, cell)
+    return [(well, value) for well, value, _, _ in found], k, plate_cols
+
+
 def _run_length(cells: list, start: int) -> int:
     """The length of the run 1, 2, 3 … that starts at ``start``."""
     n = 0
@@ -242,8 +318,9 @@ def _run_label(label: str, run: int, runs: int) -> str:
 def _label_above(rows, start: int, floor: int) -> str:
     """The name the lines above row index ``start`` (down to ``floor``) give a read.
 
-    The nearest ``Label`` line, else the nearest ``Raw Data``/``Read``/``Measurement``/``Results``/
-    ``Wavelength`` line, else ``Mode``, else the nearest line with text.
+    The nearest ``Label`` line or a ``name:wavelength`` title right above (Tecan i-control CSV), else
+    the nearest ``Raw Data``/``Read``/``Measurement``/``Results``/``Wavelength`` line, else ``Mode``,
+    else the nearest line with text.
     """
     best: tuple[int, str] | None = None
     for k in range(start - 1, max(floor, start - 15) - 1, -1):
@@ -255,7 +332,8 @@ def _label_above(rows, start: int, floor: int) -> str:
         first = words[0].lower()
         if first == "plate:" and len(texts) > 1:  # SoftMax Pro: 'Plate:<TAB><section name><TAB>1.3<TAB>…'
             line, first = texts[1], "read"
-        rank = (0 if first.startswith("label") else 2 if first.startswith("mode")
+        titled = best is None and len(texts) == 1 and _TITLE.match(texts[0])  # i-control CSV: 'OD600:600' on top
+        rank = (0 if first.startswith("label") or titled else 2 if first.startswith("mode")
                 else 1 if _LABEL_WORDS.match(first) else 3)
         if best is None or rank < best[0]:
             best = (rank, line)
@@ -282,7 +360,7 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
         cells = rows[k][2]
         letter = _text(cells[j]) if j < len(cells) else ""
         values = [c for s in starts for c in cells[s : s + n]]
-        if letter and expected < _ROWS_FOR_COLS[n] and letter.upper() == row_label(expected):
+        if letter and expected < _ROWS_FOR_COLS[n] and _is_row(letter, expected):
             row, expected = expected, expected + 1
         elif letter or row < 0 or not any(_text(c) for c in values):
             break
@@ -319,13 +397,17 @@ def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], de
                        ) -> tuple[list, int]:
     """``([[(well, time_h, value)] per run], next row index)`` of a SoftMax Pro plate-format block.
 
-    Its header is ``[Time,] Temperature(°C), 1 … N`` (repeated per wavelength side by side); the
+    Its header is ``[Time,] Temperature(°C), 1 … N`` (repeated per wavelength side by side; SoftMax
+    Pro leaves the time column's header blank); the
     plate rows follow without letters, A first, a read time (kinetic) and temperature on the first
     row of each plate, with a blank line between the plates of a kinetic read. Endpoint blocks
     leave the time empty (NaN).
     """
     header = rows[i][2]
-    time_col = j - 1 if j >= 1 and _text(header[j - 1]).lower().startswith("time") else None
+    # the column before the temperature holds each plate's read time: headed 'Time', or left blank
+    # as SoftMax Pro writes it; a blank header's column holds a time, or nothing (an endpoint block)
+    said = j >= 1 and _text(header[j - 1]).lower().startswith("time")
+    time_col = j - 1 if said or (j >= 1 and not _text(header[j - 1])) else None
     per_plate = _ROWS_FOR_COLS[n]
     records: list[list[tuple[str, float, float]]] = [[] for _ in starts]
     row, hours = 0, math.nan
@@ -341,8 +423,11 @@ def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], de
             break
         if row % per_plate == 0 and time_col is not None:
             cell = cells[time_col] if time_col < len(cells) else ""
-            parsed = _time_hours(cell, None, decimal_comma) if _text(cell) else None
-            if _text(cell) and parsed is None:
+            try:
+                parsed = _time_hours(cell, None, decimal_comma) if _text(cell) else None
+            except ValueError:  # a number without a unit: not a time
+                parsed = None
+            if _text(cell) and parsed is None and said:
                 raise AcquisitionError(f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' is not "
                                        f"a time (h:mm:ss)")
             hours = math.nan if parsed is None else parsed
@@ -385,7 +470,7 @@ def _time_hours(cell, unit_hours: float | None, decimal_comma: bool) -> float | 
 def _kinetic_header(cells: list) -> tuple[int, list[tuple[int, str]]] | None:
     texts = [_text(c) for c in cells]
     time_col = next((k for k, t in enumerate(texts) if t.lower().startswith("time")), None)
-    wells = [(k, normalize_well(t)) for k, t in enumerate(texts) if _is_well(t)]
+    wells = [(k, normalize_well(_well_text(t))) for k, t in enumerate(texts) if _is_well(t)]
     if time_col is None or len(wells) < 2:
         return None
     return time_col, wells
@@ -409,6 +494,8 @@ def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple
                 raise AcquisitionError(f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' is not a "
                                        f"time (h:mm:ss, or a number in the header's unit)")
             break
+        if not any(_text(cells[col]) for col, _ in wells if col < len(cells)):
+            break  # a row of times alone: Gen5 pads a run stopped early with '0:00:00' rows for its unread cycles
         for col, well in wells:
             value, problem = _value(cells[col] if col < len(cells) else "", decimal_comma)
             tally.add(problem, cells[col] if col < len(cells) else "")
@@ -499,15 +586,20 @@ def _read_time_columns(path, rows, i: int, first: int, times, decimal_comma: boo
             cell = cells[col] if col < len(cells) else ""
             value, problem = _value(cell, decimal_comma)
             tally.add(problem, cell)
-            records.append((normalize_well(name), hours, value))
+            records.append((normalize_well(_well_text(name)), hours, value))
         k += 1
     records.sort(key=lambda r: r[1])  # time-major, as the other kinetic shapes
     return records, k
 
 
 def _list_header(cells: list) -> tuple[int, int | None, list[tuple[int, str]]] | None:
+    """``(well column, plate column, reads)`` of a well list's header.
+
+    The well column is headed ``Well`` (``Well Position``…), or by the ``<>`` corner SparkControl
+    writes over its wells (``<>, Value, Time [ms]``).
+    """
     texts = [_text(c) for c in cells]
-    well_col = next((k for k, t in enumerate(texts) if _WELL_HEADER.match(t)), None)
+    well_col = next((k for k, t in enumerate(texts) if _WELL_HEADER.match(t) or t == "<>"), None)
     if well_col is None:
         return None
     plate_cols = [k for k, t in enumerate(texts) if _PLATE_HEADER.match(t)]
@@ -539,13 +631,113 @@ def _read_list(path, rows, i, well_col, plate_col, columns, decimal_comma, tally
     kept = [(col, name) for col, name in columns if numeric[col]]
     for cells in body:
         plate = _text(cells[plate_col]) if plate_col is not None and plate_col < len(cells) else ""
-        well = normalize_well(_text(cells[well_col]))
+        well = normalize_well(_well_text(_text(cells[well_col])))
         for col, name in kept:
             cell = cells[col] if col < len(cells) else ""
             value, problem = _value(cell, decimal_comma)
             tally.add(problem, cell)
             reads.setdefault((plate, name), []).append((well, value))
     return reads, k
+
+
+_BMG_TIME = re.compile(r"^(?:(?P<h>\d+(?:[.,]\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:[.,]\d+)?)\s*min)?\s*"
+                       r"(?:(?P<s>\d+(?:[.,]\d+)?)\s*s)?$")
+
+
+def _bmg_hours(text: str) -> float | None:
+    """``0 h 15 min``, ``1 h 60 min``, ``27 h``, ``30 s`` (BMG MARS cycle times) in hours; None if no such time."""
+    m = _BMG_TIME.match(text.strip())
+    if not text.strip() or not m or not any(m.groupdict().values()):
+        return None
+    part = {k: float(v.replace(",", ".")) if v else 0.0 for k, v in m.groupdict().items()}
+    return part["h"] + part["m"] / 60 + part["s"] / 3600
+
+
+def _bmg_table_header(cells: list) -> int | None:
+    """The ``Well Row`` column of a BMG MARS table-view header (``Well Row, Well Col, Content, <reads>``)."""
+    texts = [_text(c).lower() for c in cells]
+    return next((k for k in range(len(texts) - 2) if texts[k] == "well row" and texts[k + 1] == "well col"), None)
+
+
+def _read_bmg_table(rows, i: int, k: int, decimal_comma: bool, tally: _Tally) -> tuple[list[PlateRead], int]:
+    """The reads of the BMG MARS table view whose header is row ``i``, and the next row index.
+
+    One row per well (row letter, column number, content, readings). A ``Time`` row under the
+    header gives each reading column its cycle time (a kinetic read: the columns of one name);
+    without it, each reading column is an endpoint read. MARS may leave a blank line after each line.
+    """
+    header = rows[i][2]
+    columns = [(c, _text(header[c])) for c in range(k + 2, len(header))
+               if _text(header[c]) and not _NOT_A_READ.match(_text(header[c]))]
+    m = i + 1
+    while m < len(rows) and rows[m][0] == rows[i][0] and not any(_text(c) for c in rows[m][2]):
+        m += 1
+    times: dict[int, float] = {}
+    if m < len(rows) and any(_text(c).lower() == "time" for c in rows[m][2][: k + 3]):
+        cells = rows[m][2]
+        times = {c: h for c, _ in columns if c < len(cells) and (h := _bmg_hours(_text(cells[c]))) is not None}
+        m += 1
+    records: dict[str, list] = {}
+    where = _where(*rows[i][:2])
+    while m < len(rows) and rows[m][0] == rows[i][0]:
+        cells = rows[m][2]
+        if not any(_text(c) for c in cells):
+            m += 1
+            continue
+        letter, number = (_text(cells[c]) if c < len(cells) else "" for c in (k, k + 1))
+        if not (letter.isalpha() and number.isdigit() and _is_well(f"{letter}{number}")):
+            break
+        well = normalize_well(f"{letter}{number}")
+        for c, name in columns:
+            cell = cells[c] if c < len(cells) else ""
+            value, problem = _value(cell, decimal_comma)
+            tally.add(problem, cell)
+            records.setdefault(name, []).append((well, times.get(c, math.nan), value))
+        m += 1
+    reads = []
+    for name, found in records.items():
+        table = pd.DataFrame(found, columns=["well", "time_h", "value"])
+        if table["value"].notna().any():
+            kind = "kinetic" if table["time_h"].notna().all() and table["time_h"].nunique() > 1 else "endpoint"
+            if kind == "endpoint":
+                table["time_h"] = math.nan
+            else:  # time-major, as the other kinetic shapes
+                table = table.sort_values("time_h", kind="stable").reset_index(drop=True)
+            reads.append(PlateRead(name, kind, table, where, shape="list" if kind == "endpoint" else "kinetic"))
+    return reads, m
+
+
+def _headerless_list(rows, i: int, decimal_comma: bool, tally: _Tally) -> tuple[dict, int] | None:
+    """``({column: [(well, value)]}, next row index)`` of a well list without a header from row ``i``, or None.
+
+    Tecan Magellan's ``.asc`` export writes one line per well, ``<sample>  <well>  <value>``
+    (or the well first), and no header. It counts from eight such lines on, in one column of wells,
+    each with a number after its well; columns of numbers on every line are reads.
+    """
+    cells = rows[i][2]
+    well_col = next((k for k, c in enumerate(cells) if _is_well(_text(c))), None)
+    if well_col is None:
+        return None
+    body, k = [], i
+    while k < len(rows) and rows[k][0] == rows[i][0]:
+        cells = rows[k][2]
+        if well_col >= len(cells) or not _is_well(_text(cells[well_col])):
+            break
+        body.append(cells)
+        k += 1
+    width = min(len(c) for c in body)
+    columns = [c for c in range(well_col + 1, width)
+               if all(not _value(cells[c], decimal_comma)[1] or _SATURATED.match(_text(cells[c])) for cells in body)]
+    if len(body) < 8 or not columns:
+        return None
+    found: dict[int, list[tuple[str, float]]] = {}
+    for cells in body:
+        well = normalize_well(_well_text(_text(cells[well_col])))
+        for c in columns:
+            value, problem = _value(cells[c], decimal_comma)
+            tally.add(problem, cells[c])
+            found.setdefault(c, []).append((well, value))
+    return found, k
 
 
 def _endpoint(label: str, pairs: list[tuple[str, float]], where: str, plate: str = "", n_cols: int = 0,
@@ -573,9 +765,7 @@ def read_plate_reader(path: str | Path) -> PlateReaderExport:
         if reads:
             break
     else:
-        raise NoPlateRead(
-            f"{path}: no plate read found (a grid with columns 1..12 and rows A..H, a kinetic table "
-            f"'Time, A1, A2, ...' or a list 'Well, <value>')")
+        raise NoPlateRead(f"{path}: no plate read found ({PLATE_READ_SHAPES})")
     for read in reads:
         keys = ["well", "time_h"] if read.kind == "kinetic" else ["well"]
         dup = read.table.duplicated(keys)
@@ -620,6 +810,13 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             if found or nxt > i + 1:  # a grid of names (a layout) is passed over whole
                 i = floor = nxt
                 continue
+        partial = _partial_grid_header(cells) if grid is None else None
+        if partial is not None:
+            pairs, nxt, _ = _read_partial_grid(rows, i, *partial, decimal_comma, tally)
+            if pairs:
+                reads.append(_endpoint(_label_above(rows, i, floor), pairs, where))
+                i = floor = nxt
+                continue
         records = nxt = None
         kinetic = _kinetic_header(cells)
         if kinetic is not None:  # wells across: Gen5, SoftMax Pro time format
@@ -631,6 +828,13 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
             i = floor = nxt
             continue
+        bmg = _bmg_table_header(cells)
+        if bmg is not None:
+            found_reads, nxt = _read_bmg_table(rows, i, bmg, decimal_comma, tally)
+            if found_reads:
+                reads.extend(found_reads)
+                i = floor = nxt
+                continue
         listed = _list_header(cells)
         if listed is not None:
             found, nxt = _read_list(path, rows, i, *listed, decimal_comma, tally)
@@ -639,6 +843,14 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                     reads.append(_endpoint(label, pairs, where, plate, shape="list"))
                 i = floor = nxt
                 continue
+        bare = _headerless_list(rows, i, decimal_comma, tally) if not reads else None
+        if bare is not None:
+            found, nxt = bare
+            above = _label_above(rows, i, floor) or "value"
+            for run, pairs in enumerate(found.values()):
+                reads.append(_endpoint(_run_label(above, run, len(found)), pairs, where, shape="list"))
+            i = floor = nxt
+            continue
         i += 1
     return reads
 

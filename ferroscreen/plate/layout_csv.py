@@ -47,17 +47,17 @@ def _delimiter(lines: list[str]) -> str:
         return ","
 
 
-def _table_records(path: Path, lines: list[str], delim: str) -> tuple[list[str], list[LayoutRecord]]:
-    """``(header, records)`` of a layout table: one row per well under a header line."""
-    reader = csv.reader(lines, delimiter=delim)
+def _table_records(path: Path, lines: list[str], delim: str, first: int = 0) -> tuple[list[str], list[LayoutRecord]]:
+    """``(header, records)`` of a layout table: one row per well under a header line (line ``first`` + 1)."""
+    reader = csv.reader(lines[first:], delimiter=delim)
     header = [h.strip() for h in next(reader)]
     if not any(column_key(h) in WELL_KEYS for h in header):  # before any row's check: maybe a plate read
         if any(ln.lstrip().lower().startswith("date time") and "elapsed" in ln.lower() for ln in lines[:60]):
             raise NotALayout(f"{path}: an IncuCyte metric export (a Date Time / Elapsed table of readings), not a "
                              "layout")
-        raise NotALayout(f"{path}:1: missing required column 'well' (header: {', '.join(header)})")
+        raise NotALayout(f"{path}:{first + 1}: missing required column 'well' (header: {', '.join(header)})")
     records = []
-    for lineno, cells in enumerate(reader, start=2):
+    for lineno, cells in enumerate(reader, start=first + 2):
         if not any(cell.strip() for cell in cells) or cells[0].lstrip().startswith("#"):
             continue
         if len(cells) > len(header):
@@ -100,7 +100,8 @@ def read_layout_csv(
     except FileNotFoundError:
         raise LayoutError(f"{path}: layout file not found") from None
     lines = _decode(path, raw).splitlines()
-    if not lines or not lines[0].strip():
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
         raise LayoutError(f"{path}: layout file is empty")
     delim = _delimiter(lines)
     rows = [(i, [c.strip() for c in cells]) for i, cells in enumerate(csv.reader(lines, delimiter=delim), start=1)]
@@ -123,8 +124,8 @@ def read_layout_csv(
             return f"{path}:{rows_of[column]}: grid '{column}'" if column in rows_of else str(path)
         form = "grid"
     else:
-        header, records = _table_records(path, lines, delim)
-        header_where = f"{path}:1"
+        header, records = _table_records(path, lines, delim, first)
+        header_where = f"{path}:{first + 1}"
         form = "csv"
     return layout_from_records(path, header, records, plate_format, extra_modes,
                                decimal_comma=delim != ",", header_where=header_where, form=form)
