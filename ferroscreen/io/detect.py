@@ -10,10 +10,11 @@ from ferroscreen.io.cellomics import is_cellomics_name, read_cellomics
 from ferroscreen.io.cellvoyager import find_measurements, is_cellvoyager_name, read_cellvoyager
 from ferroscreen.io.cytation import is_cytation_name, read_cytation
 from ferroscreen.io.harmony import find_harmony_index, read_harmony
-from ferroscreen.io.imagexpress import is_imagexpress, read_imagexpress
+from ferroscreen.io.imagexpress import is_imagexpress, is_imagexpress_name, read_imagexpress
 from ferroscreen.io.incucyte import (
     ARCHIVE_RE,
     EXPORT_RE,
+    PREFIXED_EXPORT_RE,
     read_incucyte_archive,
     read_incucyte_export,
 )
@@ -50,7 +51,7 @@ def detect_format(root: Path) -> str:
     for n, p in enumerate(root.rglob("*")):
         if n > 20000:
             break
-        if EXPORT_RE.match(p.name):
+        if EXPORT_RE.match(p.name) or PREFIXED_EXPORT_RE.match(p.name):
             return "incucyte"
         if ARCHIVE_RE.search(p.as_posix()):
             return "incucyte_archive"
@@ -62,6 +63,8 @@ def detect_format(root: Path) -> str:
             return "cytation"
         if is_scanr_name(p.name):
             return "scanr"
+        if is_imagexpress_name(p.name) or (p.is_dir() and is_imagexpress(p)):  # direct transfer; a folder above
+            return "imagexpress"
     raise AcquisitionError(
         f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
         "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, scanR, OME-Zarr HCS); "

@@ -6,11 +6,13 @@
 ``MeasurementTimeOffset`` (seconds) or ``AbsTime``. File names look like
 ``r01c01f01p01-ch1sk1fk1fl1.tiff`` (sk = timepoint). Times are seconds since the
 plate's first image, per timepoint the earliest image; without any time
-element the timepoint index is used as hours (noted in ``notes``).
+element the timepoint index is used as hours (noted in ``notes``). An ``<Image>``
+without a ``URL`` is listed as skipped. The plate is named as :func:`_plate_name` says.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +56,26 @@ def _abs_time(text: str) -> datetime | None:
         return None
 
 
+_GUID = re.compile(r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$", re.I)
+
+
+def _plate_name(xml_root: ET.Element, index: Path) -> str:
+    """The plate's name, as the index or its export folder gives it.
+
+    ``<PlateID>`` (the barcode), else the plate's ``<Name>`` (also over an ID that is a GUID), else
+    the export folder's plate part (``<plate>__<date>-Measurement 1``), else ``plate1``.
+    """
+    plate = next((el for el in xml_root.iter() if _local(el.tag) == "Plate" and len(el)), None)
+    fields = _children(plate) if plate is not None else {}
+    plate_id, name = (fields.get("PlateID") or "").strip(), (fields.get("Name") or "").strip()
+    if plate_id and not (_GUID.match(plate_id) and name):
+        return plate_id
+    if name:
+        return name
+    folder = index.parent.parent.name if index.parent.name.lower() == "images" else index.parent.name
+    return folder.split("__")[0].strip() if "__" in folder and folder.split("__")[0].strip() else "plate1"
+
+
 def read_harmony(root: str | Path) -> Acquisition:
     """Read a Harmony export from its folder or its ``Index.idx.xml``.
 
@@ -69,17 +91,16 @@ def read_harmony(root: str | Path) -> Acquisition:
     except ET.ParseError as exc:
         raise AcquisitionError(f"{index}: malformed Harmony index ({exc})") from None
     xml_root = tree.getroot()
-    plate_id = "plate1"
-    for el in xml_root.iter():
-        if _local(el.tag) == "PlateID" and el.text:
-            plate_id = el.text.strip()
-            break
+    plate_id = _plate_name(xml_root, index)
     images = [el for el in xml_root.iter() if _local(el.tag) == "Image" and len(el)]
     if not images:
         raise AcquisitionError(f"{index}: Harmony index lists no images")
     records, skipped, notes = [], [], []
     for el in images:
         d = _children(el)
+        if not (d.get("URL") or "").strip():
+            skipped.append((f"{index.name} <Image> {d.get('id') or el.get('id') or '?'}", "listed without a file name"))
+            continue
         try:
             row, col = int(d["Row"]) - 1, int(d["Col"]) - 1
             rec = {
@@ -107,9 +128,10 @@ def read_harmony(root: str | Path) -> Acquisition:
         for r in records:
             s = (r.pop("abs") - t0).total_seconds()
             by_tp[r["timepoint"]] = min(by_tp.get(r["timepoint"], s), s)
-    elif all("offset_s" in r for r in records):
+    elif all("offset_s" in r for r in records):  # seconds since the measurement started: from the first image
+        first = min(r["offset_s"] for r in records)
         for r in records:
-            s = r.pop("offset_s")
+            s = r.pop("offset_s") - first
             by_tp[r["timepoint"]] = min(by_tp.get(r["timepoint"], s), s)
     else:
         notes.append("no image times in the index: time_h is the timepoint index")

@@ -5,9 +5,15 @@ Layout::
     <root>/[<plate>.HTD]
     <root>/TimePoint_<t>/[ZStep_<z>/]<plate>_<A01>[_s<site>][_w<wl>][<GUID>].TIF
 
-``_thumb`` files are ignored. Times come from the MetaMorph
-``acquisition-time-local`` tag of the first image of each timepoint when
-present, otherwise ``(t - 1) × interval_h`` (noted in ``notes``).
+or, as MetaXpress's direct transfer writes a plate, the images in one folder without ``TimePoint_``
+folders (``<plate name>/<date>/<acquisition id>/<plate>_C05_s1_w1<GUID>.tif``); a folder above the
+plate's is read as the plate's.
+
+``_thumb`` files are ignored. Channels take the ``WaveName<n>`` names of the ``.HTD`` when it gives
+them (``DAPI``, ``Transmitted Light``), else ``w<n>``. A z-stack saved with its projection has the
+projection beside the ``ZStep_<z>`` folders; it is a channel of its own (``DAPI projection``).
+Times come from the MetaMorph ``acquisition-time-local`` tag of the first image of each timepoint
+when present, otherwise ``(t - 1) × interval_h`` (noted in ``notes``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,31 @@ _NAME_RE = re.compile(
 )
 _TP_RE = re.compile(r"^TimePoint_(\d+)$", re.IGNORECASE)
 _Z_RE = re.compile(r"^ZStep_(\d+)$", re.IGNORECASE)
+
+
+_WAVE_RE = re.compile(r'^"WaveName(\d+)"\s*,\s*"(.*)"\s*$')
+
+
+def is_imagexpress_name(name: str) -> bool:
+    """Whether a file name is an ImageXpress image's (``<plate>_<A01>_s<site>_w<wl>[<GUID>].TIF``)."""
+    m = _NAME_RE.match(name)
+    return bool(m and m["site"] and m["wl"])
+
+
+def _wave_names(root: Path) -> dict[str, str]:
+    """``{wl: name}`` from the ``WaveName<n>`` lines of the ``.HTD`` files under ``root``; {} when they disagree."""
+    names: dict[str, str] = {}
+    for htd in sorted(p for p in root.rglob("*") if p.suffix.lower() == ".htd" and p.is_file()):
+        try:
+            lines = htd.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if (m := _WAVE_RE.match(line.strip())) and m[2].strip():
+                if names.get(m[1], m[2].strip()) != m[2].strip():
+                    return {}
+                names[m[1]] = m[2].strip()
+    return names if len(set(names.values())) == len(names) else {}
 
 
 def is_imagexpress(root: Path) -> bool:
@@ -75,12 +106,12 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         if not m:
             skipped.append((str(p), "name does not follow <plate>_<A01>_s<site>_w<wl>.TIF"))
             continue
-        t, z = 1, 0
+        t, z, stepped = 1, 0, False
         for part in p.relative_to(root).parts[:-1]:
             if mt := _TP_RE.match(part):
                 t = int(mt.group(1))
             elif mz := _Z_RE.match(part):
-                z = int(mz.group(1)) - 1
+                z, stepped = max(int(mz.group(1)) - 1, 0), True
         try:
             well = normalize_well(m["well"])
         except WellError as exc:
@@ -91,16 +122,29 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                 "plate": m["plate"],
                 "well": well,
                 "field": int(m["site"] or 1),
-                "channel": f"w{m['wl'] or 1}",
+                "channel": m["wl"] or "1",
                 "z": z,
                 "timepoint": t,
                 "path": str(p.resolve()),
+                "stepped": stepped,
             }
         )
     if not records:
         raise AcquisitionError(
             f"{root}: no ImageXpress images found (expected TimePoint_<t>/<plate>_<A01>_s1_w1.TIF)"
         )
+    waves = _wave_names(root)
+    stacks = {(r["plate"], r["well"], r["field"], r["channel"], r["timepoint"]) for r in records if r["stepped"]}
+    projections = 0
+    for r in records:
+        name = waves.get(r["channel"], f"w{r['channel']}")
+        key = (r["plate"], r["well"], r["field"], r["channel"], r["timepoint"])
+        if not r.pop("stepped") and key in stacks:  # saved beside its z-stack's ZStep folders
+            name, projections = f"{name} projection", projections + 1
+        r["channel"] = name
+    if projections:
+        notes.append(f"{projections} projection(s) saved beside their z-stacks: channel(s) of their own "
+                     f"('<channel> projection')")
     firsts: dict[int, str] = {}
     for r in records:
         firsts.setdefault(r["timepoint"], r["path"])

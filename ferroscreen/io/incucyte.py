@@ -32,6 +32,18 @@ EXPORT_RE = re.compile(
     re.IGNORECASE,
 )
 
+#: Export names with another prefix than ``VID<n>`` (renamed in the export dialog): ``DE_A549_B10_6_00d00h00m.tif``,
+#: ``R2_MDF_green_B2_1_00d04h00m.tif``; the well, image and time tail is IncuCyte's own.
+PREFIXED_EXPORT_RE = re.compile(
+    r"^(?P<prefix>.+)_(?P<well>[A-Za-z]{1,2}\d{1,2})_(?P<field>\d+)(?:_plane(?P<z>\d+))?_"
+    r"(?:(?P<Y>\d{4})y(?P<mo>\d{2})m(?P<d>\d{2})d_(?P<H>\d{2})h(?P<Mi>\d{2})m"
+    r"|(?P<ed>\d+)d(?P<eh>\d{2})h(?P<em>\d{2})m)"
+    r"\.(?:tiff?|png|jpe?g)$",
+    re.IGNORECASE,
+)
+#: IncuCyte channel names, as a prefix's last part or the export's folder names them.
+CHANNEL_WORDS = ("phase", "green", "red", "nir", "orange", "blue", "brightfield")
+
 ARCHIVE_RE = re.compile(
     r"(?:^|/)ScanData/(?P<yymm>\d{4})/(?P<dd>\d{2})/(?P<hhmm>\d{4})/(?P<plate>[^/]+)/"
     r"(?P<well>[A-Za-z]{1,2}\d{1,2})-(?P<field>\d+)-(?P<channel>[A-Za-z0-9]+)\.(?:tiff?|png)$",
@@ -50,20 +62,31 @@ def incucyte_export_name(
     return f"VID{vid}_{channel}_{short_well(well)}_{field}{plane}_{d:02d}d{h:02d}h{m:02d}m.tif"
 
 
-def parse_export_name(name: str) -> dict | None:
+def parse_export_name(name: str, folder: str = "") -> dict | None:
     """Parse an export file name into frame fields (``None`` if it does not match).
+
+    ``VID<n>_[<channel>_]<well>_<image>_<time>`` is plate ``VID<n>``; another prefix is the plate,
+    without a channel word in it (``R2_MDF_green``: plate ``R2_MDF``, channel ``green``), the
+    channel else the file's ``folder`` when that names one (``Phase/``), else ``phase``.
 
     Returns a dict with ``plate``, ``well``, ``field``, ``channel``, ``z`` and
     either ``time_h`` (elapsed style) or ``abs_time`` (absolute style).
     """
     m = EXPORT_RE.match(name)
-    if not m:
+    if m:
+        plate, channel = f"VID{m['vid']}", (m["channel"] or "phase").lower()
+    elif (m := PREFIXED_EXPORT_RE.match(name)) is not None:
+        parts = m["prefix"].split("_")
+        said = next((p.lower() for p in reversed(parts) if p.lower() in CHANNEL_WORDS), None)
+        channel = said or (folder.lower() if folder and folder.lower() in CHANNEL_WORDS else "phase")
+        plate = "_".join(p for p in parts if p.lower() != said) or "plate1"
+    else:
         return None
     rec = {
-        "plate": f"VID{m['vid']}",
+        "plate": plate,
         "well": normalize_well(m["well"]),
         "field": int(m["field"]),
-        "channel": (m["channel"] or "phase").lower(),
+        "channel": channel,
         "z": int(m["z"]) if m["z"] else 0,
     }
     if m["ed"] is not None:
@@ -101,7 +124,7 @@ def read_incucyte_export(root: str | Path) -> Acquisition:
     records, skipped = [], []
     for p in _iter_images(root):
         try:
-            rec = parse_export_name(p.name)
+            rec = parse_export_name(p.name, p.parent.name)
         except WellError as exc:
             skipped.append((str(p), str(exc)))
             continue

@@ -192,8 +192,11 @@ def _data_columns(path: Path, lineno: int, cols: list[str]) -> tuple[list[tuple[
         image = _IMAGE_COLUMN.match(name)
         if image:
             n_image += 1
+        text = image["well"] if image else name
+        if ":" in text:  # '<plate-map label>: B2, Image 1' (or ': B2'): the well follows the label
+            text = text.rsplit(":", 1)[1].strip()
         try:
-            wells.append((idx, normalize_well(image["well"] if image else name)))
+            wells.append((idx, normalize_well(text)))
         except WellError as exc:
             raise AcquisitionError(
                 f"{path}:{lineno}: column {idx + 1} '{name}' is not a well ({exc}); "

@@ -132,3 +132,17 @@ def test_a_row_cut_short_or_a_repeated_time_is_refused(tmp_path):
         read_metric_export(p)
     p.write_text(head + "x\t0\t1\t\t3\t\nx\t4\t1\t2\t3\n")  # empty cells and a trailing tab are fine
     assert read_metric_export(p).table["value"].isna().sum() == 1
+
+
+def test_columns_named_after_a_label_and_a_colon(tmp_path):
+    """ZOOM/SX5 exports may write ': B2, Image 1' (or '<label>: B2, Image 1'): the well follows the colon."""
+    p = tmp_path / "wound.txt"
+    p.write_text("Vessel Name: P1\nMetric: Relative Wound Density (Percent)\n\n"
+                 "Date Time\tElapsed\t: B2, Image 1\t: B2, Image 2\tRSL3 1 uM: C3, Image 1\n"
+                 "2024-01-15 10:28:00\t0\t10\t12\t30\n2024-01-15 14:28:00\t4\t15\t17\t31\n")
+    exp = read_metric_export(p)
+    assert exp.wells == ["B02", "C03"]
+    assert exp.wide().loc[0, "B02"] == pytest.approx(11) and exp.wide().loc[4, "C03"] == pytest.approx(31)
+    p.write_text("Vessel Name: P1\nDate Time\tElapsed\tRSL3 1 uM\n2024-01-15 10:28:00\t0\t10\n")
+    with pytest.raises(AcquisitionError, match="not grouped by plate-map label"):
+        read_metric_export(p)

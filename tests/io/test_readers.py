@@ -211,3 +211,66 @@ def test_pattern_timepoints_and_groups_that_are_no_numbers(tmp_path):
         open_acquisition(tmp_path, pattern=r"(?P<well>\w\d+)_(?P<time>t\d+)\.tif")
     with pytest.raises(AcquisitionError, match="not both"):
         open_acquisition(tmp_path, pattern=r"(?P<well>\w\d+)_t(?P<timepoint>\d)(?P<time>\d)\.tif")
+
+
+def test_imagexpress_as_metaxpress_writes_it(tmp_path):
+    """Wave names from the .HTD, a z-stack saved with its projection, a direct-transfer folder, a folder above."""
+    plate = tmp_path / "RSL3_P1" / "2024-01-15" / "3435"
+    for z in (1, 2, 3):
+        for wl in (1, 2):
+            tif(plate / "TimePoint_1" / f"ZStep_{z}" / f"3435_B02_s1_w{wl}.TIF", value=z)
+    for wl in (1, 2):
+        tif(plate / "TimePoint_1" / f"3435_B02_s1_w{wl}.TIF", value=9)  # the projection MetaXpress saves beside
+    (plate / "3435.HTD").write_text('"HTSInfoFile", Version 1.0\n"NWavelengths", 2\n"WaveName1", "DAPI"\n'
+                                    '"WaveName2", "Transmitted Light"\n"EndFile"\n')
+    for root in (plate, tmp_path / "RSL3_P1"):  # the plate folder, or the plate-name folder above it
+        acq = open_acquisition(root)
+        assert acq.format == "imagexpress"
+        f = acq.frames
+        assert sorted(set(f["channel"])) == ["DAPI", "DAPI projection", "Transmitted Light",
+                                              "Transmitted Light projection"]
+        assert sorted(f[f["channel"] == "DAPI"]["z"]) == [0, 1, 2]
+        proj = f[f["channel"] == "DAPI projection"].iloc[0]
+        assert proj["z"] == 0 and int(acq.load(proj).max()) == 9
+        assert any("projection" in n for n in acq.notes)
+
+    guid = "7F0C9A1E-2B3D-4C5E-8F90-A1B2C3D4E5F6"
+    direct = tmp_path / "MIP-2P-2sub" / "2022-07-05" / "1075"
+    for well in ("C05", "D06"):
+        for site in (1, 2):
+            tif(direct / f"MIP-2P-2sub_{well}_s{site}_w1{guid}.tif")
+            tif(direct / f"MIP-2P-2sub_{well}_s{site}_w1_thumb{guid}.tif")
+    acq = open_acquisition(tmp_path / "MIP-2P-2sub")
+    assert acq.format == "imagexpress" and acq.wells == ["C05", "D06"] and len(acq.frames) == 4
+    assert set(acq.frames["channel"]) == {"w1"}
+
+
+def test_incucyte_exports_with_another_prefix(tmp_path):
+    for well in ("B10", "C3"):
+        for h in (0, 4):
+            tif(tmp_path / "Phase" / f"DE_A549_{well}_6_00d{h:02d}h00m.tif")
+            tif(tmp_path / "green" / f"R2_MDF_green_{well}_1_00d{h:02d}h00m.tif")
+    acq = open_acquisition(tmp_path)
+    assert acq.format == "incucyte"
+    f = acq.frames
+    assert set(zip(f["plate"], f["channel"], strict=True)) == {("DE_A549", "phase"), ("R2_MDF", "green")}
+    assert acq.wells == ["B10", "C03"] and acq.timepoints_h == [0, 4]
+
+
+def test_harmony_plate_names_and_images_without_a_file(tmp_path):
+    root = tmp_path / "RSL3_screen_P1__2023-09-14T14_50_58-Measurement 1"
+    images = []
+    for t in (1, 2):
+        url = f"r01c01f01p01-ch1sk{t}fk1fl1.tiff"
+        tif(root / "Images" / url)
+        images.append(IMAGE.format(url=url, r=1, c=1, f=1, t=t, d=t, s=1))
+    images.append(IMAGE.format(url="", r=2, c=2, f=1, t=1, d=1, s=1))
+    guid = "5f0a7d1e-2c9b-4f7a-9b1e-3d2c1b0a9f8e"
+    for plate_part, expected in ((f"<PlateID>{guid}</PlateID><Name>P1_barcode</Name>", "P1_barcode"),
+                                 ("<PlateID /><Name />", "RSL3_screen_P1")):
+        text = HARMONY.format(images="".join(images)).replace("<PlateID>screen_07</PlateID>", plate_part)
+        (root / "Images" / "Index.idx.xml").write_text(text)
+        acq = open_acquisition(root)
+        assert set(acq.frames["plate"]) == {expected}
+        assert acq.wells == ["A01"]
+        assert [reason for _, reason in acq.skipped] == ["listed without a file name"]
