@@ -101,7 +101,7 @@ def names_a_table(names: list[str]) -> str | None:
 
 #: Columns that name things (curves, compounds, genes, plates): ``NA``, ``null`` or ``#N/A`` there is a name.
 NAME_COLUMNS = ("curve", "compound", "drug", "treatment", "sample", "curve_id", "gene", "plate", "well", "readout",
-                "rescue_agent", "group")
+                "rescue_agent", "group", "metadata_plate", "metadata_well")
 
 
 def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None = None,
@@ -116,7 +116,8 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
             ``.tsv``/``.tab`` files.
         error: The :class:`FerroscreenError` subclass raised.
         names: Columns (any case) read as text as written: a compound or gene called ``NA``,
-            ``null`` or ``#N/A`` keeps its name (other columns read those as missing).
+            ``null`` or ``#N/A`` keeps its name (other columns read those as missing), and a
+            plate ``0012`` its zeros (a column of such numbers is text).
 
     Raises:
         FerroscreenError: (``error``) One line naming the file: missing, a folder, empty, not
@@ -146,10 +147,15 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
         raise error(f"{path}: not a readable table ({first})") from None
     table.columns = [str(c).strip() for c in table.columns]
     wanted = {n.lower() for n in names}
-    named = [k for k, c in enumerate(table.columns) if c.lower() in wanted and table.iloc[:, k].isna().any()]
-    if named:  # a name that pandas took for missing (NA, null, #N/A): read those columns again as text
+    named = [k for k, c in enumerate(table.columns) if c.lower() in wanted
+             and (table.iloc[:, k].isna().any() or pd.api.types.is_numeric_dtype(table.iloc[:, k]))]
+    if named:  # a name that pandas took for missing (NA, null, #N/A) or for a number: read it again as text
         raw = pd.read_csv(io.StringIO(text), sep=sep, usecols=named, dtype=str, keep_default_na=False)
         for k, col in zip(named, raw.columns, strict=True):
             text_values = raw[col].str.strip()
+            if pd.api.types.is_numeric_dtype(table.iloc[:, k]) and not table.iloc[:, k].isna().any():
+                if text_values.str.match(r"^[+-]?0\d").any():  # plate 0012 stays 0012, not 12
+                    table.isetitem(k, text_values.astype(object))
+                continue
             table.isetitem(k, table.iloc[:, k].astype(object).where(text_values == "", text_values))
     return table

@@ -85,3 +85,14 @@ def test_option_values_out_of_range_are_one_line_errors(tmp_path, monkeypatch, c
     code, out = _run(monkeypatch, capsys, *argv)
     assert code == 2 and message in out.err and len(out.err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_plate_names_keep_their_leading_zeros(tmp_path):
+    from ferroscreen.csv_tables import read_csv_table
+
+    path = tmp_path / "wells.csv"
+    path.write_text("plate,well,n\n0012,B03,5\n0013,B04,6\n")
+    table = read_csv_table(path)
+    assert table["plate"].tolist() == ["0012", "0013"] and table["n"].tolist() == [5, 6]
+    path.write_text("plate,well,n\n12,B03,5\n")
+    assert read_csv_table(path)["plate"].tolist() == [12]  # plain numbers stay numbers
