@@ -708,7 +708,10 @@ def _read_bmg_table(rows, i: int, k: int, decimal_comma: bool, tally: _Tally) ->
 
 
 def _headerless_list(rows, i: int, decimal_comma: bool, tally: _Tally) -> tuple[dict, int] | None:
-    """``({column: [(well, value)]}, next row index)`` of a well list without a header from row ``i``, or None.
+    """``({column: [(well, value)]}, next row index)`` of a well list without a header from row ``i``.
+
+    None when row ``i`` holds no well; ``({}, next row index)`` for lines of wells that are no list
+    (passed over whole).
 
     Tecan Magellan's ``.asc`` export writes one line per well, ``<sample>  <well>  <value>``
     (or the well first), and no header. It counts from eight such lines on, in one column of wells,
@@ -729,7 +732,7 @@ def _headerless_list(rows, i: int, decimal_comma: bool, tally: _Tally) -> tuple[
     columns = [c for c in range(well_col + 1, width)
                if all(not _value(cells[c], decimal_comma)[1] or _SATURATED.match(_text(cells[c])) for cells in body)]
     if len(body) < 8 or not columns:
-        return None
+        return {}, k
     found: dict[int, list[tuple[str, float]]] = {}
     for cells in body:
         well = normalize_well(_well_text(_text(cells[well_col])))
@@ -849,7 +852,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             above = _label_above(rows, i, floor) or "value"
             for run, pairs in enumerate(found.values()):
                 reads.append(_endpoint(_run_label(above, run, len(found)), pairs, where, shape="list"))
-            i = floor = nxt
+            i, floor = nxt, nxt if found else floor
             continue
         i += 1
     return reads
