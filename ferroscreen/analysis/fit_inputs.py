@@ -374,6 +374,11 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
             csv_error = exc
             if names_a_table(header_names(path)):  # a wells or curve table with a broken row: no plate read
                 raise
+    if kind == "tidy" and not columns and "dose" not in table.columns:
+        from ferroscreen.io.plate_reader import WELL_HEADER
+
+        if any(WELL_HEADER.match(name.strip()) for name in header_names(path)):  # a reader's well list (GloMax)
+            kind = "unknown"
     if kind == "unknown" and not columns:
         export = _plate_reader_export(path, csv_error is None, layout)
         if export is None and csv_error is not None:
@@ -383,12 +388,13 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
         if export is not None:
             from ferroscreen.io.plate_reader import plate_reads_table
 
-            _check_plate_format(export, path, layout)
+            format_notes: list[str] = []
+            layout = _layout_for_read(export, path, layout, format_notes)
             plates = layout.plate_ids if layout is not None else None
             metric, notes = plate_reads_table(export, read, plates, endpoint_h, signal)
             _name_plates([metric], [path], layout, notes)
-            return _reader_signal(metric, [f"{path}: {n}" for n in notes], notes[0], [export], path, layout, read,
-                                  signal)
+            return _reader_signal(metric, [f"{path}: {n}" for n in notes] + format_notes, notes[0], [export], path,
+                                  layout, read, signal)
     if csv_error is not None:
         raise csv_error
     options = {}
@@ -398,20 +404,25 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
     return FitInput(table, kind, layout, notes=notes, options=options)
 
 
-def _check_plate_format(export, path: Path, layout) -> None:
-    """Refuse a plate read whose plate format is not the layout's (a 96-well grid laid on a 384-well map)."""
+def _layout_for_read(export, path: Path, layout, notes: list[str]):
+    """The layout for a plate read: its plates of the read's format when it holds plates of several formats.
+
+    Raises:
+        AnalysisInputError: A plate read whose plate format is none of the layout's (a 96-well grid
+            laid on a 384-well map).
+    """
     if layout is None:
-        return
+        return None
     cols = {r.n_cols for r in export.reads if r.n_cols}
     if cols and layout.plate_format.cols not in cols:
         n_wells = {c * r for r, c in _FORMATS if c in cols}
         read_wells = "/".join(map(str, sorted(n_wells)))
-        own = {f.n_wells: plate for plate, f in layout.plate_formats.items()}
-        if len(own) > 1 and n_wells & set(own):  # layout files of plates of different formats, given together
-            files = ", ".join(f"{layout.plate_sources.get(plate, plate)} {n}" for n, plate in sorted(own.items()))
-            raise AnalysisInputError(f"{path}: a {read_wells}-well plate read, and the layouts given together are of "
-                                     f"plates of different formats ({files} wells); fit the plates of each format "
-                                     f"in a run of their own")
+        if any(f.n_wells in n_wells for f in layout.plate_formats.values()):  # layout plates of several formats
+            keep = [p for p, f in layout.plate_formats.items() if f.n_wells in n_wells]
+            left = [f"{p} ({f.n_wells} wells)" for p, f in layout.plate_formats.items() if p not in keep]
+            notes.append(f"{path}: a {read_wells}-well plate read: the layout's plates of other formats are left "
+                         f"out ({', '.join(left)})")
+            return layout.only_plates(keep)
         why = ""
         if layout.plate_format.cols > max(cols):  # a stray row of the layout may have made it a larger plate
             from ferroscreen.plate.wells import well_to_rowcol
@@ -423,6 +434,7 @@ def _check_plate_format(export, path: Path, layout) -> None:
                 why = f" (its well(s) {', '.join(beyond[:3])} lie beyond a {read_wells}-well plate)"
         raise AnalysisInputError(f"{path}: a {read_wells}-well plate read, but the layout is a "
                                  f"{layout.plate_format.n_wells}-well plate{why}")
+    return layout
 
 
 def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports: list, source: Path | str, layout,
@@ -481,7 +493,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         if export is None:
             raise AnalysisInputError(f"{path}: with several INPUTs each is a plate-reader export or an IncuCyte "
                                      f"metric export; this is neither")
-        _check_plate_format(export, path, layout)
+        layout = _layout_for_read(export, path, layout, notes)
         table, read_notes = plate_reads_table(export, read, None, endpoint_h, signal)
         summary = summary or read_notes[0]
         exports.append(export)

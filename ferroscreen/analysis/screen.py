@@ -363,7 +363,11 @@ def analyse_screen(
     readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)
     _check_readouts(readouts, annotated, model, source)
     if not readouts:
-        raise AnalysisInputError(f"{source or 'wells'}: nothing to fit (no usable readout)")
+        why = ""
+        if not (annotated["role"] == "vehicle").any():  # every readout is relative to the vehicle's
+            why = (f"; {layout.source or 'the layout'} names no vehicle wells (role 'vehicle', or a compound such "
+                   f"as DMSO) on any plate the data has, and viability is relative to them")
+        raise AnalysisInputError(f"{source or 'wells'}: nothing to fit (no usable readout){why}")
     doses = dose_response_table(annotated, readouts)
     if doses.empty:
         raise AnalysisInputError(

@@ -16,6 +16,7 @@ from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 from ferroscreen.io.plate_reader import PLATE_READ_SHAPES, NoPlateRead, plate_reads_table, read_plate_reader
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
+from ferroscreen.plate.d300 import looks_like_d300_protocol
 from ferroscreen.plate.layout_records import NotALayout
 from ferroscreen.plate.wells import normalize_well, well_to_rowcol
 
@@ -98,6 +99,15 @@ def _layout_info(path: Path, lay: PlateLayout) -> dict:
     }
 
 
+def _is_platemap_xml(path: Path) -> bool:
+    """Whether an ``.xml`` file is an IncuCyte plate map saved under another suffix."""
+    try:
+        with path.open("rb") as fh:
+            return b"<plateMap" in fh.read(4096)
+    except OSError:
+        return False
+
+
 def inspect_path(
     path: Path, layout: Path | list[Path] | None = None, fmt: str | None = None, interval_h: float = 1.0
 ) -> dict:
@@ -124,11 +134,12 @@ def inspect_path(
     if path.is_file() and suffix in _LAYOUT_SUFFIXES and (kind := names_a_table(header_names(path))):
         return _table_info(path, kind, layout)
     not_layout: NotALayout | None = None
-    if path.is_file() and suffix in _LAYOUT_SUFFIXES and not looks_like_metric_export(path):
+    xml_layout = suffix == ".xml" and path.is_file() and (looks_like_d300_protocol(path) or _is_platemap_xml(path))
+    if path.is_file() and (suffix in _LAYOUT_SUFFIXES or xml_layout) and not looks_like_metric_export(path):
         try:
             return _layout_info(path, read_layout(path))
         except NotALayout as exc:  # no well and layout columns, no named grids: maybe a plate read
-            if suffix in (".platemap", ".tdd", ".hpdd"):
+            if suffix in (".platemap", ".tdd", ".hpdd", ".xml"):
                 raise
             not_layout = exc
     if path.is_file() and looks_like_metric_export(path):

@@ -59,9 +59,11 @@ from ferroscreen.workbooks import is_workbook, workbook_rows
 _ROWS_FOR_COLS = {cols: rows for rows, cols in PLATE_FORMATS.values()}
 _SATURATED = re.compile(r"^(?:over|ovrflw|overflow|sat|saturated|>.*)$", re.I)
 _WELL_NAME = re.compile(r"^[A-Za-z]{1,2}0*\d{1,2}$")
+_LIKE_A_WELL = re.compile(r"^[A-Za-z]{1,2}:?\d{1,3}$")  # a well name, or one that is no well of any plate (Z99)
 _TITLE = re.compile(r"^[^\s:]+:[^\s:]+$")
 _COLON_WELL = re.compile(r"^([A-Za-z]{1,2}):(\d{1,2})$")
-_WELL_HEADER = re.compile(r"^well(?:\s*(?:id|positions?|name|no\.?|#))?$", re.I)
+#: A well column's header in a plate reader's list (``Well``, ``Well Position(s)``, ``WellPosition``, ``Well ID``).
+WELL_HEADER = re.compile(r"^well(?:\s*(?:id|positions?|name|no\.?|#))?$", re.I)
 _PLATE_HEADER = re.compile(r"^(?:plate(?:\s*(?:id|name|no\.?|#))?|barcode|plate barcode)$", re.I)
 _NOT_A_READ = re.compile(r"^(?:repeat|type|time|row|col|column|content|sample|group|kinetic|cycle|t°.*|temp.*|"
                          r"id$|name$|layout$)", re.I)
@@ -273,12 +275,16 @@ def _partial_grid_header(cells: list) -> tuple[int, int, int] | None:
     return None
 
 
-def _read_partial_grid(rows, i: int, j: int, first: int, n: int, decimal_comma: bool, tally: _Tally
+def _read_partial_grid(path, rows, i: int, j: int, first: int, n: int, decimal_comma: bool, tally: _Tally
                        ) -> tuple[list[tuple[str, float]], int, int]:
     """``([(well, value)], next row index, plate columns)`` of the part-of-plate grid whose header is row ``i``.
 
     The plate is the smallest format whose columns hold the last column read; rows follow one
     another from any first row. A grid without a number is no read (empty list).
+
+    Raises:
+        AcquisitionError: A plate row with readings just after the grid's end that does not follow
+            its last row (a row missing or out of order, a blank line inside).
     """
     plate_cols = min(c for c in _ROWS_FOR_COLS if c >= first + n - 1)
     found, row = [], None
@@ -290,6 +296,8 @@ def _read_partial_grid(rows, i: int, j: int, first: int, n: int, decimal_comma: 
         candidates = range(_ROWS_FOR_COLS[plate_cols]) if row is None else [nxt]
         match = next((r for r in candidates if r < _ROWS_FOR_COLS[plate_cols] and _is_row(letter, r)), None)
         if not letter or match is None:
+            if row is not None:
+                _refuse_stray_row(path, rows, k, j, n, row, _ROWS_FOR_COLS[plate_cols])
             break
         row = match
         for col in range(n):
@@ -301,6 +309,21 @@ def _read_partial_grid(rows, i: int, j: int, first: int, n: int, decimal_comma: 
     for _, _, problem, cell in found:
         tally.add(problem, cell)
     return [(well, value) for well, value, _, _ in found], k, plate_cols
+
+
+def _refuse_stray_row(path, rows, k: int, j: int, n: int, last: int, n_rows: int) -> None:
+    """Refuse a plate row with readings at row ``k`` or just below a blank line there (grid rows ended at ``last``)."""
+    look = k
+    while (look < len(rows) and look - k < 2 and rows[look][0] == rows[k][0]
+           and not any(_text(c) for c in rows[look][2])):
+        look += 1
+    if look >= len(rows) or rows[look][0] != rows[k][0]:
+        return
+    cells = rows[look][2]
+    letter = _text(cells[j]) if j < len(cells) else ""
+    if letter and any(_is_row(letter, r) for r in range(n_rows)) and any(_text(c) for c in cells[j + 1 : j + 1 + n]):
+        raise AcquisitionError(f"{path}: {_where(*rows[look][:2])}: row '{letter}' of a part-of-plate grid does not "
+                               f"follow its row {row_label(last)} (a row missing or out of order, or a blank line?)")
 
 
 def _run_length(cells: list, start: int) -> int:
@@ -427,7 +450,7 @@ def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], de
                 parsed = _time_hours(cell, None, decimal_comma) if _text(cell) else None
             except ValueError:  # a number without a unit: not a time
                 parsed = None
-            if _text(cell) and parsed is None and said:
+            if _text(cell) and parsed is None:
                 raise AcquisitionError(f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' is not "
                                        f"a time (h:mm:ss)")
             hours = math.nan if parsed is None else parsed
@@ -495,7 +518,15 @@ def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple
                                        f"time (h:mm:ss, or a number in the header's unit)")
             break
         if not any(_text(cells[col]) for col, _ in wells if col < len(cells)):
-            break  # a row of times alone: Gen5 pads a run stopped early with '0:00:00' rows for its unread cycles
+            # a row of a time alone: Gen5 pads a run stopped early with '0:00:00' rows for its unread cycles;
+            # readings below it (before a blank line) would be cut off
+            m = k + 1
+            while m < len(rows) and rows[m][0] == rows[i][0] and any(_text(c) for c in rows[m][2]):
+                if any(_text(rows[m][2][col]) for col, _ in wells if col < len(rows[m][2])):
+                    raise AcquisitionError(f"{path}: {_where(rows[k][0], rows[k][1])}: a read time without readings "
+                                           f"inside the kinetic table (readings follow on {_where(*rows[m][:2])})")
+                m += 1
+            break
         for col, well in wells:
             value, problem = _value(cells[col] if col < len(cells) else "", decimal_comma)
             tally.add(problem, cells[col] if col < len(cells) else "")
@@ -599,7 +630,7 @@ def _list_header(cells: list) -> tuple[int, int | None, list[tuple[int, str]]] |
     writes over its wells (``<>, Value, Time [ms]``).
     """
     texts = [_text(c) for c in cells]
-    well_col = next((k for k, t in enumerate(texts) if _WELL_HEADER.match(t) or t == "<>"), None)
+    well_col = next((k for k, t in enumerate(texts) if WELL_HEADER.match(t) or t == "<>"), None)
     if well_col is None:
         return None
     plate_cols = [k for k, t in enumerate(texts) if _PLATE_HEADER.match(t)]
@@ -622,6 +653,9 @@ def _read_list(path, rows, i, well_col, plate_col, columns, decimal_comma, tally
         if not _is_well(well):
             if body and _table_goes_on(rows, k, well_col) is not None:
                 raise _odd_row(path, rows, k, well_col, "well list")
+            if body and _LIKE_A_WELL.match(well):
+                raise AcquisitionError(f"{path}: {_where(*rows[k][:2])}: '{well}' is not a well of a plate of up to "
+                                       f"1536 wells, in a well list")
             break
         body.append(cells)
         for col, _ in columns:
@@ -659,7 +693,7 @@ def _bmg_table_header(cells: list) -> int | None:
     return next((k for k in range(len(texts) - 2) if texts[k] == "well row" and texts[k + 1] == "well col"), None)
 
 
-def _read_bmg_table(rows, i: int, k: int, decimal_comma: bool, tally: _Tally) -> tuple[list[PlateRead], int]:
+def _read_bmg_table(path, rows, i: int, k: int, decimal_comma: bool, tally: _Tally) -> tuple[list[PlateRead], int]:
     """The reads of the BMG MARS table view whose header is row ``i``, and the next row index.
 
     One row per well (row letter, column number, content, readings). A ``Time`` row under the
@@ -676,6 +710,10 @@ def _read_bmg_table(rows, i: int, k: int, decimal_comma: bool, tally: _Tally) ->
     if m < len(rows) and any(_text(c).lower() == "time" for c in rows[m][2][: k + 3]):
         cells = rows[m][2]
         times = {c: h for c, _ in columns if c < len(cells) and (h := _bmg_hours(_text(cells[c]))) is not None}
+        bad = next((_text(cells[c]) for c, _ in columns if c < len(cells) and c not in times and _text(cells[c])), None)
+        if bad is not None:
+            raise AcquisitionError(f"{path}: {_where(*rows[m][:2])}: cycle time '{bad}' is not a time "
+                                   f"(such as '1 h 30 min')")
         m += 1
     records: dict[str, list] = {}
     where = _where(*rows[i][:2])
@@ -707,6 +745,15 @@ def _read_bmg_table(rows, i: int, k: int, decimal_comma: bool, tally: _Tally) ->
     return reads, m
 
 
+_MAGELLAN_LINE = re.compile(r"^(?:date of measurement|meas\. temperature|time of measurement)", re.I)
+
+
+def _magellan(path: Path, rows) -> bool:
+    """Whether a file may be a Magellan list without a header: an ``.asc`` file, or a line of Magellan's footer."""
+    return path.suffix.lower() == ".asc" or any(
+        cells and _MAGELLAN_LINE.match(_text(cells[0])) for _, _, cells in rows[-40:])
+
+
 def _headerless_list(rows, i: int, decimal_comma: bool, tally: _Tally) -> tuple[dict, int] | None:
     """``({column: [(well, value)]}, next row index)`` of a well list without a header from row ``i``.
 
@@ -714,8 +761,9 @@ def _headerless_list(rows, i: int, decimal_comma: bool, tally: _Tally) -> tuple[
     (passed over whole).
 
     Tecan Magellan's ``.asc`` export writes one line per well, ``<sample>  <well>  <value>``
-    (or the well first), and no header. It counts from eight such lines on, in one column of wells,
-    each with a number after its well; columns of numbers on every line are reads.
+    (or the well first), and no header; only Magellan files are read so (:func:`_magellan`). It
+    counts from eight such lines on, in one column of wells, each with a number after its well;
+    columns of numbers on every line are reads.
     """
     cells = rows[i][2]
     well_col = next((k for k, c in enumerate(cells) if _is_well(_text(c))), None)
@@ -773,8 +821,10 @@ def read_plate_reader(path: str | Path) -> PlateReaderExport:
         keys = ["well", "time_h"] if read.kind == "kinetic" else ["well"]
         dup = read.table.duplicated(keys)
         if dup.any():
-            well = read.table.loc[dup, "well"].iloc[0]
-            raise AcquisitionError(f"{path}: read {read.describe()} lists well {well} twice")
+            first = read.table.loc[dup].iloc[0]
+            hint = (f" at {first['time_h']:g} h (a read time written twice?)" if read.kind == "kinetic" else
+                    " (reads of one name side by side, or a kinetic read whose times were not found?)")
+            raise AcquisitionError(f"{path}: read {read.describe()} lists well {first['well']} twice{hint}")
         if read.kind == "kinetic" and not read.table["time_h"].is_monotonic_increasing:
             raise AcquisitionError(f"{path}: kinetic read {read.describe()}: times go backwards")
     return PlateReaderExport(path, reads, tally.notes())
@@ -815,7 +865,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 continue
         partial = _partial_grid_header(cells) if grid is None else None
         if partial is not None:
-            pairs, nxt, _ = _read_partial_grid(rows, i, *partial, decimal_comma, tally)
+            pairs, nxt, _ = _read_partial_grid(path, rows, i, *partial, decimal_comma, tally)
             if pairs:
                 reads.append(_endpoint(_label_above(rows, i, floor), pairs, where))
                 i = floor = nxt
@@ -833,7 +883,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             continue
         bmg = _bmg_table_header(cells)
         if bmg is not None:
-            found_reads, nxt = _read_bmg_table(rows, i, bmg, decimal_comma, tally)
+            found_reads, nxt = _read_bmg_table(path, rows, i, bmg, decimal_comma, tally)
             if found_reads:
                 reads.extend(found_reads)
                 i = floor = nxt
@@ -846,7 +896,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                     reads.append(_endpoint(label, pairs, where, plate, shape="list"))
                 i = floor = nxt
                 continue
-        bare = _headerless_list(rows, i, decimal_comma, tally) if not reads else None
+        bare = _headerless_list(rows, i, decimal_comma, tally) if not reads and _magellan(path, rows) else None
         if bare is not None:
             found, nxt = bare
             above = _label_above(rows, i, floor) or "value"

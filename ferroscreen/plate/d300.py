@@ -35,7 +35,7 @@ import pandas as pd
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.agents import rescue_agent_index
 from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
-from ferroscreen.plate.units import MOLAR_DIVISORS, concentration_unit, molar_unit, to_molar
+from ferroscreen.plate.units import MOLAR_DIVISORS, concentration_unit, format_molar, molar_unit, to_molar
 from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
 from ferroscreen.plate.xml_files import xml_root
 
@@ -162,9 +162,10 @@ def read_d300_protocol(path: str | Path) -> PlateLayout:
     """Read a D300/D300e protocol into a :class:`PlateLayout` (see the module docstring).
 
     Plates are named by their ``<Name>``; unnamed ones by the file's stem (``<stem>_<n>`` when the
-    protocol holds several). A well with several fluids is a combination (``A+B`` at the first
-    fluid's dose), except that one known death-mode inhibitor beside a treatment is that well's
-    ``rescue_agent`` (role ``rescue``), as in IncuCyte plate maps. Fluids named like a vehicle
+    protocol holds several). One known death-mode inhibitor beside a treatment is that well's
+    ``rescue_agent`` (role ``rescue``), as in IncuCyte plate maps; other wells of several fluids are
+    combinations, a curve of the drug whose dose varies most over the plate's wells of that
+    combination at each dose of its partners (``Erastin+RSL3 (10 nM)``). Fluids named like a vehicle
     (DMSO) are vehicle wells. Randomised plates are read at the wells printed.
 
     Raises:
@@ -186,6 +187,10 @@ def read_d300_protocol(path: str | Path) -> PlateLayout:
             key = (_index(path, el, "P", where), _index(path, el, "R", where), _index(path, el, "C", where))
             backfilled.setdefault(key[0], set()).add(key[1:])
             vehicle_class[key] = fill.get("ClassID", "0").strip()
+    stray = sorted(p for p in backfilled if p >= len(plates))
+    if stray:
+        raise LayoutError(f"{path}: a backfill lists wells of plate index {stray[0]} (P, 0-based), but the protocol "
+                          f"has {len(plates)} plate(s)")
     rows, formats = [], []
     for p, (plate, name) in enumerate(zip(plates, names, strict=True)):
         n_rows = int(_number(path, _text(plate, "Rows", "8"), f"plate {name}: Rows"))
@@ -209,10 +214,11 @@ def read_d300_protocol(path: str | Path) -> PlateLayout:
                                                        f"concentration of {fluids[fid].name}")
                 if value > 0:
                     contents.setdefault(rc, []).append((fluids[fid], value))
-        for rc in sorted(set(contents) | backfilled.get(p, set())):
-            printed = moves.get(rc, rc)
-            well = _well(path, name, printed, n_rows, n_cols)
-            rows.append(_row(name, well, contents.get(rc, []), vehicle_class.get((p, *rc), "0")))
+        printed = {rc: _well(path, name, moves.get(rc, rc), n_rows, n_cols)
+                   for rc in sorted(set(contents) | backfilled.get(p, set()))}
+        wells = {rc: _WellDoses(contents.get(rc, [])) for rc in printed}
+        varying = _varying(list(wells.values()))
+        rows += [wells[rc].row(name, well, vehicle_class.get((p, *rc), "0"), varying) for rc, well in printed.items()]
     if not rows:
         raise LayoutError(f"{path}: the protocol prints into no well")
     df = pd.DataFrame(rows)
@@ -225,7 +231,8 @@ def read_d300_protocol(path: str | Path) -> PlateLayout:
     df["replicate"] = df.groupby(key, dropna=False, sort=False).cumcount() + 1
     df = df[LAYOUT_COLUMNS + ["concentration_raw"]]
     fmt = max(formats, key=lambda f: f.n_wells)
-    return PlateLayout(df.reset_index(drop=True), fmt, path, "d300")
+    return PlateLayout(df.reset_index(drop=True), fmt, path, "d300",
+                       plate_formats=dict(zip(names, formats, strict=True)) if len(set(formats)) > 1 else {})
 
 
 def _well(path: Path, plate: str, rc: tuple[int, int], n_rows: int, n_cols: int) -> str:
@@ -235,31 +242,63 @@ def _well(path: Path, plate: str, rc: tuple[int, int], n_rows: int, n_cols: int)
     return rowcol_to_well(r, c)
 
 
-def _row(plate: str, well: str, contents: list[tuple[_Fluid, float]], vehicle_class: str) -> dict:
-    """One layout row from the fluids printed into a well (none: a backfilled vehicle well)."""
-    doses: dict[str, list] = {}
-    for fluid, value in contents:  # one compound from two stocks or dilutions adds up
-        if fluid.compound in doses and doses[fluid.compound][1] == fluid.unit:
-            doses[fluid.compound][0] += value
+class _WellDoses:
+    """The fluids printed into a well as doses per compound; one known inhibitor beside a treatment apart."""
+
+    def __init__(self, contents: list[tuple[_Fluid, float]]):
+        doses: dict[str, list] = {}
+        for fluid, value in contents:  # one compound from two stocks or dilutions adds up
+            if fluid.compound in doses and doses[fluid.compound][1] == fluid.unit:
+                doses[fluid.compound][0] += value
+            else:
+                doses.setdefault(fluid.compound, [value, fluid.unit])
+        self.doses = doses
+        self.actives = [(n, v, u) for n, (v, u) in doses.items() if n.lower() not in VEHICLE_NAMES]
+        self.agent, self.agent_conc = "", math.nan
+        at = rescue_agent_index([n for n, *_ in self.actives])
+        if at is not None:
+            name, value, unit = self.actives.pop(at)
+            self.agent, self.agent_conc = name, to_molar(value, unit) if unit in MOLAR_DIVISORS else math.nan
+
+    def row(self, plate: str, well: str, vehicle_class: str, varying: dict[frozenset, str]) -> dict:
+        """The well's layout row; a combination is its varying compound's curve at its partners' doses."""
+        if len(self.actives) > 1:
+            names = frozenset(n for n, *_ in self.actives)
+            lead = next(a for a in self.actives if a[0] == varying[names])
+            fixed = sorted(a for a in self.actives if a is not lead)
+            name = "+".join([lead[0], *(f"{n} ({_dose_text(v, u)})" for n, v, u in fixed)])
+            value, unit = lead[1], lead[2]
+        elif self.actives:
+            (name, value, unit), = self.actives
+        if self.actives:
+            role = "rescue" if self.agent else "sample"
         else:
-            doses.setdefault(fluid.compound, [value, fluid.unit])
-    actives = [(n, v, u) for n, (v, u) in doses.items() if n.lower() not in VEHICLE_NAMES]
-    agent, agent_conc = "", math.nan
-    at = rescue_agent_index([n for n, *_ in actives])
-    if at is not None:
-        name_, value_, unit_ = actives.pop(at)
-        agent, agent_conc = name_, to_molar(value_, unit_) if unit_ in MOLAR_DIVISORS else math.nan
-    if actives:
-        name, value, unit = "+".join(n for n, *_ in actives), actives[0][1], actives[0][2]
-        role = "rescue" if agent else "sample"
-    else:
-        vehicle = next(iter(doses.items()), None)
-        name = vehicle[0] if vehicle else ("DMSO" if vehicle_class == "0" else "vehicle")
-        value, unit = (vehicle[1][0], vehicle[1][1]) if vehicle else (math.nan, "")
-        role = "vehicle"
-    molar = to_molar(value, unit) if unit in MOLAR_DIVISORS and not math.isnan(value) else math.nan
-    return {
-        "plate_id": plate, "well": well, "compound": name, "concentration": molar, "unit": unit, "role": role,
-        "mode": "alive" if role == "vehicle" else "", "rescue_agent": agent, "rescue_concentration": agent_conc,
-        "replicate": 1, "cell_line": "", "concentration_raw": value,
-    }
+            vehicle = next(iter(self.doses.items()), None)
+            name = vehicle[0] if vehicle else ("DMSO" if vehicle_class == "0" else "vehicle")
+            value, unit = (vehicle[1][0], vehicle[1][1]) if vehicle else (math.nan, "")
+            role = "vehicle"
+        molar = to_molar(value, unit) if unit in MOLAR_DIVISORS and not math.isnan(value) else math.nan
+        return {
+            "plate_id": plate, "well": well, "compound": name, "concentration": molar, "unit": unit, "role": role,
+            "mode": "alive" if role == "vehicle" else "", "rescue_agent": self.agent,
+            "rescue_concentration": self.agent_conc, "replicate": 1, "cell_line": "", "concentration_raw": value,
+        }
+
+
+def _dose_text(value: float, unit: str) -> str:
+    return format_molar(to_molar(value, unit)) if unit in MOLAR_DIVISORS else f"{value:g} {unit}"
+
+
+def _varying(wells: list[_WellDoses]) -> dict[frozenset, str]:
+    """For each combination of compounds on a plate, the one whose dose varies most across its wells.
+
+    A dose series of one drug at fixed doses of another (or each row of a checkerboard) is then a
+    curve of the first at each dose of the second, whichever order the protocol lists the fluids in.
+    """
+    seen: dict[frozenset, dict[str, set]] = {}
+    for w in wells:
+        if len(w.actives) > 1:
+            per = seen.setdefault(frozenset(n for n, *_ in w.actives), {})
+            for n, v, _ in w.actives:
+                per.setdefault(n, set()).add(round(v, 12))
+    return {names: max(sorted(per), key=lambda n: len(per[n])) for names, per in seen.items()}

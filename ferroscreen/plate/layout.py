@@ -113,6 +113,15 @@ class PlateLayout:
         """Sorted canonical names of every well that has a row (any plate)."""
         return sorted(set(self.table["well"]), key=well_to_rowcol)
 
+    def only_plates(self, plate_ids: list[str]) -> PlateLayout:
+        """This layout restricted to ``plate_ids``; its format the largest of theirs."""
+        keep = [str(p) for p in plate_ids]
+        formats = {p: f for p, f in self.plate_formats.items() if p in keep}
+        fmt = max(formats.values(), key=lambda f: f.n_wells) if formats else self.plate_format
+        table = self.table[self.table["plate_id"].astype(str).isin(keep)].reset_index(drop=True)
+        return PlateLayout(table, fmt, self.source, self.form,
+                           {p: s for p, s in self.plate_sources.items() if p in keep}, formats)
+
     def for_plate(self, plate_id: str | None) -> PlateLayout:
         """The layout of one plate; a single-plate layout fits any plate id.
 

@@ -175,7 +175,8 @@ def test_fit_says_which_plates_no_layout_plate_takes_covers_or_gives_a_vehicle(t
     assert code == 2 and "the data's plate(s) VID103 find no layout plate (plates VID101, VID102)" in err
 
 
-def test_a_plate_two_layout_plates_could_take_and_reads_of_two_formats_are_refused(tmp_path, monkeypatch, capsys):
+def test_a_plate_two_layout_plates_could_take_is_refused_and_a_read_takes_the_plates_of_its_format(
+        tmp_path, monkeypatch, capsys):
     e1, m1 = _plate(tmp_path, "A", "RSL3", 30, 1)
     e2, m2 = _plate(tmp_path, "A_B", "erastin", 1000, 2)
     twice = tmp_path / "A_B_rep2_count.txt"
@@ -184,13 +185,19 @@ def test_a_plate_two_layout_plates_could_take_and_reads_of_two_formats_are_refus
     assert code == 2 and "plate 'A_B_rep2' could take the layout rows of A or A_B" in err
 
     small, big = tmp_path / "p96.csv", tmp_path / "p384.csv"
-    small.write_text("well,compound,concentration,unit\nA01,RSL3,1,uM\nH12,DMSO,,\n")
+    small.write_text("well,compound,concentration,unit\n" + "".join(f"A{c:02d},RSL3,{10 / 3 ** c:.6g},uM\n"
+                                                                     for c in range(1, 11)) + "H12,DMSO,,\nH11,DMSO,,\n")
     big.write_text("well,compound,concentration,unit\nA01,RSL3,1,uM\nP24,DMSO,,\n")
     read = tmp_path / "read96.csv"
     read.write_text("Label: Lum\n<>," + ",".join(map(str, range(1, 13))) + "\n"
-                    + "".join(f"{r}," + ",".join(["100"] * 12) + "\n" for r in "ABCDEFGH"))
-    code, _, err = run_fit_main([read, "--layout", small, "--layout", big, "--out", tmp_path / "o2"], monkeypatch, capsys)
-    assert code == 2 and "layouts given together are of plates of different formats" in err
+                    + "".join(f"{r}," + ",".join(str(100 - 8 * c if r == "A" else 100) for c in range(12)) + "\n"
+                              for r in "ABCDEFGH"))
+    code, out, err = run_fit_main([read, "--layout", small, "--layout", big, "--out", tmp_path / "o2"], monkeypatch,
+                                  capsys)
+    assert code == 0, err
+    assert "a 96-well plate read: the layout's plates of other formats are left out (p384 (384 wells))" in out
+    assert pd.read_csv(tmp_path / "o2" / "fits.csv")["curve"].tolist() == ["RSL3"]
+    assert set(pd.read_csv(tmp_path / "o2" / "wells.csv")["plate"]) == {"p96"}
 
 
 def test_report_names_a_layout_file_gone_since_the_fit_and_joins_the_others(tmp_path):

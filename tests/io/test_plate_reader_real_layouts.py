@@ -188,3 +188,57 @@ def test_a_file_that_is_neither_says_so(tmp_path, monkeypatch, capsys):
         main()
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "nor a plate read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_what_the_sweep_of_the_new_shapes_found(tmp_path, monkeypatch, capsys):
+    from ferroscreen.errors import AcquisitionError
+
+    # a part-of-plate grid with a row missing is refused, not cut short
+    lines = ["Label: Resazurin", "<>\t" + "\t".join(str(c) for c in range(2, 12))]
+    lines += [f"{ROWS96[r]}\t" + "\t".join(f"{_value(r, c):g}" for c in range(1, 11)) for r in (1, 2, 4, 5)]
+    (tmp_path / "gap.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(AcquisitionError, match=r"gap.txt: line 5: row 'E' of a part-of-plate grid does not follow "
+                                               r"its row C"):
+        read_plate_reader(tmp_path / "gap.txt")
+    # a well name that is no well, last in a list; a BMG cycle time that is no time; readings after Gen5's padding
+    (tmp_path / "z99.csv").write_text("<>,Value\n" + "".join(f"A{c},{c}\n" for c in range(1, 13)) + "Z99,5\n")
+    with pytest.raises(AcquisitionError, match=r"z99.csv: line 14: 'Z99' is not a well of a plate of up to 1536"):
+        read_plate_reader(tmp_path / "z99.csv")
+    (tmp_path / "bmg.csv").write_text("Well Row,Well Col,Content,Raw Data (544),Raw Data (544)\n,,Time,0 h ,0 h 30 mn\n"
+                                      + "".join(f"A,{c},Sample,1,2\n" for c in range(1, 13)))
+    with pytest.raises(AcquisitionError, match=r"bmg.csv: line 2: cycle time '0 h 30 mn' is not a time"):
+        read_plate_reader(tmp_path / "bmg.csv")
+    cols = "\t".join(f"A{c}" for c in range(1, 13))
+    (tmp_path / "gen5.txt").write_text(f"Time\tT° 590\t{cols}\n0:10:00\t37\t" + "\t".join("1" * 12)
+                                       + "\n0:00:00\t\n2:10:00\t37\t" + "\t".join("2" * 12) + "\n")
+    with pytest.raises(AcquisitionError, match=r"gen5.txt: line 3: a read time without readings inside the kinetic "
+                                               r"table \(readings follow on line 4\)"):
+        read_plate_reader(tmp_path / "gen5.txt")
+    (tmp_path / "twice.csv").write_text("<>,Value,Value\n" + "".join(f"A{c},{c},{c}\n" for c in range(1, 13)))
+    with pytest.raises(AcquisitionError, match="lists well A01 twice .reads of one name side by side"):
+        read_plate_reader(tmp_path / "twice.csv")
+    # lines of sample, well, number are a Magellan list only in a Magellan file
+    body = "".join(f"Cmpd{c},{r}{c},{c * 10}\n" for r in ROWS96 for c in range(1, 13))
+    (tmp_path / "map.csv").write_text(body)
+    with pytest.raises(FerroscreenError, match="nor a plate read"):
+        inspect_path(tmp_path / "map.csv")
+    (tmp_path / "map.txt").write_text(body + "Meas. temperature: Raw data: 22.5 °C\n")
+    assert len(read_plate_reader(tmp_path / "map.txt").reads[0].table) == 96
+
+    # a GloMax list (its 'Sample' column is no dose-response curve) is fitted as a plate read
+    glomax = tmp_path / "glomax.csv"
+    glomax.write_text("Name,ID,WellPosition,Sample,Group,RLU\n" + "".join(
+        f"CTG,{k},{r}:{c},,,{40000 if c in (1, 12) else 40000 / (1 + 10 ** (c - 6)):.0f}\n"
+        for k, (r, c) in enumerate(((r, c) for c in range(1, 13) for r in ROWS96), 1)))
+    layout = tmp_path / "layout.csv"
+    layout.write_text("well,compound,concentration,unit\n" + "".join(
+        f"{r}{c},{'DMSO' if c in (1, 12) else 'RSL3'},{'' if c in (1, 12) else 10 ** (c - 6)},uM\n"
+        for r in ROWS96 for c in range(1, 13)))
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", str(glomax), "--layout", str(layout), "--out",
+                                      str(tmp_path / "fit")])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None), capsys.readouterr().err
+    fits = pd.read_csv(tmp_path / "fit" / "fits.csv").set_index("curve")
+    assert fits.loc["RSL3", "ec50"] == pytest.approx(1e-6, rel=0.1)

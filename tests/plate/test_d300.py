@@ -93,7 +93,7 @@ def test_a_protocol_reads_as_the_plates_it_printed(tmp_path):
     rescue = one.loc["B03"]
     assert (rescue["role"], rescue["compound"], rescue["rescue_agent"]) == ("rescue", "RSL3", "Ferrostatin-1")
     assert rescue["rescue_concentration"] == pytest.approx(2e-6) and rescue["concentration"] == pytest.approx(1e-6)
-    assert one.loc["B04", "compound"] == "RSL3+Erastin" and one.loc["B04", "role"] == "sample"
+    assert one.loc["B04", "compound"] == "Erastin+RSL3 (1 µM)" and one.loc["B04", "role"] == "sample"
     tnf = one.loc["C02"]
     assert tnf["unit"] == "ng/ml" and math.isnan(tnf["concentration"]) and tnf["concentration_raw"] == 20
     assert one.loc["C03", "compound"] == "ML-162" and one.loc["C03", "concentration"] == pytest.approx(3e-11)
@@ -114,6 +114,21 @@ def test_a_protocol_reads_as_the_plates_it_printed(tmp_path):
     (tmp_path / "controls.csv").write_text("plate_id,well,compound,role\nsingle,H01,DMSO,vehicle\n")
     both = read_layouts([single, tmp_path / "controls.csv"]).table.set_index("well")
     assert both["role"].to_dict() == {"F07": "sample", "A01": "sample", "H01": "vehicle"}
+
+
+def test_combinations_are_curves_of_the_varying_drug_at_each_partner_dose(tmp_path):
+    """A dose series of erastin at two fixed RSL3 doses: two curves, whichever fluid the protocol lists first."""
+    doses = [10, 3, 1, 0.3, 0.1]
+    wells = {}
+    for c, dose in enumerate(doses):
+        wells[(0, c)] = [("0", 0.01), ("1", dose)]  # RSL3 10 nM listed first
+        wells[(1, c)] = [("1", dose), ("0", 1)]     # erastin first, RSL3 1 µM
+    path = tmp_path / "combo.tdd"
+    path.write_text(protocol_xml([("C1", 8, 12, wells)]), encoding="utf-8")
+    t = read_layout(path).table
+    assert set(t["compound"]) == {"Erastin+RSL3 (10 nM)", "Erastin+RSL3 (1 µM)"}
+    for name in set(t["compound"]):
+        assert sorted(t[t["compound"] == name]["concentration"]) == pytest.approx(sorted(d * 1e-6 for d in doses))
 
 
 def test_protocol_errors_are_one_line(tmp_path, monkeypatch, capsys):
@@ -172,3 +187,46 @@ def test_fit_with_a_d300_protocol_gets_the_planted_potencies(tmp_path, monkeypat
     for name, ec50 in planted.items():
         assert fits.loc[name, "ec50"] == pytest.approx(ec50, rel=0.2), name
     assert read_layouts([tmp_path / "print.tdd"]).plate_ids == ["CTG-01"]
+
+
+def test_what_the_sweep_of_protocols_found(tmp_path, monkeypatch, capsys):
+    from ferroscreen.io.inspection import inspect_path
+
+    # a backfill of a plate the protocol does not have
+    (tmp_path / "stray.tdd").write_text(protocol_xml([("P", 8, 12, {(0, 0): [("0", 1)]})], backfill=[(3, 0, 1)]),
+                                        encoding="utf-8")
+    with pytest.raises(LayoutError, match=r"stray.tdd: a backfill lists wells of plate index 3 .P, 0-based., but "
+                                          r"the protocol has 1 plate"):
+        read_layout(tmp_path / "stray.tdd")
+    # a protocol saved as .xml is described by inspect as fit reads it
+    xml = tmp_path / "protocol.xml"
+    xml.write_text(protocol_xml([("X1", 8, 12, {(0, 0): [("0", 1)]})]), encoding="utf-8")
+    assert inspect_path(xml)["kind"] == "layout"
+
+    # a 96- and a 384-well plate in one protocol: a 96-well read takes the 96-well plate
+    series = {(0, c): [("0", 10 / 3 ** c)] for c in range(1, 11)}
+    mixed = tmp_path / "mixed.tdd"
+    mixed.write_text(protocol_xml([("CTG-96", 8, 12, series), ("CTG-384", 16, 24, series)],
+                                  backfill=[(0, 7, 0), (0, 7, 11), (1, 15, 23)]), encoding="utf-8")
+    lay = read_layout(mixed)
+    assert {p: f.n_wells for p, f in lay.plate_formats.items()} == {"CTG-96": 96, "CTG-384": 384}
+    lines = ["Label: Lum", "<>," + ",".join(str(c) for c in range(1, 13))]
+    lines += [f"{r}," + ",".join(str(100 - 9 * c if r == "A" else 100) for c in range(12)) for r in "ABCDEFGH"]
+    (tmp_path / "CTG-96.csv").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", str(tmp_path / "CTG-96.csv"), "--layout", str(mixed),
+                                      "--out", str(tmp_path / "fit")])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None), capsys.readouterr().err
+    assert "plates of other formats are left out (CTG-384 (384 wells))" in capsys.readouterr().out
+
+    # no backfill and no vehicle fluid: the refusal says the layout names no vehicle wells
+    bare = tmp_path / "bare.tdd"
+    bare.write_text(protocol_xml([("CTG-96", 8, 12, series)]), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", str(tmp_path / "CTG-96.csv"), "--layout", str(bare),
+                                      "--out", str(tmp_path / "fit2")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "bare.tdd names no vehicle wells" in err and len(err.strip().splitlines()) == 1
