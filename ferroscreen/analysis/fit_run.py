@@ -126,8 +126,8 @@ def may_write_wells(out_dir: str | Path) -> bool:
 def unmolar_doses(layout: PlateLayout) -> list[str]:
     """Notes on doses that are not molar.
 
-    One per compound whose curve wells give doses that are not molar (so it gets no curve), and
-    one per rescue agent whose doses stay as written.
+    One per compound whose curve wells give no dose at all, one per compound whose curve wells give
+    doses that are not molar (so it gets no curve), and one per rescue agent whose doses stay as written.
     """
     t = layout.table
     if "concentration_raw" not in t.columns:
@@ -135,6 +135,13 @@ def unmolar_doses(layout: PlateLayout) -> list[str]:
     raw = pd.to_numeric(t["concentration_raw"], errors="coerce")
     lost = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "") & t["concentration"].isna() & (raw > 0)]
     notes = []
+    named = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "")]
+    undosed = named.groupby("compound", sort=True)["concentration_raw"].apply(
+        lambda c: pd.to_numeric(c, errors="coerce").isna().all())
+    for compound in undosed.index[undosed]:
+        n = int((named["compound"] == compound).sum())
+        notes.append(f"{layout.source or 'layout'}: {compound}: no dose in the layout ({n} well(s)); its wells join "
+                     f"no dose-response curve")
     for compound, g in lost.groupby("compound", sort=True):
         units = sorted(set(g["unit"].astype(str)))
         mass = [u for u in units if u in GRAMS_PER_LITRE]

@@ -290,8 +290,15 @@ def _listed(wells: pd.DataFrame, most: int = 6) -> str:
 
 
 def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
+    """Non-targeting wells: role ``neg_ctrl``, a name in ``control_names``, or a library's own name.
+
+    Libraries write ``Non-Targeting Pool``, ``ON-TARGETplus Non-targeting Pool``, ``siNT``, ``scrambled siRNA``.
+    """
+    from ferroscreen.plate.layout_records import NEG_CTRL_NAME
+
     names = {n.lower() for n in control_names}
-    by_name = df["gene"].fillna("").astype(str).str.strip().str.lower().isin(names)
+    genes = df["gene"].fillna("").astype(str).str.strip()
+    by_name = genes.str.lower().isin(names) | genes.map(lambda g: bool(NEG_CTRL_NAME.match(g)))
     return (df["role"].astype(str) == "neg_ctrl") | by_name
 
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.agents import rescue_agent_index
-from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
+from ferroscreen.plate.layout import LAYOUT_COLUMNS, PlateLayout, is_vehicle_name
 from ferroscreen.plate.units import MOLAR_DIVISORS, concentration_unit, format_molar, molar_unit, to_molar
 from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
 from ferroscreen.plate.xml_files import xml_root
@@ -253,7 +253,7 @@ class _WellDoses:
             else:
                 doses.setdefault(fluid.compound, [value, fluid.unit])
         self.doses = doses
-        self.actives = [(n, v, u) for n, (v, u) in doses.items() if n.lower() not in VEHICLE_NAMES]
+        self.actives = [(n, v, u) for n, (v, u) in doses.items() if not is_vehicle_name(n)]
         self.agent, self.agent_conc = "", math.nan
         at = rescue_agent_index([n for n, *_ in self.actives])
         if at is not None:

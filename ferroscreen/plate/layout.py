@@ -10,6 +10,7 @@ nothing the user wrote is lost.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,20 @@ def exclusion_reasons(values: Iterable) -> list[str]:
 
 
 VEHICLE_NAMES = ("dmso", "vehicle", "water", "h2o", "pbs", "medium", "media", "ethanol", "etoh")
+#: Untreated and mock-treated controls, read as vehicle wells too when no role is given.
+UNTREATED_NAMES = ("untreated", "mock", "control", "ctrl", "vehicle control", "solvent", "no treatment", "no drug",
+                   "cells only", "dmso control", "dmso only", "media only", "medium only", "lipofectamine only",
+                   "reagent only", "mock transfected", "mock transfection")
+_SHARE = re.compile(r"\(?\s*\d+(?:[.,]\d+)?\s*%\s*(?:v/v)?\s*\)?")
+
+
+def is_vehicle_name(name: str) -> bool:
+    """Whether a compound name is a vehicle or an untreated control (case and a share in % aside).
+
+    ``DMSO``, ``DMSO 0.1%``, ``0.1% DMSO``, ``DMSO (0.1 %)``, ``untreated``, ``mock``, ``cells only``...
+    """
+    text = " ".join(_SHARE.sub(" ", str(name)).replace("_", " ").lower().split())
+    return text in VEHICLE_NAMES or text in UNTREATED_NAMES
 
 
 @dataclass

@@ -29,9 +29,9 @@ from ferroscreen.plate.layout import (
     KNOWN_MODES,
     LAYOUT_COLUMNS,
     ROLES,
-    VEHICLE_NAMES,
     PlateLayout,
     exclusion_reasons,
+    is_vehicle_name,
 )
 from ferroscreen.plate.units import (
     GRAMS_PER_LITRE,
@@ -45,18 +45,24 @@ from ferroscreen.plate.units import (
 from ferroscreen.plate.wells import PlateFormat, normalize_well
 
 #: Header names read as ``compound`` when the file has no ``compound`` column (and only one of these).
-COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment", "compound_name", "drug_name")
+COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment", "compound_name", "drug_name", "treatment_name",
+                    "sample_name", "product_name", "agent", "perturbation", "drug1")
 
 #: Other names of layout columns, used when the file has no column of the layout's name and one of these.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "plate_id": ("plate", "plate_name", "plate_barcode", "barcode"),
+    "plate_id": ("plate", "plate_name", "plate_barcode", "barcode", "upid"),
     "well": ("well_id", "well_name", "well_position", "wellname"),
     "compound": COMPOUND_ALIASES,
-    "concentration": ("conc", "dose"),
+    "concentration": ("conc", "dose", "drug1_conc"),
+    "unit": ("units", "conc_unit", "concentration_unit", "dose_unit", "drug1_units"),
     "rescue_concentration": ("rescue_conc", "rescue_dose"),
     "replicate": ("rep",),
     "cell_line": ("cell_type", "cellline"),
 }
+
+#: Names read as ``compound`` only when neither ``compound`` nor one of :data:`COLUMN_ALIASES`'s is there
+#: (an identifier column beside a name column leaves the name the compound).
+SECOND_ALIASES: dict[str, tuple[str, ...]] = {"compound": ("compound_id", "sample", "sample_id", "product_id")}
 
 #: Header keys of a well column.
 WELL_KEYS = ("well", *COLUMN_ALIASES["well"])
@@ -70,7 +76,12 @@ ROLE_ALIASES = {
 }
 
 #: Compound names that mark a well without cells or treatment when no role is given.
-BLANK_NAMES = ("blank", "empty", "no_cells", "none")
+BLANK_NAMES = ("blank", "empty", "no_cells", "none", "empty_well", "no_cell", "x", "-", "--", "na", "n/a")
+#: Cells that mean "nothing written" in a concentration or role column (R's ``NA``, Excel's ``#N/A``).
+MISSING_TEXT = ("na", "n/a", "#n/a", "nan", "-", "--")
+#: Negative-control names (siRNA screens), read as role ``neg_ctrl`` when no role is given.
+NEG_CTRL_NAME = re.compile(r"^(?:.*non[\s_-]*targeting.*|ntc?|nt[\s_-]*ctrl|nc|neg[\s_-]*ctrl|negative[\s_-]*control.*|"
+                           r"scrambled?(?:[\s_-].*)?|si[\s_-]?(?:nt|nc|neg|ctrl|control|scr(?:ambled?)?))$", re.I)
 
 _CONCENTRATIONS = ("concentration", "rescue_concentration")
 _UNITS_SAID = "molar: M, mM, uM, µM, nM, pM; mass with an 'mw' column in g/mol: ng/ml, µg/ml, mg/ml...; or %"
@@ -185,12 +196,14 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
     for column, aliases in COLUMN_ALIASES.items():
         if column in keys:
             continue
-        found = [n for n, k in names.items() if k in aliases]
-        if len(found) > 1:
-            raise ColumnProblem(found[1], f"columns '{found[0]}' and '{found[1]}' could both be '{column}'; "
-                                          f"name the one that is '{column}'")
-        if found:
-            names[found[0]] = column
+        for tier in (aliases, SECOND_ALIASES.get(column, ())):
+            found = [n for n, k in names.items() if k in tier]
+            if len(found) > 1:
+                raise ColumnProblem(found[1], f"columns '{found[0]}' and '{found[1]}' could both be '{column}'; "
+                                              f"name the one that is '{column}'")
+            if found:
+                names[found[0]] = column
+                break
     seen: dict[str, str] = {}
     for name, key in names.items():
         if key in seen:
@@ -203,8 +216,18 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
     return names, column_units
 
 
+def _zero(text: str) -> bool:
+    """Whether a concentration cell says 0 (a well with no compound and dose 0 is an untreated control)."""
+    try:
+        return float(decimal_point(split_value_unit(text.strip())[0])) == 0
+    except ValueError:
+        return False
+
+
 def _number(where: str, text: str, decimal_comma: bool) -> tuple[float, str]:
-    """A concentration cell as ``(value, unit written after it)`` (empty -> NaN)."""
+    """A concentration cell as ``(value, unit written after it)`` (empty, ``NA``, ``-`` -> NaN)."""
+    if text.strip().lower() in MISSING_TEXT:
+        return math.nan, ""
     text, unit = split_value_unit(text.strip())
     if text == "":
         return math.nan, ""
@@ -213,7 +236,9 @@ def _number(where: str, text: str, decimal_comma: bool) -> tuple[float, str]:
     try:
         value = float(text)
     except ValueError:
-        raise LayoutError(f"{where}: '{text}' is not a number") from None
+        comma = " (a decimal comma or a thousands separator? write 1.5 or 1500)" if re.fullmatch(
+            r"\d+,\d+", text) else ""
+        raise LayoutError(f"{where}: '{text}' is not a number{comma}") from None
     if not math.isfinite(value):
         raise LayoutError(f"{where}: '{text}' is not a finite number")
     if value < 0:
@@ -268,15 +293,18 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
 
 
 def _role(rec: LayoutRecord, row: dict) -> str:
+    """The well's role: as written, else from its compound (see the README's layout table)."""
     text = row.get("role", "")
-    role = column_key(text)
+    role = "" if text.strip().lower() in MISSING_TEXT else column_key(text)
     role = ROLE_ALIASES.get(role, role)
     compound = row.get("compound", "")
     if not role:
-        if not compound or column_key(compound) in BLANK_NAMES:
-            return "empty"
-        if compound.lower() in VEHICLE_NAMES:
+        if not compound or column_key(compound) in BLANK_NAMES or compound.strip().lower() in BLANK_NAMES:
+            return "vehicle" if compound == "" and _zero(row.get("concentration", "")) else "empty"
+        if is_vehicle_name(compound):
             return "vehicle"
+        if NEG_CTRL_NAME.match(compound.strip()):
+            return "neg_ctrl"
         return "rescue" if row.get("rescue_agent") else "sample"
     if role not in ROLES:
         raise LayoutError(f"{rec.where('role')}: unknown role '{text}' (one of {', '.join(ROLES)})")
@@ -382,6 +410,9 @@ def layout_from_records(
     if not out:
         raise LayoutError(f"{source}: layout has a header but no wells")
     df = pd.DataFrame(out)
+    if "compound" not in columns and "role" not in columns and df["concentration_raw"].notna().any():
+        raise LayoutError(f"{at()}: wells have concentrations but no column names their compound (header: "
+                          f"{', '.join(header)}); call that column 'compound'")
     if "mw" in df.columns:
         mw = pd.to_numeric(df["mw"].astype(str).map(decimal_point), errors="coerce")
         weights = mw[mw.notna()].groupby(df["compound"]).unique()

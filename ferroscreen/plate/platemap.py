@@ -16,7 +16,7 @@ import pandas as pd
 
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.agents import rescue_agent_index
-from ferroscreen.plate.layout import LAYOUT_COLUMNS, VEHICLE_NAMES, PlateLayout
+from ferroscreen.plate.layout import LAYOUT_COLUMNS, PlateLayout, is_vehicle_name
 from ferroscreen.plate.units import MOLAR_DIVISORS, decimal_point, to_molar
 from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
 from ferroscreen.plate.xml_files import xml_root
@@ -107,7 +107,7 @@ def read_platemap(path: str | Path) -> PlateLayout:
         actives = [
             (n, m, raw, u)
             for n, m, raw, u in zip(compounds, concs, raws, units, strict=True)
-            if n.lower() not in VEHICLE_NAMES
+            if not is_vehicle_name(n)
         ]
         agent, agent_conc = "", math.nan
         rescue_at = rescue_agent_index([n for n, *_ in actives])

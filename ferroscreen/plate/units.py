@@ -18,13 +18,21 @@ MOLAR_DIVISORS: dict[str, float] = {
 }
 
 
+#: Molar units written out: ``µmol/L``, ``micromolar``, ``microM`` (lower case, ``u`` for micro).
+_SPELLED_MOLAR = {"mol/l": "M", "mmol/l": "mM", "umol/l": "uM", "nmol/l": "nM", "pmol/l": "pM",
+                  "molar": "M", "millimolar": "mM", "micromolar": "uM", "nanomolar": "nM", "picomolar": "pM",
+                  "microm": "uM", "nanom": "nM", "millim": "mM", "picom": "pM"}
+
+
 def molar_unit(text: str) -> str:
-    """``uM``/``µM``/``um``/``NM`` -> the unit as :data:`MOLAR_DIVISORS` spells it ('' if none)."""
+    """``uM``/``µM``/``um``/``µmol/L``/``micromolar`` -> the unit as :data:`MOLAR_DIVISORS` spells it ('' if none)."""
     text = str(text).strip()
     if text in MOLAR_DIVISORS:
         return text
     fixed = text[:-1].lower() + "M" if text[-1:] in ("m", "M") else ""
-    return fixed if fixed in MOLAR_DIVISORS else ""
+    if fixed in MOLAR_DIVISORS:
+        return fixed
+    return _SPELLED_MOLAR.get(re.sub(r"\s+", "", text.lower()).replace("µ", "u").replace("μ", "u"), "")
 
 
 #: Grams per litre in one unit of each mass concentration (value x factor = g/L), spelt lower case, ``u`` for micro.

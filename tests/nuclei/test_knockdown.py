@@ -306,3 +306,12 @@ def test_plate_qc_judges_the_window_on_the_count_not_the_area():
     assert qc.loc["area", "z_prime"] < 0 and qc.loc["area", "flags"] == ""
     wells["fc_count"] = 1.0 + rng.normal(0, 0.05, 2 * n)  # a control that kills nothing: flagged
     assert "no_window" in control_qc(wells, ["count", "area"]).set_index("readout").loc["count", "flags"]
+
+
+def test_library_names_of_non_targeting_controls():
+    from ferroscreen.analysis.knockdown import NON_TARGETING_NAMES, _is_control
+
+    genes = ["Non-Targeting Pool", "ON-TARGETplus Non-targeting Pool", "Non-Targeting Control", "siNT", "siControl",
+             "Scrambled siRNA", "NC", "PLK1", "KIF11", "NTRK1", "SCRN1"]
+    df = pd.DataFrame({"gene": genes, "role": ["sample"] * len(genes)})
+    assert _is_control(df, NON_TARGETING_NAMES).tolist() == [True] * 7 + [False] * 4

@@ -154,3 +154,42 @@ def test_plate_id_for_matches_instrument_and_replicate_names(tmp_path):
 def test_a_column_named_twice_is_refused(tmp_path):
     with pytest.raises(LayoutError, match="twice.csv:1: column 'compound' appears twice in the header"):
         read_layout_csv(write(tmp_path, "A1,X,Y\n", header="well,compound,compound\n", name="twice.csv"))
+
+
+def test_layouts_as_labs_write_them(tmp_path):
+    """Compound columns under other names, vehicle and control names, empty-well markers, R's NA, untreated
+    controls written as dose 0 without a compound, molar units written out."""
+    def table(name, text):
+        path = tmp_path / name
+        path.write_text(text)
+        return read_layout(path).table.set_index("well")
+
+    for header in ("Treatment Name", "Sample", "Compound ID", "Agent", "Perturbation", "drug1"):
+        t = table("names.csv", f"Well,{header},Concentration (uM)\nA1,DMSO,0\nA2,RSL3,0.1\n")
+        assert t.loc["A02", "compound"] == "RSL3" and t.loc["A02", "role"] == "sample", header
+        assert t.loc["A01", "role"] == "vehicle", header
+    # an identifier beside a name: the name is the compound
+    t = table("both.csv", "Well,Compound ID,Compound Name,conc (uM)\nA1,CPD-7,RSL3,1\n")
+    assert t.loc["A01", "compound"] == "RSL3"
+    # thunor's Vanderbilt HTS columns: upid, drug1, drug1.conc, drug1.units; no drug at dose 0 is a control
+    t = table("hts.tsv", "upid\twell\tcell.line\tdrug1\tdrug1.conc\tdrug1.units\nP7\tA1\tMCF7\t\t0\tM\n"
+                         "P7\tA2\tMCF7\tStaurosporine\t1e-8\tM\n")
+    assert t.loc["A02", "concentration"] == pytest.approx(1e-8) and t.loc["A02", "plate_id"] == "P7"
+    assert t.loc["A01", "role"] == "vehicle" and t.loc["A01", "cell_line"] == "MCF7"
+
+    rows = {"DMSO 0.1%": "vehicle", "0.1% DMSO": "vehicle", "DMSO (0.1 %)": "vehicle", "untreated": "vehicle",
+            "Mock": "vehicle", "cells only": "vehicle", "Ctrl": "vehicle", "-": "empty", "NA": "empty",
+            "N/A": "empty", "x": "empty", "Empty well": "empty", "Non-Targeting Pool": "neg_ctrl",
+            "ON-TARGETplus Non-targeting Pool": "neg_ctrl", "siNT": "neg_ctrl", "Scrambled siRNA": "neg_ctrl",
+            "NT": "neg_ctrl", "PLK1": "sample", "ML-162": "sample"}
+    wells = [f"{'ABCDEFGH'[k // 12]}{k % 12 + 1}" for k in range(len(rows))]
+    t = table("roles.csv", "well,compound,role\n" + "".join(f"{w},{n},NA\n" for w, n in zip(wells, rows, strict=True)))
+    assert {n: t.loc[f"{w[0]}{int(w[1:]):02d}", "role"] for w, n in zip(wells, rows, strict=True)} == rows
+
+    t = table("units.csv", "well,compound,concentration\nA1,RSL3,10 µmol/L\nA2,RSL3,5 nanomolar\nA3,RSL3,NA\n")
+    assert t["concentration"].tolist()[:2] == pytest.approx([1e-5, 5e-9]) and math.isnan(t.loc["A03", "concentration"])
+
+    with pytest.raises(LayoutError, match=r"wells have concentrations but no column names their compound"):
+        table("nocompound.csv", "Well,Gnumber,Concentration (uM)\nA1,G0001,1\n")
+    with pytest.raises(LayoutError, match=r"'1,5' is not a number \(a decimal comma"):
+        table("comma.csv", 'well,compound,concentration\nA1,RSL3,"1,5 uM"\n')
