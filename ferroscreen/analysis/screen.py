@@ -316,6 +316,16 @@ def plates_without_vehicle(annotated: pd.DataFrame) -> list[str]:
             "the vehicle) are empty there"]
 
 
+def pooled_vehicles(annotated: pd.DataFrame) -> list[str]:
+    """A note per plate whose vehicle wells hold vehicles of several names (DMSO and untreated): pooled as one."""
+    if "compound" not in annotated.columns:
+        return []
+    vehicle = annotated[annotated["role"] == "vehicle"]
+    kinds = vehicle.groupby("plate")["compound"].apply(lambda c: sorted({str(x) for x in c if str(x)}))
+    return [f"plate {plate}: vehicle wells of {len(names)} kinds ({', '.join(names)}) are one vehicle; give the "
+            f"others role neg_ctrl to keep them apart" for plate, names in kinds.items() if len(names) > 1]
+
+
 def analyse_screen(
     wells: pd.DataFrame,
     layout: PlateLayout,
@@ -357,7 +367,7 @@ def analyse_screen(
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
     annotated = normalise_to_vehicle(used)
     notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *plates_without_vehicle(annotated),
-                                    *pooled_rescue_doses(annotated)) if n]
+                                    *pooled_vehicles(annotated), *pooled_rescue_doses(annotated)) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)
@@ -367,6 +377,12 @@ def analyse_screen(
         if not (annotated["role"] == "vehicle").any():  # every readout is relative to the vehicle's
             why = (f"; {layout.source or 'the layout'} names no vehicle wells (role 'vehicle', or a compound such "
                    f"as DMSO) on any plate the data has, and viability is relative to them")
+            t = layout.table
+            zero = t[(t["compound"].astype(str) == "") & (pd.to_numeric(t.get("concentration_raw"),
+                                                                         errors="coerce") == 0)]
+            if len(zero):
+                why += (f" (its {len(zero)} well(s) with no compound at dose 0 are read as empty, no-cell wells: "
+                        f"call untreated controls 'untreated' or give them role vehicle)")
         raise AnalysisInputError(f"{source or 'wells'}: nothing to fit (no usable readout){why}")
     doses = dose_response_table(annotated, readouts)
     if doses.empty:

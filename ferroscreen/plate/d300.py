@@ -253,7 +253,7 @@ class _WellDoses:
             else:
                 doses.setdefault(fluid.compound, [value, fluid.unit])
         self.doses = doses
-        self.actives = [(n, v, u) for n, (v, u) in doses.items() if not is_vehicle_name(n)]
+        self.actives = [(n, v, u) for n, (v, u) in doses.items() if not is_vehicle_name(n, untreated=False)]
         self.agent, self.agent_conc = "", math.nan
         at = rescue_agent_index([n for n, *_ in self.actives])
         if at is not None:

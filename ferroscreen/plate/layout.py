@@ -77,19 +77,20 @@ def exclusion_reasons(values: Iterable) -> list[str]:
 
 VEHICLE_NAMES = ("dmso", "vehicle", "water", "h2o", "pbs", "medium", "media", "ethanol", "etoh")
 #: Untreated and mock-treated controls, read as vehicle wells too when no role is given.
-UNTREATED_NAMES = ("untreated", "mock", "control", "ctrl", "vehicle control", "solvent", "no treatment", "no drug",
+UNTREATED_NAMES = ("untreated", "mock", "control", "vehicle control", "solvent", "no treatment", "no drug",
                    "cells only", "dmso control", "dmso only", "media only", "medium only", "lipofectamine only",
                    "reagent only", "mock transfected", "mock transfection")
 _SHARE = re.compile(r"\(?\s*\d+(?:[.,]\d+)?\s*%\s*(?:v/v)?\s*\)?")
 
 
-def is_vehicle_name(name: str) -> bool:
-    """Whether a compound name is a vehicle or an untreated control (case and a share in % aside).
+def is_vehicle_name(name: str, untreated: bool = True) -> bool:
+    """Whether a compound name is a vehicle, or (``untreated``) an untreated control; case and a share in % aside.
 
-    ``DMSO``, ``DMSO 0.1%``, ``0.1% DMSO``, ``DMSO (0.1 %)``, ``untreated``, ``mock``, ``cells only``...
+    Vehicles: ``DMSO``, ``DMSO 0.1%``, ``0.1% DMSO``, ``DMSO (0.1 %)``, ``water``...; untreated
+    controls (:data:`UNTREATED_NAMES`): ``untreated``, ``mock``, ``cells only``...
     """
     text = " ".join(_SHARE.sub(" ", str(name)).replace("_", " ").lower().split())
-    return text in VEHICLE_NAMES or text in UNTREATED_NAMES
+    return text in VEHICLE_NAMES or (untreated and text in UNTREATED_NAMES)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ferroscreen.errors import LayoutError, WellError
+from ferroscreen.plate.agents import rescue_agent_index
 from ferroscreen.plate.layout import (
     EXCLUDE_COLUMNS,
     KNOWN_MODES,
@@ -39,14 +40,14 @@ from ferroscreen.plate.units import (
     UNCONVERTED_UNITS,
     concentration_unit,
     decimal_point,
+    format_molar,
     split_value_unit,
     to_molar,
 )
 from ferroscreen.plate.wells import PlateFormat, normalize_well
 
 #: Header names read as ``compound`` when the file has no ``compound`` column (and only one of these).
-COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment", "compound_name", "drug_name", "treatment_name",
-                    "sample_name", "product_name", "agent", "perturbation", "drug1")
+COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment", "compound_name", "drug_name")
 
 #: Other names of layout columns, used when the file has no column of the layout's name and one of these.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -60,9 +61,13 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "cell_line": ("cell_type", "cellline"),
 }
 
-#: Names read as ``compound`` only when neither ``compound`` nor one of :data:`COLUMN_ALIASES`'s is there
-#: (an identifier column beside a name column leaves the name the compound).
-SECOND_ALIASES: dict[str, tuple[str, ...]] = {"compound": ("compound_id", "sample", "sample_id", "product_id")}
+#: Names read as ``compound`` only when neither ``compound`` nor one of :data:`COLUMN_ALIASES`'s is there,
+#: tier by tier (a name column beside an identifier column is the compound; ``Sample Name`` beside ``Drug``
+#: leaves ``Drug`` the compound).
+LATER_ALIASES: dict[str, tuple[tuple[str, ...], ...]] = {"compound": (
+    ("treatment_name", "sample_name", "product_name", "agent", "perturbation", "drug1"),
+    ("compound_id", "sample", "sample_id", "product_id"),
+)}
 
 #: Header keys of a well column.
 WELL_KEYS = ("well", *COLUMN_ALIASES["well"])
@@ -76,7 +81,9 @@ ROLE_ALIASES = {
 }
 
 #: Compound names that mark a well without cells or treatment when no role is given.
-BLANK_NAMES = ("blank", "empty", "no_cells", "none", "empty_well", "no_cell", "x", "-", "--", "na", "n/a")
+BLANK_NAMES = ("blank", "empty", "no_cells", "none")
+#: Marks of an unused well; a compound of that name given a dose stays a compound (``NA``, noradrenaline).
+UNUSED_MARKS = ("empty_well", "no_cell", "x", "-", "--", "na", "n/a")
 #: Cells that mean "nothing written" in a concentration or role column (R's ``NA``, Excel's ``#N/A``).
 MISSING_TEXT = ("na", "n/a", "#n/a", "nan", "-", "--")
 #: Negative-control names (siRNA screens), read as role ``neg_ctrl`` when no role is given.
@@ -196,7 +203,7 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
     for column, aliases in COLUMN_ALIASES.items():
         if column in keys:
             continue
-        for tier in (aliases, SECOND_ALIASES.get(column, ())):
+        for tier in (aliases, *LATER_ALIASES.get(column, ())):
             found = [n for n, k in names.items() if k in tier]
             if len(found) > 1:
                 raise ColumnProblem(found[1], f"columns '{found[0]}' and '{found[1]}' could both be '{column}'; "
@@ -216,10 +223,10 @@ def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str
     return names, column_units
 
 
-def _zero(text: str) -> bool:
-    """Whether a concentration cell says 0 (a well with no compound and dose 0 is an untreated control)."""
+def _dosed(text: str) -> bool:
+    """Whether a concentration cell gives a dose above 0."""
     try:
-        return float(decimal_point(split_value_unit(text.strip())[0])) == 0
+        return float(decimal_point(split_value_unit(text.strip())[0])) > 0
     except ValueError:
         return False
 
@@ -299,16 +306,38 @@ def _role(rec: LayoutRecord, row: dict) -> str:
     role = ROLE_ALIASES.get(role, role)
     compound = row.get("compound", "")
     if not role:
-        if not compound or column_key(compound) in BLANK_NAMES or compound.strip().lower() in BLANK_NAMES:
-            return "vehicle" if compound == "" and _zero(row.get("concentration", "")) else "empty"
-        if is_vehicle_name(compound):
+        if not compound or column_key(compound) in BLANK_NAMES:
+            return "empty"
+        if is_vehicle_name(compound, untreated=False):
             return "vehicle"
-        if NEG_CTRL_NAME.match(compound.strip()):
-            return "neg_ctrl"
+        if not _dosed(row.get("concentration", "")):  # names that say a control only where no dose says otherwise
+            if column_key(compound) in UNUSED_MARKS or compound.strip().lower() in UNUSED_MARKS:
+                return "empty"
+            if is_vehicle_name(compound):
+                return "vehicle"
+            if NEG_CTRL_NAME.match(compound.strip()):
+                return "neg_ctrl"
         return "rescue" if row.get("rescue_agent") else "sample"
     if role not in ROLES:
         raise LayoutError(f"{rec.where('role')}: unknown role '{text}' (one of {', '.join(ROLES)})")
     return role
+
+
+def _second_drug(rec: LayoutRecord, row: dict, out_row: dict, decimal_comma: bool) -> None:
+    """Name a well of two drugs (thunor's ``drug2``, ``drug2.conc``, ``drug2.units``) as the first's curve.
+
+    The curve is the first drug's at the second's dose, ``A+B (1 µM)``; a well of the second drug alone
+    is that drug's curve; a known death-mode inhibitor as the second drug is the well's rescue agent.
+    """
+    molar, raw, unit = _molar(rec, row, "drug2_conc", "drug2_units", "", out_row["unit"], decimal_comma)
+    if not out_row["compound"]:
+        out_row.update(compound=row["drug2"], concentration=molar, concentration_raw=raw, unit=unit)
+        return
+    if rescue_agent_index([out_row["compound"], row["drug2"]]) == 1 and not out_row["rescue_agent"]:
+        out_row.update(rescue_agent=row["drug2"], rescue_concentration=molar)  # a known inhibitor: a rescue well
+        return
+    dose = format_molar(molar) if not math.isnan(molar) else ("" if math.isnan(raw) else f"{raw:g} {unit}".strip())
+    out_row["compound"] = f"{out_row['compound']}+{row['drug2']}" + (f" ({dose})" if dose else "")
 
 
 def layout_from_records(
@@ -361,6 +390,7 @@ def layout_from_records(
     fmt = (plate_format if isinstance(plate_format, PlateFormat)
            else PlateFormat.from_n_wells(plate_format or 1536))
     marked = next((c for c in EXCLUDE_COLUMNS if c in columns), None)
+    thunor = any(column_key(h) == "drug1" and names[h] == "compound" for h in header)
     out = []
     seen: dict[tuple[str, str], str] = {}
     for rec in records:
@@ -380,6 +410,8 @@ def layout_from_records(
             raise LayoutError(f"{rec.where('well')}: duplicate well {out_row['well']} (first on {seen[key]})")
         seen[key] = rec.origin
         out_row["compound"] = row.get("compound", "")
+        if out_row["compound"].lower() in MISSING_TEXT and not _dosed(row.get("concentration", "")):
+            out_row["compound"] = row["compound"] = ""  # R's NA: nothing written (NA given a dose: noradrenaline)
         conc, raw, unit = _molar(rec, row, "concentration", "unit", header_units.get("concentration", ""),
                                  "", decimal_comma)
         out_row["concentration"], out_row["concentration_raw"], out_row["unit"] = conc, raw, unit
@@ -390,7 +422,12 @@ def layout_from_records(
         out_row["rescue_as_written"] = (f"{rescue_raw:g} {rescue_unit}".strip()
                                         if math.isnan(rescue) and not math.isnan(rescue_raw) else "")
         out_row["rescue_agent"] = row.get("rescue_agent", "")
+        if row.get("drug2", "") and row["drug2"].lower() not in MISSING_TEXT:  # thunor's combinations
+            _second_drug(rec, row, out_row, decimal_comma)
+            row = {**row, "compound": out_row["compound"], "rescue_agent": out_row["rescue_agent"]}
         out_row["role"] = role = _role(rec, row)
+        if thunor and role == "empty" and not row.get("compound") and row.get("concentration", "").strip():
+            out_row["role"] = role = "vehicle"  # thunor's format: no drug at dose 0 is an untreated control
         mode = row.get("mode", "").lower()
         if mode and mode not in modes:
             raise LayoutError(f"{rec.where('mode')}: unknown mode '{mode}' (known: {', '.join(sorted(modes))})")

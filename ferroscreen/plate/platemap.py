@@ -107,7 +107,7 @@ def read_platemap(path: str | Path) -> PlateLayout:
         actives = [
             (n, m, raw, u)
             for n, m, raw, u in zip(compounds, concs, raws, units, strict=True)
-            if not is_vehicle_name(n)
+            if not is_vehicle_name(n, untreated=False)
         ]
         agent, agent_conc = "", math.nan
         rescue_at = rescue_agent_index([n for n, *_ in actives])

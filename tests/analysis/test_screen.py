@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ferroscreen.analysis.inputs import AnalysisInputError
@@ -114,3 +115,13 @@ def test_missing_layout_wells_is_an_error(screen):
     other = wells.assign(well=wells["well"].str.replace("A", "Z", regex=False))
     with pytest.raises(AnalysisInputError):
         analyse_screen(other[other["well"].str.startswith("Z")], layout)
+
+
+def test_vehicle_wells_of_several_kinds_are_said():
+    from ferroscreen.analysis.screen import pooled_vehicles
+
+    annotated = pd.DataFrame({"plate": ["P1"] * 4 + ["P2"] * 2, "role": ["vehicle", "vehicle", "sample", "vehicle",
+                                                                         "vehicle", "vehicle"],
+                              "compound": ["DMSO", "untreated", "RSL3", "DMSO", "DMSO", "DMSO"]})
+    assert pooled_vehicles(annotated) == ["plate P1: vehicle wells of 2 kinds (DMSO, untreated) are one vehicle; "
+                                          "give the others role neg_ctrl to keep them apart"]

@@ -171,14 +171,17 @@ def test_layouts_as_labs_write_them(tmp_path):
     # an identifier beside a name: the name is the compound
     t = table("both.csv", "Well,Compound ID,Compound Name,conc (uM)\nA1,CPD-7,RSL3,1\n")
     assert t.loc["A01", "compound"] == "RSL3"
-    # thunor's Vanderbilt HTS columns: upid, drug1, drug1.conc, drug1.units; no drug at dose 0 is a control
-    t = table("hts.tsv", "upid\twell\tcell.line\tdrug1\tdrug1.conc\tdrug1.units\nP7\tA1\tMCF7\t\t0\tM\n"
+    # thunor's Vanderbilt HTS columns: upid, drug1, drug1.conc, drug1.units
+    t = table("hts.tsv", "upid\twell\tcell.line\tdrug1\tdrug1.conc\tdrug1.units\nP7\tA1\tMCF7\tuntreated\t0\tM\n"
                          "P7\tA2\tMCF7\tStaurosporine\t1e-8\tM\n")
     assert t.loc["A02", "concentration"] == pytest.approx(1e-8) and t.loc["A02", "plate_id"] == "P7"
     assert t.loc["A01", "role"] == "vehicle" and t.loc["A01", "cell_line"] == "MCF7"
+    # older aliases win over the new ones: Sample Name beside Drug, Agent beside Treatment
+    t = table("tiers.csv", "Well,Sample Name,Drug,Agent,conc (uM)\nA1,S-1,RSL3,x,1\n")
+    assert t.loc["A01", "compound"] == "RSL3"
 
     rows = {"DMSO 0.1%": "vehicle", "0.1% DMSO": "vehicle", "DMSO (0.1 %)": "vehicle", "untreated": "vehicle",
-            "Mock": "vehicle", "cells only": "vehicle", "Ctrl": "vehicle", "-": "empty", "NA": "empty",
+            "Mock": "vehicle", "cells only": "vehicle", "control": "vehicle", "-": "empty", "NA": "empty",
             "N/A": "empty", "x": "empty", "Empty well": "empty", "Non-Targeting Pool": "neg_ctrl",
             "ON-TARGETplus Non-targeting Pool": "neg_ctrl", "siNT": "neg_ctrl", "Scrambled siRNA": "neg_ctrl",
             "NT": "neg_ctrl", "PLK1": "sample", "ML-162": "sample"}
@@ -186,6 +189,10 @@ def test_layouts_as_labs_write_them(tmp_path):
     t = table("roles.csv", "well,compound,role\n" + "".join(f"{w},{n},NA\n" for w, n in zip(wells, rows, strict=True)))
     assert {n: t.loc[f"{w[0]}{int(w[1:]):02d}", "role"] for w, n in zip(wells, rows, strict=True)} == rows
 
+    # a name that says a control gives way to a dose written beside it (NA: noradrenaline); no compound at 0: empty
+    t = table("dosed.csv", "well,compound,concentration (uM)\nA1,NA,1\nA2,NT,1\nA3,Mock,1\nA4,x,1\nA5,DMSO,0.1\n"
+                           "A6,,0\n")
+    assert t["role"].tolist() == ["sample"] * 4 + ["vehicle", "empty"]
     t = table("units.csv", "well,compound,concentration\nA1,RSL3,10 µmol/L\nA2,RSL3,5 nanomolar\nA3,RSL3,NA\n")
     assert t["concentration"].tolist()[:2] == pytest.approx([1e-5, 5e-9]) and math.isnan(t.loc["A03", "concentration"])
 
@@ -193,3 +200,28 @@ def test_layouts_as_labs_write_them(tmp_path):
         table("nocompound.csv", "Well,Gnumber,Concentration (uM)\nA1,G0001,1\n")
     with pytest.raises(LayoutError, match=r"'1,5' is not a number \(a decimal comma"):
         table("comma.csv", 'well,compound,concentration\nA1,RSL3,"1,5 uM"\n')
+
+
+def test_what_the_recheck_of_layout_roles_found(tmp_path):
+    def table(name, text):
+        path = tmp_path / name
+        path.write_text(text)
+        return read_layout(path).table.set_index("well")
+
+    # a template's unused wells at dose 0 stay no-cell wells; R's NA without a dose is nothing written
+    t = table("zero.csv", "well,compound,concentration (uM)\nA1,DMSO,0\nA2,RSL3,1\nA3,,0\nA4,NA,0\n")
+    assert t["role"].tolist() == ["vehicle", "sample", "empty", "empty"] and t.loc["A04", "compound"] == ""
+    # files that loaded before keep their compound column
+    for header in ("Sample Name,Treatment", "Gene Symbol,Product Name", "Treatment,Agent"):
+        t = table("tiers.csv", f"Well,{header}\nA1,first,second\n")
+        assert t.loc["A01", "compound"] == ("second" if header.startswith("Sample") else "first"), header
+    # the gene CTRL stays a gene
+    assert table("kd.csv", "well,gene\nA1,CTRL\nA2,Non-Targeting Pool\n")["role"].tolist() == ["sample", "neg_ctrl"]
+    # thunor's two-drug wells: the first drug's curve at the second's dose, a known inhibitor a rescue agent
+    t = table("thunor.tsv", "upid\twell\tdrug1\tdrug1.conc\tdrug1.units\tdrug2\tdrug2.conc\tdrug2.units\n"
+                            "P1\tA1\t\t0\tM\t\t\t\nP1\tA2\tRSL3\t1e-8\tM\tErastin\t1e-6\tM\n"
+                            "P1\tA3\tRSL3\t1e-8\tM\tFerrostatin-1\t1e-6\tM\n")
+    assert t.loc["A01", "role"] == "vehicle"
+    assert t.loc["A02", "compound"] == "RSL3+Erastin (1 µM)" and t.loc["A02", "concentration"] == pytest.approx(1e-8)
+    assert (t.loc["A03", "role"], t.loc["A03", "rescue_agent"]) == ("rescue", "Ferrostatin-1")
+    assert t.loc["A03", "rescue_concentration"] == pytest.approx(1e-6)
