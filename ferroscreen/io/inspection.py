@@ -92,6 +92,7 @@ def _layout_info(path: Path, lay: PlateLayout) -> dict:
         "format": lay.form,
         "path": str(path),
         "plate_format": lay.plate_format.n_wells,
+        "plate_formats": {p: f.n_wells for p, f in lay.plate_formats.items()},
         **lay.summary(),
         "series": lay.describe_compound_series(),
         "excluded": [{"plate": str(r.plate_id), "well": str(r.well), "reason": str(r.exclude)}
@@ -347,7 +348,11 @@ def render_inspection(info: dict) -> str:
     """Human-readable text for an :func:`inspect_path` result."""
     lines = [f"{info['path']}: {info['kind']} ({info['format']})"]
     if info["kind"] == "layout":
-        lines.append(f"  plate format: {info['plate_format']} wells; plates: {', '.join(info['plates'])}")
+        own = info.get("plate_formats") or {}
+        if len(set(own.values())) > 1:  # plates of several formats: each its own
+            lines.append("  plates: " + ", ".join(f"{p} ({n} wells)" for p, n in own.items()))
+        else:
+            lines.append(f"  plate format: {info['plate_format']} wells; plates: {', '.join(info['plates'])}")
         lines.append(f"  wells with a row: {info['n_wells']}")
         lines.append("  roles: " + ", ".join(f"{k}={v}" for k, v in sorted(info["roles"].items())))
         if info["references"]:

@@ -210,6 +210,9 @@ def test_what_the_sweep_of_protocols_found(tmp_path, monkeypatch, capsys):
                                   backfill=[(0, 7, 0), (0, 7, 11), (1, 15, 23)]), encoding="utf-8")
     lay = read_layout(mixed)
     assert {p: f.n_wells for p, f in lay.plate_formats.items()} == {"CTG-96": 96, "CTG-384": 384}
+    from ferroscreen.io.inspection import render_inspection
+
+    assert "plates: CTG-96 (96 wells), CTG-384 (384 wells)" in render_inspection(inspect_path(mixed))
     lines = ["Label: Lum", "<>," + ",".join(str(c) for c in range(1, 13))]
     lines += [f"{r}," + ",".join(str(100 - 9 * c if r == "A" else 100) for c in range(12)) for r in "ABCDEFGH"]
     (tmp_path / "CTG-96.csv").write_text("\n".join(lines) + "\n")
