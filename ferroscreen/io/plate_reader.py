@@ -29,7 +29,8 @@ or Excel (``.xlsx``, every sheet read), in one of these shapes:
   are written ``A:1``); a ``Plate``/``Barcode`` column splits the rows into plates (the barcode where
   both are given; EnVision's ``="PLT0042"`` is ``PLT0042``). ``Repeat``, ``Type``, ``Time``, ``ID``
   and such bookkeeping columns are not reads. Lines of ``<sample>, <well>, <value>`` without a
-  header (Magellan ``.asc``) are a list when a file holds no other read; BMG MARS's table view
+  header are a list in a Magellan file (``.asc``, or one with Magellan's footer) holding no other
+  read; BMG MARS's table view
   (``Well Row, Well Col, Content, <reads>``, kinetic with a ``Time`` row of ``1 h 30 min`` cycle
   times under the header) too.
 
@@ -833,6 +834,7 @@ def read_plate_reader(path: str | Path) -> PlateReaderExport:
 def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[PlateRead]:
     """The reads in ``rows`` (see :func:`read_plate_reader`), in order."""
     reads: list[PlateRead] = []
+    magellan = _magellan(path, rows)
     i = floor = 0
     while i < len(rows):
         sheet, number, cells = rows[i]
@@ -896,7 +898,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                     reads.append(_endpoint(label, pairs, where, plate, shape="list"))
                 i = floor = nxt
                 continue
-        bare = _headerless_list(rows, i, decimal_comma, tally) if not reads and _magellan(path, rows) else None
+        bare = _headerless_list(rows, i, decimal_comma, tally) if not reads and magellan else None
         if bare is not None:
             found, nxt = bare
             above = _label_above(rows, i, floor) or "value"
