@@ -18,13 +18,14 @@ from ferroscreen.io.incucyte import (
     read_incucyte_archive,
     read_incucyte_export,
 )
+from ferroscreen.io.ometiff import is_ome_name, read_ometiff
 from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
 from ferroscreen.io.scanr import is_scanr_name, read_scanr
 
 FORMATS = (
     "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "scanr",
-    "omezarr", "pattern",
+    "omezarr", "ometiff", "pattern",
 )
 
 
@@ -43,6 +44,8 @@ def detect_format(root: Path) -> str:
     if find_measurements(root):
         return "cellvoyager"
     if root.is_file():
+        if is_ome_name(root.name):
+            return "ometiff"
         raise AcquisitionError(f"{root}: is a file; expected an acquisition folder")
     if (root / "EssenFiles").is_dir() or "ScanData" in root.parts:
         return "incucyte_archive"
@@ -51,6 +54,8 @@ def detect_format(root: Path) -> str:
     for n, p in enumerate(root.rglob("*")):
         if n > 20000:
             break
+        if is_ome_name(p.name):
+            return "ometiff"
         if EXPORT_RE.match(p.name) or PREFIXED_EXPORT_RE.match(p.name):
             return "incucyte"
         if ARCHIVE_RE.search(p.as_posix()):
@@ -67,7 +72,7 @@ def detect_format(root: Path) -> str:
             return "imagexpress"
     raise AcquisitionError(
         f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
-        "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, scanR, OME-Zarr HCS); "
+        "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, scanR, OME-Zarr HCS, OME-TIFF); "
         "use --format pattern --pattern REGEX for other layouts"
     )
 
@@ -119,6 +124,8 @@ def open_acquisition(
         return read_scanr(root, interval_h=interval_h)
     if fmt == "omezarr":
         return read_omezarr(root, interval_h=interval_h)
+    if fmt == "ometiff":
+        return read_ometiff(root, interval_h=interval_h)
     if pattern is None:
         raise AcquisitionError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
     return read_pattern(root, pattern, time_unit=time_unit, interval_h=interval_h)

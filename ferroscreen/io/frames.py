@@ -6,9 +6,10 @@ the columns of :data:`FRAME_COLUMNS`: ``plate`` (str), ``well`` (canonical
 since the plate's first scan), ``z`` (int, 0 when not a stack) and ``path``
 (absolute path string). Rows are sorted by plate, time, well, field, channel, z.
 
-A path is an image file, or for stores holding many planes per file (OME-Zarr)
-a virtual path ``<field group>#t=<t>,c=<c>,z=<z>``: :func:`load_image` reads
-both, and :func:`frame_file` names the file to watch for a frame's changes.
+A path is an image file, or for stores holding many planes per file a virtual
+path: ``<field group>#t=<t>,c=<c>,z=<z>`` for OME-Zarr, ``<file>#page=<ifd>``
+for one page of a multi-page TIFF (OME-TIFF). :func:`load_image` reads all of
+them, and :func:`frame_file` names the file to watch for a frame's changes.
 """
 
 from __future__ import annotations
@@ -65,12 +66,23 @@ _DTYPES = {
 }
 
 
-_STORE_FRAME_RE = re.compile(r"#t=\d+,c=\d+,z=\d+$")
+_STORE_FRAME_RE = re.compile(r"#(?:t=\d+,c=\d+,z=\d+|page=\d+)$")
+_PAGE_RE = re.compile(r"^(?P<file>.+)#page=(?P<page>\d+)$")
 
 
 def is_store_frame(path: str | Path) -> bool:
-    """Whether ``path`` names a plane inside an OME-Zarr field rather than an image file."""
+    """Whether ``path`` names a plane inside an OME-Zarr field or a page of a TIFF rather than an image file."""
     return bool(_STORE_FRAME_RE.search(str(path))) and not Path(path).exists()
+
+
+def page_frame_path(file: str | Path, page: int) -> str:
+    """The frame-table path of page ``page`` (0-based IFD) of a multi-page TIFF."""
+    return f"{Path(file)}#page={int(page)}"
+
+
+def _page_frame(path: str | Path) -> tuple[Path, int] | None:
+    m = _PAGE_RE.match(str(path))
+    return (Path(m["file"]), int(m["page"])) if m and not Path(path).exists() else None
 
 
 def frame_file(path: str | Path) -> str:
@@ -80,6 +92,9 @@ def frame_file(path: str | Path) -> str:
     (non-existent) path, so that ``os.stat`` on the result fails as for a
     missing file.
     """
+    page = _page_frame(path)
+    if page is not None:
+        return str(page[0])
     if is_store_frame(path):
         from ferroscreen.io.omezarr import frame_chunk_file
 
@@ -100,12 +115,15 @@ def load_image(path: str | Path) -> np.ndarray:
     channels, keeping the input dtype.
 
     OME-Zarr frame paths (see the module docstring) are read by
-    :func:`ferroscreen.io.omezarr.read_frame`.
+    :func:`ferroscreen.io.omezarr.read_frame`, TIFF page paths by tifffile.
 
     Raises:
         ImageReadError: One line naming the file when it is missing,
             truncated, corrupt or not an image.
     """
+    page = _page_frame(path)
+    if page is not None:
+        return _to_2d(_read_page(*page), path)
     if is_store_frame(path):
         from ferroscreen.io.omezarr import read_frame
 
@@ -136,6 +154,31 @@ def load_image(path: str | Path) -> np.ndarray:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageReadError(f"{path}: unreadable image ({reason})") from None
     return _to_2d(img, path)
+
+
+def _read_page(file: Path, page: int) -> np.ndarray:
+    """Pixels of one page of a TIFF.
+
+    Raises:
+        ImageReadError: The file is missing, unreadable, or has no such page.
+    """
+    if not file.is_file():
+        raise ImageReadError(f"{file}: image file not found")
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(file) as tif:
+            pages = tif.pages
+            try:
+                target = pages[page]
+            except IndexError:
+                raise ImageReadError(f"{file}: has no page {page} (it has {len(pages)})") from None
+            return target.asarray()
+    except ImageReadError:
+        raise
+    except Exception as exc:  # tifffile raises many types for broken files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageReadError(f"{file}: unreadable page {page} ({reason})") from None
 
 
 def _to_2d(img: np.ndarray, path: str | Path) -> np.ndarray:
