@@ -132,6 +132,74 @@ def write_zstack_cellvoyager(frames, out: Path) -> Path:
     return out
 
 
+def write_mmstack(frames, out: Path, prefix: str | None = None, start: str = "2024-05-01T10:00:00+02:00") -> Path:
+    """Lay a frame table's images out as a Micro-Manager 2 multi-position OME-TIFF dataset in ``out``.
+
+    As Micro-Manager writes it: one ``<prefix>_MMStack_<well>-Site_<field - 1>.ome.tif`` per position
+    (HCS site labels: wells not zero-padded, sites from 0), pages in acquisition order, each with a
+    ``MicroManagerMetadata`` JSON tag; the first position's file holds the whole OME-XML (one Image per
+    position named by its file, ``StageLabel`` the position label, no Plate, one ``TiffData`` per plane
+    with its file's UUID, ``Plane`` ``DeltaT`` in ms from the start, each position 2 s after the last),
+    the others a ``BinaryOnly`` block naming it.
+    """
+    import json
+    import uuid
+
+    import tifffile
+
+    from ferroscreen.io import load_image
+
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = prefix or out.name
+    channels = sorted(frames["channel"].unique())
+    times = sorted(frames["time_h"].unique())
+    positions = sorted({(r.well, r.field) for r in frames.itertuples()})
+    label = {p: f"{p[0][0]}{int(p[0][1:])}-Site_{p[1] - 1}" for p in positions}
+    name = {p: f"{prefix}_MMStack_{label[p]}.ome.tif" for p in positions}
+    ids = {p: f"urn:uuid:{uuid.UUID(int=i + 1)}" for i, p in enumerate(positions)}
+    images, pages = [], {}
+    for i, pos in enumerate(positions):
+        mine = frames[(frames["well"] == pos[0]) & (frames["field"] == pos[1])].sort_values(["time_h", "channel", "z"])
+        tds, planes, data = [], [], []
+        for ifd, r in enumerate(mine.itertuples()):
+            t, c = times.index(r.time_h), channels.index(r.channel)
+            ms = r.time_h * 3.6e6 + 2000.0 * i
+            tds.append(f'<TiffData FirstZ="{r.z}" FirstC="{c}" FirstT="{t}" IFD="{ifd}" PlaneCount="1">'
+                       f'<UUID FileName="{name[pos]}">{ids[pos]}</UUID></TiffData>')
+            planes.append(f'<Plane TheZ="{r.z}" TheC="{c}" TheT="{t}" DeltaT="{ms:.1f}" DeltaTUnit="ms" '
+                          f'ExposureTime="20.0" ExposureTimeUnit="ms"/>')
+            data.append((load_image(r.path), {"PositionName": label[pos], "ElapsedTime-ms": ms, "FrameIndex": t,
+                                              "ChannelIndex": c, "SliceIndex": int(r.z), "PositionIndex": i}))
+        pages[pos] = data
+        chans = "".join(f'<Channel ID="Channel:{i}:{k}" Name="{ch}" SamplesPerPixel="1"/>'
+                        for k, ch in enumerate(channels))
+        h, w = data[0][0].shape
+        images.append(
+            f'<Image ID="Image:{i}" Name="{name[pos][:-8]}"><AcquisitionDate>{start}</AcquisitionDate>'
+            f'<StageLabel Name="{label[pos]}" X="{1000.0 * i}" XUnit="µm" Y="0.0" YUnit="µm"/>'
+            f'<Pixels ID="Pixels:{i}" DimensionOrder="XYCZT" Type="{data[0][0].dtype}" SizeX="{w}" SizeY="{h}" '
+            f'SizeZ="{frames["z"].nunique()}" SizeC="{len(channels)}" SizeT="{len(times)}">{chans}{"".join(tds)}'
+            f'{"".join(planes)}</Pixels></Image>')
+    ns = "http://www.openmicroscopy.org/Schemas/OME/2016-06"
+    for i, pos in enumerate(positions):
+        if i == 0:
+            xml = f'<OME xmlns="{ns}" UUID="{ids[pos]}" Creator="Micro-Manager">{"".join(images)}</OME> '
+        else:
+            xml = (f'<OME xmlns="{ns}" UUID="{ids[pos]}"><BinaryOnly MetadataFile="{name[positions[0]]}" '
+                   f'UUID="{ids[positions[0]]}"/></OME> ')
+        with tifffile.TiffWriter(out / name[pos]) as tw:
+            for k, (img, meta) in enumerate(pages[pos]):
+                tw.write(img, description=xml.encode("utf-8") if k == 0 else None, metadata=None, contiguous=False,
+                         extratags=[(51123, "s", 0, json.dumps(meta), True)])
+    return out
+
+
+@pytest.fixture(scope="session")
+def mmstack_writer():
+    """The :func:`write_mmstack` function."""
+    return write_mmstack
+
+
 @pytest.fixture(scope="session")
 def zstack_writer():
     """The :func:`write_zstack_cellvoyager` function."""

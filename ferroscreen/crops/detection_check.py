@@ -59,7 +59,9 @@ def detection_inputs(
 
     if not input_path.exists():
         raise FerroscreenError(f"{input_path}: no such file or folder")
-    if input_path.is_file():
+    from ferroscreen.io.ometiff import is_ome_acquisition
+
+    if input_path.is_file() and not is_ome_acquisition(input_path):  # an OME-TIFF of a plate is an acquisition
         refuse_acquisition_options(input_path, "a single image file", fmt, channel, z_plane)
         if input_path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")

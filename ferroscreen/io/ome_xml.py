@@ -112,13 +112,14 @@ def _seconds(value: str | None, unit: str | None) -> float | None:
 
 
 _FRACTION_RE = re.compile(r"(\.\d{6})\d+")
+_ZONE_RE = re.compile(r"\s+(?=[+-]\d{2}:?\d{2}$)")
 
 
 def parse_ome_datetime(text: str | None) -> datetime | None:
     """An OME ``dateTime`` (ISO 8601, optional fraction and zone) as an aware UTC datetime, or None."""
     if not text or not text.strip():
         return None
-    value = _FRACTION_RE.sub(r"\1", text.strip().replace("Z", "+00:00"))
+    value = _ZONE_RE.sub("", _FRACTION_RE.sub(r"\1", text.strip().replace("Z", "+00:00")))
     try:
         stamp = datetime.fromisoformat(value)
     except ValueError:

@@ -45,7 +45,7 @@ from ferroscreen.io.frames import make_frame_table, page_frame_path
 from ferroscreen.io.ome_xml import OmeDocument, OmeImage, OmePlane, parse_ome_xml
 from ferroscreen.plate.wells import normalize_well, rowcol_to_well
 
-__all__ = ["OME_SUFFIXES", "find_ome_files", "is_ome_name", "read_ometiff", "well_from_name"]
+__all__ = ["OME_SUFFIXES", "find_ome_files", "is_ome_acquisition", "is_ome_name", "read_ometiff", "well_from_name"]
 
 #: File name endings of OME-TIFF data and metadata files.
 OME_SUFFIXES = (".ome.tif", ".ome.tiff", ".ome.tf2", ".ome.tf8", ".ome.btf", ".companion.ome")
@@ -87,6 +87,20 @@ def well_from_name(name: str) -> tuple[str, int | None, bool] | None:
     return None
 
 
+def is_ome_acquisition(path: Path) -> bool:
+    """Whether the file ``path`` is an OME-TIFF (or companion file) whose images lie in wells.
+
+    A lone OME-TIFF image without a well (``cells.ome.tif``) is an image file, not an acquisition.
+    """
+    if not path.is_file() or not is_ome_name(path.name):
+        return False
+    try:
+        read_ometiff(path)
+    except AcquisitionError:
+        return False
+    return True
+
+
 def find_ome_files(root: Path) -> list[Path]:
     """OME-TIFF data and companion files: ``root`` itself when it is one, else those under it."""
     if root.is_file():
@@ -114,42 +128,49 @@ def _xml_of(path: Path) -> str:
     return text
 
 
-def _documents(files: list[Path], skipped: list) -> list[tuple[Path, OmeDocument]]:
-    """Each OME-XML document to read, with the file it came from (a companion or the data file).
+_ROOT_UUID_RE = re.compile(r'(<(?:\w+:)?OME\b[^>]*?)\sUUID="[^"]*"')
 
-    A document found in several data files is read once when all its planes name their file;
-    a ``BinaryOnly`` block's companion file is read once, however many files point to it.
+
+def _documents(files: list[Path], skipped: list) -> list[tuple[Path, OmeDocument]]:
+    """Each OME-XML document to read, with the file it came from (a companion, a master or the data file).
+
+    Files whose XML differs only in the root ``UUID`` (Bio-Formats writes the whole document into
+    every file of a set) are one document when all its planes name their file; a ``BinaryOnly``
+    block's metadata file (a ``.companion.ome``, Micro-Manager's master ``.ome.tif`` or its
+    ``OMEXMLMetadata.ome``) is read once, however many files point to it.
     """
     parsed: dict[str, OmeDocument] = {}
-    docs, companions = [], set()
+    docs, sources = [], set()
     for path in files:
         try:
             text = _xml_of(path)
-            doc = parsed.get(text)
+            key = _ROOT_UUID_RE.sub(r"\1", text, count=1).strip()
+            doc = parsed.get(key)
             new = doc is None
             if new:
-                doc = parsed[text] = parse_ome_xml(text)
+                doc = parsed[key] = parse_ome_xml(text)
         except ValueError as exc:
             skipped.append((str(path), str(exc)))
             continue
-        if doc.binary_only or path.name.lower().endswith(".companion.ome"):
-            companion = (path.parent / doc.binary_only).resolve() if doc.binary_only else path.resolve()
-            if companion in companions:
+        source = (path.parent / doc.binary_only).resolve() if doc.binary_only else path.resolve()
+        if source in sources:
+            continue
+        if doc.binary_only:
+            if not source.is_file():
+                skipped.append((str(path), f"its metadata is in {doc.binary_only}, which is missing"))
                 continue
-            companions.add(companion)
+            try:
+                doc = parse_ome_xml(_xml_of(source))
+            except ValueError as exc:
+                skipped.append((str(source), str(exc)))
+                continue
             if doc.binary_only:
-                if not companion.is_file():
-                    skipped.append((str(path), f"its metadata is in {doc.binary_only}, which is missing"))
-                    continue
-                try:
-                    doc = parse_ome_xml(_xml_of(companion))
-                except ValueError as exc:
-                    skipped.append((str(companion), str(exc)))
-                    continue
-            path = companion
+                skipped.append((str(source), "its metadata points to yet another file"))
+                continue
         elif not new and all(p.file is not None for im in doc.images.values() for p in im.planes):
             continue
-        docs.append((path, doc))
+        sources.add(source)
+        docs.append((source, doc))
     return docs
 
 
@@ -182,6 +203,8 @@ def _site(source: Path, image: OmeImage, doc: OmeDocument) -> tuple[str, str, in
     stem = re.sub(r"\.(ome\.\w+|companion\.ome)$", "", source.name, flags=re.IGNORECASE)
     position = stem.split("_MMStack_", 1)[1] if "_MMStack_" in stem else (stem if len(doc.images) == 1 else None)
     for name in (image.name, image.stage_label, position):
+        if name and "_MMStack_" in name:  # Micro-Manager names an image by its file: <prefix>_MMStack_<position>
+            name = name.split("_MMStack_", 1)[1]
         found = well_from_name(name) if name else None
         if found:
             return plate, found[0], found[1], found[2], None
@@ -206,7 +229,8 @@ def read_ometiff(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         raise AcquisitionError(f"{root}: no OME-TIFF files found (*.ome.tif, *.ome.tiff, *.companion.ome)")
     skipped: list[tuple[str, str]] = []
     notes: list[str] = []
-    records, places = [], set()
+    records: dict[tuple[Path, int], dict] = {}
+    stand_ins = 0
     for source, doc in _documents(files, skipped):
         for image in doc.images.values():
             try:
@@ -221,16 +245,25 @@ def read_ometiff(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                 if file is None:
                     skipped.append((str(source), f"image {image.id}: a TiffData without a file name"))
                     continue
-                if (file, plane.ifd) in places:
-                    continue
-                places.add((file, plane.ifd))
-                records.append({
+                record = {
                     "plate": plate, "well": well, "number": number, "zero": zero_based, "acq": acquisition,
                     "position": site.position if site else None, "image": (str(source), image.id),
                     "start": start, "t": plane.t, "z": plane.z,
                     "channel": image.channels[plane.c] if plane.c < len(image.channels) else f"ch{plane.c + 1}",
-                    "delta": _delta_s(image, plane), "file": file, "ifd": plane.ifd,
-                })
+                    "delta": _delta_s(image, plane), "acquired": (plane.z, plane.c, plane.t) in image.delta_t_s,
+                    "file": file, "ifd": plane.ifd,
+                }
+                held = records.get((file, plane.ifd))
+                if held is None:
+                    records[(file, plane.ifd)] = record
+                elif held["image"] != record["image"] or (held["t"], held["z"], held["channel"]) != (
+                        record["t"], record["z"], record["channel"]):
+                    stand_ins += 1  # Micro-Manager maps a plane it did not take onto a neighbour's page
+                    if record["acquired"] and not held["acquired"]:
+                        records[(file, plane.ifd)] = record
+    if stand_ins:
+        notes.append(f"{stand_ins} plane(s) the OME-XML maps onto another plane's page (not taken) left out")
+    records = list(records.values())
     if not records:
         reason = skipped[0][1] if skipped else "no image planes in the OME-XML"
         raise AcquisitionError(f"{root}: no OME-TIFF image lies in a well ({reason})")
@@ -338,13 +371,34 @@ def _number_scans(records: list[dict]) -> None:
         r["scan"] = (r["acq"] or 0, rank.get(r["image"], 0), r["t"])
 
 
+def _experiment_start(records: list[dict]) -> float | None:
+    """The first start (epoch s) when the planes' ``DeltaT`` count from the experiment's start, else None.
+
+    The schema defines ``DeltaT`` from the experiment's start, and Micro-Manager writes it so (every
+    image then carries the same ``AcquisitionDate``); some exporters count it from each image's own
+    start instead. Images that started over a minute after the first tell them apart: their first
+    ``DeltaT`` is near their start's offset (from the experiment) or near 0 (from the image).
+    """
+    starts: dict = {}
+    first_delta: dict = {}
+    for r in records:
+        starts[r["image"]] = r["start"].timestamp()
+        if r["delta"] is not None:
+            first_delta[r["image"]] = min(first_delta.get(r["image"], r["delta"]), r["delta"])
+    t0 = min(starts.values())
+    votes = [abs(first_delta[im] - (st - t0)) < abs(first_delta[im])
+             for im, st in starts.items() if st - t0 > 60 and im in first_delta]
+    return t0 if votes and sum(votes) > len(votes) / 2 else None
+
+
 def _scan_hours(records: list[dict], plate: str, interval_h: float, notes: list[str]) -> dict:
     """Hours from the plate's first scan for each scan key (see the module docstring)."""
     scans = sorted({r["scan"] for r in records})
     if all(r["start"] is not None for r in records):
+        common = _experiment_start(records)
         first: dict = {}
         for r in records:
-            stamp = r["start"].timestamp() + (r["delta"] or 0.0)
+            stamp = (common if common is not None else r["start"].timestamp()) + (r["delta"] or 0.0)
             first[r["scan"]] = min(first.get(r["scan"], stamp), stamp)
         how = "start times" + (" and DeltaT" if any(r["delta"] is not None for r in records) else "")
     elif all(r["delta"] is not None for r in records) and len({s[:2] for s in scans}) == 1:

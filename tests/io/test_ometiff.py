@@ -184,3 +184,23 @@ def test_broken_files_are_skipped_with_reasons(tmp_path):
     assert reasons["E8.ome.tif"] == "no OME-XML in its first page's ImageDescription"
     with pytest.raises(ImageReadError, match=r"E5.ome.tif: has no page 5 \(it has 2\)"):
         load_image(str(tmp_path / "E5.ome.tif") + "#page=5")
+
+
+def test_micromanager_dataset_master_xml_and_binary_only_files(tmp_path, mmstack_writer):
+    """Micro-Manager's layout: position labels in StageLabel, images named by file, DeltaT in ms, BinaryOnly."""
+    import pandas as pd
+
+    src = []
+    for i, (well, field, t) in enumerate([(w, f, t) for w in ("B02", "C11") for f in (1, 2) for t in (0.0, 1.5)]):
+        path = tmp_path / f"src{i}.tif"
+        tifffile.imwrite(path, np.full((8, 8), i, np.uint16))
+        src.append({"plate": "p", "well": well, "field": field, "channel": "Phase", "time_h": t, "z": 0,
+                    "path": str(path)})
+    frames = pd.DataFrame(src)
+    ds = mmstack_writer(frames, tmp_path / "exp_1")
+    assert sorted(p.name for p in ds.glob("*.ome.tif"))[0] == "exp_1_MMStack_B2-Site_0.ome.tif"
+    acq = open_acquisition(ds)
+    f = acq.frames
+    assert set(f["plate"]) == {"exp_1"} and acq.skipped == [] and acq.timepoints_h == [0.0, 1.5]
+    got = {(r.well, r.field, r.time_h): int(load_image(r.path)[0, 0]) for r in f.itertuples()}
+    assert got == {(r["well"], r["field"], r["time_h"]): i for i, r in enumerate(src)}

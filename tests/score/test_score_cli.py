@@ -254,6 +254,23 @@ def test_cellvoyager_measurement_scores_like_its_tiffs_as_time_points_land(refer
     pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
 
 
+def test_micromanager_ome_tiff_scores_like_its_tiffs(reference, plate_dir, bundle_path, tmp_path, mmstack_writer):
+    """The plate as a Micro-Manager multi-position OME-TIFF dataset (one master XML) scores like the TIFFs."""
+    from ferroscreen.io import open_acquisition
+
+    frames = open_acquisition(plate_dir).frames
+    ds = mmstack_writer(frames, tmp_path / str(frames["plate"].iloc[0]))
+    shutil.copy(plate_dir / "layout.csv", ds / "layout.csv")
+    out = tmp_path / "mm.h5"
+    proc = run(score_cmd(ds, bundle_path, out))
+    assert "12 frames done" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert read_store(out).frames["path"].str.contains(r"_MMStack_[A-B][12]-Site_0\.ome\.tif#page=[0-2]$").all()
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+    pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
+    proc = run(score_cmd(ds, bundle_path, out, "--resume"))
+    assert "0 frames scored" in proc.stdout
+
+
 @pytest.mark.slow  # ~30 s; the plane choice itself is unit-tested in tests/io/test_planes.py
 def test_z_stack_scores_the_plane_asked_for(reference, plate_dir, bundle_path, tmp_path, zstack_writer):
     """Of a two-plane stack, --z-plane 1 scores exactly like the plain plate; by default the lowest, said so."""
