@@ -35,6 +35,7 @@ Frame paths are virtual, ``<file>#page=<ifd>`` (see :mod:`ferroscreen.io.frames`
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -174,10 +175,16 @@ def _documents(files: list[Path], skipped: list) -> list[tuple[Path, OmeDocument
     return docs
 
 
+@functools.lru_cache(maxsize=4096)
+def _resolve(folder: Path, name: str) -> Path:
+    return (folder / name).resolve()
+
+
 def _plane_file(source: Path, plane: OmePlane) -> Path | None:
+    """The file holding ``plane``: its ``UUID`` file name beside ``source``, else ``source`` (not a companion)."""
     if plane.file is None:
-        return None if source.name.lower().endswith(".companion.ome") else source.resolve()
-    return (source.parent / plane.file).resolve()
+        return None if source.name.lower().endswith(".companion.ome") else source
+    return _resolve(source.parent, plane.file)
 
 
 def _image_planes(source: Path, image: OmeImage, n_images: int) -> list[OmePlane]:

@@ -204,3 +204,36 @@ def test_micromanager_dataset_master_xml_and_binary_only_files(tmp_path, mmstack
     assert set(f["plate"]) == {"exp_1"} and acq.skipped == [] and acq.timepoints_h == [0.0, 1.5]
     got = {(r.well, r.field, r.time_h): int(load_image(r.path)[0, 0]) for r in f.itertuples()}
     assert got == {(r["well"], r["field"], r["time_h"]): i for i, r in enumerate(src)}
+
+
+def test_stand_in_tiffdata_of_a_plane_not_taken_is_left_out(tmp_path):
+    """Micro-Manager maps a plane it did not take onto a neighbour's page; the page stays the plane it holds."""
+    name = "run_MMStack_D4-Site_0.ome.tif"
+    tds = "".join(f'<TiffData FirstT="{t}" IFD="{ifd}" PlaneCount="1"><UUID FileName="{name}">urn:uuid:a</UUID>'
+                  f'</TiffData>' for t, ifd in ((0, 0), (1, 1), (2, 1)))  # t 2 was not taken: t 1's page
+    planes = "".join(f'<Plane TheZ="0" TheC="0" TheT="{t}" DeltaT="{t * 3600000}" DeltaTUnit="ms"/>' for t in (0, 1))
+    xml = (f'<OME xmlns="{NS}"><Image ID="Image:0" Name="run_MMStack_D4-Site_0"><AcquisitionDate>2024-05-01 '
+           f'10:00:00 +0200</AcquisitionDate><StageLabel Name="D4-Site_0"/>'
+           f'{pixels(2, size=(1, 1, 3), extra=tds + planes)}</Image></OME>')
+    write_pages(tmp_path / name, [np.full((8, 8), t, np.uint16) for t in (0, 1)], xml)
+    acq = open_acquisition(tmp_path)
+    assert acq.timepoints_h == [0.0, 1.0] and set(acq.frames["well"]) == {"D04"}
+    assert [int(load_image(p)[0, 0]) for p in acq.frames["path"]] == [0, 1]
+    assert any("not taken" in n for n in acq.notes)
+
+
+@pytest.mark.parametrize("delta_from", ["experiment", "image"])
+def test_delta_t_from_the_experiment_or_from_each_image(tmp_path, delta_from):
+    """One image per scan of one position, started 2 h apart: DeltaT counted from the experiment's start or from
+    each image's own start gives the same scan times (adding both would put the scans 0, 4, 8 h)."""
+    images = []
+    for n in range(3):
+        delta = 7200 * n if delta_from == "experiment" else 0
+        td = f'<TiffData IFD="{n}" PlaneCount="1"/><Plane TheZ="0" TheC="0" TheT="0" DeltaT="{delta}"/>'
+        images.append(f'<Image ID="Image:{n}" Name="Well A1"><AcquisitionDate>2024-02-01T{9 + 2 * n:02d}:00:00'
+                      f'</AcquisitionDate>{pixels(1, extra=td)}</Image>')
+    write_pages(tmp_path / "x.ome.tif", [np.full((8, 8), n, np.uint16) for n in range(3)],
+                f'<OME xmlns="{NS}">{"".join(images)}</OME>')
+    acq = open_acquisition(tmp_path)
+    assert acq.timepoints_h == [0.0, 2.0, 4.0]
+    assert [int(load_image(p)[0, 0]) for p in acq.frames["path"]] == [0, 1, 2]
