@@ -200,6 +200,102 @@ def mmstack_writer():
     return write_mmstack
 
 
+def _czi_segment(kind: bytes, data: bytes) -> bytes:
+    import struct
+
+    pad = (-len(data)) % 32
+    return kind.ljust(16, b"\0") + struct.pack("<qq", len(data) + pad, len(data)) + data + b"\0" * pad
+
+
+def add_czi_time_stamps(path: Path, seconds) -> None:
+    """Append a ZEN ``TimeStamps`` attachment (``CZTIMS``: size, count, float64 seconds) to a CZI file.
+
+    The attachment segment and a new attachment directory (the old entries plus this one) go at
+    the end; the file header's attachment-directory position (byte 104) points at the new one.
+    (pylibCZIrw writes no attachments; czifile reads this one back as ``TimeStamps``.)
+    """
+    import struct
+    import uuid
+
+    blob = bytearray(path.read_bytes())
+    old = struct.unpack_from("<q", blob, 104)[0]
+    entries = b""
+    if old > 0:
+        n = struct.unpack_from("<i", blob, old + 32)[0]
+        entries = bytes(blob[old + 288: old + 288 + 128 * n])
+    blob += b"\0" * ((-len(blob)) % 32)
+    payload = struct.pack("<ii", 8 + 8 * len(seconds), len(seconds)) + struct.pack(f"<{len(seconds)}d", *seconds)
+    entry = (b"A1" + b"\0" * 10 + struct.pack("<qi", len(blob), 0) + uuid.UUID(int=7).bytes
+             + b"CZTIMS".ljust(8, b"\0") + b"TimeStamps".ljust(80, b"\0"))
+    blob += _czi_segment(b"ZISRAWATTACH", struct.pack("<i", len(payload)) + b"\0" * 12 + entry + b"\0" * 112 + payload)
+    directory = len(blob)
+    entries += entry
+    blob += _czi_segment(b"ZISRAWATTDIR", struct.pack("<i", len(entries) // 128) + b"\0" * 252 + entries)
+    struct.pack_into("<q", blob, 104, directory)
+    path.write_bytes(bytes(blob))
+
+
+def write_czi(frames, path: Path, stamps: bool = True, interval_s: float | None = None,
+              scene_names: dict | None = None) -> Path:
+    """Write a frame table's images as one Zeiss CZI file, as a Celldiscoverer 7 multi-well time-lapse.
+
+    One scene per (well, field), pixels through pylibCZIrw; ZEN's scene list is put into the metadata
+    (``Scene`` ``Index``/``Name`` ``P<n>``, ``ArrayName`` and ``Shape`` with 1-based row and column);
+    with ``stamps`` a ``TimeStamps`` attachment holds each time point's seconds, with ``interval_s``
+    the experiment's ``TimeSeriesSetup`` interval. ``scene_names`` replaces a scene's well names
+    (index -> text, ``""`` for none).
+    """
+    import xml.etree.ElementTree as ET
+
+    from pylibCZIrw import czi
+
+    from ferroscreen.io import load_image
+
+    channels = sorted(frames["channel"].unique())
+    times = sorted(frames["time_h"].unique())
+    sites = sorted({(r.well, r.field) for r in frames.itertuples()})
+    with czi.create_czi(str(path), exist_ok=True) as w:
+        for r in frames.itertuples():
+            s = sites.index((r.well, r.field))
+            w.write(load_image(r.path), plane={"T": times.index(r.time_h), "C": channels.index(r.channel),
+                                                "Z": int(r.z)}, scene=s, location=(s * 5000, 0))
+        w.write_metadata(document_name=path.stem, channel_names=dict(enumerate(channels)), scale_x=0.65e-6,
+                         scale_y=0.65e-6)
+    with czi.edit_czi(str(path)) as editor:
+        root = ET.fromstring(editor.read_metadata_xml())
+        dims = root.find("./Metadata/Information/Image/Dimensions")
+        scenes = ET.SubElement(ET.SubElement(dims, "S"), "Scenes")
+        for s, (well, _) in enumerate(sites):
+            name = (scene_names or {}).get(s, well)
+            scene = ET.SubElement(scenes, "Scene", Index=str(s), Name=f"P{s + 1}")
+            ET.SubElement(scene, "CenterPosition").text = f"{9000.0 * int(well[1:])},{9000.0 * (ord(well[0]) - 64)}"
+            if name:
+                ET.SubElement(scene, "ArrayName").text = name
+                shape = ET.SubElement(scene, "Shape", Name=name)
+                ET.SubElement(shape, "ColumnIndex").text = str(int(well[1:]))
+                ET.SubElement(shape, "RowIndex").text = str(ord(well[0]) - 64)
+        ET.SubElement(ET.SubElement(dims, "T"), "StartTime").text = "2024-05-01T10:00:00.0000000Z"
+        if interval_s is not None:
+            setup = ET.SubElement(ET.SubElement(ET.SubElement(ET.SubElement(
+                ET.SubElement(root.find("./Metadata"), "Experiment", Version="1.2"), "ExperimentBlocks"),
+                "AcquisitionBlock"), "SubDimensionSetups"), "TimeSeriesSetup", IsActivated="true")
+            span = ET.SubElement(ET.SubElement(setup, "Interval"), "TimeSpan")
+            ET.SubElement(span, "Value").text = f"{interval_s:g}"
+            ET.SubElement(span, "DefaultUnitFormat").text = "s"
+        with editor.edit_session() as builder:
+            builder.set_xml(ET.tostring(root, encoding="unicode"))
+    if stamps:
+        add_czi_time_stamps(path, [63_800_000_000.25 + 3600.0 * t for t in times])
+    return path
+
+
+@pytest.fixture(scope="session")
+def czi_writer():
+    """The :func:`write_czi` function (skips the test when pylibCZIrw is not installed)."""
+    pytest.importorskip("pylibCZIrw")
+    return write_czi
+
+
 @pytest.fixture(scope="session")
 def zstack_writer():
     """The :func:`write_zstack_cellvoyager` function."""

@@ -59,9 +59,9 @@ def detection_inputs(
 
     if not input_path.exists():
         raise FerroscreenError(f"{input_path}: no such file or folder")
-    from ferroscreen.io.ometiff import is_ome_acquisition
+    from ferroscreen.io.detect import is_acquisition_file
 
-    if input_path.is_file() and not is_ome_acquisition(input_path):  # an OME-TIFF of a plate is an acquisition
+    if input_path.is_file() and not is_acquisition_file(input_path):  # a CZI or OME-TIFF of a plate is one
         refuse_acquisition_options(input_path, "a single image file", fmt, channel, z_plane)
         if input_path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")

@@ -19,7 +19,7 @@ class Acquisition:
         root: The folder (or index file) the acquisition was read from.
         format: Reader name (``incucyte``, ``incucyte_archive``, ``harmony``,
             ``imagexpress``, ``cellomics``, ``cytation``, ``cellvoyager``, ``scanr``, ``omezarr``,
-            ``ometiff``, ``pattern``).
+            ``ometiff``, ``czi``, ``pattern``).
         frames: The frame table (see :mod:`ferroscreen.io.frames`).
         skipped: Files under ``root`` that looked like images but could not be
             interpreted (path, reason); reported by ``ferroscreen inspect``.

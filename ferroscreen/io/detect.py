@@ -9,6 +9,7 @@ from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.cellomics import is_cellomics_name, read_cellomics
 from ferroscreen.io.cellvoyager import find_measurements, is_cellvoyager_name, read_cellvoyager
 from ferroscreen.io.cytation import is_cytation_name, read_cytation
+from ferroscreen.io.czi import read_czi
 from ferroscreen.io.harmony import find_harmony_index, read_harmony
 from ferroscreen.io.imagexpress import is_imagexpress, is_imagexpress_name, read_imagexpress
 from ferroscreen.io.incucyte import (
@@ -25,7 +26,7 @@ from ferroscreen.io.scanr import is_scanr_name, read_scanr
 
 FORMATS = (
     "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "scanr",
-    "omezarr", "ometiff", "pattern",
+    "omezarr", "ometiff", "czi", "pattern",
 )
 
 
@@ -46,6 +47,8 @@ def detect_format(root: Path) -> str:
     if root.is_file():
         if is_ome_name(root.name):
             return "ometiff"
+        if root.suffix.lower() == ".czi":
+            return "czi"
         raise AcquisitionError(f"{root}: is a file; expected an acquisition folder")
     if (root / "EssenFiles").is_dir() or "ScanData" in root.parts:
         return "incucyte_archive"
@@ -56,6 +59,8 @@ def detect_format(root: Path) -> str:
             break
         if is_ome_name(p.name):
             return "ometiff"
+        if p.suffix.lower() == ".czi":
+            return "czi"
         if EXPORT_RE.match(p.name) or PREFIXED_EXPORT_RE.match(p.name):
             return "incucyte"
         if ARCHIVE_RE.search(p.as_posix()):
@@ -72,7 +77,7 @@ def detect_format(root: Path) -> str:
             return "imagexpress"
     raise AcquisitionError(
         f"{root}: no known acquisition layout found (IncuCyte export or archive, Harmony, "
-        "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, scanR, OME-Zarr HCS, OME-TIFF); "
+        "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, scanR, OME-Zarr HCS, OME-TIFF, Zeiss CZI); "
         "use --format pattern --pattern REGEX for other layouts"
     )
 
@@ -126,9 +131,18 @@ def open_acquisition(
         return read_omezarr(root, interval_h=interval_h)
     if fmt == "ometiff":
         return read_ometiff(root, interval_h=interval_h)
+    if fmt == "czi":
+        return read_czi(root, interval_h=interval_h)
     if pattern is None:
         raise AcquisitionError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
     return read_pattern(root, pattern, time_unit=time_unit, interval_h=interval_h)
+
+
+def is_acquisition_file(path: Path) -> bool:
+    """Whether the file ``path`` is a whole acquisition: a Zeiss ``.czi``, or an OME-TIFF whose images lie in wells."""
+    from ferroscreen.io.ometiff import is_ome_acquisition
+
+    return path.is_file() and (path.suffix.lower() == ".czi" or is_ome_acquisition(path))
 
 
 def find_layout_beside(root: Path) -> Path | None:

@@ -8,7 +8,8 @@ since the plate's first scan), ``z`` (int, 0 when not a stack) and ``path``
 
 A path is an image file, or for stores holding many planes per file a virtual
 path: ``<field group>#t=<t>,c=<c>,z=<z>`` for OME-Zarr, ``<file>#page=<ifd>``
-for one page of a multi-page TIFF (OME-TIFF). :func:`load_image` reads all of
+for one page of a multi-page TIFF (OME-TIFF), ``<file>#scene=<s>,t=<t>,c=<c>,z=<z>``
+for a plane of a Zeiss CZI file. :func:`load_image` reads all of
 them, and :func:`frame_file` names the file to watch for a frame's changes.
 """
 
@@ -66,7 +67,8 @@ _DTYPES = {
 }
 
 
-_STORE_FRAME_RE = re.compile(r"#(?:t=\d+,c=\d+,z=\d+|page=\d+)$")
+_STORE_FRAME_RE = re.compile(r"#(?:t=\d+,c=\d+,z=\d+|page=\d+|scene=\d+,t=\d+,c=\d+,z=\d+)$")
+_CZI_RE = re.compile(r"^(?P<file>.+)#scene=\d+,t=\d+,c=\d+,z=\d+$")
 _PAGE_RE = re.compile(r"^(?P<file>.+)#page=(?P<page>\d+)$")
 
 
@@ -95,6 +97,9 @@ def frame_file(path: str | Path) -> str:
     page = _page_frame(path)
     if page is not None:
         return str(page[0])
+    czi = _CZI_RE.match(str(path))
+    if czi and is_store_frame(path):
+        return czi["file"]
     if is_store_frame(path):
         from ferroscreen.io.omezarr import frame_chunk_file
 
@@ -115,7 +120,8 @@ def load_image(path: str | Path) -> np.ndarray:
     channels, keeping the input dtype.
 
     OME-Zarr frame paths (see the module docstring) are read by
-    :func:`ferroscreen.io.omezarr.read_frame`, TIFF page paths by tifffile.
+    :func:`ferroscreen.io.omezarr.read_frame`, TIFF page paths by tifffile, CZI planes by
+    :func:`ferroscreen.io.czi.read_czi_plane`.
 
     Raises:
         ImageReadError: One line naming the file when it is missing,
@@ -124,6 +130,10 @@ def load_image(path: str | Path) -> np.ndarray:
     page = _page_frame(path)
     if page is not None:
         return _to_2d(_read_page(*page), path)
+    if _CZI_RE.match(str(path)) and is_store_frame(path):
+        from ferroscreen.io.czi import read_czi_plane
+
+        return _to_2d(read_czi_plane(str(path)), path)
     if is_store_frame(path):
         from ferroscreen.io.omezarr import read_frame
 

@@ -103,9 +103,9 @@ def collect_inputs(
     path = Path(input_path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
-    from ferroscreen.io.ometiff import is_ome_acquisition
+    from ferroscreen.io.detect import is_acquisition_file
 
-    if path.is_file() and not is_ome_acquisition(path):  # an OME-TIFF of a plate is an acquisition
+    if path.is_file() and not is_acquisition_file(path):  # a CZI or an OME-TIFF of a plate is an acquisition
         refuse_acquisition_options(path, "a single image file", fmt, channel, z_plane, _CHANNEL_INDEX_HINT)
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")

@@ -271,6 +271,22 @@ def test_micromanager_ome_tiff_scores_like_its_tiffs(reference, plate_dir, bundl
     assert "0 frames scored" in proc.stdout
 
 
+def test_zeiss_czi_scores_like_its_tiffs(reference, plate_dir, bundle_path, tmp_path, czi_writer):
+    """The plate as one Celldiscoverer 7 CZI file (a scene per field, TimeStamps attachment) scores like the TIFFs."""
+    from ferroscreen.io import open_acquisition
+
+    frames = open_acquisition(plate_dir).frames
+    plate = str(frames["plate"].iloc[0])
+    czi = czi_writer(frames, tmp_path / f"{plate}.czi")
+    shutil.copy(plate_dir / "layout.csv", tmp_path / "layout.csv")
+    out = tmp_path / "cd7.h5"
+    proc = run(score_cmd(czi, bundle_path, out))
+    assert "12 frames done" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert read_store(out).frames["path"].str.contains(r"\.czi#scene=[0-3],t=[0-2],c=0,z=0$").all()
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+    pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
+
+
 @pytest.mark.slow  # ~30 s; the plane choice itself is unit-tested in tests/io/test_planes.py
 def test_z_stack_scores_the_plane_asked_for(reference, plate_dir, bundle_path, tmp_path, zstack_writer):
     """Of a two-plane stack, --z-plane 1 scores exactly like the plain plate; by default the lowest, said so."""
