@@ -196,7 +196,8 @@ def read_czi(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                                                                           "Channel")]
         fields: dict[str, list[int]] = {}
         for s in sorted({p[0] for p in planes}):
-            well = wells.get(s, WellError(f"scene {s} is not in the file's scene list"))
+            well = wells.get(s, WellError(f"scene {s} is not in the file's scene list (no well)" if wells else
+                                          "the file lists no scenes: its positions lie in no well"))
             if isinstance(well, WellError):
                 skipped.append((str(path), str(well)))
                 continue

@@ -254,37 +254,36 @@ def test_cellvoyager_measurement_scores_like_its_tiffs_as_time_points_land(refer
     pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
 
 
-def test_micromanager_ome_tiff_scores_like_its_tiffs(reference, plate_dir, bundle_path, tmp_path, mmstack_writer):
-    """The plate as a Micro-Manager multi-position OME-TIFF dataset (one master XML) scores like the TIFFs."""
-    from ferroscreen.io import open_acquisition
-
-    frames = open_acquisition(plate_dir).frames
-    ds = mmstack_writer(frames, tmp_path / str(frames["plate"].iloc[0]))
+def _write_mmstack(frames, tmp_path, plate_dir, writer):
+    ds = writer(frames, tmp_path / str(frames["plate"].iloc[0]))
     shutil.copy(plate_dir / "layout.csv", ds / "layout.csv")
-    out = tmp_path / "mm.h5"
-    proc = run(score_cmd(ds, bundle_path, out))
-    assert "12 frames done" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
-    assert read_store(out).frames["path"].str.contains(r"_MMStack_[A-B][12]-Site_0\.ome\.tif#page=[0-2]$").all()
-    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
-    pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
-    proc = run(score_cmd(ds, bundle_path, out, "--resume"))
-    assert "0 frames scored" in proc.stdout
+    return ds
 
 
-def test_zeiss_czi_scores_like_its_tiffs(reference, plate_dir, bundle_path, tmp_path, czi_writer):
-    """The plate as one Celldiscoverer 7 CZI file (a scene per field, TimeStamps attachment) scores like the TIFFs."""
+def _write_czi(frames, tmp_path, plate_dir, writer):
+    shutil.copy(plate_dir / "layout.csv", tmp_path / "layout.csv")
+    return writer(frames, tmp_path / f"{frames['plate'].iloc[0]}.czi")
+
+
+@pytest.mark.parametrize(("write", "writer", "frame_path"), [
+    (_write_mmstack, "mmstack_writer", r"_MMStack_[A-B][12]-Site_0\.ome\.tif#page=[0-2]$"),
+    (_write_czi, "czi_writer", r"\.czi#scene=[0-3],t=[0-2],c=0,z=0$"),
+], ids=["micromanager-ome-tiff", "zeiss-czi"])
+def test_multi_plane_files_score_like_their_tiffs(reference, plate_dir, bundle_path, tmp_path, request, write, writer,
+                                                  frame_path):
+    """The plate as a Micro-Manager multi-position OME-TIFF dataset (one master XML), or as one Celldiscoverer 7 CZI
+    file (a scene per field, TimeStamps attachment), scores like the TIFFs; a resume finds nothing to redo."""
     from ferroscreen.io import open_acquisition
 
-    frames = open_acquisition(plate_dir).frames
-    plate = str(frames["plate"].iloc[0])
-    czi = czi_writer(frames, tmp_path / f"{plate}.czi")
-    shutil.copy(plate_dir / "layout.csv", tmp_path / "layout.csv")
-    out = tmp_path / "cd7.h5"
-    proc = run(score_cmd(czi, bundle_path, out))
+    source = write(open_acquisition(plate_dir).frames, tmp_path, plate_dir, request.getfixturevalue(writer))
+    out = tmp_path / "plate.h5"
+    proc = run(score_cmd(source, bundle_path, out))
     assert "12 frames done" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
-    assert read_store(out).frames["path"].str.contains(r"\.czi#scene=[0-3],t=[0-2],c=0,z=0$").all()
+    assert read_store(out).frames["path"].str.contains(frame_path).all()
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
     pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
+    proc = run(score_cmd(source, bundle_path, out, "--resume"))
+    assert "0 frames scored" in proc.stdout
 
 
 @pytest.mark.slow  # ~30 s; the plane choice itself is unit-tested in tests/io/test_planes.py
