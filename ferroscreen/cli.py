@@ -331,6 +331,12 @@ def segment(
         typer.Option("--z-plane", help=Z_PLANE_HELP + "; 'max': maximum-intensity projection of each field's "
                      "planes; 'best': each field's plane in best focus (default: the only one, else the lowest)."),
     ] = None,
+    min_size: Annotated[
+        int | None,
+        typer.Option("--min-size", min=1, help="Drop nuclei under this many pixels (default: the model's, 40 for "
+                     "nuclei-aits); 15 keeps micronuclei and fragments (Aits val: objects under 100 px found "
+                     "11/50 -> 26/50)."),
+    ] = None,
 ) -> None:
     """Segment nuclei: label TIFFs, per-field features + QC, per-well features."""
     from ferroscreen.segment.run import segment_input
@@ -340,7 +346,7 @@ def segment(
         summary = segment_input(
             input_path, out, model=model, fmt=_acquisition_format(fmt, pattern), channel=channel, tile=tile, tta=tta,
             objects=objects, diameter=diameter, resume=resume, progress=progress, channel_index=channel_index,
-            z_plane=z_plane, interval_h=interval_h,
+            z_plane=z_plane, interval_h=interval_h, min_size=min_size,
         )
     for note in summary["notes"]:
         typer.echo(f"note: {note}", err=True)

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +202,7 @@ def segment_input(
     channel_index: int | None = None,
     z_plane: int | str | None = None,
     interval_h: float = 1.0,
+    min_size: int | None = None,
 ) -> dict:
     """Segment ``input_path`` into ``out`` (see the module docstring for the files).
 
@@ -226,6 +228,9 @@ def segment_input(
             the plane in best focus; ``fields.csv``'s ``z_best`` says which).
         interval_h: Scan interval of acquisitions that number their scans (``--pattern``
             with a ``timepoint`` group, ImageXpress ``TimePoint_N``).
+        min_size: Nuclei smaller than this (pixels of the image) are dropped (default: the
+            model's, 40 for ``nuclei-aits``); smaller keeps micronuclei and fragments. The scale
+            estimate still counts only objects of the model's size.
 
     Returns:
         Summary dict (also written to ``segment.json``).
@@ -233,7 +238,7 @@ def segment_input(
     Raises:
         FerroscreenError: Bad input, a ``diameter`` that is none of the above,
             ``out`` holding an earlier run without ``resume``, or one made with
-            another model, ``tta``, channel index or z plane.
+            another model, ``tta``, channel index, z plane or ``min_size``; a ``min_size`` under 1.
     """
     import torch
 
@@ -248,12 +253,16 @@ def segment_input(
         z_plane = parse_z_plane(z_plane)
     except ValueError as exc:
         raise FerroscreenError(str(exc)) from None
+    if min_size is not None and min_size < 1:
+        raise FerroscreenError(f"--min-size {min_size}: give a size of at least 1 pixel")
     table, kind = collect_inputs(input_path, fmt=fmt, channel=channel, z_plane=z_plane, interval_h=interval_h)
     z_plane = table.attrs.get("z_plane")
     nm = NucleiModel.from_name(model)
     sha = file_sha256(nm.path) if nm.path else None
+    params = replace(nm.postprocess, min_size=int(min_size)) if min_size is not None else None
     out = Path(out)
-    earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane, Path(input_path))
+    earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane, Path(input_path),
+                           (params or nm.postprocess).min_size)
     each = earlier.get("diameter") == "each" if earlier is not None else diameter == "each"
     if earlier is not None:
         choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
@@ -270,6 +279,7 @@ def segment_input(
                                             "model": str(model), "model_sha256": sha, "tta": tta,
                                             "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
                                             "diameter": "each" if each else "run",
+                                            "min_size": (params or nm.postprocess).min_size,
                                             "scale": choice.to_dict()}, indent=1))
     rows, obj_tables, failures, reused = [], [], [], 0
     with torch.inference_mode():
@@ -289,8 +299,8 @@ def segment_input(
                 scale = choose_scale("auto", nm.diameter_px, estimate).scale
             labels = _written_labels(label_path, image.shape) if earlier is not None else None
             if labels is None:
-                if native is None or scale != 1.0 or tta:
-                    labels = nm.segment(image, tile=tile, tta=tta, scale=scale)
+                if native is None or scale != 1.0 or tta or params is not None:
+                    labels = nm.segment(image, tile=tile, tta=tta, scale=scale, params=params)
                 else:  # the estimate's own pass is the answer
                     labels = native
                 write_labels(label_path, labels)
@@ -319,7 +329,7 @@ def segment_input(
         "task": "nuclei-segmentation",
         "model": str(model),
         "model_sha256": sha,
-        "postprocess": nm.postprocess.to_dict(),
+        "postprocess": (params or nm.postprocess).to_dict(),
         "scale": choice.scale,
         "nucleus_diameter_px": choice.image_diameter_px if choice.image_diameter_px is not None else "",
         "z_plane": "" if z_plane is None else z_plane,
@@ -360,13 +370,13 @@ def segment_input(
 
 def _earlier_run(
     out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None, z_plane: int | None = None,
-    input_path: Path | None = None,
+    input_path: Path | None = None, min_size: int | None = None,
 ) -> dict | None:
     """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
 
     Raises:
         FerroscreenError: An earlier run without ``resume``; one that cannot be continued (no or
-            unreadable ``run.json``, another input, model, ``tta``, channel or z plane).
+            unreadable ``run.json``, another input, model, ``tta``, channel, z plane or ``min_size``).
     """
     run_file = out / RUN_FILE
     has_labels = (out / "labels").is_dir() and any((out / "labels").glob("*.tif"))
@@ -397,6 +407,8 @@ def _earlier_run(
         raise FerroscreenError(
             f"{out}: was segmented with --channel-index {earlier.get('channel_index')}; resume it with the same"
         )
+    if min_size is not None and earlier.get("min_size", min_size) != min_size:  # older runs: the model's
+        raise FerroscreenError(f"{out}: was segmented with --min-size {earlier['min_size']}; resume it with the same")
     if earlier.get("z_plane") is not None and earlier["z_plane"] != z_plane:  # older runs (None) read the lowest
         raise FerroscreenError(f"{out}: was segmented on z plane {earlier.get('z_plane')}, this run reads plane "
                                f"{z_plane}; resume it with --z-plane {earlier.get('z_plane')}")

@@ -396,3 +396,22 @@ def test_segment_z_stack_projections(tmp_path, tiny_model_file, zstack_writer, m
             main()
         err = capsys.readouterr().err
         assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_min_size_is_applied_recorded_and_kept_on_resume(image_folder, tmp_path):
+    """--min-size replaces the model's smallest nucleus (the shipped model on blurred disks of 130-470 px): no
+    object under it, the others as they were; recorded in run.json and segment.json; a resume with another
+    size is refused."""
+    from ferroscreen.segment.run import segment_input
+
+    plain = segment_input(image_folder, tmp_path / "plain", diameter="model")
+    big = segment_input(image_folder, tmp_path / "big", diameter="model", min_size=200)
+    assert plain["postprocess"]["min_size"] == 40 and big["postprocess"]["min_size"] == 200
+    assert json.loads((tmp_path / "big" / "run.json").read_text())["min_size"] == 200
+    for stem in ("a_field", "b_field"):
+        sizes = np.bincount(tifffile.imread(tmp_path / "big" / "labels" / f"{stem}.tif").ravel())[1:]
+        before = np.bincount(tifffile.imread(tmp_path / "plain" / "labels" / f"{stem}.tif").ravel())[1:]
+        assert sorted(sizes[sizes > 0]) == sorted(before[before >= 200])
+    assert 0 < big["n_nuclei"] < plain["n_nuclei"]
+    with pytest.raises(Exception, match="was segmented with --min-size 200"):
+        segment_input(image_folder, tmp_path / "big", diameter="model", min_size=100, resume=True)
