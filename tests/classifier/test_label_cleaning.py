@@ -90,6 +90,7 @@ def test_training_drops_planted_noise(tmp_path):
     assert dropped[~dm.noisy].mean() < 0.1
 
 
+@pytest.mark.slow  # ~27 s; the snapshot source (test above) covers the cleaning itself
 def test_training_drops_planted_noise_running(tmp_path):
     pl.seed_everything(0)
     dm = _Planted(index=True)

@@ -76,6 +76,7 @@ def test_int8_probabilities_match_float_and_survive_pickling(int8_bundle):
     np.testing.assert_array_equal(clone.predict_proba(x).numpy(), p8.numpy())
 
 
+@pytest.mark.slow  # ~27 s: three whole scores; int8 agreement is also checked at quantize time
 def test_score_auto_uses_int8_close_to_fp32(int8_bundle, bundle_path, plate_dir, tmp_path):
     auto, f32 = tmp_path / "auto.h5", tmp_path / "f32.h5"
     proc = score(plate_dir, int8_bundle, auto)

@@ -62,6 +62,7 @@ def test_scoring_module_tta_averages_the_network_over_views(bundle_path):
     assert not torch.allclose(got, plain, atol=1e-4)  # an untrained net is not rotation invariant
 
 
+@pytest.mark.slow  # ~32 s: two whole scores; the views and averaging are unit-tested above
 def test_score_tta_is_recorded_and_kept_on_resume(plate_dir, bundle_path, tmp_path, user_error, cli):
     out, plain = tmp_path / "tta.h5", tmp_path / "plain.h5"
     run(score_cmd(plate_dir, bundle_path, out, "--tta"))
