@@ -1,7 +1,8 @@
 """Reader for Zeiss CZI acquisitions (Celldiscoverer 7, ZEN multi-well time-lapses), through pylibCZIrw.
 
 ``root`` is a ``.czi`` file or a folder of them (searched recursively); each
-file is a plate named by its file name (without ``.czi``). A file's scenes are
+file is a plate named by its file name (without ``.czi``; ``<folder>_<name>``
+when files in several folders share a name). A file's scenes are
 its fields of view: ZEN's metadata (``Information/Image/Dimensions/S/Scenes/Scene``)
 names each scene's well in ``ArrayName``, else ``Shape`` ``Name`` (else in the
 scene's own ``Name`` when that is a well, ``B4``, not a position ``P3``); the fields of a well are its
@@ -11,7 +12,8 @@ Frames are the planes the file holds (its sub-blocks' ``S``/``T``/``C``/``Z``
 coordinates, full resolution only): a time-lapse stopped early has only the
 scans it took. Channels are ``Dimensions/Channels/Channel`` names (else
 ``ch1``, ...). Times: the ``TimeStamps`` attachment (seconds per ``T``, what
-ZEN writes for a time series), else ``T`` x the experiment's
+ZEN writes for a time series; time points beyond a short one continue at its
+median interval, said), else ``T`` x the experiment's
 ``TimeSeriesSetup`` interval, else ``T`` x ``interval_h`` (said in ``notes``).
 
 Frame paths are virtual, ``<file>#scene=<s>,t=<t>,c=<c>,z=<z>`` (see :mod:`ferroscreen.io.frames`).
@@ -176,6 +178,7 @@ def read_czi(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         raise AcquisitionError(f"{root}: no .czi files found")
     czi = _pyczi()
     frames, skipped, notes = [], [], []
+    stems = [p.stem for p in files]
     for path in files:
         try:
             reader = czi.CziReader(str(path))
@@ -191,6 +194,9 @@ def read_czi(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         finally:
             reader.close()
         plate = path.stem
+        if stems.count(path.stem) > 1:  # day1/Run.czi and day2/Run.czi are two plates
+            plate = f"{path.parent.name}_{path.stem}"
+            notes.append(f"{path}: plate {plate} (another file is also named {path.name})")
         wells = _scene_wells(meta)
         channels = [(c.get("Name") or "").strip() for c in meta.iterfind(".//Information/Image/Dimensions/Channels/"
                                                                           "Channel")]
@@ -207,6 +213,12 @@ def read_czi(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         n_t = max((p[1] for p in planes), default=0) + 1
         if stamps and len(stamps) >= n_t:
             hours = {t: (stamps[t] - stamps[0]) / 3600 for t in range(n_t)}
+        elif stamps and len(stamps) >= 2:
+            step = float(np.median(np.diff(stamps)))
+            hours = {t: ((stamps[t] if t < len(stamps) else stamps[-1] + (t - len(stamps) + 1) * step)
+                         - stamps[0]) / 3600 for t in range(n_t)}
+            notes.append(f"{plate}: the TimeStamps attachment has {len(stamps)} of {n_t} time points; the later "
+                         f"ones are {step / 3600:g} h apart (its median interval)")
         else:
             step = _interval_s(meta)
             if step is not None:

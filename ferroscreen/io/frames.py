@@ -15,7 +15,10 @@ them, and :func:`frame_file` names the file to watch for a frame's changes.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -166,24 +169,41 @@ def load_image(path: str | Path) -> np.ndarray:
     return _to_2d(img, path)
 
 
+@functools.lru_cache(maxsize=8)
+def _open_tiff(file: str, stamp: tuple, pid: int):
+    """An open TiffFile that remembers the pages it has walked (a late page of a long file is one seek away)."""
+    import tifffile
+
+    tif = tifffile.TiffFile(file)
+    tif.pages.cache = True
+    tif.pages.useframes = False
+    return tif, threading.Lock()
+
+
 def _read_page(file: Path, page: int) -> np.ndarray:
     """Pixels of one page of a TIFF.
+
+    The file stays open (per process, a few files, reopened when it changes), so reading every page
+    of a file of thousands does not walk its page chain from the start each time.
 
     Raises:
         ImageReadError: The file is missing, unreadable, or has no such page.
     """
-    if not file.is_file():
-        raise ImageReadError(f"{file}: image file not found")
-    import tifffile
+    try:
+        st = os.stat(file)
+    except OSError:
+        raise ImageReadError(f"{file}: image file not found") from None
+    from ferroscreen.io.ometiff import quiet_tifffile
 
     try:
-        with tifffile.TiffFile(file) as tif:
-            pages = tif.pages
-            try:
-                target = pages[page]
-            except IndexError:
-                raise ImageReadError(f"{file}: has no page {page} (it has {len(pages)})") from None
-            return target.asarray()
+        with quiet_tifffile():
+            tif, lock = _open_tiff(str(file), (st.st_mtime_ns, st.st_size), os.getpid())
+            with lock:
+                try:
+                    target = tif.pages[page]
+                except IndexError:
+                    raise ImageReadError(f"{file}: has no page {page} (it has {len(tif.pages)})") from None
+                return target.asarray()
     except ImageReadError:
         raise
     except Exception as exc:  # tifffile raises many types for broken files

@@ -30,7 +30,9 @@ class OmePlane:
     """One plane of an image: its indices and where its pixels are.
 
     ``file`` is the ``UUID`` element's ``FileName`` (relative to the XML's
-    folder), or ``None`` for the file holding the XML. ``ifd`` is 0-based.
+    folder), or ``None``: then ``uuid`` (the UUID element's text) names the
+    file by its root UUID, and without it the plane is in the file holding the
+    XML. ``ifd`` is 0-based.
     """
 
     z: int
@@ -38,6 +40,7 @@ class OmePlane:
     t: int
     file: str | None
     ifd: int
+    uuid: str | None = None  # the UUID naming the file when no FileName does
 
 
 @dataclass
@@ -175,14 +178,17 @@ def _image(el: ET.Element) -> OmeImage:
     tiff_data = _children(pixels, "TiffData")
     for td in tiff_data:
         ifd = _int(td, "IFD")
+        if ifd is not None and ifd < 0:
+            raise ValueError(f"Image {image.id!r}: TiffData IFD={ifd} is negative")
         count = _int(td, "PlaneCount")
         if count is None:
             count = 1 if ifd is not None else n_planes
         first = (_int(td, "FirstZ", 0), _int(td, "FirstC", 0), _int(td, "FirstT", 0))
         uuid = _child(td, "UUID")
         file = (uuid.get("FileName") or "").strip() or None if uuid is not None else None
+        uid = (uuid.text or "").strip() or None if uuid is not None and file is None else None
         for k, (z, c, t) in enumerate(_plane_indices(order, sizes, first, count)):
-            image.planes.append(OmePlane(z, c, t, file, (ifd or 0) + k))
+            image.planes.append(OmePlane(z, c, t, file, (ifd or 0) + k, uid))
     for plane in _children(pixels, "Plane"):
         seconds = _seconds(plane.get("DeltaT"), plane.get("DeltaTUnit"))
         if seconds is not None:
@@ -214,6 +220,9 @@ def _plates(root: ET.Element) -> dict[str, WellSite]:
             row, column = _int(well, "Row"), _int(well, "Column")
             if row is None or column is None:
                 raise ValueError(f"Plate {name!r}: a Well without Row/Column")
+            if not (0 <= row < 32 and 0 <= column < 48):  # 1536 wells: 32 rows x 48 columns, 0-based
+                raise ValueError(f"Plate {name!r}: Well Row={row} Column={column} lies on no plate (0-based, "
+                                 "at most 32 x 48)")
             for s_index, sample in enumerate(_children(well, "WellSample")):
                 ref = _child(sample, "ImageRef")
                 if ref is None or not ref.get("ID"):

@@ -35,7 +35,9 @@ Frame paths are virtual, ``<file>#page=<ifd>`` (see :mod:`ferroscreen.io.frames`
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -73,6 +75,8 @@ def well_from_name(name: str) -> tuple[str, int | None, bool] | None:
     ``B2-Site_0`` -> (``B02``, 0, True); ``Well B02, Field 3`` -> (``B02``, 3, False); ``C5`` -> (``C05``, None, False).
     """
     text = name.strip()
+    if re.fullmatch(r"[Pp]\d+", text):  # a position (ZEN, NIS-Elements: P1, P2 ...), not well P1
+        return None
     for k, rx in enumerate(_NAME_RES):
         m = rx.match(text)
         if not m:
@@ -109,42 +113,80 @@ def find_ome_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if is_ome_name(p.name) and p.is_file())
 
 
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+
+
+@contextlib.contextmanager
+def quiet_tifffile():
+    """Keep tifffile's log lines (about broken files, said in our own words) off the terminal."""
+    log = logging.getLogger("tifffile")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _xml_of(path: Path) -> str:
-    """The OME-XML text of a data file (its first page's ImageDescription) or a companion file."""
-    if path.name.lower().endswith(".companion.ome"):
+    """The OME-XML text of a data file (its first page's ImageDescription) or a metadata file.
+
+    A file that is no TIFF (a ``.companion.ome``, Micro-Manager's ``OMEXMLMetadata.ome``, a
+    ``.ome.xml``) is read as the XML itself.
+    """
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ValueError(f"cannot read it ({exc.strerror})") from None
+    if magic not in _TIFF_MAGIC:
         try:
-            return path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read the companion file ({exc})") from None
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read it ({exc.strerror})") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        if "<OME" not in text:
+            raise ValueError("neither a TIFF nor OME-XML")
+        return text
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
-            text = tif.pages[0].description if len(tif.pages) else ""
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            text = tif.pages.first.description
     except Exception as exc:  # tifffile raises many types for broken files
         raise ValueError(f"not a readable TIFF ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") \
             from None
     if "<OME" not in (text or ""):
-        raise ValueError("no OME-XML in its first page's ImageDescription")
+        raise ValueError("no OME-XML in its first page's ImageDescription (or the file is cut short)")
     return text
 
 
-_ROOT_UUID_RE = re.compile(r'(<(?:\w+:)?OME\b[^>]*?)\sUUID="[^"]*"')
+_ROOT_UUID_RE = re.compile(r'(<(?:\w+:)?OME\b[^>]*?)\sUUID="([^"]*)"')
 
 
-def _documents(files: list[Path], skipped: list) -> list[tuple[Path, OmeDocument]]:
+def _documents(files: list[Path], skipped: list, uuids: dict[str, Path]) -> list[tuple[Path, OmeDocument]]:
     """Each OME-XML document to read, with the file it came from (a companion, a master or the data file).
 
     Files whose XML differs only in the root ``UUID`` (Bio-Formats writes the whole document into
     every file of a set) are one document when all its planes name their file; a ``BinaryOnly``
     block's metadata file (a ``.companion.ome``, Micro-Manager's master ``.ome.tif`` or its
-    ``OMEXMLMetadata.ome``) is read once, however many files point to it.
+    ``OMEXMLMetadata.ome``) is read once, however many files point to it. Files that a document
+    read already names for all its planes are not opened again. ``uuids`` gets each file's root
+    UUID (what a ``TiffData`` without a file name names its file by).
     """
     parsed: dict[str, OmeDocument] = {}
-    docs, sources = [], set()
+    docs, sources, covered = [], set(), set()
     for path in files:
+        if path.resolve() in covered:
+            continue
         try:
             text = _xml_of(path)
+            found = _ROOT_UUID_RE.search(text)
+            if found:
+                uuids.setdefault(found.group(2), path.resolve())
             key = _ROOT_UUID_RE.sub(r"\1", text, count=1).strip()
             doc = parsed.get(key)
             new = doc is None
@@ -168,10 +210,13 @@ def _documents(files: list[Path], skipped: list) -> list[tuple[Path, OmeDocument
             if doc.binary_only:
                 skipped.append((str(source), "its metadata points to yet another file"))
                 continue
-        elif not new and all(p.file is not None for im in doc.images.values() for p in im.planes):
+        elif not new and all(p.file is not None or p.uuid is not None for im in doc.images.values()
+                             for p in im.planes):
             continue
         sources.add(source)
         docs.append((source, doc))
+        if all(p.file is not None for im in doc.images.values() for p in im.planes):
+            covered.update(_resolve(source.parent, p.file) for im in doc.images.values() for p in im.planes)
     return docs
 
 
@@ -180,11 +225,26 @@ def _resolve(folder: Path, name: str) -> Path:
     return (folder / name).resolve()
 
 
-def _plane_file(source: Path, plane: OmePlane) -> Path | None:
-    """The file holding ``plane``: its ``UUID`` file name beside ``source``, else ``source`` (not a companion)."""
-    if plane.file is None:
-        return None if source.name.lower().endswith(".companion.ome") else source
-    return _resolve(source.parent, plane.file)
+def _plane_file(source: Path, plane: OmePlane, uuids: dict[str, Path]) -> Path | None:
+    """The file holding ``plane``; None when none is known.
+
+    Its ``UUID`` file name beside ``source``, else the file whose root UUID the ``UUID`` element
+    gives, else ``source`` itself (when it is a TIFF, not a metadata-only file).
+    """
+    if plane.file is not None:
+        return _resolve(source.parent, plane.file)
+    if plane.uuid is not None:
+        return uuids.get(plane.uuid)
+    return source if source.exists() and _is_tiff(source) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _is_tiff(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in _TIFF_MAGIC
+    except OSError:
+        return False
 
 
 def _image_planes(source: Path, image: OmeImage, n_images: int) -> list[OmePlane]:
@@ -195,10 +255,12 @@ def _image_planes(source: Path, image: OmeImage, n_images: int) -> list[OmePlane
             for t in range(image.size_t) for c in range(image.size_c) for z in range(image.size_z)]
 
 
-def _site(source: Path, image: OmeImage, doc: OmeDocument) -> tuple[str, str, int | None, bool, int | None]:
+def _site(source: Path, image: OmeImage, doc: OmeDocument, holder: Path | None = None,
+          ) -> tuple[str, str, int | None, bool, int | None]:
     """(plate, well, field number, 0-based, HCS acquisition) of an image.
 
-    The field number of an HCS sample is its ``Index``; of a named image the number in its name.
+    The field number of an HCS sample is its ``Index``; of a named image the number in its name. An
+    image without a name or stage label is named by ``holder``, the file holding its planes.
 
     Raises:
         WellError: No well in the image's name, stage label or file name.
@@ -207,15 +269,19 @@ def _site(source: Path, image: OmeImage, doc: OmeDocument) -> tuple[str, str, in
     if site is not None:
         return site.plate, rowcol_to_well(site.row, site.column), site.index, True, site.acquisition
     plate = source.parent.name or "plate"
-    stem = re.sub(r"\.(ome\.\w+|companion\.ome)$", "", source.name, flags=re.IGNORECASE)
-    position = stem.split("_MMStack_", 1)[1] if "_MMStack_" in stem else (stem if len(doc.images) == 1 else None)
+    own = holder or source
+    stem = re.sub(r"\.(ome\.\w+|companion\.ome)$", "", own.name, flags=re.IGNORECASE)
+    if "_MMStack_" in stem:
+        position = stem.split("_MMStack_", 1)[1]
+    else:
+        position = stem if len(doc.images) == 1 or (holder is not None and holder != source) else None
     for name in (image.name, image.stage_label, position):
         if name and "_MMStack_" in name:  # Micro-Manager names an image by its file: <prefix>_MMStack_<position>
             name = name.split("_MMStack_", 1)[1]
         found = well_from_name(name) if name else None
         if found:
             return plate, found[0], found[1], found[2], None
-    raise WellError(f"no well in the image name {image.name or image.id!r}"
+    raise WellError(f"no well in the image name {image.name or position or image.id!r}"
                     + (f" or stage label {image.stage_label!r}" if image.stage_label else "")
                     + " and the OME-XML has no HCS plate")
 
@@ -238,19 +304,24 @@ def read_ometiff(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     notes: list[str] = []
     records: dict[tuple[Path, int], dict] = {}
     stand_ins = 0
-    for source, doc in _documents(files, skipped):
+    uuids: dict[str, Path] = {}
+    for source, doc in _documents(files, skipped, uuids):
         for image in doc.images.values():
+            holder = next((_plane_file(source, p, uuids) for p in image.planes[:1]), None)
             try:
-                plate, well, number, zero_based, acquisition = _site(source, image, doc)
+                plate, well, number, zero_based, acquisition = _site(source, image, doc, holder)
             except WellError as exc:
                 skipped.append((str(source), str(exc)))
                 continue
             site = doc.sites.get(image.id)
             start = (site.timepoint if site else None) or image.acquired
             for plane in _image_planes(source, image, len(doc.images)):
-                file = _plane_file(source, plane)
+                file = _plane_file(source, plane, uuids)
                 if file is None:
-                    skipped.append((str(source), f"image {image.id}: a TiffData without a file name"))
+                    why = (f"names its file by UUID {plane.uuid}, which no file here has" if plane.uuid
+                           else "a TiffData without a file name")
+                    if (str(source), f"image {image.id}: {why}") not in skipped:
+                        skipped.append((str(source), f"image {image.id}: {why}"))
                     continue
                 record = {
                     "plate": plate, "well": well, "number": number, "zero": zero_based, "acq": acquisition,
@@ -263,8 +334,8 @@ def read_ometiff(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                 held = records.get((file, plane.ifd))
                 if held is None:
                     records[(file, plane.ifd)] = record
-                elif held["image"] != record["image"] or (held["t"], held["z"], held["channel"]) != (
-                        record["t"], record["z"], record["channel"]):
+                elif (held["image"][1], held["t"], held["z"], held["channel"]) != (
+                        record["image"][1], record["t"], record["z"], record["channel"]):
                     stand_ins += 1  # Micro-Manager maps a plane it did not take onto a neighbour's page
                     if record["acquired"] and not held["acquired"]:
                         records[(file, plane.ifd)] = record
@@ -309,7 +380,7 @@ def _present(records: list[dict], skipped: list) -> list[dict]:
             pages[file] = "a file the OME-XML names is missing"
             continue
         try:
-            with tifffile.TiffFile(file) as tif:
+            with quiet_tifffile(), tifffile.TiffFile(file) as tif:
                 pages[file] = len(tif.pages)
         except Exception as exc:  # broken files are reported, not raised
             pages[file] = f"not a readable TIFF ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"

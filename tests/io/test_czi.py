@@ -69,3 +69,18 @@ def test_broken_czi_files(tmp_path, frames, czi_writer):
     good.write_bytes(data[: len(data) // 3])
     with pytest.raises(ImageReadError, match="good.czi"):
         load_image(acq.frames["path"].iloc[-1])
+
+
+def test_short_time_stamps_and_same_names_in_two_folders(tmp_path, frames, czi_writer):
+    """A TimeStamps attachment with fewer stamps than scans: the rest continue at its median interval (said);
+    two runs named alike in two folders are two plates."""
+    from ..conftest import add_czi_time_stamps
+
+    one = czi_writer(frames, tmp_path / "day1" / "Run.czi", stamps=False)
+    add_czi_time_stamps(one, [100.0, 100.0 + 5400])
+    czi_writer(frames[frames["time_h"] == 0.0], tmp_path / "day2" / "Run.czi")
+    acq = open_acquisition(tmp_path)
+    f = acq.frames
+    assert sorted(set(f["plate"])) == ["day1_Run", "day2_Run"]
+    assert sorted(set(f.loc[f["plate"] == "day1_Run", "time_h"])) == [0.0, 1.5, 3.0]
+    assert any("has 2 of 3 time points" in n for n in acq.notes)

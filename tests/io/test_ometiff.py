@@ -151,7 +151,7 @@ def test_bare_tiffdata_follows_the_dimension_order(tmp_path):
     ("B2-Site_0", ("B02", 0, True)), ("A01-Site_11", ("A01", 11, True)), ("Well B02, Field #3", ("B02", 3, False)),
     ("C5", ("C05", None, False)), ("Well C05", ("C05", None, False)), ("B2_s2", ("B02", 2, False)),
     ("B2-2", ("B02", 2, False)), ("AF48 Field 1", ("AF48", 1, False)), ("Pos0", None), ("Default", None),
-    ("Scene 3", None),
+    ("Scene 3", None), ("P1", None), ("Well P1", ("P01", None, False)), ("P3-Site_2", ("P03", 2, True)),
 ])
 def test_well_from_position_names(name, expected):
     assert well_from_name(name) == expected
@@ -181,7 +181,7 @@ def test_broken_files_are_skipped_with_reasons(tmp_path):
     reasons = dict((p.rsplit("/", 1)[-1], r) for p, r in acq.skipped)
     assert reasons["E6.ome.tif"] == "the OME-XML names page 2 but the file has 2"
     assert reasons["E7.ome.tif"].startswith("not a readable TIFF")
-    assert reasons["E8.ome.tif"] == "no OME-XML in its first page's ImageDescription"
+    assert reasons["E8.ome.tif"].startswith("no OME-XML in its first page's ImageDescription")
     with pytest.raises(ImageReadError, match=r"E5.ome.tif: has no page 5 \(it has 2\)"):
         load_image(str(tmp_path / "E5.ome.tif") + "#page=5")
 
@@ -237,3 +237,91 @@ def test_delta_t_from_the_experiment_or_from_each_image(tmp_path, delta_from):
     acq = open_acquisition(tmp_path)
     assert acq.timepoints_h == [0.0, 2.0, 4.0]
     assert [int(load_image(p)[0, 0]) for p in acq.frames["path"]] == [0, 1, 2]
+
+
+def _two_files_by_uuid(tmp_path, metadata_file=None):
+    """Two one-well TIFFs whose planes the XML names by file UUID only (no FileName), or whose XML is a
+    separate metadata file ``metadata_file`` they point to (BinaryOnly)."""
+    images = []
+    for n, well in enumerate(["F3", "F4"]):
+        td = f'<TiffData IFD="0" PlaneCount="1"><UUID>urn:uuid:f{n}</UUID></TiffData>'
+        images.append(f'<Image ID="Image:{n}" Name="{well}">{pixels(1, extra=td)}</Image>')
+    full = f'<OME xmlns="{NS}" UUID="urn:uuid:META">{"".join(images)}</OME>'
+    for n in range(2):
+        own = (f'<OME xmlns="{NS}" UUID="urn:uuid:f{n}"><BinaryOnly MetadataFile="{metadata_file}" '
+               f'UUID="urn:uuid:META"/></OME>') if metadata_file else full.replace("urn:uuid:META", f"urn:uuid:f{n}")
+        write_pages(tmp_path / f"part{n}.ome.tif", [np.full((8, 8), 50 + n, np.uint16)], own)
+    if metadata_file:
+        (tmp_path / metadata_file).write_text(full, encoding="utf-8")
+
+
+@pytest.mark.parametrize("metadata_file", [None, "OMEXMLMetadata.ome"])
+def test_files_named_by_uuid_and_metadata_files_of_any_name(tmp_path, metadata_file):
+    """A TiffData may name its file by the file's UUID alone; Micro-Manager's OMEXMLMetadata.ome holds the XML
+    when no TIFF has room (any non-TIFF file a BinaryOnly block names is read as the XML)."""
+    _two_files_by_uuid(tmp_path, metadata_file)
+    acq = open_acquisition(tmp_path)
+    assert acq.skipped == [] and not acq.notes
+    assert {r.well: int(load_image(r.path)[0, 0]) for r in acq.frames.itertuples()} == {"F03": 50, "F04": 51}
+
+
+def test_malformed_indices_are_one_line_reasons(tmp_path):
+    """A Well Row beyond any plate, a negative IFD: the file is skipped with the reason, never a traceback."""
+    sample = '<WellSample ID="WS:0" Index="0"><ImageRef ID="Image:0"/></WellSample>'
+    image = f'<Image ID="Image:0" Name="x">{pixels(1, extra="<TiffData/>")}</Image>'
+    write_pages(tmp_path / "row.ome.tif", [np.zeros((8, 8), np.uint16)],
+                f'<OME xmlns="{NS}"><Plate ID="Plate:0"><Well ID="W" Row="800" Column="3">{sample}</Well>'
+                f'</Plate>{image}</OME>')
+    negative = pixels(1, extra='<TiffData IFD="-1"/>')
+    write_pages(tmp_path / "ifd.ome.tif", [np.zeros((8, 8), np.uint16)],
+                f'<OME xmlns="{NS}"><Image ID="Image:0" Name="B2">{negative}</Image></OME>')
+    with pytest.raises(AcquisitionError) as err:
+        open_acquisition(tmp_path)
+    assert "no OME-TIFF image lies in a well" in str(err.value)
+    proc = run_cli("inspect", str(tmp_path))
+    assert_user_error(proc, "no OME-TIFF image lies in a well")
+    from ferroscreen.io.ometiff import read_ometiff
+
+    reasons = sorted(r for _, r in _skipped(read_ometiff, tmp_path))
+    assert reasons == ["Image 'Image:0': TiffData IFD=-1 is negative",
+                       "Plate 'Plate:0': Well Row=800 Column=3 lies on no plate (0-based, at most 32 x 48)"]
+
+
+def _skipped(reader, root):
+    """The skipped list of a reader run that ends in an AcquisitionError (read through a good extra file)."""
+    extra = root / "zz_good.ome.tif"
+    write_pages(extra, [np.zeros((8, 8), np.uint16)],
+                f'<OME xmlns="{NS}"><Image ID="Image:0" Name="H12">{pixels(1, extra="<TiffData/>")}</Image></OME>')
+    try:
+        return reader(root).skipped
+    finally:
+        extra.unlink()
+
+
+def test_micromanager_images_without_names_take_their_files_position(tmp_path):
+    """Images with neither a name nor a stage label are named by the file holding their planes
+    (``<prefix>_MMStack_<position>``), not by the master file that holds the XML."""
+    images = []
+    names = [f"run_MMStack_{p}.ome.tif" for p in ("A1-Site_0", "A1-Site_1", "B2-Site_0")]
+    for n, name in enumerate(names):
+        tds = "".join(f'<TiffData FirstT="{t}" IFD="{t}" PlaneCount="1"><UUID FileName="{name}">urn:uuid:{n}</UUID>'
+                      f'</TiffData>' for t in range(2))
+        images.append(f'<Image ID="Image:{n}">{pixels(2, size=(1, 1, 2), extra=tds)}</Image>')
+    for n, name in enumerate(names):
+        xml = (f'<OME xmlns="{NS}" UUID="urn:uuid:{n}">{"".join(images)}</OME>' if n == 0 else
+               f'<OME xmlns="{NS}" UUID="urn:uuid:{n}"><BinaryOnly MetadataFile="{names[0]}" UUID="urn:uuid:0"/></OME>')
+        write_pages(tmp_path / name, [np.full((8, 8), 10 * n + t, np.uint16) for t in range(2)], xml)
+    acq = open_acquisition(tmp_path, interval_h=2)
+    got = {(r.well, r.field, r.time_h): int(load_image(r.path)[0, 0]) for r in acq.frames.itertuples()}
+    assert got == {("A01", 1, 0.0): 0, ("A01", 1, 2.0): 1, ("A01", 2, 0.0): 10, ("A01", 2, 2.0): 11,
+                   ("B02", 1, 0.0): 20, ("B02", 1, 2.0): 21}
+
+
+def test_late_pages_of_a_long_file_are_read_without_rewalking(tmp_path):
+    """Every page of a 3,000-page file read in order: each is the plane the OME-XML says it is."""
+    n = 3000
+    xml = f'<OME xmlns="{NS}"><Image ID="Image:0" Name="C3">{pixels(n, size=(1, 1, n), extra="<TiffData/>")}' \
+          f'</Image></OME>'
+    write_pages(tmp_path / "long.ome.tif", [np.full((4, 4), i, np.uint16) for i in range(n)], xml)
+    acq = open_acquisition(tmp_path)
+    assert [int(load_image(p)[0, 0]) for p in acq.frames["path"]] == list(range(n))
