@@ -59,12 +59,13 @@ def detection_inputs(
 
     if not input_path.exists():
         raise FerroscreenError(f"{input_path}: no such file or folder")
-    from ferroscreen.io.detect import is_acquisition_file
+    from ferroscreen.io.detect import is_acquisition_file, refuse_stacked_ome
 
     if input_path.is_file() and not is_acquisition_file(input_path):  # a CZI or OME-TIFF of a plate is one
         refuse_acquisition_options(input_path, "a single image file", fmt, channel, z_plane)
         if input_path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
+        refuse_stacked_ome([input_path])
         return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
     failed = None
     try:
@@ -82,6 +83,7 @@ def detection_inputs(
         if not files:
             raise FerroscreenError(f"{input_path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no acquisition layout")
         refuse_acquisition_options(input_path, "a folder of images", None, channel, z_plane)
+        refuse_stacked_ome(files)
         return pd.DataFrame({"path": [str(p) for p in files], "image": [p.stem for p in files]})
     f = acq.frames
     ch, _ = choose_channel(f["channel"].astype(str), channel, "label-free", str(input_path))

@@ -145,6 +145,37 @@ def is_acquisition_file(path: Path) -> bool:
     return path.is_file() and (path.suffix.lower() == ".czi" or is_ome_acquisition(path))
 
 
+def refuse_stacked_ome(paths) -> None:
+    """Refuse OME-TIFF files of several planes about to be read as plain images (only the first plane would be).
+
+    Such a file (positions named ``Pos0``/``P1``, no HCS plate) is no acquisition; reading it as one
+    image would silently drop the rest.
+
+    Raises:
+        AcquisitionError: Naming the first such file, why it is no acquisition and what to do.
+    """
+    import tifffile
+
+    from ferroscreen.io.ometiff import is_ome_name, quiet_tifffile, read_ometiff
+
+    for path in paths:
+        path = Path(path)
+        if not is_ome_name(path.name) or path.name.lower().endswith(".companion.ome"):
+            continue
+        try:
+            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+                n = len(tif.pages)
+        except Exception:  # an unreadable file fails later, as an image, with its own reason
+            continue
+        if n < 2:
+            continue
+        try:
+            read_ometiff(path)
+        except AcquisitionError as exc:
+            raise AcquisitionError(f"{exc}; as an image only the first of its {n} planes would be read: name its "
+                                   "positions by well (B2-Site_0, Well B02) or export it as an HCS plate") from None
+
+
 def find_layout_beside(root: Path) -> Path | None:
     """A ``layout.csv``, ``layout.xlsx`` or single ``*.PlateMap`` in or next to an acquisition folder."""
     for folder in (root, root.parent):

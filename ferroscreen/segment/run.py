@@ -104,12 +104,13 @@ def collect_inputs(
     path = Path(input_path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
-    from ferroscreen.io.detect import is_acquisition_file
+    from ferroscreen.io.detect import is_acquisition_file, refuse_stacked_ome
 
     if path.is_file() and not is_acquisition_file(path):  # a CZI or an OME-TIFF of a plate is an acquisition
         refuse_acquisition_options(path, "a single image file", fmt, channel, z_plane, _CHANNEL_INDEX_HINT)
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
+        refuse_stacked_ome([path])
         return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
     acq, failed = None, None
     try:
@@ -130,6 +131,7 @@ def collect_inputs(
         if not files:
             raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
         refuse_acquisition_options(path, "a folder of images", None, channel, z_plane, _CHANNEL_INDEX_HINT)
+        refuse_stacked_ome(files)
         table = pd.DataFrame({"path": [str(f) for f in files], "image": [f.stem for f in files]})
         return table, "images"
     frames = acq.frames.copy()

@@ -325,3 +325,25 @@ def test_late_pages_of_a_long_file_are_read_without_rewalking(tmp_path):
     write_pages(tmp_path / "long.ome.tif", [np.full((4, 4), i, np.uint16) for i in range(n)], xml)
     acq = open_acquisition(tmp_path)
     assert [int(load_image(p)[0, 0]) for p in acq.frames["path"]] == list(range(n))
+
+
+def test_stacked_ome_tiff_without_wells_is_not_read_as_one_image(tmp_path):
+    """segment/detect refuse a several-plane OME-TIFF whose positions lie in no well (only its first plane would be
+    read as an image), writing nothing; a one-plane OME-TIFF image without a well is an image as before."""
+    stack = f'<OME xmlns="{NS}"><Image ID="Image:0" Name="Pos0">{pixels(3, size=(1, 1, 3), extra="<TiffData/>")}' \
+            f'</Image></OME>'
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    write_pages(folder / "run.ome.tif", [np.zeros((8, 8), np.uint16)] * 3, stack)
+    for command in ("segment", "detect"):
+        for target in (folder, folder / "run.ome.tif"):
+            out = tmp_path / f"{command}_{target.name}"
+            proc = run_cli(command, str(target), "--out", str(out))
+            assert_user_error(proc, "run.ome.tif", "only the first of its 3 planes", "no well in the image name 'Pos0'")
+            assert not out.exists()
+    single = tmp_path / "cells.ome.tif"
+    write_pages(single, [np.zeros((8, 8), np.uint16)],
+                f'<OME xmlns="{NS}"><Image ID="Image:0" Name="cells">{pixels(1, extra="<TiffData/>")}</Image></OME>')
+    proc = run_cli("segment", str(single), "--out", str(tmp_path / "one"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "one" / "labels" / "cells.ome.tif").exists()
