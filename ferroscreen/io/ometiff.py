@@ -247,7 +247,7 @@ def _is_tiff(path: Path) -> bool:
         return False
 
 
-def _image_planes(source: Path, image: OmeImage, n_images: int) -> list[OmePlane]:
+def _image_planes(image: OmeImage, n_images: int) -> list[OmePlane]:
     """The image's planes; an image alone in its file without ``TiffData`` fills the IFDs in order."""
     if image.planes or n_images != 1:
         return image.planes
@@ -315,7 +315,7 @@ def read_ometiff(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                 continue
             site = doc.sites.get(image.id)
             start = (site.timepoint if site else None) or image.acquired
-            for plane in _image_planes(source, image, len(doc.images)):
+            for plane in _image_planes(image, len(doc.images)):
                 file = _plane_file(source, plane, uuids)
                 if file is None:
                     why = (f"names its file by UUID {plane.uuid}, which no file here has" if plane.uuid
