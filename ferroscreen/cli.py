@@ -458,6 +458,8 @@ def train(
     from ferroscreen.tasks.training_run import run_training
 
     meta = run_training(config, out, list(ctx.args))
+    for note in (meta.get("training_data") or {}).get("notes", []):
+        typer.echo(f"note: {note}", err=True)
     typer.echo(
         f"wrote {out}: macro-F1 {meta['validation']['macro_f1']:.3f} on {meta['validation']['n']} validation crops "
         f"(init {meta['init']}, temperature {meta['temperature']:.2f})"
@@ -493,6 +495,8 @@ def evaluate(
     from ferroscreen.tasks.evaluation import evaluate_path, render_evaluation
 
     result = evaluate_path(data, model, precision=Precision(precision).value, tta=tta)
+    for note in result.get("notes", []):
+        typer.echo(f"note: {note}", err=True)
     if as_json:
         import json
 

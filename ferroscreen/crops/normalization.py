@@ -40,7 +40,8 @@ def normalize_frame(
 
     Returns:
         float32 array of the same shape. A flat frame (``high`` percentile equal
-        to ``low``) gives all zeros.
+        to ``low``) gives all zeros. Pixels that are not finite (NaN padding of a
+        float image) take no part in the percentiles and map to 0, as padding does.
 
     Raises:
         ValueError: If ``image`` is not 2-D or the percentiles are not ordered.
@@ -58,7 +59,14 @@ def normalize_frame(
     out = (x - np.float32(lo)) * np.float32(1.0 / (hi - lo))
     if clip:
         np.clip(out, 0.0, 1.0, out=out)
-    return out.astype(np.float32, copy=False)
+    return _nonfinite_to_zero(out.astype(np.float32, copy=False))
+
+
+def _nonfinite_to_zero(out: np.ndarray) -> np.ndarray:
+    """``out`` with NaN/inf pixels (no data in a float image) set to 0, in place when it holds any."""
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
+        out[~np.isfinite(out)] = 0.0
+    return out
 
 
 def _percentiles(sample: np.ndarray, low: float, high: float) -> tuple[float, float]:
@@ -73,7 +81,12 @@ def _percentiles(sample: np.ndarray, low: float, high: float) -> tuple[float, fl
             b = int(np.searchsorted(counts, min(k + 1, sample.size - 1), side="right"))
             out.append(a + (pos - k) * (b - a))
         return float(out[0]), float(out[1])
-    lo, hi = np.percentile(sample.astype(np.float32, copy=False), [low, high])
+    sample = sample.astype(np.float32, copy=False)
+    if not np.isfinite(sample).all():  # NaN padding of float images is no data
+        sample = sample[np.isfinite(sample)]
+        if not sample.size:
+            return 0.0, 0.0
+    lo, hi = np.percentile(sample, [low, high])
     return float(lo), float(hi)
 
 
@@ -131,7 +144,7 @@ def normalize_to_background(
     out = image.astype(np.float32) * scale - np.float32((1.0 + dark) / (bright - dark))
     if clip:
         np.clip(out, 0.0, 1.0, out=out)
-    return out
+    return _nonfinite_to_zero(out)
 
 
 @dataclass(frozen=True)

@@ -75,14 +75,30 @@ def _polygons_to_labels(polys: list[list[np.ndarray]], shape: tuple[int, int]) -
     return labels
 
 
-def _geojson_truth(path: Path, shape: tuple[int, int]) -> Truth:
+def read_geojson_features(path: Path) -> list:
+    """The features of a GeoJSON file (UTF-8, byte-order mark allowed).
+
+    QuPath and others write a FeatureCollection, one Feature, or a bare list of Features.
+
+    Raises:
+        FerroscreenError: Not JSON, or JSON that is none of those.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FerroscreenError(f"{path}: invalid GeoJSON ({str(exc).splitlines()[0]})") from None
-    feats = data.get("features", []) if isinstance(data, dict) else data
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        return [data]
+    if isinstance(data, dict) and isinstance(data.get("features"), list):
+        return data["features"]
+    if isinstance(data, list):
+        return data
+    raise FerroscreenError(f"{path}: not GeoJSON (expected a FeatureCollection, a Feature or a list of Features)")
+
+
+def _geojson_truth(path: Path, shape: tuple[int, int]) -> Truth:
     polys, points = [], []
-    for f in feats if isinstance(feats, list) else []:
+    for f in read_geojson_features(path):
         geom = (f or {}).get("geometry") or {}
         kind, coords = geom.get("type"), geom.get("coordinates")
         if kind == "Point":
@@ -223,8 +239,8 @@ class TruthSource:
         self._files: dict[Path, Path] = {}  # image -> mask or GeoJSON file
         if truth.is_dir():
             for img in images:
-                gj = truth / f"{img.stem}.geojson"
-                found = gj if gj.is_file() else _mask_for(img, truth)
+                gj = [truth / f"{img.stem}.geojson", truth / f"{img.name}.geojson"]  # QuPath scripts write both
+                found = next((g for g in gj if g.is_file()), None) or _mask_for(img, truth)
                 if found is not None:
                     self._files[img] = found
         elif suffix == ".csv":

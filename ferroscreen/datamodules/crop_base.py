@@ -8,6 +8,7 @@ training-data summary stored in the model bundle.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -144,7 +145,9 @@ class CropDataModule(pl.LightningDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.classes = list(classes)
+        self.classes = [unicodedata.normalize("NFC", str(c)) for c in classes]  # as folder names are compared
+        if len(set(self.classes)) < 2 or len(set(self.classes)) < len(self.classes):
+            raise FerroscreenError(f"classes {self.classes}: a classifier needs two or more different classes")
         self.crop_size = int(crop_size)
         self.batch_size = int(batch_size)
         self.num_workers = int(num_workers)

@@ -1,48 +1,124 @@
-"""Labelled crops from image files: ImageFolder trees and point annotations.
+"""Labelled pre-cut crops: :class:`CropFolderDataModule` over ImageFolder trees.
 
-* :class:`CropFolderDataModule` — ``root/<class>/*.png`` (torchvision
-  ImageFolder layout), either ``root/train/<class>`` + ``root/val/<class>`` or
-  one tree split at random by file (seeded).
-* :class:`PointAnnotationDataModule` — whole frames with cell positions: a CSV
-  ``image,x,y,class`` (image paths relative to the CSV) or QuPath GeoJSON
-  exports (``<image stem>.geojson`` beside the images; Point geometries or the
-  centroid of Polygons; class from ``properties.classification.name``). Crops
-  are cut around each point; images are split between train and validation.
+``root/<class>/*.png`` (torchvision's ImageFolder layout: a class's sub-folders
+included), either ``root/train/<class>`` + ``root/val/<class>`` or one tree
+(``root`` or ``root/train``) split at random by file (seeded). Files that are not
+images are left out and said. Class names are compared in Unicode NFC (macOS
+writes folder names in NFD).
 """
 
 from __future__ import annotations
 
-import json
+import unicodedata
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 
-from ferroscreen.crops import CropNormalization, extract_crops, normalize_frame
+from ferroscreen.crops import CropNormalization, normalize_frame
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
     CropSets,
-    frame_sample,
-    resolve_normalization,
     split_groups,
 )
-from ferroscreen.errors import FerroscreenError
+from ferroscreen.errors import FerroscreenError, ImageReadError
 from ferroscreen.io import load_image
 
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+#: Crop image files (``.gif``/``.webp`` as OpenCV reads them; TIFF pages beyond the first are not read).
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
+#: Files operating systems leave in folders: never images, never mentioned.
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
 
 
-def crop_images(folder: Path) -> list[Path]:
-    """Image files in ``folder``; hidden ones (``.DS_Store``, macOS ``._name.png`` forks) are not images."""
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    )
+def nfc(name: str) -> str:
+    """A name in Unicode NFC (macOS file systems hand back NFD: ``é`` as ``e`` + accent)."""
+    return unicodedata.normalize("NFC", name)
+
+
+def crop_images(folder: Path, skipped: list[Path] | None = None) -> list[Path]:
+    """Image files under ``folder``, its sub-folders included (as torchvision's ImageFolder reads a class).
+
+    Hidden files and folders (``.DS_Store``, macOS ``._name.png`` forks, ``.ipynb_checkpoints``) and
+    system files (``Thumbs.db``) are passed over; other files that are not images are appended to
+    ``skipped`` when given.
+    """
+    out = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).parts
+        if any(part.startswith(".") for part in rel) or not p.is_file():
+            continue
+        if p.suffix.lower() in IMAGE_SUFFIXES:
+            out.append(p)
+        elif skipped is not None and p.name.lower() not in _SYSTEM_FILES:
+            skipped.append(p)
+    return out
+
+
+def class_folders(tree: Path, classes: list[str] | None, whose: str = "among the classes") -> dict[str, Path]:
+    """The class sub-folders of ``tree`` by class name (names compared in NFC).
+
+    Args:
+        tree: Folder of ``<class>/`` sub-folders.
+        classes: The classes; ``None``: every sub-folder is one.
+        whose: How the error names the class list (``"classes of the model"``).
+
+    Raises:
+        FerroscreenError: A sub-folder that is not one of ``classes``, or two sub-folders with one name.
+    """
+    found: dict[str, Path] = {}
+    for p in sorted(tree.iterdir()):
+        if not p.is_dir() or p.name.startswith("."):
+            continue
+        name = nfc(p.name)
+        if name in found:
+            raise FerroscreenError(f"{tree}: folders '{found[name].name}' and '{p.name}' are one class name "
+                                   "written two ways")
+        found[name] = p
+    if classes is not None:
+        extra = sorted(set(found) - {nfc(c) for c in classes})
+        if extra:
+            raise FerroscreenError(f"{tree}: folders {extra} are not {whose} {list(classes)}")
+    return found
+
+
+def labelled_crop_files(tree: Path, classes: list[str], whose: str = "among the classes",
+                        notes: list[str] | None = None) -> tuple[list[Path], list[int]]:
+    """Every crop image under ``tree/<class>/`` with its class index; other files said in ``notes``.
+
+    Raises:
+        FerroscreenError: See :func:`class_folders`.
+    """
+    folders = class_folders(tree, classes, whose)
+    paths, labels, skipped = [], [], []
+    for i, c in enumerate(classes):
+        if nfc(c) in folders:
+            imgs = crop_images(folders[nfc(c)], skipped)
+            paths += imgs
+            labels += [i] * len(imgs)
+    if skipped and notes is not None:
+        shown = ", ".join(str(p.relative_to(tree)) for p in skipped[:3])
+        notes.append(f"{tree}: {len(skipped)} file(s) that are not images ({', '.join(IMAGE_SUFFIXES)}) left out: "
+                     f"{shown}{', ...' if len(skipped) > 3 else ''}")
+    return paths, labels
 
 
 def load_crop(path: Path, size: int) -> np.ndarray:
-    """One crop image, normalised like a frame and resized to ``size`` × ``size``."""
-    img = normalize_frame(load_image(path))
+    """One crop image, normalised like a frame and resized to ``size`` × ``size``.
+
+    Raises:
+        ImageReadError: The file is unreadable, or a TIFF of several pages (a crop is one image:
+            as a frame only its first page would be read).
+    """
+    raw = load_image(path)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            n, shape = len(tif.pages), (tif.series[0].shape if tif.series else None)
+        if n > 1:
+            raise ImageReadError(f"{path}: a TIFF of {n} pages (shape {shape}) where a crop is one image: "
+                                 "save the plane or channel to classify")
+    img = normalize_frame(raw)
     if img.shape != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
     return img.astype(np.float16)
@@ -52,10 +128,12 @@ class CropFolderDataModule(CropDataModule):
     """Pre-cut crops in class sub-folders.
 
     Args:
-        root: Folder with ``train/`` and ``val/`` (each ``<class>/`` sub-folders)
-            or directly ``<class>/`` sub-folders (split by file, seeded).
+        root: Folder with ``train/`` and ``val/`` (each ``<class>/`` sub-folders),
+            or ``<class>/`` sub-folders directly or under ``train/`` alone (split by
+            file, seeded). A class folder's images include those in its sub-folders.
         classes: Class names; default: the sub-folder names, sorted. Every
-            class must have a folder; folders not in ``classes`` are an error.
+            class must have training images; folders not in ``classes`` (in
+            ``train/`` or ``val/``) are an error.
         Other args: see :class:`CropDataModule`.
     """
 
@@ -73,34 +151,26 @@ class CropFolderDataModule(CropDataModule):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FerroscreenError(f"{self.root}: crop folder not found")
-        split = (self.root / "train").is_dir()
-        tree = self.root / "train" if split else self.root
-        found = sorted(p.name for p in tree.iterdir() if p.is_dir() and not p.name.startswith("."))
+        self.tree = self.root / "train" if (self.root / "train").is_dir() else self.root
+        self.val_tree = self.root / "val" if self.tree != self.root and (self.root / "val").is_dir() else None
+        found = class_folders(self.tree, None)
         if not found:
-            raise FerroscreenError(f"{tree}: no class sub-folders (expected {tree}/<class>/*.png)")
-        classes = list(classes) if classes else found
-        extra = sorted(set(found) - set(classes))
-        if extra:
-            raise FerroscreenError(f"{tree}: folders {extra} are not among the classes {classes}")
+            raise FerroscreenError(f"{self.tree}: no class sub-folders (expected {self.tree}/<class>/*.png)")
+        classes = [nfc(c) for c in classes] if classes else sorted(found)
+        class_folders(self.tree, classes)
+        if self.val_tree is not None:
+            class_folders(self.val_tree, classes)
         super().__init__(classes, crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
-        self.presplit = split
-
-    def _collect(self, tree: Path) -> tuple[list[Path], list[int]]:
-        paths, labels = [], []
-        for i, c in enumerate(self.classes):
-            if (tree / c).is_dir():
-                imgs = crop_images(tree / c)
-                paths += imgs
-                labels += [i] * len(imgs)
-        return paths, labels
+        self.presplit = self.val_tree is not None
 
     def build_sets(self) -> CropSets:  # noqa: D102
         size = self.crop_size
-        if self.presplit:
-            tp, ty = self._collect(self.root / "train")
-            vp, vy = self._collect(self.root / "val")
+        notes: list[str] = []
+        if self.val_tree is not None:
+            tp, ty = labelled_crop_files(self.tree, self.classes, notes=notes)
+            vp, vy = labelled_crop_files(self.val_tree, self.classes, notes=notes)
         else:
-            paths, labels = self._collect(self.root)
+            paths, labels = labelled_crop_files(self.tree, self.classes, notes=notes)
             by_class: dict[int, list[str]] = {}
             for p, y in zip(paths, labels, strict=True):
                 by_class.setdefault(y, []).append(str(p))
@@ -111,134 +181,26 @@ class CropFolderDataModule(CropDataModule):
             vy = [y for p, y in zip(paths, labels, strict=True) if str(p) in val]
         empty = [c for i, c in enumerate(self.classes) if i not in set(ty)]
         if empty:
-            tree = self.root / "train" if self.presplit else self.root
-            raise FerroscreenError(f"{tree}: no training images of class(es) {', '.join(empty)}")
+            raise FerroscreenError(f"{self.tree}: no training images of class(es) {', '.join(empty)}")
+        if not vy:
+            where = (f"{self.val_tree} holds no crops of the classes" if self.val_tree is not None else
+                     f"{self.tree}: no class has 2 images to split into training and validation")
+            raise FerroscreenError(f"no validation crops: {where} (add images, or a val/<class>/ folder)")
 
         def stack(ps: list[Path]) -> np.ndarray:
             if not ps:
                 return np.zeros((0, size, size), np.float16)
             return np.stack([load_crop(p, size) for p in ps])
 
+        summary = {"source": str(self.root), "presplit": self.presplit}
+        if notes:
+            summary["notes"] = notes
         return CropSets(
             stack(tp),
             np.asarray(ty, np.int64),
             stack(vp),
             np.asarray(vy, np.int64),
-            {"source": str(self.root), "presplit": self.presplit},
+            summary,
             None,
             {**CropNormalization.percentile().to_meta(), "scope": "per crop image"},
-        )
-
-
-def read_point_annotations(path: Path) -> pd.DataFrame:
-    """Point annotations as a table ``image, x, y, class`` (image = absolute path).
-
-    ``path`` is a CSV with columns ``image,x,y,class`` or a folder of QuPath
-    GeoJSON files named after their images.
-
-    Raises:
-        FerroscreenError: Missing columns, non-numeric coordinates, unknown
-            geometry types, or images that cannot be found.
-    """
-    path = Path(path)
-    rows = []
-    if path.is_file() and path.suffix.lower() == ".csv":
-        df = pd.read_csv(path)
-        missing = {"image", "x", "y", "class"} - set(df.columns)
-        if missing:
-            raise FerroscreenError(f"{path}: missing column(s) {sorted(missing)} (need image,x,y,class)")
-        for i, r in enumerate(df.itertuples(index=False), start=2):
-            try:
-                x, y = float(r.x), float(r.y)
-            except ValueError:
-                raise FerroscreenError(f"{path}:{i}: x/y '{r.x}', '{r.y}' are not numbers") from None
-            rows.append((str((path.parent / str(r.image)).resolve()), x, y, str(r._3)))
-    elif path.is_dir():
-        for gj in sorted(path.glob("*.geojson")):
-            images = [p for p in path.glob(gj.stem + ".*") if p.suffix.lower() in IMAGE_SUFFIXES]
-            if not images:
-                raise FerroscreenError(f"{gj}: no image named {gj.stem}.<png|tif|...> beside it")
-            try:
-                data = json.loads(gj.read_text())
-            except json.JSONDecodeError as exc:
-                raise FerroscreenError(f"{gj}: invalid GeoJSON ({exc})") from None
-            feats = data.get("features", []) if isinstance(data, dict) else data
-            for f in feats:
-                geom = f.get("geometry") or {}
-                props = f.get("properties") or {}
-                cls = (props.get("classification") or {}).get("name") or props.get("name")
-                if geom.get("type") == "Point":
-                    x, y = geom["coordinates"][:2]
-                elif geom.get("type") == "Polygon":
-                    ring = np.asarray(geom["coordinates"][0], float)
-                    x, y = ring[:, 0].mean(), ring[:, 1].mean()
-                else:
-                    raise FerroscreenError(f"{gj}: geometry type {geom.get('type')!r} is not Point or Polygon")
-                if cls:
-                    rows.append((str(images[0].resolve()), float(x), float(y), str(cls)))
-    else:
-        raise FerroscreenError(f"{path}: expected a CSV (image,x,y,class) or a folder of QuPath .geojson files")
-    return pd.DataFrame(rows, columns=["image", "x", "y", "class"])
-
-
-class PointAnnotationDataModule(CropDataModule):
-    """Crops around annotated points in whole frames, split by image.
-
-    Args:
-        annotations: CSV ``image,x,y,class`` or a folder of QuPath GeoJSON files.
-        classes: Class names; annotations of other classes are an error.
-        normalization: How crops are normalised (see
-            :func:`~ferroscreen.datamodules.crop_base.resolve_normalization`;
-            ``auto`` levels from up to 64 of the annotated images).
-        Other args: see :class:`CropDataModule`.
-    """
-
-    def __init__(
-        self,
-        annotations: str,
-        classes: list[str] = ("alive", "apoptosis", "ferroptosis", "necroptosis"),
-        crop_size: int = 48,
-        batch_size: int = 128,
-        num_workers: int = 0,
-        balanced_sampler: bool = False,
-        val_fraction: float = 0.25,
-        seed: int = 0,
-        normalization: str | dict | None = "percentile",
-    ) -> None:
-        super().__init__(list(classes), crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
-        self.annotations = Path(annotations)
-        self.normalization_spec = normalization
-
-    def build_sets(self) -> CropSets:  # noqa: D102
-        ann = read_point_annotations(self.annotations)
-        unknown = sorted(set(ann["class"]) - set(self.classes))
-        if unknown:
-            raise FerroscreenError(f"{self.annotations}: classes {unknown} are not among {self.classes}")
-        ann["label"] = [self.classes.index(c) for c in ann["class"]]
-        by_class: dict[int, list[str]] = {}
-        for img, lab in zip(ann["image"], ann["label"], strict=True):
-            by_class.setdefault(lab, []).append(img)
-        val_images = split_groups(by_class, self.val_fraction, self.seed)
-        parts = {True: ([], []), False: ([], [])}
-        norm = resolve_normalization(self.normalization_spec, frame_sample(sorted(set(ann["image"])), self.seed))
-        for img, grp in ann.groupby("image", sort=True):
-            frame = norm.apply(load_image(img))
-            det = pd.DataFrame({"x": grp["x"].to_numpy(), "y": grp["y"].to_numpy()})
-            crops = extract_crops(frame, det, self.crop_size).astype(np.float16)
-            xs, ys = parts[img in val_images]
-            xs.append(crops)
-            ys.append(grp["label"].to_numpy())
-        empty = np.zeros((0, self.crop_size, self.crop_size), np.float16)
-
-        def cat(arrs, fallback):
-            return np.concatenate(arrs) if arrs else fallback
-
-        return CropSets(
-            cat(parts[False][0], empty),
-            cat(parts[False][1], np.zeros(0, np.int64)),
-            cat(parts[True][0], empty),
-            cat(parts[True][1], np.zeros(0, np.int64)),
-            {"source": str(self.annotations), "val_images": sorted(val_images)},
-            None,
-            norm.to_meta(),
         )

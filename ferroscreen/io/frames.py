@@ -119,8 +119,10 @@ def load_image(path: str | Path) -> np.ndarray:
     TIFFs are read with tifffile (first page of a multi-page file), Cellomics
     ``.C01``/``.DIB`` files by :mod:`ferroscreen.io.cellomics`; PNG/JPEG
     and other formats with OpenCV ``IMREAD_UNCHANGED`` (16-bit PNGs stay
-    16-bit). RGB(A) images are converted to grey by averaging the colour
-    channels, keeping the input dtype.
+    16-bit). RGB(A) images (TIFF samples stored contiguously or by plane) are
+    converted to grey by averaging the colour channels, keeping the input dtype;
+    grey + alpha keeps the grey. A JPEG without its end-of-image marker (cut
+    short) is refused.
 
     OME-Zarr frame paths (see the module docstring) are read by
     :func:`ferroscreen.io.omezarr.read_frame`, TIFF page paths by tifffile, CZI planes by
@@ -150,7 +152,10 @@ def load_image(path: str | Path) -> np.ndarray:
             import tifffile
 
             with tifffile.TiffFile(path) as tif:
-                img = tif.pages[0].asarray()
+                first = tif.pages[0]
+                img = first.asarray()
+                if "S" in first.axes and img.ndim == len(first.axes):  # samples last, planar RGB too
+                    img = np.moveaxis(img, first.axes.index("S"), -1)
         elif suffix in (".c01", ".dib"):
             from ferroscreen.io.cellomics import read_cellomics_image
 
@@ -158,7 +163,10 @@ def load_image(path: str | Path) -> np.ndarray:
         else:
             import cv2
 
-            img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            data = np.fromfile(path, np.uint8)
+            if suffix in (".jpg", ".jpeg") and not _jpeg_complete(data):
+                raise ValueError("truncated JPEG: the file ends before its end-of-image marker")
+            img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
             if img is None:
                 raise ValueError("OpenCV could not decode it")
     except ImageReadError:
@@ -211,11 +219,22 @@ def _read_page(file: Path, page: int) -> np.ndarray:
         raise ImageReadError(f"{file}: unreadable page {page} ({reason})") from None
 
 
+def _jpeg_complete(data: np.ndarray) -> bool:
+    """Whether JPEG bytes hold an end-of-image marker (FF D9) near their end (data appended after it is allowed).
+
+    libjpeg decodes a file cut short with its missing rows grey and only a warning on stderr. In the
+    compressed data a 0xFF byte is always followed by 0x00, so FF D9 there is the real marker.
+    """
+    return b"\xff\xd9" in data[2:][-65536:].tobytes()
+
+
 def _to_2d(img: np.ndarray, path: str | Path) -> np.ndarray:
-    """Grey 2-D pixels: RGB(A) averaged in the input dtype, the first plane of a stack."""
+    """Grey 2-D pixels: RGB(A) averaged in the input dtype, grey + alpha's grey, the first plane of a stack."""
     img = np.asarray(img)
     if img.ndim == 3 and img.shape[-1] in (3, 4):
         img = img[..., :3].mean(axis=-1).astype(img.dtype)
+    elif img.ndim == 3 and img.shape[-1] == 2:
+        img = img[..., 0]
     elif img.ndim == 3:
         img = img[0]
     if img.ndim != 2 or img.size == 0:

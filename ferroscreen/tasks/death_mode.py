@@ -10,6 +10,7 @@ training set (needed by ``cleaning_source: running``).
 from __future__ import annotations
 
 import copy
+import unicodedata
 import warnings
 
 import numpy as np
@@ -101,7 +102,7 @@ class DeathModeClassifier(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.classes = list(classes)
+        self.classes = [unicodedata.normalize("NFC", str(c)) for c in classes]  # as data folders are compared
         try:
             self.net = DeathModeNet(backbone, len(classes), weights, input_size, dropout)
         except ModelBundleError as exc:

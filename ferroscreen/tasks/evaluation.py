@@ -26,7 +26,7 @@ from ferroscreen.crops import (
     normalize_frame,
     with_next_scan,
 )
-from ferroscreen.datamodules.crop_folders import crop_images, load_crop
+from ferroscreen.datamodules.crop_folders import labelled_crop_files, load_crop
 from ferroscreen.datamodules.reference_plate import later_crop_frames
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
@@ -65,21 +65,15 @@ def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32", tta:
         raise FerroscreenError(f"{bundle.path}: the model reads each cell's next scan too; a crop folder has one "
                                "image per cell (evaluate it on a plate)")
     classes = bundle.classes
-    folders = sorted(p.name for p in tree.iterdir() if p.is_dir() and not p.name.startswith("."))
-    unknown = sorted(set(folders) - set(classes))
-    if unknown:
-        raise FerroscreenError(f"{tree}: folders {unknown} are not classes of the model {classes}")
-    crops, labels = [], []
-    for i, c in enumerate(classes):
-        if (tree / c).is_dir():
-            for p in crop_images(tree / c):
-                crops.append(load_crop(p, bundle.crop_size))
-                labels.append(i)
+    notes: list[str] = []
+    paths, labels = labelled_crop_files(tree, classes, "classes of the model", notes)
+    crops = [load_crop(p, bundle.crop_size) for p in paths]
     if not crops:
         raise FerroscreenError(f"{tree}: no crop images found")
     probs = predict_crops(bundle, np.stack(crops), precision=precision, tta=tta)
     cm = confusion_matrix(np.asarray(labels), probs.argmax(1), len(classes))
-    return {"kind": "crop_folder", "data": str(tree), **classification_report(cm, classes)}
+    return {"kind": "crop_folder", "data": str(tree), **classification_report(cm, classes),
+            **({"notes": notes} if notes else {})}
 
 
 def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0,

@@ -26,6 +26,7 @@ def crop_folder(tmp_path_factory):
         for i in range(6):
             img = (rng.random((40, 40)) * 255).astype(np.uint8)
             cv2.imwrite(str(root / cls / f"{i}.png"), img)
+    (root / "alive" / "readme.txt").write_text("not a crop")  # left out, and said
     return root
 
 
@@ -64,6 +65,8 @@ def test_config_fast_dev_run(config, tiny_plate, crop_folder, tmp_path, monkeypa
     meta = run_training(config, out, overrides)
     bundle = load_bundle(out, expected_classes=["alive", "apoptosis", "ferroptosis", "necroptosis"])
     assert bundle.meta["training_data"]["n_train"] > 0
+    if config.stem == "folder":
+        assert "readme.txt" in bundle.meta["training_data"]["notes"][0]
     assert set(meta["validation"]) >= {"macro_f1", "per_class", "confusion"}
     json.dumps(bundle.meta)  # metadata is JSON-compatible
     if importlib.util.find_spec("onnxruntime"):  # every bundle carries its int8 graph for CPU scoring

@@ -1,0 +1,253 @@
+"""Crops around annotated points in whole frames: :class:`PointAnnotationDataModule`.
+
+Annotations are a CSV ``image,x,y,class`` (image paths relative to the CSV) or QuPath
+GeoJSON exports (``<image>.geojson`` or ``<image>.png.geojson`` beside the images;
+Point and MultiPoint geometries or the centroid of (Multi)Polygons; class from
+``properties.classification.name``). Crops are cut around each point; images are
+split between train and validation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.crops import extract_crops
+from ferroscreen.crops.truth_files import read_geojson_features
+from ferroscreen.csv_tables import read_csv_table
+from ferroscreen.datamodules.crop_base import (
+    CropDataModule,
+    CropSets,
+    frame_sample,
+    resolve_normalization,
+    split_groups,
+)
+from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, nfc
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.io import load_image
+
+POINT_COLUMNS = ("image", "x", "y", "class")
+
+
+def read_point_annotations(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
+    """Point annotations as a table ``image, x, y, class, source``.
+
+    ``path`` is a CSV (or tab/semicolon-separated) table with columns ``image,x,y,class`` in any
+    order and case (image paths relative to the CSV; other columns ignored), or a folder of QuPath
+    GeoJSON exports (``.geojson``/``.json``), each named after its image (``img.geojson`` or
+    ``img.png.geojson`` beside ``img.png``). GeoJSON objects give their Point, each point of a
+    MultiPoint (QuPath's point tool), or the centroid of a (Multi)Polygon; the class is
+    ``properties.classification.name`` (or ``names`` joined by ``": "``, or a plain string);
+    unclassified objects are left out and counted in ``notes``. ``image`` is an absolute path and
+    ``source`` says where each point was read (``file:line`` or ``file``) for later messages.
+
+    Raises:
+        FerroscreenError: Missing columns, coordinates that are not finite numbers, an empty
+            class, unknown geometry types, malformed GeoJSON, or images that cannot be found.
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() not in (".geojson", ".json"):
+        return _csv_points(path)
+    if path.is_file():
+        return _geojson_points(path, notes)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".geojson", ".json") and p.is_file()
+                       and not p.name.startswith("."))
+        if not files:
+            raise FerroscreenError(f"{path}: no QuPath .geojson files in this folder")
+        tables = []
+        for gj in files:
+            try:
+                tables.append(_geojson_points(gj, notes))
+            except FerroscreenError as exc:  # a .json file beside the exports that is no GeoJSON
+                if gj.suffix.lower() != ".json" or "not GeoJSON" not in str(exc):
+                    raise
+                if notes is not None:
+                    notes.append(f"{gj}: not GeoJSON, left out")
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=[*POINT_COLUMNS, "source"])
+    raise FerroscreenError(f"{path}: not found (expected a CSV image,x,y,class or a folder of QuPath .geojson files)")
+
+
+def _csv_points(path: Path) -> pd.DataFrame:
+    df = read_csv_table(path, "a points table (image,x,y,class)", names=("image", "class"))
+    cols = {c.lower(): c for c in df.columns}
+    missing = [c for c in POINT_COLUMNS if c not in cols]
+    if missing:
+        raise FerroscreenError(f"{path}: missing column(s) {missing} (need image,x,y,class; found "
+                               f"{list(df.columns)})")
+    rows = []
+    for i, (img, x, y, cls) in enumerate(df[[cols[c] for c in POINT_COLUMNS]].itertuples(index=False), start=2):
+        where = f"{path}:{i}"
+        try:
+            xy = float(x), float(y)
+        except (TypeError, ValueError):
+            raise FerroscreenError(f"{where}: x/y '{x}', '{y}' are not numbers") from None
+        if not np.isfinite(xy).all():
+            shown = ["" if pd.isna(v) else f"{v:g}" if isinstance(v, float) else str(v) for v in (x, y)]
+            raise FerroscreenError(f"{where}: x/y '{shown[0]}', '{shown[1]}' are not finite numbers")
+        if pd.isna(img) or not str(img).strip():
+            raise FerroscreenError(f"{where}: no image named")
+        if pd.isna(cls) or not str(cls).strip():
+            raise FerroscreenError(f"{where}: no class named")
+        image = (path.parent / str(img).strip()).resolve()
+        rows.append((str(image), *xy, nfc(str(cls).strip()), where))
+    return pd.DataFrame(rows, columns=[*POINT_COLUMNS, "source"])
+
+
+def _geojson_image(gj: Path) -> Path:
+    """The image a GeoJSON file annotates: ``img.png.geojson`` or ``img.geojson`` beside ``img.<png|tif|...>``."""
+    stem = Path(gj.stem)
+    if stem.suffix.lower() in IMAGE_SUFFIXES and (gj.parent / stem).is_file():
+        return gj.parent / stem
+    found = [gj.parent / (gj.stem + sfx) for sfx in IMAGE_SUFFIXES]
+    found += [gj.parent / (gj.stem + sfx.upper()) for sfx in IMAGE_SUFFIXES]
+    found = [p for p in found if p.is_file()]
+    if not found:
+        raise FerroscreenError(f"{gj}: no image named {gj.stem}.<{'|'.join(s[1:] for s in IMAGE_SUFFIXES)}> beside it")
+    if len({p.resolve() for p in found}) > 1:
+        raise FerroscreenError(f"{gj}: several images could be its image ({', '.join(p.name for p in found)}); "
+                               f"name the file after one of them ({found[0].name}.geojson)")
+    return found[0]
+
+
+def _polygon_centroid(rings: list) -> tuple[float, float, float]:
+    """Area-weighted centroid and area of a polygon's outer ring (vertex mean for a degenerate ring)."""
+    ring = np.asarray(rings[0], float)[:, :2]
+    x, y = ring[:, 0], ring[:, 1]
+    cross = x * np.roll(y, -1) - np.roll(x, -1) * y
+    area = cross.sum() / 2
+    if abs(area) < 1e-9:
+        return float(x.mean()), float(y.mean()), 0.0
+    cx = ((x + np.roll(x, -1)) * cross).sum() / (6 * area)
+    cy = ((y + np.roll(y, -1)) * cross).sum() / (6 * area)
+    return float(cx), float(cy), abs(float(area))
+
+
+def _feature_points(geom: dict, gj: Path) -> list[tuple[float, float]]:
+    kind, coords = geom.get("type"), geom.get("coordinates")
+    if kind == "Point":
+        return [tuple(coords[:2])]
+    if kind == "MultiPoint":
+        return [tuple(c[:2]) for c in coords]
+    if kind == "Polygon":
+        return [_polygon_centroid(coords)[:2]]
+    if kind == "MultiPolygon":  # one object in several parts: the area-weighted centroid of the parts
+        parts = np.array([_polygon_centroid(poly) for poly in coords])
+        w = parts[:, 2] if parts[:, 2].sum() > 0 else np.ones(len(parts))
+        return [(float(np.average(parts[:, 0], weights=w)), float(np.average(parts[:, 1], weights=w)))]
+    raise FerroscreenError(f"{gj}: geometry type {kind!r} is not Point, MultiPoint, Polygon or MultiPolygon")
+
+
+def _feature_class(props: dict) -> str | None:
+    cls = props.get("classification")
+    if isinstance(cls, dict):
+        cls = cls.get("name") or (": ".join(map(str, cls["names"])) if cls.get("names") else None)
+    cls = cls or props.get("name")
+    return nfc(str(cls).strip()) if cls is not None and str(cls).strip() else None
+
+
+def _geojson_points(gj: Path, notes: list[str] | None) -> pd.DataFrame:
+    feats = read_geojson_features(gj)
+    image = str(_geojson_image(gj).resolve())
+    rows, unclassified = [], 0
+    try:
+        for k, f in enumerate(feats):
+            if not isinstance(f, dict) or not isinstance(f.get("geometry"), dict):
+                raise FerroscreenError(f"{gj}: object {k} has no geometry")
+            cls = _feature_class(f.get("properties") or {})
+            pts = _feature_points(f["geometry"], gj)
+            if cls is None:
+                unclassified += 1
+                continue
+            for x, y in pts:
+                xy = float(x), float(y)
+                if not np.isfinite(xy).all():
+                    raise FerroscreenError(f"{gj}: object {k} has coordinates {xy} that are not finite")
+                rows.append((image, *xy, cls, f"{gj} (object {k})"))
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        raise FerroscreenError(f"{gj}: malformed geometry ({type(exc).__name__}: {exc})") from None
+    if unclassified and notes is not None:
+        notes.append(f"{gj}: {unclassified} object(s) without a class left out")
+    return pd.DataFrame(rows, columns=[*POINT_COLUMNS, "source"])
+
+
+class PointAnnotationDataModule(CropDataModule):
+    """Crops around annotated points in whole frames, split by image.
+
+    Args:
+        annotations: CSV ``image,x,y,class`` or a folder of QuPath GeoJSON files.
+        classes: Class names; annotations of other classes are an error.
+        normalization: How crops are normalised (see
+            :func:`~ferroscreen.datamodules.crop_base.resolve_normalization`;
+            ``auto`` levels from up to 64 of the annotated images).
+        Other args: see :class:`CropDataModule`.
+    """
+
+    def __init__(
+        self,
+        annotations: str,
+        classes: list[str] = ("alive", "apoptosis", "ferroptosis", "necroptosis"),
+        crop_size: int = 48,
+        batch_size: int = 128,
+        num_workers: int = 0,
+        balanced_sampler: bool = False,
+        val_fraction: float = 0.25,
+        seed: int = 0,
+        normalization: str | dict | None = "percentile",
+    ) -> None:
+        super().__init__(list(classes), crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
+        self.annotations = Path(annotations)
+        self.normalization_spec = normalization
+
+    def build_sets(self) -> CropSets:  # noqa: D102
+        notes: list[str] = []
+        ann = read_point_annotations(self.annotations, notes)
+        if ann.empty:
+            raise FerroscreenError(f"{self.annotations}: no classified points found")
+        unknown = sorted(set(ann["class"]) - set(self.classes))
+        if unknown:
+            raise FerroscreenError(f"{self.annotations}: classes {unknown} are not among {self.classes}")
+        for img, grp in ann.groupby("image", sort=True):
+            if not Path(img).is_file():
+                raise FerroscreenError(f"{grp['source'].iloc[0]}: image {img} not found")
+        ann["label"] = [self.classes.index(c) for c in ann["class"]]
+        by_class: dict[int, list[str]] = {}
+        for img, lab in zip(ann["image"], ann["label"], strict=True):
+            by_class.setdefault(lab, []).append(img)
+        val_images = split_groups(by_class, self.val_fraction, self.seed)
+        if not val_images:
+            raise FerroscreenError(f"{self.annotations}: no validation images: the points lie in "
+                                   f"{ann['image'].nunique()} image(s) and no class is in two of them "
+                                   "(annotate more images)")
+        parts = {True: ([], []), False: ([], [])}
+        norm = resolve_normalization(self.normalization_spec, frame_sample(sorted(set(ann["image"])), self.seed))
+        for img, grp in ann.groupby("image", sort=True):
+            raw = load_image(img)
+            h, w = raw.shape
+            outside = grp[(grp["x"] < 0) | (grp["x"] > w - 1) | (grp["y"] < 0) | (grp["y"] > h - 1)]
+            if len(outside):
+                r = outside.iloc[0]
+                raise FerroscreenError(f"{r['source']}: point ({r['x']:g}, {r['y']:g}) lies outside its image "
+                                       f"({w} x {h} px){f' (and {len(outside) - 1} more)' if len(outside) > 1 else ''}")
+            frame = norm.apply(raw)
+            det = pd.DataFrame({"x": grp["x"].to_numpy(), "y": grp["y"].to_numpy()})
+            crops = extract_crops(frame, det, self.crop_size).astype(np.float16)
+            xs, ys = parts[img in val_images]
+            xs.append(crops)
+            ys.append(grp["label"].to_numpy())
+        empty = np.zeros((0, self.crop_size, self.crop_size), np.float16)
+
+        def cat(arrs, fallback):
+            return np.concatenate(arrs) if arrs else fallback
+
+        return CropSets(
+            cat(parts[False][0], empty),
+            cat(parts[False][1], np.zeros(0, np.int64)),
+            cat(parts[True][0], empty),
+            cat(parts[True][1], np.zeros(0, np.int64)),
+            {"source": str(self.annotations), "val_images": sorted(val_images), **({"notes": notes} if notes else {})},
+            None,
+            norm.to_meta(),
+        )
