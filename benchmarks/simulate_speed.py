@@ -32,7 +32,7 @@ def main() -> None:
         return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
     t0, c0 = time.perf_counter(), cpu()
-    res = simulate_plate(out, load_library("demo"), config)
+    res = simulate_plate(out, load_library("demo"), config, replace=True)
     dt, dc = time.perf_counter() - t0, cpu() - c0
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(

@@ -91,6 +91,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
             image_size=s.image_size, seed=seed,
         ),
         progress=True,
+        replace=True,  # the demo's own plate of an earlier run
     )  # fmt: skip
     timings["simulate_s"] = time.perf_counter() - t
     say(f"      {sim.n_images} images, {sim.n_cells} true cells")

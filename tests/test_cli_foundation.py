@@ -69,3 +69,10 @@ def test_bad_inputs_one_line_errors(tmp_path, cli, user_error):
     user_error(cli("inspect", empty), "no known acquisition layout")
     make_plate(tmp_path / "acq" if (tmp_path / "acq").mkdir() is None else tmp_path)
     user_error(cli("inspect", tmp_path / "acq", "--layout", lay), "K99")
+
+
+def test_superscript_digits_are_not_numbers(tmp_path, cli, user_error):
+    """'²' passes str.isdigit() but not int(): a binary file read as a grid crashed inspect, fit and hits."""
+    grid = tmp_path / "sup.txt"
+    grid.write_text("\t1\t2\u00b2\t3\nA\t1\t2\t3\nB\t4\t5\t6\n")
+    user_error(cli("inspect", grid), "sup.txt")

@@ -218,7 +218,7 @@ def _compare(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> dict
     diff = a - r
     se, df = _satterthwaite(alone.parts() + rescued.parts())
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = diff / se
+        t = np.float64(diff) / np.float64(se)  # both 0 when a mode is never called: no test
     out["p_value"] = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) and df > 0 else np.nan
     out["df"] = df
     out["effect_reduction"] = float(diff / eff_a) if eff_a else np.nan

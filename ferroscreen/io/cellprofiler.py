@@ -147,7 +147,7 @@ def _wells(table: pd.DataFrame, source: Path) -> pd.Series:
     names = {}
     for r, c in pairs.unique():
         try:
-            row = _whole(r) - 1 if r.replace(".", "", 1).isdigit() else row_index(r.upper())
+            row = _whole(r) - 1 if r.replace(".", "", 1).isdecimal() else row_index(r.upper())
             names[r, c] = rowcol_to_well(row, _whole(c) - 1)
         except (WellError, ValueError) as exc:
             raise AcquisitionError(f"{source}: row {r!r}, column {c!r} is not a well ({exc})") from None

@@ -142,7 +142,7 @@ class _ArrayLayout:
                 if not key.startswith(self.prefix):
                     continue
                 parts = key[len(self.prefix):].split(self.separator)
-                if len(parts) == len(self.shape) and all(p.isdigit() for p in parts):
+                if len(parts) == len(self.shape) and all(p.isdecimal() for p in parts):
                     out.add(tuple(int(p) for p in parts[:-2]))
         return out
 

@@ -40,7 +40,7 @@ def parse_z_plane(value: str | int | None) -> int | str | None:
     text = str(value).strip().lower()
     if text in PROJECTIONS:
         return text
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     raise ValueError(f"--z-plane '{value}': give a plane number (0-based) or one of {', '.join(PROJECTIONS)}")
 

@@ -164,7 +164,7 @@ def _text(cell) -> str:
 
 def _integer(cell) -> int | None:
     text = _text(cell)
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 def _value(cell, decimal_comma: bool) -> tuple[float, str]:
@@ -724,7 +724,7 @@ def _read_bmg_table(path, rows, i: int, k: int, decimal_comma: bool, tally: _Tal
             m += 1
             continue
         letter, number = (_text(cells[c]) if c < len(cells) else "" for c in (k, k + 1))
-        if not (letter.isalpha() and number.isdigit() and _is_well(f"{letter}{number}")):
+        if not (letter.isalpha() and number.isdecimal() and _is_well(f"{letter}{number}")):
             break
         well = normalize_well(f"{letter}{number}")
         for c, name in columns:
@@ -912,7 +912,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
 
 def _pick(export: PlateReaderExport, read: str) -> list[PlateRead]:
     text = read.strip()
-    if text.isdigit() and not any(r.label.strip() == text for r in export.reads):
+    if text.isdecimal() and not any(r.label.strip() == text for r in export.reads):
         if 1 <= int(text) <= len(export.reads):
             return [export.reads[int(text) - 1]]
         raise AcquisitionError(f"{export.path}: --read {read}: there are {len(export.reads)} reads; "

@@ -76,7 +76,7 @@ def _number(path: Path, text: str, what: str) -> float:
 
 def _index(path: Path, el: ET.Element, key: str, where: str) -> int:
     raw = el.get(key, "")
-    if not raw.strip().isdigit():
+    if not raw.strip().isdecimal():
         raise LayoutError(f"{path}: {where}: {key}='{raw}' is not a row or column number (0-based)")
     return int(raw)
 

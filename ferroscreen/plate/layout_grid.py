@@ -60,7 +60,7 @@ def grid_columns(cells: list[str]) -> int | None:
     if len(numbers) not in _FORMAT_FOR_COLS:
         return None
     for i, text in enumerate(numbers, start=1):
-        if not (text.isdigit() and int(text) == i):
+        if not (text.isdecimal() and int(text) == i):
             return None
     return len(numbers)
 

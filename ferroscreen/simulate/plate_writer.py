@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -71,16 +72,39 @@ class _WellJob:
     images: str
 
 
+_PLATE_FILES = ("layout.csv", "truth.json", "truth_cells.csv")
+
+
+def _clear_earlier_plate(out: Path, replace: bool) -> None:
+    images = out / "images"
+    held = [n for n in _PLATE_FILES if (out / n).exists()]
+    if images.is_dir() and any(images.iterdir()):
+        held.insert(0, "images/")
+    if not held:
+        return
+    if not replace:
+        raise SimulationConfigError(f"simulate: {out}: already holds a plate ({', '.join(held)}); "
+                                    "give a new folder or remove it")
+    shutil.rmtree(images, ignore_errors=True)
+    for n in _PLATE_FILES:
+        (out / n).unlink(missing_ok=True)
+
+
 def simulate_plate(
     out: str | Path,
     library: Library,
     config: SimulationConfig,
     progress: bool = False,
+    replace: bool = False,
 ) -> SimulationResult:
     """Simulate a plate and write images, layout and truth under ``out``.
 
     Args:
-        out: Output folder (created; existing simulator files are overwritten).
+        out: Output folder (created). One that already holds a plate (``images/`` with files,
+            ``layout.csv``, ``truth.json`` or ``truth_cells.csv``) is refused: the new plate's
+            images would lie beside the old ones under a layout and truth of the new plate only.
+        replace: Remove an earlier simulated plate in ``out`` first (its ``images/`` folder and
+            truth files) instead of refusing.
         library: Compounds, rescue agents and plate maps.
         config: Run settings.
         progress: Show a progress bar on stderr.
@@ -90,10 +114,12 @@ def simulate_plate(
 
     Raises:
         LibraryError: If the library has no map for the plate format.
-        SimulationConfigError: If ``config.wells`` names wells not on the plate.
+        SimulationConfigError: If ``config.wells`` names wells not on the plate, or ``out``
+            holds a plate and ``replace`` is false.
     """
     start = time.perf_counter()
     out = Path(out)
+    _clear_earlier_plate(out, replace)
     plans = plan_plate(library, config.plate_format)
     fmt = PlateFormat.from_n_wells(config.plate_format)
     if config.wells:

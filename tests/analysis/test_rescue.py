@@ -354,3 +354,17 @@ def test_a_rescue_curve_pooling_two_rescue_doses_is_said():
     notes = analyse_screen(wells, layout).notes
     assert any(n.startswith("RSL3 + Fer-1: the rescue agent at 2 doses (1 µM, 5 µM) across the dose series") for n
                in notes), notes
+
+
+def test_a_mode_never_called_is_not_assessable_not_a_crash():
+    """Share fractions of a mode the classifier never calls are exactly 0 in every well (no variance)."""
+    def wells(compound, role, agent="", conc=1e-6):
+        return pd.DataFrame({"plate": "P1", "compound": compound, "concentration": conc, "role": role,
+                             "mode": "necroptosis", "rescue_agent": agent, "group": "",
+                             "frac_necroptosis": [0.0, 0.0]})
+
+    tab = pd.concat([wells("DMSO", "vehicle", conc=np.nan), wells("TSZ", "reference"),
+                     wells("TSZ", "rescue", agent="Nec-1")], ignore_index=True)
+    out = confirm_rescues(pd.DataFrame(), tab).set_index("compound")
+    assert not out.loc["TSZ", "confirms"] and "rescue not assessable" in out.loc["TSZ", "verdict"]
+    assert np.isnan(out.loc["TSZ", "p_value"])

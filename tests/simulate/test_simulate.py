@@ -250,3 +250,18 @@ def test_cli_writes_a_tiny_plate_and_contact_sheet(cli, tmp_path):
     assert sheet.stat().st_size > 0
     meta = json.loads((out / "truth.json").read_text())
     assert meta["config"]["seed"] == 1 and meta["times_h"] == [0.0, 4.0, 8.0]
+
+
+def test_a_folder_holding_a_plate_is_refused_unless_replaced(tmp_path):
+    from ferroscreen.simulate import SimulationConfigError
+
+    one = tiny_config(fields=1, hours=4, image_size=(48, 48), wells=("A01", "A02"))
+    simulate_plate(tmp_path, load_library("demo"), one)
+    before = sorted(p.name for p in (tmp_path / "images").iterdir())
+    with pytest.raises(SimulationConfigError, match=r"already holds a plate \(images/, layout.csv, truth.json"):
+        simulate_plate(tmp_path, load_library("demo"), tiny_config(fields=1, hours=4, image_size=(48, 48),
+                                                                   wells=("B01",)))
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == before  # nothing touched
+    simulate_plate(tmp_path, load_library("demo"), tiny_config(fields=1, hours=4, image_size=(48, 48),
+                                                               wells=("B01",)), replace=True)
+    assert {p.name.split("_")[2] for p in (tmp_path / "images").iterdir()} == {"B1"}
