@@ -55,6 +55,29 @@ class ReaderSignal(StrEnum):
 MAX_GALLERY = 200
 
 
+def _check_score_run(devices: int, batch_size: int, workers: int | None, poll_s: float, idle_exit_s: float,
+                     accelerator: str) -> None:
+    """Refuse run settings of ``score`` before anything is written (a store left behind would block the rerun).
+
+    Raises:
+        FerroscreenError: One line naming the option.
+    """
+    _check_number("--devices", devices, 1)
+    _check_number("--batch-size", batch_size, 1)
+    _check_number("--workers", workers, 0)
+    _check_number("--poll-s", poll_s, 0)
+    _check_number("--idle-exit-s", idle_exit_s, 0)
+    if accelerator not in ("cpu", "gpu", "cuda", "auto"):
+        raise FerroscreenError(f"--accelerator must be cpu, gpu or auto, not '{accelerator}'")
+    if accelerator in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise FerroscreenError("--accelerator gpu: torch sees no CUDA GPU on this machine (use cpu or auto)")
+        if devices > torch.cuda.device_count():
+            raise FerroscreenError(f"--devices {devices}: torch sees {torch.cuda.device_count()} GPU(s)")
+
+
 def _check_number(option: str, value: float | None, low: float | None = None, high: float | None = None,
                   low_open: bool = False) -> None:
     """Refuse an option value that is not a finite number within [low, high] (``(low, ...`` with ``low_open``).
@@ -804,6 +827,7 @@ def score(
     from ferroscreen.score.runner import score_plate
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
+    _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator)
     s = score_plate(
         acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
         idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,

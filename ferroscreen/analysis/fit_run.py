@@ -30,7 +30,7 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
 from ferroscreen.analysis.dose_tables import CURVE_ROLES
-from ferroscreen.analysis.inputs import AnalysisInputError, wells_from_metric
+from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, wells_from_metric
 from ferroscreen.analysis.results_workbook import write_results_workbook
 from ferroscreen.analysis.screen import (
     analyse_screen,
@@ -237,10 +237,10 @@ def run_fit(
             table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on,
             exclude=exclude, ci_scale=ci_scale,
         )
-    except AnalysisInputError as exc:
+    except NothingToFitError as exc:  # the layout's undosed or non-molar compounds may be why
         if not unmolar:
             raise
-        raise AnalysisInputError(f"{exc}; {unmolar[0]}" + (f" (and {len(unmolar) - 1} more)" if len(unmolar) > 1
+        raise NothingToFitError(f"{exc}; {unmolar[0]}" + (f" (and {len(unmolar) - 1} more)" if len(unmolar) > 1
                                                            else "")) from None
     over_name = "ec50_over_time.csv"
     over = (ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude, ci_scale=ci_scale)

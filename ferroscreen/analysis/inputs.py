@@ -33,6 +33,10 @@ class AnalysisInputError(FerroscreenError, ValueError):
     """A table given to the analysis layer that is missing columns or holds bad values."""
 
 
+class NothingToFitError(AnalysisInputError):
+    """The data leave no readout or no dose-response curve to fit (a layout's undosed compounds may be why)."""
+
+
 def _where(source) -> str:
     return str(source) if source is not None else "table"
 

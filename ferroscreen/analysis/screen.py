@@ -32,7 +32,7 @@ from ferroscreen.analysis.dose_tables import (
     mark_excluded,
     split_excluded,
 )
-from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
+from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, validate_wells
 from ferroscreen.analysis.line_comparison import compare_lines
 from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
@@ -383,10 +383,10 @@ def analyse_screen(
             if len(zero):
                 why += (f" (its {len(zero)} well(s) with no compound at dose 0 are read as empty, no-cell wells: "
                         f"call untreated controls 'untreated' or give them role vehicle)")
-        raise AnalysisInputError(f"{source or 'wells'}: nothing to fit (no usable readout){why}")
+        raise NothingToFitError(f"{source or 'wells'}: nothing to fit (no usable readout){why}")
     doses = dose_response_table(annotated, readouts)
     if doses.empty:
-        raise AnalysisInputError(
+        raise NothingToFitError(
             f"{layout.source or 'layout'}: no compound has two or more positive molar "
             f"concentrations with data, so there is no dose-response curve to fit"
         )

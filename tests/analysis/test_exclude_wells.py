@@ -139,3 +139,14 @@ def test_report_honours_fit_exclude_from_provenance(tmp_path, monkeypatch, capsy
     assert any(f"P1 {BUBBLE} (--exclude)" in n for n in res.notes)
     info = next(i for i in list_compounds(res)[0] if i.name == "RSL3")
     assert len(dose_points(res, info.name, "", info.curves["ferroptosis"], "ferroptosis")) == 3 * len(DOSES) + 3 - 1
+
+
+def test_an_exclude_error_is_not_glued_to_the_layouts_notes(tmp_path, monkeypatch, capsys):
+    """A layout's undosed compound explains 'nothing to fit', not a mistyped --exclude."""
+    _plate(tmp_path, False)
+    lay = pd.read_csv(tmp_path / "layout.csv", keep_default_na=False)
+    lay.loc[lay["well"] == "A02", ["compound", "concentration", "unit", "role"]] = ["Triton", "", "", "sample"]
+    lay.to_csv(tmp_path / "layout.csv", index=False)
+    code, _, err = run_fit_main([tmp_path / "wells.csv", "--layout", tmp_path / "layout.csv", "--out",
+                                 tmp_path / "bad", "--exclude", "Z99"], monkeypatch, capsys)
+    assert code == 2 and "--exclude Z99: " in err and "Triton" not in err, err

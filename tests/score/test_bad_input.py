@@ -9,6 +9,7 @@ import sys
 import h5py
 import numpy as np
 import pandas as pd
+import pytest
 import tifffile
 
 from ferroscreen.score import FAILED, read_store
@@ -162,3 +163,17 @@ def test_truncated_or_damaged_store_is_a_one_line_error_not_a_hang(plate_dir, bu
                           capture_output=True, text=True, timeout=60)
     user_error(proc, str(damaged), "damaged score store: '/cells' is missing")
     assert not (tmp_path / "e").exists() and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("options", "fragment"), [
+    (["--devices", "0"], "--devices must be a number >= 1, not 0"),
+    (["--batch-size", "0"], "--batch-size must be a number >= 1, not 0"),
+    (["--watch", "--poll-s", "-1"], "--poll-s must be a number >= 0, not -1"),
+    (["--accelerator", "tpu"], "--accelerator must be cpu, gpu or auto, not 'tpu'"),
+])
+def test_run_settings_are_refused_before_a_store_is_written(plate_dir, bundle_path, tmp_path, cli, user_error,
+                                                            options, fragment):
+    """Refused late, these left a store behind whose rerun then needed --resume."""
+    out = tmp_path / "p.h5"
+    user_error(cli("score", plate_dir, "--model", bundle_path, "--out", out, *options), fragment)
+    assert list(tmp_path.iterdir()) == []
