@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,22 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+
+def _share_cores_between_workers() -> None:
+    """Under pytest-xdist, give each worker (and the CLI runs it starts) its share of the cores.
+
+    torch's OpenMP threads spin while they wait: two workers each running as many threads as there
+    are cores slow each other's training and scoring several-fold.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if workers > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        os.environ.setdefault("OMP_NUM_THREADS", threads)
+        os.environ.setdefault("MKL_NUM_THREADS", threads)
+
+
+_share_cores_between_workers()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ path in the YAML (``ReferencePlateDataModule``, ``CropFolderDataModule``,
 
 from __future__ import annotations
 
+import re
 import warnings
 
 from pytorch_lightning.cli import LightningCLI
@@ -52,6 +53,31 @@ def _reason(exc: Exception) -> str:
     return (causes or lines or [type(exc).__name__])[0]
 
 
+def argument_reason(exc: Exception) -> str:
+    """One line of a jsonargparse argument error: the (nested) key and its most specific cause.
+
+    ``Parser key "data": ... Problem with given class_path ...: Option 'onset_hh' is not accepted``
+    becomes ``data: Option 'onset_hh' is not accepted``; a value of the wrong type under
+    ``data`` > ``onset_h`` becomes ``data.onset_h: 'x' is not a float or dict``.
+    """
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    keys = [ln.split('"')[1] for ln in lines if ln.startswith('Parser key "') and ln.count('"') >= 2]
+    key = ".".join(keys)
+    noise = ("Parser key ", "Does not validate", "- Problem with", "- Expected a", "Given value", "Subtypes",
+             "Errors:")
+    causes = [ln.lstrip("- ") for ln in lines if not ln.startswith(noise)]
+    if causes:
+        cause = causes[0]
+    else:
+        expected = [re.sub(r"<class '([\w.]+)'>", r"\1", ln.split("Expected a", 1)[1]).strip(" .")
+                    for ln in lines if ln.startswith("- Expected a") and "NoneType" not in ln]
+        given = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Given value:")), None)
+        cause = (f"'{given}' is not a {' or '.join(dict.fromkeys(expected))}" if given and expected
+                 else (lines or [type(exc).__name__])[0])
+    cause = re.sub(r"<class '([\w.]+)'>", r"\1", cause)
+    return f"{key}: {cause}" if key else cause
+
+
 def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
     """Run the training CLI (``args`` as on the command line, e.g. ``["fit", "--config", f]``)."""
     # frozen layers keep their batch norms in eval mode on purpose (DeathModeNet.set_frozen)
@@ -63,4 +89,6 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
         run=run,
         save_config_kwargs={"overwrite": True},
         seed_everything_default=0,
+        # a bad option raises (one line from run_training) instead of printing the whole usage
+        parser_kwargs={"exit_on_error": False, "fit": {"exit_on_error": False}},
     )

@@ -172,6 +172,9 @@ def test_train_cli_bad_setting_is_one_line(tiny_plate, tmp_path, cli):
           "invalid training configuration", "crop_mask must be > 0")
     check(cli(*base, "--model.label_cleaning", "bogus", cwd=tmp_path), "label_cleaning", "bogus")
     check(cli(*base, "--model.augment_options", "{blurr_prob: 0}", cwd=tmp_path), "augment_options", "blurr_prob")
+    typo = cli(*base, "--data.init_args.onset_hh", "24", cwd=tmp_path)  # was ~85 lines of usage naming `fit --help`
+    check(typo, "invalid training option: data: Option 'onset_hh' is not accepted")
+    assert len(typo.stderr.strip().splitlines()) == 1, typo.stderr
     assert not (tmp_path / "m.pt").exists()
 
 
