@@ -412,6 +412,14 @@ class ReferencePlateDataModule(CropDataModule):
             is_val = group(k, str(r.plate), r.well) in val_wells
             xs[is_val].append(cr)
             ys[is_val].append(np.full(len(cr), label, dtype=np.int64))
+        seen = {int(c) for y in ys[False] for c in np.unique(y)}
+        unseen = [c for i, c in enumerate(self.classes) if i not in seen]
+        if unseen and seen:
+            raise FerroscreenError(
+                f"data.root: no training crops of class(es) {', '.join(unseen)}: the layout has no "
+                f"{'/'.join(self.roles)} wells of these classes with cells after the onset window "
+                f"(onset_h {self.onset_h}); a classifier cannot learn a class it never sees (train on the "
+                f"classes the plate has: --model.classes)")
         channels = (1 + self.next_scan,) if self.next_scan else ()
         empty = np.zeros((0, *channels, self.crop_size, self.crop_size), np.float16)
 

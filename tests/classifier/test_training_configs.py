@@ -250,3 +250,19 @@ def test_next_scan_training_refuses_acquisitions_imaged_at_other_intervals(tiny_
         dm.summary()
     single = ReferencePlateDataModule([str(tiny_plate), str(fast)], onset_h=0, crop_size=24).summary()
     assert single["scan_interval_h"] == 8.0 and [a["scan_interval_h"] for a in single["acquisitions"]] == [12.0, 4.0]
+
+
+def test_classes_without_reference_wells_are_refused(tmp_path):
+    """A plate with DMSO and staurosporine only trained a 4-class bundle (macro-F1 0.000) without a word."""
+    from ferroscreen.datamodules import ReferencePlateDataModule
+    from ferroscreen.errors import FerroscreenError
+    from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
+
+    simulate_plate(tmp_path, load_library("demo"),
+                   SimulationConfig(plate_format=96, fields=1, hours=24, interval_h=12, image_size=(128, 128), seed=5,
+                                    wells=("A01", "B01", "A02", "B02"), workers=1), progress=False)
+    dm = ReferencePlateDataModule(str(tmp_path), onset_h=0, crop_size=24, seed=0)
+    with pytest.raises(FerroscreenError, match=r"no training crops of class\(es\) ferroptosis, necroptosis"):
+        dm.build_sets()
+    two = ReferencePlateDataModule(str(tmp_path), classes=["alive", "apoptosis"], onset_h=0, crop_size=24, seed=0)
+    assert set(two.build_sets().train_y.tolist()) == {0, 1}
