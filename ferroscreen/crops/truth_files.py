@@ -75,13 +75,17 @@ def _polygons_to_labels(polys: list[list[np.ndarray]], shape: tuple[int, int]) -
     return labels
 
 
+class NotGeoJSONError(FerroscreenError):
+    """Valid JSON that is not GeoJSON (neither a FeatureCollection, a Feature nor a list of them)."""
+
+
 def read_geojson_features(path: Path) -> list:
     """The features of a GeoJSON file (UTF-8, byte-order mark allowed).
 
     QuPath and others write a FeatureCollection, one Feature, or a bare list of Features.
 
     Raises:
-        FerroscreenError: Not JSON, or JSON that is none of those.
+        FerroscreenError: Not JSON; :class:`NotGeoJSONError` for JSON that is none of those.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
@@ -93,7 +97,7 @@ def read_geojson_features(path: Path) -> list:
         return data["features"]
     if isinstance(data, list):
         return data
-    raise FerroscreenError(f"{path}: not GeoJSON (expected a FeatureCollection, a Feature or a list of Features)")
+    raise NotGeoJSONError(f"{path}: not GeoJSON (expected a FeatureCollection, a Feature or a list of Features)")
 
 
 def _geojson_truth(path: Path, shape: tuple[int, int]) -> Truth:

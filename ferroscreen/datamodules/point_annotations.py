@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.crops import extract_crops
-from ferroscreen.crops.truth_files import read_geojson_features
+from ferroscreen.crops.truth_files import NotGeoJSONError, read_geojson_features
 from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
@@ -61,8 +61,8 @@ def read_point_annotations(path: Path, notes: list[str] | None = None) -> pd.Dat
         for gj in files:
             try:
                 tables.append(_geojson_points(gj, notes))
-            except FerroscreenError as exc:  # a .json file beside the exports that is no GeoJSON
-                if gj.suffix.lower() != ".json" or "not GeoJSON" not in str(exc):
+            except NotGeoJSONError:  # a .json file beside the exports (a project file) is left out
+                if gj.suffix.lower() != ".json":
                     raise
                 if notes is not None:
                     notes.append(f"{gj}: not GeoJSON, left out")
