@@ -153,11 +153,11 @@ class CropFolderDataModule(CropDataModule):
             raise FerroscreenError(f"{self.root}: crop folder not found")
         self.tree = self.root / "train" if (self.root / "train").is_dir() else self.root
         self.val_tree = self.root / "val" if self.tree != self.root and (self.root / "val").is_dir() else None
-        found = class_folders(self.tree, None)
+        classes = [nfc(c) for c in classes] if classes else None
+        found = class_folders(self.tree, classes)
         if not found:
             raise FerroscreenError(f"{self.tree}: no class sub-folders (expected {self.tree}/<class>/*.png)")
-        classes = [nfc(c) for c in classes] if classes else sorted(found)
-        class_folders(self.tree, classes)
+        classes = classes or sorted(found)
         if self.val_tree is not None:
             class_folders(self.val_tree, classes)
         super().__init__(classes, crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
