@@ -40,7 +40,7 @@ from ferroscreen.analysis.screen import (
     write_outputs,
 )
 from ferroscreen.output_set import OutputSet, output_set
-from ferroscreen.plate import PlateFormat, PlateLayout, make_layout
+from ferroscreen.plate import PlateFormat, PlateLayout, format_molar, make_layout
 from ferroscreen.plate.units import GRAMS_PER_LITRE
 
 KINDS = ("tidy", "wells", "metric")
@@ -157,6 +157,34 @@ def unmolar_doses(layout: PlateLayout) -> list[str]:
     return notes
 
 
+#: Molar doses no dose series holds: a highest dose below 1 pM or above 1 M says the unit is wrong
+#: (a molar value under an ``nM`` unit, micromolar values under ``M``).
+PLAUSIBLE_TOP_DOSE_M = (1e-12, 1.0)
+
+
+def implausible_doses(layout: PlateLayout) -> list[str]:
+    """Notes on compounds whose highest molar dose lies outside :data:`PLAUSIBLE_TOP_DOSE_M`.
+
+    Their curves are still fitted (a dose scale is no reason to refuse), but an EC50 in fM or kM
+    says the layout's unit is wrong, so the note names what was written.
+    """
+    t = layout.table
+    dosed = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "") & (t["concentration"] > 0)]
+    low, high = PLAUSIBLE_TOP_DOSE_M
+    notes = []
+    for compound, g in dosed.groupby("compound", sort=True):
+        top = float(g["concentration"].max())
+        if low <= top <= high:
+            continue
+        first = g.loc[g["concentration"].idxmax()]
+        written = (f"{float(first['concentration_raw']):g} {first['unit']}".strip()
+                   if "concentration_raw" in g.columns and pd.notna(first.get("concentration_raw")) else "")
+        where = "below 1 pM" if top < low else "above 1 M"
+        notes.append(f"{layout.source or 'layout'}: {compound}: its highest dose is {format_molar(top)}"
+                     f"{f' (written {written})' if written else ''}, {where}; check the layout's concentration unit")
+    return notes
+
+
 def run_fit(
     table: pd.DataFrame,
     kind: str,
@@ -247,7 +275,7 @@ def run_fit(
             if over_time else None)
     with output_set(out_dir) as outputs:
         paths = write_outputs(result, outputs, source, over_time=over)
-        lines = [f"note: {note}" for note in [*unmolar, *result.notes]]
+        lines = [f"note: {note}" for note in [*unmolar, *implausible_doses(layout), *result.notes]]
         if wells_csv:
             table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")

@@ -428,6 +428,7 @@ def call_hits(
     elif from_start:
         raise FerroscreenError("from the start (--from-start) needs a time course; the input holds one time point")
     df = _merge_layout(wells.drop(columns="_where", errors="ignore"), layout)
+    name_note = layout.other_name_note(df["plate"]) if layout is not None else None
     df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
     left_out = exclusion_note(df[df["exclude"] != ""])
     df = df[(df["role"].astype(str) != "empty") & (df["exclude"] == "")].copy()
@@ -447,7 +448,7 @@ def call_hits(
     if "qc_flags" not in df.columns:
         df["qc_flags"] = ""
     df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
-    msgs: list[str] = [m for m in (area_note, time_note, unnamed_note) if m]
+    msgs: list[str] = [m for m in (name_note, area_note, time_note, unnamed_note) if m]
     for col in dict.fromkeys(readouts.values()):
         unread = ~np.isfinite(pd.to_numeric(df[col], errors="coerce").to_numpy(float))
         if unread.any():

@@ -194,6 +194,8 @@ def hessian(
         scale = np.abs(params[:, k])
         if k in (C, D):
             scale = np.maximum(scale, 1.0)
+        elif k == E:  # a dose in molar, fitted on its log: always > 0, a pM EC50 as well as a mM one
+            scale = np.maximum(scale, np.finfo(float).tiny)
         else:
             scale = np.maximum(scale, 1e-8)
         h = rel_step * scale

@@ -231,8 +231,9 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
     """Notes on the data the layout leaves out, which joins no curve.
 
     Those are plates it has no plate for, plates none of whose wells it lists, and wells it does
-    not list. Each data plate is matched as :meth:`~ferroscreen.plate.layout.PlateLayout.for_plate`
-    matches it.
+    not list; and plates a one-plate layout describes though it names its plate otherwise
+    (:meth:`~ferroscreen.plate.layout.PlateLayout.other_name_note`). Each data plate is matched as
+    :meth:`~ferroscreen.plate.layout.PlateLayout.for_plate` matches it.
 
     Raises:
         AnalysisInputError: If no plate of the data finds its layout plate.
@@ -260,7 +261,7 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
             f"{layout.source or 'layout'}: the data's plate(s) {', '.join(unmatched)} find no layout plate (plates "
             f"{listed_plates}); a plate takes the rows of the layout plate it is named after (its name, a barcode "
             f"after '_', or a replicate such as {layout.plate_ids[0]}_rep2)")
-    notes = []
+    notes = [note] if (note := layout.other_name_note(plates)) else []
     if unmatched:
         notes.append(f"plate(s) {', '.join(unmatched)} of the data are not in the layout (plates {listed_plates}) "
                      "and join no curve")

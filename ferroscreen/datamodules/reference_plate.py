@@ -315,6 +315,8 @@ class ReferencePlateDataModule(CropDataModule):
             rank_zero_info(f"{root}: training on {z_note}")
         frames = frames[frames["z"] == z_plane]
         plates = sorted(frames["plate"].astype(str).unique())
+        if name_note := layout.other_name_note(plates):
+            rank_zero_info(f"note: {name_note}")
         well_class: dict[tuple[int, str, str], int] = {}
         skipped_modes: set[str] = set()
         for plate in plates:  # a layout with rows for several plates labels each plate by its own rows

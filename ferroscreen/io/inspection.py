@@ -74,6 +74,7 @@ def _compare(found: list[tuple[str, str]], layout_path: Path | list[Path], layou
         "layout_plates": layout.plate_ids,
         "layout_plates_not_found": [i for i in layout.plate_ids if i not in matched.values()]
         if len(layout.plate_ids) > 1 else [],
+        "plates_named_otherwise": layout.plates_named_otherwise(matched),
         "imaged_not_in_layout": imaged_only,
         "in_layout_not_imaged": planned_only,
     }
@@ -437,6 +438,9 @@ def render_inspection(info: dict) -> str:
         if lc["plates_not_in_layout"]:
             lines.append(f"    plates the layout does not name ({len(lc['plates_not_in_layout'])}): "
                          f"{', '.join(lc['plates_not_in_layout'])}")
+        if lc.get("plates_named_otherwise"):
+            lines.append(f"    its one plate is '{lc['layout_plates'][0]}'; plates of another name it is applied to: "
+                         f"{', '.join(lc['plates_named_otherwise'])} (check it is their layout)")
         if lc["layout_plates_not_found"]:
             lines.append(f"    layout plates not in the data ({len(lc['layout_plates_not_found'])}): "
                          f"{', '.join(lc['layout_plates_not_found'])}")

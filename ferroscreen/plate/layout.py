@@ -93,6 +93,24 @@ def is_vehicle_name(name: str, untreated: bool = True) -> bool:
     return text in VEHICLE_NAMES or (untreated and text in UNTREATED_NAMES)
 
 
+_UNNAMED = 3
+
+
+def _name_rank(plate: str, pid: str) -> int:
+    """How the data plate ``plate`` names layout plate ``pid``.
+
+    0: the same name; 1: ``pid`` after ``_`` (an instrument's prefix before a barcode); 2: ``pid``
+    before ``_``, ``-``, ``.`` or a space (a replicate, ``LIB01_rep2``); :data:`_UNNAMED`: not at all.
+    """
+    if plate == pid:
+        return 0
+    if plate.endswith("_" + pid):
+        return 1
+    if plate.startswith(pid) and plate[len(pid):len(pid) + 1] in ("_", "-", ".", " "):
+        return 2
+    return _UNNAMED
+
+
 @dataclass
 class PlateLayout:
     """One or more plates' well contents.
@@ -175,16 +193,44 @@ class PlateLayout:
     def plate_candidates(self, plate: str) -> list[str]:
         """The layout plates :meth:`plate_id_for` could match ``plate`` with (one, none, or the rivals)."""
         ids = self.plate_ids
-        plate = str(plate)
         if len(ids) <= 1:
             return list(ids)
-        if plate in ids:
-            return [plate]
-        for matches in ([i for i in ids if plate.endswith("_" + i)],
-                        [i for i in ids if plate.startswith(i) and plate[len(i):len(i) + 1] in ("_", "-", ".", " ")]):
-            if matches:
-                return matches
-        return []
+        ranks = {i: _name_rank(str(plate), i) for i in ids}
+        best = min(ranks.values())
+        return [i for i, rank in ranks.items() if rank == best] if best < _UNNAMED else []
+
+    def own_plate_name(self) -> str | None:
+        """The name a one-plate layout's file gives its plate, else None.
+
+        That is a ``plate_id`` column's or a plate grid's title; a plate named after its file's stem
+        (no name in the file), a layout built in code (no file), or a layout of several plates has none.
+        """
+        if len(self.plate_ids) != 1 or self.source is None:
+            return None
+        pid = self.plate_ids[0]
+        files = [self.plate_sources[pid]] if pid in self.plate_sources else str(self.source).split(" + ")
+        return None if any(Path(f).stem.casefold() == pid.casefold() for f in files) else pid
+
+    def plates_named_otherwise(self, plates: Iterable[str]) -> list[str]:
+        """The data ``plates`` this one-plate layout describes though its file names its plate otherwise.
+
+        A one-plate layout fits any plate (:meth:`for_plate`); a plate whose name does not match the
+        layout's own plate name (:meth:`own_plate_name`; matched as :meth:`plate_id_for` matches,
+        letter case aside) may have been given the wrong layout file.
+        """
+        pid = self.own_plate_name()
+        if pid is None:
+            return []
+        return [p for p in dict.fromkeys(map(str, plates)) if _name_rank(p.casefold(), pid.casefold()) == _UNNAMED]
+
+    def other_name_note(self, plates: Iterable[str]) -> str | None:
+        """A note on :meth:`plates_named_otherwise` (None when there are none)."""
+        other = self.plates_named_otherwise(plates)
+        if not other:
+            return None
+        shown = ", ".join(other[:6]) + (f" and {len(other) - 6} more" if len(other) > 6 else "")
+        return (f"{self.source}: its one plate is named '{self.plate_ids[0]}', yet it is applied to data plate(s) "
+                f"{shown} (a one-plate layout describes any plate it is given); check it is their layout")
 
     def well_table(self) -> pd.DataFrame:
         """The table indexed by well (single-plate layouts)."""

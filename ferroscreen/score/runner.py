@@ -192,6 +192,8 @@ def score_plate(
     layout_table = None
     if layout_read is not None:
         layout_table = check_layout(layout_read, found, classes, model).table.copy()
+        if name_note := layout_read.other_name_note([plate]):
+            log(f"note: {name_note}")
     if existing is not None:
         if existing.attrs.get("bundle_sha256") != bundle.sha256:
             raise ModelBundleError(

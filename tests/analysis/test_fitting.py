@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -202,3 +204,21 @@ def test_sarcoma_every_curve_has_a_result_or_flag():
     assert len(fits) == 150
     assert (np.isfinite(fits["ec50"]) | (fits["flags"] != "")).all()
     assert set(fits["call"]) <= {"active", "inactive", "failed"}
+
+
+def test_standard_errors_do_not_depend_on_the_dose_scale():
+    """The same curve at micromolar and at picomolar potency: the same relative EC50 SE and Hill SE
+    (the Hessian's step on the EC50 was floored at 1e-12 M: 4 % off at 1 pM, NaN below)."""
+    rng = np.random.default_rng(0)
+    rel = np.tile(10.0 ** np.arange(-3, 3.01, 0.5), 3)
+    response = 0.05 + 0.9 / (1 + rel**1.3) + rng.normal(0, 0.03, rel.size)
+    fits = {}
+    for ec50 in (1e-6, 1e-12, 1e-14):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            fits[ec50] = fit_curves(pd.DataFrame({"curve": "c", "dose": rel * ec50, "response": response})).iloc[0]
+    for ec50 in (1e-12, 1e-14):
+        assert fits[ec50]["ec50"] / ec50 == pytest.approx(fits[1e-6]["ec50"] / 1e-6, rel=1e-6)
+        assert fits[ec50]["ec50_se"] / fits[ec50]["ec50"] == pytest.approx(
+            fits[1e-6]["ec50_se"] / fits[1e-6]["ec50"], rel=1e-3)
+        assert fits[ec50]["hill_se"] == pytest.approx(fits[1e-6]["hill_se"], rel=1e-3)

@@ -270,3 +270,42 @@ def test_a_metric_export_given_as_the_layout_is_named_as_one(tmp_path, monkeypat
     e2, _ = _plate(tmp_path, "VID102", "erastin", 1000, 2)
     code, _, err = run_fit_main([e1, "--layout", e2, "--out", tmp_path / "o"], monkeypatch, capsys)
     assert code == 2 and "VID102_count.txt: an IncuCyte metric export (a Date Time / Elapsed table" in err
+
+
+def test_a_layout_naming_another_plate_is_applied_with_a_note(tmp_path, monkeypatch, capsys):
+    """A one-plate layout whose plate_id names another plate still fits (one-plate layouts fit any plate),
+    and fit says the names differ: a wrong library-plate file would otherwise go unnoticed."""
+    export, platemap = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    other = tmp_path / "plates.csv"
+    lay = read_layouts([platemap])
+    lay.table["plate_id"] = "VID202"
+    lay.to_csv(other)
+    code, out, err = run_fit_main([export, "--layout", other, "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert f"{other}: its one plate is named 'VID202', yet it is applied to data plate(s) VID101" in said
+    assert _ec50(pd.read_csv(tmp_path / "o" / "fits.csv"), "RSL3") == pytest.approx(30e-9, rel=0.25)
+    # named after the data's plate: nothing to say
+    lay = read_layouts([platemap])
+    lay.table["plate_id"] = "VID101"
+    lay.to_csv(other)
+    code, out, _ = run_fit_main([export, "--layout", other, "--out", tmp_path / "o2"], monkeypatch, capsys)
+    assert code == 0 and "its one plate is named" not in out
+
+
+def test_doses_in_the_wrong_unit_are_said(tmp_path, monkeypatch, capsys):
+    """Nanomolar values under a unit 'M' (a top dose of 10,000 M) are fitted, with a note naming what was written."""
+    export, platemap = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    lay = read_layouts([platemap])
+    lay.to_csv(tmp_path / "good.csv")
+    table = pd.read_csv(tmp_path / "good.csv")
+    table["concentration"] = table["concentration"] * 1e9  # the nM values, unit left 'M'
+    table.to_csv(tmp_path / "molar.csv", index=False)
+    code, out, err = run_fit_main([export, "--layout", tmp_path / "molar.csv", "--out", tmp_path / "o"],
+                                  monkeypatch, capsys)
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "RSL3: its highest dose is 1e+04 M (written 10000 M), above 1 M; check the layout's concentration unit" in said
+    assert _ec50(pd.read_csv(tmp_path / "o" / "fits.csv"), "RSL3") == pytest.approx(30, rel=0.25)
+    code, out, _ = run_fit_main([export, "--layout", tmp_path / "good.csv", "--out", tmp_path / "o2"], monkeypatch, capsys)
+    assert code == 0 and "concentration unit" not in out

@@ -315,3 +315,36 @@ def test_library_names_of_non_targeting_controls():
              "Scrambled siRNA", "NC", "PLK1", "KIF11", "NTRK1", "SCRN1"]
     df = pd.DataFrame({"gene": genes, "role": ["sample"] * len(genes)})
     assert _is_control(df, NON_TARGETING_NAMES).tolist() == [True] * 7 + [False] * 4
+
+
+def test_a_library_plate_map_of_another_plate_is_said_by_hits_and_inspect(tmp_path, capsys, monkeypatch):
+    """LIB02's map given with LIB01's wells: a one-plate layout applies, but hits and inspect say the names differ."""
+    import sys
+
+    from ferroscreen.cli import main as cli_main
+    from ferroscreen.io.inspection import inspect_path, render_inspection
+
+    def main(args):
+        monkeypatch.setattr(sys, "argv", ["ferroscreen", *args])
+        try:
+            cli_main()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
+
+    wells, layout = make_screen(n_plates=1)
+    wells["plate"] = "LIB01"
+    layout.table["plate_id"] = "LIB02"
+    layout.to_csv(tmp_path / "library.csv")
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    args = ["hits", str(tmp_path / "wells.csv"), "--layout", str(tmp_path / "library.csv"), "--no-plots"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "its one plate is named 'LIB02', yet it is applied to data plate(s) LIB01" in " ".join(err.split())
+    text = render_inspection(inspect_path(tmp_path / "wells.csv", layout=tmp_path / "library.csv"))
+    assert "its one plate is 'LIB02'; plates of another name it is applied to: LIB01" in text
+
+    wells["plate"] = "LIB02_rep1"  # a replicate of the map's plate: nothing to say
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    assert main([*args, "--out", str(tmp_path / "o2")]) == 0
+    assert "its one plate is named" not in capsys.readouterr().err

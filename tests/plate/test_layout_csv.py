@@ -225,3 +225,21 @@ def test_what_the_recheck_of_layout_roles_found(tmp_path):
     assert t.loc["A02", "compound"] == "RSL3+Erastin (1 µM)" and t.loc["A02", "concentration"] == pytest.approx(1e-8)
     assert (t.loc["A03", "role"], t.loc["A03", "rescue_agent"]) == ("rescue", "Ferrostatin-1")
     assert t.loc["A03", "rescue_concentration"] == pytest.approx(1e-6)
+
+
+def test_a_one_plate_layout_says_when_the_data_plate_has_another_name(tmp_path):
+    """A one-plate layout fits any plate; applied to a plate its file names otherwise it says so."""
+    named = read_layout_csv(write(tmp_path, "LIB02,A1,X,1,uM,sample,,,,1,\n", name="library.csv"))
+    assert named.own_plate_name() == "LIB02" and named.plate_id_for("LIB01") == "LIB02"
+    assert named.plates_named_otherwise(["LIB01", "LIB02", "lib02", "LIB02_rep2", "CX7_LIB02", "LIB02-R3"]) == ["LIB01"]
+    note = named.other_name_note(["LIB01", "LIB03"])
+    assert note.startswith(f"{tmp_path / 'library.csv'}: its one plate is named 'LIB02'") and "LIB01, LIB03" in note
+    assert named.other_name_note(["LIB02_rep1"]) is None
+    # a plate named after its file (no plate_id in it) is no claim about the data's plate
+    (tmp_path / "LIB05.csv").write_text("well,compound,concentration,unit\nA1,X,1,uM\n")
+    by_stem = read_layout_csv(tmp_path / "LIB05.csv")
+    assert by_stem.plate_ids == ["LIB05"] and by_stem.own_plate_name() is None
+    assert by_stem.plates_named_otherwise(["LIB01"]) == []
+    # a layout of several plates matches each plate by name (or refuses), it never applies one to another
+    several = read_layout_csv(write(tmp_path, "P1,A1,X,1,uM,sample,,,,1,\nP2,A1,X,1,uM,sample,,,,1,\n", name="two.csv"))
+    assert several.own_plate_name() is None and several.other_name_note(["LIB01"]) is None

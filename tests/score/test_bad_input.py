@@ -177,3 +177,14 @@ def test_run_settings_are_refused_before_a_store_is_written(plate_dir, bundle_pa
     out = tmp_path / "p.h5"
     user_error(cli("score", plate_dir, "--model", bundle_path, "--out", out, *options), fragment)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_layout_naming_another_plate_is_said(plate_dir, bundle_path, tmp_path):
+    """A one-plate layout fits any plate, but one whose plate_id names another plate gets a note."""
+    layout = pd.read_csv(plate_dir / "layout.csv")
+    plate = str(layout["plate_id"].iloc[0])
+    other = tmp_path / "library.csv"
+    layout.assign(plate_id="LIB02").to_csv(other, index=False)
+    proc = score(plate_dir, bundle_path, tmp_path / "p.h5", "--layout", other)
+    assert proc.returncode == 0, proc.stderr
+    assert f"its one plate is named 'LIB02', yet it is applied to data plate(s) {plate}" in " ".join(proc.stderr.split())
