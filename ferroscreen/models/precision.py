@@ -64,6 +64,15 @@ def resolve_precision(requested: str, accelerator: str, int8_available: bool = F
     return requested
 
 
+def emulated_bf16_note(requested: str, accelerator: str) -> str | None:
+    """A note when bfloat16 was asked for by name where the hardware only emulates it (slower than 32)."""
+    if str(requested) != "bf16" or native_bf16(accelerator):
+        return None
+    where = "this CPU" if on_cpu(accelerator) else "this GPU"
+    return (f"{where} has no native bfloat16 arithmetic: bf16 is emulated there and runs slower than "
+            f"--precision 32 (auto picks the faster)")
+
+
 def lightning_precision(precision: str) -> str:
     """The Lightning ``Trainer(precision=...)`` value for a resolved precision (int8 runs outside torch)."""
     return "bf16-mixed" if precision == "bf16" else "32-true"

@@ -163,7 +163,7 @@ def score_plate(
 
     from ferroscreen.crops import detector_config
     from ferroscreen.models.bundle import load_bundle
-    from ferroscreen.models.precision import on_cpu
+    from ferroscreen.models.precision import emulated_bf16_note, on_cpu
 
     bundle = load_bundle(model)
     training_data = bundle.meta.get("training_data") or {}
@@ -205,6 +205,7 @@ def score_plate(
     if precision == "int8":
         bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
     hint_int8 = precision == "auto" and bundle.int8_graph is None and on_cpu(accelerator)
+    requested_precision = precision
     precision = _store_precision(precision, accelerator, existing, out, bundle.int8_runnable)
     if existing is not None and bool(existing.attrs.get("tta", False)) != bool(tta):
         started = bool(existing.attrs.get("tta", False))
@@ -263,6 +264,8 @@ def score_plate(
     interval_note = _interval_mismatch(bundle, found)
     if interval_note:
         log(f"{model}: {interval_note}")
+    if bf16_note := emulated_bf16_note(requested_precision, accelerator):
+        log(f"note: {bf16_note}")
     if hint_int8:  # after every input check: an input error stays one line
         log(f"{model}: no int8 graph in this bundle; `ferroscreen quantize` adds one (~2x faster CPU scoring)")
     stats = {"crops": 0, "frames_scored": 0, "predict_s": 0.0}

@@ -32,7 +32,7 @@ from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.io.scans import later_scans
 from ferroscreen.models.bundle import Bundle, load_bundle
-from ferroscreen.models.precision import autocast, resolve_precision
+from ferroscreen.models.precision import autocast, emulated_bf16_note, resolve_precision
 from ferroscreen.models.tta import tta_proba
 
 
@@ -182,9 +182,10 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     if precision == "int8":
         bundle.int8_forward()  # a bundle without a graph, or no onnxruntime: one line naming the bundle
     try:
-        precision = resolve_precision(precision, "cpu", bundle.int8_runnable)
+        resolved = resolve_precision(precision, "cpu", bundle.int8_runnable)
     except ValueError as exc:
         raise FerroscreenError(f"{model}: {exc}") from None
+    bf16_note, precision = emulated_bf16_note(precision, "cpu"), resolved
     if (data / "truth_cells.csv").is_file():
         result = evaluate_simulated_plate(data, bundle, max_frames, precision=precision, tta=tta)
     else:
@@ -194,6 +195,8 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     result["precision"] = precision
     result["tta"] = bool(tta)
     result["next_scan"] = bundle.next_scan
+    if bf16_note:
+        result["notes"] = [*result.get("notes", []), bf16_note]
     return result
 
 

@@ -41,3 +41,14 @@ def test_bf16_probabilities_are_float32_normalised_and_close():
     assert p16.dtype == torch.float32
     torch.testing.assert_close(p16.sum(1), torch.ones(16))
     assert (p16 - p32).abs().max() < 0.05
+
+
+def test_bf16_asked_for_where_it_is_emulated_is_said(monkeypatch):
+    from ferroscreen.models import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda accelerator: False)
+    note = precision.emulated_bf16_note("bf16", "cpu")
+    assert note.startswith("this CPU has no native bfloat16 arithmetic") and "--precision 32" in note
+    assert precision.emulated_bf16_note("auto", "cpu") is None and precision.emulated_bf16_note("32", "cpu") is None
+    monkeypatch.setattr(precision, "native_bf16", lambda accelerator: True)
+    assert precision.emulated_bf16_note("bf16", "cpu") is None

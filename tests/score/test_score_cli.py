@@ -546,3 +546,13 @@ def test_images_named_some_other_way_score_with_a_pattern(reference, plate_dir, 
     run([*score_cmd(plate, bundle_path, out), "--pattern", pattern, "--interval-h", "4"])
     assert len(read_store(out).frames) == n_frames and "pattern:exp1__" in str(read_store(out).attrs.get("config"))
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+
+
+def test_evaluate_at_bf16_where_it_is_emulated_says_so(plate_dir, bundle_path, monkeypatch):
+    from ferroscreen.models import precision
+    from ferroscreen.tasks.evaluation import evaluate_path
+
+    monkeypatch.setattr(precision, "native_bf16", lambda accelerator: False)
+    r = evaluate_path(plate_dir, bundle_path, max_frames=2, precision="bf16")
+    assert r["precision"] == "bf16" and any("no native bfloat16" in n for n in r["notes"])
+    assert "notes" not in evaluate_path(plate_dir, bundle_path, max_frames=2, precision="32")
