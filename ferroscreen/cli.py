@@ -756,6 +756,9 @@ def fit(
     lay = loaded.layout
     for note in loaded.notes:
         typer.echo(note)
+    if lay is None and "plate_reader" in loaded.options:
+        raise AnalysisInputError(f"{input_path}: a plate-reader export holds no doses; pass --layout (layout CSV, "
+                                 f"IncuCyte .PlateMap or D300 protocol)")
     excluded = split_readouts(exclude)
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")

@@ -60,6 +60,7 @@ from scipy import stats
 from ferroscreen.analysis.dose_tables import exclusion_note
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.plate import exclusion_reasons
+from ferroscreen.plate.layout import UNNAMED_PLATE
 
 __all__ = [
     "NON_TARGETING_NAMES",
@@ -216,7 +217,7 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
 
     out = wells.copy()
     if "plate" not in out.columns:
-        out["plate"] = "plate1"
+        out["plate"] = UNNAMED_PLATE
     out["plate"] = out["plate"].astype(str)
     out["well"] = [normalize_well(str(w)) for w in out["well"]]
     if layout is None:

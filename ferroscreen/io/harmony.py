@@ -20,6 +20,7 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.plate.layout import UNNAMED_PLATE
 from ferroscreen.plate.wells import rowcol_to_well
 
 
@@ -73,7 +74,7 @@ def _plate_name(xml_root: ET.Element, index: Path) -> str:
     if name:
         return name
     folder = index.parent.parent.name if index.parent.name.lower() == "images" else index.parent.name
-    return folder.split("__")[0].strip() if "__" in folder and folder.split("__")[0].strip() else "plate1"
+    return folder.split("__")[0].strip() if "__" in folder and folder.split("__")[0].strip() else UNNAMED_PLATE
 
 
 def read_harmony(root: str | Path) -> Acquisition:

@@ -19,6 +19,7 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.plate.layout import UNNAMED_PLATE
 from ferroscreen.plate.wells import normalize_well, short_well
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
@@ -79,7 +80,7 @@ def parse_export_name(name: str, folder: str = "") -> dict | None:
         parts = m["prefix"].split("_")
         said = next((p.lower() for p in reversed(parts) if p.lower() in CHANNEL_WORDS), None)
         channel = said or (folder.lower() if folder and folder.lower() in CHANNEL_WORDS else "phase")
-        plate = "_".join(p for p in parts if p.lower() != said) or "plate1"
+        plate = "_".join(p for p in parts if p.lower() != said) or UNNAMED_PLATE
     else:
         return None
     rec = {

@@ -95,6 +95,16 @@ def is_vehicle_name(name: str, untreated: bool = True) -> bool:
 
 _UNNAMED = 3
 
+#: The plate name of data that name no plate (a wells table without a plate column).
+UNNAMED_PLATE = "plate1"
+
+_NAME_PARTS = re.compile(r"[_\-. ]+")
+
+
+def _numbering_scheme(name: str) -> str:
+    """``name`` with its numbers as ``#`` (letter case aside): ``LIB01`` and ``lib02`` share ``lib#``."""
+    return re.sub(r"\d+", "#", name.casefold())
+
 
 def _name_rank(plate: str, pid: str) -> int:
     """How the data plate ``plate`` names layout plate ``pid``.
@@ -212,16 +222,22 @@ class PlateLayout:
         return None if any(Path(f).stem.casefold() == pid.casefold() for f in files) else pid
 
     def plates_named_otherwise(self, plates: Iterable[str]) -> list[str]:
-        """The data ``plates`` this one-plate layout describes though its file names its plate otherwise.
+        """The data ``plates`` this one-plate layout describes though its file names another plate of their series.
 
-        A one-plate layout fits any plate (:meth:`for_plate`); a plate whose name does not match the
-        layout's own plate name (:meth:`own_plate_name`; matched as :meth:`plate_id_for` matches,
-        letter case aside) may have been given the wrong layout file.
+        A one-plate layout fits any plate (:meth:`for_plate`). A plate named in the scheme of the
+        layout's own plate name (:meth:`own_plate_name`) with other numbers (``LIB01`` for ``LIB02``,
+        barcode ``...0001`` for ``...0002``, also as a part of an instrument's name) that does not match
+        it as :meth:`plate_id_for` matches (letter case aside) was likely given another plate's layout
+        file. Names of other schemes (an export's file name, an instrument's own plate name) say
+        nothing either way, nor does :data:`UNNAMED_PLATE`.
         """
         pid = self.own_plate_name()
         if pid is None:
             return []
-        return [p for p in dict.fromkeys(map(str, plates)) if _name_rank(p.casefold(), pid.casefold()) == _UNNAMED]
+        scheme = _numbering_scheme(pid)
+        return [p for p in dict.fromkeys(map(str, plates))
+                if p != UNNAMED_PLATE and _name_rank(p.casefold(), pid.casefold()) == _UNNAMED
+                and scheme in {_numbering_scheme(part) for part in (p, *_NAME_PARTS.split(p))}]
 
     def other_name_note(self, plates: Iterable[str]) -> str | None:
         """A note on :meth:`plates_named_otherwise` (None when there are none)."""
@@ -373,7 +389,7 @@ def make_layout(
         if col not in df.columns:
             df[col] = np.nan
     df = df[LAYOUT_COLUMNS + [c for c in df.columns if c not in LAYOUT_COLUMNS]]
-    df["plate_id"] = df["plate_id"].fillna("plate1").astype(str)
+    df["plate_id"] = df["plate_id"].fillna(UNNAMED_PLATE).astype(str)
     df["well"] = [f"{w}" for w in df["well"]]
     df["well"] = [normalize_well(w, fmt) for w in df["well"]]
     df["role"] = df["role"].fillna("sample")

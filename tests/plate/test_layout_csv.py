@@ -232,6 +232,9 @@ def test_a_one_plate_layout_says_when_the_data_plate_has_another_name(tmp_path):
     named = read_layout_csv(write(tmp_path, "LIB02,A1,X,1,uM,sample,,,,1,\n", name="library.csv"))
     assert named.own_plate_name() == "LIB02" and named.plate_id_for("LIB01") == "LIB02"
     assert named.plates_named_otherwise(["LIB01", "LIB02", "lib02", "LIB02_rep2", "CX7_LIB02", "LIB02-R3"]) == ["LIB01"]
+    # another plate of the series, also inside an instrument's name; names of other schemes say nothing
+    assert named.plates_named_otherwise(["CX7_LIB11_scan2", "export", "VID1", "Plate 2", "plate1"]) == [
+        "CX7_LIB11_scan2"]
     note = named.other_name_note(["LIB01", "LIB03"])
     assert note.startswith(f"{tmp_path / 'library.csv'}: its one plate is named 'LIB02'") and "LIB01, LIB03" in note
     assert named.other_name_note(["LIB02_rep1"]) is None

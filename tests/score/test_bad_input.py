@@ -183,8 +183,9 @@ def test_layout_naming_another_plate_is_said(plate_dir, bundle_path, tmp_path):
     """A one-plate layout fits any plate, but one whose plate_id names another plate gets a note."""
     layout = pd.read_csv(plate_dir / "layout.csv")
     plate = str(layout["plate_id"].iloc[0])
-    other = tmp_path / "library.csv"
-    layout.assign(plate_id="LIB02").to_csv(other, index=False)
+    assert plate == "VID1"  # the simulator's IncuCyte vessel
+    other = tmp_path / "vessel.csv"
+    layout.assign(plate_id="VID7").to_csv(other, index=False)
     proc = score(plate_dir, bundle_path, tmp_path / "p.h5", "--layout", other)
     assert proc.returncode == 0, proc.stderr
-    assert f"its one plate is named 'LIB02', yet it is applied to data plate(s) {plate}" in " ".join(proc.stderr.split())
+    assert "its one plate is named 'VID7', yet it is applied to data plate(s) VID1" in " ".join(proc.stderr.split())
