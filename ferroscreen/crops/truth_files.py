@@ -11,7 +11,8 @@ radius). Accepted ``truth`` paths:
   (Cellpose, StarDist and napari habits); a binary mask (two values) is split
   into connected components; and/or QuPath GeoJSON exports ``<stem>.geojson``
   (Polygon/MultiPolygon objects rasterised as instances, Points as points);
-* a CSV ``image,x,y[,radius]`` (``image``: file name or path relative to the CSV);
+* a CSV ``image,x,y[,radius]`` (``image``: file name, path relative to the CSV, or the stem
+  ``detect`` writes in ``detections.csv`` when no other image shares it);
 * a COCO instances JSON (``images[].file_name``, ``annotations[].segmentation``
   as polygons or run-length encoding, else ``bbox``), as CVAT, Label Studio and
   LIVECell write it.
@@ -214,6 +215,10 @@ def _points_csv(path: Path, images: list[Path]) -> dict[Path, Truth]:
     for img in images:
         keys.setdefault(img.name, img)
         keys.setdefault(str(img.resolve()), img)
+    stems = pd.Series([img.stem for img in images]).value_counts()
+    for img in images:  # detections.csv names images by stem: edited into truth it matches (a stem two share: no)
+        if stems[img.stem] == 1:
+            keys.setdefault(img.stem, img)
     out: dict[Path, Truth] = {}  # an image the CSV does not name is not annotated (not "no cells")
     for name, rows in df.groupby(df["image"].astype(str), sort=False):
         img = keys.get(str((path.parent / name).resolve())) or keys.get(Path(name).name)

@@ -70,11 +70,19 @@ def quantize_bundle(model: str | Path, acquisition: str | Path, out: str | Path,
 
     Raises:
         ModelBundleError: Bundle missing, ONNX Runtime missing, or the bundle cannot be exported.
-        FerroscreenError: No acquisition at ``acquisition`` (checked before torch loads), no cells to calibrate on.
+        FerroscreenError: No acquisition at ``acquisition`` (checked before torch loads), no cells to calibrate on,
+            ``n_frames`` below 1, a negative ``seed``, or ``out`` a folder.
     """
     from ferroscreen.io import open_acquisition
     from ferroscreen.models.load_errors import require_bundle_file
 
+    if int(n_frames) < 1:
+        raise FerroscreenError(f"--frames {n_frames}: calibration needs at least one frame")
+    if int(seed) < 0:
+        raise FerroscreenError(f"--seed {seed}: a seed is 0 or more")
+    if Path(out).is_dir():
+        raise FerroscreenError(f"{out}: is a folder; --out is the bundle file to write, e.g. "
+                               f"{Path(out) / (Path(model).stem + '_int8.pt')}")
     require_bundle_file(model)
     open_acquisition(acquisition)  # a mistyped folder fails before torch loads
 

@@ -111,6 +111,14 @@ def test_detect_with_masks_points_coco_and_geojson(images, tmp_path):
         assert abs(got["f1"] - s["f1"]) <= 0.03, (truth, got["f1"], s["f1"])
     assert not (tmp_path / "p" / "overlays").exists()
 
+    # detect's own detections.csv (images named by stem), kept as points: every image finds its rows
+    det[["image", "x", "y", "radius"]].to_csv(tmp_path / "kept.csv", index=False)
+    res = runner.invoke(app, ["detect", str(folder), "--out", str(tmp_path / "k"), "--truth",
+                              str(tmp_path / "kept.csv"), "--json", "--overlays", "0"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    assert got["n_with_truth"] == 3 and got["fn"] == 0 and got["fp"] == 0 and got["tp"] == s["n_detected"]
+
 
 def test_detect_one_image_with_its_mask_and_an_acquisitions_phase_channel(images, tmp_path):
     folder, masks, _ = images

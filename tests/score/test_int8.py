@@ -157,3 +157,20 @@ def test_int8_scoring_with_tta_averages_the_int8_graph_over_views(int8_bundle):
     assert isinstance(got, torch.Tensor)  # not a deferred PendingProbs
     want = sum(int8.predict_proba(dihedral_view(crops, k)) for k in range(VIEWS)) / VIEWS
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("option", "said"), [
+    ({"n_frames": 0}, "--frames 0: calibration needs at least one frame"),
+    ({"seed": -1}, "--seed -1: a seed is 0 or more"),
+    ({"out": "folder"}, "is a folder; --out is the bundle file to write"),
+])
+def test_quantize_settings_are_checked_first(bundle_path, plate_dir, tmp_path, option, said):
+    from ferroscreen.errors import FerroscreenError
+    from ferroscreen.score.quantize import quantize_bundle
+
+    (tmp_path / "folder").mkdir()
+    kwargs = {"out": tmp_path / "q.pt", **option}
+    kwargs["out"] = tmp_path / kwargs["out"]
+    with pytest.raises(FerroscreenError, match=said):
+        quantize_bundle(bundle_path, plate_dir, **kwargs)
+    assert not (tmp_path / "q.pt").exists()
