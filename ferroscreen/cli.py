@@ -172,7 +172,8 @@ def _acquisition_format(fmt: str | None, pattern: str | None) -> str | None:
 
 @app.command()
 def inspect(
-    path: Annotated[Path, typer.Argument(help="Acquisition folder, metric export or layout file.")],
+    path: Annotated[Path, typer.Argument(help="Acquisition folder, metric export, layout file, or an output (score "
+                                              "store, fit folder, results.xlsx).")],
     layout: Annotated[
         list[Path] | None, typer.Option("--layout", help="Layout to check the acquisition against (repeat for a "
                                                         "file per plate).")
@@ -184,17 +185,25 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
 ) -> None:
-    """Show what an acquisition, metric export or layout contains."""
+    """Show what an acquisition, metric export or layout holds, or an output (score store, fit folder, results.xlsx)."""
     from ferroscreen.io.inspection import inspect_path, render_inspection
+    from ferroscreen.report.output_info import describe_output, render_output
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
-    report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern), interval_h=interval_h)
+    report = describe_output(path) if path.exists() else None
+    if report is not None and layout:
+        raise FerroscreenError(f"{path}: a {report['kind'].replace('_', ' ')} is ferroscreen's output; --layout "
+                               f"checks an input (acquisition, export or wells table) against a layout")
+    if report is None:
+        report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern),
+                              interval_h=interval_h)
     if as_json:
         import json
 
         typer.echo(json.dumps(report, indent=1, default=str))
     else:
-        typer.echo(render_inspection(report))
+        typer.echo(render_output(report) if report["kind"] in ("score_store", "fit_results", "fit_output")
+                   else render_inspection(report))
 
 
 @contextlib.contextmanager

@@ -527,3 +527,23 @@ def test_inspect_tells_tables_from_plate_reads_and_a_broken_row_is_named(tmp_pat
         f"1,1,BC001,{r}{c:02d},{1000 + c}\n" for r in "ABCDEFGH" for c in range(1, 13)))
     info = json.loads(_ok("inspect", str(envision), "--json"))
     assert info["kind"] == "plate_reader" and info["reads"][0]["plate"] == "BC001"
+
+
+def test_inspect_describes_a_fits_outputs(tmp_path):
+    """inspect reads fit's folder, provenance.json, results.xlsx and result tables as outputs, not as inputs."""
+    data, layout = write_screen(tmp_path)
+    out = tmp_path / "o"
+    assert CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(out)]).exit_code == 0
+    for target in (out, out / "provenance.json", out / "fits.csv", out / "ranking.csv"):
+        res = CliRunner().invoke(app, ["inspect", str(target)])
+        assert res.exit_code == 0, res.output
+        text = res.output
+        assert text.startswith(f"{out}: fit output (ferroscreen ") and f"input: {data}" in text
+        assert f"layout: {layout}" in text and "fits.csv: 4 rows" in text and "curve calls: 4 active" in text
+    res = CliRunner().invoke(app, ["inspect", str(out / "results.xlsx")])
+    assert res.exit_code == 0 and res.output.startswith(f"{out / 'results.xlsx'}: fit results workbook")
+    assert "sheet fits: 4 rows" in res.output
+    res = CliRunner().invoke(app, ["inspect", str(out / "results.xlsx"), "--json"])
+    assert json.loads(res.output)["sheets"]["ranking"] == 4
+    res = CliRunner().invoke(app, ["inspect", str(out / "wells.csv")])  # an input of fit as well
+    assert res.exit_code == 0 and "wells_table" in res.output

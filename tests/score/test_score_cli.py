@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -362,8 +363,6 @@ def test_watch_scores_new_timepoints_once(reference, plate_dir, bundle_path, tmp
 
 
 def test_confusion_file_recorrects_and_is_kept(reference, bundle_path, plate_dir, tmp_path, user_error):
-    import json
-
     from ferroscreen.score.correction import adjusted_fractions
 
     classes = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
@@ -416,8 +415,6 @@ def test_precision_is_recorded_close_to_fp32_and_kept_on_resume(reference, bundl
 
 
 def test_evaluate_on_a_simulated_plate_reports_detection_classes_and_stages(plate_dir, bundle_path, cli):
-    import json
-
     proc = cli("evaluate", str(plate_dir), "--model", str(bundle_path), "--json")
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
@@ -556,3 +553,23 @@ def test_evaluate_at_bf16_where_it_is_emulated_says_so(plate_dir, bundle_path, m
     r = evaluate_path(plate_dir, bundle_path, max_frames=2, precision="bf16")
     assert r["precision"] == "bf16" and any("no native bfloat16" in n for n in r["notes"])
     assert "notes" not in evaluate_path(plate_dir, bundle_path, max_frames=2, precision="32")
+
+
+def test_inspect_describes_a_score_store(reference, plate_dir, bundle_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from ferroscreen.cli import app
+
+    res = CliRunner().invoke(app, ["inspect", str(reference)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0] == f"{reference}: score store of plate VID1 ({plate_dir.resolve()})"
+    assert f"model: {bundle_path.resolve()} (sha256 " in lines[1] and "alive, apoptosis, ferroptosis" in lines[1]
+    assert "frames: 12 (4 wells, 3 timepoints, 0-8 h): 12 done, 0 failed, 0 pending" in res.output
+    info = json.loads(CliRunner().invoke(app, ["inspect", str(reference), "--json"]).output)
+    assert info["kind"] == "score_store" and info["n_cells"] == int(read_store(reference).frames["n_cells"].sum())
+    res = CliRunner().invoke(app, ["inspect", str(reference), "--layout", str(plate_dir / "layout.csv")])
+    assert res.exit_code != 0 and "a score store is ferroscreen's output" in str(res.exception)
+    (tmp_path / "other.h5").write_bytes(b"not hdf5")
+    res = CliRunner().invoke(app, ["inspect", str(tmp_path / "other.h5")])
+    assert res.exit_code != 0 and str(tmp_path / "other.h5") in str(res.exception)
