@@ -210,16 +210,14 @@ class PlateLayout:
         return [i for i, rank in ranks.items() if rank == best] if best < _UNNAMED else []
 
     def own_plate_name(self) -> str | None:
-        """The name a one-plate layout's file gives its plate, else None.
+        """The name a one-plate layout read from a file gives its plate, else None.
 
-        That is a ``plate_id`` column's or a plate grid's title; a plate named after its file's stem
-        (no name in the file), a layout built in code (no file), or a layout of several plates has none.
+        That is a ``plate_id`` column's or a plate grid's title, else the file's stem (a library's
+        ``LIB02.csv``); a layout built in code (no file) or a layout of several plates has none.
         """
         if len(self.plate_ids) != 1 or self.source is None:
             return None
-        pid = self.plate_ids[0]
-        files = [self.plate_sources[pid]] if pid in self.plate_sources else str(self.source).split(" + ")
-        return None if any(Path(f).stem.casefold() == pid.casefold() for f in files) else pid
+        return self.plate_ids[0]
 
     def plates_named_otherwise(self, plates: Iterable[str]) -> list[str]:
         """The data ``plates`` this one-plate layout describes though its file names another plate of their series.

@@ -238,11 +238,14 @@ def test_a_one_plate_layout_says_when_the_data_plate_has_another_name(tmp_path):
     note = named.other_name_note(["LIB01", "LIB03"])
     assert note.startswith(f"{tmp_path / 'library.csv'}: its one plate is named 'LIB02'") and "LIB01, LIB03" in note
     assert named.other_name_note(["LIB02_rep1"]) is None
-    # a plate named after its file (no plate_id in it) is no claim about the data's plate
+    # a plate named after its file (no plate_id in it): a library's LIB05.csv names plate LIB05
     (tmp_path / "LIB05.csv").write_text("well,compound,concentration,unit\nA1,X,1,uM\n")
     by_stem = read_layout_csv(tmp_path / "LIB05.csv")
-    assert by_stem.plate_ids == ["LIB05"] and by_stem.own_plate_name() is None
-    assert by_stem.plates_named_otherwise(["LIB01"]) == []
+    assert by_stem.plate_ids == ["LIB05"] and by_stem.own_plate_name() == "LIB05"
+    assert by_stem.plates_named_otherwise(["LIB01", "LIB05_rep1", "VID1"]) == ["LIB01"]
+    # a file named for what it is, not for a plate, shares no plate's numbering: nothing to say
+    (tmp_path / "layout.csv").write_text("well,compound,concentration,unit\nA1,X,1,uM\n")
+    assert read_layout_csv(tmp_path / "layout.csv").plates_named_otherwise(["LIB01", "VID1", "plate1"]) == []
     # a layout of several plates matches each plate by name (or refuses), it never applies one to another
     several = read_layout_csv(write(tmp_path, "P1,A1,X,1,uM,sample,,,,1,\nP2,A1,X,1,uM,sample,,,,1,\n", name="two.csv"))
     assert several.own_plate_name() is None and several.other_name_note(["LIB01"]) is None
