@@ -16,7 +16,10 @@ by another mode leave fewer cells in this one) does not. Four components in
 
 ``potency``
     ``clip((pEC50 - 4) / 5, 0, 1)``: 100 µM -> 0, 1 nM -> 1 (0 unless the
-    curve induces the mode);
+    curve induces the mode). An EC50 outside the tested doses counts as the
+    nearest tested dose, the most the data show: the table's ``ec50`` and
+    ``pec50`` are then that dose, and ``ec50_bound`` says ``<`` (the EC50 lies
+    below the lowest dose: every dose killed) or ``>`` (above the highest);
 ``efficacy``
     the fitted rise of the fraction at the highest dose over the zero-dose
     level (``effect``), clipped to [0, 1];
@@ -68,9 +71,23 @@ RANK_WEIGHTS = {"potency": 0.35, "efficacy": 0.30, "selectivity": 0.20, "speed":
 
 RANKING_COLUMNS = [
     "mode", "rank", "tier", "compound", "score", "potency", "efficacy", "selectivity", "speed",
-    "pec50", "ec50", "effect", "t50_h", "call", "q_value", "flags", "role", "group", "curve",
+    "pec50", "ec50", "ec50_bound", "effect", "t50_h", "call", "q_value", "flags", "role", "group", "curve",
     "readout",
 ]  # fmt: skip
+
+
+def _within_tested_doses(sub: pd.DataFrame) -> pd.DataFrame:
+    """``sub`` with ``ec50``/``pec50`` held to the tested doses and ``ec50_bound`` saying where they were held."""
+    if not {"dose_min", "dose_max", "ec50"} <= set(sub.columns):
+        return sub.assign(ec50_bound="")
+    ec50 = sub["ec50"].to_numpy(float)
+    lo, hi = sub["dose_min"].to_numpy(float), sub["dose_max"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        below, above = ec50 < lo, ec50 > hi
+    held = np.where(below, lo, np.where(above, hi, ec50))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pec50 = np.where(below | above, -np.log10(held), sub["pec50"].to_numpy(float))
+    return sub.assign(ec50=held, pec50=pec50, ec50_bound=np.where(below, "<", np.where(above, ">", "")))
 
 
 def _potency(pec50: pd.Series, inducing: pd.Series) -> np.ndarray:
@@ -128,6 +145,7 @@ def rank_compounds(
     base = fits[fits.get("rescue_agent", pd.Series("", index=fits.index)).fillna("") == ""]
     fitted = set(base["readout"].astype(str))
     readout_of = {m: ranked_readout(m, rank_on, fitted) for m in modes}
+    base = _within_tested_doses(base)
     tables = []
     if modes:
         effects = {}

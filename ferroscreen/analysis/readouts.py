@@ -8,8 +8,9 @@ with, for every death mode ``m`` (every ``frac_`` class except ``alive``) and
 for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
 
 ``frac_<m>``
-    fraction at the endpoint (the last time point at or before
-    ``endpoint_h``; default the last time point of the well);
+    fraction at the endpoint: the plate's last scan at or before ``endpoint_h``
+    (default its last scan); a well without a reading at that scan has none
+    (NaN, named in the notes), never an earlier scan's;
 ``auc_<m>``
     area under the fraction-vs-time curve up to the endpoint divided by the
     duration (a time-averaged fraction, 0–1);
@@ -95,16 +96,26 @@ def _plate_summary(
     t0_max_h: float,
     min_rise: float,
     peak_window_h: float,
+    notes: list[str],
 ) -> pd.DataFrame:
     cols = [f"frac_{m}" for m in modes]
     has_counts = "n_cells" in sub.columns
     value_cols = cols + (["n_cells"] if has_counts else [])
     wide = sub.pivot_table(index="well", columns="time_h", values=value_cols, aggfunc="mean")
     times_all = np.array(sorted(sub["time_h"].unique()), dtype=float)
+    plate = str(sub["plate"].iloc[0])
     if endpoint_h is not None:
         times = times_all[times_all <= endpoint_h + 1e-9]
         if times.size == 0:
             times = times_all[:1]
+            notes.append(f"plate {plate}: no scan at or before the endpoint {endpoint_h:g} h; its first, "
+                         f"{times[0]:g} h, is the endpoint")
+        elif abs(times[-1] - endpoint_h) > 1e-6:
+            later = times_all[times_all > endpoint_h + 1e-9]
+            where = (f"between scans ({times[-1]:g} h and {later[0]:g} h)" if later.size
+                     else f"after the last scan ({times[-1]:g} h)")
+            notes.append(f"plate {plate}: the endpoint {endpoint_h:g} h falls {where}; the scan at "
+                         f"{times[-1]:g} h is the endpoint")
     else:
         times = times_all
     wells = wide.index.to_numpy()
@@ -115,18 +126,22 @@ def _plate_summary(
     def matrix(col: str) -> np.ndarray:
         return wide[col].reindex(columns=times).to_numpy(dtype=float)
 
-    def last_valid(mat: np.ndarray) -> np.ndarray:
-        ok = np.isfinite(mat)
-        idx = mat.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
-        val = mat[np.arange(mat.shape[0]), idx]
-        return np.where(ok.any(axis=1), val, np.nan)
+    unread: set[str] = set()
+
+    def last_valid(mat: np.ndarray) -> np.ndarray:  # the endpoint scan's reading; an earlier one is no stand-in
+        end = mat[:, -1]
+        unread.update(wells[~np.isfinite(end) & np.isfinite(mat).any(axis=1)].astype(str))
+        return end
 
     if cols:
         dead = np.zeros((len(wells), times.size))
+        read = np.zeros(dead.shape, bool)
         for m, col in zip(modes, cols, strict=True):
             mat = matrix(col)
             dead = dead + np.nan_to_num(mat)
+            read |= np.isfinite(mat)
             _mode_summaries(out, m, mat, times, duration, min_rise, last_valid, peak_window_h)
+        dead = np.where(read, dead, np.nan)  # no mode read at a scan: no dead fraction there, not 0
         if "dead" not in modes:  # a dead-stain count's own fraction (analysis.dead_fraction) is the sum
             _mode_summaries(out, "dead", dead, times, duration, min_rise, last_valid, peak_window_h)
     if has_counts:
@@ -139,6 +154,11 @@ def _plate_summary(
         if after.sum() < 3:
             after = times >= times[0] + duration / 2
         out["dip_rate"] = _slopes(times[after], logc[:, after])
+    if unread:
+        shown = sorted(unread, key=str)
+        notes.append(f"plate {plate}: {len(shown)} well(s) have no reading at the endpoint scan ({times[-1]:g} h) "
+                     f"and no endpoint readouts ({', '.join(shown[:8])}{' ...' if len(shown) > 8 else ''}); "
+                     f"an earlier scan does not stand in for it")
     return out
 
 
@@ -203,6 +223,7 @@ def summarise_wells(
     min_rise: float = 0.05,
     peak_window_h: float = 8.0,
     source=None,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """One row per plate × well of time-course summaries (see the module docstring).
 
@@ -215,15 +236,18 @@ def summarise_wells(
         peak_window_h: Width of the running mean before the peak of a fraction
             (8 h: three scans at a 4 h interval, nine at 1 h).
         source: Name used in error messages.
+        notes: Receives a line per plate whose endpoint is not a scan's time, and per plate with
+            wells that have no reading at the endpoint scan (those get no endpoint readouts).
 
     Returns:
         Columns ``plate, well, time_end_h`` and the summaries.
     """
     wells = validate_wells(wells, source=source)
     modes = death_modes(wells)
+    notes = [] if notes is None else notes
     parts = []
     for plate, sub in wells.groupby("plate", sort=False):
-        part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise, peak_window_h)
+        part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise, peak_window_h, notes)
         part.insert(0, "plate", plate)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)

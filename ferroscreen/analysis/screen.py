@@ -362,12 +362,13 @@ def analyse_screen(
     wells = validate_wells(wells, source=source)
     coverage = layout_coverage(wells, layout)
     modes = death_modes(wells)
-    summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source)
+    end_notes: list[str] = []
+    summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source, notes=end_notes)
     used, excluded = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))
     if used.empty:
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
     annotated = normalise_to_vehicle(used)
-    notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *plates_without_vehicle(annotated),
+    notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *end_notes, *plates_without_vehicle(annotated),
                                     *pooled_vehicles(annotated), *pooled_rescue_doses(annotated)) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")

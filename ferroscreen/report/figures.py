@@ -26,7 +26,7 @@ from matplotlib.ticker import FuncFormatter
 from ferroscreen.analysis.models import effective_dose, response
 from ferroscreen.plate import PlateFormat, well_to_rowcol
 from ferroscreen.plate.mode_colors import mode_color
-from ferroscreen.report.formatting import molar, molar_range
+from ferroscreen.report.formatting import held_ec50, molar, molar_range
 
 #: Fixed style of every figure (fonts shipped with matplotlib, no grid jitter).
 RC_PARAMS = {
@@ -274,9 +274,11 @@ def _draw_curve(
 def _ec50_text(row: pd.Series) -> str:
     if str(row.get("call", "active")) != "active":
         return str(row.get("call", "inactive"))
-    ec50 = float(row.get("ec50", math.nan))
+    bound, ec50 = held_ec50(row)
     if not math.isfinite(ec50):
         return "EC50 n/a"
+    if bound:
+        return f"EC50 {bound} {molar(ec50)}"
     ci = molar_range(float(row.get("ec50_lo", math.nan)), float(row.get("ec50_hi", math.nan)))
     return f"EC50 {molar(ec50)}" + (f" [{ci}]" if ci else "")
 

@@ -35,6 +35,24 @@ def molar_range(lo: float, hi: float) -> str:
     return f"{a}–{b}"
 
 
+def held_ec50(row) -> tuple[str, float]:
+    """``(bound, ec50)`` of a fits or ranking row: the EC50 as the data bound it.
+
+    ``("<", lowest dose)`` for an EC50 below the tested doses, ``(">", highest dose)`` above them,
+    else ``("", ec50)``: an extrapolated EC50 is no measurement.
+    """
+    ec50 = float(row.get("ec50", math.nan))
+    said = str(row.get("ec50_bound", "") or "").strip()
+    if said in ("<", ">"):
+        return said, ec50
+    lo, hi = float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan))
+    if math.isfinite(ec50) and math.isfinite(lo) and ec50 < lo:
+        return "<", lo
+    if math.isfinite(ec50) and math.isfinite(hi) and ec50 > hi:
+        return ">", hi
+    return "", ec50
+
+
 def fmt(value: Any, column: str = "") -> str:
     """Display text of a table value: 3 significant digits, molar units for EC50/dose columns."""
     if value is None:

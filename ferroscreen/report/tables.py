@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.report.compounds import CompoundInfo, group_column
-from ferroscreen.report.formatting import fmt, molar_range
+from ferroscreen.report.formatting import fmt, held_ec50, molar, molar_range
 from ferroscreen.report.results import Results
 
 _TRUE = {"true", "1", "yes", "y", "pass", "passed", "ok"}
@@ -85,8 +85,9 @@ def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[di
         if sub.empty:
             continue
         first = ["rank", "compound", "score"]
-        columns = first + [c for c in sub.columns if c not in first and c != "mode"]
+        columns = first + [c for c in sub.columns if c not in first and c not in ("mode", "ec50_bound")]
         table = frame_table(sub, columns)
+        _mark_held_ec50(table, sub)
         at = columns.index("compound")
         keys = zip(sub["compound"].astype(str), group_column(sub), strict=True)
         tier = next((sub[c].astype(str).tolist() for c in ("tier", "call") if c in sub.columns), None)
@@ -99,6 +100,22 @@ def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[di
         table["mode"] = mode
         out.append(table)
     return out
+
+
+def _mark_held_ec50(table: dict, rows: pd.DataFrame) -> None:
+    """Write an EC50 held to the tested doses as ``< 508 pM`` / ``> 10 µM`` (pEC50 ``> 9.29``), without its CI."""
+    columns = table["columns"]
+    for cells, (_, row) in zip(table["rows"], rows.iterrows(), strict=True):
+        bound, ec50 = held_ec50(row)
+        if not bound:
+            continue
+        for c, col in zip(cells, columns, strict=True):
+            if col == "ec50":
+                c["text"] = f"{bound} {molar(ec50)}"
+            elif col == "pec50":
+                c["text"] = f"{'>' if bound == '<' else '<'} {-math.log10(ec50):.3g}"
+            elif col in ("ec50_ci", "ec50_lo", "ec50_hi", "ec50_se"):
+                c["text"] = ""
 
 
 def top_hits(res: Results, anchors: dict[tuple[str, str], str], n: int = 3) -> list[dict]:
@@ -291,6 +308,7 @@ def fits_table(info: CompoundInfo) -> dict | None:
             fits["pec50"] = -np.log10(fits["ec50"].to_numpy(float))
     keep = [(c, label) for c, label in _FIT_COLUMNS if c in fits.columns]
     table = frame_table(fits, [c for c, _ in keep])
+    _mark_held_ec50(table, fits)
     table["columns"] = [label for _, label in keep]
     for row in table["rows"]:
         calls = [c["text"] for c, (col, _) in zip(row, keep, strict=True) if col == "call"]

@@ -115,3 +115,29 @@ def test_report_plots_the_ranked_readout_with_its_dose_points(screen, tmp_path):
 
     html = build_report(tmp_path, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "peak fractions: the highest of the time course, as ranked" in html
+
+
+def test_a_well_unread_at_the_endpoint_gets_no_endpoint_readouts_and_is_named():
+    """An earlier scan's count must not stand in for the endpoint: a well imaged at 0 h only read as 'dead'."""
+    import pandas as pd
+
+    times = [0.0, 4.0, 8.0]
+    rows = [{"plate": "P", "well": w, "time_h": t, "n_cells": 100.0 + t, "frac_ferroptosis": 0.1 * t}
+            for w in ("A01", "A02", "A03") for t in times]
+    wells = pd.DataFrame(rows)
+    lost = (wells["well"] == "A02") & (wells["time_h"] > 0)
+    wells.loc[lost, ["n_cells", "frac_ferroptosis"]] = np.nan
+    notes: list[str] = []
+    s = summarise_wells(wells, notes=notes).set_index("well")
+    assert np.isnan(s.loc["A02", "n_cells_end"]) and np.isnan(s.loc["A02", "frac_ferroptosis"])
+    assert np.isnan(s.loc["A02", "frac_dead"])  # no mode read at the endpoint: no dead fraction either
+    assert s.loc["A01", "n_cells_end"] == 108.0 and s.loc["A01", "frac_ferroptosis"] == pytest.approx(0.8)
+    assert notes == ["plate P: 1 well(s) have no reading at the endpoint scan (8 h) and no endpoint readouts "
+                     "(A02); an earlier scan does not stand in for it"]
+    notes.clear()
+    s = summarise_wells(wells, endpoint_h=6, notes=notes)
+    assert (s["time_end_h"] == 4.0).all()
+    assert notes[0] == "plate P: the endpoint 6 h falls between scans (4 h and 8 h); the scan at 4 h is the endpoint"
+    notes.clear()
+    summarise_wells(wells, endpoint_h=100, notes=notes)
+    assert notes[0] == "plate P: the endpoint 100 h falls after the last scan (8 h); the scan at 8 h is the endpoint"

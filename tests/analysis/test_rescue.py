@@ -368,3 +368,24 @@ def test_a_mode_never_called_is_not_assessable_not_a_crash():
     out = confirm_rescues(pd.DataFrame(), tab).set_index("compound")
     assert not out.loc["TSZ", "confirms"] and "rescue not assessable" in out.loc["TSZ", "verdict"]
     assert np.isnan(out.loc["TSZ", "p_value"])
+
+
+def test_an_ec50_beyond_the_tested_doses_is_held_to_them():
+    """Every dose killed: the EC50 is below the lowest dose, not the fit's extrapolation to its window."""
+    fits = pd.DataFrame({
+        "curve": ["every_dose", "in_range", "top_only"], "treatment": ["every_dose", "in_range", "top_only"],
+        "group": "", "role": "sample", "rescue_agent": "", "readout": "viability", "call": "active",
+        "effect": [-1.0, -0.9, -0.5], "ec50": [5e-11, 1e-7, 3e-5], "pec50": [10.3, 7.0, 4.52],
+        "dose_min": 5e-10, "dose_max": 1e-5, "q_value": 1e-6, "flags": "",
+    })
+    rk = rank_compounds(fits, None, []).set_index("compound")
+    assert rk.loc["every_dose", ["ec50", "ec50_bound"]].tolist() == [5e-10, "<"]
+    assert rk.loc["every_dose", "pec50"] == pytest.approx(9.30, abs=0.01)
+    assert rk.loc["top_only", ["ec50", "ec50_bound"]].tolist() == [1e-5, ">"]
+    assert rk.loc["top_only", "potency"] == pytest.approx(0.2)  # 10 µM, not the 30 µM extrapolated
+    assert rk.loc["in_range", ["ec50", "ec50_bound"]].tolist() == [1e-7, ""]
+
+    from ferroscreen.report.figures import _ec50_text
+
+    assert _ec50_text(fits.iloc[0]) == "EC50 < 500 pM" and _ec50_text(fits.iloc[2]) == "EC50 > 10 µM"
+    assert _ec50_text(fits.iloc[1]).startswith("EC50 100 nM")
