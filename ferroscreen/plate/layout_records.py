@@ -41,6 +41,7 @@ from ferroscreen.plate.units import (
     concentration_unit,
     decimal_point,
     format_molar,
+    round_molar,
     split_value_unit,
     to_molar,
 )
@@ -291,7 +292,7 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
         return to_molar(value, unit), value, unit
     if unit in GRAMS_PER_LITRE:  # the rescue agent's own weight, never the compound's
         mw = _molecular_weight(rec, row, "mw" if column == "concentration" else "rescue_mw", unit, decimal_comma)
-        return value * GRAMS_PER_LITRE[unit] / mw, value, unit
+        return round_molar(value * GRAMS_PER_LITRE[unit] / mw), value, unit
     if unit in UNCONVERTED_UNITS:
         return math.nan, value, unit
     if column == "concentration":

@@ -95,12 +95,21 @@ def is_molar_unit(unit: str) -> bool:
 
 
 def to_molar(value: float, unit: str) -> float:
-    """Convert ``value`` in ``unit`` to molar.
+    """Convert ``value`` in ``unit`` to molar, to 12 significant digits.
+
+    The rounding makes one dose written in two units one number (``3.33333 uM`` and ``3333.33 nM``
+    and ``3.33333e-6 M``), as the dose groups of a curve and a Prism table's X rows need; no lab
+    writes a dose to 12 digits.
 
     Raises:
         KeyError: If ``unit`` is not a molar unit.
     """
-    return float(value) / MOLAR_DIVISORS[str(unit).strip()]
+    return round_molar(float(value) / MOLAR_DIVISORS[str(unit).strip()])
+
+
+def round_molar(molar: float) -> float:
+    """``molar`` to 12 significant digits (every conversion to molar ends here; see :func:`to_molar`)."""
+    return float(f"{molar:.12g}") if math.isfinite(molar) else molar
 
 
 def format_molar(conc_m: float) -> str:

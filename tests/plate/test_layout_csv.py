@@ -249,3 +249,12 @@ def test_a_one_plate_layout_says_when_the_data_plate_has_another_name(tmp_path):
     # a layout of several plates matches each plate by name (or refuses), it never applies one to another
     several = read_layout_csv(write(tmp_path, "P1,A1,X,1,uM,sample,,,,1,\nP2,A1,X,1,uM,sample,,,,1,\n", name="two.csv"))
     assert several.own_plate_name() is None and several.other_name_note(["LIB01"]) is None
+
+
+def test_one_dose_written_in_two_units_is_one_dose(tmp_path):
+    """3.33333 uM and 3333.33 nM (plates laid out by two people) are one dose, not two a float's last bit apart."""
+    lay = read_layout_csv(write(tmp_path, "P1,A1,X,3.33333,uM,sample,,,,1,\nP1,A2,X,3333.33,nM,sample,,,,1,\n"
+                                          "P1,A3,X,3.33333e-6,M,sample,,,,1,\nP1,A4,X,1.11111,uM,sample,,,,1,\n"
+                                          "P1,A5,X,1111.11,nM,sample,,,,1,\n"))
+    assert lay.table["concentration"].nunique() == 2
+    assert sorted(lay.table["concentration"].unique()) == [1.11111e-6, 3.33333e-6]

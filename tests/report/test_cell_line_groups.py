@@ -102,7 +102,7 @@ def test_points_and_time_courses_come_from_the_lines_own_wells(two_lines):
         pts = dose_points(res, info.name, "", row, "ferroptosis", info.group)
         assert len(pts) == 4 * len(DOSES) + 4  # 4 replicate rows per dose, 4 vehicle wells
         courses = time_courses(res, info.name, info.group)
-        top = courses["doses"][courses["doses"]["concentration"] == max(DOSES)]
+        top = courses["doses"][np.isclose(courses["doses"]["concentration"], max(DOSES), rtol=1e-9)]
         end = float(top.loc[top["time_h"].idxmax(), "frac_ferroptosis"])
         expected = 0.04 + 0.85 / (1 + LINES[line][1] / max(DOSES)) * (1 - np.exp(-0.1 * TIMES[-1]))
         assert end == pytest.approx(expected, abs=0.03)
