@@ -19,7 +19,7 @@ import pandas as pd
 
 from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.errors import LayoutError, WellError
-from ferroscreen.plate import PlateLayout, exclusion_reasons, normalize_well
+from ferroscreen.plate import PlateLayout, exclusion_reasons, format_molar, normalize_well
 
 #: Roles whose wells form dose-response curves.
 CURVE_ROLES = ("sample", "reference", "rescue", "pos_ctrl")
@@ -156,6 +156,29 @@ def well_groups(wells: pd.DataFrame) -> pd.Series:
 def curve_name(treatment: str, group: str) -> str:
     """Curve id of a treatment within a group (``"RSL3 | HT-1080"``)."""
     return f"{treatment} | {group}" if group else treatment
+
+
+def single_dose_treatments(annotated: pd.DataFrame, min_doses: int = 2) -> list[str]:
+    """Notes on sample treatments with data at fewer than ``min_doses`` positive molar doses (so no curve).
+
+    A rescue treatment at one dose is compared with its compound alone at that dose
+    (:mod:`ferroscreen.analysis.rescue`), and controls (``pos_ctrl``) need no curve: neither the
+    rescue, nor a compound that has one, nor a control is named.
+    """
+    a = annotated
+    rescued = (a["rescue_agent"].fillna("").astype(str) != "" if "rescue_agent" in a.columns
+               else pd.Series(False, index=a.index))
+    with_rescue = set(a.loc[rescued, "compound"])
+    dosed = a[(a["role"] == "sample") & (a["compound"] != "") & (a["concentration"] > 0) & ~rescued
+              & ~a["compound"].isin(with_rescue)]
+    notes = []
+    for (treatment, group), g in dosed.groupby(["treatment", "group"], sort=True):
+        doses = sorted(g["concentration"].unique())
+        if len(doses) < min_doses:
+            where = f" ({group})" if group else ""
+            notes.append(f"{treatment}{where}: tested at one dose ({format_molar(doses[0])}, {len(g)} well(s)), "
+                         f"so it has no dose-response curve; its wells are in readouts.csv")
+    return notes
 
 
 def dose_response_table(

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_params
@@ -30,6 +31,7 @@ from ferroscreen.analysis.dose_tables import (
     dose_response_table,
     exclusion_note,
     mark_excluded,
+    single_dose_treatments,
     split_excluded,
 )
 from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, validate_wells
@@ -231,14 +233,19 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
     """Notes on the data the layout leaves out, which joins no curve.
 
     Those are plates it has no plate for, plates none of whose wells it lists, and wells it does
-    not list; and plates a one-plate layout describes though it names its plate otherwise
+    not list (wells without a single reading, such as a plate read's blank cells, are no data);
+    and plates a one-plate layout describes though it names its plate otherwise
     (:meth:`~ferroscreen.plate.layout.PlateLayout.other_name_note`). Each data plate is matched as
     :meth:`~ferroscreen.plate.layout.PlateLayout.for_plate` matches it.
 
     Raises:
         AnalysisInputError: If no plate of the data finds its layout plate.
     """
-    data = wells[["plate", "well"]].astype(str).drop_duplicates()
+    values = wells.drop(columns=["plate", "well", "time_h"], errors="ignore").apply(pd.to_numeric, errors="coerce")
+    read = np.isfinite(values.to_numpy(float)).any(axis=1) if values.shape[1] else np.ones(len(wells), bool)
+    data = wells.loc[read, ["plate", "well"]].astype(str).drop_duplicates()  # a blank grid cell is no data
+    if data.empty:
+        data = wells[["plate", "well"]].astype(str).drop_duplicates()
     plates = list(dict.fromkeys(data["plate"]))
     several = len(plates) > 1
     unmatched, uncovered, missing = [], [], []
@@ -387,11 +394,14 @@ def analyse_screen(
                         f"call untreated controls 'untreated' or give them role vehicle)")
         raise NothingToFitError(f"{source or 'wells'}: nothing to fit (no usable readout){why}")
     doses = dose_response_table(annotated, readouts)
+    single = single_dose_treatments(annotated)
     if doses.empty:
         raise NothingToFitError(
             f"{layout.source or 'layout'}: no compound has two or more positive molar "
             f"concentrations with data, so there is no dose-response curve to fit"
+            + (f" ({single[0]}" + (f"; and {len(single) - 1} more)" if len(single) > 1 else ")") if single else "")
         )
+    notes += single
     batches: list[FittedCurves] = []
     fits = _fit_doses(doses, model, source, keep=batches, **fit_kwargs)
     rank_modes = [

@@ -547,3 +547,16 @@ def test_inspect_describes_a_fits_outputs(tmp_path):
     assert json.loads(res.output)["sheets"]["ranking"] == 4
     res = CliRunner().invoke(app, ["inspect", str(out / "wells.csv")])  # an input of fit as well
     assert res.exit_code == 0 and "wells_table" in res.output
+
+
+def test_a_compound_at_one_dose_is_named_not_dropped(tmp_path, monkeypatch, capsys):
+    data, layout = write_screen(tmp_path)
+    lines = layout.read_text().splitlines()
+    one = [ln for ln in lines if not (ln.startswith(("P1,G", "P1,H")) and ",Volasertib," in ln
+                                      and ln.split(",")[1][1:] not in ("2",))]
+    one += [f"P1,{r}{c},,,,empty" for r in "GH" for c in range(3, 12)]
+    layout.write_text("\n".join(one) + "\n")
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "note: Volasertib: tested at one dose (100 pM, 2 well(s)), so it has no dose-response curve" in res.output
+    assert "Volasertib" not in set(pd.read_csv(tmp_path / "o" / "fits.csv")["curve"])
