@@ -2,8 +2,12 @@
 
 Outputs under ``out``:
 
-``labels/<stem>.tif``
-    One uint16 label image per input image (0 = background), same file stem.
+``labels/<name>.tif``
+    One uint16 label image per input image (0 = background), named by the
+    image's file stem, or by its whole file name where stems collide, case
+    aside (``a.png``, ``a.tif`` -> ``a.png.tif``, ``a.tif.tif``;
+    :func:`~ferroscreen.segment.outputs.image_names`); acquisition frames whose
+    stems collide are named by plate, well, field, channel and time.
 ``fields.csv``
     One row per image: identifiers (``image``, ``path``; for acquisitions also
     ``plate, well, field, channel, time_h``), ``status`` (``done`` or
@@ -24,13 +28,22 @@ Outputs under ``out``:
     One row per nucleus.
 ``segment.json``
     Provenance: model name, path, sha256, post-processing, the scale images
-    were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`), counts.
+    were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`),
+    ``ferroscreen_version``, ``created`` (ISO 8601 UTC, when it was written), counts.
 ``run.json``
-    Written before the first label image: model sha256, scale, ``tta``, channel. A
-    run that was stopped continues with ``resume``: label images already
-    written (each written whole: temporary file, then rename) are read back
-    instead of predicted, at the recorded scale; the tables are rebuilt from
-    every image. Without ``resume`` a folder holding an earlier run is refused.
+    Written before the first label image: model sha256, scale, the ``diameter``
+    setting, ``tta``, channel. A run that was stopped continues with ``resume``:
+    label images already written (each written whole: temporary file, then
+    rename) are read back instead of predicted, at the recorded scale; the
+    tables are rebuilt from every image. Without ``resume`` a folder holding an
+    earlier run is refused, and so is one holding any other file the run would
+    write (a user's ``wells.csv``). A fresh run that fails before its first
+    label image (no image readable, bad channel) removes its ``run.json`` and
+    the folders it created, so the corrected retry is not taken for an earlier run.
+
+A folder holding an earlier run (:mod:`ferroscreen.segment.outputs`) is never
+input: given as input it is refused, and inside a plate folder its files are
+left out of the frame table (a note says so).
 
 An image that cannot be read fails alone: the run goes on, the image keeps
 its row (and its frame in the store, status failed with the reason), and
@@ -47,13 +60,16 @@ image instead, for collections from several microscopes (each image's
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.detect import refuse_acquisition_options
@@ -61,13 +77,20 @@ from ferroscreen.io.frames import is_store_frame
 from ferroscreen.io.planes import PROJECTIONS, choose_plane, parse_z_plane, project_planes
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
+from ferroscreen.segment.outputs import (
+    RUN_FILE,
+    SUMMARY_FILE,
+    drop_output_frames,
+    find_segment_outputs,
+    image_names,
+    mentions_output,
+    output_holding,
+    present_outputs,
+)
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
 from ferroscreen.segment.scale import ScaleChoice, choose_scale, parse_diameter
 
 __all__ = ["ESTIMATE_IMAGES", "RUN_FILE", "collect_inputs", "segment_input"]
-
-#: What a run records before its first label image (see the module docstring).
-RUN_FILE = "run.json"
 
 #: Images (evenly spaced over the run) that the ``auto`` diameter estimate segments.
 ESTIMATE_IMAGES = 8
@@ -94,16 +117,30 @@ def collect_inputs(
     ``planes`` lists its plane paths, lowest first, and ``z`` says ``max`` or
     ``best`` (:func:`read_field` combines them).
 
+    Earlier segment outputs are never input (:mod:`ferroscreen.segment.outputs`):
+    ``input_path`` being one (or its label image) is refused; inside an
+    acquisition folder their files are dropped from the frame table, a file the
+    reader passed over for one of them is read instead, and a note says so.
+    Image names (the ``image`` column, label file stems) are unique, see
+    :func:`~ferroscreen.segment.outputs.image_names`.
+
     Returns:
         ``(table, kind)`` with kind ``"images"`` or ``"acquisition"``.
 
     Raises:
-        FerroscreenError: Nothing to segment, an ambiguous channel, or a
-            ``z_plane`` the acquisition lacks (or one given for plain images).
+        FerroscreenError: Nothing to segment, an ambiguous channel, a
+            ``z_plane`` the acquisition lacks (or one given for plain images),
+            an earlier segment output given as input, or one inside the folder
+            whose label images the reader refuses as second files of its frames.
     """
     path = Path(input_path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
+    own = output_holding(path)
+    if own is not None:
+        raise FerroscreenError(f"{path}: belongs to the output of an earlier segment run ({own}), not input; "
+                               "give the folder of the images it was made from")
+    outputs = find_segment_outputs(path)
     from ferroscreen.io.detect import is_acquisition_file, refuse_stacked_ome
 
     if path.is_file() and not is_acquisition_file(path):  # a CZI or an OME-TIFF of a plate is an acquisition
@@ -112,7 +149,7 @@ def collect_inputs(
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         refuse_stacked_ome([path])
         return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
-    acq, failed = None, None
+    acq, failed, notes = None, None, []
     try:
         from ferroscreen.io import detect_format, open_acquisition
 
@@ -121,9 +158,19 @@ def collect_inputs(
     except ImportError:  # io layer not available
         acq = None
     except AcquisitionError as exc:
+        inner = mentions_output(str(exc), outputs)
+        if inner is not None:  # a reader that refuses two files for one frame met a label image
+            raise FerroscreenError(
+                f"{path}: the earlier segment output {inner} inside it holds label images named like its images, "
+                f"which this layout's reader takes for second files of the same frames; move {inner} out of "
+                f"{path} (or write segment outputs beside the plate folder, not in it)") from None
         if fmt is not None:
             raise
         acq, failed = None, exc
+    if acq is not None:
+        frames, notes = drop_output_frames(acq.frames, acq.skipped, outputs)
+        if frames.empty:
+            raise FerroscreenError(f"{path}: only label images of earlier segment runs, no input images")
     if acq is None:
         files = list_images(path)
         if not files and failed is not None:
@@ -132,9 +179,9 @@ def collect_inputs(
             raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
         refuse_acquisition_options(path, "a folder of images", None, channel, z_plane, _CHANNEL_INDEX_HINT)
         refuse_stacked_ome(files)
-        table = pd.DataFrame({"path": [str(f) for f in files], "image": [f.stem for f in files]})
+        table = pd.DataFrame({"path": [str(f) for f in files], "image": image_names(files)})
         return table, "images"
-    frames = acq.frames.copy()
+    frames = frames.copy()
     channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path))
     frames = frames[frames["channel"].astype(str) == channel]
     if z_plane in PROJECTIONS:
@@ -143,13 +190,14 @@ def collect_inputs(
         z, z_note = choose_plane(frames["z"], z_plane, str(path))
         frames = frames[frames["z"] == z].reset_index(drop=True)
     stems = [Path(p).stem for p in frames["path"]]
-    if len(set(stems)) < len(stems) or any(is_store_frame(p) for p in frames["path"]) or z in PROJECTIONS:
+    collide = len({s.lower() for s in stems}) < len(stems)  # case aside: label files on case-insensitive disks
+    if collide or any(is_store_frame(p) for p in frames["path"]) or z in PROJECTIONS:
         stems = [
             f"{r.plate}_{r.well}_f{int(r.field):02d}_{r.channel}_t{float(r.time_h):g}h"
             for r in frames.itertuples(index=False)
         ]
     frames["image"] = stems
-    frames.attrs["notes"] = [f"segmenting {n}" for n in (note, z_note) if n]
+    frames.attrs["notes"] = notes + [f"segmenting {n}" for n in (note, z_note) if n]
     frames.attrs["z_plane"] = z
     return frames, "acquisition"
 
@@ -240,7 +288,9 @@ def segment_input(
     Raises:
         FerroscreenError: Bad input, a ``diameter`` that is none of the above,
             ``out`` holding an earlier run without ``resume``, or one made with
-            another model, ``tta``, channel index, z plane or ``min_size``; a ``min_size`` under 1.
+            another model, ``tta``, channel index, z plane, ``min_size`` or a
+            ``diameter`` other than ``auto`` that is not the run's; ``out`` holding
+            a file the run would write but no earlier run; a ``min_size`` under 1.
     """
     import torch
 
@@ -264,7 +314,9 @@ def segment_input(
     params = replace(nm.postprocess, min_size=int(min_size)) if min_size is not None else None
     out = Path(out)
     earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane, Path(input_path),
-                           (params or nm.postprocess).min_size)
+                           (params or nm.postprocess).min_size, diameter)
+    if earlier is None:
+        _refuse_overwrite(out, table, kind, objects)
     each = earlier.get("diameter") == "each" if earlier is not None else diameter == "each"
     if earlier is not None:
         choice = ScaleChoice(**{k: earlier["scale"][k] for k in ScaleChoice.__dataclass_fields__})
@@ -276,109 +328,118 @@ def segment_input(
             images = _readable(table.iloc[sample], channel_index) if diameter == "auto" else []
             choice = nm.choose_scale(images, diameter, tile=tile)
         del images
-    (out / "labels").mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).write_text(json.dumps({"input": str(Path(input_path).resolve()),
-                                            "model": str(model), "model_sha256": sha, "tta": tta,
-                                            "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
-                                            "diameter": "each" if each else "run",
-                                            "min_size": (params or nm.postprocess).min_size,
-                                            "scale": choice.to_dict()}, indent=1))
-    rows, obj_tables, failures, reused = [], [], [], 0
-    with torch.inference_mode():
-        for i, rec in enumerate(table.to_dict("records")):
-            try:
-                image, best = read_field(rec, channel_index)
-            except ImageReadError as exc:
-                failures.append(str(exc))
-                rows.append({**rec, "status": "failed", "error": str(exc)})
+    with _removed_unless_labelled(out, fresh=earlier is None):
+        (out / "labels").mkdir(parents=True, exist_ok=True)
+        (out / RUN_FILE).write_text(json.dumps({"input": str(Path(input_path).resolve()),
+                                                "model": str(model), "model_sha256": sha, "tta": tta,
+                                                "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
+                                                "diameter": "each" if each else "run",
+                                                "diameter_setting": diameter if earlier is None
+                                                else _diameter_setting(earlier),
+                                                "min_size": (params or nm.postprocess).min_size,
+                                                "scale": choice.to_dict()}, indent=1))
+        rows, obj_tables, failures, reused = [], [], [], 0
+        with torch.inference_mode():
+            for i, rec in enumerate(table.to_dict("records")):
+                try:
+                    image, best = read_field(rec, channel_index)
+                except ImageReadError as exc:
+                    failures.append(str(exc))
+                    rows.append({**rec, "status": "failed", "error": str(exc)})
+                    if progress is not None:
+                        progress(i + 1, len(table))
+                    continue
+                label_path = out / "labels" / f"{rec['image']}.tif"
+                native, scale = None, choice.scale
+                if each and nm.diameter_px is not None:
+                    (native,), estimate = nm.native_estimate([image], tile=tile)
+                    scale = choose_scale("auto", nm.diameter_px, estimate).scale
+                labels = _written_labels(label_path, image.shape) if earlier is not None else None
+                if labels is None:
+                    if native is None or scale != 1.0 or tta or params is not None:
+                        labels = nm.segment(image, tile=tile, tta=tta, scale=scale, params=params)
+                    else:  # the estimate's own pass is the answer
+                        labels = native
+                    write_labels(label_path, labels)
+                else:
+                    reused += 1
+                obj = object_table(labels, image)
+                qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / scale**2)
+                if best is not None:
+                    rec = {**rec, "z_best": best}
+                rows.append({**rec, "status": "done", "error": "", "scale": scale, **field_features(obj), **qc})
+                obj_tables.append(obj.assign(image=rec["image"]))
                 if progress is not None:
                     progress(i + 1, len(table))
-                continue
-            label_path = out / "labels" / f"{rec['image']}.tif"
-            native, scale = None, choice.scale
-            if each and nm.diameter_px is not None:
-                (native,), estimate = nm.native_estimate([image], tile=tile)
-                scale = choose_scale("auto", nm.diameter_px, estimate).scale
-            labels = _written_labels(label_path, image.shape) if earlier is not None else None
-            if labels is None:
-                if native is None or scale != 1.0 or tta or params is not None:
-                    labels = nm.segment(image, tile=tile, tta=tta, scale=scale, params=params)
-                else:  # the estimate's own pass is the answer
-                    labels = native
-                write_labels(label_path, labels)
-            else:
-                reused += 1
-            obj = object_table(labels, image)
-            qc = field_qc_metrics(image, labels, debris_area=DEBRIS_AREA / scale**2)
-            if best is not None:
-                rec = {**rec, "z_best": best}
-            rows.append({**rec, "status": "done", "error": "", "scale": scale, **field_features(obj), **qc})
-            obj_tables.append(obj.assign(image=rec["image"]))
-            if progress is not None:
-                progress(i + 1, len(table))
-    if len(failures) == len(rows):
-        raise ImageReadError(f"no image could be read ({len(rows)} tried); the first: {failures[0]}")
-    fields = _flagged(pd.DataFrame(rows))
-    if "planes" in fields.columns:  # projected fields: their planes' paths, lowest first
-        fields["planes"] = [";".join(p) if isinstance(p, list) else "" for p in fields["planes"]]
-    id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z", "z_best")
-               if c in fields.columns]
-    rest = [c for c in fields.columns if c not in id_cols and c != "path"]
-    fields = fields[id_cols + rest + ["path"]]
-    fields.to_csv(out / "fields.csv", index=False)
-    written = ["fields.csv"]
-    provenance = {
-        "task": "nuclei-segmentation",
-        "model": str(model),
-        "model_sha256": sha,
-        "postprocess": (params or nm.postprocess).to_dict(),
-        "scale": choice.scale,
-        "nucleus_diameter_px": choice.image_diameter_px if choice.image_diameter_px is not None else "",
-        "z_plane": "" if z_plane is None else z_plane,
-    }
-    if kind == "acquisition":
-        keys = ("plate", "well") + (("time_h",) if fields["time_h"].nunique() > 1 else ())
-        wells = well_features(fields, keys)
-        wells.to_csv(out / "wells.csv", index=False)
-        written.append("wells.csv")
-        written += _write_stores(out / "store", fields, obj_tables, wells, provenance)
-    if objects:
-        objs = pd.concat(obj_tables, ignore_index=True) if obj_tables else pd.DataFrame()
-        objs.to_csv(out / "objects.csv", index=False)
-        written.append("objects.csv")
-    summary = {
-        "input": str(Path(input_path).resolve()),
-        "kind": kind,
-        "model": str(model),
-        "model_path": str(nm.path),
-        "model_sha256": provenance["model_sha256"],
-        "postprocess": provenance["postprocess"],
-        "scale": choice.to_dict(),
-        "tile": tile,
-        "tta": tta,
-        "z_plane": z_plane,
-        "n_images": int(len(fields)),
-        "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
-        "n_flagged_fields": int((fields["qc_flags"] != "").sum()) if len(fields) else 0,
-        "n_failed": len(failures),
-        "n_reused": reused,
-        "failures": failures,
-        "notes": list(table.attrs.get("notes", [])),
-        "outputs": written + ["labels/"],
-    }
-    (out / "segment.json").write_text(json.dumps(summary, indent=1, default=_jsonable))
+        if len(failures) == len(rows):
+            raise ImageReadError(f"no image could be read ({len(rows)} tried); the first: {failures[0]}")
+        fields = _flagged(pd.DataFrame(rows))
+        if "planes" in fields.columns:  # projected fields: their planes' paths, lowest first
+            fields["planes"] = [";".join(p) if isinstance(p, list) else "" for p in fields["planes"]]
+        id_cols = [c for c in ("image", "plate", "well", "field", "channel", "time_h", "z", "z_best")
+                   if c in fields.columns]
+        rest = [c for c in fields.columns if c not in id_cols and c != "path"]
+        fields = fields[id_cols + rest + ["path"]]
+        fields.to_csv(out / "fields.csv", index=False)
+        written = ["fields.csv"]
+        provenance = {
+            "task": "nuclei-segmentation",
+            "model": str(model),
+            "model_sha256": sha,
+            "postprocess": (params or nm.postprocess).to_dict(),
+            "scale": choice.scale,
+            "nucleus_diameter_px": choice.image_diameter_px if choice.image_diameter_px is not None else "",
+            "z_plane": "" if z_plane is None else z_plane,
+        }
+        if kind == "acquisition":
+            keys = ("plate", "well") + (("time_h",) if fields["time_h"].nunique() > 1 else ())
+            wells = well_features(fields, keys)
+            wells.to_csv(out / "wells.csv", index=False)
+            written.append("wells.csv")
+            written += _write_stores(out / "store", fields, obj_tables, wells, provenance)
+        if objects:
+            objs = pd.concat(obj_tables, ignore_index=True) if obj_tables else pd.DataFrame()
+            objs.to_csv(out / "objects.csv", index=False)
+            written.append("objects.csv")
+        summary = {
+            "input": str(Path(input_path).resolve()),
+            "kind": kind,
+            "model": str(model),
+            "model_path": str(nm.path),
+            "model_sha256": provenance["model_sha256"],
+            "postprocess": provenance["postprocess"],
+            "scale": choice.to_dict(),
+            "tile": tile,
+            "tta": tta,
+            "z_plane": z_plane,
+            "ferroscreen_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "n_images": int(len(fields)),
+            "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
+            "n_flagged_fields": int((fields["qc_flags"] != "").sum()) if len(fields) else 0,
+            "n_failed": len(failures),
+            "n_reused": reused,
+            "failures": failures,
+            "notes": list(table.attrs.get("notes", [])),
+            "outputs": written + ["labels/"],
+        }
+        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, default=_jsonable))
     return summary
 
 
 def _earlier_run(
     out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None, z_plane: int | None = None,
-    input_path: Path | None = None, min_size: int | None = None,
+    input_path: Path | None = None, min_size: int | None = None, diameter: str | float = "auto",
 ) -> dict | None:
     """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
 
+    ``diameter`` ``"auto"`` (the default) resumes at the run's own setting; any
+    other must be the run's (:func:`_diameter_setting`).
+
     Raises:
         FerroscreenError: An earlier run without ``resume``; one that cannot be continued (no or
-            unreadable ``run.json``, another input, model, ``tta``, channel, z plane or ``min_size``).
+            unreadable ``run.json``, another input, model, ``tta``, channel, z plane, ``min_size``
+            or ``diameter``).
     """
     run_file = out / RUN_FILE
     has_labels = (out / "labels").is_dir() and any((out / "labels").glob("*.tif"))
@@ -404,17 +465,99 @@ def _earlier_run(
             f"this one {str(sha)[:12]}); choose another --out"
         )
     if bool(earlier.get("tta")) != bool(tta):
-        raise FerroscreenError(f"{out}: was segmented with tta={earlier.get('tta')}; resume it with the same setting")
+        raise FerroscreenError(f"{out}: was segmented {'with' if earlier.get('tta') else 'without'} --tta; "
+                               "resume it with the same setting")
     if earlier.get("channel_index") != channel_index:
-        raise FerroscreenError(
-            f"{out}: was segmented with --channel-index {earlier.get('channel_index')}; resume it with the same"
-        )
+        was = earlier.get("channel_index")
+        raise FerroscreenError(f"{out}: was segmented without --channel-index; resume it without" if was is None
+                               else f"{out}: was segmented with --channel-index {was}; resume it with the same")
     if min_size is not None and earlier.get("min_size", min_size) != min_size:  # older runs: the model's
         raise FerroscreenError(f"{out}: was segmented with --min-size {earlier['min_size']}; resume it with the same")
     if earlier.get("z_plane") is not None and earlier["z_plane"] != z_plane:  # older runs (None) read the lowest
-        raise FerroscreenError(f"{out}: was segmented on z plane {earlier.get('z_plane')}, this run reads plane "
-                               f"{z_plane}; resume it with --z-plane {earlier.get('z_plane')}")
+        now = f"plane {z_plane}" if z_plane is not None else "no z plane"
+        raise FerroscreenError(f"{out}: was segmented on z plane {earlier.get('z_plane')}, this run reads {now}; "
+                               f"resume it with --z-plane {earlier.get('z_plane')}")
+    setting = _diameter_setting(earlier)
+    if diameter != "auto" and not _same_diameter(diameter, setting):
+        was = f"{setting:g}" if isinstance(setting, float) else setting
+        raise FerroscreenError(f"{out}: was segmented with --diameter {was} ({_scale_text(earlier['scale'])}); "
+                               "resume it with the same, or without --diameter")
     return earlier
+
+
+def _diameter_setting(run: dict) -> str | float:
+    """The ``--diameter`` a ``run.json`` was made with (runs that did not record it: from their scale)."""
+    recorded = run.get("diameter_setting")
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
+        return float(recorded)
+    if recorded in ("auto", "each", "model"):
+        return recorded
+    if run.get("diameter") == "each":
+        return "each"
+    source = run["scale"].get("source")
+    if source == "given" and run["scale"].get("image_diameter_px"):
+        return float(run["scale"]["image_diameter_px"])
+    return "model" if source == "model" else "auto"
+
+
+def _same_diameter(a: str | float, b: str | float) -> bool:
+    """Whether two ``--diameter`` settings are the same (pixels to within 0.1 %)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(np.isclose(a, b, rtol=1e-3, atol=0))
+    return a == b
+
+
+def _scale_text(scale: dict) -> str:
+    """How a run's :class:`ScaleChoice` reads in a message: its nucleus size and scale."""
+    size = scale.get("image_diameter_px")
+    across = f"nuclei {size:.4g} px across, " if isinstance(size, int | float) else ""
+    return f"{across}scale {scale.get('scale', 1.0):g}"
+
+
+def _refuse_overwrite(out: Path, table: pd.DataFrame, kind: str, objects: bool) -> None:
+    """Refuse a fresh run into ``out`` where a file it writes is already (a user's table, not a run's).
+
+    Raises:
+        FerroscreenError: Naming the first such file.
+    """
+    names = ["fields.csv", SUMMARY_FILE] + (["objects.csv"] if objects else [])
+    if kind == "acquisition":
+        names += ["wells.csv"] + [f"store/{p}.h5" for p in sorted(table["plate"].astype(str).unique())]
+    there = present_outputs(out, names)
+    if there:
+        raise FerroscreenError(f"{there[0]}: already there and {out} holds no earlier segment run; segment would "
+                               "overwrite it: choose another --out, or move the file")
+
+
+@contextmanager
+def _removed_unless_labelled(out: Path, fresh: bool) -> Iterator[None]:
+    """Undo a fresh run that fails before writing a label image: its ``run.json``, empty ``labels/`` and ``out``.
+
+    Only what the run created goes (folders only when empty), so a corrected
+    retry starts afresh rather than being refused as an earlier run's folder.
+    """
+    made_out, made_labels = not out.exists(), not (out / "labels").exists()
+    try:
+        yield
+    except BaseException:
+        labels = out / "labels"
+        if fresh and not any(labels.glob("*.tif")):
+            (out / RUN_FILE).unlink(missing_ok=True)
+            for partial in labels.glob("*.tif.partial"):  # this run's unfinished label image
+                partial.unlink(missing_ok=True)
+            if made_labels:
+                _rmdir_if_empty(labels)
+            if made_out:
+                _rmdir_if_empty(out)
+        raise
+
+
+def _rmdir_if_empty(folder: Path) -> None:
+    """Remove ``folder`` when it is empty (anything else stays)."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _summary_input(out: Path) -> str | None:

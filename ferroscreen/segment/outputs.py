@@ -1,0 +1,191 @@
+"""``ferroscreen segment``'s own output folders: recognised, never read as input, never overwritten.
+
+A folder is a *segment output* when it holds a ``run.json`` that records a
+model sha256 and a scale, or a ``segment.json`` whose ``task`` is
+``nuclei-segmentation`` (files that merely share those names are not
+markers). Its label TIFFs (``labels/``) carry the names of the images they
+were made from, so an acquisition reader walking a plate folder that holds
+one (``--out plate/seg``) would take them for the plate's images:
+:func:`find_segment_outputs` finds such folders and :func:`drop_output_frames`
+removes their files from a frame table.
+
+Label file names come from :func:`image_names`: the file stem, unless
+another image of the run shares it (case aside), then the whole file name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "RUN_FILE",
+    "SUMMARY_FILE",
+    "drop_output_frames",
+    "find_segment_outputs",
+    "image_names",
+    "is_segment_output",
+    "mentions_output",
+    "output_holding",
+    "present_outputs",
+]
+
+#: What a run records before its first label image (see :mod:`ferroscreen.segment.run`).
+RUN_FILE = "run.json"
+
+#: The provenance and summary a finished run writes.
+SUMMARY_FILE = "segment.json"
+
+#: Sub-folders of a segment output that hold its images (label TIFFs, score stores).
+_OUTPUT_DIRS = ("labels", "store")
+
+
+def is_segment_output(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a segment run (its ``run.json`` or ``segment.json``, see the module docstring)."""
+    folder = Path(folder)
+    for name in (RUN_FILE, SUMMARY_FILE):
+        try:
+            record = json.loads((folder / name).read_text())
+        except (OSError, ValueError):  # absent, unreadable or not JSON: no marker
+            continue
+        if not isinstance(record, dict):
+            continue
+        if name == RUN_FILE and "model_sha256" in record and isinstance(record.get("scale"), dict):
+            return True
+        if name == SUMMARY_FILE and record.get("task") == "nuclei-segmentation":
+            return True
+    return False
+
+
+def find_segment_outputs(root: str | Path) -> list[Path]:
+    """Segment output folders at or under the folder ``root``, outermost only, in walk order.
+
+    OME-Zarr stores (``*.zarr``) are not walked: their chunks are no run's.
+
+    Paths are ``root`` joined with the folder's path under it (as the acquisition
+    readers name files); a file ``root`` gives none.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if (RUN_FILE in filenames or SUMMARY_FILE in filenames) and is_segment_output(dirpath):
+            found.append(Path(dirpath))
+            dirnames.clear()  # nothing inside a run is input
+            continue
+        dirnames[:] = sorted(d for d in dirnames if not d.lower().endswith(".zarr"))  # chunks, not runs
+    return found
+
+
+def output_holding(path: str | Path) -> Path | None:
+    """The segment output that ``path`` is, or whose label image, store or own file it is; else ``None``."""
+    path = Path(path)
+    if path.is_dir() and is_segment_output(path):
+        return path
+    for above in list(path.parents)[:2]:
+        rel = path.relative_to(above).parts
+        own = rel[0] in _OUTPUT_DIRS or (len(rel) == 1 and path.is_file() and path.suffix.lower() in (".csv", ".json"))
+        if own and is_segment_output(above):
+            return above
+    return None
+
+
+def drop_output_frames(
+    frames: pd.DataFrame, skipped: Iterable[tuple[str, str]], outputs: list[Path]
+) -> tuple[pd.DataFrame, list[str]]:
+    """``frames`` without the files that lie inside ``outputs``, and notes saying what was left out.
+
+    A reader that keeps one file of several for a frame (Cellomics: a ``.tif``
+    before its ``.png``) may have chosen a label image over the image it was made
+    from; ``skipped`` (the reader's ``(path, reason)`` list) names such a passed-over
+    file with a reason ending in the chosen path, and that file takes the dropped
+    row's place.
+    """
+    if not outputs or frames.empty:
+        return frames, []
+    prefixes = _prefixes(outputs)
+    files = frames["planes"] if "planes" in frames.columns else frames["path"]
+    inside = [any(_inside(p, prefixes) for p in (f if isinstance(f, list) else [f])) for f in files]
+    inside = pd.Series(inside, index=frames.index, dtype=bool)
+    if not inside.any():
+        return frames, []
+    dropped = frames[inside]
+    by_path = {str(p): i for i, p in zip(dropped.index, dropped["path"], strict=True)}
+    rows = []
+    for path, reason in skipped:
+        cited = str(reason).rsplit(" as ", 1)[-1]
+        i = by_path.pop(cited, None)
+        if i is not None and not _inside(path, prefixes):
+            rows.append(frames.loc[i].to_dict() | {"path": str(path)})
+    kept = frames[~inside]
+    if rows:
+        from ferroscreen.io.frames import make_frame_table
+
+        kept = make_frame_table(kept.to_dict("records") + rows)
+    kept = kept.reset_index(drop=True)
+    kept.attrs = dict(frames.attrs)
+    where = ", ".join(str(o) for o in outputs[:3]) + (f" and {len(outputs) - 3} more" if len(outputs) > 3 else "")
+    note = (f"{int(inside.sum())} file(s) in the output of an earlier segment run ({where}) left out: "
+            "label images are not input")
+    if rows:
+        note += f"; {len(rows)} image(s) they had displaced read instead"
+    return kept, [note]
+
+
+def mentions_output(text: str, outputs: list[Path]) -> Path | None:
+    """The first of ``outputs`` whose path (as given, absolute or resolved) ``text`` names, else ``None``."""
+    for out in outputs:
+        if any(p in text for p in _prefixes([out])):
+            return out
+    return None
+
+
+def image_names(paths: Iterable[str | Path]) -> list[str]:
+    """Unique names (label file stems) for image files: the stem, or the whole name when stems collide.
+
+    Stems are compared case aside, so names stay apart on case-insensitive disks
+    too (``a.png``, ``a.tif`` -> ``a.png``, ``a.tif``: ``labels/a.png.tif``,
+    ``labels/a.tif.tif``); names that still collide case aside get ``-2``,
+    ``-3``, ... in the given order (``a.PNG``, ``a.png`` -> ``a.PNG``, ``a.png-2``).
+    """
+    paths = [Path(p) for p in paths]
+    stems = Counter(p.stem.lower() for p in paths)
+    names, seen = [], set()
+    for p in paths:
+        name = p.stem if stems[p.stem.lower()] == 1 else p.name
+        unique, k = name, 1
+        while unique.lower() in seen:
+            k += 1
+            unique = f"{name}-{k}"
+        seen.add(unique.lower())
+        names.append(unique)
+    return names
+
+
+def present_outputs(out: Path, names: Iterable[str]) -> list[Path]:
+    """The files among ``names`` (paths relative to ``out``) that already exist."""
+    return [out / n for n in names if (out / n).exists()]
+
+
+def _prefixes(outputs: Iterable[Path]) -> list[str]:
+    """Each folder as given, absolute and resolved, ending with a separator (for prefix tests on paths)."""
+    seen = []
+    for out in outputs:
+        for p in (str(out), os.path.abspath(out), os.path.realpath(out)):
+            p = p.rstrip(os.sep) + os.sep
+            if p not in seen:
+                seen.append(p)
+    return seen
+
+
+def _inside(path: str | Path, prefixes: list[str]) -> bool:
+    """Whether ``path`` (as given or absolute) starts with one of ``prefixes``."""
+    text = str(path)
+    absolute = os.path.abspath(text)
+    return any(text.startswith(p) or absolute.startswith(p) for p in prefixes)
