@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ferroscreen.analysis.inputs import AnalysisInputError
@@ -481,13 +482,14 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates of one kind of export; "
                                  f"{metric_files[0].name} is an IncuCyte metric export and "
                                  f"{next(p for p in paths if p not in metric_files).name} is not")
-    parts, notes, exports, summary, options = [], [], [], "", {}
+    parts, notes, exports, summary, options, metrics = [], [], [], "", {}, []
     for path in paths:
         if metric_files:
             fitted = _metric(path, layout)
             parts.append(fitted.table)
             notes += fitted.notes
             options = options or fitted.options
+            metrics.append(str(fitted.options.get("metric", "")))
             continue
         export = _plate_reader_export(path, False, layout)
         if export is None:
@@ -507,6 +509,10 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
                                                                                                    strict=True))
             raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates of one read, but these differ ({listed}); "
                                      f"take each read on its own")
+    if len(set(metrics)) > 1:  # a count and a confluence of one plate are not two replicate plates
+        listed = "; ".join(f"{path.name}: '{m}'" for path, m in zip(paths, metrics, strict=True))
+        raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates measured alike, but their metrics differ "
+                                 f"({listed}); fit each metric on its own")
     from ferroscreen.hashing import file_sha256
 
     digests: dict[str, Path] = {}
@@ -515,6 +521,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         if digest in digests:
             raise AnalysisInputError(f"{path}: the same content as {digests[digest]} (one plate given twice?)")
         digests[digest] = path
+    _refuse_same_readings(parts, paths)
     _name_plates(parts, paths, layout, notes)
     metric = pd.concat(parts, ignore_index=True)
     if metric_files:
@@ -522,6 +529,22 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
                               layout, signal)
     metric.attrs["read_label"] = parts[0].attrs.get("read_label", "")
     return _reader_signal(metric, notes, summary, exports, ", ".join(map(str, paths)), layout, read, signal)
+
+
+def _refuse_same_readings(parts: list[pd.DataFrame], paths: list[Path]) -> None:
+    """Refuse two files whose readings are the same well for well and time for time (one plate exported twice).
+
+    Files of one plate count its wells twice as if they were replicate plates: too narrow intervals.
+    """
+    keys = ["well", "time_h"]
+    for i in range(len(parts)):
+        for j in range(i):
+            a, b = (p[[*keys, "value"]].dropna(subset=["value"]) for p in (parts[i], parts[j]))
+            both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+            if len(both) >= 8 and len(both) >= 0.9 * max(len(a), len(b)) and np.allclose(
+                    both["value_a"].to_numpy(float), both["value_b"].to_numpy(float), rtol=1e-9, atol=0.0):
+                raise AnalysisInputError(f"{paths[i]}: the same readings as {paths[j]} in every well and scan (one "
+                                         f"plate exported twice?); give each plate once")
 
 
 def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: list[str]) -> None:

@@ -309,3 +309,18 @@ def test_doses_in_the_wrong_unit_are_said(tmp_path, monkeypatch, capsys):
     assert _ec50(pd.read_csv(tmp_path / "o" / "fits.csv"), "RSL3") == pytest.approx(30, rel=0.25)
     code, out, _ = run_fit_main([export, "--layout", tmp_path / "good.csv", "--out", tmp_path / "o2"], monkeypatch, capsys)
     assert code == 0 and "concentration unit" not in out
+
+
+def test_one_plate_exported_twice_or_two_metrics_of_it_are_not_replicate_plates(tmp_path, monkeypatch, capsys):
+    e1, m1 = _plate(tmp_path, "VID101", "RSL3", 30, 1)
+    again = tmp_path / "VID101_again.txt"
+    again.write_text(e1.read_text().replace("Label: VID101", "Label: VID101 (copy)"))  # not byte-identical
+    code, _, err = run_fit_main([e1, again, "--layout", m1, "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert code == 2 and err.strip() == (f"error: {again}: the same readings as {e1} in every well and scan (one "
+                                         f"plate exported twice?); give each plate once")
+    conf = tmp_path / "VID101_conf.txt"
+    conf.write_text(e1.read_text().replace("Phase Object Count (1/Image)", "Phase Object Confluence (Percent)")
+                    .replace("\t1", "\t2"))
+    code, _, err = run_fit_main([e1, conf, "--layout", m1, "--out", tmp_path / "o"], monkeypatch, capsys)
+    assert code == 2 and "their metrics differ" in err and "fit each metric on its own" in err
+    assert not (tmp_path / "o").exists()

@@ -482,8 +482,10 @@ def test_several_exports_find_their_layout_plates_by_name(tmp_path):
     rows = layout.read_text().splitlines()
     other = [r.replace("P1,", "LIB02,", 1).replace("Volasertib", "Volasertib-B") for r in rows[1:]]
     layout.write_text("\n".join([rows[0], *(r.replace("P1,", "LIB01,", 1) for r in rows[1:]), *other]) + "\n")
-    for name in ("LIB02_rep1.csv", "LIB01_rep1.csv"):
-        (tmp_path / name).write_text(f"{name}\n" + data.read_text())  # a first line of its own: not one file twice
+    (tmp_path / "seed2").mkdir()
+    again, _ = write_screen(tmp_path / "seed2", seed=2)  # the same design read on another plate
+    for name, read in (("LIB02_rep1.csv", data), ("LIB01_rep1.csv", again)):
+        (tmp_path / name).write_text(f"{name}\n" + read.read_text())
     out = _ok("fit", tmp_path / "LIB02_rep1.csv", tmp_path / "LIB01_rep1.csv", "--layout", layout, "--endpoint-h",
               "72", "--out", tmp_path / "res")
     assert "plate 'LIB02_rep1' takes the layout rows of its plate LIB02" in out and "plate order" not in out
