@@ -386,6 +386,26 @@ def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _fitted_wells_table(provenance: dict, notes: list[str]) -> Path | None:
+    """The wells table a fit took as its input (``provenance.json``), when it is still there unchanged.
+
+    ``fit WELLS.csv --out DIR`` writes no ``wells.csv`` of its own into ``DIR``; the report reads the input.
+    """
+    fit, given = provenance.get("fit"), provenance.get("input")
+    if not (isinstance(fit, dict) and fit.get("input_kind") == "wells" and isinstance(given, dict)):
+        return None
+    path = Path(str(given.get("path", "")))
+    if not path.is_file():
+        notes.append(f"The fit's wells table {path} (provenance.json) is gone: time courses and plate maps not shown.")
+        return None
+    if given.get("sha256") and file_sha256(path) != given["sha256"]:
+        notes.append(f"The fit's wells table {path} changed since the fit (sha256): time courses and plate maps not "
+                     f"shown.")
+        return None
+    notes.append(f"Wells read from the fit's input {path} (provenance.json; unchanged since the fit).")
+    return path
+
+
 def _load_provenance(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -475,6 +495,8 @@ def load_results(root: str | Path) -> Results:
         raise ReportInputError(f"{root}: no wells.csv or fits.csv (is this a ferroscreen results folder?)")
     if "provenance" in res.files:
         res.provenance = _load_provenance(res.files["provenance"])
+        if "wells" not in res.files and (given := _fitted_wells_table(res.provenance, res.notes)) is not None:
+            res.files["wells"] = given
     if "wells" in res.files:
         _prepare_wells(res, res.files["wells"])
     numeric = {

@@ -369,3 +369,24 @@ def test_ranking_rows_of_inactive_compounds_are_greyed_past_their_name(tmp_path,
             greyed = {col for c, col in zip(row, cols, strict=True) if c.get("cls") == "muted"}
             expected = set(cols) - {"rank", "compound", "tier", "call"} if tier != "active" else set()
             assert greyed == expected
+
+
+def test_a_fit_of_a_wells_table_elsewhere_finds_its_wells_through_provenance(tmp_path, make_results):
+    from typer.testing import CliRunner
+
+    from ferroscreen.cli import app
+
+    root = make_results(tmp_path / "r", compounds=("volasertib",), n_doses=5, times=(0, 36, 72), layout_in_wells=False)
+    out = tmp_path / "fit"
+    res = CliRunner().invoke(app, ["fit", str(root / "wells.csv"), "--layout", str(root / "layout.csv"), "--out",
+                                   str(out)])
+    assert res.exit_code == 0, res.output
+    assert not (out / "wells.csv").exists()
+    loaded = load_results(out)
+    assert loaded.wells is not None and len(loaded.wells) == len(pd.read_csv(root / "wells.csv"))
+    assert f"Wells read from the fit's input {root / 'wells.csv'} (provenance.json; unchanged since the fit)." \
+        in loaded.notes
+    with open(root / "wells.csv", "a") as fh:
+        fh.write("\n")
+    loaded = load_results(out)
+    assert loaded.wells is None and any("changed since the fit (sha256)" in n for n in loaded.notes)
