@@ -31,6 +31,7 @@ from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
 from ferroscreen.analysis.dose_tables import CURVE_ROLES
 from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, wells_from_metric
+from ferroscreen.analysis.rescue import verdict_lines
 from ferroscreen.analysis.results_workbook import write_results_workbook
 from ferroscreen.analysis.screen import (
     analyse_screen,
@@ -281,8 +282,7 @@ def run_fit(
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")
         lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
         lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
-        for verdict in result.rescue.get("verdict", []):
-            lines.append(f"rescue: {verdict}")
+        lines += [f"rescue: {verdict}" for verdict in verdict_lines(result.rescue)]
         if "lines" in paths:
             counts = result.lines["verdict"].value_counts()
             lines.append(f"{paths['lines']}: {len(result.lines)} line comparisons, "

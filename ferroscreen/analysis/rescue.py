@@ -115,6 +115,37 @@ def _dose_text(molar: float) -> str:
     return f"{molar / 1e-12:.3g} pM"
 
 
+def verdict_lines(rescue: pd.DataFrame) -> list[str]:
+    """The ``verdict`` of every row of a rescue table, in order, for the terminal.
+
+    Single-dose rows of one compound, agent and group that all lack the compound alone
+    (``alone_source`` ``none``) are said once for all their doses, not once per dose.
+    """
+    if "verdict" not in rescue.columns:
+        return []
+    lines, said = [], set()
+    lacking = rescue["alone_source"].astype(str).eq("none") if "alone_source" in rescue.columns else None
+    for i, row in rescue.iterrows():
+        key = (row.get("compound"), row.get("rescue_agent"), row.get("group"))
+        if lacking is None or not lacking[i]:
+            lines.append(str(row["verdict"]))
+            continue
+        if key in said:
+            continue
+        said.add(key)
+        same = rescue[lacking & (rescue["compound"] == key[0]) & (rescue["rescue_agent"] == key[1])
+                      & (rescue["group"] == key[2])]
+        if len(same) == 1:
+            lines.append(str(row["verdict"]))
+            continue
+        doses = pd.to_numeric(same["concentration"], errors="coerce")
+        where = f" ({key[2]})" if key[2] else ""
+        lines.append(f"{key[0]} + {key[1]}{where}: no wells or fitted curve of {key[0]} alone at any of its "
+                     f"{len(same)} doses ({_dose_text(doses.min())} to {_dose_text(doses.max())}): rescue not "
+                     f"assessable")
+    return lines
+
+
 def _text(series: pd.Series) -> pd.Series:
     return series.where(series.notna(), "").astype(str).str.strip()
 
@@ -430,7 +461,7 @@ def _single_dose_rows(
         who = f"{compound} ({_dose_text(dose)}) + {agent}" + (f" ({as_written})" if as_written else "")
         mode_txt = mode or "death"
         if not per_readout:
-            row.update(readout="", confirms=False, call_alone="", call_rescued="", verdict=(
+            row.update(readout="", confirms=False, call_alone="", call_rescued="", alone_source="none", verdict=(
                 f"{who}: no wells or fitted curve of {compound} alone at {_dose_text(dose)}: "
                 "rescue not assessable"
             ))  # fmt: skip

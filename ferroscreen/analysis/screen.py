@@ -383,7 +383,12 @@ def analyse_screen(
     _check_readouts(readouts, annotated, model, source)
     if not readouts:
         why = ""
-        if not (annotated["role"] == "vehicle").any():  # every readout is relative to the vehicle's
+        vehicles = layout.table[layout.table["role"] == "vehicle"]
+        if not (annotated["role"] == "vehicle").any() and len(vehicles):  # listed, but none has a reading
+            shown = ", ".join(vehicles["well"].astype(str).head(6)) + (" ..." if len(vehicles) > 6 else "")
+            why = (f"; none of the layout's {len(vehicles)} vehicle wells ({shown}) has a reading in the data, "
+                   f"and viability is relative to them (were their values read as missing? see the notes above)")
+        elif not (annotated["role"] == "vehicle").any():  # every readout is relative to the vehicle's
             why = (f"; {layout.source or 'the layout'} names no vehicle wells (role 'vehicle', or a compound such "
                    f"as DMSO) on any plate the data has, and viability is relative to them")
             t = layout.table

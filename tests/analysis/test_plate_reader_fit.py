@@ -562,3 +562,14 @@ def test_a_compound_at_one_dose_is_named_not_dropped(tmp_path, monkeypatch, caps
     assert res.exit_code == 0, res.output
     assert "note: Volasertib: tested at one dose (100 pM, 2 well(s)), so it has no dose-response curve" in res.output
     assert "Volasertib" not in set(pd.read_csv(tmp_path / "o" / "fits.csv")["curve"])
+
+
+def test_vehicle_wells_without_readings_are_said_as_such(tmp_path, monkeypatch, capsys):
+    """Readings lost to parsing (thousands separators) left the vehicle wells empty: the error says so, not that the
+    layout has no vehicle wells."""
+    data, layout = write_screen(tmp_path)
+    lines = data.read_text().splitlines()
+    lines[2:] = [",".join([ln.split(",")[0], "n/a", *ln.split(",")[2:]]) for ln in lines[2:]]  # column 1: DMSO
+    data.write_text("\n".join(lines) + "\n")
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "o"))
+    assert code == 2 and "none of the layout's 8 vehicle wells (A01, B01, C01, D01, E01, F01 ...) has a reading" in err

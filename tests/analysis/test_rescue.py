@@ -389,3 +389,17 @@ def test_an_ec50_beyond_the_tested_doses_is_held_to_them():
 
     assert _ec50_text(fits.iloc[0]) == "EC50 < 500 pM" and _ec50_text(fits.iloc[2]) == "EC50 > 10 µM"
     assert _ec50_text(fits.iloc[1]).startswith("EC50 100 nM")
+
+
+def test_a_rescue_series_without_its_compound_alone_is_said_once():
+    from ferroscreen.analysis.rescue import verdict_lines
+
+    rows = [{"compound": "RSL3", "rescue_agent": "Fer-1", "group": "", "concentration": c, "alone_source": "none",
+             "verdict": f"RSL3 ({c}) + Fer-1: no wells or fitted curve of RSL3 alone at {c}: rescue not assessable"}
+            for c in (1e-9, 1e-8, 1e-7)]
+    rows.append({"compound": "erastin", "rescue_agent": "Fer-1", "group": "", "concentration": 1e-6,
+                 "alone_source": "wells", "verdict": "erastin (1 µM) + Fer-1 reduces ..."})
+    assert verdict_lines(pd.DataFrame(rows)) == [
+        "RSL3 + Fer-1: no wells or fitted curve of RSL3 alone at any of its 3 doses (1 nM to 100 nM): rescue not "
+        "assessable", "erastin (1 µM) + Fer-1 reduces ..."]
+    assert verdict_lines(pd.DataFrame(rows[:1])) == [rows[0]["verdict"]]
