@@ -57,10 +57,9 @@ def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame
     reps = d.groupby("curve")["rep"].max()
     columns = [(c, r) for c in curves for r in range(1, int(reps[c]) + 1)]
     wide = wide.reindex(columns=pd.MultiIndex.from_tuples(columns)).sort_index()
-    out = pd.DataFrame({"log10 dose (M)": np.log10(wide.index.to_numpy(dtype=float))})
-    for (curve, rep), values in wide.items():
-        out[f"{curve} #{rep}"] = values.to_numpy()
-    return out
+    columns = {"log10 dose (M)": np.log10(wide.index.to_numpy(dtype=float))}
+    columns.update({f"{curve} #{rep}": values.to_numpy() for (curve, rep), values in wide.items()})
+    return pd.DataFrame(columns)  # built at once: a column at a time fragments a 1000-curve frame
 
 
 def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], doses: pd.DataFrame,

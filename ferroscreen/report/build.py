@@ -288,6 +288,8 @@ def report_context(
         "compounds": compounds,
         "gallery": _gallery(res),
         "n_left_out": n_left,
+        "left_out_by": ("lower-ranked" if res.ranking is not None
+                        else "less significant (no active fit, or a higher q-value)"),
         "provenance": _provenance(res, created),
         "data": {
             "ferroscreen": __version__,

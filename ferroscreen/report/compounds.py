@@ -160,6 +160,8 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
     Samples, references and positive controls of the layout, and every fitted
     curve that is not a rescue curve, ordered by their best rank in
     ``ranking.csv`` (ties: higher score first), then references, then by name.
+    Without a ranking (a fit of a tidy table), compounds with an active fit come
+    first, by their smallest q-value, then the others, by name.
 
     Args:
         res: Loaded results.
@@ -195,6 +197,11 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
         keys = [res.ranking["compound"], group_column(res.ranking)]
         best = res.ranking.groupby(keys)["rank"].min().to_dict()
         top_score = res.ranking.groupby(keys)["score"].max().to_dict()
+    elif fits is not None and "call" in fits.columns and "q_value" in fits.columns:  # no ranking: significance
+        active = fits[fits["call"].astype(str) == "active"]
+        q = pd.to_numeric(active["q_value"], errors="coerce").fillna(1.0)
+        by_name = q.groupby([active["name"], group_column(active)]).min()
+        best = {key: float(v) for key, v in by_name.items()}
     groups = _compound_groups(res)
     entries = [(name, group) for name in names for group in groups.get(name, [""])]
     role_order = {"sample": 0, "pos_ctrl": 1, "reference": 2}

@@ -390,3 +390,27 @@ def test_a_fit_of_a_wells_table_elsewhere_finds_its_wells_through_provenance(tmp
         fh.write("\n")
     loaded = load_results(out)
     assert loaded.wells is None and any("changed since the fit (sha256)" in n for n in loaded.notes)
+
+
+def test_a_tidy_fit_shows_its_most_significant_compounds_first(tmp_path):
+    """Without a ranking the sections left out are the less significant ones, and the report says so."""
+    from typer.testing import CliRunner
+
+    from ferroscreen.cli import app
+
+    rng = np.random.default_rng(0)
+    doses = np.logspace(-9, -5, 9)
+    rows = []
+    for name, ec50 in (("aa_flat", None), ("bb_flat", None), ("zz_potent", 3e-8), ("yy_weak", 1e-6)):
+        for d in np.repeat(doses, 2):
+            y = 1.0 if ec50 is None else 1 / (1 + d / ec50)
+            rows.append((name, d, y + rng.normal(0, 0.03)))
+    pd.DataFrame(rows, columns=["curve", "dose", "response"]).to_csv(tmp_path / "tidy.csv", index=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["fit", str(tmp_path / "tidy.csv"), "--out", str(tmp_path / "o")]).exit_code == 0
+    res = runner.invoke(app, ["report", str(tmp_path / "o"), "--out", str(tmp_path / "r.html"), "--max-compounds", "2"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "r.html").read_text()
+    index = re.search(r'<nav class="compound-index">(.*?)</nav>', text, re.S).group(1)
+    assert re.findall(r">([a-z_]+)</a>", index) == ["zz_potent", "yy_weak"]
+    assert "2 less significant (no active fit, or a higher q-value) compounds left out" in text
