@@ -23,6 +23,7 @@ from ferroscreen.plate.layout_records import (
     column_key,
     is_layout_column,
     layout_from_records,
+    table_header_index,
 )
 from ferroscreen.plate.wells import PlateFormat
 
@@ -124,6 +125,8 @@ def read_layout_csv(
             return f"{path}:{rows_of[column]}: grid '{column}'" if column in rows_of else str(path)
         form = "grid"
     else:
+        if (k := table_header_index(rows)) is not None:  # title lines above the table (as in a workbook)
+            first = rows[k][0] - 1
         header, records = _table_records(path, lines, delim, first)
         header_where = f"{path}:{first + 1}"
         form = "csv"

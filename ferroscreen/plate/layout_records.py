@@ -182,6 +182,18 @@ def _concentration_name(name: str) -> tuple[str, str] | None:
     return None  # dose_group: no unit after a concentration's name
 
 
+#: How far down a sheet or text file the header row of a layout table is looked for (title rows above it).
+HEADER_SEARCH_ROWS = 30
+
+
+def table_header_index(rows: list[tuple[int, list[str]]]) -> int | None:
+    """Index in ``rows`` of a layout table's header row (the first naming a well and a layout column), else None."""
+    for k, (_, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if any(column_key(c) in WELL_KEYS for c in cells) and any(is_layout_column(c) for c in cells):
+            return k
+    return None
+
+
 def layout_columns(header: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Map each header name to its layout column; and the molar unit a concentration column's name gives.
 

@@ -24,30 +24,19 @@ from ferroscreen.errors import LayoutError
 from ferroscreen.plate.layout import PlateLayout, combine_layouts
 from ferroscreen.plate.layout_grid import check_grid_set, grid_blocks, grid_names, grid_records
 from ferroscreen.plate.layout_records import (
-    WELL_KEYS,
     LayoutRecord,
     NotALayout,
-    column_key,
     is_layout_column,
     layout_from_records,
+    table_header_index,
 )
 from ferroscreen.plate.wells import PlateFormat
 from ferroscreen.workbooks import cell_text, column_letters, workbook_rows
-
-_HEADER_SEARCH_ROWS = 30
 
 
 def _letters(index: int) -> str:
     """Excel's column letters of a 0-based column index (0 -> A)."""
     return column_letters(index + 1)
-
-
-def _table_header(rows: list[tuple[int, list[str]]]) -> int | None:
-    """Index in ``rows`` of a table's header row (the first naming a well and a layout column), else None."""
-    for k, (_, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
-        if any(column_key(c) in WELL_KEYS for c in cells) and any(is_layout_column(c) for c in cells):
-            return k
-    return None
 
 
 def _table(path: Path, title: str, rows: list[tuple[int, list[str]]], k: int
@@ -111,7 +100,7 @@ def read_layout_xlsx(
                 sheet_grids.extend(blocks)
             else:
                 grid_plates.append((title, blocks))
-        elif (k := _table_header(rows)) is not None:
+        elif (k := table_header_index(rows)) is not None:
             tables.append((title, *_table(path, title, rows, k)))
     n_plates = len(tables) + len(grid_plates) + bool(sheet_grids)
     if not n_plates:

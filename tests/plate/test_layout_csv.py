@@ -258,3 +258,15 @@ def test_one_dose_written_in_two_units_is_one_dose(tmp_path):
                                           "P1,A5,X,1111.11,nM,sample,,,,1,\n"))
     assert lay.table["concentration"].nunique() == 2
     assert sorted(lay.table["concentration"].unique()) == [1.11111e-6, 3.33333e-6]
+
+
+def test_title_lines_above_the_table_are_passed_over(tmp_path):
+    """As in a workbook: 'Plate map for CTG 72h' and an operator line above the header; lines keep their numbers."""
+    p = tmp_path / "titled.csv"
+    p.write_text("Plate map for CTG 72h\noperator: X\n\nplate_id,well,compound,concentration,unit,role\n"
+                 "P1,A1,DMSO,,,vehicle\nP1,A2,RSL3,1,uM,sample\n")
+    lay = read_layout(p)
+    assert lay.plate_ids == ["P1"] and list(lay.table["compound"]) == ["DMSO", "RSL3"]
+    p.write_text(p.read_text() + "P1,A3,RSL3,lots,uM,sample\n")
+    with pytest.raises(LayoutError, match=r"titled\.csv:7: column 'concentration'"):
+        read_layout(p)
