@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
+from ferroscreen import __version__
 from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, call_hits
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
@@ -36,12 +38,20 @@ def _earlier_plots(out) -> list[str]:
 MAX_WORKBOOK_WELLS = 20_000
 
 
-def _workbook_sheets(result: HitResult, sources: list[Path]) -> list[tuple[str, object]]:
-    """``hits.xlsx``'s sheets: about (version, inputs, what each sheet holds), genes, plate QC, concordance, wells."""
-    from ferroscreen import __version__
+def _workbook_sheets(result: HitResult, sources: list[Path], layouts: list[Path], hashes: dict[Path, str | None],
+                     created: str) -> list[tuple[str, object]]:
+    """``hits.xlsx``'s sheets: about, genes, plate QC, concordance, wells.
 
-    about: list[list] = [["ferroscreen hits results", ""], ["ferroscreen version", __version__]]
-    about += [["input", str(p)] for p in sources]
+    The about sheet gives the ferroscreen version, when the run was made (UTC), each input and layout
+    file with its sha256, the settings of the calls (thresholds, score, readout columns) and what each
+    sheet holds.
+    """
+    about: list[list] = [["ferroscreen hits results", ""], ["ferroscreen version", __version__],
+                         ["created (UTC)", created]]
+    about += [["input", str(p), hashes.get(p) or ""] for p in sources]
+    about += [["layout", str(p), hashes.get(p) or ""] for p in layouts]
+    about += [[], ["setting", "value"]]
+    about += [[k, ", ".join(map(str, v)) if isinstance(v, list) else v] for k, v in result.params.items()]
     about += [[], ["sheet", "holds"], ["genes", "genes ranked, with fold changes, z, q and calls (genes.csv)"],
               ["plate_qc", "per plate: Z', robust Z', SSMD, CV of the non-targeting wells (plate_qc.csv)"],
               ["concordance", "replicate agreement per readout (concordance.csv)"]]
@@ -75,8 +85,10 @@ def run_hits(
     see :mod:`ferroscreen.analysis.hits_inputs`.
 
     Writes ``genes.csv`` (ranked), ``wells_normalized.csv``, ``concordance.csv``,
-    ``plate_qc.csv``, the four in one workbook ``hits.xlsx``, ``hits.json`` (parameters, input notes,
-    warnings, hit counts) and,
+    ``plate_qc.csv``, the four in one workbook ``hits.xlsx`` (its ``about`` sheet: version, time, the
+    input and layout files with their sha256, the settings), ``hits.json`` (``ferroscreen_version``,
+    ``created`` in UTC ISO 8601, the files with their sha256, ``settings`` as given, ``params`` as used,
+    notes, warnings, hit counts) and,
     with ``plots``, PNGs of the plate heat maps, replicate scatter, quadrant (count and area)
     and volcano plots, all put in place together. ``kwargs`` go to :func:`call_hits`.
 
@@ -94,35 +106,41 @@ def run_hits(
 
         layout = read_layouts(layout_paths)
     loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col, objects=objects)
+    settings = {"read": read, "signal_col": signal_col, "objects": objects, "plots": plots,
+                **{k: v for k, v in kwargs.items() if k != "signal_col"}}  # as given; params has what they became
     hashes = {p: file_sha256(p) if p.is_file() else None for p in [*sources, *layout_paths]}
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     digests = [hashes[p] for p in layout_paths]
     wells, where = loaded.wells, loaded.where
     kwargs["signal_col"] = loaded.signal_col
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            result = call_hits(wells, layout, **kwargs)
+            result = call_hits(wells, layout, source=where, **kwargs)
     except FerroscreenError as exc:
-        if any(str(p) in str(exc) for p in sources):  # the message names its file and line already
+        if any(str(p) in str(exc) for p in [*sources, *layout_paths]):  # the message names its file already
             raise
         raise FerroscreenError(f"{where}: {exc}") from exc
-    result.notes = loaded.notes
+    result.notes = [*loaded.notes, *result.notes]
     keys = result.params["readouts"]
     with OutputSet(out) as outputs:  # all of this run's outputs, or (on failure) the folder as it was
         result.genes.to_csv(outputs.path("genes.csv"), index=False)
         result.wells.to_csv(outputs.path("wells_normalized.csv"), index=False)
         result.concordance.to_csv(outputs.path("concordance.csv"), index=False)
         result.qc.to_csv(outputs.path("plate_qc.csv"), index=False)
-        write_workbook(outputs.path("hits.xlsx"), _workbook_sheets(result, sources))
+        write_workbook(outputs.path("hits.xlsx"), _workbook_sheets(result, sources, layout_paths, hashes, created))
         genes = result.genes
         summary = {
+            "ferroscreen_version": __version__,
+            "created": created,
             "wells": where,
             "layout": (str(layout_paths[0]) if len(layout_paths) == 1 else [str(p) for p in layout_paths])
             if layout_paths else None,
             "layout_sha256": (digests[0] if len(digests) == 1 else digests) if layout_paths else None,
             **loaded.options,  # its "inputs" lack the layouts: the full list comes after
             "inputs": [{"path": str(p.resolve()), "sha256": sha} for p, sha in hashes.items()],
-            "input_notes": loaded.notes,
+            "input_notes": result.notes,
+            "settings": settings,
             "params": result.params,
             "warnings": result.warnings,
             "n_genes": int(len(genes)),

@@ -7,10 +7,16 @@ Input is one row per well with, per well, the gene (layout ``compound``) and rol
 * one viability signal (``signal_col``: a plate reader's CellTiter-Glo or resazurin read, a cell
   count over time): readout ``viability``, whose effect is a lower signal.
 
+Layout and data: a data well the layout lists no row for (a library map of the filled wells only)
+takes no part, as role ``empty``, said in a note; a plate most of whose wells are unlisted is refused.
+Notes also name each plate holding fewer wells than its layout lists, and gene names Excel made
+dates of (:func:`excel_date_names`; used as written).
+
 Steps, per plate:
 
 1. **Controls**: wells with role ``neg_ctrl``, or whose gene is a
-   non-targeting name (:data:`NON_TARGETING_NAMES`, case-insensitive).
+   non-targeting name (:data:`NON_TARGETING_NAMES`, case-insensitive, or a vendor's
+   name for one: :func:`is_non_targeting_name`).
 2. **Fold change** of each readout to the median of the plate's controls
    (``fc_count``, ``fc_area``) and its log2.
 3. **Robust z** of the log2 fold change: ``(x - median) / (1.4826 * MAD)``
@@ -50,6 +56,7 @@ statistics without a window flag. Flagged plates are reported, never dropped.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -70,6 +77,8 @@ __all__ = [
     "bscore",
     "call_hits",
     "control_qc",
+    "excel_date_names",
+    "is_non_targeting_name",
     "layout_runs_along_lines",
     "replicate_concordance",
     "robust_z",
@@ -111,7 +120,8 @@ class HitResult:
         warnings: Messages a user should see (also emitted as warnings).
         params: The thresholds used.
         qc: Plate x readout control statistics (:func:`control_qc`).
-        notes: What reading the input said (lines naming their file; :func:`~ferroscreen.analysis.hits_run.run_hits`).
+        notes: What the layout and data made of each other (:func:`call_hits`), after what reading the input
+            said (:func:`~ferroscreen.analysis.hits_run.run_hits`); lines naming their file.
     """
 
     genes: pd.DataFrame
@@ -212,7 +222,16 @@ def layout_runs_along_lines(
     return reasons
 
 
-def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
+def _merge_layout(wells: pd.DataFrame, layout) -> tuple[pd.DataFrame, str]:
+    """``wells`` with each well's gene, role, replicate (and concentration, exclude) from ``layout``, and a note.
+
+    A data well the layout lists no row for (a library map that leaves out the empty wells of a
+    plate the imager read whole) gets role ``empty``: it takes no part, said in the note ("" when
+    none). A plate most of whose wells are unlisted is refused (the wrong map).
+
+    Raises:
+        FerroscreenError: Plates that find no (or two) layout plates; more than half of a plate's wells unlisted.
+    """
     from ferroscreen.plate.wells import normalize_well
 
     out = wells.copy()
@@ -232,7 +251,7 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
             out["role"] = "sample"
         if "replicate" not in out.columns:
             out["replicate"] = np.nan
-        return out
+        return out, ""
     lt = layout.table.copy()
     lt["plate_id"] = lt["plate_id"].astype(str)
     cols = ["well", "compound", "role", "replicate", "concentration"] + (["exclude"] if "exclude" in lt else [])
@@ -259,15 +278,127 @@ def _merge_layout(wells: pd.DataFrame, layout) -> pd.DataFrame:
             .drop(columns="_plate_id")
         )
     missing = merged["role"].isna()
+    note = ""
     if missing.any():
-        ex = merged.loc[missing, ["plate", "well"]].iloc[0]
-        raise FerroscreenError(
-            f"{layout.source or 'layout'}: no row for plate {ex['plate']} "
-            f"well {ex['well']} ({int(missing.sum())} wells unmatched)"
-        )
+        share = missing.groupby(merged["plate"]).mean()
+        wrong = share[share > 0.5]
+        if len(wrong):  # most of a plate unlisted: not a map that leaves out its empty wells, but the wrong map
+            plate = wrong.index[0]
+            on = merged["plate"] == plate
+            ex = merged.loc[missing & on, "well"].iloc[0]
+            raise FerroscreenError(
+                f"{_layout_file(layout, plate) or 'layout'}: no row for plate {plate} well {ex} "
+                f"({int((missing & on).sum())} of its {int(on.sum())} wells unmatched); is this the plate's layout?"
+            )
+        merged.loc[missing, "role"] = "empty"
+        if "exclude" in merged.columns:
+            merged.loc[missing, "exclude"] = ""
+        note = (f"{layout.source or 'the layout'}: {int(missing.sum())} well(s) of the data have no row in it "
+                f"({_listed(merged[missing])}); they take no part, as wells of role empty")
     if "compound" in merged.columns and "gene" not in merged.columns:
         merged = merged.rename(columns={"compound": "gene"})
-    return merged
+    return merged, note
+
+
+def _layout_file(layout, plate: str):
+    """The file holding the layout rows of data plate ``plate`` (the layout's own name when one file holds all)."""
+    if layout is None:
+        return None
+    pid = layout.plate_ids[0] if len(layout.plate_ids) == 1 else layout.plate_id_for(str(plate))
+    return layout.plate_sources.get(pid, layout.source)
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
+#: Gene families Excel reads as dates: month -> (the old symbol's stem, HGNC's current stem).
+_DATE_SYMBOLS = {"sep": ("SEPT", "SEPTIN"), "mar": ("MARCH", "MARCHF"), "dec": ("DEC", None)}
+_DAY_MONTH = re.compile(r"^(\d{1,2})[-/ .]([a-z]{3,9})\.?(?:[-/ .]\d{2,4})?$")
+_MONTH_DAY = re.compile(r"^([a-z]{3,9})\.?[-/ .](\d{1,2})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
+
+
+def _month(word: str) -> int | None:
+    """1-12 for a month's name or abbreviation (``Sep``, ``Sept``, ``September``), else None."""
+    for i, name in enumerate(_MONTH_NAMES):
+        if (len(word) >= 3 and name.startswith(word)) or (word == "sept" and i == 8):
+            return i + 1
+    return None
+
+
+def excel_date_names(names) -> list[tuple[str, str | None]]:
+    """Gene names that are dates Excel made of gene symbols, each with the symbol it likely was (or None).
+
+    Excel reads ``SEPT7`` as 7 September, ``MARCH1`` as 1 March, ``DEC1`` as 1 December, and writes them
+    back as ``7-Sep``, ``Sep-7``, ``1-Mar`` or (read by pandas) ``2024-09-07 00:00:00``. A name is taken
+    for such a date when it is ``D-Mon``/``Mon-D`` (``-``, ``/``, space or ``.``; a month's name or
+    abbreviation), an ISO date or datetime, or a ``D/M/Y`` date. The likely symbol is the month's
+    abbreviation (``SEPT`` for September, ``MARCH`` for March) and the day: ``SEPT7``; None for a date
+    that cannot say (``D/M/Y``, or a month that is no such gene family). Names are not changed here.
+    """
+    found = []
+    for name in dict.fromkeys(str(n).strip() for n in names if isinstance(n, str) or hasattr(n, "isoformat")):
+        low = name.lower()
+        month = day = None
+        if m := _DAY_MONTH.match(low):
+            month, day = _month(m.group(2)), int(m.group(1))
+        elif m := _MONTH_DAY.match(low):
+            month, day = _month(m.group(1)), int(m.group(2))
+        elif m := _ISO_DATE.match(low):
+            month, day = int(m.group(2)), int(m.group(3))
+            if not 1 <= month <= 12:
+                month = None
+        elif _SLASH_DATE.match(low):
+            found.append((name, None))
+            continue
+        if month is None or not 1 <= day <= 31:
+            continue
+        abbr = _MONTHS[month - 1]
+        stem = _DATE_SYMBOLS.get(abbr, (abbr.upper(), None))[0]
+        found.append((name, f"{stem}{day}"))
+    return found
+
+
+def _date_names_note(genes: pd.Series, layout, source: str | None) -> str:
+    """A note on the gene names :func:`excel_date_names` finds ("" when none), naming the file they came from."""
+    found = excel_date_names(genes.dropna().unique())
+    if not found:
+        return ""
+    renames = {"SEPT": "SEPTIN", "MARCH": "MARCHF"}
+    said = []
+    for name, symbol in found[:8]:
+        stem = symbol.rstrip("0123456789") if symbol else ""
+        new = (f"{renames[stem]}{symbol[len(stem):]}" if stem in renames
+               else "DELEC1" if symbol == "DEC1" else None)
+        said.append(f"'{name}'" + (f" ({symbol}: {new} now)" if new else f" ({symbol}?)" if symbol else ""))
+    more = f" and {len(found) - 8} more" if len(found) > 8 else ""
+    where = (layout.source or "the layout") if layout is not None else source
+    return _said(where, f"{len(found)} gene name(s) look like dates Excel made of gene symbols: {', '.join(said)}"
+                        f"{more}; they are used as written: write HGNC's current symbols in the map (SEPTIN7, "
+                        f"MARCHF1: Excel leaves them alone) or export it again as text")
+
+
+def _unread_wells_notes(read_wells: pd.DataFrame, layout, data_file) -> list[str]:
+    """Per data plate, a note on the wells its layout lists (not empty, not excluded) that the data holds no row for."""
+    from ferroscreen.plate.wells import well_to_rowcol
+
+    lt = layout.table
+    used = lt["role"].astype(str) != "empty"
+    if "exclude" in lt.columns:
+        used &= np.array(exclusion_reasons(lt["exclude"])) == ""
+    listed = {str(pid): set(g["well"]) for pid, g in lt[used].groupby(lt.loc[used, "plate_id"].astype(str))}
+    notes = []
+    for plate, g in read_wells.groupby("plate", sort=True):
+        pid = layout.plate_ids[0] if len(layout.plate_ids) == 1 else layout.plate_id_for(str(plate))
+        want = listed.get(str(pid), set())
+        lost = sorted(want - set(g["well"]), key=well_to_rowcol)
+        if lost:
+            shown = ", ".join(lost[:6]) + (f" and {len(lost) - 6} more" if len(lost) > 6 else "")
+            notes.append(_said(data_file(plate), f"plate {plate} holds {len(want) - len(lost)} of the {len(want)} "
+                                                 f"wells its layout lists; the other {len(lost)} ({shown}) have no "
+                                                 f"row in the data and take no part"))
+    return notes
 
 
 def _over_start(ends: pd.DataFrame, starts: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -290,16 +421,64 @@ def _listed(wells: pd.DataFrame, most: int = 6) -> str:
     return shown + (f" and {len(wells) - most} more" if len(wells) > most else "")
 
 
+#: What is left of a non-targeting control's name once vendor words, ``siRNA``/``pool``/``control`` and numbers
+#: are taken out (:func:`is_non_targeting_name`). No HGNC symbol reads as one of these.
+_CONTROL_CORES = frozenset({
+    "nontargeting", "nontarget", "nonsilencing", "nt", "ntc", "nc", "negative", "neg", "scr", "scramble",
+    "scrambled", "sint", "sintc", "sinc", "sineg", "sinegative", "sictrl", "sicontrol", "siscr", "siscramble",
+    "siscrambled", "sinontargeting",
+})
+#: Words a library writes around a control's core: vendors and product lines (Qiagen AllStars, Ambion Silencer
+#: Select, Dharmacon ON-TARGETplus/siGENOME, Sigma MISSION), the reagent, numbering.
+_CONTROL_FILLER = frozenset({
+    "allstars", "silencer", "select", "on", "targetplus", "ontargetplus", "sigenome", "mission", "accell", "stealth",
+    "flexitube", "lincode", "qiagen", "ambion", "dharmacon", "horizon", "sigma", "thermo", "invitrogen", "universal",
+    "sirna", "sirnas", "rnai", "dsirna", "esirna", "oligo", "duplex", "pool", "smartpool", "control", "ctrl", "ctl",
+    "no", "nr", "number", "med", "lo", "low", "hi", "high", "gc",
+})
+
+
+def is_non_targeting_name(name: object) -> bool:
+    """Whether a gene name says a non-targeting (negative) control siRNA, whatever the vendor wrote around it.
+
+    Case and punctuation aside, the name's words less vendor and product words (``AllStars``,
+    ``Silencer Select``, ``ON-TARGETplus``, ``siGENOME``, ``MISSION``, ``Universal``), ``siRNA``, ``pool``,
+    ``control``, ``No.`` and numbers (``#1``, ``No. 2``; a number ending a word, as in ``NT1``/``NTC2``) must
+    read as one of :data:`_CONTROL_CORES` (``non-targeting``, ``negative``, ``neg``, ``NT``, ``NTC``,
+    ``scr``/``scrambled``, ``siNeg``, ``siControl``...). So ``AllStars Negative Control``, ``Negative Control
+    No. 2``, ``NT1``, ``siGENOME Non-Targeting siRNA #2`` are controls, and gene symbols are not: a number
+    inside a symbol stays (``NT5E``, ``NT5C``), and ``NTN1``, ``NTRK1``, ``SCRN1``, ``NEGR1``, ``CTRL`` read as
+    no core.
+    """
+    if not isinstance(name, str):
+        return False
+    words = []
+    for word in re.split(r"[^a-z0-9]+", name.strip().lower()):
+        word = re.sub(r"(?<=[a-z])\d+$", "", word)  # NT1, NTC2, No1: a numbered control; NT5E keeps its 5
+        if word and not word.isdigit():
+            words.append(word)
+    merged: list[str] = []
+    for word in words:  # si-NT, si Neg: the si belongs to the next word
+        if merged and merged[-1] == "si":
+            merged[-1] += word
+        else:
+            merged.append(word)
+    core = "".join(w for w in merged if w not in _CONTROL_FILLER)
+    return core in _CONTROL_CORES
+
+
 def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
     """Non-targeting wells: role ``neg_ctrl``, a name in ``control_names``, or a library's own name.
 
-    Libraries write ``Non-Targeting Pool``, ``ON-TARGETplus Non-targeting Pool``, ``siNT``, ``scrambled siRNA``.
+    Libraries write ``Non-Targeting Pool``, ``ON-TARGETplus Non-targeting Pool``, ``siNT``, ``scrambled siRNA``,
+    ``AllStars Negative Control``, ``Silencer Select Negative Control No. 1``, ``NT1`` (:func:`is_non_targeting_name`).
     """
     from ferroscreen.plate.layout_records import NEG_CTRL_NAME
 
     names = {n.lower() for n in control_names}
     genes = df["gene"].fillna("").astype(str).str.strip()
-    by_name = genes.str.lower().isin(names) | genes.map(lambda g: bool(NEG_CTRL_NAME.match(g)))
+    known = {g: bool(NEG_CTRL_NAME.match(g)) or is_non_targeting_name(g) for g in genes.unique()}
+    by_name = genes.str.lower().isin(names) | genes.map(known)
     return (df["role"].astype(str) == "neg_ctrl") | by_name
 
 
@@ -318,6 +497,7 @@ def call_hits(
     min_samples_for_z: int = 20,
     signal_col: str | None = None,
     from_start: bool = False,
+    source: str | None = None,
 ) -> HitResult:
     """Normalise wells per plate and call gene hits (see the module docstring).
 
@@ -346,9 +526,17 @@ def call_hits(
         from_start: For a time course, each well's readouts at the last time over its own at the
             first (IncuCyte's "normalize to time 0"), so differences in seeding cancel; a well
             without a positive first reading gets none.
+        source: The input's name, for notes and errors on the data (a ``_where`` column, ``<file> line <n>``,
+            names each row's own file instead).
+
+    Returns:
+        The result; its ``notes`` say what the layout and data made of each other: data wells the layout
+        has no row for (role empty), gene names Excel turned into dates (:func:`excel_date_names`), and
+        per plate the wells its layout lists that the data does not hold.
 
     Raises:
-        FerroscreenError: Missing columns, or a plate without control wells.
+        FerroscreenError: Missing columns; a plate most of whose wells the layout does not list; a plate
+            without control wells (naming the layout file and the plate's most frequent names).
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
@@ -391,6 +579,15 @@ def call_hits(
         where = " ".join(str(wells[k].iloc[i]) for k in keys if k != "time_h")
         at = f" at {wells['time_h'].iloc[i]} h" if "time_h" in keys else ""
         raise FerroscreenError(f"well {where}{at} has {int(dup.sum())} rows (one expected; {line(i)})")
+    plate_of = wells["plate"].astype(str) if "plate" in wells.columns else pd.Series(UNNAMED_PLATE, index=wells.index)
+    read_wells = pd.DataFrame({"plate": plate_of, "well": wells["well"]}).drop_duplicates()  # at any time point
+    plate_files: dict[str, str] = {}
+    if "_where" in wells.columns:
+        firsts = wells["_where"].astype(str).groupby(plate_of).first()
+        plate_files = {p: w.rsplit(" line ", 1)[0] for p, w in firsts.items()}
+
+    def data_file(plate) -> str | None:  # the file holding a data plate
+        return plate_files.get(str(plate), source)
     time_note = ""
     if "time_h" in wells.columns and wells["time_h"].notna().any():  # an all-empty column: endpoint reads
         t = pd.to_numeric(wells["time_h"], errors="coerce")
@@ -428,8 +625,11 @@ def call_hits(
                           f"a well without a positive first reading has none)")
     elif from_start:
         raise FerroscreenError("from the start (--from-start) needs a time course; the input holds one time point")
-    df = _merge_layout(wells.drop(columns="_where", errors="ignore"), layout)
+    df, unlisted_note = _merge_layout(wells.drop(columns="_where", errors="ignore"), layout)
     name_note = layout.other_name_note(df["plate"]) if layout is not None else None
+    notes = [n for n in (unlisted_note, _date_names_note(df["gene"], layout, source)) if n]
+    if layout is not None:
+        notes += _unread_wells_notes(read_wells, layout, data_file)
     df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
     left_out = exclusion_note(df[df["exclude"] != ""])
     df = df[(df["role"].astype(str) != "empty") & (df["exclude"] == "")].copy()
@@ -460,10 +660,11 @@ def call_hits(
         g = g.copy()
         ctrl = g["is_control"]
         if not ctrl.any():
-            raise FerroscreenError(
-                f"plate {plate}: no non-targeting control wells (role "
-                "neg_ctrl or a gene named like 'non-targeting'/'NT')"
-            )
+            where = _layout_file(layout, plate) if layout is not None else data_file(plate)
+            raise FerroscreenError(_said(
+                where, f"plate {plate}: no non-targeting control wells (role neg_ctrl or a gene named like "
+                       f"'non-targeting', 'NT', 'negative control', 'scrambled'); {_frequent_names(g['gene'])}; give "
+                       f"the control wells role neg_ctrl in the layout"))
         sample = ~ctrl & (g["role"].astype(str) == "sample")
         for key, col in readouts.items():
             x = g[col].astype(float)
@@ -520,9 +721,45 @@ def call_hits(
     for row in qc.itertuples(index=False):
         flags = [f for f in row.flags.split(";") if f and f != "no_pos_ctrl"]  # a plate may have no pos_ctrl
         if flags:
-            msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(flags)} (Z′ {row.z_prime:.2f} against the "
-                        f"pos_ctrl wells, CV of the non-targeting wells {row.cv_control:.2f})")
-    return HitResult(genes, out, replicate_concordance(out), msgs, params, qc)
+            msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(flags)} ({_z_prime_said(row)}, CV of the "
+                        f"non-targeting wells {row.cv_control:.2f})")
+    return HitResult(genes, out, replicate_concordance(out), msgs, params, qc, notes)
+
+
+def _frequent_names(genes: pd.Series, most: int = 8) -> str:
+    """``names on more than one well: NT (32), PLK1 (8); 340 others on one well each``: what a plate's wells hold."""
+    names = genes.dropna().astype(str).str.strip()
+    counts = names[names != ""].value_counts(sort=False).sort_values(ascending=False, kind="stable")
+    if counts.empty:
+        return "its wells name no gene"
+    repeated = counts[counts > 1]
+    if repeated.empty:
+        shown = ", ".join(counts.index[:most])
+        return f"its names, each on one well: {shown}" + (f" and {len(counts) - most} more" if len(counts) > most
+                                                          else "")
+    said = ", ".join(f"{n} ({k})" for n, k in repeated.head(most).items())
+    more = f" and {len(repeated) - most} more" if len(repeated) > most else ""
+    single = len(counts) - len(repeated)
+    return f"names on more than one well: {said}{more}" + (f"; {single} others on one well each" if single else "")
+
+
+def _z_prime_said(row) -> str:
+    """``Z′ 0.45 against the pos_ctrl wells``, or why a :func:`control_qc` row has no Z′."""
+    if np.isfinite(row.z_prime):
+        return f"Z′ {row.z_prime:.2f} against the pos_ctrl wells"
+    if row.n_pos_ctrl < 2:
+        why = ("no pos_ctrl well with a reading" if row.n_pos_ctrl == 0
+               else "one pos_ctrl well with a reading; it takes two")
+    elif row.n_control < 2:
+        why = "fewer than two non-targeting wells with a reading"
+    else:
+        why = "the pos_ctrl and non-targeting wells have the same mean"
+    return f"Z′ not computable ({why})"
+
+
+def _said(where, text: str) -> str:
+    """``text`` after the file it is about (as it is without one)."""
+    return f"{where}: {text}" if where else text
 
 
 def _gene_table(w, score, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFrame:

@@ -1,3 +1,4 @@
+import json
 import warnings
 
 import matplotlib
@@ -348,3 +349,196 @@ def test_a_library_plate_map_of_another_plate_is_said_by_hits_and_inspect(tmp_pa
     wells.to_csv(tmp_path / "wells.csv", index=False)
     assert main([*args, "--out", str(tmp_path / "o2")]) == 0
     assert "its one plate is named" not in capsys.readouterr().err
+
+
+def _cli(monkeypatch, capsys, *args):
+    """``ferroscreen ARGS``: exit code, stdout, stderr."""
+    import sys
+
+    from ferroscreen.cli import main as cli_main
+
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", *map(str, args)])
+    try:
+        cli_main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _gene_map(layout, path, rename=None, keep=None):
+    """``layout`` written as a library's map, ``plate_id,well,gene`` (no role column): controls are known by name."""
+    t = layout.table.rename(columns={"compound": "gene"})[["plate_id", "well", "gene"]]
+    if rename:
+        t = t.assign(gene=t["gene"].replace(rename))
+    if keep is not None:
+        t = t[keep(t)]
+    t.to_csv(path, index=False)
+    return path
+
+
+VENDOR_CONTROLS = ["AllStars Negative Control", "Silencer Select Negative Control No. 1", "Negative Control No. 2",
+                   "siNeg", "NT1", "NT2", "NTC1", "Non-Targeting Control #1", "ON-TARGETplus Non-targeting Pool",
+                   "siGENOME Non-Targeting siRNA #2", "MISSION siRNA Universal Negative Control #1", "scr",
+                   "allstars negative control", "NEGATIVE CONTROL no.2", "si-NEG", "non_targeting_control_1"]
+GENE_SYMBOLS = ["NTN1", "NTRK1", "SCRN1", "NEGR1", "NT5E", "NT5C", "NT5C2", "NTS", "CTRL", "SCRIB", "NCL", "NEK1",
+                "PLK1", "KIF11", "AllStars Hs Cell Death Control", "Control", "GC"]
+
+
+def test_vendor_names_of_non_targeting_controls_are_recognised_and_gene_symbols_are_not():
+    from ferroscreen.analysis.knockdown import NON_TARGETING_NAMES, _is_control, is_non_targeting_name
+
+    assert [n for n in VENDOR_CONTROLS if not is_non_targeting_name(n)] == []
+    assert [n for n in GENE_SYMBOLS if is_non_targeting_name(n)] == []
+    names = VENDOR_CONTROLS + GENE_SYMBOLS
+    df = pd.DataFrame({"gene": names, "role": ["sample"] * len(names)})
+    assert _is_control(df, NON_TARGETING_NAMES).tolist() == [True] * len(VENDOR_CONTROLS) + [False] * len(GENE_SYMBOLS)
+
+
+@pytest.mark.parametrize("name", ["AllStars Negative Control", "NT1", "siGENOME Non-Targeting siRNA #2"])
+def test_a_library_map_naming_its_controls_the_vendors_way_calls_hits(tmp_path, name, monkeypatch, capsys):
+    wells, layout = make_screen()
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    lay = _gene_map(layout, tmp_path / "library.csv", {"non-targeting": name})
+    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells.csv", "--layout", lay, "--out",
+                        tmp_path / "o", "--no-plots")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "o" / "hits.json").read_text())
+    assert summary["params"]["n_control_wells"] == 64
+    assert set(pd.read_csv(tmp_path / "o" / "genes.csv").query("hit")["gene"]) >= set(PLANTED)
+
+
+def test_no_controls_error_names_the_layout_and_the_names_on_the_plate(tmp_path, monkeypatch, capsys):
+    """The genes come from the layout, so the error names it (not the wells file), with the plate's frequent names."""
+    wells, layout = make_screen(n_plates=1)
+    wells.to_csv(tmp_path / "wells_rep1.csv", index=False)
+    lay = _gene_map(layout, tmp_path / "library.csv", {"non-targeting": "Kontrolle AS"})
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "genes.csv").write_text("earlier run\n")
+    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", "--layout", lay, "--out",
+                        tmp_path / "o")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {lay}: plate REP1: no non-targeting control wells")
+    assert "wells_rep1.csv" not in err
+    assert "names on more than one well: Kontrolle AS (32); 352 others on one well each; give the control wells " \
+           "role neg_ctrl in the layout" in err
+    assert (tmp_path / "o" / "genes.csv").read_text() == "earlier run\n"  # nothing already written lost
+    wells.assign(gene=layout.table["compound"].replace({"non-targeting": "Kontrolle"})).to_csv(
+        tmp_path / "genes_in_wells.csv", index=False)
+    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "genes_in_wells.csv", "--out", tmp_path / "o")
+    assert code == 2 and err.startswith(f"error: {tmp_path / 'genes_in_wells.csv'}: plate REP1: no non-targeting")
+
+
+def test_a_library_map_without_its_empty_wells_leaves_them_out_and_says_so(tmp_path, monkeypatch, capsys):
+    """The imager read the whole plate; the map lists only the filled wells: unlisted wells are empty, said once."""
+    wells, layout = make_screen(n_plates=1)
+    wells.to_csv(tmp_path / "wells_rep1.csv", index=False)
+    unlisted = [f"A{c:02d}" for c in range(2, 18)]
+    lay = _gene_map(layout, tmp_path / "layout_noempty.csv", keep=lambda t: ~t["well"].isin(unlisted))
+    code, out, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", "--layout", lay, "--out",
+                          tmp_path / "o", "--no-plots")
+    assert code == 0, err
+    note = (f"{lay}: 16 well(s) of the data have no row in it (REP1 A02, REP1 A03, REP1 A04, REP1 A05, REP1 A06, "
+            f"REP1 A07 and 10 more); they take no part, as wells of role empty")
+    assert out.splitlines().count(note) == 1
+    assert "have no row in the data" not in out  # the data holds every listed well
+    called = pd.read_csv(tmp_path / "o" / "wells_normalized.csv")
+    assert len(called) == 384 - 16 and not called["well"].isin(unlisted).any()
+    assert note in json.loads((tmp_path / "o" / "hits.json").read_text())["input_notes"]
+    # a map listing fewer than half of the plate's wells is the wrong map: refused, as before
+    few = _gene_map(layout, tmp_path / "few.csv", keep=lambda t: t["well"].str[0].isin(list("ABCDEF")))
+    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", "--layout", few, "--out",
+                        tmp_path / "o2", "--no-plots")
+    assert code == 2 and err.count("\n") == 1
+    assert err == (f"error: {few}: no row for plate REP1 well G01 (240 of its 384 wells unmatched); is this the "
+                   f"plate's layout?\n")
+    assert not (tmp_path / "o2").exists()
+
+
+def test_wells_missing_from_a_replicate_are_said_per_plate(tmp_path, monkeypatch, capsys):
+    """50 wells lost from replicate 2's read: one note for that plate (its file, the count, the first few)."""
+    wells, layout = make_screen()
+    rep2 = wells[wells["plate"] == "REP2"]
+    lost = rep2["well"].iloc[100:150].tolist()
+    wells[wells["plate"] == "REP1"].to_csv(tmp_path / "wells_rep1.csv", index=False)
+    rep2[~rep2["well"].isin(lost)].to_csv(tmp_path / "wells_rep2.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    code, out, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", tmp_path / "wells_rep2.csv",
+                          "--layout", tmp_path / "layout.csv", "--out", tmp_path / "o", "--no-plots")
+    assert code == 0, err
+    notes = [line for line in out.splitlines() if "wells its layout lists" in line]
+    assert notes == [f"{tmp_path / 'wells_rep2.csv'}: plate REP2 holds 334 of the 384 wells its layout lists; the "
+                     f"other 50 ({', '.join(sorted(lost)[:6])} and 44 more) have no row in the data and take no part"]
+    genes = pd.read_csv(tmp_path / "o" / "genes.csv")
+    roles = layout.table[layout.table["plate_id"] == "REP2"].set_index("well").loc[lost, "role"]
+    assert (genes["n_wells"] == 1).sum() == (roles == "sample").sum() > 40
+
+
+def test_excel_dates_among_the_gene_names_are_said_not_renamed(tmp_path, monkeypatch, capsys):
+    from ferroscreen.analysis.knockdown import excel_date_names
+
+    assert excel_date_names(["7-Sep", "Sep-7", "1-Mar", "1-Dec", "2024-09-07 00:00:00", "2024-03-01T00:00:00",
+                             "PLK1", "SEPTIN7", "MARCHF1", "NKX2-1", "HLA-A", "C1orf112"]) == [
+        ("7-Sep", "SEPT7"), ("Sep-7", "SEPT7"), ("1-Mar", "MARCH1"), ("1-Dec", "DEC1"),
+        ("2024-09-07 00:00:00", "SEPT7"), ("2024-03-01T00:00:00", "MARCH1")]
+    wells, layout = make_screen(n_plates=1)
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    dates = {"G0001": "2024-09-07 00:00:00", "G0002": "1-Mar", "G0003": "1-Dec"}
+    lay = _gene_map(layout, tmp_path / "library.csv", dates)
+    code, out, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells.csv", "--layout", lay, "--out",
+                          tmp_path / "o", "--no-plots")
+    assert code == 0, err
+    said = [line for line in out.splitlines() if "look like dates" in line]
+    assert len(said) == 1 and said[0].startswith(f"{lay}: 3 gene name(s) look like dates Excel made of gene symbols: ")
+    for part in ("'2024-09-07 00:00:00' (SEPT7: SEPTIN7 now)", "'1-Mar' (MARCH1: MARCHF1 now)",
+                 "'1-Dec' (DEC1: DELEC1 now)", "; they are used as written: write HGNC's current symbols in the map "
+                 "(SEPTIN7, MARCHF1: Excel leaves them alone) or export it again as text"):
+        assert part in said[0]
+    genes = pd.read_csv(tmp_path / "o" / "genes.csv", dtype={"gene": str})
+    assert set(dates.values()) <= set(genes["gene"])  # kept as written
+
+
+def test_plate_qc_warning_says_why_z_prime_is_not_computable():
+    wells, layout = make_screen(n_plates=1)
+    ctrl = layout.table.set_index("well").loc[wells["well"], "role"].to_numpy() == "neg_ctrl"
+    wells.loc[ctrl, "n_nuclei"] *= np.random.default_rng(1).uniform(0.4, 1.6, ctrl.sum())  # CV well above 0.2
+    res = call_hits(wells, layout)
+    flagged = [m for m in res.warnings if "high_cv" in m]
+    assert flagged and flagged[0].startswith("plate REP1, count: high_cv (Z′ not computable (no pos_ctrl well with "
+                                             "a reading), CV of the non-targeting wells ")
+    assert not any("nan" in m for m in res.warnings)
+    table = layout.table.copy()
+    table.loc[table["compound"] == "UBB", "role"] = "pos_ctrl"  # one lethal control well
+    res = call_hits(wells, make_layout(table.to_dict("records"), 384))
+    assert any("Z′ not computable (one pos_ctrl well with a reading; it takes two)" in m for m in res.warnings)
+
+
+def test_hits_records_its_version_time_settings_and_files(tmp_path):
+    from datetime import datetime, timedelta
+
+    from openpyxl import load_workbook
+
+    from ferroscreen import __version__
+    from ferroscreen.hashing import file_sha256
+
+    wells, layout = make_screen(n_plates=1)
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    run_hits(tmp_path / "wells.csv", tmp_path / "o", layout_path=tmp_path / "layout.csv", plots=False,
+             count_threshold=0.4, fdr=0.1)
+    summary = json.loads((tmp_path / "o" / "hits.json").read_text())
+    assert summary["ferroscreen_version"] == __version__
+    created = datetime.fromisoformat(summary["created"])
+    assert created.utcoffset() == timedelta(0) and summary["created"].endswith("+00:00")
+    assert summary["settings"]["count_threshold"] == 0.4 and summary["settings"]["fdr"] == 0.1
+    assert summary["settings"]["plots"] is False and summary["settings"]["read"] is None
+    lay_sha = file_sha256(tmp_path / "layout.csv")
+    assert summary["layout_sha256"] == lay_sha
+    about = [tuple(r) for r in load_workbook(tmp_path / "o" / "hits.xlsx", read_only=True)["about"].iter_rows(
+        values_only=True)]
+    rows = {r[0]: r[1:] for r in about if r and r[0]}
+    assert rows["ferroscreen version"][0] == __version__ and rows["created (UTC)"][0] == summary["created"]
+    assert rows["input"][:2] == (str(tmp_path / "wells.csv"), file_sha256(tmp_path / "wells.csv"))
+    assert rows["layout"][:2] == (str(tmp_path / "layout.csv"), lay_sha)
+    assert rows["count_threshold"][0] == 0.4 and rows["fdr"][0] == 0.1 and rows["area_threshold"][0] == 1.7
