@@ -68,6 +68,26 @@ def cli():
     return run_cli
 
 
+def main_in_process(args, monkeypatch, capsys) -> tuple[int, str, str]:
+    """``ferroscreen ARGS`` in this process, through ``main()`` as the console runs it: exit code, stdout, stderr."""
+    from ferroscreen.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["ferroscreen", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture()
+def run_main(monkeypatch, capsys):
+    """:func:`main_in_process` as ``run_main(*args)``."""
+    return lambda *args: main_in_process(args, monkeypatch, capsys)
+
+
 @pytest.fixture(scope="session")
 def user_error():
     """The :func:`assert_user_error` check."""

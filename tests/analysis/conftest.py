@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,8 @@ import pandas as pd
 import pytest
 
 from ferroscreen.plate import make_layout
+
+from ..conftest import main_in_process
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 DOSES = [1e-9, 3e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 3e-6, 1e-5]
@@ -93,13 +94,4 @@ def screen():
 
 def run_fit_main(args, monkeypatch, capsys) -> tuple[int, str, str]:
     """``ferroscreen fit ARGS`` through ``main()`` (as the console runs it): exit code, stdout, stderr."""
-    from ferroscreen.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["ferroscreen", "fit", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return main_in_process(["fit", *args], monkeypatch, capsys)

@@ -318,53 +318,26 @@ def test_library_names_of_non_targeting_controls():
     assert _is_control(df, NON_TARGETING_NAMES).tolist() == [True] * 7 + [False] * 4
 
 
-def test_a_library_plate_map_of_another_plate_is_said_by_hits_and_inspect(tmp_path, capsys, monkeypatch):
+def test_a_library_plate_map_of_another_plate_is_said_by_hits_and_inspect(tmp_path, run_main):
     """LIB02's map given with LIB01's wells: a one-plate layout applies, but hits and inspect say the names differ."""
-    import sys
-
-    from ferroscreen.cli import main as cli_main
     from ferroscreen.io.inspection import inspect_path, render_inspection
-
-    def main(args):
-        monkeypatch.setattr(sys, "argv", ["ferroscreen", *args])
-        try:
-            cli_main()
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        return 0
 
     wells, layout = make_screen(n_plates=1)
     wells["plate"] = "LIB01"
     layout.table["plate_id"] = "LIB02"
     layout.to_csv(tmp_path / "library.csv")
     wells.to_csv(tmp_path / "wells.csv", index=False)
-    args = ["hits", str(tmp_path / "wells.csv"), "--layout", str(tmp_path / "library.csv"), "--no-plots"]
-    assert main([*args, "--out", str(tmp_path / "o")]) == 0
-    err = capsys.readouterr().err
+    args = ["hits", tmp_path / "wells.csv", "--layout", tmp_path / "library.csv", "--no-plots"]
+    code, _, err = run_main(*args, "--out", tmp_path / "o")
+    assert code == 0
     assert "its one plate is named 'LIB02', yet it is applied to data plate(s) LIB01" in " ".join(err.split())
     text = render_inspection(inspect_path(tmp_path / "wells.csv", layout=tmp_path / "library.csv"))
     assert "its one plate is 'LIB02'; plates of another name it is applied to: LIB01" in text
 
     wells["plate"] = "LIB02_rep1"  # a replicate of the map's plate: nothing to say
     wells.to_csv(tmp_path / "wells.csv", index=False)
-    assert main([*args, "--out", str(tmp_path / "o2")]) == 0
-    assert "its one plate is named" not in capsys.readouterr().err
-
-
-def _cli(monkeypatch, capsys, *args):
-    """``ferroscreen ARGS``: exit code, stdout, stderr."""
-    import sys
-
-    from ferroscreen.cli import main as cli_main
-
-    monkeypatch.setattr(sys, "argv", ["ferroscreen", *map(str, args)])
-    try:
-        cli_main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    code, _, err = run_main(*args, "--out", tmp_path / "o2")
+    assert code == 0 and "its one plate is named" not in err
 
 
 def _gene_map(layout, path, rename=None, keep=None):
@@ -397,11 +370,11 @@ def test_vendor_names_of_non_targeting_controls_are_recognised_and_gene_symbols_
 
 
 @pytest.mark.parametrize("name", ["AllStars Negative Control", "NT1", "siGENOME Non-Targeting siRNA #2"])
-def test_a_library_map_naming_its_controls_the_vendors_way_calls_hits(tmp_path, name, monkeypatch, capsys):
+def test_a_library_map_naming_its_controls_the_vendors_way_calls_hits(tmp_path, name, run_main):
     wells, layout = make_screen()
     wells.to_csv(tmp_path / "wells.csv", index=False)
     lay = _gene_map(layout, tmp_path / "library.csv", {"non-targeting": name})
-    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells.csv", "--layout", lay, "--out",
+    code, _, err = run_main("hits", tmp_path / "wells.csv", "--layout", lay, "--out",
                         tmp_path / "o", "--no-plots")
     assert code == 0, err
     summary = json.loads((tmp_path / "o" / "hits.json").read_text())
@@ -409,14 +382,14 @@ def test_a_library_map_naming_its_controls_the_vendors_way_calls_hits(tmp_path, 
     assert set(pd.read_csv(tmp_path / "o" / "genes.csv").query("hit")["gene"]) >= set(PLANTED)
 
 
-def test_no_controls_error_names_the_layout_and_the_names_on_the_plate(tmp_path, monkeypatch, capsys):
+def test_no_controls_error_names_the_layout_and_the_names_on_the_plate(tmp_path, run_main):
     """The genes come from the layout, so the error names it (not the wells file), with the plate's frequent names."""
     wells, layout = make_screen(n_plates=1)
     wells.to_csv(tmp_path / "wells_rep1.csv", index=False)
     lay = _gene_map(layout, tmp_path / "library.csv", {"non-targeting": "Kontrolle AS"})
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / "genes.csv").write_text("earlier run\n")
-    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", "--layout", lay, "--out",
+    code, _, err = run_main("hits", tmp_path / "wells_rep1.csv", "--layout", lay, "--out",
                         tmp_path / "o")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"error: {lay}: plate REP1: no non-targeting control wells")
@@ -426,17 +399,17 @@ def test_no_controls_error_names_the_layout_and_the_names_on_the_plate(tmp_path,
     assert (tmp_path / "o" / "genes.csv").read_text() == "earlier run\n"  # nothing already written lost
     wells.assign(gene=layout.table["compound"].replace({"non-targeting": "Kontrolle"})).to_csv(
         tmp_path / "genes_in_wells.csv", index=False)
-    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "genes_in_wells.csv", "--out", tmp_path / "o")
+    code, _, err = run_main("hits", tmp_path / "genes_in_wells.csv", "--out", tmp_path / "o")
     assert code == 2 and err.startswith(f"error: {tmp_path / 'genes_in_wells.csv'}: plate REP1: no non-targeting")
 
 
-def test_a_library_map_without_its_empty_wells_leaves_them_out_and_says_so(tmp_path, monkeypatch, capsys):
+def test_a_library_map_without_its_empty_wells_leaves_them_out_and_says_so(tmp_path, run_main):
     """The imager read the whole plate; the map lists only the filled wells: unlisted wells are empty, said once."""
     wells, layout = make_screen(n_plates=1)
     wells.to_csv(tmp_path / "wells_rep1.csv", index=False)
     unlisted = [f"A{c:02d}" for c in range(2, 18)]
     lay = _gene_map(layout, tmp_path / "layout_noempty.csv", keep=lambda t: ~t["well"].isin(unlisted))
-    code, out, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", "--layout", lay, "--out",
+    code, out, err = run_main("hits", tmp_path / "wells_rep1.csv", "--layout", lay, "--out",
                           tmp_path / "o", "--no-plots")
     assert code == 0, err
     note = (f"{lay}: 16 well(s) of the data have no row in it (REP1 A02, REP1 A03, REP1 A04, REP1 A05, REP1 A06, "
@@ -448,7 +421,7 @@ def test_a_library_map_without_its_empty_wells_leaves_them_out_and_says_so(tmp_p
     assert note in json.loads((tmp_path / "o" / "hits.json").read_text())["input_notes"]
     # a map listing fewer than half of the plate's wells is the wrong map: refused, as before
     few = _gene_map(layout, tmp_path / "few.csv", keep=lambda t: t["well"].str[0].isin(list("ABCDEF")))
-    code, _, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", "--layout", few, "--out",
+    code, _, err = run_main("hits", tmp_path / "wells_rep1.csv", "--layout", few, "--out",
                         tmp_path / "o2", "--no-plots")
     assert code == 2 and err.count("\n") == 1
     assert err == (f"error: {few}: no row for plate REP1 well G01 (240 of its 384 wells unmatched); is this the "
@@ -456,7 +429,7 @@ def test_a_library_map_without_its_empty_wells_leaves_them_out_and_says_so(tmp_p
     assert not (tmp_path / "o2").exists()
 
 
-def test_wells_missing_from_a_replicate_are_said_per_plate(tmp_path, monkeypatch, capsys):
+def test_wells_missing_from_a_replicate_are_said_per_plate(tmp_path, run_main):
     """50 wells lost from replicate 2's read: one note for that plate (its file, the count, the first few)."""
     wells, layout = make_screen()
     rep2 = wells[wells["plate"] == "REP2"]
@@ -464,7 +437,7 @@ def test_wells_missing_from_a_replicate_are_said_per_plate(tmp_path, monkeypatch
     wells[wells["plate"] == "REP1"].to_csv(tmp_path / "wells_rep1.csv", index=False)
     rep2[~rep2["well"].isin(lost)].to_csv(tmp_path / "wells_rep2.csv", index=False)
     layout.to_csv(tmp_path / "layout.csv")
-    code, out, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells_rep1.csv", tmp_path / "wells_rep2.csv",
+    code, out, err = run_main("hits", tmp_path / "wells_rep1.csv", tmp_path / "wells_rep2.csv",
                           "--layout", tmp_path / "layout.csv", "--out", tmp_path / "o", "--no-plots")
     assert code == 0, err
     notes = [line for line in out.splitlines() if "wells its layout lists" in line]
@@ -475,7 +448,7 @@ def test_wells_missing_from_a_replicate_are_said_per_plate(tmp_path, monkeypatch
     assert (genes["n_wells"] == 1).sum() == (roles == "sample").sum() > 40
 
 
-def test_excel_dates_among_the_gene_names_are_said_not_renamed(tmp_path, monkeypatch, capsys):
+def test_excel_dates_among_the_gene_names_are_said_not_renamed(tmp_path, run_main):
     from ferroscreen.analysis.knockdown import excel_date_names
 
     assert excel_date_names(["7-Sep", "Sep-7", "1-Mar", "1-Dec", "2024-09-07 00:00:00", "2024-03-01T00:00:00",
@@ -486,7 +459,7 @@ def test_excel_dates_among_the_gene_names_are_said_not_renamed(tmp_path, monkeyp
     wells.to_csv(tmp_path / "wells.csv", index=False)
     dates = {"G0001": "2024-09-07 00:00:00", "G0002": "1-Mar", "G0003": "1-Dec"}
     lay = _gene_map(layout, tmp_path / "library.csv", dates)
-    code, out, err = _cli(monkeypatch, capsys, "hits", tmp_path / "wells.csv", "--layout", lay, "--out",
+    code, out, err = run_main("hits", tmp_path / "wells.csv", "--layout", lay, "--out",
                           tmp_path / "o", "--no-plots")
     assert code == 0, err
     said = [line for line in out.splitlines() if "look like dates" in line]
