@@ -336,6 +336,33 @@ def _role(rec: LayoutRecord, row: dict) -> str:
     return role
 
 
+_PART_DOSE = re.compile(r"^(?P<name>.*?)\s*\((?P<dose>[^()]*)\)$")
+
+
+def _rescue_in_name(out_row: dict) -> None:
+    """Read a compound written ``RSL3 + Fer-1 (1 uM)`` as RSL3 rescued by Fer-1 at 1 µM, in place.
+
+    Only where no rescue column says otherwise and exactly one part is a known death-mode inhibitor
+    (:func:`~ferroscreen.plate.agents.rescue_agent_index`; ``TNF + zVAD`` stays a cocktail). The
+    agent's dose in brackets is molar when its unit is, else kept as written (``rescue_as_written``).
+    """
+    parts = [p.strip() for p in str(out_row["compound"]).split("+")]
+    if len(parts) < 2 or not all(parts):
+        return
+    split = [(m["name"], m["dose"].strip()) if (m := _PART_DOSE.match(p)) else (p, "") for p in parts]
+    at = rescue_agent_index([name for name, _ in split])
+    if at is None:
+        return
+    agent, dose = split[at]
+    value, unit = split_value_unit(dose) if dose else ("", "")
+    try:
+        molar = to_molar(float(decimal_point(value)), unit) if unit in MOLAR_DIVISORS else math.nan
+    except ValueError:
+        molar = math.nan
+    out_row.update(compound=" + ".join(p for k, p in enumerate(parts) if k != at), rescue_agent=agent,
+                   rescue_concentration=molar, rescue_as_written="" if math.isfinite(molar) or not dose else dose)
+
+
 def _second_drug(rec: LayoutRecord, row: dict, out_row: dict, decimal_comma: bool) -> None:
     """Name a well of two drugs (thunor's ``drug2``, ``drug2.conc``, ``drug2.units``) as the first's curve.
 
@@ -437,6 +464,9 @@ def layout_from_records(
         out_row["rescue_agent"] = row.get("rescue_agent", "")
         if row.get("drug2", "") and row["drug2"].lower() not in MISSING_TEXT:  # thunor's combinations
             _second_drug(rec, row, out_row, decimal_comma)
+            row = {**row, "compound": out_row["compound"], "rescue_agent": out_row["rescue_agent"]}
+        elif not out_row["rescue_agent"] and "+" in out_row["compound"]:
+            _rescue_in_name(out_row)
             row = {**row, "compound": out_row["compound"], "rescue_agent": out_row["rescue_agent"]}
         out_row["role"] = role = _role(rec, row)
         if thunor and role == "empty" and not row.get("compound") and row.get("concentration", "").strip():

@@ -270,3 +270,17 @@ def test_title_lines_above_the_table_are_passed_over(tmp_path):
     p.write_text(p.read_text() + "P1,A3,RSL3,lots,uM,sample\n")
     with pytest.raises(LayoutError, match=r"titled\.csv:7: column 'concentration'"):
         read_layout(p)
+
+
+def test_a_rescue_written_into_the_compound_name_is_read_as_one(tmp_path):
+    p = tmp_path / "combo.csv"
+    p.write_text("well,compound,concentration,unit\nA1,RSL3 + Fer-1 (1 uM),100,nM\nA2,RSL3+ferrostatin-1,100,nM\n"
+                 "A3,TNF + zVAD (20 uM),10,ng/ml\nA4,Drug A + Drug B,1,uM\nA5,erastin + DFO (5 ug/ml),1,uM\n")
+    t = read_layout(p).table.set_index("well")
+    assert t.loc["A01", ["compound", "rescue_agent", "role"]].tolist() == ["RSL3", "Fer-1", "rescue"]
+    assert t.loc["A01", "rescue_concentration"] == pytest.approx(1e-6) and t.loc["A01", "concentration"] == 1e-7
+    assert t.loc["A02", ["compound", "rescue_agent"]].tolist() == ["RSL3", "ferrostatin-1"]
+    assert math.isnan(t.loc["A02", "rescue_concentration"])
+    assert t.loc["A03", ["compound", "rescue_agent"]].tolist() == ["TNF + zVAD (20 uM)", ""]  # the cocktail
+    assert t.loc["A04", ["compound", "rescue_agent"]].tolist() == ["Drug A + Drug B", ""]
+    assert t.loc["A05", ["compound", "rescue_agent", "rescue_as_written"]].tolist() == ["erastin", "DFO", "5 ug/ml"]
