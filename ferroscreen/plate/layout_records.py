@@ -248,7 +248,10 @@ def _number(where: str, text: str, decimal_comma: bool) -> tuple[float, str]:
     """A concentration cell as ``(value, unit written after it)`` (empty, ``NA``, ``-`` -> NaN)."""
     if text.strip().lower() in MISSING_TEXT:
         return math.nan, ""
-    text, unit = split_value_unit(text.strip())
+    written = text.strip()
+    text, unit = split_value_unit(written)
+    if unit and not unit[0].isalpha() and unit[0] not in "µμ%":  # '1:3 serial dilution', '10/20', '5 (x2)'
+        raise LayoutError(f"{where}: '{written}' is not a concentration (a number, with a unit such as uM)")
     if text == "":
         return math.nan, ""
     if decimal_comma:

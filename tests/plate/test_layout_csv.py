@@ -284,3 +284,11 @@ def test_a_rescue_written_into_the_compound_name_is_read_as_one(tmp_path):
     assert t.loc["A03", ["compound", "rescue_agent"]].tolist() == ["TNF + zVAD (20 uM)", ""]  # the cocktail
     assert t.loc["A04", ["compound", "rescue_agent"]].tolist() == ["Drug A + Drug B", ""]
     assert t.loc["A05", ["compound", "rescue_agent", "rescue_as_written"]].tolist() == ["erastin", "DFO", "5 ug/ml"]
+
+
+def test_a_dilution_scheme_in_a_concentration_cell_is_not_read_as_a_unit(tmp_path):
+    p = tmp_path / "serial.csv"
+    p.write_text("well,compound,concentration,unit\nA1,X,1:3 serial dilution,uM\n")
+    with pytest.raises(LayoutError, match=r"serial\.csv:2: column 'concentration': '1:3 serial dilution' is not a "
+                                          r"concentration \(a number, with a unit such as uM\)"):
+        read_layout(p)
