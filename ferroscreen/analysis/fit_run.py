@@ -186,6 +186,17 @@ def implausible_doses(layout: PlateLayout) -> list[str]:
     return notes
 
 
+def names_apart_by_case(layout: PlateLayout) -> list[str]:
+    """Notes on compound names that differ in letter case or spacing only (``CmpA``, ``cmpa``): two curves."""
+    names = [str(n) for n in dict.fromkeys(layout.table["compound"]) if str(n).strip()]
+    by_key: dict[str, list[str]] = {}
+    for name in names:
+        by_key.setdefault(" ".join(name.casefold().split()), []).append(name)
+    return [f"{layout.source or 'layout'}: {' and '.join(repr(n) for n in spelled)} differ in letter case or spacing "
+            f"only and are fitted apart; write them alike if they are one compound"
+            for spelled in by_key.values() if len(spelled) > 1]
+
+
 def run_fit(
     table: pd.DataFrame,
     kind: str,
@@ -276,7 +287,8 @@ def run_fit(
             if over_time else None)
     with output_set(out_dir) as outputs:
         paths = write_outputs(result, outputs, source, over_time=over)
-        lines = [f"note: {note}" for note in [*unmolar, *implausible_doses(layout), *result.notes]]
+        lines = [f"note: {note}" for note in [*unmolar, *implausible_doses(layout), *names_apart_by_case(layout),
+                                              *result.notes]]
         if wells_csv:
             table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")

@@ -573,3 +573,11 @@ def test_vehicle_wells_without_readings_are_said_as_such(tmp_path, monkeypatch, 
     data.write_text("\n".join(lines) + "\n")
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "o"))
     assert code == 2 and "none of the layout's 8 vehicle wells (A01, B01, C01, D01, E01, F01 ...) has a reading" in err
+
+
+def test_compound_names_apart_by_case_only_are_said(tmp_path):
+    data, layout = write_screen(tmp_path)
+    layout.write_text(layout.read_text().replace("P1,B2,RSL3", "P1,B2,rsl3 "))
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "'RSL3' and 'rsl3' differ in letter case or spacing only and are fitted apart" in " ".join(res.output.split())
