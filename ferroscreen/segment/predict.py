@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ferroscreen.models.unet import UNet
-from ferroscreen.segment.postprocess import PostprocessParams, instances_from_maps
+from ferroscreen.segment.postprocess import PostprocessParams, drop_faint_objects, instances_from_maps
 from ferroscreen.segment.scale import ScaleChoice, choose_scale, median_diameter
 from ferroscreen.segment.targets import normalize_image
 
@@ -176,7 +176,12 @@ class NucleiModel:
 
         With ``scale`` != 1 the network sees the image resampled by ``scale``;
         the watershed runs on the maps resampled back, its minimum sizes
-        divided by ``scale**2``.
+        divided by ``scale**2``. Objects no brighter in the raw image than its
+        background noise are then removed (``min_contrast``, ``field_contrast``
+        of :class:`PostprocessParams`; see
+        :func:`~ferroscreen.segment.postprocess.drop_faint_objects`): the
+        percentile stretch makes camera noise look like nuclei to the network,
+        and a field of noise alone (every cell dead) must count 0.
         """
         maps = self.predict_maps(image, tile=tile, tta=tta, scale=scale)
         pp = params or self.postprocess
@@ -184,7 +189,10 @@ class NucleiModel:
             area = 1.0 / scale**2
             pp = replace(pp, min_size=max(1, round(pp.min_size * area)),
                          min_seed_size=max(1, round(pp.min_seed_size * area)))
-        return instances_from_maps(maps[0], maps[1], maps[2], pp)
+        labels = instances_from_maps(maps[0], maps[1], maps[2], pp)
+        if pp.min_contrast > 0 or pp.field_contrast > 0:
+            labels = drop_faint_objects(labels, image, pp.min_contrast, pp.field_contrast)
+        return labels
 
     def choose_scale(
         self, images: Sequence[np.ndarray], diameter: str | float = "auto", tile: int | None = 1152

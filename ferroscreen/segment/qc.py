@@ -12,18 +12,32 @@ Per-field measurements (:func:`field_qc_metrics`):
     image maximum when that is shared by > 0.1 % of pixels (floats).
 ``foreground_fraction``
     Fraction of pixels inside nuclei.
+``background``, ``noise_sd``, ``contrast_max``
+    The raw background level and per-pixel noise sd
+    (:func:`~ferroscreen.segment.postprocess.background_noise`), and the
+    brightest object's mean intensity above the background in noise sds (NaN
+    without objects, or when too little background is left to tell).
 ``small_object_fraction``
     Fraction of objects smaller than ``debris_area`` pixels (:data:`DEBRIS_AREA`
     at the model's nucleus size; ``segment`` divides it by ``scale**2`` for
     images it resamples, so that small nuclei are not all called debris).
 
 Flags (:func:`flag_fields`, computed across all fields of a run so that
-"out of focus" is relative to the plate): ``empty`` (no nuclei), ``focus``
+"out of focus" is relative to the plate): ``empty`` (no nuclei, or none
+clearly above the camera noise: ``contrast_max`` < ``min_signal``; a field
+whose objects are all noise keeps its count, flagged), ``focus``
 (focus robust z < ``focus_z`` among the non-empty fields, i.e. far
 blurrier than typical fields; needs >= 5 non-empty fields),
 ``saturated`` (saturated fraction > ``saturated_max``), ``debris`` (more
 than ``debris_max`` of the objects are small fragments, with at least 5
 objects).
+
+The model's own post-processing already removes objects no brighter than the
+noise (:func:`~ferroscreen.segment.postprocess.drop_faint_objects`), so a field
+of camera noise alone counts 0 nuclei; ``min_signal`` flags a field whose
+labels came from elsewhere (read back from an earlier run) just as well.
+Flagged fields are never dropped: a well's ``n_nuclei`` sums every field read,
+so a lethal knockdown's empty fields count as the 0 nuclei they hold.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
+from ferroscreen.segment.postprocess import PostprocessParams, background_noise, object_contrast
 from ferroscreen.segment.targets import normalize_image
 
 __all__ = ["DEBRIS_AREA", "QC_FLAGS", "field_qc_metrics", "flag_fields"]
@@ -55,10 +70,16 @@ def field_qc_metrics(image: np.ndarray, labels: np.ndarray, debris_area: float =
     focus = float(ndi.laplace(norm).var())
     sizes = np.bincount(np.asarray(labels).ravel().astype(np.int64))[1:]
     sizes = sizes[sizes > 0]
+    level, sd = background_noise(img, labels)
+    contrast = object_contrast(labels, img, (level, sd))
+    contrast = contrast[np.isfinite(contrast)]
     return {
         "focus": focus,
         "saturated_fraction": sat,
         "foreground_fraction": float(np.mean(np.asarray(labels) > 0)),
+        "background": level,
+        "noise_sd": sd,
+        "contrast_max": float(contrast.max()) if contrast.size else float("nan"),
         "small_object_fraction": float(np.mean(sizes < debris_area)) if sizes.size else 0.0,
     }
 
@@ -68,6 +89,7 @@ def flag_fields(
     focus_z: float = -3.0,
     saturated_max: float = 0.01,
     debris_max: float = 0.3,
+    min_signal: float = PostprocessParams.field_contrast,
 ) -> pd.DataFrame:
     """Add boolean ``qc_<flag>`` columns and a ``qc_flags`` string (``;``-joined).
 
@@ -77,12 +99,17 @@ def flag_fields(
         focus_z: Robust z of log focus below which a field is flagged.
         saturated_max: Saturated pixel fraction above which a field is flagged.
         debris_max: Small-object fraction above which a field is flagged.
+        min_signal: ``contrast_max`` (when the table has it) below which a
+            field with objects is flagged ``empty`` all the same.
 
     Returns:
         A copy of ``fields`` with the flag columns; no row is removed.
     """
     out = fields.copy()
     out["qc_empty"] = out["n_nuclei"].astype(int) == 0
+    if "contrast_max" in out.columns:  # objects, but none above the camera noise
+        c = pd.to_numeric(out["contrast_max"], errors="coerce")
+        out["qc_empty"] |= c.notna() & (c < min_signal)
     logf = np.log(out["focus"].astype(float).clip(lower=1e-12))
     ref = logf[~out["qc_empty"]]
     out["qc_focus"] = False
