@@ -18,7 +18,7 @@ from ferroscreen.io.plate_reader import PLATE_READ_SHAPES, NoPlateRead, plate_re
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.d300 import looks_like_d300_protocol
 from ferroscreen.plate.layout_records import NotALayout
-from ferroscreen.plate.wells import normalize_well, well_to_rowcol
+from ferroscreen.plate.wells import PlateFormat, normalize_well, well_to_rowcol
 
 _LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".tdd", ".hpdd", ".xlsx", ".xlsm", ".xls")
 
@@ -67,8 +67,13 @@ def _compare(found: list[tuple[str, str]], layout_path: Path | list[Path], layou
         imaged_only += [prefix + w for w in sorted(wells - planned, key=well_to_rowcol)]
         planned_only += [prefix + w for w in sorted(planned - wells - set(lay.wells_with_role("empty")),
                                                      key=well_to_rowcol)]
+    wells = sorted({w for ws in by_plate.values() for w in ws}, key=well_to_rowcol)
+    data_n = PlateFormat.smallest_containing(wells).n_wells if wells else 0
+    layout_n = layout.plate_format.n_wells
     return {
         "layout": str(layout.source),
+        "format_mismatch": (f"the data hold wells of a {data_n}-well plate, the layout lays out a {layout_n}-well "
+                            f"plate" if data_n > layout_n else ""),
         "plates": matched,
         "plates_not_in_layout": unmatched,
         "layout_plates": layout.plate_ids,
@@ -432,6 +437,8 @@ def render_inspection(info: dict) -> str:
     if "layout_check" in info:
         lc = info["layout_check"]
         lines.append(f"  layout {lc['layout']}:")
+        if lc.get("format_mismatch"):
+            lines.append(f"    {lc['format_mismatch']} (is it this plate's layout?)")
         renamed = {d: p for d, p in lc["plates"].items() if d != p}
         if renamed and len(lc["layout_plates"]) > 1:
             lines.append("    plates matched: " + ", ".join(f"{d} -> {p}" for d, p in renamed.items()))

@@ -581,3 +581,18 @@ def test_compound_names_apart_by_case_only_are_said(tmp_path):
     res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert "'RSL3' and 'rsl3' differ in letter case or spacing only and are fitted apart" in " ".join(res.output.split())
+
+
+def test_inspect_says_a_384_well_read_meets_a_96_well_layout(tmp_path):
+    from ferroscreen.io.inspection import inspect_path, render_inspection
+
+    _, layout = write_screen(tmp_path)
+    rows = "ABCDEFGHIJKLMNOP"
+    grid = ["Label: Lum", "<>," + ",".join(str(c) for c in range(1, 25))]
+    grid += [r + "," + ",".join(str(1000 + c) for c in range(1, 25)) for r in rows]
+    (tmp_path / "ctg384.csv").write_text("\n".join(grid) + "\n")
+    info = inspect_path(tmp_path / "ctg384.csv", layout=layout)
+    assert info["layout_check"]["format_mismatch"] == ("the data hold wells of a 384-well plate, the layout lays "
+                                                       "out a 96-well plate")
+    assert "(is it this plate's layout?)" in render_inspection(info)
+    assert inspect_path(tmp_path / "ctg.csv", layout=layout)["layout_check"]["format_mismatch"] == ""
