@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ferroscreen.analysis.dose_response import FittedCurves, fit_curves_with_params
+from ferroscreen.analysis.dose_response import FIT_COLUMNS, FittedCurves, fit_curves_with_params
 from ferroscreen.analysis.dose_tables import (
     CURVE_ROLES,
     annotate_wells,
@@ -400,7 +400,8 @@ def analyse_screen(
         raise NothingToFitError(f"{source or 'wells'}: nothing to fit (no usable readout){why}")
     doses = dose_response_table(annotated, readouts)
     single = single_dose_treatments(annotated)
-    if doses.empty:
+    rescued = (annotated["rescue_agent"].fillna("").astype(str) != "") & (annotated["concentration"] > 0)
+    if doses.empty and not rescued.any():
         raise NothingToFitError(
             f"{layout.source or 'layout'}: no compound has two or more positive molar "
             f"concentrations with data, so there is no dose-response curve to fit"
@@ -408,7 +409,12 @@ def analyse_screen(
         )
     notes += single
     batches: list[FittedCurves] = []
-    fits = _fit_doses(doses, model, source, keep=batches, **fit_kwargs)
+    if doses.empty:  # a rescue plate of single doses: no curve, each rescue well against its compound alone
+        notes.append("no compound has two or more doses, so no curve is fitted; rescue wells are compared with "
+                     "their compound alone dose by dose")
+        fits = pd.DataFrame(columns=[*FIT_COLUMNS, *_CURVE_INFO])
+    else:
+        fits = _fit_doses(doses, model, source, keep=batches, **fit_kwargs)
     rank_modes = [
         m for m in modes if m != "alive" and {f"frac_{m}", f"{RANK_ON[rank_on]}{m}"} & set(readouts)
     ]

@@ -596,3 +596,23 @@ def test_inspect_says_a_384_well_read_meets_a_96_well_layout(tmp_path):
                                                        "out a 96-well plate")
     assert "(is it this plate's layout?)" in render_inspection(info)
     assert inspect_path(tmp_path / "ctg.csv", layout=layout)["layout_check"]["format_mismatch"] == ""
+
+
+def test_a_rescue_plate_of_single_doses_is_compared_not_refused(tmp_path):
+    """RSL3 at one dose with and without ferrostatin-1, no dose series: no curve, but the rescue is judged
+    (it was 'nothing to fit'), and the report renders."""
+    data, _ = write_screen(tmp_path)
+    rows = ["plate_id,well,compound,concentration,unit,role,rescue_agent,rescue_concentration"]
+    rows += [f"P1,{r}1,DMSO,0,uM,vehicle,," for r in "ABCDEFGH"]
+    rows += [f"P1,{r}11,RSL3,10,uM,sample,," for r in "AB"]  # read: killed
+    rows += [f"P1,{r}2,RSL3,10,uM,rescue,Ferrostatin-1,1" for r in "CD"]  # read: alive
+    (tmp_path / "rescue.csv").write_text("\n".join(rows) + "\n")
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", str(data), "--layout", str(tmp_path / "rescue.csv"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "no compound has two or more doses, so no curve is fitted" in res.output
+    assert "RSL3 (10 µM) + Ferrostatin-1 reduces" in res.output and "rescue confirms ferroptosis" in res.output
+    assert pd.read_csv(tmp_path / "o" / "fits.csv").empty
+    res = runner.invoke(app, ["report", str(tmp_path / "o"), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    assert "Ferrostatin-1" in (tmp_path / "r.html").read_text()
