@@ -243,7 +243,8 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
     notes = [f"{n_bad} frame(s) of the store could not be read for the gallery"] if n_bad else []
     missing = [c for c in store.classes if c not in set(picked["class"])]
     if missing and not picked.empty:
-        notes.append(f"no cell called {', '.join(missing)} with p >= {min_prob:g} in a readable frame")
+        floor = f" with p >= {min_prob:g}" if min_prob > 0 else ""
+        notes.append(f"no cell called {', '.join(missing)}{floor} in a readable frame")
     if picked.empty:
         notes.append("no cell to show (no scored cell above the probability floor, or no frame readable)")
         return Gallery(None, None, picked, n_bad, notes)
@@ -303,7 +304,8 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mo
     cand, counts = pool.cand[pool.cand["p"] >= min_prob], pool.counts
     cand = cand[cand["class_id"].isin([store.classes.index(m) for m in modes]) & cand["well"].isin(key_of.index)]
     if cand.empty:
-        empty.notes.append(f"no cell of a treated well called a death mode with p >= {min_prob:g}")
+        floor = f" with p >= {min_prob:g}" if min_prob > 0 else ""
+        empty.notes.append(f"no cell of a treated well called a death mode{floor}")
         return empty
     cand = cand.assign(key=cand["well"].map(key_of).to_numpy())
     ranked = _spread(cand, ["key", "class_id"])
