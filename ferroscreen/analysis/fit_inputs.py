@@ -396,6 +396,9 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
             _name_plates([metric], [path], layout, notes)
             return _reader_signal(metric, [f"{path}: {n}" for n in notes] + format_notes, notes[0], [export], path,
                                   layout, read, signal)
+    if csv_error is not None and columns and _plate_reader_export(path, False, layout) is not None:
+        raise AnalysisInputError(f"{path}: a plate-reader export, not a CSV table: --columns names a table's "
+                                 f"columns; leave it out") from None
     if csv_error is not None:
         raise csv_error
     options = {}

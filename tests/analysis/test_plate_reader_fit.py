@@ -125,6 +125,10 @@ def test_reads_to_choose_and_misplaced_read_option(tmp_path, monkeypatch, capsys
     tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
     code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--read", "1", "--out", str(tmp_path / "t"))
     assert code == 2 and "--read is for a plate-reader export; this is not one" in err
+    code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--columns", "curve=x", "--out",
+                     str(tmp_path / "c"))
+    assert code == 2 and err.strip().endswith("ctg.csv: a plate-reader export, not a CSV table: --columns names a "
+                                              "table's columns; leave it out"), err
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--out", str(tmp_path / "n"))
     assert code == 2 and err.strip().endswith("ctg.csv: a plate-reader export holds no doses; pass --layout (layout "
                                               "CSV, IncuCyte .PlateMap or D300 protocol)"), err
