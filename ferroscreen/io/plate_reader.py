@@ -167,13 +167,22 @@ def _integer(cell) -> int | None:
     return int(text) if text.isdecimal() else None
 
 
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
 def _value(cell, decimal_comma: bool) -> tuple[float, str]:
-    """``(value, problem)``: problem ``''``, ``'saturated'`` or ``'unreadable'`` (value NaN)."""
+    """``(value, problem)``: problem ``''``, ``'saturated'`` or ``'unreadable'`` (value NaN), or ``'thousands'``.
+
+    ``'thousands'``: a reading written with thousands separators (``2,602`` or ``12,345.6``, as Excel formats
+    numbers) in a file whose decimals are points; its value is read (2602), and the notes say so.
+    """
     if isinstance(cell, bool):
         return math.nan, "unreadable"
     if isinstance(cell, (int, float, np.number)):
         return (float(cell), "") if math.isfinite(cell) else (math.nan, "unreadable")
     text = _text(cell)
+    if not decimal_comma and _THOUSANDS.match(text):
+        return float(text.replace(",", "")), "thousands"
     try:
         value = _number(text, decimal_comma)
     except ValueError:
@@ -217,10 +226,13 @@ class _Tally:
     def __init__(self) -> None:
         self.saturated = 0
         self.unreadable: dict[str, int] = {}
+        self.thousands: list[str] = []
 
     def add(self, problem: str, cell) -> None:
         if problem == "saturated":
             self.saturated += 1
+        elif problem == "thousands":
+            self.thousands.append(_text(cell))
         elif problem:
             text = _text(cell)
             self.unreadable[text] = self.unreadable.get(text, 0) + 1
@@ -232,6 +244,10 @@ class _Tally:
         if self.unreadable:
             shown = ", ".join(f"'{t}'" for t in list(self.unreadable)[:3])
             out.append(f"{sum(self.unreadable.values())} reading(s) that are not numbers ({shown}) read as missing")
+        if self.thousands:
+            first = self.thousands[0]
+            out.append(f"{len(self.thousands)} reading(s) written with thousands separators ('{first}', ...) read as "
+                       f"numbers ({first.replace(',', '')})")
         return out
 
 

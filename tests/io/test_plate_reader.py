@@ -320,3 +320,14 @@ def test_gen5_reads_named_by_wavelength_numbers(tmp_path):
     assert [r.label for r in reads] == ["570", "600"]
     table, _ = plate_reads_table(read_plate_reader(path), read="600")
     assert table.set_index("well").loc["B02", "value"] == _value(1, 1, 1)
+
+
+def test_readings_with_thousands_separators_are_read_and_said(tmp_path):
+    """Excel's formatted numbers ("2,602" quoted in a comma-separated export) are numbers, not missing readings."""
+    lines = ["Label: Lum", "<>," + ",".join(str(c) for c in range(1, 13))]
+    lines += [letter + "," + ",".join(f'"{2000 + 100 * r + c:,}"' for c in range(12)) for r, letter in enumerate(ROWS96)]
+    (tmp_path / "ctg.csv").write_text("\n".join(lines) + "\n")
+    exp = read_plate_reader(tmp_path / "ctg.csv")
+    values = exp.reads[0].table.set_index("well")["value"]
+    assert values["A01"] == 2000 and values["H12"] == 2711 and values.notna().all()
+    assert exp.notes == ["96 reading(s) written with thousands separators ('2,000', ...) read as numbers (2000)"]
