@@ -380,7 +380,11 @@ def _date_names_note(genes: pd.Series, layout, source: str | None) -> str:
 
 
 def _unread_wells_notes(read_wells: pd.DataFrame, layout, data_file) -> list[str]:
-    """Per data plate, a note on the wells its layout lists (not empty, not excluded) that the data holds no row for."""
+    """Notes on layout wells without data.
+
+    Per data plate, one on the wells its layout lists (not empty, not excluded) that the data holds no
+    row for; and one on the layout plates (of several) no data plate takes (a library plate not read).
+    """
     from ferroscreen.plate.wells import well_to_rowcol
 
     lt = layout.table
@@ -398,6 +402,13 @@ def _unread_wells_notes(read_wells: pd.DataFrame, layout, data_file) -> list[str
             notes.append(_said(data_file(plate), f"plate {plate} holds {len(want) - len(lost)} of the {len(want)} "
                                                  f"wells its layout lists; the other {len(lost)} ({shown}) have no "
                                                  f"row in the data and take no part"))
+    if len(layout.plate_ids) > 1:
+        taken = {layout.plate_id_for(str(p)) for p in read_wells["plate"].unique()}
+        unread = [pid for pid in layout.plate_ids if pid not in taken]
+        if unread:
+            shown = ", ".join(unread[:6]) + (f" and {len(unread) - 6} more" if len(unread) > 6 else "")
+            notes.append(f"{layout.source or 'layout'}: {len(unread)} of its {len(layout.plate_ids)} plates have no "
+                         f"data ({shown}); their wells take no part")
     return notes
 
 

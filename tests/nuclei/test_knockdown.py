@@ -515,3 +515,13 @@ def test_hits_records_its_version_time_settings_and_files(tmp_path):
     assert rows["input"][:2] == (str(tmp_path / "wells.csv"), file_sha256(tmp_path / "wells.csv"))
     assert rows["layout"][:2] == (str(tmp_path / "layout.csv"), lay_sha)
     assert rows["count_threshold"][0] == 0.4 and rows["fdr"][0] == 0.1 and rows["area_threshold"][0] == 1.7
+
+
+def test_a_layout_plate_without_data_is_said(tmp_path, run_main):
+    wells, layout = make_screen()
+    wells[wells["plate"] == "REP1"].to_csv(tmp_path / "wells_rep1.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    code, out, err = run_main("hits", tmp_path / "wells_rep1.csv", "--layout", tmp_path / "layout.csv", "--out",
+                              tmp_path / "o", "--no-plots")
+    assert code == 0, err
+    assert f"{tmp_path / 'layout.csv'}: 1 of its 2 plates have no data (REP2); their wells take no part" in out
