@@ -283,6 +283,8 @@ def report_context(
         "flagged": flagged,
         "n_flagged": n_flagged,
         "rankings": tables.ranking_tables(res, {k: f"#{v}" for k, v in anchors.items()}),
+        "no_ranking": ("No ranking.csv in the results folder." if res.ranking is None
+                       else "ranking.csv ranks no compound (no curve of a ranked readout was fitted)."),
         "lines": line_comparisons(res, infos, {k: f"#{v}" for k, v in anchors.items()}),
         "csv_links": csv_links,
         "compounds": compounds,

@@ -619,4 +619,5 @@ def test_a_rescue_plate_of_single_doses_is_compared_not_refused(tmp_path):
     assert pd.read_csv(tmp_path / "o" / "fits.csv").empty
     res = runner.invoke(app, ["report", str(tmp_path / "o"), "--out", str(tmp_path / "r.html")])
     assert res.exit_code == 0, res.output
-    assert "Ferrostatin-1" in (tmp_path / "r.html").read_text()
+    text = (tmp_path / "r.html").read_text()
+    assert "Ferrostatin-1" in text and "ranking.csv ranks no compound" in text and "No ranking.csv" not in text
