@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ferroscreen.errors import AcquisitionError
@@ -204,3 +205,149 @@ def refuse_acquisition_options(path: Path, what: str, fmt: str | None = None, ch
         if given is not None:
             hint = channel_hint if option == "--channel" else ""
             raise AcquisitionError(f"{path}: {option} {picks}; this is {what}{hint}")
+
+
+#: Suffixes of the image files that a folder without an acquisition layout is read as (``segment``, ``inspect``).
+PLAIN_IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".dib")
+
+#: Entries :func:`images_in_subfolders` looks at before it stops counting.
+SUBFOLDER_SCAN_LIMIT = 50000
+
+
+def plain_images(folder: str | Path) -> list[Path]:
+    """Image files (:data:`PLAIN_IMAGE_SUFFIXES`) directly inside ``folder``, sorted by name.
+
+    Hidden files (macOS ``._x.png`` forks) are not images; sub-folders are not read
+    (:func:`images_in_subfolders` counts what they hold).
+    """
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and p.suffix.lower() in PLAIN_IMAGE_SUFFIXES and not p.name.startswith("."))
+
+
+def images_in_subfolders(folder: str | Path, skip=None) -> tuple[dict[str, int], bool]:
+    """Image files in the sub-folders of ``folder`` (at any depth), counted per top-level sub-folder.
+
+    Hidden folders, OME-Zarr stores (``*.zarr``) and folders for which ``skip(path)`` is true
+    (an earlier segment output) are not counted. Counting stops after
+    :data:`SUBFOLDER_SCAN_LIMIT` entries.
+
+    Returns:
+        ``({sub-folder name: images}, complete)``: only sub-folders holding images, in name
+        order; ``complete`` is false when counting stopped early (the counts are then lower bounds).
+    """
+    import os
+
+    folder = Path(folder)
+    counts: dict[str, int] = {}
+    seen = 0
+    for top in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if _passed_over(top, skip):
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if not _passed_over(Path(dirpath) / d, skip))
+            seen += len(filenames) + len(dirnames)
+            n = sum(1 for f in filenames if Path(f).suffix.lower() in PLAIN_IMAGE_SUFFIXES and not f.startswith("."))
+            if n:
+                counts[top.name] = counts.get(top.name, 0) + n
+            if seen > SUBFOLDER_SCAN_LIMIT:
+                return counts, False
+    return counts, True
+
+
+def _passed_over(folder: Path, skip) -> bool:
+    """Whether a sub-folder holds no input images: hidden, an OME-Zarr store, or ``skip`` says so."""
+    return folder.name.startswith(".") or folder.name.lower().endswith(".zarr") or bool(skip and skip(folder))
+
+
+def subfolder_note(folder: str | Path, counts: dict[str, int], complete: bool = True) -> str | None:
+    """One line saying how many images in sub-folders of a plain image folder are not read, and how to read them.
+
+    ``counts`` and ``complete`` are :func:`images_in_subfolders`'s; ``None`` when it found none.
+    """
+    if not counts:
+        return None
+    total = sum(counts.values())
+    names = ", ".join(f"{k}/ {v}" for k, v in list(counts.items())[:4])
+    more = f", {len(counts) - 4} more sub-folders" if len(counts) > 4 else ""
+    return (f"{'at least ' if not complete else ''}{total} image(s) in sub-folders of {folder} are not read "
+            f"({names}{more}): a folder of images is read without its sub-folders; give each sub-folder as its "
+            "own input, or, when the names carry wells, --pattern with a '/' (matched against the path under the "
+            "folder)")
+
+
+_WELL_TOKEN = re.compile(r"(?:A[A-F]|[A-P])(?:0?[1-9]|[1-4][0-9])")
+_SEPARATORS = re.compile(r"([_\- .]+)")
+_NUMBERED_TOKENS = (  # (regex over a token after the well, the pattern group its number is)
+    (re.compile(r"(?i)(s|f|fld|field|site|p|pos)(\d+)"), "field"),
+    (re.compile(r"(?i)(t|tp|time)(\d+)"), "timepoint"),
+    (re.compile(r"(?i)(z)(\d+)"), "z"),
+    (re.compile(r"()(\d+)"), "field"),  # a bare number after the well (B2-3.tif): its field
+)
+
+
+def well_pattern_hint(files: list[Path]) -> str | None:
+    """A note when most names of a plain image folder's ``files`` carry a well id, with a ``--pattern`` that reads them.
+
+    A name carries a well when one of its ``_``/``-``/``.``/space separated parts is a well id
+    (``A01``, ``B2``, ``P24``, upper case). It takes more than half the names, and at least two
+    wells, for the note; the example pattern is built from the first such name (the part before
+    the well as the plate unless each name has its own; ``s1``/``f1``/``site1`` or a bare number a
+    field, ``t1`` a time point, ``z1`` a plane, a part after the well that differs between names a channel) and
+    the note says how many of the names it matches.
+
+    Returns:
+        The note, or ``None``.
+    """
+    from ferroscreen.io.incucyte import IMAGE_SUFFIXES as pattern_suffixes
+    from ferroscreen.plate.wells import normalize_well
+
+    split = []
+    for f in files:
+        parts = _SEPARATORS.split(Path(f).name[: -len(Path(f).suffix) or None])
+        at = next((i for i in range(0, len(parts), 2) if _WELL_TOKEN.fullmatch(parts[i])), None)
+        if at is not None:
+            split.append((Path(f), parts, at))
+    if len(split) * 2 <= len(files) or len({normalize_well(p[a]) for _, p, a in split}) < 2:
+        return None
+    example, parts, at = split[0]
+    prefixes = {"".join(p[:a]) for _, p, a in split}
+    rx = ""
+    if at > 0:
+        own = len(prefixes) == len(split) and len(split) > 1  # a running number per image, not a plate
+        rx = (".*?" if own else "(?P<plate>.+)") + re.escape(parts[at - 1])
+    two_letters = any(len(p[a].rstrip("0123456789")) == 2 for _, p, a in split)  # 1536-well rows AA-AF
+    rx += r"(?P<well>A?[A-P]\d{1,2})" if two_letters else r"(?P<well>[A-P]\d{1,2})"
+    used = {"well", "plate"}
+    for i in range(at + 1, len(parts)):
+        part = parts[i]
+        if i % 2:  # a separator
+            rx += re.escape(part)
+            continue
+        values = {p[i - at + a] for _, p, a in split if i - at + a < len(p)}
+        for token, group in _NUMBERED_TOKENS:
+            m = token.fullmatch(part)
+            if m and group not in used:
+                rx += re.escape(m[1]) + rf"(?P<{group}>\d+)"
+                used.add(group)
+                break
+        else:
+            if len(values) == 1:
+                rx += re.escape(part)
+            elif all(v.isdigit() for v in values):
+                rx += r"\d+"
+            elif "channel" not in used:
+                rx += r"(?P<channel>[^_.]+)"
+                used.add("channel")
+            else:
+                rx += r"[^_.]+"
+    suffixes = sorted({f.suffix[1:] for f, _, _ in split if f.suffix.lower() in pattern_suffixes})
+    if not suffixes:
+        return None
+    rx += r"\." + (re.escape(suffixes[0]) if len(suffixes) == 1 else f"(?:{'|'.join(map(re.escape, suffixes))})")
+    compiled = re.compile(rx)
+    fits = sum(1 for f in files if f.suffix.lower() in pattern_suffixes and compiled.fullmatch(Path(f).name))
+    if not fits:
+        return None
+    return (f"{len(split)} of {len(files)} image names carry a well id ({example.name}: well "
+            f"{normalize_well(parts[at])}), but a folder of images is read without plates or wells (no wells.csv); "
+            f"to read it as a plate give --pattern '{rx}' (it matches {fits} of the {len(files)})")

@@ -119,10 +119,10 @@ def load_image(path: str | Path) -> np.ndarray:
     TIFFs are read with tifffile (first page of a multi-page file), Cellomics
     ``.C01``/``.DIB`` files by :mod:`ferroscreen.io.cellomics`; PNG/JPEG
     and other formats with OpenCV ``IMREAD_UNCHANGED`` (16-bit PNGs stay
-    16-bit). RGB(A) images (TIFF samples stored contiguously or by plane) are
-    converted to grey by averaging the colour channels, keeping the input dtype;
-    grey + alpha keeps the grey. A JPEG without its end-of-image marker (cut
-    short) is refused.
+    16-bit; :func:`decode_image_file`). RGB(A) images (TIFF samples stored contiguously
+    or by plane) are converted to grey by averaging the colour channels, keeping the
+    input dtype; grey + alpha keeps the grey. A JPEG or PNG cut short is refused
+    before decoding, so the decoder prints nothing.
 
     OME-Zarr frame paths (see the module docstring) are read by
     :func:`ferroscreen.io.omezarr.read_frame`, TIFF page paths by tifffile, CZI planes by
@@ -161,14 +161,7 @@ def load_image(path: str | Path) -> np.ndarray:
 
             img = read_cellomics_image(path)
         else:
-            import cv2
-
-            data = np.fromfile(path, np.uint8)
-            if suffix in (".jpg", ".jpeg") and not _jpeg_complete(data):
-                raise ValueError("truncated JPEG: the file ends before its end-of-image marker")
-            img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-            if img is None:
-                raise ValueError("OpenCV could not decode it")
+            img = decode_image_file(path)
     except ImageReadError:
         raise
     except Exception as exc:  # tifffile/OpenCV raise many types for broken files
@@ -217,6 +210,72 @@ def _read_page(file: Path, page: int) -> np.ndarray:
     except Exception as exc:  # tifffile raises many types for broken files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageReadError(f"{file}: unreadable page {page} ({reason})") from None
+
+
+def decode_image_file(path: str | Path) -> np.ndarray:
+    """Pixels of a PNG, JPEG, BMP or other OpenCV-readable file as stored (``IMREAD_UNCHANGED``; BGR(A) order).
+
+    The file is checked before OpenCV sees it (:func:`encoded_image_problem`): libpng and libjpeg
+    report a file cut short or corrupt on stderr themselves (``libpng error: Read Error``), beside
+    the caller's own one-line error.
+
+    Raises:
+        ValueError: Why the bytes are no image (truncated, a chunk's checksum wrong, undecodable),
+            without the path; :class:`OSError` when the file cannot be read.
+    """
+    import cv2
+
+    data = np.fromfile(path, np.uint8)
+    problem = encoded_image_problem(data, Path(path).suffix)
+    if problem is not None:
+        raise ValueError(problem)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ValueError("OpenCV could not decode it")
+    return img
+
+
+def encoded_image_problem(data: np.ndarray | bytes, suffix: str) -> str | None:
+    """Why the bytes of a ``suffix`` file (``.png``, ``.jpg``) are cut short or corrupt, or ``None``.
+
+    A file that starts with the PNG signature is walked chunk by chunk (each chunk
+    whole, its CRC right, ``IEND`` reached; data after ``IEND`` is allowed), whatever
+    its suffix; a ``.jpg``/``.jpeg`` file must hold its end-of-image marker. Other
+    formats give ``None``. Nothing is decoded.
+    """
+    raw = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    if raw.startswith(_PNG_SIGNATURE):
+        return _png_problem(raw)
+    if suffix.lower() in (".jpg", ".jpeg") and not _jpeg_complete(np.frombuffer(raw, np.uint8)):
+        return "truncated JPEG: the file ends before its end-of-image marker"
+    return None
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_problem(raw: bytes) -> str | None:
+    """Why PNG bytes (signature first) are cut short or corrupt; ``None`` when every chunk is whole up to ``IEND``."""
+    import zlib
+
+    view = memoryview(raw)
+    pos, size = len(_PNG_SIGNATURE), len(raw)
+    while True:
+        if pos + 8 > size:
+            return f"truncated PNG: the file ends after {size} bytes, before its IEND chunk"
+        length = int.from_bytes(raw[pos:pos + 4], "big")
+        kind = raw[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if end > size:
+            name = kind.decode("latin-1") if kind.isalpha() else "a"
+            return f"truncated PNG: the file ends after {size} bytes, inside its {name} chunk (needs {end})"
+        crc = int.from_bytes(raw[end - 4:end], "big")
+        if zlib.crc32(view[pos + 4:end - 4]) != crc:
+            name = kind.decode("latin-1") if kind.isalpha() else "a"
+            return f"corrupt PNG: the checksum of its {name} chunk at byte {pos} is wrong"
+        if kind == b"IEND":
+            return None
+        pos = end
 
 
 def _jpeg_complete(data: np.ndarray) -> bool:

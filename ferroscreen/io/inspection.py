@@ -10,7 +10,16 @@ import numpy as np
 from ferroscreen.csv_tables import header_names, names_a_table, read_csv_table
 from ferroscreen.errors import AcquisitionError, FerroscreenError, WellError
 from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
-from ferroscreen.io.detect import find_layout_beside, open_acquisition
+from ferroscreen.io.detect import (
+    detect_format,
+    find_layout_beside,
+    images_in_subfolders,
+    open_acquisition,
+    plain_images,
+    subfolder_note,
+    well_pattern_hint,
+)
+from ferroscreen.io.frames import decode_image_file, encoded_image_problem
 from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
@@ -120,19 +129,29 @@ def inspect_path(
 ) -> dict:
     """Describe ``path`` as a JSON-ready dict.
 
-    Keys always present: ``kind`` (``acquisition``, ``metric_export``, ``plate_reader``,
-    ``cellprofiler``, ``harmony_results`` or ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
+    Keys always present: ``kind`` (``acquisition``, ``image_folder``, ``segment_output``,
+    ``metric_export``, ``plate_reader``, ``cellprofiler``, ``harmony_results``, ``wells_table``,
+    ``curve_table`` or ``layout``), ``format``, ``n_wells``, ``wells``. Layouts add
     ``compounds`` ({name: sorted molar concentrations}); acquisitions, metric
     exports and plate-reader exports add ``timepoints_h`` (a plate reader's kinetic
     reads only), plate-reader exports their ``reads``. Acquisitions also list
     ``missing_frames`` and ``unreadable`` files; with a layout, the wells that disagree.
 
+    A folder in no known acquisition layout that holds images is an ``image_folder``
+    (:func:`_image_folder_info`: what ``segment`` and ``detect`` read of it); the output of
+    a ``segment`` run, or its ``labels/``/``store/`` folder or ``segment.json``/``run.json``,
+    is a ``segment_output`` (:func:`_segment_output_info`), never an acquisition.
+
     Raises:
-        FerroscreenError: If ``path`` cannot be read as any of the four kinds.
+        FerroscreenError: If ``path`` cannot be read as any of these kinds (a folder with
+            neither a known layout nor images: the acquisition error).
     """
     path = Path(path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
+    own = _segment_output_of(path)
+    if own is not None:
+        return _segment_output_info(path, own, layout)
     suffix = path.suffix.lower()
     if path.is_file() and looks_like_cellprofiler(path):
         return _cellprofiler_info(path, layout)
@@ -172,12 +191,20 @@ def inspect_path(
         except NoPlateRead:
             if not_layout is not None:  # not a plate read either: the layout reader's complaint, and that
                 raise FerroscreenError(f"{not_layout}; nor a plate read ({PLATE_READ_SHAPES})") from None
-    acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
+    try:
+        acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
+    except AcquisitionError:
+        if fmt is not None or not path.is_dir() or not _no_layout(path):
+            raise
+        folder = _image_folder_info(path)
+        if folder is None:  # no images either
+            raise
+        return folder
     f = acq.frames
     missing = acq.missing_frames()
     unreadable = []
     for p in f["path"]:
-        why = check_image_file(p)
+        why = _unreadable_reason(p)
         if why:
             unreadable.append({"path": p, "reason": why})
     out = {
@@ -200,6 +227,218 @@ def inspect_path(
     lay_path = layout or find_layout_beside(path if path.is_dir() else path.parent)
     if lay_path is not None:
         out["layout_check"] = _compare(_pairs(f), lay_path)
+    return out
+
+
+def _unreadable_reason(path: str | Path) -> str | None:
+    """Why an image file is unreadable, or ``None``; a PNG or JPEG cut short is found before any decoder prints."""
+    if Path(path).suffix.lower() in (".png", ".jpg", ".jpeg") and Path(path).is_file():
+        try:
+            problem = encoded_image_problem(np.fromfile(path, np.uint8), Path(path).suffix)
+        except OSError as exc:
+            return f"cannot read ({exc.strerror})"
+        if problem is not None:
+            return problem
+    return check_image_file(path)
+
+
+def _no_layout(path: Path) -> bool:
+    """Whether opening ``path`` failed because no layout was recognised (not a recognised one that failed)."""
+    try:
+        detect_format(path)
+    except AcquisitionError:
+        return True
+    return False
+
+
+#: Images of an image folder whose dtype, shape and channels ``inspect`` reads.
+_SAMPLE_IMAGES = 5
+
+#: Files no image folder's user put there (not listed as files not understood).
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
+
+
+def _image_folder_info(path: Path) -> dict | None:
+    """The ``image_folder`` description of a folder without a known acquisition layout, or ``None`` without images.
+
+    What ``segment`` and ``detect`` read of it: the images directly inside (count, suffixes,
+    dtype, shape and channels of up to :data:`_SAMPLE_IMAGES` spread over them, unreadable
+    ones); files that are not images; images in sub-folders (not read; counted) and, when
+    most names carry a well id, the ``--pattern`` that reads them as a plate (both as notes).
+    """
+    from ferroscreen.io.segment_outputs import is_segment_output
+
+    files = plain_images(path)
+    counts, complete = images_in_subfolders(path, skip=is_segment_output)
+    if not files and not counts:
+        return None
+    suffixes: dict[str, int] = {}
+    for f in files:
+        suffixes[f.suffix.lower()] = suffixes.get(f.suffix.lower(), 0) + 1
+    unreadable = []
+    for f in files:
+        why = _unreadable_reason(f)
+        if why:
+            unreadable.append({"path": str(f), "reason": why})
+    bad = {u["path"] for u in unreadable}
+    readable = [f for f in files if str(f) not in bad]
+    firsts = {}  # the first file of each suffix, then files spread over the rest
+    for f in readable:
+        firsts.setdefault(f.suffix.lower(), f)
+    picks = list(firsts.values())[:_SAMPLE_IMAGES]
+    spread = np.linspace(0, len(readable) - 1, min(_SAMPLE_IMAGES, len(readable))).round().astype(int)
+    picks += [readable[i] for i in spread if readable[i] not in picks][: _SAMPLE_IMAGES - len(picks)]
+    samples = [x for x in (_image_sample(f) for f in sorted(picks)) if x is not None]
+    others = sorted(p.name for p in path.iterdir() if p.is_file() and p not in set(files)
+                    and not p.name.startswith(".") and p.name.lower() not in _SYSTEM_FILES)
+    notes = [n for n in (well_pattern_hint(files) if files else None, subfolder_note(path, counts, complete)) if n]
+    return {
+        "kind": "image_folder",
+        "format": "images",
+        "path": str(path),
+        "n_images": len(files),
+        "suffixes": dict(sorted(suffixes.items())),
+        "samples": samples,
+        "multichannel": sum(1 for x in samples if x["channels"] > 1),
+        "unreadable": unreadable,
+        "not_images": others,
+        "subfolder_images": counts,
+        "n_wells": 0,
+        "wells": [],
+        **_times([]),
+        "notes": notes,
+    }
+
+
+def _image_sample(path: Path) -> dict | None:
+    """Name, dtype, shape and channels of an image file (a TIFF from its header, others decoded); None if unread."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                shape, dtype = tuple(int(n) for n in series.shape), str(series.dtype)
+        else:
+            if suffix in (".c01", ".dib"):
+                from ferroscreen.io.cellomics import read_cellomics_image
+
+                img = read_cellomics_image(path)
+            else:
+                img = decode_image_file(path)
+            shape, dtype = tuple(int(n) for n in img.shape), str(img.dtype)
+    except Exception:  # readers raise many types; the file was listed unreadable or is one its reader refuses
+        return None
+    squeezed = [n for n in shape if n > 1]
+    channels = 1
+    if len(squeezed) == 3:  # as segment reads it: channels last when at most 4, else first when at most 16
+        channels = squeezed[-1] if squeezed[-1] <= 4 else squeezed[0] if squeezed[0] <= 16 else 1
+    return {"name": path.name, "dtype": dtype, "shape": list(shape), "channels": int(channels)}
+
+
+def _segment_output_of(path: Path) -> Path | None:
+    """The segment output folder ``path`` is, whose ``labels/``/``store/`` folder it is, or whose marker file it is."""
+    from ferroscreen.io.segment_outputs import RUN_FILE, SUMMARY_FILE, is_segment_output, output_holding
+
+    if path.is_dir():
+        return output_holding(path)
+    if path.name in (RUN_FILE, SUMMARY_FILE) and is_segment_output(path.parent):
+        return path.parent
+    return None
+
+
+def _json_record(path: Path) -> dict | None:
+    """A JSON object file, or ``None`` when absent, unreadable or not an object."""
+    import json
+
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _segment_output_info(path: Path, folder: Path, layout: Path | list[Path] | None) -> dict:
+    """The ``segment_output`` description of a ``ferroscreen segment`` output folder (from its own files).
+
+    Input, kind (images or acquisition), model and its sha256, the scale, version and time
+    (``segment.json``, else the stopped run's ``run.json``); images, nuclei, failed and
+    flagged fields; rows of ``fields.csv`` and ``wells.csv`` (plates, wells, times from
+    ``wells.csv``); label images written; the failed images with their reasons. With
+    ``layout``, ``wells.csv``'s wells are checked against it (no layout is looked for beside it).
+
+    Raises:
+        FerroscreenError: ``fields.csv`` or ``wells.csv`` present but unreadable (naming it).
+    """
+    import pandas as pd
+
+    from ferroscreen.io.segment_outputs import RUN_FILE, SUMMARY_FILE
+
+    summary = _json_record(folder / SUMMARY_FILE)  # in a segment output (its run.json or this marks it): its summary
+    run = _json_record(folder / RUN_FILE) or {}
+    about = summary or run
+    fields = read_csv_table(folder / "fields.csv", "a segment fields table") if (
+        summary is not None and (folder / "fields.csv").is_file()) else None
+    wells = read_csv_table(folder / "wells.csv", "a segment wells table") if (
+        summary is not None and (folder / "wells.csv").is_file()) else None
+    labels = sorted((folder / "labels").glob("*.tif")) if (folder / "labels").is_dir() else []
+    failed: list[dict] = []
+    if fields is not None and {"status", "image"} <= set(fields.columns):
+        bad = fields[fields["status"].astype(str) == "failed"]
+        errors = bad["error"] if "error" in bad.columns else pd.Series("", index=bad.index)
+        failed = [{"image": str(i), "error": "" if pd.isna(e) else str(e)}
+                  for i, e in zip(bad["image"], errors, strict=True)]
+    elif summary is not None:
+        failed = [{"image": "", "error": str(e)} for e in summary.get("failures") or []]
+    plates: list[str] = []
+    well_ids: list[str] = []
+    times: list[float] = []
+    if wells is not None and {"plate", "well"} <= set(wells.columns):
+        plates = list(dict.fromkeys(wells["plate"].astype(str)))
+        try:
+            well_ids = sorted({normalize_well(str(w)) for w in wells["well"]}, key=well_to_rowcol)
+        except WellError as exc:
+            raise FerroscreenError(f"{folder / 'wells.csv'}: {exc}") from None
+        if "time_h" in wells.columns:
+            times = sorted(float(t) for t in pd.to_numeric(wells["time_h"], errors="coerce").dropna().unique())
+    notes = [str(n) for n in (summary or {}).get("notes") or []]
+    if path.resolve() != folder.resolve():
+        notes.insert(0, f"{path} is part of this segment output, described whole")
+    if summary is None:
+        notes.append(f"no {SUMMARY_FILE}: the run stopped (or is still running) after {len(labels)} label image(s); "
+                     f"ferroscreen segment {run.get('input') or 'INPUT'} --out {folder} --resume continues it")
+    scale = about.get("scale") if isinstance(about.get("scale"), dict) else {}
+    out = {
+        "kind": "segment_output",
+        "format": str(summary.get("kind", "")) if summary is not None else "stopped run",
+        "path": str(folder),
+        "finished": summary is not None,
+        "input": about.get("input"),
+        "model": about.get("model"),
+        "model_sha256": about.get("model_sha256"),
+        "scale": scale.get("scale"),
+        "nucleus_diameter_px": scale.get("image_diameter_px"),
+        "ferroscreen_version": (summary or {}).get("ferroscreen_version"),
+        "created": (summary or {}).get("created"),
+        "n_images": (summary or {}).get("n_images", len(fields) if fields is not None else None),
+        "n_nuclei": (summary or {}).get("n_nuclei"),
+        "n_failed": len(failed) if fields is not None else (summary or {}).get("n_failed"),
+        "n_flagged_fields": (summary or {}).get("n_flagged_fields"),
+        "n_label_images": len(labels),
+        "fields_rows": int(len(fields)) if fields is not None else None,
+        "wells_rows": int(len(wells)) if wells is not None else None,
+        "stores": sorted(p.name for p in (folder / "store").glob("*.h5")) if (folder / "store").is_dir() else [],
+        "failed_images": failed,
+        "plates": plates,
+        "n_wells": len(well_ids),
+        "wells": well_ids,
+        **_times(times),
+        "notes": notes,
+    }
+    if layout is not None and wells is not None and plates:
+        out["layout_check"] = _compare(list(zip(wells["plate"].astype(str),
+                                                (normalize_well(str(w)) for w in wells["well"]), strict=True)), layout)
     return out
 
 
@@ -387,6 +626,10 @@ def render_inspection(info: dict) -> str:
                      + (f"; readouts: {', '.join(info['readouts'])}" if info["readouts"] else ""))
         lines.append(f"  empty values: {info['n_missing_values']}")
         return _printable(lines)
+    if info["kind"] == "image_folder":
+        return _printable(lines + _image_folder_lines(info))
+    if info["kind"] == "segment_output":
+        return _printable(lines + _segment_output_lines(info) + _layout_check_lines(info))
     interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
     if info["kind"] == "wells_table":
         lines.append(f"  plates: {', '.join(info['plates'])}; rows: {info['n_rows']}")
@@ -434,29 +677,92 @@ def render_inspection(info: dict) -> str:
         lines.append(f"  empty values: {info['n_missing_values']}")
     for note in info.get("notes", []):
         lines.append(f"  note: {note}")
-    if "layout_check" in info:
-        lc = info["layout_check"]
-        lines.append(f"  layout {lc['layout']}:")
-        if lc.get("format_mismatch"):
-            lines.append(f"    {lc['format_mismatch']} (is it this plate's layout?)")
-        renamed = {d: p for d, p in lc["plates"].items() if d != p}
-        if renamed and len(lc["layout_plates"]) > 1:
-            lines.append("    plates matched: " + ", ".join(f"{d} -> {p}" for d, p in renamed.items()))
-        if lc["plates_not_in_layout"]:
-            lines.append(f"    plates the layout does not name ({len(lc['plates_not_in_layout'])}): "
-                         f"{', '.join(lc['plates_not_in_layout'])}")
-        if lc.get("plates_named_otherwise"):
-            lines.append(f"    its one plate is '{lc['layout_plates'][0]}'; plates of another name it is applied to: "
-                         f"{', '.join(lc['plates_named_otherwise'])} (check it is their layout)")
-        if lc["layout_plates_not_found"]:
-            lines.append(f"    layout plates not in the data ({len(lc['layout_plates_not_found'])}): "
-                         f"{', '.join(lc['layout_plates_not_found'])}")
-        lines.append(
-            f"    imaged but not in layout ({len(lc['imaged_not_in_layout'])}): "
-            f"{_well_ranges(lc['imaged_not_in_layout'])}"
-        )
-        lines.append(
-            f"    in layout but not imaged ({len(lc['in_layout_not_imaged'])}): "
-            f"{_well_ranges(lc['in_layout_not_imaged'])}"
-        )
+    lines += _layout_check_lines(info)
     return _printable(lines)
+
+
+def _image_folder_lines(info: dict) -> list[str]:
+    """The lines under the title of an ``image_folder`` description."""
+    kinds = ", ".join(f"{n} {k}" for k, n in info["suffixes"].items())
+    lines = [f"  images: {info['n_images']} ({kinds}); no plates or wells (segment writes no wells.csv)"
+             if info["n_images"] else "  images: none directly inside"]
+    for x in info["samples"]:
+        channels = f", {x['channels']} channels" if x["channels"] > 1 else ""
+        lines.append(f"    {x['name']}: {x['dtype']} {'x'.join(map(str, x['shape']))}{channels}")
+    if info["multichannel"]:
+        lines.append(f"  multi-channel files: {info['multichannel']} of the {len(info['samples'])} read; segment "
+                     "needs --channel-index for the nuclear one unless their channels are identical")
+    lines.append(f"  unreadable files: {len(info['unreadable'])}")
+    for u in info["unreadable"][:10]:
+        lines.append(f"    {u['path']}: {u['reason']}")
+    if info["not_images"]:
+        shown = ", ".join(info["not_images"][:8]) + (f" and {len(info['not_images']) - 8} more"
+                                                      if len(info["not_images"]) > 8 else "")
+        lines.append(f"  files not understood: {len(info['not_images'])} ({shown})")
+    lines += [f"  note: {n}" for n in info["notes"]]
+    return lines
+
+
+def _segment_output_lines(info: dict) -> list[str]:
+    """The lines under the title of a ``segment_output`` description."""
+    sha = f" (sha256 {str(info['model_sha256'])[:12]})" if info.get("model_sha256") else ""
+    lines = [f"  input: {info['input'] or '(not recorded)'}", f"  model: {info['model'] or '(not recorded)'}{sha}"
+             + (f"; scale {info['scale']:g}" if isinstance(info.get("scale"), int | float) else "")
+             + (f", nuclei {info['nucleus_diameter_px']:.4g} px across"
+                if isinstance(info.get("nucleus_diameter_px"), int | float) else "")]
+    if info["finished"]:
+        lines.append(f"  ferroscreen {info['ferroscreen_version']}, created {info['created']}")
+        lines.append(f"  images: {info['n_images']} ({info['n_failed']} failed, {info['n_flagged_fields']} flagged "
+                     f"by QC); nuclei: {info['n_nuclei']}; label images: {info['n_label_images']}")
+        tables = [f"fields.csv {info['fields_rows']} rows" if info["fields_rows"] is not None else "no fields.csv"]
+        if info["wells_rows"] is not None:
+            tables.append(f"wells.csv {info['wells_rows']} rows (plates {', '.join(info['plates'])})")
+        if info["stores"]:
+            tables.append(f"store/ {', '.join(info['stores'])}")
+        lines.append("  " + "; ".join(tables))
+    else:
+        lines.append(f"  label images: {info['n_label_images']}")
+    if info["n_wells"]:
+        lines.append(f"  wells ({info['n_wells']}): {_well_ranges(info['wells'])}")
+    if info["n_timepoints"] > 1:
+        lines.append(f"  timepoints: {info['n_timepoints']} from {info['first_h']:.4g} h to {info['last_h']:.4g} h")
+    if info["failed_images"]:
+        lines.append(f"  failed images ({len(info['failed_images'])}):")
+        for x in info["failed_images"][:10]:
+            lines.append(f"    {x['image'] + ': ' if x['image'] else ''}{x['error']}")
+        if len(info["failed_images"]) > 10:
+            lines.append(f"    … and {len(info['failed_images']) - 10} more (fields.csv lists them)")
+    lines += [f"  note: {n}" for n in info["notes"]]
+    return lines
+
+
+def _layout_check_lines(info: dict) -> list[str]:
+    """The lines of a description's ``layout_check`` (none without one)."""
+    if "layout_check" not in info:
+        return []
+    lc = info["layout_check"]
+    lines: list[str] = []
+    lines.append(f"  layout {lc['layout']}:")
+    if lc.get("format_mismatch"):
+        lines.append(f"    {lc['format_mismatch']} (is it this plate's layout?)")
+    renamed = {d: p for d, p in lc["plates"].items() if d != p}
+    if renamed and len(lc["layout_plates"]) > 1:
+        lines.append("    plates matched: " + ", ".join(f"{d} -> {p}" for d, p in renamed.items()))
+    if lc["plates_not_in_layout"]:
+        lines.append(f"    plates the layout does not name ({len(lc['plates_not_in_layout'])}): "
+                     f"{', '.join(lc['plates_not_in_layout'])}")
+    if lc.get("plates_named_otherwise"):
+        lines.append(f"    its one plate is '{lc['layout_plates'][0]}'; plates of another name it is applied to: "
+                     f"{', '.join(lc['plates_named_otherwise'])} (check it is their layout)")
+    if lc["layout_plates_not_found"]:
+        lines.append(f"    layout plates not in the data ({len(lc['layout_plates_not_found'])}): "
+                     f"{', '.join(lc['layout_plates_not_found'])}")
+    lines.append(
+        f"    imaged but not in layout ({len(lc['imaged_not_in_layout'])}): "
+        f"{_well_ranges(lc['imaged_not_in_layout'])}"
+    )
+    lines.append(
+        f"    in layout but not imaged ({len(lc['in_layout_not_imaged'])}): "
+        f"{_well_ranges(lc['in_layout_not_imaged'])}"
+    )
+    return lines

@@ -12,20 +12,21 @@ from pathlib import Path
 import numpy as np
 
 from ferroscreen.errors import ImageReadError
-from ferroscreen.io.frames import is_store_frame, load_image
+from ferroscreen.io.detect import PLAIN_IMAGE_SUFFIXES, plain_images
+from ferroscreen.io.frames import decode_image_file, is_store_frame, load_image
 
 __all__ = ["IMAGE_SUFFIXES", "list_images", "read_image", "to_gray", "write_labels"]
 
 #: File suffixes treated as images when a folder is given.
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".dib")
+IMAGE_SUFFIXES = PLAIN_IMAGE_SUFFIXES
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name; hidden files (macOS ``._x.png`` forks) are not images."""
-    folder = Path(folder)
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    )
+    """Image files directly inside ``folder``, sorted by name; hidden files (macOS ``._x.png`` forks) are not images.
+
+    Sub-folders are not read (:func:`ferroscreen.io.detect.plain_images`).
+    """
+    return plain_images(folder)
 
 
 def to_gray(image: np.ndarray, channel: int | None = None) -> np.ndarray:
@@ -71,7 +72,8 @@ def read_image(path: str | Path, gray: bool = True, channel: int | None = None) 
         channel: The channel :func:`to_gray` keeps from a multi-channel file.
 
     Raises:
-        ImageReadError: The file is missing or cannot be decoded.
+        ImageReadError: The file is missing or cannot be decoded (a PNG or JPEG cut short
+            is found before decoding, so the decoder prints nothing on stderr).
 
     An OME-Zarr frame path (one plane: a single channel) is read by
     :func:`ferroscreen.io.frames.load_image`.
@@ -91,10 +93,8 @@ def read_image(path: str | Path, gray: bool = True, channel: int | None = None) 
 
             img = read_cellomics_image(path)
         else:
-            import cv2
-
-            img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if img is not None and img.ndim == 3 and img.shape[-1] in (3, 4):
+            img = decode_image_file(path)  # checked first: the decoder prints nothing of its own
+            if img.ndim == 3 and img.shape[-1] in (3, 4):
                 img = img[..., [2, 1, 0, 3][: img.shape[-1]]]  # OpenCV's BGR(A) -> RGB(A)
     except ImageReadError:
         raise

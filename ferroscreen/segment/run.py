@@ -6,7 +6,7 @@ Outputs under ``out``:
     One uint16 label image per input image (0 = background), named by the
     image's file stem, or by its whole file name where stems collide, case
     aside (``a.png``, ``a.tif`` -> ``a.png.tif``, ``a.tif.tif``;
-    :func:`~ferroscreen.segment.outputs.image_names`); acquisition frames whose
+    :func:`~ferroscreen.io.segment_outputs.image_names`); acquisition frames whose
     stems collide are named by plate, well, field, channel and time.
 ``fields.csv``
     One row per image: identifiers (``image``, ``path``; for acquisitions also
@@ -41,7 +41,7 @@ Outputs under ``out``:
     label image (no image readable, bad channel) removes its ``run.json`` and
     the folders it created, so the corrected retry is not taken for an earlier run.
 
-A folder holding an earlier run (:mod:`ferroscreen.segment.outputs`) is never
+A folder holding an earlier run (:mod:`ferroscreen.io.segment_outputs`) is never
 input: given as input it is refused, and inside a plate folder its files are
 left out of the frame table (a note says so).
 
@@ -72,21 +72,27 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.io.channels import choose_channel
-from ferroscreen.io.detect import refuse_acquisition_options
+from ferroscreen.io.detect import (
+    images_in_subfolders,
+    refuse_acquisition_options,
+    subfolder_note,
+    well_pattern_hint,
+)
 from ferroscreen.io.frames import is_store_frame
 from ferroscreen.io.planes import PROJECTIONS, choose_plane, parse_z_plane, project_planes
-from ferroscreen.segment.features import field_features, object_table, well_features
-from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
-from ferroscreen.segment.outputs import (
+from ferroscreen.io.segment_outputs import (
     RUN_FILE,
     SUMMARY_FILE,
     drop_output_frames,
     find_segment_outputs,
     image_names,
+    is_segment_output,
     mentions_output,
     output_holding,
     present_outputs,
 )
+from ferroscreen.segment.features import field_features, object_table, well_features
+from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
 from ferroscreen.segment.scale import ScaleChoice, choose_scale, parse_diameter
 
@@ -117,12 +123,20 @@ def collect_inputs(
     ``planes`` lists its plane paths, lowest first, and ``z`` says ``max`` or
     ``best`` (:func:`read_field` combines them).
 
-    Earlier segment outputs are never input (:mod:`ferroscreen.segment.outputs`):
+    Earlier segment outputs are never input (:mod:`ferroscreen.io.segment_outputs`):
     ``input_path`` being one (or its label image) is refused; inside an
     acquisition folder their files are dropped from the frame table, a file the
     reader passed over for one of them is read instead, and a note says so.
     Image names (the ``image`` column, label file stems) are unique, see
-    :func:`~ferroscreen.segment.outputs.image_names`.
+    :func:`~ferroscreen.io.segment_outputs.image_names`.
+
+    A folder of images is read without its sub-folders (label names stay the
+    flat file names, unique among one folder's images): ``attrs["notes"]`` says
+    how many images its sub-folders hold and how to read them
+    (:func:`~ferroscreen.io.detect.subfolder_note`), and, when most names carry
+    a well id, which ``--pattern`` reads it as a plate
+    (:func:`~ferroscreen.io.detect.well_pattern_hint`). A folder with images only
+    in sub-folders is refused, saying so.
 
     Returns:
         ``(table, kind)`` with kind ``"images"`` or ``"acquisition"``.
@@ -149,14 +163,18 @@ def collect_inputs(
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         refuse_stacked_ome([path])
         return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
-    acq, failed, notes = None, None, []
-    try:
-        from ferroscreen.io import detect_format, open_acquisition
+    from ferroscreen.io import detect_format, open_acquisition
 
-        if fmt is not None or detect_format(path):
-            acq = open_acquisition(path, fmt=fmt, interval_h=interval_h)
-    except ImportError:  # io layer not available
-        acq = None
+    acq, failed, unknown, notes = None, None, None, []
+    layout = fmt
+    if fmt is None:
+        try:
+            layout = detect_format(path)
+        except AcquisitionError as exc:  # no known layout: a folder of images
+            unknown = exc
+    try:
+        if layout is not None:
+            acq = open_acquisition(path, fmt=layout, interval_h=interval_h)
     except AcquisitionError as exc:
         inner = mentions_output(str(exc), outputs)
         if inner is not None:  # a reader that refuses two files for one frame met a label image
@@ -175,11 +193,18 @@ def collect_inputs(
         files = list_images(path)
         if not files and failed is not None:
             raise failed  # a recognised layout that could not be read says why
+        counts, complete = images_in_subfolders(path, skip=is_segment_output)
+        if not files and counts:
+            raise FerroscreenError(f"{path}: no images directly inside and no known acquisition layout; "
+                                   f"{subfolder_note(path, counts, complete)}")
+        if not files and unknown is not None:
+            raise unknown
         if not files:
             raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
         refuse_acquisition_options(path, "a folder of images", None, channel, z_plane, _CHANNEL_INDEX_HINT)
         refuse_stacked_ome(files)
         table = pd.DataFrame({"path": [str(f) for f in files], "image": image_names(files)})
+        table.attrs["notes"] = [n for n in (well_pattern_hint(files), subfolder_note(path, counts, complete)) if n]
         return table, "images"
     frames = frames.copy()
     channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path))
@@ -402,6 +427,7 @@ def segment_input(
             objs.to_csv(out / "objects.csv", index=False)
             written.append("objects.csv")
         summary = {
+            "task": provenance["task"],  # marks the folder as a segment output (outputs.is_segment_output)
             "input": str(Path(input_path).resolve()),
             "kind": kind,
             "model": str(model),

@@ -142,7 +142,7 @@ def test_same_stem_images_get_their_own_label_files(tmp_path, tiny_model_file, m
 
 
 def test_image_names_stay_unique():
-    from ferroscreen.segment.outputs import image_names
+    from ferroscreen.io.segment_outputs import image_names
 
     assert image_names(["x/a.png", "x/b.tif"]) == ["a", "b"]
     assert image_names(["a.png", "A.tif"]) == ["a.png", "A.tif"]  # case aside
