@@ -343,14 +343,15 @@ def segment(
     tta: Annotated[bool, typer.Option("--tta", help="Test-time flips/rotations (8x).")] = False,
     objects: Annotated[bool, typer.Option("--objects", help="Also write objects.csv.")] = False,
     diameter: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--diameter",
             help="Median nucleus diameter of the images in pixels; 'auto' estimates it from up to 8 images "
             "and resamples them to the model's nucleus size when they differ by over 25 %; 'each' estimates "
-            "it per image (collections from several microscopes); 'model' leaves them as they are.",
+            "it per image (collections from several microscopes); 'model' leaves them as they are. Default: auto; "
+            "a resumed run keeps its own.",
         ),
-    ] = "auto",
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a stopped run in --out (label images written are kept).")
     ] = False,

@@ -272,7 +272,7 @@ def segment_input(
     tta: bool = False,
     objects: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    diameter: str | float = "auto",
+    diameter: str | float | None = None,
     resume: bool = False,
     channel_index: int | None = None,
     z_plane: int | str | None = None,
@@ -293,7 +293,8 @@ def segment_input(
         progress: Called with ``(done, total)`` after each image.
         diameter: The images' median nucleus diameter in pixels, ``auto``
             (estimated from a sample, see :meth:`NucleiModel.choose_scale`),
-            ``each`` (estimated per image) or ``model`` (images as they are).
+            ``each`` (estimated per image) or ``model`` (images as they are); None: ``auto``, or the
+            setting of the run ``resume`` continues.
         resume: Continue a stopped run in ``out`` (see ``run.json`` above).
         channel_index: The nuclear channel (0-based) of multi-channel image
             files; without it, files whose channels differ fail with that advice.
@@ -325,8 +326,9 @@ def segment_input(
 
     keep_freed_memory()
 
+    asked = diameter
     try:
-        diameter = parse_diameter(diameter)
+        diameter = parse_diameter("auto" if diameter is None else diameter)
         z_plane = parse_z_plane(z_plane)
     except ValueError as exc:
         raise FerroscreenError(str(exc)) from None
@@ -339,7 +341,7 @@ def segment_input(
     params = replace(nm.postprocess, min_size=int(min_size)) if min_size is not None else None
     out = Path(out)
     earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane, Path(input_path),
-                           (params or nm.postprocess).min_size, diameter)
+                           (params or nm.postprocess).min_size, None if asked is None else diameter)
     if earlier is None:
         _refuse_overwrite(out, table, kind, objects)
     each = earlier.get("diameter") == "each" if earlier is not None else diameter == "each"
@@ -455,12 +457,12 @@ def segment_input(
 
 def _earlier_run(
     out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None, z_plane: int | None = None,
-    input_path: Path | None = None, min_size: int | None = None, diameter: str | float = "auto",
+    input_path: Path | None = None, min_size: int | None = None, diameter: str | float | None = None,
 ) -> dict | None:
     """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
 
-    ``diameter`` ``"auto"`` (the default) resumes at the run's own setting; any
-    other must be the run's (:func:`_diameter_setting`).
+    ``diameter`` None (not given) resumes at the run's own setting; a given one (``auto`` too)
+    must be the run's (:func:`_diameter_setting`).
 
     Raises:
         FerroscreenError: An earlier run without ``resume``; one that cannot be continued (no or
@@ -504,7 +506,7 @@ def _earlier_run(
         raise FerroscreenError(f"{out}: was segmented on z plane {earlier.get('z_plane')}, this run reads {now}; "
                                f"resume it with --z-plane {earlier.get('z_plane')}")
     setting = _diameter_setting(earlier)
-    if diameter != "auto" and not _same_diameter(diameter, setting):
+    if diameter is not None and not _same_diameter(diameter, setting):
         was = f"{setting:g}" if isinstance(setting, float) else setting
         raise FerroscreenError(f"{out}: was segmented with --diameter {was} ({_scale_text(earlier['scale'])}); "
                                "resume it with the same, or without --diameter")

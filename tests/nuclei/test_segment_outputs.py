@@ -184,6 +184,8 @@ def test_resume_with_another_diameter_is_refused(tmp_path, monkeypatch, capsys):
     _segment(monkeypatch, capsys, folder, "--out", given, "--diameter", "20", *common)
     err = _segment_error(monkeypatch, capsys, folder, "--out", given, "--resume", "--diameter", "each", *common)
     assert "was segmented with --diameter 20" in err
+    err = _segment_error(monkeypatch, capsys, folder, "--out", given, "--resume", "--diameter", "auto", *common)
+    assert "was segmented with --diameter 20" in err  # auto given is a setting too; only leaving it out resumes
     _segment(monkeypatch, capsys, folder, "--out", given, "--resume", "--diameter", "20.0", *common)
     run = json.loads((given / "run.json").read_text())
     assert run["diameter_setting"] == 20.0
