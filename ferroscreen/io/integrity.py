@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ferroscreen.errors import ImageReadError
-from ferroscreen.io.frames import is_store_frame, load_image
+from ferroscreen.io.frames import decode_image_file, is_store_frame, load_image
 
 
 def check_image_file(path: str | Path) -> str | None:
@@ -43,8 +43,10 @@ def check_image_file(path: str | Path) -> str | None:
         except Exception as exc:  # any parse failure means the file is unusable
             return f"not a readable TIFF ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
         return None
-    import cv2
-
-    if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
-        return "OpenCV cannot decode it"
+    try:
+        decode_image_file(path)  # checks PNG chunks and JPEG ends first: libpng prints nothing of its own
+    except ValueError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})"
     return None

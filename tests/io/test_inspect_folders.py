@@ -136,3 +136,16 @@ def test_stopped_segment_run_is_described(tmp_path):
     assert info["kind"] == "segment_output" and not info["finished"] and info["n_label_images"] == 2
     text = render_inspection(info)
     assert "stopped run" in text and "--resume" in text and "label images: 2" in text
+
+
+def test_the_integrity_check_names_a_truncated_png_without_libpng_speaking(tmp_path, capfd):
+    import cv2
+
+    from ferroscreen.io.integrity import check_image_file
+
+    cv2.imwrite(str(tmp_path / "whole.png"), _gray(3, dtype=np.uint8))
+    data = (tmp_path / "whole.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    assert check_image_file(tmp_path / "whole.png") is None
+    assert check_image_file(tmp_path / "cut.png").startswith("truncated PNG")
+    assert "libpng" not in capfd.readouterr().err
