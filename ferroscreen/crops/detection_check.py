@@ -36,8 +36,9 @@ from ferroscreen.crops.matching import match_detections, summarize_counts, truth
 from ferroscreen.crops.normalization import normalize_frame
 from ferroscreen.crops.truth_files import TruthSource
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.io.detect import PLAIN_IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".c01", ".dib")
+IMAGE_SUFFIXES = PLAIN_IMAGE_SUFFIXES
 
 
 def detection_inputs(
@@ -67,24 +68,36 @@ def detection_inputs(
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         refuse_stacked_ome([input_path])
         return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
-    failed = None
+    failed = unknown = acq = None
+    layout = fmt
+    if fmt is None:
+        try:
+            layout = detect_format(input_path)
+        except FerroscreenError as exc:  # no known layout: a folder of images
+            unknown = exc
     try:
-        acq = (open_acquisition(input_path, fmt=fmt, interval_h=interval_h) if fmt or detect_format(input_path)
-               else None)
+        acq = open_acquisition(input_path, fmt=layout, interval_h=interval_h) if layout else None
     except FerroscreenError as exc:
         if fmt is not None:
             raise
-        acq, failed = None, exc
+        failed = exc
     if acq is None:
-        files = sorted(p for p in input_path.iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        from ferroscreen.io.detect import images_in_subfolders, plain_images, subfolder_note
+        from ferroscreen.io.segment_outputs import image_names
+
+        files = plain_images(input_path)
         if not files and failed is not None:
             raise failed  # a recognised layout that could not be read says why
+        below = None if files else subfolder_note(input_path, *images_in_subfolders(input_path))
+        if below:  # no known layout, images only in sub-folders
+            raise FerroscreenError(below)
+        if not files and unknown is not None:
+            raise unknown
         if not files:
             raise FerroscreenError(f"{input_path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no acquisition layout")
         refuse_acquisition_options(input_path, "a folder of images", None, channel, z_plane)
         refuse_stacked_ome(files)
-        return pd.DataFrame({"path": [str(p) for p in files], "image": [p.stem for p in files]})
+        return pd.DataFrame({"path": [str(p) for p in files], "image": image_names(files)})  # a.png, a.tif apart
     f = acq.frames
     ch, _ = choose_channel(f["channel"].astype(str), channel, "label-free", str(input_path))
     f = f[f["channel"].astype(str) == ch]

@@ -1,6 +1,7 @@
 """`ferroscreen detect`: detections, overlays and accuracy against masks, points, COCO and QuPath truth."""
 
 import json
+import shutil
 
 import cv2
 import numpy as np
@@ -197,3 +198,21 @@ def test_bad_detector_file_names_the_file(tmp_path, settings, message):
                               "--out", str(tmp_path / "o")])
     assert isinstance(res.exception, FerroscreenError) and str(res.exception).startswith(f"{tmp_path / 'det.json'}: ")
     assert message in str(res.exception) and not (tmp_path / "o").exists()
+
+
+def test_images_of_one_stem_keep_their_own_rows_and_a_folder_of_sub_folders_is_said(images, tmp_path):
+    folder, _, _ = images
+    same = tmp_path / "same"
+    same.mkdir()
+    shutil.copy(folder / "field0.tif", same / "a.tif")
+    cv2.imwrite(str(same / "a.png"), (tifffile.imread(folder / "field1.tif") // 256).astype(np.uint8))
+    res = runner.invoke(app, ["detect", str(same), "--out", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.output
+    per = pd.read_csv(tmp_path / "o" / "images.csv")
+    assert sorted(per["image"]) == ["a.png", "a.tif"]
+    assert sorted(p.name for p in (tmp_path / "o" / "overlays").iterdir()) == ["a.png.png", "a.tif.png"]
+    nested = tmp_path / "nested"
+    (nested / "day1").mkdir(parents=True)
+    shutil.copy(folder / "field0.tif", nested / "day1" / "f.tif")
+    res = runner.invoke(app, ["detect", str(nested), "--out", str(tmp_path / "n")])
+    assert res.exit_code != 0 and "1 image(s) in sub-folders of" in str(res.exception)
