@@ -53,9 +53,9 @@ def detection_inputs(
     Raises:
         FerroscreenError: Nothing to detect in, an ambiguous channel or an absent z plane.
     """
-    from ferroscreen.io import detect_format, open_acquisition
+    from ferroscreen.io import open_acquisition
     from ferroscreen.io.channels import choose_channel
-    from ferroscreen.io.detect import refuse_acquisition_options
+    from ferroscreen.io.detect import format_or_unknown, refuse_acquisition_options
     from ferroscreen.io.planes import choose_plane
 
     if not input_path.exists():
@@ -68,13 +68,8 @@ def detection_inputs(
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         refuse_stacked_ome([input_path])
         return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
-    failed = unknown = acq = None
-    layout = fmt
-    if fmt is None:
-        try:
-            layout = detect_format(input_path)
-        except FerroscreenError as exc:  # no known layout: a folder of images
-            unknown = exc
+    failed = acq = None
+    layout, unknown = format_or_unknown(input_path, fmt)
     try:
         acq = open_acquisition(input_path, fmt=layout, interval_h=interval_h) if layout else None
     except FerroscreenError as exc:

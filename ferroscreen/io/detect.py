@@ -31,6 +31,20 @@ FORMATS = (
 )
 
 
+def format_or_unknown(root: str | Path, fmt: str | None) -> tuple[str | None, AcquisitionError | None]:
+    """The acquisition format of ``root`` and, when it is in no known layout, why.
+
+    ``(fmt, None)`` when a format is given, else :func:`detect_format`'s ``(format, None)``, or
+    ``(None, its error)`` for a folder in no known layout (a folder of images, maybe).
+    """
+    if fmt is not None:
+        return fmt, None
+    try:
+        return detect_format(root), None
+    except AcquisitionError as exc:
+        return None, exc
+
+
 def detect_format(root: Path) -> str:
     """Name the acquisition format of ``root`` (see :data:`FORMATS`).
 

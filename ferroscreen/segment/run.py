@@ -73,6 +73,7 @@ from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.detect import (
+    format_or_unknown,
     images_in_subfolders,
     refuse_acquisition_options,
     subfolder_note,
@@ -163,15 +164,10 @@ def collect_inputs(
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         refuse_stacked_ome([path])
         return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
-    from ferroscreen.io import detect_format, open_acquisition
+    from ferroscreen.io import open_acquisition
 
-    acq, failed, unknown, notes = None, None, None, []
-    layout = fmt
-    if fmt is None:
-        try:
-            layout = detect_format(path)
-        except AcquisitionError as exc:  # no known layout: a folder of images
-            unknown = exc
+    acq, failed, notes = None, None, []
+    layout, unknown = format_or_unknown(path, fmt)
     try:
         if layout is not None:
             acq = open_acquisition(path, fmt=layout, interval_h=interval_h)
