@@ -128,7 +128,7 @@ def _plate_summary(
 
     unread: set[str] = set()
 
-    def last_valid(mat: np.ndarray) -> np.ndarray:  # the endpoint scan's reading; an earlier one is no stand-in
+    def at_end(mat: np.ndarray) -> np.ndarray:  # the endpoint scan's reading; an earlier one is no stand-in
         end = mat[:, -1]
         unread.update(wells[~np.isfinite(end) & np.isfinite(mat).any(axis=1)].astype(str))
         return end
@@ -140,13 +140,13 @@ def _plate_summary(
             mat = matrix(col)
             dead = dead + np.nan_to_num(mat)
             read |= np.isfinite(mat)
-            _mode_summaries(out, m, mat, times, duration, min_rise, last_valid, peak_window_h)
+            _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h)
         dead = np.where(read, dead, np.nan)  # no mode read at a scan: no dead fraction there, not 0
         if "dead" not in modes:  # a dead-stain count's own fraction (analysis.dead_fraction) is the sum
-            _mode_summaries(out, "dead", dead, times, duration, min_rise, last_valid, peak_window_h)
+            _mode_summaries(out, "dead", dead, times, duration, min_rise, at_end, peak_window_h)
     if has_counts:
         counts = matrix("n_cells")
-        out["n_cells_end"] = last_valid(counts)
+        out["n_cells_end"] = at_end(counts)
         out["n_cells_t0"] = counts[:, 0] if times[0] <= t0_max_h else np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             logc = np.where(counts > 0, np.log2(counts), np.nan)
@@ -177,8 +177,8 @@ def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.n
         return np.where(count > 0, total / count, np.nan)
 
 
-def _mode_summaries(out, m, mat, times, duration, min_rise, last_valid, peak_window_h) -> None:
-    out[f"frac_{m}"] = last_valid(mat)
+def _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h) -> None:
+    out[f"frac_{m}"] = at_end(mat)
     smooth = running_mean(times, mat, peak_window_h)
     finite = np.isfinite(smooth)
     highest = np.max(np.where(finite, smooth, -np.inf), axis=1)
