@@ -754,7 +754,7 @@ def fit(
         if lay is None and store.layout is not None and len(store.layout):
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
         loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path), "wells", lay,
-                          options={"fractions": estimate})
+                          options={"fractions": estimate}, derived=True)  # its wells.csv: the report's time courses
         for option, given in (("--read", read is not None), ("--dead-read", dead_read is not None),
                               ("--signal", ReaderSignal(signal).value != "viability")):
             if given:

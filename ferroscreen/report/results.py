@@ -395,6 +395,8 @@ def _fitted_wells_table(provenance: dict, notes: list[str]) -> Path | None:
     if not (isinstance(fit, dict) and fit.get("input_kind") == "wells" and isinstance(given, dict)):
         return None
     path = Path(str(given.get("path", "")))
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt"):  # a score store's wells: fit wrote them as wells.csv
+        return None
     if not path.is_file():
         notes.append(f"The fit's wells table {path} (provenance.json) is gone: time courses and plate maps not shown.")
         return None

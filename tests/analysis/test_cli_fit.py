@@ -168,6 +168,11 @@ def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
     prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
     assert prov["scoring"] == {"bundle_sha256": "cd" * 32, "precision": "bf16", "plate": "P1"}
     assert prov["fit"]["fractions"] == "frac" and prov["fit"]["readouts"] == ["frac_ferroptosis"]
+    # the store's wells are written beside the fits, so the report shows their time courses
+    assert len(pd.read_csv(tmp_path / "o" / "wells.csv")) == len(wells)
+    from ferroscreen.report import load_results
+
+    assert load_results(tmp_path / "o").wells is not None
 
 
 def test_tidy_table_with_users_column_names(tmp_path):
