@@ -42,6 +42,7 @@ from ferroscreen.score.plan import (
     update_frame_table,
 )
 from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries
+from ferroscreen.score.store_lock import holding_store_lock
 
 
 def default_workers(precision: str = "32") -> int:
@@ -66,6 +67,7 @@ def parts_dir(out: Path) -> Path:
     return out.with_name(out.name + ".parts")
 
 
+@holding_store_lock
 def score_plate(
     acquisition: str | Path,
     model: str | Path,
@@ -136,7 +138,8 @@ def score_plate(
         A summary dict (frames done/failed/pending, cells, seconds, crops/s).
 
     Raises:
-        FerroscreenError: Any problem found before writing (one line naming the file).
+        FerroscreenError: Any problem found before writing (one line naming the file); another
+            run writing ``out`` (:mod:`ferroscreen.score.store_lock`).
     """
     from ferroscreen.allocator import keep_freed_memory
     from ferroscreen.io import find_layout_beside, open_acquisition

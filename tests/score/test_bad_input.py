@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 import tifffile
 
-from ferroscreen.score import FAILED, read_store
+from ferroscreen.score import FAILED, StoreError, read_store
 
 from .conftest import make_bundle
 
@@ -189,3 +190,21 @@ def test_layout_naming_another_plate_is_said(plate_dir, bundle_path, tmp_path):
     proc = score(plate_dir, bundle_path, tmp_path / "p.h5", "--layout", other)
     assert proc.returncode == 0, proc.stderr
     assert "its one plate is named 'VID7', yet it is applied to data plate(s) VID1" in " ".join(proc.stderr.split())
+
+
+def test_a_second_score_into_one_store_stops_at_once(plate_dir, bundle_path, tmp_path):
+    """Two runs into one --out wrote the same journals and hung for good; the second now stops, the first's
+    lock goes with it, and a killed run leaves none behind."""
+    from ferroscreen.score import score_plate
+    from ferroscreen.score.store_lock import lock_path, store_lock
+
+    out = tmp_path / "p.h5"
+    with store_lock(out):
+        assert lock_path(out).read_text() == str(os.getpid())
+        with pytest.raises(StoreError, match=rf"p\.h5: another score is writing it \(pid {os.getpid()}\)"):
+            score_plate(plate_dir, bundle_path, out)
+    assert not lock_path(out).exists() and not out.exists()
+    lock_path(out).write_text("12345")  # left by a killed run: flock is gone with its process
+    proc = score(plate_dir, bundle_path, out)
+    assert proc.returncode == 0, proc.stderr
+    assert not lock_path(out).exists()
