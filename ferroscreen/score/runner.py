@@ -30,7 +30,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
-from ferroscreen.io.frames import frame_file
+from ferroscreen.io.frames import frame_file, is_store_frame
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.merge import merge_journals
@@ -187,6 +187,8 @@ def score_plate(
     plate = str(found["plate"].iloc[0])
     if existing is not None and str(existing.attrs.get("plate")) != plate:
         raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
+    if existing is not None and (moved := _same_acquisition(out, existing, acquisition, found)):
+        log(moved)
     classes = bundle.classes
     try:
         detector = detector_config(bundle.meta["detector"])
@@ -316,6 +318,44 @@ def score_plate(
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
     return summarize(store, stats, time.perf_counter() - t0)
+
+
+def _same_acquisition(out: Path, existing, acquisition: Path, found: pd.DataFrame) -> str:
+    """Check that a resumed store continues its own acquisition; a note when it was moved ("" when not).
+
+    IncuCyte names every vessel ``VID1`` by default, and its files are named by well, field and
+    time, so neither the plate nor the file names tell two experiments apart: the store's scored
+    frames, as paths under the folder it was scored from, must be files of ``acquisition`` of the
+    sizes they had when scored (a plate folder moved or mounted elsewhere keeps both).
+
+    Raises:
+        StoreError: ``acquisition`` is another folder that lacks the store's scored frames or holds
+            other files under their names.
+    """
+    stored = str(existing.attrs.get("acquisition") or "")
+    here = acquisition.resolve()
+    if not stored or Path(stored) == here:
+        return ""
+    done = existing.frames[(existing.frames["status"] == DONE) & (existing.frames["path"].astype(str) != "")]
+    theirs = {os.path.relpath(str(p), here): str(p) for p in found["path"] if p}
+    other = 0
+    for path, size in zip(done["path"].astype(str), done["file_size"], strict=True):
+        now = theirs.get(os.path.relpath(path, stored))
+        if now is None or (size >= 0 and not is_store_frame(now) and _size(now) != size):
+            other += 1
+    if not other:
+        return f"{out}: was scored from {stored}; its frames are in {acquisition} (moved), which it continues"
+    raise StoreError(f"{out}: was scored from {stored}, and {acquisition} is another acquisition ({other} of the "
+                     f"store's {len(done)} scored frames are not its files); resume it with that folder, or choose "
+                     f"another --out")
+
+
+def _size(path: str) -> int:
+    """Bytes of frame file ``path`` (-2 when it cannot be read: never a recorded size)."""
+    try:
+        return os.path.getsize(frame_file(path))
+    except OSError:
+        return -2
 
 
 def _interval_mismatch(bundle, frames: pd.DataFrame) -> str:

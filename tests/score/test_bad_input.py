@@ -208,3 +208,26 @@ def test_a_second_score_into_one_store_stops_at_once(plate_dir, bundle_path, tmp
     proc = score(plate_dir, bundle_path, out)
     assert proc.returncode == 0, proc.stderr
     assert not lock_path(out).exists()
+
+
+def test_resume_with_another_experiment_of_the_same_names_is_refused(plate_dir, bundle_path, tmp_path, user_error):
+    """IncuCyte's default VID1 and its well/field/time file names: another experiment looks the same by name,
+    and a resume from it mixed two plates in one store; the same plate moved elsewhere still resumes."""
+    out = tmp_path / "p.h5"
+    sub = tmp_path / "sub"
+    shutil.copytree(plate_dir, sub, ignore=shutil.ignore_patterns("*08h00m.tif"))
+    assert score(sub, bundle_path, out).returncode == 0
+    other = tmp_path / "other"
+    shutil.copytree(plate_dir, other)
+    first = sorted((other / "images").glob("*00h00m.tif"))[0]
+    tifffile.imwrite(first, np.zeros((128, 128), np.uint16))  # another experiment's image under the same name
+    before = out.read_bytes()
+    user_error(score(other, bundle_path, out, "--resume"), str(out), f"was scored from {sub.resolve()}",
+               "is another acquisition (1 of the store's 8 scored frames are not its files)")
+    assert out.read_bytes() == before
+    moved = tmp_path / "moved"
+    shutil.copytree(plate_dir, moved)  # the plate's own files, all times, in another place
+    proc = score(moved, bundle_path, out, "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert f"was scored from {sub.resolve()}; its frames are in {moved} (moved)" in proc.stderr
+    assert "4 frames scored" in proc.stdout
