@@ -753,7 +753,10 @@ def fit(
         estimate = FractionEstimate(fractions).value
         if lay is None and store.layout is not None and len(store.layout):
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
+        from ferroscreen.score.export import store_notes
+
         loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path), "wells", lay,
+                          notes=[f"note: {n}" for n in store_notes(input_path)],
                           options={"fractions": estimate}, derived=True)  # its wells.csv: the report's time courses
         for option, given in (("--read", read is not None), ("--dead-read", dead_read is not None),
                               ("--signal", ReaderSignal(signal).value != "viability")):
@@ -890,7 +893,7 @@ def export(
     seed: Annotated[int, typer.Option("--seed", help="Seed for the gallery's tie-breaks.")] = 0,
 ) -> None:
     """Write wells.csv (per well x time: cell count, class fractions, QC, layout) and cell galleries from a store."""
-    from ferroscreen.score.export import export_wells
+    from ferroscreen.score.export import export_wells, store_notes
 
     for name, value in (("--gallery", gallery), ("--compound-gallery", compound_gallery)):
         if not 0 <= value <= MAX_GALLERY:
@@ -898,8 +901,12 @@ def export(
                                    f"not {value}")
     path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
     typer.echo(f"-> {path}")
-    from ferroscreen.score.gallery import cell_pool
+    for note in store_notes(store):
+        typer.echo(f"note: {note}")
+    from ferroscreen.score.gallery import cell_pool, remove_earlier_galleries
 
+    removed = remove_earlier_galleries(out, overall=True, compounds=True)  # an earlier export's: never this plate's
+    written: set[str] = set()
     pool = cell_pool(store, seed=seed) if gallery or compound_gallery else None  # the cells read once for both
     if gallery:
         from ferroscreen.score.gallery import write_gallery
@@ -908,6 +915,7 @@ def export(
         for note in g.notes:
             typer.echo(f"note: {note}")
         if g.png is not None:
+            written |= {"gallery.csv", "gallery.png"}
             counts = g.cells["class"].value_counts()
             typer.echo(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
     if compound_gallery:
@@ -917,7 +925,11 @@ def export(
         for note in g.notes:
             typer.echo(f"note: {note}")
         if g.csv is not None:
+            written |= {"gallery_compounds.csv", "galleries/"}
             typer.echo(f"-> {g.csv} ({g.cells['image'].nunique()} treatments, {len(g.cells)} cells in {g.png}/)")
+    gone = [name for name in removed if name.split(" ")[0] not in written]
+    if gone:
+        typer.echo(f"note: removed an earlier export's {', '.join(gone)} from {out}: not this export's cells")
 
 
 @app.command()

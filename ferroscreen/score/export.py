@@ -77,6 +77,28 @@ def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS) -> p
     return wells
 
 
+def store_notes(store_path: str | Path) -> list[str]:
+    """Notes a reader of a store's wells needs first.
+
+    Frames not scored yet, and results of a stopped run still in its journals (``score --resume``
+    merges and finishes both).
+    """
+    from ferroscreen.score.store import PENDING
+
+    store_path = Path(store_path)
+    frames = read_store(store_path).frames
+    pending = int((frames["status"] == PENDING).sum())
+    notes = []
+    if pending:
+        notes.append(f"{store_path}: {pending} of its {len(frames)} frames are not scored yet (their wells' counts "
+                     f"and fractions leave them out); `ferroscreen score ... --out {store_path} --resume` scores them")
+    parts = store_path.with_name(store_path.name + ".parts")
+    if parts.is_dir() and any(parts.glob("rank-*.h5")):
+        notes.append(f"{store_path}: a stopped run left results in {parts} that the store does not hold yet; "
+                     f"`ferroscreen score ... --resume` merges them")
+    return notes
+
+
 def export_wells(store_path: str | Path, out_dir: str | Path, fractions: str = DEFAULT_FRACTIONS) -> Path:
     """Write ``out_dir/wells.csv`` from a store (``fractions``: see :func:`wells_table`); returns its path."""
     out_dir = Path(out_dir)

@@ -24,6 +24,7 @@ each compound's cells in its section.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,6 +254,33 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
     csv = out_dir / "gallery.csv"
     _write_csv(picked, csv)
     return Gallery(png, csv, picked, n_bad, notes)
+
+
+def remove_earlier_galleries(out_dir: str | Path, overall: bool, compounds: bool) -> list[str]:
+    """Remove an earlier export's galleries that this export did not write again; the names removed.
+
+    A report reads ``gallery.csv`` and ``gallery_compounds.csv`` from the folder, so another plate's
+    cells left there would be shown as this plate's. ``overall``/``compounds``: whether the
+    overall (``gallery.csv``, ``gallery.png``) or the per-treatment (``gallery_compounds.csv``,
+    ``galleries/g*.png``) gallery is to go.
+    """
+    out_dir = Path(out_dir)
+    names = (["gallery.csv", "gallery.png"] if overall else []) + (["gallery_compounds.csv"] if compounds else [])
+    removed = []
+    for name in names:
+        if (out_dir / name).is_file():
+            (out_dir / name).unlink()
+            removed.append(name)
+    folder = out_dir / "galleries"
+    if compounds and folder.is_dir():
+        images = sorted(folder.glob("g[0-9][0-9][0-9].png"))
+        for image in images:
+            image.unlink()
+        if images:
+            removed.append(f"galleries/ ({len(images)} images)")
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when nothing of the user's is left in it
+    return removed
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:

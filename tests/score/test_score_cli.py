@@ -134,6 +134,30 @@ def test_export_gallery_picks_each_wells_best_call_deterministically(reference, 
     assert re.search(r"note: \d+ frame\(s\) of the store could not be read", proc.stdout), proc.stdout
     assert "note: no cell to show" in proc.stdout
     assert not (tmp_path / "c" / "gallery.png").exists()
+    # another store exported into a folder holding a gallery: the earlier cells go, said
+    proc = run([*CMD, "export", str(moved), "--out", str(tmp_path / "a"), "--compound-gallery", "0"])
+    assert not (tmp_path / "a" / "gallery.csv").exists() and not (tmp_path / "a" / "gallery.png").exists()
+    assert f"note: removed an earlier export's gallery.csv, gallery.png from {tmp_path / 'a'}" in proc.stdout
+
+
+def test_export_of_an_unfinished_store_says_so(reference, tmp_path):
+    from ferroscreen.score.export import store_notes
+
+    half = tmp_path / "half.h5"
+    with h5py.File(half, "w") as g, h5py.File(reference, "r") as f:
+        for k, v in f.attrs.items():
+            g.attrs[k] = v
+        for name in f:
+            f.copy(name, g)
+        status = g["frames/status"][()]
+        status[::2] = 0  # pending
+        g["frames/status"][...] = status
+    (tmp_path / "half.h5.parts").mkdir()
+    (tmp_path / "half.h5.parts" / "rank-00000.h5").write_bytes(b"")
+    notes = store_notes(half)
+    assert notes[0].startswith(f"{half}: 6 of its 12 frames are not scored yet")
+    assert "--resume` merges them" in notes[1]
+    assert store_notes(reference) == []
 
 
 def test_overlay_draws_each_wells_frames_with_class_colours(reference, tmp_path, user_error):
