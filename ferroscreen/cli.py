@@ -844,15 +844,25 @@ def score(
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
     _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator)
-    s = score_plate(
-        acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
-        idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
-        plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern), accelerator=accelerator,
-        confusion_file=confusion,
-        precision=Precision(precision).value, tta=tta,
-        progress=sys.stderr.isatty(), interval_h=interval_h,
-        log=lambda m: typer.echo(m, err=True),
-    )
+    again = f"`ferroscreen score {acquisition} --model {model} --out {out} --resume` continues"
+    try:
+        s = score_plate(
+            acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
+            idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
+            plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern), accelerator=accelerator,
+            confusion_file=confusion,
+            precision=Precision(precision).value, tta=tta,
+            progress=sys.stderr.isatty(), interval_h=interval_h,
+            log=lambda m: typer.echo(m, err=True),
+        )
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {out} and its journals keep the frames scored so far; {again}", err=True)
+        sys.exit(130)
+    except RuntimeError as exc:  # a DataLoader worker killed (out of memory): the journals keep what was scored
+        if "DataLoader worker" not in str(exc):
+            raise
+        raise FerroscreenError(f"{out}: {str(exc).splitlines()[0].rstrip('. ')} (out of memory? fewer --workers "
+                               f"or a smaller --batch-size need less); {again}") from None
     for line in s["failures"]:
         typer.echo(f"failed frame: {line}", err=True)
     typer.echo(

@@ -231,3 +231,22 @@ def test_resume_with_another_experiment_of_the_same_names_is_refused(plate_dir, 
     assert proc.returncode == 0, proc.stderr
     assert f"was scored from {sub.resolve()}; its frames are in {moved} (moved)" in proc.stderr
     assert "4 frames scored" in proc.stdout
+
+
+@pytest.mark.parametrize(("raised", "code", "said"), [
+    (RuntimeError("DataLoader worker (pid 6480) is killed by signal: Killed. "), 2,
+     "error: p.h5: DataLoader worker (pid 6480) is killed by signal: Killed (out of memory? fewer --workers or a "
+     "smaller --batch-size need less); `ferroscreen score plate --model m.pt --out p.h5 --resume` continues"),
+    (KeyboardInterrupt(), 130, "interrupted: p.h5 and its journals keep the frames scored so far; `ferroscreen "
+                               "score plate --model m.pt --out p.h5 --resume` continues"),
+])
+def test_a_run_stopped_midway_says_how_to_continue(run_main, monkeypatch, raised, code, said):
+    """A worker killed for memory was a 112-line traceback; Ctrl-C said nothing of --resume."""
+    import ferroscreen.score.runner as runner
+
+    def stopped(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(runner, "score_plate", stopped)
+    got, _, err = run_main("score", "plate", "--model", "m.pt", "--out", "p.h5")
+    assert got == code and err.strip() == said
