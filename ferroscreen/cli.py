@@ -856,7 +856,11 @@ def score(
             log=lambda m: typer.echo(m, err=True),
         )
     except KeyboardInterrupt:
-        typer.echo(f"interrupted: {out} and its journals keep the frames scored so far; {again}", err=True)
+        parts = out.with_name(out.name + ".parts")
+        if out.exists() or (parts.is_dir() and any(parts.glob("rank-*.h5"))):
+            typer.echo(f"interrupted: {out} and its journals keep the frames scored so far; {again}", err=True)
+        else:
+            typer.echo(f"interrupted before a frame was saved to {out}", err=True)
         sys.exit(130)
     except RuntimeError as exc:  # a DataLoader worker killed (out of memory): the journals keep what was scored
         if "DataLoader worker" not in str(exc):

@@ -488,6 +488,8 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
     cv_threads = cv2.getNumThreads()
     try:
         trainer.predict(module, datamodule=data, return_predictions=False)
+    except SystemExit:  # Lightning ends a Ctrl-C with exit(1) after its teardown: said as the interrupt it was
+        raise KeyboardInterrupt from None
     finally:
         cv2.setNumThreads(cv_threads)  # the data module set one thread for its workers' sake
     if bar is not None:

@@ -239,12 +239,18 @@ def test_resume_with_another_experiment_of_the_same_names_is_refused(plate_dir, 
      "smaller --batch-size need less); `ferroscreen score plate --model m.pt --out p.h5 --resume` continues"),
     (KeyboardInterrupt(), 130, "interrupted: p.h5 and its journals keep the frames scored so far; `ferroscreen "
                                "score plate --model m.pt --out p.h5 --resume` continues"),
+    (KeyboardInterrupt(), 130, "interrupted before a frame was saved to p.h5"),
 ])
-def test_a_run_stopped_midway_says_how_to_continue(run_main, monkeypatch, raised, code, said):
+def test_a_run_stopped_midway_says_how_to_continue(run_main, monkeypatch, tmp_path, raised, code, said):
     """A worker killed for memory was a 112-line traceback; Ctrl-C said nothing of --resume."""
     import ferroscreen.score.runner as runner
 
+    monkeypatch.chdir(tmp_path)
+
     def stopped(*args, **kwargs):
+        if "journals" in said:
+            (tmp_path / "p.h5.parts").mkdir()
+            (tmp_path / "p.h5.parts" / "rank-00000.h5").write_bytes(b"")
         raise raised
 
     monkeypatch.setattr(runner, "score_plate", stopped)
