@@ -99,6 +99,33 @@ def layout_from_table(table: pd.DataFrame, wells: list[str]) -> PlateLayout:
     return make_layout(table.to_dict("records"), fmt)
 
 
+#: Layout columns a wells table may carry (``export`` joins them), molar concentrations under unit ``M``.
+_WELLS_LAYOUT_COLUMNS = ("compound", "concentration", "role", "mode", "rescue_agent", "rescue_concentration",
+                         "replicate", "cell_line")
+
+
+def layout_in_wells(table: pd.DataFrame) -> PlateLayout | None:
+    """The layout a wells table carries in its own columns (``export`` joins the store's), else None.
+
+    It needs ``compound`` and ``concentration`` columns whose doses are molar (a ``unit`` column,
+    when there is one, says ``M`` wherever a dose is given); each plate and well's first row is its.
+    """
+    if not {"compound", "concentration"} <= set(table.columns):
+        return None
+    rows = table.drop_duplicates(["plate", "well"])
+    conc = pd.to_numeric(rows["concentration"], errors="coerce")
+    if "unit" in rows.columns:
+        unit = rows["unit"].fillna("").astype(str).str.strip()
+        if not unit[conc.notna()].isin(["M"]).all():
+            return None
+    keep = [c for c in _WELLS_LAYOUT_COLUMNS if c in rows.columns]
+    records = rows[["plate", "well", *keep]].rename(columns={"plate": "plate_id"}).assign(concentration=conc)
+    records = records.astype(object).where(records.notna(), None)
+    layout = layout_from_table(records, list(rows["well"].astype(str)))
+    layout.form = "wells"
+    return layout
+
+
 def split_readouts(values: list[str] | None) -> list[str] | None:
     """``["a,b", "c"]`` -> ``["a", "b", "c"]``; None or empty stays None."""
     if not values:
@@ -265,6 +292,10 @@ def run_fit(
         return lines
     if kind == "metric":
         table = wells_from_metric(table, source=source)
+    joined = layout_in_wells(table) if layout is None and kind == "wells" else None
+    if joined is not None:
+        layout = joined
+        layout.source = Path(source) if source is not None else None
     if layout is None:
         raise AnalysisInputError(
             f"{where}: a {'metric export' if kind == 'metric' else 'wells table'} holds no "
@@ -287,7 +318,8 @@ def run_fit(
             if over_time else None)
     with output_set(out_dir) as outputs:
         paths = write_outputs(result, outputs, source, over_time=over)
-        lines = [f"note: {note}" for note in [*unmolar, *implausible_doses(layout), *names_apart_by_case(layout),
+        own = [f"{where}: its own layout columns (compound, concentration, role...) are the layout"] if joined else []
+        lines = [f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout), *names_apart_by_case(layout),
                                               *result.notes]]
         if wells_csv:
             table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")

@@ -347,3 +347,25 @@ def test_ci_scale_linear_gives_drcs_intervals_from_the_command_line(tmp_path):
     assert json.loads((tmp_path / "o" / "provenance.json").read_text())["fit"]["ci_scale"] == "linear"
     log = CliRunner().invoke(app, ["fit", str(data), "--out", str(tmp_path / "l")])
     assert log.exit_code == 0 and pd.read_csv(tmp_path / "l" / "fits.csv").iloc[0]["ec50_lo"] > fit["ec50_lo"]
+
+
+def test_a_wells_table_carrying_its_layout_fits_as_with_the_layout(tmp_path):
+    """export joins the layout to wells.csv (compound, concentration in M, role...): fit takes it from there."""
+    wells, layout = synthetic_screen(seed=5)
+    lt = layout.table[["well", "compound", "concentration", "unit", "role", "mode", "rescue_agent",
+                       "rescue_concentration", "replicate"]]
+    joined = wells.merge(lt, on="well", how="left")  # one plate
+    joined.to_csv(tmp_path / "wells.csv", index=False)
+    wells.to_csv(tmp_path / "bare.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", str(tmp_path / "wells.csv"), "--out", str(tmp_path / "own")])
+    assert res.exit_code == 0, res.output
+    assert "its own layout columns (compound, concentration, role...) are the layout" in res.output
+    res = runner.invoke(app, ["fit", str(tmp_path / "bare.csv"), "--layout", str(tmp_path / "layout.csv"), "--out",
+                              str(tmp_path / "given")])
+    assert res.exit_code == 0, res.output
+    own, given = (pd.read_csv(tmp_path / d / "fits.csv").set_index(["curve", "readout"]) for d in ("own", "given"))
+    pd.testing.assert_series_equal(own["ec50"].sort_index(), given["ec50"].sort_index(), rtol=1e-9)
+    res = runner.invoke(app, ["fit", str(tmp_path / "bare.csv"), "--out", str(tmp_path / "none")])
+    assert "holds no doses; pass --layout" in str(res.exception)

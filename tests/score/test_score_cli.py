@@ -597,3 +597,17 @@ def test_inspect_describes_a_score_store(reference, plate_dir, bundle_path, tmp_
     (tmp_path / "other.h5").write_bytes(b"not hdf5")
     res = CliRunner().invoke(app, ["inspect", str(tmp_path / "other.h5")])
     assert res.exit_code != 0 and str(tmp_path / "other.h5") in str(res.exception)
+
+
+def test_fit_of_an_exported_wells_table_takes_the_layout_it_carries(reference, tmp_path):
+    from typer.testing import CliRunner
+
+    from ferroscreen.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["export", str(reference), "--out", str(tmp_path / "e"), "--gallery", "0",
+                               "--compound-gallery", "0"]).exit_code == 0
+    res = runner.invoke(app, ["fit", str(tmp_path / "e" / "wells.csv"), "--out", str(tmp_path / "f")])
+    # the four wells' layout is taken (it was "holds no doses; pass --layout"); they hold no dose series
+    assert str(res.exception) == (f"{tmp_path / 'e' / 'wells.csv'}: no compound has two or more positive molar "
+                                  f"concentrations with data, so there is no dose-response curve to fit")
