@@ -766,6 +766,12 @@ def fit(
         loaded = load_fit_input(inputs, lay, columns=column_map, dead=dead, dead_over=DeadOver(dead_over).value,
                                 read=read, signal=ReaderSignal(signal).value, endpoint_h=endpoint_h,
                                 dead_read=dead_read)
+        if len(inputs) == 1 and loaded.kind == "wells":
+            from ferroscreen.score.export import exported_scoring
+
+            if (record := exported_scoring(input_path)) is not None:  # export's wells.csv: how it was scored
+                store_attrs = record.get("scoring") or {}
+                loaded.options["exported_from"] = {"store": record.get("store"), "fractions": record.get("fractions")}
     lay = loaded.layout
     for note in loaded.notes:
         typer.echo(note)

@@ -43,18 +43,12 @@ from ferroscreen.analysis.screen import (
 from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate import PlateFormat, PlateLayout, format_molar, make_layout
 from ferroscreen.plate.units import GRAMS_PER_LITRE
+from ferroscreen.score.store import SCORING_ATTRS
 
 KINDS = ("tidy", "wells", "metric")
 #: Outputs only a fit with a layout writes; a tidy fit into the same folder removes an earlier run's.
 SCREEN_ONLY = ("ranking.csv", "rescue.csv", "qc.csv", "readouts.csv", "lines.csv", "ec50_over_time.csv",
                "fitted_points.csv")
-
-#: Score-store attributes copied into ``provenance.json`` (how the wells were scored).
-SCORING_ATTRS = (
-    "plate", "acquisition", "acquisition_format", "channel", "bundle_path", "bundle_sha256", "bundle_backbone",
-    "precision", "tta", "z_plane", "crop_size", "temperature", "detector", "normalization", "next_scan",
-    "confusion_source", "layout_source", "ferroscreen_version", "created", "updated", "config",
-)
 
 
 def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list, options: dict,

@@ -22,11 +22,16 @@ which survivors in inducer wells count as dead.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from ferroscreen.score.store import StoreError, read_store
+from ferroscreen.score.store import SCORING_ATTRS, StoreError, read_store
+
+#: What ``export`` writes beside ``wells.csv``: the store it came from and how that was scored.
+EXPORT_RECORD = "export.json"
 
 FRACTION_ESTIMATES = ("frac", "share", "corr")
 #: The estimate ``export`` and ``fit`` write to ``frac_<class>`` unless told otherwise.
@@ -108,4 +113,42 @@ def export_wells(store_path: str | Path, out_dir: str | Path, fractions: str = D
     tmp = out_dir / ".wells.csv.tmp"
     table.to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(path)
+    _write_record(out_dir, store_path, path, fractions)
     return path
+
+
+def _write_record(out_dir: Path, store_path: str | Path, wells_csv: Path, fractions: str) -> None:
+    """Write ``export.json`` beside ``wells_csv``.
+
+    It holds the version, the time, the store and its scoring attributes, and ``wells.csv``'s
+    sha256, so a later reader knows the record is this ``wells.csv``'s.
+    """
+    from ferroscreen import __version__
+    from ferroscreen.hashing import file_sha256
+
+    attrs = read_store(store_path).attrs
+    record = {
+        "ferroscreen_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "store": str(Path(store_path).resolve()),
+        "fractions": fractions,
+        "wells_csv_sha256": file_sha256(wells_csv),
+        "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
+    }
+    tmp = out_dir / f".{EXPORT_RECORD}.tmp"
+    tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    tmp.replace(out_dir / EXPORT_RECORD)
+
+
+def exported_scoring(wells_csv: str | Path) -> dict | None:
+    """The ``export.json`` record beside ``wells_csv`` when it is that file's (sha256), else None."""
+    from ferroscreen.hashing import file_sha256
+
+    wells_csv = Path(wells_csv)
+    try:
+        record = json.loads((wells_csv.parent / EXPORT_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("wells_csv_sha256") != file_sha256(wells_csv):
+        return None
+    return record

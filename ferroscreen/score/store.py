@@ -37,6 +37,13 @@ from ferroscreen.errors import FerroscreenError, missing_file
 SCHEMA = "ferroscreen-score-store"
 SCHEMA_VERSION = 1
 
+#: Store attributes that say how its wells were scored (copied into the provenance of what is made of them).
+SCORING_ATTRS = (
+    "plate", "acquisition", "acquisition_format", "channel", "bundle_path", "bundle_sha256", "bundle_backbone",
+    "precision", "tta", "z_plane", "crop_size", "temperature", "detector", "normalization", "next_scan",
+    "confusion_source", "layout_source", "ferroscreen_version", "created", "updated", "config",
+)
+
 #: Frame status codes of ``/frames/status``.
 PENDING, DONE, FAILED = 0, 1, 2
 STATUS_NAMES = {PENDING: "pending", DONE: "done", FAILED: "failed"}

@@ -608,6 +608,14 @@ def test_fit_of_an_exported_wells_table_takes_the_layout_it_carries(reference, t
     assert runner.invoke(app, ["export", str(reference), "--out", str(tmp_path / "e"), "--gallery", "0",
                                "--compound-gallery", "0"]).exit_code == 0
     res = runner.invoke(app, ["fit", str(tmp_path / "e" / "wells.csv"), "--out", str(tmp_path / "f")])
+    from ferroscreen.score.export import exported_scoring
+
+    record = exported_scoring(tmp_path / "e" / "wells.csv")  # how the exported wells were scored, for fit
+    assert record["store"] == str(reference.resolve())
+    assert record["scoring"]["bundle_sha256"] == read_store(reference).attrs["bundle_sha256"]
+    with open(tmp_path / "e" / "wells.csv", "a") as fh:
+        fh.write("\n")
+    assert exported_scoring(tmp_path / "e" / "wells.csv") is None  # no longer the exported file
     # the four wells' layout is taken (it was "holds no doses; pass --layout"); they hold no dose series
     assert str(res.exception) == (f"{tmp_path / 'e' / 'wells.csv'}: no compound has two or more positive molar "
                                   f"concentrations with data, so there is no dose-response curve to fit")
