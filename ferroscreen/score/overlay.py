@@ -22,7 +22,7 @@ import pandas as pd
 from ferroscreen.errors import FerroscreenError, WellError
 from ferroscreen.plate import normalize_well
 from ferroscreen.plate.mode_colors import mode_bgr, mode_color
-from ferroscreen.score.store import DONE, read_frame_cells, read_store
+from ferroscreen.score.store import DONE, STATUS_NAMES, read_frame_cells, read_store
 
 __all__ = ["WellOverlays", "pick_times", "write_well_overlays"]
 
@@ -50,6 +50,22 @@ def pick_times(times: np.ndarray, wanted: list[float] | None, max_times: int) ->
     else:
         idx = np.linspace(0, len(times) - 1, min(max_times, len(times))).round().astype(int).tolist()
     return sorted(set(idx))
+
+
+def _stand_ins(well: str, field_no: int, wanted: list[float], shown: np.ndarray, frames: pd.DataFrame) -> list[str]:
+    """Notes on asked times whose frame of ``well``/``field_no`` is not scored, naming what stands in and why."""
+    notes = []
+    mine = frames[(frames["well"] == well) & (frames["field"] == field_no)]
+    for t in wanted:
+        near = float(shown[int(np.abs(shown - t).argmin())])
+        if abs(near - t) < 1e-6:
+            continue
+        at = mine[np.isclose(mine["time_h"].to_numpy(float), t)]
+        why = ("not imaged" if at.empty else
+               f"its frame {STATUS_NAMES.get(int(at['status'].iloc[0]), 'not scored')}"
+               + (f" ({at['reason'].iloc[0]})" if str(at["reason"].iloc[0]) else ""))
+        notes.append(f"{well} f{field_no} at {t:g} h: {why}; showing {near:g} h")
+    return notes
 
 
 def _parse_wells(wells: str, source) -> list[str]:
@@ -140,6 +156,8 @@ def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path,
                                    f"(fields {', '.join(map(str, fields))})")
         fw = fw.sort_values("time_h", kind="stable")
         chosen = fw.iloc[pick_times(fw["time_h"].to_numpy(float), times, max_times)]
+        if times is not None:
+            result.notes += _stand_ins(well, fno, times, chosen["time_h"].to_numpy(float), frames)
         cells = read_frame_cells(store_path, chosen.index)
         n = len(chosen)
         cols = min(n, 3)

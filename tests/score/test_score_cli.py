@@ -619,3 +619,22 @@ def test_fit_of_an_exported_wells_table_takes_the_layout_it_carries(reference, t
     # the four wells' layout is taken (it was "holds no doses; pass --layout"); they hold no dose series
     assert str(res.exception) == (f"{tmp_path / 'e' / 'wells.csv'}: no compound has two or more positive molar "
                                   f"concentrations with data, so there is no dose-response curve to fit")
+
+
+def test_overlay_says_which_frame_stands_in_for_an_unscored_time(reference, tmp_path):
+    from ferroscreen.score.overlay import write_well_overlays
+
+    failed = tmp_path / "failed.h5"
+    shutil.copy(reference, failed)
+    with h5py.File(failed, "r+") as f:
+        frames = read_store(reference).frames
+        at = int(np.flatnonzero((frames["well"] == "A02") & (frames["time_h"] == 4.0))[0])
+        f["frames/status"][at] = 2
+        reason = f["frames/reason"][()]
+        reason[at] = b"unreadable image (truncated TIFF)"
+        del f["frames/reason"]
+        f["frames/reason"] = reason
+    result = write_well_overlays(failed, "A02", tmp_path / "o", times=[0.0, 4.0, 100.0])
+    assert result.notes == ["A02 f1 at 4 h: its frame failed (unreadable image (truncated TIFF)); showing 0 h",
+                            "A02 f1 at 100 h: not imaged; showing 8 h"]
+    assert write_well_overlays(reference, "A02", tmp_path / "r", times=[0.0, 4.0]).notes == []
