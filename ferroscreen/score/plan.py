@@ -174,11 +174,15 @@ def probe_frame_shape(paths: list[str], n: int = 8) -> tuple[int, int] | None:
 def check_layout(layout, frames: pd.DataFrame, classes: list[str], model: str | Path = "model"):
     """Check that a layout describes this plate and suits the model.
 
+    A plate imaged whole whose layout lists the wells in use is fine: imaged wells the layout
+    does not list are scored without layout rows (no curve takes them), said in a note; when
+    more than half the imaged wells are unlisted, the layout is taken for another plate's.
+
     Returns:
-        The layout of this plate (a multi-plate layout is narrowed to it).
+        ``(layout, notes)``: the layout of this plate (a multi-plate layout is narrowed to it).
 
     Raises:
-        LayoutError: When imaged wells are absent from the layout, or the
+        LayoutError: When most imaged wells are absent from the layout, or the
             layout has no rows for this plate.
         ModelBundleError: When the layout's reference modes are not classes of the model.
     """
@@ -190,11 +194,14 @@ def check_layout(layout, frames: pd.DataFrame, classes: list[str], model: str | 
         layout = layout.for_plate(plate)
     imaged = sorted(set(frames["well"]), key=well_to_rowcol)
     absent = [w for w in imaged if w not in set(layout.table["well"])]
-    if absent:
-        shown = ", ".join(absent[:6]) + (" ..." if len(absent) > 6 else "")
+    shown = ", ".join(absent[:6]) + (" ..." if len(absent) > 6 else "")
+    if len(absent) > len(imaged) / 2:
         raise LayoutError(
-            f"{src}: {len(absent)} imaged well(s) not in the layout ({shown}); is it the layout of plate '{plate}'?"
+            f"{src}: {len(absent)} of the {len(imaged)} imaged wells are not in the layout ({shown}); is it the "
+            f"layout of plate '{plate}'?"
         )
+    notes = [f"{src}: {len(absent)} imaged well(s) are not in the layout ({shown}): scored, in no curve"] if absent \
+        else []
     t = layout.table
     modes = sorted({m for m in t.loc[t["role"] == "reference", "mode"] if isinstance(m, str) and m})
     foreign = [m for m in modes if m not in classes]
@@ -203,4 +210,4 @@ def check_layout(layout, frames: pd.DataFrame, classes: list[str], model: str | 
             f"{model}: model classes ({', '.join(classes)}) lack the reference mode(s) {', '.join(foreign)} "
             f"of layout {src}; use a bundle trained for them"
         )
-    return layout
+    return layout, notes

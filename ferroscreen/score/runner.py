@@ -196,7 +196,10 @@ def score_plate(
         raise ModelBundleError(f"{model}: bad detector settings in the bundle ({exc})") from None
     layout_table = None
     if layout_read is not None:
-        layout_table = check_layout(layout_read, found, classes, model).table.copy()
+        checked, layout_notes = check_layout(layout_read, found, classes, model)
+        layout_table = checked.table.copy()
+        for note in layout_notes:
+            log(f"note: {note}")
         if name_note := layout_read.other_name_note([plate]):
             log(f"note: {name_note}")
     if existing is not None:

@@ -256,3 +256,15 @@ def test_a_run_stopped_midway_says_how_to_continue(run_main, monkeypatch, tmp_pa
     monkeypatch.setattr(runner, "score_plate", stopped)
     got, _, err = run_main("score", "plate", "--model", "m.pt", "--out", "p.h5")
     assert got == code and err.strip() == said
+
+
+def test_imaged_wells_the_layout_leaves_out_are_scored_with_a_note(plate_dir, bundle_path, tmp_path):
+    """A plate imaged whole, its layout listing the wells in use: scoring went no further than an error."""
+    layout = pd.read_csv(plate_dir / "layout.csv")
+    partial = tmp_path / "used_wells.csv"
+    layout[layout["well"] != "B02"].to_csv(partial, index=False)
+    out = tmp_path / "p.h5"
+    proc = score(plate_dir, bundle_path, out, "--layout", partial)
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: {partial}: 1 imaged well(s) are not in the layout (B02): scored, in no curve" in proc.stderr
+    assert (read_store(out).frames["well"] == "B02").sum() == 3
