@@ -36,13 +36,17 @@ def store_lock(out: str | Path) -> Iterator[None]:
     """Hold the writer's lock of store ``out`` (see the module docstring).
 
     Raises:
-        StoreError: Another process holds it (naming its pid when the lock file says it).
+        StoreError: Another process holds it (naming its pid when the lock file says it), or the
+            store's folder takes no new file (a read-only or protected folder: said before any work).
     """
     path = lock_path(out)
     if fcntl is None or not path.parent.is_dir():  # a missing folder: the run's own checks say so
         yield
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"{out}: cannot write in {path.parent.resolve()} ({exc.strerror or exc})") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -268,3 +269,17 @@ def test_imaged_wells_the_layout_leaves_out_are_scored_with_a_note(plate_dir, bu
     assert proc.returncode == 0, proc.stderr
     assert f"note: {partial}: 1 imaged well(s) are not in the layout (B02): scored, in no curve" in proc.stderr
     assert (read_store(out).frames["well"] == "B02").sum() == 3
+
+
+def test_a_folder_that_takes_no_file_is_said_before_any_work(tmp_path, monkeypatch):
+    """A read-only --out folder gave HDF5's own message naming a temporary file, after the whole plate was read."""
+    import ferroscreen.score.store_lock as store_lock
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store_lock.os, "open", refused)
+    with pytest.raises(StoreError, match=rf"p\.h5: cannot write in {re.escape(str(tmp_path.resolve()))} "
+                                         rf"\(Permission denied\)"):
+        with store_lock.store_lock(tmp_path / "p.h5"):
+            pass
