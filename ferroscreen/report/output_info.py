@@ -174,7 +174,11 @@ def _store_lines(info: dict) -> list[str]:
         f"{info['frames_done']} done, {info['frames_failed']} failed, {info['frames_pending']} pending; "
         f"{info['n_cells']} cells",
     ]
-    lines += [f"    failed ({n}): {reason}" for reason, n in list(info["failure_reasons"].items())[:5]]
+    reasons = list(info["failure_reasons"].items())
+    lines += [f"    failed ({n}): {reason}" for reason, n in reasons[:5]]
+    if len(reasons) > 5:
+        lines.append(f"    ... and {sum(n for _, n in reasons[5:])} more failed frame(s) ({len(reasons) - 5} more "
+                     f"reasons; --json lists them)")
     if info["frames_pending"]:
         lines.append("  (`ferroscreen score ... --resume` scores the pending frames)")
     lines.append(f"  layout: {layout}; per-well aggregates: {'yes' if info['wells_aggregated'] else 'not yet'}")

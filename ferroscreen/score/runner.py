@@ -153,6 +153,8 @@ def score_plate(
     acquisition = Path(acquisition)
     resume = resume or watch
     # -- checks that need no model come first: a mistyped path fails in a second, not after torch loads
+    if out.is_dir():
+        raise StoreError(f"{out}: is a folder; --out names the store file to write, e.g. {out / 'plate.h5'}")
     if out.exists() and not resume:
         raise StoreError(f"{out}: already exists; pass --resume to continue it, or choose another --out")
     require_bundle_file(model)

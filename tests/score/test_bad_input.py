@@ -283,3 +283,12 @@ def test_a_folder_that_takes_no_file_is_said_before_any_work(tmp_path, monkeypat
                                          rf"\(Permission denied\)"):
         with store_lock.store_lock(tmp_path / "p.h5"):
             pass
+
+
+def test_a_folder_as_out_is_named_as_such(plate_dir, bundle_path, tmp_path):
+    from ferroscreen.score import score_plate
+
+    (tmp_path / "results").mkdir()
+    with pytest.raises(StoreError, match=r"results: is a folder; --out names the store file to write, e\.g\. .*"
+                                         r"results/plate\.h5"):
+        score_plate(plate_dir, bundle_path, tmp_path / "results", resume=True)
