@@ -737,7 +737,7 @@ def fit(
     store_attrs = None
     if len(inputs) == 1 and input_path.suffix.lower() in STORE_SUFFIXES:
         from ferroscreen.score.export import select_fractions
-        from ferroscreen.score.store import read_store
+        from ferroscreen.score.store import SCORING_ATTRS, read_store
 
         if not input_path.is_file():
             raise AnalysisInputError(missing_file(input_path, "input file"))
@@ -747,7 +747,7 @@ def fit(
             raise AnalysisInputError(f"{input_path}: --dead goes with an IncuCyte metric export (a cell count) as "
                                      f"INPUT")
         store = read_store(input_path)
-        store_attrs = store.attrs
+        store_attrs = {k: store.attrs[k] for k in SCORING_ATTRS if k in store.attrs}
         if store.wells.empty:
             raise AnalysisInputError(f"{input_path}: the score store has no /wells aggregates yet")
         estimate = FractionEstimate(fractions).value
@@ -757,7 +757,7 @@ def fit(
         from ferroscreen.score.export import store_notes
 
         loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path), "wells", lay,
-                          notes=[f"note: {n}" for n in store_notes(input_path)],
+                          notes=[f"note: {n}" for n in store_notes(input_path, store)],
                           options={"fractions": estimate}, derived=True)  # its wells.csv: the report's time courses
         for option, given in (("--read", read is not None), ("--dead-read", dead_read is not None),
                               ("--signal", ReaderSignal(signal).value != "viability")):

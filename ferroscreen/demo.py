@@ -60,7 +60,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     Raises:
         FerroscreenError: If a step fails on its inputs (messages name the step's files).
     """
-    from ferroscreen.analysis.fit_run import SCORING_ATTRS, run_fit
+    from ferroscreen.analysis.fit_run import run_fit
     from ferroscreen.models.backbones import imagenet_filename
     from ferroscreen.models.imagenet_weights import find_imagenet_file
     from ferroscreen.plate import read_layout
@@ -68,7 +68,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     from ferroscreen.score.export import export_wells
     from ferroscreen.score.gallery import cell_pool, write_compound_galleries, write_gallery
     from ferroscreen.score.runner import score_plate
-    from ferroscreen.score.store import read_store
+    from ferroscreen.score.store import SCORING_ATTRS, read_store
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
     from ferroscreen.tasks.training_run import run_training
 

@@ -43,7 +43,6 @@ from ferroscreen.analysis.screen import (
 from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate import PlateFormat, PlateLayout, format_molar, make_layout
 from ferroscreen.plate.units import GRAMS_PER_LITRE
-from ferroscreen.score.store import SCORING_ATTRS
 
 KINDS = ("tidy", "wells", "metric")
 #: Outputs only a fit with a layout writes; a tidy fit into the same folder removes an earlier run's.
@@ -60,9 +59,10 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
     Records this ferroscreen's version, the input and layout files with their
     sha256 (``input`` the first input; ``inputs`` every one when ``source`` lists several;
     ``layout``: one record, or a list of them for a layout of several files),
-    the fit ``options``, and, when the input is a score store, how
-    its wells were scored (:data:`SCORING_ATTRS`: model bundle and its hash,
-    precision, detector, normalisation, acquisition, scoring version).
+    the fit ``options``, and, when the input is a score store (or export's wells of one), how
+    its wells were scored (``store_attrs``: the store's
+    :data:`~ferroscreen.score.store.SCORING_ATTRS`, model bundle and its hash, precision,
+    detector, normalisation, acquisition, scoring version).
     """
     from ferroscreen.hashing import file_sha256
 
@@ -80,7 +80,7 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
         prov["layout"] = described(layout)
     prov["fit"] = dict(options)
     if store_attrs is not None:
-        prov["scoring"] = {k: store_attrs[k] for k in SCORING_ATTRS if k in store_attrs}
+        prov["scoring"] = dict(store_attrs)
     prov["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     with output_set(out_dir) as outputs:
         outputs.path("provenance.json").write_text(json.dumps(prov, indent=1, default=str))

@@ -82,16 +82,16 @@ def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS) -> p
     return wells
 
 
-def store_notes(store_path: str | Path) -> list[str]:
+def store_notes(store_path: str | Path, store=None) -> list[str]:
     """Notes a reader of a store's wells needs first.
 
     Frames not scored yet, and results of a stopped run still in its journals (``score --resume``
-    merges and finishes both).
+    merges and finishes both). ``store``: the store as read already (else it is read).
     """
     from ferroscreen.score.store import PENDING
 
     store_path = Path(store_path)
-    frames = read_store(store_path).frames
+    frames = (store if store is not None else read_store(store_path)).frames
     pending = int((frames["status"] == PENDING).sum())
     notes = []
     if pending:

@@ -189,8 +189,7 @@ def score_plate(
     plate = str(found["plate"].iloc[0])
     if existing is not None and str(existing.attrs.get("plate")) != plate:
         raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
-    if existing is not None and (moved := _same_acquisition(out, existing, acquisition, found)):
-        log(moved)
+    moved = _same_acquisition(out, existing, acquisition, found) if existing is not None else ""
     classes = bundle.classes
     try:
         detector = detector_config(bundle.meta["detector"])
@@ -274,6 +273,8 @@ def score_plate(
     interval_note = _interval_mismatch(bundle, found)
     if interval_note:
         log(f"{model}: {interval_note}")
+    if moved:  # after every input check: an input error stays one line
+        log(f"note: {moved}")
     if bf16_note := emulated_bf16_note(requested_precision, accelerator):
         log(f"note: {bf16_note}")
     if hint_int8:  # after every input check: an input error stays one line

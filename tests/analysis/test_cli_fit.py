@@ -111,7 +111,10 @@ def test_provenance_of_a_score_store_says_how_it_was_scored(tmp_path):
     src.write_bytes(b"not really a store")
     attrs = {"bundle_sha256": "ab" * 32, "precision": "int8", "detector": {"preset": "suspension"},
              "classes": ["alive", "apoptosis"], "schema": "ferroscreen-score-store"}
-    prov = json.loads(write_provenance(tmp_path / "out", src, {"model": "ll4"}, attrs).read_text())
+    from ferroscreen.score.store import SCORING_ATTRS
+
+    scoring = {k: v for k, v in attrs.items() if k in SCORING_ATTRS}  # as fit passes a store's attributes
+    prov = json.loads(write_provenance(tmp_path / "out", src, {"model": "ll4"}, scoring).read_text())
     assert prov["scoring"] == {"bundle_sha256": "ab" * 32, "precision": "int8", "detector": {"preset": "suspension"}}
     assert prov["input"]["sha256"] == file_sha256(src) and prov["fit"] == {"model": "ll4"}
 
@@ -155,7 +158,8 @@ def test_score_store_wells_and_layout_are_used(tmp_path, monkeypatch):
     wells, layout = synthetic_screen(seed=4)
     fake = SimpleNamespace(wells=wells, layout=layout.table.drop(columns=["concentration_raw"], errors="ignore"),
                            classes=[c.removeprefix("frac_") for c in wells.columns if c.startswith("frac_")],
-                           attrs={"bundle_sha256": "cd" * 32, "precision": "bf16", "plate": "P1"})
+                           attrs={"bundle_sha256": "cd" * 32, "precision": "bf16", "plate": "P1"},
+                           frames=pd.DataFrame({"status": [1]}))  # every frame scored
     monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
     path = tmp_path / "plate.h5"
     path.write_bytes(b"")
