@@ -275,6 +275,10 @@ def score_plate(
         log(f"{model}: {interval_note}")
     if moved:  # after every input check: an input error stays one line
         log(f"note: {moved}")
+    if existing is not None and confusion_file is not None:
+        was = existing.attrs.get("confusion_source", "")
+        log(f"note: {out}: corrected fractions (corr_*) of every well recomputed with the confusion of "
+            f"{confusion_source}" + (f" (were {was}'s)" if was and was != confusion_source else ""))
     if bf16_note := emulated_bf16_note(requested_precision, accelerator):
         log(f"note: {bf16_note}")
     if hint_int8:  # after every input check: an input error stays one line

@@ -395,7 +395,9 @@ def test_confusion_file_recorrects_and_is_kept(reference, bundle_path, plate_dir
     good.write_text(json.dumps({"macro_f1": 0.8, "classes": classes, "confusion": cm}))
     out = tmp_path / "p.h5"
     shutil.copy(reference, out)
-    run(score_cmd(plate_dir, bundle_path, out, "--resume", "--confusion", good))
+    proc = run(score_cmd(plate_dir, bundle_path, out, "--resume", "--confusion", good))
+    assert (f"note: {out}: corrected fractions (corr_*) of every well recomputed with the confusion of "
+            f"{good.resolve()} (were bundle validation (well labels)'s)") in proc.stderr
     store = read_store(out)
     assert store.attrs["confusion_source"] == str(good.resolve())
     w = store.wells
