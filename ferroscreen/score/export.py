@@ -63,12 +63,13 @@ def select_fractions(
     return wells
 
 
-def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS) -> pd.DataFrame:
+def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS, store=None) -> pd.DataFrame:
     """The store's well aggregates joined with its layout, in ``wells.csv`` column order.
 
-    ``fractions`` picks the estimate written to ``frac_<class>`` (:func:`select_fractions`).
+    ``fractions`` picks the estimate written to ``frac_<class>`` (:func:`select_fractions`);
+    ``store``: the store as read already (else it is read).
     """
-    store = read_store(store_path)
+    store = store if store is not None else read_store(store_path)
     classes = store.classes
     wells = select_fractions(store.wells, classes, fractions, store_path)
     head = ["plate", "well", "time_h", "n_cells", *[f"frac_{c}" for c in classes]]
@@ -107,17 +108,18 @@ def store_notes(store_path: str | Path, store=None) -> list[str]:
 def export_wells(store_path: str | Path, out_dir: str | Path, fractions: str = DEFAULT_FRACTIONS) -> Path:
     """Write ``out_dir/wells.csv`` from a store (``fractions``: see :func:`wells_table`); returns its path."""
     out_dir = Path(out_dir)
-    table = wells_table(store_path, fractions)
+    store = read_store(store_path)  # once, for the table and for export.json
+    table = wells_table(store_path, fractions, store)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "wells.csv"
     tmp = out_dir / ".wells.csv.tmp"
     table.to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(path)
-    _write_record(out_dir, store_path, path, fractions)
+    _write_record(out_dir, store_path, store.attrs, path, fractions)
     return path
 
 
-def _write_record(out_dir: Path, store_path: str | Path, wells_csv: Path, fractions: str) -> None:
+def _write_record(out_dir: Path, store_path: str | Path, attrs: dict, wells_csv: Path, fractions: str) -> None:
     """Write ``export.json`` beside ``wells_csv``.
 
     It holds the version, the time, the store and its scoring attributes, and ``wells.csv``'s
@@ -126,7 +128,6 @@ def _write_record(out_dir: Path, store_path: str | Path, wells_csv: Path, fracti
     from ferroscreen import __version__
     from ferroscreen.hashing import file_sha256
 
-    attrs = read_store(store_path).attrs
     record = {
         "ferroscreen_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
