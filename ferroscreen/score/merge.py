@@ -12,6 +12,7 @@ interruptions).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def merge_journals(
     layout: pd.DataFrame | None,
     journals: list[Path],
     has_store: bool,
+    on_damaged: Callable[[Path, str], None] | None = None,
 ) -> tuple[PlateStore, int]:
     """Write the store ``out`` = its current cells + the journals' committed results.
 
@@ -40,8 +42,10 @@ def merge_journals(
         attrs: Root attributes to write (must hold ``classes``; ``confusion`` is used if present).
         frames: Current frame table (done frames' ``cell_start/stop`` index ``out``'s cells).
         layout: Layout table or ``None``.
-        journals: Journal files to apply (missing or unreadable ones are skipped).
+        journals: Journal files to apply (empty ones are skipped, damaged ones too: their
+            frames stay as the store has them, to be scored again).
         has_store: Whether ``out`` exists and holds the done frames' cells.
+        on_damaged: Called with each damaged journal and why it could not be read.
 
     Returns:
         The new store's tables and the number of frame results applied.
@@ -63,6 +67,8 @@ def merge_journals(
         results = []
         for j, path in enumerate(journals):
             reader = stack.enter_context(ShardReader(path, len(classes)))
+            if reader.damaged and on_damaged is not None:
+                on_damaged(path, reader.damaged)
             sources[f"journal{j}"] = reader.cells
             results.append(reader.results.assign(source=f"journal{j}"))
         rows = _applied_results(results, done0)

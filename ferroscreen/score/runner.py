@@ -265,9 +265,17 @@ def score_plate(
     if not attrs.get("frame_shape"):
         shape = probe_frame_shape(list(frames["path"]))
         attrs["frame_shape"] = list(shape) if shape else []
-    store, applied = merge_journals(out, attrs, frames, layout_table, journals, existing is not None)
-    if journals:
-        log(f"recovered {applied} frame result(s) from {len(journals)} journal(s) of an interrupted run")
+    damaged: list[str] = []
+
+    def journal_damaged(path: Path, reason: str) -> None:
+        damaged.append(path.name)
+        log(f"note: {path}: journal of the interrupted run is damaged ({reason}); its frames are scored again")
+
+    store, applied = merge_journals(out, attrs, frames, layout_table, journals, existing is not None,
+                                    on_damaged=journal_damaged)
+    if len(journals) > len(damaged):
+        log(f"recovered {applied} frame result(s) from {len(journals) - len(damaged)} journal(s) of an "
+            f"interrupted run")
     shutil.rmtree(parts, ignore_errors=True)
 
     interval_note = _interval_mismatch(bundle, found)
@@ -302,7 +310,8 @@ def score_plate(
             stats["crops"] += n_crops
             stats["frames_scored"] += len(jobs)
             journals = sorted(parts.glob("rank-*.h5"))
-            store, _ = merge_journals(out, attrs, frames, layout_table, journals, True)
+            store, _ = merge_journals(out, attrs, frames, layout_table, journals, True, on_damaged=lambda p, why: log(
+                f"note: {p}: journal of this pass is damaged ({why}); its frames are scored again"))
             shutil.rmtree(parts, ignore_errors=True)
             last_activity = time.monotonic()
         if final:

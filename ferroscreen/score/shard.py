@@ -13,10 +13,17 @@ writes keep it readable (with ``swmr=True``) whatever moment the writer is
 killed at. So a result row with a non-zero status on disk implies its cells
 are on disk; rows past the last committed result are ignored by
 :class:`ShardReader`, so nothing is lost or duplicated.
+
+A journal is read without SWMR: HDF5's SWMR reader retries a metadata read
+that fails its checksum with a sleep that doubles each time (a journal cut
+short or damaged on disk would hang the reader for good). A killed writer's
+journal has its superblock's consistency flags cleared first (what ``h5clear
+-s`` does), and a journal HDF5 cannot read in full is reported as damaged.
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import h5py
@@ -119,8 +126,9 @@ class ShardReader:
         results: Result rows with a done/failed status whose cell range lies
             inside the cells on disk (``cell_start``/``cell_stop`` index ``cells``).
         cells: The journal's ``/cells`` group (slice it per column), or an
-            empty dict when the journal is unreadable (writer killed before it
-            was set up): then ``results`` is empty too.
+            empty dict when the journal is unreadable: then ``results`` is empty too.
+        damaged: Why the journal could not be read ("" when it could, or when
+            its writer was killed before it was set up).
 
     Use as a context manager (closes the file).
     """
@@ -128,29 +136,45 @@ class ShardReader:
     def __init__(self, path: str | Path, n_classes: int) -> None:
         self.path = Path(path)
         self.f = None
+        self.damaged = ""
         self.cells: object = empty_cells(n_classes)
         self.results = pd.DataFrame(
             {c: np.zeros(0, t) for c, t in RESULT_SCHEMA.items()} | {"reason": np.zeros(0, object)}
         )
-        for kw in ({"swmr": True}, {}):
-            try:
-                self.f = h5py.File(self.path, "r", locking=False, **kw)
-                break
-            except OSError:
-                continue
-        f = self.f
-        if f is None or "results" not in f or "cells" not in f or "reason" not in f["results"]:
+        try:
+            if not self._open():
+                return
+            r, g = self.f["results"], self.f["cells"]
+            m = min(r[c].shape[0] for c in (*RESULT_SCHEMA, "reason"))
+            n = min(g[c].shape[0] for c in (*CELL_SCHEMA, "prob"))
+            _read_through(g, (*CELL_SCHEMA, "prob"), n)
+            res = pd.DataFrame({c: r[c][:m] for c in RESULT_SCHEMA})
+            res["reason"] = [b.decode("utf-8", "replace") for b in r["reason"][:m]]
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            self.close()
+            self.damaged = (str(exc).splitlines() or [type(exc).__name__])[0]
             return
-        r = f["results"]
-        m = min(r[c].shape[0] for c in (*RESULT_SCHEMA, "reason"))
-        res = pd.DataFrame({c: r[c][:m] for c in RESULT_SCHEMA})
-        res["reason"] = [b.decode("utf-8", "replace") for b in r["reason"][:m]]
-        g = f["cells"]
-        n = min(g[c].shape[0] for c in (*CELL_SCHEMA, "prob"))
         ok = res["status"].isin([DONE, FAILED]) & (res["cell_start"] >= 0) & (res["cell_stop"] <= n)
         ok &= res["cell_stop"] >= res["cell_start"]
         self.results = res[ok].reset_index(drop=True)
         self.cells = g
+
+    def _open(self) -> bool:
+        """Open the journal (clearing a killed writer's flags); False when it holds no journal yet."""
+        with open(self.path, "rb") as fh:
+            head = fh.read(_SUPERBLOCK_SIZE)
+        if not head.strip(b"\0"):
+            return False  # created, never written: the writer was killed at once
+        if len(head) < _SUPERBLOCK_SIZE or head[:8] != _HDF5_SIGNATURE or head[8] not in (2, 3):
+            raise OSError("not an HDF5 journal (superblock missing or of another version)")
+        if struct.unpack("<I", head[44:48])[0] != _lookup3(head[:44]):
+            raise OSError("superblock checksum mismatch")
+        if head[11]:  # the writer never closed it: clear the flags as h5clear -s does
+            fixed = head[:11] + b"\0" + head[12:44]
+            with open(self.path, "r+b") as fh:
+                fh.write(fixed + struct.pack("<I", _lookup3(fixed)))
+        self.f = h5py.File(self.path, "r", locking=False)
+        return "results" in self.f and "cells" in self.f and "reason" in self.f["results"]
 
     def close(self) -> None:
         """Close the journal file."""
@@ -163,3 +187,55 @@ class ShardReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: Bytes of a version 2/3 superblock with 8-byte addresses (the ``libver="latest"`` journals).
+_SUPERBLOCK_SIZE = 48
+_BLOCK_ROWS = 1 << 20
+
+
+def _read_through(group, columns, n: int) -> None:
+    """Read ``n`` rows of each column in blocks (raises what HDF5 raises on a damaged chunk index)."""
+    for col in columns:
+        ds = group[col]
+        for start in range(0, n, _BLOCK_ROWS):
+            ds[start:min(n, start + _BLOCK_ROWS)]
+
+
+def _lookup3(data: bytes, initval: int = 0) -> int:
+    """Bob Jenkins' lookup3 ``hashlittle``, the checksum of HDF5's metadata (``H5_checksum_lookup3``)."""
+    mask = 0xFFFFFFFF
+
+    def rot(x: int, k: int) -> int:
+        return ((x << k) | (x >> (32 - k))) & mask
+
+    length = len(data)
+    a = b = c = (0xDEADBEEF + length + initval) & mask
+    k = 0
+    while length > 12:
+        a = (a + int.from_bytes(data[k:k + 4], "little")) & mask
+        b = (b + int.from_bytes(data[k + 4:k + 8], "little")) & mask
+        c = (c + int.from_bytes(data[k + 8:k + 12], "little")) & mask
+        a = (a - c) & mask; a ^= rot(c, 4); c = (c + b) & mask  # noqa: E702
+        b = (b - a) & mask; b ^= rot(a, 6); a = (a + c) & mask  # noqa: E702
+        c = (c - b) & mask; c ^= rot(b, 8); b = (b + a) & mask  # noqa: E702
+        a = (a - c) & mask; a ^= rot(c, 16); c = (c + b) & mask  # noqa: E702
+        b = (b - a) & mask; b ^= rot(a, 19); a = (a + c) & mask  # noqa: E702
+        c = (c - b) & mask; c ^= rot(b, 4); b = (b + a) & mask  # noqa: E702
+        length -= 12
+        k += 12
+    if length == 0:
+        return c
+    tail = data[k:] + bytes(12 - length)
+    a = (a + int.from_bytes(tail[0:4], "little")) & mask
+    b = (b + int.from_bytes(tail[4:8], "little")) & mask
+    c = (c + int.from_bytes(tail[8:12], "little")) & mask
+    c ^= b; c = (c - rot(b, 14)) & mask  # noqa: E702
+    a ^= c; a = (a - rot(c, 11)) & mask  # noqa: E702
+    b ^= a; b = (b - rot(a, 25)) & mask  # noqa: E702
+    c ^= b; c = (c - rot(b, 16)) & mask  # noqa: E702
+    a ^= c; a = (a - rot(c, 4)) & mask  # noqa: E702
+    b ^= a; b = (b - rot(a, 14)) & mask  # noqa: E702
+    c ^= b; c = (c - rot(b, 24)) & mask  # noqa: E702
+    return c

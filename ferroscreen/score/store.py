@@ -403,8 +403,10 @@ def open_h5(path: str | Path) -> h5py.File:
         return h5py.File(path, "r", locking=False)
     except OSError as first:
         reason = str(first).splitlines()[0] if str(first) else type(first).__name__
-        if "truncated file" in reason:  # cut short: an SWMR read would retry each metadata read for minutes
+        if "truncated file" in reason:  # cut short: an SWMR read would retry each metadata read for good
             raise StoreError(f"{path}: truncated HDF5 score store, a copy cut short? ({reason})") from None
+        if "already open for write" not in reason:  # damaged: an SWMR read could hang on its checksums
+            raise StoreError(f"{path}: not a readable HDF5 score store ({reason})") from None
         try:
             return h5py.File(path, "r", swmr=True, locking=False)
         except OSError:

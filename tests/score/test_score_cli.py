@@ -224,6 +224,40 @@ def test_kill_and_resume_equals_uninterrupted(reference, plate_dir, bundle_path,
 
 
 
+def test_resume_with_a_damaged_journal_scores_its_frames_again(reference, plate_dir, bundle_path, tmp_path):
+    """A journal cut short (disk full, a copy of the run cut short) made --resume hang for good in
+    HDF5's SWMR reader; it is said to be damaged, and its frames are scored again."""
+    from ferroscreen.score.shard import ShardWriter
+    from ferroscreen.score.store import CELL_SCHEMA
+
+    out = tmp_path / "p.h5"
+    with h5py.File(out, "w") as g, h5py.File(reference, "r") as f:
+        for k, v in f.attrs.items():
+            g.attrs[k] = v
+        for name in f:
+            f.copy(name, g)
+        status = g["frames/status"][()]
+        status[::2] = 0  # pending: the killed run was scoring them
+        g["frames/status"][...] = status
+    journal = tmp_path / "p.h5.parts" / "rank-00000.h5"
+    w = ShardWriter(journal, 4)
+    for fid in range(0, 12, 2):
+        cells = {c: np.full(3, fid, dt) for c, dt in CELL_SCHEMA.items()}
+        cells["prob"] = np.full((3, 4), 0.25, np.float32)
+        w.commit([{"frame": fid, "status": 1, "n_cells": 3, "cell_start": 0, "cell_stop": 3, "height": 128,
+                   "width": 128, "focus": 1.0, "empty": 0, "file_size": 1, "file_mtime": 0.0, "reason": ""}], cells)
+    w.f.flush()
+    w.f.id.close()  # killed: the SWMR writer flags stay set
+    data = journal.read_bytes()
+    journal.write_bytes(data[: len(data) // 3])
+    proc = run(score_cmd(plate_dir, bundle_path, out, "--resume"), timeout=240)
+    assert f"note: {journal}: journal of the interrupted run is damaged (" in proc.stdout + proc.stderr
+    assert "recovered" not in proc.stdout + proc.stderr
+    assert not journal.parent.exists()
+    pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
+    pd.testing.assert_frame_equal(cells_by_frame_key(out), cells_by_frame_key(reference))
+
+
 def test_ome_zarr_plate_scores_like_its_tiffs_and_resumes_as_scans_land(reference, plate_dir, bundle_path, tmp_path):
     """The plate as OME-Zarr (t axis sized ahead; the last scan's chunks written later) scores like the TIFFs."""
     pytest.importorskip("zarr")
