@@ -140,11 +140,9 @@ def test_export_gallery_picks_each_wells_best_call_deterministically(reference, 
     assert f"note: removed an earlier export's gallery.csv, gallery.png from {tmp_path / 'a'}" in proc.stdout
 
 
-def test_export_of_an_unfinished_store_says_so(reference, tmp_path):
-    from ferroscreen.score.export import store_notes
-
-    half = tmp_path / "half.h5"
-    with h5py.File(half, "w") as g, h5py.File(reference, "r") as f:
+def half_scored(reference: Path, out: Path) -> Path:
+    """A copy of the store ``reference`` with every other frame pending (not scored yet)."""
+    with h5py.File(out, "w") as g, h5py.File(reference, "r") as f:
         for k, v in f.attrs.items():
             g.attrs[k] = v
         for name in f:
@@ -152,6 +150,13 @@ def test_export_of_an_unfinished_store_says_so(reference, tmp_path):
         status = g["frames/status"][()]
         status[::2] = 0  # pending
         g["frames/status"][...] = status
+    return out
+
+
+def test_export_of_an_unfinished_store_says_so(reference, tmp_path):
+    from ferroscreen.score.export import store_notes
+
+    half = half_scored(reference, tmp_path / "half.h5")
     (tmp_path / "half.h5.parts").mkdir()
     (tmp_path / "half.h5.parts" / "rank-00000.h5").write_bytes(b"")
     notes = store_notes(half)
@@ -230,15 +235,7 @@ def test_resume_with_a_damaged_journal_scores_its_frames_again(reference, plate_
     from ferroscreen.score.shard import ShardWriter
     from ferroscreen.score.store import CELL_SCHEMA
 
-    out = tmp_path / "p.h5"
-    with h5py.File(out, "w") as g, h5py.File(reference, "r") as f:
-        for k, v in f.attrs.items():
-            g.attrs[k] = v
-        for name in f:
-            f.copy(name, g)
-        status = g["frames/status"][()]
-        status[::2] = 0  # pending: the killed run was scoring them
-        g["frames/status"][...] = status
+    out = half_scored(reference, tmp_path / "p.h5")  # the killed run was scoring the other half
     journal = tmp_path / "p.h5.parts" / "rank-00000.h5"
     w = ShardWriter(journal, 4)
     for fid in range(0, 12, 2):
