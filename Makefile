@@ -26,8 +26,15 @@ test: venv
 lint: venv
 	$(BIN)/ruff check ferroscreen tests benchmarks training
 
+# benchmarks that need no input of their own (thunor_worker.py is fit_speed.py's helper in thunor's
+# interpreter); correction_accuracy, lookahead_accuracy, oracle_labels and tta_accuracy take a plate
+# and a model (see their --help)
+BENCH = simulate_speed fit_speed simulated_validation detection_accuracy score_throughput \
+	segment_throughput nuclei_scale classifier_accuracy
+
 bench: venv
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(BENCH); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
+	@echo "on a plate and model of your own: benchmarks/{correction_accuracy,lookahead_accuracy,oracle_labels,tta_accuracy}.py"
 
 clean:
 	rm -rf $(VENV) demo_out

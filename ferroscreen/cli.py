@@ -362,7 +362,8 @@ def segment(
     z_plane: Annotated[
         str | None,
         typer.Option("--z-plane", help=Z_PLANE_HELP + "; 'max': maximum-intensity projection of each field's "
-                     "planes; 'best': each field's plane in best focus (default: the only one, else the lowest)."),
+                     "planes; 'best': each field's plane in best focus (default: the only one, else the lowest); "
+                     "image files that are z-stacks (ImageJ hyperstacks) need it."),
     ] = None,
     min_size: Annotated[
         int | None,
@@ -823,7 +824,8 @@ def score(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Crops per forward pass.")] = 256,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", help="Decode/detect workers per process (default: one per core, at most 8)."),
+        typer.Option("--workers", help="Decode/detect workers per process (default: one per core, at most 8; "
+                                   "a third of the cores with the int8 model)."),
     ] = None,
     channel: Annotated[str | None, typer.Option(
             "--channel",
