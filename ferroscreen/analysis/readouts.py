@@ -154,12 +154,21 @@ def _plate_summary(
         if after.sum() < 3:
             after = times >= times[0] + duration / 2
         out["dip_rate"] = _slopes(times[after], logc[:, after])
-    if unread:
-        shown = sorted(unread, key=str)
+    emptied = set(wells[counts[:, -1] == 0].astype(str)) & unread if has_counts else set()
+    if emptied:  # read, but no cell was left to classify
+        shown = sorted(emptied, key=str)
+        notes.append(f"plate {plate}: {len(shown)} well(s) have no cell left at the endpoint scan ({times[-1]:g} h), "
+                     f"so no endpoint fractions ({_few(shown)}); their counts, peaks and AUCs stand")
+    if unread - emptied:
+        shown = sorted(unread - emptied, key=str)
         notes.append(f"plate {plate}: {len(shown)} well(s) have no reading at the endpoint scan ({times[-1]:g} h) "
-                     f"and no endpoint readouts ({', '.join(shown[:8])}{' ...' if len(shown) > 8 else ''}); "
-                     f"an earlier scan does not stand in for it")
+                     f"and no endpoint readouts ({_few(shown)}); an earlier scan does not stand in for it")
     return out
+
+
+def _few(names: list[str], n: int = 8) -> str:
+    """The first ``n`` names, comma-separated, with `` ...`` when there are more."""
+    return ", ".join(names[:n]) + (" ..." if len(names) > n else "")
 
 
 def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.ndarray:

@@ -141,3 +141,22 @@ def test_a_well_unread_at_the_endpoint_gets_no_endpoint_readouts_and_is_named():
     notes.clear()
     summarise_wells(wells, endpoint_h=100, notes=notes)
     assert notes[0] == "plate P: the endpoint 100 h falls after the last scan (8 h); the scan at 8 h is the endpoint"
+
+
+def test_a_well_with_no_cell_left_at_the_endpoint_is_said_as_such():
+    """Every cell gone by the endpoint (a full kill): its count 0 stands, its fractions are undefined; the
+    note said 'no reading', as for a well not imaged."""
+    import pandas as pd
+
+    rows = [{"plate": "P", "well": w, "time_h": t, "n_cells": 100.0 - 12 * t * (w == "A02"),
+             "frac_ferroptosis": 0.1 * t} for w in ("A01", "A02") for t in (0.0, 4.0, 8.0)]
+    wells = pd.DataFrame(rows)
+    gone = (wells["well"] == "A02") & (wells["time_h"] == 8)
+    wells.loc[gone, "n_cells"] = 0.0
+    wells.loc[gone, "frac_ferroptosis"] = np.nan
+    notes: list[str] = []
+    s = summarise_wells(wells, notes=notes).set_index("well")
+    assert s.loc["A02", "n_cells_end"] == 0 and np.isnan(s.loc["A02", "frac_ferroptosis"])
+    assert s.loc["A02", "peak_ferroptosis"] > 0
+    assert notes == ["plate P: 1 well(s) have no cell left at the endpoint scan (8 h), so no endpoint fractions "
+                     "(A02); their counts, peaks and AUCs stand"]
