@@ -38,6 +38,10 @@ class WellOverlays:
     notes: list[str] = field(default_factory=list)
 
 
+#: Width of one legend entry (patch and a class name at 7 pt), inches.
+_LEGEND_ENTRY_IN = 1.05
+
+
 def pick_times(times: np.ndarray, wanted: list[float] | None, max_times: int) -> list[int]:
     """Positions in the sorted ``times`` to show: nearest to each ``wanted`` time, else evenly spaced.
 
@@ -162,9 +166,12 @@ def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path,
         n = len(chosen)
         cols = min(n, 3)
         rows = -(-n // cols)
-        height = 3.8 * rows + 1.0
+        legend_cols = min(len(classes), max(1, int(3.4 * cols / _LEGEND_ENTRY_IN)))  # as many as the width takes
+        legend_rows = -(-len(classes) // legend_cols)
+        height = 3.8 * rows + 0.8 + 0.2 * legend_rows
         fig = Figure(figsize=(3.4 * cols, height), dpi=110)
-        grid = fig.add_gridspec(rows, cols, left=0.01, right=0.99, top=1 - 0.8 / height, bottom=0.45 / height,
+        grid = fig.add_gridspec(rows, cols, left=0.01, right=0.99, top=1 - 0.8 / height,
+                                bottom=(0.25 + 0.2 * legend_rows) / height,
                                 wspace=0.04, hspace=0.16 * 3.8 / 3.4)
         for k, (i, fr) in enumerate(chosen.iterrows()):
             ax = fig.add_subplot(grid[k // cols, k % cols])
@@ -190,7 +197,7 @@ def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path,
                                                              and np.isfinite(conc) and conc > 0 else "")
         fig.suptitle(label, fontsize=9, y=1 - 0.12 / height, va="top")
         fig.legend(handles=[Patch(color=mode_color(c, classes), label=c) for c in classes], loc="lower center",
-                   ncol=len(classes), fontsize=7, frameon=False)
+                   ncol=legend_cols, fontsize=7, frameon=False)
         out_dir.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", plate)
         path = out_dir / f"{safe}_{well}_f{fno}.png"

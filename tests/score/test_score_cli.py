@@ -671,3 +671,25 @@ def test_overlay_says_which_frame_stands_in_for_an_unscored_time(reference, tmp_
     assert result.notes == ["A02 f1 at 4 h: its frame failed (unreadable image (truncated TIFF)); showing 0 h",
                             "A02 f1 at 100 h: not imaged; showing 8 h"]
     assert write_well_overlays(reference, "A02", tmp_path / "r", times=[0.0, 4.0]).notes == []
+
+
+@pytest.mark.parametrize("n_times", [1, 2, 3])
+def test_overlay_legend_lies_within_the_figure(reference, tmp_path, monkeypatch, n_times):
+    """One panel is 3.4 in wide: four classes in one legend row were cut at both sides."""
+    from matplotlib.figure import Figure
+
+    from ferroscreen.score.overlay import write_well_overlays
+
+    seen = []
+    save = Figure.savefig
+
+    def checked(fig, *args, **kwargs):
+        fig.canvas.draw()
+        box = fig.legends[0].get_window_extent()
+        seen.append((box.x0, box.y0, box.x1, box.y1, fig.bbox.width, fig.bbox.height))
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", checked)
+    write_well_overlays(reference, "A01", tmp_path, max_times=n_times)
+    (x0, y0, x1, y1, w, h), = seen
+    assert 0 <= x0 and x1 <= w and 0 <= y0 and y1 <= h
