@@ -133,7 +133,8 @@ def read_cellomics(root: str | Path) -> Acquisition:
     root = Path(root)
     chosen: dict[tuple, dict] = {}
     skipped: list[tuple[str, str]] = []
-    for p, m, well in named_images(root, NAME_RE, skipped):
+    passed: list[str] = []  # earlier segment outputs passed over
+    for p, m, well in named_images(root, NAME_RE, skipped, passed):
         record = {
             "plate": m["plate"],
             "well": well,
@@ -154,7 +155,7 @@ def read_cellomics(root: str | Path) -> Acquisition:
         skipped.append((record["path"], f"same plate, well, field and channel as {chosen[key]['path']}"))
     if not chosen:
         raise AcquisitionError(f"{root}: no Cellomics-named images (<plate>_<well>f<field>d<channel>.C01/.tif)")
-    notes = ["Cellomics names carry no time: every image is at 0 h"]
+    notes = ["Cellomics names carry no time: every image is at 0 h", *passed]
     if skipped:
         notes.append(f"{len(skipped)} file(s) skipped (duplicates or bad well names; see skipped)")
     return Acquisition(root, "cellomics", make_frame_table(list(chosen.values())), skipped, notes)

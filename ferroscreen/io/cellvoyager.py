@@ -175,9 +175,9 @@ def _records_from_mlf(mlf: Path, plate: str, skipped: list, notes: list) -> list
     return records
 
 
-def _records_from_names(root: Path, skipped: list) -> list[dict]:
+def _records_from_names(root: Path, skipped: list, notes: list[str]) -> list[dict]:
     records = []
-    for p, m, well in named_images(root, NAME_RE, skipped):
+    for p, m, well in named_images(root, NAME_RE, skipped, notes):
         records.append({
             "plate": p.parent.name,
             "well": well,
@@ -237,7 +237,7 @@ def read_cellvoyager(root: str | Path, interval_h: float = 1.0) -> Acquisition:
             records += _records_from_mlf(mlf, plate, skipped, notes)
         where = ", ".join(str(m) for m in mlfs)
     else:
-        records = _records_from_names(root, skipped)
+        records = _records_from_names(root, skipped, notes)
         where = str(root)
         if records:
             notes.append(f"no {MLF}: plates, wells, fields and channels are read from the file names")

@@ -81,7 +81,7 @@ def read_cytation(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     """
     root = Path(root)
     records, skipped, notes = [], [], []
-    for p, m, well in named_images(root, NAME_RE, skipped):
+    for p, m, well in named_images(root, NAME_RE, skipped, notes):
         records.append(
             {
                 "plate": _RUN_FOLDER.sub("", p.parent.name) or p.parent.name,

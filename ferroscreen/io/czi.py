@@ -53,7 +53,9 @@ def find_czi_files(root: Path) -> list[Path]:
     """``root`` when it is a ``.czi`` file, else the ``.czi`` files under it."""
     if root.is_file():
         return [root] if root.suffix.lower() == ".czi" else []
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() == ".czi" and p.is_file())
+    from ferroscreen.io.segment_outputs import input_paths
+
+    return [p for p in input_paths(root).paths if p.suffix.lower() == ".czi" and p.is_file()]
 
 
 def _pyczi():

@@ -151,7 +151,9 @@ def load_image(path: str | Path) -> np.ndarray:
         if suffix in (".tif", ".tiff"):
             import tifffile
 
-            with tifffile.TiffFile(path) as tif:
+            from ferroscreen.io.ometiff import quiet_tifffile
+
+            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
                 first = tif.pages[0]
                 img = first.asarray()
                 if "S" in first.axes and img.ndim == len(first.axes):  # samples last, planar RGB too
@@ -165,7 +167,7 @@ def load_image(path: str | Path) -> np.ndarray:
     except ImageReadError:
         raise
     except Exception as exc:  # tifffile/OpenCV raise many types for broken files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = unreadable_tiff(path, exc) if suffix in TIFF_SUFFIXES else _first_line(exc)
         raise ImageReadError(f"{path}: unreadable image ({reason})") from None
     return _to_2d(img, path)
 
@@ -208,8 +210,110 @@ def _read_page(file: Path, page: int) -> np.ndarray:
     except ImageReadError:
         raise
     except Exception as exc:  # tifffile raises many types for broken files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageReadError(f"{file}: unreadable page {page} ({reason})") from None
+        raise ImageReadError(f"{file}: unreadable page {page} ({unreadable_tiff(file, exc, page)})") from None
+
+
+#: TIFF suffixes whose unreadable files :func:`tiff_problem` explains.
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def tiff_problem(path: str | Path, page: int = 0) -> str | None:
+    """Why a TIFF file is cut short or corrupt, from its header and image directories, or ``None``.
+
+    Nothing is decoded: the header (byte order, version, first directory offset), the directory
+    chain up to page ``page`` (each directory within the file) and that page's strips or tiles
+    (each ending within the file) are checked. The reason names no path and reads the same
+    wherever the file is met (``inspect``, ``score``, ``segment``): ``truncated TIFF: the file
+    ends after 5932 bytes, but its pixel data runs to byte 6592``.
+    """
+    import struct
+
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})"
+    if size == 0:
+        return "empty file"
+    if head[:2] not in (b"II", b"MM"):
+        shown = " ".join(f"{b:02x}" for b in head[:4])
+        zero = "zeros" if not any(head[:8]) else shown
+        return f"not a TIFF: the file does not start with a TIFF header (its first bytes are {zero})"
+    if size < 8:
+        return f"truncated TIFF: the file ends after {size} bytes, inside its header"
+    order = "<" if head[:2] == b"II" else ">"
+    version = struct.unpack(order + "H", head[2:4])[0]
+    if version == 42:
+        offset, count_fmt, entry, next_fmt = struct.unpack(order + "I", head[4:8])[0], "H", 12, "I"
+    elif version == 43:
+        if size < 16:
+            return f"truncated TIFF: the file ends after {size} bytes, inside its header"
+        offset, count_fmt, entry, next_fmt = struct.unpack(order + "Q", head[8:16])[0], "Q", 20, "Q"
+    else:
+        return f"corrupt TIFF: its header gives version {version}, not 42 (TIFF) or 43 (BigTIFF)"
+    count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
+    try:
+        with open(path, "rb") as fh:
+            for k in range(page + 1):
+                which = "first image directory" if k == 0 else f"image directory {k}"
+                if offset == 0:
+                    return ("corrupt TIFF: its header points to no image directory" if k == 0
+                            else f"holds only {k} page(s), no page {page}")
+                if offset + count_size > size:
+                    return (f"truncated TIFF: the file ends after {size} bytes, before its {which} "
+                            f"(at byte {offset})")
+                fh.seek(offset)
+                count = struct.unpack(order + count_fmt, fh.read(count_size))[0]
+                end = offset + count_size + count * entry + next_size
+                if end > size:
+                    return f"truncated TIFF: the file ends after {size} bytes, inside its {which} (needs {end})"
+                fh.seek(offset + count_size + count * entry)
+                offset = struct.unpack(order + next_fmt, fh.read(next_size))[0]
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})"
+    import tifffile
+
+    from ferroscreen.io.ometiff import quiet_tifffile
+
+    last = 0  # a later page to check as well (the last plane of a compressed ImageJ stack)
+    try:
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            target = tif.pages[page]
+            ends = [o + c for o, c in zip(target.dataoffsets, target.databytecounts, strict=False)]
+            if ends and max(ends) > size:
+                return f"truncated TIFF: the file ends after {size} bytes, but its pixel data runs to byte {max(ends)}"
+            if 0 in target.shape:
+                return f"TIFF with empty shape {target.shape}"
+            images = int((tif.imagej_metadata or {}).get("images", 1)) if page == 0 and tif.is_imagej else 1
+            if images > 1 and target.is_contiguous and ends:  # an ImageJ stack: its planes follow the first
+                end = target.dataoffsets[0] + images * target.nbytes
+                if end > size:
+                    return (f"truncated TIFF: the file ends after {size} bytes, but the pixel data of its {images} "
+                            f"planes runs to byte {end}")
+            elif images > 1:  # compressed: a directory per plane
+                last = images - 1
+    except Exception as exc:  # tifffile raises many types for broken files
+        return f"corrupt TIFF ({_first_line(exc)})"
+    if page == 0 and last:
+        return tiff_problem(path, last)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message as one line (its type when it has none)."""
+    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def unreadable_tiff(path: str | Path, exc: BaseException, page: int = 0) -> str:
+    """Why a TIFF that failed to decode with ``exc`` is unreadable (no path).
+
+    :func:`tiff_problem`'s reason when its header or directories explain it, else the decoder's own line.
+    """
+    problem = tiff_problem(path, page)
+    if problem is not None:
+        return problem
+    return f"corrupt TIFF: its pixel data cannot be decoded ({_first_line(exc)})"
 
 
 def decode_image_file(path: str | Path) -> np.ndarray:

@@ -25,6 +25,7 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.wells import normalize_well
 
 _NAME_RE = re.compile(
@@ -49,7 +50,7 @@ def is_imagexpress_name(name: str) -> bool:
 def _wave_names(root: Path) -> dict[str, str]:
     """``{wl: name}`` from the ``WaveName<n>`` lines of the ``.HTD`` files under ``root``; {} when they disagree."""
     names: dict[str, str] = {}
-    for htd in sorted(p for p in root.rglob("*") if p.suffix.lower() == ".htd" and p.is_file()):
+    for htd in sorted(p for p in input_paths(root).paths if p.suffix.lower() == ".htd" and p.is_file()):
         try:
             lines = htd.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
@@ -97,7 +98,9 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     """
     root = Path(root)
     records, skipped, notes = [], [], []
-    for p in sorted(root.rglob("*")):
+    walk = input_paths(root)
+    notes += [walk.note] if walk.note else []
+    for p in walk.paths:
         if not p.is_file() or p.suffix.lower() not in (".tif", ".tiff"):
             continue
         if "_thumb" in p.name.lower():

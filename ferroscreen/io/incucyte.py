@@ -19,6 +19,7 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.layout import UNNAMED_PLATE
 from ferroscreen.plate.wells import normalize_well, short_well
 
@@ -99,8 +100,12 @@ def parse_export_name(name: str, folder: str = "") -> dict | None:
     return rec
 
 
-def _iter_images(root: Path):
-    for p in sorted(root.rglob("*")):
+def _iter_images(root: Path, notes: list[str]):
+    """Image files under ``root`` in path order; earlier segment outputs passed over, said in ``notes``."""
+    walk = input_paths(root)
+    if walk.note:
+        notes.append(walk.note)
+    for p in walk.paths:
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."):
             yield p
 
@@ -122,8 +127,8 @@ def read_incucyte_export(root: str | Path) -> Acquisition:
         AcquisitionError: If no file under ``root`` follows the export naming.
     """
     root = Path(root)
-    records, skipped = [], []
-    for p in _iter_images(root):
+    records, skipped, notes = [], [], []
+    for p in _iter_images(root, notes):
         try:
             rec = parse_export_name(p.name, p.parent.name)
         except WellError as exc:
@@ -140,7 +145,7 @@ def read_incucyte_export(root: str | Path) -> Acquisition:
             "VID1_phase_B2_1_00d04h00m.tif)"
         )
     _relative_hours(records)
-    return Acquisition(root, "incucyte", make_frame_table(records), skipped)
+    return Acquisition(root, "incucyte", make_frame_table(records), skipped, notes)
 
 
 def read_incucyte_archive(root: str | Path) -> Acquisition:
@@ -152,8 +157,8 @@ def read_incucyte_archive(root: str | Path) -> Acquisition:
         AcquisitionError: If no archive image is found under ``root``.
     """
     root = Path(root)
-    records, skipped = [], []
-    for p in _iter_images(root):
+    records, skipped, notes = [], [], []
+    for p in _iter_images(root, notes):
         m = ARCHIVE_RE.search(p.as_posix())
         if not m:
             skipped.append((str(p), "not an EssenFiles/ScanData/YYMM/DD/HHMM/<plate>/<well>-<field>-<channel> path"))
@@ -179,4 +184,4 @@ def read_incucyte_archive(root: str | Path) -> Acquisition:
     if not records:
         raise AcquisitionError(f"{root}: no IncuCyte archive images under EssenFiles/ScanData")
     _relative_hours(records)
-    return Acquisition(root, "incucyte_archive", make_frame_table(records), skipped)
+    return Acquisition(root, "incucyte_archive", make_frame_table(records), skipped, notes)

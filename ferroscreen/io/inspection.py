@@ -300,6 +300,7 @@ def _image_folder_info(path: Path) -> dict | None:
         "suffixes": dict(sorted(suffixes.items())),
         "samples": samples,
         "multichannel": sum(1 for x in samples if x["channels"] > 1),
+        "z_stacks": sum(1 for x in samples if x["z_planes"] > 1),
         "unreadable": unreadable,
         "not_images": others,
         "subfolder_images": counts,
@@ -313,13 +314,17 @@ def _image_folder_info(path: Path) -> dict | None:
 def _image_sample(path: Path) -> dict | None:
     """Name, dtype, shape and channels of an image file (a TIFF from its header, others decoded); None if unread."""
     suffix = path.suffix.lower()
+    axes = ""
     try:
         if suffix in (".tif", ".tiff"):
             import tifffile
 
-            with tifffile.TiffFile(path) as tif:
+            from ferroscreen.io.ometiff import quiet_tifffile
+
+            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
                 series = tif.series[0]
                 shape, dtype = tuple(int(n) for n in series.shape), str(series.dtype)
+                axes = str(series.axes) if len(str(series.axes)) == len(shape) else ""
         else:
             if suffix in (".c01", ".dib"):
                 from ferroscreen.io.cellomics import read_cellomics_image
@@ -330,11 +335,17 @@ def _image_sample(path: Path) -> dict | None:
             shape, dtype = tuple(int(n) for n in img.shape), str(img.dtype)
     except Exception:  # readers raise many types; the file was listed unreadable or is one its reader refuses
         return None
-    squeezed = [n for n in shape if n > 1]
+    planes = shape[axes.index("Z")] if "Z" in axes else 1
+    if planes > 1:  # a z-stack (segment --z-plane): its channels are those of one plane
+        shape_of_plane = tuple(n for n, a in zip(shape, axes, strict=True) if a != "Z")
+    else:
+        shape_of_plane = shape
+    squeezed = [n for n in shape_of_plane if n > 1]
     channels = 1
     if len(squeezed) == 3:  # as segment reads it: channels last when at most 4, else first when at most 16
         channels = squeezed[-1] if squeezed[-1] <= 4 else squeezed[0] if squeezed[0] <= 16 else 1
-    return {"name": path.name, "dtype": dtype, "shape": list(shape), "channels": int(channels)}
+    return {"name": path.name, "dtype": dtype, "shape": list(shape), "channels": int(channels),
+            "axes": axes, "z_planes": int(planes)}
 
 
 def _segment_output_of(path: Path) -> Path | None:
@@ -688,7 +699,12 @@ def _image_folder_lines(info: dict) -> list[str]:
              if info["n_images"] else "  images: none directly inside"]
     for x in info["samples"]:
         channels = f", {x['channels']} channels" if x["channels"] > 1 else ""
-        lines.append(f"    {x['name']}: {x['dtype']} {'x'.join(map(str, x['shape']))}{channels}")
+        planes = f", {x['z_planes']} z planes" if x.get("z_planes", 1) > 1 else ""
+        axes = f" ({x['axes']})" if planes and x.get("axes") else ""
+        lines.append(f"    {x['name']}: {x['dtype']} {'x'.join(map(str, x['shape']))}{axes}{planes}{channels}")
+    if info.get("z_stacks"):
+        lines.append(f"  z-stacks: {info['z_stacks']} of the {len(info['samples'])} read; segment needs --z-plane N "
+                     "(0-based), max or best to read them")
     if info["multichannel"]:
         lines.append(f"  multi-channel files: {info['multichannel']} of the {len(info['samples'])} read; segment "
                      "needs --channel-index for the nuclear one unless their channels are identical")

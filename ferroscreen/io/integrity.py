@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 
 from ferroscreen.errors import ImageReadError
-from ferroscreen.io.frames import decode_image_file, is_store_frame, load_image
+from ferroscreen.io.frames import TIFF_SUFFIXES, decode_image_file, is_store_frame, load_image, tiff_problem
 
 
 def check_image_file(path: str | Path) -> str | None:
     """Return why ``path`` is unreadable, or ``None`` if it looks intact.
 
-    TIFFs are checked by parsing the header of the first page and verifying
+    TIFFs are checked by parsing the header and the first page's directory and verifying
     that its strips/tiles lie inside the file (this catches truncation without
-    decoding). OME-Zarr frames and other formats are decoded.
+    decoding; :func:`~ferroscreen.io.frames.tiff_problem`, whose reason reading the file
+    gives too). OME-Zarr frames and other formats are decoded.
     """
     if is_store_frame(path):
         try:
@@ -29,20 +30,8 @@ def check_image_file(path: str | Path) -> str | None:
         return f"cannot stat ({exc.strerror})"
     if size == 0:
         return "empty file"
-    if path.suffix.lower() in (".tif", ".tiff"):
-        try:
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                page = tif.pages[0]
-                ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)]
-                if ends and max(ends) > size:
-                    return f"truncated TIFF ({size} bytes, pixel data needs {max(ends)})"
-                if 0 in page.shape:
-                    return f"TIFF with empty shape {page.shape}"
-        except Exception as exc:  # any parse failure means the file is unusable
-            return f"not a readable TIFF ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-        return None
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        return tiff_problem(path)  # the reason load_image gives when decoding it fails
     try:
         decode_image_file(path)  # checks PNG chunks and JPEG ends first: libpng prints nothing of its own
     except ValueError as exc:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
-from ferroscreen.io.frames import make_frame_table, page_frame_path
+from ferroscreen.io.frames import make_frame_table, page_frame_path, tiff_problem
 from ferroscreen.io.ome_xml import OmeDocument, OmeImage, OmePlane, parse_ome_xml
 from ferroscreen.plate.wells import normalize_well, rowcol_to_well
 
@@ -106,11 +106,20 @@ def is_ome_acquisition(path: Path) -> bool:
     return True
 
 
-def find_ome_files(root: Path) -> list[Path]:
-    """OME-TIFF data and companion files: ``root`` itself when it is one, else those under it."""
+def find_ome_files(root: Path, notes: list[str] | None = None) -> list[Path]:
+    """OME-TIFF data and companion files: ``root`` itself when it is one, else those under it.
+
+    Earlier segment outputs under ``root`` are passed over (a label image of ``x.ome.tif`` is
+    ``x.ome.tif`` too), said in ``notes`` (:func:`~ferroscreen.io.segment_outputs.input_paths`).
+    """
     if root.is_file():
         return [root] if is_ome_name(root.name) else []
-    return sorted(p for p in root.rglob("*") if is_ome_name(p.name) and p.is_file())
+    from ferroscreen.io.segment_outputs import input_paths
+
+    walk = input_paths(root)
+    if walk.note and notes is not None:
+        notes.append(walk.note)
+    return [p for p in walk.paths if is_ome_name(p.name) and p.is_file()]
 
 
 _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
@@ -157,8 +166,8 @@ def _xml_of(path: Path) -> str:
         with quiet_tifffile(), tifffile.TiffFile(path) as tif:
             text = tif.pages.first.description
     except Exception as exc:  # tifffile raises many types for broken files
-        raise ValueError(f"not a readable TIFF ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") \
-            from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(tiff_problem(path) or f"not a readable TIFF ({why})") from None
     if "<OME" not in (text or ""):
         raise ValueError("no OME-XML in its first page's ImageDescription (or the file is cut short)")
     return text
@@ -297,11 +306,11 @@ def read_ometiff(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         AcquisitionError: No OME-TIFF file, or none of their images lies in a well (the first reason).
     """
     root = Path(root)
-    files = find_ome_files(root)
+    notes: list[str] = []
+    files = find_ome_files(root, notes)
     if not files:
         raise AcquisitionError(f"{root}: no OME-TIFF files found (*.ome.tif, *.ome.tiff, *.companion.ome)")
     skipped: list[tuple[str, str]] = []
-    notes: list[str] = []
     records: dict[tuple[Path, int], dict] = {}
     stand_ins = 0
     uuids: dict[str, Path] = {}
@@ -383,7 +392,8 @@ def _present(records: list[dict], skipped: list) -> list[dict]:
             with quiet_tifffile(), tifffile.TiffFile(file) as tif:
                 pages[file] = len(tif.pages)
         except Exception as exc:  # broken files are reported, not raised
-            pages[file] = f"not a readable TIFF ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            pages[file] = tiff_problem(file) or \
+                f"not a readable TIFF ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
     kept, told = [], set()
     for r in records:
         n = pages[r["file"]]

@@ -17,6 +17,7 @@ from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
 from ferroscreen.io.incucyte import IMAGE_SUFFIXES
+from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.wells import normalize_well
 
 _UNITS = {"h": 1.0, "min": 1 / 60, "s": 1 / 3600, "d": 24.0}
@@ -43,7 +44,8 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_
     scale = _UNITS[time_unit]
     on_name = "/" not in pattern
     records, skipped = [], []
-    for p in sorted(root.rglob("*")):
+    walk = input_paths(root)  # earlier segment outputs' label images carry the images' names: not input
+    for p in walk.paths:
         if not p.is_file() or p.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         target = p.name if on_name else p.relative_to(root).as_posix()
@@ -85,4 +87,4 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_
         first = min(r["time_h"] for r in records)
         for r in records:
             r["time_h"] -= first
-    return Acquisition(root, "pattern", make_frame_table(records), skipped)
+    return Acquisition(root, "pattern", make_frame_table(records), skipped, [walk.note] if walk.note else [])

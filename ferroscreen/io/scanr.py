@@ -28,6 +28,7 @@ from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.cytation import tiff_datetime
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.wells import PlateFormat, normalize_well, rowcol_to_well
 
 NAME_RE = re.compile(
@@ -59,7 +60,9 @@ def read_scanr(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     """
     root = Path(root)
     records, skipped, notes = [], [], []
-    for p in sorted(root.rglob("*")):
+    walk = input_paths(root)
+    notes += [walk.note] if walk.note else []
+    for p in walk.paths:
         m = NAME_RE.match(p.name)
         if not m or not p.is_file():
             continue

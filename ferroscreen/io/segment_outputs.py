@@ -7,7 +7,9 @@ markers). Its label TIFFs (``labels/``) carry the names of the images they
 were made from, so an acquisition reader walking a plate folder that holds
 one (``--out plate/seg``) would take them for the plate's images:
 :func:`find_segment_outputs` finds such folders and :func:`drop_output_frames`
-removes their files from a frame table.
+removes their files from a frame table. The readers walk a plate folder with
+:func:`input_paths`, which passes over such folders (and says so in one note),
+so their label images never reach a frame table.
 
 Label file names come from :func:`image_names`: the file stem, unless
 another image of the run shares it (case aside), then the whole file name.
@@ -20,6 +22,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -29,6 +32,8 @@ __all__ = [
     "drop_output_frames",
     "find_segment_outputs",
     "image_names",
+    "input_paths",
+    "is_passed_over_note",
     "is_segment_output",
     "mentions_output",
     "output_holding",
@@ -81,6 +86,67 @@ def find_segment_outputs(root: str | Path) -> list[Path]:
             continue
         dirnames[:] = sorted(d for d in dirnames if not d.lower().endswith(".zarr"))  # chunks, not runs
     return found
+
+
+class InputWalk(NamedTuple):
+    """What :func:`input_paths` found under a folder."""
+
+    #: Folders and files under it, sorted as ``sorted(root.rglob("*"))`` sorts them, without segment outputs.
+    paths: list[Path]
+    #: The segment output folders passed over (outermost only), sorted.
+    outputs: list[Path]
+    #: One line saying what was passed over, or ``None`` when nothing was.
+    note: str | None
+
+
+def input_paths(root: str | Path) -> InputWalk:
+    """Every folder and file under the folder ``root`` but the segment outputs, which are passed over.
+
+    What ``sorted(root.rglob("*"))`` lists, without the folders :func:`is_segment_output` recognises
+    and everything inside them (their label images carry the names of the images they were made
+    from, so a reader would take them for the plate's own); symbolic links to folders are listed,
+    not followed. A ``root`` that is no folder gives nothing. The note names the folders passed over
+    and counts their files (:func:`passed_over_note`).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return InputWalk([], [], None)
+    paths: list[Path] = []
+    outputs: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        kept = []
+        for d in dirnames:
+            sub = here / d
+            if _has_marker(sub) and is_segment_output(sub):
+                outputs.append(sub)
+            else:
+                kept.append(d)
+        dirnames[:] = kept
+        paths.extend(here / d for d in kept)
+        paths.extend(here / f for f in filenames)
+    outputs.sort()
+    return InputWalk(sorted(paths), outputs, passed_over_note(outputs))
+
+
+def _has_marker(folder: Path) -> bool:
+    """Whether ``folder`` holds a file named as a segment run's marker (checked before reading it)."""
+    return (folder / RUN_FILE).is_file() or (folder / SUMMARY_FILE).is_file()
+
+
+def passed_over_note(outputs: list[Path]) -> str | None:
+    """One line saying which segment output folders a reader passed over and how many files they hold."""
+    if not outputs:
+        return None
+    n = sum(len(files) for out in outputs for _, _, files in os.walk(out))
+    where = ", ".join(str(o) for o in outputs[:3]) + (f" and {len(outputs) - 3} more" if len(outputs) > 3 else "")
+    return (f"passed over {where}: the output of an earlier segment run ({n} file(s)); its label images are not "
+            "input")
+
+
+def is_passed_over_note(note: str) -> bool:
+    """Whether a reader's note is :func:`passed_over_note`'s."""
+    return note.startswith("passed over ") and ": the output of an earlier segment run (" in note
 
 
 def output_holding(path: str | Path) -> Path | None:

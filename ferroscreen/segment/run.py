@@ -87,13 +87,14 @@ from ferroscreen.io.segment_outputs import (
     drop_output_frames,
     find_segment_outputs,
     image_names,
+    is_passed_over_note,
     is_segment_output,
     mentions_output,
     output_holding,
     present_outputs,
 )
 from ferroscreen.segment.features import field_features, object_table, well_features
-from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, write_labels
+from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, read_z, tiff_z_planes, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
 from ferroscreen.segment.scale import ScaleChoice, choose_scale, parse_diameter
 
@@ -126,8 +127,15 @@ def collect_inputs(
 
     Earlier segment outputs are never input (:mod:`ferroscreen.io.segment_outputs`):
     ``input_path`` being one (or its label image) is refused; inside an
-    acquisition folder their files are dropped from the frame table, a file the
-    reader passed over for one of them is read instead, and a note says so.
+    acquisition folder the readers pass over them (the reader's note is kept in
+    ``attrs["notes"]``), and files of them a reader still listed are dropped from
+    the frame table (a file it passed over for one of them is read instead; a note says so).
+
+    Image files that are z-stacks (TIFFs whose axes hold ``Z``: ImageJ hyperstacks
+    ``ZYX``, ``ZCYX``) take ``z_plane`` as acquisitions do: each row gets ``z`` (the
+    plane, ``max`` or ``best``; :func:`read_field` reads it, ``attrs["z_plane"]``
+    holds it). Without ``z_plane`` such a file stops the run before it starts, and
+    ``z_plane`` for image files none of which is a z-stack is refused.
     Image names (the ``image`` column, label file stems) are unique, see
     :func:`~ferroscreen.io.segment_outputs.image_names`.
 
@@ -144,9 +152,10 @@ def collect_inputs(
 
     Raises:
         FerroscreenError: Nothing to segment, an ambiguous channel, a
-            ``z_plane`` the acquisition lacks (or one given for plain images),
-            an earlier segment output given as input, or one inside the folder
-            whose label images the reader refuses as second files of its frames.
+            ``z_plane`` the acquisition or z-stack lacks (or one given for image files
+            without z-stacks), a z-stack image without ``z_plane``, an earlier segment
+            output given as input, or one inside the folder whose label images the
+            reader refuses as second files of its frames.
     """
     path = Path(input_path)
     if not path.exists():
@@ -159,11 +168,13 @@ def collect_inputs(
     from ferroscreen.io.detect import is_acquisition_file, refuse_stacked_ome
 
     if path.is_file() and not is_acquisition_file(path):  # a CZI or an OME-TIFF of a plate is an acquisition
-        refuse_acquisition_options(path, "a single image file", fmt, channel, z_plane, _CHANNEL_INDEX_HINT)
+        refuse_acquisition_options(path, "a single image file", fmt, channel, None, _CHANNEL_INDEX_HINT)
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         refuse_stacked_ome([path])
-        return pd.DataFrame({"path": [str(path)], "image": [path.stem]}), "images"
+        stack = _first_z_stack([path], z_plane)
+        refuse_acquisition_options(path, "a single image file" + _NO_STACK, z_plane=None if stack else z_plane)
+        return _stack_planes(pd.DataFrame({"path": [str(path)], "image": [path.stem]}), z_plane), "images"
     from ferroscreen.io import open_acquisition
 
     acq, failed, notes = None, None, []
@@ -183,6 +194,7 @@ def collect_inputs(
         acq, failed = None, exc
     if acq is not None:
         frames, notes = drop_output_frames(acq.frames, acq.skipped, outputs)
+        notes = [n for n in acq.notes if is_passed_over_note(n)] + notes  # the reader passed over earlier outputs
         if frames.empty:
             raise FerroscreenError(f"{path}: only label images of earlier segment runs, no input images")
     if acq is None:
@@ -197,11 +209,13 @@ def collect_inputs(
             raise unknown
         if not files:
             raise FerroscreenError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no known acquisition layout")
-        refuse_acquisition_options(path, "a folder of images", None, channel, z_plane, _CHANNEL_INDEX_HINT)
+        refuse_acquisition_options(path, "a folder of images", None, channel, None, _CHANNEL_INDEX_HINT)
         refuse_stacked_ome(files)
+        stack = _first_z_stack(files, z_plane)
+        refuse_acquisition_options(path, "a folder of images" + _NO_STACK, z_plane=None if stack else z_plane)
         table = pd.DataFrame({"path": [str(f) for f in files], "image": image_names(files)})
         table.attrs["notes"] = [n for n in (well_pattern_hint(files), subfolder_note(path, counts, complete)) if n]
-        return table, "images"
+        return _stack_planes(table, z_plane), "images"
     frames = frames.copy()
     channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path))
     frames = frames[frames["channel"].astype(str) == channel]
@@ -221,6 +235,46 @@ def collect_inputs(
     frames.attrs["notes"] = notes + [f"segmenting {n}" for n in (note, z_note) if n]
     frames.attrs["z_plane"] = z
     return frames, "acquisition"
+
+
+#: Ends the refusal of --z-plane for image files none of which is a z-stack.
+_NO_STACK = ", and no z-stack (a TIFF with a Z axis, as ImageJ hyperstacks have)"
+
+
+def _first_z_stack(files: list[Path], z_plane: int | str | None) -> Path | None:
+    """The first of the image ``files`` that is a z-stack (:func:`~ferroscreen.segment.images.tiff_z_planes`), or None.
+
+    Only TIFF headers are read, until the first stack.
+
+    Raises:
+        FerroscreenError: A z-stack and no ``z_plane`` (which plane, or projection, to segment is the
+            user's call, so the run stops before it starts, naming the file), or a plane it lacks.
+    """
+    for f in files:
+        n, axes = tiff_z_planes(f)
+        if n > 1:
+            if z_plane is None:
+                raise FerroscreenError(
+                    f"{f}: is a z-stack of {n} planes (axes {axes}); segment reads one image per file: give "
+                    f"--z-plane N (0-based, 0-{n - 1}), max (maximum-intensity projection) or best (the plane "
+                    "in best focus)")
+            if isinstance(z_plane, int) and z_plane >= n:
+                raise FerroscreenError(f"{f}: has no z plane {z_plane} (planes 0-{n - 1}, numbered from 0)")
+            return Path(f)
+    return None
+
+
+def _stack_planes(table: pd.DataFrame, z_plane: int | str | None) -> pd.DataFrame:
+    """Image files with the z plane each row reads (``z``; :func:`read_field`), and a note saying which."""
+    notes = list(table.attrs.get("notes", []))
+    if z_plane is not None:
+        table["z"] = [z_plane] * len(table)
+        notes.append("segmenting " + ("the maximum-intensity projection of each z-stack" if z_plane == "max" else
+                                      "each z-stack's plane in best focus" if z_plane == "best" else
+                                      f"z plane {z_plane} of each z-stack"))
+    table.attrs["notes"] = notes
+    table.attrs["z_plane"] = z_plane
+    return table
 
 
 def _projected(frames: pd.DataFrame, how: str, source: str) -> tuple[pd.DataFrame, int | str, str | None]:
@@ -244,11 +298,16 @@ def _projected(frames: pd.DataFrame, how: str, source: str) -> tuple[pd.DataFram
 def read_field(rec: dict, channel: int | None = None) -> tuple[np.ndarray, int | None]:
     """The image of one row of :func:`collect_inputs` and, for ``best``, the z index it took.
 
+    An acquisition's row reads its file, or combines its ``planes``; an image file's row with a
+    ``z`` (a z-stack; :func:`_stack_planes`) reads that plane of the file or combines its planes.
+
     Raises:
         ImageReadError: A plane cannot be read, or the planes differ in size.
     """
     planes = rec.get("planes")
     if not isinstance(planes, list):
+        if "plate" not in rec and rec.get("z") is not None:  # an image file of a z-stack (_stack_planes)
+            return read_z(rec["path"], rec["z"], channel)
         return read_image(rec["path"], channel=channel), None
     images = [read_image(p, channel=channel) for p in planes]
     try:
@@ -297,7 +356,9 @@ def segment_input(
         z_plane: z plane of a z-stack acquisition, 0-based from the bottom
             (default: the only one, else the lowest), or ``"max"``
             (maximum-intensity projection per field) or ``"best"`` (per field
-            the plane in best focus; ``fields.csv``'s ``z_best`` says which).
+            the plane in best focus; ``fields.csv``'s ``z_best`` says which); of
+            image files that are z-stacks (ImageJ hyperstacks) the same, per file,
+            and needed (:func:`collect_inputs`).
         interval_h: Scan interval of acquisitions that number their scans (``--pattern``
             with a ``timepoint`` group, ImageXpress ``TimePoint_N``).
         min_size: Nuclei smaller than this (pixels of the image) are dropped (default: the

@@ -47,7 +47,7 @@ def test_earlier_output_inside_a_plate_is_not_input(tmp_path, tiny_model_file, m
     common = ["--model", tiny_model_file, "--diameter", "model"]
     _segment(monkeypatch, capsys, plate, "--out", plate / "seg", *common)
     err = _segment(monkeypatch, capsys, plate, "--out", tmp_path / "acq2" / "again", *common)
-    assert "2 file(s) in the output of an earlier segment run" in err and "2 image(s) they had displaced" in err
+    assert f"note: passed over {plate / 'seg'}: the output of an earlier segment run" in err
     fields = pd.read_csv(tmp_path / "acq2" / "again" / "fields.csv")
     assert [p.endswith(".png") and "/seg/" not in p for p in fields["path"]] == [True, True]
     first = pd.read_csv(plate / "seg" / "fields.csv")
@@ -58,9 +58,9 @@ def test_earlier_output_inside_a_plate_is_not_input(tmp_path, tiny_model_file, m
     assert not (tmp_path / "x").exists()
 
 
-def test_earlier_output_a_reader_refuses_is_named(tmp_path, tiny_model_file, monkeypatch, capsys):
-    """An IncuCyte reader refuses two files for one frame: one line naming the output folder, not a silent
-    fallback to a folder of images (was: no wells.csv)."""
+def test_earlier_output_inside_an_incucyte_plate_is_passed_over(tmp_path, tiny_model_file, monkeypatch, capsys):
+    """The IncuCyte reader passes over the output (its label images are named like the plate's images), with a note,
+    as the other readers do (was: a one-line error asking to move the output out of the plate folder)."""
     from ferroscreen.io.incucyte import incucyte_export_name
 
     plate = tmp_path / "P1"
@@ -70,9 +70,11 @@ def test_earlier_output_a_reader_refuses_is_named(tmp_path, tiny_model_file, mon
                     make_nuclei(seed=i)[0])
     common = ["--model", tiny_model_file, "--diameter", "model"]
     _segment(monkeypatch, capsys, plate, "--out", plate / "seg", *common)
-    err = _segment_error(monkeypatch, capsys, plate, "--out", tmp_path / "again", *common)
-    assert f"earlier segment output {plate / 'seg'} inside it" in err and "move" in err
-    assert not (tmp_path / "again").exists()
+    err = _segment(monkeypatch, capsys, plate, "--out", tmp_path / "again", *common)
+    assert err.count(f"note: passed over {plate / 'seg'}: the output of an earlier segment run (") == 1
+    again, first = (pd.read_csv(d / "wells.csv") for d in (tmp_path / "again", plate / "seg"))
+    assert list(again["well"]) == ["A01", "B02"] and list(again["n_nuclei"]) == list(first["n_nuclei"])
+    assert not pd.read_csv(tmp_path / "again" / "fields.csv")["path"].str.contains("/seg/").any()
 
 
 def test_user_files_in_out_are_not_overwritten(tmp_path, tiny_model_file, monkeypatch, capsys):
