@@ -67,6 +67,7 @@ from scipy import stats
 from ferroscreen.analysis.dose_tables import exclusion_note
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.plate import exclusion_reasons
+from ferroscreen.plate.control_names import is_neg_ctrl_name, is_non_targeting_name
 from ferroscreen.plate.layout import UNNAMED_PLATE
 
 __all__ = [
@@ -432,63 +433,15 @@ def _listed(wells: pd.DataFrame, most: int = 6) -> str:
     return shown + (f" and {len(wells) - most} more" if len(wells) > most else "")
 
 
-#: What is left of a non-targeting control's name once vendor words, ``siRNA``/``pool``/``control`` and numbers
-#: are taken out (:func:`is_non_targeting_name`). No HGNC symbol reads as one of these.
-_CONTROL_CORES = frozenset({
-    "nontargeting", "nontarget", "nonsilencing", "nt", "ntc", "nc", "negative", "neg", "scr", "scramble",
-    "scrambled", "sint", "sintc", "sinc", "sineg", "sinegative", "sictrl", "sicontrol", "siscr", "siscramble",
-    "siscrambled", "sinontargeting",
-})
-#: Words a library writes around a control's core: vendors and product lines (Qiagen AllStars, Ambion Silencer
-#: Select, Dharmacon ON-TARGETplus/siGENOME, Sigma MISSION), the reagent, numbering.
-_CONTROL_FILLER = frozenset({
-    "allstars", "silencer", "select", "on", "targetplus", "ontargetplus", "sigenome", "mission", "accell", "stealth",
-    "flexitube", "lincode", "qiagen", "ambion", "dharmacon", "horizon", "sigma", "thermo", "invitrogen", "universal",
-    "sirna", "sirnas", "rnai", "dsirna", "esirna", "oligo", "duplex", "pool", "smartpool", "control", "ctrl", "ctl",
-    "no", "nr", "number", "med", "lo", "low", "hi", "high", "gc",
-})
-
-
-def is_non_targeting_name(name: object) -> bool:
-    """Whether a gene name says a non-targeting (negative) control siRNA, whatever the vendor wrote around it.
-
-    Case and punctuation aside, the name's words less vendor and product words (``AllStars``,
-    ``Silencer Select``, ``ON-TARGETplus``, ``siGENOME``, ``MISSION``, ``Universal``), ``siRNA``, ``pool``,
-    ``control``, ``No.`` and numbers (``#1``, ``No. 2``; a number ending a word, as in ``NT1``/``NTC2``) must
-    read as one of :data:`_CONTROL_CORES` (``non-targeting``, ``negative``, ``neg``, ``NT``, ``NTC``,
-    ``scr``/``scrambled``, ``siNeg``, ``siControl``...). So ``AllStars Negative Control``, ``Negative Control
-    No. 2``, ``NT1``, ``siGENOME Non-Targeting siRNA #2`` are controls, and gene symbols are not: a number
-    inside a symbol stays (``NT5E``, ``NT5C``), and ``NTN1``, ``NTRK1``, ``SCRN1``, ``NEGR1``, ``CTRL`` read as
-    no core.
-    """
-    if not isinstance(name, str):
-        return False
-    words = []
-    for word in re.split(r"[^a-z0-9]+", name.strip().lower()):
-        word = re.sub(r"(?<=[a-z])\d+$", "", word)  # NT1, NTC2, No1: a numbered control; NT5E keeps its 5
-        if word and not word.isdigit():
-            words.append(word)
-    merged: list[str] = []
-    for word in words:  # si-NT, si Neg: the si belongs to the next word
-        if merged and merged[-1] == "si":
-            merged[-1] += word
-        else:
-            merged.append(word)
-    core = "".join(w for w in merged if w not in _CONTROL_FILLER)
-    return core in _CONTROL_CORES
-
-
 def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
     """Non-targeting wells: role ``neg_ctrl``, a name in ``control_names``, or a library's own name.
 
     Libraries write ``Non-Targeting Pool``, ``ON-TARGETplus Non-targeting Pool``, ``siNT``, ``scrambled siRNA``,
     ``AllStars Negative Control``, ``Silencer Select Negative Control No. 1``, ``NT1`` (:func:`is_non_targeting_name`).
     """
-    from ferroscreen.plate.layout_records import NEG_CTRL_NAME
-
     names = {n.lower() for n in control_names}
     genes = df["gene"].fillna("").astype(str).str.strip()
-    known = {g: bool(NEG_CTRL_NAME.match(g)) or is_non_targeting_name(g) for g in genes.unique()}
+    known = {g: is_neg_ctrl_name(g) for g in genes.unique()}
     by_name = genes.str.lower().isin(names) | genes.map(known)
     return (df["role"].astype(str) == "neg_ctrl") | by_name
 

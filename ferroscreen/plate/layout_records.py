@@ -25,6 +25,7 @@ import pandas as pd
 
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.agents import rescue_agent_index
+from ferroscreen.plate.control_names import is_neg_ctrl_name
 from ferroscreen.plate.layout import (
     EXCLUDE_COLUMNS,
     KNOWN_MODES,
@@ -87,9 +88,6 @@ BLANK_NAMES = ("blank", "empty", "no_cells", "none")
 UNUSED_MARKS = ("empty_well", "no_cell", "x", "-", "--", "na", "n/a")
 #: Cells that mean "nothing written" in a concentration or role column (R's ``NA``, Excel's ``#N/A``).
 MISSING_TEXT = ("na", "n/a", "#n/a", "nan", "-", "--")
-#: Negative-control names (siRNA screens), read as role ``neg_ctrl`` when no role is given.
-NEG_CTRL_NAME = re.compile(r"^(?:.*non[\s_-]*targeting.*|ntc?|nt[\s_-]*ctrl|nc|neg[\s_-]*ctrl|negative[\s_-]*control.*|"
-                           r"scrambled?(?:[\s_-].*)?|si[\s_-]?(?:nt|nc|neg|ctrl|control|scr(?:ambled?)?))$", re.I)
 
 _CONCENTRATIONS = ("concentration", "rescue_concentration")
 _UNITS_SAID = "molar: M, mM, uM, µM, nM, pM; mass with an 'mw' column in g/mol: ng/ml, µg/ml, mg/ml...; or %"
@@ -331,7 +329,7 @@ def _role(rec: LayoutRecord, row: dict) -> str:
                 return "empty"
             if is_vehicle_name(compound):
                 return "vehicle"
-            if NEG_CTRL_NAME.match(compound.strip()):
+            if is_neg_ctrl_name(compound):
                 return "neg_ctrl"
         return "rescue" if row.get("rescue_agent") else "sample"
     if role not in ROLES:

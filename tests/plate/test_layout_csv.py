@@ -184,7 +184,11 @@ def test_layouts_as_labs_write_them(tmp_path):
             "Mock": "vehicle", "cells only": "vehicle", "control": "vehicle", "-": "empty", "NA": "empty",
             "N/A": "empty", "x": "empty", "Empty well": "empty", "Non-Targeting Pool": "neg_ctrl",
             "ON-TARGETplus Non-targeting Pool": "neg_ctrl", "siNT": "neg_ctrl", "Scrambled siRNA": "neg_ctrl",
-            "NT": "neg_ctrl", "PLK1": "sample", "ML-162": "sample"}
+            "NT": "neg_ctrl", "PLK1": "sample", "ML-162": "sample",
+            # vendors' names (were samples in a layout, controls in hits only); gene symbols stay samples
+            "AllStars Negative Control": "neg_ctrl", "Silencer Select Negative Control No. 1": "neg_ctrl",
+            "MISSION Universal Negative Control #1": "neg_ctrl", "NT1": "neg_ctrl", "NTN1": "sample",
+            "NT5E": "sample", "SCRN1": "sample"}
     wells = [f"{'ABCDEFGH'[k // 12]}{k % 12 + 1}" for k in range(len(rows))]
     t = table("roles.csv", "well,compound,role\n" + "".join(f"{w},{n},NA\n" for w, n in zip(wells, rows, strict=True)))
     assert {n: t.loc[f"{w[0]}{int(w[1:]):02d}", "role"] for w, n in zip(wells, rows, strict=True)} == rows
