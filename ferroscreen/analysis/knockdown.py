@@ -294,8 +294,11 @@ def _merge_layout(wells: pd.DataFrame, layout) -> tuple[pd.DataFrame, str]:
         merged.loc[missing, "role"] = "empty"
         if "exclude" in merged.columns:
             merged.loc[missing, "exclude"] = ""
-        note = (f"{layout.source or 'the layout'}: {int(missing.sum())} well(s) of the data have no row in it "
-                f"({_listed(merged[missing])}); they take no part, as wells of role empty")
+        unlisted = merged[missing]
+        files = unlisted["plate"].map(lambda plate: _layout_file(layout, plate) or "the layout")
+        note = "; ".join(  # each file that leaves wells out named (one per plate with --layout per plate)
+            f"{file}: {len(part)} well(s) of the data have no row in it ({_listed(part)}); they take no part, as "
+            "wells of role empty" for file, part in unlisted.groupby(files, sort=False))
     if "compound" in merged.columns and "gene" not in merged.columns:
         merged = merged.rename(columns={"compound": "gene"})
     return merged, note

@@ -419,6 +419,19 @@ def test_a_library_map_without_its_empty_wells_leaves_them_out_and_says_so(tmp_p
     called = pd.read_csv(tmp_path / "o" / "wells_normalized.csv")
     assert len(called) == 384 - 16 and not called["well"].isin(unlisted).any()
     assert note in json.loads((tmp_path / "o" / "hits.json").read_text())["input_notes"]
+    # a layout file per plate: the note names the file that leaves the wells out (named all files joined)
+    wells2, layout2 = make_screen(n_plates=2)
+    wells2.to_csv(tmp_path / "wells_2.csv", index=False)
+    per_plate = []
+    for plate in ("REP1", "REP2"):
+        drop = (lambda t: ~t["well"].isin(unlisted)) if plate == "REP2" else None
+        path = _gene_map(layout2, tmp_path / f"{plate}.csv", keep=lambda t, d=drop, pl=plate: (
+            (t["plate_id"] == pl) & (d(t) if d else True)))
+        per_plate += ["--layout", path]
+    code, out, err = run_main("hits", tmp_path / "wells_2.csv", *per_plate, "--out", tmp_path / "o3", "--no-plots")
+    assert code == 0, err
+    assert (f"{tmp_path / 'REP2.csv'}: 16 well(s) of the data have no row in it (REP2 A02, REP2 A03, REP2 A04, "
+            "REP2 A05, REP2 A06, REP2 A07 and 10 more); they take no part, as wells of role empty") in out.splitlines()
     # a map listing fewer than half of the plate's wells is the wrong map: refused, as before
     few = _gene_map(layout, tmp_path / "few.csv", keep=lambda t: t["well"].str[0].isin(list("ABCDEF")))
     code, _, err = run_main("hits", tmp_path / "wells_rep1.csv", "--layout", few, "--out",
