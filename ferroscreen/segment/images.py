@@ -177,8 +177,8 @@ def read_z(path: str | Path, z: int | str | None, channel: int | None = None) ->
     try:
         if n > 1:
             if z is None:
-                raise ValueError(f"is a z-stack of {n} planes (axes {axes}); segment reads one image per file: "
-                                 f"give --z-plane N (0-based, 0-{n - 1}), max or best")
+                raise ValueError(f"is a z-stack of {n} planes (axes {axes}), where one 2-D image per file is read "
+                                 "(a folder of such files takes segment --z-plane)")
             planes = np.moveaxis(img, axes.index("Z"), 0)
             if z in PROJECTIONS:
                 image, k = project_planes([to_gray(p, channel) for p in planes], str(z))
