@@ -305,6 +305,10 @@ def detect(
                             overlays=overlays, fmt=_acquisition_format(fmt, pattern), channel=channel,
                             z_plane=z_plane, interval_h=interval_h,
                             progress=progress)
+    left = s.get("truth_files_left_out") or []
+    if left:
+        typer.echo(f"note: {len(left)} truth file(s) among the input images left out as truth, not images: "
+                   f"{', '.join(left[:3])}{', ...' if len(left) > 3 else ''}", err=True)
     if as_json:
         typer.echo(json.dumps(s, indent=1))
         return

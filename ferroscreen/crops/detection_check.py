@@ -102,6 +102,30 @@ def detection_inputs(
     return f.assign(image=names)[["path", "image", "plate", "well", "field", "time_h"]]
 
 
+def _truth_and_inputs(truth: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, TruthSource, list[str]]:
+    """The truth and the input images without the truth's own files.
+
+    Masks beside their images (Cellpose's ``img.png`` + ``img_masks.png``, ``--truth`` the input folder or
+    one of its masks) are truth, not images to detect cells in.
+
+    Returns:
+        ``(table, source, left_out)``: the input rows, the truth, the names of the inputs left out as truth.
+    """
+    resolved = [Path(p).resolve() for p in table["path"]]
+    left: list[str] = []
+    if truth.is_file() and len(table) > 1 and truth.resolve() in resolved:  # one mask of a folder of one image
+        keep = [r != truth.resolve() for r in resolved]
+        left, table = table.loc[[not k for k in keep], "image"].astype(str).tolist(), table[keep]
+    source = TruthSource(truth, [Path(p) for p in table["path"]])
+    truth_files = source.truth_files()
+    keep = [Path(p).resolve() not in truth_files for p in table["path"]]
+    if not all(keep):
+        left += table.loc[[not k for k in keep], "image"].astype(str).tolist()
+        source.forget([Path(p) for p in table.loc[[not k for k in keep], "path"]])
+        table = table[keep]
+    return table.reset_index(drop=True), source, left
+
+
 def _overlay(raw: np.ndarray, det: pd.DataFrame, matched: np.ndarray, missed: pd.DataFrame) -> np.ndarray:
     grey = np.clip(normalize_frame(raw) * 255, 0, 255).astype(np.uint8)
     img = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
@@ -148,7 +172,9 @@ def check_detection(
     except (TypeError, ValueError) as exc:
         raise FerroscreenError(f"detector settings: {exc}") from None
     table = detection_inputs(input_path, fmt, channel, z_plane, interval_h)
-    source = TruthSource(truth, [Path(p) for p in table["path"]]) if truth is not None else None
+    source, masks_left_out = None, []
+    if truth is not None:
+        table, source, masks_left_out = _truth_and_inputs(Path(truth), table)
     out.mkdir(parents=True, exist_ok=True)
     image_rows, found = [], []
     for row in table.itertuples(index=False):  # detect everything first: points need the median radius
@@ -204,6 +230,7 @@ def check_detection(
         "n_images": len(image_rows),
         "n_unreadable": len(image_rows) - len(found),
         "n_detected": int(sum(len(d) for *_, d in found)),
+        **({"truth_files_left_out": masks_left_out} if masks_left_out else {}),
         "ferroscreen_version": __version__,
     }
     if source is not None:

@@ -269,6 +269,18 @@ class TruthSource:
                 f"{truth}: holds truth for none of the {len(images)} input image(s) (matched by name)"
             )
 
+    def truth_files(self) -> set[Path]:
+        """The mask and GeoJSON files matched to images (resolved paths)."""
+        return {f.resolve() for f in self._files.values()}
+
+    def forget(self, images: list[Path]) -> None:
+        """Drop ``images`` from the inputs (e.g. masks that were among them)."""
+        for img in images:
+            self._files.pop(img, None)
+            self._points.pop(img, None)
+            self._coco.pop(img, None)
+        self.images = set(self._points) | set(self._coco) | set(self._files)
+
     def get(self, image: Path, shape: tuple[int, int]) -> Truth | None:
         """The truth of ``image`` (of ``shape``), or ``None`` when it has none."""
         if image in self._points:

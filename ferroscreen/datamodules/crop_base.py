@@ -148,6 +148,13 @@ class CropDataModule(pl.LightningDataModule):
         self.classes = [unicodedata.normalize("NFC", str(c)) for c in classes]  # as folder names are compared
         if len(set(self.classes)) < 2 or len(set(self.classes)) < len(self.classes):
             raise FerroscreenError(f"classes {self.classes}: a classifier needs two or more different classes")
+        for name, value in (("crop_size", crop_size), ("batch_size", batch_size)):
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise FerroscreenError(f"data.{name} {value}: expected a whole number of 1 or more")
+        if not 0 <= float(val_fraction) < 1:
+            raise FerroscreenError(f"data.val_fraction {val_fraction}: expected a share from 0 up to (not including) 1")
+        if isinstance(num_workers, bool) or int(num_workers) != num_workers or num_workers < 0:
+            raise FerroscreenError(f"data.num_workers {num_workers}: expected a whole number of 0 or more")
         self.crop_size = int(crop_size)
         self.batch_size = int(batch_size)
         self.num_workers = int(num_workers)

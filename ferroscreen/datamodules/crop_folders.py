@@ -102,12 +102,16 @@ def labelled_crop_files(tree: Path, classes: list[str], whose: str = "among the 
     return paths, labels
 
 
-def load_crop(path: Path, size: int) -> np.ndarray:
+def load_crop(path: Path, size: int, normalization: CropNormalization | None = None) -> np.ndarray:
     """One crop image, normalised like a frame and resized to ``size`` × ``size``.
+
+    ``normalization`` (default: percentile scaling, as crop folders train) is applied to the crop
+    image as to a frame: ``background`` takes the crop's median as its background level.
 
     Raises:
         ImageReadError: The file is unreadable, or a TIFF of several pages (a crop is one image:
-            as a frame only its first page would be read).
+            as a frame only its first page would be read), or has no positive background level
+            for ``background`` normalisation.
     """
     raw = load_image(path)
     if path.suffix.lower() in (".tif", ".tiff"):
@@ -118,7 +122,13 @@ def load_crop(path: Path, size: int) -> np.ndarray:
         if n > 1:
             raise ImageReadError(f"{path}: a TIFF of {n} pages (shape {shape}) where a crop is one image: "
                                  "save the plane or channel to classify")
-    img = normalize_frame(raw)
+    if normalization is None:
+        img = normalize_frame(raw)
+    else:
+        try:
+            img = normalization.apply(raw)
+        except ValueError as exc:
+            raise ImageReadError(f"{path}: {exc}") from None
     if img.shape != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
     return img.astype(np.float16)

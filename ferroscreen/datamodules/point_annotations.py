@@ -173,6 +173,27 @@ def _geojson_points(gj: Path, notes: list[str] | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*POINT_COLUMNS, "source"])
 
 
+def _drop_repeated_points(ann: pd.DataFrame, source: Path, notes: list[str]) -> pd.DataFrame:
+    """``ann`` with a point given twice (same image, x, y and class) kept once; said in ``notes``.
+
+    Raises:
+        FerroscreenError: One point given two classes (naming both places).
+    """
+    key = ["image", "x", "y"]
+    clash = ann[ann.duplicated(key, keep=False)].groupby(key, sort=False)
+    for _, grp in clash:
+        if grp["class"].nunique() > 1:
+            first, other = grp.iloc[0], grp[grp["class"] != grp["class"].iloc[0]].iloc[0]
+            raise FerroscreenError(f"{other['source']}: point ({other['x']:g}, {other['y']:g}) is also annotated "
+                                   f"at {first['source']} with another class ('{other['class']}' and "
+                                   f"'{first['class']}'); give each cell one class")
+    repeated = ann.duplicated([*key, "class"])
+    if repeated.any():
+        notes.append(f"{source}: {int(repeated.sum())} point(s) given twice (same image, position and class) "
+                     f"counted once, e.g. {ann.loc[repeated, 'source'].iloc[0]}")
+    return ann[~repeated].reset_index(drop=True)
+
+
 class PointAnnotationDataModule(CropDataModule):
     """Crops around annotated points in whole frames, split by image.
 
@@ -208,7 +229,11 @@ class PointAnnotationDataModule(CropDataModule):
             raise FerroscreenError(f"{self.annotations}: no classified points found")
         unknown = sorted(set(ann["class"]) - set(self.classes))
         if unknown:
-            raise FerroscreenError(f"{self.annotations}: classes {unknown} are not among {self.classes}")
+            folded = {c.casefold(): c for c in self.classes}
+            hint = [f"{u} -> {folded[u.casefold()]}" for u in unknown if u.casefold() in folded]
+            raise FerroscreenError(f"{self.annotations}: classes {unknown} are not among {self.classes}"
+                                   + (f" (class names are case-sensitive: {', '.join(hint)})" if hint else ""))
+        ann = _drop_repeated_points(ann, self.annotations, notes)
         for img, grp in ann.groupby("image", sort=True):
             if not Path(img).is_file():
                 raise FerroscreenError(f"{grp['source'].iloc[0]}: image {img} not found")
@@ -216,6 +241,12 @@ class PointAnnotationDataModule(CropDataModule):
         by_class: dict[int, list[str]] = {}
         for img, lab in zip(ann["image"], ann["label"], strict=True):
             by_class.setdefault(lab, []).append(img)
+        absent = [c for i, c in enumerate(self.classes) if i not in by_class]
+        if absent:
+            raise FerroscreenError(
+                f"{self.annotations}: no points of class(es) {', '.join(absent)}; a classifier cannot learn a class "
+                f"it never sees (annotate them, or train on the annotated classes: --model.classes "
+                f"'[{', '.join(c for c in self.classes if c not in absent)}]')")
         val_images = split_groups(by_class, self.val_fraction, self.seed)
         if not val_images:
             raise FerroscreenError(f"{self.annotations}: no validation images: the points lie in "
@@ -226,7 +257,8 @@ class PointAnnotationDataModule(CropDataModule):
         for img, grp in ann.groupby("image", sort=True):
             raw = load_image(img)
             h, w = raw.shape
-            outside = grp[(grp["x"] < 0) | (grp["x"] > w - 1) | (grp["y"] < 0) | (grp["y"] > h - 1)]
+            # a pixel's area (QuPath, ImageJ: 0 <= x < w) or its centre (-0.5 <= x <= w - 0.5) both lie on it
+            outside = grp[(grp["x"] < -0.5) | (grp["x"] >= w) | (grp["y"] < -0.5) | (grp["y"] >= h)]
             if len(outside):
                 r = outside.iloc[0]
                 raise FerroscreenError(f"{r['source']}: point ({r['x']:g}, {r['y']:g}) lies outside its image "

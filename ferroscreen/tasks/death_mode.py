@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
 from ferroscreen.errors import FerroscreenError, ModelBundleError
+from ferroscreen.models.backbones import BACKBONES
 from ferroscreen.models.death_mode_net import FREEZE_MODES, DeathModeNet
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
 from ferroscreen.tasks.label_cleaning import IGNORE, RunningPredictions, clean_labels, predict_in_batches
@@ -103,6 +104,8 @@ class DeathModeClassifier(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.classes = [unicodedata.normalize("NFC", str(c)) for c in classes]  # as data folders are compared
+        if backbone not in BACKBONES:  # before the weights: "falling back to random initialisation" would mislead
+            raise FerroscreenError(f"unknown backbone '{backbone}' (one of {', '.join(BACKBONES)})")
         try:
             self.net = DeathModeNet(backbone, len(classes), weights, input_size, dropout)
         except ModelBundleError as exc:

@@ -19,6 +19,7 @@ import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
 from ferroscreen.crops import (
+    CropNormalization,
     crops_for_detections,
     detect_cells,
     detector_config,
@@ -26,7 +27,7 @@ from ferroscreen.crops import (
     normalize_frame,
     with_next_scan,
 )
-from ferroscreen.datamodules.crop_folders import labelled_crop_files, load_crop
+from ferroscreen.datamodules.crop_folders import crop_images, labelled_crop_files, load_crop
 from ferroscreen.datamodules.reference_plate import later_crop_frames
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
@@ -67,13 +68,37 @@ def evaluate_crop_folder(root: Path, bundle: Bundle, precision: str = "32", tta:
     classes = bundle.classes
     notes: list[str] = []
     paths, labels = labelled_crop_files(tree, classes, "classes of the model", notes)
-    crops = [load_crop(p, bundle.crop_size) for p in paths]
+    norm = crop_image_normalization(bundle, notes)
+    crops = [load_crop(p, bundle.crop_size, norm) for p in paths]
     if not crops:
-        raise FerroscreenError(f"{tree}: no crop images found")
+        loose = [q for q in crop_images(tree) if q.parent == tree]
+        where = (f"{len(loose)} image(s) lie in the folder itself, where no class is named" if loose
+                 else "no class sub-folder holds images")
+        raise FerroscreenError(f"{tree}: no crop images found: {where} (expected {tree}/<class>/*.png, "
+                               f"classes of the model: {', '.join(classes)})")
     probs = predict_crops(bundle, np.stack(crops), precision=precision, tta=tta)
     cm = confusion_matrix(np.asarray(labels), probs.argmax(1), len(classes))
     return {"kind": "crop_folder", "data": str(tree), **classification_report(cm, classes),
             **({"notes": notes} if notes else {})}
+
+
+def crop_image_normalization(bundle: Bundle, notes: list[str]) -> CropNormalization | None:
+    """How to normalise crop images for ``bundle`` (``None``: per-crop percentile scaling, as crop folders train).
+
+    A bundle trained on whole frames normalised them before cutting crops; a crop image has no
+    frame around it, so its own pixels stand in (``background``: the crop's median as the
+    background level), and ``notes`` says so.
+    """
+    meta = bundle.meta.get("normalization") or {}
+    if meta.get("scope") == "per crop image":
+        return None
+    norm = bundle.normalization
+    how = ("normalised to its own median as the background" if norm.method == "background"
+           else "scaled by its own percentiles")
+    notes.append(f"{bundle.path}: the model was trained on crops cut from whole frames ({norm.method} "
+                 f"normalisation{', crop mask' if (bundle.meta.get('detector') or {}).get('crop_mask') else ''}); "
+                 f"each crop image here is {how}, so the figures can differ from what `score` gives on plates")
+    return norm
 
 
 def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0,
@@ -100,6 +125,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     classes = bundle.classes
     tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
     y_true, y_pred, stages, det_tp, det_fp, det_fn = [], [], [], 0, 0, 0
+    foreign: dict[str, int] = {}  # matched cells of classes the model does not have
     for idx, row in zip(frames.index, frames.itertuples(index=False), strict=True):
         raw = load_image(row.path)
         img = normalize_frame(raw)
@@ -125,6 +151,8 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
                 y_true.append(classes.index(c))
                 y_pred.append(int(p))
                 stages.append(str(st))
+            else:
+                foreign[str(c)] = foreign.get(str(c), 0) + 1
     cm = confusion_matrix(np.asarray(y_true, int), np.asarray(y_pred, int), len(classes))
     precision = det_tp / (det_tp + det_fp) if det_tp + det_fp else 0.0
     recall = det_tp / (det_tp + det_fn) if det_tp + det_fn else 0.0
@@ -137,7 +165,16 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         **classification_report(cm, classes),
         "per_stage": stage_report(np.asarray(y_true, int), np.asarray(y_pred, int), stages, classes,
                                   _stage_order(root)),
+        **({"notes": [_foreign_note(root, foreign, len(y_true), classes)]} if foreign else {}),
     }
+
+
+def _foreign_note(root: Path, foreign: dict[str, int], n_used: int, classes: list[str]) -> str:
+    """The note on matched true cells left out because the model lacks their class."""
+    n = sum(foreign.values())
+    counts = ", ".join(f"{c} {k}" for c, k in sorted(foreign.items()))
+    return (f"{root}: {n} of {n + n_used} matched cells are of class(es) the model does not have ({counts}; "
+            f"model classes {', '.join(classes)}) and are left out of the classification figures")
 
 
 def stage_report(

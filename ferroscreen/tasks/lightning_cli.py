@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 from pytorch_lightning.cli import LightningCLI
 
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.tasks.bundle_export import finalize_and_export
 from ferroscreen.tasks.death_mode import DeathModeClassifier
+from ferroscreen.tasks.training_run import check_bundle_out
 
 
 class DeathModeCLI(LightningCLI):
@@ -33,10 +35,35 @@ class DeathModeCLI(LightningCLI):
         except (ValueError, TypeError) as exc:
             raise FerroscreenError(f"invalid training configuration: {_reason(exc)}") from None
 
+    def before_fit(self) -> None:
+        """Refuse a configuration without data (Lightning would fail deep inside ``fit`` with a traceback)."""
+        if self.datamodule is None:
+            raise FerroscreenError(
+                "invalid training configuration: no data section (data: class_path: "
+                "ferroscreen.datamodules.ReferencePlateDataModule, CropFolderDataModule or PointAnnotationDataModule, "
+                "with its init_args; see configs/train/*.yaml)")
+        cfg = self.config[self.subcommand] if self.subcommand else self.config
+        if cfg.get("out"):  # training/train.py too: a bad --out fails now, not after training
+            check_bundle_out(Path(cfg["out"]))
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        """Run ``fit``; Ctrl+C (Lightning shuts down and exits with status 1) is an interruption, not a bad option."""
+        try:
+            super()._run_subcommand(subcommand)
+        except SystemExit:
+            if getattr(self, "trainer", None) is not None and self.trainer.interrupted:
+                raise KeyboardInterrupt from None
+            raise
+
     def after_fit(self) -> None:
-        """Export the bundle (rank 0 only)."""
+        """Export the bundle (rank 0 only); refuse to write one of a network that never trained."""
         if not self.trainer.is_global_zero:
             return
+        if self.trainer.global_step == 0:
+            raise FerroscreenError(
+                f"no training step ran (trainer.max_epochs {self.trainer.max_epochs}, "
+                f"limit_train_batches {self.trainer.limit_train_batches}): the network is untrained, so no "
+                "bundle was written")
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         out = cfg.get("out")
         try:
