@@ -36,7 +36,7 @@ def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | Non
     ax.scatter(ctrl["col"], ctrl["row"], s=30, facecolors="none", edgecolors="white", lw=0.8, label="non-targeting")
     ax.set_xticks(range(n_cols), [str(c + 1) for c in range(n_cols)], fontsize=6)
     ax.set_yticks(range(n_rows), [_row_name(r) for r in range(n_rows)], fontsize=6)
-    ax.set_title(f"plate {plate}: {value}")
+    ax.set_title(f"plate {plate}: {value}", parse_math=False)
     ax.legend(loc="upper right", fontsize=6, bbox_to_anchor=(1, -0.02))
     return fig
 
@@ -87,7 +87,7 @@ def count_area_quadrant(
     ax.set_yscale("log", base=2)
     for r in genes.head(label_top).itertuples(index=False):
         if r.hit:
-            ax.annotate(str(r.gene), (r.fc_count, r.fc_area), fontsize=6)
+            ax.annotate(str(r.gene), (r.fc_count, r.fc_area), fontsize=6, parse_math=False)
     ax.set_xlabel("nuclei count / non-targeting")
     ax.set_ylabel("nuclear area / non-targeting")
     return fig
@@ -103,7 +103,7 @@ def volcano(genes: pd.DataFrame, readout: str = "count", label_top: int = 10):
     ax.scatter(x, y, s=6, c=np.where(hit, "tab:red", "tab:grey"), alpha=0.7)
     for r, xi, yi in zip(genes.head(label_top).itertuples(index=False), x, y, strict=False):
         if r.hit:
-            ax.annotate(str(r.gene), (xi, yi), fontsize=6)
+            ax.annotate(str(r.gene), (xi, yi), fontsize=6, parse_math=False)
     ax.set_xlabel(f"log2 {readout} fold change")
     ax.set_ylabel("-log10 q (BH)")
     return fig

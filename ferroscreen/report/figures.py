@@ -48,6 +48,7 @@ RC_PARAMS = {
     "savefig.dpi": 110,
     "image.interpolation": "nearest",
     "svg.hashsalt": "ferroscreen",
+    "text.parse_math": False,  # compound names are text: "$" is no mathtext (Cpd$1$ crashed the report)
 }
 
 RESCUE_COLOR = "#1b9e77"

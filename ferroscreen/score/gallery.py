@@ -395,14 +395,14 @@ def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per
                 s.set_visible(False)
             if k == 0:
                 ax.set_ylabel((labels or {}).get(cls, cls), rotation=0, ha="right", va="center", fontsize=9,
-                              labelpad=6)
+                              labelpad=6, parse_math=False)
             if k < len(index[cls]):
                 i, row = index[cls][k]
                 ax.imshow(crops[i], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-                ax.set_title(_label(row), fontsize=5.5, pad=2)
+                ax.set_title(_label(row), fontsize=5.5, pad=2, parse_math=False)  # names: "$" is no mathtext
             elif k == 0:
                 ax.text(0.02, 0.5, f"no cell called {cls}", fontsize=7, color="0.4", va="center",
-                        transform=ax.transAxes)
+                        transform=ax.transAxes, parse_math=False)
     tmp = path.with_name("." + path.name + ".tmp.png")
     fig.savefig(tmp, format="png")
     tmp.replace(path)

@@ -186,7 +186,7 @@ def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path,
                 ax.text(0.5, 0.5, "image not readable", ha="center", va="center", transform=ax.transAxes)
                 continue
             ax.imshow(_panel(img, cells[i], classes), interpolation="antialiased")
-            ax.set_title(_title(float(fr["time_h"]), cells[i], classes), fontsize=7)
+            ax.set_title(_title(float(fr["time_h"]), cells[i], classes), fontsize=7, parse_math=False)
         plate = str(chosen["plate"].iloc[0])
         label = f"{plate} {well} field {fno}"
         if store.layout is not None and "compound" in store.layout.columns:
@@ -195,9 +195,11 @@ def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path,
                 conc = row["concentration"].iloc[0] if "concentration" in row.columns else None
                 label += f" · {row['compound'].iloc[0]}" + (f" {conc:.3g} M" if isinstance(conc, float)
                                                              and np.isfinite(conc) and conc > 0 else "")
-        fig.suptitle(label, fontsize=9, y=1 - 0.12 / height, va="top")
-        fig.legend(handles=[Patch(color=mode_color(c, classes), label=c) for c in classes], loc="lower center",
-                   ncol=legend_cols, fontsize=7, frameon=False)
+        fig.suptitle(label, fontsize=9, y=1 - 0.12 / height, va="top", parse_math=False)  # "$" is no mathtext
+        legend = fig.legend(handles=[Patch(color=mode_color(c, classes), label=c) for c in classes],
+                            loc="lower center", ncol=legend_cols, fontsize=7, frameon=False)
+        for text in legend.get_texts():
+            text.set_parse_math(False)
         out_dir.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", plate)
         path = out_dir / f"{safe}_{well}_f{fno}.png"

@@ -19,7 +19,7 @@ import pytest
 from ferroscreen.analysis import fit_curves
 from ferroscreen.plate import LAYOUT_COLUMNS
 
-EVIL = "<script>alert(1)</script>&\"'"
+EVIL = "<script>alert(1)</script>&\"'$\\q$"  # "$": mathtext to matplotlib (crashed the figures)
 MODES = ("apoptosis", "ferroptosis", "necroptosis")
 
 # name -> (mode, ec50 M, hill, emax, onset h, rate 1/h)

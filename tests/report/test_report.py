@@ -14,7 +14,8 @@ from ferroscreen.report.compounds import list_compounds
 from ferroscreen.report.rescue import rescue_comparisons
 from ferroscreen.report.tables import qc_verdicts
 
-EVIL = "<script>alert(1)</script>&\"'"
+from .conftest import EVIL
+
 SECTION_IDS = (
     "summary",
     "plate-qc",
@@ -414,3 +415,15 @@ def test_a_tidy_fit_shows_its_most_significant_compounds_first(tmp_path):
     index = re.search(r'<nav class="compound-index">(.*?)</nav>', text, re.S).group(1)
     assert re.findall(r">([a-z_]+)</a>", index) == ["zz_potent", "yy_weak"]
     assert "2 less significant (no active fit, or a higher q-value) compounds left out" in text
+
+
+def test_names_with_dollar_signs_are_drawn_as_text():
+    """matplotlib read "$...$" in a reference's name as mathtext: R$\\q$ crashed the report (ParseFatalException)."""
+    times = [0.0, 4.0, 8.0]
+    doses = pd.DataFrame({"time_h": times * 2, "concentration": [1e-7] * 3 + [1e-6] * 3,
+                          "frac_ferroptosis": [0.0, 0.1, 0.2, 0.0, 0.3, 0.6]})
+    refs = pd.DataFrame({"compound": ["R$\\q$"] * 3, "concentration": [1e-6] * 3, "mode": ["ferroptosis"] * 3,
+                         "time_h": times, "frac_ferroptosis": [0.0, 0.5, 0.9]})
+    uri = figures.time_course_figure({"doses": doses, "references": refs},
+                                     [("frac_ferroptosis", "ferroptosis $x$", "ferroptosis")])
+    assert uri.startswith("data:image/png;base64,")

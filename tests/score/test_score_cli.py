@@ -693,3 +693,13 @@ def test_overlay_legend_lies_within_the_figure(reference, tmp_path, monkeypatch,
     write_well_overlays(reference, "A01", tmp_path, max_times=n_times)
     (x0, y0, x1, y1, w, h), = seen
     assert 0 <= x0 and x1 <= w and 0 <= y0 and y1 <= h
+
+
+def test_gallery_draws_compound_names_with_dollar_signs_as_text(tmp_path):
+    """export wrote wells.csv, then crashed drawing the gallery of a compound named Z$\\q$ (mathtext)."""
+    from ferroscreen.score.gallery import _draw
+
+    row = {"class": "alive", "well": "A01", "time_h": 4.0, "p": 0.9, "compound": "Z$\\q$", "concentration": 1e-6}
+    path = _draw(pd.DataFrame([row]), [np.zeros((8, 8))], ["alive", "ferroptosis"], 2, tmp_path / "g.png",
+                 labels={"alive": "alive $y$"})
+    assert path.read_bytes().startswith(b"\x89PNG")
