@@ -38,7 +38,10 @@ def occupancy(conc: float, ec50: float, hill: float) -> float:
     """Hill occupancy in [0, 1]; 0 for a missing (NaN) or zero concentration."""
     if conc is None or not math.isfinite(conc) or conc <= 0:
         return 0.0
-    return float(1.0 / (1.0 + (ec50 / conc) ** hill))
+    try:
+        return float(1.0 / (1.0 + (ec50 / conc) ** hill))
+    except OverflowError:  # a steep Hill slope far below the EC50 (hill 50, 1000-fold below)
+        return 0.0
 
 
 @dataclass(frozen=True)

@@ -129,10 +129,8 @@ def simulate_plate(
             raise SimulationConfigError(f"simulate: --wells: {exc}") from None
         plans = [p for p in plans if p.well in wanted]
     images = out / "images"
-    images.mkdir(parents=True, exist_ok=True)
+    # everything that can fail on the library is worked out before the first file is written
     layout = plans_to_layout(plans, config.plate_format, config.plate_id)
-    layout.to_csv(out / "layout.csv")
-
     jobs = [
         _WellJob(
             plan=p,
@@ -144,6 +142,8 @@ def simulate_plate(
         )
         for p in plans
     ]
+    images.mkdir(parents=True, exist_ok=True)
+    layout.to_csv(out / "layout.csv")
     workers = config.workers or min(os.cpu_count() or 1, 8)
     workers = max(1, min(workers, len(jobs)))
     results = []
