@@ -569,7 +569,7 @@ def quantize(
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Argument(help="Output folder (images/, layout.csv, truth).")],
-    plate_format: Annotated[int, typer.Option("--format", help="Plate format: 96 or 384.")] = 96,
+    plate_format: Annotated[int, typer.Option("--format", help="Plate format: 96, 384 or 1536.")] = 96,
     fields: Annotated[int, typer.Option("--fields", help="Fields per well.")] = 2,
     hours: Annotated[float, typer.Option("--hours", help="Duration in hours.")] = 48.0,
     interval_h: Annotated[float, typer.Option("--interval-h", help="Hours between scans.")] = 4.0,
