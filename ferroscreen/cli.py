@@ -543,6 +543,10 @@ def evaluate(
         typer.echo(render_evaluation(result))
 
 
+#: Fewer calibration crops than this get a note (the default 48 frames give ~1,000 on a plate).
+FEW_CALIBRATION_CROPS = 128
+
+
 @app.command()
 def quantize(
     model: Annotated[Path, typer.Argument(help="Model bundle.")],
@@ -561,6 +565,9 @@ def quantize(
         f"int8 graph calibrated on {info['calibration_crops']} crops; top class as float32 for "
         f"{info['argmax_agreement']:.1%} of {info['check_crops']} other crops -> {out}"
     )
+    if info["calibration_crops"] < FEW_CALIBRATION_CROPS:
+        typer.echo(f"note: {info['calibration_crops']} crops are few to calibrate on: a plate's other cells can fall "
+                   f"outside the int8 ranges they set; more frames (--frames, {frames} now) give more cells")
 
 
 # ---------------------------------------------------------------- simulate

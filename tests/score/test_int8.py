@@ -32,6 +32,7 @@ def int8_bundle(bundle_path, plate_dir, tmp_path_factory):
     proc = run("quantize", bundle_path, "--data", plate_dir, "--out", out, "--frames", "6")
     assert proc.returncode == 0, proc.stderr
     assert "int8 graph calibrated on" in proc.stdout and str(out) in proc.stdout
+    assert "crops are few to calibrate on" in proc.stdout and "(--frames, 6 now)" in proc.stdout  # a tiny plate
     return out
 
 
