@@ -864,7 +864,8 @@ def score(
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
     _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator)
-    again = f"`ferroscreen score {acquisition} --model {model} --out {out} --resume` continues"
+    again = (f"`ferroscreen score {acquisition} --model {model} --out {out} --resume{' --watch' if watch else ''}` "
+             f"continues")
     try:
         s = score_plate(
             acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,

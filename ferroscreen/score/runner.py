@@ -261,7 +261,9 @@ def score_plate(
     remove_stale_temporaries(out)
     parts = parts_dir(out)
     journals = sorted(parts.glob("rank-*.h5")) if parts.is_dir() else []
-    frames = update_frame_table(existing.frames if existing else None, found)
+    n_journals = len(journals)
+    before = existing.frames if existing else None
+    frames = update_frame_table(before, found)
     if not attrs.get("frame_shape"):
         shape = probe_frame_shape(list(frames["path"]))
         attrs["frame_shape"] = list(shape) if shape else []
@@ -271,10 +273,20 @@ def score_plate(
         damaged.append(path.name)
         log(f"note: {path}: journal of the interrupted run is damaged ({reason}); its frames are scored again")
 
-    store, applied = merge_journals(out, attrs, frames, layout_table, journals, existing is not None,
-                                    on_damaged=journal_damaged)
-    if len(journals) > len(damaged):
-        log(f"recovered {applied} frame result(s) from {len(journals) - len(damaged)} journal(s) of an "
+    settle = settle_s if watch else 0.0
+    tried: dict[int, tuple] = {}  # frame id -> its later scans' (size, mtime) when this run scored it
+    applied = 0
+    if journals and existing is not None:  # the killed run's results first, then what changed since
+        store, applied = merge_journals(out, attrs, existing.frames, layout_table, journals, True,
+                                        on_damaged=journal_damaged)
+        before, journals = store.frames, []
+        frames = update_frame_table(before, found)
+    frames = _rescore_stale(before, frames, bundle.next_scan, settle, tried, log, sizes_only=bool(moved))
+    store, applied_now = merge_journals(out, attrs, frames, layout_table, journals, existing is not None,
+                                        on_damaged=journal_damaged)
+    applied += applied_now
+    if n_journals > len(damaged):
+        log(f"recovered {applied} frame result(s) from {n_journals - len(damaged)} journal(s) of an "
             f"interrupted run")
     shutil.rmtree(parts, ignore_errors=True)
 
@@ -309,6 +321,8 @@ def score_plate(
             stats["predict_s"] += time.perf_counter() - tp
             stats["crops"] += n_crops
             stats["frames_scored"] += len(jobs)
+            if bundle.next_scan:  # what each frame's later scans were when scored (see _rescore_stale)
+                tried.update((int(i), _signature(following.at[i], bundle.next_scan)) for i in ids)
             journals = sorted(parts.glob("rank-*.h5"))
             store, _ = merge_journals(out, attrs, frames, layout_table, journals, True, on_damaged=lambda p, why: log(
                 f"note: {p}: journal of this pass is damaged ({why}); its frames are scored again"))
@@ -332,8 +346,10 @@ def score_plate(
         except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
             log(f"rescan failed ({exc}); retrying")
             continue
-        frames = update_frame_table(store.frames, found)
-        if len(frames) != len(store.frames) or not frames["path"].equals(store.frames["path"]):
+        frames = _rescore_stale(store.frames, update_frame_table(store.frames, found), bundle.next_scan, settle_s,
+                                tried, log, sizes_only=bool(moved))
+        if (len(frames) != len(store.frames) or not frames["path"].equals(store.frames["path"])
+                or not frames["status"].equals(store.frames["status"])):
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
     return summarize(store, stats, time.perf_counter() - t0)
@@ -391,6 +407,103 @@ def _interval_mismatch(bundle, frames: pd.DataFrame) -> str:
             f"imaged every {here:g} h; its calls may be less reliable (retrain on a plate imaged like this one)")
 
 
+def _file_signature(path: str) -> tuple[int, float] | None:
+    """``(size, mtime)`` of frame ``path``'s file (``None``: no path, or it cannot be read)."""
+    if not path:
+        return None
+    try:
+        st = os.stat(frame_file(path))
+    except OSError:
+        return None
+    return int(st.st_size), float(st.st_mtime)
+
+
+def _signature(following, next_scan: int) -> tuple:
+    """The files of a frame's later scans (``following`` as :func:`_due` gives it) as ``(size, mtime)`` each."""
+    paths = following if next_scan > 1 else (following,)
+    return tuple(_file_signature(p) if p else None for p in paths)
+
+
+#: Time stamps this close are one (FAT/exFAT and some network shares keep 2 s steps).
+MTIME_SLACK_S = 2.0
+
+
+def _rescore_stale(before: pd.DataFrame | None, frames: pd.DataFrame, next_scan: int, settle_s: float,
+                   tried: dict[int, tuple], log, sizes_only: bool = False) -> pd.DataFrame:
+    """``frames`` with the done frames whose result is not what scoring the folder now gives set pending again.
+
+    Such a frame is scored again (its cells are replaced) when its own image file exists and
+
+    * its file was replaced after it was scored (a re-export: another size or time stamp than recorded,
+      the time stamp more than :data:`MTIME_SLACK_S` apart, unchanged for ``settle_s`` s; an image file of
+      its own, not a plane of a container file). With ``sizes_only`` (an acquisition folder moved or
+      copied elsewhere: a copy need not keep time stamps) only another size counts;
+    * (next-scan bundles) one of its later scans was replaced, or landed only after it was scored (a
+      field or scan that came late: it was scored with the scan after, or without), as ``before``
+      (the table before the files found now were added) tells;
+    * (next-scan bundles) it read fewer later scans than its site has now (scored at the end of an
+      earlier ``--watch``, or while a later scan was still being written), unless this run scored it
+      already with these very files (``tried``: a later scan that cannot be read stays unread).
+
+    One line is logged when any frame is set pending.
+    """
+    if frames.empty or before is None or before.empty:
+        return frames
+    status = frames["status"].to_numpy()
+    paths = frames["path"].astype(str).to_numpy()
+    now = time.time()
+    sizes, mtimes = frames["file_size"].to_numpy(), frames["file_mtime"].to_numpy()
+    own: list[int] = []  # done frames whose image is there (a deleted file keeps its cells)
+    changed: set[str] = set()
+    for i in np.flatnonzero(status == DONE):
+        try:
+            st = os.stat(paths[i])  # an image file of its own
+        except OSError:  # deleted, or a plane of a container file (OME-Zarr, multi-page TIFF, CZI)
+            if next_scan and paths[i] and _file_signature(paths[i]) is not None:
+                own.append(int(i))
+            continue
+        own.append(int(i))
+        other = st.st_size != sizes[i] or (not sizes_only and abs(st.st_mtime - mtimes[i]) > MTIME_SLACK_S)
+        if sizes[i] >= 0 and other and now - st.st_mtime >= settle_s:
+            changed.add(paths[i])
+    stale = {i for i in own if paths[i] in changed}
+    n_changed = len(stale)
+    if next_scan and own:
+        old_paths = before["path"].astype(str).to_numpy()
+        landed = {paths[i] for i in range(len(frames)) if paths[i] and (i >= len(old_paths) or not old_paths[i])}
+        present = frames[frames["path"] != ""]
+        following = later_scans(present, next_scan).reindex(frames.index)
+        used = frames["next_scan"].to_numpy()
+        unreadable = set()  # later scans that failed and are unchanged since: they stay unread
+        for j in np.flatnonzero(status == FAILED):
+            sig = _file_signature(paths[j])
+            if sig is not None and sig == (sizes[j], mtimes[j]):
+                unreadable.add(paths[j])
+        for i in own:
+            later = following.iat[i]
+            later = (later,) if next_scan == 1 else (later if isinstance(later, tuple) else ())
+            later = tuple(p for p in later if p)
+            if any(p in changed or p in landed for p in later):
+                stale.add(i)
+            elif (0 <= used[i] < len(later) and later[used[i]] not in unreadable
+                  and tried.get(i) != _signature(following.iat[i], next_scan)):
+                stale.add(i)
+    if not stale:
+        return frames
+    ids = np.array(sorted(stale), dtype=np.int64)
+    frames = frames.copy()
+    frames.loc[ids, "status"] = PENDING
+    frames.loc[ids, "reason"] = ""
+    first = paths[ids[0]]
+    why = []
+    if n_changed:
+        why.append(f"{n_changed} image file(s) replaced since scored")
+    if len(ids) > n_changed:
+        why.append(f"{len(ids) - n_changed} whose later scans changed or landed since")
+    log(f"note: scoring {len(ids)} scored frame(s) again ({'; '.join(why)}), e.g. {first}")
+    return frames
+
+
 def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool) -> tuple[np.ndarray, pd.Series | None]:
     """Frame ids to score now, and (next-scan bundles) each frame's later-scan path(s).
 
@@ -398,7 +511,8 @@ def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool) -> t
     k = 2 a tuple of the next two. With ``hold``, a next-scan bundle's frames
     whose k later scans are not all there yet, or one was modified less than
     ``settle_s`` ago, wait (``--watch``: the incubator has not taken it, or is
-    still writing it); the last pass scores them with the scans there are.
+    still writing it), as do the frames before a scan of the site that is
+    missing (a field that lands late); the last pass scores them with the scans there are.
     """
     ids = frames_to_score(frames, settle_s)
     if not next_scan:
@@ -411,8 +525,10 @@ def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool) -> t
         following = following.map(lambda t: t if isinstance(t, tuple) else (None,) * next_scan)
     if hold and len(ids):
         now = time.time()
-        later = following.iloc[ids] if next_scan > 1 else following.iloc[ids].map(lambda p: (p,))
-        ids = ids[[all(_settled(p, now, settle_s) for p in ps) for ps in later]]
+        # a scan of the site not there yet (a field or scan still to land) holds the frames before it too
+        whole = later_scans(frames, next_scan).reindex(frames.index)
+        later = whole.iloc[ids] if next_scan > 1 else whole.iloc[ids].map(lambda p: (p,))
+        ids = ids[[isinstance(ps, tuple) and all(_settled(p, now, settle_s) for p in ps) for ps in later]]
     return ids, following
 
 

@@ -228,10 +228,12 @@ def test_resume_with_another_experiment_of_the_same_names_is_refused(plate_dir, 
     assert out.read_bytes() == before
     moved = tmp_path / "moved"
     shutil.copytree(plate_dir, moved)  # the plate's own files, all times, in another place
+    for f in (moved / "images").glob("*.tif"):  # copied without their time stamps (cp -r): not re-exports
+        os.utime(f, (f.stat().st_atime, f.stat().st_mtime - 3600))
     proc = score(moved, bundle_path, out, "--resume")
     assert proc.returncode == 0, proc.stderr
     assert f"was scored from {sub.resolve()}; its frames are in {moved} (moved)" in proc.stderr
-    assert "4 frames scored" in proc.stdout
+    assert "4 frames scored" in proc.stdout and "scored frame(s) again" not in proc.stderr
 
 
 @pytest.mark.parametrize(("raised", "code", "said"), [
