@@ -36,12 +36,15 @@ from ferroscreen.datamodules.crop_base import (
     resolve_normalization,
     split_groups,
 )
+from ferroscreen.datamodules.reference_labels import inhibitor_in, on_format, well_order, wells_text
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.planes import choose_plane
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.plate import read_layout
+from ferroscreen.plate.layout_records import normalize_mode
+from ferroscreen.plate.wells import PlateFormat
 
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,
@@ -160,6 +163,8 @@ class _Labelled:
     skipped_modes: set[str]
     plates: list[str]
     info: dict
+    notes: list[str]
+    dropped: dict[int, list[str]]
 
 
 def _source_names(roots: list[Path]) -> list[str]:
@@ -293,8 +298,9 @@ class ReferencePlateDataModule(CropDataModule):
         self.extract_workers = int(extract_workers)
 
     def _onset(self, mode: str) -> float:
-        if isinstance(self.onset_h, dict):
-            return float(self.onset_h.get(mode, self.onset_h.get("default", 0.0)))
+        if isinstance(self.onset_h, dict):  # keys as the classes, or as a layout writes modes (Ferroptosis)
+            keyed = {normalize_mode(key): value for key, value in self.onset_h.items()}
+            return float(self.onset_h.get(mode, keyed.get(normalize_mode(mode), self.onset_h.get("default", 0.0))))
         return float(self.onset_h)
 
     def _source(self, k: int) -> _Labelled:
@@ -317,40 +323,31 @@ class ReferencePlateDataModule(CropDataModule):
         plates = sorted(frames["plate"].astype(str).unique())
         if name_note := layout.other_name_note(plates):
             rank_zero_info(f"note: {name_note}")
-        well_class: dict[tuple[int, str, str], int] = {}
-        skipped_modes: set[str] = set()
-        for plate in plates:  # a layout with rows for several plates labels each plate by its own rows
-            wt = layout.for_plate(plate if len(plates) > 1 else None).table
-            for row in wt[wt["role"].isin(self.roles)].itertuples(index=False):
-                mode = row.mode or ("alive" if row.role == "vehicle" else "")
-                if isinstance(row.rescue_agent, str) and row.rescue_agent:
-                    continue  # rescued wells are not pure examples of a mode
-                if mode in self.classes:
-                    well_class[(k, plate, row.well)] = self.classes.index(mode)
-                elif mode:
-                    skipped_modes.add(mode)
-        if not well_class:
-            raise FerroscreenError(
-                f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
-            )
+        notes: list[str] = []
+        self._check_plate_format(layout, layout_path, frames, notes)
+        dropped: dict[int, list[str]] = {}
+        well_class, skipped_modes = self._well_classes(k, layout, layout_path, plates, notes, dropped)
         following = later_scans(frames, self.next_scan)
         if following is None:
             following = pd.Series(False, index=frames.index)
         sel, labels, nexts = [], [], []
-        alive = self.classes.index("alive") if "alive" in self.classes else None
+        alive = self._class_of("alive")
+        imaged: dict[tuple[int, str, str], list[float]] = {}
         for row, nxt in zip(frames.itertuples(index=False), following.tolist(), strict=True):
             cls = well_class.get((k, str(row.plate), row.well))
             if cls is None:
                 continue
+            imaged.setdefault((k, str(row.plate), row.well), []).append(float(row.time_h))
             mode = self.classes[cls]
+            is_alive = cls == alive
             before_onset = self.alive_until_h is not None and row.time_h <= self.alive_until_h
-            if mode != "alive" and alive is not None and before_onset:
+            if not is_alive and alive is not None and before_onset:
                 sel.append(row)
                 labels.append(alive)
                 nexts.append(nxt)
                 continue
-            windowed = mode != "alive" or self.vehicle_window
-            window_mode = mode if mode != "alive" else "default"
+            windowed = not is_alive or self.vehicle_window
+            window_mode = mode if not is_alive else "default"
             if windowed and row.time_h < self._onset(window_mode):
                 continue
             if windowed and self.until_h is not None and row.time_h > self.until_h:
@@ -358,11 +355,160 @@ class ReferencePlateDataModule(CropDataModule):
             sel.append(row)
             labels.append(cls)
             nexts.append(nxt)
+        used_wells = {(k, str(r.plate), r.well) for r in sel}
+        name = (lambda key: key[2] if len(plates) == 1 else f"{key[1]}/{key[2]}")  # noqa: E731
+        not_imaged = [key for key in well_class if key not in imaged]
+        outside = [key for key in well_class if key in imaged and key not in used_wells]
+        for what, keys in (("not imaged (no frames of them in the acquisition)", not_imaged),
+                           ("imaged, but no frame of theirs falls inside the onset window", outside)):
+            for c in sorted({well_class[key] for key in keys}):
+                in_class = [key for key in keys if well_class[key] == c]
+                wells = sorted((name(key) for key in in_class), key=well_order)
+                times = [t for key in in_class for t in imaged.get(key, [])]
+                when = f" (imaged {min(times):g} h to {max(times):g} h)" if times else ""
+                dropped.setdefault(c, []).append(f"{layout_path}: {len(wells)} {self.classes[c]} well(s) "
+                                                 f"{what}{when}: {wells_text(wells)}")
+                notes.append(f"{layout_path}: {self.classes[c]} well(s) {wells_text(wells)} {what}{when}; "
+                             f"left out of training and validation")
         if not sel:
-            raise FerroscreenError(f"{root}: no frames of labelled wells fall inside the onset window")
+            if not imaged:
+                shown = sorted({r.well for r in frames.itertuples(index=False)}, key=well_order)
+                raise FerroscreenError(
+                    f"{layout_path}: none of its {len(well_class)} labelled wells "
+                    f"({wells_text(sorted((name(key) for key in well_class), key=well_order))}) is imaged in "
+                    f"{root} (imaged wells: {wells_text(shown)}); is it this plate's layout?")
+            times = [t for ts in imaged.values() for t in ts]
+            raise FerroscreenError(
+                f"{root}: no frames of labelled wells fall inside the onset window (onset_h {self.onset_h}, "
+                f"until_h {self.until_h}): the labelled wells were imaged from {min(times):g} h to "
+                f"{max(times):g} h")
+        well_class = {key: c for key, c in well_class.items() if key in used_wells}
         return _Labelled(sel, labels, nexts, well_class, skipped_modes, plates, {
             "source": str(root), "layout": str(layout_path), "format": acq.format, "channel": channel,
-            "z_plane": z_plane, "scan_interval_h": scan_interval_h(frames)})
+            "z_plane": z_plane, "scan_interval_h": scan_interval_h(frames)}, notes, dropped)
+
+    def _no_class(self, unseen: list[str], dropped: dict[int, list[str]]) -> None:
+        """Refuse to train without crops of the classes ``unseen``, saying why each has none.
+
+        Raises:
+            FerroscreenError: Always.
+        """
+        why = [w for i, c in enumerate(self.classes) if c in unseen for w in dropped.get(i, [])]
+        never = [c for i, c in enumerate(self.classes) if c in unseen and i not in dropped]
+        if never:
+            why.append(f"the layout names no {'/'.join(self.roles)} wells of {', '.join(never)}")
+        raise FerroscreenError(
+            f"data.root: no training crops of class(es) {', '.join(unseen)} ({'; '.join(why)}; onset_h "
+            f"{self.onset_h}, until_h {self.until_h}); a classifier cannot learn a class it never sees (train "
+            f"on the classes the plate has: --model.classes)")
+
+    def _class_of(self, mode: str) -> int | None:
+        """The index of the class a layout's mode names (``Ferroptosis``, ``ferroptotic`` as ``ferroptosis``)."""
+        if not mode:
+            return None
+        wanted = normalize_mode(mode)
+        for i, c in enumerate(self.classes):
+            if c == mode or normalize_mode(c) == wanted:
+                return i
+        return None
+
+    def _check_plate_format(self, layout, layout_path, frames: pd.DataFrame, notes: list[str]) -> None:
+        """Refuse images of wells a plate map of a stated format (grids, a PlateMap, a D300 protocol) cannot hold.
+
+        A 96-well map applied to a 384-well plate names wells (A01...H12) that sit elsewhere on it.
+        """
+        wells = sorted({str(w) for w in frames["well"]}, key=well_order)
+        fmt = layout.plate_format
+        beyond = [w for w in wells if not on_format(w, fmt)]
+        if not beyond:
+            return
+        try:
+            fits = f": a {PlateFormat.smallest_containing(wells).n_wells}-well plate"
+        except Exception:  # noqa: BLE001 - wells beyond 1536
+            fits = ""
+        said = (f"{layout_path}: a {fmt.n_wells}-well plate map, but the images hold wells it has no place for "
+                f"({wells_text(beyond)}{fits})")
+        if layout.form in ("grid", "platemap", "d300"):  # maps of a stated format (a CSV table only lists wells)
+            raise FerroscreenError(f"{said}; give this plate's layout")
+        notes.append(f"{said}; check it is this plate's layout")
+
+    def _well_classes(self, k: int, layout, layout_path, plates: list[str], notes: list[str],
+                      dropped: dict[int, list[str]]) -> tuple[dict[tuple[int, str, str], int], set[str]]:
+        """Each labelled well's class, keyed ``(k, plate, well)``; and the layout's modes no class names.
+
+        What the layout says that training does not take is said in ``notes``: excluded wells, rescue
+        combinations, modes that are no class, vehicle wells given a death mode (trained as alive),
+        control wells given a mode but a role training does not read. Why a class lost wells, for an
+        error should it have none left, goes to ``dropped``.
+        """
+        well_class: dict[tuple[int, str, str], int] = {}
+        skipped: dict[str, list[str]] = {}
+        said: dict[str, list[str]] = {}
+        several_layout_plates = len(layout.plate_ids) > 1
+        by_role: dict[tuple[int, str], list[str]] = {}
+        alive = self._class_of("alive")
+        for plate in plates:  # a layout with rows for several plates labels each plate by its own rows
+            if several_layout_plates and not layout.plate_candidates(plate):
+                raise FerroscreenError(
+                    f"{layout_path}: holds plates {', '.join(layout.plate_ids)}, none of which is the imaged plate "
+                    f"'{plate}'; give this plate's layout (its plate_id naming '{plate}', or a layout of one plate)")
+            wt = layout.for_plate(plate if several_layout_plates else None).table
+            excluded = wt["exclude"].fillna("").astype(str) if "exclude" in wt.columns else None
+            for i, row in enumerate(wt.itertuples(index=False)):
+                shown = row.well if len(plates) == 1 else f"{plate}/{row.well}"
+                written = str(row.mode or "")
+                if row.role not in self.roles:
+                    c = self._class_of(written) if written else None
+                    if row.role in ("pos_ctrl", "neg_ctrl") and c is not None:
+                        said.setdefault(f"role {row.role} (data.roles: {', '.join(self.roles)}), so not used, "
+                                        f"though their mode is a class", []).append(shown)
+                    if c is not None and row.role in ("sample", "pos_ctrl", "neg_ctrl"):
+                        by_role.setdefault((c, row.role), []).append(shown)
+                    continue
+                if excluded is not None and excluded.iloc[i]:
+                    said.setdefault("excluded in the layout (exclude column), so not used", []).append(
+                        f"{shown} ({excluded.iloc[i]})")
+                    continue
+                agent = row.rescue_agent if isinstance(row.rescue_agent, str) and row.rescue_agent else None
+                agent = agent or (inhibitor_in(row.compound) if row.role != "vehicle" else None)
+                if agent:  # rescued wells are not pure examples of a mode
+                    written_as = str(row.compound) if agent in str(row.compound) else f"{row.compound} + {agent}"
+                    said.setdefault("rescue combinations (an inducer with a death-mode inhibitor), not pure "
+                                    "examples of their mode, so not used", []).append(f"{shown} ({written_as})")
+                    continue
+                dose = getattr(row, "concentration_raw", None)
+                if row.role != "vehicle" and isinstance(dose, (int, float)) and dose == 0:
+                    said.setdefault("reference wells at dose 0 (no inducer), so not used", []).append(
+                        f"{shown} ({row.compound} 0 {row.unit})".replace(" )", ")"))
+                    continue
+                if row.role == "vehicle":
+                    if written and normalize_mode(written) != "alive":
+                        said.setdefault("vehicle wells given a death mode: trained as alive", []).append(
+                            f"{shown} ({written})")
+                    cls = alive
+                    mode = "alive"
+                else:
+                    mode = written
+                    cls = self._class_of(mode)
+                if cls is not None:
+                    well_class[(k, plate, row.well)] = cls
+                elif mode:
+                    skipped.setdefault(mode, []).append(shown)
+        for (c, role), wells in by_role.items():
+            dropped.setdefault(c, []).append(
+                f"{layout_path}: {self.classes[c]} well(s) {wells_text(wells)} have role {role}, not "
+                f"{'/'.join(self.roles)} (is the layout's role column named 'role'?)")
+        for mode, wells in skipped.items():
+            notes.append(f"{layout_path}: mode '{mode}' is not among the classes ({', '.join(self.classes)}): "
+                         f"its well(s) {wells_text(wells)} left out (add it to --model.classes to train on it)")
+        for what, wells in said.items():
+            notes.append(f"{layout_path}: well(s) {wells_text(wells)}: {what}")
+        if not well_class:
+            raise FerroscreenError(
+                f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
+                + (f" (its modes: {', '.join(skipped)})" if skipped else "")
+            )
+        return well_class, set(skipped)
 
     def build_sets(self) -> CropSets:  # noqa: D102
         parts = [self._source(k) for k in range(len(self.roots))]
@@ -386,6 +532,13 @@ class ReferencePlateDataModule(CropDataModule):
             raise FerroscreenError(f"data.root: a next-scan model learns how much a cell changes in one scan "
                                    f"interval, and these acquisitions are imaged at different ones ({shown}); train "
                                    f"on acquisitions imaged alike")
+        dropped: dict[int, list[str]] = {}  # why a class lost wells
+        for p in parts:
+            for c, why in p.dropped.items():
+                dropped.setdefault(c, []).extend(why)
+        absent = [c for i, c in enumerate(self.classes) if i not in set(labels)]
+        if absent:  # before minutes of cell detection, not after
+            self._no_class(absent, dropped)
         norm = resolve_normalization(self.normalization_spec, frame_sample([r.path for _, r in sel], self.seed))
         jobs = [
             (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i, norm, nxt)
@@ -404,10 +557,40 @@ class ReferencePlateDataModule(CropDataModule):
                 return f"{names[k]}/{plate}/{well}"
             return well if len(plates) == 1 else f"{plate}/{well}"
 
+        notes = [n for p in parts for n in p.notes]
+        n_crops: dict[str, int] = {}
+        for (k, r), cr in zip(sel, crops, strict=True):
+            g = group(k, str(r.plate), r.well)
+            n_crops[g] = n_crops.get(g, 0) + len(cr)
         groups_by_class: dict[int, list[str]] = {}
+        no_cells: dict[int, list[str]] = {}
         for key, c in well_class.items():
-            groups_by_class.setdefault(c, []).append(group(*key))
+            g = group(*key)
+            if n_crops.get(g, 0):  # a well without a detected cell would hold a class's place in validation
+                groups_by_class.setdefault(c, []).append(g)
+            else:
+                no_cells.setdefault(c, []).append(g)
+        for c, wells in sorted(no_cells.items()):
+            why = f"{self.classes[c]} well(s) {wells_text(sorted(wells, key=well_order))}: no cell detected in " \
+                  f"their frames inside the onset window"
+            dropped.setdefault(c, []).append(why)
+            notes.append(f"{why}; left out of training and validation")
         val_wells = split_groups(groups_by_class, self.val_fraction, self.seed)
+        if isinstance(self.onset_h, dict):
+            unknown = [key for key in self.onset_h if key != "default" and self._class_of(str(key)) is None]
+            if unknown:
+                notes.append(f"onset_h names {', '.join(map(str, unknown))}, which is no class (classes: "
+                             f"{', '.join(self.classes)}), so it is not used; the classes it does not name start "
+                             f"at its default ({self.onset_h.get('default', 0.0)} h)")
+        if self.val_fraction > 0:
+            for c in sorted(groups_by_class):
+                wells = sorted(set(groups_by_class[c]), key=well_order)
+                if not val_wells.intersection(wells):
+                    one = len(wells) == 1
+                    notes.append(f"class {self.classes[c]} has {len(wells)} well{'' if one else 's'} "
+                                 f"({wells_text(wells)}): it trains on {'it' if one else 'them'}, and validation "
+                                 f"(macro-F1, calibration) has no {self.classes[c]} crops; give each class two or "
+                                 f"more wells")
         xs = {True: [], False: []}
         ys = {True: [], False: []}
         for (k, r), label, cr in zip(sel, labels, crops, strict=True):
@@ -417,11 +600,21 @@ class ReferencePlateDataModule(CropDataModule):
         seen = {int(c) for y in ys[False] for c in np.unique(y)}
         unseen = [c for i, c in enumerate(self.classes) if i not in seen]
         if unseen and seen:
-            raise FerroscreenError(
-                f"data.root: no training crops of class(es) {', '.join(unseen)}: the layout has no "
-                f"{'/'.join(self.roles)} wells of these classes with cells after the onset window "
-                f"(onset_h {self.onset_h}); a classifier cannot learn a class it never sees (train on the "
-                f"classes the plate has: --model.classes)")
+            self._no_class(unseen, dropped)
+        labelled: dict[int, set[str]] = {}  # the wells giving each class crops (alive_until_h: reference wells too)
+        for (k, r), label, cr in zip(sel, labels, crops, strict=True):
+            if len(cr):
+                labelled.setdefault(label, set()).add(group(k, str(r.plate), r.well))
+        wells_per_class = {c: {"train": sorted((g for g in labelled.get(i, ()) if g not in val_wells), key=well_order),
+                               "val": sorted((g for g in labelled.get(i, ()) if g in val_wells), key=well_order)}
+                           for i, c in enumerate(self.classes)}
+        n_train = np.bincount(np.concatenate(ys[False]) if ys[False] else np.zeros(0, np.int64),
+                              minlength=len(self.classes))
+        n_val = np.bincount(np.concatenate(ys[True]) if ys[True] else np.zeros(0, np.int64),
+                            minlength=len(self.classes))
+        rank_zero_info("training data: " + "; ".join(
+            f"{c} {len(w['train'])}+{len(w['val'])} wells, {n_train[i]}+{n_val[i]} crops"
+            for i, (c, w) in enumerate(wells_per_class.items())) + " (training+validation)")
         channels = (1 + self.next_scan,) if self.next_scan else ()
         empty = np.zeros((0, *channels, self.crop_size, self.crop_size), np.float16)
 
@@ -435,12 +628,15 @@ class ReferencePlateDataModule(CropDataModule):
             "alive_until_h": self.alive_until_h,
             "plates": plates if not several else [f"{names[k]}/{plate}" for k, p in enumerate(parts)
                                                   for plate in p.plates],
-            "train_wells": sorted(group(*k) for k in well_class if group(*k) not in val_wells),
+            "train_wells": sorted(g for gs in groups_by_class.values() for g in set(gs) if g not in val_wells),
             "val_wells": sorted(val_wells),
             "n_frames": len(sel),
             "next_scan": self.next_scan,
             "skipped_modes": sorted(skipped_modes),
+            "wells_per_class": wells_per_class,
         }
+        if notes:
+            summary["notes"] = list(dict.fromkeys(notes))
         return CropSets(
             cat(xs[False], empty),
             cat(ys[False], np.zeros(0, np.int64)),

@@ -61,6 +61,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "rescue_concentration": ("rescue_conc", "rescue_dose"),
     "replicate": ("rep",),
     "cell_line": ("cell_type", "cellline"),
+    "mode": ("death_mode", "cell_death_mode", "mode_of_death", "mode_of_cell_death", "cell_death", "death_type",
+             "expected_mode"),
 }
 
 #: Names read as ``compound`` only when neither ``compound`` nor one of :data:`COLUMN_ALIASES`'s is there,
@@ -80,6 +82,7 @@ ROLE_ALIASES = {
     "positive_control": "pos_ctrl", "pos": "pos_ctrl", "positive": "pos_ctrl", "pos_control": "pos_ctrl",
     "negative_control": "neg_ctrl", "neg": "neg_ctrl", "negative": "neg_ctrl", "neg_control": "neg_ctrl",
     "ref": "reference", "vehicle_control": "vehicle",
+    "inducer": "reference", "reference_inducer": "reference", "ref_inducer": "reference",
 }
 
 #: Compound names that mark a well without cells or treatment when no role is given.
@@ -88,6 +91,37 @@ BLANK_NAMES = ("blank", "empty", "no_cells", "none")
 UNUSED_MARKS = ("empty_well", "no_cell", "x", "-", "--", "na", "n/a")
 #: Cells that mean "nothing written" in a concentration or role column (R's ``NA``, Excel's ``#N/A``).
 MISSING_TEXT = ("na", "n/a", "#n/a", "nan", "-", "--")
+
+#: Mode words labs write for a class name (``-otic`` adjectives are read as ``-osis`` by :func:`normalize_mode`).
+MODE_WORDS = {"live": "alive", "living": "alive", "viable": "alive", "healthy": "alive", "autophagic": "autophagy",
+              "autophagic cell death": "autophagy", "cytostasis": "cytostatic", "parthanatic": "parthanatos"}
+#: Words after a mode that say nothing more (``apoptotic cell death``, ``ferroptosis-induced death``).
+_MODE_TAILS = ("cell death", "death", "induced", "inducer", "inducing", "cells")
+
+
+def normalize_mode(text: str) -> str:
+    """A mode as a layout writes it, in the class spelling ('' for an empty cell, ``NA``, ``-``).
+
+    Lower case; ``Ferroptotic``, ``apoptotic cell death``, ``Ferroptosis-induced`` as ``ferroptosis``;
+    ``live``/``viable`` as ``alive``. A word ferroscreen does not know is returned lower-cased (the
+    layout's reader refuses it when it is no known mode).
+    """
+    text = " ".join(re.sub(r"[_\-]+", " ", str(text)).lower().split())
+    if text in MISSING_TEXT or text in ("", "none"):
+        return ""
+    if text in MODE_WORDS:
+        return MODE_WORDS[text]
+    changed = True
+    while changed:
+        changed = False
+        for tail in _MODE_TAILS:
+            if text.endswith(" " + tail):
+                text, changed = text[: -len(tail) - 1].strip(), True
+    text = MODE_WORDS.get(text, text)
+    if re.fullmatch(r"[a-z]+otic", text):  # apoptotic, ferroptotic, necroptotic, pyroptotic, necrotic
+        text = text[:-4] + "osis"
+    return text
+
 
 _CONCENTRATIONS = ("concentration", "rescue_concentration")
 _UNITS_SAID = "molar: M, mM, uM, µM, nM, pM; mass with an 'mw' column in g/mol: ng/ml, µg/ml, mg/ml...; or %"
@@ -340,6 +374,19 @@ def _role(rec: LayoutRecord, row: dict) -> str:
 _PART_DOSE = re.compile(r"^(?P<name>.*?)\s*\((?P<dose>[^()]*)\)$")
 
 
+#: A part with its dose after it, unbracketed: ``Fer-1 1uM``, ``Nec-1s 30 µM``.
+_PART_TRAILING_DOSE = re.compile(r"^(?P<name>.*?\S)\s+(?P<dose>\d+(?:[.,]\d+)?\s*\S+)$")
+
+
+def _name_and_dose(part: str) -> tuple[str, str]:
+    """A combination's part as ``(name, dose)``: ``Fer-1 (1 uM)``, ``Fer-1 1uM`` -> ``Fer-1``, its dose ('' if none)."""
+    if m := _PART_DOSE.match(part):
+        return m["name"], m["dose"].strip()
+    if (m := _PART_TRAILING_DOSE.match(part)) and concentration_unit(split_value_unit(m["dose"])[1]):
+        return m["name"], m["dose"].strip()
+    return part, ""
+
+
 def _rescue_in_name(out_row: dict) -> None:
     """Read a compound written ``RSL3 + Fer-1 (1 uM)`` as RSL3 rescued by Fer-1 at 1 µM, in place.
 
@@ -350,8 +397,10 @@ def _rescue_in_name(out_row: dict) -> None:
     parts = [p.strip() for p in str(out_row["compound"]).split("+")]
     if len(parts) < 2 or not all(parts):
         return
-    split = [(m["name"], m["dose"].strip()) if (m := _PART_DOSE.match(p)) else (p, "") for p in parts]
+    split = [_name_and_dose(p) for p in parts]
     at = rescue_agent_index([name for name, _ in split])
+    if at is None:  # Ferrostatin 1, Liproxstatin 1 as written on the bench
+        at = rescue_agent_index([re.sub(r"\s+", "-", name) for name, _ in split])
     if at is None:
         return
     agent, dose = split[at]
@@ -472,10 +521,14 @@ def layout_from_records(
         out_row["role"] = role = _role(rec, row)
         if thunor and role == "empty" and not row.get("compound") and row.get("concentration", "").strip():
             out_row["role"] = role = "vehicle"  # thunor's format: no drug at dose 0 is an untreated control
-        mode = row.get("mode", "").lower()
+        written_mode = row.get("mode", "")
+        mode = normalize_mode(written_mode)
         if mode and mode not in modes:
-            raise LayoutError(f"{rec.where('mode')}: unknown mode '{mode}' (known: {', '.join(sorted(modes))})")
+            raise LayoutError(f"{rec.where('mode')}: unknown mode '{written_mode}' (known: {', '.join(sorted(modes))})")
         if role == "reference" and not mode:
+            if "mode" not in columns:
+                raise LayoutError(f"{rec.where(None)}: a reference well needs a mode (e.g. ferroptosis), and the "
+                                  f"layout has no 'mode' column (header: {', '.join(header)})")
             raise LayoutError(f"{rec.where('mode')}: a reference well needs a mode (e.g. ferroptosis)")
         out_row["mode"] = "alive" if role == "vehicle" and not mode else mode
         rep = row.get("replicate", "")
