@@ -612,6 +612,8 @@ class ReferencePlateDataModule(CropDataModule):
                               minlength=len(self.classes))
         n_val = np.bincount(np.concatenate(ys[True]) if ys[True] else np.zeros(0, np.int64),
                             minlength=len(self.classes))
+        for note in dict.fromkeys(notes):  # before training, not only in the summary after it
+            rank_zero_info(f"note: {note}")
         rank_zero_info("training data: " + "; ".join(
             f"{c} {len(w['train'])}+{len(w['val'])} wells, {n_train[i]}+{n_val[i]} crops"
             for i, (c, w) in enumerate(wells_per_class.items())) + " (training+validation)")

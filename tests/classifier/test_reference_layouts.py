@@ -85,12 +85,19 @@ def test_a_rescue_combination_marked_reference_is_not_trained_as_its_mode(tiny_p
     assert any("E02" in n and "rescue" in n for n in s["notes"])
 
 
-def test_a_vehicle_well_given_a_death_mode_is_trained_alive(tiny_plate, tmp_path):
+def test_a_vehicle_well_given_a_death_mode_is_trained_alive(tiny_plate, tmp_path, caplog):
+    import logging
+
     path = lab_layout(tmp_path / "map.csv", {"A01": ("DMSO 0.1%", "vehicle", "ferroptosis")})
-    s = summary(tiny_plate, path)
+    with caplog.at_level(logging.INFO):
+        s = summary(tiny_plate, path)
     assert wells_of(s, "alive") == {"A01", "B01"}
     assert wells_of(s, "ferroptosis") == {"E02", "F02"}
     assert any("A01" in n and "trained as alive" in n for n in s["notes"])
+    said = [r.getMessage() for r in caplog.records]  # before training: train printed them only after it
+    assert any(m.startswith("note: ") and "trained as alive" in m for m in said)
+    assert said.index(next(m for m in said if "trained as alive" in m)) < said.index(
+        next(m for m in said if m.startswith("training data: ")))
 
 
 def test_wells_the_layout_excludes_are_not_trained(tiny_plate, tmp_path):
