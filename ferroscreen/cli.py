@@ -565,6 +565,10 @@ def quantize(
         f"int8 graph calibrated on {info['calibration_crops']} crops; top class as float32 for "
         f"{info['argmax_agreement']:.1%} of {info['check_crops']} other crops -> {out}"
     )
+    from ferroscreen.models.bundle import load_bundle
+
+    if note := load_bundle(out).frame_note:
+        typer.echo(f"note: {model}: {note}")
     if info["calibration_crops"] < FEW_CALIBRATION_CROPS:
         typer.echo(f"note: {info['calibration_crops']} crops are few to calibrate on: a plate's other cells can fall "
                    f"outside the int8 ranges they set; more frames (--frames, {frames} now) give more cells")

@@ -84,6 +84,19 @@ class Bundle:
         return CropNormalization.from_meta(self.meta.get("normalization"))
 
     @property
+    def frame_note(self) -> str:
+        """Why calls on whole frames may differ from the bundle's validation figures ('' when they should not).
+
+        A bundle trained on crop images (an ImageFolder) scaled each crop by its own percentiles;
+        ``score``, ``quantize`` and ``evaluate`` of a plate scale whole frames before cutting crops.
+        """
+        if (self.meta.get("normalization") or {}).get("scope") != "per crop image":
+            return ""
+        return ("trained on crop images, each scaled by its own percentiles; on a plate each whole frame is "
+                "scaled before its crops are cut, so the calls can differ from its validation figures (a model "
+                "trained on reference plates or point annotations learns from crops cut as plates are)")
+
+    @property
     def int8_runnable(self) -> bool:
         """Whether int8 inference can run: the bundle has a graph and ONNX Runtime is installed (not imported)."""
         from ferroscreen.models.int8 import runtime_available

@@ -293,6 +293,8 @@ def score_plate(
     interval_note = _interval_mismatch(bundle, found)
     if interval_note:
         log(f"{model}: {interval_note}")
+    if bundle.frame_note:
+        log(f"note: {model}: {bundle.frame_note}")
     if moved:  # after every input check: an input error stays one line
         log(f"note: {moved}")
     if existing is not None and confusion_file is not None:

@@ -154,6 +154,8 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
             else:
                 foreign[str(c)] = foreign.get(str(c), 0) + 1
     cm = confusion_matrix(np.asarray(y_true, int), np.asarray(y_pred, int), len(classes))
+    notes = ([_foreign_note(root, foreign, len(y_true), classes)] if foreign else []) + (
+        [f"{bundle.path}: {bundle.frame_note}"] if bundle.frame_note else [])
     precision = det_tp / (det_tp + det_fp) if det_tp + det_fp else 0.0
     recall = det_tp / (det_tp + det_fn) if det_tp + det_fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -165,7 +167,7 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         **classification_report(cm, classes),
         "per_stage": stage_report(np.asarray(y_true, int), np.asarray(y_pred, int), stages, classes,
                                   _stage_order(root)),
-        **({"notes": [_foreign_note(root, foreign, len(y_true), classes)]} if foreign else {}),
+        **({"notes": notes} if notes else {}),
     }
 
 

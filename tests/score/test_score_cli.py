@@ -703,3 +703,17 @@ def test_gallery_draws_compound_names_with_dollar_signs_as_text(tmp_path):
     path = _draw(pd.DataFrame([row]), [np.zeros((8, 8))], ["alive", "ferroptosis"], 2, tmp_path / "g.png",
                  labels={"alive": "alive $y$"})
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_bundle_trained_on_crop_images_says_plates_are_scaled_otherwise(plate_dir, bundle_path, tmp_path):
+    """An ImageFolder bundle scaled each crop by its own percentiles; score scales whole frames (was silent)."""
+    from ferroscreen.models.bundle import load_bundle
+
+    from .conftest import make_bundle
+
+    folder = make_bundle(tmp_path / "folder.pt", normalization={
+        "method": "percentile", "low_percentile": 0.5, "high_percentile": 99.5, "clip": True,
+        "scope": "per crop image"})
+    assert load_bundle(bundle_path).frame_note == ""
+    proc = run(score_cmd(plate_dir, folder, tmp_path / "p.h5"))
+    assert f"note: {folder}: trained on crop images, each scaled by its own percentiles" in proc.stderr
