@@ -36,7 +36,7 @@ from ferroscreen.datamodules.crop_base import (
     resolve_normalization,
     split_groups,
 )
-from ferroscreen.datamodules.reference_labels import inhibitor_in, on_format, well_order, wells_text
+from ferroscreen.datamodules.reference_labels import on_format, well_order, wells_text
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.io.channels import choose_channel
@@ -470,8 +470,7 @@ class ReferencePlateDataModule(CropDataModule):
                         f"{shown} ({excluded.iloc[i]})")
                     continue
                 agent = row.rescue_agent if isinstance(row.rescue_agent, str) and row.rescue_agent else None
-                agent = agent or (inhibitor_in(row.compound) if row.role != "vehicle" else None)
-                if agent:  # rescued wells are not pure examples of a mode
+                if agent:  # rescued wells (the layout reads RSL3/Fer-1 1uM so too) are not pure examples of a mode
                     written_as = str(row.compound) if agent in str(row.compound) else f"{row.compound} + {agent}"
                     said.setdefault("rescue combinations (an inducer with a death-mode inhibitor), not pure "
                                     "examples of their mode, so not used", []).append(f"{shown} ({written_as})")

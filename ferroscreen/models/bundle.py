@@ -84,13 +84,18 @@ class Bundle:
         return CropNormalization.from_meta(self.meta.get("normalization"))
 
     @property
+    def trained_on_crop_images(self) -> bool:
+        """Whether it learned from crop images each scaled by its own percentiles (an ImageFolder), not frames."""
+        return (self.meta.get("normalization") or {}).get("scope") == "per crop image"
+
+    @property
     def frame_note(self) -> str:
         """Why calls on whole frames may differ from the bundle's validation figures ('' when they should not).
 
         A bundle trained on crop images (an ImageFolder) scaled each crop by its own percentiles;
         ``score``, ``quantize`` and ``evaluate`` of a plate scale whole frames before cutting crops.
         """
-        if (self.meta.get("normalization") or {}).get("scope") != "per crop image":
+        if not self.trained_on_crop_images:
             return ""
         return ("trained on crop images, each scaled by its own percentiles; on a plate each whole frame is "
                 "scaled before its crops are cut, so the calls can differ from its validation figures (a model "

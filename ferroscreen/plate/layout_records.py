@@ -387,6 +387,23 @@ def _name_and_dose(part: str) -> tuple[str, str]:
     return part, ""
 
 
+#: How a compound cell joins the parts of a combination: ``RSL3 + Fer-1``, ``RSL3/Fer-1``, ``RSL3 & Lip-1``,
+#: ``RSL3; Fer-1``, ``RSL3 with Fer-1`` (a ``/`` before a volume is a unit's: ``5 ug/ml``, ``1 mol/L``).
+_COMBINED = re.compile(r"\s*(?:\+|&|;|/(?!\s*[mµu]?[lL]\b))\s*|\s+(?:with|and)\s+", re.I)
+
+
+def _combination_parts(compound: str) -> list[str]:
+    """The parts of a combination written in one cell, split outside brackets (a dose's ``(5 ug/ml)`` stays)."""
+    held: list[str] = []
+
+    def hold(m: re.Match) -> str:
+        held.append(m.group(0))
+        return f"\0{len(held) - 1}\0"
+
+    text = re.sub(r"\([^()]*\)|\[[^\[\]]*\]", hold, str(compound))
+    return [re.sub(r"\0(\d+)\0", lambda m: held[int(m.group(1))], part).strip() for part in _COMBINED.split(text)]
+
+
 def _rescue_in_name(out_row: dict) -> None:
     """Read a compound written ``RSL3 + Fer-1 (1 uM)`` as RSL3 rescued by Fer-1 at 1 µM, in place.
 
@@ -394,13 +411,15 @@ def _rescue_in_name(out_row: dict) -> None:
     (:func:`~ferroscreen.plate.agents.rescue_agent_index`; ``TNF + zVAD`` stays a cocktail). The
     agent's dose in brackets is molar when its unit is, else kept as written (``rescue_as_written``).
     """
-    parts = [p.strip() for p in str(out_row["compound"]).split("+")]
+    parts = _combination_parts(out_row["compound"])
     if len(parts) < 2 or not all(parts):
         return
     split = [_name_and_dose(p) for p in parts]
-    at = rescue_agent_index([name for name, _ in split])
-    if at is None:  # Ferrostatin 1, Liproxstatin 1 as written on the bench
-        at = rescue_agent_index([re.sub(r"\s+", "-", name) for name, _ in split])
+    at = None
+    for joined in (" ", "-", ""):  # as written; Ferrostatin 1 / Fer 1 as Ferrostatin-1; Fer1 as written too
+        at = rescue_agent_index([re.sub(r"[\s_]+", joined, name) if joined != " " else name for name, _ in split])
+        if at is not None:
+            break
     if at is None:
         return
     agent, dose = split[at]
@@ -515,7 +534,7 @@ def layout_from_records(
         if row.get("drug2", "") and row["drug2"].lower() not in MISSING_TEXT:  # thunor's combinations
             _second_drug(rec, row, out_row, decimal_comma)
             row = {**row, "compound": out_row["compound"], "rescue_agent": out_row["rescue_agent"]}
-        elif not out_row["rescue_agent"] and "+" in out_row["compound"]:
+        elif not out_row["rescue_agent"] and _COMBINED.search(out_row["compound"]):
             _rescue_in_name(out_row)
             row = {**row, "compound": out_row["compound"], "rescue_agent": out_row["rescue_agent"]}
         out_row["role"] = role = _role(rec, row)

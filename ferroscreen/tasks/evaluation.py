@@ -89,8 +89,7 @@ def crop_image_normalization(bundle: Bundle, notes: list[str]) -> CropNormalizat
     frame around it, so its own pixels stand in (``background``: the crop's median as the
     background level), and ``notes`` says so.
     """
-    meta = bundle.meta.get("normalization") or {}
-    if meta.get("scope") == "per crop image":
+    if bundle.trained_on_crop_images:
         return None
     norm = bundle.normalization
     how = ("normalised to its own median as the background" if norm.method == "background"

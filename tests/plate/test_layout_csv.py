@@ -279,7 +279,8 @@ def test_title_lines_above_the_table_are_passed_over(tmp_path):
 def test_a_rescue_written_into_the_compound_name_is_read_as_one(tmp_path):
     p = tmp_path / "combo.csv"
     p.write_text("well,compound,concentration,unit\nA1,RSL3 + Fer-1 (1 uM),100,nM\nA2,RSL3+ferrostatin-1,100,nM\n"
-                 "A3,TNF + zVAD (20 uM),10,ng/ml\nA4,Drug A + Drug B,1,uM\nA5,erastin + DFO (5 ug/ml),1,uM\n")
+                 "A3,TNF + zVAD (20 uM),10,ng/ml\nA4,Drug A + Drug B,1,uM\nA5,erastin + DFO (5 ug/ml),1,uM\n"
+                 "A6,RSL3/Fer1,100,nM\nA7,RSL3 & Lip-1 (200 nM),100,nM\nA8,Lopinavir/Ritonavir,1,uM\n")
     t = read_layout(p).table.set_index("well")
     assert t.loc["A01", ["compound", "rescue_agent", "role"]].tolist() == ["RSL3", "Fer-1", "rescue"]
     assert t.loc["A01", "rescue_concentration"] == pytest.approx(1e-6) and t.loc["A01", "concentration"] == 1e-7
@@ -288,6 +289,12 @@ def test_a_rescue_written_into_the_compound_name_is_read_as_one(tmp_path):
     assert t.loc["A03", ["compound", "rescue_agent"]].tolist() == ["TNF + zVAD (20 uM)", ""]  # the cocktail
     assert t.loc["A04", ["compound", "rescue_agent"]].tolist() == ["Drug A + Drug B", ""]
     assert t.loc["A05", ["compound", "rescue_agent", "rescue_as_written"]].tolist() == ["erastin", "DFO", "5 ug/ml"]
+    # other ways labs join a combination in one cell (were samples named 'RSL3/Fer1' in fit; training left them out
+    # by its own reading)
+    assert t.loc["A06", ["compound", "rescue_agent", "role"]].tolist() == ["RSL3", "Fer1", "rescue"]
+    assert t.loc["A07", ["compound", "rescue_agent"]].tolist() == ["RSL3", "Lip-1"]
+    assert t.loc["A07", "rescue_concentration"] == pytest.approx(2e-7)
+    assert t.loc["A08", ["compound", "rescue_agent"]].tolist() == ["Lopinavir/Ritonavir", ""]
 
 
 def test_a_dilution_scheme_in_a_concentration_cell_is_not_read_as_a_unit(tmp_path):
