@@ -15,6 +15,7 @@ MOLAR_DIVISORS: dict[str, float] = {
     "μM": 1e6,  # Greek mu U+03BC
     "nM": 1e9,
     "pM": 1e12,
+    "fM": 1e15,
 }
 
 
@@ -90,7 +91,7 @@ def decimal_point(text: str) -> str:
 
 
 def is_molar_unit(unit: str) -> bool:
-    """Whether ``unit`` is a molar unit ferroscreen converts (M, mM, uM/µM, nM, pM)."""
+    """Whether ``unit`` is a molar unit ferroscreen converts (M, mM, uM/µM, nM, pM, fM)."""
     return str(unit).strip() in MOLAR_DIVISORS
 
 

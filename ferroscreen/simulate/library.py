@@ -43,6 +43,7 @@ import yaml
 
 from ferroscreen.errors import FerroscreenError, WellError
 from ferroscreen.plate import PlateFormat
+from ferroscreen.plate.units import MOLAR_DIVISORS, molar_unit, split_value_unit, to_molar
 
 #: Death modes the simulator renders.
 DEATH_MODES = ("apoptosis", "ferroptosis", "necroptosis")
@@ -309,10 +310,6 @@ def load_library(spec: str | Path) -> Library:
     return library_from_dict(data, source=path)
 
 
-#: Concentration units accepted in library files ("10 uM"), as molar factors.
-MOLAR_UNITS = {"M": 1.0, "mM": 1e-3, "uM": 1e-6, "µM": 1e-6, "μM": 1e-6, "nM": 1e-9,
-               "pM": 1e-12, "fM": 1e-15}
-_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s.+-][^\s]*)?\s*$")
 #: Fastest cell cycle a library may give (h): faster ones grow the population beyond reach.
 MIN_DOUBLING_TIME_H = 6.0
 
@@ -342,15 +339,18 @@ def library_from_dict(data: object, source: Path | None = None) -> Library:
         if value is None:
             raise fail(key, "missing value")
         if isinstance(value, str):
-            m = _QUANTITY.match(value)
-            unit = m.group(2) if m else None
-            if m is None or (unit is not None and not (molar and unit in MOLAR_UNITS)):
-                hint = (f" (molar, e.g. 1.0e-6, or with a unit: {', '.join(MOLAR_UNITS)})"
+            text, written_unit = split_value_unit(value)  # the layouts' own reading: '10 uM', '100nM'
+            unit = molar_unit(written_unit) if written_unit else ""
+            try:
+                v = float(text)
+                if written_unit and not (molar and unit):
+                    raise ValueError(written_unit)
+            except ValueError:
+                hint = (f" (molar, e.g. 1.0e-6, or with a unit: {', '.join(MOLAR_DIVISORS)})"
                         if molar else "")
-                raise fail(key, f"'{value}' is not a number{hint}")
-            v = float(m.group(1))
+                raise fail(key, f"'{value}' is not a number{hint}") from None
             if unit:  # 10 uM is 1e-05, not 9.999999999999999e-06
-                v = float(f"{v * MOLAR_UNITS[unit]:.12g}")
+                v = to_molar(v, unit)
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail(key, f"'{value}' is not a number")
         else:
