@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from .cli_process import FERROSCREEN, run_command
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -41,9 +43,13 @@ def shared_data() -> Path:
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``ferroscreen ARGS`` in a subprocess as a user would (text output captured)."""
-    return subprocess.run(
-        [sys.executable, "-m", "ferroscreen.cli", *map(str, args)],
+    """Run ``ferroscreen ARGS`` in a process of its own as a user would (text output captured).
+
+    Served by :func:`tests.cli_process.run_command`: a fork of a process that has imported torch and
+    Lightning already, unless the run needs a fresh interpreter.
+    """
+    return run_command(
+        [*FERROSCREEN, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,

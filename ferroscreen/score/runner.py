@@ -466,7 +466,7 @@ def _rescore_stale(before: pd.DataFrame | None, frames: pd.DataFrame, next_scan:
             continue
         own.append(int(i))
         other = st.st_size != sizes[i] or (not sizes_only and abs(st.st_mtime - mtimes[i]) > MTIME_SLACK_S)
-        if sizes[i] >= 0 and other and now - st.st_mtime >= settle_s:
+        if sizes[i] >= 0 and other and (not settle_s or now - st.st_mtime >= settle_s):  # a clock ahead too
             changed.add(paths[i])
     stale = {i for i in own if paths[i] in changed}
     n_changed = len(stale)

@@ -116,6 +116,8 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
         run=run,
         save_config_kwargs={"overwrite": True},
         seed_everything_default=0,
-        # a bad option raises (one line from run_training) instead of printing the whole usage
-        parser_kwargs={"exit_on_error": False, "fit": {"exit_on_error": False}},
+        # a bad option raises (one line from run_training) instead of printing the whole usage; an option
+        # is given whole (argparse would read --trainer.max_epoch as --trainer.max_epochs)
+        parser_kwargs={"exit_on_error": False, "allow_abbrev": False,
+                       "fit": {"exit_on_error": False, "allow_abbrev": False}},
     )

@@ -14,6 +14,7 @@ from ferroscreen.cli import app, main
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
 
+from ..cli_process import run_command
 from .conftest import shared_path, synthetic_screen
 
 FITS_COLUMNS = ("curve, readout, model, n_points, bottom, bottom_se, top, top_se, hill, hill_se, "
@@ -22,7 +23,7 @@ FITS_COLUMNS = ("curve, readout, model, n_points, bottom, bottom_se, top, top_se
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ferroscreen.cli", *args],
+    return run_command([sys.executable, "-m", "ferroscreen.cli", *args],
                           capture_output=True, text=True, timeout=120)
 
 

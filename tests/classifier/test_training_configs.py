@@ -175,6 +175,8 @@ def test_train_cli_bad_setting_is_one_line(tiny_plate, tmp_path, cli):
     typo = cli(*base, "--data.init_args.onset_hh", "24", cwd=tmp_path)  # was ~85 lines of usage naming `fit --help`
     check(typo, "invalid training option: data: Option 'onset_hh' is not accepted")
     assert len(typo.stderr.strip().splitlines()) == 1, typo.stderr
+    # argparse would read a prefix of one option as that option (5 epochs instead of a typo's refusal)
+    check(cli(*base, "--trainer.max_epoch", "5", cwd=tmp_path), "invalid training option", "--trainer.max_epoch")
     assert not (tmp_path / "m.pt").exists()
 
 

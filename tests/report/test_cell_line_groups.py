@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ..cli_process import run_command
+
 # cell line -> (rows, EC50 of volasertib for ferroptosis in M)
 LINES = {"Nalm6": ("ABCD", 3e-8), "REH": ("EFGH", 1e-6)}
 DOSES = [1e-9 * 10 ** (k / 2) for k in range(8)]  # 1 nM .. ~3.2 uM
@@ -42,13 +44,12 @@ def _plate(root):
 def two_lines(tmp_path_factory):
     """The plate's files and ``res/``: `fit` output plus the wells and layout, as `report` reads them."""
     import shutil
-    import subprocess
     import sys
 
     root = tmp_path_factory.mktemp("lines")
     _plate(root)
     res = root / "res"
-    proc = subprocess.run([sys.executable, "-m", "ferroscreen.cli", "fit", str(root / "wells_in.csv"), "--layout",
+    proc = run_command([sys.executable, "-m", "ferroscreen.cli", "fit", str(root / "wells_in.csv"), "--layout",
                            str(root / "layout.csv"), "--out", str(res)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     shutil.copy(root / "wells_in.csv", res / "wells.csv")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+
+from ..cli_process import run_command
 
 CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
@@ -45,7 +46,7 @@ def make_bundle(path: Path, classes=CLASSES, seed: int = 0, confusion=None, norm
 
 def simulate(out: Path, wells: str = "A01,A02,B01,B02", hours: float = 8, fields: int = 1, size: int = 128,
              seed: int = 1) -> Path:
-    proc = subprocess.run(
+    proc = run_command(
         [sys.executable, "-m", "ferroscreen.cli", "simulate", str(out), "--fields", str(fields), "--hours",
          str(hours), "--interval-h", "4", "--image-size", str(size), str(size), "--wells", wells, "--seed",
          str(seed), "--workers", "1"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import h5py
@@ -16,13 +15,14 @@ import tifffile
 
 from ferroscreen.score import FAILED, StoreError, read_store
 
+from ..cli_process import run_command
 from .conftest import make_bundle
 
 CMD = [sys.executable, "-m", "ferroscreen.cli"]
 
 
 def score(plate, bundle, out, *extra):
-    return subprocess.run(
+    return run_command(
         [*CMD, "score", str(plate), "--model", str(bundle), "--out", str(out), "--workers", "1", *map(str, extra)],
         capture_output=True, text=True, timeout=300,
     )
@@ -112,7 +112,7 @@ def test_corrupt_bundle_and_bad_store_are_one_line_errors(plate_dir, tmp_path, u
     assert not (tmp_path / "p.h5").exists()
     not_store = tmp_path / "x.h5"
     not_store.write_bytes(b"garbage")
-    proc = subprocess.run([*CMD, "export", str(not_store), "--out", str(tmp_path / "e")], capture_output=True,
+    proc = run_command([*CMD, "export", str(not_store), "--out", str(tmp_path / "e")], capture_output=True,
                           text=True, timeout=120)
     user_error(proc, str(not_store))
 
@@ -138,7 +138,7 @@ def test_path_mistakes_fail_before_torch_loads(plate_dir, bundle_path, tmp_path)
         ((tmp_path / "no_plate", bundle_path, tmp_path / "a.h5"), "no_plate"),
     ]
     for args, fragment in cases:
-        proc = subprocess.run([sys.executable, "-c", probe, *map(str, args)], capture_output=True, text=True,
+        proc = run_command([sys.executable, "-c", probe, *map(str, args)], capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, proc.stderr
         message, imported = proc.stdout.strip().splitlines()
@@ -154,14 +154,14 @@ def test_truncated_or_damaged_store_is_a_one_line_error_not_a_hang(plate_dir, bu
     data = store.read_bytes()
     cut = tmp_path / "cut.h5"
     cut.write_bytes(data[: len(data) // 2])
-    proc = subprocess.run([*CMD, "export", str(cut), "--out", str(tmp_path / "e")], capture_output=True, text=True,
+    proc = run_command([*CMD, "export", str(cut), "--out", str(tmp_path / "e")], capture_output=True, text=True,
                           timeout=60)
     user_error(proc, str(cut), "truncated HDF5 score store")
     damaged = tmp_path / "damaged.h5"
     shutil.copy(store, damaged)
     with h5py.File(damaged, "a") as f:
         del f["cells"]
-    proc = subprocess.run([*CMD, "overlay", str(damaged), "--wells", "A01", "--out", str(tmp_path / "o")],
+    proc = run_command([*CMD, "overlay", str(damaged), "--wells", "A01", "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=60)
     user_error(proc, str(damaged), "damaged score store: '/cells' is missing")
     assert not (tmp_path / "e").exists() and not (tmp_path / "o").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import subprocess
 import sys
 
 import numpy as np
@@ -12,6 +11,8 @@ import torch
 
 from ferroscreen.score import read_cells, read_store
 
+from ..cli_process import run_command
+
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
@@ -19,7 +20,7 @@ CMD = [sys.executable, "-m", "ferroscreen.cli"]
 
 
 def run(*args, timeout=300):
-    return subprocess.run([*CMD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    return run_command([*CMD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 def score(plate, bundle, out, *extra):

@@ -20,6 +20,7 @@ import pytest
 
 from ferroscreen.score import DONE, read_cells, read_store
 
+from ..cli_process import run_command
 from .conftest import make_bundle
 
 CMD = [sys.executable, "-m", "ferroscreen.cli"]
@@ -31,7 +32,7 @@ def score_cmd(plate, bundle, out, *extra):
 
 
 def run(cmd, timeout=300):
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = run_command(cmd, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -188,7 +189,7 @@ def test_overlay_draws_each_wells_frames_with_class_colours(reference, tmp_path,
     for args, fragment in ((["--wells", "C13"], "not in this store"), (["--wells", "Q99x"], "--wells"),
                            (["--wells", "A01", "--times", "1h"], "--times"), (["--wells", "A01", "--field", "3"],
                                                                              "no scored frame of field 3")):
-        proc = subprocess.run([*CMD, "overlay", str(reference), "--out", str(tmp_path / "x"), *args],
+        proc = run_command([*CMD, "overlay", str(reference), "--out", str(tmp_path / "x"), *args],
                               capture_output=True, text=True, timeout=120)
         user_error(proc, fragment)
     assert not (tmp_path / "x").exists()
@@ -197,7 +198,7 @@ def test_overlay_draws_each_wells_frames_with_class_colours(reference, tmp_path,
 def test_existing_store_needs_resume(reference, bundle_path, plate_dir, tmp_path, user_error):
     out = tmp_path / "p.h5"
     shutil.copy(reference, out)
-    proc = subprocess.run(score_cmd(plate_dir, bundle_path, out), capture_output=True, text=True, timeout=120)
+    proc = run_command(score_cmd(plate_dir, bundle_path, out), capture_output=True, text=True, timeout=120)
     user_error(proc, str(out), "--resume")
     proc = run(score_cmd(plate_dir, bundle_path, out, "--resume"))  # nothing left to do
     assert "0 frames scored" in proc.stdout
@@ -360,10 +361,10 @@ def test_z_stack_scores_the_plane_asked_for(reference, plate_dir, bundle_path, t
     proc = run(score_cmd(meas, bundle_path, lowest))
     assert "z plane 0 (the lowest) of planes 0, 1; --z-plane picks another" in proc.stderr
     assert read_store(lowest).attrs["z_plane"] == 0
-    proc = subprocess.run(score_cmd(meas, bundle_path, lowest, "--resume", "--z-plane", "1"),
+    proc = run_command(score_cmd(meas, bundle_path, lowest, "--resume", "--z-plane", "1"),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "was scored on z plane 0" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run(score_cmd(meas, bundle_path, tmp_path / "z5.h5", "--z-plane", "5"),
+    proc = run_command(score_cmd(meas, bundle_path, tmp_path / "z5.h5", "--z-plane", "5"),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "no z plane 5 (planes 0, 1" in proc.stderr and not (tmp_path / "z5.h5").exists()
     trained = make_bundle(tmp_path / "z1.pt", training_data={"z_plane": 1})  # same weights as bundle_path
@@ -445,7 +446,7 @@ def test_confusion_file_recorrects_and_is_kept(reference, bundle_path, plate_dir
     not_json = tmp_path / "broken.json"
     not_json.write_text("{oops")
     for path, fragment in [(bad_classes, "classes"), (not_json, "not a JSON"), (tmp_path / "none.json", "not found")]:
-        proc = subprocess.run(score_cmd(plate_dir, bundle_path, out, "--resume", "--confusion", path),
+        proc = run_command(score_cmd(plate_dir, bundle_path, out, "--resume", "--confusion", path),
                               capture_output=True, text=True, timeout=120)
         user_error(proc, str(path), fragment)
     assert read_store(out).attrs["confusion_source"] == str(good.resolve())  # nothing lost
@@ -464,7 +465,7 @@ def test_precision_is_recorded_close_to_fp32_and_kept_on_resume(reference, bundl
     p_cols = [c for c in ref.columns if c.startswith("p_")]
     np.testing.assert_allclose(ref[p_cols].to_numpy(), f32[p_cols].to_numpy(), atol=0.05)
 
-    proc = subprocess.run(score_cmd(plate_dir, bundle_path, out, "--resume", "--precision", "bf16"),
+    proc = run_command(score_cmd(plate_dir, bundle_path, out, "--resume", "--precision", "bf16"),
                           capture_output=True, text=True, timeout=120)
     user_error(proc, str(out), "precision 32")
     run(score_cmd(plate_dir, bundle_path, out, "--resume"))  # auto keeps the store's precision
@@ -516,9 +517,9 @@ def test_folder_of_two_plates_scores_the_one_picked(reference, plate_dir, bundle
     for p in sorted((src / "images").glob("VID1_*.tif")):
         shutil.copy(p, p.with_name("VID2" + p.name[4:]))
     out = tmp_path / "vid2.h5"
-    proc = subprocess.run(score_cmd(src, bundle_path, out), capture_output=True, text=True, timeout=120)
+    proc = run_command(score_cmd(src, bundle_path, out), capture_output=True, text=True, timeout=120)
     user_error(proc, str(src), "holds plates VID1, VID2", "--plate")
-    proc = subprocess.run(score_cmd(src, bundle_path, out, "--plate", "VID3"), capture_output=True, text=True,
+    proc = run_command(score_cmd(src, bundle_path, out, "--plate", "VID3"), capture_output=True, text=True,
                           timeout=120)
     user_error(proc, "no plate 'VID3' (found VID1, VID2)")
     run(score_cmd(src, bundle_path, out, "--plate", "VID2"))
@@ -579,11 +580,11 @@ def test_a_pattern_reads_images_named_some_other_way(plate_dir, tmp_path):
     plate, pattern, _ = _renamed_plate(plate_dir, tmp_path)
     for extra, message in ((["--format", "pattern"], "--format pattern needs --pattern REGEX"),
                            (["--format", "incucyte", "--pattern", pattern], "--pattern goes with --format pattern")):
-        proc = subprocess.run([*CMD, "inspect", str(plate), *extra], capture_output=True, text=True, timeout=120)
+        proc = run_command([*CMD, "inspect", str(plate), *extra], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     proc = run([*CMD, "inspect", str(plate), "--pattern", pattern, "--interval-h", "4"])
     assert "pattern" in proc.stdout and "timepoints: 3 from 0 h to 8 h, every 4 h" in proc.stdout
-    proc = subprocess.run([*CMD, "inspect", str(plate), "--pattern", pattern, "--interval-h", "-4"],
+    proc = run_command([*CMD, "inspect", str(plate), "--pattern", pattern, "--interval-h", "-4"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "--interval-h must be a number > 0, not -4" in proc.stderr
     run([*CMD, "detect", str(plate), "--pattern", pattern, "--interval-h", "4", "--overlays", "0", "--out",

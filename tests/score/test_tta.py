@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import torch
 from ferroscreen.models.tta import VIEWS, dihedral_view, tta_proba
 from ferroscreen.score import read_store
 
+from ..cli_process import run_command
 from .test_score_cli import run, score_cmd
 
 
@@ -71,7 +71,7 @@ def test_score_tta_is_recorded_and_kept_on_resume(plate_dir, bundle_path, tmp_pa
     assert store.attrs["tta"] is True or store.attrs["tta"] == 1
     assert not ref.attrs["tta"]
     assert len(store.wells) == len(ref.wells) and (store.wells["n_cells"].to_numpy() == ref.wells["n_cells"]).all()
-    proc = subprocess.run(score_cmd(plate_dir, bundle_path, out, "--resume"), capture_output=True, text=True,
+    proc = run_command(score_cmd(plate_dir, bundle_path, out, "--resume"), capture_output=True, text=True,
                           timeout=120)
     user_error(proc, str(out), "resume it with --tta")
     proc = cli("evaluate", str(plate_dir), "--model", str(bundle_path), "--tta", "--json", "--precision", "32")

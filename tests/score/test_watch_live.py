@@ -132,7 +132,8 @@ def test_an_image_replaced_after_it_was_scored_is_scored_again_and_a_deleted_one
     with pytest.raises(AssertionError):
         pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(single_reference))
     shutil.copy(plate_dir / "images" / first.name, first)
-    os.utime(first, (time.time() + 5, time.time() + 5))  # a time stamp of its own, whatever the clock's grain
+    # a time stamp of its own whatever the clock's grain, an hour ahead (an imager PC's clock ahead of this one's)
+    os.utime(first, (time.time() + 3600, time.time() + 3600))
     images[-1].unlink()  # deleted after it was scored: its cells stay
     proc = run(score_cmd(src, bundle_path, out, "--resume"), timeout=120)
     assert "scoring 1 scored frame(s) again (1 image file(s) replaced since scored)" in proc.stderr
