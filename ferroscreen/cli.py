@@ -938,37 +938,40 @@ def export(
         if not 0 <= value <= MAX_GALLERY:
             raise FerroscreenError(f"{name} must be 0 (none) or a number of cells per class up to {MAX_GALLERY}, "
                                    f"not {value}")
-    path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
-    typer.echo(f"-> {path}")
-    for note in store_notes(store):
-        typer.echo(f"note: {note}")
-    from ferroscreen.score.gallery import cell_pool, remove_earlier_galleries
+    from ferroscreen.score.store import one_version
 
-    removed = remove_earlier_galleries(out, overall=True, compounds=True)  # an earlier export's: never this plate's
-    written: set[str] = set()
-    pool = cell_pool(store, seed=seed) if gallery or compound_gallery else None  # the cells read once for both
-    if gallery:
-        from ferroscreen.score.gallery import write_gallery
-
-        g = write_gallery(store, out, per_class=gallery, seed=seed, pool=pool)
-        for note in g.notes:
+    with one_version(store):  # wells.csv and galleries of one version of a store a --watch is rewriting
+        path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
+        typer.echo(f"-> {path}")
+        for note in store_notes(store):
             typer.echo(f"note: {note}")
-        if g.png is not None:
-            written |= {"gallery.csv", "gallery.png"}
-            counts = g.cells["class"].value_counts()
-            typer.echo(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
-    if compound_gallery:
-        from ferroscreen.score.gallery import write_compound_galleries
+        from ferroscreen.score.gallery import cell_pool, remove_earlier_galleries
 
-        g = write_compound_galleries(store, out, per_mode=compound_gallery, seed=seed, pool=pool)
-        for note in g.notes:
-            typer.echo(f"note: {note}")
-        if g.csv is not None:
-            written |= {"gallery_compounds.csv", "galleries/"}
-            typer.echo(f"-> {g.csv} ({g.cells['image'].nunique()} treatments, {len(g.cells)} cells in {g.png}/)")
-    gone = [name for name in removed if name.split(" ")[0] not in written]
-    if gone:
-        typer.echo(f"note: removed an earlier export's {', '.join(gone)} from {out}: not this export's cells")
+        removed = remove_earlier_galleries(out, overall=True, compounds=True)  # an earlier export's: never this plate's
+        written: set[str] = set()
+        pool = cell_pool(store, seed=seed) if gallery or compound_gallery else None  # the cells read once for both
+        if gallery:
+            from ferroscreen.score.gallery import write_gallery
+
+            g = write_gallery(store, out, per_class=gallery, seed=seed, pool=pool)
+            for note in g.notes:
+                typer.echo(f"note: {note}")
+            if g.png is not None:
+                written |= {"gallery.csv", "gallery.png"}
+                counts = g.cells["class"].value_counts()
+                typer.echo(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
+        if compound_gallery:
+            from ferroscreen.score.gallery import write_compound_galleries
+
+            g = write_compound_galleries(store, out, per_mode=compound_gallery, seed=seed, pool=pool)
+            for note in g.notes:
+                typer.echo(f"note: {note}")
+            if g.csv is not None:
+                written |= {"gallery_compounds.csv", "galleries/"}
+                typer.echo(f"-> {g.csv} ({g.cells['image'].nunique()} treatments, {len(g.cells)} cells in {g.png}/)")
+        gone = [name for name in removed if name.split(" ")[0] not in written]
+        if gone:
+            typer.echo(f"note: removed an earlier export's {', '.join(gone)} from {out}: not this export's cells")
 
 
 @app.command()

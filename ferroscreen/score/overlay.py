@@ -22,7 +22,7 @@ import pandas as pd
 from ferroscreen.errors import FerroscreenError, WellError
 from ferroscreen.plate import normalize_well
 from ferroscreen.plate.mode_colors import mode_bgr, mode_color
-from ferroscreen.score.store import DONE, STATUS_NAMES, read_frame_cells, read_store
+from ferroscreen.score.store import DONE, STATUS_NAMES, one_version, read_frame_cells, read_store
 
 __all__ = ["WellOverlays", "pick_times", "write_well_overlays"]
 
@@ -130,13 +130,19 @@ def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path,
         FerroscreenError: A well is not a well or not in the store, the field
             is not imaged in a well, or ``max_times`` < 1.
     """
+    if max_times < 1:
+        raise FerroscreenError(f"--max-times must be at least 1, not {max_times}")
+    with one_version(store_path):  # the cells of the frames read, were a --watch to rewrite the store meanwhile
+        return _write_overlays(store_path, wells, out_dir, field_no, times, max_times)
+
+
+def _write_overlays(store_path, wells: str, out_dir, field_no: int | None, times: list[float] | None,
+                    max_times: int) -> WellOverlays:
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     from ferroscreen.io.frames import load_image
 
-    if max_times < 1:
-        raise FerroscreenError(f"--max-times must be at least 1, not {max_times}")
     store = read_store(store_path)
     classes, frames = store.classes, store.frames
     asked = _parse_wells(wells, store_path)

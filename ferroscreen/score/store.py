@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -390,12 +391,45 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     return stale
 
 
-def open_h5(path: str | Path) -> h5py.File:
+#: Stores held open by :func:`one_version`, by resolved path.
+_HELD: dict[str, h5py.File] = {}
+
+
+@contextmanager
+def one_version(path: str | Path) -> Iterator[None]:
+    """Every read of the store ``path`` inside the block sees the version it held on entry.
+
+    A store is only ever replaced whole (a new file renamed over it, :func:`write_store`), so a
+    ``score --watch`` may swap it between two reads of one export; inside this block the store
+    file is held open and :func:`open_h5` of its path gives that file, as it was. Nested blocks
+    of one store share the outer one's file.
+
+    Raises:
+        StoreError: As :func:`open_h5`, on entry.
+    """
+    key = os.path.realpath(path)
+    if key in _HELD:
+        yield
+        return
+    _HELD[key] = open_h5(path)
+    try:
+        yield
+    finally:
+        _HELD.pop(key).close()
+
+
+def open_h5(path: str | Path):
     """Open an HDF5 file read-only, falling back to SWMR read for a killed SWMR writer's file.
+
+    A context manager giving the ``h5py.File``; inside :func:`one_version` of ``path``, the held
+    file (left open on exit).
 
     Raises:
         StoreError: When the file is missing or not readable HDF5.
     """
+    held = _HELD.get(os.path.realpath(path)) if _HELD else None
+    if held is not None:
+        return nullcontext(held)
     path = Path(path)
     if not path.is_file():
         raise StoreError(missing_file(path, "score store"))

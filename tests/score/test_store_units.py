@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -10,7 +12,16 @@ import pytest
 from ferroscreen.score.correction import adjusted_fractions, confusion_rates, project_to_simplex
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.shard import ShardReader, ShardWriter
-from ferroscreen.score.store import DONE, PENDING, new_frame_table, read_cells, read_store
+from ferroscreen.score.store import (
+    DONE,
+    PENDING,
+    iter_cells,
+    new_frame_table,
+    one_version,
+    read_cells,
+    read_frame_cells,
+    read_store,
+)
 
 CLASSES = ["alive", "apoptosis", "ferroptosis", "necroptosis"]
 
@@ -87,6 +98,35 @@ def test_torn_commit_is_ignored_and_replay_does_not_duplicate(tmp_path):
     wells = read_store(out).wells.set_index("well")
     assert wells.loc["A01", "n_cells"] == 3 and np.isnan(wells.loc["A02", "frac_alive"])
     assert wells.loc["A02", "n_pending"] == 1
+
+
+def _store(path, frames_cells: dict[int, int], tmp_path, name: str):
+    j = tmp_path / f"{name}.h5"
+    w = ShardWriter(j, 4)
+    for frame, n in frames_cells.items():
+        w.commit([_result(frame, n)], _cells(frame, n, frame))
+    w.close()
+    attrs = {"classes": CLASSES, "confusion": np.eye(4).tolist(), "plate": "P"}
+    return merge_journals(path, attrs, _frames(4), None, [j], False)[0]
+
+
+def test_reads_inside_one_version_see_the_store_as_it_was_when_a_watch_replaces_it(tmp_path):
+    """export/overlay read a store several times; a --watch renaming a new store over it meanwhile changes none."""
+    out = tmp_path / "s.h5"
+    _store(out, {0: 3}, tmp_path, "j1")
+    newer = tmp_path / "newer" / "s.h5"
+    newer.parent.mkdir()
+    _store(newer, {0: 3, 2: 2}, tmp_path, "j2")
+    with one_version(out):
+        before = read_store(out)
+        os.replace(newer, out)  # as the watch's write_store swaps a store in
+        with one_version(out):  # nested: the outer block's version
+            assert read_store(out).attrs["n_cells"] == 3
+        assert read_store(tmp_path / "." / "s.h5").attrs["n_cells"] == 3  # the same file by another spelling
+        assert len(read_cells(out)) == 3 and sum(len(b) for b in iter_cells(out)) == 3
+        assert len(read_frame_cells(out, [2])[2]) == 0
+        assert list(read_store(out).frames["status"]) == list(before.frames["status"])
+    assert read_store(out).attrs["n_cells"] == 5 and len(read_frame_cells(out, [2])[2]) == 2
 
 
 def test_select_fractions_rejects_unknown_or_missing_estimates():
