@@ -36,7 +36,7 @@ from ferroscreen.datamodules.crop_base import (
     resolve_normalization,
     split_groups,
 )
-from ferroscreen.datamodules.reference_labels import on_format, well_order, wells_text
+from ferroscreen.datamodules.reference_labels import WellLabeller, well_order, wells_text
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.io.channels import choose_channel
@@ -44,7 +44,6 @@ from ferroscreen.io.planes import choose_plane
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.plate import read_layout
 from ferroscreen.plate.layout_records import normalize_mode
-from ferroscreen.plate.wells import PlateFormat
 
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,
@@ -297,6 +296,10 @@ class ReferencePlateDataModule(CropDataModule):
         self.next_scan = check_next_scan(next_scan)
         self.extract_workers = int(extract_workers)
 
+    @property
+    def _labels(self) -> WellLabeller:
+        return WellLabeller(self.classes, self.roles)
+
     def _onset(self, mode: str) -> float:
         if isinstance(self.onset_h, dict):  # keys as the classes, or as a layout writes modes (Ferroptosis)
             keyed = {normalize_mode(key): value for key, value in self.onset_h.items()}
@@ -324,14 +327,14 @@ class ReferencePlateDataModule(CropDataModule):
         if name_note := layout.other_name_note(plates):
             rank_zero_info(f"note: {name_note}")
         notes: list[str] = []
-        self._check_plate_format(layout, layout_path, frames, notes)
+        self._labels.check_plate_format(layout, layout_path, frames, notes)
         dropped: dict[int, list[str]] = {}
-        well_class, skipped_modes = self._well_classes(k, layout, layout_path, plates, notes, dropped)
+        well_class, skipped_modes = self._labels.well_classes(k, layout, layout_path, plates, notes, dropped)
         following = later_scans(frames, self.next_scan)
         if following is None:
             following = pd.Series(False, index=frames.index)
         sel, labels, nexts = [], [], []
-        alive = self._class_of("alive")
+        alive = self._labels.class_of("alive")
         imaged: dict[tuple[int, str, str], list[float]] = {}
         for row, nxt in zip(frames.itertuples(index=False), following.tolist(), strict=True):
             cls = well_class.get((k, str(row.plate), row.well))
@@ -387,128 +390,6 @@ class ReferencePlateDataModule(CropDataModule):
             "source": str(root), "layout": str(layout_path), "format": acq.format, "channel": channel,
             "z_plane": z_plane, "scan_interval_h": scan_interval_h(frames)}, notes, dropped)
 
-    def _no_class(self, unseen: list[str], dropped: dict[int, list[str]]) -> None:
-        """Refuse to train without crops of the classes ``unseen``, saying why each has none.
-
-        Raises:
-            FerroscreenError: Always.
-        """
-        why = [w for i, c in enumerate(self.classes) if c in unseen for w in dropped.get(i, [])]
-        never = [c for i, c in enumerate(self.classes) if c in unseen and i not in dropped]
-        if never:
-            why.append(f"the layout names no {'/'.join(self.roles)} wells of {', '.join(never)}")
-        raise FerroscreenError(
-            f"data.root: no training crops of class(es) {', '.join(unseen)} ({'; '.join(why)}; onset_h "
-            f"{self.onset_h}, until_h {self.until_h}); a classifier cannot learn a class it never sees (train "
-            f"on the classes the plate has: --model.classes)")
-
-    def _class_of(self, mode: str) -> int | None:
-        """The index of the class a layout's mode names (``Ferroptosis``, ``ferroptotic`` as ``ferroptosis``)."""
-        if not mode:
-            return None
-        wanted = normalize_mode(mode)
-        for i, c in enumerate(self.classes):
-            if c == mode or normalize_mode(c) == wanted:
-                return i
-        return None
-
-    def _check_plate_format(self, layout, layout_path, frames: pd.DataFrame, notes: list[str]) -> None:
-        """Refuse images of wells a plate map of a stated format (grids, a PlateMap, a D300 protocol) cannot hold.
-
-        A 96-well map applied to a 384-well plate names wells (A01...H12) that sit elsewhere on it.
-        """
-        wells = sorted({str(w) for w in frames["well"]}, key=well_order)
-        fmt = layout.plate_format
-        beyond = [w for w in wells if not on_format(w, fmt)]
-        if not beyond:
-            return
-        try:
-            fits = f": a {PlateFormat.smallest_containing(wells).n_wells}-well plate"
-        except Exception:  # noqa: BLE001 - wells beyond 1536
-            fits = ""
-        said = (f"{layout_path}: a {fmt.n_wells}-well plate map, but the images hold wells it has no place for "
-                f"({wells_text(beyond)}{fits})")
-        if layout.form in ("grid", "platemap", "d300"):  # maps of a stated format (a CSV table only lists wells)
-            raise FerroscreenError(f"{said}; give this plate's layout")
-        notes.append(f"{said}; check it is this plate's layout")
-
-    def _well_classes(self, k: int, layout, layout_path, plates: list[str], notes: list[str],
-                      dropped: dict[int, list[str]]) -> tuple[dict[tuple[int, str, str], int], set[str]]:
-        """Each labelled well's class, keyed ``(k, plate, well)``; and the layout's modes no class names.
-
-        What the layout says that training does not take is said in ``notes``: excluded wells, rescue
-        combinations, modes that are no class, vehicle wells given a death mode (trained as alive),
-        control wells given a mode but a role training does not read. Why a class lost wells, for an
-        error should it have none left, goes to ``dropped``.
-        """
-        well_class: dict[tuple[int, str, str], int] = {}
-        skipped: dict[str, list[str]] = {}
-        said: dict[str, list[str]] = {}
-        several_layout_plates = len(layout.plate_ids) > 1
-        by_role: dict[tuple[int, str], list[str]] = {}
-        alive = self._class_of("alive")
-        for plate in plates:  # a layout with rows for several plates labels each plate by its own rows
-            if several_layout_plates and not layout.plate_candidates(plate):
-                raise FerroscreenError(
-                    f"{layout_path}: holds plates {', '.join(layout.plate_ids)}, none of which is the imaged plate "
-                    f"'{plate}'; give this plate's layout (its plate_id naming '{plate}', or a layout of one plate)")
-            wt = layout.for_plate(plate if several_layout_plates else None).table
-            excluded = wt["exclude"].fillna("").astype(str) if "exclude" in wt.columns else None
-            for i, row in enumerate(wt.itertuples(index=False)):
-                shown = row.well if len(plates) == 1 else f"{plate}/{row.well}"
-                written = str(row.mode or "")
-                if row.role not in self.roles:
-                    c = self._class_of(written) if written else None
-                    if row.role in ("pos_ctrl", "neg_ctrl") and c is not None:
-                        said.setdefault(f"role {row.role} (data.roles: {', '.join(self.roles)}), so not used, "
-                                        f"though their mode is a class", []).append(shown)
-                    if c is not None and row.role in ("sample", "pos_ctrl", "neg_ctrl"):
-                        by_role.setdefault((c, row.role), []).append(shown)
-                    continue
-                if excluded is not None and excluded.iloc[i]:
-                    said.setdefault("excluded in the layout (exclude column), so not used", []).append(
-                        f"{shown} ({excluded.iloc[i]})")
-                    continue
-                agent = row.rescue_agent if isinstance(row.rescue_agent, str) and row.rescue_agent else None
-                if agent:  # rescued wells (the layout reads RSL3/Fer-1 1uM so too) are not pure examples of a mode
-                    written_as = str(row.compound) if agent in str(row.compound) else f"{row.compound} + {agent}"
-                    said.setdefault("rescue combinations (an inducer with a death-mode inhibitor), not pure "
-                                    "examples of their mode, so not used", []).append(f"{shown} ({written_as})")
-                    continue
-                dose = getattr(row, "concentration_raw", None)
-                if row.role != "vehicle" and isinstance(dose, (int, float)) and dose == 0:
-                    said.setdefault("reference wells at dose 0 (no inducer), so not used", []).append(
-                        f"{shown} ({row.compound} 0 {row.unit})".replace(" )", ")"))
-                    continue
-                if row.role == "vehicle":
-                    if written and normalize_mode(written) != "alive":
-                        said.setdefault("vehicle wells given a death mode: trained as alive", []).append(
-                            f"{shown} ({written})")
-                    cls = alive
-                    mode = "alive"
-                else:
-                    mode = written
-                    cls = self._class_of(mode)
-                if cls is not None:
-                    well_class[(k, plate, row.well)] = cls
-                elif mode:
-                    skipped.setdefault(mode, []).append(shown)
-        for (c, role), wells in by_role.items():
-            dropped.setdefault(c, []).append(
-                f"{layout_path}: {self.classes[c]} well(s) {wells_text(wells)} have role {role}, not "
-                f"{'/'.join(self.roles)} (is the layout's role column named 'role'?)")
-        for mode, wells in skipped.items():
-            notes.append(f"{layout_path}: mode '{mode}' is not among the classes ({', '.join(self.classes)}): "
-                         f"its well(s) {wells_text(wells)} left out (add it to --model.classes to train on it)")
-        for what, wells in said.items():
-            notes.append(f"{layout_path}: well(s) {wells_text(wells)}: {what}")
-        if not well_class:
-            raise FerroscreenError(
-                f"{layout_path}: no wells with role {'/'.join(self.roles)} and a mode among {self.classes}"
-                + (f" (its modes: {', '.join(skipped)})" if skipped else "")
-            )
-        return well_class, set(skipped)
-
     def build_sets(self) -> CropSets:  # noqa: D102
         parts = [self._source(k) for k in range(len(self.roots))]
         owner: dict[str, int] = {}
@@ -537,7 +418,7 @@ class ReferencePlateDataModule(CropDataModule):
                 dropped.setdefault(c, []).extend(why)
         absent = [c for i, c in enumerate(self.classes) if i not in set(labels)]
         if absent:  # before minutes of cell detection, not after
-            self._no_class(absent, dropped)
+            self._labels.no_class(absent, dropped, self.onset_h, self.until_h)
         norm = resolve_normalization(self.normalization_spec, frame_sample([r.path for _, r in sel], self.seed))
         jobs = [
             (r.path, self.detector_cfg, self.crop_size, self.max_crops_per_frame, self.seed * 100003 + i, norm, nxt)
@@ -576,7 +457,7 @@ class ReferencePlateDataModule(CropDataModule):
             notes.append(f"{why}; left out of training and validation")
         val_wells = split_groups(groups_by_class, self.val_fraction, self.seed)
         if isinstance(self.onset_h, dict):
-            unknown = [key for key in self.onset_h if key != "default" and self._class_of(str(key)) is None]
+            unknown = [key for key in self.onset_h if key != "default" and self._labels.class_of(str(key)) is None]
             if unknown:
                 notes.append(f"onset_h names {', '.join(map(str, unknown))}, which is no class (classes: "
                              f"{', '.join(self.classes)}), so it is not used; the classes it does not name start "
@@ -599,7 +480,7 @@ class ReferencePlateDataModule(CropDataModule):
         seen = {int(c) for y in ys[False] for c in np.unique(y)}
         unseen = [c for i, c in enumerate(self.classes) if i not in seen]
         if unseen and seen:
-            self._no_class(unseen, dropped)
+            self._labels.no_class(unseen, dropped, self.onset_h, self.until_h)
         labelled: dict[int, set[str]] = {}  # the wells giving each class crops (alive_until_h: reference wells too)
         for (k, r), label, cr in zip(sel, labels, crops, strict=True):
             if len(cr):
