@@ -103,14 +103,21 @@ class RescueAgent:
     Attributes:
         name: Name written to the layout's ``rescue_agent`` column.
         blocks: The death mode it blocks.
-        efficacy: Probability that a cell committed to that mode is spared, in [0, 1].
+        efficacy: Probability that a cell committed to that mode is spared, in [0, 1] (at full
+            occupancy when ``ic50`` is given).
         concentration: Default molar concentration used in rescue wells.
+        ic50: Molar concentration that spares half of ``efficacy`` (``efficacy · c^h / (c^h +
+            IC50^h)`` at the well's rescue concentration ``c``); ``None``: ``efficacy`` at any
+            concentration.
+        hill: Hill slope of that dose response (> 0).
     """
 
     name: str
     blocks: str
     efficacy: float = 0.9
     concentration: float = 1e-6
+    ic50: float | None = None
+    hill: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -441,7 +448,7 @@ def library_from_dict(data: object, source: Path | None = None) -> Library:
     raw_agents = data.get("rescue_agents") or {}
     if not isinstance(raw_agents, dict):
         raise fail("rescue_agents", "expected a mapping name -> {blocks, efficacy}")
-    a_keys = {"blocks", "efficacy", "concentration"}
+    a_keys = {"blocks", "efficacy", "concentration", "ic50", "hill"}
     agents: dict[str, RescueAgent] = {}
     for raw_name, params in raw_agents.items():
         key = f"rescue_agents.{_text(raw_name)}"
@@ -463,6 +470,9 @@ def library_from_dict(data: object, source: Path | None = None) -> Library:
                 f"{key}.concentration", params.get("concentration", 1e-6), positive=True,
                 molar=True,
             ),
+            ic50=None if params.get("ic50") is None else number(f"{key}.ic50", params["ic50"], positive=True,
+                                                                molar=True),
+            hill=number(f"{key}.hill", params.get("hill", 1.0), positive=True),
         )
 
     vehicle = name("vehicle", data.get("vehicle", "DMSO"))

@@ -10,7 +10,8 @@ Model (every symbol is a library parameter, see ``docs/simulator.md``):
   (higher doses start earlier and kill faster); daughters of a committed cell
   inherit ``T`` (± 0.5 h) and the mode, so sister cells die close together;
 * a rescue agent that blocks the drawn mode spares the lineage with
-  probability ``efficacy``;
+  probability ``efficacy`` (with an ``ic50``: ``efficacy · θ_r``, ``θ_r`` its
+  occupancy at the well's rescue concentration);
 * independently every cell has a background death hazard (1/h) from birth,
   with the library's background mode mixture;
 * a cytostatic effect multiplies the cell-cycle time by
@@ -109,7 +110,13 @@ def well_pharmacology(
     rescue = [0.0, 0.0, 0.0]
     agent = library.rescue_agents.get(plan.rescue_agent) if plan.rescue_agent else None
     if agent is not None:
-        rescue[DEATH_MODES.index(agent.blocks)] = agent.efficacy
+        spared = agent.efficacy
+        if agent.ic50 is not None:
+            rc = plan.rescue_concentration if math.isfinite(plan.rescue_concentration) else agent.concentration
+            if edge and edge_effects:
+                rc *= EDGE_CONCENTRATION_FACTOR
+            spared *= occupancy(rc, agent.ic50, agent.hill)
+        rescue[DEATH_MODES.index(agent.blocks)] = spared
     return WellPharmacology(
         kill_probability=c.emax * theta,
         mode_weights=weights,

@@ -295,3 +295,25 @@ def test_cli_json_syntax_error_is_one_line(cli, user_error, tmp_path):
     path = _write(tmp_path, '{"compounds": {,}}', "lib.json")
     user_error(cli("simulate", tmp_path / "out", "--library", path), str(path), "JSON syntax error")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rescue_agent_with_an_ic50_spares_by_its_concentration(tmp_path):
+    """A Fer-1 titration: with `ic50` the agent spares efficacy x its occupancy; without, efficacy at any dose."""
+    lib = load_library(_write(tmp_path, KILLER + "rescue_agents:\n"
+                              "  Fer-1: {blocks: ferroptosis, efficacy: 0.9, ic50: 1 uM, hill: 2}\n"
+                              "  Lip-1: {blocks: ferroptosis, efficacy: 0.9}\n"
+                              + _map(*(f"{{compound: RSL3, role: rescue, concentration: 1 uM, rescue_agent: Fer-1, "
+                                       f"rescue_concentration: {c}, wells: [A{i + 1:02d}]}}"
+                                       for i, c in enumerate(("0.1 uM", "1 uM", "10 uM"))),
+                                     "{compound: RSL3, role: rescue, concentration: 1 uM, rescue_agent: Lip-1, "
+                                     "rescue_concentration: 1 nM, wells: [B01]}")))
+    agent = lib.rescue_agents["Fer-1"]
+    assert agent.ic50 == 1e-6 and agent.hill == 2 and lib.rescue_agents["Lip-1"].ic50 is None
+    plans = _plans(lib)
+    spared = [well_pharmacology(plans[w], lib).rescue[1] for w in ("A01", "A02", "A03")]
+    assert spared == pytest.approx([0.9 / 101, 0.45, 0.9 * 100 / 101])
+    assert well_pharmacology(plans["B01"], lib).rescue[1] == 0.9  # no ic50: as before, whatever the dose
+    edge = well_pharmacology(plans["A02"], lib, edge=True).rescue[1]
+    assert edge == pytest.approx(0.9 * occupancy(1.15e-6, 1e-6, 2))  # evaporation concentrates it too
+    assert "ic50" in _error(tmp_path, KILLER + "rescue_agents:\n  Fer-1: {blocks: ferroptosis, ic50: -1}\n"
+                            + _map("{compound: RSL3}"))
