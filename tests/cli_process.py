@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,11 @@ class _Zygote:
             self.unavailable = f"the zygote would fork with {ready.get('threads', '?')} threads"
             return False
         return True
+
+    def close(self) -> None:
+        """Stop the zygote and remove its scratch folder (at the test process's exit)."""
+        self.stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -125,7 +131,7 @@ def run_command(cmd, **kwargs) -> subprocess.CompletedProcess:
     env = {str(k): str(v) for k, v in (kwargs.get("env") if kwargs.get("env") is not None else os.environ).items()}
     if _zygote is None:
         _zygote = _Zygote()
-        atexit.register(_zygote.stop)
+        atexit.register(_zygote.close)
     cwd = os.fspath(kwargs["cwd"]) if kwargs.get("cwd") is not None else os.getcwd()
     timeout = kwargs.get("timeout")
     served = _zygote.run([str(c) for c in cmd[3:]], cwd, env, timeout)
