@@ -305,6 +305,8 @@ def detect(
                             overlays=overlays, fmt=_acquisition_format(fmt, pattern), channel=channel,
                             z_plane=z_plane, interval_h=interval_h,
                             progress=progress)
+    for note in s.get("notes") or []:
+        typer.echo(f"note: {note}", err=True)
     left = s.get("truth_files_left_out") or []
     if left:
         typer.echo(f"note: {len(left)} truth file(s) among the input images left out as truth, not images: "

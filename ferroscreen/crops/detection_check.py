@@ -50,8 +50,15 @@ def detection_inputs(
     ``interval_h`` is the scan interval of acquisitions that number their scans (see
     :func:`ferroscreen.io.open_acquisition`).
 
+    An image file, or a folder of them, whose z-stack TIFFs (a ``Z`` axis of several planes;
+    :func:`~ferroscreen.io.tiff_stacks.tiff_stack`) are read at plane ``z_plane`` (0-based; a
+    ``frame`` column names the plane to read, a ``z`` column its number), else at their lowest
+    plane; ``z_plane`` is refused where no file is a z-stack. ``attrs["notes"]`` says what a user
+    should know: the acquisition's notes, the plane read of several.
+
     Raises:
-        FerroscreenError: Nothing to detect in, an ambiguous channel or an absent z plane.
+        FerroscreenError: Nothing to detect in, an ambiguous channel, an absent z plane, or
+            ``--format``/``--channel`` (and ``--z-plane`` without a z-stack) for image files.
     """
     from ferroscreen.io import open_acquisition
     from ferroscreen.io.channels import choose_channel
@@ -63,11 +70,11 @@ def detection_inputs(
     from ferroscreen.io.detect import is_acquisition_file, refuse_stacked_ome
 
     if input_path.is_file() and not is_acquisition_file(input_path):  # a CZI or OME-TIFF of a plate is one
-        refuse_acquisition_options(input_path, "a single image file", fmt, channel, z_plane)
+        refuse_acquisition_options(input_path, "a single image file", fmt, channel)
         if input_path.suffix.lower() not in IMAGE_SUFFIXES:
             raise FerroscreenError(f"{input_path}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
         refuse_stacked_ome([input_path])
-        return pd.DataFrame({"path": [str(input_path)], "image": [input_path.stem]})
+        return _image_files(input_path, "a single image file", [input_path], [input_path.stem], z_plane)
     failed = acq = None
     layout, unknown = format_or_unknown(input_path, fmt)
     try:
@@ -90,16 +97,64 @@ def detection_inputs(
             raise unknown
         if not files:
             raise FerroscreenError(f"{input_path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no acquisition layout")
-        refuse_acquisition_options(input_path, "a folder of images", None, channel, z_plane)
+        refuse_acquisition_options(input_path, "a folder of images", None, channel)
         refuse_stacked_ome(files)
-        return pd.DataFrame({"path": [str(p) for p in files], "image": image_names(files)})  # a.png, a.tif apart
+        return _image_files(input_path, "a folder of images", files, image_names(files), z_plane)  # a.png, a.tif apart
     f = acq.frames
     ch, _ = choose_channel(f["channel"].astype(str), channel, "label-free", str(input_path))
     f = f[f["channel"].astype(str) == ch]
-    z, _ = choose_plane(f["z"], z_plane, str(input_path))
+    z, z_note = choose_plane(f["z"], z_plane, str(input_path))
     f = f[f["z"] == z].reset_index(drop=True)
     names = [f"{r.plate}_{r.well}_f{int(r.field):02d}_t{float(r.time_h):g}h" for r in f.itertuples(index=False)]
-    return f.assign(image=names)[["path", "image", "plate", "well", "field", "time_h"]]
+    table = f.assign(image=names)[["path", "image", "plate", "well", "field", "time_h"]]
+    table.attrs["notes"] = [*acq.notes, *([f"detecting in {z_note}"] if z_note else [])]
+    return table
+
+
+#: Ends the refusal of --z-plane for image files none of which is a z-stack.
+_NO_STACK = ", and no z-stack (a TIFF with a Z axis, as ImageJ hyperstacks have)"
+
+
+def _image_files(input_path: Path, what: str, files: list[Path], names: list[str], z_plane: int | None,
+                 ) -> pd.DataFrame:
+    """``path, image`` of image ``files`` (``what`` ``input_path`` is), z-stacks read at ``z_plane`` else their lowest.
+
+    With ``z_plane``, a ``frame`` column names the plane each row reads and a ``z`` column its number.
+
+    Raises:
+        FerroscreenError: ``z_plane`` and no file is a z-stack; a file without that plane.
+    """
+    from ferroscreen.io.detect import refuse_acquisition_options
+    from ferroscreen.io.frames import page_frame_path
+    from ferroscreen.io.tiff_stacks import tiff_stack
+
+    table = pd.DataFrame({"path": [str(p) for p in files], "image": names})
+    stacks = [(f, s) for f in files if (s := tiff_stack(f)).planes > 1]
+    refuse_acquisition_options(input_path, what + _NO_STACK, z_plane=None if stacks else z_plane)
+    if not stacks:
+        table.attrs["notes"] = []
+        return table
+    if z_plane is None:
+        f, s = stacks[0]
+        more = f" (and {len(stacks) - 1} more)" if len(stacks) > 1 else ""
+        table.attrs["notes"] = [f"{f}: a z-stack of {s.planes} planes (axes {s.axes}){more}: its lowest plane, z 0, is "
+                                "read; --z-plane picks another"]
+        return table
+    planes = dict(stacks)
+    frames = []
+    for f in files:
+        s = planes.get(f)
+        if s is None and z_plane != 0:
+            raise FerroscreenError(f"{f}: is a single plane, not a z-stack: no z plane {z_plane}")
+        if s is not None and z_plane >= s.planes:
+            raise FerroscreenError(f"{f}: has no z plane {z_plane} (planes 0-{s.planes - 1}, numbered from 0)")
+        if s is not None and not s.stride:
+            raise FerroscreenError(f"{f}: a z-stack of {s.planes} planes (axes {s.axes}) without a page per plane: "
+                                   "only its first plane can be read")
+        frames.append(str(f) if s is None else page_frame_path(f, z_plane * s.stride))
+    table["frame"], table["z"] = frames, z_plane
+    table.attrs["notes"] = [f"detecting in z plane {z_plane} of each z-stack"]
+    return table
 
 
 def _truth_and_inputs(truth: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, TruthSource, list[str]]:
@@ -153,12 +208,13 @@ def check_detection(
     """Detect cells in every input image into ``out``; with ``truth``, score them (see the module docstring).
 
     Of an acquisition, the label-free channel (or ``channel``) and one z plane
-    (``z_plane``, default the lowest) are read.
+    (``z_plane``, default the lowest) are read; of image files that are z-stacks, one
+    plane too (:func:`detection_inputs`).
 
     Returns:
         The summary written to ``detection.json``: ``detector``, ``n_images``,
-        ``n_detected``, and with truth ``n_with_truth``, ``match_radius`` and
-        pooled ``precision, recall, f1, tp, fp, fn``.
+        ``n_detected``, ``notes`` (when there are any: :func:`detection_inputs`'), and with truth
+        ``n_with_truth``, ``match_radius`` and pooled ``precision, recall, f1, tp, fp, fn``.
 
     Raises:
         FerroscreenError: Bad input, detector settings or truth (one line naming the file).
@@ -172,21 +228,23 @@ def check_detection(
     except (TypeError, ValueError) as exc:
         raise FerroscreenError(f"detector settings: {exc}") from None
     table = detection_inputs(input_path, fmt, channel, z_plane, interval_h)
+    notes = list(table.attrs.get("notes", []))
     source, masks_left_out = None, []
     if truth is not None:
         table, source, masks_left_out = _truth_and_inputs(Path(truth), table)
     out.mkdir(parents=True, exist_ok=True)
     image_rows, found = [], []
     for row in table.itertuples(index=False):  # detect everything first: points need the median radius
-        ids = {c: getattr(row, c) for c in table.columns if c != "path"}
+        ids = {c: getattr(row, c) for c in table.columns if c not in ("path", "frame")}
+        frame = getattr(row, "frame", row.path)  # a z-stack's plane, else the file
         try:
-            raw = load_image(row.path)
+            raw = load_image(frame)
         except FerroscreenError as exc:
             image_rows.append({**ids, "n_detected": 0, "error": str(exc)})
             continue
         det = detect_cells(normalize_frame(raw), cfg).reset_index(drop=True)
         image_rows.append({**ids, "n_detected": len(det), "error": ""})
-        found.append((image_rows[-1], row.path, raw.shape, det))
+        found.append((image_rows[-1], row.path, frame, raw.shape, det))
         if progress is not None:
             progress(len(image_rows), len(table))
     if not found:
@@ -196,7 +254,7 @@ def check_detection(
     radius = float(match_radius) if match_radius else float(np.median(radii)) if len(radii) else 10.0
     tp = fp = fn = n_truth = 0
     parts = []
-    for n, (rec, path, shape, det) in enumerate(found):
+    for n, (rec, path, frame, shape, det) in enumerate(found):
         t = source.get(Path(path), shape) if source is not None else None
         matched = np.zeros(len(det), bool)
         missed = pd.DataFrame({"x": [], "y": []})
@@ -220,7 +278,7 @@ def check_detection(
         parts.append(part)
         if n < overlays:
             (out / "overlays").mkdir(exist_ok=True)
-            raw = load_image(path)
+            raw = load_image(frame)
             cv2.imwrite(str(out / "overlays" / f"{rec['image']}.png"), _overlay(raw, det, matched, missed))
     pd.concat(parts, ignore_index=True).to_csv(out / "detections.csv", index=False)
     pd.DataFrame(image_rows).to_csv(out / "images.csv", index=False)
@@ -231,6 +289,7 @@ def check_detection(
         "n_unreadable": len(image_rows) - len(found),
         "n_detected": int(sum(len(d) for *_, d in found)),
         **({"truth_files_left_out": masks_left_out} if masks_left_out else {}),
+        **({"notes": notes} if notes else {}),
         "ferroscreen_version": __version__,
     }
     if source is not None:

@@ -49,13 +49,20 @@ def czi_frame_path(file: str | Path, s: int, t: int, c: int, z: int) -> str:
     return f"{Path(file)}#scene={int(s)},t={int(t)},c={int(c)},z={int(z)}"
 
 
-def find_czi_files(root: Path) -> list[Path]:
-    """``root`` when it is a ``.czi`` file, else the ``.czi`` files under it."""
+def find_czi_files(root: Path, notes: list[str] | None = None) -> list[Path]:
+    """``root`` when it is a ``.czi`` file, else the ``.czi`` files under it.
+
+    Earlier segment outputs and temporary files under ``root`` are passed over, said in ``notes``
+    (:func:`~ferroscreen.io.segment_outputs.input_paths`).
+    """
     if root.is_file():
         return [root] if root.suffix.lower() == ".czi" else []
     from ferroscreen.io.segment_outputs import input_paths
 
-    return [p for p in input_paths(root).paths if p.suffix.lower() == ".czi" and p.is_file()]
+    walk = input_paths(root)
+    if walk.note and notes is not None:
+        notes.append(walk.note)
+    return [p for p in walk.paths if p.suffix.lower() == ".czi" and p.is_file()]
 
 
 def _pyczi():
@@ -175,11 +182,12 @@ def read_czi(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         AcquisitionError: No ``.czi`` file, pylibCZIrw missing, or no scene in a well (the first reason).
     """
     root = Path(root)
-    files = find_czi_files(root)
+    notes: list[str] = []
+    files = find_czi_files(root, notes)
     if not files:
         raise AcquisitionError(f"{root}: no .czi files found")
     czi = _pyczi()
-    frames, skipped, notes = [], [], []
+    frames, skipped = [], []
     stems = [p.stem for p in files]
     for path in files:
         try:

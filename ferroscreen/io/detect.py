@@ -24,6 +24,7 @@ from ferroscreen.io.ometiff import is_ome_name, read_ometiff
 from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
 from ferroscreen.io.scanr import is_scanr_name, read_scanr
+from ferroscreen.io.temporary_files import is_temporary_name
 
 FORMATS = (
     "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "scanr",
@@ -72,6 +73,8 @@ def detect_format(root: Path) -> str:
     for n, p in enumerate(root.rglob("*")):
         if n > 20000:
             break
+        if is_temporary_name(p.name):  # a copy in progress names no layout
+            continue
         if is_ome_name(p.name):
             return "ometiff"
         if p.suffix.lower() == ".czi":
@@ -111,6 +114,10 @@ def open_acquisition(
     A folder written by ``ferroscreen simulate`` (images under ``images/``) is
     opened as its IncuCyte export.
 
+    Frame files that are z-stack TIFFs give a frame per plane, said in a note
+    (:func:`ferroscreen.io.tiff_stacks.expand_tiff_stacks`); OME-TIFF, CZI and OME-Zarr readers
+    give their planes themselves.
+
     Raises:
         AcquisitionError: Unknown format name, nothing recognisable, or the
             chosen reader finds no frames.
@@ -126,6 +133,17 @@ def open_acquisition(
         raise AcquisitionError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
     if not root.exists():
         raise AcquisitionError(f"{root}: no such file or folder")
+    acq = _read(root, fmt, pattern, time_unit, interval_h)
+    if fmt not in ("ometiff", "czi", "omezarr"):
+        from ferroscreen.io.tiff_stacks import expand_tiff_stacks
+
+        acq.frames, notes = expand_tiff_stacks(acq.frames)
+        acq.notes = [*acq.notes, *notes]
+    return acq
+
+
+def _read(root: Path, fmt: str, pattern: str | None, time_unit: str, interval_h: float) -> Acquisition:
+    """The acquisition at ``root`` as the reader of ``fmt`` (one of :data:`FORMATS`) reads it."""
     if fmt == "incucyte":
         return read_incucyte_export(root)
     if fmt == "incucyte_archive":
@@ -231,18 +249,20 @@ SUBFOLDER_SCAN_LIMIT = 50000
 def plain_images(folder: str | Path) -> list[Path]:
     """Image files (:data:`PLAIN_IMAGE_SUFFIXES`) directly inside ``folder``, sorted by name.
 
-    Hidden files (macOS ``._x.png`` forks) are not images; sub-folders are not read
-    (:func:`images_in_subfolders` counts what they hold).
+    Hidden files (macOS ``._x.png`` forks) and temporary files (a ``~x.tif`` copy in progress,
+    :func:`~ferroscreen.io.temporary_files.is_temporary_name`) are not images; sub-folders are not
+    read (:func:`images_in_subfolders` counts what they hold).
     """
     return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in PLAIN_IMAGE_SUFFIXES and not p.name.startswith("."))
+                  if p.is_file() and p.suffix.lower() in PLAIN_IMAGE_SUFFIXES and not p.name.startswith(".")
+                  and not is_temporary_name(p.name))
 
 
 def images_in_subfolders(folder: str | Path, skip=None) -> tuple[dict[str, int], bool]:
     """Image files in the sub-folders of ``folder`` (at any depth), counted per top-level sub-folder.
 
     Hidden folders, OME-Zarr stores (``*.zarr``) and folders for which ``skip(path)`` is true
-    (an earlier segment output) are not counted. Counting stops after
+    (an earlier segment output) are not counted, nor are hidden and temporary files. Counting stops after
     :data:`SUBFOLDER_SCAN_LIMIT` entries.
 
     Returns:
@@ -260,7 +280,8 @@ def images_in_subfolders(folder: str | Path, skip=None) -> tuple[dict[str, int],
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if not _passed_over(Path(dirpath) / d, skip))
             seen += len(filenames) + len(dirnames)
-            n = sum(1 for f in filenames if Path(f).suffix.lower() in PLAIN_IMAGE_SUFFIXES and not f.startswith("."))
+            n = sum(1 for f in filenames if Path(f).suffix.lower() in PLAIN_IMAGE_SUFFIXES and not f.startswith(".")
+                    and not is_temporary_name(f))
             if n:
                 counts[top.name] = counts.get(top.name, 0) + n
             if seen > SUBFOLDER_SCAN_LIMIT:

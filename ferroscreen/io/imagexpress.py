@@ -47,10 +47,10 @@ def is_imagexpress_name(name: str) -> bool:
     return bool(m and m["site"] and m["wl"])
 
 
-def _wave_names(root: Path) -> dict[str, str]:
-    """``{wl: name}`` from the ``WaveName<n>`` lines of the ``.HTD`` files under ``root``; {} when they disagree."""
+def _wave_names(paths: list[Path]) -> dict[str, str]:
+    """``{wl: name}`` from the ``WaveName<n>`` lines of the ``.HTD`` files among ``paths``; {} when they disagree."""
     names: dict[str, str] = {}
-    for htd in sorted(p for p in input_paths(root).paths if p.suffix.lower() == ".htd" and p.is_file()):
+    for htd in sorted(p for p in paths if p.suffix.lower() == ".htd" and p.is_file()):
         try:
             lines = htd.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
@@ -136,7 +136,7 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         raise AcquisitionError(
             f"{root}: no ImageXpress images found (expected TimePoint_<t>/<plate>_<A01>_s1_w1.TIF)"
         )
-    waves = _wave_names(root)
+    waves = _wave_names(walk.paths)
     stacks = {(r["plate"], r["well"], r["field"], r["channel"], r["timepoint"]) for r in records if r["stepped"]}
     projections = 0
     for r in records:

@@ -101,7 +101,7 @@ def parse_export_name(name: str, folder: str = "") -> dict | None:
 
 
 def _iter_images(root: Path, notes: list[str]):
-    """Image files under ``root`` in path order; earlier segment outputs passed over, said in ``notes``."""
+    """Image files under ``root`` in path order; segment outputs and temporary files passed over, said in ``notes``."""
     walk = input_paths(root)
     if walk.note:
         notes.append(walk.note)

@@ -24,6 +24,7 @@ from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harm
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 from ferroscreen.io.plate_reader import PLATE_READ_SHAPES, NoPlateRead, plate_reads_table, read_plate_reader
+from ferroscreen.io.temporary_files import is_temporary_name, temporary_note
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.d300 import looks_like_d300_protocol
 from ferroscreen.plate.layout_records import NotALayout
@@ -264,7 +265,8 @@ def _image_folder_info(path: Path) -> dict | None:
     What ``segment`` and ``detect`` read of it: the images directly inside (count, suffixes,
     dtype, shape and channels of up to :data:`_SAMPLE_IMAGES` spread over them, unreadable
     ones); files that are not images; images in sub-folders (not read; counted) and, when
-    most names carry a well id, the ``--pattern`` that reads them as a plate (both as notes).
+    most names carry a well id, the ``--pattern`` that reads them as a plate, and temporary files
+    passed over (a copy in progress; :mod:`ferroscreen.io.temporary_files`), as notes.
     """
     from ferroscreen.io.segment_outputs import is_segment_output
 
@@ -289,9 +291,12 @@ def _image_folder_info(path: Path) -> dict | None:
     spread = np.linspace(0, len(readable) - 1, min(_SAMPLE_IMAGES, len(readable))).round().astype(int)
     picks += [readable[i] for i in spread if readable[i] not in picks][: _SAMPLE_IMAGES - len(picks)]
     samples = [x for x in (_image_sample(f) for f in sorted(picks)) if x is not None]
-    others = sorted(p.name for p in path.iterdir() if p.is_file() and p not in set(files)
-                    and not p.name.startswith(".") and p.name.lower() not in _SYSTEM_FILES)
-    notes = [n for n in (well_pattern_hint(files) if files else None, subfolder_note(path, counts, complete)) if n]
+    listed = sorted(p.name for p in path.iterdir() if p.is_file() and p not in set(files))
+    temporary = [name for name in listed if is_temporary_name(name)]
+    others = [name for name in listed if not name.startswith(".") and name.lower() not in _SYSTEM_FILES
+              and not is_temporary_name(name)]
+    notes = [n for n in (well_pattern_hint(files) if files else None, subfolder_note(path, counts, complete),
+                         temporary_note(temporary)) if n]
     return {
         "kind": "image_folder",
         "format": "images",

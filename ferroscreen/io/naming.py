@@ -19,8 +19,8 @@ def named_images(
     ``name_re`` needs a ``well`` group. Files are visited in sorted path order; a
     name whose well is not a well is appended to ``skipped`` with the reason.
     Other files are passed over silently (metadata, thumbnails, notes), and so are earlier
-    segment outputs' folders (their label images carry the images' names), said in ``notes``
-    (:func:`~ferroscreen.io.segment_outputs.input_paths`).
+    segment outputs' folders (their label images carry the images' names) and temporary files
+    (a copy in progress), said in ``notes`` (:func:`~ferroscreen.io.segment_outputs.input_paths`).
     """
     walk = input_paths(root)
     if walk.note and notes is not None:

@@ -109,8 +109,8 @@ def is_ome_acquisition(path: Path) -> bool:
 def find_ome_files(root: Path, notes: list[str] | None = None) -> list[Path]:
     """OME-TIFF data and companion files: ``root`` itself when it is one, else those under it.
 
-    Earlier segment outputs under ``root`` are passed over (a label image of ``x.ome.tif`` is
-    ``x.ome.tif`` too), said in ``notes`` (:func:`~ferroscreen.io.segment_outputs.input_paths`).
+    Earlier segment outputs under ``root`` (a label image of ``x.ome.tif`` is ``x.ome.tif`` too) and
+    temporary files are passed over, said in ``notes`` (:func:`~ferroscreen.io.segment_outputs.input_paths`).
     """
     if root.is_file():
         return [root] if is_ome_name(root.name) else []

@@ -8,8 +8,9 @@ were made from, so an acquisition reader walking a plate folder that holds
 one (``--out plate/seg``) would take them for the plate's images:
 :func:`find_segment_outputs` finds such folders and :func:`drop_output_frames`
 removes their files from a frame table. The readers walk a plate folder with
-:func:`input_paths`, which passes over such folders (and says so in one note),
-so their label images never reach a frame table.
+:func:`input_paths`, which passes over such folders and the files of a copy or save
+in progress (:mod:`ferroscreen.io.temporary_files`), and says so in one note, so
+their label images never reach a frame table.
 
 Label file names come from :func:`image_names`: the file stem, unless
 another image of the run shares it (case aside), then the whole file name.
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
+
+from ferroscreen.io.temporary_files import is_temporary_name, is_temporary_note, temporary_note
 
 __all__ = [
     "RUN_FILE",
@@ -91,28 +94,34 @@ def find_segment_outputs(root: str | Path) -> list[Path]:
 class InputWalk(NamedTuple):
     """What :func:`input_paths` found under a folder."""
 
-    #: Folders and files under it, sorted as ``sorted(root.rglob("*"))`` sorts them, without segment outputs.
+    #: Folders and files under it, sorted as ``sorted(root.rglob("*"))`` sorts them, without segment outputs
+    #: and temporary files.
     paths: list[Path]
     #: The segment output folders passed over (outermost only), sorted.
     outputs: list[Path]
-    #: One line saying what was passed over, or ``None`` when nothing was.
+    #: One line saying what was passed over (segment outputs, then temporary files), or ``None`` when nothing was.
     note: str | None
 
 
 def input_paths(root: str | Path) -> InputWalk:
-    """Every folder and file under the folder ``root`` but the segment outputs, which are passed over.
+    """Every folder and file under the folder ``root`` but the segment outputs and temporary files.
 
     What ``sorted(root.rglob("*"))`` lists, without the folders :func:`is_segment_output` recognises
     and everything inside them (their label images carry the names of the images they were made
-    from, so a reader would take them for the plate's own); symbolic links to folders are listed,
-    not followed. A ``root`` that is no folder gives nothing. The note names the folders passed over
-    and counts their files (:func:`passed_over_note`).
+    from, so a reader would take them for the plate's own), and without the files a copy, download
+    or save in progress leaves (:func:`~ferroscreen.io.temporary_files.is_temporary_name`: a
+    ``~VID1_...tif`` copy would be a plate ``~VID1``); symbolic links to folders are listed, not
+    followed. A ``root`` that is no folder gives nothing. The note names the folders passed over and
+    counts their files (:func:`passed_over_note`), and counts the temporary files and names the
+    first by its path under ``root`` (:func:`~ferroscreen.io.temporary_files.temporary_note`),
+    joined by ``; `` when there are both.
     """
     root = Path(root)
     if not root.is_dir():
         return InputWalk([], [], None)
     paths: list[Path] = []
     outputs: list[Path] = []
+    temporary: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         kept = []
@@ -124,9 +133,12 @@ def input_paths(root: str | Path) -> InputWalk:
                 kept.append(d)
         dirnames[:] = kept
         paths.extend(here / d for d in kept)
-        paths.extend(here / f for f in filenames)
+        for f in filenames:
+            (temporary if is_temporary_name(f) else paths).append(here / f)
     outputs.sort()
-    return InputWalk(sorted(paths), outputs, passed_over_note(outputs))
+    named = [p.relative_to(root).as_posix() for p in sorted(temporary)]
+    notes = [n for n in (passed_over_note(outputs), temporary_note(named)) if n]
+    return InputWalk(sorted(paths), outputs, "; ".join(notes) or None)
 
 
 def _has_marker(folder: Path) -> bool:
@@ -145,8 +157,9 @@ def passed_over_note(outputs: list[Path]) -> str | None:
 
 
 def is_passed_over_note(note: str) -> bool:
-    """Whether a reader's note is :func:`passed_over_note`'s."""
-    return note.startswith("passed over ") and ": the output of an earlier segment run (" in note
+    """Whether a reader's note is :func:`input_paths`'s: segment outputs or temporary files passed over."""
+    return note.startswith("passed over ") and (": the output of an earlier segment run (" in note
+                                                or is_temporary_note(note))
 
 
 def output_holding(path: str | Path) -> Path | None:
