@@ -138,6 +138,10 @@ class PlateLayout:
             (:meth:`for_plate` names it in its layout's ``source``).
         plate_formats: For a layout read from several files, the plate format of each plate's
             file (:attr:`plate_format` is the largest).
+        notes: What the reader read in a way the user should hear of, one line each naming the file
+            (a ``role`` column and a ``Well Type`` column that disagree: the ``role`` column is used).
+            Kept by :meth:`only_plates`, :meth:`for_plate` and :func:`combine_layouts`; in
+            :meth:`summary` (so ``inspect --json``) as ``notes`` when there are any.
     """
 
     table: pd.DataFrame
@@ -146,6 +150,7 @@ class PlateLayout:
     form: str = "csv"
     plate_sources: dict[str, Path] = field(default_factory=dict)
     plate_formats: dict[str, PlateFormat] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def plate_ids(self) -> list[str]:
@@ -164,7 +169,7 @@ class PlateLayout:
         fmt = max(formats.values(), key=lambda f: f.n_wells) if formats else self.plate_format
         table = self.table[self.table["plate_id"].astype(str).isin(keep)].reset_index(drop=True)
         return PlateLayout(table, fmt, self.source, self.form,
-                           {p: s for p, s in self.plate_sources.items() if p in keep}, formats)
+                           {p: s for p, s in self.plate_sources.items() if p in keep}, formats, list(self.notes))
 
     def for_plate(self, plate_id: str | None) -> PlateLayout:
         """The layout of one plate; a single-plate layout fits any plate id.
@@ -185,7 +190,7 @@ class PlateLayout:
         if sub.empty:
             raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
         return PlateLayout(sub.reset_index(drop=True), self.plate_format,
-                           self.plate_sources.get(found[0], self.source), self.form)
+                           self.plate_sources.get(found[0], self.source), self.form, notes=list(self.notes))
 
     def plate_id_for(self, plate: str) -> str | None:
         """The layout plate whose rows describe the imaged or read plate named ``plate``, else None.
@@ -291,6 +296,7 @@ class PlateLayout:
             },
             "empty_wells": self.wells_with_role("empty"),
             "cell_lines": sorted({str(c) for c in t["cell_line"] if isinstance(c, str) and c}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     def describe_compound_series(self) -> list[str]:
@@ -367,7 +373,8 @@ def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: st
         if table[col].dtype == object:
             table[col] = table[col].fillna("")
     fmt = plate_format or max(p.plate_format for _, p in parts)
-    return PlateLayout(table, fmt, source, form)
+    notes = list(dict.fromkeys(n for _, part in parts for n in part.notes))
+    return PlateLayout(table, fmt, source, form, notes=notes)
 
 
 def make_layout(

@@ -11,6 +11,11 @@ file has no column of that name and only one of them (``plate``/``barcode`` for
 ``plate_id``, ``gene``/``drug``/``treatment`` for ``compound``, ``conc``/``dose`` for
 ``concentration``); a concentration column may carry its unit in its name
 (``concentration (uM)``, ``dose_nM``), and a concentration cell after its number (``10 uM``).
+
+The role of a well is read from a ``role`` column, else from the column plate-map tools name
+it by (:data:`ROLE_COLUMN_ALIASES`: ``Well Type``, ``WellType``, ``Control Type``; then
+:data:`ROLE_COLUMN_LATER`: ``Type``, ``Content``), in the spellings labs write (:data:`ROLE_ALIASES`);
+a bare ``control`` is told apart by the well's compound (:func:`_role`).
 """
 
 from __future__ import annotations
@@ -76,14 +81,37 @@ LATER_ALIASES: dict[str, tuple[tuple[str, ...], ...]] = {"compound": (
 #: Header keys of a well column.
 WELL_KEYS = ("well", *COLUMN_ALIASES["well"])
 
-#: Role spellings read as a layout role.
+#: Role spellings read as a layout role (keys as :func:`column_key` writes a cell: ``Neg. control`` is
+#: ``neg_control``). Words that could mean more than one role are not here: ``Standard`` (a calibration
+#: standard or a reference compound), ``Neutral``, ``LC``/``HC`` (low and high controls: which is the
+#: negative depends on the assay) are refused as unknown roles, and a bare ``control`` is told apart by
+#: its compound (:data:`CONTROL_WORDS`).
 ROLE_ALIASES = {
-    "blank": "empty", "no_cells": "empty", "medium_only": "empty",
+    "blank": "empty", "no_cells": "empty", "medium_only": "empty", "empty_well": "empty", "unused": "empty",
     "positive_control": "pos_ctrl", "pos": "pos_ctrl", "positive": "pos_ctrl", "pos_control": "pos_ctrl",
+    "pc": "pos_ctrl", "poscon": "pos_ctrl", "positive_ctrl": "pos_ctrl", "pos_ctl": "pos_ctrl",
     "negative_control": "neg_ctrl", "neg": "neg_ctrl", "negative": "neg_ctrl", "neg_control": "neg_ctrl",
+    "nc": "neg_ctrl", "negcon": "neg_ctrl", "negative_ctrl": "neg_ctrl", "neg_ctl": "neg_ctrl",
     "ref": "reference", "vehicle_control": "vehicle",
+    "dmso": "vehicle", "untreated": "vehicle", "solvent": "vehicle", "mock": "vehicle",
+    "dmso_control": "vehicle", "solvent_control": "vehicle", "untreated_control": "vehicle",
+    "compound": "sample", "treatment": "sample", "treated": "sample", "test_compound": "sample", "trt": "sample",
     "inducer": "reference", "reference_inducer": "reference", "ref_inducer": "reference",
 }
+#: Role cells that say a control but not which: read as ``vehicle`` for a vehicle or untreated compound
+#: (:func:`~ferroscreen.plate.layout.is_vehicle_name`), ``neg_ctrl`` for a non-targeting one
+#: (:func:`~ferroscreen.plate.control_names.is_neg_ctrl_name`), never ``pos_ctrl``; refused otherwise.
+CONTROL_WORDS = ("control", "controls", "ctrl", "ctl")
+
+#: Names plate-map tools give the role column (Genedata Screener's and Phaedra's well type, JUMP's
+#: ``control_type``), read as ``role`` when the file has no ``role`` column and only one of these.
+#: Each counts as a layout column (:func:`is_layout_column`).
+ROLE_COLUMN_ALIASES = ("well_type", "welltype", "control_type")
+#: Vaguer names of a role column, read as ``role`` only when the file has neither ``role`` nor one of
+#: :data:`ROLE_COLUMN_ALIASES`, and only when one of its cells reads as a role: EnVision's ``Type``
+#: (``M``) and BMG's ``Content`` (``Sample X1``) in a plate read are other things. They make no file
+#: a layout by themselves.
+ROLE_COLUMN_LATER = ("type", "content", "well_content")
 
 #: Compound names that mark a well without cells or treatment when no role is given.
 BLANK_NAMES = ("blank", "empty", "no_cells", "none")
@@ -173,7 +201,7 @@ def is_layout_column(name: str) -> bool:
     except ColumnProblem:
         return True  # a concentration in another unit: a layout column, refused as such
     key = conc[0] if conc else column_key(name)
-    said = set(LAYOUT_COLUMNS[2:]) | set(EXCLUDE_COLUMNS) | {"rescue_unit"}
+    said = set(LAYOUT_COLUMNS[2:]) | set(EXCLUDE_COLUMNS) | {"rescue_unit"} | set(ROLE_COLUMN_ALIASES)
     said |= {a for col, aliases in COLUMN_ALIASES.items() if col not in ("plate_id", "well") for a in aliases}
     return key in said
 
@@ -347,11 +375,42 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
     raise LayoutError(f"{unit_at}: unknown or missing unit '{unit}' for rescue_concentration")
 
 
-def _role(rec: LayoutRecord, row: dict) -> str:
-    """The well's role: as written, else from its compound (see the README's layout table)."""
-    text = row.get("role", "")
+class UnsaidControl(ValueError):
+    """A role cell of a bare ``control`` whose compound says neither a vehicle nor a non-targeting control."""
+
+
+def _role_key(text: str) -> str:
+    """A role cell as the role or alias key it is read by ('' for nothing written)."""
     role = "" if text.strip().lower() in MISSING_TEXT else column_key(text)
-    role = ROLE_ALIASES.get(role, role)
+    return ROLE_ALIASES.get(role, role)
+
+
+def _reads_as_role(text: str) -> bool:
+    """Whether a cell reads as a role: one of :data:`ROLES`, :data:`ROLE_ALIASES` or :data:`CONTROL_WORDS`."""
+    key = _role_key(text)
+    return key in ROLES or key in CONTROL_WORDS
+
+
+#: How the unknown-role message lists the accepted values.
+ROLES_SAID = (f"one of {', '.join(ROLES)}; or negative/NC, positive/PC, control (with a vehicle or non-targeting "
+              "compound), DMSO/untreated, compound/treatment, blank")
+
+
+def _role(rec: LayoutRecord, row: dict, column: str = "role") -> str:
+    """The well's role: as written in ``column``, else from its compound (see the README's layout table).
+
+    A bare ``control`` (:data:`CONTROL_WORDS`) is ``vehicle`` where the compound is a vehicle or an
+    untreated control (``DMSO``, ``water``, ``PBS``, ``medium``, ``untreated``, ``mock``), ``neg_ctrl``
+    where it is a non-targeting control (``Non-Targeting Pool``, ``NTC``, ``scrambled``), never ``pos_ctrl``.
+    A negative control written otherwise than ``neg_ctrl`` (``Negative``, ``NC``) on such a vehicle
+    well is ``vehicle`` too.
+
+    Raises:
+        UnsaidControl: For a bare ``control`` whose compound says neither (the caller names every such well).
+        LayoutError: For a role that is none of :data:`ROLES`, :data:`ROLE_ALIASES`, :data:`CONTROL_WORDS`.
+    """
+    text = row.get(column, "")
+    role = _role_key(text)
     compound = row.get("compound", "")
     if not role:
         if not compound or column_key(compound) in BLANK_NAMES:
@@ -366,9 +425,49 @@ def _role(rec: LayoutRecord, row: dict) -> str:
             if is_neg_ctrl_name(compound):
                 return "neg_ctrl"
         return "rescue" if row.get("rescue_agent") else "sample"
+    if role in CONTROL_WORDS:
+        if compound and is_vehicle_name(compound):
+            return "vehicle"
+        if compound and is_neg_ctrl_name(compound):
+            return "neg_ctrl"
+        raise UnsaidControl(text)
     if role not in ROLES:
-        raise LayoutError(f"{rec.where('role')}: unknown role '{text}' (one of {', '.join(ROLES)})")
+        raise LayoutError(f"{rec.where(column)}: unknown role '{text}' ({ROLES_SAID})")
+    if role == "neg_ctrl" and column_key(text) != "neg_ctrl" and compound and is_vehicle_name(compound):
+        return "vehicle"  # 'Negative' on DMSO wells: the drug screen's vehicle (curves and QC scale to it)
     return role
+
+
+def _well_list(wells: list[str], shown: int = 5) -> str:
+    """``A04, B04, C04`` or ``A01, ... , A05 and 7 more``, with their count."""
+    more = f" and {len(wells) - shown} more" if len(wells) > shown else ""
+    return f"{len(wells)} well(s): {', '.join(wells[:shown])}{more}"
+
+
+def _role_column(names: dict[str, str], records: list[LayoutRecord]) -> str | None:
+    """Read the header name that is the role column under another name as ``role``, in ``names``, in place.
+
+    With a ``role`` column, nothing is renamed; the return value is then the header name of the other
+    role column (:data:`ROLE_COLUMN_ALIASES`, else :data:`ROLE_COLUMN_LATER`) there is, to compare, else None.
+
+    Raises:
+        ColumnProblem: Two header names that could both be the role column and none named ``role``.
+    """
+    def has_role_cell(name: str) -> bool:
+        return any(_reads_as_role(rec.values.get(name, "")) for rec in records)
+
+    strong = [n for n, k in names.items() if k in ROLE_COLUMN_ALIASES]
+    weak = [n for n, k in names.items() if k in ROLE_COLUMN_LATER and has_role_cell(n)]
+    if "role" in names.values():
+        return next(iter(strong + weak), None)
+    for found in (strong, weak):
+        if len(found) > 1:
+            raise ColumnProblem(found[1], f"columns '{found[0]}' and '{found[1]}' could both be 'role'; "
+                                          f"name the one that is 'role'")
+        if found:
+            names[found[0]] = "role"
+            return None
+    return None
 
 
 _PART_DOSE = re.compile(r"^(?P<name>.*?)\s*\((?P<dose>[^()]*)\)$")
@@ -487,8 +586,10 @@ def layout_from_records(
     if not any(is_layout_column(h) for h in header):  # before the columns' checks: maybe a plate read
         raise NotALayout(f"{at()}: no layout column besides the wells (compound, concentration, role, mode...; "
                          f"header: {', '.join(header)})")
+    records = list(records)
     try:
         names, header_units = layout_columns(header)
+        other_role = _role_column(names, records)
     except ColumnProblem as exc:
         raise LayoutError(f"{at(exc.column)}: {exc}") from None
     columns = list(names.values())
@@ -502,7 +603,11 @@ def layout_from_records(
     thunor = any(column_key(h) == "drug1" and names[h] == "compound" for h in header)
     out = []
     seen: dict[tuple[str, str], str] = {}
+    unsaid: list[tuple[str, str]] = []  # (plate, well) of bare 'control' roles no compound tells apart
+    unsaid_at = ""  # the first one's place
+    disagree: list[tuple[str, str, str, str]] = []  # (plate, well, role, other column's role)
     for rec in records:
+        other_text = rec.values.get(other_role, "") if other_role else ""
         named = {names[k]: v.strip() for k, v in rec.values.items()}
         orig = {names[k]: k for k in rec.values}
         rec = LayoutRecord(named, (lambda c, r=rec, o=orig: r.where(o.get(c, c) if c else None)),
@@ -537,7 +642,19 @@ def layout_from_records(
         elif not out_row["rescue_agent"] and _COMBINED.search(out_row["compound"]):
             _rescue_in_name(out_row)
             row = {**row, "compound": out_row["compound"], "rescue_agent": out_row["rescue_agent"]}
-        out_row["role"] = role = _role(rec, row)
+        try:
+            out_row["role"] = role = _role(rec, row)
+        except UnsaidControl:
+            unsaid.append((out_row["plate_id"], out_row["well"]))
+            unsaid_at = unsaid_at or rec.where("role")
+            out_row["role"] = role = "sample"  # refused below, with every such well
+        if other_role and other_text.strip().lower() not in ("", *MISSING_TEXT):
+            try:
+                other = _role(rec, {**row, "role": other_text})
+            except (UnsaidControl, LayoutError):  # a cell that is no role says nothing against the role column
+                other = role
+            if other != role:
+                disagree.append((out_row["plate_id"], out_row["well"], role, other))
         if thunor and role == "empty" and not row.get("compound") and row.get("concentration", "").strip():
             out_row["role"] = role = "vehicle"  # thunor's format: no drug at dose 0 is an untreated control
         written_mode = row.get("mode", "")
@@ -562,6 +679,21 @@ def layout_from_records(
         out.append(out_row)
     if not out:
         raise LayoutError(f"{source}: layout has a header but no wells")
+    several = len({p for p, _ in unsaid + [d[:2] for d in disagree]}) > 1
+
+    def shown(plate: str, well: str) -> str:
+        return f"{plate} {well}" if several else well
+
+    if unsaid:
+        raise LayoutError(
+            f"{unsaid_at}: role 'control' does not say which control ({_well_list([shown(p, w) for p, w in unsaid])})"
+            f" and their compound is no vehicle (DMSO, water, PBS, medium, untreated, mock) or non-targeting control; "
+            f"write neg_ctrl or pos_ctrl there (vehicle for a vehicle well)")
+    notes = []
+    if disagree:
+        examples = "; ".join(f"{shown(p, w)}: {r} vs {o}" for p, w, r, o in disagree[:3])
+        notes.append(f"{source}: columns 'role' and '{other_role}' disagree in {len(disagree)} well(s) ({examples}"
+                     f"{' ...' if len(disagree) > 3 else ''}); the 'role' column is used")
     df = pd.DataFrame(out)
     if "compound" not in columns and "role" not in columns and df["concentration_raw"].notna().any():
         raise LayoutError(f"{at()}: wells have concentrations but no column names their compound (header: "
@@ -579,4 +711,4 @@ def layout_from_records(
     if not fmt_given:
         fmt = PlateFormat.smallest_containing(list(df["well"]))
         fmt = max(fmt, PlateFormat.from_n_wells(96)) if fmt.n_wells < 96 else fmt
-    return PlateLayout(df, fmt, source, form)
+    return PlateLayout(df, fmt, source, form, notes=notes)

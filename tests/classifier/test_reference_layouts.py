@@ -200,9 +200,11 @@ def test_classes_and_onset_keys_written_as_a_lab_writes_them(tiny_plate, tmp_pat
     assert any("ferroptosys" in n for n in s["notes"])
 
 
-def test_inducer_wells_whose_role_was_not_read_are_named(tiny_plate, tmp_path):
-    """A lab's ``Type`` column is no role column: its reference wells read as samples, and the error says so."""
-    path = lab_layout(tmp_path / "map.csv", header=("Well", "Compound", "Type", "Mode"))
+def test_a_type_column_is_the_role_and_wells_whose_role_was_not_read_are_named(tiny_plate, tmp_path):
+    """A lab's ``Type`` column holding the roles is the role column; roles in a column of no known name are not."""
+    s = summary(tiny_plate, lab_layout(tmp_path / "map.csv", header=("Well", "Compound", "Type", "Mode")))
+    assert wells_of(s, "apoptosis") == {"A02", "B02"} and wells_of(s, "alive") == {"A01", "B01"}
+    path = lab_layout(tmp_path / "kind.csv", header=("Well", "Compound", "Kind", "Mode"))
     with pytest.raises(FerroscreenError, match=r"apoptosis well\(s\) A02, B02 have role sample"):
         summary(tiny_plate, path)
 

@@ -101,7 +101,7 @@ def test_excel_encodings_and_decimal_commas(tmp_path):
         ("P1,A1,X,-1,uM,sample,,,,1,\n", [":2:", "'concentration'", "negative"]),
         ("P1,A1,X,1,mg,sample,,,,1,\n", [":2:", "'unit'", "unknown unit 'mg'"]),
         ("P1,A1,X,1,,sample,,,,1,\n", [":2:", "'unit'", "without a unit"]),
-        ("P1,A1,X,1,uM,control,,,,1,\n", [":2:", "'role'", "unknown role 'control'"]),
+        ("P1,A1,X,1,uM,control,,,,1,\n", [":2:", "'role'", "role 'control' does not say which"]),
         ("P1,A1,X,1,uM,reference,pyroptosiss,,,1,\n", [":2:", "'mode'", "unknown mode"]),
         ("P1,A1,X,1,uM,reference,,,,1,\n", [":2:", "'mode'", "needs a mode"]),
         ("P1,A1,X,1,uM,sample,,,,one,\n", [":2:", "'replicate'"]),

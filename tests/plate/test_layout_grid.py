@@ -87,7 +87,7 @@ def test_grid_semicolons_decimal_commas_units_in_cells_and_384_wells(tmp_path):
     (grid("compound", compound) + "\n" + grid("concentration (nM)", lambda r, c: DOSES_UM[c] and DOSES_UM[c] + " uM"),
      [":12:", "well A02", "units disagree (uM vs nM)"]),
     (grid("compound", compound) + "\n" + grid("role", lambda r, c: "control" if c == 3 else ""),
-     [":12:", "grid 'role', well A04", "unknown role 'control'"]),
+     [":12:", "grid 'role', well A04", "role 'control' does not say which"]),
     (grid("compound", compound, rows="ABCDEFGHI"), [":10:", "row 'I' is beyond a 96-well plate"]),
     (grid("compound", compound, rows="ABCA"), [":5:", "row 'A' given twice", "first at"]),
     (grid("compound", compound) + "\n" + grid("compound", compound), [":11:", "grid 'compound' given twice"]),
