@@ -56,7 +56,7 @@ MAX_GALLERY = 200
 
 
 def _check_score_run(devices: int, batch_size: int, workers: int | None, poll_s: float, idle_exit_s: float,
-                     accelerator: str) -> None:
+                     accelerator: str, settle_s: float = 2.0) -> None:
     """Refuse run settings of ``score`` before anything is written (a store left behind would block the rerun).
 
     Raises:
@@ -67,6 +67,7 @@ def _check_score_run(devices: int, batch_size: int, workers: int | None, poll_s:
     _check_number("--workers", workers, 0)
     _check_number("--poll-s", poll_s, 0)
     _check_number("--idle-exit-s", idle_exit_s, 0)
+    _check_number("--settle-s", settle_s, 0)
     if accelerator not in ("cpu", "gpu", "cuda", "auto"):
         raise FerroscreenError(f"--accelerator must be cpu, gpu or auto, not '{accelerator}'")
     if accelerator in ("gpu", "cuda"):
@@ -837,6 +838,9 @@ def score(
     idle_exit_s: Annotated[
         float, typer.Option("--idle-exit-s", help="Stop watching after this long with no new files.")
     ] = 600.0,
+    settle_s: Annotated[float, typer.Option(
+        "--settle-s", help="Score a file once it was last modified, or seen unchanged, at least this many seconds "
+                           "ago (--watch; more for a share that stalls mid-file).")] = 2.0,
     devices: Annotated[int, typer.Option("--devices", help="Processes/GPUs (>1: Lightning DDP).")] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Crops per forward pass.")] = 256,
     workers: Annotated[
@@ -869,15 +873,15 @@ def score(
     from ferroscreen.score.runner import score_plate
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
-    _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator)
+    _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator, settle_s)
     again = (f"`ferroscreen score {acquisition} --model {model} --out {out} --resume{' --watch' if watch else ''}` "
              f"continues")
     try:
         s = score_plate(
             acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
-            idle_exit_s=idle_exit_s, devices=devices, batch_size=batch_size, workers=workers, channel=channel,
-            plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern), accelerator=accelerator,
-            confusion_file=confusion,
+            idle_exit_s=idle_exit_s, settle_s=settle_s, devices=devices, batch_size=batch_size, workers=workers,
+            channel=channel, plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern),
+            accelerator=accelerator, confusion_file=confusion,
             precision=Precision(precision).value, tta=tta,
             progress=sys.stderr.isatty(), interval_h=interval_h,
             log=lambda m: typer.echo(m, err=True),

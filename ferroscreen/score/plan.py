@@ -113,13 +113,48 @@ def update_frame_table(existing: pd.DataFrame | None, found: pd.DataFrame) -> pd
     return table
 
 
-def frames_to_score(table: pd.DataFrame, settle_s: float = 0.0) -> np.ndarray:
+#: A watch's record of the files it found still settling: file -> ((size, mtime), when first seen so).
+SeenFiles = dict[str, tuple[tuple[int, float], float]]
+
+
+def file_settled(file: str, size: int, mtime: float, now: float, settle_s: float,
+                 seen: SeenFiles | None = None) -> bool:
+    """Whether ``file`` (``size`` bytes, time stamp ``mtime``, as stat gives them at ``now``) is done being written.
+
+    With ``settle_s`` 0 there is no check: always settled (a time stamp in the
+    future too). Otherwise the file is settled when it was last modified at
+    least ``settle_s`` before ``now``, or when ``seen`` holds this very
+    ``(size, mtime)`` for it, first seen at least ``settle_s`` before ``now``:
+    a file whose time stamp is ahead of this machine's clock (written by a PC
+    whose clock is ahead, on a share) settles ``settle_s`` after it was first
+    seen unchanged instead of once this clock reaches its time stamp. With
+    clocks that agree, the record never settles a file sooner than its age does.
+
+    ``seen`` (kept across the polls of a watch) is updated in place: a file
+    not settled by its age is recorded with ``now`` when not recorded yet or
+    recorded with another ``(size, mtime)`` (still growing: its wait starts
+    again). Without ``seen``, only the age counts.
+    """
+    if not settle_s or now - mtime >= settle_s:
+        return True
+    if seen is None:
+        return False
+    signature = (int(size), float(mtime))
+    record = seen.get(file)
+    if record is None or record[0] != signature:
+        seen[file] = (signature, now)
+        return False
+    return now - record[1] >= settle_s
+
+
+def frames_to_score(table: pd.DataFrame, settle_s: float = 0.0, seen: SeenFiles | None = None) -> np.ndarray:
     """Frame ids to score now: pending frames with a file, and failed frames whose file changed.
 
     Args:
         table: Store frame table.
-        settle_s: Skip files modified less than this many seconds ago (still
-            being written by the instrument; used by ``--watch``).
+        settle_s: Skip files not settled (:func:`file_settled`: still being
+            written by the instrument; used by ``--watch``); 0: no check.
+        seen: The watch's record of files seen settling (:func:`file_settled`), updated.
     """
     now = time.time()
     out = []
@@ -128,13 +163,14 @@ def frames_to_score(table: pd.DataFrame, settle_s: float = 0.0) -> np.ndarray:
     ):
         if status == DONE or not path:
             continue
+        file = frame_file(path)
         try:
-            st = os.stat(frame_file(path))
+            st = os.stat(file)
         except OSError:
             if status == PENDING:
                 out.append(i)  # the worker records it as failed (file not found)
             continue
-        if settle_s and now - st.st_mtime < settle_s:
+        if not file_settled(file, st.st_size, st.st_mtime, now, settle_s, seen):
             continue
         if status == PENDING or st.st_size != size or st.st_mtime != mtime:
             out.append(i)

@@ -35,7 +35,9 @@ from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
+    SeenFiles,
     check_layout,
+    file_settled,
     frames_to_score,
     probe_frame_shape,
     select_frames,
@@ -104,7 +106,9 @@ def score_plate(
         watch: Keep polling for new frames; implies ``resume``.
         poll_s: Seconds between polls in watch mode.
         idle_exit_s: Watch mode ends after this many seconds with nothing new.
-        settle_s: Watch mode leaves files younger than this for the next poll.
+        settle_s: Watch mode leaves a file for a later poll until it is settled: last modified at least this
+            many seconds ago, or seen unchanged (size and time stamp) on a poll at least this long ago (a time
+            stamp ahead of this machine's clock); see :func:`ferroscreen.score.plan.file_settled`.
         interval_h: Hours between timepoints for readers whose files carry no
             acquisition time (ImageXpress, Cytation or scanR without time tags, CellVoyager
             without ``MeasurementData.mlf``).
@@ -254,7 +258,8 @@ def score_plate(
         config={
             "devices": devices, "batch_size": batch_size, "workers": workers, "channel": channel, "format": fmt,
             "plate": plate, "z_plane": z_plane,
-            "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "accelerator": accelerator,
+            "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "settle_s": settle_s,
+            "accelerator": accelerator,
         },
     )
     # -- recovery: merge what a killed run left behind, then add the frames found now
@@ -274,6 +279,7 @@ def score_plate(
         log(f"note: {path}: journal of the interrupted run is damaged ({reason}); its frames are scored again")
 
     settle = settle_s if watch else 0.0
+    seen: SeenFiles = {}  # files found still settling, with when each was first seen so (see file_settled)
     tried: dict[int, tuple] = {}  # frame id -> its later scans' (size, mtime) when this run scored it
     applied = 0
     if journals and existing is not None:  # the killed run's results first, then what changed since
@@ -281,7 +287,8 @@ def score_plate(
                                         on_damaged=journal_damaged)
         before, journals = store.frames, []
         frames = update_frame_table(before, found)
-    frames = _rescore_stale(before, frames, bundle.next_scan, settle, tried, log, sizes_only=bool(moved))
+    frames = _rescore_stale(before, frames, bundle.next_scan, settle, tried, log, sizes_only=bool(moved),
+                            seen=seen)
     store, applied_now = merge_journals(out, attrs, frames, layout_table, journals, existing is not None,
                                         on_damaged=journal_damaged)
     applied += applied_now
@@ -309,7 +316,8 @@ def score_plate(
     last_activity = time.monotonic()
     final = not watch  # watch: a next-scan bundle holds each site's newest frame until the last pass
     while True:
-        ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final)
+        ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final,
+                              seen=seen)
         if len(ids):
             frames = store.frames.copy()
             frames.loc[ids, "status"] = PENDING
@@ -349,7 +357,7 @@ def score_plate(
             log(f"rescan failed ({exc}); retrying")
             continue
         frames = _rescore_stale(store.frames, update_frame_table(store.frames, found), bundle.next_scan, settle_s,
-                                tried, log, sizes_only=bool(moved))
+                                tried, log, sizes_only=bool(moved), seen=seen)
         if (len(frames) != len(store.frames) or not frames["path"].equals(store.frames["path"])
                 or not frames["status"].equals(store.frames["status"])):
             last_activity = time.monotonic()
@@ -431,14 +439,16 @@ MTIME_SLACK_S = 2.0
 
 
 def _rescore_stale(before: pd.DataFrame | None, frames: pd.DataFrame, next_scan: int, settle_s: float,
-                   tried: dict[int, tuple], log, sizes_only: bool = False) -> pd.DataFrame:
+                   tried: dict[int, tuple], log, sizes_only: bool = False,
+                   seen: SeenFiles | None = None) -> pd.DataFrame:
     """``frames`` with the done frames whose result is not what scoring the folder now gives set pending again.
 
     Such a frame is scored again (its cells are replaced) when its own image file exists and
 
     * its file was replaced after it was scored (a re-export: another size or time stamp than recorded,
-      the time stamp more than :data:`MTIME_SLACK_S` apart, unchanged for ``settle_s`` s; an image file of
-      its own, not a plane of a container file). With ``sizes_only`` (an acquisition folder moved or
+      the time stamp more than :data:`MTIME_SLACK_S` apart, settled: :func:`ferroscreen.score.plan.file_settled`
+      with ``settle_s`` and the watch's record ``seen``, updated; an image file of its own, not a plane of a
+      container file). With ``sizes_only`` (an acquisition folder moved or
       copied elsewhere: a copy need not keep time stamps) only another size counts;
     * (next-scan bundles) one of its later scans was replaced, or landed only after it was scored (a
       field or scan that came late: it was scored with the scan after, or without), as ``before``
@@ -466,7 +476,7 @@ def _rescore_stale(before: pd.DataFrame | None, frames: pd.DataFrame, next_scan:
             continue
         own.append(int(i))
         other = st.st_size != sizes[i] or (not sizes_only and abs(st.st_mtime - mtimes[i]) > MTIME_SLACK_S)
-        if sizes[i] >= 0 and other and (not settle_s or now - st.st_mtime >= settle_s):  # a clock ahead too
+        if sizes[i] >= 0 and other and file_settled(paths[i], st.st_size, st.st_mtime, now, settle_s, seen):
             changed.add(paths[i])
     stale = {i for i in own if paths[i] in changed}
     n_changed = len(stale)
@@ -506,17 +516,20 @@ def _rescore_stale(before: pd.DataFrame | None, frames: pd.DataFrame, next_scan:
     return frames
 
 
-def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool) -> tuple[np.ndarray, pd.Series | None]:
+def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool,
+         seen: SeenFiles | None = None) -> tuple[np.ndarray, pd.Series | None]:
     """Frame ids to score now, and (next-scan bundles) each frame's later-scan path(s).
 
+    Frames whose own file is not settled (``settle_s``, ``seen``: see
+    :func:`ferroscreen.score.plan.file_settled`; ``seen`` is updated) wait.
     ``next_scan`` k = 1 gives each frame its next scan's path (``None``: none);
     k = 2 a tuple of the next two. With ``hold``, a next-scan bundle's frames
-    whose k later scans are not all there yet, or one was modified less than
-    ``settle_s`` ago, wait (``--watch``: the incubator has not taken it, or is
-    still writing it), as do the frames before a scan of the site that is
-    missing (a field that lands late); the last pass scores them with the scans there are.
+    whose k later scans are not all there yet, or one is not settled, wait
+    (``--watch``: the incubator has not taken it, or is still writing it), as
+    do the frames before a scan of the site that is missing (a field that
+    lands late); the last pass scores them with the scans there are.
     """
-    ids = frames_to_score(frames, settle_s)
+    ids = frames_to_score(frames, settle_s, seen)
     if not next_scan:
         return ids, None
     present = frames[frames["path"] != ""]
@@ -530,18 +543,23 @@ def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool) -> t
         # a scan of the site not there yet (a field or scan still to land) holds the frames before it too
         whole = later_scans(frames, next_scan).reindex(frames.index)
         later = whole.iloc[ids] if next_scan > 1 else whole.iloc[ids].map(lambda p: (p,))
-        ids = ids[[isinstance(ps, tuple) and all(_settled(p, now, settle_s) for p in ps) for ps in later]]
+        ids = ids[[isinstance(ps, tuple) and all(_settled(p, now, settle_s, seen) for p in ps) for ps in later]]
     return ids, following
 
 
-def _settled(path: str | None, now: float, settle_s: float) -> bool:
-    """Whether ``path`` exists and was last modified at least ``settle_s`` before ``now``."""
+def _settled(path: str | None, now: float, settle_s: float, seen: SeenFiles | None = None) -> bool:
+    """Whether frame ``path``'s file exists and is settled at ``now`` (:func:`ferroscreen.score.plan.file_settled`).
+
+    With ``settle_s`` 0: whether it exists (a time stamp in the future too). ``seen`` is updated.
+    """
     if not path:
         return False
+    file = frame_file(path)
     try:
-        return now - os.stat(frame_file(path)).st_mtime >= settle_s
+        st = os.stat(file)
     except OSError:
         return False
+    return file_settled(file, st.st_size, st.st_mtime, now, settle_s, seen)
 
 
 def summarize(store, stats: dict, seconds: float) -> dict:
