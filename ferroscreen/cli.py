@@ -753,6 +753,8 @@ def fit(
         from ferroscreen.plate import read_layouts
 
         lay = read_layouts(layout)
+        for note in lay.notes:
+            typer.echo(f"note: {note}")
     store_attrs = None
     if len(inputs) == 1 and input_path.suffix.lower() in STORE_SUFFIXES:
         from ferroscreen.score.export import select_fractions

@@ -121,7 +121,7 @@ def run_hits(
         if any(str(p) in str(exc) for p in [*sources, *layout_paths]):  # the message names its file already
             raise
         raise FerroscreenError(f"{where}: {exc}") from exc
-    result.notes = [*loaded.notes, *result.notes]
+    result.notes = [*(layout.notes if layout is not None else []), *loaded.notes, *result.notes]
     keys = result.params["readouts"]
     with OutputSet(out) as outputs:  # all of this run's outputs, or (on failure) the folder as it was
         result.genes.to_csv(outputs.path("genes.csv"), index=False)

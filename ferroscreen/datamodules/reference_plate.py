@@ -326,7 +326,7 @@ class ReferencePlateDataModule(CropDataModule):
         plates = sorted(frames["plate"].astype(str).unique())
         if name_note := layout.other_name_note(plates):
             rank_zero_info(f"note: {name_note}")
-        notes: list[str] = []
+        notes: list[str] = list(layout.notes)
         self._labels.check_plate_format(layout, layout_path, frames, notes)
         dropped: dict[int, list[str]] = {}
         well_class, skipped_modes = self._labels.well_classes(k, layout, layout_path, plates, notes, dropped)

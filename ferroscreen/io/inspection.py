@@ -631,6 +631,7 @@ def render_inspection(info: dict) -> str:
             shown = ", ".join(f"{e['well']} ({e['reason']})" for e in info["excluded"][:12])
             more = f" and {len(info['excluded']) - 12} more" if len(info["excluded"]) > 12 else ""
             lines.append(f"  excluded wells ({len(info['excluded'])}, left out of fits and QC): {shown}{more}")
+        lines += [f"  note: {n}" for n in info.get("notes") or []]
         return _printable(lines)
     if info["kind"] == "curve_table":
         shown = ", ".join(info["curves"][:12]) + (f" … ({len(info['curves']) - 12} more)"

@@ -168,6 +168,8 @@ def score_plate(
         log(f"{acquisition}: {note}")
     layout_path = Path(layout) if layout else find_layout_beside(acquisition)
     layout_read = read_layout(layout_path) if layout_path is not None else None
+    for note in layout_read.notes if layout_read is not None else []:
+        log(f"note: {note}")
     existing = read_store(out) if out.exists() else None
 
     from ferroscreen.crops import detector_config

@@ -151,3 +151,18 @@ def test_inspect_reads_a_well_type_column(tmp_path):
     res = run_command([*FERROSCREEN, "inspect", str(path)], capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
     assert str(path) in res.stderr and "neg_ctrl or pos_ctrl" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_inspect_and_fit_say_where_role_columns_disagree(tmp_path):
+    """The note of a layout whose ``role`` and ``Well Type`` disagree reaches inspect's text and fit's output."""
+    path = tmp_path / "both.csv"
+    path.write_text("well,compound,concentration,unit,role,Well Type\nA01,DMSO,,,vehicle,Negative\n"
+                    "A02,RSL3,1,uM,sample,Positive\n")
+    said = "columns 'role' and 'Well Type' disagree in 1 well(s) (A02: sample vs pos_ctrl)"
+    res = run_command([*FERROSCREEN, "inspect", str(path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and f"note: {path}: {said}" in res.stdout, res.stdout + res.stderr
+    wells = tmp_path / "wells.csv"
+    wells.write_text("plate,well,time_h,n_cells\nP1,A01,0,100\nP1,A02,0,40\n")
+    res = run_command([*FERROSCREEN, "fit", str(wells), "--layout", str(path), "--out", str(tmp_path / "fit")],
+                      capture_output=True, text=True, timeout=120)
+    assert f"note: {path}: {said}" in res.stdout + res.stderr, res.stdout + res.stderr
