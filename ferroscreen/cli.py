@@ -553,12 +553,17 @@ FEW_CALIBRATION_CROPS = 128
 @app.command()
 def quantize(
     model: Annotated[Path, typer.Argument(help="Model bundle.")],
-    data: Annotated[Path, typer.Option("--data", help="Acquisition folder whose cells calibrate the int8 ranges.")],
+    data: Annotated[Path, typer.Option("--data", help=(
+        "Plate acquisition whose cells calibrate the int8 ranges (a model trained on crop images: or its "
+        "crop folder, <class>/*.png)."))],
     out: Annotated[Path, typer.Option("--out", help="Bundle to write (the input bundle plus its int8 graph).")],
     frames: Annotated[int, typer.Option("--frames", help="Frames drawn (seeded) for calibration crops.")] = 48,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the frame and crop draw.")] = 0,
 ) -> None:
-    """Add an int8 graph to a bundle (for `score --precision int8|auto` on CPU), calibrated on a plate's cells."""
+    """Add an int8 graph to a bundle (for `score --precision int8|auto` on CPU), calibrated on a plate's cells.
+
+    A bundle trained on crop images can be calibrated on a crop folder instead (--frames is then unused).
+    """
     from ferroscreen.score.quantize import quantize_bundle
 
     if out.resolve() == model.resolve():
@@ -573,8 +578,10 @@ def quantize(
     if note := load_bundle(out).frame_note:
         typer.echo(f"note: {model}: {note}")
     if info["calibration_crops"] < FEW_CALIBRATION_CROPS:
+        more = ("more crop images give more" if "calibration_images" in info
+                else f"more frames (--frames, {frames} now) give more cells")
         typer.echo(f"note: {info['calibration_crops']} crops are few to calibrate on: a plate's other cells can fall "
-                   f"outside the int8 ranges they set; more frames (--frames, {frames} now) give more cells")
+                   f"outside the int8 ranges they set; {more}")
 
 
 # ---------------------------------------------------------------- simulate

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["cells_and_crops", "extract_crops", "mask_surroundings", "crops_for_detections", "with_next_scan"]
+__all__ = ["cells_and_crops", "crops_scaled_each", "extract_crops", "mask_surroundings", "crops_for_detections",
+           "raw_crops", "with_next_scan"]
+
+
+def _check_crop_args(caller: str, image: np.ndarray, detections: pd.DataFrame, size: int) -> None:
+    """Raise ValueError for a non-2-D frame, a crop size < 1 or detections without ``x``/``y``."""
+    if image.ndim != 2:
+        raise ValueError(f"{caller} expects a 2-D frame, got shape {image.shape}")
+    if size < 1:
+        raise ValueError(f"crop size must be >= 1, got {size}")
+    if not {"x", "y"} <= set(detections.columns):
+        raise ValueError(f"detections need 'x' and 'y' columns, got {list(detections.columns)}")
 
 
 def extract_crops(
@@ -39,12 +50,7 @@ def extract_crops(
         ValueError: For a non-2-D image, a size < 1 or missing ``x``/``y`` columns.
     """
     image = np.asarray(image_normalized, dtype=np.float32)
-    if image.ndim != 2:
-        raise ValueError(f"extract_crops expects a 2-D frame, got shape {image.shape}")
-    if size < 1:
-        raise ValueError(f"crop size must be >= 1, got {size}")
-    if not {"x", "y"} <= set(detections.columns):
-        raise ValueError(f"detections need 'x' and 'y' columns, got {list(detections.columns)}")
+    _check_crop_args("extract_crops", image, detections, size)
     n = len(detections)
     if n == 0:
         return np.zeros((0, size, size), np.float32)
@@ -68,21 +74,23 @@ def extract_crops(
 
 
 def mask_surroundings(
-    crops: np.ndarray, radii: np.ndarray, scale: float, background: float, edge_px: float = 3.0
+    crops: np.ndarray, radii: np.ndarray, scale: float, background: float | np.ndarray, edge_px: float = 3.0
 ) -> np.ndarray:
     """Blend each crop to ``background`` beyond ``scale * radius`` of its centre.
 
     The weight is 1 within ``scale * radius`` px of the crop's centre pixel
     (``size // 2``, as in :func:`extract_crops`), falls as a half cosine to 0
     over ``edge_px`` and is 0 beyond; ``crops`` (N, S, S) are modified in place
-    and returned.
+    and returned. ``background`` is one grey level for all crops, or an (N,)
+    array of one per crop.
     """
     if len(crops) == 0:
         return crops
     w = _surround_weights(np.asarray(radii, np.float32), float(scale), crops.shape[-1], float(edge_px))
-    crops -= np.float32(background)
+    bg = np.float32(background) if np.ndim(background) == 0 else np.asarray(background, np.float32)[:, None, None]
+    crops -= bg
     crops *= w
-    crops += np.float32(background)
+    crops += bg
     return crops
 
 
@@ -119,6 +127,113 @@ def crops_for_detections(normalized: np.ndarray, detections: pd.DataFrame, confi
     return crops
 
 
+def raw_crops(raw: np.ndarray, detections: pd.DataFrame, size: int) -> list[np.ndarray]:
+    """The boxes of :func:`extract_crops` cut from the frame as decoded, one array per detection.
+
+    A box inside the frame keeps the frame's dtype and pixels (what a crop image saved
+    losslessly from the frame holds); a box crossing the frame's edge is float32 with
+    NaN where it lies outside the frame (no data: :func:`~ferroscreen.crops.normalize_frame`
+    leaves such pixels out of its levels and maps them to 0, the padding of :func:`extract_crops`).
+
+    Raises:
+        ValueError: As :func:`extract_crops`.
+    """
+    raw = np.asarray(raw)
+    _check_crop_args("raw_crops", raw, detections, size)
+    half = size // 2
+    h, w = raw.shape
+    x0 = np.clip(np.rint(detections["x"].to_numpy(np.float64)).astype(np.int64) - half, -size, w)
+    y0 = np.clip(np.rint(detections["y"].to_numpy(np.float64)).astype(np.int64) - half, -size, h)
+    out = []
+    for xa0, ya0 in zip(x0.tolist(), y0.tolist(), strict=True):
+        if xa0 >= 0 and ya0 >= 0 and xa0 + size <= w and ya0 + size <= h:
+            out.append(raw[ya0 : ya0 + size, xa0 : xa0 + size])
+            continue
+        crop = np.full((size, size), np.nan, np.float32)
+        ya, yb, xa, xb = max(ya0, 0), min(ya0 + size, h), max(xa0, 0), min(xa0 + size, w)
+        if ya < yb and xa < xb:
+            crop[ya - ya0 : yb - ya0, xa - xa0 : xb - xa0] = raw[ya:yb, xa:xb]
+        out.append(crop)
+    return out
+
+
+def crops_scaled_each(raw: np.ndarray, detections: pd.DataFrame, config, crop_size: int,
+                      normalization) -> np.ndarray:
+    """Crops as a model trained on crop images sees them: each box of the raw frame scaled by its own levels.
+
+    Each detection's box (as :func:`extract_crops` places it) is cut from the frame as
+    decoded (:func:`raw_crops`) and normalised alone with ``normalization.apply`` (its own
+    percentiles, or its own median as background), as
+    :func:`ferroscreen.datamodules.crop_folders.load_crop` normalises a crop image of that
+    size in training: a crop inside the frame gives the same values as the crop image
+    saved losslessly from the frame. Outside the frame is 0. The config's ``crop_mask``,
+    if set, blends each crop to its own median grey level.
+
+    Args:
+        raw: The frame as decoded (2-D, any real dtype).
+        detections: Table with ``x``, ``y`` (and ``radius`` for ``crop_mask``).
+        config: A :class:`ferroscreen.crops.DetectorConfig`.
+        crop_size: Crop side length in pixels.
+        normalization: A :class:`~ferroscreen.crops.CropNormalization` (each crop is one image to it).
+
+    Returns:
+        float32 ``(N, crop_size, crop_size)`` in the order of ``detections``.
+
+    Raises:
+        ValueError: As :func:`extract_crops`, or from the normalisation (background normalisation
+            of a crop without a positive median).
+    """
+    boxes = raw_crops(raw, detections, crop_size)
+    crops = np.zeros((len(boxes), crop_size, crop_size), np.float32)
+    raw_dtype = np.asarray(raw).dtype
+    whole = [i for i, b in enumerate(boxes) if b.dtype == raw_dtype] if _batched(normalization, raw_dtype) else []
+    if whole:
+        crops[whole] = _percentile_scaled(np.stack([boxes[i] for i in whole]), normalization.low, normalization.high)
+    done = set(whole)
+    for i, box in enumerate(boxes):
+        if i not in done:
+            crops[i] = normalization.apply(box)
+    scale = getattr(config, "crop_mask", None)
+    if scale is not None and len(crops) and "radius" in detections.columns:
+        background = np.median(crops.reshape(len(crops), -1), axis=1)
+        mask_surroundings(crops, detections["radius"].to_numpy(np.float32), scale, background)
+    return crops
+
+
+def _batched(normalization, dtype) -> bool:
+    """Whether :func:`_percentile_scaled` gives ``normalization.apply`` of each crop (8/16-bit percentile scaling)."""
+    return getattr(normalization, "method", None) == "percentile" and dtype in (np.uint8, np.uint16)
+
+
+def _percentile_scaled(crops: np.ndarray, low: float, high: float) -> np.ndarray:
+    """:func:`~ferroscreen.crops.normalize_frame` (``sample_step`` 2, clipped) of each 8/16-bit crop (N, S, S), at once.
+
+    The same values bit for bit: the percentiles interpolate between the k-th and (k+1)-th
+    smallest sampled values as the exact histogram path of ``normalize_frame`` does.
+    """
+    n = len(crops)
+    sample = np.sort(crops[:, ::2, ::2].reshape(n, -1), axis=1)
+    size = sample.shape[1]
+    levels = []
+    for q in (low, high):
+        pos = q / 100 * (size - 1)
+        k = int(np.floor(pos))
+        a = sample[:, k].astype(np.float64)
+        b = sample[:, min(k + 1, size - 1)].astype(np.float64)
+        levels.append(a + (pos - k) * (b - a))
+    lo, hi = levels
+    out = np.zeros(crops.shape, np.float32)
+    ok = hi > lo  # a flat crop gives zeros
+    if ok.any():
+        scale = (1.0 / (hi[ok] - lo[ok])).astype(np.float32)[:, None, None]
+        x = crops[ok].astype(np.float32)
+        x -= lo[ok].astype(np.float32)[:, None, None]
+        x *= scale
+        np.clip(x, 0.0, 1.0, out=x)
+        out[ok] = x
+    return out
+
+
 def cells_and_crops(normalized: np.ndarray, config, crop_size: int, crop_frame: np.ndarray | None = None):
     """Detect cells in a normalised frame and cut their crops: the one step training and scoring share.
 
@@ -142,6 +257,7 @@ def cells_and_crops(normalized: np.ndarray, config, crop_size: int, crop_frame: 
 def with_next_scan(
     crops: np.ndarray, detections: pd.DataFrame, config, crop_size: int,
     next_crop_frame: np.ndarray | None | Sequence[np.ndarray | None],
+    cut: Callable[[np.ndarray, pd.DataFrame], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Crops with later scans ``(N, 1 + k, S, S)``: each crop, then the same box cut from the site's next k scans.
 
@@ -157,6 +273,9 @@ def with_next_scan(
             or has another size) repeats the channel before it, and so does
             every later channel: a next-scan model is trained to read an
             unchanged channel as "no later scan".
+        cut: How a later frame's crops are cut, ``cut(frame, detections)``
+            (default: :func:`crops_for_detections`; e.g. :func:`crops_scaled_each`
+            over raw later frames for a model trained on crop images).
 
     Returns:
         float32 ``(N, 1 + k, S, S)``.
@@ -167,5 +286,9 @@ def with_next_scan(
     channels, gone = [crops], len(crops) == 0
     for frame in later:
         gone = gone or frame is None
-        channels.append(channels[-1] if gone else crops_for_detections(frame, detections, config, crop_size))
+        if gone:
+            channels.append(channels[-1])
+        else:
+            channels.append(crops_for_detections(frame, detections, config, crop_size) if cut is None
+                            else cut(frame, detections))
     return np.ascontiguousarray(np.stack(channels, axis=1), dtype=np.float32)

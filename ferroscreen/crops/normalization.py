@@ -1,4 +1,4 @@
-"""Per-frame intensity normalisation (uint8/uint16/float aware): percentile or background-relative."""
+"""Intensity normalisation of frames or crops (uint8/uint16/float aware): percentile or background-relative."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def normalize_to_background(
 
 @dataclass(frozen=True)
 class CropNormalization:
-    """How frames are turned into the [0, 1] grey levels the classifier's crops hold.
+    """How frames (or crops) are turned into the [0, 1] grey levels the classifier's crops hold.
 
     Attributes:
         method: ``background`` (:func:`normalize_to_background`: contrast
@@ -160,14 +160,20 @@ class CropNormalization:
         low, high: ``background``: the relative contrasts mapped to 0 and 1
             (``dark``/``bright``); ``percentile``: the percentiles mapped to 0
             and 1.
+        scope: ``frame`` (the levels are those of the whole frame; crops are
+            cut from the normalised frame) or ``crop`` (each crop is scaled by
+            its own levels, as crop images of an ImageFolder are in training:
+            on a plate, cut the raw crops and scale each with
+            :func:`ferroscreen.crops.crop_extraction.crops_scaled_each`).
 
     Model bundles record it (:meth:`to_meta`); bundles written before it existed
-    used ``percentile`` 0.5 / 99.5.
+    used ``percentile`` 0.5 / 99.5 per frame.
     """
 
     method: str = "background"
     low: float = -0.4
     high: float = 0.3
+    scope: str = "frame"
 
     def __post_init__(self) -> None:
         if self.method not in NORMALIZATION_METHODS:
@@ -175,18 +181,33 @@ class CropNormalization:
                              f"not {self.method!r}")
         if not float(self.high) > float(self.low):
             raise ValueError(f"normalization needs low < high, got {self.low}, {self.high}")
+        if self.scope not in NORMALIZATION_SCOPES:
+            raise ValueError(f"normalization scope must be one of {', '.join(NORMALIZATION_SCOPES)}, "
+                             f"not {self.scope!r}")
 
     @classmethod
-    def percentile(cls, low: float = 0.5, high: float = 99.5) -> CropNormalization:
-        """Per-frame percentile scaling (the detector's own normalisation)."""
-        return cls("percentile", low, high)
+    def percentile(cls, low: float = 0.5, high: float = 99.5, scope: str = "frame") -> CropNormalization:
+        """Percentile scaling (the detector's own normalisation), per frame unless ``scope`` is ``crop``."""
+        return cls("percentile", low, high, scope)
+
+    @property
+    def per_crop(self) -> bool:
+        """Whether each crop is scaled by its own levels (crop-image training), not by its frame's."""
+        return self.scope == "crop"
 
     def apply(self, image: np.ndarray, normalized: np.ndarray | None = None) -> np.ndarray:
-        """The crop frame of a raw ``image`` (float32, clipped to [0, 1]).
+        """``image`` scaled by its own levels (float32, clipped to [0, 1]): a frame, or for ``crop`` scope one crop.
 
-        ``normalized`` may hold ``normalize_frame(image)`` already computed for
+        ``normalized`` may hold ``normalize_frame(image)`` of a whole frame already computed for
         detection; it is returned as is when this normalisation is the same.
+
+        Raises:
+            ValueError: ``normalized`` given for a ``crop`` scope (a whole frame's crop frame was
+                asked of a normalisation that scales each crop by itself), and see the functions.
         """
+        if self.per_crop and normalized is not None:
+            raise ValueError("this normalisation scales each crop by its own levels, not the frame: "
+                             "cut raw crops and scale them with crops_scaled_each")
         if self.method == "percentile":
             if normalized is not None and (self.low, self.high) == (0.5, 99.5):
                 return normalized
@@ -194,30 +215,36 @@ class CropNormalization:
         return normalize_to_background(image, self.low, self.high)
 
     def to_meta(self) -> dict:
-        """JSON-ready description for a model bundle."""
+        """JSON-ready description for a model bundle (``scope``: ``per frame`` or ``per crop image``)."""
+        scope = "per crop image" if self.per_crop else "per frame"
         if self.method == "percentile":
             return {"method": "percentile", "low_percentile": self.low, "high_percentile": self.high,
-                    "clip": True, "scope": "per frame"}
+                    "clip": True, "scope": scope}
         return {"method": "background", "dark": self.low, "bright": self.high, "clip": True,
-                "background": "median of the frame", "scope": "per frame"}
+                "background": "median of the crop" if self.per_crop else "median of the frame", "scope": scope}
 
     @classmethod
     def from_meta(cls, meta: dict | None) -> CropNormalization:
         """Inverse of :meth:`to_meta`; ``None`` or a dict without ``method`` is the old percentile default.
+
+        ``scope`` ``per crop image`` gives the ``crop`` scope; any other or none, ``frame``.
 
         Raises:
             ValueError: An unknown method or bad levels.
         """
         meta = meta or {}
         method = meta.get("method", "percentile")
+        scope = "crop" if meta.get("scope") == "per crop image" else "frame"
         if method == "percentile":
-            return cls.percentile(float(meta.get("low_percentile", 0.5)), float(meta.get("high_percentile", 99.5)))
+            return cls.percentile(float(meta.get("low_percentile", 0.5)), float(meta.get("high_percentile", 99.5)),
+                                  scope)
         if method == "background":
-            return cls("background", float(meta["dark"]), float(meta["bright"]))
+            return cls("background", float(meta["dark"]), float(meta["bright"]), scope)
         raise ValueError(f"unknown normalization method {method!r}")
 
 
 NORMALIZATION_METHODS = ("background", "percentile")
+NORMALIZATION_SCOPES = ("frame", "crop")
 
 
 def contrast_levels(

@@ -90,16 +90,17 @@ class Bundle:
 
     @property
     def frame_note(self) -> str:
-        """Why calls on whole frames may differ from the bundle's validation figures ('' when they should not).
+        """What ``score``, ``quantize`` and ``evaluate`` of a plate do otherwise for this bundle ('' when nothing).
 
-        A bundle trained on crop images (an ImageFolder) scaled each crop by its own percentiles;
-        ``score``, ``quantize`` and ``evaluate`` of a plate scale whole frames before cutting crops.
+        A bundle trained on crop images (an ImageFolder) scaled each crop by its own levels; on a
+        plate each detected cell's box is cut from the raw frame and scaled by its own levels the
+        same way (:func:`ferroscreen.score.dataset.cut_crops`), not the whole frame first.
         """
         if not self.trained_on_crop_images:
             return ""
-        return ("trained on crop images, each scaled by its own percentiles; on a plate each whole frame is "
-                "scaled before its crops are cut, so the calls can differ from its validation figures (a model "
-                "trained on reference plates or point annotations learns from crops cut as plates are)")
+        how = ("normalised to its own median as the background" if self.normalization.method == "background"
+               else "scaled by its own percentiles")
+        return f"trained on crop images: each cell's crop is {how}, as its training crops were"
 
     @property
     def int8_runnable(self) -> bool:

@@ -22,12 +22,21 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ferroscreen.allocator import keep_freed_memory
-from ferroscreen.crops import CropNormalization, DetectorConfig, normalize_frame
-from ferroscreen.datamodules.reference_plate import frame_crops
+from ferroscreen.crops import (
+    CropNormalization,
+    DetectorConfig,
+    crops_for_detections,
+    detect_cells,
+    normalize_frame,
+    with_next_scan,
+)
+from ferroscreen.crops.crop_extraction import crops_scaled_each
+from ferroscreen.datamodules.reference_plate import frame_crops, later_crop_frames
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import frame_file, load_image
 from ferroscreen.score.qc import focus_score, is_flat
@@ -51,6 +60,61 @@ def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
     return rec
 
 
+class _AsDecoded:
+    """A stand-in normalisation whose ``apply`` hands the frame back as decoded (later scans' raw frames)."""
+
+    @staticmethod
+    def apply(raw: np.ndarray, normalized: np.ndarray | None = None) -> np.ndarray:
+        return raw
+
+
+def cut_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, crop_size: int,
+              normalization: CropNormalization | None = None, next_scan: str | None | bool | tuple = False,
+              detections: pd.DataFrame | None = None):
+    """Detections and crops of one decoded frame as ``score``, ``quantize`` and ``evaluate`` cut them for a bundle.
+
+    A per-frame normalisation (plate-trained bundles; ``None``: percentile) is
+    :func:`ferroscreen.datamodules.reference_plate.frame_crops`, exactly as training cuts.
+    A ``crop``-scoped one (a bundle trained on crop images, each scaled by its own
+    levels) detects on ``normalized`` as well, then cuts each cell's box from the raw
+    frame and scales it by its own levels
+    (:func:`ferroscreen.crops.crop_extraction.crops_scaled_each`), so the network sees
+    crops as its training crops were; later scans (next-scan bundles) are cut the same way
+    from their raw frames.
+
+    Args:
+        raw: The frame as decoded.
+        normalized: ``normalize_frame(raw)`` (what the detector sees).
+        config: Detector settings.
+        crop_size: Crop side (px).
+        normalization: The bundle's crop normalisation (``None``: percentile per frame).
+        next_scan: As for ``frame_crops``: ``False``, a later scan's path, or a tuple of k.
+        detections: Cut these cells instead of detecting (``evaluate`` cuts the matched ones).
+
+    Returns:
+        ``(detections, crops, used)`` as from ``frame_crops``.
+    """
+    norm = normalization or CropNormalization.percentile()
+    if not norm.per_crop:
+        if detections is None:
+            return frame_crops(raw, normalized, config, crop_size, normalization, next_scan)
+        crops = crops_for_detections(norm.apply(raw, normalized), detections, config, crop_size)
+        if next_scan is False:
+            return detections, crops, -1
+        later = later_crop_frames(next_scan, raw.shape, norm)
+        cut = None
+    else:
+        detections = detect_cells(normalized, config) if detections is None else detections
+        crops = crops_scaled_each(raw, detections, config, crop_size, norm)
+        if next_scan is False:
+            return detections, crops, -1
+        later = later_crop_frames(next_scan, raw.shape, _AsDecoded())
+        def cut(frame, det):
+            return crops_scaled_each(frame, det, config, crop_size, norm)
+    used = next((i for i, f in enumerate(later) if f is None), len(later))
+    return detections, with_next_scan(crops, detections, config, crop_size, later, cut=cut), used
+
+
 def process_frame(
     frame: int, path: str, config: DetectorConfig, crop_size: int, expected_shape: tuple[int, int] | None,
     normalization: CropNormalization | None = None, next_scan: str | None | bool | tuple = False,
@@ -58,7 +122,8 @@ def process_frame(
     """Decode, check, normalise, detect and crop one frame (training's call order).
 
     Detection and the focus score use :func:`normalize_frame`; crops use
-    ``normalization`` (the bundle's; default: the same percentile scaling).
+    ``normalization`` (the bundle's; default: the same percentile scaling),
+    per frame or, for a bundle trained on crop images, per crop (:func:`cut_crops`).
     ``next_scan`` as in :func:`ferroscreen.datamodules.reference_plate.crops_from_frame`:
     ``False`` for single-scan bundles, else the site's next scan (``None``:
     none yet), whose crops become the second channel, or a tuple of its next
@@ -87,7 +152,7 @@ def process_frame(
         focus = focus_score(img)
         if is_flat(raw):
             return FrameResult(_record(frame, DONE, focus=focus, empty=1, **sig), *none)
-        det, crops, used = frame_crops(raw, img, config, crop_size, normalization, next_scan)
+        det, crops, used = cut_crops(raw, img, config, crop_size, normalization, next_scan)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a plate
         msg = str(exc).splitlines()[0][:150] if str(exc) else ""
         reason = f"{path}: detection failed ({type(exc).__name__}: {msg})"
@@ -117,7 +182,8 @@ class FrameCropStream(IterableDataset):
         batch_size: Crops per batch (a worker's first and last batches may hold fewer).
         expected_shape: Frame (height, width); other sizes fail. ``None``: any.
         rank, world_size: This process's share of ``jobs`` (set by the data module).
-        normalization: Crop normalisation (as in the bundle; ``None``: percentile).
+        normalization: Crop normalisation (as in the bundle; ``None``: percentile per frame;
+            ``crop`` scope: each cell's crop scaled by its own levels).
         slots: Shared crop buffers (made before the workers fork); used in
             DataLoader workers only, for batches with crops.
     """

@@ -20,21 +20,19 @@ import torch
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
 from ferroscreen.crops import (
     CropNormalization,
-    crops_for_detections,
     detect_cells,
     detector_config,
     match_detections,
     normalize_frame,
-    with_next_scan,
 )
 from ferroscreen.datamodules.crop_folders import crop_images, labelled_crop_files, load_crop
-from ferroscreen.datamodules.reference_plate import later_crop_frames
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.io.scans import later_scans
 from ferroscreen.models.bundle import Bundle, load_bundle
 from ferroscreen.models.precision import autocast, emulated_bf16_note, resolve_precision
 from ferroscreen.models.tta import tta_proba
+from ferroscreen.score.dataset import cut_crops
 
 
 @torch.no_grad()
@@ -138,10 +136,8 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
             continue
         di, ti = pairs[:, 0], pairs[:, 1]
         matched_det = det.iloc[di].reset_index(drop=True)
-        crops = crops_for_detections(norm.apply(raw, img), matched_det, cfg, bundle.crop_size)
-        if following is not None:
-            crops = with_next_scan(crops, matched_det, cfg, bundle.crop_size,
-                                   later_crop_frames(following.at[idx], raw.shape, norm))
+        _, crops, _ = cut_crops(raw, img, cfg, bundle.crop_size, norm,
+                                False if following is None else following.at[idx], matched_det)
         probs = predict_crops(bundle, crops, precision=precision, tta=tta)
         matched = t.iloc[ti]
         true_stage = matched["stage"].tolist() if "stage" in matched else matched["class"].tolist()

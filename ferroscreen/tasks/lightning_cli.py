@@ -5,11 +5,19 @@ The model is :class:`DeathModeClassifier`; the datamodule is chosen by class
 path in the YAML (``ReferencePlateDataModule``, ``CropFolderDataModule``,
 ``PointAnnotationDataModule``). ``model.classes`` is linked to the data's
 ``classes``. ``--out PATH`` names the bundle written after ``fit``.
+
+A run that ends without finishing (an error, a bad setting found once the
+trainer exists, Ctrl+C) removes the folders it created for its logs
+(``runs/<name>/lightning_logs/version_N/`` with its ``config.yaml``,
+``hparams.yaml``, ``metrics.csv``, and any parents it created), unless they
+hold a checkpoint; folders that existed before it are never touched.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import sys
 import warnings
 from pathlib import Path
 
@@ -29,11 +37,15 @@ class DeathModeCLI(LightningCLI):
         parser.link_arguments("model.classes", "data.init_args.classes")
 
     def instantiate_classes(self) -> None:
-        """Build model, data and trainer; a bad setting is a one-line :class:`FerroscreenError`."""
+        """Build model, data and trainer; a bad setting is a one-line :class:`FerroscreenError`.
+
+        Also notes the folders the run's logs will create (:attr:`new_folders`), before any exists.
+        """
         try:
             super().instantiate_classes()
         except (ValueError, TypeError) as exc:
             raise FerroscreenError(f"invalid training configuration: {_reason(exc)}") from None
+        self.new_folders = folders_to_create(self.trainer)
 
     def before_fit(self) -> None:
         """Refuse a configuration without data (Lightning would fail deep inside ``fit`` with a traceback)."""
@@ -47,12 +59,24 @@ class DeathModeCLI(LightningCLI):
             check_bundle_out(Path(cfg["out"]))
 
     def _run_subcommand(self, subcommand: str) -> None:
-        """Run ``fit``; Ctrl+C (Lightning shuts down and exits with status 1) is an interruption, not a bad option."""
+        """Run ``fit``; Ctrl+C (Lightning shuts down and exits with status 1) is an interruption, not a bad option.
+
+        A run that raises (Ctrl+C included) removes the log folders it created
+        (:func:`remove_unfinished_run`) before the error goes on.
+        """
         try:
-            super()._run_subcommand(subcommand)
-        except SystemExit:
-            if getattr(self, "trainer", None) is not None and self.trainer.interrupted:
-                raise KeyboardInterrupt from None
+            try:
+                super()._run_subcommand(subcommand)
+            except SystemExit:
+                if getattr(self, "trainer", None) is not None and self.trainer.interrupted:
+                    raise KeyboardInterrupt from None
+                raise
+        except BaseException as exc:
+            if isinstance(exc, SystemExit) and exc.code in (0, None):
+                raise
+            trainer = getattr(self, "trainer", None)
+            if trainer is None or trainer.is_global_zero:
+                remove_unfinished_run(getattr(self, "new_folders", []))
             raise
 
     def after_fit(self) -> None:
@@ -71,6 +95,70 @@ class DeathModeCLI(LightningCLI):
         except Exception:  # the config text is informative only
             text = str(cfg)
         self.meta = finalize_and_export(self.model, self.datamodule, out, text)
+
+
+def folders_to_create(trainer) -> list[tuple[Path, Path]]:
+    """The folders the run's logs will create: ``(folder, top)`` for each that does not exist yet.
+
+    The folders are the trainer's ``log_dir`` (where ``config.yaml`` goes), each file logger's
+    ``log_dir`` (``save_dir/name/version_N``), explicit checkpoint folders (``dirpath``) and
+    ``default_root_dir``; ``top`` is the topmost folder on the way to it that does not exist yet
+    (``runs`` when there is no ``runs/`` at all). Paths that cannot be read are left out.
+    """
+    from pytorch_lightning.callbacks import ModelCheckpoint
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    paths = []
+    for get in ([lambda: trainer.log_dir, lambda: trainer.default_root_dir]
+                + [lambda lg=lg: lg.log_dir for lg in trainer.loggers if isinstance(lg, (CSVLogger, TensorBoardLogger))]
+                + [lambda cb=cb: cb.dirpath for cb in trainer.callbacks if isinstance(cb, ModelCheckpoint)]):
+        try:
+            path = get()
+        except Exception:  # noqa: BLE001 - a logger that cannot say where it writes is left alone
+            continue
+        if path and "://" not in str(path):
+            paths.append(Path(path).absolute())
+    made: list[tuple[Path, Path]] = []
+    for path in paths:
+        if path.exists():
+            continue
+        top = path
+        while not top.parent.exists() and top.parent != top:
+            top = top.parent
+        if (path, top) not in made:
+            made.append((path, top))
+    return made
+
+
+def remove_unfinished_run(folders: list[tuple[Path, Path]]) -> list[Path]:
+    """Remove the run's folders (from :func:`folders_to_create`) unless they hold a checkpoint.
+
+    Each folder goes with what it holds; the folders above it up to its ``top`` go only when
+    that leaves them empty (another run started at the same moment may write beside it). A
+    folder holding a ``.ckpt`` file is kept (trained weights to resume from) and named on stderr.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    for folder, top in folders:
+        if not folder.is_dir():
+            continue
+        kept = next(folder.rglob("*.ckpt"), None)
+        if kept is not None:
+            print(f"note: training ended without a bundle; its checkpoint is kept: {kept}", file=sys.stderr)
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+        above = folder
+        while above != top and top in above.parents:
+            above = above.parent
+            try:
+                above.rmdir()  # only when empty
+            except OSError:
+                break
+            removed.append(above)
+    return removed
 
 
 def _reason(exc: Exception) -> str:

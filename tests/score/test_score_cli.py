@@ -706,8 +706,8 @@ def test_gallery_draws_compound_names_with_dollar_signs_as_text(tmp_path):
     assert path.read_bytes().startswith(b"\x89PNG")
 
 
-def test_a_bundle_trained_on_crop_images_says_plates_are_scaled_otherwise(plate_dir, bundle_path, tmp_path):
-    """An ImageFolder bundle scaled each crop by its own percentiles; score scales whole frames (was silent)."""
+def test_a_bundle_trained_on_crop_images_scales_each_crop_and_says_so(plate_dir, bundle_path, tmp_path):
+    """An ImageFolder bundle scaled each crop by its own percentiles; score does so too, and says so."""
     from ferroscreen.models.bundle import load_bundle
 
     from .conftest import make_bundle
@@ -717,4 +717,5 @@ def test_a_bundle_trained_on_crop_images_says_plates_are_scaled_otherwise(plate_
         "scope": "per crop image"})
     assert load_bundle(bundle_path).frame_note == ""
     proc = run(score_cmd(plate_dir, folder, tmp_path / "p.h5"))
-    assert f"note: {folder}: trained on crop images, each scaled by its own percentiles" in proc.stderr
+    assert (f"note: {folder}: trained on crop images: each cell's crop is scaled by its own percentiles, as its "
+            f"training crops were") in proc.stderr
