@@ -99,14 +99,24 @@ def detection_inputs(
             raise FerroscreenError(f"{input_path}: no images ({', '.join(IMAGE_SUFFIXES)}) and no acquisition layout")
         refuse_acquisition_options(input_path, "a folder of images", None, channel)
         refuse_stacked_ome(files)
-        return _image_files(input_path, "a folder of images", files, image_names(files), z_plane)  # a.png, a.tif apart
+        table = _image_files(input_path, "a folder of images", files, image_names(files), z_plane)  # a.png, a.tif
+        from ferroscreen.io.temporary_files import is_temporary_name, temporary_note
+
+        temporary = sorted(p.name for p in input_path.iterdir() if p.is_file() and is_temporary_name(p.name))
+        passed = temporary_note(temporary)
+        table.attrs["notes"] = [*([passed] if passed else []), *table.attrs["notes"]]
+        return table
     f = acq.frames
     ch, _ = choose_channel(f["channel"].astype(str), channel, "label-free", str(input_path))
     f = f[f["channel"].astype(str) == ch]
+    planes = sorted({int(p) for p in f["z"]})
     z, z_note = choose_plane(f["z"], z_plane, str(input_path))
+    if z_note is None and len(planes) > 1:  # asked for: said and recorded all the same
+        z_note = f"z plane {z} of planes {', '.join(map(str, planes))}"
     f = f[f["z"] == z].reset_index(drop=True)
     names = [f"{r.plate}_{r.well}_f{int(r.field):02d}_t{float(r.time_h):g}h" for r in f.itertuples(index=False)]
-    table = f.assign(image=names)[["path", "image", "plate", "well", "field", "time_h"]]
+    columns = ["path", "image", "plate", "well", "field", "time_h", *(["z"] if len(planes) > 1 else [])]
+    table = f.assign(image=names)[columns]
     table.attrs["notes"] = [*acq.notes, *([f"detecting in {z_note}"] if z_note else [])]
     return table
 

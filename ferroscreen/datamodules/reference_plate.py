@@ -315,11 +315,12 @@ class ReferencePlateDataModule(CropDataModule):
             raise FerroscreenError(f"{root}: no layout.csv or .PlateMap beside the images; pass data.layout")
         layout = read_layout(layout_path)
         frames = acq.frames
-        channel, note = choose_channel(frames["channel"].astype(str), self.channel, "label-free", str(root))
+        channel, note = choose_channel(frames["channel"].astype(str), self.channel, "label-free", str(root),
+                                     option="--data.init_args.channel")
         if note:
             rank_zero_info(f"{root}: training on {note}")
         frames = frames[frames["channel"].astype(str) == channel]
-        z_plane, z_note = choose_plane(frames["z"], self.z_plane, str(root))
+        z_plane, z_note = choose_plane(frames["z"], self.z_plane, str(root), option="--data.init_args.z_plane")
         if z_note:
             rank_zero_info(f"{root}: training on {z_note}")
         frames = frames[frames["z"] == z_plane]

@@ -42,6 +42,7 @@ def choose_channel(
     kind: str,
     source: str,
     trained: str | None = None,
+    option: str = "--channel",
 ) -> tuple[str, str | None]:
     """The channel to read and, when it was inferred from several, a note saying why.
 
@@ -51,6 +52,7 @@ def choose_channel(
         kind: ``"label-free"`` (death-mode classifier) or ``"nuclear"`` (nuclei segmenter).
         source: What to name in messages (the acquisition folder).
         trained: The channel the model was trained on, when recorded.
+        option: The setting that picks the channel, as messages name it (training: ``data.channel``).
 
     Raises:
         AcquisitionError: The requested channel is absent, or several channels
@@ -73,9 +75,9 @@ def choose_channel(
             return same[0], f"channel '{same[0]}' (the model was trained on it) of {', '.join(names)}"
     matches = [n for n in names if pattern.search(n)]
     if len(matches) == 1:
-        return matches[0], f"channel '{matches[0]}' (the {what}) of {', '.join(names)}; --channel picks another"
+        return matches[0], f"channel '{matches[0]}' (the {what}) of {', '.join(names)}; {option} picks another"
     raise AcquisitionError(
         f"{source}: {len(names)} channels ({', '.join(names)}) and "
         + ("none" if not matches else "more than one")
-        + f" is recognisably the {what}; pick it with --channel"
+        + f" is recognisably the {what}; pick it with {option}"
     )

@@ -92,6 +92,7 @@ def _compare(found: list[tuple[str, str]], layout_path: Path | list[Path], layou
         "plates_named_otherwise": layout.plates_named_otherwise(matched),
         "imaged_not_in_layout": imaged_only,
         "in_layout_not_imaged": planned_only,
+        "notes": list(layout.notes),
     }
 
 
@@ -787,4 +788,5 @@ def _layout_check_lines(info: dict) -> list[str]:
         f"    in layout but not imaged ({len(lc['in_layout_not_imaged'])}): "
         f"{_well_ranges(lc['in_layout_not_imaged'])}"
     )
+    lines += [f"    note: {n}" for n in lc.get("notes") or []]
     return lines

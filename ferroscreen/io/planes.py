@@ -86,6 +86,7 @@ def choose_plane(
     requested: int | None,
     source: str,
     trained: int | None = None,
+    option: str = "--z-plane",
 ) -> tuple[int, str | None]:
     """The z plane to read and, when it was chosen from several unasked, a note saying which and why.
 
@@ -94,6 +95,7 @@ def choose_plane(
         requested: ``--z-plane`` (0-based), or ``None``.
         source: What to name in messages (the acquisition folder).
         trained: The plane the model was trained on, when recorded.
+        option: The setting that picks the plane, as the note names it (training: ``data.z_plane``).
 
     Raises:
         AcquisitionError: The requested plane is not in the stack.
@@ -110,4 +112,4 @@ def choose_plane(
         return zs[0], None
     if trained is not None and int(trained) in zs:
         return int(trained), f"z plane {int(trained)} (the model was trained on it) of planes {listed}"
-    return zs[0], f"z plane {zs[0]} (the lowest) of planes {listed}; --z-plane picks another"
+    return zs[0], f"z plane {zs[0]} (the lowest) of planes {listed}; {option} picks another"

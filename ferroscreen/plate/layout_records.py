@@ -391,6 +391,10 @@ def _reads_as_role(text: str) -> bool:
     return key in ROLES or key in CONTROL_WORDS
 
 
+#: Roles a ``role`` column and a ``Well Type`` column may give one well without disagreeing: a
+#: reference inducer is the positive control of its mode.
+_AGREEING_ROLES = ({"reference", "pos_ctrl"},)
+
 #: How the unknown-role message lists the accepted values.
 ROLES_SAID = (f"one of {', '.join(ROLES)}; or negative/NC, positive/PC, control (with a vehicle or non-targeting "
               "compound), DMSO/untreated, compound/treatment, blank")
@@ -604,6 +608,7 @@ def layout_from_records(
     out = []
     seen: dict[tuple[str, str], str] = {}
     unsaid: list[tuple[str, str]] = []  # (plate, well) of bare 'control' roles no compound tells apart
+    unsaid_compounds: list[tuple[str, str, str]] = []  # (plate, well, compound as written) of those
     unsaid_at = ""  # the first one's place
     disagree: list[tuple[str, str, str, str]] = []  # (plate, well, role, other column's role)
     for rec in records:
@@ -646,6 +651,7 @@ def layout_from_records(
             out_row["role"] = role = _role(rec, row)
         except UnsaidControl:
             unsaid.append((out_row["plate_id"], out_row["well"]))
+            unsaid_compounds.append((out_row["plate_id"], out_row["well"], row.get("compound", "")))
             unsaid_at = unsaid_at or rec.where("role")
             out_row["role"] = role = "sample"  # refused below, with every such well
         if other_role and other_text.strip().lower() not in ("", *MISSING_TEXT):
@@ -653,7 +659,7 @@ def layout_from_records(
                 other = _role(rec, {**row, "role": other_text})
             except (UnsaidControl, LayoutError):  # a cell that is no role says nothing against the role column
                 other = role
-            if other != role:
+            if other != role and {role, other} not in _AGREEING_ROLES:
                 disagree.append((out_row["plate_id"], out_row["well"], role, other))
         if thunor and role == "empty" and not row.get("compound") and row.get("concentration", "").strip():
             out_row["role"] = role = "vehicle"  # thunor's format: no drug at dose 0 is an untreated control
@@ -685,10 +691,14 @@ def layout_from_records(
         return f"{plate} {well}" if several else well
 
     if unsaid:
+        named = {(p, w) for p, w, compound in unsaid_compounds if compound}
+        why = ("their compound is no vehicle (DMSO, water, PBS, medium, untreated, mock) or non-targeting control"
+               if len(named) == len(unsaid) else "they name no compound" if not named else
+               "their compound is none, or no vehicle (DMSO, water, PBS, medium, untreated, mock) or non-targeting "
+               "control")
         raise LayoutError(
             f"{unsaid_at}: role 'control' does not say which control ({_well_list([shown(p, w) for p, w in unsaid])})"
-            f" and their compound is no vehicle (DMSO, water, PBS, medium, untreated, mock) or non-targeting control; "
-            f"write neg_ctrl or pos_ctrl there (vehicle for a vehicle well)")
+            f" and {why}; write neg_ctrl or pos_ctrl there (vehicle for a vehicle well)")
     notes = []
     if disagree:
         examples = "; ".join(f"{shown(p, w)}: {r} vs {o}" for p, w, r, o in disagree[:3])

@@ -83,7 +83,7 @@ def _parse_wells(wells: str, source) -> list[str]:
             raise FerroscreenError(f"--wells: {exc}") from None
     if not out:
         raise FerroscreenError(f"{source}: --wells names no well (e.g. --wells C05,D05)")
-    return out
+    return list(dict.fromkeys(out))  # A1,A01: one figure
 
 
 def _panel(img: np.ndarray, cells: pd.DataFrame, classes: list[str]) -> np.ndarray:

@@ -24,6 +24,16 @@ def test_lowest_when_the_trained_plane_is_not_in_the_stack():
     assert z == 2 and "(the lowest) of planes 2, 3, 4; --z-plane picks another" in note
 
 
+def test_notes_name_the_setting_that_picks_another():
+    """Training has no --z-plane/--channel: its notes name data.init_args.z_plane/channel (helper-46)."""
+    from ferroscreen.io.channels import choose_channel
+
+    _, note = choose_plane([0, 1], None, "acq", option="--data.init_args.z_plane")
+    assert note.endswith("; --data.init_args.z_plane picks another")
+    _, note = choose_channel(["phase", "green"], None, "label-free", "acq", option="--data.init_args.channel")
+    assert note.endswith("; --data.init_args.channel picks another")
+
+
 def test_absent_plane_is_a_one_line_error_naming_the_source():
     with pytest.raises(AcquisitionError, match=r"^plate7: no z plane 5 \(planes 0, 1, numbered from 0\)$"):
         choose_plane([0, 1], 5, "plate7")

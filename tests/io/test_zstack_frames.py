@@ -105,6 +105,7 @@ def test_detect_on_an_acquisition_of_zstacks(tmp_path):
     folder = _export(tmp_path)
     table = detection_inputs(folder, z_plane=1)
     assert len(table) == 4 and all(p.endswith("#page=1") for p in table["path"])
+    assert set(table["z"]) == {1} and "detecting in z plane 1 of planes 0, 1, 2" in table.attrs["notes"]  # asked
     table = detection_inputs(folder)
     assert all(p.endswith("#page=0") for p in table["path"])
     assert any("detecting in z plane 0 (the lowest) of planes 0, 1, 2" in n for n in table.attrs["notes"])
@@ -129,8 +130,12 @@ def test_detect_z_plane_for_a_folder_of_zstack_images(tmp_path):
     assert [int(load_image(f)[0, 0]) for f in one["frame"]] == [111]
     with pytest.raises(FerroscreenError, match="f0.tif: has no z plane 3 \\(planes 0-2, numbered from 0\\)"):
         detection_inputs(folder, z_plane=3)
+    (folder / "~f0.tif").write_bytes((folder / "f0.tif").read_bytes())  # a copy in progress
+    (folder / "f1.tif.part").write_bytes(b"II*\x00")
     table = detection_inputs(folder)
-    assert "frame" not in table.columns
+    assert "frame" not in table.columns and list(table["image"]) == ["f0", "f1"]
+    passed = table.attrs["notes"].pop(0)
+    assert passed == "passed over 2 temporary file(s) (f1.tif.part, ...): a copy or save in progress"
     assert table.attrs["notes"] == [f"{folder / 'f0.tif'}: a z-stack of 3 planes (axes ZYX) (and 1 more): its "
                                     "lowest plane, z 0, is read; --z-plane picks another"]
 

@@ -166,3 +166,19 @@ def test_inspect_and_fit_say_where_role_columns_disagree(tmp_path):
     res = run_command([*FERROSCREEN, "fit", str(wells), "--layout", str(path), "--out", str(tmp_path / "fit")],
                       capture_output=True, text=True, timeout=120)
     assert f"note: {path}: {said}" in res.stdout + res.stderr, res.stdout + res.stderr
+    res = run_command([*FERROSCREEN, "inspect", str(wells), "--layout", str(path)], capture_output=True, text=True,
+                      timeout=120)  # data checked against the layout
+    assert res.returncode == 0 and f"note: {path}: {said}" in res.stdout, res.stdout + res.stderr
+
+
+def test_a_reference_marked_positive_agrees_and_a_control_without_compound_says_so(tmp_path):
+    """A reference inducer is its mode's positive control: no disagreement note; a bare control with no compound."""
+    path = tmp_path / "ref.csv"
+    path.write_text("well,compound,concentration,unit,role,mode,Well Type\nA01,DMSO,,,vehicle,,Negative\n"
+                    "A02,RSL3,1,uM,reference,ferroptosis,Positive\nA03,RSL3,1,uM,sample,,Positive\n")
+    notes = read_layout_csv(path).notes
+    assert len(notes) == 1 and "disagree in 1 well(s) (A03: sample vs pos_ctrl)" in notes[0]
+    bare = tmp_path / "bare.csv"
+    bare.write_text("well,compound,concentration,Well Type\nA01,,,Control\n")
+    with pytest.raises(LayoutError, match=r"\(1 well\(s\): A01\) and they name no compound; write neg_ctrl"):
+        read_layout_csv(bare)
