@@ -157,7 +157,8 @@ def _image_files(input_path: Path, what: str, files: list[Path], names: list[str
         if s is None and z_plane != 0:
             raise FerroscreenError(f"{f}: is a single plane, not a z-stack: no z plane {z_plane}")
         if s is not None and z_plane >= s.planes:
-            raise FerroscreenError(f"{f}: has no z plane {z_plane} (planes 0-{s.planes - 1}, numbered from 0)")
+            listed = ", ".join(str(z) for z in range(s.planes))
+            raise FerroscreenError(f"{f}: no z plane {z_plane} (planes {listed}, numbered from 0)")  # as acquisitions
         if s is not None and not s.stride:
             raise FerroscreenError(f"{f}: a z-stack of {s.planes} planes (axes {s.axes}) without a page per plane: "
                                    "only its first plane can be read")

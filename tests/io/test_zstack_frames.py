@@ -128,7 +128,7 @@ def test_detect_z_plane_for_a_folder_of_zstack_images(tmp_path):
     assert table.attrs["notes"] == ["detecting in z plane 2 of each z-stack"]
     one = detection_inputs(folder / "f1.tif", z_plane=1)
     assert [int(load_image(f)[0, 0]) for f in one["frame"]] == [111]
-    with pytest.raises(FerroscreenError, match="f0.tif: has no z plane 3 \\(planes 0-2, numbered from 0\\)"):
+    with pytest.raises(FerroscreenError, match="f0.tif: no z plane 3 \\(planes 0, 1, 2, numbered from 0\\)"):
         detection_inputs(folder, z_plane=3)
     (folder / "~f0.tif").write_bytes((folder / "f0.tif").read_bytes())  # a copy in progress
     (folder / "f1.tif.part").write_bytes(b"II*\x00")
