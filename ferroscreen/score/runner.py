@@ -13,6 +13,9 @@ A run:
 5. merges the journals into the store (atomic rename) and deletes them;
 6. with ``watch``: polls the acquisition and repeats 3-5 until nothing new
    arrived for ``idle_exit_s`` seconds.
+
+A watch started before the imager's first scan (a folder with no image data yet) waits for it
+between 1 and 2, for up to ``idle_exit_s`` seconds (:func:`open_first_scan`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ferroscreen.errors import ModelBundleError
 from ferroscreen.io.frames import frame_file, is_store_frame
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
+from ferroscreen.score.first_scan import open_first_scan
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
     SeenFiles,
@@ -103,9 +107,11 @@ def score_plate(
         out: Store file to create (or continue with ``resume``/``watch``).
         layout: Layout file; default: ``layout.csv``/``*.PlateMap`` in or beside the acquisition.
         resume: Continue an existing store (score only frames not done).
-        watch: Keep polling for new frames; implies ``resume``.
+        watch: Keep polling for new frames; implies ``resume``. A folder with no image data yet is
+            waited for (:func:`open_first_scan`: the bundle and an explicit ``layout`` are checked first).
         poll_s: Seconds between polls in watch mode.
-        idle_exit_s: Watch mode ends after this many seconds with nothing new.
+        idle_exit_s: Watch mode ends after this many seconds with nothing new (or, before the first
+            scan, raises the folder's error after this many seconds with no image data).
         settle_s: Watch mode leaves a file for a later poll until it is settled: last modified at least this
             many seconds ago, or seen unchanged (size and time stamp) on a poll at least this long ago (a time
             stamp ahead of this machine's clock); see :func:`ferroscreen.score.plan.file_settled`.
@@ -163,7 +169,17 @@ def score_plate(
         raise StoreError(f"{out}: already exists; pass --resume to continue it, or choose another --out")
     require_bundle_file(model)
     confusion_data = read_confusion_file(confusion_file) if confusion_file is not None else None
-    acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
+    bundle = None
+
+    def before_waiting() -> None:  # what can be checked before the first scan lands is checked now, not hours later
+        nonlocal bundle
+        from ferroscreen.models.bundle import load_bundle
+
+        if layout:
+            read_layout(Path(layout))
+        bundle = load_bundle(model)
+
+    acq = open_first_scan(acquisition, fmt, interval_h, watch, poll_s, idle_exit_s, log, before_waiting)
     for note in acq.notes:
         log(f"{acquisition}: {note}")
     layout_path = Path(layout) if layout else find_layout_beside(acquisition)
@@ -176,7 +192,7 @@ def score_plate(
     from ferroscreen.models.bundle import load_bundle
     from ferroscreen.models.precision import emulated_bf16_note, on_cpu
 
-    bundle = load_bundle(model)
+    bundle = bundle if bundle is not None else load_bundle(model)
     training_data = bundle.meta.get("training_data") or {}
     trained, trained_z = training_data.get("channel"), training_data.get("z_plane")
     if existing is not None:  # a resumed store keeps its channel, plate and z plane
