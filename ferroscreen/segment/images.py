@@ -75,21 +75,13 @@ def tiff_z_planes(path: str | Path) -> tuple[int, str]:
     """The z planes of a TIFF image file and its axes, from its header (an ImageJ hyperstack: ``(3, "ZCYX")``).
 
     A file without a ``Z`` axis (tifffile's reading of its ImageJ or shaped metadata), or one that is
-    no TIFF or cannot be read, has 1 plane (an unreadable file fails later, with its own reason).
+    no TIFF or cannot be read, has 1 plane (an unreadable file fails later, with its own reason); as
+    :func:`ferroscreen.io.tiff_stacks.tiff_stack` reads them for acquisitions.
     """
-    if Path(path).suffix.lower() not in TIFF_SUFFIXES or not Path(path).is_file():
-        return 1, ""
-    import tifffile
+    from ferroscreen.io.tiff_stacks import tiff_stack
 
-    from ferroscreen.io.ometiff import quiet_tifffile
-
-    try:
-        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            axes, shape = str(series.axes), tuple(series.shape)
-    except Exception:  # noqa: BLE001 - tifffile raises many types for broken files
-        return 1, ""
-    return (int(shape[axes.index("Z")]) if "Z" in axes else 1), axes
+    stack = tiff_stack(path)
+    return stack.planes, stack.axes
 
 
 def _read_tiff(path: Path) -> tuple[np.ndarray, str]:
