@@ -24,7 +24,7 @@ from ferroscreen.io.ometiff import is_ome_name, read_ometiff
 from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
 from ferroscreen.io.scanr import is_scanr_name, read_scanr
-from ferroscreen.io.temporary_files import is_temporary_name
+from ferroscreen.io.temporary_files import is_input_name, is_temporary_name
 
 FORMATS = (
     "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "scanr",
@@ -254,8 +254,7 @@ def plain_images(folder: str | Path) -> list[Path]:
     read (:func:`images_in_subfolders` counts what they hold).
     """
     return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in PLAIN_IMAGE_SUFFIXES and not p.name.startswith(".")
-                  and not is_temporary_name(p.name))
+                  if p.is_file() and p.suffix.lower() in PLAIN_IMAGE_SUFFIXES and is_input_name(p.name))
 
 
 def images_in_subfolders(folder: str | Path, skip=None) -> tuple[dict[str, int], bool]:
@@ -280,8 +279,7 @@ def images_in_subfolders(folder: str | Path, skip=None) -> tuple[dict[str, int],
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if not _passed_over(Path(dirpath) / d, skip))
             seen += len(filenames) + len(dirnames)
-            n = sum(1 for f in filenames if Path(f).suffix.lower() in PLAIN_IMAGE_SUFFIXES and not f.startswith(".")
-                    and not is_temporary_name(f))
+            n = sum(1 for f in filenames if Path(f).suffix.lower() in PLAIN_IMAGE_SUFFIXES and is_input_name(f))
             if n:
                 counts[top.name] = counts.get(top.name, 0) + n
             if seen > SUBFOLDER_SCAN_LIMIT:

@@ -24,7 +24,7 @@ from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harm
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 from ferroscreen.io.plate_reader import PLATE_READ_SHAPES, NoPlateRead, plate_reads_table, read_plate_reader
-from ferroscreen.io.temporary_files import is_temporary_name, temporary_note
+from ferroscreen.io.temporary_files import is_input_name, is_temporary_name, temporary_note
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.d300 import looks_like_d300_protocol
 from ferroscreen.plate.layout_records import NotALayout
@@ -294,8 +294,7 @@ def _image_folder_info(path: Path) -> dict | None:
     samples = [x for x in (_image_sample(f) for f in sorted(picks)) if x is not None]
     listed = sorted(p.name for p in path.iterdir() if p.is_file() and p not in set(files))
     temporary = [name for name in listed if is_temporary_name(name)]
-    others = [name for name in listed if not name.startswith(".") and name.lower() not in _SYSTEM_FILES
-              and not is_temporary_name(name)]
+    others = [name for name in listed if is_input_name(name) and name.lower() not in _SYSTEM_FILES]
     notes = [n for n in (well_pattern_hint(files) if files else None, subfolder_note(path, counts, complete),
                          temporary_note(temporary)) if n]
     return {

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["TEMPORARY_SUFFIXES", "is_temporary_name", "is_temporary_note", "temporary_note"]
+__all__ = ["TEMPORARY_SUFFIXES", "is_input_name", "is_temporary_name", "is_temporary_note", "temporary_note"]
 
 #: Suffixes (lower case) of files being downloaded, copied or saved.
 TEMPORARY_SUFFIXES = (".part", ".partial", ".crdownload", ".filepart", ".tmp", ".temp", ".!sync")
@@ -28,6 +28,11 @@ def is_temporary_name(name: str) -> bool:
     if name.startswith("~") or (name.startswith(".~lock.") and name.endswith("#")):
         return True
     return name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
+def is_input_name(name: str) -> bool:
+    """Whether a file or folder name may be input: neither hidden (``.name``, macOS ``._x.png``) nor temporary."""
+    return not name.startswith(".") and not is_temporary_name(name)
 
 
 def temporary_note(names: Sequence[str | Path]) -> str | None:

@@ -45,19 +45,19 @@ def image_files(root: Path, limit: int = IMAGE_FILES_LIMIT) -> tuple[tuple[str, 
     At most ``limit`` files are listed; a file gone while listed is left out.
     """
     from ferroscreen.io.detect import PLAIN_IMAGE_SUFFIXES
-    from ferroscreen.io.temporary_files import is_temporary_name
+    from ferroscreen.io.temporary_files import is_input_name
 
     suffixes = PLAIN_IMAGE_SUFFIXES + CONTAINER_SUFFIXES
     found: list[tuple[str, int, float]] = []
     zarr: set[str] = set()  # folders inside a Zarr store
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_temporary_name(d))
+        dirs[:] = sorted(d for d in dirs if is_input_name(d))
         in_zarr = (folder in zarr or Path(folder).name.lower().endswith(".zarr")
                    or any(f in ZARR_METADATA for f in files))
         if in_zarr:
             zarr.update(os.path.join(folder, d) for d in dirs)
         for name in sorted(files):
-            if name.startswith(".") or is_temporary_name(name):
+            if not is_input_name(name):
                 continue
             if not (name.lower().endswith(suffixes) or (in_zarr and ZARR_CHUNK_NAME.fullmatch(name))):
                 continue
