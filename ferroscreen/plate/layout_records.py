@@ -607,8 +607,7 @@ def layout_from_records(
     thunor = any(column_key(h) == "drug1" and names[h] == "compound" for h in header)
     out = []
     seen: dict[tuple[str, str], str] = {}
-    unsaid: list[tuple[str, str]] = []  # (plate, well) of bare 'control' roles no compound tells apart
-    unsaid_compounds: list[tuple[str, str, str]] = []  # (plate, well, compound as written) of those
+    unsaid: list[tuple[str, str, str]] = []  # (plate, well, compound) of bare 'control' roles the compound leaves open
     unsaid_at = ""  # the first one's place
     disagree: list[tuple[str, str, str, str]] = []  # (plate, well, role, other column's role)
     for rec in records:
@@ -650,8 +649,7 @@ def layout_from_records(
         try:
             out_row["role"] = role = _role(rec, row)
         except UnsaidControl:
-            unsaid.append((out_row["plate_id"], out_row["well"]))
-            unsaid_compounds.append((out_row["plate_id"], out_row["well"], row.get("compound", "")))
+            unsaid.append((out_row["plate_id"], out_row["well"], row.get("compound", "")))
             unsaid_at = unsaid_at or rec.where("role")
             out_row["role"] = role = "sample"  # refused below, with every such well
         if other_role and other_text.strip().lower() not in ("", *MISSING_TEXT):
@@ -685,20 +683,20 @@ def layout_from_records(
         out.append(out_row)
     if not out:
         raise LayoutError(f"{source}: layout has a header but no wells")
-    several = len({p for p, _ in unsaid + [d[:2] for d in disagree]}) > 1
+    several = len({d[0] for d in unsaid + disagree}) > 1
 
     def shown(plate: str, well: str) -> str:
         return f"{plate} {well}" if several else well
 
     if unsaid:
-        named = {(p, w) for p, w, compound in unsaid_compounds if compound}
+        named = sum(1 for *_, compound in unsaid if compound)
         why = ("their compound is no vehicle (DMSO, water, PBS, medium, untreated, mock) or non-targeting control"
-               if len(named) == len(unsaid) else "they name no compound" if not named else
+               if named == len(unsaid) else "they name no compound" if not named else
                "their compound is none, or no vehicle (DMSO, water, PBS, medium, untreated, mock) or non-targeting "
                "control")
-        raise LayoutError(
-            f"{unsaid_at}: role 'control' does not say which control ({_well_list([shown(p, w) for p, w in unsaid])})"
-            f" and {why}; write neg_ctrl or pos_ctrl there (vehicle for a vehicle well)")
+        wells = _well_list([shown(p, w) for p, w, _ in unsaid])
+        raise LayoutError(f"{unsaid_at}: role 'control' does not say which control ({wells}) and {why}; write "
+                          f"neg_ctrl or pos_ctrl there (vehicle for a vehicle well)")
     notes = []
     if disagree:
         examples = "; ".join(f"{shown(p, w)}: {r} vs {o}" for p, w, r, o in disagree[:3])
