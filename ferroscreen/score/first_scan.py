@@ -29,7 +29,8 @@ ZARR_CHUNK_NAME = re.compile(r"(c\.)?\d+(\.\d+)*")
 #: Image files :func:`image_files` lists before it stops (enough to see files still landing).
 IMAGE_FILES_LIMIT = 1000
 
-#: Shortest pause between two looks at a folder awaiting its first scan (``poll_s`` 0 is no busy walk).
+#: Shortest pause between two looks at a watched folder, before its first scan and after (``poll_s`` 0 is no
+#: busy walk).
 MIN_FIRST_SCAN_POLL_S = 0.1
 
 

@@ -36,7 +36,7 @@ from ferroscreen.errors import ModelBundleError
 from ferroscreen.io.frames import frame_file, is_store_frame
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
-from ferroscreen.score.first_scan import open_first_scan
+from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
     SeenFiles,
@@ -367,7 +367,7 @@ def score_plate(
                    + ("a next scan" if bundle.next_scan == 1 else "all their later scans") if held else ""))
             final = True
             continue
-        time.sleep(poll_s)
+        time.sleep(max(poll_s, MIN_FIRST_SCAN_POLL_S))  # --poll-s 0: no busy rescans of the folder
         try:
             acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
             found, _, _ = select_frames(acq.frames, acquisition, channel, plate=plate, z_plane=z_plane)
