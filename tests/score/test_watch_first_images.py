@@ -211,8 +211,10 @@ def test_ctrl_c_while_waiting_leaves_nothing_behind(bundle_path, tmp_path):
     empty = tmp_path / "plate"
     empty.mkdir()
     out = tmp_path / "p.h5"
+    # a run inherits an ignored SIGINT (an xdist worker's, or Lightning's after an earlier test's interruption)
     proc = subprocess.Popen(score_cmd(empty, bundle_path, out, "--watch", "--poll-s", "0.2", "--idle-exit-s", "120"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stderr.readline()
         assert WAITING in first, first
