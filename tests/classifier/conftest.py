@@ -18,3 +18,20 @@ def tiny_plate(tmp_path_factory):
         progress=False,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def crop_folder(tmp_path_factory):
+    """An ImageFolder of 40 px noise crops, 6 per class, and a file that is no crop (left out, and said)."""
+    import cv2
+    import numpy as np
+
+    root = tmp_path_factory.mktemp("crops")
+    rng = np.random.default_rng(0)
+    for cls in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
+        (root / cls).mkdir()
+        for i in range(6):
+            img = (rng.random((40, 40)) * 255).astype(np.uint8)
+            cv2.imwrite(str(root / cls / f"{i}.png"), img)
+    (root / "alive" / "readme.txt").write_text("not a crop")  # left out, and said
+    return root

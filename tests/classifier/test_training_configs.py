@@ -17,19 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / "configs" / "train").glob("*.yaml"))
 
 
-@pytest.fixture(scope="module")
-def crop_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("crops")
-    rng = np.random.default_rng(0)
-    for cls in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
-        (root / cls).mkdir()
-        for i in range(6):
-            img = (rng.random((40, 40)) * 255).astype(np.uint8)
-            cv2.imwrite(str(root / cls / f"{i}.png"), img)
-    (root / "alive" / "readme.txt").write_text("not a crop")  # left out, and said
-    return root
-
-
 def data_override(config: Path, plate: Path, folder: Path, tmp_path: Path) -> list[str]:
     text = config.read_text()
     if "CropFolderDataModule" in text:

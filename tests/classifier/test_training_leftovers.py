@@ -10,25 +10,12 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from ferroscreen.errors import FerroscreenError
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "train" / "folder.yaml"  # logs to runs/train-folder/lightning_logs/version_N
-
-
-@pytest.fixture(scope="module")
-def crop_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("crops")
-    rng = np.random.default_rng(0)
-    for cls in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
-        (root / cls).mkdir()
-        for i in range(4):
-            cv2.imwrite(str(root / cls / f"{i}.png"), (rng.random((32, 32)) * 255).astype(np.uint8))
-    return root
 
 
 @pytest.fixture()
