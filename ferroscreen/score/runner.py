@@ -169,21 +169,22 @@ def score_plate(
         raise StoreError(f"{out}: already exists; pass --resume to continue it, or choose another --out")
     require_bundle_file(model)
     confusion_data = read_confusion_file(confusion_file) if confusion_file is not None else None
-    bundle = None
+    bundle = layout_read = None
 
     def before_waiting() -> None:  # what can be checked before the first scan lands is checked now, not hours later
-        nonlocal bundle
+        nonlocal bundle, layout_read
         from ferroscreen.models.bundle import load_bundle
 
         if layout:
-            read_layout(Path(layout))
+            layout_read = read_layout(Path(layout))
         bundle = load_bundle(model)
 
     acq = open_first_scan(acquisition, fmt, interval_h, watch, poll_s, idle_exit_s, log, before_waiting)
     for note in acq.notes:
         log(f"{acquisition}: {note}")
     layout_path = Path(layout) if layout else find_layout_beside(acquisition)
-    layout_read = read_layout(layout_path) if layout_path is not None else None
+    if layout_read is None and layout_path is not None:  # read already when the watch waited for the first scan
+        layout_read = read_layout(layout_path)
     for note in layout_read.notes if layout_read is not None else []:
         log(f"note: {note}")
     existing = read_store(out) if out.exists() else None
