@@ -55,6 +55,12 @@ class ReaderSignal(StrEnum):
 MAX_GALLERY = 200
 
 
+def _given_options(ctx: typer.Context, names: dict[str, str]) -> list[str]:
+    """The options of ``names`` (parameter -> option) that the command line gave, not left at their default."""
+    sources = {name: ctx.get_parameter_source(name) for name in names}  # click's ParameterSource (typer vendors it)
+    return [opt for name, opt in names.items() if sources[name] is not None and sources[name].name != "DEFAULT"]
+
+
 def _check_score_run(devices: int, batch_size: int, workers: int | None, poll_s: float, idle_exit_s: float,
                      accelerator: str, settle_s: float = 2.0) -> None:
     """Refuse run settings of ``score`` before anything is written (a store left behind would block the rerun).
@@ -833,6 +839,7 @@ def fit(
 
 @app.command()
 def score(
+    ctx: typer.Context,
     acquisition: Annotated[Path, typer.Argument(metavar="ACQ", help="Acquisition folder of one plate.")],
     model: Annotated[Path, typer.Option("--model", help="Model bundle (from `ferroscreen train`).")],
     out: Annotated[Path, typer.Option("--out", help="Per-plate HDF5 store to write (PLATE.h5).")],
@@ -883,6 +890,10 @@ def score(
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
     _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator, settle_s)
+    if not watch and (given := _given_options(ctx, {"poll_s": "--poll-s", "idle_exit_s": "--idle-exit-s",
+                                                     "settle_s": "--settle-s"})):
+        typer.echo(f"note: {', '.join(given)} only applies with --watch; this run scores the files there now and "
+                   f"stops", err=True)
     again = (f"`ferroscreen score {acquisition} --model {model} --out {out} --resume{' --watch' if watch else ''}` "
              f"continues")
     try:

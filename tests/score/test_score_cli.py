@@ -202,6 +202,10 @@ def test_existing_store_needs_resume(reference, bundle_path, plate_dir, tmp_path
     user_error(proc, str(out), "--resume")
     proc = run(score_cmd(plate_dir, bundle_path, out, "--resume"))  # nothing left to do
     assert "0 frames scored" in proc.stdout
+    assert "--watch" not in proc.stderr
+    proc = run(score_cmd(plate_dir, bundle_path, out, "--resume", "--poll-s", "5", "--settle-s", "30"))
+    assert "note: --poll-s, --settle-s only applies with --watch" in proc.stderr  # the user forgot --watch
+    assert "0 frames scored" in proc.stdout
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
 
 
