@@ -31,8 +31,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.crops import crops_for_detections, detect_cells, match_detections, normalize_frame
-from ferroscreen.datamodules.reference_plate import detector_config
+from ferroscreen.crops import crops_for_detections, detect_cells, detector_config, match_detections, normalize_frame
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.models.bundle import load_bundle
 from ferroscreen.tasks.evaluation import predict_crops

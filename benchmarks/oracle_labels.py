@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ferroscreen.crops import CropNormalization, match_detections, normalize_frame  # noqa: E402
-from ferroscreen.datamodules.reference_plate import ReferencePlateDataModule, frame_crops  # noqa: E402
+from ferroscreen.crops.frames import frame_crops  # noqa: E402
+from ferroscreen.datamodules.reference_plate import ReferencePlateDataModule  # noqa: E402
 from ferroscreen.io import load_image, open_acquisition  # noqa: E402
 from ferroscreen.io.scans import later_scans  # noqa: E402
 

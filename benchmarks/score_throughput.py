@@ -97,8 +97,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="(b) runs, each between two (a) runs; the median is reported")
     args = ap.parse_args()
 
-    from ferroscreen.crops import normalize_frame, tile_frame
-    from ferroscreen.datamodules.reference_plate import detector_config, frame_crops
+    from ferroscreen.crops import detector_config, normalize_frame, tile_frame
+    from ferroscreen.crops.frames import frame_crops
     from ferroscreen.io import load_image, open_acquisition
     from ferroscreen.io.scans import later_scans
     from ferroscreen.models.bundle import load_bundle

@@ -21,14 +21,8 @@ import pandas as pd
 from pytorch_lightning.utilities import rank_zero_info
 
 from ferroscreen.allocator import keep_freed_memory
-from ferroscreen.crops import (
-    CropNormalization,
-    DetectorConfig,
-    cells_and_crops,
-    detector_config,
-    normalize_frame,
-    with_next_scan,
-)
+from ferroscreen.crops import CropNormalization, DetectorConfig, detector_config, normalize_frame
+from ferroscreen.crops.frames import frame_crops
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
     CropSets,
@@ -67,47 +61,6 @@ def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crop
     return crops.astype(np.float16)
 
 
-def frame_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, crop_size: int,
-                normalization: CropNormalization | None = None,
-                next_scan: str | None | bool | tuple[str | None, ...] = False):
-    """Detections and crops of one decoded frame, cut as training, ``score`` and ``quantize`` all cut them.
-
-    Args:
-        raw: The frame as decoded.
-        normalized: ``normalize_frame(raw)`` (what the detector sees).
-        config: Detector settings.
-        crop_size: Crop side (px).
-        normalization: Crop normalisation (default: the detector's percentile scaling).
-        next_scan: ``False``: crops ``(N, S, S)``; the site's next scan path
-            (``None``/empty: none): crops ``(N, 2, S, S)``; a tuple of the next
-            k scans' paths: ``(N, 1 + k, S, S)`` (see :func:`ferroscreen.crops.with_next_scan`).
-
-    Returns:
-        ``(detections, crops, used)``: ``used`` is the number of later scans
-        that gave channels (0 when there was none to use), -1 when not asked for.
-    """
-    norm = normalization or CropNormalization.percentile()
-    det, crops = cells_and_crops(normalized, config, crop_size, norm.apply(raw, normalized))
-    if next_scan is False:
-        return det, crops, -1
-    later = later_crop_frames(next_scan, raw.shape, norm)
-    used = next((i for i, f in enumerate(later) if f is None), len(later))
-    return det, with_next_scan(crops, det, config, crop_size, later), used
-
-
-def later_crop_frames(next_scan: str | None | tuple[str | None, ...], shape: tuple[int, int],
-                      normalization: CropNormalization) -> list[np.ndarray | None]:
-    """The crop frames of a frame's later scans (a path, or a tuple of k), ``None`` for each that cannot be used.
-
-    A scan after one that is missing or unreadable is not read (its channel repeats the one before).
-    """
-    paths = next_scan if isinstance(next_scan, tuple) else (next_scan or None,)
-    later: list[np.ndarray | None] = []
-    for p in paths:
-        later.append(None if later and later[-1] is None else next_crop_frame(p or None, shape, normalization))
-    return later
-
-
 #: Most later scans a network can read (the crop channels feed an RGB backbone: this scan + 2).
 MAX_NEXT_SCANS = 2
 
@@ -127,23 +80,6 @@ def check_next_scan(value) -> int:
     if k < 0 or k > MAX_NEXT_SCANS or k != value:
         raise FerroscreenError(f"next_scan: expected true/false or 0..{MAX_NEXT_SCANS} later scans, not {value!r}")
     return k
-
-
-def next_crop_frame(path: str | None, shape: tuple[int, int], normalization: CropNormalization) -> np.ndarray | None:
-    """The crop frame of a site's next scan, or ``None`` when there is none or it is unreadable or of another size.
-
-    A next scan is context, not the frame being classified: when it cannot be
-    used the crops fall back to the single-scan input (second channel = first).
-    """
-    if path is None:
-        return None
-    try:
-        raw = load_image(path)
-        if raw.shape != tuple(shape):
-            return None
-        return normalization.apply(raw)
-    except (FerroscreenError, ValueError, OSError):
-        return None
 
 
 def _job(args):

@@ -36,7 +36,7 @@ from ferroscreen.crops import (
     with_next_scan,
 )
 from ferroscreen.crops.crop_extraction import crops_scaled_each
-from ferroscreen.datamodules.reference_plate import frame_crops, later_crop_frames
+from ferroscreen.crops.frames import frame_crops, later_crop_frames
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.frames import frame_file, load_image
 from ferroscreen.score.qc import focus_score, is_flat
@@ -74,7 +74,7 @@ def cut_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, c
     """Detections and crops of one decoded frame as ``score``, ``quantize`` and ``evaluate`` cut them for a bundle.
 
     A per-frame normalisation (plate-trained bundles; ``None``: percentile) is
-    :func:`ferroscreen.datamodules.reference_plate.frame_crops`, exactly as training cuts.
+    :func:`ferroscreen.crops.frames.frame_crops`, exactly as training cuts.
     A ``crop``-scoped one (a bundle trained on crop images, each scaled by its own
     levels) detects on ``normalized`` as well, then cuts each cell's box from the raw
     frame and scales it by its own levels

@@ -16,8 +16,8 @@ import pytest
 
 from ferroscreen.crops import CropNormalization, detector_config, normalize_frame
 from ferroscreen.crops.crop_extraction import raw_crops
+from ferroscreen.crops.frames import frame_crops
 from ferroscreen.datamodules.crop_folders import load_crop
-from ferroscreen.datamodules.reference_plate import frame_crops
 from ferroscreen.io import load_image, open_acquisition
 
 from ..cli_process import run_command

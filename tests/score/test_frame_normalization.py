@@ -6,8 +6,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from ferroscreen.crops import CropNormalization, crops_for_detections, normalize_to_background
-from ferroscreen.datamodules.reference_plate import detector_config
+from ferroscreen.crops import CropNormalization, crops_for_detections, detector_config, normalize_to_background
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.score.dataset import process_frame
 
