@@ -9,6 +9,8 @@ Public API:
 * :class:`CropNormalization`: how crops are normalised for a classifier (background-relative or percentile);
 * :func:`extract_crops`: fixed-size cell-centred crops; :func:`with_next_scan` adds the site's next scan;
 * :func:`tile_frame` / :func:`tile_boxes`: the fixed-tile mode;
+* :mod:`ferroscreen.crops.frames`: the crops of a decoded frame and its later scans as training and
+  ``score`` cut them (reads files through :mod:`ferroscreen.io`, so it is not imported here);
 * :func:`match_detections`, :func:`truth_from_labels`, :func:`labels_at`: detection accuracy.
 """
 
