@@ -102,8 +102,12 @@ def labelled_crop_files(tree: Path, classes: list[str], whose: str = "among the 
     return paths, labels
 
 
-def load_crop(path: Path, size: int, normalization: CropNormalization | None = None) -> np.ndarray:
+def load_crop(path: Path, size: int, normalization: CropNormalization | None = None,
+              raw: np.ndarray | None = None) -> np.ndarray:
     """One crop image, normalised like a frame and resized to ``size`` × ``size``.
+
+    ``raw``: the image of ``path`` already decoded by :func:`~ferroscreen.io.load_image` (it is
+    then not read again).
 
     ``normalization`` (default: percentile scaling, as crop folders train) is applied to the crop
     image as to a frame: ``background`` takes the crop's median as its background level.
@@ -113,7 +117,8 @@ def load_crop(path: Path, size: int, normalization: CropNormalization | None = N
             as a frame only its first page would be read), or has no positive background level
             for ``background`` normalisation.
     """
-    raw = load_image(path)
+    if raw is None:
+        raw = load_image(path)
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 

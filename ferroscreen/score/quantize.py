@@ -116,14 +116,16 @@ def crop_folder_calibration_crops(folder: str | Path, bundle, images: list[Path]
     crops = []
     for p in pick:
         try:
-            shape = load_image(p).shape
-            crop = load_crop(p, bundle.crop_size, bundle.normalization)
+            raw = load_image(p)
         except FerroscreenError:
             continue  # an unreadable image is skipped
-        if max(shape) > limit:
-            raise FerroscreenError(f"{p}: a {shape[0]}x{shape[1]} image is no crop for a {bundle.crop_size} px "
-                                   "model; --data takes a plate acquisition or a crop folder of crop images")
-        crops.append(crop.astype(np.float32))
+        if max(raw.shape[:2]) > limit:
+            raise FerroscreenError(f"{p}: a {raw.shape[0]}x{raw.shape[1]} image is no crop for a {bundle.crop_size} "
+                                   "px model; --data takes a plate acquisition or a crop folder of crop images")
+        try:
+            crops.append(load_crop(p, bundle.crop_size, bundle.normalization, raw=raw).astype(np.float32))
+        except FerroscreenError:
+            continue  # nor is one that cannot be a crop (several pages, no background level)
     if not crops:
         raise FerroscreenError(f"{folder}: none of {len(pick)} crop image(s) could be read; nothing to calibrate on")
     crops = np.stack(crops)
