@@ -205,9 +205,9 @@ def inspect(
         report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern),
                               interval_h=interval_h)
     if as_json:
-        import json
+        from ferroscreen.io.inspection import inspection_json
 
-        typer.echo(json.dumps(report, indent=1, default=str))
+        typer.echo(inspection_json(report))
     else:
         typer.echo(render_output(report) if report["kind"] in ("score_store", "fit_results", "fit_output")
                    else render_inspection(report))

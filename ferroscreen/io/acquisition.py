@@ -53,17 +53,121 @@ class Acquisition:
         return sorted(float(t) for t in self.frames["time_h"].unique())
 
     def missing_frames(self) -> pd.DataFrame:
-        """Frames absent from the full plate × well × field × channel × z × time grid."""
+        """Frames absent from the full plate × well × field × channel × z × time grid.
+
+        Each plate's grid crosses its wells, the fields any of its wells has, the channels (each
+        with the z planes it has) and its time points: a well without a field other wells have,
+        a field without a channel, a site missed at a time point all leave frames out
+        (:meth:`missing_sites` names the first two).
+        """
         f = self.frames
-        if f.empty:
-            return f.iloc[:0][["plate", "well", "field", "channel", "z", "time_h"]]
         keys = ["plate", "well", "field", "channel", "z"]
-        sites = f[keys].drop_duplicates()
-        times = f.groupby("plate")["time_h"].unique()
+        if f.empty:
+            return f.iloc[:0][keys + ["time_h"]]
         parts = []
-        for plate, ts in times.items():
-            s = sites[sites["plate"] == plate]
-            parts.append(s.merge(pd.DataFrame({"time_h": sorted(ts)}), how="cross"))
+        for _, g in f.groupby("plate", sort=False):
+            grid = g[["plate", "well"]].drop_duplicates()
+            for axis in (["field"], ["channel", "z"], ["time_h"]):
+                grid = grid.merge(g[axis].drop_duplicates(), how="cross")
+            parts.append(grid)
         grid = pd.concat(parts, ignore_index=True)
-        merged = grid.merge(f[keys + ["time_h"]], how="left", indicator=True)
+        merged = grid.merge(f[keys + ["time_h"]].drop_duplicates(), how="left", indicator=True)
         return merged.loc[merged["_merge"] == "left_only", keys + ["time_h"]].reset_index(drop=True)
+
+    def missing_sites(self) -> dict[str, list[dict]]:
+        """Wells without fields other wells of their plate have, and fields without a channel their plate has.
+
+        Returns:
+            ``{"wells_missing_fields": [{plate, well, fields}], "fields_missing_channels":
+            [{plate, well, field, channels}]}``, by plate, then well (row-major), then field.
+            A field or channel counts as there when any frame (any time, any z) has it.
+        """
+        return missing_sites(self.frames)
+
+
+def missing_sites(frames: pd.DataFrame) -> dict[str, list[dict]]:
+    """:meth:`Acquisition.missing_sites` of a frame table."""
+    from ferroscreen.plate.wells import well_to_rowcol
+
+    out: dict[str, list[dict]] = {"wells_missing_fields": [], "fields_missing_channels": []}
+    if frames.empty:
+        return out
+    sites = frames[["plate", "well", "field", "channel"]].drop_duplicates()  # one pass over the frames
+    for key, axis, keys in (("wells_missing_fields", "field", ["plate", "well"]),
+                            ("fields_missing_channels", "channel", ["plate", "well", "field"])):
+        have = sites[keys + [axis]].drop_duplicates()
+        parts = []
+        for _, g in have.groupby("plate", sort=False):
+            parts.append(g[keys].drop_duplicates().merge(g[[axis]].drop_duplicates(), how="cross"))
+        grid = pd.concat(parts, ignore_index=True).merge(have, how="left", indicator=True)
+        lack = grid[grid["_merge"] == "left_only"]
+        if lack.empty:
+            continue
+        rows = [{**dict(zip(keys, k, strict=True)), axis + "s": sorted(g[axis].tolist(), key=_natural)}
+                for k, g in lack.groupby(keys, sort=False)]
+        rows.sort(key=lambda r: (str(r["plate"]), well_to_rowcol(r["well"]), r.get("field", 0)))
+        out[key] = [{k: (int(v) if k == "field" else [int(x) for x in v] if k == "fields" else v)
+                     for k, v in r.items()} for r in rows]
+    return out
+
+
+def _natural(value) -> tuple:
+    """A sort key putting ``w2`` before ``w10`` and numbers in numeric order."""
+    import re
+
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(value)) if t)
+
+
+#: How many wells and fields :func:`missing_sites_note` names.
+NAMED_SITES = 3
+
+#: How :func:`missing_sites_note`'s note begins (``inspect`` shows these sites on lines of their own).
+MISSING_SITES_NOTE = "missing from the grid:"
+
+
+def missing_sites_note(frames: pd.DataFrame) -> str | None:
+    """One line counting, and naming the first few of, the wells missing fields and the fields missing channels.
+
+    ``None`` when each plate's wells have the same fields and each field the same channels. A
+    plate whose wells are imaged at different numbers of fields on purpose is read as it is: this
+    is a note, never an error.
+    """
+    said = site_lines({**missing_sites(frames), "plates": list(frames["plate"].unique())})
+    if not said:
+        return None
+    return f"{MISSING_SITES_NOTE} {', '.join(said)}; read as they are (inspect lists the frames)"
+
+
+def site_lines(found: dict) -> list[str]:
+    """What :func:`missing_sites` found (``found`` holds its keys and ``plates``), a line each, naming the first few.
+
+    No line for what is not missing; a site is ``B07`` when ``plates`` holds one plate, else ``P1 B07``.
+    """
+    several = len(found.get("plates") or []) > 1
+    lines = []
+    wells, fields = found.get("wells_missing_fields") or [], found.get("fields_missing_channels") or []
+    if wells:
+        shown = "; ".join(f"{_site(r, several)}: field{'s' if len(r['fields']) > 1 else ''} {_runs(r['fields'])}"
+                          for r in wells[:NAMED_SITES])
+        lines.append(f"{len(wells)} well(s) lack fields other wells of their plate have ({shown}"
+                     f"{' …' if len(wells) > NAMED_SITES else ''})")
+    if fields:
+        shown = "; ".join(f"{_site(r, several)} field {r['field']}: {', '.join(map(str, r['channels']))}"
+                          for r in fields[:NAMED_SITES])
+        lines.append(f"{len(fields)} field(s) lack a channel ({shown}{' …' if len(fields) > NAMED_SITES else ''})")
+    return lines
+
+
+def _runs(numbers: list[int]) -> str:
+    """Sorted numbers with runs shortened: ``[1, 3, 4, 5]`` -> ``1, 3-5``."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def _site(row: dict, several: bool) -> str:
+    return f"{row['plate']} {row['well']}" if several else str(row["well"])

@@ -11,6 +11,11 @@ fluorescence channel (``Alexa 488`` < ``Brightfield``, ``green`` < ``phase``).
 channel; the channel the model was trained on; the only channel whose name
 says it is of the wanted kind. Otherwise it is an error asking for
 ``--channel``, never a guess.
+
+One name is read from every plate of a run. Plates of one input that name their channels
+differently (an ImageXpress plate whose ``.HTD`` names them ``DAPI``/``FITC`` beside one
+without, ``w1``/``w2``) are refused when the channel picked is not in each of them
+(``plates``): the same name may be another stain on another plate, so each such plate is its own input.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ def choose_channel(
     source: str,
     trained: str | None = None,
     option: str = "--channel",
+    plates: Iterable[str] | None = None,
 ) -> tuple[str, str | None]:
     """The channel to read and, when it was inferred from several, a note saying why.
 
@@ -53,12 +59,48 @@ def choose_channel(
         source: What to name in messages (the acquisition folder).
         trained: The channel the model was trained on, when recorded.
         option: The setting that picks the channel, as messages name it (training: ``data.channel``).
+        plates: The plate of each of ``channels`` (the frame table's ``plate`` column beside its
+            ``channel``), when the run reads several plates.
 
     Raises:
         AcquisitionError: The requested channel is absent, or several channels
-            remain and none (or more than one) is recognisably of ``kind``.
+            remain and none (or more than one) is recognisably of ``kind``, or (``plates``) a
+            plate lacks the channel picked (plates that name their channels differently).
     """
-    names = sorted({str(c) for c in channels})
+    channels = [str(c) for c in channels]
+    chosen = _choose(channels, requested, kind, source, trained, option)
+    if plates is not None:
+        _require_in_every_plate(chosen[0], channels, [str(p) for p in plates], source, option)
+    return chosen
+
+
+def _require_in_every_plate(chosen: str, channels: list[str], plates: list[str], source: str, option: str) -> None:
+    """Refuse a channel some plate lacks (its channels named otherwise), naming that plate and one that has it.
+
+    Raises:
+        AcquisitionError: One line naming a plate without ``chosen``, its channels, and what to do.
+    """
+    if len(plates) != len(channels):
+        raise ValueError("plates and channels differ in length")
+    by_plate: dict[str, set[str]] = {}
+    for plate, channel in zip(plates, channels, strict=True):
+        by_plate.setdefault(plate, set()).add(channel)
+    lacking = [p for p in sorted(by_plate) if chosen not in by_plate[p]]
+    if not lacking or len(by_plate) < 2:
+        return
+    having = next(p for p in sorted(by_plate) if chosen in by_plate[p])
+    more = f" (and {len(lacking) - 1} more plate(s))" if len(lacking) > 1 else ""
+    raise AcquisitionError(
+        f"{source}: plate {lacking[0]} has no channel '{chosen}' (its channels: "
+        f"{', '.join(sorted(by_plate[lacking[0]]))}){more}, plate {having} has; its plates name their channels "
+        f"differently, so no one channel holds for all: give each plate's folder as its own input ({option} "
+        "picks its channel)")
+
+
+def _choose(channels: list[str], requested: str | None, kind: str, source: str, trained: str | None,
+            option: str) -> tuple[str, str | None]:
+    """:func:`choose_channel` over the names alone."""
+    names = sorted(set(channels))
     pattern, what = _KINDS[kind]
     if requested is not None:
         if requested in names:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ferroscreen.errors import AcquisitionError
-from ferroscreen.io.acquisition import Acquisition
+from ferroscreen.io.acquisition import Acquisition, missing_sites_note
 from ferroscreen.io.cellomics import is_cellomics_name, read_cellomics
 from ferroscreen.io.cellvoyager import find_measurements, is_cellvoyager_name, read_cellvoyager
 from ferroscreen.io.cytation import is_cytation_name, read_cytation
@@ -116,7 +116,8 @@ def open_acquisition(
 
     Frame files that are z-stack TIFFs give a frame per plane, said in a note
     (:func:`ferroscreen.io.tiff_stacks.expand_tiff_stacks`); OME-TIFF, CZI and OME-Zarr readers
-    give their planes themselves.
+    give their planes themselves. Wells missing fields other wells of their plate have, and fields
+    missing a channel, are counted in a note (:func:`~ferroscreen.io.acquisition.missing_sites_note`).
 
     Raises:
         AcquisitionError: Unknown format name, nothing recognisable, or the
@@ -139,6 +140,9 @@ def open_acquisition(
 
         acq.frames, notes = expand_tiff_stacks(acq.frames)
         acq.notes = [*acq.notes, *notes]
+    missing = missing_sites_note(acq.frames)
+    if missing is not None:
+        acq.notes = [*acq.notes, missing]
     return acq
 
 
@@ -321,12 +325,13 @@ _NUMBERED_TOKENS = (  # (regex over a token after the well, the pattern group it
 def well_pattern_hint(files: list[Path]) -> str | None:
     """A note when most names of a plain image folder's ``files`` carry a well id, with a ``--pattern`` that reads them.
 
-    A name carries a well when one of its ``_``/``-``/``.``/space separated parts is a well id
-    (``A01``, ``B2``, ``P24``, upper case). It takes more than half the names, and at least two
-    wells, for the note; the example pattern is built from the first such name (the part before
-    the well as the plate unless each name has its own; ``s1``/``f1``/``site1`` or a bare number a
-    field, ``t1`` a time point, ``z1`` a plane, a part after the well that differs between names a channel) and
-    the note says how many of the names it matches.
+    A name carries a well when one of its ``_``/``-``/``.``/space separated parts is a well id (``A01``,
+    ``B2``, ``P24``, upper case); of several such parts, the well is at the place that names the most
+    wells over the names (a plate ``P5`` before the well names one). It takes more than half the names,
+    and at least two wells, for the note; the example pattern is built from the first such name (the
+    part before the well as the plate unless each name has its own; ``s1``/``f1``/``site1`` or a bare
+    number a field, ``t1`` a time point, ``z1`` a plane, a part after the well that differs between
+    names a channel) and the note says how many of the names it matches.
 
     Returns:
         The note, or ``None``.
@@ -334,12 +339,19 @@ def well_pattern_hint(files: list[Path]) -> str | None:
     from ferroscreen.io.incucyte import IMAGE_SUFFIXES as pattern_suffixes
     from ferroscreen.plate.wells import normalize_well
 
-    split = []
+    named = []
     for f in files:
         parts = _SEPARATORS.split(Path(f).name[: -len(Path(f).suffix) or None])
-        at = next((i for i in range(0, len(parts), 2) if _WELL_TOKEN.fullmatch(parts[i])), None)
-        if at is not None:
-            split.append((Path(f), parts, at))
+        places = [i for i in range(0, len(parts), 2) if _WELL_TOKEN.fullmatch(parts[i])]
+        if places:
+            named.append((Path(f), parts, places))
+    seen: dict[int, set[str]] = {}  # the wells each place names over the names
+    for _, parts, places in named:
+        for i in places:
+            seen.setdefault(i, set()).add(normalize_well(parts[i]))
+    # the place naming the most wells is the well (a plate named like a well, P5_B04_w1, names one), the first on a tie
+    best = max(seen, key=lambda i: (len(seen[i]), -i)) if seen else None
+    split = [(f, parts, best if best in places else places[0]) for f, parts, places in named]
     if len(split) * 2 <= len(files) or len({normalize_well(p[a]) for _, p, a in split}) < 2:
         return None
     example, parts, at = split[0]

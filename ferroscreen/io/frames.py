@@ -167,7 +167,7 @@ def load_image(path: str | Path) -> np.ndarray:
     except ImageReadError:
         raise
     except Exception as exc:  # tifffile/OpenCV raise many types for broken files
-        reason = unreadable_tiff(path, exc) if suffix in TIFF_SUFFIXES else _first_line(exc)
+        reason = unreadable_tiff(path, exc) if suffix in TIFF_SUFFIXES else first_line(exc)
         raise ImageReadError(f"{path}: unreadable image ({reason})") from None
     return _to_2d(img, path)
 
@@ -294,15 +294,24 @@ def tiff_problem(path: str | Path, page: int = 0) -> str | None:
             elif images > 1:  # compressed: a directory per plane
                 last = images - 1
     except Exception as exc:  # tifffile raises many types for broken files
-        return f"corrupt TIFF ({_first_line(exc)})"
+        return f"corrupt TIFF ({first_line(exc)})"
     if page == 0 and last:
         return tiff_problem(path, last)
     return None
 
 
-def _first_line(exc: BaseException) -> str:
-    """An exception's message as one line (its type when it has none)."""
-    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+def first_line(exc: BaseException | str) -> str:
+    """An exception's message (or a text) as one line: its first non-blank line, trimmed (the type when it has none).
+
+    Libraries' messages span lines (OpenCV's ends in a newline and names its source file); a
+    one-line error or a CSV cell takes this.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if lines:
+        return lines[0]
+    return type(exc).__name__ if isinstance(exc, BaseException) else ""
+
+
 
 
 def unreadable_tiff(path: str | Path, exc: BaseException, page: int = 0) -> str:
@@ -313,7 +322,7 @@ def unreadable_tiff(path: str | Path, exc: BaseException, page: int = 0) -> str:
     problem = tiff_problem(path, page)
     if problem is not None:
         return problem
-    return f"corrupt TIFF: its pixel data cannot be decoded ({_first_line(exc)})"
+    return f"corrupt TIFF: its pixel data cannot be decoded ({first_line(exc)})"
 
 
 def decode_image_file(path: str | Path) -> np.ndarray:
@@ -333,7 +342,10 @@ def decode_image_file(path: str | Path) -> np.ndarray:
     problem = encoded_image_problem(data, Path(path).suffix)
     if problem is not None:
         raise ValueError(problem)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # OpenCV's message spans lines and names its own source file
+        raise ValueError(f"OpenCV could not decode it ({first_line(exc)})") from None
     if img is None:
         raise ValueError("OpenCV could not decode it")
     return img
@@ -345,9 +357,11 @@ def encoded_image_problem(data: np.ndarray | bytes, suffix: str) -> str | None:
     A file that starts with the PNG signature is walked chunk by chunk (each chunk
     whole, its CRC right, ``IEND`` reached; data after ``IEND`` is allowed), whatever
     its suffix; a ``.jpg``/``.jpeg`` file must hold its end-of-image marker. Other
-    formats give ``None``. Nothing is decoded.
+    formats give ``None``. Nothing is decoded. An empty file (no bytes) is said so, whatever its suffix.
     """
     raw = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    if not raw:
+        return "empty file (0 bytes)"
     if raw.startswith(_PNG_SIGNATURE):
         return _png_problem(raw)
     if suffix.lower() in (".jpg", ".jpeg") and not _jpeg_complete(np.frombuffer(raw, np.uint8)):

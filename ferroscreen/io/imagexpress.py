@@ -9,8 +9,15 @@ or, as MetaXpress's direct transfer writes a plate, the images in one folder wit
 folders (``<plate name>/<date>/<acquisition id>/<plate>_C05_s1_w1<GUID>.tif``); a folder above the
 plate's is read as the plate's.
 
-``_thumb`` files are ignored. Channels take the ``WaveName<n>`` names of the ``.HTD`` when it gives
-them (``DAPI``, ``Transmitted Light``), else ``w<n>``. A z-stack saved with its projection has the
+With one site per well MetaXpress leaves ``_s<site>`` out (``<plate>_B03_w1.TIF``): field 1. A folder
+of such names is recognised without ``TimePoint_`` folders or ``.HTD`` when they share one plate prefix
+and name several wells (:func:`is_single_site_folder`).
+
+``_thumb`` files are ignored. Channels take the ``WaveName<n>`` names of the plate's own ``.HTD`` when
+it gives them (``DAPI``, ``Transmitted Light``), else ``w<n>``: the ``.HTD`` in the plate's folder (the
+folder holding its ``TimePoint_`` folders, or its images), else one named after the plate anywhere
+under ``root`` (:func:`_plate_wave_names`). Plates of one input folder each keep their own names; a
+plate without an ``.HTD`` keeps ``w<n>``. A z-stack saved with its projection has the
 projection beside the ``ZStep_<z>`` folders; it is a channel of its own (``DAPI projection``).
 Times come from the MetaMorph ``acquisition-time-local`` tag of the first image of each timepoint
 when present, otherwise ``(t - 1) × interval_h`` (noted in ``notes``).
@@ -42,34 +49,110 @@ _WAVE_RE = re.compile(r'^"WaveName(\d+)"\s*,\s*"(.*)"\s*$')
 
 
 def is_imagexpress_name(name: str) -> bool:
-    """Whether a file name is an ImageXpress image's (``<plate>_<A01>_s<site>_w<wl>[<GUID>].TIF``)."""
+    """Whether a file name is an ImageXpress image's (``<plate>_<A01>_s<site>_w<wl>[<GUID>].TIF``).
+
+    A single-site name (``<plate>_<A01>_w<wl>.TIF``) alone is not enough (other layouts' names can look
+    like it); :func:`is_single_site_folder` recognises a folder of them.
+    """
     m = _NAME_RE.match(name)
     return bool(m and m["site"] and m["wl"])
 
 
-def _wave_names(paths: list[Path]) -> dict[str, str]:
-    """``{wl: name}`` from the ``WaveName<n>`` lines of the ``.HTD`` files among ``paths``; {} when they disagree."""
+def is_single_site_name(name: str) -> bool:
+    """Whether a file name is an ImageXpress single-site image's: ``<plate>_<A01>_w<wl>[<GUID>].TIF`` (no ``_s``)."""
+    m = _NAME_RE.match(name)
+    return bool(m and not m["site"] and m["wl"] and "_thumb" not in name.lower())
+
+
+def is_single_site_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds an ImageXpress plate imaged at one site per well (MetaXpress leaves ``_s1`` out).
+
+    More than half of its TIFFs (``_thumb`` files aside) are named ``<plate>_<A01>_w<wl>.TIF``, all
+    those with one plate prefix, over at least two wells.
+    """
+    plates, wells = set(), set()
+    tiffs = matched = 0
+    try:
+        for p in folder.iterdir():
+            if p.suffix.lower() not in (".tif", ".tiff") or "_thumb" in p.name.lower():
+                continue
+            tiffs += 1
+            if is_single_site_name(p.name):
+                m = _NAME_RE.match(p.name)
+                plates.add(m["plate"])
+                wells.add(m["well"].upper())
+                matched += 1
+            if len(plates) > 1 or (tiffs >= 100 and not matched):  # another layout's images: no need to look on
+                return False
+    except OSError:
+        return False
+    return len(plates) == 1 and len(wells) >= 2 and matched * 2 > tiffs
+
+
+def _htd_wave_names(htd: Path) -> dict[str, str] | None:
+    """``{wl: name}`` from the ``WaveName<n>`` lines of one ``.HTD``; ``None`` when unreadable or two share a name."""
+    try:
+        lines = htd.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
     names: dict[str, str] = {}
-    for htd in sorted(p for p in paths if p.suffix.lower() == ".htd" and p.is_file()):
-        try:
-            lines = htd.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+    for line in lines:
+        if (m := _WAVE_RE.match(line.strip())) and m[2].strip():
+            names[m[1]] = m[2].strip()
+    return names if len(set(names.values())) == len(names) else None
+
+
+def _plate_folder(root: Path, path: Path) -> Path:
+    """An image's plate folder: the one holding its ``TimePoint_``/``ZStep_`` folders, or its own."""
+    parts = path.relative_to(root).parts[:-1]
+    at = next((i for i, part in enumerate(parts) if _TP_RE.match(part) or _Z_RE.match(part)), None)
+    return root.joinpath(*parts[:at]) if at is not None else path.parent
+
+
+def _plate_wave_names(root: Path, paths: list[Path], records: list[dict]) -> tuple[dict[str, dict[str, str]], list]:
+    """``{plate: {wl: name}}`` from each plate's own ``.HTD``, and notes on plates whose names could not be told.
+
+    A plate's ``.HTD`` is the one in its folder (:func:`_plate_folder`; of several there, the one
+    named after the plate), else the one named after the plate elsewhere among ``paths``. A plate
+    without one, or whose folders' ``.HTD`` files disagree, gets no names (``w<n>``).
+    """
+    htds = sorted(p for p in paths if p.suffix.lower() == ".htd" and p.is_file())
+    by_folder: dict[Path, list[Path]] = {}
+    for htd in htds:
+        by_folder.setdefault(htd.parent, []).append(htd)
+    folders: dict[str, set[Path]] = {}
+    for r in records:
+        folders.setdefault(r["plate"], set()).add(_plate_folder(root, Path(r["path_in"])))
+    out: dict[str, dict[str, str]] = {}
+    notes = []
+    for plate, where in folders.items():
+        own = []
+        for folder in sorted(where):
+            here = by_folder.get(folder, [])
+            named = [h for h in here if h.stem.casefold() == plate.casefold()]
+            own += named or (here if len(here) == 1 else [])
+        if not own:
+            own = [h for h in htds if h.stem.casefold() == plate.casefold()]
+        found = [n for n in (_htd_wave_names(h) for h in dict.fromkeys(own)) if n is not None]
+        if not found:
             continue
-        for line in lines:
-            if (m := _WAVE_RE.match(line.strip())) and m[2].strip():
-                if names.get(m[1], m[2].strip()) != m[2].strip():
-                    return {}
-                names[m[1]] = m[2].strip()
-    return names if len(set(names.values())) == len(names) else {}
+        if any(n != found[0] for n in found[1:]):
+            notes.append(f"plate {plate}: its .HTD files name its wavelengths differently; channels are w<n>")
+            continue
+        out[plate] = found[0]
+    return out, notes
 
 
 def is_imagexpress(root: Path) -> bool:
-    """Whether ``root`` holds ``TimePoint_<n>`` folders or an ``.HTD`` file."""
+    """Whether ``root`` holds ``TimePoint_<n>`` folders, an ``.HTD`` file or a single-site plate's images.
+
+    The last: :func:`is_single_site_folder`.
+    """
     if not root.is_dir():
         return False
     return any(_TP_RE.match(p.name) for p in root.iterdir() if p.is_dir()) or any(
         root.glob("*.HTD")
-    ) or any(root.glob("*.htd"))
+    ) or any(root.glob("*.htd")) or is_single_site_folder(root)
 
 
 def _tiff_time(path: Path) -> datetime | None:
@@ -129,6 +212,7 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                 "z": z,
                 "timepoint": t,
                 "path": str(p.resolve()),
+                "path_in": p,
                 "stepped": stepped,
             }
         )
@@ -136,11 +220,13 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         raise AcquisitionError(
             f"{root}: no ImageXpress images found (expected TimePoint_<t>/<plate>_<A01>_s1_w1.TIF)"
         )
-    waves = _wave_names(walk.paths)
+    waves, wave_notes = _plate_wave_names(root, walk.paths, records)
+    notes += wave_notes
     stacks = {(r["plate"], r["well"], r["field"], r["channel"], r["timepoint"]) for r in records if r["stepped"]}
     projections = 0
     for r in records:
-        name = waves.get(r["channel"], f"w{r['channel']}")
+        del r["path_in"]
+        name = waves.get(r["plate"], {}).get(r["channel"], f"w{r['channel']}")
         key = (r["plate"], r["well"], r["field"], r["channel"], r["timepoint"])
         if not r.pop("stepped") and key in stacks:  # saved beside its z-stack's ZStep folders
             name, projections = f"{name} projection", projections + 1

@@ -9,6 +9,7 @@ import numpy as np
 
 from ferroscreen.csv_tables import header_names, names_a_table, read_csv_table
 from ferroscreen.errors import AcquisitionError, FerroscreenError, WellError
+from ferroscreen.io.acquisition import MISSING_SITES_NOTE, site_lines
 from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
 from ferroscreen.io.detect import (
     detect_format,
@@ -27,7 +28,7 @@ from ferroscreen.io.plate_reader import PLATE_READ_SHAPES, NoPlateRead, plate_re
 from ferroscreen.io.temporary_files import is_input_name, is_temporary_name, temporary_note
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.d300 import looks_like_d300_protocol
-from ferroscreen.plate.layout_records import NotALayout
+from ferroscreen.plate.layout_records import NotALayout, table_header_index
 from ferroscreen.plate.wells import PlateFormat, normalize_well, well_to_rowcol
 
 _LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".tdd", ".hpdd", ".xlsx", ".xlsm", ".xls")
@@ -147,7 +148,15 @@ def inspect_path(
     Raises:
         FerroscreenError: If ``path`` cannot be read as any of these kinds (a folder with
             neither a known layout nor images: the acquisition error).
+
+    Numbers that are not finite (an empty cell read as NaN) are ``None`` (:func:`json_ready`), so
+    :func:`inspection_json` writes them as ``null``.
     """
+    return json_ready(_inspect(path, layout, fmt, interval_h))
+
+
+def _inspect(path: Path, layout: Path | list[Path] | None, fmt: str | None, interval_h: float) -> dict:
+    """:func:`inspect_path`'s description, before :func:`json_ready`."""
     path = Path(path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
@@ -159,7 +168,8 @@ def inspect_path(
         return _cellprofiler_info(path, layout)
     if path.is_file() and looks_like_harmony_results(path):
         return _harmony_info(path, layout)
-    if path.is_file() and suffix in _LAYOUT_SUFFIXES and (kind := names_a_table(header_names(path))):
+    names = header_names(path) if path.is_file() and suffix in _LAYOUT_SUFFIXES else []
+    if (kind := names_a_table(names)) and not _layout_header(names, kind):
         return _table_info(path, kind, layout)
     not_layout: NotALayout | None = None
     xml_layout = suffix == ".xml" and path.is_file() and (looks_like_d300_protocol(path) or _is_platemap_xml(path))
@@ -169,6 +179,8 @@ def inspect_path(
         except NotALayout as exc:  # no well and layout columns, no named grids: maybe a plate read
             if suffix in (".platemap", ".tdd", ".hpdd", ".xml"):
                 raise
+            if kind:  # a dose-response table after all (:func:`_layout_header` took it for a layout)
+                return _table_info(path, kind, layout)
             not_layout = exc
     if path.is_file() and looks_like_metric_export(path):
         exp = read_metric_export(path)
@@ -222,14 +234,47 @@ def inspect_path(
         "z_planes": sorted(int(x) for x in f["z"].unique()),
         **_times(acq.timepoints_h),
         "missing_frames": missing.to_dict("records"),
+        **acq.missing_sites(),
         "unreadable": unreadable,
         "skipped_files": [{"path": p, "reason": r} for p, r in acq.skipped],
-        "notes": acq.notes,
+        "notes": [n for n in acq.notes if not n.startswith(MISSING_SITES_NOTE)],  # shown under missing frames
     }
     lay_path = layout or find_layout_beside(path if path.is_dir() else path.parent)
     if lay_path is not None:
         out["layout_check"] = _compare(_pairs(f), lay_path)
     return out
+
+
+def _layout_header(names: list[str], kind: str) -> bool:
+    """Whether a header :func:`~ferroscreen.csv_tables.names_a_table` takes for a dose-response table is a layout's.
+
+    A dose column beside a well column the layout readers know (``Well Position``, ``Well ID``) and
+    no ``curve``/``response``: ``fit --layout`` reads such a file as a layout, and so does ``inspect``.
+    """
+    lower = {str(n).strip().lower() for n in names}
+    return kind == "tidy" and not {"curve", "response"} & lower and table_header_index([(0, list(names))]) is not None
+
+
+def json_ready(value):
+    """``value`` (dicts, lists, numbers, text) with NaN and infinities as ``None``, NumPy scalars as Python's."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def inspection_json(info: dict) -> str:
+    """An :func:`inspect_path` (or output) description as JSON: ``null`` for missing numbers, never a bare ``NaN``."""
+    import json
+
+    return json.dumps(json_ready(info), indent=1, default=str, allow_nan=False)
 
 
 def _unreadable_reason(path: str | Path) -> str | None:
@@ -562,7 +607,9 @@ def _table_info(path: Path, kind: str, layout: Path | list[Path] | None) -> dict
         dose = next((c for c in t.columns if c.lower().startswith(("dose", "conc"))), None)
         doses = pd.to_numeric(t[dose], errors="coerce") if dose else pd.Series(dtype=float)
         return {"kind": "curve_table", "format": "csv", "path": str(path), "n_rows": int(len(t)),
-                "columns": list(t.columns), "curves": list(dict.fromkeys(t[curve].astype(str))) if curve else [],
+                "columns": list(t.columns),
+                "curves": list(dict.fromkeys(t[curve].dropna().astype(str).str.strip().loc[lambda c: c != ""]))
+                if curve else [],
                 "readouts": sorted(t[lower["readout"]].astype(str).unique()) if "readout" in lower else [],
                 "n_doses": int(doses[doses > 0].nunique()), "n_wells": 0, "wells": [], **_times([]),
                 "n_missing_values": missing, "notes": []}
@@ -634,7 +681,7 @@ def render_inspection(info: dict) -> str:
         lines += [f"  note: {n}" for n in info.get("notes") or []]
         return _printable(lines)
     if info["kind"] == "curve_table":
-        shown = ", ".join(info["curves"][:12]) + (f" … ({len(info['curves']) - 12} more)"
+        shown = ", ".join(map(str, info["curves"][:12])) + (f" … ({len(info['curves']) - 12} more)"
                                                    if len(info["curves"]) > 12 else "")
         lines.append(f"  rows: {info['n_rows']}; columns: {', '.join(info['columns'])}")
         if info["curves"]:
@@ -678,6 +725,7 @@ def render_inspection(info: dict) -> str:
     if info["kind"] == "acquisition":
         miss = info["missing_frames"]
         lines.append(f"  missing from the grid: {len(miss)} frame(s)")
+        lines += [f"    {line}" for line in site_lines(info)]
         for m in miss[:10]:
             lines.append(
                 f"    {m['plate']} {m['well']} field {m['field']} {m['channel']} z{m['z']} "

@@ -16,6 +16,7 @@ from ferroscreen.io.detect import PLAIN_IMAGE_SUFFIXES, plain_images
 from ferroscreen.io.frames import (
     TIFF_SUFFIXES,
     decode_image_file,
+    first_line,
     is_store_frame,
     load_image,
     tiff_problem,
@@ -145,7 +146,7 @@ def _read_any(path: str | Path) -> tuple[np.ndarray, str]:
     except ImageReadError:
         raise
     except Exception as exc:  # decoder errors vary by library
-        raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
+        raise ImageReadError(f"{path}: cannot decode image ({first_line(exc)})") from exc
     if img is None:
         raise ImageReadError(f"{path}: cannot decode image")
     return img, ""

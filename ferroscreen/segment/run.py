@@ -71,6 +71,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
+from ferroscreen.io.acquisition import MISSING_SITES_NOTE
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.detect import (
     format_or_unknown,
@@ -194,7 +195,8 @@ def collect_inputs(
         acq, failed = None, exc
     if acq is not None:
         frames, notes = drop_output_frames(acq.frames, acq.skipped, outputs)
-        notes = [n for n in acq.notes if is_passed_over_note(n)] + notes  # the reader passed over earlier outputs
+        notes = [n for n in acq.notes  # the reader passed over earlier outputs; sites the plate lacks
+                 if is_passed_over_note(n) or n.startswith(MISSING_SITES_NOTE)] + notes
         if frames.empty:
             raise FerroscreenError(f"{path}: only label images of earlier segment runs, no input images")
     if acq is None:
@@ -217,7 +219,8 @@ def collect_inputs(
         table.attrs["notes"] = [n for n in (well_pattern_hint(files), subfolder_note(path, counts, complete)) if n]
         return _stack_planes(table, z_plane), "images"
     frames = frames.copy()
-    channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path))
+    channel, note = choose_channel(frames["channel"].astype(str), channel, "nuclear", str(path),
+                                   plates=frames["plate"].astype(str))
     frames = frames[frames["channel"].astype(str) == channel]
     if z_plane in PROJECTIONS:
         frames, z, z_note = _projected(frames, str(z_plane), str(path))
@@ -744,9 +747,3 @@ def _write_stores(
         )
         written.append(f"store/{path.name}")
     return written
-
-
-def _jsonable(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    return str(v)

@@ -34,7 +34,9 @@ def test_scenes_wells_fields_channels_and_time_stamps(tmp_path, frames, czi_writ
     assert detect_format(path.parent) == "czi" and detect_format(path) == "czi"
     acq = open_acquisition(path.parent)
     f = acq.frames
-    assert acq.format == "czi" and set(f["plate"]) == {"CD7 plate 12"} and acq.notes == []
+    assert acq.format == "czi" and set(f["plate"]) == {"CD7 plate 12"}
+    assert acq.notes == ["missing from the grid: 1 well(s) lack fields other wells of their plate have (C05: field 2); "
+                         "read as they are (inspect lists the frames)"]  # B02 has 2 fields, C05 1: said, not refused
     assert acq.timepoints_h == [0.0, 2.0, 4.0]  # the TimeStamps attachment (the index would give 0, 1, 2)
     assert f["path"].iloc[0].endswith("CD7 plate 12.czi#scene=0,t=0,c=0,z=0")
     want = {(r.well, r.field, r.channel, r.time_h): r.value for r in frames.itertuples()}
