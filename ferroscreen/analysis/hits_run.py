@@ -7,7 +7,6 @@ reads (:mod:`ferroscreen.report.knockdown`).
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from ferroscreen import __version__
 from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, call_hits
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
+from ferroscreen.json_output import write_json
 from ferroscreen.output_set import OutputSet
 from ferroscreen.workbooks import write_workbook
 
@@ -54,7 +54,8 @@ def _workbook_sheets(result: HitResult, sources: list[Path], layouts: list[Path]
     about += [[k, ", ".join(map(str, v)) if isinstance(v, list) else v] for k, v in result.params.items()]
     about += [[], ["sheet", "holds"], ["genes", "genes ranked, with fold changes, z, q and calls (genes.csv)"],
               ["plate_qc", "per plate: Z', robust Z', SSMD, CV of the non-targeting wells (plate_qc.csv)"],
-              ["concordance", "replicate agreement per readout (concordance.csv)"]]
+              ["concordance", "replicate agreement per readout and pair of replicates: spearman (rank correlation), "
+                              "pearson_without_lethal, pearson over all genes (concordance.csv)"]]
     sheets: list[tuple[str, object]] = [("about", about), ("genes", result.genes), ("plate_qc", result.qc),
                                         ("concordance", result.concordance)]
     if len(result.wells) <= MAX_WORKBOOK_WELLS:
@@ -64,6 +65,37 @@ def _workbook_sheets(result: HitResult, sources: list[Path], layouts: list[Path]
         about.append(["", f"the {len(result.wells)} wells are in wells_normalized.csv only (more than "
                           f"{MAX_WORKBOOK_WELLS} are left out of the workbook)"])
     return sheets
+
+
+def n_replicates(wells) -> int:
+    """How many replicates a normalised wells table holds (its ``replicate`` column; 0 without one)."""
+    if wells is None or "replicate" not in wells.columns:
+        return 0
+    return int(wells["replicate"].dropna().nunique())
+
+
+def replicate_figure(wells, concordance, key: str):
+    """Each gene's log2 fold change in replicate 1 against replicate 2, titled with the rank correlation.
+
+    The scatter is :func:`~ferroscreen.analysis.knockdown_plots.replicate_scatter`; its title (Pearson's r over
+    every gene, which a few lethal genes pull towards 1) is replaced by Spearman's rank correlation and Pearson's
+    r without the lethal genes from ``concordance`` (``concordance.csv``) when it has them.
+    """
+    from ferroscreen.analysis import knockdown_plots as kp
+
+    fig = kp.replicate_scatter(wells, f"log2fc_{key}")
+    if concordance is None or not {"readout", "replicate_a", "replicate_b", "spearman"} <= set(concordance.columns):
+        return fig
+    reps = sorted(wells["replicate"].dropna().unique())[:2]
+    rows = concordance[(concordance["readout"] == key) & (concordance["replicate_a"] == reps[0])
+                       & (concordance["replicate_b"] == reps[1])]
+    if len(rows):
+        row = rows.iloc[0]
+        title = f"replicates {reps[0]:g} vs {reps[1]:g} ({int(row['n_genes'])} genes)\nSpearman {row['spearman']:.2f}"
+        if "pearson_without_lethal" in row.index and int(row.get("n_lethal", 0) or 0) > 0:
+            title += f", Pearson without the {int(row['n_lethal'])} lethal {row['pearson_without_lethal']:.2f}"
+        fig.axes[0].set_title(title, fontsize=8)
+    return fig
 
 
 def run_hits(
@@ -88,9 +120,9 @@ def run_hits(
     ``plate_qc.csv``, the four in one workbook ``hits.xlsx`` (its ``about`` sheet: version, time, the
     input and layout files with their sha256, the settings), ``hits.json`` (``ferroscreen_version``,
     ``created`` in UTC ISO 8601, the files with their sha256, ``settings`` as given, ``params`` as used,
-    notes, warnings, hit counts) and,
-    with ``plots``, PNGs of the plate heat maps, replicate scatter, quadrant (count and area)
-    and volcano plots, all put in place together. ``kwargs`` go to :func:`call_hits`.
+    notes, warnings, hit counts) and, with ``plots``, PNGs of the plate heat maps, replicate scatter (with two
+    replicates or more), quadrant (count and area) and volcano plots, all put in place together. ``kwargs`` go
+    to :func:`call_hits`.
 
     Raises:
         FerroscreenError: Unreadable CSV or layout, or a failed check in :func:`call_hits`.
@@ -160,12 +192,13 @@ def run_hits(
                     genes, result.params["count_threshold"], result.params["area_threshold"])
             for key in keys:
                 figs[f"volcano_{key}.png"] = kp.volcano(genes, key)
-            figs["replicates.png"] = kp.replicate_scatter(result.wells, f"log2fc_{keys[0]}")
+            if n_replicates(result.wells) > 1:  # one replicate: nothing to compare, no plot
+                figs["replicates.png"] = replicate_figure(result.wells, result.concordance, keys[0])
             for plate in sorted(result.wells["plate"].unique())[:8]:
                 name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(plate)).strip("._") or "plate"  # safe as a file name
                 figs[f"plate_{name}_fc_{keys[0]}.png"] = kp.plate_heatmap(result.wells, f"fc_{keys[0]}", plate)
             for name, fig in figs.items():
                 fig.savefig(outputs.path(name), dpi=110, format="png")
             summary["plots"] = sorted(figs)
-        outputs.path("hits.json").write_text(json.dumps(summary, indent=1, default=str))
+        write_json(outputs.path("hits.json"), summary)  # strict JSON: a missing value is null, never NaN
     return result

@@ -41,8 +41,12 @@ Per gene (over its wells, usually replicates on different plates):
   count threshold);
 * genes ranked: called genes first, then by the strongest combined ``|z|``.
 
-Replicate concordance: Pearson and Spearman correlation of the log2 fold
-changes of genes measured in replicates 1 and 2.
+Replicates: a well's replicate is the layout's ``replicate`` column when it says one (any value other
+than 1), else the one the plate's name gives (``LIB01_rep2``, ``LIB01-R2``: :func:`replicate_in_name`),
+else the data plates of one library plate are numbered in the order of their names (said in a note).
+Replicate concordance (:func:`replicate_concordance`): per readout and pair of replicates (1 and 2; every
+pair of three or more), over every library plate, Spearman's rank correlation of the genes' log2 fold
+changes, Pearson's r without the lethal genes (which alone pull it towards 1), and Pearson's r.
 
 Plate QC (:func:`control_qc`), per plate and readout, on the fold changes: the
 non-targeting wells against the layout's ``pos_ctrl`` wells (a lethal siRNA such as
@@ -82,6 +86,7 @@ __all__ = [
     "is_non_targeting_name",
     "layout_runs_along_lines",
     "replicate_concordance",
+    "replicate_in_name",
     "robust_z",
 ]
 
@@ -304,6 +309,92 @@ def _merge_layout(wells: pd.DataFrame, layout) -> tuple[pd.DataFrame, str]:
     return merged, note
 
 
+#: A replicate in a plate's name: ``LIB01_rep2``, ``LIB01-R3``, ``LIB01.replicate1``, ``rep2`` (before the end or
+#: a separator: Harmony's ``LIB01_rep3__2017-05-30T15_00_00-Measurement 1``). The part before it names the library
+#: plate, as layout matching reads ``LIB01_rep2`` for layout plate ``LIB01`` (:meth:`PlateLayout.plate_id_for`).
+_REPLICATE_IN_NAME = re.compile(r"(?:^|[_\-. ])(?:rep(?:licate)?|r)[_\-. ]?(\d{1,3})(?=$|[_\-. ])", re.I)
+
+
+def replicate_in_name(plate: str) -> tuple[str, int] | None:
+    """``(library plate, replicate)`` a plate's name gives (``LIB01_rep2`` -> ``("LIB01", 2)``), else None."""
+    found = list(_REPLICATE_IN_NAME.finditer(str(plate)))
+    if not found:
+        return None
+    m = found[-1]
+    return str(plate)[:m.start()] + str(plate)[m.end():], int(m.group(1))
+
+
+def _assign_replicates(df: pd.DataFrame, layout, own_replicates: bool) -> tuple[pd.DataFrame, str]:
+    """``df`` with each well's ``replicate`` (1, 2, ...) and a note on where the numbers came from.
+
+    In order: the layout's ``replicate`` column when it says anything (a value other than 1); the wells
+    table's own ``replicate`` column (no layout; ``own_replicates``); else per library plate (the layout
+    plate a data plate takes; without a layout the name before its replicate, or the plates holding mostly
+    the same genes) the replicate each data plate's name gives (``_rep2``, ``-R2``: :func:`replicate_in_name`)
+    when every plate of that library plate gives a different one; else its data plates numbered in the order
+    of their names.
+    """
+    df = df.copy()
+    plates = sorted(df["plate"].astype(str).unique())
+    rep = pd.to_numeric(df["replicate"], errors="coerce") if "replicate" in df.columns else None
+    said = layout is not None and "replicate" in layout.table.columns and bool(
+        (pd.to_numeric(layout.table["replicate"], errors="coerce").fillna(1) != 1).any())
+    if said:
+        df["replicate"] = rep.fillna(1).astype(int)
+        return df, ""
+    if layout is None and own_replicates and rep is not None and rep.notna().all() and rep.nunique() > 1:
+        df["replicate"] = rep.astype(int)
+        return df, ""
+    if len(plates) == 1:
+        df["replicate"] = 1
+        return df, ""
+    named = {p: replicate_in_name(p) for p in plates}
+    by_genes = _plates_by_genes(df, [p for p in plates if not named[p]]) if layout is None else {}
+
+    def library(plate: str) -> str:
+        if layout is not None and len(layout.plate_ids) > 1:
+            return str(layout.plate_id_for(plate))
+        if layout is not None:
+            return str(layout.plate_ids[0])
+        return named[plate][0] if named[plate] else by_genes[plate]
+
+    groups: dict[str, list[str]] = {}
+    for p in plates:
+        groups.setdefault(library(p), []).append(p)
+    number, ordered = {}, []
+    for lib, members in groups.items():
+        given = [named[p][1] if named[p] else None for p in members]
+        if None not in given and len(set(given)) == len(given):
+            number.update(zip(members, given, strict=True))
+        else:
+            number.update({p: i + 1 for i, p in enumerate(members)})
+            if len(members) > 1:
+                ordered.append(lib)
+    df["replicate"] = df["plate"].astype(str).map(number).astype(int)
+    if not ordered and max(number.values()) == 1:
+        return df, ""
+    shown = ", ".join(f"{p} {number[p]}" for p in plates[:6]) + (f" and {len(plates) - 6} more" if len(plates) > 6
+                                                                  else "")
+    if not ordered:
+        return df, f"replicate of each plate from its name: {shown}"
+    return df, (f"replicate of each plate: {shown}; where the plates of a library plate do not name theirs "
+                f"(_rep1, _rep2) they are numbered in the order of their names")
+
+
+def _plates_by_genes(df: pd.DataFrame, plates: list[str]) -> dict[str, str]:
+    """Each of ``plates`` -> the first of them whose sample genes it mostly shares (half or more of the fewer).
+
+    Without a layout or replicate names, plates holding the same genes are replicates of one library plate.
+    """
+    sample = (df["role"].astype(str) == "sample") & (df["gene"].fillna("").astype(str).str.strip() != "")
+    genes = {p: set(df.loc[sample & (df["plate"].astype(str) == p), "gene"].astype(str)) for p in plates}
+    first: dict[str, str] = {}
+    for p in plates:
+        first[p] = next((q for q in dict.fromkeys(first.values())
+                         if len(genes[p] & genes[q]) >= 0.5 * max(min(len(genes[p]), len(genes[q])), 1)), p)
+    return {p: f"\0{q}" for p, q in first.items()}  # not a plate name a replicate name leaves
+
+
 def _layout_file(layout, plate: str):
     """The file holding the layout rows of data plate ``plate`` (the layout's own name when one file holds all)."""
     if layout is None:
@@ -449,6 +540,27 @@ def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
     return (df["role"].astype(str) == "neg_ctrl") | by_name
 
 
+#: An siRNA against a reporter gene: ``siLuc``, ``siGL2``/``siGL3`` (firefly luciferase), ``GFP siRNA``, ``siEGFP``.
+_REPORTER_NAME = re.compile(r"(?:^|[^a-z])(?:si[\s_-]?)?(?:luc(?:iferase)?|gl[23]|e?gfp)(?=$|[^a-z])", re.I)
+
+
+def _reporter_controls_note(df: pd.DataFrame) -> str:
+    """A note on the control wells named as siRNAs against luciferase or GFP ("" when none).
+
+    They are read as non-targeting (:func:`~ferroscreen.plate.control_names.is_non_targeting_name`), as labs
+    use them in cells without the reporter; in cells that carry it they knock it down, which the data cannot tell.
+    """
+    names = df["gene"].fillna("").astype(str).str.strip()
+    reporter = df["is_control"].to_numpy(bool) & names.map(lambda n: bool(_REPORTER_NAME.search(n))).to_numpy(bool)
+    if not reporter.any():
+        return ""
+    counts = names[reporter].value_counts(sort=False)
+    said = ", ".join(f"{n} ({k})" for n, k in counts.items())
+    return (f"wells named {said} are taken as non-targeting controls: an siRNA against luciferase or GFP targets "
+            f"nothing in cells without that reporter gene; if the cells carry it, give those wells role empty "
+            f"in the layout (they then take no part)")
+
+
 def call_hits(
     wells: pd.DataFrame,
     layout=None,
@@ -498,8 +610,9 @@ def call_hits(
 
     Returns:
         The result; its ``notes`` say what the layout and data made of each other: data wells the layout
-        has no row for (role empty), gene names Excel turned into dates (:func:`excel_date_names`), and
-        per plate the wells its layout lists that the data does not hold.
+        has no row for (role empty), gene names Excel turned into dates (:func:`excel_date_names`),
+        per plate the wells its layout lists that the data does not hold, each plate's replicate when the
+        plates' names or order gave it, and controls named as siRNAs against luciferase or GFP.
 
     Raises:
         FerroscreenError: Missing columns; a plate most of whose wells the layout does not list; a plate
@@ -545,7 +658,11 @@ def call_hits(
         i = int(np.flatnonzero(dup.to_numpy())[0])
         where = " ".join(str(wells[k].iloc[i]) for k in keys if k != "time_h")
         at = f" at {wells['time_h'].iloc[i]} h" if "time_h" in keys else ""
-        raise FerroscreenError(f"well {where}{at} has {int(dup.sum())} rows (one expected; {line(i)})")
+        group = wells.groupby(keys, dropna=False, sort=False).ngroup()
+        n_rows = int((group == group.iloc[i]).sum())  # the rows of this one well (at this time)
+        hint = ("; this table has a row per field (a 'field' column: segment's fields.csv): give the wells.csv "
+                "beside it, one row per well" if "field" in wells.columns else "")
+        raise FerroscreenError(f"well {where}{at} has {n_rows} rows (one expected; {line(i)}){hint}")
     plate_of = wells["plate"].astype(str) if "plate" in wells.columns else pd.Series(UNNAMED_PLATE, index=wells.index)
     read_wells = pd.DataFrame({"plate": plate_of, "well": wells["well"]}).drop_duplicates()  # at any time point
     plate_files: dict[str, str] = {}
@@ -593,8 +710,10 @@ def call_hits(
     elif from_start:
         raise FerroscreenError("from the start (--from-start) needs a time course; the input holds one time point")
     df, unlisted_note = _merge_layout(wells.drop(columns="_where", errors="ignore"), layout)
+    df, replicate_note = _assign_replicates(df, layout, "replicate" in wells.columns)
+    pos_marked = set(df.loc[df["role"].astype(str) == "pos_ctrl", "plate"].astype(str))
     name_note = layout.other_name_note(df["plate"]) if layout is not None else None
-    notes = [n for n in (unlisted_note, _date_names_note(df["gene"], layout, source)) if n]
+    notes = [n for n in (unlisted_note, _date_names_note(df["gene"], layout, source), replicate_note) if n]
     if layout is not None:
         notes += _unread_wells_notes(read_wells, layout, data_file)
     df["exclude"] = exclusion_reasons(df["exclude"]) if "exclude" in df.columns else ""
@@ -603,6 +722,7 @@ def call_hits(
     if df.empty:
         raise FerroscreenError("no well left to call: every well is empty (role empty) or excluded")
     df["is_control"] = _is_control(df, control_names)
+    reporter_note = _reporter_controls_note(df)
     unnamed = (df["role"].astype(str) == "sample") & ~df["is_control"] & (
         df["gene"].isna() | (df["gene"].astype(str).str.strip() == ""))
     unnamed_note = ""
@@ -616,6 +736,7 @@ def call_hits(
     if "qc_flags" not in df.columns:
         df["qc_flags"] = ""
     df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
+    notes += [reporter_note] if reporter_note else []
     msgs: list[str] = [m for m in (name_note, area_note, time_note, unnamed_note) if m]
     for col in dict.fromkeys(readouts.values()):
         unread = ~np.isfinite(pd.to_numeric(df[col], errors="coerce").to_numpy(float))
@@ -688,9 +809,10 @@ def call_hits(
     for row in qc.itertuples(index=False):
         flags = [f for f in row.flags.split(";") if f and f != "no_pos_ctrl"]  # a plate may have no pos_ctrl
         if flags:
-            msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(flags)} ({_z_prime_said(row)}, CV of the "
+            said = _z_prime_said(row, str(row.plate) in pos_marked, layout is not None)
+            msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(flags)} ({said}, CV of the "
                         f"non-targeting wells {row.cv_control:.2f})")
-    return HitResult(genes, out, replicate_concordance(out), msgs, params, qc, notes)
+    return HitResult(genes, out, replicate_concordance(out, lethal_threshold), msgs, params, qc, notes)
 
 
 def _frequent_names(genes: pd.Series, most: int = 8) -> str:
@@ -710,11 +832,16 @@ def _frequent_names(genes: pd.Series, most: int = 8) -> str:
     return f"names on more than one well: {said}{more}" + (f"; {single} others on one well each" if single else "")
 
 
-def _z_prime_said(row) -> str:
-    """``Z′ 0.45 against the pos_ctrl wells``, or why a :func:`control_qc` row has no Z′."""
+def _z_prime_said(row, marked: bool = True, by_layout: bool = True) -> str:
+    """``Z′ 0.45 against the pos_ctrl wells``, or why a :func:`control_qc` row has no Z′.
+
+    ``marked``: whether any well of the plate has role ``pos_ctrl`` (in the layout, ``by_layout``, or the table).
+    """
     if np.isfinite(row.z_prime):
         return f"Z′ {row.z_prime:.2f} against the pos_ctrl wells"
-    if row.n_pos_ctrl < 2:
+    if not marked:
+        why = "the layout marks no pos_ctrl wells" if by_layout else "no well has role pos_ctrl"
+    elif row.n_pos_ctrl < 2:
         why = ("no pos_ctrl well with a reading" if row.n_pos_ctrl == 0
                else "one pos_ctrl well with a reading; it takes two")
     elif row.n_control < 2:
@@ -822,35 +949,60 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2) -> pd.
                                        "ssmd", "cv_control", "flags"])
 
 
-def replicate_concordance(wells: pd.DataFrame) -> pd.DataFrame:
-    """Pearson/Spearman of per-gene log2 fold changes between replicate 1 and 2.
+def replicate_concordance(wells: pd.DataFrame, lethal_threshold: float = 0.1) -> pd.DataFrame:
+    """Agreement of the genes' log2 fold changes between replicates, one row per readout and replicate pair.
 
-    Genes are matched on ``gene``; controls (non-targeting and ``pos_ctrl``) are excluded. Without a
-    ``replicate`` column, the first two plates serve as replicates.
+    Each gene's median log2 fold change over its sample wells of replicate ``a`` (on every library plate)
+    against the same over replicate ``b``, for replicates 1 and 2 and, with three or more, every pair.
+    Controls (non-targeting and ``pos_ctrl``) take no part. Columns: ``readout, replicate_a, replicate_b,
+    n_genes`` (measured in both), ``spearman`` (rank correlation: what the figure means for a screen),
+    ``pearson_without_lethal`` and ``n_lethal`` (Pearson over the genes that are not lethal: a count or
+    viability fold change below ``lethal_threshold`` in either replicate), ``pearson`` (over all genes). A
+    few lethal genes at log2 fold change near -10 against a cloud of genes near 0 make Pearson's r close to 1
+    whatever the rest do; the rank correlation and Pearson without them say whether the replicates agree on
+    the genes that matter. One replicate: one row per readout with no pair and no values.
+
+    ``replicate`` (:func:`call_hits` sets it from the layout, the plates' names or their order) groups the
+    wells; without it every plate is its own replicate, in the order of their names.
     """
-    s = wells[~wells["is_control"] & (wells["role"].astype(str) == "sample")].copy()
-    if "replicate" not in s.columns or s["replicate"].isna().all() or s["replicate"].nunique() < 2:
-        plates = sorted(s["plate"].unique())
-        s["replicate"] = s["plate"].map({p: i + 1 for i, p in enumerate(plates)})
-    reps = sorted(s["replicate"].dropna().unique())
+    s = wells[~wells["is_control"].astype(bool) & (wells["role"].astype(str) == "sample")].copy()
+    if "replicate" not in s.columns or s["replicate"].isna().any():
+        plates = sorted(s["plate"].astype(str).unique())
+        s["replicate"] = s["plate"].astype(str).map({p: i + 1 for i, p in enumerate(plates)})
+    reps = sorted(s["replicate"].unique())
+    keys = [k for k in READOUT_EFFECTS if f"log2fc_{k}" in wells.columns]
+    lethal_key = next((k for k in keys if READOUT_EFFECTS[k][0] == "down"), None)
+    cut = float(np.log2(lethal_threshold))
+    pairs = [(a, b) for i, a in enumerate(reps) for b in reps[i + 1:]] or [(None, None)]
+    by_rep = {r: s[s["replicate"] == r].groupby("gene") for r in reps}
     rows = []
-    for key in [k for k in READOUT_EFFECTS if f"log2fc_{k}" in wells.columns]:
-        row = {
-            "readout": key,
-            "replicate_a": None,
-            "replicate_b": None,
-            "n_genes": 0,
-            "pearson": np.nan,
-            "spearman": np.nan,
-        }
-        if len(reps) >= 2:
-            a, b = reps[0], reps[1]
-            pa = s[s["replicate"] == a].groupby("gene")[f"log2fc_{key}"].median()
-            pb = s[s["replicate"] == b].groupby("gene")[f"log2fc_{key}"].median()
-            j = pd.concat([pa, pb], axis=1, join="inner").dropna()
-            row.update(replicate_a=a, replicate_b=b, n_genes=int(len(j)))
-            if len(j) >= 3:
-                row["pearson"] = float(np.corrcoef(j.iloc[:, 0], j.iloc[:, 1])[0, 1])
-                row["spearman"] = float(stats.spearmanr(j.iloc[:, 0], j.iloc[:, 1])[0])
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for key in keys:
+        for a, b in pairs:
+            row = {"readout": key, "replicate_a": a, "replicate_b": b, "n_genes": 0, "spearman": np.nan,
+                   "pearson_without_lethal": np.nan, "n_lethal": 0, "pearson": np.nan}
+            if a is not None:
+                cols = [f"log2fc_{key}"] + ([f"log2fc_{lethal_key}"] if lethal_key and lethal_key != key else [])
+                ja, jb = by_rep[a][cols].median(), by_rep[b][cols].median()
+                j = ja.join(jb, how="inner", lsuffix="_a", rsuffix="_b").dropna(
+                    subset=[f"log2fc_{key}_a", f"log2fc_{key}_b"])
+                x, y = j[f"log2fc_{key}_a"].to_numpy(float), j[f"log2fc_{key}_b"].to_numpy(float)
+                row.update(n_genes=int(len(j)))
+                if lethal_key is not None:
+                    la, lb = j[f"log2fc_{lethal_key}_a"].to_numpy(float), j[f"log2fc_{lethal_key}_b"].to_numpy(float)
+                    lethal = (la < cut) | (lb < cut)
+                else:
+                    lethal = np.zeros(len(j), bool)
+                row["n_lethal"] = int(lethal.sum())
+                row["spearman"] = _correlation(x, y, rank=True)
+                row["pearson"] = _correlation(x, y)
+                row["pearson_without_lethal"] = _correlation(x[~lethal], y[~lethal])
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["readout", "replicate_a", "replicate_b", "n_genes", "spearman",
+                                       "pearson_without_lethal", "n_lethal", "pearson"])
+
+
+def _correlation(x: np.ndarray, y: np.ndarray, rank: bool = False) -> float:
+    """Pearson's (or with ``rank`` Spearman's) r of ``x`` and ``y``; NaN for fewer than three pairs or no spread."""
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return np.nan
+    return float(stats.spearmanr(x, y)[0] if rank else np.corrcoef(x, y)[0, 1])

@@ -17,8 +17,13 @@ NEG_CTRL_NAME = re.compile(r"^(?:.*non[\s_-]*targeting.*|ntc?|nt[\s_-]*ctrl|nc|n
 _CONTROL_CORES = frozenset({
     "nontargeting", "nontarget", "nonsilencing", "nt", "ntc", "nc", "negative", "neg", "scr", "scramble",
     "scrambled", "sint", "sintc", "sinc", "sineg", "sinegative", "sictrl", "sicontrol", "siscr", "siscramble",
-    "siscrambled", "sinontargeting",
+    "siscrambled", "sinontargeting", "negctrl", "negcontrol", "sinegctrl",
+    # siRNAs against reporter genes (firefly luciferase GL2/GL3, GFP): non-targeting in cells without the reporter
+    "luc", "luciferase", "siluc", "siluciferase", "gl", "sigl", "lucgl", "luciferasegl", "gfp", "egfp", "sigfp",
+    "siegfp",
 })
+#: Words that say an siRNA (``Control siRNA-A``: a control siRNA that names nothing else is a non-targeting one).
+_SIRNA_WORDS = frozenset({"sirna", "sirnas", "dsirna", "esirna"})
 #: Words a library writes around a control's core: vendors and product lines (Qiagen AllStars, Ambion Silencer
 #: Select, Dharmacon ON-TARGETplus/siGENOME, Sigma MISSION), the reagent, numbering.
 _CONTROL_FILLER = frozenset({
@@ -37,9 +42,15 @@ def is_non_targeting_name(name: object) -> bool:
     ``control``, ``No.`` and numbers (``#1``, ``No. 2``; a number ending a word, as in ``NT1``/``NTC2``) must
     read as one of :data:`_CONTROL_CORES` (``non-targeting``, ``negative``, ``neg``, ``NT``, ``NTC``,
     ``scr``/``scrambled``, ``siNeg``, ``siControl``...). So ``AllStars Negative Control``, ``Negative Control
-    No. 2``, ``NT1``, ``siGENOME Non-Targeting siRNA #2`` are controls, and gene symbols are not: a number
-    inside a symbol stays (``NT5E``, ``NT5C``), and ``NTN1``, ``NTRK1``, ``SCRN1``, ``NEGR1``, ``CTRL`` read as
-    no core.
+    No. 2``, ``NT1``, ``NegCtrl1``, ``siGENOME Non-Targeting siRNA #2`` are controls, and gene symbols are not: a
+    number inside a symbol stays (``NT5E``, ``NT5C``), and ``NTN1``, ``NTRK1``, ``SCRN1``, ``NEGR1``, ``CTRL`` read
+    as no core. A last word of one letter is a variant (Santa Cruz's ``Control siRNA-A``, ``-B``), and a control
+    siRNA that names nothing else (``Control siRNA-A``, ``siRNA control``) is a non-targeting one; ``Control``
+    alone is not (it could be any control).
+
+    siRNAs against reporter genes (``siLuc``, ``siGL2``/``siGL3`` against firefly luciferase, ``GFP siRNA``,
+    ``siEGFP``) are read as non-targeting: labs use them so in cells that carry no luciferase or GFP
+    (:func:`~ferroscreen.analysis.knockdown.call_hits` says so in a note: it does not know the cells).
     """
     if not isinstance(name, str):
         return False
@@ -48,6 +59,11 @@ def is_non_targeting_name(name: object) -> bool:
         word = re.sub(r"(?<=[a-z])\d+$", "", word)  # NT1, NTC2, No1: a numbered control; NT5E keeps its 5
         if word and not word.isdigit():
             words.append(word)
+    if len(words) > 1 and len(words[-1]) == 1:  # Control siRNA-A, -B: a vendor's variants
+        words.pop()
+    said = set(words)
+    if said and said <= _CONTROL_FILLER and said & _SIRNA_WORDS and said & {"control", "ctrl", "ctl"}:
+        return True  # a control siRNA naming no gene
     merged: list[str] = []
     for word in words:  # si-NT, si Neg: the si belongs to the next word
         if merged and merged[-1] == "si":

@@ -22,7 +22,9 @@ from markupsafe import Markup, escape
 
 from ferroscreen import __version__
 from ferroscreen.analysis import knockdown_plots as kp
+from ferroscreen.analysis.hits_run import n_replicates, replicate_figure
 from ferroscreen.hashing import file_sha256
+from ferroscreen.json_output import dumps_strict
 from ferroscreen.report.figures import encode_png
 from ferroscreen.report.html import environment, write_page
 from ferroscreen.report.results import ReportInputError, read_result_csv
@@ -50,7 +52,8 @@ def is_hits_folder(root: str | Path) -> bool:
         root / "fits.csv").is_file()
 
 
-def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict) -> list[dict]:
+def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict,
+           concordance: pd.DataFrame | None = None) -> list[dict]:
     keys = _readouts(genes)
     plots = []
     if {"count", "area"} <= set(keys):
@@ -63,11 +66,24 @@ def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict) -> lis
             plots.append({"uri": encode_png(kp.volcano(genes, readout)),
                           "caption": f"Volcano, {READOUT_WORDS[readout]}: log2 fold change against -log10 BH q."})
     first = keys[0] if keys else "count"
-    if wells is not None and {"is_control", "gene", "plate", f"log2fc_{first}"} <= set(wells.columns):
-        plots.append({"uri": encode_png(kp.replicate_scatter(wells, f"log2fc_{first}")),
-                      "caption": f"Replicate agreement: each gene's log2 {READOUT_WORDS[first]} fold change in two "
-                                 f"replicates."})
+    if wells is not None and {"is_control", "gene", "plate", f"log2fc_{first}"} <= set(wells.columns) and (
+            n_replicates(wells) > 1):  # one replicate: nothing to compare
+        plots.append({"uri": encode_png(replicate_figure(wells, concordance, first)),
+                      "caption": f"Replicate agreement: each gene's log2 {READOUT_WORDS[first]} fold change (median "
+                                 f"over its wells) in replicate 1 against replicate 2, on every library plate. The "
+                                 f"title gives Spearman's rank correlation and Pearson's r without the lethal genes: "
+                                 f"the few lethal genes far below the rest alone pull Pearson's r over all genes "
+                                 f"towards 1."})
     return plots
+
+
+def _has_pairs(concordance: pd.DataFrame | None) -> bool:
+    """Whether ``concordance.csv`` compares replicates (a run of one replicate writes rows without a pair)."""
+    if concordance is None or not len(concordance):
+        return False
+    if "replicate_b" not in concordance.columns:
+        return True
+    return bool(concordance["replicate_b"].notna().any())
 
 
 def _plate_maps(wells: pd.DataFrame | None, key: str) -> tuple[list[dict], int]:
@@ -119,7 +135,7 @@ def _provenance(root: Path, summary: dict, created: str) -> list[dict]:
         if summary.get(key):
             rows.append({"key": f"hits input: {key}", "text": str(summary[key]), "block": False})
     if summary.get("params"):
-        rows.append({"key": "hit calling", "text": json.dumps(summary["params"], indent=1), "block": True,
+        rows.append({"key": "hit calling", "text": dumps_strict(summary["params"]), "block": True,
                      "summary": f"{len(summary['params'])} settings"})
     inputs = [f"{i.get('sha256') or '(not a file)'}  {i.get('path')}" for i in summary.get("inputs", [])
               if isinstance(i, dict)]
@@ -203,9 +219,9 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
         "plate_qc": frame_table(qc) if qc is not None and len(qc) else None,
         "warnings": [str(w) for w in summary.get("warnings", [])],
         "notes": notes,
-        "plots": _plots(genes, wells, params),
+        "plots": _plots(genes, wells, params, concordance),
         "genes": _gene_table(genes, max_rows),
-        "concordance": frame_table(concordance) if concordance is not None and len(concordance) else None,
+        "concordance": frame_table(concordance) if _has_pairs(concordance) else None,
         "plates": maps,
         "n_plates_left": n_left,
         "provenance": _provenance(root, summary, created),

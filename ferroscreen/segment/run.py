@@ -94,6 +94,7 @@ from ferroscreen.io.segment_outputs import (
     output_holding,
     present_outputs,
 )
+from ferroscreen.json_output import write_json
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, read_z, tiff_z_planes, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
@@ -417,14 +418,13 @@ def segment_input(
         del images
     with _removed_unless_labelled(out, fresh=earlier is None):
         (out / "labels").mkdir(parents=True, exist_ok=True)
-        (out / RUN_FILE).write_text(json.dumps({"input": str(Path(input_path).resolve()),
-                                                "model": str(model), "model_sha256": sha, "tta": tta,
-                                                "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
-                                                "diameter": "each" if each else "run",
-                                                "diameter_setting": diameter if earlier is None
-                                                else _diameter_setting(earlier),
-                                                "min_size": (params or nm.postprocess).min_size,
-                                                "scale": choice.to_dict()}, indent=1))
+        write_json(out / RUN_FILE, {"input": str(Path(input_path).resolve()),
+                                    "model": str(model), "model_sha256": sha, "tta": tta,
+                                    "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
+                                    "diameter": "each" if each else "run",
+                                    "diameter_setting": diameter if earlier is None else _diameter_setting(earlier),
+                                    "min_size": (params or nm.postprocess).min_size,
+                                    "scale": choice.to_dict()})
         rows, obj_tables, failures, reused = [], [], [], 0
         with torch.inference_mode():
             for i, rec in enumerate(table.to_dict("records")):
@@ -511,7 +511,7 @@ def segment_input(
             "notes": list(table.attrs.get("notes", [])),
             "outputs": written + ["labels/"],
         }
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, default=_jsonable))
+        write_json(out / SUMMARY_FILE, summary)  # strict JSON: NaN and infinity as null
     return summary
 
 

@@ -369,6 +369,20 @@ def test_vendor_names_of_non_targeting_controls_are_recognised_and_gene_symbols_
     assert _is_control(df, NON_TARGETING_NAMES).tolist() == [True] * len(VENDOR_CONTROLS) + [False] * len(GENE_SYMBOLS)
 
 
+def test_more_names_of_non_targeting_controls_and_reporter_sirnas():
+    """Names users met: Santa Cruz's Control siRNA-A, NegCtrl1; siRNAs against luciferase or GFP (used as
+    non-targeting in cells without the reporter; call_hits says so in a note)."""
+    from ferroscreen.plate.control_names import is_neg_ctrl_name, is_non_targeting_name
+
+    controls = ["NegCtrl1", "Control siRNA-A", "Control siRNA-B", "control siRNA", "siNT", "Scrambled",
+                "Silencer Select Negative Control #1", "ON-TARGETplus Non-targeting Pool", "AllStars Negative Control",
+                "siLuc", "siGL2", "siGL3", "GFP siRNA", "siEGFP", "Luciferase GL2 siRNA"]
+    genes = ["Control", "siRNA", "HLA-A", "LUC7L", "LUC7L2", "GLA", "GLB1", "NT5E", "siPLK1", "PLK1",
+             "Control siRNA (Fluorescein Conjugate)-A"]
+    assert [n for n in controls if not (is_non_targeting_name(n) and is_neg_ctrl_name(n))] == []
+    assert [n for n in genes if is_non_targeting_name(n) or is_neg_ctrl_name(n)] == []
+
+
 @pytest.mark.parametrize("name", ["AllStars Negative Control", "NT1", "siGENOME Non-Targeting siRNA #2"])
 def test_a_library_map_naming_its_controls_the_vendors_way_calls_hits(tmp_path, name, run_main):
     wells, layout = make_screen()
@@ -491,8 +505,8 @@ def test_plate_qc_warning_says_why_z_prime_is_not_computable():
     wells.loc[ctrl, "n_nuclei"] *= np.random.default_rng(1).uniform(0.4, 1.6, ctrl.sum())  # CV well above 0.2
     res = call_hits(wells, layout)
     flagged = [m for m in res.warnings if "high_cv" in m]
-    assert flagged and flagged[0].startswith("plate REP1, count: high_cv (Z′ not computable (no pos_ctrl well with "
-                                             "a reading), CV of the non-targeting wells ")
+    assert flagged and flagged[0].startswith("plate REP1, count: high_cv (Z′ not computable (the layout marks no "
+                                             "pos_ctrl wells), CV of the non-targeting wells ")
     assert not any("nan" in m for m in res.warnings)
     table = layout.table.copy()
     table.loc[table["compound"] == "UBB", "role"] = "pos_ctrl"  # one lethal control well

@@ -91,7 +91,10 @@ def test_plate_reader_sirna_screen_calls_the_planted_genes(tmp_path, monkeypatch
     assert {"volcano_viability.png", "replicates.png", "plate_rep1_fc_viability.png"} <= set(summary["plots"])
     assert "quadrant.png" not in summary["plots"]
     conc = pd.read_csv(out / "concordance.csv")
-    assert list(conc["readout"]) == ["viability"] and conc["pearson"].iloc[0] > 0.5
+    assert list(conc["readout"]) == ["viability"] * 3  # replicates 1-2, 1-3, 2-3
+    assert list(zip(conc["replicate_a"], conc["replicate_b"], strict=True)) == [(1, 2), (1, 3), (2, 3)]
+    assert (conc["n_genes"] == 352).all() and (conc["n_lethal"] == 2).all()
+    assert (conc["pearson"] > 0.9).all() and (conc["pearson_without_lethal"] < 0.8).all()  # 2 lethal genes pull r up
 
     from ferroscreen.report.knockdown import build_hits_report
 
