@@ -21,16 +21,27 @@ table (empty when none applies):
     active curve reaching less than 80 % of its fitted effect at the highest
     tested dose (the far plateau is extrapolated).
 ``non_monotone``
-    the dose means reverse direction by more than ``3·sigma·sqrt(2/m)``
-    (``m`` replicates per dose) and by more than 20 % of the fitted effect
-    (e.g. a death fraction that falls again at top doses as cells detach).
+    the dose means reverse direction by more than ``t·sigma·sqrt(2/m)`` and by
+    more than 20 % of the fitted effect (e.g. a death fraction that falls again
+    at top doses as cells detach, a hormetic bump). ``m`` is the replicate count
+    of the least-replicated dose, ``sigma`` a noise SD that lack of fit does not
+    inflate (least squares: the pooled within-dose replicate SD, vehicle wells
+    included, else the rse; binomial: the cells' SD at p = 1/2, see
+    :func:`~ferroscreen.analysis.dose_response.replicate_noise_sd`) and ``t`` the
+    t quantile of the one-sided 3-sigma tail with sigma's degrees of freedom
+    (3 with infinite df).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from ferroscreen.analysis.fitting import CurveBatch
+
+#: One-sided tail of three normal SDs; the ``non_monotone`` critical value is the t quantile
+#: of this tail with the noise estimate's degrees of freedom (3 with infinite df).
+_THREE_SIGMA = stats.norm.cdf(3.0)
 
 FLAG_NAMES = (
     "too_few_points",
@@ -68,6 +79,7 @@ def curve_flags(
     effect_at_max: np.ndarray,
     r2: np.ndarray,
     noise_sd: np.ndarray,
+    noise_df: np.ndarray | None = None,
 ) -> np.ndarray:
     """One ``;``-joined flag string per curve.
 
@@ -83,7 +95,9 @@ def curve_flags(
         effect: Fitted ``f(highest dose) - f(0)``.
         effect_at_max: Share (0–1) of the full fitted effect reached at the highest dose.
         r2: ``1 - RSS/TSS``.
-        noise_sd: Residual SD of one observation.
+        noise_sd: Noise SD of one observation (weight 1), an estimate that lack of fit
+            does not inflate (:func:`~ferroscreen.analysis.dose_response.replicate_noise_sd`).
+        noise_df: Degrees of freedom of ``noise_sd`` (None: known, normal quantiles).
     """
     n = batch.n_curves
     flags: dict[str, np.ndarray] = {}
@@ -100,9 +114,11 @@ def curve_flags(
         flags["incomplete"] = active & (effect_at_max < 0.8)
         direction = np.where(effect >= 0, 1.0, -1.0)
         rev = max_reversal(batch, direction)
-        mean_rep = np.sum(batch.w, axis=1) / np.maximum(batch.n_doses, 1)
-        noise = noise_sd * np.sqrt(2.0 / np.maximum(mean_rep, 1e-12))
-        flags["non_monotone"] = fitted & (rev > 3.0 * noise) & (rev > 0.2 * np.abs(effect))
+        fewest = np.min(np.where(batch.w > 0, batch.w, np.inf), axis=1, initial=np.inf)
+        noise = noise_sd * np.sqrt(2.0 / np.clip(fewest, 1e-12, None))
+        df = np.full(n, np.inf) if noise_df is None else np.asarray(noise_df, float)
+        crit = stats.t.ppf(_THREE_SIGMA, np.where(df > 0, df, np.nan))
+        flags["non_monotone"] = fitted & (rev > crit * noise) & (rev > 0.2 * np.abs(effect))
     stacked = np.stack([flags[k] for k in FLAG_NAMES], axis=1)
     codes = stacked.astype(np.int64) @ (1 << np.arange(len(FLAG_NAMES)))
     patterns, inverse = np.unique(codes, return_inverse=True)

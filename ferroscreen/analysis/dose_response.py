@@ -19,6 +19,7 @@ from ferroscreen.analysis.activity import activity_calls, bh_qvalues, flat_objec
 from ferroscreen.analysis.curve_flags import curve_flags
 from ferroscreen.analysis.fitting import (
     _P_EPS,
+    CurveBatch,
     build_batch,
     default_bounds,
     fit_batch,
@@ -39,7 +40,7 @@ FIT_COLUMNS = [
     "ed90", "ed90_se", "ed90_lo", "ed90_hi",
     "asymmetry", "asymmetry_se",
     "e0", "emax", "effect", "auc", "rse", "r2", "df", "f_stat",
-    "p_value", "q_value", "call", "flags", "converged", "n_iter",
+    "p_value", "q_value", "call", "flags", "converged", "n_iter", "ec50_reportable",
 ]  # fmt: skip
 
 _AUC_GRID = 33
@@ -50,6 +51,39 @@ def _saturated_nll(y: np.ndarray, w: np.ndarray) -> np.ndarray:
         a = np.where(y > 0, y * np.log(np.clip(y, _P_EPS, 1)), 0.0)
         b = np.where(y < 1, (1 - y) * np.log(np.clip(1 - y, _P_EPS, 1)), 0.0)
     return -np.sum(w * (a + b), axis=1)
+
+
+#: Fewest within-dose degrees of freedom for the replicate (pure-error) SD to stand in for the rse.
+MIN_PURE_ERROR_DF = 3
+
+
+def replicate_noise_sd(
+    batch: CurveBatch, rse: np.ndarray, rse_df: np.ndarray, min_df: int = MIN_PURE_ERROR_DF
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise SD of one observation that a misfit of the curve does not inflate (least squares).
+
+    The pooled within-dose SD of the replicates, ``sqrt(pure_ss / (n_obs - n_doses))``
+    (the "pure error" of a lack-of-fit test; the vehicle wells at dose 0 are the
+    curve's replicates there, so with one well per dose it is the vehicle wells' SD),
+    where it has at least ``min_df`` degrees of freedom, else the fit's residual SD
+    ``rse``. The rse holds the lack of fit as well as the noise, so a hormetic bump
+    the sigmoid cannot follow inflates it and hides itself from the ``non_monotone``
+    flag (:mod:`ferroscreen.analysis.curve_flags`); the replicate SD does not.
+
+    Args:
+        batch: The fitted data (``pure_ss``, ``n_obs``, ``n_doses``).
+        rse: ``(C,)`` residual standard errors, the fallback.
+        rse_df: ``(C,)`` their degrees of freedom.
+        min_df: Fewest pure-error degrees of freedom to use the replicate SD.
+
+    Returns:
+        ``(sd, df)``: per curve the noise SD and the degrees of freedom of that estimate.
+    """
+    pure_df = (batch.n_obs - batch.n_doses).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pure_sd = np.sqrt(batch.pure_ss / np.where(pure_df > 0, pure_df, np.nan))
+    use = (pure_df >= min_df) & np.isfinite(pure_sd)
+    return np.where(use, pure_sd, rse), np.where(use, pure_df, rse_df)
 
 
 def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFrame:
@@ -86,7 +120,12 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         range, ``rse`` the residual standard error (square root of the
         dispersion for ``ll2``), ``call`` one of ``active``/``inactive``/
         ``failed`` and ``flags`` the ``;``-joined flags of
-        :mod:`ferroscreen.analysis.curve_flags`.
+        :mod:`ferroscreen.analysis.curve_flags`. The fitted parameters are
+        kept for every fitted curve, but ``ec50_reportable`` is True only
+        for ``active`` curves with a finite EC50: the EC50 (``pec50``,
+        ``ed10``, ``ed90``, ``hill``) of an ``inactive`` curve is a point of
+        a flat fit's window, not a potency, and the ranking and the report
+        leave it out.
 
     Raises:
         AnalysisInputError: If the table lacks columns or holds invalid values.
@@ -274,15 +313,17 @@ def fit_curves_with_params(
             r2 = 1 - (obj_model - sat) / (obj_flat - sat)
         dispersion = inf.sigma2
         rse = np.sqrt(dispersion)
-        noise_sd = np.sqrt(np.nan_to_num(dispersion, nan=1.0) * 0.25 / np.maximum(
-            np.sum(batch.w, axis=1) / np.maximum(batch.n_doses, 1), 1e-12))
+        # one cell's binomial SD at p = 1/2, not the Pearson dispersion (a misfit inflates that, as the
+        # rse); curve_flags scales it by the cells per dose
+        noise_sd = np.full(n_curves, 0.5)
+        noise_df = np.full(n_curves, np.inf)
     else:
         obj_model = inf.rss
         with np.errstate(invalid="ignore", divide="ignore"):
             r2 = 1 - obj_model / obj_flat
             rse = np.sqrt(inf.sigma2)
         dispersion = None
-        noise_sd = rse
+        noise_sd, noise_df = replicate_noise_sd(batch, rse, np.asarray(inf.df, float))
     stat, pval = flatness_test(obj_model, obj_flat, batch.n_obs, k, spec.loss, dispersion)
     pval[~fitted] = np.nan
     stat[~fitted] = np.nan
@@ -297,7 +338,7 @@ def fit_curves_with_params(
     flags = curve_flags(
         batch, n_params=k, fitted=fitted, converged=res.converged, at_bound=res.at_bound,
         active=active, ec50=ec50, ec50_se=ec50_se, effect=effect_for_call,
-        effect_at_max=share, r2=r2, noise_sd=noise_sd,
+        effect_at_max=share, r2=r2, noise_sd=noise_sd, noise_df=noise_df,
     )  # fmt: skip
 
     out: dict[str, object] = {
@@ -342,6 +383,8 @@ def fit_curves_with_params(
     out["flags"] = flags
     out["converged"] = res.converged
     out["n_iter"] = res.n_iter
+    with np.errstate(invalid="ignore"):
+        out["ec50_reportable"] = active & np.isfinite(ec50) & (ec50 > 0)
     normal = binomial & ~(np.nan_to_num(inf.sigma2, nan=1.0) > 1.0)
     dof = np.where(normal, np.inf, inf.df)
     return FittedCurves(pd.DataFrame(out, columns=FIT_COLUMNS), params, inf.cov, dof, spec)

@@ -37,13 +37,29 @@ by another mode leave fewer cells in this one) does not. Four components in
 available, with default weights :data:`RANK_WEIGHTS` (potency 0.35, efficacy
 0.30, selectivity 0.20, speed 0.15).
 
-**Ranks are tiered.** Column ``tier`` is ``active`` for curves that induce
-the mode and ``inactive`` for all others (inactive or failed fits, falling
-curves). Every ``active`` row ranks before every ``inactive`` row; within a
-tier, rows rank by decreasing score (ties by compound name). So ``rank``
-follows ``score`` within a tier but not across tiers: an inactive curve's
-score (efficacy alone, as its other components are 0) can exceed an active
-curve's, and it still ranks below it.
+**Ranks are tiered.** Column ``tier`` says whether the curve induces the
+mode, column ``call`` whether it changes with dose at all (the fit's
+activity call, either direction), so the two agree except where the effect
+goes the other way:
+
+* ``active``: the call is ``active`` and the curve moves towards the mode (the
+  fraction rises; viability falls);
+* ``opposite``: the call is ``active`` but the curve moves away from the mode
+  (a fraction that falls; viability that rises above the vehicle's, growth):
+  a real effect, not an induction of this mode;
+* ``inactive``: the call is ``inactive`` or ``failed``.
+
+Every ``active`` row ranks before every ``inactive`` row, and those before
+every ``opposite`` row; within a tier, rows rank by decreasing score (ties by
+compound name). So ``rank`` follows ``score`` within a tier but not across
+tiers: an inactive curve's score (efficacy alone, as its other components are
+0) can exceed an active curve's, and it still ranks below it.
+
+**Potency only where there is an effect.** For rows whose ``call`` is not
+``active`` (a flat or failed fit) ``ec50``, ``pec50`` and ``ec50_bound`` are
+left empty: the EC50 of a flat line is an arbitrary point of the fitting
+window, not a potency (``fits.csv`` keeps the fitted value, marked by its
+``ec50_reportable`` column).
 
 Without death modes (counts or a metric such as confluence only), the mode
 ``viability`` ranks growth inhibition from the ``viability`` (else ``gr``)
@@ -100,6 +116,24 @@ def _inducing(sub: pd.DataFrame, direction: float) -> pd.Series:
     return (sub["call"] == "active") & (direction * sub["effect"].fillna(0.0) > 0)
 
 
+def _tiers(sub: pd.DataFrame, inducing: pd.Series) -> np.ndarray:
+    """``active`` (induces the mode), ``opposite`` (active call, other direction) or ``inactive``."""
+    return np.where(inducing, "active", np.where(sub["call"] == "active", "opposite", "inactive"))
+
+
+#: Order of the tiers in a ranking.
+TIER_ORDER = {"active": 0, "inactive": 1, "opposite": 2}
+
+
+def _blank_potency(out: pd.DataFrame) -> pd.DataFrame:
+    """No ``ec50``/``pec50``/``ec50_bound`` where the call is not ``active`` (module docstring)."""
+    flat = out["call"].astype(str) != "active"
+    out.loc[flat, ["ec50", "pec50"]] = np.nan
+    out["ec50_bound"] = out["ec50_bound"].astype(object)
+    out.loc[flat, "ec50_bound"] = ""
+    return out
+
+
 def _top_dose_t50(annotated: pd.DataFrame, mode: str) -> pd.DataFrame:
     """Median T50 of ``frac_<mode>`` in each treatment × group's highest-dose wells."""
     col = f"t50_{mode}"
@@ -133,8 +167,9 @@ def rank_compounds(
 
     Returns:
         Columns :data:`RANKING_COLUMNS`, one row per mode × treatment curve,
-        sorted by mode then rank; ``tier`` is ``active`` or ``inactive`` and
-        every active row of a mode ranks before its inactive rows.
+        sorted by mode then rank; ``tier`` is ``active``, ``inactive`` or
+        ``opposite`` and ranks in that order within a mode; ``ec50``/``pec50`` are
+        empty where ``call`` is not ``active``.
 
     Raises:
         ValueError: ``rank_on`` is not a key of :data:`RANK_ON`.
@@ -159,7 +194,7 @@ def rank_compounds(
             if sub.empty:
                 continue
             inducing = _inducing(sub, 1.0)
-            sub["tier"] = np.where(inducing, "active", "inactive")
+            sub["tier"] = _tiers(sub, inducing)
             sub["potency"] = _potency(sub["pec50"], inducing)
             sub["efficacy"] = np.clip(sub["effect"].fillna(0.0), 0.0, 1.0)
             share = eff[m].clip(lower=0) / total.replace(0, np.nan)
@@ -176,7 +211,7 @@ def rank_compounds(
             if sub.empty:
                 continue
             inducing = _inducing(sub, -1.0)
-            sub["tier"] = np.where(inducing, "active", "inactive")
+            sub["tier"] = _tiers(sub, inducing)
             sub["potency"] = _potency(sub["pec50"], inducing)
             sub["efficacy"] = np.clip(-sub["effect"].fillna(0.0), 0.0, 1.0)
             sub["selectivity"] = np.nan
@@ -192,7 +227,7 @@ def rank_compounds(
     for col in RANKING_COLUMNS:
         if col not in out.columns:
             out[col] = np.nan if col not in ("role", "group") else ""
-    return out[RANKING_COLUMNS]
+    return _blank_potency(out[RANKING_COLUMNS].copy())
 
 
 def _score(sub: pd.DataFrame, weights: dict[str, float], components: list[str]) -> pd.DataFrame:
@@ -200,7 +235,7 @@ def _score(sub: pd.DataFrame, weights: dict[str, float], components: list[str]) 
     values = sub[components].to_numpy(float)
     sub = sub.copy()
     sub["score"] = values @ w / w.sum()
-    sub["_tier"] = (sub["tier"] != "active").astype(int)
+    sub["_tier"] = sub["tier"].map(TIER_ORDER).fillna(len(TIER_ORDER)).astype(int)
     sub["_name"] = sub["treatment"] if "treatment" in sub.columns else sub["curve"]
     sub = sub.sort_values(["_tier", "score", "_name"], ascending=[True, False, True], kind="stable")
     sub["rank"] = np.arange(1, len(sub) + 1)

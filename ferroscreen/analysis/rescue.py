@@ -35,15 +35,27 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     2. the fitted alone curve at that dose (a fit of that readout from
        ``predict``, dose inside the tested range), with its delta-method
        standard error (``curve``);
-    3. a single alone well (``well``), its variance taken from the rescued wells.
+    3. a single alone well (``well``), its variance taken from the rescued wells
+       (none when there is one rescued well too: see below).
 
     With ``R`` the mean of the rescued wells and ``V`` that of the vehicle
     wells of the same group and plates, the effects are ``A - V`` and
     ``R - V`` and the **effect reduction** is ``(A - R) / (A - V)`` (1: the
     agent abolishes the effect, 0: no rescue). ``p_value`` is the two-sided
     test of ``A = R``: Welch's t-test when both sides have replicate wells;
-    otherwise the side without replicates borrows the other side's (or the
-    curve's residual) variance. The interval of the reduction is Fieller's,
+    otherwise the side without replicates borrows the other arm's per-well
+    variance (the rescued wells', or the fitted alone curve's residual
+    variance), as in the pooled t-test of one case against a sample, with that
+    arm's degrees of freedom. Only the two arms lend to each other: the vehicle
+    wells are another condition (a dead fraction hardly varies in them), so they
+    never stand in for the spread of treated wells. With **one alone well and
+    one rescued well** (and no fitted alone curve) neither arm has a variance
+    of its own: the reduction is reported as an estimate, with no interval, no
+    ``p_value`` or ``df`` (NaN), the effects without intervals, and the verdict
+    says the rescue cannot be tested with one well per arm (``confirms`` is
+    False; it is not evidence against the mode either). The vehicle wells may
+    borrow an arm's variance when there is only one of them (they enter the
+    effects and the reduction's interval, never the test). The interval of the reduction is Fieller's,
     by test inversion: the values ``ρ`` for which the t-test of
     ``(1 - ρ) A - R + ρ V = 0`` (Welch–Satterthwaite degrees of freedom over
     the independent variance estimates: alone, rescued, vehicle, curve) is
@@ -232,16 +244,37 @@ class _Side:
         return out
 
 
+def _lend_variance(alone: _Side, rescued: _Side, vehicle: _Side) -> None:
+    """Give sides without a variance estimate of their own one from another side (module docstring).
+
+    The two arms lend to each other only (the pooled two-sample t's equal-variance
+    assumption for one side); the vehicle wells never lend to an arm: they are a
+    different condition, and a dead fraction barely varies in them, so their variance
+    would make one alone well against one rescued well look precise. The vehicle may
+    borrow from an arm (it enters the effects and the reduction's interval, not the test).
+    """
+    if not alone.has_var and rescued.has_var:
+        alone.borrow(rescued)
+    elif not rescued.has_var and alone.has_var:
+        rescued.borrow(alone)
+    if not vehicle.has_var:
+        donor = next((o for o in (alone, rescued) if o.has_var), None)
+        if donor is not None:
+            vehicle.borrow(donor)
+
+
 def _compare(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> dict[str, float]:
-    """Effects, reduction and the test of alone vs rescued (see the module docstring)."""
-    for side in (rescued, vehicle, alone):
-        if not side.has_var:
-            donor = next((o for o in (alone, rescued, vehicle) if o is not side and o.has_var), None)
-            if donor is not None:
-                side.borrow(donor)
+    """Effects, reduction and the test of alone vs rescued (see the module docstring).
+
+    Without a variance estimate from either arm (one alone well against one rescued well,
+    no fitted alone curve) the effects and the reduction are estimates only: ``p_value``,
+    ``df`` and every interval are NaN, and ``testable`` is False.
+    """
+    _lend_variance(alone, rescued, vehicle)
+    testable = alone.has_var or rescued.has_var
     a, r, v = alone.mean, rescued.mean, vehicle.mean
     eff_a, eff_r = a - v, r - v
-    out: dict[str, float] = {"effect_alone": eff_a, "effect_rescued": eff_r}
+    out: dict[str, float] = {"effect_alone": eff_a, "effect_rescued": eff_r, "testable": testable}
     se, df = _satterthwaite(alone.parts() + vehicle.parts())
     out["effect_alone_lo"], out["effect_alone_hi"] = _interval(eff_a, se, df, level)
     se, df = _satterthwaite(rescued.parts() + vehicle.parts())
@@ -250,7 +283,7 @@ def _compare(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> dict
     se, df = _satterthwaite(alone.parts() + rescued.parts())
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.float64(diff) / np.float64(se)  # both 0 when a mode is never called: no test
-    out["p_value"] = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) and df > 0 else np.nan
+    out["p_value"] = float(2 * stats.t.sf(abs(t), df)) if testable and np.isfinite(t) and df > 0 else np.nan
     out["df"] = df
     out["effect_reduction"] = float(diff / eff_a) if eff_a else np.nan
     out["effect_reduction_lo"], out["effect_reduction_hi"] = _reduction_interval(alone, rescued, vehicle, level)
@@ -454,7 +487,7 @@ def _single_dose_rows(
             "rescue_as_written": str(sub["_rwritten"].iloc[0]),
         }  # fmt: skip
         for prefix in ("frac", "auc"):
-            got = per_readout.get(f"{prefix}_{mode}", {})
+            got = per_readout.get(f"{prefix}_{mode}", {})  # untestable: NaN p (see _compare)
             row[f"{prefix}_reduction"] = got.get("effect_reduction", np.nan)
             row[f"{prefix}_p_value"] = got.get("p_value", np.nan)
         as_written = str(sub["_rwritten"].iloc[0])
@@ -468,6 +501,7 @@ def _single_dose_rows(
             rows.append(row)
             continue
         readout, st = next(iter(per_readout.items()))
+        testable = bool(st.pop("testable"))
         row.update(readout=readout, **st)
         sign = 1.0 if readout.startswith(("frac_", "auc_")) else float(np.sign(st["effect_alone"]) or 1.0)
 
@@ -499,6 +533,12 @@ def _single_dose_rows(
                 f"{who}: {compound} alone changes {readout} by only {st['effect_alone']:+.2f} over "
                 f"vehicle at this dose{eff_ci} (at least {min_effect:.2g} needed; with {agent} "
                 f"{st['effect_rescued']:+.2f}): rescue not assessable"
+            )
+        elif not testable:
+            row["verdict"] = (
+                f"{who} {verb} the {mode_txt} effect by {size} (one well of {compound} alone and one with "
+                f"{agent}: no replicate wells in either arm, so no CI and no p-value; {readout}): cannot test with "
+                f"one well per arm, rescue of {mode_txt} neither confirmed nor ruled out (add replicate wells)"
             )
         elif confirms:
             row["verdict"] = f"{who} {verb} the {mode_txt} effect by {size} ({stat}): rescue confirms {mode_txt}"

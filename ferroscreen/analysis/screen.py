@@ -85,12 +85,18 @@ def fittable_readouts(summary: pd.DataFrame) -> list[str]:
     return [c for c in cols if summary[c].notna().any()]
 
 
-def default_readouts(summary: pd.DataFrame, model: str = "ll4", rank_on: str = "peak") -> list[str]:
+def default_readouts(
+    summary: pd.DataFrame, model: str = "ll4", rank_on: str = "peak", single_time: bool = False
+) -> list[str]:
     """Readouts fitted by default: per death mode its endpoint fraction and the ranked readout.
 
     The ranked readout is the one ``rank_on`` names (``peak_<m>`` by default, see
     :mod:`~ferroscreen.analysis.ranking`); then ``viability`` (and ``gr`` without modes).
-    With ``model="ll2"`` only the endpoint fractions (binomial with counts).
+    With ``model="ll2"`` only the endpoint fractions (binomial with counts). With
+    ``single_time`` (every well read at one time point, e.g. an endpoint plate-reader
+    read) the peak and the time average of a fraction are the endpoint fraction itself,
+    so only ``frac_<m>`` is fitted (and ranked on): fitting both would count every
+    compound twice in the curve and activity counts.
     """
     modes = [c for c in summary.columns if c.startswith("frac_") and c not in ("frac_dead", "frac_alive")]
     if not modes and "frac_dead" in summary.columns:  # a dead-stain fraction, the table's only mode
@@ -100,7 +106,7 @@ def default_readouts(summary: pd.DataFrame, model: str = "ll4", rank_on: str = "
     if model == "ll2":
         return out
     prefix = RANK_ON.get(rank_on, "frac_")
-    if prefix != "frac_":
+    if prefix != "frac_" and not single_time:
         out += [r for c in list(out) if (r := prefix + c[len("frac_"):]) in available]
     if "viability" in available:
         out.append("viability")
@@ -379,7 +385,16 @@ def analyse_screen(
                                     *pooled_vehicles(annotated), *pooled_rescue_doses(annotated)) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
-    readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on)
+    single_time = bool(wells.groupby(["plate", "well"])["time_h"].nunique().max() <= 1)
+    if not readouts and single_time and rank_on != "endpoint":
+        same = [f"{RANK_ON[rank_on]}{c[len('frac_'):]}" for c in default_readouts(annotated, model, "endpoint")
+                if c.startswith("frac_")]
+        same = [c for c in same if c in annotated.columns]
+        if same:
+            fracs = ", ".join("frac_" + c.split("_", 1)[1] for c in same)
+            notes.append(f"one time point per well: the {rank_on} of a fraction is its endpoint value, so {fracs} "
+                         f"alone is fitted and ranked on (no {', '.join(same)} curves, which would be the same)")
+    readouts = list(readouts) if readouts else default_readouts(annotated, model, rank_on, single_time)
     _check_readouts(readouts, annotated, model, source)
     if not readouts:
         why = ""

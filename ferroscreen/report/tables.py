@@ -67,11 +67,36 @@ def frame_table(df: pd.DataFrame, columns: list[str] | None = None) -> dict:
     return {"columns": columns, "rows": rows}
 
 
+#: Columns that state a curve's potency; shown as ``n/a (<call>)`` (EC50) or left empty for a curve
+#: whose call is not ``active``: the EC50 of a flat or failed fit is no potency.
+POTENCY_COLUMNS = ("ec50", "ec50_ci", "ec50_lo", "ec50_hi", "ec50_se", "pec50", "hill",
+                   "ed10", "ed10_lo", "ed10_hi", "ed90", "ed90_lo", "ed90_hi")
+
+
+def _blank_potency(table: dict, columns: list[str], calls: list[str]) -> None:
+    """Write ``n/a (inactive)`` in the EC50 cell and clear the other potency cells of rows not ``active``."""
+    for cells, call in zip(table["rows"], calls, strict=True):
+        if call == "active":
+            continue
+        why = call if call in ("inactive", "failed") else "inactive"
+        for c, col in zip(cells, columns, strict=True):
+            if col in POTENCY_COLUMNS:
+                c["text"] = f"n/a ({why})" if col == "ec50" else ""
+                c["sort"] = ""
+
+
+def _calls(rows: pd.DataFrame) -> list[str] | None:
+    """Each row's activity ``call`` (None when the table has none)."""
+    return rows["call"].fillna("").astype(str).str.strip().tolist() if "call" in rows.columns else None
+
+
 def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[dict]:
     """One sortable table per mode: rank, compound, score and every score component.
 
     Rows of compounds not active in the mode are greyed (``muted``) past their name: their
-    EC50 and potency describe no effect.
+    EC50 and potency describe no effect. Rows whose ``call`` is not ``active`` (a flat or
+    failed fit) show ``n/a (inactive)`` as EC50 and no pEC50 (:data:`POTENCY_COLUMNS`),
+    whatever the ``ranking.csv`` holds (an older one kept the flat fit's EC50).
 
     ``anchors`` maps (compound, group) to the href of its section; each row's
     compound links to the section of its own group.
@@ -88,6 +113,9 @@ def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[di
         columns = first + [c for c in sub.columns if c not in first and c not in ("mode", "ec50_bound")]
         table = frame_table(sub, columns)
         _mark_held_ec50(table, sub)
+        calls = _calls(sub)
+        if calls is not None:
+            _blank_potency(table, columns, calls)
         at = columns.index("compound")
         keys = zip(sub["compound"].astype(str), group_column(sub), strict=True)
         tier = next((sub[c].astype(str).tolist() for c in ("tier", "call") if c in sub.columns), None)
@@ -297,7 +325,12 @@ _FIT_COLUMNS = [
 
 
 def fits_table(info: CompoundInfo) -> dict | None:
-    """The fits rows of a compound (and its rescue curves) with EC50 and its interval."""
+    """The fits rows of a compound (and its rescue curves) with EC50 and its interval.
+
+    A curve whose ``call`` is not ``active`` shows ``n/a (inactive)`` (or ``n/a (failed)``)
+    as EC50 and no interval, pEC50 or hill: ``fits.csv`` keeps a flat fit's parameters
+    (``ec50_reportable`` False), but they are no potency.
+    """
     if info.fits is None or info.fits.empty:
         return None
     fits = info.fits.copy()
@@ -309,6 +342,9 @@ def fits_table(info: CompoundInfo) -> dict | None:
     keep = [(c, label) for c, label in _FIT_COLUMNS if c in fits.columns]
     table = frame_table(fits, [c for c, _ in keep])
     _mark_held_ec50(table, fits)
+    calls = _calls(fits)
+    if calls is not None:
+        _blank_potency(table, [c for c, _ in keep], calls)
     table["columns"] = [label for _, label in keep]
     for row in table["rows"]:
         calls = [c["text"] for c, (col, _) in zip(row, keep, strict=True) if col == "call"]

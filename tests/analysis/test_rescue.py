@@ -244,13 +244,13 @@ def test_ranking_puts_inducing_curves_first_and_says_so():
     assert ferro.loc["slow_active", "tier"] == "active" and ferro.loc["slow_active", "rank"] == 1
     # an inactive curve gets no speed (nor potency, nor selectivity), however early its T50
     assert ferro.loc["fast_inactive", ["speed", "potency", "selectivity"]].tolist() == [0, 0, 0]
-    # a significant but falling fraction does not induce the mode
-    assert ferro.loc["falling", "tier"] == "inactive" and ferro.loc["falling", "potency"] == 0
+    # a significant but falling fraction does not induce the mode: tier "opposite" (its call is active)
+    assert ferro.loc["falling", "tier"] == "opposite" and ferro.loc["falling", "potency"] == 0
     assert ferro.loc["falling", "speed"] == 0
     for _, sub in rk.groupby("mode"):
         sub = sub.sort_values("rank")
         tiers = sub["tier"].tolist()
-        assert tiers == sorted(tiers)  # "active" < "inactive": every active row first
+        assert tiers == sorted(tiers)  # "active" < "inactive" < "opposite": every active row first
         for _, tier in sub.groupby("tier"):
             assert tier["score"].is_monotonic_decreasing
     apo = rk[rk["mode"] == "apoptosis"].set_index("compound")
