@@ -726,7 +726,8 @@ def fit(
     read: Annotated[
         str | None,
         typer.Option("--read", help="A plate-reader export's read to fit when it holds several: its number "
-                     "(from 1) or label."),
+                     "(from 1), label, or wavelength (SoftMax Pro: --read 490). A number that is a read's label or "
+                     "wavelength takes that read before the read of that number (said)."),
     ] = None,
     dead_read: Annotated[
         str | None,

@@ -11,9 +11,11 @@ through :mod:`ferroscreen.score`, which this layer does not know):
   ``signal``, scaled to ``frac_dead`` (:mod:`ferroscreen.analysis.reader_signal`).
 
 Several INPUT files are several plates: each an IncuCyte metric export or each a plate-reader
-export. A plate takes the name its file gives it (``Label`` header, the reader's plate column,
-else the file name); names the layout does not know are the layout's plates in the order given
-when there are as many.
+export. A plate takes the name its file gives it (``Label`` header, the reader's plate column or
+a header's plate id such as BMG's ``ID1``, else the file name). Plates named after their files
+that the layout does not know are the layout's plates in the order given when there are as many
+(said, and recorded in ``options["plates"]``); plate ids the exports give that match none of the
+layout's plates are refused, never taken in file order (:func:`_name_plates`).
 """
 
 from __future__ import annotations
@@ -66,12 +68,15 @@ def load_fit_input(
     signal: str = "viability",
     endpoint_h: float | None = None,
     dead_read: str | None = None,
+    read_option: str = "--read",
 ) -> FitInput:
     """Read ``fit``'s INPUT files (see the module docstring).
 
     ``dead_read`` names a second read of the same plate-reader exports, a dead-cell signal
     multiplexed with the viability ``read`` (CellTox Green then CellTiter-Glo): the two are fitted
-    together (:func:`_multiplexed`).
+    together (:func:`_multiplexed`). ``read_option`` is the option that gave ``read``, as errors name it.
+    ``options["plates"]`` of the result records how each plate of instrument exports was named and
+    matched with the layout (:func:`_name_plates`).
 
     Raises:
         AnalysisInputError (or another FerroscreenError): One line naming the file: a missing file,
@@ -95,7 +100,7 @@ def load_fit_input(
         raise AnalysisInputError(f"{first}: --dead divides a dead-cell count by this cell count, --signal dead scales "
                                  f"a dead-cell signal by maximum-kill wells; give one of them")
     if len(paths) > 1:
-        result = _several_plates(paths, layout, columns, dead, read, signal, endpoint_h)
+        result = _several_plates(paths, layout, columns, dead, read, signal, endpoint_h, read_option)
     elif dead is not None:
         result = _with_dead_fraction(first, dead, dead_over, layout, columns)
     elif _is_metric(first):
@@ -103,7 +108,7 @@ def load_fit_input(
             raise AnalysisInputError(f"{first}: --columns is for CSV tables, not score stores or metric exports")
         result = _metric_signal(_metric(first, layout), first, layout, signal)
     else:
-        result = _table_or_plate_read(first, columns, read, layout, endpoint_h, signal)
+        result = _table_or_plate_read(first, columns, read, layout, endpoint_h, signal, read_option)
     if read is not None and "plate_reader" not in result.options:
         raise AnalysisInputError(f"{first}: --read is for a plate-reader export; this is not one")
     if signal != "viability" and "plate_reader" not in result.options and "metric_signal" not in result.options:
@@ -163,7 +168,8 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
                                  if dead_file is None else f"{first}: --dead with a plate-reader export pairs it with "
                                  f"a plate-reader INPUT (the viability read); this is not one")
     if dead_file is None:
-        dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h)
+        dying = load_fit_input(paths, layout, read=dead_read, signal="dead", endpoint_h=endpoint_h,
+                               read_option="--dead-read")
     else:
         export = None if _reads_as_table(dead_file) else _plate_reader_export(dead_file, True, layout)
         if export is None:
@@ -172,8 +178,8 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
         _one_dead_read(export, dead_read)
         plates = alive.table["plate"].astype(str).unique()
         own = layout.for_plate(plates[0]) if len(plates) == 1 else layout  # the dead file's rows: INPUT's plate
-        dying = _same_plates(load_fit_input([dead_file], own, read=dead_read, signal="dead", endpoint_h=endpoint_h),
-                             alive, dead_file, first)
+        dying = _same_plates(load_fit_input([dead_file], own, read=dead_read, signal="dead", endpoint_h=endpoint_h,
+                                            read_option="--dead-read"), alive, dead_file, first)
     from ferroscreen.analysis.reader_signal import is_dead_signal
 
     alive_label, dead_label = alive.options["plate_reader"].get("label"), dying.options["plate_reader"].get("label")
@@ -227,7 +233,8 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
     said = set(notes)
     notes += [n for n in dying.notes if n not in said]
     options = {"plate_reader": alive.options["plate_reader"], "dead_read": dying.options.get("plate_reader"),
-               "input_kind": "metric", **({"inputs": alive.options["inputs"]} if "inputs" in alive.options else {})}
+               "input_kind": "metric", **({"inputs": alive.options["inputs"]} if "inputs" in alive.options else {}),
+               **({"plates": alive.options["plates"]} if "plates" in alive.options else {})}
     if dead_file is not None:
         from ferroscreen.hashing import file_sha256
 
@@ -357,7 +364,7 @@ def _plate_reader_export(path: Path, csv_readable: bool, layout):
     return export
 
 
-def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) -> FitInput:
+def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal, read_option="--read") -> FitInput:
     """A CSV that reads as a tidy or wells table is one; else (or an Excel file) a plate-reader export.
 
     When neither reading works, the CSV reader's complaint is the one raised.
@@ -392,10 +399,12 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal) 
             format_notes: list[str] = []
             layout = _layout_for_read(export, path, layout, format_notes)
             plates = layout.plate_ids if layout is not None else None
-            metric, notes = plate_reads_table(export, read, plates, endpoint_h, signal)
-            _name_plates([metric], [path], layout, notes)
-            return _reader_signal(metric, [f"{path}: {n}" for n in notes] + format_notes, notes[0], [export], path,
-                                  layout, read, signal)
+            metric, notes = plate_reads_table(export, read, plates, endpoint_h, signal, read_option)
+            named = _name_plates([metric], [path], layout, notes)
+            fitted = _reader_signal(metric, [f"{path}: {n}" for n in notes] + format_notes, notes[0], [export], path,
+                                    layout, read, signal)
+            fitted.options["plates"] = named
+            return fitted
     if csv_error is not None and columns and _plate_reader_export(path, False, layout) is not None:
         raise AnalysisInputError(f"{path}: a plate-reader export, not a CSV table: --columns names a table's "
                                  f"columns; leave it out") from None
@@ -473,7 +482,8 @@ def _reader_signal(metric: pd.DataFrame, notes: list[str], summary: str, exports
                     derived=True)
 
 
-def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endpoint_h) -> FitInput:
+def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endpoint_h, read_option="--read"
+                    ) -> FitInput:
     """Several exports, one plate each: their metric tables, plates named and matched with the layout."""
     from ferroscreen.io.plate_reader import plate_reads_table
 
@@ -499,7 +509,7 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
             raise AnalysisInputError(f"{path}: with several INPUTs each is a plate-reader export or an IncuCyte "
                                      f"metric export; this is neither")
         layout = _layout_for_read(export, path, layout, notes)
-        table, read_notes = plate_reads_table(export, read, None, endpoint_h, signal)
+        table, read_notes = plate_reads_table(export, read, None, endpoint_h, signal, read_option)
         summary = summary or read_notes[0]
         exports.append(export)
         parts.append(table)
@@ -525,13 +535,16 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
             raise AnalysisInputError(f"{path}: the same content as {digests[digest]} (one plate given twice?)")
         digests[digest] = path
     _refuse_same_readings(parts, paths)
-    _name_plates(parts, paths, layout, notes)
+    named = _name_plates(parts, paths, layout, notes)
     metric = pd.concat(parts, ignore_index=True)
     if metric_files:
-        return _metric_signal(FitInput(metric, "metric", layout, notes=notes, derived=True, options=options), paths[0],
-                              layout, signal)
-    metric.attrs["read_label"] = parts[0].attrs.get("read_label", "")
-    return _reader_signal(metric, notes, summary, exports, ", ".join(map(str, paths)), layout, read, signal)
+        fitted = _metric_signal(FitInput(metric, "metric", layout, notes=notes, derived=True, options=options),
+                                paths[0], layout, signal)
+    else:
+        metric.attrs["read_label"] = parts[0].attrs.get("read_label", "")
+        fitted = _reader_signal(metric, notes, summary, exports, ", ".join(map(str, paths)), layout, read, signal)
+    fitted.options["plates"] = named
+    return fitted
 
 
 def _refuse_same_readings(parts: list[pd.DataFrame], paths: list[Path]) -> None:
@@ -550,35 +563,90 @@ def _refuse_same_readings(parts: list[pd.DataFrame], paths: list[Path]) -> None:
                                          f"plate exported twice?); give each plate once")
 
 
-def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: list[str]) -> None:
+#: How a plate-reader table's plate was named (``attrs["plate_names"]``) when no export named it.
+_NOT_BY_EXPORT = ("file name", "layout", "layout order")
+
+
+def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: list[str]) -> list[dict]:
     """Give each file's plates their names in place: unique, and the layout's where it lists several plates.
 
-    A plate takes its layout plate by its own name (an export's label), else, one plate per file, by
-    its file's name, else by the order of the files. Two files naming their plates alike (an
-    export's label left at its default) have them named by the files.
+    A plate takes its layout plate by its own name (a barcode or plate id the export gives), else,
+    one plate per file, by its file's name, else by the order of the files (said, and recorded)
+    when no export named its plate: plates the exports name (a plate column, a header's ``ID1``,
+    ``Plate-ID``, ``Plate Number``, barcode) after none of the layout's plates are refused, never
+    taken in file order. Two files naming their plates alike (an export's label left at its default)
+    have them named by the files, unless that name is one of the layout's plates (refused: which
+    file is that plate?).
+
+    Returns:
+        What provenance records of each plate: ``path``, ``plate`` (the name its file gives it),
+        ``named_by`` (``export``, a header field such as ``ID1``, ``file name``, ``layout``, ``layout
+        order``), ``fitted_as`` (its name in the fitted tables), ``layout_plate`` (None without a
+        layout) and ``matched_by`` (``name``, ``file name``, ``file order``, ``one-plate layout``; None
+        without a layout).
+
+    Raises:
+        AnalysisInputError: One line naming the files: plates named alike, plates not in the layout.
     """
-    one_each = all(part["plate"].nunique() == 1 for part in parts)
+    named_by: dict[str, str] = {}
+    for part in parts:
+        named_by.update(part.attrs.get("plate_names", {}))
+    given = [list(part["plate"].astype(str).unique()) for part in parts]
+    one_each = all(len(plates) == 1 for plates in given)
+    ids = [str(p) for p in layout.plate_ids] if layout is not None else []
     owner: dict[str, Path] = {}
     clash: tuple[str, Path] | None = None
-    for part, path in zip(parts, paths, strict=True):
-        for plate in part["plate"].astype(str).unique():
+    for plates, path in zip(given, paths, strict=True):
+        for plate in plates:
             if plate in owner and clash is None:
                 clash = (plate, path)
             owner.setdefault(plate, path)
+    matched_by = "one-plate layout" if layout is not None and len(ids) <= 1 else "name"
     if clash is not None:
-        plate, path = clash
-        stems = [p.stem for p in paths]
-        if not one_each or len(set(stems)) < len(stems):
-            raise AnalysisInputError(f"{path}: plate '{plate}' is also in {owner[plate]} (name the plates apart, "
-                                     f"e.g. by file name)")
-        for part, each in zip(parts, paths, strict=True):
-            notes.append(f"{each}: plate '{part['plate'].iloc[0]}' named {each.stem} after its file (two files "
-                         f"name their plate '{plate}')")
-            part["plate"] = each.stem
-        owner = {p.stem: p for p in paths}
-    ids = [str(p) for p in layout.plate_ids] if layout is not None else []
-    if len(ids) <= 1:
-        return
+        owner = _rename_clash(parts, paths, layout, ids, owner, clash, one_each, notes)
+        named_by.update({p.stem: "file name" for p in paths})
+    if len(ids) > 1:
+        matched_by = _match_layout_plates(parts, paths, layout, ids, owner, named_by, one_each, notes)
+    records = []
+    for plates, part, path in zip(given, parts, paths, strict=True):
+        for plate in plates:
+            now = str(part["plate"].iloc[0]) if len(plates) == 1 else plate
+            how = named_by.get(plate, "file name" if plate == path.stem else "export")
+            records.append({"path": str(path.resolve()), "plate": plate, "named_by": how, "fitted_as": now,
+                            "layout_plate": layout.plate_id_for(now) if layout is not None else None,
+                            "matched_by": matched_by if layout is not None else None})
+    return records
+
+
+def _rename_clash(parts, paths, layout, ids, owner, clash, one_each: bool, notes: list[str]) -> dict[str, Path]:
+    """Name each file's plate after its file where two files name their plates alike; the new owners.
+
+    Raises:
+        AnalysisInputError: Files of several plates each, files named alike, or a name that is one of
+            the layout's several plates (which file is that plate?).
+    """
+    plate, path = clash
+    stems = [p.stem for p in paths]
+    if not one_each or len(set(stems)) < len(stems):
+        raise AnalysisInputError(f"{path}: plate '{plate}' is also in {owner[plate]} (name the plates apart, "
+                                 f"e.g. by file name)")
+    if len(ids) > 1 and (taken := layout.plate_id_for(plate)) is not None:
+        raise AnalysisInputError(f"{path}: plate '{plate}' is also in {owner[plate]}; which of them is the layout's "
+                                 f"plate {taken}? (give each export its own plate id)")
+    for part, each in zip(parts, paths, strict=True):
+        notes.append(f"{each}: plate '{part['plate'].iloc[0]}' named {each.stem} after its file (two files "
+                     f"name their plate '{plate}')")
+        part["plate"] = each.stem
+    return {p.stem: p for p in paths}
+
+
+def _match_layout_plates(parts, paths, layout, ids, owner, named_by, one_each: bool, notes: list[str]) -> str:
+    """Match the plates with a layout of several plates (see :func:`_name_plates`); how they were matched.
+
+    Raises:
+        AnalysisInputError: A plate two layout plates could take, plates the exports name after none of
+            the layout's, plates not in the layout while others are, or more or fewer files than plates.
+    """
     matched = {plate: layout.plate_id_for(plate) for plate in owner}
     for plate in owner:
         rivals = layout.plate_candidates(plate)
@@ -593,23 +661,26 @@ def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: li
                 notes.append(f"{path}: plate '{plate}' takes the layout rows of its plate {by_file[plate]} (by "
                              f"the file's name)")
                 part["plate"] = by_file[plate]
-            return
+            return "file name"
     if all(matched.values()):  # named as the layout's plates, or as their replicates (LIB01_rep2)
         for plate, plate_id in matched.items():
             if plate != plate_id:
                 notes.append(f"{owner[plate]}: plate '{plate}' takes the layout rows of its plate {plate_id}")
-        return
+        return "name"
+    unknown = sorted(p for p, m in matched.items() if m is None)
     if any(matched.values()):
-        unknown = sorted(p for p, m in matched.items() if m is None)
         raise AnalysisInputError(f"{owner[unknown[0]]}: plate(s) {', '.join(unknown)} not in the layout (plates "
                                  f"{', '.join(ids)}), while other files' plates are")
-    one_each = all(part["plate"].nunique() == 1 for part in parts)
+    by_export = [p for p in owner if named_by.get(p, "file name") not in _NOT_BY_EXPORT]
+    if by_export:  # plate ids the exports give: never swapped for the layout's by file order
+        listed = ", ".join(f"{owner[p].name}: {p} from {named_by[p]}" for p in by_export)
+        raise AnalysisInputError(f"{owner[by_export[0]]}: the exports' plate ids ({listed}) are none of the layout's "
+                                 f"plates ({', '.join(ids)}); name the layout's plates after them, or correct the ids")
     if one_each and len(parts) == len(ids):
         for part, plate_id, path in zip(parts, ids, paths, strict=True):
             notes.append(f"{path}: plate '{part['plate'].iloc[0]}' taken as the layout's plate {plate_id} (files "
                          f"in the layout's plate order)")
             part["plate"] = plate_id
-        return
-    unknown = sorted(set(owner) - set(ids))
+        return "file order"
     raise AnalysisInputError(f"{owner[unknown[0]]}: plate(s) {', '.join(unknown)} not in the layout (plates "
                              f"{', '.join(ids)}); name the files or their plates after the layout's plate ids")

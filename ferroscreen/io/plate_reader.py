@@ -8,15 +8,18 @@ or Excel (``.xlsx``, every sheet read), in one of these shapes:
 * **grid**: a row of column numbers ``1 … N`` (``<>`` or anything in the corner) and one row per
   plate row ``A, B, …`` (6- to 1536-well plates: N is 3, 4, 6, 8, 12, 24 or 48; BMG writes the rows
   after ``Z`` as ``a … f``). Each grid is a read. The nearest ``Label``/``Raw Data``/``Read``/
-  ``Mode``/``Measurement`` line above names it (else the nearest text line). A text cell after a
-  row's values names that row's read: Gen5 writes a plate row's reads on consecutive lines with the
-  letter on the first only. Tecan i-control's part-of-plate reads are grids of the columns and rows
-  read (``<> 2 … 11``, rows ``B … G``), under a ``<>`` corner.
+  ``Mode``/``Measurement`` line above names it (else the nearest text line; Tecan's ``Label: Lum``
+  names it ``Lum``). A text cell after a row's values names that row's read: Gen5 writes a plate
+  row's reads on consecutive lines with the letter on the first only. A number after a row's values
+  that the other rows lack (a cell added or shifted) is refused: the row would be read one column
+  off. Tecan i-control's part-of-plate reads are grids of the columns and rows read
+  (``<> 2 … 11``, rows ``B … G``), under a ``<>`` corner.
 * **SoftMax Pro plate format**: the grid's header is ``[Time], Temperature(°C), 1 … N`` (SoftMax Pro
   leaves the time header blank) and the plate rows follow without letters (A first); a kinetic block
   repeats the plate per read time, the time on the plate's first row. The ``Plate:`` line above names
-  the read. Plates side by side under one header (several wavelengths) are reads ``#1``, ``#2``…, in
-  grids too.
+  the read. Plates side by side under one header (several wavelengths) are reads named by the
+  wavelengths the ``Plate:`` line lists (``Plate1 490 nm``, ``Plate1 680 nm``), else ``#1``, ``#2``…
+  (in grids too).
 * **kinetic**: a header row with a ``Time`` column and one column per well (``A1`` or ``A01``;
   other columns such as ``T° 37`` are left out), one row per read time (Gen5, SoftMax Pro's time
   format). Times are ``h:mm:ss`` (hours may pass 24) or ``m:ss`` (SoftMax Pro under an hour),
@@ -33,6 +36,12 @@ or Excel (``.xlsx``, every sheet read), in one of these shapes:
   read; BMG MARS's table view
   (``Well Row, Well Col, Content, <reads>``, kinetic with a ``Time`` row of ``1 h 30 min`` cycle
   times under the header) too.
+
+A header line above a read names its plate where the export gives one (:attr:`PlateRead.plate`):
+BMG MARS ``ID1: …`` (not ``ID2``/``ID3``, which often hold a time or a note), Tecan ``Plate-ID
+(Stacker)``/``Plate-ID``, Gen5 ``Plate Number``/``Plate ID``/``Barcode``, EnVision's plate-information
+table (``Plate, Repeat, Barcode``), and the ``Plate:`` section name of a SoftMax Pro file of one
+section. A list's plate column names its rows' plates before any header.
 
 Values are numbers (decimal commas in files not separated by commas). ``OVER``, ``OVRFLW``,
 ``Overflow``, ``Sat`` and ``>…`` mark a saturated well; other text (``?????``, ``n/a``) an
@@ -75,6 +84,12 @@ _UNIT_HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "second": 1 / 3600, "seconds": 1 
                "h": 1.0, "hr": 1.0, "hour": 1.0, "hours": 1.0}
 _CLOCK = re.compile(r"^(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d{1,2}(?:[.,]\d*)?)$")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+#: A header line naming the plate: BMG MARS ``ID1: HT1080_R1``; Tecan ``Plate-ID (Stacker);CTG-R1`` or
+#: ``Plate-ID``; Gen5 ``Plate Number<TAB>Plate 1``, ``Plate ID``, ``Barcode``; ``Plate Barcode``, ``Plate Name``.
+#: MARS's ``ID2``/``ID3`` are not plate names (they often hold the read time or a note).
+_ID_FIELD = re.compile(r"^(?P<key>id1|plate[- ]?id(?:\s*\(stacker\))?|plate\s+(?:number|barcode|name)|barcode)"
+                       r"\s*(?::\s*(?P<rest>.*))?$", re.I)
+_LABEL_PREFIX = re.compile(r"^label\s*:\s*", re.I)
 
 
 #: The shapes of a plate read, as error messages name them.
@@ -98,6 +113,10 @@ class PlateRead:
         plate: The plate the export names for it ('' when it names none).
         n_cols: Columns of the plate format the read came from (0 when unknown).
         shape: ``grid``, ``softmax``, ``kinetic`` or ``list``: the shape it was read from.
+        plate_field: The header field that gave ``plate`` (``ID1``, ``Plate-ID (Stacker)``, ``Plate Number``,
+            ``Barcode``, ``Plate:``); '' when a plate column of a list named it, or nothing did.
+        wavelength: The wavelength (nm) SoftMax Pro's ``Plate:`` line gives a read of several side by side
+            ('' when it gives none).
     """
 
     label: str
@@ -107,14 +126,18 @@ class PlateRead:
     plate: str = ""
     n_cols: int = 0
     shape: str = "grid"
+    plate_field: str = ""
+    wavelength: str = ""
 
     def describe(self) -> str:
-        """``'Lum' (endpoint, 96 wells, line 12)``."""
+        """``'Lum' (endpoint, 96 wells, line 12)``; ``…, plate HT1080_R1 from 'ID1', …`` where a header names it."""
         name = f"'{self.label}'" if self.label else "unlabelled"
         wells = self.table["well"].nunique()
         times = self.table["time_h"].nunique()
         shape = f"{wells} wells" + (f" x {times} times" if self.kind == "kinetic" else "")
-        plate = f", plate {self.plate}" if self.plate else ""
+        plate = ""
+        if self.plate:
+            plate = f", plate {self.plate}" + (f" from '{self.plate_field}'" if self.plate_field else "")
         return f"{name} ({self.kind}, {shape}{plate}, {self.where})"
 
 
@@ -217,6 +240,58 @@ def _where(sheet: str, row: int) -> str:
     return f"sheet '{sheet}' row {row}" if sheet else f"line {row}"
 
 
+# ------------------------------------------------------------------ plate ids in headers
+
+
+def _header_plate_id(rows, i: int) -> tuple[str, str] | None:
+    """``(field, plate id)`` when row ``i`` is a header line naming the plate, else None.
+
+    A line ``<field> <id>`` or ``<field>: <id>`` in one or two cells (:data:`_ID_FIELD`), or
+    EnVision's plate-information table (a ``Plate, Repeat, Barcode, …`` header without a well column,
+    the barcode on the line below). The id is ``''`` where the field is left blank: the plates below
+    it are named by no header.
+    """
+    texts = [_text(c) for c in rows[i][2]]
+    filled = [t for t in texts if t]
+    if not filled or any(WELL_HEADER.match(t) for t in filled):  # a well list's header
+        return None
+    m = _ID_FIELD.match(filled[0])
+    if m and len(filled) <= 2:
+        if m["rest"]:
+            return (m["key"], m["rest"].strip()) if len(filled) == 1 else None
+        return m["key"], filled[1] if len(filled) == 2 else ""
+    lower = [t.lower() for t in texts]
+    if ("barcode" in lower and "plate" in lower and len(filled) > 2 and i + 1 < len(rows)
+            and rows[i + 1][0] == rows[i][0]):
+        below = rows[i + 1][2]
+        col = lower.index("barcode")
+        return texts[col], _text(below[col]) if col < len(below) else ""
+    return None
+
+
+def _name_by_header(reads: list[PlateRead], field_id: tuple[str, str]) -> None:
+    """Name the plate of each read the export names none for after the header line ``(field, id)`` in force."""
+    field_name, plate_id = field_id
+    if not plate_id:
+        return
+    for read in reads:
+        if not read.plate:
+            read.plate, read.plate_field = plate_id, field_name
+
+
+def _one_softmax_section(reads: list[PlateRead]) -> None:
+    """Keep a SoftMax Pro section name as the plate name only in a file of one section.
+
+    SoftMax Pro's ``Plate:`` section is a read as much as a plate: a document of several sections
+    (one per read of the same plate, as often as one per plate) names no plate by them.
+    """
+    sections = {r.plate for r in reads if r.plate_field == "Plate:"}
+    if len(sections) > 1:
+        for read in reads:
+            if read.plate_field == "Plate:":
+                read.plate, read.plate_field = "", ""
+
+
 # ------------------------------------------------------------------ shapes
 
 
@@ -301,10 +376,12 @@ def _read_partial_grid(path, rows, i: int, j: int, first: int, n: int, decimal_c
 
     Raises:
         AcquisitionError: A plate row with readings just after the grid's end that does not follow
-            its last row (a row missing or out of order, a blank line inside).
+            its last row (a row missing or out of order, a blank line inside), or a row with a number
+            beyond the columns read (:func:`_refuse_value_beyond`).
     """
     plate_cols = min(c for c in _ROWS_FOR_COLS if c >= first + n - 1)
     found, row = [], None
+    tails: list[tuple[int, str, str]] = []
     k = i + 1
     while k < len(rows) and rows[k][0] == rows[i][0]:
         cells = rows[k][2]
@@ -317,12 +394,14 @@ def _read_partial_grid(path, rows, i: int, j: int, first: int, n: int, decimal_c
                 _refuse_stray_row(path, rows, k, j, n, row, _ROWS_FOR_COLS[plate_cols])
             break
         row = match
+        tails.append((k, letter, _numeric_tail(cells, j + 1 + n, decimal_comma)))
         for col in range(n):
             cell = cells[j + 1 + col] if j + 1 + col < len(cells) else ""
             found.append((rowcol_to_well(row, first - 1 + col), *_value(cell, decimal_comma), cell))
         k += 1
     if not any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found):
         return [], k, plate_cols
+    _refuse_value_beyond(path, rows, tails, n)
     for _, _, problem, cell in found:
         tally.add(problem, cell)
     return [(well, value) for well, value, _, _ in found], k, plate_cols
@@ -358,9 +437,9 @@ def _run_label(label: str, run: int, runs: int) -> str:
 def _label_above(rows, start: int, floor: int) -> str:
     """The name the lines above row index ``start`` (down to ``floor``) give a read.
 
-    The nearest ``Label`` line or a ``name:wavelength`` title right above (Tecan i-control CSV), else
-    the nearest ``Raw Data``/``Read``/``Measurement``/``Results``/``Wavelength`` line, else ``Mode``,
-    else the nearest line with text.
+    The nearest ``Label`` line (``Label: Lum`` names it ``Lum``) or a ``name:wavelength`` title right
+    above (Tecan i-control CSV), else the nearest ``Raw Data``/``Read``/``Measurement``/``Results``/
+    ``Wavelength`` line, else ``Mode``, else the nearest line with text.
     """
     best: tuple[int, str] | None = None
     for k in range(start - 1, max(floor, start - 15) - 1, -1):
@@ -377,7 +456,55 @@ def _label_above(rows, start: int, floor: int) -> str:
                 else 1 if _LABEL_WORDS.match(first) else 3)
         if best is None or rank < best[0]:
             best = (rank, line)
-    return best[1] if best else ""
+    if best is None:
+        return ""
+    return _LABEL_PREFIX.sub("", best[1]) or best[1]  # Tecan's 'Label: Lum' names the read 'Lum'
+
+
+def _softmax_plate_line(rows, start: int, floor: int, runs: int) -> tuple[str, list[str]]:
+    """``(section name, wavelengths)`` of the SoftMax Pro ``Plate:`` line above row index ``start``.
+
+    ``Plate:<TAB>Plate1<TAB>1.3<TAB>PlateFormat<TAB>Endpoint<TAB>Absorbance …<TAB>2<TAB>490 680 …``: the
+    wavelengths (nm) are the field of ``runs`` numbers after their count, read only for plates side by
+    side (``runs`` > 1; ``[]`` when no such field is found). ``('', [])`` without a ``Plate:`` line.
+    """
+    for k in range(start - 1, max(floor, start - 15) - 1, -1):
+        texts = [_text(c) for c in rows[k][2] if _text(c)]
+        if not texts or texts[0].lower() != "plate:":
+            continue
+        name = texts[1] if len(texts) > 1 else ""
+        for count, field_text in zip(texts[2:], texts[3:], strict=False):
+            parts = field_text.split()
+            if (runs > 1 and count == str(runs) and len(parts) == runs and len(set(parts)) == runs
+                    and all(p.isdecimal() and 200 <= int(p) <= 1100 for p in parts)):
+                return name, parts
+        return name, []
+    return "", []
+
+
+def _numeric_tail(cells: list, end: int, decimal_comma: bool) -> str:
+    """The first text at or after column ``end`` of a grid row when it is a number (else '')."""
+    tail = next((_text(c) for c in cells[end:] if _text(c)), "")
+    return tail if tail and _value(tail, decimal_comma)[1] in ("", "thousands") else ""
+
+
+def _refuse_value_beyond(path, rows, tails: list[tuple[int, str, str]], n: int) -> None:
+    """Refuse a grid row with a number beyond the grid's ``n`` columns: a cell added or shifted.
+
+    ``tails`` are ``(row index, row letter, numeric tail or '')`` of every row of the grid. A number
+    every row ends with alike is the read's name (Gen5's wavelength, ``570``), not a value.
+
+    Raises:
+        AcquisitionError: Naming the file, line and row, when some row's tail is a number the others lack.
+    """
+    texts = [t for _, _, t in tails]
+    common = max(set(texts), key=texts.count) if texts else ""
+    odd = next(((k, letter, t) for k, letter, t in tails if t and t != common), None)
+    if odd is not None:
+        k, letter, tail = odd
+        raise AcquisitionError(f"{path}: {_where(*rows[k][:2])}: row '{letter}' has a value beyond the grid's {n} "
+                               f"columns ('{tail}'): a cell added or shifted (its values would be read one column "
+                               f"off)")
 
 
 def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_comma: bool, tally: _Tally
@@ -387,6 +514,10 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
     ``starts`` are the columns where each plate of the header begins (side-by-side runs). A read
     without one number or saturated reading is no read (Gen5's ``Layout`` grid of ``SPL1``/``BLK``
     names, an empty template) and is left out, its text not counted.
+
+    Raises:
+        AcquisitionError: A read cut short, or a row with a number beyond the grid's columns (a
+            cell added or shifted; :func:`_refuse_value_beyond`).
     """
     cells_of: dict[tuple[str, int], list[tuple[str, float, str, object]]] = {}
     expected, row = 0, -1
@@ -395,6 +526,7 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
     # last cell names the read even when the name is a number (a wavelength, '570')
     multi_read = bool(second) and not (_text(second[j]) if j < len(second) else "") and any(
         _text(c) for s in starts for c in second[s : s + n])
+    tails: list[tuple[int, str, str]] = []
     k = i + 1
     while k < len(rows) and rows[k][0] == rows[i][0]:
         cells = rows[k][2]
@@ -405,6 +537,8 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
         elif letter or row < 0 or not any(_text(c) for c in values):
             break
         end = starts[-1] + n
+        if len(starts) == 1 and not multi_read:
+            tails.append((k, letter or row_label(row), _numeric_tail(cells, end, decimal_comma)))
         label = _text(cells[end]) if len(starts) == 1 and len(cells) > end else ""
         label = label if label and (multi_read or _value(label, False)[1]) else ""
         for run, start in enumerate(starts):
@@ -417,6 +551,8 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
     full = _ROWS_FOR_COLS[n] * n
     numeric = [key for key, found in cells_of.items()
                if any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found)]
+    if numeric:
+        _refuse_value_beyond(path, rows, tails, n)
     short = [key for key in numeric if len(cells_of[key]) != full]
     if short:
         label, _ = short[0]
@@ -851,24 +987,30 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
     """The reads in ``rows`` (see :func:`read_plate_reader`), in order."""
     reads: list[PlateRead] = []
     magellan = _magellan(path, rows)
-    i = floor = 0
+    i = floor = named = 0
+    header = ("", "")  # the header line naming the plate that is in force: (field, plate id)
     while i < len(rows):
+        _name_by_header(reads[named:], header)  # the reads found since: taken under that header
+        named = len(reads)
         sheet, number, cells = rows[i]
         if i > 0 and sheet != rows[i - 1][0]:
-            floor = i
+            floor, header = i, ("", "")
+        header = _header_plate_id(rows, i) or header
         where = _where(sheet, number)
         grid = _grid_header(cells)
         if grid is not None and _text(cells[grid[0]]).lower().startswith("temperature"):
             runs, nxt = _read_softmax_grid(path, rows, i, *grid, decimal_comma, tally)
             if runs[0]:
                 above = _label_above(rows, i, floor)
+                section, wavelengths = _softmax_plate_line(rows, i, floor, len(runs))
                 for run, records in enumerate(runs):
                     table = pd.DataFrame(records, columns=["well", "time_h", "value"])
                     kind = "endpoint" if table["time_h"].isna().all() else "kinetic"
                     if kind == "kinetic" and table["time_h"].isna().any():
                         raise AcquisitionError(f"{path}: {where}: a kinetic plate block with a read without its time")
-                    reads.append(PlateRead(_run_label(above, run, len(runs)), kind, table, where, n_cols=grid[1],
-                                           shape="softmax"))
+                    label = f"{above} {wavelengths[run]} nm" if wavelengths else _run_label(above, run, len(runs))
+                    reads.append(PlateRead(label, kind, table, where, section, grid[1], "softmax",
+                                           "Plate:" if section else "", wavelengths[run] if wavelengths else ""))
                 i = floor = nxt
                 continue
         if grid is not None:
@@ -923,26 +1065,80 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             i, floor = nxt, nxt if found else floor
             continue
         i += 1
+    _name_by_header(reads[named:], header)
+    _one_softmax_section(reads)
     return reads
 
 
-def _pick(export: PlateReaderExport, read: str) -> list[PlateRead]:
+def _pick(export: PlateReaderExport, read: str, option: str = "--read") -> tuple[list[PlateRead], str]:
+    """The reads ``read`` (the value of ``option``) names, and a note ('' when none is due).
+
+    A number is the read so named (a Gen5 read named ``570``) or of that wavelength (SoftMax Pro's
+    ``490``, read ``Plate1 490 nm``) where there is one, else the read of that number (from 1). A
+    number that is both (read 2 and another read's wavelength or name) takes the read it names, and
+    the note says so. Other text is a read's label, whole (letter case aside) else in part.
+
+    Raises:
+        AcquisitionError: ``read`` empty, naming no read or reads of several labels, or a number past the reads.
+    """
     text = read.strip()
-    if text.isdecimal() and not any(r.label.strip() == text for r in export.reads):
-        if 1 <= int(text) <= len(export.reads):
-            return [export.reads[int(text) - 1]]
-        raise AcquisitionError(f"{export.path}: --read {read}: there are {len(export.reads)} reads; "
-                               + _listing(export))
     if not text:
-        raise AcquisitionError(f"{export.path}: --read is empty; " + _listing(export))
-    exact = [r for r in export.reads if r.label.lower() == text.lower()]
-    partial = [r for r in export.reads if text.lower() in r.label.lower()]
-    chosen = exact or partial
-    labels = {r.label for r in chosen}
-    if not chosen or len(labels) > 1:
-        raise AcquisitionError(f"{export.path}: --read {read} names {'no' if not chosen else 'more than one'} read; "
+        raise AcquisitionError(f"{export.path}: {option} is empty; " + _listing(export))
+    note = ""
+    if text.isdecimal():
+        chosen = [r for r in export.reads if r.label.strip() == text or r.wavelength == text]
+        if not chosen:
+            n = len(export.reads)
+            if 1 <= int(text) <= n:
+                return [export.reads[int(text) - 1]], ""
+            there = "there is 1 read" if n == 1 else f"there are {n} reads"
+            raise AcquisitionError(f"{export.path}: {option} {read}: {there}; " + _listing(export))
+        numbered = export.reads[int(text) - 1] if 1 <= int(text) <= len(export.reads) else None
+        if numbered is not None and all(r is not numbered for r in chosen):
+            what = "wavelength" if chosen[0].wavelength == text else "name"
+            note = (f"{option} {text} taken as the read of that {what}, '{chosen[0].label}', not read number {text} "
+                    f"('{numbered.label}')")
+    else:
+        exact = [r for r in export.reads if r.label.lower() == text.lower()]
+        chosen = exact or [r for r in export.reads if text.lower() in r.label.lower()]
+    if not chosen or len({r.label for r in chosen}) > 1:
+        raise AcquisitionError(f"{export.path}: {option} {read} names {'no' if not chosen else 'more than one'} read; "
                                + _listing(export))
-    return chosen
+    return chosen, note
+
+
+def _plate_names(export: PlateReaderExport, chosen: list[PlateRead], plate_ids: list[str], notes: list[str]
+                 ) -> list[tuple[str, str]]:
+    """``(plate name, how it was named)`` for each of the ``chosen`` reads, plates of one assay.
+
+    The export's plate names where it names every read's (``how``: ``export`` for a list's plate
+    column, else the header field: ``ID1``, ``Plate-ID (Stacker)``, ``Plate Number``, ``Barcode``,
+    ``Plate:``), unless one header names several reads alike. Else one read is the layout's one
+    plate (``layout``) or named after the file (``file name``); several are the layout's plates in
+    order when it lists as many (``layout order``, said in ``notes``), else ``<file stem>_<n>``
+    (``file name``; a one-plate layout then applies to each).
+
+    Raises:
+        AcquisitionError: Several unnamed reads and a layout of another number of plates.
+    """
+    stem = export.path.stem
+    plates = [r.plate for r in chosen]
+    if all(plates) and (len(chosen) == 1 or len(set(plates)) == len(plates) or not any(r.plate_field for r in chosen)):
+        return [(r.plate, r.plate_field or "export") for r in chosen]  # a plate column's repeats: refused later
+    if len(chosen) == 1:
+        return [(plate_ids[0], "layout")] if len(plate_ids) == 1 else [(stem, "file name")]
+    alike = f" (its header names each plate {plates[0]})" if all(plates) else ""
+    if len(plate_ids) == len(chosen):
+        notes.append(f"{len(chosen)} reads taken as the layout's plates in order{alike}: "
+                     + ", ".join(f"{r.where} -> {p}" for r, p in zip(chosen, plate_ids, strict=True)))
+        return [(str(p), "layout order") for p in plate_ids]
+    if len(plate_ids) <= 1:
+        names = [f"{stem}_{k}" for k in range(1, len(chosen) + 1)]
+        notes.append(f"{len(chosen)} reads taken as plates {names[0]} ... {names[-1]}{alike}"
+                     + (", each with the layout's one plate map" if plate_ids else ""))
+        return [(name, "file name") for name in names]
+    raise AcquisitionError(f"{export.path}: {len(chosen)} plate reads but the layout lists {len(plate_ids)} "
+                           f"plates ({', '.join(plate_ids)}); " + _listing(export))
 
 
 def _listing(export: PlateReaderExport) -> str:
@@ -955,47 +1151,35 @@ def plate_reads_table(
     plate_ids: list[str] | None = None,
     endpoint_h: float | None = None,
     signal: str = "viability",
+    option: str = "--read",
 ) -> tuple[pd.DataFrame, list[str]]:
     """The reads to analyse as a metric table ``plate, well, time_h, value``, and notes.
 
-    ``signal`` (``viability`` or ``dead``) is what the first note says the read is taken as.
+    ``signal`` (``viability`` or ``dead``) is what the first note says the read is taken as;
+    ``option`` the command's option that gave ``read`` (``--read``, ``--dead-read``), as errors name it.
 
     One read is taken as it is. Reads that share a label (several grids of one assay, one per
-    plate) are plates: named by the export where it names them, else by the layout's plate ids
-    when it lists as many (in order), else ``<file stem>_<n>`` (a one-plate layout then applies
-    to each). Reads with different labels need ``read`` (its number from 1, or its label).
-    An endpoint read is placed at ``endpoint_h`` (0 h without it).
+    plate) are plates, named as :func:`_plate_names` says. Reads with different labels need
+    ``read`` (its number from 1, its label, or its wavelength: :func:`_pick`). An endpoint read is
+    placed at ``endpoint_h`` (0 h without it). The table's ``attrs["plate_names"]`` says how each
+    plate got its name (``{plate: how}``, ``how`` as :func:`_plate_names` gives it).
 
     Raises:
         AcquisitionError: Several reads and no choice, a choice that names none, or plates
             that cannot be matched with the layout's.
     """
-    chosen = _pick(export, read) if read is not None else export.reads
+    chosen, picked = _pick(export, read, option) if read is not None else (export.reads, "")
     labels = {r.label for r in chosen}
     kinds = {r.kind for r in chosen}
     if len(labels) > 1 or len(kinds) > 1:
-        raise AcquisitionError(f"{export.path}: holds {len(export.reads)} reads; pick one with --read N or "
-                               f"--read LABEL; " + _listing(export))
-    notes = list(export.notes)
-    plate_ids = plate_ids or []
-    stem = export.path.stem
-    if len(chosen) == 1:
-        names = [chosen[0].plate or (plate_ids[0] if len(plate_ids) == 1 else stem)]
-    elif all(r.plate for r in chosen):
-        names = [r.plate for r in chosen]
-    elif len(plate_ids) == len(chosen):
-        names = list(plate_ids)
-        notes.append(f"{len(chosen)} reads taken as the layout's plates in order: "
-                     + ", ".join(f"{r.where} -> {p}" for r, p in zip(chosen, names, strict=True)))
-    elif len(plate_ids) <= 1:
-        names = [f"{stem}_{k}" for k in range(1, len(chosen) + 1)]
-        notes.append(f"{len(chosen)} reads taken as plates {names[0]} ... {names[-1]}"
-                     + (", each with the layout's one plate map" if plate_ids else ""))
-    else:
-        raise AcquisitionError(f"{export.path}: {len(chosen)} plate reads but the layout lists {len(plate_ids)} "
-                               f"plates ({', '.join(plate_ids)}); " + _listing(export))
+        raise AcquisitionError(f"{export.path}: holds {len(export.reads)} reads; pick one with {option} N or "
+                               f"{option} LABEL; " + _listing(export))
+    notes = list(export.notes) + ([picked] if picked else [])
+    named = _plate_names(export, chosen, plate_ids or [], notes)
+    names = [name for name, _ in named]
     if len(set(names)) < len(names):
-        raise AcquisitionError(f"{export.path}: two reads of plate '{names[0]}'; " + _listing(export))
+        twice = next(name for name in names if names.count(name) > 1)
+        raise AcquisitionError(f"{export.path}: two reads of plate '{twice}'; " + _listing(export))
     parts = []
     for r, name in zip(chosen, names, strict=True):
         part = r.table.copy()
@@ -1004,6 +1188,7 @@ def plate_reads_table(
         part.insert(0, "plate", name)
         parts.append(part)
     table = pd.concat(parts, ignore_index=True)
+    table.attrs["plate_names"] = dict(named)
     if not np.isfinite(table["value"].to_numpy(float)).any():
         raise AcquisitionError(f"{export.path}: every reading of '{chosen[0].label or 'the read'}' is missing "
                                f"({'; '.join(export.notes) or 'no numbers'})")

@@ -120,7 +120,7 @@ def test_reads_to_choose_and_misplaced_read_option(tmp_path, monkeypatch, capsys
     res = CliRunner().invoke(app, ["fit", str(two), "--layout", str(layout), "--read", "Fluor", "--out",
                                    str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    assert "'Label: Fluor'" in res.output
+    assert "'Fluor'" in res.output and "Label: Fluor" not in res.output
     tidy = tmp_path / "tidy.csv"
     tidy.write_text("curve,dose,response\na,0,1\na,1e-6,0.5\na,1e-5,0.1\n")
     code, err = _run(monkeypatch, capsys, "fit", str(tidy), "--read", "1", "--out", str(tmp_path / "t"))
@@ -140,7 +140,7 @@ def test_inspect_lists_the_reads(tmp_path):
     assert res.exit_code == 0, res.output
     info = json.loads(res.output)
     assert info["kind"] == "plate_reader" and info["n_wells"] == 96
-    assert info["reads"][0]["label"] == "Label: Lum" and info["layout_check"]["imaged_not_in_layout"] == []
+    assert info["reads"][0]["label"] == "Lum" and info["layout_check"]["imaged_not_in_layout"] == []
 
 
 def write_sytox(tmp_path, seed=3):
@@ -305,8 +305,9 @@ def test_multiplexed_dead_and_viability_reads_are_fitted_together(tmp_path, monk
                      "--dead-read", "CellTox Green", "--endpoint-h", "72", "--out", str(out))
     assert code in (0, None), err
     fits = pd.read_csv(out / "fits.csv")
-    assert {"viability", "peak_dead"} <= set(fits["readout"])
-    for readout in ("viability", "peak_dead"):
+    # one time point per well: frac_dead only (a peak_dead curve would duplicate it)
+    assert {"viability", "frac_dead"} <= set(fits["readout"]) and "peak_dead" not in set(fits["readout"])
+    for readout in ("viability", "frac_dead"):
         got = fits[fits["readout"] == readout].set_index("curve")["ec50"]
         for name, ec50 in dict(EC50.values()).items():
             assert got[name] == pytest.approx(ec50, rel=0.2), (readout, name)
@@ -328,7 +329,7 @@ def test_multiplexed_reads_named_twice(tmp_path, monkeypatch, capsys):
     data.write_text(text + "\n" + text.replace("Label: Lum", "Label: CellTox Green"))
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "Lum",
                      "--dead-read", "1", "--out", str(tmp_path / "never"))
-    assert code == 2 and "name the same read ('Label: Lum')" in err
+    assert code == 2 and "name the same read ('Lum')" in err
     code, err = _run(monkeypatch, capsys, "fit", str(data), "--layout", str(layout), "--read", "CellTox Green",
                      "--dead-read", "Lum", "--out", str(tmp_path / "never"))
     assert code == 2 and "swapped?" in err
@@ -405,7 +406,7 @@ def test_a_dead_cell_read_exported_apart_pairs_with_the_viability_read(tmp_path,
                      "--endpoint-h", "72", "--out", str(out))
     assert code in (0, None), err
     fits = pd.read_csv(out / "fits.csv")
-    for readout in ("viability", "peak_dead"):
+    for readout in ("viability", "frac_dead"):  # the endpoint only: no duplicate peak_dead curve
         got = fits[fits["readout"] == readout].set_index("curve")["ec50"]
         for name, ec50 in dict(EC50.values()).items():
             assert got[name] == pytest.approx(ec50, rel=0.25), (readout, name)

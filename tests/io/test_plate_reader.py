@@ -41,7 +41,7 @@ def test_tecan_grid_with_decimal_commas_and_a_saturated_well(tmp_path):
     exp = read_plate_reader(tecan_text(tmp_path / "tecan.txt"))
     assert len(exp.reads) == 1
     read = exp.reads[0]
-    assert read.label == "Label: Lum" and read.kind == "endpoint" and read.n_cols == 12
+    assert read.label == "Lum" and read.kind == "endpoint" and read.n_cols == 12
     values = read.table.set_index("well")["value"]
     assert len(values) == 96 and values["A01"] == _value(0, 0) and values["H12"] == _value(7, 11)
     assert math.isnan(values["C04"]) and read.table["time_h"].isna().all()
@@ -127,7 +127,7 @@ def test_excel_workbook_grids_and_kinetic_time_cells(tmp_path):
     path = tmp_path / "reader.xlsx"
     book.save(path)
     reads = read_plate_reader(path).reads
-    assert [r.label for r in reads] == ["Label: CTG", ""]
+    assert [r.label for r in reads] == ["CTG", ""]
     assert reads[0].where == "sheet 'Magellan' row 2"
     assert reads[0].table.set_index("well").loc["E07", "value"] == _value(4, 6)
     assert sorted(reads[1].table["time_h"].unique()) == [0.0, 12.5, 30.0]
@@ -225,7 +225,7 @@ def test_tecan_kinetic_with_wells_down(tmp_path):
     exp = read_plate_reader(path)
     assert len(exp.reads) == 1 and exp.notes == ["1 saturated reading(s) (OVER/overflow) read as missing"]
     read = exp.reads[0]
-    assert read.kind == "kinetic" and read.label == "Label: Label1"
+    assert read.kind == "kinetic" and read.label == "Label1"
     assert sorted(read.table["time_h"].round(6).unique()) == [0.0, 0.5, round(3600.5 / 3600, 6)]
     assert read.table.set_index(["well", "time_h"]).loc[("B01", 0.5), "value"] == 31
     assert read.table["time_h"].is_monotonic_increasing
@@ -268,7 +268,8 @@ def test_softmax_pro_two_wavelengths_side_by_side(tmp_path):
     path = tmp_path / "alamar.txt"
     path.write_text("\n".join([*lines, "~End"]) + "\n")
     reads = read_plate_reader(path).reads
-    assert [r.label for r in reads] == ["Alamar #1", "Alamar #2"]
+    assert [r.label for r in reads] == ["Alamar 570 nm", "Alamar 600 nm"]  # named by the Plate: line's wavelengths
+    assert [r.wavelength for r in reads] == ["570", "600"]
     assert reads[1].table.set_index("well").loc["H12", "value"] == _value(7, 11, 1)
     assert reads[0].table.set_index("well").loc["H12", "value"] == _value(7, 11, 0)
 

@@ -92,7 +92,7 @@ def test_tecan_part_of_plate_reads(tmp_path):
     path = tmp_path / "icontrol.txt"
     path.write_text("\n".join(lines) + "\n", encoding="cp1252")
     full, part = read_plate_reader(path).reads
-    assert (full.label, part.label) == ("Label: CTG", "Label: Resazurin")
+    assert (full.label, part.label) == ("CTG", "Resazurin")
     _check(part.table, wells=[f"{ROWS96[r]}{c:02d}" for r in range(1, 7) for c in range(2, 12)])
     assert part.n_cols == 0  # a part of a plate does not say the plate's format
 
