@@ -205,9 +205,9 @@ def inspect(
         report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern),
                               interval_h=interval_h)
     if as_json:
-        from ferroscreen.io.inspection import inspection_json
+        from ferroscreen.json_output import dumps_strict
 
-        typer.echo(inspection_json(report))
+        typer.echo(dumps_strict(report))
     else:
         typer.echo(render_output(report) if report["kind"] in ("score_store", "fit_results", "fit_output")
                    else render_inspection(report))
@@ -301,8 +301,6 @@ def detect(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Find cells label-free (as training and score do) and, given truth, report precision/recall/F1."""
-    import json
-
     from ferroscreen.crops.detection_check import check_detection
 
     _check_number("--match-radius", match_radius, 0, low_open=True)
@@ -319,7 +317,9 @@ def detect(
         typer.echo(f"note: {len(left)} truth file(s) among the input images left out as truth, not images: "
                    f"{', '.join(left[:3])}{', ...' if len(left) > 3 else ''}", err=True)
     if as_json:
-        typer.echo(json.dumps(s, indent=1))
+        from ferroscreen.json_output import dumps_strict
+
+        typer.echo(dumps_strict(s))
         return
     unread = f" ({s['n_unreadable']} unreadable, see images.csv)" if s["n_unreadable"] else ""
     typer.echo(f"{s['n_images']} images{unread}, {s['n_detected']} cells detected -> {out}")
@@ -545,9 +545,9 @@ def evaluate(
     for note in result.get("notes", []):
         typer.echo(f"note: {note}", err=True)
     if as_json:
-        import json
+        from ferroscreen.json_output import dumps_strict
 
-        typer.echo(json.dumps(result, indent=1))
+        typer.echo(dumps_strict(result))
     else:
         typer.echo(render_evaluation(result))
 

@@ -11,7 +11,6 @@ under ``OUT``: ``plate/`` (images, layout, truth), ``model.pt``, ``plate.h5``,
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
+from ferroscreen.json_output import write_json
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: How the demo fits and ranks (``run_fit`` keywords; recorded in its provenance).
@@ -166,7 +166,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    (results / "provenance.json").write_text(json.dumps(provenance, indent=1))
+    write_json(results / "provenance.json", provenance)
 
     t = time.perf_counter()
     say("[5/5] writing the report")

@@ -40,6 +40,7 @@ from ferroscreen.analysis.screen import (
     summary_line,
     write_outputs,
 )
+from ferroscreen.json_output import write_json
 from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate import PlateFormat, PlateLayout, format_molar, make_layout
 from ferroscreen.plate.units import GRAMS_PER_LITRE
@@ -83,7 +84,7 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
         prov["scoring"] = dict(store_attrs)
     prov["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     with output_set(out_dir) as outputs:
-        outputs.path("provenance.json").write_text(json.dumps(prov, indent=1, default=str))
+        write_json(outputs.path("provenance.json"), prov)
     return outputs.final("provenance.json")
 
 

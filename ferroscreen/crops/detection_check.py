@@ -21,7 +21,6 @@ on, or a true point within ``match_radius`` px (default: a point's own
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -37,6 +36,7 @@ from ferroscreen.crops.normalization import normalize_frame
 from ferroscreen.crops.truth_files import TruthSource
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io.detect import PLAIN_IMAGE_SUFFIXES
+from ferroscreen.json_output import write_json
 
 IMAGE_SUFFIXES = PLAIN_IMAGE_SUFFIXES
 
@@ -307,5 +307,5 @@ def check_detection(
         if n_truth == 0:
             raise FerroscreenError(f"{truth}: no readable input image has truth here")
         summary.update(truth=str(truth), n_with_truth=n_truth, match_radius=radius, **summarize_counts(tp, fp, fn))
-    (out / "detection.json").write_text(json.dumps(summary, indent=1))
+    write_json(out / "detection.json", summary)
     return summary

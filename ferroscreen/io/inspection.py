@@ -26,6 +26,7 @@ from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
 from ferroscreen.io.plate_reader import PLATE_READ_SHAPES, NoPlateRead, plate_reads_table, read_plate_reader
 from ferroscreen.io.temporary_files import is_input_name, is_temporary_name, temporary_note
+from ferroscreen.json_output import strict_json_value
 from ferroscreen.plate import PlateLayout, read_layout, read_layouts
 from ferroscreen.plate.d300 import looks_like_d300_protocol
 from ferroscreen.plate.layout_records import NotALayout, table_header_index
@@ -149,14 +150,15 @@ def inspect_path(
         FerroscreenError: If ``path`` cannot be read as any of these kinds (a folder with
             neither a known layout nor images: the acquisition error).
 
-    Numbers that are not finite (an empty cell read as NaN) are ``None`` (:func:`json_ready`), so
-    :func:`inspection_json` writes them as ``null``.
+    Values are plain JSON types (:func:`~ferroscreen.json_output.strict_json_value`): numbers that are
+    not finite (an empty cell read as NaN) are ``None``, written as ``null`` by
+    :func:`~ferroscreen.json_output.dumps_strict`.
     """
-    return json_ready(_inspect(path, layout, fmt, interval_h))
+    return strict_json_value(_inspect(path, layout, fmt, interval_h))
 
 
 def _inspect(path: Path, layout: Path | list[Path] | None, fmt: str | None, interval_h: float) -> dict:
-    """:func:`inspect_path`'s description, before :func:`json_ready`."""
+    """:func:`inspect_path`'s description, before :func:`~ferroscreen.json_output.strict_json_value`."""
     path = Path(path)
     if not path.exists():
         raise FerroscreenError(f"{path}: no such file or folder")
@@ -253,28 +255,6 @@ def _layout_header(names: list[str], kind: str) -> bool:
     """
     lower = {str(n).strip().lower() for n in names}
     return kind == "tidy" and not {"curve", "response"} & lower and table_header_index([(0, list(names))]) is not None
-
-
-def json_ready(value):
-    """``value`` (dicts, lists, numbers, text) with NaN and infinities as ``None``, NumPy scalars as Python's."""
-    import math
-
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def inspection_json(info: dict) -> str:
-    """An :func:`inspect_path` (or output) description as JSON: ``null`` for missing numbers, never a bare ``NaN``."""
-    import json
-
-    return json.dumps(json_ready(info), indent=1, default=str, allow_nan=False)
 
 
 def _unreadable_reason(path: str | Path) -> str | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ferroscreen.json_output import write_json
 from ferroscreen.score.store import SCORING_ATTRS, StoreError, read_store
 
 #: What ``export`` writes beside ``wells.csv``: the store it came from and how that was scored.
@@ -137,7 +138,7 @@ def _write_record(out_dir: Path, store_path: str | Path, attrs: dict, wells_csv:
         "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
     }
     tmp = out_dir / f".{EXPORT_RECORD}.tmp"
-    tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    write_json(tmp, record)
     tmp.replace(out_dir / EXPORT_RECORD)
 
 

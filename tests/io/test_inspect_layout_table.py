@@ -2,7 +2,9 @@
 
 import json
 
-from ferroscreen.io.inspection import inspect_path, inspection_json, json_ready, render_inspection
+from ferroscreen.io.inspection import inspect_path, render_inspection
+from ferroscreen.json_output import dumps_strict as inspection_json
+from ferroscreen.json_output import strict_json_value as json_ready
 
 LAYOUT = """Well Position,Treatment,Dose,Type
 A01,,,Empty
