@@ -461,17 +461,20 @@ def _date_names_note(genes: pd.Series, layout, source: str | None) -> str:
     if not found:
         return ""
     renames = {"SEPT": "SEPTIN", "MARCH": "MARCHF"}
-    said = []
+    said, current = [], []
     for name, symbol in found[:8]:
         stem = symbol.rstrip("0123456789") if symbol else ""
         new = (f"{renames[stem]}{symbol[len(stem):]}" if stem in renames
                else "DELEC1" if symbol == "DEC1" else None)
         said.append(f"'{name}'" + (f" ({symbol}: {new} now)" if new else f" ({symbol}?)" if symbol else ""))
+        if new and new not in current:
+            current.append(new)
     more = f" and {len(found) - 8} more" if len(found) > 8 else ""
     where = (layout.source or "the layout") if layout is not None else source
+    example = f" ({', '.join(current[:2])}: Excel leaves them alone)" if current else " (Excel leaves them alone)"
     return _said(where, f"{len(found)} gene name(s) look like dates Excel made of gene symbols: {', '.join(said)}"
-                        f"{more}; they are used as written: write HGNC's current symbols in the map (SEPTIN7, "
-                        f"MARCHF1: Excel leaves them alone) or export it again as text")
+                        f"{more}; they are used as written: write HGNC's current symbols in the map{example} or "
+                        f"export it again as text")
 
 
 def _unread_wells_notes(read_wells: pd.DataFrame, layout, data_file) -> list[str]:

@@ -493,7 +493,7 @@ def test_excel_dates_among_the_gene_names_are_said_not_renamed(tmp_path, run_mai
     assert len(said) == 1 and said[0].startswith(f"{lay}: 3 gene name(s) look like dates Excel made of gene symbols: ")
     for part in ("'2024-09-07 00:00:00' (SEPT7: SEPTIN7 now)", "'1-Mar' (MARCH1: MARCHF1 now)",
                  "'1-Dec' (DEC1: DELEC1 now)", "; they are used as written: write HGNC's current symbols in the map "
-                 "(SEPTIN7, MARCHF1: Excel leaves them alone) or export it again as text"):
+                 "(DELEC1, SEPTIN7: Excel leaves them alone) or export it again as text"):
         assert part in said[0]
     genes = pd.read_csv(tmp_path / "o" / "genes.csv", dtype={"gene": str})
     assert set(dates.values()) <= set(genes["gene"])  # kept as written
@@ -552,3 +552,10 @@ def test_a_layout_plate_without_data_is_said(tmp_path, run_main):
                               tmp_path / "o", "--no-plots")
     assert code == 0, err
     assert f"{tmp_path / 'layout.csv'}: 1 of its 2 plates have no data (REP2); their wells take no part" in out
+
+
+def test_date_names_note_gives_the_symbols_it_found_as_its_example():
+    from ferroscreen.analysis.knockdown import _date_names_note
+
+    note = _date_names_note(pd.Series(["PLK1", "2024-09-07 00:00:00"]), None, "lib.csv")
+    assert "(SEPTIN7: Excel leaves them alone)" in note and "MARCHF1" not in note
