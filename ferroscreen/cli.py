@@ -55,6 +55,20 @@ class ReaderSignal(StrEnum):
 MAX_GALLERY = 200
 
 
+def _check_curve_model(model: str) -> None:
+    """Refuse an unknown ``fit --model`` before any input is read.
+
+    Raises:
+        FerroscreenError: One line naming the option and the models there are.
+    """
+    from ferroscreen.analysis.models import get_model
+
+    try:
+        get_model(model)
+    except ValueError as exc:
+        raise FerroscreenError(f"--model: {exc}") from None
+
+
 def _given_options(ctx: typer.Context, names: dict[str, str]) -> list[str]:
     """The options of ``names`` (parameter -> option) that the command line gave, not left at their default."""
     sources = {name: ctx.get_parameter_source(name) for name in names}  # click's ParameterSource (typer vendors it)
@@ -761,6 +775,7 @@ def fit(
 
     input_path = inputs[0]
     _check_number("--endpoint-h", endpoint_h, 0)
+    _check_curve_model(model)
     column_map = parse_column_map(columns)
     lay = None
     if layout:

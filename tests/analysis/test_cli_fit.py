@@ -126,7 +126,6 @@ def test_provenance_of_a_score_store_says_how_it_was_scored(tmp_path):
         ("curve,dose\na,1\n", ".csv", [], "missing column(s) response"),
         ("curve,dose,response\na,x,1\n", ".csv", [], "'x' is not a number"),
         ("foo,bar\n1,2\n", ".csv", [], "not a dose-response table"),
-        ("curve,dose,response\na,1,1\n", ".csv", ["--model", "ll9"], "unknown model 'll9'"),
         ("not hdf5", ".h5", [], ".h5"),
     ],
 )
@@ -137,6 +136,14 @@ def test_user_errors_are_one_line_ferroscreen_errors(tmp_path, content, suffix, 
     assert isinstance(res.exception, FerroscreenError), res.output
     text = str(res.exception)
     assert message in text and path.name in text and "\n" not in text
+
+
+def test_an_unknown_curve_model_is_refused_before_the_input_is_read(tmp_path):
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "not_there.csv"), "--out", str(tmp_path / "o"),
+                                   "--model", "ll9"])
+    assert isinstance(res.exception, FerroscreenError), res.output
+    assert str(res.exception).startswith("--model: unknown model 'll9'; expected one of ll4")  # not the input's fault
+    assert not (tmp_path / "o").exists()
 
 
 def test_main_maps_errors_to_exit_2(tmp_path, monkeypatch, capsys):
