@@ -399,7 +399,11 @@ def analyse_screen(
     if not readouts:
         why = ""
         vehicles = layout.table[layout.table["role"] == "vehicle"]
-        if not (annotated["role"] == "vehicle").any() and len(vehicles):  # listed, but none has a reading
+        if model == "ll2" and any(r in fittable_readouts(annotated) for r in ("viability", "gr")):
+            why = (f"; model ll2 (binomial) fits fractions of counted cells (frac_<mode>), and this table has none: "
+                   f"fit its {', '.join(r for r in ('viability', 'gr') if r in fittable_readouts(annotated))} "
+                   f"with ll4 or ll3")
+        elif not (annotated["role"] == "vehicle").any() and len(vehicles):  # listed, but none has a reading
             shown = ", ".join(vehicles["well"].astype(str).head(6)) + (" ..." if len(vehicles) > 6 else "")
             why = (f"; none of the layout's {len(vehicles)} vehicle wells ({shown}) has a reading in the data, "
                    f"and viability is relative to them (were their values read as missing? see the notes above)")

@@ -99,6 +99,11 @@ def test_binomial_model_and_readout_errors(screen):
         analyse_screen(wells, layout, readouts=["frac_bogus"])
     with pytest.raises(AnalysisInputError, match="binomial"):
         analyse_screen(wells, layout, model="ll2", readouts=["viability"])
+    viability_only = wells.drop(columns=[c for c in wells.columns if c.startswith("frac_") or c.startswith("n_")
+                                         and c not in ("n_cells", "n_cells_end")], errors="ignore")
+    with pytest.raises(AnalysisInputError, match=r"nothing to fit .*model ll2 \(binomial\) fits fractions of counted "
+                                                 r"cells .* fit its viability"):
+        analyse_screen(viability_only, layout, model="ll2")  # a CTG read: ll2 has nothing of its kind
 
 
 def test_ec50_over_time(screen):
