@@ -26,6 +26,7 @@ from pytorch_lightning.cli import LightningCLI
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.tasks.bundle_export import finalize_and_export
 from ferroscreen.tasks.death_mode import DeathModeClassifier
+from ferroscreen.tasks.lightning_notices import quiet_lightning_notices
 from ferroscreen.tasks.training_run import check_bundle_out
 
 
@@ -197,6 +198,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
     """Run the training CLI (``args`` as on the command line, e.g. ``["fit", "--config", f]``)."""
     # frozen layers keep their batch norms in eval mode on purpose (DeathModeNet.set_frozen)
     warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+    quiet_lightning_notices()
     return DeathModeCLI(
         DeathModeClassifier,
         subclass_mode_data=True,

@@ -1,0 +1,33 @@
+"""Lightning's notices that say nothing to a ferroscreen user, kept out of the output of `train` and `demo`.
+
+Three notices come with every Trainer of these versions and are about Lightning, not the run: the
+advert for Lightning's cloud logger ("💡 Tip: ... litlogger"), the note that the default logger is a
+CSV logger because tensorboard is not installed (train writes ``metrics.csv`` on purpose), and a
+deprecation inside Lightning's own tree utilities (``isinstance(treespec, LeafSpec)``). Everything
+else Lightning logs or warns is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+__all__ = ["quiet_lightning_notices"]
+
+_ADVERT_LOGGER = "pytorch_lightning.utilities.rank_zero"
+
+
+class _DropAdverts(logging.Filter):
+    """Drops the records of Lightning's logger that advertise other packages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: D102 - logging.Filter's contract
+        return "litlogger" not in str(record.getMessage())
+
+
+def quiet_lightning_notices() -> None:
+    """Filter the notices listed in the module docstring (idempotent; process-wide)."""
+    log = logging.getLogger(_ADVERT_LOGGER)
+    if not any(isinstance(f, _DropAdverts) for f in log.filters):
+        log.addFilter(_DropAdverts())
+    warnings.filterwarnings("ignore", message=r"Starting from v1\.9\.0, `tensorboardX` has been removed")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
