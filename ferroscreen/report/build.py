@@ -29,7 +29,7 @@ from ferroscreen.report.html import render_html, write_page
 from ferroscreen.report.knockdown import build_hits_report, is_hits_folder
 from ferroscreen.report.lines import line_comparisons
 from ferroscreen.report.rescue import rescue_comparisons
-from ferroscreen.report.results import RESULT_FILES, Results, compound_gallery_png, load_results
+from ferroscreen.report.results import RESULT_FILES, ReportInputError, Results, compound_gallery_png, load_results
 
 #: What each tidy table holds (shown next to its link).
 FILE_DESCRIPTIONS = {
@@ -308,6 +308,23 @@ def report_context(
     }
 
 
+def _refuse_other_outputs(folder: Path) -> None:
+    """Refuse, in one line saying what to do, a ``segment`` output or a ``hits`` folder that lost its genes.csv.
+
+    Raises:
+        ReportInputError: ``folder`` is one of those (its wells.csv is per well, not per well x time).
+    """
+    from ferroscreen.io.segment_outputs import is_segment_output
+
+    if folder.is_dir() and is_segment_output(folder):
+        raise ReportInputError(f"{folder}: a `ferroscreen segment` output (nuclei per well), which `report` does not "
+                               f"draw: call hits first (`ferroscreen hits {folder / 'wells.csv'} --layout LIBRARY "
+                               f"--out HITS`) and give `report` the HITS folder")
+    if (folder / "hits.json").is_file() and not (folder / "genes.csv").is_file():
+        raise ReportInputError(f"{folder}: a `ferroscreen hits` folder without its genes.csv (the gene table the "
+                               f"report draws): run hits again into this folder")
+
+
 def build_report(
     results_dir: str | Path,
     out: str | Path,
@@ -335,5 +352,6 @@ def build_report(
     out = Path(out)
     if is_hits_folder(results_dir):
         return build_hits_report(results_dir, out, title=title)
+    _refuse_other_outputs(Path(results_dir))
     res = load_results(results_dir)
     return write_page(out, render_html(report_context(res, out, max_compounds=max_compounds, title=title)))

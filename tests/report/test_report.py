@@ -207,6 +207,19 @@ def test_cli_user_errors(tmp_path, cli, user_error):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_segment_outputs_and_hits_folders_without_genes_say_what_to_do(tmp_path):
+    seg = tmp_path / "seg"
+    _write(seg / "wells.csv", "plate,well,n_fields,n_nuclei\nP1,B03,2,80\n")  # per well, no time_h
+    _write(seg / "segment.json", json.dumps({"task": "nuclei-segmentation"}))
+    with pytest.raises(ReportInputError, match="a `ferroscreen segment` output .* call hits first"):
+        build_report(seg, tmp_path / "a.html")  # was: "wells.csv: missing column(s) time_h"
+    hits = tmp_path / "hits"
+    _write(hits / "hits.json", "{}")
+    with pytest.raises(ReportInputError, match="a `ferroscreen hits` folder without its genes.csv"):
+        build_report(hits, tmp_path / "b.html")  # was: "no wells.csv or fits.csv"
+    assert not (tmp_path / "a.html").exists() and not (tmp_path / "b.html").exists()
+
+
 @pytest.mark.parametrize("n_wells", [96, 384, 1536])
 def test_plate_heatmaps_of_every_format(n_wells):
     from ferroscreen.plate import PlateFormat
