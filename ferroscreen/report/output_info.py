@@ -140,6 +140,7 @@ def _fit_folder_info(folder: Path) -> dict | None:
         "ferroscreen_version": prov.get("ferroscreen_version"),
         "created": prov.get("created"),
         "input": (prov.get("input") or {}).get("path") if isinstance(prov.get("input"), dict) else prov.get("input"),
+        "inputs": [i.get("path") for i in prov.get("inputs") or [] if isinstance(i, dict)],
         "layout": [lay.get("path") for lay in layouts if isinstance(lay, dict)],
         "options": prov["fit"],
         "tables": tables,
@@ -193,7 +194,8 @@ def _workbook_lines(info: dict) -> list[str]:
 
 def _fit_folder_lines(info: dict) -> list[str]:
     lines = [f"{info['path']}: fit output (ferroscreen {info['ferroscreen_version']}, {info['created']})",
-             f"  input: {info['input']}"]
+             f"  input: {info['input']}" if len(info.get("inputs") or []) < 2
+             else f"  inputs ({len(info['inputs'])}): {', '.join(map(str, info['inputs']))}"]
     if info["layout"]:
         lines.append(f"  layout: {', '.join(map(str, info['layout']))}")
     opts = info["options"]

@@ -550,6 +550,14 @@ def test_inspect_describes_a_fits_outputs(tmp_path):
     res = CliRunner().invoke(app, ["inspect", str(out / "results.xlsx")])
     assert res.exit_code == 0 and res.output.startswith(f"{out / 'results.xlsx'}: fit results workbook")
     assert "sheet fits: 4 rows" in res.output
+    (tmp_path / "replicate").mkdir()
+    second, _ = write_screen(tmp_path / "replicate", seed=2)  # a replicate plate of the same layout
+    second = second.rename(second.with_name("ctg_rep2.csv"))
+    two = tmp_path / "two"
+    res = CliRunner().invoke(app, ["fit", str(data), str(second), "--layout", str(layout), "--out", str(two)])
+    assert res.exit_code == 0, res.output
+    text = CliRunner().invoke(app, ["inspect", str(two)]).output
+    assert f"inputs (2): {data}, {second}" in text  # every input, not the first alone
     res = CliRunner().invoke(app, ["inspect", str(out / "results.xlsx"), "--json"])
     assert json.loads(res.output)["sheets"]["ranking"] == 4
     res = CliRunner().invoke(app, ["inspect", str(out / "wells.csv")])  # an input of fit as well
