@@ -250,11 +250,13 @@ def report_context(
     rescues = [r for c in compounds for r in c["rescue"]]
     ranked = set(res.ranking["compound"]) if res.ranking is not None else set()
     references = {i.name for i in infos if i.role == "reference"}
-    n_compounds = len(({i.name for i in infos} | ranked) - references) + n_left
+    pos_ctrls = {i.name for i in infos if i.role == "pos_ctrl"} - references
+    n_compounds = len(({i.name for i in infos} | ranked) - references - pos_ctrls) + n_left
     summary = {
         "n_plates": len(plates) or (res.qc["plate"].nunique() if res.qc is not None else 0),
         "n_compounds": n_compounds,
         "n_references": len(references),
+        "n_pos_ctrls": len(pos_ctrls),
         "n_curves": 0 if fits is None else len(fits),
         "n_active": n_active,
         "n_qc_fail": sum(v["verdict"] == "fail" for v in verdicts.values()),

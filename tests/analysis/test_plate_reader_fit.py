@@ -630,3 +630,16 @@ def test_a_rescue_plate_of_single_doses_is_compared_not_refused(tmp_path):
     assert res.exit_code == 0, res.output
     text = (tmp_path / "r.html").read_text()
     assert "Ferrostatin-1" in text and "ranking.csv ranks no compound" in text and "No ranking.csv" not in text
+
+
+def test_report_summary_counts_a_positive_control_apart_from_the_compounds(tmp_path):
+    from ferroscreen.report import load_results
+    from ferroscreen.report.build import report_context
+
+    data, layout = write_screen(tmp_path)
+    layout.write_text(layout.read_text().replace("Staurosporine,10,uM,pos_ctrl", "Puromycin,10,uM,pos_ctrl"))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = report_context(load_results(out), tmp_path / "r.html")["summary"]
+    assert summary["n_compounds"] == 4 and summary["n_pos_ctrls"] == 1  # was: 5 compounds (Puromycin among them)
