@@ -68,5 +68,7 @@ def fmt(value: Any, column: str = "") -> str:
             return molar(float(value))
         if float(value).is_integer() and abs(value) < 1e6:
             return str(int(value))
+        if 1000 <= abs(value) < 1e6:  # as the whole numbers beside it (85968 next to 99102, not 9.91e+04)
+            return f"{value:.0f}"
         return f"{value:.3g}"
     return str(value)

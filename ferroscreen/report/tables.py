@@ -217,11 +217,27 @@ def qc_verdicts(res: Results) -> dict[str, dict]:
     return out
 
 
+#: qc.csv's columns as the report heads them: the "reference" side of Z′ is the positive control wells
+#: (a mode's reference wells for its fraction, the pos_ctrl wells for counts and signals).
+_QC_HEADS = {"n_reference": "n_positive", "mean_reference": "mean_positive", "cv_reference": "cv_positive"}
+
+
 def qc_table(res: Results) -> dict | None:
-    """``qc.csv`` as a table, pass/fail cells classed ``ok``/``bad``."""
+    """``qc.csv`` as a table, pass/fail cells classed ``ok``/``bad``.
+
+    Columns are headed as :data:`_QC_HEADS` says; the ``n_cells_end`` readout of a plate-reader fit
+    (whose "count" is the read's signal) is shown as ``signal_end``.
+    """
     if res.qc is None:
         return None
+    reader = isinstance((res.provenance or {}).get("fit"), dict) and "plate_reader" in res.provenance["fit"]
     table = frame_table(res.qc)
+    if reader and "readout" in table["columns"]:
+        at = table["columns"].index("readout")
+        for row in table["rows"]:
+            if row[at]["text"] == "n_cells_end":
+                row[at]["text"] = "signal_end"
+    table["columns"] = [_QC_HEADS.get(c, c) for c in table["columns"]]
     for raw, row in zip(res.qc.itertuples(index=False), table["rows"], strict=True):
         for col, value, c in zip(table["columns"], raw, row, strict=True):
             low, v = col.lower(), truthy(value)

@@ -643,3 +643,11 @@ def test_report_summary_counts_a_positive_control_apart_from_the_compounds(tmp_p
     assert res.exit_code == 0, res.output
     summary = report_context(load_results(out), tmp_path / "r.html")["summary"]
     assert summary["n_compounds"] == 4 and summary["n_pos_ctrls"] == 1  # was: 5 compounds (Puromycin among them)
+    from ferroscreen.report.formatting import fmt
+    from ferroscreen.report.tables import qc_table
+
+    qc = qc_table(load_results(out))
+    assert "n_positive" in qc["columns"] and "n_reference" not in qc["columns"]
+    readouts = {row[qc["columns"].index("readout")]["text"] for row in qc["rows"]}
+    assert "signal_end" in readouts and "n_cells_end" not in readouts  # a luminescence read is no cell count
+    assert (fmt(99101.7), fmt(85968.0), fmt(0.0363651)) == ("99102", "85968", "0.0364")  # was 9.91e+04
