@@ -22,6 +22,7 @@ import pandas as pd
 from ferroscreen.errors import FerroscreenError, WellError
 from ferroscreen.plate import normalize_well
 from ferroscreen.plate.mode_colors import mode_bgr, mode_color
+from ferroscreen.plate.units import format_molar
 from ferroscreen.score.store import DONE, STATUS_NAMES, one_version, read_frame_cells, read_store
 
 __all__ = ["WellOverlays", "pick_times", "write_well_overlays"]
@@ -111,7 +112,8 @@ def _title(time_h: float, cells: pd.DataFrame, classes: list[str]) -> str:
         return head
     top = cells[[f"p_{c}" for c in classes]].to_numpy().argmax(1)
     share = np.bincount(top, minlength=len(classes)) / len(top)
-    return head + "\n" + " · ".join(f"{c[:4]} {s:.0%}" for c, s in zip(classes, share, strict=True) if s > 0)
+    parts = [f"{c} {s:.0%}" for c, s in zip(classes, share, strict=True) if s > 0]
+    return "\n".join([head] + [" · ".join(parts[i:i + 2]) for i in range(0, len(parts), 2)])  # two per line
 
 
 def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path, field_no: int | None = None,
@@ -199,7 +201,7 @@ def _write_overlays(store_path, wells: str, out_dir, field_no: int | None, times
             row = store.layout[store.layout["well"] == well]
             if len(row) and isinstance(row["compound"].iloc[0], str) and row["compound"].iloc[0]:
                 conc = row["concentration"].iloc[0] if "concentration" in row.columns else None
-                label += f" · {row['compound'].iloc[0]}" + (f" {conc:.3g} M" if isinstance(conc, float)
+                label += f" · {row['compound'].iloc[0]}" + (f" {format_molar(conc)}" if isinstance(conc, float)
                                                              and np.isfinite(conc) and conc > 0 else "")
         fig.suptitle(label, fontsize=9, y=1 - 0.12 / height, va="top", parse_math=False)  # "$" is no mathtext
         legend = fig.legend(handles=[Patch(color=mode_color(c, classes), label=c) for c in classes],
