@@ -76,6 +76,7 @@ def _store_info(path: Path) -> dict:
         "frames_done": int((frames["status"] != PENDING).sum() - len(failed)),
         "frames_failed": int(len(failed)),
         "frames_pending": int((frames["status"] == PENDING).sum()),
+        "journals": sorted(str(p) for p in path.with_name(path.name + ".parts").glob("rank-*.h5")),
         "failure_reasons": {str(k): int(v) for k, v in reasons.items()},
         "n_cells": int(frames["n_cells"].sum()),
         "n_wells": int(frames["well"].nunique()),
@@ -180,6 +181,9 @@ def _store_lines(info: dict) -> list[str]:
     if len(reasons) > 5:
         lines.append(f"    ... and {sum(n for _, n in reasons[5:])} more failed frame(s) ({len(reasons) - 5} more "
                      f"reasons; --json lists them)")
+    if info.get("journals"):
+        lines.append(f"  a stopped run left frame results in {Path(info['journals'][0]).parent} that the store does "
+                     f"not hold yet: `ferroscreen score ... --resume` merges them first")
     if info["frames_pending"]:
         lines.append("  (`ferroscreen score ... --resume` scores the pending frames)")
     lines.append(f"  layout: {layout}; per-well aggregates: {'yes' if info['wells_aggregated'] else 'not yet'}")

@@ -635,6 +635,13 @@ def test_inspect_describes_a_score_store(reference, plate_dir, bundle_path, tmp_
     (tmp_path / "other.h5").write_bytes(b"not hdf5")
     res = CliRunner().invoke(app, ["inspect", str(tmp_path / "other.h5")])
     assert res.exit_code != 0 and str(tmp_path / "other.h5") in str(res.exception)
+    stopped = tmp_path / "stopped.h5"
+    shutil.copy(reference, stopped)
+    (tmp_path / "stopped.h5.parts").mkdir()
+    (tmp_path / "stopped.h5.parts" / "rank-0.h5").write_bytes(b"")  # a stopped run's journal
+    res = CliRunner().invoke(app, ["inspect", str(stopped)])
+    assert f"a stopped run left frame results in {tmp_path / 'stopped.h5.parts'}" in res.output
+    assert "left frame results" not in CliRunner().invoke(app, ["inspect", str(reference)]).output
 
 
 def test_fit_of_an_exported_wells_table_takes_the_layout_it_carries(reference, tmp_path):
