@@ -802,7 +802,7 @@ def fit(
             raise AnalysisInputError(f"{input_path}: the score store has no /wells aggregates yet")
         estimate = FractionEstimate(fractions).value
         if lay is None and store.layout is not None and len(store.layout):
-            lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()))
+            lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()), source=input_path)
             lay.source = input_path  # the store's own layout: messages name the store, not "layout"
         from ferroscreen.score.export import store_notes
 

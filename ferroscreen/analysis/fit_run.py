@@ -88,10 +88,53 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
     return outputs.final("provenance.json")
 
 
-def layout_from_table(table: pd.DataFrame, wells: list[str]) -> PlateLayout:
-    """A :class:`PlateLayout` from a layout table stored beside the data (e.g. in a score store)."""
-    fmt = PlateFormat.smallest_containing(wells) if wells else 96
-    return make_layout(table.to_dict("records"), fmt)
+def layout_from_table(table: pd.DataFrame, wells: list[str], source: str | Path | None = None,
+                      plate_format: PlateFormat | int | None = None) -> PlateLayout:
+    """A :class:`PlateLayout` from a layout table stored beside the data (e.g. in a score store).
+
+    The plate format is ``plate_format`` when the store records one, else the one a layout file of
+    the table's wells is read as: the smallest holding the layout's own wells and the data's
+    ``wells`` (the scored wells may be a few of the plate's), at least a 96-well plate
+    (:func:`ferroscreen.plate.read_layout`'s rule). A layout scored for 8 wells of a 96-well plate
+    is therefore that 96-well plate, whatever wells were imaged.
+
+    Args:
+        table: The stored layout table (``plate_id, well, ...``; molar concentrations).
+        wells: The data's wells.
+        source: The file the table was stored in (the score store), named by errors and by the layout.
+        plate_format: The plate format the store records, if any.
+
+    Raises:
+        AnalysisInputError: A well of the layout or the data that lies outside the plate format (or
+            is no well id), naming ``source``.
+    """
+    from ferroscreen.errors import WellError
+
+    where = f"{source}: " if source is not None else ""
+    try:
+        if plate_format is not None:
+            fmt = plate_format if isinstance(plate_format, PlateFormat) else PlateFormat.from_n_wells(int(plate_format))
+        else:
+            named = [str(w) for w in table["well"].dropna()] if "well" in table.columns else []
+            everything = list(dict.fromkeys([*named, *map(str, wells)]))
+            fmt = PlateFormat.smallest_containing(everything) if everything else PlateFormat.from_n_wells(96)
+            if fmt.n_wells < 96:
+                fmt = PlateFormat.from_n_wells(96)
+        layout = make_layout(table.to_dict("records"), fmt, Path(source) if source is not None else None)
+    except WellError as exc:
+        raise AnalysisInputError(f"{where}stored layout: {exc}") from None
+    outside = [w for w in dict.fromkeys(map(str, wells)) if not _on_plate(fmt, w)]
+    if outside:
+        raise AnalysisInputError(f"{where}well(s) {', '.join(outside[:5])} lie outside the stored layout's "
+                                 f"{fmt.n_wells}-well plate ({fmt.rows} rows x {fmt.cols} columns)")
+    return layout
+
+
+def _on_plate(fmt: PlateFormat, well: str) -> bool:
+    try:
+        return fmt.contains(well)
+    except ValueError:  # no well id (WellError)
+        return False
 
 
 #: Layout columns a wells table may carry (``export`` joins them), molar concentrations under unit ``M``.

@@ -240,6 +240,8 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
 
     Those are plates it has no plate for, plates none of whose wells it lists, and wells it does
     not list (wells without a single reading, such as a plate read's blank cells, are no data);
+    and, the other way round, the layout's dose-response wells the data has no row for
+    (:func:`never_imaged`);
     and plates a one-plate layout describes though it names its plate otherwise
     (:meth:`~ferroscreen.plate.layout.PlateLayout.other_name_note`). Each data plate is matched as
     :meth:`~ferroscreen.plate.layout.PlateLayout.for_plate` matches it.
@@ -254,7 +256,7 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
         data = wells[["plate", "well"]].astype(str).drop_duplicates()
     plates = list(dict.fromkeys(data["plate"]))
     several = len(plates) > 1
-    unmatched, uncovered, missing = [], [], []
+    unmatched, uncovered, missing, covered = [], [], [], []
     for plate in plates:
         mine = set(data.loc[data["plate"] == plate, "well"])
         try:
@@ -267,6 +269,7 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
         if not mine & listed:
             uncovered.append(f"plate {plate}: none of its {len(mine)} wells is in {lay.source or 'the layout'}")
         else:
+            covered.append(plate)
             missing += [f"{plate} {w}" if several else w for w in sorted(mine - listed, key=well_to_rowcol)]
     listed_plates = ", ".join(layout.plate_ids)
     if len(unmatched) == len(plates):
@@ -282,7 +285,64 @@ def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
     if missing:
         shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
         notes.append(f"{len(missing)} well(s) of the data are not in the layout and join no curve: {shown}")
+    if never := never_imaged(wells, layout, covered):
+        notes.append(never)
     return notes
+
+
+def never_imaged(wells: pd.DataFrame, layout: PlateLayout, plates: list[str]) -> str | None:
+    """One line on the layout's dose-response wells (roles :data:`CURVE_ROLES`) the data has no row for.
+
+    Only the layout plates of the data's ``plates`` count (a layout of several plates describes
+    others too). It names the first wells with their compounds, and the compounds none of whose
+    wells is in the data, which get no curve; ``None`` when every such well is in the data.
+    """
+    several = len(plates) > 1
+    absent, seen = [], set()
+    named_compounds: dict[str, None] = {}
+    for plate in plates:
+        lay = layout.for_plate(plate)
+        t = lay.table
+        curve = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "")]
+        imaged = set(wells.loc[wells["plate"].astype(str) == plate, "well"].astype(str))
+        for well, compound in zip(curve["well"].astype(str), curve["compound"].astype(str), strict=True):
+            named_compounds.setdefault(compound)
+            if well in imaged:
+                seen.add(compound)
+            else:
+                absent.append((plate, well, compound))
+    if not absent:
+        return None
+    absent.sort(key=lambda a: (a[0], well_to_rowcol(a[1])))
+    shown = ", ".join(f"{f'{p} ' if several else ''}{w} {c}" for p, w, c in absent[:8])
+    shown += f" and {len(absent) - 8} more" if len(absent) > 8 else ""
+    line = f"{len(absent)} layout well(s) of a dose-response compound were never imaged (no row in the data): {shown}"
+    lost = [c for c in named_compounds if c not in seen]
+    if lost:
+        listed = ", ".join(lost[:8]) + (f" and {len(lost) - 8} more" if len(lost) > 8 else "")
+        line += f"; {len(lost)} compound(s) with no imaged well get no curve: {listed}"
+    return line
+
+
+def rescue_without_agent(annotated: pd.DataFrame, layout: PlateLayout) -> str | None:
+    """One line on the data's wells of role ``rescue`` whose layout row names no ``rescue_agent``.
+
+    Such a well is neither a rescue arm (no agent) nor the compound alone (its role says
+    otherwise), so no rescue comparison takes it; ``None`` when there is none.
+    """
+    if "rescue_agent" not in annotated.columns or "role" not in annotated.columns:
+        return None
+    bare = annotated[(annotated["role"] == "rescue") & (annotated["rescue_agent"].fillna("").astype(str) == "")]
+    if bare.empty:
+        return None
+    bare = bare.drop_duplicates(["plate", "well"])
+    several = annotated["plate"].nunique() > 1
+    sites = sorted(zip(bare["plate"].astype(str), bare["well"].astype(str), bare["compound"].astype(str),
+                       strict=True), key=lambda s: (s[0], well_to_rowcol(s[1])))
+    shown = ", ".join(f"{f'{p} ' if several else ''}{w} ({c or 'no compound'})" for p, w, c in sites[:8])
+    shown += f" and {len(sites) - 8} more" if len(sites) > 8 else ""
+    return (f"{layout.source or 'layout'}: {len(sites)} well(s) of role rescue name no rescue_agent and join no "
+            f"rescue comparison: {shown}; give the agent in column rescue_agent (or role sample)")
 
 
 def pooled_rescue_doses(annotated: pd.DataFrame) -> list[str]:
@@ -382,7 +442,8 @@ def analyse_screen(
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
     annotated = normalise_to_vehicle(used)
     notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *end_notes, *plates_without_vehicle(annotated),
-                                    *pooled_vehicles(annotated), *pooled_rescue_doses(annotated)) if n]
+                                    *pooled_vehicles(annotated), *pooled_rescue_doses(annotated),
+                                    rescue_without_agent(annotated, layout)) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     single_time = bool(wells.groupby(["plate", "well"])["time_h"].nunique().max() <= 1)

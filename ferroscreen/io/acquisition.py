@@ -24,6 +24,11 @@ class Acquisition:
         skipped: Files under ``root`` that looked like images but could not be
             interpreted (path, reason); reported by ``ferroscreen inspect``.
         notes: Reader remarks a user should see (e.g. how times were derived).
+
+    Every reader's frame table passes through
+    :func:`~ferroscreen.io.scan_times.group_scan_times` here: time stamps a minute or two
+    apart within one scan of a plate (instruments that stamp each well) become the scan's
+    time, the frames' own stamps kept in ``time_stamp_h``, said in a note.
     """
 
     root: Path
@@ -31,6 +36,13 @@ class Acquisition:
     frames: pd.DataFrame
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from ferroscreen.io.scan_times import group_scan_times
+
+        self.frames, said = group_scan_times(self.frames)
+        if said:
+            self.notes = [*self.notes, *said]
 
     def load(self, frame: int | str | Path | pd.Series) -> np.ndarray:
         """Pixels of one frame, given a row index, a frame-table row or a path."""

@@ -73,6 +73,11 @@ def parse_export_name(name: str, folder: str = "") -> dict | None:
 
     Returns a dict with ``plate``, ``well``, ``field``, ``channel``, ``z`` and
     either ``time_h`` (elapsed style) or ``abs_time`` (absolute style).
+
+    Raises:
+        WellError: The well is not a well id.
+        ValueError: An absolute time that is no date and time (month 13, 30 February, hour 25),
+            said in one line without the path.
     """
     m = EXPORT_RE.match(name)
     if m:
@@ -94,9 +99,11 @@ def parse_export_name(name: str, folder: str = "") -> dict | None:
     if m["ed"] is not None:
         rec["time_h"] = int(m["ed"]) * 24 + int(m["eh"]) + int(m["em"]) / 60
     else:
-        rec["abs_time"] = datetime(
-            int(m["Y"]), int(m["mo"]), int(m["d"]), int(m["H"]), int(m["Mi"])
-        )
+        try:
+            rec["abs_time"] = datetime(int(m["Y"]), int(m["mo"]), int(m["d"]), int(m["H"]), int(m["Mi"]))
+        except ValueError as exc:  # 2024y13m15d, 30 February, 25h, 61m
+            raise ValueError(f"no such date and time in its name: {m['Y']}y{m['mo']}m{m['d']}d_{m['H']}h{m['Mi']}m "
+                             f"({exc})") from None
     return rec
 
 
@@ -131,7 +138,7 @@ def read_incucyte_export(root: str | Path) -> Acquisition:
     for p in _iter_images(root, notes):
         try:
             rec = parse_export_name(p.name, p.parent.name)
-        except WellError as exc:
+        except ValueError as exc:  # a WellError too
             skipped.append((str(p), str(exc)))
             continue
         if rec is None:
@@ -140,9 +147,10 @@ def read_incucyte_export(root: str | Path) -> Acquisition:
         rec["path"] = str(p.resolve())
         records.append(rec)
     if not records:
+        first = f"; {len(skipped)} file(s) skipped, the first {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise AcquisitionError(
             f"{root}: no IncuCyte export images found (expected names like "
-            "VID1_phase_B2_1_00d04h00m.tif)"
+            f"VID1_phase_B2_1_00d04h00m.tif){first}"
         )
     _relative_hours(records)
     return Acquisition(root, "incucyte", make_frame_table(records), skipped, notes)
@@ -166,8 +174,12 @@ def read_incucyte_archive(root: str | Path) -> Acquisition:
         yymm, dd, hhmm = m["yymm"], m["dd"], m["hhmm"]
         try:
             when = datetime(2000 + int(yymm[:2]), int(yymm[2:]), int(dd), int(hhmm[:2]), int(hhmm[2:]))
+        except ValueError as exc:  # ScanData/2413/..., a 30th of February, hour 25
+            skipped.append((str(p), f"no such date and time in its path: ScanData/{yymm}/{dd}/{hhmm} ({exc})"))
+            continue
+        try:
             well = normalize_well(m["well"])
-        except (ValueError, WellError) as exc:
+        except WellError as exc:
             skipped.append((str(p), str(exc)))
             continue
         records.append(

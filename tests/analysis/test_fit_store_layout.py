@@ -1,0 +1,107 @@
+"""A score store's own layout sets the plate format, not the few wells that were scored."""
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from ferroscreen.analysis.fit_run import layout_from_table
+from ferroscreen.analysis.inputs import AnalysisInputError
+
+from .conftest import run_fit_main, synthetic_screen
+
+#: The scored wells of an 8-well subset of a 96-well plate: all within a 24-well plate's A01-D06.
+SCORED = ["A01", "A02", "A03", "A04", "B01", "B02", "C05", "D05"]
+
+
+def stored_layout() -> pd.DataFrame:
+    _, layout = synthetic_screen(seed=2)
+    return layout.table.drop(columns=["concentration_raw"], errors="ignore")
+
+
+def test_stored_layout_wells_set_the_plate_format():
+    table = stored_layout()
+    assert "A07" in set(table["well"])
+    layout = layout_from_table(table, SCORED)
+    assert layout.plate_format.n_wells == 96
+    assert len(layout.table) == len(table)
+
+
+def test_a_small_layout_reads_as_a_96_well_plate_like_its_file():
+    """``read_layout`` reads a layout of wells A01-B03 as a 96-well plate; the stored one reads the same."""
+    table = pd.DataFrame({"plate_id": "P1", "well": ["A01", "B03"], "compound": "X", "concentration": [1e-6, 1e-5]})
+    assert layout_from_table(table, ["A01"]).plate_format.n_wells == 96
+
+
+def test_recorded_plate_format_is_taken():
+    table = stored_layout()
+    assert layout_from_table(table, SCORED, plate_format=384).plate_format.n_wells == 384
+
+
+def test_errors_name_the_store():
+    table = stored_layout()
+    with pytest.raises(AnalysisInputError, match=r"^plate\.h5: stored layout: .*A07.*24-well"):
+        layout_from_table(table, SCORED, source="plate.h5", plate_format=24)
+    with pytest.raises(AnalysisInputError, match=r"^plate\.h5: well\(s\) A07 lie outside the stored layout's 24-well"):
+        layout_from_table(table[table["well"].isin(SCORED)], [*SCORED, "A07"], source="plate.h5", plate_format=24)
+
+
+def test_fit_of_a_store_with_few_scored_wells_uses_its_layout(tmp_path, monkeypatch, capsys):
+    """The reported case: ``fit small.h5`` (no --layout) said A07 lies outside a 24-well plate."""
+    import ferroscreen.score.store as store_mod
+
+    wells, _ = synthetic_screen(seed=2)
+    box = sorted({f"{r}{c:02d}" for r in "ABCD" for c in range(1, 7)})
+    fake = SimpleNamespace(wells=wells[wells["well"].isin(box)].reset_index(drop=True), layout=stored_layout(),
+                           classes=["alive", "apoptosis", "ferroptosis"], attrs={"plate": "P1"},
+                           frames=pd.DataFrame({"status": [1]}))
+    monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
+    path = tmp_path / "small.h5"
+    path.write_bytes(b"")
+    code, out, err = run_fit_main([str(path), "--out", str(tmp_path / "o"), "--readout", "frac_ferroptosis",
+                                   "--fractions", "frac"],
+                                  monkeypatch, capsys)
+    assert code == 0, err
+    assert "outside" not in out + err
+    fits = pd.read_csv(tmp_path / "o" / "fits.csv")
+    assert "erastin" in set(fits["curve"])
+
+
+def test_layout_wells_never_imaged_are_said_with_their_compounds():
+    from ferroscreen.analysis.screen import layout_coverage
+    from ferroscreen.plate import make_layout
+
+    wells, layout = synthetic_screen(seed=2)
+    inert = set(layout.table.loc[layout.table["compound"] == "inert", "well"])
+    data = wells[~wells["well"].isin(inert | {"A01"})]
+    notes = layout_coverage(data, layout)
+    never = [n for n in notes if "never imaged" in n]
+    assert len(never) == 1
+    assert never[0].startswith(f"{len(inert) + 1} layout well(s) of a dose-response compound were never imaged (no "
+                               "row in the data): A01 erastin, ")
+    assert never[0].endswith("; 1 compound(s) with no imaged well get no curve: inert")
+    assert not any("never imaged" in n for n in layout_coverage(wells, layout))
+    # a layout of two plates: only the data's plate counts
+    two = make_layout([*layout.table.assign(plate_id="P1").to_dict("records"),
+                       *layout.table.assign(plate_id="P2").to_dict("records")])
+    assert not any("never imaged" in n for n in layout_coverage(wells, two))
+
+
+def test_rescue_well_without_agent_is_said(tmp_path, monkeypatch, capsys):
+    import ferroscreen.score.store as store_mod
+
+    wells, _ = synthetic_screen(seed=2)
+    table = stored_layout()
+    rescue = table.index[table["role"] == "rescue"][:2]
+    table.loc[rescue, "rescue_agent"] = ""
+    bare = ", ".join(f"{w} (erastin)" for w in table.loc[rescue, "well"])
+    fake = SimpleNamespace(wells=wells, layout=table, classes=["alive", "apoptosis", "ferroptosis"],
+                           attrs={"plate": "P1"}, frames=pd.DataFrame({"status": [1]}))
+    monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
+    path = tmp_path / "plate.h5"
+    path.write_bytes(b"")
+    code, out, err = run_fit_main([str(path), "--out", str(tmp_path / "o"), "--readout", "frac_ferroptosis",
+                                   "--fractions", "frac"], monkeypatch, capsys)
+    assert code == 0, err
+    assert (f"note: {path}: 2 well(s) of role rescue name no rescue_agent and join no rescue comparison: {bare}; "
+            "give the agent in column rescue_agent (or role sample)") in out
