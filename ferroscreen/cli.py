@@ -55,6 +55,11 @@ class ReaderSignal(StrEnum):
 MAX_GALLERY = 200
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 image"``, ``"3 images"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _check_curve_model(model: str) -> None:
     """Refuse an unknown ``fit --model`` before any input is read.
 
@@ -336,7 +341,7 @@ def detect(
         typer.echo(dumps_strict(s))
         return
     unread = f" ({s['n_unreadable']} unreadable, see images.csv)" if s["n_unreadable"] else ""
-    typer.echo(f"{s['n_images']} images{unread}, {s['n_detected']} cells detected -> {out}")
+    typer.echo(f"{_count(s['n_images'], 'image')}{unread}, {_count(s['n_detected'], 'cell')} detected -> {out}")
     if "f1" in s:
         typer.echo(
             f"against {s['truth']} ({s['n_with_truth']} images with truth): precision {s['precision']:.3f}, "
@@ -425,8 +430,8 @@ def segment(
     failed = f", {summary['n_failed']} could not be read" if summary["n_failed"] else ""
     failed += f", {summary['n_reused']} label images kept from the stopped run" if summary["n_reused"] else ""
     typer.echo(
-        f"{summary['n_images']} images{failed}, {summary['n_nuclei']} nuclei, "
-        f"{summary['n_flagged_fields']} fields flagged by QC -> {out}"
+        f"{_count(summary['n_images'], 'image')}{failed}, {summary['n_nuclei']} nuclei, "
+        f"{_count(summary['n_flagged_fields'], 'field')} flagged by QC -> {out}"
     )
 
 

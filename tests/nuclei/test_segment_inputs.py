@@ -131,3 +131,13 @@ def test_inspect_describes_a_real_segment_output(well_named, tiny_model_file, tm
     assert "images: 4 (0 failed" in render_inspection(info)
     (tmp_path / "o" / "run.json").unlink()  # segment.json alone marks the folder (it records the task)
     assert inspect_path(tmp_path / "o")["kind"] == "segment_output"
+
+
+def test_one_image_is_said_in_the_singular(tmp_path, tiny_model_file, monkeypatch, capfd):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    tifffile.imwrite(folder / "a.tif", make_nuclei(shape=(64, 64))[0])
+    code, out, err = _segment(monkeypatch, capfd, folder, "--model", tiny_model_file, "--out", tmp_path / "o",
+                              "--diameter", "model")
+    assert code == 0, err
+    assert "1 image, " in out and "1 images" not in out
