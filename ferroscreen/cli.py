@@ -344,7 +344,7 @@ def detect(
     typer.echo(f"{_count(s['n_images'], 'image')}{unread}, {_count(s['n_detected'], 'cell')} detected -> {out}")
     if "f1" in s:
         typer.echo(
-            f"against {s['truth']} ({s['n_with_truth']} images with truth): precision {s['precision']:.3f}, "
+            f"against {s['truth']} ({_count(s['n_with_truth'], 'image')} with truth): precision {s['precision']:.3f}, "
             f"recall {s['recall']:.3f}, F1 {s['f1']:.3f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})"
         )
 
@@ -927,18 +927,29 @@ def score(
             progress=sys.stderr.isatty(), interval_h=interval_h,
             log=lambda m: typer.echo(m, err=True),
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (kill, timeout, SLURM, docker stop): Terminated
+        what = f"terminated ({exc.signal_name})" if getattr(exc, "signal_name", None) else "interrupted"
         parts = out.with_name(out.name + ".parts")
         if out.exists() or (parts.is_dir() and any(parts.glob("rank-*.h5"))):
-            typer.echo(f"interrupted: {out} and its journals keep the frames scored so far; {again}", err=True)
+            typer.echo(f"{what}: {out} and its journals keep the frames scored so far; {again}", err=True)
         else:
-            typer.echo(f"interrupted before a frame was saved to {out}", err=True)
-        sys.exit(130)
+            typer.echo(f"{what} before a frame was saved to {out}", err=True)
+        sys.exit(getattr(exc, "exit_code", 130))
     except RuntimeError as exc:  # a DataLoader worker killed (out of memory): the journals keep what was scored
         if "DataLoader worker" not in str(exc):
             raise
         raise FerroscreenError(f"{out}: {str(exc).splitlines()[0].rstrip('. ')} (out of memory? fewer --workers "
                                f"or a smaller --batch-size need less); {again}") from None
+    except OSError as exc:  # a full disk or quota: the journals keep the frames committed before it
+        import errno
+        import os
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        where = str(exc.filename) if exc.filename is not None else str(out)
+        raise FerroscreenError(f"{where}: {os.strerror(exc.errno).lower()}"
+                               f"{f' while scoring {out}' if where != str(out) else ''}; free some space, then "
+                               f"{again}") from None
     for line in s["failures"]:
         typer.echo(f"failed frame: {line}", err=True)
     typer.echo(
@@ -1099,6 +1110,14 @@ def _os_error_line(exc: OSError) -> str:
     """``PATH: reason`` for an operating-system error (a folder where a file goes, no permission, ...)."""
     where = str(exc.filename) if exc.filename is not None else ""
     reason = exc.strerror or str(exc)
+    import errno
+
+    if not where and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # a failed write names no file: the output
+        args = sys.argv[1:]
+        given = [a.split("=", 1)[1] for a in args if a.startswith("--out=")]
+        given += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--out", "-o")]
+        if given:
+            where, reason = given[-1], f"{reason} (writing the output)"
     if isinstance(exc, FileExistsError | NotADirectoryError) and where:
         reason = f"{reason} (a file stands where a folder is needed)"
     hidden = Path(where)

@@ -37,7 +37,7 @@ from ferroscreen.crops import CropNormalization
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.models.death_mode_net import DeathModeNet
-from ferroscreen.models.load_errors import describe_load_error, require_bundle_file
+from ferroscreen.models.load_errors import describe_load_error, describe_state_dict_error, require_bundle_file
 
 FORMAT = "ferroscreen-bundle"
 FORMAT_VERSION = 1
@@ -189,7 +189,7 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        raise ModelBundleError(f"{path}: not a readable model bundle: {describe_load_error(exc)}") from None
+        raise ModelBundleError(f"{path}: not a readable model bundle: {describe_load_error(exc, path)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelBundleError(f"{path}: not a ferroscreen model bundle (was it written by `ferroscreen train`?)")
     if payload.get("format_version", 0) > FORMAT_VERSION:
@@ -207,6 +207,13 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         CropNormalization.from_meta(meta.get("normalization"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelBundleError(f"{path}: bad crop normalisation in the bundle ({exc})") from None
+    state = payload.get("state_dict")
+    if not isinstance(state, dict):
+        raise ModelBundleError(f"{path}: the bundle holds no weights (state_dict); it is damaged")
+    width = _head_width(state)
+    if width is not None and width != len(classes):
+        raise ModelBundleError(f"{path}: lists {len(classes)} class names ({', '.join(map(str, classes))}) but its "
+                               f"network has {width} outputs; the bundle is inconsistent (retrain or rewrite it)")
     net = DeathModeNet(
         backbone=meta["backbone"],
         n_classes=len(classes),
@@ -214,9 +221,10 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         input_size=int(meta["input_size"]),
     )
     try:
-        net.load_state_dict(payload["state_dict"])
+        net.load_state_dict(state)
     except RuntimeError as exc:
-        raise ModelBundleError(f"{path}: weights do not match the recorded architecture ({str(exc)[:160]})") from None
+        raise ModelBundleError(f"{path}: weights do not match the recorded architecture "
+                               f"({describe_state_dict_error(exc)})") from None
     net.temperature.fill_(float(meta["temperature"]))
     net.eval()
     graph = payload.get("int8_graph")
@@ -224,4 +232,21 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         graph = graph.numpy().tobytes() if isinstance(graph, torch.Tensor) else None
         if graph is None or hashlib.sha256(graph).hexdigest() != (meta.get("int8") or {}).get("sha256"):
             raise ModelBundleError(f"{path}: the int8 graph does not match its recorded sha256 (damaged bundle)")
+        from ferroscreen.models.int8 import graph_output_width
+
+        width = graph_output_width(graph)
+        if width is not None and width != len(classes):
+            raise ModelBundleError(f"{path}: its int8 graph has {width} outputs for {len(classes)} class names "
+                                   f"({', '.join(map(str, classes))}); the bundle is inconsistent (run "
+                                   f"`ferroscreen quantize` on it again)")
     return Bundle(net, meta, path, file_sha256(path), graph)
+
+
+def _head_width(state: dict) -> int | None:
+    """Outputs of the classifier head in ``state`` (rows of the last ``head.*.weight``); ``None`` when not found."""
+    heads = [(k, v) for k, v in state.items()
+             if k.startswith("head.") and k.endswith(".weight") and getattr(v, "ndim", 0) == 2]
+    if not heads:
+        return None
+    key, weight = max(heads, key=lambda kv: [int(p) if p.isdigit() else -1 for p in kv[0].split(".")])
+    return int(weight.shape[0])

@@ -258,6 +258,23 @@ class PendingLogits:
         return np.concatenate(self._parts)
 
 
+def graph_output_width(graph: bytes) -> int | None:
+    """The last dimension of an ONNX graph's first output (its logits per class); ``None`` when not fixed or unreadable.
+
+    Needs only ``onnx`` (``None`` without it): a bundle's graph is checked against its class list on load.
+    """
+    try:
+        import onnx
+
+        model = onnx.load_model_from_string(graph)
+        dims = model.graph.output[0].type.tensor_type.shape.dim
+    except Exception:  # noqa: BLE001 - no onnx, or not a graph: the int8 session reports it when used
+        return None
+    if not dims or not dims[-1].HasField("dim_value"):
+        return None
+    return int(dims[-1].dim_value)
+
+
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Row softmax of ``logits / temperature`` in float32 (numpy: torch's thread pool stays idle)."""
     z = np.asarray(logits, np.float32) / np.float32(temperature)

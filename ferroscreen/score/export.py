@@ -22,7 +22,9 @@ which survivors in inducer wells count as dead.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,9 +115,7 @@ def export_wells(store_path: str | Path, out_dir: str | Path, fractions: str = D
     table = wells_table(store_path, fractions, store)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "wells.csv"
-    tmp = out_dir / ".wells.csv.tmp"
-    table.to_csv(tmp, index=False, float_format="%.6g")
-    tmp.replace(path)
+    _write_whole(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
     _write_record(out_dir, store_path, store.attrs, path, fractions)
     return path
 
@@ -137,9 +137,24 @@ def _write_record(out_dir: Path, store_path: str | Path, attrs: dict, wells_csv:
         "wells_csv_sha256": file_sha256(wells_csv),
         "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
     }
-    tmp = out_dir / f".{EXPORT_RECORD}.tmp"
-    write_json(tmp, record)
-    tmp.replace(out_dir / EXPORT_RECORD)
+    _write_whole(out_dir / EXPORT_RECORD, lambda tmp: write_json(tmp, record))
+
+
+def _write_whole(path: Path, write) -> None:
+    """``write(tmp)`` into a hidden ``.<name>.tmp`` beside ``path``, then rename it to ``path``.
+
+    A failed write (a full disk) deletes the temporary file and raises an ``OSError`` naming ``path``.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, str(tmp), tmp):
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from None
+        raise
 
 
 def exported_scoring(wells_csv: str | Path) -> dict | None:

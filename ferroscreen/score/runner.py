@@ -20,6 +20,7 @@ between 1 and 2, for up to ``idle_exit_s`` seconds (:func:`open_first_scan`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -34,7 +35,7 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.io.frames import frame_file, is_store_frame
-from ferroscreen.io.scans import later_scans, scan_interval_h
+from ferroscreen.io.scans import later_scans, next_scan_paths, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan
 from ferroscreen.score.merge import merge_journals
@@ -49,6 +50,7 @@ from ferroscreen.score.plan import (
 )
 from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries
 from ferroscreen.score.store_lock import holding_store_lock
+from ferroscreen.score.terminate import Terminated, ending_on_sigterm, received
 
 
 def default_workers(precision: str = "32") -> int:
@@ -73,6 +75,18 @@ def parts_dir(out: Path) -> Path:
     return out.with_name(out.name + ".parts")
 
 
+def _ended_by_sigterm(func):
+    """``func`` run within :func:`ferroscreen.score.terminate.ending_on_sigterm` (SIGTERM ends it as Ctrl-C does)."""
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with ending_on_sigterm():
+            return func(*args, **kwargs)
+
+    return run
+
+
+@_ended_by_sigterm
 @holding_store_lock
 def score_plate(
     acquisition: str | Path,
@@ -150,6 +164,10 @@ def score_plate(
     Raises:
         FerroscreenError: Any problem found before writing (one line naming the file); another
             run writing ``out`` (:mod:`ferroscreen.score.store_lock`).
+        Terminated: SIGTERM arrived (a ``KeyboardInterrupt``, as Ctrl-C): the store and its journals
+            keep the frames scored so far; ``resume`` continues.
+        OSError: A write failed (a full disk: ``errno`` ENOSPC, the file named); the journals keep the
+            frames committed before it.
     """
     from ferroscreen.allocator import keep_freed_memory
     from ferroscreen.io import find_layout_beside, open_acquisition
@@ -334,6 +352,7 @@ def score_plate(
     stats = {"crops": 0, "frames_scored": 0, "predict_s": 0.0}
     last_activity = time.monotonic()
     final = not watch  # watch: a next-scan bundle holds each site's newest frame until the last pass
+    gap_logged = ""
     while True:
         ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final,
                               seen=seen)
@@ -342,7 +361,10 @@ def score_plate(
             frames.loc[ids, "status"] = PENDING
             jobs = [(int(i), str(frames.at[i, "path"]), *((following.at[i],) if bundle.next_scan else ()))
                     for i in ids]
-            log(f"scoring {len(jobs)} frame(s) of plate {plate}")
+            if (note := gap_note(frames, bundle.next_scan)) and note != gap_logged:
+                log(note)
+                gap_logged = note
+            log(_scoring_line(len(jobs), plate, frames.loc[ids, "time_h"], watch))
             shape = tuple(attrs["frame_shape"]) or None
             tp = time.perf_counter()
             n_crops = _predict(jobs, bundle, detector, parts, devices, batch_size, workers, shape, accelerator,
@@ -382,6 +404,19 @@ def score_plate(
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
     return summarize(store, stats, time.perf_counter() - t0)
+
+
+def _scoring_line(n: int, plate: str, times: pd.Series, watch: bool) -> str:
+    """``scoring N frame(s) of plate P at 16 h`` (the timepoints; with ``watch`` the time of day first)."""
+    hours = sorted({round(float(t), 3) for t in times if pd.notna(t)})
+    if not hours:
+        at = ""
+    elif len(hours) <= 3:
+        at = f" at {', '.join(f'{h:g}' for h in hours)} h"
+    else:
+        at = f" at {hours[0]:g}-{hours[-1]:g} h ({len(hours)} timepoints)"
+    clock = time.strftime("%H:%M:%S ") if watch else ""
+    return f"{clock}scoring {n} frame(s) of plate {plate}{at}"
 
 
 def _same_acquisition(out: Path, existing, acquisition: Path, found: pd.DataFrame) -> str:
@@ -502,8 +537,7 @@ def _rescore_stale(before: pd.DataFrame | None, frames: pd.DataFrame, next_scan:
     if next_scan and own:
         old_paths = before["path"].astype(str).to_numpy()
         landed = {paths[i] for i in range(len(frames)) if paths[i] and (i >= len(old_paths) or not old_paths[i])}
-        present = frames[frames["path"] != ""]
-        following = later_scans(present, next_scan).reindex(frames.index)
+        following = _later_scans_within(frames, next_scan).reindex(frames.index)
         used = frames["next_scan"].to_numpy()
         unreadable = set()  # later scans that failed and are unchanged since: they stay unread
         for j in np.flatnonzero(status == FAILED):
@@ -551,8 +585,7 @@ def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool,
     ids = frames_to_score(frames, settle_s, seen)
     if not next_scan:
         return ids, None
-    present = frames[frames["path"] != ""]
-    following = later_scans(present, next_scan).reindex(frames.index)
+    following = _later_scans_within(frames, next_scan).reindex(frames.index)
     if next_scan == 1:
         following = following.astype(object).where(following.notna(), None)
     else:
@@ -564,6 +597,70 @@ def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool,
         later = whole.iloc[ids] if next_scan > 1 else whole.iloc[ids].map(lambda p: (p,))
         ids = ids[[isinstance(ps, tuple) and all(_settled(p, now, settle_s, seen) for p in ps) for ps in later]]
     return ids, following
+
+
+#: A later scan more than this many scan intervals after the scan before it is not read (a gap in imaging).
+MAX_SCAN_STEP = 1.5
+
+
+def max_scan_step_h(frames: pd.DataFrame) -> float | None:
+    """Hours a next-scan bundle may look from one scan to the next: :data:`MAX_SCAN_STEP` x the plate's interval.
+
+    ``None`` (no limit) with fewer than two timepoints.
+    """
+    here = scan_interval_h(frames[frames["path"].astype(str) != ""])
+    return MAX_SCAN_STEP * float(here) if here else None
+
+
+def _later_scans_within(frames: pd.DataFrame, next_scan: int) -> pd.Series:
+    """Each frame's later scans (:func:`ferroscreen.io.scans.later_scans` of the frames with a file), gaps cut.
+
+    A bundle reading k later scans learned cells one scan interval apart at
+    each step: a later scan more than :func:`max_scan_step_h` after the one
+    before it (a timepoint missing at that site) is not used, nor any after it
+    (``None`` in its place: the crop repeats the scan before, and the frame's
+    ``next_scan`` counts fewer, as for a later scan that cannot be read).
+    """
+    present = frames[frames["path"].astype(str) != ""]
+    step_h = max_scan_step_h(frames)
+    if step_h is None or present.empty:
+        return later_scans(present, next_scan)
+    nxt = next_scan_paths(present, max_gap_h=step_h)
+    label = {}
+    for i, p in zip(present.index, present["path"].astype(str), strict=True):
+        label.setdefault(p, i)
+    chains = []
+    for i in present.index:
+        chain, at = [], i
+        for _ in range(int(next_scan)):
+            p = nxt.at[at] if at is not None else None
+            chain.append(p if p else None)
+            at = label.get(p) if p else None
+        chains.append(tuple(chain))
+    if next_scan == 1:
+        return pd.Series([c[0] for c in chains], index=present.index, dtype=object)
+    return pd.Series(chains, index=present.index, dtype=object)
+
+
+def gap_note(frames: pd.DataFrame, next_scan: int) -> str:
+    """A note naming how many frames have a later scan left unread for a gap in imaging ('' when none)."""
+    if not next_scan or frames.empty:
+        return ""
+    present = frames[frames["path"].astype(str) != ""]
+    step_h = max_scan_step_h(frames)
+    if step_h is None:
+        return ""
+    whole = later_scans(present, next_scan)
+    cut = _later_scans_within(frames, next_scan)
+    as_tuple = (lambda v: (v,)) if next_scan == 1 else (lambda v: v if isinstance(v, tuple) else ())
+    short = [i for i in present.index
+             if sum(p is not None for p in as_tuple(cut.at[i])) < sum(p is not None for p in as_tuple(whole.at[i]))]
+    if not short:
+        return ""
+    first = present.loc[short[0]]
+    return (f"note: {len(short)} frame(s) read fewer later scans than the model takes: the scan after them comes "
+            f"more than {step_h:g} h later ({MAX_SCAN_STEP:g}x the plate's scan interval; a timepoint is missing), "
+            f"e.g. {first['well']} f{first['field']} at {float(first['time_h']):g} h")
 
 
 def _settled(path: str | None, now: float, settle_s: float, seen: SeenFiles | None = None) -> bool:
@@ -663,7 +760,11 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
     try:
         trainer.predict(module, datamodule=data, return_predictions=False)
     except SystemExit:  # Lightning ends a Ctrl-C with exit(1) after its teardown: said as the interrupt it was
-        raise KeyboardInterrupt from None
+        raise (Terminated() if received() else KeyboardInterrupt()) from None
+    except RuntimeError:  # e.g. DataLoader workers killed by the SIGTERM sent to the whole process group
+        if received():
+            raise Terminated() from None
+        raise
     finally:
         cv2.setNumThreads(cv_threads)  # the data module set one thread for its workers' sake
     if bar is not None:

@@ -23,6 +23,8 @@ journal has its superblock's consistency flags cleared first (what ``h5clear
 
 from __future__ import annotations
 
+import errno
+import os
 import struct
 from pathlib import Path
 
@@ -30,6 +32,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from ferroscreen.score.h5write import abandon, write_failure
 from ferroscreen.score.store import CELL_SCHEMA, DONE, FAILED, empty_cells
 
 RESULT_SCHEMA: dict[str, object] = {
@@ -47,6 +50,11 @@ RESULT_SCHEMA: dict[str, object] = {
     "next_scan": np.int8,
 }
 REASON_DTYPE = "S200"
+_CELL_CHUNK = 8192
+_RESULT_CHUNK = 1024
+#: Free bytes a new journal needs; a commit needs its own size (twice, chunks rewritten) plus :data:`_MARGIN_BYTES`.
+_CREATE_BYTES = 256 << 10
+_MARGIN_BYTES = 256 << 10
 #: Result values a frame record may leave out.
 RESULT_DEFAULTS = {"next_scan": -1}
 
@@ -63,19 +71,37 @@ class ShardWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.n_classes = int(n_classes)
-        f = h5py.File(self.path, "w", libver="latest", locking=False)
-        c = f.create_group("cells")
-        for col, dt in CELL_SCHEMA.items():
-            c.create_dataset(col, (0,), dt, maxshape=(None,), chunks=(8192,))
-        c.create_dataset("prob", (0, n_classes), np.float32, maxshape=(None, n_classes), chunks=(8192, n_classes))
-        r = f.create_group("results")
-        for col, dt in RESULT_SCHEMA.items():
-            r.create_dataset(col, (0,), dt, maxshape=(None,), chunks=(1024,))
-        r.create_dataset("reason", (0,), REASON_DTYPE, maxshape=(None,), chunks=(1024,))
-        f.swmr_mode = True
-        self.f = f
+        self.f = None
         self.n_cells = 0
         self.n_results = 0
+        self._cell_row = sum(np.dtype(dt).itemsize for dt in CELL_SCHEMA.values()) + 4 * self.n_classes
+        self._result_row = sum(np.dtype(dt).itemsize for dt in RESULT_SCHEMA.values()) + 200
+        self._require_space(_CREATE_BYTES)
+        try:
+            f = h5py.File(self.path, "w", libver="latest", locking=False)
+        except (OSError, RuntimeError) as exc:
+            failure = write_failure(exc, self.path)
+            if failure is None:
+                raise
+            raise failure from None
+        try:
+            c = f.create_group("cells")
+            for col, dt in CELL_SCHEMA.items():
+                c.create_dataset(col, (0,), dt, maxshape=(None,), chunks=(_CELL_CHUNK,))
+            c.create_dataset("prob", (0, n_classes), np.float32, maxshape=(None, n_classes),
+                             chunks=(_CELL_CHUNK, n_classes))
+            r = f.create_group("results")
+            for col, dt in RESULT_SCHEMA.items():
+                r.create_dataset(col, (0,), dt, maxshape=(None,), chunks=(_RESULT_CHUNK,))
+            r.create_dataset("reason", (0,), REASON_DTYPE, maxshape=(None,), chunks=(_RESULT_CHUNK,))
+            f.swmr_mode = True
+            # held open: a dataset closed (a temporary handle let go) after a failed write raises from its destructor
+            self._cells = {col: c[col] for col in (*CELL_SCHEMA, "prob")}
+            self._results = {col: r[col] for col in (*RESULT_SCHEMA, "reason")}
+        except BaseException as exc:
+            self._give_up(f, exc)
+            raise
+        self.f = f
 
     def commit(self, results: list[dict], cells: dict[str, np.ndarray]) -> None:
         """Append finished frames: their cells first (flushed), then their result rows (flushed).
@@ -87,17 +113,29 @@ class ShardWriter:
         """
         if not results:
             return
+        if self.f is None:
+            raise OSError(errno.EIO, "journal closed after a failed write", str(self.path))
         n_new = len(cells["frame"])
+        # a write HDF5 cannot complete leaves it unable to close the file cleanly: refuse one that will not fit
+        self._require_space(self._cell_row * (2 * n_new + _CELL_CHUNK) + self._result_row * (2 * len(results)
+                            + _RESULT_CHUNK) + _MARGIN_BYTES)
+        try:
+            self._append(results, cells, n_new)
+        except BaseException as exc:
+            f, self.f = self.f, None
+            self._give_up(f, exc)
+            raise
+
+    def _append(self, results: list[dict], cells: dict[str, np.ndarray], n_new: int) -> None:
         base = self.n_cells
         if n_new:
-            g = self.f["cells"]
             for col in (*CELL_SCHEMA, "prob"):
-                ds = g[col]
+                ds = self._cells[col]
                 ds.resize(base + n_new, axis=0)
                 ds[base:] = cells[col]
             self.f.flush()
             self.n_cells = base + n_new
-        r = self.f["results"]
+        r = self._results
         m0, m = self.n_results, len(results)
         for col, dt in RESULT_SCHEMA.items():
             vals = np.array([res.get(col, RESULT_DEFAULTS[col]) if col in RESULT_DEFAULTS else res[col]
@@ -115,8 +153,42 @@ class ShardWriter:
     def close(self) -> None:
         """Close the file (clears the SWMR writer flag)."""
         if self.f is not None:
-            self.f.close()
-            self.f = None
+            f, self.f = self.f, None
+            try:
+                self._cells = self._results = {}
+                f.close()
+            except BaseException as exc:
+                self._give_up(f, exc)
+                raise
+
+    def _require_space(self, nbytes: int) -> None:
+        """Raise ``OSError(ENOSPC)`` naming the journal when its file system has less than ``nbytes`` free."""
+        try:
+            st = os.statvfs(self.path.parent)
+        except (OSError, AttributeError):
+            return
+        if st.f_blocks and st.f_bavail * st.f_frsize < nbytes:  # f_blocks 0: a file system that tells nothing
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+
+    def _give_up(self, f, exc: BaseException) -> None:
+        """Let go of ``f`` safely after ``exc`` (a failed write, an interrupt mid-write).
+
+        A failed write raises as one ``OSError`` naming the journal; the journal on disk is left as a
+        killed writer leaves it (a resumed run recovers its committed frames).
+        """
+        failure = write_failure(exc, self.path)
+        if failure is None:
+            try:
+                self._cells = self._results = {}
+                f.close()
+                return
+            except BaseException as again:  # noqa: BLE001 - the close failed too: a write failure
+                failure = write_failure(again, self.path)
+                if failure is None:
+                    raise
+        abandon(f)  # before its dataset handles are let go: their destructors write too
+        self._cells = self._results = {}
+        raise failure from None
 
 
 class ShardReader:

@@ -253,8 +253,11 @@ def write_store(
     start = np.zeros(nf, np.int64)
     stop = np.zeros(nf, np.int64)
     total = int(sum(b - a for _, _, a, b in runs))
+    row = sum(np.dtype(dt).itemsize for dt in CELL_SCHEMA.values()) + 4 * k
+    _require_space(path, total * row + nf * (256 + 16 * k) + (1 << 20))
     try:
-        with h5py.File(tmp, "w", libver="latest", locking=False) as f:
+        f = _create(tmp, path)
+        try:
             c = f.create_group("cells")
             chunk = min(CELL_CHUNK, max(total, 1))
             for col, dt in CELL_SCHEMA.items():
@@ -304,6 +307,14 @@ def write_store(
                 lg = f.create_group("layout")
                 lg.attrs["columns"] = list(layout.columns)
                 _write_table(lg, layout)
+        except BaseException as exc:
+            _give_up(f, exc, path)
+            raise
+        try:
+            f.close()
+        except BaseException as exc:
+            _give_up(f, exc, path)
+            raise
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -312,6 +323,56 @@ def write_store(
         if tmp.exists():
             tmp.unlink()
     return PlateStore(attrs, _typed_frames(frames), sums, wells, layout)
+
+
+def _require_space(path: Path, nbytes: int) -> None:
+    """Raise ``OSError(ENOSPC)`` naming store ``path`` when its file system has less than ``nbytes`` free.
+
+    HDF5 cannot close a file cleanly after a failed write (its handles then fail, and can crash,
+    as they are let go): a store copy that will not fit is refused before it starts.
+    """
+    import errno
+
+    try:
+        st = os.statvfs(path.parent)
+    except (OSError, AttributeError):
+        return
+    if st.f_blocks and st.f_bavail * st.f_frsize < nbytes:  # f_blocks 0: a file system that tells nothing
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+def _create(tmp: Path, path: Path) -> h5py.File:
+    """Create HDF5 file ``tmp`` (written for ``path``); a failed write raises one ``OSError`` naming ``path``."""
+    from ferroscreen.score.h5write import write_failure
+
+    try:
+        return h5py.File(tmp, "w", libver="latest", locking=False)
+    except (OSError, RuntimeError) as exc:
+        failure = write_failure(exc, path)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _give_up(f: h5py.File, exc: BaseException, path: Path) -> None:
+    """Let go of the temporary store file ``f`` after ``exc``.
+
+    A failed write (a full disk) closes it without HDF5 writing again and raises one ``OSError``
+    naming ``path``; anything else just closes it.
+    """
+    from ferroscreen.score.h5write import abandon, write_failure
+
+    failure = write_failure(exc, path)
+    if failure is None:
+        try:
+            f.close()
+            return
+        except BaseException as again:  # noqa: BLE001 - the close failed too: a write failure
+            failure = write_failure(again, path)
+            if failure is None:
+                raise
+    abandon(f)
+    raise failure from None
 
 
 #: Rows a source span may hold beyond twice the rows it is read for (see :func:`_gather`).

@@ -11,6 +11,7 @@ from pytorch_lightning.callbacks import BasePredictionWriter
 
 from ferroscreen.score.shard import ShardWriter
 from ferroscreen.score.store import CELL_SCHEMA, concat_cells
+from ferroscreen.score.terminate import uninterrupted
 
 
 def shard_path(parts_dir: str | Path, rank: int) -> Path:
@@ -111,13 +112,23 @@ class JournalWriter(BasePredictionWriter):
             offset += n
         cells = concat_cells(parts, self.n_classes)
         cells = {k: cells[k].astype(dt) for k, dt in CELL_SCHEMA.items()} | {"prob": cells["prob"]}
-        self.journal.commit(results, cells)
+        with uninterrupted():  # a SIGTERM lets the commit finish, then ends the run
+            self.journal.commit(results, cells)
         self.finished = []
         self.last_commit = time.monotonic()
         self.frames_committed += len(results)
         self.cells_committed += offset
         if self.progress is not None and trainer.global_rank == 0:
             self.progress(len(results))
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        """Close the journal when the run fails or is interrupted (a failed write lets go of it safely)."""
+        journal, self.journal = self.journal, None
+        if journal is not None:
+            try:
+                journal.close()
+            except Exception:  # noqa: BLE001 - the run's own error is the one to report
+                pass
 
     def on_predict_end(self, trainer, pl_module) -> None:  # noqa: D102
         if self.deferred is not None:

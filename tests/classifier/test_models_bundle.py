@@ -68,7 +68,7 @@ def test_bundle_round_trip_and_errors(tmp_path):
         load_bundle(path, expected_classes=["alive", "dead"])
     bad = tmp_path / "bad.pt"
     bad.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(ModelBundleError, match="bad.pt: not a readable model bundle: corrupt, truncated or not a PyTorch"):
+    with pytest.raises(ModelBundleError, match="bad.pt: not a readable model bundle: cut short or corrupt: the archive.s end"):
         load_bundle(bad)
     bad.write_bytes(b"not a model at all")
     with pytest.raises(ModelBundleError, match="bad.pt: not a readable model bundle: corrupt, truncated or not a PyTorch"):

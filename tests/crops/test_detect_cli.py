@@ -126,7 +126,7 @@ def test_detect_one_image_with_its_mask_and_an_acquisitions_phase_channel(images
     res = runner.invoke(app, ["detect", str(folder / "field1.tif"), "--out", str(tmp_path / "one"),
                               "--truth", str(masks / "field1_masks.png")])
     assert res.exit_code == 0, res.output
-    assert "1 images, " in res.output and "precision" in res.output and "(tp " in res.output
+    assert "1 image, " in res.output and "precision" in res.output and "(tp " in res.output
     acq = tmp_path / "acq"  # an IncuCyte export with a dye channel: detection runs on phase
     acq.mkdir()
     frame = tifffile.imread(folder / "field1.tif")

@@ -44,5 +44,5 @@ def test_the_mask_of_a_folders_one_image_is_its_truth(tmp_path):
     res = CliRunner().invoke(app, ["detect", str(folder), "--truth", str(folder / "instances_ids.png"),
                                    "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
-    assert "1 images, " in res.output and "precision" in res.output
+    assert "1 image, " in res.output and "precision" in res.output
     assert set(pd.read_csv(tmp_path / "out" / "images.csv")["image"]) == {"field0"}
