@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["abandon", "write_failure"]
+__all__ = ["abandon", "require_space", "write_failure"]
 
 _ERRNO = re.compile(r"errno = (\d+), error message = '([^']*)'")
 
@@ -41,9 +41,18 @@ def write_failure(exc: BaseException, path: str | Path) -> OSError | None:
     return OSError(code, os.strerror(code) if code else found.group(2), str(path))
 
 
-def no_space(exc: BaseException) -> bool:
-    """Whether ``exc`` is a full disk or an exhausted quota."""
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+def require_space(path: str | Path, nbytes: int) -> None:
+    """Raise ``OSError(ENOSPC)`` naming ``path`` when its folder's file system has less than ``nbytes`` free.
+
+    HDF5 cannot always let go of a file cleanly after a failed write, so a write that will not fit
+    is refused before it starts. A file system that reports no sizes (``f_blocks`` 0) is not checked.
+    """
+    try:
+        st = os.statvfs(Path(path).parent)
+    except (OSError, AttributeError):
+        return
+    if st.f_blocks and st.f_bavail * st.f_frsize < nbytes:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
 def abandon(f) -> None:
@@ -59,7 +68,7 @@ def abandon(f) -> None:
         fd = f.id.get_vfd_handle()
     except Exception:  # noqa: BLE001 - closed already, or a driver without a descriptor
         fd = None
-    if isinstance(fd, int) and fd >= 0:
+    if isinstance(fd, int) and fd >= 0 and _is_file_of(fd, f):
         try:
             sink = os.open(os.devnull, os.O_RDWR)
             os.dup2(sink, fd)
@@ -70,3 +79,12 @@ def abandon(f) -> None:
         f.close()
     except Exception:  # noqa: BLE001 - given up: nothing left to report
         pass
+
+
+def _is_file_of(fd: int, f) -> bool:
+    """Whether descriptor ``fd`` is still open on ``f``'s file (not a number reused for another file)."""
+    try:
+        held, named = os.fstat(fd), os.stat(f.filename)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)

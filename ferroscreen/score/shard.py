@@ -24,7 +24,6 @@ journal has its superblock's consistency flags cleared first (what ``h5clear
 from __future__ import annotations
 
 import errno
-import os
 import struct
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from ferroscreen.score.h5write import abandon, write_failure
+from ferroscreen.score.h5write import abandon, require_space, write_failure
 from ferroscreen.score.store import CELL_SCHEMA, DONE, FAILED, empty_cells
 
 RESULT_SCHEMA: dict[str, object] = {
@@ -76,7 +75,7 @@ class ShardWriter:
         self.n_results = 0
         self._cell_row = sum(np.dtype(dt).itemsize for dt in CELL_SCHEMA.values()) + 4 * self.n_classes
         self._result_row = sum(np.dtype(dt).itemsize for dt in RESULT_SCHEMA.values()) + 200
-        self._require_space(_CREATE_BYTES)
+        require_space(self.path, _CREATE_BYTES)
         try:
             f = h5py.File(self.path, "w", libver="latest", locking=False)
         except (OSError, RuntimeError) as exc:
@@ -117,7 +116,7 @@ class ShardWriter:
             raise OSError(errno.EIO, "journal closed after a failed write", str(self.path))
         n_new = len(cells["frame"])
         # a write HDF5 cannot complete leaves it unable to close the file cleanly: refuse one that will not fit
-        self._require_space(self._cell_row * (2 * n_new + _CELL_CHUNK) + self._result_row * (2 * len(results)
+        require_space(self.path, self._cell_row * (2 * n_new + _CELL_CHUNK) + self._result_row * (2 * len(results)
                             + _RESULT_CHUNK) + _MARGIN_BYTES)
         try:
             self._append(results, cells, n_new)
@@ -155,20 +154,12 @@ class ShardWriter:
         if self.f is not None:
             f, self.f = self.f, None
             try:
+                f.flush()  # a failed write shows here, while the file can still be let go safely
                 self._cells = self._results = {}
                 f.close()
             except BaseException as exc:
                 self._give_up(f, exc)
                 raise
-
-    def _require_space(self, nbytes: int) -> None:
-        """Raise ``OSError(ENOSPC)`` naming the journal when its file system has less than ``nbytes`` free."""
-        try:
-            st = os.statvfs(self.path.parent)
-        except (OSError, AttributeError):
-            return
-        if st.f_blocks and st.f_bavail * st.f_frsize < nbytes:  # f_blocks 0: a file system that tells nothing
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
 
     def _give_up(self, f, exc: BaseException) -> None:
         """Let go of ``f`` safely after ``exc`` (a failed write, an interrupt mid-write).

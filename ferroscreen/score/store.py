@@ -34,6 +34,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import FerroscreenError, missing_file
+from ferroscreen.score.h5write import require_space
 
 SCHEMA = "ferroscreen-score-store"
 SCHEMA_VERSION = 1
@@ -254,7 +255,7 @@ def write_store(
     stop = np.zeros(nf, np.int64)
     total = int(sum(b - a for _, _, a, b in runs))
     row = sum(np.dtype(dt).itemsize for dt in CELL_SCHEMA.values()) + 4 * k
-    _require_space(path, total * row + nf * (256 + 16 * k) + (1 << 20))
+    require_space(path, total * row + nf * (256 + 16 * k) + (1 << 20))
     try:
         f = _create(tmp, path)
         try:
@@ -311,6 +312,7 @@ def write_store(
             _give_up(f, exc, path)
             raise
         try:
+            f.flush()  # a failed write shows here, while the file can still be let go safely
             f.close()
         except BaseException as exc:
             _give_up(f, exc, path)
@@ -325,28 +327,12 @@ def write_store(
     return PlateStore(attrs, _typed_frames(frames), sums, wells, layout)
 
 
-def _require_space(path: Path, nbytes: int) -> None:
-    """Raise ``OSError(ENOSPC)`` naming store ``path`` when its file system has less than ``nbytes`` free.
-
-    HDF5 cannot close a file cleanly after a failed write (its handles then fail, and can crash,
-    as they are let go): a store copy that will not fit is refused before it starts.
-    """
-    import errno
-
-    try:
-        st = os.statvfs(path.parent)
-    except (OSError, AttributeError):
-        return
-    if st.f_blocks and st.f_bavail * st.f_frsize < nbytes:  # f_blocks 0: a file system that tells nothing
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-
-
 def _create(tmp: Path, path: Path) -> h5py.File:
     """Create HDF5 file ``tmp`` (written for ``path``); a failed write raises one ``OSError`` naming ``path``."""
     from ferroscreen.score.h5write import write_failure
 
     try:
-        return h5py.File(tmp, "w", libver="latest", locking=False)
+        return h5py.File(tmp, "w", libver="latest", locking=False, rdcc_nbytes=0)  # no chunk cache to write later
     except (OSError, RuntimeError) as exc:
         failure = write_failure(exc, path)
         if failure is None:

@@ -31,7 +31,7 @@ from ferroscreen.cli import main
 main()
 """
 #: Skip the free-space check before a commit, so that the write itself fails (quota, a size limit).
-NO_CHECK = "import ferroscreen.score.shard as s; s.ShardWriter._require_space = lambda self, n: None"
+NO_CHECK = "import ferroscreen.score.shard as s; s.require_space = lambda path, n: None"
 
 
 def _limited(limit: int, *args, patch: str = "") -> subprocess.CompletedProcess:
@@ -102,3 +102,18 @@ def test_no_space_for_the_store_copy_on_resume(reference, plate_dir, bundle_path
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {out}: no space left on device; free some space")
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not list(tiny_disk.glob(".p.h5.tmp-*"))
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.7])
+def test_a_store_copy_failing_partway_is_one_line_and_leaves_the_store(reference, plate_dir, bundle_path, tmp_path,
+                                                                      fraction):
+    """A quota or size limit the free-space check cannot see: the copy fails mid-write, without a crash."""
+    out = tmp_path / "p.h5"
+    shutil.copy(reference, out)
+    before = out.read_bytes()
+    patch = "import ferroscreen.score.store as st; st.require_space = lambda path, n: None"
+    proc = _limited(int(len(before) * fraction), *score_cmd(plate_dir, bundle_path, out, "--resume")[3:], patch=patch)
+    assert proc.returncode == 2, proc.stderr[-2000:]  # not a segfault (-11 / 139)
+    assert "dealloc" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {out}: file too large"), proc.stderr[-500:]
+    assert out.read_bytes() == before and not list(tmp_path.glob(".p.h5.tmp-*"))
