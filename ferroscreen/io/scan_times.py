@@ -148,11 +148,14 @@ def _walk(stamps: np.ndarray, pos: np.ndarray, site: np.ndarray, tol: float) -> 
 
     Returns:
         ``(start, repeats)``: per stamp, the first stamp of its scan; ``(stamp index, site code)``
-        for each stamp kept apart because it re-images a site (the first such) of the scan before it.
+        for each stamp kept apart because it re-images a site (the first such) of the scan before it
+        within ``tol`` of that site's own previous stamp (back-to-back scans, whose next scan begins
+        within ``tol`` of the last one's end, re-image their sites a whole interval later: no repeat).
     """
     order = np.argsort(pos, kind="stable")
     bounds = np.searchsorted(pos[order], np.arange(len(stamps) + 1))
     seen = np.zeros(int(site.max()) + 1, dtype=bool)
+    site_last = np.full(len(seen), -np.inf)
     held: list[np.ndarray] = []
     start = np.empty(len(stamps))
     repeats = []
@@ -161,7 +164,10 @@ def _walk(stamps: np.ndarray, pos: np.ndarray, site: np.ndarray, tol: float) -> 
         here = site[order[bounds[j]:bounds[j + 1]]]
         join = j > 0 and stamp - last < tol
         if join and seen[here].any():
-            repeats.append((j, int(here[seen[here]][0])))
+            again = here[seen[here]]
+            close = again[stamp - site_last[again] < tol]
+            if len(close):
+                repeats.append((j, int(close[0])))
             join = False
         if not join:
             for h in held:
@@ -169,6 +175,7 @@ def _walk(stamps: np.ndarray, pos: np.ndarray, site: np.ndarray, tol: float) -> 
             held = []
             first = stamp
         seen[here] = True
+        site_last[here] = stamp
         held.append(here)
         start[j] = first
         last = stamp

@@ -55,7 +55,7 @@ def ending_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-        _state.update(installed=0, critical=0, pending=False)
+        _state.update(installed=0, received=False, critical=0, pending=False)
 
 
 @contextmanager

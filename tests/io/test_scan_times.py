@@ -107,6 +107,15 @@ def test_a_well_imaged_twice_within_one_scan_is_kept_apart_and_said():
                             "(A01 field 1 phase at 4 h and 4.025 h)") for n in notes)
 
 
+def test_back_to_back_scans_are_no_repeats():
+    """A 96-well pass of 40 min every 45 min: the next pass starts within the tolerance of the last's end."""
+    wells = [f"{r}{c:02d}" for r in "ABCDEFGH" for c in range(1, 13)]
+    frames = table({(w, s): s + k * (40 / 95) / 60 for s in (0, 0.75, 1.5) for k, w in enumerate(wells)})
+    out, notes = group_scan_times(frames)
+    assert sorted(out["time_h"].unique()) == [0, 0.75, 1.5]
+    assert not any("imaged twice" in n for n in notes)  # was: 96 sites "imaged twice" 0.75 h apart
+
+
 def test_grouping_is_idempotent_and_keeps_the_first_stamps():
     out, _ = group_scan_times(jittered())
     again, notes = group_scan_times(out)
