@@ -599,33 +599,19 @@ def _due(frames: pd.DataFrame, settle_s: float, next_scan: int, hold: bool,
     return ids, following
 
 
-#: A later scan more than this many scan intervals after the scan before it is not read (a gap in imaging).
-MAX_SCAN_STEP = 1.5
-
-
-def max_scan_step_h(frames: pd.DataFrame) -> float | None:
-    """Hours a next-scan bundle may look from one scan to the next: :data:`MAX_SCAN_STEP` x the plate's interval.
-
-    ``None`` (no limit) with fewer than two timepoints.
-    """
-    here = scan_interval_h(frames[frames["path"].astype(str) != ""])
-    return MAX_SCAN_STEP * float(here) if here else None
-
-
 def _later_scans_within(frames: pd.DataFrame, next_scan: int) -> pd.Series:
     """Each frame's later scans (:func:`ferroscreen.io.scans.later_scans` of the frames with a file), gaps cut.
 
-    A bundle reading k later scans learned cells one scan interval apart at
-    each step: a later scan more than :func:`max_scan_step_h` after the one
-    before it (a timepoint missing at that site) is not used, nor any after it
-    (``None`` in its place: the crop repeats the scan before, and the frame's
-    ``next_scan`` counts fewer, as for a later scan that cannot be read).
+    A bundle reading k later scans learned cells one scan of the plate apart at each step: a later
+    scan of the site that comes after a time point of its plate the site lacks (a missing file) is
+    not used, nor any after it (``None`` in its place: the crop repeats the scan before, and the
+    frame's ``next_scan`` counts fewer, as for a later scan that cannot be read). The plate's own
+    time points are the measure, so irregular schedules (hourly, then every 4 h) cut nothing.
     """
     present = frames[frames["path"].astype(str) != ""]
-    step_h = max_scan_step_h(frames)
-    if step_h is None or present.empty:
+    if present.empty:
         return later_scans(present, next_scan)
-    nxt = next_scan_paths(present, max_gap_h=step_h)
+    nxt = _next_without_gaps(frames, present)
     label = {}
     for i, p in zip(present.index, present["path"].astype(str), strict=True):
         label.setdefault(p, i)
@@ -642,14 +628,30 @@ def _later_scans_within(frames: pd.DataFrame, next_scan: int) -> pd.Series:
     return pd.Series(chains, index=present.index, dtype=object)
 
 
+def _next_without_gaps(frames: pd.DataFrame, present: pd.DataFrame) -> pd.Series:
+    """:func:`~ferroscreen.io.scans.next_scan_paths` of ``present``; ``None`` where it skips a plate time point.
+
+    A plate's time points are those of all its ``frames`` (missing files included).
+    """
+    nxt = next_scan_paths(present)
+    time_of = dict(zip(present["path"].astype(str), present["time_h"].astype(float), strict=True))
+    out = nxt.copy()
+    for plate, rows in present.groupby("plate", sort=False).groups.items():
+        times = np.unique(frames.loc[frames["plate"] == plate, "time_h"].to_numpy(float))
+        here = present.loc[rows, "time_h"].to_numpy(float)
+        later = np.array([time_of.get(p, np.nan) if p else np.nan for p in nxt.loc[rows]], dtype=float)
+        known = ~np.isnan(later)
+        skips = np.zeros(len(rows), dtype=bool)
+        skips[known] = (np.searchsorted(times, later[known]) - np.searchsorted(times, here[known])) > 1
+        out.loc[np.asarray(rows)[skips]] = None
+    return out
+
+
 def gap_note(frames: pd.DataFrame, next_scan: int) -> str:
     """A note naming how many frames have a later scan left unread for a gap in imaging ('' when none)."""
     if not next_scan or frames.empty:
         return ""
     present = frames[frames["path"].astype(str) != ""]
-    step_h = max_scan_step_h(frames)
-    if step_h is None:
-        return ""
     whole = later_scans(present, next_scan)
     cut = _later_scans_within(frames, next_scan)
     as_tuple = (lambda v: (v,)) if next_scan == 1 else (lambda v: v if isinstance(v, tuple) else ())
@@ -658,9 +660,9 @@ def gap_note(frames: pd.DataFrame, next_scan: int) -> str:
     if not short:
         return ""
     first = present.loc[short[0]]
-    return (f"note: {len(short)} frame(s) read fewer later scans than the model takes: the scan after them comes "
-            f"more than {step_h:g} h later ({MAX_SCAN_STEP:g}x the plate's scan interval; a timepoint is missing), "
-            f"e.g. {first['well']} f{first['field']} at {float(first['time_h']):g} h")
+    return (f"note: {len(short)} frame(s) read fewer later scans than the model takes: their site lacks a time "
+            f"point of the plate after them (a missing file), e.g. {first['well']} f{first['field']} at "
+            f"{float(first['time_h']):g} h")
 
 
 def _settled(path: str | None, now: float, settle_s: float, seen: SeenFiles | None = None) -> bool:

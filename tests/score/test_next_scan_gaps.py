@@ -1,4 +1,4 @@
-"""A missing timepoint: a next-scan bundle does not read a later scan further away than the plate's interval allows."""
+"""A missing timepoint: a next-scan bundle does not read a later scan past a time point its site lacks."""
 
 from __future__ import annotations
 
@@ -39,6 +39,21 @@ def test_one_later_scan_stops_at_a_gap_and_a_note_counts_the_frames(tmp_path):
     assert following.at[i] is None
     note = gap_note(frames, 2)
     assert note.startswith("note: 2 frame(s) read fewer later scans than the model takes")
-    assert "more than 6 h later" in note and "C05 f1 at 8 h" in note
+    assert "their site lacks a time point of the plate after them" in note and "C05 f1 at 8 h" in note
     assert gap_note(frames, 1).startswith("note: 1 frame(s)")
     assert gap_note(_frames(tmp_path, missing=()), 2) == ""
+
+
+def test_an_irregular_schedule_cuts_nothing(tmp_path):
+    """Hourly for 6 h, then every 4 h: the 4-hourly scans are the plate's next ones, not gaps."""
+    rows = []
+    for t in [*range(0, 7), 10, 14, 18]:
+        path = tmp_path / f"A01_{t:02d}.tif"
+        path.write_bytes(b"x")
+        rows.append({"plate": "P", "well": "A01", "field": 1, "channel": "phase", "z": 0, "time_h": float(t),
+                     "path": str(path)})
+    frames = new_frame_table(pd.DataFrame(rows))
+    _, following = _due(frames, 0.0, 2, hold=False)
+    i = frames.index[frames["time_h"] == 6.0][0]
+    assert tuple(p.rsplit("/", 1)[-1] for p in following.at[i]) == ("A01_10.tif", "A01_14.tif")
+    assert gap_note(frames, 2) == ""  # was: every 4-hourly step cut (1.5 x the median 1 h interval)
