@@ -565,6 +565,9 @@ def _refuse_same_readings(parts: list[pd.DataFrame], paths: list[Path]) -> None:
 
 #: How a plate-reader table's plate was named (``attrs["plate_names"]``) when no export named it.
 _NOT_BY_EXPORT = ("file name", "layout", "layout order")
+#: Header fields users fill with anything (MARS's ID1-3: a date, a name; Gen5's "Plate 1"): a plate they
+#: name that is none of the layout's is matched by file order as a file-named plate is, said in a note.
+_FREE_TEXT_FIELDS = ("id1", "id2", "id3", "plate number", "plate name")
 
 
 def _name_plates(parts: list[pd.DataFrame], paths: list[Path], layout, notes: list[str]) -> list[dict]:
@@ -671,15 +674,19 @@ def _match_layout_plates(parts, paths, layout, ids, owner, named_by, one_each: b
     if any(matched.values()):
         raise AnalysisInputError(f"{owner[unknown[0]]}: plate(s) {', '.join(unknown)} not in the layout (plates "
                                  f"{', '.join(ids)}), while other files' plates are")
-    by_export = [p for p in owner if named_by.get(p, "file name") not in _NOT_BY_EXPORT]
-    if by_export:  # plate ids the exports give: never swapped for the layout's by file order
+    by_export = [p for p in owner if named_by.get(p, "file name") not in _NOT_BY_EXPORT
+                 and str(named_by.get(p, "")).lower() not in _FREE_TEXT_FIELDS]
+    if by_export:  # barcodes and plate columns the exports give: never swapped for the layout's by file order
         listed = ", ".join(f"{owner[p].name}: {p} from {named_by[p]}" for p in by_export)
         raise AnalysisInputError(f"{owner[by_export[0]]}: the exports' plate ids ({listed}) are none of the layout's "
                                  f"plates ({', '.join(ids)}); name the layout's plates after them, or correct the ids")
     if one_each and len(parts) == len(ids):
         for part, plate_id, path in zip(parts, ids, paths, strict=True):
-            notes.append(f"{path}: plate '{part['plate'].iloc[0]}' taken as the layout's plate {plate_id} (files "
-                         f"in the layout's plate order)")
+            plate = str(part["plate"].iloc[0])
+            given = named_by.get(plate)
+            field = f" (its {given} in the export)" if given not in (None, *_NOT_BY_EXPORT) else ""
+            notes.append(f"{path}: plate '{plate}'{field} taken as the layout's plate {plate_id} (files in the "
+                         f"layout's plate order)")
             part["plate"] = plate_id
         return "file order"
     raise AnalysisInputError(f"{owner[unknown[0]]}: plate(s) {', '.join(unknown)} not in the layout (plates "

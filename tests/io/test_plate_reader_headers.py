@@ -226,13 +226,27 @@ def test_fit_matches_plates_by_their_header_ids_not_file_order(tmp_path):
 
 def test_header_ids_that_are_not_the_layouts_are_refused_not_taken_in_order(tmp_path, monkeypatch, capsys):
     layout, signal = _two_plate_screen(tmp_path)
-    files = [mars_text(tmp_path / "a.csv", "XX_9", signal["HT1080_R2"]),
-             mars_text(tmp_path / "b.csv", "XX_8", signal["HT1080_R1"])]
+    files = [spark_text(tmp_path / "a.csv", "XX_9", _grid_lines(";", signal["HT1080_R2"], corner="<>")),
+             spark_text(tmp_path / "b.csv", "XX_8", _grid_lines(";", signal["HT1080_R1"], corner="<>"))]
     code, err = _run(monkeypatch, capsys, "fit", *files, "--layout", layout, "--out", tmp_path / "never")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert ("the exports' plate ids (a.csv: XX_9 from ID1, b.csv: XX_8 from ID1) are none of the layout's plates "
-            "(HT1080_R1, HT1080_R2)") in err
+    assert ("the exports' plate ids (a.csv: XX_9 from Plate-ID (Stacker), b.csv: XX_8 from Plate-ID (Stacker)) are "
+            "none of the layout's plates (HT1080_R1, HT1080_R2)") in err  # stacker barcodes: never taken in order
     assert not (tmp_path / "never").exists()
+
+
+def test_free_text_header_ids_that_are_not_the_layouts_are_taken_in_file_order(tmp_path, monkeypatch, capsys):
+    """MARS's ID1 holds whatever the user typed (a date, a name): as a file name, matched in order and said."""
+    layout, signal = _two_plate_screen(tmp_path)
+    files = [mars_text(tmp_path / "a.csv", "11.05.2024", signal["HT1080_R1"]),
+             mars_text(tmp_path / "b.csv", "jsmith", signal["HT1080_R2"])]
+    res = CliRunner().invoke(app, ["fit", *map(str, files), "--layout", str(layout), "--endpoint-h", "72",
+                                   "--out", str(tmp_path / "res")])
+    assert res.exit_code == 0, res.output
+    assert "plate 'jsmith' (its ID1 in the export) taken as the layout's plate HT1080_R2" in res.output
+    plates = json.loads((tmp_path / "res" / "provenance.json").read_text())["fit"]["plates"]
+    assert [(p["named_by"], p["layout_plate"], p["matched_by"]) for p in plates] == [
+        ("ID1", "HT1080_R1", "file order"), ("ID1", "HT1080_R2", "file order")]
 
     twice = [mars_text(tmp_path / "c.csv", "HT1080_R1", signal["HT1080_R1"]),
              mars_text(tmp_path / "d.csv", "HT1080_R1", signal["HT1080_R2"])]
