@@ -1115,7 +1115,7 @@ def _os_error_line(exc: OSError) -> str:
     if not where and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # a failed write names no file: the output
         args = sys.argv[1:]
         given = [a.split("=", 1)[1] for a in args if a.startswith("--out=")]
-        given += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--out", "-o")]
+        given += [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--out"]
         if given:
             where, reason = given[-1], f"{reason} (writing the output)"
     if isinstance(exc, FileExistsError | NotADirectoryError) and where:
