@@ -11,6 +11,7 @@ under ``OUT``: ``plate/`` (images, layout, truth), ``model.pt``, ``plate.h5``,
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,7 +131,8 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     store = out / "plate.h5"
     if store.exists():
         store.unlink()
-    summary = score_plate(plate / "images", bundle, store, layout=plate / "layout.csv", progress=True)
+    summary = score_plate(plate / "images", bundle, store, layout=plate / "layout.csv",
+                          progress=sys.stderr.isatty())  # no bar of carriage returns in a log file
     timings["score_s"] = time.perf_counter() - t
     say(f"      {summary['cells']} cells in {summary['done']} frames ({summary['failed']} failed)")
 
