@@ -22,15 +22,17 @@ which survivors in inducer wells count as dead.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from ferroscreen.json_output import write_json
+from ferroscreen.output_set import OutputSet
 from ferroscreen.score.store import SCORING_ATTRS, StoreError, read_store
 
 #: What ``export`` writes beside ``wells.csv``: the store it came from and how that was scored.
@@ -113,15 +115,28 @@ def export_wells(store_path: str | Path, out_dir: str | Path, fractions: str = D
     out_dir = Path(out_dir)
     store = read_store(store_path)  # once, for the table and for export.json
     table = wells_table(store_path, fractions, store)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "wells.csv"
-    _write_whole(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
-    _write_record(out_dir, store_path, store.attrs, path, fractions)
-    return path
+    with OutputSet(out_dir) as outputs:  # wells.csv and its record together, or neither (a full disk)
+        csv = outputs.path("wells.csv")
+        with _failed_write_named(outputs.final("wells.csv")):
+            table.to_csv(csv, index=False, float_format="%.6g")
+        with _failed_write_named(outputs.final(EXPORT_RECORD)):
+            _write_record(outputs.path(EXPORT_RECORD), store_path, store.attrs, csv, fractions)
+    return outputs.final("wells.csv")
 
 
-def _write_record(out_dir: Path, store_path: str | Path, attrs: dict, wells_csv: Path, fractions: str) -> None:
-    """Write ``export.json`` beside ``wells_csv``.
+@contextmanager
+def _failed_write_named(path: Path) -> Iterator[None]:
+    """Within: an ``OSError`` of a failed write that names no file (or its temporary file) names ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None or (exc.filename is not None and not Path(exc.filename).name.endswith(".tmp")):
+            raise
+        raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from None
+
+
+def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Path, fractions: str) -> None:
+    """Write the ``export.json`` record of ``wells_csv`` to ``path``.
 
     It holds the version, the time, the store and its scoring attributes, and ``wells.csv``'s
     sha256, so a later reader knows the record is this ``wells.csv``'s.
@@ -137,24 +152,7 @@ def _write_record(out_dir: Path, store_path: str | Path, attrs: dict, wells_csv:
         "wells_csv_sha256": file_sha256(wells_csv),
         "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
     }
-    _write_whole(out_dir / EXPORT_RECORD, lambda tmp: write_json(tmp, record))
-
-
-def _write_whole(path: Path, write) -> None:
-    """``write(tmp)`` into a hidden ``.<name>.tmp`` beside ``path``, then rename it to ``path``.
-
-    A failed write (a full disk) deletes the temporary file and raises an ``OSError`` naming ``path``.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, str(tmp), tmp):
-            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from None
-        raise
+    write_json(path, record)
 
 
 def exported_scoring(wells_csv: str | Path) -> dict | None:

@@ -117,3 +117,22 @@ def test_a_store_copy_failing_partway_is_one_line_and_leaves_the_store(reference
     assert "dealloc" not in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {out}: file too large"), proc.stderr[-500:]
     assert out.read_bytes() == before and not list(tmp_path.glob(".p.h5.tmp-*"))
+
+
+def test_export_writes_wells_csv_and_its_record_together_or_neither(reference, tmp_path, monkeypatch):
+    import errno
+
+    import ferroscreen.score.export as export
+
+    out = tmp_path / "exp"
+    export.export_wells(reference, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == {"wells.csv", "export.json"}
+
+    def full(path, value):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export, "write_json", full)
+    with pytest.raises(OSError, match="export.json"):
+        export.export_wells(reference, out, fractions="frac")  # another wells.csv, then its record fails
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # was: the new wells.csv beside the old record
