@@ -808,7 +808,6 @@ def fit(
         estimate = FractionEstimate(fractions).value
         if lay is None and store.layout is not None and len(store.layout):
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()), source=input_path)
-            lay.source = input_path  # the store's own layout: messages name the store, not "layout"
         from ferroscreen.score.export import store_notes
 
         loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path), "wells", lay,

@@ -117,9 +117,7 @@ def layout_from_table(table: pd.DataFrame, wells: list[str], source: str | Path 
         else:
             named = [str(w) for w in table["well"].dropna()] if "well" in table.columns else []
             everything = list(dict.fromkeys([*named, *map(str, wells)]))
-            fmt = PlateFormat.smallest_containing(everything) if everything else PlateFormat.from_n_wells(96)
-            if fmt.n_wells < 96:
-                fmt = PlateFormat.from_n_wells(96)
+            fmt = PlateFormat.of_layout(everything)
         layout = make_layout(table.to_dict("records"), fmt, Path(source) if source is not None else None)
     except WellError as exc:
         raise AnalysisInputError(f"{where}stored layout: {exc}") from None

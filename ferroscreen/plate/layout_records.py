@@ -717,6 +717,5 @@ def layout_from_records(
         df = df.drop(columns="rescue_as_written")
     df = df[LAYOUT_COLUMNS + [c for c in df.columns if c not in LAYOUT_COLUMNS]]
     if not fmt_given:
-        fmt = PlateFormat.smallest_containing(list(df["well"]))
-        fmt = max(fmt, PlateFormat.from_n_wells(96)) if fmt.n_wells < 96 else fmt
+        fmt = PlateFormat.of_layout(list(df["well"]))
     return PlateLayout(df, fmt, source, form, notes=notes)

@@ -84,6 +84,12 @@ class PlateFormat:
                 return fmt
         raise WellError(f"wells span row {max_r + 1} and column {max_c + 1}: larger than 1536")
 
+    @classmethod
+    def of_layout(cls, wells: list[str]) -> PlateFormat:
+        """The plate a layout of ``wells`` is read as: the smallest holding them, at least a 96-well plate."""
+        fmt = cls.smallest_containing(wells) if wells else cls.from_n_wells(96)
+        return fmt if fmt.n_wells >= 96 else cls.from_n_wells(96)
+
     def contains(self, well: str) -> bool:
         """Whether ``well`` lies on this plate."""
         r, c = well_to_rowcol(well)
