@@ -71,7 +71,7 @@ from scipy import stats
 from ferroscreen.analysis.dose_tables import exclusion_note
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.plate import exclusion_reasons
-from ferroscreen.plate.control_names import is_neg_ctrl_name, is_non_targeting_name
+from ferroscreen.plate.control_names import is_neg_ctrl_name, is_non_targeting_name, is_reporter_control_name
 from ferroscreen.plate.layout import UNNAMED_PLATE
 
 __all__ = [
@@ -544,9 +544,6 @@ def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
 
 
 #: An siRNA against a reporter gene: ``siLuc``, ``siGL2``/``siGL3`` (firefly luciferase), ``GFP siRNA``, ``siEGFP``.
-_REPORTER_NAME = re.compile(r"(?:^|[^a-z])(?:si[\s_-]?)?(?:luc(?:iferase)?|gl[23]|e?gfp)(?=$|[^a-z])", re.I)
-
-
 def _reporter_controls_note(df: pd.DataFrame) -> str:
     """A note on the control wells named as siRNAs against luciferase or GFP ("" when none).
 
@@ -554,7 +551,7 @@ def _reporter_controls_note(df: pd.DataFrame) -> str:
     use them in cells without the reporter; in cells that carry it they knock it down, which the data cannot tell.
     """
     names = df["gene"].fillna("").astype(str).str.strip()
-    reporter = df["is_control"].to_numpy(bool) & names.map(lambda n: bool(_REPORTER_NAME.search(n))).to_numpy(bool)
+    reporter = df["is_control"].to_numpy(bool) & names.map(is_reporter_control_name).to_numpy(bool)
     if not reporter.any():
         return ""
     counts = names[reporter].value_counts(sort=False)

@@ -14,14 +14,16 @@ NEG_CTRL_NAME = re.compile(r"^(?:.*non[\s_-]*targeting.*|ntc?|nt[\s_-]*ctrl|nc|n
 
 #: What is left of a non-targeting control's name once vendor words, ``siRNA``/``pool``/``control`` and numbers
 #: are taken out (:func:`is_non_targeting_name`). No HGNC symbol reads as one of these.
+#: Cores of siRNAs against reporter genes (firefly luciferase GL2/GL3, GFP): non-targeting in cells without them.
+_REPORTER_CORES = frozenset({
+    "luc", "luciferase", "siluc", "siluciferase", "gl", "sigl", "lucgl", "luciferasegl", "gfp", "egfp", "sigfp",
+    "siegfp",
+})
 _CONTROL_CORES = frozenset({
     "nontargeting", "nontarget", "nonsilencing", "nt", "ntc", "nc", "negative", "neg", "scr", "scramble",
     "scrambled", "sint", "sintc", "sinc", "sineg", "sinegative", "sictrl", "sicontrol", "siscr", "siscramble",
     "siscrambled", "sinontargeting", "negctrl", "negcontrol", "sinegctrl",
-    # siRNAs against reporter genes (firefly luciferase GL2/GL3, GFP): non-targeting in cells without the reporter
-    "luc", "luciferase", "siluc", "siluciferase", "gl", "sigl", "lucgl", "luciferasegl", "gfp", "egfp", "sigfp",
-    "siegfp",
-})
+}) | _REPORTER_CORES
 #: Words that say an siRNA (``Control siRNA-A``: a control siRNA that names nothing else is a non-targeting one).
 _SIRNA_WORDS = frozenset({"sirna", "sirnas", "dsirna", "esirna"})
 #: Words a library writes around a control's core: vendors and product lines (Qiagen AllStars, Ambion Silencer
@@ -52,8 +54,26 @@ def is_non_targeting_name(name: object) -> bool:
     ``siEGFP``) are read as non-targeting: labs use them so in cells that carry no luciferase or GFP
     (:func:`~ferroscreen.analysis.knockdown.call_hits` says so in a note: it does not know the cells).
     """
+    core = _control_core(name)
+    return core is True or core in _CONTROL_CORES
+
+
+def is_reporter_control_name(name: object) -> bool:
+    """Whether a gene name says an siRNA against a reporter gene (``siLuc``, ``siGL3``, ``GFP siRNA``).
+
+    Such names are non-targeting controls to :func:`is_non_targeting_name`, true only in cells without
+    the reporter.
+    """
+    return _control_core(name) in _REPORTER_CORES
+
+
+def _control_core(name: object) -> str | bool | None:
+    """What is left of a control name once vendor words and numbers are out (see :func:`is_non_targeting_name`).
+
+    ``True`` for a control siRNA naming no gene (``Control siRNA-A``), ``None`` for no text.
+    """
     if not isinstance(name, str):
-        return False
+        return None
     words = []
     for word in re.split(r"[^a-z0-9]+", name.strip().lower()):
         word = re.sub(r"(?<=[a-z])\d+$", "", word)  # NT1, NTC2, No1: a numbered control; NT5E keeps its 5
@@ -70,8 +90,7 @@ def is_non_targeting_name(name: object) -> bool:
             merged[-1] += word
         else:
             merged.append(word)
-    core = "".join(w for w in merged if w not in _CONTROL_FILLER)
-    return core in _CONTROL_CORES
+    return "".join(w for w in merged if w not in _CONTROL_FILLER)
 
 
 def is_neg_ctrl_name(name: object) -> bool:
