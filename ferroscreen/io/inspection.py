@@ -47,6 +47,13 @@ def _times(ts: list[float]) -> dict:
     }
 
 
+def _plate_times(frames) -> dict[str, dict]:
+    """Each plate's own time points (``_times``), keyed by plate id; empty for a one-plate acquisition."""
+    if frames["plate"].nunique() < 2:
+        return {}
+    return {str(p): _times(sorted(set(map(float, g)))) for p, g in frames.groupby("plate", sort=True)["time_h"]}
+
+
 def _compare(found: list[tuple[str, str]], layout_path: Path | list[Path], layout: PlateLayout | None = None) -> dict:
     """How the ``(plate, well)`` pairs found in the data agree with the layout, plate by plate.
 
@@ -235,6 +242,7 @@ def _inspect(path: Path, layout: Path | list[Path] | None, fmt: str | None, inte
         "channels": sorted(f["channel"].unique()),
         "z_planes": sorted(int(x) for x in f["z"].unique()),
         **_times(acq.timepoints_h),
+        "plate_timepoints": _plate_times(f),
         "missing_frames": missing.to_dict("records"),
         **acq.missing_sites(),
         "unreadable": unreadable,
@@ -632,6 +640,12 @@ def _printable(lines: list[str]) -> str:
 _MAX_SERIES = 40
 
 
+def _timepoint_span(t: dict) -> str:
+    """``N from A h to B h, every I h`` of a :func:`_times` record."""
+    every = f", every {t['interval_h']:.3g} h" if t.get("interval_h") else ""
+    return f"{t['n_timepoints']} from {t['first_h']:.4g} h to {t['last_h']:.4g} h{every}"
+
+
 def render_inspection(info: dict) -> str:
     """Human-readable text for an :func:`inspect_path` result."""
     lines = [f"{info['path']}: {info['kind']} ({info['format']})"]
@@ -674,7 +688,6 @@ def render_inspection(info: dict) -> str:
         return _printable(lines + _image_folder_lines(info))
     if info["kind"] == "segment_output":
         return _printable(lines + _segment_output_lines(info) + _layout_check_lines(info))
-    interval = f", every {info['interval_h']:.3g} h" if info.get("interval_h") else ""
     if info["kind"] == "wells_table":
         lines.append(f"  plates: {', '.join(info['plates'])}; rows: {info['n_rows']}")
         lines.append(f"  columns: {', '.join(info['columns'])}")
@@ -697,11 +710,11 @@ def render_inspection(info: dict) -> str:
             f"  fields: {info['fields']}; channels: {', '.join(info['channels'])}; z: {info['z_planes']}"
         )
     lines.append(f"  wells ({info['n_wells']}): {_well_ranges(info['wells'])}")
-    if info["n_timepoints"]:
-        lines.append(
-            f"  timepoints: {info['n_timepoints']} from {info['first_h']:.4g} h to "
-            f"{info['last_h']:.4g} h{interval}"
-        )
+    if info.get("plate_timepoints"):  # each plate timed from its own first scan: one line each
+        for plate, t in info["plate_timepoints"].items():
+            lines.append(f"  timepoints of {plate}: {_timepoint_span(t)}")
+    elif info["n_timepoints"]:
+        lines.append(f"  timepoints: {_timepoint_span(info)}")
     if info["kind"] == "acquisition":
         miss = info["missing_frames"]
         lines.append(f"  missing from the grid: {len(miss)} frame(s)")

@@ -149,3 +149,19 @@ def test_the_integrity_check_names_a_truncated_png_without_libpng_speaking(tmp_p
     assert check_image_file(tmp_path / "whole.png") is None
     assert check_image_file(tmp_path / "cut.png").startswith("truncated PNG")
     assert "libpng" not in capfd.readouterr().err
+
+
+def test_plates_of_one_folder_get_their_own_timepoints(tmp_path):
+    """Two IncuCyte plates on other schedules: one timepoint line per plate, not a merged 0-24 h span."""
+    for vid, stamps in (("VID7", ("00d00h00m", "00d04h00m", "00d08h00m", "01d00h00m")),
+                        ("VID9", ("00d00h00m", "00d06h00m", "00d12h00m"))):
+        for stamp in stamps:
+            tifffile.imwrite(tmp_path / f"{vid}_phase_A1_1_{stamp}.tif", _gray(0, dtype=np.uint8))
+    info = inspect_path(tmp_path)
+    assert info["plate_timepoints"]["VID7"]["timepoints_h"] == [0, 4, 8, 24]
+    assert info["plate_timepoints"]["VID9"]["timepoints_h"] == [0, 6, 12]
+    text = render_inspection(info)
+    assert "timepoints of VID7: 4 from 0 h to 24 h, every 4 h" in text
+    assert "timepoints of VID9: 3 from 0 h to 12 h, every 6 h" in text
+    assert "timepoints: " not in text
+    json.dumps(info, allow_nan=False)
