@@ -362,6 +362,8 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
         return value, value, unit
     unit_at = rec.where(unit_column) if unit_column in row else rec.where(column)
     if unit == "":
+        if value == 0:  # a vehicle's 0 is 0 in any unit
+            return 0.0, 0.0, unit
         raise LayoutError(f"{unit_at}: concentration given without a unit (M, mM, uM, nM, pM)")
     if unit in MOLAR_DIVISORS:
         return to_molar(value, unit), value, unit

@@ -303,3 +303,15 @@ def test_a_dilution_scheme_in_a_concentration_cell_is_not_read_as_a_unit(tmp_pat
     with pytest.raises(LayoutError, match=r"serial\.csv:2: column 'concentration': '1:3 serial dilution' is not a "
                                           r"concentration \(a number, with a unit such as uM\)"):
         read_layout(p)
+
+
+def test_a_zero_dose_needs_no_unit_where_units_are_written_in_the_cells(tmp_path):
+    """``DMSO,0`` beside ``RSL3,1 nM``: 0 is 0 in any unit (was 'concentration given without a unit')."""
+    p = write(tmp_path, "P1,A1,RSL3,1 nM,sample,,1\nP1,A2,DMSO,0,vehicle,,1\nP1,A3,RSL3,0,sample,Fer-1,1\n",
+              header="plate_id,well,compound,concentration,role,rescue_agent,replicate\n")
+    t = read_layout_csv(p).well_table()
+    assert t.loc["A01", "concentration"] == 1e-9
+    assert t.loc["A02", "concentration"] == 0 and t.loc["A03", "concentration"] == 0
+    with pytest.raises(LayoutError, match="without a unit"):  # any other number still needs one
+        read_layout_csv(write(tmp_path, "P1,A1,RSL3,1,sample,,1\n",
+                              header="plate_id,well,compound,concentration,role,rescue_agent,replicate\n"))
