@@ -50,6 +50,19 @@ KINDS = ("tidy", "wells", "metric")
 SCREEN_ONLY = ("ranking.csv", "rescue.csv", "qc.csv", "readouts.csv", "lines.csv", "ec50_over_time.csv",
                "fitted_points.csv")
 
+#: The largest molar dose taken at face value; above it a tidy table's doses are likely in another unit.
+_MOST_PLAUSIBLE_MOLAR = 0.1
+
+
+def _implausible_molar_dose(table: pd.DataFrame) -> list[str]:
+    """A note when a tidy table's largest dose, read as molar, is beyond any drug screen (above 0.1 M)."""
+    dose = pd.to_numeric(table["dose"], errors="coerce")
+    top = float(dose.max()) if dose.notna().any() else 0.0
+    if top <= _MOST_PLAUSIBLE_MOLAR:
+        return []
+    return [f"note: doses are read as molar and the largest is {top:.4g} M, far above any drug screen's doses; "
+            f"if they are in µM (or nM), name the column dose_uM (dose_nM) or give --columns dose=COL:uM"]
+
 
 def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list, options: dict,
                      store_attrs: dict | None = None, layout: str | Path | list | None = None) -> Path:
@@ -325,6 +338,7 @@ def run_fit(
                  f"{outputs.final('results.xlsx')}: the fits and fitted points in one workbook (Prism-ready sheets)"]
         if layout is not None:
             lines.append("note: a tidy table is fitted as given; the layout was not used")
+        lines += _implausible_molar_dose(table)
         return lines
     if kind == "metric":
         table = wells_from_metric(table, source=source)

@@ -200,7 +200,13 @@ def test_tidy_table_with_users_column_names(tmp_path):
     assert res.exit_code == 0, res.output
     assert "column 'concentration (µM)' used as 'dose' (in µM, converted to molar)" in res.output
     assert "column 'Compound' used as 'curve'" in res.output
-    assert runner.invoke(app, ["fit", str(tmp_path / "canonical.csv"), "--out", str(tmp_path / "c")]).exit_code == 0
+    canonical_run = runner.invoke(app, ["fit", str(tmp_path / "canonical.csv"), "--out", str(tmp_path / "c")])
+    assert canonical_run.exit_code == 0 and "read as molar" not in canonical_run.output
+    # the same µM numbers in a plain 'dose' column: fitted as molar, with a note that 10 M is no drug dose
+    users.rename(columns={"concentration (µM)": "dose"}).to_csv(tmp_path / "plain.csv", index=False)
+    res = runner.invoke(app, ["fit", str(tmp_path / "plain.csv"), "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0 and "doses are read as molar and the largest is 10 M" in res.output
+    assert "--columns dose=COL:uM" in res.output
     u, c = (pd.read_csv(tmp_path / d / "fits.csv").iloc[0] for d in ("u", "c"))
     assert u["ec50"] == pytest.approx(c["ec50"], rel=1e-9) and 1e-7 < u["ec50"] < 1e-6
     # two candidates for one column: nothing is guessed
