@@ -170,8 +170,9 @@ def _root(
 
 INTERVAL_HELP = (
     "Hours between timepoints, for files that carry no acquisition time "
-    "(ImageXpress, Cytation or scanR without time tags, CellVoyager without MeasurementData.mlf, OME-Zarr without a "
-    "time unit, --pattern with a timepoint group; the reader says when it used it)."
+    "(ImageXpress, Cytation or scanR without time tags, a Harmony index without image times, CellVoyager without "
+    "MeasurementData.mlf, OME-Zarr without a known time unit, --pattern with a timepoint group; the reader says when "
+    "it used it)."
 )
 TTA_HELP = ("Average each cell's 8 views (4 rotations, each mirrored): +0.010 held-out macro-F1 on a simulated "
             "plate, 8 forward passes per crop (~6.5x the scoring time on a CPU).")

@@ -14,10 +14,14 @@ the image lies in, without Gen5's ``YYMMDD_HHMMSS_`` prefix, so that a kinetic
 run read into one folder per scan (BioSpa) is one plate. A run with several
 read steps (objectives) keeps the step in the channel name (``02:Bright Field``) so that steps are never mixed.
 
-Times come from the TIFF ``DateTime`` tag of the first image of each scan
-(folder and timepoint) when every scan has one; else from the run folders' date
-stamps plus ``(timepoint - 1) x interval_h``; else ``(timepoint - 1) x
-interval_h`` (the last two noted in ``notes``).
+Times come from the TIFF ``DateTime`` tag of each scan (folder and timepoint): its
+first image's, or, when that image cannot be read (a copy in progress), the first of
+its images that can (:func:`~ferroscreen.io.scan_stamps.scan_stamps`). A scan without a readable stamp among
+stamped ones is placed by the plate's own interval, or by its run folder's date
+stamp when no scan of its folder has a stamp (:func:`~ferroscreen.io.scan_stamps.place_unstamped`; named in
+``notes``). A plate without any stamp is timed by its run folders' date stamps
+plus ``(timepoint - 1) x interval_h``, else ``(timepoint - 1) x interval_h``
+(noted, with the reason).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
 from ferroscreen.io.naming import named_images
+from ferroscreen.io.scan_stamps import interval_how, place_unstamped, placed_note, scan_stamps, stamped_step
 
 NAME_RE = re.compile(
     r"^(?P<well>[A-Za-z]{1,2}\d{1,2})_(?P<step>\d{2})_"
@@ -104,24 +109,50 @@ def read_cytation(root: str | Path, interval_h: float = 1.0) -> Acquisition:
             r["channel"] = f"{r['step']}:{r['channel']}"
     for plate in sorted({r["plate"] for r in records}):
         mine = [r for r in records if r["plate"] == plate]
-        firsts: dict[tuple[str, int], str] = {}
+        scans: dict[tuple[str, int], list[str]] = {}
         for r in mine:
-            firsts.setdefault((r["folder"], r["timepoint"]), r["path"])
-        stamps = {k: tiff_datetime(Path(p)) for k, p in firsts.items()}
-        folder_times = {f: _folder_time(f) for f, _ in firsts}
-        if all(stamps.values()):
-            t0 = min(stamps.values())
-            hours = {k: (s - t0).total_seconds() / 3600 for k, s in stamps.items()}
-        elif all(folder_times.values()):
-            t0 = min(folder_times.values())
-            hours = {
-                (f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * interval_h for f, t in firsts
-            }
-            notes.append(f"{plate}: times from the run folders' date stamps (+ (timepoint - 1) x {interval_h} h)")
-        else:
-            notes.append(f"{plate}: no DateTime in the TIFFs: time_h = (timepoint - 1) x {interval_h} h")
-            hours = {(f, t): (t - 1) * interval_h for f, t in firsts}
+            scans.setdefault((r["folder"], r["timepoint"]), []).append(r["path"])
+        hours = _scan_hours(plate, scans, interval_h, notes)
         for r in mine:
             r["time_h"] = hours[(r.pop("folder"), r.pop("timepoint"))]
             del r["step"]
     return Acquisition(root, "cytation", make_frame_table(records), skipped, notes)
+
+
+def _scan_hours(plate: str, scans: dict[tuple[str, int], list[str]], interval_h: float, notes: list[str]) -> dict:
+    """Hours of each ``(run folder, timepoint)`` scan of ``plate`` (the module docstring's rule); notes appended."""
+    stamps, why = scan_stamps(scans, tiff_datetime, "DateTime tag")
+    folder_times = {f: _folder_time(f) for f, _ in scans}
+    first = why[min(why)] if why else ""
+    if not stamps and all(folder_times.values()):
+        t0 = min(folder_times.values())
+        notes.append(f"{plate}: times from the run folders' date stamps (+ (timepoint - 1) x {interval_h} h): "
+                     f"no DateTime read from its TIFFs ({first})")
+        return {(f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * interval_h for f, t in scans}
+    if not stamps:
+        notes.append(f"{plate}: no DateTime read from the TIFFs ({first}): time_h = (timepoint - 1) x {interval_h} h")
+        return {(f, t): (t - 1) * interval_h for f, t in scans}
+    t0 = min(stamps.values())
+    hours = {k: (s - t0).total_seconds() / 3600 for k, s in stamps.items()}
+    if not why:
+        return hours
+    own = stamped_step(hours, index=lambda k: k[1], group=lambda k: k[0])
+    step = own if own is not None else interval_h
+    stamped_folders = {f for f, _ in stamps}
+    by_folder = {(f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * step
+                 for f, t in why if f not in stamped_folders and folder_times[f]}
+    out = place_unstamped(hours, [k for k in why if k not in by_folder], step, index=lambda k: k[1],
+                          group=lambda k: k[0], fixed=by_folder)
+    several = len({f for f, _ in scans}) > 1
+
+    def label(k: tuple[str, int]) -> str:
+        return f"{Path(k[0]).name} timepoint {k[1]}" if several else f"timepoint {k[1]}"
+
+    if by_folder:
+        notes.append(placed_note(plate, {k: why[k] for k in by_folder}, out, label,
+                                 "by their run folders' date stamps (+ (timepoint - 1) x "
+                                 f"{step:g} h)"))
+    if len(by_folder) < len(why):
+        notes.append(placed_note(plate, {k: w for k, w in why.items() if k not in by_folder}, out, label,
+                                 interval_how(step, own is not None, "timepoint")))
+    return out

@@ -153,7 +153,7 @@ def _read(root: Path, fmt: str, pattern: str | None, time_unit: str, interval_h:
     if fmt == "incucyte_archive":
         return read_incucyte_archive(root)
     if fmt == "harmony":
-        return read_harmony(root)
+        return read_harmony(root, interval_h=interval_h)
     if fmt == "imagexpress":
         return read_imagexpress(root, interval_h=interval_h)
     if fmt == "cellomics":

@@ -3,11 +3,14 @@
 ``Images/Index.idx.xml`` (``Images/Index.xml`` from Harmony 5 on) is authoritative: each ``<Image>`` element gives
 ``Row``, ``Col`` (1-based), ``FieldID``, ``PlaneID``, ``TimepointID``,
 ``ChannelID``/``ChannelName``, ``URL`` (relative to the XML) and optionally
-``MeasurementTimeOffset`` (seconds) or ``AbsTime``. File names look like
-``r01c01f01p01-ch1sk1fk1fl1.tiff`` (sk = timepoint). Times are seconds since the
-plate's first image, per timepoint the earliest image; without any time
-element the timepoint index is used as hours (noted in ``notes``). An ``<Image>``
-without a ``URL`` is listed as skipped. The plate is named as :func:`_plate_name` says.
+``AbsTime`` and ``MeasurementTimeOffset`` (seconds). File names look like
+``r01c01f01p01-ch1sk1fk1fl1.tiff`` (sk = timepoint). Times are hours since the
+plate's first image, each timepoint at its earliest image: from ``AbsTime`` when
+every timepoint has an image with one, else from ``MeasurementTimeOffset`` when
+every timepoint has an image with one (images without the time chosen are noted;
+their timepoint's other images time it); else ``(TimepointID - 1) x interval_h``
+(the plate's first timepoint at 0 h; noted, saying why). An ``<Image>`` without
+a ``URL`` is listed as skipped. The plate is named as :func:`_plate_name` says.
 """
 
 from __future__ import annotations
@@ -57,6 +60,51 @@ def _abs_time(text: str) -> datetime | None:
         return None
 
 
+def _seconds(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _timepoint_seconds(records: list[dict], interval_h: float, notes: list[str]) -> dict[int, float]:
+    """Seconds from the plate's first image to each timepoint's earliest (the module docstring's rule); notes appended.
+
+    ``records`` hold ``timepoint``, ``abs`` (a datetime or ``None``), ``offset_s`` (or ``None``) and ``path``.
+    """
+    tps = {r["timepoint"] for r in records}
+    with_abs = [r for r in records if r["abs"] is not None]
+    mixed = len({r["abs"].tzinfo is None for r in with_abs}) > 1  # some with a time zone, some without: no one clock
+    kinds = (("abs", "AbsTime", [] if mixed else with_abs),
+             ("offset_s", "MeasurementTimeOffset", [r for r in records if r["offset_s"] is not None]))
+    gaps = []
+    for key, name, timed in kinds:
+        lacking = sorted(tps - {r["timepoint"] for r in timed})
+        if lacking:
+            shown = ", ".join(map(str, lacking[:3])) + (", …" if len(lacking) > 3 else "")
+            gaps.append(f"{name} with time zones and without" if mixed and key == "abs" and with_abs
+                        else f"no {name} for timepoint(s) {shown}")
+            continue
+        first = min(r[key] for r in timed)
+        by_tp: dict[int, float] = {}
+        for r in timed:
+            s = r[key] - first
+            s = s.total_seconds() if key == "abs" else s
+            by_tp[r["timepoint"]] = min(by_tp.get(r["timepoint"], s), s)
+        if len(timed) < len(records):
+            untimed = next(r for r in records if r[key] is None)
+            notes.append(f"{len(records) - len(timed)} of {len(records)} images without a usable {name} "
+                         f"(first: {Path(untimed['path']).name}); each timepoint timed by its earliest other image")
+        return by_tp
+    base = min(tps)
+    if all(r["abs"] is None and r["offset_s"] is None for r in records):
+        why = "no image times in the index"
+    else:
+        why = f"image times do not cover every timepoint ({'; '.join(gaps)})"
+    notes.append(f"{why}: time_h = (TimepointID - {base}) x {interval_h:g} h (--interval-h)")
+    return {t: (t - base) * interval_h * 3600 for t in tps}
+
+
 _GUID = re.compile(r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$", re.I)
 
 
@@ -77,8 +125,12 @@ def _plate_name(xml_root: ET.Element, index: Path) -> str:
     return folder.split("__")[0].strip() if "__" in folder and folder.split("__")[0].strip() else UNNAMED_PLATE
 
 
-def read_harmony(root: str | Path) -> Acquisition:
+def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     """Read a Harmony export from its folder or its ``Index.idx.xml``.
+
+    Args:
+        root: The export folder, its ``Images/`` folder or the index file.
+        interval_h: Hours between timepoints when the index gives no image times.
 
     Raises:
         AcquisitionError: If the index is missing or malformed.
@@ -116,29 +168,13 @@ def read_harmony(root: str | Path) -> Acquisition:
         except (KeyError, ValueError) as exc:
             skipped.append((d.get("URL", "?"), f"incomplete <Image> entry ({exc})"))
             continue
-        if d.get("MeasurementTimeOffset"):
-            rec["offset_s"] = float(d["MeasurementTimeOffset"])
-        elif d.get("AbsTime") and (t := _abs_time(d["AbsTime"])):
-            rec["abs"] = t
+        rec["abs"] = _abs_time(d["AbsTime"]) if d.get("AbsTime") else None
+        rec["offset_s"] = _seconds(d.get("MeasurementTimeOffset") or "")
         records.append(rec)
     if not records:
         raise AcquisitionError(f"{index}: no usable <Image> entries")
-    by_tp: dict[int, float] = {}
-    if all("abs" in r for r in records):
-        t0 = min(r["abs"] for r in records)
-        for r in records:
-            s = (r.pop("abs") - t0).total_seconds()
-            by_tp[r["timepoint"]] = min(by_tp.get(r["timepoint"], s), s)
-    elif all("offset_s" in r for r in records):  # seconds since the measurement started: from the first image
-        first = min(r["offset_s"] for r in records)
-        for r in records:
-            s = r.pop("offset_s") - first
-            by_tp[r["timepoint"]] = min(by_tp.get(r["timepoint"], s), s)
-    else:
-        notes.append("no image times in the index: time_h is the timepoint index")
-        by_tp = {r["timepoint"]: r["timepoint"] * 3600.0 for r in records}
+    by_tp = _timepoint_seconds(records, interval_h, notes)
     for r in records:
-        r.pop("abs", None)
-        r.pop("offset_s", None)
+        del r["abs"], r["offset_s"]
         r["time_h"] = by_tp[r.pop("timepoint")] / 3600
     return Acquisition(index.parent, "harmony", make_frame_table(records), skipped, notes)

@@ -19,8 +19,11 @@ folder holding its ``TimePoint_`` folders, or its images), else one named after 
 under ``root`` (:func:`_plate_wave_names`). Plates of one input folder each keep their own names; a
 plate without an ``.HTD`` keeps ``w<n>``. A z-stack saved with its projection has the
 projection beside the ``ZStep_<z>`` folders; it is a channel of its own (``DAPI projection``).
-Times come from the MetaMorph ``acquisition-time-local`` tag of the first image of each timepoint
-when present, otherwise ``(t - 1) × interval_h`` (noted in ``notes``).
+Times are hours since the plate's own first timepoint (each plate of a folder has its own), from the
+MetaMorph ``acquisition-time-local`` tag of each timepoint's first image, or, when that image cannot be
+read (a copy in progress), the first of its images that can (:func:`~ferroscreen.io.scan_stamps.scan_stamps`).
+A timepoint without a readable stamp among stamped ones is placed by the plate's own interval (named in
+``notes``); a plate without any stamp is timed ``(t - 1) × interval_h`` (noted, with the reason).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.scan_stamps import scan_stamps, timepoint_hours
 from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.wells import normalize_well
 
@@ -234,16 +238,21 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     if projections:
         notes.append(f"{projections} projection(s) saved beside their z-stacks: channel(s) of their own "
                      f"('<channel> projection')")
-    firsts: dict[int, str] = {}
+    scans: dict[str, dict[int, list[str]]] = {}
     for r in records:
-        firsts.setdefault(r["timepoint"], r["path"])
-    stamps = {t: _tiff_time(Path(p)) for t, p in firsts.items()}
-    if all(stamps.values()):
-        t0 = min(stamps.values())
-        hours = {t: (s - t0).total_seconds() / 3600 for t, s in stamps.items()}
-    else:
-        notes.append(f"no acquisition times in the TIFFs: time_h = (TimePoint - 1) × {interval_h} h")
-        hours = {t: (t - 1) * interval_h for t in stamps}
+        scans.setdefault(r["plate"], {}).setdefault(r["timepoint"], []).append(r["path"])
+    hours = {plate: _scan_hours(plate, mine, interval_h, notes) for plate, mine in scans.items()}
     for r in records:
-        r["time_h"] = hours[r.pop("timepoint")]
+        r["time_h"] = hours[r["plate"]][r.pop("timepoint")]
     return Acquisition(root, "imagexpress", make_frame_table(records), skipped, notes)
+
+
+def _scan_hours(plate: str, scans: dict[int, list[str]], interval_h: float, notes: list[str]) -> dict[int, float]:
+    """Hours of each ``TimePoint_<t>`` of ``plate`` from its own first (the module docstring's rule); notes appended."""
+    stamps, why = scan_stamps(scans, _tiff_time, "MetaSeries acquisition-time-local")
+    if not stamps:
+        t = min(why)
+        notes.append(f"{plate}: no acquisition time read from the TIFFs (TimePoint_{t}: {why[t]}): "
+                     f"time_h = (TimePoint - 1) × {interval_h} h")
+        return {t: (t - 1) * interval_h for t in scans}
+    return timepoint_hours(plate, stamps, why, interval_h, notes, lambda t: f"TimePoint_{t}", "TimePoint")

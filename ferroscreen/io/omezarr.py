@@ -19,8 +19,11 @@ that are entirely the fill value.
 
 Time: ``time_h`` = the field's acquisition start (``plate.acquisitions[].starttime``,
 milliseconds since the epoch, relative to the plate's first) + ``t`` x the
-``t`` axis' scale in its unit. A ``t`` axis without a unit, and acquisitions
-without start times, are spaced ``interval_h`` apart (said in the notes).
+``t`` axis' scale in its unit (UDUNITS-2 names and symbols: ``hour``/``h``/``hr``,
+``minute``/``min``, ``second``/``s``/``sec``, ``millisecond``/``ms``, ``day``/``d``, ...,
+:data:`_TIME_UNITS_H`). A ``t`` axis without a unit or with a unit not among those, and
+acquisitions without start times, are spaced ``interval_h`` apart (said in the notes, naming
+the unit).
 Fields are numbered from 1 in each well's ``images`` order, per acquisition.
 Channels are the ``omero.channels[].label`` names, else ``ch1``, ``ch2``, ...
 """
@@ -44,14 +47,16 @@ from ferroscreen.plate.wells import normalize_well, rowcol_to_well
 #: A frame path of this reader: the field group, then the plane's indices.
 FRAME_RE = re.compile(r"^(?P<image>.+)#t=(?P<t>\d+),c=(?P<c>\d+),z=(?P<z>\d+)$")
 
-#: Hours per unit of an NGFF time axis (UDUNITS-2 names the spec allows).
+#: Hours per unit of an NGFF time axis: the UDUNITS-2 names the spec allows, their plurals and common symbols
+#: (matched in lower case).
 _TIME_UNITS_H = {
-    "day": 24.0,
-    "hour": 1.0,
-    "minute": 1 / 60,
-    "second": 1 / 3600,
-    "millisecond": 1 / 3.6e6,
-    "microsecond": 1 / 3.6e9,
+    **dict.fromkeys(("week", "weeks", "wk"), 168.0),
+    **dict.fromkeys(("day", "days", "d"), 24.0),
+    **dict.fromkeys(("hour", "hours", "h", "hr", "hrs"), 1.0),
+    **dict.fromkeys(("minute", "minutes", "min", "mins"), 1 / 60),
+    **dict.fromkeys(("second", "seconds", "s", "sec", "secs"), 1 / 3600),
+    **dict.fromkeys(("millisecond", "milliseconds", "ms", "msec"), 1 / 3.6e6),
+    **dict.fromkeys(("microsecond", "microseconds", "us", "µs", "μs"), 1 / 3.6e9),
 }
 
 
@@ -179,6 +184,7 @@ class _Field:
     axes: tuple[str, ...]
     time_scale: float | None  # the t axis' step in hours; None: no usable unit
     channels: tuple[str, ...]
+    time_unit: str | None = None  # the t axis' unit as given (lower case); None: none given
 
 
 def _axis_names(ms: dict, ndim: int) -> tuple[list[str], dict[str, str]]:
@@ -199,7 +205,7 @@ def _axis_names(ms: dict, ndim: int) -> tuple[list[str], dict[str, str]]:
                 name = "c"
             names.append(name)
             if a.get("unit"):
-                units[name] = str(a["unit"]).lower()
+                units[name] = str(a["unit"]).strip().lower()
     return names, units
 
 
@@ -234,7 +240,7 @@ def _read_field(group: Path) -> _Field:
     labels = [str(ch.get("label") or "") for ch in ((attrs.get("omero") or {}).get("channels") or [])]
     if len(labels) != n_c or len(set(labels)) != n_c or "" in labels:
         labels = [f"ch{i + 1}" for i in range(n_c)]
-    return _Field(layout, tuple(names), time_scale, tuple(labels))
+    return _Field(layout, tuple(names), time_scale, tuple(labels), units.get("t"))
 
 
 def _well_name(plate: dict, well: dict, plate_dir: Path) -> str:
@@ -305,6 +311,7 @@ def _plate_frames(plate_dir: Path, name: str, interval_h: float, notes: list[str
     offsets = _acquisition_offsets(plate, used, interval_h, plate_dir, notes)
     records: list[dict] = []
     untimed = False
+    unknown: set[str] = set()
     for well, well_dir, images in entries:
         counts: dict = {}
         for img in images:
@@ -320,7 +327,10 @@ def _plate_frames(plate_dir: Path, name: str, interval_h: float, notes: list[str
             names, shape = fld.axes, fld.array.shape
             n = {a: shape[names.index(a)] if a in names else 1 for a in "tcz"}
             if n["t"] > 1 and fld.time_scale is None:
-                untimed = True
+                if fld.time_unit:
+                    unknown.add(fld.time_unit)
+                else:
+                    untimed = True
             step = fld.time_scale if fld.time_scale is not None else interval_h
             for t in range(n["t"]):
                 for c in range(n["c"]):
@@ -336,6 +346,10 @@ def _plate_frames(plate_dir: Path, name: str, interval_h: float, notes: list[str
     if untimed:
         notes.append(f"{plate_dir.name}: time axis without a unit; scans taken {interval_h:g} h apart "
                      "(set --interval-h)")
+    if unknown:
+        said = ", ".join(f"'{u}'" for u in sorted(unknown))
+        notes.append(f"{plate_dir.name}: unknown time unit {said} on the time axis; scans taken {interval_h:g} h "
+                     "apart (set --interval-h)")
     return records
 
 

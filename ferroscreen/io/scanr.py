@@ -15,8 +15,11 @@ smallest of 96/384/1536 formats holding the largest index (said in ``notes``).
 Positions are 1-based fields; z and time indices are 0-based. The plate is the
 acquisition folder (the parent of ``data/``).
 
-Times: from the TIFF ``DateTime`` tag of the first image of each time index
-when every time index has one, else ``T x interval_h`` (noted).
+Times: from the TIFF ``DateTime`` tag of each time index: its first image's, or, when
+that image cannot be read (a copy in progress), the first of its images that can
+(:func:`~ferroscreen.io.scan_stamps.scan_stamps`). A time index without a readable stamp among
+stamped ones is placed by the plate's own interval (named in ``notes``); a plate without
+any stamp is timed ``T x interval_h`` (noted, with the reason).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.cytation import tiff_datetime
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.scan_stamps import scan_stamps, timepoint_hours
 from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.wells import PlateFormat, normalize_well, rowcol_to_well
 
@@ -99,21 +103,25 @@ def read_scanr(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         raise AcquisitionError(f"{root}: no scanR image names a well ({skipped[0][1]})")
     for plate in sorted({r["plate"] for r in kept}):
         mine = [r for r in kept if r["plate"] == plate]
-        firsts: dict[int, str] = {}
+        scans: dict[int, list[str]] = {}
         for r in mine:
-            firsts.setdefault(r["t"], r["path"])
-        stamps = {t: tiff_datetime(Path(p)) for t, p in firsts.items()}
-        if all(stamps.values()):
-            t0 = min(stamps.values())
-            hours = {t: (s - t0).total_seconds() / 3600 for t, s in stamps.items()}
-        else:
-            if len(firsts) > 1:
-                notes.append(f"{plate}: no DateTime in the TIFFs: time_h = T x {interval_h} h")
-            hours = {t: t * interval_h for t in firsts}
+            scans.setdefault(r["t"], []).append(r["path"])
+        hours = _scan_hours(plate, scans, interval_h, notes)
         for r in mine:
             r["time_h"] = hours[r["t"]]
     frames = [{k: r[k] for k in ("plate", "well", "field", "channel", "z", "time_h", "path")} for r in kept]
     return Acquisition(root, "scanr", make_frame_table(frames), skipped, notes)
+
+
+def _scan_hours(plate: str, scans: dict[int, list[str]], interval_h: float, notes: list[str]) -> dict[int, float]:
+    """Hours of each time index of ``plate`` (the module docstring's rule); notes appended."""
+    stamps, why = scan_stamps(scans, tiff_datetime, "DateTime tag")
+    if not stamps:
+        if len(scans) > 1:
+            notes.append(f"{plate}: no DateTime read from the TIFFs (T{min(why):05d}: {why[min(why)]}): "
+                         f"time_h = T x {interval_h} h")
+        return {t: t * interval_h for t in scans}
+    return timepoint_hours(plate, stamps, why, interval_h, notes, lambda t: f"T{t:05d}", "T")
 
 
 __all__ = ["NAME_RE", "is_scanr_name", "read_scanr"]
