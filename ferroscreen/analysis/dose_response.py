@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.activity import activity_calls, bh_qvalues, flat_objective, flatness_test
-from ferroscreen.analysis.curve_flags import curve_flags
+from ferroscreen.analysis.curve_flags import curve_flags, far_plateau_undetermined
 from ferroscreen.analysis.fitting import (
     _P_EPS,
     CurveBatch,
@@ -120,7 +120,12 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         range, ``rse`` the residual standard error (square root of the
         dispersion for ``ll2``), ``call`` one of ``active``/``inactive``/
         ``failed`` and ``flags`` the ``;``-joined flags of
-        :mod:`ferroscreen.analysis.curve_flags`. The fitted parameters are
+        :mod:`ferroscreen.analysis.curve_flags`. A curve flagged
+        ``far_plateau_undetermined`` (its free high-dose plateau is not
+        pinned by the data) has ``ec50_hi`` and ``ed90_hi`` ``inf``: its
+        EC50 is bounded from below (``ec50_lo``) only, as the point estimate
+        is biased low when the true EC50 lies near or above the highest
+        dose. The fitted parameters are
         kept for every fitted curve, but ``ec50_reportable`` is True only
         for ``active`` curves with a finite EC50: the EC50 (``pec50``,
         ``ed10``, ``ed90``, ``hill``) of an ``inactive`` curve is a point of
@@ -335,10 +340,16 @@ def fit_curves_with_params(
     calls = activity_calls(qval, effect_for_call, fitted, alpha=alpha, min_effect=min_effect)
     active = calls == "active"
     ec50, ec50_se = eds[50]
+    far_idx = np.where(b > 0, C, D)
+    rows = np.arange(n_curves)
+    open_top = far_plateau_undetermined(
+        batch, active=active, ec50=ec50, far_free=np.isin(far_idx, spec.free),
+        far_se=se[rows, far_idx], span=np.abs(far_level - zero_level), share_at_top=share,
+    )  # fmt: skip
     flags = curve_flags(
         batch, n_params=k, fitted=fitted, converged=res.converged, at_bound=res.at_bound,
         active=active, ec50=ec50, ec50_se=ec50_se, effect=effect_for_call,
-        effect_at_max=share, r2=r2, noise_sd=noise_sd, noise_df=noise_df,
+        effect_at_max=share, r2=r2, noise_sd=noise_sd, noise_df=noise_df, far_undetermined=open_top,
     )  # fmt: skip
 
     out: dict[str, object] = {
@@ -360,6 +371,9 @@ def fit_curves_with_params(
     for name, pct in (("ec50", 50), ("ed10", 10), ("ed90", 90)):
         value, sev = eds[pct]
         lo, hi = wald_interval(value, sev, q, ci_scale)
+        if name in ("ec50", "ed90"):
+            # far plateau undetermined: the data bound these doses from below only
+            hi = np.where(open_top, np.inf, hi)
         out[name] = value
         out[f"{name}_se"] = sev
         out[f"{name}_lo"] = lo

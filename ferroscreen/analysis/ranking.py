@@ -19,7 +19,11 @@ by another mode leave fewer cells in this one) does not. Four components in
     curve induces the mode). An EC50 outside the tested doses counts as the
     nearest tested dose, the most the data show: the table's ``ec50`` and
     ``pec50`` are then that dose, and ``ec50_bound`` says ``<`` (the EC50 lies
-    below the lowest dose: every dose killed) or ``>`` (above the highest);
+    below the lowest dose: every dose killed) or ``>`` (above the highest). A
+    curve flagged ``far_plateau_undetermined`` (its high-dose plateau is not
+    pinned by the data, so the fitted EC50 is biased low and bounded from below
+    only) shows the lower end of its interval, ``ec50_lo``, with ``>``; its
+    potency is still scored on the fitted EC50, never on that more potent bound;
 ``efficacy``
     the fitted rise of the fraction at the highest dose over the zero-dose
     level (``effect``), clipped to [0, 1];
@@ -93,17 +97,30 @@ RANKING_COLUMNS = [
 
 
 def _within_tested_doses(sub: pd.DataFrame) -> pd.DataFrame:
-    """``sub`` with ``ec50``/``pec50`` held to the tested doses and ``ec50_bound`` saying where they were held."""
+    """``sub`` with ``ec50``/``pec50`` held to what the data show and ``ec50_bound`` saying where they were held.
+
+    Held to the nearest tested dose outside the tested range; to the interval's lower end ``ec50_lo`` (``>``)
+    for a curve flagged ``far_plateau_undetermined``. ``potency_pec50`` is the pEC50 the potency is scored on.
+    """
     if not {"dose_min", "dose_max", "ec50"} <= set(sub.columns):
-        return sub.assign(ec50_bound="")
+        return sub.assign(ec50_bound="", potency_pec50=sub["pec50"] if "pec50" in sub.columns else np.nan)
     ec50 = sub["ec50"].to_numpy(float)
     lo, hi = sub["dose_min"].to_numpy(float), sub["dose_max"].to_numpy(float)
+    fitted_pec50 = sub["pec50"].to_numpy(float)
     with np.errstate(invalid="ignore"):
         below, above = ec50 < lo, ec50 > hi
     held = np.where(below, lo, np.where(above, hi, ec50))
+    flags = sub["flags"].fillna("").astype(str) if "flags" in sub.columns else pd.Series("", index=sub.index)
+    ec50_lo = sub["ec50_lo"].to_numpy(float) if "ec50_lo" in sub.columns else np.full(len(sub), np.nan)
+    open_top = (flags.str.split(";").map(lambda f: "far_plateau_undetermined" in f).to_numpy(bool)
+                & ~below & ~above & np.isfinite(ec50_lo) & (ec50_lo > 0))
+    held = np.where(open_top, ec50_lo, held)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pec50 = np.where(below | above, -np.log10(held), sub["pec50"].to_numpy(float))
-    return sub.assign(ec50=held, pec50=pec50, ec50_bound=np.where(below, "<", np.where(above, ">", "")))
+        pec50 = np.where(below | above | open_top, -np.log10(held), fitted_pec50)
+    bound = np.where(below, "<", np.where(above | open_top, ">", ""))
+    # potency of an open-topped curve from its fitted EC50, never from the (more potent) lower bound
+    return sub.assign(ec50=held, pec50=pec50, ec50_bound=bound,
+                      potency_pec50=np.where(open_top, fitted_pec50, pec50))
 
 
 def _potency(pec50: pd.Series, inducing: pd.Series) -> np.ndarray:
@@ -195,7 +212,7 @@ def rank_compounds(
                 continue
             inducing = _inducing(sub, 1.0)
             sub["tier"] = _tiers(sub, inducing)
-            sub["potency"] = _potency(sub["pec50"], inducing)
+            sub["potency"] = _potency(sub["potency_pec50"], inducing)
             sub["efficacy"] = np.clip(sub["effect"].fillna(0.0), 0.0, 1.0)
             share = eff[m].clip(lower=0) / total.replace(0, np.nan)
             sub["selectivity"] = share.reindex(sub["curve"]).fillna(0.0).to_numpy()
@@ -212,7 +229,7 @@ def rank_compounds(
                 continue
             inducing = _inducing(sub, -1.0)
             sub["tier"] = _tiers(sub, inducing)
-            sub["potency"] = _potency(sub["pec50"], inducing)
+            sub["potency"] = _potency(sub["potency_pec50"], inducing)
             sub["efficacy"] = np.clip(-sub["effect"].fillna(0.0), 0.0, 1.0)
             sub["selectivity"] = np.nan
             sub["speed"] = np.nan

@@ -86,6 +86,21 @@ def test_rank_compounds_blanks_failed_and_inactive_rows():
     assert rk.loc[["b", "c"], ["ec50", "pec50"]].isna().all().all()
 
 
+def test_an_open_topped_ec50_ranks_as_a_lower_bound_scored_on_its_fit():
+    """far_plateau_undetermined: ranking shows '> ec50_lo' (the data's statement), potency from the fitted EC50."""
+    fits = pd.DataFrame({
+        "curve": ["open", "plain"], "treatment": ["open", "plain"], "readout": "viability",
+        "call": "active", "effect": [-0.5, -0.5], "ec50": [8e-7, 8e-7], "ec50_lo": [6e-7, 6e-7],
+        "pec50": [-np.log10(8e-7)] * 2, "q_value": 1e-6, "flags": ["far_plateau_undetermined", ""],
+        "role": "sample", "group": "", "rescue_agent": "", "dose_min": 1e-9, "dose_max": 6.6e-6,
+    })
+    rk = rank_compounds(fits, None, []).set_index("compound")
+    assert rk.loc["open", "ec50"] == pytest.approx(6e-7) and rk.loc["open", "ec50_bound"] == ">"
+    assert rk.loc["open", "pec50"] == pytest.approx(-np.log10(6e-7))
+    assert rk.loc["plain", "ec50"] == pytest.approx(8e-7) and rk.loc["plain", "ec50_bound"] == ""
+    assert rk.loc["open", "potency"] == pytest.approx(rk.loc["plain", "potency"])  # not raised by the bound
+
+
 def test_report_shows_no_potency_for_inactive_curves(tmp_path):
     from ferroscreen.report.compounds import list_compounds
     from ferroscreen.report.results import load_results
