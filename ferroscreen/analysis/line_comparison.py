@@ -24,7 +24,8 @@ adjustment over every row with a p-value. The ``verdict`` is one of
     other line's curve is called inactive and its effect is under half of ``line_a``'s;
 ``not_comparable``
     a curve failed, an EC50 lies outside the tested doses
-    (``ec50_out_of_range``) or has no standard error; the ratio's interval spans
+    (``ec50_out_of_range``), is bounded from below only
+    (``far_plateau_undetermined``) or has no standard error; the ratio's interval spans
     more than :data:`MAX_CI_DECADES` decades (the EC50s are too uncertain to tell
     alike from different); or the inactive line's effect is as large as the active
     one's (called inactive for too few points or too much noise, not for a lack of effect).
@@ -51,7 +52,7 @@ COMPARISON_COLUMNS = [
     "verdict", "note",
 ]
 
-_UNUSABLE_FLAGS = ("failed", "ec50_out_of_range")
+_UNUSABLE_FLAGS = ("failed", "ec50_out_of_range", "far_plateau_undetermined")
 #: Effects (fitted plateau minus the vehicle level) further apart than this are noted on a compared pair.
 PLATEAU_GAP = 0.25
 #: A ratio interval wider than this many decades (hi / lo) compares nothing: ``not_comparable``.
@@ -68,6 +69,8 @@ def _usable(row: pd.Series) -> str:
     bad = [f for f in flags if f in _UNUSABLE_FLAGS]
     if row["call"] == "failed" or "failed" in bad:
         return "fit failed"
+    if "far_plateau_undetermined" in bad:
+        return "EC50 bounded from below only (far plateau undetermined)"
     if bad:
         return "EC50 outside the tested doses"
     ec50, se = float(row.get("ec50", np.nan)), float(row.get("ec50_se", np.nan))

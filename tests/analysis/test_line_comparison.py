@@ -58,9 +58,11 @@ def test_active_in_one_line_only_is_selective_unless_its_effect_is_tiny():
 def test_unusable_curves_are_not_compared_and_say_why():
     fits = pd.DataFrame([_fit("A", "L1"), _fit("A", "L2", ec50=3e-5, flags="ec50_out_of_range;incomplete"),
                          _fit("B", "L1"), _fit("B", "L2", se=np.nan),
-                         _fit("C", "L1"), _fit("C", "L2", call="failed", flags="failed")])
+                         _fit("C", "L1"), _fit("C", "L2", call="failed", flags="failed"),
+                         _fit("D", "L1"), _fit("D", "L2", flags="far_plateau_undetermined")])
     out = compare_lines(fits).set_index("compound")
     assert set(out["verdict"]) == {"not_comparable"}
+    assert out.loc["D", "note"] == "L2: EC50 bounded from below only (far plateau undetermined)"
     assert out.loc["A", "note"] == "L2: EC50 outside the tested doses"
     assert out.loc["B", "note"] == "L2: no EC50 standard error"
     assert out.loc["C", "note"] == "L2: fit failed" and np.isnan(out.loc["C", "ratio"])
