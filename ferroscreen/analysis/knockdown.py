@@ -21,18 +21,29 @@ Steps, per plate:
    (``fc_count``, ``fc_area``) and its log2.
 3. **Robust z** of the log2 fold change: ``(x - median) / (1.4826 * MAD)``
    over the plate's sample wells (most knockdowns do nothing, so the plate's
-   own distribution is the null); over the control wells when the plate has
-   fewer than ``min_samples_for_z`` sample wells.
+   own distribution is the null). A plate with fewer than ``min_samples_for_z``
+   sample wells is scored against its non-targeting wells instead, whose few values
+   make a robust z far too wide-tailed for a normal p: each well's t against the
+   controls' mean and SD (Student's t, their number less one degrees of freedom),
+   given as the z of the same tail probability (:func:`control_t_z`). A warning
+   names each such plate and its number of control wells; with fewer than
+   ``min_controls_for_z`` of them, or when they all read the same, the plate gives
+   no z, p or q (said in a warning), as when the sample wells' MAD is 0.
 4. Optional **B-score**: Tukey median polish of the sample wells' log2 fold
-   change over rows and columns, residuals divided by their MAD. It removes
+   change over rows and columns, residuals divided by their MAD (the residuals the
+   polish sets to exactly 0 left out). It removes
    row/column effects, and with them real biology when genes or doses run
    along rows or columns, so a warning is raised when the layout looks like
-   that (see :func:`layout_runs_along_lines`).
+   that (see :func:`layout_runs_along_lines`). A plate the polish cannot judge
+   (fewer than ``min_samples_for_z`` sample wells, a row or column holding fewer
+   than three, most residuals exactly 0: :func:`bscore`) is scored by z instead,
+   said in a warning naming the plate and why.
 
 Per gene (over its wells, usually replicates on different plates):
 
-* median fold changes; Stouffer-combined z (``sum z / sqrt n``), two-sided
-  normal p-value and Benjamini-Hochberg q over genes, per readout;
+* median fold changes; Stouffer-combined z (``sum z / sqrt n`` over its wells; on
+  a plate scored against its controls, the gene's wells there count as one, the t of
+  their mean), two-sided normal p-value and Benjamini-Hochberg q over genes, per readout;
 * **published thresholds** (Aits lab): ``fc_count < 0.5`` (fewer nuclei) and
   ``fc_area > 1.7`` (larger nuclei); ``fc_count < 0.1`` is labelled lethal;
 * **z/FDR calls**: ``q < fdr`` with ``|median z| >= z_threshold``;
@@ -80,8 +91,10 @@ __all__ = [
     "HitResult",
     "benjamini_hochberg",
     "bscore",
+    "bscore_problem",
     "call_hits",
     "control_qc",
+    "control_t_z",
     "excel_date_names",
     "is_non_targeting_name",
     "layout_runs_along_lines",
@@ -156,6 +169,55 @@ def robust_z(x: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
     return (x - med) / mad
 
 
+def control_t_z(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``x`` against a few control values ``ref``, as a z with a true normal tail: Student's t turned into z.
+
+    ``t = (x - mean(ref)) / (sd(ref) * sqrt(1 + 1/n))`` is Student's t with ``n - 1`` degrees of freedom when
+    ``x`` is one more draw of the controls' normal distribution (no effect); it is returned as the standard
+    normal quantile of the same tail probability, so ``2 * norm.sf(|z|)`` is its exact p-value. A robust z over
+    a handful of wells (1.4826 MAD of 4 to 6 values, biased low and widely scattered) is no such z. NaN where
+    ``x`` is NaN, and everywhere for fewer than two finite ``ref`` values or none of their spread.
+    """
+    x = np.asarray(x, dtype=float)
+    ref = np.asarray(ref, dtype=float)
+    ref = ref[np.isfinite(ref)]
+    sd = _sd(ref)
+    if not sd > 0:
+        return np.full_like(x, np.nan)
+    return _t_as_z((x - ref.mean()) / (sd * np.sqrt(1 + 1 / ref.size)), ref.size - 1)
+
+
+def _sd(values: np.ndarray) -> float:
+    """The sample SD of finite ``values``; 0 for fewer than two, or when they differ by rounding alone."""
+    if values.size < 2:
+        return 0.0
+    sd = float(np.std(values, ddof=1))
+    return sd if sd > 1e-12 * max(1.0, float(np.max(np.abs(values)))) else 0.0
+
+
+def _t_as_z(t: np.ndarray, df: int) -> np.ndarray:
+    """The standard normal quantile with the tail probability of Student's ``t`` (``df`` degrees of freedom)."""
+    t = np.asarray(t, dtype=float)
+    tail = stats.t.sf(np.abs(t), df)
+    with np.errstate(invalid="ignore"):
+        z = np.where(tail > 0, stats.norm.isf(np.where(tail > 0, tail, 0.5)), np.abs(t))  # |t| >= |z| past underflow
+    return np.sign(t) * z
+
+
+@dataclass(frozen=True)
+class _PlateNull:
+    """What one plate's scores of one readout are measured against.
+
+    ``score``: ``z`` (robust z over the plate's sample wells), ``b`` (B-score) or ``controls`` (:func:`control_t_z`
+    over its ``n`` non-targeting wells' log2 fold changes, of ``mean`` and ``sd``).
+    """
+
+    score: str
+    mean: float = np.nan
+    sd: float = np.nan
+    n: int = 0
+
+
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q); NaN p stay NaN and are not counted."""
     p = np.asarray(p, dtype=float)
@@ -174,8 +236,17 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return q
 
 
+#: Fewest sample wells with a reading that every row and column holding any must hold for a B-score.
+MIN_BSCORE_LINE_WELLS = 3
+
+
 def bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10) -> pd.Series:
     """B-score: residuals of a Tukey median polish over plate rows/columns, over their MAD.
+
+    The MAD leaves out the residuals the polish sets to exactly 0 (the median of a row or column with an odd
+    number of wells), which would otherwise shrink it. A grid the polish cannot judge gets NaN everywhere:
+    a row or column holding fewer than :data:`MIN_BSCORE_LINE_WELLS` wells with a value (a partly filled
+    plate), or one where half or more of the residuals are such zeros (:func:`bscore_problem` says why).
 
     Args:
         values: One value per well (NaN ignored).
@@ -183,7 +254,34 @@ def bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10
         cols: Plate column index of each well.
         n_iter: Median-polish sweeps.
     """
+    scores, _ = _bscore(values, rows, cols, n_iter)
+    return scores
+
+
+def bscore_problem(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10) -> str:
+    """Why :func:`bscore` gives no B-score for these wells ("" when it does)."""
+    return _bscore(values, rows, cols, n_iter)[1]
+
+
+def _bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int) -> tuple[pd.Series, str]:
+    """:func:`bscore` and :func:`bscore_problem` at once."""
+    from ferroscreen.plate.wells import row_label
+
     df = pd.DataFrame({"v": values.to_numpy(float), "r": rows.to_numpy(), "c": cols.to_numpy()})
+    nan = pd.Series(np.nan, index=values.index)
+    read = df[np.isfinite(df["v"])]
+    if read.empty:
+        return nan, "no well has a value"
+    for axis, name in (("r", "row"), ("c", "column")):
+        held = read.groupby(axis).size()
+        thin = held[held < MIN_BSCORE_LINE_WELLS]
+        if len(thin):
+            said = ", ".join(row_label(int(i)) if axis == "r" else str(int(i) + 1) for i in thin.index[:6])
+            more = f" and {len(thin) - 6} more" if len(thin) > 6 else ""
+            return nan, (f"{len(thin)} of the {len(held)} {name}s holding its sample wells hold fewer than "
+                         f"{MIN_BSCORE_LINE_WELLS} of them ({name}{'s' if len(thin) > 1 else ''} {said}{more}: a "
+                         f"partly filled plate?), and median polish needs {MIN_BSCORE_LINE_WELLS} or more in every "
+                         f"row and column")
     grid = df.pivot_table(index="r", columns="c", values="v", aggfunc="mean")
     resid = grid.to_numpy(float).copy()
     for _ in range(n_iter):
@@ -195,8 +293,16 @@ def bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10
     r = np.array([res.at[a, b] for a, b in zip(df["r"], df["c"], strict=True)])
     r = np.where(np.isfinite(df["v"].to_numpy()), r, np.nan)
     finite = r[np.isfinite(r)]
-    mad = 1.4826 * np.median(np.abs(finite - np.median(finite))) if finite.size else np.nan
-    return pd.Series(r / mad if mad and mad > 0 else np.full(len(r), np.nan), index=values.index)
+    spread = float(np.max(np.abs(read["v"] - np.median(read["v"]))))
+    zero = np.abs(finite) <= 1e-9 * max(spread, 1e-300)  # the median of a line, set to 0 by the polish itself
+    if zero.mean() >= 0.5:
+        return nan, (f"{int(zero.sum())} of the {finite.size} residuals of its median polish are exactly 0 (the "
+                     f"medians of short rows or columns), too few left to scale a B-score by")
+    kept = finite[~zero]
+    mad = 1.4826 * float(np.median(np.abs(kept - np.median(kept))))
+    if not mad > 0:
+        return nan, "the residuals of the median polish have no spread (MAD 0)"
+    return pd.Series(r / mad, index=values.index), ""
 
 
 def layout_runs_along_lines(
@@ -574,6 +680,7 @@ def call_hits(
     use_bscore: bool = False,
     control_names: tuple[str, ...] = NON_TARGETING_NAMES,
     min_samples_for_z: int = 20,
+    min_controls_for_z: int = 3,
     signal_col: str | None = None,
     from_start: bool = False,
     source: str | None = None,
@@ -599,7 +706,10 @@ def call_hits(
         fdr: BH q-value cut-off.
         use_bscore: Use B-scores instead of robust z for the z/FDR calls.
         control_names: Gene names treated as non-targeting controls.
-        min_samples_for_z: Fewer sample wells on a plate -> z against controls.
+        min_samples_for_z: Fewer sample wells on a plate -> z against its controls (:func:`control_t_z`), and
+            no B-score for it (robust z instead).
+        min_controls_for_z: Fewer non-targeting wells with a reading on a plate scored against its controls ->
+            no z, p or q from that plate (a warning says so; the threshold calls stand).
         signal_col: A viability signal column; when given it is the one readout (``viability``)
             and ``count_col``/``area_col`` are not used.
         from_start: For a time course, each well's readouts at the last time over its own at the
@@ -744,6 +854,7 @@ def call_hits(
             msgs.append(f"{int(unread.sum())} well(s) hold no {col} reading ({_listed(df[unread])}) and take no part "
                         f"in its calls")
     parts = []
+    nulls: dict[tuple[str, str], _PlateNull] = {}  # (plate, readout) -> what its wells' scores are measured against
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()
         ctrl = g["is_control"]
@@ -754,6 +865,9 @@ def call_hits(
                        f"'non-targeting', 'NT', 'negative control', 'scrambled'); {_frequent_names(g['gene'])}; give "
                        f"the control wells role neg_ctrl in the layout"))
         sample = ~ctrl & (g["role"].astype(str) == "sample")
+        n_sample = int(sample.sum())
+        on_controls = n_sample < min_samples_for_z  # too few for the plate's own null: the controls are it
+        n_read_ctrl, no_z, no_b = {}, {}, {}
         for key, col in readouts.items():
             x = g[col].astype(float)
             if not np.isfinite(x[ctrl]).any():
@@ -765,13 +879,61 @@ def call_hits(
             with np.errstate(divide="ignore"):
                 lfc = np.log2(np.clip(x / ref, 1e-3, None))
             g[f"log2fc_{key}"] = lfc
-            z_ref = lfc[sample] if sample.sum() >= min_samples_for_z else lfc[ctrl]
-            g[f"z_{key}"] = robust_z(lfc.to_numpy(), z_ref.to_numpy())
+            if on_controls:
+                c = lfc[ctrl].to_numpy(float)
+                c = c[np.isfinite(c)]
+                n_read_ctrl[key] = c.size
+                null = _PlateNull("controls", float(np.mean(c)) if c.size else np.nan, _sd(c), c.size)
+                if c.size < min_controls_for_z:
+                    no_z[key] = (f"only {c.size} non-targeting well(s) with a {col} reading (z against the "
+                                 f"controls takes {min_controls_for_z} or more)")
+                elif not null.sd > 0:
+                    no_z[key] = (f"its {c.size} non-targeting wells all read the same {col} "
+                                 f"({float(np.nanmedian(x[ctrl])):g}; a saturated or capped readout?), so their "
+                                 f"spread is 0")
+                z = control_t_z(lfc.to_numpy(float), c) if key not in no_z else np.full(len(g), np.nan)
+            else:
+                null = _PlateNull("z")
+                z = robust_z(lfc.to_numpy(float), lfc[sample].to_numpy(float))
+                if np.isfinite(lfc[sample]).any() and not np.isfinite(z).any():
+                    no_z[key] = (f"half or more of its {n_sample} sample wells share one {col} reading (the "
+                                 f"MAD of their log2 fold changes is 0; a saturated or capped readout?)")
+            g[f"z_{key}"] = z
             if use_bscore:
                 b = pd.Series(np.nan, index=g.index)
-                b[sample] = bscore(lfc[sample], g.loc[sample, "row"], g.loc[sample, "col"])
+                n_read = int(np.isfinite(lfc[sample]).sum())
+                if n_read < min_samples_for_z:
+                    no_b[key] = (f"{n_read} sample well(s) with a {col} reading, fewer than the {min_samples_for_z} "
+                                 f"that make a plate its own null")
+                else:
+                    b[sample], no_b[key] = _bscore(lfc[sample], g.loc[sample, "row"], g.loc[sample, "col"], 10)
                 g[f"b_{key}"] = b
-        if use_bscore:
+                if not no_b[key]:
+                    null = _PlateNull("b")
+            nulls[(str(plate), key)] = null
+        no_b = {k: v for k, v in no_b.items() if v}
+        for why, keys_ in _grouped(no_b).items():
+            msgs.append(f"plate {plate}{_readouts_said(keys_, readouts)}: no B-score: {why}; its wells are scored "
+                        f"by z instead")
+        few = f"{n_sample} sample well(s), fewer than the {min_samples_for_z} that make a plate its own null"
+        scored = {k: n for k, n in n_read_ctrl.items() if k not in no_z}
+        if scored:
+            counts = sorted(set(scored.values()))
+            if len(counts) == 1:
+                said = f"its {counts[0]} non-targeting wells alone"
+                df_said = f"{counts[0] - 1} degree{'s' if counts[0] != 2 else ''} of freedom"
+            else:
+                said = "its non-targeting wells alone (" + ", ".join(
+                    f"{n} with a {readouts[k]} reading" for k, n in scored.items()) + ")"
+                df_said = "their number less one degrees of freedom"
+            msgs.append(f"plate {plate}{_readouts_said(list(scored), readouts)}: {few}: z against {said} (Student's "
+                        f"t on their mean and SD, {df_said}); with so few controls only strong effects reach the "
+                        f"FDR cut")
+        for why, keys_ in _grouped(no_z).items():
+            why = f"{few}, and {why}" if on_controls else why
+            msgs.append(f"plate {plate}{_readouts_said(keys_, readouts)}: {why}: no z, p or q from this plate; its "
+                        f"genes are called here by the fold-change thresholds alone")
+        if use_bscore and len(no_b) < len(readouts):
             reasons = layout_runs_along_lines(
                 g.loc[sample, "gene"],
                 g.loc[sample, "row"],
@@ -789,9 +951,8 @@ def call_hits(
         warnings.warn(m, stacklevel=2)
     if left_out:  # said, not warned: the user asked for it
         msgs.insert(0, left_out + " (no part in normalisation or calls)")
-    score = "b" if use_bscore else "z"
     thresholds = {"down": count_threshold, "up": area_threshold}
-    genes = _gene_table(out, score, list(readouts), thresholds, lethal_threshold, z_threshold, fdr)
+    genes = _gene_table(out, nulls, list(readouts), thresholds, lethal_threshold, z_threshold, fdr)
     params = {
         "readouts": list(readouts),
         **{f"{key}_col": col for key, col in readouts.items()},
@@ -804,6 +965,8 @@ def call_hits(
         "from_start": from_start,
         "n_plates": int(out["plate"].nunique()),
         "n_control_wells": int(out["is_control"].sum()),
+        "min_samples_for_z": min_samples_for_z,
+        "min_controls_for_z": min_controls_for_z,
     }
     qc = control_qc(out, list(readouts))
     for row in qc.itertuples(index=False):
@@ -856,9 +1019,52 @@ def _said(where, text: str) -> str:
     return f"{where}: {text}" if where else text
 
 
-def _gene_table(w, score, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFrame:
-    """Genes ranked; ``thresholds`` maps a readout's effect direction (``down``/``up``) to its fold-change cut."""
-    s = w[(~w["is_control"]) & (w["role"].astype(str) == "sample")]
+def _grouped(reasons: dict[str, str]) -> dict[str, list[str]]:
+    """``{readout: reason}`` -> ``{reason: [readouts]}``, in the readouts' order."""
+    out: dict[str, list[str]] = {}
+    for key, why in reasons.items():
+        out.setdefault(why, []).append(key)
+    return out
+
+
+def _readouts_said(keys: list[str], readouts: dict[str, str]) -> str:
+    """``, count`` naming the readouts a plate's message is about ("" when it is about all of them)."""
+    return "" if len(keys) == len(readouts) else ", " + " and ".join(keys)
+
+
+def _gene_table(w, nulls, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFrame:
+    """Genes ranked; ``thresholds`` maps a readout's effect direction (``down``/``up``) to its fold-change cut.
+
+    ``nulls`` maps (plate, readout) to its :class:`_PlateNull`. A gene's ``z_<readout>`` is the median of its
+    wells' scores (B-score or z as the plate's null says); its combined z is Stouffer's over independent units:
+    each well of a plate scored against its own sample wells, and on a plate scored against its controls one
+    unit per gene, the t of the mean of its wells there against the controls (the wells share their reference,
+    so they are not independent of each other).
+    """
+    s = w[(~w["is_control"]) & (w["role"].astype(str) == "sample")].copy()
+    plates = s["plate"].astype(str)
+    for key in keys:
+        kind = plates.map(lambda p, key=key: nulls[(p, key)].score).to_numpy()
+        score = s[f"z_{key}"].to_numpy(float)
+        if f"b_{key}" in s.columns:
+            score = np.where(kind == "b", s[f"b_{key}"].to_numpy(float), score)
+        s[f"_score_{key}"] = score
+        unit = np.where(kind == "controls", np.nan, score)
+        on = (kind == "controls") & np.isfinite(score)
+        if on.any():
+            part = s[on]
+            lfc = part.groupby([part["plate"].astype(str), "gene"], sort=False)[f"log2fc_{key}"]
+            mean, k = lfc.transform("mean").to_numpy(float), lfc.transform("size").to_numpy(float)
+            ref = [nulls[(p, key)] for p in part["plate"].astype(str)]
+            c_mean, c_sd, c_n = (np.array([getattr(r, a) for r in ref], dtype=float) for a in ("mean", "sd", "n"))
+            t = (mean - c_mean) / (c_sd * np.sqrt(1 / k + 1 / c_n))
+            first = ~part.duplicated(["plate", "gene"]).to_numpy()
+            z_unit = np.full(len(part), np.nan)
+            for n_c in np.unique(c_n[first]):  # one t distribution per number of controls
+                at = first & (c_n == n_c)
+                z_unit[at] = _t_as_z(t[at], int(n_c) - 1)
+            unit[np.flatnonzero(on)] = z_unit
+        s[f"_unit_{key}"] = unit
     lethal_key = next((k for k in keys if READOUT_EFFECTS[k][0] == "down"), None)
     rows = []
     for gene, g in s.groupby("gene", sort=True):
@@ -868,10 +1074,12 @@ def _gene_table(w, score, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFr
         for key in keys:
             fc = g[f"fc_{key}"].to_numpy(float)
             row[f"fc_{key}"] = float(np.median(fc[np.isfinite(fc)])) if np.isfinite(fc).any() else np.nan
-            zs = g[f"{score}_{key}"].to_numpy(float)
+            zs = g[f"_score_{key}"].to_numpy(float)
             zs = zs[np.isfinite(zs)]
             row[f"z_{key}"] = float(np.median(zs)) if zs.size else np.nan
-            zc = float(zs.sum() / np.sqrt(zs.size)) if zs.size else np.nan
+            units = g[f"_unit_{key}"].to_numpy(float)
+            units = units[np.isfinite(units)]
+            zc = float(units.sum() / np.sqrt(units.size)) if units.size else np.nan
             row[f"zcomb_{key}"] = zc
             row[f"p_{key}"] = float(2 * stats.norm.sf(abs(zc))) if np.isfinite(zc) else np.nan
         flags = sorted({f.split(":")[0] for s_ in g["qc_flags"] for f in s_.split(";") if f})
