@@ -25,7 +25,10 @@ adjustment over every row with a p-value. The ``verdict`` is one of
 ``not_comparable``
     a curve failed, an EC50 lies outside the tested doses
     (``ec50_out_of_range``), is bounded from below only
-    (``far_plateau_undetermined``) or has no standard error; the ratio's interval spans
+    (``far_plateau_undetermined``; but where that is the less sensitive line's
+    and its lower bound clears the other's upper one, the pair ``differs`` with
+    ``ratio_lo = ec50_lo / other ec50_hi``, ``ratio_hi`` infinite, no p-value)
+    or has no standard error; the ratio's interval spans
     more than :data:`MAX_CI_DECADES` decades (the EC50s are too uncertain to tell
     alike from different); or the inactive line's effect is as large as the active
     one's (called inactive for too few points or too much noise, not for a lack of effect).
@@ -85,6 +88,34 @@ def _sort_key(row: pd.Series) -> tuple:
     return (not active, ec50 if active and np.isfinite(ec50) else np.inf)
 
 
+def _open_topped(row: pd.Series) -> bool:
+    """An active curve flagged ``far_plateau_undetermined`` alone among the unusable flags, with a lower EC50 bound."""
+    flags = {f for f in str(row.get("flags", "") or "").split(";") if f}
+    lo = float(row.get("ec50_lo", np.nan))
+    return ("far_plateau_undetermined" in flags and not flags & {"failed", "ec50_out_of_range"}
+            and row["call"] == "active" and np.isfinite(lo) and lo > 0)
+
+
+def _at_least_row(row: dict, a: pd.Series, b: pd.Series, level: float) -> dict:
+    """``b`` is bounded from below only: ``differs`` when its lower EC50 bound clears ``a``'s upper one.
+
+    The ratio's lower limit is ``b.ec50_lo / a.ec50_hi`` (each a two-sided ``level`` interval, so the ratio lies
+    below it with probability at most ``1 - level``); its upper limit is unbounded and no p-value is given.
+    """
+    lo_b, hi_a = float(b["ec50_lo"]), float(a.get("ec50_hi", np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_lo = lo_b / hi_a
+    row.update(ratio_lo=ratio_lo, ratio_hi=np.inf)
+    if np.isfinite(ratio_lo) and ratio_lo > 1:
+        row["verdict"] = "differs"
+        row["note"] = (f"{b['group']}'s EC50 is bounded from below only (far plateau undetermined): "
+                       f"at least {ratio_lo:.3g}x")
+    else:
+        row["verdict"] = "not_comparable"
+        row["note"] = f"{b['group']}: EC50 bounded from below only (far plateau undetermined)"
+    return row
+
+
 def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: float) -> dict:
     row = {
         "compound": compound, "readout": readout, "line_a": a["group"], "line_b": b["group"],
@@ -102,6 +133,8 @@ def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: fl
         row["verdict"], row["note"] = ("not_comparable", f"{b['group']}: {why}") if why else ("selective", "")
         return row
     why = "; ".join(f"{r['group']}: {w}" for r in (a, b) if (w := _usable(r)))
+    if why and not _usable(a) and _open_topped(b):
+        return _at_least_row(row, a, b, level)
     if why:
         row["verdict"], row["note"] = "not_comparable", why
         return row
@@ -188,6 +221,8 @@ def comparison_sentence(row: pd.Series) -> str:
         return f"{a} vs {b}: not comparable ({row['note']})"
     ci = f"CI {row['ratio_lo']:.3g}–{row['ratio_hi']:.3g}x, q {row['q_value']:.2g}"
     note = f"; {row['note']}" if isinstance(row.get("note"), str) and row["note"] else ""
+    if verdict == "differs" and not np.isfinite(row["ratio_hi"]):
+        return f"{b} at least {row['ratio_lo']:.3g}x less sensitive than {a} ({row['note']})"
     if verdict == "differs":
         return f"{b} {row['ratio']:.3g}x less sensitive than {a} ({ci}){note}"
     return f"{a} and {b} alike (EC50 ratio {row['ratio']:.3g}x, {ci}){note}"

@@ -116,14 +116,16 @@ def test_lines_are_compared_in_fit_and_report(two_lines, cli):
     ferro = lines[lines["readout"] == "frac_ferroptosis"].iloc[0]
     true_ratio = LINES["REH"][1] / LINES["Nalm6"][1]
     assert (ferro["line_a"], ferro["line_b"], ferro["verdict"]) == ("Nalm6", "REH", "differs")
-    assert ferro["ratio_lo"] < true_ratio < ferro["ratio_hi"] and ferro["ratio_hi"] / ferro["ratio_lo"] < 2
+    # REH's EC50 (1 uM) lies half a decade below the top dose, its far plateau open: bounded from below only
+    assert "far plateau undetermined" in ferro["note"] and ferro["ratio_hi"] == np.inf
+    assert 5 < ferro["ratio_lo"] < true_ratio
     assert set(lines["verdict"]) == {"differs"}  # every active readout tells the same story
     proc = cli("report", res, "--out", two_lines / "lines.html")
     assert proc.returncode == 0, proc.stderr
     html = (two_lines / "lines.html").read_text(encoding="utf-8")
     start = html.index('<section id="cell-lines"')
     sec = html[start: html.index("</section>", start)]
-    assert re.search(r"peak_ferroptosis: REH 3\d\.?\d*x less sensitive than Nalm6", sec)
+    assert re.search(r"peak_ferroptosis: REH at least \d+\.?\d*x less sensitive than Nalm6", sec)
     anchors = dict(re.findall(r'<article class="compound" id="(compound-\d+)">\s*<h3>volasertib · (\w+)', html))
     for anchor in anchors:
         assert f'href="#{anchor}"' in sec  # the table's line names link to each line's section
