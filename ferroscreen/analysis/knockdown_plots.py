@@ -2,7 +2,10 @@
 
 All functions take the tables of :func:`ferroscreen.analysis.knockdown.call_hits`
 (``HitResult.wells`` / ``HitResult.genes``) and never call ``plt.show``; the
-caller saves or embeds the figure and closes it.
+caller saves or embeds the figure and closes it. Each figure is a
+:class:`~ferroscreen.plate.quiet_figure.QuietFigure` (no warning on stderr
+for a glyph the font lacks) and gene names are cut to
+:data:`~ferroscreen.plate.quiet_figure.LABEL_CHARS` characters.
 """
 
 from __future__ import annotations
@@ -14,9 +17,28 @@ __all__ = ["count_area_quadrant", "plate_heatmap", "replicate_scatter", "volcano
 
 
 def _figure(figsize):
-    from matplotlib.figure import Figure
+    from ferroscreen.plate.quiet_figure import QuietFigure
 
-    return Figure(figsize=figsize, layout="constrained")
+    return QuietFigure(figsize=figsize, layout="constrained")
+
+
+def _label(text) -> str:
+    from ferroscreen.plate.quiet_figure import short_label
+
+    return short_label(text)
+
+
+def _name_point(ax, name, x: float, y: float) -> None:
+    """Write ``name`` (cut to a label) beside the point, towards the middle of the axes, out of the layout.
+
+    A point in the right half is named to its left, so a long name stays in the
+    figure; the name takes no room from the axes in the constrained layout.
+    """
+    ax.autoscale_view()
+    right = (ax.transScale + ax.transLimits).transform((x, y))[0] > 0.5
+    text = ax.annotate(_label(name), (x, y), xytext=(-3 if right else 3, 2), textcoords="offset points",
+                       ha="right" if right else "left", fontsize=6, parse_math=False)
+    text.set_in_layout(False)
 
 
 def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | None = None):
@@ -36,7 +58,7 @@ def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | Non
     ax.scatter(ctrl["col"], ctrl["row"], s=30, facecolors="none", edgecolors="white", lw=0.8, label="non-targeting")
     ax.set_xticks(range(n_cols), [str(c + 1) for c in range(n_cols)], fontsize=6)
     ax.set_yticks(range(n_rows), [_row_name(r) for r in range(n_rows)], fontsize=6)
-    ax.set_title(f"plate {plate}: {value}", parse_math=False)
+    ax.set_title(f"plate {_label(plate)}: {value}", parse_math=False)
     ax.legend(loc="upper right", fontsize=6, bbox_to_anchor=(1, -0.02))
     return fig
 
@@ -87,7 +109,7 @@ def count_area_quadrant(
     ax.set_yscale("log", base=2)
     for r in genes.head(label_top).itertuples(index=False):
         if r.hit:
-            ax.annotate(str(r.gene), (r.fc_count, r.fc_area), fontsize=6, parse_math=False)
+            _name_point(ax, r.gene, r.fc_count, r.fc_area)
     ax.set_xlabel("nuclei count / non-targeting")
     ax.set_ylabel("nuclear area / non-targeting")
     return fig
@@ -103,7 +125,7 @@ def volcano(genes: pd.DataFrame, readout: str = "count", label_top: int = 10):
     ax.scatter(x, y, s=6, c=np.where(hit, "tab:red", "tab:grey"), alpha=0.7)
     for r, xi, yi in zip(genes.head(label_top).itertuples(index=False), x, y, strict=False):
         if r.hit:
-            ax.annotate(str(r.gene), (xi, yi), fontsize=6, parse_math=False)
+            _name_point(ax, r.gene, xi, yi)
     ax.set_xlabel(f"log2 {readout} fold change")
     ax.set_ylabel("-log10 q (BH)")
     return fig

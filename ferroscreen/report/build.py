@@ -10,16 +10,19 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.report import figures, tables
 from ferroscreen.report.compounds import (
     CompoundInfo,
+    compound_counts,
     course_summaries,
     dose_points,
     endpoint_wells,
     list_compounds,
+    no_curve_reason,
     of_group,
     ranked_readouts,
     time_courses,
@@ -103,8 +106,12 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
     panels = [(res.frac_column(m), m, m) for m in order if res.frac_column(m)]
     if res.wells is not None and "n_cells" in res.wells.columns:
         panels.append(("n_cells", res.count_label, ""))
-    comparisons = rescue_comparisons(res, info)
+    comparisons = [
+        {"sentence": f"{info.group}: {c.sentence}" if info.group else c.sentence, "verdict": c.verdict}
+        for c in rescue_comparisons(res, info)
+    ]
     cells = compound_gallery_png(res, info.name, info.group)
+    no_curve = no_curve_reason(res, info)
     return {
         "cells": None if cells is None else "data:image/png;base64," + base64.b64encode(cells).decode("ascii"),
         "name": info.label,
@@ -116,15 +123,18 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
         "dr": figures.dose_response_figure(curves, rescue, order),
         "ec50t": figures.ec50_time_figure(_ec50_series(res, info), order),
         "fits": tables.fits_table(info),
-        "rescue": [
-            {"sentence": f"{info.group}: {c.sentence}" if info.group else c.sentence, "verdict": c.verdict}
-            for c in comparisons
-        ],
+        "rescue": comparisons,
+        "no_curve": no_curve,
         "has_rescue": bool(rescue),
     }
 
 
 def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
+    """Per plate its maps' image and caption data.
+
+    Wells the layout calls ``empty`` (no cells) have no values on the maps (NaN, drawn grey as
+    no data): their few debris detections would read as a fully dead well.
+    """
     end = endpoint_wells(res)
     if end is None:
         return []
@@ -140,6 +150,11 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
     for m, col in columns.items():
         col, label = (f"peak_{m}", f"{m} peak fraction") if m in peak else (col, f"{m} fraction")
         panels.append((col, label, figures.mode_color(m, res.death_modes)))
+    no_cells = (end["role"] == "empty").to_numpy() if "role" in end.columns else np.zeros(len(end), bool)
+    shown = [p[0] for p in panels if p[0] in end.columns]
+    end = end.assign(**{c: end[c].to_numpy(float) for c in shown})
+    end.loc[no_cells, shown] = np.nan
+    empty_by_plate = end.loc[no_cells].groupby("plate")["well"].nunique().to_dict()
     flagged_by_plate: dict[str, list[str]] = {}
     flag_cols = res.flag_columns
     if flag_cols and res.wells is not None:
@@ -173,7 +188,9 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
                 "corrected": res.frac_prefix == "frac_corr_",
                 "peak": bool(peak),
                 "shows": " and ".join(([res.count_label] if "n_cells" in end.columns else [])
-                                      + (["death-mode fractions"] if columns else [])),
+                                      + (["death-mode fractions"] if columns else []))
+                + ((f" (the layout's {n} empty, no-cell well{'s' if n != 1 else ''} left blank)")
+                   if (n := int(empty_by_plate.get(plate, 0))) else ""),
             }
         )
     return [h for h in out if h["uri"]]
@@ -201,7 +218,7 @@ def _provenance(res: Results, created: str) -> list[dict]:
     ]
     for key, value in res.provenance.items():
         if isinstance(value, dict | list):
-            text = json.dumps(value, indent=2, sort_keys=False, default=str)
+            text = json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False)  # escaped on render
             summary = f"{len(value)} {'entries' if isinstance(value, dict) else 'items'}"
             flat = isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values())
             if flat and len(value) <= 4 and len(text) < 240:
@@ -248,15 +265,12 @@ def report_context(
     fits = res.fits
     n_active = int((fits["call"] == "active").sum()) if fits is not None and "call" in fits.columns else 0
     rescues = [r for c in compounds for r in c["rescue"]]
-    ranked = set(res.ranking["compound"]) if res.ranking is not None else set()
-    references = {i.name for i in infos if i.role == "reference"}
-    pos_ctrls = {i.name for i in infos if i.role == "pos_ctrl"} - references
-    n_compounds = len(({i.name for i in infos} | ranked) - references - pos_ctrls) + n_left
+    counts = compound_counts(res)  # of the whole screen, not only the sections shown
     summary = {
         "n_plates": len(plates) or (res.qc["plate"].nunique() if res.qc is not None else 0),
-        "n_compounds": n_compounds,
-        "n_references": len(references),
-        "n_pos_ctrls": len(pos_ctrls),
+        "n_compounds": counts["compounds"],
+        "n_references": counts["references"],
+        "n_pos_ctrls": counts["pos_ctrls"],
         "n_curves": 0 if fits is None else len(fits),
         "n_active": n_active,
         "n_qc_fail": sum(v["verdict"] == "fail" for v in verdicts.values()),

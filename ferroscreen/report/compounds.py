@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ferroscreen.csv_tables import read_csv_table
-from ferroscreen.report.results import ReportInputError, Results, readout_mode
+from ferroscreen.plate import format_molar
+from ferroscreen.report.results import Results, fit_readouts, readout_mode
 
 #: Readout tokens that mean "the fraction at the endpoint" (the readout the plots prefer).
 _FRACTION_TOKENS = {"frac", "fraction", "corr", "corrected", "endpoint", "end", "final", "at", ""}
@@ -113,34 +113,32 @@ def _mode_rows(rows: pd.DataFrame, modes, corrected: bool, ranked: dict[str, str
 
 def _readouts_table(res: Results) -> pd.DataFrame | None:
     """``readouts.csv`` of the folder (one row per plate and well with the layout's columns), else None."""
-    path = res.root / "readouts.csv"
-    if not path.is_file():
+    table = fit_readouts(res.root)
+    if table is None or not {"compound", "role"} <= set(table.columns):
         return None
-    try:  # the tables' own reader: a compound called NA keeps its name, as fit read it
-        table = read_csv_table(path, "a readouts table", error=ReportInputError)
-    except ReportInputError:
-        return None
-    if not {"plate", "well", "compound", "role"} <= set(table.columns):
-        return None
-    table = table.drop_duplicates(["plate", "well"])
-    return table.assign(**{c: table[c].fillna("").astype(str) if c in table.columns else ""
-                           for c in ("compound", "role", "mode", "rescue_agent")})
+    return table.assign(**{c: table[c] if c in table.columns else "" for c in ("mode", "rescue_agent", "group")},
+                        concentration=pd.to_numeric(table.get("concentration", np.nan), errors="coerce"),
+                        exclude=table["exclude"] if "exclude" in table.columns else "")
 
 
-def _layout_roles(res: Results) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
-    """Compound -> role, compound -> reference mode, compound -> rescue agents.
+def _layout_wells(res: Results) -> pd.DataFrame | None:
+    """One row per plate × well with its layout columns (excluded wells too), or None without a layout.
 
     From the wells with their layout columns, else from ``readouts.csv`` (a fit folder without
     ``wells.csv``, as when the fit's input was a table kept elsewhere).
     """
+    if res.wells is not None and res.has_layout:
+        return res.wells.drop_duplicates(["plate", "well"])
+    return _readouts_table(res)
+
+
+def _layout_roles(res: Results) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """Compound -> role, compound -> reference mode, compound -> rescue agents (see :func:`_layout_wells`)."""
     roles: dict[str, str] = {}
     ref_modes: dict[str, str] = {}
     agents: dict[str, list[str]] = {}
-    if res.wells is not None and res.has_layout:
-        wells = res.wells.drop_duplicates(["plate", "well"])
-    elif (per_well := _readouts_table(res)) is not None:
-        wells = per_well
-    else:
+    wells = _layout_wells(res)
+    if wells is None:
         return roles, ref_modes, agents
     plain = wells[(wells["rescue_agent"] == "") & (wells["compound"] != "")]
     for name, group in plain.groupby("compound", sort=False):
@@ -170,27 +168,8 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
     Returns:
         ``(compounds, n_left_out)``.
     """
-    roles, ref_modes, agents = _layout_roles(res)
-    names = [n for n, r in roles.items() if r in _SHOWN_ROLES]
+    names, roles, ref_modes, agents = _section_names(res)
     fits = res.fits
-    curve_names = list(dict.fromkeys(fits["name"])) if fits is not None else []
-    rescue_curves: dict[str, tuple[str, str]] = {}
-    for name, agent_list in agents.items():
-        for agent in agent_list:
-            rescue_curves[f"{name} + {agent}"] = (name, agent)
-    for curve in curve_names:
-        if curve in rescue_curves or curve in names or roles.get(curve) in ("vehicle", "empty"):
-            continue
-        left, sep, right = curve.rpartition(" + ")
-        if sep and left in curve_names:
-            rescue_curves[curve] = (left, right)
-            agents.setdefault(left, []).append(right)
-            continue
-        names.append(curve)
-    if res.ranking is not None:
-        for name in res.ranking["compound"]:
-            if name not in names and name not in rescue_curves:
-                names.append(name)
     best: dict[tuple[str, str], float] = {}
     top_score: dict[tuple[str, str], float] = {}
     if res.ranking is not None:
@@ -238,6 +217,94 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
             info.fits = pd.concat(parts, ignore_index=True)
         out.append(info)
     return out, n_left
+
+
+def _section_names(res: Results) -> tuple[list[str], dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """The compounds that get sections, with :func:`_layout_roles`' roles, reference modes and rescue agents.
+
+    Samples, references and positive controls of the layout, every fitted curve that is not a
+    rescue curve, and every compound ``ranking.csv`` ranks.
+    """
+    roles, ref_modes, agents = _layout_roles(res)
+    names = [n for n, r in roles.items() if r in _SHOWN_ROLES]
+    curve_names = list(dict.fromkeys(res.fits["name"])) if res.fits is not None else []
+    rescue_curves: dict[str, tuple[str, str]] = {}
+    for name, agent_list in agents.items():
+        for agent in agent_list:
+            rescue_curves[f"{name} + {agent}"] = (name, agent)
+    for curve in curve_names:
+        if curve in rescue_curves or curve in names or roles.get(curve) in ("vehicle", "empty"):
+            continue
+        left, sep, right = curve.rpartition(" + ")
+        if sep and left in curve_names:
+            rescue_curves[curve] = (left, right)
+            agents.setdefault(left, []).append(right)
+            continue
+        names.append(curve)
+    if res.ranking is not None:
+        for name in res.ranking["compound"]:
+            if name not in names and name not in rescue_curves:
+                names.append(name)
+    return names, roles, ref_modes, agents
+
+
+def compound_counts(res: Results) -> dict[str, int]:
+    """How many compounds the screen holds, whatever ``--max-compounds`` shows.
+
+    Returns:
+        ``{"compounds", "references", "pos_ctrls"}``: distinct names of :func:`list_compounds`
+        (every group of a compound counts once) by their layout role: mode references,
+        positive controls, and the others (samples, and curves or ranked compounds of no
+        known role).
+    """
+    names, roles, _, _ = _section_names(res)
+    kinds = [roles.get(name, "") for name in dict.fromkeys(names)]
+    return {
+        "compounds": sum(r not in ("reference", "pos_ctrl") for r in kinds),
+        "references": kinds.count("reference"),
+        "pos_ctrls": kinds.count("pos_ctrl"),
+    }
+
+
+def no_curve_reason(res: Results, info: CompoundInfo) -> str:
+    """Why a compound's section has no dose-response curve (``""`` when it has one, or without ``fits.csv``).
+
+    From its wells in its group (``readouts.csv`` when there is no ``wells.csv``), as the fit
+    decides: a treatment needs two or more positive doses to be a curve (the fit's note on a
+    sample at one dose reads the same); a positive control or reference at one dose is a control,
+    not fitted; wells all excluded take part in nothing.
+    """
+    if res.fits is None or (info.fits is not None and (info.fits["name"] == info.name).any()):
+        return ""
+    kind = {"pos_ctrl": "Positive control (role pos_ctrl)", "reference": (
+        f"Reference{' for ' + info.mode if info.mode else ''} (role reference)")}.get(info.role, "")
+    wells = _layout_wells(res)
+    if wells is None:
+        return f"{kind or 'It'} has no curve in fits.csv, and no layout here says how it was tested."
+    wells = of_group(wells, info.group)
+    mine = wells[(wells["compound"] == info.name) & (wells["rescue_agent"] == "")]
+    excluded = mine[mine["exclude"] != ""]
+    used = mine[mine["exclude"] == ""]
+    dosed = used[used["concentration"] > 0]
+    doses = sorted(dosed["concentration"].unique())
+    n = len(dosed)
+    wells_text = f"{n} well{'s' if n != 1 else ''}"
+    lead = f"{kind}, tested" if kind else "Tested"
+    if len(mine) and used.empty:
+        return (f"{kind + ': all' if kind else 'All'} {len(excluded)} of its wells are excluded, so it has no "
+                f"dose-response curve.")
+    if not doses:
+        return (f"{kind + ': its' if kind else 'Its'} wells have no positive concentration, so it has no "
+                f"dose-response curve.")
+    if len(doses) == 1:
+        where = "; its wells are in readouts.csv" if (res.root / "readouts.csv").is_file() else ""
+        if kind:
+            control = ("; its wells are the positive controls of the plate QC (qc.csv)"
+                       if res.qc is not None else "")
+            return (f"{lead} at one dose ({format_molar(doses[0])}, {wells_text}): a control, not fitted (a "
+                    f"dose-response curve needs two or more doses){control}.")
+        return f"{lead} at one dose ({format_molar(doses[0])}, {wells_text}), so it has no dose-response curve{where}."
+    return f"{lead} at {len(doses)} doses ({wells_text}), yet fits.csv has no curve of it."
 
 
 def group_column(table: pd.DataFrame) -> pd.Series:

@@ -1,9 +1,12 @@
 """Matplotlib figures of the report, returned as inline ``data:image/png;base64`` URIs.
 
-Figures are built on :class:`matplotlib.figure.Figure` (no pyplot state) under
-fixed rcParams and saved without a software/date stamp, so the same results
-give byte-identical images. Every function takes plain tables and returns a
-URI string, or None when there is nothing to draw.
+Figures are built on :class:`~ferroscreen.plate.quiet_figure.QuietFigure` (a
+matplotlib Figure, no pyplot state, that draws user text without warnings on
+stderr) under fixed rcParams and saved without a software/date stamp, so the
+same results give byte-identical images. User names in legends and titles are
+cut to :data:`~ferroscreen.plate.quiet_figure.LABEL_CHARS` characters. Every
+function takes plain tables and returns a URI string, or None when there is
+nothing to draw.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from ferroscreen.analysis.models import effective_dose, response
 from ferroscreen.plate import PlateFormat, well_to_rowcol
 from ferroscreen.plate.mode_colors import mode_color
-from ferroscreen.report.formatting import held_ec50, molar, molar_range
+from ferroscreen.plate.quiet_figure import QuietFigure, short_label
+from ferroscreen.report.formatting import UNBOUNDED, held_ec50, molar, molar_range
 
 #: Fixed style of every figure (fonts shipped with matplotlib, no grid jitter).
 RC_PARAMS = {
@@ -104,7 +109,7 @@ def plate_heatmaps(
     nrows = math.ceil(len(panels) / ncols)
     cell = 0.3 if fmt.n_wells <= 96 else 0.17 if fmt.n_wells <= 384 else 0.1
     with _style():
-        fig = Figure(
+        fig = QuietFigure(
             figsize=(ncols * (fmt.cols * cell + 1.3), nrows * (fmt.rows * cell + 0.7) + 0.3), layout="constrained"
         )
         for k, (column, label, colour) in enumerate(panels):
@@ -143,7 +148,7 @@ def plate_heatmaps(
                 ax.spines[side].set_visible(False)
             ax.set_title(label)
         if title:
-            fig.suptitle(title, fontsize=9)
+            fig.suptitle(short_label(title, 80), fontsize=9)
         return encode_png(fig)
 
 
@@ -176,7 +181,7 @@ def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[
     colours = _dose_palette(len(concs))
     with _style():
         width = 2.5 * len(panels) + 2.0
-        fig = Figure(figsize=(width, 2.45))
+        fig = QuietFigure(figsize=(width, 2.45))
         fig.subplots_adjust(left=0.45 / width, right=1 - 2.05 / width, bottom=0.19, top=0.9, wspace=0.3)
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         for ax, (column, label, mode) in zip(axes, panels, strict=True):
@@ -190,7 +195,8 @@ def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[
                 for (name, conc), sub in refs[refs["mode"] == mode].groupby(["compound", "concentration"]):
                     sub = sub.sort_values("time_h")
                     ax.plot(
-                        sub["time_h"], sub[column], color="black", ls=":", lw=1.4, label=f"ref. {name} {molar(conc)}"
+                        sub["time_h"], sub[column], color="black", ls=":", lw=1.4,
+                        label=f"ref. {short_label(name)} {molar(conc)}",
                     )
             ax.set_title(label)
             ax.set_xlabel("time (h)")
@@ -280,7 +286,10 @@ def _ec50_text(row: pd.Series) -> str:
         return "EC50 n/a"
     if bound:
         return f"EC50 {bound} {molar(ec50)}"
-    ci = molar_range(float(row.get("ec50_lo", math.nan)), float(row.get("ec50_hi", math.nan)))
+    ci = molar_range(float(row.get("ec50_lo", math.nan)), float(row.get("ec50_hi", math.nan)),
+                     float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan)))
+    if ci == UNBOUNDED:
+        ci = "CI unbounded"
     return f"EC50 {molar(ec50)}" + (f" [{ci}]" if ci else "")
 
 
@@ -318,7 +327,7 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
     with _style():
         width = 2.75 * len(modes) + 0.3
         height = 2.7 + 0.16 * len(layers) if legend else 2.7
-        fig = Figure(figsize=(width, height))
+        fig = QuietFigure(figsize=(width, height))
         fig.subplots_adjust(
             left=0.6 / width,
             right=1 - 0.15 / width,
@@ -334,10 +343,11 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
                     continue
                 row, pts = layer.curves[mode]
                 colour = layer.colour or mode_color(mode, mode_order)
-                label = f"{layer.label}: {_ec50_text(row)}" if layer.label and layer.label_ec50 else layer.label
+                name = short_label(layer.label)
+                label = f"{name}: {_ec50_text(row)}" if name and layer.label_ec50 else name
                 _draw_curve(ax, row, pts, colour, x, zero_x, label, band=layer.band)
-                ec50 = float(row.get("ec50", math.nan))
-                if layer.band and _is_active(row) and math.isfinite(ec50):
+                bound, ec50 = held_ec50(row)
+                if layer.band and _is_active(row) and not bound and math.isfinite(ec50):  # a held EC50: no line
                     ax.axvline(ec50, color=colour, lw=0.7, ls=":")
                 if layer.titled:
                     title = f"{mode}\n{_ec50_text(row)}"
@@ -399,11 +409,15 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
     """EC50 over time per mode (log scale) with confidence intervals.
 
     Time points whose curve is not ``active`` (when a ``call`` column says
-    so) are left out: their EC50 is not an estimate of potency.
+    so) are left out: their EC50 is not an estimate of potency. An EC50 beyond
+    the tested doses (``dose_min``/``dose_max`` or ``ec50_bound``, as
+    :func:`~ferroscreen.report.formatting.held_ec50` holds it in the tables) is
+    drawn as a bound: an open triangle at the tested limit (up for ``>``, down
+    for ``<``), without an interval, named in the legend.
 
     Args:
         series: Mode -> table ``time_h, ec50`` (``ec50_lo``, ``ec50_hi``,
-            ``call`` optional).
+            ``call``, ``dose_min``, ``dose_max``, ``ec50_bound`` optional).
         mode_order: Order of the legend.
     """
 
@@ -411,35 +425,53 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
         ok = np.isfinite(s["ec50"]) & (s["ec50"] > 0)
         if "call" in s.columns:
             ok &= s["call"].astype(str) == "active"
-        return s[ok].sort_values("time_h")
+        s = s[ok].sort_values("time_h")
+        held = [held_ec50(row) for _, row in s.iterrows()]
+        return s.assign(_bound=[b for b, _ in held], _y=[v for _, v in held])
 
     series = {m: keep(s) for m, s in series.items()}
     series = {m: s for m, s in series.items() if len(s)}
     if not series:
         return None
-    values = np.concatenate([s["ec50"].to_numpy(float) for s in series.values()])
+    values = np.concatenate([s["_y"].to_numpy(float) for s in series.values()])
     y_lo, y_hi = values.min() / 30, values.max() * 30
+    any_held = False
     with _style():
-        fig = Figure(figsize=(4.4, 2.6))
+        fig = QuietFigure(figsize=(4.4, 2.6))
         fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
         ax = fig.add_subplot()
         for mode in [m for m in mode_order if m in series] + [m for m in series if m not in mode_order]:
             s = series[mode]
             colour = mode_color(mode, mode_order)
-            y = s["ec50"].to_numpy(float)
-            if {"ec50_lo", "ec50_hi"} <= set(s.columns):
-                lo = np.clip(y - s["ec50_lo"].to_numpy(float), 0, None)
-                hi = np.clip(s["ec50_hi"].to_numpy(float) - y, 0, None)
-                err = np.nan_to_num(np.vstack([lo, hi]))
-                ax.errorbar(s["time_h"], y, yerr=err, color=colour, lw=1.2, capsize=2, label=mode)
-            else:
-                ax.plot(s["time_h"], y, color=colour, marker="o", ms=3, label=mode)
+            est, held = s[s["_bound"] == ""], s[s["_bound"] != ""]
+            label: str | None = short_label(mode)
+            if len(est):
+                y = est["ec50"].to_numpy(float)
+                if {"ec50_lo", "ec50_hi"} <= set(est.columns):
+                    lo = np.clip(y - est["ec50_lo"].to_numpy(float), 0, None)
+                    hi = np.clip(est["ec50_hi"].to_numpy(float) - y, 0, None)
+                    err = np.nan_to_num(np.vstack([lo, hi]))
+                    ax.errorbar(est["time_h"], y, yerr=err, color=colour, lw=1.2, capsize=2, marker="o", ms=3,
+                                label=label)
+                else:
+                    ax.plot(est["time_h"], y, color=colour, marker="o", ms=3, label=label)
+                label = None
+            for bound, marker in ((">", "^"), ("<", "v")):
+                at = held[held["_bound"] == bound]
+                if len(at):
+                    ax.scatter(at["time_h"], at["_y"], marker=marker, s=22, facecolors="none", edgecolors=colour,
+                               linewidths=1.0, zorder=3, label=label)
+                    label, any_held = None, True
         ax.set_yscale("log")
         ax.set_ylim(y_lo, y_hi)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: molar(v)))
         ax.minorticks_off()
         ax.set_xlabel("time (h)")
         ax.set_ylabel("EC50")
-        ax.legend()
+        handles, labels = ax.get_legend_handles_labels()
+        if any_held:
+            handles.append(Line2D([], [], ls="", marker="^", mfc="none", mec="0.35", ms=5))
+            labels.append("open: beyond the tested doses,\ndrawn at the limit (▲ >, ▼ <)")
+        ax.legend(handles, labels)
         ax.set_title("EC50 over time")
         return encode_png(fig)

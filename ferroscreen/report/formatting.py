@@ -1,4 +1,12 @@
-"""How numbers are written in the report: three significant digits, molar units with SI prefixes."""
+"""How numbers are written in the report: three significant digits, molar units with SI prefixes.
+
+A value that is not finite is no number to print: ``NaN`` (nothing computed)
+is an empty cell; ``±inf`` is ``n/a`` for a statistic (an SSMD over controls
+without spread) and ``unbounded`` for a confidence limit. A confidence limit
+the data cannot support is ``unbounded`` too: one more than :data:`CI_DECADES`
+decades beyond the tested doses, or (doses unknown) outside
+:data:`PLAUSIBLE_MOLAR`. The CSVs keep the numbers as fitted.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,14 @@ import numpy as np
 from ferroscreen.plate import format_molar
 
 _MOLAR_COLUMN = re.compile(r"(^|_)(ec50|ed10|ed90|dose|concentration)(_lo|_hi|_se)?$")
+_LIMIT_COLUMN = re.compile(r"(^|_)(ec50|ed10|ed90)(_lo|_hi)$")
+
+#: Decades beyond the tested doses past which the data bound no confidence limit (shown ``unbounded``).
+CI_DECADES = 3
+#: Without the tested doses: a confidence limit outside 1 fM–0.1 M is no concentration the data bound.
+PLAUSIBLE_MOLAR = (1e-15, 0.1)
+#: A confidence limit the data do not bound.
+UNBOUNDED = "unbounded"
 
 
 def molar(value: float) -> str:
@@ -25,14 +41,61 @@ def molar(value: float) -> str:
         return text
 
 
-def molar_range(lo: float, hi: float) -> str:
-    """``"25.6–29.8 nM"`` (one unit when both limits share it); ``""`` when a limit is not finite."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+def molar_limits(dose_min: float = math.nan, dose_max: float = math.nan) -> tuple[float, float]:
+    """The molar span a confidence limit must lie in to be bounded by data tested at ``dose_min``–``dose_max``.
+
+    :data:`CI_DECADES` decades below the lowest and above the highest dose, within
+    :data:`PLAUSIBLE_MOLAR` (all of it when the doses are unknown).
+    """
+    floor, ceiling = PLAUSIBLE_MOLAR
+    if math.isfinite(dose_min) and dose_min > 0:
+        floor = max(floor, dose_min / 10**CI_DECADES)
+    if math.isfinite(dose_max) and dose_max > 0:
+        ceiling = min(ceiling, dose_max * 10**CI_DECADES)
+    return floor, ceiling
+
+
+def _within(value: float, limits: tuple[float, float]) -> bool:
+    return math.isfinite(value) and limits[0] <= value <= limits[1]
+
+
+def molar_range(lo: float, hi: float, dose_min: float = math.nan, dose_max: float = math.nan) -> str:
+    """``"25.6–29.8 nM"`` (one unit when both limits share it); ``""`` when a limit is NaN (no interval).
+
+    A limit outside :func:`molar_limits` of the tested doses (infinite, 0, or
+    absurd as ``1.8e-20 M``) is written ``unbounded``: ``"3.1 µM–unbounded"``,
+    and ``"unbounded"`` alone when neither limit is bounded.
+    """
+    lo, hi = float(lo), float(hi)
+    if math.isnan(lo) or math.isnan(hi):
         return ""
-    a, b = molar(lo), molar(hi)
+    limits = molar_limits(float(dose_min), float(dose_max))
+    a = molar(lo) if _within(lo, limits) else UNBOUNDED
+    b = molar(hi) if _within(hi, limits) else UNBOUNDED
+    if a == b == UNBOUNDED:
+        return UNBOUNDED
     if " " in a and a.rpartition(" ")[2] == b.rpartition(" ")[2]:
         return f"{a.rpartition(' ')[0]}–{b}"
     return f"{a}–{b}"
+
+
+def ratio_range(lo: float, hi: float, dose_span: float = math.nan) -> str:
+    """An EC50 ratio's interval, ``"1.9–4.2"``; ``""`` when a limit is NaN.
+
+    ``dose_span`` is the highest tested dose over the lowest. A limit more than
+    :data:`CI_DECADES` decades beyond the largest ratio two tested doses can
+    make (either way), or beyond the ratio of :data:`PLAUSIBLE_MOLAR` when the
+    span is unknown, is ``unbounded``, as in :func:`molar_range`.
+    """
+    lo, hi = float(lo), float(hi)
+    if math.isnan(lo) or math.isnan(hi):
+        return ""
+    span = dose_span if math.isfinite(dose_span) and dose_span >= 1 else PLAUSIBLE_MOLAR[1] / PLAUSIBLE_MOLAR[0]
+    ceiling = span * 10**CI_DECADES
+    limits = (1 / ceiling, ceiling)
+    a = fmt(lo) if _within(lo, limits) else UNBOUNDED
+    b = fmt(hi) if _within(hi, limits) else UNBOUNDED
+    return UNBOUNDED if a == b == UNBOUNDED else f"{a}–{b}"
 
 
 def held_ec50(row) -> tuple[str, float]:
@@ -54,7 +117,12 @@ def held_ec50(row) -> tuple[str, float]:
 
 
 def fmt(value: Any, column: str = "") -> str:
-    """Display text of a table value: 3 significant digits, molar units for EC50/dose columns."""
+    """Display text of a table value: 3 significant digits, molar units for EC50/dose columns.
+
+    NaN is ``""``; ``±inf`` is ``n/a``, or ``unbounded`` in a confidence-limit column
+    (``ec50_lo``, ``ed90_hi``...), where a limit outside :data:`PLAUSIBLE_MOLAR` is
+    ``unbounded`` too.
+    """
     if value is None:
         return ""
     if isinstance(value, bool | np.bool_):
@@ -64,6 +132,11 @@ def fmt(value: Any, column: str = "") -> str:
     if isinstance(value, float | np.floating):
         if math.isnan(value):
             return ""
+        limit = bool(_LIMIT_COLUMN.search(column.lower()))
+        if limit and not _within(float(value), PLAUSIBLE_MOLAR):
+            return UNBOUNDED
+        if math.isinf(value):
+            return "n/a"
         if _MOLAR_COLUMN.search(column.lower()) and not column.lower().startswith("p"):
             return molar(float(value))
         if float(value).is_integer() and abs(value) < 1e6:

@@ -38,14 +38,38 @@ def render_html(context: dict) -> str:
     return environment().get_template(TEMPLATE).render(**context)
 
 
+#: The name endings a report's file may have (any case).
+PAGE_SUFFIXES = (".html", ".htm")
+
+
+def check_page_path(out: Path) -> None:
+    """Refuse an ``--out`` that is no report's file name, before anything is written.
+
+    ``out`` must end ``.html`` or ``.htm`` (any case), so a report never
+    replaces a results folder's ``fits.csv``, ``provenance.json`` or
+    ``genes.csv``, nor lands in a file named after a folder (``--out newdir/``:
+    the trailing slash does not survive the command line). An existing file of
+    that name is replaced.
+
+    Raises:
+        ReportInputError: ``out`` is a folder, or its name does not end ``.html``/``.htm``.
+    """
+    if out.is_dir():
+        raise ReportInputError(f"{out}: is a folder; --out takes the report's file name (e.g. {out / 'report.html'})")
+    if out.suffix.lower() not in PAGE_SUFFIXES:
+        hint = out.with_suffix(".html") if out.suffix else out / "report.html"
+        raise ReportInputError(f"{out}: --out takes the report's file name ending .html or .htm (e.g. {hint}); "
+                               "nothing was written")
+
+
 def write_page(out: Path, html: str) -> Path:
     """Write ``html`` to ``out`` (folder created) through a temporary file, so a reader never sees half a page.
 
     Raises:
-        ReportInputError: ``out`` is a folder (nothing is written).
+        ReportInputError: ``out`` is refused by :func:`check_page_path` (nothing is written).
     """
-    if out.is_dir():
-        raise ReportInputError(f"{out}: is a folder; --out takes the report's file name (e.g. {out / 'report.html'})")
+    out = Path(out)
+    check_page_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     try:

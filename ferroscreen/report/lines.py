@@ -16,8 +16,8 @@ import pandas as pd
 
 from ferroscreen.analysis.line_comparison import comparison_sentence
 from ferroscreen.report import figures
-from ferroscreen.report.compounds import CompoundInfo, dose_points
-from ferroscreen.report.formatting import fmt, molar
+from ferroscreen.report.compounds import CompoundInfo, dose_points, group_column
+from ferroscreen.report.formatting import held_ec50, molar, ratio_range
 from ferroscreen.report.results import Results
 from ferroscreen.report.tables import cell
 
@@ -27,22 +27,48 @@ _VERDICT_CLASS = {"differs": "bad", "selective": "bad", "similar": "ok", "not_co
 _NOTABLE = ("differs", "selective")
 
 
-def _ec50_cell(value: float) -> dict:
+def _curve_rows(fits: pd.DataFrame | None) -> dict[tuple[str, str, str], pd.Series]:
+    """(compound, line, readout) -> the compound's own fits row there (not a rescue curve's), as compared."""
+    if fits is None or fits.empty or not {"name", "readout"} <= set(fits.columns):
+        return {}
+    keys = zip(fits["name"].astype(str), group_column(fits), fits["readout"].astype(str), strict=True)
+    out: dict[tuple[str, str, str], pd.Series] = {}
+    for key, (_, row) in zip(keys, fits.iterrows(), strict=True):
+        out.setdefault(key, row)
+    return out
+
+
+def _ec50_cell(value: float, fit: pd.Series | None) -> dict:
+    """The EC50 as the fits and ranking tables write it: held to the tested doses (``> 30 µM``) by its fit."""
+    bound, held = held_ec50(fit) if fit is not None else ("", value)
+    value = held if bound else value
     finite = isinstance(value, float) and math.isfinite(value)
-    return {"text": molar(value) if finite else "", "sort": repr(value) if finite else "", "cls": "", "href": None}
+    text = f"{bound} {molar(value)}" if bound else molar(value)
+    return {"text": text if finite else "", "sort": repr(value) if finite else "", "cls": "", "href": None}
 
 
-def _table(lines: pd.DataFrame, anchors: dict[tuple[str, str], str]) -> dict:
+def _dose_span(*fits: pd.Series | None) -> float:
+    """Highest tested dose over the lowest of these curves (NaN when unknown)."""
+    lo = [float(f.get("dose_min", math.nan)) for f in fits if f is not None]
+    hi = [float(f.get("dose_max", math.nan)) for f in fits if f is not None]
+    lo, hi = [v for v in lo if math.isfinite(v) and v > 0], [v for v in hi if math.isfinite(v)]
+    return max(hi) / min(lo) if lo and hi else math.nan
+
+
+def _table(lines: pd.DataFrame, anchors: dict[tuple[str, str], str], fits: pd.DataFrame | None = None) -> dict:
+    curves = _curve_rows(fits)
     rows = []
     for _, r in lines.iterrows():
-        ci = f"{fmt(r['ratio_lo'])}–{fmt(r['ratio_hi'])}" if math.isfinite(r["ratio_lo"]) else ""
+        fit_a = curves.get((str(r["compound"]), str(r["line_a"]), str(r["readout"])))
+        fit_b = curves.get((str(r["compound"]), str(r["line_b"]), str(r["readout"])))
+        ci = ratio_range(r["ratio_lo"], r["ratio_hi"], _dose_span(fit_a, fit_b))
         rows.append([
             cell(r["compound"], href=anchors.get((r["compound"], r["line_a"]))),
             cell(r["readout"]),
             cell(r["line_a"], href=anchors.get((r["compound"], r["line_a"]))),
-            _ec50_cell(float(r["ec50_a"])),
+            _ec50_cell(float(r["ec50_a"]), fit_a),
             cell(r["line_b"], href=anchors.get((r["compound"], r["line_b"]))),
-            _ec50_cell(float(r["ec50_b"])) if r["call_b"] == "active" else cell(r["call_b"], cls="muted"),
+            _ec50_cell(float(r["ec50_b"]), fit_b) if r["call_b"] == "active" else cell(r["call_b"], cls="muted"),
             cell(float(r["ratio"]), "ratio"),
             cell(ci),
             cell(float(r["q_value"]), "q"),
@@ -63,6 +89,10 @@ def _per_line(res: Results, infos: list[CompoundInfo]) -> dict[str, dict[str, tu
 
 def line_comparisons(res: Results, infos: list[CompoundInfo], anchors: dict[tuple[str, str], str]) -> dict | None:
     """The section's data: ``table`` (every row of ``lines.csv``) and ``compounds`` (figure and sentences).
+
+    An EC50 is written as the fits and ranking tables write it: held to the
+    tested doses of its fit (``> 30 µM``); a ratio interval limit the doses
+    cannot support is ``unbounded`` (:func:`~ferroscreen.report.formatting.ratio_range`).
 
     Args:
         res: Loaded results (``res.lines`` from ``lines.csv``).
@@ -93,7 +123,7 @@ def line_comparisons(res: Results, infos: list[CompoundInfo], anchors: dict[tupl
             "uri": figures.lines_figure(_per_line(res, mine), res.death_modes),
             "sentences": sentences,
         })
-    return {"table": _table(lines, anchors), "compounds": blocks}
+    return {"table": _table(lines, anchors, res.fits), "compounds": blocks}
 
 
 __all__ = ["line_comparisons"]

@@ -64,6 +64,9 @@ LAYOUT_JOIN_COLUMNS = (
     "compound", "concentration", "role", "mode", "rescue_agent", "replicate", "cell_line", "growth_condition",
     "exclude",
 )
+#: Layout columns that set a well's curve group or leave it out: joined from the fit's own wells
+#: (``readouts.csv``, else the fit's layout file) when a ``wells.csv`` with compounds lacks them.
+FIT_WELL_COLUMNS = ("cell_line", "growth_condition", "exclude")
 
 #: Files of a results folder, each with its alternative names (first existing wins).
 RESULT_FILES: dict[str, tuple[str, ...]] = {
@@ -288,6 +291,8 @@ def _prepare_wells(res: Results, path: Path) -> None:
         res.notes.append("Fractions are confusion-corrected (frac_corr_*) where wells.csv has them.")
     if "compound" not in wells.columns or "role" not in wells.columns:
         wells = _join_layout(res, wells)
+    else:
+        wells = _join_fit_columns(res, wells)
     res.has_layout = "compound" in wells.columns and "role" in wells.columns
     for col in ("compound", "role", "mode", "rescue_agent"):
         if col in wells.columns:
@@ -307,9 +312,87 @@ def _prepare_wells(res: Results, path: Path) -> None:
     res.wells = wells
 
 
+def fit_readouts(root: Path) -> pd.DataFrame | None:
+    """``readouts.csv`` of a fit folder: one row per plate × well as the fit annotated it, or None.
+
+    ``fit`` of a wells table writes it: the layout columns it used (text columns ``""`` where
+    empty, ``exclude`` the reason a well was left out, ``--exclude`` included). None when the file
+    is absent, unreadable or lacks ``plate`` and ``well``.
+    """
+    path = Path(root) / "readouts.csv"
+    if not path.is_file():
+        return None
+    try:  # the tables' own reader: a compound called NA keeps its name, as fit read it
+        table = read_csv_table(path, "a readouts table", error=ReportInputError)
+    except ReportInputError:
+        return None
+    if not {"plate", "well"} <= set(table.columns):
+        return None
+    table["plate"] = table["plate"].astype(str)
+    table["well"] = table["well"].astype(str).map(_well_or_text)
+    table = table.drop_duplicates(["plate", "well"]).reset_index(drop=True)
+    for col in ("compound", "role", "mode", "rescue_agent", "cell_line", "growth_condition", "group"):
+        if col in table.columns:
+            table[col] = table[col].where(table[col].notna(), "").astype(str)
+    if "exclude" in table.columns:
+        table["exclude"] = exclusion_reasons(table["exclude"])
+    return table
+
+
+def _join_fit_columns(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
+    """``wells`` (with compounds) plus the :data:`FIT_WELL_COLUMNS` it lacks, as the fit had them.
+
+    An older ``wells.csv`` carries no ``growth_condition`` or ``exclude``, yet the fit took them
+    from its layout: they come from ``readouts.csv`` (the fit's own wells), else from the layout
+    file beside the results or the one ``provenance.json`` names, so that the report's groups and
+    excluded wells are the fit's.
+    """
+    missing = [c for c in FIT_WELL_COLUMNS if c not in wells.columns]
+    if not missing:
+        return wells
+    fitted = fit_readouts(res.root)
+    if fitted is not None and (cols := [c for c in missing if c in fitted.columns]):
+        out = wells.merge(fitted[["plate", "well", *cols]], on=["plate", "well"], how="left")
+        res.notes.append(f"Column(s) {', '.join(cols)} joined from readouts.csv (the fit's wells): wells.csv has "
+                         "none.")
+        missing = [c for c in missing if c not in cols]
+        wells = out
+    if not missing:
+        return wells
+    beside = _find(res.root, "layout")
+    paths = [beside] if beside is not None else _fit_layout(res, quiet=True)
+    if not paths:
+        return wells
+    try:
+        layout = read_layouts(paths)
+    except FerroscreenError as exc:
+        res.notes.append(f"The fit's layout could not be read ({exc}): wells.csv's columns are used as they are.")
+        return wells
+    cols = [c for c in missing if c in layout.table.columns]
+    if not cols:
+        return wells
+    out = _merge_layout(wells, layout, cols)
+    names = " + ".join(p.name for p in paths)
+    where = "" if beside is not None else " (the fit's layout, from provenance.json)"
+    res.notes.append(f"Column(s) {', '.join(cols)} joined from {names}{where}: wells.csv has none.")
+    return out
+
+
 def _apply_exclusions(res: Results) -> None:
-    """Mark the wells ``fit --exclude`` left out (from ``provenance.json``) and note every excluded well."""
+    """Mark the wells the fit left out and note every excluded well.
+
+    Besides ``wells``' own ``exclude`` column (``wells.csv``'s or its joined layout's): the wells
+    ``readouts.csv`` says the fit excluded, and those ``fit --exclude`` named (``provenance.json``).
+    """
     fit = res.provenance.get("fit") if isinstance(res.provenance.get("fit"), dict) else {}
+    fitted = fit_readouts(res.root)
+    if fitted is not None and "exclude" in fitted.columns:
+        reasons = fitted[fitted["exclude"] != ""].set_index(["plate", "well"])["exclude"]
+        keys = pd.MultiIndex.from_frame(res.wells[["plate", "well"]])
+        theirs = reasons.reindex(keys).fillna("").to_numpy(object)
+        wells = res.wells.copy()
+        wells["exclude"] = wells["exclude"].where(wells["exclude"] != "", theirs)
+        res.wells = wells
     entries = fit.get("exclude") or []
     if entries and isinstance(entries, list):
         try:
@@ -325,11 +408,12 @@ def _apply_exclusions(res: Results) -> None:
         )
 
 
-def _fit_layout(res: Results) -> list[Path] | None:
+def _fit_layout(res: Results, quiet: bool = False) -> list[Path] | None:
     """The layout file(s) ``provenance.json`` says the fit used that are still there unchanged.
 
     A file gone or changed since the fit is said in the report's notes and left out; the others
-    are used.
+    are used. ``quiet``: the wells know their compounds, so a gone layout costs only the columns
+    wells.csv lacks (a note says which, not that the plates have no layout).
     """
     records = res.provenance.get("layout")
     records = records if isinstance(records, list) else [records]
@@ -339,8 +423,9 @@ def _fit_layout(res: Results) -> list[Path] | None:
             continue
         path = Path(str(record["path"]))
         if not path.is_file():
-            res.notes.append(f"{path.name}, a layout of the fit, is no longer at {path}: its plates have no layout "
-                             "columns here.")
+            res.notes.append(f"{path.name}, a layout of the fit, is no longer at {path}: " + (
+                f"its {' and '.join(FIT_WELL_COLUMNS)} columns are not known here." if quiet
+                else "its plates have no layout columns here."))
             continue
         if record.get("sha256") and file_sha256(path) != record["sha256"]:
             res.notes.append(f"{path.name}, the fit's layout, has changed since the fit (sha256 differs): not used.")
@@ -360,20 +445,8 @@ def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
         return wells
     layout = read_layouts(paths)
     names = " + ".join(p.name for p in paths)
-    table = layout.table.copy()
-    table["plate_id"] = table["plate_id"].astype(str)
-    cols = [c for c in LAYOUT_JOIN_COLUMNS if c in table.columns]
-    single = len(layout.plate_ids) <= 1
-    keys = ["well"] if single else ["plate_id", "well"]
-    right = table[keys + cols].drop_duplicates(keys)
-    keep = [c for c in wells.columns if c not in cols]
-    if single:
-        out = wells[keep].merge(right, on="well", how="left")
-    else:  # each plate's rows as fit found them (LIB01_rep2 takes LIB01's)
-        plate_ids = {p: layout.plate_id_for(p) or p for p in wells["plate"].astype(str).unique()}
-        keyed = wells[keep].assign(_plate_id=wells["plate"].astype(str).map(plate_ids))
-        out = keyed.merge(right, left_on=["_plate_id", "well"], right_on=keys, how="left")
-        out = out.drop(columns=["plate_id", "_plate_id"])
+    cols = [c for c in LAYOUT_JOIN_COLUMNS if c in layout.table.columns]
+    out = _merge_layout(wells, layout, cols)
     matched = out["compound"].notna() | out["role"].notna() if "role" in out.columns else out["compound"].notna()
     if not matched.any():
         res.notes.append(
@@ -384,6 +457,23 @@ def _join_layout(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
         where = "" if beside is not None else " (the fit's layout, from provenance.json)"
         res.notes.append(f"Layout columns joined from {names}{where}.")
     return out
+
+
+def _merge_layout(wells: pd.DataFrame, layout, cols: list[str]) -> pd.DataFrame:
+    """``wells`` with the layout's ``cols`` (replacing any it has), matched on well (and plate, as fit matches them)."""
+    table = layout.table.copy()
+    table["plate_id"] = table["plate_id"].astype(str)
+    single = len(layout.plate_ids) <= 1
+    keys = ["well"] if single else ["plate_id", "well"]
+    right = table[keys + cols].drop_duplicates(keys)
+    keep = [c for c in wells.columns if c not in cols]
+    if single:
+        return wells[keep].merge(right, on="well", how="left")
+    # each plate's rows as fit found them (LIB01_rep2 takes LIB01's)
+    plate_ids = {p: layout.plate_id_for(p) or p for p in wells["plate"].astype(str).unique()}
+    keyed = wells[keep].assign(_plate_id=wells["plate"].astype(str).map(plate_ids))
+    out = keyed.merge(right, left_on=["_plate_id", "well"], right_on=keys, how="left")
+    return out.drop(columns=["plate_id", "_plate_id"])
 
 
 def _fitted_wells_table(provenance: dict, notes: list[str]) -> Path | None:
@@ -542,7 +632,7 @@ def load_results(root: str | Path) -> Results:
                     "line_b", "call_a", "call_b", "verdict", "note", "image"):
             if col in table.columns:
                 table[col] = table[col].where(table[col].notna(), "").astype(str)
-        if "curve" in table.columns:
+        if "curve" in table.columns and name in ("fits", "ec50_time"):  # what each curve treats (not ranking's)
             table["name"] = treatment_names(table)
         setattr(res, name, table)
     if res.wells is not None:

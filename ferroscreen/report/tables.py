@@ -152,7 +152,7 @@ def top_hits(res: Results, anchors: dict[tuple[str, str], str], n: int = 3) -> l
     ``compound`` names the group too (``"RSL3 · HT-1080"``) where the ranking has one;
     ``anchors`` maps (compound, group) to the href of its section. Rows whose
     ``tier`` (or, without one, ``call``) is not ``active`` are not hits; a mode
-    without active compounds gets an empty list.
+    without active compounds gets one entry ``none active`` (no score, no link).
     """
     if res.ranking is None:
         return []
@@ -166,7 +166,7 @@ def top_hits(res: Results, anchors: dict[tuple[str, str], str], n: int = 3) -> l
         hits = [
             {"compound": f"{c} · {g}" if g else c, "score": fmt(float(score)), "href": anchors.get((c, g))}
             for c, g, score in zip(sub["compound"].astype(str), group_column(sub), sub["score"], strict=True)
-        ]
+        ] or [{"compound": "none active", "score": "", "href": None}]
         out.append({"mode": str(mode), "hits": hits})
     order = {m: i for i, m in enumerate(res.death_modes)}
     out.sort(key=lambda d: order.get(d["mode"], len(order)))
@@ -301,7 +301,11 @@ def flagged_wells(res: Results, limit: int = 200) -> tuple[dict | None, int]:
 
 
 def plates_summary(res: Results) -> list[dict]:
-    """Per plate: wells, time points, duration, compounds and references."""
+    """Per plate: wells, time points, duration, compounds and references.
+
+    ``compounds`` counts the samples, as the summary's compounds do (positive controls and mode
+    references are counted apart there; ``references`` here).
+    """
     if res.wells is None:
         return []
     out = []
@@ -309,7 +313,7 @@ def plates_summary(res: Results) -> list[dict]:
         compounds = references = ""
         if res.has_layout:
             named = g[(g["compound"] != "") & (g["rescue_agent"] == "")]
-            compounds = str(named.loc[named["role"].isin(["sample", "pos_ctrl"]), "compound"].nunique())
+            compounds = str(named.loc[named["role"] == "sample", "compound"].nunique())
             references = str(named.loc[named["role"] == "reference", "compound"].nunique())
         out.append(
             {

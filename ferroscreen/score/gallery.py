@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.plate import format_molar
 from ferroscreen.score.store import DONE, PlateStore, iter_cells, read_store
 
 __all__ = ["CellPool", "Gallery", "cell_pool", "pick_gallery_cells", "write_compound_galleries", "write_gallery"]
@@ -180,12 +181,17 @@ def _display_crop(frame: np.ndarray, x: float, y: float, side: int, lo: float, h
 
 
 def _label(row: dict) -> str:
+    """A crop's title: well, time, probability; its compound (cut with "…") and dose (``100 nM``)."""
+    from ferroscreen.plate.quiet_figure import short_label
+
     where = f"{row['well']} · {row['time_h']:g} h · p {row['p']:.2f}"
     compound, conc = row["compound"], row["concentration"]
     compound = compound if isinstance(compound, str) else ""
     if compound and isinstance(conc, (int, float)) and math.isfinite(conc):
-        compound = f"{compound[:12]} {conc:.2g} M"
-    return f"{where}\n{compound[:20]}" if compound else where
+        compound = f"{short_label(compound, 12)} {format_molar(conc)}"
+    else:
+        compound = short_label(compound, 20)
+    return f"{where}\n{compound}" if compound else where
 
 
 def _cut_crops(rows: list[dict], side: int) -> tuple[dict[int, np.ndarray], int]:
@@ -378,9 +384,9 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mo
 def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per_class: int, path: Path,
           labels: dict[str, str] | None = None) -> Path:
     """One row of crops per class (``labels``: row titles, default the class names); written atomically."""
-    from matplotlib.figure import Figure
+    from ferroscreen.plate.quiet_figure import QuietFigure
 
-    fig = Figure(figsize=(1.25 * per_class + 1.1, 1.45 * len(classes)), dpi=110)
+    fig = QuietFigure(figsize=(1.25 * per_class + 1.1, 1.45 * len(classes)), dpi=110)
     grid = fig.add_gridspec(len(classes), per_class, left=1.0 / (1.25 * per_class + 1.1), right=0.995,
                             top=0.96, bottom=0.01, wspace=0.06, hspace=0.45)
     index: dict[str, list[tuple[int, dict]]] = {c: [] for c in classes}
