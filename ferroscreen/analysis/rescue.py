@@ -10,15 +10,40 @@ apoptosis, ...). Wells of the compound without a rescue agent count as
 ferrostatin-1. Two designs are recognised (column ``design``):
 
 ``curve`` (the rescued treatment has a fitted dose-response curve)
-    The pair is compared on the fits of the mode's endpoint fraction
-    ``frac_<mode>`` (else ``viability``, else the first shared readout). The
-    rescue **confirms** the mode when the compound alone is ``active`` and
-    the rescue either abolishes the response (rescued curve not active), or
-    shifts it right by at least ``min_shift``-fold with the lower confidence
-    limit of the EC50 ratio above 1 (delta method on the log scale,
-    ``shift_lo``; Fieller's interval on the linear scale is reported beside
-    it; ``p_value`` is the Wald test of a ratio of 1), or halves the fitted
-    effect at the highest dose.
+    The pair is compared on the mode's endpoint fraction ``frac_<mode>``
+    (else ``viability``, else the first shared readout), in two ways, each
+    a test, never a point estimate alone:
+
+    * **effect**: the wells of both series at the highest dose they share
+      (``concentration``) are compared as in the single-dose design below
+      (``A``, ``R``, ``V`` the means of the alone, rescued and vehicle
+      wells; ``effect_alone``/``effect_rescued`` are ``A - V``/``R - V``,
+      ``effect_reduction`` is ``(A - R) / (A - V)`` with Fieller's interval,
+      ``p_value`` the two-sided t-test of ``A = R``, ``n_*`` the wells). The
+      per-well variance is pooled over both series at the doses where the
+      compound alone is at least half-way from the vehicle to its top-dose
+      level (replicates about their dose's mean; ``df``): wells at the
+      response level of the top dose, not the quiet low doses and vehicle,
+      whose dead fraction hardly varies. Without such wells (no ``wells``
+      table, no replicates) the effect cannot be tested, and the effects
+      and reduction are those of the two fits (``effect``), without interval.
+    * **shift**: the EC50 ratio rescued / alone (``shift``) with its interval
+      (delta method on the log scale, ``shift_lo``/``shift_hi``; Fieller's
+      on the linear scale beside it), used only when the rescued curve is
+      ``active`` (an inactive curve's EC50 is no potency).
+
+    The rescue **confirms** the mode when the compound alone is ``active``
+    (its effect towards more death on a fraction readout) and either the
+    effect test is significant (``p_value <= alpha``, ``R`` below ``A``) with
+    a reduction of at least ``min_reduction`` (the verdict says "abolishes
+    the response" when the rescued curve is not active and the interval of
+    the reduction reaches 100 %), or the EC50 shifts right by at least
+    ``min_shift``-fold with ``shift_lo > 1``. Each criterion is one-sided at
+    ``alpha / 2`` (``1 - level`` / 2 for the shift), so an agent that does
+    nothing confirms at most about ``alpha`` of the time. A rescued curve
+    that is merely not called ``active`` is no evidence of rescue: with too
+    few or too variable wells to show a difference, or none to test, the
+    verdict says the mode is neither confirmed nor ruled out.
 
 ``single_dose`` (the agent was added at one or a few compound doses, too few for a curve)
     One row per compound dose × agent concentration. The rescued wells are
@@ -318,8 +343,71 @@ def _reduction_interval(alone: _Side, rescued: _Side, vehicle: _Side, level: flo
 # ----------------------------------------------------------------------------- curve design
 
 
-def _curve_row(compound, agent, group, sub, fits, level, min_shift) -> dict | None:
-    """The ``curve`` design row of one rescued treatment, or None when it cannot be compared."""
+def _tidy_wells(wells: pd.DataFrame) -> pd.DataFrame:
+    """Per-well summaries with the text columns stripped and the doses numeric (absent columns empty)."""
+    w = wells.copy()
+    for col in ("compound", "rescue_agent", "role", "mode", "group"):
+        w[col] = _text(w[col]) if col in w.columns else ""
+    w["concentration"] = pd.to_numeric(w.get("concentration"), errors="coerce")
+    rconc = w["rescue_concentration"] if "rescue_concentration" in w.columns else pd.Series(np.nan, index=w.index)
+    w["rescue_concentration"] = pd.to_numeric(rconc, errors="coerce")
+    if "plate" not in w.columns:
+        w["plate"] = ""
+    return w
+
+
+def _dose_groups(arm: pd.DataFrame, readout: str) -> dict[float, np.ndarray]:
+    """The finite ``readout`` values of a dose series' wells, by positive dose (6 significant digits)."""
+    y = pd.to_numeric(arm[readout], errors="coerce")
+    keep = y.notna() & (arm["concentration"] > 0)
+    doses = arm.loc[keep, "concentration"].map(lambda c: float(f"{c:.6g}"))
+    return {float(d): g.to_numpy(float) for d, g in y[keep].groupby(doses)}
+
+
+def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, agent: str, group: str, readout: str,
+                   dose: float, sign: float, level: float, dose_tolerance: float) -> dict | None:
+    """:func:`_compare` of the two series' wells at ``dose`` (module docstring, ``curve``); None: untestable.
+
+    ``mine`` holds the wells of the compound in the group, ``vehicles`` every vehicle well.
+    """
+    if mine is None or readout not in mine.columns or not np.isfinite(dose):
+        return None
+    alone = _dose_groups(mine[(mine["rescue_agent"] == "") & mine["role"].isin(ALONE_ROLES)], readout)
+    rescued_wells = mine[mine["rescue_agent"] == agent]
+    rescued = _dose_groups(rescued_wells, readout)
+    veh = vehicles[vehicles["group"] == group]
+    if veh["plate"].isin(set(rescued_wells["plate"])).any():
+        veh = veh[veh["plate"].isin(set(rescued_wells["plate"]))]
+    vehicle = _Side.from_wells(pd.to_numeric(veh[readout], errors="coerce").to_numpy(float), "vehicle")
+
+    def near(d: float, to: float) -> bool:
+        return bool(abs(np.log(d / to)) <= np.log1p(dose_tolerance))
+
+    a_top = [d for d in alone if near(d, dose)]
+    r_top = [d for d in rescued if near(d, dose)]
+    if not a_top or not r_top or vehicle.n == 0:
+        return None
+    a_mean = float(np.concatenate([alone[d] for d in a_top]).mean())
+    # the doses where the compound alone is at least half-way from the vehicle to its top-dose level
+    mid = (a_mean + vehicle.mean) / 2
+    on = [d for d in alone if d in a_top or sign * (alone[d].mean() - mid) >= 0]
+    groups = [alone[d] for d in on] + [v for d, v in rescued.items() if any(near(d, o) for o in on)]
+    pooled_df = float(sum(g.size - 1 for g in groups))
+    var = float(sum(((g - g.mean()) ** 2).sum() for g in groups) / pooled_df) if pooled_df > 0 else np.nan
+    a_side = _Side(a_mean, sum(alone[d].size for d in a_top), var, pooled_df, "pooled")
+    r_vals = np.concatenate([rescued[d] for d in r_top])
+    r_side = _Side(float(r_vals.mean()), r_vals.size, var, pooled_df, "pooled")
+    out = _compare(a_side, r_side, vehicle, level)
+    out.update(n_alone=a_side.n, n_rescued=r_side.n, n_vehicle=vehicle.n)
+    return out if np.isfinite(out["p_value"]) else None
+
+
+def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shift, min_reduction, alpha,
+               dose_tolerance) -> dict | None:
+    """The ``curve`` design row of one rescued treatment, or None when it cannot be compared.
+
+    ``mine``: the wells of the compound in the group (None: no wells table); ``vehicles``: the vehicle wells.
+    """
     mode = rescue_agent_mode(agent, next((m for m in sub["mode"] if isinstance(m, str) and m), ""))
     alone = fits[
         (fits["treatment"] == compound)
@@ -346,38 +434,68 @@ def _curve_row(compound, agent, group, sub, fits, level, min_shift) -> dict | No
     shift = float(ri["ratio"])
     lo, hi = float(ri["log_lo"]), float(ri["log_hi"])
     f_lo, f_hi = float(ri["fieller_lo"]), float(ri["fieller_hi"])
-    eff_a, eff_r = float(a["effect"]), float(r["effect"])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reduction = 1.0 - abs(eff_r) / abs(eff_a) if eff_a else np.nan
-    base_active = a["call"] == "active"
-    abolished = r["call"] != "active"
-    shifted = np.isfinite(shift) and shift >= min_shift and np.isfinite(lo) and lo > 1.0
-    halved = np.isfinite(reduction) and reduction >= 0.5
-    confirms = bool(base_active and (abolished or shifted or halved))
-    mode_txt = mode or "its mode"
-    if not base_active:
-        verdict = f"{compound} alone is not active on {readout}: rescue not assessable"
-    elif confirms:
-        why = (
-            "abolishes the response" if abolished
-            else f"EC50 shift {_fmt(shift)}x ({int(level * 100)}% CI {_fmt(lo)}-{_fmt(hi)})"
-            if shifted else f"effect reduced by {reduction:.0%}"
-        )  # fmt: skip
-        verdict = f"{compound} + {agent} rescue confirms {mode_txt} ({why})"
+    top = float(np.nanmin([a.get("dose_max", np.nan), r.get("dose_max", np.nan)]))  # highest dose of both
+    sign = 1.0 if readout.startswith(("frac_", "auc_")) else float(np.sign(a["effect"]) or 1.0)
+    st = _curve_effects(mine, vehicles, agent, group, readout, top, sign, level, dose_tolerance)
+    base_active = bool(a["call"] == "active" and sign * a["effect"] > 0)
+    rescued_active = r["call"] == "active"
+    if st is not None:
+        reduction, p = st["effect_reduction"], st["p_value"]
+        significant = bool(p <= alpha and sign * (st["effect_alone"] - st["effect_rescued"]) > 0)
     else:
-        verdict = (
-            f"{compound} + {agent} rescue does not confirm {mode_txt} "
-            f"(EC50 shift {_fmt(shift)}x, effect reduced by {reduction:.0%})"
-        )
-    return {
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reduction = float((a["effect"] - r["effect"]) / a["effect"]) if a["effect"] else np.nan
+        p, significant = np.nan, False
+    reduced = significant and reduction >= min_reduction
+    shifted = bool(rescued_active and np.isfinite(shift) and shift >= min_shift and np.isfinite(lo) and lo > 1.0)
+    confirms = bool(base_active and (reduced or shifted))
+    mode_txt = mode or "its mode"
+    pct = int(round(level * 100))
+    who = f"{compound} + {agent}"
+    shift_txt = (f"EC50 shift {_fmt(shift)}x ({pct}% CI {_fmt(lo)}-{_fmt(hi)})" if rescued_active
+                 else f"the curve with {agent} is not active, so its EC50 is no potency")
+    effect_txt = ""
+    if st is not None:
+        lo_r, hi_r = st["effect_reduction_lo"], st["effect_reduction_hi"]
+        bounds = "unbounded" if np.isinf(lo_r) and np.isinf(hi_r) else f"{_pct(lo_r)} to {_pct(hi_r)}"
+        effect_txt = (f"{readout} at {_dose_text(top)} {st['effect_alone']:+.2f} alone, {st['effect_rescued']:+.2f} "
+                      f"with {agent} over vehicle: reduced by {_pct(reduction)} ({pct}% CI {bounds}, p = {p:.2g})")
+    if not base_active:
+        how = "is not active on" if a["call"] != "active" else "does not increase"
+        verdict = f"{compound} alone {how} {readout}: rescue not assessable"
+    elif confirms:
+        why = []
+        if reduced:
+            whole = not rescued_active and st["effect_reduction_hi"] >= 1
+            why.append(("abolishes the response: " if whole else "") + effect_txt)
+        if shifted:
+            why.append(shift_txt)
+        verdict = f"{who} rescue confirms {mode_txt} ({'; '.join(why)})"
+    elif st is None:
+        verdict = (f"{who}: {shift_txt}; no wells of both series and the vehicle at {_dose_text(top)} to test the "
+                   f"effect: rescue not assessable, {mode_txt} neither confirmed nor ruled out")
+    elif significant:
+        verdict = (f"{who}: partial rescue ({effect_txt}), below the {min_reduction:.0%} that confirms {mode_txt}; "
+                   f"{shift_txt}")
+    elif reduction >= min_reduction or not rescued_active:
+        verdict = (f"{who}: {effect_txt}; {shift_txt}: not significant, too few or too variable wells to show a "
+                   f"rescue; {mode_txt} neither confirmed nor ruled out")
+    else:
+        verdict = f"{who} rescue does not confirm {mode_txt} ({effect_txt}; {shift_txt})"
+    row = {
         "compound": compound, "rescue_agent": agent, "mode": mode, "group": group,
         "readout": readout, "call_alone": a["call"], "call_rescued": r["call"],
         "ec50_alone": a["ec50"], "ec50_rescued": r["ec50"], "shift": shift,
         "shift_lo": lo, "shift_hi": hi, "fieller_lo": f_lo, "fieller_hi": f_hi,
-        "effect_alone": eff_a, "effect_rescued": eff_r, "effect_reduction": reduction,
-        "confirms": confirms, "verdict": verdict, "design": "curve",
-        "p_value": float(ri["p_value"]), "df": float(ri["df"]),
+        "effect_alone": float(a["effect"]), "effect_rescued": float(r["effect"]), "effect_reduction": reduction,
+        "confirms": confirms, "verdict": verdict, "design": "curve", "p_value": p,
     }  # fmt: skip
+    if st is not None:
+        row.update(concentration=top, alone_source="wells", **{k: st[k] for k in (
+            "effect_alone", "effect_rescued", "effect_alone_lo", "effect_alone_hi", "effect_rescued_lo",
+            "effect_rescued_hi", "effect_reduction_lo", "effect_reduction_hi", "df", "n_alone", "n_rescued",
+            "n_vehicle")})  # fmt: skip
+    return row
 
 
 # ----------------------------------------------------------------------------- single-dose design
@@ -427,14 +545,7 @@ def _single_dose_rows(
     dose_tolerance: float,
     single_dose_readout: str,
 ) -> list[dict]:
-    w = wells.copy()
-    for col in ("compound", "rescue_agent", "role", "mode", "group"):
-        w[col] = _text(w[col]) if col in w.columns else ""
-    w["concentration"] = pd.to_numeric(w.get("concentration"), errors="coerce")
-    rconc = w["rescue_concentration"] if "rescue_concentration" in w.columns else pd.Series(np.nan, index=w.index)
-    w["rescue_concentration"] = pd.to_numeric(rconc, errors="coerce")
-    if "plate" not in w.columns:
-        w["plate"] = ""
+    w = wells
     rescued_all = w[(w["rescue_agent"] != "") & (w["compound"] != "") & (w["concentration"] > 0)]
     if rescued_all.empty:
         return []
@@ -575,15 +686,16 @@ def confirm_rescues(
         wells: Per-well summaries joined with the layout (``compound,
             concentration, role, mode, rescue_agent, rescue_concentration,
             group, plate`` and readouts such as ``frac_<mode>``,
-            ``auc_<mode>``, ``viability``); None skips the single-dose design.
+            ``auc_<mode>``, ``viability``); None skips the single-dose design
+            and leaves the curve design's effect untested (shift only).
         predict: Fitted compound-alone response at a dose (see
             :data:`AlonePredictor`); None uses alone wells only.
         level: Confidence level of every interval.
         min_shift: Curve design: minimal fold shift of the EC50.
-        min_reduction: Single-dose design: minimal effect reduction that confirms.
+        min_reduction: Minimal effect reduction that confirms (both designs).
         min_effect: Single-dose design: minimal effect of the compound alone
             over vehicle (response units) for the rescue to be assessable.
-        alpha: Single-dose design: significance level of the reduction.
+        alpha: Significance level of the effect test (both designs).
         dose_tolerance: Relative concentration difference within which alone
             wells count as the rescued dose.
         single_dose_readout: ``"auc"`` (default, ``auc_<mode>`` first) or
@@ -601,16 +713,20 @@ def confirm_rescues(
         raise ValueError(f"single_dose_readout must be 'auc' or 'frac', not {single_dose_readout!r}")
     rows: list[dict] = []
     done: set[tuple[str, str, str]] = set()
+    w = _tidy_wells(wells) if wells is not None and len(wells) and "rescue_agent" in wells.columns else None
     if "rescue_agent" in fits.columns and len(fits):
         rescued = fits[fits["rescue_agent"].fillna("") != ""]
+        by_compound = dict(list(w.groupby(["compound", "group"], sort=False))) if w is not None else {}
+        vehicles = w[w["role"] == "vehicle"] if w is not None else None
         for (compound, agent, group), sub in rescued.groupby(["compound", "rescue_agent", "group"], sort=False):
-            row = _curve_row(compound, agent, group, sub, fits, level, min_shift)
+            row = _curve_row(compound, agent, group, sub, fits, by_compound.get((compound, group)), vehicles, level,
+                             min_shift, min_reduction, alpha, dose_tolerance)
             if row is not None:
                 rows.append(row)
                 done.add((compound, agent, group))
-    if wells is not None and len(wells) and "rescue_agent" in wells.columns:
+    if w is not None:
         rows += _single_dose_rows(
-            wells, done, predict, level, min_effect, min_reduction, alpha, dose_tolerance, single_dose_readout
+            w, done, predict, level, min_effect, min_reduction, alpha, dose_tolerance, single_dose_readout
         )
     out = pd.DataFrame(rows, columns=RESCUE_COLUMNS)
     out["confirms"] = out["confirms"].astype(bool)
