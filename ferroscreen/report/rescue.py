@@ -40,7 +40,8 @@ class RescueComparison:
         ratio: EC50 with the agent over EC50 without (NaN when not estimable).
         lo: Lower confidence limit of the ratio (Fieller, else delta method).
         hi: Upper confidence limit.
-        verdict: ``confirms``, ``abolishes``, ``no_shift`` or ``sensitises``.
+        verdict: ``confirms``, ``abolishes`` (only from an analysis ``rescue.csv`` that tested the wells),
+            ``not_tested`` (the rescued curve is flat but no wells were compared), ``no_shift`` or ``sensitises``.
         sentence: One plain-text line for the reader.
     """
 
@@ -76,7 +77,7 @@ def _verdict(parent: pd.Series, rescued: pd.Series, ratio: float, lo: float, hi:
     parent_active = str(parent.get("call", "active")) == "active"
     rescued_active = str(rescued.get("call", "active")) == "active"
     if parent_active and not rescued_active:
-        return "abolishes"
+        return "not_tested"  # a flat rescued fit is no evidence by itself: only a test of the wells is
     if math.isfinite(lo) and lo > 1:
         return "confirms"
     if math.isfinite(hi) and hi < 1:
@@ -91,6 +92,10 @@ def _sentence(c: RescueComparison) -> str:
         ci = f" (95% CI {_fmt_fold(c.lo)}–{_fmt_fold(c.hi)})"
     if c.verdict == "abolishes":
         return f"{who} abolishes the {c.mode} response: rescue confirms {c.mode}"
+    if c.verdict == "not_tested":
+        return (f"{who}: the {c.mode} response is not called active with {c.agent}, but without the wells the "
+                f"difference is not tested (fit with a layout writes rescue.csv): rescue neither confirmed nor "
+                f"ruled out")
     if c.verdict == "confirms":
         return f"{who} shifts the {c.mode} EC50 {_fmt_fold(c.ratio)}-fold{ci}: rescue confirms {c.mode}"
     if c.verdict == "sensitises":
@@ -149,6 +154,10 @@ def _from_analysis(res: Results, info: CompoundInfo) -> list[RescueComparison] |
             comp.sentence = str(row.get("verdict", "")) or comp.sentence
             out.append(comp)
             continue
+        if verdict == "not_tested":  # the analysis tested the wells: its verdict stands
+            verdict = "abolishes" if confirms else "no_shift"
+            comp.verdict = verdict
+            comp.sentence = str(row.get("verdict", "")) or _sentence(comp)
         if confirms and verdict not in ("confirms", "abolishes"):
             comp.verdict = "confirms"
             reduction = float(row.get("effect_reduction", math.nan))
@@ -201,5 +210,5 @@ def rescue_comparisons(res: Results, info: CompoundInfo) -> list[RescueCompariso
 
 
 def _sorted(out: list[RescueComparison]) -> list[RescueComparison]:
-    order = {"abolishes": 0, "confirms": 0, "sensitises": 1, "no_shift": 2}
+    order = {"abolishes": 0, "confirms": 0, "sensitises": 1, "not_tested": 2, "no_shift": 2}
     return sorted(out, key=lambda c: (order[c.verdict], c.agent, c.mode))
