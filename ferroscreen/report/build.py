@@ -28,7 +28,7 @@ from ferroscreen.report.compounds import (
     time_courses,
 )
 from ferroscreen.report.formatting import fmt
-from ferroscreen.report.html import render_html, write_page
+from ferroscreen.report.html import check_page_path, render_html, write_page
 from ferroscreen.report.knockdown import build_hits_report, is_hits_folder
 from ferroscreen.report.lines import line_comparisons
 from ferroscreen.report.rescue import rescue_comparisons
@@ -369,5 +369,6 @@ def build_report(
     if is_hits_folder(results_dir):
         return build_hits_report(results_dir, out, title=title)
     _refuse_other_outputs(Path(results_dir))
+    check_page_path(Path(out))  # before the render, which takes a while
     res = load_results(results_dir)
     return write_page(out, render_html(report_context(res, out, max_compounds=max_compounds, title=title)))

@@ -26,7 +26,7 @@ from ferroscreen.analysis.hits_run import n_replicates, replicate_figure
 from ferroscreen.hashing import file_sha256
 from ferroscreen.json_output import dumps_strict
 from ferroscreen.report.figures import encode_png
-from ferroscreen.report.html import environment, write_page
+from ferroscreen.report.html import check_page_path, environment, write_page
 from ferroscreen.report.results import ReportInputError, read_result_csv
 from ferroscreen.report.tables import frame_table
 
@@ -162,6 +162,7 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
             readout's ``fc_``); ``hits.json`` not JSON.
     """
     root, out = Path(root), Path(out)
+    check_page_path(out)  # before reading and drawing
     if not (root / "genes.csv").is_file():
         raise ReportInputError(f"{root}: no genes.csv (is this a `ferroscreen hits` folder?)")
     genes = read_result_csv(root / "genes.csv", "genes")

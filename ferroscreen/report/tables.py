@@ -355,7 +355,9 @@ def fits_table(info: CompoundInfo) -> dict | None:
         return None
     fits = info.fits.copy()
     if "ec50_lo" in fits.columns and "ec50_hi" in fits.columns:
-        fits["ec50_ci"] = [molar_range(lo, hi) for lo, hi in zip(fits["ec50_lo"], fits["ec50_hi"], strict=True)]
+        nan = pd.Series(np.nan, index=fits.index)
+        fits["ec50_ci"] = [molar_range(lo, hi, d0, d1) for lo, hi, d0, d1 in zip(
+            fits["ec50_lo"], fits["ec50_hi"], fits.get("dose_min", nan), fits.get("dose_max", nan), strict=True)]
     if "pec50" not in fits.columns:
         with np.errstate(divide="ignore", invalid="ignore"):
             fits["pec50"] = -np.log10(fits["ec50"].to_numpy(float))
