@@ -43,7 +43,7 @@ class FitInput:
     Attributes:
         table: A tidy, wells or metric (``plate, well, time_h, value``) table.
         kind: ``tidy``, ``wells``, ``metric`` or ``unknown`` (as :func:`~ferroscreen.analysis.inputs.table_kind`).
-        layout: The layout to use.
+        layout: The layout to use: the one given, or the one a wells table carries in its own columns.
         notes: Lines to print, each naming its file.
         options: What provenance's ``fit`` section adds (``dead``, ``plate_reader``, ``inputs``...).
         derived: The wells table was built from instrument exports (so ``wells.csv`` may be written).
@@ -367,7 +367,10 @@ def _plate_reader_export(path: Path, csv_readable: bool, layout):
 def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal, read_option="--read") -> FitInput:
     """A CSV that reads as a tidy or wells table is one; else (or an Excel file) a plate-reader export.
 
-    When neither reading works, the CSV reader's complaint is the one raised.
+    When neither reading works, the CSV reader's complaint is the one raised. A wells table read
+    without ``layout`` takes the layout its own columns carry, when they do (``export``'s
+    ``wells.csv``; :func:`~ferroscreen.analysis.fit_run.layout_in_wells`), so that ``--exclude`` and
+    the table's ``exclude`` column apply to it as to a layout file's wells.
     """
     from ferroscreen.analysis.inputs import read_table_csv, table_kind
     from ferroscreen.csv_tables import header_names, names_a_table
@@ -414,6 +417,10 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal, 
     if columns:
         options["columns"] = {role: f"{col}:{unit}" if unit else col for role, (col, unit) in columns.items()}
     notes = [f"{path}: {note}" for note in table.attrs.get("notes", [])]
+    if layout is None and kind == "wells":  # export's wells.csv: its own layout columns are the layout
+        from ferroscreen.analysis.fit_run import layout_in_wells
+
+        layout = layout_in_wells(table, path)
     return FitInput(table, kind, layout, notes=notes, options=options)
 
 

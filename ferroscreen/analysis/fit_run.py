@@ -29,8 +29,8 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
-from ferroscreen.analysis.dose_tables import CURVE_ROLES
-from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, wells_from_metric
+from ferroscreen.analysis.dose_tables import CURVE_ROLES, annotate_wells
+from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, canonical_wells, wells_from_metric
 from ferroscreen.analysis.rescue import verdict_lines
 from ferroscreen.analysis.results_workbook import write_results_workbook
 from ferroscreen.analysis.screen import (
@@ -43,6 +43,7 @@ from ferroscreen.analysis.screen import (
 from ferroscreen.json_output import write_json
 from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate import PlateFormat, PlateLayout, format_molar, make_layout
+from ferroscreen.plate.layout import WELLS_LAYOUT_COLUMNS
 from ferroscreen.plate.units import GRAMS_PER_LITRE
 
 KINDS = ("tidy", "wells", "metric")
@@ -109,7 +110,8 @@ def layout_from_table(table: pd.DataFrame, wells: list[str], source: str | Path 
     the table's wells is read as: the smallest holding the layout's own wells and the data's
     ``wells`` (the scored wells may be a few of the plate's), at least a 96-well plate
     (:func:`ferroscreen.plate.read_layout`'s rule). A layout scored for 8 wells of a 96-well plate
-    is therefore that 96-well plate, whatever wells were imaged.
+    is therefore that 96-well plate, whatever wells were imaged. Its ``form`` is ``stored``: no
+    layout file holds it, so the ``wells.csv`` a fit derives carries its columns (:func:`run_fit`).
 
     Args:
         table: The stored layout table (``plate_id, well, ...``; molar concentrations).
@@ -132,6 +134,7 @@ def layout_from_table(table: pd.DataFrame, wells: list[str], source: str | Path 
             everything = list(dict.fromkeys([*named, *map(str, wells)]))
             fmt = PlateFormat.of_layout(everything)
         layout = make_layout(table.to_dict("records"), fmt, Path(source) if source is not None else None)
+        layout.form = "stored"
     except WellError as exc:
         raise AnalysisInputError(f"{where}stored layout: {exc}") from None
     outside = [w for w in dict.fromkeys(map(str, wells)) if not _on_plate(fmt, w)]
@@ -148,31 +151,66 @@ def _on_plate(fmt: PlateFormat, well: str) -> bool:
         return False
 
 
-#: Layout columns a wells table may carry (``export`` joins them), molar concentrations under unit ``M``.
-_WELLS_LAYOUT_COLUMNS = ("compound", "concentration", "role", "mode", "rescue_agent", "rescue_concentration",
-                         "replicate", "cell_line")
+#: Of those, the columns that hold text (a CSV reader takes a column of 1s and blanks for numbers).
+_WELLS_LAYOUT_TEXT = ("compound", "role", "mode", "rescue_agent", "rescue_as_written", "cell_line",
+                      "growth_condition", "exclude")
 
 
-def layout_in_wells(table: pd.DataFrame) -> PlateLayout | None:
+def _as_text(values: pd.Series) -> pd.Series:
+    """A text column read as numbers (``exclude`` 1/blank, a ``growth_condition`` of 10) as the text written."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return values
+    return values.map(lambda v: None if pd.isna(v) else f"{v:g}").astype(object)
+
+
+def layout_in_wells(table: pd.DataFrame, source: str | Path | None = None) -> PlateLayout | None:
     """The layout a wells table carries in its own columns (``export`` joins the store's), else None.
 
     It needs ``compound`` and ``concentration`` columns whose doses are molar (a ``unit`` column,
     when there is one, says ``M`` wherever a dose is given); each plate and well's first row is its.
+    It takes every one of :data:`WELLS_LAYOUT_COLUMNS` the table has, so its ``exclude`` column
+    leaves wells out and its ``cell_line`` and ``growth_condition`` columns group the curves as a
+    layout file's do. The layout's ``form`` is ``wells`` and its ``source`` is ``source``.
+
+    Raises:
+        AnalysisInputError: A well that is no well id (naming ``source`` and the row).
     """
     if not {"compound", "concentration"} <= set(table.columns):
         return None
-    rows = table.drop_duplicates(["plate", "well"])
+    rows = table.assign(well=canonical_wells(table["well"], source)).drop_duplicates(["plate", "well"])
     conc = pd.to_numeric(rows["concentration"], errors="coerce")
     if "unit" in rows.columns:
         unit = rows["unit"].fillna("").astype(str).str.strip()
         if not unit[conc.notna()].isin(["M"]).all():
             return None
-    keep = [c for c in _WELLS_LAYOUT_COLUMNS if c in rows.columns]
+    keep = [c for c in WELLS_LAYOUT_COLUMNS if c in rows.columns and c != "unit"]
     records = rows[["plate", "well", *keep]].rename(columns={"plate": "plate_id"}).assign(concentration=conc)
+    for col in _WELLS_LAYOUT_TEXT:
+        if col in records.columns:
+            records[col] = _as_text(records[col])
     records = records.astype(object).where(records.notna(), None)
-    layout = layout_from_table(records, list(rows["well"].astype(str)))
+    layout = layout_from_table(records, list(rows["well"].astype(str)), source)
     layout.form = "wells"
+    layout.source = Path(source) if source is not None else None
     return layout
+
+
+def with_layout_columns(table: pd.DataFrame, layout: PlateLayout | None) -> pd.DataFrame:
+    """``table`` (``plate, well``, ...) with ``layout``'s :data:`WELLS_LAYOUT_COLUMNS` joined, as ``export`` writes.
+
+    Each plate takes its layout plate's rows (:func:`~ferroscreen.analysis.dose_tables.annotate_wells`):
+    molar doses under unit ``M``, text columns blank where empty (every column is written, blank where
+    the layout lacks it), ``exclude`` the reason a well is left out. A table that carries a layout
+    already (``compound``, ``concentration``), or no layout, is returned as it is.
+    """
+    if layout is None or {"compound", "concentration"} & set(table.columns):
+        return table
+    joined = annotate_wells(table, layout)
+    joined["unit"] = joined["concentration"].notna().map({True: "M", False: ""})
+    for col in WELLS_LAYOUT_COLUMNS:
+        if col not in joined.columns:  # blank, as export writes a column the layout lacks
+            joined[col] = ""
+    return joined[[*table.columns, *WELLS_LAYOUT_COLUMNS]]
 
 
 def split_readouts(values: list[str] | None) -> list[str] | None:
@@ -295,8 +333,12 @@ def run_fit(
 
     ``ci_scale`` is the EC50/ED intervals' scale (``log``, or drc's ``linear``; see
     :func:`~ferroscreen.analysis.fit_curves`). With ``wells_csv`` (an input that was not a wells
-    table already, e.g. an instrument export) the wells table analysed is also written as ``wells.csv``, which gives the
-    report its time courses and plate maps (see :func:`may_write_wells`).
+    table already, e.g. an instrument export or a score store) the wells table analysed is also written as
+    ``wells.csv``, which gives the report its time courses and plate maps (see :func:`may_write_wells`); the
+    report joins the layout file ``provenance.json`` names, and where no file holds the layout (a score
+    store's own, :func:`layout_from_table`) ``wells.csv`` carries its columns as ``export`` joins them
+    (:func:`with_layout_columns`: compounds, doses, groups, excluded wells). A wells table without
+    ``layout`` is fitted with the layout its own columns carry (:func:`layout_in_wells`).
 
     Raises:
         AnalysisInputError: On unusable input (message names ``source``).
@@ -342,10 +384,8 @@ def run_fit(
         return lines
     if kind == "metric":
         table = wells_from_metric(table, source=source)
-    joined = layout_in_wells(table) if layout is None and kind == "wells" else None
-    if joined is not None:
-        layout = joined
-        layout.source = Path(source) if source is not None else None
+    if layout is None and kind == "wells":
+        layout = layout_in_wells(table, source)
     if layout is None:
         raise AnalysisInputError(
             f"{where}: a {'metric export' if kind == 'metric' else 'wells table'} holds no "
@@ -368,11 +408,13 @@ def run_fit(
             if over_time else None)
     with output_set(out_dir) as outputs:
         paths = write_outputs(result, outputs, source, over_time=over)
-        own = [f"{where}: its own layout columns (compound, concentration, role...) are the layout"] if joined else []
+        own = ([f"{where}: its own layout columns (compound, concentration, role...) are the layout"]
+               if layout.form == "wells" else [])
         lines = [f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout), *names_apart_by_case(layout),
                                               *result.notes]]
         if wells_csv:
-            table.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
+            derived = with_layout_columns(table, layout) if layout.form == "stored" else table
+            derived.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")
         lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
         lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")

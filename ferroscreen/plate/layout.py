@@ -37,6 +37,14 @@ LAYOUT_COLUMNS = [
     "cell_line",
 ]
 
+#: The layout's columns a ``wells.csv`` carries beside its readings (``export``; ``fit`` of a store), in order:
+#: all the analysis reads of a layout, doses in molar (``unit`` ``M``); ``fit`` takes them as the layout when
+#: given no ``--layout``.
+WELLS_LAYOUT_COLUMNS = (
+    "compound", "concentration", "unit", "role", "mode", "rescue_agent", "rescue_concentration",
+    "rescue_as_written", "replicate", "cell_line", "growth_condition", "exclude",
+)
+
 ROLES = ("sample", "vehicle", "reference", "rescue", "empty", "pos_ctrl", "neg_ctrl")
 
 #: Death modes (and ``alive``) a layout may name. Users extend it with

@@ -3,9 +3,14 @@
 Columns: ``plate, well, time_h, n_cells, frac_<class>...`` (the contract the
 dose-response engine reads), then ``share_<class>...``, ``corr_<class>...``,
 ``mean_confidence``, frame counts and QC flags (see
-:mod:`ferroscreen.score.aggregate`), then the layout columns ``compound,
-concentration, unit, role, mode, rescue_agent, rescue_concentration,
-replicate, cell_line`` when the store holds a layout.
+:mod:`ferroscreen.score.aggregate`), then the store's layout columns
+(:data:`~ferroscreen.plate.layout.WELLS_LAYOUT_COLUMNS`: ``compound, concentration, unit, role, mode,
+rescue_agent, rescue_concentration, rescue_as_written, replicate, cell_line,
+growth_condition, exclude``; blank where the layout has none) when it holds one. They are
+the layout ``fit`` takes when given no ``--layout``: doses in molar (``unit``
+``M``; a dose the layout gave in a unit that is not molar is blank), the
+groups curves are fitted in (cell line, growth condition) and the excluded
+wells (``exclude``: blank, or why the well is left out).
 
 ``frac_<class>`` holds the fraction estimate chosen at export (column
 ``fraction_estimate``): ``share`` (default: the share of cells whose top class
@@ -33,6 +38,7 @@ import pandas as pd
 
 from ferroscreen.json_output import write_json
 from ferroscreen.output_set import OutputSet
+from ferroscreen.plate.layout import WELLS_LAYOUT_COLUMNS
 from ferroscreen.score.store import SCORING_ATTRS, StoreError, read_store
 
 #: What ``export`` writes beside ``wells.csv``: the store it came from and how that was scored.
@@ -41,8 +47,6 @@ EXPORT_RECORD = "export.json"
 FRACTION_ESTIMATES = ("frac", "share", "corr")
 #: The estimate ``export`` and ``fit`` write to ``frac_<class>`` unless told otherwise.
 DEFAULT_FRACTIONS = "share"
-LAYOUT_JOIN = ["compound", "concentration", "unit", "role", "mode", "rescue_agent", "rescue_concentration",
-               "replicate", "cell_line"]
 
 
 def select_fractions(
@@ -82,9 +86,11 @@ def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS, stor
     wells = wells[head + rest]
     if store.layout is not None and len(store.layout):
         lay = store.layout.drop_duplicates("well").set_index("well")
-        for col in LAYOUT_JOIN:
-            if col in lay.columns:
-                wells[col] = wells["well"].map(lay[col])
+        if "concentration" in lay.columns:  # the stored unit is the one written (uM); the dose is molar
+            molar = pd.to_numeric(lay["concentration"], errors="coerce").notna()
+            lay = lay.assign(unit=molar.map({True: "M", False: ""}))
+        for col in WELLS_LAYOUT_COLUMNS:  # every one, blank where the layout has none (no condition, no exclusion)
+            wells[col] = wells["well"].map(lay[col]) if col in lay.columns else ""
     return wells
 
 

@@ -387,3 +387,31 @@ def test_a_wells_table_carrying_its_layout_fits_as_with_the_layout(tmp_path):
     pd.testing.assert_series_equal(own["ec50"].sort_index(), given["ec50"].sort_index(), rtol=1e-9)
     res = runner.invoke(app, ["fit", str(tmp_path / "bare.csv"), "--out", str(tmp_path / "none")])
     assert "holds no doses; pass --layout" in str(res.exception)
+
+
+def test_exclude_on_a_wells_table_carrying_its_layout(tmp_path):
+    """Was: ``fit wells.csv --exclude D05`` on export's table said "pass --layout"; its columns are the layout."""
+    wells, layout = synthetic_screen(seed=5)
+    lt = layout.table[["well", "compound", "concentration", "unit", "role", "mode", "rescue_agent",
+                       "rescue_concentration", "replicate"]]
+    erastin = list(lt.loc[(lt["compound"] == "erastin") & (lt["role"] == "sample"), "well"])
+    marked, given = erastin[3], erastin[5]
+    # an exclude column of 1s and blanks reads as numbers: 1 excludes, 0 keeps (not the reasons '1.0', '0.0')
+    lt = lt.assign(exclude=lt["well"].map(lambda w: 1 if w == marked else 0))
+    wells.merge(lt, on="well", how="left").to_csv(tmp_path / "wells.csv", index=False)
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "wells.csv"), "--exclude", given, "--out",
+                                   str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "its own layout columns (compound, concentration, role...) are the layout" in res.output
+    assert f"2 wells excluded: P1 {marked} (excluded), P1 {given} (--exclude)" in res.output
+    readouts = pd.read_csv(tmp_path / "o" / "readouts.csv", keep_default_na=False).drop_duplicates("well")
+    assert dict(zip(readouts["well"], readouts["exclude"], strict=True)) == {
+        w: ("excluded" if w == marked else "--exclude" if w == given else "") for w in readouts["well"]}
+    assert json.loads((tmp_path / "o" / "provenance.json").read_text())["fit"]["exclude"] == [given]
+
+
+def test_a_wells_table_without_layout_columns_still_needs_a_layout_for_exclude(tmp_path):
+    wells, _ = synthetic_screen(seed=5)
+    wells.to_csv(tmp_path / "bare.csv", index=False)
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "bare.csv"), "--exclude", "A01", "--out", str(tmp_path / "o")])
+    assert "--exclude leaves wells out of a layout's curves; pass --layout" in str(res.exception)

@@ -105,3 +105,102 @@ def test_rescue_well_without_agent_is_said(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     assert (f"note: {path}: 2 well(s) of role rescue name no rescue_agent and join no rescue comparison: {bare}; "
             "give the agent in column rescue_agent (or role sample)") in out
+
+
+# ---------------------------------------------------------------- the layout through export -> fit -> report
+
+#: The excluded well (erastin at 100 nM, replicate 1) and its reason.
+EXCLUDED, REASON = "A05", "bubble"
+
+
+def _written_layout(tmp_path):
+    """The synthetic screen's layout as a user writes it: doses in uM, growth conditions, one excluded well."""
+    from ferroscreen.plate import read_layout
+
+    wells, layout = synthetic_screen(seed=2)
+    t = layout.table.copy()
+    assert t.loc[t["well"] == EXCLUDED, "compound"].item() == "erastin"
+    t["concentration"] = (t["concentration"] * 1e6).map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    t["unit"] = t["concentration"].map(lambda v: "uM" if v else "")
+    t["rescue_concentration"] = t["rescue_concentration"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    t["growth_condition"] = t["replicate"].map(lambda r: "10% FBS" if r % 2 else "serum-free")
+    t["exclude"] = (t["well"] == EXCLUDED).map({True: REASON, False: ""})
+    path = tmp_path / "layout.csv"
+    t.drop(columns=["concentration_raw"], errors="ignore").to_csv(path, index=False)
+    return wells, path, read_layout(path).table  # what score stores: molar doses, units as written
+
+
+@pytest.fixture()
+def scored(tmp_path, monkeypatch):
+    """A score store (read_store faked) of the synthetic screen with its layout; the layout file; its wells."""
+    import ferroscreen.score.export as export_mod
+    import ferroscreen.score.store as store_mod
+
+    wells, layout_csv, stored = _written_layout(tmp_path)
+    fake = SimpleNamespace(wells=wells, layout=stored, classes=["alive", "apoptosis", "ferroptosis"],
+                           attrs={"plate": "P1"}, frames=pd.DataFrame({"status": [1]}))
+    monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
+    monkeypatch.setattr(export_mod, "read_store", lambda path: fake)
+    path = tmp_path / "plate.h5"
+    path.write_bytes(b"")
+    return path, layout_csv, wells
+
+
+def _fit(args, monkeypatch, capsys):
+    code, out, err = run_fit_main([*map(str, args), "--fractions", "frac"] if str(args[0]).endswith(".h5")
+                                  else list(map(str, args)), monkeypatch, capsys)
+    assert code == 0, err
+    return out
+
+
+def test_fit_of_exported_wells_takes_their_exclusions_and_groups(scored, tmp_path, monkeypatch, capsys):
+    """Was: ``fit wells.csv`` fitted the excluded well and pooled both growth conditions (half the curves)."""
+    from ferroscreen.score.export import export_wells
+
+    store, layout_csv, wells = scored
+    exported = export_wells(store, tmp_path / "res", fractions="frac")
+    own = _fit([exported, "--out", tmp_path / "own"], monkeypatch, capsys)
+    assert "its own layout columns (compound, concentration, role...) are the layout" in own
+    assert f"1 well excluded: P1 {EXCLUDED} ({REASON})" in own
+    wells.to_csv(tmp_path / "bare.csv", index=False)
+    given = _fit([tmp_path / "bare.csv", "--layout", layout_csv, "--out", tmp_path / "given"], monkeypatch, capsys)
+    assert f"1 well excluded: P1 {EXCLUDED} ({REASON})" in given
+    from_store = _fit([store, "--out", tmp_path / "store"], monkeypatch, capsys)
+    assert f"1 well excluded: P1 {EXCLUDED} ({REASON})" in from_store
+    fits = {d: pd.read_csv(tmp_path / d / "fits.csv").set_index(["curve", "readout"]).sort_index()
+            for d in ("own", "given", "store")}
+    assert "erastin | 10% FBS" in set(fits["own"].index.get_level_values("curve"))  # one curve per condition
+    active = fits["own"]["call"] == "active"
+    assert active.sum() >= 4
+    for d in ("given", "store"):  # the same curves of the same points (export's 6 digits move flat fits only)
+        assert list(fits["own"].index) == list(fits[d].index)
+        pd.testing.assert_series_equal(fits["own"]["n_points"], fits[d]["n_points"])
+        pd.testing.assert_series_equal(fits["own"]["ec50"][active], fits[d]["ec50"][active], rtol=1e-3)
+    assert (tmp_path / "own" / "lines.csv").is_file()
+    points = pd.read_csv(tmp_path / "own" / "fitted_points.csv")
+    assert EXCLUDED not in set(points.get("well", pd.Series(dtype=str)).astype(str))
+    # the excluded well's dose of erastin in 10% FBS: its one other replicate is in serum-free, so no point
+    erastin = points[points["curve"] == "erastin | 10% FBS"]
+    assert not (erastin["dose"].sub(1e-7).abs() < 1e-12).any()
+
+
+def test_fit_of_a_store_writes_wells_with_the_stored_layout_for_the_report(scored, tmp_path, monkeypatch, capsys):
+    """Was: the derived wells.csv had no layout columns; the report showed no time courses nor excluded wells."""
+    from ferroscreen.plate.layout import WELLS_LAYOUT_COLUMNS
+    from ferroscreen.report import load_results
+    from ferroscreen.score.export import export_wells
+
+    store, _, _ = scored
+    _fit([store, "--out", tmp_path / "store"], monkeypatch, capsys)
+    written = pd.read_csv(tmp_path / "store" / "wells.csv", keep_default_na=False)
+    exported = pd.read_csv(export_wells(store, tmp_path / "res", fractions="frac"), keep_default_na=False)
+    assert set(WELLS_LAYOUT_COLUMNS) <= set(written.columns)  # what fit writes of a store is what export writes
+    key = ["plate", "well", "time_h"]
+    mine, theirs = (t.sort_values(key).reset_index(drop=True)[list(WELLS_LAYOUT_COLUMNS)] for t in (written, exported))
+    pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)  # the columns export writes, alike
+    res = load_results(tmp_path / "store")
+    assert res.has_layout
+    assert not any("no layout columns" in n for n in res.notes)
+    assert set(res.wells.loc[res.wells["exclude"] != "", "well"]) == {EXCLUDED}
+    assert any("1 excluded well" in n and EXCLUDED in n for n in res.notes)
+    assert set(res.wells["group"]) == {"10% FBS", "serum-free"}
