@@ -20,26 +20,36 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
 def classification_report(confusion: np.ndarray, classes: list[str]) -> dict:
     """Per-class precision/recall/F1/support, macro-F1 and accuracy.
 
-    Classes with no true items and no predictions are left out of the macro
-    average (their F1 is undefined) and reported with ``None`` values.
+    A measure with nothing to divide by is undefined and reported as ``None``: the recall
+    and F1 of a class with no true items (``support`` 0), the precision of a class never
+    predicted (its F1 is then 0 when it has true items: none of them was found). The
+    macro-F1 is the mean F1 over the classes with true items, named in
+    ``macro_f1_classes`` (a class absent from the data would otherwise count as a failure
+    of the model); it is 0.0 when no item was counted at all.
+
+    Returns:
+        ``macro_f1``, ``macro_f1_classes``, ``accuracy``, ``per_class`` (name -> ``precision``,
+        ``recall``, ``f1``, ``support``), ``confusion`` (rows true), ``classes`` and ``n``.
     """
     cm = np.asarray(confusion, dtype=float)
     tp = np.diag(cm)
     support = cm.sum(axis=1)
     predicted = cm.sum(axis=0)
-    per_class, f1s = {}, []
+    per_class, f1s, covered = {}, [], []
     for i, name in enumerate(classes):
-        if support[i] == 0 and predicted[i] == 0:
-            per_class[name] = {"precision": None, "recall": None, "f1": None, "support": 0}
-            continue
-        p = tp[i] / predicted[i] if predicted[i] else 0.0
-        r = tp[i] / support[i] if support[i] else 0.0
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        f1s.append(f1)
-        per_class[name] = {"precision": float(p), "recall": float(r), "f1": float(f1), "support": int(support[i])}
+        p = float(tp[i] / predicted[i]) if predicted[i] else None
+        r = float(tp[i] / support[i]) if support[i] else None
+        f1 = None
+        if r is not None:
+            f1 = 2 * p * r / (p + r) if p is not None and p + r else 0.0
+            f1s.append(f1)
+            covered.append(name)
+        per_class[name] = {"precision": p, "recall": r, "f1": None if f1 is None else float(f1),
+                           "support": int(support[i])}
     total = cm.sum()
     return {
         "macro_f1": float(np.mean(f1s)) if f1s else 0.0,
+        "macro_f1_classes": covered,
         "accuracy": float(tp.sum() / total) if total else 0.0,
         "per_class": per_class,
         "confusion": cm.astype(int).tolist(),

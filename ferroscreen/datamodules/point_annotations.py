@@ -16,7 +16,7 @@ import pandas as pd
 
 from ferroscreen.crops import extract_crops
 from ferroscreen.crops.truth_files import NotGeoJSONError, read_geojson_features
-from ferroscreen.csv_tables import read_csv_table
+from ferroscreen.csv_tables import decode_table_text, header_delimiter, read_csv_table
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
     CropSets,
@@ -27,6 +27,7 @@ from ferroscreen.datamodules.crop_base import (
 from ferroscreen.datamodules.crop_folders import IMAGE_SUFFIXES, nfc
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image
+from ferroscreen.plate.units import decimal_point
 
 POINT_COLUMNS = ("image", "x", "y", "class")
 
@@ -71,7 +72,9 @@ def read_point_annotations(path: Path, notes: list[str] | None = None) -> pd.Dat
 
 
 def _csv_points(path: Path) -> pd.DataFrame:
+    """The points of a delimited table; in a tab or semicolon table ``7,28`` is 7.28 (decimal comma)."""
     df = read_csv_table(path, "a points table (image,x,y,class)", names=("image", "class"))
+    decimal_comma = _table_delimiter(path) != ","
     cols = {c.lower(): c for c in df.columns}
     missing = [c for c in POINT_COLUMNS if c not in cols]
     if missing:
@@ -81,7 +84,7 @@ def _csv_points(path: Path) -> pd.DataFrame:
     for i, (img, x, y, cls) in enumerate(df[[cols[c] for c in POINT_COLUMNS]].itertuples(index=False), start=2):
         where = f"{path}:{i}"
         try:
-            xy = float(x), float(y)
+            xy = tuple(float(decimal_point(v.strip()) if decimal_comma and isinstance(v, str) else v) for v in (x, y))
         except (TypeError, ValueError):
             raise FerroscreenError(f"{where}: x/y '{x}', '{y}' are not numbers") from None
         if not np.isfinite(xy).all():
@@ -96,16 +99,35 @@ def _csv_points(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*POINT_COLUMNS, "source"])
 
 
+def _table_delimiter(path: Path) -> str:
+    """The delimiter :func:`~ferroscreen.csv_tables.read_csv_table` reads ``path`` with (a readable table)."""
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    return header_delimiter(decode_table_text(path.read_bytes()).lstrip().splitlines()[0])
+
+
+#: Image suffixes QuPath strips whole from an export's name (``img.ome.tif`` -> ``img.geojson``), then the single ones.
+GEOJSON_IMAGE_SUFFIXES = (".ome.tif", ".ome.tiff", *IMAGE_SUFFIXES)
+
+
 def _geojson_image(gj: Path) -> Path:
-    """The image a GeoJSON file annotates: ``img.png.geojson`` or ``img.geojson`` beside ``img.<png|tif|...>``."""
+    """The image a GeoJSON file annotates: ``img.png.geojson`` or ``img.geojson`` beside ``img.<png|tif|...>``.
+
+    ``img.geojson`` also finds ``img.ome.tif``/``img.ome.tiff`` (QuPath takes ``.ome.tif`` as one
+    suffix when it names an export). Suffixes match in lower or upper case.
+
+    Raises:
+        FerroscreenError: No such image, or several.
+    """
     stem = Path(gj.stem)
     if stem.suffix.lower() in IMAGE_SUFFIXES and (gj.parent / stem).is_file():
         return gj.parent / stem
-    found = [gj.parent / (gj.stem + sfx) for sfx in IMAGE_SUFFIXES]
-    found += [gj.parent / (gj.stem + sfx.upper()) for sfx in IMAGE_SUFFIXES]
+    found = [gj.parent / (gj.stem + sfx) for sfx in GEOJSON_IMAGE_SUFFIXES]
+    found += [gj.parent / (gj.stem + sfx.upper()) for sfx in GEOJSON_IMAGE_SUFFIXES]
     found = [p for p in found if p.is_file()]
     if not found:
-        raise FerroscreenError(f"{gj}: no image named {gj.stem}.<{'|'.join(s[1:] for s in IMAGE_SUFFIXES)}> beside it")
+        raise FerroscreenError(f"{gj}: no image named "
+                               f"{gj.stem}.<{'|'.join(s[1:] for s in GEOJSON_IMAGE_SUFFIXES)}> beside it")
     if len({p.resolve() for p in found}) > 1:
         raise FerroscreenError(f"{gj}: several images could be its image ({', '.join(p.name for p in found)}); "
                                f"name the file after one of them ({found[0].name}.geojson)")
@@ -141,25 +163,39 @@ def _feature_points(geom: dict, gj: Path) -> list[tuple[float, float]]:
 
 
 def _feature_class(props: dict) -> str | None:
+    """The class of a QuPath object, or ``None`` when it has none.
+
+    Only ``properties.classification`` is read, as QuPath writes it: ``{"name": ...}``
+    (0.1.x to 0.5), ``{"names": [...]}`` for a derived class (0.4 on: ``["Tumor",
+    "Positive"]`` -> ``"Tumor: Positive"``), or a plain string or list of names. An
+    object's ``name`` (``properties.name``, e.g. ``"Annotated region"``) labels the
+    object, not its class, and is never read as one.
+    """
     cls = props.get("classification")
     if isinstance(cls, dict):
-        cls = cls.get("name") or (": ".join(map(str, cls["names"])) if cls.get("names") else None)
-    cls = cls or props.get("name")
-    return nfc(str(cls).strip()) if cls is not None and str(cls).strip() else None
+        cls = cls.get("name") or cls.get("names")
+    if isinstance(cls, (list, tuple)):
+        cls = ": ".join(str(c).strip() for c in cls if c is not None and str(c).strip())
+    if cls is None or isinstance(cls, dict):
+        return None
+    return nfc(str(cls).strip()) or None
 
 
 def _geojson_points(gj: Path, notes: list[str] | None) -> pd.DataFrame:
     feats = read_geojson_features(gj)
     image = str(_geojson_image(gj).resolve())
-    rows, unclassified = [], 0
+    rows, unclassified, named = [], 0, []
     try:
         for k, f in enumerate(feats):
             if not isinstance(f, dict) or not isinstance(f.get("geometry"), dict):
                 raise FerroscreenError(f"{gj}: object {k} has no geometry")
-            cls = _feature_class(f.get("properties") or {})
+            props = f.get("properties") or {}
+            cls = _feature_class(props)
             pts = _feature_points(f["geometry"], gj)
             if cls is None:
                 unclassified += 1
+                if isinstance(props, dict) and str(props.get("name") or "").strip():
+                    named.append(str(props["name"]).strip())
                 continue
             for x, y in pts:
                 xy = float(x), float(y)
@@ -169,7 +205,9 @@ def _geojson_points(gj: Path, notes: list[str] | None) -> pd.DataFrame:
     except (TypeError, ValueError, IndexError, KeyError) as exc:
         raise FerroscreenError(f"{gj}: malformed geometry ({type(exc).__name__}: {exc})") from None
     if unclassified and notes is not None:
-        notes.append(f"{gj}: {unclassified} object(s) without a class left out")
+        shown = ", ".join(f"'{n}'" for n in dict.fromkeys(named[:3]))
+        names = f" (named {shown}{', ...' if len(set(named)) > 3 else ''}: a name is not a class)" if named else ""
+        notes.append(f"{gj}: {unclassified} object(s) without a class left out{names}")
     return pd.DataFrame(rows, columns=[*POINT_COLUMNS, "source"])
 
 

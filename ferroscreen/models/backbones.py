@@ -7,15 +7,22 @@ vector) for one of :data:`BACKBONES`, initialised from ImageNet (offline, see
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 import torchvision.models as tvm
 from torch import nn
 
 from ferroscreen.errors import ModelBundleError
-from ferroscreen.models.imagenet_weights import find_imagenet_file, load_state_dict_file
+from ferroscreen.models.imagenet_weights import (
+    find_imagenet_file,
+    imagenet_files,
+    imagenet_not_found,
+    load_state_dict_file,
+)
 
 
 def _resnet_stem(m: nn.Module) -> list[nn.Module]:
@@ -91,9 +98,15 @@ def build_backbone(name: str, weights: str | Path | None = "none") -> tuple[nn.M
 
     Args:
         name: One of :data:`BACKBONES`.
-        weights: ``"imagenet"`` (torchvision's ImageNet file, found offline),
-            ``"none"``/``None`` (random init) or a path to a state dict of the
-            full torchvision model (its classifier weights are ignored).
+        weights: ``"imagenet"`` (torchvision's ImageNet file, found offline: the first copy
+            on the search path that loads and fits, see
+            :mod:`ferroscreen.models.imagenet_weights`), ``"none"``/``None`` (random init)
+            or a path to a state dict of the torchvision model (a full model's, or one
+            without its classifier). The weights of the classifier layer the new head
+            replaces (ResNets' ``fc``, the last Linear of the others' ``classifier``:
+            ``classifier.1`` of MobileNetV2 and EfficientNet, ``classifier.3`` of
+            MobileNetV3, ``classifier.2`` of ConvNeXt) are left out, so a model
+            fine-tuned for another number of classes loads too.
 
     Returns:
         ``(module, n_features, init)`` where ``module`` maps (B, 3, H, W) to
@@ -101,33 +114,62 @@ def build_backbone(name: str, weights: str | Path | None = "none") -> tuple[nn.M
         (``imagenet:<file>``, ``file:<path>`` or ``random``).
 
     Raises:
-        ModelBundleError: Unknown name, or weights that cannot be found/loaded.
+        ImageNetWeightsNotFound: ``"imagenet"`` and no copy of the file on the search path.
+        ModelBundleError: Unknown name; a weights file that cannot be loaded or does not fit
+            the backbone (keys or shapes), naming the file; for ``"imagenet"``, every copy
+            found failing (each named with why).
     """
     if name not in BACKBONES:
         raise ModelBundleError(f"unknown backbone '{name}' (one of {', '.join(BACKBONES)})")
     spec = BACKBONES[name]
     model = spec.builder(weights=None)
+    n_features, head = _strip_classifier(model, spec.classifier_attr)
     init = "random"
-    if weights not in (None, "none", ""):
-        if str(weights) == "imagenet":
-            fname = imagenet_filename(name)
-            path = find_imagenet_file(fname)
-            if path is None:
-                raise ModelBundleError(
-                    f"ImageNet weights for {name} ({fname}) are not in torchvision's cache or "
-                    f"FERROSCREEN_WEIGHTS_DIR; put the file there or pass weights: /path/to/{fname}"
-                )
-        else:
-            path = Path(weights)
-        state = load_state_dict_file(path)
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ModelBundleError(
-                f"{path}: weights do not fit {name} ({len(missing)} missing, {len(unexpected)} unexpected keys)"
-            )
-        init = f"imagenet:{path.name}" if str(weights) == "imagenet" else f"file:{path}"
-    n_features, _ = _strip_classifier(model, spec.classifier_attr)
-    return model, n_features, init
+    if weights in (None, "none", ""):
+        return model, n_features, init
+    if str(weights) != "imagenet":
+        path = Path(weights)
+        _load_backbone_weights(model, load_state_dict_file(path), path, name, head)
+        return model, n_features, f"file:{path}"
+    fname = imagenet_filename(name)
+    if find_imagenet_file(fname) is None:
+        raise imagenet_not_found(name, fname)
+    problems = []
+    for path in imagenet_files(fname):
+        try:
+            _load_backbone_weights(model, load_state_dict_file(path), path, name, head)
+        except ModelBundleError as exc:
+            problems.append(str(exc))
+            continue
+        if problems:
+            warnings.warn(f"ImageNet weights: passed over {'; '.join(problems)}; using {path}", stacklevel=2)
+        return model, n_features, f"imagenet:{path.name}"
+    raise ModelBundleError(f"ImageNet weights for {name}: no copy of {fname} on the search path can be used "
+                           f"({'; '.join(problems)}); replace the file(s) with torchvision's {fname} or pass "
+                           f"weights: /path/to/{fname}")
+
+
+def _load_backbone_weights(model: nn.Module, state: dict[str, torch.Tensor], path: Path, name: str,
+                           head: str) -> None:
+    """Load ``state`` (a torchvision model's, its ``head`` layer left out) into the stripped ``model``.
+
+    Raises:
+        ModelBundleError: Naming ``path``: a tensor of another shape (checked before anything
+            is loaded), or keys missing or unexpected.
+    """
+    state = {k: v for k, v in state.items() if not k.startswith(head)}
+    expected = model.state_dict()
+    wrong = [k for k, v in state.items() if k in expected and tuple(v.shape) != tuple(expected[k].shape)]
+    if wrong:
+        k = wrong[0]
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        raise ModelBundleError(f"{path}: weights do not fit {name}: {k} has shape {tuple(state[k].shape)}, "
+                               f"{name} needs {tuple(expected[k].shape)}{more}")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        example = f"e.g. missing {missing[0]}" if missing else f"e.g. unexpected {unexpected[0]}"
+        raise ModelBundleError(f"{path}: weights do not fit {name} ({len(missing)} missing, {len(unexpected)} "
+                               f"unexpected keys, {example})")
 
 
 def last_block(model: nn.Module, name: str) -> nn.Module:

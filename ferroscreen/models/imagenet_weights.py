@@ -4,10 +4,14 @@
 its URL, e.g. ``mobilenet_v2-b0353104.pth``) in, in order: the folders named by
 ``FERROSCREEN_WEIGHTS_DIR`` (``os.pathsep``-separated), torchvision's cache
 (``$TORCH_HOME/hub/checkpoints``), and ``../shared/weights`` beside the working
-directory or the source tree. Nothing is downloaded: a missing file is a
-:class:`~ferroscreen.errors.ModelBundleError` telling the user where to put it
-or to pass a local path. ``weights=PATH`` loads that file. Files are always
-loaded with ``torch.load(..., weights_only=True)``.
+directory or the source tree. Every copy found is tried in that order until one
+loads and fits the network: a damaged or foreign copy (a download cut short) is
+passed over, said in a warning, for the next. Nothing is downloaded: no copy at
+all is an :class:`ImageNetWeightsNotFound` telling the user where to put it or to
+pass a local path; copies that all fail are a
+:class:`~ferroscreen.errors.ModelBundleError` naming each file and why.
+``weights=PATH`` loads that file. Files are always loaded with
+``torch.load(..., weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -32,12 +36,43 @@ def weights_search_dirs() -> list[Path]:
     return dirs
 
 
-def find_imagenet_file(filename: str) -> Path | None:
-    """The first existing ``filename`` in :func:`weights_search_dirs`, or ``None``."""
+class ImageNetWeightsNotFound(ModelBundleError):
+    """No copy of an ImageNet weights file is in any of the search folders.
+
+    Attributes:
+        filename: torchvision's file name (``mobilenet_v2-b0353104.pth``).
+        searched: The folders searched, in order.
+    """
+
+    def __init__(self, message: str, filename: str, searched: list[Path]) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.searched = searched
+
+
+def imagenet_not_found(backbone: str, filename: str) -> ImageNetWeightsNotFound:
+    """The error for no copy of ``filename`` (backbone ``backbone``'s) in :func:`weights_search_dirs`."""
+    return ImageNetWeightsNotFound(
+        f"ImageNet weights for {backbone} ({filename}) are not in torchvision's cache, FERROSCREEN_WEIGHTS_DIR "
+        f"or ../shared/weights; put the file there or pass weights: /path/to/{filename}",
+        filename, weights_search_dirs())
+
+
+def imagenet_files(filename: str) -> list[Path]:
+    """Every existing ``filename`` in :func:`weights_search_dirs`, in search order (each file once)."""
+    found, seen = [], set()
     for d in weights_search_dirs():
-        if (d / filename).is_file():
-            return d / filename
-    return None
+        path = d / filename
+        if path.is_file() and path.resolve() not in seen:
+            seen.add(path.resolve())
+            found.append(path)
+    return found
+
+
+def find_imagenet_file(filename: str) -> Path | None:
+    """The first existing ``filename`` in :func:`weights_search_dirs`, or ``None`` (it may not be readable)."""
+    found = imagenet_files(filename)
+    return found[0] if found else None
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:

@@ -4,7 +4,12 @@ It expects a datamodule exposing ``classes`` (list of names, same order as the
 model's), ``class_counts`` (training items per class) and yielding batches
 ``(crops, labels[, index])`` with crops (B, C, S, S) normalised per frame
 (C = 1, or 2 with next-scan crops) and ``index`` the items' positions in the
-training set (needed by ``cleaning_source: running``).
+training set (needed by ``cleaning_source: running``). Optionally it has
+``balanced_sampler`` (class-balanced training batches) and ``sets`` (a
+:class:`~ferroscreen.datamodules.crop_base.CropSets`): what the model has to say
+about the training (:attr:`DeathModeClassifier.training_notes`) is printed as a
+``note:`` at setup and added to ``sets.summary["notes"]``, which the model
+bundle's training-data summary and ``ferroscreen train`` carry.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.utilities import rank_zero_info
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
-from ferroscreen.errors import FerroscreenError, ModelBundleError
+from ferroscreen.errors import FerroscreenError
 from ferroscreen.models.backbones import BACKBONES
 from ferroscreen.models.death_mode_net import FREEZE_MODES, DeathModeNet
+from ferroscreen.models.imagenet_weights import ImageNetWeightsNotFound
 from ferroscreen.tasks.augment import AugmentConfig, augment_batch
 from ferroscreen.tasks.label_cleaning import IGNORE, RunningPredictions, clean_labels, predict_in_batches
 
@@ -35,8 +42,11 @@ class DeathModeClassifier(pl.LightningModule):
         classes: Class names in output order (must match the datamodule's).
         backbone: torchvision backbone name (see ``ferroscreen.models.backbones``).
         weights: ``imagenet``, ``none`` or a path to a torchvision state dict.
-        weights_fallback: If ImageNet weights cannot be found, warn and start
-            from random initialisation instead of failing.
+        weights_fallback: If no ImageNet weights file is on the search path
+            (:mod:`ferroscreen.models.imagenet_weights`), start from random
+            initialisation instead of failing: said in a warning, a training
+            note and the bundle (``init`` ``random``). Copies that are there
+            but unreadable are an error either way (they name the files).
         input_size: Crops are resized to this side length for the backbone.
         dropout: Dropout before the head.
         optimizer: ``adamw`` or ``adam``.
@@ -47,6 +57,10 @@ class DeathModeClassifier(pl.LightningModule):
             ``all_but_last`` at the start.
         unfreeze_at_epoch: Epoch from which the whole backbone trains (None: never).
         class_weighting: ``balanced`` (inverse class frequency in the loss) or ``none``.
+            With a datamodule that already draws class-balanced batches
+            (``balanced_sampler``), ``balanced`` leaves the loss unweighted (said in
+            a note): both together weight each class by about 1/count², and the
+            rarest class swallows the others.
         label_smoothing: Cross-entropy label smoothing.
         augment: Apply microscopy augmentations during training.
         augment_options: Strengths overriding :class:`AugmentConfig`'s defaults,
@@ -103,16 +117,24 @@ class DeathModeClassifier(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        #: What the run should tell the user (fallbacks, settings overridden, gaps in the data); see the module doc.
+        self.training_notes: list[str] = []
+        self._notes_said = 0
         self.classes = [unicodedata.normalize("NFC", str(c)) for c in classes]  # as data folders are compared
         if backbone not in BACKBONES:  # before the weights: "falling back to random initialisation" would mislead
             raise FerroscreenError(f"unknown backbone '{backbone}' (one of {', '.join(BACKBONES)})")
         try:
             self.net = DeathModeNet(backbone, len(classes), weights, input_size, dropout)
-        except ModelBundleError as exc:
+        except ImageNetWeightsNotFound as exc:
             if not (weights_fallback and weights == "imagenet"):
                 raise
             warnings.warn(f"{exc}; falling back to random initialisation", stacklevel=2)
             self.net = DeathModeNet(backbone, len(classes), "none", input_size, dropout)
+            self.training_notes.append(
+                f"no ImageNet weights for {backbone} were found ({exc.filename} is not in "
+                f"{', '.join(map(str, exc.searched))}): the network starts from random initialisation "
+                "(weights_fallback: true), which usually scores lower; put the file in one of those folders "
+                "or pass --model.weights /path/to/" + exc.filename)
         if label_cleaning not in ("none", "drop", "relabel"):
             raise FerroscreenError(f"unknown label_cleaning '{label_cleaning}' (none, drop or relabel)")
         if freeze not in FREEZE_MODES:
@@ -148,7 +170,13 @@ class DeathModeClassifier(pl.LightningModule):
         return self.net.init
 
     def setup(self, stage: str) -> None:
-        """Check the datamodule's classes and derive class weights from its counts."""
+        """Check the datamodule's classes, derive class weights from its counts, say the training notes.
+
+        ``class_weighting: balanced`` weights the loss by inverse class frequency unless the
+        datamodule samples class-balanced batches already (``balanced_sampler``). Classes
+        without validation items are named in a note (their recall and F1 are undefined and
+        the validation macro-F1 leaves them out).
+        """
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         if dm is None:
             return
@@ -157,9 +185,49 @@ class DeathModeClassifier(pl.LightningModule):
             raise FerroscreenError(f"model classes {self.classes} differ from the data's classes {dm_classes}")
         counts = getattr(dm, "class_counts", None)
         if counts is not None and self.hparams.class_weighting == "balanced":
-            c = torch.as_tensor(np.asarray(counts, dtype=np.float64), dtype=torch.float32)
-            w = torch.where(c > 0, c.sum() / (len(c) * c.clamp_min(1)), torch.zeros_like(c))
-            self.class_weights.copy_(w)
+            if getattr(dm, "balanced_sampler", False):
+                self.class_weights.fill_(1.0)
+                self._note_once("the training batches are drawn class-balanced (data balanced_sampler: true), so "
+                                "the loss is not weighted by class as well (class_weighting: balanced would make "
+                                "each class count about 1/count^2 and the rarest class swallow the others)")
+            else:
+                c = torch.as_tensor(np.asarray(counts, dtype=np.float64), dtype=torch.float32)
+                w = torch.where(c > 0, c.sum() / (len(c) * c.clamp_min(1)), torch.zeros_like(c))
+                self.class_weights.copy_(w)
+        self._note_classes_without_validation(dm)
+        self._say_notes(dm)
+
+    def _note_once(self, note: str) -> None:
+        if note not in self.training_notes:
+            self.training_notes.append(note)
+
+    def _note_classes_without_validation(self, dm) -> None:
+        """Note the classes without validation items, unless the datamodule's own notes name them already."""
+        sets = getattr(dm, "sets", None)
+        val_y = getattr(sets, "val_y", None)
+        if val_y is None or not len(val_y):
+            return
+        support = np.bincount(np.asarray(val_y, dtype=np.int64), minlength=len(self.classes))
+        said = (getattr(sets, "summary", None) or {}).get("notes", [])  # reference plates name the class's wells
+        missing = [c for i, c in enumerate(self.classes)
+                   if support[i] == 0 and not any(f"has no {c} crops" in n for n in said)]
+        if missing:
+            covered = [c for i, c in enumerate(self.classes) if support[i] > 0]
+            self._note_once(
+                f"validation has no {', '.join(missing)} items: their recall and F1 are not measured, and the "
+                f"validation macro-F1 (best epoch, bundle) covers {', '.join(covered)} only; give every class "
+                "validation items (more images or annotated images, or a val/ folder)")
+
+    def _say_notes(self, dm) -> None:
+        """Print the notes not said yet and add them to the datamodule's summary notes (see the module doc)."""
+        summary = getattr(getattr(dm, "sets", None), "summary", None)
+        for note in self.training_notes[self._notes_said:]:
+            rank_zero_info(f"note: {note}")
+            if isinstance(summary, dict):
+                notes = summary.setdefault("notes", [])
+                if note not in notes:
+                    notes.append(note)
+        self._notes_said = len(self.training_notes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the network."""

@@ -234,6 +234,11 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     return result
 
 
+def _metric_cell(value: float | None, width: int) -> str:
+    """A per-class measure right-aligned in ``width``: three decimals, or ``n/a`` where it is undefined."""
+    return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.3f}"
+
+
 def render_evaluation(r: dict) -> str:
     """Text table of an evaluation result."""
     precision = f", precision {r['precision']}" if r.get("precision") else ""
@@ -249,11 +254,13 @@ def render_evaluation(r: dict) -> str:
         )
     lines.append(f"{'class':<14}{'precision':>10}{'recall':>10}{'F1':>8}{'support':>9}")
     for name, m in r["per_class"].items():
-        if m["f1"] is None:
-            lines.append(f"{name:<14}{'-':>10}{'-':>10}{'-':>8}{0:>9}")
-        else:
-            lines.append(f"{name:<14}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}{m['support']:>9}")
-    lines.append(f"macro-F1 {r['macro_f1']:.3f}, accuracy {r['accuracy']:.3f}, n = {r['n']}")
+        lines.append(f"{name:<14}{_metric_cell(m['precision'], 10)}{_metric_cell(m['recall'], 10)}"
+                     f"{_metric_cell(m['f1'], 8)}{m['support']:>9}")
+    covered = r.get("macro_f1_classes", r["classes"])
+    absent = [c for c in r["classes"] if c not in covered]
+    over = (f" over {', '.join(covered)} ({', '.join(absent)}: no true items, recall and F1 n/a)"
+            if absent and covered else "")
+    lines.append(f"macro-F1 {r['macro_f1']:.3f}{over}, accuracy {r['accuracy']:.3f}, n = {r['n']}")
     lines.append("confusion (rows true, columns predicted): " + ", ".join(r["classes"]))
     for name, row in zip(r["classes"], r["confusion"], strict=True):
         lines.append(f"  {name:<12} " + " ".join(f"{v:>7}" for v in row))
