@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import cv2
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["cells_and_crops", "crops_scaled_each", "extract_crops", "mask_surroundings", "crops_for_detections",
-           "raw_crops", "with_next_scan"]
+           "raw_crops", "resize_crop", "with_next_scan"]
 
 
 def _check_crop_args(caller: str, image: np.ndarray, detections: pd.DataFrame, size: int) -> None:
@@ -157,23 +158,38 @@ def raw_crops(raw: np.ndarray, detections: pd.DataFrame, size: int) -> list[np.n
     return out
 
 
+def resize_crop(crop: np.ndarray, size: int) -> np.ndarray:
+    """A 2-D crop resized to ``size`` x ``size`` px (area interpolation; returned as is when it has that shape).
+
+    The one resize of crop images in training
+    (:func:`ferroscreen.datamodules.crop_folders.load_crop`) and of the boxes cut for a
+    bundle trained on them (:func:`crops_scaled_each`), so both show cells at one scale.
+    """
+    if crop.shape == (size, size):
+        return crop
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+
+
 def crops_scaled_each(raw: np.ndarray, detections: pd.DataFrame, config, crop_size: int,
                       normalization) -> np.ndarray:
     """Crops as a model trained on crop images sees them: each box of the raw frame scaled by its own levels.
 
-    Each detection's box (as :func:`extract_crops` places it) is cut from the frame as
-    decoded (:func:`raw_crops`) and normalised alone with ``normalization.apply`` (its own
-    percentiles, or its own median as background), as
-    :func:`ferroscreen.datamodules.crop_folders.load_crop` normalises a crop image of that
-    size in training: a crop inside the frame gives the same values as the crop image
-    saved losslessly from the frame. Outside the frame is 0. The config's ``crop_mask``,
-    if set, blends each crop to its own median grey level.
+    Each detection's box (as :func:`extract_crops` places it) of ``normalization.source_px``
+    px (the side its training crop images had; ``None``: ``crop_size``) is cut from the frame
+    as decoded (:func:`raw_crops`), normalised alone with ``normalization.apply`` (its own
+    percentiles, or its own median as background) and resized to ``crop_size``
+    (:func:`resize_crop`), as :func:`ferroscreen.datamodules.crop_folders.load_crop` loads a
+    crop image of that size in training: a crop inside the frame gives the same values as
+    the crop image saved losslessly from the frame, and cells are shown at the scale the
+    network learned. Outside the frame is 0. The config's ``crop_mask``, if set, blends each
+    crop to its own median grey level beyond ``crop_mask`` radii, the radii (frame px) scaled
+    by ``crop_size / source_px`` like the cells.
 
     Args:
         raw: The frame as decoded (2-D, any real dtype).
         detections: Table with ``x``, ``y`` (and ``radius`` for ``crop_mask``).
         config: A :class:`ferroscreen.crops.DetectorConfig`.
-        crop_size: Crop side length in pixels.
+        crop_size: Crop side length in pixels (the network's).
         normalization: A :class:`~ferroscreen.crops.CropNormalization` (each crop is one image to it).
 
     Returns:
@@ -183,8 +199,9 @@ def crops_scaled_each(raw: np.ndarray, detections: pd.DataFrame, config, crop_si
         ValueError: As :func:`extract_crops`, or from the normalisation (background normalisation
             of a crop without a positive median).
     """
-    boxes = raw_crops(raw, detections, crop_size)
-    crops = np.zeros((len(boxes), crop_size, crop_size), np.float32)
+    side = getattr(normalization, "source_px", None) or crop_size
+    boxes = raw_crops(raw, detections, side)
+    crops = np.zeros((len(boxes), side, side), np.float32)
     raw_dtype = np.asarray(raw).dtype
     whole = [i for i, b in enumerate(boxes) if b.dtype == raw_dtype] if _batched(normalization, raw_dtype) else []
     if whole:
@@ -193,10 +210,14 @@ def crops_scaled_each(raw: np.ndarray, detections: pd.DataFrame, config, crop_si
     for i, box in enumerate(boxes):
         if i not in done:
             crops[i] = normalization.apply(box)
+    if side != crop_size:
+        crops = (np.stack([resize_crop(c, crop_size) for c in crops]) if len(crops)
+                 else np.zeros((0, crop_size, crop_size), np.float32))
     scale = getattr(config, "crop_mask", None)
     if scale is not None and len(crops) and "radius" in detections.columns:
         background = np.median(crops.reshape(len(crops), -1), axis=1)
-        mask_surroundings(crops, detections["radius"].to_numpy(np.float32), scale, background)
+        radii = detections["radius"].to_numpy(np.float32) * np.float32(crop_size / side)
+        mask_surroundings(crops, radii, scale, background)
     return crops
 
 

@@ -165,6 +165,10 @@ class CropNormalization:
             its own levels, as crop images of an ImageFolder are in training:
             on a plate, cut the raw crops and scale each with
             :func:`ferroscreen.crops.crop_extraction.crops_scaled_each`).
+        source_px: ``crop`` scope only: the side (px of the frame) each cell's box is cut at
+            before it is scaled and resized to the crop size, as crop images of that size
+            were resized in training (the median side of the training crop images, bundle
+            field ``source_crop_px``); ``None``: boxes of the crop size itself (no resize).
 
     Model bundles record it (:meth:`to_meta`); bundles written before it existed
     used ``percentile`` 0.5 / 99.5 per frame.
@@ -174,6 +178,7 @@ class CropNormalization:
     low: float = -0.4
     high: float = 0.3
     scope: str = "frame"
+    source_px: int | None = None
 
     def __post_init__(self) -> None:
         if self.method not in NORMALIZATION_METHODS:
@@ -184,11 +189,24 @@ class CropNormalization:
         if self.scope not in NORMALIZATION_SCOPES:
             raise ValueError(f"normalization scope must be one of {', '.join(NORMALIZATION_SCOPES)}, "
                              f"not {self.scope!r}")
+        if self.source_px is not None:
+            try:
+                whole = not isinstance(self.source_px, bool | str) and int(self.source_px) == self.source_px >= 1
+            except (TypeError, ValueError, OverflowError):
+                whole = False
+            if not whole:
+                raise ValueError(f"source_crop_px must be a whole number of pixels of 1 or more, "
+                                 f"not {self.source_px!r}")
+            if not self.per_crop:
+                raise ValueError("source_crop_px belongs to crops scaled each by its own levels (crop scope), "
+                                 "not to a per-frame normalisation")
+            object.__setattr__(self, "source_px", int(self.source_px))
 
     @classmethod
-    def percentile(cls, low: float = 0.5, high: float = 99.5, scope: str = "frame") -> CropNormalization:
+    def percentile(cls, low: float = 0.5, high: float = 99.5, scope: str = "frame",
+                   source_px: int | None = None) -> CropNormalization:
         """Percentile scaling (the detector's own normalisation), per frame unless ``scope`` is ``crop``."""
-        return cls("percentile", low, high, scope)
+        return cls("percentile", low, high, scope, source_px)
 
     @property
     def per_crop(self) -> bool:
@@ -215,31 +233,42 @@ class CropNormalization:
         return normalize_to_background(image, self.low, self.high)
 
     def to_meta(self) -> dict:
-        """JSON-ready description for a model bundle (``scope``: ``per frame`` or ``per crop image``)."""
+        """JSON-ready description (``scope``: ``per frame`` or ``per crop image``; ``source_crop_px`` when set).
+
+        A model bundle keeps ``source_crop_px`` as a field of its own beside ``crop_size``
+        (:attr:`ferroscreen.models.bundle.Bundle.normalization` joins them); a score store's
+        ``normalization`` records this whole description.
+        """
         scope = "per crop image" if self.per_crop else "per frame"
         if self.method == "percentile":
-            return {"method": "percentile", "low_percentile": self.low, "high_percentile": self.high,
-                    "clip": True, "scope": scope}
-        return {"method": "background", "dark": self.low, "bright": self.high, "clip": True,
-                "background": "median of the crop" if self.per_crop else "median of the frame", "scope": scope}
+            out = {"method": "percentile", "low_percentile": self.low, "high_percentile": self.high,
+                   "clip": True, "scope": scope}
+        else:
+            out = {"method": "background", "dark": self.low, "bright": self.high, "clip": True,
+                   "background": "median of the crop" if self.per_crop else "median of the frame", "scope": scope}
+        if self.source_px is not None:
+            out["source_crop_px"] = self.source_px
+        return out
 
     @classmethod
     def from_meta(cls, meta: dict | None) -> CropNormalization:
         """Inverse of :meth:`to_meta`; ``None`` or a dict without ``method`` is the old percentile default.
 
         ``scope`` ``per crop image`` gives the ``crop`` scope; any other or none, ``frame``.
+        ``source_crop_px`` (absent or ``None``: none) gives :attr:`source_px`.
 
         Raises:
-            ValueError: An unknown method or bad levels.
+            ValueError: An unknown method, bad levels or a bad ``source_crop_px``.
         """
         meta = meta or {}
         method = meta.get("method", "percentile")
         scope = "crop" if meta.get("scope") == "per crop image" else "frame"
+        source = meta.get("source_crop_px")
         if method == "percentile":
             return cls.percentile(float(meta.get("low_percentile", 0.5)), float(meta.get("high_percentile", 99.5)),
-                                  scope)
+                                  scope, source)
         if method == "background":
-            return cls("background", float(meta["dark"]), float(meta["bright"]), scope)
+            return cls("background", float(meta["dark"]), float(meta["bright"]), scope, source)
         raise ValueError(f"unknown normalization method {method!r}")
 
 

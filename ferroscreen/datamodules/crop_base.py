@@ -34,6 +34,9 @@ class CropSets:
         detector: The detector settings used (dict) or ``None`` (pre-cut crops).
         normalization: How the crops were normalised
             (:meth:`ferroscreen.crops.CropNormalization.to_meta`).
+        source_crop_px: Crop images only: the native side (px) the crops were cut at before
+            being resized to the crop size (the median of the images'); ``None``: cut from
+            frames at the crop size.
     """
 
     train_x: np.ndarray
@@ -43,6 +46,7 @@ class CropSets:
     summary: dict = field(default_factory=dict)
     detector: dict | None = None
     normalization: dict | None = None
+    source_crop_px: int | None = None
 
 
 def resolve_normalization(spec: str | dict | None, frames: Callable[[], Iterable[np.ndarray]]) -> CropNormalization:
@@ -209,6 +213,17 @@ class CropDataModule(pl.LightningDataModule):
         if self.sets is None:
             self.setup()
         return self.sets.normalization or CropNormalization.percentile().to_meta()
+
+    @property
+    def source_crop_px(self) -> int | None:
+        """The native side (px) of the crop images the crops were resized from (``None``: cut from frames).
+
+        Recorded in the model bundle (``source_crop_px``), so ``score`` cuts plate cells at that side
+        and resizes them to the crop size as training did.
+        """
+        if self.sets is None:
+            self.setup()
+        return self.sets.source_crop_px
 
     def _per_class(self, y: np.ndarray) -> dict[str, int]:
         return dict(zip(self.classes, np.bincount(y, minlength=len(self.classes)).tolist(), strict=True))

@@ -12,10 +12,10 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ferroscreen.crops import CropNormalization, normalize_frame
+from ferroscreen.crops.crop_extraction import resize_crop
 from ferroscreen.datamodules.crop_base import (
     CropDataModule,
     CropSets,
@@ -28,6 +28,9 @@ from ferroscreen.io import load_image
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 #: Files operating systems leave in folders: never images, never mentioned.
 _SYSTEM_FILES = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
+#: Crop images whose sides differ by more than this factor (largest / smallest) show cells at scales no
+#: single cut of a plate matches: training says so in a note.
+MIXED_SIZES_RATIO = 1.5
 
 
 def nfc(name: str) -> str:
@@ -104,7 +107,7 @@ def labelled_crop_files(tree: Path, classes: list[str], whose: str = "among the 
 
 def load_crop(path: Path, size: int, normalization: CropNormalization | None = None,
               raw: np.ndarray | None = None) -> np.ndarray:
-    """One crop image, normalised like a frame and resized to ``size`` × ``size``.
+    """One crop image, normalised like a frame and resized to ``size`` × ``size`` (:func:`resize_crop`).
 
     ``raw``: the image of ``path`` already decoded by :func:`~ferroscreen.io.load_image` (it is
     then not read again).
@@ -134,9 +137,30 @@ def load_crop(path: Path, size: int, normalization: CropNormalization | None = N
             img = normalization.apply(raw)
         except ValueError as exc:
             raise ImageReadError(f"{path}: {exc}") from None
-    if img.shape != (size, size):
-        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-    return img.astype(np.float16)
+    return resize_crop(img, size).astype(np.float16)
+
+
+def crop_image_sides(shapes: list[tuple[int, ...]]) -> dict:
+    """The native size of crop images of these ``(height, width)`` shapes, as a bundle records it.
+
+    Returns:
+        ``{"median": m, "min": a, "max": b}``: ``m`` the median over the images of each one's
+        side (the mean of its height and width), rounded to whole pixels: the side ``score``
+        cuts around each plate cell before resizing it to the crop size
+        (bundle field ``source_crop_px``); ``a``/``b`` the smallest and largest height or width.
+    """
+    hw = np.asarray([s[:2] for s in shapes], np.float64).reshape(-1, 2)
+    return {"median": int(np.floor(np.median(hw.mean(axis=1)) + 0.5)), "min": int(hw.min()), "max": int(hw.max())}
+
+
+def mixed_sizes_note(root: Path, sides: dict, size: int) -> str | None:
+    """A note when crop images' sides differ by more than :data:`MIXED_SIZES_RATIO` (``None`` otherwise)."""
+    if sides["max"] <= MIXED_SIZES_RATIO * sides["min"]:
+        return None
+    return (f"{root}: crop images from {sides['min']} to {sides['max']} px (median {sides['median']}) are each "
+            f"resized to {size} px, so their cells are shown at scales up to {sides['max'] / sides['min']:.1f}x "
+            f"apart; on a plate each cell is cut at {sides['median']} px, which matches only the images of about "
+            "that size (cut every crop at one size)")
 
 
 class CropFolderDataModule(CropDataModule):
@@ -202,20 +226,33 @@ class CropFolderDataModule(CropDataModule):
                      f"{self.tree}: no class has 2 images to split into training and validation")
             raise FerroscreenError(f"no validation crops: {where} (add images, or a val/<class>/ folder)")
 
+        shapes: list[tuple[int, ...]] = []
+
         def stack(ps: list[Path]) -> np.ndarray:
             if not ps:
                 return np.zeros((0, size, size), np.float16)
-            return np.stack([load_crop(p, size) for p in ps])
+            out = []
+            for p in ps:
+                raw = load_image(p)
+                shapes.append(raw.shape)
+                out.append(load_crop(p, size, raw=raw))
+            return np.stack(out)
 
-        summary = {"source": str(self.root), "presplit": self.presplit}
+        train_x, val_x = stack(tp), stack(vp)
+        sides = crop_image_sides(shapes)
+        note = mixed_sizes_note(self.root, sides, size)
+        if note:
+            notes.append(note)
+        summary = {"source": str(self.root), "presplit": self.presplit, "crop_image_px": sides}
         if notes:
             summary["notes"] = notes
         return CropSets(
-            stack(tp),
+            train_x,
             np.asarray(ty, np.int64),
-            stack(vp),
+            val_x,
             np.asarray(vy, np.int64),
             summary,
             None,
             {**CropNormalization.percentile().to_meta(), "scope": "per crop image"},
+            source_crop_px=sides["median"],
         )

@@ -9,6 +9,10 @@ A bundle is a ``torch.save`` file of a plain dictionary::
 ``crop_size`` (px), ``input_size``, ``backbone``, ``normalization`` (how crops
 are normalised: :meth:`ferroscreen.crops.CropNormalization.to_meta`; absent or
 without ``method`` in older bundles, which used percentile scaling),
+``source_crop_px`` (bundles trained on crop images: the side in px the crop
+images were cut at, their median, each resized to ``crop_size`` in training;
+``score`` cuts that many frame pixels around each cell and resizes them alike;
+absent or ``None`` for plate-trained and older bundles: crops are cut at ``crop_size``),
 ``detector`` (the :class:`ferroscreen.crops.DetectorConfig` as a dict),
 ``next_scan`` (optional, default 0 / false: the number k of later scans the
 network also reads, crops (N, 1 + k, S, S); ``true`` in older bundles means 1),
@@ -79,9 +83,23 @@ class Bundle:
         return 1 + self.next_scan
 
     @property
+    def source_crop_px(self) -> int | None:
+        """The side (px) of the crop images it was trained on, each resized to :attr:`crop_size` (``None``: none).
+
+        Plate-trained bundles and bundles written before it was recorded have none: their crops are cut
+        at :attr:`crop_size`.
+        """
+        value = self.meta.get("source_crop_px")
+        return None if value is None else int(value)
+
+    @property
     def normalization(self) -> CropNormalization:
-        """How crops are normalised, as trained (checked by :func:`load_bundle`)."""
-        return CropNormalization.from_meta(self.meta.get("normalization"))
+        """How crops are normalised, as trained (checked by :func:`load_bundle`), with :attr:`source_crop_px`.
+
+        ``score``, ``quantize`` and ``evaluate`` hand it to :func:`ferroscreen.score.dataset.cut_crops`,
+        which cuts each cell's box at its ``source_px`` and resizes it to :attr:`crop_size`.
+        """
+        return _normalization(self.meta)
 
     @property
     def trained_on_crop_images(self) -> bool:
@@ -100,6 +118,9 @@ class Bundle:
             return ""
         how = ("normalised to its own median as the background" if self.normalization.method == "background"
                else "scaled by its own percentiles")
+        source = self.source_crop_px
+        if source is not None and source != self.crop_size:
+            how = f"cut at {source} px, {how} and resized to {self.crop_size} px"
         return f"trained on crop images: each cell's crop is {how}, as its training crops were"
 
     @property
@@ -148,6 +169,7 @@ def save_bundle(path: str | Path, net: DeathModeNet, meta: dict, int8_graph: byt
         raise ModelBundleError(f"{path}: bundle metadata lacks {', '.join(missing)}")
     if len(meta["classes"]) != net.head[-1].out_features:
         raise ModelBundleError(f"{path}: {len(meta['classes'])} class names for a {net.head[-1].out_features}-way head")
+    _check_source_crop_px(path, meta)
     meta = dict(meta)
     if int8_graph is None:
         if "sha256" in (meta.get("int8") or {}):
@@ -207,6 +229,7 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         CropNormalization.from_meta(meta.get("normalization"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelBundleError(f"{path}: bad crop normalisation in the bundle ({exc})") from None
+    _check_source_crop_px(path, meta)
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise ModelBundleError(f"{path}: the bundle holds no weights (state_dict); it is damaged")
@@ -240,6 +263,32 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
                                    f"({', '.join(map(str, classes))}); the bundle is inconsistent (run "
                                    f"`ferroscreen quantize` on it again)")
     return Bundle(net, meta, path, file_sha256(path), graph)
+
+
+def _normalization(meta: dict) -> CropNormalization:
+    """The bundle's crop normalisation with its ``source_crop_px`` (raises ValueError/KeyError/TypeError)."""
+    norm = dict(meta.get("normalization") or {})
+    if meta.get("source_crop_px") is not None:
+        norm["source_crop_px"] = meta["source_crop_px"]
+    return CropNormalization.from_meta(norm)
+
+
+def _check_source_crop_px(path: Path, meta: dict) -> None:
+    """Raise :class:`ModelBundleError` for a ``source_crop_px`` that is not a side in px of crop images.
+
+    (A bad ``normalization`` itself is left to the caller's check.)
+    """
+    value = meta.get("source_crop_px")
+    if value is None:
+        return
+    try:
+        CropNormalization.from_meta(meta.get("normalization"))
+    except (KeyError, TypeError, ValueError):
+        return
+    try:
+        _normalization(meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelBundleError(f"{path}: bad source_crop_px {value!r} in the bundle ({exc})") from None
 
 
 def _head_width(state: dict) -> int | None:

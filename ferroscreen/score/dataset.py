@@ -77,17 +77,20 @@ def cut_crops(raw: np.ndarray, normalized: np.ndarray, config: DetectorConfig, c
     :func:`ferroscreen.crops.frames.frame_crops`, exactly as training cuts.
     A ``crop``-scoped one (a bundle trained on crop images, each scaled by its own
     levels) detects on ``normalized`` as well, then cuts each cell's box from the raw
-    frame and scales it by its own levels
+    frame at the normalisation's ``source_px`` (the bundle's ``source_crop_px``: the side
+    its training crop images had; ``None``: ``crop_size``), scales it by its own levels and
+    resizes it to ``crop_size`` with the interpolation training used
     (:func:`ferroscreen.crops.crop_extraction.crops_scaled_each`), so the network sees
-    crops as its training crops were; later scans (next-scan bundles) are cut the same way
-    from their raw frames.
+    cells at the scale and contrast of its training crops; later scans (next-scan bundles)
+    are cut the same way from their raw frames.
 
     Args:
         raw: The frame as decoded.
         normalized: ``normalize_frame(raw)`` (what the detector sees).
         config: Detector settings.
-        crop_size: Crop side (px).
-        normalization: The bundle's crop normalisation (``None``: percentile per frame).
+        crop_size: Crop side (px) the network reads.
+        normalization: The bundle's crop normalisation (``None``: percentile per frame), as
+            :attr:`ferroscreen.models.bundle.Bundle.normalization` gives it (with ``source_px``).
         next_scan: As for ``frame_crops``: ``False``, a later scan's path, or a tuple of k.
         detections: Cut these cells instead of detecting (``evaluate`` cuts the matched ones).
 

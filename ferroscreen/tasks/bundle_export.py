@@ -51,6 +51,10 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: in
 def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path | None, config: dict | str) -> dict:
     """Restore the best weights, fit the temperature, measure, and write the bundle.
 
+    Called after ``Trainer.fit``: ``epochs_trained`` is the number of epochs that ran (Lightning's
+    ``current_epoch`` then counts the completed epochs, so it is not advanced by one here).
+    ``source_crop_px`` is the datamodule's (crop images' native side; left out when ``None``).
+
     Returns the bundle metadata (also when ``out`` is ``None``: nothing is written).
     """
     if model.best_state is not None:
@@ -81,11 +85,14 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         "training_data": {**datamodule.summary(), "label_cleaning": getattr(model, "cleaning_report", None)},
         "validation": report,
         "hyperparameters": {k: v for k, v in dict(hp).items() if isinstance(v, (str, int, float, bool, type(None)))},
-        "epochs_trained": int(model.current_epoch) + 1 if model._trainer is not None else 0,
+        "epochs_trained": int(model.current_epoch) if model._trainer is not None else 0,
         "ferroscreen_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": config if isinstance(config, str) else str(config),
     }
+    source = getattr(datamodule, "source_crop_px", None)
+    if source is not None:
+        meta["source_crop_px"] = int(source)
     if out is not None:
         graph, meta["int8"] = int8_graph(model, datamodule)
         save_bundle(out, model.net, meta, graph)
