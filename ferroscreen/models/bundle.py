@@ -189,11 +189,19 @@ def save_bundle(path: str | Path, net: DeathModeNet, meta: dict, int8_graph: byt
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, _created_file_mode())  # mkstemp makes it owner-only; a bundle is shared like any output
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _created_file_mode() -> int:
+    """The mode a new file gets under the process's umask (``0o666 & ~umask``)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> Bundle:

@@ -54,6 +54,23 @@ def test_shared_imagenet_mobilenet(shared_data):
     assert init == "imagenet:mobilenet_v2-b0353104.pth"
 
 
+def test_a_bundle_gets_the_mode_the_umask_gives_any_output(tmp_path):
+    """Was owner-only (0600, from mkstemp) whatever the umask: colleagues and jobs of other users could not read it."""
+    import os
+    import stat
+
+    net = DeathModeNet("mobilenet_v3_small", 4, "none", input_size=32).eval()
+    old = os.umask(0o022)
+    try:
+        path = save_bundle(tmp_path / "m.pt", net, meta())
+        os.umask(0o077)
+        private = save_bundle(tmp_path / "private.pt", net, meta())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+
+
 def test_bundle_round_trip_and_errors(tmp_path):
     torch.manual_seed(0)
     net = DeathModeNet("mobilenet_v3_small", 4, "none", input_size=32).eval()

@@ -104,3 +104,15 @@ def test_remove_small_objects_keeps_labels():
 def test_shape_mismatch_raises():
     with pytest.raises(ValueError):
         evaluate_instances(np.zeros((4, 4), int), np.zeros((4, 5), int))
+
+
+def test_each_threshold_keeps_every_pair_it_can_where_the_summed_iou_would_trade_one_away():
+    """X overlaps A at 0.504; the max-summed-IoU assignment pairs X-B (0.28) and Y-A (0.33): tp 0 at 0.5, was F1 0."""
+    true = np.zeros((10, 150), np.uint16)
+    true[:, :100], true[:, 100:] = 1, 2
+    pred = np.zeros_like(true)
+    pred[:, 33:133], pred[:, :33] = 1, 2
+    counts = {c["thresh"]: c for c in match_counts(true, pred, thresholds=(0.25, 0.5, 0.75))}
+    assert counts[0.5]["tp"] == 1 and counts[0.5]["sum_matched_iou"] == pytest.approx(67 / 133)
+    assert counts[0.25]["tp"] == 2  # both pairs reach 0.25: the assignment then keeps both
+    assert counts[0.75]["tp"] == 0
