@@ -11,6 +11,7 @@ under ``OUT``: ``plate/`` (images, layout, truth), ``model.pt``, ``plate.h5``,
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -168,7 +169,10 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_json(results / "provenance.json", provenance)
+    fitted = results / "provenance.json"  # the fit's record (input and layout with their sha256, fit options)
+    if fitted.is_file():
+        provenance = {**provenance, **json.loads(fitted.read_text(encoding="utf-8"))}
+    write_json(fitted, provenance)
 
     t = time.perf_counter()
     say("[5/5] writing the report")
