@@ -967,6 +967,9 @@ def call_hits(
         "n_control_wells": int(out["is_control"].sum()),
         "min_samples_for_z": min_samples_for_z,
         "min_controls_for_z": min_controls_for_z,
+        # what each plate's scores of each readout were measured against: z, b (B-score) or controls (Student's t)
+        "plate_scores": {p: {k: null.score for (q, k), null in nulls.items() if q == p}
+                         for p in sorted({q for q, _ in nulls})},
     }
     qc = control_qc(out, list(readouts))
     for row in qc.itertuples(index=False):

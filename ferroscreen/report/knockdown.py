@@ -148,6 +148,21 @@ def _provenance(root: Path, summary: dict, created: str) -> list[dict]:
     return rows
 
 
+
+def _score_said(params: dict) -> str:
+    """The score the calls rest on, with the plates scored otherwise (controls' t, B-score fallen back to z)."""
+    asked = "B-score" if params.get("score") == "bscore" else "robust z"
+    used = params.get("plate_scores") or {}
+    on_controls = sorted(p for p, by in used.items() if "controls" in by.values())
+    fell_back = sorted(p for p, by in used.items() if asked == "B-score" and "z" in by.values())
+    parts = []
+    if on_controls:
+        parts.append(f"{len(on_controls)} plate(s) with too few sample wells scored against their non-targeting "
+                     f"wells (Student's t as z)")
+    if fell_back:
+        parts.append(f"{len(fell_back)} plate(s) by robust z (no B-score)")
+    return asked + (f" ({'; '.join(parts)})" if parts else "")
+
 def build_hits_report(root: str | Path, out: str | Path, title: str | None = None, max_rows: int = 100) -> Path:
     """Write the HTML report of a ``ferroscreen hits`` folder (see the module doc).
 
@@ -211,9 +226,9 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
             "phenotypes": [{"name": str(k), "n": int(v)} for k, v in phenotypes.items()],
             "count_threshold": params.get("count_threshold", 0.5), "area_threshold": params.get("area_threshold", 1.7),
             "lethal_threshold": params.get("lethal_threshold", 0.1), "z_threshold": params.get("z_threshold", 3.0),
-            "fdr": params.get("fdr", 0.05), "score": "B-score" if params.get("score") == "bscore" else "robust z",
+            "fdr": params.get("fdr", 0.05), "score": _score_said(params),
             "count_col": params.get("count_col", "n_nuclei"),
-            "calls": _calls_line(keys, params, "B-score" if params.get("score") == "bscore" else "robust z"),
+            "calls": _calls_line(keys, params, _score_said(params)),
         },
         "map_readout": READOUT_WORDS[keys[0]],
         "input_notes": [str(n) for n in summary.get("input_notes", [])],

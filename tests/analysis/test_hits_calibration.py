@@ -78,6 +78,9 @@ def test_strong_effects_on_small_plates_are_still_called():
     g = res.genes.set_index("gene")
     assert g.loc["L01G03", "hit_count_fdr"] and g.loc["L01G03", "z_count"] < -3
     assert g["hit_count_fdr"].sum() == 1
+    from ferroscreen.report.knockdown import _score_said
+
+    assert _score_said(res.params).startswith("robust z (2 plate(s) with too few sample wells scored against their")
 
 
 def test_control_t_z_is_students_t_as_a_normal_quantile():
@@ -155,6 +158,11 @@ def test_bscore_on_a_partly_filled_plate_falls_back_to_z():
     assert res.wells["b_count"].isna().all()
     assert res.genes["z_count"].abs().max() < 5 and res.genes["p_count"].min() > 1e-4
     assert not res.genes["hit"].any()
+    # the report says what the calls rest on: the B-score asked for, every plate fallen back to z
+    from ferroscreen.report.knockdown import _score_said
+
+    assert set(res.params["plate_scores"]["L01_rep1"].values()) == {"z"}
+    assert _score_said(res.params) == "B-score (6 plate(s) by robust z (no B-score))"
 
 
 def test_bscore_refuses_sparse_grids_and_leaves_structural_zeros_out_of_its_mad():
