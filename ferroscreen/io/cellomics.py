@@ -22,17 +22,19 @@ in practice; anything else is an :class:`~ferroscreen.errors.ImageReadError`.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ferroscreen.errors import AcquisitionError, ImageReadError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
-from ferroscreen.io.naming import named_images
+from ferroscreen.io.naming import named_images, unnamed_note
 
 #: Native Cellomics pixel files (zlib-compressed ``.c01``, raw ``.dib``).
 NATIVE_SUFFIXES = (".c01", ".dib")
@@ -65,19 +67,75 @@ def read_cellomics_image(path: str | Path) -> np.ndarray:
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read ({exc})") from None
     if path.suffix.lower() == ".c01":
-        if len(raw) < 8 or _C01_TAG not in (struct.unpack(">i", raw[:4])[0], struct.unpack("<i", raw[:4])[0]):
-            raise ImageReadError(f"{path}: not a Cellomics C01 file (no C01 tag)")
+        _check_c01_tag(path, raw[:4], len(raw))
         try:
             data = zlib.decompressobj().decompress(raw[4:])
         except zlib.error as exc:
             raise ImageReadError(f"{path}: unreadable image (broken zlib stream: {exc})") from None
     else:
         data = raw
-    if len(data) < _HEADER_BYTES:
-        raise ImageReadError(f"{path}: unreadable image (header of {len(data)} bytes, expected {_HEADER_BYTES})")
-    width, height = struct.unpack_from("<ii", data, 4)
-    planes, bits = struct.unpack_from("<hh", data, 12)
-    (compression,) = struct.unpack_from("<i", data, 16)
+    dtype, width, height = _pixel_layout(path, data[:_HEADER_BYTES], len(data))
+    plane = np.frombuffer(data, dtype=dtype, count=width * height, offset=_HEADER_BYTES)
+    return plane.reshape(height, width).astype(dtype.newbyteorder("="))
+
+
+def cellomics_problem(path: str | Path) -> str | None:
+    """Why a ``.C01``/``.DIB`` file is unreadable, or ``None``: :func:`read_cellomics_image`'s reason, without the path.
+
+    Cheaper than reading it: a ``.DIB``'s header is checked against the file's size; a ``.C01`` is
+    inflated in pieces that are counted, not kept, so no pixel array is built.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            if path.suffix.lower() != ".c01":
+                header, size = fh.read(_HEADER_BYTES), os.fstat(fh.fileno()).st_size
+            else:
+                _check_c01_tag(path, fh.read(4), os.fstat(fh.fileno()).st_size)
+                header, size = _inflated_size(path, fh)
+        _pixel_layout(path, header, size)
+    except ImageReadError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})"
+    return None
+
+
+def _check_c01_tag(path: Path, tag: bytes, size: int) -> None:
+    """Refuse a ``.C01`` file of ``size`` bytes whose first 4 bytes (``tag``) are not the C01 tag."""
+    if size < 8 or _C01_TAG not in (struct.unpack(">i", tag)[0], struct.unpack("<i", tag)[0]):
+        raise ImageReadError(f"{path}: not a Cellomics C01 file (no C01 tag)")
+
+
+def _inflated_size(path: Path, fh: BinaryIO, piece: int = 1 << 20) -> tuple[bytes, int]:
+    """The first :data:`_HEADER_BYTES` bytes and the length of the zlib stream read from ``fh``, inflated."""
+    inflate = zlib.decompressobj()
+    header, size = b"", 0
+    try:
+        while chunk := fh.read(piece):
+            while chunk:
+                out = inflate.decompress(chunk, piece)
+                header += out[: _HEADER_BYTES - len(header)]
+                size += len(out)
+                chunk = inflate.unconsumed_tail
+        rest = inflate.flush()
+    except zlib.error as exc:
+        raise ImageReadError(f"{path}: unreadable image (broken zlib stream: {exc})") from None
+    return (header + rest)[:_HEADER_BYTES], size + len(rest)
+
+
+def _pixel_layout(path: Path, header: bytes, size: int) -> tuple[np.dtype, int, int]:
+    """Pixel dtype, width and height of an (inflated) image of ``size`` bytes that starts with ``header``.
+
+    Raises:
+        ImageReadError: The header is short, the pixels compressed or of no known depth, or the pixel
+            block shorter than the header says.
+    """
+    if len(header) < _HEADER_BYTES:
+        raise ImageReadError(f"{path}: unreadable image (header of {size} bytes, expected {_HEADER_BYTES})")
+    width, height = struct.unpack_from("<ii", header, 4)
+    planes, bits = struct.unpack_from("<hh", header, 12)
+    (compression,) = struct.unpack_from("<i", header, 16)
     width, height = abs(width), abs(height)
     if compression != 0:
         raise ImageReadError(f"{path}: compressed Cellomics pixel data (compression {compression}) is not supported")
@@ -85,12 +143,11 @@ def read_cellomics_image(path: str | Path) -> np.ndarray:
         raise ImageReadError(f"{path}: unreadable image ({width}x{height}, {planes} plane(s), {bits} bits per pixel)")
     dtype = _DTYPES[bits]
     need = width * height * dtype.itemsize
-    if len(data) < _HEADER_BYTES + need:
+    if size < _HEADER_BYTES + need:
         raise ImageReadError(
-            f"{path}: truncated image ({len(data) - _HEADER_BYTES} pixel bytes, {width}x{height} needs {need})"
+            f"{path}: truncated image ({size - _HEADER_BYTES} pixel bytes, {width}x{height} needs {need})"
         )
-    plane = np.frombuffer(data, dtype=dtype, count=width * height, offset=_HEADER_BYTES)
-    return plane.reshape(height, width).astype(dtype.newbyteorder("="))
+    return dtype, width, height
 
 
 def write_cellomics_image(path: str | Path, image: np.ndarray, pixels_per_metre: int = 0) -> Path:
@@ -125,7 +182,9 @@ def read_cellomics(root: str | Path) -> Acquisition:
     """Read a folder (searched recursively) of Cellomics-named images.
 
     An image present as several files (a ``.C01`` and its exported ``.tif``) is
-    read from the native file; the others are listed in ``skipped``.
+    read from the native file; the others are listed in ``skipped``. Image files
+    that do not follow the naming (a typo, a ``(1)`` copy; thumbnails aside) are
+    not read, and one note counts them and names up to 3.
 
     Raises:
         AcquisitionError: No file follows the naming convention.
@@ -134,7 +193,8 @@ def read_cellomics(root: str | Path) -> Acquisition:
     chosen: dict[tuple, dict] = {}
     skipped: list[tuple[str, str]] = []
     passed: list[str] = []  # earlier segment outputs passed over
-    for p, m, well in named_images(root, NAME_RE, skipped, passed):
+    unnamed: list[Path] = []
+    for p, m, well in named_images(root, NAME_RE, skipped, passed, unnamed):
         record = {
             "plate": m["plate"],
             "well": well,
@@ -156,6 +216,8 @@ def read_cellomics(root: str | Path) -> Acquisition:
     if not chosen:
         raise AcquisitionError(f"{root}: no Cellomics-named images (<plate>_<well>f<field>d<channel>.C01/.tif)")
     notes = ["Cellomics names carry no time: every image is at 0 h", *passed]
+    if unnamed:  # a typo or a "(1)" copy would be dropped unseen
+        notes.append(unnamed_note(root, unnamed, "Cellomics <plate>_<well>f<field>d<channel>"))
     if skipped:
         notes.append(f"{len(skipped)} file(s) skipped (duplicates or bad well names; see skipped)")
     return Acquisition(root, "cellomics", make_frame_table(list(chosen.values())), skipped, notes)

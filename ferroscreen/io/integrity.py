@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ferroscreen.errors import ImageReadError
+from ferroscreen.io.cellomics import NATIVE_SUFFIXES, cellomics_problem
 from ferroscreen.io.frames import TIFF_SUFFIXES, decode_image_file, is_store_frame, load_image, tiff_problem
 
 
@@ -15,7 +16,9 @@ def check_image_file(path: str | Path) -> str | None:
     TIFFs are checked by parsing the header and the first page's directory and verifying
     that its strips/tiles lie inside the file (this catches truncation without
     decoding; :func:`~ferroscreen.io.frames.tiff_problem`, whose reason reading the file
-    gives too). OME-Zarr frames and other formats are decoded.
+    gives too). Cellomics ``.C01``/``.DIB`` files are checked by their own reader's rules
+    (:func:`~ferroscreen.io.cellomics.cellomics_problem`: header and pixel-block length, no
+    pixel array). OME-Zarr frames and other formats are decoded.
     """
     if is_store_frame(path):
         try:
@@ -32,6 +35,8 @@ def check_image_file(path: str | Path) -> str | None:
         return "empty file"
     if path.suffix.lower() in TIFF_SUFFIXES:
         return tiff_problem(path)  # the reason load_image gives when decoding it fails
+    if path.suffix.lower() in NATIVE_SUFFIXES:  # not OpenCV's: load_image reads them with read_cellomics_image
+        return cellomics_problem(path)
     try:
         decode_image_file(path)  # checks PNG chunks and JPEG ends first: libpng prints nothing of its own
     except ValueError as exc:
