@@ -125,7 +125,7 @@ def well_features(fields: pd.DataFrame, keys: tuple[str, ...] = ("plate", "well"
         row["area_median"] = float(np.nanmedian(med)) if np.isfinite(med).any() else np.nan
         qc = g_all.get("qc_flags", pd.Series("", index=g_all.index)).fillna("")
         flags = [f for s in qc for f in str(s).split(";") if f]
-        row["n_fields_flagged"] = int((qc != "").sum())
+        row["n_fields_flagged"] = int((qc.loc[g.index] != "").sum())  # fields read and flagged; failed ones apart
         row["qc_flags"] = ";".join(f"{f}:{flags.count(f)}" for f in dict.fromkeys(sorted(set(flags))))
         rows.append(row)
     out = pd.DataFrame(rows)

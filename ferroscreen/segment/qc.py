@@ -8,8 +8,12 @@ Per-field measurements (:func:`field_qc_metrics`):
 ``focus``
     Variance of the Laplacian of the normalised image (sharp edges score high).
 ``saturated_fraction``
-    Fraction of pixels at the dtype's maximum (integer images) or at the
-    image maximum when that is shared by > 0.1 % of pixels (floats).
+    Fraction of pixels at the frame's maximum when that maximum is a ceiling
+    (:func:`saturated_fraction`): the dtype's maximum (integer images), a camera's
+    (:data:`CAMERA_CEILINGS`: 10-, 12- and 14-bit data in 16-bit files), or a
+    plateau, shared by more than :data:`PLATEAU_FRACTION` of the pixels (integers:
+    and by more pixels than the value just under it); else 0. A frame of one
+    value (black, flat) is not saturated.
 ``foreground_fraction``
     Fraction of pixels inside nuclei.
 ``background``, ``noise_sd``, ``contrast_max``
@@ -49,23 +53,47 @@ from scipy import ndimage as ndi
 from ferroscreen.segment.postprocess import PostprocessParams, background_noise, object_contrast
 from ferroscreen.segment.targets import normalize_image
 
-__all__ = ["DEBRIS_AREA", "QC_FLAGS", "field_qc_metrics", "flag_fields"]
+__all__ = ["CAMERA_CEILINGS", "DEBRIS_AREA", "PLATEAU_FRACTION", "QC_FLAGS", "field_qc_metrics", "flag_fields",
+           "saturated_fraction"]
 
 #: Flag names, in the order they are written in ``qc_flags``.
 QC_FLAGS = ("empty", "focus", "saturated", "debris")
 #: Objects under this many pixels are fragments (Aits U2OS nuclei at 20x: median ~1,500 px).
 DEBRIS_AREA = 100.0
+#: Clipping values of 10-, 12- and 14-bit cameras, whose images are stored in 16-bit files.
+CAMERA_CEILINGS = tuple(2**k - 1 for k in (10, 12, 14))
+#: Share of pixels at a frame's own maximum above which that maximum is a plateau (clipped), not a bright spot.
+PLATEAU_FRACTION = 1e-3
+
+
+def saturated_fraction(image: np.ndarray) -> float:
+    """Fraction of ``image``'s pixels clipped at its maximum (see the module docstring); 0.0 when not clipped.
+
+    The maximum counts as a ceiling when it is the dtype's maximum or a camera's
+    (:data:`CAMERA_CEILINGS`, integer images), or a plateau: more than
+    :data:`PLATEAU_FRACTION` of the pixels sit exactly at it, and for integer
+    images more than at the value just under it (a spike, not the tail of the
+    histogram). A frame of one value, or one bright pixel, is not clipped.
+    """
+    img = np.asarray(image)
+    if img.size == 0:
+        return 0.0
+    top = img.max()
+    at_top = img == top
+    frac = float(np.mean(at_top))
+    if img.dtype.kind in "ui" and (top == np.iinfo(img.dtype).max or int(top) in CAMERA_CEILINGS):
+        return frac
+    if frac <= PLATEAU_FRACTION or not top > img.min():
+        return 0.0
+    if img.dtype.kind in "ui" and int(np.count_nonzero(img == top - 1)) >= int(np.count_nonzero(at_top)):
+        return 0.0  # the top of a coarse histogram, not a pile-up at a ceiling
+    return frac
 
 
 def field_qc_metrics(image: np.ndarray, labels: np.ndarray, debris_area: float = DEBRIS_AREA) -> dict:
     """QC measurements of one field (see the module docstring)."""
     img = np.asarray(image)
-    if img.dtype.kind in "ui":
-        sat = float(np.mean(img == np.iinfo(img.dtype).max))
-    else:
-        top = float(np.max(img)) if img.size else 0.0
-        frac = float(np.mean(img == top)) if img.size else 0.0
-        sat = frac if frac > 1e-3 else 0.0
+    sat = saturated_fraction(img)
     norm = normalize_image(img)
     focus = float(ndi.laplace(norm).var())
     sizes = np.bincount(np.asarray(labels).ravel().astype(np.int64))[1:]

@@ -29,7 +29,10 @@ Outputs under ``out``:
 ``segment.json``
     Provenance: model name, path, sha256, post-processing, the scale images
     were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`),
-    ``ferroscreen_version``, ``created`` (ISO 8601 UTC, when it was written), counts.
+    ``ferroscreen_version``, ``created`` (ISO 8601 UTC, when it was written), counts
+    (``n_flagged_fields``: fields read that QC flagged; images that could not be
+    read are ``n_failed``, never counted as flagged; ``n_reused`` label images read
+    back and ``n_redone`` segmented again by a resumed run).
 ``run.json``
     Written before the first label image: model sha256, scale, the ``diameter``
     setting, ``tta``, channel. A run that was stopped continues with ``resume``:
@@ -40,6 +43,15 @@ Outputs under ``out``:
     write (a user's ``wells.csv``). A fresh run that fails before its first
     label image (no image readable, bad channel) removes its ``run.json`` and
     the folders it created, so the corrected retry is not taken for an earlier run.
+``label_sources.jsonl``
+    The resume journal: one line per label image written, after it is whole,
+    naming the image and the size and modification time (ns) of each file it
+    was read from (a z-stack's planes, a container's file; :data:`SOURCES_FILE`).
+    ``resume`` segments again an image whose files changed since (a re-imaged
+    field), and one whose label has no line (stopped between the two writes);
+    a note says how many were redone. Runs from before the journal (``run.json``
+    without ``label_sources``) keep their labels, and a note says they could not
+    be checked.
 
 A folder holding an earlier run (:mod:`ferroscreen.io.segment_outputs`) is never
 input: given as input it is refused, and inside a plate folder its files are
@@ -60,6 +72,7 @@ image instead, for collections from several microscopes (each image's
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -80,7 +93,8 @@ from ferroscreen.io.detect import (
     subfolder_note,
     well_pattern_hint,
 )
-from ferroscreen.io.frames import is_store_frame
+from ferroscreen.io.frames import frame_file, is_store_frame
+from ferroscreen.io.naming import is_unnamed_note
 from ferroscreen.io.planes import PROJECTIONS, choose_plane, parse_z_plane, project_planes
 from ferroscreen.io.segment_outputs import (
     RUN_FILE,
@@ -100,10 +114,13 @@ from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, 
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
 from ferroscreen.segment.scale import ScaleChoice, choose_scale, parse_diameter
 
-__all__ = ["ESTIMATE_IMAGES", "RUN_FILE", "collect_inputs", "segment_input"]
+__all__ = ["ESTIMATE_IMAGES", "RUN_FILE", "SOURCES_FILE", "collect_inputs", "segment_input"]
 
 #: Images (evenly spaced over the run) that the ``auto`` diameter estimate segments.
 ESTIMATE_IMAGES = 8
+
+#: The resume journal in ``out``: each label image's source files, size and mtime (see the module docstring).
+SOURCES_FILE = "label_sources.jsonl"
 
 
 _CHANNEL_INDEX_HINT = " (--channel-index picks a channel of multi-channel image files)"
@@ -197,7 +214,7 @@ def collect_inputs(
     if acq is not None:
         frames, notes = drop_output_frames(acq.frames, acq.skipped, outputs)
         notes = [n for n in acq.notes  # the reader passed over earlier outputs; sites the plate lacks
-                 if is_passed_over_note(n) or n.startswith(MISSING_SITES_NOTE)] + notes
+                 if is_passed_over_note(n) or n.startswith(MISSING_SITES_NOTE) or is_unnamed_note(n)] + notes
         if frames.empty:
             raise FerroscreenError(f"{path}: only label images of earlier segment runs, no input images")
     if acq is None:
@@ -416,18 +433,25 @@ def segment_input(
             images = _readable(table.iloc[sample], channel_index) if diameter == "auto" else []
             choice = nm.choose_scale(images, diameter, tile=tile)
         del images
+    journaled = earlier is None or earlier.get("label_sources") == SOURCES_FILE
+    recorded = _recorded_sources(out / SOURCES_FILE) if earlier is not None else {}
     with _removed_unless_labelled(out, fresh=earlier is None):
         (out / "labels").mkdir(parents=True, exist_ok=True)
+        if earlier is None:
+            (out / SOURCES_FILE).unlink(missing_ok=True)  # no other run's journal: a fresh run starts its own
         write_json(out / RUN_FILE, {"input": str(Path(input_path).resolve()),
                                     "model": str(model), "model_sha256": sha, "tta": tta,
                                     "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
                                     "diameter": "each" if each else "run",
                                     "diameter_setting": diameter if earlier is None else _diameter_setting(earlier),
                                     "min_size": (params or nm.postprocess).min_size,
-                                    "scale": choice.to_dict()})
+                                    "scale": choice.to_dict(),
+                                    **({"label_sources": SOURCES_FILE} if journaled else {})})
         rows, obj_tables, failures, reused = [], [], [], 0
+        redone, unrecorded, unchecked = 0, 0, 0
         with torch.inference_mode():
             for i, rec in enumerate(table.to_dict("records")):
+                sources = _source_stamps(rec)  # before reading: a file changed while read is redone next time
                 try:
                     image, best = read_field(rec, channel_index)
                 except ImageReadError as exc:
@@ -442,12 +466,23 @@ def segment_input(
                     (native,), estimate = nm.native_estimate([image], tile=tile)
                     scale = choose_scale("auto", nm.diameter_px, estimate).scale
                 labels = _written_labels(label_path, image.shape) if earlier is not None else None
+                if labels is not None:
+                    was = recorded.get(rec["image"])
+                    if was is None and not journaled:  # a run from before the journal: kept, unchecked
+                        unchecked += 1
+                    elif was is None:  # stopped between writing the label and its journal line
+                        unrecorded += 1
+                        labels = None
+                    elif _stamps(was) != _stamps(sources):  # its image changed since: segmented again
+                        redone += 1
+                        labels = None
                 if labels is None:
                     if native is None or scale != 1.0 or tta or params is not None:
                         labels = nm.segment(image, tile=tile, tta=tta, scale=scale, params=params)
                     else:  # the estimate's own pass is the answer
                         labels = native
                     write_labels(label_path, labels)
+                    _journal(out / SOURCES_FILE, rec["image"], sources)
                 else:
                     reused += 1
                 obj = object_table(labels, image)
@@ -458,6 +493,17 @@ def segment_input(
                 obj_tables.append(obj.assign(image=rec["image"]))
                 if progress is not None:
                     progress(i + 1, len(table))
+        notes = list(table.attrs.get("notes", []))
+        if redone:
+            notes.append(f"{redone} image(s) changed since the stopped run labelled them (file size or modification "
+                         "time): segmented again, not read back")
+        if unrecorded:
+            notes.append(f"{unrecorded} label image(s) of the stopped run had no line in {SOURCES_FILE} (stopped "
+                         "before it was written): segmented again")
+        if unchecked:
+            notes.append(f"{unchecked} label image(s) of the stopped run kept unchecked: it was made before "
+                         f"{SOURCES_FILE} recorded each image's size and time, so a replaced image goes unseen; "
+                         "segment into a new --out if images were re-imaged")
         if len(failures) == len(rows):
             raise ImageReadError(f"no image could be read ({len(rows)} tried); the first: {failures[0]}")
         fields = _flagged(pd.DataFrame(rows))
@@ -504,11 +550,13 @@ def segment_input(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "n_images": int(len(fields)),
             "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
-            "n_flagged_fields": int((fields["qc_flags"] != "").sum()) if len(fields) else 0,
+            # fields read and flagged; unreadable ones are counted apart (n_failed), not as flagged by QC
+            "n_flagged_fields": int(((fields["qc_flags"] != "") & (fields["status"] == "done")).sum()),
             "n_failed": len(failures),
             "n_reused": reused,
+            "n_redone": redone + unrecorded,
             "failures": failures,
-            "notes": list(table.attrs.get("notes", [])),
+            "notes": notes,
             "outputs": written + ["labels/"],
         }
         write_json(out / SUMMARY_FILE, summary)  # strict JSON: NaN and infinity as null
@@ -666,6 +714,65 @@ def _written_labels(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     except ImageReadError:
         return None
     return labels if labels.shape == shape[:2] else None
+
+
+def _source_stamps(rec: dict) -> list[list]:
+    """``[file, size, mtime_ns]`` of each file an input row is read from (:func:`read_field`), in order.
+
+    A z-stack's ``planes`` give one each; a frame of a container (a TIFF page, a CZI
+    plane, an OME-Zarr chunk) stands for its file (:func:`~ferroscreen.io.frames.frame_file`).
+    A file that cannot be stat'ed gives ``-1`` for both, so it never matches a record.
+    """
+    planes = rec.get("planes")
+    stamps = []
+    for path in planes if isinstance(planes, list) else [rec["path"]]:
+        file = frame_file(path)
+        try:
+            st = os.stat(file)
+            stamps.append([str(file), int(st.st_size), int(st.st_mtime_ns)])
+        except OSError:
+            stamps.append([str(file), -1, -1])
+    return stamps
+
+
+def _stamps(sources: object) -> list[tuple] | None:
+    """The ``(size, mtime_ns)`` of each entry of :func:`_source_stamps`, or ``None`` for an entry of another form.
+
+    Paths are left aside: a resumed run may name its input relative or absolute.
+    """
+    try:
+        return [(int(s[1]), int(s[2])) for s in sources]  # type: ignore[attr-defined]
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _journal(path: Path, image: str, sources: list[list]) -> None:
+    """Append one line to the resume journal: the label of ``image`` is whole and was made from ``sources``.
+
+    A line torn by a stopped run is ended first, so that it never swallows this one.
+    """
+    with open(path, "a+b") as f:
+        torn = f.tell() > 0 and f.seek(-1, os.SEEK_END) is not None and f.read(1) != b"\n"
+        f.write((b"\n" if torn else b"") + json.dumps({"image": image, "sources": sources}).encode() + b"\n")
+
+
+def _recorded_sources(path: Path) -> dict[str, list]:
+    """The resume journal as ``{image: sources}`` (the last line of an image counts; a torn or foreign line is skipped).
+
+    An absent or unreadable journal gives ``{}``: every label is then unrecorded.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    recorded = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            recorded[str(entry["image"])] = entry["sources"]
+        except (ValueError, KeyError, TypeError):
+            continue
+    return recorded
 
 
 def _readable(rows: pd.DataFrame, channel: int | None = None) -> list[np.ndarray]:

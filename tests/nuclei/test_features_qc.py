@@ -80,3 +80,13 @@ def test_field_qc_metrics_saturation_and_debris():
     assert m["saturated_fraction"] == pytest.approx(0.1)
     assert m["small_object_fraction"] == pytest.approx(0.5)
     assert m["foreground_fraction"] == pytest.approx(101 / 400)
+
+
+def test_a_failed_field_counts_as_failed_not_as_flagged():
+    """wells.csv: n_fields_flagged counted the fields whose image could not be read (its docstring says it does not)."""
+    f = flag_fields(_fields())
+    f["status"] = "done"
+    f.loc[0, ["status", "qc_flags", "n_nuclei"]] = ["failed", "failed", 0]
+    wells = well_features(f).set_index("well")
+    assert wells.loc["A01", "n_fields_failed"] == 1 and wells.loc["A01", "n_fields_flagged"] == 0
+    assert "failed:1" in wells.loc["A01", "qc_flags"]
