@@ -329,7 +329,9 @@ def fit_curves_with_params(
             rse = np.sqrt(inf.sigma2)
         dispersion = None
         noise_sd, noise_df = replicate_noise_sd(batch, rse, np.asarray(inf.df, float))
-    stat, pval = flatness_test(obj_model, obj_flat, batch.n_obs, k, spec.loss, dispersion)
+    # binomial: the F-test's denominator df are the dispersion's (its informative observations, not all)
+    n_for_test = np.asarray(inf.df, float) + k if spec.loss == "binomial" else batch.n_obs
+    stat, pval = flatness_test(obj_model, obj_flat, n_for_test, k, spec.loss, dispersion)
     pval[~fitted] = np.nan
     stat[~fitted] = np.nan
     qval = np.full(n_curves, np.nan)

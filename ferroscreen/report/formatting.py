@@ -102,7 +102,8 @@ def held_ec50(row) -> tuple[str, float]:
     """``(bound, ec50)`` of a fits or ranking row: the EC50 as the data bound it.
 
     ``("<", lowest dose)`` for an EC50 below the tested doses, ``(">", highest dose)`` above them,
-    else ``("", ec50)``: an extrapolated EC50 is no measurement.
+    ``(">", ec50_lo)`` for a curve flagged ``far_plateau_undetermined`` (bounded from below only, as the
+    ranking holds it), else ``("", ec50)``: an extrapolated EC50 is no measurement.
     """
     ec50 = float(row.get("ec50", math.nan))
     said = str(row.get("ec50_bound", "") or "").strip()
@@ -113,6 +114,9 @@ def held_ec50(row) -> tuple[str, float]:
         return "<", lo
     if math.isfinite(ec50) and math.isfinite(hi) and ec50 > hi:
         return ">", hi
+    lower = float(row.get("ec50_lo", math.nan))
+    if "far_plateau_undetermined" in str(row.get("flags", "") or "").split(";") and math.isfinite(lower) and lower > 0:
+        return ">", lower
     return "", ec50
 
 

@@ -124,3 +124,11 @@ def test_ec50_time_figure_draws_out_of_range_ec50s_as_bounds_at_the_tested_limit
     assert all(c.get_facecolor().size == 0 for c in held)  # open
     assert [tuple(c.get_offsets()[0]) for c in held] == [(44.0, 1e-5)]  # open marker at the top dose
     assert any("beyond the tested doses" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_an_open_topped_ec50_is_held_at_its_lower_bound_as_the_ranking_holds_it():
+    from ferroscreen.report.formatting import held_ec50
+
+    row = {"ec50": 8e-7, "ec50_lo": 6e-7, "dose_min": 1e-9, "dose_max": 6.6e-6, "flags": "far_plateau_undetermined"}
+    assert held_ec50(row) == (">", 6e-7)
+    assert held_ec50({**row, "flags": ""}) == ("", 8e-7)
