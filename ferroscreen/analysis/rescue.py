@@ -434,7 +434,8 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
     shift = float(ri["ratio"])
     lo, hi = float(ri["log_lo"]), float(ri["log_hi"])
     f_lo, f_hi = float(ri["fieller_lo"]), float(ri["fieller_hi"])
-    top = float(np.nanmin([a.get("dose_max", np.nan), r.get("dose_max", np.nan)]))  # highest dose of both
+    tops = [float(d) for d in (a.get("dose_max", np.nan), r.get("dose_max", np.nan)) if np.isfinite(float(d))]
+    top = min(tops) if tops else np.nan  # the highest dose of both (NaN: fits without doses, untestable)
     sign = 1.0 if readout.startswith(("frac_", "auc_")) else float(np.sign(a["effect"]) or 1.0)
     st = _curve_effects(mine, vehicles, agent, group, readout, top, sign, level, dose_tolerance)
     base_active = bool(a["call"] == "active" and sign * a["effect"] > 0)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,23 +185,15 @@ def save_bundle(path: str | Path, net: DeathModeNet, meta: dict, int8_graph: byt
     if int8_graph is not None:
         payload["int8_graph"] = torch.frombuffer(bytearray(int8_graph), dtype=torch.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, _created_file_mode())  # mkstemp makes it owner-only; a bundle is shared like any output
+        with open(tmp, "xb") as f:  # created with the umask's mode, as any output (mkstemp's is owner-only)
+            torch.save(payload, f)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
-
-
-def _created_file_mode() -> int:
-    """The mode a new file gets under the process's umask (``0o666 & ~umask``)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> Bundle:
