@@ -62,7 +62,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     Raises:
         FerroscreenError: If a step fails on its inputs (messages name the step's files).
     """
-    from ferroscreen.analysis.fit_run import run_fit
+    from ferroscreen.analysis.fit_run import run_fit, write_provenance
     from ferroscreen.models.backbones import imagenet_filename
     from ferroscreen.models.imagenet_weights import find_imagenet_file
     from ferroscreen.plate import read_layout
@@ -169,10 +169,9 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    fitted = results / "provenance.json"  # the fit's record (input and layout with their sha256, fit options)
-    if fitted.is_file():
-        provenance = {**provenance, **json.loads(fitted.read_text(encoding="utf-8"))}
-    write_json(fitted, provenance)
+    # the fit's record as `ferroscreen fit` writes it (input, layout and their sha256; fit options), then the demo's
+    fitted = write_provenance(results, wells_csv, {**DEMO_FIT, "input_kind": "wells"}, layout=plate / "layout.csv")
+    write_json(fitted, {**provenance, **json.loads(fitted.read_text(encoding="utf-8"))})
 
     t = time.perf_counter()
     say("[5/5] writing the report")

@@ -450,7 +450,8 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
                 if {"ec50_lo", "ec50_hi"} <= set(est.columns):
                     lo = np.clip(y - est["ec50_lo"].to_numpy(float), 0, None)
                     hi = np.clip(est["ec50_hi"].to_numpy(float) - y, 0, None)
-                    err = np.nan_to_num(np.vstack([lo, hi]))
+                    err = np.vstack([lo, hi])
+                    err = np.where(np.isfinite(err), err, 0.0)  # an unbounded limit draws no bar (not one to 1e308)
                     ax.errorbar(est["time_h"], y, yerr=err, color=colour, lw=1.2, capsize=2, marker="o", ms=3,
                                 label=label)
                 else:
