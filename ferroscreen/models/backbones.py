@@ -18,7 +18,6 @@ from torch import nn
 
 from ferroscreen.errors import ModelBundleError
 from ferroscreen.models.imagenet_weights import (
-    find_imagenet_file,
     imagenet_files,
     imagenet_not_found,
     load_state_dict_file,
@@ -132,10 +131,11 @@ def build_backbone(name: str, weights: str | Path | None = "none") -> tuple[nn.M
         _load_backbone_weights(model, load_state_dict_file(path), path, name, head)
         return model, n_features, f"file:{path}"
     fname = imagenet_filename(name)
-    if find_imagenet_file(fname) is None:
+    files = imagenet_files(fname)
+    if not files:
         raise imagenet_not_found(name, fname)
     problems = []
-    for path in imagenet_files(fname):
+    for path in files:
         try:
             _load_backbone_weights(model, load_state_dict_file(path), path, name, head)
         except ModelBundleError as exc:

@@ -41,7 +41,7 @@ def test_imagenet_from_local_file(tmp_path):
 
 
 def test_imagenet_weights_missing_is_clear(monkeypatch, tmp_path):
-    monkeypatch.setattr("ferroscreen.models.backbones.find_imagenet_file", lambda f: None)
+    monkeypatch.setattr("ferroscreen.models.backbones.imagenet_files", lambda f: [])
     with pytest.raises(ModelBundleError, match="resnet18-f37072fd.pth"):
         build_backbone("resnet18", "imagenet")
 
