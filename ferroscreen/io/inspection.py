@@ -36,14 +36,25 @@ _LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".tdd", ".hpdd", ".xlsx
 
 
 def _times(ts: list[float]) -> dict:
+    """Time points with their spacing.
+
+    ``interval_h`` is the median gap, ``interval_min_h``/``interval_max_h`` the shortest and longest,
+    ``long_gaps_h`` the ``[from, to]`` pairs of gaps over 1.5 x the median (a scan missing from a
+    regular series, or a slower phase of the imaging plan).
+    """
     ts = sorted(ts)
     diffs = np.diff(ts) if len(ts) > 1 else np.array([])
+    median = float(np.median(diffs)) if diffs.size else None
     return {
         "timepoints_h": [round(t, 4) for t in ts],
         "n_timepoints": len(ts),
         "first_h": ts[0] if ts else None,
         "last_h": ts[-1] if ts else None,
-        "interval_h": float(np.median(diffs)) if diffs.size else None,
+        "interval_h": median,
+        "interval_min_h": float(diffs.min()) if diffs.size else None,
+        "interval_max_h": float(diffs.max()) if diffs.size else None,
+        "long_gaps_h": [[round(ts[i], 4), round(ts[i + 1], 4)] for i in np.flatnonzero(diffs > 1.5 * median)]
+        if median else [],
     }
 
 
@@ -641,8 +652,22 @@ _MAX_SERIES = 40
 
 
 def _timepoint_span(t: dict) -> str:
-    """``N from A h to B h, every I h`` of a :func:`_times` record."""
-    every = f", every {t['interval_h']:.3g} h" if t.get("interval_h") else ""
+    """``N from A h to B h, every I h`` of a :func:`_times` record.
+
+    Uneven gaps read ``every A-B h (median I h)``, with the long gaps named (up to three).
+    """
+    every = ""
+    if t.get("interval_h"):
+        lo, hi = t.get("interval_min_h"), t.get("interval_max_h")
+        if lo is not None and hi is not None and hi - lo > 0.05 * t["interval_h"]:
+            every = f", every {lo:.3g}-{hi:.3g} h (median {t['interval_h']:.3g} h)"
+        else:
+            every = f", every {t['interval_h']:.3g} h"
+    gaps = t.get("long_gaps_h") or []
+    if gaps:
+        named = ", ".join(f"{a:.4g}-{b:.4g} h" for a, b in gaps[:3]) + (f" and {len(gaps) - 3} more" if len(gaps) > 3
+                                                                           else "")
+        every += f"; longer gap{'s' if len(gaps) > 1 else ''} {named}"
     return f"{t['n_timepoints']} from {t['first_h']:.4g} h to {t['last_h']:.4g} h{every}"
 
 

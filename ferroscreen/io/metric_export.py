@@ -137,7 +137,11 @@ def _table_delimiter(line: str) -> str | None:
 
 
 def looks_like_metric_export(path: Path) -> bool:
-    """Whether ``path`` is a text file with a ``Date Time``/``Elapsed`` table."""
+    """Whether ``path`` is a text file with a ``Date Time``/``Elapsed`` table.
+
+    A ``Date Time`` header followed by a delimiter counts even without ``Elapsed``, so that
+    :func:`read_metric_export` says what the table lacks (an export with the column deleted).
+    """
     path = Path(path)
     if not path.is_file():
         return False
@@ -146,7 +150,8 @@ def looks_like_metric_export(path: Path) -> bool:
             head = fh.read(65536)
     except OSError:
         return False
-    return any(_table_delimiter(line) for line in _decode_text(head).splitlines()[:60])
+    return any(_table_delimiter(line) or (line.startswith("Date Time") and line[len("Date Time"):][:1] in _DELIMITERS)
+               for line in _decode_text(head).splitlines()[:60])
 
 
 def _number(text: str, decimal_comma: bool) -> float:
@@ -237,7 +242,10 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
     if start is None:
         raise AcquisitionError(f"{path}: not an IncuCyte metric export (no 'Date Time<TAB>Elapsed' table header)")
     if delim is None:
-        raise AcquisitionError(f"{path}:{start + 1}: expected columns 'Date Time, Elapsed, <wells>'")
+        second = next((c.strip().strip('"') for d in _DELIMITERS if d in lines[start]
+                       for c in lines[start].split(d)[1:2]), "")
+        found = f" (the second column is '{second}': export the table with its Elapsed column)" if second else ""
+        raise AcquisitionError(f"{path}:{start + 1}: expected columns 'Date Time, Elapsed, <wells>'{found}")
     cols = [c.strip().strip('"') for c in lines[start].split(delim)]
     wells, n_spread, n_image = _data_columns(path, start + 1, cols)
     if not wells:

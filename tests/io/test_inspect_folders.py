@@ -161,7 +161,7 @@ def test_plates_of_one_folder_get_their_own_timepoints(tmp_path):
     assert info["plate_timepoints"]["VID7"]["timepoints_h"] == [0, 4, 8, 24]
     assert info["plate_timepoints"]["VID9"]["timepoints_h"] == [0, 6, 12]
     text = render_inspection(info)
-    assert "timepoints of VID7: 4 from 0 h to 24 h, every 4 h" in text
+    assert "timepoints of VID7: 4 from 0 h to 24 h, every 4-16 h (median 4 h); longer gap 8-24 h" in text
     assert "timepoints of VID9: 3 from 0 h to 12 h, every 6 h" in text
     assert "timepoints: " not in text
     json.dumps(info, allow_nan=False)

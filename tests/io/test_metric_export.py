@@ -146,3 +146,32 @@ def test_columns_named_after_a_label_and_a_colon(tmp_path):
     p.write_text("Vessel Name: P1\nDate Time\tElapsed\tRSL3 1 uM\n2024-01-15 10:28:00\t0\t10\n")
     with pytest.raises(AcquisitionError, match="not grouped by plate-map label"):
         read_metric_export(p)
+
+
+def test_export_without_elapsed_is_named_as_such_not_as_an_unknown_table(tmp_path):
+    from ferroscreen.io.inspection import inspect_path
+
+    p = _write(tmp_path, "noelapsed.txt", [
+        "Vessel Name: VID101", "Metric: Phase Object Count (per Image)", "",
+        "Date Time\tA1\tB1", "1/15/2024 10:31:00 AM\t393\t413", "1/15/2024 12:30:00 PM\t428\t425",
+    ])  # fmt: skip
+    assert looks_like_metric_export(p)
+    with pytest.raises(AcquisitionError, match=r"noelapsed.txt:4: expected columns 'Date Time, Elapsed, <wells>' "
+                                               r"\(the second column is 'A1'"):
+        read_metric_export(p)
+    with pytest.raises(AcquisitionError, match="second column is 'A1'"):
+        inspect_path(p)
+
+
+def test_uneven_scans_are_described_with_their_range_and_long_gaps(tmp_path):
+    from ferroscreen.io.inspection import inspect_path, render_inspection
+
+    times = [0, 2, 4, 6, 8, 12, 14]  # a 2-hourly plan with the 10 h scan missing
+    p = _write(tmp_path, "gap.txt", [
+        "Vessel Name: VID7", "Metric: Phase Object Count (per Image)", "", "Date Time\tElapsed\tA1",
+        *[f"1/15/2024 {10 + t // 12}:00:00 AM\t{t}\t{100 + t}" for t in times],
+    ])  # fmt: skip
+    info = inspect_path(p)
+    assert info["interval_min_h"] == 2 and info["interval_max_h"] == 4
+    assert info["long_gaps_h"] == [[8, 12]]
+    assert "7 from 0 h to 14 h, every 2-4 h (median 2 h); longer gap 8-12 h" in render_inspection(info)
