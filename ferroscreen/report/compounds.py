@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.plate import format_molar
-from ferroscreen.report.results import Results, fit_readouts, readout_mode
+from ferroscreen.report.results import Results, readout_mode
 
 #: Readout tokens that mean "the fraction at the endpoint" (the readout the plots prefer).
 _FRACTION_TOKENS = {"frac", "fraction", "corr", "corrected", "endpoint", "end", "final", "at", ""}
@@ -113,7 +113,7 @@ def _mode_rows(rows: pd.DataFrame, modes, corrected: bool, ranked: dict[str, str
 
 def _readouts_table(res: Results) -> pd.DataFrame | None:
     """``readouts.csv`` of the folder (one row per plate and well with the layout's columns), else None."""
-    table = fit_readouts(res.root)
+    table = res.readouts
     if table is None or not {"compound", "role"} <= set(table.columns):
         return None
     return table.assign(**{c: table[c] if c in table.columns else "" for c in ("mode", "rescue_agent", "group")},

@@ -126,6 +126,8 @@ class Results:
         gallery: ``gallery.csv`` or None.
         gallery_png: ``gallery.png`` beside it (bytes of a valid PNG) or None.
         compound_gallery: ``gallery_compounds.csv`` or None.
+        readouts: ``readouts.csv`` as :func:`fit_readouts` reads it (the fit's wells with
+            their layout columns and exclusions), or None; read once per load.
         classes: Classifier classes of ``wells.csv`` (``alive`` first when present).
         frac_prefix: ``frac_corr_`` when corrected fractions exist for every
             class, else ``frac_``.
@@ -147,6 +149,7 @@ class Results:
     gallery: pd.DataFrame | None = None
     gallery_png: bytes | None = None
     compound_gallery: pd.DataFrame | None = None
+    readouts: pd.DataFrame | None = None
     classes: list[str] = field(default_factory=list)
     frac_prefix: str = "frac_"
     has_layout: bool = False
@@ -350,7 +353,7 @@ def _join_fit_columns(res: Results, wells: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in FIT_WELL_COLUMNS if c not in wells.columns]
     if not missing:
         return wells
-    fitted = fit_readouts(res.root)
+    fitted = res.readouts
     if fitted is not None and (cols := [c for c in missing if c in fitted.columns]):
         out = wells.merge(fitted[["plate", "well", *cols]], on=["plate", "well"], how="left")
         res.notes.append(f"Column(s) {', '.join(cols)} joined from readouts.csv (the fit's wells): wells.csv has "
@@ -385,7 +388,7 @@ def _apply_exclusions(res: Results) -> None:
     ``readouts.csv`` says the fit excluded, and those ``fit --exclude`` named (``provenance.json``).
     """
     fit = res.provenance.get("fit") if isinstance(res.provenance.get("fit"), dict) else {}
-    fitted = fit_readouts(res.root)
+    fitted = res.readouts
     if fitted is not None and "exclude" in fitted.columns:
         reasons = fitted[fitted["exclude"] != ""].set_index(["plate", "well"])["exclude"]
         keys = pd.MultiIndex.from_frame(res.wells[["plate", "well"]])
@@ -589,6 +592,7 @@ def load_results(root: str | Path) -> Results:
         res.provenance = _load_provenance(res.files["provenance"])
         if "wells" not in res.files and (given := _fitted_wells_table(res.provenance, res.notes)) is not None:
             res.files["wells"] = given
+    res.readouts = fit_readouts(root)
     if "wells" in res.files:
         _prepare_wells(res, res.files["wells"])
     numeric = {
