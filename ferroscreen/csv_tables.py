@@ -5,7 +5,10 @@ a file that is empty, not UTF-8 text or not parseable, and a row whose number of
 fields differs from the header's (a file cut off mid-row, or a stray delimiter),
 which a plain ``pandas.read_csv`` would fill with missing values or shift into the
 index without a word. Rows that only add empty fields at the end (spreadsheet
-exports) and blank lines are accepted.
+exports), columns with neither a name nor a value (Excel's trailing ``;;``) and blank
+lines are accepted. In a semicolon- or tab-separated table (a European-locale export)
+numbers written with a decimal comma (``5,48``, ``1.234,5``) are read as numbers; a
+comma-separated table's cells are never read so.
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ def header_delimiter(line: str) -> str:
 
 
 def _checked_text(text: str, sep: str, path: Path) -> str:
-    """``text`` after checking each row's field count; rows' extra empty trailing fields cut off."""
+    """``text`` after checking each row's field count.
+
+    Rows' extra empty trailing fields are cut off, and columns whose header cell and every
+    cell are empty (a spreadsheet's unused columns) left out.
+    """
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     rows, n, trim = [], None, False
     try:
@@ -51,11 +58,55 @@ def _checked_text(text: str, sep: str, path: Path) -> str:
             rows.append(row[:n])
     except csv.Error as exc:
         raise FerroscreenError(f"{path}: not a readable table (line {reader.line_num}: {exc})") from None
-    if not trim:
+    keep = [k for k in range(n or 0) if any(row[k].strip() for row in rows)]  # rows[0]: the header
+    if len(keep) == n and not trim:
         return text
+    rows = [[row[k] for k in keep] for row in rows]
     out = io.StringIO()
     csv.writer(out, delimiter=sep, lineterminator="\n").writerows(rows)
     return out.getvalue()
+
+
+#: A number with a decimal comma (``5,48``, ``-0,5``, ``1,5E-06``).
+_COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
+#: A number with points between groups of three digits, maybe a decimal comma after them (``1.234,5``, ``10.000``).
+_POINT_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")
+#: A number written with neither a point nor a comma (``30``, ``1e-6``).
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[eE][+-]?\d+)?$")
+
+
+def _decimal_comma_column(column: pd.Series, name: str, path: Path,
+                          error: type[FerroscreenError]) -> pd.Series | None:
+    """``column`` (text) as floats when its cells are numbers written with a decimal comma; else None.
+
+    Every non-empty cell must be a number with no point or comma (``30``), with a decimal
+    comma (``3,33333``) or with points between thousands (``1.234,5``, ``10.000``: 1234.5,
+    10000), and one cell at least must hold a comma. Text (``15.01.2024``, ``RSL3``) leaves
+    the column as it is.
+
+    Raises:
+        FerroscreenError: (``error``) For a column of numbers that writes a decimal point
+            (``1.5``) beside a decimal comma (``0,5``): which one a cell means cannot be told.
+    """
+    from ferroscreen.plate.units import decimal_point  # here: ferroscreen.plate's readers import this module
+
+    text = column[column.notna()].astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty or not text.str.contains(",", regex=False).any():
+        return None
+    comma = text.str.match(_COMMA_DECIMAL) | text.str.match(_POINT_THOUSANDS) | text.str.match(_PLAIN_NUMBER)
+    if not comma.all():
+        points = text[~comma]
+        if points.str.contains(".", regex=False).all() and pd.to_numeric(points, errors="coerce").notna().all():
+            row = int(column.index.get_loc(points.index[0]))
+            first = text[text.str.contains(",", regex=False)].iloc[0]
+            raise error(f"{path}: column '{name}' row {row + 2}: '{points.iloc[0]}' writes a decimal point where "
+                        f"other rows write a decimal comma ('{first}'); write every number one way")
+        return None
+    values = [decimal_point(v.replace(".", "") if _POINT_THOUSANDS.match(v) else v) for v in text]
+    out = pd.Series(float("nan"), index=column.index, dtype=float)
+    out[text.index] = [float(v) for v in values]
+    return out
 
 
 def decode_table_text(raw: bytes) -> str:
@@ -119,9 +170,15 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
             ``null`` or ``#N/A`` keeps its name (other columns read those as missing), and a
             plate ``0012`` its zeros (a column of such numbers is text).
 
+    Returns:
+        The table, column names stripped; columns without a name or a value left out. When
+        the delimiter is not a comma, a column of numbers written with decimal commas (and
+        maybe points between thousands: ``1.234,5``) other than ``names`` holds floats.
+
     Raises:
         FerroscreenError: (``error``) One line naming the file: missing, a folder, empty, not
-            UTF-8, unparseable, or a row with a different number of fields than the header.
+            UTF-8, unparseable, a row with a different number of fields than the header, or
+            (delimiter not a comma) a column of numbers mixing decimal points and commas.
     """
     path = Path(path)
     if path.is_dir():
@@ -147,6 +204,12 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
         raise error(f"{path}: not a readable table ({first})") from None
     table.columns = [str(c).strip() for c in table.columns]
     wanted = {n.lower() for n in names}
+    if sep != ",":  # a European-locale export: 5,48 is 5.48 (a comma-separated file's cells never are)
+        for k, col in enumerate(table.columns):
+            if col.lower() not in wanted and pd.api.types.is_string_dtype(table.iloc[:, k]):
+                numbers = _decimal_comma_column(table.iloc[:, k], col, path, error)
+                if numbers is not None:
+                    table.isetitem(k, numbers)
     named = [k for k, c in enumerate(table.columns) if c.lower() in wanted
              and (table.iloc[:, k].isna().any() or pd.api.types.is_numeric_dtype(table.iloc[:, k]))]
     if named:  # a name that pandas took for missing (NA, null, #N/A) or for a number: read it again as text

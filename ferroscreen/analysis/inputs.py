@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
-from ferroscreen.plate.units import molar_unit
+from ferroscreen.plate.units import decimal_point, molar_unit
 
 TIDY_COLUMNS = ("curve", "dose", "response")
 WELLS_COLUMNS = ("plate", "well", "time_h")
@@ -56,7 +56,8 @@ def table_kind(table: pd.DataFrame) -> str:
     return "unknown"
 
 
-#: Names a tidy table's columns go by in users' files (lower-case), by canonical column.
+#: Names a tidy table's columns go by in users' files (lower-case), by canonical column; a unit in
+#: parentheses or brackets and a ``%`` may go with them (``Viability (%)``, ``Signal [RLU]``, ``% viability``).
 TIDY_ALIASES = {
     "curve": ("curve", "compound", "drug", "treatment", "sample", "curve_id"),
     "response": ("response", "viability", "value", "signal", "effect"),
@@ -65,6 +66,21 @@ _DOSE_NAME = re.compile(
     r"^(?P<stem>dose|conc|concentration)\s*(?:[_ ]\s*(?P<u1>[munpµμ]?M)|[(\[]\s*(?P<u2>[munpµμ]?M)\s*[)\]])?$",
     re.IGNORECASE,
 )
+#: A unit or note in parentheses or brackets, and percent signs: what :func:`_alias_key` drops from a name.
+_NAME_UNIT = re.compile(r"[(\[][^)\]]*[)\]]|%")
+#: Names (lower-case, letters and digits only) of columns that number or place rows: never a table's response.
+_INDEX_NAME = re.compile(r"^(?:(?:replicate|rep|well|row|col|column|index|idx|plate)(?:id|no|nr|num|number)?"
+                         r"|unnamed\d*)$")
+
+
+def _alias_key(name: str) -> str:
+    """A column name as :data:`TIDY_ALIASES` spells it: ``Viability (%)``, ``% viability`` -> ``viability``."""
+    return _NAME_UNIT.sub(" ", str(name).lower()).strip(" _-")
+
+
+def _is_index_name(name: str) -> bool:
+    """Whether ``name`` names a replicate, well, row, column, index or plate number (``Replicate``, ``Rep #``)."""
+    return bool(_INDEX_NAME.match(re.sub(r"[^a-z0-9]", "", str(name).lower())))
 
 
 def _dose_in_molar(table: pd.DataFrame, col: str, unit: str) -> tuple[pd.DataFrame, str]:
@@ -86,19 +102,19 @@ def _dose_in_molar(table: pd.DataFrame, col: str, unit: str) -> tuple[pd.DataFra
 def _rename_tidy_aliases(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """``table`` with users' column names mapped to ``curve, dose, response``; notes on what was done.
 
+    Names are matched as :func:`_alias_key` reads them (``Viability (%)`` is ``viability``).
     A dose column named with a molar unit (``dose_uM``, ``conc_nM``, ``concentration (µM)``)
     is converted to molar; ``dose``/``conc``/``concentration`` without a unit are used as they
     are. A canonical column already present is never replaced, and a name that two columns
     could take is left alone.
     """
     notes: list[str] = []
-    lower = {c.lower(): c for c in table.columns}
     renames: dict[str, str] = {}
     detail: dict[str, str] = {}
     for canonical, names in TIDY_ALIASES.items():
         if canonical in table.columns:
             continue
-        found = [lower[n] for n in names if n in lower]
+        found = [c for c in table.columns if _alias_key(c) in names]
         if len(found) == 1:
             renames[found[0]] = canonical
     if "dose" not in table.columns:
@@ -122,21 +138,55 @@ def _is_numeric(column: pd.Series) -> bool:
     return bool(values.notna().any() and not (values.isna() & column.notna()).any())
 
 
-def _infer_tidy_roles(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+def _comma_number(column: pd.Series) -> str | None:
+    """The first decimal-comma cell (``5,48``) of a text column whose cells would all be numbers so; else None."""
+    text = column.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    commas = text[text.str.contains(",", regex=False)]
+    if commas.empty or pd.to_numeric(text.map(decimal_point), errors="coerce").isna().any():
+        return None
+    return str(commas.iloc[0])
+
+
+def _infer_tidy_roles(table: pd.DataFrame, name: str, source=None) -> tuple[pd.DataFrame, list[str]]:
     """Fill in ``response`` and ``curve`` where the table leaves one reading only; notes.
 
     Only for a table whose ``dose`` is known. ``response`` is the one numeric column
-    besides ``dose``/``n``/``curve``/``readout``, if exactly one; ``curve`` is the one
-    remaining text column, or, when no other column remains, every row is one curve
-    named ``name``. Anything less clear-cut is left for ``--columns``.
+    besides ``dose``/``n``/``curve``/``readout``, if exactly one and it is not named as a
+    replicate, well, row, column, index or plate number (:func:`_is_index_name`); ``curve``
+    is the one remaining text column, or, when no other column remains, every row is one
+    curve named ``name``. Anything less clear-cut is left for ``--columns``.
+
+    Raises:
+        AnalysisInputError: Naming ``source``, when ``response`` is missing and the table
+            leaves no one reading of it: two or more numeric columns, only a replicate (or
+            well, index...) column, or a text column of numbers with decimal commas (which a
+            comma-separated file does not read as numbers).
     """
     notes: list[str] = []
     if "dose" not in table.columns:
         return table, notes
     roles = {"dose", "response", "curve", "n", "readout"}
     if "response" not in table.columns:
+        where, hint = _where(source), "name its columns with --columns response=COL[,curve=COL]"
         numeric = [c for c in table.columns if c not in roles and _is_numeric(table[c])]
-        if len(numeric) == 1:
+        commas = {c: v for c in table.columns if c not in roles and c not in numeric
+                  and (v := _comma_number(table[c])) is not None}
+        if commas:
+            col, cell = next(iter(commas.items()))
+            raise AnalysisInputError(
+                f"{where}: missing column(s) response, and column '{col}' holds numbers with a decimal comma "
+                f"('{cell}'), which a comma-separated table does not read as numbers: save it separated by "
+                f"semicolons or write decimal points, and {hint}")
+        if len(numeric) > 1:
+            raise AnalysisInputError(
+                f"{where}: missing column(s) response, and which of the numeric columns "
+                f"{', '.join(map(repr, numeric))} holds it cannot be told: {hint}")
+        if numeric and _is_index_name(numeric[0]):
+            raise AnalysisInputError(
+                f"{where}: missing column(s) response; the only other numeric column, '{numeric[0]}', numbers "
+                f"replicates, wells or rows: {hint}")
+        if numeric:
             table = table.rename(columns={numeric[0]: "response"})
             notes.append(f"column '{numeric[0]}' used as 'response' (the only other numeric column)")
     if "curve" not in table.columns and "response" in table.columns:
@@ -233,13 +283,15 @@ def read_table_csv(path: str | Path, columns: dict[str, tuple[str, str]] | None 
     ``dose``; the names in :data:`TIDY_ALIASES` and dose columns with a molar unit in their
     name (``dose_uM``, ``concentration (nM)``: converted to molar) are recognised; and a
     table with a dose column where only one reading remains gets ``response`` (its one other
-    numeric column) and ``curve`` (its one text column, or the file's stem when there is
-    none: one curve). What was done is listed in ``table.attrs["notes"]``.
+    numeric column, never a replicate, well or index number) and ``curve`` (its one text
+    column, or the file's stem when there is none: one curve). What was done is listed in
+    ``table.attrs["notes"]``.
 
     Raises:
         AnalysisInputError: If the file is missing, a folder, empty or not a table, a row's
             fields do not match the header's (:func:`~ferroscreen.csv_tables.read_csv_table`),
-            or ``columns`` names a column it lacks or is given for a wells table.
+            ``columns`` names a column it lacks or is given for a wells table, or a dose-response
+            table without ``response`` leaves no one reading of it (:func:`_infer_tidy_roles`).
     """
     from ferroscreen.csv_tables import read_csv_table
 
@@ -253,7 +305,7 @@ def read_table_csv(path: str | Path, columns: dict[str, tuple[str, str]] | None 
         table, notes = _apply_column_map(table, columns, path)
     if not wells:
         table, more = _rename_tidy_aliases(table)
-        table, inferred = _infer_tidy_roles(table, path.stem)
+        table, inferred = _infer_tidy_roles(table, path.stem, path)
         notes += more + inferred
     table.attrs["notes"] = notes
     return table
@@ -264,9 +316,12 @@ def _numeric(table: pd.DataFrame, column: str, source) -> np.ndarray:
     bad = np.isnan(values) & table[column].notna().to_numpy()
     if np.any(bad):
         row = int(np.flatnonzero(bad)[0])
+        cell = str(table[column].iloc[row]).strip()
+        comma = (" (a decimal comma: write decimal points, or save the table separated by semicolons)"
+                 if re.fullmatch(r"[+-]?\d*,\d+", cell) else "")
         raise AnalysisInputError(
             f"{_where(source)}: column '{column}' row {row + 2}: "
-            f"'{table[column].iloc[row]}' is not a number"
+            f"'{table[column].iloc[row]}' is not a number{comma}"
         )
     return values
 

@@ -67,7 +67,11 @@ def _table_records(path: Path, lines: list[str], delim: str, first: int = 0) -> 
         def at(column: str | None, lineno=lineno) -> str:
             return f"{path}:{lineno}: column '{column}'" if column else f"{path}:{lineno}"
 
-        values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        filled = next((i for i, h in enumerate(header) if not h and i < len(cells) and cells[i].strip()), None)
+        if filled is not None:  # Excel's trailing ';;' columns are left out only while they are empty
+            raise LayoutError(f"{path}:{lineno}: column {filled + 1} holds '{cells[filled].strip()}' but has no name "
+                              "in the header (name it, or delete the column)")
+        values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}
         records.append(LayoutRecord(values, at, f"line {lineno}", path.stem))
     return header, records
 

@@ -554,6 +554,29 @@ def _second_drug(rec: LayoutRecord, row: dict, out_row: dict, decimal_comma: boo
     out_row["compound"] = f"{out_row['compound']}+{row['drug2']}" + (f" ({dose})" if dose else "")
 
 
+def _without_unnamed_columns(header: list[str], records: list[LayoutRecord]) -> tuple[list[str], list[LayoutRecord]]:
+    """``header`` and ``records`` without the columns the header leaves unnamed (Excel's trailing ``;;``).
+
+    Records key cells by column name, so they hold one cell for all unnamed columns: the
+    last one's, as a reader builds its dict.
+
+    Raises:
+        LayoutError: For an unnamed column holding a value, naming the cell's line and the
+            column's position (1 = the first).
+    """
+    unnamed = [k for k, h in enumerate(header) if not h]
+    if not unnamed:
+        return header, records
+    for rec in records:
+        value = rec.values.get("", "").strip()
+        if value:
+            raise LayoutError(f"{rec.where(None)}: column {unnamed[-1] + 1} holds '{value}' but has no name in the "
+                              f"header (name it, or delete the column)")
+    return ([h for h in header if h],
+            [LayoutRecord({k: v for k, v in rec.values.items() if k}, rec.where, rec.origin, rec.plate)
+             for rec in records])
+
+
 def layout_from_records(
     source: Path,
     header: list[str],
@@ -568,7 +591,8 @@ def layout_from_records(
 
     Args:
         source: The file the records came from (named in errors and kept as the layout's source).
-        header: Column names as the file wrote them (every record's ``values`` keys are among them).
+        header: Column names as the file wrote them (every record's ``values`` keys are among them);
+            columns without a name are left out when they hold no value.
         records: The wells, in file order.
         plate_format: Format to check wells against; by default the smallest of 96/384/1536 that
             holds every well.
@@ -579,20 +603,22 @@ def layout_from_records(
         form: The layout's :attr:`~ferroscreen.plate.layout.PlateLayout.form`.
 
     Raises:
-        LayoutError: Naming the place of the first problem found.
+        LayoutError: Naming the place of the first problem found (a column named twice, a value in
+            a column without a name...).
     """
     def at(column: str | None = None) -> str:
         if callable(header_where):
             return header_where(column) if column else str(source)
         return header_where or str(source)
 
+    records = list(records)
+    header, records = _without_unnamed_columns(header, records)
     twice = next((h for k, h in enumerate(header) if h in header[:k]), None)
     if twice is not None:
         raise LayoutError(f"{at(twice)}: column '{twice}' appears twice in the header")
     if not any(is_layout_column(h) for h in header):  # before the columns' checks: maybe a plate read
         raise NotALayout(f"{at()}: no layout column besides the wells (compound, concentration, role, mode...; "
                          f"header: {', '.join(header)})")
-    records = list(records)
     try:
         names, header_units = layout_columns(header)
         other_role = _role_column(names, records)
