@@ -97,16 +97,85 @@ def signal_note(label: str) -> str:
 
 #: Fractions beyond [0, 1] by more than this are counted in the notes before clipping.
 _CLIP_SLACK = 0.05
+#: A scan where the pos_ctrl's signal over the vehicle's is at least this share of its largest is at full kill...
+FULL_KILL_SHARE = 0.8
+#: ... if the pos_ctrl's signal there is at least this share of its largest (not a read at the blank).
+FULL_KILL_LEVEL = 0.2
+#: A pos_ctrl never this many times the vehicle's signal has no kill window (said).
+MIN_KILL_WINDOW = 2.0
+#: Before the full kill, the reference follows the vehicle's growth back by at most this factor.
+MAX_EARLY_GROWTH = 4.0
+
+
+def _kill_reference(level: pd.Series, base: pd.Series | None, plate: str, times: np.ndarray
+                    ) -> tuple[pd.Series, list[str]]:
+    """The 100 %-dead reference of one plate at ``times``, and notes (see :func:`dead_signal_fraction`).
+
+    ``level`` is the positive pos_ctrl median by time, ``base`` the vehicle median by time (None: no
+    vehicle reading); a time after the full kill without a pos_ctrl reading has none (NaN).
+    """
+    level = level.sort_index()
+    base = (base if base is not None else pd.Series(dtype=float)).where(lambda b: b > 0)  # at the blank: none
+    window = level / base.reindex(level.index)
+    strong = level >= FULL_KILL_LEVEL * level.max()  # a control read near the blank has not killed
+    judged = window[strong].notna().any()
+    largest = float(window[strong].max()) if judged else np.nan
+    if judged:
+        full = strong & (window >= FULL_KILL_SHARE * largest)
+    else:  # no vehicle reading: the control's own signal, against its largest
+        full = level >= FULL_KILL_SHARE * level.max()
+    first = full.idxmax()
+    ref = level.reindex(times)
+    early = times[times < first]
+    # the cells a full kill would have counted then: fewer by the vehicle's growth up to the full kill
+    growth = (base.reindex(times) / base.get(first, np.nan)).clip(1 / MAX_EARLY_GROWTH, 1.0).fillna(1.0)
+    ref[ref.index < first] = level[first] * growth[ref.index < first]
+    notes = []
+    if judged and largest < MIN_KILL_WINDOW:
+        notes.append(f"plate {plate}: the pos_ctrl wells are never {MIN_KILL_WINDOW:g}x the vehicle's signal (at "
+                     f"most {largest:.3g}x, at {window[strong].idxmax():g} h): no kill window, so frac_dead is "
+                     f"relative to a control that did not kill; check that the pos_ctrl wells are a lysis or full-kill "
+                     f"control")
+    if len(early):
+        what = (f"{window[first]:.3g}x the vehicle's signal, {largest:.3g}x at most" if judged
+                else f"{level[first]:.4g}, {level.max():.4g} at most; no vehicle reading to compare with")
+        was = window.get(early[0], np.nan)
+        start = f"; {was:.3g}x the vehicle's at {early[0]:g} h" if np.isfinite(was) else ""
+        span = f"{early[0]:g} h" if len(early) == 1 else f"{early[0]:g}-{early[-1]:g} h"
+        grown = growth[early]
+        back = (f", times the vehicle's signal then over its signal at {first:g} h ({grown.min():.2f} to "
+                f"{grown.max():.2f}: the cells were fewer)" if (grown < 1).any() else "")
+        notes.append(f"plate {plate}: the pos_ctrl wells reach their full kill at {first:g} h ({what}); the "
+                     f"{len(early)} earlier scan(s) ({span}{start}), before it had killed, are scaled by its "
+                     f"{first:g} h level ({level[first]:.4g} = 100 % dead){back}, not by their own")
+    return ref, notes
 
 
 def dead_signal_fraction(table: pd.DataFrame, layout: PlateLayout, source=None) -> tuple[pd.DataFrame, list[str]]:
     """A wells table (``plate, well, time_h, frac_dead``) from a blank-subtracted dead-cell signal; notes.
 
-    A dead-cell signal (LDH release, SYTOX/CellTox/propidium iodide fluorescence) is scaled by
-    the layout's ``pos_ctrl`` wells, a lysis or full-kill control read as 100 % dead: per plate and
-    read time, ``frac_dead = signal / median(pos_ctrl signal)`` (after :func:`subtract_blank`, so
-    medium-only wells are 0 %; the vehicle keeps its spontaneous death, which the fitted lower
-    plateau takes). Values are clipped to [0, 1]; those more than 5 % outside are counted.
+    A dead-cell signal (LDH release, SYTOX/CellTox/propidium iodide fluorescence, a Cytotox object
+    count) is scaled by the layout's ``pos_ctrl`` wells, a lysis or full-kill control read as 100 %
+    dead: ``frac_dead = signal / reference`` (after :func:`subtract_blank`, so medium-only wells are
+    0 %; the vehicle keeps its spontaneous death, which the fitted lower plateau takes). Values are
+    clipped to [0, 1]; those more than 5 % outside are counted.
+
+    The reference is the median of the pos_ctrl wells per plate and scan, from the first scan on
+    which the control is at its **full kill**: its signal over the vehicle's (the median of the
+    ``vehicle`` wells, else the ``neg_ctrl`` wells; none where the vehicle reads at or below the
+    blank) is at least :data:`FULL_KILL_SHARE` of its largest over the scans where the control's
+    signal is at least :data:`FULL_KILL_LEVEL` of its largest (a control read near the blank has
+    not killed, whatever its ratio to a vehicle also near the blank); without a vehicle reading,
+    its signal is at least :data:`FULL_KILL_SHARE` of its largest. A lysis control
+    is at full kill from the first scan, so each scan is scaled by its own (an endpoint read by its
+    one scan), which follows the growth of the cells and the drift of the reader. A drug control
+    (staurosporine) read kinetically kills over hours: the scans before its full kill are not
+    divided by a control that has not killed yet (that calls the vehicle up to 100 % dead) but by
+    its level at the full kill, times the vehicle's signal then over the vehicle's signal at the
+    full kill (the cells a full kill would have counted then were fewer; the ratio is held to
+    [1 / :data:`MAX_EARLY_GROWTH`, 1], and is 1 without a vehicle reading). Scans so scaled are said
+    per plate, and so is a control that is never :data:`MIN_KILL_WINDOW` times the vehicle's signal
+    (no kill window: its fractions are then relative to a control that did not kill).
 
     Raises:
         AnalysisInputError: Without ``pos_ctrl`` wells holding a positive reading.
@@ -120,15 +189,27 @@ def dead_signal_fraction(table: pd.DataFrame, layout: PlateLayout, source=None) 
             f"full-kill control, 100 % dead): mark them with role pos_ctrl")
     top = _read_wells_of_role(out, layout, "pos_ctrl")
     keys = ["plate", "time_h"]
-    level = out[top].groupby(keys)["value"].median().rename("_top")
-    out = out.join(level, on=keys)
-    usable = out["_top"] > 0
-    if not usable.any():
+    level = out[top].groupby(keys)["value"].median()
+    level = level[level > 0]
+    if level.empty:
         raise AnalysisInputError(
             f"{source or 'plate read'}: a dead-cell signal is scaled by the layout's pos_ctrl wells (a lysis or "
             f"full-kill control, 100 % dead), and none holds a reading above the blank")
+    base_role = "vehicle" if layout.wells_with_role("vehicle") else "neg_ctrl"
+    base = out[_read_wells_of_role(out, layout, base_role) & ~top].groupby(keys)["value"].median()
+    refs, held = [], []
+    for plate, plate_level in level.groupby(level="plate", sort=False):
+        plate_level = plate_level.droplevel("plate")
+        plate_base = base.xs(plate, level="plate") if plate in base.index.get_level_values("plate") else None
+        times = np.sort(out.loc[out["plate"] == plate, "time_h"].unique())
+        ref, said = _kill_reference(plate_level, plate_base, str(plate), times)
+        held += said
+        refs.append(pd.DataFrame({"plate": plate, "time_h": ref.index, "_top": ref.to_numpy(float)}))
+    refs = pd.concat(refs, ignore_index=True)
+    out = out.merge(refs, on=keys, how="left")
+    usable = out["_top"] > 0
     notes = [f"dead-cell signal scaled by the median of the pos_ctrl (lysis) wells per plate and time: "
-             f"{level.mean():.4g} on average = 100 % dead"]
+             f"{refs['_top'].mean():.4g} on average = 100 % dead", *held]
     if (~usable).any():
         notes.append(f"{int((~usable).sum())} reading(s) on a plate or at a time without a pos_ctrl reading "
                      f"left out")

@@ -10,9 +10,12 @@ apoptosis, ...). Wells of the compound without a rescue agent count as
 ferrostatin-1. Two designs are recognised (column ``design``):
 
 ``curve`` (the rescued treatment has a fitted dose-response curve)
-    The pair is compared on the mode's endpoint fraction ``frac_<mode>``
-    (else ``viability``, else the first shared readout), in two ways, each
-    a test, never a point estimate alone:
+    The pair is compared on one readout that both series were fitted on
+    (the **readout contract**, below: the mode's endpoint fraction
+    ``frac_<mode>``, else the dead fraction ``frac_dead``, else
+    ``viability``; for an agent of unknown mode ``viability``, else
+    ``frac_dead``; else the first shared readout), in two ways, each a
+    test, never a point estimate alone:
 
     * **effect**: the wells of both series at the highest dose they share
       (``concentration``) are compared as in the single-dose design below
@@ -53,7 +56,10 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     time-averaged fraction of the mode ``auc_<mode>`` (it integrates every
     time point, so it is far less noisy than the endpoint fraction in wells
     where few cells are left), else the endpoint fraction ``frac_<mode>``,
-    else ``viability`` (agents of unknown mode). The compound-alone level
+    then the same two of the dead fraction (``auc_dead``, ``frac_dead``: a
+    dead-cell stain or signal, or the sum of a classifier's death modes),
+    then ``viability`` (agents of unknown mode: ``viability`` first, then the
+    dead fraction), under the readout contract below. The compound-alone level
     ``A`` comes from, in order of preference:
 
     1. the mean of two or more alone wells at that dose (``alone_source`` ``wells``);
@@ -94,7 +100,24 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     significant (``p_value <= alpha``, ``R`` below ``A``) and at least
     ``min_reduction``. ``call_rescued`` applies the same effect rule to
     ``R - V``. The reduction on ``frac_<mode>`` and ``auc_<mode>`` is
-    reported in ``frac_*`` and ``auc_*`` columns whichever readout decides.
+    reported in ``frac_*`` and ``auc_*`` columns whichever readout decides
+    (on ``frac_dead`` and ``auc_dead`` when the deciding readout is one of
+    those, or the table has no fraction of the mode).
+
+**Readout contract** (both designs). A Fer-1 rescue of the dead fraction
+confirms ferroptosis as a rescue of ``frac_ferroptosis`` does: where the
+table has no fraction of the agent's mode (a dead-cell stain with
+``--dead``, a dead-cell signal with ``--signal dead``), the dead fraction is
+used before ``viability``. Of the readouts in the design's order that the
+pair has, the first on which the compound alone is active (``curve``: its
+fit is called ``active``, towards more death on a fraction; ``single_dose``:
+its effect ``A - V`` passes the rule above) decides, so a compound that kills on ``frac_dead``
+is not called "not active" on a viability readout that does not see the
+death (or on a mode the classifier does not call). Where the compound alone
+is active on none of them, the first readout decides and the verdict says
+it is not active there. The choice looks at the compound alone only, never
+at the rescued arm, so it does not inflate the rescue calls. The readout
+used is the ``readout`` column.
 """
 
 from __future__ import annotations
@@ -402,6 +425,18 @@ def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, agent: str
     return out if np.isfinite(out["p_value"]) else None
 
 
+def _death_sign(readout: str, effect: float) -> float:
+    """+1 for a fraction (``frac_*``, ``auc_*``: more death raises it), else the sign of the compound's ``effect``."""
+    return 1.0 if readout.startswith(("frac_", "auc_")) else float(np.sign(effect) or 1.0)
+
+
+def _curve_readouts(mode: str) -> list[str]:
+    """Endpoint readouts a curve pair is compared on, in order of preference (module docstring)."""
+    if not mode:
+        return ["viability", "frac_dead"]
+    return list(dict.fromkeys([f"frac_{mode}", "frac_dead", "viability"]))
+
+
 def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shift, min_reduction, alpha,
                dose_tolerance) -> dict | None:
     """The ``curve`` design row of one rescued treatment, or None when it cannot be compared.
@@ -417,12 +452,13 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
     shared = [r for r in sub["readout"] if r in set(alone["readout"])]
     if not shared:
         return None
-    for pref in (f"frac_{mode}", "viability"):
-        if pref in shared:
-            readout = pref
-            break
-    else:
-        readout = shared[0]
+    candidates = [x for x in _curve_readouts(mode) if x in shared] or shared[:1]
+
+    def active_alone(x: str) -> bool:
+        a, r = alone[alone["readout"] == x].iloc[0], sub[sub["readout"] == x].iloc[0]
+        return bool(a["call"] == "active" and r["call"] != "failed" and _death_sign(x, a["effect"]) * a["effect"] > 0)
+
+    readout = next((x for x in candidates if active_alone(x)), candidates[0])  # module docstring: readout contract
     a = alone[alone["readout"] == readout].iloc[0]
     r = sub[sub["readout"] == readout].iloc[0]
     if a["call"] == "failed" or r["call"] == "failed":
@@ -436,7 +472,7 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
     f_lo, f_hi = float(ri["fieller_lo"]), float(ri["fieller_hi"])
     tops = [float(d) for d in (a.get("dose_max", np.nan), r.get("dose_max", np.nan)) if np.isfinite(float(d))]
     top = min(tops) if tops else np.nan  # the highest dose of both (NaN: fits without doses, untestable)
-    sign = 1.0 if readout.startswith(("frac_", "auc_")) else float(np.sign(a["effect"]) or 1.0)
+    sign = _death_sign(readout, a["effect"])
     st = _curve_effects(mine, vehicles, agent, group, readout, top, sign, level, dose_tolerance)
     base_active = bool(a["call"] == "active" and sign * a["effect"] > 0)
     rescued_active = r["call"] == "active"
@@ -503,10 +539,27 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
 
 
 def _readout_order(mode: str, single_dose_readout: str) -> list[str]:
+    """Readouts a single-dose rescue is compared on, in order of preference (module docstring)."""
+
+    def pair(m: str) -> list[str]:
+        both = [f"auc_{m}", f"frac_{m}"]
+        return both if single_dose_readout == "auc" else both[::-1]
+
     if not mode:
-        return ["viability"]
-    pair = [f"auc_{mode}", f"frac_{mode}"]
-    return (pair if single_dose_readout == "auc" else pair[::-1]) + ["viability"]
+        return ["viability", *pair("dead")]
+    return list(dict.fromkeys([*pair(mode), *pair("dead"), "viability"]))
+
+
+def _has_effect(st: dict, arm: str, readout: str, min_effect: float) -> bool:
+    """Whether ``arm``'s (``alone``, ``rescued``) effect over vehicle in ``st`` is a death effect.
+
+    ``st`` is a :func:`_compare` result; the effect is at least ``min_effect`` towards more death, with its
+    interval excluding 0 (without an interval, the size alone decides).
+    """
+    sign = _death_sign(readout, st["effect_alone"])
+    eff, lo, hi = st[f"effect_{arm}"], st[f"effect_{arm}_lo"], st[f"effect_{arm}_hi"]
+    excludes_zero = (sign * lo > 0 or sign * hi > 0) if np.isfinite(lo) else True
+    return bool(sign * eff >= min_effect and excludes_zero)
 
 
 def _alone_side(
@@ -598,8 +651,13 @@ def _single_dose_rows(
             "rescue_concentration": float(sub["rescue_concentration"].iloc[0]),
             "rescue_as_written": str(sub["_rwritten"].iloc[0]),
         }  # fmt: skip
+        # the readout contract (module docstring): the first readout on which the compound alone is active
+        readout = next((x for x in per_readout if _has_effect(per_readout[x], "alone", x, min_effect)),
+                       next(iter(per_readout), ""))
+        family = mode if mode and not readout.endswith("_dead") and any(
+            f"{prefix}_{mode}" in per_readout for prefix in ("frac", "auc")) else "dead"
         for prefix in ("frac", "auc"):
-            got = per_readout.get(f"{prefix}_{mode}", {})  # untestable: NaN p (see _compare)
+            got = per_readout.get(f"{prefix}_{family}", {})  # untestable: NaN p (see _compare)
             row[f"{prefix}_reduction"] = got.get("effect_reduction", np.nan)
             row[f"{prefix}_p_value"] = got.get("p_value", np.nan)
         as_written = str(sub["_rwritten"].iloc[0])
@@ -612,17 +670,12 @@ def _single_dose_rows(
             ))  # fmt: skip
             rows.append(row)
             continue
-        readout, st = next(iter(per_readout.items()))
+        st = dict(per_readout[readout])
+        sign = _death_sign(readout, st["effect_alone"])
+        alone_on = _has_effect(st, "alone", readout, min_effect)
+        rescued_on = _has_effect(st, "rescued", readout, min_effect)
         testable = bool(st.pop("testable"))
         row.update(readout=readout, **st)
-        sign = 1.0 if readout.startswith(("frac_", "auc_")) else float(np.sign(st["effect_alone"]) or 1.0)
-
-        def has_effect(eff, lo, hi, sign=sign):
-            excludes_zero = (sign * lo > 0 or sign * hi > 0) if np.isfinite(lo) else True
-            return bool(sign * eff >= min_effect and excludes_zero)
-
-        alone_on = has_effect(st["effect_alone"], st["effect_alone_lo"], st["effect_alone_hi"])
-        rescued_on = has_effect(st["effect_rescued"], st["effect_rescued_lo"], st["effect_rescued_hi"])
         red, p = st["effect_reduction"], st["p_value"]
         lower = sign * (st["effect_alone"] - st["effect_rescued"]) > 0
         significant = bool(np.isfinite(p) and p <= alpha and lower)
@@ -687,7 +740,8 @@ def confirm_rescues(
         wells: Per-well summaries joined with the layout (``compound,
             concentration, role, mode, rescue_agent, rescue_concentration,
             group, plate`` and readouts such as ``frac_<mode>``,
-            ``auc_<mode>``, ``viability``); None skips the single-dose design
+            ``auc_<mode>``, ``frac_dead``, ``auc_dead``, ``viability``);
+            None skips the single-dose design
             and leaves the curve design's effect untested (shift only).
         predict: Fitted compound-alone response at a dose (see
             :data:`AlonePredictor`); None uses alone wells only.
@@ -699,8 +753,9 @@ def confirm_rescues(
         alpha: Significance level of the effect test (both designs).
         dose_tolerance: Relative concentration difference within which alone
             wells count as the rescued dose.
-        single_dose_readout: ``"auc"`` (default, ``auc_<mode>`` first) or
-            ``"frac"`` (the endpoint fraction ``frac_<mode>`` first).
+        single_dose_readout: ``"auc"`` (default, ``auc_<mode>`` first, and
+            ``auc_dead`` before ``frac_dead``) or ``"frac"`` (the endpoint
+            fractions first).
 
     Returns:
         Columns :data:`RESCUE_COLUMNS` (NaN where a column does not apply to
