@@ -104,7 +104,7 @@ def test_no_space_for_the_store_copy_on_resume(reference, plate_dir, bundle_path
     assert not list(tiny_disk.glob(".p.h5.tmp-*"))
 
 
-@pytest.mark.parametrize("fraction", [0.3, 0.7])
+@pytest.mark.parametrize("fraction", [0.3, pytest.param(0.7, marks=pytest.mark.slow)])  # 0.7: the same path later
 def test_a_store_copy_failing_partway_is_one_line_and_leaves_the_store(reference, plate_dir, bundle_path, tmp_path,
                                                                       fraction):
     """A quota or size limit the free-space check cannot see: the copy fails mid-write, without a crash."""

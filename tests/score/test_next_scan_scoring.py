@@ -83,7 +83,7 @@ def test_watch_holds_each_sites_newest_scan_until_the_next_lands(next_reference,
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(next_reference))
 
 
-@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("k", [1, pytest.param(2, marks=pytest.mark.slow)])  # k=2 scores in tests/classifier
 def test_quantize_next_scan_bundle(plate_dir, next_bundle, tmp_path, k):
     pytest.importorskip("onnxruntime")
     from ferroscreen.models.bundle import load_bundle

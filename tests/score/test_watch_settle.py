@@ -200,6 +200,7 @@ def test_settle_s_reaches_the_run(run_main, monkeypatch, tmp_path):
 # ---------------------------------------------------------------- live
 
 
+@pytest.mark.slow  # ~25 s alone, a minute and more on a loaded 2-core runner
 @pytest.mark.timeout(240)
 def test_watch_scores_a_scan_stamped_an_hour_ahead_before_it_stops(plate_dir, bundle_path, tmp_path):
     """The last scan lands from an imager whose clock is an hour ahead: scored by the watch, not an hour later."""
