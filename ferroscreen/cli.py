@@ -619,14 +619,17 @@ def simulate(
     plate_format: Annotated[int, typer.Option("--format", help="Plate format: 96, 384 or 1536.")] = 96,
     fields: Annotated[int, typer.Option("--fields", help="Fields per well.")] = 2,
     hours: Annotated[float, typer.Option("--hours", help="Duration in hours.")] = 48.0,
-    interval_h: Annotated[float, typer.Option("--interval-h", help="Hours between scans.")] = 4.0,
+    interval_h: Annotated[
+        float, typer.Option("--interval-h", help="Hours between scans: whole minutes, at least 1 (0.3333 = 20 min; "
+                            "the file names carry no seconds).")
+    ] = 4.0,
     image_size: Annotated[
         tuple[int, int], typer.Option("--image-size", help="Frame width and height (px).")
     ] = (512, 512),
     library: Annotated[
         str, typer.Option("--library", help="'demo' or a library YAML file.")
     ] = "demo",
-    seed: Annotated[int, typer.Option("--seed", help="Master random seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Master random seed (>= 0).")] = 0,
     pixel_size: Annotated[
         float, typer.Option("--pixel-size", help="µm per pixel (0.62 = 20×, 1.24 = 10×).")
     ] = 0.62,
@@ -645,6 +648,9 @@ def simulate(
     contact_sheet: Annotated[
         Path | None, typer.Option("--contact-sheet", help="Also write a crop contact sheet PNG.")
     ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a plate already in OUT (kept if this run fails).")
+    ] = False,
 ) -> None:
     """Write a synthetic brightfield time-lapse plate with known truth (IncuCyte export)."""
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
@@ -666,7 +672,7 @@ def simulate(
         edge_effects=edge_effects,
         workers=workers,
     )
-    result = simulate_plate(out, lib, config, progress=sys.stderr.isatty())
+    result = simulate_plate(out, lib, config, progress=sys.stderr.isatty(), replace=replace)
     typer.echo(
         f"wrote {result.n_images} images, {result.n_cells} truth cells to {result.out} "
         f"in {result.seconds:.1f} s"

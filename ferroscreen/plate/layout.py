@@ -308,10 +308,21 @@ class PlateLayout:
         }
 
     def describe_compound_series(self) -> list[str]:
-        """One line per compound: name, role and dose series in readable units."""
+        """One line per series of :meth:`compounds`: name, the roles of its compound, dose series in readable units.
+
+        A rescue series (``RSL3 + Fer-1``) lists the roles of its compound's wells (``RSL3``), found through the
+        table's ``rescue_agent`` column, so compound names holding " + " themselves are listed too.
+        """
         lines = []
+        # the compound behind each series name, from the table's own rescue column: a compound may
+        # itself be named with " + " (``TNF, SMAC + zVAD``), so the name cannot be split on it
+        compound_of: dict[str, str] = {}
+        for compound, agent in zip(self.table["compound"], self.table["rescue_agent"], strict=True):
+            if isinstance(compound, str) and compound:
+                shown = f"{compound} + {agent}" if isinstance(agent, str) and agent else compound
+                compound_of.setdefault(shown, compound)
         for name, concs in self.compounds().items():
-            base = name.split(" + ")[0]
+            base = compound_of.get(name, name)
             roles = sorted(set(self.table.loc[self.table["compound"] == base, "role"]))
             doses = ", ".join(format_molar(c) for c in concs) or "no concentration"
             if not concs and "concentration_raw" in self.table.columns:  # doses kept as written (ng/ml, %)

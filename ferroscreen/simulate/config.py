@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass
 
 from ferroscreen.errors import FerroscreenError
 
+#: How far (seconds) ``interval_h`` may lie from a whole number of minutes and count as that number
+#: (covers hours typed to three decimals: ``0.333`` h is 19.98 min, 1.2 s short of 20 min).
+MINUTE_TOLERANCE_S = 2.0
+
 
 class SimulationConfigError(FerroscreenError, ValueError):
     """Simulator arguments that make no sense (negative hours, zero fields, ...)."""
@@ -20,11 +24,15 @@ class SimulationConfig:
         plate_format: 96 or 384 (any format the library has a plate map for).
         fields: Fields (images) per well and time point.
         hours: Duration; frames at ``0, interval_h, ...`` up to ``hours``.
-        interval_h: Hours between scans.
+        interval_h: Hours between scans: a whole number of minutes (at least one), as the image file
+            names carry scan times in whole minutes (``00d01h20m``). A value typed to a few decimals
+            counts as the nearest whole minute when within :data:`MINUTE_TOLERANCE_S` of it
+            (``0.3333`` and ``0.333`` are 20 min); others (``0.01`` = 0.6 min, ``0.33`` = 19.8 min)
+            are refused.
         image_size: ``(width, height)`` in pixels.
         pixel_size_um: Microns per pixel. The default 0.62 µm/px (IncuCyte 20×)
             gives cells of radius ~6–11 px; 1.24 µm/px is IncuCyte 10×.
-        seed: Master seed; every well × field uses its own generator derived
+        seed: Master seed (>= 0); every well × field uses its own generator derived
             from it, so results do not depend on worker count or order.
         wells: Only simulate these wells (``None``: the whole plate).
         density_per_mm2: Seeding density (cells per mm² of plate bottom).
@@ -61,6 +69,14 @@ class SimulationConfig:
             raise bad(f"--hours must be >= 0, got {self.hours}")
         if not (math.isfinite(self.interval_h) and self.interval_h > 0):
             raise bad(f"--interval-h must be > 0, got {self.interval_h}")
+        minutes = self.interval_h * 60
+        if round(minutes) < 1 or abs(minutes - round(minutes)) * 60 > MINUTE_TOLERANCE_S:
+            near = round(minutes)
+            hint = "at least 1 min" if near < 1 else f"e.g. {near / 60:.6g} for {near} min"
+            raise bad(f"--interval-h {self.interval_h:g} is {minutes:.4g} min: scan times are whole minutes, as the "
+                      f"image file names carry no seconds ({hint})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise bad(f"--seed must be >= 0, got {self.seed}")
         w, h = self.image_size
         if not (16 <= w <= 8192 and 16 <= h <= 8192):
             raise bad(f"--image-size must be 16..8192 px per side, got {w} {h}")
@@ -75,10 +91,26 @@ class SimulationConfig:
             raise bad(f"--workers must be >= 1, got {self.workers}")
 
     @property
+    def interval_min(self) -> int:
+        """Minutes between scans (``interval_h`` to the whole minute, see the class docstring)."""
+        return round(self.interval_h * 60)
+
+    @property
+    def times_min(self) -> list[int]:
+        """Scan times in whole minutes: ``0, interval_min, ...`` up to ``hours``."""
+        n = int(math.floor(self.hours * 60 / self.interval_min + 1e-9))
+        return [k * self.interval_min for k in range(n + 1)]
+
+    @property
     def times_h(self) -> list[float]:
-        """Scan times in hours."""
-        n = int(math.floor(self.hours / self.interval_h + 1e-9))
-        return [round(k * self.interval_h, 6) for k in range(n + 1)]
+        """Scan times in hours: the very values the frame table of the written images holds.
+
+        Each is ``whole hours + minutes / 60`` as the IncuCyte reader computes it from a file name's
+        ``..d..h..m``, rounded to 4 decimals as :func:`ferroscreen.io.frames.make_frame_table`
+        rounds it (``01h20m``: 1.3333), so the simulation, the truth files, the file names and what
+        ``score``/``evaluate`` read hold equal floats.
+        """
+        return [round(m // 60 + (m % 60) / 60, 4) for m in self.times_min]
 
     @property
     def plate_id(self) -> str:

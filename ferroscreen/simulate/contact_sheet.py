@@ -37,21 +37,30 @@ def make_contact_sheet(
         crop: Crop side in image pixels.
         seed: Seed for choosing example cells.
 
+    A plate without cells on clean frames (``--density 0``, only empty wells) gets a sheet of
+    its row labels (each ``n=0``) under a line saying so.
+
     Returns:
         The PNG path.
     """
     out, png = Path(out), Path(png)
     meta, cells = read_truth(out)
     vid = int(str(meta["plate"]).removeprefix("VID"))
-    bad = {(f["well"], f["field"], f["time_h"]) for f in meta["frames"] if f["artifact"]}
-    keep = [(w, f, t) not in bad for w, f, t in zip(cells.well, cells.field, cells.time_h,
-                                                      strict=True)]
+    # frames matched on the whole minute of the scan (the unit of the file names)
+    bad = {(f["well"], int(f["field"]), round(f["time_h"] * 60)) for f in meta["frames"] if f["artifact"]}
+    keep = np.array([(w, int(f), round(t * 60)) not in bad
+                     for w, f, t in zip(cells.well, cells.field, cells.time_h, strict=True)], dtype=bool)
     cells = cells[keep]
     rng = np.random.default_rng(seed)
     half = crop // 2
     scale = 2
     tile = crop * scale
     rows = []
+    if not len(cells):
+        note = np.full((tile // 2, LABEL_W + per_row * (tile + 2)), 255, np.uint8)
+        cv2.putText(note, "no truth cells on clean frames of this plate: no crops", (6, tile // 4 + 6),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.6, 0, 1, cv2.LINE_AA)
+        rows.append(note)
     cache: dict[str, np.ndarray] = {}
     for cls, stages in STAGES.items():
         for stage in stages:

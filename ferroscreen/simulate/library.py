@@ -119,6 +119,12 @@ class RescueAgent:
     ic50: float | None = None
     hill: float = 1.0
 
+    def to_dict(self) -> dict:
+        """JSON-ready parameters: every attribute but ``name`` (``ic50`` ``None`` when not given)."""
+        d = asdict(self)
+        d.pop("name")
+        return d
+
 
 @dataclass(frozen=True)
 class Treatment:
@@ -130,7 +136,8 @@ class Treatment:
         concentrations: Molar concentrations, one per dose (NaN for none).
         replicates: Replicate wells per dose.
         wells: Explicit well ids, or ``None`` to fill the next free wells.
-        n_wells: For single-dose entries without explicit wells: how many wells.
+        n_wells: For single-dose entries without explicit wells: how many wells (the entry gets
+            ``n_wells × replicates`` wells; a file may give ``wells: N`` or ``replicates: R``, not both).
         mode: Layout ``mode`` (references; vehicle gets ``alive``).
         rescue_agent: Rescue agent name or empty.
         rescue_concentration: Molar concentration of the rescue agent (NaN if none).
@@ -614,6 +621,9 @@ def _treatment(entry, key, compounds, agents, vehicle, fail, number, integer, na
         n_wells = integer(f"{key}.wells", wells, 1, 1536)
         if len(concs) > 1 and n_wells != 1:
             raise fail(f"{key}.wells", "use 'replicates' (not a well count) for dose series")
+        if len(concs) == 1 and "wells" in given and "replicates" in given and replicates != 1:
+            raise fail(f"{key}.wells", f"{n_wells} wells and {replicates} replicates: for one dose 'wells: N' is "
+                       "the number of wells (each a replicate), so give one of them")
     mode = _text(entry.get("mode") or "")
     if mode and mode not in CLASSES:
         raise fail(f"{key}.mode", f"unknown mode '{mode}' (one of {', '.join(CLASSES)})")

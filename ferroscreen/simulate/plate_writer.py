@@ -10,6 +10,13 @@ Output folder layout::
 Wells are simulated independently (optionally in worker processes); each
 well × field draws from ``numpy.random.default_rng([seed, row, col, field, ...])``
 so the files are byte-identical for a seed whatever the worker count.
+
+A plate is put in place whole or not at all: images go to the hidden
+``OUT/.images.tmp/`` and the tables to ``OUT/.NAME.tmp``
+(:class:`~ferroscreen.output_set.OutputSet`), renamed to their names once every
+file is written. A run that fails or is interrupted (Ctrl-C) removes them and
+leaves ``OUT`` as it was; a killed run (SIGKILL) leaves only these hidden names,
+which do not count as a plate and which the next run into ``OUT`` writes over.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import tifffile
 from ferroscreen import __version__
 from ferroscreen.errors import WellError
 from ferroscreen.io.incucyte import incucyte_export_name
+from ferroscreen.output_set import OutputSet
 from ferroscreen.plate import PlateFormat, normalize_well, well_to_rowcol
 from ferroscreen.simulate.config import SimulationConfig, SimulationConfigError
 from ferroscreen.simulate.library import CLASSES, DEATH_MODES, Library
@@ -73,21 +81,46 @@ class _WellJob:
 
 
 _PLATE_FILES = ("layout.csv", "truth.json", "truth_cells.csv")
+#: Hidden folders of the images of a run in progress and of a replaced plate (see the module docstring).
+_STAGING, _ASIDE = ".images.tmp", ".images.old"
 
 
-def _clear_earlier_plate(out: Path, replace: bool) -> None:
+def _refuse_earlier_plate(out: Path, replace: bool) -> None:
+    """Refuse ``out`` when it holds a plate, unless ``replace`` (the plate is replaced at the end)."""
     images = out / "images"
     held = [n for n in _PLATE_FILES if (out / n).exists()]
     if images.is_dir() and any(images.iterdir()):
         held.insert(0, "images/")
-    if not held:
-        return
-    if not replace:
+    if held and not replace:
         raise SimulationConfigError(f"simulate: {out}: already holds a plate ({', '.join(held)}); "
-                                    "give a new folder or remove it")
-    shutil.rmtree(images, ignore_errors=True)
-    for n in _PLATE_FILES:
-        (out / n).unlink(missing_ok=True)
+                                    "give a new folder, remove it or replace it (--replace)")
+
+
+def _put_images_in_place(out: Path, outputs: OutputSet) -> None:
+    """Rename the staged images to ``out/images`` and commit ``outputs``, all or none.
+
+    An earlier ``images/`` is set aside first and deleted at the end; if a rename fails, the steps
+    done are undone and the error raised: ``out`` holds its earlier plate.
+    """
+    images, staging, aside = out / "images", out / _STAGING, out / _ASIDE
+    shutil.rmtree(aside, ignore_errors=True)
+    had_images = images.is_dir()
+    if had_images:
+        os.replace(images, aside)
+    try:
+        os.replace(staging, images)
+    except OSError:
+        if had_images:
+            os.replace(aside, images)
+        raise
+    try:
+        outputs.commit()
+    except OSError:
+        os.replace(images, staging)
+        if had_images:
+            os.replace(aside, images)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def simulate_plate(
@@ -99,12 +132,15 @@ def simulate_plate(
 ) -> SimulationResult:
     """Simulate a plate and write images, layout and truth under ``out``.
 
+    The plate is put in place whole once written (see the module docstring): a run that fails or
+    is interrupted leaves ``out`` as it was (a folder it created is removed).
+
     Args:
         out: Output folder (created). One that already holds a plate (``images/`` with files,
             ``layout.csv``, ``truth.json`` or ``truth_cells.csv``) is refused: the new plate's
             images would lie beside the old ones under a layout and truth of the new plate only.
-        replace: Remove an earlier simulated plate in ``out`` first (its ``images/`` folder and
-            truth files) instead of refusing.
+        replace: Replace an earlier simulated plate in ``out`` (its ``images/`` folder and
+            truth files) instead of refusing; it is kept if this run fails.
         library: Compounds, rescue agents and plate maps.
         config: Run settings.
         progress: Show a progress bar on stderr.
@@ -119,7 +155,7 @@ def simulate_plate(
     """
     start = time.perf_counter()
     out = Path(out)
-    _clear_earlier_plate(out, replace)
+    _refuse_earlier_plate(out, replace)
     plans = plan_plate(library, config.plate_format)
     fmt = PlateFormat.from_n_wells(config.plate_format)
     if config.wells:
@@ -128,7 +164,7 @@ def simulate_plate(
         except WellError as exc:
             raise SimulationConfigError(f"simulate: --wells: {exc}") from None
         plans = [p for p in plans if p.well in wanted]
-    images = out / "images"
+    staging = out / _STAGING
     # everything that can fail on the library is worked out before the first file is written
     layout = plans_to_layout(plans, config.plate_format, config.plate_id)
     jobs = [
@@ -138,37 +174,63 @@ def simulate_plate(
                                     edge_effects=config.edge_effects),
             config=config,
             doubling_time_h=library.doubling_time_h,
-            images=str(images),
+            images=str(staging),
         )
         for p in plans
     ]
-    images.mkdir(parents=True, exist_ok=True)
-    layout.to_csv(out / "layout.csv")
+    created = not out.exists()
+    outputs = OutputSet(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)  # the leftover of a killed run
+        staging.mkdir()
+        layout.to_csv(outputs.path("layout.csv"))
+        results = _simulate_wells(jobs, config, progress)
+        columns = {c: [] for c in CELL_COLUMNS}
+        frames = []
+        for res in results:
+            for c in CELL_COLUMNS:
+                columns[c].extend(res["cells"][c])
+            frames.extend(res["frames"])
+        cells = cells_frame(columns)
+        meta = _truth_meta(library, config, jobs, frames)
+        write_truth(outputs, cells, meta, [p.well for p in plans], config.times_h)
+        _put_images_in_place(out, outputs)
+    except BaseException:  # Ctrl-C too: leave out as it was
+        outputs.discard()
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return SimulationResult(out, len(frames), len(cells), time.perf_counter() - start)
+
+
+def _simulate_wells(jobs: list[_WellJob], config: SimulationConfig, progress: bool) -> list[dict]:
+    """Run :func:`simulate_well` on every job, in worker processes when ``config.workers`` allows.
+
+    On an error or Ctrl-C the wells not started are cancelled and the workers ended before it is
+    raised, so no worker writes on afterwards.
+    """
     workers = config.workers or min(os.cpu_count() or 1, 8)
     workers = max(1, min(workers, len(jobs)))
     results = []
     bar = _progress(progress, len(jobs))
-    if workers == 1:
-        for job in jobs:
-            results.append(simulate_well(job))
-            bar.advance()
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            for res in pool.map(simulate_well, jobs, chunksize=1):
-                results.append(res)
+    try:
+        if workers == 1:
+            for job in jobs:
+                results.append(simulate_well(job))
                 bar.advance()
-    bar.close()
-
-    columns = {c: [] for c in CELL_COLUMNS}
-    frames = []
-    for res in results:
-        for c in CELL_COLUMNS:
-            columns[c].extend(res["cells"][c])
-        frames.extend(res["frames"])
-    cells = cells_frame(columns)
-    meta = _truth_meta(library, config, jobs, frames)
-    write_truth(out, cells, meta, [p.well for p in plans], config.times_h)
-    return SimulationResult(out, len(frames), len(cells), time.perf_counter() - start)
+        else:
+            pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+            try:
+                for res in pool.map(simulate_well, jobs, chunksize=1):
+                    results.append(res)
+                    bar.advance()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        bar.close()
+    return results
 
 
 class _Bar:
@@ -327,10 +389,7 @@ def _truth_meta(library: Library, config: SimulationConfig, jobs: list[_WellJob]
         "compounds": {
             name: c.to_dict() for name, c in library.compounds.items() if name in used
         },
-        "rescue_agents": {
-            name: {"blocks": a.blocks, "efficacy": a.efficacy, "concentration": a.concentration}
-            for name, a in library.rescue_agents.items()
-        },
+        "rescue_agents": {name: a.to_dict() for name, a in library.rescue_agents.items()},
         "wells": wells,
         "frames": sorted(frames, key=lambda f: (f["well"], f["field"], f["time_h"])),
     }

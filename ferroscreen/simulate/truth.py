@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.simulate.library import CLASSES
 
 #: Columns of ``truth_cells.csv``.
@@ -40,15 +41,22 @@ def cells_frame(records: dict[str, list]) -> pd.DataFrame:
 def timecourse(cells: pd.DataFrame, wells: list[str], times_h: list[float]) -> pd.DataFrame:
     """Per well × time: ``n_cells``, ``n_<class>`` and ``frac_<class>`` (all fields pooled).
 
-    Wells or times without any cell get zero counts and fractions.
+    Cells are counted at the scan time of ``times_h`` in the same whole minute as their own
+    ``time_h`` (scan times are whole minutes, see :attr:`SimulationConfig.times_h`), so every row of
+    ``cells`` at one of those times is counted. Wells or times without any cell get zero counts
+    and fractions; the ``time_h`` column holds the values of ``times_h``.
     """
-    grid = pd.MultiIndex.from_product([wells, times_h], names=["well", "time_h"])
+    minutes = [round(t * 60) for t in times_h]
+    grid = pd.MultiIndex.from_product([wells, minutes], names=["well", "minute"])
     counts = (
-        cells.groupby(["well", "time_h", "class"]).size().unstack("class", fill_value=0)
+        cells.assign(minute=(cells["time_h"] * 60).round().astype(int))
+        .groupby(["well", "minute", "class"]).size().unstack("class", fill_value=0)
         if len(cells)
         else pd.DataFrame(index=grid)
     )
     counts = counts.reindex(grid, fill_value=0)
+    grid = pd.MultiIndex.from_product([wells, list(times_h)], names=["well", "time_h"])
+    counts.index = grid
     out = pd.DataFrame(index=grid)
     for c in CLASSES:
         out[f"n_{c}"] = counts[c].astype(int) if c in counts else 0
@@ -59,29 +67,40 @@ def timecourse(cells: pd.DataFrame, wells: list[str], times_h: list[float]) -> p
     return out.reset_index()
 
 
-def write_truth(out: Path, cells: pd.DataFrame, meta: dict, wells: list[str],
+def write_truth(out: Path | OutputSet, cells: pd.DataFrame, meta: dict, wells: list[str],
                 times_h: list[float]) -> tuple[Path, Path]:
     """Write ``truth_cells.csv`` and ``truth.json`` (``meta`` plus the timecourses).
 
+    ``time_h`` is written as simulated: the scan times of :attr:`SimulationConfig.times_h`, equal
+    to ``truth.json``'s ``times_h`` and to the frame table's times of the image files (1.3333 for
+    ``01h20m``).
+
+    Args:
+        out: The plate folder, or the :class:`OutputSet` of a run writing into it (its owner
+            commits; else both files are put in place together).
+        cells: Truth-cell rows (columns :data:`CELL_COLUMNS`).
+        meta: The rest of ``truth.json``.
+        wells: Wells of the time courses.
+        times_h: Scan times of the time courses.
+
     Returns:
-        The two paths.
+        The two paths (where they lie once committed).
     """
     cells = cells.sort_values(["well", "field", "time_h", "cell_id"], kind="stable")
-    csv_path = out / "truth_cells.csv"
     cells = cells.assign(
         x=cells["x"].round(2), y=cells["y"].round(2), radius=cells["radius"].round(2),
-        contrast=cells["contrast"].round(3), time_h=cells["time_h"].round(4),
+        contrast=cells["contrast"].round(3),
     )
-    cells.to_csv(csv_path, index=False)
     tc = timecourse(cells, wells, times_h)
     doc = dict(meta)
     doc["timecourses"] = [
         {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
         for row in tc.to_dict(orient="records")
     ]
-    json_path = out / "truth.json"
-    json_path.write_text(json.dumps(doc, indent=1, sort_keys=False, allow_nan=False) + "\n")
-    return csv_path, json_path
+    with output_set(out) as outputs:
+        cells.to_csv(outputs.path("truth_cells.csv"), index=False)
+        outputs.path("truth.json").write_text(json.dumps(doc, indent=1, sort_keys=False, allow_nan=False) + "\n")
+    return outputs.final("truth_cells.csv"), outputs.final("truth.json")
 
 
 def read_truth(out: str | Path) -> tuple[dict, pd.DataFrame]:

@@ -11,6 +11,7 @@ reported.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -120,15 +121,17 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     cfg = detector_config(bundle.meta["detector"])
     norm = bundle.normalization
     classes = bundle.classes
+    truth_time = nearest_truth_times(frames["time_h"].to_numpy(float), truth["time_h"].unique())
     tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
     y_true, y_pred, stages, det_tp, det_fp, det_fn = [], [], [], 0, 0, 0
     foreign: dict[str, int] = {}  # matched cells of classes the model does not have
-    for idx, row in zip(frames.index, frames.itertuples(index=False), strict=True):
+    for idx, row, t_truth in zip(frames.index, frames.itertuples(index=False), truth_time, strict=True):
         raw = load_image(row.path)
         img = normalize_frame(raw)
         det = detect_cells(img, cfg)
-        key = (row.well, int(row.field), round(float(row.time_h), 4))
-        t = tkey.loc[[key]].reset_index() if key in tkey.index else truth.iloc[:0]  # [[key]]: a frame of 1 cell too
+        key = (row.well, int(row.field), t_truth)
+        t = (tkey.loc[[key]].reset_index() if not math.isnan(t_truth) and key in tkey.index  # [[key]]: 1 cell too
+             else truth.iloc[:0])
         m = match_detections(det, t)
         det_tp, det_fp, det_fn = det_tp + m["tp"], det_fp + m["fp"], det_fn + m["fn"]
         pairs = np.asarray(m["pairs"]).reshape(-1, 2)
@@ -164,6 +167,24 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
                                   _stage_order(root)),
         **({"notes": notes} if notes else {}),
     }
+
+
+def nearest_truth_times(frame_times_h: np.ndarray, truth_times_h: np.ndarray) -> list[float]:
+    """Per frame time, the nearest time of the truth within half a minute (NaN where none is).
+
+    Scan times are whole minutes in the file names (``01h20m``: the reader's 1.3333333333333333 h);
+    a truth may hold them to fewer decimals (1.3333) or, from an older simulator, with drift
+    (0.9999 for 01h00m), so frames are matched to the truth's times by nearness, not equality.
+    """
+    truth = np.sort(np.asarray(truth_times_h, float))
+    truth = truth[np.isfinite(truth)]
+    if not len(truth):
+        return [math.nan] * len(frame_times_h)
+    frame = np.asarray(frame_times_h, float)
+    pos = np.clip(np.searchsorted(truth, frame), 1, max(len(truth) - 1, 1))
+    lo, hi = truth[pos - 1], truth[np.minimum(pos, len(truth) - 1)]
+    near = np.where(np.abs(frame - lo) <= np.abs(hi - frame), lo, hi)
+    return [float(t) if abs(t - f) <= 0.5 / 60 else math.nan for t, f in zip(near, frame, strict=True)]
 
 
 def _foreign_note(root: Path, foreign: dict[str, int], n_used: int, classes: list[str]) -> str:
