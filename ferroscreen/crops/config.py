@@ -78,7 +78,8 @@ class DetectorConfig:
         radial_steps: ``"radial"``: number of candidate radii, geometrically
             spaced from ``min_radius`` to ``max_radius``.
         edge_threshold: ``"radial"``: a pixel votes when its gradient magnitude
-            exceeds the frame's median by this many robust SDs.
+            exceeds the background's median by this many of its robust SDs
+            (estimated from the quiet pixels, so crowded frames keep the bar).
         vote_sigma: ``"radial"``: votes for radius ``r`` are pooled over a
             Gaussian of ``vote_sigma * r``.
         min_score: ``"radial"``: smallest detection score kept (score = pooled
@@ -136,7 +137,7 @@ class DetectorConfig:
     radial_steps: int = 7
     edge_threshold: float = 2.0
     vote_sigma: float = 0.3
-    min_score: float = 0.45
+    min_score: float = 0.5
     body_sigma: float = 0.75
     min_darkness: float = 1.0
     neck_barrier: float = 0.0
@@ -210,7 +211,8 @@ class DetectorConfig:
 
         * ``"suspension"``: round suspension cells (leukemia lines) at 10x in an
           incubator imager, radius 4-16 px; radial-symmetry votes; the defaults.
-          ``min_score`` tuned on a ``ferroscreen simulate`` plate (seed 1).
+          ``min_score`` tuned on ``ferroscreen simulate`` wells (seeds 1, 3-5, 7;
+          300-4000 cells/mm², 0-72 h).
         * ``"adherent_10x"``: spread adherent cells in 10x phase contrast, radius
           12-45 px; ``"phase"`` method (dark-body and bright-blob seeds). Tuned
           on the odd-numbered Usiigaci T98G glioblastoma images (sets 1, 3, ..., 19).

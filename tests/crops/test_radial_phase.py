@@ -114,7 +114,7 @@ def test_votes_landing_off_the_frame_count_for_nothing(shape):
     """
     import cv2
 
-    from ferroscreen.crops.radial_votes import HALF_RES_SIGMA, TRUNCATE, radial_vote_stack
+    from ferroscreen.crops.radial_votes import HALF_RES_SIGMA, TRUNCATE, background_edge_stats, radial_vote_stack
 
     cells = pd.DataFrame({"x": [2.0, 60.0, 30.0], "y": [20.0, 47.0, 1.0], "radius": [9.0, 10.0, 7.0],
                           "look": ["alive", "ghost", "alive"]})
@@ -126,9 +126,7 @@ def test_votes_landing_off_the_frame_count_for_nothing(shape):
     x = cv2.GaussianBlur(frame.astype(np.float32), (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
     gx, gy = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
     mag = cv2.magnitude(gx, gy)
-    sample = mag[::2, ::2]
-    med = float(np.median(sample))
-    noise = 1.4826 * float(np.median(np.abs(sample - med)))
+    med, noise = background_edge_stats(mag[::2, ::2])
     ys, xs = np.nonzero(mag > med + 2.0 * noise)
     m = mag[ys, xs]
     weight = np.minimum((m - med) / (6.0 * noise), 1.0)
