@@ -745,10 +745,11 @@ def fit(
                      "read (--dead-read picks its read; scaled by the layout's pos_ctrl lysis wells)."),
     ] = None,
     dead_over: Annotated[
-        DeadOver,
-        typer.Option("--dead-over", help="What INPUT counts: all cells, dead included (phase count, Hoechst; "
-                     "fraction dead/all) or live cells only (NucLight; fraction dead/(dead+live))."),
-    ] = "all",
+        DeadOver | None,
+        typer.Option("--dead-over", help="With --dead, what INPUT counts: all cells, dead included (phase count, "
+                     "Hoechst; fraction dead/all; the default) or live cells only (NucLight; fraction "
+                     "dead/(dead+live))."),
+    ] = None,
     read: Annotated[
         str | None,
         typer.Option("--read", help="A plate-reader export's read to fit when it holds several: its number "
@@ -797,6 +798,9 @@ def fit(
         for note in lay.notes:
             typer.echo(f"note: {note}")
     store_attrs = None
+    if dead_over is not None and dead is None:
+        raise AnalysisInputError(f"{input_path}: --dead-over says what INPUT counts when --dead gives the dead cells; "
+                                 f"give --dead too, or leave --dead-over out")
     if len(inputs) == 1 and input_path.suffix.lower() in STORE_SUFFIXES:
         from ferroscreen.score.export import select_fractions
         from ferroscreen.score.store import SCORING_ATTRS, read_store
@@ -825,7 +829,8 @@ def fit(
             if given:
                 raise AnalysisInputError(f"{input_path}: {option} is for a plate-reader export; this is not one")
     else:
-        loaded = load_fit_input(inputs, lay, columns=column_map, dead=dead, dead_over=DeadOver(dead_over).value,
+        loaded = load_fit_input(inputs, lay, columns=column_map, dead=dead,
+                                dead_over=DeadOver(dead_over or "all").value,
                                 read=read, signal=ReaderSignal(signal).value, endpoint_h=endpoint_h,
                                 dead_read=dead_read)
         if len(inputs) == 1 and loaded.kind == "wells":

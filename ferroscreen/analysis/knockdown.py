@@ -836,6 +836,10 @@ def call_hits(
     unnamed = (df["role"].astype(str) == "sample") & ~df["is_control"] & (
         df["gene"].isna() | (df["gene"].astype(str).str.strip() == ""))
     unnamed_note = ""
+    if unnamed.any() and not ((df["role"].astype(str) == "sample") & ~df["is_control"] & ~unnamed).any():
+        where = layout.source if layout is not None and layout.source is not None else source or "wells table"
+        raise FerroscreenError(f"{where}: no sample well names a gene ({int(unnamed.sum())} sample well(s), e.g. "
+                               f"{_listed(df[unnamed])}): give a 'gene' (or compound) column with each well's gene")
     if unnamed.any():
         unnamed_note = (f"{int(unnamed.sum())} sample well(s) name no gene ({_listed(df[unnamed])}) and take no "
                         f"part; give their gene in the layout, or role empty")

@@ -146,6 +146,13 @@ def test_an_unknown_curve_model_is_refused_before_the_input_is_read(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_dead_over_without_dead_is_refused(tmp_path):
+    """--dead-over alone did nothing, silently (--read, --signal, --dead-read are refused alike)."""
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o"), "--dead-over", "live"])
+    assert isinstance(res.exception, FerroscreenError), res.output
+    assert "--dead-over says what INPUT counts when --dead gives the dead cells" in str(res.exception)
+
+
 def test_main_maps_errors_to_exit_2(tmp_path, monkeypatch, capsys):
     path = tmp_path / "bad.csv"
     path.write_text("curve,dose\na,1\n")

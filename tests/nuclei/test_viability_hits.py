@@ -187,6 +187,14 @@ def test_what_the_bad_input_sweep_found(tmp_path, monkeypatch, capsys):
                                for i, r in enumerate(layout.read_text().splitlines())) + "\n")
     code, _, err = _run(monkeypatch, capsys, "hits", str(paths[0]), "--layout", str(empty), "--out", out)
     assert code == 2 and "no well left to call" in err and "Traceback" not in err
+    # a layout whose sample wells name no gene at all is refused (was exit 0 with "0 genes, 0 hits")
+    nogene = tmp_path / "nogene_layout.csv"
+    rows = [r.split(",") for r in layout.read_text().splitlines()]
+    at = rows[0].index("gene") if "gene" in rows[0] else 2
+    nogene.write_text("\n".join(",".join(c if k != at or i == 0 or r[-1] != "sample" else "" for k, c in enumerate(r))
+                                for i, r in enumerate(rows)) + "\n")
+    code, _, err = _run(monkeypatch, capsys, "hits", str(paths[0]), "--layout", str(nogene), "--out", out)
+    assert code == 2 and f"{nogene}: no sample well names a gene" in err and "Traceback" not in err
 
 
 def test_hits_with_a_library_workbook(tmp_path, monkeypatch, capsys):
