@@ -22,8 +22,11 @@ by another mode leave fewer cells in this one) does not. Four components in
     below the lowest dose: every dose killed) or ``>`` (above the highest). A
     curve flagged ``far_plateau_undetermined`` (its high-dose plateau is not
     pinned by the data, so the fitted EC50 is biased low and bounded from below
-    only) shows the lower end of its interval, ``ec50_lo``, with ``>``; its
-    potency is still scored on the fitted EC50, never on that more potent bound;
+    only) shows the lower end of its interval, ``ec50_lo``, with ``>``, held
+    to the tested doses as well: a lower end below the lowest dose (a
+    step-like fit's interval can reach 1e-26 M) shows as ``>`` the lowest
+    dose, never as a pEC50 the doses cannot speak to; its potency is still
+    scored on the fitted EC50, never on that more potent bound;
 ``efficacy``
     the fitted rise of the fraction at the highest dose over the zero-dose
     level (``effect``), clipped to [0, 1];
@@ -100,7 +103,8 @@ def _within_tested_doses(sub: pd.DataFrame) -> pd.DataFrame:
     """``sub`` with ``ec50``/``pec50`` held to what the data show and ``ec50_bound`` saying where they were held.
 
     Held to the nearest tested dose outside the tested range; to the interval's lower end ``ec50_lo`` (``>``)
-    for a curve flagged ``far_plateau_undetermined``. ``potency_pec50`` is the pEC50 the potency is scored on.
+    for a curve flagged ``far_plateau_undetermined``, itself held to the lowest tested dose when it lies below
+    it. ``potency_pec50`` is the pEC50 the potency is scored on.
     """
     if not {"dose_min", "dose_max", "ec50"} <= set(sub.columns):
         return sub.assign(ec50_bound="", potency_pec50=sub["pec50"] if "pec50" in sub.columns else np.nan)
@@ -114,7 +118,7 @@ def _within_tested_doses(sub: pd.DataFrame) -> pd.DataFrame:
     ec50_lo = sub["ec50_lo"].to_numpy(float) if "ec50_lo" in sub.columns else np.full(len(sub), np.nan)
     open_top = (flags.str.split(";").map(lambda f: "far_plateau_undetermined" in f).to_numpy(bool)
                 & ~below & ~above & np.isfinite(ec50_lo) & (ec50_lo > 0))
-    held = np.where(open_top, ec50_lo, held)
+    held = np.where(open_top, np.fmax(ec50_lo, lo), held)  # fmax: a NaN dose_min leaves ec50_lo as it is
     with np.errstate(divide="ignore", invalid="ignore"):
         pec50 = np.where(below | above | open_top, -np.log10(held), fitted_pec50)
     bound = np.where(below, "<", np.where(above | open_top, ">", ""))

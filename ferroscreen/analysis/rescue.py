@@ -86,7 +86,23 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     says the rescue cannot be tested with one well per arm (``confirms`` is
     False; it is not evidence against the mode either). The vehicle wells may
     borrow an arm's variance when there is only one of them (they enter the
-    effects and the reduction's interval, never the test). The interval of the reduction is Fieller's,
+    effects and the reduction's interval, never the test).
+
+    **Wells without spread.** Wells that all read one value (0 % of a few
+    cells, as rescued wells of a full rescue often do) have a sample
+    variance of 0, which would make the test and the reduction look exact
+    (an interval of 100 % to 100 %). Such an arm's spread is no estimate: the
+    arm borrows the other arm's variance as a single well does (the alone
+    wells', or the fitted alone curve's residual variance), and when neither
+    arm has one the rescue is not tested (no interval, no ``p_value``; the
+    verdict says the arms' wells do not vary). No binomial floor from the
+    cell counts stands in: a fraction may be the mean of soft class
+    probabilities (``--fractions share``) or of tiles, whose spread has no
+    positive lower bound. Two or more vehicle wells keep their spread as
+    measured, 0 included (they enter the effects and the interval, never the
+    test).
+
+    The interval of the reduction is Fieller's,
     by test inversion: the values ``ρ`` for which the t-test of
     ``(1 - ρ) A - R + ρ V = 0`` (Welch–Satterthwaite degrees of freedom over
     the independent variance estimates: alone, rescued, vehicle, curve) is
@@ -267,12 +283,19 @@ class _Side:
         self.fit_var, self.fit_df = fit_var, fit_df
 
     @classmethod
-    def from_wells(cls, values: np.ndarray, key: str) -> _Side:
+    def from_wells(cls, values: np.ndarray, key: str, zero_spread: bool = True) -> _Side:
+        """The mean of the finite ``values`` with their sample variance (none from fewer than two).
+
+        ``zero_spread=False`` (a single-dose arm, module docstring): a variance of 0 (wells that all
+        read one value) is no estimate either (NaN), so the arm borrows one.
+        """
         values = values[np.isfinite(values)]
         n = values.size
         mean = float(values.mean()) if n else np.nan
         var = float(values.var(ddof=1)) if n >= 2 else np.nan
-        return cls(mean, n, var, n - 1.0 if n >= 2 else np.nan, key)
+        if var == 0 and not zero_spread:
+            var = np.nan
+        return cls(mean, n, var, n - 1.0 if np.isfinite(var) else np.nan, key)
 
     @property
     def has_var(self) -> bool:
@@ -315,8 +338,9 @@ def _compare(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> dict
     """Effects, reduction and the test of alone vs rescued (see the module docstring).
 
     Without a variance estimate from either arm (one alone well against one rescued well,
-    no fitted alone curve) the effects and the reduction are estimates only: ``p_value``,
-    ``df`` and every interval are NaN, and ``testable`` is False.
+    no fitted alone curve; or arms whose wells do not vary, see :meth:`_Side.from_wells`)
+    the effects and the reduction are estimates only: ``p_value``, ``df`` and every interval
+    are NaN, and ``testable`` is False.
     """
     _lend_variance(alone, rescued, vehicle)
     testable = alone.has_var or rescued.has_var
@@ -575,7 +599,7 @@ def _alone_side(
     values = pd.to_numeric(alone_wells[readout], errors="coerce").to_numpy(float)
     values = values[np.isfinite(values)]
     if values.size >= 2:
-        return _Side.from_wells(values, "alone"), "wells"
+        return _Side.from_wells(values, "alone", zero_spread=False), "wells"
     pred = predict(compound, group, readout, dose) if predict is not None else None
     if pred is not None and np.isfinite(pred.get("value", np.nan)) and np.isfinite(pred.get("se", np.nan)):
         slack = 1.0 + dose_tolerance
@@ -631,7 +655,8 @@ def _single_dose_rows(
         for readout in _readout_order(mode, single_dose_readout):
             if readout not in w.columns or readout in per_readout:
                 continue
-            rescued = _Side.from_wells(pd.to_numeric(sub[readout], errors="coerce").to_numpy(float), "rescued")
+            rescued = _Side.from_wells(pd.to_numeric(sub[readout], errors="coerce").to_numpy(float), "rescued",
+                                       zero_spread=False)
             if rescued.n == 0:
                 continue
             alone, source = _alone_side(alone_wells, readout, compound, group, dose, predict, dose_tolerance)
@@ -699,11 +724,18 @@ def _single_dose_rows(
                 f"vehicle at this dose{eff_ci} (at least {min_effect:.2g} needed; with {agent} "
                 f"{st['effect_rescued']:+.2f}): rescue not assessable"
             )
-        elif not testable:
+        elif not testable and max(st["n_alone"], st["n_rescued"]) <= 1:
             row["verdict"] = (
                 f"{who} {verb} the {mode_txt} effect by {size} (one well of {compound} alone and one with "
                 f"{agent}: no replicate wells in either arm, so no CI and no p-value; {readout}): cannot test with "
                 f"one well per arm, rescue of {mode_txt} neither confirmed nor ruled out (add replicate wells)"
+            )
+        elif not testable:  # replicate wells that all read one value: no spread to test against
+            row["verdict"] = (
+                f"{who} {verb} the {mode_txt} effect by {size} ({st['n_alone']} well(s) of {compound} alone and "
+                f"{st['n_rescued']} with {agent}, the wells of each arm all reading one value: no spread, so no "
+                f"CI and no p-value; {readout}): cannot test without spread, rescue of {mode_txt} neither "
+                f"confirmed nor ruled out"
             )
         elif confirms:
             row["verdict"] = f"{who} {verb} the {mode_txt} effect by {size} ({stat}): rescue confirms {mode_txt}"

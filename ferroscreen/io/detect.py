@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from ferroscreen.errors import AcquisitionError
@@ -24,6 +25,7 @@ from ferroscreen.io.ometiff import is_ome_name, read_ometiff
 from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
 from ferroscreen.io.scanr import is_scanr_name, read_scanr
+from ferroscreen.io.segment_outputs import walk_tree
 from ferroscreen.io.temporary_files import is_input_name, is_temporary_name
 
 FORMATS = (
@@ -70,7 +72,7 @@ def detect_format(root: Path) -> str:
         return "incucyte_archive"
     if is_imagexpress(root):
         return "imagexpress"
-    for n, p in enumerate(root.rglob("*")):
+    for n, p in enumerate(_tree_entries(root)):
         if n > 20000:
             break
         if is_temporary_name(p.name):  # a copy in progress names no layout
@@ -98,6 +100,17 @@ def detect_format(root: Path) -> str:
         "ImageXpress, Cellomics, Cytation, CellVoyager/CQ1, scanR, OME-Zarr HCS, OME-TIFF, Zeiss CZI); "
         "use --format pattern --pattern REGEX for other layouts"
     )
+
+
+def _tree_entries(root: Path) -> Iterator[Path]:
+    """Every folder and file under the folder ``root``, folder by folder, each folder's in name order.
+
+    As ``root.rglob("*")`` lists them, but symbolic links to folders are followed (a plate's ``images``
+    linked from another plate or disk), each folder once (:func:`~ferroscreen.io.segment_outputs.walk_tree`).
+    """
+    for dirpath, dirnames, filenames in walk_tree(root):
+        here = Path(dirpath)
+        yield from (here / name for name in sorted([*dirnames, *filenames]))
 
 
 def open_acquisition(
@@ -271,16 +284,15 @@ def images_in_subfolders(folder: str | Path, skip=None) -> tuple[dict[str, int],
     Returns:
         ``({sub-folder name: images}, complete)``: only sub-folders holding images, in name
         order; ``complete`` is false when counting stopped early (the counts are then lower bounds).
+        Symbolic links to folders are followed, each folder once (as the readers walk, :func:`walk_tree`).
     """
-    import os
-
     folder = Path(folder)
     counts: dict[str, int] = {}
     seen = 0
     for top in sorted(p for p in folder.iterdir() if p.is_dir()):
         if _passed_over(top, skip):
             continue
-        for dirpath, dirnames, filenames in os.walk(top):
+        for dirpath, dirnames, filenames in walk_tree(top):
             dirnames[:] = sorted(d for d in dirnames if not _passed_over(Path(dirpath) / d, skip))
             seen += len(filenames) + len(dirnames)
             n = sum(1 for f in filenames if Path(f).suffix.lower() in PLAIN_IMAGE_SUFFIXES and is_input_name(f))

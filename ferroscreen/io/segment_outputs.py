@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,6 +41,7 @@ __all__ = [
     "mentions_output",
     "output_holding",
     "present_outputs",
+    "walk_tree",
 ]
 
 #: What a run records before its first label image (see :mod:`ferroscreen.segment.run`).
@@ -51,6 +52,36 @@ SUMMARY_FILE = "segment.json"
 
 #: Sub-folders of a segment output that hold its images (label TIFFs, score stores).
 _OUTPUT_DIRS = ("labels", "store")
+
+
+def walk_tree(root: str | Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """:func:`os.walk` of ``root`` (top-down) that follows symbolic links to folders and enters each folder once.
+
+    A linked folder is read as if it were there (``plateB/images -> ../plateA/images``); its files keep the
+    path through the link. A link is not followed where that would loop or repeat: to a folder the walk has
+    already entered or is about to enter (a second link to one folder), to a folder on the way down to it
+    (``images/up -> ..``), or, from ``root``'s own tree, to a folder inside ``root`` (walked as itself).
+    Sub-folders are walked in name order; a caller prunes ``dirnames`` in place, as with :func:`os.walk`.
+    """
+    top = os.path.realpath(root)
+    entered = {top}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = os.path.realpath(dirpath)
+        kept = []
+        for d in sorted(dirnames):
+            full = os.path.join(dirpath, d)
+            real = os.path.realpath(full)
+            if real in entered or _holds(real, here) or (os.path.islink(full) and _holds(top, real)):
+                continue
+            entered.add(real)
+            kept.append(d)
+        dirnames[:] = kept
+        yield dirpath, dirnames, filenames
+
+
+def _holds(outer: str, inner: str) -> bool:
+    """Whether the real path ``inner`` is ``outer`` or lies inside it."""
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
 def is_segment_output(folder: str | Path) -> bool:
@@ -82,7 +113,7 @@ def find_segment_outputs(root: str | Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in walk_tree(root):
         if (RUN_FILE in filenames or SUMMARY_FILE in filenames) and is_segment_output(dirpath):
             found.append(Path(dirpath))
             dirnames.clear()  # nothing inside a run is input
@@ -94,8 +125,8 @@ def find_segment_outputs(root: str | Path) -> list[Path]:
 class InputWalk(NamedTuple):
     """What :func:`input_paths` found under a folder."""
 
-    #: Folders and files under it, sorted as ``sorted(root.rglob("*"))`` sorts them, without segment outputs
-    #: and temporary files.
+    #: Folders and files under it (symbolic links to folders followed, :func:`walk_tree`), sorted, without
+    #: segment outputs and temporary files.
     paths: list[Path]
     #: The segment output folders passed over (outermost only), sorted.
     outputs: list[Path]
@@ -106,12 +137,13 @@ class InputWalk(NamedTuple):
 def input_paths(root: str | Path) -> InputWalk:
     """Every folder and file under the folder ``root`` but the segment outputs and temporary files.
 
-    What ``sorted(root.rglob("*"))`` lists, without the folders :func:`is_segment_output` recognises
-    and everything inside them (their label images carry the names of the images they were made
-    from, so a reader would take them for the plate's own), and without the files a copy, download
-    or save in progress leaves (:func:`~ferroscreen.io.temporary_files.is_temporary_name`: a
-    ``~VID1_...tif`` copy would be a plate ``~VID1``); symbolic links to folders are listed, not
-    followed. A ``root`` that is no folder gives nothing. The note names the folders passed over and
+    What ``sorted(root.rglob("*"))`` lists, with symbolic links to folders followed (:func:`walk_tree`:
+    a plate's ``images`` may link to another disk's; a link that would loop is not), without the folders
+    :func:`is_segment_output` recognises and everything inside them (their label images carry the names
+    of the images they were made from, so a reader would take them for the plate's own), and without the
+    files a copy, download or save in progress leaves
+    (:func:`~ferroscreen.io.temporary_files.is_temporary_name`: a ``~VID1_...tif`` copy would be a plate
+    ``~VID1``). A ``root`` that is no folder gives nothing. The note names the folders passed over and
     counts their files (:func:`passed_over_note`), and counts the temporary files and names the
     first by its path under ``root`` (:func:`~ferroscreen.io.temporary_files.temporary_note`),
     joined by ``; `` when there are both.
@@ -122,7 +154,7 @@ def input_paths(root: str | Path) -> InputWalk:
     paths: list[Path] = []
     outputs: list[Path] = []
     temporary: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in walk_tree(root):
         here = Path(dirpath)
         kept = []
         for d in dirnames:
