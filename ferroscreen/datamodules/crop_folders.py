@@ -45,8 +45,10 @@ def crop_images(folder: Path, skipped: list[Path] | None = None) -> list[Path]:
     system files (``Thumbs.db``) are passed over; other files that are not images are appended to
     ``skipped`` when given.
     """
+    from ferroscreen.io.segment_outputs import walk_tree  # linked class folders followed, once each
+
     out = []
-    for p in sorted(folder.rglob("*")):
+    for p in sorted(Path(d) / f for d, _, files in walk_tree(folder) for f in files):
         rel = p.relative_to(folder).parts
         if any(part.startswith(".") for part in rel) or not p.is_file():
             continue

@@ -103,7 +103,8 @@ def held_ec50(row) -> tuple[str, float]:
 
     ``("<", lowest dose)`` for an EC50 below the tested doses, ``(">", highest dose)`` above them,
     ``(">", ec50_lo)`` for a curve flagged ``far_plateau_undetermined`` (bounded from below only, as the
-    ranking holds it), else ``("", ec50)``: an extrapolated EC50 is no measurement.
+    ranking holds it; a bound below the tested doses held up to the lowest, as the ranking does: "> 1e-26 M"
+    says nothing), else ``("", ec50)``: an extrapolated EC50 is no measurement.
     """
     ec50 = float(row.get("ec50", math.nan))
     said = str(row.get("ec50_bound", "") or "").strip()
@@ -116,7 +117,7 @@ def held_ec50(row) -> tuple[str, float]:
         return ">", hi
     lower = float(row.get("ec50_lo", math.nan))
     if "far_plateau_undetermined" in str(row.get("flags", "") or "").split(";") and math.isfinite(lower) and lower > 0:
-        return ">", lower
+        return ">", max(lower, lo) if math.isfinite(lo) else lower
     return "", ec50
 
 

@@ -46,12 +46,13 @@ def image_files(root: Path, limit: int = IMAGE_FILES_LIMIT) -> tuple[tuple[str, 
     At most ``limit`` files are listed; a file gone while listed is left out.
     """
     from ferroscreen.io.detect import PLAIN_IMAGE_SUFFIXES
+    from ferroscreen.io.segment_outputs import walk_tree
     from ferroscreen.io.temporary_files import is_input_name
 
     suffixes = PLAIN_IMAGE_SUFFIXES + CONTAINER_SUFFIXES
     found: list[tuple[str, int, float]] = []
     zarr: set[str] = set()  # folders inside a Zarr store
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in walk_tree(root):  # linked image folders followed, as the readers follow them
         dirs[:] = sorted(d for d in dirs if is_input_name(d))
         in_zarr = (folder in zarr or Path(folder).name.lower().endswith(".zarr")
                    or any(f in ZARR_METADATA for f in files))

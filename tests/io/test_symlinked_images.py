@@ -104,3 +104,19 @@ def test_images_in_a_linked_sub_sub_folder_are_counted(tmp_path):
     _link(folder / "sub" / "linked", "../../plateA/images")
     counts, complete = images_in_subfolders(folder)
     assert counts == {"sub": 4} and complete
+
+
+def test_the_watch_first_scan_check_and_crop_folders_follow_links(tmp_path):
+    """``score --watch``'s listing of landed images and a crop folder's class folders follow links too."""
+    from ferroscreen.datamodules.crop_folders import crop_images
+    from ferroscreen.score.first_scan import image_files
+
+    _plate_a(tmp_path)
+    plate_b = tmp_path / "plateB"
+    plate_b.mkdir()
+    _link(plate_b / "images", "../plateA/images")
+    assert sorted(Path(p).name for p, _, _ in image_files(plate_b)) == sorted(NAMES)
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    _link(crops / "alive", str(tmp_path / "plateA" / "images"))
+    assert sorted(p.name for p in crop_images(crops)) == sorted(NAMES)

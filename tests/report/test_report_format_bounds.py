@@ -132,3 +132,5 @@ def test_an_open_topped_ec50_is_held_at_its_lower_bound_as_the_ranking_holds_it(
     row = {"ec50": 8e-7, "ec50_lo": 6e-7, "dose_min": 1e-9, "dose_max": 6.6e-6, "flags": "far_plateau_undetermined"}
     assert held_ec50(row) == (">", 6e-7)
     assert held_ec50({**row, "flags": ""}) == ("", 8e-7)
+    # a step-like fit's lower bound decades below the doses is held at the lowest dose (was "> 9e-15 pM")
+    assert held_ec50({**row, "ec50": 3e-9, "ec50_lo": 9e-27}) == (">", 1e-9)
