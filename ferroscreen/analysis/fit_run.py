@@ -17,6 +17,14 @@ export through ``ferroscreen.io``, or a score store through
     default the readouts are ``viability`` (metric at the last time point
     relative to the vehicle wells of the same group) and ``gr`` (growth-rate
     inhibition, when the first time point is time zero); otherwise as ``wells``.
+
+The wells of a score store scored in tile mode carry a ``detector_mode`` column (``tiles``;
+the CLI's store reader and ``export``'s ``wells.csv`` add it, :mod:`ferroscreen.score.export`,
+and the ``wells.csv`` a fit of the store writes keeps it). Their ``n_cells`` counts tiles, so the count readouts
+(:data:`~ferroscreen.analysis.readouts.COUNT_READOUTS`: viability, GR, DIP rate, the
+endpoint count and its plate-QC row) are left out with one note
+(:data:`~ferroscreen.analysis.readouts.TILE_MODE_NOTE`), asking for one is an error, and so is
+model ``ll2`` (binomial), which weighs each fraction by the well's cell count.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
 from ferroscreen.analysis.dose_tables import CURVE_ROLES, annotate_wells
 from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, canonical_wells, wells_from_metric
+from ferroscreen.analysis.readouts import COUNT_READOUTS, tile_mode_plates
 from ferroscreen.analysis.rescue import verdict_lines
 from ferroscreen.analysis.results_workbook import write_results_workbook
 from ferroscreen.analysis.screen import (
@@ -311,6 +320,29 @@ def names_apart_by_case(layout: PlateLayout) -> list[str]:
             for spelled in by_key.values() if len(spelled) > 1]
 
 
+def check_tile_mode(table: pd.DataFrame, model: str, readouts: list[str] | None, source=None) -> None:
+    """Refuse what a wells table of tile-mode plates only (``detector_mode`` ``tiles``) cannot give.
+
+    Its ``n_cells`` counts tiles, not cells: a count readout asked for by name
+    (:data:`~ferroscreen.analysis.readouts.COUNT_READOUTS`), or model ``ll2``, which weighs each
+    fraction by its well's cell count, would be made of tile counts.
+
+    Raises:
+        AnalysisInputError: Naming ``source``, the readouts or the model, and what to fit instead.
+    """
+    tiles = tile_mode_plates(table)
+    if not tiles or set(tiles) != set(table["plate"].astype(str)):
+        return
+    where = source or "input"
+    asked = [r for r in readouts or [] if r in COUNT_READOUTS]
+    if asked:
+        raise AnalysisInputError(f"{where}: tile mode: n_cells counts tiles, not cells, so there is no "
+                                 f"{', '.join(asked)}; fit the class fractions (frac_<mode>, peak_<mode>, auc_<mode>)")
+    if model == "ll2":
+        raise AnalysisInputError(f"{where}: tile mode: n_cells counts tiles, not cells, and model ll2 (binomial) "
+                                 f"weighs each fraction by its well's cell count; fit with ll4 or ll3")
+
+
 def run_fit(
     table: pd.DataFrame,
     kind: str,
@@ -338,7 +370,9 @@ def run_fit(
     report joins the layout file ``provenance.json`` names, and where no file holds the layout (a score
     store's own, :func:`layout_from_table`) ``wells.csv`` carries its columns as ``export`` joins them
     (:func:`with_layout_columns`: compounds, doses, groups, excluded wells). A wells table without
-    ``layout`` is fitted with the layout its own columns carry (:func:`layout_in_wells`).
+    ``layout`` is fitted with the layout its own columns carry (:func:`layout_in_wells`). A wells
+    table whose ``detector_mode`` column marks every plate ``tiles`` (a tile-mode score store's) has
+    no count readouts (see the module docstring; :func:`check_tile_mode`).
 
     Raises:
         AnalysisInputError: On unusable input (message names ``source``).
@@ -384,6 +418,7 @@ def run_fit(
         return lines
     if kind == "metric":
         table = wells_from_metric(table, source=source)
+    check_tile_mode(table, model, readouts, source)
     if layout is None and kind == "wells":
         layout = layout_in_wells(table, source)
     if layout is None:

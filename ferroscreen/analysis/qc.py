@@ -11,7 +11,9 @@ One row per plate × readout:
   endpoint has no window left there, so judging the plate at the endpoint
   would fail good plates;
 * ``viability``: vehicle wells against every ``reference``/``pos_ctrl`` well
-  on the endpoint count ``n_cells_end``.
+  on the endpoint count ``n_cells_end``; no such row for a plate without
+  counts (a tile-mode plate, whose ``n_cells`` counts tiles, has no
+  ``n_cells_end``: :mod:`~ferroscreen.analysis.readouts`).
 
 Statistics (``p`` positive, ``n`` negative controls):
 
@@ -123,7 +125,7 @@ def plate_qc(
         positive = sub[sub["role"].isin(POSITIVE_ROLES)]
         targets = [((readouts or {}).get(m, f"frac_{m}"),
                     positive if m == "dead" else positive[positive["mode"] == m]) for m in modes]
-        if "n_cells_end" in sub.columns:
+        if "n_cells_end" in sub.columns and sub["n_cells_end"].notna().any():  # a tile-mode plate has none
             targets.append(("n_cells_end", positive))
         for readout, pos in targets:
             if readout not in sub.columns:

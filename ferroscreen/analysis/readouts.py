@@ -46,6 +46,15 @@ vehicle wells of the same plate and group (e.g. the same seeding density):
 
 Death fractions are left as measured (the vehicle level is the fitted
 zero-dose plateau of a dose-response curve).
+
+A wells table may mark the plates scored in tile mode (a model bundle whose
+detector classifies a fixed grid of tiles, e.g. 224 px, instead of detected
+cells) with a ``detector_mode`` column: ``tiles`` on every row of such a plate
+(blank, ``cells`` or no column otherwise). ``export`` and ``fit`` of a score
+store write it. A tile-mode plate's ``n_cells`` counts tiles, the same number
+in every well at every time, so no readout of :data:`COUNT_READOUTS` is made
+for it (its fraction readouts stand) and ``fit`` says so in one note
+(:data:`TILE_MODE_NOTE`).
 """
 
 from __future__ import annotations
@@ -58,6 +67,21 @@ from ferroscreen.analysis.inputs import validate_wells
 #: Readouts that the dose-response step can fit, by family.
 FRACTION_PREFIXES = ("frac_", "auc_", "peak_")
 VIABILITY_READOUTS = ("viability", "dip_rel", "gr", "dip_rate")
+#: Readouts made from ``n_cells``: none is made for a tile-mode plate (see the module docstring).
+COUNT_READOUTS = ("n_cells_end", "n_cells_t0", "dip_rate", "viability", "dip_rel", "gr")
+#: ``detector_mode`` of a plate scored on fixed tiles.
+TILE_MODE = "tiles"
+#: The note ``fit`` gives for tile-mode plates.
+TILE_MODE_NOTE = ("tile mode: n_cells counts tiles, not cells; count readouts left out (" + ", ".join(COUNT_READOUTS)
+                  + ")")
+
+
+def tile_mode_plates(wells: pd.DataFrame) -> list[str]:
+    """Plates of a wells table whose ``detector_mode`` column says ``tiles`` (on any row), in table order."""
+    if "detector_mode" not in wells.columns or "plate" not in wells.columns:
+        return []
+    tiles = wells["detector_mode"].fillna("").astype(str).str.strip().str.lower() == TILE_MODE
+    return list(dict.fromkeys(wells.loc[tiles, "plate"].astype(str)))
 
 
 def death_modes(wells: pd.DataFrame) -> list[str]:
@@ -97,9 +121,10 @@ def _plate_summary(
     min_rise: float,
     peak_window_h: float,
     notes: list[str],
+    counts_are_cells: bool = True,
 ) -> pd.DataFrame:
     cols = [f"frac_{m}" for m in modes]
-    has_counts = "n_cells" in sub.columns
+    has_counts = counts_are_cells and "n_cells" in sub.columns
     value_cols = cols + (["n_cells"] if has_counts else [])
     wide = sub.pivot_table(index="well", columns="time_h", values=value_cols, aggfunc="mean")
     times_all = np.array(sorted(sub["time_h"].unique()), dtype=float)
@@ -245,18 +270,26 @@ def summarise_wells(
         peak_window_h: Width of the running mean before the peak of a fraction
             (8 h: three scans at a 4 h interval, nine at 1 h).
         source: Name used in error messages.
-        notes: Receives a line per plate whose endpoint is not a scan's time, and per plate with
-            wells that have no reading at the endpoint scan (those get no endpoint readouts).
+        notes: Receives a line per plate whose endpoint is not a scan's time, per plate with
+            wells that have no reading at the endpoint scan (those get no endpoint readouts), and
+            :data:`TILE_MODE_NOTE` once when plates are tile-mode (prefixed by their names when
+            others are not).
 
     Returns:
-        Columns ``plate, well, time_end_h`` and the summaries.
+        Columns ``plate, well, time_end_h`` and the summaries; no :data:`COUNT_READOUTS` for
+        tile-mode plates (see the module docstring).
     """
     wells = validate_wells(wells, source=source)
     modes = death_modes(wells)
     notes = [] if notes is None else notes
+    tiles = tile_mode_plates(wells)
+    if tiles and "n_cells" in wells.columns:
+        some = set(tiles) != set(wells["plate"])
+        notes.append((f"plate(s) {_few(tiles)}: " if some else "") + TILE_MODE_NOTE)
     parts = []
     for plate, sub in wells.groupby("plate", sort=False):
-        part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise, peak_window_h, notes)
+        part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise, peak_window_h, notes,
+                              counts_are_cells=str(plate) not in tiles)
         part.insert(0, "plate", plate)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)

@@ -23,6 +23,14 @@ mean absolute error 0.018 against 0.067 for the mean probability, and vehicle
 wells read 0.066 dead against 0.182 (true 0.054). The mean probability is soft
 because the calibration temperature is fitted on validation *well* labels, in
 which survivors in inducer wells count as dead.
+
+A store scored in tile mode (a bundle whose detector classifies a fixed grid
+of tiles instead of detected cells: the store's ``detector`` attribute has
+``mode`` ``tiles``) holds one record per tile, so its ``n_cells`` counts tiles.
+``wells.csv`` keeps it, and marks every row with a ``detector_mode`` column
+(``tiles``; no such column in cell mode), which ``fit wells.csv`` reads to
+leave out its count readouts (:mod:`ferroscreen.analysis.readouts`);
+``export.json`` says the same in ``detector_mode`` and ``notes``.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ import pandas as pd
 from ferroscreen.json_output import write_json
 from ferroscreen.output_set import OutputSet
 from ferroscreen.plate.layout import WELLS_LAYOUT_COLUMNS
-from ferroscreen.score.store import SCORING_ATTRS, StoreError, read_store
+from ferroscreen.score.store import SCORING_ATTRS, StoreError, open_h5, read_store
 
 #: What ``export`` writes beside ``wells.csv``: the store it came from and how that was scored.
 EXPORT_RECORD = "export.json"
@@ -47,12 +55,70 @@ EXPORT_RECORD = "export.json"
 FRACTION_ESTIMATES = ("frac", "share", "corr")
 #: The estimate ``export`` and ``fit`` write to ``frac_<class>`` unless told otherwise.
 DEFAULT_FRACTIONS = "share"
+#: The ``detector_mode`` of a store scored on fixed tiles (whose ``n_cells`` counts tiles).
+TILE_MODE = "tiles"
+
+
+def _detector(attrs: dict) -> dict:
+    """The store's ``detector`` attribute as a dict (as h5py holds it, JSON text; {} when none)."""
+    detector = attrs.get("detector")
+    if isinstance(detector, bytes):
+        detector = detector.decode()
+    if isinstance(detector, str):
+        try:
+            detector = json.loads(detector)
+        except ValueError:
+            return {}
+    return detector if isinstance(detector, dict) else {}
+
+
+def detector_mode(attrs: dict) -> str:
+    """The detector mode a store's attributes record: ``cells`` or ``tiles`` (``cells`` when none is recorded)."""
+    return str(_detector(attrs).get("mode") or "cells")
+
+
+def tile_note(attrs: dict) -> str:
+    """What a tile-mode store's ``n_cells`` counts ("" for a cell-mode store)."""
+    if detector_mode(attrs) != TILE_MODE:
+        return ""
+    size = _detector(attrs).get("tile_size")
+    return (f"scored in tile mode: each frame's fixed {f'{size} px ' if size else ''}tiles are classified, not "
+            f"detected cells, so n_cells counts tiles, not cells; fit leaves the count readouts (viability, gr, "
+            f"dip_rate) out")
+
+
+def _stored_attrs(source) -> dict:
+    """The ``detector`` attribute of the score store ``source`` names, as ``{"detector": ...}`` ({} if none).
+
+    Only for a path to a store file (``.h5``/``.hdf5``) that can be read; anything else gives {}.
+    """
+    if source is None or Path(source).suffix.lower() not in (".h5", ".hdf5") or not Path(source).is_file():
+        return {}
+    try:
+        with open_h5(source) as f:
+            detector = f.attrs.get("detector")
+    except (StoreError, OSError):  # whoever read the store's wells said what is wrong with it
+        return {}
+    return {"detector": detector} if detector is not None else {}
 
 
 def select_fractions(
-    wells: pd.DataFrame, classes: list[str], estimate: str = DEFAULT_FRACTIONS, source=None
+    wells: pd.DataFrame, classes: list[str], estimate: str = DEFAULT_FRACTIONS, source=None,
+    attrs: dict | None = None,
 ) -> pd.DataFrame:
     """``wells`` with ``frac_<class>`` replaced by the ``estimate`` columns (see the module doc).
+
+    A column ``fraction_estimate`` names the estimate. When the store was scored in tile mode (its
+    attributes' ``detector`` ``mode``), a column ``detector_mode`` says ``tiles`` on every row: its
+    ``n_cells`` counts tiles, and ``fit`` makes no count readouts of it.
+
+    Args:
+        wells: The store's ``/wells`` aggregates.
+        classes: The store's classes.
+        estimate: One of :data:`FRACTION_ESTIMATES`.
+        source: The store (its path), named by errors.
+        attrs: The store's attributes; when None and ``source`` is a store file, its ``detector``
+            attribute is read from it.
 
     Raises:
         StoreError: ``estimate`` is unknown or its columns are missing.
@@ -69,6 +135,8 @@ def select_fractions(
             wells[f"pmean_{c}"] = wells[f"frac_{c}"]
             wells[f"frac_{c}"] = wells[f"{estimate}_{c}"]
     wells["fraction_estimate"] = estimate
+    if detector_mode(attrs if attrs is not None else _stored_attrs(source)) == TILE_MODE:
+        wells["detector_mode"] = TILE_MODE
     return wells
 
 
@@ -80,7 +148,7 @@ def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS, stor
     """
     store = store if store is not None else read_store(store_path)
     classes = store.classes
-    wells = select_fractions(store.wells, classes, fractions, store_path)
+    wells = select_fractions(store.wells, classes, fractions, store_path, store.attrs)
     head = ["plate", "well", "time_h", "n_cells", *[f"frac_{c}" for c in classes]]
     rest = [c for c in wells.columns if c not in head]
     wells = wells[head + rest]
@@ -145,7 +213,8 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
     """Write the ``export.json`` record of ``wells_csv`` to ``path``.
 
     It holds the version, the time, the store and its scoring attributes, and ``wells.csv``'s
-    sha256, so a later reader knows the record is this ``wells.csv``'s.
+    sha256, so a later reader knows the record is this ``wells.csv``'s; ``detector_mode``
+    (``cells`` or ``tiles``) and ``notes`` (for a tile-mode store: that ``n_cells`` counts tiles).
     """
     from ferroscreen import __version__
     from ferroscreen.hashing import file_sha256
@@ -157,6 +226,8 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
         "fractions": fractions,
         "wells_csv_sha256": file_sha256(wells_csv),
         "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
+        "detector_mode": detector_mode(attrs),
+        "notes": [note] if (note := tile_note(attrs)) else [],
     }
     write_json(path, record)
 
