@@ -5,7 +5,9 @@ evaluated frame is detected with the bundle's detector; a detection is
 matched one-to-one to the true cell whose disc contains its centre (nearest
 first); matched crops are classified and compared with the true class.
 Detection precision/recall/F1 and crop-level classification metrics are
-reported.
+reported. A tile-mode bundle detects nothing (it reads a fixed grid of tiles): there
+is no detection to score, and each tile is scored against a tile truth
+(:mod:`ferroscreen.tasks.tile_truth`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ferroscreen.crops import (
     detector_config,
     match_detections,
     normalize_frame,
+    tile_boxes,
 )
 from ferroscreen.datamodules.crop_folders import crop_images, labelled_crop_files, load_crop
 from ferroscreen.errors import FerroscreenError
@@ -34,6 +37,13 @@ from ferroscreen.models.bundle import Bundle, load_bundle
 from ferroscreen.models.precision import autocast, emulated_bf16_note, resolve_precision
 from ferroscreen.models.tta import tta_proba
 from ferroscreen.score.dataset import cut_crops
+from ferroscreen.tasks.tile_truth import (
+    TILE_TRUTHS,
+    cells_per_tile,
+    majority_class,
+    well_mode_rule,
+    well_mode_tile_labels,
+)
 
 
 @torch.no_grad()
@@ -110,28 +120,22 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     morphological stage (``n``, ``recall``: share predicted as the true class,
     ``predicted``: counts per predicted class), which shows where errors
     concentrate, e.g. first stages that still look alive.
+
+    A tile-mode bundle (detector ``mode: tiles``) is evaluated per tile instead:
+    :func:`evaluate_simulated_tiles`.
     """
-    truth = pd.read_csv(root / "truth_cells.csv")
-    acq = open_acquisition(root / "images" if (root / "images").is_dir() else root)
-    frames = acq.frames
-    following = later_scans(frames, bundle.next_scan)
-    if max_frames is not None and len(frames) > max_frames:
-        idx = np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))
-        frames = frames.iloc[idx]
     cfg = detector_config(bundle.meta["detector"])
+    if cfg.mode == "tiles":
+        return evaluate_simulated_tiles(root, bundle, max_frames, seed, precision, tta)
+    _, frames, following, frame_truth = _plate_frames(root, bundle, max_frames, seed)
     norm = bundle.normalization
     classes = bundle.classes
-    truth_time = nearest_truth_times(frames["time_h"].to_numpy(float), truth["time_h"].unique())
-    tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
     y_true, y_pred, stages, det_tp, det_fp, det_fn = [], [], [], 0, 0, 0
     foreign: dict[str, int] = {}  # matched cells of classes the model does not have
-    for idx, row, t_truth in zip(frames.index, frames.itertuples(index=False), truth_time, strict=True):
+    for idx, row, t in zip(frames.index, frames.itertuples(index=False), frame_truth, strict=True):
         raw = load_image(row.path)
         img = normalize_frame(raw)
         det = detect_cells(img, cfg)
-        key = (row.well, int(row.field), t_truth)
-        t = (tkey.loc[[key]].reset_index() if not math.isnan(t_truth) and key in tkey.index  # [[key]]: 1 cell too
-             else truth.iloc[:0])
         m = match_detections(det, t)
         det_tp, det_fp, det_fn = det_tp + m["tp"], det_fp + m["fp"], det_fn + m["fn"]
         pairs = np.asarray(m["pairs"]).reshape(-1, 2)
@@ -166,6 +170,143 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
         "per_stage": stage_report(np.asarray(y_true, int), np.asarray(y_pred, int), stages, classes,
                                   _stage_order(root)),
         **({"notes": notes} if notes else {}),
+    }
+
+
+def _plate_frames(root: Path, bundle: Bundle, max_frames: int | None, seed: int):
+    """The simulated plate's frames to evaluate (at most ``max_frames``, a seeded draw), and their truth.
+
+    Returns:
+        ``(truth, frames, following, frame_truth)``: all of ``truth_cells.csv``; the frame table
+        rows drawn; each frame's later scans for a next-scan bundle (``None``: not one); and per
+        frame (in order) its true cells (empty where the truth has no time within half a minute).
+    """
+    truth = pd.read_csv(root / "truth_cells.csv")
+    acq = open_acquisition(root / "images" if (root / "images").is_dir() else root)
+    frames = acq.frames
+    following = later_scans(frames, bundle.next_scan)
+    if max_frames is not None and len(frames) > max_frames:
+        idx = np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))
+        frames = frames.iloc[idx]
+    truth_time = nearest_truth_times(frames["time_h"].to_numpy(float), truth["time_h"].unique())
+    tkey = truth.set_index(["well", "field", "time_h"]).sort_index()
+    frame_truth = []
+    for row, t_truth in zip(frames.itertuples(index=False), truth_time, strict=True):
+        key = (row.well, int(row.field), t_truth)
+        frame_truth.append(tkey.loc[[key]].reset_index() if not math.isnan(t_truth) and key in tkey.index
+                           else truth.iloc[:0])  # [[key]]: a frame of one cell gives a table too
+    return truth, frames, following, frame_truth
+
+
+def evaluate_simulated_tiles(root: Path, bundle: Bundle, max_frames: int | None = 300, seed: int = 0,
+                             precision: str = "32", tta: bool = False) -> dict:
+    """Tile-level classification metrics of a tile-mode bundle against ``truth_cells.csv``.
+
+    A tile-mode bundle reads the fixed grid of :func:`~ferroscreen.crops.tile_boxes` (its
+    ``tile_size``/``tile_stride``), so there is no cell detection to score: ``detection`` and
+    ``per_stage`` are absent and a note says so. Every tile is cut as ``score`` cuts it, classified,
+    and compared with a tile truth (:mod:`ferroscreen.tasks.tile_truth`):
+
+    * ``tile_truth`` names the truth of the top-level figures: ``well_mode`` (the rule training
+      labelled its tiles by, on this plate's layout: ``well_mode_rule`` holds the window and roles
+      the bundle records) for a bundle trained on a plate's reference wells, else ``cell_majority``;
+      ``tile_truth_rule`` says it in words. Only tiles of frames the well rule labels are scored by it.
+    * ``cell_majority`` (beside a ``well_mode`` report) scores every tile with true cells against the
+      class most of its cells hold: where the well's mode and the cells inside disagree (a
+      ferroptosis well's tile of cells still alive) the two views differ.
+
+    A tile with no true cell centre inside is left out of both and counted apart
+    (``tiles.no_true_cell``, with what the model calls them), as are tiles whose majority class
+    the model does not have (``tiles.foreign``). ``n`` is the number of tiles scored by the
+    top-level truth; ``tiles.n`` all tiles cut from the ``n_frames`` frames.
+    """
+    cfg = detector_config(bundle.meta["detector"])
+    truth, frames, following, frame_truth = _plate_frames(root, bundle, max_frames, seed)
+    classes = bundle.classes
+    names = classes + sorted({str(c) for c in truth["class"].unique()} - set(classes))
+    code = {c: i for i, c in enumerate(names)}
+    notes: list[str] = []
+    rule = well_mode_rule(bundle.meta)
+    well_labels = None
+    if rule is None:
+        notes.append(f"{bundle.path}: the bundle does not record training on a plate's reference wells (how its "
+                     f"tiles were labelled): tiles are scored by the majority true class of their cells only")
+    else:
+        try:
+            well_labels = well_mode_tile_labels(root, classes, rule)
+        except FerroscreenError as exc:
+            notes.append(f"tiles cannot be labelled as training labelled them ({exc}): they are scored by the "
+                         f"majority true class of their cells only")
+    views: dict[str, tuple[list[int], list[int]]] = {"cell_majority": ([], []), "well_mode": ([], [])}
+    n_tiles = n_tied = n_outside = 0
+    empty_pred = np.zeros(len(classes), np.int64)
+    foreign: dict[str, int] = {}  # tiles whose cells are mostly of a class the model does not have
+    for idx, row, t in zip(frames.index, frames.itertuples(index=False), frame_truth, strict=True):
+        raw = load_image(row.path)
+        _, crops, _ = cut_crops(raw, normalize_frame(raw), cfg, bundle.crop_size, bundle.normalization,
+                                False if following is None else following.at[idx])
+        boxes = tile_boxes(raw.shape, cfg.tile_size, cfg.tile_stride)  # the grid cut_crops cut, in its order
+        pred = predict_crops(bundle, crops, precision=precision, tta=tta).argmax(1)
+        counts = cells_per_tile(boxes, t, t["class"].astype(str).map(code).to_numpy(), len(names))
+        has = counts.sum(1) > 0
+        n_tiles += len(boxes)
+        empty_pred += np.bincount(pred[~has], minlength=len(classes))
+        major, tied = majority_class(counts[has])
+        n_tied += int(tied.sum())
+        for m, p in zip(major.tolist(), pred[has].tolist(), strict=True):
+            if m < len(classes):
+                views["cell_majority"][0].append(m)
+                views["cell_majority"][1].append(p)
+            else:
+                foreign[names[m]] = foreign.get(names[m], 0) + 1
+        if well_labels is not None:
+            label = well_labels.get(str(Path(row.path).resolve()))
+            if label is None:
+                n_outside += int(has.sum())
+            else:
+                views["well_mode"][0].extend([label] * int(has.sum()))
+                views["well_mode"][1].extend(pred[has].tolist())
+
+    def report(view: str) -> dict:
+        y, p = views[view]
+        cm = confusion_matrix(np.asarray(y, int), np.asarray(p, int), len(classes))
+        return {"tile_truth": view, "tile_truth_rule": TILE_TRUTHS[view], **classification_report(cm, classes)}
+
+    n_empty = int(empty_pred.sum())
+    if n_empty:
+        called = ", ".join(f"{c} {int(k)}" for c, k in zip(classes, empty_pred, strict=True) if k)
+        notes.append(f"{n_empty} of {n_tiles} tiles hold no true cell centre: counted apart (tiles.no_true_cell), "
+                     f"not scored; the model calls them {called}")
+    if foreign:
+        counts_text = ", ".join(f"{c} {k}" for c, k in sorted(foreign.items()))
+        notes.append(f"{root}: {sum(foreign.values())} tile(s) hold mostly cells of class(es) the model does not have "
+                     f"({counts_text}; model classes {', '.join(classes)}) and are left out of the cell_majority "
+                     f"figures")
+    if bundle.frame_note:
+        notes.append(f"{bundle.path}: {bundle.frame_note}")
+    primary = "well_mode" if well_labels is not None else "cell_majority"
+    truth_said = ("its well's class, as training labelled tiles (tile_truth well_mode), and by the majority true "
+                  "class of its cells (cell_majority)" if primary == "well_mode"
+                  else "the majority true class of its cells (tile_truth cell_majority)")
+    notes.insert(0, f"tile mode: no cell detection to score ({bundle.path} reads fixed {cfg.tile_size} px tiles, "
+                    f"not detected cells); each tile holding a true cell is scored against {truth_said}")
+    tiles = {"n": n_tiles, "no_true_cell": n_empty,
+             "no_true_cell_predicted": {c: int(k) for c, k in zip(classes, empty_pred, strict=True)},
+             "cell_majority_ties": n_tied, "foreign": foreign}
+    if well_labels is not None:
+        tiles["outside_well_rule"] = n_outside
+    return {
+        "kind": "simulated_plate",
+        "data": str(root),
+        "n_frames": int(len(frames)),
+        "detector_mode": "tiles",
+        "tile_size": int(cfg.tile_size),
+        "tile_stride": int(cfg.tile_stride or cfg.tile_size),
+        **report(primary),
+        **({"well_mode_rule": rule} if well_labels is not None else {}),
+        **({"cell_majority": report("cell_majority")} if primary != "cell_majority" else {}),
+        "tiles": tiles,
+        "notes": notes,
     }
 
 
@@ -260,6 +401,37 @@ def _metric_cell(value: float | None, width: int) -> str:
     return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.3f}"
 
 
+def _report_lines(r: dict) -> list[str]:
+    """The per-class table, macro-F1 and confusion matrix of a classification report, as text lines."""
+    lines = [f"{'class':<14}{'precision':>10}{'recall':>10}{'F1':>8}{'support':>9}"]
+    for name, m in r["per_class"].items():
+        lines.append(f"{name:<14}{_metric_cell(m['precision'], 10)}{_metric_cell(m['recall'], 10)}"
+                     f"{_metric_cell(m['f1'], 8)}{m['support']:>9}")
+    covered = r.get("macro_f1_classes", r["classes"])
+    absent = [c for c in r["classes"] if c not in covered]
+    over = (f" over {', '.join(covered)} ({', '.join(absent)}: no true items, recall and F1 n/a)"
+            if absent and covered else "")
+    lines.append(f"macro-F1 {r['macro_f1']:.3f}{over}, accuracy {r['accuracy']:.3f}, n = {r['n']}")
+    lines.append("confusion (rows true, columns predicted): " + ", ".join(r["classes"]))
+    for name, row in zip(r["classes"], r["confusion"], strict=True):
+        lines.append(f"  {name:<12} " + " ".join(f"{v:>7}" for v in row))
+    return lines
+
+
+def _tile_rule_text(r: dict) -> str:
+    """The top-level tile truth of a tile-mode result in words, with the training window of the well rule."""
+    rule = r.get("well_mode_rule")
+    if r["tile_truth"] != "well_mode" or not rule:
+        return r["tile_truth_rule"]
+    onset = rule["onset_h"]
+    onset = (", ".join(f"{k} {v:g} h" for k, v in onset.items()) if isinstance(onset, dict) else f"{onset:g} h")
+    until = "" if rule["until_h"] is None else f" to {rule['until_h']:g} h"
+    early = "" if rule["alive_until_h"] is None else f"; frames up to {rule['alive_until_h']:g} h alive"
+    vehicle = "in the same window" if rule["vehicle_window"] else "every frame"
+    return (f"{r['tile_truth_rule']} (roles {'/'.join(rule['roles'])}; reference wells from {onset}{until}"
+            f"{early}; vehicle wells {vehicle}; as the bundle was trained)")
+
+
 def render_evaluation(r: dict) -> str:
     """Text table of an evaluation result."""
     precision = f", precision {r['precision']}" if r.get("precision") else ""
@@ -273,18 +445,18 @@ def render_evaluation(r: dict) -> str:
             f"detection: precision {d['precision']:.3f}, recall {d['recall']:.3f}, F1 {d['f1']:.3f} "
             f"(tp {d['tp']}, fp {d['fp']}, fn {d['fn']}) over {r['n_frames']} frames"
         )
-    lines.append(f"{'class':<14}{'precision':>10}{'recall':>10}{'F1':>8}{'support':>9}")
-    for name, m in r["per_class"].items():
-        lines.append(f"{name:<14}{_metric_cell(m['precision'], 10)}{_metric_cell(m['recall'], 10)}"
-                     f"{_metric_cell(m['f1'], 8)}{m['support']:>9}")
-    covered = r.get("macro_f1_classes", r["classes"])
-    absent = [c for c in r["classes"] if c not in covered]
-    over = (f" over {', '.join(covered)} ({', '.join(absent)}: no true items, recall and F1 n/a)"
-            if absent and covered else "")
-    lines.append(f"macro-F1 {r['macro_f1']:.3f}{over}, accuracy {r['accuracy']:.3f}, n = {r['n']}")
-    lines.append("confusion (rows true, columns predicted): " + ", ".join(r["classes"]))
-    for name, row in zip(r["classes"], r["confusion"], strict=True):
-        lines.append(f"  {name:<12} " + " ".join(f"{v:>7}" for v in row))
+    if r.get("detector_mode") == "tiles":
+        t = r["tiles"]
+        outside = (f", {t['outside_well_rule']} in frames the well rule does not label"
+                   if "outside_well_rule" in t else "")
+        lines.append(f"tile mode ({r['tile_size']} px tiles): no cell detection to score; {t['n']} tiles over "
+                     f"{r['n_frames']} frames, {t['no_true_cell']} with no true cell (counted apart){outside}")
+        lines.append(f"truth per tile ({r['tile_truth']}): {_tile_rule_text(r)}")
+    lines += _report_lines(r)
+    if "cell_majority" in r:
+        second = r["cell_majority"]
+        lines.append(f"second view, truth per tile ({second['tile_truth']}): {second['tile_truth_rule']}")
+        lines += _report_lines(second)
     if r.get("per_stage"):
         lines.append("recall per true stage (simulated truth); predicted counts: " + ", ".join(r["classes"]))
         for st in r["per_stage"]:
