@@ -17,7 +17,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
@@ -29,6 +28,7 @@ from ferroscreen.crops import (
     normalize_frame,
     tile_boxes,
 )
+from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.datamodules.crop_folders import crop_images, labelled_crop_files, load_crop
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.io import load_image, open_acquisition
@@ -181,7 +181,7 @@ def _plate_frames(root: Path, bundle: Bundle, max_frames: int | None, seed: int)
         rows drawn; each frame's later scans for a next-scan bundle (``None``: not one); and per
         frame (in order) its true cells (empty where the truth has no time within half a minute).
     """
-    truth = pd.read_csv(root / "truth_cells.csv")
+    truth = read_csv_table(root / "truth_cells.csv", "a truth table")  # a file cut mid-row is one line, not 4 cells
     acq = open_acquisition(root / "images" if (root / "images").is_dir() else root)
     frames = acq.frames
     following = later_scans(frames, bundle.next_scan)
@@ -384,6 +384,12 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
     bf16_note, precision = emulated_bf16_note(precision, "cpu"), resolved
     if (data / "truth_cells.csv").is_file():
         result = evaluate_simulated_plate(data, bundle, max_frames, precision=precision, tta=tta)
+    elif not any(data.iterdir()):
+        raise FerroscreenError(f"{data}: empty folder (expected a crop folder, one sub-folder of images per class, "
+                               f"or a simulated plate with truth_cells.csv)")
+    elif ((data / "images").is_dir() and "images" not in bundle.classes) or (data / "layout.csv").is_file():
+        raise FerroscreenError(f"{data}: a plate without truth_cells.csv: evaluate scores a simulated plate against "
+                               f"its truth, or a crop folder (one sub-folder of images per class)")
     else:
         result = evaluate_crop_folder(data, bundle, precision=precision, tta=tta)
     result["model"] = str(model)

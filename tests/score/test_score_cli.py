@@ -499,6 +499,27 @@ def test_evaluate_on_a_simulated_plate_reports_detection_classes_and_stages(plat
     assert text.returncode == 0 and "recall per true stage" in text.stdout
 
 
+
+def test_evaluate_names_a_plate_without_truth_and_a_cut_truth_file(plate_dir, bundle_path, cli, tmp_path):
+    """A plate without truth_cells.csv was sent to the crop-folder path ("the model reads each cell's next
+    scan too; a crop folder..."); a truth file cut mid-row was read as far as it went."""
+    import shutil
+
+    bare = tmp_path / "bare"
+    shutil.copytree(plate_dir / "images", bare / "images")
+    shutil.copy(plate_dir / "layout.csv", bare / "layout.csv")
+    proc = cli("evaluate", str(bare), "--model", str(bundle_path))
+    assert proc.returncode == 2 and f"{bare}: a plate without truth_cells.csv" in proc.stderr, proc.stderr
+    (tmp_path / "empty").mkdir()
+    proc = cli("evaluate", str(tmp_path / "empty"), "--model", str(bundle_path))
+    assert proc.returncode == 2 and "empty folder" in proc.stderr, proc.stderr
+    text = (plate_dir / "truth_cells.csv").read_text()
+    shutil.copy(plate_dir / "layout.csv", bare / "layout.csv")
+    (bare / "truth_cells.csv").write_text(text[: len(text) // 2].rsplit(",", 3)[0])
+    proc = cli("evaluate", str(bare), "--model", str(bundle_path))
+    assert proc.returncode == 2 and "truth_cells.csv" in proc.stderr and "fields" in proc.stderr, proc.stderr
+
+
 def test_phase_channel_is_scored_beside_a_fluorescence_channel(reference, plate_dir, bundle_path, tmp_path):
     """IncuCyte phase + green (a Cytotox dye): 'green' sorts first, but the phase channel is the one scored."""
     import tifffile
