@@ -264,13 +264,16 @@ def check_detection(
     radii = np.concatenate([d["radius"].to_numpy(float) for *_, d in found])
     radius = float(match_radius) if match_radius else float(np.median(radii)) if len(radii) else 10.0
     tp = fp = fn = n_truth = 0
-    parts = []
+    parts, outside = [], []
     for n, (rec, path, frame, shape, det) in enumerate(found):
         t = source.get(Path(path), shape) if source is not None else None
         matched = np.zeros(len(det), bool)
         missed = pd.DataFrame({"x": [], "y": []})
         if t is not None:
             if isinstance(t, pd.DataFrame):
+                off = ~(t["x"].between(0, shape[1]) & t["y"].between(0, shape[0]))
+                if off.any():  # a truth file for other images (another size, flipped x/y) reads as misses
+                    outside.append(f"{rec['image']} ({int(off.sum())})")
                 t = t.assign(radius=radius if match_radius else t["radius"].fillna(radius))
             m = match_detections(det, t)
             pairs = np.asarray(m["pairs"]).reshape(-1, 2)
@@ -291,6 +294,10 @@ def check_detection(
             (out / "overlays").mkdir(exist_ok=True)
             raw = load_image(frame)
             cv2.imwrite(str(out / "overlays" / f"{rec['image']}.png"), _overlay(raw, det, matched, missed))
+    if outside:
+        notes.append(f"{truth}: truth points outside their image in {len(outside)} image(s), "
+                     f"{', '.join(outside[:5])}{' ...' if len(outside) > 5 else ''}: counted as missed cells; is the "
+                     f"file for these images (their size, x and y not swapped)?")
     pd.concat(parts, ignore_index=True).to_csv(out / "detections.csv", index=False)
     pd.DataFrame(image_rows).to_csv(out / "images.csv", index=False)
     summary = {

@@ -46,3 +46,16 @@ def test_the_mask_of_a_folders_one_image_is_its_truth(tmp_path):
     assert res.exit_code == 0, res.output
     assert "1 image, " in res.output and "precision" in res.output
     assert set(pd.read_csv(tmp_path / "out" / "images.csv")["image"]) == {"field0"}
+
+
+def test_truth_points_outside_their_image_are_said(tmp_path):
+    """Points of a truth file for other images (x/y swapped, another size) were counted as misses silently."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    c = random_cells(SHAPE, 10, seed=3, margin=1.5)
+    tifffile.imwrite(folder / "field0.tif", (draw_cells(c, SHAPE, seed=3) * 40000).astype(np.uint16))
+    points = tmp_path / "points.csv"
+    pd.DataFrame({"image": "field0.tif", "x": [*c["x"], -5.0], "y": [*c["y"], 10000.0]}).to_csv(points, index=False)
+    res = CliRunner().invoke(app, ["detect", str(folder), "--truth", str(points), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "truth points outside their image in 1 image(s), field0 (1): counted as missed cells" in res.output
