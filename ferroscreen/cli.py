@@ -821,7 +821,7 @@ def fit(
             lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()), source=input_path)
         from ferroscreen.score.export import store_notes
 
-        loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path), "wells", lay,
+        loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path, store.attrs), "wells", lay,
                           notes=[f"note: {n}" for n in store_notes(input_path, store)],
                           options={"fractions": estimate}, derived=True)  # its wells.csv: the report's time courses
         for option, given in (("--read", read is not None), ("--dead-read", dead_read is not None),
@@ -922,12 +922,13 @@ def score(
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
     _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator, settle_s)
-    if not watch and (given := _given_options(ctx, {"poll_s": "--poll-s", "idle_exit_s": "--idle-exit-s",
-                                                     "settle_s": "--settle-s"})):
+    given = _given_options(ctx, {"poll_s": "--poll-s", "idle_exit_s": "--idle-exit-s", "settle_s": "--settle-s"})
+    if not watch and given:
         typer.echo(f"note: {', '.join(given)} only applies with --watch; this run scores the files there now and "
                    f"stops", err=True)
-    again = (f"`ferroscreen score {acquisition} --model {model} --out {out} --resume{' --watch' if watch else ''}` "
-             f"continues")
+    value = {"--poll-s": poll_s, "--idle-exit-s": idle_exit_s, "--settle-s": settle_s}
+    watching = " --watch" + "".join(f" {opt} {value[opt]:g}" for opt in given) if watch else ""  # as given
+    again = f"`ferroscreen score {acquisition} --model {model} --out {out} --resume{watching}` continues"
     try:
         s = score_plate(
             acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
@@ -964,7 +965,8 @@ def score(
     for line in s["failures"]:
         typer.echo(f"failed frame: {line}", err=True)
     typer.echo(
-        f"{s['done']} frames done, {s['failed']} failed, {s['pending']} pending; {s['cells']} cells; "
+        f"{s['done']} frames done, {s['failed']} failed, {s['pending']} pending; "
+        f"{s['cells']} {s.get('counted', 'cells')}; "
         f"{s['frames_scored']} frames scored in {s['seconds']:.1f} s -> {out}"
     )
 

@@ -23,8 +23,10 @@ The rule, per plate:
 4. Every frame of a scan takes the scan's **first** stamp: the first scan stays at 0 h,
    the time is the scan's start as IncuCyte and Harmony label scans, and it does not move
    while a scan's later wells are still landing (``score --watch``: frames already scored
-   keep their time). The frame's own stamp is kept in the column :data:`STAMP_COLUMN`,
-   added to the frame table only when some time changed.
+   keep their time). Wells stamped earlier that land after the others (copied out of order)
+   move the scan to their stamp, and a score store moves its frames with it. The frame's own
+   stamp is kept in the column :data:`STAMP_COLUMN`, added to the frame table only when some
+   time changed.
 
 A site imaged twice within one scan window (a well re-imaged a minute later) is never
 merged with itself: its second stamp starts a scan of its own, kept apart as a separate

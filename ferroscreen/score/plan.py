@@ -1,8 +1,11 @@
 """Which frames a scoring run covers: frame selection, missing frames, layout and bundle checks.
 
-The store's frame table grows append-only: frames found on a later pass
-(``--watch``, ``--resume`` after new images landed) are added at the end, so
-frame ids (row numbers) never change and cells keep pointing at their frame.
+The store's frame table grows at the end: frames found on a later pass
+(``--watch``, ``--resume`` after new images landed) are appended, and a frame
+whose scan's time moved (its first-stamped wells landed last) keeps its row, so
+frame ids (row numbers) stay; only rows never scored at a time the plate no
+longer has are dropped (:func:`update_frame_table`). Every store write lays the
+cells out again by frame id (:func:`ferroscreen.score.merge.merge_journals`).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from ferroscreen.errors import AcquisitionError, LayoutError, ModelBundleError
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.frames import frame_file
 from ferroscreen.io.planes import choose_plane
+from ferroscreen.io.scans import SITE_KEYS
 from ferroscreen.plate.wells import well_to_rowcol
 from ferroscreen.score.store import DONE, FAILED, PENDING, new_frame_table
 
-KEY = ["plate", "well", "field", "channel", "z", "time_h"]
+KEY = [*SITE_KEYS, "time_h"]
 MISSING_REASON = "missing: no image file for this well, field and time"
 
 
@@ -65,8 +69,7 @@ def select_frames(
 
 def with_missing(frames: pd.DataFrame) -> pd.DataFrame:
     """Add rows (empty ``path``) for sites absent at a timepoint the plate has."""
-    keys = ["plate", "well", "field", "channel", "z"]
-    sites = frames[keys].drop_duplicates()
+    sites = frames[list(SITE_KEYS)].drop_duplicates()
     times = pd.DataFrame({"time_h": sorted(frames["time_h"].unique())})
     grid = sites.merge(times, how="cross")
     merged = grid.merge(frames, how="left", on=KEY)
@@ -85,32 +88,97 @@ def sort_frames(df: pd.DataFrame) -> pd.DataFrame:
 def update_frame_table(existing: pd.DataFrame | None, found: pd.DataFrame) -> pd.DataFrame:
     """Merge the frames found now (with missing rows) into the store's frame table.
 
-    New keys are appended (pending, or failed as missing when they have no
-    file); a key that was missing and now has a file gets its path and
-    becomes pending. Done frames are never touched.
+    A found frame is matched to the store's row of its site (``plate, well, field, channel, z``)
+    that holds its file, else to the row of its site and time. A matched row takes the found time:
+    a frame's time is its scan's first stamp among the files there
+    (:func:`ferroscreen.io.scan_times.group_scan_times`), so a scan whose first-stamped wells land
+    after the others moves to an earlier time, and its rows move with it (done frames keep their
+    cells; the frames that read them as a later scan are judged again by the runner). A found
+    frame matched by neither takes a row of its site not done at a time the plate no longer has
+    (the missing row of that scan's former time), else it is appended (pending, or failed as
+    missing when it has no file). A row that was missing or not done and now has a file gets that
+    file and becomes pending; done frames keep their file and result.
+
+    Frame ids (row numbers) stay, except that rows not done at a time the plate no longer has,
+    left over when two partial scans merged into one, are dropped (the rows after them move up):
+    the table ends with the time points a one-shot score of the folder gives. The rows of a site
+    absent from ``found`` are kept as they are.
     """
     found = with_missing(found)
     if existing is None or existing.empty:
         table = new_frame_table(found)
     else:
-        table = existing.copy()
-        index = {tuple(k): i for i, k in enumerate(table[KEY].itertuples(index=False, name=None))}
-        new_rows = []
-        for row in found.itertuples(index=False):
-            key = tuple(getattr(row, k) for k in KEY)
-            i = index.get(key)
-            if i is None:
-                new_rows.append(row._asdict())
-            elif row.path and table.at[i, "status"] != DONE and table.at[i, "path"] != row.path:
-                table.at[i, "path"] = row.path
-                table.at[i, "status"] = PENDING
-                table.at[i, "reason"] = ""
-        if new_rows:
-            table = pd.concat([table, new_frame_table(pd.DataFrame(new_rows))], ignore_index=True)
+        table, appended = _matched_rows(existing.copy(), found)
+        if len(appended):
+            table = pd.concat([table, new_frame_table(appended)], ignore_index=True)
     missing = (table["path"] == "") & (table["status"] != DONE)
     table.loc[missing, "status"] = FAILED
     table.loc[missing, "reason"] = MISSING_REASON
     return table
+
+
+def _matched_rows(table: pd.DataFrame, found: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``table`` updated with the ``found`` frames it has rows for, and the found frames it has not.
+
+    See :func:`update_frame_table` for the matching.
+    """
+    sites = _sites(table)
+    paths = table["path"].astype(str).tolist()
+    status = table["status"].to_numpy()
+    by_file = _unique({(s, p): i for i, (s, p) in enumerate(zip(sites, paths, strict=True)) if p},
+                      Counter((s, p) for s, p in zip(sites, paths, strict=True) if p))
+    times = table["time_h"].to_numpy(float).copy()
+    by_key = {(*s, float(t)): i for i, (s, t) in enumerate(zip(sites, times, strict=True))}
+    f_sites = _sites(found)
+    f_times = found["time_h"].astype(float).tolist()
+    f_paths = found["path"].astype(str).tolist()
+    once = Counter((s, p) for s, p in zip(f_sites, f_paths, strict=True) if p)
+    taken = np.zeros(len(table), dtype=bool)
+    match = [-1] * len(found)
+    for j, (s, p) in enumerate(zip(f_sites, f_paths, strict=True)):  # 1. the row holding its file
+        i = by_file.get((s, p), -1) if p and once[(s, p)] == 1 else -1
+        if i >= 0 and not taken[i]:
+            match[j], taken[i] = i, True
+    for j, (s, t) in enumerate(zip(f_sites, f_times, strict=True)):  # 2. the row of its site and time
+        i = by_key.get((*s, t), -1) if match[j] < 0 else -1
+        if i >= 0 and not taken[i]:
+            match[j], taken[i] = i, True
+    times_now, sites_now = set(f_times), set(f_sites)
+    spare: dict[tuple, list[int]] = {}  # rows not done at a time the plate no longer has, by site
+    for i in np.argsort(times, kind="stable"):
+        if (not taken[i] and status[i] != DONE and float(times[i]) not in times_now
+                and sites[i] in sites_now):
+            spare.setdefault(sites[i], []).append(int(i))
+    for j, s in enumerate(f_sites):  # 3. a spare row of its site (found is in time order)
+        if match[j] < 0 and spare.get(s):
+            i = spare[s].pop(0)
+            match[j], taken[i] = i, True
+            paths[i] = table.at[i, "path"] = ""  # takes the found file below
+    at = np.asarray(match, dtype=np.int64)
+    hit = np.flatnonzero(at >= 0)
+    times[at[hit]] = np.asarray(f_times, dtype=float)[hit]
+    table["time_h"] = times
+    for j in hit:
+        i, p = int(at[j]), f_paths[j]
+        if p and status[i] != DONE and paths[i] != p:
+            table.at[i, "path"] = p
+            table.at[i, "status"] = PENDING
+            table.at[i, "reason"] = ""
+    dropped = [i for rows in spare.values() for i in rows]
+    if dropped:
+        table = table.drop(index=dropped).reset_index(drop=True)
+    appended = found.iloc[[j for j, i in enumerate(match) if i < 0]]
+    return table, appended
+
+
+def _sites(frames: pd.DataFrame) -> list[tuple]:
+    """Each frame's site ``(plate, well, field, channel, z)``."""
+    return list(zip(*(frames[k].to_numpy(object) for k in SITE_KEYS), strict=True))
+
+
+def _unique(index: dict, counts: Counter) -> dict:
+    """``index`` without the keys ``counts`` says occur more than once (a file that names several frames)."""
+    return {k: i for k, i in index.items() if counts[k] == 1}
 
 
 #: A watch's record of the files it found still settling: file -> ((size, mtime), when first seen so).

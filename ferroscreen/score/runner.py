@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen import __version__
-from ferroscreen.errors import ModelBundleError
+from ferroscreen.errors import AcquisitionError, ModelBundleError
 from ferroscreen.io.frames import frame_file, is_store_frame
 from ferroscreen.io.scans import later_scans, next_scan_paths, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
+from ferroscreen.score.export import detector_mode, tile_note
 from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
@@ -159,7 +160,8 @@ def score_plate(
             a store keeps its choice (a resume asking for the other is refused).
 
     Returns:
-        A summary dict (frames done/failed/pending, cells, seconds, crops/s).
+        A summary dict (frames done/failed/pending, cells, seconds, crops/s; ``counted``: ``tiles``
+        when the bundle's detector is in tile mode, whose ``cells`` are tiles, else ``cells``).
 
     Raises:
         FerroscreenError: Any problem found before writing (one line naming the file); another
@@ -339,6 +341,8 @@ def score_plate(
         log(f"{model}: {interval_note}")
     if bundle.frame_note:
         log(f"note: {model}: {bundle.frame_note}")
+    if tiles := tile_note(attrs):  # its records and counts are tiles: said before any count is
+        log(f"note: {out}: {tiles}")
     if moved:  # after every input check: an input error stays one line
         log(f"note: {moved}")
     if existing is not None and confusion_file is not None:
@@ -353,6 +357,7 @@ def score_plate(
     last_activity = time.monotonic()
     final = not watch  # watch: a next-scan bundle holds each site's newest frame until the last pass
     gap_logged = ""
+    rescan_error: tuple[str, str] | None = None  # (clock time of the first failure, the latest error) while it stands
     while True:
         ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final,
                               seen=seen)
@@ -384,6 +389,11 @@ def score_plate(
         if len(_due(store.frames, 0.0, bundle.next_scan, hold=True)[0]):
             last_activity = time.monotonic()  # files still settling
         if time.monotonic() - last_activity >= idle_exit_s:
+            if rescan_error:  # not "no new frames": what landed since the folder became unreadable is unknown
+                raise AcquisitionError(
+                    f"{acquisition}: stopped watching: the folder could not be read since {rescan_error[0]} "
+                    f"({rescan_error[1]}), so files that landed since were not seen; {out} keeps the frames scored "
+                    f"so far: fix the folder, then score it again with --resume --watch")
             held = len(_due(store.frames, 0.0, bundle.next_scan, hold=False)[0])
             log(f"no new frames for {idle_exit_s:g} s; stopping"
                 + (f" after scoring {held} newest frame(s) without "
@@ -396,10 +406,18 @@ def score_plate(
             found, _, _ = select_frames(acq.frames, acquisition, channel, plate=plate, z_plane=z_plane)
         except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
             log(f"rescan failed ({exc}); retrying")
+            rescan_error = (rescan_error or (time.strftime("%H:%M:%S"), ""))[0], str(exc)  # stands until a rescan works
             continue
-        frames = _rescore_stale(store.frames, update_frame_table(store.frames, found), bundle.next_scan, settle_s,
-                                tried, log, sizes_only=bool(moved), seen=seen)
+        rescan_error = None
+        updated = update_frame_table(store.frames, found)
+        if tried:  # frame ids: rows of a time the plate lost may be dropped (see update_frame_table)
+            old_paths = store.frames["path"].astype(str).to_numpy()
+            at = {p: i for i, p in enumerate(updated["path"].astype(str)) if p}
+            tried = {at[old_paths[i]]: sig for i, sig in tried.items() if old_paths[i] in at}
+        frames = _rescore_stale(store.frames, updated, bundle.next_scan, settle_s, tried, log, sizes_only=bool(moved),
+                                seen=seen)
         if (len(frames) != len(store.frames) or not frames["path"].equals(store.frames["path"])
+                or not frames["time_h"].equals(store.frames["time_h"])
                 or not frames["status"].equals(store.frames["status"])):
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
@@ -681,7 +699,7 @@ def _settled(path: str | None, now: float, settle_s: float, seen: SeenFiles | No
 
 
 def summarize(store, stats: dict, seconds: float) -> dict:
-    """Summary of a run: frame counts by status, cells, timings."""
+    """Summary of a run: frame counts by status, cells (``counted``: ``tiles`` in tile mode), timings."""
     st = store.frames["status"].to_numpy()
     return {
         "store_frames": int(len(st)),
@@ -689,6 +707,7 @@ def summarize(store, stats: dict, seconds: float) -> dict:
         "failed": int((st == FAILED).sum()),
         "pending": int((st == PENDING).sum()),
         "cells": int(store.attrs.get("n_cells", 0)),
+        "counted": detector_mode(store.attrs),
         "wells_rows": int(len(store.wells)),
         "frames_scored": int(stats["frames_scored"]),
         "crops_scored": int(stats["crops"]),
