@@ -126,7 +126,9 @@ def score_plate(
             waited for (:func:`open_first_scan`: the bundle and an explicit ``layout`` are checked first).
         poll_s: Seconds between polls in watch mode.
         idle_exit_s: Watch mode ends after this many seconds with nothing new (or, before the first
-            scan, raises the folder's error after this many seconds with no image data).
+            scan, raises the folder's error after this many seconds with no image data; or, while the
+            folder cannot be read again, raises :class:`~ferroscreen.errors.AcquisitionError`: files that
+            landed since were not seen).
         settle_s: Watch mode leaves a file for a later poll until it is settled: last modified at least this
             many seconds ago, or seen unchanged (size and time stamp) on a poll at least this long ago (a time
             stamp ahead of this machine's clock); see :func:`ferroscreen.score.plan.file_settled`.
