@@ -1000,49 +1000,22 @@ def export(
             "p >= 0.5), shown in the report's compound sections (0: none).",
         ),
     ] = 6,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the gallery's tie-breaks.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the gallery's tie-breaks (>= 0).")] = 0,
 ) -> None:
-    """Write wells.csv (per well x time: cell count, class fractions, QC, layout) and cell galleries from a store."""
-    from ferroscreen.score.export import export_wells, store_notes
+    """Write wells.csv (per well x time: cell count, class fractions, QC, layout) and cell galleries from a store.
+
+    All of them or, when the export fails part-way, none: the folder keeps an earlier export as it was.
+    """
+    from ferroscreen.score.export import export_plate
 
     for name, value in (("--gallery", gallery), ("--compound-gallery", compound_gallery)):
         if not 0 <= value <= MAX_GALLERY:
             raise FerroscreenError(f"{name} must be 0 (none) or a number of cells per class up to {MAX_GALLERY}, "
                                    f"not {value}")
-    from ferroscreen.score.store import one_version
-
-    with one_version(store):  # wells.csv and galleries of one version of a store a --watch is rewriting
-        path = export_wells(store, out, fractions=FractionEstimate(fractions).value)
-        typer.echo(f"-> {path}")
-        for note in store_notes(store):
-            typer.echo(f"note: {note}")
-        from ferroscreen.score.gallery import cell_pool, remove_earlier_galleries
-
-        removed = remove_earlier_galleries(out, overall=True, compounds=True)  # an earlier export's: never this plate's
-        written: set[str] = set()
-        pool = cell_pool(store, seed=seed) if gallery or compound_gallery else None  # the cells read once for both
-        if gallery:
-            from ferroscreen.score.gallery import write_gallery
-
-            g = write_gallery(store, out, per_class=gallery, seed=seed, pool=pool)
-            for note in g.notes:
-                typer.echo(f"note: {note}")
-            if g.png is not None:
-                written |= {"gallery.csv", "gallery.png"}
-                counts = g.cells["class"].value_counts()
-                typer.echo(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
-        if compound_gallery:
-            from ferroscreen.score.gallery import write_compound_galleries
-
-            g = write_compound_galleries(store, out, per_mode=compound_gallery, seed=seed, pool=pool)
-            for note in g.notes:
-                typer.echo(f"note: {note}")
-            if g.csv is not None:
-                written |= {"gallery_compounds.csv", "galleries/"}
-                typer.echo(f"-> {g.csv} ({g.cells['image'].nunique()} treatments, {len(g.cells)} cells in {g.png}/)")
-        gone = [name for name in removed if name.split(" ")[0] not in written]
-        if gone:
-            typer.echo(f"note: removed an earlier export's {', '.join(gone)} from {out}: not this export's cells")
+    if seed < 0:
+        raise FerroscreenError(f"--seed {seed}: a seed is 0 or more")
+    for line in export_plate(store, out, FractionEstimate(fractions).value, gallery, compound_gallery, seed):
+        typer.echo(line)
 
 
 @app.command()

@@ -248,24 +248,40 @@ def may_write_wells(out_dir: str | Path) -> bool:
 
 
 def unmolar_doses(layout: PlateLayout) -> list[str]:
-    """Notes on doses that are not molar.
+    """Notes on doses that are not molar or not given.
 
     One per compound whose curve wells give no dose at all, one per compound whose curve wells give
-    doses that are not molar (so it gets no curve), and one per rescue agent whose doses stay as written.
+    doses that are not molar (so it gets no curve), one per compound some of whose curve wells give
+    no dose while its others do (naming those wells: they join no curve), and one per rescue agent
+    whose doses stay as written.
+
+    Raises:
+        NothingToFitError: No curve well (:data:`~ferroscreen.analysis.dose_tables.CURVE_ROLES`) of the
+            layout names a compound (no compound column, or its cells blank in those wells): no curve.
     """
     t = layout.table
+    named = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "")]
+    if named.empty:
+        roles = f"{', '.join(CURVE_ROLES[:-1])} or {CURVE_ROLES[-1]}"
+        raise NothingToFitError(f"{layout.source or 'layout'}: no {roles} well names a compound (is its compound "
+                                f"column missing or blank?), so there is no dose-response curve to fit")
     if "concentration_raw" not in t.columns:
         return []
     raw = pd.to_numeric(t["concentration_raw"], errors="coerce")
-    lost = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "") & t["concentration"].isna() & (raw > 0)]
+    lost = named[named["concentration"].isna() & (raw[named.index] > 0)]
     notes = []
-    named = t[t["role"].isin(CURVE_ROLES) & (t["compound"].astype(str) != "")]
-    undosed = named.groupby("compound", sort=True)["concentration_raw"].apply(
-        lambda c: pd.to_numeric(c, errors="coerce").isna().all())
-    for compound in undosed.index[undosed]:
-        n = int((named["compound"] == compound).sum())
-        notes.append(f"{layout.source or 'layout'}: {compound}: no dose in the layout ({n} well(s)); its wells join "
-                     f"no dose-response curve")
+    several = named["plate_id"].nunique() > 1
+    for compound, dosed in raw[named.index].notna().groupby(named["compound"], sort=True):
+        rows = named.loc[dosed.index]
+        wells = (rows["plate_id"].astype(str) + " " if several else "") + rows["well"].astype(str)
+        if not dosed.any():
+            notes.append(f"{layout.source or 'layout'}: {compound}: no dose in the layout ({len(wells)} well(s)); its "
+                         f"wells join no dose-response curve")
+        elif not dosed.all():
+            undosed = list(wells[~dosed])
+            joins = "it joins" if len(undosed) == 1 else "they join"
+            notes.append(f"{layout.source or 'layout'}: {', '.join(undosed)} {compound}: no dose, so {joins} no "
+                         f"curve (its other wells give the compound's doses)")
     for compound, g in lost.groupby("compound", sort=True):
         units = sorted(set(g["unit"].astype(str)))
         mass = [u for u in units if u in GRAMS_PER_LITRE]

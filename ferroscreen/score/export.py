@@ -30,7 +30,12 @@ of tiles instead of detected cells: the store's ``detector`` attribute has
 ``wells.csv`` keeps it, and marks every row with a ``detector_mode`` column
 (``tiles``; no such column in cell mode), which ``fit wells.csv`` reads to
 leave out its count readouts (:mod:`ferroscreen.analysis.readouts`);
-``export.json`` says the same in ``detector_mode`` and ``notes``.
+``export.json`` says the same in ``detector_mode`` and ``notes``, and ``export`` on the console.
+
+:func:`export_plate` writes ``wells.csv``, ``export.json`` and the cell galleries
+(:mod:`ferroscreen.score.gallery`) as one :class:`~ferroscreen.score.gallery.NestedOutputSet`: an
+export that fails part-way (a damaged block of the store, Ctrl-C, a full disk) leaves the folder
+with the earlier export's files, as they were.
 """
 
 from __future__ import annotations
@@ -45,9 +50,9 @@ from pathlib import Path
 import pandas as pd
 
 from ferroscreen.json_output import write_json
-from ferroscreen.output_set import OutputSet
+from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate.layout import WELLS_LAYOUT_COLUMNS
-from ferroscreen.score.store import SCORING_ATTRS, StoreError, open_h5, read_store
+from ferroscreen.score.store import SCORING_ATTRS, StoreError, one_version, open_h5, read_store
 
 #: What ``export`` writes beside ``wells.csv``: the store it came from and how that was scored.
 EXPORT_RECORD = "export.json"
@@ -184,18 +189,78 @@ def store_notes(store_path: str | Path, store=None) -> list[str]:
     return notes
 
 
-def export_wells(store_path: str | Path, out_dir: str | Path, fractions: str = DEFAULT_FRACTIONS) -> Path:
-    """Write ``out_dir/wells.csv`` from a store (``fractions``: see :func:`wells_table`); returns its path."""
-    out_dir = Path(out_dir)
-    store = read_store(store_path)  # once, for the table and for export.json
+def export_wells(store_path: str | Path, out_dir: str | Path | OutputSet, fractions: str = DEFAULT_FRACTIONS,
+                 store=None) -> Path:
+    """Write ``out_dir/wells.csv`` and its ``export.json`` from a store; returns where ``wells.csv`` lies.
+
+    ``fractions``: see :func:`wells_table`. ``out_dir``: a folder (both files put in place together,
+    or neither), or the :class:`OutputSet` of a caller that commits them with more. ``store``: the
+    store as read already (else it is read).
+    """
+    store = store if store is not None else read_store(store_path)  # once, for the table and for export.json
     table = wells_table(store_path, fractions, store)
-    with OutputSet(out_dir) as outputs:  # wells.csv and its record together, or neither (a full disk)
+    with output_set(out_dir) as outputs:  # wells.csv and its record together, or neither (a full disk)
         csv = outputs.path("wells.csv")
         with _failed_write_named(outputs.final("wells.csv")):
             table.to_csv(csv, index=False, float_format="%.6g")
         with _failed_write_named(outputs.final(EXPORT_RECORD)):
             _write_record(outputs.path(EXPORT_RECORD), store_path, store.attrs, csv, fractions)
     return outputs.final("wells.csv")
+
+
+def export_plate(store_path: str | Path, out_dir: str | Path, fractions: str = DEFAULT_FRACTIONS, gallery: int = 10,
+                 compound_gallery: int = 6, seed: int = 0) -> list[str]:
+    """Write a store's ``wells.csv``, ``export.json`` and cell galleries into ``out_dir``, all or none.
+
+    ``gallery``: cells per class in ``gallery.png``/``gallery.csv``; ``compound_gallery``: cells per
+    death mode in each treatment's ``galleries/gNNN.png`` (``gallery_compounds.csv``); 0 for none.
+    ``seed``: the galleries' tie-breaks (0 or more). An earlier export's galleries this one does not
+    write again go (another plate's cells must not pass for this plate's). Nothing is put in place
+    before every file is written: on any failure (a damaged store, Ctrl-C) the folder keeps what it
+    held. Every file is of one version of a store that a ``score --watch`` is rewriting
+    (:func:`~ferroscreen.score.store.one_version`).
+
+    Returns:
+        The lines to show, once all is in place: ``-> PATH`` per output and ``note: ...`` (the
+        tile-mode note of :func:`tile_note`, the store's :func:`store_notes`, the galleries' notes).
+
+    Raises:
+        StoreError: The store is unreadable.
+    """
+    from ferroscreen.score.gallery import (
+        NestedOutputSet,
+        cell_pool,
+        remove_earlier_galleries,
+        write_compound_galleries,
+        write_gallery,
+    )
+
+    lines: list[str] = []
+    with one_version(store_path), NestedOutputSet(out_dir) as outputs:
+        store = read_store(store_path)
+        lines.append(f"-> {export_wells(store_path, outputs, fractions, store)}")
+        notes = [note] if (note := tile_note(store.attrs)) else []
+        lines += [f"note: {n}" for n in [*notes, *store_notes(store_path, store)]]
+        removed = remove_earlier_galleries(outputs, overall=True, compounds=True)  # an earlier export's: never ours
+        written: set[str] = set()
+        pool = cell_pool(store_path, store, seed) if gallery or compound_gallery else None  # read once for both
+        if gallery:
+            g = write_gallery(store_path, outputs, per_class=gallery, seed=seed, pool=pool)
+            lines += [f"note: {n}" for n in g.notes]
+            if g.png is not None:
+                written |= {"gallery.csv", "gallery.png"}
+                counts = g.cells["class"].value_counts()
+                lines.append(f"-> {g.png} ({', '.join(f'{c} {counts.get(c, 0)}' for c in g.cells['class'].unique())})")
+        if compound_gallery:
+            g = write_compound_galleries(store_path, outputs, per_mode=compound_gallery, seed=seed, pool=pool)
+            lines += [f"note: {n}" for n in g.notes]
+            if g.csv is not None:
+                written |= {"gallery_compounds.csv", "galleries/"}
+                lines.append(f"-> {g.csv} ({g.cells['image'].nunique()} treatments, {len(g.cells)} cells in {g.png}/)")
+        gone = [name for name in removed if name.split(" ")[0] not in written]
+        if gone:
+            lines.append(f"note: removed an earlier export's {', '.join(gone)} from {out_dir}: not this export's cells")
+    return lines
 
 
 @contextmanager

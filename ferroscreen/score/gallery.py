@@ -20,12 +20,18 @@ passed over for the next candidates; with none readable nothing is written.
 agent, cell line) over its own wells, for the death modes only, one PNG each
 (``galleries/gNNN.png``, indexed by ``gallery_compounds.csv``): the report shows
 each compound's cells in its section.
+
+Both write into an :class:`~ferroscreen.output_set.OutputSet` when given one (``export`` puts
+``wells.csv``, its record and the galleries in place together, or leaves the folder as it was):
+:class:`NestedOutputSet` holds the ``galleries/`` images with the folder's own files. Given a
+folder, each writes its files as one set of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,15 +39,79 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.output_set import OutputSet
 from ferroscreen.plate import format_molar
 from ferroscreen.score.store import DONE, PlateStore, iter_cells, read_store
 
-__all__ = ["CellPool", "Gallery", "cell_pool", "pick_gallery_cells", "write_compound_galleries", "write_gallery"]
+__all__ = ["CellPool", "Gallery", "NestedOutputSet", "cell_pool", "pick_gallery_cells", "remove_earlier_galleries",
+           "write_compound_galleries", "write_gallery"]
 
 #: Candidates kept per class and well while reading the store (spares for unreadable frames).
 PER_WELL = 3
 CSV_COLUMNS = ["class", "rank", "plate", "well", "field", "time_h", "x", "y", "radius", "p", "compound",
                "concentration", "path"]
+
+
+class NestedOutputSet(OutputSet):
+    """An :class:`~ferroscreen.output_set.OutputSet` whose outputs may lie in a subfolder (``galleries/g001.png``).
+
+    The set's temporary file of ``SUB/NAME`` is ``.SUB/NAME.tmp``, and an earlier ``SUB/NAME`` it
+    replaces or drops is set aside as ``.SUB/NAME.old``: both wait in the hidden folder ``.SUB/``, so
+    one commit puts the subfolder's files in place with the folder's own, all or none (files of
+    ``SUB/`` that are no outputs stay). ``SUB/`` is made at the commit; after the commit or a
+    discard ``.SUB/`` goes, and ``SUB/`` too when it is left empty.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        super().__init__(folder)
+        self._subfolders: set[str] = set()
+
+    def _stage(self, name: str) -> None:
+        """Make the hidden folder that holds the temporary and set-aside files of ``name``'s subfolder."""
+        sub = os.path.dirname(name)
+        if sub:
+            (self.folder / f".{sub}").mkdir(parents=True, exist_ok=True)
+            self._subfolders.add(sub)
+
+    def path(self, name: str) -> Path:
+        """The temporary path to write output ``name`` to (``SUB/NAME``: in the hidden ``.SUB/``)."""
+        tmp = super().path(name)
+        self._stage(name)
+        return tmp
+
+    def drop(self, name: str) -> None:
+        """Remove an earlier run's ``name`` at commit (``SUB/NAME`` too)."""
+        super().drop(name)
+        self._stage(name)
+
+    def commit(self) -> None:
+        """Put every output in place, subfolders' too, all or none (see :meth:`OutputSet.commit`)."""
+        try:
+            for sub in sorted(self._subfolders):
+                (self.folder / sub).mkdir(parents=True, exist_ok=True)
+            super().commit()
+        except BaseException:
+            self.discard()
+            raise
+        self._tidy()
+
+    def discard(self) -> None:
+        """Delete this run's temporaries and its hidden subfolders; the folder keeps what it held."""
+        super().discard()
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """Remove the hidden subfolders, and the subfolders left empty."""
+        for sub in sorted(self._subfolders, reverse=True):
+            for folder in (self.folder / f".{sub}", self.folder / sub):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only when empty: never a file of the user's
+        self._subfolders.clear()
+
+
+def _own_set(target: str | Path | OutputSet):
+    """``target`` when it is an :class:`OutputSet` (its owner commits), else a :class:`NestedOutputSet` of it."""
+    return contextlib.nullcontext(target) if isinstance(target, OutputSet) else NestedOutputSet(target)
 
 
 @dataclass
@@ -221,11 +291,13 @@ def _take(rows: list[dict], crops: dict[int, np.ndarray], n: int) -> list[int]:
     return [i for i in range(len(rows)) if i in crops][:n]
 
 
-def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 10, min_prob: float = 0.0,
-                  seed: int = 0, pool: CellPool | None = None) -> Gallery:
+def write_gallery(store_path: str | Path, out_dir: str | Path | OutputSet, per_class: int = 10,
+                  min_prob: float = 0.0, seed: int = 0, pool: CellPool | None = None) -> Gallery:
     """Write ``gallery.png`` and ``gallery.csv`` into ``out_dir`` (see the module doc).
 
-    ``pool``: the store's cells read already by :func:`cell_pool` (else read here).
+    ``out_dir``: a folder (both files put in place together), or the :class:`OutputSet` of a caller
+    that commits them with more. ``pool``: the store's cells read already by :func:`cell_pool` (else
+    read here). The returned paths are where the files lie once committed.
 
     Raises:
         FerroscreenError: ``per_class`` < 1, or the store is unreadable
@@ -233,7 +305,6 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
     """
     if per_class < 1:
         raise FerroscreenError(f"{store_path}: a gallery needs at least 1 cell per class, not {per_class}")
-    out_dir = Path(out_dir)
     store = read_store(store_path)
     side = max(32, int(round(1.5 * int(store.attrs.get("crop_size", 40)))))
     cand = pick_gallery_cells(store_path, per_class, min_prob, seed, store=store, pool=pool)
@@ -255,44 +326,31 @@ def write_gallery(store_path: str | Path, out_dir: str | Path, per_class: int = 
     if picked.empty:
         notes.append("no cell to show (no scored cell above the probability floor, or no frame readable)")
         return Gallery(None, None, picked, n_bad, notes)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = _draw(picked, crops, store.classes, per_class, out_dir / "gallery.png")
-    csv = out_dir / "gallery.csv"
-    _write_csv(picked, csv)
-    return Gallery(png, csv, picked, n_bad, notes)
+    with _own_set(out_dir) as outputs:
+        _draw(picked, crops, store.classes, per_class, outputs.path("gallery.png"))
+        picked.to_csv(outputs.path("gallery.csv"), index=False, float_format="%.6g")
+    return Gallery(outputs.final("gallery.png"), outputs.final("gallery.csv"), picked, n_bad, notes)
 
 
-def remove_earlier_galleries(out_dir: str | Path, overall: bool, compounds: bool) -> list[str]:
-    """Remove an earlier export's galleries that this export did not write again; the names removed.
+def remove_earlier_galleries(out_dir: str | Path | OutputSet, overall: bool, compounds: bool) -> list[str]:
+    """Remove an earlier export's galleries; the names removed (the galleries/ images as one).
 
     A report reads ``gallery.csv`` and ``gallery_compounds.csv`` from the folder, so another plate's
     cells left there would be shown as this plate's. ``overall``/``compounds``: whether the
     overall (``gallery.csv``, ``gallery.png``) or the per-treatment (``gallery_compounds.csv``,
-    ``galleries/g*.png``) gallery is to go.
+    ``galleries/gNNN.png``) gallery is to go. ``out_dir``: a folder (removed now), or the
+    :class:`NestedOutputSet` of an export, which drops them at its commit unless it writes them again.
     """
-    out_dir = Path(out_dir)
-    names = (["gallery.csv", "gallery.png"] if overall else []) + (["gallery_compounds.csv"] if compounds else [])
-    removed = []
-    for name in names:
-        if (out_dir / name).is_file():
-            (out_dir / name).unlink()
-            removed.append(name)
-    folder = out_dir / "galleries"
-    if compounds and folder.is_dir():
-        images = sorted(folder.glob("g[0-9][0-9][0-9].png"))
-        for image in images:
-            image.unlink()
+    with _own_set(out_dir) as outputs:
+        folder = outputs.folder
+        names = (["gallery.csv", "gallery.png"] if overall else []) + (["gallery_compounds.csv"] if compounds else [])
+        removed = [name for name in names if (folder / name).is_file()]
+        images = sorted(p.name for p in (folder / "galleries").glob("g[0-9][0-9][0-9].png")) if compounds else []
+        for name in [*removed, *(f"galleries/{image}" for image in images)]:
+            outputs.drop(name)
         if images:
             removed.append(f"galleries/ ({len(images)} images)")
-        with contextlib.suppress(OSError):
-            folder.rmdir()  # only when nothing of the user's is left in it
     return removed
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    table.to_csv(tmp, index=False, float_format="%.6g")
-    tmp.replace(path)
 
 
 #: Layout columns that tell treatments apart in :func:`write_compound_galleries`.
@@ -300,7 +358,7 @@ TREATMENT_KEYS = ("compound", "rescue_agent", "cell_line", "growth_condition")
 COMPOUND_CSV_COLUMNS = [*CSV_COLUMNS, "rescue_agent", "cell_line", "growth_condition", "image"]
 
 
-def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mode: int = 6,
+def write_compound_galleries(store_path: str | Path, out_dir: str | Path | NestedOutputSet, per_mode: int = 6,
                              min_prob: float = 0.5, seed: int = 0, pool: CellPool | None = None) -> Gallery:
     """One gallery per treatment: the cells its wells' classifier calls each death mode.
 
@@ -313,14 +371,19 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mo
     ``galleries/gNNN.png`` (numbered, never named after user text) and
     ``gallery_compounds.csv`` (:data:`COMPOUND_CSV_COLUMNS`; ``image`` is the
     PNG relative to ``out_dir``), which the report shows in each compound's section.
+    ``out_dir``: a folder (the images and the table put in place together), or the
+    :class:`NestedOutputSet` of a caller that commits them with more; the returned ``png`` (the
+    ``galleries/`` folder) and ``csv`` are where they lie once committed.
     ``pool``: the store's cells read already by :func:`cell_pool` (else read here).
 
     Raises:
         FerroscreenError: ``per_mode`` < 1, or the store is unreadable.
+        TypeError: ``out_dir`` is an :class:`OutputSet` that cannot hold a subfolder.
     """
     if per_mode < 1:
         raise FerroscreenError(f"{store_path}: a compound gallery needs at least 1 cell per mode, not {per_mode}")
-    out_dir = Path(out_dir)
+    if isinstance(out_dir, OutputSet) and not isinstance(out_dir, NestedOutputSet):
+        raise TypeError("write_compound_galleries writes galleries/: give a NestedOutputSet")
     store = read_store(store_path)
     lay = store.layout
     modes = [c for c in store.classes if c != "alive"]
@@ -347,7 +410,20 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mo
     for k in ("rescue_agent", "cell_line", "growth_condition"):
         table[k] = table["well"].map(text[k]).to_numpy() if k in text.columns else ""
     side = max(32, int(round(1.5 * int(store.attrs.get("crop_size", 40)))))
-    folder = out_dir / "galleries"
+    with _own_set(out_dir) as outputs:
+        rows, n_bad = _draw_treatments(table, key_of, counts, store.classes, modes, per_mode, side, outputs)
+        picked = pd.DataFrame(rows, columns=COMPOUND_CSV_COLUMNS)
+        if rows:
+            picked.to_csv(outputs.path("gallery_compounds.csv"), index=False, float_format="%.6g")
+    notes = [f"{n_bad} frame(s) of the store could not be read for the compound galleries"] if n_bad else []
+    if not rows:
+        return Gallery(None, None, picked, n_bad, notes)
+    return Gallery(outputs.final("galleries"), outputs.final("gallery_compounds.csv"), picked, n_bad, notes)
+
+
+def _draw_treatments(table: pd.DataFrame, key_of: pd.Series, counts: dict, classes: list[str], modes: list[str],
+                     per_mode: int, side: int, outputs: OutputSet) -> tuple[list[dict], int]:
+    """Draw each treatment's gallery to ``galleries/gNNN.png`` of ``outputs``; its rows, and unreadable frames."""
     rows, n_bad, n_images = [], 0, 0
     for key in sorted(table["key"].unique()):
         picked, crops = [], []
@@ -365,20 +441,13 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path, per_mo
         shown = [m for m in modes if any(r["class"] == m for r in picked)]
         wells = set(key_of.index[key_of == key])
         total = sum(n for (w, _), n in counts.items() if w in wells)
-        called = {m: sum(n for (w, c), n in counts.items() if w in wells and c == store.classes.index(m))
+        called = {m: sum(n for (w, c), n in counts.items() if w in wells and c == classes.index(m))
                   for m in shown}
         labels = {m: f"{m}\n{called[m]:,} of {total:,}\ncells ({100 * called[m] / max(total, 1):.1f} %)"
                   for m in shown}
-        folder.mkdir(parents=True, exist_ok=True)
-        _draw(pd.DataFrame(picked), crops, shown, per_mode, out_dir / image, labels)
+        _draw(pd.DataFrame(picked), crops, shown, per_mode, outputs.path(image), labels)
         rows += [r | {"image": image} for r in picked]
-    notes = [f"{n_bad} frame(s) of the store could not be read for the compound galleries"] if n_bad else []
-    if not rows:
-        return Gallery(None, None, pd.DataFrame(columns=COMPOUND_CSV_COLUMNS), n_bad, notes)
-    picked = pd.DataFrame(rows)[COMPOUND_CSV_COLUMNS]
-    csv = out_dir / "gallery_compounds.csv"
-    _write_csv(picked, csv)
-    return Gallery(folder, csv, picked, n_bad, notes)
+    return rows, n_bad
 
 
 def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per_class: int, path: Path,
