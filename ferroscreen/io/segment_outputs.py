@@ -65,18 +65,23 @@ def walk_tree(root: str | Path) -> Iterator[tuple[str, list[str], list[str]]]:
     """
     top = os.path.realpath(root)
     entered = {top}
+    real_of = {os.fspath(root): top}  # each folder's real path: its parent's + its name, resolved only at a link
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        here = os.path.realpath(dirpath)
+        here = real_of.pop(dirpath, None) or os.path.realpath(dirpath)
         kept = []
         for d in sorted(dirnames):
             full = os.path.join(dirpath, d)
-            real = os.path.realpath(full)
-            if real in entered or _holds(real, here) or (os.path.islink(full) and _holds(top, real)):
+            link = os.path.islink(full)
+            real = os.path.realpath(full) if link else os.path.join(here, d)
+            if real in entered or (link and (_holds(real, here) or _holds(top, real))):
                 continue
             entered.add(real)
+            real_of[full] = real
             kept.append(d)
         dirnames[:] = kept
         yield dirpath, dirnames, filenames
+        for d in set(kept) - set(dirnames):  # pruned by the caller: never walked
+            real_of.pop(os.path.join(dirpath, d), None)
 
 
 def _holds(outer: str, inner: str) -> bool:
