@@ -556,7 +556,7 @@ def _rescore_stale(before: pd.DataFrame | None, frames: pd.DataFrame, next_scan:
     n_changed = len(stale)
     if next_scan and own:
         old_paths = before["path"].astype(str).to_numpy()
-        landed = {paths[i] for i in range(len(frames)) if paths[i] and (i >= len(old_paths) or not old_paths[i])}
+        landed = {p for p in paths if p} - set(old_paths)  # by path: rows may have moved or been dropped
         following = _later_scans_within(frames, next_scan).reindex(frames.index)
         used = frames["next_scan"].to_numpy()
         unreadable = set()  # later scans that failed and are unchanged since: they stay unread
