@@ -6,8 +6,10 @@ fields differs from the header's (a file cut off mid-row, or a stray delimiter),
 which a plain ``pandas.read_csv`` would fill with missing values or shift into the
 index without a word. Rows that only add empty fields at the end (spreadsheet
 exports), columns with neither a name nor a value (Excel's trailing ``;;``) and blank
-lines are accepted. In a semicolon- or tab-separated table (a European-locale export)
-numbers written with a decimal comma (``5,48``, ``1.234,5``) are read as numbers; a
+lines are accepted. In a semicolon-separated table (a European-locale export) numbers
+written with a decimal comma (``5,48``, ``1.234,5``) are read as numbers; in a
+tab-separated one too, but only when some cell is a decimal comma no thousands separator
+could be (``5,48``; not ``1,234``, a thousand in a US export, which stays text); a
 comma-separated table's cells are never read so.
 """
 
@@ -69,6 +71,8 @@ def _checked_text(text: str, sep: str, path: Path) -> str:
 
 #: A number with a decimal comma (``5,48``, ``-0,5``, ``1,5E-06``).
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
+#: A decimal comma no thousands separator could be (not three digits after it: ``5,48``, ``0,5``, ``1,2345``).
+_UNAMBIGUOUS_COMMA = re.compile(r"^[+-]?\d*,(?:\d{1,2}|\d{4,})(?:[eE][+-]?\d+)?$")
 #: A number with points between groups of three digits, maybe a decimal comma after them (``1.234,5``, ``10.000``).
 _POINT_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")
 #: A number written with neither a point nor a comma (``30``, ``1e-6``).
@@ -172,7 +176,8 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
 
     Returns:
         The table, column names stripped; columns without a name or a value left out. When
-        the delimiter is not a comma, a column of numbers written with decimal commas (and
+        the delimiter is a semicolon, or a tab with some cell an unambiguous decimal comma
+        (see the module docstring), a column of numbers written with decimal commas (and
         maybe points between thousands: ``1.234,5``) other than ``names`` holds floats.
 
     Raises:
@@ -205,8 +210,13 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
     table.columns = [str(c).strip() for c in table.columns]
     wanted = {n.lower() for n in names}
     if sep != ",":  # a European-locale export: 5,48 is 5.48 (a comma-separated file's cells never are)
-        for k, col in enumerate(table.columns):
-            if col.lower() not in wanted and pd.api.types.is_string_dtype(table.iloc[:, k]):
+        cols = [k for k, col in enumerate(table.columns)
+                if col.lower() not in wanted and pd.api.types.is_string_dtype(table.iloc[:, k])]
+        # a tab-separated file is decimal-comma only on evidence: '1,234' is a thousand in a US export
+        if sep == ";" or any(table.iloc[:, k].dropna().astype(str).str.strip().str.match(_UNAMBIGUOUS_COMMA).any()
+                             for k in cols):
+            for k in cols:
+                col = table.columns[k]
                 numbers = _decimal_comma_column(table.iloc[:, k], col, path, error)
                 if numbers is not None:
                     table.isetitem(k, numbers)

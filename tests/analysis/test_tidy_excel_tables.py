@@ -129,3 +129,16 @@ def test_a_named_decimal_comma_response_in_a_comma_file_says_why(tmp_path):
     assert isinstance(res.exception, FerroscreenError)
     assert "column 'dose' row 4: '3,33333' is not a number (a decimal comma: write decimal points, or save the " \
            "table separated by semicolons)" in str(res.exception)
+
+
+def test_a_us_tab_separated_thousand_is_not_read_as_a_decimal_comma(tmp_path):
+    """'1,234' in a tab file is a thousand in a US export: it was read as 1.234 (a count 1000x too small)."""
+    from ferroscreen.csv_tables import read_csv_table
+
+    us = tmp_path / "us.tsv"
+    us.write_text("plate\twell\ttime_h\tn_cells\nP1\tA01\t0\t1,234\nP1\tA02\t0\t987\n")
+    assert read_csv_table(us)["n_cells"].tolist() == ["1,234", "987"]  # left as text: 'not a number' downstream
+    eu = tmp_path / "eu.tsv"
+    eu.write_text("plate\twell\ttime_h\tn_cells\tfrac_alive\nP1\tA01\t0\t1,234\t0,95\nP1\tA02\t0\t987\t0,9\n")
+    table = read_csv_table(eu)  # an unambiguous decimal comma elsewhere in the file: the file is European
+    assert table["frac_alive"].tolist() == [0.95, 0.9] and table["n_cells"].tolist() == [1.234, 987.0]
