@@ -131,9 +131,12 @@ its effect ``A - V`` passes the rule above) decides, so a compound that kills on
 is not called "not active" on a viability readout that does not see the
 death (or on a mode the classifier does not call). Where the compound alone
 is active on none of them, the first readout decides and the verdict says
-it is not active there. The choice looks at the compound alone only, never
-at the rescued arm, so it does not inflate the rescue calls. The readout
-used is the ``readout`` column.
+it is not active there. The choice looks at the compound alone, not at
+the rescued arm's result, so it does not inflate the rescue calls; only a
+``curve`` readout whose rescued fit failed is passed over (no curves to
+compare there: a full rescue's flat curve, judged on the next readout or,
+with wells, by the single-dose test). The readout used is the ``readout``
+column.
 """
 
 from __future__ import annotations
@@ -478,7 +481,7 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
         return None
     candidates = [x for x in _curve_readouts(mode) if x in shared] or shared[:1]
 
-    def active_alone(x: str) -> bool:
+    def active_alone(x: str) -> bool:  # alone active; a readout whose rescued fit failed cannot compare curves
         a, r = alone[alone["readout"] == x].iloc[0], sub[sub["readout"] == x].iloc[0]
         return bool(a["call"] == "active" and r["call"] != "failed" and _death_sign(x, a["effect"]) * a["effect"] > 0)
 
@@ -730,10 +733,11 @@ def _single_dose_rows(
                 f"{agent}: no replicate wells in either arm, so no CI and no p-value; {readout}): cannot test with "
                 f"one well per arm, rescue of {mode_txt} neither confirmed nor ruled out (add replicate wells)"
             )
-        elif not testable:  # replicate wells that all read one value: no spread to test against
+        elif not testable:  # no arm with replicate wells that differ: no spread to test against
+            arms = [f"{n} well{'s' if n != 1 else ''} of {what}" + (" reading one value" if n > 1 else "")
+                    for n, what in ((st["n_alone"], f"{compound} alone"), (st["n_rescued"], f"{compound} + {agent}"))]
             row["verdict"] = (
-                f"{who} {verb} the {mode_txt} effect by {size} ({st['n_alone']} well(s) of {compound} alone and "
-                f"{st['n_rescued']} with {agent}, the wells of each arm all reading one value: no spread, so no "
+                f"{who} {verb} the {mode_txt} effect by {size} ({' and '.join(arms)}: no spread, so no "
                 f"CI and no p-value; {readout}): cannot test without spread, rescue of {mode_txt} neither "
                 f"confirmed nor ruled out"
             )

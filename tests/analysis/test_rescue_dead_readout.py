@@ -124,3 +124,4 @@ def test_a_curve_pair_prefers_the_readout_the_compound_alone_is_active_on():
     row = confirm_rescues(fits[fits["readout"] == "viability"]).iloc[0]
     assert row["readout"] == "viability" and not row["confirms"]
     assert "RSL3 alone is not active on viability" in row["verdict"]
+

@@ -82,3 +82,9 @@ def test_wells_with_spread_are_compared_as_before():
     row = confirm_rescues(pd.DataFrame(), _table(ALONE, rescued, [0.0] * 8)).iloc[0]
     welch = stats.ttest_ind(ALONE, rescued, equal_var=False)
     assert row["p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
+
+
+def test_one_alone_well_and_rescued_wells_of_one_value_are_said_as_they_are():
+    row = confirm_rescues(pd.DataFrame(), _table([0.25], [0.0] * 3, [0.0] * 6)).iloc[0]
+    assert "cannot test without spread" in row["verdict"]
+    assert "1 well of volasertib alone and 3 wells of volasertib + Fer-1 reading one value" in row["verdict"]
