@@ -69,7 +69,8 @@ class OutputSet:
         """Put every written output in place and remove the dropped ones, all or none.
 
         Raises:
-            OSError: A rename failed; the folder is as it was before the run.
+            OSError: A rename failed; the folder is as it was before the run (so too when the
+                commit is interrupted, KeyboardInterrupt, between two renames).
         """
         for name, tmp in self._written.items():
             if not tmp.is_file():
@@ -88,7 +89,7 @@ class OutputSet:
             for name, tmp in self._written.items():
                 os.replace(tmp, self.final(name))
                 placed.append(name)
-        except OSError:
+        except BaseException:  # a failed rename, or Ctrl-C between two: the folder back as it was
             for name in placed:
                 with contextlib.suppress(OSError):
                     os.replace(self.final(name), self._written[name])

@@ -65,6 +65,27 @@ def test_a_failed_rename_is_undone(tmp_path, monkeypatch):
     assert listing(folder) == before
 
 
+def test_ctrl_c_between_two_renames_is_undone(tmp_path, monkeypatch):
+    """Only an OSError rolled back: a KeyboardInterrupt between renames left outputs set aside as .NAME.old."""
+    folder = tmp_path / "out"
+    earlier_run(folder)
+    before = listing(folder)
+    real = os.replace
+
+    def replace(src, dst):
+        if str(src).endswith(".b.csv.tmp"):
+            raise KeyboardInterrupt
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    outputs = OutputSet(folder)
+    outputs.path("a.csv").write_text("new a\n")
+    outputs.path("b.csv").write_text("new b\n")
+    with pytest.raises(KeyboardInterrupt):
+        outputs.commit()
+    assert listing(folder) == before
+
+
 def test_a_folder_where_an_output_goes_is_refused_untouched(tmp_path):
     folder = tmp_path / "out"
     earlier_run(folder)
