@@ -326,9 +326,10 @@ def fit_curves_with_params(
         obj_model = inf.rss
         with np.errstate(invalid="ignore", divide="ignore"):
             r2 = 1 - obj_model / obj_flat
-            rse = np.sqrt(inf.sigma2)
+            # drc's residual SE over all observations; the intervals may use the dosed points' (infer)
+            rse = np.sqrt(inf.pooled_sigma2)
         dispersion = None
-        noise_sd, noise_df = replicate_noise_sd(batch, rse, np.asarray(inf.df, float))
+        noise_sd, noise_df = replicate_noise_sd(batch, rse, np.asarray(inf.pooled_df, float))
     # binomial: the F-test's denominator df are the dispersion's (its informative observations, not all)
     n_for_test = np.asarray(inf.df, float) + k if spec.loss == "binomial" else batch.n_obs
     stat, pval = flatness_test(obj_model, obj_flat, n_for_test, k, spec.loss, dispersion)

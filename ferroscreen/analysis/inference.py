@@ -4,7 +4,16 @@ Least squares (LL.3/LL.4/LL.5) follows drc: the covariance of the estimates
 is ``2 s^2 H^-1`` with ``H`` the Hessian of the residual sum of squares at the
 optimum (observed information, including the second-derivative term that the
 Gauss–Newton ``J'J`` drops) and ``s^2 = RSS / (n - p)``. Intervals are
-``estimate ± t(1 - alpha/2, n - p) · SE``.
+``estimate ± t(1 - alpha/2, df) · SE``.
+
+The vehicle wells (dose 0) share that pooled ``s^2`` only when they are about
+as noisy as the dosed points (:func:`dosed_noise`): a fraction near 0 or 1 has
+almost no binomial variance at the vehicle, and pooling its wells shrank
+``s^2`` and added their count to ``df``, so the EC50 intervals of death
+fractions narrowed five-fold with 36 vehicle wells and covered the truth 32 %
+of the time though the EC50 was no better determined. Where the vehicle's
+within-well variance is significantly smaller than the dosed points' residual
+variance, ``s^2`` and ``df`` come from the dosed points alone.
 
 Binomial (LL.2) uses the Hessian of the negative log-likelihood, scaled by
 the quasi-binomial dispersion ``phi = max(1, Pearson X^2 / (m - p))`` (over the ``m``
@@ -32,10 +41,17 @@ class Inference:
             and columns for fixed parameters, NaN where not estimable).
         rss: ``(C,)`` residual sum of squares over all raw observations
             (least squares) or the Pearson X^2 (binomial).
-        df: ``(C,)`` residual degrees of freedom ``n_obs - p`` (binomial: those of
-            the dispersion, ``m - p`` over its ``m`` informative observations).
-        sigma2: ``(C,)`` residual variance (least squares) or dispersion (binomial).
+        df: ``(C,)`` degrees of freedom of ``sigma2`` and of the intervals: ``n_obs - p``,
+            or the dosed points' ``n_dosed - (p - h0)`` where :func:`dosed_noise` applies
+            (binomial: those of the dispersion, ``m - p`` over its ``m`` informative
+            observations).
+        sigma2: ``(C,)`` variance that scales the covariance: the residual variance
+            (least squares; see :func:`dosed_noise`) or the dispersion (binomial).
         quantile: ``(C,)`` the two-sided critical value used for intervals.
+        pooled_sigma2: ``(C,)`` drc's residual variance ``RSS / (n_obs - p)`` over all
+            observations (least squares; the dispersion for binomial), the fit's
+            residual standard error squared whatever scales the intervals.
+        pooled_df: ``(C,)`` its degrees of freedom.
     """
 
     cov: np.ndarray
@@ -43,6 +59,8 @@ class Inference:
     df: np.ndarray
     sigma2: np.ndarray
     quantile: np.ndarray
+    pooled_sigma2: np.ndarray
+    pooled_df: np.ndarray
 
     def se(self) -> np.ndarray:
         """``(C, 5)`` standard errors (0 for fixed parameters)."""
@@ -121,6 +139,75 @@ def pearson_dispersion(
     return (phi, df) if with_df else phi
 
 
+#: One-sided level of the F-test that finds the vehicle wells quieter than the dosed points
+#: (:func:`dosed_noise`).
+VEHICLE_QUIET_ALPHA = 0.05
+
+
+def _vehicle_pure_ss(batch: CurveBatch) -> np.ndarray:
+    """``(C,)`` within-dose sum of squares of the dose-0 wells (NaN where the raw observations are gone)."""
+    if batch.obs_curve.size == 0:
+        return np.where(batch.n_obs > 0, np.nan, 0.0)
+    zero = batch.zero[batch.obs_curve, batch.obs_slot]
+    resid = batch.obs_y - batch.y[batch.obs_curve, batch.obs_slot]
+    return np.bincount(batch.obs_curve, weights=np.where(zero, resid**2, 0.0), minlength=batch.n_curves)
+
+
+def dosed_noise(
+    batch: CurveBatch,
+    rows: np.ndarray,
+    wresid2: np.ndarray,
+    leverage: np.ndarray,
+    n_params: int,
+    alpha: float = VEHICLE_QUIET_ALPHA,
+):
+    """Residual variance of the dosed points where the vehicle wells are quieter (least squares).
+
+    The homoscedastic model pools every residual into ``s^2 = RSS / (n_obs - p)``. A
+    death fraction breaks it at the vehicle: near 0 its binomial variance is almost
+    nil, so each vehicle well added a degree of freedom and nothing to the RSS, while
+    the EC50 rests on the mid-curve doses, the noisiest. Hence, per curve, the dosed
+    points' own estimate ``s_d^2 = RSS_dosed / (n_dosed - (p - h0))`` -- the residuals
+    and within-dose squares of the wells at positive doses over their observations less
+    the parameters they carry, ``h0`` being the leverage of the vehicle mean (near 1
+    with many wells: the vehicle pins the zero-dose plateau) so that ``s_d^2`` is
+    unbiased under homoscedastic noise -- replaces ``s^2`` where the vehicle's
+    within-well variance ``s_v^2`` (``w0 - 1`` df) is significantly smaller: one-sided
+    F-test ``s_d^2 / s_v^2``, p below ``alpha`` (``s_v^2 = 0``, all vehicle wells equal,
+    counts as smaller). Otherwise the vehicle shares the dosed points' noise (a
+    viability readout) and drc's pooled ``s^2`` stands. Curves without at least two
+    vehicle wells or with under one dosed degree of freedom keep ``s^2``.
+
+    Args:
+        batch: The data (padded ``w``, ``zero``; raw observations for the vehicle's
+            within-well squares).
+        rows: ``(R,)`` the curves of ``batch`` that ``wresid2`` and ``leverage`` hold.
+        wresid2: ``(C, N)`` weighted squared residuals of the dose means ``w (y - f)^2``.
+        leverage: ``(C, N)`` hat-matrix diagonal of the dose means (sums to ``p``).
+        n_params: Free parameters ``p``.
+        alpha: Level of the F-test.
+
+    Returns:
+        ``(use, s2, df)``: ``(R,)`` where the dosed estimate applies, and that estimate
+        with its degrees of freedom (NaN elsewhere).
+    """
+    zero = batch.zero[rows] & (batch.w[rows] > 0)
+    w0 = np.sum(np.where(zero, batch.w[rows], 0.0), axis=1)
+    h0 = np.sum(np.where(zero, leverage, 0.0), axis=1)
+    pure_v = _vehicle_pure_ss(batch)[rows]
+    rss_d = np.sum(np.where(zero, 0.0, wresid2), axis=1) + batch.pure_ss[rows] - pure_v
+    df_d = batch.n_obs[rows] - w0 - (n_params - h0)
+    df_v = w0 - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s2_d = rss_d / df_d
+        s2_v = pure_v / df_v
+        pval = np.where(
+            s2_v > 0, stats.f.sf(s2_d / np.where(s2_v > 0, s2_v, 1.0), df_d, df_v), 0.0
+        )
+    use = (df_v >= 1) & (df_d >= 1) & np.isfinite(s2_d) & np.isfinite(pure_v) & (pval < alpha)
+    return use, np.where(use, s2_d, np.nan), np.where(use, df_d, np.nan)
+
+
 def infer(
     batch: CurveBatch,
     params: np.ndarray,
@@ -145,6 +232,8 @@ def infer(
     rss = np.full(n, np.nan)
     sigma2 = np.full(n, np.nan)
     df = (batch.n_obs - k).astype(float)
+    pooled_s2 = np.full(n, np.nan)
+    pooled_df = df.copy()
     quant = np.full(n, np.nan)
     idx = np.flatnonzero(ok)
     if idx.size:
@@ -163,6 +252,13 @@ def infer(
             )
             with np.errstate(invalid="ignore", divide="ignore"):
                 s2 = np.where(dfi > 0, rss_i / dfi, np.nan)
+            pooled_s2[idx] = s2
+            gn_inv = _safe_inverse(np.einsum("cn,cnp,cnq->cpq", w, jac, jac))
+            leverage = w * np.einsum("cnp,cpq,cnq->cn", jac, gn_inv, jac)
+            use, s2_d, df_d = dosed_noise(batch, idx, w * resid**2, leverage, k)
+            s2 = np.where(use, s2_d, s2)
+            dfi = np.where(use, df_d, dfi)
+            df[idx] = dfi
             scale = s2
             q = stats.t.ppf(0.5 + level / 2, np.where(dfi > 0, dfi, np.nan))
         else:
@@ -175,6 +271,8 @@ def infer(
             phi, phi_df = pearson_dispersion(batch, params, k, with_df=True)
             phi, dfi = phi[idx], phi_df[idx]
             df[idx] = dfi
+            pooled_s2[idx] = phi
+            pooled_df[idx] = dfi
             rss_i = phi * dfi
             if overdispersion:
                 scale = np.where(np.isfinite(phi), np.maximum(phi, 1.0), 1.0)
@@ -194,7 +292,7 @@ def infer(
         rss[idx] = rss_i
         sigma2[idx] = s2
         quant[idx] = q
-    return Inference(cov, rss, df, sigma2, quant)
+    return Inference(cov, rss, df, sigma2, quant, pooled_s2, pooled_df)
 
 
 def delta_method(fn, params: np.ndarray, cov: np.ndarray, rel_step: float = 1e-6):
