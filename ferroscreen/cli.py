@@ -694,7 +694,8 @@ def fit(
             metavar="INPUT",
             help="wells.csv, tidy curve,dose,response[,n] CSV, IncuCyte metric export (.txt), "
             "plate-reader export (grid, kinetic or well list; CSV/TXT/XLSX) or score store (.h5); several "
-            "IncuCyte or plate-reader exports are several plates.",
+            "IncuCyte or plate-reader exports are several plates; several wells tables or score stores are "
+            "pooled as replicate plates.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the CSVs.")],
@@ -781,6 +782,7 @@ def fit(
         may_write_wells,
         run_fit,
         split_readouts,
+        with_layout_columns,
         write_provenance,
     )
     from ferroscreen.analysis.inputs import AnalysisInputError, parse_column_map
@@ -801,33 +803,69 @@ def fit(
     if dead_over is not None and dead is None:
         raise AnalysisInputError(f"{input_path}: --dead-over says what INPUT counts when --dead gives the dead cells; "
                                  f"give --dead too, or leave --dead-over out")
-    if len(inputs) == 1 and input_path.suffix.lower() in STORE_SUFFIXES:
-        from ferroscreen.score.export import select_fractions
+    def store_input(path: Path, joined: bool) -> tuple[FitInput, dict]:
+        """Score store ``path``'s wells as ``fit`` reads them, and its scoring attributes.
+
+        Its stored layout is the layout unless --layout is given; ``joined`` (one of several INPUTs)
+        joins it to the store's own rows as ``export`` does, so that each plate keeps its own when pooled.
+        """
+        from ferroscreen.score.export import select_fractions, store_notes
         from ferroscreen.score.store import SCORING_ATTRS, read_store
 
-        if not input_path.is_file():
-            raise AnalysisInputError(missing_file(input_path, "input file"))
+        if not path.is_file():
+            raise AnalysisInputError(missing_file(path, "input file"))
         if column_map:
-            raise AnalysisInputError(f"{input_path}: --columns is for CSV tables, not score stores or metric exports")
+            raise AnalysisInputError(f"{path}: --columns is for CSV tables, not score stores or metric exports")
         if dead is not None:
-            raise AnalysisInputError(f"{input_path}: --dead goes with an IncuCyte metric export (a cell count) as "
-                                     f"INPUT")
-        store = read_store(input_path)
-        store_attrs = {k: store.attrs[k] for k in SCORING_ATTRS if k in store.attrs}
-        if store.wells.empty:
-            raise AnalysisInputError(f"{input_path}: the score store has no /wells aggregates yet")
-        estimate = FractionEstimate(fractions).value
-        if lay is None and store.layout is not None and len(store.layout):
-            lay = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()), source=input_path)
-        from ferroscreen.score.export import store_notes
-
-        loaded = FitInput(select_fractions(store.wells, store.classes, estimate, input_path, store.attrs), "wells", lay,
-                          notes=[f"note: {n}" for n in store_notes(input_path, store)],
-                          options={"fractions": estimate}, derived=True)  # its wells.csv: the report's time courses
+            raise AnalysisInputError(f"{path}: --dead goes with an IncuCyte metric export (a cell count) as INPUT")
         for option, given in (("--read", read is not None), ("--dead-read", dead_read is not None),
                               ("--signal", ReaderSignal(signal).value != "viability")):
             if given:
-                raise AnalysisInputError(f"{input_path}: {option} is for a plate-reader export; this is not one")
+                raise AnalysisInputError(f"{path}: {option} is for a plate-reader export; this is not one")
+        store = read_store(path)
+        if store.wells.empty:
+            raise AnalysisInputError(f"{path}: the score store has no /wells aggregates yet")
+        estimate = FractionEstimate(fractions).value
+        own = lay
+        if lay is None and store.layout is not None and len(store.layout):
+            own = layout_from_table(store.layout, list(store.wells["well"].astype(str).unique()), source=path)
+        wells = select_fractions(store.wells, store.classes, estimate, path, store.attrs)
+        if joined and lay is None:
+            wells = with_layout_columns(wells, own)
+        return (FitInput(wells, "wells", own, notes=[f"note: {n}" for n in store_notes(path, store)],
+                         options={"fractions": estimate}, derived=True),  # its wells.csv: the report's time courses
+                {k: store.attrs[k] for k in SCORING_ATTRS if k in store.attrs})
+
+    stores = [p for p in inputs if p.suffix.lower() in STORE_SUFFIXES]
+    if len(inputs) == 1 and stores:
+        loaded, store_attrs = store_input(input_path, False)
+    elif stores:  # replicate plates: the stores' wells, and wells tables given beside them, pooled
+        import json
+
+        from ferroscreen.analysis.fit_inputs import pool_wells
+        from ferroscreen.hashing import file_sha256
+
+        for i, path in enumerate(inputs):
+            if path.is_file() and any(path.resolve() == q.resolve() for q in inputs[:i] if q.is_file()):
+                raise AnalysisInputError(f"{path}: given twice as INPUT")
+        scored = {str(p): store_input(p, True) for p in stores}
+        parts = []
+        for path in inputs:
+            if str(path) in scored:
+                parts.append((path, scored[str(path)][0]))
+                continue
+            part = load_fit_input([path], lay)
+            if part.kind != "wells" or part.derived:
+                raise AnalysisInputError(f"{path}: several INPUTs with a score store pool stores and wells tables "
+                                         f"(export's wells.csv); this is neither: fit it on its own")
+            parts.append((path, part))
+        loaded = pool_wells(parts, lay)
+        loaded.options["inputs"] = [{"path": str(p.resolve()), "sha256": file_sha256(p)} for p in inputs]
+        scorings = {path: attrs for path, (_, attrs) in scored.items()}
+        if len({json.dumps(a, sort_keys=True, default=str) for a in scorings.values()}) == 1:
+            store_attrs = next(iter(scorings.values()))
+        else:  # scored apart (another model or detector): each store's record
+            loaded.options["scoring_by_input"] = scorings
     else:
         loaded = load_fit_input(inputs, lay, columns=column_map, dead=dead,
                                 dead_over=DeadOver(dead_over or "all").value,

@@ -10,7 +10,9 @@ through :mod:`ferroscreen.score`, which this layer does not know):
 * a plate-reader export (:mod:`ferroscreen.io.plate_reader`), blank-subtracted and, for a dead-cell
   ``signal``, scaled to ``frac_dead`` (:mod:`ferroscreen.analysis.reader_signal`).
 
-Several INPUT files are several plates: each an IncuCyte metric export or each a plate-reader
+Several wells tables (``export``'s ``wells.csv`` of replicate plates) are pooled, each plate keeping
+the name its file gives it (:func:`pool_wells`; the command pools score stores with them too).
+Several other INPUT files are several plates: each an IncuCyte metric export or each a plate-reader
 export. A plate takes the name its file gives it (``Label`` header, the reader's plate column or
 a header's plate id such as BMG's ``ID1``, else the file name). Plates named after their files
 that the layout does not know are the layout's plates in the order given when there are as many
@@ -81,7 +83,8 @@ def load_fit_input(
     Raises:
         AnalysisInputError (or another FerroscreenError): One line naming the file: a missing file,
             an option that does not go with the input, files that are not one plate each, plates
-            that do not match the layout's.
+            that do not match the layout's, a wells table beside INPUTs of another kind, a plate in
+            two wells tables, a score store among several INPUTs (the command reads stores).
     """
     paths = [Path(p) for p in paths]
     if dead is not None and not _is_metric(Path(dead)) and paths and paths[0].is_file() and not _is_metric(paths[0]):
@@ -246,14 +249,19 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
 
 def _reads_as_table(path: Path) -> bool:
     """Whether ``path`` is a CSV dose-response or wells table (what ``fit`` reads before plate reads)."""
+    return _csv_table_kind(path) != "unknown"
+
+
+def _csv_table_kind(path: Path) -> str:
+    """``tidy`` or ``wells`` when ``path`` reads as that CSV table, else ``unknown`` (Excel files, score stores too)."""
     from ferroscreen.analysis.inputs import read_table_csv, table_kind
 
-    if path.suffix.lower() in EXCEL_SUFFIXES:
-        return False
+    if path.suffix.lower() in (*EXCEL_SUFFIXES, *STORE_SUFFIXES):
+        return "unknown"
     try:
-        return table_kind(read_table_csv(path, None)) != "unknown"
+        return table_kind(read_table_csv(path, None))
     except AnalysisInputError:
-        return False
+        return "unknown"
 
 
 def _one_dead_read(export, dead_read: str | None) -> None:
@@ -497,7 +505,20 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
     if columns or dead is not None:
         option = "--columns" if columns else "--dead"
         raise AnalysisInputError(f"{paths[0]}: {option} goes with one INPUT; several are plates of instrument exports")
+    store = next((p for p in paths if p.suffix.lower() in STORE_SUFFIXES), None)
+    if store is not None:  # the fit command reads score stores (pool_wells pools them), never as exports
+        raise AnalysisInputError(f"{store}: a score store among several INPUTs: `ferroscreen fit` pools stores and "
+                                 f"wells tables; this reader takes instrument exports and CSV tables")
     metric_files = [p for p in paths if _is_metric(p)]
+    tables = [p for p in paths if p not in metric_files and _csv_table_kind(p) == "wells"]
+    if tables:  # wells tables of replicate plates (export's wells.csv): pooled, each plate as its file names it
+        if len(tables) < len(paths):
+            other = next(p for p in paths if p not in tables)
+            raise AnalysisInputError(f"{paths[0]}: several INPUTs are pooled when each is a wells table or score "
+                                     f"store, or are plates of one kind of instrument export; {tables[0].name} is a "
+                                     f"wells table and {other.name} is not")
+        return pool_wells([(p, _table_or_plate_read(p, None, None, layout, endpoint_h, "viability")) for p in paths],
+                          layout)
     if metric_files and len(metric_files) < len(paths):
         raise AnalysisInputError(f"{paths[0]}: several INPUTs are plates of one kind of export; "
                                  f"{metric_files[0].name} is an IncuCyte metric export and "
@@ -552,6 +573,55 @@ def _several_plates(paths: list[Path], layout, columns, dead, read, signal, endp
         fitted = _reader_signal(metric, notes, summary, exports, ", ".join(map(str, paths)), layout, read, signal)
     fitted.options["plates"] = named
     return fitted
+
+
+def pool_wells(parts: list[tuple[Path, FitInput]], layout: PlateLayout | None) -> FitInput:
+    """Several INPUTs' wells tables (replicate plates) as one wells table; every row keeps its plate.
+
+    ``parts`` are each INPUT's path and wells table (``export``'s ``wells.csv``, a score store's
+    wells, the user's own). Plates keep the names their files give them; a plate in two files is
+    refused. With ``layout`` (``--layout``) it is the layout; without, every part carries its own
+    (``export``'s layout columns, or a store's stored layout joined to its own plate's rows by
+    :func:`~ferroscreen.analysis.fit_run.with_layout_columns`) and the pooled table's columns are
+    the layout (:func:`~ferroscreen.analysis.fit_run.layout_in_wells`; each plate's
+    ``plate_sources`` is its file). The result is ``derived`` when a part is (a store's wells).
+
+    Raises:
+        AnalysisInputError: One line naming the files: a table with no ``plate`` column, a plate in
+            two files, or (without ``layout``) a part that carries no layout while another does.
+    """
+    from ferroscreen.analysis.fit_run import layout_in_wells
+
+    owner: dict[str, Path] = {}
+    for path, part in parts:
+        if "plate" not in part.table.columns:
+            raise AnalysisInputError(f"{path}: no 'plate' column; several wells tables are pooled plate by plate "
+                                     f"(give each row its plate's name)")
+        for plate in part.table["plate"].astype(str).unique():
+            if plate in owner:
+                raise AnalysisInputError(f"{path}: plate '{plate}' is also in {owner[plate]}; each plate goes in "
+                                         f"once (replicate plates need names of their own)")
+            owner[plate] = path
+    table = pd.concat([part.table for _, part in parts], ignore_index=True)
+    if layout is None:
+        bare = [path for path, part in parts if part.layout is None]
+        if bare and len(bare) < len(parts):
+            carried = next(path for path, part in parts if part.layout is not None)
+            raise AnalysisInputError(f"{bare[0]}: carries no layout (compound, concentration in molar) while "
+                                     f"{carried} does; pass --layout for the pooled plates")
+        if not bare:
+            layout = layout_in_wells(table, parts[0][0])
+            if all(part.layout.form == "stored" for _, part in parts):  # stores' layouts: no file of the table's
+                layout.form = "stored"
+            layout.plate_sources = {str(p): owner[str(p)] for p in layout.plate_ids if str(p) in owner}
+    notes = [note for _, part in parts for note in part.notes]
+    listed = "; ".join(f"{path}: {', '.join(p for p, o in owner.items() if o == path)}" for path, _ in parts)
+    notes.append(f"note: {len(parts)} INPUTs pooled as one screen of {len(owner)} plate(s) ({listed})")
+    options: dict = {}
+    for _, part in parts:
+        for key, value in part.options.items():
+            options.setdefault(key, value)
+    return FitInput(table, "wells", layout, notes=notes, options=options, derived=any(p.derived for _, p in parts))
 
 
 def _refuse_same_readings(parts: list[pd.DataFrame], paths: list[Path]) -> None:
