@@ -13,7 +13,9 @@ for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
     (NaN, named in the notes), never an earlier scan's;
 ``auc_<m>``
     area under the fraction-vs-time curve up to the endpoint divided by the
-    duration (a time-averaged fraction, 0–1);
+    duration (a time-averaged fraction, 0–1), linear between the scans the well
+    has; NaN (named in the notes) without a reading at the plate's first scan,
+    as the area from time zero is then unknown, or at the endpoint scan;
 ``t50_<m>``
     first time (linear interpolation) at which the fraction's rise above its
     first value reaches half of its maximal rise; NaN when the maximal rise
@@ -21,15 +23,35 @@ for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
 ``onset_<m>``
     first time the fraction exceeds its first value by ``min_rise``;
 
+where a well's *first value* is its reading at its first read scan: a well with no reading at
+the plate's first scan (a failed frame, no cell found) is measured from its next read scan, and
+named in a note.
+
 and from ``n_cells``:
 
 ``n_cells_end`` / ``n_cells_t0``
     count at the endpoint and at time zero (the first time point when it is
-    at most ``t0_max_h``; else NaN);
+    at most ``t0_max_h``; else NaN); NaN where that count is a *suspect count*
+    (below), never an earlier or later scan's count;
 ``dip_rate``
     drug-induced proliferation rate: least-squares slope of ``log2 n_cells``
     against time (per hour) over the points after ``dip_lag_h`` (if fewer
-    than three remain, the later half of the time course).
+    than three remain, the later half of the time course), suspect counts
+    left out.
+
+Suspect counts. A wells table written by ``score``/``export`` counts the frames of each well × time
+that frame QC (:mod:`ferroscreen.score.qc`) flagged: ``qc_defocus`` and ``qc_count_outlier`` (a
+count far from the median of the same site's scans up to two before and two after). A count is
+suspect when its scan has a defocused frame, or a count-outlier frame *and* the count jumps
+(:func:`count_jumps`: a factor above 3 and at least 10 cells) against each adjacent read scan of
+the well, before and after, where there is one: a frame that failed, not cells that died. The
+second test is needed because the flag's median lags behind a steady decline: the last scans of
+a lethal compound (30, 5, 4 cells) are flagged although each is near the one before, and keep
+their counts. An empty frame (``qc_empty``) that is not suspect keeps its 0: the cells are gone.
+(Two failed scans in a row are not told apart from a step in the count.) A suspect count is
+missing, not replaced by a neighbouring scan's: another time's count would compare a well with
+its vehicle wells at different times (``viability``) or shift its time zero (``gr``). ``fit`` names
+the wells so affected in a note.
 
 Vehicle normalisation (:func:`normalise_to_vehicle`) then adds, using the
 vehicle wells of the same plate and group (e.g. the same seeding density):
@@ -41,8 +63,8 @@ vehicle wells of the same plate and group (e.g. the same seeding density):
 ``gr``
     the GR value (Hafner et al. 2016) at the endpoint,
     ``2 ** (log2(x/x0) / log2(xv/xv0)) - 1``, with ``x0`` the well's own
-    time-zero count and ``xv/xv0`` the vehicle wells' mean fold change;
-    NaN without a time-zero count.
+    time-zero count and ``xv/xv0`` the vehicle wells' mean fold change (over the
+    vehicle wells with both counts); NaN without a time-zero count.
 
 Death fractions are left as measured (the vehicle level is the fitted
 zero-dose plateau of a dose-response curve).
@@ -71,6 +93,13 @@ VIABILITY_READOUTS = ("viability", "dip_rel", "gr", "dip_rate")
 COUNT_READOUTS = ("n_cells_end", "n_cells_t0", "dip_rate", "viability", "dip_rel", "gr")
 #: ``detector_mode`` of a plate scored on fixed tiles.
 TILE_MODE = "tiles"
+#: Frame-QC columns (frames per well x time, ``score.aggregate``) whose count is suspect (module docstring).
+QC_DEFOCUS, QC_COUNT_OUTLIER = "qc_defocus", "qc_count_outlier"
+#: A count jumps against another when they differ by more than this factor (of ``1 + count``) and
+#: by at least :data:`JUMP_MIN_CELLS`: the count-outlier criterion of ``ferroscreen.score.qc``
+#: (``COUNT_FACTOR``, ``COUNT_MIN_DIFF``), repeated because importing ``ferroscreen.score`` loads torch.
+JUMP_FACTOR = 3.0
+JUMP_MIN_CELLS = 10.0
 #: The note ``fit`` gives for tile-mode plates.
 TILE_MODE_NOTE = ("tile mode: n_cells counts tiles, not cells; count readouts left out (" + ", ".join(COUNT_READOUTS)
                   + ")")
@@ -89,6 +118,43 @@ def death_modes(wells: pd.DataFrame) -> list[str]:
     return [
         c[5:] for c in wells.columns if str(c).startswith("frac_") and c not in ("frac_alive",)
     ]
+
+
+def count_jumps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where counts ``a`` and ``b`` differ by the count-outlier criterion (False where either is NaN)."""
+    with np.errstate(invalid="ignore"):
+        far = np.abs(np.log1p(a) - np.log1p(b)) > np.log(JUMP_FACTOR)
+        return far & (np.abs(a - b) >= JUMP_MIN_CELLS)
+
+
+def suspect_counts(counts: np.ndarray, defocus: np.ndarray, outlier: np.ndarray) -> np.ndarray:
+    """Suspect counts of a wells x scans count matrix (module docstring).
+
+    Args:
+        counts: Counts, NaN where a well has no reading at a scan.
+        defocus: True where the scan has a frame QC flagged defocused.
+        outlier: True where the scan has a frame QC flagged a count outlier.
+
+    Returns:
+        True where ``defocus``, or ``outlier`` and the count jumps against each adjacent read scan
+        (the nearest finite count before and the nearest after, where there is one).
+    """
+    frame = pd.DataFrame(counts)
+    before = frame.ffill(axis=1).shift(1, axis=1).to_numpy(float)
+    after = frame.bfill(axis=1).shift(-1, axis=1).to_numpy(float)
+    has_b, has_a = np.isfinite(before), np.isfinite(after)
+    jumps = ((count_jumps(counts, before) | ~has_b) & (count_jumps(counts, after) | ~has_a)
+             & (has_b | has_a) & np.isfinite(counts))
+    return defocus | (outlier & jumps)
+
+
+def _flag_matrix(sub: pd.DataFrame, col: str, wells: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Wells x ``times``: True where ``col`` (a frame-QC count) is above 0 (all False without the column)."""
+    if col not in sub.columns:
+        return np.zeros((len(wells), times.size), bool)
+    flagged = pd.to_numeric(sub[col], errors="coerce").fillna(0).gt(0)
+    per = flagged.groupby([sub["well"], sub["time_h"]]).any().unstack("time_h")
+    return per.reindex(index=wells, columns=times).fillna(False).to_numpy(bool)
 
 
 def _first_crossing(times: np.ndarray, values: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -167,28 +233,69 @@ def _plate_summary(
             read |= np.isfinite(mat)
             _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h)
         dead = np.where(read, dead, np.nan)  # no mode read at a scan: no dead fraction there, not 0
+        late = wells[~read[:, 0] & read.any(axis=1)].astype(str)
+        if times.size > 1 and late.size:
+            shown = sorted(late)
+            notes.append(f"plate {plate}: {len(shown)} well(s) have no fraction read at the first scan "
+                         f"({times[0]:g} h) ({_few(shown)}): their onsets and T50s rise from their first read scan, "
+                         "and they have no AUCs (the area from the first scan is unknown)")
         if "dead" not in modes:  # a dead-stain count's own fraction (analysis.dead_fraction) is the sum
             _mode_summaries(out, "dead", dead, times, duration, min_rise, at_end, peak_window_h)
+    suspect_end: set[str] = set()
     if has_counts:
         counts = matrix("n_cells")
-        out["n_cells_end"] = at_end(counts)
-        out["n_cells_t0"] = counts[:, 0] if times[0] <= t0_max_h else np.nan
+        every = wide["n_cells"].reindex(columns=times_all).to_numpy(dtype=float)  # the scans after the endpoint too
+        suspect = suspect_counts(every, _flag_matrix(sub, QC_DEFOCUS, wells, times_all),
+                                 _flag_matrix(sub, QC_COUNT_OUTLIER, wells, times_all))[:, :times.size]
+        trusted = np.where(suspect, np.nan, counts)
+        out["n_cells_end"] = np.where(suspect[:, -1], np.nan, at_end(counts))
+        out["n_cells_t0"] = trusted[:, 0] if times[0] <= t0_max_h else np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
-            logc = np.where(counts > 0, np.log2(counts), np.nan)
+            logc = np.where(trusted > 0, np.log2(trusted), np.nan)
         after = times >= times[0] + dip_lag_h
         if after.sum() < 3:
             after = times >= times[0] + duration / 2
         out["dip_rate"] = _slopes(times[after], logc[:, after])
-    emptied = set(wells[counts[:, -1] == 0].astype(str)) & unread if has_counts else set()
+        suspect_end = set(wells[suspect[:, -1]].astype(str))
+        if times[0] <= t0_max_h and times.size > 1:
+            no_t0 = sorted(wells[~np.isfinite(counts[:, 0]) & np.isfinite(counts).any(axis=1)].astype(str))
+            if no_t0:
+                notes.append(f"plate {plate}: {len(no_t0)} well(s) have no count at time zero ({times[0]:g} h) "
+                             f"({_few(no_t0)}): no n_cells_t0, so no GR (a later scan's count is no time zero)")
+        _suspect_notes(plate, wells, times, suspect, suspect_end & unread, times[0] <= t0_max_h, notes)
+    emptied = set(wells[counts[:, -1] == 0].astype(str)) & (unread - suspect_end) if has_counts else set()
     if emptied:  # read, but no cell was left to classify
         shown = sorted(emptied, key=str)
         notes.append(f"plate {plate}: {len(shown)} well(s) have no cell left at the endpoint scan ({times[-1]:g} h), "
                      f"so no endpoint fractions ({_few(shown)}); their counts, peaks and AUCs stand")
-    if unread - emptied:
-        shown = sorted(unread - emptied, key=str)
+    if unread - emptied - suspect_end:
+        shown = sorted(unread - emptied - suspect_end, key=str)
         notes.append(f"plate {plate}: {len(shown)} well(s) have no reading at the endpoint scan ({times[-1]:g} h) "
                      f"and no endpoint readouts ({_few(shown)}); an earlier scan does not stand in for it")
     return out
+
+
+def _suspect_notes(plate: str, wells: np.ndarray, times: np.ndarray, suspect: np.ndarray, unread_end: set[str],
+                   has_t0: bool, notes: list[str]) -> None:
+    """Notes naming the wells whose endpoint, time-zero or other counts are suspect (module docstring)."""
+    why = "frame QC flagged the frame defocused, or a count outlier that jumps from the scans on each side"
+    end = sorted(wells[suspect[:, -1]].astype(str))
+    if end:
+        line = (f"plate {plate}: {len(end)} well(s) have a suspect count at the endpoint scan ({times[-1]:g} h): "
+                f"{why} ({_few(end)}); their n_cells_end is missing, so no viability or GR, not cells lost")
+        if unread_end:
+            line += f"; {_few(sorted(unread_end))} had no cell read there, so no endpoint fractions either"
+        notes.append(line)
+    start = sorted(wells[suspect[:, 0]].astype(str)) if has_t0 else []
+    if start:
+        notes.append(f"plate {plate}: {len(start)} well(s) have a suspect count at time zero ({times[0]:g} h): {why} "
+                     f"({_few(start)}); their n_cells_t0 is missing, so no GR (a vehicle well's leaves the plate's "
+                     "vehicle fold change)")
+    inner = sorted(wells[suspect[:, int(has_t0):-1].any(axis=1)].astype(str))
+    if inner:
+        notes.append(f"plate {plate}: {len(inner)} well(s) have suspect counts at scans before the endpoint "
+                     f"{'other than time zero ' if has_t0 else ''}({_few(inner)}): {why}; their dip_rate is fitted "
+                     "without them")
 
 
 def _few(names: list[str], n: int = 8) -> str:
@@ -218,13 +325,17 @@ def _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_
     highest = np.max(np.where(finite, smooth, -np.inf), axis=1)
     out[f"peak_{m}"] = np.where(finite.any(axis=1), highest, np.nan)
     filled = np.where(np.isfinite(mat), mat, np.nan)
+    read = np.isfinite(filled)
     if times.size > 1 and duration > 0:
-        ok = np.isfinite(filled).all(axis=1)
         auc = np.trapezoid(np.nan_to_num(filled), times, axis=1) / duration
-        out[f"auc_{m}"] = np.where(ok, auc, np.nan)
+        auc[~read.all(axis=1)] = np.nan
+        for i in np.flatnonzero(read[:, 0] & read[:, -1] & ~read.all(axis=1)):  # linear across a gap
+            auc[i] = np.trapezoid(filled[i, read[i]], times[read[i]]) / duration
+        out[f"auc_{m}"] = auc
     else:
         out[f"auc_{m}"] = filled[:, 0]
-    base = filled[:, 0]
+    first = np.argmax(read, axis=1)  # the well's first read scan (0 when none: all NaN anyway)
+    base = filled[np.arange(len(filled)), first]
     rise = filled - base[:, None]
     max_rise = np.nanmax(np.where(np.isfinite(rise), rise, -np.inf), axis=1)
     has_effect = max_rise >= min_rise
@@ -271,7 +382,9 @@ def summarise_wells(
             (8 h: three scans at a 4 h interval, nine at 1 h).
         source: Name used in error messages.
         notes: Receives a line per plate whose endpoint is not a scan's time, per plate with
-            wells that have no reading at the endpoint scan (those get no endpoint readouts), and
+            wells that have no reading at the endpoint scan (those get no endpoint readouts), per
+            plate with suspect counts (at the endpoint, at time zero, at other scans: the wells),
+            with wells lacking a fraction or a count at the first scan (no AUC; no GR), and
             :data:`TILE_MODE_NOTE` once when plates are tile-mode (prefixed by their names when
             others are not).
 
@@ -314,8 +427,10 @@ def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group")
     keys = [c for c in group_columns if c in out.columns] or ["plate"]
     veh = out[out["role"].eq("vehicle") & out["n_cells_end"].notna()]
     agg = {"v_end": ("n_cells_end", "mean"), "v_dip": ("dip_rate", "mean")}
-    if "n_cells_t0" in out.columns:
+    if "n_cells_t0" in out.columns:  # the fold change over the vehicle wells with both counts
+        veh = veh.assign(_v_end_t0=veh["n_cells_end"].where(veh["n_cells_t0"].notna()))
         agg["v_t0"] = ("n_cells_t0", "mean")
+        agg["v_end_t0"] = ("_v_end_t0", "mean")
     ref = veh.groupby(keys, dropna=False).agg(**agg).reset_index()
     merged = out[keys + [c for c in ("n_cells_end", "n_cells_t0", "dip_rate") if c in out]]
     merged = merged.merge(ref, on=keys, how="left")
@@ -325,7 +440,7 @@ def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group")
         if "v_t0" in merged.columns:
             x0 = merged["n_cells_t0"].to_numpy(float)
             fold = merged["n_cells_end"].to_numpy(float) / x0
-            vfold = merged["v_end"].to_numpy(float) / merged["v_t0"].to_numpy(float)
+            vfold = merged["v_end_t0"].to_numpy(float) / merged["v_t0"].to_numpy(float)
             ratio = np.log2(fold) / np.log2(vfold)
             gr = 2.0**ratio - 1.0
             gr = np.where((x0 > 0) & (fold > 0) & (vfold > 1), gr, np.nan)

@@ -36,7 +36,10 @@ def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame
 
     Args:
         doses: The fitted points: ``curve, dose, response`` and optionally ``readout``,
-            ``plate``, ``well`` (replicates are numbered in plate, well order).
+            ``plate``, ``well``. Replicates are numbered per plate: within a curve each plate
+            (in name order) has its own columns, as many as its most wells at one dose, its wells
+            in well order; so a column holds one plate's wells, and a well left out (excluded, or
+            not fitted) leaves its cell empty instead of moving another plate's well into it.
         readout: The readout to lay out (None: the table holds one).
 
     Returns:
@@ -50,9 +53,15 @@ def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame
         return pd.DataFrame(columns=["log10 dose (M)"])
     keys = [c for c in ("plate", "well") if c in d.columns]
     d = d.assign(curve=d["curve"].fillna("").astype(str), dose=d["dose"].astype(float))
+    if "plate" in d.columns:
+        d = d.assign(plate=d["plate"].fillna("").astype(str))
     curves = list(dict.fromkeys(d["curve"]))
     d = d.sort_values(["curve", "dose", *keys], kind="stable")
-    d["rep"] = d.groupby(["curve", "dose"]).cumcount() + 1
+    d["rep"] = d.groupby(["curve", "dose", *keys[:1]]).cumcount() + 1
+    if "plate" in d.columns:  # each plate's columns come after those of the curve's plates before it
+        slots = d.groupby(["curve", "plate"])["rep"].max()
+        offset = slots.groupby(level="curve").cumsum() - slots
+        d["rep"] += offset.reindex(pd.MultiIndex.from_frame(d[["curve", "plate"]])).to_numpy()
     wide = d.pivot_table(index="dose", columns=["curve", "rep"], values="response", aggfunc="first")
     reps = d.groupby("curve")["rep"].max()
     columns = [(c, r) for c in curves for r in range(1, int(reps[c]) + 1)]

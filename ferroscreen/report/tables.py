@@ -180,6 +180,7 @@ def qc_verdicts(res: Results) -> dict[str, dict]:
     fails when a pass column is false or a fail column true. Flags/reasons columns then only
     explain (a ``no_controls`` flag on a passing plate stays a pass, as ``fit`` said); without
     pass or fail columns, a non-empty flag fails the row. A plate fails when any of its rows fails.
+    Each reason names its row's ``readout`` (``mode`` in tables without one): ``pass false (peak_apoptosis)``.
     """
     out: dict[str, dict] = {}
     if res.qc is None:
@@ -192,7 +193,9 @@ def qc_verdicts(res: Results) -> dict[str, dict]:
         reasons: list[str] = []
         failed = known = False
         for _, row in sub.iterrows():
-            where = f" ({row['mode']})" if "mode" in sub.columns and str(row["mode"]) else ""
+            label = next((row[c] for c in ("readout", "mode") if c in sub.columns and not pd.isna(row[c])
+                          and str(row[c]).strip()), "")  # qc.csv names a row's readout; older tables a mode
+            where = f" ({str(label).strip()})" if label != "" else ""
             for col in pass_cols:
                 v = truthy(row[col])
                 known |= v is not None

@@ -1,0 +1,26 @@
+"""The plate-QC caption names the readout of each failing qc.csv row."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from ferroscreen.report.tables import qc_verdicts
+
+
+def test_caption_reasons_name_the_failing_readout():
+    """qc.csv as ``fit`` writes it has ``readout``, not ``mode``: the caption read 'pass false; low_z_prime'."""
+    qc = pd.DataFrame({"plate": ["P", "P", "P"], "readout": ["peak_apoptosis", "peak_ferroptosis", "viability"],
+                       "z_prime": [0.39, 0.1, 0.7], "pass": [False, False, True],
+                       "flags": ["low_z_prime", "low_z_prime;high_cv", np.nan]})
+    got = qc_verdicts(SimpleNamespace(qc=qc))["P"]
+    assert got["verdict"] == "fail"
+    assert got["reasons"] == ["pass false (peak_apoptosis)", "low_z_prime (peak_apoptosis)",
+                              "pass false (peak_ferroptosis)", "low_z_prime;high_cv (peak_ferroptosis)"]
+
+
+def test_caption_falls_back_to_a_mode_column_and_skips_blanks():
+    qc = pd.DataFrame({"plate": ["P", "P"], "mode": ["ferroptosis", np.nan], "pass": [False, False]})
+    assert qc_verdicts(SimpleNamespace(qc=qc))["P"]["reasons"] == ["pass false (ferroptosis)", "pass false"]
