@@ -9,7 +9,7 @@ exports), columns with neither a name nor a value (Excel's trailing ``;;``) and 
 lines are accepted. In a semicolon-separated table (a European-locale export) numbers
 written with a decimal comma (``5,48``, ``1.234,5``) are read as numbers; in a
 tab-separated one too, but only when some cell is a decimal comma no thousands separator
-could be (``5,48``; not ``1,234``, a thousand in a US export, which stays text); a
+could be (``5,48``, ``0,523``; not ``1,234``, a thousand in a US export, which stays text); a
 comma-separated table's cells are never read so.
 """
 
@@ -71,8 +71,9 @@ def _checked_text(text: str, sep: str, path: Path) -> str:
 
 #: A number with a decimal comma (``5,48``, ``-0,5``, ``1,5E-06``).
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
-#: A decimal comma no thousands separator could be (not three digits after it: ``5,48``, ``0,5``, ``1,2345``).
-_UNAMBIGUOUS_COMMA = re.compile(r"^[+-]?\d*,(?:\d{1,2}|\d{4,})(?:[eE][+-]?\d+)?$")
+#: A number a US export could write with thousands separators (``1,234``, ``12,500,000``): no evidence of a
+#: decimal comma; any other comma number is (``5,48``, ``0,523``, ``-0,500``, ``1234,567``).
+_US_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+$")
 #: A number with points between groups of three digits, maybe a decimal comma after them (``1.234,5``, ``10.000``).
 _POINT_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")
 #: A number written with neither a point nor a comma (``30``, ``1e-6``).
@@ -213,8 +214,11 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
         cols = [k for k, col in enumerate(table.columns)
                 if col.lower() not in wanted and pd.api.types.is_string_dtype(table.iloc[:, k])]
         # a tab-separated file is decimal-comma only on evidence: '1,234' is a thousand in a US export
-        if sep == ";" or any(table.iloc[:, k].dropna().astype(str).str.strip().str.match(_UNAMBIGUOUS_COMMA).any()
-                             for k in cols):
+        def evidence(k: int) -> bool:
+            text = table.iloc[:, k].dropna().astype(str).str.strip()
+            return bool((text.str.match(_COMMA_DECIMAL) & ~text.str.match(_US_THOUSANDS)).any())
+
+        if sep == ";" or any(evidence(k) for k in cols):
             for k in cols:
                 col = table.columns[k]
                 numbers = _decimal_comma_column(table.iloc[:, k], col, path, error)

@@ -69,8 +69,8 @@ class OutputSet:
         """Put every written output in place and remove the dropped ones, all or none.
 
         Raises:
-            OSError: A rename failed; the folder is as it was before the run (so too when the
-                commit is interrupted, KeyboardInterrupt, between two renames).
+            OSError: A rename failed; the folder is as it was before the run. An interrupt
+                (KeyboardInterrupt) between two renames is re-raised after the same rollback.
         """
         for name, tmp in self._written.items():
             if not tmp.is_file():
@@ -84,16 +84,20 @@ class OutputSet:
         placed: list[str] = []
         try:
             for name in replaced:
+                aside.append(name)  # recorded first: an interrupt right after the rename is undone too
                 os.replace(self.final(name), self.folder / f".{name}.old")
-                aside.append(name)
             for name, tmp in self._written.items():
-                os.replace(tmp, self.final(name))
                 placed.append(name)
+                os.replace(tmp, self.final(name))
         except BaseException:  # a failed rename, or Ctrl-C between two: the folder back as it was
             for name in placed:
+                if os.path.lexists(self._written[name]):  # its rename never happened
+                    continue
                 with contextlib.suppress(OSError):
                     os.replace(self.final(name), self._written[name])
             for name in aside:
+                if not os.path.lexists(self.folder / f".{name}.old"):
+                    continue
                 with contextlib.suppress(OSError):
                     os.replace(self.folder / f".{name}.old", self.final(name))
             self.discard()

@@ -610,7 +610,12 @@ def pool_wells(parts: list[tuple[Path, FitInput]], layout: PlateLayout | None) -
             raise AnalysisInputError(f"{bare[0]}: carries no layout (compound, concentration in molar) while "
                                      f"{carried} does; pass --layout for the pooled plates")
         if not bare:
+            if "unit" in table.columns:  # a table without unit holds molar doses (layout_in_wells): keep them so
+                table["unit"] = table["unit"].where(table["unit"].notna() | table["concentration"].isna(), "M")
             layout = layout_in_wells(table, parts[0][0])
+            if layout is None:
+                raise AnalysisInputError(f"{parts[0][0]}: the pooled tables' layout columns do not read as one "
+                                         f"layout; pass --layout for the pooled plates")
             if all(part.layout.form == "stored" for _, part in parts):  # stores' layouts: no file of the table's
                 layout.form = "stored"
             layout.plate_sources = {str(p): owner[str(p)] for p in layout.plate_ids if str(p) in owner}

@@ -286,7 +286,7 @@ def _suspect_notes(plate: str, wells: np.ndarray, times: np.ndarray, suspect: np
         if unread_end:
             line += f"; {_few(sorted(unread_end))} had no cell read there, so no endpoint fractions either"
         notes.append(line)
-    start = sorted(wells[suspect[:, 0]].astype(str)) if has_t0 else []
+    start = sorted(wells[suspect[:, 0]].astype(str)) if has_t0 and times.size > 1 else []  # one scan: said once
     if start:
         notes.append(f"plate {plate}: {len(start)} well(s) have a suspect count at time zero ({times[0]:g} h): {why} "
                      f"({_few(start)}); their n_cells_t0 is missing, so no GR (a vehicle well's leaves the plate's "

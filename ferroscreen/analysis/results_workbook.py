@@ -57,7 +57,7 @@ def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame
         d = d.assign(plate=d["plate"].fillna("").astype(str))
     curves = list(dict.fromkeys(d["curve"]))
     d = d.sort_values(["curve", "dose", *keys], kind="stable")
-    d["rep"] = d.groupby(["curve", "dose", *keys[:1]]).cumcount() + 1
+    d["rep"] = d.groupby(["curve", "dose", *(["plate"] if "plate" in d.columns else [])]).cumcount() + 1
     if "plate" in d.columns:  # each plate's columns come after those of the curve's plates before it
         slots = d.groupby(["curve", "plate"])["rep"].max()
         offset = slots.groupby(level="curve").cumsum() - slots

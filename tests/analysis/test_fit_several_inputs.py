@@ -179,3 +179,23 @@ def test_a_store_beside_a_wells_table_is_pooled_and_beside_a_tidy_table_refused(
     tidy.write_text("curve,dose,response\nx,1e-6,0.5\nx,1e-5,0.2\n")
     err = _refused([store, tidy, "--out", tmp_path / "t"], monkeypatch, capsys)
     assert err.startswith(f"error: {tidy}: several INPUTs with a score store pool stores and wells tables"), err
+
+
+def test_a_table_without_unit_pools_with_one_that_has_it():
+    """A user's wells table (molar doses, no unit column) beside export's (unit M): AttributeError traceback."""
+    from pathlib import Path
+
+    from ferroscreen.analysis.fit_inputs import FitInput, pool_wells
+    from ferroscreen.analysis.fit_run import layout_in_wells
+
+    def tab(plate, unit):
+        t = pd.DataFrame({"plate": plate, "well": ["A01", "A02", "A03"], "time_h": 24.0, "n_cells": [100, 50, 10],
+                          "frac_dead": [0.1, 0.5, 0.9], "compound": ["DMSO", "RSL3", "RSL3"],
+                          "concentration": [0, 1e-6, 1e-5]})
+        return t.assign(unit="M") if unit else t
+
+    parts = [(Path(f"{p}.csv"), FitInput(t, "wells", layout_in_wells(t, f"{p}.csv")))
+             for p, t in (("P1", tab("P1", False)), ("P2", tab("P2", True)))]
+    pooled = pool_wells(parts, None)
+    assert set(pooled.layout.plate_ids) == {"P1", "P2"}
+    assert abs(pooled.layout.table["concentration"].max() - 1e-5) < 1e-12

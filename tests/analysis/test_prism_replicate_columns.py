@@ -29,3 +29,13 @@ def test_a_plate_with_two_wells_per_dose_has_two_columns():
     assert table.iloc[0, 1:].tolist() == [3, 2, 1, 4, 5]
     two = prism_table(rows[rows["well"] != "C02"])  # P1 and P2 lose their second wells: one column each
     assert list(two.columns) == ["log10 dose (M)", "A #1", "A #2", "A #3"]
+
+
+def test_wells_without_a_plate_column_keep_every_replicate():
+    """Grouping by well when there was no plate made each well its own replicate 1: one well per dose kept."""
+    from ferroscreen.analysis.results_workbook import prism_table
+
+    doses = pd.DataFrame({"curve": ["A"] * 4, "dose": [1e-6, 1e-6, 1e-5, 1e-5], "response": [1, 2, 3, 4],
+                          "well": ["A1", "A2", "A3", "A4"]})
+    table = prism_table(doses)
+    assert table["A #1"].tolist() == [1, 3] and table["A #2"].tolist() == [2, 4]

@@ -142,3 +142,6 @@ def test_a_us_tab_separated_thousand_is_not_read_as_a_decimal_comma(tmp_path):
     eu.write_text("plate\twell\ttime_h\tn_cells\tfrac_alive\nP1\tA01\t0\t1,234\t0,95\nP1\tA02\t0\t987\t0,9\n")
     table = read_csv_table(eu)  # an unambiguous decimal comma elsewhere in the file: the file is European
     assert table["frac_alive"].tolist() == [0.95, 0.9] and table["n_cells"].tolist() == [1.234, 987.0]
+    three = tmp_path / "three.tsv"  # three decimals no US export writes so: '0,523', '1234,567'
+    three.write_text("well\tod\tx\nA01\t0,523\t1234,567\nA02\t1,250\t-0,500\n")
+    assert read_csv_table(three)["od"].tolist() == [0.523, 1.25]
