@@ -117,8 +117,12 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         from the zero-dose level, ``e0`` the fitted zero-dose level, ``emax``
         the fitted response at the highest tested dose, ``effect`` their
         difference, ``auc`` the mean fitted response over the tested log-dose
-        range, ``rse`` the residual standard error (square root of the
-        dispersion for ``ll2``), ``call`` one of ``active``/``inactive``/
+        range, ``rse`` the residual standard error over all observations
+        (drc's; square root of the dispersion for ``ll2``), ``df`` the
+        degrees of freedom of the intervals: drc's ``n - p``, or the dosed
+        points' (fractional: ``n_dosed - (p - h0)``) where the vehicle wells
+        are quieter (:func:`ferroscreen.analysis.inference.dosed_noise`),
+        ``call`` one of ``active``/``inactive``/
         ``failed`` and ``flags`` the ``;``-joined flags of
         :mod:`ferroscreen.analysis.curve_flags`. A curve flagged
         ``far_plateau_undetermined`` (its free high-dose plateau is not
