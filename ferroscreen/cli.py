@@ -953,7 +953,9 @@ def score(
     ] = None,
     precision: Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
     interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
-    tta: Annotated[bool, typer.Option("--tta", help=TTA_HELP + " A resumed store keeps its choice.")] = False,
+    tta: Annotated[
+        bool, typer.Option("--tta", help=TTA_HELP + " A store keeps its choice: resume it with the same.")
+    ] = False,
 ) -> None:
     """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
     from ferroscreen.score.runner import score_plate
@@ -966,7 +968,8 @@ def score(
                    f"stops", err=True)
     value = {"--poll-s": poll_s, "--idle-exit-s": idle_exit_s, "--settle-s": settle_s}
     watching = " --watch" + "".join(f" {opt} {value[opt]:g}" for opt in given) if watch else ""  # as given
-    again = f"`ferroscreen score {acquisition} --model {model} --out {out} --resume{watching}` continues"
+    again = (f"`ferroscreen score {acquisition} --model {model} --out {out} --resume{watching}"
+             f"{' --tta' if tta else ''}` continues")  # --tta is not taken from the store: said again
     try:
         s = score_plate(
             acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,

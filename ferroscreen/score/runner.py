@@ -201,15 +201,31 @@ def score_plate(
             layout_read = read_layout(Path(layout))
         bundle = load_bundle(model)
 
+    existing = read_store(out) if out.exists() else None
+    if existing is not None:  # a resumed store keeps how its acquisition was read: the times must not move
+        stored = existing.attrs.get("config") if isinstance(existing.attrs.get("config"), dict) else {}
+        fmt = fmt if fmt is not None else stored.get("format")
+        if stored.get("interval_h") is not None and abs(float(stored["interval_h"]) - float(interval_h)) > 1e-9:
+            raise StoreError(f"{out}: was scored with --interval-h {float(stored['interval_h']):g}; resume it with "
+                             f"the same (this run's {float(interval_h):g} would move its time points)")
     acq = open_first_scan(acquisition, fmt, interval_h, watch, poll_s, idle_exit_s, log, before_waiting)
     for note in acq.notes:
         log(f"{acquisition}: {note}")
-    layout_path = Path(layout) if layout else find_layout_beside(acquisition)
-    if layout_read is None and layout_path is not None:  # read already when the watch waited for the first scan
-        layout_read = read_layout(layout_path)
+    keep_layout = existing is not None and not layout and existing.layout is not None and len(existing.layout) > 0
+    layout_kept = ""  # said once the run's checks have passed
+    if keep_layout:  # the store's own layout stands; a layout.csv beside the images is not read in its place
+        source = str(existing.attrs.get("layout_source") or "")
+        layout_path = Path(source) if source else None
+        beside = find_layout_beside(acquisition)
+        if beside is not None and (layout_path is None or beside.resolve() != layout_path.resolve()):
+            layout_kept = (f"{out}: keeps the layout it was scored with ({source or 'stored'}), not {beside}; "
+                           f"pass --layout to replace it")
+    else:
+        layout_path = Path(layout) if layout else find_layout_beside(acquisition)
+        if layout_read is None and layout_path is not None:  # read already when the watch waited for the first scan
+            layout_read = read_layout(layout_path)
     for note in layout_read.notes if layout_read is not None else []:
         log(f"note: {note}")
-    existing = read_store(out) if out.exists() else None
 
     from ferroscreen.crops import detector_config
     from ferroscreen.models.bundle import load_bundle
@@ -298,6 +314,7 @@ def score_plate(
         ferroscreen_version=__version__,
         config={
             "devices": devices, "batch_size": batch_size, "workers": workers, "channel": channel, "format": fmt,
+            "interval_h": float(interval_h),
             "plate": plate, "z_plane": z_plane,
             "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "settle_s": settle_s,
             "accelerator": accelerator,
@@ -345,6 +362,8 @@ def score_plate(
         log(f"note: {model}: {bundle.frame_note}")
     if tiles := tile_note(attrs):  # its records and counts are tiles: said before any count is
         log(f"note: {out}: {tiles}")
+    if layout_kept:
+        log(f"note: {layout_kept}")
     if moved:  # after every input check: an input error stays one line
         log(f"note: {moved}")
     if existing is not None and confusion_file is not None:

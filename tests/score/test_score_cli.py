@@ -751,3 +751,25 @@ def test_a_bundle_trained_on_crop_images_scales_each_crop_and_says_so(plate_dir,
     proc = run(score_cmd(plate_dir, folder, tmp_path / "p.h5"))
     assert (f"note: {folder}: trained on crop images: each cell's crop is scaled by its own percentiles, as its "
             f"training crops were") in proc.stderr
+
+
+def test_a_resume_keeps_the_stores_layout_and_time_axis(reference, bundle_path, plate_dir, tmp_path, user_error):
+    """A resume without --layout took the layout.csv beside the images in place of the stored one (another
+    compound per well, silently); another --interval-h moved every stored time point (exit 0)."""
+    from ferroscreen.score.store import read_store
+
+    out = tmp_path / "p.h5"
+    shutil.copy(reference, out)
+    (plate_dir / "layout.csv").rename(plate_dir / "layout.keep")
+    try:
+        changed = (plate_dir / "layout.keep").read_text().replace("DMSO", "ALT-DMSO")
+        (plate_dir / "layout.csv").write_text(changed)
+        run(score_cmd(plate_dir, bundle_path, out, "--resume"))
+        compounds = set(read_store(out).layout["compound"].astype(str))
+        assert "DMSO" in compounds and "ALT-DMSO" not in compounds
+        proc = run_command(score_cmd(plate_dir, bundle_path, out, "--resume", "--interval-h", "8"),
+                           capture_output=True, text=True, timeout=120)
+        user_error(proc, str(out), "was scored with --interval-h 1; resume it with the same")
+    finally:
+        (plate_dir / "layout.csv").unlink(missing_ok=True)
+        (plate_dir / "layout.keep").rename(plate_dir / "layout.csv")
