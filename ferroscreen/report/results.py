@@ -50,6 +50,7 @@ import pandas as pd
 
 from ferroscreen.analysis.dose_tables import excluded_listing, mark_excluded, well_groups
 from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.analysis.readouts import tile_mode_plates
 from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
@@ -166,12 +167,15 @@ class Results:
     def count_label(self) -> str:
         """What ``n_cells`` holds, as ``provenance.json`` says.
 
-        ``signal`` for a plate-reader read, ``confluence`` for an IncuCyte confluence metric, else
-        ``cell count``.
+        ``signal`` for a plate-reader read, ``confluence`` for an IncuCyte confluence metric,
+        ``tile count`` where the wells table marks a plate scored on fixed tiles (``detector_mode``
+        ``tiles``: ``n_cells`` counts tiles), else ``cell count``.
         """
         fit = self.provenance.get("fit") if isinstance(self.provenance.get("fit"), dict) else {}
         if fit.get("plate_reader"):
             return "signal"
+        if self.wells is not None and tile_mode_plates(self.wells):
+            return "tile count"
         return "confluence" if "confluence" in str(fit.get("metric", "")).lower() else "cell count"
 
     @property

@@ -24,3 +24,14 @@ def test_caption_reasons_name_the_failing_readout():
 def test_caption_falls_back_to_a_mode_column_and_skips_blanks():
     qc = pd.DataFrame({"plate": ["P", "P"], "mode": ["ferroptosis", np.nan], "pass": [False, False]})
     assert qc_verdicts(SimpleNamespace(qc=qc))["P"]["reasons"] == ["pass false (ferroptosis)", "pass false"]
+
+
+def test_count_label_says_tiles_for_a_tile_mode_plate(tmp_path):
+    """A tile-mode plate's ``n_cells`` counts tiles: its maps and time courses were labelled 'cell count'."""
+    from ferroscreen.report.results import Results
+
+    wells = pd.DataFrame({"plate": ["P", "P", "Q"], "well": ["A01", "A02", "A01"], "n_cells": [4, 4, 80],
+                          "detector_mode": ["tiles", "tiles", np.nan]})
+    assert Results(root=tmp_path, wells=wells).count_label == "tile count"
+    assert Results(root=tmp_path, wells=wells.drop(columns="detector_mode")).count_label == "cell count"
+    assert Results(root=tmp_path, wells=wells.assign(detector_mode=np.nan)).count_label == "cell count"
