@@ -10,87 +10,20 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 
-from ferroscreen.plate import read_layout
-from ferroscreen.score.merge import merge_journals
-from ferroscreen.score.shard import ShardWriter
-from ferroscreen.score.store import DONE, new_frame_table
-
 from ..conftest import main_in_process
-
-CLASSES = ["alive", "ferroptosis"]
-DOSES_UM = [0.001, 0.01, 0.1, 1, 10, 100]
-TIMES = [0.0, 24.0, 48.0]
-
-
-def _layout_rows(plate: str, compound: str) -> list[str]:
-    rows = [f"{plate},A{c:02d},DMSO,0,uM,vehicle,,{c}" for c in range(1, 5)]
-    rows += [f"{plate},B{c:02d},RSL3,1,uM,reference,ferroptosis,{c}" for c in range(1, 3)]
-    rows += [f"{plate},C{i + 1:02d},{compound},{d:g},uM,sample,,1" for i, d in enumerate(DOSES_UM)]
-    return rows
-
-
-def _layout_csv(tmp_path, plates: dict[str, str], name: str = "layout.csv"):
-    """A layout file of ``plates`` (plate -> the compound of its row C)."""
-    rows = ["plate_id,well,compound,concentration,unit,role,mode,replicate"]
-    for plate, compound in plates.items():
-        rows += _layout_rows(plate, compound)
-    path = tmp_path / name
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-def _dying(well: str, t: float) -> float:
-    if well.startswith("B"):
-        return min(1.0, t / 24.0)
-    if well.startswith("C"):
-        dose = DOSES_UM[int(well[1:]) - 1]
-        return (t / 48.0) * dose / (dose + 0.5)
-    return 0.0
-
-
-def _n_cells(well: str, t: float) -> int:
-    return int(round(60 * 2 ** (t / 24) * (1 - _dying(well, t)) + 5))
+from .toy_stores import TIMES, dying, layout_csv, n_cells, toy_store
 
 
 def _wells_csv(tmp_path, plate: str, name: str):
     """A wells table of ``plate`` as a user keeps one (no layout columns)."""
-    rows = [{"plate": plate, "well": w, "time_h": t, "n_cells": _n_cells(w, t), "frac_alive": 1 - _dying(w, t),
-             "frac_ferroptosis": _dying(w, t)}
+    rows = [{"plate": plate, "well": w, "time_h": t, "n_cells": n_cells(w, t), "frac_alive": 1 - dying(w, t),
+             "frac_ferroptosis": dying(w, t)}
             for w in [*(f"A{c:02d}" for c in range(1, 5)), "B01", "B02", *(f"C{c:02d}" for c in range(1, 7))]
             for t in TIMES]
     path = tmp_path / name
     pd.DataFrame(rows).to_csv(path, index=False)
-    return path
-
-
-def _store(tmp_path, plate: str, compound: str):
-    """A score store of ``plate`` as ``score`` writes it, its layout stored (row C: ``compound``)."""
-    layout = read_layout(_layout_csv(tmp_path, {plate: compound}, f"layout_{plate}.csv")).table
-    wells = list(layout["well"])
-    frames = new_frame_table(pd.DataFrame(
-        [{"plate": plate, "well": w, "field": 1, "channel": "phase", "z": 0, "time_h": t, "path": f"/x/{w}_{t:g}.tif"}
-         for t in TIMES for w in wells]))
-    journal = tmp_path / f"rank-{plate}.h5"
-    writer = ShardWriter(journal, len(CLASSES))
-    rng = np.random.default_rng(0)
-    for i, row in frames.iterrows():
-        n = _n_cells(row["well"], row["time_h"])
-        p_dead = np.clip(_dying(row["well"], row["time_h"]) + rng.normal(0, 0.05, n), 0.01, 0.99)
-        prob = np.stack([1 - p_dead, p_dead], axis=1).astype(np.float32)
-        result = {"frame": i, "status": DONE, "reason": "", "n_cells": n, "cell_start": 0, "cell_stop": n,
-                  "height": 448, "width": 448, "focus": 1.0, "empty": 0, "file_size": 10, "file_mtime": 1.0}
-        cells = {"frame": np.full(n, i, np.int64), "x": rng.random(n, dtype=np.float32) * 448,
-                 "y": rng.random(n, dtype=np.float32) * 448, "radius": np.ones(n, np.float32),
-                 "score": np.ones(n, np.float32), "prob": prob}
-        writer.commit([result], cells)
-    writer.close()
-    attrs = {"classes": CLASSES, "confusion": np.eye(len(CLASSES)).tolist(), "plate": plate,
-             "detector": {"mode": "cells", "method": "radial"}}
-    path = tmp_path / f"{plate}.h5"
-    merge_journals(path, attrs, frames, layout, [journal], False)
     return path
 
 
@@ -110,8 +43,8 @@ def _refused(args, monkeypatch, capsys) -> str:
 def test_several_wells_tables_with_their_layouts_are_pooled_plate_by_plate(tmp_path, monkeypatch, capsys):
     """Was: "read 'n_cells' (endpoint, 96 wells...) lists well A01 twice", a plate-reader message."""
     one, two = _wells_csv(tmp_path, "rep1", "wells_rep1.csv"), _wells_csv(tmp_path, "rep2", "wells_rep2.csv")
-    lay1 = _layout_csv(tmp_path, {"rep1": "killer"}, "layout_rep1.csv")
-    lay2 = _layout_csv(tmp_path, {"rep2": "killer"}, "layout_rep2.csv")
+    lay1 = layout_csv(tmp_path, {"rep1": "killer"}, "layout_rep1.csv")
+    lay2 = layout_csv(tmp_path, {"rep2": "killer"}, "layout_rep2.csv")
     out = _fit([one, two, "--layout", lay1, "--layout", lay2, "--out", tmp_path / "fit"], monkeypatch, capsys)
     assert f"note: 2 INPUTs pooled as one screen of 2 plate(s) ({one}: rep1; {two}: rep2)" in out
     qc = pd.read_csv(tmp_path / "fit" / "qc.csv")
@@ -125,7 +58,7 @@ def test_several_wells_tables_with_their_layouts_are_pooled_plate_by_plate(tmp_p
 
 def test_two_wells_tables_of_one_plate_name_are_refused_naming_both(tmp_path, monkeypatch, capsys):
     one, two = _wells_csv(tmp_path, "rep1", "a.csv"), _wells_csv(tmp_path, "rep1", "b.csv")
-    lay = _layout_csv(tmp_path, {"rep1": "killer"})
+    lay = layout_csv(tmp_path, {"rep1": "killer"})
     err = _refused([one, two, "--layout", lay, "--out", tmp_path / "fit"], monkeypatch, capsys)
     assert err.startswith(f"error: {two}: plate 'rep1' is also in {one}"), err
 
@@ -134,14 +67,14 @@ def test_a_wells_table_beside_a_table_of_another_kind_is_refused_in_one_line(tmp
     wells = _wells_csv(tmp_path, "rep1", "wells.csv")
     tidy = tmp_path / "tidy.csv"
     tidy.write_text("curve,dose,response\nx,1e-6,0.5\nx,1e-5,0.2\n")
-    err = _refused([wells, tidy, "--layout", _layout_csv(tmp_path, {"rep1": "killer"}), "--out", tmp_path / "fit"],
+    err = _refused([wells, tidy, "--layout", layout_csv(tmp_path, {"rep1": "killer"}), "--out", tmp_path / "fit"],
                    monkeypatch, capsys)
     assert "wells.csv is a wells table and tidy.csv is not" in err, err
 
 
 def test_several_score_stores_are_pooled_each_plate_with_its_stored_layout(tmp_path, monkeypatch, capsys):
     """Was: ``_csv.Error: field larger than field limit (131072)``, a 40-line traceback."""
-    one, two = _store(tmp_path, "P1", "killer"), _store(tmp_path, "P2", "slayer")
+    one, two = toy_store(tmp_path, "P1", "killer"), toy_store(tmp_path, "P2", "slayer")
     out = _fit([one, two, "--out", tmp_path / "fit"], monkeypatch, capsys)
     assert f"note: 2 INPUTs pooled as one screen of 2 plate(s) ({one}: P1; {two}: P2)" in out
     assert "its own layout columns" not in out  # the stores' layouts, no wells file's columns
@@ -158,8 +91,8 @@ def test_several_score_stores_are_pooled_each_plate_with_its_stored_layout(tmp_p
 
 
 def test_several_stores_with_a_layout_file_and_a_store_twice(tmp_path, monkeypatch, capsys):
-    one, two = _store(tmp_path, "P1", "killer"), _store(tmp_path, "P2", "killer")
-    lay = _layout_csv(tmp_path, {"P1": "given", "P2": "given"}, "given.csv")
+    one, two = toy_store(tmp_path, "P1", "killer"), toy_store(tmp_path, "P2", "killer")
+    lay = layout_csv(tmp_path, {"P1": "given", "P2": "given"}, "given.csv")
     _fit([one, two, "--layout", lay, "--out", tmp_path / "fit"], monkeypatch, capsys)
     curves = set(pd.read_csv(tmp_path / "fit" / "fits.csv")["curve"].astype(str))
     assert any("given" in c for c in curves) and not any("killer" in c for c in curves), curves
@@ -168,9 +101,9 @@ def test_several_stores_with_a_layout_file_and_a_store_twice(tmp_path, monkeypat
 
 
 def test_a_store_beside_a_wells_table_is_pooled_and_beside_a_tidy_table_refused(tmp_path, monkeypatch, capsys):
-    store = _store(tmp_path, "P1", "killer")
+    store = toy_store(tmp_path, "P1", "killer")
     wells = _wells_csv(tmp_path, "P2", "wells_P2.csv")
-    lay = _layout_csv(tmp_path, {"P1": "killer", "P2": "killer"})
+    lay = layout_csv(tmp_path, {"P1": "killer", "P2": "killer"})
     _fit([store, wells, "--layout", lay, "--out", tmp_path / "fit"], monkeypatch, capsys)
     assert set(pd.read_csv(tmp_path / "fit" / "qc.csv")["plate"].astype(str)) == {"P1", "P2"}
     err = _refused([store, wells, "--out", tmp_path / "bare"], monkeypatch, capsys)  # no layout in wells_P2.csv

@@ -14,71 +14,16 @@ import pandas as pd
 import pytest
 
 from ferroscreen.analysis.readouts import COUNT_READOUTS, TILE_MODE_NOTE, summarise_wells
-from ferroscreen.plate import read_layout
-from ferroscreen.score.merge import merge_journals
-from ferroscreen.score.shard import ShardWriter
-from ferroscreen.score.store import DONE, new_frame_table, read_store
+from ferroscreen.score.store import read_store
 
 from ..conftest import main_in_process
 from .conftest import synthetic_screen
-
-CLASSES = ["alive", "ferroptosis"]
-DOSES_UM = [0.001, 0.01, 0.1, 1, 10, 100]
-TIMES = [0.0, 24.0, 48.0]
-TILES = 4  # a 448 px frame cut into 224 px tiles
-
-
-def _layout_csv(tmp_path):
-    rows = ["plate_id,well,compound,concentration,unit,role,mode,replicate"]
-    rows += [f"P1,A{c:02d},DMSO,0,uM,vehicle,,{c}" for c in range(1, 5)]
-    rows += [f"P1,B{c:02d},RSL3,1,uM,reference,ferroptosis,{c}" for c in range(1, 3)]
-    rows += [f"P1,C{i + 1:02d},killer,{d:g},uM,sample,,1" for i, d in enumerate(DOSES_UM)]
-    path = tmp_path / "layout.csv"
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-def _dying(well: str, t: float) -> float:
-    """The true fraction dying in ``well`` at ``t`` h (the reference and the high doses kill)."""
-    if well.startswith("B"):
-        return min(1.0, t / 24.0)
-    if well.startswith("C"):
-        dose = DOSES_UM[int(well[1:]) - 1]
-        return (t / 48.0) * dose / (dose + 0.5)
-    return 0.0
+from .toy_stores import TILES, toy_store
 
 
 def _store(tmp_path, mode: str):
-    """A score store of plate P1 as ``score`` writes it, scored with a detector in ``mode``.
-
-    In ``tiles`` mode every frame holds :data:`TILES` records; in ``cells`` mode one per cell left
-    (the vehicle grows, a killing dose does not).
-    """
-    layout = read_layout(_layout_csv(tmp_path)).table
-    wells = list(layout["well"])
-    frames = new_frame_table(pd.DataFrame(
-        [{"plate": "P1", "well": w, "field": 1, "channel": "phase", "z": 0, "time_h": t, "path": f"/x/{w}_{t:g}.tif"}
-         for t in TIMES for w in wells]))
-    journal = tmp_path / f"rank-{mode}.h5"
-    writer = ShardWriter(journal, len(CLASSES))
-    rng = np.random.default_rng(0)
-    for i, row in frames.iterrows():
-        dying = _dying(row["well"], row["time_h"])
-        n = TILES if mode == "tiles" else int(round(60 * 2 ** (row["time_h"] / 24) * (1 - dying) + 5))
-        p_dead = np.clip(dying + rng.normal(0, 0.05, n), 0.01, 0.99)
-        prob = np.stack([1 - p_dead, p_dead], axis=1).astype(np.float32)
-        result = {"frame": i, "status": DONE, "reason": "", "n_cells": n, "cell_start": 0, "cell_stop": n,
-                  "height": 448, "width": 448, "focus": 1.0, "empty": 0, "file_size": 10, "file_mtime": 1.0}
-        cells = {"frame": np.full(n, i, np.int64), "x": rng.random(n, dtype=np.float32) * 448,
-                 "y": rng.random(n, dtype=np.float32) * 448, "radius": np.ones(n, np.float32),
-                 "score": np.ones(n, np.float32), "prob": prob}
-        writer.commit([result], cells)
-    writer.close()
-    attrs = {"classes": CLASSES, "confusion": np.eye(len(CLASSES)).tolist(), "plate": "P1",
-             "detector": {"mode": mode, "method": "radial", "tile_size": 224, "tile_stride": None}}
-    path = tmp_path / f"{mode}.h5"
-    merge_journals(path, attrs, frames, layout, [journal], False)
-    return path
+    """A score store of plate P1 scored with a detector in ``mode`` (``tiles``: :data:`TILES` per frame)."""
+    return toy_store(tmp_path, mode=mode, stem=mode)
 
 
 def _fit(args, monkeypatch, capsys):
