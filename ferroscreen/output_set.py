@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["OutputSet", "output_set"]
+__all__ = ["NestedOutputSet", "OutputSet", "output_set"]
 
 
 class OutputSet:
@@ -118,11 +118,71 @@ class OutputSet:
             self.discard()
 
 
+class NestedOutputSet(OutputSet):
+    """An :class:`~ferroscreen.output_set.OutputSet` whose outputs may lie in a subfolder (``galleries/g001.png``).
+
+    The set's temporary file of ``SUB/NAME`` is ``.SUB/NAME.tmp``, and an earlier ``SUB/NAME`` it
+    replaces or drops is set aside as ``.SUB/NAME.old``: both wait in the hidden folder ``.SUB/``, so
+    one commit puts the subfolder's files in place with the folder's own, all or none (files of
+    ``SUB/`` that are no outputs stay). ``SUB/`` is made at the commit; after the commit or a
+    discard ``.SUB/`` goes, and ``SUB/`` too when it is left empty.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        super().__init__(folder)
+        self._subfolders: set[str] = set()
+
+    def _stage(self, name: str) -> None:
+        """Make the hidden folder that holds the temporary and set-aside files of ``name``'s subfolder."""
+        sub = os.path.dirname(name)
+        if sub:
+            (self.folder / f".{sub}").mkdir(parents=True, exist_ok=True)
+            self._subfolders.add(sub)
+
+    def path(self, name: str) -> Path:
+        """The temporary path to write output ``name`` to (``SUB/NAME``: in the hidden ``.SUB/``)."""
+        tmp = super().path(name)
+        self._stage(name)
+        return tmp
+
+    def drop(self, name: str) -> None:
+        """Remove an earlier run's ``name`` at commit (``SUB/NAME`` too)."""
+        super().drop(name)
+        self._stage(name)
+
+    def commit(self) -> None:
+        """Put every output in place, subfolders' too, all or none (see :meth:`OutputSet.commit`)."""
+        try:
+            for sub in sorted(self._subfolders):
+                (self.folder / sub).mkdir(parents=True, exist_ok=True)
+            super().commit()
+        except BaseException:
+            self.discard()
+            raise
+        self._tidy()
+
+    def discard(self) -> None:
+        """Delete this run's temporaries and its hidden subfolders; the folder keeps what it held."""
+        super().discard()
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """Remove the hidden subfolders, and the subfolders left empty."""
+        for sub in sorted(self._subfolders, reverse=True):
+            for folder in (self.folder / f".{sub}", self.folder / sub):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only when empty: never a file of the user's
+        self._subfolders.clear()
+
+
 @contextlib.contextmanager
-def output_set(target: str | Path | OutputSet) -> Iterator[OutputSet]:
-    """``target`` itself when it is an :class:`OutputSet` (its owner commits), else a new set committed at the end."""
+def output_set(target: str | Path | OutputSet, kind: type[OutputSet] = OutputSet) -> Iterator[OutputSet]:
+    """``target`` itself when it is an :class:`OutputSet` (its owner commits), else a new ``kind`` of it.
+
+    The new set is committed when the block ends, discarded when it raises.
+    """
     if isinstance(target, OutputSet):
         yield target
         return
-    with OutputSet(target) as outputs:
+    with kind(target) as outputs:
         yield outputs

@@ -33,7 +33,7 @@ leave out its count readouts (:mod:`ferroscreen.analysis.readouts`);
 ``export.json`` says the same in ``detector_mode`` and ``notes``, and ``export`` on the console.
 
 :func:`export_plate` writes ``wells.csv``, ``export.json`` and the cell galleries
-(:mod:`ferroscreen.score.gallery`) as one :class:`~ferroscreen.score.gallery.NestedOutputSet`: an
+(:mod:`ferroscreen.score.gallery`) as one :class:`~ferroscreen.output_set.NestedOutputSet`: an
 export that fails part-way (a damaged block of the store, Ctrl-C, a full disk) leaves the folder
 with the earlier export's files, as they were.
 """
@@ -227,8 +227,8 @@ def export_plate(store_path: str | Path, out_dir: str | Path, fractions: str = D
     Raises:
         StoreError: The store is unreadable.
     """
+    from ferroscreen.output_set import NestedOutputSet
     from ferroscreen.score.gallery import (
-        NestedOutputSet,
         cell_pool,
         remove_earlier_galleries,
         write_compound_galleries,

@@ -23,15 +23,13 @@ each compound's cells in its section.
 
 Both write into an :class:`~ferroscreen.output_set.OutputSet` when given one (``export`` puts
 ``wells.csv``, its record and the galleries in place together, or leaves the folder as it was):
-:class:`NestedOutputSet` holds the ``galleries/`` images with the folder's own files. Given a
+:class:`~ferroscreen.output_set.NestedOutputSet` holds the ``galleries/`` images with the folder's own files. Given a
 folder, each writes its files as one set of its own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,79 +37,17 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
-from ferroscreen.output_set import OutputSet
+from ferroscreen.output_set import NestedOutputSet, OutputSet, output_set
 from ferroscreen.plate import format_molar
 from ferroscreen.score.store import DONE, PlateStore, iter_cells, read_store
 
-__all__ = ["CellPool", "Gallery", "NestedOutputSet", "cell_pool", "pick_gallery_cells", "remove_earlier_galleries",
+__all__ = ["CellPool", "Gallery", "cell_pool", "pick_gallery_cells", "remove_earlier_galleries",
            "write_compound_galleries", "write_gallery"]
 
 #: Candidates kept per class and well while reading the store (spares for unreadable frames).
 PER_WELL = 3
 CSV_COLUMNS = ["class", "rank", "plate", "well", "field", "time_h", "x", "y", "radius", "p", "compound",
                "concentration", "path"]
-
-
-class NestedOutputSet(OutputSet):
-    """An :class:`~ferroscreen.output_set.OutputSet` whose outputs may lie in a subfolder (``galleries/g001.png``).
-
-    The set's temporary file of ``SUB/NAME`` is ``.SUB/NAME.tmp``, and an earlier ``SUB/NAME`` it
-    replaces or drops is set aside as ``.SUB/NAME.old``: both wait in the hidden folder ``.SUB/``, so
-    one commit puts the subfolder's files in place with the folder's own, all or none (files of
-    ``SUB/`` that are no outputs stay). ``SUB/`` is made at the commit; after the commit or a
-    discard ``.SUB/`` goes, and ``SUB/`` too when it is left empty.
-    """
-
-    def __init__(self, folder: str | Path) -> None:
-        super().__init__(folder)
-        self._subfolders: set[str] = set()
-
-    def _stage(self, name: str) -> None:
-        """Make the hidden folder that holds the temporary and set-aside files of ``name``'s subfolder."""
-        sub = os.path.dirname(name)
-        if sub:
-            (self.folder / f".{sub}").mkdir(parents=True, exist_ok=True)
-            self._subfolders.add(sub)
-
-    def path(self, name: str) -> Path:
-        """The temporary path to write output ``name`` to (``SUB/NAME``: in the hidden ``.SUB/``)."""
-        tmp = super().path(name)
-        self._stage(name)
-        return tmp
-
-    def drop(self, name: str) -> None:
-        """Remove an earlier run's ``name`` at commit (``SUB/NAME`` too)."""
-        super().drop(name)
-        self._stage(name)
-
-    def commit(self) -> None:
-        """Put every output in place, subfolders' too, all or none (see :meth:`OutputSet.commit`)."""
-        try:
-            for sub in sorted(self._subfolders):
-                (self.folder / sub).mkdir(parents=True, exist_ok=True)
-            super().commit()
-        except BaseException:
-            self.discard()
-            raise
-        self._tidy()
-
-    def discard(self) -> None:
-        """Delete this run's temporaries and its hidden subfolders; the folder keeps what it held."""
-        super().discard()
-        self._tidy()
-
-    def _tidy(self) -> None:
-        """Remove the hidden subfolders, and the subfolders left empty."""
-        for sub in sorted(self._subfolders, reverse=True):
-            for folder in (self.folder / f".{sub}", self.folder / sub):
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only when empty: never a file of the user's
-        self._subfolders.clear()
-
-
-def _own_set(target: str | Path | OutputSet):
-    """``target`` when it is an :class:`OutputSet` (its owner commits), else a :class:`NestedOutputSet` of it."""
-    return contextlib.nullcontext(target) if isinstance(target, OutputSet) else NestedOutputSet(target)
 
 
 @dataclass
@@ -326,7 +262,7 @@ def write_gallery(store_path: str | Path, out_dir: str | Path | OutputSet, per_c
     if picked.empty:
         notes.append("no cell to show (no scored cell above the probability floor, or no frame readable)")
         return Gallery(None, None, picked, n_bad, notes)
-    with _own_set(out_dir) as outputs:
+    with output_set(out_dir, NestedOutputSet) as outputs:
         _draw(picked, crops, store.classes, per_class, outputs.path("gallery.png"))
         picked.to_csv(outputs.path("gallery.csv"), index=False, float_format="%.6g")
     return Gallery(outputs.final("gallery.png"), outputs.final("gallery.csv"), picked, n_bad, notes)
@@ -341,7 +277,7 @@ def remove_earlier_galleries(out_dir: str | Path | OutputSet, overall: bool, com
     ``galleries/gNNN.png``) gallery is to go. ``out_dir``: a folder (removed now), or the
     :class:`NestedOutputSet` of an export, which drops them at its commit unless it writes them again.
     """
-    with _own_set(out_dir) as outputs:
+    with output_set(out_dir, NestedOutputSet) as outputs:
         folder = outputs.folder
         names = (["gallery.csv", "gallery.png"] if overall else []) + (["gallery_compounds.csv"] if compounds else [])
         removed = [name for name in names if (folder / name).is_file()]
@@ -410,7 +346,7 @@ def write_compound_galleries(store_path: str | Path, out_dir: str | Path | Neste
     for k in ("rescue_agent", "cell_line", "growth_condition"):
         table[k] = table["well"].map(text[k]).to_numpy() if k in text.columns else ""
     side = max(32, int(round(1.5 * int(store.attrs.get("crop_size", 40)))))
-    with _own_set(out_dir) as outputs:
+    with output_set(out_dir, NestedOutputSet) as outputs:
         rows, n_bad = _draw_treatments(table, key_of, counts, store.classes, modes, per_mode, side, outputs)
         picked = pd.DataFrame(rows, columns=COMPOUND_CSV_COLUMNS)
         if rows:

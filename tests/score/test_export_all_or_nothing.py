@@ -170,7 +170,7 @@ def test_export_of_a_tile_mode_store_says_so_on_the_console(tmp_path, monkeypatc
 
 def test_a_failed_rename_of_a_gallery_image_puts_everything_back(tmp_path, monkeypatch):
     """The subfolder's images are committed with the folder's files: a rename that fails undoes them all."""
-    from ferroscreen.score.gallery import NestedOutputSet
+    from ferroscreen.output_set import NestedOutputSet
 
     out = tmp_path / "X"
     (out / "galleries").mkdir(parents=True)
