@@ -80,7 +80,7 @@ def _given_options(ctx: typer.Context, names: dict[str, str]) -> list[str]:
     return [opt for name, opt in names.items() if sources[name] is not None and sources[name].name != "DEFAULT"]
 
 
-def _check_score_run(devices: int, batch_size: int, workers: int | None, poll_s: float, idle_exit_s: float,
+def _check_score_run(devices: int, batch_size: int, workers: int | None, poll_s: float, idle_exit_s: float | None,
                      accelerator: str, settle_s: float = 2.0) -> None:
     """Refuse run settings of ``score`` before anything is written (a store left behind would block the rerun).
 
@@ -922,8 +922,10 @@ def score(
     watch: Annotated[bool, typer.Option("--watch", help="Keep scoring new timepoints as they land.")] = False,
     poll_s: Annotated[float, typer.Option("--poll-s", help="Seconds between polls (--watch).")] = 60.0,
     idle_exit_s: Annotated[
-        float, typer.Option("--idle-exit-s", help="Stop watching after this long with no new files.")
-    ] = 600.0,
+        float | None, typer.Option("--idle-exit-s", help="Stop watching after this many seconds with no new files "
+                                   "(default: 2.5 of the plate's scan intervals, 4 h assumed before its second "
+                                   "scan; at least 600 s).")
+    ] = None,
     settle_s: Annotated[float, typer.Option(
         "--settle-s", help="Score a file once it was last modified, or seen unchanged, at least this many seconds "
                            "ago (--watch; more for a share that stalls mid-file).")] = 2.0,

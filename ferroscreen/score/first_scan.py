@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ferroscreen.errors import AcquisitionError
+from ferroscreen.score.idle import describe_wait
 
 __all__ = ["CONTAINER_SUFFIXES", "MIN_FIRST_SCAN_POLL_S", "format_argument_usable", "image_files", "open_first_scan"]
 
@@ -126,7 +127,7 @@ def open_first_scan(acquisition: Path, fmt: str | None, interval_h: float, watch
     if before_waiting is not None:
         before_waiting()
     log(f"{acquisition}: no images yet; waiting for the first scan (a poll every {poll_s:g} s, for up to "
-        f"{idle_exit_s:g} s)")
+        f"{describe_wait(idle_exit_s)})")
     start = time.monotonic()
     landed: tuple = ()  # the image data of the last look at which some had landed but did not open
     while True:
@@ -134,7 +135,7 @@ def open_first_scan(acquisition: Path, fmt: str | None, interval_h: float, watch
         if left <= 0:
             if landed:  # files landed that did not open, and were still changing
                 return open_acquisition(acquisition, fmt, interval_h=interval_h)
-            raise AcquisitionError(f"{first}; no images after waiting {idle_exit_s:g} s") from None
+            raise AcquisitionError(f"{first}; no images after waiting {describe_wait(idle_exit_s)}") from None
         time.sleep(min(max(poll_s, MIN_FIRST_SCAN_POLL_S), left))
         files = image_files(acquisition)
         if not files:

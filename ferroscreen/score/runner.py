@@ -12,10 +12,11 @@ A run:
    finished frames into its journal (:class:`ferroscreen.score.writer.JournalWriter`);
 5. merges the journals into the store (atomic rename) and deletes them;
 6. with ``watch``: polls the acquisition and repeats 3-5 until nothing new
-   arrived for ``idle_exit_s`` seconds.
+   arrived for ``idle_exit_s`` seconds (by default a few of the plate's scan intervals:
+   :mod:`ferroscreen.score.idle`).
 
 A watch started before the imager's first scan (a folder with no image data yet) waits for it
-between 1 and 2, for up to ``idle_exit_s`` seconds (:func:`open_first_scan`).
+between 1 and 2, as long as it would wait for a next scan (:func:`open_first_scan`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ferroscreen.io.scans import later_scans, next_scan_paths, scan_interval_h
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.export import detector_mode, tile_note
 from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan
+from ferroscreen.score.idle import describe_wait, idle_limit_s
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
     SeenFiles,
@@ -97,7 +99,7 @@ def score_plate(
     resume: bool = False,
     watch: bool = False,
     poll_s: float = 60.0,
-    idle_exit_s: float = 600.0,
+    idle_exit_s: float | None = None,
     settle_s: float = 2.0,
     devices: int = 1,
     batch_size: int = 256,
@@ -125,7 +127,8 @@ def score_plate(
         watch: Keep polling for new frames; implies ``resume``. A folder with no image data yet is
             waited for (:func:`open_first_scan`: the bundle and an explicit ``layout`` are checked first).
         poll_s: Seconds between polls in watch mode.
-        idle_exit_s: Watch mode ends after this many seconds with nothing new (or, before the first
+        idle_exit_s: Watch mode ends after this many seconds with nothing new; None: a few of the plate's
+            scan intervals (:func:`ferroscreen.score.idle.idle_limit_s`), at least 600 s (or, before the first
             scan, raises the folder's error after this many seconds with no image data; or, while the
             folder cannot be read again, raises :class:`~ferroscreen.errors.AcquisitionError`: files that
             landed since were not seen).
@@ -208,7 +211,8 @@ def score_plate(
         if stored.get("interval_h") is not None and abs(float(stored["interval_h"]) - float(interval_h)) > 1e-9:
             raise StoreError(f"{out}: was scored with --interval-h {float(stored['interval_h']):g}; resume it with "
                              f"the same (this run's {float(interval_h):g} would move its time points)")
-    acq = open_first_scan(acquisition, fmt, interval_h, watch, poll_s, idle_exit_s, log, before_waiting)
+    acq = open_first_scan(acquisition, fmt, interval_h, watch, poll_s, idle_limit_s(idle_exit_s)[0], log,
+                          before_waiting)
     for note in acq.notes:
         log(f"{acquisition}: {note}")
     keep_layout = existing is not None and not layout and existing.layout is not None and len(existing.layout) > 0
@@ -409,14 +413,15 @@ def score_plate(
             break
         if len(_due(store.frames, 0.0, bundle.next_scan, hold=True)[0]):
             last_activity = time.monotonic()  # files still settling
-        if time.monotonic() - last_activity >= idle_exit_s:
+        idle_s, idle_why = idle_limit_s(idle_exit_s, store.frames)
+        if time.monotonic() - last_activity >= idle_s:
             if rescan_error:  # not "no new frames": what landed since the folder became unreadable is unknown
                 raise AcquisitionError(
                     f"{acquisition}: stopped watching: the folder could not be read since {rescan_error[0]} "
                     f"({rescan_error[1]}), so files that landed since were not seen; {out} keeps the frames scored "
                     f"so far: fix the folder, then score it again with --resume --watch")
             held = len(_due(store.frames, 0.0, bundle.next_scan, hold=False)[0])
-            log(f"no new frames for {idle_exit_s:g} s; stopping"
+            log(f"no new frames for {describe_wait(idle_s)}" + (f" ({idle_why})" if idle_why else "") + "; stopping"
                 + (f" after scoring {held} newest frame(s) without "
                    + ("a next scan" if bundle.next_scan == 1 else "all their later scans") if held else ""))
             final = True
