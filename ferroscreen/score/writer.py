@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from pytorch_lightning.callbacks import BasePredictionWriter
 
+from ferroscreen.score.orphans import end_with_parent
 from ferroscreen.score.shard import ShardWriter
 from ferroscreen.score.store import CELL_SCHEMA, concat_cells
 from ferroscreen.score.terminate import uninterrupted
@@ -55,6 +56,8 @@ class JournalWriter(BasePredictionWriter):
         self.deferred: tuple | None = None  # (prediction, frame, xyrs, records, release) not yet written
 
     def on_predict_start(self, trainer, pl_module) -> None:  # noqa: D102
+        if trainer.world_size > 1:  # a spawned rank: it must not outlive the run (kill -9 of the main process)
+            end_with_parent()
         self.journal = ShardWriter(shard_path(self.parts_dir, trainer.global_rank), self.n_classes)
         self.pending = {}
         self.finished = []
