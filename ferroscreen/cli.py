@@ -934,7 +934,8 @@ def score(
     workers: Annotated[
         int | None,
         typer.Option("--workers", help="Decode/detect workers per process (default: one per core, at most 8; "
-                                   "a third of the cores with the int8 model)."),
+                                   "a third of the cores with the int8 model; with --devices N, of each "
+                                   "process's share of the cores)."),
     ] = None,
     channel: Annotated[str | None, typer.Option(
             "--channel",

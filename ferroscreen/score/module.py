@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from ferroscreen.crops import DetectorConfig
 from ferroscreen.models.death_mode_net import DeathModeNet
-from ferroscreen.models.int8 import softmax
+from ferroscreen.models.int8 import softmax, usable_cores
 from ferroscreen.models.tta import tta_proba
 from ferroscreen.score.dataset import FrameCropStream, as_is, batch_tensors, worker_init
 from ferroscreen.score.slots import BatchSlots, slot_count
@@ -50,6 +50,16 @@ class ScoringModule(pl.LightningModule):
         self.int8 = int8
         self.defer = defer and not tta
         self.tta = tta
+
+    def on_predict_start(self) -> None:
+        """A rank of a multi-process CPU run takes its share of the cores for its forward pass.
+
+        Each of ``N`` ranks would otherwise run as many torch (and int8 session) threads as the
+        machine has cores: ``N`` times oversubscribed.
+        """
+        world = self.trainer.world_size
+        if world > 1 and self.device.type == "cpu":
+            torch.set_num_threads(max(1, usable_cores() // world))
 
     def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor | PendingProbs:
         """Probabilities (n, n_classes) as float32 on the CPU (:class:`PendingProbs` when deferred)."""

@@ -56,8 +56,10 @@ from ferroscreen.score.store_lock import holding_store_lock
 from ferroscreen.score.terminate import Terminated, ending_on_sigterm, received
 
 
-def default_workers(precision: str = "32") -> int:
-    """DataLoader workers when none are asked for: one per core, at most 8; a third of the cores for int8.
+def default_workers(precision: str = "32", processes: int = 1) -> int:
+    """DataLoader workers per process when none are asked for: one per core, at most 8; a third for int8.
+
+    With ``processes`` ranks (``--devices``) each counts its share of the cores.
 
     With a float forward pass, decoding and detection limit CPU scoring: on 2
     cores, 2 workers give 85 % of the model's raw crops/s where 1 worker gives
@@ -67,7 +69,7 @@ def default_workers(precision: str = "32") -> int:
     """
     from ferroscreen.models.int8 import usable_cores
 
-    cores = usable_cores()
+    cores = max(1, usable_cores() // max(1, processes))
     if precision == "int8":
         return max(1, min(8, cores // 3))
     return max(1, min(8, cores))
@@ -786,7 +788,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
 
     _quiet_lightning()
     parts.mkdir(parents=True, exist_ok=True)
-    workers = default_workers(precision) if workers is None else int(workers)
+    workers = default_workers(precision, devices) if workers is None else int(workers)
     bar = None
     if progress and devices == 1:
         from tqdm import tqdm
