@@ -19,7 +19,16 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import LayoutError
-from ferroscreen.plate.units import format_molar
+from ferroscreen.plate.units import (
+    GRAMS_PER_LITRE,
+    MOLAR_DIVISORS,
+    UNCONVERTED_UNITS,
+    concentration_unit,
+    decimal_point,
+    format_molar,
+    round_molar,
+    to_molar,
+)
 from ferroscreen.plate.wells import PlateFormat, normalize_well, well_to_rowcol
 
 #: Columns of a layout table, in order.
@@ -61,28 +70,50 @@ KNOWN_MODES = (
     "cytostatic",
 )
 
-#: Compound names treated as vehicle when a source has no role column.
 #: Layout columns that mark wells to leave out of the analysis (first one present is used).
 EXCLUDE_COLUMNS = ("exclude", "excluded")
-_NOT_EXCLUDED = {"", "0", "no", "n", "false", "f", "nan", "none"}
+_NOT_EXCLUDED = {"", "0", "no", "n", "false", "f", "nan", "none", "<na>", "na", "n/a", "nat"}
 _EXCLUDED = {"1", "yes", "y", "true", "t", "x"}
+
+
+def _exclusion_text(value) -> str:
+    """An ``exclude`` cell as text: '' for a missing value (None, NaN, ``pd.NA``), else as written, trimmed."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def _number_or_none(text: str) -> float | None:
+    """``text`` as a number (``0.0``, ``-0``, ``1,0``), else None."""
+    try:
+        return float(decimal_point(text))
+    except ValueError:
+        return None
 
 
 def exclusion_reasons(values: Iterable) -> list[str]:
     """Why each well is excluded ("" for a well that is used), from an ``exclude`` column.
 
-    Blank, ``0``, ``no``, ``false`` keep the well; ``1``, ``yes``, ``true``,
-    ``x`` exclude it (reason ``excluded``); any other text excludes it and is the
-    reason (``bubble``, ``contaminated``).
+    Blank or missing (None, NaN, ``pd.NA``, ``<NA>``, ``NA``), ``no``, ``false`` and zero in any
+    spelling (``0``, ``0.0``, ``-0``: a 0/1 column pandas wrote as floats) keep the well; ``yes``,
+    ``true``, ``x`` and any other number (``1``, ``1.0``) exclude it (reason ``excluded``); any other
+    text excludes it and is the reason (``bubble``, ``contaminated``).
     """
     out = []
     for v in values:
-        text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+        text = _exclusion_text(v)
         low = text.lower()
-        out.append("" if low in _NOT_EXCLUDED else "excluded" if low in _EXCLUDED else text)
+        number = _number_or_none(text)
+        if low in _NOT_EXCLUDED or number == 0:
+            out.append("")
+        elif low in _EXCLUDED or number is not None:
+            out.append("excluded")
+        else:
+            out.append(text)
     return out
 
 
+#: Compound names treated as vehicle when a source has no role column.
 VEHICLE_NAMES = ("dmso", "vehicle", "water", "h2o", "pbs", "medium", "media", "ethanol", "etoh")
 #: Untreated and mock-treated controls, read as vehicle wells too when no role is given.
 UNTREATED_NAMES = ("untreated", "mock", "control", "vehicle control", "solvent", "no treatment", "no drug",
@@ -397,18 +428,32 @@ def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: st
 
 
 def make_layout(
-    rows: Iterable[dict],
+    rows: Iterable[dict] | pd.DataFrame,
     plate_format: PlateFormat | int = 96,
     source: Path | None = None,
 ) -> PlateLayout:
-    """Build a layout from dicts with (a subset of) :data:`LAYOUT_COLUMNS`.
+    """Build a layout from dicts, or a DataFrame's rows, with (a subset of) :data:`LAYOUT_COLUMNS`.
 
-    Concentrations must already be molar. Used by the simulator and by tests.
+    Doses are molar (unit ``M``) unless a record gives a ``unit`` (``uM``, ``nM``, ``µmol/L``..., as a
+    layout file may spell it): its ``concentration`` is then converted to molar as :func:`read_layout`
+    converts a CSV's, and its ``rescue_concentration`` likewise (in its ``rescue_unit``, else in ``unit``).
+    A dose in a mass unit is molar with the record's ``mw`` (``rescue_mw``) in g/mol, else NaN, as is a
+    ``%`` or ``x``; the value as written is kept (``concentration_raw``, ``rescue_as_written``). A record
+    with a ``concentration_raw`` is a layout table's row (a :attr:`PlateLayout.table`, or a stored copy):
+    its doses are molar already, its unit the raw value's. A role is one of :data:`ROLES` (any case;
+    ``sample`` when none is given). Used by the simulator, by layouts stored beside data, and by tests.
+
+    Raises:
+        LayoutError: A well given twice on one plate, an unknown role or unit, a dose that is no number
+            (naming ``source``, else ``layout``, and the record, counted from 1).
+        WellError: A well that is no well id or lies outside ``plate_format``.
     """
     fmt = plate_format if isinstance(plate_format, PlateFormat) else PlateFormat.from_n_wells(
         plate_format
     )
-    df = pd.DataFrame(list(rows))
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else [dict(r) for r in rows]
+    doses = [_record_doses(f"{source or 'layout'}: record {n}", rec) for n, rec in enumerate(records, start=1)]
+    df = pd.DataFrame(records)
     for col in LAYOUT_COLUMNS:
         if col not in df.columns:
             df[col] = np.nan
@@ -416,11 +461,89 @@ def make_layout(
     df["plate_id"] = df["plate_id"].fillna(UNNAMED_PLATE).astype(str)
     df["well"] = [f"{w}" for w in df["well"]]
     df["well"] = [normalize_well(w, fmt) for w in df["well"]]
-    df["role"] = df["role"].fillna("sample")
+    df["role"] = [_record_role(f"{source or 'layout'}: record {n}", r) for n, r in enumerate(df["role"], start=1)]
+    seen: dict[tuple[str, str], int] = {}
+    for n, key in enumerate(zip(df["plate_id"], df["well"], strict=True), start=1):
+        if key in seen:
+            plate = f" of plate {key[0]}" if key[0] != UNNAMED_PLATE else ""
+            raise LayoutError(f"{source or 'layout'}: record {n}: duplicate well {key[1]}{plate} "
+                              f"(first in record {seen[key]})")
+        seen[key] = n
     df["replicate"] = df["replicate"].fillna(1).astype(int)
-    for col in ("concentration", "rescue_concentration"):
-        df[col] = df[col].astype(float)
-    df["unit"] = np.where(df["concentration"].notna(), "M", "")
+    df["concentration"] = [d[0] for d in doses]
+    df["rescue_concentration"] = [d[3] for d in doses]
+    df["unit"] = [d[2] for d in doses]
+    if any(d[1] is not None for d in doses):  # doses written in a unit of their own: kept as written
+        df["concentration_raw"] = [d[0] if d[1] is None else d[1] for d in doses]
+    if any(d[4] for d in doses):
+        df["rescue_as_written"] = [d[4] for d in doses]
     for col in ("compound", "mode", "rescue_agent", "cell_line"):
         df[col] = df[col].where(df[col].notna(), "")
     return PlateLayout(df.reset_index(drop=True), fmt, source)
+
+
+def _missing(value) -> bool:
+    """Whether a record's value is missing: None, NaN, ``pd.NA`` or blank text."""
+    return value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) or str(value).strip() == ""
+
+
+def _record_number(where: str, rec: dict, column: str) -> float:
+    """``rec[column]`` as a float (NaN when missing)."""
+    value = rec.get(column)
+    if _missing(value):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise LayoutError(f"{where}: {column} '{value}' is not a number") from None
+
+
+def _record_role(where: str, value) -> str:
+    """A record's role: one of :data:`ROLES` (as written in any case), ``sample`` when missing."""
+    if _missing(value):
+        return "sample"
+    role = str(value).strip().lower()
+    if role not in ROLES:
+        raise LayoutError(f"{where}: unknown role '{value}' (one of {', '.join(ROLES)})")
+    return role
+
+
+def _in_molar(where: str, value: float, unit_text: str, mw: float, column: str) -> tuple[float, str]:
+    """``(molar, unit as ferroscreen spells it)`` of ``value`` written in ``unit_text`` (NaN where not molar)."""
+    unit = concentration_unit(unit_text)
+    if unit in MOLAR_DIVISORS:
+        return to_molar(value, unit), unit
+    if unit in GRAMS_PER_LITRE:
+        return (round_molar(value * GRAMS_PER_LITRE[unit] / mw) if mw > 0 else math.nan), unit
+    if unit in UNCONVERTED_UNITS:
+        return math.nan, unit
+    raise LayoutError(f"{where}: unknown unit '{unit_text}' for {column} (molar: M, mM, uM, µM, nM, pM; mass with "
+                      f"an 'mw' in g/mol: ng/ml, µg/ml, mg/ml...; or %)")
+
+
+def _record_doses(where: str, rec: dict) -> tuple[float, float | None, str, float, str]:
+    """``(molar, as written or None, unit, rescue molar, rescue as written)`` of one :func:`make_layout` record.
+
+    Doses without a unit are molar (``as written`` None: the dose is its own); a layout table's row
+    (with ``concentration_raw``) is molar already and keeps its unit.
+    """
+    conc = _record_number(where, rec, "concentration")
+    rescue = _record_number(where, rec, "rescue_concentration")
+    unit = "" if _missing(rec.get("unit")) else str(rec["unit"]).strip()
+    if "concentration_raw" in rec:
+        raw = _record_number(where, rec, "concentration_raw")
+        kept = "" if _missing(rec.get("rescue_as_written")) else str(rec["rescue_as_written"])
+        return conc, raw, unit or ("M" if not math.isnan(conc) else ""), rescue, kept
+    raw = None
+    if unit and concentration_unit(unit) != "M" and not math.isnan(conc):
+        raw = conc
+        conc, unit = _in_molar(where, conc, unit, _record_number(where, rec, "mw"), "concentration")
+    rescue_unit = "" if _missing(rec.get("rescue_unit")) else str(rec["rescue_unit"]).strip()
+    rescue_unit = rescue_unit or unit
+    written = ""
+    if rescue_unit and not math.isnan(rescue):
+        molar, rescue_unit = _in_molar(where, rescue, rescue_unit, _record_number(where, rec, "rescue_mw"),
+                                       "rescue_concentration")
+        written = f"{rescue:g} {rescue_unit}" if math.isnan(molar) else ""
+        rescue = molar
+    return conc, raw, unit if raw is not None else ("M" if not math.isnan(conc) else ""), rescue, written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,8 +46,11 @@ def read_layout(path: str | Path, plate_format: PlateFormat | int | None = None)
                       f".tdd/.hpdd)")
 
 
-def read_layouts(paths: Sequence[str | Path], plate_format: PlateFormat | int | None = None) -> PlateLayout:
+def read_layouts(paths: str | Path | Sequence[str | Path],
+                 plate_format: PlateFormat | int | None = None) -> PlateLayout:
     """Read one layout file, or several as one layout of all their plates.
+
+    ``paths`` is a list of files, or one file (a ``str`` or ``Path``), read as :func:`read_layout` reads it.
 
     Several files are how layouts of several plates often come: IncuCyte writes a ``.PlateMap`` per
     vessel, some siRNA libraries a map per library plate, a ``plater`` user a grid file per plate.
@@ -58,11 +62,13 @@ def read_layouts(paths: Sequence[str | Path], plate_format: PlateFormat | int | 
     and its file's format.
 
     Raises:
-        LayoutError: A file cannot be read (as :func:`read_layout`), a file is given twice, two files
-            without plate names have the same stem, two files name the same plate and well, or plate
-            grids of one format meet a layout of another.
+        LayoutError: No file is given, a file cannot be read (as :func:`read_layout`), a file is given
+            twice, two files without plate names have the same stem, two files name the same plate and
+            well, or plate grids of one format meet a layout of another.
     """
-    paths = [Path(p) for p in paths]
+    paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+    if not paths:
+        raise LayoutError("no layout file given")
     if len(paths) == 1:
         return read_layout(paths[0], plate_format)
     seen: dict[Path, Path] = {}

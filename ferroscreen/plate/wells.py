@@ -24,6 +24,9 @@ PLATE_FORMATS: dict[int, tuple[int, int]] = {
     1536: (32, 48),
 }
 
+#: Rows and columns of the largest plate format (1536 wells): no well id lies beyond them.
+_MAX_ROWS, _MAX_COLS = PLATE_FORMATS[max(PLATE_FORMATS)]
+
 _WELL_RE = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,2})\s*$")
 
 
@@ -119,7 +122,7 @@ def well_to_rowcol(well: str, plate_format: PlateFormat | None = None) -> tuple[
         raise WellError(f"'{well}' has column 0; columns start at 1")
     if len(m.group(1)) == 2 and row < 26:
         raise WellError(f"'{well}' is not a well id")
-    if plate_format is None and (row >= 32 or col >= 48):
+    if plate_format is None and (row >= _MAX_ROWS or col >= _MAX_COLS):
         raise WellError(f"'{well}' is outside every plate format (largest: 1536 wells, AF48)")
     if plate_format is not None and (row >= plate_format.rows or col >= plate_format.cols):
         raise WellError(
@@ -130,13 +133,21 @@ def well_to_rowcol(well: str, plate_format: PlateFormat | None = None) -> tuple[
 
 
 def rowcol_to_well(row: int, col: int, plate_format: PlateFormat | None = None) -> str:
-    """Return the canonical well name for zero-based ``(row, col)``."""
+    """Return the canonical well name for zero-based ``(row, col)``.
+
+    Raises:
+        WellError: If ``(row, col)`` is negative or lies outside ``plate_format`` (without one:
+            outside every plate format, the largest being 1536 wells, 32 rows x 48 columns).
+    """
     if plate_format is not None and not (0 <= row < plate_format.rows and 0 <= col < plate_format.cols):
         raise WellError(
             f"row {row}, column {col} (zero-based) is outside a {plate_format.n_wells}-well plate"
         )
     if col < 0:
         raise WellError(f"column index {col} is negative")
+    if row >= _MAX_ROWS or col >= _MAX_COLS:
+        raise WellError(f"row {row}, column {col} (zero-based) is outside every plate format "
+                        f"(largest: 1536 wells, {_MAX_ROWS} rows x {_MAX_COLS} columns)")
     return f"{row_label(row)}{col + 1:02d}"
 
 
