@@ -6,6 +6,11 @@ caller saves or embeds the figure and closes it. Each figure is a
 :class:`~ferroscreen.plate.quiet_figure.QuietFigure` (no warning on stderr
 for a glyph the font lacks) and gene names are cut to
 :data:`~ferroscreen.plate.quiet_figure.LABEL_CHARS` characters.
+
+No gene vanishes from a log axis: a fold change of 0 (the most lethal
+knockdowns) is drawn at a floor, half the smallest positive value (volcano:
+clipped at 1e-3), and one without a reading on a shaded strip below it; the
+legend says where and counts them.
 """
 
 from __future__ import annotations
@@ -42,12 +47,17 @@ def _name_point(ax, name, x: float, y: float) -> None:
 
 
 def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | None = None):
-    """Plate map of one plate's ``value`` (rows x columns), controls outlined."""
+    """Plate map of one plate's ``value`` (rows x columns), controls outlined.
+
+    The map shows the whole plate, wells without data blank: its format is the smallest
+    holding every well of ``wells`` (all plates of the screen, so a plate whose last column
+    is empty is still drawn as 384 wells), at least 96 wells
+    (:meth:`~ferroscreen.plate.wells.PlateFormat.of_layout`).
+    """
     if plate is None:
         plate = sorted(wells["plate"].unique())[0]
     g = wells[wells["plate"] == plate]
-    n_rows = max(int(g["row"].max()) + 1, 8)
-    n_cols = max(int(g["col"].max()) + 1, 12)
+    n_rows, n_cols = _plate_shape(wells)
     grid = np.full((n_rows, n_cols), np.nan)
     grid[g["row"].to_numpy(int), g["col"].to_numpy(int)] = g[value].to_numpy(float)
     fig = _figure((0.35 * n_cols + 2, 0.35 * n_rows + 1))
@@ -61,6 +71,15 @@ def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | Non
     ax.set_title(f"plate {_label(plate)}: {value}", parse_math=False)
     ax.legend(loc="upper right", fontsize=6, bbox_to_anchor=(1, -0.02))
     return fig
+
+
+def _plate_shape(wells: pd.DataFrame) -> tuple[int, int]:
+    """Rows and columns of the plate format holding every ``row``/``col`` of ``wells`` (at least 96 wells)."""
+    from ferroscreen.plate.wells import PlateFormat, rowcol_to_well
+
+    places = wells[["row", "col"]].dropna().astype(int).drop_duplicates()
+    fmt = PlateFormat.of_layout([rowcol_to_well(r, c) for r, c in places.itertuples(index=False)])
+    return fmt.rows, fmt.cols
 
 
 def _row_name(r: int) -> str:
@@ -98,21 +117,72 @@ def replicate_scatter(wells: pd.DataFrame, value: str = "log2fc_count"):
 def count_area_quadrant(
     genes: pd.DataFrame, count_threshold: float = 0.5, area_threshold: float = 1.7, label_top: int = 10
 ):
-    """Nuclei-count vs nuclear-area fold change per gene, thresholds drawn, top hits named."""
+    """Nuclei-count vs nuclear-area fold change per gene (log axes), thresholds drawn, top hits named.
+
+    Every gene is drawn: a fold change of 0 at the axis floor (:func:`_log_positions`; a
+    left-pointing marker for a count of 0, a down-pointing one for an area of 0) and one
+    without a reading on a grey strip beyond it; the legend gives the floor and how many.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     fig = _figure((5, 4))
     ax = fig.add_subplot()
     hit = genes["hit"].to_numpy(bool)
-    ax.scatter(genes["fc_count"], genes["fc_area"], s=6, c=np.where(hit, "tab:red", "tab:grey"), alpha=0.7)
+    x, x_zero, x_none, x_floor, x_strip = _log_positions(genes["fc_count"])
+    y, y_zero, y_none, y_floor, y_strip = _log_positions(genes["fc_area"])
+    colour = np.where(hit, "tab:red", "tab:grey")
+    markers = (("o", ~x_zero & ~y_zero), ("<", x_zero), ("v", y_zero & ~x_zero))
+    for marker, mask in markers:
+        if mask.any():
+            ax.scatter(x[mask], y[mask], s=6 if marker == "o" else 14, c=colour[mask], marker=marker, alpha=0.7)
+    handles = []
+    for none, strip, span, what in ((x_none, x_strip, ax.axvspan, "count"), (y_none, y_strip, ax.axhspan, "area")):
+        if none.any():
+            span(strip / 2**0.5, strip * 2**0.5, color="0.9", zorder=0)
+            handles.append(Patch(color="0.9", label=f"no {what} reading: on the grey strip ({_genes(none.sum())})"))
+    for zero, floor, marker, what in ((x_zero, x_floor, "<", "counts"), (y_zero, y_floor, "v", "area")):
+        if zero.any():
+            handles.append(Line2D([], [], ls="", marker=marker, color="tab:grey",
+                                  label=f"0 {what} drawn at {floor:.2g} ({_genes(zero.sum())})"))
     ax.axvline(count_threshold, color="k", lw=0.7, ls="--")
     ax.axhline(area_threshold, color="k", lw=0.7, ls="--")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
-    for r in genes.head(label_top).itertuples(index=False):
+    for i, r in enumerate(genes.head(label_top).itertuples(index=False)):
         if r.hit:
-            _name_point(ax, r.gene, r.fc_count, r.fc_area)
+            _name_point(ax, r.gene, x[i], y[i])
     ax.set_xlabel("nuclei count / non-targeting")
     ax.set_ylabel("nuclear area / non-targeting")
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=6, frameon=False)
     return fig
+
+
+#: Where a fold change of 0 is drawn on a log axis when no value is positive (else half the smallest positive one).
+ZERO_FLOOR = 1e-2
+
+
+def _log_positions(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Where each of ``values`` is drawn on a log axis, so that none vanishes.
+
+    Returns:
+        ``(positions, zero, missing, floor, strip)``: positive values stay; 0 (or below) is
+        drawn at ``floor``, half the smallest positive value (:data:`ZERO_FLOOR` without
+        one); a missing or infinite value at ``strip``, two factors of 2 below the lowest
+        point drawn. ``zero`` and ``missing`` mark those values.
+    """
+    v = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    finite = np.isfinite(v)
+    positive, zero = finite & (v > 0), finite & (v <= 0)
+    floor = 0.5 * float(v[positive].min()) if positive.any() else ZERO_FLOOR
+    lowest = floor if zero.any() or not positive.any() else float(v[positive].min())
+    strip = lowest / 4
+    return np.where(positive, v, np.where(zero, floor, strip)), zero, ~finite, floor, strip
+
+
+def _genes(n: int) -> str:
+    return f"{n} gene" if n == 1 else f"{n} genes"
 
 
 def volcano(genes: pd.DataFrame, readout: str = "count", label_top: int = 10):

@@ -35,14 +35,18 @@ Outputs under ``out``:
     back and ``n_redone`` segmented again by a resumed run).
 ``run.json``
     Written before the first label image: model sha256, scale, the ``diameter``
-    setting, ``tta``, channel. A run that was stopped continues with ``resume``:
-    label images already written (each written whole: temporary file, then
-    rename) are read back instead of predicted, at the recorded scale; the
-    tables are rebuilt from every image. Without ``resume`` a folder holding an
-    earlier run is refused, and so is one holding any other file the run would
-    write (a user's ``wells.csv``). A fresh run that fails before its first
-    label image (no image readable, bad channel) removes its ``run.json`` and
-    the folders it created, so the corrected retry is not taken for an earlier run.
+    setting, ``tta``, the acquisition channel segmented (``channel``; ``null``
+    for image files), ``channel_index`` and z plane. A run that was stopped
+    continues with ``resume``: label images already written (each written
+    whole: temporary file, then rename) are read back instead of predicted, at
+    the recorded scale; the tables are rebuilt from every image. A resume
+    without ``channel`` reads the recorded one, and one with another channel is
+    refused (a ``run.json`` that did not record it is resumed as given).
+    Without ``resume`` a folder holding an earlier run is refused, and so is
+    one holding any other file the run would write (a user's ``wells.csv``).
+    A fresh run that fails before its first label image (no image readable,
+    bad channel) removes its ``run.json`` and the folders it created, so the
+    corrected retry is not taken for an earlier run.
 ``label_sources.jsonl``
     The resume journal: one line per label image written, after it is whole,
     naming the image and the size and modification time (ns) of each file it
@@ -139,7 +143,8 @@ def collect_inputs(
     :func:`ferroscreen.io.channels.choose_channel`; the table's
     ``attrs["notes"]`` then says so); of a z-stack one plane is used,
     ``z_plane`` or else the lowest (:func:`ferroscreen.io.planes.choose_plane`;
-    ``attrs["z_plane"]`` holds it, ``None`` for image folders). With
+    ``attrs["z_plane"]`` holds it, ``None`` for image folders). ``attrs["channel"]``
+    holds the channel an acquisition's table reads (absent for image files). With
     ``z_plane`` ``"max"`` or ``"best"`` a stack gives one row per field whose
     ``planes`` lists its plane paths, lowest first, and ``z`` says ``max`` or
     ``best`` (:func:`read_field` combines them).
@@ -255,6 +260,7 @@ def collect_inputs(
     frames["image"] = stems
     frames.attrs["notes"] = notes + [f"segmenting {n}" for n in (note, z_note) if n]
     frames.attrs["z_plane"] = z
+    frames.attrs["channel"] = channel
     return frames, "acquisition"
 
 
@@ -362,7 +368,8 @@ def segment_input(
         out: Output folder (created).
         model: Registered model name or model file path.
         fmt: Acquisition format (default: detect; plain folders are image folders).
-        channel: Nuclear channel of a multi-channel acquisition.
+        channel: Nuclear channel of a multi-channel acquisition (None: the default choice, or with
+            ``resume`` the channel the run recorded).
         tile: Prediction tile side (``None``: whole image in one pass).
         tta: Test-time augmentation (8 flips/rotations).
         objects: Also write ``objects.csv`` (one row per nucleus).
@@ -392,7 +399,7 @@ def segment_input(
     Raises:
         FerroscreenError: Bad input, a ``diameter`` that is none of the above,
             ``out`` holding an earlier run without ``resume``, or one made with
-            another model, ``tta``, channel index, z plane, ``min_size`` or a
+            another model, ``tta``, acquisition channel, channel index, z plane, ``min_size`` or a
             ``diameter`` other than ``auto`` that is not the run's; ``out`` holding
             a file the run would write but no earlier run; a ``min_size`` under 1.
     """
@@ -412,14 +419,16 @@ def segment_input(
         raise FerroscreenError(str(exc)) from None
     if min_size is not None and min_size < 1:
         raise FerroscreenError(f"--min-size {min_size}: give a size of at least 1 pixel")
+    out = Path(out)
+    if resume and channel is None:  # a resumed run reads the channel it recorded
+        channel = _recorded_channel(out, Path(input_path))
     table, kind = collect_inputs(input_path, fmt=fmt, channel=channel, z_plane=z_plane, interval_h=interval_h)
-    z_plane = table.attrs.get("z_plane")
+    z_plane, channel = table.attrs.get("z_plane"), table.attrs.get("channel")
     nm = NucleiModel.from_name(model)
     sha = file_sha256(nm.path) if nm.path else None
     params = replace(nm.postprocess, min_size=int(min_size)) if min_size is not None else None
-    out = Path(out)
     earlier = _earlier_run(out, resume, sha, tta, channel_index, z_plane, Path(input_path),
-                           (params or nm.postprocess).min_size, None if asked is None else diameter)
+                           (params or nm.postprocess).min_size, None if asked is None else diameter, channel)
     if earlier is None:
         _refuse_overwrite(out, table, kind, objects)
     each = earlier.get("diameter") == "each" if earlier is not None else diameter == "each"
@@ -440,7 +449,7 @@ def segment_input(
         if earlier is None:
             (out / SOURCES_FILE).unlink(missing_ok=True)  # no other run's journal: a fresh run starts its own
         write_json(out / RUN_FILE, {"input": str(Path(input_path).resolve()),
-                                    "model": str(model), "model_sha256": sha, "tta": tta,
+                                    "model": str(model), "model_sha256": sha, "tta": tta, "channel": channel,
                                     "channel_index": channel_index, "z_plane": z_plane, "tile": tile,
                                     "diameter": "each" if each else "run",
                                     "diameter_setting": diameter if earlier is None else _diameter_setting(earlier),
@@ -545,6 +554,7 @@ def segment_input(
             "scale": choice.to_dict(),
             "tile": tile,
             "tta": tta,
+            "channel": channel,
             "z_plane": z_plane,
             "ferroscreen_version": __version__,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -566,16 +576,18 @@ def segment_input(
 def _earlier_run(
     out: Path, resume: bool, sha: str | None, tta: bool, channel_index: int | None, z_plane: int | None = None,
     input_path: Path | None = None, min_size: int | None = None, diameter: str | float | None = None,
+    channel: str | None = None,
 ) -> dict | None:
     """The ``run.json`` of an earlier run in ``out`` to continue, or ``None`` for a fresh run.
 
     ``diameter`` None (not given) resumes at the run's own setting; a given one (``auto`` too)
-    must be the run's (:func:`_diameter_setting`).
+    must be the run's (:func:`_diameter_setting`). ``channel`` is the acquisition channel this
+    run reads (None for image files); a ``run.json`` that did not record one is not checked.
 
     Raises:
         FerroscreenError: An earlier run without ``resume``; one that cannot be continued (no or
-            unreadable ``run.json``, another input, model, ``tta``, channel, z plane, ``min_size``
-            or ``diameter``).
+            unreadable ``run.json``, another input, model, ``tta``, acquisition channel, channel
+            index, z plane, ``min_size`` or ``diameter``).
     """
     run_file = out / RUN_FILE
     has_labels = (out / "labels").is_dir() and any((out / "labels").glob("*.tif"))
@@ -603,6 +615,14 @@ def _earlier_run(
     if bool(earlier.get("tta")) != bool(tta):
         raise FerroscreenError(f"{out}: was segmented {'with' if earlier.get('tta') else 'without'} --tta; "
                                "resume it with the same setting")
+    if "channel" in earlier and earlier["channel"] != channel:  # runs from before the field: not checked
+        was = earlier["channel"]
+        if was is None:  # the same folder read as image files then, as an acquisition now
+            raise FerroscreenError(f"{out}: was segmented as image files, this run reads channel {channel} of "
+                                   "an acquisition; resume it as it was read (same --format), or choose another --out")
+        now = f"reads {channel}" if channel is not None else "reads image files, no acquisition channel"
+        raise FerroscreenError(f"{out}: was segmented on channel {was}, this run {now}; resume it with "
+                               f"--channel {was} (or without --channel), or choose another --out")
     if earlier.get("channel_index") != channel_index:
         was = earlier.get("channel_index")
         raise FerroscreenError(f"{out}: was segmented without --channel-index; resume it without" if was is None
@@ -619,6 +639,21 @@ def _earlier_run(
         raise FerroscreenError(f"{out}: was segmented with --diameter {was} ({_scale_text(earlier['scale'])}); "
                                "resume it with the same, or without --diameter")
     return earlier
+
+
+def _recorded_channel(out: Path, input_path: Path) -> str | None:
+    """The channel the ``run.json`` in ``out`` recorded for ``input_path``, or ``None``.
+
+    ``None`` too when there is no readable ``run.json``, it names another input (refused
+    later, by :func:`_earlier_run`), or it recorded no channel (image files, older runs).
+    """
+    try:
+        run = json.loads((out / RUN_FILE).read_text())
+        same = Path(run["input"]).resolve() == input_path.resolve()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    channel = run.get("channel")
+    return channel if same and isinstance(channel, str) else None
 
 
 def _diameter_setting(run: dict) -> str | float:
