@@ -26,7 +26,7 @@ from ferroscreen.analysis.fitting import (
     normalise_direction,
 )
 from ferroscreen.analysis.inference import delta_method, effective_doses, infer, wald_interval
-from ferroscreen.analysis.inputs import validate_tidy
+from ferroscreen.analysis.inputs import confidence_level, validate_tidy
 from ferroscreen.analysis.models import B, C, D, F, ModelSpec, get_model, response
 
 #: Columns every fits table has, in order.
@@ -137,7 +137,8 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         leave it out.
 
     Raises:
-        AnalysisInputError: If the table lacks columns or holds invalid values.
+        AnalysisInputError: If the table lacks columns or holds invalid values (a row
+            with a response but no curve or readout), or ``level`` is not a fraction in (0, 1).
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -195,7 +196,11 @@ class FittedCurves:
 
         Returns:
             Columns ``dose, value, se, lo, hi, df`` (NaN for a curve that was not fitted).
+
+        Raises:
+            AnalysisInputError: ``level`` is not a fraction in (0, 1).
         """
+        level = confidence_level(level)
         doses = np.atleast_1d(np.asarray(doses, dtype=float))
         n = doses.size
         params = np.repeat(self.params[row : row + 1], n, axis=0)
@@ -239,7 +244,7 @@ def fit_curves_with_params(
     Args:
         table: Tidy ``curve, dose, response[, n][, readout]`` table (see :func:`fit_curves`).
         model: ``"ll4"`` (default), ``"ll3"``, ``"ll5"`` or ``"ll2"`` (binomial).
-        level: Confidence level of all intervals.
+        level: Confidence level of all intervals, a fraction (0.95).
         ci_scale: ``"log"`` (default): EC50/ED intervals
             ``ec50 · exp(± q · se / ec50)``, always positive; ``"linear"``:
             drc's ``ec50 ± q · se``.
@@ -261,8 +266,10 @@ def fit_curves_with_params(
         A :class:`FittedCurves` whose ``table`` is exactly what :func:`fit_curves` returns.
 
     Raises:
-        AnalysisInputError: If the table lacks columns or holds invalid values.
+        AnalysisInputError: If the table lacks columns or holds invalid values (a row with
+            no curve or readout), or ``level`` is not a fraction in (0, 1).
     """
+    level = confidence_level(level)
     spec = get_model(model)
     binomial = spec.loss == "binomial"
     tidy = validate_tidy(table, binomial=binomial, source=source)

@@ -326,6 +326,62 @@ def _numeric(table: pd.DataFrame, column: str, source) -> np.ndarray:
     return values
 
 
+def confidence_level(level) -> float:
+    """``level`` as a float, checked to be a confidence level: a fraction strictly between 0 and 1.
+
+    Raises:
+        AnalysisInputError: A level outside (0, 1), such as a percentage (95), or not a number.
+    """
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 < value < 1:
+        raise AnalysisInputError(f"level={level!r}: a confidence level is a fraction between 0 and 1, such as 0.95")
+    return value
+
+
+def well_entries(entries) -> list[str]:
+    """Wells named as ``exclude`` takes them: a string is a comma- or space-separated list (``"B03,P1:C05"``).
+
+    A list's items are taken as they are (a plate name may hold a space: ``"Plate 1:B03"``); None is no well.
+    """
+    if entries is None:
+        return []
+    if isinstance(entries, str):
+        return [e for e in re.split(r"[,;\s]+", entries) if e]
+    return [str(e).strip() for e in entries if str(e).strip()]
+
+
+def refuse_empty(table: pd.DataFrame, column: str, source=None, rows=None, named: str | None = None,
+                 hint: str = "", line=None) -> None:
+    """Refuse a table whose ``column`` is empty (NaN) in some of ``rows`` (default: every row).
+
+    The one-line message names ``source``, how many rows, the first few (``row N``, the header
+    being row 1, or as ``line(i)`` says where row ``i`` came from) and, with ``named``, the
+    values of that column there (the curves of rows that have no readout); ``hint`` ends it.
+
+    Raises:
+        AnalysisInputError: When a row has no ``column``.
+    """
+    empty = table[column].isna().to_numpy()
+    if rows is not None:
+        empty = empty & np.asarray(rows, dtype=bool)
+    if not empty.any():
+        return
+    idx = np.flatnonzero(empty)
+    first = idx[:5]
+    at = (", ".join(line(int(i)) for i in first) if line is not None
+          else ("row " if len(idx) == 1 else "rows ") + ", ".join(str(i + 2) for i in first))
+    at += f" and {len(idx) - len(first)} more" if len(idx) > len(first) else ""
+    if named is not None and named in table.columns:
+        values = [str(v) for v in dict.fromkeys(table[named].iloc[idx]) if pd.notna(v)]
+        if values:
+            at += f"; {named}{'s' if len(values) > 1 else ''} " + ", ".join(values[:5]) + (
+                " ..." if len(values) > 5 else "")
+    raise AnalysisInputError(f"{_where(source)}: {len(idx)} row(s) have no {column} ({at}){hint}")
+
+
 def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> pd.DataFrame:
     """Check a tidy dose-response table and return a clean copy.
 
@@ -340,7 +396,9 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
 
     Raises:
         AnalysisInputError: On missing columns, non-numeric or negative doses,
-            or invalid binomial data.
+            a row with a response but no curve or no readout (a ``readout`` column
+            given for some rows only, as when tables are concatenated), or invalid
+            binomial data.
     """
     where = _where(source)
     missing = [c for c in TIDY_COLUMNS if c not in table.columns]
@@ -349,11 +407,19 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
             f"{where}: missing column(s) {', '.join(missing)} "
             f"(a dose-response table needs curve, dose, response[, n]; fit --columns names them)"
         )
+    dose = _numeric(table, "dose", source)  # the dose column's errors first, as the columns come
+    response = _numeric(table, "response", source)
+    read = np.isfinite(response)  # rows without a response are left out anyway
+    refuse_empty(table, "curve", source, read, named="readout" if "readout" in table.columns else None,
+                 hint=": give every row its curve")
+    if "readout" in table.columns:
+        refuse_empty(table, "readout", source, read, named="curve",
+                     hint=": give every row its readout (a table without the column is one readout)")
     out = pd.DataFrame(
         {
             "curve": table["curve"].astype(str).to_numpy(),
-            "dose": _numeric(table, "dose", source),
-            "response": _numeric(table, "response", source),
+            "dose": dose,
+            "response": response,
         }
     )
     out["readout"] = (
@@ -396,6 +462,10 @@ def canonical_wells(wells: pd.Series, source=None) -> pd.Series:
     """
     from ferroscreen.plate.wells import normalize_well
 
+    where = f"{source}: " if source is not None else ""
+    if wells.isna().any():
+        row = int(np.flatnonzero(wells.isna().to_numpy())[0])
+        raise AnalysisInputError(f"{where}column 'well' row {row + 2}: empty, not a well name")
     text = wells.astype(str)
     names = {}
     for w in text.unique():
@@ -403,7 +473,6 @@ def canonical_wells(wells: pd.Series, source=None) -> pd.Series:
             names[w] = normalize_well(w)
         except FerroscreenError:
             row = int(np.flatnonzero((text == w).to_numpy())[0])
-            where = f"{source}: " if source is not None else ""
             raise AnalysisInputError(f"{where}column 'well' row {row + 2}: '{w}' is not a well name") from None
     return text.map(names)
 
@@ -411,10 +480,15 @@ def canonical_wells(wells: pd.Series, source=None) -> pd.Series:
 def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     """Check a ``wells.csv`` table and return a clean copy (``time_h``, counts, fractions as floats).
 
+    The table's index is not read: the copy has a plain one (an index level named as a missing
+    column, such as ``plate`` after ``set_index``, is taken as that column).
+
     Raises:
-        AnalysisInputError: On missing columns or non-numeric values.
+        AnalysisInputError: On missing columns, rows without a plate or well, or non-numeric values.
     """
     where = _where(source)
+    levels = [n for n in table.index.names if n is not None and n not in table.columns]
+    table = (table.reset_index(level=levels) if levels else table).reset_index(drop=True)
     missing = [c for c in WELLS_COLUMNS if c not in table.columns]
     if missing:
         raise AnalysisInputError(
@@ -424,6 +498,7 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     value_cols = [c for c in table.columns if c == "n_cells" or str(c).startswith("frac_")]
     if not value_cols:
         raise AnalysisInputError(f"{where}: no 'n_cells' or 'frac_<class>' columns")
+    refuse_empty(table, "plate", source, named="well", hint=": give every row its plate")
     out = table.copy()
     out["plate"] = out["plate"].astype(str)
     out["well"] = out["well"].astype(str)

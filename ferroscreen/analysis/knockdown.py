@@ -689,7 +689,8 @@ def call_hits(
 
     Args:
         wells: One row per well (``plate``, ``well``, readout columns; ``gene``
-            and ``role`` unless a layout gives them; ``qc_flags`` optional; wells
+            and ``role`` unless a layout gives them (a well whose ``role`` is empty is a sample well,
+            said in the warnings); ``qc_flags`` optional; wells
             whose ``exclude`` (table or layout, :func:`~ferroscreen.plate.exclusion_reasons`)
             gives a reason take no part).
         layout: :class:`~ferroscreen.plate.PlateLayout` with the gene per well
@@ -725,8 +726,9 @@ def call_hits(
         plates' names or order gave it, and controls named as siRNAs against luciferase or GFP.
 
     Raises:
-        FerroscreenError: Missing columns; a plate most of whose wells the layout does not list; a plate
-            without control wells (naming the layout file and the plate's most frequent names).
+        FerroscreenError: Missing columns; a row without a plate (an ``AnalysisInputError`` naming the rows);
+            a plate most of whose wells the layout does not list; a plate without control wells (naming the
+            layout file and the plate's most frequent names).
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
@@ -759,8 +761,11 @@ def call_hits(
         if (values < 0).any() and signal_col is None:  # a blank-subtracted signal reads below 0 in dead wells
             i = int(np.flatnonzero((values < 0).to_numpy())[0])
             raise FerroscreenError(f"column '{col}' {line(i)}: {values.iloc[i]:g} is negative")
-    from ferroscreen.analysis.inputs import canonical_wells
+    from ferroscreen.analysis.inputs import canonical_wells, refuse_empty
 
+    if "plate" in wells.columns:
+        refuse_empty(wells, "plate", source or "wells table", named="well", hint=": give every well its plate",
+                     line=line)
     wells = wells.assign(well=canonical_wells(wells["well"]).to_numpy())  # A1 = A01 from here on
     keys = [k for k in ("plate", "well", "time_h") if k in wells.columns]
     dup = wells.duplicated(keys, keep=False)
@@ -820,6 +825,12 @@ def call_hits(
     elif from_start:
         raise FerroscreenError("from the start (--from-start) needs a time course; the input holds one time point")
     df, unlisted_note = _merge_layout(wells.drop(columns="_where", errors="ignore"), layout)
+    no_role = df["role"].isna()  # only a wells table's own role column leaves one empty (the layout's: role empty)
+    role_note = ""
+    if no_role.any():
+        role_note = (f"{int(no_role.sum())} well(s) have no role ({_listed(df[no_role])}) and are taken as sample "
+                     f"wells (non-targeting by their gene's name); give their role in column 'role'")
+        df["role"] = df["role"].astype(object).where(~no_role, "sample")
     df, replicate_note = _assign_replicates(df, layout, "replicate" in wells.columns)
     pos_marked = set(df.loc[df["role"].astype(str) == "pos_ctrl", "plate"].astype(str))
     name_note = layout.other_name_note(df["plate"]) if layout is not None else None
@@ -851,7 +862,7 @@ def call_hits(
         df["qc_flags"] = ""
     df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
     notes += [reporter_note] if reporter_note else []
-    msgs: list[str] = [m for m in (name_note, area_note, time_note, unnamed_note) if m]
+    msgs: list[str] = [m for m in (name_note, area_note, time_note, role_note, unnamed_note) if m]
     for col in dict.fromkeys(readouts.values()):
         unread = ~np.isfinite(pd.to_numeric(df[col], errors="coerce").to_numpy(float))
         if unread.any():

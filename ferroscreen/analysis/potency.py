@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.analysis.inputs import AnalysisInputError, confidence_level
 
 
 def ratio_intervals(a, se_a, df_a, b, se_b, df_b, level: float = 0.95) -> dict[str, np.ndarray]:
@@ -43,7 +43,11 @@ def ratio_intervals(a, se_a, df_a, b, se_b, df_b, level: float = 0.95) -> dict[s
         Arrays ``ratio, ratio_se, delta_lo, delta_hi, log_lo, log_hi,
         fieller_lo, fieller_hi, p_value, df`` (``log_*``: the delta-method
         interval of ``log(ratio)``, exponentiated; always positive).
+
+    Raises:
+        AnalysisInputError: ``level`` is not a fraction in (0, 1).
     """
+    level = confidence_level(level)
     a, se_a, df_a, b, se_b, df_b = (
         np.asarray(v, dtype=float) for v in (a, se_a, df_a, b, se_b, df_b)
     )
@@ -122,7 +126,7 @@ def potency_ratio(
         numerator: Curve whose EC50 is divided (e.g. ``"volasertib + Fer-1"``).
         denominator: Reference curve (e.g. ``"volasertib"``).
         readout: Readout to use when the table has several.
-        level: Confidence level.
+        level: Confidence level, a fraction (0.95).
 
     Returns:
         A Series with ``numerator, denominator, readout, ratio, log10_ratio,
@@ -131,7 +135,7 @@ def potency_ratio(
         A ratio above 1 means the numerator curve is less potent (shifted right).
 
     Raises:
-        AnalysisInputError: If a curve is missing or ambiguous.
+        AnalysisInputError: If a curve is missing or ambiguous, or ``level`` is not a fraction in (0, 1).
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -147,6 +151,7 @@ def potency_ratio(
         >>> bool(50 < r.ratio < 200), bool(r.fieller_lo > 1)
         (True, True)
     """
+    level = confidence_level(level)
     num = _pick(fits, numerator, readout)
     den = _pick(fits, denominator, readout)
     out = ratio_intervals(

@@ -80,6 +80,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ferroscreen.analysis.inputs import AnalysisInputError
+
 #: ``rank_on`` choices and the readout prefix each ranks on.
 RANK_ON = {"peak": "peak_", "endpoint": "frac_", "auc": "auc_"}
 
@@ -97,6 +99,33 @@ RANKING_COLUMNS = [
     "pec50", "ec50", "ec50_bound", "effect", "t50_h", "call", "q_value", "flags", "role", "group", "curve",
     "readout",
 ]  # fmt: skip
+
+
+def _checked_weights(weights: dict[str, float] | None) -> dict[str, float]:
+    """``weights`` (default :data:`RANK_WEIGHTS`) as floats; refused: a key not in it, a weight < 0 or NaN, all 0."""
+    if weights is None:
+        return dict(RANK_WEIGHTS)
+    unknown = [str(k) for k in weights if k not in RANK_WEIGHTS]
+    if unknown:
+        raise AnalysisInputError(f"weights: unknown component(s) {', '.join(map(repr, unknown))}; the components "
+                                 f"are {', '.join(RANK_WEIGHTS)}")
+    out = {}
+    for key, value in weights.items():
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            out[key] = float("nan")
+        if not (np.isfinite(out[key]) and out[key] >= 0):
+            raise AnalysisInputError(f"weights: {key}={value!r}; a weight is a finite number >= 0")
+    if not sum(out.values()) > 0:
+        raise AnalysisInputError("weights: every weight is 0; give a component a positive weight")
+    return out
+
+
+def _modes_in(names) -> list[str]:
+    """The death modes readout names hold (``frac_<m>``, ``peak_<m>``, ``auc_<m>`` -> ``m``), in order."""
+    prefixes = tuple(RANK_ON.values())
+    return list(dict.fromkeys(n.split("_", 1)[1] for n in map(str, names) if n.startswith(prefixes)))
 
 
 def _within_tested_doses(sub: pd.DataFrame) -> pd.DataFrame:
@@ -183,7 +212,8 @@ def rank_compounds(
         fits: Fits with curve metadata (``treatment, group, role, rescue_agent``).
         annotated: Per-well summaries with layout (for T50); may be None.
         modes: Death modes to rank; empty means rank ``viability``.
-        weights: Component weights (default :data:`RANK_WEIGHTS`).
+        weights: Component weights (default :data:`RANK_WEIGHTS`); a component left
+            out weighs 0.
         rank_on: A key of :data:`RANK_ON`: the readout each mode ranks on.
 
     Returns:
@@ -193,11 +223,21 @@ def rank_compounds(
         empty where ``call`` is not ``active``.
 
     Raises:
-        ValueError: ``rank_on`` is not a key of :data:`RANK_ON`.
+        AnalysisInputError: (a ``ValueError``) ``rank_on`` is not a key of :data:`RANK_ON`; ``weights``
+            names a component not in :data:`RANK_WEIGHTS`, holds a negative or non-finite weight,
+            or leaves every component of a score at 0; ``fits`` has curves but no readout of a mode
+            in ``modes`` (nor ``annotated`` a ``frac_``/``peak_``/``auc_`` column of it).
     """
     if rank_on not in RANK_ON:
-        raise ValueError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
-    weights = dict(RANK_WEIGHTS if weights is None else weights)
+        raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
+    weights = _checked_weights(weights)
+    present = _modes_in(fits["readout"].dropna().unique()) if "readout" in fits.columns else []
+    known = present + (_modes_in(annotated.columns) if annotated is not None else [])  # no curve of theirs fitted
+    absent = [str(m) for m in modes if m not in known]
+    if absent and len(fits):
+        verb = "is no death mode" if len(absent) == 1 else "are no death modes"
+        raise AnalysisInputError(f"modes: {', '.join(map(repr, absent))} {verb} of these fits (present: "
+                                 f"{', '.join(present) or 'none'}; modes=[] ranks viability)")
     base = fits[fits.get("rescue_agent", pd.Series("", index=fits.index)).fillna("") == ""]
     fitted = set(base["readout"].astype(str))
     readout_of = {m: ranked_readout(m, rank_on, fitted) for m in modes}
@@ -253,6 +293,8 @@ def rank_compounds(
 
 def _score(sub: pd.DataFrame, weights: dict[str, float], components: list[str]) -> pd.DataFrame:
     w = np.array([weights.get(c, 0.0) for c in components])
+    if not w.sum() > 0:
+        raise AnalysisInputError(f"weights: every component of this score ({', '.join(components)}) weighs 0")
     values = sub[components].to_numpy(float)
     sub = sub.copy()
     sub["score"] = values @ w / w.sum()

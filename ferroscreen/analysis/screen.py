@@ -34,7 +34,7 @@ from ferroscreen.analysis.dose_tables import (
     single_dose_treatments,
     split_excluded,
 )
-from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, validate_wells
+from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, validate_wells, well_entries
 from ferroscreen.analysis.line_comparison import compare_lines
 from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
@@ -423,7 +423,8 @@ def analyse_screen(
         rank_on: Readout the compounds rank on per mode (``peak``, ``endpoint``,
             ``auc``; see :mod:`~ferroscreen.analysis.ranking`).
         exclude: Wells to leave out besides those the layout's ``exclude``
-            column marks (``B03`` on every plate, ``P1:B03`` on one).
+            column marks (``B03`` on every plate, ``P1:B03`` on one): a list, or
+            one string of them separated by commas or spaces (``"B03,P1:C05"``).
         **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
 
     Returns:
@@ -432,6 +433,7 @@ def analyse_screen(
     Raises:
         AnalysisInputError: If the tables do not fit together or a readout is unknown.
     """
+    exclude = well_entries(exclude)
     wells = validate_wells(wells, source=source)
     coverage = layout_coverage(wells, layout)
     modes = death_modes(wells)
@@ -509,6 +511,47 @@ def analyse_screen(
     return ScreenResult(fits, ranking, rescue, qc, readouts, doses, notes, compare_lines(fits))
 
 
+def scans_asked(wells: pd.DataFrame, times_h: Sequence[float] | None) -> tuple[list[float], list[str]]:
+    """The scans of a validated wells table that ``times_h`` ask for, in their order, and notes.
+
+    Each requested time is taken as the nearest scan (of any plate); times that come to the same
+    scan are that scan once. Default: every scan after the first. The notes say which requested
+    times were not a scan's time and which came to one scan.
+
+    Raises:
+        AnalysisInputError: A time that is not a number, or lies more than half a scan interval (the
+            interval at that end of the scans) before the first scan or after the last.
+    """
+    scans = np.array(sorted(wells["time_h"].unique()), dtype=float)
+    if times_h is None:
+        return [float(t) for t in scans[1:]], []
+    asked: dict[float, list[float]] = {}
+    for value in times_h:
+        try:
+            t = float(value)
+        except (TypeError, ValueError):
+            t = float("nan")
+        if not np.isfinite(t):
+            raise AnalysisInputError(f"times_h: {value!r} is not a time in hours")
+        scan = float(scans[np.argmin(np.abs(scans - t))])
+        if t < scans[0] or t > scans[-1]:
+            gap = (scans[1] - scans[0] if t < scans[0] else scans[-1] - scans[-2]) if scans.size > 1 else 0.0
+            if abs(t - scan) > gap / 2 + 1e-6:
+                raise AnalysisInputError(
+                    f"times_h: {t:g} h is more than half a scan interval ({gap / 2:g} h) "
+                    f"{'before the first' if t < scan else 'after the last'} scan; the plate's {scans.size} "
+                    f"scans run from {scans[0]:g} h to {scans[-1]:g} h")
+        asked.setdefault(scan, []).append(t)
+    notes = []
+    for scan, times in asked.items():
+        if len(times) > 1:
+            notes.append(f"times_h {', '.join(f'{t:g}' for t in times)} h come to one scan, {scan:g} h, "
+                         "fitted once")
+        elif abs(times[0] - scan) > 1e-6:
+            notes.append(f"times_h {times[0]:g} h is no scan's time: the nearest scan, {scan:g} h, is fitted")
+    return list(asked), notes
+
+
 def ec50_over_time(
     wells: pd.DataFrame,
     layout: PlateLayout,
@@ -525,19 +568,25 @@ def ec50_over_time(
         layout: The plate layout.
         readouts: Endpoint readouts to follow (default :func:`default_readouts`).
         model: Curve model.
-        times_h: Time points (default: every time point after the first).
+        times_h: Time points (default: every scan after the first); each is taken as the
+            nearest scan (:func:`scans_asked`).
         exclude: Wells left out, as in :func:`analyse_screen`.
         **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
 
     Returns:
-        A fits table with an extra ``time_h`` column.
+        A fits table with an extra ``time_h`` column, the scan fitted; ``attrs["notes"]`` lists
+        the requested times taken as another scan and what
+        :func:`~ferroscreen.analysis.readouts.summarise_wells` noted (a plate without that scan).
+
+    Raises:
+        AnalysisInputError: A requested time outside the plate's scans (:func:`scans_asked`).
     """
+    exclude = well_entries(exclude)
     wells = validate_wells(wells)
-    times = sorted(wells["time_h"].unique())
-    times = [float(t) for t in (times_h if times_h is not None else times[1:])]
+    times, notes = scans_asked(wells, times_h)
     tables = []
     for t in times:
-        summary = summarise_wells(wells, endpoint_h=t)
+        summary = summarise_wells(wells, endpoint_h=t, notes=notes)
         annotated = normalise_to_vehicle(split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))[0])
         use = list(readouts) if readouts else default_readouts(annotated, model)
         doses = dose_response_table(annotated, [r for r in use if r in annotated.columns])
@@ -546,13 +595,17 @@ def ec50_over_time(
         doses["curve"] = doses["curve"] + f" @ {t:g} h"
         doses["time_h"] = t
         tables.append(doses)
+    notes = list(dict.fromkeys(notes))
     if not tables:
-        return pd.DataFrame()
+        empty = pd.DataFrame()
+        empty.attrs["notes"] = notes
+        return empty
     doses = pd.concat(tables, ignore_index=True)
     fits = _fit_doses(doses, model, None, **fit_kwargs)
     time_of = doses.drop_duplicates("curve").set_index("curve")["time_h"]
     fits.insert(2, "time_h", fits["curve"].map(time_of).to_numpy())
     fits["curve"] = fits["curve"].str.replace(r" @ [^@]+ h$", "", regex=True)
+    fits.attrs["notes"] = notes
     return fits
 
 
