@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import unicodedata
-import warnings
 
 import numpy as np
 import pytorch_lightning as pl
@@ -126,9 +125,12 @@ class DeathModeClassifier(pl.LightningModule):
         try:
             self.net = DeathModeNet(backbone, len(classes), weights, input_size, dropout)
         except ImageNetWeightsNotFound as exc:
-            if not (weights_fallback and weights == "imagenet"):
+            if weights != "imagenet":
                 raise
-            warnings.warn(f"{exc}; falling back to random initialisation", stacklevel=2)
+            if not weights_fallback:  # the way out the message of the weights search cannot know
+                raise ImageNetWeightsNotFound(
+                    f"{exc} (--model.weights /path/to/{exc.filename}); or --model.weights_fallback true to start "
+                    "from random initialisation (usually scores lower)", exc.filename, exc.searched) from None
             self.net = DeathModeNet(backbone, len(classes), "none", input_size, dropout)
             self.training_notes.append(
                 f"no ImageNet weights for {backbone} were found ({exc.filename} is not in "

@@ -89,12 +89,26 @@ def test_every_class_in_validation_gives_no_such_note(tmp_path):
 
 def test_the_weights_fallback_is_said_in_a_note_and_the_bundle(tmp_path, monkeypatch):
     monkeypatch.setattr(imagenet_weights, "weights_search_dirs", lambda: [tmp_path / "nothing"])
-    with pytest.warns(UserWarning, match="falling back to random initialisation"):
+    import warnings
+
+    with warnings.catch_warnings():  # said once, in the run's notes (a warning repeated it, as Lightning's)
+        warnings.simplefilter("error")
         model = _model(weights="imagenet", weights_fallback=True, class_weighting="none")
     meta = _fit(model, _Crops(), tmp_path)
     assert meta["init"] == "random"
     notes = [n for n in meta["training_data"]["notes"] if "random initialisation" in n]
     assert len(notes) == 1 and imagenet_filename("resnet18") in notes[0] and "weights_fallback: true" in notes[0]
+
+
+def test_without_the_fallback_the_error_names_it(tmp_path, monkeypatch):
+    from ferroscreen.models.imagenet_weights import ImageNetWeightsNotFound
+
+    monkeypatch.setattr(imagenet_weights, "weights_search_dirs", lambda: [tmp_path / "nothing"])
+    with pytest.raises(ImageNetWeightsNotFound) as exc:
+        _model(weights="imagenet", class_weighting="none")
+    message = str(exc.value)
+    assert "--model.weights_fallback true" in message and f"--model.weights /path/to/{imagenet_filename('resnet18')}" \
+        in message and "\n" not in message
 
 
 def test_a_damaged_weights_file_is_an_error_even_with_the_fallback(tmp_path, monkeypatch):
