@@ -112,13 +112,20 @@ def _matched_iou(iou: np.ndarray, t: float) -> np.ndarray:
     return pairs[ok[rows, cols]]
 
 
+def _threshold_list(thresholds: float | Sequence[float]) -> list[float]:
+    """``thresholds`` as a list of floats; one number ``t`` is ``[t]``."""
+    if np.ndim(thresholds) == 0:
+        return [float(thresholds)]
+    return [float(t) for t in np.ravel(thresholds)]
+
+
 def match_counts(
     true: np.ndarray,
     pred: np.ndarray,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    thresholds: float | Sequence[float] = DEFAULT_THRESHOLDS,
     min_size: int = 0,
 ) -> list[dict]:
-    """Raw counts for one image at each threshold.
+    """Raw counts for one image at each threshold (one number: that threshold alone).
 
     Returns:
         One dict per threshold with ``thresh, n_true, n_pred, tp, fp, fn,
@@ -129,8 +136,8 @@ def match_counts(
     iou = pairwise_iou(true, pred)
     nt, np_ = iou.shape
     out = []
-    for t in thresholds:
-        matched = _matched_iou(iou, float(t))
+    for t in _threshold_list(thresholds):
+        matched = _matched_iou(iou, t)
         tp = int(matched.size)
         out.append(
             {
@@ -163,7 +170,7 @@ def _scores(df: pd.DataFrame) -> pd.DataFrame:
 def evaluate_instances(
     true: Sequence[np.ndarray] | np.ndarray,
     pred: Sequence[np.ndarray] | np.ndarray,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    thresholds: float | Sequence[float] = DEFAULT_THRESHOLDS,
     min_size: int = 0,
     names: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -172,22 +179,31 @@ def evaluate_instances(
     Args:
         true: Ground-truth label image(s), 0 = background.
         pred: Predicted label image(s), same shapes as ``true``.
-        thresholds: IoU thresholds.
+        thresholds: IoU thresholds (one number: that threshold alone).
         min_size: Aits-compatible mode when > 0: objects below this many
             pixels are dropped from both sides first.
-        names: Image names for the per-image table (default ``0..n-1``).
+        names: Image names for the per-image table, one per image (default ``0..n-1``; one
+            string: the name of a single image).
 
     Returns:
         ``(pooled, per_image)``: ``pooled`` has one row per threshold,
         ``per_image`` one row per image and threshold (column ``image``), both
         with ``tp, fp, fn, n_true, n_pred, precision, recall, f1, accuracy,
         mean_matched_iou, mean_true_iou, panoptic_quality``.
+
+    Raises:
+        ValueError: Different numbers of true and predicted images, or of names and images.
     """
     if isinstance(true, np.ndarray) and true.ndim == 2:
         true, pred = [true], [pred]
     if len(true) != len(pred):
         raise ValueError(f"{len(true)} true images but {len(pred)} predicted images")
+    if isinstance(names, str):
+        names = [names]
     names = list(names) if names is not None else [str(i) for i in range(len(true))]
+    if len(names) != len(true):
+        raise ValueError(f"{len(names)} names for {len(true)} images; give one name per image")
+    thresholds = _threshold_list(thresholds)
     rows = []
     for name, t, p in zip(names, true, pred, strict=True):
         for r in match_counts(t, p, thresholds, min_size):

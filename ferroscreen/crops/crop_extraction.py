@@ -14,13 +14,18 @@ __all__ = ["cells_and_crops", "crops_scaled_each", "extract_crops", "mask_surrou
 
 
 def _check_crop_args(caller: str, image: np.ndarray, detections: pd.DataFrame, size: int) -> None:
-    """Raise ValueError for a non-2-D frame, a crop size < 1 or detections without ``x``/``y``."""
+    """Raise ValueError for a non-2-D frame, a crop size < 1, detections without ``x``/``y`` or non-finite centres."""
     if image.ndim != 2:
         raise ValueError(f"{caller} expects a 2-D frame, got shape {image.shape}")
     if size < 1:
         raise ValueError(f"crop size must be >= 1, got {size}")
     if not {"x", "y"} <= set(detections.columns):
         raise ValueError(f"detections need 'x' and 'y' columns, got {list(detections.columns)}")
+    centres = detections[["x", "y"]].to_numpy(np.float64)
+    bad = int((~np.isfinite(centres)).any(axis=1).sum())
+    if bad:
+        raise ValueError(f"{caller}: {bad} of {len(detections)} detection(s) have a non-finite centre (NaN/inf "
+                         f"x or y); drop or fix them first (e.g. detections.dropna(subset=['x', 'y']))")
 
 
 def extract_crops(
@@ -48,7 +53,8 @@ def extract_crops(
         (``(0, size, size)`` when there are none).
 
     Raises:
-        ValueError: For a non-2-D image, a size < 1 or missing ``x``/``y`` columns.
+        ValueError: For a non-2-D image, a size < 1, missing ``x``/``y`` columns, or
+            centres that are not finite (NaN/inf ``x`` or ``y``; the message says how many).
     """
     image = np.asarray(image_normalized, dtype=np.float32)
     _check_crop_args("extract_crops", image, detections, size)

@@ -42,13 +42,14 @@ seeds of :func:`~ferroscreen.crops.phase_bodies.phase_seeds`; radius as for ``"t
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
 import pandas as pd
 
 from ferroscreen.crops.background import flatten_background
-from ferroscreen.crops.config import DetectorConfig
+from ferroscreen.crops.config import PRESETS, DetectorConfig, detector_config
 from ferroscreen.crops.enclosure import enclosure_scores, suppress_overlaps
 from ferroscreen.crops.foreground import (
     NOISE_FLOOR,
@@ -60,7 +61,7 @@ from ferroscreen.crops.foreground import (
 from ferroscreen.crops.normalization import normalize_frame, robust_sigma
 from ferroscreen.crops.peaks import local_maxima, merge_without_neck
 from ferroscreen.crops.phase_bodies import phase_seeds
-from ferroscreen.crops.radial_votes import best_votes, radial_vote_stack, radius_at
+from ferroscreen.crops.radial_votes import best_votes, fill_missing, radial_vote_stack, radius_at
 from ferroscreen.crops.tiles import tile_boxes
 
 __all__ = ["DETECTION_COLUMNS", "detect_cells", "detections_frame"]
@@ -120,15 +121,48 @@ def _seed_radii(fg: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     return np.sqrt(area[seed_label] / math.pi)
 
 
-def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.DataFrame:
+def _resolve_config(config: DetectorConfig | str | Mapping | None) -> DetectorConfig:
+    """``config`` itself, or the :class:`DetectorConfig` of a preset name / dict of settings (``None``: defaults)."""
+    if isinstance(config, DetectorConfig):
+        return config
+    if config is None or isinstance(config, str | Mapping):
+        return detector_config(config)
+    raise TypeError(f"detect_cells: config must be a DetectorConfig, a preset name ({', '.join(PRESETS)}) "
+                    f"or a dict of settings, got {type(config).__name__}")
+
+
+def _working_frame(image: np.ndarray, method: str) -> np.ndarray:
+    """The float32 frame a detector reads, non-finite pixels (no data) at the median of the finite ones.
+
+    ``"radial"`` votes are invariant to an affine intensity map (see
+    :func:`~ferroscreen.crops.radial_votes.radial_vote_stack`): the frame as it is. The
+    other methods read :func:`~ferroscreen.crops.normalize_frame` (``clip=False``),
+    whose percentiles leave missing pixels out. A missing pixel then reads as the
+    frame's typical level (flat: no edge, no texture), not as the dark end, so the
+    cells of the finite part are found as without the missing pixels.
+    """
+    if method == "radial":
+        return fill_missing(image)
+    frame = normalize_frame(image, clip=False)
+    if image.dtype.kind == "f":
+        missing = ~np.isfinite(image)
+        if missing.any():
+            frame[missing] = np.median(frame[~missing]) if not missing.all() else 0.0
+    return frame
+
+
+def detect_cells(image: np.ndarray, config: DetectorConfig | str | Mapping | None = None) -> pd.DataFrame:
     """Find cells in one brightfield / phase-contrast frame, label-free.
 
     Args:
         image: 2-D frame, uint8, uint16 or float, any intensity range (the
             ``"radial"`` votes do not change under an affine intensity map; the
             other methods normalise the frame first).
-        config: Detector settings (default ``DetectorConfig()``, the
-            ``"suspension"`` preset). In ``mode="tiles"`` the tile grid of
+        config: Detector settings: a :class:`DetectorConfig`, a preset name
+            (:data:`~ferroscreen.crops.PRESETS`) or a dict of settings (``"preset"``
+            plus overrides), resolved by :func:`~ferroscreen.crops.detector_config`
+            as ``ferroscreen detect --detector`` resolves them (default
+            ``DetectorConfig()``, the ``"suspension"`` preset). In ``mode="tiles"`` the tile grid of
             :func:`~ferroscreen.crops.tile_boxes` is returned instead
             (radius = half the tile, score 1).
 
@@ -142,10 +176,15 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
         A featureless frame gives an empty table with these columns. The result
         is deterministic.
 
+        Non-finite pixels of a float frame (NaN padding: no data) read as the
+        frame's median level: the cells of the finite part are found as without them.
+
     Raises:
-        ValueError: If ``image`` is not a non-empty 2-D array.
+        ValueError: If ``image`` is not a non-empty 2-D array, or for an unknown
+            preset or a bad setting.
+        TypeError: For unknown setting names, or a ``config`` of another type.
     """
-    cfg = config or DetectorConfig()
+    cfg = _resolve_config(config)
     image = np.asarray(image)
     if image.ndim != 2 or image.size == 0:
         raise ValueError(f"detect_cells expects a non-empty 2-D frame, got shape {image.shape}")
@@ -156,8 +195,7 @@ def detect_cells(image: np.ndarray, config: DetectorConfig | None = None) -> pd.
             boxes["x"], boxes["y"], np.full(len(boxes), cfg.tile_size / 2), np.ones(len(boxes)), (h, w)
         )
 
-    # Radial votes are invariant to an affine intensity map (see radial_vote_stack): no percentiles needed.
-    frame = image.astype(np.float32, copy=False) if cfg.method == "radial" else normalize_frame(image, clip=False)
+    frame = _working_frame(image, cfg.method)
     f = cfg.factor
     hs, ws = max(1, h // f), max(1, w // f)
     if (hs, ws) != (h, w):

@@ -18,7 +18,7 @@ import math
 import cv2
 import numpy as np
 
-__all__ = ["background_edge_stats", "best_votes", "radial_vote_map", "radial_vote_stack", "radius_at"]
+__all__ = ["background_edge_stats", "best_votes", "fill_missing", "radial_vote_map", "radial_vote_stack", "radius_at"]
 
 #: Edge strengths (in robust noise SDs above the background's median) at which a vote reaches full weight.
 FULL_WEIGHT = 6.0
@@ -38,6 +38,26 @@ TRUNCATE = 3.0
 HALF_RES_SIGMA = 2.0
 
 
+def fill_missing(frame: np.ndarray) -> np.ndarray:
+    """``frame`` as float32 with its non-finite pixels (NaN/inf: no data) set to the median of the finite ones.
+
+    A flat patch of the frame's typical level casts no votes and takes no part in
+    :func:`background_edge_stats`, so the cells in the finite part are found as in the
+    same frame without the missing pixels. All pixels missing: all zeros. ``frame``
+    itself is never modified; a frame without missing pixels is returned as float32
+    (the input itself when it already is).
+    """
+    frame = np.asarray(frame)
+    x = frame.astype(np.float32, copy=False)
+    if frame.dtype.kind != "f":  # integer frames have no missing pixels
+        return x
+    missing = ~np.isfinite(x)
+    if not missing.any():
+        return x
+    fill = np.float32(np.median(x[~missing])) if not missing.all() else np.float32(0.0)
+    return np.where(missing, fill, x)
+
+
 def radial_vote_stack(
     frame: np.ndarray,
     radii: np.ndarray,
@@ -48,7 +68,9 @@ def radial_vote_stack(
     """Pooled radial-symmetry votes for every candidate radius.
 
     Args:
-        frame: 2-D float frame (any offset; only gradients matter).
+        frame: 2-D float frame (any offset; only gradients matter). Non-finite
+            pixels (no data) are read as the median of the finite ones
+            (:func:`fill_missing`).
         radii: Candidate radii (px, > 0), e.g. ``np.geomspace(r_min, r_max, 7)``.
         edge_threshold: A pixel votes when its gradient magnitude exceeds the
             background's median magnitude by this many of the background's
@@ -73,7 +95,7 @@ def radial_vote_stack(
         band (a crisp full rim gives ~1.5-3). All zeros where no pixel votes.
         Deterministic.
     """
-    x = cv2.GaussianBlur(np.asarray(frame, np.float32), (0, 0), smooth_sigma, borderType=cv2.BORDER_REFLECT)
+    x = cv2.GaussianBlur(fill_missing(frame), (0, 0), smooth_sigma, borderType=cv2.BORDER_REFLECT)
     gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
     # numpy, not cv2.magnitude: OpenCV's result depends on the arrays' memory alignment in the last bit
@@ -150,13 +172,16 @@ def background_edge_stats(magnitude: np.ndarray) -> tuple[float, float]:
     a masked or clipped area) are no background noise and are left out; with
     them, a frame 10 % flat read a noise of 0 and every faint texture voted.
 
+    Non-finite magnitudes (from missing pixels) are left out too.
+
     Args:
         magnitude: Gradient magnitudes (any shape; a regular sample of the frame).
 
     Returns:
-        ``(median, robust_sd)`` of the background's magnitude (0 for an all-zero input).
+        ``(median, robust_sd)`` of the background's magnitude (0 for an all-zero or all-NaN input).
     """
     magnitude = np.asarray(magnitude, np.float64).ravel()
+    magnitude = magnitude[np.isfinite(magnitude)]
     top = float(magnitude.max(initial=0.0))
     textured = magnitude[magnitude > FLAT_EDGE * top]
     if textured.size == 0:

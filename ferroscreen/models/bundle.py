@@ -242,6 +242,7 @@ def load_bundle(path: str | Path, expected_classes: list[str] | None = None) -> 
         n_classes=len(classes),
         weights="none",
         input_size=int(meta["input_size"]),
+        channels=1 + int(meta.get("next_scan", 0)),  # other crops are refused, not misread
     )
     try:
         net.load_state_dict(state)

@@ -10,6 +10,9 @@ the next two, so ImageNet's colour-opponent filters see the change), applies
 ImageNet mean/std (channels-last
 memory layout, much faster for depthwise convolutions on CPU), runs the
 backbone and a dropout + linear head, and returns logits (B, n_classes).
+Integer crops (raw uint8/uint16 pixels) and channel counts other than the
+network's (:attr:`DeathModeNet.channels`, when known) are refused with a
+``ValueError``: they would give confident nonsense, not an error.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class DeathModeNet(nn.Module):
         weights: ``"imagenet"``, ``"none"`` or a path (see :func:`build_backbone`).
         input_size: Side length the crops are resized to before the backbone.
         dropout: Dropout before the linear head.
+        channels: Crop channels it is trained for (1 + the later scans it reads;
+            a loaded bundle's :attr:`~ferroscreen.models.bundle.Bundle.channels`), or
+            ``None``: any of 1-3 is accepted (the input mapping above).
     """
 
     def __init__(
@@ -46,10 +52,14 @@ class DeathModeNet(nn.Module):
         weights: str | Path | None = "none",
         input_size: int = 96,
         dropout: float = 0.2,
+        channels: int | None = None,
     ) -> None:
         super().__init__()
+        if channels is not None and channels not in (1, 2, 3):
+            raise ValueError(f"DeathModeNet reads 1-3 crop channels, got channels={channels}")
         self.backbone_name = backbone
         self.input_size = int(input_size)
+        self.channels = channels
         self.features, n_features, self.init = build_backbone(backbone, weights)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
@@ -59,7 +69,15 @@ class DeathModeNet(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Crops (B, S, S) or (B, C, S, S), C = 1..3 -> normalised RGB (B, 3, input_size, input_size)."""
+        """Crops (B, S, S) or (B, C, S, S), C = 1..3 -> normalised RGB (B, 3, input_size, input_size).
+
+        Raises:
+            TypeError: For crops that are not a tensor (a numpy array: ``torch.from_numpy``).
+            ValueError: For integer (or bool) crops: crops are float, roughly in [0, 1], as the crop
+                extraction / a bundle's normalisation gives them; for another shape, or a channel
+                count other than :attr:`channels` (when set). O(1): shape and dtype only.
+        """
+        self._check_crops(x)
         if x.ndim == 3:
             x = x.unsqueeze(1)
         x = x.float()
@@ -71,6 +89,24 @@ class DeathModeNet(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         x = (x - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last)
+
+    def _check_crops(self, x: torch.Tensor) -> None:
+        """Raise unless ``x`` is a float tensor of crops (B, S, S) or (B, C, S, S) with the channels it reads."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"crops must be a torch.Tensor, got {type(x).__name__} "
+                            "(torch.from_numpy(crops) for an array)")
+        if not x.is_floating_point():
+            raise ValueError(f"crops must be float in [0, 1], as normalised by the crop extraction or the bundle's "
+                             f"normalisation (CropNormalization), got {x.dtype}; do not feed raw pixel values")
+        if x.ndim not in (3, 4):
+            raise ValueError(f"crops must be (B, S, S) or (B, C, S, S), got shape {tuple(x.shape)}")
+        given = 1 if x.ndim == 3 else x.shape[1]
+        trained = getattr(self, "channels", None)  # None also for a network pickled before it was recorded
+        expected = trained if trained is not None else given
+        if given != expected or given not in (1, 2, 3):
+            want = f"{expected}" if trained is not None else "1-3"
+            raise ValueError(f"this network reads {want} crop channel(s) (the cell, then its box in the next scans), "
+                             f"got {given} (crops of shape {tuple(x.shape)})")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, n_classes), before temperature scaling."""

@@ -152,6 +152,7 @@ def test_deferred_predictions_journal_like_immediate_ones(tmp_path):
 
     class Trainer:
         global_rank = 0
+        world_size = 1
 
     class Later:  # what ScoringModule returns when deferring: resolved by the writer
         def __init__(self, probs):
