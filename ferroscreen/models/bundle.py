@@ -106,6 +106,22 @@ class Bundle:
         """Whether it learned from crop images each scaled by its own percentiles (an ImageFolder), not frames."""
         return (self.meta.get("normalization") or {}).get("scope") == "per crop image"
 
+    def interval_mismatch(self, frames) -> str:
+        """A warning when this next-scan bundle reads a plate imaged at a very different interval ('' if none).
+
+        The network learned how much a dying cell changes in one training interval (``training_data``
+        ``scan_interval_h``); at an interval outside 2/3-1.5x of it, it sees less or more change.
+        ``frames`` is the plate's frame table (``time_h``).
+        """
+        from ferroscreen.io.scans import scan_interval_h
+
+        trained = (self.meta.get("training_data") or {}).get("scan_interval_h")
+        here = scan_interval_h(frames)
+        if not self.next_scan or not trained or not here or 2 / 3 <= here / float(trained) <= 1.5:
+            return ""
+        return (f"this next-scan model was trained on scans every {float(trained):g} h and this plate is "
+                f"imaged every {here:g} h; its calls may be less reliable (retrain on a plate imaged like this one)")
+
     @property
     def frame_note(self) -> str:
         """What ``score``, ``quantize`` and ``evaluate`` of a plate do otherwise for this bundle ('' when nothing).

@@ -36,7 +36,7 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, ModelBundleError
 from ferroscreen.io.frames import frame_file, is_store_frame
-from ferroscreen.io.scans import later_scans, next_scan_paths, scan_interval_h
+from ferroscreen.io.scans import later_scans, next_scan_paths
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.export import detector_mode, tile_note
 from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan
@@ -361,9 +361,8 @@ def score_plate(
             f"interrupted run")
     shutil.rmtree(parts, ignore_errors=True)
 
-    interval_note = _interval_mismatch(bundle, found)
-    if interval_note:
-        log(f"{model}: {interval_note}")
+    if interval_note := bundle.interval_mismatch(found):
+        log(f"{model}: warning: {interval_note}")
     if bundle.frame_note:
         log(f"note: {model}: {bundle.frame_note}")
     if tiles := tile_note(attrs):  # its records and counts are tiles: said before any count is
@@ -501,20 +500,6 @@ def _size(path: str) -> int:
         return os.path.getsize(frame_file(path))
     except OSError:
         return -2
-
-
-def _interval_mismatch(bundle, frames: pd.DataFrame) -> str:
-    """A warning when a next-scan bundle scores a plate imaged at a very different interval ('' if none).
-
-    The network learned how much a dying cell changes in one training
-    interval; at a much shorter or longer one it sees less or more change.
-    """
-    trained = (bundle.meta.get("training_data") or {}).get("scan_interval_h")
-    here = scan_interval_h(frames)
-    if not bundle.next_scan or not trained or not here or 2 / 3 <= here / float(trained) <= 1.5:
-        return ""
-    return (f"warning: this next-scan model was trained on scans every {float(trained):g} h and this plate is "
-            f"imaged every {here:g} h; its calls may be less reliable (retrain on a plate imaged like this one)")
 
 
 def _file_signature(path: str) -> tuple[int, float] | None:

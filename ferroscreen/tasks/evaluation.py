@@ -127,7 +127,8 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
     cfg = detector_config(bundle.meta["detector"])
     if cfg.mode == "tiles":
         return evaluate_simulated_tiles(root, bundle, max_frames, seed, precision, tta)
-    _, frames, following, frame_truth = _plate_frames(root, bundle, max_frames, seed)
+    truth, frames, following, frame_truth = _plate_frames(root, bundle, max_frames, seed)
+    interval_note = bundle.interval_mismatch(truth)  # every scan's time; as score warns of the plate
     norm = bundle.normalization
     classes = bundle.classes
     y_true, y_pred, stages, det_tp, det_fp, det_fn = [], [], [], 0, 0, 0
@@ -157,7 +158,8 @@ def evaluate_simulated_plate(root: Path, bundle: Bundle, max_frames: int | None 
                 foreign[str(c)] = foreign.get(str(c), 0) + 1
     cm = confusion_matrix(np.asarray(y_true, int), np.asarray(y_pred, int), len(classes))
     notes = ([_foreign_note(root, foreign, len(y_true), classes)] if foreign else []) + (
-        [f"{bundle.path}: {bundle.frame_note}"] if bundle.frame_note else [])
+        [f"{bundle.path}: {bundle.frame_note}"] if bundle.frame_note else []) + (
+        [f"{bundle.path}: {interval_note}"] if interval_note else [])
     precision = det_tp / (det_tp + det_fp) if det_tp + det_fp else 0.0
     recall = det_tp / (det_tp + det_fn) if det_tp + det_fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -108,13 +108,16 @@ def test_a_plate_imaged_at_another_interval_is_warned_about(plate_dir, tmp_path)
     assert "trained on scans every 1 h and this plate is imaged every 4 h" in proc.stderr
     from ferroscreen.io import open_acquisition
     from ferroscreen.models.bundle import load_bundle
-    from ferroscreen.score.runner import _interval_mismatch
 
     frames = open_acquisition(plate_dir / "images").frames
     for trained, warned in ((4.0, False), (3.0, False), (7.0, True), (None, False)):
         b = load_bundle(make_bundle(tmp_path / f"b{trained}.pt", next_scan=True,
                                     training_data={"scan_interval_h": trained}))
-        assert bool(_interval_mismatch(b, frames)) is warned
+        assert bool(b.interval_mismatch(frames)) is warned
+    from ferroscreen.tasks.evaluation import evaluate_path
+
+    notes = evaluate_path(plate_dir, hourly, precision="32").get("notes", [])  # evaluate says it as score does
+    assert any("trained on scans every 1 h and this plate is imaged every 4 h" in n for n in notes), notes
 
 
 def test_a_two_scan_bundle_holds_each_frame_until_both_later_scans_land(tmp_path):
