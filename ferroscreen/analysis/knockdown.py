@@ -31,7 +31,9 @@ Steps, per plate:
    no z, p or q (said in a warning), as when the sample wells' MAD is 0.
 4. Optional **B-score**: Tukey median polish of the sample wells' log2 fold
    change over rows and columns, residuals divided by their MAD (the residuals the
-   polish sets to exactly 0 left out). It removes
+   polish sets to exactly 0 left out), given as the normal quantile of the same tail
+   among seeded N(0, 1) grids of the plate's shape (residual over MAD alone has SD 1.13
+   to 1.4 and wide tails on pure noise: :func:`bscore`). It removes
    row/column effects, and with them real biology when genes or doses run
    along rows or columns, so a warning is raised when the layout looks like
    that (see :func:`layout_runs_along_lines`). A plate the polish cannot judge
@@ -47,9 +49,11 @@ Per gene (over its wells, usually replicates on different plates):
 * **published thresholds** (Aits lab): ``fc_count < 0.5`` (fewer nuclei) and
   ``fc_area > 1.7`` (larger nuclei); ``fc_count < 0.1`` is labelled lethal;
 * **z/FDR calls**: ``q < fdr`` with ``|median z| >= z_threshold``;
-* QC flags carried from the wells (fields flagged by segmentation QC), plus
-  ``single_well`` and ``discordant`` (replicates on opposite sides of the
-  count threshold);
+* QC flags carried from the wells (fields flagged by segmentation QC; ``few_nuclei``: a well
+  holding fewer than :data:`~ferroscreen.analysis.knockdown_qc.MIN_NUCLEI_FOR_MORPHOLOGY` (20) nuclei, whose
+  nuclear area takes no part: the mean size of a nucleus or two is no reading), plus
+  ``single_well`` and ``discordant`` (replicates read on opposite sides of the
+  count threshold; an unread well takes no side);
 * genes ranked: called genes first, then by the strongest combined ``|z|``.
 
 Replicates: a well's replicate is the layout's ``replicate`` column when it says one (any value other
@@ -64,9 +68,16 @@ non-targeting wells against the layout's ``pos_ctrl`` wells (a lethal siRNA such
 PLK1 or KIF11): Z′, robust Z′, SSMD and the CV of the non-targeting wells. An siRNA
 screen's window is narrower than a compound screen's, so a plate is flagged
 (``no_window``) only when its Z′ is below 0, where the control bands overlap; a CV
-above 0.2 is flagged ``high_cv``. The window is judged on the count (or viability) alone: a
-lethal control leaves too few nuclei to measure their area, so the area row reports its
-statistics without a window flag. Flagged plates are reported, never dropped.
+above 0.2 is flagged ``high_cv``; a pos_ctrl reading at or above the non-targeting wells is
+``inverted_window`` (Z′, which takes the gap's size alone, is then NaN). The window is judged on
+the count (or viability) alone: a lethal control leaves too few nuclei to measure their area, so
+the area row reports its statistics without a window flag. On every readout, the sample wells
+are checked against the controls and the plate's edge (:mod:`~ferroscreen.analysis.knockdown_qc`):
+``controls_off`` when their median fold change lies beyond 1.5x either way, ``edge_effect`` when
+an outer row or column's median lies outside 0.8-1.25x the inner wells', each with a warning.
+Flagged plates are reported, never dropped, but for ``no_control_signal``: a plate whose
+non-targeting wells read 0 (or nothing) on a readout has nothing to normalise it by and takes no
+part in its calls (a warning names it); every plate so is an error.
 """
 
 from __future__ import annotations
@@ -80,10 +91,21 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.dose_tables import exclusion_note
+from ferroscreen.analysis.knockdown_qc import (
+    MIN_NUCLEI_FOR_MORPHOLOGY,
+    controls_off_said,
+    edge_effect_said,
+    few_nuclei,
+    no_control_signal_said,
+    null_calibrated,
+    polished_ratios,
+    sample_checks,
+)
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.plate import exclusion_reasons
 from ferroscreen.plate.control_names import is_neg_ctrl_name, is_non_targeting_name, is_reporter_control_name
 from ferroscreen.plate.layout import UNNAMED_PLATE
+from ferroscreen.plate.wells import PlateFormat
 
 __all__ = [
     "NON_TARGETING_NAMES",
@@ -208,8 +230,9 @@ def _t_as_z(t: np.ndarray, df: int) -> np.ndarray:
 class _PlateNull:
     """What one plate's scores of one readout are measured against.
 
-    ``score``: ``z`` (robust z over the plate's sample wells), ``b`` (B-score) or ``controls`` (:func:`control_t_z`
-    over its ``n`` non-targeting wells' log2 fold changes, of ``mean`` and ``sd``).
+    ``score``: ``z`` (robust z over the plate's sample wells), ``b`` (B-score), ``controls`` (:func:`control_t_z`
+    over its ``n`` non-targeting wells' log2 fold changes, of ``mean`` and ``sd``) or ``none`` (no control signal
+    to normalise by: the readout of the plate takes no part).
     """
 
     score: str
@@ -244,7 +267,10 @@ def bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10
     """B-score: residuals of a Tukey median polish over plate rows/columns, over their MAD.
 
     The MAD leaves out the residuals the polish sets to exactly 0 (the median of a row or column with an odd
-    number of wells), which would otherwise shrink it. A grid the polish cannot judge gets NaN everywhere:
+    number of wells), which would otherwise shrink it. Residual over MAD is then given as the standard-normal
+    quantile of its two-sided tail among those of seeded N(0, 1) grids with the same wells
+    (:func:`~ferroscreen.analysis.knockdown_qc.null_calibrated`): on Gaussian noise B-scores have SD 1 and
+    normal tails, so ``2 * norm.sf(|B|)`` is their p-value. A grid the polish cannot judge gets NaN everywhere:
     a row or column holding fewer than :data:`MIN_BSCORE_LINE_WELLS` wells with a value (a partly filled
     plate), or one where half or more of the residuals are such zeros (:func:`bscore_problem` says why).
 
@@ -283,26 +309,18 @@ def _bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int) ->
                          f"partly filled plate?), and median polish needs {MIN_BSCORE_LINE_WELLS} or more in every "
                          f"row and column")
     grid = df.pivot_table(index="r", columns="c", values="v", aggfunc="mean")
-    resid = grid.to_numpy(float).copy()
-    for _ in range(n_iter):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            resid -= np.nan_to_num(np.nanmedian(resid, axis=1, keepdims=True))
-            resid -= np.nan_to_num(np.nanmedian(resid, axis=0, keepdims=True))
-    res = pd.DataFrame(resid, index=grid.index, columns=grid.columns)
-    r = np.array([res.at[a, b] for a, b in zip(df["r"], df["c"], strict=True)])
-    r = np.where(np.isfinite(df["v"].to_numpy()), r, np.nan)
-    finite = r[np.isfinite(r)]
-    spread = float(np.max(np.abs(read["v"] - np.median(read["v"]))))
-    zero = np.abs(finite) <= 1e-9 * max(spread, 1e-300)  # the median of a line, set to 0 by the polish itself
-    if zero.mean() >= 0.5:
-        return nan, (f"{int(zero.sum())} of the {finite.size} residuals of its median polish are exactly 0 (the "
+    ratio, zero = polished_ratios(grid.to_numpy(float)[None], n_iter)
+    ratio, zero = ratio[0], zero[0]
+    n_res = int(np.isfinite(grid.to_numpy(float)).sum())
+    if zero >= 0.5:
+        return nan, (f"{int(round(zero * n_res))} of the {n_res} residuals of its median polish are exactly 0 (the "
                      f"medians of short rows or columns), too few left to scale a B-score by")
-    kept = finite[~zero]
-    mad = 1.4826 * float(np.median(np.abs(kept - np.median(kept))))
-    if not mad > 0:
+    if not np.isfinite(ratio).any():
         return nan, "the residuals of the median polish have no spread (MAD 0)"
-    return pd.Series(r / mad, index=values.index), ""
+    b = null_calibrated(ratio, n_iter)
+    res = pd.DataFrame(b, index=grid.index, columns=grid.columns)
+    r = np.array([res.at[a, b_] for a, b_ in zip(df["r"], df["c"], strict=True)])
+    return pd.Series(np.where(np.isfinite(df["v"].to_numpy()), r, np.nan), index=values.index), ""
 
 
 def layout_runs_along_lines(
@@ -723,12 +741,14 @@ def call_hits(
         The result; its ``notes`` say what the layout and data made of each other: data wells the layout
         has no row for (role empty), gene names Excel turned into dates (:func:`excel_date_names`),
         per plate the wells its layout lists that the data does not hold, each plate's replicate when the
-        plates' names or order gave it, and controls named as siRNAs against luciferase or GFP.
+        plates' names or order gave it, controls named as siRNAs against luciferase or GFP, and the wells
+        holding too few nuclei for their area (``few_nuclei``).
 
     Raises:
         FerroscreenError: Missing columns; a row without a plate (an ``AnalysisInputError`` naming the rows);
+            a well with two rows (tables without a ``plate`` column are one plate: said, with the fix);
             a plate most of whose wells the layout does not list; a plate without control wells (naming the
-            layout file and the plate's most frequent names).
+            layout file and the plate's most frequent names); a readout no plate's controls read (median 0).
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
@@ -777,6 +797,12 @@ def call_hits(
         n_rows = int((group == group.iloc[i]).sum())  # the rows of this one well (at this time)
         hint = ("; this table has a row per field (a 'field' column: segment's fields.csv): give the wells.csv "
                 "beside it, one row per well" if "field" in wells.columns else "")
+        if not hint and "plate" not in wells.columns:
+            files = (list(dict.fromkeys(str(w).rsplit(" line ", 1)[0] for w in wells["_where"]))
+                     if "_where" in wells.columns else [])
+            tables = f"these {len(files)} tables have" if len(files) > 1 else "the table has"
+            hint = (f"; {tables} no 'plate' column, so all their rows are read as one plate: add a 'plate' column "
+                    f"naming each row's plate (each replicate plate its own name, such as LIB01_rep1, LIB01_rep2)")
         raise FerroscreenError(f"well {where}{at} has {n_rows} rows (one expected; {line(i)}){hint}")
     plate_of = wells["plate"].astype(str) if "plate" in wells.columns else pd.Series(UNNAMED_PLATE, index=wells.index)
     read_wells = pd.DataFrame({"plate": plate_of, "well": wells["well"]}).drop_duplicates()  # at any time point
@@ -868,8 +894,17 @@ def call_hits(
         if unread.any():
             msgs.append(f"{int(unread.sum())} well(s) hold no {col} reading ({_listed(df[unread])}) and take no part "
                         f"in its calls")
+    thin = np.zeros(len(df), bool)
+    if "area" in readouts:  # a mean over a few nuclei is no reading of their size
+        thin = few_nuclei(df, readouts["count"])
+        if thin.any():
+            df.loc[thin, "qc_flags"] = [f"{f};few_nuclei" if f else "few_nuclei" for f in df.loc[thin, "qc_flags"]]
+            notes.append(_said(source, f"{int(thin.sum())} well(s) hold fewer than {MIN_NUCLEI_FOR_MORPHOLOGY} "
+                                       f"nuclei ({_listed(df[thin])}): too few to measure their size, their "
+                                       f"{readouts['area']} takes no part in the calls (flag few_nuclei)"))
     parts = []
     nulls: dict[tuple[str, str], _PlateNull] = {}  # (plate, readout) -> what its wells' scores are measured against
+    silent: dict[str, list[tuple[str, str]]] = {}  # readout -> (plate, why) whose controls give nothing to normalise by
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()
         ctrl = g["is_control"]
@@ -882,14 +917,21 @@ def call_hits(
         sample = ~ctrl & (g["role"].astype(str) == "sample")
         n_sample = int(sample.sum())
         on_controls = n_sample < min_samples_for_z  # too few for the plate's own null: the controls are it
-        n_read_ctrl, no_z, no_b = {}, {}, {}
+        n_read_ctrl, no_z, no_b, no_signal = {}, {}, {}, {}
         for key, col in readouts.items():
             x = g[col].astype(float)
-            if not np.isfinite(x[ctrl]).any():
-                raise FerroscreenError(f"plate {plate}: no non-targeting control well has a reading of {col}")
-            ref = float(np.nanmedian(x[ctrl]))
-            if not ref > 0:
-                raise FerroscreenError(f"plate {plate}: median {col} of control wells is {ref:g} (not above 0)")
+            if key == "area":
+                x = x.where(~thin[df.index.get_indexer(g.index)])
+            ref = float(np.nanmedian(x[ctrl])) if np.isfinite(x[ctrl]).any() else np.nan
+            if not ref > 0:  # nothing to normalise by: the readout of this plate takes no part
+                why = (f"median {col} of control wells is {ref:g} (not above 0)" if np.isfinite(ref)
+                       else f"no non-targeting control well has a reading of {col}")
+                silent.setdefault(key, []).append((str(plate), why))
+                no_signal.setdefault(why, []).append(key)
+                for name in ("fc", "log2fc", "z") + (("b",) if use_bscore else ()):
+                    g[f"{name}_{key}"] = np.nan
+                nulls[(str(plate), key)] = _PlateNull("none")
+                continue
             g[f"fc_{key}"] = x / ref
             with np.errstate(divide="ignore"):
                 lfc = np.log2(np.clip(x / ref, 1e-3, None))
@@ -926,6 +968,8 @@ def call_hits(
                 if not no_b[key]:
                     null = _PlateNull("b")
             nulls[(str(plate), key)] = null
+        for why, keys_ in no_signal.items():
+            msgs.append(no_control_signal_said(plate, _readouts_said(keys_, readouts), why))
         no_b = {k: v for k, v in no_b.items() if v}
         for why, keys_ in _grouped(no_b).items():
             msgs.append(f"plate {plate}{_readouts_said(keys_, readouts)}: no B-score: {why}; its wells are scored "
@@ -962,6 +1006,12 @@ def call_hits(
                 )
         parts.append(g)
     out = pd.concat(parts).sort_index()
+    for key, plates in silent.items():  # a plate without control signal is left out; every plate: nothing to call
+        if len(plates) == out["plate"].nunique():
+            first, why = plates[0]
+            raise FerroscreenError(_said(data_file(first), f"plate {first}: {why}" if len(plates) == 1 else (
+                f"no plate's non-targeting wells give a reading of {readouts[key]} to normalise by (plate {first}: "
+                f"{why}; the same on the other {len(plates) - 1})")))
     for m in msgs:
         warnings.warn(m, stacklevel=2)
     if left_out:  # said, not warned: the user asked for it
@@ -986,13 +1036,24 @@ def call_hits(
         "plate_scores": {p: {k: null.score for (q, k), null in nulls.items() if q == p}
                          for p in sorted({q for q, _ in nulls})},
     }
-    qc = control_qc(out, list(readouts))
+    fmt = PlateFormat.of_layout(list(read_wells["well"].astype(str).unique()))
+    if layout is not None and layout.plate_format.n_wells > fmt.n_wells:
+        fmt = layout.plate_format
+    qc = control_qc(out, list(readouts), plate_format=fmt)
+    own = ("no_pos_ctrl", "no_control_signal", "controls_off", "edge_effect")  # no_pos_ctrl: a plate may have none
     for row in qc.itertuples(index=False):
-        flags = [f for f in row.flags.split(";") if f and f != "no_pos_ctrl"]  # a plate may have no pos_ctrl
-        if flags:
+        flags = row.flags.split(";")
+        window = [f for f in flags if f and f not in own]  # no_control_signal: warned above
+        if window:
             said = _z_prime_said(row, str(row.plate) in pos_marked, layout is not None)
-            msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(flags)} ({said}, CV of the "
+            msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(window)} ({said}, CV of the "
                         f"non-targeting wells {row.cv_control:.2f})")
+        if "controls_off" in flags:
+            msgs.append(controls_off_said(row.plate, row.readout, row.median_sample_fc))
+        if "edge_effect" in flags:
+            on = out[out["plate"] == row.plate]
+            lines = sample_checks(on, row.readout, fmt)
+            msgs.append(edge_effect_said(row.plate, row.readout, lines["edge_lines"], use_bscore))
     return HitResult(genes, out, replicate_concordance(out, lethal_threshold), msgs, params, qc, notes)
 
 
@@ -1020,6 +1081,9 @@ def _z_prime_said(row, marked: bool = True, by_layout: bool = True) -> str:
     """
     if np.isfinite(row.z_prime):
         return f"Z′ {row.z_prime:.2f} against the pos_ctrl wells"
+    if "inverted_window" in str(row.flags).split(";"):
+        return ("Z′ not reported: the pos_ctrl wells read at or above the non-targeting wells (SSMD "
+                f"{row.ssmd:+.2f}), the wrong way for a lethal control: failed non-targeting wells or swapped roles?")
     if not marked:
         why = "the layout marks no pos_ctrl wells" if by_layout else "no well has role pos_ctrl"
     elif row.n_pos_ctrl < 2:
@@ -1106,8 +1170,9 @@ def _gene_table(w, nulls, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFr
         elif n == 1:
             flags.append("single_well")
         if lethal_key is not None:
-            below = (g[f"fc_{lethal_key}"] < thresholds["down"]).to_numpy()
-            if n > 1 and below.any() and not below.all():
+            fc = g[f"fc_{lethal_key}"].to_numpy(float)
+            below = fc[np.isfinite(fc)] < thresholds["down"]  # over the wells read: an unread well takes no side
+            if below.size > 1 and below.any() and not below.all():
                 flags.append("discordant")
         row["qc_flags"] = ";".join(flags)
         rows.append(row)
@@ -1144,14 +1209,22 @@ def _phenotype(r, keys, lethal_key, lethal_thr: float) -> str:
     return "+".join(parts)
 
 
-def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2) -> pd.DataFrame:
+def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2, plate_format=None) -> pd.DataFrame:
     """Plate x readout control statistics on the fold changes (see the module docstring).
 
-    Columns: ``plate, readout, n_control, n_pos_ctrl, z_prime, robust_z_prime, ssmd,
-    cv_control, flags`` (``no_pos_ctrl``, ``no_window``, ``high_cv``; ``;``-joined).
+    Columns: ``plate, readout, n_control, n_pos_ctrl, z_prime, robust_z_prime, ssmd, cv_control,
+    median_sample_fc, edge_ratio, flags`` (``no_control_signal``, ``no_pos_ctrl``, ``no_window``,
+    ``inverted_window``, ``high_cv``, ``controls_off``, ``edge_effect``; ``;``-joined). On an inverted window
+    (the count's or viability's pos_ctrl reading at or above the non-targeting wells) Z′ and robust Z′ are NaN:
+    their formula takes the gap's size alone. ``median_sample_fc`` and ``edge_ratio``:
+    :func:`~ferroscreen.analysis.knockdown_qc.sample_checks`, on the plate's ``plate_format`` (a
+    :class:`~ferroscreen.plate.wells.PlateFormat`; default the smallest holding the wells; without a ``well``
+    column, no edge check).
     """
-    from ferroscreen.analysis.qc import control_stats
+    from ferroscreen.analysis.qc import control_stats, inverted_window
 
+    fmt = plate_format or (PlateFormat.of_layout(list(wells["well"].astype(str).unique())) if "well" in wells
+                           else None)
     rows = []
     for plate, g in wells.groupby("plate", sort=True):
         pos = g["role"].astype(str) == "pos_ctrl"
@@ -1159,20 +1232,29 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2) -> pd.
             values = g[f"fc_{key}"].to_numpy(float)
             neg, posv = values[g["is_control"].to_numpy(bool)], values[pos.to_numpy()]
             st = control_stats(neg[np.isfinite(neg)], posv[np.isfinite(posv)])
+            checks = sample_checks(g, key, fmt)
             flags = []
             judged = key != "area"  # the lethal pos_ctrl moves the count, not the area of its few nuclei
-            if st["n_reference"] < 2 and judged:
+            if st["n_vehicle"] == 0:  # call_hits left the readout of this plate out: no control signal
+                flags.append("no_control_signal")
+            elif st["n_reference"] < 2 and judged:
                 flags.append("no_pos_ctrl")
-            elif judged and st["z_prime"] < 0:
-                flags.append("no_window")
+            elif judged:
+                if st["z_prime"] < 0:  # the bands overlap (either way round)
+                    flags.append("no_window")
+                if inverted_window(st["mean_vehicle"], st["mean_reference"], "down"):
+                    flags.append("inverted_window")
+                    st["z_prime"] = st["robust_z_prime"] = np.nan
             if st["cv_vehicle"] > cv_max:
                 flags.append("high_cv")
+            flags += checks["flags"]
             rows.append({"plate": plate, "readout": key, "n_control": st["n_vehicle"],
                          "n_pos_ctrl": st["n_reference"], "z_prime": st["z_prime"],
                          "robust_z_prime": st["robust_z_prime"], "ssmd": st["ssmd"],
-                         "cv_control": st["cv_vehicle"], "flags": ";".join(flags)})
+                         "cv_control": st["cv_vehicle"], "median_sample_fc": checks["median_sample_fc"],
+                         "edge_ratio": checks["edge_ratio"], "flags": ";".join(flags)})
     return pd.DataFrame(rows, columns=["plate", "readout", "n_control", "n_pos_ctrl", "z_prime", "robust_z_prime",
-                                       "ssmd", "cv_control", "flags"])
+                                       "ssmd", "cv_control", "median_sample_fc", "edge_ratio", "flags"])
 
 
 def replicate_concordance(wells: pd.DataFrame, lethal_threshold: float = 0.1) -> pd.DataFrame:

@@ -15,6 +15,10 @@ One row per plate × readout:
   counts (a tile-mode plate, whose ``n_cells`` counts tiles, has no
   ``n_cells_end``: :mod:`~ferroscreen.analysis.readouts`).
 
+A positive control run as a dose series (a reference at 4 doses) is judged at
+its highest dose on the plate (:func:`top_dose_controls`): its lower doses are
+the curve's, not a control's (pooled, a good plate's Z′ read -1.2 instead of 0.94).
+
 Statistics (``p`` positive, ``n`` negative controls):
 
 ``z_prime``
@@ -33,9 +37,12 @@ A plate × readout **fails** (``pass`` False, reasons in ``flags``) when
 ``z_prime < z_min`` (``low_z_prime``), when the vehicle count CV exceeds
 ``cv_max`` (``high_cv``; only for counts, fractions near 0 have meaningless
 CVs) or the reference fraction CV does, when ``|edge_effect| > edge_max``
-(``edge_effect``), or when a control group has fewer than two wells
-(``no_controls``, which fails nothing else but is reported). Failing plates
-are reported, never dropped.
+(``edge_effect``), when the reference reads on the wrong side of the vehicle
+(``inverted_window``: a fraction readout's reference less dead, or the count's
+reference with more cells, than the vehicle, where Z′ is computable:
+:func:`inverted_window`), or when
+a control group has fewer than two wells (``no_controls``, which fails nothing
+else but is reported). Failing plates are reported, never dropped.
 """
 
 from __future__ import annotations
@@ -84,6 +91,33 @@ def control_stats(neg: np.ndarray, pos: np.ndarray) -> dict[str, float]:
     return out
 
 
+def inverted_window(mean_vehicle: float, mean_reference: float, expected: str) -> bool:
+    """Whether the reference reads on the wrong side of the vehicle (False when either mean is NaN).
+
+    ``expected``: ``"down"`` when the reference should read below the vehicle (a cell count, a viability
+    signal: fewer cells), ``"up"`` when above (a dead fraction). Z′ and robust Z′ take the gap's size alone,
+    so an inverted window scores as well as a right one; this says which way it lies.
+    """
+    if not (np.isfinite(mean_vehicle) and np.isfinite(mean_reference)):
+        return False
+    return bool(mean_reference >= mean_vehicle if expected == "down" else mean_reference <= mean_vehicle)
+
+
+def top_dose_controls(positive: pd.DataFrame) -> pd.DataFrame:
+    """Positive-control wells at their compound's highest dose on the plate (all wells of a compound without doses).
+
+    Grouped by ``compound`` (one group when the column is absent); a well without a ``concentration``
+    stays when its compound has no dose anywhere.
+    """
+    if positive.empty or "concentration" not in positive.columns:
+        return positive
+    dose = pd.to_numeric(positive["concentration"], errors="coerce")
+    compound = (positive["compound"].astype(str) if "compound" in positive.columns
+                else pd.Series("", index=positive.index))
+    top = dose.groupby(compound).transform("max")
+    return positive[top.isna() | (dose >= top * (1 - 1e-9))]
+
+
 def _edge_effect(vehicle: pd.DataFrame, n_rows: int, n_cols: int) -> float:
     if vehicle.empty or "n_cells_end" not in vehicle.columns:
         return np.nan
@@ -122,7 +156,7 @@ def plate_qc(
     rows = []
     for plate, sub in annotated.groupby("plate", sort=False):
         vehicle = sub[sub["role"] == "vehicle"]
-        positive = sub[sub["role"].isin(POSITIVE_ROLES)]
+        positive = top_dose_controls(sub[sub["role"].isin(POSITIVE_ROLES)])
         targets = [((readouts or {}).get(m, f"frac_{m}"),
                     positive if m == "dead" else positive[positive["mode"] == m]) for m in modes]
         if "n_cells_end" in sub.columns and sub["n_cells_end"].notna().any():  # a tile-mode plate has none
@@ -140,6 +174,9 @@ def plate_qc(
                 flags.append("no_controls")
             if np.isfinite(row["z_prime"]) and row["z_prime"] < z_min:
                 flags.append("low_z_prime")
+            if np.isfinite(row["z_prime"]) and inverted_window(row["mean_vehicle"], row["mean_reference"],
+                                                               "down" if counts else "up"):
+                flags.append("inverted_window")
             cv = row["cv_vehicle"] if counts else row["cv_reference"]
             if np.isfinite(cv) and cv > cv_max:
                 flags.append("high_cv")
