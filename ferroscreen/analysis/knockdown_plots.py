@@ -185,17 +185,68 @@ def _genes(n: int) -> str:
     return f"{n} gene" if n == 1 else f"{n} genes"
 
 
+#: Label font size (points) of the volcano's gene names, and the steps (points) a name moves to clear another.
+_NAME_SIZE = 6
+_NAME_STEPS = (0, -9, 9, -18, 18, -27, 27, -36, 36)
+
+
+def _name_points_apart(ax, names, xs, ys) -> int:
+    """Name points as :func:`_name_point` does, each moved up or down to clear the names already placed.
+
+    A name that overlaps another, or leaves the axes, wherever it goes within :data:`_NAME_STEPS`
+    is left out (the gene table has it); a moved name gets a thin leader to its point. Name sizes are estimated
+    (0.6 em a character), so this needs no renderer. Returns how many names were drawn.
+    """
+    ax.autoscale_view()
+    to_axes = ax.transScale + ax.transLimits
+    w_in, h_in = ax.figure.get_size_inches()
+    pos = ax.get_position()
+    width_pt, height_pt = w_in * 72 * pos.width, h_in * 72 * pos.height
+    placed: list[tuple[float, float, float, float]] = []
+    n = 0
+    for name, x, y in zip(names, xs, ys, strict=True):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        fx, fy = to_axes.transform((x, y))
+        px, py = fx * width_pt, fy * height_pt
+        text = _label(name)
+        right = fx > 0.5
+        w, h = 0.6 * _NAME_SIZE * len(text), 1.25 * _NAME_SIZE
+        for step in _NAME_STEPS:
+            dx, dy = (-3 if right else 3), 2 + step
+            x0 = px + dx - w if right else px + dx
+            box = (x0, py + dy, x0 + w, py + dy + h)
+            inside = 0 <= box[1] and box[3] <= height_pt and -30 <= box[0] and box[2] <= width_pt + 30
+            if inside and all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in placed):
+                break
+        else:
+            continue
+        placed.append(box)
+        arrow = {"arrowstyle": "-", "lw": 0.4, "color": "0.5", "shrinkA": 0, "shrinkB": 1} if step else None
+        label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha="right" if right else "left",
+                            fontsize=_NAME_SIZE, parse_math=False, arrowprops=arrow)
+        label.set_in_layout(False)
+        n += 1
+    return n
+
+
 def volcano(genes: pd.DataFrame, readout: str = "count", label_top: int = 10):
-    """log2 fold change vs -log10 q for one readout (``count`` or ``area``)."""
+    """log2 fold change vs -log10 q for one readout (``count`` or ``area``).
+
+    The hits among the first ``label_top`` genes are named; names that would
+    overprint each other are moved apart, or left out when there is no room
+    (:func:`_name_points_apart`).
+    """
     fig = _figure((5, 4))
     ax = fig.add_subplot()
     x = np.log2(genes[f"fc_{readout}"].clip(lower=1e-3))
     y = -np.log10(genes[f"q_{readout}"].clip(lower=1e-300))
     hit = genes["hit"].to_numpy(bool)
     ax.scatter(x, y, s=6, c=np.where(hit, "tab:red", "tab:grey"), alpha=0.7)
-    for r, xi, yi in zip(genes.head(label_top).itertuples(index=False), x, y, strict=False):
-        if r.hit:
-            _name_point(ax, r.gene, xi, yi)
+    top = genes.head(label_top)
+    named = top["hit"].to_numpy(bool)
+    _name_points_apart(ax, top["gene"].to_numpy()[named], x.to_numpy()[: len(top)][named],
+                       y.to_numpy()[: len(top)][named])
     ax.set_xlabel(f"log2 {readout} fold change")
     ax.set_ylabel("-log10 q (BH)")
     return fig

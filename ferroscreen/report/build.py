@@ -102,6 +102,11 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
         agent: {m: (row, dose_points(res, info.name, agent, row, m, info.group)) for m, row in per_mode.items()}
         for agent, per_mode in info.rescue.items()
     }
+    readouts = {r: (row, dose_points(res, info.name, "", row, "", info.group)) for r, row in info.readouts.items()}
+    readouts_rescue = {
+        agent: {r: (row, dose_points(res, info.name, agent, row, "", info.group)) for r, row in per_readout.items()}
+        for agent, per_readout in info.rescue_readouts.items()
+    }
     courses = time_courses(res, info.name, info.group)
     panels = [(res.frac_column(m), m, m) for m in order if res.frac_column(m)]
     if res.wells is not None and "n_cells" in res.wells.columns:
@@ -121,6 +126,10 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
         "rank": _rank_text(res, info),
         "tc": figures.time_course_figure(courses, panels) if courses else None,
         "dr": figures.dose_response_figure(curves, rescue, order),
+        "dr_readouts": figures.dose_response_figure(readouts, readouts_rescue, list(readouts)) if readouts else None,
+        "readout_names": ", ".join(readouts),
+        "has_readout_points": any(len(pts) for _, pts in readouts.values()),
+        "has_readout_rescue": bool(readouts_rescue),
         "ec50t": figures.ec50_time_figure(_ec50_series(res, info), order),
         "fits": tables.fits_table(info),
         "rescue": comparisons,
@@ -297,6 +306,7 @@ def report_context(
         "heatmaps": _heatmaps(res, verdicts),
         "qc_table": tables.qc_table(res),
         "flagged": flagged,
+        "has_wells": res.wells is not None,
         "n_flagged": n_flagged,
         "rankings": tables.ranking_tables(res, {k: f"#{v}" for k, v in anchors.items()}),
         "no_ranking": ("No ranking.csv in the results folder." if res.ranking is None

@@ -4,7 +4,8 @@ Curves are matched to compounds by name: a compound's own curves are named
 like the compound; rescue curves ``"<compound> + <rescue agent>"`` (the
 naming of :meth:`ferroscreen.plate.PlateLayout.compounds`). Readouts are
 matched to death modes by the mode's name appearing as a token of the readout
-(``frac_ferroptosis``, ``ferroptosis``, ``auc_ferroptosis``...).
+(``frac_ferroptosis``, ``ferroptosis``, ``auc_ferroptosis``...); a readout naming
+no mode (``viability``, a tidy table's ``response``) is kept apart, by its name.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class CompoundInfo:
         best_rank: Best rank over modes in ``ranking.csv`` (inf when unranked).
         curves: Mode -> fits row of its primary readout.
         rescue: Rescue agent -> (mode -> fits row of the rescue curve).
+        readouts: Readout -> fits row, for its readouts that name no mode
+            (``viability``, a tidy table's ``response``...), drawn apart.
+        rescue_readouts: Rescue agent -> (readout -> fits row) of those readouts.
         fits: Every fits row of the compound and of its rescue curves.
     """
 
@@ -51,6 +55,8 @@ class CompoundInfo:
     best_rank: float = math.inf
     curves: dict[str, pd.Series] = field(default_factory=dict)
     rescue: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
+    readouts: dict[str, pd.Series] = field(default_factory=dict)
+    rescue_readouts: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
     fits: pd.DataFrame | None = None
 
     @property
@@ -108,6 +114,15 @@ def _mode_rows(rows: pd.DataFrame, modes, corrected: bool, ranked: dict[str, str
             cands,
             key=lambda r, m=mode: (str(r["readout"]) != ranked.get(m), readout_preference(r["readout"], m, corrected)),
         )
+    return out
+
+
+def _modeless_rows(rows: pd.DataFrame, modes) -> dict[str, pd.Series]:
+    """Readout -> its fits row, for the readouts that name no mode (the first row of each, in order)."""
+    out: dict[str, pd.Series] = {}
+    for _, row in rows.iterrows():
+        if readout_mode(row["readout"], modes) is None:
+            out.setdefault(str(row["readout"]), row)
     return out
 
 
@@ -208,11 +223,14 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
             mine = of_group(fits, group)
             own = mine[mine["name"] == name]
             info.curves = _mode_rows(own, modes, corrected, ranked)
+            info.readouts = _modeless_rows(own, modes)
             parts = [own]
             for agent in dict.fromkeys(agents.get(name, [])):
                 rows = mine[mine["name"] == f"{name} + {agent}"]
                 if len(rows):
                     info.rescue[agent] = _mode_rows(rows, modes, corrected, ranked)
+                    if other := _modeless_rows(rows, modes):
+                        info.rescue_readouts[agent] = other
                     parts.append(rows)
             info.fits = pd.concat(parts, ignore_index=True)
         out.append(info)

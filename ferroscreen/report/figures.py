@@ -4,7 +4,8 @@ Figures are built on :class:`~ferroscreen.plate.quiet_figure.QuietFigure` (a
 matplotlib Figure, no pyplot state, that draws user text without warnings on
 stderr) under fixed rcParams and saved without a software/date stamp, so the
 same results give byte-identical images. User names in legends and titles are
-cut to :data:`~ferroscreen.plate.quiet_figure.LABEL_CHARS` characters. Every
+cut to :data:`~ferroscreen.plate.quiet_figure.LABEL_CHARS` characters (an overlay
+legend's to :data:`LEGEND_NAME_CHARS`, its EC50 and CI kept whole). Every
 function takes plain tables and returns a URI string, or None when there is
 nothing to draw.
 """
@@ -57,6 +58,15 @@ RC_PARAMS = {
 }
 
 RESCUE_COLOR = "#1b9e77"
+#: ``(line style, grey)`` of the mode references over a time course, one per reference, in order.
+REFERENCE_STYLES = (
+    (":", "black"),
+    ("-.", "0.45"),
+    ((0, (5, 1.5)), "0.25"),
+    ((0, (1, 1.2, 1, 1.2, 5, 1.2)), "0.6"),
+    ((0, (3, 2, 1, 2, 1, 2)), "black"),
+    ((0, (8, 2)), "0.6"),
+)
 
 
 @contextmanager
@@ -167,7 +177,10 @@ def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[
     Args:
         courses: The dict of :func:`ferroscreen.report.compounds.time_courses`.
         panels: ``(column, title, mode)`` per panel; references whose mode is
-            the panel's mode are overlaid (``mode`` ``""`` for none).
+            the panel's mode are overlaid (``mode`` ``""`` for none), each in
+            its own line style and grey (:data:`REFERENCE_STYLES`) and named in
+            a legend under the panel that draws it; the legend at the right
+            names the doses and the vehicle.
     """
     doses = courses.get("doses")
     if doses is None or doses["time_h"].nunique() < 2:  # one read (an endpoint) is no time course
@@ -179,25 +192,36 @@ def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[
     refs = courses.get("references", pd.DataFrame())
     concs = sorted(doses["concentration"].dropna().unique())
     colours = _dose_palette(len(concs))
+    drawn = {}  # panel -> its reference curves ((name, conc) -> rows)
+    for column, _label, mode in panels:
+        if mode and not refs.empty and column in refs.columns:
+            drawn[column] = dict(list(refs[refs["mode"] == mode].groupby(["compound", "concentration"])))
+    styles = {key: REFERENCE_STYLES[k % len(REFERENCE_STYLES)]
+              for k, key in enumerate(dict.fromkeys(key for per in drawn.values() for key in per))}
+    n_refs = max((len(per) for per in drawn.values()), default=0)
     with _style():
         width = 2.5 * len(panels) + 2.0
-        fig = QuietFigure(figsize=(width, 2.45))
-        fig.subplots_adjust(left=0.45 / width, right=1 - 2.05 / width, bottom=0.19, top=0.9, wspace=0.3)
+        height = 2.45 + 0.13 * n_refs + (0.1 if n_refs else 0.0)
+        fig = QuietFigure(figsize=(width, height))
+        fig.subplots_adjust(left=0.45 / width, right=1 - 2.05 / width, bottom=(0.47 + height - 2.45) / height,
+                            top=1 - 0.25 / height, wspace=0.3)
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        for ax, (column, label, mode) in zip(axes, panels, strict=True):
+        for ax, (column, label, _mode) in zip(axes, panels, strict=True):
             for conc, colour in zip(concs, colours, strict=True):
                 sub = doses[doses["concentration"] == conc].sort_values("time_h")
                 ax.plot(sub["time_h"], sub[column], color=colour, label=molar(conc))
             if not vehicle.empty and column in vehicle.columns:
                 v = vehicle.sort_values("time_h")
                 ax.plot(v["time_h"], v[column], color="#555555", ls="--", lw=1.2, label="vehicle")
-            if mode and not refs.empty and column in refs.columns:
-                for (name, conc), sub in refs[refs["mode"] == mode].groupby(["compound", "concentration"]):
-                    sub = sub.sort_values("time_h")
-                    ax.plot(
-                        sub["time_h"], sub[column], color="black", ls=":", lw=1.4,
-                        label=f"ref. {short_label(name)} {molar(conc)}",
-                    )
+            ref_lines = []
+            for (name, conc), sub in drawn.get(column, {}).items():
+                sub = sub.sort_values("time_h")
+                ls, grey = styles[(name, conc)]
+                ref_lines += ax.plot(sub["time_h"], sub[column], color=grey, ls=ls, lw=1.4,
+                                     label=f"ref. {short_label(name)} {molar(conc)}")
+            if ref_lines:  # this panel's references only, under it
+                ax.legend(handles=ref_lines, loc="upper left", bbox_to_anchor=(-0.02, -0.2), borderaxespad=0.0,
+                          handlelength=2.6, fontsize=6)
             ax.set_title(label)
             ax.set_xlabel("time (h)")
             if column.startswith("frac"):
@@ -205,12 +229,13 @@ def time_course_figure(courses: dict[str, pd.DataFrame], panels: Sequence[tuple[
             else:
                 ax.set_ylim(bottom=0)
         handles, labels = {}, []
-        for ax in axes:
+        for ax in axes:  # doses and vehicle, drawn in every panel
             for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-                if lab not in handles:
+                if lab not in handles and not lab.startswith("ref. "):
                     handles[lab] = h
                     labels.append(lab)
-        fig.legend([handles[lab] for lab in labels], labels, loc="upper left", bbox_to_anchor=(1 - 1.95 / width, 0.92))
+        fig.legend([handles[lab] for lab in labels], labels, loc="upper left",
+                   bbox_to_anchor=(1 - 1.95 / width, 1 - 0.2 / height))
         return encode_png(fig)
 
 
@@ -324,9 +349,13 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
     zero_x = lo / 10**1.2
     x = np.geomspace(lo / 3, hi * 3, 160)
     legend = any(layer.label for layer in layers)
+    labels = {(k, mode): _legend_label(layer, layer.curves[mode][0])
+              for k, layer in enumerate(layers) for mode in modes if mode in layer.curves}
+    rows = max((sum(label.count("\n") + 1 for (_, m), label in labels.items() if label and m == mode)
+                for mode in modes), default=0)
     with _style():
         width = 2.75 * len(modes) + 0.3
-        height = 2.7 + 0.16 * len(layers) if legend else 2.7
+        height = 2.7 + 0.14 * rows + 0.05 if legend else 2.7
         fig = QuietFigure(figsize=(width, height))
         fig.subplots_adjust(
             left=0.6 / width,
@@ -338,14 +367,12 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
         axes = fig.subplots(1, len(modes), squeeze=False)[0]
         for ax, mode in zip(axes, modes, strict=True):
             title, ylabel = mode, mode
-            for layer in layers:
+            for k, layer in enumerate(layers):
                 if mode not in layer.curves:
                     continue
                 row, pts = layer.curves[mode]
                 colour = layer.colour or mode_color(mode, mode_order)
-                name = short_label(layer.label)
-                label = f"{name}: {_ec50_text(row)}" if name and layer.label_ec50 else name
-                _draw_curve(ax, row, pts, colour, x, zero_x, label, band=layer.band)
+                _draw_curve(ax, row, pts, colour, x, zero_x, labels[(k, mode)], band=layer.band)
                 bound, ec50 = held_ec50(row)
                 if layer.band and _is_active(row) and not bound and math.isfinite(ec50):  # a held EC50: no line
                     ax.axvline(ec50, color=colour, lw=0.7, ls=":")
@@ -364,6 +391,24 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
                     loc="upper left", bbox_to_anchor=(-0.05, -0.2), handletextpad=0.1, borderaxespad=0.0, fontsize=6.5
                 )
         return encode_png(fig)
+
+
+#: Most characters of a layer's name in an overlay legend, and of a legend line before its EC50 goes on a second.
+LEGEND_NAME_CHARS = 30
+LEGEND_LINE_CHARS = 34
+
+
+def _legend_label(layer: Layer, row: pd.Series) -> str:
+    """A layer's legend entry: its name cut to :data:`LEGEND_NAME_CHARS`, then its EC50 and CI, always whole.
+
+    The EC50 goes on a line of its own when both would not fit a panel's width on one.
+    """
+    name = short_label(layer.label, LEGEND_NAME_CHARS)
+    if not name or not layer.label_ec50:
+        return name
+    ec50 = _ec50_text(row)
+    one_line = f"{name}: {ec50}"
+    return one_line if len(one_line) <= LEGEND_LINE_CHARS else f"{name}:\n{ec50}"
 
 
 def _ordered(modes: Sequence[str], mode_order: Sequence[str]) -> list[str]:
@@ -405,6 +450,20 @@ def lines_figure(
     return _overlay_figure(_ordered(modes, mode_order), layers, mode_order)
 
 
+def _upper_open(row: pd.Series) -> bool:
+    """Whether ``row``'s EC50 lies inside the tested doses with its upper CI end open (not beyond the doses).
+
+    :func:`~ferroscreen.report.formatting.held_ec50` holds such a curve (flag
+    ``far_plateau_undetermined``) at ``> ec50_lo``, as it holds an EC50 above
+    the highest dose at ``> dose_max``; only the second lies beyond the doses.
+    """
+    bound, _ = held_ec50(row)
+    if bound != ">" or str(row.get("ec50_bound", "") or "").strip() in ("<", ">"):
+        return False
+    ec50, top = float(row.get("ec50", math.nan)), float(row.get("dose_max", math.nan))
+    return not (math.isfinite(top) and ec50 > top)
+
+
 def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] = ()) -> str | None:
     """EC50 over time per mode (log scale) with confidence intervals.
 
@@ -413,11 +472,15 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
     the tested doses (``dose_min``/``dose_max`` or ``ec50_bound``, as
     :func:`~ferroscreen.report.formatting.held_ec50` holds it in the tables) is
     drawn as a bound: an open triangle at the tested limit (up for ``>``, down
-    for ``<``), without an interval, named in the legend.
+    for ``<``), without an interval. An EC50 inside the tested doses whose far
+    plateau is undetermined (flag ``far_plateau_undetermined``, held ``>``
+    its lower CI limit in the tables) is drawn at the fitted EC50 as an open
+    circle, its bar from the lower limit up to an arrow: the upper end is open.
+    The legend names each kind it draws.
 
     Args:
         series: Mode -> table ``time_h, ec50`` (``ec50_lo``, ``ec50_hi``,
-            ``call``, ``dose_min``, ``dose_max``, ``ec50_bound`` optional).
+            ``call``, ``dose_min``, ``dose_max``, ``ec50_bound``, ``flags`` optional).
         mode_order: Order of the legend.
     """
 
@@ -427,15 +490,18 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
             ok &= s["call"].astype(str) == "active"
         s = s[ok].sort_values("time_h")
         held = [held_ec50(row) for _, row in s.iterrows()]
-        return s.assign(_bound=[b for b, _ in held], _y=[v for _, v in held])
+        opened = [_upper_open(row) for _, row in s.iterrows()]
+        return s.assign(_bound=[("open" if o else b) for (b, _), o in zip(held, opened, strict=True)],
+                        _y=[v for _, v in held])
 
     series = {m: keep(s) for m, s in series.items()}
     series = {m: s for m, s in series.items() if len(s)}
     if not series:
         return None
-    values = np.concatenate([s["_y"].to_numpy(float) for s in series.values()])
+    values = np.concatenate([s["_y"].to_numpy(float) for s in series.values()]
+                            + [s.loc[s["_bound"] == "open", "ec50"].to_numpy(float) * 3 for s in series.values()])
     y_lo, y_hi = values.min() / 30, values.max() * 30
-    any_held = False
+    any_held = any_open = False
     with _style():
         fig = QuietFigure(figsize=(4.4, 2.6))
         fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
@@ -463,6 +529,14 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
                     ax.scatter(at["time_h"], at["_y"], marker=marker, s=22, facecolors="none", edgecolors=colour,
                                linewidths=1.0, zorder=3, label=label)
                     label, any_held = None, True
+            at = held[held["_bound"] == "open"]
+            if len(at):  # the fitted EC50, a bar from its lower limit up to an arrow
+                t, ec50 = at["time_h"].to_numpy(float), at["ec50"].to_numpy(float)
+                ax.vlines(t, at["_y"].to_numpy(float), ec50 * 2.5, color=colour, lw=1.0, zorder=2)
+                ax.scatter(t, ec50 * 2.5, marker=6, s=20, color=colour, lw=0, zorder=3)  # caret up
+                ax.scatter(t, ec50, marker="o", s=16, facecolors="white", edgecolors=colour, linewidths=1.0,
+                           zorder=4, label=label)
+                label, any_open = None, True
         ax.set_yscale("log")
         ax.set_ylim(y_lo, y_hi)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: molar(v)))
@@ -472,7 +546,10 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
         handles, labels = ax.get_legend_handles_labels()
         if any_held:
             handles.append(Line2D([], [], ls="", marker="^", mfc="none", mec="0.35", ms=5))
-            labels.append("open: beyond the tested doses,\ndrawn at the limit (▲ >, ▼ <)")
+            labels.append("open ▲ ▼: beyond the tested doses,\ndrawn at the limit (▲ >, ▼ <)")
+        if any_open:
+            handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="0.35", ms=4))
+            labels.append("open ○ ↑: fitted EC50, upper CI end not\ndetermined (EC50 ≥ the bar's lower end)")
         ax.legend(handles, labels)
         ax.set_title("EC50 over time")
         return encode_png(fig)

@@ -4,9 +4,10 @@ A hits folder holds ``genes.csv`` (required: ``rank, gene, fc_count, fc_area,
 hit`` at least), and optionally ``wells_normalized.csv`` (plate maps, replicate
 scatter), ``concordance.csv`` and ``hits.json`` (thresholds, warnings). The
 page shows the summary and calls, the count-vs-area quadrant, the volcano
-plots, the replicate scatter, a sortable table of every hit followed by the
-best-ranked other genes, replicate concordance, one plate map per plate (the
-first :data:`MAX_PLATES`) and provenance. Figures are redrawn from the tables
+plots, the replicate scatter (two or more replicates of the library; one is
+said in the notes), a sortable table of every hit followed by the best-ranked
+other genes, replicate concordance, one plate map per plate (the first
+:data:`MAX_PLATES`) and provenance. Figures are redrawn from the tables
 (:mod:`ferroscreen.analysis.knockdown_plots`) and inlined; every gene name and
 other user string is escaped by the template.
 """
@@ -64,10 +65,12 @@ def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict,
     for readout in keys:
         if f"q_{readout}" in genes.columns:
             plots.append({"uri": encode_png(kp.volcano(genes, readout)),
-                          "caption": f"Volcano, {READOUT_WORDS[readout]}: log2 fold change against -log10 BH q."})
+                          "caption": f"Volcano, {READOUT_WORDS[readout]}: log2 fold change against -log10 BH q; the "
+                                     f"hits among the ten best-ranked genes named, moved apart (a name with no room "
+                                     f"left out)."})
     first = keys[0] if keys else "count"
     if wells is not None and {"is_control", "gene", "plate", f"log2fc_{first}"} <= set(wells.columns) and (
-            n_replicates(wells) > 1):  # one replicate: nothing to compare
+            sample_replicates(wells) > 1):  # one replicate: nothing to compare
         plots.append({"uri": encode_png(replicate_figure(wells, concordance, first)),
                       "caption": f"Replicate agreement: each gene's log2 {READOUT_WORDS[first]} fold change (median "
                                  f"over its wells) in replicate 1 against replicate 2, on every library plate. The "
@@ -75,6 +78,19 @@ def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict,
                                  f"the few lethal genes far below the rest alone pull Pearson's r over all genes "
                                  f"towards 1."})
     return plots
+
+
+def sample_replicates(wells: pd.DataFrame) -> int:
+    """How many replicates of the library the replicate scatter compares.
+
+    As :func:`~ferroscreen.analysis.knockdown_plots.replicate_scatter` takes them: the ``replicate``
+    numbers of the sample wells (not the non-targeting controls, which a layout may number too),
+    else, with fewer than two, the plates.
+    """
+    samples = wells[~wells["is_control"].astype(str).str.lower().isin(["true", "1", "yes"])]
+    if "role" in samples.columns:
+        samples = samples[samples["role"].astype(str) == "sample"]
+    return max(n_replicates(samples), int(samples["plate"].nunique()))
 
 
 def _has_pairs(concordance: pd.DataFrame | None) -> bool:
@@ -198,6 +214,9 @@ def build_hits_report(root: str | Path, out: str | Path, title: str | None = Non
         notes.append("No hits.json: thresholds shown are the defaults.")
     if wells is None:
         notes.append("No wells_normalized.csv: plate maps and the replicate scatter are not shown.")
+    elif {"is_control", "plate"} <= set(wells.columns) and sample_replicates(wells) < 2:
+        notes.append("One replicate of the library (one replicate number and one plate over the sample wells): "
+                     "no replicate agreement to plot.")
     params = summary.get("params") or {}
     if not isinstance(params, dict):
         raise ReportInputError(f"{root / HITS_FILES['summary']}: 'params' is not a table of settings")

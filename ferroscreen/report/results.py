@@ -415,6 +415,18 @@ def _apply_exclusions(res: Results) -> None:
         )
 
 
+def _note_fit_exclusions(res: Results) -> None:
+    """Without wells: note the wells ``readouts.csv`` says the fit left out (as :func:`_apply_exclusions` does)."""
+    fitted = res.readouts
+    if fitted is None or "exclude" not in fitted.columns:
+        return
+    excluded = fitted[fitted["exclude"] != ""]
+    if len(excluded):
+        n, named = excluded_listing(excluded)
+        res.notes.append(f"{n} excluded well{'s' if n != 1 else ''} (readouts.csv: layout 'exclude' column or fit "
+                         f"--exclude), left out of the fits: {named}")
+
+
 def _fit_layout(res: Results, quiet: bool = False) -> list[Path] | None:
     """The layout file(s) ``provenance.json`` says the fit used that are still there unchanged.
 
@@ -592,10 +604,14 @@ def load_results(root: str | Path) -> Results:
             res.files[name] = path
     if "wells" not in res.files and "fits" not in res.files:
         raise ReportInputError(f"{root}: no wells.csv or fits.csv (is this a ferroscreen results folder?)")
+    wells_said = False  # a note already says why the fit's wells are not shown
     if "provenance" in res.files:
         res.provenance = _load_provenance(res.files["provenance"])
-        if "wells" not in res.files and (given := _fitted_wells_table(res.provenance, res.notes)) is not None:
-            res.files["wells"] = given
+        if "wells" not in res.files:
+            n_notes = len(res.notes)
+            if (given := _fitted_wells_table(res.provenance, res.notes)) is not None:
+                res.files["wells"] = given
+            wells_said = given is None and len(res.notes) > n_notes
     res.readouts = fit_readouts(root)
     if "wells" in res.files:
         _prepare_wells(res, res.files["wells"])
@@ -645,6 +661,8 @@ def load_results(root: str | Path) -> Results:
         setattr(res, name, table)
     if res.wells is not None:
         _apply_exclusions(res)
+    else:
+        _note_fit_exclusions(res)
     if res.gallery is not None:
         res.gallery_png = _load_png(res.files["gallery"].with_suffix(".png"), res.notes)
     for name, label in (
@@ -653,6 +671,6 @@ def load_results(root: str | Path) -> Results:
         ("qc", "plate QC"),
         ("wells", "time courses and plate maps"),
     ):
-        if name not in res.files:
+        if name not in res.files and not (name == "wells" and wells_said):
             res.notes.append(f"No {RESULT_FILES[name][0]}: {label} not shown.")
     return res

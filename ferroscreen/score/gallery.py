@@ -186,15 +186,20 @@ def _display_crop(frame: np.ndarray, x: float, y: float, side: int, lo: float, h
     return np.clip((box - lo) / max(hi - lo, 1e-6), 0, 1)
 
 
+def _dose_label(conc: float) -> str:
+    """A molar dose with an SI prefix and 3 significant digits, as the report writes it (``3.1623e-8``: ``31.6 nM``)."""
+    return format_molar(float(f"{conc:.3g}"))  # rounded first: 999.6 nM is "1 µM", not "1e+03 nM"
+
+
 def _label(row: dict) -> str:
-    """A crop's title: well, time, probability; its compound (cut with "…") and dose (``100 nM``)."""
+    """A crop's title: well, time, probability; its compound (cut with "…") and dose (``31.6 nM``)."""
     from ferroscreen.plate.quiet_figure import short_label
 
     where = f"{row['well']} · {row['time_h']:g} h · p {row['p']:.2f}"
     compound, conc = row["compound"], row["concentration"]
     compound = compound if isinstance(compound, str) else ""
     if compound and isinstance(conc, (int, float)) and math.isfinite(conc):
-        compound = f"{short_label(compound, 12)} {format_molar(conc)}"
+        compound = f"{short_label(compound, 12)} {_dose_label(conc)}"
     else:
         compound = short_label(compound, 20)
     return f"{where}\n{compound}" if compound else where

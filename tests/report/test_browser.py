@@ -5,13 +5,10 @@ Skipped when Debian's ``chromium`` and ``chromium-driver`` (or selenium) are abs
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+from .chromium import headless_chromium
+
 KEY_IDS = (
     "summary",
     "top-hits",
@@ -31,34 +28,7 @@ KEY_IDS = (
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    binary = CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")
-    driver_path = CHROMEDRIVER if CHROMEDRIVER.exists() else shutil.which("chromedriver")
-    if not binary or not driver_path:
-        pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(arg)
-    options.binary_location = str(binary)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(driver_path)), options=options)
-    driver.set_page_load_timeout(60)
+    driver = headless_chromium(tmp_path_factory, console_log=True)
     yield driver
     driver.quit()
 

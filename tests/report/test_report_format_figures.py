@@ -77,7 +77,7 @@ def test_gallery_titles_write_doses_in_molar_units_and_cut_names():
     row = {"well": "C05", "time_h": 24.0, "p": 0.91, "compound": "volasertib", "concentration": 1e-7}
     assert gallery._label(row).splitlines()[1] == "volasertib 100 nM"  # was "volasertib 1e-07 M"
     long = gallery._label(row | {"compound": LONG, "concentration": 3.3333e-6})
-    assert long.splitlines()[1] == "GENE-XXXXXX… 3.333 µM"  # the dose is never cut off the name
+    assert long.splitlines()[1] == "GENE-XXXXXX… 3.33 µM"  # the dose is never cut off the name
     assert gallery._label(row | {"compound": float("nan")}).count("\n") == 0
 
 
