@@ -613,6 +613,22 @@ def quantize(
 # ---------------------------------------------------------------- simulate
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """Within: SIGTERM (kill, timeout, SLURM) ends the command as Ctrl-C does, its temporary files removed.
+
+    Then ``terminated (SIGTERM)`` on stderr and exit status 143 (as ``score`` ends on it).
+    """
+    from ferroscreen.score.terminate import Terminated, ending_on_sigterm
+
+    try:
+        with ending_on_sigterm():
+            yield
+    except Terminated as exc:
+        typer.echo(f"terminated ({exc.signal_name})", err=True)
+        sys.exit(exc.exit_code)
+
+
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Argument(help="Output folder (images/, layout.csv, truth).")],
@@ -672,7 +688,8 @@ def simulate(
         edge_effects=edge_effects,
         workers=workers,
     )
-    result = simulate_plate(out, lib, config, progress=sys.stderr.isatty(), replace=replace)
+    with _sigterm_as_ctrl_c():  # the plate is put in place whole or not at all
+        result = simulate_plate(out, lib, config, progress=sys.stderr.isatty(), replace=replace)
     typer.echo(
         f"wrote {result.n_images} images, {result.n_cells} truth cells to {result.out} "
         f"in {result.seconds:.1f} s"
@@ -1058,7 +1075,9 @@ def export(
                                    f"not {value}")
     if seed < 0:
         raise FerroscreenError(f"--seed {seed}: a seed is 0 or more")
-    for line in export_plate(store, out, FractionEstimate(fractions).value, gallery, compound_gallery, seed):
+    with _sigterm_as_ctrl_c():  # all of the export or none: the folder keeps an earlier one
+        lines = export_plate(store, out, FractionEstimate(fractions).value, gallery, compound_gallery, seed)
+    for line in lines:
         typer.echo(line)
 
 

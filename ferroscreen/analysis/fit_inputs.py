@@ -22,6 +22,7 @@ layout's plates are refused, never taken in file order (:func:`_name_plates`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -425,11 +426,58 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal, 
     if columns:
         options["columns"] = {role: f"{col}:{unit}" if unit else col for role, (col, unit) in columns.items()}
     notes = [f"{path}: {note}" for note in table.attrs.get("notes", [])]
+    if kind == "wells":
+        record, said = export_record(path)
+        notes += said
+        if record is not None:
+            options["export_record"] = record
     if layout is None and kind == "wells":  # export's wells.csv: its own layout columns are the layout
         from ferroscreen.analysis.fit_run import layout_in_wells
 
         layout = layout_in_wells(table, path)
     return FitInput(table, kind, layout, notes=notes, options=options)
+
+
+#: The record ``export`` writes beside its ``wells.csv`` (:mod:`ferroscreen.score.export`).
+EXPORT_RECORD = "export.json"
+
+
+def export_record(path: Path) -> tuple[dict | None, list[str]]:
+    """What provenance records of the ``export.json`` beside the wells table ``path``, and notes to print.
+
+    ``export`` writes ``export.json`` beside its ``wells.csv``: the store (path and sha256), how it
+    was scored, the export's options and ``wells.csv``'s sha256. When that sha256 is ``path``'s, the
+    record is ``{"status": "matches", "path": export.json, "store", "store_sha256", "options"}``
+    (the command carries the scoring record into provenance). When ``path`` is a ``wells.csv`` that
+    no longer matches (edited since export wrote it), or the record is unreadable, the status says
+    so (``mismatch``, ``unreadable``) with the table's and the recorded sha256, and a note says that
+    its scoring record is not carried. No ``export.json`` (or another table beside one): ``None, []``.
+    """
+    from ferroscreen.hashing import file_sha256
+
+    path = Path(path)
+    beside = path.parent / EXPORT_RECORD
+    if not beside.is_file():
+        return None, []
+    try:
+        record = json.loads(beside.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    sha256 = file_sha256(path)
+    if isinstance(record, dict) and record.get("wells_csv_sha256") == sha256:
+        return ({"status": "matches", "path": str(beside.resolve()), "store": record.get("store"),
+                 "store_sha256": record.get("store_sha256"), "options": record.get("options")}, [])
+    if path.name != "wells.csv":  # another table beside an export's: the record is not about it
+        return None, []
+    if not isinstance(record, dict):
+        return ({"status": "unreadable", "path": str(beside.resolve())},
+                [f"note: {path}: {beside} beside it cannot be read (not a JSON record), so how the table was scored "
+                 f"is not carried into provenance.json"])
+    return ({"status": "mismatch", "path": str(beside.resolve()), "wells_csv_sha256": sha256,
+             "recorded_sha256": record.get("wells_csv_sha256")},
+            [f"note: {path}: differs from the wells.csv export wrote (its sha256 is not the one {beside} records: "
+             f"edited since?), so that record of the store and how it was scored is not carried into "
+             f"provenance.json"])
 
 
 def _layout_for_read(export, path: Path, layout, notes: list[str]):
@@ -585,6 +633,7 @@ def pool_wells(parts: list[tuple[Path, FitInput]], layout: PlateLayout | None) -
     :func:`~ferroscreen.analysis.fit_run.with_layout_columns`) and the pooled table's columns are
     the layout (:func:`~ferroscreen.analysis.fit_run.layout_in_wells`; each plate's
     ``plate_sources`` is its file). The result is ``derived`` when a part is (a store's wells).
+    Its ``options["export_records"]`` holds each exported table's :func:`export_record` by path.
 
     Raises:
         AnalysisInputError: One line naming the files: a table with no ``plate`` column, a plate in
@@ -626,6 +675,10 @@ def pool_wells(parts: list[tuple[Path, FitInput]], layout: PlateLayout | None) -
     for _, part in parts:
         for key, value in part.options.items():
             options.setdefault(key, value)
+    options.pop("export_record", None)  # each table's own (export_record), under its path
+    records = {str(path): part.options["export_record"] for path, part in parts if "export_record" in part.options}
+    if records:
+        options["export_records"] = records
     return FitInput(table, "wells", layout, notes=notes, options=options, derived=any(p.derived for _, p in parts))
 
 

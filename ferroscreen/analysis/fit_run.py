@@ -336,6 +336,28 @@ def names_apart_by_case(layout: PlateLayout) -> list[str]:
             for spelled in by_key.values() if len(spelled) > 1]
 
 
+def refuse_blank_fractions(table: pd.DataFrame, source=None) -> None:
+    """Refuse a wells table whose ``frac_<class>`` columns are blank in every row: there is nothing to fit.
+
+    Export's ``wells.csv`` of a store none of whose frames was scored is one (its ``n_pending``
+    then says how many frames wait to be scored). A table without ``frac_`` columns is not checked.
+
+    Raises:
+        AnalysisInputError: Naming ``source`` and the columns.
+    """
+    cols = [c for c in table.columns if str(c).startswith("frac_")]
+    if not cols or table[cols].apply(pd.to_numeric, errors="coerce").notna().any().any():
+        return
+    pending = ""
+    if {"n_frames", "n_pending"} <= set(table.columns):
+        counts = table[["n_frames", "n_pending"]].apply(pd.to_numeric, errors="coerce").fillna(0).sum()
+        if counts["n_pending"]:
+            pending = (f" ({int(counts['n_pending'])} of its {int(counts['n_frames'])} frames were not scored yet: "
+                       f"score the store to the end (--resume) and export it again)")
+    raise AnalysisInputError(f"{source or 'input'}: its fraction columns ({', '.join(cols)}) are empty in every row, "
+                             f"so there is nothing to fit{pending}")
+
+
 def check_tile_mode(table: pd.DataFrame, model: str, readouts: list[str] | None, source=None) -> None:
     """Refuse what a wells table of tile-mode plates only (``detector_mode`` ``tiles``) cannot give.
 
@@ -434,6 +456,8 @@ def run_fit(
         return lines
     if kind == "metric":
         table = wells_from_metric(table, source=source)
+    else:
+        refuse_blank_fractions(table, source)
     check_tile_mode(table, model, readouts, source)
     if layout is None and kind == "wells":
         layout = layout_in_wells(table, source)
@@ -465,7 +489,7 @@ def run_fit(
                                               *result.notes]]
         if wells_csv:
             derived = with_layout_columns(table, layout) if layout.form == "stored" else table
-            derived.to_csv(outputs.path("wells.csv"), index=False, float_format="%.6g")
+            derived.to_csv(outputs.path("wells.csv"), index=False)  # in full: a fit of it is this fit
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")
         lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
         lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")

@@ -194,6 +194,8 @@ def _plate_summary(
     value_cols = cols + (["n_cells"] if has_counts else [])
     wide = sub.pivot_table(index="well", columns="time_h", values=value_cols, aggfunc="mean")
     times_all = np.array(sorted(sub["time_h"].unique()), dtype=float)
+    # the pivot drops a column blank at every well and time (a mode none of this plate's cells read): blank, kept
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([value_cols, times_all]))
     plate = str(sub["plate"].iloc[0])
     if endpoint_h is not None:
         times = times_all[times_all <= endpoint_h + 1e-9]

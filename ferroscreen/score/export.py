@@ -32,6 +32,12 @@ of tiles instead of detected cells: the store's ``detector`` attribute has
 leave out its count readouts (:mod:`ferroscreen.analysis.readouts`);
 ``export.json`` says the same in ``detector_mode`` and ``notes``, and ``export`` on the console.
 
+``export.json`` records where ``wells.csv`` came from: the store (its path and sha256), how it was
+scored, the export's options and ``wells.csv``'s own sha256, by which ``fit`` knows the table is
+still the one exported (:func:`exported_scoring`). ``wells.csv`` holds every number in full (the
+shortest text that reads back as the same float), so ``fit wells.csv`` fits what ``fit`` of the
+store fits. A store none of whose frames is scored yet is refused (:func:`refuse_unscored`).
+
 :func:`export_plate` writes ``wells.csv``, ``export.json`` and the cell galleries
 (:mod:`ferroscreen.score.gallery`) as one :class:`~ferroscreen.output_set.NestedOutputSet`: an
 export that fails part-way (a damaged block of the store, Ctrl-C, a full disk) leaves the folder
@@ -107,6 +113,26 @@ def _stored_attrs(source) -> dict:
     return {"detector": detector} if detector is not None else {}
 
 
+def refuse_unscored(wells: pd.DataFrame, source=None) -> None:
+    """Refuse the ``/wells`` of a store none of whose frames is scored: every count and fraction is blank.
+
+    Wells without frame counts (``n_done``) are not checked.
+
+    Raises:
+        StoreError: Naming ``source``, how many frames are pending (or failed) and what to do.
+    """
+    if wells.empty or "n_done" not in wells.columns or wells["n_done"].fillna(0).sum() > 0:
+        return
+    total, pending, failed = (int(wells[c].fillna(0).sum()) if c in wells.columns else 0
+                              for c in ("n_frames", "n_pending", "n_failed"))
+    if pending:
+        also = f", {failed} failed" if failed else ""
+        raise StoreError(f"{source or 'store'}: no frame is scored yet ({pending} of {total} pending{also}): score it "
+                         f"to the end (`ferroscreen score ... --out {source or 'STORE'} --resume`) first")
+    raise StoreError(f"{source or 'store'}: none of its {total} frames was scored ({failed} failed): it holds no "
+                     f"counts or fractions; see the failed frames `score` named")
+
+
 def select_fractions(
     wells: pd.DataFrame, classes: list[str], estimate: str = DEFAULT_FRACTIONS, source=None,
     attrs: dict | None = None,
@@ -126,8 +152,10 @@ def select_fractions(
             attribute is read from it.
 
     Raises:
-        StoreError: ``estimate`` is unknown or its columns are missing.
+        StoreError: ``estimate`` is unknown or its columns are missing, or no frame of the store is
+            scored (:func:`refuse_unscored`).
     """
+    refuse_unscored(wells, source)
     if estimate not in FRACTION_ESTIMATES:
         raise StoreError(f"{source or 'wells'}: fraction estimate must be one of {', '.join(FRACTION_ESTIMATES)}, "
                          f"not '{estimate}'")
@@ -190,21 +218,27 @@ def store_notes(store_path: str | Path, store=None) -> list[str]:
 
 
 def export_wells(store_path: str | Path, out_dir: str | Path | OutputSet, fractions: str = DEFAULT_FRACTIONS,
-                 store=None) -> Path:
+                 store=None, options: dict | None = None) -> Path:
     """Write ``out_dir/wells.csv`` and its ``export.json`` from a store; returns where ``wells.csv`` lies.
 
     ``fractions``: see :func:`wells_table`. ``out_dir``: a folder (both files put in place together,
     or neither), or the :class:`OutputSet` of a caller that commits them with more. ``store``: the
-    store as read already (else it is read).
+    store as read already (else it is read). ``options``: the export's options as ``export.json``
+    records them (default: ``fractions``). Numbers are written in full (the shortest text that reads
+    back as the same float), so that a fit of ``wells.csv`` is the fit of the store.
+
+    Raises:
+        StoreError: The store is unreadable, or none of its frames is scored (:func:`refuse_unscored`).
     """
     store = store if store is not None else read_store(store_path)  # once, for the table and for export.json
     table = wells_table(store_path, fractions, store)
     with output_set(out_dir) as outputs:  # wells.csv and its record together, or neither (a full disk)
         csv = outputs.path("wells.csv")
         with _failed_write_named(outputs.final("wells.csv")):
-            table.to_csv(csv, index=False, float_format="%.6g")
+            table.to_csv(csv, index=False)  # no float_format: every value reads back exactly
         with _failed_write_named(outputs.final(EXPORT_RECORD)):
-            _write_record(outputs.path(EXPORT_RECORD), store_path, store.attrs, csv, fractions)
+            _write_record(outputs.path(EXPORT_RECORD), store_path, store.attrs, csv, fractions,
+                          options if options is not None else {"fractions": fractions})
     return outputs.final("wells.csv")
 
 
@@ -238,7 +272,8 @@ def export_plate(store_path: str | Path, out_dir: str | Path, fractions: str = D
     lines: list[str] = []
     with one_version(store_path), NestedOutputSet(out_dir) as outputs:
         store = read_store(store_path)
-        lines.append(f"-> {export_wells(store_path, outputs, fractions, store)}")
+        options = {"fractions": fractions, "gallery": gallery, "compound_gallery": compound_gallery, "seed": seed}
+        lines.append(f"-> {export_wells(store_path, outputs, fractions, store, options)}")
         notes = [note] if (note := tile_note(store.attrs)) else []
         lines += [f"note: {n}" for n in [*notes, *store_notes(store_path, store)]]
         removed = remove_earlier_galleries(outputs, overall=True, compounds=True)  # an earlier export's: never ours
@@ -274,12 +309,15 @@ def _failed_write_named(path: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from None
 
 
-def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Path, fractions: str) -> None:
+def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Path, fractions: str,
+                  options: dict) -> None:
     """Write the ``export.json`` record of ``wells_csv`` to ``path``.
 
-    It holds the version, the time, the store and its scoring attributes, and ``wells.csv``'s
-    sha256, so a later reader knows the record is this ``wells.csv``'s; ``detector_mode``
-    (``cells`` or ``tiles``) and ``notes`` (for a tile-mode store: that ``n_cells`` counts tiles).
+    It holds the version, the time, the store, its sha256 (``store_sha256``) and its scoring
+    attributes, the export's ``options`` (``fractions``, and from ``export`` ``gallery``,
+    ``compound_gallery``, ``seed``), and ``wells.csv``'s sha256, so a later reader knows the record
+    is this ``wells.csv``'s; ``detector_mode`` (``cells`` or ``tiles``) and ``notes`` (for a
+    tile-mode store: that ``n_cells`` counts tiles).
     """
     from ferroscreen import __version__
     from ferroscreen.hashing import file_sha256
@@ -288,7 +326,9 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
         "ferroscreen_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "store": str(Path(store_path).resolve()),
+        "store_sha256": file_sha256(store_path),
         "fractions": fractions,
+        "options": dict(options),
         "wells_csv_sha256": file_sha256(wells_csv),
         "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
         "detector_mode": detector_mode(attrs),
@@ -298,7 +338,11 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
 
 
 def exported_scoring(wells_csv: str | Path) -> dict | None:
-    """The ``export.json`` record beside ``wells_csv`` when it is that file's (sha256), else None."""
+    """The ``export.json`` record beside ``wells_csv`` when it is that file's (sha256), else None.
+
+    None too for a ``wells.csv`` edited since export wrote it (its sha256 is not the recorded one):
+    ``fit`` says so and records it (:func:`ferroscreen.analysis.fit_inputs.export_record`).
+    """
     from ferroscreen.hashing import file_sha256
 
     wells_csv = Path(wells_csv)

@@ -393,7 +393,10 @@ def _draw_treatments(table: pd.DataFrame, key_of: pd.Series, counts: dict, class
 
 def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per_class: int, path: Path,
           labels: dict[str, str] | None = None) -> Path:
-    """One row of crops per class (``labels``: row titles, default the class names); written atomically."""
+    """One row of crops per class (``labels``: row titles, default the class names) saved as a PNG at ``path``.
+
+    ``path`` is an output set's temporary file: the set puts it in place, or removes it.
+    """
     from ferroscreen.plate.quiet_figure import QuietFigure
 
     fig = QuietFigure(figsize=(1.25 * per_class + 1.1, 1.45 * len(classes)), dpi=110)
@@ -419,7 +422,5 @@ def _draw(picked: pd.DataFrame, crops: list[np.ndarray], classes: list[str], per
             elif k == 0:
                 ax.text(0.02, 0.5, f"no cell called {cls}", fontsize=7, color="0.4", va="center",
                         transform=ax.transAxes, parse_math=False)
-    tmp = path.with_name("." + path.name + ".tmp.png")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
+    fig.savefig(path, format="png")  # path is the output set's temporary file, or the caller's own
     return path

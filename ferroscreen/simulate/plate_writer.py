@@ -14,7 +14,8 @@ so the files are byte-identical for a seed whatever the worker count.
 A plate is put in place whole or not at all: images go to the hidden
 ``OUT/.images.tmp/`` and the tables to ``OUT/.NAME.tmp``
 (:class:`~ferroscreen.output_set.OutputSet`), renamed to their names once every
-file is written. A run that fails or is interrupted (Ctrl-C) removes them and
+file is written. A run that fails or is interrupted (Ctrl-C; SIGTERM too, which the
+``simulate`` command turns into the same interruption) removes them and
 leaves ``OUT`` as it was; a killed run (SIGKILL) leaves only these hidden names,
 which do not count as a plate and which the next run into ``OUT`` writes over.
 """
