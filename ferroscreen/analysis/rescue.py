@@ -198,7 +198,8 @@ def verdict_lines(rescue: pd.DataFrame) -> list[str]:
     """The ``verdict`` of every row of a rescue table, in order, for the terminal.
 
     Single-dose rows of one compound, agent and group that all lack the compound alone
-    (``alone_source`` ``none``) are said once for all their doses, not once per dose.
+    (``alone_source`` ``none``) are said once for all their doses, not once per dose. A row of a
+    group (a cell line, a growth condition) starts with it (``HT1080: ...``), as the report says it.
     """
     if "verdict" not in rescue.columns:
         return []
@@ -206,8 +207,10 @@ def verdict_lines(rescue: pd.DataFrame) -> list[str]:
     lacking = rescue["alone_source"].astype(str).eq("none") if "alone_source" in rescue.columns else None
     for i, row in rescue.iterrows():
         key = (row.get("compound"), row.get("rescue_agent"), row.get("group"))
+        group = row.get("group")
+        named = f"{group}: " if isinstance(group, str) and group else ""
         if lacking is None or not lacking[i]:
-            lines.append(str(row["verdict"]))
+            lines.append(named + str(row["verdict"]))
             continue
         if key in said:
             continue
@@ -215,7 +218,7 @@ def verdict_lines(rescue: pd.DataFrame) -> list[str]:
         same = rescue[lacking & (rescue["compound"] == key[0]) & (rescue["rescue_agent"] == key[1])
                       & (rescue["group"] == key[2])]
         if len(same) == 1:
-            lines.append(str(row["verdict"]))
+            lines.append(named + str(row["verdict"]))
             continue
         doses = pd.to_numeric(same["concentration"], errors="coerce")
         where = f" ({key[2]})" if key[2] else ""

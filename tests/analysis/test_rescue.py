@@ -403,3 +403,15 @@ def test_a_rescue_series_without_its_compound_alone_is_said_once():
         "RSL3 + Fer-1: no wells or fitted curve of RSL3 alone at any of its 3 doses (1 nM to 100 nM): rescue not "
         "assessable", "erastin (1 µM) + Fer-1 reduces ..."]
     assert verdict_lines(pd.DataFrame(rows[:1])) == [rows[0]["verdict"]]
+
+
+def test_terminal_rescue_lines_name_their_cell_line():
+    """Three 'rescue: RSL3 + Ferrostatin-1 ...' lines of three cell lines did not say which line each was."""
+    from ferroscreen.analysis.rescue import verdict_lines
+
+    rows = [{"compound": "RSL3", "rescue_agent": "Fer-1", "group": g, "concentration": 1e-6, "alone_source": "curve",
+             "verdict": "RSL3 (1 µM) + Fer-1 reduces the ferroptosis effect by 90%"} for g in ("HT1080", "A549", "")]
+    assert verdict_lines(pd.DataFrame(rows)) == [
+        "HT1080: RSL3 (1 µM) + Fer-1 reduces the ferroptosis effect by 90%",
+        "A549: RSL3 (1 µM) + Fer-1 reduces the ferroptosis effect by 90%",
+        "RSL3 (1 µM) + Fer-1 reduces the ferroptosis effect by 90%"]
