@@ -381,6 +381,18 @@ def check_tile_mode(table: pd.DataFrame, model: str, readouts: list[str] | None,
                                  f"weighs each fraction by its well's cell count; fit with ll4 or ll3")
 
 
+def _columns_hint(table) -> str:
+    """How to make an unrecognised table fit: rename a wells table's columns, or map a curve table's."""
+    names = [str(c) for c in getattr(table, "columns", [])]
+    shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+    wells_like = any(n.lower().endswith(("well", "wells")) for n in names)
+    if wells_like:  # CellProfiler's Metadata_Well, Count_Cells; a pipeline's own names
+        return (f" (its columns: {shown}); a table per well is read by its column names: rename them plate, well, "
+                "time_h (hours), n_cells and frac_<class> (--columns maps a dose-response table's curve, dose "
+                "and response only)")
+    return f" (its columns: {shown}); name its columns with --columns curve=COL,dose=COL[:uM],response=COL"
+
+
 def run_fit(
     table: pd.DataFrame,
     kind: str,
@@ -417,11 +429,8 @@ def run_fit(
     """
     where = source or "input"
     if kind not in KINDS:
-        raise AnalysisInputError(
-            f"{where}: not a dose-response table (curve, dose, response), a wells table "
-            f"(plate, well, time_h, n_cells, frac_<class>) nor a plate read; name its columns with "
-            f"--columns curve=COL,dose=COL[:uM],response=COL"
-        )
+        raise AnalysisInputError(f"{where}: not a dose-response table (curve, dose, response), a wells table "
+                                 f"(plate, well, time_h, n_cells, frac_<class>) nor a plate read{_columns_hint(table)}")
     try:
         from ferroscreen.analysis.models import get_model
 
