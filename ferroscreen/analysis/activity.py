@@ -15,6 +15,10 @@ A curve is **active** when two conditions hold:
 
 Otherwise the call is ``inactive``; curves that could not be fitted are
 ``failed`` and take no part in the FDR.
+
+Model and flat line are compared on the points the model is fitted to
+(:func:`tested_weights`): a model that fixes its zero-dose level (LL.2, a
+``0 -> 1`` response) leaves the vehicle points out, as its fit does.
 """
 
 from __future__ import annotations
@@ -24,11 +28,30 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from ferroscreen.analysis.fitting import _P_EPS, CurveBatch
+from ferroscreen.analysis.models import C, D, ModelSpec
 
 
-def flat_objective(batch: CurveBatch, loss: str) -> np.ndarray:
-    """Objective of the flat (mean-only) model: total SS, or binomial NLL at the pooled rate."""
-    w, y = batch.w, batch.y
+def tested_weights(batch: CurveBatch, spec: ModelSpec) -> np.ndarray:
+    """``(C, N)`` weights of the points a curve's activity test compares model and flat line on.
+
+    Every point (``batch.w``), except the zero-dose (vehicle) points of a model that fixes both
+    plateaus (LL.2: 0 at one end, 1 at the other). Such a model predicts exactly its fixed level at
+    dose 0 whatever its slope and EC50, so the vehicle wells carry nothing on them: the fit leaves
+    them out in effect (they only pick the direction of the curve), while a flat line through a
+    vehicle with background death fits them, and a test over all points would call every curve of
+    a screen with a background flat (a 3 % background cost LL.2 ``n · 0.03 · ln 1e10`` per well).
+    """
+    if C in spec.free or D in spec.free:
+        return batch.w
+    return np.where(batch.zero, 0.0, batch.w)
+
+
+def flat_objective(batch: CurveBatch, loss: str, w: np.ndarray | None = None) -> np.ndarray:
+    """Objective of the flat (mean-only) model: total SS, or binomial NLL at the pooled rate.
+
+    ``w``: the points' weights (default ``batch.w``; :func:`tested_weights`).
+    """
+    w, y = (batch.w if w is None else w), batch.y
     tot = np.sum(w, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.sum(w * y, axis=1) / tot

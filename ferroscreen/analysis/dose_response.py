@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ferroscreen.analysis.activity import activity_calls, bh_qvalues, flat_objective, flatness_test
+from ferroscreen.analysis.activity import (
+    activity_calls,
+    bh_qvalues,
+    flat_objective,
+    flatness_test,
+    tested_weights,
+)
 from ferroscreen.analysis.curve_flags import curve_flags, far_plateau_undetermined
 from ferroscreen.analysis.fitting import (
     _P_EPS,
@@ -24,6 +30,7 @@ from ferroscreen.analysis.fitting import (
     default_bounds,
     fit_batch,
     normalise_direction,
+    objective,
 )
 from ferroscreen.analysis.inference import delta_method, effective_doses, infer, wald_interval
 from ferroscreen.analysis.inputs import confidence_level, validate_tidy
@@ -97,6 +104,11 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
     of squares as in drc (:mod:`ferroscreen.analysis.inference`), activity
     calls from an F-test against a flat line with Benjamini–Hochberg FDR per
     readout plus a minimal effect (:mod:`ferroscreen.analysis.activity`).
+    ``ll2`` models a ``0 -> 1`` response (complete kill, no background): its
+    zero-dose level is fixed, so the vehicle points (dose 0) only pick the
+    curve's direction, and its activity test and ``r2`` leave them out as its
+    fit does (:func:`~ferroscreen.analysis.activity.tested_weights`); a
+    background death in the vehicle is not modelled (``ll4`` fits both plateaus).
 
     Args:
         table: Columns ``curve, dose, response``; optional ``n`` (binomial
@@ -321,10 +333,11 @@ def fit_curves_with_params(
         auc = np.trapezoid(curve_grid, axis=1) / (_AUC_GRID - 1)
 
     # goodness of fit and activity
-    obj_flat = flat_objective(batch, spec.loss)
+    tested = tested_weights(batch, spec)  # LL.2: its vehicle points out, as in effect from its fit
+    obj_flat = flat_objective(batch, spec.loss, tested)
     if binomial:
-        sat = _saturated_nll(batch.y, batch.w)
-        obj_model = res.objective
+        sat = _saturated_nll(batch.y, tested)
+        obj_model = objective(response(safe, batch.logx, batch.zero), batch.y, tested, spec.loss)
         with np.errstate(invalid="ignore", divide="ignore"):
             r2 = 1 - (obj_model - sat) / (obj_flat - sat)
         dispersion = inf.sigma2

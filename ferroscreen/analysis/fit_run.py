@@ -381,6 +381,16 @@ def check_tile_mode(table: pd.DataFrame, model: str, readouts: list[str] | None,
                                  f"weighs each fraction by its well's cell count; fit with ll4 or ll3")
 
 
+def _qc_row_kind(qc) -> str:
+    """What a qc.csv row is: ``plate x readout``, with ``x group`` / ``x reference`` where rows are split so."""
+    def split(column: str) -> bool:
+        return column in qc.columns and bool(qc[column].fillna("").astype(str).ne("").any())
+
+    several = split("reference") and bool(qc.groupby(
+        [c for c in ("plate", "group", "readout") if c in qc.columns], dropna=False).size().gt(1).any())
+    return " x ".join(["plate", *(["group"] if split("group") else []), "readout", *(["reference"] if several else [])])
+
+
 def _columns_hint(table) -> str:
     """How to make an unrecognised table fit: rename a wells table's columns, or map a curve table's."""
     names = [str(c) for c in getattr(table, "columns", [])]
@@ -509,7 +519,7 @@ def run_fit(
                          + ", ".join(f"{int(n)} {v}" for v, n in counts.items()))
         failing = result.qc[~result.qc["pass"].astype(bool)] if len(result.qc) else result.qc
         lines.append(
-            f"{paths['qc']}: {len(result.qc)} plate x readout rows, {len(failing)} failing"
+            f"{paths['qc']}: {len(result.qc)} {_qc_row_kind(result.qc)} rows, {len(failing)} failing"
             + (f" ({', '.join(sorted(set(failing['plate'].astype(str))))})" if len(failing) else "")
         )
         if over is None or over.empty:  # an earlier run's table must not pass for this run's

@@ -1,22 +1,34 @@
 """Plate quality control: assay window, control variability and edge effects.
 
-One row per plate × readout:
+One row per plate × group × readout × reference compound. The ``group`` is the
+cell line / growth condition the fits group wells by (the annotated wells'
+``group`` column: ``""`` with a single one): a plate holding several lines is
+judged per line, its vehicle against its own references, since lines differ in
+cell number and background death (pooled, three good lines of a 384-well
+plate read a vehicle count CV of 0.53 and Z′ -6.0). Within a plate and group:
 
-* for each death mode ``m``: vehicle wells (negative) against the
+* for each death mode ``m`` and each reference compound (``reference``, the
+  compound's name): vehicle wells (negative) against that compound's
   ``reference``/``pos_ctrl`` wells whose layout mode is ``m`` (positive; for
-  ``dead``, a dead-stain fraction, every such well) on
+  ``dead``, a dead-stain fraction, every such well). Two references of one mode
+  (RSL3 and erastin) are two controls of their own strength, not one: pooled,
+  a perfect plate read Z′ 0.39 where each alone read 0.725 and 0.645. A mode
+  without any such well gets one row with an empty ``reference``
+  (``no_controls``). The readout is
   the mode's fraction readout given in ``readouts`` (the screen passes the
   one its ranking uses, ``peak_<m>`` by default; ``frac_<m>``, the endpoint
   fraction, otherwise). A reference whose dead cells have faded by the
   endpoint has no window left there, so judging the plate at the endpoint
   would fail good plates;
 * ``viability``: vehicle wells against every ``reference``/``pos_ctrl`` well
-  on the endpoint count ``n_cells_end``; no such row for a plate without
+  of the group, pooled (``reference`` empty: every control kills cells, whatever
+  its mode), on the endpoint count ``n_cells_end``; no such row for a plate without
   counts (a tile-mode plate, whose ``n_cells`` counts tiles, has no
   ``n_cells_end``: :mod:`~ferroscreen.analysis.readouts`).
 
 A positive control run as a dose series (a reference at 4 doses) is judged at
-its highest dose on the plate (:func:`top_dose_controls`): its lower doses are
+its highest dose on the plate, in its group (:func:`top_dose_controls`; a line
+whose series tops at a lower dose keeps its own top dose): its lower doses are
 the curve's, not a control's (pooled, a good plate's Z′ read -1.2 instead of 0.94).
 
 Statistics (``p`` positive, ``n`` negative controls):
@@ -42,7 +54,8 @@ CVs) or the reference fraction CV does, when ``|edge_effect| > edge_max``
 reference with more cells, than the vehicle, where Z′ is computable:
 :func:`inverted_window`), or when
 a control group has fewer than two wells (``no_controls``, which fails nothing
-else but is reported). Failing plates are reported, never dropped.
+else but is reported). A plate fails when any of its rows fails. Failing plates
+are reported, never dropped.
 """
 
 from __future__ import annotations
@@ -53,7 +66,7 @@ import pandas as pd
 from ferroscreen.plate.wells import well_to_rowcol
 
 QC_COLUMNS = [
-    "plate", "readout", "n_vehicle", "n_reference", "mean_vehicle", "mean_reference",
+    "plate", "group", "readout", "reference", "n_vehicle", "n_reference", "mean_vehicle", "mean_reference",
     "z_prime", "robust_z_prime", "ssmd", "cv_vehicle", "cv_reference", "edge_effect",
     "pass", "flags",
 ]  # fmt: skip
@@ -130,6 +143,40 @@ def _edge_effect(vehicle: pd.DataFrame, n_rows: int, n_cols: int) -> float:
     return float((np.nanmedian(vals[edge]) - inner) / inner) if inner else np.nan
 
 
+def _by_compound(positive: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(compound, wells)`` per reference compound of ``positive``; ``[("", positive)]`` when it has none."""
+    if positive.empty or "compound" not in positive.columns:
+        return [("", positive)]
+    names = positive["compound"].fillna("").astype(str)
+    return [(str(name), part) for name, part in positive.groupby(names, sort=False)]
+
+
+def _qc_row(vehicle: pd.DataFrame, pos: pd.DataFrame, readout: str, plate_shape: tuple[int, int],
+            z_min: float, cv_max: float, edge_max: float) -> dict:
+    """Statistics, ``pass`` and ``flags`` of one readout's vehicle against one set of positive wells."""
+    neg_v = vehicle[readout].dropna().to_numpy(float)
+    pos_v = pos[readout].dropna().to_numpy(float)
+    row = control_stats(neg_v, pos_v)
+    counts = readout == "n_cells_end"
+    row["edge_effect"] = _edge_effect(vehicle, *plate_shape) if counts else np.nan
+    flags = []
+    if neg_v.size < 2 or pos_v.size < 2:
+        flags.append("no_controls")
+    if np.isfinite(row["z_prime"]) and row["z_prime"] < z_min:
+        flags.append("low_z_prime")
+    if np.isfinite(row["z_prime"]) and inverted_window(row["mean_vehicle"], row["mean_reference"],
+                                                       "down" if counts else "up"):
+        flags.append("inverted_window")
+    cv = row["cv_vehicle"] if counts else row["cv_reference"]
+    if np.isfinite(cv) and cv > cv_max:
+        flags.append("high_cv")
+    if np.isfinite(row["edge_effect"]) and abs(row["edge_effect"]) > edge_max:
+        flags.append("edge_effect")
+    row["pass"] = not any(f != "no_controls" for f in flags)
+    row["flags"] = ";".join(flags)
+    return row
+
+
 def plate_qc(
     annotated: pd.DataFrame,
     modes: list[str],
@@ -142,7 +189,9 @@ def plate_qc(
     """QC table (see the module docstring).
 
     Args:
-        annotated: Per-well summaries joined with the layout (``role``, ``mode``).
+        annotated: Per-well summaries joined with the layout (``role``, ``mode``; ``compound`` names
+            the references; ``group``, as :func:`~ferroscreen.analysis.dose_tables.annotate_wells`
+            gives it, the cell line / condition; without it, one group ``""``).
         modes: Death modes to assess.
         plate_shape: ``(rows, columns)`` of the plate format (for the edge ring).
         z_min: Minimal acceptable Z'.
@@ -154,35 +203,18 @@ def plate_qc(
         Columns :data:`QC_COLUMNS`.
     """
     rows = []
-    for plate, sub in annotated.groupby("plate", sort=False):
+    groups = annotated["group"] if "group" in annotated.columns else pd.Series("", index=annotated.index)
+    groups = groups.fillna("").astype(str)
+    for (plate, group), sub in annotated.groupby([annotated["plate"], groups], sort=False):
         vehicle = sub[sub["role"] == "vehicle"]
         positive = top_dose_controls(sub[sub["role"].isin(POSITIVE_ROLES)])
-        targets = [((readouts or {}).get(m, f"frac_{m}"),
-                    positive if m == "dead" else positive[positive["mode"] == m]) for m in modes]
+        targets = [((readouts or {}).get(m, f"frac_{m}"), name, pos) for m in modes
+                   for name, pos in _by_compound(positive if m == "dead" else positive[positive["mode"] == m])]
         if "n_cells_end" in sub.columns and sub["n_cells_end"].notna().any():  # a tile-mode plate has none
-            targets.append(("n_cells_end", positive))
-        for readout, pos in targets:
+            targets.append(("n_cells_end", "", positive))
+        for readout, reference, pos in targets:
             if readout not in sub.columns:
                 continue
-            neg_v = vehicle[readout].dropna().to_numpy(float)
-            pos_v = pos[readout].dropna().to_numpy(float)
-            row = {"plate": plate, "readout": readout, **control_stats(neg_v, pos_v)}
-            counts = readout == "n_cells_end"
-            row["edge_effect"] = _edge_effect(vehicle, *plate_shape) if counts else np.nan
-            flags = []
-            if neg_v.size < 2 or pos_v.size < 2:
-                flags.append("no_controls")
-            if np.isfinite(row["z_prime"]) and row["z_prime"] < z_min:
-                flags.append("low_z_prime")
-            if np.isfinite(row["z_prime"]) and inverted_window(row["mean_vehicle"], row["mean_reference"],
-                                                               "down" if counts else "up"):
-                flags.append("inverted_window")
-            cv = row["cv_vehicle"] if counts else row["cv_reference"]
-            if np.isfinite(cv) and cv > cv_max:
-                flags.append("high_cv")
-            if np.isfinite(row["edge_effect"]) and abs(row["edge_effect"]) > edge_max:
-                flags.append("edge_effect")
-            row["pass"] = not any(f != "no_controls" for f in flags)
-            row["flags"] = ";".join(flags)
-            rows.append(row)
+            row = _qc_row(vehicle, pos, readout, plate_shape, z_min, cv_max, edge_max)
+            rows.append({"plate": plate, "group": group, "readout": readout, "reference": reference, **row})
     return pd.DataFrame(rows, columns=QC_COLUMNS)

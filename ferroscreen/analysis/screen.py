@@ -400,6 +400,15 @@ def pooled_vehicles(annotated: pd.DataFrame) -> list[str]:
             f"others role neg_ctrl to keep them apart" for plate, names in kinds.items() if len(names) > 1]
 
 
+def ll2_note(rank_on: str) -> str:
+    """The note of an ``ll2`` run: which readouts it fits and ranks on, and what it does not model."""
+    note = ("model ll2 (binomial, a 0 -> 1 response) fits the endpoint fractions (frac_<mode>) only: no peak_<mode>, "
+            "auc_<mode> or viability curves; a vehicle background death is not modelled (ll4 fits both plateaus)")
+    if rank_on != "endpoint":
+        note += f"; rank_on '{rank_on}' ranks on frac_<mode> as well (its {RANK_ON[rank_on]}<mode> is not fitted)"
+    return note
+
+
 def analyse_screen(
     wells: pd.DataFrame,
     layout: PlateLayout,
@@ -449,7 +458,9 @@ def analyse_screen(
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
     single_time = bool(wells.groupby(["plate", "well"])["time_h"].nunique().max() <= 1)
-    if not readouts and single_time and rank_on != "endpoint":
+    if model == "ll2":
+        notes.append(ll2_note(rank_on))
+    elif not readouts and single_time and rank_on != "endpoint":
         same = [f"{RANK_ON[rank_on]}{c[len('frac_'):]}" for c in default_readouts(annotated, model, "endpoint")
                 if c.startswith("frac_")]
         same = [c for c in same if c in annotated.columns]

@@ -180,7 +180,9 @@ def qc_verdicts(res: Results) -> dict[str, dict]:
     fails when a pass column is false or a fail column true. Flags/reasons columns then only
     explain (a ``no_controls`` flag on a passing plate stays a pass, as ``fit`` said); without
     pass or fail columns, a non-empty flag fails the row. A plate fails when any of its rows fails.
-    Each reason names its row's ``readout`` (``mode`` in tables without one): ``pass false (peak_apoptosis)``.
+    Each reason names its row's ``readout`` (``mode`` in tables without one), then its ``group`` (cell line /
+    condition) and ``reference`` compound where given: ``pass false (peak_apoptosis)``,
+    ``low_z_prime (peak_ferroptosis, HT1080, RSL3)``.
     """
     out: dict[str, dict] = {}
     if res.qc is None:
@@ -195,7 +197,9 @@ def qc_verdicts(res: Results) -> dict[str, dict]:
         for _, row in sub.iterrows():
             label = next((row[c] for c in ("readout", "mode") if c in sub.columns and not pd.isna(row[c])
                           and str(row[c]).strip()), "")  # qc.csv names a row's readout; older tables a mode
-            where = f" ({str(label).strip()})" if label != "" else ""
+            parts = [str(v).strip() for v in (label, *(row[c] for c in ("group", "reference") if c in sub.columns))
+                     if not pd.isna(v) and str(v).strip()]
+            where = f" ({', '.join(parts)})" if parts else ""
             for col in pass_cols:
                 v = truthy(row[col])
                 known |= v is not None
@@ -229,19 +233,23 @@ def qc_table(res: Results) -> dict | None:
     """``qc.csv`` as a table, pass/fail cells classed ``ok``/``bad``.
 
     Columns are headed as :data:`_QC_HEADS` says; the ``n_cells_end`` readout of a plate-reader fit
-    (whose "count" is the read's signal) is shown as ``signal_end``.
+    (whose "count" is the read's signal) is shown as ``signal_end``. The ``group`` column (cell line /
+    condition) is left out where every row's is empty (a screen of one group).
     """
     if res.qc is None:
         return None
     reader = isinstance((res.provenance or {}).get("fit"), dict) and "plate_reader" in res.provenance["fit"]
-    table = frame_table(res.qc)
+    qc = res.qc
+    if "group" in qc.columns and qc["group"].fillna("").astype(str).str.strip().eq("").all():
+        qc = qc.drop(columns="group")
+    table = frame_table(qc)
     if reader and "readout" in table["columns"]:
         at = table["columns"].index("readout")
         for row in table["rows"]:
             if row[at]["text"] == "n_cells_end":
                 row[at]["text"] = "signal_end"
     table["columns"] = [_QC_HEADS.get(c, c) for c in table["columns"]]
-    for raw, row in zip(res.qc.itertuples(index=False), table["rows"], strict=True):
+    for raw, row in zip(qc.itertuples(index=False), table["rows"], strict=True):
         for col, value, c in zip(table["columns"], raw, row, strict=True):
             low, v = col.lower(), truthy(value)
             if _PASS_COLUMN.match(low) and v is not None:
