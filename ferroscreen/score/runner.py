@@ -380,7 +380,14 @@ def score_plate(
     if hint_int8:  # after every input check: an input error stays one line
         log(f"{model}: no int8 graph in this bundle; `ferroscreen quantize` adds one (~2x faster CPU scoring)")
     stats = {"crops": 0, "frames_scored": 0, "predict_s": 0.0}
-    last_activity = time.monotonic()
+    watch_start = time.monotonic()
+    # when files last landed as this watch knows it: from now, as the watch scores what it found; with the
+    # default wait (scan intervals), None for a plate whose newest file is older than the wait (_quiet_s): its
+    # imaging ended, and the watch stops after this pass (an explicit --idle-exit-s counts from now)
+    last_activity: float | None = watch_start
+    if watch and idle_exit_s is None and _quiet_s(store.frames, None, watch_start) >= idle_limit_s(
+            None, store.frames)[0]:
+        last_activity = None
     final = not watch  # watch: a next-scan bundle holds each site's newest frame until the last pass
     gap_logged = ""
     rescan_error: tuple[str, str] | None = None  # (clock time of the first failure, the latest error) while it stands
@@ -409,13 +416,14 @@ def score_plate(
             store, _ = merge_journals(out, attrs, frames, layout_table, journals, True, on_damaged=lambda p, why: log(
                 f"note: {p}: journal of this pass is damaged ({why}); its frames are scored again"))
             shutil.rmtree(parts, ignore_errors=True)
-            last_activity = time.monotonic()
+            if last_activity is not None:  # frames that landed while watching: quiet from their scoring on
+                last_activity = time.monotonic()
         if final:
             break
         if len(_due(store.frames, 0.0, bundle.next_scan, hold=True)[0]):
             last_activity = time.monotonic()  # files still settling
         idle_s, idle_why = idle_limit_s(idle_exit_s, store.frames)
-        if time.monotonic() - last_activity >= idle_s:
+        if _quiet_s(store.frames, last_activity, watch_start) >= idle_s:
             if rescan_error:  # not "no new frames": what landed since the folder became unreadable is unknown
                 raise AcquisitionError(
                     f"{acquisition}: stopped watching: the folder could not be read since {rescan_error[0]} "
@@ -449,6 +457,35 @@ def score_plate(
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
     return summarize(store, stats, time.perf_counter() - t0)
+
+
+#: Files of the newest scan whose modification times date it (they land within minutes of each other).
+QUIET_SAMPLE = 64
+
+
+def _quiet_s(frames: pd.DataFrame, last_activity: float | None, watch_start: float) -> float:
+    """Seconds the plate has been quiet: since a file last landed, as far as this watch can tell.
+
+    The newest scan's image files (up to :data:`QUIET_SAMPLE` of them) say by their modification time when
+    the plate's last file landed (a watch started, or requeued, on a plate whose imaging ended days ago
+    stops after its first pass, not after a further wait); a file this watch saw land (``last_activity``,
+    monotonic) counts too, whichever is more recent. A modification time ahead of this machine's clock is
+    no evidence: then the time since the watch started stands in until a file lands.
+    """
+    now = time.monotonic()
+    newest = float("nan")
+    times = pd.to_numeric(frames["time_h"], errors="coerce") if len(frames) else pd.Series(dtype=float)
+    if times.notna().any():
+        paths = frames.loc[times == times.max(), "path"].astype(str).head(QUIET_SAMPLE)
+        stamps = [sig[1] for sig in map(_file_signature, paths) if sig is not None]
+        newest = max(stamps) if stamps else newest
+    age = time.time() - newest
+    file_age = age if np.isfinite(age) and age >= 0 else None
+    if last_activity is not None:
+        since = now - last_activity
+    else:
+        since = float("inf") if file_age is not None else now - watch_start
+    return min(since, float("inf") if file_age is None else file_age)
 
 
 def _scoring_line(n: int, plate: str, times: pd.Series, watch: bool) -> str:

@@ -45,21 +45,59 @@ def test_waits_read_as_a_person_says_them(seconds, text):
     assert describe_wait(seconds) == text
 
 
-def test_a_watch_without_idle_exit_s_stops_after_its_plates_scan_intervals(plate_dir, bundle_path, tmp_path,
+def _stamp(plate, seconds_from_now: float) -> None:
+    """Give every file of ``plate`` a modification time ``seconds_from_now`` from now."""
+    import os
+
+    when = time.time() + seconds_from_now
+    for p in plate.rglob("*"):
+        if p.is_file():
+            os.utime(p, (when, when))
+
+
+def _watch(plate, bundle_path, tmp_path, lines):
+    return score_plate(plate, bundle_path, tmp_path / "p.h5", watch=True, poll_s=0.2, settle_s=0.0, workers=0,
+                       batch_size=8, precision="32", log=lines.append)
+
+
+def test_a_watch_without_idle_exit_s_stops_after_its_plates_scan_intervals(plate_copy, bundle_path, tmp_path,
                                                                            monkeypatch):
-    """The plate's own interval sets the wait (scaled down here so the test takes seconds)."""
+    """The plate's own interval sets the wait (scaled down here so the test takes seconds), counted from its
+    newest file."""
     from ferroscreen.io import open_acquisition
     from ferroscreen.io.scans import scan_interval_h
 
-    interval_h = scan_interval_h(open_acquisition(plate_dir).frames)
+    interval_h = scan_interval_h(open_acquisition(plate_copy).frames)
     monkeypatch.setattr(idle, "MIN_IDLE_S", 0.0)
     monkeypatch.setattr(idle, "IDLE_SCANS", 1.5 / (interval_h * 3600))  # 1.5 s
     lines: list[str] = []
+    _stamp(plate_copy, 0.0)  # the scan just landed
     t0 = time.monotonic()
-    s = score_plate(plate_dir, bundle_path, tmp_path / "p.h5", watch=True, poll_s=0.2, settle_s=0.0, workers=0,
-                    batch_size=8, precision="32", log=lines.append)
+    s = _watch(plate_copy, bundle_path, tmp_path, lines)
     assert 1.5 <= time.monotonic() - t0 < 120
     assert s["done"] == 12
     stop = [line for line in lines if line.startswith("no new frames for")]
     assert stop == [f"no new frames for 1.5 s ({idle.IDLE_SCANS:g} scan intervals of "
                     f"{describe_wait(interval_h * 3600)}); stopping"], lines
+
+
+def test_a_watch_of_a_plate_whose_imaging_ended_stops_after_its_first_pass(plate_copy, bundle_path, tmp_path):
+    """Was: the wait counted from the watch's start, so a watch (or a requeued job) on a finished plate sat
+    another 10 h; its newest file is two days old, so it stops once the files there are scored."""
+    _stamp(plate_copy, -2 * 86400)
+    lines: list[str] = []
+    t0 = time.monotonic()
+    s = _watch(plate_copy, bundle_path, tmp_path, lines)
+    assert time.monotonic() - t0 < 120 and s["done"] == 12
+    assert any(line.startswith("no new frames for 10 h (2.5 scan intervals of 4 h)") for line in lines), lines
+
+
+def test_file_times_ahead_of_the_clock_fall_back_to_the_watchs_own_time(plate_copy, bundle_path, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setattr(idle, "MIN_IDLE_S", 0.0)
+    monkeypatch.setattr(idle, "IDLE_SCANS", 2.0 / (4 * 3600))  # 2 s on the 4-hourly plate
+    _stamp(plate_copy, 86400)  # an imager whose clock runs a day ahead
+    lines: list[str] = []
+    t0 = time.monotonic()
+    s = _watch(plate_copy, bundle_path, tmp_path, lines)
+    assert 2.0 <= time.monotonic() - t0 < 120 and s["done"] == 12
