@@ -114,7 +114,8 @@ def test_evaluation_finds_the_truth_of_every_frame(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluation, "detect_cells", lambda img, cfg: pd.DataFrame({"x": [], "y": []}))
     monkeypatch.setattr(evaluation, "match_detections", match)
     bundle = SimpleNamespace(next_scan=0, meta={"detector": None}, normalization=None, path="stub",
-                             classes=["alive", "apoptosis", "ferroptosis", "necroptosis"], frame_note=None)
+                             classes=["alive", "apoptosis", "ferroptosis", "necroptosis"], frame_note=None,
+                             interval_mismatch=lambda frames: "")
     r = evaluation.evaluate_simulated_plate(out, bundle, max_frames=None)
     assert r["n_frames"] == 2 * 7 and r["detection"]["fn"] == len(truth) > 0
     # a truth written by an earlier simulator: 4 decimals of k * 0.3333 (0.9999, 1.3332, ...)
