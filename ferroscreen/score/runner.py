@@ -241,7 +241,12 @@ def score_plate(
     training_data = bundle.meta.get("training_data") or {}
     trained, trained_z = training_data.get("channel"), training_data.get("z_plane")
     if existing is not None:  # a resumed store keeps its channel, plate and z plane
-        channel = channel if channel is not None else existing.attrs.get("channel")
+        stored_channel = existing.attrs.get("channel")
+        if channel is not None and stored_channel not in (None, "") and str(channel).casefold() != str(
+                stored_channel).casefold():
+            raise StoreError(f"{out}: was scored on channel '{stored_channel}'; resume it with the same --channel "
+                             f"(or without one), or score channel '{channel}' into another store")
+        channel = channel if channel is not None else stored_channel
         n_plates = acq.frames["plate"].nunique()
         plate = plate if plate is not None or n_plates < 2 else str(existing.attrs.get("plate"))
         stored_z = existing.attrs.get("z_plane")
