@@ -197,6 +197,7 @@ def score_plate(
     require_bundle_file(model)
     confusion_data = read_confusion_file(confusion_file) if confusion_file is not None else None
     bundle = layout_read = None
+    asked_plate = plate  # --plate as given: a watch says once of each other plate that lands (see the loop)
 
     def before_waiting() -> None:  # what can be checked before the first scan lands is checked now, not hours later
         nonlocal bundle, layout_read
@@ -396,6 +397,7 @@ def score_plate(
     final = not watch  # watch: a next-scan bundle holds each site's newest frame until the last pass
     gap_logged = ""
     rescan_error: tuple[str, str] | None = None  # (clock time of the first failure, the latest error) while it stands
+    others_said: set[str] = set()  # other plates the folder holds, said once each
     while True:
         ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final,
                               seen=seen)
@@ -449,6 +451,11 @@ def score_plate(
             rescan_error = (rescan_error or (time.strftime("%H:%M:%S"), ""))[0], str(exc)  # stands until a rescan works
             continue
         rescan_error = None
+        others = sorted(set(acq.frames["plate"].astype(str)) - {plate} - others_said) if asked_plate is None else []
+        if others:  # a one-shot run of the folder now would refuse it: this store keeps to its plate
+            others_said.update(others)
+            log(f"note: {acquisition} now also holds plate(s) {', '.join(others)}; {out} follows plate {plate}, "
+                f"the one found first: score the others into stores of their own with --plate")
         updated = update_frame_table(store.frames, found)
         if tried:  # frame ids: rows of a time the plate lost may be dropped (see update_frame_table)
             old_paths = store.frames["path"].astype(str).to_numpy()
