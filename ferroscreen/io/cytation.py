@@ -67,7 +67,9 @@ def tiff_datetime(path: Path) -> datetime | None:
     try:
         import tifffile
 
-        with tifffile.TiffFile(path) as tif:
+        from ferroscreen.io.ometiff import quiet_tifffile
+
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:  # a file mid-copy: no stray tifffile line
             tag = tif.pages[0].tags.get("DateTime")
             return datetime.strptime(str(tag.value).strip(), "%Y:%m:%d %H:%M:%S") if tag else None
     except Exception:  # the tag is optional; any failure falls back to the index

@@ -163,7 +163,9 @@ def _tiff_time(path: Path) -> datetime | None:
     try:
         import tifffile
 
-        with tifffile.TiffFile(path) as tif:
+        from ferroscreen.io.ometiff import quiet_tifffile
+
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:  # a file mid-copy: no stray tifffile line
             meta = tif.metaseries_metadata if tif.is_metaseries else None
         if not meta:
             return None
