@@ -147,3 +147,41 @@ def open_first_scan(acquisition: Path, fmt: str | None, interval_h: float, watch
             if files == landed:  # nothing changed since the last look: it will not open by waiting
                 raise
             landed = files
+
+
+def wait_for_label_free_channel(acq, acquisition: Path, fmt: str | None, interval_h: float, trained: str | None,
+                                poll_s: float, limit_s: float, log):
+    """With ``watch``, wait while the only channel that has landed is not one ``score`` would pick by name.
+
+    A scan whose fluorescence images land before its phase ones would otherwise lock the whole plate
+    onto the fluorescence channel (the one channel present is taken). Waits while every channel present
+    is neither ``trained`` (the bundle's) nor recognisably brightfield/phase, and more could follow (one
+    scan so far: a plate whose second scan still has one channel has only that one): at most ``limit_s``
+    seconds, then returns what is there (the usual choice then applies). Returns the acquisition as last
+    opened.
+    """
+    from ferroscreen.io import open_acquisition
+    from ferroscreen.io.channels import LABEL_FREE_RE
+
+    def waiting(frames) -> list[str]:
+        names = sorted(set(frames["channel"].astype(str)))
+        ok = [n for n in names if LABEL_FREE_RE.search(n) or (trained and n.casefold() == str(trained).casefold())]
+        later_scan = frames["time_h"].nunique() > 1  # a second scan with still one channel: the plate has one
+        return [] if ok or len(names) > 1 or later_scan else names
+
+    names = waiting(acq.frames)
+    if not names:
+        return acq
+    log(f"{acquisition}: only channel {', '.join(names)} has landed, no brightfield/phase one"
+        + (f" nor '{trained}' (the model was trained on it)" if trained else "")
+        + f"; waiting for it (up to {describe_wait(limit_s)}) before choosing")
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        time.sleep(max(poll_s, MIN_FIRST_SCAN_POLL_S))
+        try:
+            acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
+        except AcquisitionError:
+            continue
+        if not waiting(acq.frames):
+            return acq
+    return acq

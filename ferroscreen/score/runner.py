@@ -39,7 +39,7 @@ from ferroscreen.io.frames import frame_file, is_store_frame
 from ferroscreen.io.scans import later_scans, next_scan_paths
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.export import detector_mode, tile_note
-from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan
+from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan, wait_for_label_free_channel
 from ferroscreen.score.idle import describe_wait, idle_limit_s
 from ferroscreen.score.merge import merge_journals
 from ferroscreen.score.plan import (
@@ -254,6 +254,9 @@ def score_plate(
         if z_plane is not None and stored_z is not None and int(z_plane) != int(stored_z):
             raise StoreError(f"{out}: was scored on z plane {int(stored_z)}; resume it with the same --z-plane")
         z_plane = z_plane if z_plane is not None or stored_z is None else int(stored_z)
+    if watch and channel is None:  # fluorescence landing first must not pick the plate's channel
+        acq = wait_for_label_free_channel(acq, acquisition, fmt, interval_h, trained, poll_s,
+                                          idle_limit_s(idle_exit_s, acq.frames)[0], log)
     found, channel, channel_note = select_frames(
         acq.frames, acquisition, channel, trained, plate, z_plane=z_plane, trained_z=trained_z)
     z_plane = int(found["z"].iloc[0])
