@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +74,20 @@ def plate_copy(plate_dir, tmp_path) -> Path:
     dst = tmp_path / "plate"
     shutil.copytree(plate_dir, dst)
     return dst
+
+
+def copy_later(pairs: list[tuple[Path, Path]], delay_s: float = 2.0) -> threading.Thread:
+    """A started thread that, after ``delay_s``, copies each ``(source, destination)`` as transfer tools do.
+
+    Each file is written under a temporary name beside its destination and renamed into place.
+    """
+    def copy() -> None:
+        time.sleep(delay_s)
+        for src, dst in pairs:
+            tmp = dst.with_name("~" + dst.name)
+            shutil.copy(src, tmp)
+            tmp.replace(dst)
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    return thread

@@ -7,13 +7,13 @@ Was: the one channel present at the first look (green) was taken, and the whole 
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 
 import pytest
 
 from ferroscreen.score.runner import score_plate
 from ferroscreen.score.store import read_store
+
+from .conftest import copy_later
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -26,14 +26,7 @@ def test_phase_landing_after_green_is_still_the_channel_scored(plate_dir, bundle
     for p in phase:  # the first scan's green images land first
         shutil.copy(p, src / "images" / p.name.replace("_phase_", "_green_"))
 
-    def land() -> None:
-        time.sleep(2.0)
-        for p in sorted((plate_dir / "images").glob("VID1_phase_*.tif")):
-            shutil.copy(p, src / "images" / ("~" + p.name))
-            (src / "images" / ("~" + p.name)).replace(src / "images" / p.name)
-
-    thread = threading.Thread(target=land, daemon=True)
-    thread.start()
+    thread = copy_later([(p, src / "images" / p.name) for p in sorted((plate_dir / "images").glob("VID1_phase_*.tif"))])
     lines: list[str] = []
     out = tmp_path / "p.h5"
     s = score_plate(src, bundle_path, out, watch=True, poll_s=0.3, idle_exit_s=5.0, settle_s=0.0, workers=0,

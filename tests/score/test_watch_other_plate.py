@@ -6,29 +6,19 @@ folder refuses it: 'holds plates ...; score one per store, picked with --plate')
 
 from __future__ import annotations
 
-import shutil
-import threading
-import time
-
 import pytest
 
 from ferroscreen.score.runner import score_plate
 from ferroscreen.score.store import read_store
+
+from .conftest import copy_later
 
 pytestmark = pytest.mark.timeout(240)
 
 
 def test_another_plate_landing_is_said_once_and_not_scored(plate_copy, bundle_path, tmp_path):
     images = sorted((plate_copy / "images").glob("VID1_*.tif"))
-
-    def land() -> None:
-        time.sleep(2.0)
-        for p in images:
-            shutil.copy(p, p.with_name("~tmp"))
-            (p.with_name("~tmp")).replace(p.with_name(p.name.replace("VID1_", "VID2_", 1)))
-
-    thread = threading.Thread(target=land, daemon=True)
-    thread.start()
+    thread = copy_later([(p, p.with_name(p.name.replace("VID1_", "VID2_", 1))) for p in images])
     lines: list[str] = []
     out = tmp_path / "p.h5"
     s = score_plate(plate_copy, bundle_path, out, watch=True, poll_s=0.3, idle_exit_s=5.0, settle_s=0.0, workers=0,
