@@ -51,7 +51,9 @@ Per gene (over its wells, usually replicates on different plates):
 * **z/FDR calls**: ``q < fdr`` with ``|median z| >= z_threshold``;
 * QC flags carried from the wells (fields flagged by segmentation QC; ``few_nuclei``: a well
   holding fewer than :data:`~ferroscreen.analysis.knockdown_qc.MIN_NUCLEI_FOR_MORPHOLOGY` (20) nuclei, whose
-  nuclear area takes no part: the mean size of a nucleus or two is no reading), plus
+  nuclear area takes no part: the mean size of a nucleus or two is no reading; checked only where the table
+  gives a well's count, ``n_nuclei`` or ``nuclei_per_field`` times ``n_fields``, else a note says it was not
+  applied; a plate's non-targeting wells, its normaliser, are never all left out so), plus
   ``single_well`` and ``discordant`` (replicates read on opposite sides of the
   count threshold; an unread well takes no side);
 * genes ranked: called genes first, then by the strongest combined ``|z|``.
@@ -68,8 +70,9 @@ non-targeting wells against the layout's ``pos_ctrl`` wells (a lethal siRNA such
 PLK1 or KIF11): Z′, robust Z′, SSMD and the CV of the non-targeting wells. An siRNA
 screen's window is narrower than a compound screen's, so a plate is flagged
 (``no_window``) only when its Z′ is below 0, where the control bands overlap; a CV
-above 0.2 is flagged ``high_cv``; a pos_ctrl reading at or above the non-targeting wells is
-``inverted_window`` (Z′, which takes the gap's size alone, is then NaN). The window is judged on
+above 0.2 is flagged ``high_cv``; a pos_ctrl band clear of the non-targeting wells' on the wrong side
+(above them, Z′ >= 0) is ``inverted_window`` (Z′, which takes the gap's size alone, is then NaN); a
+pos_ctrl that did nothing, its band over the controls' either way, is ``no_window`` with its Z′. The window is judged on
 the count (or viability) alone: a lethal control leaves too few nuclei to measure their area, so
 the area row reports its statistics without a window flag. On every readout, the sample wells
 are checked against the controls and the plate's edge (:mod:`~ferroscreen.analysis.knockdown_qc`):
@@ -96,7 +99,9 @@ from ferroscreen.analysis.knockdown_qc import (
     controls_off_said,
     edge_effect_said,
     few_nuclei,
+    few_nuclei_unknown_said,
     no_control_signal_said,
+    normalisers_kept_said,
     null_calibrated,
     polished_ratios,
     sample_checks,
@@ -742,7 +747,8 @@ def call_hits(
         has no row for (role empty), gene names Excel turned into dates (:func:`excel_date_names`),
         per plate the wells its layout lists that the data does not hold, each plate's replicate when the
         plates' names or order gave it, controls named as siRNAs against luciferase or GFP, and the wells
-        holding too few nuclei for their area (``few_nuclei``).
+        holding too few nuclei for their area (``few_nuclei``), or that the table gives no per-well count to
+        judge that by.
 
     Raises:
         FerroscreenError: Missing columns; a row without a plate (an ``AnalysisInputError`` naming the rows);
@@ -752,6 +758,7 @@ def call_hits(
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
+    wells = wells.reset_index(drop=True)  # rows are matched by index below: two plates' tables concatenated repeat it
     area_note = ""
     if signal_col is not None:
         readouts = {"viability": signal_col}
@@ -894,9 +901,16 @@ def call_hits(
         if unread.any():
             msgs.append(f"{int(unread.sum())} well(s) hold no {col} reading ({_listed(df[unread])}) and take no part "
                         f"in its calls")
-    thin = np.zeros(len(df), bool)
+    thin = pd.Series(False, index=df.index)
     if "area" in readouts:  # a mean over a few nuclei is no reading of their size
-        thin = few_nuclei(df, readouts["count"])
+        few = few_nuclei(df, readouts["count"])
+        if few is None:
+            notes.append(_said(source, few_nuclei_unknown_said(readouts["count"])))
+        else:
+            thin[:] = few
+            thin, kept = _normalisers_kept(df, thin, readouts["area"])
+            if kept:
+                notes.append(_said(source, normalisers_kept_said(kept, readouts["area"])))
         if thin.any():
             df.loc[thin, "qc_flags"] = [f"{f};few_nuclei" if f else "few_nuclei" for f in df.loc[thin, "qc_flags"]]
             notes.append(_said(source, f"{int(thin.sum())} well(s) hold fewer than {MIN_NUCLEI_FOR_MORPHOLOGY} "
@@ -921,7 +935,7 @@ def call_hits(
         for key, col in readouts.items():
             x = g[col].astype(float)
             if key == "area":
-                x = x.where(~thin[df.index.get_indexer(g.index)])
+                x = x.where(~thin[g.index])
             ref = float(np.nanmedian(x[ctrl])) if np.isfinite(x[ctrl]).any() else np.nan
             if not ref > 0:  # nothing to normalise by: the readout of this plate takes no part
                 why = (f"median {col} of control wells is {ref:g} (not above 0)" if np.isfinite(ref)
@@ -1057,6 +1071,23 @@ def call_hits(
     return HitResult(genes, out, replicate_concordance(out, lethal_threshold), msgs, params, qc, notes)
 
 
+def _normalisers_kept(df: pd.DataFrame, thin: pd.Series, area_col: str) -> tuple[pd.Series, dict[str, int]]:
+    """``thin`` less the control wells of each plate all of whose control wells with an area reading are thin.
+
+    The controls are the plate's normaliser: the few-nuclei rule never takes all of them. Returns the new mask and
+    ``{plate: number of control wells kept}``.
+    """
+    read = df["is_control"].astype(bool) & np.isfinite(pd.to_numeric(df[area_col], errors="coerce"))
+    kept: dict[str, int] = {}
+    thin = thin.copy()
+    for plate, on in read.groupby(df["plate"].astype(str), sort=True):
+        ctrl = on[on].index
+        if len(ctrl) and thin[ctrl].all():
+            thin[ctrl] = False
+            kept[plate] = len(ctrl)
+    return thin, kept
+
+
 def _frequent_names(genes: pd.Series, most: int = 8) -> str:
     """``names on more than one well: NT (32), PLK1 (8); 340 others on one well each``: what a plate's wells hold."""
     names = genes.dropna().astype(str).str.strip()
@@ -1082,7 +1113,7 @@ def _z_prime_said(row, marked: bool = True, by_layout: bool = True) -> str:
     if np.isfinite(row.z_prime):
         return f"Z′ {row.z_prime:.2f} against the pos_ctrl wells"
     if "inverted_window" in str(row.flags).split(";"):
-        return ("Z′ not reported: the pos_ctrl wells read at or above the non-targeting wells (SSMD "
+        return ("Z′ not reported: the pos_ctrl wells read above the non-targeting wells, the two bands apart (SSMD "
                 f"{row.ssmd:+.2f}), the wrong way for a lethal control: failed non-targeting wells or swapped roles?")
     if not marked:
         why = "the layout marks no pos_ctrl wells" if by_layout else "no well has role pos_ctrl"
@@ -1215,9 +1246,10 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2, plate_
     Columns: ``plate, readout, n_control, n_pos_ctrl, z_prime, robust_z_prime, ssmd, cv_control,
     median_sample_fc, edge_ratio, flags`` (``no_control_signal``, ``no_pos_ctrl``, ``no_window``,
     ``inverted_window``, ``high_cv``, ``controls_off``, ``edge_effect``; ``;``-joined). On an inverted window
-    (the count's or viability's pos_ctrl reading at or above the non-targeting wells) Z′ and robust Z′ are NaN:
-    their formula takes the gap's size alone. ``median_sample_fc`` and ``edge_ratio``:
-    :func:`~ferroscreen.analysis.knockdown_qc.sample_checks`, on the plate's ``plate_format`` (a
+    (the count's or viability's pos_ctrl band clear of the non-targeting wells' and above it, Z′ >= 0:
+    :func:`~ferroscreen.analysis.qc.inverted_window`) Z′ and robust Z′ are NaN: their formula takes the gap's
+    size alone. Bands that overlap either way round are ``no_window``, Z′ shown. ``median_sample_fc`` and
+    ``edge_ratio``: :func:`~ferroscreen.analysis.knockdown_qc.sample_checks`, on the plate's ``plate_format`` (a
     :class:`~ferroscreen.plate.wells.PlateFormat`; default the smallest holding the wells; without a ``well``
     column, no edge check).
     """
@@ -1242,8 +1274,8 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2, plate_
             elif judged:
                 if st["z_prime"] < 0:  # the bands overlap (either way round)
                     flags.append("no_window")
-                if inverted_window(st["mean_vehicle"], st["mean_reference"], "down"):
-                    flags.append("inverted_window")
+                elif inverted_window(st["mean_vehicle"], st["mean_reference"], "down", st["z_prime"]):
+                    flags.append("inverted_window")  # the bands apart, the wrong way round
                     st["z_prime"] = st["robust_z_prime"] = np.nan
             if st["cv_vehicle"] > cv_max:
                 flags.append("high_cv")

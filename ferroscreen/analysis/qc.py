@@ -27,9 +27,10 @@ plate read a vehicle count CV of 0.53 and Z′ -6.0). Within a plate and group:
   ``n_cells_end``: :mod:`~ferroscreen.analysis.readouts`).
 
 A positive control run as a dose series (a reference at 4 doses) is judged at
-its highest dose on the plate, in its group (:func:`top_dose_controls`; a line
-whose series tops at a lower dose keeps its own top dose): its lower doses are
-the curve's, not a control's (pooled, a good plate's Z′ read -1.2 instead of 0.94).
+its highest dose on the plate, in its group, or the top doses needed for two
+wells where the top dose has one (:func:`top_dose_controls`; a line whose series
+tops at a lower dose keeps its own top dose): its lower doses are the curve's,
+not a control's (pooled, a good plate's Z′ read -1.2 instead of 0.94).
 
 Statistics (``p`` positive, ``n`` negative controls):
 
@@ -51,7 +52,8 @@ A plate × readout **fails** (``pass`` False, reasons in ``flags``) when
 CVs) or the reference fraction CV does, when ``|edge_effect| > edge_max``
 (``edge_effect``), when the reference reads on the wrong side of the vehicle
 (``inverted_window``: a fraction readout's reference less dead, or the count's
-reference with more cells, than the vehicle, where Z′ is computable:
+reference with more cells, than the vehicle, the two bands apart, Z′ >= 0; a
+reference that did nothing overlaps the vehicle, ``low_z_prime`` alone:
 :func:`inverted_window`), or when
 a control group has fewer than two wells (``no_controls``, which fails nothing
 else but is reported). A plate fails when any of its rows fails. Failing plates
@@ -104,31 +106,46 @@ def control_stats(neg: np.ndarray, pos: np.ndarray) -> dict[str, float]:
     return out
 
 
-def inverted_window(mean_vehicle: float, mean_reference: float, expected: str) -> bool:
-    """Whether the reference reads on the wrong side of the vehicle (False when either mean is NaN).
+def inverted_window(mean_vehicle: float, mean_reference: float, expected: str, z_prime: float) -> bool:
+    """Whether the reference's band lies clear of the vehicle's on the wrong side (False when a value is NaN).
 
     ``expected``: ``"down"`` when the reference should read below the vehicle (a cell count, a viability
-    signal: fewer cells), ``"up"`` when above (a dead fraction). Z′ and robust Z′ take the gap's size alone,
-    so an inverted window scores as well as a right one; this says which way it lies.
+    signal: fewer cells), ``"up"`` when above (a dead fraction). ``z_prime``: the pair's Z′, which takes the
+    gap's size alone, so an inverted window scores as well as a right one; this says which way it lies. Only a
+    real gap counts, Z′ >= 0 (``|gap| >= 3 (sd_p + sd_n)``, the bands apart): a reference that did nothing
+    reads on either side of the vehicle by noise, an overlap (Z′ < 0), not an inversion.
     """
-    if not (np.isfinite(mean_vehicle) and np.isfinite(mean_reference)):
+    if not (np.isfinite(mean_vehicle) and np.isfinite(mean_reference) and np.isfinite(z_prime)) or z_prime < 0:
         return False
-    return bool(mean_reference >= mean_vehicle if expected == "down" else mean_reference <= mean_vehicle)
+    return bool(mean_reference > mean_vehicle if expected == "down" else mean_reference < mean_vehicle)
 
 
 def top_dose_controls(positive: pd.DataFrame) -> pd.DataFrame:
-    """Positive-control wells at their compound's highest dose on the plate (all wells of a compound without doses).
+    """Positive-control wells at their compound's top dose, or the top doses needed for two wells.
 
-    Grouped by ``compound`` (one group when the column is absent); a well without a ``concentration``
-    stays when its compound has no dose anywhere.
+    Per ``compound`` (one group when the column is absent): the wells of its highest dose on ``positive`` (one
+    plate and group); when that dose has a single well, the next doses down are added until two wells are in,
+    so Z′ is computable (a dose series of one well per dose: the top two doses). Every well of a compound
+    without doses stays; a well without a ``concentration`` stays only then.
     """
     if positive.empty or "concentration" not in positive.columns:
         return positive
-    dose = pd.to_numeric(positive["concentration"], errors="coerce")
-    compound = (positive["compound"].astype(str) if "compound" in positive.columns
-                else pd.Series("", index=positive.index))
-    top = dose.groupby(compound).transform("max")
-    return positive[top.isna() | (dose >= top * (1 - 1e-9))]
+    dose = pd.to_numeric(positive["concentration"], errors="coerce").to_numpy(float)
+    compound = (positive["compound"].astype(str).to_numpy() if "compound" in positive.columns
+                else np.full(len(positive), ""))
+    keep = np.zeros(len(positive), bool)
+    for name in pd.unique(compound):
+        of = compound == name
+        d = np.where(of, dose, np.nan)
+        if not np.isfinite(d).any():
+            keep |= of
+            continue
+        for level in np.unique(d[np.isfinite(d)])[::-1]:
+            taken = np.isfinite(d) & (d >= level * (1 - 1e-9))
+            if taken.sum() >= 2:
+                break
+        keep |= taken
+    return positive[keep]
 
 
 def _edge_effect(vehicle: pd.DataFrame, n_rows: int, n_cols: int) -> float:
@@ -164,8 +181,7 @@ def _qc_row(vehicle: pd.DataFrame, pos: pd.DataFrame, readout: str, plate_shape:
         flags.append("no_controls")
     if np.isfinite(row["z_prime"]) and row["z_prime"] < z_min:
         flags.append("low_z_prime")
-    if np.isfinite(row["z_prime"]) and inverted_window(row["mean_vehicle"], row["mean_reference"],
-                                                       "down" if counts else "up"):
+    if inverted_window(row["mean_vehicle"], row["mean_reference"], "down" if counts else "up", row["z_prime"]):
         flags.append("inverted_window")
     cv = row["cv_vehicle"] if counts else row["cv_reference"]
     if np.isfinite(cv) and cv > cv_max:

@@ -95,3 +95,19 @@ def test_report_shows_the_group_and_reference_of_a_failing_row():
     assert shown[:4] == ["plate", "group", "readout", "reference"]
     one = qc_table(SimpleNamespace(qc=qc.assign(group=np.nan), provenance=None))["columns"]
     assert "group" not in one and "reference" in one  # a one-group screen's table as before
+
+
+def test_one_well_per_dose_takes_the_top_doses_needed_for_two_wells_in_each_line():
+    # before: each line kept its single top-dose well (n_reference 1, Z′ NaN, no_controls, pass unjudged)
+    rng = np.random.default_rng(3)
+    rows = []
+    for group, top in (("HT1080", 1e-6), ("A549", 1e-5)):
+        rows += _wells(group, "vehicle", 16, rng, 400, 0.02)
+        for dose in (top / 100, top / 10, top / 3, top):
+            rows += _wells(group, "reference", 1, rng, 80, 0.9 if dose >= top / 3 else 0.3, compound="RSL3",
+                           mode="ferroptosis", dose=dose)
+    qc = plate_qc(pd.DataFrame(rows), ["ferroptosis"]).set_index(["group", "readout"])
+    for group in ("HT1080", "A549"):
+        row = qc.loc[(group, "frac_ferroptosis")]
+        assert row["n_reference"] == 2 and row["mean_reference"] > 0.85 and row["z_prime"] > 0.5, row.to_dict()
+        assert row["flags"] == "" and row["pass"]

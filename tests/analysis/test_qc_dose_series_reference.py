@@ -45,3 +45,25 @@ def test_a_single_dose_reference_and_several_references_keep_every_well():
 def test_wells_without_doses_stay():
     wells = _plate([np.nan], [0.9], n_rep=3)
     assert len(top_dose_controls(wells[wells["role"] == "reference"])) == 3
+
+
+def test_a_series_of_one_well_per_dose_is_judged_on_its_top_two_doses():
+    # before: the single top-dose well alone: n_reference 1, Z′ NaN, no_controls, and the plate passed unjudged
+    wells = _plate([1e-8, 1e-7, 1e-6, 1e-5, 3e-5], [0.08, 0.3, 0.7, 0.93, 0.95], n_rep=1)
+    qc = plate_qc(wells, ["ferroptosis"]).iloc[0]
+    assert qc["n_reference"] == 2 and qc["mean_reference"] > 0.9, qc.to_dict()
+    assert qc["z_prime"] > 0.5 and qc["flags"] == "" and bool(qc["pass"])
+    top = top_dose_controls(wells[wells["role"] == "reference"])
+    assert sorted(top["concentration"]) == [1e-5, 3e-5]
+    # the same with a failed top dose: judged, and failed
+    bad = _plate([1e-8, 1e-7, 1e-6, 1e-5, 3e-5], [0.08, 0.3, 0.7, 0.06, 0.07], n_rep=1)
+    qc = plate_qc(bad, ["ferroptosis"]).iloc[0]
+    assert qc["n_reference"] == 2 and "low_z_prime" in qc["flags"] and not qc["pass"]
+
+
+def test_the_top_dose_with_two_wells_stays_alone_and_a_lone_top_takes_the_next_dose_whole():
+    wells = _plate([1e-7, 1e-6], [0.5, 0.9], n_rep=3)
+    assert sorted(top_dose_controls(wells[wells["role"] == "reference"])["concentration"]) == [1e-6] * 3
+    one_top = pd.concat([_plate([1e-7], [0.5], n_rep=3), _plate([1e-6], [0.9], n_rep=1)])
+    ref = one_top[one_top["role"] == "reference"]
+    assert sorted(top_dose_controls(ref)["concentration"]) == [1e-7] * 3 + [1e-6]
