@@ -10,6 +10,7 @@ finishes first and :class:`Terminated` is raised right after it.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,10 +33,28 @@ def received() -> bool:
     return bool(_state["received"])
 
 
+def _quiet_worker_teardown(unraisable) -> None:
+    """``sys.unraisablehook`` after a SIGTERM: a DataLoader worker the signal ended is no error to print.
+
+    A SIGTERM sent to the whole process group (``timeout``, SLURM, ``docker stop``) ends the DataLoader
+    workers too; the loader's ``__del__``, run as the teardown frees it, then reports each as
+    ``RuntimeError: DataLoader worker ... is killed by signal: Terminated`` with a traceback under the
+    run's own one-line "terminated (SIGTERM)". Anything else goes to the hook that was there.
+    """
+    exc = unraisable.exc_value
+    if isinstance(exc, RuntimeError) and "killed by signal: Terminated" in str(exc):
+        return
+    _previous_hook(unraisable)
+
+
+_previous_hook = sys.unraisablehook
+
+
 def _handler(signum, frame) -> None:
     if _state["received"]:
         return  # one is enough: the teardown it started runs on
     _state["received"] = True
+    sys.unraisablehook = _quiet_worker_teardown  # for the rest of this process: it is ending
     if _state["critical"]:
         _state["pending"] = True
         return
