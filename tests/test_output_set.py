@@ -44,18 +44,23 @@ def test_a_run_that_fails_leaves_the_folder_as_it_was(tmp_path):
     assert listing(folder) == before
 
 
+def _second_rename_raises(monkeypatch, exc: BaseException) -> None:
+    """``os.replace`` raises ``exc`` when the set puts its second output, ``b.csv``, in place."""
+    real = os.replace
+
+    def replace(src, dst):
+        if str(src).endswith(".b.csv.tmp"):
+            raise exc
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
 def test_a_failed_rename_is_undone(tmp_path, monkeypatch):
     folder = tmp_path / "out"
     earlier_run(folder)
     before = listing(folder)
-    real = os.replace
-
-    def replace(src, dst):
-        if str(src).endswith(".b.csv.tmp"):  # the second output cannot be put in place
-            raise PermissionError(1, "Operation not permitted", str(dst))
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    _second_rename_raises(monkeypatch, PermissionError(1, "Operation not permitted", "b.csv"))
     outputs = OutputSet(folder)
     outputs.path("a.csv").write_text("new a\n")
     outputs.path("b.csv").write_text("new b\n")
@@ -70,14 +75,7 @@ def test_ctrl_c_between_two_renames_is_undone(tmp_path, monkeypatch):
     folder = tmp_path / "out"
     earlier_run(folder)
     before = listing(folder)
-    real = os.replace
-
-    def replace(src, dst):
-        if str(src).endswith(".b.csv.tmp"):
-            raise KeyboardInterrupt
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    _second_rename_raises(monkeypatch, KeyboardInterrupt())
     outputs = OutputSet(folder)
     outputs.path("a.csv").write_text("new a\n")
     outputs.path("b.csv").write_text("new b\n")

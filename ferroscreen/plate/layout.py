@@ -19,16 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.errors import LayoutError
-from ferroscreen.plate.units import (
-    GRAMS_PER_LITRE,
-    MOLAR_DIVISORS,
-    UNCONVERTED_UNITS,
-    concentration_unit,
-    decimal_point,
-    format_molar,
-    round_molar,
-    to_molar,
-)
+from ferroscreen.plate.units import any_to_molar, concentration_unit, decimal_point, format_molar
 from ferroscreen.plate.wells import PlateFormat, normalize_well, well_to_rowcol
 
 #: Columns of a layout table, in order.
@@ -511,14 +502,11 @@ def _record_role(where: str, value) -> str:
 def _in_molar(where: str, value: float, unit_text: str, mw: float, column: str) -> tuple[float, str]:
     """``(molar, unit as ferroscreen spells it)`` of ``value`` written in ``unit_text`` (NaN where not molar)."""
     unit = concentration_unit(unit_text)
-    if unit in MOLAR_DIVISORS:
-        return to_molar(value, unit), unit
-    if unit in GRAMS_PER_LITRE:
-        return (round_molar(value * GRAMS_PER_LITRE[unit] / mw) if mw > 0 else math.nan), unit
-    if unit in UNCONVERTED_UNITS:
-        return math.nan, unit
-    raise LayoutError(f"{where}: unknown unit '{unit_text}' for {column} (molar: M, mM, uM, µM, nM, pM; mass with "
-                      f"an 'mw' in g/mol: ng/ml, µg/ml, mg/ml...; or %)")
+    molar = any_to_molar(value, unit, mw)
+    if molar is None:
+        raise LayoutError(f"{where}: unknown unit '{unit_text}' for {column} (molar: M, mM, uM, µM, nM, pM; mass "
+                          f"with an 'mw' in g/mol: ng/ml, µg/ml, mg/ml...; or %)")
+    return molar, unit
 
 
 def _record_doses(where: str, rec: dict) -> tuple[float, float | None, str, float, str]:

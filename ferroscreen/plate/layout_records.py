@@ -43,11 +43,10 @@ from ferroscreen.plate.layout import (
 from ferroscreen.plate.units import (
     GRAMS_PER_LITRE,
     MOLAR_DIVISORS,
-    UNCONVERTED_UNITS,
+    any_to_molar,
     concentration_unit,
     decimal_point,
     format_molar,
-    round_molar,
     split_value_unit,
     to_molar,
 )
@@ -365,13 +364,11 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
         if value == 0:  # a vehicle's 0 is 0 in any unit
             return 0.0, 0.0, unit
         raise LayoutError(f"{unit_at}: concentration given without a unit (M, mM, uM, nM, pM)")
-    if unit in MOLAR_DIVISORS:
-        return to_molar(value, unit), value, unit
-    if unit in GRAMS_PER_LITRE:  # the rescue agent's own weight, never the compound's
-        mw = _molecular_weight(rec, row, "mw" if column == "concentration" else "rescue_mw", unit, decimal_comma)
-        return round_molar(value * GRAMS_PER_LITRE[unit] / mw), value, unit
-    if unit in UNCONVERTED_UNITS:
-        return math.nan, value, unit
+    mw = (_molecular_weight(rec, row, "mw" if column == "concentration" else "rescue_mw", unit, decimal_comma)
+          if unit in GRAMS_PER_LITRE else math.nan)  # the rescue agent's own weight, never the compound's
+    molar = any_to_molar(value, unit, mw)
+    if molar is not None:
+        return molar, value, unit
     if column == "concentration":
         raise LayoutError(f"{unit_at}: unknown unit '{unit}' ({_UNITS_SAID})")
     raise LayoutError(f"{unit_at}: unknown or missing unit '{unit}' for rescue_concentration")

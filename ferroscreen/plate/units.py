@@ -108,6 +108,21 @@ def to_molar(value: float, unit: str) -> float:
     return round_molar(float(value) / MOLAR_DIVISORS[str(unit).strip()])
 
 
+def any_to_molar(value: float, unit: str, mw: float = math.nan) -> float | None:
+    """``value`` in a unit :func:`concentration_unit` spells, as molar; None for a unit it cannot convert.
+
+    A mass concentration (:data:`GRAMS_PER_LITRE`) is molar with the molecular weight ``mw`` (g/mol), else
+    NaN; the :data:`UNCONVERTED_UNITS` (``%``, ``x``) are NaN.
+    """
+    if unit in MOLAR_DIVISORS:
+        return to_molar(value, unit)
+    if unit in GRAMS_PER_LITRE:
+        return round_molar(value * GRAMS_PER_LITRE[unit] / mw) if mw > 0 else math.nan
+    if unit in UNCONVERTED_UNITS:
+        return math.nan
+    return None
+
+
 def round_molar(molar: float) -> float:
     """``molar`` to 12 significant digits (every conversion to molar ends here; see :func:`to_molar`)."""
     return float(f"{molar:.12g}") if math.isfinite(molar) else molar
