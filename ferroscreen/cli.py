@@ -888,12 +888,14 @@ def fit(
                                 dead_over=DeadOver(dead_over or "all").value,
                                 read=read, signal=ReaderSignal(signal).value, endpoint_h=endpoint_h,
                                 dead_read=dead_read)
-        if len(inputs) == 1 and loaded.kind == "wells":
-            from ferroscreen.score.export import exported_scoring
+        matched = loaded.options.get("export_record") or {}
+        if len(inputs) == 1 and loaded.kind == "wells" and matched.get("status") == "matches":
+            import json
 
-            if (record := exported_scoring(input_path)) is not None:  # export's wells.csv: how it was scored
-                store_attrs = record.get("scoring") or {}
-                loaded.options["exported_from"] = {"store": record.get("store"), "fractions": record.get("fractions")}
+            # export's wells.csv, checked against its export.json by load_fit_input: how it was scored
+            record = json.loads(Path(matched["path"]).read_text(encoding="utf-8"))
+            store_attrs = record.get("scoring") or {}
+            loaded.options["exported_from"] = {"store": record.get("store"), "fractions": record.get("fractions")}
     lay = loaded.layout
     for note in loaded.notes:
         typer.echo(note)
