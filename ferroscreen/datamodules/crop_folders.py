@@ -4,7 +4,8 @@
 included), either ``root/train/<class>`` + ``root/val/<class>`` or one tree
 (``root`` or ``root/train``) split at random by file (seeded). Files that are not
 images are left out and said. Class names are compared in Unicode NFC (macOS
-writes folder names in NFD).
+writes folder names in NFD). The bundle's ``training_data`` records one ``images_sha256``
+over the names (relative to ``root``) and contents of the ``image_files`` trained and validated on.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ferroscreen.datamodules.crop_base import (
     split_groups,
 )
 from ferroscreen.errors import FerroscreenError, ImageReadError
+from ferroscreen.hashing import files_digest
 from ferroscreen.io import load_image
 
 #: Crop image files (``.gif``/``.webp`` as OpenCV reads them; TIFF pages beyond the first are not read).
@@ -245,7 +247,9 @@ class CropFolderDataModule(CropDataModule):
         note = mixed_sizes_note(self.root, sides, size)
         if note:
             notes.append(note)
-        summary = {"source": str(self.root), "presplit": self.presplit, "crop_image_px": sides}
+        images_sha256, n_files = files_digest([*tp, *vp], self.root)
+        summary = {"source": str(self.root), "presplit": self.presplit, "crop_image_px": sides,
+                   "images_sha256": images_sha256, "image_files": n_files}
         if notes:
             summary["notes"] = notes
         return CropSets(

@@ -8,6 +8,11 @@ well's first scans (``alive_until_h``, before any death onset) give *alive*
 crops too, so that both classes come from the same wells (a well's look,
 e.g. an edge well's meniscus, then names no class). Wells are split between
 training and validation per class (no well feeds both).
+
+The bundle's ``training_data`` records, per acquisition, the layout's sha256 and one
+``images_sha256`` over the names (relative to the acquisition folder) and contents of the
+``image_files`` the crops came from (next scans included), so a model can be traced to the
+exact images it learned from, wherever the folder was copied.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from ferroscreen.datamodules.crop_base import (
 )
 from ferroscreen.datamodules.reference_labels import WellLabeller, well_order, wells_text
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.hashing import file_sha256, files_digest
 from ferroscreen.io import find_layout_beside, load_image, open_acquisition
 from ferroscreen.io.channels import choose_channel
+from ferroscreen.io.frames import frame_file
 from ferroscreen.io.planes import choose_plane
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.plate import read_layout
@@ -323,9 +330,14 @@ class ReferencePlateDataModule(CropDataModule):
                 f"until_h {self.until_h}): the labelled wells were imaged from {min(times):g} h to "
                 f"{max(times):g} h")
         well_class = {key: c for key, c in well_class.items() if key in used_wells}
+        read = [r.path for r in sel] + [p for nxt in nexts if nxt for p in ((nxt,) if isinstance(nxt, str) else nxt)
+                                        if p]
+        images_sha256, n_files = files_digest((frame_file(p) for p in read), root if root.is_dir() else root.parent)
         return _Labelled(sel, labels, nexts, well_class, skipped_modes, plates, {
             "source": str(root), "layout": str(layout_path), "format": acq.format, "channel": channel,
-            "z_plane": z_plane, "scan_interval_h": scan_interval_h(frames)}, notes, dropped)
+            "z_plane": z_plane, "scan_interval_h": scan_interval_h(frames),
+            "layout_sha256": file_sha256(layout_path), "images_sha256": images_sha256, "image_files": n_files},
+            notes, dropped)
 
     def build_sets(self) -> CropSets:  # noqa: D102
         parts = [self._source(k) for k in range(len(self.roots))]

@@ -16,7 +16,8 @@ absent or ``None`` for plate-trained and older bundles: crops are cut at ``crop_
 ``detector`` (the :class:`ferroscreen.crops.DetectorConfig` as a dict),
 ``next_scan`` (optional, default 0 / false: the number k of later scans the
 network also reads, crops (N, 1 + k, S, S); ``true`` in older bundles means 1),
-``temperature``, ``training_data`` (summary), ``validation`` (macro-F1,
+``temperature``, ``training_data`` (summary: sources, wells, crops per class, and the sha256 of
+the layout and of the image files trained on), ``validation`` (macro-F1,
 per-class metrics, confusion matrix with rows = true class), ``init``
 (ImageNet file or random), ``ferroscreen_version``, ``created``, ``config``
 (the training configuration), and optionally ``int8`` (metadata of the
