@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ferroscreen.decimal_marks import COMMA_DECIMAL, US_THOUSANDS, decimal_comma_column, notation
 from ferroscreen.errors import FerroscreenError
 
 DELIMITERS = (",", "\t", ";")
@@ -69,49 +70,39 @@ def _checked_text(text: str, sep: str, path: Path) -> str:
     return out.getvalue()
 
 
-#: A number with a decimal comma (``5,48``, ``-0,5``, ``1,5E-06``).
-_COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
-#: A number a US export could write with thousands separators (``1,234``, ``12,500,000``): no evidence of a
-#: decimal comma; any other comma number is (``5,48``, ``0,523``, ``-0,500``, ``1234,567``).
-_US_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+$")
-#: A number with points between groups of three digits, maybe a decimal comma after them (``1.234,5``, ``10.000``).
-_POINT_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")
-#: A number written with neither a point nor a comma (``30``, ``1e-6``).
-_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[eE][+-]?\d+)?$")
+def _thousands_points(table: pd.DataFrame, text: str, sep: str, path: Path, error: type[FerroscreenError],
+                      names: set[str]) -> None:
+    """Read in place the columns pandas took as numbers whose ``1.000`` (a thousand, or a one) the file explains.
 
-
-def _decimal_comma_column(column: pd.Series, name: str, path: Path,
-                          error: type[FerroscreenError]) -> pd.Series | None:
-    """``column`` (text) as floats when its cells are numbers written with a decimal comma; else None.
-
-    Every non-empty cell must be a number with no point or comma (``30``), with a decimal
-    comma (``3,33333``) or with points between thousands (``1.234,5``, ``10.000``: 1234.5,
-    10000), and one cell at least must hold a comma. Text (``15.01.2024``, ``RSL3``) leaves
-    the column as it is.
-
-    Raises:
-        FerroscreenError: (``error``) For a column of numbers that writes a decimal point
-            (``1.5``) beside a decimal comma (``0,5``): which one a cell means cannot be told.
+    A column holding such a cell and no decimal point of its own (``0.5``) takes the mark the file's
+    other number columns write: a decimal comma (``0,5``) makes ``1.000`` a thousand, a decimal point
+    keeps it a one. A semicolon file writing neither is refused (a tab-separated file without a decimal
+    comma anywhere reads points as decimal points).
     """
-    from ferroscreen.plate.units import decimal_point  # here: ferroscreen.plate's readers import this module
-
-    text = column[column.notna()].astype(str).str.strip()
-    text = text[text != ""]
-    if text.empty or not text.str.contains(",", regex=False).any():
-        return None
-    comma = text.str.match(_COMMA_DECIMAL) | text.str.match(_POINT_THOUSANDS) | text.str.match(_PLAIN_NUMBER)
-    if not comma.all():
-        points = text[~comma]
-        if points.str.contains(".", regex=False).all() and pd.to_numeric(points, errors="coerce").notna().all():
-            row = int(column.index.get_loc(points.index[0]))
-            first = text[text.str.contains(",", regex=False)].iloc[0]
-            raise error(f"{path}: column '{name}' row {row + 2}: '{points.iloc[0]}' writes a decimal point where "
-                        f"other rows write a decimal comma ('{first}'); write every number one way")
-        return None
-    values = [decimal_point(v.replace(".", "") if _POINT_THOUSANDS.match(v) else v) for v in text]
-    out = pd.Series(float("nan"), index=column.index, dtype=float)
-    out[text.index] = [float(v) for v in values]
-    return out
+    numeric = [k for k, c in enumerate(table.columns) if c.lower() not in names
+               and pd.api.types.is_numeric_dtype(table.iloc[:, k]) and not pd.api.types.is_bool_dtype(table.iloc[:, k])]
+    if not numeric:
+        return
+    raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    marks = {}
+    for k, col in enumerate(raw.columns):
+        if col.lower() not in names:
+            marks[k] = {notation(v.strip()) for v in raw.iloc[:, k]} - {""}
+    said = {m for found in marks.values() for m in found & {",", "."}}
+    for k in numeric:
+        if "1.000" not in marks.get(k, set()) or marks[k] & {".", ","}:  # its own mark said (decimal_comma_column)
+            continue
+        col = table.columns[k]
+        if said == {","}:
+            cells = raw.iloc[:, k].str.strip()
+            table.isetitem(k, pd.to_numeric(cells.str.replace(".", "", regex=False).replace("", None)))
+        elif sep == ";" and said != {"."}:
+            row = next(j for j, v in enumerate(raw.iloc[:, k]) if notation(v.strip()) == "1.000")
+            value = raw.iloc[row, k].strip()
+            raise error(f"{path}: column '{col}' row {row + 2}: '{value}' could be {value.replace('.', '')} or "
+                        f"{float(value):g} ('.' as a thousands separator or as the decimal mark) and no other number "
+                        f"in the file says which; write {value.replace('.', '')} or {float(value):g}")
 
 
 def decode_table_text(raw: bytes) -> str:
@@ -216,14 +207,15 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
         # a tab-separated file is decimal-comma only on evidence: '1,234' is a thousand in a US export
         def evidence(k: int) -> bool:
             text = table.iloc[:, k].dropna().astype(str).str.strip()
-            return bool((text.str.match(_COMMA_DECIMAL) & ~text.str.match(_US_THOUSANDS)).any())
+            return bool((text.str.match(COMMA_DECIMAL) & ~text.str.match(US_THOUSANDS)).any())
 
         if sep == ";" or any(evidence(k) for k in cols):
             for k in cols:
                 col = table.columns[k]
-                numbers = _decimal_comma_column(table.iloc[:, k], col, path, error)
+                numbers = decimal_comma_column(table.iloc[:, k], col, path, error)
                 if numbers is not None:
                     table.isetitem(k, numbers)
+        _thousands_points(table, text, sep, path, error, wanted)
     named = [k for k, c in enumerate(table.columns) if c.lower() in wanted
              and (table.iloc[:, k].isna().any() or pd.api.types.is_numeric_dtype(table.iloc[:, k]))]
     if named:  # a name that pandas took for missing (NA, null, #N/A) or for a number: read it again as text

@@ -96,3 +96,26 @@ def test_plate_names_keep_their_leading_zeros(tmp_path):
     assert table["plate"].tolist() == ["0012", "0013"] and table["n"].tolist() == [5, 6]
     path.write_text("plate,well,n\n12,B03,5\n")
     assert read_csv_table(path)["plate"].tolist() == [12]  # plain numbers stay numbers
+
+
+@pytest.mark.parametrize(("text", "doses"), [
+    ("well;dose;response\nA01;1.000;0,5\nA02;500;0,25\n", [1000, 500]),  # decimal commas elsewhere: a thousand
+    ("well;dose;response\nA01;1.000;0.5\nA02;500;2\n", [1.0, 500]),  # decimal points elsewhere: a one
+    ("well\tdose\tresponse\nA01\t1.000\t5\nA02\t500\t2\n", [1.0, 500]),  # a tab file with no comma anywhere
+    ("well;dose;response\nA01;1.000;5\nA02;0.5;2\n", [1.0, 0.5]),  # the column's own decimal point
+])
+def test_a_point_before_three_digits_reads_as_the_files_other_numbers_say(tmp_path, text, doses):
+    from ferroscreen.csv_tables import read_csv_table
+
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    assert read_csv_table(path)["dose"].tolist() == doses
+
+
+def test_a_point_before_three_digits_nothing_explains_is_refused(tmp_path):
+    from ferroscreen.csv_tables import read_csv_table
+
+    path = tmp_path / "t.csv"
+    path.write_text("well;dose;n_cells\nA01;1.000;50\nA02;500;20\n")
+    with pytest.raises(FerroscreenError, match=r"t.csv: column 'dose' row 2: '1.000' could be 1000 or 1"):
+        read_csv_table(path)

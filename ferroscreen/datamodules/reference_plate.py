@@ -38,8 +38,9 @@ from ferroscreen.datamodules.crop_base import (
 from ferroscreen.datamodules.reference_labels import WellLabeller, well_order, wells_text
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256, files_digest
-from ferroscreen.io import find_layout_beside, load_image, open_acquisition
+from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.io.channels import choose_channel
+from ferroscreen.io.detect import LAYOUT_BESIDE, layout_beside
 from ferroscreen.io.frames import frame_file
 from ferroscreen.io.planes import choose_plane
 from ferroscreen.io.scans import later_scans, scan_interval_h
@@ -253,9 +254,11 @@ class ReferencePlateDataModule(CropDataModule):
         """The labelled frames of the ``k``-th acquisition (its wells keyed ``(k, plate, well)``)."""
         root = self.roots[k]
         acq = open_acquisition(root, pattern=self.pattern, interval_h=self.interval_h)
-        layout_path = self.layout_paths[k] or find_layout_beside(root)
+        layout_path, beside_note = (self.layout_paths[k], "") if self.layout_paths[k] else layout_beside(root)
         if layout_path is None:
-            raise FerroscreenError(f"{root}: no layout.csv or .PlateMap beside the images; pass data.layout")
+            raise FerroscreenError(f"{root}: no {LAYOUT_BESIDE} in or beside the images; pass data.layout")
+        if beside_note:
+            rank_zero_info(f"note: {beside_note}")
         layout = read_layout(layout_path)
         frames = acq.frames
         channel, note = choose_channel(frames["channel"].astype(str), self.channel, "label-free", str(root),

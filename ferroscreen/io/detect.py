@@ -226,16 +226,41 @@ def refuse_stacked_ome(paths) -> None:
                                    "positions by well (B2-Site_0, Well B02) or export it as an HCS plate") from None
 
 
-def find_layout_beside(root: Path) -> Path | None:
-    """A ``layout.csv``, ``layout.xlsx`` or single ``*.PlateMap`` in or next to an acquisition folder."""
+#: Names of the layout files taken beside an acquisition (:func:`layout_beside`), in any letter case; the first first.
+LAYOUT_NAMES = ("layout.csv", "layout.xlsx")
+#: What :func:`layout_beside` looks for, for messages that it found none (``no {LAYOUT_BESIDE} beside ...``).
+LAYOUT_BESIDE = "layout.csv, layout.xlsx (any letter case) or single .PlateMap"
+
+
+def layout_beside(root: Path) -> tuple[Path | None, str]:
+    """The layout file in an acquisition folder, else in its parent (None when neither holds one); and a note.
+
+    A folder's layout file is its ``layout.csv``, else its ``layout.xlsx`` (any letter case: ``Layout.xlsx``),
+    else its one ``*.PlateMap`` (several plate maps name none); see :data:`LAYOUT_BESIDE`. Where the folder
+    holds more than one of these names (``layout.csv`` and ``layout.xlsx``, ``layout.csv`` and ``Layout.csv``),
+    the note names the one used and those not read (else it is ``""``): a caller that reads the layout says it.
+    """
     for folder in (root, root.parent):
-        for name in ("layout.csv", "layout.xlsx"):
-            if (folder / name).is_file():
-                return folder / name
-        maps = sorted(folder.glob("*.PlateMap"))
+        try:
+            names = [p.name for p in folder.iterdir()]
+        except OSError:  # no folder (an acquisition that is one file names its folder as the parent)
+            continue
+        found = sorted((folder / n for n in names if n.lower() in LAYOUT_NAMES and (folder / n).is_file()),
+                       key=lambda p: (LAYOUT_NAMES.index(p.name.lower()), p.name != p.name.lower(), p.name))
+        if found:
+            others = ", ".join(p.name for p in found[1:])
+            note = (f"{folder}: {found[0].name} is the layout of {root.name}; {others} beside it is not read (pass "
+                    f"--layout to use another)") if others else ""
+            return found[0], note
+        maps = [folder / n for n in sorted(names) if n.lower().endswith(".platemap") and (folder / n).is_file()]
         if len(maps) == 1:
-            return maps[0]
-    return None
+            return maps[0], ""
+    return None, ""
+
+
+def find_layout_beside(root: Path) -> Path | None:
+    """The layout file :func:`layout_beside` finds for an acquisition (its note aside), else None."""
+    return layout_beside(root)[0]
 
 
 def refuse_acquisition_options(path: Path, what: str, fmt: str | None = None, channel: str | None = None,

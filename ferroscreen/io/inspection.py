@@ -13,8 +13,8 @@ from ferroscreen.io.acquisition import MISSING_SITES_NOTE, site_lines
 from ferroscreen.io.cellprofiler import SQLITE_SUFFIXES, looks_like_cellprofiler, read_cellprofiler
 from ferroscreen.io.detect import (
     detect_format,
-    find_layout_beside,
     images_in_subfolders,
+    layout_beside,
     open_acquisition,
     plain_images,
     subfolder_note,
@@ -260,7 +260,9 @@ def _inspect(path: Path, layout: Path | list[Path] | None, fmt: str | None, inte
         "skipped_files": [{"path": p, "reason": r} for p, r in acq.skipped],
         "notes": [n for n in acq.notes if not n.startswith(MISSING_SITES_NOTE)],  # shown under missing frames
     }
-    lay_path = layout or find_layout_beside(path if path.is_dir() else path.parent)
+    lay_path, beside_note = (layout, "") if layout else layout_beside(path if path.is_dir() else path.parent)
+    if beside_note:
+        out["notes"].append(beside_note)
     if lay_path is not None:
         out["layout_check"] = _compare(_pairs(f), lay_path)
     return out

@@ -61,10 +61,15 @@ KNOWN_MODES = (
     "cytostatic",
 )
 
-#: Layout columns that mark wells to leave out of the analysis (first one present is used).
-EXCLUDE_COLUMNS = ("exclude", "excluded")
-_NOT_EXCLUDED = {"", "0", "no", "n", "false", "f", "nan", "none", "<na>", "na", "n/a", "nat"}
-_EXCLUDED = {"1", "yes", "y", "true", "t", "x"}
+#: Layout columns that mark wells to leave out of the analysis (first one present is used; German ``Ausschluss``).
+EXCLUDE_COLUMNS = ("exclude", "excluded", "ausschluss")
+#: ``exclude`` cells that keep a well (lower case): blank and missing marks, no/false in English and German
+#: (German Excel's ``FALSCH``), and "fine" (``ok``, German ``i.O.``, "in Ordnung").
+_NOT_EXCLUDED = {"", "0", "no", "n", "false", "f", "nan", "none", "<na>", "na", "n/a", "nat", "-", "--",
+                 "nein", "falsch", "ok", "okay", "i.o.", "io", "i. o.", "in ordnung", "keep", "include", "included"}
+#: ``exclude`` cells that exclude a well for no reason given (reason ``excluded``): yes/true in English and German
+#: (``WAHR``), a cross.
+_EXCLUDED = {"1", "yes", "y", "true", "t", "x", "ja", "j", "wahr", "exclude", "excluded", "ausgeschlossen"}
 
 
 def _exclusion_text(value) -> str:
@@ -85,15 +90,17 @@ def _number_or_none(text: str) -> float | None:
 def exclusion_reasons(values: Iterable) -> list[str]:
     """Why each well is excluded ("" for a well that is used), from an ``exclude`` column.
 
-    Blank or missing (None, NaN, ``pd.NA``, ``<NA>``, ``NA``), ``no``, ``false`` and zero in any
-    spelling (``0``, ``0.0``, ``-0``: a 0/1 column pandas wrote as floats) keep the well; ``yes``,
-    ``true``, ``x`` and any other number (``1``, ``1.0``) exclude it (reason ``excluded``); any other
-    text excludes it and is the reason (``bubble``, ``contaminated``).
+    Blank or missing (None, NaN, ``pd.NA``, ``<NA>``, ``NA``, ``-``), ``no``, ``false``, ``ok``, their
+    German words (``nein``, ``falsch``/``FALSCH``, ``i.O.``) and zero in any spelling (``0``, ``0.0``,
+    ``-0``: a 0/1 column pandas wrote as floats) keep the well; ``yes``, ``true``, ``x``, ``excluded``,
+    the German ``ja`` and ``wahr``/``WAHR``, and any other number (``1``, ``1.0``) exclude it (reason
+    ``excluded``); any other text excludes it and is the reason (``bubble``, ``contaminated``,
+    ``Luftblase``). Letter case does not matter.
     """
     out = []
     for v in values:
         text = _exclusion_text(v)
-        low = text.lower()
+        low = " ".join(text.lower().split())
         number = _number_or_none(text)
         if low in _NOT_EXCLUDED or number == 0:
             out.append("")
@@ -108,9 +115,13 @@ def exclusion_reasons(values: Iterable) -> list[str]:
 VEHICLE_NAMES = ("dmso", "vehicle", "water", "h2o", "pbs", "medium", "media", "ethanol", "etoh")
 #: Untreated and mock-treated controls, read as vehicle wells too when no role is given.
 UNTREATED_NAMES = ("untreated", "mock", "control", "vehicle control", "solvent", "no treatment", "no drug",
-                   "cells only", "dmso control", "dmso only", "media only", "medium only", "lipofectamine only",
-                   "reagent only", "mock transfected", "mock transfection")
+                   "cells only", "dmso control", "dmso only", "lipofectamine only", "reagent only", "mock transfected",
+                   "mock transfection")
 _SHARE = re.compile(r"\(?\s*\d+(?:[.,]\d+)?\s*%\s*(?:v/v)?\s*\)?")
+#: Compound names of a no-cell blank (:func:`is_blank_name`), as words: ``medium only``, ``no cells``, ``cell-free``.
+_BLANK_NAME = re.compile(r"^(?:(?:cell culture |culture )?medi(?:um|a) (?:only|alone|blank)|blank(?: medi(?:um|a))?"
+                         r"|empty|(?:medi(?:um|a) )?cell ?free(?: medi(?:um|a))?"
+                         r"|(?:.+ )?(?:no cells?|without cells)(?: .+)?)$")
 
 
 def is_vehicle_name(name: str, untreated: bool = True) -> bool:
@@ -121,6 +132,19 @@ def is_vehicle_name(name: str, untreated: bool = True) -> bool:
     """
     text = " ".join(_SHARE.sub(" ", str(name)).replace("_", " ").lower().split())
     return text in VEHICLE_NAMES or (untreated and text in UNTREATED_NAMES)
+
+
+def is_blank_name(name: str) -> bool:
+    """Whether a compound name says a well without cells (role ``empty``), letter case and punctuation aside.
+
+    ``Medium only``, ``media only``, ``medium alone``, ``medium blank``, ``blank``, and any name saying there are
+    no cells (``no cells``, ``Medium (no cells)``, ``DMSO without cells``), ``cell-free`` (``cell free medium``):
+    a plate read's background (its reading is subtracted as the blank), an imaged well without cells. A medium
+    written alone (``medium``, ``media``) is the untreated control of cells in medium, a vehicle
+    (:func:`is_vehicle_name`); so is ``cells only``.
+    """
+    text = " ".join(re.sub(r"[\s_\-.,;:()\[\]/]+", " ", str(name)).lower().split())
+    return bool(_BLANK_NAME.match(text))
 
 
 _UNNAMED = 3

@@ -10,6 +10,7 @@ validation failure raises :class:`~ferroscreen.errors.LayoutError` with a messag
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from ferroscreen.csv_tables import decode_table_text
@@ -40,12 +41,20 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _delimiter(lines: list[str]) -> str:
-    """The delimiter of the first line holding two or more (a title above plate grids may hold fewer)."""
-    line = next((ln for ln in lines[:50] if max(ln.count(d) for d in ",;\t") >= 2), lines[0])
-    try:
-        return csv.Sniffer().sniff(line, delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
+    """The delimiter most of the first 50 lines hold more of than of the others (comma when none does).
+
+    Quoted text is left out of the count, and a line holding two delimiters equally often counts for
+    neither: a title ``HT1080, 5000 cells/well, 72 h;;;`` above a semicolon table, or a grid row of decimal
+    commas (``A;0,5;2,5``), does not outvote the table's lines.
+    """
+    votes = dict.fromkeys(",;\t", 0)
+    for line in lines[:50]:
+        counts = {d: re.sub(r'"[^"]*"', "", line).count(d) for d in votes}
+        top = max(counts.values())
+        if top and list(counts.values()).count(top) == 1:
+            votes[max(counts, key=counts.get)] += 1
+    best = max(votes.values())
+    return next(d for d, n in votes.items() if n == best) if best else ","
 
 
 def _table_records(path: Path, lines: list[str], delim: str, first: int = 0) -> tuple[list[str], list[LayoutRecord]]:
@@ -85,9 +94,12 @@ def read_layout_csv(
 
     Args:
         path: The file (comma, semicolon or tab separated; UTF-8 with or without BOM, UTF-16
-            with BOM, or Windows-1252 as older Excel saves it; decimal commas in semicolon/tab
-            separated files). Columns are named as :mod:`ferroscreen.plate.layout_records`
-            reads them (``gene`` for ``compound``, ``concentration (uM)``...).
+            with BOM, or Windows-1252 as older Excel saves it). In a semicolon or tab separated
+            file each number column decides its decimal mark: a decimal comma (``0,5``; ``1.000``
+            beside it is a thousand), else a decimal point (``2.5``; ``1,000`` beside it is a
+            thousand), else the mark the file's other number columns write. Columns are named as
+            :mod:`ferroscreen.plate.layout_records` reads them (``gene`` for ``compound``,
+            ``concentration (uM)``...).
         plate_format: Plate format to validate wells against; by default a grid's own, or the
             smallest of 96/384/1536 that holds every well.
         extra_modes: Mode names accepted besides :data:`~ferroscreen.plate.layout.KNOWN_MODES`.
@@ -97,7 +109,9 @@ def read_layout_csv(
         ``plate_id`` column, and a set of grids, is the plate named by the file's stem.
 
     Raises:
-        LayoutError: Naming file, line and column (or grid and well) of the first problem found.
+        LayoutError: Naming file, line and column (or grid and well) of the first problem found; a number
+            column mixing decimal points and commas, and a ``1.000`` or ``1,000`` no number of the file
+            tells the mark of, are refused.
     """
     path = Path(path)
     try:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ferroscreen.decimal_marks import decimal_comma_column, notation
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate.agents import rescue_agent_index
 from ferroscreen.plate.control_names import is_neg_ctrl_name
@@ -38,6 +39,7 @@ from ferroscreen.plate.layout import (
     ROLES,
     PlateLayout,
     exclusion_reasons,
+    is_blank_name,
     is_vehicle_name,
 )
 from ferroscreen.plate.units import (
@@ -47,6 +49,8 @@ from ferroscreen.plate.units import (
     concentration_unit,
     decimal_point,
     format_molar,
+    misread_micro_hint,
+    same_unit,
     split_value_unit,
     to_molar,
 )
@@ -192,15 +196,16 @@ def column_key(name: str) -> str:
 def is_layout_column(name: str) -> bool:
     """Whether ``name`` names what a layout says about a well (compound, concentration, role, mode...).
 
-    Plate and well columns, and names of no layout column, do not count: a sheet whose
-    columns are only these is no layout.
+    Molecular weights (``MW``, ``rescue_mw``: a grid or sheet of them) count; plate and well columns,
+    and names of no layout column, do not: a sheet whose columns are only these is no layout.
     """
     try:
         conc = _concentration_name(name)
     except ColumnProblem:
         return True  # a concentration in another unit: a layout column, refused as such
-    key = conc[0] if conc else column_key(name)
-    said = set(LAYOUT_COLUMNS[2:]) | set(EXCLUDE_COLUMNS) | {"rescue_unit"} | set(ROLE_COLUMN_ALIASES)
+    key = conc[0] if conc else _mw_key(name) or column_key(name)
+    said = set(LAYOUT_COLUMNS[2:]) | set(EXCLUDE_COLUMNS) | set(ROLE_COLUMN_ALIASES)
+    said |= {"rescue_unit", "mw", "rescue_mw"}
     said |= {a for col, aliases in COLUMN_ALIASES.items() if col not in ("plate_id", "well") for a in aliases}
     return key in said
 
@@ -237,7 +242,8 @@ def _concentration_name(name: str) -> tuple[str, str] | None:
     if unit:
         return column_key(m["stem"]), unit
     if m["u1"]:
-        raise ColumnProblem(name, f"column '{name}': unknown unit '{m['u1']}' ({_UNITS_SAID})")
+        raise ColumnProblem(name, f"column '{name}': unknown unit '{m['u1']}' "
+                                  f"({misread_micro_hint(m['u1']) or _UNITS_SAID})")
     return None  # dose_group: no unit after a concentration's name
 
 
@@ -354,7 +360,7 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
     given = row.get(unit_column, "")
     given = concentration_unit(given) or given
     units = [u for u in (cell_unit, header_unit, given) if u]
-    if len(set(units)) > 1:
+    if any(not same_unit(u, units[0]) for u in units[1:]):  # µM, μM and uM are one unit
         raise LayoutError(f"{rec.where(column)}: units disagree ({' vs '.join(dict.fromkeys(units))})")
     unit = units[0] if units else fallback_unit
     if math.isnan(value):
@@ -370,8 +376,102 @@ def _molar(rec: LayoutRecord, row: dict, column: str, unit_column: str, header_u
     if molar is not None:
         return molar, value, unit
     if column == "concentration":
-        raise LayoutError(f"{unit_at}: unknown unit '{unit}' ({_UNITS_SAID})")
-    raise LayoutError(f"{unit_at}: unknown or missing unit '{unit}' for rescue_concentration")
+        raise LayoutError(f"{unit_at}: unknown unit '{unit}' ({misread_micro_hint(unit) or _UNITS_SAID})")
+    hint = f" ({misread_micro_hint(unit)})" if misread_micro_hint(unit) else ""
+    raise LayoutError(f"{unit_at}: unknown or missing unit '{unit}' for rescue_concentration{hint}")
+
+
+#: Layout columns of numbers (keys as :func:`layout_columns` gives them) whose decimal mark each decides.
+_NUMBER_COLUMNS = ("concentration", "rescue_concentration", "mw", "rescue_mw", "drug2_conc")
+
+
+class _MixedMarks(LayoutError):
+    """A column of numbers writing a decimal point beside a decimal comma (placed by :func:`_numbers_one_way`)."""
+
+
+def _numbers_one_way(names: dict[str, str], records: list[LayoutRecord], source: Path) -> list[LayoutRecord]:
+    """``records`` with the numbers of the number columns written with a decimal point and no thousands separator.
+
+    Each column decides its decimal mark, as a tidy table's does
+    (:func:`~ferroscreen.csv_tables.read_csv_table`): a column writing a decimal comma (``0,5``) reads
+    ``1.000`` as a thousand and ``2.500,5`` as 2500.5, one writing a decimal point (``2.5``) reads
+    ``1,000`` as a thousand; a column writing neither takes the mark the file's other number columns write.
+
+    Raises:
+        LayoutError: Naming the cell, for a column writing both marks (``62.5`` beside ``2,5``), and for
+            ``1.000`` or ``1,000`` in a column no number of the file tells the mark of.
+    """
+    cells: dict[str, list[tuple[int, str, str]]] = {}  # column -> (record, header name, number text)
+    for k, rec in enumerate(records):
+        for name, text in rec.values.items():
+            if names.get(name) in _NUMBER_COLUMNS and text.strip().lower() not in ("", *MISSING_TEXT):
+                cells.setdefault(names[name], []).append((k, name, split_value_unit(text.strip())[0]))
+    marks = {column: {notation(number) for *_, number in found} for column, found in cells.items()}
+    said = {mark for found in marks.values() for mark in found & {",", "."}}
+    records = list(records)
+    for column, found in cells.items():
+        mark = "," if "," in marks[column] else "." if "." in marks[column] else ""
+        if not mark and marks[column] & {"1.000", "1,000"}:
+            if len(said) != 1:
+                k, name, text = next(c for c in found if notation(c[2]) in ("1.000", "1,000"))
+                sep = "." if "." in text else ","
+                one = text.replace(sep, ".").rstrip("0").rstrip(".")
+                raise LayoutError(f"{records[k].where(name)}: '{text}' could be {text.replace(sep, '')} or {one} "
+                                  f"('{sep}' as a thousands separator or as the decimal mark) and no other number in "
+                                  f"the file says which; write {text.replace(sep, '')} or {one}")
+            mark = next(iter(said))
+        read = None  # a decimal-comma column's numbers as the tidy tables read them (None: as written)
+        if mark == "," and any("," in number for *_, number in found):
+            try:
+                read = decimal_comma_column(pd.Series([n for *_, n in found]), column, source, _MixedMarks)
+            except _MixedMarks:  # a decimal point beside a decimal comma: named at its cell
+                k, name, text = next((c for c in found if notation(c[2]) == "."), found[0])
+                first = next((n for *_, n in found if notation(n) == ","), "")
+                raise LayoutError(f"{records[k].where(name)}: '{text}' writes a decimal point where other cells of "
+                                  f"the column write a decimal comma ('{first}'); write every number one way") from None
+        for j, (k, name, number) in enumerate(found):
+            if read is not None:
+                written = repr(float(read.iloc[j]))
+            elif mark:
+                written = number.replace("." if mark == "," else ",", "").replace(",", ".")
+            else:
+                continue
+            try:
+                same = float(number) == float(written)
+            except ValueError:
+                same = False
+            if not same:
+                rec = records[k]
+                text = rec.values[name].strip()
+                records[k] = LayoutRecord({**rec.values, name: written + text[len(number):]}, rec.where, rec.origin,
+                                          rec.plate)
+    return records
+
+
+def _dose_unit(unit: str) -> str:
+    """``unit`` as ferroscreen spells it when it is a molar or mass concentration's, else ''."""
+    unit = concentration_unit(unit)
+    return unit if unit in MOLAR_DIVISORS or unit in GRAMS_PER_LITRE else ""
+
+
+def _unread_doses(names: dict[str, str], records: list[LayoutRecord]) -> dict[str, str]:
+    """Columns read as no layout column that look like the doses: ``{header name: its unit}``.
+
+    A column looks so when its name ends in a concentration's unit (``Konz. (µM)``, ``Dosis [nM]``) or
+    every cell of it is a number with such a unit (``0,5 µM``; the unit is then '').
+    """
+    found = {}
+    for name, key in names.items():
+        if key in LAYOUT_COLUMNS or is_layout_column(name):
+            continue
+        m = _NAME_THEN_UNIT.match(str(name).strip())
+        if m and (unit := _dose_unit(m["u1"] or m["u2"])):
+            found[name] = unit
+            continue
+        cells = [v for rec in records if (v := rec.values.get(name, "").strip()) and v.lower() not in MISSING_TEXT]
+        if cells and all(_dose_unit(split_value_unit(v)[1]) for v in cells):
+            found[name] = ""
+    return found
 
 
 class UnsaidControl(ValueError):
@@ -421,7 +521,8 @@ def _role(rec: LayoutRecord, row: dict, column: str = "role") -> str:
         if is_vehicle_name(compound, untreated=False):
             return "vehicle"
         if not _dosed(row.get("concentration", "")):  # names that say a control only where no dose says otherwise
-            if column_key(compound) in UNUSED_MARKS or compound.strip().lower() in UNUSED_MARKS:
+            if column_key(compound) in UNUSED_MARKS or compound.strip().lower() in UNUSED_MARKS \
+                    or is_blank_name(compound):  # medium only, no cells: the no-cell blank
                 return "empty"
             if is_vehicle_name(compound):
                 return "vehicle"
@@ -429,6 +530,8 @@ def _role(rec: LayoutRecord, row: dict, column: str = "role") -> str:
                 return "neg_ctrl"
         return "rescue" if row.get("rescue_agent") else "sample"
     if role in CONTROL_WORDS:
+        if compound and is_blank_name(compound):
+            return "empty"
         if compound and is_vehicle_name(compound):
             return "vehicle"
         if compound and is_neg_ctrl_name(compound):
@@ -594,7 +697,8 @@ def layout_from_records(
         plate_format: Format to check wells against; by default the smallest of 96/384/1536 that
             holds every well.
         extra_modes: Mode names accepted besides :data:`KNOWN_MODES`.
-        decimal_comma: Whether numbers may be written with a decimal comma.
+        decimal_comma: Whether numbers may be written with a decimal comma (a semicolon or tab separated
+            file): each number column then decides its decimal mark (:func:`_numbers_one_way`).
         header_where: Where the header is, for problems with the columns (default: the file), or
             where the column named so is (grids: each column is a grid of its own).
         form: The layout's :attr:`~ferroscreen.plate.layout.PlateLayout.form`.
@@ -622,6 +726,8 @@ def layout_from_records(
     except ColumnProblem as exc:
         raise LayoutError(f"{at(exc.column)}: {exc}") from None
     columns = list(names.values())
+    if decimal_comma:
+        records = _numbers_one_way(names, records, source)
     if "well" not in columns:
         raise NotALayout(f"{at()}: missing required column 'well' (header: {', '.join(header)})")
     modes = set(KNOWN_MODES) | set(extra_modes)
@@ -723,6 +829,11 @@ def layout_from_records(
         raise LayoutError(f"{unsaid_at}: role 'control' does not say which control ({wells}) and {why}; write "
                           f"neg_ctrl or pos_ctrl there (vehicle for a vehicle well)")
     notes = []
+    if "concentration" not in columns:
+        notes += [f"{at(name)}: column '{name}' is not read as the doses: a dose column is named concentration, "
+                  f"conc or dose, with or without a unit ('concentration (µM)', 'dose_nM'); name it "
+                  f"'concentration{f' ({unit})' if unit else ''}' if it holds the doses"
+                  for name, unit in _unread_doses(names, records).items()]
     if disagree:
         examples = "; ".join(f"{shown(p, w)}: {r} vs {o}" for p, w, r, o in disagree[:3])
         notes.append(f"{source}: columns 'role' and '{other_role}' disagree in {len(disagree)} well(s) ({examples}"

@@ -13,11 +13,13 @@ A table or grid set counts when it names a layout column (``compound`` or one of
 ``concentration``, ``role``, ``mode``...); sheets holding none (notes, instructions, a plate
 read kept beside the layout) are passed over. Wells without a plate
 id take the sheet's name when several sheets hold layouts, else the file's stem; grids named by
-their sheets together describe one plate.
+their sheets together describe one plate. Hidden sheets (an old template kept out of sight) are not
+read: the layout's notes name each one that holds a layout.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from ferroscreen.errors import LayoutError
@@ -41,14 +43,19 @@ def _letters(index: int) -> str:
 
 def _table(path: Path, title: str, rows: list[tuple[int, list[str]]], k: int
            ) -> tuple[list[str], list[LayoutRecord], str]:
-    """``(header, records, header place)`` of a table sheet whose header is ``rows[k]``."""
+    """``(header, records, header place)`` of a table sheet whose header is ``rows[k]``.
+
+    The table spans the header's cells from its first named one to its last: blank columns on
+    either side (a margin column ``A``) are no part of it, and a value in one is refused.
+    """
     number, header_cells = rows[k]
     width = len(header_cells)
     while width and not header_cells[width - 1]:
         width -= 1
-    header = header_cells[:width]
+    start = next(i for i in range(width) if header_cells[i])  # the header row names a well column: some cell is set
+    header = header_cells[start:width]
     sheet = f"{path}: sheet '{title}'"
-    blank = [_letters(i) for i, h in enumerate(header) if not h]
+    blank = [_letters(start + i) for i, h in enumerate(header) if not h]
     if blank:
         raise LayoutError(f"{sheet} row {number}: header cell {blank[0]}{number} is empty")
     records = []
@@ -58,16 +65,39 @@ def _table(path: Path, title: str, rows: list[tuple[int, list[str]]], k: int
         extra = [i for i in range(width, len(cells)) if cells[i]]
         if extra:
             raise LayoutError(f"{sheet} cell {_letters(extra[0])}{row_no}: a value beyond the header's "
-                              f"{width} columns")
+                              f"{width - start} columns ({_letters(start)} to {_letters(width - 1)})")
+        before = [i for i in range(min(start, len(cells))) if cells[i]]
+        if before:
+            raise LayoutError(f"{sheet} cell {_letters(before[0])}{row_no}: a value left of the header's first "
+                              f"column {_letters(start)}")
 
         def at(column: str | None, row_no=row_no) -> str:
             if column in header:
-                return f"{sheet} cell {_letters(header.index(column))}{row_no} (column '{column}')"
+                return f"{sheet} cell {_letters(start + header.index(column))}{row_no} (column '{column}')"
             return f"{sheet} row {row_no}"
 
-        values = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
+        values = {h: (cells[start + i] if start + i < len(cells) else "") for i, h in enumerate(header)}
         records.append(LayoutRecord(values, at, f"sheet '{title}' row {row_no}", title))
     return header, records, f"{sheet} row {number}"
+
+
+def _hidden_sheets(path: Path) -> set[str]:
+    """Titles of the workbook's hidden and very hidden sheets (read after :func:`workbook_rows` has read it)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
+    try:
+        return {sheet.title for sheet in book.worksheets if sheet.sheet_state != "visible"}
+    finally:
+        book.close()
+
+
+def _holds_layout(rows: list[tuple[int, list[str]]], title: str) -> bool:
+    """Whether a sheet's rows look like a layout: grids of which one names a layout column, or a table's header."""
+    names = grid_names(rows, default_name=title)
+    if names:
+        return any(is_layout_column(n) for n in names)
+    return table_header_index(rows) is not None
 
 
 def read_layout_xlsx(
@@ -77,14 +107,21 @@ def read_layout_xlsx(
 ) -> PlateLayout:
     """Read and validate a layout workbook.
 
+    Hidden and very hidden sheets are passed over, each that holds a layout said in a note
+    (``sheet 'Vorlage alt' is hidden: not read``).
+
     Raises:
         NotALayout: If no sheet holds a layout table or grids.
-        LayoutError: For an unreadable workbook or invalid cells, naming file, sheet and cell.
+        LayoutError: For an unreadable workbook or invalid cells, naming file, sheet and cell; for a
+            workbook whose only layouts are on hidden sheets.
     """
     path = Path(path)
     sheets: dict[str, list[tuple[int, list[str]]]] = {}
     for title, number, cells in workbook_rows(path, LayoutError, fill_merged=True):
         sheets.setdefault(title, []).append((number, [cell_text(c) for c in cells]))
+    hidden = _hidden_sheets(path)
+    passed_over = [title for title, rows in sheets.items() if title in hidden and _holds_layout(rows, title)]
+    sheets = {title: rows for title, rows in sheets.items() if title not in hidden}
     tables, grid_plates, sheet_grids = [], [], []
     for title, rows in sheets.items():
         names = grid_names(rows, default_name=title)
@@ -103,6 +140,10 @@ def read_layout_xlsx(
         elif (k := table_header_index(rows)) is not None:
             tables.append((title, *_table(path, title, rows, k)))
     n_plates = len(tables) + len(grid_plates) + bool(sheet_grids)
+    if not n_plates and passed_over:
+        titles = ", ".join(f"'{t}'" for t in passed_over)
+        raise LayoutError(f"{path}: its layout is on hidden sheet(s) only ({titles}); unhide the sheet to read "
+                          f"(right-click a sheet tab > Unhide) and save")
     if not n_plates:
         raise NotALayout(
             f"{path}: no sheet holds a layout (a table with a 'well' and a 'compound' column, or plate grids "
@@ -123,4 +164,6 @@ def read_layout_xlsx(
             path, header, records, plate_format or blocks[0].plate_format, extra_modes,
             header_where=lambda column, corners=corners: corners.get(column, str(path)), form="xlsx")))
     fmt = PlateFormat.from_n_wells(plate_format) if isinstance(plate_format, int) else plate_format
-    return combine_layouts(parts, path, "xlsx", fmt)
+    layout = combine_layouts(parts, path, "xlsx", fmt)
+    layout.notes.extend(f"{path}: sheet '{title}' is hidden: not read" for title in passed_over)
+    return layout

@@ -90,6 +90,37 @@ def decimal_point(text: str) -> str:
     return text.replace(",", ".") if "," in text and "." not in text else text
 
 
+def same_unit(a: str, b: str) -> bool:
+    """Whether two units as :func:`concentration_unit` spells them are one (``µM``, ``μM``, ``uM``; ``mg/ml``, ``g/l``).
+
+    Molar units compare by their divisor to molar, mass concentrations by their grams per litre;
+    any other unit only with itself.
+    """
+    for table in (MOLAR_DIVISORS, GRAMS_PER_LITRE):
+        if a in table and b in table:
+            return table[a] == table[b]
+    return a == b
+
+
+#: How a µ reads when a file's encoding is taken for another: Excel's "CSV (MS-DOS)" (cp850) or an
+#: old DOS code page read as Windows-1252 (``æ``); UTF-8 read as Windows-1252 (``Âµ``, Greek ``Î¼``);
+#: a character an encoding could not hold (``?``, ``\ufffd``).
+_MISREAD_MICRO = ("Âµ", "Î¼", "æ", "\ufffd", "?")
+
+
+def misread_micro_hint(unit: str) -> str:
+    """What to do about an unknown ``unit`` that is a µ unit with its µ mangled by an encoding ('' for any other).
+
+    ``æM`` (``µM`` in a cp850 file read as Windows-1252) gives ``'æM' looks like µM with its µ mangled by the
+    file's encoding, as Excel's 'CSV (MS-DOS)' saves it; save the file as 'CSV UTF-8'``.
+    """
+    for bad in _MISREAD_MICRO:
+        if bad in unit and concentration_unit(unit.replace(bad, "u", 1)):
+            return (f"'{unit}' looks like {unit.replace(bad, 'µ', 1)} with its µ mangled by the file's encoding, as "
+                    f"Excel's 'CSV (MS-DOS)' saves it; save the file as 'CSV UTF-8'")
+    return ""
+
+
 def is_molar_unit(unit: str) -> bool:
     """Whether ``unit`` is a molar unit ferroscreen converts (M, mM, uM/µM, nM, pM, fM)."""
     return str(unit).strip() in MOLAR_DIVISORS

@@ -55,7 +55,7 @@ from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.plate import KNOWN_MODES, exclusion_reasons, normalize_well, read_layouts
-from ferroscreen.plate.layout import is_vehicle_name
+from ferroscreen.plate.layout import is_blank_name, is_vehicle_name
 
 #: Numeric columns of either rescue schema (potency ratios, or the analysis rescue table).
 RESCUE_NUMERIC = ("ratio", "delta_lo", "delta_hi", "fieller_lo", "fieller_hi", "p_value", "ec50_alone",
@@ -310,6 +310,9 @@ def _prepare_wells(res: Results, path: Path) -> None:
         if col not in wells.columns:
             wells[col] = np.nan
     if res.has_layout:
+        undosed = ~(pd.to_numeric(wells["concentration"], errors="coerce") > 0)
+        blank = wells["compound"].map(is_blank_name) & (wells["role"] == "") & undosed  # medium only: no cells
+        wells.loc[blank, "role"] = "empty"
         vehicle = wells["compound"].map(is_vehicle_name) & (wells["role"] == "")
         wells.loc[vehicle, "role"] = "vehicle"
         wells.loc[(wells["role"] == "") & (wells["compound"] != ""), "role"] = "sample"

@@ -180,6 +180,7 @@ def score_plate(
     """
     from ferroscreen.allocator import keep_freed_memory
     from ferroscreen.io import find_layout_beside, open_acquisition
+    from ferroscreen.io.detect import layout_beside
     from ferroscreen.models.load_errors import require_bundle_file
     from ferroscreen.plate import read_layout
 
@@ -228,7 +229,9 @@ def score_plate(
             layout_kept = (f"{out}: keeps the layout it was scored with ({source or 'stored'}), not {beside}; "
                            f"pass --layout to replace it")
     else:
-        layout_path = Path(layout) if layout else find_layout_beside(acquisition)
+        layout_path, beside_note = (Path(layout), "") if layout else layout_beside(acquisition)
+        if beside_note:
+            log(f"note: {beside_note}")
         if layout_read is None and layout_path is not None:  # read already when the watch waited for the first scan
             layout_read = read_layout(layout_path)
     for note in layout_read.notes if layout_read is not None else []:
