@@ -195,7 +195,7 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
     except FerroscreenError as exc:
         raise error(str(exc)) from None
     try:
-        table = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=True)
+        table = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=True, low_memory=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise error(f"{path}: not a readable table ({first})") from None

@@ -119,3 +119,15 @@ def test_a_point_before_three_digits_nothing_explains_is_refused(tmp_path):
     path.write_text("well;dose;n_cells\nA01;1.000;50\nA02;500;20\n")
     with pytest.raises(FerroscreenError, match=r"t.csv: column 'dose' row 2: '1.000' could be 1000 or 1"):
         read_csv_table(path)
+
+
+def test_a_long_table_whose_text_column_starts_blank_reads_without_a_dtype_warning(tmp_path):
+    import warnings
+
+    path = tmp_path / "wells.csv"
+    rows = ["A01,,1"] * 400_000 + ["A02,apoptosis,2"] * 400_000  # pandas' chunks would guess float, then text
+    path.write_text("well,mode,n\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_csv_table(path)
+    assert table["mode"].iloc[-1] == "apoptosis" and table["mode"].isna().sum() == 400_000
