@@ -22,7 +22,7 @@ from ferroscreen.analysis.activity import (
     flatness_test,
     tested_weights,
 )
-from ferroscreen.analysis.curve_flags import curve_flags, far_plateau_undetermined
+from ferroscreen.analysis.curve_flags import curve_flags, far_plateau_undetermined, ll2_misfit
 from ferroscreen.analysis.fitting import (
     _P_EPS,
     CurveBatch,
@@ -32,9 +32,29 @@ from ferroscreen.analysis.fitting import (
     normalise_direction,
     objective,
 )
-from ferroscreen.analysis.inference import delta_method, effective_doses, infer, wald_interval
+from ferroscreen.analysis.inference import (
+    delta_method,
+    effective_doses,
+    infer,
+    pearson_dispersion,
+    safe_inverse,
+    wald_interval,
+)
 from ferroscreen.analysis.inputs import confidence_level, validate_tidy
-from ferroscreen.analysis.models import B, C, D, F, ModelSpec, get_model, response
+from ferroscreen.analysis.models import (
+    LL4_BINOMIAL,
+    B,
+    C,
+    D,
+    E,
+    F,
+    ModelSpec,
+    get_model,
+    hessian,
+    jacobian,
+    response,
+)
+from ferroscreen.analysis.readouts import FRACTION_PREFIXES
 
 #: Columns every fits table has, in order.
 FIT_COLUMNS = [
@@ -93,6 +113,127 @@ def replicate_noise_sd(
     return np.where(use, pure_sd, rse), np.where(use, pure_df, rse_df)
 
 
+def sandwich_covariance(
+    batch: CurveBatch, params: np.ndarray, spec: ModelSpec, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heteroscedasticity-consistent (HC2) covariance of least-squares fits, with Bell–McCaffrey df.
+
+    drc's covariance ``s^2 H^-1`` assumes one noise variance for every observation. A death
+    fraction's variance is ``p (1 - p) / n`` (more between wells): near nil at the vehicle and
+    the plateaus, largest mid-curve, where the EC50 is decided, so the pooled ``s^2`` understated
+    the EC50's spread (95 % intervals covered 0.87-0.89 of binomial and beta-binomial curves).
+    The sandwich ``A^-1 (sum_i J_i J_i' e_i^2 / (1 - h_i)) A^-1`` takes each observation's own
+    squared residual instead (``A``: the same observed information as drc's, ``J_i`` the model
+    gradient at observation ``i``, ``e_i`` its residual, ``h_i`` its leverage). Its intervals use
+    ``t`` quantiles with the Bell–McCaffrey (Satterthwaite) degrees of freedom of the ``ln e``
+    variance: ``(sum_i g_i M_ii)^2 / sum_ij g_i g_j M_ij^2`` with ``g_i`` the weight of ``e_i^2`` in
+    that variance and ``M = I - H`` (as if the noise were homoscedastic); a few doses carry the
+    EC50, so this is well below ``n - p`` (a median near 7 for 8 doses x 3 wells + 6 vehicle
+    wells). Point estimates are unchanged.
+
+    Args:
+        batch: The fitted data, raw observations included.
+        params: ``(C, 5)`` natural parameters.
+        spec: The model (least squares).
+        rows: ``(C,)`` curves to compute.
+
+    Returns:
+        ``(cov, df)``: ``(C, 5, 5)`` covariance (zero rows and columns for fixed parameters) and
+        ``(C,)`` degrees of freedom; NaN for curves not asked for or where the sandwich cannot be
+        formed (singular ``J'J``, or an observation of leverage 1 that fits itself exactly).
+    """
+    n = batch.n_curves
+    free = list(spec.free)
+    k = len(free)
+    cov = np.full((n, 5, 5), np.nan)
+    dof = np.full(n, np.nan)
+    idx = np.flatnonzero(np.asarray(rows, bool) & np.all(np.isfinite(params), axis=1))
+    if idx.size == 0 or batch.obs_curve.size == 0:
+        return cov, dof
+    lx, zr, w = batch.logx[idx], batch.zero[idx], batch.w[idx]
+    fval, jac = jacobian(params[idx], lx, zr, with_f=F in spec.free)
+    jac = jac[..., free]
+    hess = hessian(params[idx], lx, zr, tuple(free))[..., free, :][..., free]
+    gauss_newton = np.einsum("cn,cnp,cnq->cpq", w, jac, jac)
+    bread = safe_inverse(gauss_newton - np.einsum("cn,cnpq->cpq", w * (batch.y[idx] - fval), hess))
+    gn_inv = safe_inverse(gauss_newton)
+    pos = np.full(n, -1)
+    pos[idx] = np.arange(idx.size)
+    sel = pos[batch.obs_curve] >= 0
+    oc, slot = pos[batch.obs_curve[sel]], batch.obs_slot[sel]
+    jo = jac[oc, slot]
+    resid = batch.obs_y[sel] - fval[oc, slot]
+    lev = np.einsum("mp,mpq,mq->m", jo, gn_inv[oc], jo)
+    lone = ~(1.0 - lev > 1e-6)  # NaN too (singular J'J)
+    rest = np.where(lone, 1.0, 1.0 - lev)
+
+    def per_curve(values: np.ndarray) -> np.ndarray:
+        return np.bincount(oc, weights=values, minlength=idx.size)
+
+    def outer_sum(weight: np.ndarray) -> np.ndarray:
+        out = np.empty((idx.size, k, k))
+        for p in range(k):
+            for q in range(p, k):
+                out[:, p, q] = out[:, q, p] = per_curve(weight * jo[:, p] * jo[:, q])
+        return out
+
+    meat = outer_sum(resid**2 / rest)
+    cov_free = bread @ meat @ bread
+    # Bell–McCaffrey df of the variance of e (the EC50 of LL.3/LL.4)
+    infl = np.einsum("mp,mp->m", jo, bread[oc, :, free.index(E)])
+    g = infl**2 / rest
+    gs = gn_inv @ outer_sum(g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df_e = per_curve(infl**2) ** 2 / (
+            per_curve(g**2 * (1.0 - 2.0 * lev)) + np.einsum("cij,cji->c", gs, gs)
+        )
+    ok = (per_curve(lone.astype(float)) == 0) & np.all(np.isfinite(cov_free), axis=(1, 2))
+    ok &= np.isfinite(df_e) & (df_e > 0)
+    block = np.zeros((idx.size, 5, 5))
+    block[:, np.ix_(free, free)[0], np.ix_(free, free)[1]] = cov_free
+    cov[idx[ok]] = block[ok]
+    dof[idx[ok]] = df_e[ok]
+    return cov, dof
+
+
+def ll2_against_ll4(
+    batch: CurveBatch, params: np.ndarray, fitted: np.ndarray, max_iter: int = 100
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What freeing both plateaus gains over an LL.2 fit, for ``ll2_misfit``.
+
+    LL.4 with the binomial loss (:data:`~ferroscreen.analysis.models.LL4_BINOMIAL`) is fitted to
+    the dosed wells of each fitted curve (LL.2 fixes the vehicle's level, so they are left out
+    of both), within plateau bounds ``(0, 1)``.
+
+    Args:
+        batch: The LL.2 fit's data, raw observations included.
+        params: ``(C, 5)`` the LL.2 parameters.
+        fitted: ``(C,)`` curves that got them.
+        max_iter: Levenberg–Marquardt iteration cap.
+
+    Returns:
+        ``(gain, phi, df)`` per curve: the binomial deviance of LL.2 less LL.4's on the dosed
+        wells, and LL.4's Pearson dispersion with its degrees of freedom (NaN where LL.4 was not
+        fitted: under 5 dosed doses or observations).
+    """
+    n = batch.n_curves
+    dosed = ~batch.zero[batch.obs_curve, batch.obs_slot]
+    curve = batch.obs_curve[dosed]
+    alt = build_batch(
+        curve, batch.dose[curve, batch.obs_slot[dosed]], batch.obs_y[dosed], n, batch.obs_n[dosed]
+    )
+    k = LL4_BINOMIAL.n_params
+    mask = np.asarray(fitted, bool) & (alt.n_doses >= k + 1) & (alt.n_obs > k)
+    bounds = default_bounds(alt, plateau_bounds=(0.0, 1.0))
+    res = fit_batch(alt, LL4_BINOMIAL, bounds, fit_mask=mask, max_iter=max_iter)
+    safe = np.where(np.isfinite(params), params, 1.0)
+    nll2 = objective(response(safe, alt.logx, alt.zero), alt.y, alt.w, "binomial")
+    phi, df = pearson_dispersion(alt, res.params, k, with_df=True)
+    ok = mask & np.isfinite(res.objective)
+    gain = np.where(ok, 2.0 * (nll2 - res.objective), np.nan)
+    return gain, np.where(ok, phi, np.nan), np.where(ok, df, np.nan)
+
+
 def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFrame:
     """Fit a log-logistic model to every curve of a tidy table at once.
 
@@ -101,7 +242,9 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
     vectorised bounded Levenberg–Marquardt over all curves
     (:mod:`ferroscreen.analysis.fitting`). Zero doses are the control limit
     of the model. Standard errors come from the Hessian of the residual sum
-    of squares as in drc (:mod:`ferroscreen.analysis.inference`), activity
+    of squares as in drc (:mod:`ferroscreen.analysis.inference`), except for
+    fraction readouts (``frac_``/``auc_``/``peak_``), whose noise grows
+    towards mid-curve: theirs are a sandwich (:func:`sandwich_covariance`), activity
     calls from an F-test against a flat line with Benjamini–Hochberg FDR per
     readout plus a minimal effect (:mod:`ferroscreen.analysis.activity`).
     ``ll2`` models a ``0 -> 1`` response (complete kill, no background): its
@@ -118,7 +261,7 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         model: ``"ll4"`` (default), ``"ll3"``, ``"ll5"`` or ``"ll2"`` (binomial).
         **kwargs: Keyword options of :func:`fit_curves_with_params`
             (``level, ci_scale, ec50_window, plateau_bounds, plateau_margin,
-            hill_range, min_effect, alpha, overdispersion, max_iter, source``).
+            hill_range, min_effect, alpha, overdispersion, sandwich, max_iter, source``).
 
     Returns:
         One row per curve (per readout), columns :data:`FIT_COLUMNS`:
@@ -248,6 +391,7 @@ def fit_curves_with_params(
     min_effect: float = 0.1,
     alpha: float = 0.05,
     overdispersion: bool = True,
+    sandwich: bool | None = None,
     max_iter: int = 100,
     source=None,
 ) -> FittedCurves:
@@ -271,6 +415,17 @@ def fit_curves_with_params(
             an ``active`` call.
         alpha: FDR level for ``active`` calls.
         overdispersion: ``ll2`` only: inflate SEs by the Pearson dispersion when above 1.
+        sandwich: Least squares only: covariance, SEs and intervals from the heteroscedasticity-
+            consistent :func:`sandwich_covariance` (its degrees of freedom in ``df``) instead of
+            drc's pooled ``s^2``; None (default): for readouts named ``frac_``, ``auc_`` or
+            ``peak_`` (fractions of cells, :data:`~ferroscreen.analysis.readouts.FRACTION_PREFIXES`),
+            whose binomial noise is not the same at every dose. A curve keeps drc's covariance
+            where its sandwich cannot be formed or gives ``e`` a smaller variance than drc's: on a
+            weak, poorly determined curve the sandwich came out up to 30-fold smaller by chance
+            (its few informative residuals happened to be small), and null rescue pairs confirmed
+            8 % of the time instead of 4 %. In simulation (LL.4 truth, 8 doses x 3 wells + 6
+            vehicle, 1500 curves each) EC50 intervals of binomial fractions covered 0.956 (drc's:
+            0.891), beta-binomial 0.951-0.957 (0.890-0.895); of normal noise 0.973 (0.963).
         max_iter: Levenberg–Marquardt iteration cap.
         source: Name used in error messages (e.g. the input file).
 
@@ -311,6 +466,17 @@ def fit_curves_with_params(
     fitted = fit_mask & np.all(np.isfinite(params), axis=1)
     params[~fitted] = np.nan
     inf = infer(batch, params, spec, level=level, overdispersion=overdispersion)
+    if not binomial:
+        if sandwich is None:
+            fraction = np.array([str(r).startswith(FRACTION_PREFIXES) for r in readout_names], dtype=bool)
+            robust = fraction[uniq // max(len(curve_names), 1)]
+        else:
+            robust = np.full(n_curves, bool(sandwich))
+        cov_hc, df_hc = sandwich_covariance(batch, params, spec, robust & fitted)
+        with np.errstate(invalid="ignore"):
+            hc = np.isfinite(df_hc) & ~(cov_hc[:, E, E] < inf.cov[:, E, E])
+        inf.cov[hc], inf.df[hc] = cov_hc[hc], df_hc[hc]
+        inf.quantile[hc] = stats.t.ppf(0.5 + level / 2, df_hc[hc])
     se = inf.se()
     q = inf.quantile
 
@@ -373,10 +539,12 @@ def fit_curves_with_params(
         batch, active=active, ec50=ec50, far_free=np.isin(far_idx, spec.free),
         far_se=se[rows, far_idx], span=np.abs(far_level - zero_level), share_at_top=share,
     )  # fmt: skip
+    misfit = ll2_misfit(*ll2_against_ll4(batch, params, fitted, max_iter)) if spec.name == "ll2" else None
     flags = curve_flags(
         batch, n_params=k, fitted=fitted, converged=res.converged, at_bound=res.at_bound,
         active=active, ec50=ec50, ec50_se=ec50_se, effect=effect_for_call,
         effect_at_max=share, r2=r2, noise_sd=noise_sd, noise_df=noise_df, far_undetermined=open_top,
+        ll2_rejected=misfit,
     )  # fmt: skip
 
     out: dict[str, object] = {

@@ -67,7 +67,7 @@ class Inference:
         return np.sqrt(np.diagonal(self.cov, axis1=1, axis2=2))
 
 
-def _safe_inverse(mat: np.ndarray) -> np.ndarray:
+def safe_inverse(mat: np.ndarray) -> np.ndarray:
     """Batched inverse of symmetric matrices; NaN where not positive definite.
 
     The matrices are first scaled to unit diagonal so that parameters on very
@@ -253,7 +253,7 @@ def infer(
             with np.errstate(invalid="ignore", divide="ignore"):
                 s2 = np.where(dfi > 0, rss_i / dfi, np.nan)
             pooled_s2[idx] = s2
-            gn_inv = _safe_inverse(np.einsum("cn,cnp,cnq->cpq", w, jac, jac))
+            gn_inv = safe_inverse(np.einsum("cn,cnp,cnq->cpq", w, jac, jac))
             leverage = w * np.einsum("cnp,cpq,cnq->cn", jac, gn_inv, jac)
             use, s2_d, df_d = dosed_noise(batch, idx, w * resid**2, leverage, k)
             s2 = np.where(use, s2_d, s2)
@@ -285,7 +285,7 @@ def infer(
                 stats.t.ppf(0.5 + level / 2, np.where(dfi > 0, dfi, np.nan)),
                 stats.norm.ppf(0.5 + level / 2),
             )
-        inv = _safe_inverse(info) * scale[:, None, None]
+        inv = safe_inverse(info) * scale[:, None, None]
         block = np.zeros((idx.size, 5, 5))
         block[:, np.ix_(free, free)[0], np.ix_(free, free)[1]] = inv
         cov[idx] = block

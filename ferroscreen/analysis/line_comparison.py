@@ -26,8 +26,9 @@ adjustment over every row with a p-value. The ``verdict`` is one of
     a curve failed, an EC50 lies outside the tested doses
     (``ec50_out_of_range``), is bounded from below only
     (``far_plateau_undetermined``; but where that is the less sensitive line's
-    and its lower bound clears the other's upper one, the pair ``differs`` with
-    ``ratio_lo = ec50_lo / other ec50_hi``, ``ratio_hi`` infinite, no p-value)
+    and its lower bound is at least ``min_fold`` times the other's upper one, the
+    pair ``differs`` with ``ratio_lo = ec50_lo / other ec50_hi``, ``ratio_hi``
+    infinite, no p-value)
     or has no standard error; the ratio's interval spans
     more than :data:`MAX_CI_DECADES` decades (the EC50s are too uncertain to tell
     alike from different); or the inactive line's effect is as large as the active
@@ -96,27 +97,34 @@ def _open_topped(row: pd.Series) -> bool:
             and row["call"] == "active" and np.isfinite(lo) and lo > 0)
 
 
-def _at_least_row(row: dict, a: pd.Series, b: pd.Series, level: float) -> dict:
-    """``b`` is bounded from below only: ``differs`` when its lower EC50 bound clears ``a``'s upper one.
+def _at_least_row(row: dict, a: pd.Series, b: pd.Series, min_fold: float) -> dict:
+    """``b`` is bounded from below only: ``differs`` when its lower EC50 bound is ``min_fold`` times ``a``'s upper one.
 
-    The ratio's lower limit is ``b.ec50_lo / a.ec50_hi`` (each a two-sided ``level`` interval, so the ratio lies
-    below it with probability at most ``1 - level``); its upper limit is unbounded and no p-value is given.
+    The ratio's lower limit is ``b.ec50_lo / a.ec50_hi`` (each a two-sided interval of the fits' level, so the
+    ratio lies below it with probability at most ``1 - level``); its upper limit is unbounded and no p-value is
+    given. As a compared pair's ``differs`` asks for a ratio of at least ``min_fold``, this one asks that of the
+    ratio's lower limit: a lower limit above 1 alone (1.01x) says the lines differ, not that they differ by as
+    much as a difference is called for; such a pair is ``not_comparable``, its ``note`` giving the limit.
     """
     lo_b, hi_a = float(b["ec50_lo"]), float(a.get("ec50_hi", np.nan))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio_lo = lo_b / hi_a
     row.update(ratio_lo=ratio_lo, ratio_hi=np.inf)
-    if np.isfinite(ratio_lo) and ratio_lo > 1:
+    open_said = f"{b['group']}'s EC50 is bounded from below only (far plateau undetermined)"
+    if np.isfinite(ratio_lo) and ratio_lo >= min_fold:
         row["verdict"] = "differs"
-        row["note"] = (f"{b['group']}'s EC50 is bounded from below only (far plateau undetermined): "
-                       f"at least {ratio_lo:.3g}x")
+        row["note"] = f"{open_said}: at least {ratio_lo:.3g}x"
+    elif np.isfinite(ratio_lo) and ratio_lo > 1:
+        row["verdict"] = "not_comparable"
+        row["note"] = (f"{open_said}: at least {ratio_lo:.3g}x, which does not show the {min_fold:g}-fold a "
+                       f"difference is called at")
     else:
         row["verdict"] = "not_comparable"
         row["note"] = f"{b['group']}: EC50 bounded from below only (far plateau undetermined)"
     return row
 
 
-def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: float) -> dict:
+def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: float, min_fold: float) -> dict:
     row = {
         "compound": compound, "readout": readout, "line_a": a["group"], "line_b": b["group"],
         "call_a": a["call"], "call_b": b["call"], "ec50_a": float(a.get("ec50", np.nan)),
@@ -134,7 +142,7 @@ def _pair_row(compound: str, readout: str, a: pd.Series, b: pd.Series, level: fl
         return row
     why = "; ".join(f"{r['group']}: {w}" for r in (a, b) if (w := _usable(r)))
     if why and not _usable(a) and _open_topped(b):
-        return _at_least_row(row, a, b, level)
+        return _at_least_row(row, a, b, min_fold)
     if why:
         row["verdict"], row["note"] = "not_comparable", why
         return row
@@ -198,7 +206,7 @@ def compare_lines(
                 continue
             if b["call"] != "active" and abs(float(a.get("effect", np.nan))) < min_effect:
                 continue
-            rows.append(_pair_row(str(compound), str(readout), a, b, level))
+            rows.append(_pair_row(str(compound), str(readout), a, b, level, min_fold))
     if not rows:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     out = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)

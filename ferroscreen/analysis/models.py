@@ -77,6 +77,12 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+#: LL.4 with the binomial loss: not offered for fitting (its SEs would ignore the overdispersion of
+#: wells), only the alternative that ``ll2_misfit`` weighs an LL.2 fit against
+#: (:func:`~ferroscreen.analysis.curve_flags.ll2_misfit`).
+LL4_BINOMIAL = ModelSpec("ll4_binomial", (B, C, D, E), {F: 1.0}, "binomial", "LL.4 (binomial)")
+
+
 def get_model(name: str) -> ModelSpec:
     """Return the :class:`ModelSpec` called ``name`` (case-insensitive, ``LL.4`` accepted).
 

@@ -2,7 +2,7 @@
 
 A rescue pair is a treatment ``"<compound> + <agent>"`` and the compound
 alone in the same group. The agent's mode comes from the layout's ``mode``
-column of the rescue wells, or else from :data:`RESCUE_AGENT_MODES`
+column of the rescue wells, or else from :data:`~ferroscreen.plate.agents.RESCUE_AGENT_MODES`
 (ferrostatin-1 -> ferroptosis, necrostatin-1 -> necroptosis, zVAD ->
 apoptosis, ...). Wells of the compound without a rescue agent count as
 "compound alone" whatever their role (``sample``, ``reference`` or
@@ -29,7 +29,9 @@ ferrostatin-1. Two designs are recognised (column ``design``):
       response level of the top dose, not the quiet low doses and vehicle,
       whose dead fraction hardly varies. Without such wells (no ``wells``
       table, no replicates) the effect cannot be tested, and the effects
-      and reduction are those of the two fits (``effect``), without interval.
+      and reduction are those of the two fits (``effect``), without interval;
+      the verdict says which is missing (one well per dose in both series:
+      no replicate variance).
     * **shift**: the EC50 ratio rescued / alone (``shift``) with its interval
       (delta method on the log scale, ``shift_lo``/``shift_hi``; Fieller's
       on the linear scale beside it), used only when the rescued curve is
@@ -64,8 +66,20 @@ ferrostatin-1. Two designs are recognised (column ``design``):
 
     1. the mean of two or more alone wells at that dose (``alone_source`` ``wells``);
     2. the fitted alone curve at that dose (a fit of that readout from
-       ``predict``, dose inside the tested range), with its delta-method
-       standard error (``curve``);
+       ``predict``, dose inside the tested range; ``curve``). Its per-well
+       variance is that of its wells at the response level of that dose
+       (those at doses where the fit is at least half-way from its zero-dose
+       level to the fitted level there, residuals scaled by their leverage,
+       with their own Satterthwaite df; see
+       :func:`~ferroscreen.analysis.screen.near_dose_variance`), and the
+       fitted value's variance is its leverage times that variance. Not the
+       fit's residual SE: pooled over the vehicle and the quiet low doses,
+       whose death fraction hardly varies, it understates a well's spread
+       where the compound kills, and one rescued well against it was
+       "significant" four times too often. Without such a variance (a
+       binomial LL.2 fit, too few wells where it responds) the fitted value
+       keeps its delta-method standard error and only rescued wells that
+       vary give the test its variance;
     3. a single alone well (``well``), its variance taken from the rescued wells
        (none when there is one rescued well too: see below).
 
@@ -75,9 +89,9 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     agent abolishes the effect, 0: no rescue). ``p_value`` is the two-sided
     test of ``A = R``: Welch's t-test when both sides have replicate wells;
     otherwise the side without replicates borrows the other arm's per-well
-    variance (the rescued wells', or the fitted alone curve's residual
-    variance), as in the pooled t-test of one case against a sample, with that
-    arm's degrees of freedom. Only the two arms lend to each other: the vehicle
+    variance (the rescued wells', or the fitted alone curve's at that
+    response, step 2), as in the pooled t-test of one case against a sample,
+    with that arm's degrees of freedom. Only the two arms lend to each other: the vehicle
     wells are another condition (a dead fraction hardly varies in them), so they
     never stand in for the spread of treated wells. With **one alone well and
     one rescued well** (and no fitted alone curve) neither arm has a variance
@@ -93,7 +107,7 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     variance of 0, which would make the test and the reduction look exact
     (an interval of 100 % to 100 %). Such an arm's spread is no estimate: the
     arm borrows the other arm's variance as a single well does (the alone
-    wells', or the fitted alone curve's residual variance), and when neither
+    wells', or the fitted alone curve's at that response), and when neither
     arm has one the rescue is not tested (no interval, no ``p_value``; the
     verdict says the arms' wells do not vary). No binomial floor from the
     cell counts stands in: a fraction may be the mean of soft class
@@ -148,7 +162,7 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.potency import ratio_intervals
-from ferroscreen.plate.agents import RESCUE_AGENT_MODES
+from ferroscreen.plate.agents import agent_mode
 
 #: Roles whose wells without a rescue agent count as "compound alone".
 ALONE_ROLES = ("sample", "reference", "pos_ctrl")
@@ -164,8 +178,9 @@ RESCUE_COLUMNS = [
     "frac_reduction", "frac_p_value", "auc_reduction", "auc_p_value", "rescue_as_written",
 ]  # fmt: skip
 
-#: ``predict(compound, group, readout, dose)`` -> fitted alone response at ``dose``
-#: (keys ``value, se, dof, rse, dose_min, dose_max``) or None when there is no fitted curve.
+#: ``predict(compound, group, readout, dose)`` -> fitted alone response at ``dose`` (keys ``value, se, dof,
+#: dose_min, dose_max``; ``well_var, well_df, well_se``: a well's variance at that response with its df, and
+#: the fitted value's SE on it, NaN or absent when unknown) or None when there is no fitted curve.
 AlonePredictor = Callable[[str, str, str, float], "dict | None"]
 
 
@@ -173,7 +188,7 @@ def rescue_agent_mode(agent: str, layout_mode: str = "") -> str:
     """Mode an agent rescues: the layout's mode if it names a death mode, else the known table."""
     if layout_mode and layout_mode not in ("alive", ""):
         return layout_mode
-    return RESCUE_AGENT_MODES.get(str(agent).strip().lower(), "")
+    return agent_mode(agent)
 
 
 def _fmt(x: float) -> str:
@@ -417,14 +432,20 @@ def _dose_groups(arm: pd.DataFrame, readout: str) -> dict[float, np.ndarray]:
     return {float(d): g.to_numpy(float) for d, g in y[keep].groupby(doses)}
 
 
-def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, agent: str, group: str, readout: str,
-                   dose: float, sign: float, level: float, dose_tolerance: float) -> dict | None:
-    """:func:`_compare` of the two series' wells at ``dose`` (module docstring, ``curve``); None: untestable.
+def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, compound: str, agent: str, group: str,
+                   readout: str, dose: float, sign: float, level: float,
+                   dose_tolerance: float) -> tuple[dict | None, str]:
+    """:func:`_compare` of the two series' wells at ``dose`` (module docstring, ``curve``) and ``""``.
 
-    ``mine`` holds the wells of the compound in the group, ``vehicles`` every vehicle well.
+    ``mine`` holds the wells of the compound in the group, ``vehicles`` every vehicle well. Where the
+    effect cannot be tested, ``(None, why)``: ``why`` says what is missing (wells at ``dose``, or
+    replicate wells that give a variance), for the verdict.
     """
-    if mine is None or readout not in mine.columns or not np.isfinite(dose):
-        return None
+    if mine is None or readout not in mine.columns:
+        return None, f"no per-well {readout} readings to test the effect"
+    if not np.isfinite(dose):
+        return None, "no dose range in the fits to test the effect at"
+    at = _dose_text(dose)
     alone = _dose_groups(mine[(mine["rescue_agent"] == "") & mine["role"].isin(ALONE_ROLES)], readout)
     rescued_wells = mine[mine["rescue_agent"] == agent]
     rescued = _dose_groups(rescued_wells, readout)
@@ -439,7 +460,10 @@ def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, agent: str
     a_top = [d for d in alone if near(d, dose)]
     r_top = [d for d in rescued if near(d, dose)]
     if not a_top or not r_top or vehicle.n == 0:
-        return None
+        lacking = ((f"wells of {compound} alone", not a_top), (f"wells with {agent}", not r_top),
+                   ("vehicle wells", vehicle.n == 0))
+        missing = [what for what, none in lacking if none]
+        return None, f"no {' and no '.join(missing)} at {at} to test the effect"
     a_mean = float(np.concatenate([alone[d] for d in a_top]).mean())
     # the doses where the compound alone is at least half-way from the vehicle to its top-dose level
     mid = (a_mean + vehicle.mean) / 2
@@ -452,7 +476,13 @@ def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, agent: str
     r_side = _Side(float(r_vals.mean()), r_vals.size, var, pooled_df, "pooled")
     out = _compare(a_side, r_side, vehicle, level)
     out.update(n_alone=a_side.n, n_rescued=r_side.n, n_vehicle=vehicle.n)
-    return out if np.isfinite(out["p_value"]) else None
+    if np.isfinite(out["p_value"]):
+        return out, ""
+    if not pooled_df > 0:
+        return None, (f"one well per dose in both series where {compound} alone responds (no replicate wells, so no "
+                      f"variance to test the effect at {at} against; add replicate wells)")
+    return None, (f"the replicate wells where {compound} alone responds do not vary (no variance to test the effect "
+                  f"at {at} against)")
 
 
 def _death_sign(readout: str, effect: float) -> float:
@@ -503,7 +533,7 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
     tops = [float(d) for d in (a.get("dose_max", np.nan), r.get("dose_max", np.nan)) if np.isfinite(float(d))]
     top = min(tops) if tops else np.nan  # the highest dose of both (NaN: fits without doses, untestable)
     sign = _death_sign(readout, a["effect"])
-    st = _curve_effects(mine, vehicles, agent, group, readout, top, sign, level, dose_tolerance)
+    st, untested = _curve_effects(mine, vehicles, compound, agent, group, readout, top, sign, level, dose_tolerance)
     base_active = bool(a["call"] == "active" and sign * a["effect"] > 0)
     rescued_active = r["call"] == "active"
     if st is not None:
@@ -539,8 +569,7 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
             why.append(shift_txt)
         verdict = f"{who} rescue confirms {mode_txt} ({'; '.join(why)})"
     elif st is None:
-        verdict = (f"{who}: {shift_txt}; no wells of both series and the vehicle at {_dose_text(top)} to test the "
-                   f"effect: rescue not assessable, {mode_txt} neither confirmed nor ruled out")
+        verdict = f"{who}: {shift_txt}; {untested}: rescue not assessable, {mode_txt} neither confirmed nor ruled out"
     elif significant:
         verdict = (f"{who}: partial rescue ({effect_txt}), below the {min_reduction:.0%} that confirms {mode_txt}; "
                    f"{shift_txt}")
@@ -610,8 +639,12 @@ def _alone_side(
     if pred is not None and np.isfinite(pred.get("value", np.nan)) and np.isfinite(pred.get("se", np.nan)):
         slack = 1.0 + dose_tolerance
         if pred["dose_min"] / slack <= dose <= pred["dose_max"] * slack:
-            rse, dof = float(pred.get("rse", np.nan)), float(pred["dof"])
-            side = _Side(float(pred["value"]), 0, rse**2, dof, "curve", float(pred["se"]) ** 2, dof)
+            var, df = float(pred.get("well_var", np.nan)), float(pred.get("well_df", np.nan))
+            if np.isfinite(var) and df > 0:  # a well's spread at this response, the fitted value on it
+                side = _Side(float(pred["value"]), 0, var, df, "curve", float(pred["well_se"]) ** 2, df)
+            else:  # none: the rescued wells lend theirs, if they vary
+                side = _Side(float(pred["value"]), 0, np.nan, np.nan, "curve", float(pred["se"]) ** 2,
+                             float(pred["dof"]))
             return side, "curve"
     if values.size == 1:
         return _Side.from_wells(values, "alone"), "well"
@@ -729,6 +762,14 @@ def _single_dose_rows(
                 f"{who}: {compound} alone changes {readout} by only {st['effect_alone']:+.2f} over "
                 f"vehicle at this dose{eff_ci} (at least {min_effect:.2g} needed; with {agent} "
                 f"{st['effect_rescued']:+.2f}): rescue not assessable"
+            )
+        elif not testable and st["alone_source"] == "curve":
+            n_r = st["n_rescued"]
+            arm = f"{n_r} well{'s' if n_r != 1 else ''} with {agent}" + (" reading one value" if n_r > 1 else "")
+            row["verdict"] = (
+                f"{who} {verb} the {mode_txt} effect by {size} (the fitted curve of {compound} alone has too few wells "
+                f"where it responds to give a well's spread at this level, and {arm}: no CI and no p-value; "
+                f"{readout}): cannot test, rescue of {mode_txt} neither confirmed nor ruled out (add replicate wells)"
             )
         elif not testable and max(st["n_alone"], st["n_rescued"]) <= 1:
             row["verdict"] = (

@@ -1,12 +1,15 @@
 """``results.xlsx``: a fit's tables in one Excel workbook, with the fitted points laid out for GraphPad Prism.
 
-Sheets, in order: ``about`` (what each sheet holds, the ferroscreen version, the input), then
+Sheets, in order: ``about`` (what each sheet holds, the ferroscreen version, the input, and the unit of every column
+that has one: doses, concentrations and EC50s in molar, times in hours; :func:`column_unit`), then
 ``ranking``, ``fits``, ``rescue``, ``qc``, ``lines`` and ``ec50_over_time`` (when written),
 ``readouts`` (the CSVs of the same names), ``doses`` (every point fitted: curve, readout, dose in M, response, plate,
 well), and one ``prism <readout>`` sheet per fitted readout: an XY table whose X column is
 log10 of the dose in molar and whose Y columns are the curves, each with its replicates side by
 side (``RSL3 #1``, ``RSL3 #2``), the layout Prism's "XY, side-by-side replicates" table takes
-when pasted. Vehicle points (dose 0) have no log dose and stay in ``doses``.
+when pasted. Vehicle points (dose 0) have no log dose and stay in ``doses``. A sheet past Excel's 1,048,576 rows
+(or 16,384 columns) goes on in ``<title> (2)``, ``(3)``... right after it (``fitted_points.csv`` holds the points
+in one table).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ferroscreen import __version__
-from ferroscreen.workbooks import sheet_title, write_workbook
+from ferroscreen import __version__, workbooks
+from ferroscreen.workbooks import continued_title, sheet_pieces, sheet_title, write_workbook
 
 #: The tables of a fit, in sheet order, with what their sheet says of them.
 TABLE_SHEETS = {
@@ -29,6 +32,48 @@ TABLE_SHEETS = {
     "ec50_over_time": "each curve fitted at every time point (ec50_over_time.csv, fit --over-time)",
     "readouts": "per-well readouts with the layout (readouts.csv)",
 }
+
+
+#: Columns holding a dose, a concentration or a potency in molar (M), as every table of a fit writes them.
+MOLAR_COLUMNS = frozenset({
+    "dose", "dose_min", "dose_max", "concentration", "rescue_concentration",
+    *(f"{name}{part}" for name in ("ec50", "ed10", "ed90") for part in ("", "_se", "_lo", "_hi")),
+    "ec50_a", "ec50_b", "ec50_alone", "ec50_rescued",
+})
+
+#: Prefixes of the time-course readouts that are times in hours (``t50_<mode>``, ``onset_<mode>``).
+_HOURS_PREFIXES = ("t50_", "onset_")
+
+
+def column_unit(column: str) -> str:
+    """The unit of a column of a fit's tables as the ``about`` sheet states it ("" for a unitless column).
+
+    Doses, concentrations, EC50s and ED10/ED90 with their SEs and limits are molar (:data:`MOLAR_COLUMNS`),
+    ``pec50`` is minus their log10; times (``time_h`` and every other ``*_h``, ``t50_<mode>``,
+    ``onset_<mode>``) are hours, and ``dip_rate`` is per hour.
+    """
+    if column in MOLAR_COLUMNS:
+        return "M (molar)"
+    if column == "pec50":
+        return "-log10 of the EC50 in M"
+    if column.endswith("_h") or column.startswith(_HOURS_PREFIXES):
+        return "h (hours)"
+    if column == "dip_rate":
+        return "per h (log2 cell count per hour)"
+    return ""
+
+
+def _units_rows(sheets: list[tuple[str, object]]) -> list[list]:
+    """One ``about`` row per column with a unit (:func:`column_unit`): column, unit, the sheets holding it."""
+    held: dict[str, list[str]] = {}
+    for title, table in sheets:
+        for column in getattr(table, "columns", []):
+            if column_unit(str(column)):
+                held.setdefault(str(column), []).append(title)
+    if not held:
+        return []
+    return [[], ["column", "unit", "sheets"],
+            *([column, column_unit(column), ", ".join(titles)] for column, titles in held.items())]
 
 
 def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame:
@@ -72,11 +117,14 @@ def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame
 
 
 def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], doses: pd.DataFrame,
-                           source: str | Path | None = None) -> Path:
+                           source: str | Path | None = None, notes: list[str] | None = None) -> Path:
     """Write ``results.xlsx`` (sheets as the module says) at ``path``.
 
     ``tables`` maps :data:`TABLE_SHEETS` names to the tables written as CSV (absent ones are
-    left out); ``doses`` is the tidy table of fitted points.
+    left out); ``doses`` is the tidy table of fitted points. A table past Excel's rows or columns
+    in a sheet (the ``doses`` of a large screen: over a million points) goes on in continued sheets,
+    ``doses (2)`` after ``doses`` (:func:`ferroscreen.workbooks.sheet_pieces`), each listed in
+    ``about``; a line saying so is added to ``notes`` (for the terminal) when given.
     """
     readouts = (list(dict.fromkeys(doses["readout"].astype(str))) if "readout" in doses.columns
                 else [None] if len(doses) else [])
@@ -88,9 +136,16 @@ def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], do
     sheets: list[tuple[str, object]] = [(sheet_title("about", taken), about)]
 
     def add(name: str, what: str, table) -> None:
-        title = sheet_title(name, taken)
-        about.append([title, what])
-        sheets.append((title, table))
+        pieces = sheet_pieces(table)
+        titles = [sheet_title(continued_title(name, k), taken) for k in range(1, len(pieces) + 1)]
+        for k, (title, piece) in enumerate(zip(titles, pieces, strict=True)):
+            about.append([title, what if not k else f"continued from '{titles[k - 1]}'"])
+            sheets.append((title, piece))
+        if len(pieces) > 1 and notes is not None:
+            past = (f"{len(table)} rows go past Excel's {workbooks.MAX_ROWS:,}" if len(pieces[0]) < len(table)
+                    else f"{table.shape[1]} columns go past Excel's {workbooks.MAX_COLUMNS:,}")
+            notes.append(f"{Path(path).name}: the {titles[0]} sheet's {past} in a sheet; it goes on in "
+                         + ", ".join(f"'{t}'" for t in titles[1:]))
 
     for name, what in TABLE_SHEETS.items():
         if name in tables:
@@ -101,4 +156,5 @@ def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], do
         add(f"prism {readout}" if readout else "prism",
             f"{readout or 'the response'}: X = log10 dose (M), a column per replicate of each curve (paste into a "
             "Prism XY table with side-by-side replicates)", prism_table(doses, readout))
+    about += _units_rows(sheets[1:])
     return write_workbook(Path(path), sheets)

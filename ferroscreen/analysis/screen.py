@@ -36,6 +36,7 @@ from ferroscreen.analysis.dose_tables import (
 )
 from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, validate_wells, well_entries
 from ferroscreen.analysis.line_comparison import compare_lines
+from ferroscreen.analysis.models import F, ModelSpec, jacobian
 from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normalise_to_vehicle, summarise_wells
@@ -167,12 +168,14 @@ class AlonePredictor:
 
     Calling it with ``(compound, group, readout, dose)`` returns the fitted
     response of the compound's own curve (no rescue agent) at ``dose`` with
-    its delta-method standard error (keys ``value, se, dof, rse, dose_min,
-    dose_max``), or None when the compound has no fitted curve. Curves of
-    the main fit are reused; a readout that was not fitted (e.g.
-    ``auc_<mode>``) is fitted on first use from the annotated wells with the
-    same model (LL.4 when the model is the binomial LL.2 and the readout is
-    not an endpoint fraction) and bounds, and cached.
+    its delta-method standard error (keys ``value, se, dof, dose_min,
+    dose_max``) and the spread of a well at that response (``well_var``,
+    ``well_df``, ``well_se``: see :func:`near_dose_variance`; NaN for a
+    binomial LL.2 fit or too few wells), or None when the compound has no
+    fitted curve. Curves of the main fit are reused; a readout that was not
+    fitted (e.g. ``auc_<mode>``) is fitted on first use from the annotated
+    wells with the same model (LL.4 when the model is the binomial LL.2 and
+    the readout is not an endpoint fraction) and bounds, and cached.
     """
 
     def __init__(
@@ -189,6 +192,7 @@ class AlonePredictor:
         self.source = source
         self.fit_kwargs = dict(fit_kwargs or {})
         self._tried: set[tuple[str, str]] = set()
+        self._points: dict[str, dict[str, pd.DataFrame]] = {}
 
     def _find(self, curve: str, readout: str) -> tuple[FittedCurves, int] | None:
         for batch in self.batches:
@@ -209,6 +213,15 @@ class AlonePredictor:
         model = self.model if self.model != "ll2" or readout.startswith("frac_") else "ll4"
         _fit_doses(doses, model, self.source, keep=self.batches, **self.fit_kwargs)
 
+    def _curve_points(self, compound: str, group: str, readout: str) -> pd.DataFrame:
+        """The ``dose, response`` points of the compound's curve on ``readout`` (its vehicle wells at dose 0)."""
+        if readout not in self._points:  # every curve's points of the readout, built once
+            a = self.annotated
+            doses = dose_response_table(a, [readout]) if readout in a.columns else pd.DataFrame(columns=["curve"])
+            self._points[readout] = dict(list(doses.groupby("curve", sort=False)))
+        empty = pd.DataFrame(columns=["dose", "response"])
+        return self._points[readout].get(curve_name(compound, group), empty)
+
     def __call__(self, compound: str, group: str, readout: str, dose: float) -> dict | None:
         """Prediction of ``compound`` alone in ``group`` on ``readout`` at ``dose`` (None: no curve)."""
         curve = curve_name(compound, group)
@@ -224,15 +237,73 @@ class AlonePredictor:
         if fit["call"] == "failed":
             return None
         pred = batch.predict(row, [dose]).iloc[0]
-        rse = float(fit["rse"]) if batch.spec.loss == "gaussian" else float("nan")
+        well_var = well_df = well_se = float("nan")
+        if batch.spec.loss == "gaussian":
+            pts = self._curve_points(compound, group, readout)
+            x, y = (pd.to_numeric(pts[c], errors="coerce").to_numpy(float) for c in ("dose", "response"))
+            well_var, well_df, lev = near_dose_variance(batch.params[row], batch.spec, x, y, dose)
+            well_se = float(np.sqrt(well_var * lev))
         return {
             "value": float(pred["value"]),
             "se": float(pred["se"]),
             "dof": float(pred["df"]),
-            "rse": rse,
+            "well_var": well_var,
+            "well_df": well_df,
+            "well_se": well_se,
             "dose_min": float(fit["dose_min"]),
             "dose_max": float(fit["dose_max"]),
         }
+
+
+def near_dose_variance(
+    params: np.ndarray, spec: ModelSpec, doses: np.ndarray, y: np.ndarray, dose: float
+) -> tuple[float, float, float]:
+    """Per-well variance of a least-squares curve's wells at the response level of ``dose``.
+
+    A death fraction's wells spread far more where many cells die than at the vehicle and the
+    quiet low doses, so the fit's residual SE over every point understates a well's spread at a
+    dose with an effect (single-dose rescue tests were four times too liberal). Only the wells
+    at positive doses where the fit is at least half-way from its zero-dose level to its value at
+    ``dose`` count (as the ``curve`` rescue design pools its replicates): with ``r`` their
+    residuals and ``h`` their leverages (hat matrix ``H`` of the linearised fit over every point,
+    vehicle included), ``s^2 = sum r^2 / sum (1 - h)``, unbiased under locally equal noise, with
+    Satterthwaite's ``df = (sum (1 - h))^2 / ||(I - H)_SS||_F^2``.
+
+    Args:
+        params: ``(5,)`` natural parameters of the fit.
+        spec: Its model (the free parameters carry the leverage).
+        doses: ``(M,)`` the fitted points' doses (0: vehicle wells).
+        y: ``(M,)`` their responses (non-finite ones are dropped).
+        dose: The dose of interest.
+
+    Returns:
+        ``(s2, df, h)``, ``h`` the leverage of the fitted value at ``dose`` (its variance is
+        ``h * s2`` on the same ``df``); NaN where fewer than one degree of freedom is left.
+    """
+    ok = np.isfinite(doses) & np.isfinite(y) & (doses >= 0)
+    x, y = doses[ok], y[ok]
+    free = list(spec.free)
+    if not np.all(np.isfinite(params)) or x.size <= len(free) or not dose > 0:
+        return np.nan, np.nan, np.nan
+    zero = np.append(x <= 0, [True, False])  # the points, then the zero-dose limit and ``dose``
+    logx = np.log(np.where(zero, 1.0, np.append(x, [1.0, dose])))
+    f, jac = jacobian(params[None, :], logx[None, :], zero[None, :], with_f=F in spec.free)
+    f, jac = f[0], jac[0][:, free]
+    scale = np.linalg.norm(jac[:-2], axis=0)
+    jac = jac / np.where(scale > 0, scale, 1.0)  # leverage does not change; conditioning does
+    pinv = np.linalg.pinv(jac[:-2])
+    hat = jac[:-2] @ pinv
+    lev = float(np.sum((pinv.T @ jac[-1]) ** 2))
+    base, level = f[-2], f[-1]
+    sign = np.sign(level - base) or 1.0
+    sel = ~zero[:-2] & (sign * (f[:-2] - (base + level) / 2) >= 0)
+    resid = y - f[:-2]
+    block = (np.eye(x.size) - hat)[np.ix_(sel, sel)]
+    expected = float(np.trace(block))
+    df = expected**2 / float(np.sum(block**2)) if sel.any() else 0.0
+    if not df >= 1.0:
+        return np.nan, np.nan, np.nan
+    return float(np.sum(resid[sel] ** 2) / expected), df, lev
 
 
 def layout_coverage(wells: pd.DataFrame, layout: PlateLayout) -> list[str]:
@@ -397,7 +468,8 @@ def pooled_vehicles(annotated: pd.DataFrame) -> list[str]:
     vehicle = annotated[annotated["role"] == "vehicle"]
     kinds = vehicle.groupby("plate")["compound"].apply(lambda c: sorted({str(x) for x in c if str(x)}))
     return [f"plate {plate}: vehicle wells of {len(names)} kinds ({', '.join(names)}) are one vehicle; give the "
-            f"others role neg_ctrl to keep them apart" for plate, names in kinds.items() if len(names) > 1]
+            f"others role neg_ctrl to keep them apart, or empty where they hold no cells"
+            for plate, names in kinds.items() if len(names) > 1]
 
 
 def ll2_note(rank_on: str) -> str:
@@ -685,6 +757,7 @@ __all__ = [
     "ec50_over_time",
     "fittable_readouts",
     "fitted_points",
+    "near_dose_variance",
     "summary_line",
     "write_outputs",
 ]

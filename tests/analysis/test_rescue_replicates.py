@@ -72,14 +72,15 @@ def test_one_alone_well_borrows_the_rescued_wells_variance_not_the_vehicles():
 
 
 def test_one_rescued_well_against_the_fitted_alone_curve_is_tested():
-    """A fitted alone curve carries its residual variance: the single rescued well borrows it."""
+    """A fitted alone curve carries a well's spread at that dose: the single rescued well borrows it, with its df."""
     tab = _table([], [0.10], VEHICLE)
-    fit = {"value": 0.78, "se": 0.02, "dof": 14.0, "rse": 0.04, "dose_min": 1e-8, "dose_max": 1e-5}
+    fit = {"value": 0.78, "se": 0.02, "dof": 14.0, "well_var": 0.04**2, "well_df": 6.0, "well_se": 0.015,
+           "dose_min": 1e-8, "dose_max": 1e-5}
     row = confirm_rescues(pd.DataFrame(), tab, predict=lambda c, g, r, d: dict(fit) if d > 0 else None).iloc[0]
     assert row["alone_source"] == "curve"
-    se = np.sqrt(0.02**2 + 0.04**2)
-    assert row["df"] == pytest.approx(14.0)
-    assert row["p_value"] == pytest.approx(2 * stats.t.sf((0.78 - 0.10) / se, 14.0), rel=1e-9)
+    se = np.sqrt(0.015**2 + 0.04**2)
+    assert row["df"] == pytest.approx(6.0)
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf((0.78 - 0.10) / se, 6.0), rel=1e-9)
     assert row["confirms"]
 
 

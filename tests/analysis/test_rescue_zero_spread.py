@@ -34,7 +34,8 @@ def _table(alone, rescued, vehicle):
 
 
 ALONE = [0.14, 0.18, 0.15, 0.17]
-CURVE = {"value": 0.1625, "se": 0.022, "dof": 16, "rse": 0.06, "dose_min": 3e-9, "dose_max": 1e-5}
+CURVE = {"value": 0.1625, "se": 0.022, "dof": 16, "well_var": 0.06**2, "well_df": 16, "well_se": 0.022,
+         "dose_min": 3e-9, "dose_max": 1e-5}
 
 
 def _predict(compound, group, readout, dose):
@@ -50,8 +51,8 @@ def test_all_zero_rescued_and_vehicle_wells_against_the_alone_curve_give_a_real_
     assert lo < 0.9 and hi > 1.1, (lo, hi)  # was [1, 1]
     assert row["effect_rescued_hi"] > row["effect_rescued_lo"]  # was 0 to 0
     assert "100% to 100%" not in row["verdict"]
-    # the rescued wells borrow the curve's residual variance (a well's spread about the curve)
-    se = np.sqrt(CURVE["se"] ** 2 + CURVE["rse"] ** 2 / 4)
+    # the rescued wells borrow a well's spread about the curve at that dose
+    se = np.sqrt(CURVE["well_se"] ** 2 + CURVE["well_var"] / 4)
     assert row["p_value"] == pytest.approx(2 * stats.t.sf(CURVE["value"] / se, 16), rel=1e-6)  # was 1.7e-6
     assert row["df"] == pytest.approx(16)
 

@@ -129,4 +129,5 @@ def test_vehicle_wells_of_several_kinds_are_said():
                                                                          "vehicle", "vehicle"],
                               "compound": ["DMSO", "untreated", "RSL3", "DMSO", "DMSO", "DMSO"]})
     assert pooled_vehicles(annotated) == ["plate P1: vehicle wells of 2 kinds (DMSO, untreated) are one vehicle; "
-                                          "give the others role neg_ctrl to keep them apart"]
+                                          "give the others role neg_ctrl to keep them apart, or empty where "
+                                          "they hold no cells"]
