@@ -14,6 +14,18 @@ If any rename fails (no permission, an immutable file, a folder where a file
 goes), the steps already done are undone and the error is raised: the folder
 holds its earlier outputs, unchanged. A run that fails before committing
 leaves only its temporaries, which are deleted.
+
+One run at a time writes into a folder: from the set's start (when the folder
+exists, else its first output) to its commit or discard, it holds an exclusive
+``flock`` on ``.ferroscreen.lock`` in the folder (holding its pid), and a second
+run into the folder (``fit``/``export`` array tasks sharing ``--out``) stops at
+once with :class:`OutputFolderBusy` instead of renaming its files over the
+first's. The kernel releases the lock when the process ends however it ends,
+so a killed run's lock file blocks no one. The lock, not per-run temporary
+names, keeps runs apart: a folder that mixed two runs' outputs would read as
+one result however the temporaries were named, and a killed run's fixed-name
+temporaries are overwritten by the next run instead of piling up. Where
+``fcntl`` is missing (Windows) runs are not locked.
 """
 
 from __future__ import annotations
@@ -23,24 +35,63 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["NestedOutputSet", "OutputSet", "output_set"]
+from ferroscreen.errors import FerroscreenError
+from ferroscreen.file_locks import LockHeld, let_go, take_lock
+
+__all__ = ["LOCK_NAME", "NestedOutputSet", "OutputFolderBusy", "OutputSet", "output_set"]
+
+#: The lock file a run holds in the folder it writes into (see the module docstring).
+LOCK_NAME = ".ferroscreen.lock"
+
+
+class OutputFolderBusy(FerroscreenError):
+    """Another process is writing into the output folder (it holds the folder's lock)."""
 
 
 class OutputSet:
     """Files written into ``folder`` as one set (see the module docstring).
 
     Use as a context manager: the set commits when the block ends without an
-    exception and is discarded when it raises.
+    exception and is discarded when it raises. It holds the folder's lock from
+    its start (an existing folder) or its first output to its commit or discard.
+
+    Raises (from the start, :meth:`path`, :meth:`drop` or :meth:`commit`):
+        OutputFolderBusy: Another process is writing into the folder (one line naming it and its pid).
+        OSError: The folder takes no lock file (named as the folder: a read-only folder).
     """
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self._written: dict[str, Path] = {}
         self._dropped: set[str] = set()
+        self._locked = False
+        self._lock_fd: int | None = None
+
+    def _hold(self) -> None:
+        """Take the lock of the (existing) folder, unless this set holds it."""
+        if self._locked:
+            return
+        try:
+            self._lock_fd = take_lock(self.folder / LOCK_NAME)
+        except LockHeld as held:
+            who = f" (pid {held.pid})" if held.pid else ""
+            raise OutputFolderBusy(f"{self.folder}: another ferroscreen run is writing into this folder{who}; wait "
+                                   f"for it to end, or choose another --out") from None
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.folder)) from None
+        self._locked = True
+
+    def _finish(self) -> None:
+        """The set is committed or discarded: let the folder's lock go."""
+        if self._locked:
+            self._locked = False
+            let_go(self.folder / LOCK_NAME, self._lock_fd)
+            self._lock_fd = None
 
     def path(self, name: str) -> Path:
         """The temporary path to write output ``name`` to (creating the folder)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._hold()
         self._dropped.discard(name)
         tmp = self.folder / f".{name}.tmp"
         self._written[name] = tmp
@@ -52,6 +103,8 @@ class OutputSet:
 
     def drop(self, name: str) -> None:
         """Remove an earlier run's ``name`` at commit (an output this run does not make)."""
+        if self.folder.is_dir():
+            self._hold()
         tmp = self._written.pop(name, None)
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -59,11 +112,14 @@ class OutputSet:
 
     def discard(self) -> None:
         """Delete this run's temporaries; the folder keeps what it held."""
-        for tmp in self._written.values():
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-        self._written.clear()
-        self._dropped.clear()
+        try:
+            for tmp in self._written.values():
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+            self._written.clear()
+            self._dropped.clear()
+        finally:
+            self._finish()
 
     def commit(self) -> None:
         """Put every written output in place and remove the dropped ones, all or none.
@@ -71,7 +127,10 @@ class OutputSet:
         Raises:
             OSError: A rename failed; the folder is as it was before the run. An interrupt
                 (KeyboardInterrupt) between two renames is re-raised after the same rollback.
+            OutputFolderBusy: Another process is writing into the folder (nothing was changed).
         """
+        if (self._written or self._dropped) and self.folder.is_dir():
+            self._hold()
         for name, tmp in self._written.items():
             if not tmp.is_file():
                 raise FileNotFoundError(2, "output was not written", str(self.final(name)))
@@ -107,13 +166,20 @@ class OutputSet:
                 (self.folder / f".{name}.old").unlink()
         self._written.clear()
         self._dropped.clear()
+        self._finish()
 
     def __enter__(self) -> OutputSet:
+        if self.folder.is_dir():  # a second run stops before its work, not at its first output
+            self._hold()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except BaseException:  # an output not written: its temporaries go, and the folder's lock
+                self.discard()
+                raise
         else:
             self.discard()
 
@@ -136,6 +202,8 @@ class NestedOutputSet(OutputSet):
         """Make the hidden folder that holds the temporary and set-aside files of ``name``'s subfolder."""
         sub = os.path.dirname(name)
         if sub:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._hold()
             (self.folder / f".{sub}").mkdir(parents=True, exist_ok=True)
             self._subfolders.add(sub)
 
@@ -159,12 +227,13 @@ class NestedOutputSet(OutputSet):
         except BaseException:
             self.discard()
             raise
-        self._tidy()
 
-    def discard(self) -> None:
-        """Delete this run's temporaries and its hidden subfolders; the folder keeps what it held."""
-        super().discard()
-        self._tidy()
+    def _finish(self) -> None:
+        """Tidy the hidden subfolders, then let the folder's lock go (the next run may stage in them)."""
+        try:
+            self._tidy()
+        finally:
+            super()._finish()
 
     def _tidy(self) -> None:
         """Remove the hidden subfolders, and the subfolders left empty."""

@@ -51,6 +51,7 @@ def describe_output(path: Path) -> dict | None:
 
 def _store_info(path: Path) -> dict:
     from ferroscreen.score.store import FAILED, PENDING, read_store
+    from ferroscreen.score.store_lock import store_writer
 
     store = read_store(path)
     a, frames = store.attrs, store.frames
@@ -77,6 +78,7 @@ def _store_info(path: Path) -> dict:
         "frames_failed": int(len(failed)),
         "frames_pending": int((frames["status"] == PENDING).sum()),
         "journals": sorted(str(p) for p in path.with_name(path.name + ".parts").glob("rank-*.h5")),
+        "writer_pid": store_writer(path),  # a live score run holds the store's lock (0: its pid not written yet)
         "failure_reasons": {str(k): int(v) for k, v in reasons.items()},
         "n_cells": int(frames["n_cells"].sum()),
         "n_wells": int(frames["well"].nunique()),
@@ -181,10 +183,13 @@ def _store_lines(info: dict) -> list[str]:
     if len(reasons) > 5:
         lines.append(f"    ... and {sum(n for _, n in reasons[5:])} more failed frame(s) ({len(reasons) - 5} more "
                      f"reasons; --json lists them)")
-    if info.get("journals"):
+    if info.get("writer_pid") is not None:
+        pid = f" (pid {info['writer_pid']})" if info["writer_pid"] else ""
+        lines.append(f"  a score run{pid} is writing it: frames it scored are merged into the store when it ends")
+    elif info.get("journals"):
         lines.append(f"  a stopped run left frame results in {Path(info['journals'][0]).parent} that the store does "
                      f"not hold yet: `ferroscreen score ... --resume` merges them first")
-    if info["frames_pending"]:
+    if info["frames_pending"] and info.get("writer_pid") is None:
         lines.append("  (`ferroscreen score ... --resume` scores the pending frames)")
     lines.append(f"  layout: {layout}; per-well aggregates: {'yes' if info['wells_aggregated'] else 'not yet'}")
     return lines

@@ -206,7 +206,15 @@ def store_notes(store_path: str | Path, store=None) -> list[str]:
     store_path = Path(store_path)
     frames = (store if store is not None else read_store(store_path)).frames
     pending = int((frames["status"] == PENDING).sum())
+    from ferroscreen.score.store_lock import store_writer
+
     notes = []
+    writer = store_writer(store_path)
+    if writer is not None:  # a live run: its frames reach the store when it ends
+        who = f" (pid {writer})" if writer else ""
+        notes.append(f"{store_path}: a score run{who} is writing it; {pending} of its {len(frames)} frames are not "
+                     f"in the store yet (their wells' counts and fractions leave them out)")
+        return notes
     if pending:
         notes.append(f"{store_path}: {pending} of its {len(frames)} frames are not scored yet (their wells' counts "
                      f"and fractions leave them out); `ferroscreen score ... --out {store_path} --resume` scores them")
