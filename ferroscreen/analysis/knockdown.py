@@ -1194,6 +1194,9 @@ def _readouts_said(keys: list[str], readouts: dict[str, str]) -> str:
 def _gene_table(w, nulls, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFrame:
     """Genes ranked; ``thresholds`` maps a readout's effect direction (``down``/``up``) to its fold-change cut.
 
+    ``n_wells`` and ``plates`` count and name the wells and plates that gave the gene a reading (a fold change of
+    some readout); a well with no field read is in neither ("" for a gene with no reading: flag ``no_reading``).
+
     ``nulls`` maps (plate, readout) to its :class:`_PlateNull`. A gene's ``z_<readout>`` is the median of its
     wells' scores (B-score or z as the plate's null says); its combined z is Stouffer's over independent units:
     each well of a plate scored against its own sample wells (a robust z as :func:`robust_z_as_normal` of its
@@ -1234,7 +1237,7 @@ def _gene_table(w, nulls, keys, thresholds, lethal_thr, z_thr, fdr) -> pd.DataFr
     for gene, g in s.groupby("gene", sort=True):
         read = np.isfinite(g[[f"fc_{k}" for k in keys]].to_numpy(float)).any(axis=1)
         n = int(read.sum())  # wells with a reading
-        row = {"gene": gene, "n_wells": n, "plates": ";".join(sorted(set(g["plate"])))}
+        row = {"gene": gene, "n_wells": n, "plates": ";".join(sorted(set(g.loc[read, "plate"].astype(str))))}
         for key in keys:
             fc = g[f"fc_{key}"].to_numpy(float)
             row[f"fc_{key}"] = float(np.median(fc[np.isfinite(fc)])) if np.isfinite(fc).any() else np.nan

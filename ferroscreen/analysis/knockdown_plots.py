@@ -49,11 +49,17 @@ def _name_point(ax, name, x: float, y: float) -> None:
 def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | None = None):
     """Plate map of one plate's ``value`` (rows x columns), controls outlined.
 
-    The map shows the whole plate, wells without data blank: its format is the smallest
-    holding every well of ``wells`` (all plates of the screen, so a plate whose last column
-    is empty is still drawn as 384 wells), at least 96 wells
-    (:meth:`~ferroscreen.plate.wells.PlateFormat.of_layout`).
+    The map shows the whole plate: its format is the smallest holding every well of ``wells``
+    (all plates of the screen, so a plate whose last column is empty is still drawn as 384
+    wells), at least 96 wells (:meth:`~ferroscreen.plate.wells.PlateFormat.of_layout`). A well
+    of the plate's table without a ``value`` (no field read, or no reading of that readout) is
+    drawn grey and crossed, legended with its number; wells the table does not hold (outside the
+    layout, not imaged) are blank. The non-targeting controls are white rings outlined in black,
+    seen on the colour map and in the legend alike.
     """
+    from matplotlib import patheffects
+    from matplotlib.patches import Patch, Rectangle
+
     if plate is None:
         plate = sorted(wells["plate"].unique())[0]
     g = wells[wells["plate"] == plate]
@@ -64,13 +70,27 @@ def plate_heatmap(wells: pd.DataFrame, value: str = "fc_count", plate: str | Non
     ax = fig.add_subplot()
     im = ax.imshow(grid, cmap="viridis", interpolation="nearest")
     fig.colorbar(im, ax=ax, label=value, shrink=0.8)
+    unread = g[~np.isfinite(pd.to_numeric(g[value], errors="coerce").to_numpy(float))]
+    unread = unread[["row", "col"]].dropna().astype(int).drop_duplicates()
+    for r, c in unread.itertuples(index=False):
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, **_UNREAD))
     ctrl = g[g["is_control"]]
-    ax.scatter(ctrl["col"], ctrl["row"], s=30, facecolors="none", edgecolors="white", lw=0.8, label="non-targeting")
+    outline = [patheffects.withStroke(linewidth=2.0, foreground="black")]
+    ax.scatter(ctrl["col"], ctrl["row"], s=30, facecolors="none", edgecolors="white", lw=0.8, label="non-targeting",
+               path_effects=outline)
+    handles, _ = ax.get_legend_handles_labels()
+    if len(unread):
+        n = len(unread)
+        handles.append(Patch(**_UNREAD, label=f"no reading ({n} well{'' if n == 1 else 's'})"))
     ax.set_xticks(range(n_cols), [str(c + 1) for c in range(n_cols)], fontsize=6)
     ax.set_yticks(range(n_rows), [_row_name(r) for r in range(n_rows)], fontsize=6)
     ax.set_title(f"plate {_label(plate)}: {value}", parse_math=False)
-    ax.legend(loc="upper right", fontsize=6, bbox_to_anchor=(1, -0.02))
+    ax.legend(handles=handles, loc="upper right", fontsize=6, bbox_to_anchor=(1, -0.02), ncols=len(handles))
     return fig
+
+
+#: How a well without a reading is drawn on a plate map: grey, crossed.
+_UNREAD = {"facecolor": "0.85", "edgecolor": "0.35", "hatch": "xx", "lw": 0.5}
 
 
 def _plate_shape(wells: pd.DataFrame) -> tuple[int, int]:
