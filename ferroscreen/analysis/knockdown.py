@@ -1377,7 +1377,7 @@ def replicate_concordance(wells: pd.DataFrame, lethal_threshold: float = 0.1) ->
             if a is not None:
                 cols = [f"log2fc_{key}"] + ([f"log2fc_{lethal_key}"] if lethal_key and lethal_key != key else [])
                 ja, jb = by_rep[a][cols].median(), by_rep[b][cols].median()
-                j = ja.join(jb, how="inner", lsuffix="_a", rsuffix="_b").dropna(
+                j = ja.add_suffix("_a").join(jb.add_suffix("_b"), how="inner").dropna(
                     subset=[f"log2fc_{key}_a", f"log2fc_{key}_b"])
                 x, y = j[f"log2fc_{key}_a"].to_numpy(float), j[f"log2fc_{key}_b"].to_numpy(float)
                 row.update(n_genes=int(len(j)))
