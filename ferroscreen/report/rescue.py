@@ -61,6 +61,14 @@ def _fmt_fold(x: float) -> str:
 
 
 def _limits(row) -> tuple[float, float]:
+    """The ratio's confidence limits: Fieller's, else the delta method's, else a table's own.
+
+    A linear-scale interval reaching 0 or below (an EC50 known only to lie above some dose, as a
+    rescued curve's often is: its linear-scale SE is then larger than the EC50) gives way to the
+    log-scale one (``log_lo``/``log_hi``), which is always positive and is the scale of the ratio's
+    p-value: a 21-fold shift with p = 0.02 read "unchanged (95% CI -17 to 61)" otherwise.
+    """
+    log_lo, log_hi = float(row.get("log_lo", np.nan)), float(row.get("log_hi", np.nan))
     for lo_col, hi_col in (
         ("fieller_lo", "fieller_hi"),
         ("delta_lo", "delta_hi"),
@@ -69,6 +77,8 @@ def _limits(row) -> tuple[float, float]:
     ):
         lo, hi = float(row.get(lo_col, np.nan)), float(row.get(hi_col, np.nan))
         if math.isfinite(lo) or math.isfinite(hi):
+            if lo_col in ("fieller_lo", "delta_lo") and not lo > 0 and math.isfinite(log_lo):
+                return log_lo, log_hi
             return lo, hi
     return math.nan, math.nan
 
