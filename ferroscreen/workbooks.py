@@ -175,46 +175,167 @@ def _column_values(column) -> list:
     return [_cell_value(v) for v in values.tolist()]
 
 
+#: Excel's most rows and most columns in a sheet; a table past them is written as continued sheets.
+MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384
+
+
+def sheet_pieces(table) -> list:
+    """``table`` in pieces that each fit one sheet (:data:`MAX_ROWS` by :data:`MAX_COLUMNS`), in order.
+
+    A DataFrame's pieces each get the header row (so hold ``MAX_ROWS - 1`` rows); past
+    ``MAX_COLUMNS`` columns its first column (the rows' key, as the X of a Prism table) leads every
+    piece, the rows of one piece of columns going before the next. A list of rows is cut by rows only.
+    """
+    if not hasattr(table, "columns"):
+        rows = list(table)
+        return [rows[i:i + MAX_ROWS] for i in range(0, max(len(rows), 1), MAX_ROWS)]
+    n = table.shape[1]
+    widths = ([table] if n <= MAX_COLUMNS else
+              [table.iloc[:, [0, *range(i, min(i + MAX_COLUMNS - 1, n))]] for i in range(1, n, MAX_COLUMNS - 1)])
+    step = MAX_ROWS - 1
+    return [part.iloc[i:i + step] for part in widths for i in range(0, max(len(part), 1), step)]
+
+
+def continued_title(name: str, k: int) -> str:
+    """The title (before :func:`sheet_title`) of the ``k``-th sheet of a table called ``name``: ``doses (2)``."""
+    if k == 1:
+        return name
+    suffix = f" ({k})"
+    return f"{str(name)[:MAX_TITLE - len(suffix)]}{suffix}"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+_NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+       'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_STYLES = ('<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font>'
+           '<sz val="11"/><name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/>'
+           '</fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/>'
+           '<top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" '
+           'fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+           'borderId="0" xfId="0"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
+           '</cellStyles></styleSheet>')
+_SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _filter_name(index: int, title: str, ref: str) -> str:
+    """The defined name Excel keeps a sheet's auto-filter range in (sheet ``index`` from 0, ``ref`` as ``A1:C4``)."""
+    quoted = "'" + title.replace("'", "''") + "'"
+    absolute = re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", ref)
+    return (f'<definedName name="_xlnm._FilterDatabase" localSheetId="{index}" hidden="1">'
+            f"{_xml(quoted)}!{absolute}</definedName>")
+
+
+def _write_sheet(out, table, strings: dict[str, int], first: bool) -> str | None:
+    """Write one sheet's XML to the binary stream ``out``; its auto-filter range (None without one).
+
+    Text goes to the shared strings ``strings`` (text -> index), so every text is a text cell.
+    """
+    frame = hasattr(table, "columns")
+    if frame:
+        header = [_cell_value(str(c)) for c in table.columns]
+        rows = [header], zip(*(_column_values(table.iloc[:, i]) for i in range(table.shape[1])), strict=True)
+        n_rows, n_cols = len(table) + 1, len(header)
+    else:
+        table = [[_cell_value(v) for v in row] for row in table]
+        rows = (table,)
+        n_rows, n_cols = len(table), max((len(r) for r in table), default=0)
+    letters = [column_letters(i) for i in range(1, max(n_cols, 1) + 1)]
+    last = f"{letters[-1]}{max(n_rows, 1)}"
+    view = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>' if frame else "")
+    selected = ' tabSelected="1"' if first else ""
+    parts = [f'{_DECLARATION}<worksheet {_NS}><dimension ref="A1:{last}"/><sheetViews><sheetView'
+             f'{selected} workbookViewId="0">{view}</sheetView></sheetViews>'
+             '<sheetFormatPr defaultRowHeight="15"/>']
+    if frame and n_cols:
+        parts.append("<cols>" + "".join(f'<col min="{i}" max="{i}" width="{min(max(len(h) + 2, 9), 40)}" '
+                                        'customWidth="1"/>' for i, h in enumerate(header, start=1)) + "</cols>")
+    parts.append("<sheetData>")
+    i = 0
+    for block in rows:
+        for row in block:
+            i += 1
+            cells = []
+            for letter, v in zip(letters, row, strict=False):  # a short row ends early
+                kind = type(v)
+                if kind is float or kind is int:
+                    cells.append(f'<c r="{letter}{i}"><v>{v!r}</v></c>')
+                elif kind is str and v:  # an empty text is an empty cell
+                    cells.append(f'<c r="{letter}{i}" t="s"><v>{strings.setdefault(v, len(strings))}</v></c>')
+                elif kind is bool:
+                    cells.append(f'<c r="{letter}{i}" t="b"><v>{int(v)}</v></c>')
+            parts.append(f'<row r="{i}">{"".join(cells)}</row>')
+            if len(parts) >= 2000:
+                out.write("".join(parts).encode())
+                parts.clear()
+    parts.append("</sheetData>")
+    ref = f"A1:{last}" if frame and n_rows > 1 else None
+    if ref:
+        parts.append(f'<autoFilter ref="{ref}"/>')
+    parts.append("</worksheet>")
+    out.write("".join(parts).encode())
+    return ref
+
+
 def write_workbook(path: Path, sheets: Sequence[tuple[str, object]]) -> Path:
     """Write ``(title, table)`` pairs as the sheets of an ``.xlsx`` workbook at ``path``.
 
     A table is a pandas DataFrame (its columns the header row, frozen and filterable) or a list
     of rows. Text is always a text cell, so a name starting with ``=`` is never run as a formula;
     missing values are empty cells, infinities the text ``inf``/``-inf``, and characters Excel
-    cannot hold are dropped. Titles are made valid with :func:`sheet_title`.
+    cannot hold are dropped. Titles are made valid with :func:`sheet_title`. A table past Excel's
+    limits (:data:`MAX_ROWS`, :data:`MAX_COLUMNS`) goes on in continued sheets ``<title> (2)``,
+    ``<title> (3)`` (:func:`sheet_pieces`, :func:`continued_title`) instead of losing rows.
+
+    The workbook is written as plain SpreadsheetML without styles, a row at a time: openpyxl
+    took minutes (its per-cell XML elements) for the million points of a large screen.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ERROR_CODES
+    import zipfile
 
-    wb = Workbook(write_only=True)
-    taken: set[str] = set()
-    for name, table in sheets:
-        ws = wb.create_sheet(sheet_title(name, taken))
-
-        def cell(value, ws=ws):
-            """A text that openpyxl would take for a formula or an error code becomes a text cell."""
-            if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
-                c = WriteOnlyCell(ws, value=value)
-                c.data_type = "s"
-                return c
-            return value
-
-        if hasattr(table, "columns"):
-            header = [_cell_value(str(c)) for c in table.columns]
-            ws.freeze_panes = "A2"
-            for i, h in enumerate(header, start=1):
-                ws.column_dimensions[column_letters(i)].width = min(max(len(h) + 2, 9), 40)
-            ws.append([cell(h) for h in header])
-            columns = [_column_values(table.iloc[:, i]) for i in range(table.shape[1])]
-            texts = [any(isinstance(v, str) for v in col) for col in columns]
-            for row in zip(*columns, strict=True):
-                ws.append([cell(v) if t else v for v, t in zip(row, texts, strict=True)])
-            if len(table):
-                ws.auto_filter.ref = f"A1:{column_letters(len(header))}{len(table) + 1}"
-        else:
-            for row in table:
-                ws.append([cell(_cell_value(v)) for v in row])
     path = Path(path)
-    wb.save(path)
+    taken: set[str] = set()
+    titles: list[str] = []
+    filters: list[tuple[int, str]] = []
+    strings: dict[str, int] = {}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, table in sheets:
+            for k, piece in enumerate(sheet_pieces(table), start=1):
+                titles.append(sheet_title(continued_title(name, k), taken))
+                with book.open(f"xl/worksheets/sheet{len(titles)}.xml", "w", force_zip64=True) as out:
+                    ref = _write_sheet(out, piece, strings, first=len(titles) == 1)
+                if ref:
+                    filters.append((len(titles) - 1, ref))
+        text = "".join(f'<si><t xml:space="preserve">{_xml(s)}</t></si>' for s in strings)
+        book.writestr("xl/sharedStrings.xml", f'{_DECLARATION}<sst xmlns="http://schemas.openxmlformats.org/'
+                      f'spreadsheetml/2006/main" uniqueCount="{len(strings)}">{text}</sst>')
+        book.writestr("xl/styles.xml", _DECLARATION + _STYLES)
+        names = "".join(_filter_name(i, titles[i], ref) for i, ref in filters)
+        book.writestr("xl/workbook.xml", f'{_DECLARATION}<workbook {_NS}><bookViews><workbookView activeTab="0"/>'
+                      "</bookViews><sheets>" + "".join(f'<sheet name="{_xml(t)}" sheetId="{i}" r:id="rId{i}"/>'
+                                                       for i, t in enumerate(titles, start=1))
+                      + "</sheets>" + (f"<definedNames>{names}</definedNames>" if names else "") + "</workbook>")
+        n = len(titles)
+        rels = [*(f'<Relationship Id="rId{i}" Type="{_RELATIONSHIPS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                  for i in range(1, n + 1)),
+                f'<Relationship Id="rId{n + 1}" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/>',
+                f'<Relationship Id="rId{n + 2}" Type="{_RELATIONSHIPS}/sharedStrings" Target="sharedStrings.xml"/>']
+        package = "http://schemas.openxmlformats.org/package/2006/relationships"
+        book.writestr("xl/_rels/workbook.xml.rels",
+                      f'{_DECLARATION}<Relationships xmlns="{package}">{"".join(rels)}</Relationships>')
+        book.writestr("_rels/.rels", f'{_DECLARATION}<Relationships xmlns="{package}"><Relationship Id="rId1" '
+                      f'Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        types = [f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_SPREADSHEET}.worksheet+xml"/>'
+                 for i in range(1, n + 1)]
+        book.writestr("[Content_Types].xml", f'{_DECLARATION}<Types xmlns="http://schemas.openxmlformats.org/'
+                      'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+                      'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+                      f'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType='
+                      f'"{_SPREADSHEET}.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType='
+                      f'"{_SPREADSHEET}.styles+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType='
+                      f'"{_SPREADSHEET}.sharedStrings+xml"/>{"".join(types)}</Types>')
     return path

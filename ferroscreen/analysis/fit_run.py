@@ -459,7 +459,9 @@ def run_fit(
         fits = fit_curves(table, model=model, source=source, ci_scale=ci_scale)
         with output_set(out_dir) as outputs:
             fits.to_csv(outputs.path("fits.csv"), index=False, float_format="%.6g")
-            write_results_workbook(outputs.path("results.xlsx"), {"fits": fits}, fitted_points(table), source)
+            book: list[str] = []
+            write_results_workbook(outputs.path("results.xlsx"), {"fits": fits}, fitted_points(table), source,
+                                   notes=book)
             given = Path(source).resolve() if source is not None else None
             folder = outputs.final("fits.csv").parent
             stale = [*SCREEN_ONLY, *(["wells.csv"] if (folder / "wells.csv").exists() and may_write_wells(folder)
@@ -469,6 +471,7 @@ def run_fit(
                     outputs.drop(name)
         lines = [f"{outputs.final('fits.csv')}: {summary_line(fits)}",
                  f"{outputs.final('results.xlsx')}: the fits and fitted points in one workbook (Prism-ready sheets)"]
+        lines += [f"note: {n}" for n in book]
         if layout is not None:
             lines.append("note: a tidy table is fitted as given; the layout was not used")
         lines += _implausible_molar_dose(table)
@@ -501,7 +504,8 @@ def run_fit(
     over = (ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude, ci_scale=ci_scale)
             if over_time else None)
     with output_set(out_dir) as outputs:
-        paths = write_outputs(result, outputs, source, over_time=over)
+        book: list[str] = []
+        paths = write_outputs(result, outputs, source, over_time=over, notes=book)
         own = ([f"{where}: its own layout columns (compound, concentration, role...) are the layout"]
                if layout.form == "wells" else [])
         lines = [f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout), *names_apart_by_case(layout),
@@ -510,6 +514,7 @@ def run_fit(
             derived = with_layout_columns(table, layout) if layout.form == "stored" else table
             derived.to_csv(outputs.path("wells.csv"), index=False)  # in full: a fit of it is this fit
             lines.append(f"{outputs.final('wells.csv')}: {len(table)} well x time rows")
+        lines += [f"note: {n}" for n in book]
         lines.append(f"{paths['fits']}: {summary_line(result.fits)}")
         lines.append(f"{paths['ranking']}: {len(result.ranking)} rows")
         lines += [f"rescue: {verdict}" for verdict in verdict_lines(result.rescue)]

@@ -81,6 +81,8 @@ for it (its fraction readouts stand) and ``fit`` says so in one note
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -188,6 +190,7 @@ def _plate_summary(
     peak_window_h: float,
     notes: list[str],
     counts_are_cells: bool = True,
+    empty: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     cols = [f"frac_{m}" for m in modes]
     has_counts = counts_are_cells and "n_cells" in sub.columns
@@ -212,6 +215,7 @@ def _plate_summary(
     else:
         times = times_all
     wells = wide.index.to_numpy()
+    noted = ~np.isin(wells.astype(str), list(empty))  # an empty well (no cells seeded) is named in no note
     out = pd.DataFrame({"well": wells})
     out["time_end_h"] = times[-1]
     duration = times[-1] - times[0]
@@ -235,7 +239,7 @@ def _plate_summary(
             read |= np.isfinite(mat)
             _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h)
         dead = np.where(read, dead, np.nan)  # no mode read at a scan: no dead fraction there, not 0
-        late = wells[~read[:, 0] & read.any(axis=1)].astype(str)
+        late = wells[~read[:, 0] & read.any(axis=1) & noted].astype(str)
         if times.size > 1 and late.size:
             shown = sorted(late)
             notes.append(f"plate {plate}: {len(shown)} well(s) have no fraction read at the first scan "
@@ -260,18 +264,19 @@ def _plate_summary(
         out["dip_rate"] = _slopes(times[after], logc[:, after])
         suspect_end = set(wells[suspect[:, -1]].astype(str))
         if times[0] <= t0_max_h and times.size > 1:
-            no_t0 = sorted(wells[~np.isfinite(counts[:, 0]) & np.isfinite(counts).any(axis=1)].astype(str))
+            no_t0 = sorted(wells[~np.isfinite(counts[:, 0]) & np.isfinite(counts).any(axis=1) & noted].astype(str))
             if no_t0:
                 notes.append(f"plate {plate}: {len(no_t0)} well(s) have no count at time zero ({times[0]:g} h) "
                              f"({_few(no_t0)}): no n_cells_t0, so no GR (a later scan's count is no time zero)")
-        _suspect_notes(plate, wells, times, suspect, suspect_end & unread, times[0] <= t0_max_h, notes)
+        _suspect_notes(plate, wells, times, suspect & noted[:, None], (suspect_end & unread) - empty,
+                       times[0] <= t0_max_h, notes)
     emptied = set(wells[counts[:, -1] == 0].astype(str)) & (unread - suspect_end) if has_counts else set()
-    if emptied:  # read, but no cell was left to classify
-        shown = sorted(emptied, key=str)
+    if emptied - empty:  # read, but no cell was left to classify
+        shown = sorted(emptied - empty, key=str)
         notes.append(f"plate {plate}: {len(shown)} well(s) have no cell left at the endpoint scan ({times[-1]:g} h), "
                      f"so no endpoint fractions ({_few(shown)}); their counts, peaks and AUCs stand")
-    if unread - emptied - suspect_end:
-        shown = sorted(unread - emptied - suspect_end, key=str)
+    if unread - emptied - suspect_end - empty:
+        shown = sorted(unread - emptied - suspect_end - empty, key=str)
         notes.append(f"plate {plate}: {len(shown)} well(s) have no reading at the endpoint scan ({times[-1]:g} h) "
                      f"and no endpoint readouts ({_few(shown)}); an earlier scan does not stand in for it")
     return out
@@ -371,6 +376,7 @@ def summarise_wells(
     peak_window_h: float = 8.0,
     source=None,
     notes: list[str] | None = None,
+    empty_wells: Collection[tuple[str | None, str]] = (),
 ) -> pd.DataFrame:
     """One row per plate × well of time-course summaries (see the module docstring).
 
@@ -388,7 +394,11 @@ def summarise_wells(
             plate with suspect counts (at the endpoint, at time zero, at other scans: the wells),
             with wells lacking a fraction or a count at the first scan (no AUC; no GR), and
             :data:`TILE_MODE_NOTE` once when plates are tile-mode (prefixed by their names when
-            others are not).
+            others are not). No note names a well seeded without cells: one whose ``role`` (a
+            column of ``wells``, as an export with its layout has) is ``empty``, or one of
+            ``empty_wells``.
+        empty_wells: ``(plate, well)`` of the layout's ``empty`` wells, wells as the table writes
+            them (``A01``); plate None for every plate.
 
     Returns:
         Columns ``plate, well, time_end_h`` and the summaries; no :data:`COUNT_READOUTS` for
@@ -403,8 +413,11 @@ def summarise_wells(
         notes.append((f"plate(s) {_few(tiles)}: " if some else "") + TILE_MODE_NOTE)
     parts = []
     for plate, sub in wells.groupby("plate", sort=False):
+        empty = {w for p, w in empty_wells if p is None or str(p) == str(plate)}
+        if "role" in sub.columns:
+            empty |= set(sub.loc[sub["role"].astype(str).str.strip().str.lower() == "empty", "well"].astype(str))
         part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise, peak_window_h, notes,
-                              counts_are_cells=str(plate) not in tiles)
+                              counts_are_cells=str(plate) not in tiles, empty=frozenset(empty))
         part.insert(0, "plate", plate)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)

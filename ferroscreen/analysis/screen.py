@@ -519,7 +519,8 @@ def analyse_screen(
     coverage = layout_coverage(wells, layout)
     modes = death_modes(wells)
     end_notes: list[str] = []
-    summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source, notes=end_notes)
+    summary = summarise_wells(wells, endpoint_h=endpoint_h, source=source, notes=end_notes,
+                              empty_wells=_empty_wells(wells, layout))
     used, excluded = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))
     if used.empty:
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
@@ -705,8 +706,20 @@ def fitted_points(doses: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def _empty_wells(wells: pd.DataFrame, layout: PlateLayout) -> list[tuple[str, str]]:
+    """``(plate, well)`` of the wells the layout seeds without cells (role ``empty``), for the wells notes."""
+    out = []
+    for plate in wells["plate"].astype(str).unique():
+        try:
+            table = layout.for_plate(plate).table
+        except LayoutError:  # a multi-plate layout without this plate
+            continue
+        out += [(plate, str(w)) for w in table.loc[table["role"].astype(str) == "empty", "well"]]
+    return out
+
+
 def write_outputs(result: ScreenResult, outputs: OutputSet, source=None,
-                  over_time: pd.DataFrame | None = None) -> dict[str, Path]:
+                  over_time: pd.DataFrame | None = None, notes: list[str] | None = None) -> dict[str, Path]:
     """Write the result's tables into ``outputs``; ``lines.csv`` only with several cell lines (an old one is dropped).
 
     Also writes ``fitted_points.csv`` (the points fitted) and ``results.xlsx`` (every table, with
@@ -714,7 +727,8 @@ def write_outputs(result: ScreenResult, outputs: OutputSet, source=None,
     :mod:`ferroscreen.analysis.results_workbook`).
 
     Returns ``fits, ranking, rescue, qc, readouts, fitted_points, xlsx[, lines]`` -> the path each will have
-    once committed.
+    once committed. ``notes`` (when given) receives what the terminal must say of the workbook (a sheet
+    past Excel's row limit going on in a continued sheet).
     """
     from ferroscreen.analysis.results_workbook import write_results_workbook
 
@@ -733,7 +747,7 @@ def write_outputs(result: ScreenResult, outputs: OutputSet, source=None,
     paths["fitted_points"] = outputs.final("fitted_points.csv")
     if over_time is not None and len(over_time):
         tables.append(("ec50_over_time", over_time))
-    write_results_workbook(outputs.path("results.xlsx"), dict(tables), points, source)
+    write_results_workbook(outputs.path("results.xlsx"), dict(tables), points, source, notes=notes)
     paths["xlsx"] = outputs.final("results.xlsx")
     return paths
 

@@ -21,6 +21,7 @@ from ferroscreen.report.compounds import (
     course_summaries,
     dose_points,
     endpoint_wells,
+    left_out_counts,
     list_compounds,
     no_curve_reason,
     of_group,
@@ -250,6 +251,23 @@ def _provenance(res: Results, created: str) -> list[dict]:
     return rows
 
 
+def left_out_line(counts: dict[str, int], by: str) -> str:
+    """The line under the compound index for :func:`~ferroscreen.report.compounds.left_out_counts` ("" for none).
+
+    ``12 lower-ranked compounds and 2 mode references left out (...)``: compounds as the summary
+    counts them, references and positive controls apart.
+    """
+    kinds = (("compounds", "compound"), ("references", "mode reference"), ("pos_ctrls", "positive control"))
+    parts: list[str] = []
+    for key, word in kinds:
+        if n := counts.get(key, 0):
+            parts.append(f"{n} {'' if parts else by + ' '}{word}{'s' if n != 1 else ''}")
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"{listed} left out (see fits.csv, or raise --max-compounds)."
+
+
 def report_context(
     res: Results, out: Path, max_compounds: int | None = DEFAULT_MAX_COMPOUNDS, title: str | None = None
 ) -> dict:
@@ -316,8 +334,8 @@ def report_context(
         "compounds": compounds,
         "gallery": _gallery(res),
         "n_left_out": n_left,
-        "left_out_by": ("lower-ranked" if res.ranking is not None
-                        else "less significant (no active fit, or a higher q-value)"),
+        "left_out": left_out_line(left_out_counts(res, infos), "lower-ranked" if res.ranking is not None
+                                  else "less significant (no active fit, or a higher q-value)"),
         "provenance": _provenance(res, created),
         "data": {
             "ferroscreen": __version__,

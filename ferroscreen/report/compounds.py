@@ -284,6 +284,22 @@ def compound_counts(res: Results) -> dict[str, int]:
     }
 
 
+def left_out_counts(res: Results, shown: list[CompoundInfo]) -> dict[str, int]:
+    """How many of :func:`compound_counts`' compounds, references and positive controls have no section.
+
+    A name counts as shown when one of its groups has a section, so the counts and the sections
+    shown add up to the summary's counts.
+    """
+    names, roles, _, _ = _section_names(res)
+    seen = {info.name for info in shown}
+    kinds = [roles.get(name, "") for name in dict.fromkeys(names) if name not in seen]
+    return {
+        "compounds": sum(r not in ("reference", "pos_ctrl") for r in kinds),
+        "references": kinds.count("reference"),
+        "pos_ctrls": kinds.count("pos_ctrl"),
+    }
+
+
 def no_curve_reason(res: Results, info: CompoundInfo) -> str:
     """Why a compound's section has no dose-response curve (``""`` when it has one, or without ``fits.csv``).
 
