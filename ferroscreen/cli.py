@@ -495,12 +495,12 @@ def hits(
     _check_number("--z-threshold", z_threshold, 0)
     _check_number("--fdr", fdr, 0, 1, low_open=True)
 
-    result = run_hits(
-        wells, out, layout_path=layout or None, plots=plots, read=read, signal_col=signal_col, objects=objects,
-        count_col=count_col,
-        area_col=area_col, count_threshold=count_threshold, area_threshold=area_threshold,
-        z_threshold=z_threshold, fdr=fdr, use_bscore=bscore, from_start=from_start,
-    )
+    with _sigterm_as_ctrl_c():  # all of the hits folder or none
+        result = run_hits(
+            wells, out, layout_path=layout or None, plots=plots, read=read, signal_col=signal_col, objects=objects,
+            count_col=count_col, area_col=area_col, count_threshold=count_threshold, area_threshold=area_threshold,
+            z_threshold=z_threshold, fdr=fdr, use_bscore=bscore, from_start=from_start,
+        )
     for note in result.notes:
         typer.echo(note)
     for msg in result.warnings:
@@ -632,7 +632,10 @@ def _sigterm_as_ctrl_c():
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Argument(help="Output folder (images/, layout.csv, truth).")],
-    plate_format: Annotated[int, typer.Option("--format", help="Plate format: 96, 384 or 1536.")] = 96,
+    plate_format: Annotated[int, typer.Option(
+        "--format", help="Plate format: 96, 384 or 1536. The demo library maps 96 and 384 wells; 1536 (or another "
+        "format) needs --library FILE, a library YAML with a plate map for it (plate_maps: \"1536\", "
+        "docs/simulator.md).")] = 96,
     fields: Annotated[int, typer.Option("--fields", help="Fields per well.")] = 2,
     hours: Annotated[float, typer.Option("--hours", help="Duration in hours.")] = 48.0,
     interval_h: Annotated[
@@ -674,7 +677,9 @@ def simulate(
     lib = load_library(library)
     if plate_format not in lib.plate_maps:
         known = " and ".join(f"{n}-well" for n in sorted(lib.plate_maps))
-        raise FerroscreenError(f"--format {plate_format}: the library '{library}' has plate maps for {known} plates")
+        raise FerroscreenError(f"--format {plate_format}: the library '{library}' has plate maps for {known} plates; "
+                               f"a {plate_format}-well plate needs --library FILE, a library YAML with a plate map "
+                               f"for it (plate_maps: \"{plate_format}\", docs/simulator.md)")
     config = SimulationConfig(
         plate_format=plate_format,
         fields=fields,
@@ -906,7 +911,7 @@ def fit(
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
     write_wells = loaded.derived and may_write_wells(out)
-    with OutputSet(out) as outputs:  # every output of this fit, or (on failure) the folder as it was
+    with _sigterm_as_ctrl_c(), OutputSet(out) as outputs:  # every output, or (on failure) the folder as it was
         lines = run_fit(
             loaded.table, loaded.kind, outputs, layout=lay, model=model.lower(), readouts=split_readouts(readout),
             endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
@@ -999,7 +1004,7 @@ def score(
             channel=channel, plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern),
             accelerator=accelerator, confusion_file=confusion,
             precision=Precision(precision).value, tta=tta,
-            progress=sys.stderr.isatty(), interval_h=interval_h,
+            progress=True if sys.stderr.isatty() else "lines", interval_h=interval_h,  # lines: a log file
             log=lambda m: typer.echo(m, err=True),
         )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (kill, timeout, SLURM, docker stop): Terminated
@@ -1134,7 +1139,8 @@ def report(
     """Write one self-contained HTML report (figures inlined, opens offline)."""
     from ferroscreen.report import build_report
 
-    path = build_report(results_dir, out, max_compounds=max_compounds or None, title=title)
+    with _sigterm_as_ctrl_c():  # the earlier report stays as it was
+        path = build_report(results_dir, out, max_compounds=max_compounds or None, title=title)
     typer.echo(f"report -> {path}")
 
 

@@ -113,7 +113,7 @@ def score_plate(
     accelerator: str = "cpu",
     confusion_file: str | Path | None = None,
     precision: str = "auto",
-    progress: bool = False,
+    progress: bool | str = False,
     log=None,
     interval_h: float = 1.0,
     tta: bool = False,
@@ -161,7 +161,8 @@ def score_plate(
             else bf16 where the hardware runs it natively, see
             :mod:`ferroscreen.models.precision`); a resumed store keeps the
             precision it was started with.
-        progress: Show a progress bar.
+        progress: ``True``: a progress bar (for a terminal); ``"lines"``: a plain progress line to stderr every
+            minute or 10 % of the frames (for a log file: :mod:`ferroscreen.score.progress`); ``False``: none.
         log: Callable receiving one-line messages (default: silent).
         tta: Average each crop's 8 dihedral views (:mod:`ferroscreen.models.tta`);
             a store keeps its choice (a resume asking for the other is refused).
@@ -817,8 +818,22 @@ def _store_precision(requested: str, accelerator: str, existing, out: Path, int8
     raise StoreError(f"{out}: was scored at precision {started}; resume it with --precision {started} or auto")
 
 
+def _one_node():
+    """The cluster environment of a scoring run: this machine alone, whatever a scheduler's variables say.
+
+    ``--devices N`` spawns its N ranks itself on this node. Inside a SLURM allocation Lightning would
+    otherwise take the ranks, node and port from ``SLURM_*`` (one task: every spawned rank thinks it
+    is rank 0 of 1, and they race for one port) and set SLURM's requeue signal handlers (a checkpoint
+    and ``scontrol requeue`` on SIGUSR1, SIGTERM "bypassed"); SIGTERM stays with
+    :mod:`ferroscreen.score.terminate` (exit 143, ``--resume`` continues), SLURM's requeue with the job script.
+    """
+    from pytorch_lightning.plugins.environments import LightningEnvironment
+
+    return LightningEnvironment()
+
+
 def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int, workers: int | None,
-             shape, accelerator: str, precision: str, progress: bool, tta: bool = False) -> int:
+             shape, accelerator: str, precision: str, progress: bool | str, tta: bool = False) -> int:
     """Run ``Trainer.predict`` over ``jobs``; results land in ``parts/rank-*.h5``. Returns crops scored."""
     import pytorch_lightning as pl
 
@@ -830,7 +845,11 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
     parts.mkdir(parents=True, exist_ok=True)
     workers = default_workers(precision, devices) if workers is None else int(workers)
     bar = None
-    if progress and devices == 1:
+    if progress == "lines":  # rank 0 reports its share of the jobs (jobs[0::devices], see FrameCropStream)
+        from ferroscreen.score.progress import ProgressLines
+
+        bar = ProgressLines(len(jobs[::devices]), f"rank 0 of {devices}" if devices > 1 else "")
+    elif progress and devices == 1:
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), unit="frame", desc="scoring")
@@ -841,7 +860,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
     trainer = pl.Trainer(
         accelerator=accelerator, devices=devices, strategy=strategy, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, callbacks=[writer], inference_mode=True,
-        precision=lightning_precision(precision),
+        precision=lightning_precision(precision), plugins=[_one_node()],
     )
     import cv2
 
@@ -856,7 +875,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
         raise
     finally:
         cv2.setNumThreads(cv_threads)  # the data module set one thread for its workers' sake
-    if bar is not None:
+    if bar is not None and hasattr(bar, "close"):
         bar.close()
     if devices > 1:
         n = 0

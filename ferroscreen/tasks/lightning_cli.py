@@ -4,7 +4,11 @@
 The model is :class:`DeathModeClassifier`; the datamodule is chosen by class
 path in the YAML (``ReferencePlateDataModule``, ``CropFolderDataModule``,
 ``PointAnnotationDataModule``). ``model.classes`` is linked to the data's
-``classes``. ``--out PATH`` names the bundle written after ``fit``.
+``classes``. ``--out PATH`` names the bundle written after ``fit``. The
+logger's ``save_dir`` follows ``trainer.default_root_dir``, so
+``--trainer.default_root_dir DIR`` moves the logs and checkpoints. Without a
+terminal, one plain line per epoch (:mod:`ferroscreen.tasks.epoch_lines`)
+replaces Lightning's progress bar.
 
 A run that ends without finishing (an error, a bad setting found once the
 trainer exists, Ctrl+C) removes the folders it created for its logs
@@ -15,6 +19,7 @@ hold a checkpoint; folders that existed before it are never touched.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -26,6 +31,7 @@ from pytorch_lightning.cli import LightningCLI
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.tasks.bundle_export import finalize_and_export
 from ferroscreen.tasks.death_mode import DeathModeClassifier
+from ferroscreen.tasks.epoch_lines import EpochLines, plain_progress_wanted
 from ferroscreen.tasks.lightning_notices import quiet_lightning_notices
 from ferroscreen.tasks.training_run import check_bundle_out
 
@@ -33,9 +39,15 @@ from ferroscreen.tasks.training_run import check_bundle_out
 class DeathModeCLI(LightningCLI):
     """LightningCLI with a ``--out`` bundle path and a bundle export after ``fit``."""
 
-    def add_arguments_to_parser(self, parser) -> None:  # noqa: D102
+    def add_arguments_to_parser(self, parser) -> None:
+        """``--out``; ``model.classes`` feeds the data's; a logger's ``save_dir`` follows ``trainer.default_root_dir``.
+
+        So ``--trainer.default_root_dir DIR`` moves the logs and checkpoints (``DIR/lightning_logs/version_N``)
+        and a config need not name the folder twice (a ``save_dir`` given is replaced).
+        """
         parser.add_argument("--out", default=None, help="Write the model bundle here after fit.")
         parser.link_arguments("model.classes", "data.init_args.classes")
+        parser.link_arguments("trainer.default_root_dir", "trainer.logger.init_args.save_dir", compute_fn=_root_dir)
 
     def instantiate_classes(self) -> None:
         """Build model, data and trainer; a bad setting is a one-line :class:`FerroscreenError`.
@@ -47,6 +59,23 @@ class DeathModeCLI(LightningCLI):
         except (ValueError, TypeError) as exc:
             raise FerroscreenError(f"invalid training configuration: {_reason(exc)}") from None
         self.new_folders = folders_to_create(self.trainer)
+
+    def _instantiate_trainer(self, config: dict, callbacks: list):
+        """The Trainer; without a terminal, :class:`EpochLines` in place of Lightning's progress bar.
+
+        See :func:`ferroscreen.tasks.epoch_lines.plain_progress_wanted`; the model summary is then Lightning's
+        plain one (on stderr), not its Rich table.
+        """
+        if plain_progress_wanted(config):
+            from pytorch_lightning.callbacks import ModelSummary
+
+            callbacks = [*callbacks, EpochLines()]
+            if config.get("enable_model_summary") is not False and not any(
+                    isinstance(cb, ModelSummary) for cb in [*(config.get("callbacks") or []), *callbacks]):
+                callbacks.append(ModelSummary())  # given, so Lightning adds no Rich one
+                config = {**config, "enable_model_summary": False}
+            config = {**config, "enable_progress_bar": False}
+        return super()._instantiate_trainer(config, callbacks)
 
     def before_fit(self) -> None:
         """Refuse a configuration without data (Lightning would fail deep inside ``fit`` with a traceback)."""
@@ -160,6 +189,11 @@ def remove_unfinished_run(folders: list[tuple[Path, Path]]) -> list[Path]:
                 break
             removed.append(above)
     return removed
+
+
+def _root_dir(default_root_dir: str | None) -> str:
+    """The logs' folder for ``trainer.default_root_dir`` (none: the working folder, as Lightning's default)."""
+    return str(default_root_dir) if default_root_dir is not None else os.getcwd()
 
 
 def _reason(exc: Exception) -> str:

@@ -1,10 +1,10 @@
 """Lightning's notices that say nothing to a ferroscreen user, kept out of the output of `train` and `demo`.
 
-Three notices come with every Trainer of these versions and are about Lightning, not the run: the
-advert for Lightning's cloud logger ("💡 Tip: ... litlogger"), the note that the default logger is a
-CSV logger because tensorboard is not installed (train writes ``metrics.csv`` on purpose), and a
-deprecation inside Lightning's own tree utilities (``isinstance(treespec, LeafSpec)``). Everything
-else Lightning logs or warns is kept.
+Notices that come with every Trainer of these versions and are about Lightning, not the run: the
+adverts for Lightning's cloud logger and model registry ("💡 Tip: ... litlogger", "... litmodels"),
+the note that the default logger is a CSV logger because tensorboard is not installed (train writes
+``metrics.csv`` on purpose), and a deprecation inside Lightning's own tree utilities
+(``isinstance(treespec, LeafSpec)``). Everything else Lightning logs or warns is kept.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ class _DropAdverts(logging.Filter):
     """Drops the records of Lightning's logger that advertise other packages."""
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: D102 - logging.Filter's contract
-        return "litlogger" not in str(record.getMessage())
+        message = str(record.getMessage())
+        return "litlogger" not in message and "litmodels" not in message
 
 
 def quiet_lightning_notices() -> None:

@@ -141,7 +141,7 @@ def test_train_cli_reports_label_cleaning(tiny_plate, tmp_path, cli):
     assert proc.returncode == 0, proc.stderr[-2000:]
     # demo.yaml cleans from running predictions: flags redone at epochs 1..1 (the last of max_epochs 2)
     assert "label cleaning (drop, running, epochs 1-1):" in proc.stdout
-    for notice in ("litlogger", "LeafSpec", "tensorboardX"):  # Lightning's notices about itself
+    for notice in ("litlogger", "litmodels", "LeafSpec", "tensorboardX"):  # Lightning's notices about itself
         assert notice not in proc.stdout + proc.stderr
     lc = load_bundle(out).meta["training_data"]["label_cleaning"]
     assert lc["source"] == "running" and lc["epoch"] == 1

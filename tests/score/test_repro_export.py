@@ -122,3 +122,27 @@ def test_sigterm_ends_simulate_as_ctrl_c_does(tmp_path, monkeypatch, capsys, sig
     assert calls == ["_simulate_wells"] * 2
     assert not (tmp_path / "new").exists() and _files(kept) == files
     assert signal.getsignal(signal.SIGTERM) is sigterm_fails_the_test
+
+
+def test_sigterm_ends_fit_and_report_as_ctrl_c_does(tmp_path, monkeypatch, capsys, sigterm_fails_the_test):
+    """fit and report ended silently with 143 (the default handler); now said, their earlier outputs kept."""
+    import ferroscreen.analysis.fit_run as fit_run
+    import ferroscreen.report.build as build
+
+    doses = np.repeat([0.0, 1e-8, 1e-7, 1e-6, 1e-5], 3)
+    pd.DataFrame({"curve": "RSL3", "dose": doses, "response": 1 - doses / (doses + 1e-7)}).to_csv(
+        tmp_path / "t.csv", index=False)
+    out = tmp_path / "fit"
+    code, _, err = main_in_process(["fit", tmp_path / "t.csv", "--out", out], monkeypatch, capsys)
+    assert code == 0, err
+    code, _, err = main_in_process(["report", out, "--out", out / "r.html"], monkeypatch, capsys)
+    assert code == 0, err
+    files = _files(out)
+    calls = _sigterm_after(fit_run, "write_results_workbook", monkeypatch)
+    code, stdout, err = main_in_process(["fit", tmp_path / "t.csv", "--out", out], monkeypatch, capsys)
+    assert (code, err) == (143, "terminated (SIGTERM)\n") and calls == ["write_results_workbook"]
+    calls = _sigterm_after(build, "render_html", monkeypatch)
+    code, stdout, err = main_in_process(["report", out, "--out", out / "r.html"], monkeypatch, capsys)
+    assert (code, err) == (143, "terminated (SIGTERM)\n") and calls == ["render_html"]
+    assert _files(out) == files  # no temporaries, the earlier fit and report as they were
+    assert signal.getsignal(signal.SIGTERM) is sigterm_fails_the_test

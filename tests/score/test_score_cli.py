@@ -380,8 +380,10 @@ def test_z_stack_scores_the_plane_asked_for(reference, plate_dir, bundle_path, t
 @pytest.mark.slow
 def test_ddp_two_processes_equals_one(reference, plate_dir, bundle_path, tmp_path):
     out = tmp_path / "ddp.h5"
-    run([*score_cmd(plate_dir, bundle_path, out, "--devices", "2")[:-4], "--workers", "0", "--batch-size", "8"],
-        timeout=600)
+    cmd = [*CMD, "score", str(plate_dir), "--model", str(bundle_path), "--out", str(out), "--devices", "2",
+           "--workers", "0", "--batch-size", "8"]  # score_cmd's [:-4] had cut --devices 2: one process was compared
+    assert "MEMBER: 2/2" in run(cmd, timeout=600).stderr  # two ranks scored
+
     pd.testing.assert_frame_equal(comparable_wells(out), comparable_wells(reference))
     with h5py.File(out, "r") as f, h5py.File(reference, "r") as g:
         for col in ("frame", "x", "y", "radius", "prob"):

@@ -21,28 +21,38 @@ def _default_signals() -> None:  # xdist workers may ignore them; a user's shell
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _term_while_scoring(cmd, group: bool) -> tuple[int, str]:
-    """Run ``cmd``, send SIGTERM once it is scoring (to the process, or to its whole group), return (rc, stderr)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def term_when(cmd, ready, group: bool = False, env=None, settle_s: float = 0.0, timeout: float = 60) -> tuple[int, str]:
+    """Run ``cmd``; once a line of its stderr is ``ready``, send SIGTERM (to the process, or its whole group).
+
+    Returns ``(returncode, stderr)``; fails the test when no line was ready or SIGTERM did not end the run.
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=_default_signals, start_new_session=group)
     lines = []
-    for line in proc.stderr:  # "scoring N frame(s) ...": the predict loop has started
+    for line in proc.stderr:
         lines.append(line)
-        if line.startswith("scoring "):
+        if ready(line):
             break
     else:
+        proc.wait(timeout=60)
         pytest.fail("".join(lines))
-    time.sleep(1.5)  # workers started, a batch or two scored
+    time.sleep(settle_s)
     if group:
         os.killpg(proc.pid, signal.SIGTERM)
     else:
         proc.send_signal(signal.SIGTERM)
     try:
-        rest = proc.communicate(timeout=60)[1]
+        rest = proc.communicate(timeout=timeout)[1]
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail("SIGTERM did not stop the run")
     return proc.returncode, "".join(lines) + rest
+
+
+def _term_while_scoring(cmd, group: bool) -> tuple[int, str]:
+    """SIGTERM once ``cmd`` is scoring ("scoring N frame(s) ...": the predict loop has started; a batch or two
+    scored after 1.5 s), to the process or its whole group; (rc, stderr)."""
+    return term_when(cmd, lambda line: line.startswith("scoring "), group, settle_s=1.5)
 
 
 @pytest.mark.parametrize("group", [False, True], ids=["process", "group"])
