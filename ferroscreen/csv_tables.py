@@ -20,9 +20,10 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ferroscreen.decimal_marks import COMMA_DECIMAL, US_THOUSANDS, decimal_comma_column, notation
+from ferroscreen.decimal_marks import COMMA_DECIMAL, ONE_THOUSAND, US_THOUSANDS, decimal_comma_column, notation
 from ferroscreen.errors import FerroscreenError
 
 DELIMITERS = (",", "\t", ";")
@@ -70,6 +71,23 @@ def _checked_text(text: str, sep: str, path: Path) -> str:
     return out.getvalue()
 
 
+#: A point and three digits ending a cell: where a ``1.000`` may end (found fast, then checked whole).
+_THREE_AFTER_POINT = re.compile(r"\.\d{3}(?=[;\t\r\n\"]|$)", re.M)
+
+
+def _holds_one_thousand(text: str) -> bool:
+    """Whether some cell of a table's ``text`` is a ``1.000`` (:data:`~ferroscreen.decimal_marks.ONE_THOUSAND`)."""
+    for m in _THREE_AFTER_POINT.finditer(text):
+        start = m.start()
+        while start and text[start - 1].isdigit():
+            start -= 1
+        if start and text[start - 1] in "+-":
+            start -= 1
+        if (not start or text[start - 1] in ';\t\r\n"') and ONE_THOUSAND.match(text[start:m.end()]):
+            return True
+    return False
+
+
 def _thousands_points(table: pd.DataFrame, text: str, sep: str, path: Path, error: type[FerroscreenError],
                       names: set[str]) -> None:
     """Read in place the columns pandas took as numbers whose ``1.000`` (a thousand, or a one) the file explains.
@@ -81,25 +99,23 @@ def _thousands_points(table: pd.DataFrame, text: str, sep: str, path: Path, erro
     """
     numeric = [k for k, c in enumerate(table.columns) if c.lower() not in names
                and pd.api.types.is_numeric_dtype(table.iloc[:, k]) and not pd.api.types.is_bool_dtype(table.iloc[:, k])]
-    if not numeric:
+    if not numeric or not _holds_one_thousand(text):  # most tables: nothing to decide, no second read
         return
     raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     raw.columns = [str(c).strip() for c in raw.columns]
-    marks = {}
-    for k, col in enumerate(raw.columns):
-        if col.lower() not in names:
-            marks[k] = {notation(v.strip()) for v in raw.iloc[:, k]} - {""}
-    said = {m for found in marks.values() for m in found & {",", "."}}
-    for k in numeric:
-        if "1.000" not in marks.get(k, set()) or marks[k] & {".", ","}:  # its own mark said (decimal_comma_column)
-            continue
+    cells = {k: raw.iloc[:, k].str.strip() for k in range(raw.shape[1]) if raw.columns[k].lower() not in names}
+    candidates = [k for k in numeric if k in cells and cells[k].str.match(ONE_THOUSAND).any()
+                  and not (cells[k].str.contains(".", regex=False) & ~cells[k].str.match(ONE_THOUSAND)).any()]
+    if not candidates:  # each column's own decimal point says what its 1.000 is
+        return
+    said = {m for k, c in cells.items() for m in {notation(v) for v in c.unique()} & {",", "."}}
+    for k in candidates:
         col = table.columns[k]
         if said == {","}:
-            cells = raw.iloc[:, k].str.strip()
-            table.isetitem(k, pd.to_numeric(cells.str.replace(".", "", regex=False).replace("", None)))
+            table.isetitem(k, pd.to_numeric(cells[k].str.replace(".", "", regex=False), errors="coerce"))
         elif sep == ";" and said != {"."}:
-            row = next(j for j, v in enumerate(raw.iloc[:, k]) if notation(v.strip()) == "1.000")
-            value = raw.iloc[row, k].strip()
+            row = int(np.flatnonzero(cells[k].str.match(ONE_THOUSAND).to_numpy())[0])
+            value = cells[k].iloc[row]
             raise error(f"{path}: column '{col}' row {row + 2}: '{value}' could be {value.replace('.', '')} or "
                         f"{float(value):g} ('.' as a thousands separator or as the decimal mark) and no other number "
                         f"in the file says which; write {value.replace('.', '')} or {float(value):g}")

@@ -23,6 +23,8 @@ COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
 US_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+$")
 #: A number with points between groups of three digits, maybe a decimal comma after them (``1.234,5``, ``10.000``).
 POINT_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")
+#: One point before three digits and nothing else (``1.000``, ``-12.500``): a thousand, or a one.
+ONE_THOUSAND = re.compile(r"^[+-]?[1-9]\d{0,2}\.\d{3}$")
 #: A number written with neither a point nor a comma (``30``, ``1e-6``).
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[eE][+-]?\d+)?$")
 

@@ -116,8 +116,9 @@ def cell_text(cell) -> str:
     return str(cell)
 
 
-#: Characters Excel refuses in a cell (control characters other than tab, newline and return).
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Characters XML and Excel refuse in a cell: control characters other than tab, newline and return, the
+#: non-characters U+FFFE/U+FFFF and lone surrogates.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 #: Excel's longest sheet title and longest text in a cell.
 MAX_TITLE, MAX_TEXT = 31, 32767
@@ -129,7 +130,8 @@ def sheet_title(name: str, taken: set[str]) -> str:
     Excel's rules: none of the characters ``[]:*?/`` or backslash (control characters are
     dropped), at most 31 characters, and no other sheet of the same title in any case.
     """
-    base = _TITLE_FORBIDDEN.sub("_", re.sub(r"[\x00-\x1f]", "", str(name))).strip("'") or "sheet"
+    base = _TITLE_FORBIDDEN.sub("_", _ILLEGAL.sub("", str(name)).replace("\t", "").replace("\n", "")
+                                .replace("\r", "")).strip("'") or "sheet"
     title, n = base[:MAX_TITLE], 1
     while title.lower() in {t.lower() for t in taken}:
         n += 1

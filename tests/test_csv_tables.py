@@ -103,13 +103,15 @@ def test_plate_names_keep_their_leading_zeros(tmp_path):
     ("well;dose;response\nA01;1.000;0.5\nA02;500;2\n", [1.0, 500]),  # decimal points elsewhere: a one
     ("well\tdose\tresponse\nA01\t1.000\t5\nA02\t500\t2\n", [1.0, 500]),  # a tab file with no comma anywhere
     ("well;dose;response\nA01;1.000;5\nA02;0.5;2\n", [1.0, 0.5]),  # the column's own decimal point
+    ("well;dose;response\nA01;1.000;0,5\nA02;NA;0,25\nA03;;0,1\n", [1000, None, None]),  # NA: missing, no traceback
 ])
 def test_a_point_before_three_digits_reads_as_the_files_other_numbers_say(tmp_path, text, doses):
     from ferroscreen.csv_tables import read_csv_table
 
     path = tmp_path / "t.csv"
     path.write_text(text)
-    assert read_csv_table(path)["dose"].tolist() == doses
+    got = read_csv_table(path)["dose"].tolist()
+    assert [None if v != v else v for v in got] == doses
 
 
 def test_a_point_before_three_digits_nothing_explains_is_refused(tmp_path):

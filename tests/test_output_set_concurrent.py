@@ -129,3 +129,18 @@ def test_a_set_whose_commit_fails_lets_the_folder_go(tmp_path):
     with OutputSet(folder) as outputs:
         outputs.path("b.csv").write_text("next b\n")
     assert _staged(folder) == {"b.csv": b"next b\n"}
+
+
+def test_simulate_into_a_folder_another_run_writes_stops_before_touching_its_images(tmp_path, monkeypatch, capsys):
+    """A second simulate deleted the first's staged images (.images.tmp) before its lock was asked for."""
+    folder = tmp_path / "plate"
+    with holder(folder) as proc:
+        staging = folder / ".images.tmp"
+        staging.mkdir()
+        (staging / "VID1_phase_A1_1_00d00h00m.tif").write_bytes(b"the first run's image")
+        staged = _staged(folder)
+        code, _, err = main_in_process(["simulate", folder, "--wells", "A01", "--fields", "1", "--hours", "4",
+                                        "--image-size", "64", "64", "--workers", "1"], monkeypatch, capsys)
+        assert (code, err) == (2, f"error: {_busy(folder, proc.pid)}\n")
+        assert _staged(folder) == staged
+        _finish(proc)

@@ -121,7 +121,8 @@ _SHARE = re.compile(r"\(?\s*\d+(?:[.,]\d+)?\s*%\s*(?:v/v)?\s*\)?")
 #: Compound names of a no-cell blank (:func:`is_blank_name`), as words: ``medium only``, ``no cells``, ``cell-free``.
 _BLANK_NAME = re.compile(r"^(?:(?:cell culture |culture )?medi(?:um|a) (?:only|alone|blank)|blank(?: medi(?:um|a))?"
                          r"|empty|(?:medi(?:um|a) )?cell ?free(?: medi(?:um|a))?"
-                         r"|(?:.+ )?(?:no cells?|without cells)(?: .+)?)$")
+                         r"|(?:(?:medi(?:um|a)|dmso|vehicle|pbs|buffer|blank) )?(?:no cells?|without cells?)"
+                         r"(?: (?:control|blank|well|medi(?:um|a)))?)$")
 
 
 def is_vehicle_name(name: str, untreated: bool = True) -> bool:
@@ -137,8 +138,9 @@ def is_vehicle_name(name: str, untreated: bool = True) -> bool:
 def is_blank_name(name: str) -> bool:
     """Whether a compound name says a well without cells (role ``empty``), letter case and punctuation aside.
 
-    ``Medium only``, ``media only``, ``medium alone``, ``medium blank``, ``blank``, and any name saying there are
-    no cells (``no cells``, ``Medium (no cells)``, ``DMSO without cells``), ``cell-free`` (``cell free medium``):
+    ``Medium only``, ``media only``, ``medium alone``, ``medium blank``, ``blank``, a name saying there are no
+    cells (``no cells``, ``Medium (no cells)``, ``DMSO without cells``, ``no cells control``; not ``No cell death
+    control`` nor ``no cell line``), ``cell-free`` (``cell free medium``):
     a plate read's background (its reading is subtracted as the blank), an imaged well without cells. A medium
     written alone (``medium``, ``media``) is the untreated control of cells in medium, a vehicle
     (:func:`is_vehicle_name`); so is ``cells only``.

@@ -22,6 +22,7 @@ which do not count as a plate and which the next run into ``OUT`` writes over.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -181,11 +182,17 @@ def simulate_plate(
     ]
     created = not out.exists()
     outputs = OutputSet(out)
+    try:  # makes the folder and takes its lock: a second run into it stops here, before touching the first's files
+        layout_tmp = outputs.path("layout.csv")
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     try:
-        out.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(staging, ignore_errors=True)  # the leftover of a killed run
         staging.mkdir()
-        layout.to_csv(outputs.path("layout.csv"))
+        layout.to_csv(layout_tmp)
         results = _simulate_wells(jobs, config, progress)
         columns = {c: [] for c in CELL_COLUMNS}
         frames = []

@@ -73,3 +73,15 @@ def test_robust_z_as_normal_maps_the_simulated_tail_to_the_normal_one():
     assert out[0] < out[1] < 0 == out[2] < out[3] == -out[1] and np.isnan(out[4])
     assert robust_z_as_normal(np.array([3.0]), 2000)[0] == pytest.approx(3.0, abs=0.05)
     assert np.isnan(robust_z_as_normal(np.array([1.0]), 2)).all()
+
+
+def test_a_far_robust_z_is_read_off_the_simulated_plates_not_a_straight_line():
+    """A robust z of 30 among 62 wells read 20.1 (the table's last slope carried on); the tail from the simulated
+    plates' medians and MADs gives ~15 (200k simulated MADs: 14.4), rising on from the table without a step."""
+    from ferroscreen.analysis.knockdown import _robust_z_null, robust_z_as_normal
+
+    far = robust_z_as_normal(np.array([10.0, 20.0, 30.0, -30.0]), 62)
+    assert 6.0 < far[0] < 7.0 and 9.5 < far[1] < 11.5 and 13.5 < far[2] < 16.5 and far[3] == -far[2]
+    q = _robust_z_null(62)[0]
+    edge = robust_z_as_normal(np.array([q[-1] - 1e-6, q[-1] + 1e-6, q[-1] + 0.5]), 62)
+    assert abs(edge[1] - edge[0]) < 0.1 and edge[2] > edge[1]

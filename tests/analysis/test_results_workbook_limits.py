@@ -84,3 +84,11 @@ def test_fit_says_on_the_terminal_that_a_sheet_goes_on(tmp_path, monkeypatch, ca
     out = capsys.readouterr().out
     assert exc.value.code in (0, None)
     assert "go past Excel's 20 in a sheet; it goes on in 'doses (2)'" in out, out
+
+
+def test_non_characters_and_lone_surrogates_are_dropped_so_the_workbook_opens(tmp_path):
+    """U+FFFE/U+FFFF in a text or a sheet name made sharedStrings.xml/workbook.xml ill-formed (no reader opened it)."""
+    bad = "RSL3\ufffe\uffff\ud800 (Sigma)"
+    path = write_workbook(tmp_path / "w.xlsx", [(f"fits{chr(0xFFFF)}", pd.DataFrame({"compound": [bad]}))])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["fits"] and book["fits"]["A2"].value == "RSL3 (Sigma)"

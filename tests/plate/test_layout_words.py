@@ -115,7 +115,7 @@ def test_fit_of_an_all_nein_exclude_column_excludes_nothing(tmp_path):
 
 @pytest.mark.parametrize("name", ["Medium only", "media only", "MEDIUM ONLY", "Medium alone", "medium blank",
                                   "Medium (no cells)", "no cells", "No-cells", "cell-free", "Cell free medium",
-                                  "DMSO without cells", "Blank"])
+                                  "DMSO without cells", "Blank", "No cells control"])
 def test_medium_only_and_no_cells_name_a_blank(name):
     assert is_blank_name(name) and not is_vehicle_name(name)
 
@@ -125,7 +125,8 @@ def test_medium_alone_and_untreated_stay_vehicles(name):
     assert is_vehicle_name(name) and not is_blank_name(name)
 
 
-@pytest.mark.parametrize("name", ["RSL3", "Cell-free DNA", "Medium change", "Cellfree-X"])
+@pytest.mark.parametrize("name", ["RSL3", "Cell-free DNA", "Medium change", "Cellfree-X", "No cell death control",
+                                  "no cell line", "siRNA no cells knockdown"])
 def test_other_names_are_no_blank(name):
     assert not is_blank_name(name)
 
