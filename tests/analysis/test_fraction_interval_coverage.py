@@ -23,12 +23,24 @@ from ferroscreen.analysis.dose_response import fit_curves_with_params
 DOSES = 1e-5 / 3.0 ** np.arange(8)[::-1]  # 8 doses, 3-fold, 1.5 nM .. 10 µM
 
 
-def _curves(seed: int, n: int, readout: str = "frac_dead", rho: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
-    """``n`` rising death fractions 0.05 -> 0.85 (LL.4), 3 wells per dose + 6 vehicle, 30-500 cells a well."""
+def _curves(
+    seed: int,
+    n: int,
+    readout: str = "frac_dead",
+    rho: float = 0.0,
+    *,
+    wells: int = 3,
+    vehicle: int = 6,
+    where: tuple[float, float] = (0.25, 0.75),
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``n`` rising death fractions 0.05 -> 0.85 (LL.4), 3 wells per dose + 6 vehicle, 30-500 cells a well.
+
+    The EC50 lies ``where`` along the tested log-dose range (0: the lowest dose, 1: the highest).
+    """
     rng = np.random.default_rng(seed)
     lo, hi = np.log(DOSES[0]), np.log(DOSES[-1])
-    ec50 = np.exp(lo + (hi - lo) * rng.uniform(0.25, 0.75, n))
-    dose = np.concatenate([np.zeros(6), np.repeat(DOSES, 3)])
+    ec50 = np.exp(lo + (hi - lo) * rng.uniform(*where, n))
+    dose = np.concatenate([np.zeros(vehicle), np.repeat(DOSES, wells)])
     frames = []
     for i in range(n):
         hill = rng.uniform(0.8, 2.5)
@@ -72,6 +84,23 @@ def test_every_fraction_family_takes_the_sandwich_and_keeps_its_estimates(readou
     assert (robust.table["ec50_se"] >= pooled.table["ec50_se"] * (1 - 1e-12)).all()
     assert (robust.table.loc[~took, "df"] == pooled.table.loc[~took, "df"]).all()
     assert (robust.dof == robust.table["df"].to_numpy()).all()
+
+
+def test_an_ec50_open_above_keeps_drc_df_and_a_lower_limit_near_the_doses():
+    # was: one well per dose and the EC50 in the top decade, the far plateau open: Bell-McCaffrey's df
+    # fell to ~1.3 where one top-dose well carried the EC50 (t quantile ~10), lower limits 5-50 decades
+    # under the lowest dose (demo plate FSC-102 peak_ferroptosis: 4e-14 M; drc's df 4.8: 1.7e-7 M)
+    table, ec50 = _curves(17, 400, wells=1, vehicle=12, where=(5 / 7, 1.0))
+    robust = fit_curves_with_params(table, model="ll4", plateau_bounds=(0.0, 1.0)).table
+    pooled = fit_curves_with_params(table, model="ll4", plateau_bounds=(0.0, 1.0), sandwich=False).table
+    open_above = np.isinf(robust["ec50_hi"])
+    assert open_above.mean() >= 0.8
+    assert (robust.loc[open_above, "df"] >= pooled.loc[open_above, "df"]).all()
+    absurd = robust["ec50_lo"] < robust["dose_min"] / 100
+    assert absurd.mean() <= 0.01  # was 0.033 (drc's 0.005; seeds 17-21: 0.025-0.04, now 0-0.005)
+    assert _coverage(robust, ec50) >= 0.95  # 0.965 (drc's 0.95): the sandwich's variance is kept
+    closed = ~open_above & np.isfinite(robust["ec50_hi"])
+    assert (robust.loc[closed, "df"] < 3).any()  # curves the data bracket keep Bell-McCaffrey's df
 
 
 def test_a_viability_readout_keeps_drc_intervals():
