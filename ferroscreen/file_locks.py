@@ -90,8 +90,11 @@ def take_lock(path: str | Path) -> int | None:
         if _still_named(path, fd):
             break
         os.close(fd)  # the file of a holder that let go just now: lock the one the path names now
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:  # the pid is for messages only: a full disk holds the lock without it, and the run's own writes say so
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError:
+        pass
     return fd
 
 
