@@ -57,18 +57,19 @@ from ferroscreen.plate.units import (
 from ferroscreen.plate.wells import PlateFormat, normalize_well
 
 #: Header names read as ``compound`` when the file has no ``compound`` column (and only one of these).
-COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment", "compound_name", "drug_name")
+COMPOUND_ALIASES = ("gene", "sirna", "gene_symbol", "drug", "treatment", "compound_name", "drug_name",
+                    "substanz", "wirkstoff", "verbindung")  # German: substance, active agent, compound
 
 #: Other names of layout columns, used when the file has no column of the layout's name and one of these.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "plate_id": ("plate", "plate_name", "plate_barcode", "barcode", "upid"),
     "well": ("well_id", "well_name", "well_position", "wellname"),
     "compound": COMPOUND_ALIASES,
-    "concentration": ("conc", "dose", "drug1_conc"),
-    "unit": ("units", "conc_unit", "concentration_unit", "dose_unit", "drug1_units"),
+    "concentration": ("conc", "dose", "drug1_conc", "konzentration", "konz", "dosis"),
+    "unit": ("units", "conc_unit", "concentration_unit", "dose_unit", "drug1_units", "einheit"),
     "rescue_concentration": ("rescue_conc", "rescue_dose"),
-    "replicate": ("rep",),
-    "cell_line": ("cell_type", "cellline"),
+    "replicate": ("rep", "replikat"),
+    "cell_line": ("cell_type", "cellline", "zelllinie", "zellinie"),
     "mode": ("death_mode", "cell_death_mode", "mode_of_death", "mode_of_cell_death", "cell_death", "death_type",
              "expected_mode"),
 }
@@ -100,16 +101,20 @@ ROLE_ALIASES = {
     "dmso_control": "vehicle", "solvent_control": "vehicle", "untreated_control": "vehicle",
     "compound": "sample", "treatment": "sample", "treated": "sample", "test_compound": "sample", "trt": "sample",
     "inducer": "reference", "reference_inducer": "reference", "ref_inducer": "reference",
+    # German plate maps: vehicle, empty, blank value, sample, reference, positive and negative control
+    "vehikel": "vehicle", "loesungsmittel": "vehicle", "lösungsmittel": "vehicle", "unbehandelt": "vehicle",
+    "leer": "empty", "leerwert": "empty", "probe": "sample", "referenz": "reference",
+    "positivkontrolle": "pos_ctrl", "negativkontrolle": "neg_ctrl",
 }
 #: Role cells that say a control but not which: read as ``vehicle`` for a vehicle or untreated compound
 #: (:func:`~ferroscreen.plate.layout.is_vehicle_name`), ``neg_ctrl`` for a non-targeting one
 #: (:func:`~ferroscreen.plate.control_names.is_neg_ctrl_name`), never ``pos_ctrl``; refused otherwise.
-CONTROL_WORDS = ("control", "controls", "ctrl", "ctl")
+CONTROL_WORDS = ("control", "controls", "ctrl", "ctl", "kontrolle")
 
 #: Names plate-map tools give the role column (Genedata Screener's and Phaedra's well type, JUMP's
 #: ``control_type``), read as ``role`` when the file has no ``role`` column and only one of these.
 #: Each counts as a layout column (:func:`is_layout_column`).
-ROLE_COLUMN_ALIASES = ("well_type", "welltype", "control_type")
+ROLE_COLUMN_ALIASES = ("well_type", "welltype", "control_type", "rolle")
 #: Vaguer names of a role column, read as ``role`` only when the file has neither ``role`` nor one of
 #: :data:`ROLE_COLUMN_ALIASES`, and only when one of its cells reads as a role: EnVision's ``Type``
 #: (``M``) and BMG's ``Content`` (``Sample X1``) in a plate read are other things. They make no file
@@ -210,7 +215,8 @@ def is_layout_column(name: str) -> bool:
     return key in said
 
 
-_CONCENTRATION_STEMS = ("concentration", "conc", "dose", "rescue_concentration", "rescue_conc", "rescue_dose")
+_CONCENTRATION_STEMS = ("concentration", "conc", "dose", "konzentration", "konz", "dosis", "rescue_concentration",
+                        "rescue_conc", "rescue_dose")
 #: A column name with a unit after it: ``conc (ng/ml)``, ``dose [%]``, ``conc_uM``.
 _NAME_THEN_UNIT = re.compile(r"^(?P<stem>.*?)\s*(?:[(\[]\s*(?P<u1>[^)\]]+?)\s*[)\]]|[_ ](?P<u2>\S+))$")
 #: A molecular-weight column's name, with or without its unit: ``MW``, ``Molecular weight (g/mol)``.

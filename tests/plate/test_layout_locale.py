@@ -90,13 +90,13 @@ def test_a_title_with_commas_above_a_semicolon_table(tmp_path):
 
 
 def test_a_dose_column_not_read_as_one_is_named(tmp_path):
-    p = write(tmp_path, "konz.csv", "Well;Compound;Konz. (µM)\r\nA01;DMSO;\r\nA02;RSL3;0,5\r\n")
+    p = write(tmp_path, "menge.csv", "Well;Compound;Menge (µM)\r\nA01;DMSO;\r\nA02;RSL3;0,5\r\n")
     lay = read_layout(p)
     assert math.isnan(lay.table.set_index("well").loc["A02", "concentration"])
-    said = [n for n in lay.notes if "Konz. (µM)" in n]
-    assert len(said) == 1 and "konz.csv" in said[0] and "'concentration (µM)'" in said[0]
-    p = write(tmp_path, "dosis.csv", "Well;Compound;Dosis\r\nA02;RSL3;0,5 µM\r\nA03;RSL3;1 µM\r\n")
-    assert any("column 'Dosis'" in n for n in read_layout(p).notes)
+    said = [n for n in lay.notes if "Menge (µM)" in n]
+    assert len(said) == 1 and "menge.csv" in said[0] and "'concentration (µM)'" in said[0]
+    p = write(tmp_path, "applied.csv", "Well;Compound;Applied\r\nA02;RSL3;0,5 µM\r\nA03;RSL3;1 µM\r\n")
+    assert any("column 'Applied'" in n for n in read_layout(p).notes)
     p = write(tmp_path, "fine.csv", "Well;Compound;Concentration (µM);Stock (mM)\r\nA02;RSL3;0,5;10\r\n")
     assert not read_layout(p).notes  # with a dose column, another column in mM is no dose left unread
 
@@ -123,3 +123,20 @@ def test_a_micro_sign_another_encoding_mangled_gets_a_hint(tmp_path):
     assert "UTF-8" in message
     p = write(tmp_path, "header.csv", "Well;Compound;Concentration (µM)\r\nA02;RSL3;0,5\r\n", encoding="cp850")
     assert "UTF-8" in one_line_error(p, r"header\.csv:1: column 'Concentration \(æM\)': unknown unit 'æM'")
+
+
+def test_a_german_plate_map_reads_as_its_english_twin(tmp_path):
+    """Konzentration, Substanz, Rolle... gave 'not a layout' (no well and layout column recognised)."""
+    from ferroscreen.plate import read_layout
+
+    path = tmp_path / "de.csv"
+    path.write_bytes("Well;Substanz;Konzentration (µM);Einheit;Rolle;Replikat;Zelllinie;Mode\r\n"
+                     "A01;DMSO;;;Vehikel;1;HT1080;\r\nA02;RSL3;0,5;;Probe;1;HT1080;\r\n"
+                     "A03;RSL3;1.000;;;2;HT1080;\r\nA04;Staurosporin;1;;Referenz;1;HT1080;apoptosis\r\n"
+                     "A05;;;;Leer;1;HT1080;\r\nA06;Erastin;10;;Positivkontrolle;1;HT1080;\r\n"
+                     "A07;DMSO;;;Kontrolle;1;HT1080;\r\n".encode("cp1252"))
+    table = read_layout(path).table.set_index("well")
+    assert table["role"].to_dict() == {"A01": "vehicle", "A02": "sample", "A03": "sample", "A04": "reference",
+                                       "A05": "empty", "A06": "pos_ctrl", "A07": "vehicle"}
+    assert table.loc["A02", "concentration"] == pytest.approx(5e-7) and table.loc["A03", "concentration"] == 1e-3
+    assert table.loc["A03", "replicate"] == 2 and table.loc["A01", "cell_line"] == "HT1080"
