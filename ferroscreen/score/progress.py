@@ -9,9 +9,10 @@ every
 
 from __future__ import annotations
 
-import math
 import sys
 import time
+
+from ferroscreen.clock import clock
 
 __all__ = ["EVERY_S", "MIN_GAP_S", "STEP", "ProgressLines"]
 
@@ -21,14 +22,6 @@ EVERY_S = 60.0
 STEP = 0.1
 #: Seconds between lines at least.
 MIN_GAP_S = 5.0
-
-
-def clock(seconds: float) -> str:
-    """``H:MM:SS`` of a duration in seconds (``?`` when not finite)."""
-    if not math.isfinite(seconds):
-        return "?"
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 class ProgressLines:

@@ -16,13 +16,9 @@ import time
 
 from pytorch_lightning.callbacks import Callback, ProgressBar
 
+from ferroscreen.clock import clock
+
 __all__ = ["EpochLines", "plain_progress_wanted"]
-
-
-def clock(seconds: float) -> str:
-    """``H:MM:SS`` of a duration in seconds."""
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def plain_progress_wanted(trainer_config: dict) -> bool:
