@@ -16,6 +16,10 @@ for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
     duration (a time-averaged fraction, 0–1), linear between the scans the well
     has; NaN (named in the notes) without a reading at the plate's first scan,
     as the area from time zero is then unknown, or at the endpoint scan;
+``peak_<m>``
+    highest fraction over running windows of ``peak_window_h`` (8 h), each window's fraction pooling
+    its scans' cells, windows averaging fewer than :data:`MIN_PEAK_CELLS` cells per scan left out
+    unless the well has no other (:func:`peak_fraction`; without cell counts, the plain running mean);
 ``t50_<m>``
     first time (linear interpolation) at which the fraction's rise above its
     first value reaches half of its maximal rise; NaN when the maximal rise
@@ -230,6 +234,7 @@ def _plate_summary(
         unread.update(wells[~np.isfinite(end) & np.isfinite(mat).any(axis=1)].astype(str))
         return end
 
+    pool = matrix("n_cells") if has_counts else None  # the peak pools each window's cells (peak_fraction)
     if cols:
         dead = np.zeros((len(wells), times.size))
         read = np.zeros(dead.shape, bool)
@@ -237,7 +242,7 @@ def _plate_summary(
             mat = matrix(col)
             dead = dead + np.nan_to_num(mat)
             read |= np.isfinite(mat)
-            _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h)
+            _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h, pool)
         dead = np.where(read, dead, np.nan)  # no mode read at a scan: no dead fraction there, not 0
         late = wells[~read[:, 0] & read.any(axis=1) & noted].astype(str)
         if times.size > 1 and late.size:
@@ -246,7 +251,7 @@ def _plate_summary(
                          f"({times[0]:g} h) ({_few(shown)}): their onsets and T50s rise from their first read scan, "
                          "and they have no AUCs (the area from the first scan is unknown)")
         if "dead" not in modes:  # a dead-stain count's own fraction (analysis.dead_fraction) is the sum
-            _mode_summaries(out, "dead", dead, times, duration, min_rise, at_end, peak_window_h)
+            _mode_summaries(out, "dead", dead, times, duration, min_rise, at_end, peak_window_h, pool)
     suspect_end: set[str] = set()
     if has_counts:
         counts = matrix("n_cells")
@@ -325,12 +330,56 @@ def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.n
         return np.where(count > 0, total / count, np.nan)
 
 
-def _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h) -> None:
-    out[f"frac_{m}"] = at_end(mat)
-    smooth = running_mean(times, mat, peak_window_h)
-    finite = np.isfinite(smooth)
+#: Fewest cells per scan, on average over a peak's window, for the window to hold a well's peak
+#: (:func:`peak_fraction`); a well with no such window takes its peak over every window.
+MIN_PEAK_CELLS = 20
+
+
+def pooled_running_fraction(times: np.ndarray, fractions: np.ndarray, counts: np.ndarray,
+                            window_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """The fraction of the cells within ``window_h / 2`` hours of every time point, and their mean count per scan.
+
+    Each scan counts as many times as it has cells (``sum(frac * n) / sum(n)`` over the scans in the
+    window that have both a fraction and a count), so a late scan of a few cells moves the fraction as
+    little as its cells say. Returns ``(fraction, cells)``, both NaN where the window holds no cell.
+    """
+    near = (np.abs(times[:, None] - times[None, :]) <= window_h / 2 + 1e-9 if window_h > 0 and times.size > 1
+            else np.eye(times.size, dtype=bool))
+    ok = np.isfinite(fractions) & np.isfinite(counts) & (counts > 0)
+    cells = np.where(ok, counts, 0.0)
+    total = np.where(ok, fractions * counts, 0.0) @ near.T
+    pooled = cells @ near.T
+    scans = ok.astype(float) @ near.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pooled > 0, total / pooled, np.nan), np.where(pooled > 0, pooled / scans, np.nan)
+
+
+def peak_fraction(times: np.ndarray, fractions: np.ndarray, counts: np.ndarray | None, window_h: float,
+                  min_cells: float = MIN_PEAK_CELLS) -> np.ndarray:
+    """Each row's highest fraction over running windows of ``window_h`` hours (NaN for a row never read).
+
+    With cell ``counts`` (same shape), a window's fraction pools its cells
+    (:func:`pooled_running_fraction`) and only windows averaging at least ``min_cells`` cells per scan
+    may hold the peak, unless none of the row's does: the maximum over a time course is pulled up by its
+    noisiest points, and the last scans of a lethal compound hold a handful of objects (in the demo, 9
+    cells at 48 h, 3 of them read apoptotic, made a pure ferroptosis inducer's peak apoptosis 0.33).
+    Without counts (a size metric such as confluence), the plain running mean (:func:`running_mean`).
+    """
+    if counts is None:
+        smooth = running_mean(times, fractions, window_h)
+        finite = np.isfinite(smooth)
+    else:
+        smooth, cells = pooled_running_fraction(times, fractions, counts, window_h)
+        finite = np.isfinite(smooth)
+        enough = finite & (cells >= min_cells)
+        finite = np.where(enough.any(axis=1, keepdims=True), enough, finite)
     highest = np.max(np.where(finite, smooth, -np.inf), axis=1)
-    out[f"peak_{m}"] = np.where(finite.any(axis=1), highest, np.nan)
+    return np.where(finite.any(axis=1), highest, np.nan)
+
+
+def _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h, counts=None) -> None:
+    out[f"frac_{m}"] = at_end(mat)
+    out[f"peak_{m}"] = peak_fraction(times, mat, counts, peak_window_h)
     filled = np.where(np.isfinite(mat), mat, np.nan)
     read = np.isfinite(filled)
     if times.size > 1 and duration > 0:
@@ -386,8 +435,8 @@ def summarise_wells(
         dip_lag_h: Lag before the DIP-rate fit window starts.
         t0_max_h: Latest first time point that still counts as time zero (for GR).
         min_rise: Minimal rise of a fraction for onset and T50.
-        peak_window_h: Width of the running mean before the peak of a fraction
-            (8 h: three scans at a 4 h interval, nine at 1 h).
+        peak_window_h: Width of the running windows the peak of a fraction is taken over
+            (8 h: three scans at a 4 h interval, nine at 1 h; :func:`peak_fraction`).
         source: Name used in error messages.
         notes: Receives a line per plate whose endpoint is not a scan's time, per plate with
             wells that have no reading at the endpoint scan (those get no endpoint readouts), per
