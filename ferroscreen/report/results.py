@@ -444,6 +444,10 @@ def _fit_layout(res: Results, quiet: bool = False) -> list[Path] | None:
         if not isinstance(record, dict) or not record.get("path"):
             continue
         path = Path(str(record["path"]))
+        if not path.is_file() and (found := relocated(record, res.root)) is not None:
+            res.notes.append(f"{path.name}, a layout of the fit, is no longer at {path}: read from {found} (same "
+                             "sha256).")
+            path = found
         if not path.is_file():
             res.notes.append(f"{path.name}, a layout of the fit, is no longer at {path}: " + (
                 f"its {' and '.join(FIT_WELL_COLUMNS)} columns are not known here." if quiet
@@ -498,10 +502,37 @@ def _merge_layout(wells: pd.DataFrame, layout, cols: list[str]) -> pd.DataFrame:
     return out.drop(columns=["plate_id", "_plate_id"])
 
 
-def _fitted_wells_table(provenance: dict, notes: list[str]) -> Path | None:
+def relocated(record: dict, root: Path) -> Path | None:
+    """Where the file a provenance ``record`` (``path``, ``sha256``) names is now, or None.
+
+    The recorded path when it is a file; else, when the results folder ``root`` was moved or copied
+    with its inputs, the file at the same place relative to ``root`` or to one of its two parent folders
+    (the recorded path's last one to three parts: ``A/results/wells.csv`` for a fit in ``A/fit2``
+    moved to ``B/fit2`` is ``B/results/wells.csv``), taken only when its sha256 is the recorded one.
+    """
+    path = Path(str(record.get("path", "")))
+    if path.is_file() or not record.get("sha256"):
+        return path if path.is_file() else None
+    parts = path.parts
+    seen = set()
+    for base in (root, root.parent, root.parent.parent):
+        for k in (1, 2, 3):
+            if k >= len(parts):
+                break
+            candidate = base.joinpath(*parts[-k:])
+            if candidate in seen or not candidate.is_file():
+                continue
+            seen.add(candidate)
+            if file_sha256(candidate) == record["sha256"]:
+                return candidate
+    return None
+
+
+def _fitted_wells_table(provenance: dict, notes: list[str], root: Path) -> Path | None:
     """The wells table a fit took as its input (``provenance.json``), when it is still there unchanged.
 
-    ``fit WELLS.csv --out DIR`` writes no ``wells.csv`` of its own into ``DIR``; the report reads the input.
+    ``fit WELLS.csv --out DIR`` writes no ``wells.csv`` of its own into ``DIR``; the report reads the input,
+    found where it was or, after a move, by :func:`relocated`.
     """
     fit, given = provenance.get("fit"), provenance.get("input")
     if not (isinstance(fit, dict) and fit.get("input_kind") == "wells" and isinstance(given, dict)):
@@ -509,15 +540,33 @@ def _fitted_wells_table(provenance: dict, notes: list[str]) -> Path | None:
     path = Path(str(given.get("path", "")))
     if path.suffix.lower() not in (".csv", ".tsv", ".txt"):  # a score store's wells: fit wrote them as wells.csv
         return None
-    if not path.is_file():
+    found = relocated(given, root)
+    if found is None and not path.is_file():
         notes.append(f"The fit's wells table {path} (provenance.json) is gone: time courses and plate maps not shown.")
         return None
-    if given.get("sha256") and file_sha256(path) != given["sha256"]:
+    if found is None or (given.get("sha256") and file_sha256(found) != given["sha256"]):
         notes.append(f"The fit's wells table {path} changed since the fit (sha256): time courses and plate maps not "
                      f"shown.")
         return None
-    notes.append(f"Wells read from the fit's input {path} (provenance.json; unchanged since the fit).")
-    return path
+    moved = "" if found == path else f", found at {found} after a move"
+    notes.append(f"Wells read from the fit's input {path} (provenance.json{moved}; unchanged since the fit).")
+    return found
+
+
+def _edited_since_fit(provenance: dict, wells: Path) -> bool:
+    """Whether ``wells``, the results folder's own ``wells.csv``, is the fit's input and changed since the fit.
+
+    It is the input when ``provenance.json`` names it (the same file, or a file of the same name that is
+    no longer at the recorded path: the folder moved) with a sha256.
+    """
+    fit, given = provenance.get("fit"), provenance.get("input")
+    if not (isinstance(fit, dict) and fit.get("input_kind") == "wells" and isinstance(given, dict)
+            and given.get("sha256")):
+        return False
+    path = Path(str(given.get("path", "")))
+    same = path.is_file() and path.resolve() == wells.resolve()
+    moved = not path.is_file() and path.name == wells.name
+    return (same or moved) and file_sha256(wells) != given["sha256"]
 
 
 def _load_provenance(path: Path) -> dict:
@@ -610,9 +659,14 @@ def load_results(root: str | Path) -> Results:
     wells_said = False  # a note already says why the fit's wells are not shown
     if "provenance" in res.files:
         res.provenance = _load_provenance(res.files["provenance"])
-        if "wells" not in res.files:
+        if "wells" in res.files and _edited_since_fit(res.provenance, res.files["wells"]):
+            res.notes.append(f"{res.files['wells']}, the fit's input, changed since the fit (sha256 differs from "
+                             "provenance.json's): time courses and plate maps not shown.")
+            del res.files["wells"]
+            wells_said = True
+        elif "wells" not in res.files:
             n_notes = len(res.notes)
-            if (given := _fitted_wells_table(res.provenance, res.notes)) is not None:
+            if (given := _fitted_wells_table(res.provenance, res.notes, root)) is not None:
                 res.files["wells"] = given
             wells_said = given is None and len(res.notes) > n_notes
     res.readouts = fit_readouts(root)
