@@ -54,10 +54,26 @@ AITS_MIN_SIZE = 100
 DEFAULT_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 
 
-def _relabel(labels: np.ndarray) -> np.ndarray:
-    """Consecutive labels 1..n (0 stays background)."""
+def label_plane(labels: np.ndarray) -> np.ndarray:
+    """``labels`` as one 2-D label image: a trailing channel axis of one (``H, W, 1``, as many readers give) dropped.
+
+    Raises:
+        ValueError: Not 2-D after that (``H, W, 3``: a colour image, not labels; 1-D; a stack).
+    """
     labels = np.asarray(labels)
-    if labels.ndim < 2 or labels.dtype.kind not in "ui":
+    if labels.ndim == 3 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.ndim != 2:
+        what = (f"{labels.shape[-1]} channels" if labels.ndim == 3 and labels.shape[-1] <= 4
+                else f"{labels.ndim} dimension(s)")
+        raise ValueError(f"label image must be 2-D (height x width), got shape {labels.shape} ({what})")
+    return labels
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Consecutive labels 1..n (0 stays background) of a 2-D label image (:func:`label_plane`)."""
+    labels = label_plane(labels)
+    if labels.dtype.kind not in "ui":
         if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
             labels = labels.astype(np.int64)
         else:
@@ -114,9 +130,11 @@ def _matched_iou(iou: np.ndarray, t: float) -> np.ndarray:
 
 def _threshold_list(thresholds: float | Sequence[float]) -> list[float]:
     """``thresholds`` as a list of floats; one number ``t`` is ``[t]``."""
-    if np.ndim(thresholds) == 0:
-        return [float(thresholds)]
-    return [float(t) for t in np.ravel(thresholds)]
+    out = [float(thresholds)] if np.ndim(thresholds) == 0 else [float(t) for t in np.ravel(thresholds)]
+    bad = [t for t in out if not 0 < t <= 1]  # NaN too
+    if bad or not out:
+        raise ValueError(f"IoU thresholds must lie in (0, 1], got {bad or 'none'}")
+    return out
 
 
 def match_counts(
@@ -177,7 +195,8 @@ def evaluate_instances(
     """Pooled and per-image matching scores for lists of label images.
 
     Args:
-        true: Ground-truth label image(s), 0 = background.
+        true: Ground-truth label image(s), 0 = background: one 2-D image (``H, W, 1`` too), a
+            ``(N, H, W)`` stack or a sequence of 2-D images.
         pred: Predicted label image(s), same shapes as ``true``.
         thresholds: IoU thresholds (one number: that threshold alone).
         min_size: Aits-compatible mode when > 0: objects below this many
@@ -192,10 +211,11 @@ def evaluate_instances(
         mean_matched_iou, mean_true_iou, panoptic_quality``.
 
     Raises:
-        ValueError: Different numbers of true and predicted images, or of names and images.
+        ValueError: Different numbers of true and predicted images, or of names and images; a label
+            image that is not 2-D (:func:`label_plane`) or not integer; a threshold outside (0, 1].
     """
-    if isinstance(true, np.ndarray) and true.ndim == 2:
-        true, pred = [true], [pred]
+    if isinstance(true, np.ndarray) and (true.ndim == 2 or (true.ndim == 3 and true.shape[-1] <= 4 < true.shape[0])):
+        true, pred = [true], [pred]  # one image (H, W, 1 too), not a stack of H images of one row
     if len(true) != len(pred):
         raise ValueError(f"{len(true)} true images but {len(pred)} predicted images")
     if isinstance(names, str):
