@@ -12,7 +12,7 @@ from ferroscreen.io.cellomics import is_cellomics_name, read_cellomics
 from ferroscreen.io.cellvoyager import find_measurements, is_cellvoyager_name, read_cellvoyager
 from ferroscreen.io.cytation import is_cytation_name, read_cytation
 from ferroscreen.io.czi import read_czi
-from ferroscreen.io.harmony import find_harmony_index, read_harmony
+from ferroscreen.io.harmony import find_harmony_indexes, read_harmony
 from ferroscreen.io.imagexpress import is_imagexpress, is_imagexpress_name, read_imagexpress
 from ferroscreen.io.incucyte import (
     ARCHIVE_RE,
@@ -58,7 +58,7 @@ def detect_format(root: Path) -> str:
         raise AcquisitionError(f"{root}: no such file or folder")
     if find_plates(root):
         return "omezarr"
-    if find_harmony_index(root) is not None:
+    if find_harmony_indexes(root):
         return "harmony"
     if find_measurements(root):
         return "cellvoyager"

@@ -11,6 +11,9 @@ every timepoint has an image with one (images without the time chosen are noted;
 their timepoint's other images time it); else ``(TimepointID - 1) x interval_h``
 (the plate's first timepoint at 0 h; noted, saying why). An ``<Image>`` without
 a ``URL`` is listed as skipped. The plate is named as :func:`_plate_name` says.
+Channels are told apart by ``ChannelID``: a channel renamed during the measurement keeps the name
+of its first timepoint (noted). A folder of export folders is read one level down
+(:func:`find_harmony_indexes`), each measurement a plate.
 """
 
 from __future__ import annotations
@@ -105,6 +108,31 @@ def _timepoint_seconds(records: list[dict], interval_h: float, notes: list[str])
     return {t: (t - base) * interval_h * 3600 for t in tps}
 
 
+def _name_channels_by_id(records: list[dict], notes: list[str]) -> None:
+    """Give the images of one ``ChannelID`` one channel name: the name of its earliest timepoint; notes appended.
+
+    A channel renamed during a measurement (``Brightfield`` -> ``Brightfield 2`` from timepoint 10,
+    its ``ChannelID`` the same) is one channel, not two each covering part of the time points.
+    ``records`` hold ``channel``, ``channel_id`` (``None`` when the index gives none) and ``timepoint``.
+    """
+    names: dict[str, dict[str, int]] = {}  # ChannelID -> name -> its first timepoint
+    for r in records:
+        if r["channel_id"] is not None:
+            seen = names.setdefault(r["channel_id"], {})
+            seen[r["channel"]] = min(seen.get(r["channel"], r["timepoint"]), r["timepoint"])
+    chosen = {}
+    for cid, seen in names.items():
+        if len(seen) < 2:
+            continue
+        order = sorted(seen, key=lambda n: (seen[n], n))
+        chosen[cid] = order[0]
+        named = ", ".join(f"'{n}' from timepoint {seen[n]}" for n in order)
+        notes.append(f"ChannelID {cid} is named {named}: read as one channel '{order[0]}'")
+    for r in records:
+        if r["channel_id"] in chosen:
+            r["channel"] = chosen[r["channel_id"]]
+
+
 _GUID = re.compile(r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$", re.I)
 
 
@@ -121,24 +149,73 @@ def _plate_name(xml_root: ET.Element, index: Path) -> str:
         return plate_id
     if name:
         return name
-    folder = index.parent.parent.name if index.parent.name.lower() == "images" else index.parent.name
+    folder = _export_folder(index).name
     return folder.split("__")[0].strip() if "__" in folder and folder.split("__")[0].strip() else UNNAMED_PLATE
 
 
+def find_harmony_indexes(root: Path) -> list[Path]:
+    """The Harmony indexes of ``root``: its own (:func:`find_harmony_index`), else one per measurement folder in it.
+
+    A folder holding export folders (``SPH01__2024-03-29T22_00_00-Measurement 1/``) gives the index of
+    each, one level down (hidden folders passed over), in name order.
+    """
+    index = find_harmony_index(root)
+    if index is not None:
+        return [index]
+    if not root.is_dir():
+        return []
+    subs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [i for i in map(find_harmony_index, subs) if i is not None]
+
+
+def _export_folder(index: Path) -> Path:
+    """The export folder of an index (the folder above ``Images/``)."""
+    return index.parent.parent if index.parent.name.lower() == "images" else index.parent
+
+
 def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
-    """Read a Harmony export from its folder or its ``Index.idx.xml``.
+    """Read a Harmony export from its folder or its ``Index.idx.xml``, or the exports in a folder of them.
+
+    Each export (measurement) is one plate; measurements one level down (:func:`find_harmony_indexes`)
+    are read together when each is of another plate.
 
     Args:
-        root: The export folder, its ``Images/`` folder or the index file.
+        root: The export folder, its ``Images/`` folder, the index file, or a folder of export folders.
         interval_h: Hours between timepoints when the index gives no image times.
 
     Raises:
-        AcquisitionError: If the index is missing or malformed.
+        AcquisitionError: If the index is missing or malformed, or two measurements one level down
+            are of one plate (naming both: give one).
     """
     root = Path(root)
-    index = find_harmony_index(root)
-    if index is None:
-        raise AcquisitionError(f"{root}: no Harmony Index.idx.xml / Index.xml found (looked in ./ and Images/)")
+    indexes = find_harmony_indexes(root)
+    if not indexes:
+        raise AcquisitionError(f"{root}: no Harmony Index.idx.xml / Index.xml found (looked in ./, Images/ and "
+                               "the folders one level down)")
+    if len(indexes) == 1:
+        records, skipped, notes = _read_index(indexes[0], interval_h)
+        return Acquisition(indexes[0].parent, "harmony", make_frame_table(records), skipped, notes)
+    records, skipped, notes, plates = [], [], [], {}
+    for index in indexes:
+        got, missed, said = _read_index(index, interval_h)
+        plate = got[0]["plate"]
+        if plate in plates:
+            raise AcquisitionError(f"{root}: two Harmony measurements of plate {plate}: "
+                                   f"'{_export_folder(plates[plate]).name}' and '{_export_folder(index).name}'; "
+                                   "give the folder of one of them")
+        plates[plate] = index
+        records += got
+        skipped += missed
+        notes += [f"plate {plate}: {n}" for n in said]
+    return Acquisition(root, "harmony", make_frame_table(records), skipped, notes)
+
+
+def _read_index(index: Path, interval_h: float) -> tuple[list[dict], list[tuple[str, str]], list[str]]:
+    """Frame records (with ``time_h``), skipped entries and notes of one Harmony index.
+
+    Raises:
+        AcquisitionError: If the index is malformed or lists no usable image.
+    """
     try:
         tree = ET.parse(index)
     except ET.ParseError as exc:
@@ -163,6 +240,7 @@ def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                 "z": int(d.get("PlaneID", 1)) - 1,
                 "timepoint": int(d.get("TimepointID", 0)),
                 "channel": d.get("ChannelName") or f"ch{d.get('ChannelID', '1')}",
+                "channel_id": d.get("ChannelID") or None,
                 "path": str((index.parent / d["URL"]).resolve()),
             }
         except (KeyError, ValueError) as exc:
@@ -173,8 +251,9 @@ def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         records.append(rec)
     if not records:
         raise AcquisitionError(f"{index}: no usable <Image> entries")
+    _name_channels_by_id(records, notes)
     by_tp = _timepoint_seconds(records, interval_h, notes)
     for r in records:
-        del r["abs"], r["offset_s"]
+        del r["abs"], r["offset_s"], r["channel_id"]
         r["time_h"] = by_tp[r.pop("timepoint")] / 3600
-    return Acquisition(index.parent, "harmony", make_frame_table(records), skipped, notes)
+    return records, skipped, notes

@@ -45,6 +45,10 @@ PREFIXED_EXPORT_RE = re.compile(
 )
 #: IncuCyte channel names, as a prefix's last part or the export's folder names them.
 CHANNEL_WORDS = ("phase", "green", "red", "nir", "orange", "blue", "brightfield")
+#: Sub-folders (any letter case) of an export whose images are previews, not frames.
+THUMBNAIL_FOLDERS = ("thumbnails", "thumbs")
+#: Suffixes of the previews that may lie beside an export's TIFFs (``.jpg`` of the same frame).
+PREVIEW_SUFFIXES = (".jpg", ".jpeg")
 
 ARCHIVE_RE = re.compile(
     r"(?:^|/)ScanData/(?P<yymm>\d{4})/(?P<dd>\d{2})/(?P<hhmm>\d{4})/(?P<plate>[^/]+)/"
@@ -68,8 +72,10 @@ def parse_export_name(name: str, folder: str = "") -> dict | None:
     """Parse an export file name into frame fields (``None`` if it does not match).
 
     ``VID<n>_[<channel>_]<well>_<image>_<time>`` is plate ``VID<n>``; another prefix is the plate,
-    without a channel word in it (``R2_MDF_green``: plate ``R2_MDF``, channel ``green``), the
-    channel else the file's ``folder`` when that names one (``Phase/``), else ``phase``.
+    without a channel word in it (``R2_MDF_green``: plate ``R2_MDF``, channel ``green``). The
+    channel is the one the name says, else the file's ``folder`` when that names one of
+    :data:`CHANNEL_WORDS` (``Phase/``, ``Red/``: ``VID123_A1_1_00d04h00m.tif`` in ``Red/`` is
+    ``red``), else ``phase``.
 
     Returns a dict with ``plate``, ``well``, ``field``, ``channel``, ``z`` and
     either ``time_h`` (elapsed style) or ``abs_time`` (absolute style).
@@ -79,13 +85,14 @@ def parse_export_name(name: str, folder: str = "") -> dict | None:
         ValueError: An absolute time that is no date and time (month 13, 30 February, hour 25),
             said in one line without the path.
     """
+    folder_channel = folder.lower() if folder and folder.lower() in CHANNEL_WORDS else "phase"
     m = EXPORT_RE.match(name)
     if m:
-        plate, channel = f"VID{m['vid']}", (m["channel"] or "phase").lower()
+        plate, channel = f"VID{m['vid']}", (m["channel"] or folder_channel).lower()
     elif (m := PREFIXED_EXPORT_RE.match(name)) is not None:
         parts = m["prefix"].split("_")
         said = next((p.lower() for p in reversed(parts) if p.lower() in CHANNEL_WORDS), None)
-        channel = said or (folder.lower() if folder and folder.lower() in CHANNEL_WORDS else "phase")
+        channel = said or folder_channel
         plate = "_".join(p for p in parts if p.lower() != said) or UNNAMED_PLATE
     else:
         return None
@@ -127,15 +134,105 @@ def _relative_hours(records: list[dict], key: str = "abs_time") -> None:
             r["time_h"] = (r.pop(key) - firsts[r["plate"]]).total_seconds() / 3600
 
 
+def _in_thumbnails(path: Path, root: Path) -> bool:
+    """Whether ``path`` lies in a :data:`THUMBNAIL_FOLDERS` sub-folder of ``root`` (``root`` itself not counted)."""
+    try:
+        parts = path.relative_to(root).parent.parts
+    except ValueError:
+        return False
+    return any(part.lower() in THUMBNAIL_FOLDERS for part in parts)
+
+
+def _drop_previews(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """``(kept, dropped)``: the JPEGs of a frame that also has a TIFF (or PNG) file are previews, not frames."""
+    keys = ("plate", "well", "field", "channel", "z")
+
+    def frame(r: dict) -> tuple:
+        return (*(r[k] for k in keys), r.get("time_h", r.get("abs_time")))
+
+    def preview(r: dict) -> bool:
+        return Path(r["path"]).suffix.lower() in PREVIEW_SUFFIXES
+
+    full = {frame(r) for r in records if not preview(r)}
+    dropped = [r for r in records if preview(r) and frame(r) in full]
+    return ([r for r in records if not (preview(r) and frame(r) in full)], dropped) if dropped else (records, [])
+
+
+#: A site's frame this fraction of the plate's scan interval or less after its previous frame may be a rescan.
+RESCAN_FRACTION = 0.5
+#: How many rescans a note names.
+NAMED_RESCANS = 3
+
+
+def _fold_rescans(records: list[dict], notes: list[str]) -> list[dict]:
+    """The records with each site's rescan read in place of the frame it re-images; said in a note.
+
+    A site (``plate, well, field, channel, z``) imaged again at most :data:`RESCAN_FRACTION` of the
+    plate's scan interval (the median gap between a site's consecutive frames) after its previous
+    frame is a rescan when only a few sites are (fewer than half of the plate's, over a run of such
+    frames each within that fraction of the last): a manual re-scan of a well or field after a regular
+    scan, not a time point of the plate. Its file takes the place of the frame it re-images, which keeps
+    its time (a site's later rescan wins). Plates whose sites are all imaged closer than that (a denser
+    schedule for a while) are left as they are. ``records`` hold ``time_h``.
+    """
+    keys = ("plate", "well", "field", "channel", "z")
+    by_site: dict[tuple, list[dict]] = {}
+    for r in records:
+        by_site.setdefault(tuple(r[k] for k in keys), []).append(r)
+    for frames in by_site.values():
+        frames.sort(key=lambda r: r["time_h"])
+    rescans: list[tuple[dict, dict]] = []  # (rescan, the frame it replaces)
+    for plate in dict.fromkeys(site[0] for site in by_site):
+        sites = [f for site, f in by_site.items() if site[0] == plate]
+        gaps = [b["time_h"] - a["time_h"] for f in sites for a, b in zip(f, f[1:], strict=False)]
+        gaps = sorted(g for g in gaps if g > 0)
+        if not gaps:
+            continue
+        window = RESCAN_FRACTION * gaps[len(gaps) // 2]
+        close = sorted(((f[i]["time_h"], k, i) for k, f in enumerate(sites) for i in range(1, len(f))
+                        if 0 < f[i]["time_h"] - f[i - 1]["time_h"] <= window), key=lambda c: c[0])
+        run: list[tuple] = []
+        for c in [*close, None]:
+            if c is not None and (not run or c[0] - run[-1][0] <= window):
+                run.append(c)
+                continue
+            if run and 2 * len({k for _, k, _ in run}) < len(sites):
+                for _, k, i in sorted(run, key=lambda c: (c[1], c[2])):
+                    kept = next(f for f in reversed(sites[k][:i]) if not f.get("_rescan"))
+                    sites[k][i]["_rescan"] = True
+                    rescans.append((sites[k][i], kept))
+            run = [c] if c is not None else []
+    if not rescans:
+        return records
+    said = []
+    for rescan, kept in rescans:
+        said.append(f"{Path(rescan['path']).name} {round((rescan['time_h'] - kept['time_h']) * 60):g} min after "
+                    f"the {kept['time_h']:g} h scan, for {Path(kept['path']).name}")
+        kept["path"] = rescan["path"]
+    shown = "; ".join(said[:NAMED_RESCANS]) + (" …" if len(said) > NAMED_RESCANS else "")
+    notes.append(f"{len(rescans)} site rescan(s) read in place of the scan's frame they re-image, not as time "
+                 f"points of their own ({shown})")
+    return [r for r in records if not r.pop("_rescan", False)]
+
+
 def read_incucyte_export(root: str | Path) -> Acquisition:
     """Read an IncuCyte image export folder (searched recursively).
+
+    Previews are passed over, said in a note: the images in a ``thumbnails/`` or ``thumbs/``
+    sub-folder (:data:`THUMBNAIL_FOLDERS`), and a ``.jpg`` of a frame that also has a ``.tif``.
+    A site rescanned by hand soon after a scan is read in place of that scan's frame
+    (:func:`_fold_rescans`), not as a time point of the plate.
 
     Raises:
         AcquisitionError: If no file under ``root`` follows the export naming.
     """
     root = Path(root)
     records, skipped, notes = [], [], []
+    thumbs = []
     for p in _iter_images(root, notes):
+        if _in_thumbnails(p, root):
+            thumbs.append(p)
+            continue
         try:
             rec = parse_export_name(p.name, p.parent.name)
         except ValueError as exc:  # a WellError too
@@ -146,6 +243,13 @@ def read_incucyte_export(root: str | Path) -> Acquisition:
             continue
         rec["path"] = str(p.resolve())
         records.append(rec)
+    if thumbs:
+        notes.append(f"{len(thumbs)} thumbnail image(s) passed over (previews, not frames; the first "
+                     f"{thumbs[0].relative_to(root)})")
+    records, previews = _drop_previews(records)
+    if previews:
+        notes.append(f"{len(previews)} JPEG preview(s) of frames that have a TIFF passed over (the first "
+                     f"{Path(previews[0]['path']).name})")
     if not records:
         first = f"; {len(skipped)} file(s) skipped, the first {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise AcquisitionError(
@@ -153,13 +257,15 @@ def read_incucyte_export(root: str | Path) -> Acquisition:
             f"VID1_phase_B2_1_00d04h00m.tif){first}"
         )
     _relative_hours(records)
+    records = _fold_rescans(records, notes)
     return Acquisition(root, "incucyte", make_frame_table(records), skipped, notes)
 
 
 def read_incucyte_archive(root: str | Path) -> Acquisition:
     """Read a raw IncuCyte archive (``EssenFiles/ScanData/...``).
 
-    Times are hours since the first scan of each plate id.
+    Times are hours since the first scan of each plate id; a site's rescan is read as
+    :func:`_fold_rescans` says.
 
     Raises:
         AcquisitionError: If no archive image is found under ``root``.
@@ -196,4 +302,5 @@ def read_incucyte_archive(root: str | Path) -> Acquisition:
     if not records:
         raise AcquisitionError(f"{root}: no IncuCyte archive images under EssenFiles/ScanData")
     _relative_hours(records)
+    records = _fold_rescans(records, notes)
     return Acquisition(root, "incucyte_archive", make_frame_table(records), skipped, notes)
