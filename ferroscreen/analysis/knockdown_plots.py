@@ -11,6 +11,10 @@ No gene vanishes from a log axis: a fold change of 0 (the most lethal
 knockdowns) is drawn at a floor, half the smallest positive value (volcano:
 clipped at 1e-3), and one without a reading on a shaded strip below it; the
 legend says where and counts them.
+
+Hits are never told apart by colour alone: drawn larger, in :data:`HIT_COLOR`
+with a black edge (the volcano: as diamonds, legended), the other genes as
+small grey dots without an edge.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["count_area_quadrant", "plate_heatmap", "replicate_scatter", "volcano"]
+
+#: Colour of hits (Okabe–Ito vermillion) and of the other genes on the gene plots.
+HIT_COLOR, OTHER_COLOR = "#D55E00", "#8c8c8c"
 
 
 def _figure(figsize):
@@ -151,11 +158,13 @@ def count_area_quadrant(
     hit = genes["hit"].to_numpy(bool)
     x, x_zero, x_none, x_floor, x_strip = _log_positions(genes["fc_count"])
     y, y_zero, y_none, y_floor, y_strip = _log_positions(genes["fc_area"])
-    colour = np.where(hit, "tab:red", "tab:grey")
+    colour = np.where(hit, HIT_COLOR, OTHER_COLOR)
     markers = (("o", ~x_zero & ~y_zero), ("<", x_zero), ("v", y_zero & ~x_zero))
     for marker, mask in markers:
-        if mask.any():
-            ax.scatter(x[mask], y[mask], s=6 if marker == "o" else 14, c=colour[mask], marker=marker, alpha=0.7)
+        if mask.any():  # a hit: larger, black-edged (the marker stays the floor's sign)
+            size = np.where(hit[mask], 18, 6 if marker == "o" else 14)
+            ax.scatter(x[mask], y[mask], s=size, c=colour[mask], marker=marker, alpha=0.8,
+                       edgecolors=np.where(hit[mask], "black", "none"), linewidths=np.where(hit[mask], 0.5, 0.0))
     handles = []
     for none, strip, span, what in ((x_none, x_strip, ax.axvspan, "count"), (y_none, y_strip, ax.axhspan, "area")):
         if none.any():
@@ -163,7 +172,7 @@ def count_area_quadrant(
             handles.append(Patch(color="0.9", label=f"no {what} reading: on the grey strip ({_genes(none.sum())})"))
     for zero, floor, marker, what in ((x_zero, x_floor, "<", "counts"), (y_zero, y_floor, "v", "area")):
         if zero.any():
-            handles.append(Line2D([], [], ls="", marker=marker, color="tab:grey",
+            handles.append(Line2D([], [], ls="", marker=marker, color=OTHER_COLOR,
                                   label=f"0 {what} drawn at {floor:.2g} ({_genes(zero.sum())})"))
     ax.axvline(count_threshold, color="k", lw=0.7, ls="--")
     ax.axhline(area_threshold, color="k", lw=0.7, ls="--")
@@ -253,20 +262,25 @@ def _name_points_apart(ax, names, xs, ys) -> int:
 def volcano(genes: pd.DataFrame, readout: str = "count", label_top: int = 10):
     """log2 fold change vs -log10 q for one readout (``count`` or ``area``).
 
-    The hits among the first ``label_top`` genes are named; names that would
-    overprint each other are moved apart, or left out when there is no room
-    (:func:`_name_points_apart`).
+    Hits are black-edged diamonds, the other genes grey dots (legended with
+    their numbers). The hits among the first ``label_top`` genes are named;
+    names that would overprint each other are moved apart, or left out when
+    there is no room (:func:`_name_points_apart`).
     """
     fig = _figure((5, 4))
     ax = fig.add_subplot()
     x = np.log2(genes[f"fc_{readout}"].clip(lower=1e-3))
     y = -np.log10(genes[f"q_{readout}"].clip(lower=1e-300))
     hit = genes["hit"].to_numpy(bool)
-    ax.scatter(x, y, s=6, c=np.where(hit, "tab:red", "tab:grey"), alpha=0.7)
+    ax.scatter(x[~hit], y[~hit], s=6, c=OTHER_COLOR, alpha=0.7, lw=0, label=f"not a hit ({_genes((~hit).sum())})")
+    if hit.any():
+        ax.scatter(x[hit], y[hit], s=16, c=HIT_COLOR, marker="D", edgecolors="black", linewidths=0.5, alpha=0.85,
+                   label=f"hit ({_genes(hit.sum())})")
     top = genes.head(label_top)
     named = top["hit"].to_numpy(bool)
     _name_points_apart(ax, top["gene"].to_numpy()[named], x.to_numpy()[: len(top)][named],
                        y.to_numpy()[: len(top)][named])
     ax.set_xlabel(f"log2 {readout} fold change")
     ax.set_ylabel("-log10 q (BH)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=6, frameon=False, ncols=2)
     return fig

@@ -23,6 +23,8 @@ import matplotlib
 import matplotlib.patches
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
+from matplotlib.collections import PatchCollection
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -30,7 +32,7 @@ from matplotlib.ticker import FuncFormatter
 
 from ferroscreen.analysis.models import effective_dose, response
 from ferroscreen.plate import PlateFormat, well_to_rowcol
-from ferroscreen.plate.mode_colors import mode_color
+from ferroscreen.plate.mode_colors import RESCUE_COLOR, group_style, mode_color, mode_style
 from ferroscreen.plate.quiet_figure import QuietFigure, short_label
 from ferroscreen.report.formatting import UNBOUNDED, held_ec50, molar, molar_range
 
@@ -57,7 +59,8 @@ RC_PARAMS = {
     "text.parse_math": False,  # compound names are text: "$" is no mathtext (Cpd$1$ crashed the report)
 }
 
-RESCUE_COLOR = "#1b9e77"
+#: How a well without data is drawn on a plate map: grey, hatched (told apart from a white 0 without colour).
+NO_DATA = {"facecolor": "0.85", "edgecolor": "0.35", "hatch": "////", "lw": 0.0}
 #: ``(line style, grey)`` of the mode references over a time course, one per reference, in order.
 REFERENCE_STYLES = (
     (":", "black"),
@@ -104,9 +107,13 @@ def plate_heatmaps(
         endpoint: One row per well (``well`` plus the panel columns).
         panels: ``(column, title, colour)`` per map; a colour ``"count"``
             gives a viridis map from 0, any other colour a 0–1 map from white.
-        flagged: Wells marked with a cross (QC flags).
+        flagged: Wells marked with a cross (QC flags): white, outlined in black, seen on
+            dark and light wells alike.
         title: Figure title.
         excluded: Wells left out of the analysis, framed and struck through in black.
+
+    A well without a value (not in ``endpoint``, or NaN) is drawn grey and
+    hatched (:data:`NO_DATA`), apart from a white 0 on a fraction map.
     """
     panels = [p for p in panels if p[0] in endpoint.columns]
     if endpoint.empty or not panels:
@@ -133,17 +140,23 @@ def plate_heatmaps(
             else:
                 cmap = LinearSegmentedColormap.from_list(column, ["#ffffff", colour])
                 vmin, vmax = 0.0, 1.0
-            cmap = cmap.with_extremes(bad="#e6e6e6")
+            cmap = cmap.with_extremes(bad=NO_DATA["facecolor"])
             im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
             fig.colorbar(im, ax=ax, shrink=0.85, pad=0.02)
+            missing = np.argwhere(~np.isfinite(grid))
+            if len(missing):
+                ax.add_collection(PatchCollection(
+                    [matplotlib.patches.Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in missing], **NO_DATA))
             if len(flag_rc):
                 ax.scatter(
                     flag_rc[:, 1],
                     flag_rc[:, 0],
                     marker="x",
-                    s=14 if fmt.n_wells <= 96 else 6,
-                    c="black",
-                    linewidths=0.8,
+                    s=18 if fmt.n_wells <= 96 else 8,
+                    c="white",
+                    linewidths=0.9,
+                    path_effects=[patheffects.withStroke(linewidth=2.4, foreground="black")],
+                    zorder=3,
                 )
             for r, c in excl_rc:
                 ax.add_patch(matplotlib.patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="black",
@@ -282,18 +295,24 @@ def _is_active(row: pd.Series) -> bool:
 
 
 def _draw_curve(
-    ax, row: pd.Series, pts: pd.DataFrame, colour: str, x: np.ndarray, zero_x: float, label: str, band: bool
-) -> None:
-    """Points (vehicle at ``zero_x``), and for active curves the fit and its EC50 band."""
+    ax, row: pd.Series, pts: pd.DataFrame, colour: str, x: np.ndarray, zero_x: float, label: str, band: bool,
+    marker: str = "o", dash: str | tuple = "-",
+) -> Line2D | None:
+    """Points (vehicle at ``zero_x``), and for active curves the fit and its EC50 band.
+
+    Returns the legend handle (marker and dash) when ``label`` names the layer.
+    """
     pos = pts[pts["dose"] > 0]
     zero = pts[pts["dose"] <= 0]
-    ax.scatter(pos["dose"], pos["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3, label=label or None)
+    ax.scatter(pos["dose"], pos["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3, marker=marker)
     if len(zero):
-        ax.scatter(np.full(len(zero), zero_x), zero["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3)
+        ax.scatter(np.full(len(zero), zero_x), zero["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3,
+                   marker=marker)
+    handle = Line2D([], [], color=colour, marker=marker, ms=3.5, mew=0, ls=dash, lw=1.4, label=label) if label else None
     params = _params(row)
     if params is None or not _is_active(row):
-        return
-    ax.plot(x, _model(params, x), color=colour, lw=1.6, zorder=4)
+        return handle
+    ax.plot(x, _model(params, x), color=colour, lw=1.6, zorder=4, ls=dash)
     if band:
         curves = [
             _model(p, x) for p in (_params(row, row.get("ec50_lo")), _params(row, row.get("ec50_hi"))) if p is not None
@@ -301,6 +320,7 @@ def _draw_curve(
         if curves:
             stack = np.vstack([_model(params, x), *curves])
             ax.fill_between(x, stack.min(axis=0), stack.max(axis=0), color=colour, alpha=0.18, lw=0)
+    return handle
 
 
 def _ec50_text(row: pd.Series) -> str:
@@ -325,7 +345,8 @@ class Layer:
     ``label`` (with ``label_ec50``, followed by the panel's EC50) names the layer
     in the legend ("" for none); ``colour`` None takes the mode's colour;
     ``band`` draws the EC50 interval band and line; ``titled`` puts this layer's
-    EC50 in the panel title.
+    EC50 in the panel title; ``marker`` (None: the mode's, :func:`mode_style`)
+    and ``dash`` of its points and curve tell layers apart without colour.
     """
 
     curves: dict[str, tuple[pd.Series, pd.DataFrame]]
@@ -334,6 +355,8 @@ class Layer:
     band: bool = False
     titled: bool = False
     label_ec50: bool = True
+    marker: str | None = None
+    dash: str | tuple = "-"
 
 
 def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: Sequence[str]) -> str | None:
@@ -367,12 +390,16 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
         axes = fig.subplots(1, len(modes), squeeze=False)[0]
         for ax, mode in zip(axes, modes, strict=True):
             title, ylabel = mode, mode
+            handles = []
             for k, layer in enumerate(layers):
                 if mode not in layer.curves:
                     continue
                 row, pts = layer.curves[mode]
                 colour = layer.colour or mode_color(mode, mode_order)
-                _draw_curve(ax, row, pts, colour, x, zero_x, labels[(k, mode)], band=layer.band)
+                marker = layer.marker or mode_style(mode, mode_order)[0]
+                handle = _draw_curve(ax, row, pts, colour, x, zero_x, labels[(k, mode)], band=layer.band,
+                                     marker=marker, dash=layer.dash)
+                handles += [handle] if handle is not None else []
                 bound, ec50 = held_ec50(row)
                 if layer.band and _is_active(row) and not bound and math.isfinite(ec50):  # a held EC50: no line
                     ax.axvline(ec50, color=colour, lw=0.7, ls=":")
@@ -388,6 +415,8 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
                 ax.set_ylim(-0.03, 1.03)
             if legend:
                 ax.legend(
+                    handles=handles,
+                    handlelength=2.6,
                     loc="upper left", bbox_to_anchor=(-0.05, -0.2), handletextpad=0.1, borderaxespad=0.0, fontsize=6.5
                 )
         return encode_png(fig)
@@ -424,13 +453,15 @@ def dose_response_figure(
 
     Args:
         curves: Mode -> (fits row, points ``dose, response``) of the compound.
-        rescue: Rescue agent -> mode -> (fits row, points), overlaid in green.
+        rescue: Rescue agent -> mode -> (fits row, points), overlaid dashed with
+            their own markers, the first in :data:`RESCUE_COLOR`, the others in
+            the colour-blind-safe group colours.
         mode_order: Order of the panels.
     """
     layers = [Layer(curves, "alone" if rescue else "", band=True, titled=True, label_ec50=False)]
     for k, (agent, per_mode) in enumerate(rescue.items()):
-        colour = RESCUE_COLOR if k == 0 else matplotlib.colors.to_hex(matplotlib.colormaps["Dark2"](k % 8))
-        layers.append(Layer(per_mode, f"+ {agent}", colour))
+        colour, marker, dash = group_style(k + 1)
+        layers.append(Layer(per_mode, f"+ {agent}", RESCUE_COLOR if k == 0 else colour, marker=marker, dash=dash))
     return _overlay_figure(_ordered(list(curves), mode_order), layers, mode_order)
 
 
@@ -439,13 +470,16 @@ def lines_figure(
 ) -> str | None:
     """One compound's curves in each cell line overlaid (legend: line and EC50), one panel per mode.
 
+    Each line has its own colour (colour-blind safe), marker and dash (:func:`group_style`).
+
     Args:
         per_line: Line -> mode -> (fits row, points ``dose, response``).
         mode_order: Order of the panels (modes any line has).
     """
-    palette = matplotlib.colormaps["tab10"]
-    layers = [Layer(per_mode, str(line), matplotlib.colors.to_hex(palette(k % 10)))
-              for k, (line, per_mode) in enumerate(per_line.items())]
+    layers = []
+    for k, (line, per_mode) in enumerate(per_line.items()):
+        colour, marker, dash = group_style(k)
+        layers.append(Layer(per_mode, str(line), colour, marker=marker, dash=dash))
     modes = list(dict.fromkeys(m for d in per_line.values() for m in d))
     return _overlay_figure(_ordered(modes, mode_order), layers, mode_order)
 
@@ -476,7 +510,8 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
     plateau is undetermined (flag ``far_plateau_undetermined``, held ``>``
     its lower CI limit in the tables) is drawn at the fitted EC50 as an open
     circle, its bar from the lower limit up to an arrow: the upper end is open.
-    The legend names each kind it draws.
+    The legend names each kind it draws. Each mode has its own marker and
+    line dash as well as its colour (:func:`mode_style`).
 
     Args:
         series: Mode -> table ``time_h, ec50`` (``ec50_lo``, ``ec50_hi``,
@@ -509,6 +544,7 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
         for mode in [m for m in mode_order if m in series] + [m for m in series if m not in mode_order]:
             s = series[mode]
             colour = mode_color(mode, mode_order)
+            marker, dash = mode_style(mode, mode_order)
             est, held = s[s["_bound"] == ""], s[s["_bound"] != ""]
             label: str | None = short_label(mode)
             if len(est):
@@ -518,10 +554,10 @@ def ec50_time_figure(series: dict[str, pd.DataFrame], mode_order: Sequence[str] 
                     hi = np.clip(est["ec50_hi"].to_numpy(float) - y, 0, None)
                     err = np.vstack([lo, hi])
                     err = np.where(np.isfinite(err), err, 0.0)  # an unbounded limit draws no bar (not one to 1e308)
-                    ax.errorbar(est["time_h"], y, yerr=err, color=colour, lw=1.2, capsize=2, marker="o", ms=3,
-                                label=label)
+                    ax.errorbar(est["time_h"], y, yerr=err, color=colour, lw=1.2, capsize=2, marker=marker, ms=4,
+                                ls=dash, label=label)
                 else:
-                    ax.plot(est["time_h"], y, color=colour, marker="o", ms=3, label=label)
+                    ax.plot(est["time_h"], y, color=colour, marker=marker, ms=4, ls=dash, label=label)
                 label = None
             for bound, marker in ((">", "^"), ("<", "v")):
                 at = held[held["_bound"] == bound]

@@ -61,7 +61,8 @@ def _plots(genes: pd.DataFrame, wells: pd.DataFrame | None, params: dict,
         plots.append({"uri": encode_png(kp.count_area_quadrant(genes, float(params.get("count_threshold", 0.5)),
                                                                float(params.get("area_threshold", 1.7)))),
                       "caption": "Nuclei count against nuclear area, each relative to the plate's non-targeting "
-                                 "wells (median over a gene's wells); hits in red, thresholds dashed."})
+                                 "wells (median over a gene's wells); hits as larger vermillion dots with a black "
+                                 "edge, thresholds dashed."})
     for readout in keys:
         if f"q_{readout}" in genes.columns:
             plots.append({"uri": encode_png(kp.volcano(genes, readout)),

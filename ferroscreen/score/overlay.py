@@ -4,10 +4,12 @@
 classifier see in this well?": for each well (one field, by default its first)
 it picks scored frames across the time course (``max_times`` evenly spaced, first
 and last included, or the frames nearest to the asked ``times``), draws each
-cell's detected circle in the colour of its top class (the report's colours),
-titles each panel with the time, the cell count and the argmax share of each
-class, and writes ``<plate>_<well>_f<field>.png``. Only the asked frames' cells
-are read from the store.
+cell's detected circle in the colour of its top class (the report's colours,
+colour-blind safe) and that class's dash (solid, dashed, dotted...: the legend
+shows each; :func:`~ferroscreen.plate.mode_colors.mode_style`), titles each
+panel with the time, the cell count and the argmax share of each class, and
+writes ``<plate>_<well>_f<field>.png``. Only the asked frames' cells are read
+from the store.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 
 from ferroscreen.errors import FerroscreenError, WellError
 from ferroscreen.plate import normalize_well
-from ferroscreen.plate.mode_colors import mode_bgr, mode_color
+from ferroscreen.plate.mode_colors import mode_bgr, mode_color, mode_style
 from ferroscreen.plate.units import format_molar
 from ferroscreen.score.store import DONE, STATUS_NAMES, one_version, read_frame_cells, read_store
 
@@ -87,6 +89,23 @@ def _parse_wells(wells: str, source) -> list[str]:
     return list(dict.fromkeys(out))  # A1,A01: one figure
 
 
+def _ring(rgb: np.ndarray, centre: tuple[int, int], r: int, colour, thick: int, dash) -> None:
+    """Draw a circle in ``dash`` (``"-"`` or matplotlib's ``(offset, (on, off, ...))``, in units of ``thick``)."""
+    import cv2
+
+    if dash == "-":
+        cv2.circle(rgb, centre, r, colour, thick, cv2.LINE_AA)
+        return
+    pattern = dash[1]
+    degrees_per_px = 360.0 / (2 * np.pi * r)
+    angle, i = 0.0, 0
+    while angle < 360.0:
+        step = max(pattern[i % len(pattern)] * 2 * thick, 1.0) * degrees_per_px
+        if i % 2 == 0:
+            cv2.ellipse(rgb, centre, (r, r), 0, angle, min(angle + step, 360.0), colour, thick, cv2.LINE_AA)
+        angle, i = angle + step, i + 1
+
+
 def _panel(img: np.ndarray, cells: pd.DataFrame, classes: list[str]) -> np.ndarray:
     import cv2
 
@@ -97,9 +116,10 @@ def _panel(img: np.ndarray, cells: pd.DataFrame, classes: list[str]) -> np.ndarr
     thick = max(1, int(round(max(img.shape) / PANEL_PX)))
     if len(cells):
         top = cells[[f"p_{c}" for c in classes]].to_numpy().argmax(1)
+        dashes = [mode_style(c, classes)[1] for c in classes]
         for (x, y, r), k in zip(cells[["x", "y", "radius"]].to_numpy(), top, strict=True):
-            cv2.circle(rgb, (int(round(x)), int(round(y))), max(int(round(r)), 2), mode_bgr(classes[k], classes),
-                       thick, cv2.LINE_AA)
+            _ring(rgb, (int(round(x)), int(round(y))), max(int(round(r)), 2), mode_bgr(classes[k], classes), thick,
+                  dashes[k])
     scale = PANEL_PX / max(rgb.shape[:2])
     if scale < 1:
         rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
@@ -141,7 +161,7 @@ def write_well_overlays(store_path: str | Path, wells: str, out_dir: str | Path,
 def _write_overlays(store_path, wells: str, out_dir, field_no: int | None, times: list[float] | None,
                     max_times: int) -> WellOverlays:
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
 
     from ferroscreen.io.frames import load_image
 
@@ -204,8 +224,9 @@ def _write_overlays(store_path, wells: str, out_dir, field_no: int | None, times
                 label += f" · {row['compound'].iloc[0]}" + (f" {format_molar(conc)}" if isinstance(conc, float)
                                                              and np.isfinite(conc) and conc > 0 else "")
         fig.suptitle(label, fontsize=9, y=1 - 0.12 / height, va="top", parse_math=False)  # "$" is no mathtext
-        legend = fig.legend(handles=[Patch(color=mode_color(c, classes), label=c) for c in classes],
-                            loc="lower center", ncol=legend_cols, fontsize=7, frameon=False)
+        legend = fig.legend(handles=[Line2D([], [], color=mode_color(c, classes), ls=mode_style(c, classes)[1], lw=2,
+                                            label=c) for c in classes],
+                            loc="lower center", ncol=legend_cols, fontsize=7, frameon=False, handlelength=2.6)
         for text in legend.get_texts():
             text.set_parse_math(False)
         out_dir.mkdir(parents=True, exist_ok=True)

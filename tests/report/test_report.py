@@ -427,7 +427,7 @@ def test_a_tidy_fit_shows_its_most_significant_compounds_first(tmp_path):
     res = runner.invoke(app, ["report", str(tmp_path / "o"), "--out", str(tmp_path / "r.html"), "--max-compounds", "2"])
     assert res.exit_code == 0, res.output
     text = (tmp_path / "r.html").read_text()
-    index = re.search(r'<nav class="compound-index">(.*?)</nav>', text, re.S).group(1)
+    index = re.search(r'<nav class="compound-index"[^>]*>(.*?)</nav>', text, re.S).group(1)
     assert re.findall(r">([a-z_]+)</a>", index) == ["zz_potent", "yy_weak"]
     assert "2 less significant (no active fit, or a higher q-value) compounds left out" in text
 
