@@ -146,7 +146,7 @@ def test_single_dose_needs_an_effect_and_a_comparator():
     assert "no wells or fitted curve of lonely alone" in out.loc["lonely", "verdict"]
 
 
-def test_single_dose_statistics_match_welch():
+def test_single_dose_statistics_match_the_pooled_t_test():
     alone = np.array([0.60, 0.71, 0.65])
     rescued = np.array([0.20, 0.26, 0.10, 0.15])
     vehicle = np.array([0.05, 0.07, 0.06, 0.04, 0.05])
@@ -161,7 +161,7 @@ def test_single_dose_statistics_match_welch():
         "frac_ferroptosis": np.concatenate([alone, rescued, vehicle]),
     })
     row = confirm_rescues(pd.DataFrame(), tab).iloc[0]
-    t, p, df = ttest_ind(alone, rescued, usevar="unequal")
+    t, p, df = ttest_ind(alone, rescued, usevar="pooled")  # both arms vary: one variance from both (5 df)
     assert row["p_value"] == pytest.approx(p, rel=1e-9)
     assert row["df"] == pytest.approx(df, rel=1e-9)
     a, r, v = alone.mean(), rescued.mean(), vehicle.mean()
@@ -272,8 +272,8 @@ def test_ranking_tier_can_override_score():
 
 
 def test_reduction_interval_is_fieller_and_agrees_with_the_test():
-    """Two variable alone wells against two tight rescued wells: Welch's test has ~1 df and
-    p > 0.05, so the reduction's interval must not exclude 0 (a delta-method interval did: 94-102 %)."""
+    """Two variable alone wells against two tight rescued wells: the pooled test has 2 df (Welch's
+    had ~1, p = 0.07, CI unbounded); the reduction's interval excludes 0 exactly when p < 0.05."""
     def table(alone):
         rescued, vehicle = [0.070, 0.073], [0.06, 0.07, 0.065, 0.07, 0.06, 0.075]
         return pd.DataFrame({
@@ -288,22 +288,24 @@ def test_reduction_interval_is_fieller_and_agrees_with_the_test():
         })
 
     row = confirm_rescues(pd.DataFrame(), table([0.352, 0.410])).iloc[0]
-    assert row["df"] == pytest.approx(1.0, abs=0.05) and 0.05 < row["p_value"] < 0.1
+    assert row["df"] == pytest.approx(2.0) and row["p_value"] < 0.01
+    assert row["p_value"] == pytest.approx(stats.ttest_ind([0.352, 0.410], [0.070, 0.073]).pvalue, rel=1e-9)
     assert 0.95 < row["effect_reduction"] < 1.0
-    assert row["effect_reduction_lo"] <= 0 <= row["effect_reduction_hi"]
-    assert not row["confirms"] and "CI unbounded" in row["verdict"]
+    assert 0 < row["effect_reduction_lo"] < row["effect_reduction"] < row["effect_reduction_hi"]
+    assert row["confirms"] and "CI unbounded" not in row["verdict"]
     # with replicate wells that agree the interval is finite, holds the estimate and excludes 0
     row = confirm_rescues(pd.DataFrame(), table([0.352, 0.355])).iloc[0]
     assert row["p_value"] < 0.05
     assert 0 < row["effect_reduction_lo"] < row["effect_reduction"] < row["effect_reduction_hi"] < 1.1
-    # test inversion: at the interval's ends the Welch-Satterthwaite t of (1 - ρ)A - R + ρV = 0
-    # sits on the critical value
+    # test inversion: at the interval's ends the t of (1 - ρ)A - R + ρV = 0 (the arms' pooled variance,
+    # the vehicle's own, Welch-Satterthwaite df over the two estimates) sits on the critical value
     groups = [np.array([0.352, 0.355]), np.array([0.070, 0.073]), np.array([0.06, 0.07, 0.065, 0.07, 0.06, 0.075])]
-    (a, va), (r, vr), (v, vv) = [(g.mean(), g.var(ddof=1) / g.size) for g in groups]
+    (a, _), (r, _), (v, vv) = [(g.mean(), g.var(ddof=1) / g.size) for g in groups]
+    s2 = (groups[0].var(ddof=1) + groups[1].var(ddof=1)) / 2
     assert row["effect_reduction"] == pytest.approx((a - r) / (a - v))
     for rho in (row["effect_reduction_lo"], row["effect_reduction_hi"]):
-        terms = np.array([(1 - rho) ** 2 * va, vr, rho**2 * vv])
-        df = terms.sum() ** 2 / np.sum(terms**2 / np.array([g.size - 1 for g in groups]))
+        terms = np.array([s2 * ((1 - rho) ** 2 / 2 + 1 / 2), rho**2 * vv])
+        df = terms.sum() ** 2 / np.sum(terms**2 / np.array([2, groups[2].size - 1]))
         t_stat = abs((1 - rho) * a - r + rho * v) / np.sqrt(terms.sum())
         assert t_stat == pytest.approx(stats.t.ppf(0.975, df), rel=0.02)
 
