@@ -431,11 +431,30 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal, 
         notes += said
         if record is not None:
             options["export_record"] = record
+        notes += pending_note(table, path, (record or {}).get("store"))
     if layout is None and kind == "wells":  # export's wells.csv: its own layout columns are the layout
         from ferroscreen.analysis.fit_run import layout_in_wells
 
         layout = layout_in_wells(table, path)
     return FitInput(table, kind, layout, notes=notes, options=options)
+
+
+def pending_note(table: pd.DataFrame, path: Path, store: str | None = None) -> list[str]:
+    """A note when the wells table ``path`` (export's, with ``n_frames``, ``n_pending``) was exported part-scored.
+
+    Its pending frames' wells have no reading at those times (or counts scaled from the fields
+    read, :mod:`ferroscreen.analysis.readouts`). ``store``: the store it was exported from (as its
+    ``export.json`` records it), named in what to do. ``[]`` when no frame was pending.
+    """
+    if not {"n_frames", "n_pending"} <= set(table.columns):
+        return []
+    counts = table[["n_frames", "n_pending"]].apply(pd.to_numeric, errors="coerce").fillna(0).sum()
+    if not counts["n_pending"]:
+        return []
+    return [f"note: {path}: {int(counts['n_pending'])} of its {int(counts['n_frames'])} frames were not scored yet "
+            f"when it was exported, so their wells have no reading at those times (or counts from the fields "
+            f"scored): score the store to the end (`ferroscreen score ... --out {store or 'STORE'} --resume`) and "
+            f"export it again"]
 
 
 #: The record ``export`` writes beside its ``wells.csv`` (:mod:`ferroscreen.score.export`).

@@ -43,6 +43,16 @@ and from ``n_cells``:
     than three remain, the later half of the time course), suspect counts
     left out.
 
+Counts of the fields read. A wells table written by ``score``/``export`` counts each well × time's
+frames (fields): ``n_frames``, of which ``n_done`` were scored. Where none was (its image files
+missing or unlisted, every frame failed, or not scored yet), the well has no count there
+(``n_cells`` NaN): not read, never "no cell left", so it gives no ``n_cells_end``/``n_cells_t0``
+and takes no part in the vehicle means. Where only some were, ``n_cells`` is the cells of the
+fields read scaled to all the well's fields (``n_cells_read * n_frames / n_done``, as ``export``
+writes it; a table with ``n_frames`` and ``n_done`` but no ``n_cells_read`` column, written before
+the scaling, is scaled here), so a failed field does not read as cells lost; the fractions are
+as measured. ``fit`` names the wells so scaled in a note (:func:`counts_of_fields_read`).
+
 Suspect counts. A wells table written by ``score``/``export`` counts the frames of each well × time
 that frame QC (:mod:`ferroscreen.score.qc`) flagged: ``qc_defocus`` and ``qc_count_outlier`` (a
 count far from the median of the same site's scans up to two before and two after). A count is
@@ -152,6 +162,44 @@ def suspect_counts(counts: np.ndarray, defocus: np.ndarray, outlier: np.ndarray)
     jumps = ((count_jumps(counts, before) | ~has_b) & (count_jumps(counts, after) | ~has_a)
              & (has_b | has_a) & np.isfinite(counts))
     return defocus | (outlier & jumps)
+
+
+def counts_of_fields_read(wells: pd.DataFrame) -> pd.DataFrame:
+    """``wells`` with each ``n_cells`` of a well × time counted over all its fields (module docstring).
+
+    Without ``n_cells``, ``n_frames`` or ``n_done`` columns the table is returned as it is. A row
+    with ``n_done`` 0 gets ``n_cells`` NaN; without an ``n_cells_read`` column (a table written
+    before ``export`` scaled the counts), a row with ``0 < n_done < n_frames`` gets ``n_cells``
+    ``* n_frames / n_done``.
+    """
+    if not {"n_cells", "n_frames", "n_done"} <= set(wells.columns):
+        return wells
+    done, total = _fields(wells)
+    counts = wells["n_cells"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where((done > 0) & (done < total), counts * total / done, counts)
+    if "n_cells_read" in wells.columns:
+        scaled = counts
+    return wells.assign(n_cells=np.where(done == 0, np.nan, scaled))
+
+
+def _fields(wells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's frames scored (``n_done``) and frames (``n_frames``), as floats."""
+    return tuple(pd.to_numeric(wells[c], errors="coerce").to_numpy(float) for c in ("n_done", "n_frames"))
+
+
+def _partial_note(plate: str, sub: pd.DataFrame, empty: frozenset[str]) -> str | None:
+    """The note naming a plate's non-empty well-times counted from only some of their fields, or None."""
+    if not {"n_cells", "n_frames", "n_done"} <= set(sub.columns):
+        return None
+    done, total = _fields(sub)
+    some = sub[(done > 0) & (done < total) & ~sub["well"].astype(str).isin(empty).to_numpy()]
+    if some.empty:
+        return None
+    shown = [f"{w} at {t:g} h" for w, t in zip(some["well"], some["time_h"], strict=True)]
+    return (f"plate {plate}: {len(shown)} well-time(s) have only some of their fields read (a frame missing or "
+            f"failed: {_few(shown)}); their counts are the fields read scaled to all the well's fields, not cells "
+            "lost")
 
 
 def _flag_matrix(sub: pd.DataFrame, col: str, wells: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -438,7 +486,8 @@ def summarise_wells(
         peak_window_h: Width of the running windows the peak of a fraction is taken over
             (8 h: three scans at a 4 h interval, nine at 1 h; :func:`peak_fraction`).
         source: Name used in error messages.
-        notes: Receives a line per plate whose endpoint is not a scan's time, per plate with
+        notes: Receives a line per plate whose endpoint is not a scan's time, per plate with counts
+            scaled from some of a well's fields (:func:`counts_of_fields_read`), per plate with
             wells that have no reading at the endpoint scan (those get no endpoint readouts), per
             plate with suspect counts (at the endpoint, at time zero, at other scans: the wells),
             with wells lacking a fraction or a count at the first scan (no AUC; no GR), and
@@ -456,6 +505,7 @@ def summarise_wells(
     wells = validate_wells(wells, source=source)
     modes = death_modes(wells)
     notes = [] if notes is None else notes
+    wells = counts_of_fields_read(wells)
     tiles = tile_mode_plates(wells)
     if tiles and "n_cells" in wells.columns:
         some = set(tiles) != set(wells["plate"])
@@ -465,6 +515,8 @@ def summarise_wells(
         empty = {w for p, w in empty_wells if p is None or str(p) == str(plate)}
         if "role" in sub.columns:
             empty |= set(sub.loc[sub["role"].astype(str).str.strip().str.lower() == "empty", "well"].astype(str))
+        if str(plate) not in tiles and (line := _partial_note(str(plate), sub, frozenset(empty))):
+            notes.append(line)
         part = _plate_summary(sub, modes, endpoint_h, dip_lag_h, t0_max_h, min_rise, peak_window_h, notes,
                               counts_are_cells=str(plate) not in tiles, empty=frozenset(empty))
         part.insert(0, "plate", plate)

@@ -3,25 +3,35 @@
 One row per (plate, well, time_h) of the frame table, pooling the well's
 fields. Columns (``<c>`` runs over the bundle's classes, in order):
 
-* ``n_frames``, ``n_done``, ``n_failed``, ``n_pending``: frames of the well at that time;
-* ``n_cells``: cells found in its scored frames;
-* ``frac_<c>``: mean calibrated probability of class ``c`` over those cells;
+* ``n_frames``, ``n_done``, ``n_failed``, ``n_pending``: frames (fields) of the well at that time;
+* ``n_cells``: the well's cell count, estimated for all its fields: the cells found in its
+  scored frames times ``n_frames / n_done``, so a field whose frame failed (or is pending) is
+  not read as cells lost (as ``segment``'s ``nuclei_per_field`` is the mean of the fields read);
+  NaN when no frame of the well at that time is scored: not read, never a count of 0;
+* ``n_cells_read``: the cells found in its scored frames (``n_cells`` before scaling; NaN as
+  ``n_cells``);
+* ``frac_<c>``: mean calibrated probability of class ``c`` over those cells (as measured, not scaled);
 * ``share_<c>``: share of cells whose most probable class is ``c`` (argmax count);
 * ``corr_<c>``: ``share_*`` corrected with the bundle's validation confusion
   matrix (:func:`ferroscreen.score.correction.adjusted_fractions`);
 * ``mean_confidence``: mean of the cells' highest class probability;
 * ``qc_empty``, ``qc_defocus``, ``qc_count_outlier``, ``qc_missing``: number of
-  its frames with that flag (``qc_missing``: failed because no image file exists);
+  its frames with that flag (``qc_missing``: failed frames without an image file: none listed, or
+  the listed file absent on disk, whatever the failure reason says, :func:`missing_files`);
 * ``qc_ok``: 1 when all frames are scored and no flag is set.
 
-Fractions are NaN where a well has no cells at that time.
+Fractions are NaN where a well has no cells at that time. An empty frame (scored, no cell
+found) is read: its 0 cells count.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
+from ferroscreen.io.frames import frame_file
 from ferroscreen.plate.wells import well_to_rowcol
 from ferroscreen.score.correction import adjusted_fractions
 from ferroscreen.score.qc import count_outlier_flags, defocus_flags
@@ -35,6 +45,26 @@ def frame_qc(frames: pd.DataFrame) -> pd.DataFrame:
     frames["defocus"] = defocus_flags(frames, done)
     frames["count_outlier"] = count_outlier_flags(frames, done)
     return frames
+
+
+#: How failures for want of an image file start: no file listed (``score.plan``), the file absent (``score.dataset``).
+MISSING_PREFIXES = ("missing", "image file not found")
+
+
+def missing_files(frames: pd.DataFrame) -> np.ndarray:
+    """True for each failed frame that has no image file: none listed, or the listed one absent on disk.
+
+    Told by the frame's ``path`` (checked on disk; only the failed frames are), or by its failure
+    ``reason`` when it says the file was not found, whichever way the file went missing.
+    """
+    status = frames["status"].to_numpy()
+    failed = status == FAILED
+    reason = frames["reason"].fillna("").astype(str)
+    out = failed & reason.str.startswith(MISSING_PREFIXES).to_numpy()
+    paths = frames["path"].fillna("").astype(str).to_numpy()
+    for i in np.flatnonzero(failed & ~out):
+        out[i] = not paths[i] or not os.path.exists(frame_file(paths[i]))
+    return out
 
 
 def well_aggregates(
@@ -66,7 +96,7 @@ def well_aggregates(
         "qc_empty": (done & (frames["empty"].to_numpy() == 1)).astype(int),
         "qc_defocus": (done & (frames["defocus"].to_numpy() == 1)).astype(int),
         "qc_count_outlier": (done & (frames["count_outlier"].to_numpy() == 1)).astype(int),
-        "qc_missing": ((status == FAILED) & frames["reason"].str.startswith("missing").to_numpy()).astype(int),
+        "qc_missing": missing_files(frames).astype(int),
     })
     for j in range(k):
         per[f"_p{j}"] = np.where(done, psum[:, j], 0.0)
@@ -76,14 +106,18 @@ def well_aggregates(
     g["_r"], g["_c"] = rc[:, 0], rc[:, 1]
     g = g.sort_values(["plate", "time_h", "_r", "_c"], kind="stable").reset_index(drop=True)
     n = g["n_cells"].to_numpy(np.float64)
+    n_done, n_frames = g["n_done"].to_numpy(np.float64), g["n_frames"].to_numpy(np.float64)
+    read = np.where(n_done > 0, n, np.nan)  # no frame scored: not read, not 0 cells
     with np.errstate(invalid="ignore", divide="ignore"):
+        whole = read * n_frames / n_done  # the fields not read, at the mean of those read
         denom = np.where(n > 0, n, np.nan)
         frac = g[[f"_p{j}" for j in range(k)]].to_numpy() / denom[:, None]
         share = g[[f"_a{j}" for j in range(k)]].to_numpy() / denom[:, None]
         mconf = g["conf"].to_numpy() / denom
     corr = adjusted_fractions(share, confusion) if confusion is not None else share.copy()
     out = g[["plate", "well", "time_h", "n_frames", "n_done", "n_failed", "n_pending"]].copy()
-    out["n_cells"] = n.astype(np.int64)
+    out["n_cells"] = whole
+    out["n_cells_read"] = read
     for j, c in enumerate(classes):
         out[f"frac_{c}"] = frac[:, j]
     for j, c in enumerate(classes):

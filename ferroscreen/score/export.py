@@ -1,8 +1,9 @@
 """``ferroscreen export``: the store's per well x time table as ``wells.csv``.
 
 Columns: ``plate, well, time_h, n_cells, frac_<class>...`` (the contract the
-dose-response engine reads), then ``share_<class>...``, ``corr_<class>...``,
-``mean_confidence``, frame counts and QC flags (see
+dose-response engine reads; ``n_cells`` counts all the well's fields, scaled from the fields
+scored when some are not, and is blank where none is), then ``share_<class>...``,
+``corr_<class>...``, ``mean_confidence``, frame counts, ``n_cells_read`` and QC flags (see
 :mod:`ferroscreen.score.aggregate`), then the store's layout columns
 (:data:`~ferroscreen.plate.layout.WELLS_LAYOUT_COLUMNS`: ``compound, concentration, unit, role, mode,
 rescue_agent, rescue_concentration, rescue_as_written, replicate, cell_line,
@@ -36,7 +37,8 @@ leave out its count readouts (:mod:`ferroscreen.analysis.readouts`);
 scored, the export's options and ``wells.csv``'s own sha256, by which ``fit`` knows the table is
 still the one exported (:func:`exported_scoring`). ``wells.csv`` holds every number in full (the
 shortest text that reads back as the same float), so ``fit wells.csv`` fits what ``fit`` of the
-store fits. A store none of whose frames is scored yet is refused (:func:`refuse_unscored`).
+store fits. A store none of whose frames is scored yet is refused (:func:`refuse_unscored`), saying
+so when a run is writing it still or a stopped run's results wait in its journals, not merged.
 
 :func:`export_plate` writes ``wells.csv``, ``export.json`` and the cell galleries
 (:mod:`ferroscreen.score.gallery`) as one :class:`~ferroscreen.output_set.NestedOutputSet`: an
@@ -116,7 +118,10 @@ def _stored_attrs(source) -> dict:
 def refuse_unscored(wells: pd.DataFrame, source=None) -> None:
     """Refuse the ``/wells`` of a store none of whose frames is scored: every count and fraction is blank.
 
-    Wells without frame counts (``n_done``) are not checked.
+    Wells without frame counts (``n_done``) are not checked. When ``source`` is the store's file,
+    the error says whether a score run is writing it still, or whether a stopped run left results
+    in its journals (``<store>.parts``) that are not merged yet (and how many frames they score,
+    :func:`journal_frames`), rather than that nothing is scored.
 
     Raises:
         StoreError: Naming ``source``, how many frames are pending (or failed) and what to do.
@@ -125,12 +130,63 @@ def refuse_unscored(wells: pd.DataFrame, source=None) -> None:
         return
     total, pending, failed = (int(wells[c].fillna(0).sum()) if c in wells.columns else 0
                               for c in ("n_frames", "n_pending", "n_failed"))
+    store = source or "store"
     if pending:
         also = f", {failed} failed" if failed else ""
-        raise StoreError(f"{source or 'store'}: no frame is scored yet ({pending} of {total} pending{also}): score it "
-                         f"to the end (`ferroscreen score ... --out {source or 'STORE'} --resume`) first")
-    raise StoreError(f"{source or 'store'}: none of its {total} frames was scored ({failed} failed): it holds no "
+        head = f"{store}: no frame is scored yet ({pending} of {total} pending{also})"
+        raise StoreError(head + (_unmerged(source) or f": score it to the end (`ferroscreen score ... --out "
+                                                      f"{source or 'STORE'} --resume`) first"))
+    raise StoreError(f"{store}: none of its {total} frames was scored ({failed} failed): it holds no "
                      f"counts or fractions; see the failed frames `score` named")
+
+
+def _unmerged(source) -> str:
+    """Why a store's frames are pending though scored elsewhere, and what to do ("" when they are not).
+
+    A score run writing it still (its frames reach the store when it ends), or a stopped run's
+    journals beside it, not merged yet.
+    """
+    if source is None or not Path(source).is_file():
+        return ""
+    from ferroscreen.score.store_lock import store_writer
+
+    writer = store_writer(source)
+    if writer is not None:
+        who = f" (pid {writer})" if writer else ""
+        return (f": a score run{who} is writing it, and the frames it scores reach the store when it ends; "
+                f"export it then")
+    parts = Path(source).with_name(Path(source).name + ".parts")
+    if not parts.is_dir() or not any(parts.glob("rank-*.h5")):
+        return ""
+    n = journal_frames(parts)
+    held = f"{n} scored frame(s)" if n is not None else "frame results"
+    return (f": a stopped run left {held} in {parts}, not merged into the store yet; `ferroscreen score ... --out "
+            f"{source} --resume` (the acquisition and --model of that run) merges them and scores the rest")
+
+
+def journal_frames(parts: Path) -> int | None:
+    """Frames scored (``done``) in the journals ``parts/rank-*.h5`` of a stopped run; None when one cannot be read.
+
+    Read only: a journal whose writer was killed (HDF5 flags still set) is not opened for writing,
+    as merging one does (:class:`~ferroscreen.score.shard.ShardReader`), so its count is unknown.
+    """
+    import h5py
+    import numpy as np
+
+    from ferroscreen.score.store import DONE
+
+    frames: set[int] = set()
+    for path in sorted(Path(parts).glob("rank-*.h5")):
+        try:
+            with h5py.File(path, "r", locking=False) as f:
+                if "results" not in f:
+                    continue
+                status, frame = f["results"]["status"][()], f["results"]["frame"][()]
+        except (OSError, KeyError, ValueError, RuntimeError):
+            return None
+        m = min(len(status), len(frame))
+        frames.update(np.asarray(frame[:m])[np.asarray(status[:m]) == DONE].tolist())
+    return len(frames)
 
 
 def select_fractions(
@@ -220,8 +276,10 @@ def store_notes(store_path: str | Path, store=None) -> list[str]:
                      f"and fractions leave them out); `ferroscreen score ... --out {store_path} --resume` scores them")
     parts = store_path.with_name(store_path.name + ".parts")
     if parts.is_dir() and any(parts.glob("rank-*.h5")):
-        notes.append(f"{store_path}: a stopped run left results in {parts} that the store does not hold yet; "
-                     f"`ferroscreen score ... --resume` merges them")
+        n = journal_frames(parts)
+        held = f"{n} scored frame(s)" if n is not None else "results"
+        notes.append(f"{store_path}: a stopped run left {held} in {parts} that the store does not hold yet; "
+                     f"`ferroscreen score ... --out {store_path} --resume` merges them")
     return notes
 
 
