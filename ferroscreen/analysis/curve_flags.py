@@ -34,7 +34,10 @@ table (empty when none applies):
     simulation for a true EC50 within 0.3 decades of the highest dose). The data
     bound such an EC50 from below only:
     :func:`~ferroscreen.analysis.dose_response.fit_curves` reports its
-    ``ec50_hi`` and ``ed90_hi`` as ``inf`` and keeps ``ec50_lo``. Not raised
+    ``ec50_hi`` and ``ed90_hi`` as ``inf`` and keeps ``ec50_lo`` (the profile
+    likelihood's where the fitted EC50 lies beyond the tested doses or the Wald
+    limit more than 2 decades under them, ``ec50_ci_method`` ``profile``:
+    :mod:`~ferroscreen.analysis.profile_interval`). Not raised
     where the far plateau is fixed by the model (``ll2``; ``ll3`` falling).
 ``non_monotone``
     the dose means reverse direction by more than ``t·sigma·sqrt(2/m)`` and by

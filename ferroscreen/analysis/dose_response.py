@@ -54,6 +54,7 @@ from ferroscreen.analysis.models import (
     jacobian,
     response,
 )
+from ferroscreen.analysis.profile_interval import MAX_SANDWICH_WIDENING, profiled_limits
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES
 
 #: Columns every fits table has, in order.
@@ -68,6 +69,7 @@ FIT_COLUMNS = [
     "asymmetry", "asymmetry_se",
     "e0", "emax", "effect", "auc", "rse", "r2", "df", "f_stat",
     "p_value", "q_value", "call", "flags", "converged", "n_iter", "ec50_reportable",
+    "ec50_ci_method",
 ]  # fmt: skip
 
 _AUC_GRID = 33
@@ -261,7 +263,7 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         model: ``"ll4"`` (default), ``"ll3"``, ``"ll5"`` or ``"ll2"`` (binomial).
         **kwargs: Keyword options of :func:`fit_curves_with_params`
             (``level, ci_scale, ec50_window, plateau_bounds, plateau_margin,
-            hill_range, min_effect, alpha, overdispersion, sandwich, max_iter, source``).
+            hill_range, min_effect, alpha, overdispersion, sandwich, profile_ci, max_iter, source``).
 
     Returns:
         One row per curve (per readout), columns :data:`FIT_COLUMNS`:
@@ -284,7 +286,14 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         pinned by the data) has ``ec50_hi`` and ``ed90_hi`` ``inf``: its
         EC50 is bounded from below (``ec50_lo``) only, as the point estimate
         is biased low when the true EC50 lies near or above the highest
-        dose. The fitted parameters are
+        dose. ``ec50_ci_method`` says where ``ec50_lo``/``ec50_hi`` come from:
+        ``wald`` (the delta-method SE above, ``ci_scale``), or ``profile`` for a
+        curve the data do not bracket (its fitted EC50 outside the tested doses,
+        or a Wald limit more than 2 decades beyond them): the profile likelihood
+        of the EC50 (:mod:`~ferroscreen.analysis.profile_interval`), ``0`` or
+        ``inf`` for an end it leaves open inside the fitting window; ``""`` for a
+        curve not fitted. ``ec50_se`` stays the delta-method SE, and ``ed10``/``ed90``
+        keep Wald limits. The fitted parameters are
         kept for every fitted curve, but ``ec50_reportable`` is True only
         for ``active`` curves with a finite EC50: the EC50 (``pec50``,
         ``ed10``, ``ed90``, ``hill``) of an ``inactive`` curve is a point of
@@ -392,6 +401,7 @@ def fit_curves_with_params(
     alpha: float = 0.05,
     overdispersion: bool = True,
     sandwich: bool | None = None,
+    profile_ci: bool = True,
     max_iter: int = 100,
     source=None,
 ) -> FittedCurves:
@@ -432,6 +442,16 @@ def fit_curves_with_params(
             decades under the lowest dose (one well per dose, EC50 in the top decade: 2.1 % of
             lower limits under 1/100 of the lowest dose, now 0.3 %, drc's 0.2 %; coverage 0.966,
             drc's 0.943).
+        profile_ci: EC50 limits from the profile likelihood
+            (:mod:`~ferroscreen.analysis.profile_interval`) instead of Wald's for the curves
+            :func:`~ferroscreen.analysis.profile_interval.needs_profile` picks (a fitted EC50
+            outside the tested doses, or a Wald limit more than 2 decades beyond them or not a
+            positive number), whose Wald limits ran 5-70 decades past the doses; LL.2/LL.3/LL.4
+            only (LL.5's EC50 is not ``e``). The statistic is drc's: its residual variance and
+            ``t`` quantile (dosed points' where :func:`~ferroscreen.analysis.inference.dosed_noise`
+            applies), over the binomial dispersion for ``ll2``; a sandwich curve's statistic is
+            divided by the ratio of the sandwich's variance of ``e`` to drc's (1 to 2). False:
+            Wald everywhere. ``ec50_ci_method`` says which each curve got.
         max_iter: Levenberg–Marquardt iteration cap.
         source: Name used in error messages (e.g. the input file).
 
@@ -472,6 +492,8 @@ def fit_curves_with_params(
     fitted = fit_mask & np.all(np.isfinite(params), axis=1)
     params[~fitted] = np.nan
     inf = infer(batch, params, spec, level=level, overdispersion=overdispersion)
+    drc_q = inf.quantile.copy()  # the profile's critical value: drc's df, whatever the sandwich's
+    drc_var_e = inf.cov[:, E, E].copy()
     hc = np.zeros(n_curves, dtype=bool)
     drc_df = inf.df.copy()
     if not binomial:
@@ -575,9 +597,18 @@ def fit_curves_with_params(
         out[f"{name}_se"] = np.where(fixed, np.nan, se[:, idx])
         out[f"{name}_lo"] = np.where(fixed, np.nan, lo)
         out[f"{name}_hi"] = np.where(fixed, np.nan, hi)
+    profiled = np.zeros(n_curves, dtype=bool)
     for name, pct in (("ec50", 50), ("ed10", 10), ("ed90", 90)):
         value, sev = eds[pct]
         lo, hi = wald_interval(value, sev, q, ci_scale)
+        if name == "ec50" and profile_ci and F not in spec.free:
+            # a sandwich curve: the profile's statistic scaled down as its variance of e exceeds drc's
+            with np.errstate(invalid="ignore", divide="ignore"):
+                widen = np.nan_to_num(np.where(hc, inf.cov[:, E, E] / drc_var_e, 1.0), nan=1.0)
+            lo, hi, profiled = profiled_limits(
+                batch, spec, bounds, fitted=fitted, ec50=value, wald=(lo, hi), objective=res.objective,
+                scale=inf.sigma2 * np.clip(widen, 1.0, MAX_SANDWICH_WIDENING), quantile=drc_q, max_iter=max_iter,
+            )  # fmt: skip
         if name in ("ec50", "ed90"):
             # far plateau undetermined: the data bound these doses from below only
             hi = np.where(open_top, np.inf, hi)
@@ -606,6 +637,7 @@ def fit_curves_with_params(
     out["n_iter"] = res.n_iter
     with np.errstate(invalid="ignore"):
         out["ec50_reportable"] = active & np.isfinite(ec50) & (ec50 > 0)
+    out["ec50_ci_method"] = np.where(profiled, "profile", np.where(fitted, "wald", ""))
     normal = binomial & ~(np.nan_to_num(inf.sigma2, nan=1.0) > 1.0)
     dof = np.where(normal, np.inf, inf.df)
     return FittedCurves(pd.DataFrame(out, columns=FIT_COLUMNS), params, inf.cov, dof, spec)

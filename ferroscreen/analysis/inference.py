@@ -19,6 +19,10 @@ Binomial (LL.2) uses the Hessian of the negative log-likelihood, scaled by
 the quasi-binomial dispersion ``phi = max(1, Pearson X^2 / (m - p))`` (over the ``m``
 informative, non-saturated observations, :func:`pearson_dispersion`) when overdispersion
 is allowed, with normal quantiles when ``phi == 1`` and ``t`` quantiles otherwise.
+
+The EC50 of a curve the data do not bracket takes profile-likelihood limits instead of
+:func:`wald_interval`'s (:mod:`ferroscreen.analysis.profile_interval`), with this module's
+residual variance or dispersion and critical value.
 """
 
 from __future__ import annotations
