@@ -11,12 +11,19 @@ Two table kinds enter the analysis:
 Loading files from instruments (IncuCyte metric exports, score stores) is the
 job of ``ferroscreen.io`` / ``ferroscreen.score``; this module only receives
 tables. Every problem raises :class:`AnalysisInputError` whose message names
-the source and the problem.
+the source and the problem; values left out or taken with a doubt are said by an
+:class:`AnalysisInputWarning`. A row is named as a file's row (``row N``, the header
+being row 1) when ``source`` names the file the table was read from, else by its
+index label (``index 5``), as a table built in Python knows its rows.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +44,71 @@ class NothingToFitError(AnalysisInputError):
     """The data leave no readout or no dose-response curve to fit (a layout's undosed compounds may be why)."""
 
 
+class AnalysisInputWarning(UserWarning):
+    """Values of a table given to the analysis layer that are left out or read with a doubt."""
+
+
+#: The largest dose of a tidy table taken as molar without a word; above it the doses are likely in µM or nM.
+MOST_PLAUSIBLE_MOLAR = 0.1
+
+
 def _where(source) -> str:
     return str(source) if source is not None else "table"
+
+
+def _row_namer(index: pd.Index, source) -> Callable[[int], str] | None:
+    """How errors name row ``i`` of a table: None (``row i + 2`` of the file ``source``) or by ``index``'s label."""
+    if source is not None:
+        return None
+
+    def name(i: int) -> str:
+        label = index[i]
+        return f"index '{label}'" if isinstance(label, str) else f"index {label}"
+
+    return name
+
+
+def _plain(value):
+    """A cell as Python writes it (a NumPy scalar as its Python value: ``nan``, not ``np.float64(nan)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _row(i: int, line: Callable[[int], str] | None) -> str:
+    return line(i) if line is not None else f"row {i + 2}"
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by the caller point at the first frame outside ferroscreen."""
+    package = str(Path(__file__).resolve().parents[1])
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def require_dataframe(table, what: str, source=None) -> None:
+    """Refuse a ``table`` that is not a :class:`pandas.DataFrame` (a Series or an array), saying ``what`` it holds.
+
+    Raises:
+        AnalysisInputError: Naming ``source`` and the type given.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise AnalysisInputError(f"{_where(source)}: expected a pandas DataFrame ({what}), got "
+                                 f"{type(table).__module__.split('.')[0]}.{type(table).__name__}")
+
+
+def implausible_molar_dose(dose) -> str | None:
+    """The note for doses read as molar whose largest lies above :data:`MOST_PLAUSIBLE_MOLAR` (0.1 M), else None.
+
+    No drug screen doses at 0.1 M and above: such doses are likely µM or nM values.
+    """
+    values = pd.to_numeric(pd.Series(np.asarray(dose).ravel()), errors="coerce")
+    values = values[np.isfinite(values.to_numpy(float))]
+    top = float(values.max()) if len(values) else 0.0
+    if top <= MOST_PLAUSIBLE_MOLAR:
+        return None
+    return (f"doses are read as molar and the largest is {top:.4g} M, far above any drug screen's doses; if they "
+            f"are in µM (or nM), multiply them by 1e-6 (1e-9) or name the column dose_uM (dose_nM) in a file")
 
 
 def table_kind(table: pd.DataFrame) -> str:
@@ -311,7 +381,7 @@ def read_table_csv(path: str | Path, columns: dict[str, tuple[str, str]] | None 
     return table
 
 
-def _numeric(table: pd.DataFrame, column: str, source) -> np.ndarray:
+def _numeric(table: pd.DataFrame, column: str, source, line: Callable[[int], str] | None = None) -> np.ndarray:
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(values) & table[column].notna().to_numpy()
     if np.any(bad):
@@ -320,7 +390,7 @@ def _numeric(table: pd.DataFrame, column: str, source) -> np.ndarray:
         comma = (" (a decimal comma: write decimal points, or save the table separated by semicolons)"
                  if re.fullmatch(r"[+-]?\d*,\d+", cell) else "")
         raise AnalysisInputError(
-            f"{_where(source)}: column '{column}' row {row + 2}: "
+            f"{_where(source)}: column '{column}' {_row(row, line)}: "
             f"'{table[column].iloc[row]}' is not a number{comma}"
         )
     return values
@@ -358,8 +428,9 @@ def refuse_empty(table: pd.DataFrame, column: str, source=None, rows=None, named
     """Refuse a table whose ``column`` is empty (NaN) in some of ``rows`` (default: every row).
 
     The one-line message names ``source``, how many rows, the first few (``row N``, the header
-    being row 1, or as ``line(i)`` says where row ``i`` came from) and, with ``named``, the
-    values of that column there (the curves of rows that have no readout); ``hint`` ends it.
+    being row 1, or as ``line(i)`` says where row ``i`` came from; index labels as ``index 3, 4``)
+    and, with ``named``, the values of that column there (the curves of rows that have no
+    readout); ``hint`` ends it.
 
     Raises:
         AnalysisInputError: When a row has no ``column``.
@@ -371,8 +442,12 @@ def refuse_empty(table: pd.DataFrame, column: str, source=None, rows=None, named
         return
     idx = np.flatnonzero(empty)
     first = idx[:5]
-    at = (", ".join(line(int(i)) for i in first) if line is not None
-          else ("row " if len(idx) == 1 else "rows ") + ", ".join(str(i + 2) for i in first))
+    names = [line(int(i)) for i in first] if line is not None else []
+    if names and all(n.startswith("index ") for n in names):  # index labels: "index 3, 4"
+        at = "index " + ", ".join(n[len("index "):] for n in names)
+    else:
+        at = (", ".join(names) if line is not None
+              else ("row " if len(idx) == 1 else "rows ") + ", ".join(str(i + 2) for i in first))
     at += f" and {len(idx) - len(first)} more" if len(idx) > len(first) else ""
     if named is not None and named in table.columns:
         values = [str(v) for v in dict.fromkeys(table[named].iloc[idx]) if pd.notna(v)]
@@ -387,7 +462,14 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
 
     The copy has ``curve`` and ``readout`` as strings (``readout`` defaults to
     ``"response"``), float ``dose``/``response`` (and ``n``), and no rows with
-    a missing response.
+    a missing response. Rows are named as the module docstring says (``source``:
+    the file's rows; else the index labels).
+
+    Warns:
+        AnalysisInputWarning: Rows whose response is infinite (``inf``, ``-inf``: no reading,
+            a division by zero before the fit) are left out as empty ones are, but said, naming
+            the first; and doses whose largest lies above 0.1 M (:func:`implausible_molar_dose`),
+            as ``fit`` notes them.
 
     Args:
         table: The table.
@@ -395,26 +477,28 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
         source: File name used in error messages.
 
     Raises:
-        AnalysisInputError: On missing columns, non-numeric or negative doses,
-            a row with a response but no curve or no readout (a ``readout`` column
-            given for some rows only, as when tables are concatenated), or invalid
+        AnalysisInputError: On a table that is no DataFrame, missing columns, non-numeric or
+            negative doses, a row with a response but no curve or no readout (a ``readout``
+            column given for some rows only, as when tables are concatenated), or invalid
             binomial data.
     """
     where = _where(source)
+    require_dataframe(table, "a dose-response table: curve, dose, response[, n]", source)
+    line = _row_namer(table.index, source)
     missing = [c for c in TIDY_COLUMNS if c not in table.columns]
     if missing:
         raise AnalysisInputError(
             f"{where}: missing column(s) {', '.join(missing)} "
             f"(a dose-response table needs curve, dose, response[, n]; fit --columns names them)"
         )
-    dose = _numeric(table, "dose", source)  # the dose column's errors first, as the columns come
-    response = _numeric(table, "response", source)
+    dose = _numeric(table, "dose", source, line)  # the dose column's errors first, as the columns come
+    response = _numeric(table, "response", source, line)
     read = np.isfinite(response)  # rows without a response are left out anyway
     refuse_empty(table, "curve", source, read, named="readout" if "readout" in table.columns else None,
-                 hint=": give every row its curve")
+                 hint=": give every row its curve", line=line)
     if "readout" in table.columns:
         refuse_empty(table, "readout", source, read, named="curve",
-                     hint=": give every row its readout (a table without the column is one readout)")
+                     hint=": give every row its readout (a table without the column is one readout)", line=line)
     out = pd.DataFrame(
         {
             "curve": table["curve"].astype(str).to_numpy(),
@@ -426,15 +510,16 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
         table["readout"].astype(str).to_numpy() if "readout" in table.columns else "response"
     )
     if "n" in table.columns:
-        out["n"] = _numeric(table, "n", source)
+        out["n"] = _numeric(table, "n", source, line)
     dose = out["dose"].to_numpy()
     bad = ~np.isfinite(dose) | (dose < 0)
     if np.any(bad):
         row = int(np.flatnonzero(bad)[0])
         raise AnalysisInputError(
-            f"{where}: column 'dose' row {row + 2}: dose must be a finite number >= 0, "
-            f"got {table['dose'].iloc[row]!r}"
+            f"{where}: column 'dose' {_row(row, line)}: dose must be a finite number >= 0, "
+            f"got {_plain(table['dose'].iloc[row])!r}"
         )
+    _warn_infinite(table, out, where, line)
     out = out[np.isfinite(out["response"].to_numpy())]
     if binomial:
         if "n" not in out.columns:
@@ -451,21 +536,44 @@ def validate_tidy(table: pd.DataFrame, binomial: bool = False, source=None) -> p
             )
     if out.empty:
         raise AnalysisInputError(f"{where}: no rows with a response")
+    if (note := implausible_molar_dose(out["dose"])) is not None:
+        warnings.warn(AnalysisInputWarning(f"{where}: {note}"), stacklevel=_outside_stacklevel())
     return out.reset_index(drop=True)
 
 
-def canonical_wells(wells: pd.Series, source=None) -> pd.Series:
+def _warn_infinite(table: pd.DataFrame, out: pd.DataFrame, where: str, line: Callable[[int], str] | None) -> None:
+    """Warn of the rows of ``out`` (clean copy of ``table``) whose response is infinite, naming the first few.
+
+    A table with a ``well`` column (the screen's dose tables) names the wells, not the rows.
+    """
+    infinite = np.flatnonzero(np.isinf(out["response"].to_numpy()))
+    if not infinite.size:
+        return
+    if "well" in table.columns:
+        plates = table["plate"].astype(str).to_numpy() if "plate" in table.columns else None
+        at = [f"well {plates[i] + ' ' if plates is not None else ''}{table['well'].iloc[i]}" for i in infinite[:3]]
+    else:
+        at = [_row(int(i), line) for i in infinite[:3]]
+    more = f" and {infinite.size - 3} more" if infinite.size > 3 else ""
+    curves = ", ".join(dict.fromkeys(out["curve"].iloc[infinite]))
+    warnings.warn(AnalysisInputWarning(
+        f"{where}: {infinite.size} infinite response(s) left out ({', '.join(at)}{more}; curve {curves}): "
+        f"an infinite value is no reading (a division by zero before the fit?)"), stacklevel=_outside_stacklevel())
+
+
+def canonical_wells(wells: pd.Series, source=None, line: Callable[[int], str] | None = None) -> pd.Series:
     """``wells`` as canonical names (``A1`` -> ``A01``).
 
     Raises:
-        AnalysisInputError: A name on no plate format, naming its row (header = row 1) and ``source``.
+        AnalysisInputError: A name on no plate format, naming ``source`` and its row: ``row N`` (header =
+            row 1), or as ``line(i)`` names row ``i``.
     """
     from ferroscreen.plate.wells import normalize_well
 
     where = f"{source}: " if source is not None else ""
     if wells.isna().any():
         row = int(np.flatnonzero(wells.isna().to_numpy())[0])
-        raise AnalysisInputError(f"{where}column 'well' row {row + 2}: empty, not a well name")
+        raise AnalysisInputError(f"{where}column 'well' {_row(row, line)}: empty, not a well name")
     text = wells.astype(str)
     names = {}
     for w in text.unique():
@@ -473,7 +581,7 @@ def canonical_wells(wells: pd.Series, source=None) -> pd.Series:
             names[w] = normalize_well(w)
         except FerroscreenError:
             row = int(np.flatnonzero((text == w).to_numpy())[0])
-            raise AnalysisInputError(f"{where}column 'well' row {row + 2}: '{w}' is not a well name") from None
+            raise AnalysisInputError(f"{where}column 'well' {_row(row, line)}: '{w}' is not a well name") from None
     return text.map(names)
 
 
@@ -481,14 +589,24 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     """Check a ``wells.csv`` table and return a clean copy (``time_h``, counts, fractions as floats).
 
     The table's index is not read: the copy has a plain one (an index level named as a missing
-    column, such as ``plate`` after ``set_index``, is taken as that column).
+    column, such as ``plate`` after ``set_index``, is taken as that column). Errors name a row
+    as the module docstring says (``source``: the file's rows; else the index labels left once
+    such levels are columns).
+
+    ``n_cells`` may be any metric (a blank-subtracted plate read can dip below 0), except in a
+    table with ``frac_<class>`` columns, where it counts the cells the fractions are of and a
+    negative count is refused.
 
     Raises:
-        AnalysisInputError: On missing columns, rows without a plate or well, or non-numeric values.
+        AnalysisInputError: On a table that is no DataFrame, missing columns, rows without a plate
+            or well, non-numeric values, fractions outside [0, 1] or negative cell counts.
     """
     where = _where(source)
+    require_dataframe(table, "a wells table: plate, well, time_h, n_cells, frac_<class>...", source)
     levels = [n for n in table.index.names if n is not None and n not in table.columns]
-    table = (table.reset_index(level=levels) if levels else table).reset_index(drop=True)
+    table = table.reset_index(level=levels) if levels else table
+    line = _row_namer(table.index, source)
+    table = table.reset_index(drop=True)
     missing = [c for c in WELLS_COLUMNS if c not in table.columns]
     if missing:
         raise AnalysisInputError(
@@ -498,28 +616,33 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     value_cols = [c for c in table.columns if c == "n_cells" or str(c).startswith("frac_")]
     if not value_cols:
         raise AnalysisInputError(f"{where}: no 'n_cells' or 'frac_<class>' columns")
-    refuse_empty(table, "plate", source, named="well", hint=": give every row its plate")
+    refuse_empty(table, "plate", source, named="well", hint=": give every row its plate", line=line)
     out = table.copy()
     out["plate"] = out["plate"].astype(str)
     out["well"] = out["well"].astype(str)
+    counted = any(str(c).startswith("frac_") for c in value_cols)  # n_cells: the cells the fractions are of
     for col in ["time_h", *value_cols]:
-        out[col] = _numeric(out, col, source)
+        out[col] = _numeric(out, col, source, line)
         values = out[col].to_numpy()
         bad = (values < -1e-6) | (values > 1 + 1e-6)  # 1e-6: float rounding of a written fraction
         if col.startswith("frac_") and np.any(bad):  # n_cells may be any metric (an intensity can dip below 0)
             row = int(np.flatnonzero(bad)[0])
-            raise AnalysisInputError(f"{where}: column '{col}' row {row + 2}: {values[row]:g} (must be a fraction "
-                                     f"in [0, 1])")
+            raise AnalysisInputError(f"{where}: column '{col}' {_row(row, line)}: {values[row]:g} (must be a "
+                                     f"fraction in [0, 1])")
+        if col == "n_cells" and counted and np.any(values < 0):
+            row = int(np.flatnonzero(values < 0)[0])
+            raise AnalysisInputError(f"{where}: column 'n_cells' {_row(row, line)}: {values[row]:g} (a count of "
+                                     f"cells, never negative)")
     if out["time_h"].isna().any():
         raise AnalysisInputError(f"{where}: column 'time_h' has missing values")
 
-    out["well"] = canonical_wells(out["well"], where)
+    out["well"] = canonical_wells(out["well"], where, line)
     dup = out.duplicated(["plate", "well", "time_h"], keep=False)
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
         r = out.iloc[row]
         raise AnalysisInputError(f"{where}: plate {r['plate']} well {r['well']} at {r['time_h']:g} h has more "
-                                 f"than one row (row {row + 2}; one per well and time expected)")
+                                 f"than one row ({_row(row, line)}; one per well and time expected)")
     return out
 
 
@@ -538,3 +661,49 @@ def wells_from_metric(table: pd.DataFrame, source=None) -> pd.DataFrame:
         raise AnalysisInputError(f"{_where(source)}: metric table lacks {', '.join(missing)}")
     out = table[["plate", "well", "time_h", "value"]].rename(columns={"value": "n_cells"})
     return validate_wells(out, source=source)
+
+
+def _cell_text(value) -> str:
+    """A DataFrame cell as a layout file writes it: empty for a missing value, numbers without a trailing ``.0``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.15g}"
+    return str(value).strip()
+
+
+def layout_argument(layout, source=None):
+    """``layout`` as the :class:`~ferroscreen.plate.PlateLayout` :func:`~ferroscreen.analysis.analyse_screen` takes.
+
+    A layout table as a DataFrame (``pd.read_csv("layout.csv")``) is read as
+    :func:`ferroscreen.plate.read_layout` reads the CSV: its columns as a layout file's, its
+    concentrations in their ``unit`` converted to molar, a table without ``plate_id`` being one
+    plate (named ``layout``); a problem names the row by its index label.
+
+    Raises:
+        AnalysisInputError: ``layout`` is None or neither a layout nor a DataFrame (naming
+            ``source``, the wells' file), or a DataFrame that is no valid layout.
+    """
+    from ferroscreen.errors import LayoutError
+    from ferroscreen.plate import PlateLayout
+    from ferroscreen.plate.layout_records import LayoutRecord, layout_from_records
+
+    if isinstance(layout, PlateLayout):
+        return layout
+    if not isinstance(layout, pd.DataFrame):
+        given = "None" if layout is None else f"a {type(layout).__name__}"
+        raise AnalysisInputError(
+            f"{f'{source}: ' if source is not None else ''}layout: got {given}; give a PlateLayout "
+            f"(ferroscreen.plate.read_layout('layout.csv')) or the layout table as a DataFrame")
+    header = [str(c).strip() for c in layout.columns]
+    records = []
+    for label, row in zip(layout.index, layout.itertuples(index=False, name=None), strict=True):
+        def at(column, label=label) -> str:
+            return f"layout table index {label}" + (f": column '{column}'" if column else "")
+
+        values = {h: _cell_text(v) for h, v in zip(header, row, strict=True) if h}
+        records.append(LayoutRecord(values, at, f"index {label}", "layout"))
+    try:
+        return layout_from_records(Path("layout table"), header, records)
+    except LayoutError as exc:
+        raise AnalysisInputError(str(exc)) from None

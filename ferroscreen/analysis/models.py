@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ferroscreen.analysis.inputs import AnalysisInputError
+
 #: Order of the columns of every parameter array.
 PARAM_NAMES = ("b", "c", "d", "e", "f")
 B, C, D, E, F = range(5)
@@ -87,11 +89,11 @@ def get_model(name: str) -> ModelSpec:
     """Return the :class:`ModelSpec` called ``name`` (case-insensitive, ``LL.4`` accepted).
 
     Raises:
-        ValueError: If the model is unknown.
+        AnalysisInputError: If the model is unknown, naming the known ones (a ``ValueError`` too).
     """
     key = str(name).lower().replace(".", "")
     if key not in MODELS:
-        raise ValueError(f"unknown model '{name}'; expected one of {', '.join(MODELS)}")
+        raise AnalysisInputError(f"unknown model '{name}'; expected one of {', '.join(MODELS)}")
     return MODELS[key]
 
 

@@ -34,7 +34,13 @@ from ferroscreen.analysis.dose_tables import (
     single_dose_treatments,
     split_excluded,
 )
-from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, validate_wells, well_entries
+from ferroscreen.analysis.inputs import (
+    AnalysisInputError,
+    NothingToFitError,
+    layout_argument,
+    validate_wells,
+    well_entries,
+)
 from ferroscreen.analysis.line_comparison import compare_lines
 from ferroscreen.analysis.models import F, ModelSpec, jacobian
 from ferroscreen.analysis.qc import plate_qc
@@ -495,8 +501,11 @@ def analyse_screen(
     """Run the whole analysis of one screen.
 
     Args:
-        wells: A ``wells.csv`` table (``plate, well, time_h, n_cells, frac_<class>``).
-        layout: The plate layout (compound, molar concentration, role, mode, rescue agent).
+        wells: A ``wells.csv`` table (``plate, well, time_h, n_cells, frac_<class>``), a DataFrame.
+        layout: The plate layout (compound, molar concentration, role, mode, rescue agent): a
+            :class:`~ferroscreen.plate.PlateLayout` (:func:`ferroscreen.plate.read_layout`), or the
+            layout table as a DataFrame, read as that reads a CSV
+            (:func:`~ferroscreen.analysis.inputs.layout_argument`).
         model: Curve model for every readout (``ll2`` only for ``frac_`` readouts).
         readouts: Readouts to fit (default :func:`default_readouts`).
         endpoint_h: Endpoint time for endpoint readouts (default: last time point).
@@ -512,10 +521,12 @@ def analyse_screen(
         A :class:`ScreenResult`.
 
     Raises:
-        AnalysisInputError: If the tables do not fit together or a readout is unknown.
+        AnalysisInputError: If the tables do not fit together, a readout is unknown, ``wells`` is no
+            DataFrame or ``layout`` neither a layout nor one (None).
     """
     exclude = well_entries(exclude)
     wells = validate_wells(wells, source=source)
+    layout = layout_argument(layout, source)
     coverage = layout_coverage(wells, layout)
     modes = death_modes(wells)
     end_notes: list[str] = []
@@ -741,7 +752,7 @@ def write_outputs(result: ScreenResult, outputs: OutputSet, source=None,
         outputs.drop("lines.csv")  # a rerun of the folder with one line left must not keep an old comparison
     points = fitted_points(result.doses)
     for name, table in tables:
-        table.to_csv(outputs.path(f"{name}.csv"), index=False, float_format="%.6g")
+        table.to_csv(outputs.path(f"{name}.csv"), index=False)  # in full, as results.xlsx holds them
         paths[name] = outputs.final(f"{name}.csv")
     points.to_csv(outputs.path("fitted_points.csv"), index=False)  # full precision: the report and refits read it
     paths["fitted_points"] = outputs.final("fitted_points.csv")

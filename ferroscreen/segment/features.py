@@ -11,7 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["OBJECT_COLUMNS", "field_features", "object_table", "well_features"]
+from ferroscreen.errors import FerroscreenError
+
+__all__ = ["OBJECT_COLUMNS", "LabelImageError", "field_features", "object_table", "well_features"]
+
+
+class LabelImageError(FerroscreenError, ValueError):
+    """A label image (or its intensity image) that :func:`object_table` cannot measure."""
 
 #: Columns of :func:`object_table`.
 OBJECT_COLUMNS = [
@@ -27,10 +33,27 @@ OBJECT_COLUMNS = [
 
 
 def object_table(labels: np.ndarray, image: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per nucleus with :data:`OBJECT_COLUMNS` (``mean_intensity`` NaN without image)."""
+    """One row per nucleus with :data:`OBJECT_COLUMNS` (``mean_intensity`` NaN without image).
+
+    Args:
+        labels: A 2-D label image: 0 is background, each nucleus one positive whole number.
+        image: The intensity image of the nuclear stain, 2-D and of the labels' shape (one
+            channel: pass ``image[..., k]`` of a colour image).
+
+    Raises:
+        LabelImageError: Labels that are not 2-D, negative or not whole numbers, or an image
+            of another shape than the labels' (a colour image among them), in one line.
+    """
     from skimage.measure import regionprops_table
 
-    labels = np.asarray(labels)
+    labels = _checked_labels(labels)
+    if image is not None:
+        image = np.asarray(image)
+        if image.shape != labels.shape:
+            colour = (" (a colour image: pass one channel, e.g. image[..., 0])"
+                      if image.ndim == 3 and image.shape[:2] == labels.shape else "")
+            raise LabelImageError(f"object_table: the intensity image has shape {image.shape}, the labels "
+                                  f"{labels.shape}; one channel of the labels' shape is needed{colour}")
     if labels.max(initial=0) == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in OBJECT_COLUMNS})
     props = ["label", "area", "centroid", "eccentricity", "solidity", "bbox"]
@@ -53,6 +76,24 @@ def object_table(labels: np.ndarray, image: np.ndarray | None = None) -> pd.Data
             "touches_border": touches.astype(bool),
         }
     )
+
+
+def _checked_labels(labels) -> np.ndarray:
+    """``labels`` as an array, refused (:class:`LabelImageError`) unless 2-D with whole numbers >= 0."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise LabelImageError(f"object_table: labels must be a 2-D label image, got shape {labels.shape}")
+    if labels.dtype.kind not in "biuf":
+        raise LabelImageError(f"object_table: labels must be whole numbers, got dtype {labels.dtype}")
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
+        raise LabelImageError("object_table: labels must be whole numbers (a float label image holds fractions "
+                              "or NaN)")
+    if labels.dtype.kind in "if" and labels.size and labels.min() < 0:
+        raise LabelImageError(f"object_table: labels must be >= 0 (0: background), got {labels.min():g}; a "
+                              "negative label would be counted as no nucleus")
+    if labels.size and labels.max() > np.iinfo(np.int32).max:
+        raise LabelImageError(f"object_table: label {labels.max():g} is above {np.iinfo(np.int32).max}")
+    return labels
 
 
 def field_features(objects: pd.DataFrame) -> dict:

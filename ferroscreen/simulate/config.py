@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 from ferroscreen.errors import FerroscreenError
@@ -32,9 +33,10 @@ class SimulationConfig:
         image_size: ``(width, height)`` in pixels.
         pixel_size_um: Microns per pixel. The default 0.62 µm/px (IncuCyte 20×)
             gives cells of radius ~6–11 px; 1.24 µm/px is IncuCyte 10×.
-        seed: Master seed (>= 0); every well × field uses its own generator derived
+        seed: Master seed (a whole number >= 0); every well × field uses its own generator derived
             from it, so results do not depend on worker count or order.
-        wells: Only simulate these wells (``None``: the whole plate).
+        wells: Only simulate these wells (``None``: the whole plate): well ids, or one string of
+            them (``"A01"``, ``"A01,B02"``), kept as a tuple.
         density_per_mm2: Seeding density (cells per mm² of plate bottom).
         edge_effects: Evaporation and meniscus effects in outer wells.
         defocus_rate: Probability that a frame is badly out of focus.
@@ -59,10 +61,11 @@ class SimulationConfig:
     workers: int | None = None
 
     def __post_init__(self) -> None:
-        """Validate (raises :class:`SimulationConfigError` with one line)."""
+        """Validate (raises :class:`SimulationConfigError` with one line), types first."""
         def bad(msg: str) -> SimulationConfigError:
             return SimulationConfigError(f"simulate: {msg}")
 
+        self._check_types(bad)
         if self.fields < 1:
             raise bad(f"--fields must be >= 1, got {self.fields}")
         if not (math.isfinite(self.hours) and self.hours >= 0):
@@ -75,7 +78,7 @@ class SimulationConfig:
             hint = "at least 1 min" if near < 1 else f"e.g. {near / 60:.6g} for {near} min"
             raise bad(f"--interval-h {self.interval_h:g} is {minutes:.4g} min: scan times are whole minutes, as the "
                       f"image file names carry no seconds ({hint})")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+        if self.seed < 0:
             raise bad(f"--seed must be >= 0, got {self.seed}")
         w, h = self.image_size
         if not (16 <= w <= 8192 and 16 <= h <= 8192):
@@ -89,6 +92,48 @@ class SimulationConfig:
                 raise bad(f"{name} must be in [0, 1]")
         if self.workers is not None and self.workers < 1:
             raise bad(f"--workers must be >= 1, got {self.workers}")
+
+    def _check_types(self, bad) -> None:
+        """Refuse values of the wrong type (``fields=1.5``, ``image_size=256``) and make ``wells`` a tuple.
+
+        Whole numbers may be any integer type (NumPy's too, not bools); ``image_size`` is a pair of
+        them; ``wells`` a string (one well or a comma-separated list) or a sequence of strings.
+        """
+        def whole(value) -> bool:
+            return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+        for name, option in (("plate_format", "--format"), ("fields", "--fields"), ("seed", "--seed"),
+                             ("vid", "vid")):
+            value = getattr(self, name)
+            if not whole(value):
+                raise bad(f"{option} must be a whole number, got {value!r}")
+            object.__setattr__(self, name, int(value))  # NumPy's as Python's: truth.json is JSON
+        if self.workers is not None and not whole(self.workers):
+            raise bad(f"--workers must be a whole number or None, got {self.workers!r}")
+        for name, option in (("hours", "--hours"), ("interval_h", "--interval-h"), ("pixel_size_um", "--pixel-size"),
+                             ("density_per_mm2", "--density"), ("defocus_rate", "defocus_rate"),
+                             ("empty_rate", "empty_rate")):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise bad(f"{option} must be a number, got {value!r}")
+            if not isinstance(value, (int, float)):
+                object.__setattr__(self, name, float(value))
+        size = self.image_size
+        if isinstance(size, (str, bytes)) or not hasattr(size, "__len__") or len(size) != 2 or not all(
+                whole(v) for v in size):
+            raise bad(f"--image-size must be (width, height), two whole numbers of pixels, got {size!r}")
+        object.__setattr__(self, "image_size", (int(size[0]), int(size[1])))
+        wells = self.wells
+        if wells is None:
+            return
+        if isinstance(wells, str):
+            wells = wells.split(",")
+        elif not isinstance(wells, (list, tuple)) or not all(isinstance(w, str) for w in wells):
+            raise bad(f"wells must be well ids (a tuple of strings, or one string 'A01,B02'), got {wells!r}")
+        wells = tuple(w.strip() for w in wells if w.strip())
+        if not wells:
+            raise bad(f"wells names no well (got {self.wells!r}); None simulates the whole plate")
+        object.__setattr__(self, "wells", wells)
 
     @property
     def interval_min(self) -> int:

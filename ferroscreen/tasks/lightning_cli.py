@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import sys
-import warnings
 from pathlib import Path
 
 from pytorch_lightning.cli import LightningCLI
@@ -229,19 +228,23 @@ def argument_reason(exc: Exception) -> str:
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
-    """Run the training CLI (``args`` as on the command line, e.g. ``["fit", "--config", f]``)."""
+    """Run the training CLI (``args`` as on the command line, e.g. ``["fit", "--config", f]``).
+
+    Lightning's notices about itself (:mod:`~ferroscreen.tasks.lightning_notices`) and the one on
+    modules in eval mode are filtered while it runs, and only then: with ``run=False`` the
+    ``fit`` the caller starts afterwards shows them.
+    """
     # frozen layers keep their batch norms in eval mode on purpose (DeathModeNet.set_frozen)
-    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
-    quiet_lightning_notices()
-    return DeathModeCLI(
-        DeathModeClassifier,
-        subclass_mode_data=True,
-        args=args,
-        run=run,
-        save_config_kwargs={"overwrite": True},
-        seed_everything_default=0,
-        # a bad option raises (one line from run_training) instead of printing the whole usage; an option
-        # is given whole (argparse would read --trainer.max_epoch as --trainer.max_epochs)
-        parser_kwargs={"exit_on_error": False, "allow_abbrev": False,
-                       "fit": {"exit_on_error": False, "allow_abbrev": False}},
-    )
+    with quiet_lightning_notices(r"Found \d+ module\(s\) in eval mode"):
+        return DeathModeCLI(
+            DeathModeClassifier,
+            subclass_mode_data=True,
+            args=args,
+            run=run,
+            save_config_kwargs={"overwrite": True},
+            seed_everything_default=0,
+            # a bad option raises (one line from run_training) instead of printing the whole usage; an option
+            # is given whole (argparse would read --trainer.max_epoch as --trainer.max_epochs)
+            parser_kwargs={"exit_on_error": False, "allow_abbrev": False,
+                           "fit": {"exit_on_error": False, "allow_abbrev": False}},
+        )

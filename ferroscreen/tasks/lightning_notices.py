@@ -5,12 +5,16 @@ adverts for Lightning's cloud logger and model registry ("💡 Tip: ... litlogge
 the note that the default logger is a CSV logger because tensorboard is not installed (train writes
 ``metrics.csv`` on purpose), and a deprecation inside Lightning's own tree utilities
 (``isinstance(treespec, LeafSpec)``). Everything else Lightning logs or warns is kept.
+
+The filters hold while the ``with`` block runs only: a notebook's later Lightning work keeps them all.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 __all__ = ["quiet_lightning_notices"]
 
@@ -25,10 +29,24 @@ class _DropAdverts(logging.Filter):
         return "litlogger" not in message and "litmodels" not in message
 
 
-def quiet_lightning_notices() -> None:
-    """Filter the notices listed in the module docstring (idempotent; process-wide)."""
+@contextmanager
+def quiet_lightning_notices(*messages: str) -> Iterator[None]:
+    """Filter the notices listed in the module docstring, and warnings matching ``messages``, inside the block.
+
+    The warnings filters and the logger's filter are the ones of before once the block ends (nested
+    blocks too); as :class:`warnings.catch_warnings`, not meant for threads that warn meanwhile.
+    """
     log = logging.getLogger(_ADVERT_LOGGER)
-    if not any(isinstance(f, _DropAdverts) for f in log.filters):
-        log.addFilter(_DropAdverts())
-    warnings.filterwarnings("ignore", message=r"Starting from v1\.9\.0, `tensorboardX` has been removed")
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    drop = None if any(isinstance(f, _DropAdverts) for f in log.filters) else _DropAdverts()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Starting from v1\.9\.0, `tensorboardX` has been removed")
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+        for message in messages:
+            warnings.filterwarnings("ignore", message=message)
+        if drop is not None:
+            log.addFilter(drop)
+        try:
+            yield
+        finally:
+            if drop is not None:
+                log.removeFilter(drop)

@@ -27,7 +27,7 @@ def test_rows_without_a_readout_are_refused_not_filed_under_another_readout():
         fit_curves(table)
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.startswith("table: 36 row(s) have no readout (rows 38, 39, 40, 41, 42 and 31 more; curves C, D)")
+    assert msg.startswith("table: 36 row(s) have no readout (index 36, 37, 38, 39, 40 and 31 more; curves C, D)")
 
 
 def test_rows_without_a_curve_are_refused_naming_them():

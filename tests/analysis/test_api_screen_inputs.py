@@ -28,7 +28,7 @@ def test_a_well_left_empty_is_said_not_an_index_error(screen):
     wells, _ = screen
     wells = wells.astype({"well": object})
     wells.loc[3, "well"] = None
-    with pytest.raises(AnalysisInputError, match=r"^table: column 'well' row 5: empty, not a well name$"):
+    with pytest.raises(AnalysisInputError, match=r"^table: column 'well' index 3: empty, not a well name$"):
         summarise_wells(wells)
 
 
