@@ -16,6 +16,22 @@ The ratio ``rho = EC50_num / EC50_den`` of two independently fitted curves
 ``q`` is the ``t`` quantile with Welch–Satterthwaite degrees of freedom
 combined from the two fits' residual df (normal when a fit has none, as for
 binomial fits without overdispersion).
+
+:func:`potency_ratio` uses these Wald intervals only where both EC50s have
+Wald intervals themselves (``ec50_ci_method`` ``wald``, both limits finite and
+positive). Where either curve's interval is a profile-likelihood one (its EC50
+outside the tested doses, where the Wald SE is meaningless), is open (``0`` or
+``inf``) or the curve is flagged ``far_plateau_undetermined``, the ratio's
+interval comes from the two EC50 intervals, as
+:mod:`~ferroscreen.analysis.line_comparison` bounds a pair:
+``ratio_lo = ec50_lo(num) / ec50_hi(den)``, ``ratio_hi = ec50_hi(num) / ec50_lo(den)``.
+Each EC50 interval misses on each side with probability at most
+``(1 - level) / 2``, so each ratio limit holds with confidence at least
+``level`` and the pair with at least ``ratio_level = 1 - (1 - level) / 2 · k``,
+``k`` the finite EC50 limits used (``2 · level - 1`` when both ratio limits are
+finite; an open end misses nothing). No Wald p-value is given there (NaN), and
+the Wald columns are NaN. A ratio's limits are never negative: linear-scale
+lower limits are truncated at 0 (a ratio of EC50s is positive).
 """
 
 from __future__ import annotations
@@ -112,6 +128,65 @@ def _pick(fits: pd.DataFrame, curve: str, readout: str | None) -> pd.Series:
     return rows.iloc[0]
 
 
+#: Columns of :func:`potency_ratio`'s Series, in order.
+RATIO_COLUMNS = [
+    "numerator", "denominator", "readout", "ratio", "log10_ratio", "ratio_lo", "ratio_hi", "ratio_level",
+    "ci_method", "ratio_se", "delta_lo", "delta_hi", "log_lo", "log_hi", "fieller_lo", "fieller_hi", "p_value",
+    "df", "note",
+]
+_WALD_COLUMNS = ("ratio_se", "delta_lo", "delta_hi", "log_lo", "log_hi", "fieller_lo", "fieller_hi", "p_value", "df")
+
+
+def _flag_set(row: pd.Series) -> set[str]:
+    return {f for f in str(row.get("flags", "") or "").split(";") if f}
+
+
+def _not_reportable(row: pd.Series) -> str:
+    """Why the curve's EC50 is no potency ("" when it is one): not active, or not ``ec50_reportable``."""
+    name = row["curve"]
+    call = row.get("call", "active")
+    call = "active" if call is None or (isinstance(call, float) and np.isnan(call)) else str(call)
+    if call != "active":
+        return f"'{name}' is called {call}: its EC50 is no potency"
+    reportable = row.get("ec50_reportable", True)
+    if isinstance(reportable, str):
+        reportable = reportable.strip().lower() not in ("false", "0", "no")
+    elif isinstance(reportable, float) and np.isnan(reportable):
+        reportable = True  # unknown: the call decides
+    if not bool(reportable):
+        return f"'{name}' has no reportable EC50 (ec50_reportable False)"
+    ec50 = float(row.get("ec50", np.nan))
+    if not (np.isfinite(ec50) and ec50 > 0):
+        return f"'{name}' has no EC50"
+    return ""
+
+
+def _not_wald(row: pd.Series) -> str:
+    """Why the curve's EC50 interval is no Wald interval ("" when it is one)."""
+    lo, hi = float(row.get("ec50_lo", np.nan)), float(row.get("ec50_hi", np.nan))
+    if "far_plateau_undetermined" in _flag_set(row):
+        return "EC50 bounded from below only (far plateau undetermined)"
+    if str(row.get("ec50_ci_method", "") or "") == "profile":
+        return "EC50 interval by profile likelihood (not bracketed by the doses)"
+    if lo == 0 or hi == np.inf:
+        return "EC50 interval open"
+    return ""
+
+
+def _interval_ratio(num: pd.Series, den: pd.Series, level: float) -> dict[str, float]:
+    """``ratio_lo, ratio_hi, ratio_level`` from the two EC50 intervals (module doc; NaN limits read as open)."""
+
+    def limits(row: pd.Series) -> tuple[float, float]:
+        lo, hi = float(row.get("ec50_lo", np.nan)), float(row.get("ec50_hi", np.nan))
+        return (lo if np.isfinite(lo) and lo > 0 else 0.0), (hi if np.isfinite(hi) and hi > 0 else np.inf)
+
+    (lo_n, hi_n), (lo_d, hi_d) = limits(num), limits(den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = lo_n / hi_d, hi_n / lo_d
+    used = 2 * int(lo > 0) + 2 * int(np.isfinite(hi))  # the finite EC50 limits the finite ratio limits rest on
+    return {"ratio_lo": float(lo), "ratio_hi": float(hi), "ratio_level": float(1 - (1 - level) / 2 * used)}
+
+
 def potency_ratio(
     fits: pd.DataFrame,
     numerator: str,
@@ -122,16 +197,25 @@ def potency_ratio(
     """EC50 ratio of two curves of a :func:`~ferroscreen.analysis.fit_curves` table.
 
     Args:
-        fits: A fits table (columns ``curve, readout, ec50, ec50_se, df``).
+        fits: A fits table (columns ``curve, readout, ec50, ec50_se, df``; and where
+            :func:`~ferroscreen.analysis.fit_curves` writes them ``call, ec50_reportable,
+            ec50_lo, ec50_hi, ec50_ci_method, flags``, which choose the interval).
         numerator: Curve whose EC50 is divided (e.g. ``"volasertib + Fer-1"``).
         denominator: Reference curve (e.g. ``"volasertib"``).
         readout: Readout to use when the table has several.
-        level: Confidence level, a fraction (0.95).
+        level: Confidence level, a fraction (0.95); where the ratio's interval comes
+            from the EC50 intervals (module doc), the level those were fitted at.
 
     Returns:
-        A Series with ``numerator, denominator, readout, ratio, log10_ratio,
-        ratio_se, delta_lo, delta_hi, log_lo, log_hi, fieller_lo, fieller_hi,
-        p_value, df``.
+        A Series with :data:`RATIO_COLUMNS`: ``numerator, denominator, readout, ratio,
+        log10_ratio``; ``ratio_lo, ratio_hi`` the ratio's interval (never negative; ``inf``
+        where open) and ``ratio_level`` its coverage; ``ci_method`` ``wald`` (then
+        ``ratio_lo``/``ratio_hi`` are ``log_lo``/``log_hi``, ``ratio_level`` is ``level``),
+        ``intervals`` (from the EC50 intervals: the Wald columns and ``p_value`` NaN) or ``""``;
+        the Wald columns ``ratio_se, delta_lo, delta_hi, log_lo, log_hi, fieller_lo,
+        fieller_hi, p_value, df``; and ``note``, why the ratio is NaN or its interval not Wald.
+        A curve not called ``active`` (or not ``ec50_reportable``) has no potency: the
+        ratio and its limits are NaN, ``note`` says which curve.
         A ratio above 1 means the numerator curve is less potent (shifted right).
 
     Raises:
@@ -146,25 +230,35 @@ def potency_ratio(
         ...     frac = 0.05 + 0.85 / (1 + (ec50 / np.maximum(dose, 1e-30)))
         ...     return pd.DataFrame({"curve": name, "dose": dose,
         ...                          "response": frac + rng.normal(0, 0.02, dose.size)})
-        >>> fits = fit_curves(pd.concat([curve("RSL3", 1e-7), curve("RSL3 + Fer-1", 1e-5)]))
+        >>> fits = fit_curves(pd.concat([curve("RSL3", 1e-7), curve("RSL3 + Fer-1", 1e-6)]))
         >>> r = potency_ratio(fits, "RSL3 + Fer-1", "RSL3")
-        >>> bool(50 < r.ratio < 200), bool(r.fieller_lo > 1)
-        (True, True)
+        >>> bool(5 < r.ratio < 20), bool(r.fieller_lo > 1), r.ci_method
+        (True, True, 'wald')
     """
     level = confidence_level(level)
     num = _pick(fits, numerator, readout)
     den = _pick(fits, denominator, readout)
+    values: dict = dict.fromkeys(RATIO_COLUMNS, np.nan)
+    values.update(numerator=numerator, denominator=denominator, readout=num.get("readout", ""),
+                  ci_method="", note="")
+    why = "; ".join(w for w in (_not_reportable(num), _not_reportable(den)) if w)
+    if why:
+        values["note"] = f"no ratio: {why}"
+        return pd.Series(values)[RATIO_COLUMNS]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values["ratio"] = float(num["ec50"]) / float(den["ec50"])
+        values["log10_ratio"] = float(np.log10(values["ratio"]))
+    open_ = [f"'{row['curve']}': {w}" for row in (num, den) if (w := _not_wald(row))]
+    if open_:
+        values.update(_interval_ratio(num, den, level), ci_method="intervals")
+        values["note"] = (f"{'; '.join(open_)}: the ratio's interval comes from the two EC50 intervals, "
+                          f"not their Wald SEs (no p-value)")
+        return pd.Series(values)[RATIO_COLUMNS]
     out = ratio_intervals(
         num["ec50"], num["ec50_se"], fit_df(num), den["ec50"], den["ec50_se"], fit_df(den), level
     )
-    values = {k: float(v) for k, v in out.items()}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values["log10_ratio"] = float(np.log10(values["ratio"]))
-    return pd.Series(
-        {
-            "numerator": numerator,
-            "denominator": denominator,
-            "readout": num["readout"],
-            **values,
-        }
-    )
+    values.update({k: float(out[k]) for k in _WALD_COLUMNS})
+    for col in ("delta_lo", "fieller_lo"):  # a ratio of EC50s is positive
+        values[col] = max(values[col], 0.0) if np.isfinite(values[col]) else values[col]
+    values.update(ratio_lo=values["log_lo"], ratio_hi=values["log_hi"], ratio_level=level, ci_method="wald")
+    return pd.Series(values)[RATIO_COLUMNS]

@@ -5,7 +5,12 @@ necrostatin-1 for necroptosis, zVAD for apoptosis) moves that mode's
 dose-response curve to the right: the EC50 ratio (rescued over alone) with a
 confidence interval above 1 confirms the mode. Ratios come from the results
 folder's ``rescue.csv`` when it has them, else from
-:func:`ferroscreen.analysis.potency_ratio` on the two fitted curves. Rows of
+:func:`ferroscreen.analysis.potency_ratio` on the two fitted curves. A
+potency-ratio ``rescue.csv`` (``numerator, denominator, readout, ratio``, as
+``potency_ratio`` writes it) is shown row by row in the section of the
+compound whose curve is the denominator, whether or not the layout names the
+agent: its ratio with its interval (``ratio_level``'s coverage, 95 % when the
+table does not say) and p-value. Rows of
 ``rescue.csv`` with ``design == "single_dose"`` (the agent added at one
 compound dose: no curve, no ratio) are shown with the analysis sentence,
 which states the effect reduction with its CI and p-value.
@@ -35,14 +40,17 @@ class RescueComparison:
     Attributes:
         compound: The compound.
         agent: The rescue agent.
-        mode: The death mode of the readout.
+        mode: The death mode of the readout (``""`` for a readout that names none).
         readout: The readout compared.
         ratio: EC50 with the agent over EC50 without (NaN when not estimable).
-        lo: Lower confidence limit of the ratio (Fieller, else delta method).
+        lo: Lower confidence limit of the ratio (as :func:`_limits` picks it; ``hi`` may be ``inf``).
         hi: Upper confidence limit.
         verdict: ``confirms``, ``abolishes`` (only from an analysis ``rescue.csv`` that tested the wells),
             ``not_tested`` (the rescued curve is flat but no wells were compared), ``no_shift`` or ``sensitises``.
         sentence: One plain-text line for the reader.
+        p_value: The ratio's p-value for no shift (NaN when not given).
+        level: Coverage of ``lo``-``hi``.
+        note: Why the ratio is NaN, where the potency ratio says.
     """
 
     compound: str
@@ -54,6 +62,9 @@ class RescueComparison:
     hi: float
     verdict: str
     sentence: str
+    p_value: float = math.nan
+    level: float = 0.95
+    note: str = ""
 
 
 def _fmt_fold(x: float) -> str:
@@ -95,24 +106,41 @@ def _verdict(parent: pd.Series, rescued: pd.Series, ratio: float, lo: float, hi:
     return "no_shift"
 
 
-def _sentence(c: RescueComparison) -> str:
-    who = f"{c.compound} + {c.agent}"
-    ci = ""
+def _ci_text(c: RescueComparison) -> str:
+    """`` (95% CI 6–24, p 0.001)``; an open upper limit reads ``≥ lo``; empty when nothing is known."""
+    parts = []
+    pct = f"{100 * (c.level if math.isfinite(c.level) else 0.95):.3g}% CI"
     if math.isfinite(c.lo) and math.isfinite(c.hi):
-        ci = f" (95% CI {_fmt_fold(c.lo)}–{_fmt_fold(c.hi)})"
+        parts.append(f"{pct} {_fmt_fold(c.lo)}–{_fmt_fold(c.hi)}")
+    elif math.isfinite(c.lo) and c.lo > 0 and c.hi == math.inf:
+        parts.append(f"{pct} ≥ {_fmt_fold(c.lo)}")
+    if math.isfinite(c.p_value):
+        parts.append(f"p {c.p_value:.2g}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _sentence(c: RescueComparison) -> str:
+    """The comparison in words; ``c.mode`` ``""`` (a readout that names no death mode) speaks of the readout."""
+    who = f"{c.compound} + {c.agent}"
+    ci = _ci_text(c)
+    what = c.mode or c.readout
+    confirmed = f"rescue confirms {c.mode}" if c.mode else "rescue shown"
     if c.verdict == "abolishes":
-        return f"{who} abolishes the {c.mode} response: rescue confirms {c.mode}"
+        return f"{who} abolishes the {what} response: {confirmed}"
     if c.verdict == "not_tested":
-        return (f"{who}: the {c.mode} response is not called active with {c.agent}, but without the wells the "
+        return (f"{who}: the {what} response is not called active with {c.agent}, but without the wells the "
                 f"difference is not tested (fit with a layout writes rescue.csv): rescue neither confirmed nor "
                 f"ruled out")
     if c.verdict == "confirms":
-        return f"{who} shifts the {c.mode} EC50 {_fmt_fold(c.ratio)}-fold{ci}: rescue confirms {c.mode}"
+        return f"{who} shifts the {what} EC50 {_fmt_fold(c.ratio)}-fold{ci}: {confirmed}"
     if c.verdict == "sensitises":
-        return f"{who} lowers the {c.mode} EC50 {_fmt_fold(1 / c.ratio)}-fold{ci}: no rescue"
+        return f"{who} lowers the {what} EC50 {_fmt_fold(1 / c.ratio)}-fold{ci}: no rescue"
     if math.isfinite(c.ratio):
-        return f"{who} leaves the {c.mode} EC50 unchanged (ratio {_fmt_fold(c.ratio)}{ci}): no rescue of {c.mode}"
-    return f"{who}: the {c.mode} EC50 ratio could not be estimated"
+        ci = f", {ci[2:-1]}" if ci else ""
+        return f"{who} leaves the {what} EC50 unchanged (ratio {_fmt_fold(c.ratio)}{ci}): no rescue" + (
+            f" of {c.mode}" if c.mode else "")
+    why = f" ({c.note})" if c.note else ""
+    return f"{who}: the {what} EC50 ratio could not be estimated{why}"
 
 
 def _from_table(table: pd.DataFrame | None, numerator: str, denominator: str, readout: str):
@@ -186,37 +214,90 @@ def _from_analysis(res: Results, info: CompoundInfo) -> list[RescueComparison] |
     return out
 
 
+def _either_active(parent: pd.Series, rescued: pd.Series) -> bool:
+    """Whether either curve is called active (a call not given counts as active): else nothing to rescue."""
+    return str(parent.get("call", "active")) == "active" or str(rescued.get("call", "active")) == "active"
+
+
+def _comparison(info: CompoundInfo, agent: str, mode: str, readout: str, parent: pd.Series,
+                rescued: pd.Series, row) -> RescueComparison:
+    """The comparison of a potency-ratio row (``row``: None when there is none) of ``rescued`` over ``parent``."""
+    ratio = float(row["ratio"]) if row is not None else math.nan
+    lo, hi = _limits(row) if row is not None else (math.nan, math.nan)
+    verdict = _verdict(parent, rescued, ratio, lo, hi)
+    comp = RescueComparison(info.name, agent, mode, readout, ratio, lo, hi, verdict, "")
+    if row is not None:
+        comp.p_value = float(row.get("p_value", math.nan))
+        level = float(row.get("ratio_level", math.nan))
+        comp.level = level if 0 < level < 1 else 0.95  # potency_ratio: the level of each interval it gives
+        note = row.get("note", "")
+        comp.note = note if isinstance(note, str) else ""
+    comp.sentence = _sentence(comp)
+    return comp
+
+
+def _table_comparisons(res: Results, info: CompoundInfo, done: set) -> list[RescueComparison]:
+    """Rows of a potency-ratio ``rescue.csv`` whose denominator is one of the compound's own curves, not in ``done``.
+
+    ``done`` holds the ``(numerator, denominator, readout)`` already compared. The agent is what the numerator
+    adds to the denominator (``"RSL3 + Fer-1"`` over ``"RSL3"``: ``Fer-1``), else the numerator itself.
+    """
+    table, fits = res.rescue, info.fits
+    if table is None or fits is None or not {"numerator", "denominator", "ratio"} <= set(table.columns):
+        return []
+    own = fits[fits["name"] == info.name] if "name" in fits.columns else fits
+    out = []
+    for _, row in table.iterrows():
+        num, den = str(row["numerator"]), str(row["denominator"])
+        parents = own[own["curve"].astype(str) == den]
+        if str(row.get("readout", "")):
+            parents = parents[parents["readout"].astype(str) == str(row["readout"])]
+        if parents.empty or (num, den, str(parents.iloc[0]["readout"])) in done:
+            continue
+        parent = parents.iloc[0]
+        readout = str(parent["readout"])
+        done.add((num, den, readout))
+        rescued = fits[(fits["curve"].astype(str) == num) & (fits["readout"].astype(str) == readout)]
+        if rescued.empty and res.fits is not None:
+            rescued = res.fits[(res.fits["curve"].astype(str) == num) & (res.fits["readout"].astype(str) == readout)]
+        rescued = rescued.iloc[0] if len(rescued) else pd.Series(dtype=object)
+        if not _either_active(parent, rescued):
+            continue
+        agent = next((num[len(p):] for p in (f"{den} + ", f"{info.name} + ") if num.startswith(p)), num)
+        mode = readout_mode(readout, set(res.death_modes)) or ""
+        out.append(_comparison(info, agent, mode, readout, parent, rescued, row))
+    return out
+
+
 def rescue_comparisons(res: Results, info: CompoundInfo) -> list[RescueComparison]:
     """The rescue comparisons of one compound.
 
     From the analysis ``rescue.csv`` when the folder has one (one row per
     compound × rescue agent, on the agent's mode); else one per agent × mode
     with curves for both, the ratio from a potency-ratio table or computed
-    with :func:`ferroscreen.analysis.potency_ratio`; modes where neither curve
-    is active are left out (nothing to rescue).
+    with :func:`ferroscreen.analysis.potency_ratio` (modes where neither curve
+    is active are left out: nothing to rescue), and one per further row of a
+    potency-ratio table whose denominator is one of the compound's curves.
     """
     given = _from_analysis(res, info)
     out: list[RescueComparison] = [] if given is None else given
     if res.fits is None or given is not None:
         return _sorted(out)
+    done: set[tuple[str, str, str]] = set()
     for agent, rescued_rows in info.rescue.items():
         for mode, rescued in rescued_rows.items():
             parent = info.curves.get(mode)
             if parent is None:
                 continue
-            if str(parent.get("call", "active")) != "active" and str(rescued.get("call", "active")) != "active":
-                continue
             num, den, readout = str(rescued["curve"]), str(parent["curve"]), str(parent["readout"])
+            done.add((num, den, readout))
+            if not _either_active(parent, rescued):
+                continue
             row = _from_table(res.rescue, num, den, readout)
             if row is None:
                 row = _computed(res.fits, num, den, readout)
-            ratio = float(row["ratio"]) if row is not None else math.nan
-            lo, hi = _limits(row) if row is not None else (math.nan, math.nan)
-            verdict = _verdict(parent, rescued, ratio, lo, hi)
-            comp = RescueComparison(info.name, agent, mode, readout, ratio, lo, hi, verdict, "")
-            comp.sentence = _sentence(comp)
-            out.append(comp)
-    return _sorted(out)
+            out.append(_comparison(info, agent, mode, readout, parent, rescued, row))
+    return _sorted(out + _table_comparisons(res, info, done))
 
 
 def _sorted(out: list[RescueComparison]) -> list[RescueComparison]:

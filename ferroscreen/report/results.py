@@ -21,7 +21,11 @@ and the report says what was absent:
 ``ec50_time.csv`` (or ``ec50_over_time.csv``)
     ``curve, readout, time_h, ec50`` (``ec50_lo``/``ec50_hi`` optional).
 ``rescue.csv`` (or ``potency.csv``)
-    Potency ratios (``numerator, denominator, readout, ratio`` and intervals).
+    Potency ratios (``numerator, denominator, readout, ratio`` and intervals:
+    :func:`ferroscreen.analysis.potency_ratio` rows), each shown in the section
+    of the compound whose curve is its denominator, or the analysis's rescue
+    table (``compound, rescue_agent, shift``...). Rows whose denominator is no
+    curve of ``fits.csv``, and a table of neither schema, are named in the notes.
 ``points.csv`` (or ``dose_response.csv``, ``tidy.csv``, ``fitted_points.csv`` as ``fit`` writes it)
     The tidy ``curve, dose, response[, readout]`` table the fits were made from.
 ``lines.csv``
@@ -58,8 +62,12 @@ from ferroscreen.plate import KNOWN_MODES, exclusion_reasons, normalize_well, re
 from ferroscreen.plate.layout import is_blank_name, is_vehicle_name
 
 #: Numeric columns of either rescue schema (potency ratios, or the analysis rescue table).
-RESCUE_NUMERIC = ("ratio", "delta_lo", "delta_hi", "fieller_lo", "fieller_hi", "p_value", "ec50_alone",
-                  "ec50_rescued", "shift", "shift_lo", "shift_hi", "effect_alone", "effect_rescued")
+RESCUE_NUMERIC = ("ratio", "ratio_lo", "ratio_hi", "ratio_level", "delta_lo", "delta_hi", "log_lo", "log_hi",
+                  "fieller_lo", "fieller_hi", "p_value", "ec50_alone", "ec50_rescued", "shift", "shift_lo",
+                  "shift_hi", "effect_alone", "effect_rescued")
+#: Columns of the two rescue schemas: potency ratios (``potency_ratio`` rows), the analysis rescue table.
+POTENCY_RATIO_COLUMNS = {"numerator", "denominator", "ratio"}
+ANALYSIS_RESCUE_COLUMNS = {"compound", "rescue_agent", "shift"}
 
 LAYOUT_JOIN_COLUMNS = (
     "compound", "concentration", "role", "mode", "rescue_agent", "replicate", "cell_line", "growth_condition",
@@ -263,6 +271,26 @@ def _numeric(table: pd.DataFrame, columns, path: Path) -> None:
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise ReportInputError(f"{path}: column '{col}' line {row + 2}: '{table[col].iloc[row]}' is not a number")
         table[col] = values.astype(float)
+
+
+def _note_unplaced_ratios(res: Results) -> None:
+    """Say in ``notes`` which rows of ``rescue.csv`` the report cannot show, and why."""
+    table, name = res.rescue, res.files["rescue"].name
+    if POTENCY_RATIO_COLUMNS <= set(table.columns) and res.fits is None:
+        res.notes.append(f"{name}: potency ratios are shown beside the fitted curves and there is no fits.csv: "
+                         "not shown.")
+    elif POTENCY_RATIO_COLUMNS <= set(table.columns):
+        curves = set(res.fits["curve"].astype(str))
+        pairs = set(zip(res.fits["curve"].astype(str), res.fits["readout"].astype(str), strict=True))
+        readouts = table["readout"] if "readout" in table.columns else pd.Series("", index=table.index)
+        lost = [f"{d} ({r})" if r else d for d, r in zip(table["denominator"].astype(str), readouts, strict=True)
+                if d not in curves or (r and (d, r) not in pairs)]
+        if lost:
+            res.notes.append(f"{name}: {len(lost)} row(s) whose denominator is no curve of fits.csv, not shown: "
+                             f"{', '.join(dict.fromkeys(lost[:5]))}{'...' if len(lost) > 5 else ''}.")
+    elif not ANALYSIS_RESCUE_COLUMNS <= set(table.columns):
+        res.notes.append(f"{name} holds neither potency ratios (numerator, denominator, ratio) nor the analysis's "
+                         "rescue table (compound, rescue_agent, shift): not shown.")
 
 
 def _find(root: Path, name: str) -> Path | None:
@@ -720,6 +748,8 @@ def load_results(root: str | Path) -> Results:
         _apply_exclusions(res)
     else:
         _note_fit_exclusions(res)
+    if res.rescue is not None:
+        _note_unplaced_ratios(res)
     if res.gallery is not None:
         res.gallery_png = _load_png(res.files["gallery"].with_suffix(".png"), res.notes)
     for name, label in (
