@@ -161,7 +161,7 @@ def _not_reportable(row: pd.Series) -> str:
     return ""
 
 
-def _not_wald(row: pd.Series) -> str:
+def not_wald_reason(row: pd.Series) -> str:
     """Why the curve's EC50 interval is no Wald interval ("" when it is one)."""
     lo, hi = float(row.get("ec50_lo", np.nan)), float(row.get("ec50_hi", np.nan))
     if "far_plateau_undetermined" in _flag_set(row):
@@ -173,7 +173,7 @@ def _not_wald(row: pd.Series) -> str:
     return ""
 
 
-def _interval_ratio(num: pd.Series, den: pd.Series, level: float) -> dict[str, float]:
+def interval_ratio(num: pd.Series, den: pd.Series, level: float) -> dict[str, float]:
     """``ratio_lo, ratio_hi, ratio_level`` from the two EC50 intervals (module doc; NaN limits read as open)."""
 
     def limits(row: pd.Series) -> tuple[float, float]:
@@ -248,9 +248,9 @@ def potency_ratio(
     with np.errstate(divide="ignore", invalid="ignore"):
         values["ratio"] = float(num["ec50"]) / float(den["ec50"])
         values["log10_ratio"] = float(np.log10(values["ratio"]))
-    open_ = [f"'{row['curve']}': {w}" for row in (num, den) if (w := _not_wald(row))]
+    open_ = [f"'{row['curve']}': {w}" for row in (num, den) if (w := not_wald_reason(row))]
     if open_:
-        values.update(_interval_ratio(num, den, level), ci_method="intervals")
+        values.update(interval_ratio(num, den, level), ci_method="intervals")
         values["note"] = (f"{'; '.join(open_)}: the ratio's interval comes from the two EC50 intervals, "
                           f"not their Wald SEs (no p-value)")
         return pd.Series(values)[RATIO_COLUMNS]

@@ -35,7 +35,11 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     * **shift**: the EC50 ratio rescued / alone (``shift``) with its interval
       (delta method on the log scale, ``shift_lo``/``shift_hi``; Fieller's
       on the linear scale beside it), used only when the rescued curve is
-      ``active`` (an inactive curve's EC50 is no potency).
+      ``active`` (an inactive curve's EC50 is no potency). Where either EC50's
+      interval is no Wald one (a profile interval: the EC50 outside the doses;
+      open; far plateau undetermined), ``shift_lo``/``shift_hi`` come from the two
+      EC50 intervals (:func:`~ferroscreen.analysis.potency.interval_ratio`, at the
+      level they hold) and the Fieller columns are NaN.
 
     The rescue **confirms** the mode when the compound alone is ``active``
     (its effect towards more death on a fraction readout) and either the
@@ -180,7 +184,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ferroscreen.analysis.potency import ratio_intervals
+from ferroscreen.analysis.potency import interval_ratio, not_wald_reason, ratio_intervals
 from ferroscreen.plate.agents import agent_mode
 
 #: Roles whose wells without a rescue agent count as "compound alone".
@@ -568,6 +572,9 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
     shift = float(ri["ratio"])
     lo, hi = float(ri["log_lo"]), float(ri["log_hi"])
     f_lo, f_hi = float(ri["fieller_lo"]), float(ri["fieller_hi"])
+    if not_wald_reason(a) or not_wald_reason(r):  # an EC50 not bracketed by the doses: no Wald SE to trust
+        bounds = interval_ratio(r, a, level)
+        lo, hi, f_lo, f_hi = bounds["ratio_lo"], bounds["ratio_hi"], np.nan, np.nan
     tops = [float(d) for d in (a.get("dose_max", np.nan), r.get("dose_max", np.nan)) if np.isfinite(float(d))]
     top = min(tops) if tops else np.nan  # the highest dose of both (NaN: fits without doses, untestable)
     sign = _death_sign(readout, a["effect"])
