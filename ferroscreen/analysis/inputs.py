@@ -593,9 +593,9 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     as the module docstring says (``source``: the file's rows; else the index labels left once
     such levels are columns).
 
-    ``n_cells`` may be any metric (a blank-subtracted plate read can dip below 0), except in a
-    table with ``frac_<class>`` columns, where it counts the cells the fractions are of and a
-    negative count is refused.
+    ``n_cells`` may be any metric (a blank-subtracted plate read can dip below 0, also beside a
+    plate reader's ``frac_dead``), except in a classifier's table (a ``frac_alive`` column), where it
+    counts the cells the fractions are of and a negative count is refused.
 
     Raises:
         AnalysisInputError: On a table that is no DataFrame, missing columns, rows without a plate
@@ -620,7 +620,9 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     out = table.copy()
     out["plate"] = out["plate"].astype(str)
     out["well"] = out["well"].astype(str)
-    counted = any(str(c).startswith("frac_") for c in value_cols)  # n_cells: the cells the fractions are of
+    # n_cells: the cells a classifier's fractions are of (a plate reader's dead fraction may sit beside a
+    # blank-subtracted viability signal that dips below 0)
+    counted = "frac_alive" in value_cols
     for col in ["time_h", *value_cols]:
         out[col] = _numeric(out, col, source, line)
         values = out[col].to_numpy()
