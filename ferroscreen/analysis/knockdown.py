@@ -769,6 +769,90 @@ def _reporter_controls_note(df: pd.DataFrame) -> str:
             f"in the layout (they then take no part)")
 
 
+#: What :func:`call_hits`'s thresholds must be: name -> (whether a value is one, what one is).
+_ARGUMENTS = {
+    "count_threshold": (lambda v: 0 < v <= 1, "a fold change in (0, 1]: the share of the controls' count (or "
+                                              "viability) below which a gene is a hit, 0.5 for half; not a percent"),
+    "lethal_threshold": (lambda v: 0 < v <= 1, "a fold change in (0, 1]: the share of the controls' count (or "
+                                               "viability) below which a hit is lethal, 0.1 for a tenth"),
+    "area_threshold": (lambda v: v >= 1, "a fold change of 1 or more: the nuclear area over the controls' above "
+                                         "which a gene is a hit, 1.7 for 70 % larger"),
+    "z_threshold": (lambda v: v >= 0, "a |z| of 0 or more"),
+    "fdr": (lambda v: 0 < v < 1, "a false discovery rate in (0, 1), 0.05 for 5 %"),
+}
+
+
+def _check_arguments(**values) -> None:
+    """Refuse a threshold of :func:`call_hits` that is no number of its kind (:data:`_ARGUMENTS`).
+
+    Raises:
+        AnalysisInputError: One line naming the argument, its value and what it takes.
+    """
+    from ferroscreen.analysis.inputs import AnalysisInputError
+
+    for name, value in values.items():
+        ok, said = _ARGUMENTS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise AnalysisInputError(f"{name} {value!r} is not a number; it is {said}")
+        if not (np.isfinite(value) and ok(float(value))):
+            raise AnalysisInputError(f"{name} {float(value):g} is not {said}")
+
+
+def _table_roles(wells: pd.DataFrame, line, source) -> pd.Series:
+    """A wells table's own ``role`` column read as a layout file's role cells are read.
+
+    The rules are the layout readers' (:mod:`ferroscreen.plate.layout_records`): any letter case, the spellings
+    labs write (``Sample``, ``NC``, ``Negative control``, ``Positive``, ``treatment``, ``blank``), a bare
+    ``control`` as ``neg_ctrl`` on a non-targeting gene; an empty cell stays empty (:func:`call_hits` takes such a
+    well as a sample well and says so). ``line(i)`` names row ``i``.
+
+    Raises:
+        AnalysisInputError: One line naming each role that is none of these (with the first row holding it and
+            how many rows do) and the roles there are.
+    """
+    from ferroscreen.analysis.inputs import AnalysisInputError
+    from ferroscreen.errors import LayoutError
+    from ferroscreen.plate.layout_records import ROLES_SAID, LayoutRecord, UnsaidControl, record_role
+
+    gene_col = next((c for c in ("gene", "compound") if c in wells.columns), None)
+    genes = wells[gene_col] if gene_col else pd.Series("", index=wells.index)
+    record = LayoutRecord({}, lambda _column: "", "", "")
+    read: dict[tuple[str, str], str | None] = {}  # (cell, gene) -> role (None: unknown, "?": a control not said)
+    out, bad = [], {}
+    for i, (value, gene) in enumerate(zip(wells["role"], genes, strict=True)):
+        text = "" if pd.isna(value) else str(value).strip()
+        if not text:
+            out.append(np.nan)
+            continue
+        key = (text, "" if pd.isna(gene) else str(gene).strip())
+        if key not in read:
+            try:
+                read[key] = record_role(record, {"role": key[0], "compound": key[1]})
+            except UnsaidControl:
+                read[key] = "?"
+            except LayoutError:
+                read[key] = None
+        if read[key] in (None, "?"):
+            rows, unsaid = bad.setdefault(text, ([], {}))
+            rows.append(i)
+            if read[key] == "?":
+                unsaid[key[1]] = None
+        out.append(read[key])
+    if bad:
+        said = []
+        for text, (rows, unsaid) in list(bad.items())[:5]:
+            where = line(rows[0]) + (f" and {len(rows) - 1} more row(s)" if len(rows) > 1 else "")
+            if unsaid:  # a bare 'control': neg_ctrl on a non-targeting gene, else not said which
+                names = list(unsaid)
+                shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+                where += f"; on gene(s) {shown}, no non-targeting name: give neg_ctrl or pos_ctrl"
+            said.append(f"'{text}' ({where})")
+        more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise AnalysisInputError(f"{source or 'wells table'}: column 'role': unknown role(s) {'; '.join(said)}{more}; "
+                                 f"a role is {ROLES_SAID}")
+    return pd.Series(out, index=wells.index, dtype=object)
+
+
 def call_hits(
     wells: pd.DataFrame,
     layout=None,
@@ -791,7 +875,8 @@ def call_hits(
 
     Args:
         wells: One row per well (``plate``, ``well``, readout columns; ``gene``
-            and ``role`` unless a layout gives them (a well whose ``role`` is empty is a sample well,
+            and ``role`` unless a layout gives them (a role read as a layout's: any case, the spellings labs
+            write, :func:`_table_roles`; a well whose ``role`` is empty is a sample well,
             said in the warnings); ``qc_flags`` optional; wells
             whose ``exclude`` (table or layout, :func:`~ferroscreen.plate.exclusion_reasons`)
             gives a reason take no part).
@@ -830,6 +915,9 @@ def call_hits(
         judge that by.
 
     Raises:
+        AnalysisInputError: A threshold that is no number of its kind (``count_threshold`` and
+            ``lethal_threshold`` in (0, 1], ``area_threshold`` 1 or more, ``z_threshold`` 0 or more, ``fdr`` in
+            (0, 1)), naming the argument; without a layout, a ``role`` the layout readers would refuse.
         FerroscreenError: Missing columns; a row without a plate (an ``AnalysisInputError`` naming the rows);
             a well with two rows (tables without a ``plate`` column are one plate: said, with the fix);
             a plate most of whose wells the layout does not list; a plate without control wells (naming the
@@ -837,6 +925,8 @@ def call_hits(
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
+    _check_arguments(count_threshold=count_threshold, lethal_threshold=lethal_threshold,
+                     area_threshold=area_threshold, z_threshold=z_threshold, fdr=fdr)
     wells = wells.reset_index(drop=True)  # rows are matched by index below: two plates' tables concatenated repeat it
     area_note = ""
     if signal_col is not None:
@@ -869,6 +959,8 @@ def call_hits(
             raise FerroscreenError(f"column '{col}' {line(i)}: {values.iloc[i]:g} is negative")
     from ferroscreen.analysis.inputs import canonical_wells, refuse_empty
 
+    if layout is None and "role" in wells.columns:  # a layout's roles are read already; the table's, here
+        wells = wells.assign(role=_table_roles(wells, line, source))
     if "plate" in wells.columns:
         refuse_empty(wells, "plate", source or "wells table", named="well", hint=": give every well its plate",
                      line=line)

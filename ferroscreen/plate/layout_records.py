@@ -15,7 +15,7 @@ file has no column of that name and only one of them (``plate``/``barcode`` for
 The role of a well is read from a ``role`` column, else from the column plate-map tools name
 it by (:data:`ROLE_COLUMN_ALIASES`: ``Well Type``, ``WellType``, ``Control Type``; then
 :data:`ROLE_COLUMN_LATER`: ``Type``, ``Content``), in the spellings labs write (:data:`ROLE_ALIASES`);
-a bare ``control`` is told apart by the well's compound (:func:`_role`).
+a bare ``control`` is told apart by the well's compound (:func:`record_role`).
 """
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ ROLES_SAID = (f"one of {', '.join(ROLES)}; or negative/NC, positive/PC, control 
               "compound), DMSO/untreated, compound/treatment, blank")
 
 
-def _role(rec: LayoutRecord, row: dict, column: str = "role") -> str:
+def record_role(rec: LayoutRecord, row: dict, column: str = "role") -> str:
     """The well's role: as written in ``column``, else from its compound (see the README's layout table).
 
     A bare ``control`` (:data:`CONTROL_WORDS`) is ``vehicle`` where the compound is a vehicle or an
@@ -641,14 +641,14 @@ def layout_from_records(
             _rescue_in_name(out_row)
             row = {**row, "compound": out_row["compound"], "rescue_agent": out_row["rescue_agent"]}
         try:
-            out_row["role"] = role = _role(rec, row)
+            out_row["role"] = role = record_role(rec, row)
         except UnsaidControl:
             unsaid.append((out_row["plate_id"], out_row["well"], row.get("compound", "")))
             unsaid_at = unsaid_at or rec.where("role")
             out_row["role"] = role = "sample"  # refused below, with every such well
         if other_role and other_text.strip().lower() not in ("", *MISSING_TEXT):
             try:
-                other = _role(rec, {**row, "role": other_text})
+                other = record_role(rec, {**row, "role": other_text})
             except (UnsaidControl, LayoutError):  # a cell that is no role says nothing against the role column
                 other = role
             if other != role and {role, other} not in _AGREEING_ROLES:
