@@ -30,7 +30,6 @@ model ``ll2`` (binomial), which weighs each fraction by the well's cell count.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +40,7 @@ from ferroscreen.analysis.dose_tables import CURVE_ROLES, annotate_wells
 from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, canonical_wells, wells_from_metric
 from ferroscreen.analysis.readouts import COUNT_READOUTS, tile_mode_plates
 from ferroscreen.analysis.rescue import verdict_lines
-from ferroscreen.analysis.results_workbook import write_results_workbook
+from ferroscreen.analysis.results_workbook import FitAbout, write_results_workbook
 from ferroscreen.analysis.screen import (
     analyse_screen,
     ec50_over_time,
@@ -54,6 +53,7 @@ from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate import PlateFormat, PlateLayout, format_molar, make_layout
 from ferroscreen.plate.layout import WELLS_LAYOUT_COLUMNS
 from ferroscreen.plate.units import GRAMS_PER_LITRE
+from ferroscreen.provenance import command_line, created_now, environment, replaced_run_note
 
 KINDS = ("tidy", "wells", "metric")
 #: Outputs only a fit with a layout writes; a tidy fit into the same folder removes an earlier run's.
@@ -80,13 +80,18 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
 
     The report's provenance section reads it.
 
-    Records this ferroscreen's version, the input and layout files with their
+    Records this ferroscreen's version, the software it runs on (``environment``:
+    :func:`ferroscreen.provenance.environment`, with the git commit when run from a checkout), how
+    it was started (``command``: ``argv`` and ``cwd``, :func:`ferroscreen.provenance.command_line`),
+    the input and layout files with their
     sha256 (``input`` the first input; ``inputs`` every one when ``source`` lists several;
     ``layout``: one record, or a list of them for a layout of several files),
     the fit ``options``, and, when the input is a score store (or export's wells of one), how
     its wells were scored (``store_attrs``: the store's
     :data:`~ferroscreen.score.store.SCORING_ATTRS`, model bundle and its hash, precision,
-    detector, normalisation, acquisition, scoring version).
+    detector, normalisation, acquisition, scoring version); ``created`` is UTC ISO 8601
+    (:func:`ferroscreen.provenance.created_now`), as every other output writes it. An earlier run's
+    record in the folder is replaced (:func:`run_fit` notes one made by another ferroscreen).
     """
     from ferroscreen.hashing import file_sha256
 
@@ -95,7 +100,8 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
         return {"path": str(path.resolve()), "sha256": file_sha256(path) if path.is_file() else None}
 
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
-    prov = {"ferroscreen_version": __version__, "input": described(sources[0])}
+    prov = {"ferroscreen_version": __version__, "environment": environment(), "command": command_line(),
+            "input": described(sources[0])}
     if len(sources) > 1:
         prov["inputs"] = [described(p) for p in sources]
     if isinstance(layout, (list, tuple)):
@@ -105,7 +111,7 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
     prov["fit"] = dict(options)
     if store_attrs is not None:
         prov["scoring"] = dict(store_attrs)
-    prov["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    prov["created"] = created_now()
     with output_set(out_dir) as outputs:
         write_json(outputs.path("provenance.json"), prov)
     return outputs.final("provenance.json")
@@ -403,6 +409,25 @@ def _columns_hint(table) -> str:
     return f" (its columns: {shown}); name its columns with --columns curve=COL,dose=COL[:uM],response=COL"
 
 
+def _settings(tidy: bool, **options) -> dict:
+    """The fit's settings as ``results.xlsx``'s about sheet lists them (a tidy fit: those it uses)."""
+    if tidy:
+        return {k: options[k] for k in ("model", "readouts", "ci_scale")}
+    return options
+
+
+def _layout_files(layout: PlateLayout) -> list[Path]:
+    """The layout files ``layout`` was read from: each plate's own, else its one source.
+
+    None for a layout the input carries (a score store's stored layout, a wells table's own columns):
+    the input is listed already.
+    """
+    if layout.form in ("stored", "wells"):
+        return []
+    files = list(dict.fromkeys(Path(p) for p in layout.plate_sources.values()))
+    return files or ([Path(layout.source)] if layout.source is not None else [])
+
+
 def run_fit(
     table: pd.DataFrame,
     kind: str,
@@ -434,10 +459,22 @@ def run_fit(
     table whose ``detector_mode`` column marks every plate ``tiles`` (a tile-mode score store's) has
     no count readouts (see the module docstring; :func:`check_tile_mode`).
 
+    The CSVs hold every value in full (the shortest text that reads back as the same number), as
+    ``results.xlsx`` does; its ``about`` sheet records the run (:class:`FitAbout`: time, the input
+    and layout files with their sha256, these settings, the software). When the folder's
+    ``provenance.json`` was written by another ferroscreen version or commit, the first line is a
+    note naming both (:func:`ferroscreen.provenance.replaced_run_note`): this run replaces it.
+
     Raises:
         AnalysisInputError: On unusable input (message names ``source``).
     """
     where = source or "input"
+    about = FitAbout(inputs=[] if source is None else [source], settings=_settings(
+        model=model, readouts=readouts, endpoint_h=endpoint_h, over_time=over_time, rank_on=rank_on,
+        exclude=exclude or [], wells_csv=wells_csv, ci_scale=ci_scale, tidy=kind == "tidy"))
+    earlier = Path(out_dir.final("provenance.json") if isinstance(out_dir, OutputSet)
+                   else Path(out_dir) / "provenance.json")
+    replaced = [f"note: {n}" for n in [replaced_run_note(earlier, about.environment)] if n]
     if kind not in KINDS:
         raise AnalysisInputError(f"{where}: not a dose-response table (curve, dose, response), a wells table "
                                  f"(plate, well, time_h, n_cells, frac_<class>) nor a plate read{_columns_hint(table)}")
@@ -458,9 +495,9 @@ def run_fit(
                 raise AnalysisInputError(f"{where}: no rows for readout(s) {', '.join(readouts)}")
         fits = fit_curves(table, model=model, source=source, ci_scale=ci_scale)
         with output_set(out_dir) as outputs:
-            fits.to_csv(outputs.path("fits.csv"), index=False, float_format="%.6g")
+            fits.to_csv(outputs.path("fits.csv"), index=False)  # in full, as results.xlsx holds it
             book: list[str] = []
-            write_results_workbook(outputs.path("results.xlsx"), {"fits": fits}, fitted_points(table), source,
+            write_results_workbook(outputs.path("results.xlsx"), {"fits": fits}, fitted_points(table), about,
                                    notes=book)
             given = Path(source).resolve() if source is not None else None
             folder = outputs.final("fits.csv").parent
@@ -469,7 +506,7 @@ def run_fit(
             for name in stale:  # an earlier layout fit's tables would contradict these fits
                 if given is None or outputs.final(name).resolve() != given:
                     outputs.drop(name)
-        lines = [f"{outputs.final('fits.csv')}: {summary_line(fits)}",
+        lines = [*replaced, f"{outputs.final('fits.csv')}: {summary_line(fits)}",
                  f"{outputs.final('results.xlsx')}: the fits and fitted points in one workbook (Prism-ready sheets)"]
         lines += [f"note: {n}" for n in book]
         if layout is not None:
@@ -489,6 +526,7 @@ def run_fit(
             f"doses; pass --layout (layout CSV, IncuCyte .PlateMap or D300 protocol)"
         )
     exclude = exclude or []
+    about.layouts = _layout_files(layout)
     unmolar = unmolar_doses(layout)
     try:
         result = analyse_screen(
@@ -505,11 +543,11 @@ def run_fit(
             if over_time else None)
     with output_set(out_dir) as outputs:
         book: list[str] = []
-        paths = write_outputs(result, outputs, source, over_time=over, notes=book)
+        paths = write_outputs(result, outputs, about, over_time=over, notes=book)  # about: the workbook's source
         own = ([f"{where}: its own layout columns (compound, concentration, role...) are the layout"]
                if layout.form == "wells" else [])
-        lines = [f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout), *names_apart_by_case(layout),
-                                              *result.notes]]
+        lines = [*replaced, *(f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout),
+                                                             *names_apart_by_case(layout), *result.notes])]
         if wells_csv:
             derived = with_layout_columns(table, layout) if layout.form == "stored" else table
             derived.to_csv(outputs.path("wells.csv"), index=False)  # in full: a fit of it is this fit
@@ -532,7 +570,7 @@ def run_fit(
             if over is not None:  # one time point (an endpoint read): nothing over time
                 lines.append(f"note: --over-time: the input has no time point after its first; {over_name} not written")
         else:
-            over.to_csv(outputs.path(over_name), index=False, float_format="%.6g")
+            over.to_csv(outputs.path(over_name), index=False)  # in full, as results.xlsx holds it
             lines.append(f"{outputs.final(over_name)}: {len(over)} rows")
         lines.append(f"{paths['xlsx']}: every table in one workbook, the {len(result.doses)} fitted points in "
                      f"Prism-ready sheets (also {paths['fitted_points'].name})")

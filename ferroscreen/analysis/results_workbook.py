@@ -1,7 +1,9 @@
 """``results.xlsx``: a fit's tables in one Excel workbook, with the fitted points laid out for GraphPad Prism.
 
-Sheets, in order: ``about`` (what each sheet holds, the ferroscreen version, the input, and the unit of every column
-that has one: doses, concentrations and EC50s in molar, times in hours; :func:`column_unit`), then
+Sheets, in order: ``about`` (the run as :class:`FitAbout` records it: ferroscreen version, when it was made (UTC),
+the input and layout files with their sha256, the fit's settings and the software it ran on; then what each sheet
+holds, and the unit of every column that has one: doses, concentrations and EC50s in molar, times in hours;
+:func:`column_unit`), then
 ``ranking``, ``fits``, ``rescue``, ``qc``, ``lines`` and ``ec50_over_time`` (when written),
 ``readouts`` (the CSVs of the same names), ``doses`` (every point fitted: curve, readout, dose in M, response, plate,
 well), and one ``prism <readout>`` sheet per fitted readout: an XY table whose X column is
@@ -14,12 +16,14 @@ in one table).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ferroscreen import __version__, workbooks
+from ferroscreen.provenance import created_now, environment
 from ferroscreen.workbooks import continued_title, sheet_pieces, sheet_title, write_workbook
 
 #: The tables of a fit, in sheet order, with what their sheet says of them.
@@ -76,6 +80,73 @@ def _units_rows(sheets: list[tuple[str, object]]) -> list[list]:
             *([column, column_unit(column), ", ".join(titles)] for column, titles in held.items())]
 
 
+@dataclass
+class FitAbout:
+    """What the ``about`` sheet says of a fit run, as ``hits.xlsx``'s says of a hits run.
+
+    ``inputs`` and ``layouts`` are the files read (each listed with its sha256, blank when it is
+    no file); ``settings`` the fit's options (a list is written comma-separated); ``created`` when
+    the run was made (UTC ISO 8601, :func:`~ferroscreen.provenance.created_now`); ``environment``
+    the software it ran on (:func:`~ferroscreen.provenance.environment`).
+    """
+
+    inputs: list = field(default_factory=list)
+    layouts: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+    created: str = field(default_factory=created_now)
+    environment: dict = field(default_factory=environment)
+
+    def __str__(self) -> str:
+        """The first input's path (what a bare ``source`` said)."""
+        return str(self.inputs[0]) if self.inputs else ""
+
+    def rows(self) -> list[list]:
+        """The about sheet's rows: title, version, the software (:func:`_software_rows`), time, files, settings."""
+        from ferroscreen.hashing import file_sha256
+
+        def described(kind: str, path) -> list:
+            return [kind, str(path), file_sha256(path) if Path(path).is_file() else ""]
+
+        rows: list[list] = [["ferroscreen fit results", ""], ["ferroscreen version", __version__],
+                            *_software_rows(self.environment), ["created (UTC)", self.created]]
+        rows += [described("input", p) for p in self.inputs]
+        rows += [described("layout", p) for p in self.layouts]
+        if self.settings:
+            rows += [[], ["setting", "value"]]
+            rows += [[k, _cell(v)] for k, v in self.settings.items()]
+        return rows
+
+
+def _software_rows(env: dict) -> list[list]:
+    """The environment in three rows: ``git commit`` (when there is one), ``software``, ``platform``.
+
+    ``git commit`` says ``(tracked files changed since)`` when ``git_dirty``; ``software`` lists
+    ``Python 3.11.7, numpy 2.1.0, ...`` (every entry but ferroscreen's version, given in its own row,
+    and the git and platform ones).
+    """
+    rows = []
+    if env.get("git_commit"):
+        rows.append(["git commit", str(env["git_commit"]) + (" (tracked files changed since)" if env.get("git_dirty")
+                                                             else "")])
+    names = {"python": "Python"}
+    libraries = [f"{names.get(k, k)} {v}" for k, v in env.items()
+                 if k not in ("ferroscreen", "git_commit", "git_dirty", "platform")]
+    if libraries:
+        rows.append(["software", ", ".join(libraries)])
+    if env.get("platform"):
+        rows.append(["platform", str(env["platform"])])
+    return rows
+
+
+def _cell(value):
+    """A setting as one cell: a list comma-separated, None blank, a number or flag as it is, else its text."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if value is None:
+        return ""
+    return value if isinstance(value, (str, bool, int, float)) else str(value)
+
+
 def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame:
     """The dosed points of one readout as an XY table with side-by-side replicates.
 
@@ -117,11 +188,13 @@ def prism_table(doses: pd.DataFrame, readout: str | None = None) -> pd.DataFrame
 
 
 def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], doses: pd.DataFrame,
-                           source: str | Path | None = None, notes: list[str] | None = None) -> Path:
+                           source: str | Path | FitAbout | None = None, notes: list[str] | None = None) -> Path:
     """Write ``results.xlsx`` (sheets as the module says) at ``path``.
 
     ``tables`` maps :data:`TABLE_SHEETS` names to the tables written as CSV (absent ones are
-    left out); ``doses`` is the tidy table of fitted points. A table past Excel's rows or columns
+    left out); ``doses`` is the tidy table of fitted points. ``source`` is the run's
+    :class:`FitAbout`, or only its input file (then the sheet gives no layout or settings; the time
+    and software are now's). A table past Excel's rows or columns
     in a sheet (the ``doses`` of a large screen: over a million points) goes on in continued sheets,
     ``doses (2)`` after ``doses`` (:func:`ferroscreen.workbooks.sheet_pieces`), each listed in
     ``about``; a line saying so is added to ``notes`` (for the terminal) when given.
@@ -129,9 +202,8 @@ def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], do
     readouts = (list(dict.fromkeys(doses["readout"].astype(str))) if "readout" in doses.columns
                 else [None] if len(doses) else [])
     taken: set[str] = set()
-    about: list[list] = [["ferroscreen fit results", ""], ["ferroscreen version", __version__]]
-    if source is not None:
-        about.append(["input", str(source)])
+    run = source if isinstance(source, FitAbout) else FitAbout(inputs=[] if source is None else [source])
+    about = run.rows()
     about += [[], ["sheet", "holds"]]
     sheets: list[tuple[str, object]] = [(sheet_title("about", taken), about)]
 

@@ -52,7 +52,6 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -379,7 +378,9 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
                   options: dict) -> None:
     """Write the ``export.json`` record of ``wells_csv`` to ``path``.
 
-    It holds the version, the time, the store, its sha256 (``store_sha256``) and its scoring
+    It holds the version, the software it ran on (``environment``, with the git commit when run from
+    a checkout) and how it was started (``command``: :mod:`ferroscreen.provenance`), the time (UTC), the
+    store, its sha256 (``store_sha256``) and its scoring
     attributes, the export's ``options`` (``fractions``, and from ``export`` ``gallery``,
     ``compound_gallery``, ``seed``), and ``wells.csv``'s sha256, so a later reader knows the record
     is this ``wells.csv``'s; ``detector_mode`` (``cells`` or ``tiles``) and ``notes`` (for a
@@ -387,10 +388,13 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
     """
     from ferroscreen import __version__
     from ferroscreen.hashing import file_sha256
+    from ferroscreen.provenance import command_line, created_now, environment
 
     record = {
         "ferroscreen_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": environment(),
+        "command": command_line(),
+        "created": created_now(),
         "store": str(Path(store_path).resolve()),
         "store_sha256": file_sha256(store_path),
         "fractions": fractions,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,9 @@ import torch
 from ferroscreen import __version__
 from ferroscreen.analysis.classification import classification_report, confusion_matrix
 from ferroscreen.crops import DetectorConfig
+from ferroscreen.hashing import payload_content_sha256
 from ferroscreen.models.bundle import save_bundle
+from ferroscreen.provenance import created_now, environment
 from ferroscreen.tasks.calibration import fit_temperature
 from ferroscreen.tasks.death_mode import DeathModeClassifier
 
@@ -54,6 +56,10 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
     Called after ``Trainer.fit``: ``epochs_trained`` is the number of epochs that ran (Lightning's
     ``current_epoch`` then counts the completed epochs, so it is not advanced by one here).
     ``source_crop_px`` is the datamodule's (crop images' native side; left out when ``None``).
+    ``environment`` is the software it was trained with (:func:`ferroscreen.provenance.environment`);
+    ``content_sha256`` (only in a bundle written to ``out``) is
+    :func:`ferroscreen.hashing.bundle_content_sha256` of it: the same for two bundles trained alike,
+    whenever and wherever they were written (``created`` and ``environment`` are left out).
 
     Returns the bundle metadata (also when ``out`` is ``None``: nothing is written).
     """
@@ -87,7 +93,8 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         "hyperparameters": {k: v for k, v in dict(hp).items() if isinstance(v, (str, int, float, bool, type(None)))},
         "epochs_trained": int(model.current_epoch) if model._trainer is not None else 0,
         "ferroscreen_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": environment(),
+        "created": created_now(),
         "config": config if isinstance(config, str) else str(config),
     }
     source = getattr(datamodule, "source_crop_px", None)
@@ -95,6 +102,10 @@ def finalize_and_export(model: DeathModeClassifier, datamodule, out: str | Path 
         meta["source_crop_px"] = int(source)
     if out is not None:
         graph, meta["int8"] = int8_graph(model, datamodule)
+        if graph is not None:  # as save_bundle records it, so that the digest covers the meta written
+            meta["int8"] = {**meta["int8"], "sha256": hashlib.sha256(graph).hexdigest()}
+        state = {k: v.detach().cpu() for k, v in model.net.state_dict().items()}
+        meta["content_sha256"] = payload_content_sha256(state, meta, graph)
         save_bundle(out, model.net, meta, graph)
     return meta
 
