@@ -521,10 +521,16 @@ def train(
     """Train a death-mode classifier (LightningCLI) and write a model bundle.
 
     Extra options are LightningCLI overrides, e.g. --data.init_args.root PATH --trainer.max_epochs 5.
+    SIGTERM (kill, timeout, SLURM) or Ctrl-C ends it with one line naming the last checkpoint (exit 143 or 130).
     """
-    from ferroscreen.tasks.training_run import run_training
+    with _sigterm_as_ctrl_c():  # also while torch and Lightning load
+        from ferroscreen.tasks.training_run import TrainingInterrupted, run_training
 
-    meta = run_training(config, out, list(ctx.args))
+        try:
+            meta = run_training(config, out, list(ctx.args))
+        except TrainingInterrupted as exc:
+            typer.echo(exc.line(), err=True)
+            sys.exit(exc.exit_code)
     for note in (meta.get("training_data") or {}).get("notes", []):
         typer.echo(f"note: {note}", err=True)
     typer.echo(

@@ -5,10 +5,19 @@ Usage::
     python training/train.py fit --config configs/train/demo.yaml --out model.pt \
         --data.init_args.root PATH --trainer.max_epochs 5
 
-``ferroscreen train --config ... --out ...`` runs the same entry.
+``ferroscreen train --config ... --out ...`` runs the same entry. SIGTERM (``kill``, ``timeout``, SLURM) or
+Ctrl-C ends it with one line naming the last checkpoint (``--ckpt_path`` resumes from it), exit 143 or 130.
 """
 
+import sys
+
 from ferroscreen.tasks.lightning_cli import cli_main
+from ferroscreen.tasks.training_run import TrainingInterrupted, ending_training_on_interrupt
 
 if __name__ == "__main__":
-    cli_main()
+    try:
+        with ending_training_on_interrupt():
+            cli_main()
+    except TrainingInterrupted as exc:
+        print(exc.line(), file=sys.stderr)
+        sys.exit(exc.exit_code)

@@ -832,6 +832,24 @@ def _one_node():
     return LightningEnvironment()
 
 
+def stop_ranks(procs) -> list[int]:
+    """Kill the rank processes ``procs`` still running (SIGKILL) and wait for them; returns their pids.
+
+    For a multi-process run that ends early in the main process (SIGTERM sent to it alone, Ctrl-C, an
+    error): its ranks are no daemons, so the main process would wait for them at exit while they scored
+    their share on. Nothing gentler reaches a rank everywhere: Lightning's SIGTERM handler there only notes
+    the signal, a SIGINT is ignored under ``cmd &`` in a script, and a rank joining the process group waits
+    outside Python. A journal is written to be killed at any moment (:mod:`ferroscreen.score.shard`): a
+    resumed run recovers the frames its rank committed, as after ``kill -9`` of a one-process run.
+    """
+    alive = [p for p in procs if p.is_alive()]
+    for p in alive:
+        p.kill()
+    for p in alive:
+        p.join()
+    return [p.pid for p in alive]
+
+
 def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int, workers: int | None,
              shape, accelerator: str, precision: str, progress: bool | str, tta: bool = False) -> int:
     """Run ``Trainer.predict`` over ``jobs``; results land in ``parts/rank-*.h5``. Returns crops scored."""
@@ -875,6 +893,10 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
         raise
     finally:
         cv2.setNumThreads(cv_threads)  # the data module set one thread for its workers' sake
+        if devices > 1:  # ended early (SIGTERM, Ctrl-C, an error): the ranks stop too (after a pass: none is left)
+            import multiprocessing
+
+            stop_ranks(multiprocessing.active_children())  # the launcher names none while it is still spawning
     if bar is not None and hasattr(bar, "close"):
         bar.close()
     if devices > 1:
