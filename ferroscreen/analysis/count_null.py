@@ -52,16 +52,20 @@ def fit_count_skew(fold_changes: list[np.ndarray], excess: list[float]) -> float
     ``fold_changes``: each plate's sample wells' count fold changes; ``excess``: its :func:`count_excess`. One value
     for a screen: the mean over its plates of Bowley's skewness ``(q75 + q25 - 2 q50) / (q75 - q25)`` of ``fc**λ``
     (hits in the low tail barely move it; a 10-90 % skewness read 5 % strong knockdowns as gamma scatter) is brought
-    to 0, at a bound of the range when it cannot be.
+    to 0, at a bound of the range when it cannot be; plates with no finite fold change or excess take no part
+    (none left: gamma's, the range's lower end).
     """
     grid = np.linspace(*COUNT_SKEW_RANGE, 21)
     mean = np.zeros(grid.size)
-    for fc, r in zip(fold_changes, excess, strict=True):
-        fc = fc[np.isfinite(fc)]
+    pairs = [(fc[np.isfinite(fc)], r) for fc, r in zip(fold_changes, excess, strict=True)]
+    pairs = [(fc, r) for fc, r in pairs if fc.size and np.isfinite(r)]  # a plate of no reading says nothing
+    if not pairs:
+        return float(COUNT_SKEW_RANGE[0])
+    for fc, r in pairs:
         v = fc[None, :] ** count_power(r, grid)[:, None]
         lo, mid, hi = np.quantile(v, [0.25, 0.5, 0.75], axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean += np.nan_to_num((hi + lo - 2 * mid) / (hi - lo)) / len(fold_changes)
+            mean += np.nan_to_num((hi + lo - 2 * mid) / (hi - lo)) / len(pairs)
     if mean[0] <= 0:  # left-skewed even at gamma's: the most correction
         return float(grid[0])
     if mean[-1] >= 0:

@@ -18,8 +18,9 @@ for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
     as the area from time zero is then unknown, or at the endpoint scan;
 ``peak_<m>``
     highest fraction over running windows of ``peak_window_h`` (8 h), each window's fraction pooling
-    its scans' cells, windows averaging fewer than :data:`MIN_PEAK_CELLS` cells per scan left out
-    unless the well has no other (:func:`peak_fraction`; without cell counts, the plain running mean);
+    its scans' cells, windows averaging fewer than :data:`MIN_PEAK_CELLS` cells per scan (a sparse
+    well's: a quarter of its busiest window's) left out (:func:`peak_fraction`; without a classifier's
+    cell counts, the plain running mean);
 ``t50_<m>``
     first time (linear interpolation) at which the fraction's rise above its
     first value reaches half of its maximal rise; NaN when the maximal rise
@@ -168,9 +169,9 @@ def counts_of_fields_read(wells: pd.DataFrame) -> pd.DataFrame:
     """``wells`` with each ``n_cells`` of a well × time counted over all its fields (module docstring).
 
     Without ``n_cells``, ``n_frames`` or ``n_done`` columns the table is returned as it is. A row
-    with ``n_done`` 0 gets ``n_cells`` NaN; without an ``n_cells_read`` column (a table written
-    before ``export`` scaled the counts), a row with ``0 < n_done < n_frames`` gets ``n_cells``
-    ``* n_frames / n_done``.
+    with ``n_done`` 0 gets ``n_cells`` NaN; a row with ``0 < n_done < n_frames`` and no ``n_cells_read``
+    value (a table written before ``export`` scaled the counts, alone or beside a newer one) gets
+    ``n_cells * n_frames / n_done``.
     """
     if not {"n_cells", "n_frames", "n_done"} <= set(wells.columns):
         return wells
@@ -178,8 +179,8 @@ def counts_of_fields_read(wells: pd.DataFrame) -> pd.DataFrame:
     counts = wells["n_cells"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = np.where((done > 0) & (done < total), counts * total / done, counts)
-    if "n_cells_read" in wells.columns:
-        scaled = counts
+    if "n_cells_read" in wells.columns:  # rows export scaled already; rows of an older table beside them not
+        scaled = np.where(pd.to_numeric(wells["n_cells_read"], errors="coerce").notna().to_numpy(), counts, scaled)
     return wells.assign(n_cells=np.where(done == 0, np.nan, scaled))
 
 
@@ -282,7 +283,9 @@ def _plate_summary(
         unread.update(wells[~np.isfinite(end) & np.isfinite(mat).any(axis=1)].astype(str))
         return end
 
-    pool = matrix("n_cells") if has_counts else None  # the peak pools each window's cells (peak_fraction)
+    # the peak pools each window's cells (peak_fraction) where n_cells counts the objects a classifier's
+    # fractions are of (frac_alive), not a plate reader's viability signal beside its frac_dead
+    pool = matrix("n_cells") if has_counts and "frac_alive" in sub.columns else None
     if cols:
         dead = np.zeros((len(wells), times.size))
         read = np.zeros(dead.shape, bool)
@@ -379,8 +382,11 @@ def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.n
 
 
 #: Fewest cells per scan, on average over a peak's window, for the window to hold a well's peak
-#: (:func:`peak_fraction`); a well with no such window takes its peak over every window.
+#: (:func:`peak_fraction`), unless the well never held :data:`MIN_PEAK_CELLS` / :data:`MIN_PEAK_SHARE`
+#: cells a scan: then a window needs :data:`MIN_PEAK_SHARE` of its busiest window's count.
 MIN_PEAK_CELLS = 20
+#: Share of a well's busiest window's mean count a window needs to hold the peak of a sparse well.
+MIN_PEAK_SHARE = 0.25
 
 
 def pooled_running_fraction(times: np.ndarray, fractions: np.ndarray, counts: np.ndarray,
@@ -403,15 +409,18 @@ def pooled_running_fraction(times: np.ndarray, fractions: np.ndarray, counts: np
 
 
 def peak_fraction(times: np.ndarray, fractions: np.ndarray, counts: np.ndarray | None, window_h: float,
-                  min_cells: float = MIN_PEAK_CELLS) -> np.ndarray:
+                  min_cells: float = MIN_PEAK_CELLS, min_share: float = MIN_PEAK_SHARE) -> np.ndarray:
     """Each row's highest fraction over running windows of ``window_h`` hours (NaN for a row never read).
 
     With cell ``counts`` (same shape), a window's fraction pools its cells
-    (:func:`pooled_running_fraction`) and only windows averaging at least ``min_cells`` cells per scan
-    may hold the peak, unless none of the row's does: the maximum over a time course is pulled up by its
-    noisiest points, and the last scans of a lethal compound hold a handful of objects (in the demo, 9
-    cells at 48 h, 3 of them read apoptotic, made a pure ferroptosis inducer's peak apoptosis 0.33).
-    Without counts (a size metric such as confluence), the plain running mean (:func:`running_mean`).
+    (:func:`pooled_running_fraction`), and only windows averaging at least ``min(min_cells, min_share *``
+    the row's busiest window's mean count``)`` cells per scan may hold the peak: the maximum over a time
+    course is pulled up by its noisiest points, and the last scans of a lethal compound hold a handful of
+    objects (in the demo, 9 cells at 48 h, 3 of them read apoptotic, made a pure ferroptosis inducer's
+    peak apoptosis 0.33). A sparse well (40 cells falling to 5 as they die) keeps its late windows down
+    to a quarter of its busiest one's count, so the mode its cells die by still shows. Without counts
+    (a size metric such as confluence, a plate reader's signal), the plain running mean
+    (:func:`running_mean`).
     """
     if counts is None:
         smooth = running_mean(times, fractions, window_h)
@@ -419,8 +428,9 @@ def peak_fraction(times: np.ndarray, fractions: np.ndarray, counts: np.ndarray |
     else:
         smooth, cells = pooled_running_fraction(times, fractions, counts, window_h)
         finite = np.isfinite(smooth)
-        enough = finite & (cells >= min_cells)
-        finite = np.where(enough.any(axis=1, keepdims=True), enough, finite)
+        busiest = np.max(np.where(finite, cells, 0.0), axis=1, initial=0.0)
+        need = np.minimum(min_cells, min_share * busiest)[:, None]
+        finite = finite & (cells >= need)
     highest = np.max(np.where(finite, smooth, -np.inf), axis=1)
     return np.where(finite.any(axis=1), highest, np.nan)
 

@@ -367,6 +367,12 @@ def _compound_groups(res: Results) -> dict[str, list[str]]:
     return out
 
 
+#: Columns of a wells table that the peaks read besides the fractions: the cells each window pools, whether
+#: they are a classifier's (``frac_alive``), how many fields were read, tile-mode plates
+#: (:func:`ferroscreen.analysis.readouts.peak_fraction`), so the report's peaks are the fit's.
+PEAK_COUNT_COLUMNS = ("n_cells", "n_frames", "n_done", "n_cells_read", "frac_alive", "detector_mode")
+
+
 def course_summaries(wells: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """Per plate × well time-course summaries of fraction columns, as the analysis computes them.
 
@@ -380,7 +386,8 @@ def course_summaries(wells: pd.DataFrame, columns: dict[str, str]) -> pd.DataFra
     """
     from ferroscreen.analysis.readouts import summarise_wells
 
-    course = wells[["plate", "well", "time_h"]].assign(
+    kept = [c for c in ("plate", "well", "time_h", *PEAK_COUNT_COLUMNS) if c in wells.columns]
+    course = wells[kept].assign(
         **{f"frac_{mode}": wells[col].to_numpy(float) for mode, col in columns.items()}
     )
     return summarise_wells(course)

@@ -94,3 +94,9 @@ def test_the_scatter_skew_is_fitted_per_screen():
         return fit_count_skew([c / np.median(c) for c in by], [count_excess(c) for c in by])
 
     assert fitted(False) < 2.4 and fitted(True) > 2.6  # gamma scatter: 2, log-normal: 3
+
+
+def test_the_skew_fit_passes_over_plates_without_a_reading():
+    assert fit_count_skew([np.array([np.nan, np.nan])], [0.5]) == 2.0
+    with_one = fit_count_skew([np.array([np.nan]), np.random.default_rng(0).gamma(20, 1 / 20, 300)], [np.nan, 0.3])
+    assert 2.0 <= with_one <= 3.0

@@ -45,3 +45,37 @@ def test_summarise_wells_takes_the_peak_from_cells_not_from_corpses():
     out = summarise_wells(pd.DataFrame(rows)).set_index("well")
     assert out.loc["A01", "peak_apoptosis"] < 0.1
     assert out.loc["A02", "peak_apoptosis"] > 0.55
+
+
+def test_a_sparse_well_whose_cells_die_keeps_its_late_peak():
+    """40 cells falling to 5 as the fraction rises to 0.9: a quarter of the busiest window holds the peak."""
+    times = np.arange(0.0, 52.0, 4.0)
+    counts = np.linspace(40, 5, times.size)
+    fractions = np.clip(np.linspace(-0.3, 1.2, times.size), 0, 0.9)
+    peak = peak_fraction(times, fractions[None, :], counts[None, :], 8.0)
+    assert peak[0] > 0.8, peak  # 0.48 when a window needed 20 cells
+
+
+def _course(viability_scale: float = 1.0, alive: bool = True) -> pd.DataFrame:
+    times = np.arange(0.0, 52.0, 4.0)
+    dead = np.clip(np.linspace(-0.3, 1.2, times.size), 0, 0.9)
+    rows = [{"plate": "P1", "well": "A01", "time_h": t, "n_cells": (1 - d + 0.05) * 40_000 * viability_scale,
+             "frac_dead": d} for t, d in zip(times, dead, strict=True)]
+    table = pd.DataFrame(rows)
+    return table.assign(frac_alive=1 - table["frac_dead"]) if alive else table
+
+
+def test_a_plate_readers_signal_is_no_count_to_pool():
+    """A viability read in n_cells beside a dead-cell fraction: the peak does not depend on its units."""
+    peaks = [summarise_wells(_course(scale, alive=False))["peak_dead"].iloc[0] for scale in (1.0, 1e-3)]
+    assert peaks[0] == peaks[1] and peaks[0] > 0.85
+
+
+def test_old_rows_are_scaled_beside_new_rows_that_say_their_read_count():
+    from ferroscreen.analysis.readouts import counts_of_fields_read
+
+    old = pd.DataFrame({"plate": "OLD", "well": "A01", "time_h": [0.0, 24.0], "n_cells": [400.0, 200.0],
+                        "n_frames": 4, "n_done": [4, 2]})
+    new = old.assign(plate="NEW", n_cells=[400.0, 400.0], n_cells_read=[400.0, 200.0])
+    out = counts_of_fields_read(pd.concat([old, new], ignore_index=True))
+    assert out.groupby("plate")["n_cells"].apply(list).to_dict() == {"NEW": [400.0, 400.0], "OLD": [400.0, 400.0]}
