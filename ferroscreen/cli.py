@@ -214,7 +214,7 @@ def inspect(
 ) -> None:
     """Show what an acquisition, metric export or layout holds, or an output (score store, fit folder, results.xlsx)."""
     from ferroscreen.io.inspection import inspect_path, render_inspection
-    from ferroscreen.report.output_info import describe_output, render_output
+    from ferroscreen.report.output_info import OUTPUT_KINDS, describe_output, render_output
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
     report = describe_output(path) if path.exists() else None
@@ -229,8 +229,7 @@ def inspect(
 
         typer.echo(dumps_strict(report))
     else:
-        typer.echo(render_output(report) if report["kind"] in ("score_store", "fit_results", "fit_output")
-                   else render_inspection(report))
+        typer.echo(render_output(report) if report["kind"] in OUTPUT_KINDS else render_inspection(report))
 
 
 @contextlib.contextmanager
@@ -1159,10 +1158,20 @@ def demo(
     quick: Annotated[bool, typer.Option("--quick", help="Smaller plate and fewer epochs (a few minutes).")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
-    """Run the whole pipeline on a generated demo plate and write the report."""
-    from ferroscreen.demo import run_demo
+    """Run the whole pipeline on a generated demo plate and write the report.
 
-    result = run_demo(out, quick=quick, seed=seed, say=typer.echo)
+    SIGTERM (kill, timeout, SLURM) ends it with ``terminated (SIGTERM)`` and exit 143, in training as in
+    the other steps; Ctrl-C with ``interrupted`` and 130.
+    """
+    with _sigterm_as_ctrl_c():  # also while torch and Lightning load
+        from ferroscreen.demo import run_demo
+        from ferroscreen.tasks.training_run import TrainingInterrupted
+
+        try:
+            result = run_demo(out, quick=quick, seed=seed, say=typer.echo)
+        except TrainingInterrupted as exc:  # its --ckpt_path line is train's: the demo trains anew
+            typer.echo(f"terminated ({exc.signal_name})" if exc.signal_name == "SIGTERM" else "interrupted", err=True)
+            sys.exit(exc.exit_code)
     typer.echo(f"report: {Path(result['report']).resolve()}")
 
 

@@ -24,6 +24,7 @@ from ferroscreen import __version__
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.json_output import write_json
+from ferroscreen.provenance import created_now
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 #: How the demo fits and ranks (``run_fit`` keywords; recorded in its provenance).
@@ -167,7 +168,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
         "quick": quick,
         "fit": DEMO_FIT,
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "created": created_now(),  # UTC, as every output writes it
     }
     # the fit's record as `ferroscreen fit` writes it (input, layout and their sha256; fit options), then the demo's
     fitted = write_provenance(results, wells_csv, {**DEMO_FIT, "input_kind": "wells"}, layout=plate / "layout.csv")

@@ -30,14 +30,25 @@ model ``ll2`` (binomial), which weighs each fraction by the well's cell count.
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.analysis.dose_response import fit_curves
 from ferroscreen.analysis.dose_tables import CURVE_ROLES, annotate_wells
-from ferroscreen.analysis.inputs import AnalysisInputError, NothingToFitError, canonical_wells, wells_from_metric
+from ferroscreen.analysis.inputs import (
+    AnalysisInputError,
+    AnalysisInputWarning,
+    NothingToFitError,
+    canonical_wells,
+    implausible_molar_dose,
+    wells_from_metric,
+)
 from ferroscreen.analysis.readouts import COUNT_READOUTS, tile_mode_plates
 from ferroscreen.analysis.rescue import verdict_lines
 from ferroscreen.analysis.results_workbook import FitAbout, write_results_workbook
@@ -60,18 +71,47 @@ KINDS = ("tidy", "wells", "metric")
 SCREEN_ONLY = ("ranking.csv", "rescue.csv", "qc.csv", "readouts.csv", "lines.csv", "ec50_over_time.csv",
                "fitted_points.csv")
 
-#: The largest molar dose taken at face value; above it a tidy table's doses are likely in another unit.
-_MOST_PLAUSIBLE_MOLAR = 0.1
+#: What ``fit`` adds to the note on doses that look like µM or nM read as molar (:func:`implausible_molar_dose`).
+_COLUMNS_HINT = ", or give --columns dose=COL:uM"
 
 
-def _implausible_molar_dose(table: pd.DataFrame) -> list[str]:
-    """A note when a tidy table's largest dose, read as molar, is beyond any drug screen (above 0.1 M)."""
+@contextmanager
+def _input_notes(notes: list[str]) -> Iterator[None]:
+    """Collect the :class:`AnalysisInputWarning` s raised inside into ``notes`` (each message once).
+
+    ``fit`` prints them as its ``note:`` lines, not as Python's two-line warnings. When the block
+    raises an :class:`AnalysisInputError` (no rows left once the infinite responses are left out), its
+    message ends with the first new note instead; a warning of another kind is issued again as it came.
+    """
+    said: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", AnalysisInputWarning)
+            yield
+    except AnalysisInputError as exc:
+        told = [m for m in _input_messages(said) if m not in notes]
+        if not told:
+            raise
+        raise type(exc)(f"{exc}; {told[0]}" + (f" (and {len(told) - 1} more)" if len(told) > 1 else "")) from None
+    finally:
+        for w in said:
+            if not issubclass(w.category, AnalysisInputWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    notes.extend(m for m in _input_messages(said) if m not in notes)
+
+
+def _input_messages(said: list[warnings.WarningMessage]) -> list[str]:
+    """The messages of the :class:`AnalysisInputWarning` s among ``said``, each once, in order."""
+    return list(dict.fromkeys(str(w.message) for w in said if issubclass(w.category, AnalysisInputWarning)))
+
+
+def _tidy_notes(notes: list[str], table: pd.DataFrame, source) -> list[str]:
+    """``fit``'s note lines for a tidy table's input warnings: the molar-dose one also names ``--columns``."""
     dose = pd.to_numeric(table["dose"], errors="coerce")
-    top = float(dose.max()) if dose.notna().any() else 0.0
-    if top <= _MOST_PLAUSIBLE_MOLAR:
-        return []
-    return [f"note: doses are read as molar and the largest is {top:.4g} M, far above any drug screen's doses; "
-            f"if they are in µM (or nM), name the column dose_uM (dose_nM) or give --columns dose=COL:uM"]
+    finite = np.isfinite(pd.to_numeric(table["response"], errors="coerce").to_numpy(float))
+    molar = implausible_molar_dose(dose[finite])  # the rows validate_tidy keeps, as it checks them
+    said = f"{source if source is not None else 'table'}: {molar}"
+    return [f"note: {n}{_COLUMNS_HINT if molar is not None and n == said else ''}" for n in notes]
 
 
 def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list, options: dict,
@@ -463,10 +503,14 @@ def run_fit(
     ``results.xlsx`` does; its ``about`` sheet records the run (:class:`FitAbout`: time, the input
     and layout files with their sha256, these settings, the software). When the folder's
     ``provenance.json`` was written by another ferroscreen version or commit, the first line is a
-    note naming both (:func:`ferroscreen.provenance.replaced_run_note`): this run replaces it.
+    note naming both (:func:`ferroscreen.provenance.replaced_run_note`): this run replaces it. What the
+    analysis warns of in the input (:class:`~ferroscreen.analysis.inputs.AnalysisInputWarning`: infinite
+    responses left out, a tidy table's doses that look like µM read as molar) is a ``note:`` line, each
+    once, and not a Python warning.
 
     Raises:
-        AnalysisInputError: On unusable input (message names ``source``).
+        AnalysisInputError: On unusable input (message names ``source``; it ends with the input's
+            first warning, when there was one, as that may be why).
     """
     where = source or "input"
     about = FitAbout(inputs=[] if source is None else [source], settings=_settings(
@@ -493,7 +537,9 @@ def run_fit(
             table = table[table["readout"].astype(str).isin(readouts)]
             if table.empty:
                 raise AnalysisInputError(f"{where}: no rows for readout(s) {', '.join(readouts)}")
-        fits = fit_curves(table, model=model, source=source, ci_scale=ci_scale)
+        said: list[str] = []
+        with _input_notes(said):
+            fits = fit_curves(table, model=model, source=source, ci_scale=ci_scale)
         with output_set(out_dir) as outputs:
             fits.to_csv(outputs.path("fits.csv"), index=False)  # in full, as results.xlsx holds it
             book: list[str] = []
@@ -511,7 +557,7 @@ def run_fit(
         lines += [f"note: {n}" for n in book]
         if layout is not None:
             lines.append("note: a tidy table is fitted as given; the layout was not used")
-        lines += _implausible_molar_dose(table)
+        lines += _tidy_notes(said, table, source)
         return lines
     if kind == "metric":
         table = wells_from_metric(table, source=source)
@@ -528,26 +574,30 @@ def run_fit(
     exclude = exclude or []
     about.layouts = _layout_files(layout)
     unmolar = unmolar_doses(layout)
+    said: list[str] = []
     try:
-        result = analyse_screen(
-            table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source, rank_on=rank_on,
-            exclude=exclude, ci_scale=ci_scale,
-        )
+        with _input_notes(said):
+            result = analyse_screen(
+                table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source,
+                rank_on=rank_on, exclude=exclude, ci_scale=ci_scale,
+            )
     except NothingToFitError as exc:  # the layout's undosed or non-molar compounds may be why
         if not unmolar:
             raise
         raise NothingToFitError(f"{exc}; {unmolar[0]}" + (f" (and {len(unmolar) - 1} more)" if len(unmolar) > 1
                                                            else "")) from None
     over_name = "ec50_over_time.csv"
-    over = (ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude, ci_scale=ci_scale)
-            if over_time else None)
+    with _input_notes(said):
+        over = (ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude, ci_scale=ci_scale)
+                if over_time else None)
     with output_set(out_dir) as outputs:
         book: list[str] = []
         paths = write_outputs(result, outputs, about, over_time=over, notes=book)  # about: the workbook's source
         own = ([f"{where}: its own layout columns (compound, concentration, role...) are the layout"]
                if layout.form == "wells" else [])
         lines = [*replaced, *(f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout),
-                                                             *names_apart_by_case(layout), *result.notes])]
+                                                             *names_apart_by_case(layout), *said,
+                                                             *result.notes])]
         if wells_csv:
             derived = with_layout_columns(table, layout) if layout.form == "stored" else table
             derived.to_csv(outputs.path("wells.csv"), index=False)  # in full: a fit of it is this fit

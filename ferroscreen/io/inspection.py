@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +33,6 @@ from ferroscreen.plate.layout_records import NotALayout, table_header_index
 from ferroscreen.plate.wells import PlateFormat, normalize_well, well_to_rowcol
 
 _LAYOUT_SUFFIXES = (".csv", ".tsv", ".txt", ".platemap", ".tdd", ".hpdd", ".xlsx", ".xlsm", ".xls")
-
-#: Kind -> the function printing it, for the kinds layers above this one describe (ferroscreen's own outputs:
-#: :mod:`ferroscreen.report.output_info` registers its kinds when imported), so :func:`render_inspection`
-#: prints every description ``inspect`` is handed.
-OUTPUT_RENDERERS: dict[str, Callable[[dict], str]] = {}
 
 
 def _times(ts: list[float]) -> dict:
@@ -680,9 +674,7 @@ def _timepoint_span(t: dict) -> str:
 
 
 def render_inspection(info: dict) -> str:
-    """Human-readable text for an :func:`inspect_path` result (or a kind of :data:`OUTPUT_RENDERERS`)."""
-    if info["kind"] in OUTPUT_RENDERERS:
-        return OUTPUT_RENDERERS[info["kind"]](info)
+    """Human-readable text for an :func:`inspect_path` result."""
     lines = [f"{info['path']}: {info['kind']} ({info['format']})"]
     if info["kind"] == "layout":
         own = info.get("plate_formats") or {}

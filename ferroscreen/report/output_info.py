@@ -7,9 +7,8 @@
 beside a ``hits.json``), and a model file (``.pt``/``.pth``: a ``train`` bundle or a nuclei model, read by
 their loaders, ``torch.load(weights_only=True)``); any other path is not an output (None) and ``inspect``
 reads it as an input (:func:`ferroscreen.io.inspection.inspect_path`). :func:`render_output` turns a
-description into the lines ``inspect`` prints: one screen, the same lines for the same file. Importing
-this module registers it with :data:`ferroscreen.io.inspection.OUTPUT_RENDERERS`, so that
-:func:`~ferroscreen.io.inspection.render_inspection` prints these kinds too.
+description into the lines ``inspect`` prints: one screen, the same lines for the same file (``inspect``
+prints each of :data:`OUTPUT_KINDS` with it).
 """
 
 from __future__ import annotations
@@ -531,13 +530,3 @@ def _fit_folder_lines(info: dict) -> list[str]:
     if info.get("calls"):
         lines.append("  curve calls: " + ", ".join(f"{n} {call}" for call, n in info["calls"].items()))
     return lines
-
-
-def _register() -> None:
-    """Have :func:`~ferroscreen.io.inspection.render_inspection` print the kinds this module describes."""
-    from ferroscreen.io.inspection import OUTPUT_RENDERERS
-
-    OUTPUT_RENDERERS.update(dict.fromkeys(OUTPUT_KINDS, render_output))
-
-
-_register()

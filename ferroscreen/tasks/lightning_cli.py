@@ -164,18 +164,27 @@ def remove_unfinished_run(folders: list[tuple[Path, Path]]) -> list[Path]:
 
     Each folder goes with what it holds; the folders above it up to its ``top`` go only when
     that leaves them empty (another run started at the same moment may write beside it). A
-    folder holding a ``.ckpt`` file is kept (trained weights to resume from) and named on stderr.
+    folder holding a ``.ckpt`` file is kept (trained weights to resume from) and its checkpoints are said
+    on stderr, each once (a logger's ``version_N`` and its ``checkpoints`` folder hold the same ones): one
+    line naming the newest, with how many more the folder holds.
 
     Returns:
         The folders removed.
     """
-    removed = []
+    removed: list[Path] = []
+    named: set[Path] = set()
     for folder, top in folders:
         if not folder.is_dir():
             continue
-        kept = next(folder.rglob("*.ckpt"), None)
-        if kept is not None:
-            print(f"note: training ended without a bundle; its checkpoint is kept: {kept}", file=sys.stderr)
+        kept = sorted(folder.rglob("*.ckpt"))
+        if kept:
+            new = [c for c in kept if c not in named]
+            if new:
+                newest = max(new, key=lambda c: (c.stat().st_mtime_ns, str(c)))
+                more = f" (and {len(new) - 1} more in {folder})" if len(new) > 1 else ""
+                print(f"note: training ended without a bundle; its checkpoint is kept: {newest}{more}",
+                      file=sys.stderr)
+            named.update(kept)
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
