@@ -19,9 +19,14 @@ network also reads, crops (N, 1 + k, S, S); ``true`` in older bundles means 1),
 ``temperature``, ``training_data`` (summary: sources, wells, crops per class, and the sha256 of
 the layout and of the image files trained on), ``validation`` (macro-F1,
 per-class metrics, confusion matrix with rows = true class), ``init``
-(ImageNet file or random), ``ferroscreen_version``, ``created``, ``config``
-(the training configuration), and optionally ``int8`` (metadata of the
-int8 graph, see :mod:`ferroscreen.models.int8`).
+(ImageNet file or random), ``ferroscreen_version``, ``created``, ``environment``
+(the software it was trained with: :func:`ferroscreen.provenance.environment`),
+``config`` (the training configuration), ``content_sha256``
+(:func:`ferroscreen.hashing.bundle_content_sha256` of the bundle: the same for two
+bundles trained alike, ``created`` and ``environment`` left out; written by
+``train`` and ``quantize``, absent in older bundles; ``score`` computes it from the
+file, records it in the store and continues a store with any bundle of that digest),
+and optionally ``int8`` (metadata of the int8 graph, see :mod:`ferroscreen.models.int8`).
 
 The payload may also hold ``int8_graph``: the statically quantised ONNX graph
 as a uint8 tensor, whose sha256 ``meta["int8"]["sha256"]`` records. Bundles

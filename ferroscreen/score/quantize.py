@@ -10,11 +10,13 @@ normalised as its training crops were.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from ferroscreen.errors import FerroscreenError, ModelBundleError
+from ferroscreen.hashing import payload_content_sha256
 
 DEFAULT_FRAMES = 48
 
@@ -139,7 +141,8 @@ def quantize_bundle(model: str | Path, acquisition: str | Path, out: str | Path,
     Half the crops calibrate, the other half check agreement with float32. ``acquisition``
     is a plate acquisition (frames drawn as ``n_frames``), or for a bundle trained on crop
     images a crop folder (ImageFolder; ``n_frames`` unused: up to 2,048 images drawn with ``seed``,
-    recorded as ``calibration_images``).
+    recorded as ``calibration_images``). The new bundle's ``meta["content_sha256"]`` is
+    :func:`ferroscreen.hashing.bundle_content_sha256` of ``out`` (the source's covers its own graph).
 
     Returns:
         The new bundle's ``meta["int8"]``.
@@ -194,6 +197,8 @@ def quantize_bundle(model: str | Path, acquisition: str | Path, out: str | Path,
     source = {"calibration_images": len(crops)} if images else {"calibration_frames": int(n_frames)}
     info.update(calibration_source=str(Path(acquisition).resolve()), **source, calibration_seed=int(seed))
     meta = dict(bundle.meta)
-    meta["int8"] = info
+    meta["int8"] = {**info, "sha256": hashlib.sha256(graph).hexdigest()}  # as save_bundle records it
+    state = {k: v.detach().cpu() for k, v in bundle.net.state_dict().items()}
+    meta["content_sha256"] = payload_content_sha256(state, meta, graph)  # the source's names another graph
     save_bundle(out, bundle.net, meta, graph)
     return load_bundle(out).meta["int8"]

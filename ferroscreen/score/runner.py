@@ -21,6 +21,7 @@ between 1 and 2, as long as it would wait for a next scan (:func:`open_first_sca
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -35,6 +36,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, ModelBundleError
+from ferroscreen.hashing import bundle_content_sha256
 from ferroscreen.io.frames import frame_file, is_store_frame
 from ferroscreen.io.scans import later_scans, next_scan_paths
 from ferroscreen.score.correction import load_confusion, read_confusion_file
@@ -269,7 +271,18 @@ def score_plate(
     plate = str(found["plate"].iloc[0])
     if existing is not None and str(existing.attrs.get("plate")) != plate:
         raise StoreError(f"{out}: holds plate '{existing.attrs.get('plate')}', the acquisition is plate '{plate}'")
-    moved = _same_acquisition(out, existing, acquisition, found) if existing is not None else ""
+    moved = repaired = ""
+    if existing is not None:
+        recorded = str(existing.attrs.get("acquisition") or "")
+        left = _paths_left_behind(existing, recorded, acquisition, found)  # moved and resumed by an earlier version
+        if left and Path(recorded) == acquisition.resolve():  # that resume checked the move
+            existing.frames = _relocated(existing.frames, left, acquisition, found, new_mtimes=False)
+            repaired = (f"{out}: its scored frames still named files in {left}, where the plate was before it "
+                        f"was moved to {acquisition}; they name the files there now")
+        else:
+            moved = _same_acquisition(out, existing, left or recorded, acquisition, found)
+        if moved:  # its frames are these files from now on: later runs check them (replaced, gone) there
+            existing.frames = _relocated(existing.frames, left or recorded, acquisition, found)
     classes = bundle.classes
     try:
         detector = detector_config(bundle.meta["detector"])
@@ -283,12 +296,10 @@ def score_plate(
             log(f"note: {note}")
         if name_note := layout_read.other_name_note([plate]):
             log(f"note: {name_note}")
+    content_sha256 = bundle_content_sha256(bundle.path)
+    bundle_note = ""
     if existing is not None:
-        if existing.attrs.get("bundle_sha256") != bundle.sha256:
-            raise ModelBundleError(
-                f"{model}: {out} was scored with another model bundle (sha256 "
-                f"{str(existing.attrs.get('bundle_sha256'))[:12]}, this one {bundle.sha256[:12]}); use a new --out"
-            )
+        bundle_note = _same_bundle(out, model, existing.attrs, bundle.sha256, content_sha256)
         if layout_table is None:
             layout_table = existing.layout
     if precision == "int8":
@@ -319,6 +330,7 @@ def score_plate(
         classes=classes,
         bundle_path=str(Path(model).resolve()),
         bundle_sha256=bundle.sha256,
+        bundle_content_sha256=content_sha256,
         bundle_backbone=bundle.meta.get("backbone", ""),
         crop_size=bundle.crop_size,
         temperature=float(bundle.meta.get("temperature", 1.0)),
@@ -382,8 +394,10 @@ def score_plate(
         log(f"note: {out}: {tiles}")
     if layout_kept:
         log(f"note: {layout_kept}")
-    if moved:  # after every input check: an input error stays one line
-        log(f"note: {moved}")
+    if moved or repaired:  # after every input check: an input error stays one line
+        log(f"note: {moved or repaired}")
+    if bundle_note:
+        log(f"note: {bundle_note}")
     if existing is not None and confusion_file is not None:
         was = existing.attrs.get("confusion_source", "")
         log(f"note: {out}: corrected fractions (corr_*) of every well recomputed with the confusion of "
@@ -520,19 +534,42 @@ def _scoring_line(n: int, plate: str, times: pd.Series, watch: bool) -> str:
     return f"{clock}scoring {n} frame(s) of plate {plate}{at}"
 
 
-def _same_acquisition(out: Path, existing, acquisition: Path, found: pd.DataFrame) -> str:
+def _paths_left_behind(existing, recorded: str, acquisition: Path, found: pd.DataFrame) -> str:
+    """The folder a store's scored frames name when it is not the one it records (``recorded``; "" when none).
+
+    A store that an earlier ferroscreen resumed from a moved folder recorded the new folder but
+    kept the scored frames' paths under the old one. A scored frame whose file is gone, lying
+    outside the recorded folder, names that old folder: its path less the name (relative to
+    ``acquisition``) of a file found now.
+    """
+    if not recorded:
+        return ""
+    here = acquisition.resolve()
+    names = {os.path.relpath(str(p), here) for p in found["path"] if p}
+    done = existing.frames[(existing.frames["status"] == DONE) & (existing.frames["path"].astype(str) != "")]
+    for path in done["path"].astype(str):
+        if _under(path, recorded) or _file_signature(path) is not None:
+            continue
+        parts = Path(path).parts
+        for k in range(1, len(parts)):
+            if os.path.join(*parts[k:]) in names:
+                return os.path.join(*parts[:k])
+    return ""
+
+
+def _same_acquisition(out: Path, existing, stored: str, acquisition: Path, found: pd.DataFrame) -> str:
     """Check that a resumed store continues its own acquisition; a note when it was moved ("" when not).
 
     IncuCyte names every vessel ``VID1`` by default, and its files are named by well, field and
     time, so neither the plate nor the file names tell two experiments apart: the store's scored
-    frames, as paths under the folder it was scored from, must be files of ``acquisition`` of the
-    sizes they had when scored (a plate folder moved or mounted elsewhere keeps both).
+    frames, as paths under the folder it was scored from (``stored``), must be
+    files of ``acquisition`` of the sizes they had when scored (a plate folder moved or mounted
+    elsewhere keeps both).
 
     Raises:
         StoreError: ``acquisition`` is another folder that lacks the store's scored frames or holds
             other files under their names.
     """
-    stored = str(existing.attrs.get("acquisition") or "")
     here = acquisition.resolve()
     if not stored or Path(stored) == here:
         return ""
@@ -548,6 +585,68 @@ def _same_acquisition(out: Path, existing, acquisition: Path, found: pd.DataFram
     raise StoreError(f"{out}: was scored from {stored}, and {acquisition} is another acquisition ({other} of the "
                      f"store's {len(done)} scored frames are not its files); resume it with that folder, or choose "
                      f"another --out")
+
+
+def _under(path: str, folder: str) -> bool:
+    """Whether frame ``path`` lies in ``folder`` (names compared, no file looked at)."""
+    if path.startswith(folder.rstrip(os.sep) + os.sep):
+        return True
+    rel = os.path.relpath(path, folder)
+    return rel != os.pardir and not rel.startswith(os.pardir + os.sep)
+
+
+def _relocated(frames: pd.DataFrame, stored: str, acquisition: Path, found: pd.DataFrame,
+               new_mtimes: bool = True) -> pd.DataFrame:
+    """``frames`` of a store scored from folder ``stored``, their paths moved to ``acquisition`` (``found``'s paths).
+
+    A path takes the path found now under its name relative to ``stored`` (as :func:`_same_acquisition`
+    matches them), else, in ``stored`` (a file deleted since), its name in ``acquisition``; others stay.
+    With ``new_mtimes`` (a move checked now), a moved file of the recorded size takes its time stamp
+    now as the recorded one (a copy need not keep time stamps; another size is a replaced file, scored
+    again by :func:`_rescore_stale`), so that later runs tell a file replaced after the move.
+    """
+    here = acquisition.resolve()
+    theirs = {os.path.relpath(str(p), here): str(p) for p in found["path"] if p}
+    frames = frames.copy()
+    paths = frames["path"].astype(str).tolist()
+    sizes, mtimes = frames["file_size"].to_numpy(), frames["file_mtime"].to_numpy(float).copy()
+    for i, path in enumerate(paths):
+        rel = os.path.relpath(path, stored) if path else ""
+        if not (rel in theirs or (path and _under(path, stored))):
+            continue
+        paths[i] = theirs.get(rel) or str(here / rel)
+        sig = _file_signature(paths[i])
+        if new_mtimes and sig is not None and sizes[i] >= 0 and sig[0] == sizes[i]:
+            mtimes[i] = sig[1]
+    frames["path"] = paths
+    frames["file_mtime"] = mtimes
+    return frames
+
+
+def _same_bundle(out: Path, model, attrs: dict, sha256: str, content_sha256: str) -> str:
+    """Check that a resumed store continues with its model bundle; a note when it is another file of it ("" when not).
+
+    Two bundles trained alike (same data, seeds and settings) differ only in when and on what software
+    they were written: the same content digest (:func:`ferroscreen.hashing.bundle_content_sha256`),
+    not the same file sha256. A store that records a content digest (``bundle_content_sha256``) is
+    compared by it; an older one by the file's sha256.
+
+    Raises:
+        ModelBundleError: The bundle scores otherwise than the one the store was scored with.
+    """
+    recorded = attrs.get("bundle_content_sha256")
+    if recorded:
+        if recorded == content_sha256:
+            return "" if attrs.get("bundle_sha256") == sha256 else (
+                f"{model}: another file of the model bundle {out} was scored with (content sha256 "
+                f"{content_sha256[:12]}, written at another time or place), which it continues")
+        theirs, ours, what = str(recorded), content_sha256, "content sha256"
+    elif attrs.get("bundle_sha256") == sha256:
+        return ""
+    else:
+        theirs, ours, what = str(attrs.get("bundle_sha256")), sha256, "sha256"
+    raise ModelBundleError(f"{model}: {out} was scored with another model bundle ({what} {theirs[:12]}, this one "
+                           f"{ours[:12]}); use a new --out")
 
 
 def _size(path: str) -> int:
@@ -792,14 +891,35 @@ def failure_lines(frames: pd.DataFrame, limit: int = 10) -> list[str]:
     return [f"{r.well} f{r.field} t={r.time_h:g}h: {r.reason}" for r in failed.head(limit).itertuples()]
 
 
-def _quiet_lightning() -> None:
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*predict_dataloader.*")
-    warnings.filterwarnings("ignore", message=".*num_workers.*")
-    warnings.filterwarnings("ignore", message=".*treespec.*")
-    warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
+#: Loggers whose records below ERROR (device summaries, tips) a scoring pass leaves out.
+LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning")
+
+
+@contextlib.contextmanager
+def _quiet_lightning():
+    """Inside the block, Lightning logs errors only and its notices about data loaders are not warned.
+
+    The loggers' levels and the warnings filters are the ones of before once the block ends: a
+    notebook that calls :func:`score_plate` keeps Lightning's messages for its own work (as
+    :class:`warnings.catch_warnings`, not meant for threads that warn meanwhile).
+    """
+    import pytorch_lightning  # noqa: F401 - its import sets its logger's level: imported first, set after
+
+    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    levels = [log.level for log in loggers]
+    with warnings.catch_warnings():
+        for log in loggers:
+            log.setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*predict_dataloader.*")
+        warnings.filterwarnings("ignore", message=".*num_workers.*")
+        warnings.filterwarnings("ignore", message=".*treespec.*")
+        warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
+        try:
+            yield
+        finally:
+            for log, level in zip(loggers, levels, strict=True):
+                log.setLevel(level)
 
 
 def _store_precision(requested: str, accelerator: str, existing, out: Path, int8_available: bool) -> str:
@@ -850,16 +970,19 @@ def stop_ranks(procs) -> list[int]:
     return [p.pid for p in alive]
 
 
+@_quiet_lightning()
 def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int, workers: int | None,
              shape, accelerator: str, precision: str, progress: bool | str, tta: bool = False) -> int:
-    """Run ``Trainer.predict`` over ``jobs``; results land in ``parts/rank-*.h5``. Returns crops scored."""
+    """Run ``Trainer.predict`` over ``jobs``; results land in ``parts/rank-*.h5``. Returns crops scored.
+
+    Lightning's notices are left out while it runs (:func:`_quiet_lightning`).
+    """
     import pytorch_lightning as pl
 
     from ferroscreen.models.precision import lightning_precision
     from ferroscreen.score.module import ScoringDataModule, ScoringModule
     from ferroscreen.score.writer import JournalWriter
 
-    _quiet_lightning()
     parts.mkdir(parents=True, exist_ok=True)
     workers = default_workers(precision, devices) if workers is None else int(workers)
     bar = None
