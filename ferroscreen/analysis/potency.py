@@ -178,7 +178,8 @@ def interval_ratio(num: pd.Series, den: pd.Series, level: float) -> dict[str, fl
 
     def limits(row: pd.Series) -> tuple[float, float]:
         lo, hi = float(row.get("ec50_lo", np.nan)), float(row.get("ec50_hi", np.nan))
-        return (lo if np.isfinite(lo) and lo > 0 else 0.0), (hi if np.isfinite(hi) and hi > 0 else np.inf)
+        return (np.float64(lo if np.isfinite(lo) and lo > 0 else 0.0),
+                np.float64(hi if np.isfinite(hi) and hi > 0 else np.inf))  # numpy: x / 0 is inf, not an error
 
     (lo_n, hi_n), (lo_d, hi_d) = limits(num), limits(den)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -86,3 +86,12 @@ def test_a_table_without_interval_columns_keeps_the_wald_ratio():
     r = potency_ratio(fits, "B", "A")
     assert r["ci_method"] == "wald" and r["ratio"] == pytest.approx(10) and r["p_value"] < 1e-6
     assert r["fieller_lo"] > 1 and r["note"] == ""
+
+
+def test_an_interval_open_below_in_the_denominator_gives_an_open_upper_ratio():
+    from ferroscreen.analysis.potency import interval_ratio
+
+    num = pd.Series({"ec50_lo": 1e-7, "ec50_hi": 3e-7})
+    den = pd.Series({"ec50_lo": 0.0, "ec50_hi": 2e-8})
+    out = interval_ratio(num, den, 0.95)
+    assert out["ratio_lo"] == 5.0 and out["ratio_hi"] == np.inf and np.isclose(out["ratio_level"], 0.95)
