@@ -22,19 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "train" / "folder.yaml"  # a ModelCheckpoint saving after each validated epoch
 
 
-@pytest.fixture(scope="module")
-def crops(tmp_path_factory):
-    """An ImageFolder of 40 px noise crops, 6 per class."""
-    import cv2
-    import numpy as np
-
-    root = tmp_path_factory.mktemp("crops")
-    rng = np.random.default_rng(0)
-    for cls in ("alive", "apoptosis", "ferroptosis", "necroptosis"):
-        (root / cls).mkdir()
-        for i in range(6):
-            cv2.imwrite(str(root / cls / f"{i}.png"), (rng.random((40, 40)) * 255).astype(np.uint8))
-    return root
+@pytest.fixture()
+def crops(crop_folder):
+    """The classifier tests' ImageFolder of 40 px noise crops (conftest)."""
+    return crop_folder
 
 
 @pytest.fixture()
