@@ -343,3 +343,22 @@ def czi_writer():
 def zstack_writer():
     """The :func:`write_zstack_cellvoyager` function."""
     return write_zstack_cellvoyager
+
+
+@pytest.fixture()
+def sigterm_fails_the_test():
+    """SIGTERM outside a command's own handling fails the test (by default it would end pytest); restored after.
+
+    SIGINT's handler is restored too: Lightning ignores SIGINT once it has handled a KeyboardInterrupt.
+    """
+    import signal
+
+    def unhandled(signum, frame):
+        raise AssertionError("SIGTERM reached the default handler: the command did not handle it")
+
+    before = signal.signal(signal.SIGTERM, unhandled), signal.getsignal(signal.SIGINT)
+    try:
+        yield unhandled
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])

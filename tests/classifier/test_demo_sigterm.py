@@ -11,21 +11,6 @@ import os
 import signal
 import time
 
-import pytest
-
-
-@pytest.fixture()
-def sigterm_kept():
-    """SIGTERM outside the command's handling fails the test (it would end pytest); the handler restored."""
-    def unhandled(signum, frame):
-        raise AssertionError("SIGTERM reached the default handler: the command did not handle it")
-
-    before = signal.signal(signal.SIGTERM, unhandled)
-    try:
-        yield unhandled
-    finally:
-        signal.signal(signal.SIGTERM, before)
-
 
 def _demo_training_gets(monkeypatch, signum: int) -> None:
     """``run_demo`` reaches its training step, and the training gets ``signum``."""
@@ -44,16 +29,16 @@ def _demo_training_gets(monkeypatch, signum: int) -> None:
     monkeypatch.setattr(ferroscreen.demo, "run_demo", run_demo)
 
 
-def test_sigterm_while_the_demo_trains_says_so_and_exits_143(tmp_path, monkeypatch, run_main, sigterm_kept):
+def test_sigterm_while_the_demo_trains_says_so_and_exits_143(tmp_path, monkeypatch, run_main, sigterm_fails_the_test):
     _demo_training_gets(monkeypatch, signal.SIGTERM)
     code, stdout, err = run_main("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 143, err
     assert err.strip().splitlines() == ["terminated (SIGTERM)"], err
     assert "[2/5] training" in stdout and "report:" not in stdout
-    assert signal.getsignal(signal.SIGTERM) is sigterm_kept  # the command's handler is gone
+    assert signal.getsignal(signal.SIGTERM) is sigterm_fails_the_test  # the command's handler is gone
 
 
-def test_ctrl_c_while_the_demo_trains_says_interrupted(tmp_path, monkeypatch, run_main, sigterm_kept):
+def test_ctrl_c_while_the_demo_trains_says_interrupted(tmp_path, monkeypatch, run_main, sigterm_fails_the_test):
     _demo_training_gets(monkeypatch, signal.SIGINT)
     code, _, err = run_main("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 130 and err.strip().splitlines() == ["interrupted"], err

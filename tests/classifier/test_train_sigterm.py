@@ -28,23 +28,6 @@ def crops(crop_folder):
     return crop_folder
 
 
-@pytest.fixture()
-def signals_kept():
-    """SIGTERM outside the command's handling fails the test (it would end pytest); SIGINT's handler restored.
-
-    Lightning ignores SIGINT once it has handled a KeyboardInterrupt.
-    """
-    def unhandled(signum, frame):
-        raise AssertionError("SIGTERM reached the default handler: the command did not handle it")
-
-    before = signal.signal(signal.SIGTERM, unhandled), signal.getsignal(signal.SIGINT)
-    try:
-        yield unhandled
-    finally:
-        signal.signal(signal.SIGTERM, before[0])
-        signal.signal(signal.SIGINT, before[1])
-
-
 def _train(run_main, crops: Path, out: Path, epochs: int, *extra: str):
     return run_main("train", "--config", CONFIG, "--out", out, "--data.init_args.root", crops,
                     "--trainer.max_epochs", str(epochs), "--trainer.limit_train_batches", "1",
@@ -91,7 +74,7 @@ def test_a_train_process_sent_sigterm_says_so_and_exits_143(crops, tmp_path, ent
 
 
 def test_sigterm_mid_training_names_the_last_checkpoint_and_resume_finishes(crops, tmp_path, monkeypatch,
-                                                                          run_main, signals_kept):
+                                                                          run_main, sigterm_fails_the_test):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "model.pt"
     _signal_at_step(monkeypatch, 2)  # epoch 2 of 3: epoch 1 saved a checkpoint
@@ -104,7 +87,7 @@ def test_sigterm_mid_training_names_the_last_checkpoint_and_resume_finishes(crop
                                f"--ckpt_path {ckpt} resumes from its last checkpoint")
     assert "Traceback" not in err and "Received SIGTERM" not in err and "Detected KeyboardInterrupt" not in err
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
-    assert signal.getsignal(signal.SIGTERM) is signals_kept  # the command's handler is gone
+    assert signal.getsignal(signal.SIGTERM) is sigterm_fails_the_test  # the command's handler is gone
 
     monkeypatch.undo()
     monkeypatch.chdir(tmp_path)
@@ -113,7 +96,7 @@ def test_sigterm_mid_training_names_the_last_checkpoint_and_resume_finishes(crop
     assert f"wrote {out}: " in stdout and out.is_file()
 
 
-def test_sigterm_before_the_first_checkpoint_says_so(crops, tmp_path, monkeypatch, run_main, signals_kept):
+def test_sigterm_before_the_first_checkpoint_says_so(crops, tmp_path, monkeypatch, run_main, sigterm_fails_the_test):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "model.pt"
     _signal_at_step(monkeypatch, 1)
@@ -123,7 +106,7 @@ def test_sigterm_before_the_first_checkpoint_says_so(crops, tmp_path, monkeypatc
     assert not out.exists() and not (tmp_path / "runs").exists()
 
 
-def test_sigterm_while_the_bundle_is_written_leaves_none(crops, tmp_path, monkeypatch, run_main, signals_kept):
+def test_sigterm_while_the_bundle_is_written_leaves_none(crops, tmp_path, monkeypatch, run_main, sigterm_fails_the_test):
     """The bundle is written to a temporary file renamed at the end: cut short, neither is left."""
     import ferroscreen.models.bundle as bundle
 
@@ -145,7 +128,7 @@ def test_sigterm_while_the_bundle_is_written_leaves_none(crops, tmp_path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # no bundle, no temporary file
 
 
-def test_ctrl_c_says_it_was_interrupted(crops, tmp_path, monkeypatch, run_main, signals_kept):
+def test_ctrl_c_says_it_was_interrupted(crops, tmp_path, monkeypatch, run_main, sigterm_fails_the_test):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "model.pt"
     _signal_at_step(monkeypatch, 2, signal.SIGINT)

@@ -15,7 +15,6 @@ import signal
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from ferroscreen.hashing import file_sha256
 from ferroscreen.plate import read_layout
@@ -60,19 +59,6 @@ def test_export_json_records_the_store_hash_and_the_options(tmp_path, monkeypatc
     assert record["store_sha256"] == file_sha256(store)
     assert record["options"] == {"fractions": "frac", "gallery": 2, "compound_gallery": 0, "seed": 3}
     assert record["wells_csv_sha256"] == file_sha256(tmp_path / "e" / "wells.csv")
-
-
-@pytest.fixture()
-def sigterm_fails_the_test():
-    """SIGTERM outside a command's own handling fails the test (by default it would end pytest); restored after."""
-    def unhandled(signum, frame):
-        raise AssertionError("SIGTERM reached the default handler: the command did not handle it")
-
-    previous = signal.signal(signal.SIGTERM, unhandled)
-    try:
-        yield unhandled
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _sigterm_after(module, name: str, monkeypatch) -> list:
