@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 from ferroscreen import __version__
 from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, call_hits
+from ferroscreen.analysis.results_workbook import software_rows
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
 from ferroscreen.json_output import write_json
 from ferroscreen.output_set import OutputSet
+from ferroscreen.provenance import command_line, created_now, environment
 from ferroscreen.workbooks import write_workbook
 
 __all__ = ["run_hits"]
@@ -39,15 +40,16 @@ MAX_WORKBOOK_WELLS = 20_000
 
 
 def _workbook_sheets(result: HitResult, sources: list[Path], layouts: list[Path], hashes: dict[Path, str | None],
-                     created: str) -> list[tuple[str, object]]:
+                     created: str, env: dict) -> list[tuple[str, object]]:
     """``hits.xlsx``'s sheets: about, genes, plate QC, concordance, wells.
 
-    The about sheet gives the ferroscreen version, when the run was made (UTC), each input and layout
-    file with its sha256, the settings of the calls (thresholds, score, readout columns) and what each
-    sheet holds.
+    The about sheet gives the ferroscreen version, the software the run used (``env``, as a fit's
+    ``results.xlsx`` gives it: git commit, libraries, platform), when the run was made (UTC), each
+    input and layout file with its sha256, the settings of the calls (thresholds, score, readout
+    columns) and what each sheet holds.
     """
     about: list[list] = [["ferroscreen hits results", ""], ["ferroscreen version", __version__],
-                         ["created (UTC)", created]]
+                         *software_rows(env), ["created (UTC)", created]]
     about += [["input", str(p), hashes.get(p) or ""] for p in sources]
     about += [["layout", str(p), hashes.get(p) or ""] for p in layouts]
     about += [[], ["setting", "value"]]
@@ -118,7 +120,10 @@ def run_hits(
 
     Writes ``genes.csv`` (ranked), ``wells_normalized.csv``, ``concordance.csv``,
     ``plate_qc.csv``, the four in one workbook ``hits.xlsx`` (its ``about`` sheet: version, time, the
-    input and layout files with their sha256, the settings), ``hits.json`` (``ferroscreen_version``,
+    input and layout files with their sha256, the settings, the software), ``hits.json``
+    (``ferroscreen_version``, the software it ran on (``environment``:
+    :func:`ferroscreen.provenance.environment`, with the git commit when run from a checkout), how it
+    was started (``command``: ``argv`` and ``cwd``, :func:`ferroscreen.provenance.command_line`),
     ``created`` in UTC ISO 8601, the files with their sha256, ``settings`` as given, ``params`` as used,
     notes, warnings, hit counts) and, with ``plots``, PNGs of the plate heat maps, replicate scatter (with two
     replicates or more), quadrant (count and area) and volcano plots, all put in place together. ``kwargs`` go
@@ -141,7 +146,7 @@ def run_hits(
     settings = {"read": read, "signal_col": signal_col, "objects": objects, "plots": plots,
                 **{k: v for k, v in kwargs.items() if k != "signal_col"}}  # as given; params has what they became
     hashes = {p: file_sha256(p) if p.is_file() else None for p in [*sources, *layout_paths]}
-    created = datetime.now(UTC).isoformat(timespec="seconds")
+    created, env = created_now(), environment()
     digests = [hashes[p] for p in layout_paths]
     wells, where = loaded.wells, loaded.where
     kwargs["signal_col"] = loaded.signal_col
@@ -160,10 +165,13 @@ def run_hits(
         result.wells.to_csv(outputs.path("wells_normalized.csv"), index=False)
         result.concordance.to_csv(outputs.path("concordance.csv"), index=False)
         result.qc.to_csv(outputs.path("plate_qc.csv"), index=False)
-        write_workbook(outputs.path("hits.xlsx"), _workbook_sheets(result, sources, layout_paths, hashes, created))
+        write_workbook(outputs.path("hits.xlsx"), _workbook_sheets(result, sources, layout_paths, hashes, created,
+                                                                     env))
         genes = result.genes
         summary = {
             "ferroscreen_version": __version__,
+            "environment": env,
+            "command": command_line(),
             "created": created,
             "wells": where,
             "layout": (str(layout_paths[0]) if len(layout_paths) == 1 else [str(p) for p in layout_paths])

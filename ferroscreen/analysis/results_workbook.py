@@ -101,14 +101,14 @@ class FitAbout:
         return str(self.inputs[0]) if self.inputs else ""
 
     def rows(self) -> list[list]:
-        """The about sheet's rows: title, version, the software (:func:`_software_rows`), time, files, settings."""
+        """The about sheet's rows: title, version, the software (:func:`software_rows`), time, files, settings."""
         from ferroscreen.hashing import file_sha256
 
         def described(kind: str, path) -> list:
             return [kind, str(path), file_sha256(path) if Path(path).is_file() else ""]
 
         rows: list[list] = [["ferroscreen fit results", ""], ["ferroscreen version", __version__],
-                            *_software_rows(self.environment), ["created (UTC)", self.created]]
+                            *software_rows(self.environment), ["created (UTC)", self.created]]
         rows += [described("input", p) for p in self.inputs]
         rows += [described("layout", p) for p in self.layouts]
         if self.settings:
@@ -117,7 +117,7 @@ class FitAbout:
         return rows
 
 
-def _software_rows(env: dict) -> list[list]:
+def software_rows(env: dict) -> list[list]:
     """The environment in three rows: ``git commit`` (when there is one), ``software``, ``platform``.
 
     ``git commit`` says ``(tracked files changed since)`` when ``git_dirty``; ``software`` lists

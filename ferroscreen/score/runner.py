@@ -53,7 +53,7 @@ from ferroscreen.score.plan import (
     select_frames,
     update_frame_table,
 )
-from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries
+from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries, stamp_run
 from ferroscreen.score.store_lock import holding_store_lock
 from ferroscreen.score.terminate import Terminated, ending_on_sigterm, received
 
@@ -125,7 +125,9 @@ def score_plate(
     Args:
         acquisition: Acquisition folder (any reader of :func:`ferroscreen.io.open_acquisition`).
         model: Model bundle file.
-        out: Store file to create (or continue with ``resume``/``watch``).
+        out: Store file to create (or continue with ``resume``/``watch``); its attributes record the
+            software and command of this run, and a new store's of its first
+            (:func:`~ferroscreen.score.store.stamp_run`).
         layout: Layout file; default: ``layout.csv``/``*.PlateMap`` in or beside the acquisition.
         resume: Continue an existing store (score only frames not done).
         watch: Keep polling for new frames; implies ``resume``. A folder with no image data yet is
@@ -351,6 +353,7 @@ def score_plate(
             "accelerator": accelerator,
         },
     )
+    attrs = stamp_run(attrs)  # this run's software and command; a new store's creation, once for all its writes
     # -- recovery: merge what a killed run left behind, then add the frames found now
     remove_stale_temporaries(out)
     parts = parts_dir(out)

@@ -3,8 +3,9 @@
 The schema is documented in ``docs/store_schema.md``. In short, one file per
 plate holds::
 
-    /            attrs: provenance (schema, ferroscreen version, bundle sha256,
-                 classes, config JSON, acquisition, created/updated, ...)
+    /            attrs: provenance (schema, ferroscreen version, software and command
+                 of the first and the latest run, bundle sha256, classes, config
+                 JSON, acquisition, created/updated, ...)
     /frames/<column>   one 1-D dataset per frame-table column (status, QC, ...)
     /cells/<column>    frame, x, y, radius, score (N,) and prob (N, n_classes)
     /wells/<column>    per well x time aggregates
@@ -34,6 +35,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.errors import FerroscreenError, missing_file
+from ferroscreen.provenance import command_line, environment
 from ferroscreen.score.h5write import require_space
 
 SCHEMA = "ferroscreen-score-store"
@@ -41,9 +43,10 @@ SCHEMA_VERSION = 1
 
 #: Store attributes that say how its wells were scored (copied into the provenance of what is made of them).
 SCORING_ATTRS = (
-    "plate", "acquisition", "acquisition_format", "channel", "bundle_path", "bundle_sha256", "bundle_backbone",
-    "precision", "tta", "z_plane", "crop_size", "temperature", "detector", "normalization", "next_scan",
-    "confusion_source", "layout_source", "ferroscreen_version", "created", "updated", "config",
+    "plate", "acquisition", "acquisition_format", "channel", "bundle_path", "bundle_sha256", "bundle_content_sha256",
+    "bundle_backbone", "precision", "tta", "z_plane", "crop_size", "temperature", "detector", "normalization",
+    "next_scan", "confusion_source", "layout_source", "ferroscreen_version", "environment", "command", "created",
+    "created_environment", "created_command", "updated", "config",
 )
 
 #: Frame status codes of ``/frames/status``.
@@ -135,6 +138,26 @@ class PlateStore:
     def classes(self) -> list[str]:
         """Class names, in probability-column order."""
         return list(self.attrs["classes"])
+
+
+def stamp_run(attrs: dict, env: dict | None = None, command: dict | None = None) -> dict:
+    """``attrs`` with the provenance of the run that writes them: its software and command, and a new store's creation.
+
+    ``environment`` (:func:`ferroscreen.provenance.environment`) and ``command``
+    (:func:`~ferroscreen.provenance.command_line`) become this run's, ``env`` and ``command`` when
+    given, else taken now: like ``ferroscreen_version`` and ``updated``, they name the latest run
+    that wrote the store. Attributes without ``created`` are a new store's: ``created`` (now),
+    ``created_environment`` and ``created_command`` (this run's) are added, and a run that continues
+    the store (``attrs`` read from it) keeps them, so a resume under other software records both the
+    first and the latest. A store created before the software was recorded keeps its ``created``
+    alone: its resume adds ``environment`` and ``command``, no ``created_*``.
+    """
+    out = dict(attrs)
+    out["environment"] = environment() if env is None else dict(env)
+    out["command"] = command_line() if command is None else dict(command)
+    if not out.get("created"):
+        out.update(created=now_iso(), created_environment=out["environment"], created_command=out["command"])
+    return out
 
 
 def new_frame_table(frames: pd.DataFrame) -> pd.DataFrame:

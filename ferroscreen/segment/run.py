@@ -29,14 +29,19 @@ Outputs under ``out``:
 ``segment.json``
     Provenance: model name, path, sha256, post-processing, the scale images
     were segmented at (:class:`~ferroscreen.segment.scale.ScaleChoice`),
-    ``ferroscreen_version``, ``created`` (ISO 8601 UTC, when it was written), counts
+    ``ferroscreen_version``, the software the run used (``environment``:
+    :func:`ferroscreen.provenance.environment`, with the git commit when run from a checkout) and how
+    it was started (``command``: ``argv`` and ``cwd``), ``created`` (ISO 8601 UTC, when it was written), counts
     (``n_flagged_fields``: fields read that QC flagged; images that could not be
     read are ``n_failed``, never counted as flagged; ``n_reused`` label images read
     back and ``n_redone`` segmented again by a resumed run).
 ``run.json``
     Written before the first label image: model sha256, scale, the ``diameter``
     setting, ``tta``, the acquisition channel segmented (``channel``; ``null``
-    for image files), ``channel_index`` and z plane. A run that was stopped
+    for image files), ``channel_index`` and z plane; ``environment`` and ``command``
+    of the run that wrote it, and ``created_environment`` and ``created_command``
+    of the one that started the folder (a resume keeps them; a ``run.json``
+    that did not record them stays without). A run that was stopped
     continues with ``resume``: label images already written (each written
     whole: temporary file, then rename) are read back instead of predicted, at
     the recorded scale; the tables are rebuilt from every image. A resume
@@ -80,7 +85,6 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +117,7 @@ from ferroscreen.io.segment_outputs import (
     present_outputs,
 )
 from ferroscreen.json_output import write_json
+from ferroscreen.provenance import command_line, created_now, environment
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, read_z, tiff_z_planes, write_labels
 from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
@@ -443,6 +448,9 @@ def segment_input(
             choice = nm.choose_scale(images, diameter, tile=tile)
         del images
     journaled = earlier is None or earlier.get("label_sources") == SOURCES_FILE
+    env, command = environment(), command_line()
+    first = {"created_environment": env, "created_command": command} if earlier is None else {
+        k: earlier[k] for k in ("created_environment", "created_command") if k in earlier}  # the run that began it
     recorded = _recorded_sources(out / SOURCES_FILE) if earlier is not None else {}
     with _removed_unless_labelled(out, fresh=earlier is None):
         (out / "labels").mkdir(parents=True, exist_ok=True)
@@ -455,7 +463,8 @@ def segment_input(
                                     "diameter_setting": diameter if earlier is None else _diameter_setting(earlier),
                                     "min_size": (params or nm.postprocess).min_size,
                                     "scale": choice.to_dict(),
-                                    **({"label_sources": SOURCES_FILE} if journaled else {})})
+                                    **({"label_sources": SOURCES_FILE} if journaled else {}),
+                                    "environment": env, "command": command, **first})
         rows, obj_tables, failures, reused = [], [], [], 0
         redone, unrecorded, unchecked = 0, 0, 0
         with torch.inference_mode():
@@ -532,6 +541,8 @@ def segment_input(
             "scale": choice.scale,
             "nucleus_diameter_px": choice.image_diameter_px if choice.image_diameter_px is not None else "",
             "z_plane": "" if z_plane is None else z_plane,
+            "environment": env,
+            "command": command,
         }
         if kind == "acquisition":
             keys = ("plate", "well") + (("time_h",) if fields["time_h"].nunique() > 1 else ())
@@ -557,7 +568,9 @@ def segment_input(
             "channel": channel,
             "z_plane": z_plane,
             "ferroscreen_version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "environment": env,
+            "command": command,
+            "created": created_now(),
             "n_images": int(len(fields)),
             "n_nuclei": int(fields["n_nuclei"].sum()) if len(fields) else 0,
             # fields read and flagged; unreadable ones are counted apart (n_failed), not as flagged by QC
@@ -841,7 +854,7 @@ def _write_stores(
     provenance: dict,
 ) -> list[str]:
     """One score store per plate; returns the written paths relative to ``out``."""
-    from ferroscreen.score.store import DONE, FAILED, new_frame_table, write_store
+    from ferroscreen.score.store import DONE, FAILED, new_frame_table, stamp_run, write_store
 
     objs = {t["image"].iloc[0]: t for t in obj_tables if len(t)}
     written = []
@@ -875,7 +888,8 @@ def _write_stores(
         counts = np.bincount(cells["frame"], minlength=len(frames)).astype(np.int64)
         stops = np.cumsum(counts)
         runs = [(i, "nuclei", int(stops[i] - counts[i]), int(stops[i])) for i in range(len(frames)) if counts[i]]
-        attrs = {**provenance, "classes": ["nucleus"], "plate": str(plate)}
+        attrs = stamp_run({**provenance, "classes": ["nucleus"], "plate": str(plate)}, provenance["environment"],
+                          provenance["command"])
         plate_wells = wells[wells["plate"] == plate].reset_index(drop=True)
         path = folder / f"{plate}.h5"
         write_store(
