@@ -34,8 +34,9 @@ ferrostatin-1. Two designs are recognised (column ``design``):
       no replicate variance).
     * **shift**: the EC50 ratio rescued / alone (``shift``) with its interval
       (delta method on the log scale, ``shift_lo``/``shift_hi``; Fieller's
-      on the linear scale beside it), used only when the rescued curve is
-      ``active`` (an inactive curve's EC50 is no potency). Where either EC50's
+      on the linear scale beside it), given only when both curves are
+      ``active`` (an inactive curve's EC50 is no potency: its ``ec50_*``, the
+      shift and its interval are NaN). Where either EC50's
       interval is no Wald one (a profile interval: the EC50 outside the doses;
       open; far plateau undetermined), ``shift_lo``/``shift_hi`` come from the two
       EC50 intervals (:func:`~ferroscreen.analysis.potency.interval_ratio`, at the
@@ -623,20 +624,32 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
                    f"rescue; {mode_txt} neither confirmed nor ruled out")
     else:
         verdict = f"{who} rescue does not confirm {mode_txt} ({effect_txt}; {shift_txt})"
+    if not (base_active and rescued_active):  # an inactive curve's EC50 is no potency: no ratio of potencies
+        shift = lo = hi = f_lo = f_hi = np.nan
     row = {
         "compound": compound, "rescue_agent": agent, "mode": mode, "group": group,
         "readout": readout, "call_alone": a["call"], "call_rescued": r["call"],
-        "ec50_alone": a["ec50"], "ec50_rescued": r["ec50"], "shift": shift,
+        "ec50_alone": a["ec50"] if a["call"] == "active" else np.nan,
+        "ec50_rescued": r["ec50"] if rescued_active else np.nan, "shift": shift,
         "shift_lo": lo, "shift_hi": hi, "fieller_lo": f_lo, "fieller_hi": f_hi,
         "effect_alone": float(a["effect"]), "effect_rescued": float(r["effect"]), "effect_reduction": reduction,
         "confirms": confirms, "verdict": verdict, "design": "curve", "p_value": p,
     }  # fmt: skip
+    row["rescue_concentration"] = _agent_dose(mine, agent)
     if st is not None:
         row.update(concentration=top, alone_source="wells", **{k: st[k] for k in (
             "effect_alone", "effect_rescued", "effect_alone_lo", "effect_alone_hi", "effect_rescued_lo",
             "effect_rescued_hi", "effect_reduction_lo", "effect_reduction_hi", "df", "n_alone", "n_rescued",
             "n_vehicle")})  # fmt: skip
     return row
+
+
+def _agent_dose(mine: pd.DataFrame | None, agent: str) -> float:
+    """The rescue agent's one molar dose across the compound's rescued wells (NaN: none given, or several pooled)."""
+    if mine is None or "rescue_concentration" not in mine.columns:
+        return np.nan
+    doses = mine.loc[mine["rescue_agent"] == agent, "rescue_concentration"].dropna().map(lambda c: float(f"{c:.6g}"))
+    return float(doses.iloc[0]) if doses.nunique() == 1 else np.nan
 
 
 # ----------------------------------------------------------------------------- single-dose design
