@@ -202,11 +202,18 @@ def run_hits(
                 figs[f"volcano_{key}.png"] = kp.volcano(genes, key)
             if n_replicates(result.wells) > 1:  # one replicate: nothing to compare, no plot
                 figs["replicates.png"] = replicate_figure(result.wells, result.concordance, keys[0])
-            for plate in sorted(result.wells["plate"].unique())[:8]:
-                name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(plate)).strip("._") or "plate"  # safe as a file name
-                figs[f"plate_{name}_fc_{keys[0]}.png"] = kp.plate_heatmap(result.wells, f"fc_{keys[0]}", plate)
             for name, fig in figs.items():
                 fig.savefig(outputs.path(name), dpi=110, format="png")
-            summary["plots"] = sorted(figs)
+            plots = list(figs)
+            for plate in sorted(result.wells["plate"].unique()):  # every plate, each saved as drawn (213 plates)
+                name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(plate)).strip("._") or "plate"  # safe as a file name
+                name, n = f"plate_{name}_fc_{keys[0]}.png", 1
+                while name in plots:  # two plate names alike once made safe ("LIB 1", "LIB_1")
+                    n += 1
+                    name = re.sub(r"(~\d+)?_fc_", f"~{n}_fc_", name, count=1)
+                kp.plate_heatmap(result.wells, f"fc_{keys[0]}", plate).savefig(outputs.path(name), dpi=110,
+                                                                              format="png")
+                plots.append(name)
+            summary["plots"] = sorted(plots)
         write_json(outputs.path("hits.json"), summary)  # strict JSON: a missing value is null, never NaN
     return result

@@ -559,3 +559,14 @@ def test_date_names_note_gives_the_symbols_it_found_as_its_example():
 
     note = _date_names_note(pd.Series(["PLK1", "2024-09-07 00:00:00"]), None, "lib.csv")
     assert "(SEPTIN7: Excel leaves them alone)" in note and "MARCHF1" not in note
+
+
+def test_run_hits_draws_every_plate(tmp_path):
+    """A heat map per plate, past eight (a genome-wide screen has 213), as the report draws them."""
+    wells, layout = make_screen(n_plates=9)
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    layout.to_csv(tmp_path / "layout.csv")
+    run_hits(tmp_path / "wells.csv", tmp_path / "out", layout_path=tmp_path / "layout.csv")
+    maps = sorted(p.name for p in (tmp_path / "out").glob("plate_*_fc_count.png"))
+    assert maps == [f"plate_REP{i}_fc_count.png" for i in range(1, 10)]
+    assert set(maps) <= set(json.loads((tmp_path / "out" / "hits.json").read_text())["plots"])
