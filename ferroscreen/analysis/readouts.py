@@ -74,12 +74,16 @@ vehicle wells of the same plate and group (e.g. the same seeding density):
 ``viability``
     ``n_cells_end`` over the mean vehicle ``n_cells_end``;
 ``dip_rel``
-    ``dip_rate`` over the mean vehicle ``dip_rate``;
+    ``dip_rate`` over the mean vehicle ``dip_rate``; NaN where that rate is not above 0, or the
+    vehicle's fold change (below) is below :data:`MIN_VEHICLE_FOLD`;
 ``gr``
     the GR value (Hafner et al. 2016) at the endpoint,
     ``2 ** (log2(x/x0) / log2(xv/xv0)) - 1``, with ``x0`` the well's own
     time-zero count and ``xv/xv0`` the vehicle wells' mean fold change (over the
-    vehicle wells with both counts); NaN without a time-zero count.
+    vehicle wells with both counts); NaN without a time-zero count, and NaN (named in a note)
+    where the vehicle grew less than :data:`MIN_VEHICLE_FOLD`-fold from time zero to the endpoint:
+    both divide by the vehicle's growth, and a vehicle that barely grew turns the noise of every
+    count into GR values of hundreds and inactive calls for compounds that kill.
 
 Death fractions are left as measured (the vehicle level is the fitted
 zero-dose plateau of a dose-response curve).
@@ -117,6 +121,22 @@ QC_DEFOCUS, QC_COUNT_OUTLIER = "qc_defocus", "qc_count_outlier"
 #: (``COUNT_FACTOR``, ``COUNT_MIN_DIFF``), repeated because importing ``ferroscreen.score`` loads torch.
 JUMP_FACTOR = 3.0
 JUMP_MIN_CELLS = 10.0
+#: Least fold change of the vehicle wells' mean count from time zero to the endpoint for ``gr`` and
+#: ``dip_rel`` (module docstring): GR divides each well's log2 fold change by the vehicle's, so the noise
+#: of one well's counts is amplified by ``1 / log2(fold)``. In simulation (numpy; scans at 0, 12, 24,
+#: 48, 72 h; multiplicative noise of CV 5, 10, 15 % on each reading; 3, 8 or 16 vehicle wells; 20000
+#: plates each) the median error of a single well's GR at a dose without effect (true GR 1) was, at a
+#: vehicle fold change of 1.5, 0.17-0.19 (CV 5 %), 0.34-0.37 (10 %) and 0.50-0.55 (15 %): at 15 % as large
+#: as the drop a GI50 dose makes (1 -> 0.5), and larger below (1.3-fold: 0.51-0.56 at 10 %, 0.75-0.81
+#: at 15 %; 1.1-fold: 0.69-1.70, with the vehicle's measured fold at or below 1, and GR undefined, in up
+#: to 21 % of plates). At a GI50-like dose the error was 0.25-0.38 at 1.5-fold (10-15 %); at killing
+#: doses (half or 90 % of the cells die) the median stays below 0.12 at any fold, as GR saturates at -1,
+#: but a measured vehicle fold just above 1 sends a well whose count rose a little to GR in the thousands
+#: (9049 on a plate-reader plate whose vehicle grew 1.016-fold). One doubling (2-fold) brings the median
+#: to 0.19-0.32 (CV 10-15 %), but a plate grown for one doubling can measure just below it (1.98-fold at
+#: 24 h on a plate that grew 8-fold in 72 h). The error of ``dip_rel`` at a dose without effect was within
+#: 0.1 of GR's from 1.5-fold up. More vehicle wells hardly help: the treated well's own noise dominates.
+MIN_VEHICLE_FOLD = 1.5
 #: The note ``fit`` gives for tile-mode plates.
 TILE_MODE_NOTE = ("tile mode: n_cells counts tiles, not cells; count readouts left out (" + ", ".join(COUNT_READOUTS)
                   + ")")
@@ -534,7 +554,8 @@ def summarise_wells(
     return pd.concat(parts, ignore_index=True)
 
 
-def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group")) -> pd.DataFrame:
+def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group"),
+                         notes: list[str] | None = None) -> pd.DataFrame:
     """Add ``viability``, ``dip_rel`` and ``gr`` relative to the vehicle wells of each group.
 
     Args:
@@ -542,10 +563,15 @@ def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group")
             that it has a ``role`` column (``vehicle`` marks the controls)
             and the ``group_columns``.
         group_columns: Columns that define which vehicle wells a well is compared with.
+        notes: Receives a line per group (plate and group, at its endpoint) whose ``gr`` and
+            ``dip_rel`` are left out because its vehicle grew less than :data:`MIN_VEHICLE_FOLD`-fold,
+            saying how much it grew, or whose ``dip_rel`` is left out because the vehicle's DIP rate is
+            not above 0.
 
     Returns:
         A copy with the new columns (NaN where a group has no vehicle wells
-        or no counts).
+        or no counts; ``gr`` and ``dip_rel`` also where its vehicle barely grew, see the module
+        docstring).
     """
     out = summary.copy()
     if "n_cells_end" not in out.columns or "role" not in out.columns:
@@ -557,20 +583,45 @@ def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group")
         veh = veh.assign(_v_end_t0=veh["n_cells_end"].where(veh["n_cells_t0"].notna()))
         agg["v_t0"] = ("n_cells_t0", "mean")
         agg["v_end_t0"] = ("_v_end_t0", "mean")
+    if "time_end_h" in veh.columns:
+        agg["v_time"] = ("time_end_h", "max")
     ref = veh.groupby(keys, dropna=False).agg(**agg).reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref["v_fold"] = ref["v_end_t0"] / ref["v_t0"] if "v_t0" in ref.columns else np.nan
+    slow = ref["v_fold"].notna() & ~(ref["v_fold"] >= MIN_VEHICLE_FOLD)  # NaN fold: unknown, not slow
+    if notes is not None:
+        notes.extend(_slow_vehicle_notes(ref, keys, slow))
     merged = out[keys + [c for c in ("n_cells_end", "n_cells_t0", "dip_rate") if c in out]]
-    merged = merged.merge(ref, on=keys, how="left")
+    merged = merged.merge(ref.assign(_slow=slow), on=keys, how="left")
+    grows = ~merged["_slow"].eq(True).to_numpy(bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["viability"] = (merged["n_cells_end"] / merged["v_end"]).to_numpy()
-        out["dip_rel"] = (merged["dip_rate"] / merged["v_dip"]).to_numpy()
+        dip_rel = (merged["dip_rate"] / merged["v_dip"]).to_numpy()
+        out["dip_rel"] = np.where(grows & (merged["v_dip"] > 0).to_numpy(), dip_rel, np.nan)
         if "v_t0" in merged.columns:
             x0 = merged["n_cells_t0"].to_numpy(float)
             fold = merged["n_cells_end"].to_numpy(float) / x0
-            vfold = merged["v_end_t0"].to_numpy(float) / merged["v_t0"].to_numpy(float)
+            vfold = merged["v_fold"].to_numpy(float)
             ratio = np.log2(fold) / np.log2(vfold)
             gr = 2.0**ratio - 1.0
-            gr = np.where((x0 > 0) & (fold > 0) & (vfold > 1), gr, np.nan)
+            gr = np.where((x0 > 0) & (fold > 0) & (vfold > 1) & grows, gr, np.nan)
             out["gr"] = gr
         else:
             out["gr"] = np.nan
     return out
+
+
+def _slow_vehicle_notes(ref: pd.DataFrame, keys: list[str], slow: pd.Series) -> list[str]:
+    """Notes of :func:`normalise_to_vehicle` on the groups whose vehicle barely grew (its ``ref``: one row a group)."""
+    lines = []
+    for i, row in ref.iterrows():
+        what = "plate " + " ".join(str(row[k]) for k in keys if pd.notna(row[k]) and str(row[k]))
+        when = f" to {row['v_time']:g} h" if "v_time" in ref.columns and pd.notna(row["v_time"]) else ""
+        if slow[i]:
+            lines.append(f"{what}: the vehicle grew {row['v_fold']:.3g}-fold from time zero{when}, less than the "
+                         f"{MIN_VEHICLE_FOLD:g}-fold that gr and dip_rel need (they divide by its growth, and "
+                         "noise in the counts would dominate them): both left out there")
+        elif pd.notna(row["v_dip"]) and row["v_dip"] <= 0:
+            lines.append(f"{what}: the vehicle's DIP rate{when and ' up' + when} is {row['v_dip']:.3g} per hour, "
+                         "not above 0 (it stopped growing), so dip_rel (relative to it) is left out there")
+    return lines

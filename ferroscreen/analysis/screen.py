@@ -535,7 +535,7 @@ def analyse_screen(
     used, excluded = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))
     if used.empty:
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
-    annotated = normalise_to_vehicle(used)
+    annotated = normalise_to_vehicle(used, notes=end_notes)
     notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *end_notes, *plates_without_vehicle(annotated),
                                     *pooled_vehicles(annotated), *pooled_rescue_doses(annotated),
                                     rescue_without_agent(annotated, layout)) if n]
@@ -682,7 +682,8 @@ def ec50_over_time(
     tables = []
     for t in times:
         summary = summarise_wells(wells, endpoint_h=t, notes=notes)
-        annotated = normalise_to_vehicle(split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))[0])
+        annotated = normalise_to_vehicle(split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))[0],
+                                         notes=notes)
         use = list(readouts) if readouts else default_readouts(annotated, model)
         doses = dose_response_table(annotated, [r for r in use if r in annotated.columns])
         if doses.empty:
