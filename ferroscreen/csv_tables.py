@@ -1,7 +1,8 @@
 """Reading users' and results' CSV/TSV tables with one-line errors for what breaks them.
 
 :func:`read_csv_table` refuses, naming the file: a path that is missing or a folder,
-a file that is empty, not UTF-8 text or not parseable, and a row whose number of
+a file that is empty, not text (UTF-8, UTF-16 with its byte-order mark, or Windows-1252,
+Excel's "CSV" on Windows) or not parseable, and a row whose number of
 fields differs from the header's (a file cut off mid-row, or a stray delimiter),
 which a plain ``pandas.read_csv`` would fill with missing values or shift into the
 index without a word. Rows that only add empty fields at the end (spreadsheet
@@ -121,15 +122,28 @@ def _thousands_points(table: pd.DataFrame, text: str, sep: str, path: Path, erro
                         f"in the file says which; write {value.replace('.', '')} or {float(value):g}")
 
 
+#: Starts of binary files a table reader is given by mistake: a zip (``.xlsx``), an old Office file, HDF5.
+_BINARY_STARTS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x89HDF\r\n\x1a\n")
+
+
 def decode_table_text(raw: bytes) -> str:
-    """A table file's text: UTF-16 by its byte-order mark (Excel's "Unicode text"), else UTF-8 (BOM allowed).
+    """A table file's text: UTF-16 by its mark, else UTF-8 (BOM allowed), else Windows-1252.
+
+    UTF-16 is Excel's "Unicode text"; Windows-1252 what Excel on Windows saves as "CSV" and "CSV
+    (semicolon)" (``µM``, ``é``).
 
     Raises:
-        UnicodeDecodeError: For bytes that are neither (a binary file, another encoding).
+        UnicodeDecodeError: For bytes that are none of them: a binary file (NUL bytes, a zip, Office or
+            HDF5 file) or bytes Windows-1252 does not define.
     """
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return raw.decode("utf-16")
-    return raw.decode("utf-8-sig")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if raw.startswith(_BINARY_STARTS) or b"\x00" in raw[:65536]:
+            raise
+        return raw.decode("cp1252")
 
 
 def header_names(path: str | Path) -> list[str]:
@@ -190,7 +204,8 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
 
     Raises:
         FerroscreenError: (``error``) One line naming the file: missing, a folder, empty, not
-            UTF-8, unparseable, a row with a different number of fields than the header, or
+            text (UTF-8, UTF-16 with its mark or Windows-1252), unparseable, a row with a different number
+            of fields than the header, or
             (delimiter not a comma) a column of numbers mixing decimal points and commas.
     """
     path = Path(path)
@@ -201,7 +216,7 @@ def read_csv_table(path: str | Path, what: str = "a CSV table", sep: str | None 
     try:
         text = decode_table_text(path.read_bytes())
     except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text (expected {what})") from None
+        raise error(f"{path}: not text (neither UTF-8 nor Windows-1252; expected {what})") from None
     if not text.strip():
         raise error(f"{path}: file is empty (expected {what})")
     if sep is None:

@@ -27,7 +27,8 @@ def test_tables_read(tmp_path, text, expected):
     ("a,b\n1,2\n3\n", "line 3 has 1 fields where the header has 2 (a truncated or broken row)"),
     ("a,b\n1,2\n3,4,5\n", "line 3 has 3 fields where the header has 2"),
     ("", "file is empty (expected a CSV table)"),
-    (b"a,b\n\xff\xfe,1\n", "not UTF-8 text"),
+    (b"a,b\n\x00\xfe,1\n", "not text (neither UTF-8 nor Windows-1252"),
+    (b"PK\x03\x04a,b\n\xfe,1\n", "not text (neither UTF-8 nor Windows-1252"),
     (None, "is a folder, not a CSV table"),
 ])
 def test_broken_tables_are_one_line_errors(tmp_path, content, message):
@@ -133,3 +134,12 @@ def test_a_long_table_whose_text_column_starts_blank_reads_without_a_dtype_warni
         warnings.simplefilter("error")
         table = read_csv_table(path)
     assert table["mode"].iloc[-1] == "apoptosis" and table["mode"].isna().sum() == 400_000
+
+
+def test_a_windows_1252_semicolon_table_reads_as_excel_wrote_it(tmp_path):
+    """Excel's "CSV (semicolon)" on Windows: Windows-1252, decimal commas, CRLF."""
+    path = tmp_path / "t.csv"
+    path.write_bytes("compound;concentration (µM);viability\r\nRSL3 é;0,5;0,93\r\n".encode("cp1252"))
+    table = read_csv_table(path)
+    assert list(table.columns) == ["compound", "concentration (µM)", "viability"]
+    assert table.iloc[0].tolist() == ["RSL3 é", 0.5, 0.93]
