@@ -19,6 +19,7 @@ read: the layout's notes name each one that holds a layout.
 
 from __future__ import annotations
 
+import datetime
 import io
 from pathlib import Path
 
@@ -39,6 +40,29 @@ from ferroscreen.workbooks import cell_text, column_letters, workbook_rows
 def _letters(index: int) -> str:
     """Excel's column letters of a 0-based column index (0 -> A)."""
     return column_letters(index + 1)
+
+
+#: Layout columns that hold names: a date cell there is a name Excel turned into a date.
+NAME_COLUMNS = ("compound", "rescue_agent")
+
+
+def _refuse_date_names(layout: PlateLayout, dates: dict[str, str]) -> None:
+    """Raise for a compound or rescue agent that is a date cell of the workbook (``dates``: text -> its cell).
+
+    Excel stores a gene symbol or compound code typed as ``MARCH1``, ``SEPT2``, ``OCT4`` or ``1-Mar`` as the
+    date it reads in it; the name is gone from the file, so no reading of it can be right.
+    """
+    if not dates:
+        return
+    for column in NAME_COLUMNS:
+        if column not in layout.table.columns:
+            continue
+        for name in dict.fromkeys(layout.table[column].astype(str)):
+            if name in dates:
+                shown, what = name.removesuffix(" 00:00:00"), column.replace("_", " ")
+                raise LayoutError(
+                    f"{dates[name]}: a date ({shown}) where a {what} name belongs; Excel turns names such as "
+                    f"MARCH1, SEPT2 or OCT4 into dates: format the column as Text and type the names again")
 
 
 def _table(path: Path, title: str, rows: list[tuple[int, list[str]]], k: int
@@ -117,8 +141,13 @@ def read_layout_xlsx(
     """
     path = Path(path)
     sheets: dict[str, list[tuple[int, list[str]]]] = {}
+    dates: dict[str, str] = {}  # a date cell's text -> where the first such cell is
     for title, number, cells in workbook_rows(path, LayoutError, fill_merged=True):
-        sheets.setdefault(title, []).append((number, [cell_text(c) for c in cells]))
+        texts = [cell_text(c) for c in cells]
+        sheets.setdefault(title, []).append((number, texts))
+        for j, cell in enumerate(cells):
+            if isinstance(cell, (datetime.date, datetime.time)):
+                dates.setdefault(texts[j], f"{path}: sheet '{title}' cell {_letters(j)}{number}")
     hidden = _hidden_sheets(path)
     passed_over = [title for title, rows in sheets.items() if title in hidden and _holds_layout(rows, title)]
     sheets = {title: rows for title, rows in sheets.items() if title not in hidden}
@@ -165,5 +194,6 @@ def read_layout_xlsx(
             header_where=lambda column, corners=corners: corners.get(column, str(path)), form="xlsx")))
     fmt = PlateFormat.from_n_wells(plate_format) if isinstance(plate_format, int) else plate_format
     layout = combine_layouts(parts, path, "xlsx", fmt)
+    _refuse_date_names(layout, dates)
     layout.notes.extend(f"{path}: sheet '{title}' is hidden: not read" for title in passed_over)
     return layout

@@ -315,3 +315,25 @@ def test_a_zero_dose_needs_no_unit_where_units_are_written_in_the_cells(tmp_path
     with pytest.raises(LayoutError, match="without a unit"):  # any other number still needs one
         read_layout_csv(write(tmp_path, "P1,A1,RSL3,1,sample,,1\n",
                               header="plate_id,well,compound,concentration,role,rescue_agent,replicate\n"))
+
+
+def test_a_gene_symbol_excel_made_a_date_is_refused_naming_its_cell(tmp_path):
+    """MARCH1 typed into Excel is stored as 1 March: the name is gone, so the layout is refused."""
+    import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Layout"
+    sheet.append(["well", "compound", "concentration", "unit", "date"])
+    sheet.append(["A01", "TP53", 1, "uM", datetime.datetime(2026, 11, 2)])  # a date column of its own is fine
+    sheet.append(["A02", datetime.datetime(2026, 3, 1), 1, "uM", datetime.datetime(2026, 11, 2)])
+    book.save(tmp_path / "sirna.xlsx")
+    with pytest.raises(LayoutError) as exc:
+        read_layout(tmp_path / "sirna.xlsx")
+    assert str(exc.value).startswith(f"{tmp_path / 'sirna.xlsx'}: sheet 'Layout' cell B3: a date (2026-03-01) where a "
+                                     "compound name belongs; Excel turns names such as MARCH1")
+    sheet["B3"] = "MARCH1"
+    book.save(tmp_path / "sirna.xlsx")
+    assert list(read_layout(tmp_path / "sirna.xlsx").table["compound"]) == ["TP53", "MARCH1"]
