@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 from ferroscreen import __version__
-from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, call_hits
+from ferroscreen.analysis.knockdown import READOUT_EFFECTS, HitResult, ThresholdError, call_hits
 from ferroscreen.analysis.results_workbook import software_rows
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256
@@ -154,6 +154,8 @@ def run_hits(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             result = call_hits(wells, layout, source=where, **kwargs)
+    except ThresholdError:
+        raise  # about an argument: it names no file
     except FerroscreenError as exc:
         if any(str(p) in str(exc) for p in [*sources, *layout_paths]):  # the message names its file already
             raise

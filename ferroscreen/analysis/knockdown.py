@@ -51,9 +51,9 @@ Steps, per plate:
    row/column effects, and with them real biology when genes or doses run
    along rows or columns, so a warning is raised when the layout looks like
    that (see :func:`layout_runs_along_lines`). A plate the polish cannot judge
-   (fewer than ``min_samples_for_z`` sample wells, a row or column holding fewer
-   than three, most residuals exactly 0: :func:`bscore`) is scored by z instead,
-   said in a warning naming the plate and why.
+   (fewer than ``min_samples_for_z`` sample wells, a row or column holding one or
+   two, most residuals exactly 0: :func:`bscore`) is scored by z instead, said in
+   a warning naming the plate and why; a row or column with no value is left out.
 
 Per gene (over its wells, usually replicates on different plates):
 
@@ -64,7 +64,9 @@ Per gene (over its wells, usually replicates on different plates):
   Benjamini-Hochberg q over genes, per readout;
 * **published thresholds** (Aits lab): ``fc_count < 0.5`` (fewer nuclei) and
   ``fc_area > 1.7`` (larger nuclei); ``fc_count < 0.1`` is labelled lethal;
-* **z/FDR calls**: ``q < fdr`` with ``|median z| >= z_threshold``;
+* **z/FDR calls**: ``q < fdr`` with the median z at least ``z_threshold`` in the readout's effect direction
+  (:data:`READOUT_EFFECTS`: ``z_count <= -z_threshold``, ``z_area >= z_threshold``); ``hit`` is any threshold or
+  FDR call of any readout (neither FDR-controlled as a whole: BH runs per readout);
 * QC flags carried from the wells (fields flagged by segmentation QC; ``few_nuclei``: a well
   holding fewer than :data:`~ferroscreen.analysis.knockdown_qc.MIN_NUCLEI_FOR_MORPHOLOGY` (20) nuclei, whose
   nuclear area takes no part: the mean size of a nucleus or two is no reading; checked only where the table
@@ -93,10 +95,12 @@ the count (or viability) alone: a lethal control leaves too few nuclei to measur
 the area row reports its statistics without a window flag. On every readout, the sample wells
 are checked against the controls and the plate's edge (:mod:`~ferroscreen.analysis.knockdown_qc`):
 ``controls_off`` when their median fold change lies beyond 1.5x either way, ``edge_effect`` when
-an outer row or column's median lies outside 0.8-1.25x the inner wells', each with a warning.
+an outer row or column's median lies outside 0.8-1.25x the inner wells' (on each plate's own format:
+:func:`~ferroscreen.analysis.knockdown_qc.plate_formats`), each with a warning.
 Flagged plates are reported, never dropped, but for ``no_control_signal``: a plate whose
-non-targeting wells read 0 (or nothing) on a readout has nothing to normalise it by and takes no
-part in its calls (a warning names it); every plate so is an error.
+non-targeting wells read 0 (or nothing) on a readout, or whose data hold no row of the wells its layout
+marks non-targeting, has nothing to normalise it by and takes no part in its calls (a warning names it);
+every plate so is an error.
 """
 
 from __future__ import annotations
@@ -112,6 +116,7 @@ from scipy import special, stats
 
 from ferroscreen.analysis.count_null import count_excess, count_power, fit_count_skew
 from ferroscreen.analysis.dose_tables import exclusion_note
+from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.analysis.knockdown_qc import (
     MIN_NUCLEI_FOR_MORPHOLOGY,
     controls_off_said,
@@ -122,6 +127,7 @@ from ferroscreen.analysis.knockdown_qc import (
     normalisers_kept_said,
     nuclei_in_well,
     null_calibrated,
+    plate_formats,
     polished_ratios,
     sample_checks,
 )
@@ -135,6 +141,7 @@ __all__ = [
     "NON_TARGETING_NAMES",
     "READOUT_EFFECTS",
     "HitResult",
+    "ThresholdError",
     "benjamini_hochberg",
     "bscore",
     "bscore_problem",
@@ -354,9 +361,11 @@ def bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int = 10
     number of wells), which would otherwise shrink it. Residual over MAD is then given as the standard-normal
     quantile of its two-sided tail among those of seeded N(0, 1) grids with the same wells
     (:func:`~ferroscreen.analysis.knockdown_qc.null_calibrated`): on Gaussian noise B-scores have SD 1 and
-    normal tails, so ``2 * norm.sf(|B|)`` is their p-value. A grid the polish cannot judge gets NaN everywhere:
-    a row or column holding fewer than :data:`MIN_BSCORE_LINE_WELLS` wells with a value (a partly filled
-    plate), or one where half or more of the residuals are such zeros (:func:`bscore_problem` says why).
+    normal tails, so ``2 * norm.sf(|B|)`` is their p-value. A row or column none of whose wells has a value (a
+    lethal gene along a row has no nuclear area; a row not imaged) takes no part: the polish runs over the others.
+    A grid the polish cannot judge gets NaN everywhere: a row or column holding some but fewer than
+    :data:`MIN_BSCORE_LINE_WELLS` wells with a value (a partly filled plate), or one where half or more of the
+    residuals are such zeros (:func:`bscore_problem` says why).
 
     Args:
         values: One value per well (NaN ignored).
@@ -392,7 +401,7 @@ def _bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int) ->
                          f"{MIN_BSCORE_LINE_WELLS} of them ({name}{'s' if len(thin) > 1 else ''} {said}{more}: a "
                          f"partly filled plate?), and median polish needs {MIN_BSCORE_LINE_WELLS} or more in every "
                          f"row and column")
-    grid = df.pivot_table(index="r", columns="c", values="v", aggfunc="mean")
+    grid = read.pivot_table(index="r", columns="c", values="v", aggfunc="mean")  # no line without a value
     ratio, zero = polished_ratios(grid.to_numpy(float)[None], n_iter)
     ratio, zero = ratio[0], zero[0]
     n_res = int(np.isfinite(grid.to_numpy(float)).sum())
@@ -402,9 +411,9 @@ def _bscore(values: pd.Series, rows: pd.Series, cols: pd.Series, n_iter: int) ->
     if not np.isfinite(ratio).any():
         return nan, "the residuals of the median polish have no spread (MAD 0)"
     b = null_calibrated(ratio, n_iter)
-    res = pd.DataFrame(b, index=grid.index, columns=grid.columns)
-    r = np.array([res.at[a, b_] for a, b_ in zip(df["r"], df["c"], strict=True)])
-    return pd.Series(np.where(np.isfinite(df["v"].to_numpy()), r, np.nan), index=values.index), ""
+    at_r, at_c = grid.index.get_indexer(df["r"]), grid.columns.get_indexer(df["c"])
+    on = np.isfinite(df["v"].to_numpy()) & (at_r >= 0) & (at_c >= 0)
+    return pd.Series(np.where(on, b[np.maximum(at_r, 0), np.maximum(at_c, 0)], np.nan), index=values.index), ""
 
 
 def layout_runs_along_lines(
@@ -585,8 +594,33 @@ def _assign_replicates(df: pd.DataFrame, layout, own_replicates: bool) -> tuple[
                                                                   else "")
     if not ordered:
         return df, f"replicate of each plate from its name: {shown}"
-    return df, (f"replicate of each plate: {shown}; where the plates of a library plate do not name theirs "
-                f"(_rep1, _rep2) they are numbered in the order of their names")
+    return df, f"replicate of each plate: {shown}; " + "; ".join(_numbered_said(groups, ordered, named, layout))
+
+
+def _numbered_said(groups: dict[str, list[str]], ordered: list[str], named: dict, layout) -> list[str]:
+    """Why :func:`_assign_replicates` numbered the plates of library plates ``ordered`` in the order of their names.
+
+    Some plates give no replicate in their names; or all do, but two of one library plate give the same (the plates
+    of two libraries sharing a one-plate layout: ``LIB01_rep1`` and ``LIB02_rep1`` both replicate 1 of its plate).
+    """
+    unnamed = [lib for lib in ordered if any(not named[p] for p in groups[lib])]
+    said = ["where the plates of a library plate do not name theirs (_rep1, _rep2) they are numbered in the order "
+            "of their names"] if unnamed else []
+    for lib in [lib for lib in ordered if lib not in unnamed][:3]:
+        first: dict[int, list[str]] = {}
+        for p in groups[lib]:
+            first.setdefault(named[p][1], []).append(p)
+        rep, same = next((r, ps) for r, ps in first.items() if len(ps) > 1)
+        same_said = " and ".join(same[:3]) + (" and more" if len(same) > 3 else "")
+        if layout is not None and len(layout.plate_ids) <= 1:
+            said.append(f"the one plate of the layout ({lib}) is every data plate's map, and their names give "
+                        f"replicate {rep} more than once ({same_said}), so the {len(groups[lib])} plates are "
+                        f"numbered in the order of their names (a layout plate per library plate keeps the names' "
+                        f"replicates)")
+        else:
+            said.append(f"the plates of {'layout' if layout is not None else 'library'} plate {lib} name replicate "
+                        f"{rep} more than once ({same_said}), so they are numbered in the order of their names")
+    return said
 
 
 def _plates_by_genes(df: pd.DataFrame, plates: list[str]) -> dict[str, str]:
@@ -718,6 +752,36 @@ def _unread_wells_notes(read_wells: pd.DataFrame, layout, data_file) -> list[str
     return notes
 
 
+def _controls_not_read(layout, plate: str, read_wells: pd.DataFrame, control_names: tuple[str, ...]) -> str:
+    """Why data plate ``plate`` has no non-targeting well left though its layout lists some ("" when it lists none).
+
+    The layout's control wells (:func:`_is_control`; not role empty) the data holds no row for, and those it
+    holds but that are excluded. ``read_wells``: the data's ``plate, well`` pairs.
+    """
+    if layout is None:
+        return ""
+    lt = layout.table
+    pid = layout.plate_ids[0] if len(layout.plate_ids) == 1 else layout.plate_id_for(plate)
+    mine = lt[(lt["plate_id"].astype(str) == str(pid)) & (lt["role"].astype(str) != "empty")]
+    listed = mine.loc[_is_control(pd.DataFrame({"gene": mine["compound"], "role": mine["role"]}), control_names)
+                      .to_numpy(bool), "well"]
+    if listed.empty:
+        return ""
+    held = set(read_wells.loc[read_wells["plate"].astype(str) == plate, "well"])
+    absent = [w for w in listed if w not in held]
+    excluded = [w for w in listed if w in held]
+
+    def shown(wells: list[str]) -> str:
+        return ", ".join(wells[:6]) + (f" and {len(wells) - 6} more" if len(wells) > 6 else "")
+
+    said = f"the layout's {len(listed)} non-targeting well(s) "
+    if not excluded:
+        return said + f"({shown(absent)}) have no rows in the data"
+    if not absent:
+        return said + f"({shown(excluded)}) are all excluded"
+    return said + f"have no rows in the data ({shown(absent)}) or are excluded ({shown(excluded)})"
+
+
 def _over_start(ends: pd.DataFrame, starts: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """``ends`` with each readout column divided by the same well's reading in ``starts`` (NaN where not above 0)."""
     keys = [k for k in ("plate", "well") if k in ends.columns]
@@ -778,24 +842,26 @@ _ARGUMENTS = {
     "area_threshold": (lambda v: v >= 1, "a fold change of 1 or more: the nuclear area over the controls' above "
                                          "which a gene is a hit, 1.7 for 70 % larger"),
     "z_threshold": (lambda v: v >= 0, "a |z| of 0 or more"),
-    "fdr": (lambda v: 0 < v < 1, "a false discovery rate in (0, 1), 0.05 for 5 %"),
+    "fdr": (lambda v: 0 < v <= 1, "a false discovery rate in (0, 1], 0.05 for 5 %"),  # 1: every q below 1 passes
 }
+
+
+class ThresholdError(AnalysisInputError):
+    """A threshold of :func:`call_hits` that is no number of its kind: about an argument, so naming no file."""
 
 
 def _check_arguments(**values) -> None:
     """Refuse a threshold of :func:`call_hits` that is no number of its kind (:data:`_ARGUMENTS`).
 
     Raises:
-        AnalysisInputError: One line naming the argument, its value and what it takes.
+        ThresholdError: One line naming the argument, its value and what it takes (no file).
     """
-    from ferroscreen.analysis.inputs import AnalysisInputError
-
     for name, value in values.items():
         ok, said = _ARGUMENTS[name]
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise AnalysisInputError(f"{name} {value!r} is not a number; it is {said}")
+            raise ThresholdError(f"{name} {value!r} is not a number; it is {said}")
         if not (np.isfinite(value) and ok(float(value))):
-            raise AnalysisInputError(f"{name} {float(value):g} is not {said}")
+            raise ThresholdError(f"{name} {float(value):g} is not {said}")
 
 
 def _table_roles(wells: pd.DataFrame, line, source) -> pd.Series:
@@ -810,7 +876,6 @@ def _table_roles(wells: pd.DataFrame, line, source) -> pd.Series:
         AnalysisInputError: One line naming each role that is none of these (with the first row holding it and
             how many rows do) and the roles there are.
     """
-    from ferroscreen.analysis.inputs import AnalysisInputError
     from ferroscreen.errors import LayoutError
     from ferroscreen.plate.layout_records import ROLES_SAID, LayoutRecord, UnsaidControl, record_role
 
@@ -915,13 +980,15 @@ def call_hits(
         judge that by.
 
     Raises:
-        AnalysisInputError: A threshold that is no number of its kind (``count_threshold`` and
-            ``lethal_threshold`` in (0, 1], ``area_threshold`` 1 or more, ``z_threshold`` 0 or more, ``fdr`` in
-            (0, 1)), naming the argument; without a layout, a ``role`` the layout readers would refuse.
+        ThresholdError: A threshold that is no number of its kind (``count_threshold``, ``lethal_threshold``
+            and ``fdr`` in (0, 1], ``area_threshold`` 1 or more, ``z_threshold`` 0 or more), naming the argument
+            and no file (an :class:`~ferroscreen.analysis.inputs.AnalysisInputError`).
+        AnalysisInputError: Without a layout, a ``role`` the layout readers would refuse.
         FerroscreenError: Missing columns; a row without a plate (an ``AnalysisInputError`` naming the rows);
             a well with two rows (tables without a ``plate`` column are one plate: said, with the fix);
-            a plate most of whose wells the layout does not list; a plate without control wells (naming the
-            layout file and the plate's most frequent names); a readout no plate's controls read (median 0).
+            a plate most of whose wells the layout does not list; a plate without control wells in the layout
+            or table (naming that file and the plate's most frequent names); a readout no plate's controls read
+            (median 0, or every plate's control rows missing from the data).
     """
     from ferroscreen.plate.wells import well_to_rowcol
 
@@ -1093,7 +1160,8 @@ def call_hits(
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()
         ctrl = g["is_control"]
-        if not ctrl.any():
+        unread = "" if ctrl.any() else _controls_not_read(layout, str(plate), read_wells, control_names)
+        if not ctrl.any() and not unread:  # the layout lists none: a wrong map (its lost controls: no signal below)
             where = _layout_file(layout, plate) if layout is not None else data_file(plate)
             raise FerroscreenError(_said(
                 where, f"plate {plate}: no non-targeting control wells (role neg_ctrl or a gene named like "
@@ -1109,8 +1177,8 @@ def call_hits(
                 x = x.where(~thin[g.index])
             ref = float(np.nanmedian(x[ctrl])) if np.isfinite(x[ctrl]).any() else np.nan
             if not ref > 0:  # nothing to normalise by: the readout of this plate takes no part
-                why = (f"median {col} of control wells is {ref:g} (not above 0)" if np.isfinite(ref)
-                       else f"no non-targeting control well has a reading of {col}")
+                why = unread or (f"median {col} of control wells is {ref:g} (not above 0)" if np.isfinite(ref)
+                                 else f"no non-targeting control well has a reading of {col}")
                 silent.setdefault(key, []).append((str(plate), why))
                 no_signal.setdefault(why, []).append(key)
                 for name in ("fc", "log2fc", "z") + (("b",) if use_bscore else ()):
@@ -1225,10 +1293,8 @@ def call_hits(
         "plate_scores": {p: {k: null.score for (q, k), null in nulls.items() if q == p}
                          for p in sorted({q for q, _ in nulls})},
     }
-    fmt = PlateFormat.of_layout(list(read_wells["well"].astype(str).unique()))
-    if layout is not None and layout.plate_format.n_wells > fmt.n_wells:
-        fmt = layout.plate_format
-    qc = control_qc(out, list(readouts), plate_format=fmt)
+    formats = plate_formats(read_wells, layout)  # each plate's own: a run may mix 96- and 384-well plates
+    qc = control_qc(out, list(readouts), plate_format=formats)
     own = ("no_pos_ctrl", "no_control_signal", "controls_off", "edge_effect")  # no_pos_ctrl: a plate may have none
     for row in qc.itertuples(index=False):
         flags = row.flags.split(";")
@@ -1241,7 +1307,7 @@ def call_hits(
             msgs.append(controls_off_said(row.plate, row.readout, row.median_sample_fc))
         if "edge_effect" in flags:
             on = out[out["plate"] == row.plate]
-            lines = sample_checks(on, row.readout, fmt)
+            lines = sample_checks(on, row.readout, formats.get(str(row.plate)))
             msgs.append(edge_effect_said(row.plate, row.readout, lines["edge_lines"], use_bscore))
     return HitResult(genes, out, replicate_concordance(out, lethal_threshold), msgs, params, qc, notes)
 
@@ -1443,16 +1509,18 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2, plate_
     (the count's or viability's pos_ctrl band clear of the non-targeting wells' and above it, Z′ >= 0:
     :func:`~ferroscreen.analysis.qc.inverted_window`) Z′ and robust Z′ are NaN: their formula takes the gap's
     size alone. Bands that overlap either way round are ``no_window``, Z′ shown. ``median_sample_fc`` and
-    ``edge_ratio``: :func:`~ferroscreen.analysis.knockdown_qc.sample_checks`, on the plate's ``plate_format`` (a
-    :class:`~ferroscreen.plate.wells.PlateFormat`; default the smallest holding the wells; without a ``well``
-    column, no edge check).
+    ``edge_ratio``: :func:`~ferroscreen.analysis.knockdown_qc.sample_checks`, on the plate's format:
+    ``plate_format``, one :class:`~ferroscreen.plate.wells.PlateFormat` for every plate or a dict of each plate's
+    (:func:`~ferroscreen.analysis.knockdown_qc.plate_formats`); a plate it does not give takes the smallest
+    holding its own wells; without a ``well`` column, no edge check.
     """
     from ferroscreen.analysis.qc import control_stats, inverted_window
 
-    fmt = plate_format or (PlateFormat.of_layout(list(wells["well"].astype(str).unique())) if "well" in wells
-                           else None)
     rows = []
     for plate, g in wells.groupby("plate", sort=True):
+        fmt = plate_format.get(str(plate)) if isinstance(plate_format, dict) else plate_format
+        if fmt is None and "well" in g:
+            fmt = PlateFormat.of_layout(list(g["well"].astype(str).unique()))
         pos = g["role"].astype(str) == "pos_ctrl"
         for key in keys:
             values = g[f"fc_{key}"].to_numpy(float)

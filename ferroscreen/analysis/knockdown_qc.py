@@ -126,6 +126,27 @@ def sample_checks(plate: pd.DataFrame, key: str, plate_format: PlateFormat | Non
     return out
 
 
+def plate_formats(read_wells: pd.DataFrame, layout=None) -> dict[str, PlateFormat]:
+    """Each data plate's format, for its edge check: a run may mix 96- and 384-well plates.
+
+    The smallest plate (at least 96 wells) holding the plate's wells in the data (``read_wells``: ``plate, well``)
+    and, with a ``layout``, the wells its layout plate lists, and no smaller than the format the layout gives that
+    plate (its own file's, or a one-plate layout's). One format for all would read a 96-well plate's row H and
+    column 12 as inner wells of a 384-well plate.
+    """
+    out = {}
+    for plate, g in read_wells.groupby(read_wells["plate"].astype(str), sort=True):
+        wells, least = list(g["well"].astype(str)), None
+        if layout is not None and len(layout.plate_ids) <= 1:
+            least = layout.plate_format
+        elif layout is not None and (pid := layout.plate_id_for(plate)) is not None:
+            wells += list(layout.table.loc[layout.table["plate_id"].astype(str) == pid, "well"].astype(str))
+            least = layout.plate_formats.get(pid)
+        fmt = PlateFormat.of_layout(sorted(set(wells)))
+        out[plate] = least if least is not None and least.n_wells > fmt.n_wells else fmt
+    return out
+
+
 def controls_off_said(plate: str, key: str, median_fc: float) -> str:
     """The warning on a plate flagged ``controls_off``."""
     return (f"plate {plate}, {key}: controls_off: its sample wells' median reads {median_fc:.2f}x its non-targeting "
@@ -146,7 +167,8 @@ def edge_effect_said(plate: str, key: str, lines: list[tuple[str, float]], use_b
 def no_control_signal_said(plate: str, readouts_said: str, why: str) -> str:
     """The warning on a plate whose non-targeting wells give nothing to normalise by (flag ``no_control_signal``)."""
     return (f"plate {plate}{readouts_said}: no_control_signal: {why} (a failed transfection or imaging of the "
-            f"controls?): this plate takes no part in the calls of that readout; the other plates are called")
+            f"controls?): this plate takes no part in the calls{' of that readout' if readouts_said else ''}; the "
+            f"other plates are called")
 
 
 def polished_ratios(grids: np.ndarray, n_iter: int) -> tuple[np.ndarray, np.ndarray]:
