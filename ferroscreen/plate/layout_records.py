@@ -579,7 +579,10 @@ def layout_from_records(
     header, records = _without_unnamed_columns(header, records)
     twice = next((h for k, h in enumerate(header) if h in header[:k]), None)
     if twice is not None:
-        raise LayoutError(f"{at(twice)}: column '{twice}' appears twice in the header")
+        first, second = [k for k, h in enumerate(header) if h == twice][:2]
+        merged = (" (a header cell merged over two columns, as over a value and its unit? give each column "
+                  "its own name)") if form == "xlsx" and second == first + 1 else ""
+        raise LayoutError(f"{at(twice)}: column '{twice}' appears twice in the header{merged}")
     if not any(is_layout_column(h) for h in header):  # before the columns' checks: maybe a plate read
         raise NotALayout(f"{at()}: no layout column besides the wells (compound, concentration, role, mode...; "
                          f"header: {', '.join(header)})")

@@ -156,6 +156,22 @@ def test_a_column_named_twice_is_refused(tmp_path):
         read_layout_csv(write(tmp_path, "A1,X,Y\n", header="well,compound,compound\n", name="twice.csv"))
 
 
+def test_a_header_cell_merged_over_two_columns_is_said_to_be_one(tmp_path):
+    """Excel's merged 'Concentration' over a value column and a unit column reads as the name twice."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Well", "Compound", "Concentration", None])
+    sheet.merge_cells("C1:D1")
+    sheet.append(["A1", "RSL3", 1, "uM"])
+    book.save(tmp_path / "merged.xlsx")
+    with pytest.raises(LayoutError) as exc:
+        read_layout(tmp_path / "merged.xlsx")
+    assert str(exc.value).endswith("column 'Concentration' appears twice in the header (a header cell merged over "
+                                   "two columns, as over a value and its unit? give each column its own name)")
+
+
 def test_layouts_as_labs_write_them(tmp_path):
     """Compound columns under other names, vehicle and control names, empty-well markers, R's NA, untreated
     controls written as dose 0 without a compound, molar units written out."""
