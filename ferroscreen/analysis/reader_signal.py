@@ -5,7 +5,9 @@ to the viable cells plus a background that the medium and the reagent give witho
 layout's ``empty`` wells (role ``empty``: no cells) that hold a reading are the blanks: their
 median, per plate and read time, is subtracted from every well of that plate and time (the median,
 so that one unfilled or splashed blank does not move it). Without blanks the signal is taken as it
-is, and the fitted lower plateau carries the background.
+is, and the fitted lower plateau carries the background. Control wells the reader wrote saturated
+(``OVER``: missing readings, the brightest left out) are said per plate: the level everything is
+normalised to is then biased low.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ferroscreen.plate import PlateLayout
 
 #: A blank above this share of the vehicle signal is said to be suspicious.
 HIGH_BLANK = 0.5
+#: The control roles whose saturated wells are said (the role normalised to first).
+_CONTROL_ROLES = ("vehicle", "neg_ctrl", "pos_ctrl", "empty")
 _DEAD_SIGNAL = re.compile(r"sytox|cytotox|celltox|propidium|\bpi\b|ldh|toxilight|dead|lactate", re.I)
 
 
@@ -31,6 +35,40 @@ def _read_wells_of_role(table: pd.DataFrame, layout: PlateLayout, role: str) -> 
     return mask & np.isfinite(table["value"].to_numpy(float))
 
 
+def saturated_controls(table: pd.DataFrame, layout: PlateLayout, top_role: str = "vehicle") -> list[str]:
+    """One note per plate on whose control wells (:data:`_CONTROL_ROLES`) the reader wrote a saturated reading.
+
+    ``table``'s ``saturated`` column (:func:`~ferroscreen.io.plate_reader.plate_reads_table`) marks the
+    readings written ``OVER``, read as missing: the control's brightest wells are left out, so its level
+    is biased low; ``top_role``'s is what every reading is normalised to. No notes without the column.
+    """
+    if "saturated" not in table.columns or not table["saturated"].fillna(False).astype(bool).any():
+        return []
+    kinetic = table["time_h"].nunique() > 1
+    roles = [top_role, *(r for r in _CONTROL_ROLES if r != top_role)]
+    notes = []
+    for plate, rows in table.groupby("plate", sort=False):
+        over = set(rows.loc[rows["saturated"].fillna(False).astype(bool), "well"])
+        plate_layout = layout.for_plate(str(plate))
+        counts = [(role, len(wells & over), len(wells)) for role in roles
+                  if (wells := set(plate_layout.wells_with_role(role)) & set(rows["well"]))]
+        counts = [c for c in counts if c[1]]
+        if not counts:
+            continue
+        said = " and ".join(f"{n} of {total} {role}" for role, n, total in counts)
+        measure = "dead fraction" if top_role == "pos_ctrl" else "viability"
+        biased = [role for role, _, _ in counts]
+        if biased[0] == top_role:
+            why = (f"the {top_role} level every {measure} is relative to is biased low (its brightest wells are left "
+                   f"out), and every {measure} high" + (f"; so is the {', '.join(biased[1:])} level" if biased[1:]
+                                                        else ""))
+        else:
+            why = f"the {', '.join(biased)} level is biased low (its brightest wells are left out)"
+        notes.append(f"plate {plate}: {said} wells saturated (OVER){' in a read' if kinetic else ''}, read as "
+                     f"missing: {why}; lower the reader's gain and read again")
+    return notes
+
+
 def subtract_blank(
     table: pd.DataFrame, layout: PlateLayout | None, top_role: str = "vehicle"
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -40,10 +78,22 @@ def subtract_blank(
     same time; values are left as they are where a plate and time has none. The note gives the
     blank's share of the ``top_role`` wells' mean signal (``vehicle`` for a viability signal, or
     ``neg_ctrl`` where the layout has no vehicle wells, as an siRNA plate; ``pos_ctrl`` for a dead-cell
-    one) and flags a share above :data:`HIGH_BLANK`; a blank at or above it is refused.
+    one) and flags a share above :data:`HIGH_BLANK`; a blank at or above it is refused. A ``saturated``
+    column (a plate reader's ``OVER`` readings) is taken out of the table, and the notes begin with
+    :func:`saturated_controls`'.
     """
     if layout is None:
-        return table, []
+        return table.drop(columns="saturated", errors="ignore"), []
+    if not layout.wells_with_role(top_role) and top_role == "vehicle":  # an siRNA layout: the non-targeting wells
+        top_role = "neg_ctrl"  # carry the full signal
+    said = saturated_controls(table, layout, top_role)
+    table = table.drop(columns="saturated", errors="ignore")
+    out, notes = _subtracted(table, layout, top_role)
+    return out, [*said, *notes]
+
+
+def _subtracted(table: pd.DataFrame, layout: PlateLayout, top_role: str) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`subtract_blank`'s work, its ``top_role`` the one the layout has."""
     out = table.assign(value=pd.to_numeric(table["value"], errors="coerce").astype(float))  # integer counts too
     blank = _read_wells_of_role(out, layout, "empty")
     if not blank.any():
@@ -55,8 +105,6 @@ def subtract_blank(
     out = out.join(level, on=keys)
     has = out["_blank"].notna()
     top_wells = set(layout.wells_with_role(top_role))
-    if not top_wells and top_role == "vehicle":  # an siRNA layout: the non-targeting wells carry the full signal
-        top_role, top_wells = "neg_ctrl", set(layout.wells_with_role("neg_ctrl"))
     veh_mean = out.loc[out["well"].isin(top_wells) & ~blank, "value"].mean()
     out.loc[has, "value"] = out.loc[has, "value"] - out.loc[has, "_blank"]
     out = out.drop(columns="_blank")

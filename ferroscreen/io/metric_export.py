@@ -22,7 +22,11 @@ What real exports add and how it is read:
 * per-image columns (``B2, Image 1``, ``B2, Image 2``) are averaged per well and
   time (noted), giving the well value IncuCyte itself reports;
 * numbers written with a decimal comma (``15,7``: exports from European
-  locales) are read as decimals when the file is not comma-separated;
+  locales) are read as decimals when the file is not comma-separated; there the
+  values and elapsed times show, the file as a whole, which mark is the decimal
+  one (:func:`~ferroscreen.decimal_marks.decimal_mark`): ``1.234,5`` and ``0,5``
+  make ``1.234`` a thousand, ``0.523`` makes it a one; where nothing says, a
+  ``;`` file's ``1.234`` and a tab-separated file's ``1,234`` are refused;
 * UTF-8 (with or without byte-order mark), UTF-16 and Latin-1 files.
 
 Columns named by a plate-map group label instead of a well are refused with a
@@ -40,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ferroscreen.decimal_marks import decimal_mark, either_way, notation, read_number
 from ferroscreen.errors import AcquisitionError, WellError
-from ferroscreen.plate.units import decimal_point
 from ferroscreen.plate.wells import normalize_well
 
 _DATE_FORMATS = (
@@ -154,21 +158,48 @@ def looks_like_metric_export(path: Path) -> bool:
                for line in _decode_text(head).splitlines()[:60])
 
 
-def _number(text: str, decimal_comma: bool) -> float:
-    """``text`` as a float (``''`` -> NaN; ``15,7`` -> 15.7 when ``decimal_comma``); ValueError otherwise."""
+def _number(text: str, mark: str) -> float:
+    """``text`` as a float (``''`` -> NaN); ValueError otherwise.
+
+    ``mark`` is the file's decimal mark: ``''`` for a comma-separated file (points only), else ``,`` or
+    ``.``, which reads ``15,7``, ``1.234,5`` and ``1,234.5`` as they are and ``1.234``/``1,234`` with it
+    (:func:`~ferroscreen.decimal_marks.read_number`).
+    """
     text = text.strip().strip('"')
     if text == "":
         return math.nan
-    if decimal_comma:
-        text = decimal_point(text)
-    return float(text)
+    return read_number(text, mark)[0] if mark else float(text)
 
 
-def _elapsed_hours(text: str, decimal_comma: bool) -> float:
+def _file_mark(path: Path, lines: list[str], start: int, delim: str, columns: list[int]) -> str:
+    """The decimal mark of the table below header line ``start``, from its elapsed times and ``columns``' values.
+
+    Raises:
+        AcquisitionError: Naming the line and cell, for a ``1.000`` (or ``1,000``) that could be a thousand or
+            a one (:func:`~ferroscreen.decimal_marks.decimal_mark`).
+    """
+    seen: dict[str, str] = {}
+    where: dict[str, int] = {}
+    for lineno, line in enumerate(lines[start + 1 :], start=start + 2):
+        cells = line.split(delim)
+        for idx in (1, *columns):
+            text = cells[idx].strip().strip('"') if idx < len(cells) else ""
+            said = notation(text) if text else ""
+            if said and said not in seen:
+                seen[said], where[said] = text, lineno
+    mark, unknown = decimal_mark(seen, delim)
+    if unknown:
+        lineno = next(where[n] for n, t in seen.items() if t == unknown)
+        raise AcquisitionError(f"{path}:{lineno}: {either_way(unknown, seen)} (export the values without thousands "
+                               f"separators)")
+    return mark
+
+
+def _elapsed_hours(text: str, mark: str) -> float:
     """Elapsed time in hours from ``12.5``, ``12,5``, ``0d12h30m`` or ``12:30``; ValueError otherwise."""
     text = text.strip().strip('"')
     try:
-        value = _number(text, decimal_comma)
+        value = _number(text, mark)
     except ValueError:
         value = None
     if value is not None:
@@ -220,8 +251,9 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
 
     Raises:
         AcquisitionError: One line naming the file (and line) when the file has
-            no ``Date Time``/``Elapsed`` table, a column is not a well, or an
-            elapsed time or value is not numeric.
+            no ``Date Time``/``Elapsed`` table, a column is not a well, an
+            elapsed time or value is not numeric, or a value could be a thousand
+            or a one (``1.234`` in a ``;`` file no other number of which says which).
     """
     path = Path(path)
     try:
@@ -256,7 +288,7 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
             if well in seen:
                 raise AcquisitionError(f"{path}:{start + 1}: well {well} has more than one column")
             seen.add(well)
-    decimal_comma = delim != ","
+    mark = "" if delim == "," else _file_mark(path, lines, start, delim, [idx for idx, _ in wells])
     plate_id = plate or header.get("Label") or header.get("Vessel Name") or path.stem
     records = []
     prev: datetime | None = None
@@ -271,7 +303,7 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
             raise AcquisitionError(
                 f"{path}:{lineno}: {len(cells)} of the header's {len(cols)} columns (a truncated or broken row)")
         try:
-            elapsed = _elapsed_hours(cells[1], decimal_comma)
+            elapsed = _elapsed_hours(cells[1], mark)
         except (IndexError, ValueError):
             raise AcquisitionError(
                 f"{path}:{lineno}: Elapsed '{cells[1].strip() if len(cells) > 1 else ''}' is not a time in hours"
@@ -290,7 +322,7 @@ def read_metric_export(path: str | Path, plate: str | None = None) -> MetricExpo
         for idx, well in wells:
             text = cells[idx] if idx < len(cells) else ""
             try:
-                value = _number(text, decimal_comma)
+                value = _number(text, mark)
             except ValueError:
                 raise AcquisitionError(
                     f"{path}:{lineno}: well {well}: value '{text.strip()}' is not a number"

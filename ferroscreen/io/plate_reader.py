@@ -43,9 +43,15 @@ BMG MARS ``ID1: …`` (not ``ID2``/``ID3``, which often hold a time or a note), 
 table (``Plate, Repeat, Barcode``), and the ``Plate:`` section name of a SoftMax Pro file of one
 section. A list's plate column names its rows' plates before any header.
 
-Values are numbers (decimal commas in files not separated by commas). ``OVER``, ``OVRFLW``,
-``Overflow``, ``Sat`` and ``>…`` mark a saturated well; other text (``?????``, ``n/a``) an
-unreadable one. Both are read as missing and counted in the notes, never as zero.
+Values are numbers. A comma-separated file (and a workbook's text) writes decimal points, and may
+write thousands with commas (``"2,602"``). A file separated by ``;`` or tabs writes the decimal mark
+its numbers show, the file as a whole (:func:`~ferroscreen.decimal_marks.decimal_mark`): ``0,5`` and
+``10.300,0`` say decimal commas (``10.300`` is then 10300), ``0.523`` and ``1.2345`` decimal points
+(``1,234`` is then 1234); where no number says, a ``;`` file's ``10.300`` (10300 in German Excel, or
+10.3) and a tab-separated file's ``1,234`` are refused, naming the cell. Thousands separators read are
+said in the notes. ``OVER``, ``OVRFLW``, ``Overflow``, ``Sat`` and ``>…`` mark a saturated well (listed
+in :attr:`PlateRead.saturated`); other text (``?????``, ``n/a``) an unreadable one. Both are read as
+missing and counted in the notes, never as zero.
 """
 
 from __future__ import annotations
@@ -60,8 +66,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ferroscreen.decimal_marks import EITHER_WAY, decimal_mark, either_way, notation, read_number
 from ferroscreen.errors import AcquisitionError, WellError
-from ferroscreen.io.metric_export import _decode_text, _number
+from ferroscreen.io.metric_export import _decode_text
 from ferroscreen.plate.wells import PLATE_FORMATS, normalize_well, row_label, rowcol_to_well
 from ferroscreen.workbooks import is_workbook, workbook_rows
 
@@ -117,6 +124,7 @@ class PlateRead:
             ``Barcode``, ``Plate:``); '' when a plate column of a list named it, or nothing did.
         wavelength: The wavelength (nm) SoftMax Pro's ``Plate:`` line gives a read of several side by side
             ('' when it gives none).
+        saturated: ``(well, time_h)`` of the readings the export wrote saturated (``OVER``; their value NaN).
     """
 
     label: str
@@ -128,6 +136,14 @@ class PlateRead:
     shape: str = "grid"
     plate_field: str = ""
     wavelength: str = ""
+    saturated: list[tuple[str, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """A saturated reading is :data:`_SATURATED_VALUE` while the shapes are read: NaN, listed in ``saturated``."""
+        over = self.table["value"].to_numpy(float) == _SATURATED_VALUE
+        if over.any():
+            self.saturated += list(zip(self.table.loc[over, "well"], self.table.loc[over, "time_h"], strict=True))
+            self.table = self.table.assign(value=self.table["value"].mask(over))
 
     def describe(self) -> str:
         """``'Lum' (endpoint, 96 wells, line 12)``; ``…, plate HT1080_R1 from 'ID1', …`` where a header names it."""
@@ -153,14 +169,14 @@ class PlateReaderExport:
 # ------------------------------------------------------------------ cells
 
 
-def _rows(path: Path) -> list[tuple[list[tuple[str, int, list]], bool]]:
-    """Readings of a file: ``([(sheet, row number, cells)], decimals may be commas)``.
+def _rows(path: Path) -> list[tuple[list[tuple[str, int, list]], str]]:
+    """Readings of a file: ``([(sheet, row number, cells)], delimiter)`` (the delimiter '' for a workbook).
 
     One for an Excel workbook; one per delimiter for a text file, the delimiter most lines hold
     first (tab, then ``;``, on a tie: a ``;`` file with decimal commas holds as many commas).
     """
     if is_workbook(path):
-        return [(workbook_rows(path, AcquisitionError), False)]
+        return [(workbook_rows(path, AcquisitionError), "")]
     try:
         text = _decode_text(path.read_bytes())
     except OSError as exc:
@@ -168,7 +184,7 @@ def _rows(path: Path) -> list[tuple[list[tuple[str, int, list]], bool]]:
     lines = text.splitlines()
     counts = {d: sum(d in line for line in lines) for d in ("\t", ";", ",")}
     order = sorted(counts, key=lambda d: (counts[d], d == "\t", d == ";"), reverse=True)
-    return [([("", i, cells) for i, cells in enumerate(csv.reader(lines, delimiter=d), start=1)], d != ",")
+    return [([("", i, cells) for i, cells in enumerate(csv.reader(lines, delimiter=d), start=1)], d)
             for d in order if counts[d] or d == order[0]]
 
 
@@ -191,28 +207,41 @@ def _integer(cell) -> int | None:
 
 
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+#: A saturated reading's value while the shapes are read (no reading is infinite): NaN in its :class:`PlateRead`.
+_SATURATED_VALUE = math.inf
 
 
-def _value(cell, decimal_comma: bool) -> tuple[float, str]:
+def _value(cell, marks: str) -> tuple[float, str]:
     """``(value, problem)``: problem ``''``, ``'saturated'`` or ``'unreadable'`` (value NaN), or ``'thousands'``.
 
-    ``'thousands'``: a reading written with thousands separators (``2,602`` or ``12,345.6``, as Excel formats
-    numbers) in a file whose decimals are points; its value is read (2602), and the notes say so.
+    ``marks`` is how the file writes numbers: ``''`` with decimal points only (a comma-separated file,
+    a workbook), else the decimal mark of a file separated by ``;`` or tabs, which reads ``1.000`` and
+    ``1,000`` (:func:`~ferroscreen.decimal_marks.read_number`; any other form is read as it is written).
+    ``'thousands'``: a reading written with thousands separators (``2,602``, ``12,345.6`` as Excel formats
+    numbers; ``10.300`` or ``1.234,5`` in a file of decimal commas); its value is read, and the notes say so.
+    A saturated reading's value is :data:`_SATURATED_VALUE`.
     """
     if isinstance(cell, bool):
         return math.nan, "unreadable"
     if isinstance(cell, (int, float, np.number)):
         return (float(cell), "") if math.isfinite(cell) else (math.nan, "unreadable")
     text = _text(cell)
-    if not decimal_comma and _THOUSANDS.match(text):
+    if not text:
+        return math.nan, ""
+    if not marks and _THOUSANDS.match(text):
         return float(text.replace(",", "")), "thousands"
     try:
-        value = _number(text, decimal_comma)
+        value, grouped = read_number(text, marks) if marks else (float(text), False)
     except ValueError:
-        return math.nan, "saturated" if _SATURATED.match(text) else "unreadable"
-    if text.strip().strip('"') and not math.isfinite(value):  # 'inf', 'nan' written out: no reading
+        return (_SATURATED_VALUE, "saturated") if _SATURATED.match(text) else (math.nan, "unreadable")
+    if not math.isfinite(value):  # 'inf', 'nan' written out: no reading
         return math.nan, "unreadable"
-    return value, ""
+    return value, "thousands" if grouped else ""
+
+
+def _is_number(cell, marks: str) -> bool:
+    """Whether ``cell`` holds a reading (with thousands separators or without)."""
+    return _value(cell, marks)[1] in ("", "thousands")
 
 
 def _well_text(text: str) -> str:
@@ -296,18 +325,28 @@ def _one_softmax_section(reads: list[PlateRead]) -> None:
 
 
 class _Tally:
-    """Saturated and unreadable cells seen, for the notes."""
+    """The cells of the reads: what the notes say of them, and the decimal marks their numbers show.
 
-    def __init__(self) -> None:
+    ``seen`` maps each :func:`~ferroscreen.decimal_marks.notation` the numbers show to the first number showing it.
+    """
+
+    def __init__(self, marks: str) -> None:
+        self.marks = marks
         self.saturated = 0
         self.unreadable: dict[str, int] = {}
         self.thousands: list[str] = []
+        self.seen: dict[str, str] = {}
 
     def add(self, problem: str, cell) -> None:
         if problem == "saturated":
             self.saturated += 1
-        elif problem == "thousands":
-            self.thousands.append(_text(cell))
+        elif problem in ("", "thousands") and isinstance(cell, str):
+            text = _text(cell)
+            said = notation(text)
+            if said:
+                self.seen.setdefault(said, text)
+            if problem:
+                self.thousands.append(text)
         elif problem:
             text = _text(cell)
             self.unreadable[text] = self.unreadable.get(text, 0) + 1
@@ -322,7 +361,7 @@ class _Tally:
         if self.thousands:
             first = self.thousands[0]
             out.append(f"{len(self.thousands)} reading(s) written with thousands separators ('{first}', ...) read as "
-                       f"numbers ({first.replace(',', '')})")
+                       f"numbers ({_value(first, self.marks)[0]:.15g})")
         return out
 
 
@@ -367,7 +406,7 @@ def _partial_grid_header(cells: list) -> tuple[int, int, int] | None:
     return None
 
 
-def _read_partial_grid(path, rows, i: int, j: int, first: int, n: int, decimal_comma: bool, tally: _Tally
+def _read_partial_grid(path, rows, i: int, j: int, first: int, n: int, marks: str, tally: _Tally
                        ) -> tuple[list[tuple[str, float]], int, int]:
     """``([(well, value)], next row index, plate columns)`` of the part-of-plate grid whose header is row ``i``.
 
@@ -394,10 +433,10 @@ def _read_partial_grid(path, rows, i: int, j: int, first: int, n: int, decimal_c
                 _refuse_stray_row(path, rows, k, j, n, row, _ROWS_FOR_COLS[plate_cols])
             break
         row = match
-        tails.append((k, letter, _numeric_tail(cells, j + 1 + n, decimal_comma)))
+        tails.append((k, letter, _numeric_tail(cells, j + 1 + n, marks)))
         for col in range(n):
             cell = cells[j + 1 + col] if j + 1 + col < len(cells) else ""
-            found.append((rowcol_to_well(row, first - 1 + col), *_value(cell, decimal_comma), cell))
+            found.append((rowcol_to_well(row, first - 1 + col), *_value(cell, marks), cell))
         k += 1
     if not any(np.isfinite(value) or problem == "saturated" for _, value, problem, _ in found):
         return [], k, plate_cols
@@ -444,7 +483,7 @@ def _label_above(rows, start: int, floor: int) -> str:
     best: tuple[int, str] | None = None
     for k in range(start - 1, max(floor, start - 15) - 1, -1):
         texts = [_text(c) for c in rows[k][2] if _text(c)]
-        words = [t for t in texts if _value(t, False)[1]]
+        words = [t for t in texts if not _is_number(t, "")]
         if not words:
             continue
         line = " ".join(texts)[:80]
@@ -482,10 +521,10 @@ def _softmax_plate_line(rows, start: int, floor: int, runs: int) -> tuple[str, l
     return "", []
 
 
-def _numeric_tail(cells: list, end: int, decimal_comma: bool) -> str:
+def _numeric_tail(cells: list, end: int, marks: str) -> str:
     """The first text at or after column ``end`` of a grid row when it is a number (else '')."""
     tail = next((_text(c) for c in cells[end:] if _text(c)), "")
-    return tail if tail and _value(tail, decimal_comma)[1] in ("", "thousands") else ""
+    return tail if tail and _is_number(tail, marks) else ""
 
 
 def _refuse_value_beyond(path, rows, tails: list[tuple[int, str, str]], n: int) -> None:
@@ -507,7 +546,7 @@ def _refuse_value_beyond(path, rows, tails: list[tuple[int, str, str]], n: int) 
                                f"off)")
 
 
-def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_comma: bool, tally: _Tally
+def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], marks: str, tally: _Tally
                ) -> tuple[dict, int]:
     """``({(label, run): [(well, value)]}, next row index)`` of the grid whose header is row ``i``.
 
@@ -538,13 +577,13 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
             break
         end = starts[-1] + n
         if len(starts) == 1 and not multi_read:
-            tails.append((k, letter or row_label(row), _numeric_tail(cells, end, decimal_comma)))
+            tails.append((k, letter or row_label(row), _numeric_tail(cells, end, marks)))
         label = _text(cells[end]) if len(starts) == 1 and len(cells) > end else ""
-        label = label if label and (multi_read or _value(label, False)[1]) else ""
+        label = label if label and (multi_read or not _is_number(label, "")) else ""
         for run, start in enumerate(starts):
             for col in range(n):
                 cell = cells[start + col] if start + col < len(cells) else ""
-                value, problem = _value(cell, decimal_comma)
+                value, problem = _value(cell, marks)
                 cells_of.setdefault((label, run), []).append((rowcol_to_well(row, col), value, problem, cell))
         k += 1
     reads: dict[tuple[str, int], list[tuple[str, float]]] = {}
@@ -569,7 +608,7 @@ def _read_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_co
     return reads, k
 
 
-def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], decimal_comma: bool, tally: _Tally
+def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], marks: str, tally: _Tally
                        ) -> tuple[list, int]:
     """``([[(well, time_h, value)] per run], next row index)`` of a SoftMax Pro plate-format block.
 
@@ -600,7 +639,7 @@ def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], de
         if row % per_plate == 0 and time_col is not None:
             cell = cells[time_col] if time_col < len(cells) else ""
             try:
-                parsed = _time_hours(cell, None, decimal_comma) if _text(cell) else None
+                parsed = _time_hours(cell, None, marks) if _text(cell) else None
             except ValueError:  # a number without a unit: not a time
                 parsed = None
             if _text(cell) and parsed is None:
@@ -610,7 +649,7 @@ def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], de
         for run, start in enumerate(starts):
             for col in range(n):
                 cell = cells[start + col] if start + col < len(cells) else ""
-                value, problem = _value(cell, decimal_comma)
+                value, problem = _value(cell, marks)
                 tally.add(problem, cell)
                 records[run].append((rowcol_to_well(row % per_plate, col), hours, value))
         row += 1
@@ -621,7 +660,7 @@ def _read_softmax_grid(path, rows, i: int, j: int, n: int, starts: list[int], de
     return records, k
 
 
-def _time_hours(cell, unit_hours: float | None, decimal_comma: bool) -> float | None:
+def _time_hours(cell, unit_hours: float | None, marks: str) -> float | None:
     if isinstance(cell, timedelta):
         return cell.total_seconds() / 3600
     if isinstance(cell, time):
@@ -635,8 +674,8 @@ def _time_hours(cell, unit_hours: float | None, decimal_comma: bool) -> float | 
         if seconds >= 60 or (m["h"] is not None and minutes >= 60):
             return None
         return int(m["h"] or 0) + minutes / 60 + seconds / 3600
-    value, problem = _value(cell, decimal_comma)
-    if problem or not math.isfinite(value):
+    value, problem = _value(cell, marks)
+    if problem not in ("", "thousands") or not math.isfinite(value):
         return None
     if unit_hours is None:
         raise ValueError("no unit")
@@ -652,7 +691,7 @@ def _kinetic_header(cells: list) -> tuple[int, list[tuple[int, str]]] | None:
     return time_col, wells
 
 
-def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple[list, int]:
+def _read_kinetic(path, rows, i, time_col, wells, marks, tally) -> tuple[list, int]:
     unit_hours = _unit_hours(_text(rows[i][2][time_col]))
     records = []
     k = i + 1
@@ -660,7 +699,7 @@ def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple
         cells = rows[k][2]
         cell = cells[time_col] if time_col < len(cells) else ""
         try:
-            hours = _time_hours(cell, unit_hours, decimal_comma)
+            hours = _time_hours(cell, unit_hours, marks)
         except ValueError:
             raise AcquisitionError(
                 f"{path}: {_where(rows[k][0], rows[k][1])}: time '{_text(cell)}' has no unit; name it in the "
@@ -681,7 +720,7 @@ def _read_kinetic(path, rows, i, time_col, wells, decimal_comma, tally) -> tuple
                 m += 1
             break
         for col, well in wells:
-            value, problem = _value(cells[col] if col < len(cells) else "", decimal_comma)
+            value, problem = _value(cells[col] if col < len(cells) else "", marks)
             tally.add(problem, cells[col] if col < len(cells) else "")
             records.append((well, hours, value))
         k += 1
@@ -720,7 +759,7 @@ def _unit_hours(header: str) -> float | None:
     return _UNIT_HOURS[unit["unit"].lower()] if unit else None
 
 
-def _time_row(path, rows, i: int, decimal_comma: bool) -> tuple[int, list[tuple[int, float]]] | None:
+def _time_row(path, rows, i: int, marks: str) -> tuple[int, list[tuple[int, float]]] | None:
     """``(label column, [(column, hours)])`` when row ``i`` is a time row of a wells-down kinetic table.
 
     Tecan i-control writes kinetic reads with one column per cycle: rows ``Cycle Nr.``, ``Time [s]``,
@@ -736,7 +775,7 @@ def _time_row(path, rows, i: int, decimal_comma: bool) -> tuple[int, list[tuple[
         if not _text(cells[k]):
             continue
         try:
-            hours = _time_hours(cells[k], unit_hours, decimal_comma)
+            hours = _time_hours(cells[k], unit_hours, marks)
         except ValueError:
             raise AcquisitionError(f"{path}: {_where(*rows[i][:2])}: time '{_text(cells[k])}' has no unit; name it "
                                    f"in the row's label ('Time [s]') or write h:mm:ss") from None
@@ -750,7 +789,7 @@ def _time_row(path, rows, i: int, decimal_comma: bool) -> tuple[int, list[tuple[
     return first, times
 
 
-def _read_time_columns(path, rows, i: int, first: int, times, decimal_comma: bool, tally: _Tally
+def _read_time_columns(path, rows, i: int, first: int, times, marks: str, tally: _Tally
                        ) -> tuple[list, int]:
     """``([(well, time_h, value)], next row index)`` of the well rows below time row ``i``."""
     records = []
@@ -768,7 +807,7 @@ def _read_time_columns(path, rows, i: int, first: int, times, decimal_comma: boo
         started = True
         for col, hours in times:
             cell = cells[col] if col < len(cells) else ""
-            value, problem = _value(cell, decimal_comma)
+            value, problem = _value(cell, marks)
             tally.add(problem, cell)
             records.append((normalize_well(_well_text(name)), hours, value))
         k += 1
@@ -794,7 +833,7 @@ def _list_header(cells: list) -> tuple[int, int | None, list[tuple[int, str]]] |
     return (well_col, plate_col, reads) if reads else None
 
 
-def _read_list(path, rows, i, well_col, plate_col, columns, decimal_comma, tally) -> tuple[dict, int]:
+def _read_list(path, rows, i, well_col, plate_col, columns, marks, tally) -> tuple[dict, int]:
     """``({(plate, label): [(well, value)]}, next row index)``; columns without a number are not reads."""
     reads: dict[tuple[str, str], list[tuple[str, float]]] = {}
     numeric = {k: 0 for k, _ in columns}
@@ -812,7 +851,7 @@ def _read_list(path, rows, i, well_col, plate_col, columns, decimal_comma, tally
             break
         body.append(cells)
         for col, _ in columns:
-            if col < len(cells) and not _value(cells[col], decimal_comma)[1] and _text(cells[col]):
+            if col < len(cells) and _is_number(cells[col], marks) and _text(cells[col]):
                 numeric[col] += 1
         k += 1
     kept = [(col, name) for col, name in columns if numeric[col]]
@@ -821,7 +860,7 @@ def _read_list(path, rows, i, well_col, plate_col, columns, decimal_comma, tally
         well = normalize_well(_well_text(_text(cells[well_col])))
         for col, name in kept:
             cell = cells[col] if col < len(cells) else ""
-            value, problem = _value(cell, decimal_comma)
+            value, problem = _value(cell, marks)
             tally.add(problem, cell)
             reads.setdefault((plate, name), []).append((well, value))
     return reads, k
@@ -846,7 +885,7 @@ def _bmg_table_header(cells: list) -> int | None:
     return next((k for k in range(len(texts) - 2) if texts[k] == "well row" and texts[k + 1] == "well col"), None)
 
 
-def _read_bmg_table(path, rows, i: int, k: int, decimal_comma: bool, tally: _Tally) -> tuple[list[PlateRead], int]:
+def _read_bmg_table(path, rows, i: int, k: int, marks: str, tally: _Tally) -> tuple[list[PlateRead], int]:
     """The reads of the BMG MARS table view whose header is row ``i``, and the next row index.
 
     One row per well (row letter, column number, content, readings). A ``Time`` row under the
@@ -881,7 +920,7 @@ def _read_bmg_table(path, rows, i: int, k: int, decimal_comma: bool, tally: _Tal
         well = normalize_well(f"{letter}{number}")
         for c, name in columns:
             cell = cells[c] if c < len(cells) else ""
-            value, problem = _value(cell, decimal_comma)
+            value, problem = _value(cell, marks)
             tally.add(problem, cell)
             records.setdefault(name, []).append((well, times.get(c, math.nan), value))
         m += 1
@@ -907,7 +946,7 @@ def _magellan(path: Path, rows) -> bool:
         cells and _MAGELLAN_LINE.match(_text(cells[0])) for _, _, cells in rows[-40:])
 
 
-def _headerless_list(rows, i: int, decimal_comma: bool, tally: _Tally) -> tuple[dict, int] | None:
+def _headerless_list(rows, i: int, marks: str, tally: _Tally) -> tuple[dict, int] | None:
     """``({column: [(well, value)]}, next row index)`` of a well list without a header from row ``i``.
 
     None when row ``i`` holds no well; ``({}, next row index)`` for lines of wells that are no list
@@ -931,14 +970,14 @@ def _headerless_list(rows, i: int, decimal_comma: bool, tally: _Tally) -> tuple[
         k += 1
     width = min(len(c) for c in body)
     columns = [c for c in range(well_col + 1, width)
-               if all(not _value(cells[c], decimal_comma)[1] or _SATURATED.match(_text(cells[c])) for cells in body)]
+               if all(_is_number(cells[c], marks) or _SATURATED.match(_text(cells[c])) for cells in body)]
     if len(body) < 8 or not columns:
         return {}, k
     found: dict[int, list[tuple[str, float]]] = {}
     for cells in body:
         well = normalize_well(_well_text(_text(cells[well_col])))
         for c in columns:
-            value, problem = _value(cells[c], decimal_comma)
+            value, problem = _value(cells[c], marks)
             tally.add(problem, cells[c])
             found.setdefault(c, []).append((well, value))
     return found, k
@@ -955,21 +994,35 @@ def read_plate_reader(path: str | Path) -> PlateReaderExport:
     """Every grid, SoftMax Pro block, kinetic table and well list in a plate-reader export, in file order.
 
     A text file is read with the first delimiter (of tab, ``;`` and ``,``, the most used first)
-    under which it holds a read.
+    under which it holds a read; one separated by ``;`` or tabs with the decimal mark its reads'
+    numbers show (see the module's docstring).
 
     Raises:
         NoPlateRead: The file holds none of the four shapes.
         AcquisitionError: One line naming the file when it cannot be read, repeats a well within
-            one read, has a kinetic time without a unit or going backwards, or a plate block cut short.
+            one read, has a kinetic time without a unit or going backwards, or a plate block cut short;
+            naming the cell, for a number that could be a thousand or a one (``10.300`` in a ``;`` file
+            no other number of which says which).
     """
     path = Path(path)
-    for rows, decimal_comma in _rows(path):
-        tally = _Tally()
-        reads = _parse(path, rows, decimal_comma, tally)
+    for rows, sep in _rows(path):
+        marks = {";": ",", "\t": "."}.get(sep, "")  # where no number says otherwise
+        tally = _Tally(marks)
+        reads = _parse(path, rows, marks, tally)
         if reads:
             break
     else:
         raise NoPlateRead(f"{path}: no plate read found ({PLATE_READ_SHAPES})")
+    if marks:
+        mark, unknown = decimal_mark(tally.seen, sep)
+        if unknown:
+            at = next(((sheet, number) for sheet, number, cells in rows if any(_text(c) == unknown for c in cells)),
+                      None)
+            raise AcquisitionError(f"{path}: {_where(*at) + ': ' if at else ''}{either_way(unknown, tally.seen)} "
+                                   f"(export the readings without thousands separators)")
+        if mark != marks and tally.seen.keys() & set(EITHER_WAY):  # read again: its 1.000 or 1,000 the other way
+            tally = _Tally(mark)
+            reads = _parse(path, rows, mark, tally)
     for read in reads:
         keys = ["well", "time_h"] if read.kind == "kinetic" else ["well"]
         dup = read.table.duplicated(keys)
@@ -983,7 +1036,7 @@ def read_plate_reader(path: str | Path) -> PlateReaderExport:
     return PlateReaderExport(path, reads, tally.notes())
 
 
-def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[PlateRead]:
+def _parse(path: Path, rows: list, marks: str, tally: _Tally) -> list[PlateRead]:
     """The reads in ``rows`` (see :func:`read_plate_reader`), in order."""
     reads: list[PlateRead] = []
     magellan = _magellan(path, rows)
@@ -999,7 +1052,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
         where = _where(sheet, number)
         grid = _grid_header(cells)
         if grid is not None and _text(cells[grid[0]]).lower().startswith("temperature"):
-            runs, nxt = _read_softmax_grid(path, rows, i, *grid, decimal_comma, tally)
+            runs, nxt = _read_softmax_grid(path, rows, i, *grid, marks, tally)
             if runs[0]:
                 above = _label_above(rows, i, floor)
                 section, wavelengths = _softmax_plate_line(rows, i, floor, len(runs))
@@ -1015,7 +1068,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 continue
         if grid is not None:
             j, n, starts = grid
-            found, nxt = _read_grid(path, rows, i, j, n, starts, decimal_comma, tally)
+            found, nxt = _read_grid(path, rows, i, j, n, starts, marks, tally)
             if found:
                 above = _label_above(rows, i, floor)
                 for (label, run), pairs in found.items():
@@ -1025,7 +1078,7 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
                 continue
         partial = _partial_grid_header(cells) if grid is None else None
         if partial is not None:
-            pairs, nxt, _ = _read_partial_grid(path, rows, i, *partial, decimal_comma, tally)
+            pairs, nxt, _ = _read_partial_grid(path, rows, i, *partial, marks, tally)
             if pairs:
                 reads.append(_endpoint(_label_above(rows, i, floor), pairs, where))
                 i = floor = nxt
@@ -1033,9 +1086,9 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
         records = nxt = None
         kinetic = _kinetic_header(cells)
         if kinetic is not None:  # wells across: Gen5, SoftMax Pro time format
-            records, nxt = _read_kinetic(path, rows, i, *kinetic, decimal_comma, tally)
-        elif (by_column := _time_row(path, rows, i, decimal_comma)) is not None:  # wells down: Tecan
-            records, nxt = _read_time_columns(path, rows, i, *by_column, decimal_comma, tally)
+            records, nxt = _read_kinetic(path, rows, i, *kinetic, marks, tally)
+        elif (by_column := _time_row(path, rows, i, marks)) is not None:  # wells down: Tecan
+            records, nxt = _read_time_columns(path, rows, i, *by_column, marks, tally)
         if records:
             table = pd.DataFrame(records, columns=["well", "time_h", "value"])
             reads.append(PlateRead(_label_above(rows, i, floor), "kinetic", table, where, shape="kinetic"))
@@ -1043,20 +1096,20 @@ def _parse(path: Path, rows: list, decimal_comma: bool, tally: _Tally) -> list[P
             continue
         bmg = _bmg_table_header(cells)
         if bmg is not None:
-            found_reads, nxt = _read_bmg_table(path, rows, i, bmg, decimal_comma, tally)
+            found_reads, nxt = _read_bmg_table(path, rows, i, bmg, marks, tally)
             if found_reads:
                 reads.extend(found_reads)
                 i = floor = nxt
                 continue
         listed = _list_header(cells)
         if listed is not None:
-            found, nxt = _read_list(path, rows, i, *listed, decimal_comma, tally)
+            found, nxt = _read_list(path, rows, i, *listed, marks, tally)
             if found:
                 for (plate, label), pairs in found.items():
                     reads.append(_endpoint(label, pairs, where, plate, shape="list"))
                 i = floor = nxt
                 continue
-        bare = _headerless_list(rows, i, decimal_comma, tally) if not reads and magellan else None
+        bare = _headerless_list(rows, i, marks, tally) if not reads and magellan else None
         if bare is not None:
             found, nxt = bare
             above = _label_above(rows, i, floor) or "value"
@@ -1141,6 +1194,16 @@ def _plate_names(export: PlateReaderExport, chosen: list[PlateRead], plate_ids: 
                            f"plates ({', '.join(plate_ids)}); " + _listing(export))
 
 
+def _saturated_rows(read: PlateRead) -> np.ndarray:
+    """Mask of ``read``'s table rows that :attr:`PlateRead.saturated` lists."""
+    def key(well, time_h) -> tuple[str, float]:
+        return str(well), -1.0 if pd.isna(time_h) else float(time_h)  # an endpoint read's time is NaN
+
+    over = {key(w, t) for w, t in read.saturated}
+    return np.array([key(w, t) in over for w, t in zip(read.table["well"], read.table["time_h"], strict=True)],
+                    dtype=bool)
+
+
 def _listing(export: PlateReaderExport) -> str:
     return "its reads: " + "; ".join(f"{k}: {r.describe()}" for k, r in enumerate(export.reads, start=1))
 
@@ -1153,7 +1216,11 @@ def plate_reads_table(
     signal: str = "viability",
     option: str = "--read",
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The reads to analyse as a metric table ``plate, well, time_h, value``, and notes.
+    """The reads to analyse as a metric table ``plate, well, time_h, value, saturated``, and notes.
+
+    ``saturated`` is True where the export wrote the reading saturated (``OVER``; its value NaN), so that
+    what is normalised to control wells can say how many of them it lost
+    (:func:`~ferroscreen.analysis.reader_signal.subtract_blank`).
 
     ``signal`` (``viability`` or ``dead``) is what the first note says the read is taken as;
     ``option`` the command's option that gave ``read`` (``--read``, ``--dead-read``), as errors name it.
@@ -1183,6 +1250,7 @@ def plate_reads_table(
     parts = []
     for r, name in zip(chosen, names, strict=True):
         part = r.table.copy()
+        part["saturated"] = _saturated_rows(r)
         if r.kind == "endpoint":
             part["time_h"] = float(endpoint_h or 0.0)
         part.insert(0, "plate", name)

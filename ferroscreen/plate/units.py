@@ -43,7 +43,9 @@ GRAMS_PER_LITRE: dict[str, float] = {
 }
 #: Units a layout keeps as written, with no molar value: a vehicle's share, a fold of a stock.
 UNCONVERTED_UNITS = ("%", "% v/v", "x")
-_VALUE_THEN_TEXT = re.compile(r"^(?P<value>[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[^\d\s.,+-].*)$")
+#: A number (``1.5``, ``0,5``, ``1e-6``; ``10,000.00`` or ``10.000,5`` with thousands separators), then text.
+_VALUE_THEN_TEXT = re.compile(r"^(?P<value>[-+]?(?:\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+[.,]?\d*|[.,]\d+)"
+                              r"(?:[eE][-+]?\d+)?)\s*(?P<unit>[^\d\s.,+-].*)$")
 
 
 def concentration_unit(text: str) -> str:
@@ -67,8 +69,10 @@ def concentration_unit(text: str) -> str:
 def split_value_unit(text: str) -> tuple[str, str]:
     """A concentration cell split into its number and the text after it (``20 ng/ml`` -> ``20``, ``ng/ml``).
 
-    Returns ``(text, "")`` when the cell is not a number followed by text; the unit is returned
-    as :func:`concentration_unit` spells it, or as written when it is no unit ferroscreen knows.
+    The number may hold thousands separators (``10,000.00 nM`` -> ``10,000.00``, ``nM``): the layout's
+    reader decides, with the file's other numbers, which mark is the decimal one. Returns ``(text, "")``
+    when the cell is not a number followed by text; the unit is returned as :func:`concentration_unit`
+    spells it, or as written when it is no unit ferroscreen knows.
     """
     text = str(text).strip()
     try:

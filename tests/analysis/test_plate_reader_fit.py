@@ -102,6 +102,35 @@ def test_blank_is_the_median_of_empty_wells_per_plate_and_time(tmp_path):
     assert out["value"].tolist() == [100, 200] and notes[0].startswith("no empty (no-cell) well")
 
 
+def test_saturated_control_wells_are_said_per_plate(tmp_path):
+    """A third of the vehicle wells OVER: the level every viability is relative to drops, and the notes say so."""
+    from ferroscreen.io.plate_reader import plate_reads_table, read_plate_reader
+
+    data, layout_path = write_screen(tmp_path)
+    lines = data.read_text().splitlines()
+    for k in (2, 3, 4):  # A1, B1, C1: vehicle wells; H12: a pos_ctrl well
+        cells = lines[k].split(",")
+        lines[k] = ",".join([cells[0], "OVER", *cells[2:]])
+    lines[9] = lines[9].rsplit(",", 1)[0] + ",OVER"
+    data.write_text("\n".join(lines) + "\n")
+    layout = read_layout(layout_path)
+    table, _ = plate_reads_table(read_plate_reader(data), plate_ids=["P1"])
+    out, notes = subtract_blank(table, layout)
+    assert "saturated" not in out.columns and len(out) == 96
+    assert notes[0] == ("plate P1: 3 of 8 vehicle and 1 of 4 pos_ctrl wells saturated (OVER), read as missing: the "
+                        "vehicle level every viability is relative to is biased low (its brightest wells are left "
+                        "out), and every viability high; so is the pos_ctrl level; lower the reader's gain and read "
+                        "again")
+    assert notes[1].startswith("background subtracted")
+    _, notes = subtract_blank(table, layout, "pos_ctrl")  # a dead-cell signal: scaled by the pos_ctrl wells
+    assert notes[0].startswith("plate P1: 1 of 4 pos_ctrl and 3 of 8 vehicle wells saturated (OVER), read as "
+                               "missing: the pos_ctrl level every dead fraction is relative to is biased low")
+    table.loc[table["well"].isin(["A01", "B01", "C01", "H12"]), "saturated"] = False
+    assert not subtract_blank(table, layout)[1][0].startswith("plate P1")
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout_path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0 and "P1: 3 of 8 vehicle and 1 of 4 pos_ctrl wells saturated (OVER)" in res.output
+
+
 def _run(monkeypatch, capsys, *argv):
     monkeypatch.setattr(sys, "argv", ["ferroscreen", *argv])
     with pytest.raises(SystemExit) as exc:

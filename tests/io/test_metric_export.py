@@ -175,3 +175,22 @@ def test_uneven_scans_are_described_with_their_range_and_long_gaps(tmp_path):
     assert info["interval_min_h"] == 2 and info["interval_max_h"] == 4
     assert info["long_gaps_h"] == [[8, 12]]
     assert "7 from 0 h to 14 h, every 2-4 h (median 2 h); longer gap 8-12 h" in render_inspection(info)
+
+
+def test_thousands_points_read_as_the_file_says_or_refused(tmp_path):
+    """A European export's object counts: '1.234' is 1234 beside decimal commas, a one beside '0.5'."""
+    head = ["Metric: Phase Object Count (per mm²)", "Date Time;Elapsed;A1;A2"]
+    p = _write(tmp_path, "de.csv", [*head, "x;0;1.234;12,5", "x;4;2.345,5;1.000.000"])
+    assert _wide_values(p) == {"A01": [1234.0, 2345.5], "A02": [12.5, 1e6]}
+    p = _write(tmp_path, "pt.csv", [*head, "x;0;1.234;0.5", "x;4;2.345;3"])  # decimal points: '1.234' a one
+    assert _wide_values(p) == {"A01": [1.234, 2.345], "A02": [0.5, 3.0]}
+    p = _write(tmp_path, "us.txt", ["Date Time\tElapsed\tA1\tA2", "x\t0\t1,234\t0.5", "x\t4\t12,345.5\t3"])
+    assert _wide_values(p) == {"A01": [1234.0, 12345.5], "A02": [0.5, 3.0]}
+    p = _write(tmp_path, "either.csv", [*head, "x;0;250;12", "x;4;1.234;3"])
+    with pytest.raises(AcquisitionError, match=r"either\.csv:4: '1\.234' could be 1234 or 1\.234 \('\.' as a "
+                                               r"thousands separator or as the decimal mark\) and no other number"):
+        read_metric_export(p)
+
+
+def _wide_values(path):
+    return {well: v.tolist() for well, v in read_metric_export(path).table.groupby("well")["value"]}

@@ -332,3 +332,65 @@ def test_readings_with_thousands_separators_are_read_and_said(tmp_path):
     values = exp.reads[0].table.set_index("well")["value"]
     assert values["A01"] == 2000 and values["H12"] == 2711 and values.notna().all()
     assert exp.notes == ["96 reading(s) written with thousands separators ('2,000', ...) read as numbers (2000)"]
+
+
+def _grid(path, cells, sep=";"):
+    """A one-read 96-well grid whose wells A01, A02... hold ``cells`` (written as given), then ``1``."""
+    values = list(cells) + ["1"] * (96 - len(cells))
+    lines = ["Label: Lum", "<>" + sep + sep.join(str(c) for c in range(1, 13))]
+    lines += [letter + sep + sep.join(values[12 * r : 12 * r + 12]) for r, letter in enumerate(ROWS96)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _values(path):
+    return read_plate_reader(path).reads[0].table.set_index("well")["value"]
+
+
+def test_a_thousands_point_nothing_in_a_semicolon_file_explains_is_refused(tmp_path):
+    """German Excel writes 10300 as '10.300': read as 10.3 beside '340' it turned killers inactive."""
+    path = _grid(tmp_path / "de.csv", ["10.300", "340", "2.020"])
+    with pytest.raises(AcquisitionError) as info:
+        read_plate_reader(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: line 3: '10.300' could be 10300 or 10.3 ") and "\n" not in message
+    assert "without thousands separators" in message
+    (tmp_path / "list.csv").write_text("Well;Lum\n" + "".join(f"{ROWS96[k // 12]}{k % 12 + 1:02d};"
+                                                             f"{'2.020' if k == 5 else 340 + k}\n" for k in range(96)))
+    with pytest.raises(AcquisitionError, match=r"list\.csv: line 7: '2\.020' could be 2020 or 2\.02 "):
+        read_plate_reader(tmp_path / "list.csv")
+
+
+def test_thousands_points_in_a_file_of_decimal_commas_are_thousands(tmp_path):
+    values = _values(_grid(tmp_path / "dec.csv", ["10.300,0", "339,7", "2.020,5", "10.300"]))
+    assert values[["A01", "A02", "A03", "A04", "A05"]].tolist() == [10300.0, 339.7, 2020.5, 10300.0, 1.0]
+    exp = read_plate_reader(tmp_path / "dec.csv")
+    assert exp.notes == ["3 reading(s) written with thousands separators ('10.300,0', ...) read as numbers (10300)"]
+    # a number with two thousands points says so as well as a decimal comma does
+    values = _values(_grid(tmp_path / "big.csv", ["10.300", "1.234.567", "340"]))
+    assert values[["A01", "A02", "A03"]].tolist() == [10300.0, 1234567.0, 340.0]
+
+
+def test_decimal_points_in_a_semicolon_or_tab_file_settle_what_1_234_is(tmp_path):
+    """Absorbances: a leading '0.', or more than three decimals, makes '1.234' a one (US files unaffected)."""
+    for cells in (["0.523", "1.234", "2.500"], ["1.2345", "1.234"], ["1,234.5", "1.234"]):
+        assert _values(_grid(tmp_path / "abs.csv", cells))["A02"] == 1.234, cells
+    assert _values(_grid(tmp_path / "abs.csv", ["0.523", "1.234"]))[["A01", "A02"]].tolist() == [0.523, 1.234]
+    assert _values(_grid(tmp_path / "us.txt", ["1.234", "2.500"], sep="\t"))["A01"] == 1.234  # tab: points
+    # a US tab-separated file: its decimal point makes '2,602' a thousand (once read as 2.602)
+    exp = read_plate_reader(_grid(tmp_path / "us.txt", ["2,602", "0.5", "12,345.6"], sep="\t"))
+    assert exp.reads[0].table.set_index("well")["value"][["A01", "A02", "A03"]].tolist() == [2602.0, 0.5, 12345.6]
+    assert exp.notes == ["2 reading(s) written with thousands separators ('2,602', ...) read as numbers (2602)"]
+    with pytest.raises(AcquisitionError, match=r"us\.txt: line 3: '2,602' could be 2602 or 2\.602 "):
+        read_plate_reader(_grid(tmp_path / "us.txt", ["2,602", "340"], sep="\t"))
+    with pytest.raises(AcquisitionError, match=r"mixed\.csv: line 3: '1\.234' could be 1234 or 1\.234 .* both a "
+                                               r"decimal point \('0\.5'\) and a decimal comma \('0,5'\)"):
+        read_plate_reader(_grid(tmp_path / "mixed.csv", ["1.234", "0.5", "0,5"]))
+
+
+def test_saturated_readings_are_listed_by_well(tmp_path):
+    exp = read_plate_reader(tecan_text(tmp_path / "tecan.txt", saturated="B02"))
+    assert exp.reads[0].saturated == [("B02", pytest.approx(math.nan, nan_ok=True))]
+    assert math.isnan(exp.reads[0].table.set_index("well").loc["B02", "value"])
+    table, _ = plate_reads_table(exp, plate_ids=["P1"])
+    assert table.loc[table["saturated"], "well"].tolist() == ["B02"] and table["saturated"].sum() == 1

@@ -140,3 +140,12 @@ def test_a_german_plate_map_reads_as_its_english_twin(tmp_path):
                                        "A05": "empty", "A06": "pos_ctrl", "A07": "vehicle"}
     assert table.loc["A02", "concentration"] == pytest.approx(5e-7) and table.loc["A03", "concentration"] == 1e-3
     assert table.loc["A03", "replicate"] == 2 and table.loc["A01", "cell_line"] == "HT1080"
+
+
+def test_a_concentration_with_thousands_commas_and_a_unit(tmp_path):
+    """'10,000.00 nM': its decimal point says what the column's '1,000' is; beside '62,5' it is refused."""
+    p = write(tmp_path, "us.txt", "Well\tCompound\tConcentration\nA02\tRSL3\t10,000.00 nM\nA03\tRSL3\t1,000 nM\n")
+    assert conc(p)[["A02", "A03"]].tolist() == pytest.approx([10e-6, 1e-6])
+    p = write(tmp_path, "mixed.csv", "Well;Compound;Concentration\r\nA02;RSL3;62,5 nM\r\nA03;RSL3;10,000.00 nM\r\n")
+    message = one_line_error(p, r"mixed\.csv:3: column 'Concentration': '10,000\.00' writes a decimal point where")
+    assert "'62,5'" in message  # once read as 10 nM
