@@ -801,6 +801,12 @@ def fit(
                      "(CellTiter-Glo, resazurin, a cell count) or dead cells (LDH, SYTOX, a Cytotox count; scaled by "
                      "the layout's pos_ctrl lysis/maximum-kill wells to frac_dead)."),
     ] = "viability",
+    min_effect: Annotated[
+        float | None,
+        typer.Option("--min-effect", help="Smallest fitted effect |f(top dose) - f(0)| of an active curve, in "
+                     "response units (default 0.1 for fractions; a tidy table on another scale, such as % viability, "
+                     "% inhibition or raw luminescence: 10 % of its vehicle level or of its upper level, said)."),
+    ] = None,
 ) -> None:
     """Fit dose-response curves; with a layout also rank compounds and check plates."""
     from ferroscreen.analysis.fit_inputs import STORE_SUFFIXES, FitInput, load_fit_input
@@ -817,6 +823,7 @@ def fit(
 
     input_path = inputs[0]
     _check_number("--endpoint-h", endpoint_h, 0)
+    _check_number("--min-effect", min_effect, 0)
     _check_curve_model(model)
     column_map = parse_column_map(columns)
     lay = None
@@ -916,18 +923,20 @@ def fit(
     if excluded and lay is None:
         raise AnalysisInputError(f"{input_path}: --exclude leaves wells out of a layout's curves; pass --layout")
     write_wells = loaded.derived and may_write_wells(out)
+    threshold: dict = {}  # the activity threshold run_fit used, for provenance
     with _sigterm_as_ctrl_c(), OutputSet(out) as outputs:  # every output, or (on failure) the folder as it was
         lines = run_fit(
             loaded.table, loaded.kind, outputs, layout=lay, model=model.lower(), readouts=split_readouts(readout),
             endpoint_h=endpoint_h, over_time=over_time, source=input_path, rank_on=RankOn(rank_on).value,
-            exclude=excluded, wells_csv=write_wells, ci_scale=CiScale(ci_scale).value,
+            exclude=excluded, wells_csv=write_wells, ci_scale=CiScale(ci_scale).value, min_effect=min_effect,
+            record=threshold,
         )  # fmt: skip
         if loaded.derived and not write_wells:
             lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
         options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                    "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
                    "exclude": excluded or [], "wells_csv": write_wells, "ci_scale": CiScale(ci_scale).value,
-                   **loaded.options}
+                   **threshold, **loaded.options}
         lines.append(f"{write_provenance(outputs, list(inputs), options, store_attrs, layout or None)}")
     for line in lines:
         typer.echo(line)

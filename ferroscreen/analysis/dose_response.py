@@ -9,6 +9,7 @@ single-dose rescue.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from ferroscreen.analysis.activity import (
     bh_qvalues,
     flat_objective,
     flatness_test,
+    min_effect_per_curve,
     tested_weights,
 )
 from ferroscreen.analysis.curve_flags import curve_flags, far_plateau_undetermined, ll2_misfit
@@ -397,7 +399,7 @@ def fit_curves_with_params(
     plateau_bounds: tuple[float, float] | None = None,
     plateau_margin: float = 1.0,
     hill_range: tuple[float, float] = (0.05, 20.0),
-    min_effect: float = 0.1,
+    min_effect: float | Mapping[str, float] = 0.1,
     alpha: float = 0.05,
     overdispersion: bool = True,
     sandwich: bool | None = None,
@@ -422,7 +424,8 @@ def fit_curves_with_params(
         plateau_margin: See ``plateau_bounds``.
         hill_range: Bounds of ``|hill|``.
         min_effect: Minimal ``|f(highest dose) - f(0)|`` (response units) for
-            an ``active`` call.
+            an ``active`` call: one number, or a mapping ``readout -> number`` (a readout
+            it lacks: 0.1; :func:`~ferroscreen.analysis.activity.min_effect_per_curve`).
         alpha: FDR level for ``active`` calls.
         overdispersion: ``ll2`` only: inflate SEs by the Pearson dispersion when above 1.
         sandwich: Least squares only: covariance, SEs and intervals from the heteroscedasticity-
@@ -560,7 +563,8 @@ def fit_curves_with_params(
         sel = (uniq // max(len(curve_names), 1)) == r
         qval[sel] = bh_qvalues(pval[sel])
     effect_for_call = np.where(fitted, effect, 0.0)
-    calls = activity_calls(qval, effect_for_call, fitted, alpha=alpha, min_effect=min_effect)
+    calls = activity_calls(qval, effect_for_call, fitted, alpha=alpha,
+                           min_effect=min_effect_per_curve(min_effect, readout_of))
     active = calls == "active"
     ec50, ec50_se = eds[50]
     far_idx = np.where(b > 0, C, D)

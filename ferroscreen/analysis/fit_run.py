@@ -39,14 +39,17 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen import __version__
+from ferroscreen.analysis.activity import FRACTION_MIN_EFFECT, default_min_effect
 from ferroscreen.analysis.dose_response import fit_curves
-from ferroscreen.analysis.dose_tables import CURVE_ROLES, annotate_wells
+from ferroscreen.analysis.dose_tables import CURVE_ROLES, annotate_wells, curve_name, mark_excluded, split_excluded
 from ferroscreen.analysis.inputs import (
     AnalysisInputError,
     AnalysisInputWarning,
     NothingToFitError,
     canonical_wells,
     implausible_molar_dose,
+    validate_wells,
+    well_entries,
     wells_from_metric,
 )
 from ferroscreen.analysis.readouts import COUNT_READOUTS, tile_mode_plates
@@ -382,6 +385,93 @@ def names_apart_by_case(layout: PlateLayout) -> list[str]:
             for spelled in by_key.values() if len(spelled) > 1]
 
 
+def tidy_min_effect(table: pd.DataFrame, min_effect: float | None = None) -> tuple[float | dict, dict, str | None]:
+    """The activity threshold (``min_effect``) a tidy table is fitted with, its record and note.
+
+    ``min_effect`` given (``fit --min-effect``, response units) is every readout's. Else each readout
+    gets :func:`~ferroscreen.analysis.activity.default_min_effect`: 0.1 on a fraction scale, as always,
+    else 10 % of its reference level (the vehicle's median response, or the 95th percentile of
+    ``|response|``), so that % viability, % inhibition or raw luminescence call the curves a fraction
+    table of the same data calls.
+
+    Returns:
+        ``(min_effect, record, note)``: what :func:`~ferroscreen.analysis.fit_curves` takes (one
+        number, or ``readout -> number`` where readouts differ); provenance's ``min_effect`` (the
+        number, or one per readout) and ``min_effect_from`` (``--min-effect``, or the rule:
+        ``fraction``, ``vehicle``, ``upper``, per readout where they differ); and the note line to
+        print, None when every readout's threshold is 0.1.
+    """
+    if min_effect is not None:
+        note = (f"note: activity threshold (min effect) {min_effect:g} in response units (--min-effect)"
+                if min_effect != FRACTION_MIN_EFFECT else None)
+        return float(min_effect), {"min_effect": float(min_effect), "min_effect_from": "--min-effect"}, note
+    if not {"dose", "response"} <= set(table.columns):  # fit_curves says what is missing
+        return FRACTION_MIN_EFFECT, {"min_effect": FRACTION_MIN_EFFECT, "min_effect_from": "fraction"}, None
+    readout = (table["readout"].astype(str) if "readout" in table.columns
+               else pd.Series("response", index=table.index))
+    found = {str(name): default_min_effect(g["dose"], g["response"])
+             for name, g in table.assign(readout=readout.to_numpy()).groupby("readout", sort=False)}
+    values = {name: t.value for name, t in found.items()}
+    if len(set(values.values())) <= 1:
+        value = next(iter(values.values()), FRACTION_MIN_EFFECT)
+        record = {"min_effect": value, "min_effect_from": next(iter(found.values())).basis if found else "fraction"}
+    else:
+        value = values
+        record = {"min_effect": values, "min_effect_from": {name: t.basis for name, t in found.items()}}
+    scaled = {name: t for name, t in found.items() if t.basis != "fraction"}
+    if not scaled:
+        return value, record, None
+    said = "; ".join(f"{name} {t.describe()}" if len(found) > 1 else t.describe() for name, t in scaled.items())
+    others = "" if len(scaled) == len(found) else "; the other readouts' 0.1"
+    note = (f"note: activity threshold{'s' if len(scaled) > 1 else ''} (min effect, response units) {said}"
+            f"{others}: the responses are not fractions (0-1), whose threshold is 0.1 (--min-effect sets it)")
+    return value, record, note
+
+
+def unread_curves(table: pd.DataFrame, kind: str, fitted: pd.DataFrame, layout: PlateLayout | None = None,
+                  exclude=(), source=None) -> list[str]:
+    """Notes on the curves that are in the input but not in ``fits.csv`` because every reading is missing.
+
+    A tidy table's curve (per readout where it has several) whose responses are all blank or not
+    numbers; a layout's treatment (compound, or compound + rescue agent, per group) with two or more
+    doses whose wells, excluded ones aside, have no reading in any ``n_cells`` or ``frac_`` column
+    (a plate-reader export's ``n/a`` or saturated wells read as missing). Each is named once,
+    ``"CPD-G: all 30 readings missing; no curve"``; a curve ``fitted`` holds is never named.
+    """
+    if kind == "tidy":
+        named = table["curve"].notna() & (table["curve"].astype(str).str.strip() != "")
+        rows = pd.DataFrame({
+            "readout": table["readout"].astype(str) if "readout" in table.columns else "response",
+            "curve": table["curve"].astype(str),
+            "read": np.isfinite(pd.to_numeric(table["response"], errors="coerce").to_numpy(float)),
+        })[named]  # fmt: skip
+        have = set(zip(fitted["readout"].astype(str), fitted["curve"].astype(str), strict=True))
+        several = rows["readout"].nunique() > 1
+        return [f"{curve}{f' ({readout})' if several else ''}: all {len(g)} readings missing; no curve"
+                for (readout, curve), g in rows.groupby(["readout", "curve"], sort=False)
+                if not g["read"].any() and (readout, curve) not in have]
+    have = set(fitted["curve"].astype(str))
+    measured = [c for c in table.columns if c == "n_cells" or str(c).startswith("frac_")]
+    if layout is None or not measured:
+        return []
+    with warnings.catch_warnings():  # the fit said what the input warns of
+        warnings.simplefilter("ignore")
+        wells = validate_wells(table, source=source)[["plate", "well", *measured]]  # its own layout columns out
+        annotated = split_excluded(mark_excluded(annotate_wells(wells, layout), well_entries(exclude)))[0]
+    read = annotated[measured].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
+    dosed = annotated.assign(_read=read)[annotated["role"].isin(CURVE_ROLES) & (annotated["compound"] != "")
+                                         & (annotated["concentration"] > 0)]
+    notes = []
+    for (treatment, group), g in dosed.groupby(["treatment", "group"], sort=True):
+        name = curve_name(treatment, group)
+        if g["concentration"].nunique() < 2 or g["_read"].any() or name in have:
+            continue
+        n_wells = len(g.drop_duplicates(["plate", "well"]))
+        of = f" ({n_wells} wells)" if n_wells != len(g) else ""
+        notes.append(f"{name}: all {len(g)} readings{of} missing; no curve")
+    return notes
+
+
 def refuse_blank_fractions(table: pd.DataFrame, source=None) -> None:
     """Refuse a wells table whose ``frac_<class>`` columns are blank in every row: there is nothing to fit.
 
@@ -452,8 +542,13 @@ def _columns_hint(table) -> str:
 def _settings(tidy: bool, **options) -> dict:
     """The fit's settings as ``results.xlsx``'s about sheet lists them (a tidy fit: those it uses)."""
     if tidy:
-        return {k: options[k] for k in ("model", "readouts", "ci_scale")}
+        return {k: options[k] for k in ("model", "readouts", "ci_scale", "min_effect")}
     return options
+
+
+def _threshold_cell(value) -> float | str:
+    """A ``min_effect`` as one cell of the about sheet: the number, or ``readout=number`` per readout."""
+    return ", ".join(f"{k}={v:g}" for k, v in value.items()) if isinstance(value, dict) else value
 
 
 def _layout_files(layout: PlateLayout) -> list[Path]:
@@ -482,6 +577,8 @@ def run_fit(
     exclude: list[str] | None = None,
     wells_csv: bool = False,
     ci_scale: str = "log",
+    min_effect: float | None = None,
+    record: dict | None = None,
 ) -> list[str]:
     """Fit, rank and QC one input; write the CSVs; return lines to print.
 
@@ -506,16 +603,29 @@ def run_fit(
     note naming both (:func:`ferroscreen.provenance.replaced_run_note`): this run replaces it. What the
     analysis warns of in the input (:class:`~ferroscreen.analysis.inputs.AnalysisInputWarning`: infinite
     responses left out, a tidy table's doses that look like µM read as molar) is a ``note:`` line, each
-    once, and not a Python warning.
+    once, and not a Python warning. A curve every reading of which is missing (a compound whose wells
+    all read ``n/a``) is named in a note (:func:`unread_curves`).
+
+    ``min_effect`` is the activity calls' minimal effect, in response units (``fit --min-effect``).
+    Without it a layout's readouts (fractions, viability relative to the vehicle, GR) take 0.1, and a
+    tidy table's readouts 0.1 on a fraction scale, else 10 % of their reference level, said in a note
+    (:func:`tidy_min_effect`). ``record``, when given, receives what provenance records of it
+    (``min_effect``; ``min_effect_from``: ``--min-effect``, ``default`` for a layout fit's 0.1, or a tidy
+    table's rule, :func:`tidy_min_effect`); the about sheet lists it too.
 
     Raises:
         AnalysisInputError: On unusable input (message names ``source``; it ends with the input's
             first warning, when there was one, as that may be why).
     """
     where = source or "input"
+    if min_effect is not None and not (np.isfinite(min_effect) and min_effect >= 0):
+        raise AnalysisInputError(f"{where}: the minimal effect (--min-effect) must be a number >= 0, "
+                                 f"not {min_effect:g}")
     about = FitAbout(inputs=[] if source is None else [source], settings=_settings(
         model=model, readouts=readouts, endpoint_h=endpoint_h, over_time=over_time, rank_on=rank_on,
-        exclude=exclude or [], wells_csv=wells_csv, ci_scale=ci_scale, tidy=kind == "tidy"))
+        exclude=exclude or [], wells_csv=wells_csv, ci_scale=ci_scale, tidy=kind == "tidy",
+        min_effect=FRACTION_MIN_EFFECT if min_effect is None else float(min_effect)))
+    record = {} if record is None else record
     earlier = Path(out_dir.final("provenance.json") if isinstance(out_dir, OutputSet)
                    else Path(out_dir) / "provenance.json")
     replaced = [f"note: {n}" for n in [replaced_run_note(earlier, about.environment)] if n]
@@ -537,9 +647,12 @@ def run_fit(
             table = table[table["readout"].astype(str).isin(readouts)]
             if table.empty:
                 raise AnalysisInputError(f"{where}: no rows for readout(s) {', '.join(readouts)}")
+        threshold, told, threshold_note = tidy_min_effect(table, min_effect)
+        record.update(told)
+        about.settings["min_effect"] = _threshold_cell(told["min_effect"])
         said: list[str] = []
         with _input_notes(said):
-            fits = fit_curves(table, model=model, source=source, ci_scale=ci_scale)
+            fits = fit_curves(table, model=model, source=source, ci_scale=ci_scale, min_effect=threshold)
         with output_set(out_dir) as outputs:
             fits.to_csv(outputs.path("fits.csv"), index=False)  # in full, as results.xlsx holds it
             book: list[str] = []
@@ -558,6 +671,8 @@ def run_fit(
         if layout is not None:
             lines.append("note: a tidy table is fitted as given; the layout was not used")
         lines += _tidy_notes(said, table, source)
+        lines += [f"note: {n}" for n in unread_curves(table, kind, fits)]
+        lines += [threshold_note] if threshold_note else []
         return lines
     if kind == "metric":
         table = wells_from_metric(table, source=source)
@@ -573,13 +688,16 @@ def run_fit(
         )
     exclude = exclude or []
     about.layouts = _layout_files(layout)
+    thresholds = {} if min_effect is None else {"min_effect": float(min_effect)}
+    record.update(min_effect=FRACTION_MIN_EFFECT if min_effect is None else float(min_effect),
+                  min_effect_from="default" if min_effect is None else "--min-effect")
     unmolar = unmolar_doses(layout)
     said: list[str] = []
     try:
         with _input_notes(said):
             result = analyse_screen(
                 table, layout, model=model, readouts=readouts, endpoint_h=endpoint_h, source=source,
-                rank_on=rank_on, exclude=exclude, ci_scale=ci_scale,
+                rank_on=rank_on, exclude=exclude, ci_scale=ci_scale, **thresholds,
             )
     except NothingToFitError as exc:  # the layout's undosed or non-molar compounds may be why
         if not unmolar:
@@ -588,8 +706,8 @@ def run_fit(
                                                            else "")) from None
     over_name = "ec50_over_time.csv"
     with _input_notes(said):
-        over = (ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude, ci_scale=ci_scale)
-                if over_time else None)
+        over = (ec50_over_time(table, layout, readouts=readouts, model=model, exclude=exclude, ci_scale=ci_scale,
+                               **thresholds) if over_time else None)
     with output_set(out_dir) as outputs:
         book: list[str] = []
         paths = write_outputs(result, outputs, about, over_time=over, notes=book)  # about: the workbook's source
@@ -597,7 +715,11 @@ def run_fit(
                if layout.form == "wells" else [])
         lines = [*replaced, *(f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout),
                                                              *names_apart_by_case(layout), *said,
-                                                             *result.notes])]
+                                                             *result.notes,
+                                                             *unread_curves(table, kind, result.fits, layout,
+                                                                            exclude, source)])]
+        if min_effect is not None and min_effect != FRACTION_MIN_EFFECT:
+            lines.append(f"note: activity threshold (min effect) {min_effect:g} in response units (--min-effect)")
         if wells_csv:
             derived = with_layout_columns(table, layout) if layout.form == "stored" else table
             derived.to_csv(outputs.path("wells.csv"), index=False)  # in full: a fit of it is this fit

@@ -422,3 +422,74 @@ def test_a_wells_table_without_layout_columns_still_needs_a_layout_for_exclude(t
     wells.to_csv(tmp_path / "bare.csv", index=False)
     res = CliRunner().invoke(app, ["fit", str(tmp_path / "bare.csv"), "--exclude", "A01", "--out", str(tmp_path / "o")])
     assert "--exclude leaves wells out of a layout's curves; pass --layout" in str(res.exception)
+
+
+def _screen_on_scales(seed: int = 5) -> dict[str, pd.DataFrame]:
+    """One tidy screen as fractions, % viability, % inhibition and raw luminescence (11 compounds, 3 flat).
+
+    The flat ones move a little but consistently (+3 % over the doses, a rescued curve -4.5 %): their
+    F-test passes, so the minimal effect alone calls them inactive.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    doses = np.repeat(np.concatenate([[0.0], np.logspace(-9, -5, 8)]), 3)
+    effects = {"A": -0.95, "B": -0.9, "C": -0.8, "D": -0.7, "E": -0.6, "F": -0.45, "G": -0.3, "H": -0.15,
+               "flat1": 0.03, "flat2": 0.03, "rescued": -0.045}
+    rows = []
+    for name, effect in effects.items():
+        fraction = 1 + effect / (1 + (1e-7 / np.maximum(doses, 1e-30)) ** 1.2)
+        rows.append(pd.DataFrame({"compound": name, "dose_uM": doses * 1e6,
+                                  "viability": fraction + rng.normal(0, 0.008, doses.size)}))
+    frac = pd.concat(rows, ignore_index=True)
+    return {"frac": frac,
+            "pct": frac.assign(viability=frac["viability"] * 100).rename(columns={"viability": "viability_pct"}),
+            "inh": frac.assign(viability=(1 - frac["viability"]) * 100).rename(columns={"viability": "inhibition"}),
+            "rlu": frac.assign(viability=frac["viability"] * 40000).rename(columns={"viability": "signal"})}
+
+
+def test_the_active_calls_do_not_depend_on_the_responses_units(tmp_path):
+    """% viability, % inhibition and raw luminescence call what the fraction table calls; --min-effect sets it."""
+    runner = CliRunner()
+    calls, said = {}, {}
+    for scale, table in _screen_on_scales().items():
+        table.to_csv(tmp_path / f"{scale}.csv", index=False)
+        res = runner.invoke(app, ["fit", str(tmp_path / f"{scale}.csv"), "--out", str(tmp_path / scale)])
+        assert res.exit_code == 0, res.output
+        calls[scale] = pd.read_csv(tmp_path / scale / "fits.csv").set_index("curve")["call"]
+        said[scale] = [ln for ln in res.output.splitlines() if "activity threshold" in ln]
+        prov = json.loads((tmp_path / scale / "provenance.json").read_text())["fit"]
+        said[scale + " record"] = (prov.get("min_effect"), prov.get("min_effect_from"))
+    flat = {"flat1", "flat2", "rescued"}
+    assert set(calls["frac"][calls["frac"] == "inactive"].index) == flat
+    for scale in ("pct", "inh", "rlu"):
+        assert calls[scale].to_dict() == calls["frac"].to_dict(), scale
+    assert said["frac"] == [] and said["frac record"] == (0.1, "fraction")  # fractions: as always
+    assert len(said["pct"]) == 1 and "10 % of the vehicle (dose 0) median response" in said["pct"][0]
+    assert said["pct record"][0] == pytest.approx(10, rel=0.02) and said["pct record"][1] == "vehicle"
+    assert said["rlu record"][0] == pytest.approx(4000, rel=0.02) and said["rlu record"][1] == "vehicle"
+    assert "95th percentile of |response|" in said["inh"][0] and said["inh record"][1] == "upper"
+    assert 7 < said["inh record"][0] < 10.5
+    # the option: in response units, recorded, said when not 0.1; a negative one is refused in one line
+    res = runner.invoke(app, ["fit", str(tmp_path / "pct.csv"), "--min-effect", "2", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    assert "activity threshold (min effect) 2 in response units (--min-effect)" in res.output
+    assert (pd.read_csv(tmp_path / "m" / "fits.csv")["call"] == "active").all()  # 3 % and 4.5 % pass 2
+    prov = json.loads((tmp_path / "m" / "provenance.json").read_text())["fit"]
+    assert (prov["min_effect"], prov["min_effect_from"]) == (2.0, "--min-effect")
+    res = runner.invoke(app, ["fit", str(tmp_path / "frac.csv"), "--min-effect", "0.5", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(tmp_path / "f" / "fits.csv").query("call == 'active'")["curve"]) == set("ABCDE")
+    res = runner.invoke(app, ["fit", str(tmp_path / "frac.csv"), "--min-effect", "-1", "--out", str(tmp_path / "n")])
+    assert res.exit_code != 0 and isinstance(res.exception, FerroscreenError)
+    assert str(res.exception) == "--min-effect must be a number >= 0, not -1"
+
+
+def test_a_tidy_curve_with_no_reading_is_named(tmp_path):
+    table = _screen_on_scales()["frac"]
+    table.loc[table["compound"] == "B", "viability"] = float("nan")
+    table.to_csv(tmp_path / "t.csv", index=False)
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "note: B: all 27 readings missing; no curve" in res.output
+    assert "B" not in set(pd.read_csv(tmp_path / "o" / "fits.csv")["curve"])

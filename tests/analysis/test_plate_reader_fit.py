@@ -680,3 +680,33 @@ def test_report_summary_counts_a_positive_control_apart_from_the_compounds(tmp_p
     readouts = {row[qc["columns"].index("readout")]["text"] for row in qc["rows"]}
     assert "signal_end" in readouts and "n_cells_end" not in readouts  # a luminescence read is no cell count
     assert (fmt(99101.7), fmt(85968.0), fmt(0.0363651)) == ("99102", "85968", "0.0364")  # was 9.91e+04
+
+
+def test_a_compound_whose_readings_are_all_missing_is_named(tmp_path):
+    """Every Volasertib well (rows G, H) reads n/a: its curve is gone from fits.csv, and a note says why."""
+    data, layout = write_screen(tmp_path)
+    lines = data.read_text().splitlines()
+    lines[2:] = [",".join([cells[0], cells[1], *(["n/a"] * 10 if cells[0] in "GH" else cells[2:12]), cells[12]])
+                 for cells in (ln.split(",") for ln in lines[2:])]
+    data.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "note: Volasertib: all 20 readings missing; no curve" in res.output
+    assert "Volasertib" not in set(pd.read_csv(tmp_path / "o" / "fits.csv")["curve"])
+    assert res.output.count("readings missing") == 1  # the compounds read are not named
+
+
+def test_min_effect_sets_the_threshold_of_a_layout_fit(tmp_path):
+    """Viability (relative to the vehicle) keeps 0.1 by default; --min-effect replaces it and is recorded."""
+    data, layout = write_screen(tmp_path)
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0 and "activity threshold" not in res.output, res.output
+    prov = json.loads((tmp_path / "d" / "provenance.json").read_text())["fit"]
+    assert (prov["min_effect"], prov["min_effect_from"]) == (0.1, "default")
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--min-effect", "1.5",
+                                   "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    assert "note: activity threshold (min effect) 1.5 in response units (--min-effect)" in res.output
+    assert (pd.read_csv(tmp_path / "m" / "fits.csv")["call"] == "inactive").all()  # effects ~0.98 < 1.5
+    prov = json.loads((tmp_path / "m" / "provenance.json").read_text())["fit"]
+    assert (prov["min_effect"], prov["min_effect_from"]) == (1.5, "--min-effect")

@@ -86,3 +86,35 @@ def test_docstring_examples_run():
     for module in (dr, po):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_default_minimal_effect_follows_the_readout_scale():
+    """Fractions keep 0.1; % viability, raw luminescence and % inhibition get 10 % of their reference level."""
+    from ferroscreen.analysis.activity import default_min_effect
+
+    rng = np.random.default_rng(4)
+    dose = np.repeat([0.0, 1e-8, 1e-7, 1e-6, 1e-5], 6)
+    viability = np.clip(1 / (1 + dose / 1e-7) + rng.normal(0, 0.05, dose.size), -0.01, None)
+    for scale in (1, 100, 40000):
+        found = default_min_effect(dose, viability * scale)
+        assert found.value == pytest.approx(0.1 * np.median(viability[dose == 0]) * scale if scale > 1 else 0.1)
+        assert found.basis == ("fraction" if scale == 1 else "vehicle")
+    assert default_min_effect(dose, viability * 1.5).value == 0.1  # fractions above 1 (growth) stay fractions
+    inhibition = (1 - viability) * 100  # vehicle ~0, kills ~100: the vehicle is not the reference
+    found = default_min_effect(dose, inhibition)
+    assert found.basis == "upper" and found.value == pytest.approx(0.1 * np.quantile(np.abs(inhibition), 0.95))
+    assert default_min_effect(dose[dose > 0], viability[dose > 0] * 100).basis == "upper"  # no vehicle rows
+    assert default_min_effect(dose, ["n/a"] * dose.size).value == 0.1  # nothing read: as before
+
+
+def test_fit_curves_takes_a_minimal_effect_per_readout():
+    rng = np.random.default_rng(2)
+    dose = np.repeat([0.0, 1e-8, 1e-7, 1e-6, 1e-5], 4)
+    small = 1 - 0.05 / (1 + 1e-7 / np.maximum(dose, 1e-30)) + rng.normal(0, 0.004, dose.size)
+    table = pd.concat([pd.DataFrame({"curve": "c", "dose": dose, "response": small, "readout": "frac"}),
+                       pd.DataFrame({"curve": "c", "dose": dose, "response": small * 100, "readout": "pct"})])
+    fits = fit_curves(table, min_effect={"pct": 10.0}).set_index("readout")
+    assert fits.loc["frac", "q_value"] < 0.05 and fits.loc["pct", "q_value"] < 0.05
+    assert fits.loc["frac", "call"] == "inactive"  # 0.05 < 0.1, the default of a readout not named
+    assert fits.loc["pct", "call"] == "inactive"  # 5 < 10
+    assert fit_curves(table, min_effect={"pct": 2.0}).set_index("readout").loc["pct", "call"] == "active"
