@@ -571,7 +571,7 @@ def fit_curves_with_params(
     rows = np.arange(n_curves)
     open_top = far_plateau_undetermined(
         batch, active=active, ec50=ec50, far_free=np.isin(far_idx, spec.free),
-        far_se=se[rows, far_idx], span=np.abs(far_level - zero_level), share_at_top=share,
+        far_se=se[rows, far_idx], span=np.abs(far_level - zero_level),
     )  # fmt: skip
     # an EC50 the data bound from below only: the sandwich keeps drc's df where Bell-McCaffrey's is fewer
     few = hc & open_top & (inf.df < drc_df)
