@@ -515,7 +515,10 @@ def analyse_screen(
         exclude: Wells to leave out besides those the layout's ``exclude``
             column marks (``B03`` on every plate, ``P1:B03`` on one): a list, or
             one string of them separated by commas or spaces (``"B03,P1:C05"``).
-        **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`.
+        **fit_kwargs: Passed to :func:`~ferroscreen.analysis.fit_curves`; a ``min_effect`` that is one
+            number is also the single-dose rescue's least effect of the compound alone
+            (:func:`~ferroscreen.analysis.confirm_rescues`) and the line comparison's
+            (:func:`~ferroscreen.analysis.compare_lines`).
 
     Returns:
         A :class:`ScreenResult`.
@@ -597,13 +600,15 @@ def analyse_screen(
     ]
     ranking = rank_compounds(fits, annotated, rank_modes, rank_on=rank_on)
     predict = AlonePredictor(annotated, batches, model, source, fit_kwargs)
-    rescue = confirm_rescues(fits, annotated, predict)
+    threshold = fit_kwargs.get("min_effect")  # one number: also the rescue's and line comparison's least effect
+    same_effect = {"min_effect": float(threshold)} if isinstance(threshold, (int, float)) else {}
+    rescue = confirm_rescues(fits, annotated, predict, **same_effect)
     fmt = layout.plate_format
     dying = [m for m in modes if m != "alive"]
     judged = {m: ranked_readout(m, rank_on, readouts) for m in dying}  # QC judges what the ranking uses
     qc = plate_qc(annotated, dying, (fmt.rows, fmt.cols), readouts=judged)
     readouts = pd.concat([annotated, excluded], ignore_index=True) if len(excluded) else annotated
-    return ScreenResult(fits, ranking, rescue, qc, readouts, doses, notes, compare_lines(fits))
+    return ScreenResult(fits, ranking, rescue, qc, readouts, doses, notes, compare_lines(fits, **same_effect))
 
 
 def scans_asked(wells: pd.DataFrame, times_h: Sequence[float] | None) -> tuple[list[float], list[str]]:

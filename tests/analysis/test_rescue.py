@@ -417,3 +417,10 @@ def test_terminal_rescue_lines_name_their_cell_line():
         "HT1080: RSL3 (1 µM) + Fer-1 reduces the ferroptosis effect by 90%",
         "A549: RSL3 (1 µM) + Fer-1 reduces the ferroptosis effect by 90%",
         "RSL3 (1 µM) + Fer-1 reduces the ferroptosis effect by 90%"]
+
+
+def test_the_fits_least_effect_is_the_single_dose_rescues_too():
+    """``analyse_screen(min_effect=...)`` (``fit --min-effect``) also sets what the compound alone must do."""
+    wells, layout = single_dose_screen()
+    row = _row(analyse_screen(wells, layout, min_effect=0.95).rescue, "RSL3")
+    assert not row["confirms"] and "at least 0.95 needed" in row["verdict"]
