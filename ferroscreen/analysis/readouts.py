@@ -36,7 +36,8 @@ and from ``n_cells``:
 
 ``n_cells_end`` / ``n_cells_t0``
     count at the endpoint and at time zero (the first time point when it is
-    at most ``t0_max_h``; else NaN); NaN where that count is a *suspect count*
+    at most ``t0_max_h`` and before the endpoint; else NaN: a plate read once has
+    no time zero apart from its endpoint); NaN where that count is a *suspect count*
     (below), never an earlier or later scan's count;
 ``dip_rate``
     drug-induced proliferation rate: least-squares slope of ``log2 n_cells``
@@ -331,7 +332,7 @@ def _plate_summary(
                                  _flag_matrix(sub, QC_COUNT_OUTLIER, wells, times_all))[:, :times.size]
         trusted = np.where(suspect, np.nan, counts)
         out["n_cells_end"] = np.where(suspect[:, -1], np.nan, at_end(counts))
-        out["n_cells_t0"] = trusted[:, 0] if times[0] <= t0_max_h else np.nan
+        out["n_cells_t0"] = trusted[:, 0] if times[0] <= t0_max_h and duration > 0 else np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             logc = np.where(trusted > 0, np.log2(trusted), np.nan)
         after = times >= times[0] + dip_lag_h

@@ -105,3 +105,13 @@ def test_a_screen_whose_vehicle_barely_grew_says_so_in_its_notes():
         "plate flat: the vehicle grew 1.02-fold from time zero to 72 h, less than the 1.5-fold that gr and dip_rel "
         "need (they divide by its growth, and noise in the counts would dominate them): both left out there"]
     assert not any("the vehicle grew" in n for n in analyse_screen(*_plate("grows", 8.0)).notes)
+
+
+def test_a_plate_read_once_has_no_time_zero_and_no_growth_note():
+    """One read (an endpoint plate read): no time zero apart from the endpoint, so no GR and nothing to say of growth."""
+    wells, layout = _plate("once", 8.0)
+    wells = wells[wells["time_h"] == 72.0].assign(time_h=0.0)  # an endpoint read without --endpoint-h sits at 0 h
+    result = analyse_screen(wells, layout)
+    assert not any("the vehicle grew" in n for n in result.notes), result.notes
+    assert result.wells["n_cells_t0"].isna().all() and result.wells["gr"].isna().all()
+    assert result.wells["viability"].notna().all()
