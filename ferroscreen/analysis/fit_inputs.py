@@ -9,6 +9,9 @@ through :mod:`ferroscreen.score`, which this layer does not know):
 * a CSV table (tidy ``curve, dose, response`` or ``wells.csv``; ``columns`` names its columns);
 * a plate-reader export (:mod:`ferroscreen.io.plate_reader`), blank-subtracted and, for a dead-cell
   ``signal``, scaled to ``frac_dead`` (:mod:`ferroscreen.analysis.reader_signal`).
+* an image-analysis export counting cells (:func:`_image_analysis`): a CellProfiler per-image table
+  (:mod:`ferroscreen.io.cellprofiler`) or a Harmony/Columbus ``PlateResults.txt``
+  (:mod:`ferroscreen.io.harmony_results`), as a wells table (``n_cells``; a layout is needed).
 
 Several wells tables (``export``'s ``wells.csv`` of replicate plates) are pooled, each plate keeping
 the name its file gives it (:func:`pool_wells`; the command pools score stores with them too).
@@ -103,7 +106,13 @@ def load_fit_input(
     if dead is not None and signal == "dead":
         raise AnalysisInputError(f"{first}: --dead divides a dead-cell count by this cell count, --signal dead scales "
                                  f"a dead-cell signal by maximum-kill wells; give one of them")
-    if len(paths) > 1:
+    kinds = [_image_analysis_kind(p) for p in paths]
+    if any(kinds):
+        if dead is not None:
+            raise AnalysisInputError(f"{first}: --dead goes with an IncuCyte metric export or a plate read, not "
+                                     f"with an image-analysis export")
+        result = _image_analysis(paths, kinds, layout, columns, endpoint_h)
+    elif len(paths) > 1:
         result = _several_plates(paths, layout, columns, dead, read, signal, endpoint_h, read_option)
     elif dead is not None:
         result = _with_dead_fraction(first, dead, dead_over, layout, columns)
@@ -246,6 +255,203 @@ def _multiplexed(paths, layout, columns, dead, read, signal, endpoint_h, dead_re
                                 "sha256": file_sha256(dead_file)}
     return FitInput(wells.sort_values(["plate", "well", "time_h"]).reset_index(drop=True), "wells", layout,
                     notes=notes, options=options, derived=True)
+
+
+_SOFTWARE = {"cellprofiler": "a CellProfiler image table", "harmony": "a Harmony results file",
+             "objects": "a CellProfiler object table"}
+
+
+def _image_analysis_kind(path: Path) -> str | None:
+    """``cellprofiler``, ``harmony``, ``objects`` (a CellProfiler per-object table) or None."""
+    from ferroscreen.io.cellprofiler import looks_like_cellprofiler, looks_like_object_table
+    from ferroscreen.io.harmony_results import looks_like_harmony_results
+
+    if path.suffix.lower() in STORE_SUFFIXES:
+        return None
+    if looks_like_cellprofiler(path):
+        return "cellprofiler"
+    if looks_like_object_table(path):
+        return "objects"
+    return "harmony" if looks_like_harmony_results(path) else None
+
+
+def _image_analysis(paths: list[Path], kinds: list, layout, columns, endpoint_h) -> FitInput:
+    """CellProfiler per-image tables or Harmony results as one wells table: ``n_cells`` per plate, well, time.
+
+    ``n_cells`` is the object count (CellProfiler ``Count_<objects>``, Harmony ``<population> -
+    Number of Objects``) of the objects ``hits`` takes (the nuclei, else the one kind counted, else
+    the one named like a nuclear stain; ``--columns n=COLUMN`` names another), summed over the
+    well's fields (images) at each time. A plate's usual number of fields per well is the most
+    common one; a well with other than that many fields (one failed or left out) has its count
+    scaled to it, as ``score`` scales part-read wells (``n_cells_read`` the count as summed,
+    ``n_done`` its fields, ``n_frames`` the usual; ``fit`` names the wells with fewer in a note,
+    this reader those with more). A Harmony export without ``Number of Analyzed Fields`` is taken
+    as it counts (said).
+    Times: a CellProfiler column in hours (``Metadata_Time_h``, IncuCyte's ``00d12h00m``) gives
+    ``time_h``; scans only numbered (``Metadata_Timepoint``, Harmony's ``Timepoint``) are fitted at
+    the last scan, as is an export of one time, placed at ``endpoint_h`` (0 h without it), said.
+    Plates are named and matched with the layout as plate reads are (:func:`_name_plates`).
+
+    Raises:
+        AnalysisInputError (or AcquisitionError): One line naming the file: a per-object table, exports
+            of two kinds, no layout, a ``--columns`` role other than ``n``, what the readers refuse.
+    """
+    first = paths[0]
+    objects_table = next((p for p, k in zip(paths, kinds, strict=True) if k == "objects"), None)
+    if objects_table is not None:
+        beside = sorted(objects_table.parent.glob("*Image.csv"))
+        hint = f" ({beside[0].name} beside it)" if beside else ""
+        raise AnalysisInputError(f"{objects_table}: a CellProfiler object table (a row per object); fit counts cells "
+                                 f"per well from the per-image table{hint}: give that (Count_<objects>, Metadata_Well)")
+    kind = kinds[0]
+    other = next((p for p, k in zip(paths, kinds, strict=True) if k != kind), None)
+    if other is not None:
+        raise AnalysisInputError(f"{other}: not {_SOFTWARE[kind]} like {first.name}; give one kind of input")
+    if layout is None:
+        raise AnalysisInputError(f"{first}: {_SOFTWARE[kind]} holds no doses; pass --layout (layout CSV, IncuCyte "
+                                 f".PlateMap or D300 protocol)")
+    wanted = _counted(columns, kind, first)
+    parts, notes, counted = [], [], {}
+    for path in paths:
+        part, said, counted = (_cellprofiler_wells if kind == "cellprofiler" else _harmony_wells)(path, wanted,
+                                                                                                endpoint_h)
+        parts.append(part)
+        notes += said
+    named = _name_plates(parts, paths, layout, notes)
+    table = pd.concat(parts, ignore_index=True)
+    twice = table.duplicated(["plate", "well", "time_h"], keep=False)
+    if twice.any():
+        row = table[twice].iloc[0]
+        raise AnalysisInputError(f"{first}: plate {row['plate']} well {row['well']} is in several INPUTs; give each "
+                                 f"plate once")
+    table, usual = _to_usual_fields(table, notes, first)
+    options = {"image_analysis": {**counted, "fields_per_well": usual}, "plates": named}
+    if columns:
+        options["columns"] = {"n": columns["n"][0]}
+    return FitInput(table.sort_values(["plate", "well", "time_h"]).reset_index(drop=True), "wells", layout,
+                    notes=notes, options=options, derived=True)
+
+
+def _counted(columns, kind: str, path: Path) -> str | None:
+    """The objects ``--columns n=COLUMN`` names (``Count_Cells`` or ``Cells``; a Harmony population), or None."""
+    if not columns:
+        return None
+    extra = sorted(set(columns) - {"n"})
+    if extra:
+        raise AnalysisInputError(f"{path}: --columns {extra[0]}=... is for CSV tables; {_SOFTWARE[kind]} takes only "
+                                 f"n=COLUMN, the object count to fit (Count_<objects>, or '<population> - Number of "
+                                 f"Objects')")
+    name = columns["n"][0].strip()
+    if kind == "cellprofiler":
+        return name[len("Count_"):] if name.lower().startswith("count_") else name
+    from ferroscreen.io.harmony_results import _COUNT
+
+    match = _COUNT.match(name)
+    return match.group("pop") if match else name
+
+
+def _objects_option(exc: Exception, hint: str) -> AnalysisInputError:
+    """A reader's error, its ``--objects`` (``hits``' option) said as ``fit``'s ``--columns n=...``."""
+    return AnalysisInputError(str(exc).replace("with --objects", f"with --columns n={hint}"))
+
+
+def _cellprofiler_wells(path: Path, wanted: str | None, endpoint_h) -> tuple[pd.DataFrame, list[str], dict]:
+    """A CellProfiler per-image table's wells (``plate, well, time_h, n_done, n_cells_read``), notes, record."""
+    from ferroscreen.errors import AcquisitionError
+    from ferroscreen.io.cellprofiler import read_cellprofiler, wells_over_time
+
+    try:
+        fields = read_cellprofiler(path, wanted, over_time=True)
+    except AcquisitionError as exc:
+        raise _objects_option(exc, "Count_<objects>") from None
+    wells = wells_over_time(fields.table)
+    others = f" (also counted: {', '.join(fields.others)}; --columns n=Count_<objects> fits another)" \
+        if fields.others else ""
+    notes = [f"{path}: CellProfiler image table: n_cells is Count_{fields.objects}{others}, summed over each well's "
+             f"fields ({len(fields.table)} images in {len(wells.drop_duplicates(['plate', 'well']))} wells)"]
+    if "scan" in wells.columns:
+        wells, said = _last_scan(wells, wells["scan"], "its time column", endpoint_h)
+        notes.append(f"{path}: {said}")
+    elif "time_h" not in wells.columns:
+        wells = wells.assign(time_h=float(endpoint_h or 0.0))
+        notes.append(f"{path}: one time point, placed at {float(endpoint_h or 0):g} h"
+                     f"{' (--endpoint-h)' if endpoint_h is not None else ' (--endpoint-h places it)'}")
+    plate_named = "Metadata_Plate" if not (fields.table["plate"] == path.stem).all() else "file name"
+    wells.attrs["plate_names"] = {str(p): plate_named for p in wells["plate"].unique()}
+    return wells, notes, {"software": "CellProfiler", "objects": fields.objects,
+                          "count_column": f"Count_{fields.objects}"}
+
+
+def _last_scan(wells: pd.DataFrame, scan: pd.Series, what: str, endpoint_h) -> tuple[pd.DataFrame, str]:
+    """The wells at their plate's last numbered scan, placed at ``endpoint_h`` (0 h), and the note saying so."""
+    last, n_scans = scan.max(), scan.nunique()
+    at = float(endpoint_h or 0.0)
+    kept = wells[scan == scan.groupby(wells["plate"]).transform("max")].drop(columns="scan").assign(time_h=at)
+    lacking = wells[["plate", "well"]].drop_duplicates().shape[0] - kept[["plate", "well"]].drop_duplicates().shape[0]
+    said = f"; {lacking} well(s) without it take no part" if lacking else ""
+    if n_scans == 1:
+        return kept, f"one time point, placed at {at:g} h"
+    return kept, (f"{n_scans} scans numbered by {what}, not timed in hours: the last (scan {last:g}) is fitted, "
+                  f"placed at {at:g} h{said}; for the time course give the hours (Metadata_Time_h, or 00d12h00m)")
+
+
+def _harmony_wells(path: Path, wanted: str | None, endpoint_h) -> tuple[pd.DataFrame, list[str], dict]:
+    """A Harmony results file's wells (``plate, well, time_h, n_cells_read[, n_done]``), notes, record."""
+    from ferroscreen.errors import AcquisitionError
+    from ferroscreen.io.harmony_results import read_harmony_results
+
+    try:
+        read = read_harmony_results(path, wanted)
+    except AcquisitionError as exc:
+        raise _objects_option(exc, "'<population> - Number of Objects'") from None
+    at = float(endpoint_h or 0.0)
+    t = read.table
+    wells = pd.DataFrame({"plate": t["plate"].astype(str), "well": t["well"], "time_h": at,
+                          "n_cells_read": t["n_nuclei"].astype(float)})
+    fields = "n_fields" in t.columns
+    if fields:
+        wells["n_done"] = t["n_fields"].to_numpy(float)
+    others = f" (also counted: {', '.join(read.others)}; --columns n='<population> - Number of Objects' fits " \
+             f"another)" if read.others else ""
+    when = "its last time point (Timepoint numbers the scans, not hours)" if read.notes else "one time point"
+    when += f" placed at {at:g} h{' (--endpoint-h)' if endpoint_h is not None else ' (--endpoint-h places it)'}"
+    notes = [f"{path}: Harmony results: n_cells is '{read.count_column}'{others}"
+             f"{'' if fields else ', as Harmony gives it (no Number of Analyzed Fields column: not scaled)'}",
+             *(f"{path}: {n}" for n in read.notes),
+             f"{path}: {when}"]
+    named_by = {"Result": "export", "folder": "file name"}.get(read.plate_source, read.plate_source)
+    wells.attrs["plate_names"] = {str(p): named_by for p in wells["plate"].unique()}
+    return wells, notes, {"software": "Harmony", "objects": read.population, "count_column": read.count_column}
+
+
+def _to_usual_fields(table: pd.DataFrame, notes: list[str], source: Path) -> tuple[pd.DataFrame, dict]:
+    """``table`` with ``n_cells`` counted over each plate's usual number of fields, and that number per plate.
+
+    Without ``n_done`` (fields not exported) ``n_cells`` is ``n_cells_read``. See :func:`_image_analysis`.
+    """
+    if "n_done" not in table.columns:
+        return table.assign(n_cells=table["n_cells_read"])[["plate", "well", "time_h", "n_cells", "n_cells_read"]], {}
+    usual: dict[str, int] = {}
+    frames = pd.Series(np.nan, index=table.index)
+    for plate, sub in table.groupby("plate", sort=True):
+        counts = sub["n_done"][sub["n_done"] > 0].value_counts()
+        if counts.empty:
+            continue
+        most = int(counts[counts == counts.max()].index.max())
+        usual[str(plate)] = most
+        frames[sub.index] = float(most)
+        more = sub[sub["n_done"] > most]
+        if len(more):  # fewer: fit's own note names them (counts_of_fields_read)
+            shown = ", ".join(f"{w} at {t:g} h" for w, t in zip(more["well"].head(5), more["time_h"], strict=False))
+            notes.append(f"note: {source}: plate {plate}: {most} fields per well as a rule; {len(more)} well-time(s) "
+                         f"with more ({shown}{' ...' if len(more) > 5 else ''}) have their counts scaled to {most} "
+                         f"fields (n_cells_read holds the counts as summed, n_done their fields)")
+    done = table["n_done"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(done > 0, table["n_cells_read"].to_numpy(float) * frames.to_numpy() / done, np.nan)
+    scaled = np.where(np.isnan(done), table["n_cells_read"].to_numpy(float), scaled)
+    table = table.assign(n_cells=scaled, n_frames=frames.to_numpy())
+    return table[["plate", "well", "time_h", "n_cells", "n_cells_read", "n_frames", "n_done"]], usual
 
 
 def _reads_as_table(path: Path) -> bool:
@@ -410,7 +616,7 @@ def _table_or_plate_read(path: Path, columns, read, layout, endpoint_h, signal, 
 
             format_notes: list[str] = []
             layout = _layout_for_read(export, path, layout, format_notes)
-            plates = layout.plate_ids if layout is not None else None
+            plates = layout.names_for_unnamed_plates() if layout is not None else None
             metric, notes = plate_reads_table(export, read, plates, endpoint_h, signal, read_option)
             named = _name_plates([metric], [path], layout, notes)
             fitted = _reader_signal(metric, [f"{path}: {n}" for n in notes] + format_notes, notes[0], [export], path,

@@ -19,7 +19,10 @@ The objects counted are ``Nuclei`` when the table counts them, else the only obj
 else the one named like a nuclear stain; otherwise ``objects`` must name them. The nuclear area
 of a field is its objects' mean ``AreaShape_Area`` (pixels), from the per-image means, else
 from the object table; an export with neither gives counts alone. A time-lapse export
-(``Metadata_Time``/``Metadata_Timepoint``) is refused: its fields are not replicates of one moment.
+(``Metadata_Time``/``Metadata_Timepoint`` with several values) is refused by ``hits``: its fields
+are not replicates of one moment. Read ``over_time`` (for ``fit``), each field keeps its time:
+``time_h`` in hours when the column says hours (``Metadata_Time_h``, ``Metadata_Hours``) or holds
+IncuCyte's ``00d12h00m``, else ``scan``, the number the column gives the scan (not hours).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.object_names import pick_nuclei
 from ferroscreen.plate.wells import normalize_well, row_index, rowcol_to_well
 
-__all__ = ["CellProfilerFields", "looks_like_cellprofiler", "read_cellprofiler", "wells_from_fields"]
+__all__ = ["CellProfilerFields", "looks_like_cellprofiler", "looks_like_object_table", "read_cellprofiler",
+           "wells_from_fields", "wells_over_time"]
 
 _PLATE = ("metadata_plate", "metadata_barcode", "metadata_plateid", "metadata_plate_name", "metadata_platename",
           "metadata_platebarcode")
@@ -46,6 +50,9 @@ _ROW = ("metadata_row", "metadata_wellrow", "metadata_well_row")
 _COL = ("metadata_column", "metadata_col", "metadata_wellcolumn", "metadata_wellcol", "metadata_well_column")
 _SITE = ("metadata_site", "metadata_field", "metadata_fieldid", "metadata_fld")
 _TIME = ("metadata_time", "metadata_timepoint", "metadata_t", "metadata_timepointid")
+_HOURS = ("metadata_time_h", "metadata_timeh", "metadata_hours", "metadata_hour", "metadata_time_hours",
+          "metadata_elapsed_h", "metadata_elapsed_hours", "metadata_hrs")
+_DHM = re.compile(r"^(\d+)d(\d+)h(\d+)m$", re.I)  # IncuCyte's elapsed time in file names: 00d12h00m
 _RC_WELL = re.compile(r"^r(\d+)c(\d+)$", re.I)
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -55,17 +62,20 @@ class CellProfilerFields:
     """One CellProfiler export read as fields.
 
     Attributes:
-        table: One row per field: ``plate, well, n_nuclei[, area_mean]`` (NaN where a field has no object).
+        table: One row per field: ``plate, well, n_nuclei[, area_mean]`` (NaN where a field has no object);
+            read ``over_time``, also ``time_h`` or ``scan`` when the export has a time column.
         objects: The objects counted (``Nuclei``).
         area_source: Where the area came from (a column, or the object table); None when the export
             holds no area (and the table no ``area_mean``).
         source: The file read.
+        others: The other objects the export counts (``Count_<objects>`` columns).
     """
 
     table: pd.DataFrame
     objects: str
     area_source: str
     source: Path
+    others: tuple[str, ...] = ()
 
 
 def looks_like_cellprofiler(path: str | Path) -> bool:
@@ -79,19 +89,33 @@ def looks_like_cellprofiler(path: str | Path) -> bool:
         return False
     if path.suffix.lower() in SQLITE_SUFFIXES:  # the reader says what is wrong with one
         return True
+    names = _header(path)
+    return "ImageNumber" in names and any(n.startswith("Count_") for n in names)
+
+
+def looks_like_object_table(path: str | Path) -> bool:
+    """Whether ``path`` is a CellProfiler per-object CSV: ``ImageNumber`` and ``ObjectNumber``, no ``Count_*``."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() in SQLITE_SUFFIXES:
+        return False
+    names = _header(path)
+    return {"ImageNumber", "ObjectNumber"} <= set(names) and not any(n.startswith("Count_") for n in names)
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV's first line (``[]`` when unreadable)."""
     try:
         with path.open("rb") as fh:
             head = fh.read(1 << 16)
     except OSError:
-        return False
+        return []
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         head = head[: len(head) // 2 * 2]
     try:
         header = decode_table_text(head).splitlines()[0] if head.strip() else ""
     except UnicodeDecodeError:
         header = head.decode("utf-8", errors="replace").splitlines()[0] if head.strip() else ""
-    names = [c.strip().strip('"') for c in re.split(r"[,\t;]", header)]
-    return "ImageNumber" in names and any(n.startswith("Count_") for n in names)
+    return [c.strip().strip('"') for c in re.split(r"[,\t;]", header)]
 
 
 def _column(columns, names: tuple[str, ...]) -> str | None:
@@ -154,18 +178,48 @@ def _wells(table: pd.DataFrame, source: Path) -> pd.Series:
     return pairs.map(names)
 
 
-def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_areas) -> CellProfilerFields:
+def _times(images: pd.DataFrame, time_col: str, source: Path) -> tuple[str, pd.Series]:
+    """``("time_h", hours)`` or ``("scan", scan numbers)`` of each image (see the module docstring).
+
+    Raises:
+        AcquisitionError: A time that is empty, or neither hours nor a number.
+    """
+    _refuse_empty(images, time_col, source)
+    text = images[time_col].astype(str).str.strip()
+    if time_col.lower() in _HOURS:
+        hours = pd.to_numeric(text, errors="coerce")
+        if hours.isna().any():
+            raise AcquisitionError(f"{source}: {time_col} {text[hours.isna()].iloc[0]!r} of ImageNumber "
+                                   f"{images['ImageNumber'][hours.isna()].iloc[0]} is not a number of hours")
+        return "time_h", hours.astype(float)
+    dhm = text.str.match(_DHM)
+    if dhm.all():
+        parts = text.str.extract(_DHM).astype(int)
+        return "time_h", (24 * parts[0] + parts[1] + parts[2] / 60).astype(float)
+    scan = pd.to_numeric(text, errors="coerce")
+    if scan.isna().any():
+        raise AcquisitionError(f"{source}: {time_col} {text[scan.isna()].iloc[0]!r} of ImageNumber "
+                               f"{images['ImageNumber'][scan.isna()].iloc[0]} is neither a scan number nor a time "
+                               f"(hours in Metadata_Time_h, or 00d12h00m)")
+    return "scan", scan.astype(float)
+
+
+def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_areas,
+            over_time: bool = False) -> CellProfilerFields:
     """The field table of a per-image table (``Image_`` prefixes removed).
 
     ``object_areas(objects)`` gives the mean object area per ImageNumber and its source, or None.
+    ``over_time`` keeps a time-lapse export's times (module docstring) instead of refusing it.
     """
     if "ImageNumber" not in images.columns:
         raise AcquisitionError(f"{source}: no ImageNumber column (not a CellProfiler per-image table)")
-    time_col = _column(images.columns, _TIME)
-    if time_col is not None and images[time_col].nunique() > 1:
+    time_col = _column(images.columns, (*_HOURS, *_TIME))
+    if time_col is not None and images[time_col].nunique() > 1 and not over_time:
         raise AcquisitionError(f"{source}: a time-lapse export ({time_col} has {images[time_col].nunique()} values); "
                                f"hits takes one time point: export it alone")
     obj = _choose_objects(images.columns, objects, source)
+    others = tuple(str(c)[len("Count_"):] for c in images.columns
+                   if str(c).startswith("Count_") and c != f"Count_{obj}")
     repeated = images["ImageNumber"].duplicated(keep=False)
     if repeated.any():
         raise AcquisitionError(f"{source}: ImageNumber {images['ImageNumber'][repeated].iloc[0]} appears "
@@ -183,16 +237,22 @@ def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_area
     plate = images[plate_col].astype(str).str.strip() if plate_col else pd.Series(source.stem, index=images.index)
     table = pd.DataFrame({"plate": plate, "well": _wells(images, source), "image_number": images["ImageNumber"],
                           "n_nuclei": count.astype(int)})
+    when = []
+    if over_time and time_col is not None:
+        name, values = _times(images, time_col, source)
+        table[name] = values.to_numpy()
+        when = [name]
     site_col = _column(images.columns, _SITE)
     if site_col is not None:
         keyed = table.assign(site=images[site_col].astype(str))
-        twice = keyed.duplicated(["plate", "well", "site"], keep=False)
+        twice = keyed.duplicated(["plate", "well", *when, "site"], keep=False)
         if twice.any():
             row = keyed[twice].iloc[0]
-            n = int(((keyed["plate"] == row["plate"]) & (keyed["well"] == row["well"])
-                     & (keyed["site"] == row["site"])).sum())
+            n = int(keyed[["plate", "well", *when, "site"]].eq(row[["plate", "well", *when, "site"]]).all(axis=1)
+                    .sum())
             hint = "" if plate_col else "; with no Metadata_Plate, are several plates in this one file?"
-            raise AcquisitionError(f"{source}: plate {row['plate']} well {row['well']} {site_col} {row['site']} is "
+            at = f" at {time_col} {images[time_col][twice].iloc[0]}" if when else ""
+            raise AcquisitionError(f"{source}: plate {row['plate']} well {row['well']} {site_col} {row['site']}{at} is "
                                    f"in {n} images ({int(twice.sum())} images share a field with another){hint}")
     mean_col = _column(images.columns, (f"mean_{obj}_areashape_area".lower(),))
     per_image = None if mean_col is not None else object_areas(obj)
@@ -214,9 +274,9 @@ def _fields(images: pd.DataFrame, objects: str | None, source: Path, object_area
                 f"{n_objects.iloc[i]} objects there ({int(differ.sum())} image(s) differ; another run's table?)")
         area = images["ImageNumber"].map(means)
     else:  # a count-only pipeline
-        return CellProfilerFields(table, obj, None, source)
+        return CellProfilerFields(table, obj, None, source, others)
     table["area_mean"] = area.where(table["n_nuclei"] > 0).astype(float)
-    return CellProfilerFields(table, obj, area_source, source)
+    return CellProfilerFields(table, obj, area_source, source, others)
 
 
 def _object_csv(image_csv: Path, obj: str):
@@ -254,7 +314,7 @@ def _tables(path: Path) -> list[str]:
         return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
 
 
-def _read_sqlite(path: Path, objects: str | None) -> CellProfilerFields:
+def _read_sqlite(path: Path, objects: str | None, over_time: bool = False) -> CellProfilerFields:
     try:
         found = [n for n in _tables(path) if n.lower().endswith("per_image")]
         if len(found) != 1:
@@ -285,25 +345,28 @@ def _read_sqlite(path: Path, objects: str | None) -> CellProfilerFields:
         return None
 
     try:
-        return _fields(images, objects, path, object_areas)
+        return _fields(images, objects, path, object_areas, over_time)
     except sqlite3.Error as exc:
         raise AcquisitionError(f"{path}: unreadable object table ({exc})") from None
 
 
-def read_cellprofiler(path: str | Path, objects: str | None = None) -> CellProfilerFields:
+def read_cellprofiler(path: str | Path, objects: str | None = None, *, over_time: bool = False) -> CellProfilerFields:
     """Read a CellProfiler per-image CSV or SQLite database into fields (see the module docstring).
+
+    ``over_time`` keeps each field's time (``time_h`` or ``scan``) where the export has a time column.
 
     Raises:
         AcquisitionError: One line naming the file: no counts, several objects and none named, no
-            well metadata, no area, a time-lapse export, an unreadable table.
+            well metadata, no area, a time-lapse export (unless ``over_time``; then a time that is
+            neither hours nor a scan number), an unreadable table.
     """
     from ferroscreen.csv_tables import read_csv_table
 
     path = Path(path)
     if path.suffix.lower() in SQLITE_SUFFIXES:
-        return _read_sqlite(path, objects)
+        return _read_sqlite(path, objects, over_time)
     images = read_csv_table(path, "a CellProfiler image table", error=AcquisitionError)
-    return _fields(images, objects, path, lambda obj: _object_csv(path, obj))
+    return _fields(images, objects, path, lambda obj: _object_csv(path, obj), over_time)
 
 
 def wells_from_fields(fields: pd.DataFrame) -> pd.DataFrame:
@@ -324,3 +387,14 @@ def wells_from_fields(fields: pd.DataFrame) -> pd.DataFrame:
         sums = pd.DataFrame({"w": area.where(weight > 0, 0.0) * weight, "n": weight}).groupby(keys, sort=True).sum()
         parts["area_mean"] = (sums["w"] / sums["n"]).where(sums["n"] > 0)
     return pd.DataFrame(parts).rename_axis(["plate", "well"]).reset_index()
+
+
+def wells_over_time(fields: pd.DataFrame) -> pd.DataFrame:
+    """One row per plate, well and time (``time_h`` or ``scan`` where ``fields`` has it): the fields summed.
+
+    Columns ``plate, well[, time_h | scan], n_done`` (the fields read) and ``n_cells_read`` (their
+    objects), sorted. A well with no image at a time has no row there.
+    """
+    keys = ["plate", "well", *[c for c in ("time_h", "scan") if c in fields.columns]]
+    grouped = fields.assign(_n=fields["n_nuclei"].astype(float)).groupby(keys, sort=True)["_n"]
+    return pd.DataFrame({"n_done": grouped.size(), "n_cells_read": grouped.sum()}).reset_index()

@@ -54,12 +54,19 @@ class HarmonyWells:
         population: The population counted.
         area_source: The column the area came from; None when the file has no mean area (counts alone).
         notes: What was decided on the way (time point kept).
+        count_column: The column the count came from (``Nuclei - Number of Objects``).
+        others: The other populations the file counts.
+        plate_source: What named the plates: ``Result`` (a batch export's column), the header's key
+            (``Plate Name``, ``Plate``, ``Barcode``), else ``folder`` (the file's folder) or ``file name``.
     """
 
     table: pd.DataFrame
     population: str
     area_source: str | None
     notes: list[str] = field(default_factory=list)
+    count_column: str | None = None
+    others: tuple[str, ...] = ()
+    plate_source: str = "Plate Name"
 
 
 def _named(columns, name: str) -> str | None:
@@ -229,8 +236,13 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
     if bad.any():
         raise AcquisitionError(f"{path}: line {table.index[bad.to_numpy()][0]}: '{counted[pop]}' is "
                                f"{str(counts[bad].iloc[0])!r}, not a count of objects")
-    plate = keys.get("Plate Name") or keys.get("Plate") or keys.get("Barcode") or path.parent.name or path.stem
-    plates = _result_plates(table, path) if "Result" in table.columns else plate
+    plate_source = next((k for k in ("Plate Name", "Plate", "Barcode") if keys.get(k)),
+                        "folder" if path.parent.name else "file name")
+    plate = keys.get(plate_source) or path.parent.name or path.stem
+    if "Result" in table.columns:
+        plates, plate_source = _result_plates(table, path), "Result"
+    else:
+        plates = plate
     out = pd.DataFrame({"plate": plates, "well": table["_well"].to_numpy(), "n_nuclei": count.to_numpy(float)})
     twice = out.duplicated(["plate", "well"], keep=False)
     if twice.any():
@@ -251,4 +263,4 @@ def read_harmony_results(path: str | Path, population: str | None = None) -> Har
             raise AcquisitionError(f"{path}: line {table.index[text.to_numpy()][0]}: '{area_col}' is {value!r}, not a "
                                    f"number{comma}")
         out["area_mean"] = area.to_numpy(float)
-    return HarmonyWells(out, pop, area_col, notes)
+    return HarmonyWells(out, pop, area_col, notes, counted[pop], tuple(p for p in counted if p != pop), plate_source)

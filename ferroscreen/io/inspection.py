@@ -580,7 +580,7 @@ def _plate_reader_info(path: Path, layout: Path | None) -> dict:
         lay = read_layouts([layout] if isinstance(layout, (str, Path)) else layout)
         if len({r.label for r in exp.reads}) == 1 and len({r.kind for r in exp.reads}) == 1:
             try:  # reads of one assay are plates, named as fit names them (the layout's plates in order)
-                table, _ = plate_reads_table(exp, None, lay.plate_ids)
+                table, _ = plate_reads_table(exp, None, lay.names_for_unnamed_plates())
                 found = _pairs(table)
             except AcquisitionError:
                 pass
@@ -696,7 +696,9 @@ def render_inspection(info: dict) -> str:
         if info["cell_lines"]:
             lines.append(f"  cell lines: {', '.join(info['cell_lines'])}")
         if info.get("excluded"):
-            shown = ", ".join(f"{e['well']} ({e['reason']})" for e in info["excluded"][:12])
+            several = len(info["plates"]) > 1  # a well named with its plate, as the empty wells are
+            shown = ", ".join(f"{e['plate'] + ' ' if several else ''}{e['well']} ({e['reason']})"
+                              for e in info["excluded"][:12])
             more = f" and {len(info['excluded']) - 12} more" if len(info["excluded"]) > 12 else ""
             lines.append(f"  excluded wells ({len(info['excluded'])}, left out of fits and QC): {shown}{more}")
         lines += [f"  note: {n}" for n in info.get("notes") or []]

@@ -198,6 +198,11 @@ class PlateLayout:
             (a ``role`` column and a ``Well Type`` column that disagree: the ``role`` column is used).
             Kept by :meth:`only_plates`, :meth:`for_plate` and :func:`combine_layouts`; in
             :meth:`summary` (so ``inspect --json``) as ``notes`` when there are any.
+        file_named_plates: Plates whose id is only their file's stem, the file naming no plate (a layout
+            table without a ``plate_id`` column, a set of plate grids). Such a one-plate layout is every
+            plate's map, and data plates keep their own names (:meth:`names_for_unnamed_plates`); a
+            layout of several such files names its plates by their stems. Kept by :meth:`only_plates`,
+            :meth:`for_plate` and :func:`combine_layouts`.
     """
 
     table: pd.DataFrame
@@ -207,6 +212,7 @@ class PlateLayout:
     plate_sources: dict[str, Path] = field(default_factory=dict)
     plate_formats: dict[str, PlateFormat] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    file_named_plates: set[str] = field(default_factory=set)
 
     @property
     def plate_ids(self) -> list[str]:
@@ -225,7 +231,8 @@ class PlateLayout:
         fmt = max(formats.values(), key=lambda f: f.n_wells) if formats else self.plate_format
         table = self.table[self.table["plate_id"].astype(str).isin(keep)].reset_index(drop=True)
         return PlateLayout(table, fmt, self.source, self.form,
-                           {p: s for p, s in self.plate_sources.items() if p in keep}, formats, list(self.notes))
+                           {p: s for p, s in self.plate_sources.items() if p in keep}, formats, list(self.notes),
+                           self.file_named_plates & set(keep))
 
     def for_plate(self, plate_id: str | None) -> PlateLayout:
         """The layout of one plate; a single-plate layout fits any plate id.
@@ -246,7 +253,8 @@ class PlateLayout:
         if sub.empty:
             raise LayoutError(f"{self.source or 'layout'}: no rows for plate '{plate_id}'")
         return PlateLayout(sub.reset_index(drop=True), self.plate_format,
-                           self.plate_sources.get(found[0], self.source), self.form, notes=list(self.notes))
+                           self.plate_sources.get(found[0], self.source), self.form, notes=list(self.notes),
+                           file_named_plates=self.file_named_plates & {found[0]})
 
     def plate_id_for(self, plate: str) -> str | None:
         """The layout plate whose rows describe the imaged or read plate named ``plate``, else None.
@@ -279,6 +287,18 @@ class PlateLayout:
         if len(self.plate_ids) != 1 or self.source is None:
             return None
         return self.plate_ids[0]
+
+    def names_for_unnamed_plates(self) -> list[str]:
+        """The plate names data plates that name none take from the layout (a plate read without a plate name).
+
+        :attr:`plate_ids`, except that a one-plate layout whose file names no plate
+        (:attr:`file_named_plates`: its id is the layout file's stem) gives none: it is every plate's
+        map, and the data plate keeps the name its data give it (an export's file name), not the
+        layout file's. A layout of several plates gives them all, those named by their files' stems
+        too (``--layout a.csv --layout b.csv``: unnamed plate reads taken in order are ``a`` and ``b``).
+        """
+        ids = self.plate_ids
+        return [] if len(ids) == 1 and ids[0] in self.file_named_plates else ids
 
     def plates_named_otherwise(self, plates: Iterable[str]) -> list[str]:
         """The data ``plates`` this one-plate layout describes though its file names another plate of their series.
@@ -335,8 +355,25 @@ class PlateLayout:
         """Wells whose role is one of ``roles``."""
         return sorted(self.table.loc[self.table["role"].isin(roles), "well"], key=well_to_rowcol)
 
+    def plate_wells_with_role(self, *roles: str) -> list[str]:
+        """Wells whose role is one of ``roles``, named with their plate in a layout of several plates.
+
+        ``B03`` in a one-plate layout, else ``PLATE B03`` (as ``inspect`` names a well of several
+        plates), plate by plate in :attr:`plate_ids` order, wells in plate order within each.
+        """
+        rows = self.table.loc[self.table["role"].isin(roles), ["plate_id", "well"]].astype(str)
+        if len(self.plate_ids) <= 1:
+            return sorted(rows["well"], key=well_to_rowcol)
+        order = {p: k for k, p in enumerate(self.plate_ids)}
+        pairs = sorted(rows.itertuples(index=False), key=lambda r: (order[r.plate_id], well_to_rowcol(r.well)))
+        return [f"{plate} {well}" for plate, well in pairs]
+
     def summary(self) -> dict:
-        """A JSON-ready description (used by ``ferroscreen inspect``)."""
+        """A JSON-ready description (used by ``ferroscreen inspect``).
+
+        ``empty_wells`` names each well with its plate in a layout of several plates
+        (:meth:`plate_wells_with_role`).
+        """
         t = self.table
         return {
             "plates": self.plate_ids,
@@ -350,7 +387,7 @@ class PlateLayout:
                 .drop_duplicates()
                 .itertuples(index=False)
             },
-            "empty_wells": self.wells_with_role("empty"),
+            "empty_wells": self.plate_wells_with_role("empty"),
             "cell_lines": sorted({str(c) for c in t["cell_line"] if isinstance(c, str) and c}),
             **({"notes": list(self.notes)} if self.notes else {}),
         }
@@ -420,7 +457,8 @@ def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: st
     """One layout of several (a workbook's sheets, or several files), each named by ``parts``' first item.
 
     The table keeps the parts' rows in order; the plate format is ``plate_format``, else the
-    largest of the parts'. A one-part list is that part.
+    largest of the parts'. A one-part list is that part. A plate is named by its file
+    (:attr:`PlateLayout.file_named_plates`) when a part's file named it so and no part names it.
 
     Raises:
         LayoutError: If one plate's well is in two parts.
@@ -441,7 +479,9 @@ def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: st
             table[col] = table[col].fillna("")
     fmt = plate_format or max(p.plate_format for _, p in parts)
     notes = list(dict.fromkeys(n for _, part in parts for n in part.notes))
-    return PlateLayout(table, fmt, source, form, notes=notes)
+    named = {p for _, part in parts for p in part.plate_ids if p not in part.file_named_plates}
+    named_by_file = {p for _, part in parts for p in part.file_named_plates} - named  # no file names them
+    return PlateLayout(table, fmt, source, form, notes=notes, file_named_plates=named_by_file)
 
 
 def make_layout(

@@ -23,6 +23,7 @@ from ferroscreen.plate.layout_records import (
     NotALayout,
     column_key,
     is_layout_column,
+    layout_columns,
     layout_from_records,
     table_header_index,
 )
@@ -85,6 +86,14 @@ def _table_records(path: Path, lines: list[str], delim: str, first: int = 0) -> 
     return header, records
 
 
+def _plates_named_by_file(header: list[str], records: list[LayoutRecord], stem: str) -> set[str]:
+    """``{stem}`` when a record names no plate (no ``plate_id`` column, or its cell blank) and none names ``stem``."""
+    names, _ = layout_columns(h for h in header if h)
+    column = next((h for h, key in names.items() if key == "plate_id"), None)
+    written = {rec.values.get(column, "").strip() for rec in records} if column else {""}
+    return {stem} if "" in written and stem not in written else set()
+
+
 def read_layout_csv(
     path: str | Path,
     plate_format: PlateFormat | int | None = None,
@@ -106,7 +115,9 @@ def read_layout_csv(
 
     Returns:
         The validated layout, concentrations converted to molar. A table without a
-        ``plate_id`` column, and a set of grids, is the plate named by the file's stem.
+        ``plate_id`` column, and a set of grids, is the plate named by the file's stem
+        (:attr:`~ferroscreen.plate.layout.PlateLayout.file_named_plates`: it is every plate's map, and
+        data plates keep their own names).
 
     Raises:
         LayoutError: Naming file, line and column (or grid and well) of the first problem found; a number
@@ -148,5 +159,7 @@ def read_layout_csv(
         header, records = _table_records(path, lines, delim, first)
         header_where = f"{path}:{first + 1}"
         form = "csv"
-    return layout_from_records(path, header, records, plate_format, extra_modes,
-                               decimal_comma=delim != ",", header_where=header_where, form=form)
+    layout = layout_from_records(path, header, records, plate_format, extra_modes,
+                                 decimal_comma=delim != ",", header_where=header_where, form=form)
+    layout.file_named_plates = _plates_named_by_file(header, records, path.stem)
+    return layout

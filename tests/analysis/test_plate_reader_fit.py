@@ -710,3 +710,33 @@ def test_min_effect_sets_the_threshold_of_a_layout_fit(tmp_path):
     assert (pd.read_csv(tmp_path / "m" / "fits.csv")["call"] == "inactive").all()  # effects ~0.98 < 1.5
     prov = json.loads((tmp_path / "m" / "provenance.json").read_text())["fit"]
     assert (prov["min_effect"], prov["min_effect_from"]) == (1.5, "--min-effect")
+
+
+def test_a_layout_naming_no_plate_leaves_the_read_its_own_name(tmp_path):
+    """A layout file without plate ids is every plate's map: an unnamed read keeps its file's name, not the layout's."""
+    data, layout = write_screen(tmp_path)
+    data = data.rename(tmp_path / "ctg_long_REP1.csv")
+    oneplate = tmp_path / "layout_oneplate.csv"  # the layout without its plate_id column
+    oneplate.write_text("".join(line.split(",", 1)[1] + "\n" for line in layout.read_text().splitlines()))
+    out = tmp_path / "res"
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(oneplate), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    for table in ("qc.csv", "readouts.csv", "wells.csv"):
+        assert set(pd.read_csv(out / table)["plate"]) == {"ctg_long_REP1"}, table
+    plate, = json.loads((out / "provenance.json").read_text())["fit"]["plates"]
+    assert plate["fitted_as"] == "ctg_long_REP1" and plate["named_by"] == "file name"
+    assert plate["matched_by"] == "one-plate layout" and "layout_oneplate" not in res.output
+    # a layout naming its one plate names the unnamed read after it, as before
+    res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout), "--out", str(tmp_path / "r2")])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(tmp_path / "r2" / "qc.csv")["plate"]) == {"P1"}
+    # a layout file per plate, named by the stems: two unnamed grids are those plates in order
+    grid = data.read_text()
+    (tmp_path / "two.csv").write_text(grid + "\n" + grid)
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text(oneplate.read_text())
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "two.csv"), "--layout", str(tmp_path / "a.csv"),
+                                   "--layout", str(tmp_path / "b.csv"), "--out", str(tmp_path / "r3")])
+    assert res.exit_code == 0, res.output
+    assert "2 reads taken as the layout's plates in order" in res.output
+    assert sorted(pd.read_csv(tmp_path / "r3" / "qc.csv")["plate"].unique()) == ["a", "b"]

@@ -43,3 +43,35 @@ def test_json_ready_turns_nan_and_inf_into_null():
     info = {"a": float("nan"), "b": [np.float64("inf"), 1.5, np.int64(3)], "c": {"d": -np.inf, "e": "x"}}
     assert json_ready(info) == {"a": None, "b": [None, 1.5, 3], "c": {"d": None, "e": "x"}}
     assert json.loads(inspection_json(info)) == {"a": None, "b": [None, 1.5, 3], "c": {"d": None, "e": "x"}}
+
+
+def test_empty_and_excluded_wells_of_several_plates_are_named_with_their_plate(tmp_path):
+    path = tmp_path / "layout.csv"
+    rows = ["plate_id,well,compound,role,exclude"]
+    for plate in ("REP1", "REP2"):
+        rows += [f"{plate},B01,,empty,", f"{plate},A01,,empty,", f"{plate},A02,DMSO,vehicle,",
+                 f"{plate},A03,RSL3,sample,{'bubble' if plate == 'REP2' else ''}"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    info = inspect_path(path)
+    assert info["empty_wells"] == ["REP1 A01", "REP1 B01", "REP2 A01", "REP2 B01"]
+    text = render_inspection(info)
+    assert "empty wells (4): REP1 A01, REP1 B01, REP2 A01, REP2 B01" in text
+    assert "left out of fits and QC): REP2 A03 (bubble)" in text
+    one = tmp_path / "one.csv"  # one plate: the wells alone
+    one.write_text("\n".join(r for r in rows if not r.startswith("REP2")) + "\n", encoding="utf-8")
+    assert "  empty wells (2): A01, B01" in render_inspection(inspect_path(one)).splitlines()
+
+
+def test_a_plate_read_naming_no_plate_keeps_its_name_beside_a_layout_naming_none(tmp_path):
+    """A layout file without plate ids is every plate's map: the read is named by its own file, as fit names it."""
+    read = tmp_path / "ctg_long_REP1.csv"
+    read.write_text("Well,Lum\nA1,100\nA2,5000\nA3,2500\n", encoding="utf-8")
+    layout = tmp_path / "layout_oneplate.csv"
+    layout.write_text("well,compound,concentration,unit,role\nA1,,,,empty\nA2,DMSO,,,vehicle\nA3,RSL3,1,uM,sample\n",
+                      encoding="utf-8")
+    check = inspect_path(read, layout)["layout_check"]
+    assert check["plates"] == {"ctg_long_REP1": "layout_oneplate"} and not check["plates_not_in_layout"]
+    named = tmp_path / "named.csv"  # a layout naming its one plate names an unnamed read after it
+    named.write_text("plate_id,well,compound,role\nP7,A1,,empty\nP7,A2,DMSO,vehicle\nP7,A3,RSL3,sample\n",
+                     encoding="utf-8")
+    assert inspect_path(read, named)["layout_check"]["plates"] == {"P7": "P7"}

@@ -353,3 +353,32 @@ def test_a_gene_symbol_excel_made_a_date_is_refused_naming_its_cell(tmp_path):
     sheet["B3"] = "MARCH1"
     book.save(tmp_path / "sirna.xlsx")
     assert list(read_layout(tmp_path / "sirna.xlsx").table["compound"]) == ["TP53", "MARCH1"]
+
+
+def test_a_layout_file_naming_no_plate_leaves_data_plates_their_names(tmp_path):
+    """A file without plate ids is every plate's map: unnamed data plates keep their own names, not its stem."""
+    from ferroscreen.plate import read_layouts
+
+    body = "well,compound,concentration,unit\nA1,X,1,uM\n"
+    for name in ("layout_oneplate.csv", "a.csv", "b.csv"):
+        (tmp_path / name).write_text(body)
+    by_stem = read_layout_csv(tmp_path / "layout_oneplate.csv")
+    assert by_stem.plate_ids == ["layout_oneplate"] and by_stem.file_named_plates == {"layout_oneplate"}
+    assert by_stem.names_for_unnamed_plates() == [] and by_stem.for_plate("REP1").names_for_unnamed_plates() == []
+    # plate grids name no plate either
+    (tmp_path / "grid.csv").write_text("compound," + ",".join(map(str, range(1, 13))) + "\nA,DMSO,X\n"
+                                       + "".join(f"{row}\n" for row in "BCDEFGH"))
+    assert read_layout_csv(tmp_path / "grid.csv").names_for_unnamed_plates() == []
+    # a plate id column names the plate, also when the name is the file's stem or cells of it are blank
+    named = read_layout_csv(write(tmp_path, "REP1,A1,X,1,uM,sample,,,,1,\n", name="REP1.csv"))
+    assert named.file_named_plates == set() and named.names_for_unnamed_plates() == ["REP1"]
+    blank = read_layout_csv(write(tmp_path, "P1,A1,X,1,uM,sample,,,,1,\n,A2,X,1,uM,sample,,,,1,\n", name="mix.csv"))
+    assert blank.plate_ids == ["P1", "mix"] and blank.file_named_plates == {"mix"}
+    assert blank.only_plates(["mix"]).names_for_unnamed_plates() == []
+    assert blank.only_plates(["P1"]).names_for_unnamed_plates() == ["P1"]
+    # a file per plate: the plates are named by the stems, unnamed reads taken in order take them
+    two = read_layouts([tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert two.names_for_unnamed_plates() == ["a", "b"] and two.for_plate("b").names_for_unnamed_plates() == []
+    # a plate one file names and another describes unnamed is named
+    (tmp_path / "c.csv").write_text("plate_id,well,compound\na,A2,Y\n")
+    assert read_layouts([tmp_path / "a.csv", tmp_path / "c.csv"]).names_for_unnamed_plates() == ["a"]
