@@ -17,6 +17,7 @@ from ferroscreen import __version__
 from ferroscreen.report import figures, tables
 from ferroscreen.report.compounds import (
     CompoundInfo,
+    active_ranking,
     compound_counts,
     course_summaries,
     dose_points,
@@ -85,15 +86,20 @@ def _modes_of(readouts: pd.Series, res: Results) -> list[str | None]:
     return [readout_mode(r, modes) for r in readouts]
 
 
-def _rank_text(res: Results, info: CompoundInfo) -> str:
+def _rank_badges(res: Results, info: CompoundInfo) -> tuple[list[str], str]:
+    """``(badges, note)`` of a compound's heading: ``#2 apoptosis`` per mode it is ranked active in, best first.
+
+    A rank among compounds that do not induce a mode is no hit: a compound that ``ranking.csv`` ranks
+    in no mode as active gets no badge but the ``note`` ``not active in any ranked mode`` (``""``
+    otherwise, and for a compound the ranking does not hold).
+    """
     if res.ranking is None:
-        return ""
+        return [], ""
     sub = of_group(res.ranking, info.group)
-    sub = sub[sub["compound"] == info.name].sort_values("rank")
-    if sub.empty:
-        return ""
-    best = sub.iloc[0]
-    return f"#{int(best['rank'])} {best['mode']}"
+    sub = sub[sub["compound"] == info.name]
+    active = active_ranking(sub).sort_values(["rank", "mode"])
+    badges = [f"#{int(row['rank'])} {row['mode']}" for _, row in active.iterrows()]
+    return badges, "not active in any ranked mode" if len(sub) and not badges else ""
 
 
 def _compound_context(res: Results, info: CompoundInfo) -> dict:
@@ -118,13 +124,15 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
     ]
     cells = compound_gallery_png(res, info.name, info.group)
     no_curve = no_curve_reason(res, info)
+    ranks, rank_note = _rank_badges(res, info)
     return {
         "cells": None if cells is None else "data:image/png;base64," + base64.b64encode(cells).decode("ascii"),
         "name": info.label,
         "anchor": info.anchor,
         "role": info.role if info.role not in ("", "sample") else "",
         "mode": info.mode if info.role == "reference" else "",
-        "rank": _rank_text(res, info),
+        "ranks": ranks,
+        "rank_note": rank_note,
         "tc": figures.time_course_figure(courses, panels) if courses else None,
         "dr": figures.dose_response_figure(curves, rescue, order),
         "dr_readouts": figures.dose_response_figure(readouts, readouts_rescue, list(readouts)) if readouts else None,
@@ -206,14 +214,19 @@ def _heatmaps(res: Results, verdicts: dict[str, dict]) -> list[dict]:
     return [h for h in out if h["uri"]]
 
 
+def _floor_2(p: float) -> str:
+    """``p`` rounded down to 2 decimals (0.967 -> ``0.96``), so that the caption's ``p >= 0.96`` holds."""
+    return f"{math.floor(p * 100 + 1e-9) / 100:.2f}"  # 1e-9: 0.29 * 100 is 28.999...
+
+
 def _gallery(res: Results) -> dict | None:
-    """The cell gallery's image (data URI) and per-class counts, or None without a usable one."""
+    """The cell gallery's image (data URI) and per-class counts (``p_min`` rounded down), or None without one."""
     if res.gallery is None or res.gallery_png is None:
         return None
     g = res.gallery
     per_class = [
         {"cls": str(c), "n": int(len(rows)), "wells": int(rows["well"].nunique()),
-         "p_min": f"{rows['p'].min():.2f}"}
+         "p_min": _floor_2(float(rows["p"].min()))}
         for c, rows in g.groupby("class", sort=False)
     ]
     return {"uri": "data:image/png;base64," + base64.b64encode(res.gallery_png).decode("ascii"),

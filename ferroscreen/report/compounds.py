@@ -38,7 +38,8 @@ class CompoundInfo:
         anchor: HTML id of its section (``compound-<n>``, never user text).
         role: Its layout role (``sample``, ``reference``...) or ``""``.
         mode: Reference mode from the layout (references only) or ``""``.
-        best_rank: Best rank over modes in ``ranking.csv`` (inf when unranked).
+        best_rank: Best rank over the modes ``ranking.csv`` ranks it active in (:func:`active_ranking`;
+            inf when it is active in none, or unranked).
         curves: Mode -> fits row of its primary readout.
         rescue: Rescue agent -> (mode -> fits row of the rescue curve).
         readouts: Readout -> fits row, for its readouts that name no mode
@@ -69,6 +70,19 @@ class CompoundInfo:
 _SUMMARY_PREFIXES = ("peak_", "auc_")
 #: Readouts of a cell measure relative to the vehicle, whose dose points the wells' ``n_cells`` give.
 _CELL_READOUTS = ("viability", "gr", "dip_rel")
+
+
+def active_ranking(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``ranking.csv`` whose compound is active in the row's mode.
+
+    Rows whose ``tier`` (or, without one, ``call``) is ``active``; a ranking with neither column
+    ranks only active compounds, so all its rows. An ``inactive`` or ``opposite`` row's rank orders
+    compounds that do not induce the mode: it is no hit.
+    """
+    for col in ("tier", "call"):
+        if col in ranking.columns:
+            return ranking[ranking[col].astype(str).str.strip() == "active"]
+    return ranking
 
 
 def ranked_readouts(res: Results) -> dict[str, str]:
@@ -171,8 +185,10 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
     """The compounds that get a section, best-ranked first.
 
     Samples, references and positive controls of the layout, and every fitted
-    curve that is not a rescue curve, ordered by their best rank in
-    ``ranking.csv`` (ties: higher score first), then references, then by name.
+    curve that is not a rescue curve, ordered by their best rank among the modes
+    ``ranking.csv`` ranks them active in (:func:`active_ranking`; ties: higher score
+    first); then those active in no mode, by their best rank in any tier (ties: higher
+    score first); then references; then by name.
     Without a ranking (a fit of a tidy table), compounds with an active fit come
     first, by their smallest q-value, then the others, by name.
 
@@ -187,10 +203,16 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
     fits = res.fits
     best: dict[tuple[str, str], float] = {}
     top_score: dict[tuple[str, str], float] = {}
+    any_best: dict[tuple[str, str], float] = {}  # of any tier: orders the compounds active in no mode
+    any_score: dict[tuple[str, str], float] = {}
     if res.ranking is not None:
+        active = active_ranking(res.ranking)
+        keys = [active["compound"], group_column(active)]
+        best = active.groupby(keys)["rank"].min().to_dict()
+        top_score = active.groupby(keys)["score"].max().to_dict()
         keys = [res.ranking["compound"], group_column(res.ranking)]
-        best = res.ranking.groupby(keys)["rank"].min().to_dict()
-        top_score = res.ranking.groupby(keys)["score"].max().to_dict()
+        any_best = res.ranking.groupby(keys)["rank"].min().to_dict()
+        any_score = res.ranking.groupby(keys)["score"].max().to_dict()
     elif fits is not None and "call" in fits.columns and "q_value" in fits.columns:  # no ranking: significance
         active = fits[fits["call"].astype(str) == "active"]
         q = pd.to_numeric(active["q_value"], errors="coerce").fillna(1.0)
@@ -200,7 +222,8 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
     entries = [(name, group) for name in names for group in groups.get(name, [""])]
     role_order = {"sample": 0, "pos_ctrl": 1, "reference": 2}
     entries.sort(
-        key=lambda e: (best.get(e, math.inf), -top_score.get(e, -math.inf), role_order.get(roles.get(e[0], ""), 0), e)
+        key=lambda e: (best.get(e, math.inf), -top_score.get(e, -math.inf), any_best.get(e, math.inf),
+                       -any_score.get(e, -math.inf), role_order.get(roles.get(e[0], ""), 0), e)
     )
     n_left = 0
     if max_compounds is not None and len(entries) > max_compounds:

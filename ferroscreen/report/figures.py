@@ -34,7 +34,7 @@ from ferroscreen.analysis.models import effective_dose, response
 from ferroscreen.plate import PlateFormat, well_to_rowcol
 from ferroscreen.plate.mode_colors import RESCUE_COLOR, group_style, mode_color, mode_style
 from ferroscreen.plate.quiet_figure import QuietFigure, short_label
-from ferroscreen.report.formatting import UNBOUNDED, held_ec50, molar, molar_range
+from ferroscreen.report.formatting import NOT_DETERMINED, UNBOUNDED, ec50_bound, held_ec50, molar, molar_range
 
 #: Fixed style of every figure (fonts shipped with matplotlib, no grid jitter).
 RC_PARAMS = {
@@ -61,6 +61,14 @@ RC_PARAMS = {
 
 #: How a well without data is drawn on a plate map: grey, hatched (told apart from a white 0 without colour).
 NO_DATA = {"facecolor": "0.85", "edgecolor": "0.35", "hatch": "////", "lw": 0.0}
+#: How a layout's ``empty`` well (no cells, nothing to measure) is drawn on a plate map: left blank, white
+#: with a thin grey outline inset in the cell (apart from :data:`NO_DATA` and from a white 0 filling its cell).
+EMPTY_WELL = {"facecolor": "white", "edgecolor": "0.45", "lw": 0.6}
+#: How a fitted curve is drawn beyond its tested doses (an extrapolation): thinner and fainter than the fit,
+#: in sparse dots that no layer's dash (:data:`~ferroscreen.plate.mode_colors.DASHES`) uses.
+EXTRAPOLATED = {"lw": 0.8, "ls": (0, (1, 2.5)), "alpha": 0.7}
+#: The legend entry of :data:`EXTRAPOLATED`.
+EXTRAPOLATED_LABEL = "fit beyond the tested doses"
 #: ``(line style, grey)`` of the mode references over a time course, one per reference, in order.
 REFERENCE_STYLES = (
     (":", "black"),
@@ -104,7 +112,9 @@ def plate_heatmaps(
     """Plate maps of one plate's endpoint values.
 
     Args:
-        endpoint: One row per well (``well`` plus the panel columns).
+        endpoint: One row per well (``well`` plus the panel columns; ``role``
+            optional: a well whose role is ``empty`` is left blank, :data:`EMPTY_WELL`,
+            whatever its values).
         panels: ``(column, title, colour)`` per map; a colour ``"count"``
             gives a viridis map from 0, any other colour a 0–1 map from white.
         flagged: Wells marked with a cross (QC flags): white, outlined in black, seen on
@@ -113,13 +123,18 @@ def plate_heatmaps(
         excluded: Wells left out of the analysis, framed and struck through in black.
 
     A well without a value (not in ``endpoint``, or NaN) is drawn grey and
-    hatched (:data:`NO_DATA`), apart from a white 0 on a fraction map.
+    hatched (:data:`NO_DATA`), apart from a white 0 on a fraction map; an
+    ``empty`` well is neither (nor in a colour scale).
     """
     panels = [p for p in panels if p[0] in endpoint.columns]
     if endpoint.empty or not panels:
         return None
     fmt = _plate_format(endpoint["well"])
     rc = np.array([well_to_rowcol(w) for w in endpoint["well"]])
+    no_cells = (endpoint["role"].astype(str).str.strip() == "empty").to_numpy() if "role" in endpoint.columns \
+        else np.zeros(len(endpoint), bool)
+    blank = np.zeros((fmt.rows, fmt.cols), bool)
+    blank[rc[no_cells, 0], rc[no_cells, 1]] = True
     flag_rc = np.array([well_to_rowcol(w) for w in flagged]).reshape(-1, 2)
     excl_rc = np.array([well_to_rowcol(w) for w in excluded]).reshape(-1, 2)
     ncols = min(len(panels), 2)
@@ -133,6 +148,7 @@ def plate_heatmaps(
             ax = fig.add_subplot(nrows, ncols, k + 1)
             grid = np.full((fmt.rows, fmt.cols), np.nan)
             grid[rc[:, 0], rc[:, 1]] = endpoint[column].to_numpy(float)
+            grid[blank] = np.nan
             if colour == "count":
                 cmap = matplotlib.colormaps["viridis"]
                 vmax = np.nanmax(grid) if np.isfinite(grid).any() else 1.0
@@ -143,10 +159,17 @@ def plate_heatmaps(
             cmap = cmap.with_extremes(bad=NO_DATA["facecolor"])
             im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
             fig.colorbar(im, ax=ax, shrink=0.85, pad=0.02)
-            missing = np.argwhere(~np.isfinite(grid))
+            missing = np.argwhere(~np.isfinite(grid) & ~blank)
             if len(missing):
                 ax.add_collection(PatchCollection(
                     [matplotlib.patches.Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in missing], **NO_DATA))
+            if blank.any():  # white over the whole cell, outlined inside it
+                cells = np.argwhere(blank)
+                ax.add_collection(PatchCollection(
+                    [matplotlib.patches.Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in cells],
+                    facecolor=EMPTY_WELL["facecolor"], lw=0.0))
+                ax.add_collection(PatchCollection(
+                    [matplotlib.patches.Rectangle((c - 0.4, r - 0.4), 0.8, 0.8) for r, c in cells], **EMPTY_WELL))
             if len(flag_rc):
                 ax.scatter(
                     flag_rc[:, 1],
@@ -294,25 +317,51 @@ def _is_active(row: pd.Series) -> bool:
     return str(row.get("call", "active")) == "active"
 
 
+def _tested_doses(row: pd.Series, pts: pd.DataFrame) -> tuple[float, float] | None:
+    """The lowest and highest tested dose of a curve: ``dose_min``/``dose_max`` of its fits row, else its points."""
+    doses = pts.loc[pts["dose"] > 0, "dose"].to_numpy(float)
+    doses = doses[np.isfinite(doses)]
+    lo, hi = float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan))
+    lo = lo if math.isfinite(lo) and lo > 0 else float(doses.min()) if doses.size else math.nan
+    hi = hi if math.isfinite(hi) and hi > 0 else float(doses.max()) if doses.size else math.nan
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and lo <= hi else None
+
+
+def _extrapolates(row: pd.Series, pts: pd.DataFrame) -> bool:
+    """Whether :func:`_draw_curve` draws this curve's fit past its tested doses (always, when it knows them)."""
+    return _params(row) is not None and _is_active(row) and _tested_doses(row, pts) is not None
+
+
 def _draw_curve(
-    ax, row: pd.Series, pts: pd.DataFrame, colour: str, x: np.ndarray, zero_x: float, label: str, band: bool,
-    marker: str = "o", dash: str | tuple = "-",
+    ax, row: pd.Series, pts: pd.DataFrame, colour: str, span: tuple[float, float], zero_x: float, label: str,
+    band: bool, marker: str = "o", dash: str | tuple = "-", size: float = 12,
 ) -> Line2D | None:
     """Points (vehicle at ``zero_x``), and for active curves the fit and its EC50 band.
 
-    Returns the legend handle (marker and dash) when ``label`` names the layer.
+    The fit is drawn in ``dash`` over the curve's tested doses (:func:`_tested_doses`; its
+    EC50 band there only) and as :data:`EXTRAPOLATED` from there to the ends of ``span``
+    (all of ``span`` in ``dash`` when the tested doses are unknown). A ``dash`` of ``""``
+    draws points only. Returns the legend handle (marker and dash) when ``label`` names the layer.
     """
     pos = pts[pts["dose"] > 0]
     zero = pts[pts["dose"] <= 0]
-    ax.scatter(pos["dose"], pos["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3, marker=marker)
+    edge = {"lw": 0.4, "edgecolors": "black"} if size > 12 else {"lw": 0}
+    ax.scatter(pos["dose"], pos["response"], s=size, color=colour, alpha=0.75, zorder=3, marker=marker, **edge)
     if len(zero):
-        ax.scatter(np.full(len(zero), zero_x), zero["response"], s=12, color=colour, alpha=0.75, lw=0, zorder=3,
-                   marker=marker)
-    handle = Line2D([], [], color=colour, marker=marker, ms=3.5, mew=0, ls=dash, lw=1.4, label=label) if label else None
+        ax.scatter(np.full(len(zero), zero_x), zero["response"], s=size, color=colour, alpha=0.75, zorder=3,
+                   marker=marker, **edge)
+    handle = Line2D([], [], color=colour, marker=marker, ms=3.5 if size <= 12 else 5, mew=0 if size <= 12 else 0.4,
+                    mec="black", ls=dash or "", lw=1.4, label=label) if label else None
     params = _params(row)
     if params is None or not _is_active(row):
         return handle
+    tested = _tested_doses(row, pts) or span
+    x = np.geomspace(*tested, 160)
     ax.plot(x, _model(params, x), color=colour, lw=1.6, zorder=4, ls=dash)
+    for a, b in ((span[0], tested[0]), (tested[1], span[1])):
+        if b > a:
+            beyond = np.geomspace(a, b, 24)
+            ax.plot(beyond, _model(params, beyond), color=colour, zorder=4, **EXTRAPOLATED)
     if band:
         curves = [
             _model(p, x) for p in (_params(row, row.get("ec50_lo")), _params(row, row.get("ec50_hi"))) if p is not None
@@ -324,9 +373,12 @@ def _draw_curve(
 
 
 def _ec50_text(row: pd.Series) -> str:
+    """A panel title's EC50, as the tables state it (:func:`~ferroscreen.report.formatting.ec50_bound`)."""
     if str(row.get("call", "active")) != "active":
         return str(row.get("call", "inactive"))
-    bound, ec50 = held_ec50(row)
+    bound, ec50 = ec50_bound(row)
+    if bound == "?":
+        return f"EC50 {NOT_DETERMINED}"
     if not math.isfinite(ec50):
         return "EC50 n/a"
     if bound:
@@ -346,7 +398,8 @@ class Layer:
     in the legend ("" for none); ``colour`` None takes the mode's colour;
     ``band`` draws the EC50 interval band and line; ``titled`` puts this layer's
     EC50 in the panel title; ``marker`` (None: the mode's, :func:`mode_style`)
-    and ``dash`` of its points and curve tell layers apart without colour.
+    and ``dash`` of its points and curve tell layers apart without colour (``""``:
+    points only, as of a single-dose arm); ``size`` is its points' (larger ones edged).
     """
 
     curves: dict[str, tuple[pd.Series, pd.DataFrame]]
@@ -357,6 +410,7 @@ class Layer:
     label_ec50: bool = True
     marker: str | None = None
     dash: str | tuple = "-"
+    size: float = 12
 
 
 def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: Sequence[str]) -> str | None:
@@ -370,12 +424,15 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
         return None
     lo, hi = float(doses.min()), float(doses.max())
     zero_x = lo / 10**1.2
-    x = np.geomspace(lo / 3, hi * 3, 160)
-    legend = any(layer.label for layer in layers)
+    span = (lo / 3, hi * 3)
     labels = {(k, mode): _legend_label(layer, layer.curves[mode][0])
               for k, layer in enumerate(layers) for mode in modes if mode in layer.curves}
+    # every drawn fit runs on past its tested doses to the span's ends: the legend says how that part is drawn
+    beyond = {mode: any(_extrapolates(*layer.curves[mode]) for layer in layers if mode in layer.curves)
+              for mode in modes}
+    legend = any(layer.label for layer in layers) or any(beyond.values())
     rows = max((sum(label.count("\n") + 1 for (_, m), label in labels.items() if label and m == mode)
-                for mode in modes), default=0)
+                + beyond[mode] for mode in modes), default=0)
     with _style():
         width = 2.75 * len(modes) + 0.3
         height = 2.7 + 0.14 * rows + 0.05 if legend else 2.7
@@ -397,10 +454,10 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
                 row, pts = layer.curves[mode]
                 colour = layer.colour or mode_color(mode, mode_order)
                 marker = layer.marker or mode_style(mode, mode_order)[0]
-                handle = _draw_curve(ax, row, pts, colour, x, zero_x, labels[(k, mode)], band=layer.band,
-                                     marker=marker, dash=layer.dash)
+                handle = _draw_curve(ax, row, pts, colour, span, zero_x, labels[(k, mode)], band=layer.band,
+                                     marker=marker, dash=layer.dash, size=layer.size)
                 handles += [handle] if handle is not None else []
-                bound, ec50 = held_ec50(row)
+                bound, ec50 = ec50_bound(row)
                 if layer.band and _is_active(row) and not bound and math.isfinite(ec50):  # a held EC50: no line
                     ax.axvline(ec50, color=colour, lw=0.7, ls=":")
                 if layer.titled:
@@ -413,6 +470,8 @@ def _overlay_figure(modes: Sequence[str], layers: Sequence[Layer], mode_order: S
             ymin, ymax = ax.get_ylim()
             if ymin > -0.1 and ymax < 1.1:
                 ax.set_ylim(-0.03, 1.03)
+            if beyond[mode]:
+                handles.append(Line2D([], [], color="0.3", label=EXTRAPOLATED_LABEL, **EXTRAPOLATED))
             if legend:
                 ax.legend(
                     handles=handles,
@@ -444,12 +503,20 @@ def _ordered(modes: Sequence[str], mode_order: Sequence[str]) -> list[str]:
     return [m for m in mode_order if m in modes] + [m for m in modes if m not in mode_order]
 
 
+#: Markers of single-dose rescue arms' points, by position: none a mode's, a group's or a held EC50's.
+SINGLE_DOSE_MARKERS = ("*", "d", "8")
+
+
 def dose_response_figure(
     curves: dict[str, tuple[pd.Series, pd.DataFrame]],
     rescue: dict[str, dict[str, tuple[pd.Series, pd.DataFrame]]],
     mode_order: Sequence[str] = (),
+    single: dict[str, dict[str, pd.DataFrame]] | None = None,
 ) -> str | None:
     """Dose-response panels, one per mode: replicate points, fitted curve, EC50 CI band.
+
+    A fit is drawn solid (rescue fits in their dash) over its tested doses only,
+    thin and dotted beyond them (:data:`EXTRAPOLATED`, named in the legend).
 
     Args:
         curves: Mode -> (fits row, points ``dose, response``) of the compound.
@@ -457,11 +524,25 @@ def dose_response_figure(
             their own markers, the first in :data:`RESCUE_COLOR`, the others in
             the colour-blind-safe group colours.
         mode_order: Order of the panels.
+        single: Rescue agent -> mode -> points ``dose, response`` of a rescue arm
+            tested at one dose (no fit): its wells drawn at their dose, larger and
+            edged, with a marker of :data:`SINGLE_DOSE_MARKERS` and a legend entry
+            (``+ agent, one dose``), coloured after the fitted agents; only in
+            the panels of ``curves``, and its dose-0 (vehicle) points not again.
     """
-    layers = [Layer(curves, "alone" if rescue else "", band=True, titled=True, label_ec50=False)]
+    single = {agent: {m: pts[pts["dose"] > 0] for m, pts in per_mode.items() if m in curves and (pts["dose"] > 0).any()}
+              for agent, per_mode in (single or {}).items() if agent not in rescue}
+    single = {agent: per_mode for agent, per_mode in single.items() if per_mode}
+    layers = [Layer(curves, "alone" if rescue or single else "", band=True, titled=True, label_ec50=False)]
     for k, (agent, per_mode) in enumerate(rescue.items()):
         colour, marker, dash = group_style(k + 1)
         layers.append(Layer(per_mode, f"+ {agent}", RESCUE_COLOR if k == 0 else colour, marker=marker, dash=dash))
+    for j, (agent, per_mode) in enumerate(single.items()):
+        k = len(rescue) + j
+        layers.append(Layer({m: (pd.Series(dtype=object), pts) for m, pts in per_mode.items()},
+                            f"+ {agent}, one dose", RESCUE_COLOR if k == 0 else group_style(k + 1)[0],
+                            label_ec50=False, marker=SINGLE_DOSE_MARKERS[j % len(SINGLE_DOSE_MARKERS)], dash="",
+                            size=30))
     return _overlay_figure(_ordered(list(curves), mode_order), layers, mode_order)
 
 

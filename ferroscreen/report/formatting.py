@@ -150,3 +150,49 @@ def fmt(value: Any, column: str = "") -> str:
             return f"{value:.0f}"
         return f"{value:.3g}"
     return str(value)
+
+
+#: What the report states for an EC50 whose interval the data leave open on the side that matters.
+NOT_DETERMINED = "not determined"
+
+
+def _bounded(value: float, limits: tuple[float, float]) -> bool:
+    """Whether a confidence limit is one the data bound (finite, > 0, within ``limits``)."""
+    return math.isfinite(value) and value > 0 and limits[0] <= value <= limits[1]
+
+
+def ec50_bound(row) -> tuple[str, float]:
+    """``(bound, value)`` of the EC50 a fits or ranking row states; the one rule of every table of the report.
+
+    An EC50 inside the tested doses, its curve's far plateau measured, is a potency estimate:
+    ``("", ec50)``. Otherwise (an EC50 beyond the tested doses, or a curve flagged
+    ``far_plateau_undetermined``, or a ranking row with ``ec50_bound``) the data bound it from one side
+    only, by its 95% interval: ``(">", ec50_lo)`` for an EC50 above the doses or an open-topped curve,
+    ``("<", ec50_hi)`` below them, each held to the tested doses (``> 10 µM`` where ``ec50_lo`` lies
+    above the top dose 10 µM: the data do not speak beyond it); ``("?", nan)``, :data:`NOT_DETERMINED`,
+    when that limit is open too (``0``, infinite, or beyond the span :func:`molar_range`
+    writes ``unbounded``). A row without an interval (a ranking row whose curve is not in ``fits.csv``)
+    keeps :func:`held_ec50`'s bound: the tested dose, or ``ec50_lo``.
+    """
+    bound, held = held_ec50(row)
+    flags = str(row.get("flags", "") or "").split(";")
+    if not bound and "far_plateau_undetermined" not in flags:
+        return "", held
+    lo, hi = float(row.get("ec50_lo", math.nan)), float(row.get("ec50_hi", math.nan))
+    if math.isnan(lo) and math.isnan(hi):
+        return (bound, held) if bound else ("?", math.nan)
+    d0, d1 = float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan))
+    limits = molar_limits(d0, d1)
+    if bound == "<":
+        return ("<", max(hi, d0) if math.isfinite(d0) else hi) if _bounded(hi, limits) else ("?", math.nan)
+    return (">", min(lo, d1) if math.isfinite(d1) else lo) if _bounded(lo, limits) else ("?", math.nan)
+
+
+def ec50_text(row) -> str:
+    """The EC50 a row states (:func:`ec50_bound`): ``27.6 nM``, ``> 1.12 µM``, ``< 3 nM`` or ``not determined``."""
+    bound, value = ec50_bound(row)
+    if bound == "?":
+        return NOT_DETERMINED
+    if math.isnan(value):
+        return ""
+    return f"{bound} {molar(value)}" if bound else molar(value)

@@ -17,7 +17,7 @@ import pandas as pd
 from ferroscreen.analysis.line_comparison import comparison_sentence
 from ferroscreen.report import figures
 from ferroscreen.report.compounds import CompoundInfo, dose_points, group_column
-from ferroscreen.report.formatting import held_ec50, molar, ratio_range
+from ferroscreen.report.formatting import NOT_DETERMINED, ec50_bound, molar, ratio_range
 from ferroscreen.report.results import Results
 from ferroscreen.report.tables import cell
 
@@ -39,8 +39,10 @@ def _curve_rows(fits: pd.DataFrame | None) -> dict[tuple[str, str, str], pd.Seri
 
 
 def _ec50_cell(value: float, fit: pd.Series | None) -> dict:
-    """The EC50 as the fits and ranking tables write it: held to the tested doses (``> 30 µM``) by its fit."""
-    bound, held = held_ec50(fit) if fit is not None else ("", value)
+    """The EC50 as the fits and ranking tables write it (:func:`~ferroscreen.report.formatting.ec50_bound`)."""
+    bound, held = ec50_bound(fit) if fit is not None else ("", value)
+    if bound == "?":
+        return {"text": NOT_DETERMINED, "sort": "", "cls": "", "href": None}
     value = held if bound else value
     finite = isinstance(value, float) and math.isfinite(value)
     text = f"{bound} {molar(value)}" if bound else molar(value)

@@ -32,7 +32,9 @@ and the report says what was absent:
     Cell lines compared per compound (``compound, readout, line_a, line_b,
     verdict`` at least; :func:`ferroscreen.analysis.line_comparison.compare_lines`).
 ``provenance.json``
-    Versions, model bundle hash, configs, inputs and dates.
+    Versions, model bundle hash, configs, inputs and dates; ``notes``, the fit's notes (wells with
+    no reading at the endpoint, provisional scans...), which the summary lists after the line on
+    provisional scans (:func:`progress_notes`).
 ``gallery.csv`` and ``gallery.png``
     The cells the classifier called each class (``class, well, time_h, p`` at
     least), as ``ferroscreen export`` writes them; the PNG is shown when it is one.
@@ -597,6 +599,44 @@ def _edited_since_fit(provenance: dict, wells: Path) -> bool:
     return (same or moved) and file_sha256(wells) != given["sha256"]
 
 
+def progress_notes(res: Results) -> list[str]:
+    """The summary's first notes: the data's provisional scans, then the fit's notes (``provenance.json``).
+
+    Provisional scans are those ``wells.csv``'s ``provisional`` column marks (``export``'s: classified
+    without all the later scans the model reads, as the plate had none yet), per plate with the
+    fit's endpoint when it is one of them: the plate may still be being imaged, and those rows
+    change when the later scans are scored. Each of the fit's notes follows as ``Fit: ...``.
+    """
+    notes = []
+    wells = res.wells
+    if wells is not None and "provisional" in wells.columns:
+        marked = pd.to_numeric(wells["provisional"], errors="coerce").fillna(0).to_numpy() > 0
+        for plate, rows in wells[marked].groupby("plate", sort=True):
+            late = sorted(set(rows["time_h"]))
+            last = float(wells.loc[wells["plate"] == plate, "time_h"].max())
+            end = _fit_endpoint(res, str(plate), last)
+            at_end = any(abs(end - t) < 1e-9 for t in late)
+            at_end = f"; the fit's endpoint ({end:g} h) is one of them" if at_end else ""
+            notes.append(f"Plate {plate}: the data end with provisional scans ({', '.join(f'{t:g}' for t in late)} h, "
+                         f"{rows['well'].nunique()} wells): classified without all the later scans the model reads, "
+                         f"as the plate had none yet. If it is still being imaged, these results are not final: "
+                         f"those scans change when the later ones are scored{at_end}.")
+    said = res.provenance.get("notes")
+    if isinstance(said, list):
+        notes += [f"Fit: {n}" for n in said if isinstance(n, str) and n.strip()]
+    return notes
+
+
+def _fit_endpoint(res: Results, plate: str, last: float) -> float:
+    """The endpoint scan the fit took on ``plate``: ``readouts.csv``'s ``time_end_h``, else ``last``."""
+    r = res.readouts
+    if r is not None and {"plate", "time_end_h"} <= set(r.columns):
+        ends = pd.to_numeric(r.loc[r["plate"].astype(str) == plate, "time_end_h"], errors="coerce").dropna()
+        if len(ends):
+            return float(ends.max())
+    return last
+
+
 def _load_provenance(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -750,6 +790,7 @@ def load_results(root: str | Path) -> Results:
         _note_fit_exclusions(res)
     if res.rescue is not None:
         _note_unplaced_ratios(res)
+    res.notes[:0] = progress_notes(res)
     if res.gallery is not None:
         res.gallery_png = _load_png(res.files["gallery"].with_suffix(".png"), res.notes)
     for name, label in (

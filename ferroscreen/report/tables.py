@@ -8,6 +8,7 @@ is a dict ``{"text", "sort", "cls", "href"}`` where ``text`` is what is shown
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from typing import Any
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ferroscreen.report.compounds import CompoundInfo, group_column
-from ferroscreen.report.formatting import fmt, held_ec50, molar, molar_range
-from ferroscreen.report.results import Results
+from ferroscreen.report.compounds import CompoundInfo, active_ranking, group_column, ranked_readouts
+from ferroscreen.report.formatting import ec50_bound, ec50_text, fmt, molar_range
+from ferroscreen.report.results import Results, readout_mode
 
 _TRUE = {"true", "1", "yes", "y", "pass", "passed", "ok"}
 _FALSE = {"false", "0", "no", "n", "fail", "failed", ""}
@@ -90,13 +91,36 @@ def _calls(rows: pd.DataFrame) -> list[str] | None:
     return rows["call"].fillna("").astype(str).str.strip().tolist() if "call" in rows.columns else None
 
 
+def with_fit_intervals(rows: pd.DataFrame, fits: pd.DataFrame | None) -> pd.DataFrame:
+    """``ranking.csv`` rows with their curve's ``ec50_lo``, ``ec50_hi``, ``dose_min``, ``dose_max`` from ``fits.csv``.
+
+    ``ranking.csv`` holds the EC50 as the ranking held it (``ec50`` the top dose or ``ec50_lo``,
+    ``ec50_bound`` ``>``/``<``) but not its interval, which :func:`ec50_bound` reads; the curve is
+    found by ``curve``, ``readout`` and ``group``. Rows unchanged without those columns or fits.
+    """
+    keys = ["curve", "readout"]
+    cols = [c for c in ("ec50_lo", "ec50_hi", "dose_min", "dose_max")
+            if fits is not None and c in fits.columns and c not in rows.columns]
+    if fits is None or not cols or not set(keys) <= set(rows.columns) & set(fits.columns):
+        return rows
+
+    def key(t: pd.DataFrame) -> list[tuple[str, str, str]]:
+        return list(zip(t["curve"].astype(str), t["readout"].astype(str), group_column(t), strict=True))
+
+    table = fits.assign(_key=key(fits)).drop_duplicates("_key").set_index("_key")[cols]
+    found = table.reindex(key(rows))
+    return rows.assign(**{c: found[c].to_numpy(float) for c in cols})
+
+
 def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[dict]:
     """One sortable table per mode: rank, compound, score and every score component.
 
     Rows of compounds not active in the mode are greyed (``muted``) past their name: their
     EC50 and potency describe no effect. Rows whose ``call`` is not ``active`` (a flat or
     failed fit) show ``n/a (inactive)`` as EC50 and no pEC50 (:data:`POTENCY_COLUMNS`),
-    whatever the ``ranking.csv`` holds (an older one kept the flat fit's EC50).
+    whatever the ``ranking.csv`` holds (an older one kept the flat fit's EC50). An EC50 that is
+    no potency estimate is stated as :func:`ec50_text` says, from the curve's interval in
+    ``fits.csv`` (:func:`with_fit_intervals`). Each table's ``qc`` lists :func:`mode_qc_failures`.
 
     ``anchors`` maps (compound, group) to the href of its section; each row's
     compound links to the section of its own group.
@@ -112,7 +136,7 @@ def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[di
         first = ["rank", "compound", "score"]
         columns = first + [c for c in sub.columns if c not in first and c not in ("mode", "ec50_bound")]
         table = frame_table(sub, columns)
-        _mark_held_ec50(table, sub)
+        _mark_held_ec50(table, with_fit_intervals(sub, res.fits))
         calls = _calls(sub)
         if calls is not None:
             _blank_potency(table, columns, calls)
@@ -126,100 +150,217 @@ def ranking_tables(res: Results, anchors: dict[tuple[str, str], str]) -> list[di
                     if col not in ("rank", "compound", "tier", "call"):
                         c["cls"] = "muted"
         table["mode"] = mode
+        table["qc"] = mode_qc_failures(res, mode)
         out.append(table)
     return out
 
 
 def _mark_held_ec50(table: dict, rows: pd.DataFrame) -> None:
-    """Write an EC50 held to the tested doses as ``< 508 pM`` / ``> 10 µM`` (pEC50 ``> 9.29``), without its CI."""
+    """Write an EC50 that is no potency estimate as :func:`ec50_text` does, without its CI.
+
+    ``> 1.12 µM`` with pEC50 ``< 5.95``; ``not determined`` with no pEC50.
+    """
     columns = table["columns"]
     for cells, (_, row) in zip(table["rows"], rows.iterrows(), strict=True):
-        bound, ec50 = held_ec50(row)
+        bound, ec50 = ec50_bound(row)
         if not bound:
             continue
         for c, col in zip(cells, columns, strict=True):
             if col == "ec50":
-                c["text"] = f"{bound} {molar(ec50)}"
+                c["text"] = ec50_text(row)
             elif col == "pec50":
-                c["text"] = f"{'>' if bound == '<' else '<'} {-math.log10(ec50):.3g}"
+                c["text"] = "" if bound == "?" else f"{'>' if bound == '<' else '<'} {-math.log10(ec50):.3g}"
             elif col in ("ec50_ci", "ec50_lo", "ec50_hi", "ec50_se"):
                 c["text"] = ""
 
 
-def top_hits(res: Results, anchors: dict[tuple[str, str], str], n: int = 3) -> list[dict]:
-    """Per mode the ``n`` best-ranked *active* compounds: ``{"mode", "hits": [{"compound", "score", "href"}]}``.
+#: Curve flags (``fits.csv``/``ranking.csv`` ``flags``) in words, for the caveats beside a hit.
+FLAG_WORDS = {
+    "too_few_points": "too few doses",
+    "failed": "fit failed",
+    "poor_fit": "poor fit",
+    "at_bound": "parameter at its fit limit",
+    "ec50_out_of_range": "EC50 outside the tested doses",
+    "incomplete": "incomplete (< 80 % of the effect at the top dose)",
+    "non_monotone": "not monotone",
+    "far_plateau_undetermined": "top plateau not reached",
+    "ll2_misfit": "LL.2 rejected by the data",
+}
 
+
+def flag_words(flags: Any) -> list[str]:
+    """A ``;``-joined flags cell in words (:data:`FLAG_WORDS`; an unknown flag as written)."""
+    text = "" if flags is None or (isinstance(flags, float) and math.isnan(flags)) else str(flags)
+    return [FLAG_WORDS.get(f, f) for f in dict.fromkeys(f.strip() for f in text.split(";")) if f]
+
+
+def top_hits(res: Results, anchors: dict[tuple[str, str], str], n: int = 3) -> list[dict]:
+    """Per mode the ``n`` best-ranked *active* compounds, with what qualifies them.
+
+    ``{"mode", "qc", "hits": [{"compound", "score", "href", "ec50", "efficacy", "caveats"}]}``:
     ``compound`` names the group too (``"RSL3 · HT-1080"``) where the ranking has one;
-    ``anchors`` maps (compound, group) to the href of its section. Rows whose
-    ``tier`` (or, without one, ``call``) is not ``active`` are not hits; a mode
-    without active compounds gets one entry ``none active`` (no score, no link).
+    ``anchors`` maps (compound, group) to the href of its section; ``ec50`` is
+    :func:`ec50_text`'s (``EC50 > 1.12 µM``), ``efficacy`` the ranking's, ``caveats`` the curve's
+    flags in words (:func:`flag_words`); ``qc`` the failed QC of the mode's readout
+    (:func:`mode_qc_failures`). Rows whose ``tier`` (or, without one, ``call``) is not ``active``
+    are not hits (:func:`~ferroscreen.report.compounds.active_ranking`); a mode without active
+    compounds gets one entry ``none active`` (no score, no link).
     """
     if res.ranking is None:
         return []
     out = []
     for mode, sub in res.ranking.groupby("mode", sort=False):
-        for col in ("tier", "call"):
-            if col in sub.columns:
-                sub = sub[sub[col].astype(str) == "active"]
-                break
-        sub = sub.sort_values("rank").head(n)
-        hits = [
-            {"compound": f"{c} · {g}" if g else c, "score": fmt(float(score)), "href": anchors.get((c, g))}
-            for c, g, score in zip(sub["compound"].astype(str), group_column(sub), sub["score"], strict=True)
-        ] or [{"compound": "none active", "score": "", "href": None}]
-        out.append({"mode": str(mode), "hits": hits})
+        sub = with_fit_intervals(active_ranking(sub).sort_values("rank").head(n), res.fits)
+        hits = []
+        for g, (_, row) in zip(group_column(sub), sub.iterrows(), strict=True):
+            c = str(row["compound"])
+            ec50 = ec50_text(row) if "ec50" in row.index else ""
+            efficacy = row.get("efficacy", math.nan)
+            hits.append({
+                "compound": f"{c} · {g}" if g else c, "score": fmt(float(row["score"])), "href": anchors.get((c, g)),
+                "ec50": f"EC50 {ec50}" if ec50 else "",
+                "efficacy": "" if pd.isna(efficacy) else f"efficacy {fmt(float(efficacy))}",
+                "caveats": flag_words(row.get("flags")),
+            })
+        hits = hits or [{"compound": "none active", "score": "", "href": None, "ec50": "", "efficacy": "",
+                         "caveats": []}]
+        out.append({"mode": str(mode), "hits": hits, "qc": mode_qc_failures(res, str(mode))})
     order = {m: i for i, m in enumerate(res.death_modes)}
     out.sort(key=lambda d: order.get(d["mode"], len(order)))
     return out
 
 
+#: Readouts of a cell measure relative to the vehicle: their plate QC is the count's (``n_cells_end``).
+_COUNT_READOUTS = ("viability", "gr", "dip_rel")
+
+
+def mode_qc_failures(res: Results, mode: str) -> list[str]:
+    """The failed ``qc.csv`` rows behind a mode's ranking, in words: ``VID1: Z′ 0.06 below 0.5 (peak_necroptosis, …)``.
+
+    The rows of the readout the mode was ranked on (``ranking.csv``'s ``readout``), else of a readout
+    naming the mode (``qc.csv`` of an older fit: its ``mode``); the count's row (``n_cells_end``) for a
+    mode ranked on ``viability`` or ``gr``. Each names its plate (:func:`qc_reasons`'s words).
+    """
+    qc = getattr(res, "qc", None)
+    if qc is None or "plate" not in qc.columns:
+        return []
+    ranked = ranked_readouts(res).get(mode, "")
+    label = next((c for c in ("readout", "mode") if c in qc.columns), None)
+    if label is None:
+        return []
+    names = qc[label].fillna("").astype(str)
+    if ranked in _COUNT_READOUTS or mode == "viability":
+        mine = names == "n_cells_end"
+    elif ranked and (names == ranked).any():
+        mine = names == ranked
+    else:
+        mine = pd.Series([readout_mode(n, {mode}) == mode for n in names], index=qc.index)
+    out = []
+    for _, row in qc[mine.to_numpy(bool)].iterrows():
+        failed, where, words = qc_row_reasons(row, qc.columns)
+        if failed:
+            out.append(f"{', '.join([str(row['plate']), *where])}: {' and '.join(words)}")
+    return list(dict.fromkeys(out))
+
+
+def _qc_limits() -> dict[str, float]:
+    """The thresholds :func:`~ferroscreen.analysis.qc.plate_qc` judges by (``z_min``, ``cv_max``, ``edge_max``)."""
+    from ferroscreen.analysis.qc import plate_qc
+
+    params = inspect.signature(plate_qc).parameters
+    return {name: float(params[name].default) for name in ("z_min", "cv_max", "edge_max")}
+
+
+def _number(row: pd.Series, column: str) -> float:
+    """``row[column]`` as a float (NaN when absent or not a number)."""
+    value = pd.to_numeric(row.get(column, math.nan), errors="coerce")
+    return float(value) if pd.notna(value) else math.nan
+
+
+def qc_flag_words(flag: str, row: pd.Series) -> str:
+    """A ``qc.csv`` flag in words with its row's value and the threshold: ``Z′ 0.06 below 0.5``.
+
+    ``high_cv`` is the vehicle wells' CV for the count (``n_cells_end``), the positive wells' for
+    a fraction, as :func:`ferroscreen.analysis.qc.plate_qc` judges them; an unknown flag is kept as written.
+    """
+    limits = _qc_limits()
+    counts = str(row.get("readout", "")) == "n_cells_end"
+    if flag == "low_z_prime":
+        z = _number(row, "z_prime")
+        return f"Z′ {z:.2f} below {limits['z_min']:g}" if math.isfinite(z) else f"Z′ below {limits['z_min']:g}"
+    if flag == "high_cv":
+        who, cv = ("vehicle", _number(row, "cv_vehicle")) if counts else ("positive", _number(row, "cv_reference"))
+        value = f" {100 * cv:.0f} %" if math.isfinite(cv) else ""
+        return f"CV of the {who} wells{value} above {100 * limits['cv_max']:.0f} %"
+    if flag == "edge_effect":
+        edge = _number(row, "edge_effect")
+        value = f" {100 * edge:+.0f} %" if math.isfinite(edge) else ""
+        return (f"vehicle counts of the edge wells{value} against the inner wells "
+                f"(beyond ±{100 * limits['edge_max']:.0f} %)")
+    return {
+        "inverted_window": "positive wells on the wrong side of the vehicle",
+        "no_controls": "fewer than two control wells",
+    }.get(flag, flag)
+
+
+def qc_row_reasons(row: pd.Series, columns) -> tuple[bool | None, list[str], list[str]]:
+    """Whether a ``qc.csv`` row fails, where it lies and why: ``(failed, where, reasons)``.
+
+    ``failed`` is None when the row says nothing (no pass, fail or flag value). Where ``qc.csv`` has
+    pass or fail columns (as ``fit`` writes ``pass``), they decide: a row fails when a pass column is
+    false or a fail column true; flags/reasons columns then only explain (a ``no_controls`` flag on a
+    passing plate stays a pass, as ``fit`` said); without pass or fail columns, a non-empty flag fails
+    the row. ``where`` is the row's ``readout`` (``mode`` in tables without one), ``group`` (cell line /
+    condition) and ``reference`` compound where given; ``reasons`` its flags in words
+    (:func:`qc_flag_words`), or ``failed QC (no reason given)``.
+    """
+    cols = [str(c) for c in columns]
+    pass_cols = [c for c in cols if _PASS_COLUMN.match(c.lower())]
+    fail_cols = [c for c in cols if _FAIL_COLUMN.match(c.lower())]
+    reason_cols = [c for c in cols if _REASON_COLUMN.match(c.lower())]
+    label = next((row[c] for c in ("readout", "mode") if c in cols and not pd.isna(row[c])
+                  and str(row[c]).strip()), "")  # qc.csv names a row's readout; older tables a mode
+    where = [str(v).strip() for v in (label, *(row[c] for c in ("group", "reference") if c in cols))
+             if not pd.isna(v) and str(v).strip()]
+    failed: bool | None = None
+    for col in pass_cols:
+        if (v := truthy(row[col])) is not None:
+            failed = bool(failed) or not v
+    for col in fail_cols:
+        if (v := truthy(row[col])) is not None:
+            failed = bool(failed) or v
+    reasons: list[str] = []
+    for col in reason_cols:
+        text = "" if pd.isna(row[col]) else str(row[col]).strip()
+        if text.lower() not in _FALSE:
+            reasons += [qc_flag_words(f.strip(), row) for f in text.split(";") if f.strip()]
+    if reason_cols and not (pass_cols or fail_cols):
+        failed = bool(reasons)
+    if failed and not reasons:
+        reasons = ["failed QC (no reason given)"]
+    return failed, where, list(dict.fromkeys(reasons))
+
+
 def qc_verdicts(res: Results) -> dict[str, dict]:
     """Plate -> ``{"verdict": "pass"|"fail"|"n/a", "reasons": [...]}`` from ``qc.csv``.
 
-    Where ``qc.csv`` has pass or fail columns (as ``fit`` writes ``pass``), they decide: a row
-    fails when a pass column is false or a fail column true. Flags/reasons columns then only
-    explain (a ``no_controls`` flag on a passing plate stays a pass, as ``fit`` said); without
-    pass or fail columns, a non-empty flag fails the row. A plate fails when any of its rows fails.
-    Each reason names its row's ``readout`` (``mode`` in tables without one), then its ``group`` (cell line /
-    condition) and ``reference`` compound where given: ``pass false (peak_apoptosis)``,
-    ``low_z_prime (peak_ferroptosis, HT1080, RSL3)``.
+    Each row fails or passes as :func:`qc_row_reasons` decides; a plate fails when any of its rows
+    fails, and is ``n/a`` when none says. Each reason is one row's, naming where it lies, then why
+    in words: ``peak_necroptosis, TNF+SMAC+zVAD: Z′ 0.06 below 0.5 and CV of the positive wells
+    26 % above 20 %``.
     """
     out: dict[str, dict] = {}
     if res.qc is None:
         return out
-    qc = res.qc
-    pass_cols = [c for c in qc.columns if _PASS_COLUMN.match(c.lower())]
-    fail_cols = [c for c in qc.columns if _FAIL_COLUMN.match(c.lower())]
-    reason_cols = [c for c in qc.columns if _REASON_COLUMN.match(c.lower())]
-    for plate, sub in qc.groupby("plate", sort=False):
+    for plate, sub in res.qc.groupby("plate", sort=False):
         reasons: list[str] = []
-        failed = known = False
+        states = []
         for _, row in sub.iterrows():
-            label = next((row[c] for c in ("readout", "mode") if c in sub.columns and not pd.isna(row[c])
-                          and str(row[c]).strip()), "")  # qc.csv names a row's readout; older tables a mode
-            parts = [str(v).strip() for v in (label, *(row[c] for c in ("group", "reference") if c in sub.columns))
-                     if not pd.isna(v) and str(v).strip()]
-            where = f" ({', '.join(parts)})" if parts else ""
-            for col in pass_cols:
-                v = truthy(row[col])
-                known |= v is not None
-                if v is False:
-                    failed = True
-                    reasons.append(f"{col} false{where}")
-            for col in fail_cols:
-                v = truthy(row[col])
-                known |= v is not None
-                if v is True:
-                    failed = True
-                    reasons.append(f"{col}{where}")
-            for col in reason_cols:
-                text = "" if pd.isna(row[col]) else str(row[col]).strip()
-                if not (pass_cols or fail_cols):
-                    known = True
-                if text and text.lower() not in _FALSE:
-                    failed |= not (pass_cols or fail_cols)
-                    reasons.append(f"{text}{where}")
-        verdict = ("fail" if failed else "pass") if known else "n/a"
+            failed, where, words = qc_row_reasons(row, sub.columns)
+            states.append(failed)
+            if words:
+                reasons.append(f"{', '.join(where)}: {' and '.join(words)}" if where else " and ".join(words))
+        verdict = "n/a" if all(s is None for s in states) else ("fail" if any(states) else "pass")
         out[str(plate)] = {"verdict": verdict, "reasons": list(dict.fromkeys(reasons))}
     return out
 
@@ -262,7 +403,10 @@ def qc_table(res: Results) -> dict | None:
 
 
 def flagged_wells(res: Results, limit: int = 200) -> tuple[dict | None, int]:
-    """Wells with QC flags in ``wells.csv``: flagged frames (time points) and flag names.
+    """Wells with QC flags in ``wells.csv``: flagged scans and flag names.
+
+    A flag is set per ``wells.csv`` row, one per well and time point: a scan of the well, which
+    may image several fields (frames), so the table counts scans, not frames.
 
     Returns:
         ``(table, n_flagged_wells)``; the table lists at most ``limit`` wells.
@@ -299,8 +443,8 @@ def flagged_wells(res: Results, limit: int = 200) -> tuple[dict | None, int]:
                 "plate": plate,
                 "well": well,
                 "compound": compound,
-                "flagged frames": len(g),
-                "of frames": int(totals[(plate, well)]),
+                "flagged scans": len(g),
+                "of scans": int(totals[(plate, well)]),
                 "flags": "; ".join(names),
                 "times (h)": shown,
             }
@@ -347,7 +491,8 @@ _FIT_COLUMNS = [
     ("ec50_ci", "95% CI"),
     ("pec50", "pEC50"),
     ("hill", "hill"),
-    ("emax", "Emax"),
+    ("emax", "at top dose"),
+    ("effect", "effect"),
     ("auc", "AUC"),
     ("q_value", "q"),
     ("call", "call"),
@@ -357,6 +502,11 @@ _FIT_COLUMNS = [
 
 def fits_table(info: CompoundInfo) -> dict | None:
     """The fits rows of a compound (and its rescue curves) with EC50 and its interval.
+
+    ``fits.csv``'s ``emax`` is the fitted response at the highest tested dose, headed ``at top dose``
+    (for viability, what is left, not the effect); ``effect`` is its change from the zero-dose level,
+    which the ranking's ``efficacy`` scores (clipped to 0-1, in the mode's direction). An EC50 that is
+    no potency estimate is stated as :func:`ec50_text` says.
 
     A curve whose ``call`` is not ``active`` shows ``n/a (inactive)`` (or ``n/a (failed)``)
     as EC50 and no interval, pEC50 or hill: ``fits.csv`` keeps a flat fit's parameters

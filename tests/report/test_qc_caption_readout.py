@@ -11,19 +11,23 @@ from ferroscreen.report.tables import qc_verdicts
 
 
 def test_caption_reasons_name_the_failing_readout():
-    """qc.csv as ``fit`` writes it has ``readout``, not ``mode``: the caption read 'pass false; low_z_prime'."""
+    """qc.csv as ``fit`` writes it has ``readout``, not ``mode``: the caption read 'pass false; low_z_prime'.
+
+    Each failing row is one reason, its flags in words (test_report_consistency has the values and thresholds).
+    """
     qc = pd.DataFrame({"plate": ["P", "P", "P"], "readout": ["peak_apoptosis", "peak_ferroptosis", "viability"],
                        "z_prime": [0.39, 0.1, 0.7], "pass": [False, False, True],
                        "flags": ["low_z_prime", "low_z_prime;high_cv", np.nan]})
     got = qc_verdicts(SimpleNamespace(qc=qc))["P"]
     assert got["verdict"] == "fail"
-    assert got["reasons"] == ["pass false (peak_apoptosis)", "low_z_prime (peak_apoptosis)",
-                              "pass false (peak_ferroptosis)", "low_z_prime;high_cv (peak_ferroptosis)"]
+    assert got["reasons"] == ["peak_apoptosis: Z′ 0.39 below 0.5",
+                              "peak_ferroptosis: Z′ 0.10 below 0.5 and CV of the positive wells above 20 %"]
 
 
 def test_caption_falls_back_to_a_mode_column_and_skips_blanks():
     qc = pd.DataFrame({"plate": ["P", "P"], "mode": ["ferroptosis", np.nan], "pass": [False, False]})
-    assert qc_verdicts(SimpleNamespace(qc=qc))["P"]["reasons"] == ["pass false (ferroptosis)", "pass false"]
+    assert qc_verdicts(SimpleNamespace(qc=qc))["P"]["reasons"] == ["ferroptosis: failed QC (no reason given)",
+                                                                   "failed QC (no reason given)"]
 
 
 def test_count_label_says_tiles_for_a_tile_mode_plate(tmp_path):

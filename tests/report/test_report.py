@@ -362,7 +362,7 @@ def test_qc_verdict_follows_the_pass_column_and_flags_explain(tmp_path, make_res
     qc["flags"] = "no_controls"
     qc.to_csv(root / "qc.csv", index=False)
     verdict = qc_verdicts(load_results(root))["P1"]
-    assert verdict["verdict"] == "pass" and any("no_controls" in r for r in verdict["reasons"])
+    assert verdict["verdict"] == "pass" and any("fewer than two control wells" in r for r in verdict["reasons"])
     qc.loc[0, "pass"] = False
     qc.to_csv(root / "qc.csv", index=False)
     assert qc_verdicts(load_results(root))["P1"]["verdict"] == "fail"

@@ -219,7 +219,8 @@ def test_ranking_tables_show_ranking_csv_columns(fitted):
 def test_a_mode_without_active_compounds_says_none_active(fitted):
     res = load_results(fitted)
     hits = {h["mode"]: h["hits"] for h in top_hits(res, {})}
-    assert hits["apoptosis"] == [{"compound": "none active", "score": "", "href": None}]
+    assert hits["apoptosis"] == [{"compound": "none active", "score": "", "href": None, "ec50": "", "efficacy": "",
+                                  "caveats": []}]
     assert hits["ferroptosis"][0]["compound"].startswith("cpdA")
 
 
