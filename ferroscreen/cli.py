@@ -530,6 +530,10 @@ def train(
         except TrainingInterrupted as exc:
             typer.echo(exc.line(), err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # a read-only working folder: Lightning's logs go there by default
+            if (line := _lightning_folder_error(exc)) is None:
+                raise
+            raise FerroscreenError(line) from None
     for note in (meta.get("training_data") or {}).get("notes", []):
         typer.echo(f"note: {note}", err=True)
     typer.echo(
@@ -544,12 +548,49 @@ def train(
                 else f"epoch {lc['epoch']}")
         typer.echo(f"label cleaning ({lc['action']}, {when}): {lc['n_flagged']} of {lc['n_items']} "
                    f"training crops flagged ({per})")
-    q = meta.get("int8") or {}
+    if line := _int8_line(meta.get("int8") or {}, out):
+        typer.echo(line)
+
+
+def _int8_line(q: dict, out: Path) -> str:
+    """What ``train`` says of the bundle's int8 graph (``meta["int8"]``): its agreement, or why there is none."""
     if q.get("argmax_agreement") is not None:
-        typer.echo(f"int8 graph (CPU scoring): top class as float32 for {q['argmax_agreement']:.1%} of "
-                   f"{q['check_crops']} validation crops")
-    elif q.get("skipped"):
-        typer.echo(f"no int8 graph ({q['skipped']}): CPU scoring runs in float")
+        return (f"int8 graph (CPU scoring): top class as float32 for {q['argmax_agreement']:.1%} of "
+                f"{q['check_crops']} validation crops")
+    if q.get("skipped"):
+        return (f"no int8 graph ({q['skipped']}): CPU scoring runs in float; `ferroscreen quantize {out} "
+                f"--data PLATE --out BUNDLE` adds it later")
+    return ""
+
+
+def _lightning_folder_error(exc: OSError) -> str | None:
+    """``PATH: reason`` naming Lightning's log folder when training failed writing in it, else None.
+
+    That folder is the training config's ``trainer.default_root_dir`` (the recipes' ``runs/...``, under
+    the working folder) or its logger's ``save_dir``; the trainer is found in ``exc``'s traceback.
+    """
+    import os
+
+    import pytorch_lightning as pl
+
+    if exc.filename is None:
+        return None
+    trainer, tb = None, exc.__traceback__
+    while tb is not None:
+        for value in (tb.tb_frame.f_locals.get("self"), tb.tb_frame.f_locals.get("trainer")):
+            trainer = value if isinstance(value, pl.Trainer) else trainer
+        tb = tb.tb_next
+    if trainer is None:
+        return None
+    root = str(trainer.default_root_dir)
+    folders = [root, *(str(lg.save_dir) for lg in trainer.loggers if getattr(lg, "save_dir", None))]
+    failed = os.path.abspath(str(exc.filename))
+    for folder in map(os.path.abspath, folders):
+        if os.path.commonpath([failed, folder]) in (failed, folder):  # the folder, one inside it or above it
+            where = root if os.path.isabs(root) else f"{root} in the working folder {os.getcwd()}"
+            return (f"{exc.filename}: {exc.strerror or exc}: Lightning writes its logs and checkpoints under {where} "
+                    f"(trainer.default_root_dir); pass --trainer.default_root_dir DIR naming a folder it can write")
+    return None
 
 
 @app.command()
@@ -998,8 +1039,12 @@ def score(
         bool, typer.Option("--tta", help=TTA_HELP + " A store keeps its choice: resume it with the same.")
     ] = False,
 ) -> None:
-    """Score a plate: detect and classify every cell into the per-plate HDF5 store."""
-    from ferroscreen.score.runner import score_plate
+    """Score a plate: detect and classify every cell into the per-plate HDF5 store.
+
+    Exit status 0 when every frame was scored, 3 when some failed (unreadable or missing files: the
+    store holds the others, and --resume scores them once fixed), 2 on an error, 130 on Ctrl-C, 143 on SIGTERM.
+    """
+    from ferroscreen.score.runner import FAILED_FRAMES_EXIT, score_plate
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
     _check_score_run(devices, batch_size, workers, poll_s, idle_exit_s, accelerator, settle_s)
@@ -1046,11 +1091,20 @@ def score(
                                f"{again}") from None
     for line in s["failures"]:
         typer.echo(f"failed frame: {line}", err=True)
+    took = f"{s['frames_scored']} frames scored in {s['seconds']:.1f} s"
+    if watch:  # the watch's seconds are mostly waiting for scans: scoring time and rate apart
+        rate = f", {s['frames_scored'] / s['predict_s']:.1f} frames/s" if s["predict_s"] > 0 else ""
+        took = (f"{s['frames_scored']} frames scored in {s['predict_s']:.1f} s of scoring{rate}; "
+                f"watched {s['seconds']:.1f} s in all")
     typer.echo(
         f"{s['done']} frames done, {s['failed']} failed, {s['pending']} pending; "
-        f"{s['cells']} {s.get('counted', 'cells')}; "
-        f"{s['frames_scored']} frames scored in {s['seconds']:.1f} s -> {out}"
+        f"{s['cells']} {s.get('counted', 'cells')}; {took} -> {out}"
     )
+    if s["failed"]:  # a partial plate is told apart from a complete one by its exit status (job arrays)
+        typer.echo(f"exit status {FAILED_FRAMES_EXIT}: {_count(s['failed'], 'frame')} failed (unreadable or missing "
+                   f"files); {out} holds every other frame, and once their files are fixed `ferroscreen score "
+                   f"{acquisition} --model {model} --out {out} --resume` scores them", err=True)
+        sys.exit(FAILED_FRAMES_EXIT)
 
 
 @app.command()
@@ -1219,15 +1273,63 @@ def _command_path(ctx) -> str:
     return path
 
 
+def _writable_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a folder this process may write in, or could be made as one (nothing is made)."""
+    import os
+
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def _matplotlib_config_dir() -> None:
+    """Give matplotlib a temporary config folder when its own cannot be written (``MPLCONFIGDIR``, unless set).
+
+    With HOME read-only (a shared cluster account, a container) matplotlib, which Lightning imports too,
+    warned on every run (``mkdir -p failed for path ...``, ``Matplotlib created a temporary cache
+    directory ...; set MPLCONFIGDIR``) and made such a folder itself. Its folders are
+    ``$XDG_CONFIG_HOME/matplotlib`` and ``$XDG_CACHE_HOME/matplotlib`` (``~/.config``, ``~/.cache``), or
+    ``~/.matplotlib`` off Linux; the folder made here is removed at exit. Called before matplotlib is imported.
+    """
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no password entry
+        home = Path("/nonexistent")
+    if sys.platform.startswith(("linux", "freebsd")):
+        folders = [Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
+                   Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"]
+    else:
+        folders = [home / ".matplotlib"]
+    if all(_writable_folder(f) for f in folders):
+        return
+    try:
+        folder = tempfile.mkdtemp(prefix="ferroscreen-matplotlib-")
+    except OSError:  # no temporary folder either: matplotlib says so itself
+        return
+    os.environ["MPLCONFIGDIR"] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
 def main() -> None:
     """Console entry point: run the app, turning user errors into one-line messages (exit 2).
 
     User errors are :class:`FerroscreenError`, command-line usage errors (one line naming the
     command, instead of the usage block) and operating-system errors on the user's paths
-    (permissions, a file where an output folder goes).
+    (permissions, a file where an output folder goes). Matplotlib gets a temporary config folder
+    when its own cannot be written (:func:`_matplotlib_config_dir`).
     """
     from typer._click import exceptions as click_exc
 
+    _matplotlib_config_dir()
     try:
         code = app(standalone_mode=False, prog_name="ferroscreen")
     except FerroscreenError as exc:

@@ -93,11 +93,16 @@ def git_state(root: str | Path = _CHECKOUT) -> tuple[str, bool] | None:
     whether tracked files differ from the commit (staged or not; untracked files do not count, as
     with ``git describe --dirty``). Each ``git`` call has :data:`GIT_TIMEOUT_S`; a missing ``git``,
     a timeout or a failing call gives ``None``. Cached per ``root`` for the life of the process.
+
+    Nothing in ``root`` is written: ``git status`` runs without optional locks (``GIT_OPTIONAL_LOCKS=0``,
+    ignored by a git older than 2.15), so it neither takes ``.git/index.lock`` nor rewrites the index
+    (a shared install's checkout, read by every job at once, or one the user cannot write).
     """
     root = Path(root)
     if not (root / ".git").exists():
         return None
     env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")}
+    env["GIT_OPTIONAL_LOCKS"] = "0"
 
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True,

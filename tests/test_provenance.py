@@ -23,6 +23,26 @@ def _git(root, *args):
 
 
 @needs_git
+def test_git_state_writes_nothing_in_the_checkout(tmp_path):
+    """``git status`` refreshed (rewrote) the index of a checkout whose files were touched, under index.lock.
+
+    Every job of a shared writable install did so at once, racing for ``.git/index.lock``.
+    """
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    _git(tmp_path, "add", "a.py")
+    _git(tmp_path, "commit", "-q", "-m", "one")
+    index = tmp_path / ".git" / "index"
+    os.utime(index, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    os.utime(tmp_path / "a.py", ns=(1_100_000_000_000_000_000, 1_100_000_000_000_000_000))  # same content, touched
+    before = index.read_bytes(), index.stat().st_mtime_ns
+    git_state.cache_clear()
+    assert git_state(tmp_path) is not None and git_state(tmp_path)[1] is False
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == before
+    assert not (tmp_path / ".git" / "index.lock").exists()
+
+
+@needs_git
 def test_git_state_gives_the_commit_and_whether_tracked_files_changed(tmp_path):
     _git(tmp_path, "init", "-q")
     (tmp_path / "a.py").write_text("x = 1\n")

@@ -13,7 +13,8 @@ A run:
 5. merges the journals into the store (atomic rename) and deletes them;
 6. with ``watch``: polls the acquisition and repeats 3-5 until nothing new
    arrived for ``idle_exit_s`` seconds (by default a few of the plate's scan intervals:
-   :mod:`ferroscreen.score.idle`).
+   :mod:`ferroscreen.score.idle`); the frames a next-scan bundle holds for their later scans are
+   said in one line whenever they change (:func:`_held_line`).
 
 A watch started before the imager's first scan (a folder with no image data yet) waits for it
 between 1 and 2, as long as it would wait for a next scan (:func:`open_first_scan`).
@@ -56,6 +57,10 @@ from ferroscreen.score.plan import (
 from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries, stamp_run
 from ferroscreen.score.store_lock import holding_store_lock
 from ferroscreen.score.terminate import Terminated, ending_on_sigterm, received
+
+#: Exit status of ``ferroscreen score`` when frames failed (unreadable or missing image files): the store
+#: holds every other frame, and ``--resume`` scores those frames once their files are fixed or land.
+FAILED_FRAMES_EXIT = 3
 
 
 def default_workers(precision: str = "32", processes: int = 1) -> int:
@@ -389,8 +394,7 @@ def score_plate(
             f"interrupted run")
     shutil.rmtree(parts, ignore_errors=True)
 
-    if interval_note := bundle.interval_mismatch(found):
-        log(f"{model}: warning: {interval_note}")
+    interval_known = _interval_checked(bundle, found, model, log)  # a watch begun on one scan: once the next lands
     if bundle.frame_note:
         log(f"note: {model}: {bundle.frame_note}")
     if tiles := tile_note(attrs):  # its records and counts are tiles: said before any count is
@@ -419,12 +423,14 @@ def score_plate(
             None, store.frames)[0]:
         last_activity = None
     final = not watch  # watch: a next-scan bundle holds each site's newest frame until the last pass
-    gap_logged = ""
+    gap_logged = held_logged = ""
     rescan_error: tuple[str, str] | None = None  # (clock time of the first failure, the latest error) while it stands
     others_said: set[str] = set()  # other plates the folder holds, said once each
     while True:
         ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final,
                               seen=seen)
+        held = "" if final or not bundle.next_scan else _held_line(store.frames, ids, settle_s, bundle.next_scan,
+                                                                   plate, seen)
         if len(ids):
             frames = store.frames.copy()
             frames.loc[ids, "status"] = PENDING
@@ -466,6 +472,10 @@ def score_plate(
                    + ("a next scan" if bundle.next_scan == 1 else "all their later scans") if held else ""))
             final = True
             continue
+        if held != held_logged:  # what the watch waits for, said when it changes (not every poll)
+            if held:
+                log(time.strftime("%H:%M:%S ") + held)
+            held_logged = held
         time.sleep(max(poll_s, MIN_FIRST_SCAN_POLL_S))  # --poll-s 0: no busy rescans of the folder
         try:
             acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
@@ -475,6 +485,8 @@ def score_plate(
             rescan_error = (rescan_error or (time.strftime("%H:%M:%S"), ""))[0], str(exc)  # stands until a rescan works
             continue
         rescan_error = None
+        if not interval_known:
+            interval_known = _interval_checked(bundle, found, model, log)
         others = sorted(set(acq.frames["plate"].astype(str)) - {plate} - others_said) if asked_plate is None else []
         if others:  # a one-shot run of the folder now would refuse it: this store keeps to its plate
             others_said.update(others)
@@ -526,15 +538,50 @@ def _quiet_s(frames: pd.DataFrame, last_activity: float | None, watch_start: flo
 
 def _scoring_line(n: int, plate: str, times: pd.Series, watch: bool) -> str:
     """``scoring N frame(s) of plate P at 16 h`` (the timepoints; with ``watch`` the time of day first)."""
+    clock = time.strftime("%H:%M:%S ") if watch else ""
+    return f"{clock}scoring {n} frame(s) of plate {plate}{_at_hours(times)}"
+
+
+def _at_hours(times: pd.Series) -> str:
+    """`` at 0, 4 h`` or `` at 0-48 h (13 timepoints)`` for frames at ``times`` ('' when none is known)."""
     hours = sorted({round(float(t), 3) for t in times if pd.notna(t)})
     if not hours:
-        at = ""
-    elif len(hours) <= 3:
-        at = f" at {', '.join(f'{h:g}' for h in hours)} h"
-    else:
-        at = f" at {hours[0]:g}-{hours[-1]:g} h ({len(hours)} timepoints)"
-    clock = time.strftime("%H:%M:%S ") if watch else ""
-    return f"{clock}scoring {n} frame(s) of plate {plate}{at}"
+        return ""
+    if len(hours) <= 3:
+        return f" at {', '.join(f'{h:g}' for h in hours)} h"
+    return f" at {hours[0]:g}-{hours[-1]:g} h ({len(hours)} timepoints)"
+
+
+def _held_line(frames: pd.DataFrame, ids: np.ndarray, settle_s: float, next_scan: int, plate: str,
+               seen: SeenFiles | None = None) -> str:
+    """What a watch with a next-scan bundle holds back: ``N frame(s) of plate P at T h wait for ...`` ('' if none).
+
+    ``ids`` are the frames due now (:func:`_due` with ``hold``); the others whose own file is ready
+    (:func:`~ferroscreen.score.plan.frames_to_score` with ``settle_s`` and ``seen``) wait for later scans
+    of their site, which the model reads with them.
+    """
+    held = np.setdiff1d(frames_to_score(frames, settle_s, seen), ids)
+    if not len(held):
+        return ""
+    scans = "their next scan" if next_scan == 1 else f"the next {next_scan} scans of their site"
+    return (f"{len(held)} frame(s) of plate {plate}{_at_hours(frames['time_h'].iloc[held])} wait for {scans}, "
+            f"which the model reads with each frame; they are scored as the scans land (or when the watch stops)")
+
+
+def _interval_checked(bundle, frames: pd.DataFrame, model, log) -> bool:
+    """Warn (``log``) when ``bundle`` reads a plate imaged at another interval than it was trained on.
+
+    See :meth:`ferroscreen.models.bundle.Bundle.interval_mismatch`. Returns whether the plate's
+    scan interval is known (two timepoints in ``frames`` or more): a watch begun on the first scan
+    checks again on its later polls until it is, and so warns once.
+    """
+    from ferroscreen.io.scans import scan_interval_h
+
+    if scan_interval_h(frames) is None:
+        return False
+    if note := bundle.interval_mismatch(frames):
+        log(f"{model}: warning: {note}")
+    return True
 
 
 def _paths_left_behind(existing, recorded: str, acquisition: Path, found: pd.DataFrame) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import warnings
+import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -116,8 +118,10 @@ def int8_graph(model: DeathModeClassifier, datamodule, seed: int = 0) -> tuple[b
     Both are seeded random subsets: at most :data:`MAX_CALIBRATION_CROPS` and
     :data:`MAX_CHECK_CROPS` (the check runs float32 and int8 on the CPU).
 
-    Returns ``(None, {"skipped": reason})`` when ONNX Runtime is not installed
-    or the network cannot be exported; the bundle then scores in float.
+    Returns ``(None, {"skipped": reason})`` when ONNX Runtime is not installed, the network cannot be
+    exported or quantised, or the temporary folder the quantiser writes to is full (``reason`` names it
+    and ``TMPDIR``); the bundle then scores in float, and ``ferroscreen quantize`` adds the graph later.
+    Nothing is warned: the caller says the reason (``train`` in one line).
     """
     from ferroscreen.models.int8 import MAX_CALIBRATION_CROPS, build_int8, runtime_available
 
@@ -133,9 +137,14 @@ def int8_graph(model: DeathModeClassifier, datamodule, seed: int = 0) -> tuple[b
     try:
         graph, info = build_int8(net, int(datamodule.crop_size), np.asarray(sets.train_x[pick], np.float32),
                                  np.asarray(sets.val_x[np.sort(check)], np.float32) if len(check) else None)
+    except OSError as exc:  # the quantiser's files go to the temporary folder: a small TMPDIR fills up
+        tmp = tempfile.gettempdir()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return None, {"skipped": f"no room in the temporary folder {tmp} (TMPDIR): {os.strerror(exc.errno)}"}
+        if exc.filename is not None and os.path.abspath(str(exc.filename)).startswith(os.path.join(tmp, "")):
+            return None, {"skipped": f"the temporary folder {tmp} (TMPDIR): {exc.strerror or exc}"}
+        return None, {"skipped": f"{type(exc).__name__}: {str(exc)[:150]}"}
     except Exception as exc:  # noqa: BLE001 - exporter/quantiser errors come in many types
-        warnings.warn(f"int8 graph not built ({type(exc).__name__}: {str(exc)[:150]}); the bundle scores in float",
-                      stacklevel=2)
         return None, {"skipped": f"{type(exc).__name__}: {str(exc)[:150]}"}
     info.update(calibration_source="training crops", calibration_seed=seed)
     return graph, info

@@ -38,8 +38,9 @@ def test_bad_frames_fail_with_reason_and_the_run_goes_on(plate_copy, plate_dir, 
     missing.unlink()
     out = tmp_path / "p.h5"
     proc = score(plate_copy, bundle_path, out)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # a partial plate: not 0, as a complete one (job arrays tell them apart)
     assert "8 frames done, 4 failed" in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1].startswith("exit status 3: 4 frames failed (unreadable or missing")
     assert proc.stderr.count("failed frame:") == 4
     with h5py.File(out, "r") as f:  # readable
         assert f["frames/status"].shape == (12,)
@@ -56,12 +57,18 @@ def test_bad_frames_fail_with_reason_and_the_run_goes_on(plate_copy, plate_dir, 
     # resume leaves failed frames alone until their file changes ...
     proc = score(plate_copy, bundle_path, out, "--resume")
     assert "0 frames scored" in proc.stdout, proc.stdout
+    assert proc.returncode == 3, proc.stderr
     # ... and scores them once repaired or landed
     for p in (corrupt, missing):
         shutil.copy(plate_dir / "images" / p.name, p)
     proc = score(plate_copy, bundle_path, out, "--resume")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr
     assert "10 frames done, 2 failed" in proc.stdout and "2 frames scored" in proc.stdout
+    for p in (truncated, small):  # the last two: the plate is complete, exit status 0
+        shutil.copy(plate_dir / "images" / p.name, p)
+    proc = score(plate_copy, bundle_path, out, "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert "12 frames done, 0 failed" in proc.stdout and "exit status" not in proc.stderr
 
 
 def test_layout_not_matching_plate_stops_before_writing(plate_dir, bundle_path, tmp_path, user_error):

@@ -95,7 +95,7 @@ def test_a_frame_scored_while_its_next_scan_was_half_written_is_scored_again(
         (src / "images" / p.name).write_bytes(data[: len(data) // 2])
         os.utime(src / "images" / p.name, (time.time() - 60, time.time() - 60))  # settled, yet cut short
     out = tmp_path / "p.h5"
-    run(score_cmd(src, next_bundle, out), timeout=120)
+    run(score_cmd(src, next_bundle, out), timeout=120, returncode=3)  # the 4 h frames failed: a partial plate
     fr = read_store(out).frames
     assert (fr.loc[fr["time_h"] == 0, "next_scan"] == 0).all()  # the 4 h scan could not be read
     land(src, half)  # written out
@@ -114,7 +114,7 @@ def test_a_field_that_lands_late_becomes_the_next_scan_of_the_frame_before(
     kept = tmp_path / late.name
     late.rename(kept)
     out = tmp_path / "p.h5"
-    run(score_cmd(src, next_bundle, out), timeout=120)
+    run(score_cmd(src, next_bundle, out), timeout=120, returncode=3)  # A01 at 4 h failed as missing
     shutil.copy(kept, late)
     run(score_cmd(src, next_bundle, out, "--resume"), timeout=120)
     assert_same_store(out, next_reference)

@@ -100,7 +100,7 @@ def test_resume_moves_frames_to_their_scans_time_when_its_first_wells_land_last(
     stamp_rows(plate_dir, src)
     land(src, [p for files in scans[0].values() for p in files] + scans[1]["B"])
     out = tmp_path / "p.h5"
-    run(score_cmd(src, next_bundle, out, "--resume"), timeout=120)
+    run(score_cmd(src, next_bundle, out, "--resume"), timeout=120, returncode=3)  # row A of scan 1: missing
     fr = read_store(out).frames
     assert sorted(fr["time_h"].unique()) == pytest.approx([0.0, 4 + 1 / 60], abs=1e-3)  # stamps kept to 0.36 s
     land(src, scans[1]["A"] + [p for files in scans[2].values() for p in files])
