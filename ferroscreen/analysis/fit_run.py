@@ -135,6 +135,8 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
     detector, normalisation, acquisition, scoring version); ``created`` is UTC ISO 8601
     (:func:`ferroscreen.provenance.created_now`), as every other output writes it. An earlier run's
     record in the folder is replaced (:func:`run_fit` notes one made by another ferroscreen).
+    ``options["notes"]``, when given (the run's notes, as :func:`run_fit` records them), is written
+    as ``notes`` beside ``fit``: the report's summary shows them.
     """
     from ferroscreen.hashing import file_sha256
 
@@ -151,7 +153,11 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
         prov["layout"] = described(layout[0]) if len(layout) == 1 else [described(p) for p in layout]
     elif layout is not None:
         prov["layout"] = described(layout)
-    prov["fit"] = dict(options)
+    options = dict(options)
+    notes = options.pop("notes", None)
+    prov["fit"] = options
+    if notes is not None:
+        prov["notes"] = [str(n) for n in notes]
     if store_attrs is not None:
         prov["scoring"] = dict(store_attrs)
     prov["created"] = created_now()
@@ -611,7 +617,11 @@ def run_fit(
     tidy table's readouts 0.1 on a fraction scale, else 10 % of their reference level, said in a note
     (:func:`tidy_min_effect`). ``record``, when given, receives what provenance records of it
     (``min_effect``; ``min_effect_from``: ``--min-effect``, ``default`` for a layout fit's 0.1, or a tidy
-    table's rule, :func:`tidy_min_effect`); the about sheet lists it too.
+    table's rule, :func:`tidy_min_effect`); the about sheet lists it too. ``record`` also receives
+    ``notes``: the text of every ``note:`` line returned, then the notes ``export.json`` recorded of the
+    store (:func:`export_notes`), which ``provenance.json`` keeps (:func:`write_provenance`). A wells
+    table whose ``provisional`` column marks scans read short at the end of the data (export's) gets
+    a note when the endpoint or the time courses hold them (:func:`provisional_notes`).
 
     Raises:
         AnalysisInputError: On unusable input (message names ``source``; it ends with the input's
@@ -673,7 +683,7 @@ def run_fit(
         lines += _tidy_notes(said, table, source)
         lines += [f"note: {n}" for n in unread_curves(table, kind, fits)]
         lines += [threshold_note] if threshold_note else []
-        return lines
+        return _recorded(lines, record, source)
     if kind == "metric":
         table = wells_from_metric(table, source=source)
     else:
@@ -716,6 +726,7 @@ def run_fit(
         lines = [*replaced, *(f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout),
                                                              *names_apart_by_case(layout), *said,
                                                              *result.notes,
+                                                             *provisional_notes(table, endpoint_h),
                                                              *unread_curves(table, kind, result.fits, layout,
                                                                             exclude, source)])]
         if min_effect is not None and min_effect != FRACTION_MIN_EFFECT:
@@ -746,4 +757,69 @@ def run_fit(
             lines.append(f"{outputs.final(over_name)}: {len(over)} rows")
         lines.append(f"{paths['xlsx']}: every table in one workbook, the {len(result.doses)} fitted points in "
                      f"Prism-ready sheets (also {paths['fitted_points'].name})")
+    return _recorded(lines, record, source)
+
+
+def _recorded(lines: list[str], record: dict, source) -> list[str]:
+    """``lines``, their notes (and the notes of the export of ``source``) put in ``record["notes"]``."""
+    said = [line[len("note: "):] for line in lines if line.startswith("note: ")]
+    record["notes"] = [*said, *export_notes(source)]
     return lines
+
+
+def export_notes(source) -> list[str]:
+    """The ``notes`` (each ``export: ...``) of the ``export.json`` beside wells table ``source``, if it is its record.
+
+    ``export`` records what it said of the store there (failed frames, provisional scans, a run still
+    writing it); none when ``source`` is no such table or the table changed since (sha256).
+    """
+    from ferroscreen.hashing import file_sha256
+
+    if source is None or not Path(source).is_file() or Path(source).suffix.lower() != ".csv":
+        return []
+    try:
+        record = json.loads((Path(source).parent / "export.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(record, dict) or record.get("wells_csv_sha256") != file_sha256(source):
+        return []
+    return [f"export: {n}" for n in record.get("notes") or [] if isinstance(n, str)]
+
+
+def provisional_notes(table: pd.DataFrame, endpoint_h: float | None = None) -> list[str]:
+    """Notes on the scans a wells table's ``provisional`` column marks (export's; none without the column).
+
+    Per plate: when its endpoint scan (``endpoint_h``, else its last; the scan at or before it, as
+    the readouts take it) is provisional, that it is, that its fractions change while the plate is
+    still being imaged, and the newest scan read in full that ``--endpoint-h`` can take; when only
+    later scans are, that the peaks and AUCs include them.
+    """
+    if "provisional" not in table.columns or not {"plate", "time_h"} <= set(table.columns):
+        return []
+    marked = pd.to_numeric(table["provisional"], errors="coerce").fillna(0).to_numpy() > 0
+    if not marked.any():
+        return []
+    times = pd.to_numeric(table["time_h"], errors="coerce")
+    notes = []
+    for plate, idx in table.groupby("plate", sort=True).indices.items():
+        t = times.iloc[idx]
+        late = sorted(set(t[marked[idx]].dropna()))
+        if not late:
+            continue
+        scans = np.array(sorted(set(t.dropna())), dtype=float)
+        before = scans[scans <= endpoint_h + 1e-9] if endpoint_h is not None else scans
+        end = float(before[-1] if before.size else scans[0])
+        said = ", ".join(f"{x:g}" for x in late)
+        if any(abs(end - x) < 1e-9 for x in late):
+            full = scans[scans < late[0] - 1e-9]
+            take = f"; --endpoint-h {full[-1]:g} takes the newest scan read in full" if full.size else ""
+            notes.append(f"plate {plate}: the endpoint scan ({end:g} h) is provisional (wells.csv marks {said} h "
+                         f"so): classified without all the later scans the model reads, as the plate "
+                         f"had none yet; while the plate is being imaged its fractions change when they are "
+                         f"scored (a cell that has begun to die is read from its own look alone), and peaks and "
+                         f"AUCs include those scans{take}")
+        else:
+            notes.append(f"plate {plate}: scan(s) {said} h are provisional (wells.csv provisional): classified without "
+                         f"all the later scans the model reads; the endpoint ({end:g} h) is not, but peaks and "
+                         f"AUCs include them")
+    return notes

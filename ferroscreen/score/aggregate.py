@@ -22,6 +22,9 @@ fields. Columns (``<c>`` runs over the bundle's classes, in order):
 
 Fractions are NaN where a well has no cells at that time. An empty frame (scored, no cell
 found) is read: its 0 cells count.
+
+:func:`provisional_rows` marks the well x times a next-scan model read short at the end of the
+data (``export``'s ``provisional`` column): their rows change when later scans are scored.
 """
 
 from __future__ import annotations
@@ -130,3 +133,38 @@ def well_aggregates(
     flags = out[["n_failed", "n_pending", "qc_empty", "qc_defocus", "qc_count_outlier"]].sum(axis=1)
     out["qc_ok"] = (flags == 0).astype(np.int64)
     return out
+
+
+def provisional_frames(frames: pd.DataFrame, next_scan: int) -> np.ndarray:
+    """True for each scored frame read without some of the ``next_scan`` later scans because the plate had none yet.
+
+    A frame whose site's scans after it were all read (``next_scan`` column = the plate's time points
+    after the frame's) but are fewer than the model reads: the plate's newest ``next_scan`` scans.
+    A scan after them would be read too, so their classes change when one is scored (``score
+    --resume``, ``--watch``); on a plate whose imaging has ended they stay, read without it. A
+    frame short of a later scan for another reason (its site lacks a time point of the plate, a
+    later scan unreadable) is not: a scan landing later is not read past that gap. None for a
+    single-scan model (``next_scan`` 0), nor for frames pending, failed, or of a store written
+    before frames recorded the scans they read (``next_scan`` -1).
+    """
+    k = int(next_scan or 0)
+    if k <= 0 or "next_scan" not in frames.columns or frames.empty:
+        return np.zeros(len(frames), bool)
+    read = pd.to_numeric(frames["next_scan"], errors="coerce").fillna(-1).to_numpy()
+    times = frames["time_h"].to_numpy(np.float64)
+    after = np.zeros(len(frames), np.int64)
+    for _, idx in frames.groupby("plate", sort=False).indices.items():
+        plate_times = np.unique(times[idx])  # the plate's own time points, every frame's (pending too)
+        after[idx] = len(plate_times) - np.searchsorted(plate_times, times[idx], side="right")
+    done = frames["status"].to_numpy() == DONE
+    return done & (after < k) & (read >= 0) & (read >= after)
+
+
+def provisional_rows(frames: pd.DataFrame, next_scan: int) -> pd.DataFrame:
+    """``plate, well, time_h, provisional``: 1 where a frame of the well at that time is provisional, else 0.
+
+    One row per plate x well x time of ``frames``; see :func:`provisional_frames`.
+    """
+    keys = ["plate", "well", "time_h"]
+    marked = frames[keys].assign(provisional=provisional_frames(frames, next_scan).astype(np.int64))
+    return marked.groupby(keys, sort=False)["provisional"].max().reset_index()

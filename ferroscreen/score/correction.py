@@ -119,7 +119,8 @@ def read_confusion_file(path: str | Path) -> dict:
     return data
 
 
-def load_confusion(path: str | Path, classes: list[str], data: dict | None = None) -> np.ndarray:
+def load_confusion(path: str | Path, classes: list[str], data: dict | None = None,
+                   model_digests: tuple[str, ...] = ()) -> np.ndarray:
     """A confusion matrix of counts from ``ferroscreen evaluate --json`` output, checked against ``classes``.
 
     The file holds one object with ``classes`` (names, rows and columns in
@@ -127,13 +128,23 @@ def load_confusion(path: str | Path, classes: list[str], data: dict | None = Non
     the model's, in the same order; counts must be non-negative and every
     true class must have at least one item. ``data``: the file's object when
     :func:`read_confusion_file` has read it already (``path`` then only names it).
+    ``model_digests``: the scoring bundle's sha256 and content sha256
+    (:func:`ferroscreen.hashing.bundle_content_sha256`); a file that names its
+    model's (``model_sha256``, ``model_content_sha256``) must name one of them: another
+    model's confusion corrects this one's fractions with the wrong errors.
 
     Raises:
-        FerroscreenError: Missing or unreadable file, other classes, bad counts.
+        FerroscreenError: Missing or unreadable file, another model's, other classes, bad counts.
     """
     path = Path(path)
     if data is None:
         data = read_confusion_file(path)
+    named = [str(data[k]) for k in ("model_sha256", "model_content_sha256") if data.get(k)]
+    if model_digests and named and not set(named) & set(model_digests):
+        raise FerroscreenError(
+            f"{path}: the evaluation of another model (sha256 {named[0][:12]}..., {data.get('model') or 'unnamed'}), "
+            f"not of this bundle (sha256 {model_digests[0][:12]}...); evaluate this bundle: ferroscreen evaluate "
+            f"DATA --model BUNDLE --json > eval.json")
     if list(data["classes"]) != list(classes):
         raise FerroscreenError(f"{path}: confusion is for classes {list(data['classes'])}, the model has {classes}")
     try:

@@ -13,6 +13,14 @@ the layout ``fit`` takes when given no ``--layout``: doses in molar (``unit``
 groups curves are fitted in (cell line, growth condition) and the excluded
 wells (``exclude``: blank, or why the well is left out).
 
+``provisional`` (after ``qc_ok``) is 1 where a frame of the well at that time was classified
+without all the later scans a next-scan model reads because the plate had none yet (its newest
+scans, :func:`~ferroscreen.score.aggregate.provisional_frames`) on a plate scored as it was imaged
+(:func:`scored_live`: ``score --watch``, or scored again with ``--resume``): while it is still being
+imaged these rows change when the later scans are scored; once imaging has ended they stay, read
+without them. 0 everywhere else: for a model that reads no later scan, and for a plate scored in
+one run, taken as imaged in full. ``export`` says which scans are provisional in a note.
+
 ``frac_<class>`` holds the fraction estimate chosen at export (column
 ``fraction_estimate``): ``share`` (default: the share of cells whose top class
 it is), ``frac`` (mean calibrated probability) or ``corr`` (confusion-corrected
@@ -39,6 +47,8 @@ still the one exported (:func:`exported_scoring`). ``wells.csv`` holds every num
 shortest text that reads back as the same float), so ``fit wells.csv`` fits what ``fit`` of the
 store fits. A store none of whose frames is scored yet is refused (:func:`refuse_unscored`), saying
 so when a run is writing it still or a stopped run's results wait in its journals, not merged.
+``export.json``'s ``notes`` are the notes ``export`` prints of the store (:func:`export_notes`):
+provisional scans, failed and pending frames, unmerged journals, tile mode.
 
 :func:`export_plate` writes ``wells.csv``, ``export.json`` and the cell galleries
 (:mod:`ferroscreen.score.gallery`) as one :class:`~ferroscreen.output_set.NestedOutputSet`: an
@@ -54,6 +64,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ferroscreen.json_output import write_json
@@ -100,7 +111,7 @@ def tile_note(attrs: dict) -> str:
 
 
 def _stored_attrs(source) -> dict:
-    """The ``detector`` attribute of the score store ``source`` names, as ``{"detector": ...}`` ({} if none).
+    """The ``detector`` and ``next_scan`` attributes of the score store ``source`` names ({} if none).
 
     Only for a path to a store file (``.h5``/``.hdf5``) that can be read; anything else gives {}.
     """
@@ -108,10 +119,10 @@ def _stored_attrs(source) -> dict:
         return {}
     try:
         with open_h5(source) as f:
-            detector = f.attrs.get("detector")
+            found = {k: f.attrs.get(k) for k in ("detector", "next_scan", "config")}
     except (StoreError, OSError):  # whoever read the store's wells said what is wrong with it
         return {}
-    return {"detector": detector} if detector is not None else {}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def refuse_unscored(wells: pd.DataFrame, source=None) -> None:
@@ -152,8 +163,18 @@ def _unmerged(source) -> str:
     writer = store_writer(source)
     if writer is not None:
         who = f" (pid {writer})" if writer else ""
-        return (f": a score run{who} is writing it, and the frames it scores reach the store when it ends; "
-                f"export it then")
+        watching = _watching(source)
+        if watching is None:  # the latest run's record is unreadable: true of either kind of run
+            return (f": a score run{who} is writing it; the frames it scores reach the store at the end of each "
+                    f"`--watch` pass, or of a run without --watch; export it then")
+        if not watching:
+            return (f": a score run{who} is writing it, and the frames it scores reach the store when it ends; "
+                    f"export it then")
+        k = _next_scans(source)
+        held = (f"; its model reads {k} later scan(s) of each frame, so a site's frames are held until those "
+                f"land (or the watch stops)" if k else "")
+        return (f": a `score --watch` run{who} is writing it, and the frames it scores reach the store at the end "
+                f"of each pass{held}; export it again then")
     parts = Path(source).with_name(Path(source).name + ".parts")
     if not parts.is_dir() or not any(parts.glob("rank-*.h5")):
         return ""
@@ -161,6 +182,31 @@ def _unmerged(source) -> str:
     held = f"{n} scored frame(s)" if n is not None else "frame results"
     return (f": a stopped run left {held} in {parts}, not merged into the store yet; `ferroscreen score ... --out "
             f"{source} --resume` (the acquisition and --model of that run) merges them and scores the rest")
+
+
+def _watching(source) -> bool | None:
+    """Whether the latest run that wrote store ``source`` is a ``score --watch`` (its ``config``); None: unknown."""
+    try:
+        with open_h5(source) as f:
+            config = f.attrs.get("config")
+    except (StoreError, OSError):
+        return None
+    if isinstance(config, bytes):
+        config = config.decode()
+    try:
+        config = json.loads(config) if isinstance(config, str) else config
+    except ValueError:
+        return None
+    return bool(config.get("watch")) if isinstance(config, dict) and "watch" in config else None
+
+
+def _next_scans(source) -> int:
+    """The later scans the model that scored store ``source`` reads of each frame (0 when unknown)."""
+    try:
+        with open_h5(source) as f:
+            return int(f.attrs.get("next_scan", 0) or 0)
+    except (StoreError, OSError, TypeError, ValueError):
+        return 0
 
 
 def journal_frames(parts: Path) -> int | None:
@@ -190,13 +236,15 @@ def journal_frames(parts: Path) -> int | None:
 
 def select_fractions(
     wells: pd.DataFrame, classes: list[str], estimate: str = DEFAULT_FRACTIONS, source=None,
-    attrs: dict | None = None,
+    attrs: dict | None = None, frames: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``wells`` with ``frac_<class>`` replaced by the ``estimate`` columns (see the module doc).
 
     A column ``fraction_estimate`` names the estimate. When the store was scored in tile mode (its
     attributes' ``detector`` ``mode``), a column ``detector_mode`` says ``tiles`` on every row: its
-    ``n_cells`` counts tiles, and ``fit`` makes no count readouts of it.
+    ``n_cells`` counts tiles, and ``fit`` makes no count readouts of it. A column ``provisional``
+    after ``qc_ok`` marks the rows read short at the end of the data (see the module doc); it is
+    left out only when the model reads later scans and no frame table tells which.
 
     Args:
         wells: The store's ``/wells`` aggregates.
@@ -204,7 +252,9 @@ def select_fractions(
         estimate: One of :data:`FRACTION_ESTIMATES`.
         source: The store (its path), named by errors.
         attrs: The store's attributes; when None and ``source`` is a store file, its ``detector``
-            attribute is read from it.
+            and ``next_scan`` attributes are read from it.
+        frames: The store's frame table (of the version ``wells`` was read from); when None, read
+            from ``source`` if the model reads later scans.
 
     Raises:
         StoreError: ``estimate`` is unknown or its columns are missing, or no frame of the store is
@@ -223,9 +273,47 @@ def select_fractions(
             wells[f"pmean_{c}"] = wells[f"frac_{c}"]
             wells[f"frac_{c}"] = wells[f"{estimate}_{c}"]
     wells["fraction_estimate"] = estimate
-    if detector_mode(attrs if attrs is not None else _stored_attrs(source)) == TILE_MODE:
+    attrs = attrs if attrs is not None else _stored_attrs(source)
+    if detector_mode(attrs) == TILE_MODE:
         wells["detector_mode"] = TILE_MODE
+    provisional = _provisional_column(wells, attrs, frames, source)
+    if provisional is not None:
+        at = wells.columns.get_loc("qc_ok") + 1 if "qc_ok" in wells.columns else len(wells.columns)
+        wells.insert(at, "provisional", provisional)
     return wells
+
+
+def scored_live(attrs: dict) -> bool:
+    """Whether a store was scored as its plate was imaged: its latest run a ``--watch`` or a later run (``--resume``).
+
+    ``attrs``: the store's attributes (``config`` as a dict or its JSON text). A store written by one
+    ``score`` run is taken as a plate imaged in full: its newest scans are final, read without later scans.
+    """
+    config = attrs.get("config")
+    if isinstance(config, bytes):
+        config = config.decode()
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except ValueError:
+            return False
+    return isinstance(config, dict) and bool(config.get("live", config.get("watch", False)))
+
+
+def _provisional_column(wells: pd.DataFrame, attrs: dict, frames: pd.DataFrame | None, source) -> np.ndarray | None:
+    """The ``provisional`` 0/1 of each row of ``wells`` (see the module doc); None when it cannot be told."""
+    from ferroscreen.score.aggregate import provisional_rows
+
+    k = int(attrs.get("next_scan", 0) or 0) if scored_live(attrs) else 0
+    if k and frames is None and source is not None and Path(source).is_file():
+        frames = read_store(source).frames
+    if not k or wells.empty:
+        return np.zeros(len(wells), np.int64)
+    keys = ["plate", "well", "time_h"]
+    if frames is None or not set(keys) <= set(wells.columns):
+        return None
+    marked = wells[keys].merge(provisional_rows(frames, k), on=keys, how="left")["provisional"]
+    return marked.fillna(0).to_numpy(np.int64)
 
 
 def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS, store=None) -> pd.DataFrame:
@@ -236,7 +324,7 @@ def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS, stor
     """
     store = store if store is not None else read_store(store_path)
     classes = store.classes
-    wells = select_fractions(store.wells, classes, fractions, store_path, store.attrs)
+    wells = select_fractions(store.wells, classes, fractions, store_path, store.attrs, getattr(store, "frames", None))
     head = ["plate", "well", "time_h", "n_cells", *[f"frac_{c}" for c in classes]]
     rest = [c for c in wells.columns if c not in head]
     wells = wells[head + rest]
@@ -253,22 +341,26 @@ def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS, stor
 def store_notes(store_path: str | Path, store=None) -> list[str]:
     """Notes a reader of a store's wells needs first.
 
-    Frames not scored yet, and results of a stopped run still in its journals (``score --resume``
-    merges and finishes both). ``store``: the store as read already (else it is read).
+    A live score run writing it; its provisional scans (:func:`provisional_note`); frames that failed
+    (:func:`failed_note`); frames not scored yet, and results of a stopped run still in its journals
+    (``score --resume`` merges and finishes both). ``store``: the store as read already (else it is read).
     """
     from ferroscreen.score.store import PENDING
 
     store_path = Path(store_path)
-    frames = (store if store is not None else read_store(store_path)).frames
+    store = store if store is not None else read_store(store_path)
+    frames = store.frames
     pending = int((frames["status"] == PENDING).sum())
     from ferroscreen.score.store_lock import store_writer
 
     notes = []
     writer = store_writer(store_path)
-    if writer is not None:  # a live run: its frames reach the store when it ends
+    if writer is not None:  # a live run: what it scores reaches the store as it goes (each --watch pass) or at its end
         who = f" (pid {writer})" if writer else ""
         notes.append(f"{store_path}: a score run{who} is writing it; {pending} of its {len(frames)} frames are not "
                      f"in the store yet (their wells' counts and fractions leave them out)")
+    notes += [n for n in (provisional_note(store_path, store), failed_note(store_path, store)) if n]
+    if writer is not None:
         return notes
     if pending:
         notes.append(f"{store_path}: {pending} of its {len(frames)} frames are not scored yet (their wells' counts "
@@ -280,6 +372,49 @@ def store_notes(store_path: str | Path, store=None) -> list[str]:
         notes.append(f"{store_path}: a stopped run left {held} in {parts} that the store does not hold yet; "
                      f"`ferroscreen score ... --out {store_path} --resume` merges them")
     return notes
+
+
+def provisional_note(store_path: str | Path, store) -> str:
+    """The note on a store's provisional scans ("" when it has none; see the module doc)."""
+    from ferroscreen.score.aggregate import provisional_frames
+
+    k = int(store.attrs.get("next_scan", 0) or 0) if scored_live(store.attrs) else 0
+    marked = provisional_frames(store.frames, k)
+    if not marked.any():
+        return ""
+    times = ", ".join(f"{t:g}" for t in sorted(set(store.frames.loc[marked, "time_h"])))
+    return (f"{store_path}: its newest scan(s) ({times} h) are provisional: {int(marked.sum())} frame(s) were "
+            f"classified without all the {k} later scan(s) the model reads, as the plate has none yet; while it "
+            f"is being imaged, their wells' rows (wells.csv provisional 1) change when `ferroscreen score ... --out "
+            f"{store_path} --resume` scores the later scans; once imaging has ended they stay as they are")
+
+
+def failed_note(store_path: str | Path, store) -> str:
+    """The note on a store's failed frames (unreadable or missing image files; "" when none failed)."""
+    from ferroscreen.score.aggregate import missing_files
+    from ferroscreen.score.store import FAILED
+
+    frames = store.frames
+    failed = frames["status"].to_numpy() == FAILED
+    if not failed.any():
+        return ""
+    missing = int((missing_files(frames) & failed).sum())
+    first = frames[failed].iloc[0]
+    reason = str(first.get("reason", "") or "").strip()
+    example = f"e.g. {first['well']} f{first['field']} at {first['time_h']:g} h" + (f" ({reason})" if reason else "")
+    without = f", {missing} of them without an image file" if missing else ""
+    return (f"{store_path}: {int(failed.sum())} of its {len(frames)} frames failed{without}, {example}: their "
+            f"wells' counts are scaled from the fields read, and a well x time none of whose frames was read is "
+            f"blank (wells.csv n_failed); once their image files are fixed or in place, `ferroscreen score ... "
+            f"--out {store_path} --resume` scores them again")
+
+
+def export_notes(store_path: str | Path, store) -> list[str]:
+    """What ``export`` says of a store on the console and records in ``export.json``'s ``notes``.
+
+    The tile-mode note (:func:`tile_note`), then :func:`store_notes`.
+    """
+    return [n for n in (tile_note(store.attrs),) if n] + store_notes(store_path, store)
 
 
 def export_wells(store_path: str | Path, out_dir: str | Path | OutputSet, fractions: str = DEFAULT_FRACTIONS,
@@ -303,7 +438,8 @@ def export_wells(store_path: str | Path, out_dir: str | Path | OutputSet, fracti
             table.to_csv(csv, index=False)  # no float_format: every value reads back exactly
         with _failed_write_named(outputs.final(EXPORT_RECORD)):
             _write_record(outputs.path(EXPORT_RECORD), store_path, store.attrs, csv, fractions,
-                          options if options is not None else {"fractions": fractions})
+                          options if options is not None else {"fractions": fractions},
+                          export_notes(store_path, store))
     return outputs.final("wells.csv")
 
 
@@ -339,8 +475,7 @@ def export_plate(store_path: str | Path, out_dir: str | Path, fractions: str = D
         store = read_store(store_path)
         options = {"fractions": fractions, "gallery": gallery, "compound_gallery": compound_gallery, "seed": seed}
         lines.append(f"-> {export_wells(store_path, outputs, fractions, store, options)}")
-        notes = [note] if (note := tile_note(store.attrs)) else []
-        lines += [f"note: {n}" for n in [*notes, *store_notes(store_path, store)]]
+        lines += [f"note: {n}" for n in export_notes(store_path, store)]
         removed = remove_earlier_galleries(outputs, overall=True, compounds=True)  # an earlier export's: never ours
         written: set[str] = set()
         pool = cell_pool(store_path, store, seed) if gallery or compound_gallery else None  # read once for both
@@ -375,7 +510,7 @@ def _failed_write_named(path: Path) -> Iterator[None]:
 
 
 def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Path, fractions: str,
-                  options: dict) -> None:
+                  options: dict, notes: list[str] | None = None) -> None:
     """Write the ``export.json`` record of ``wells_csv`` to ``path``.
 
     It holds the version, the software it ran on (``environment``, with the git commit when run from
@@ -383,8 +518,8 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
     store, its sha256 (``store_sha256``) and its scoring
     attributes, the export's ``options`` (``fractions``, and from ``export`` ``gallery``,
     ``compound_gallery``, ``seed``), and ``wells.csv``'s sha256, so a later reader knows the record
-    is this ``wells.csv``'s; ``detector_mode`` (``cells`` or ``tiles``) and ``notes`` (for a
-    tile-mode store: that ``n_cells`` counts tiles).
+    is this ``wells.csv``'s; ``detector_mode`` (``cells`` or ``tiles``) and ``notes`` (``export``'s
+    notes of the store, :func:`export_notes`; default: the tile-mode note alone).
     """
     from ferroscreen import __version__
     from ferroscreen.hashing import file_sha256
@@ -402,7 +537,7 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
         "wells_csv_sha256": file_sha256(wells_csv),
         "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
         "detector_mode": detector_mode(attrs),
-        "notes": [note] if (note := tile_note(attrs)) else [],
+        "notes": list(notes) if notes is not None else [note] if (note := tile_note(attrs)) else [],
     }
     write_json(path, record)
 

@@ -323,7 +323,8 @@ def score_plate(
     if confusion is not None and np.asarray(confusion).shape != (len(classes), len(classes)):
         raise ModelBundleError(f"{model}: validation confusion matrix is not {len(classes)}x{len(classes)}")
     if confusion_file is not None:
-        confusion = load_confusion(confusion_file, classes, confusion_data).tolist()
+        confusion = load_confusion(confusion_file, classes, confusion_data,
+                                   model_digests=(bundle.sha256, content_sha256)).tolist()
         confusion_source = str(Path(confusion_file).resolve())
     elif existing is not None and existing.attrs.get("confusion_source", confusion_source) != confusion_source:
         confusion, confusion_source = existing.attrs.get("confusion"), existing.attrs["confusion_source"]
@@ -355,6 +356,7 @@ def score_plate(
             "interval_h": float(interval_h),
             "plate": plate, "z_plane": z_plane,
             "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "settle_s": settle_s,
+            "live": bool(watch) or existing is not None,  # scored as imaged: --watch, or a later run (--resume)
             "accelerator": accelerator,
         },
     )

@@ -31,6 +31,7 @@ from ferroscreen.crops import (
 from ferroscreen.csv_tables import read_csv_table
 from ferroscreen.datamodules.crop_folders import crop_images, labelled_crop_files, load_crop
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.hashing import bundle_content_sha256
 from ferroscreen.io import load_image, open_acquisition
 from ferroscreen.io.scans import later_scans
 from ferroscreen.models.bundle import Bundle, load_bundle
@@ -396,6 +397,7 @@ def evaluate_path(data: Path, model: Path, max_frames: int | None = 300, precisi
         result = evaluate_crop_folder(data, bundle, precision=precision, tta=tta)
     result["model"] = str(model)
     result["model_sha256"] = bundle.sha256
+    result["model_content_sha256"] = bundle_content_sha256(bundle.path)  # the same for a bundle trained alike
     result["precision"] = precision
     result["tta"] = bool(tta)
     result["next_scan"] = bundle.next_scan

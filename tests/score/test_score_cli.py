@@ -452,7 +452,11 @@ def test_confusion_file_recorrects_and_is_kept(reference, bundle_path, plate_dir
     bad_classes.write_text(json.dumps({"classes": ["alive", "dead"], "confusion": [[1, 0], [0, 1]]}))
     not_json = tmp_path / "broken.json"
     not_json.write_text("{oops")
-    for path, fragment in [(bad_classes, "classes"), (not_json, "not a JSON"), (tmp_path / "none.json", "not found")]:
+    other_model = tmp_path / "other_model.json"  # evaluate --json of another bundle of the same classes
+    other_model.write_text(json.dumps({"classes": classes, "confusion": cm, "model": "other.pt",
+                                       "model_sha256": "ab" * 32, "model_content_sha256": "cd" * 32}))
+    for path, fragment in [(bad_classes, "classes"), (not_json, "not a JSON"), (tmp_path / "none.json", "not found"),
+                           (other_model, "the evaluation of another model")]:
         proc = run_command(score_cmd(plate_dir, bundle_path, out, "--resume", "--confusion", path),
                               capture_output=True, text=True, timeout=120)
         user_error(proc, str(path), fragment)
