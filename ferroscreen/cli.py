@@ -974,6 +974,8 @@ def fit(
         )  # fmt: skip
         if loaded.derived and not write_wells:
             lines.insert(0, f"note: {out / 'wells.csv'} is not this fit's and was left as it is")
+        said = [n.removeprefix("note: ") for n in loaded.notes]  # the input's, printed above
+        threshold["notes"] = said + [n for n in threshold.get("notes", []) if n not in said]
         options = {"model": model.lower(), "readouts": split_readouts(readout), "endpoint_h": endpoint_h,
                    "over_time": over_time, "rank_on": RankOn(rank_on).value, "input_kind": loaded.kind,
                    "exclude": excluded or [], "wells_csv": write_wells, "ci_scale": CiScale(ci_scale).value,

@@ -129,6 +129,10 @@ def test_saturated_control_wells_are_said_per_plate(tmp_path):
     assert not subtract_blank(table, layout)[1][0].startswith("plate P1")
     res = CliRunner().invoke(app, ["fit", str(data), "--layout", str(layout_path), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0 and "P1: 3 of 8 vehicle and 1 of 4 pos_ctrl wells saturated (OVER)" in res.output
+    # the reader's notes (printed before the fit) are recorded with the fit's, for the report
+    notes = json.loads((tmp_path / "o" / "provenance.json").read_text())["notes"]
+    assert any("4 saturated reading(s)" in n for n in notes), notes
+    assert any("3 of 8 vehicle and 1 of 4 pos_ctrl wells saturated" in n for n in notes), notes
 
 
 def _run(monkeypatch, capsys, *argv):
