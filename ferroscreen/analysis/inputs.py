@@ -643,8 +643,12 @@ def validate_wells(table: pd.DataFrame, source=None) -> pd.DataFrame:
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
         r = out.iloc[row]
+        fields = next((c for c in table.columns if re.fullmatch(r"(?i)(metadata_)?(field|site|fov|image_?number)s?",
+                                                                str(c))), None)
+        hint = (f"; column '{fields}' holds fields: sum the fields per well, or fit the per-image table of the "
+                f"software itself (CellProfiler's MyExpt_Image.csv, Harmony's PlateResults.txt)") if fields else ""
         raise AnalysisInputError(f"{where}: plate {r['plate']} well {r['well']} at {r['time_h']:g} h has more "
-                                 f"than one row ({_row(row, line)}; one per well and time expected)")
+                                 f"than one row ({_row(row, line)}; one per well and time expected{hint})")
     return out
 
 

@@ -180,3 +180,13 @@ def test_what_fit_cannot_read_of_them_is_said_in_one_line(tmp_path, run_main):
     err = _refused(run_main, path, "--layout", layout, "--out", tmp_path / "o3")
     assert "several populations are counted (Spots, Blobs)" in err
     assert "--columns n='<population> - Number of Objects'" in err and "--objects" not in err
+
+
+def test_a_wells_table_of_fields_is_told_to_sum_them():
+    """A per-field table renamed to wells columns: the duplicate-row error says what the extra rows are."""
+    from ferroscreen.analysis.inputs import AnalysisInputError, validate_wells
+
+    table = pd.DataFrame({"plate": "P", "well": ["A1", "A1"], "time_h": 72.0, "n_cells": [10, 12],
+                          "Metadata_Site": [1, 2]})
+    with pytest.raises(AnalysisInputError, match="column 'Metadata_Site' holds fields: sum the fields per well"):
+        validate_wells(table, source="fields.csv")
