@@ -114,6 +114,16 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
         agent: {r: (row, dose_points(res, info.name, agent, row, "", info.group)) for r, row in per_readout.items()}
         for agent, per_readout in info.rescue_readouts.items()
     }
+    single = {  # rescue arms without a curve (one dose): their wells, read as the curve's points are
+        agent: {m: dose_points(res, info.name, agent, row.drop("curve", errors="ignore"), m, info.group)
+                for m, row in info.curves.items()}
+        for agent in info.single_rescue
+    }
+    single_readouts = {
+        agent: {r: dose_points(res, info.name, agent, row.drop("curve", errors="ignore"), "", info.group)
+                for r, row in info.readouts.items()}
+        for agent in info.single_rescue
+    }
     courses = time_courses(res, info.name, info.group)
     panels = [(res.frac_column(m), m, m) for m in order if res.frac_column(m)]
     if res.wells is not None and "n_cells" in res.wells.columns:
@@ -134,9 +144,11 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
         "ranks": ranks,
         "rank_note": rank_note,
         "tc": figures.time_course_figure(courses, panels) if courses else None,
-        "dr": figures.dose_response_figure(curves, rescue, order),
-        "dr_readouts": figures.dose_response_figure(readouts, readouts_rescue, list(readouts)) if readouts else None,
+        "dr": figures.dose_response_figure(curves, rescue, order, single=single),
+        "dr_readouts": (figures.dose_response_figure(readouts, readouts_rescue, list(readouts), single=single_readouts)
+                        if readouts else None),
         "readout_names": ", ".join(readouts),
+        "single_rescue": ", ".join(a for a, per in single.items() if any(len(p) for p in per.values())),
         "has_readout_points": any(len(pts) for _, pts in readouts.values()),
         "has_readout_rescue": bool(readouts_rescue),
         "ec50t": figures.ec50_time_figure(_ec50_series(res, info), order),

@@ -45,6 +45,8 @@ class CompoundInfo:
         readouts: Readout -> fits row, for its readouts that name no mode
             (``viability``, a tidy table's ``response``...), drawn apart.
         rescue_readouts: Rescue agent -> (readout -> fits row) of those readouts.
+        single_rescue: Rescue agents of the layout given with the compound but with no fitted curve
+            (one dose, or too few): their wells are drawn as points at their doses.
         fits: Every fits row of the compound and of its rescue curves.
     """
 
@@ -58,6 +60,7 @@ class CompoundInfo:
     rescue: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
     readouts: dict[str, pd.Series] = field(default_factory=dict)
     rescue_readouts: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
+    single_rescue: list[str] = field(default_factory=list)
     fits: pd.DataFrame | None = None
 
     @property
@@ -255,6 +258,8 @@ def list_compounds(res: Results, max_compounds: int | None = None) -> tuple[list
                     if other := _modeless_rows(rows, modes):
                         info.rescue_readouts[agent] = other
                     parts.append(rows)
+                else:
+                    info.single_rescue.append(agent)
             info.fits = pd.concat(parts, ignore_index=True)
         out.append(info)
     return out, n_left

@@ -171,3 +171,17 @@ def test_single_dose_arm_of_a_fitted_agent_or_another_mode_draws_nothing_more(dr
     assert not any(np.allclose(np.asarray(c.get_offsets())[:, 0], 3e-7) for c in ax.collections
                    if len(c.get_offsets()))
     assert len(drawn[0].axes) == 1
+
+
+def test_a_rescue_arm_without_a_curve_is_drawn_as_its_wells_and_captioned(results_dir, tmp_path):
+    """The rescue wells of an agent with no fitted curve (a single dose, or too few) reach the section's figure."""
+    import shutil
+
+    from ferroscreen.report.build import build_report
+
+    folder = tmp_path / "res"
+    shutil.copytree(results_dir, folder, ignore=shutil.ignore_patterns("report.html", "rescue.csv"))
+    fits = pd.read_csv(folder / "fits.csv")
+    fits[~fits["curve"].astype(str).str.contains(" + Fer-1", regex=False)].to_csv(folder / "fits.csv", index=False)
+    page = build_report(folder, tmp_path / "r.html").read_text()
+    assert "Rescue wells at one dose (Fer-1): large outlined points, no curve." in page
