@@ -229,4 +229,8 @@ def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], do
             f"{readout or 'the response'}: X = log10 dose (M), a column per replicate of each curve (paste into a "
             "Prism XY table with side-by-side replicates)", prism_table(doses, readout))
     about += _units_rows(sheets[1:])
+    about += [[], ["cell", "means"],
+              ["inf, -inf", "a text cell in a number column: an interval open on that side (ec50_hi inf: the data "
+                            "bound the EC50 from below only)"],
+              ["empty", "no value (not computed or not applicable)"]]
     return write_workbook(Path(path), sheets)

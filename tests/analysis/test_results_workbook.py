@@ -81,6 +81,8 @@ def test_fit_writes_every_table_and_the_fitted_points_to_the_workbook(tmp_path):
     out = tmp_path / "o"
     wb = openpyxl.load_workbook(out / "results.xlsx")
     assert wb.sheetnames[:8] == ["about", "ranking", "fits", "rescue", "qc", "ec50_over_time", "readouts", "doses"]
+    about = {r[0]: r[1] for r in _rows(out / "results.xlsx", "about") if r and r[0]}
+    assert about["inf, -inf"].startswith("a text cell in a number column: an interval open on that side")
     assert len(_rows(out / "results.xlsx", "ec50_over_time")) == len(pd.read_csv(out / "ec50_over_time.csv")) + 1
     fits = pd.read_csv(out / "fits.csv")
     sheet = pd.DataFrame(_rows(out / "results.xlsx", "fits")[1:], columns=_rows(out / "results.xlsx", "fits")[0])
