@@ -10,10 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.plate.agents import agent_mode, uncertain_combination
 from ferroscreen.plate.layout_records import normalize_mode
 from ferroscreen.plate.wells import PlateFormat, well_to_rowcol
 
-__all__ = ["WellLabeller", "on_format", "well_order", "wells_text"]
+__all__ = ["WellLabeller", "check_class_names", "on_format", "well_order", "wells_text"]
 
 
 def wells_text(wells, limit: int = 8) -> str:
@@ -40,11 +41,47 @@ def on_format(well: str, fmt: PlateFormat) -> bool:
         return True
 
 
+#: Why wells with a death-mode inhibitor are not trained (notes).
+RESCUED = "rescue combinations (an inducer with a death-mode inhibitor), not pure examples of their mode, so not used"
+INHIBITOR_ONLY = ("vehicle wells with a death-mode inhibitor alone (inhibitor-only controls, not plain vehicle), "
+                  "so not used")
+UNSURE = ("written as a combination that is no known inducer cocktail (a part may be a death-mode inhibitor "
+          "ferroscreen does not know: a rescue), so not used; give an inhibitor in the rescue_agent column, and an "
+          "inducer cocktail one name (TSZ)")
+
+
+def _with_agent(row) -> str:
+    """A well's compound and rescue agent as the layout wrote them (``RSL3 + Fer-1``)."""
+    agent = row.rescue_agent if isinstance(row.rescue_agent, str) else ""
+    return str(row.compound) if not agent or agent in str(row.compound) else f"{row.compound} + {agent}"
+
+
+def check_class_names(classes: list[str]) -> None:
+    """Refuse class names spelled otherwise than a layout's modes are read (``Alive``, ``Ferroptotic``).
+
+    Such a class trains (modes match it as :func:`normalize_mode` reads both), but evaluate, score
+    and report take a bundle's class names as they are, so its model would match no layout mode.
+
+    Raises:
+        FerroscreenError: Naming the first such class and the classes as they are to be written.
+    """
+    odd = next((c for c in classes if normalize_mode(c) and normalize_mode(c) != c), None)
+    if odd is not None:
+        canonical = ", ".join(normalize_mode(c) or c for c in classes)
+        raise FerroscreenError(f"--model.classes: class '{odd}' is written '{normalize_mode(odd)}' in layouts and "
+                               f"model bundles (evaluate and score match classes by name); give [{canonical}]")
+
+
 class WellLabeller:
     """Which layout wells train which of ``classes``: wells of ``roles`` (reference, vehicle), by their mode.
 
     Vehicle wells train ``alive``; a mode matches a class as :func:`normalize_mode` reads both
-    (``Ferroptosis``, ``ferroptotic`` as ``ferroptosis``).
+    (``Ferroptosis``, ``ferroptotic`` as ``ferroptosis``). Only wells whose label is sure train: a well
+    with a death-mode inhibitor (a ``rescue_agent``, or role ``rescue``) trains no class, a vehicle
+    well with an inhibitor alone neither (an inhibitor-only control: its own effect is what it tests),
+    and a well written as a combination that is no known inducer cocktail
+    (:func:`~ferroscreen.plate.agents.uncertain_combination`: ``staurosporine + Q-VD`` while
+    ``Q-VD`` were unknown) is left out rather than trained as its mode.
     """
 
     def __init__(self, classes: list[str], roles: tuple[str, ...]) -> None:
@@ -101,15 +138,17 @@ class WellLabeller:
         """Each labelled well's class, keyed ``(k, plate, well)``; and the layout's modes no class names.
 
         What the layout says that training does not take is said in ``notes``: excluded wells, rescue
-        combinations, modes that are no class, vehicle wells given a death mode (trained as alive),
-        control wells given a mode but a role training does not read. Why a class lost wells, for an
-        error should it have none left, goes to ``dropped``.
+        combinations and wells of role ``rescue`` given a mode, vehicle wells with an inhibitor alone,
+        combinations of unsure content, modes that are no class, vehicle wells given a death mode
+        (trained as alive), control wells given a mode but a role training does not read. Why a class
+        lost wells, for an error should it have none left, goes to ``dropped``.
         """
         well_class: dict[tuple[int, str, str], int] = {}
         skipped: dict[str, list[str]] = {}
         said: dict[str, list[str]] = {}
         several_layout_plates = len(layout.plate_ids) > 1
         by_role: dict[tuple[int, str], list[str]] = {}
+        inhibited: dict[int, list[str]] = {}  # wells of a class left out for an inhibitor (or maybe one) in them
         alive = self.class_of("alive")
         for plate in plates:  # a layout with rows for several plates labels each plate by its own rows
             if several_layout_plates and not layout.plate_candidates(plate):
@@ -123,6 +162,10 @@ class WellLabeller:
                 written = str(row.mode or "")
                 if row.role not in self.roles:
                     c = self.class_of(written) if written else None
+                    if row.role == "rescue" and written:  # the simulator writes the mode its inducer causes
+                        said.setdefault(RESCUED, []).append(f"{shown} ({_with_agent(row)})")
+                        if c is not None:
+                            inhibited.setdefault(c, []).append(shown)
                     if row.role in ("pos_ctrl", "neg_ctrl") and c is not None:
                         said.setdefault(f"role {row.role} (data.roles: {', '.join(self.roles)}), so not used, "
                                         f"though their mode is a class", []).append(shown)
@@ -135,9 +178,16 @@ class WellLabeller:
                     continue
                 agent = row.rescue_agent if isinstance(row.rescue_agent, str) and row.rescue_agent else None
                 if agent:  # rescued wells (the layout reads RSL3/Fer-1 1uM so too) are not pure examples of a mode
-                    written_as = str(row.compound) if agent in str(row.compound) else f"{row.compound} + {agent}"
-                    said.setdefault("rescue combinations (an inducer with a death-mode inhibitor), not pure "
-                                    "examples of their mode, so not used", []).append(f"{shown} ({written_as})")
+                    unsure = INHIBITOR_ONLY if row.role == "vehicle" else RESCUED
+                elif row.role == "vehicle" and agent_mode(row.compound):  # Fer-1 alone, marked vehicle
+                    unsure = INHIBITOR_ONLY
+                else:
+                    unsure = UNSURE if uncertain_combination(row.compound) else ""
+                if unsure:
+                    said.setdefault(unsure, []).append(f"{shown} ({_with_agent(row)})")
+                    c = alive if row.role == "vehicle" else self.class_of(written)
+                    if c is not None:
+                        inhibited.setdefault(c, []).append(shown)
                     continue
                 dose = getattr(row, "concentration_raw", None)
                 if row.role != "vehicle" and isinstance(dose, (int, float)) and dose == 0:
@@ -161,6 +211,10 @@ class WellLabeller:
             dropped.setdefault(c, []).append(
                 f"{layout_path}: {self.classes[c]} well(s) {wells_text(wells)} have role {role}, not "
                 f"{'/'.join(self.roles)} (is the layout's role column named 'role'?)")
+        for c, wells in inhibited.items():
+            dropped.setdefault(c, []).append(
+                f"{layout_path}: {self.classes[c]} well(s) {wells_text(wells)} hold a death-mode inhibitor or a "
+                f"combination that may hold one (see the notes)")
         for mode, wells in skipped.items():
             notes.append(f"{layout_path}: mode '{mode}' is not among the classes ({', '.join(self.classes)}): "
                          f"its well(s) {wells_text(wells)} left out (add it to --model.classes to train on it)")

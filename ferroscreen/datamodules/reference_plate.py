@@ -35,7 +35,7 @@ from ferroscreen.datamodules.crop_base import (
     resolve_normalization,
     split_groups,
 )
-from ferroscreen.datamodules.reference_labels import WellLabeller, well_order, wells_text
+from ferroscreen.datamodules.reference_labels import WellLabeller, check_class_names, well_order, wells_text
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.hashing import file_sha256, files_digest
 from ferroscreen.io import load_image, open_acquisition
@@ -44,8 +44,10 @@ from ferroscreen.io.detect import LAYOUT_BESIDE, layout_beside
 from ferroscreen.io.frames import frame_file
 from ferroscreen.io.planes import choose_plane
 from ferroscreen.io.scans import later_scans, scan_interval_h
-from ferroscreen.plate import read_layout
+from ferroscreen.plate import KNOWN_MODES, read_layout, read_layout_csv
 from ferroscreen.plate.layout_records import normalize_mode
+from ferroscreen.plate.layout_xlsx import read_layout_xlsx
+from ferroscreen.workbooks import is_workbook
 
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,
@@ -88,6 +90,24 @@ def check_next_scan(value) -> int:
     if k < 0 or k > MAX_NEXT_SCANS or k != value:
         raise FerroscreenError(f"next_scan: expected true/false or 0..{MAX_NEXT_SCANS} later scans, not {value!r}")
     return k
+
+
+def read_class_layout(path: Path, classes: list[str]):
+    """The layout at ``path``, its modes read as :func:`~ferroscreen.plate.read_layout` reads them and as ``classes``.
+
+    A class that is no :data:`~ferroscreen.plate.KNOWN_MODES` (``entosis``) is a mode a CSV table or
+    workbook may name; a PlateMap or D300 protocol names no modes, and is read as it is.
+    """
+    extra = tuple(dict.fromkeys(m for c in classes if (m := normalize_mode(c)) and m not in KNOWN_MODES))
+    if not extra or not path.is_file() or path.suffix.lower() in (".platemap", ".tdd", ".hpdd"):
+        return read_layout(path)
+    with path.open("rb") as fh:
+        zipped = fh.read(4) == b"PK\x03\x04"  # an .xlsx workbook is a zip, whatever its name
+    if is_workbook(path) or zipped:
+        return read_layout_xlsx(path, extra_modes=extra)
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return read_layout_csv(path, extra_modes=extra)
+    return read_layout(path)
 
 
 def _job(args):
@@ -145,8 +165,12 @@ class ReferencePlateDataModule(CropDataModule):
         layout: Layout file; default: ``layout.csv``/``*.PlateMap`` in or beside ``root``. With
             several folders: one layout for all (the same plate map reused), or a list, one per
             folder (``null`` entries: the one beside that folder).
-        classes: Class names (modes); wells whose mode is not among them are skipped.
-        onset_h: First hour a reference well's frames are used (number or {mode: hours}).
+        classes: Class names (modes), spelled as a layout's modes are read (``alive``, not ``Alive``:
+            evaluate and score match a bundle's classes by name); wells whose mode is not among them
+            are skipped. A class that is no known mode (``entosis``) is a mode the layout may name.
+        onset_h: First hour a reference well's frames are used (number or {mode: hours}; a mapping's
+            ``default`` for the classes it does not name, its ``alive`` for vehicle wells under
+            ``vehicle_window``, said in a note without it).
         until_h: Last hour used for reference wells (None: the end).
         roles: Layout roles that provide labelled wells.
         vehicle_window: Restrict vehicle wells to the same onset/until window
@@ -210,6 +234,7 @@ class ReferencePlateDataModule(CropDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__(list(classes), crop_size, batch_size, num_workers, balanced_sampler, val_fraction, seed)
+        check_class_names(self.classes)
         roots = [root] if isinstance(root, (str, Path)) else list(root)
         if not roots:
             raise FerroscreenError("data.root: no acquisition folder given")
@@ -259,7 +284,7 @@ class ReferencePlateDataModule(CropDataModule):
             raise FerroscreenError(f"{root}: no {LAYOUT_BESIDE} in or beside the images; pass data.layout")
         if beside_note:
             rank_zero_info(f"note: {beside_note}")
-        layout = read_layout(layout_path)
+        layout = read_class_layout(Path(layout_path), self.classes)
         frames = acq.frames
         channel, note = choose_channel(frames["channel"].astype(str), self.channel, "label-free", str(root),
                                      option="--data.init_args.channel")
@@ -297,8 +322,7 @@ class ReferencePlateDataModule(CropDataModule):
                 nexts.append(nxt)
                 continue
             windowed = not is_alive or self.vehicle_window
-            window_mode = mode if not is_alive else "default"
-            if windowed and row.time_h < self._onset(window_mode):
+            if windowed and row.time_h < self._onset(mode):  # vehicle wells: onset_h's alive, else its default
                 continue
             if windowed and self.until_h is not None and row.time_h > self.until_h:
                 continue
@@ -414,6 +438,10 @@ class ReferencePlateDataModule(CropDataModule):
                 notes.append(f"onset_h names {', '.join(map(str, unknown))}, which is no class (classes: "
                              f"{', '.join(self.classes)}), so it is not used; the classes it does not name start "
                              f"at its default ({self.onset_h.get('default', 0.0)} h)")
+            alive_keys = [key for key in self.onset_h if normalize_mode(str(key)) == "alive"]
+            if alive_keys and not self.vehicle_window:
+                notes.append(f"onset_h names {alive_keys[0]}, which is not used: vehicle wells give every frame "
+                             f"(vehicle_window: true applies onset_h's {alive_keys[0]} and until_h to them)")
         if self.val_fraction > 0:
             for c in sorted(groups_by_class):
                 wells = sorted(set(groups_by_class[c]), key=well_order)

@@ -6,34 +6,61 @@ rescue, and by the rescue analysis to know which mode an agent blocks.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: Known death-mode inhibitors (lower-case names and common spellings, as :func:`agent_key` writes them) -> mode.
+#: Only well-established inhibitors of one death mode, each with the mode it blocks: a name here beside an
+#: inducer makes a rescue well (never a pure example of the inducer's mode). Compounds screened for their own
+#: activity that also chelate iron or quench radicals on the side (ciclopirox, deferiprone) are not listed.
 RESCUE_AGENT_MODES = {
+    # ferroptosis: radical-trapping antioxidants, iron chelators
     "ferrostatin-1": "ferroptosis",
     "ferrostatin": "ferroptosis",
     "fer-1": "ferroptosis",
     "fer1": "ferroptosis",
     "liproxstatin-1": "ferroptosis",
+    "liproxstatin": "ferroptosis",
     "lip-1": "ferroptosis",
+    "lip1": "ferroptosis",
     "deferoxamine": "ferroptosis",
+    "desferrioxamine": "ferroptosis",
     "dfo": "ferroptosis",
+    "vitamin e": "ferroptosis",
+    "alpha-tocopherol": "ferroptosis",
+    "α-tocopherol": "ferroptosis",
+    "trolox": "ferroptosis",
+    # necroptosis: RIPK1, RIPK3 and MLKL inhibitors
     "necrostatin-1": "necroptosis",
     "necrostatin-1s": "necroptosis",
+    "necrostatin": "necroptosis",
     "nec-1": "necroptosis",
     "nec-1s": "necroptosis",
+    "nec1": "necroptosis",
+    "nec1s": "necroptosis",
     "gsk872": "necroptosis",
     "gsk'872": "necroptosis",
     "gsk-872": "necroptosis",
+    "gsk963": "necroptosis",
+    "gsk'963": "necroptosis",
+    "gsk-963": "necroptosis",
     "necrosulfonamide": "necroptosis",
     "nsa": "necroptosis",
+    # apoptosis: pan-caspase inhibitors
     "z-vad-fmk": "apoptosis",
+    "z-vad(ome)-fmk": "apoptosis",
     "zvad-fmk": "apoptosis",
+    "zvad(ome)-fmk": "apoptosis",
     "z-vad": "apoptosis",
     "zvad": "apoptosis",
     "q-vd-oph": "apoptosis",
+    "q-vd(oph)": "apoptosis",
+    "q-vd(ome)-oph": "apoptosis",
     "qvd-oph": "apoptosis",
+    "q-vd": "apoptosis",
+    "qvd": "apoptosis",
     "emricasan": "apoptosis",
+    "idn-6556": "apoptosis",
 }
 
 #: Caspase inhibitors are part of the necroptosis-inducing cocktail (TNF + SMAC mimetic + zVAD):
@@ -85,3 +112,20 @@ def rescue_agent_index(names: list[str]) -> int | None:
         if n in RESCUE_AGENT_MODES and not (cocktail and RESCUE_AGENT_MODES[n] == "apoptosis")
     ]  # fmt: skip
     return hits[0] if len(hits) == 1 and len(hits) < len(names) else None
+
+
+#: How a compound cell joins the drugs of a combination beyond doubt: ``A + B``, ``A & B``, ``A with B``.
+_JOINED = re.compile(r"\s*[+&]\s*|\s+with\s+", re.IGNORECASE)
+
+
+def uncertain_combination(compound: object) -> bool:
+    """Whether ``compound`` is written as a combination (``staurosporine + Q-VD``) that is no known inducer cocktail.
+
+    Meant for a well whose rescue agent was not found in its compound cell (:func:`rescue_agent_index`
+    found none, or two): a part may still be an inhibitor :data:`RESCUE_AGENT_MODES` does not know,
+    making it a rescue well whose cells mostly live, so such a reference well is no sure example of its
+    mode. The necroptosis cocktail (a part named like :data:`NECROPTOSIS_COCKTAIL_PARTS`:
+    ``TNF + SMAC + zVAD``) is an inducer, not this.
+    """
+    parts = [p for p in _JOINED.split(str(compound)) if p.strip()]
+    return len(parts) > 1 and not any(part in agent_key(p) for p in parts for part in NECROPTOSIS_COCKTAIL_PARTS)

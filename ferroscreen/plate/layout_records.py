@@ -310,6 +310,20 @@ def _dosed(text: str) -> bool:
         return False
 
 
+#: ``rescue_agent`` cells that say "no rescue agent" (lower case) besides :data:`MISSING_TEXT`.
+NO_AGENT_TEXT = ("none", "0", "no")
+
+
+def _no_agent(agent: str, dose: str) -> bool:
+    """Whether a ``rescue_agent`` cell names no agent: blank, :data:`MISSING_TEXT` or :data:`NO_AGENT_TEXT`.
+
+    As in the compound column, a placeholder given a rescue dose is kept as written (the well then
+    stays a rescue well, never a pure example of its mode).
+    """
+    text = agent.strip().lower()
+    return not text or (text in (*MISSING_TEXT, *NO_AGENT_TEXT) and not _dosed(dose))
+
+
 def _dose_unit(unit: str) -> str:
     """``unit`` as ferroscreen spells it when it is a molar or mass concentration's, else ''."""
     unit = concentration_unit(unit)
@@ -636,6 +650,8 @@ def layout_from_records(
         out_row["rescue_concentration"] = rescue
         out_row["rescue_as_written"] = (f"{rescue_raw:g} {rescue_unit}".strip()
                                         if math.isnan(rescue) and not math.isnan(rescue_raw) else "")
+        if _no_agent(row.get("rescue_agent", ""), row.get("rescue_concentration", "")):
+            row = {**row, "rescue_agent": ""}  # a placeholder (none, -, 0, NA) names no inhibitor
         out_row["rescue_agent"] = row.get("rescue_agent", "")
         if row.get("drug2", "") and row["drug2"].lower() not in MISSING_TEXT:  # thunor's combinations
             _second_drug(rec, row, out_row, decimal_comma)

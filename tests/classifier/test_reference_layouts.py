@@ -187,15 +187,14 @@ def test_a_96_well_plate_map_on_a_384_well_plate_is_refused(tiny_plate, tmp_path
         summary(plate, grid)
 
 
-def test_classes_and_onset_keys_written_as_a_lab_writes_them(tiny_plate, tmp_path):
-    """``model.classes: [Alive, Ferroptosis, ...]`` and ``onset_h: {Ferroptosis: 24}`` mean the layout's modes."""
+def test_onset_keys_written_as_a_lab_writes_them(tiny_plate, tmp_path):
+    """``onset_h: {Ferroptosis: 24}`` means the layout's mode (class names in another case: test_reference_rescue_labels)."""
     path = lab_layout(tmp_path / "map.csv")
-    s = summary(tiny_plate, path, classes=["Alive", "Apoptosis", "Ferroptosis", "Necroptosis"],
-                onset_h={"default": 12, "Ferroptosis": 24, "ferroptosys": 0}, alive_until_h=0)
-    assert {"A01", "B01", "A02", "E02"} <= wells_of(s, "Alive")  # reference wells' first scans are alive
-    assert wells_of(s, "Ferroptosis") == {"E02", "F02"}
-    fer = s["train_per_class"]["Ferroptosis"] + s["val_per_class"]["Ferroptosis"]
-    apo = s["train_per_class"]["Apoptosis"] + s["val_per_class"]["Apoptosis"]
+    s = summary(tiny_plate, path, onset_h={"default": 12, "Ferroptosis": 24, "ferroptosys": 0}, alive_until_h=0)
+    assert {"A01", "B01", "A02", "E02"} <= wells_of(s, "alive")  # reference wells' first scans are alive
+    assert wells_of(s, "ferroptosis") == {"E02", "F02"}
+    fer = s["train_per_class"]["ferroptosis"] + s["val_per_class"]["ferroptosis"]
+    apo = s["train_per_class"]["apoptosis"] + s["val_per_class"]["apoptosis"]
     assert 0 < fer < apo  # ferroptosis wells from 24 h only, apoptosis from 12 h
     assert any("ferroptosys" in n for n in s["notes"])
 

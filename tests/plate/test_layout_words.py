@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from ferroscreen.cli import app
 from ferroscreen.errors import LayoutError
 from ferroscreen.plate import exclusion_reasons, read_layout
-from ferroscreen.plate.agents import agent_key, agent_mode, rescue_agent_index
+from ferroscreen.plate.agents import agent_key, agent_mode, rescue_agent_index, uncertain_combination
 from ferroscreen.plate.layout import is_blank_name, is_vehicle_name
 
 # --- rescue agents written with Unicode dashes ---------------------------------------------------------------------
@@ -52,6 +52,39 @@ def test_a_rescue_named_with_a_dash_in_the_compound_cell_is_a_rescue_well(tmp_pa
     assert table.loc["B02", "role"] == "rescue" and table.loc["B02", "compound"] == "Erastin"
     assert table.loc["B02", "rescue_agent"] == agent and table.loc["B02", "rescue_concentration"] == pytest.approx(1e-6)
     assert agent_mode(table.loc["B02", "rescue_agent"]) == "ferroptosis"
+
+
+@pytest.mark.parametrize(("name", "mode"), [
+    ("Q-VD", "apoptosis"), ("QVD", "apoptosis"), ("Q-VD(OPh)", "apoptosis"), ("Z-VAD(OMe)-FMK", "apoptosis"),
+    ("IDN-6556", "apoptosis"), ("Liproxstatin", "ferroptosis"), ("Desferrioxamine", "ferroptosis"),
+    ("vitamin E", "ferroptosis"), ("alpha-tocopherol", "ferroptosis"), ("\u03b1-Tocopherol", "ferroptosis"),
+    ("Trolox", "ferroptosis"), ("GSK\u2019963", "necroptosis"), ("GSK963", "necroptosis"), ("Nec1s", "necroptosis"),
+])
+def test_common_inhibitors_name_the_mode_they_block(name, mode):
+    assert agent_mode(name) == mode
+    assert rescue_agent_index(["staurosporine", name]) == 1
+
+
+def test_a_combination_of_no_known_cocktail_is_uncertain():
+    assert uncertain_combination("staurosporine + UAMC-3203") and uncertain_combination("RSL3 & Fer-1 + Lip-1")
+    assert uncertain_combination("RSL3 with something")
+    assert not uncertain_combination("TNF+SMAC+zVAD") and not uncertain_combination("RSL3")
+    assert not uncertain_combination("DMSO 0.1%") and not uncertain_combination("TNFa / CHX")
+
+
+@pytest.mark.parametrize("placeholder", ["none", "None", "-", "--", "0", "NA", "n/a", "#N/A"])
+def test_a_placeholder_rescue_agent_is_no_agent(tmp_path, placeholder):
+    path = tmp_path / "layout.csv"
+    path.write_text("well,compound,concentration,unit,role,mode,rescue_agent\n"
+                    f"A01,DMSO,,,vehicle,,{placeholder}\n"
+                    f"A02,staurosporine,1,uM,reference,apoptosis,{placeholder}\n"
+                    f"A03,RSL3,1,uM,,,{placeholder}\n"
+                    "A04,RSL3,1,uM,,,Fer-1\n", encoding="utf-8")
+    lay = read_layout(path)
+    table = lay.table.set_index("well")
+    assert table.loc[["A01", "A02", "A03"], "rescue_agent"].tolist() == ["", "", ""]
+    assert table.loc["A03", "role"] == "sample" and table.loc["A04", "role"] == "rescue"  # no agent: no rescue
+    assert not any(f" + {placeholder} " in line for line in lay.describe_compound_series()), lay.describe_compound_series()
 
 
 # --- exclusion marks -----------------------------------------------------------------------------------------------
