@@ -177,6 +177,8 @@ class CropFolderDataModule(CropDataModule):
         classes: Class names; default: the sub-folder names, sorted. Every
             class must have training images; folders not in ``classes`` (in
             ``train/`` or ``val/``) are an error.
+        val_fraction: Share of each class's images held out for validation
+            without a ``val/`` folder; validation needs images, so 0 is an error then.
         Other args: see :class:`CropDataModule`.
     """
 
@@ -226,9 +228,15 @@ class CropFolderDataModule(CropDataModule):
         if empty:
             raise FerroscreenError(f"{self.tree}: no training images of class(es) {', '.join(empty)}")
         if not vy:
-            where = (f"{self.val_tree} holds no crops of the classes" if self.val_tree is not None else
-                     f"{self.tree}: no class has 2 images to split into training and validation")
-            raise FerroscreenError(f"no validation crops: {where} (add images, or a val/<class>/ folder)")
+            if self.val_tree is not None:
+                where = f"{self.val_tree} holds no crops of the classes (add images, or a val/<class>/ folder)"
+            elif self.val_fraction == 0:
+                where = (f"{self.tree}: data.val_fraction is 0, so no image is held out (give a share, e.g. "
+                         "--data.init_args.val_fraction 0.2, or a val/<class>/ folder beside train/)")
+            else:
+                where = (f"{self.tree}: no class has 2 images to split into training and validation (add images, "
+                         "or a val/<class>/ folder)")
+            raise FerroscreenError(f"no validation crops: {where}")
 
         shapes: list[tuple[int, ...]] = []
 

@@ -10,11 +10,19 @@ training set (needed by ``cleaning_source: running``). Optionally it has
 about the training (:attr:`DeathModeClassifier.training_notes`) is printed as a
 ``note:`` at setup and added to ``sets.summary["notes"]``, which the model
 bundle's training-data summary and ``ferroscreen train`` carry.
+
+A run resumed from a checkpoint (``--ckpt_path``) goes on as the run it came from
+would have: the checkpoint also holds the weights kept so far (``best_state``),
+the label-cleaning state (running average, given and cleaned labels, history) and
+the augmentation generator (:meth:`DeathModeClassifier.on_save_checkpoint`). A
+resume with another ``max_epochs`` puts the cosine schedule on the new horizon
+(:meth:`DeathModeClassifier.on_train_start`).
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import unicodedata
 
 import numpy as np
@@ -51,7 +59,10 @@ class DeathModeClassifier(pl.LightningModule):
         optimizer: ``adamw`` or ``adam``.
         lr: Learning rate; ``weight_decay``: decoupled (AdamW) or L2 (Adam).
         scheduler: ``cosine`` (to 0 over max_epochs), ``step`` (× ``step_gamma``
-            every ``step_every`` epochs) or ``none``.
+            every ``step_every`` epochs) or ``none``. A run resumed with another
+            ``max_epochs`` than its checkpoint's follows the cosine of the new
+            ``max_epochs`` from the epoch it resumes at (said in a note): a run
+            extended past its schedule's end would otherwise train at rate 0.
         freeze: ``none``, ``stem`` (the low-level layers up to stride 4), ``backbone`` or
             ``all_but_last`` at the start.
         unfreeze_at_epoch: Epoch from which the whole backbone trains (None: never).
@@ -163,8 +174,10 @@ class DeathModeClassifier(pl.LightningModule):
         self._val_logits: list[torch.Tensor] = []
         self._val_labels: list[torch.Tensor] = []
         self.best_state: dict | None = None
+        self._best_step: int | None = None  # the global step best_state was taken at
         self.best_report: dict | None = None
         self.last_report: dict | None = None
+        self._resumed_cleaning: dict | None = None  # from a checkpoint, applied in on_train_start
 
     @property
     def init(self) -> str:
@@ -204,10 +217,21 @@ class DeathModeClassifier(pl.LightningModule):
             self.training_notes.append(note)
 
     def _note_classes_without_validation(self, dm) -> None:
-        """Note the classes without validation items, unless the datamodule's own notes name them already."""
+        """Note the classes without validation items, unless the datamodule's own notes name them already.
+
+        Without any validation item (``val_fraction`` 0) the note says what is then not measured.
+        """
         sets = getattr(dm, "sets", None)
         val_y = getattr(sets, "val_y", None)
-        if val_y is None or not len(val_y):
+        if val_y is None:
+            return
+        if not len(val_y):
+            why = " (data val_fraction 0)" if getattr(dm, "val_fraction", None) == 0 else ""
+            self._note_once(
+                f"no validation items{why}: no validation macro-F1 is measured (the bundle reports 0 crops), the "
+                "bundle gets the last epoch's weights (no best epoch to pick), the calibration temperature stays 1.0 "
+                "and the int8 graph is checked on training crops; hold out validation items (e.g. data val_fraction "
+                "0.25)")
             return
         support = np.bincount(np.asarray(val_y, dtype=np.int64), minlength=len(self.classes))
         said = (getattr(sets, "summary", None) or {}).get("notes", [])  # reference plates name the class's wells
@@ -257,13 +281,101 @@ class DeathModeClassifier(pl.LightningModule):
         return tensors
 
     def on_train_start(self) -> None:
-        """Set up the running average of training predictions (``cleaning_source: running``)."""
+        """Fit a resumed cosine schedule to ``max_epochs``; set up (or restore) the label-cleaning state.
+
+        The running average of training predictions (``cleaning_source: running``) starts empty, or as
+        the checkpoint resumed from left it, with its given and cleaned labels.
+
+        Raises:
+            FerroscreenError: The checkpoint's label cleaning covers another number of training items.
+        """
+        self._fit_schedule_to_max_epochs()
         hp = self.hparams
-        if hp.label_cleaning == "none" or hp.cleaning_source != "running":
+        if hp.label_cleaning == "none":
             return
-        _, y, _ = self._train_tensors(need_index=True)[:3]
-        self._given_labels = y.clone()
-        self._running = RunningPredictions(len(y), len(self.classes), hp.cleaning_momentum)
+        saved, self._resumed_cleaning = self._resumed_cleaning, None
+        if hp.cleaning_source == "running":
+            _, y, _ = self._train_tensors(need_index=True)[:3]
+            self._given_labels = y.clone()
+            self._running = RunningPredictions(len(y), len(self.classes), hp.cleaning_momentum)
+        if saved:
+            self._restore_cleaning(saved)
+
+    def _restore_cleaning(self, saved: dict) -> None:
+        """Put the checkpoint's label-cleaning state (:meth:`on_save_checkpoint`) back in place."""
+        y = self._train_tensors(need_index=False)[1]
+        if len(saved["labels"]) != len(y):
+            raise FerroscreenError(
+                f"{self.trainer.ckpt_path}: its label cleaning covers {len(saved['labels'])} training crops, the "
+                f"data has {len(y)}: resume with the data and settings the checkpoint was trained with, or train "
+                "anew without --ckpt_path")
+        y.copy_(saved["labels"])
+        if self._running is not None and "running" in saved:
+            self._running.load_state_dict(saved["running"])
+            self._given_labels = saved["given_labels"].clone()
+
+    def _fit_schedule_to_max_epochs(self) -> None:
+        """A cosine schedule restored from a checkpoint of another ``max_epochs`` follows this run's (said in a note).
+
+        The learning rate of each epoch from here is the one a run of ``max_epochs`` from the start would
+        have used at it; a run resumed with the same ``max_epochs`` is left as the checkpoint had it.
+        """
+        if self._trainer is None or self.hparams.scheduler != "cosine":
+            return
+        horizon = max(1, int(self.trainer.max_epochs or 1))
+        for config in self.trainer.lr_scheduler_configs:
+            sched = config.scheduler
+            if not isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR) or sched.T_max == horizon:
+                continue
+            before, epoch = sched.T_max, min(int(sched.last_epoch), horizon)
+            lrs = [sched.eta_min + (base - sched.eta_min) * (1 + math.cos(math.pi * epoch / horizon)) / 2
+                   for base in sched.base_lrs]
+            for group, lr in zip(sched.optimizer.param_groups, lrs, strict=True):
+                group["lr"] = lr
+            sched.T_max, sched._last_lr = horizon, lrs
+            self._note_once(
+                f"resumed at epoch {epoch} with max_epochs {horizon} where the checkpoint's run had {before}: the "
+                f"cosine learning rate follows {horizon} epochs from here ({lrs[0]:.3g} at epoch {epoch})")
+        self._say_notes(getattr(self.trainer, "datamodule", None))
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Save what a resumed run needs to go on as this one would (tensors and plain values only).
+
+        Under ``death_mode``: the kept weights and their report (``best_state`` is ``"weights"`` when it is
+        the checkpoint's own), the last validation report, the augmentation generator and, with label
+        cleaning, the training labels as cleaned so far, the cleaning report and the running average with
+        the given labels.
+        """
+        state: dict = {"augment_rng": self._gen.get_state(), "best_report": self.best_report,
+                       "last_report": self.last_report}
+        if self.best_state is not None:
+            same = self._best_step == int(self.global_step)  # no optimizer step since: the weights saved
+            state["best_state"] = "weights" if same else self.best_state
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        tensors = getattr(getattr(dm, "train_set", None), "tensors", None)
+        if self.hparams.label_cleaning != "none" and tensors is not None and len(tensors) >= 2:
+            state["cleaning"] = {"labels": tensors[1].clone(), "report": self.cleaning_report}
+            if self._running is not None:
+                state["cleaning"].update(running=self._running.state_dict(), given_labels=self._given_labels.clone())
+        checkpoint["death_mode"] = state
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Take back what :meth:`on_save_checkpoint` saved (nothing in checkpoints written before it)."""
+        state = checkpoint.get("death_mode")
+        if not state:
+            return
+        self._gen.set_state(state["augment_rng"])
+        self.best_report, self.last_report = state.get("best_report"), state.get("last_report")
+        best = state.get("best_state")
+        if isinstance(best, str):  # the checkpoint's own weights
+            best = {k[len("net."):]: v.detach().cpu().clone() for k, v in checkpoint["state_dict"].items()
+                    if k.startswith("net.")}
+        self.best_state = best
+        self._best_step = None
+        cleaning = state.get("cleaning")
+        if cleaning:
+            self.cleaning_report = cleaning.get("report")
+            self._resumed_cleaning = cleaning
 
     def _clean_training_labels(self) -> None:
         hp = self.hparams
@@ -335,6 +447,7 @@ class DeathModeClassifier(pl.LightningModule):
         if last or self.best_report is None or report["macro_f1"] >= self.best_report["macro_f1"]:
             self.best_report = report
             self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in self.net.state_dict().items()})
+            self._best_step = int(self.global_step)
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:  # noqa: D102
         x = batch[0] if isinstance(batch, (list, tuple)) else batch

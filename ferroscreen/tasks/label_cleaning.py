@@ -108,6 +108,24 @@ class RunningPredictions:
         """(N, C) averaged probabilities (a copy)."""
         return self._p.copy()
 
+    def state_dict(self) -> dict:
+        """The average as tensors and plain numbers (a checkpoint loads it with ``weights_only=True``)."""
+        return {"probs": torch.from_numpy(self._p.copy()), "seen": torch.from_numpy(self._seen.copy()),
+                "momentum": self.momentum}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take over the average of :meth:`state_dict` (the momentum stays this one's).
+
+        Raises:
+            ValueError: ``state`` covers another number of items or classes.
+        """
+        p = np.asarray(state["probs"], dtype=np.float64)
+        if p.shape != self._p.shape:
+            raise ValueError(f"running predictions of {p.shape[0]} items x {p.shape[1] if p.ndim == 2 else 0} "
+                             f"classes where {self._p.shape[0]} x {self._p.shape[1]} are trained")
+        self._p = p.copy()
+        self._seen = np.asarray(state["seen"], dtype=bool).copy()
+
 
 @torch.no_grad()
 def predict_in_batches(

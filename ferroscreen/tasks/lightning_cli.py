@@ -4,11 +4,15 @@
 The model is :class:`DeathModeClassifier`; the datamodule is chosen by class
 path in the YAML (``ReferencePlateDataModule``, ``CropFolderDataModule``,
 ``PointAnnotationDataModule``). ``model.classes`` is linked to the data's
-``classes``. ``--out PATH`` names the bundle written after ``fit``. The
+``classes`` (data classes given that differ are refused: the classes are given as
+``--model.classes``). ``--out PATH`` names the bundle written after ``fit``. The
 logger's ``save_dir`` follows ``trainer.default_root_dir``, so
 ``--trainer.default_root_dir DIR`` moves the logs and checkpoints. Without a
 terminal, one plain line per epoch (:mod:`ferroscreen.tasks.epoch_lines`)
-replaces Lightning's progress bar.
+replaces Lightning's progress bar. When every configured ``ModelCheckpoint`` keeps
+the best epochs by a metric (the recipes'), the run also keeps its latest epoch
+(``checkpoints/last-epoch=N.ckpt``, saved at the end of every training epoch): the
+checkpoint a stopped run resumes from.
 
 A run that ends without finishing (an error, a bad setting found once the
 trainer exists, Ctrl+C) removes the folders it created for its logs
@@ -23,6 +27,7 @@ import os
 import re
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
 
 from pytorch_lightning.cli import LightningCLI
@@ -45,14 +50,36 @@ class DeathModeCLI(LightningCLI):
         and a config need not name the folder twice (a ``save_dir`` given is replaced).
         """
         parser.add_argument("--out", default=None, help="Write the model bundle here after fit.")
-        parser.link_arguments("model.classes", "data.init_args.classes")
+        self._data_classes_given: tuple[list, list] | None = None
+
+        def model_classes(classes: list, data) -> list:
+            """The data's classes: the model's (data classes given that differ are noted, refused when built).
+
+            Applied again on a parsed subcommand, it then sees the data's classes linked already: a note stays.
+            """
+            given = _given_data_classes(data)
+            if given is not None and given != _nfc(classes):
+                self._data_classes_given = (given, classes)
+            return classes
+
+        # the data namespace as given too: the link alone would silently override data classes given
+        parser.link_arguments(("model.classes", "data"), "data.init_args.classes", compute_fn=model_classes)
         parser.link_arguments("trainer.default_root_dir", "trainer.logger.init_args.save_dir", compute_fn=_root_dir)
 
     def instantiate_classes(self) -> None:
         """Build model, data and trainer; a bad setting is a one-line :class:`FerroscreenError`.
 
         Also notes the folders the run's logs will create (:attr:`new_folders`), before any exists.
+
+        Raises:
+            FerroscreenError: Data classes given that differ from ``model.classes``, or a setting the classes reject.
         """
+        if getattr(self, "_data_classes_given", None):
+            given, classes = self._data_classes_given
+            raise FerroscreenError(
+                f"invalid training configuration: data.init_args.classes [{', '.join(given)}] differ from "
+                f"model.classes [{', '.join(map(str, classes))}]; the data's classes are the model's: give them as "
+                f"--model.classes '[{', '.join(given)}]'")
         try:
             super().instantiate_classes()
         except (ValueError, TypeError) as exc:
@@ -63,8 +90,12 @@ class DeathModeCLI(LightningCLI):
         """The Trainer; without a terminal, :class:`EpochLines` in place of Lightning's progress bar.
 
         See :func:`ferroscreen.tasks.epoch_lines.plain_progress_wanted`; the model summary is then Lightning's
-        plain one (on stderr), not its Rich table.
+        plain one (on stderr), not its Rich table. A checkpoint of the latest epoch is added when the configured
+        ones keep only the best epochs (:func:`latest_checkpoint_callback`).
         """
+        latest = latest_checkpoint_callback([*(config.get("callbacks") or []), *callbacks])
+        if latest is not None:
+            callbacks = [*callbacks, latest]
         if plain_progress_wanted(config):
             from pytorch_lightning.callbacks import ModelSummary
 
@@ -124,6 +155,53 @@ class DeathModeCLI(LightningCLI):
         except Exception:  # the config text is informative only
             text = str(cfg)
         self.meta = finalize_and_export(self.model, self.datamodule, out, text)
+
+
+def latest_checkpoint_callback(callbacks: list):
+    """A ``ModelCheckpoint`` keeping the latest epoch (``last-epoch=N.ckpt``), or None when one is kept already.
+
+    Added when ``callbacks`` hold ``ModelCheckpoint`` s and each keeps the best epochs by a ``monitor``:
+    Lightning's ``save_last`` then copies the newest *best* checkpoint, not the latest epoch, and a run
+    resumed from it would train the epochs after it again. With no ``ModelCheckpoint`` at all Lightning's
+    default one keeps the latest epoch. It saves at the end of every training epoch, in the folder of the
+    first one.
+    """
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    given = [cb for cb in callbacks if isinstance(cb, ModelCheckpoint)]
+    if not given or any(cb.monitor is None for cb in given):
+        return None
+    return ModelCheckpoint(dirpath=given[0].dirpath, filename="last-{epoch}", save_top_k=1,
+                           save_on_train_epoch_end=True)
+
+
+def _nfc(names) -> list[str]:
+    return [unicodedata.normalize("NFC", str(n)) for n in names]
+
+
+def _given_data_classes(data) -> list[str] | None:
+    """The classes given to the data (``data.init_args.classes``, NFC), or None where none were or the default was.
+
+    ``data`` is the parsed ``data`` section (``class_path`` + ``init_args``); the datamodule's own default
+    (its signature's) counts as not given.
+    """
+    import importlib
+    import inspect
+
+    init = getattr(data, "init_args", None)
+    given = getattr(init, "classes", None) if init is not None else None
+    if given is None:
+        return None
+    default = None
+    try:
+        module, name = str(data.class_path).rsplit(".", 1)
+        param = inspect.signature(getattr(importlib.import_module(module), name)).parameters.get("classes")
+        default = None if param is None or param.default is inspect.Parameter.empty else param.default
+    except (AttributeError, ImportError, ValueError, TypeError):
+        pass
+    if default is not None and _nfc(default) == _nfc(given):
+        return None
+    return _nfc(given)
 
 
 def folders_to_create(trainer) -> list[tuple[Path, Path]]:

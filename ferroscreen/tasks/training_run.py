@@ -25,13 +25,17 @@ class TrainingInterrupted(KeyboardInterrupt):
         out: The bundle path asked for (None: none was).
         written: Whether ``out`` was written by this run all the same (the signal came as it finished).
         checkpoint: The run's newest Lightning checkpoint (``--ckpt_path`` resumes from it), or None.
+        latest: Whether ``checkpoint`` holds the last epoch that ended (the run had a checkpoint callback
+            without a ``monitor``, saving every epoch; the newest file may then be the same epoch's best);
+            else it is the best epoch's so far, and a resume trains the epochs after it again.
     """
 
-    def __init__(self, sigterm: bool, out: Path | None, written: bool, checkpoint: Path | None) -> None:
+    def __init__(self, sigterm: bool, out: Path | None, written: bool, checkpoint: Path | None,
+                 latest: bool = True) -> None:
         super().__init__()
         self.signal_name = "SIGTERM" if sigterm else "SIGINT"
         self.exit_code = 128 + int(signal.SIGTERM if sigterm else signal.SIGINT)
-        self.out, self.written, self.checkpoint = out, written, checkpoint
+        self.out, self.written, self.checkpoint, self.latest = out, written, checkpoint, latest
 
     def line(self) -> str:
         """One line for stderr: what ended the run, whether the bundle was written, where to resume from."""
@@ -41,8 +45,10 @@ class TrainingInterrupted(KeyboardInterrupt):
         no_bundle = f"no bundle written to {self.out}" if self.out is not None else ""
         if self.checkpoint is None:
             return f"{what} before the first checkpoint" + (f": {no_bundle}" if no_bundle else "")
+        where = ("its last checkpoint" if self.latest else
+                 "the checkpoint of its best epoch so far (the epochs after it are trained again)")
         return (f"{what}: {no_bundle + '; ' if no_bundle else ''}the same command with --ckpt_path {self.checkpoint} "
-                f"resumes from its last checkpoint")
+                f"resumes from {where}")
 
 
 class _DropSigtermNotices(logging.Filter):
@@ -117,17 +123,32 @@ def ending_training_on_interrupt(out: Path | None = None) -> Iterator[None]:
                 out = Path(given["out"]) if given and given.get("out") else None
             after = _identity(out) if out is not None else None
             written = after is not None and after != before and after[2] >= started_ns
-            checkpoint = last_checkpoint(getattr(cli, "trainer", None))
-            raise TrainingInterrupted(received(), out, written, checkpoint) from None
+            trainer = getattr(cli, "trainer", None)
+            checkpoint = last_checkpoint(trainer)
+            latest = any(cb.monitor is None for cb in getattr(trainer, "checkpoint_callbacks", None) or [])
+            raise TrainingInterrupted(received(), out, written, checkpoint, latest) from None
 
 
 def last_checkpoint(trainer) -> Path | None:
-    """The newest checkpoint file that ``trainer``'s checkpoint callbacks saved and that still exists (or None)."""
+    """The newest checkpoint file that ``trainer``'s checkpoint callbacks saved and that still exists (or None).
+
+    Of files equally new, one holding the latest epoch (:func:`_latest_epoch_checkpoints`) comes first.
+    """
     paths = []
     for cb in getattr(trainer, "checkpoint_callbacks", None) or []:
         paths += [cb.last_model_path, cb.best_model_path, *getattr(cb, "best_k_models", {})]
     found = {Path(p).absolute() for p in paths if p and "://" not in str(p) and os.path.isfile(p)}
-    return max(found, key=lambda p: (p.stat().st_mtime_ns, str(p))) if found else None
+    latest = _latest_epoch_checkpoints(trainer)
+    return max(found, key=lambda p: (p.stat().st_mtime_ns, p in latest, str(p))) if found else None
+
+
+def _latest_epoch_checkpoints(trainer) -> set[Path]:
+    """The checkpoints of callbacks without a ``monitor``: each keeps the latest epochs it saved.
+
+    (With a ``monitor``, even Lightning's ``last_model_path`` is the newest *best* checkpoint.)
+    """
+    return {Path(cb.best_model_path).absolute() for cb in getattr(trainer, "checkpoint_callbacks", None) or []
+            if cb.monitor is None and cb.best_model_path}
 
 
 def _cli_of(exc: BaseException):

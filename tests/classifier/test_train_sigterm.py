@@ -2,8 +2,8 @@
 
 Was: the run stopped at Lightning's next batch and exited 130 without a word (typer took the interrupt for a
 Ctrl-C and said nothing); a SIGTERM before ``fit`` or while the bundle was written killed the process outright.
-Now the last line names the run's last checkpoint, from which ``--ckpt_path`` resumes, and a bundle is
-written whole or not at all. Ctrl-C says the same with "interrupted" (exit 130).
+Now the last line names the run's last checkpoint (its latest epoch's, kept beside the recipe's best one), from
+which ``--ckpt_path`` resumes, and a bundle is written whole or not at all. Ctrl-C says the same with "interrupted" (exit 130).
 """
 
 from __future__ import annotations
@@ -79,9 +79,9 @@ def test_sigterm_mid_training_names_the_last_checkpoint_and_resume_finishes(crop
     out = tmp_path / "model.pt"
     _signal_at_step(monkeypatch, 2)  # epoch 2 of 3: epoch 1 saved a checkpoint
     code, stdout, err = _train(run_main, crops, out, 3)
-    kept = list((tmp_path / "runs").rglob("*.ckpt"))
-    assert len(kept) == 1, err
-    ckpt = kept[0].absolute()
+    kept = sorted(p.name for p in (tmp_path / "runs").rglob("*.ckpt"))
+    assert kept == ["best-epoch=0.ckpt", "last-epoch=0.ckpt"], err  # the recipe's best epoch, and the latest
+    ckpt = next((tmp_path / "runs").rglob("last-epoch=0.ckpt")).absolute()
     assert code == 143 and "wrote" not in stdout, err
     assert _last_line(err) == (f"terminated (SIGTERM): no bundle written to {out}; the same command with "
                                f"--ckpt_path {ckpt} resumes from its last checkpoint")
@@ -121,7 +121,7 @@ def test_sigterm_while_the_bundle_is_written_leaves_none(crops, tmp_path, monkey
 
     monkeypatch.setattr(bundle.torch, "save", save_then_sigterm)
     code, stdout, err = _train(run_main, crops, out, 1)
-    ckpt = next((tmp_path / "runs").rglob("*.ckpt")).absolute()
+    ckpt = next((tmp_path / "runs").rglob("last-epoch=0.ckpt")).absolute()
     assert code == 143 and "wrote" not in stdout, err
     assert _last_line(err) == (f"terminated (SIGTERM): no bundle written to {out}; the same command with "
                                f"--ckpt_path {ckpt} resumes from its last checkpoint")
@@ -134,7 +134,7 @@ def test_ctrl_c_says_it_was_interrupted(crops, tmp_path, monkeypatch, run_main, 
     _signal_at_step(monkeypatch, 2, signal.SIGINT)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a shell (pytest may leave it so too)
     code, stdout, err = _train(run_main, crops, out, 3)
-    ckpt = next((tmp_path / "runs").rglob("*.ckpt")).absolute()
+    ckpt = next((tmp_path / "runs").rglob("last-epoch=0.ckpt")).absolute()
     assert code == 130 and "wrote" not in stdout, err
     assert _last_line(err) == (f"interrupted: no bundle written to {out}; the same command with --ckpt_path {ckpt} "
                                f"resumes from its last checkpoint")
