@@ -16,7 +16,7 @@ wells (``exclude``: blank, or why the well is left out).
 ``provisional`` (after ``qc_ok``) is 1 where a frame of the well at that time was classified
 without all the later scans a next-scan model reads because the plate had none yet (its newest
 scans, :func:`~ferroscreen.score.aggregate.provisional_frames`) on a plate scored as it was imaged
-(:func:`scored_live`: ``score --watch``, or scored again with ``--resume``): while it is still being
+(:func:`scored_live`: ``score --watch``, or a later run on a store a watch wrote): while it is still being
 imaged these rows change when the later scans are scored; once imaging has ended they stay, read
 without them. 0 everywhere else: for a model that reads no later scan, and for a plate scored in
 one run, taken as imaged in full. ``export`` says which scans are provisional in a note.
@@ -284,10 +284,11 @@ def select_fractions(
 
 
 def scored_live(attrs: dict) -> bool:
-    """Whether a store was scored as its plate was imaged: its latest run a ``--watch`` or a later run (``--resume``).
+    """Whether a store was scored as its plate was imaged: by a ``--watch`` run, or a later run on a watch's store.
 
-    ``attrs``: the store's attributes (``config`` as a dict or its JSON text). A store written by one
-    ``score`` run is taken as a plate imaged in full: its newest scans are final, read without later scans.
+    ``attrs``: the store's attributes (``config`` as a dict or its JSON text). A store never written by a
+    ``--watch`` run (one run, or resumed after failed frames or a stop) is taken as a plate imaged in
+    full: its newest scans are final, read without later scans.
     """
     config = attrs.get("config")
     if isinstance(config, bytes):

@@ -219,8 +219,10 @@ def score_plate(
         bundle = load_bundle(model)
 
     existing = read_store(out) if out.exists() else None
+    stored_live = False
     if existing is not None:  # a resumed store keeps how its acquisition was read: the times must not move
         stored = existing.attrs.get("config") if isinstance(existing.attrs.get("config"), dict) else {}
+        stored_live = bool(stored.get("live", stored.get("watch", False)))
         fmt = fmt if fmt is not None else stored.get("format")
         if stored.get("interval_h") is not None and abs(float(stored["interval_h"]) - float(interval_h)) > 1e-9:
             raise StoreError(f"{out}: was scored with --interval-h {float(stored['interval_h']):g}; resume it with "
@@ -356,7 +358,8 @@ def score_plate(
             "interval_h": float(interval_h),
             "plate": plate, "z_plane": z_plane,
             "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "settle_s": settle_s,
-            "live": bool(watch) or existing is not None,  # scored as imaged: --watch, or a later run (--resume)
+            # scored as imaged: a --watch run or a store one wrote (not a --resume after failed frames)
+            "live": bool(watch) or bool(stored_live),
             "accelerator": accelerator,
         },
     )

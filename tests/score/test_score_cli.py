@@ -447,6 +447,7 @@ def test_confusion_file_recorrects_and_is_kept(reference, bundle_path, plate_dir
                            comparable_wells(reference)[[f"corr_{c}" for c in classes]].to_numpy())
     run(score_cmd(plate_dir, bundle_path, out, "--resume"))  # a later resume keeps the file's matrix
     assert read_store(out).attrs["confusion_source"] == str(good.resolve())
+    assert read_store(out).attrs["config"]["live"] is False  # a resume of a one-run plate is no live plate
 
     bad_classes = tmp_path / "other.json"
     bad_classes.write_text(json.dumps({"classes": ["alive", "dead"], "confusion": [[1, 0], [0, 1]]}))
