@@ -82,17 +82,22 @@ DEFAULT_FRACTIONS = "share"
 TILE_MODE = "tiles"
 
 
-def _detector(attrs: dict) -> dict:
-    """The store's ``detector`` attribute as a dict (as h5py holds it, JSON text; {} when none)."""
-    detector = attrs.get("detector")
-    if isinstance(detector, bytes):
-        detector = detector.decode()
-    if isinstance(detector, str):
+def _json_attr(attrs: dict, name: str) -> dict:
+    """A store attribute held as JSON text by h5py (``detector``, ``config``) as a dict ({} when none or unreadable)."""
+    value = attrs.get(name)
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
         try:
-            detector = json.loads(detector)
+            value = json.loads(value)
         except ValueError:
             return {}
-    return detector if isinstance(detector, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def _detector(attrs: dict) -> dict:
+    """The store's ``detector`` attribute as a dict (as h5py holds it, JSON text; {} when none)."""
+    return _json_attr(attrs, "detector")
 
 
 def detector_mode(attrs: dict) -> str:
@@ -290,15 +295,8 @@ def scored_live(attrs: dict) -> bool:
     ``--watch`` run (one run, or resumed after failed frames or a stop) is taken as a plate imaged in
     full: its newest scans are final, read without later scans.
     """
-    config = attrs.get("config")
-    if isinstance(config, bytes):
-        config = config.decode()
-    if isinstance(config, str):
-        try:
-            config = json.loads(config)
-        except ValueError:
-            return False
-    return isinstance(config, dict) and bool(config.get("live", config.get("watch", False)))
+    config = _json_attr(attrs, "config")
+    return bool(config.get("live", config.get("watch", False)))
 
 
 def _provisional_column(wells: pd.DataFrame, attrs: dict, frames: pd.DataFrame | None, source) -> np.ndarray | None:
