@@ -457,8 +457,8 @@ def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: st
     """One layout of several (a workbook's sheets, or several files), each named by ``parts``' first item.
 
     The table keeps the parts' rows in order; the plate format is ``plate_format``, else the
-    largest of the parts'. A one-part list is that part. A plate is named by its file
-    (:attr:`PlateLayout.file_named_plates`) when a part's file named it so and no part names it.
+    largest of the parts'. A one-part list is that part. No plate of several parts counts as named by its
+    file alone (:attr:`PlateLayout.file_named_plates`): a part's file stem is its plate's name.
 
     Raises:
         LayoutError: If one plate's well is in two parts.
@@ -479,9 +479,8 @@ def combine_layouts(parts: list[tuple[str, PlateLayout]], source: Path, form: st
             table[col] = table[col].fillna("")
     fmt = plate_format or max(p.plate_format for _, p in parts)
     notes = list(dict.fromkeys(n for _, part in parts for n in part.notes))
-    named = {p for _, part in parts for p in part.plate_ids if p not in part.file_named_plates}
-    named_by_file = {p for _, part in parts for p in part.file_named_plates} - named  # no file names them
-    return PlateLayout(table, fmt, source, form, notes=notes, file_named_plates=named_by_file)
+    # several files (or sheets): a file's stem is the documented name of its plate (``--layout a.csv --layout b.csv``)
+    return PlateLayout(table, fmt, source, form, notes=notes)
 
 
 def make_layout(

@@ -88,9 +88,9 @@ def test_screen_qc_names_its_references_and_a_single_group_stays_empty(screen):
 
 def test_report_shows_the_group_and_reference_of_a_failing_row():
     qc = plate_qc(_two_lines(), ["ferroptosis"])
-    qc.loc[0, ["pass", "flags"]] = [False, "low_z_prime"]
+    qc.loc[0, ["pass", "flags", "z_prime"]] = [False, "low_z_prime", 0.3]
     reasons = qc_verdicts(SimpleNamespace(qc=qc))["P1"]["reasons"]
-    assert reasons == ["pass false (frac_ferroptosis, HT1080, RSL3)", "low_z_prime (frac_ferroptosis, HT1080, RSL3)"]
+    assert reasons == ["frac_ferroptosis, HT1080, RSL3: Z′ 0.30 below 0.5"]
     shown = qc_table(SimpleNamespace(qc=qc, provenance=None))["columns"]
     assert shown[:4] == ["plate", "group", "readout", "reference"]
     one = qc_table(SimpleNamespace(qc=qc.assign(group=np.nan), provenance=None))["columns"]

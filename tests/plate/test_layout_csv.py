@@ -378,7 +378,7 @@ def test_a_layout_file_naming_no_plate_leaves_data_plates_their_names(tmp_path):
     assert blank.only_plates(["P1"]).names_for_unnamed_plates() == ["P1"]
     # a file per plate: the plates are named by the stems, unnamed reads taken in order take them
     two = read_layouts([tmp_path / "a.csv", tmp_path / "b.csv"])
-    assert two.names_for_unnamed_plates() == ["a", "b"] and two.for_plate("b").names_for_unnamed_plates() == []
+    assert two.names_for_unnamed_plates() == ["a", "b"] and two.for_plate("b").names_for_unnamed_plates() == ["b"]
     # a plate one file names and another describes unnamed is named
     (tmp_path / "c.csv").write_text("plate_id,well,compound\na,A2,Y\n")
     assert read_layouts([tmp_path / "a.csv", tmp_path / "c.csv"]).names_for_unnamed_plates() == ["a"]
