@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import io
 import logging
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -33,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from ferroscreen.cores import usable_cores  # noqa: F401 - its callers import it from here too
 
 OPSET = 17
 #: Crops per calibration batch (the calibration session's memory grows with it; ranges are reduced per batch).
@@ -280,24 +281,6 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = np.asarray(logits, np.float32) / np.float32(temperature)
     z = np.exp(z - z.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
-
-
-def usable_cores() -> int:
-    """CPUs this process may run on (a SLURM or cgroup allotment, not the whole node).
-
-    The CPUs of its affinity mask; ``SLURM_CPUS_PER_TASK`` when that is set and smaller (a SLURM
-    without CPU binding leaves the mask at the whole node). A value that is not a positive whole
-    number is ignored.
-    """
-    try:
-        cores = max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        cores = max(1, os.cpu_count() or 1)
-    try:
-        allotted = int(os.environ.get("SLURM_CPUS_PER_TASK", ""))
-    except ValueError:
-        return cores
-    return min(cores, allotted) if allotted > 0 else cores
 
 
 @contextlib.contextmanager

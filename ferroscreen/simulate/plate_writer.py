@@ -36,6 +36,7 @@ import numpy as np
 import tifffile
 
 from ferroscreen import __version__
+from ferroscreen.cores import usable_cores
 from ferroscreen.errors import WellError
 from ferroscreen.io.incucyte import incucyte_export_name
 from ferroscreen.output_set import OutputSet
@@ -213,33 +214,15 @@ def simulate_plate(
     return SimulationResult(out, len(frames), len(cells), time.perf_counter() - start)
 
 
-def _usable_cores() -> int:
-    """CPUs this process may run on: :func:`ferroscreen.models.int8.usable_cores`'s rule, without importing torch.
-
-    The CPUs of its affinity mask (a cgroup or ``taskset`` allotment, not the whole node);
-    ``SLURM_CPUS_PER_TASK`` when that is set and smaller (a SLURM without CPU binding leaves the mask at
-    the whole node). A value that is not a positive whole number is ignored.
-    """
-    try:
-        cores = max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        cores = max(1, os.cpu_count() or 1)
-    try:
-        allotted = int(os.environ.get("SLURM_CPUS_PER_TASK", ""))
-    except ValueError:
-        return cores
-    return min(cores, allotted) if allotted > 0 else cores
-
-
 def _simulate_wells(jobs: list[_WellJob], config: SimulationConfig, progress: bool) -> list[dict]:
     """Run :func:`simulate_well` on every job, in worker processes when ``config.workers`` allows.
 
-    Without ``config.workers``: one per usable core (:func:`_usable_cores`), at most 8.
+    Without ``config.workers``: one per usable core (:func:`ferroscreen.cores.usable_cores`), at most 8.
 
     On an error or Ctrl-C the wells not started are cancelled and the workers ended before it is
     raised, so no worker writes on afterwards.
     """
-    workers = config.workers or min(_usable_cores(), 8)
+    workers = config.workers or min(usable_cores(), 8)
     workers = max(1, min(workers, len(jobs)))
     results = []
     bar = _progress(progress, len(jobs))

@@ -63,4 +63,4 @@ def test_the_rule_is_scorings(node_of_64, slurm):
 
     if slurm is not None:
         node_of_64.setenv("SLURM_CPUS_PER_TASK", slurm)
-    assert plate_writer._usable_cores() == usable_cores()
+    assert plate_writer.usable_cores() == usable_cores()
