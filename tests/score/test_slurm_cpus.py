@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import pytest
 
+from ferroscreen import cores
 from ferroscreen.models import int8
 from ferroscreen.score import runner
 
 
 @pytest.fixture()
 def node_of_16(monkeypatch):
-    monkeypatch.setattr(int8.os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(16)))
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
 
 
