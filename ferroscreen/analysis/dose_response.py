@@ -24,7 +24,7 @@ from ferroscreen.analysis.activity import (
     min_effect_per_curve,
     tested_weights,
 )
-from ferroscreen.analysis.curve_flags import curve_flags, far_plateau_undetermined, ll2_misfit
+from ferroscreen.analysis.curve_flags import TOP_EXCLUSION_ALPHA, curve_flags, far_plateau_undetermined, ll2_misfit
 from ferroscreen.analysis.fitting import (
     _P_EPS,
     CurveBatch,
@@ -56,7 +56,7 @@ from ferroscreen.analysis.models import (
     jacobian,
     response,
 )
-from ferroscreen.analysis.profile_interval import MAX_SANDWICH_WIDENING, profiled_limits
+from ferroscreen.analysis.profile_interval import MAX_SANDWICH_WIDENING, profile_statistic, profiled_limits
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES
 
 #: Columns every fits table has, in order.
@@ -389,6 +389,24 @@ class FittedCurves:
         )
 
 
+def share_at_second_dose(
+    batch: CurveBatch, params: np.ndarray, zero_level: np.ndarray, far_level: np.ndarray
+) -> np.ndarray:
+    """Share (0-1) of the fitted effect reached at each curve's second-highest positive dose.
+
+    ``(f(dose) - f(0)) / (far plateau - f(0))`` of the fitted curve; NaN where a curve has fewer
+    than two positive doses.
+    """
+    positive = (batch.w > 0) & ~batch.zero & (batch.dose > 0)
+    ranked = np.sort(np.where(positive, batch.dose, -np.inf), axis=1)
+    second = ranked[:, -2] if ranked.shape[1] >= 2 else np.full(batch.n_curves, -np.inf)
+    ok = np.isfinite(second) & (second > 0)
+    lx = np.log(np.where(ok, second, 1.0))[:, None]
+    level = response(params, lx, np.zeros(lx.shape, dtype=bool))[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, (level - zero_level) / (far_level - zero_level), np.nan)
+
+
 def fit_curves_with_params(
     table: pd.DataFrame,
     model: str = "ll4",
@@ -569,10 +587,29 @@ def fit_curves_with_params(
     ec50, ec50_se = eds[50]
     far_idx = np.where(b > 0, C, D)
     rows = np.arange(n_curves)
-    open_top = far_plateau_undetermined(
-        batch, active=active, ec50=ec50, far_free=np.isin(far_idx, spec.free),
-        far_se=se[rows, far_idx], span=np.abs(far_level - zero_level),
-    )  # fmt: skip
+    # the profile's scale: a sandwich curve's statistic scaled down as its variance of e exceeds drc's
+    with np.errstate(invalid="ignore", divide="ignore"):
+        widen = np.nan_to_num(np.where(hc, inf.cov[:, E, E] / drc_var_e, 1.0), nan=1.0)
+    profile_scale = inf.sigma2 * np.clip(widen, 1.0, MAX_SANDWICH_WIDENING)
+    far_args = {
+        "active": active, "ec50": ec50, "far_free": np.isin(far_idx, spec.free),
+        "far_se": se[rows, far_idx], "span": np.abs(far_level - zero_level),
+    }  # fmt: skip
+    open_top = far_plateau_undetermined(batch, **far_args)
+    if F not in spec.free and open_top.any():
+        # a loose or near plateau, yet the data may still reject an EC50 at the highest dose
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at_top = profile_statistic(
+                batch, spec, bounds, open_top, le=np.log(batch.dose_max), objective=res.objective,
+                scale=profile_scale, max_iter=max_iter,
+            )  # fmt: skip
+            # drc's quantile: t on its residual df, normal for counts the fit does not scale up
+            dof = np.where(binomial & ~(np.nan_to_num(inf.sigma2, nan=1.0) > 1.0), np.inf, drc_df)
+            crit = stats.t.ppf(1.0 - TOP_EXCLUSION_ALPHA / 2.0, np.where(dof > 0, dof, np.nan)) ** 2
+        open_top = far_plateau_undetermined(
+            batch, **far_args, top_excluded=at_top > crit,
+            share_second=share_at_second_dose(batch, safe, zero_level, far_level),
+        )  # fmt: skip
     # an EC50 the data bound from below only: the sandwich keeps drc's df where Bell-McCaffrey's is fewer
     few = hc & open_top & (inf.df < drc_df)
     inf.df[few] = drc_df[few]
@@ -606,12 +643,9 @@ def fit_curves_with_params(
         value, sev = eds[pct]
         lo, hi = wald_interval(value, sev, q, ci_scale)
         if name == "ec50" and profile_ci and F not in spec.free:
-            # a sandwich curve: the profile's statistic scaled down as its variance of e exceeds drc's
-            with np.errstate(invalid="ignore", divide="ignore"):
-                widen = np.nan_to_num(np.where(hc, inf.cov[:, E, E] / drc_var_e, 1.0), nan=1.0)
             lo, hi, profiled = profiled_limits(
                 batch, spec, bounds, fitted=fitted, ec50=value, wald=(lo, hi), objective=res.objective,
-                scale=inf.sigma2 * np.clip(widen, 1.0, MAX_SANDWICH_WIDENING), quantile=drc_q, max_iter=max_iter,
+                scale=profile_scale, quantile=drc_q, max_iter=max_iter,
             )  # fmt: skip
         if name in ("ec50", "ed90"):
             # far plateau undetermined: the data bound these doses from below only

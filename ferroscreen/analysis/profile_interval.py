@@ -250,6 +250,44 @@ def profile_ec50(
     return lo, hi
 
 
+def profile_statistic(
+    batch: CurveBatch,
+    spec: ModelSpec,
+    bounds: Bounds,
+    rows: np.ndarray,
+    *,
+    le: np.ndarray,
+    objective: np.ndarray,
+    scale: np.ndarray,
+    max_iter: int = 100,
+) -> np.ndarray:
+    """The profile statistic of :func:`profile_ec50` at one ``ln e`` per curve.
+
+    Args:
+        batch: The fitted data.
+        spec: The model (its EC50 is ``e``: LL.2, LL.3, LL.4).
+        bounds: The fit's bounds (the refit keeps all but ``e``'s; ``le`` may lie outside them).
+        rows: ``(C,)`` bool, curves to refit.
+        le: ``(C,)`` the natural-log EC50 at which to refit.
+        objective: ``(C,)`` the fit's objective.
+        scale: ``(C,)`` the statistic's scale.
+        max_iter: Iteration cap of each refit.
+
+    Returns:
+        ``(C,)`` the statistic (compare with the square of the critical value; 0 where the refit
+        beats the fit), NaN outside ``rows`` or where it cannot be formed.
+    """
+    out = np.full(batch.n_curves, np.nan)
+    ok = np.asarray(rows, bool) & np.isfinite(objective) & np.isfinite(scale) & (scale > 0) & np.isfinite(le)
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        factor = 2.0 if spec.loss == "binomial" else 1.0
+        obj = _profile_fits(batch, spec, bounds, idx, le[idx], max_iter)
+        with np.errstate(invalid="ignore"):
+            out[idx] = np.where(np.isfinite(obj), factor * np.maximum(obj - objective[idx], 0.0) / scale[idx], np.nan)
+    return out
+
+
 def profiled_limits(
     batch: CurveBatch,
     spec: ModelSpec,

@@ -84,9 +84,11 @@ def test_far_plateau_undetermined_rules():
     batch = build_batch(codes, table["dose"].to_numpy(), table["response"].to_numpy(), 1)
     yes = np.array([True])
 
-    def judge(ec50, far_se=0.01, span=1.0, free=True):
+    def judge(ec50, far_se=0.01, span=1.0, free=True, top=None, second=0.9):
+        excluded = None if top is None else np.array([top])
         return bool(far_plateau_undetermined(batch, active=yes, ec50=np.array([ec50]), far_free=np.array([free]),
-                                             far_se=np.array([far_se]), span=np.array([span]))[0])
+                                             far_se=np.array([far_se]), span=np.array([span]),
+                                             top_excluded=excluded, share_second=np.array([second]))[0])
 
     assert not judge(TOP_DOSE / 20)  # 1.3 decades below the top dose, tight plateau
     assert judge(TOP_DOSE / 5)  # 0.7 decades below
@@ -102,6 +104,15 @@ def test_far_plateau_undetermined_rules():
     assert not judge(TOP_DOSE / 10**0.99, far_se=0.14)
     assert not bool(far_plateau_undetermined(batch, active=np.array([False]), ec50=np.array([TOP_DOSE]),
                                              far_free=yes, far_se=np.array([0.5]), span=np.array([1.0]))[0])
+    # the data reject an EC50 at the top dose (profile test) and the fit reaches 80 % of its effect at the second
+    # dose: pinned, if the EC50 lies 0.3 decades or more below the top dose
+    assert not judge(TOP_DOSE / 5, top=True)
+    assert not judge(TOP_DOSE / 20, far_se=0.3, top=True)
+    assert judge(TOP_DOSE / 5, top=False)
+    assert judge(TOP_DOSE / 5, top=True, second=0.7)  # a plateau of the top dose alone
+    assert judge(TOP_DOSE / 5, top=True, second=np.nan)
+    assert judge(TOP_DOSE / 10**0.25, top=True)
+    assert judge(TOP_DOSE * 2, top=True)
 
 
 def _design_curves(seed: int, n: int, log10_ec50s, hills, doses, reps: int, vehicle: int, sd: float):
@@ -139,6 +150,22 @@ def test_a_steep_fit_on_a_made_up_plateau_is_flagged():
     active = fit_curves(table).query("call == 'active'")
     assert len(active) > 180
     assert active["flags"].str.contains("far_plateau_undetermined").mean() >= 0.95
+
+
+def test_a_steep_curve_whose_plateau_the_top_doses_show_keeps_its_interval():
+    # hill 4-6, EC50 0.5-0.75 decades under the top dose, ten 2-fold doses, 3 wells, 3 % noise: the two top doses
+    # sit on the plateau (86-100 % of the effect) and the data reject an EC50 at the top dose, yet every such curve
+    # was flagged (the rule flagged any free plateau with an EC50 less than 0.8 decades under the top dose)
+    doses = 10e-6 / 2.0 ** np.arange(10)[::-1]
+    rng = np.random.default_rng(31)
+    log10_ec50s = np.log10(10e-6) - rng.uniform(0.5, 0.75, 60)
+    table, truth = _design_curves(32, 60, log10_ec50s, rng.uniform(4.0, 6.0, 60), doses, reps=3, vehicle=3, sd=0.03)
+    fits = fit_curves(table)
+    assert (fits["call"] == "active").all()
+    flagged = fits["flags"].str.contains("far_plateau_undetermined")
+    assert flagged.mean() <= 0.05
+    assert np.isfinite(fits.loc[~flagged, "ec50_hi"]).all()
+    assert _covered(fits, truth).mean() >= 0.9
 
 
 def _beta_binomial_curves(seed: int, n: int, reps: int, rho: float, cells: int = 300):
