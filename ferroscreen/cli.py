@@ -536,10 +536,7 @@ def train(
             raise FerroscreenError(line) from None
     for note in (meta.get("training_data") or {}).get("notes", []):
         typer.echo(f"note: {note}", err=True)
-    typer.echo(
-        f"wrote {out}: macro-F1 {meta['validation']['macro_f1']:.3f} on {meta['validation']['n']} validation crops "
-        f"(init {meta['init']}, temperature {meta['temperature']:.2f})"
-    )
+    typer.echo(f"wrote {out}: {_validation_words(meta)}")
     lc = (meta.get("training_data") or {}).get("label_cleaning")
     if lc:
         per = ", ".join(f"{c} {n}/{t}" for c, n, t in zip(lc["classes"], lc["flagged_per_label"],
@@ -552,11 +549,20 @@ def train(
         typer.echo(line)
 
 
+def _validation_words(meta: dict) -> str:
+    """The bundle's validation macro-F1, init and temperature, or that no validation crops measured them."""
+    val = meta.get("validation") or {}
+    if not val.get("n"):
+        return f"no validation crops, so no macro-F1 and no fitted temperature (init {meta['init']})"
+    return (f"macro-F1 {val['macro_f1']:.3f} on {val['n']} validation crops "
+            f"(init {meta['init']}, temperature {meta['temperature']:.2f})")
+
+
 def _int8_line(q: dict, out: Path) -> str:
     """What ``train`` says of the bundle's int8 graph (``meta["int8"]``): its agreement, or why there is none."""
     if q.get("argmax_agreement") is not None:
         return (f"int8 graph (CPU scoring): top class as float32 for {q['argmax_agreement']:.1%} of "
-                f"{q['check_crops']} validation crops")
+                f"{q['check_crops']} {q.get('check_source', 'validation crops')}")
     if q.get("skipped"):
         return (f"no int8 graph ({q['skipped']}): CPU scoring runs in float; `ferroscreen quantize {out} "
                 f"--data PLATE --out BUNDLE` adds it later")

@@ -146,5 +146,6 @@ def int8_graph(model: DeathModeClassifier, datamodule, seed: int = 0) -> tuple[b
         return None, {"skipped": f"{type(exc).__name__}: {str(exc)[:150]}"}
     except Exception as exc:  # noqa: BLE001 - exporter/quantiser errors come in many types
         return None, {"skipped": f"{type(exc).__name__}: {str(exc)[:150]}"}
-    info.update(calibration_source="training crops", calibration_seed=seed)
+    info.update(calibration_source="training crops", calibration_seed=seed,
+                check_source="validation crops" if len(check) else "training crops (no validation crops)")
     return graph, info

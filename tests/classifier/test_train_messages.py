@@ -37,3 +37,15 @@ def test_a_bundle_without_an_int8_graph_says_how_to_add_it(tmp_path):
                     f"adds it later")
     assert _int8_line({"argmax_agreement": 0.98, "check_crops": 50}, tmp_path / "m.pt").startswith("int8 graph (CPU")
     assert _int8_line({}, tmp_path / "m.pt") == ""
+
+
+def test_a_bundle_without_validation_crops_says_so_instead_of_a_zero_macro_f1(tmp_path):
+    from ferroscreen.cli import _int8_line, _validation_words
+
+    meta = {"validation": {"macro_f1": 0.0, "n": 0}, "init": "none", "temperature": 1.0}
+    assert _validation_words(meta) == "no validation crops, so no macro-F1 and no fitted temperature (init none)"
+    meta = {"validation": {"macro_f1": 0.8123, "n": 40}, "init": "none", "temperature": 1.234}
+    assert _validation_words(meta) == "macro-F1 0.812 on 40 validation crops (init none, temperature 1.23)"
+    # int8 checked on training crops when there were no validation crops: named as such
+    q = {"argmax_agreement": 0.99, "check_crops": 64, "check_source": "training crops (no validation crops)"}
+    assert _int8_line(q, tmp_path / "m.pt").endswith("99.0% of 64 training crops (no validation crops)")
