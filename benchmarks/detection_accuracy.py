@@ -1,5 +1,7 @@
 """Detection accuracy and speed of ``ferroscreen.crops.detect_cells``.
 
+Every frame goes through ``normalize_frame`` first, as ``detect`` and ``score`` pass it.
+
 Prints, with the exact settings used:
 
 1. Usiigaci phase-contrast T98G images (``../shared/data/phase_cells/usiigaci/set1..20``,
@@ -37,7 +39,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ferroscreen.crops import DetectorConfig, detect_cells, match_detections, summarize_counts
+from ferroscreen.crops import DetectorConfig, detect_cells, match_detections, normalize_frame, summarize_counts
 from ferroscreen.crops.synthetic import draw_cells, random_cells
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +54,7 @@ def usiigaci(sets: list[int], config: DetectorConfig) -> pd.DataFrame:
         raw = cv2.imread(str(folder / "raw.png"), cv2.IMREAD_UNCHANGED)
         labels = cv2.imread(str(folder / "instances_ids.png"), cv2.IMREAD_UNCHANGED)
         t0 = time.perf_counter()
-        det = detect_cells(raw, config)
+        det = detect_cells(normalize_frame(raw), config)
         ms = 1000 * (time.perf_counter() - t0)
         m = match_detections(det, labels)
         rows.append({"set": s, "tp": m["tp"], "fp": m["fp"], "fn": m["fn"], "f1": m["f1"], "ms": ms})
@@ -126,7 +128,7 @@ def simulated(frames: list[tuple[np.ndarray, pd.DataFrame]], config: DetectorCon
     tp = fp = fn = 0
     found = []
     for image, all_cells in frames:
-        det = detect_cells(image, config)
+        det = detect_cells(normalize_frame(image), config)
         faint = all_cells["contrast"].to_numpy() < min_contrast
         cells = all_cells
         if faint.any():
