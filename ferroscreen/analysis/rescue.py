@@ -401,21 +401,25 @@ def _compare(
     Without a variance estimate from either arm (one alone well against one rescued well,
     no fitted alone curve; or arms whose wells do not vary, see :meth:`_Side.from_wells`)
     the effects and the reduction are estimates only: ``p_value``, ``df`` and every interval
-    are NaN, and ``testable`` is False. ``pool_arms`` (the single-dose design): the test and the
-    reduction's interval use :func:`_pooled_arms`, the effects' intervals each arm's own variance.
+    are NaN, and ``testable`` is False. ``pool_arms`` (the single-dose design): the test, the
+    reduction's interval and the effects' intervals use :func:`_pooled_arms` (the effects' with
+    each arm's own variance instead, an effect of 0.35 from two wells 0.56 apart held 0 in its
+    interval on one df, yet was called an effect: an interval with either end on the death side
+    counted as excluding 0; with that mended, each arm's own variance left 48 % of rescues that
+    abolish a 0.5 effect, two wells against two, with no effect alone to rescue).
     """
     _lend_variance(alone, rescued, vehicle)
     testable = alone.has_var or rescued.has_var
     a, r, v = alone.mean, rescued.mean, vehicle.mean
     eff_a, eff_r = a - v, r - v
     out: dict[str, float] = {"effect_alone": eff_a, "effect_rescued": eff_r, "testable": testable}
+    if pool_arms:
+        alone, rescued = _pooled_arms(alone, rescued)
     se, df = _satterthwaite(alone.parts() + vehicle.parts())
     out["effect_alone_lo"], out["effect_alone_hi"] = _interval(eff_a, se, df, level)
     se, df = _satterthwaite(rescued.parts() + vehicle.parts())
     out["effect_rescued_lo"], out["effect_rescued_hi"] = _interval(eff_r, se, df, level)
     diff = a - r
-    if pool_arms:
-        alone, rescued = _pooled_arms(alone, rescued)
     se, df = _satterthwaite(alone.parts() + rescued.parts())
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.float64(diff) / np.float64(se)  # both 0 when a mode is never called: no test
@@ -667,6 +671,18 @@ def _readout_order(mode: str, single_dose_readout: str) -> list[str]:
     return list(dict.fromkeys([*pair(mode), *pair("dead"), "viability"]))
 
 
+def _arms_text(st: dict, compound: str, agent: str) -> str:
+    """The two arms a single-dose rescue compares, with their wells (``3 wells with Fer-1 vs 2 wells of X alone``)."""
+
+    def wells(n) -> str:
+        n = int(n) if np.isfinite(n) else 0
+        return f"{n} well{'s' if n != 1 else ''}"
+
+    alone = (f"the fitted curve of {compound} alone" if st.get("alone_source") == "curve"
+             else f"{wells(st.get('n_alone', np.nan))} of {compound} alone")
+    return f"{wells(st.get('n_rescued', np.nan))} with {agent} vs {alone}"
+
+
 def _has_effect(st: dict, arm: str, readout: str, min_effect: float) -> bool:
     """Whether ``arm``'s (``alone``, ``rescued``) effect over vehicle in ``st`` is a death effect.
 
@@ -675,7 +691,7 @@ def _has_effect(st: dict, arm: str, readout: str, min_effect: float) -> bool:
     """
     sign = _death_sign(readout, st["effect_alone"])
     eff, lo, hi = st[f"effect_{arm}"], st[f"effect_{arm}_lo"], st[f"effect_{arm}_hi"]
-    excludes_zero = (sign * lo > 0 or sign * hi > 0) if np.isfinite(lo) else True
+    excludes_zero = (sign * lo > 0 and sign * hi > 0) if np.isfinite(lo) else True
     return bool(sign * eff >= min_effect and excludes_zero)
 
 
@@ -808,7 +824,7 @@ def _single_dose_rows(
         bounds = "unbounded" if np.isinf(lo_r) and np.isinf(hi_r) else f"{_pct(lo_r)} to {_pct(hi_r)}"
         ci = f"{int(round(level * 100))}% CI {bounds}"
         stat = f"{ci}, p = {p:.2g}" if np.isfinite(p) else "no replicate wells, no test"
-        stat += f"; {readout} vs {st['alone_source']} of {compound} alone"
+        stat += f"; {readout}, {_arms_text(st, compound, agent)}"
         verb = "reduces" if not np.isfinite(red) or red >= 0 else "increases"
         size = _pct(abs(red)) if np.isfinite(red) else "n/a"
         if np.isfinite(red) and abs(red) < 0.005:

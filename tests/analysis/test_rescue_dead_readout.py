@@ -77,7 +77,7 @@ def test_a_single_dose_rescue_is_judged_on_the_dead_fraction(prefer, readout):
     assert row["readout"] == readout  # was: viability (or, without it, "no wells ... of RSL3 alone")
     assert row["call_alone"] == "active" and row["confirms"], row["verdict"]
     assert row["frac_reduction"] > 0.8 and row["auc_reduction"] > 0.8  # the dead fraction's, no mode fraction here
-    assert f"{readout} vs wells of RSL3 alone" in row["verdict"]
+    assert f"; {readout}, " in row["verdict"] and " vs 2 wells of RSL3 alone" in row["verdict"]
 
 
 def _single(compound, role, agent="", **values):
@@ -125,3 +125,25 @@ def test_a_curve_pair_prefers_the_readout_the_compound_alone_is_active_on():
     assert row["readout"] == "viability" and not row["confirms"]
     assert "RSL3 alone is not active on viability" in row["verdict"]
 
+
+
+def test_an_effect_alone_whose_interval_holds_zero_is_no_effect():
+    """RSL3 alone +0.35 over vehicle, 2 wells far apart: its interval (df ~1) holds 0, so the rescue is not assessable.
+
+    The check took an interval with either end on the death side as excluding 0 (the demo's RSL3 + Fer-1:
+    effect alone 0.35, 95% CI -0.23 to 0.93, called active and "rescue confirms ferroptosis").
+    """
+    tab = pd.concat([
+        _single("DMSO", "vehicle", frac_ferroptosis=[0.02, 0.03, 0.02, 0.03, 0.02, 0.03]),
+        _single("RSL3", "reference", frac_ferroptosis=[0.10, 0.66]),
+        _single("RSL3", "rescue", "Fer-1", frac_ferroptosis=[0.03, 0.04]),
+    ], ignore_index=True)
+    row = confirm_rescues(pd.DataFrame(), tab).iloc[0]
+    assert row["effect_alone_lo"] < 0 < row["effect_alone_hi"], row.to_dict()
+    assert row["call_alone"] == "inactive" and not row["confirms"], row["verdict"]
+    assert row["verdict"].endswith("rescue not assessable")
+    # the same arms, close together: an effect, and the verdict counts each arm's wells
+    tab.loc[tab["compound"].eq("RSL3") & tab["role"].eq("reference"), "frac_ferroptosis"] = [0.36, 0.40]
+    row = confirm_rescues(pd.DataFrame(), tab).iloc[0]
+    assert row["call_alone"] == "active" and row["confirms"], row["verdict"]
+    assert "frac_ferroptosis, 2 wells with Fer-1 vs 2 wells of RSL3 alone" in row["verdict"]

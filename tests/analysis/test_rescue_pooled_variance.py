@@ -68,11 +68,14 @@ def test_the_reduction_interval_inverts_the_pooled_test():
         assert t_stat == pytest.approx(stats.t.ppf(0.975, df), rel=0.02)
 
 
-def test_the_effects_keep_each_arms_own_variance():
-    """The pooled variance is the rescue test's; an effect over vehicle is no test of rescue."""
+def test_the_effects_take_the_arms_pooled_variance():
+    """The effect alone decides whether there is anything to rescue: its interval takes the arms' pooled variance
+    (2 df with two wells an arm), as the rescue test does. With each arm's own (1 df) it held 0 for half the
+    rescues that abolish a 0.5 effect, once an interval with either end above 0 no longer counted as excluding it."""
     row = confirm_rescues(pd.DataFrame(), _table(RSL3, RSL3_FER1, DMSO)).iloc[0]
-    va, vv = np.var(RSL3, ddof=1) / 2, np.var(DMSO, ddof=1) / 12
-    df = (va + vv) ** 2 / (va**2 / 1 + vv**2 / 11)
+    s2 = (np.var(RSL3, ddof=1) + np.var(RSL3_FER1, ddof=1)) / 2
+    va, vv = s2 / 2, np.var(DMSO, ddof=1) / 12
+    df = (va + vv) ** 2 / (va**2 / 2 + vv**2 / 11)
     half = stats.t.ppf(0.975, df) * np.sqrt(va + vv)
     eff = np.mean(RSL3) - np.mean(DMSO)
     assert (row["effect_alone_lo"], row["effect_alone_hi"]) == pytest.approx((eff - half, eff + half), rel=1e-9)
