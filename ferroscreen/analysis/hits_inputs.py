@@ -1,8 +1,8 @@
 """What ``ferroscreen hits`` reads: per-well tables, or plate-reader / IncuCyte exports with a layout.
 
 * **Wells tables** (CSV/TSV with a ``well`` column): the ``wells.csv`` of ``ferroscreen segment``
-  (nuclei count and area), or any per-well table whose viability column is named with
-  ``signal_col``. Several files are concatenated; a plate and well in two of them is an error.
+  (nuclei count and area; its output folder may be given for it), or any per-well table whose viability
+  column is named with ``signal_col``. Several files are concatenated; a plate and well in two of them is an error.
 * **CellProfiler exports** of a nuclei pipeline (:mod:`ferroscreen.io.cellprofiler`: a per-image
   ``Image.csv`` or an ExportToDatabase SQLite file): fields summed into wells as ``segment`` does
   (``n_nuclei``, ``nuclei_per_field``, ``area_mean``); and **Harmony/Columbus** per-well results
@@ -83,14 +83,52 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
                     signal_col: str | None = None, objects: str | None = None) -> HitsInput:
     """Read ``hits``' WELLS files (see the module docstring).
 
+    A folder written by ``segment`` (its ``segment.json`` or ``run.json`` beside a ``wells.csv``) is read as its
+    ``wells.csv``, said in a note.
+
     Raises:
-        FerroscreenError: One line naming the file: missing, unreadable, wells tables mixed with
-            exports, an export without a layout, or what the export reader refuses.
+        FerroscreenError: One line naming the file: missing, unreadable, a folder that is no segment run's with
+            wells (saying what to pass), wells tables mixed with exports, an export without a layout, or what the
+            export reader refuses.
     """
     paths = [Path(p) for p in paths]
-    for path in paths:
-        if not path.is_file():
+    folder_notes = []
+    for i, path in enumerate(paths):
+        if path.is_dir():
+            paths[i] = _segment_wells(path)
+            folder_notes.append(f"{path}: a segment run's folder: reading its wells.csv")
+        elif not path.is_file():
             raise FerroscreenError(missing_file(path, "wells table or plate-reader export"))
+    loaded = _read_files(paths, layout, read, signal_col, objects)
+    loaded.notes = [*folder_notes, *loaded.notes]
+    return loaded
+
+
+#: What a ``segment`` output folder holds besides its ``wells.csv`` (either says the folder is one).
+_SEGMENT_RECORDS = ("segment.json", "run.json")
+
+
+def _segment_wells(folder: Path) -> Path:
+    """The ``wells.csv`` of ``segment`` output folder ``folder``.
+
+    Raises:
+        FerroscreenError: A folder that is no segment run's, or one without a ``wells.csv`` (loose images: no wells),
+            saying what to pass.
+    """
+    wells = folder / "wells.csv"
+    run = any((folder / name).is_file() for name in _SEGMENT_RECORDS)
+    if run and wells.is_file():
+        return wells
+    what = ("a segment run's folder without a wells.csv (its images had no plate and well: loose images)" if run
+            else "is a folder, not a wells table or plate-reader export")
+    hint = (f"pass {wells}" if wells.is_file() else "pass the wells.csv of a segment run of a plate (or its "
+                   "folder), a CellProfiler or Harmony export, or a plate-reader export")
+    raise FerroscreenError(f"{folder}: {what}; {hint}")
+
+
+def _read_files(paths: list[Path], layout: PlateLayout | None, read: str | None, signal_col: str | None,
+                objects: str | None) -> HitsInput:
+    """:func:`read_hits_input` of files (a segment folder already taken as its ``wells.csv``)."""
     where = ", ".join(map(str, paths))
     kinds = [_analysis_export(p) for p in paths]
     if any(kinds):

@@ -16,7 +16,9 @@ Steps, per plate:
 
 1. **Controls**: wells with role ``neg_ctrl``, or whose gene is a
    non-targeting name (:data:`NON_TARGETING_NAMES`, case-insensitive, or a vendor's
-   name for one: :func:`is_non_targeting_name`).
+   name for one: :func:`is_non_targeting_name`) where no role was written (a library map without
+   roles, an empty role cell) or the plate's written roles name no ``neg_ctrl`` well (said in a
+   note): a written ``sample`` stays a sample well, said in a note when its name sounds like a control.
 2. **Fold change** of each readout to the median of the plate's controls
    (``fc_count``, ``fc_area``) and its log2.
 3. **Robust z** of the log2 fold change: ``(x - median) / (1.4826 * MAD)``
@@ -69,9 +71,10 @@ Per gene (over its wells, usually replicates on different plates):
   FDR call of any readout (neither FDR-controlled as a whole: BH runs per readout);
 * QC flags carried from the wells (fields flagged by segmentation QC; ``few_nuclei``: a well
   holding fewer than :data:`~ferroscreen.analysis.knockdown_qc.MIN_NUCLEI_FOR_MORPHOLOGY` (20) nuclei, whose
-  nuclear area takes no part: the mean size of a nucleus or two is no reading; checked only where the table
-  gives a well's count, ``n_nuclei`` or ``nuclei_per_field`` times ``n_fields``, else a note says it was not
-  applied; a plate's non-targeting wells, its normaliser, are never all left out so), plus
+  nuclear area takes no part: the mean size of a nucleus or two is no reading; counted on the nuclei the area
+  is measured on where the table gives them (``segment``'s ``n_area_nuclei``: those off the image border), else
+  checked only where the table gives a well's count, ``n_nuclei`` or ``nuclei_per_field`` times ``n_fields``,
+  else a note says it was not applied; a plate's non-targeting wells, its normaliser, are never all left out so), plus
   ``single_well`` and ``discordant`` (replicates read on opposite sides of the
   count threshold; an unread well takes no side);
 * genes ranked: called genes first, then by the strongest combined ``|z|``.
@@ -83,20 +86,20 @@ Replicate concordance (:func:`replicate_concordance`): per readout and pair of r
 pair of three or more), over every library plate, Spearman's rank correlation of the genes' log2 fold
 changes, Pearson's r without the lethal genes (which alone pull it towards 1), and Pearson's r.
 
-Plate QC (:func:`control_qc`), per plate and readout, on the fold changes: the
-non-targeting wells against the layout's ``pos_ctrl`` wells (a lethal siRNA such as
-PLK1 or KIF11): Z′, robust Z′, SSMD and the CV of the non-targeting wells. An siRNA
-screen's window is narrower than a compound screen's, so a plate is flagged
-(``no_window``) only when its Z′ is below 0, where the control bands overlap; a CV
-above 0.2 is flagged ``high_cv``; a pos_ctrl band clear of the non-targeting wells' on the wrong side
-(above them, Z′ >= 0) is ``inverted_window`` (Z′, which takes the gap's size alone, is then NaN); a
-pos_ctrl that did nothing, its band over the controls' either way, is ``no_window`` with its Z′. The window is judged on
-the count (or viability) alone: a lethal control leaves too few nuclei to measure their area, so
-the area row reports its statistics without a window flag. On every readout, the sample wells
-are checked against the controls and the plate's edge (:mod:`~ferroscreen.analysis.knockdown_qc`):
-``controls_off`` when their median fold change lies beyond 1.5x either way, ``edge_effect`` when
-an outer row or column's median lies outside 0.8-1.25x the inner wells' (on each plate's own format:
-:func:`~ferroscreen.analysis.knockdown_qc.plate_formats`), each with a warning.
+Plate QC (:func:`control_qc`), per plate and readout, on the fold changes: the non-targeting wells against the
+layout's ``pos_ctrl`` wells (a lethal siRNA such as PLK1 or KIF11): Z′, robust Z′, SSMD and the CV of the
+non-targeting wells. An siRNA screen's window is narrower than a compound screen's, so a plate is flagged
+(``no_window``) only when its Z′ is below 0, where the control bands overlap; a CV above 0.2 is flagged ``high_cv``;
+a plate with no ``pos_ctrl`` well with a reading is ``no_pos_ctrl`` (warned where the layout marks some), one with
+one such well ``one_pos_ctrl`` (Z′ and SSMD take two; warned); a pos_ctrl band clear of the non-targeting wells' on
+the wrong side (above them, Z′ >= 0) is ``inverted_window`` (Z′, which takes the gap's size alone, is then NaN); a
+pos_ctrl that did nothing, its band over the controls' either way, is ``no_window`` with its Z′. The window is
+judged on the count (or viability) alone: a lethal control leaves too few nuclei to measure their area, so the area
+row reports its statistics without a window flag. On every readout, the sample wells are checked against the
+controls and the plate's edge (:mod:`~ferroscreen.analysis.knockdown_qc`): ``controls_off`` when their median fold
+change lies beyond 1.5x either way, ``edge_effect`` when an outer row or column's median lies outside 0.8-1.25x the
+inner wells' (on each plate's own format: :func:`~ferroscreen.analysis.knockdown_qc.plate_formats`), each with a
+warning.
 Flagged plates are reported, never dropped, but for ``no_control_signal``: a plate whose
 non-targeting wells read 0 (or nothing) on a readout, or whose data hold no row of the wells its layout
 marks non-targeting, has nothing to normalise it by and takes no part in its calls (a warning names it);
@@ -752,19 +755,22 @@ def _unread_wells_notes(read_wells: pd.DataFrame, layout, data_file) -> list[str
     return notes
 
 
-def _controls_not_read(layout, plate: str, read_wells: pd.DataFrame, control_names: tuple[str, ...]) -> str:
+def _controls_not_read(layout, plate: str, read_wells: pd.DataFrame, control_names: tuple[str, ...],
+                       roles_given: bool = False) -> str:
     """Why data plate ``plate`` has no non-targeting well left though its layout lists some ("" when it lists none).
 
-    The layout's control wells (:func:`_is_control`; not role empty) the data holds no row for, and those it
-    holds but that are excluded. ``read_wells``: the data's ``plate, well`` pairs.
+    The layout's control wells (:func:`_is_control`, names counting unless ``roles_given`` and the plate has
+    ``neg_ctrl`` wells; not role empty) the data holds no row for, and those it holds but that are excluded.
+    ``read_wells``: the data's ``plate, well`` pairs.
     """
     if layout is None:
         return ""
     lt = layout.table
     pid = layout.plate_ids[0] if len(layout.plate_ids) == 1 else layout.plate_id_for(plate)
     mine = lt[(lt["plate_id"].astype(str) == str(pid)) & (lt["role"].astype(str) != "empty")]
-    listed = mine.loc[_is_control(pd.DataFrame({"gene": mine["compound"], "role": mine["role"]}), control_names)
-                      .to_numpy(bool), "well"]
+    named_ok = not roles_given or not (mine["role"].astype(str) == "neg_ctrl").any()
+    listed = mine.loc[_is_control(pd.DataFrame({"gene": mine["compound"], "role": mine["role"]}), control_names,
+                                  named_ok).to_numpy(bool), "well"]
     if listed.empty:
         return ""
     held = set(read_wells.loc[read_wells["plate"].astype(str) == plate, "well"])
@@ -802,17 +808,113 @@ def _listed(wells: pd.DataFrame, most: int = 6) -> str:
     return shown + (f" and {len(wells) - most} more" if len(wells) > most else "")
 
 
-def _is_control(df: pd.DataFrame, control_names: tuple[str, ...]) -> pd.Series:
-    """Non-targeting wells: role ``neg_ctrl``, a name in ``control_names``, or a library's own name.
+def _is_control(df: pd.DataFrame, control_names: tuple[str, ...], named_ok=True) -> pd.Series:
+    """Non-targeting wells: role ``neg_ctrl``, or where ``named_ok`` (a bool, or one per row) a non-targeting name.
 
-    Libraries write ``Non-Targeting Pool``, ``ON-TARGETplus Non-targeting Pool``, ``siNT``, ``scrambled siRNA``,
-    ``AllStars Negative Control``, ``Silencer Select Negative Control No. 1``, ``NT1`` (:func:`is_non_targeting_name`).
+    A name in ``control_names``, or a library's own: libraries write ``Non-Targeting Pool``, ``ON-TARGETplus
+    Non-targeting Pool``, ``siNT``, ``scrambled siRNA``, ``AllStars Negative Control``, ``Silencer Select Negative
+    Control No. 1``, ``NT1`` (:func:`is_non_targeting_name`). ``named_ok`` is False where the role a well has was
+    written and its plate has ``neg_ctrl`` wells (:func:`_named_controls_ok`): an explicit ``sample`` stays one.
     """
+    by_name = _named_non_targeting(df["gene"], control_names)
+    return (df["role"].astype(str) == "neg_ctrl") | (by_name & named_ok)
+
+
+def _named_non_targeting(genes: pd.Series, control_names: tuple[str, ...]) -> pd.Series:
+    """Whether each gene name says a non-targeting control (``control_names`` or :func:`is_neg_ctrl_name`)."""
     names = {n.lower() for n in control_names}
-    genes = df["gene"].fillna("").astype(str).str.strip()
-    known = {g: is_neg_ctrl_name(g) for g in genes.unique()}
-    by_name = genes.str.lower().isin(names) | genes.map(known)
-    return (df["role"].astype(str) == "neg_ctrl") | by_name
+    genes = genes.fillna("").astype(str).str.strip()
+    known = {g: _says_neg_ctrl(g) for g in genes.unique()}
+    return genes.str.lower().isin(names) | genes.map(known).astype(bool)
+
+
+@functools.lru_cache(maxsize=1 << 17)  # a genome-wide library's names, asked of its map and of its data
+def _says_neg_ctrl(name: str) -> bool:
+    """:func:`is_neg_ctrl_name` of ``name``, remembered."""
+    return is_neg_ctrl_name(name)
+
+
+def _layout_gives_roles(layout) -> bool:
+    """Whether ``layout`` wrote its wells' roles: some well's role is not the one its name and dose alone give.
+
+    The layout readers give a well without a role the one its compound says (``Non-targeting`` undosed:
+    ``neg_ctrl``; a gene: ``sample``), so a layout whose every role is that one (a library map ``plate, well,
+    gene``) may have had none written; one with a ``pos_ctrl``, a non-targeting name written ``sample``, or a
+    dosed control written ``neg_ctrl`` had a role column. Of the wells written ``sample`` only those with a
+    control's name or a rescue agent are looked at (a gene's well is a sample either way).
+    """
+    from ferroscreen.plate.layout_records import LayoutRecord, record_role
+
+    lt = layout.table
+    dosed = pd.Series(False, index=lt.index)
+    for col in ("concentration", "concentration_raw"):
+        if col in lt.columns:
+            dosed |= pd.to_numeric(lt[col], errors="coerce").fillna(0) > 0
+    agent = lt["rescue_agent"].fillna("").astype(str) if "rescue_agent" in lt.columns else pd.Series("", lt.index)
+    keys = pd.DataFrame({"compound": lt["compound"].fillna("").astype(str).str.strip(), "dosed": dosed,
+                         "agent": agent, "role": lt["role"].astype(str)}).drop_duplicates()
+    sample = keys["role"] == "sample"  # a gene's well: written otherwise only as a control's name or with an agent
+    named = keys.loc[sample, "compound"].map(_says_neg_ctrl).astype(bool) | (keys.loc[sample, "agent"] != "")
+    keys = pd.concat([keys[~sample], keys[sample][named]])  # vehicle or blank names written sample: not looked at
+    record = LayoutRecord({}, lambda _column: "", "", "")
+    for compound, is_dosed, rescue, role in keys.itertuples(index=False):
+        said = record_role(record, {"role": "", "compound": compound, "concentration": "1" if is_dosed else "",
+                                    "rescue_agent": rescue})
+        if said != role:
+            return True
+    return False
+
+
+def _named_controls_ok(df: pd.DataFrame, layout, table_roles: bool, no_role: pd.Series
+                       ) -> tuple[pd.Series, pd.Series]:
+    """Per well of ``df`` (data merged with the layout): whether a non-targeting name may make it a control; role given.
+
+    A name may where the role was not written (a library map without roles, :func:`_layout_gives_roles`; a wells
+    table without a ``role`` column, ``table_roles`` False, or an empty role cell, ``no_role``), and on a plate
+    none of whose wells (in the layout, whether the data holds them or not) has role ``neg_ctrl``: there the
+    names are the only controls there are. Elsewhere the written role stands.
+    """
+    plates = df["plate"].astype(str)
+    if layout is not None:
+        lt = layout.table
+        marked_ids = set(lt.loc[lt["role"].astype(str) == "neg_ctrl", "plate_id"].astype(str))
+        pid = {p: str(layout.plate_ids[0] if len(layout.plate_ids) == 1 else layout.plate_id_for(p))
+               for p in plates.unique()}
+        marked = plates.map(lambda p: pid[p] in marked_ids)
+        given = pd.Series(_layout_gives_roles(layout), index=df.index)
+    else:
+        marked = plates.isin(set(plates[df["role"].astype(str) == "neg_ctrl"]))
+        given = ~no_role if table_roles else pd.Series(False, index=df.index)
+    return ~given | ~marked, given
+
+
+def _named_roles_note(df: pd.DataFrame, named_ok: pd.Series, given: pd.Series, control_names: tuple[str, ...],
+                      where) -> str:
+    """A note on the wells written ``sample`` yet named like non-targeting controls ("" when none).
+
+    Those the role keeps sample wells (their plate has ``neg_ctrl`` wells), and those taken as controls all the
+    same on plates whose roles name no ``neg_ctrl`` well (the names are all there is to go by):
+    :func:`_named_controls_ok` gives ``named_ok`` and ``given``.
+    """
+    named = (df["role"].astype(str) == "sample") & _named_non_targeting(df["gene"], control_names)
+    kept, taken = named & ~named_ok, named & named_ok & given
+    said = []
+    if kept.any():
+        said.append(f"{int(kept.sum())} well(s) of role sample are named like non-targeting controls "
+                    f"({_names_counted(df.loc[kept, 'gene'])}): they are sample wells, as the roles say (give them "
+                    f"role neg_ctrl to normalise by them)")
+    if taken.any():
+        said.append(f"plate(s) {', '.join(sorted(set(df.loc[taken, 'plate'].astype(str))))}: the roles name no "
+                    f"neg_ctrl well, so the wells named like non-targeting controls are taken as them, their role "
+                    f"sample aside ({_names_counted(df.loc[taken, 'gene'])}); give the control wells role neg_ctrl")
+    return _said(where, "; ".join(said)) if said else ""
+
+
+def _names_counted(genes: pd.Series, most: int = 4) -> str:
+    """``Non-targeting (2), LUC (5)``: the names and their wells, the first ``most`` of them."""
+    counts = genes.fillna("").astype(str).str.strip().value_counts(sort=False)
+    said = ", ".join(f"{n} ({k})" for n, k in counts.head(most).items())
+    return said + (f" and {len(counts) - most} more" if len(counts) > most else "")
 
 
 #: An siRNA against a reporter gene: ``siLuc``, ``siGL2``/``siGL3`` (firefly luciferase), ``GFP siRNA``, ``siEGFP``.
@@ -1102,6 +1204,7 @@ def call_hits(
         role_note = (f"{int(no_role.sum())} well(s) have no role ({_listed(df[no_role])}) and are taken as sample "
                      f"wells (non-targeting by their gene's name); give their role in column 'role'")
         df["role"] = df["role"].astype(object).where(~no_role, "sample")
+    named_ok, given = _named_controls_ok(df, layout, "role" in wells.columns, no_role)
     df, replicate_note = _assign_replicates(df, layout, "replicate" in wells.columns)
     pos_marked = set(df.loc[df["role"].astype(str) == "pos_ctrl", "plate"].astype(str))
     name_note = layout.other_name_note(df["plate"]) if layout is not None else None
@@ -1113,7 +1216,10 @@ def call_hits(
     df = df[(df["role"].astype(str) != "empty") & (df["exclude"] == "")].copy()
     if df.empty:
         raise FerroscreenError("no well left to call: every well is empty (role empty) or excluded")
-    df["is_control"] = _is_control(df, control_names)
+    named_ok, given = named_ok.loc[df.index], given.loc[df.index]
+    df["is_control"] = _is_control(df, control_names, named_ok)
+    roles_note = _named_roles_note(df, named_ok, given, control_names,
+                                   (layout.source or "the layout") if layout is not None else source)
     reporter_note = _reporter_controls_note(df)
     unnamed = (df["role"].astype(str) == "sample") & ~df["is_control"] & (
         df["gene"].isna() | (df["gene"].astype(str).str.strip() == ""))
@@ -1132,7 +1238,7 @@ def call_hits(
     if "qc_flags" not in df.columns:
         df["qc_flags"] = ""
     df["qc_flags"] = df["qc_flags"].fillna("").astype(str)
-    notes += [reporter_note] if reporter_note else []
+    notes += [n for n in (roles_note, reporter_note) if n]
     msgs: list[str] = [m for m in (name_note, area_note, time_note, role_note, unnamed_note) if m]
     for col in dict.fromkeys(readouts.values()):
         unread = ~np.isfinite(pd.to_numeric(df[col], errors="coerce").to_numpy(float))
@@ -1141,7 +1247,8 @@ def call_hits(
                         f"in its calls")
     thin = pd.Series(False, index=df.index)
     if "area" in readouts:  # a mean over a few nuclei is no reading of their size
-        few = few_nuclei(df, readouts["count"])
+        measured = "n_area_nuclei" in df.columns  # segment's: the nuclei its area is over (those off the border)
+        few = _few_measured(df) if measured else few_nuclei(df, readouts["count"])
         if few is None:
             notes.append(_said(source, few_nuclei_unknown_said(readouts["count"])))
         else:
@@ -1151,8 +1258,9 @@ def call_hits(
                 notes.append(_said(source, normalisers_kept_said(kept, readouts["area"])))
         if thin.any():
             df.loc[thin, "qc_flags"] = [f"{f};few_nuclei" if f else "few_nuclei" for f in df.loc[thin, "qc_flags"]]
+            which = " measured (n_area_nuclei: those off the image border)" if measured else ""
             notes.append(_said(source, f"{int(thin.sum())} well(s) hold fewer than {MIN_NUCLEI_FOR_MORPHOLOGY} "
-                                       f"nuclei ({_listed(df[thin])}): too few to measure their size, their "
+                                       f"nuclei{which} ({_listed(df[thin])}): too few to measure their size, their "
                                        f"{readouts['area']} takes no part in the calls (flag few_nuclei)"))
     parts = []
     nulls: dict[tuple[str, str], _PlateNull] = {}  # (plate, readout) -> what its wells' scores are measured against
@@ -1160,7 +1268,8 @@ def call_hits(
     for plate, g in df.groupby("plate", sort=True):
         g = g.copy()
         ctrl = g["is_control"]
-        unread = "" if ctrl.any() else _controls_not_read(layout, str(plate), read_wells, control_names)
+        unread = "" if ctrl.any() else _controls_not_read(layout, str(plate), read_wells, control_names,
+                                                          bool(given.any()))
         if not ctrl.any() and not unread:  # the layout lists none: a wrong map (its lost controls: no signal below)
             where = _layout_file(layout, plate) if layout is not None else data_file(plate)
             raise FerroscreenError(_said(
@@ -1298,9 +1407,10 @@ def call_hits(
     own = ("no_pos_ctrl", "no_control_signal", "controls_off", "edge_effect")  # no_pos_ctrl: a plate may have none
     for row in qc.itertuples(index=False):
         flags = row.flags.split(";")
-        window = [f for f in flags if f and f not in own]  # no_control_signal: warned above
+        marked = str(row.plate) in pos_marked  # no_pos_ctrl where pos_ctrl wells are marked: none read, warned
+        window = [f for f in flags if f and (f not in own or (f == "no_pos_ctrl" and marked))]
         if window:
-            said = _z_prime_said(row, str(row.plate) in pos_marked, layout is not None)
+            said = _z_prime_said(row, marked, layout is not None)
             msgs.append(f"plate {row.plate}, {row.readout}: {', '.join(window)} ({said}, CV of the "
                         f"non-targeting wells {row.cv_control:.2f})")
         if "controls_off" in flags:
@@ -1310,6 +1420,16 @@ def call_hits(
             lines = sample_checks(on, row.readout, formats.get(str(row.plate)))
             msgs.append(edge_effect_said(row.plate, row.readout, lines["edge_lines"], use_bscore))
     return HitResult(genes, out, replicate_concordance(out, lethal_threshold), msgs, params, qc, notes)
+
+
+def _few_measured(df: pd.DataFrame) -> np.ndarray:
+    """Wells whose area is over fewer than :data:`MIN_NUCLEI_FOR_MORPHOLOGY` nuclei (segment's ``n_area_nuclei``).
+
+    ``segment`` measures a field's nuclear area on the nuclei off the image border (all of them where each touches
+    it), so of 22 nuclei of which 8 touch it the area is over 14: the minimum counts those.
+    """
+    n = pd.to_numeric(df["n_area_nuclei"], errors="coerce").to_numpy(float)
+    return np.isfinite(n) & (n < MIN_NUCLEI_FOR_MORPHOLOGY)
 
 
 def _normalisers_kept(df: pd.DataFrame, thin: pd.Series, area_col: str) -> tuple[pd.Series, dict[str, int]]:
@@ -1504,8 +1624,10 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2, plate_
     """Plate x readout control statistics on the fold changes (see the module docstring).
 
     Columns: ``plate, readout, n_control, n_pos_ctrl, z_prime, robust_z_prime, ssmd, cv_control,
-    median_sample_fc, edge_ratio, flags`` (``no_control_signal``, ``no_pos_ctrl``, ``no_window``,
-    ``inverted_window``, ``high_cv``, ``controls_off``, ``edge_effect``; ``;``-joined). On an inverted window
+    median_sample_fc, edge_ratio, flags`` (``no_control_signal``; ``no_pos_ctrl``: no ``pos_ctrl`` well with a
+    reading; ``one_pos_ctrl``: one, and Z′ and SSMD take two; ``no_window``, ``inverted_window``, ``high_cv``,
+    ``controls_off``, ``edge_effect``; ``;``-joined; the ``pos_ctrl`` and window flags on the count or viability
+    alone). On an inverted window
     (the count's or viability's pos_ctrl band clear of the non-targeting wells' and above it, Z′ >= 0:
     :func:`~ferroscreen.analysis.qc.inverted_window`) Z′ and robust Z′ are NaN: their formula takes the gap's
     size alone. Bands that overlap either way round are ``no_window``, Z′ shown. ``median_sample_fc`` and
@@ -1531,8 +1653,10 @@ def control_qc(wells: pd.DataFrame, keys: list[str], cv_max: float = 0.2, plate_
             judged = key != "area"  # the lethal pos_ctrl moves the count, not the area of its few nuclei
             if st["n_vehicle"] == 0:  # call_hits left the readout of this plate out: no control signal
                 flags.append("no_control_signal")
-            elif st["n_reference"] < 2 and judged:
+            elif st["n_reference"] == 0 and judged:
                 flags.append("no_pos_ctrl")
+            elif st["n_reference"] == 1 and judged:  # Z′ and SSMD take the spread of two or more
+                flags.append("one_pos_ctrl")
             elif judged:
                 if st["z_prime"] < 0:  # the bands overlap (either way round)
                     flags.append("no_window")

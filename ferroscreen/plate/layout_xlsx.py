@@ -46,11 +46,12 @@ def _letters(index: int) -> str:
 NAME_COLUMNS = ("compound", "rescue_agent")
 
 
-def _refuse_date_names(layout: PlateLayout, dates: dict[str, str]) -> None:
-    """Raise for a compound or rescue agent that is a date cell of the workbook (``dates``: text -> its cell).
+def _refuse_date_names(layout: PlateLayout, dates: dict[str, tuple[str, str]]) -> None:
+    """Raise for a compound (a gene) or rescue agent that is a date cell of the workbook.
 
-    Excel stores a gene symbol or compound code typed as ``MARCH1``, ``SEPT2``, ``OCT4`` or ``1-Mar`` as the
-    date it reads in it; the name is gone from the file, so no reading of it can be right.
+    ``dates``: a date cell's text -> (its cell, its column or grid: ``column 'Gene Symbol'``, ``grid 'compound'``;
+    "" where none is known). Excel stores a gene symbol or compound code typed as ``MARCH1``, ``SEPT2``, ``OCT4``
+    or ``1-Mar`` as the date it reads in it; the name is gone from the file, so no reading of it can be right.
     """
     if not dates:
         return
@@ -59,10 +60,22 @@ def _refuse_date_names(layout: PlateLayout, dates: dict[str, str]) -> None:
             continue
         for name in dict.fromkeys(layout.table[column].astype(str)):
             if name in dates:
-                shown, what = name.removesuffix(" 00:00:00"), column.replace("_", " ")
+                cell, header = dates[name]
+                shown = name.removesuffix(" 00:00:00")
+                what = "a rescue agent's" if column == "rescue_agent" else "a gene's or compound's"
                 raise LayoutError(
-                    f"{dates[name]}: a date ({shown}) where a {what} name belongs; Excel turns names such as "
-                    f"MARCH1, SEPT2 or OCT4 into dates: format the column as Text and type the names again")
+                    f"{cell}{f' ({header})' if header else ''}: a date ({shown}) where a name belongs "
+                    f"({what}); Excel turns names such as MARCH1, SEPT2 or OCT4 into dates: format the column as "
+                    f"Text and type the names again")
+
+
+def _header_of(title: str, number: int, j: int, grids: dict[tuple[str, int, int], str],
+               tables: dict[str, tuple[int, list[str]]]) -> str:
+    """``column 'Gene Symbol'`` or ``grid 'compound'``: what holds sheet ``title``'s cell ``j`` in row ``number``."""
+    if (title, number, j) in grids:
+        return f"grid '{grids[(title, number, j)]}'"
+    header_row, cells = tables.get(title, (number, []))
+    return f"column '{cells[j]}'" if number > header_row and j < len(cells) and cells[j] else ""
 
 
 def _table(path: Path, title: str, rows: list[tuple[int, list[str]]], k: int
@@ -141,13 +154,15 @@ def read_layout_xlsx(
     """
     path = Path(path)
     sheets: dict[str, list[tuple[int, list[str]]]] = {}
-    dates: dict[str, str] = {}  # a date cell's text -> where the first such cell is
+    date_cells: dict[str, tuple[str, int, int]] = {}  # a date cell's text -> the first such cell (sheet, row, index)
     for title, number, cells in workbook_rows(path, LayoutError, fill_merged=True):
         texts = [cell_text(c) for c in cells]
         sheets.setdefault(title, []).append((number, texts))
         for j, cell in enumerate(cells):
             if isinstance(cell, (datetime.date, datetime.time)):
-                dates.setdefault(texts[j], f"{path}: sheet '{title}' cell {_letters(j)}{number}")
+                date_cells.setdefault(texts[j], (title, number, j))
+    headers: dict[tuple[str, int, int], str] = {}  # a grid's cell (sheet, row, index) -> the grid's name
+    table_headers: dict[str, tuple[int, list[str]]] = {}  # a table sheet -> its header row
     hidden = _hidden_sheets(path)
     passed_over = [title for title, rows in sheets.items() if title in hidden and _holds_layout(rows, title)]
     sheets = {title: rows for title, rows in sheets.items() if title not in hidden}
@@ -162,12 +177,14 @@ def read_layout_xlsx(
                 return f"{path}: sheet '{title}' cell {_letters(cell)}{row}"
 
             blocks = grid_blocks(rows, where, default_name=title)
+            headers.update({(title, row, j): b.name for b in blocks for _, row, j in b.cells.values()})
             if all(b.named_by_default for b in blocks):
                 sheet_grids.extend(blocks)
             else:
                 grid_plates.append((title, blocks))
         elif (k := table_header_index(rows)) is not None:
             tables.append((title, *_table(path, title, rows, k)))
+            table_headers[title] = rows[k]
     n_plates = len(tables) + len(grid_plates) + bool(sheet_grids)
     if not n_plates and passed_over:
         titles = ", ".join(f"'{t}'" for t in passed_over)
@@ -194,6 +211,8 @@ def read_layout_xlsx(
             header_where=lambda column, corners=corners: corners.get(column, str(path)), form="xlsx")))
     fmt = PlateFormat.from_n_wells(plate_format) if isinstance(plate_format, int) else plate_format
     layout = combine_layouts(parts, path, "xlsx", fmt)
-    _refuse_date_names(layout, dates)
+    _refuse_date_names(layout, {text: (f"{path}: sheet '{title}' cell {_letters(j)}{number}",
+                                       _header_of(title, number, j, headers, table_headers))
+                                for text, (title, number, j) in date_cells.items()})
     layout.notes.extend(f"{path}: sheet '{title}' is hidden: not read" for title in passed_over)
     return layout

@@ -2,8 +2,9 @@
 
 Counting includes every object; size, shape and intensity summaries use only
 nuclei that do not touch the image border (their area is truncated) unless a
-field has none, in which case all are used. ``n_border`` says how many were
-left out.
+field has none, in which case all are used. ``n_border`` says how many touch it,
+``n_area_nuclei`` how many the summaries are over (per field and, summed, per well:
+what the minimum of nuclei for a well's area counts).
 """
 
 from __future__ import annotations
@@ -100,14 +101,15 @@ def field_features(objects: pd.DataFrame) -> dict:
     """Summary of one field's :func:`object_table`.
 
     Returns:
-        Dict with ``n_nuclei, n_border, area_mean, area_median, area_sd,
-        eccentricity_mean, solidity_mean, intensity_mean`` (NaN when empty).
+        Dict with ``n_nuclei, n_border, n_area_nuclei, area_mean, area_median, area_sd,
+        eccentricity_mean, solidity_mean, intensity_mean`` (NaN when empty); ``n_area_nuclei``: the
+        nuclei the summaries are over (those off the border, all where every one touches it).
     """
     n = int(len(objects))
     inner = objects[~objects["touches_border"].astype(bool)] if n else objects
     if n and inner.empty:
         inner = objects
-    out = {"n_nuclei": n, "n_border": int(objects["touches_border"].sum()) if n else 0}
+    out = {"n_nuclei": n, "n_border": int(objects["touches_border"].sum()) if n else 0, "n_area_nuclei": len(inner)}
     area = inner["area"].to_numpy(dtype=float)
     out["area_mean"] = float(area.mean()) if area.size else np.nan
     out["area_median"] = float(np.median(area)) if area.size else np.nan
@@ -131,7 +133,9 @@ def well_features(fields: pd.DataFrame, keys: tuple[str, ...] = ("plate", "well"
 
     ``n_nuclei`` is the total over fields and ``nuclei_per_field`` its mean;
     the weighted columns are means of the field values weighted by the
-    non-border nuclei behind them; ``area_median`` is the median of the field
+    non-border nuclei behind them (all of a field's where each touches the border),
+    ``n_area_nuclei`` the number of those behind ``area_mean`` (what a well's
+    minimum of nuclei for its area counts); ``area_median`` is the median of the field
     medians. ``n_fields_flagged`` counts fields with any QC flag and
     ``qc_flags`` lists ``flag:count`` pairs. Every field read counts, flagged
     or not; fields whose image could not be read (``status`` ``failed``) count
@@ -162,6 +166,8 @@ def well_features(fields: pd.DataFrame, keys: tuple[str, ...] = ("plate", "well"
             v = g[col].astype(float)
             ok = np.isfinite(v) & (w > 0)
             row[col] = float(np.average(v[ok], weights=w[ok])) if ok.any() else np.nan
+            if col == "area_mean":
+                row["n_area_nuclei"] = int(w[ok].sum()) if len(g) else np.nan
         med = g["area_median"].astype(float)
         row["area_median"] = float(np.nanmedian(med)) if np.isfinite(med).any() else np.nan
         qc = g_all.get("qc_flags", pd.Series("", index=g_all.index)).fillna("")
@@ -170,6 +176,7 @@ def well_features(fields: pd.DataFrame, keys: tuple[str, ...] = ("plate", "well"
         row["qc_flags"] = ";".join(f"{f}:{flags.count(f)}" for f in dict.fromkeys(sorted(set(flags))))
         rows.append(row)
     out = pd.DataFrame(rows)
-    if "n_nuclei" in out.columns:
-        out["n_nuclei"] = out["n_nuclei"].astype("Int64")  # empty, not 0, for a well with no field read
+    for col in ("n_nuclei", "n_area_nuclei"):
+        if col in out.columns:
+            out[col] = out[col].astype("Int64")  # empty, not 0, for a well with no field read
     return out

@@ -348,8 +348,9 @@ def test_a_gene_symbol_excel_made_a_date_is_refused_naming_its_cell(tmp_path):
     book.save(tmp_path / "sirna.xlsx")
     with pytest.raises(LayoutError) as exc:
         read_layout(tmp_path / "sirna.xlsx")
-    assert str(exc.value).startswith(f"{tmp_path / 'sirna.xlsx'}: sheet 'Layout' cell B3: a date (2026-03-01) where a "
-                                     "compound name belongs; Excel turns names such as MARCH1")
+    assert str(exc.value).startswith(f"{tmp_path / 'sirna.xlsx'}: sheet 'Layout' cell B3 (column 'compound'): a date "
+                                     "(2026-03-01) where a name belongs (a gene's or compound's); Excel turns names "
+                                     "such as MARCH1")
     sheet["B3"] = "MARCH1"
     book.save(tmp_path / "sirna.xlsx")
     assert list(read_layout(tmp_path / "sirna.xlsx").table["compound"]) == ["TP53", "MARCH1"]
