@@ -1,9 +1,10 @@
 """Are confusion-corrected well fractions closer to the simulator's truth than raw ones?
 
 Compares, per well x time and class, the three fraction estimates of a scored
-simulated plate (``frac_``: mean calibrated probability; ``share_``: argmax
-share; ``corr_``: adjusted classify-and-count with the store's confusion
-matrix, constrained to the simplex) with two truths:
+simulated plate (``pmean_``: mean calibrated probability; ``share_``: argmax
+share, what the wells table's ``frac_`` holds by default; ``corr_``: adjusted
+classify-and-count with the store's confusion matrix, constrained to the
+simplex) with two truths:
 
 1. **cells the detector found**: the true classes of the detections that match
    a simulated cell (centre within its radius). This is what classify-and-count
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ESTIMATES = ("frac", "share", "corr")
+ESTIMATES = ("pmean", "share", "corr")
 
 
 def detected_truth(store_path: Path, truth_cells: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
@@ -96,7 +97,10 @@ def main() -> None:
 
     store = read_store(args.store)
     classes = store.classes
-    wells = wells_table(args.store)
+    wells = wells_table(args.store)  # frac_ holds the share; pmean_ the mean probability
+    for c in classes:
+        if f"pmean_{c}" not in wells.columns:
+            wells[f"pmean_{c}"] = wells[f"frac_{c}"]
     truth_all = pd.DataFrame(json.loads((args.plate / "truth.json").read_text())["timecourses"])
     truth_det = detected_truth(args.store, pd.read_csv(args.plate / "truth_cells.csv"), classes)
     print(f"store {args.store}: confusion from {store.attrs.get('confusion_source')}, "

@@ -8,7 +8,8 @@ detachment) turn phase-bright instead. So:
 * foreground = locally textured pixels (see :func:`~ferroscreen.crops.foreground.textured_mask`),
   opened, holes filled, debris dropped;
 * body seeds = maxima of the smoothed *darkness* (how far below the background
-  the frame is, in noise SDs) inside the foreground, merged when no neck
+  the frame is, in noise SDs of :func:`~ferroscreen.crops.foreground.quiet_noise`,
+  which does not grow with the cells' coverage) inside the foreground, merged when no neck
   separates them and no bright halo line crosses between them, kept where
   the foreground occupies most of the neighbourhood (isolated debris and thin
   halo fragments do not);
@@ -26,20 +27,20 @@ from scipy.spatial import cKDTree
 
 from ferroscreen.crops.config import DetectorConfig
 from ferroscreen.crops.foreground import (
-    NOISE_FLOOR,
+    contrast_map,
     fill_holes,
     occupancy_map,
+    quiet_noise,
     remove_small_components,
     textured_mask,
 )
-from ferroscreen.crops.normalization import robust_sigma
 from ferroscreen.crops.peaks import local_maxima, merge_without_neck
 
 __all__ = ["phase_seeds"]
 
 
-def _foreground(flat: np.ndarray, r0: float, r1: float, cfg: DetectorConfig) -> np.ndarray:
-    mask = textured_mask(flat, cfg.contrast_sigma * r0, cfg.threshold)
+def _foreground(flat: np.ndarray, r0: float, r1: float, cfg: DetectorConfig, noise: float) -> np.ndarray:
+    mask = textured_mask(flat, cfg.contrast_sigma * r0, cfg.threshold, noise)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     if cfg.fill_holes:
         mask = fill_holes(mask, math.pi * (2 * r1) ** 2)
@@ -107,9 +108,9 @@ def phase_seeds(
         uint8 foreground mask, and per-seed scores in [0, 1] (foreground
         occupancy around the seed).
     """
-    fg = _foreground(flat, r0, r1, cfg)
+    noise = quiet_noise(contrast_map(flat, cfg.contrast_sigma * r0))
+    fg = _foreground(flat, r0, r1, cfg, noise)
     sample = flat[::2, ::2]
-    noise = max(robust_sigma(sample), NOISE_FLOOR)
     z = (flat - np.float32(np.median(sample))) / np.float32(noise)
     body_sigma = max(cfg.body_sigma * r0, 0.5)
     dark = cv2.GaussianBlur(np.maximum(-z, 0) * fg, (0, 0), body_sigma, borderType=cv2.BORDER_REFLECT) * fg
