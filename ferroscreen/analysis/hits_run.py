@@ -88,7 +88,9 @@ def replicate_figure(wells, concordance, key: str):
     fig = kp.replicate_scatter(wells, f"log2fc_{key}")
     if concordance is None or not {"readout", "replicate_a", "replicate_b", "spearman"} <= set(concordance.columns):
         return fig
-    reps = sorted(wells["replicate"].dropna().unique())[:2]
+    reps = sorted(wells["replicate"].dropna().unique())[:2] if "replicate" in wells.columns else []
+    if len(reps) < 2:  # replicates by plate (the scatter's own fallback): concordance.csv numbers none
+        return fig
     rows = concordance[(concordance["readout"] == key) & (concordance["replicate_a"] == reps[0])
                        & (concordance["replicate_b"] == reps[1])]
     if len(rows):

@@ -86,12 +86,17 @@ def sample_replicates(wells: pd.DataFrame) -> int:
 
     As :func:`~ferroscreen.analysis.knockdown_plots.replicate_scatter` takes them: the ``replicate``
     numbers of the sample wells (not the non-targeting controls, which a layout may number too),
-    else, with fewer than two, the plates.
+    else, with fewer than two, the most plates any one gene was screened on (library plates of
+    different genes are no replicates of each other).
     """
     samples = wells[~wells["is_control"].astype(str).str.lower().isin(["true", "1", "yes"])]
     if "role" in samples.columns:
         samples = samples[samples["role"].astype(str) == "sample"]
-    return max(n_replicates(samples), int(samples["plate"].nunique()))
+    numbered = n_replicates(samples)
+    if numbered >= 2 or "gene" not in samples.columns:
+        return max(numbered, int(samples["plate"].nunique()))
+    plates_per_gene = samples.groupby("gene")["plate"].nunique()
+    return max(numbered, int(plates_per_gene.max()) if len(plates_per_gene) else 0)
 
 
 def _has_pairs(concordance: pd.DataFrame | None) -> bool:
