@@ -10,7 +10,9 @@ knockdown screen was imaged this way)::
 ``<plate>`` is everything before the last ``_``; the well is one or two letters
 and two digits; ``f`` is the field and ``d``/``o`` the channel, both 0-based in
 the name (fields become 1-based in the frame table; channels keep their name,
-``d0``). Cellomics names carry no time: every image is at ``time_h`` 0.
+``d0``). Cellomics names carry no time: every image is at ``time_h`` 0, unless the plate was
+saved one folder per scan with the same names (``Scan1/``, ``Scan2/``): those folders are time points
+``interval_h`` apart (:func:`read_cellomics`).
 
 Pixels: a ``.C01`` file is a 4-byte tag (the value 16) followed by a zlib
 stream; inflated, and a ``.DIB`` as it is, it holds a little-endian header of
@@ -35,6 +37,7 @@ from ferroscreen.errors import AcquisitionError, ImageReadError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
 from ferroscreen.io.naming import named_images, unnamed_note
+from ferroscreen.io.scan_interval import unstamped_interval
 
 #: Native Cellomics pixel files (zlib-compressed ``.c01``, raw ``.dib``).
 NATIVE_SUFFIXES = (".c01", ".dib")
@@ -178,7 +181,7 @@ def is_cellomics_name(name: str) -> bool:
     return NAME_RE.match(name) is not None
 
 
-def read_cellomics(root: str | Path) -> Acquisition:
+def read_cellomics(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read a folder (searched recursively) of Cellomics-named images.
 
     An image present as several files (a ``.C01`` and its exported ``.tif``) is
@@ -186,16 +189,22 @@ def read_cellomics(root: str | Path) -> Acquisition:
     that do not follow the naming (a typo, a ``(1)`` copy; thumbnails aside) are
     not read, and one note counts them and names up to 3.
 
+    A time-lapse saved one folder per scan with the same file names (``Scan1/``, ``Scan2/``: a
+    plate's file name in more than one folder) is read with each folder a time point, in the
+    folders' natural order (``Scan2`` before ``Scan10``), ``interval_h`` apart: the names carry
+    no time, so several such folders are refused without it
+    (:func:`~ferroscreen.io.scan_interval.unstamped_interval`); said in a note.
+
     Raises:
-        AcquisitionError: No file follows the naming convention.
+        AcquisitionError: No file follows the naming convention, or scan folders without ``interval_h``.
     """
     root = Path(root)
-    chosen: dict[tuple, dict] = {}
     skipped: list[tuple[str, str]] = []
     passed: list[str] = []  # earlier segment outputs passed over
     unnamed: list[Path] = []
+    found = []
     for p, m, well in named_images(root, NAME_RE, skipped, passed, unnamed):
-        record = {
+        found.append((p, {
             "plate": m["plate"],
             "well": well,
             "field": int(m["field"]) + 1,
@@ -203,8 +212,14 @@ def read_cellomics(root: str | Path) -> Acquisition:
             "z": 0,
             "time_h": 0.0,
             "path": str(p.resolve()),
-        }
-        key = (record["plate"], well, record["field"], record["channel"])
+        }))
+    if not found:
+        raise AcquisitionError(f"{root}: no Cellomics-named images (<plate>_<well>f<field>d<channel>.C01/.tif)")
+    notes = [*passed]
+    timed = _time_scan_folders(root, found, interval_h, notes)
+    chosen: dict[tuple, dict] = {}
+    for p, record in found:
+        key = (record["plate"], record["well"], record["field"], record["channel"], record["time_h"])
         other = chosen.get(key)
         if other is None:
             chosen[key] = record
@@ -213,11 +228,45 @@ def read_cellomics(root: str | Path) -> Acquisition:
         if rank < _PREFERENCE.index(Path(other["path"]).suffix.lower()):
             chosen[key], record = record, other
         skipped.append((record["path"], f"same plate, well, field and channel as {chosen[key]['path']}"))
-    if not chosen:
-        raise AcquisitionError(f"{root}: no Cellomics-named images (<plate>_<well>f<field>d<channel>.C01/.tif)")
-    notes = ["Cellomics names carry no time: every image is at 0 h", *passed]
+    if not timed:
+        notes.insert(0, "Cellomics names carry no time: every image is at 0 h")
     if unnamed:  # a typo or a "(1)" copy would be dropped unseen
         notes.append(unnamed_note(root, unnamed, "Cellomics <plate>_<well>f<field>d<channel>"))
     if skipped:
         notes.append(f"{len(skipped)} file(s) skipped (duplicates or bad well names; see skipped)")
     return Acquisition(root, "cellomics", make_frame_table(list(chosen.values())), skipped, notes)
+
+
+def _time_scan_folders(root: Path, found: list[tuple[Path, dict]], interval_h: float | None,
+                       notes: list[str]) -> bool:
+    """Set ``time_h`` of the records of plates saved one folder per scan (:func:`read_cellomics`); whether any was.
+
+    A plate's folders are scans when one of its file names (case aside) lies in more than one of them.
+
+    Raises:
+        NoScanInterval: Several scan folders and no ``interval_h``.
+    """
+    by_plate: dict[str, dict[Path, set[str]]] = {}
+    for p, r in found:
+        by_plate.setdefault(r["plate"], {}).setdefault(p.parent, set()).add(p.name.casefold())
+    timed = False
+    for plate, folders in sorted(by_plate.items()):
+        names = [n for held in folders.values() for n in held]
+        if len(folders) < 2 or len(set(names)) == len(names):
+            continue
+        order = sorted(folders, key=lambda f: _natural(f.relative_to(root).as_posix() if f != root else ""))
+        shown = ", ".join(f.name or str(f) for f in order[:3]) + (", …" if len(order) > 3 else "")
+        step = unstamped_interval(interval_h, len(order), plate, f"one folder per scan: {shown}")
+        at = {f: i * step for i, f in enumerate(order)}
+        for p, r in found:
+            if r["plate"] == plate:
+                r["time_h"] = at[p.parent]
+        notes.append(f"{plate}: {len(order)} folders with the same image names ({shown}) read as scans "
+                     f"{step:g} h apart (--interval-h), in name order")
+        timed = True
+    return timed
+
+
+def _natural(text: str) -> tuple:
+    """A sort key putting ``Scan2`` before ``Scan10``."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text) if t)

@@ -41,6 +41,7 @@ from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
 from ferroscreen.io.naming import named_images
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.plate.wells import rowcol_to_well
 
 __all__ = ["NAME_RE", "find_measurements", "is_cellvoyager_name", "read_cellvoyager"]
@@ -192,7 +193,7 @@ def _records_from_names(root: Path, skipped: list, notes: list[str]) -> list[dic
     return records
 
 
-def _set_times(records: list[dict], interval_h: float, notes: list[str]) -> None:
+def _set_times(records: list[dict], interval_h: float | None, notes: list[str]) -> None:
     """``time_h`` per plate, timeline and time point: its earliest image, hours after the plate's first image."""
     by_plate: dict[str, list[dict]] = {}
     for r in records:
@@ -208,14 +209,17 @@ def _set_times(records: list[dict], interval_h: float, notes: list[str]) -> None
             for r in recs:
                 r["time_h"] = start[(r["timeline"], r["timepoint"])] / 3600
         else:
-            notes.append(f"{plate}: no image times: time point T is at (T - 1) x {interval_h:g} h (--interval-h)")
+            points = {(r["timeline"], r["timepoint"]) for r in recs}
+            step = unstamped_interval(interval_h, len(points), plate, "time points T of the file names")
+            if len(points) > 1:
+                notes.append(f"{plate}: no image times: time point T is at (T - 1) x {step:g} h (--interval-h)")
             for r in recs:
-                r["time_h"] = (r["timepoint"] - 1) * interval_h
+                r["time_h"] = (r["timepoint"] - 1) * step
         for r in recs:
             del r["when"], r["timepoint"], r["timeline"]  # timelines imaging one site interleave in time
 
 
-def read_cellvoyager(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_cellvoyager(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read a CellVoyager/CQ1 measurement folder, a folder of them, or its ``MeasurementData.mlf``.
 
     Each measurement folder is one plate, named by the folder (folders of the

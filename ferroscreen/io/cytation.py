@@ -21,7 +21,8 @@ stamped ones is placed by the plate's own interval, or by its run folder's date
 stamp when no scan of its folder has a stamp (:func:`~ferroscreen.io.scan_stamps.place_unstamped`; named in
 ``notes``). A plate without any stamp is timed by its run folders' date stamps
 plus ``(timepoint - 1) x interval_h``, else ``(timepoint - 1) x interval_h``
-(noted, with the reason).
+(noted, with the reason); without ``interval_h`` such a plate of several scans is refused where the
+interval would place one (:func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
 from ferroscreen.io.naming import named_images
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.io.scan_stamps import interval_how, place_unstamped, placed_note, scan_stamps, stamped_step
 
 NAME_RE = re.compile(
@@ -76,15 +78,17 @@ def tiff_datetime(path: Path) -> datetime | None:
         return None
 
 
-def read_cytation(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_cytation(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read a folder (searched recursively) of Gen5 image exports.
 
     Args:
         root: A plate run folder, or a folder holding several.
-        interval_h: Hours between kinetic timepoints when the TIFFs carry no ``DateTime``.
+        interval_h: Hours between kinetic timepoints when the TIFFs carry no ``DateTime`` (``None``: not
+            given; :func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     Raises:
-        AcquisitionError: No file follows the Gen5 naming.
+        AcquisitionError: No file follows the Gen5 naming, or scans without a stamp need ``interval_h``
+            and it is not given.
     """
     root = Path(root)
     records, skipped, notes = [], [], []
@@ -121,28 +125,36 @@ def read_cytation(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     return Acquisition(root, "cytation", make_frame_table(records), skipped, notes)
 
 
-def _scan_hours(plate: str, scans: dict[tuple[str, int], list[str]], interval_h: float, notes: list[str]) -> dict:
+def _scan_hours(plate: str, scans: dict[tuple[str, int], list[str]], interval_h: float | None, notes: list[str]
+                ) -> dict:
     """Hours of each ``(run folder, timepoint)`` scan of ``plate`` (the module docstring's rule); notes appended."""
     stamps, why = scan_stamps(scans, tiff_datetime, "DateTime tag")
     folder_times = {f: _folder_time(f) for f, _ in scans}
     first = why[min(why)] if why else ""
     if not stamps and all(folder_times.values()):
         t0 = min(folder_times.values())
-        notes.append(f"{plate}: times from the run folders' date stamps (+ (timepoint - 1) x {interval_h} h): "
-                     f"no DateTime read from its TIFFs ({first})")
-        return {(f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * interval_h for f, t in scans}
+        kinetic = any(t != 1 for _, t in scans)  # timepoints within a run folder: placed by the interval
+        step = unstamped_interval(interval_h, len(scans), plate, _timepoints(scans), needed=kinetic and len(scans) > 1)
+        plus = f" (+ (timepoint - 1) x {step} h)" if kinetic else ""
+        notes.append(f"{plate}: times from the run folders' date stamps{plus}: no DateTime read from its TIFFs "
+                     f"({first})")
+        return {(f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * step for f, t in scans}
     if not stamps:
-        notes.append(f"{plate}: no DateTime read from the TIFFs ({first}): time_h = (timepoint - 1) x {interval_h} h")
-        return {(f, t): (t - 1) * interval_h for f, t in scans}
+        step = unstamped_interval(interval_h, len(scans), plate, _timepoints(scans))
+        if len(scans) > 1:
+            notes.append(f"{plate}: no DateTime read from the TIFFs ({first}): time_h = (timepoint - 1) x {step} h")
+        return {(f, t): (t - 1) * step for f, t in scans}
     t0 = min(stamps.values())
     hours = {k: (s - t0).total_seconds() / 3600 for k, s in stamps.items()}
     if not why:
         return hours
     own = stamped_step(hours, index=lambda k: k[1], group=lambda k: k[0])
-    step = own if own is not None else interval_h
     stamped_folders = {f for f, _ in stamps}
-    by_folder = {(f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * step
-                 for f, t in why if f not in stamped_folders and folder_times[f]}
+    dated = {k for k in why if k[0] not in stamped_folders and folder_times[k[0]]}  # placed by their folder's date
+    step = own if own is not None else unstamped_interval(
+        interval_h, len(why), plate, f"{_timepoints(why)}; its stamped scans give no interval",
+        needed=any(t != 1 for _, t in dated) or len(dated) < len(why))
+    by_folder = {(f, t): (folder_times[f] - t0).total_seconds() / 3600 + (t - 1) * step for f, t in dated}
     out = place_unstamped(hours, [k for k in why if k not in by_folder], step, index=lambda k: k[1],
                           group=lambda k: k[0], fixed=by_folder)
     several = len({f for f, _ in scans}) > 1
@@ -158,3 +170,11 @@ def _scan_hours(plate: str, scans: dict[tuple[str, int], list[str]], interval_h:
         notes.append(placed_note(plate, {k: w for k, w in why.items() if k not in by_folder}, out, label,
                                  interval_how(step, own is not None, "timepoint")))
     return out
+
+
+def _timepoints(scans) -> str:
+    """The kinetic timepoints of ``(run folder, timepoint)`` scans in a few words (``timepoints 1-3``)."""
+    ts = sorted({t for _, t in scans})
+    if ts == list(range(ts[0], ts[-1] + 1)):
+        return f"timepoints {ts[0]}-{ts[-1]}" if len(ts) > 1 else f"timepoint {ts[0]}"
+    return "timepoints " + ", ".join(map(str, ts[:3])) + (", …" if len(ts) > 3 else "")

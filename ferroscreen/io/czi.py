@@ -34,6 +34,7 @@ from ferroscreen.errors import AcquisitionError, ImageReadError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
 from ferroscreen.io.ometiff import well_from_name
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.plate.wells import normalize_well
 
 __all__ = ["FRAME_RE", "czi_frame_path", "find_czi_files", "read_czi", "read_czi_plane", "time_stamps"]
@@ -171,12 +172,14 @@ def _planes(reader) -> set[tuple[int, int, int, int]]:
     return found
 
 
-def read_czi(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_czi(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read Zeiss CZI files (one, or a folder of them) as an acquisition.
 
     Args:
         root: A ``.czi`` file or a folder holding some.
         interval_h: Hours between time points when the file says nothing of time.
+            ``None``: not given (several such scans are refused,
+            :func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     Raises:
         AcquisitionError: No ``.czi`` file, pylibCZIrw missing, or no scene in a well (the first reason).
@@ -237,9 +240,10 @@ def read_czi(root: str | Path, interval_h: float = 1.0) -> Acquisition:
                     notes.append(f"{plate}: no time stamps in the file: time_h = T x the experiment's interval "
                                  f"({step / 3600:g} h)")
             else:
-                hours = {t: t * interval_h for t in range(n_t)}
+                step = unstamped_interval(interval_h, n_t, plate, "no times in the file")
+                hours = {t: t * step for t in range(n_t)}
                 if n_t > 1:
-                    notes.append(f"{plate}: no times in the file: time_h = T x {interval_h:g} h")
+                    notes.append(f"{plate}: no times in the file: time_h = T x {step:g} h")
         for s, t, c, z in sorted(planes):
             if s not in field_of:
                 continue

@@ -24,9 +24,10 @@ from ferroscreen.io.incucyte import (
 from ferroscreen.io.ometiff import is_ome_name, read_ometiff
 from ferroscreen.io.omezarr import find_plates, read_omezarr
 from ferroscreen.io.pattern import read_pattern
+from ferroscreen.io.scan_interval import NoScanInterval
 from ferroscreen.io.scanr import is_scanr_name, read_scanr
 from ferroscreen.io.segment_outputs import walk_tree
-from ferroscreen.io.temporary_files import is_input_name, is_temporary_name
+from ferroscreen.io.temporary_files import is_input_name
 
 FORMATS = (
     "incucyte", "incucyte_archive", "harmony", "imagexpress", "cellomics", "cytation", "cellvoyager", "scanr",
@@ -75,7 +76,7 @@ def detect_format(root: Path) -> str:
     for n, p in enumerate(_tree_entries(root)):
         if n > 20000:
             break
-        if is_temporary_name(p.name):  # a copy in progress names no layout
+        if not is_input_name(p.name):  # a copy in progress, a hidden macOS ._ fork: no layout's
             continue
         if is_ome_name(p.name):
             return "ometiff"
@@ -113,16 +114,36 @@ def _tree_entries(root: Path) -> Iterator[Path]:
         yield from (here / name for name in sorted([*dirnames, *filenames]))
 
 
+#: The time unit of a ``pattern:REGEX`` format other than hours, as a regex comment before the regex
+#: (:func:`pattern_format`): every caller that compiles the regex still can.
+_TIME_UNIT_COMMENT = re.compile(r"\(\?#time-unit=(\w+)\)")
+
+
+def pattern_format(pattern: str, time_unit: str = "h") -> str:
+    """The format :func:`open_acquisition` takes for ``--pattern REGEX`` (and ``--time-unit``): ``pattern:REGEX``.
+
+    A ``time_unit`` other than ``h`` (of the pattern's ``time`` group) travels as a regex comment
+    before the regex (``pattern:(?#time-unit=min)REGEX``), so that the format alone (a score store
+    records it) reads the plate again as it was read.
+    """
+    return f"pattern:{'' if time_unit == 'h' else f'(?#time-unit={time_unit})'}{pattern}"
+
+
 def open_acquisition(
     root: str | Path,
     fmt: str | None = None,
     pattern: str | None = None,
     time_unit: str = "h",
-    interval_h: float = 1.0,
+    interval_h: float | None = None,
 ) -> Acquisition:
     """Open an acquisition, detecting its format unless ``fmt`` is given.
 
-    ``fmt`` ``pattern:REGEX`` is the generic reader with that pattern (as ``pattern`` gives it).
+    ``fmt`` ``pattern:REGEX`` is the generic reader with that pattern (as ``pattern`` gives it), its
+    time unit in a leading ``(?#time-unit=min)`` when not hours (:func:`pattern_format`).
+
+    ``interval_h`` is the hours between scans that carry no time stamp (``None`` or NaN: not given);
+    a plate of several such scans is refused without it
+    (:func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     A folder written by ``ferroscreen simulate`` (images under ``images/``) is
     opened as its IncuCyte export.
@@ -133,12 +154,15 @@ def open_acquisition(
     missing a channel, are counted in a note (:func:`~ferroscreen.io.acquisition.missing_sites_note`).
 
     Raises:
-        AcquisitionError: Unknown format name, nothing recognisable, or the
-            chosen reader finds no frames.
+        AcquisitionError: Unknown format name, nothing recognisable, the
+            chosen reader finds no frames, or a plate of several scans without time stamps and no
+            ``interval_h`` (one line: the folder, the plate, the count, ``give --interval-h H, ...``).
     """
     root = Path(root)
     if fmt is not None and fmt.startswith("pattern:"):  # the CLI's --pattern travels inside the format
         fmt, pattern = "pattern", fmt[len("pattern:"):]
+        if unit := _TIME_UNIT_COMMENT.match(pattern):
+            time_unit, pattern = unit[1], pattern[unit.end():]
     if fmt is None and pattern is not None:
         fmt = "pattern"
     if fmt is None:
@@ -147,7 +171,10 @@ def open_acquisition(
         raise AcquisitionError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
     if not root.exists():
         raise AcquisitionError(f"{root}: no such file or folder")
-    acq = _read(root, fmt, pattern, time_unit, interval_h)
+    try:
+        acq = _read(root, fmt, pattern, time_unit, interval_h)
+    except NoScanInterval as exc:
+        raise NoScanInterval(f"{root}: {exc}") from None
     if fmt not in ("ometiff", "czi", "omezarr"):
         from ferroscreen.io.tiff_stacks import expand_tiff_stacks
 
@@ -159,7 +186,7 @@ def open_acquisition(
     return acq
 
 
-def _read(root: Path, fmt: str, pattern: str | None, time_unit: str, interval_h: float) -> Acquisition:
+def _read(root: Path, fmt: str, pattern: str | None, time_unit: str, interval_h: float | None) -> Acquisition:
     """The acquisition at ``root`` as the reader of ``fmt`` (one of :data:`FORMATS`) reads it."""
     if fmt == "incucyte":
         return read_incucyte_export(root)
@@ -170,7 +197,7 @@ def _read(root: Path, fmt: str, pattern: str | None, time_unit: str, interval_h:
     if fmt == "imagexpress":
         return read_imagexpress(root, interval_h=interval_h)
     if fmt == "cellomics":
-        return read_cellomics(root)
+        return read_cellomics(root, interval_h=interval_h)
     if fmt == "cytation":
         return read_cytation(root, interval_h=interval_h)
     if fmt == "cellvoyager":
@@ -239,23 +266,51 @@ def layout_beside(root: Path) -> tuple[Path | None, str]:
     else its one ``*.PlateMap`` (several plate maps name none); see :data:`LAYOUT_BESIDE`. Where the folder
     holds more than one of these names (``layout.csv`` and ``layout.xlsx``, ``layout.csv`` and ``Layout.csv``),
     the note names the one used and those not read (else it is ``""``): a caller that reads the layout says it.
+
+    A folder of Harmony measurement folders (``root`` above ``<plate>__<date>-Measurement 1/``) with none
+    takes its measurement's own, as giving the measurement folder would; of several measurements each
+    with its own, none is taken and the note says so (one line: pass ``--layout``).
     """
     for folder in (root, root.parent):
-        try:
-            names = [p.name for p in folder.iterdir()]
-        except OSError:  # no folder (an acquisition that is one file names its folder as the parent)
-            continue
-        found = sorted((folder / n for n in names if n.lower() in LAYOUT_NAMES and (folder / n).is_file()),
-                       key=lambda p: (LAYOUT_NAMES.index(p.name.lower()), p.name != p.name.lower(), p.name))
-        if found:
-            others = ", ".join(p.name for p in found[1:])
-            note = (f"{folder}: {found[0].name} is the layout of {root.name}; {others} beside it is not read (pass "
-                    f"--layout to use another)") if others else ""
-            return found[0], note
-        maps = [folder / n for n in sorted(names) if n.lower().endswith(".platemap") and (folder / n).is_file()]
-        if len(maps) == 1:
-            return maps[0], ""
+        found, note = _folder_layout(folder, root)
+        if found is not None:
+            return found, note
+    measurements = _measurement_folders(root)
+    own = [(m, *_folder_layout(m, m)) for m in measurements]
+    own = [(m, found, note) for m, found, note in own if found is not None]
+    if len(own) == 1 and len(measurements) == 1:
+        return own[0][1], own[0][2]
+    if own:
+        named = ", ".join(found.relative_to(root).as_posix() for _, found, _ in own[:3])
+        return None, (f"{root}: no layout found beside it; its {len(measurements)} measurements' own layouts "
+                      f"({named}{', …' if len(own) > 3 else ''}) are not read: pass --layout")
     return None, ""
+
+
+def _folder_layout(folder: Path, root: Path) -> tuple[Path | None, str]:
+    """The layout file of one folder (:func:`layout_beside`'s rule) and its note; ``(None, "")`` for none."""
+    try:
+        names = [p.name for p in folder.iterdir()]
+    except OSError:  # no folder (an acquisition that is one file names its folder as the parent)
+        return None, ""
+    found = sorted((folder / n for n in names if n.lower() in LAYOUT_NAMES and (folder / n).is_file()),
+                   key=lambda p: (LAYOUT_NAMES.index(p.name.lower()), p.name != p.name.lower(), p.name))
+    if found:
+        others = ", ".join(p.name for p in found[1:])
+        note = (f"{folder}: {found[0].name} is the layout of {root.name}; {others} beside it is not read (pass "
+                f"--layout to use another)") if others else ""
+        return found[0], note
+    maps = [folder / n for n in sorted(names) if n.lower().endswith(".platemap") and (folder / n).is_file()]
+    return (maps[0], "") if len(maps) == 1 else (None, "")
+
+
+def _measurement_folders(root: Path) -> list[Path]:
+    """The Harmony export folders one level down in the folder ``root`` (none when ``root`` is one itself)."""
+    from ferroscreen.io.harmony import export_folder, find_harmony_index
+
+    if not root.is_dir() or find_harmony_index(root) is not None:
+        return []
+    return [export_folder(i) for i in find_harmony_indexes(root)]
 
 
 def find_layout_beside(root: Path) -> Path | None:
@@ -355,6 +410,7 @@ _NUMBERED_TOKENS = (  # (regex over a token after the well, the pattern group it
     (re.compile(r"(?i)(s|f|fld|field|site|p|pos)(\d+)"), "field"),
     (re.compile(r"(?i)(t|tp|time)(\d+)"), "timepoint"),
     (re.compile(r"(?i)(z)(\d+)"), "z"),
+    (re.compile(r"(?i)()(\d+)(min|h|s)"), "time"),  # a time and its unit after it (0240min, 4h): --time-unit
     (re.compile(r"()(\d+)"), "field"),  # a bare number after the well (B2-3.tif): its field
 )
 
@@ -367,8 +423,9 @@ def well_pattern_hint(files: list[Path]) -> str | None:
     wells over the names (a plate ``P5`` before the well names one). It takes more than half the names,
     and at least two wells, for the note; the example pattern is built from the first such name (the
     part before the well as the plate unless each name has its own; ``s1``/``f1``/``site1`` or a bare
-    number a field, ``t1`` a time point, ``z1`` a plane, a part after the well that differs between
-    names a channel) and the note says how many of the names it matches.
+    number a field, ``t1`` a time point, ``0240min``/``4h``/``30s`` a time in that unit (the note adds
+    ``--time-unit``), ``z1`` a plane, a part after the well that differs between names a channel) and the
+    note says how many of the names it matches.
 
     Returns:
         The note, or ``None``.
@@ -400,6 +457,7 @@ def well_pattern_hint(files: list[Path]) -> str | None:
     two_letters = any(len(p[a].rstrip("0123456789")) == 2 for _, p, a in split)  # 1536-well rows AA-AF
     rx += r"(?P<well>A?[A-P]\d{1,2})" if two_letters else r"(?P<well>[A-P]\d{1,2})"
     used = {"well", "plate"}
+    unit = "h"  # of a time group
     for i in range(at + 1, len(parts)):
         part = parts[i]
         if i % 2:  # a separator
@@ -408,8 +466,11 @@ def well_pattern_hint(files: list[Path]) -> str | None:
         values = {p[i - at + a] for _, p, a in split if i - at + a < len(p)}
         for token, group in _NUMBERED_TOKENS:
             m = token.fullmatch(part)
-            if m and group not in used:
+            if m and group not in used and not {group, *used} >= {"time", "timepoint"}:
                 rx += re.escape(m[1]) + rf"(?P<{group}>\d+)"
+                if group == "time":
+                    rx += re.escape(m[3])
+                    unit = m[3].lower()
                 used.add(group)
                 break
         else:
@@ -430,6 +491,7 @@ def well_pattern_hint(files: list[Path]) -> str | None:
     fits = sum(1 for f in files if f.suffix.lower() in pattern_suffixes and compiled.fullmatch(Path(f).name))
     if not fits:
         return None
+    time_unit = f" --time-unit {unit}" if unit != "h" else ""
     return (f"{len(split)} of {len(files)} image names carry a well id ({example.name}: well "
             f"{normalize_well(parts[at])}), but a folder of images is read without plates or wells (no wells.csv); "
-            f"to read it as a plate give --pattern '{rx}' (it matches {fits} of the {len(files)})")
+            f"to read it as a plate give --pattern '{rx}'{time_unit} (it matches {fits} of the {len(files)})")

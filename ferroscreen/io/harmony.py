@@ -9,7 +9,8 @@ plate's first image, each timepoint at its earliest image: from ``AbsTime`` when
 every timepoint has an image with one, else from ``MeasurementTimeOffset`` when
 every timepoint has an image with one (images without the time chosen are noted;
 their timepoint's other images time it); else ``(TimepointID - 1) x interval_h``
-(the plate's first timepoint at 0 h; noted, saying why). An ``<Image>`` without
+(the plate's first timepoint at 0 h; noted, saying why; refused without ``interval_h`` for more than one
+timepoint: :func:`~ferroscreen.io.scan_interval.unstamped_interval`). An ``<Image>`` without
 a ``URL`` is listed as skipped. The plate is named as :func:`_plate_name` says.
 Channels are told apart by ``ChannelID``: a channel renamed during the measurement keeps the name
 of its first timepoint (noted). A folder of export folders is read one level down
@@ -26,6 +27,7 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.plate.layout import UNNAMED_PLATE
 from ferroscreen.plate.wells import rowcol_to_well
 
@@ -70,8 +72,13 @@ def _seconds(text: str) -> float | None:
         return None
 
 
-def _timepoint_seconds(records: list[dict], interval_h: float, notes: list[str]) -> dict[int, float]:
+def _timepoint_seconds(records: list[dict], interval_h: float | None, notes: list[str], plate: str = ""
+                       ) -> dict[int, float]:
     """Seconds from the plate's first image to each timepoint's earliest (the module docstring's rule); notes appended.
+
+    Raises:
+        NoScanInterval: Several timepoints without image times and no ``interval_h``
+            (:func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     ``records`` hold ``timepoint``, ``abs`` (a datetime or ``None``), ``offset_s`` (or ``None``) and ``path``.
     """
@@ -104,8 +111,10 @@ def _timepoint_seconds(records: list[dict], interval_h: float, notes: list[str])
         why = "no image times in the index"
     else:
         why = f"image times do not cover every timepoint ({'; '.join(gaps)})"
-    notes.append(f"{why}: time_h = (TimepointID - {base}) x {interval_h:g} h (--interval-h)")
-    return {t: (t - base) * interval_h * 3600 for t in tps}
+    step = unstamped_interval(interval_h, len(tps), plate, f"{why}; TimepointID {min(tps)}-{max(tps)}")
+    if len(tps) > 1:
+        notes.append(f"{why}: time_h = (TimepointID - {base}) x {step:g} h (--interval-h)")
+    return {t: (t - base) * step * 3600 for t in tps}
 
 
 def _name_channels_by_id(records: list[dict], notes: list[str]) -> None:
@@ -149,7 +158,7 @@ def _plate_name(xml_root: ET.Element, index: Path) -> str:
         return plate_id
     if name:
         return name
-    folder = _export_folder(index).name
+    folder = export_folder(index).name
     return folder.split("__")[0].strip() if "__" in folder and folder.split("__")[0].strip() else UNNAMED_PLATE
 
 
@@ -168,12 +177,12 @@ def find_harmony_indexes(root: Path) -> list[Path]:
     return [i for i in map(find_harmony_index, subs) if i is not None]
 
 
-def _export_folder(index: Path) -> Path:
+def export_folder(index: Path) -> Path:
     """The export folder of an index (the folder above ``Images/``)."""
     return index.parent.parent if index.parent.name.lower() == "images" else index.parent
 
 
-def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_harmony(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read a Harmony export from its folder or its ``Index.idx.xml``, or the exports in a folder of them.
 
     Each export (measurement) is one plate; measurements one level down (:func:`find_harmony_indexes`)
@@ -181,7 +190,8 @@ def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
 
     Args:
         root: The export folder, its ``Images/`` folder, the index file, or a folder of export folders.
-        interval_h: Hours between timepoints when the index gives no image times.
+        interval_h: Hours between timepoints when the index gives no image times (``None``: not given;
+            several such timepoints are then refused, :func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     Raises:
         AcquisitionError: If the index is missing or malformed, or two measurements one level down
@@ -201,7 +211,7 @@ def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         plate = got[0]["plate"]
         if plate in plates:
             raise AcquisitionError(f"{root}: two Harmony measurements of plate {plate}: "
-                                   f"'{_export_folder(plates[plate]).name}' and '{_export_folder(index).name}'; "
+                                   f"'{export_folder(plates[plate]).name}' and '{export_folder(index).name}'; "
                                    "give the folder of one of them")
         plates[plate] = index
         records += got
@@ -210,7 +220,7 @@ def read_harmony(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     return Acquisition(root, "harmony", make_frame_table(records), skipped, notes)
 
 
-def _read_index(index: Path, interval_h: float) -> tuple[list[dict], list[tuple[str, str]], list[str]]:
+def _read_index(index: Path, interval_h: float | None) -> tuple[list[dict], list[tuple[str, str]], list[str]]:
     """Frame records (with ``time_h``), skipped entries and notes of one Harmony index.
 
     Raises:
@@ -252,7 +262,7 @@ def _read_index(index: Path, interval_h: float) -> tuple[list[dict], list[tuple[
     if not records:
         raise AcquisitionError(f"{index}: no usable <Image> entries")
     _name_channels_by_id(records, notes)
-    by_tp = _timepoint_seconds(records, interval_h, notes)
+    by_tp = _timepoint_seconds(records, interval_h, notes, plate_id)
     for r in records:
         del r["abs"], r["offset_s"], r["channel_id"]
         r["time_h"] = by_tp[r.pop("timepoint")] / 3600

@@ -23,7 +23,9 @@ Times are hours since the plate's own first timepoint (each plate of a folder ha
 MetaMorph ``acquisition-time-local`` tag of each timepoint's first image, or, when that image cannot be
 read (a copy in progress), the first of its images that can (:func:`~ferroscreen.io.scan_stamps.scan_stamps`).
 A timepoint without a readable stamp among stamped ones is placed by the plate's own interval (named in
-``notes``); a plate without any stamp is timed ``(t - 1) × interval_h`` (noted, with the reason).
+``notes``); a plate without any stamp is timed ``(t - 1) × interval_h`` (noted, with the reason), and
+refused when ``interval_h`` is not given and it has more than one timepoint
+(:func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from pathlib import Path
 from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.io.scan_stamps import scan_stamps, timepoint_hours
 from ferroscreen.io.segment_outputs import input_paths
+from ferroscreen.io.temporary_files import is_input_name
 from ferroscreen.plate.wells import normalize_well
 
 _NAME_RE = re.compile(
@@ -78,7 +82,7 @@ def is_single_site_folder(folder: Path) -> bool:
     tiffs = matched = 0
     try:
         for p in folder.iterdir():
-            if p.suffix.lower() not in (".tif", ".tiff") or "_thumb" in p.name.lower():
+            if p.suffix.lower() not in (".tif", ".tiff") or "_thumb" in p.name.lower() or not is_input_name(p.name):
                 continue
             tiffs += 1
             if is_single_site_name(p.name):
@@ -155,8 +159,8 @@ def is_imagexpress(root: Path) -> bool:
     if not root.is_dir():
         return False
     return any(_TP_RE.match(p.name) for p in root.iterdir() if p.is_dir()) or any(
-        root.glob("*.HTD")
-    ) or any(root.glob("*.htd")) or is_single_site_folder(root)
+        is_input_name(p.name) for p in root.glob("*.[Hh][Tt][Dd]")
+    ) or is_single_site_folder(root)
 
 
 def _tiff_time(path: Path) -> datetime | None:
@@ -175,15 +179,17 @@ def _tiff_time(path: Path) -> datetime | None:
         return None
 
 
-def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_imagexpress(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read an ImageXpress export folder.
 
     Args:
         root: The plate folder holding ``TimePoint_<t>`` folders (or the images directly).
-        interval_h: Hours between timepoints when the TIFFs carry no acquisition time.
+        interval_h: Hours between timepoints when the TIFFs carry no acquisition time (``None``: not
+            given; :func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     Raises:
-        AcquisitionError: If no ImageXpress image is found.
+        AcquisitionError: If no ImageXpress image is found, or a plate of several timepoints has no
+            time stamps and ``interval_h`` is not given.
     """
     root = Path(root)
     records, skipped, notes = [], [], []
@@ -224,7 +230,9 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
         )
     if not records:
         raise AcquisitionError(
-            f"{root}: no ImageXpress images found (expected TimePoint_<t>/<plate>_<A01>_s1_w1.TIF)"
+            f"{root}: no ImageXpress images found (expected TimePoint_<t>/<plate>_<A01>_s1_w1.TIF); "
+            "use --format pattern --pattern REGEX for other layouts (a '/' in it matches the path under the folder, "
+            "e.g. 'TimePoint_(?P<timepoint>\\d+)/(?P<well>[A-P]\\d{1,2})_.*\\.tif' with --interval-h)"
         )
     waves, wave_notes = _plate_wave_names(root, walk.paths, records)
     notes += wave_notes
@@ -249,12 +257,23 @@ def read_imagexpress(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     return Acquisition(root, "imagexpress", make_frame_table(records), skipped, notes)
 
 
-def _scan_hours(plate: str, scans: dict[int, list[str]], interval_h: float, notes: list[str]) -> dict[int, float]:
+def _scan_hours(plate: str, scans: dict[int, list[str]], interval_h: float | None, notes: list[str]
+                ) -> dict[int, float]:
     """Hours of each ``TimePoint_<t>`` of ``plate`` from its own first (the module docstring's rule); notes appended."""
     stamps, why = scan_stamps(scans, _tiff_time, "MetaSeries acquisition-time-local")
     if not stamps:
         t = min(why)
-        notes.append(f"{plate}: no acquisition time read from the TIFFs (TimePoint_{t}: {why[t]}): "
-                     f"time_h = (TimePoint - 1) × {interval_h} h")
-        return {t: (t - 1) * interval_h for t in scans}
+        step = unstamped_interval(interval_h, len(scans), plate, _timepoints(scans))
+        if len(scans) > 1:
+            notes.append(f"{plate}: no acquisition time read from the TIFFs (TimePoint_{t}: {why[t]}): "
+                         f"time_h = (TimePoint - 1) × {step} h")
+        return {s: (s - 1) * step for s in scans}
     return timepoint_hours(plate, stamps, why, interval_h, notes, lambda t: f"TimePoint_{t}", "TimePoint")
+
+
+def _timepoints(scans: dict[int, list[str]]) -> str:
+    """The ``TimePoint_`` folders of ``scans`` in a few words (``TimePoint_1-3``, ``TimePoint_1, 4``)."""
+    ts = sorted(scans)
+    if ts == list(range(ts[0], ts[-1] + 1)):
+        return f"TimePoint_{ts[0]}-{ts[-1]}"
+    return "TimePoint_" + ", ".join(map(str, ts[:3])) + (", …" if len(ts) > 3 else "")

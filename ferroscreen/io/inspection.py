@@ -147,7 +147,7 @@ def _is_platemap_xml(path: Path) -> bool:
 
 
 def inspect_path(
-    path: Path, layout: Path | list[Path] | None = None, fmt: str | None = None, interval_h: float = 1.0
+    path: Path, layout: Path | list[Path] | None = None, fmt: str | None = None, interval_h: float | None = None
 ) -> dict:
     """Describe ``path`` as a JSON-ready dict.
 
@@ -175,7 +175,7 @@ def inspect_path(
     return strict_json_value(_inspect(path, layout, fmt, interval_h))
 
 
-def _inspect(path: Path, layout: Path | list[Path] | None, fmt: str | None, interval_h: float) -> dict:
+def _inspect(path: Path, layout: Path | list[Path] | None, fmt: str | None, interval_h: float | None) -> dict:
     """:func:`inspect_path`'s description, before :func:`~ferroscreen.json_output.strict_json_value`."""
     path = Path(path)
     if not path.exists():

@@ -46,6 +46,7 @@ from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table, page_frame_path, tiff_problem
 from ferroscreen.io.ome_xml import OmeDocument, OmeImage, OmePlane, parse_ome_xml
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.plate.wells import normalize_well, rowcol_to_well
 
 __all__ = ["OME_SUFFIXES", "find_ome_files", "is_ome_acquisition", "is_ome_name", "read_ometiff", "well_from_name"]
@@ -295,12 +296,14 @@ def _site(source: Path, image: OmeImage, doc: OmeDocument, holder: Path | None =
                     + " and the OME-XML has no HCS plate")
 
 
-def read_ometiff(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_ometiff(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read OME-TIFF files (a folder of them, one file, or a companion file) as an acquisition.
 
     Args:
         root: The folder, a data file or a ``.companion.ome`` file.
         interval_h: Hours between scans when the OME-XML carries no times.
+            ``None``: not given (several such scans are refused,
+            :func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     Raises:
         AcquisitionError: No OME-TIFF file, or none of their images lies in a well (the first reason).
@@ -479,7 +482,7 @@ def _experiment_start(records: list[dict]) -> float | None:
     return t0 if votes and sum(votes) > len(votes) / 2 else None
 
 
-def _scan_hours(records: list[dict], plate: str, interval_h: float, notes: list[str]) -> dict:
+def _scan_hours(records: list[dict], plate: str, interval_h: float | None, notes: list[str]) -> dict:
     """Hours from the plate's first scan for each scan key (see the module docstring)."""
     scans = sorted({r["scan"] for r in records})
     if all(r["start"] is not None for r in records):
@@ -495,9 +498,10 @@ def _scan_hours(records: list[dict], plate: str, interval_h: float, notes: list[
             first[r["scan"]] = min(first.get(r["scan"], r["delta"]), r["delta"])
         how = "DeltaT / TimeIncrement (no start times)"
     else:
+        step = unstamped_interval(interval_h, len(scans), plate, "no times in the OME-XML")
         if len(scans) > 1:
-            notes.append(f"{plate}: no times in the OME-XML: scans are {interval_h:g} h apart")
-        return {s: i * interval_h for i, s in enumerate(scans)}
+            notes.append(f"{plate}: no times in the OME-XML: scans are {step:g} h apart")
+        return {s: i * step for i, s in enumerate(scans)}
     t0 = min(first.values())
     if len(scans) > 1:
         notes.append(f"{plate}: times from the OME-XML {how}")

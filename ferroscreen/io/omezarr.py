@@ -42,6 +42,7 @@ import numpy as np
 from ferroscreen.errors import AcquisitionError, ImageReadError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.plate.wells import normalize_well, rowcol_to_well
 
 #: A frame path of this reader: the field group, then the plane's indices.
@@ -269,7 +270,7 @@ def _id_order(a) -> tuple:
     return (0, a, "") if isinstance(a, int) else (1, 0, str(a))
 
 
-def _acquisition_offsets(plate: dict, used: list, interval_h: float, plate_dir: Path, notes: list[str]) -> dict:
+def _acquisition_offsets(plate: dict, used: list, interval_h: float | None, plate_dir: Path, notes: list[str]) -> dict:
     """Hours from the plate's first acquisition to each acquisition id in ``used``."""
     ids = sorted({a for a in used if a is not None}, key=_id_order)
     if len(ids) <= 1:
@@ -278,11 +279,12 @@ def _acquisition_offsets(plate: dict, used: list, interval_h: float, plate_dir: 
     if all(isinstance(starts.get(a), (int, float)) for a in ids):
         first = min(starts[a] for a in ids)
         return {a: (starts[a] - first) / 3.6e6 if a is not None else 0.0 for a in used}
+    step = unstamped_interval(interval_h, len(ids), plate_dir.name, "acquisitions without start times")
     notes.append(
-        f"{plate_dir.name}: {len(ids)} acquisitions without start times; taken as scans {interval_h:g} h apart "
+        f"{plate_dir.name}: {len(ids)} acquisitions without start times; taken as scans {step:g} h apart "
         "in id order (set --interval-h)"
     )
-    return {a: ids.index(a) * interval_h if a is not None else 0.0 for a in used}
+    return {a: ids.index(a) * step if a is not None else 0.0 for a in used}
 
 
 def _folder_name(plate_dir: Path) -> str:
@@ -294,7 +296,7 @@ def _plate_name(plate_dir: Path) -> str:
     return str(ome_attributes(plate_dir)["plate"].get("name") or "").strip() or _folder_name(plate_dir)
 
 
-def _plate_frames(plate_dir: Path, name: str, interval_h: float, notes: list[str], skipped: list) -> list[dict]:
+def _plate_frames(plate_dir: Path, name: str, interval_h: float | None, notes: list[str], skipped: list) -> list[dict]:
     plate = ome_attributes(plate_dir)["plate"]
     wells = plate.get("wells") or []
     if not wells:
@@ -331,7 +333,9 @@ def _plate_frames(plate_dir: Path, name: str, interval_h: float, notes: list[str
                     unknown.add(fld.time_unit)
                 else:
                     untimed = True
-            step = fld.time_scale if fld.time_scale is not None else interval_h
+            step = fld.time_scale if fld.time_scale is not None else unstamped_interval(
+                interval_h, n["t"], plate_dir.name,
+                f"a time axis {'in unknown unit ' + repr(fld.time_unit) if fld.time_unit else 'without a unit'}")
             for t in range(n["t"]):
                 for c in range(n["c"]):
                     for z in range(n["z"]):
@@ -344,16 +348,16 @@ def _plate_frames(plate_dir: Path, name: str, interval_h: float, notes: list[str
                             "time_h": offsets.get(acq, 0.0) + t * step, "z": z, "path": frame_path(group, t, c, z),
                         })
     if untimed:
-        notes.append(f"{plate_dir.name}: time axis without a unit; scans taken {interval_h:g} h apart "
+        notes.append(f"{plate_dir.name}: time axis without a unit; scans taken {float(interval_h):g} h apart "
                      "(set --interval-h)")
     if unknown:
         said = ", ".join(f"'{u}'" for u in sorted(unknown))
-        notes.append(f"{plate_dir.name}: unknown time unit {said} on the time axis; scans taken {interval_h:g} h "
-                     "apart (set --interval-h)")
+        notes.append(f"{plate_dir.name}: unknown time unit {said} on the time axis; scans taken "
+                     f"{float(interval_h):g} h apart (set --interval-h)")
     return records
 
 
-def read_omezarr(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_omezarr(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read an OME-Zarr HCS plate, or a folder of them, as an :class:`Acquisition`.
 
     Raises:

@@ -3,8 +3,9 @@
 The pattern is matched (``re.fullmatch``) against each image's path relative
 to the root, in POSIX form, or against the file name alone when the pattern
 contains no ``/``. Named groups: ``well`` (required), ``field``, ``time``
-(numeric, in ``time_unit``) or ``timepoint`` (a scan number, times ``interval_h``: ``t01`` is
-0 h), ``channel``, ``plate``, ``z``. Missing groups default to field 1, time 0, channel
+(numeric, in ``time_unit``: ``h``, ``min``, ``s`` or ``d``) or ``timepoint`` (a scan number, times
+``interval_h``: ``t01`` is 0 h; without ``interval_h`` a plate of several is refused), ``channel``,
+``plate``, ``z``. Missing groups default to field 1, time 0, channel
 ``ch1``, plate = the root folder name, z 0.
 """
 
@@ -17,18 +18,25 @@ from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.frames import make_frame_table
 from ferroscreen.io.incucyte import IMAGE_SUFFIXES
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.wells import normalize_well
 
 _UNITS = {"h": 1.0, "min": 1 / 60, "s": 1 / 3600, "d": 24.0}
 
 
-def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_h: float = 1.0) -> Acquisition:
+def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_h: float | None = None
+                 ) -> Acquisition:
     """Read images whose paths match ``pattern``.
+
+    Hidden files (macOS ``._x.tif`` forks) and temporary ones are never read
+    (:func:`~ferroscreen.io.segment_outputs.input_paths`).
 
     Raises:
         AcquisitionError: If the pattern is invalid, lacks a ``well`` group,
-            ``time_unit`` is unknown, or no file matches.
+            ``time_unit`` is unknown, no file matches, or a plate of several scan numbers
+            (``timepoint`` group) is read without ``interval_h``
+            (:func:`~ferroscreen.io.scan_interval.unstamped_interval`).
     """
     root = Path(root)
     try:
@@ -70,7 +78,7 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_
                     "field": number("field", 1, int),
                     "channel": g.get("channel") or "ch1",
                     "z": number("z", 0, int),
-                    "time_h": (number("timepoint", 0.0) * interval_h if g.get("timepoint")
+                    "time_h": (number("timepoint", 0.0) if g.get("timepoint")  # a scan number until placed below
                                else number("time", 0.0) * scale),
                     "path": str(p.resolve()),
                 }
@@ -85,6 +93,11 @@ def read_pattern(root: str | Path, pattern: str, time_unit: str = "h", interval_
         raise AcquisitionError(f"{root}: no image matches --pattern '{pattern}'")
     if "timepoint" in rx.groupindex:  # scan numbers count from the first scan (t01 or t00 is 0 h)
         first = min(r["time_h"] for r in records)
-        for r in records:
-            r["time_h"] -= first
+        for plate in sorted({r["plate"] for r in records}):
+            numbers = sorted({r["time_h"] for r in records if r["plate"] == plate})
+            step = unstamped_interval(interval_h, len(numbers), plate,
+                                      f"the timepoint group's {numbers[0]:g}-{numbers[-1]:g}")
+            for r in records:
+                if r["plate"] == plate:
+                    r["time_h"] = (r["time_h"] - first) * step
     return Acquisition(root, "pattern", make_frame_table(records), skipped, [walk.note] if walk.note else [])

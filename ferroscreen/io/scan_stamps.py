@@ -17,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from ferroscreen.io.frames import tiff_problem
+from ferroscreen.io.scan_interval import unstamped_interval
 
 K = TypeVar("K", bound=Hashable)
 
@@ -127,7 +128,7 @@ def interval_how(step: float, own: bool, unit: str) -> str:
 
 
 def timepoint_hours(
-    plate: str, stamps: dict[int, datetime], why: dict[int, str], interval_h: float, notes: list[str],
+    plate: str, stamps: dict[int, datetime], why: dict[int, str], interval_h: float | None, notes: list[str],
     label: Callable[[int], str], unit: str,
 ) -> dict[int, float]:
     """Hours of a plate's scans numbered by timepoint, from their stamps (:func:`scan_stamps`, at least one).
@@ -135,13 +136,19 @@ def timepoint_hours(
     The plate's first stamped scan is at 0 h; scans without a stamp are placed by the plate's own
     interval (:func:`stamped_step`, else ``interval_h``; :func:`place_unstamped`), in one note
     naming them (``label``: ``TimePoint_3``; ``unit``: what a step counts, ``TimePoint``).
+
+    Raises:
+        NoScanInterval: Scans without a stamp, stamped ones that give no interval and no ``interval_h``
+            (:func:`~ferroscreen.io.scan_interval.unstamped_interval`).
     """
     t0 = min(stamps.values())
     hours = {t: (s - t0).total_seconds() / 3600 for t, s in stamps.items()}
     if not why:
         return hours
     own = stamped_step(hours, index=int, group=lambda t: None)
-    step = own if own is not None else interval_h
+    step = own if own is not None else unstamped_interval(
+        interval_h, len(why), plate, f"{', '.join(label(t) for t in sorted(why)[:NAMED_SCANS])}"
+        f"{', …' if len(why) > NAMED_SCANS else ''}; its stamped scans give no interval", needed=True)
     hours = place_unstamped(hours, why, step, index=int)
     notes.append(placed_note(plate, why, hours, label, interval_how(step, own is not None, unit)))
     return hours

@@ -31,6 +31,7 @@ from ferroscreen.errors import AcquisitionError, WellError
 from ferroscreen.io.acquisition import Acquisition
 from ferroscreen.io.cytation import tiff_datetime
 from ferroscreen.io.frames import make_frame_table
+from ferroscreen.io.scan_interval import unstamped_interval
 from ferroscreen.io.scan_stamps import scan_stamps, timepoint_hours
 from ferroscreen.io.segment_outputs import input_paths
 from ferroscreen.plate.wells import PlateFormat, normalize_well, rowcol_to_well
@@ -52,12 +53,14 @@ def _plate_name(path: Path) -> str:
     return folder.parent.name if folder.name.lower() == "data" and folder.parent.name else folder.name
 
 
-def read_scanr(root: str | Path, interval_h: float = 1.0) -> Acquisition:
+def read_scanr(root: str | Path, interval_h: float | None = None) -> Acquisition:
     """Read a scanR acquisition folder (its ``data/`` folder, or a folder holding several acquisitions).
 
     Args:
         root: The acquisition folder, its ``data/`` folder, or a folder of acquisitions.
         interval_h: Hours between time points when the TIFFs carry no ``DateTime``.
+            ``None``: not given (several such scans are refused,
+            :func:`~ferroscreen.io.scan_interval.unstamped_interval`).
 
     Raises:
         AcquisitionError: No file follows the scanR naming.
@@ -113,14 +116,16 @@ def read_scanr(root: str | Path, interval_h: float = 1.0) -> Acquisition:
     return Acquisition(root, "scanr", make_frame_table(frames), skipped, notes)
 
 
-def _scan_hours(plate: str, scans: dict[int, list[str]], interval_h: float, notes: list[str]) -> dict[int, float]:
+def _scan_hours(plate: str, scans: dict[int, list[str]], interval_h: float | None, notes: list[str]
+                ) -> dict[int, float]:
     """Hours of each time index of ``plate`` (the module docstring's rule); notes appended."""
     stamps, why = scan_stamps(scans, tiff_datetime, "DateTime tag")
     if not stamps:
+        step = unstamped_interval(interval_h, len(scans), plate, f"T{min(scans):05d}-T{max(scans):05d}")
         if len(scans) > 1:
             notes.append(f"{plate}: no DateTime read from the TIFFs (T{min(why):05d}: {why[min(why)]}): "
-                         f"time_h = T x {interval_h} h")
-        return {t: t * interval_h for t in scans}
+                         f"time_h = T x {step} h")
+        return {t: t * step for t in scans}
     return timepoint_hours(plate, stamps, why, interval_h, notes, lambda t: f"T{t:05d}", "T")
 
 

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from ferroscreen.io.temporary_files import is_temporary_name, is_temporary_note, temporary_note
+from ferroscreen.io.temporary_files import is_input_name, is_temporary_name, is_temporary_note, temporary_note
 
 __all__ = [
     "RUN_FILE",
@@ -131,7 +131,7 @@ class InputWalk(NamedTuple):
     """What :func:`input_paths` found under a folder."""
 
     #: Folders and files under it (symbolic links to folders followed, :func:`walk_tree`), sorted, without
-    #: segment outputs and temporary files.
+    #: segment outputs, hidden and temporary files.
     paths: list[Path]
     #: The segment output folders passed over (outermost only), sorted.
     outputs: list[Path]
@@ -140,7 +140,7 @@ class InputWalk(NamedTuple):
 
 
 def input_paths(root: str | Path) -> InputWalk:
-    """Every folder and file under the folder ``root`` but the segment outputs and temporary files.
+    """Every folder and file under the folder ``root`` but the segment outputs, hidden and temporary files.
 
     What ``sorted(root.rglob("*"))`` lists, with symbolic links to folders followed (:func:`walk_tree`:
     a plate's ``images`` may link to another disk's; a link that would loop is not), without the folders
@@ -148,7 +148,9 @@ def input_paths(root: str | Path) -> InputWalk:
     of the images they were made from, so a reader would take them for the plate's own), and without the
     files a copy, download or save in progress leaves
     (:func:`~ferroscreen.io.temporary_files.is_temporary_name`: a ``~VID1_...tif`` copy would be a plate
-    ``~VID1``). A ``root`` that is no folder gives nothing. The note names the folders passed over and
+    ``~VID1``), nor hidden files and folders (a name starting with ``.``: a macOS ``._VID1_A01_s1_w1.TIF``
+    fork would be a plate ``._VID1``; :func:`~ferroscreen.io.temporary_files.is_input_name`), which are
+    not counted. A ``root`` that is no folder gives nothing. The note names the folders passed over and
     counts their files (:func:`passed_over_note`), and counts the temporary files and names the
     first by its path under ``root`` (:func:`~ferroscreen.io.temporary_files.temporary_note`),
     joined by ``; `` when there are both.
@@ -164,6 +166,8 @@ def input_paths(root: str | Path) -> InputWalk:
         kept = []
         for d in dirnames:
             sub = here / d
+            if d.startswith("."):  # a hidden folder (.snapshot, .Trashes, .AppleDouble): no plate's
+                continue
             if _has_marker(sub) and is_segment_output(sub):
                 outputs.append(sub)
             else:
@@ -171,7 +175,10 @@ def input_paths(root: str | Path) -> InputWalk:
         dirnames[:] = kept
         paths.extend(here / d for d in kept)
         for f in filenames:
-            (temporary if is_temporary_name(f) else paths).append(here / f)
+            if is_temporary_name(f):
+                temporary.append(here / f)
+            elif is_input_name(f):  # hidden files (macOS ._x.tif forks, .DS_Store) are passed over unsaid
+                paths.append(here / f)
     outputs.sort()
     named = [p.relative_to(root).as_posix() for p in sorted(temporary)]
     notes = [n for n in (passed_over_note(outputs), temporary_note(named)) if n]
