@@ -172,29 +172,46 @@ INTERVAL_HELP = (
     "Hours between timepoints, for files that carry no acquisition time "
     "(ImageXpress, Cytation or scanR without time tags, a Harmony index without image times, CellVoyager without "
     "MeasurementData.mlf, OME-Zarr without a known time unit, --pattern with a timepoint group; the reader says when "
-    "it used it)."
+    "it used it). No default: a plate of several such scans is refused without it."
 )
 TTA_HELP = ("Average each cell's 8 views (4 rotations, each mirrored): +0.010 held-out macro-F1 on a simulated "
             "plate, 8 forward passes per crop (~6.5x the scoring time on a CPU).")
 Z_PLANE_HELP = "z plane of a z-stack, 0-based from the bottom as `inspect` lists them"
 PATTERN_HELP = ("Images named some other way: a regular expression over each image's file name (or path under the "
-                "folder, when it holds a /) with named groups well (required), field, time (hours) or timepoint "
-                "(scan number x --interval-h), channel, plate, z; implies --format pattern.")
+                "folder, when it holds a /) with named groups well (required), field, time (in --time-unit) or "
+                "timepoint (scan number x --interval-h), channel, plate, z; implies --format pattern.")
 
 
-def _acquisition_format(fmt: str | None, pattern: str | None) -> str | None:
-    """The format the readers take: ``--format``, or ``pattern:REGEX`` for ``--pattern``.
+class TimeUnit(StrEnum):
+    """``--time-unit`` choices: the unit of a ``--pattern``'s ``time`` group."""
+
+    h = "h"
+    min = "min"
+    s = "s"
+
+
+TIME_UNIT_HELP = "Unit of the --pattern's (?P<time>...) group: h, min or s."
+
+
+def _acquisition_format(fmt: str | None, pattern: str | None, time_unit: str = "h") -> str | None:
+    """The format the readers take: ``--format``, or ``pattern:REGEX`` for ``--pattern`` (with ``--time-unit``).
 
     Raises:
-        FerroscreenError: ``--format pattern`` without ``--pattern``, or ``--pattern`` with another format.
+        FerroscreenError: ``--format pattern`` without ``--pattern``, ``--pattern`` with another format, or
+            a ``--time-unit`` other than h without ``--pattern``.
     """
+    from ferroscreen.io.detect import pattern_format
+
     if pattern is None:
         if fmt == "pattern":
             raise FerroscreenError("--format pattern needs --pattern REGEX with a (?P<well>...) group")
+        if TimeUnit(time_unit) is not TimeUnit.h:
+            raise FerroscreenError(f"--time-unit {TimeUnit(time_unit).value} is the unit of a --pattern's "
+                                   "(?P<time>...) group; give it with --pattern")
         return fmt
     if fmt not in (None, "pattern"):
         raise FerroscreenError(f"--pattern goes with --format pattern, not --format {fmt}")
-    return f"pattern:{pattern}"
+    return pattern_format(pattern, TimeUnit(time_unit).value)
 
 
 @app.command()
@@ -210,7 +227,8 @@ def inspect(
     ] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
+    interval_h: Annotated[float | None, typer.Option("--interval-h", help=INTERVAL_HELP)] = None,
+    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help=TIME_UNIT_HELP)] = TimeUnit.h,
 ) -> None:
     """Show what an acquisition, metric export or layout holds, or an output (score store, fit folder, results.xlsx)."""
     from ferroscreen.io.inspection import inspect_path, render_inspection
@@ -222,7 +240,7 @@ def inspect(
         raise FerroscreenError(f"{path}: a {report['kind'].replace('_', ' ')} is ferroscreen's output; --layout "
                                f"checks an input (acquisition, export or wells table) against a layout")
     if report is None:
-        report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern),
+        report = inspect_path(path, layout=layout or None, fmt=_acquisition_format(fmt, pattern, time_unit),
                               interval_h=interval_h)
     if as_json:
         from ferroscreen.json_output import dumps_strict
@@ -312,7 +330,8 @@ def detect(
     overlays: Annotated[int, typer.Option("--overlays", min=0, help="Overlay PNGs for the first N images.")] = 12,
     fmt: Annotated[str | None, typer.Option("--format", help="Acquisition format (default: detect).")] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
-    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
+    interval_h: Annotated[float | None, typer.Option("--interval-h", help=INTERVAL_HELP)] = None,
+    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help=TIME_UNIT_HELP)] = TimeUnit.h,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel of an acquisition.")] = None,
     z_plane: Annotated[
         int | None, typer.Option("--z-plane", min=0, help=Z_PLANE_HELP + " (default: the only one, else the lowest).")
@@ -326,7 +345,7 @@ def detect(
     _check_number("--interval-h", interval_h, 0, low_open=True)
     with _image_progress("detecting") as progress:
         s = check_detection(input_path, out, _detector_setting(detector), truth=truth, match_radius=match_radius,
-                            overlays=overlays, fmt=_acquisition_format(fmt, pattern), channel=channel,
+                            overlays=overlays, fmt=_acquisition_format(fmt, pattern, time_unit), channel=channel,
                             z_plane=z_plane, interval_h=interval_h,
                             progress=progress)
     for note in s.get("notes") or []:
@@ -365,7 +384,8 @@ def segment(
         str | None, typer.Option("--format", help="Acquisition format (default: detect).")
     ] = None,
     pattern: Annotated[str | None, typer.Option("--pattern", help=PATTERN_HELP)] = None,
-    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
+    interval_h: Annotated[float | None, typer.Option("--interval-h", help=INTERVAL_HELP)] = None,
+    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help=TIME_UNIT_HELP)] = TimeUnit.h,
     channel: Annotated[
         str | None,
         typer.Option("--channel", help="Nuclear channel of an acquisition (default: the only one, else the one "
@@ -410,7 +430,8 @@ def segment(
     _check_number("--interval-h", interval_h, 0, low_open=True)
     with _image_progress("segmenting") as progress:
         summary = segment_input(
-            input_path, out, model=model, fmt=_acquisition_format(fmt, pattern), channel=channel, tile=tile, tta=tta,
+            input_path, out, model=model, fmt=_acquisition_format(fmt, pattern, time_unit), channel=channel, tile=tile,
+            tta=tta,
             objects=objects, diameter=diameter, resume=resume, progress=progress, channel_index=channel_index,
             z_plane=z_plane, interval_h=interval_h, min_size=min_size,
         )
@@ -1042,7 +1063,8 @@ def score(
         typer.Option("--confusion", help="`evaluate --json` output whose confusion corrects the fractions."),
     ] = None,
     precision: Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
-    interval_h: Annotated[float, typer.Option("--interval-h", help=INTERVAL_HELP)] = 1.0,
+    interval_h: Annotated[float | None, typer.Option("--interval-h", help=INTERVAL_HELP)] = None,
+    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help=TIME_UNIT_HELP)] = TimeUnit.h,
     tta: Annotated[
         bool, typer.Option("--tta", help=TTA_HELP + " A store keeps its choice: resume it with the same.")
     ] = False,
@@ -1050,7 +1072,8 @@ def score(
     """Score a plate: detect and classify every cell into the per-plate HDF5 store.
 
     Exit status 0 when every frame was scored, 3 when some failed (unreadable or missing files: the
-    store holds the others, and --resume scores them once fixed), 2 on an error, 130 on Ctrl-C, 143 on SIGTERM.
+    store holds the others, and --resume scores them once fixed; frames of another size than the plate's: score
+    them as a plate of their own), 2 on an error, 130 on Ctrl-C, 143 on SIGTERM.
     """
     from ferroscreen.score.runner import FAILED_FRAMES_EXIT, score_plate
 
@@ -1068,10 +1091,11 @@ def score(
         s = score_plate(
             acquisition, model, out, layout=layout, resume=resume, watch=watch, poll_s=poll_s,
             idle_exit_s=idle_exit_s, settle_s=settle_s, devices=devices, batch_size=batch_size, workers=workers,
-            channel=channel, plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern),
+            channel=channel, plate=plate, z_plane=z_plane, fmt=_acquisition_format(fmt, pattern, time_unit),
             accelerator=accelerator, confusion_file=confusion,
             precision=Precision(precision).value, tta=tta,
-            progress=True if sys.stderr.isatty() else "lines", interval_h=interval_h,  # lines: a log file
+            progress=True if sys.stderr.isatty() else "lines",  # lines: a log file
+            interval_h=interval_h,
             log=lambda m: typer.echo(m, err=True),
         )
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (kill, timeout, SLURM, docker stop): Terminated
@@ -1109,9 +1133,14 @@ def score(
         f"{s['cells']} {s.get('counted', 'cells')}; {took} -> {out}"
     )
     if s["failed"]:  # a partial plate is told apart from a complete one by its exit status (job arrays)
-        typer.echo(f"exit status {FAILED_FRAMES_EXIT}: {_count(s['failed'], 'frame')} failed (unreadable or missing "
-                   f"files); {out} holds every other frame, and once their files are fixed `ferroscreen score "
-                   f"{acquisition} --model {model} --out {out} --resume` scores them", err=True)
+        from ferroscreen.score.export import other_size_text
+
+        sized = s.get("other_size") or {"n": 0}
+        unread = s["failed"] - sized["n"]
+        why = [f"{_count(unread, 'frame')} failed (unreadable or missing files): once their files are fixed "
+               f"`ferroscreen score {acquisition} --model {model} --out {out} --resume` scores them"] if unread else []
+        why += [other_size_text(sized)] if sized["n"] else []  # no fixed file makes them the plate's size
+        typer.echo(f"exit status {FAILED_FRAMES_EXIT}: {'; '.join(why)}; {out} holds every other frame", err=True)
         sys.exit(FAILED_FRAMES_EXIT)
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ferroscreen import __version__
 
-__all__ = ["LIBRARIES", "command_line", "created_now", "environment", "git_state", "made_by", "replaced_run_note"]
+__all__ = ["LIBRARIES", "bundle_training_record", "command_line", "created_now", "environment", "git_state", "made_by",
+           "replaced_run_note"]
 
 #: The libraries :func:`environment` records: name in the record -> (module, distributions to ask, in order).
 LIBRARIES = {
@@ -34,6 +35,12 @@ LIBRARIES = {
     "torch": ("torch", ("torch",)),
     "torchvision": ("torchvision", ("torchvision",)),
     "lightning": ("pytorch_lightning", ("pytorch-lightning", "lightning")),
+    "onnxruntime": ("onnxruntime", ("onnxruntime", "onnxruntime-gpu")),  # int8 scoring
+    "opencv": ("cv2", ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
+                       "opencv-contrib-python-headless")),  # detection, image decoding
+    "tifffile": ("tifffile", ("tifffile",)),
+    "h5py": ("h5py", ("h5py",)),
+    "matplotlib": ("matplotlib", ("matplotlib",)),
 }
 
 #: Seconds a ``git`` call may take before the commit is left out.
@@ -121,8 +128,9 @@ def environment() -> dict:
 
     ``ferroscreen`` is the package's version; ``git_commit`` (full hash) and ``git_dirty`` (tracked
     files changed since it) are there only when the package runs from a git checkout
-    (:func:`git_state`). ``python`` is the interpreter's version; ``numpy`` ... ``lightning``
-    (:data:`LIBRARIES`) each its installed version, read without importing it, left out when not
+    (:func:`git_state`). ``python`` is the interpreter's version; ``numpy`` ... ``matplotlib``
+    (:data:`LIBRARIES`: the numerical stack, torch and Lightning, onnxruntime, OpenCV, tifffile, h5py)
+    each its installed version, read without importing it, left out when not
     installed; ``platform`` is :func:`platform.platform` (OS, kernel, machine).
     """
     record: dict = {"ferroscreen": __version__}
@@ -135,6 +143,35 @@ def environment() -> dict:
         if found is not None:
             record[name] = found
     record["platform"] = platform.platform()
+    return record
+
+
+#: What :func:`bundle_training_record` keeps of a bundle's ``training_data`` (and of each of its ``acquisitions``).
+TRAINING_DATA_KEYS = ("source", "images_sha256", "image_files", "layout_sha256")
+
+
+def bundle_training_record(meta: dict) -> dict:
+    """What an auditor needs of a model bundle's training, from its metadata (``Bundle.meta``).
+
+    ``content_sha256`` (the digest of the bundle's parts, :func:`ferroscreen.hashing.bundle_content_sha256`),
+    ``created``, the ferroscreen version and git commit it was trained with (``ferroscreen``,
+    ``git_commit``, ``git_dirty``: its ``environment``), and of its ``training_data``, ``source``,
+    ``images_sha256``, ``image_files`` and ``layout_sha256`` (each acquisition's under ``acquisitions``
+    when it was trained on several). What the bundle does not record is left out (older bundles).
+    """
+    env = meta.get("environment") if isinstance(meta.get("environment"), dict) else {}
+    data = meta.get("training_data") if isinstance(meta.get("training_data"), dict) else {}
+    record = {k: meta[k] for k in ("content_sha256", "created") if meta.get(k) is not None}
+    found = env.get("ferroscreen") or meta.get("ferroscreen_version")
+    if found:
+        record["ferroscreen"] = str(found)
+    record.update({k: env[k] for k in ("git_commit", "git_dirty") if k in env})
+    training = {k: data[k] for k in TRAINING_DATA_KEYS if data.get(k) is not None}
+    several = [a for a in data.get("acquisitions") or [] if isinstance(a, dict)]
+    if several:
+        training["acquisitions"] = [{k: a.get(k) for k in TRAINING_DATA_KEYS} for a in several]
+    if training:
+        record["training_data"] = training
     return record
 
 

@@ -672,8 +672,10 @@ def export_record(path: Path) -> tuple[dict | None, list[str]]:
 
     ``export`` writes ``export.json`` beside its ``wells.csv``: the store (path and sha256), how it
     was scored, the export's options and ``wells.csv``'s sha256. When that sha256 is ``path``'s, the
-    record is ``{"status": "matches", "path": export.json, "store", "store_sha256", "options"}``
-    (the command carries the scoring record into provenance). When ``path`` is a ``wells.csv`` that
+    record is ``{"status": "matches", "path": export.json, "store", "store_sha256", "options",
+    "environment", "command", "created"}``: the software, command line and time of the export, as
+    ``export.json`` records them (left out when it does not: an older export); the command carries
+    the scoring record into provenance. When ``path`` is a ``wells.csv`` that
     no longer matches (edited since export wrote it), or the record is unreadable, the status says
     so (``mismatch``, ``unreadable``) with the table's and the recorded sha256, and a note says that
     its scoring record is not carried. No ``export.json`` (or another table beside one): ``None, []``.
@@ -690,8 +692,9 @@ def export_record(path: Path) -> tuple[dict | None, list[str]]:
         record = None
     sha256 = file_sha256(path)
     if isinstance(record, dict) and record.get("wells_csv_sha256") == sha256:
+        made = {k: record[k] for k in ("environment", "command", "created") if record.get(k) is not None}
         return ({"status": "matches", "path": str(beside.resolve()), "store": record.get("store"),
-                 "store_sha256": record.get("store_sha256"), "options": record.get("options")}, [])
+                 "store_sha256": record.get("store_sha256"), "options": record.get("options"), **made}, [])
     if path.name != "wells.csv":  # another table beside an export's: the record is not about it
         return None, []
     if not isinstance(record, dict):

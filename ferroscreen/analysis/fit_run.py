@@ -133,7 +133,10 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
     its wells were scored (``store_attrs``: the store's
     :data:`~ferroscreen.score.store.SCORING_ATTRS`, model bundle and its hash, precision,
     detector, normalisation, acquisition, scoring version); ``created`` is UTC ISO 8601
-    (:func:`ferroscreen.provenance.created_now`), as every other output writes it. An earlier run's
+    (:func:`ferroscreen.provenance.created_now`), as every other output writes it. ``outputs`` maps
+    each file the fit wrote (``fits.csv``, ``ranking.csv``, ``results.xlsx``, ...; ``provenance.json``
+    itself left out) to its sha256, taken once they are complete (:func:`_output_digests`), so that
+    a later check tells an edited table. An earlier run's
     record in the folder is replaced (:func:`run_fit` notes one made by another ferroscreen).
     ``options["notes"]``, when given (the run's notes, as :func:`run_fit` records them), is written
     as ``notes`` beside ``fit``: the report's summary shows them.
@@ -162,8 +165,25 @@ def write_provenance(out_dir: str | Path | OutputSet, source: str | Path | list,
         prov["scoring"] = dict(store_attrs)
     prov["created"] = created_now()
     with output_set(out_dir) as outputs:
+        prov["outputs"] = _output_digests(outputs)
         write_json(outputs.path("provenance.json"), prov)
     return outputs.final("provenance.json")
+
+
+def _output_digests(outputs: OutputSet) -> dict[str, str]:
+    """``{file name: sha256}`` of the fit's outputs but ``provenance.json``, sorted by name.
+
+    A set the fit wrote into (``fit``'s own, not committed yet): the files it holds for commit,
+    hashed as they will lie (a commit renames them unchanged). A new set of a folder a fit wrote
+    into before (``demo``): the folder's files, hidden ones left out.
+    """
+    from ferroscreen.hashing import file_sha256
+
+    written = dict(outputs._written)  # the set's files for commit (OutputSet has no public view of them)
+    if not written and outputs.folder.is_dir():
+        written = {p.name: p for p in outputs.folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+    return {name: file_sha256(path) for name, path in sorted(written.items())
+            if name != "provenance.json" and Path(path).is_file()}
 
 
 def layout_from_table(table: pd.DataFrame, wells: list[str], source: str | Path | None = None,

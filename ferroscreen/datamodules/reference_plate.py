@@ -12,7 +12,9 @@ training and validation per class (no well feeds both).
 The bundle's ``training_data`` records, per acquisition, the layout's sha256 and one
 ``images_sha256`` over the names (relative to the acquisition folder) and contents of the
 ``image_files`` the crops came from (next scans included), so a model can be traced to the
-exact images it learned from, wherever the folder was copied.
+exact images it learned from, wherever the folder was copied. Its ``detections``
+(:func:`detection_stats`) say what the detector found on the training frames, which ``score``
+compares a plate's detections with (:mod:`ferroscreen.score.domain_check`).
 """
 
 from __future__ import annotations
@@ -52,23 +54,69 @@ from ferroscreen.workbooks import is_workbook
 
 def crops_from_frame(path: str, config: DetectorConfig, crop_size: int, max_crops: int | None, seed: int,
                      normalization: CropNormalization | None = None,
-                     next_scan: str | None | bool | tuple[str | None, ...] = False):
+                     next_scan: str | None | bool | tuple[str | None, ...] = False, detections: bool = False):
     """Detect cells in one frame and cut normalised crops (float16), subsampled to ``max_crops``.
 
     ``normalization`` defaults to the percentile scaling the detector uses.
     ``next_scan``: ``False`` gives crops ``(N, S, S)``; a path (or ``None`` for
     a site's last scan) gives ``(N, 2, S, S)`` with the same boxes cut from
     that scan, a tuple of k paths ``(N, 1 + k, S, S)`` (see
-    :func:`ferroscreen.crops.with_next_scan`).
+    :func:`ferroscreen.crops.with_next_scan`). With ``detections``:
+    ``(crops, (n_detections, frame_pixels, radii))``, all the frame's detections counted.
     """
     raw = load_image(path)
     try:
-        _, crops, _ = frame_crops(raw, normalize_frame(raw), config, crop_size, normalization, next_scan)
+        det, crops, _ = frame_crops(raw, normalize_frame(raw), config, crop_size, normalization, next_scan)
     except ValueError as exc:
         raise FerroscreenError(f"{path}: {exc}") from None
     if max_crops is not None and len(crops) > max_crops:
         crops = crops[np.sort(np.random.default_rng(seed).choice(len(crops), max_crops, replace=False))]
+    if detections:
+        return crops.astype(np.float16), (len(det), int(raw.shape[0] * raw.shape[1]),
+                                          det["radius"].to_numpy(np.float32))
     return crops.astype(np.float16)
+
+
+def detection_stats(counts, pixels, radii, preset: str = "", radius_limits: tuple[float, float] | None = None) -> dict:
+    """What a detector found on a set of frames, as a bundle's training data records it.
+
+    Args:
+        counts: Detections per frame.
+        pixels: Pixels per frame (height x width).
+        radii: The radii (px) of all detections of those frames.
+        preset: The detector preset named in the training config ('' when none).
+        radius_limits: The detector's smallest and largest radius (``min_radius``, ``max_radius``).
+
+    Returns:
+        ``{"frames", "per_frame": {"median", "p5", "p95"}, "per_mpx": {...}, "radius_px", "preset"}``
+        (``radius_px`` None when nothing was detected) and, given ``radius_limits``, ``radius_limits`` and
+        ``at_radius_limits`` (the share of detections at either: cells the preset's radii do not fit pile
+        up there); ``{}`` for no frames.
+    """
+    counts = np.asarray(counts, float)
+    pixels = np.asarray(pixels, float)
+    if not len(counts):
+        return {}
+    radii = np.asarray(radii, float)
+    per_mpx = counts / np.maximum(pixels, 1.0) * 1e6
+
+    def spread(v: np.ndarray) -> dict:
+        p5, p50, p95 = np.percentile(v, [5, 50, 95])
+        return {"median": round(float(p50), 3), "p5": round(float(p5), 3), "p95": round(float(p95), 3)}
+
+    out = {"frames": int(len(counts)), "per_frame": spread(counts), "per_mpx": spread(per_mpx),
+           "radius_px": round(float(np.median(radii)), 3) if len(radii) else None, "preset": str(preset or "")}
+    if radius_limits is not None:
+        lo, hi = (float(v) for v in radius_limits)
+        out["radius_limits"] = [lo, hi]
+        out["at_radius_limits"] = round(at_limits_share(radii, lo, hi), 4) if len(radii) else None
+    return out
+
+
+def at_limits_share(radii, low: float, high: float) -> float:
+    """The share of ``radii`` at a detector's smallest (``low``) or largest (``high``) radius (within 2 %)."""
+    radii = np.asarray(radii, float)
+    return float(((radii <= low * 1.02) | (radii >= high * 0.98)).mean()) if len(radii) else 0.0
 
 
 #: Most later scans a network can read (the crop channels feed an RGB backbone: this scan + 2).
@@ -112,7 +160,7 @@ def read_class_layout(path: Path, classes: list[str]):
 
 def _job(args):
     keep_freed_memory()
-    return crops_from_frame(*args)
+    return crops_from_frame(*args, detections=True)
 
 
 @dataclass
@@ -261,6 +309,8 @@ class ReferencePlateDataModule(CropDataModule):
         self.interval_h = float(interval_h)
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
+        named = detector.get("preset") if isinstance(detector, dict) else detector
+        self.detector_preset = str(named) if isinstance(named, str) else "suspension" if detector is None else ""
         self.normalization_spec = normalization
         self.next_scan = check_next_scan(next_scan)
         self.extract_workers = int(extract_workers)
@@ -402,9 +452,13 @@ class ReferencePlateDataModule(CropDataModule):
         ]
         if self.extract_workers > 0:
             with ProcessPoolExecutor(self.extract_workers) as ex:
-                crops = list(ex.map(_job, jobs, chunksize=4))
+                found = list(ex.map(_job, jobs, chunksize=4))
         else:
-            crops = [_job(j) for j in jobs]
+            found = [_job(j) for j in jobs]
+        crops = [cr for cr, _ in found]
+        detections = detection_stats([d[0] for _, d in found], [d[1] for _, d in found],
+                                     np.concatenate([d[2] for _, d in found]) if found else [], self.detector_preset,
+                                     (self.detector_cfg.min_radius, self.detector_cfg.max_radius))
         names = _source_names(self.roots)
 
         def group(k: int, plate: str, well: str) -> str:
@@ -496,6 +550,7 @@ class ReferencePlateDataModule(CropDataModule):
             "next_scan": self.next_scan,
             "skipped_modes": sorted(skipped_modes),
             "wells_per_class": wells_per_class,
+            "detections": detections,  # what the detector found on these frames (score checks plates against it)
         }
         if notes:
             summary["notes"] = list(dict.fromkeys(notes))

@@ -127,6 +127,10 @@ def _store_info(path: Path) -> dict:
         "timepoints_h": [times[0], times[-1]] if times else [],
         "wells_aggregated": not store.wells.empty,
         "layout": a.get("layout_source") or (store.layout is not None),
+        "layout_sha256": a.get("layout_sha256") or None,
+        "frames_sha256": a.get("frames_sha256") or None,
+        "frames_hashed": a.get("frames_hashed"),
+        "model_training": a.get("bundle_training") if isinstance(a.get("bundle_training"), dict) else None,
     }
 
 
@@ -205,6 +209,7 @@ def _fit_folder_info(folder: Path) -> dict | None:
         "store_sha256": given.get("sha256") if from_store else export.get("store_sha256"),
         "model": scoring.get("bundle_path"),
         "model_sha256": scoring.get("bundle_sha256"),
+        "model_training": scoring.get("bundle_training") if isinstance(scoring.get("bundle_training"), dict) else None,
         "options": prov["fit"],
         "tables": tables,
     }
@@ -401,7 +406,26 @@ def _store_lines(info: dict) -> list[str]:
                      f"not hold yet: `ferroscreen score ... --resume` merges them first")
     if info["frames_pending"] and info.get("writer_pid") is None:
         lines.append("  (`ferroscreen score ... --resume` scores the pending frames)")
-    lines.append(f"  layout: {layout}; per-well aggregates: {'yes' if info['wells_aggregated'] else 'not yet'}")
+    lines.append(f"  layout: {layout}" + (f" (sha256 {info['layout_sha256']})" if info.get("layout_sha256") else "")
+                 + f"; per-well aggregates: {'yes' if info['wells_aggregated'] else 'not yet'}")
+    if info.get("frames_sha256"):
+        lines.append(f"  images scored: {info['frames_hashed']} frame file(s), digest sha256 {info['frames_sha256']}")
+    lines += _model_training_lines(info.get("model_training"))
+    return lines
+
+
+def _model_training_lines(record: dict | None) -> list[str]:
+    """The lines of a scoring record's model training (:func:`ferroscreen.provenance.bundle_training_record`)."""
+    if not record:
+        return []
+    commit = record.get("git_commit")
+    made = (f"ferroscreen {record.get('ferroscreen') or '?'}" + (f", commit {str(commit)[:12]}" if commit else "")
+            + (" (modified)" if record.get("git_dirty") else "") + f", created {record.get('created') or '?'}")
+    lines = [f"  model trained with {made}; content sha256 {record.get('content_sha256') or 'not recorded'}"]
+    data = record.get("training_data") or {}
+    for acq in data.get("acquisitions") or [data]:
+        lines.append(f"    trained on {acq.get('source') or '?'}: images sha256 {acq.get('images_sha256') or '?'}, "
+                     f"layout sha256 {acq.get('layout_sha256') or '?'}")
     return lines
 
 
@@ -521,6 +545,7 @@ def _fit_folder_lines(info: dict) -> list[str]:
         lines.append(f"  score store {info['store']}: sha256 {info['store_sha256'] or 'not recorded'}")
     if info.get("model"):
         lines.append(f"  model {info['model']}: sha256 {info['model_sha256'] or 'not recorded'}")
+    lines += _model_training_lines(info.get("model_training"))
     opts = info["options"]
     shown = {k: opts[k] for k in ("model", "readouts", "endpoint_h", "rank_on", "input_kind", "exclude")
              if k in opts and opts[k] not in (None, [], "")}

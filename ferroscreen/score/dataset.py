@@ -38,6 +38,7 @@ from ferroscreen.crops import (
 from ferroscreen.crops.crop_extraction import crops_scaled_each
 from ferroscreen.crops.frames import frame_crops, later_crop_frames
 from ferroscreen.errors import FerroscreenError
+from ferroscreen.hashing import file_sha256
 from ferroscreen.io.frames import frame_file, load_image
 from ferroscreen.score.qc import focus_score, is_flat
 from ferroscreen.score.slots import BatchSlots
@@ -55,9 +56,34 @@ class FrameResult:
 
 def _record(frame: int, status: int, reason: str = "", **kw) -> dict:
     rec = {"frame": frame, "status": status, "reason": reason, "n_cells": 0, "height": 0, "width": 0,
-           "focus": np.nan, "empty": 0, "file_size": -1, "file_mtime": np.nan, "next_scan": -1}
+           "focus": np.nan, "empty": 0, "file_size": -1, "file_mtime": np.nan, "next_scan": -1, "file_sha256": ""}
     rec.update(kw)
     return rec
+
+
+#: Container files (multi-page TIFF, CZI) whose digest a worker keeps: (file, size, mtime_ns) -> sha256.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGESTS_KEPT = 64
+
+
+def frame_sha256(file: str, st: os.stat_result) -> str:
+    """Hex sha256 of the file holding a frame (:func:`~ferroscreen.io.frames.frame_file`), "" when unreadable.
+
+    The image file itself, the OME-Zarr chunk, or the container (multi-page TIFF, CZI) holding the
+    plane: a container's digest is kept per (file, size, mtime) so that its planes do not read it
+    again. ``st`` is the file's ``os.stat``.
+    """
+    key = (file, int(st.st_size), int(st.st_mtime_ns))
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    try:
+        digest = file_sha256(file)
+    except OSError:
+        return ""
+    if len(_DIGESTS) >= _DIGESTS_KEPT:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+    _DIGESTS[key] = digest
+    return digest
 
 
 class _AsDecoded:
@@ -131,16 +157,18 @@ def process_frame(
     ``False`` for single-scan bundles, else the site's next scan (``None``:
     none yet), whose crops become the second channel, or a tuple of its next
     k scans; the record's ``next_scan`` says how many were used (-1: not asked for).
-    Failures (missing, unreadable or wrong-sized file, detector or
+    The record's ``file_sha256`` is the sha256 of the file read (:func:`frame_sha256`; "" when
+    it was not found). Failures (missing, unreadable or wrong-sized file, detector or
     normalisation error) give a ``failed`` record with a one-line reason
     instead of raising.
     """
     none = np.zeros((0, crop_size, crop_size), np.float32), np.zeros((0, 4), np.float32)
+    file = frame_file(path)
     try:
-        st = os.stat(frame_file(path))
+        st = os.stat(file)
     except OSError:
         return FrameResult(_record(frame, FAILED, f"image file not found: {path}"), *none)
-    sig = {"file_size": int(st.st_size), "file_mtime": float(st.st_mtime)}
+    sig = {"file_size": int(st.st_size), "file_mtime": float(st.st_mtime), "file_sha256": frame_sha256(file, st)}
     try:
         raw = load_image(path)
     except FerroscreenError as exc:

@@ -48,7 +48,9 @@ shortest text that reads back as the same float), so ``fit wells.csv`` fits what
 store fits. A store none of whose frames is scored yet is refused (:func:`refuse_unscored`), saying
 so when a run is writing it still or a stopped run's results wait in its journals, not merged.
 ``export.json``'s ``notes`` are the notes ``export`` prints of the store (:func:`export_notes`):
-provisional scans, failed and pending frames, unmerged journals, tile mode.
+what ``score`` warned of (a model that does not suit the images, files and wells passed over:
+:func:`scoring_notes`), provisional scans, failed and pending frames (those of another size
+apart), unmerged journals, tile mode.
 
 :func:`export_plate` writes ``wells.csv``, ``export.json`` and the cell galleries
 (:mod:`ferroscreen.score.gallery`) as one :class:`~ferroscreen.output_set.NestedOutputSet`: an
@@ -340,9 +342,10 @@ def wells_table(store_path: str | Path, fractions: str = DEFAULT_FRACTIONS, stor
 def store_notes(store_path: str | Path, store=None) -> list[str]:
     """Notes a reader of a store's wells needs first.
 
-    A live score run writing it; its provisional scans (:func:`provisional_note`); frames that failed
-    (:func:`failed_note`); frames not scored yet, and results of a stopped run still in its journals
-    (``score --resume`` merges and finishes both). ``store``: the store as read already (else it is read).
+    A live score run writing it; what ``score`` warned of it (:func:`scoring_notes`); its provisional scans
+    (:func:`provisional_note`); frames that failed (:func:`failed_note`); frames not scored yet, and results of
+    a stopped run still in its journals (``score --resume`` merges and finishes both). ``store``: the store as
+    read already (else it is read).
     """
     from ferroscreen.score.store import PENDING
 
@@ -358,6 +361,7 @@ def store_notes(store_path: str | Path, store=None) -> list[str]:
         who = f" (pid {writer})" if writer else ""
         notes.append(f"{store_path}: a score run{who} is writing it; {pending} of its {len(frames)} frames are not "
                      f"in the store yet (their wells' counts and fractions leave them out)")
+    notes += scoring_notes(store)
     notes += [n for n in (provisional_note(store_path, store), failed_note(store_path, store)) if n]
     if writer is not None:
         return notes
@@ -388,8 +392,38 @@ def provisional_note(store_path: str | Path, store) -> str:
             f"{store_path} --resume` scores the later scans; once imaging has ended they stay as they are")
 
 
+def other_size_frames(frames: pd.DataFrame, frame_shape) -> dict:
+    """Failed frames of another size than the plate's (``frame_shape``, height x width): ``--resume`` never scores them.
+
+    Returns:
+        ``{"n", "sizes": ["997x777", ...], "expected": "1022x1024", "mask"}`` (``n`` 0 when none; ``mask``
+        marks them among ``frames``).
+    """
+    from ferroscreen.score.store import FAILED
+
+    failed = frames["status"].to_numpy() == FAILED
+    shape = tuple(int(v) for v in (frame_shape or ()))
+    if len(shape) != 2 or not failed.any():
+        return {"n": 0, "sizes": [], "expected": "", "mask": np.zeros(len(frames), bool)}
+    h, w = frames["height"].to_numpy(np.int64), frames["width"].to_numpy(np.int64)
+    mask = failed & (h > 0) & (w > 0) & ((h != shape[0]) | (w != shape[1]))
+    sizes = sorted({(int(a), int(b)) for a, b in zip(h[mask], w[mask], strict=True)}, key=lambda s: (-s[0] * s[1], s))
+    return {"n": int(mask.sum()), "sizes": [f"{a}x{b}" for a, b in sizes], "expected": f"{shape[0]}x{shape[1]}",
+            "mask": mask}
+
+
+def other_size_text(other: dict) -> str:
+    """``N frame(s) of another size (997x777; the plate's frames are 1022x1024): score them as a plate ...``."""
+    return (f"{other['n']} frame(s) of another size ({', '.join(other['sizes'])}; the plate's frames are "
+            f"{other['expected']}): score them as a plate of their own (their files in a folder of their own)")
+
+
 def failed_note(store_path: str | Path, store) -> str:
-    """The note on a store's failed frames (unreadable or missing image files; "" when none failed)."""
+    """The note on a store's failed frames ("" when none failed).
+
+    Frames of another size than the plate's (:func:`other_size_frames`) are said apart: no fixed file
+    lets ``--resume`` score them; the others are unreadable or missing image files.
+    """
     from ferroscreen.score.aggregate import missing_files
     from ferroscreen.score.store import FAILED
 
@@ -397,15 +431,32 @@ def failed_note(store_path: str | Path, store) -> str:
     failed = frames["status"].to_numpy() == FAILED
     if not failed.any():
         return ""
-    missing = int((missing_files(frames) & failed).sum())
-    first = frames[failed].iloc[0]
+    other = other_size_frames(frames, store.attrs.get("frame_shape"))
+    rest = failed & ~other["mask"]
+    missing = int((missing_files(frames) & rest).sum())
+    first = frames[rest if rest.any() else other["mask"]].iloc[0]
     reason = str(first.get("reason", "") or "").strip()
     example = f"e.g. {first['well']} f{first['field']} at {first['time_h']:g} h" + (f" ({reason})" if reason else "")
     without = f", {missing} of them without an image file" if missing else ""
-    return (f"{store_path}: {int(failed.sum())} of its {len(frames)} frames failed{without}, {example}: their "
-            f"wells' counts are scaled from the fields read, and a well x time none of whose frames was read is "
-            f"blank (wells.csv n_failed); once their image files are fixed or in place, `ferroscreen score ... "
-            f"--out {store_path} --resume` scores them again")
+    scaled = ("their wells' counts are scaled from the fields read, and a well x time none of whose frames was read "
+              "is blank (wells.csv n_failed)")
+    if not rest.any():
+        return f"{store_path}: {other_size_text(other)}; {example}: {scaled}"
+    sized = f"; {other_size_text(other)}" if other["n"] else ""
+    return (f"{store_path}: {int(rest.sum())} of its {len(frames)} frames failed{without}, {example}: {scaled}; "
+            f"once their image files are fixed or in place, `ferroscreen score ... --out {store_path} --resume` "
+            f"scores them again{sized}")
+
+
+def scoring_notes(store) -> list[str]:
+    """What ``score`` warned of the plate, without the ``warning:`` prefix.
+
+    Files and wells it passed over, a model that does not suit the images (:mod:`ferroscreen.score.domain_check`).
+    """
+    from ferroscreen.score.domain_check import PASSED_OVER_ATTR, WARNINGS_ATTR
+
+    lines = [*(store.attrs.get(PASSED_OVER_ATTR) or []), *(store.attrs.get(WARNINGS_ATTR) or [])]
+    return [str(line).removeprefix("warning: ") for line in lines if str(line)]
 
 
 def export_notes(store_path: str | Path, store) -> list[str]:

@@ -23,7 +23,10 @@ from ferroscreen.score.aggregate import frame_qc, well_aggregates
 from ferroscreen.score.shard import ShardReader
 from ferroscreen.score.store import DONE, FAILED, PlateStore, open_h5, write_store
 
-_RESULT_COPY = ("status", "height", "width", "focus", "empty", "file_size", "file_mtime", "next_scan")
+_RESULT_COPY = ("status", "height", "width", "focus", "empty", "file_size", "file_mtime", "next_scan", "file_sha256")
+
+#: Result columns a journal may lack (one written before they were recorded): an applied result sets these.
+_RESULT_DEFAULTS = {"file_sha256": ""}
 
 
 def merge_journals(
@@ -77,7 +80,8 @@ def merge_journals(
             last = rows.drop_duplicates("frame", keep="last")  # each frame ends as its last applied result says
             fids = last["frame"].to_numpy(np.int64)
             for col in _RESULT_COPY:
-                frames[col] = _assigned(frames[col], fids, last[col].to_numpy())
+                values = last[col].to_numpy() if col in last else np.full(len(last), _RESULT_DEFAULTS[col], object)
+                frames[col] = _assigned(frames[col], fids, values)
             reasons = np.where(last["status"].to_numpy() == FAILED, last["reason"].to_numpy(object), "")
             frames["reason"] = _assigned(frames["reason"], fids, reasons.astype(object))
             now_done = last[last["status"] == DONE]

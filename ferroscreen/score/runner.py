@@ -41,7 +41,8 @@ from ferroscreen.hashing import bundle_content_sha256
 from ferroscreen.io.frames import frame_file, is_store_frame
 from ferroscreen.io.scans import later_scans, next_scan_paths
 from ferroscreen.score.correction import load_confusion, read_confusion_file
-from ferroscreen.score.export import detector_mode, tile_note
+from ferroscreen.score.domain_check import PASSED_OVER_ATTR, WARNINGS_ATTR, passed_over_lines, scored_warnings
+from ferroscreen.score.export import detector_mode, other_size_frames, tile_note
 from ferroscreen.score.first_scan import MIN_FIRST_SCAN_POLL_S, open_first_scan, wait_for_label_free_channel
 from ferroscreen.score.idle import describe_wait, idle_limit_s
 from ferroscreen.score.merge import merge_journals
@@ -58,8 +59,9 @@ from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_stor
 from ferroscreen.score.store_lock import holding_store_lock
 from ferroscreen.score.terminate import Terminated, ending_on_sigterm, received
 
-#: Exit status of ``ferroscreen score`` when frames failed (unreadable or missing image files): the store
-#: holds every other frame, and ``--resume`` scores those frames once their files are fixed or land.
+#: Exit status of ``ferroscreen score`` when frames failed (unreadable or missing image files: ``--resume`` scores
+#: them once their files are fixed or land; or of another size than the plate's: a plate of their own): the store
+#: holds every other frame.
 FAILED_FRAMES_EXIT = 3
 
 
@@ -122,7 +124,7 @@ def score_plate(
     precision: str = "auto",
     progress: bool | str = False,
     log=None,
-    interval_h: float = 1.0,
+    interval_h: float | None = None,
     tta: bool = False,
 ) -> dict:
     """Score a plate into the HDF5 store ``out`` (see the module docstring).
@@ -148,7 +150,8 @@ def score_plate(
             stamp ahead of this machine's clock); see :func:`ferroscreen.score.plan.file_settled`.
         interval_h: Hours between timepoints for readers whose files carry no
             acquisition time (ImageXpress, Cytation or scanR without time tags, CellVoyager
-            without ``MeasurementData.mlf``).
+            without ``MeasurementData.mlf``); None: not given (a plate of several such scans is
+            refused; a resumed store keeps the one it recorded).
         devices: Processes (CPU) or GPUs; more than one uses DDP (spawned
             ranks, gloo on CPU, NCCL on GPUs).
         batch_size: Crops per forward pass.
@@ -224,8 +227,11 @@ def score_plate(
         stored = existing.attrs.get("config") if isinstance(existing.attrs.get("config"), dict) else {}
         stored_live = bool(stored.get("live", stored.get("watch", False)))
         fmt = fmt if fmt is not None else stored.get("format")
-        if stored.get("interval_h") is not None and abs(float(stored["interval_h"]) - float(interval_h)) > 1e-9:
-            raise StoreError(f"{out}: was scored with --interval-h {float(stored['interval_h']):g}; resume it with "
+        recorded = _given_interval(stored.get("interval_h"))
+        if interval_h is None:  # a resume without --interval-h reads the plate as it was read
+            interval_h = recorded
+        elif recorded is not None and abs(recorded - float(interval_h)) > 1e-9:
+            raise StoreError(f"{out}: was scored with --interval-h {recorded:g}; resume it with "
                              f"the same (this run's {float(interval_h):g} would move its time points)")
     acq = open_first_scan(acquisition, fmt, interval_h, watch, poll_s, idle_limit_s(idle_exit_s)[0], log,
                           before_waiting)
@@ -330,6 +336,9 @@ def score_plate(
         confusion_source = str(Path(confusion_file).resolve())
     elif existing is not None and existing.attrs.get("confusion_source", confusion_source) != confusion_source:
         confusion, confusion_source = existing.attrs.get("confusion"), existing.attrs["confusion_source"]
+    from ferroscreen.hashing import file_sha256
+    from ferroscreen.provenance import bundle_training_record
+
     attrs = dict(existing.attrs) if existing else {}
     attrs.update(
         plate=plate,
@@ -342,6 +351,7 @@ def score_plate(
         bundle_sha256=bundle.sha256,
         bundle_content_sha256=content_sha256,
         bundle_backbone=bundle.meta.get("backbone", ""),
+        bundle_training=bundle_training_record(bundle.meta),
         crop_size=bundle.crop_size,
         temperature=float(bundle.meta.get("temperature", 1.0)),
         confusion=confusion,
@@ -352,10 +362,13 @@ def score_plate(
         normalization=bundle.normalization.to_meta(),
         next_scan=int(bundle.next_scan),
         layout_source=str(layout_path.resolve()) if layout_path else "",
+        # the layout file's sha256 as read now; a store that keeps its layout keeps the digest it recorded
+        layout_sha256=(str(attrs.get("layout_sha256") or "") if keep_layout else
+                       file_sha256(layout_path) if layout_path is not None and layout_path.is_file() else ""),
         ferroscreen_version=__version__,
         config={
             "devices": devices, "batch_size": batch_size, "workers": workers, "channel": channel, "format": fmt,
-            "interval_h": float(interval_h),
+            "interval_h": _given_interval(interval_h),
             "plate": plate, "z_plane": z_plane,
             "watch": watch, "poll_s": poll_s, "idle_exit_s": idle_exit_s, "settle_s": settle_s,
             # scored as imaged: a --watch run or a store one wrote (not a --resume after failed frames)
@@ -363,6 +376,7 @@ def score_plate(
             "accelerator": accelerator,
         },
     )
+    attrs[PASSED_OVER_ATTR] = passed_over_lines(plate, acq.skipped, acquisition, layout_table, found, layout_path)
     attrs = stamp_run(attrs)  # this run's software and command; a new store's creation, once for all its writes
     # -- recovery: merge what a killed run left behind, then add the frames found now
     remove_stale_temporaries(out)
@@ -410,6 +424,8 @@ def score_plate(
         log(f"note: {moved or repaired}")
     if bundle_note:
         log(f"note: {bundle_note}")
+    for line in attrs[PASSED_OVER_ATTR]:  # image files the reader passed over, layout wells with no image
+        log(line)
     if existing is not None and confusion_file is not None:
         was = existing.attrs.get("confusion_source", "")
         log(f"note: {out}: corrected fractions (corr_*) of every well recomputed with the confusion of "
@@ -431,6 +447,7 @@ def score_plate(
     gap_logged = held_logged = ""
     rescan_error: tuple[str, str] | None = None  # (clock time of the first failure, the latest error) while it stands
     others_said: set[str] = set()  # other plates the folder holds, said once each
+    warned: list[str] = []  # warnings on the scored plate said so far (_warn_scored)
     while True:
         ids, following = _due(store.frames, 0.0 if final else settle_s, bundle.next_scan, hold=not final,
                               seen=seen)
@@ -460,6 +477,8 @@ def score_plate(
             shutil.rmtree(parts, ignore_errors=True)
             if last_activity is not None:  # frames that landed while watching: quiet from their scoring on
                 last_activity = time.monotonic()
+            if not final:  # a watch says it after each pass, not hours later
+                _warn_scored(out, store, attrs, bundle, layout_table, model, warned, log)
         if final:
             break
         if len(_due(store.frames, 0.0, bundle.next_scan, hold=True)[0]):
@@ -509,7 +528,24 @@ def score_plate(
                 or not frames["status"].equals(store.frames["status"])):
             last_activity = time.monotonic()
             store, _ = merge_journals(out, attrs, frames, layout_table, [], True)
+    _warn_scored(out, store, attrs, bundle, layout_table, model, warned, log)
+    if list(store.attrs.get(WARNINGS_ATTR) or []) != attrs[WARNINGS_ATTR]:  # recorded for export and report
+        store, _ = merge_journals(out, attrs, store.frames, layout_table, [], True)
     return summarize(store, stats, time.perf_counter() - t0)
+
+
+def _warn_scored(out: Path, store, attrs: dict, bundle, layout_table, model, warned: list[str], log) -> None:
+    """Say the warnings on the scored plate not said yet (:func:`~ferroscreen.score.domain_check.scored_warnings`).
+
+    They are set in ``attrs`` (:data:`~ferroscreen.score.domain_check.WARNINGS_ATTR`), which the next write of the
+    store records.
+    """
+    lines = scored_warnings(out, store, bundle.meta, layout_table, model)
+    for line in lines:
+        if line not in warned:
+            log(line)
+            warned.append(line)
+    attrs[WARNINGS_ATTR] = lines
 
 
 #: Files of the newest scan whose modification times date it (they land within minutes of each other).
@@ -922,7 +958,11 @@ def _settled(path: str | None, now: float, settle_s: float, seen: SeenFiles | No
 
 
 def summarize(store, stats: dict, seconds: float) -> dict:
-    """Summary of a run: frame counts by status, cells (``counted``: ``tiles`` in tile mode), timings."""
+    """Summary of a run: frame counts by status, cells (``counted``: ``tiles`` in tile mode), timings.
+
+    ``other_size``: the failed frames of another size than the plate's
+    (:func:`~ferroscreen.score.export.other_size_frames`).
+    """
     st = store.frames["status"].to_numpy()
     return {
         "store_frames": int(len(st)),
@@ -937,6 +977,9 @@ def summarize(store, stats: dict, seconds: float) -> dict:
         "predict_s": round(stats["predict_s"], 3),
         "seconds": round(seconds, 3),
         "failures": failure_lines(store.frames),
+        # failed for their size: --resume never scores them (``n``, ``sizes``, ``expected``)
+        "other_size": {k: v for k, v in other_size_frames(store.frames, store.attrs.get("frame_shape")).items()
+                       if k != "mask"},
     }
 
 
@@ -1086,3 +1129,12 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
                 n += int((r.results["cell_stop"] - r.results["cell_start"]).sum())
         return n
     return writer.cells_committed
+
+
+def _given_interval(value) -> float | None:
+    """An ``--interval-h`` as the store records it: a positive number, or None where none was given (NaN, null)."""
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        return None
+    return hours if hours == hours and hours > 0 else None

@@ -5,6 +5,7 @@ Each scoring process (DDP rank) appends to its own journal::
     /cells/{frame,x,y,radius,score}  (N,)   and /cells/prob (N, n_classes)
     /results/{frame,status,n_cells,cell_start,cell_stop,height,width,
               focus,empty,file_size,file_mtime,next_scan}  (M,)  and /results/reason (M,) S200
+              and /results/file_sha256 (M,) S64 (absent in journals written before it)
 
 A commit (:meth:`ShardWriter.commit`) appends the cells of the finished
 frames and flushes, *then* appends their result rows and flushes again. The
@@ -47,6 +48,7 @@ RESULT_SCHEMA: dict[str, object] = {
     "file_size": np.int64,
     "file_mtime": np.float64,
     "next_scan": np.int8,
+    "file_sha256": "S64",  # the frame file's hex sha256 (b"": not read)
 }
 REASON_DTYPE = "S200"
 _CELL_CHUNK = 8192
@@ -55,7 +57,9 @@ _RESULT_CHUNK = 1024
 _CREATE_BYTES = 256 << 10
 _MARGIN_BYTES = 256 << 10
 #: Result values a frame record may leave out.
-RESULT_DEFAULTS = {"next_scan": -1}
+RESULT_DEFAULTS = {"next_scan": -1, "file_sha256": ""}
+#: Result columns a journal written by an older version lacks (read as :data:`RESULT_DEFAULTS`).
+RESULT_OPTIONAL = ("file_sha256",)
 
 
 class ShardWriter:
@@ -137,8 +141,8 @@ class ShardWriter:
         r = self._results
         m0, m = self.n_results, len(results)
         for col, dt in RESULT_SCHEMA.items():
-            vals = np.array([res.get(col, RESULT_DEFAULTS[col]) if col in RESULT_DEFAULTS else res[col]
-                             for res in results], dtype=dt)
+            vals = [res.get(col, RESULT_DEFAULTS[col]) if col in RESULT_DEFAULTS else res[col] for res in results]
+            vals = np.array([str(v).encode("ascii") for v in vals] if dt == "S64" else vals, dtype=dt)
             if col in ("cell_start", "cell_stop"):
                 vals = vals + base
             r[col].resize(m0 + m, axis=0)
@@ -202,16 +206,21 @@ class ShardReader:
         self.damaged = ""
         self.cells: object = empty_cells(n_classes)
         self.results = pd.DataFrame(
-            {c: np.zeros(0, t) for c, t in RESULT_SCHEMA.items()} | {"reason": np.zeros(0, object)}
+            {c: np.zeros(0, object if t == "S64" else t) for c, t in RESULT_SCHEMA.items()}
+            | {"reason": np.zeros(0, object)}
         )
         try:
             if not self._open():
                 return
             r, g = self.f["results"], self.f["cells"]
-            m = min(r[c].shape[0] for c in (*RESULT_SCHEMA, "reason"))
+            have = [c for c in (*RESULT_SCHEMA, "reason") if c in r or c not in RESULT_OPTIONAL]
+            m = min(r[c].shape[0] for c in have)
             n = min(g[c].shape[0] for c in (*CELL_SCHEMA, "prob"))
             _read_through(g, (*CELL_SCHEMA, "prob"), n)
-            res = pd.DataFrame({c: r[c][:m] for c in RESULT_SCHEMA})
+            res = pd.DataFrame({c: r[c][:m] if c in have else np.full(m, RESULT_DEFAULTS[c], object)
+                                for c in RESULT_SCHEMA})
+            res["file_sha256"] = [v.decode("ascii", "replace") if isinstance(v, bytes) else str(v)
+                                  for v in res["file_sha256"]]
             res["reason"] = [b.decode("utf-8", "replace") for b in r["reason"][:m]]
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             self.close()

@@ -5,8 +5,9 @@ plate holds::
 
     /            attrs: provenance (schema, ferroscreen version, software and command
                  of the first and the latest run, bundle sha256, classes, config
-                 JSON, acquisition, created/updated, ...)
-    /frames/<column>   one 1-D dataset per frame-table column (status, QC, ...)
+                 JSON, acquisition, layout sha256, the scored images' digest
+                 (``frames_sha256``, :func:`frames_digest`), created/updated, ...)
+    /frames/<column>   one 1-D dataset per frame-table column (status, QC, file_sha256, ...)
     /cells/<column>    frame, x, y, radius, score (N,) and prob (N, n_classes)
     /wells/<column>    per well x time aggregates
     /layout/<column>   the plate layout, when one is known
@@ -21,6 +22,7 @@ readable with plain h5py. Scoring results stream into per-rank journal files
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -45,8 +47,9 @@ SCHEMA_VERSION = 1
 SCORING_ATTRS = (
     "plate", "acquisition", "acquisition_format", "channel", "bundle_path", "bundle_sha256", "bundle_content_sha256",
     "bundle_backbone", "precision", "tta", "z_plane", "crop_size", "temperature", "detector", "normalization",
-    "next_scan", "confusion_source", "layout_source", "ferroscreen_version", "environment", "command", "created",
-    "created_environment", "created_command", "updated", "config",
+    "next_scan", "confusion_source", "layout_source", "layout_sha256", "frames_sha256", "frames_hashed",
+    "bundle_training", "ferroscreen_version", "environment", "command", "created", "created_environment",
+    "created_command", "updated", "config",
 )
 
 #: Frame status codes of ``/frames/status``.
@@ -77,10 +80,11 @@ FRAME_SCHEMA: dict[str, object] = {
     "file_mtime": np.float64,
     "next_scan": np.int8,
     "conf_sum": np.float64,
+    "file_sha256": str,
 }
 
-#: Values of frame columns that stores written by older versions lack.
-FRAME_DEFAULTS = {"next_scan": -1}
+#: Values of frame columns that stores written by older versions lack (such a store reads with them).
+FRAME_DEFAULTS = {"next_scan": -1, "file_sha256": ""}
 
 #: Per-frame 2-D columns (n_frames, n_classes) kept beside the 1-D frame columns.
 FRAME_SUMS = {"prob_sum": np.float64, "argmax_count": np.int32}
@@ -158,6 +162,23 @@ def stamp_run(attrs: dict, env: dict | None = None, command: dict | None = None)
     if not out.get("created"):
         out.update(created=now_iso(), created_environment=out["environment"], created_command=out["command"])
     return out
+
+
+def frames_digest(frames: pd.DataFrame) -> tuple[str, int]:
+    """The plate-level digest of the images scored, and how many frames it covers.
+
+    The sha256 of the text of the done frames' hex ``file_sha256`` (those that record one), sorted,
+    one a line, each line ended by a newline (a file read for several frames is listed each time);
+    ``("", 0)`` when none records one. Frame names and times do not
+    enter it: the same images scored from a moved or renamed folder give the same digest.
+    """
+    if "file_sha256" not in frames.columns or frames.empty:
+        return "", 0
+    done = frames["status"].to_numpy() == DONE
+    digests = sorted(str(d) for d in frames.loc[done, "file_sha256"] if isinstance(d, str) and d)
+    if not digests:
+        return "", 0
+    return hashlib.sha256("".join(f"{d}\n" for d in digests).encode()).hexdigest(), len(digests)
 
 
 def new_frame_table(frames: pd.DataFrame) -> pd.DataFrame:
@@ -314,6 +335,7 @@ def write_store(
             frames["conf_sum"] = conf
             frames, wells = finalize(frames, sums)
             attrs["n_cells"] = int(total)
+            attrs["frames_sha256"], attrs["frames_hashed"] = frames_digest(frames)
             attrs["complete"] = int((frames["status"] != PENDING).all())
             for key, v in attrs.items():
                 f.attrs[key] = _json_attr(v)
@@ -594,8 +616,8 @@ def _check_schema(f: h5py.File, path: Path) -> None:
         raise StoreError(f"{path}: not a ferroscreen score store (no '{SCHEMA}' schema attribute)")
     if int(f.attrs.get("schema_version", 0)) > SCHEMA_VERSION:
         raise StoreError(f"{path}: store schema {f.attrs['schema_version']} is newer than this ferroscreen")
-    needed = ["frames", "cells", *(f"frames/{k}" for k in FRAME_SCHEMA), *(f"cells/{k}" for k in CELL_SCHEMA),
-              "cells/prob"]
+    needed = ["frames", "cells", *(f"frames/{k}" for k in FRAME_SCHEMA if k not in FRAME_DEFAULTS),
+              *(f"cells/{k}" for k in CELL_SCHEMA), "cells/prob"]
     missing = next((name for name in needed if name not in f), None)
     if missing is not None or "classes" not in f.attrs:
         what = f"'/{missing}'" if missing is not None else "the 'classes' attribute"

@@ -40,7 +40,10 @@ def test_bad_frames_fail_with_reason_and_the_run_goes_on(plate_copy, plate_dir, 
     proc = score(plate_copy, bundle_path, out)
     assert proc.returncode == 3, proc.stderr  # a partial plate: not 0, as a complete one (job arrays tell them apart)
     assert "8 frames done, 4 failed" in proc.stdout
-    assert proc.stderr.strip().splitlines()[-1].startswith("exit status 3: 4 frames failed (unreadable or missing")
+    closing = proc.stderr.strip().splitlines()[-1]  # the frame of another size apart: no fixed file scores it here
+    assert closing.startswith("exit status 3: 3 frames failed (unreadable or missing"), closing
+    assert "1 frame(s) of another size (64x64; the plate's frames are 128x128): score them as a plate of their own" \
+        in closing
     assert proc.stderr.count("failed frame:") == 4
     with h5py.File(out, "r") as f:  # readable
         assert f["frames/status"].shape == (12,)

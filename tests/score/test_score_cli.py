@@ -56,7 +56,7 @@ def cells_by_frame_key(path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def reference(plate_dir, bundle_path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ref") / "plate.h5"
-    run(score_cmd(plate_dir, bundle_path, out))
+    run(score_cmd(plate_dir, bundle_path, out, "--interval-h", "1"))  # recorded: a resume with another is refused
     return out
 
 
@@ -161,10 +161,13 @@ def test_export_of_an_unfinished_store_says_so(reference, tmp_path):
     half = half_scored(reference, tmp_path / "half.h5")
     (tmp_path / "half.h5.parts").mkdir()
     (tmp_path / "half.h5.parts" / "rank-00000.h5").write_bytes(b"")
-    notes = store_notes(half)
+    def own(notes):  # score's warnings of the plate (an untrained bundle calls its vehicle wells dead) apart
+        return [n for n in notes if not n.startswith("plate VID1: ")]
+
+    notes = own(store_notes(half))
     assert notes[0].startswith(f"{half}: 6 of its 12 frames are not scored yet")
     assert "--resume` merges them" in notes[1]
-    assert store_notes(reference) == []
+    assert own(store_notes(reference)) == []
 
 
 def test_overlay_draws_each_wells_frames_with_class_colours(reference, tmp_path, user_error):
@@ -772,7 +775,7 @@ def test_a_resume_keeps_the_stores_layout_and_time_axis(reference, bundle_path, 
     try:
         changed = (plate_dir / "layout.keep").read_text().replace("DMSO", "ALT-DMSO")
         (plate_dir / "layout.csv").write_text(changed)
-        run(score_cmd(plate_dir, bundle_path, out, "--resume"))
+        run(score_cmd(plate_dir, bundle_path, out, "--resume", "--interval-h", "1"))  # as the store was scored
         compounds = set(read_store(out).layout["compound"].astype(str))
         assert "DMSO" in compounds and "ALT-DMSO" not in compounds
         proc = run_command(score_cmd(plate_dir, bundle_path, out, "--resume", "--interval-h", "8"),
