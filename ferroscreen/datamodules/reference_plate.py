@@ -45,6 +45,7 @@ from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.detect import LAYOUT_BESIDE, layout_beside
 from ferroscreen.io.frames import frame_file
 from ferroscreen.io.planes import choose_plane
+from ferroscreen.io.scan_interval import NoScanInterval
 from ferroscreen.io.scans import later_scans, scan_interval_h
 from ferroscreen.plate import KNOWN_MODES, read_layout, read_layout_csv
 from ferroscreen.plate.layout_records import normalize_mode
@@ -268,7 +269,7 @@ class ReferencePlateDataModule(CropDataModule):
         channel: str | None = None,
         z_plane: int | None = None,
         pattern: str | None = None,
-        interval_h: float = 1.0,
+        interval_h: float | None = None,
         max_crops_per_frame: int | None = None,
         detector: str | dict | None = None,
         normalization: str | dict | None = "percentile",
@@ -304,9 +305,10 @@ class ReferencePlateDataModule(CropDataModule):
         self.channel = channel
         self.z_plane = None if z_plane is None else int(z_plane)
         self.pattern = pattern
-        if not float(interval_h) > 0:
+        if interval_h is not None and not float(interval_h) > 0:
             raise FerroscreenError(f"data.interval_h: {interval_h} is not a positive number of hours")
-        self.interval_h = float(interval_h)
+        # None: the files' time stamps (a plate of several unstamped scans is refused, naming data.interval_h)
+        self.interval_h = None if interval_h is None else float(interval_h)
         self.max_crops_per_frame = max_crops_per_frame
         self.detector_cfg = detector_config(detector)
         named = detector.get("preset") if isinstance(detector, dict) else detector
@@ -328,7 +330,10 @@ class ReferencePlateDataModule(CropDataModule):
     def _source(self, k: int) -> _Labelled:
         """The labelled frames of the ``k``-th acquisition (its wells keyed ``(k, plate, well)``)."""
         root = self.roots[k]
-        acq = open_acquisition(root, pattern=self.pattern, interval_h=self.interval_h)
+        try:
+            acq = open_acquisition(root, pattern=self.pattern, interval_h=self.interval_h)
+        except NoScanInterval as exc:  # the training option, not score's --interval-h
+            raise FerroscreenError(f"{exc} (in training: --data.init_args.interval_h H)") from None
         layout_path, beside_note = (self.layout_paths[k], "") if self.layout_paths[k] else layout_beside(root)
         if layout_path is None:
             raise FerroscreenError(f"{root}: no {LAYOUT_BESIDE} in or beside the images; pass data.layout")

@@ -41,7 +41,9 @@ def calibration_crops(acquisition: str | Path, bundle, n_frames: int = DEFAULT_F
     from ferroscreen.score.plan import select_frames
 
     training_data = bundle.meta.get("training_data") or {}
-    frames, _, _ = select_frames(open_acquisition(acquisition).frames, Path(acquisition), None,
+    # calibration reads crops, not times: unstamped scans keep their order at the training interval (or 1 h)
+    interval = training_data.get("scan_interval_h") or 1.0
+    frames, _, _ = select_frames(open_acquisition(acquisition, interval_h=interval).frames, Path(acquisition), None,
                                  training_data.get("channel"), trained_z=training_data.get("z_plane"))
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(frames), size=min(n_frames, len(frames)), replace=False))
@@ -167,7 +169,7 @@ def quantize_bundle(model: str | Path, acquisition: str | Path, out: str | Path,
     require_bundle_file(model)
     images: list[Path] = []
     try:
-        open_acquisition(acquisition)  # a mistyped folder fails before torch loads
+        open_acquisition(acquisition, interval_h=1.0)  # a mistyped folder fails before torch loads (times unused)
     except FerroscreenError as exc:
         images = crop_folder_images(acquisition)
         if not images:

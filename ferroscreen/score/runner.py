@@ -39,6 +39,7 @@ from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, ModelBundleError
 from ferroscreen.hashing import bundle_content_sha256
 from ferroscreen.io.frames import frame_file, is_store_frame
+from ferroscreen.io.scan_interval import NoScanInterval
 from ferroscreen.io.scans import later_scans, next_scan_paths
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.domain_check import PASSED_OVER_ATTR, WARNINGS_ATTR, passed_over_lines, scored_warnings
@@ -504,6 +505,8 @@ def score_plate(
         try:
             acq = open_acquisition(acquisition, fmt, interval_h=interval_h)
             found, _, _ = select_frames(acq.frames, acquisition, channel, plate=plate, z_plane=z_plane)
+        except NoScanInterval:  # a second unstamped scan: no later poll can time it
+            raise
         except Exception as exc:  # noqa: BLE001 - a folder mid-copy can look odd; try again next poll
             log(f"rescan failed ({exc}); retrying")
             rescan_error = (rescan_error or (time.strftime("%H:%M:%S"), ""))[0], str(exc)  # stands until a rescan works
