@@ -580,6 +580,20 @@ def _quiet_s(frames: pd.DataFrame, last_activity: float | None, watch_start: flo
     return min(since, float("inf") if file_age is None else file_age)
 
 
+def _import_lightning() -> None:
+    """Import Lightning, a SIGTERM during the import raised as :class:`Terminated`.
+
+    A signal that lands inside a C extension's import (matplotlib's, via torchmetrics) surfaces as
+    ``ImportError: initialization failed``.
+    """
+    try:
+        import pytorch_lightning  # noqa: F401
+    except ImportError:
+        if received():
+            raise Terminated() from None
+        raise
+
+
 def _scoring_line(n: int, plate: str, times: pd.Series, watch: bool) -> str:
     """``scoring N frame(s) of plate P at 16 h`` (the timepoints; with ``watch`` the time of day first)."""
     clock = time.strftime("%H:%M:%S ") if watch else ""
@@ -1004,7 +1018,7 @@ def _quiet_lightning():
     notebook that calls :func:`score_plate` keeps Lightning's messages for its own work (as
     :class:`warnings.catch_warnings`, not meant for threads that warn meanwhile).
     """
-    import pytorch_lightning  # noqa: F401 - its import sets its logger's level: imported first, set after
+    _import_lightning()  # its import sets its logger's level: imported first, set after
 
     loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
     levels = [log.level for log in loggers]
