@@ -227,7 +227,9 @@ def write_results_workbook(path: str | Path, tables: dict[str, pd.DataFrame], do
     for readout in readouts:
         add(f"prism {readout}" if readout else "prism",
             f"{readout or 'the response'}: X = log10 dose (M), a column per replicate of each curve (paste into a "
-            "Prism XY table with side-by-side replicates)", prism_table(doses, readout))
+            "Prism XY table with side-by-side replicates); the dosed points only: the vehicle wells (dose 0, no "
+            "log dose) that the fit also used are in the doses sheet, so a refit of this sheet alone differs",
+            prism_table(doses, readout))
     about += _units_rows(sheets[1:])
     about += [[], ["cell", "means"],
               ["inf, -inf", "a text cell in a number column: an interval open on that side (ec50_hi inf: the data "

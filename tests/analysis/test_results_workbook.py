@@ -83,6 +83,10 @@ def test_fit_writes_every_table_and_the_fitted_points_to_the_workbook(tmp_path):
     assert wb.sheetnames[:8] == ["about", "ranking", "fits", "rescue", "qc", "ec50_over_time", "readouts", "doses"]
     about = {r[0]: r[1] for r in _rows(out / "results.xlsx", "about") if r and r[0]}
     assert about["inf, -inf"].startswith("a text cell in a number column: an interval open on that side")
+    # the Prism sheets hold the dosed points only: the about sheet says where the vehicle wells the fit used are
+    prism = [text for name, text in about.items() if str(name).startswith("prism")]
+    assert prism and all("the vehicle wells (dose 0, no log dose) that the fit also used are in the doses sheet"
+                         in text for text in prism)
     assert len(_rows(out / "results.xlsx", "ec50_over_time")) == len(pd.read_csv(out / "ec50_over_time.csv")) + 1
     fits = pd.read_csv(out / "fits.csv")
     sheet = pd.DataFrame(_rows(out / "results.xlsx", "fits")[1:], columns=_rows(out / "results.xlsx", "fits")[0])
