@@ -97,6 +97,10 @@ class OutputSet:
         self._written[name] = tmp
         return tmp
 
+    def pending(self) -> dict[str, Path]:
+        """``{output name: temporary path}`` of the outputs written for the next commit (a copy)."""
+        return dict(self._written)
+
     def final(self, name: str) -> Path:
         """Where output ``name`` lies once committed."""
         return self.folder / name

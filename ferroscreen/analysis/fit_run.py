@@ -179,7 +179,7 @@ def _output_digests(outputs: OutputSet) -> dict[str, str]:
     """
     from ferroscreen.hashing import file_sha256
 
-    written = dict(outputs._written)  # the set's files for commit (OutputSet has no public view of them)
+    written = outputs.pending()
     if not written and outputs.folder.is_dir():
         written = {p.name: p for p in outputs.folder.iterdir() if p.is_file() and not p.name.startswith(".")}
     return {name: file_sha256(path) for name, path in sorted(written.items())

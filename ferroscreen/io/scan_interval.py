@@ -7,8 +7,8 @@ default: a plate of more than one such scan is refused without ``--interval-h``
 (:func:`unstamped_interval`), since a guessed hour would place every later scan of a 4-hourly plate
 wrongly (0, 1, 2 h), silently. A plate of one scan needs none: it is at 0 h.
 
-``interval_h`` is not given when it is ``None`` or NaN (``score`` records NaN in its store's
-float field: :func:`interval_given`).
+``interval_h`` is not given when it is ``None`` or NaN (:func:`interval_given`; ``score`` records
+``null`` in its store's config, and a store written before that may hold NaN).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, ModelBundleError
 from ferroscreen.hashing import bundle_content_sha256
 from ferroscreen.io.frames import frame_file, is_store_frame
-from ferroscreen.io.scan_interval import NoScanInterval
+from ferroscreen.io.scan_interval import NoScanInterval, interval_given
 from ferroscreen.io.scans import later_scans, next_scan_paths
 from ferroscreen.score.correction import load_confusion, read_confusion_file
 from ferroscreen.score.domain_check import PASSED_OVER_ATTR, WARNINGS_ATTR, passed_over_lines, scored_warnings
@@ -1151,7 +1151,7 @@ def _predict(jobs, bundle, detector, parts: Path, devices: int, batch_size: int,
 def _given_interval(value) -> float | None:
     """An ``--interval-h`` as the store records it: a positive number, or None where none was given (NaN, null)."""
     try:
-        hours = float(value)
+        hours = float(value) if interval_given(value) else 0.0
     except (TypeError, ValueError):
         return None
-    return hours if hours == hours and hours > 0 else None
+    return hours if hours > 0 else None
