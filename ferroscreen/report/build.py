@@ -33,6 +33,13 @@ from ferroscreen.report.formatting import fmt
 from ferroscreen.report.html import check_page_path, render_html, write_page
 from ferroscreen.report.knockdown import build_hits_report, is_hits_folder
 from ferroscreen.report.lines import line_comparisons
+from ferroscreen.report.multiplicity import (
+    active_counts,
+    activity_rule,
+    ranked_on_note,
+    ranked_on_short,
+    rescue_note,
+)
 from ferroscreen.report.rescue import rescue_comparisons
 from ferroscreen.report.results import RESULT_FILES, ReportInputError, Results, compound_gallery_png, load_results
 
@@ -129,7 +136,8 @@ def _compound_context(res: Results, info: CompoundInfo) -> dict:
     if res.wells is not None and "n_cells" in res.wells.columns:
         panels.append(("n_cells", res.count_label, ""))
     comparisons = [
-        {"sentence": f"{info.group}: {c.sentence}" if info.group else c.sentence, "verdict": c.verdict}
+        {"sentence": f"{info.group}: {c.sentence}" if info.group else c.sentence, "verdict": c.verdict,
+         "adjusted": c.adjusted_text()}
         for c in rescue_comparisons(res, info)
     ]
     cells = compound_gallery_png(res, info.name, info.group)
@@ -318,6 +326,7 @@ def report_context(
     n_active = int((fits["call"] == "active").sum()) if fits is not None and "call" in fits.columns else 0
     rescues = [r for c in compounds for r in c["rescue"]]
     counts = compound_counts(res)  # of the whole screen, not only the sections shown
+    rule = activity_rule(res)
     summary = {
         "n_plates": len(plates) or (res.qc["plate"].nunique() if res.qc is not None else 0),
         "n_compounds": counts["compounds"],
@@ -329,6 +338,9 @@ def report_context(
         "plates": plates,
         "top_hits": tables.top_hits(res, anchors),
         "rescues": rescues,
+        "activity_rule": rule,
+        "active_counts": active_counts(rule),
+        "rescue_note": rescue_note(res, len(rescues)),
     }
     csv_links = []
     for name, path in res.files.items():
@@ -352,6 +364,8 @@ def report_context(
         "has_wells": res.wells is not None,
         "n_flagged": n_flagged,
         "rankings": tables.ranking_tables(res, {k: f"#{v}" for k, v in anchors.items()}),
+        "ranked_on": ranked_on_note(res, rule),
+        "ranked_on_short": ranked_on_short(res),
         "no_ranking": ("No ranking.csv in the results folder." if res.ranking is None
                        else "ranking.csv ranks no compound (no curve of a ranked readout was fitted)."),
         "lines": line_comparisons(res, infos, {k: f"#{v}" for k, v in anchors.items()}),

@@ -13,7 +13,9 @@ agent: its ratio with its interval (``ratio_level``'s coverage, 95 % when the
 table does not say) and p-value. Rows of
 ``rescue.csv`` with ``design == "single_dose"`` (the agent added at one
 compound dose: no curve, no ratio) are shown with the analysis sentence,
-which states the effect reduction with its CI and p-value.
+which states the effect reduction with its CI and p-value. Each row's
+``p_value`` is also shown Holm-adjusted over the table's rows with one
+(:func:`~ferroscreen.report.multiplicity.holm_adjusted`); the verdicts are not.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pandas as pd
 
 from ferroscreen.errors import FerroscreenError
 from ferroscreen.report.compounds import CompoundInfo, of_group
+from ferroscreen.report.multiplicity import holm_adjusted
 from ferroscreen.report.results import Results, readout_mode
 from ferroscreen.report.tables import truthy
 
@@ -51,6 +54,11 @@ class RescueComparison:
         p_value: The ratio's p-value for no shift (NaN when not given).
         level: Coverage of ``lo``-``hi``.
         note: Why the ratio is NaN, where the potency ratio says.
+        row: The index of the ``rescue.csv`` row it shows (None: computed from the fits).
+        tested_p: That row's ``p_value`` (an analysis row's: its effect test; NaN without one).
+        holm_p: ``tested_p`` Holm-adjusted over ``rescue.csv``'s rows with a p-value
+            (:func:`~ferroscreen.report.multiplicity.holm_adjusted`).
+        n_tests: How many rows that adjustment runs over (0: none).
     """
 
     compound: str
@@ -65,6 +73,18 @@ class RescueComparison:
     p_value: float = math.nan
     level: float = 0.95
     note: str = ""
+    row: object = None
+    tested_p: float = math.nan
+    holm_p: float = math.nan
+    n_tests: int = 0
+
+    def adjusted_text(self) -> str:
+        """``effect test p 0.02; Holm-adjusted over the 4 rescue tests of rescue.csv: 0.059`` (``""``: no Holm p)."""
+        if not math.isfinite(self.holm_p):
+            return ""
+        what = "effect test p" if math.isnan(self.p_value) else "p"
+        return (f"{what} {self.tested_p:.2g}; Holm-adjusted over the {self.n_tests} rescue test"
+                f"{'s' if self.n_tests != 1 else ''} of rescue.csv: {self.holm_p:.2g}")
 
 
 def _fmt_fold(x: float) -> str:
@@ -175,7 +195,7 @@ def _from_analysis(res: Results, info: CompoundInfo) -> list[RescueComparison] |
         return None
     out = []
     table = of_group(table, info.group)
-    for _, row in table[table["compound"] == info.name].iterrows():
+    for index, row in table[table["compound"] == info.name].iterrows():
         readout = str(row.get("readout", ""))
         mode = str(row.get("mode", "")) or (readout_mode(readout, set(res.death_modes)) or readout)
         ratio = float(row["shift"])
@@ -184,7 +204,8 @@ def _from_analysis(res: Results, info: CompoundInfo) -> list[RescueComparison] |
         rescued = pd.Series({"call": row.get("call_rescued", "active")})
         verdict = _verdict(alone, rescued, ratio, lo, hi)
         confirms = truthy(row.get("confirms"))
-        comp = RescueComparison(info.name, str(row["rescue_agent"]), mode, readout, ratio, lo, hi, verdict, "")
+        comp = RescueComparison(info.name, str(row["rescue_agent"]), mode, readout, ratio, lo, hi, verdict, "",
+                                row=index)
         comp.sentence = _sentence(comp)
         if str(row.get("design", "")) == "single_dose":
             # one dose, no curve: the analysis sentence carries the effect reduction, its CI and p
@@ -220,12 +241,15 @@ def _either_active(parent: pd.Series, rescued: pd.Series) -> bool:
 
 
 def _comparison(info: CompoundInfo, agent: str, mode: str, readout: str, parent: pd.Series,
-                rescued: pd.Series, row) -> RescueComparison:
-    """The comparison of a potency-ratio row (``row``: None when there is none) of ``rescued`` over ``parent``."""
+                rescued: pd.Series, row, index=None) -> RescueComparison:
+    """The comparison of a potency-ratio row (``row``: None when there is none) of ``rescued`` over ``parent``.
+
+    ``index``: the row's index in ``rescue.csv`` (None for a ratio computed from the fits).
+    """
     ratio = float(row["ratio"]) if row is not None else math.nan
     lo, hi = _limits(row) if row is not None else (math.nan, math.nan)
     verdict = _verdict(parent, rescued, ratio, lo, hi)
-    comp = RescueComparison(info.name, agent, mode, readout, ratio, lo, hi, verdict, "")
+    comp = RescueComparison(info.name, agent, mode, readout, ratio, lo, hi, verdict, "", row=index)
     if row is not None:
         comp.p_value = float(row.get("p_value", math.nan))
         level = float(row.get("ratio_level", math.nan))
@@ -247,7 +271,7 @@ def _table_comparisons(res: Results, info: CompoundInfo, done: set) -> list[Resc
         return []
     own = fits[fits["name"] == info.name] if "name" in fits.columns else fits
     out = []
-    for _, row in table.iterrows():
+    for index, row in table.iterrows():
         num, den = str(row["numerator"]), str(row["denominator"])
         parents = own[own["curve"].astype(str) == den]
         if str(row.get("readout", "")):
@@ -265,7 +289,7 @@ def _table_comparisons(res: Results, info: CompoundInfo, done: set) -> list[Resc
             continue
         agent = next((num[len(p):] for p in (f"{den} + ", f"{info.name} + ") if num.startswith(p)), num)
         mode = readout_mode(readout, set(res.death_modes)) or ""
-        out.append(_comparison(info, agent, mode, readout, parent, rescued, row))
+        out.append(_comparison(info, agent, mode, readout, parent, rescued, row, index))
     return out
 
 
@@ -278,11 +302,13 @@ def rescue_comparisons(res: Results, info: CompoundInfo) -> list[RescueCompariso
     with :func:`ferroscreen.analysis.potency_ratio` (modes where neither curve
     is active are left out: nothing to rescue), and one per further row of a
     potency-ratio table whose denominator is one of the compound's curves.
+    A comparison shown from a row of ``rescue.csv`` with a ``p_value`` carries it raw and Holm-adjusted
+    over every such row (``tested_p``, ``holm_p``, ``n_tests``): the verdicts stay unadjusted.
     """
     given = _from_analysis(res, info)
     out: list[RescueComparison] = [] if given is None else given
     if res.fits is None or given is not None:
-        return _sorted(out)
+        return _with_holm(res, _sorted(out))
     done: set[tuple[str, str, str]] = set()
     for agent, rescued_rows in info.rescue.items():
         for mode, rescued in rescued_rows.items():
@@ -294,10 +320,21 @@ def rescue_comparisons(res: Results, info: CompoundInfo) -> list[RescueCompariso
             if not _either_active(parent, rescued):
                 continue
             row = _from_table(res.rescue, num, den, readout)
+            index = None if row is None else row.name
             if row is None:
                 row = _computed(res.fits, num, den, readout)
-            out.append(_comparison(info, agent, mode, readout, parent, rescued, row))
-    return _sorted(out + _table_comparisons(res, info, done))
+            out.append(_comparison(info, agent, mode, readout, parent, rescued, row, index))
+    return _with_holm(res, _sorted(out + _table_comparisons(res, info, done)))
+
+
+def _with_holm(res: Results, comparisons: list[RescueComparison]) -> list[RescueComparison]:
+    """``comparisons`` with their ``rescue.csv`` row's ``p_value``, raw and Holm-adjusted over the table's tests."""
+    holm = holm_adjusted(res.rescue)
+    n_tests = int(holm.notna().sum())
+    for c in comparisons:
+        if c.row is not None and c.row in holm.index and math.isfinite(holm[c.row]):
+            c.tested_p, c.holm_p, c.n_tests = float(res.rescue.at[c.row, "p_value"]), float(holm[c.row]), n_tests
+    return comparisons
 
 
 def _sorted(out: list[RescueComparison]) -> list[RescueComparison]:
