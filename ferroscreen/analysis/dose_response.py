@@ -56,6 +56,7 @@ from ferroscreen.analysis.models import (
     jacobian,
     response,
 )
+from ferroscreen.analysis.potency import ec50_bounds
 from ferroscreen.analysis.profile_interval import MAX_SANDWICH_WIDENING, profile_statistic, profiled_limits
 from ferroscreen.analysis.readouts import FRACTION_PREFIXES
 
@@ -71,7 +72,7 @@ FIT_COLUMNS = [
     "asymmetry", "asymmetry_se",
     "e0", "emax", "effect", "auc", "rse", "r2", "df", "f_stat",
     "p_value", "q_value", "call", "flags", "converged", "n_iter", "ec50_reportable",
-    "ec50_ci_method",
+    "ec50_ci_method", "ec50_bound", "cov_method",
 ]  # fmt: skip
 
 _AUC_GRID = 33
@@ -300,7 +301,21 @@ def fit_curves(table: pd.DataFrame, model: str = "ll4", **kwargs) -> pd.DataFram
         for ``active`` curves with a finite EC50: the EC50 (``pec50``,
         ``ed10``, ``ed90``, ``hill``) of an ``inactive`` curve is a point of
         a flat fit's window, not a potency, and the ranking and the report
-        leave it out.
+        leave it out. Reportable is not "a point estimate": ``ec50_bound``
+        says which it is (:func:`~ferroscreen.analysis.potency.ec50_bounds`,
+        the report's rule): ``""`` a point estimate (inside the tested doses,
+        far plateau measured), ``">"`` bounded from below only (above the
+        doses, or ``far_plateau_undetermined``; the bound is ``ec50_lo`` held
+        to the top dose), ``"<"`` from above only (below the doses; ``ec50_hi``
+        held to the lowest dose), ``"?"`` not determined (that limit is open
+        too); ``""`` as well where ``ec50_reportable`` is False. A bounded
+        EC50 stays reportable: :func:`~ferroscreen.analysis.potency_ratio`
+        gives its ratio an interval from the two EC50 intervals.
+        ``cov_method`` says which covariance the SEs and Wald intervals (and
+        the profile's scale) rest on: ``drc`` (``s^2 H^-1``), ``hc2`` (the
+        :func:`sandwich_covariance` of a fraction readout, or ``sandwich``),
+        ``binomial`` (LL.2's inverse information) or ``quasibinomial`` (that,
+        scaled by a Pearson dispersion above 1); ``""`` for a curve not fitted.
 
     Raises:
         AnalysisInputError: If the table lacks columns or holds invalid values (a row
@@ -676,6 +691,15 @@ def fit_curves_with_params(
     with np.errstate(invalid="ignore"):
         out["ec50_reportable"] = active & np.isfinite(ec50) & (ec50 > 0)
     out["ec50_ci_method"] = np.where(profiled, "profile", np.where(fitted, "wald", ""))
+    out["ec50_bound"] = ""
     normal = binomial & ~(np.nan_to_num(inf.sigma2, nan=1.0) > 1.0)
+    if binomial:
+        method = np.where(normal, "binomial", "quasibinomial")
+    else:
+        method = np.where(hc, "hc2", "drc")
+    out["cov_method"] = np.where(fitted, method, "")
     dof = np.where(normal, np.inf, inf.df)
-    return FittedCurves(pd.DataFrame(out, columns=FIT_COLUMNS), params, inf.cov, dof, spec)
+    table = pd.DataFrame(out, columns=FIT_COLUMNS)
+    # a point estimate, or a bound the data set (the report's rule); none where the EC50 is no potency
+    table["ec50_bound"] = np.where(out["ec50_reportable"], ec50_bounds(table)[0], "")
+    return FittedCurves(table, params, inf.cov, dof, spec)

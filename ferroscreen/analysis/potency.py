@@ -32,6 +32,9 @@ Each EC50 interval misses on each side with probability at most
 finite; an open end misses nothing). No Wald p-value is given there (NaN), and
 the Wald columns are NaN. A ratio's limits are never negative: linear-scale
 lower limits are truncated at 0 (a ratio of EC50s is positive).
+
+:func:`ec50_bounds` says whether a fitted EC50 is a point estimate or only a bound the data set
+(``fits.csv``'s ``ec50_bound``, and what the report writes).
 """
 
 from __future__ import annotations
@@ -41,6 +44,82 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.inputs import AnalysisInputError, confidence_level
+
+#: Decades beyond the tested doses past which the data bound no EC50 limit (the report writes it ``unbounded``).
+CI_DECADES = 3
+#: Without the tested doses: a limit outside 1 fM-0.1 M is no concentration the data bound.
+PLAUSIBLE_MOLAR = (1e-15, 0.1)
+
+
+def molar_limits(dose_min, dose_max) -> tuple[np.ndarray, np.ndarray]:
+    """The molar span a confidence limit must lie in to be bounded by data tested at ``dose_min``-``dose_max``.
+
+    :data:`CI_DECADES` decades below the lowest and above the highest dose, within
+    :data:`PLAUSIBLE_MOLAR` (all of it where a dose is unknown: NaN or not positive). Vectorised.
+    """
+    d0, d1 = np.asarray(dose_min, dtype=float), np.asarray(dose_max, dtype=float)
+    floor, ceiling = PLAUSIBLE_MOLAR
+    with np.errstate(invalid="ignore"):
+        lower = np.where(np.isfinite(d0) & (d0 > 0), np.fmax(floor, d0 / 10**CI_DECADES), floor)
+        upper = np.where(np.isfinite(d1) & (d1 > 0), np.fmin(ceiling, d1 * 10**CI_DECADES), ceiling)
+    return lower, upper
+
+
+def _column(table: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in table.columns:
+        return np.full(len(table), np.nan)
+    return pd.to_numeric(table[name], errors="coerce").to_numpy(float)
+
+
+def ec50_bounds(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(bound, value)`` per row of a fits table: the EC50 as the data bound it (``fits.csv``'s ``ec50_bound``).
+
+    An EC50 inside the tested doses (``dose_min``-``dose_max``), its curve not flagged
+    ``far_plateau_undetermined``, is a point estimate: ``("", ec50)``. Otherwise the data bound it from one
+    side only, by its interval: ``(">", ec50_lo)`` for an EC50 above the doses or an open-topped curve,
+    ``("<", ec50_hi)`` for one below them, each held to the tested doses (``> dose_max`` where ``ec50_lo``
+    lies above the top dose: the data do not speak beyond it); ``("?", nan)``, not determined, where that
+    limit is open too (``0``, infinite, NaN, or beyond :func:`molar_limits`), or a flagged curve has no
+    interval. An EC50 beyond the doses without an interval (both limits NaN) is held to the nearest tested
+    dose: ``(">", dose_max)`` or ``("<", dose_min)``. A NaN EC50 (a curve not fitted) is ``("", nan)``.
+
+    Reads ``ec50, ec50_lo, ec50_hi, dose_min, dose_max, flags`` (a missing column reads as NaN or no
+    flags; a ``fits.csv`` read back gives what :func:`~ferroscreen.analysis.fit_curves` wrote), never a
+    stated ``ec50_bound``. The report's EC50 text follows the same rule.
+
+    Returns:
+        ``bound``: object array of ``""``, ``">"``, ``"<"`` or ``"?"``; ``value``: float array, the point
+        estimate or the bound (NaN for ``"?"``).
+    """
+    ec50 = _column(table, "ec50")
+    lo, hi = _column(table, "ec50_lo"), _column(table, "ec50_hi")
+    d0, d1 = _column(table, "dose_min"), _column(table, "dose_max")
+    flags = table["flags"] if "flags" in table.columns else pd.Series("", index=table.index)
+    open_top = np.array(["far_plateau_undetermined" in str(f).split(";") for f in flags.fillna("")], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        below = ec50 < d0
+        above = ~below & (ec50 > d1)
+    no_interval = np.isnan(lo) & np.isnan(hi)
+    floor, ceiling = molar_limits(d0, d1)
+
+    def bounded(limit: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(limit) & (limit > 0) & (floor <= limit) & (limit <= ceiling)
+
+    lower_held = np.where(np.isfinite(d1), np.fmin(lo, d1), lo)
+    upper_held = np.where(np.isfinite(d0), np.fmax(hi, d0), hi)
+    bound = np.full(len(table), "", dtype=object)
+    value = ec50.copy()
+    side_lower = (above | open_top) & ~below
+    for sel, sign, ok, held in ((below, "<", bounded(hi), upper_held), (side_lower, ">", bounded(lo), lower_held)):
+        bound[sel & ok & ~no_interval] = sign
+        value[sel & ok & ~no_interval] = held[sel & ok & ~no_interval]
+        bound[sel & (~ok | no_interval)] = "?"
+        value[sel & (~ok | no_interval)] = np.nan
+    # beyond the doses without an interval: held to the nearest tested dose
+    bound[below & no_interval], value[below & no_interval] = "<", d0[below & no_interval]
+    bound[above & no_interval], value[above & no_interval] = ">", d1[above & no_interval]
+    return bound, value
 
 
 def ratio_intervals(a, se_a, df_a, b, se_b, df_b, level: float = 0.95) -> dict[str, np.ndarray]:
