@@ -10,7 +10,10 @@ for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
 ``frac_<m>``
     fraction at the endpoint: the plate's last scan at or before ``endpoint_h``
     (default its last scan); a well without a reading at that scan has none
-    (NaN, named in the notes), never an earlier scan's;
+    (NaN, named in the notes), never an earlier scan's; nor has a well whose endpoint scan
+    holds fewer cells than a peak's window needs (below; :func:`sparse_endpoint`, named in the
+    notes): the last scans of a lethal dose hold a handful of cells, whose fraction a fit would
+    weigh as any well's;
 ``auc_<m>``
     area under the fraction-vs-time curve up to the endpoint divided by the
     duration (a time-averaged fraction, 0–1), linear between the scans the well
@@ -70,7 +73,9 @@ its vehicle wells at different times (``viability``) or shift its time zero (``g
 the wells so affected in a note.
 
 Vehicle normalisation (:func:`normalise_to_vehicle`) then adds, using the
-vehicle wells of the same plate and group (e.g. the same seeding density):
+vehicle wells of the same plate and group (e.g. the same seeding density) and vehicle set (a
+compound + agent's are the vehicle wells with that agent alone, where the plate has them:
+:func:`~ferroscreen.analysis.dose_tables.vehicle_sets`):
 
 ``viability``
     ``n_cells_end`` over the mean vehicle ``n_cells_end``;
@@ -307,6 +312,11 @@ def _plate_summary(
     # the peak pools each window's cells (peak_fraction) where n_cells counts the objects a classifier's
     # fractions are of (frac_alive), not a plate reader's viability signal beside its frac_dead
     pool = matrix("n_cells") if has_counts and "frac_alive" in sub.columns else None
+    sparse = sparse_endpoint(pool) if pool is not None else np.zeros(len(wells), bool)
+
+    def fraction_at_end(mat: np.ndarray) -> np.ndarray:  # too few cells at the endpoint scan: no fraction
+        return np.where(sparse, np.nan, at_end(mat))
+
     if cols:
         dead = np.zeros((len(wells), times.size))
         read = np.zeros(dead.shape, bool)
@@ -314,7 +324,7 @@ def _plate_summary(
             mat = matrix(col)
             dead = dead + np.nan_to_num(mat)
             read |= np.isfinite(mat)
-            _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h, pool)
+            _mode_summaries(out, m, mat, times, duration, min_rise, fraction_at_end, peak_window_h, pool)
         dead = np.where(read, dead, np.nan)  # no mode read at a scan: no dead fraction there, not 0
         late = wells[~read[:, 0] & read.any(axis=1) & noted].astype(str)
         if times.size > 1 and late.size:
@@ -323,7 +333,7 @@ def _plate_summary(
                          f"({times[0]:g} h) ({_few(shown)}): their onsets and T50s rise from their first read scan, "
                          "and they have no AUCs (the area from the first scan is unknown)")
         if "dead" not in modes:  # a dead-stain count's own fraction (analysis.dead_fraction) is the sum
-            _mode_summaries(out, "dead", dead, times, duration, min_rise, at_end, peak_window_h, pool)
+            _mode_summaries(out, "dead", dead, times, duration, min_rise, fraction_at_end, peak_window_h, pool)
     suspect_end: set[str] = set()
     if has_counts:
         counts = matrix("n_cells")
@@ -347,6 +357,12 @@ def _plate_summary(
                              f"({_few(no_t0)}): no n_cells_t0, so no GR (a later scan's count is no time zero)")
         _suspect_notes(plate, wells, times, suspect & noted[:, None], (suspect_end & unread) - empty,
                        times[0] <= t0_max_h, notes)
+    few = sorted(set(wells[sparse & noted].astype(str)) - unread, key=str) if cols else []
+    if few:
+        notes.append(f"plate {plate}: {len(few)} well(s) held too few cells at the endpoint scan ({times[-1]:g} h) "
+                     f"for a fraction (under {MIN_PEAK_CELLS:g}, or under {MIN_PEAK_SHARE:.0%} of the well's "
+                     f"busiest scan where it never held {MIN_PEAK_CELLS / MIN_PEAK_SHARE:g}) ({_few(few)}): no "
+                     "endpoint fractions (one cell of 4 moves one by 0.25); their counts, peaks and AUCs stand")
     emptied = set(wells[counts[:, -1] == 0].astype(str)) & (unread - suspect_end) if has_counts else set()
     if emptied - empty:  # read, but no cell was left to classify
         shown = sorted(emptied - empty, key=str)
@@ -408,6 +424,24 @@ def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.n
 MIN_PEAK_CELLS = 20
 #: Share of a well's busiest window's mean count a window needs to hold the peak of a sparse well.
 MIN_PEAK_SHARE = 0.25
+
+
+def sparse_endpoint(counts: np.ndarray, min_cells: float = MIN_PEAK_CELLS,
+                    min_share: float = MIN_PEAK_SHARE) -> np.ndarray:
+    """Rows whose endpoint scan (last column) holds cells, but too few for a fraction.
+
+    The rule of :func:`peak_fraction`'s windows, at one scan: fewer than ``min(min_cells, min_share *``
+    the row's busiest scan's count``)`` cells. A fraction of 4 cells moves by 0.25 with each cell (its
+    binomial SD is up to 0.25), six times a well of 100 cells' SD, yet a least-squares fit weighs it as
+    any other well: the last scans of a lethal compound's top doses then made a curve "active" from a
+    well or two. A row read once (one column) is its own busiest, so it is never sparse; a row with no
+    cell at the endpoint is not sparse either (it has no fraction anyway).
+    """
+    end = counts[:, -1]
+    busiest = np.max(np.where(np.isfinite(counts), counts, 0.0), axis=1, initial=0.0)
+    need = np.minimum(min_cells, min_share * busiest)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(end) & (end > 0) & (end < need)
 
 
 def pooled_running_fraction(times: np.ndarray, fractions: np.ndarray, counts: np.ndarray,
@@ -555,7 +589,7 @@ def summarise_wells(
     return pd.concat(parts, ignore_index=True)
 
 
-def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group"),
+def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group", "vehicle_set"),
                          notes: list[str] | None = None) -> pd.DataFrame:
     """Add ``viability``, ``dip_rel`` and ``gr`` relative to the vehicle wells of each group.
 
@@ -563,7 +597,10 @@ def normalise_to_vehicle(summary: pd.DataFrame, group_columns=("plate", "group")
         summary: Output of :func:`summarise_wells` joined with a layout, so
             that it has a ``role`` column (``vehicle`` marks the controls)
             and the ``group_columns``.
-        group_columns: Columns that define which vehicle wells a well is compared with.
+        group_columns: Columns that define which vehicle wells a well is compared with (those
+            ``summary`` lacks are left out; ``vehicle_set``, as
+            :func:`~ferroscreen.analysis.dose_tables.with_vehicle_sets` adds it, keeps a compound +
+            agent's wells with the vehicle wells of that agent alone, and the others with the plain ones).
         notes: Receives a line per group (plate and group, at its endpoint) whose ``gr`` and
             ``dip_rel`` are left out because its vehicle grew less than :data:`MIN_VEHICLE_FOLD`-fold,
             saying how much it grew, or whose ``dip_rel`` is left out because the vehicle's DIP rate is
