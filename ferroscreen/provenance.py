@@ -23,8 +23,8 @@ from pathlib import Path
 
 from ferroscreen import __version__
 
-__all__ = ["LIBRARIES", "bundle_training_record", "command_line", "created_now", "environment", "git_state", "made_by",
-           "replaced_run_note"]
+__all__ = ["LIBRARIES", "RESULT_FOLDERS", "bundle_training_record", "command_line", "created_now", "environment",
+           "git_state", "made_by", "replaced_run_note"]
 
 #: The libraries :func:`environment` records: name in the record -> (module, distributions to ask, in order).
 LIBRARIES = {
@@ -48,6 +48,10 @@ GIT_TIMEOUT_S = 5.0
 
 #: The package's checkout: the folder above ``ferroscreen/`` (a git checkout when it holds ``.git``).
 _CHECKOUT = Path(__file__).resolve().parent.parent
+
+#: Folders of the checkout whose untracked files make it dirty (:func:`git_state`): the code and configs that
+#: results depend on; an untracked file elsewhere (notes, outputs, data) does not change a result.
+RESULT_FOLDERS = ("ferroscreen", "configs")
 
 
 def created_now() -> str:
@@ -97,8 +101,11 @@ def git_state(root: str | Path = _CHECKOUT) -> tuple[str, bool] | None:
 
     ``root`` must hold ``.git`` itself (a folder, or a worktree's file): a package installed into
     site-packages is not taken for a checkout of whatever repository lies above it. ``dirty`` is
-    whether tracked files differ from the commit (staged or not; untracked files do not count, as
-    with ``git describe --dirty``). Each ``git`` call has :data:`GIT_TIMEOUT_S`; a missing ``git``,
+    whether the code run may differ from the commit: tracked files anywhere differ from it (staged or
+    not), or a file under :data:`RESULT_FOLDERS` (``ferroscreen/``, ``configs/``) is untracked and not
+    git-ignored (a new module or config the commit lacks, which the run may have imported or read).
+    Untracked files elsewhere and ignored files (``__pycache__``, build outputs) do not count. Each
+    ``git`` call has :data:`GIT_TIMEOUT_S`; a missing ``git``,
     a timeout or a failing call gives ``None``. Cached per ``root`` for the life of the process.
 
     Nothing in ``root`` is written: ``git status`` runs without optional locks (``GIT_OPTIONAL_LOCKS=0``,
@@ -117,7 +124,8 @@ def git_state(root: str | Path = _CHECKOUT) -> tuple[str, bool] | None:
 
     try:
         commit = git("rev-parse", "--verify", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no") != ""
+        dirty = (git("status", "--porcelain", "--untracked-files=no") != ""
+                 or git("status", "--porcelain", "--untracked-files=all", "--", *RESULT_FOLDERS) != "")
     except (OSError, subprocess.SubprocessError):
         return None
     return (commit, dirty) if commit else None
@@ -127,10 +135,10 @@ def environment() -> dict:
     """The software a run used: ``ferroscreen``, ``git_commit``, ``git_dirty``, ``python``, libraries, ``platform``.
 
     ``ferroscreen`` is the package's version; ``git_commit`` (full hash) and ``git_dirty`` (tracked
-    files changed since it) are there only when the package runs from a git checkout
-    (:func:`git_state`). ``python`` is the interpreter's version; ``numpy`` ... ``matplotlib``
-    (:data:`LIBRARIES`: the numerical stack, torch and Lightning, onnxruntime, OpenCV, tifffile, h5py)
-    each its installed version, read without importing it, left out when not
+    files changed since it, or untracked ones in the package or ``configs/``) are there only when the
+    package runs from a git checkout (:func:`git_state`). ``python`` is the interpreter's version;
+    ``numpy`` ... ``matplotlib`` (:data:`LIBRARIES`: the numerical stack, torch and Lightning, onnxruntime,
+    OpenCV, tifffile, h5py) each its installed version, read without importing it, left out when not
     installed; ``platform`` is :func:`platform.platform` (OS, kernel, machine).
     """
     record: dict = {"ferroscreen": __version__}

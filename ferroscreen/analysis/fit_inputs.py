@@ -670,11 +670,12 @@ EXPORT_RECORD = "export.json"
 def export_record(path: Path) -> tuple[dict | None, list[str]]:
     """What provenance records of the ``export.json`` beside the wells table ``path``, and notes to print.
 
-    ``export`` writes ``export.json`` beside its ``wells.csv``: the store (path and sha256), how it
-    was scored, the export's options and ``wells.csv``'s sha256. When that sha256 is ``path``'s, the
-    record is ``{"status": "matches", "path": export.json, "store", "store_sha256", "options",
-    "environment", "command", "created"}``: the software, command line and time of the export, as
-    ``export.json`` records them (left out when it does not: an older export); the command carries
+    ``export`` writes ``export.json`` beside its ``wells.csv``: the store (path, sha256 and content digest), how
+    it was scored, the export's options and ``wells.csv``'s sha256. When that sha256 is ``path``'s, the
+    record is ``{"status": "matches", "path": export.json, "store", "store_sha256", "store_content_sha256",
+    "options", "environment", "command", "created"}`` (``store_content_sha256``: None from an older export):
+    the software, command line and time of the export, as ``export.json`` records them (left out when
+    it does not: an older export); the command carries
     the scoring record into provenance. When ``path`` is a ``wells.csv`` that
     no longer matches (edited since export wrote it), or the record is unreadable, the status says
     so (``mismatch``, ``unreadable``) with the table's and the recorded sha256, and a note says that
@@ -694,7 +695,8 @@ def export_record(path: Path) -> tuple[dict | None, list[str]]:
     if isinstance(record, dict) and record.get("wells_csv_sha256") == sha256:
         made = {k: record[k] for k in ("environment", "command", "created") if record.get(k) is not None}
         return ({"status": "matches", "path": str(beside.resolve()), "store": record.get("store"),
-                 "store_sha256": record.get("store_sha256"), "options": record.get("options"), **made}, [])
+                 "store_sha256": record.get("store_sha256"), "store_content_sha256": record.get("store_content_sha256"),
+                 "options": record.get("options"), **made}, [])
     if path.name != "wells.csv":  # another table beside an export's: the record is not about it
         return None, []
     if not isinstance(record, dict):

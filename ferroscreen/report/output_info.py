@@ -130,6 +130,7 @@ def _store_info(path: Path) -> dict:
         "layout_sha256": a.get("layout_sha256") or None,
         "frames_sha256": a.get("frames_sha256") or None,
         "frames_hashed": a.get("frames_hashed"),
+        "content_sha256": a.get("content_sha256") or None,  # recorded by score (store.content_digest)
         "model_training": a.get("bundle_training") if isinstance(a.get("bundle_training"), dict) else None,
     }
 
@@ -207,6 +208,7 @@ def _fit_folder_info(folder: Path) -> dict | None:
         # the score store the wells came from (the input itself, or the store an export's wells.csv was written from)
         "store": given.get("path") if from_store else export.get("store"),
         "store_sha256": given.get("sha256") if from_store else export.get("store_sha256"),
+        "store_content_sha256": scoring.get("content_sha256") if from_store else export.get("store_content_sha256"),
         "model": scoring.get("bundle_path"),
         "model_sha256": scoring.get("bundle_sha256"),
         "model_training": scoring.get("bundle_training") if isinstance(scoring.get("bundle_training"), dict) else None,
@@ -410,6 +412,8 @@ def _store_lines(info: dict) -> list[str]:
                  + f"; per-well aggregates: {'yes' if info['wells_aggregated'] else 'not yet'}")
     if info.get("frames_sha256"):
         lines.append(f"  images scored: {info['frames_hashed']} frame file(s), digest sha256 {info['frames_sha256']}")
+    if info.get("content_sha256"):
+        lines.append(f"  content digest sha256 {info['content_sha256']} (the same for a store with the same data)")
     lines += _model_training_lines(info.get("model_training"))
     return lines
 
@@ -542,7 +546,8 @@ def _fit_folder_lines(info: dict) -> list[str]:
     if info["layout"]:
         lines.append(f"  layout: {', '.join(map(str, info['layout']))}")
     if info.get("store"):
-        lines.append(f"  score store {info['store']}: sha256 {info['store_sha256'] or 'not recorded'}")
+        lines.append(f"  score store {info['store']}: sha256 {info['store_sha256'] or 'not recorded'}"
+                     + (f", content digest {info['store_content_sha256']}" if info.get("store_content_sha256") else ""))
     if info.get("model"):
         lines.append(f"  model {info['model']}: sha256 {info['model_sha256'] or 'not recorded'}")
     lines += _model_training_lines(info.get("model_training"))

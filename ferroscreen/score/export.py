@@ -565,7 +565,9 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
 
     It holds the version, the software it ran on (``environment``, with the git commit when run from
     a checkout) and how it was started (``command``: :mod:`ferroscreen.provenance`), the time (UTC), the
-    store, its sha256 (``store_sha256``) and its scoring
+    store, its sha256 (``store_sha256``: the file's bytes) and content digest (``store_content_sha256``:
+    :func:`~ferroscreen.score.store.store_content_sha256`, the same for a store written again with the
+    same data) and its scoring
     attributes, the export's ``options`` (``fractions``, and from ``export`` ``gallery``,
     ``compound_gallery``, ``seed``), and ``wells.csv``'s sha256, so a later reader knows the record
     is this ``wells.csv``'s; ``detector_mode`` (``cells`` or ``tiles``) and ``notes`` (``export``'s
@@ -574,6 +576,7 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
     from ferroscreen import __version__
     from ferroscreen.hashing import file_sha256
     from ferroscreen.provenance import command_line, created_now, environment
+    from ferroscreen.score.store import store_content_sha256
 
     record = {
         "ferroscreen_version": __version__,
@@ -582,6 +585,8 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
         "created": created_now(),
         "store": str(Path(store_path).resolve()),
         "store_sha256": file_sha256(store_path),
+        # as the store recorded it when written (a store older than the digest: computed now)
+        "store_content_sha256": attrs.get("content_sha256") or store_content_sha256(store_path),
         "fractions": fractions,
         "options": dict(options),
         "wells_csv_sha256": file_sha256(wells_csv),

@@ -6,7 +6,8 @@ plate holds::
     /            attrs: provenance (schema, ferroscreen version, software and command
                  of the first and the latest run, bundle sha256, classes, config
                  JSON, acquisition, layout sha256, the scored images' digest
-                 (``frames_sha256``, :func:`frames_digest`), created/updated, ...)
+                 (``frames_sha256``, :func:`frames_digest`), created/updated, the content
+                 digest ``content_sha256`` (:func:`content_digest`), ...)
     /frames/<column>   one 1-D dataset per frame-table column (status, QC, file_sha256, ...)
     /cells/<column>    frame, x, y, radius, score (N,) and prob (N, n_classes)
     /wells/<column>    per well x time aggregates
@@ -49,8 +50,25 @@ SCORING_ATTRS = (
     "bundle_backbone", "precision", "tta", "z_plane", "crop_size", "temperature", "detector", "normalization",
     "next_scan", "confusion_source", "layout_source", "layout_sha256", "frames_sha256", "frames_hashed",
     "bundle_training", "ferroscreen_version", "environment", "command", "created", "created_environment",
-    "created_command", "updated", "config",
+    "created_command", "updated", "config", "content_sha256",
 )
+
+#: What the store's content digest (:func:`content_digest`) leaves out, as volatile by nature: two runs that
+#: score the same images with the same model into stores holding the same data differ in these. Root
+#: attributes by name, datasets by path (a leading ``/``); attributes of other groups are all covered.
+STORE_VOLATILE = frozenset({
+    "created", "updated",  # when the first and the latest run wrote the store
+    # on what (software, git commit, platform) and how (argv, working directory) those runs were started
+    "environment", "command", "created_environment", "created_command",
+    # absolute paths of the inputs (their content is covered: frames/file_sha256, bundle_content_sha256,
+    # layout_sha256 and /layout, confusion), and the notes that name inputs by their paths
+    "acquisition", "bundle_path", "layout_source", "confusion_source", "passed_over", "score_warnings",
+    # the bundle file's sha256 and its training record hold its own creation time and training software;
+    # bundle_content_sha256 stands for what it scores with
+    "bundle_sha256", "bundle_training",
+    "content_sha256",  # the digest itself
+    "/frames/path", "/frames/file_mtime",  # each image file's absolute path and modification time
+})
 
 #: Frame status codes of ``/frames/status``.
 PENDING, DONE, FAILED = 0, 1, 2
@@ -181,6 +199,71 @@ def frames_digest(frames: pd.DataFrame) -> tuple[str, int]:
     return hashlib.sha256("".join(f"{d}\n" for d in digests).encode()).hexdigest(), len(digests)
 
 
+#: Rows of a dataset :func:`content_digest` reads at once.
+DIGEST_ROWS = 1 << 18
+
+
+def content_digest(f: h5py.File) -> str:
+    r"""The store's content digest: the same for two stores holding the same data, whenever and wherever written.
+
+    The hex sha256 over every object of the open file ``f`` in sorted path order (``/`` first), each
+    object's attributes (sorted by name) before its data. Each attribute adds
+    ``attr\0<path>\0<name>\0<value>\n``, the value as compact JSON with sorted keys (attributes
+    holding JSON text parsed first, as :func:`read_store` reads them); each dataset adds
+    ``dataset\0<path>\0<dtype>\0<shape>\n`` (dtype little-endian numpy, e.g. ``<f4``, or ``str``) and
+    then its values in C order: numbers as little-endian bytes, text as each value's UTF-8 bytes,
+    each preceded by its length (8 bytes, little-endian). :data:`STORE_VOLATILE` is left out.
+    Chunking, compression, HDF5 file metadata and the order things were written in do not enter it.
+    """
+    paths = ["/"]
+    f.visit(lambda name: paths.append(f"/{name}"))
+    h = hashlib.sha256()
+    for path in sorted(paths):
+        obj = f[path]
+        for name in sorted(obj.attrs):
+            if path == "/" and name in STORE_VOLATILE:
+                continue
+            value = json.dumps(_decode_attr(obj.attrs[name]), sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False, default=str)
+            h.update(f"attr\0{path}\0{name}\0{value}\n".encode())
+        if not isinstance(obj, h5py.Dataset) or path in STORE_VOLATILE:
+            continue
+        text = h5py.check_string_dtype(obj.dtype) is not None
+        dtype = "str" if text else obj.dtype.newbyteorder("<").str
+        h.update(f"dataset\0{path}\0{dtype}\0{list(obj.shape)}\n".encode())
+        if obj.ndim == 0:
+            h.update(_value_bytes(np.asarray(obj[()]), text))
+            continue
+        for start in range(0, obj.shape[0], DIGEST_ROWS):
+            h.update(_value_bytes(obj[start : start + DIGEST_ROWS], text))
+    return h.hexdigest()
+
+
+def _value_bytes(values: np.ndarray, text: bool) -> bytes:
+    """``values`` as :func:`content_digest` hashes them (numbers little-endian, text length-prefixed UTF-8)."""
+    if not text:
+        return np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")).tobytes()
+    parts = []
+    for v in values.reshape(-1):
+        raw = v if isinstance(v, bytes) else str(v).encode()
+        parts.append(len(raw).to_bytes(8, "little") + raw)
+    return b"".join(parts)
+
+
+def store_content_sha256(path: str | Path) -> str:
+    """The content digest (:func:`content_digest`) of the store at ``path``, computed from its data.
+
+    ``score`` records it as the ``content_sha256`` attribute; compare stores by this function on their
+    files, not by the recorded value.
+
+    Raises:
+        StoreError: One line naming the file when it is missing, not HDF5 or not a score store.
+    """
+    with open_h5(path) as f:
+        _check_schema(f, Path(path))
+        return content_digest(f)
+
+
 def new_frame_table(frames: pd.DataFrame) -> pd.DataFrame:
     """A store frame table for acquisition frames (all pending, result columns zero).
 
@@ -265,7 +348,8 @@ def write_store(
     new file's cells are grouped by frame in frame-id order; memory holds at
     most ``copy_rows`` cells. Per-frame sums are computed while copying, then
     ``finalize(frames, sums)`` returns the final ``(frames, wells)`` (QC flags,
-    aggregates) written with them. A process killed during the call leaves
+    aggregates) written with them; the store's content digest (:func:`content_digest`) of all
+    written is recorded last, as ``content_sha256``. A process killed during the call leaves
     the previous file (or none) plus a stray ``.<name>.tmp-<pid>`` that
     :func:`remove_stale_temporaries` deletes.
 
@@ -353,6 +437,8 @@ def write_store(
                 lg = f.create_group("layout")
                 lg.attrs["columns"] = list(layout.columns)
                 _write_table(lg, layout)
+            attrs["content_sha256"] = content_digest(f)  # of all written: the attribute itself is left out
+            f.attrs["content_sha256"] = attrs["content_sha256"]
         except BaseException as exc:
             _give_up(f, exc, path)
             raise

@@ -96,7 +96,7 @@ def test_rescue_well_without_agent_is_said(tmp_path, monkeypatch, capsys):
     table.loc[rescue, "rescue_agent"] = ""
     bare = ", ".join(f"{w} (erastin)" for w in table.loc[rescue, "well"])
     fake = SimpleNamespace(wells=wells, layout=table, classes=["alive", "apoptosis", "ferroptosis"],
-                           attrs={"plate": "P1"}, frames=pd.DataFrame({"status": [1]}))
+                           attrs={"plate": "P1", "content_sha256": "0" * 64}, frames=pd.DataFrame({"status": [1]}))
     monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
     path = tmp_path / "plate.h5"
     path.write_bytes(b"")
@@ -138,7 +138,7 @@ def scored(tmp_path, monkeypatch):
 
     wells, layout_csv, stored = _written_layout(tmp_path)
     fake = SimpleNamespace(wells=wells, layout=stored, classes=["alive", "apoptosis", "ferroptosis"],
-                           attrs={"plate": "P1"}, frames=pd.DataFrame({"status": [1]}))
+                           attrs={"plate": "P1", "content_sha256": "0" * 64}, frames=pd.DataFrame({"status": [1]}))
     monkeypatch.setattr(store_mod, "read_store", lambda path: fake)
     monkeypatch.setattr(export_mod, "read_store", lambda path: fake)
     path = tmp_path / "plate.h5"
