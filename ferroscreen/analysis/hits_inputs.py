@@ -43,6 +43,8 @@ class HitsInput:
         notes: Lines to print, each naming its file.
         where: The input files, for messages.
         options: What ``hits.json`` records of the reading (``plate_reader``, ``inputs``).
+        files: The files read, in the order given: a ``segment`` folder's ``wells.csv`` in the folder's place
+            (what ``hits.json`` and ``hits.xlsx`` give the sha256 of); empty when not set.
     """
 
     wells: pd.DataFrame
@@ -50,6 +52,7 @@ class HitsInput:
     where: str
     notes: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
 
 
 def _wells_table(path: Path) -> tuple[pd.DataFrame | None, FerroscreenError | None]:
@@ -84,7 +87,7 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
     """Read ``hits``' WELLS files (see the module docstring).
 
     A folder written by ``segment`` (its ``segment.json`` or ``run.json`` beside a ``wells.csv``) is read as its
-    ``wells.csv``, said in a note.
+    ``wells.csv``, said in a note; the result's ``files`` name that ``wells.csv``, the file read, not the folder.
 
     Raises:
         FerroscreenError: One line naming the file: missing, unreadable, a folder that is no segment run's with
@@ -101,6 +104,7 @@ def read_hits_input(paths: list[Path], layout: PlateLayout | None, read: str | N
             raise FerroscreenError(missing_file(path, "wells table or plate-reader export"))
     loaded = _read_files(paths, layout, read, signal_col, objects)
     loaded.notes = [*folder_notes, *loaded.notes]
+    loaded.files = paths
     return loaded
 
 

@@ -126,7 +126,8 @@ def run_hits(
     (``ferroscreen_version``, the software it ran on (``environment``:
     :func:`ferroscreen.provenance.environment`, with the git commit when run from a checkout), how it
     was started (``command``: ``argv`` and ``cwd``, :func:`ferroscreen.provenance.command_line`),
-    ``created`` in UTC ISO 8601, the files with their sha256, ``settings`` as given, ``params`` as used,
+    ``created`` in UTC ISO 8601, the files read with their sha256 (``inputs``: a ``segment`` folder given is its
+    ``wells.csv``), ``settings`` as given, ``params`` as used,
     notes, warnings, hit counts) and, with ``plots``, PNGs of the plate heat maps, replicate scatter (with two
     replicates or more), quadrant (count and area) and volcano plots, all put in place together. ``kwargs`` go
     to :func:`call_hits`.
@@ -145,6 +146,7 @@ def run_hits(
 
         layout = read_layouts(layout_paths)
     loaded = read_hits_input(sources, layout, read=read, signal_col=signal_col, objects=objects)
+    sources = loaded.files or sources  # a segment folder given: the wells.csv read in it, which a digest can be of
     settings = {"read": read, "signal_col": signal_col, "objects": objects, "plots": plots,
                 **{k: v for k, v in kwargs.items() if k != "signal_col"}}  # as given; params has what they became
     hashes = {p: file_sha256(p) if p.is_file() else None for p in [*sources, *layout_paths]}

@@ -10,7 +10,15 @@ knockdown screen was imaged this way)::
 ``<plate>`` is everything before the last ``_``; the well is one or two letters
 and two digits; ``f`` is the field and ``d``/``o`` the channel, both 0-based in
 the name (fields become 1-based in the frame table; channels keep their name,
-``d0``). Cellomics names carry no time: every image is at ``time_h`` 0, unless the plate was
+``d0``).
+
+Fields, the rule: every table keeps the frame table's ``field`` (1-based, as for
+every reader: ``f00`` is field 1, ``f10`` field 11), but a message (note, warning,
+error, a name made for an image) that names a Cellomics field names it as the
+file names do, ``f10``, never ``field 11``: the user looks for the file.
+:func:`name_field` gives a file's field so, :func:`file_field` a field that has
+no file (one missing from a well); ``fields.csv``'s ``image`` column is the file's
+own name. Cellomics names carry no time: every image is at ``time_h`` 0, unless the plate was
 saved one folder per scan with the same names (``Scan1/``, ``Scan2/``): those folders are time points
 ``interval_h`` apart (:func:`read_cellomics`).
 
@@ -174,6 +182,17 @@ def write_cellomics_image(path: str | Path, image: np.ndarray, pixels_per_metre:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     return path
+
+
+def file_field(field: int) -> str:
+    """The frame table's ``field`` (1-based) as a Cellomics file name writes it: field 1 is ``f00``, 11 ``f10``."""
+    return f"f{int(field) - 1:02d}"
+
+
+def name_field(path: str | Path) -> str | None:
+    """The field of a Cellomics-named file as its name writes it (``..._B14f07d0.C01``: ``f07``), else ``None``."""
+    m = NAME_RE.match(Path(path).name)
+    return f"f{m['field']}" if m else None
 
 
 def is_cellomics_name(name: str) -> bool:

@@ -282,9 +282,10 @@ def new_frame_table(frames: pd.DataFrame) -> pd.DataFrame:
     return _typed_frames(out)
 
 
-def _typed_frames(df: pd.DataFrame) -> pd.DataFrame:
+def _typed_frames(df: pd.DataFrame, extras: dict[str, object] | None = None) -> pd.DataFrame:
+    """``df``'s :data:`FRAME_SCHEMA` columns typed (those it lacks at their defaults), then its ``extras``."""
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
-    for col, dt in FRAME_SCHEMA.items():
+    for col, dt in {**FRAME_SCHEMA, **(extras or {})}.items():
         values = df[col].to_numpy() if col in df else np.full(len(df), FRAME_DEFAULTS.get(col, 0))
         out[col] = [_as_text(v) for v in values] if dt is str else values.astype(dt)
     return out
@@ -340,6 +341,7 @@ def write_store(
     runs: list[tuple[int, str, int, int]],
     finalize,
     copy_rows: int = 1 << 20,
+    frame_extras: dict[str, object] | None = None,
 ) -> PlateStore:
     """Write a complete store to ``path`` atomically (temporary file, fsync, rename).
 
@@ -362,6 +364,8 @@ def write_store(
         runs: ``(frame_id, source name, start, stop)``, one per frame with cells, in frame-id order.
         finalize: ``(frames, sums) -> (frames, wells)``.
         copy_rows: Largest number of cells held in memory at once.
+        frame_extras: Frame columns beyond :data:`FRAME_SCHEMA` to write after them (name -> dtype), e.g. a
+            segment store's QC flags; :func:`read_store` leaves them out (h5py reads them).
 
     Returns:
         The written store's tables.
@@ -424,9 +428,9 @@ def write_store(
             for key, v in attrs.items():
                 f.attrs[key] = _json_attr(v)
             g = f.create_group("frames")
-            g.attrs["columns"] = list(FRAME_SCHEMA)
+            g.attrs["columns"] = [*FRAME_SCHEMA, *(frame_extras or {})]
             g.attrs["status_codes"] = json.dumps(STATUS_NAMES)
-            _write_table(g, _typed_frames(frames))
+            _write_table(g, _typed_frames(frames, frame_extras))
             for name, dt in FRAME_SUMS.items():
                 g.create_dataset(name, data=sums[name].astype(dt), maxshape=(None, k),
                                  chunks=(max(1, min(4096, nf)), k))

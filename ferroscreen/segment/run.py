@@ -7,7 +7,8 @@ Outputs under ``out``:
     image's file stem, or by its whole file name where stems collide, case
     aside (``a.png``, ``a.tif`` -> ``a.png.tif``, ``a.tif.tif``;
     :func:`~ferroscreen.io.segment_outputs.image_names`); acquisition frames whose
-    stems collide are named by plate, well, field, channel and time.
+    stems collide are named by plate, well, field, channel and time (a Cellomics
+    field as its file names write it, ``f00`` for field 1: :mod:`ferroscreen.io.cellomics`).
 ``fields.csv``
     One row per image: identifiers (``image``, ``path``; for acquisitions also
     ``plate, well, field, channel, time_h``), ``status`` (``done`` or
@@ -93,6 +94,7 @@ import pandas as pd
 from ferroscreen import __version__
 from ferroscreen.errors import AcquisitionError, FerroscreenError, ImageReadError
 from ferroscreen.io.acquisition import MISSING_SITES_NOTE
+from ferroscreen.io.cellomics import name_field
 from ferroscreen.io.channels import choose_channel
 from ferroscreen.io.detect import (
     format_or_unknown,
@@ -120,7 +122,7 @@ from ferroscreen.json_output import write_json
 from ferroscreen.provenance import command_line, created_now, environment
 from ferroscreen.segment.features import field_features, object_table, well_features
 from ferroscreen.segment.images import IMAGE_SUFFIXES, list_images, read_image, read_z, tiff_z_planes, write_labels
-from ferroscreen.segment.qc import DEBRIS_AREA, field_qc_metrics, flag_fields
+from ferroscreen.segment.qc import DEBRIS_AREA, QC_FLAGS, field_qc_metrics, flag_fields
 from ferroscreen.segment.scale import ScaleChoice, choose_scale, parse_diameter
 
 __all__ = ["ESTIMATE_IMAGES", "RUN_FILE", "SOURCES_FILE", "collect_inputs", "segment_input"]
@@ -258,8 +260,8 @@ def collect_inputs(
     stems = [Path(p).stem for p in frames["path"]]
     collide = len({s.lower() for s in stems}) < len(stems)  # case aside: label files on case-insensitive disks
     if collide or any(is_store_frame(p) for p in frames["path"]) or z in PROJECTIONS:
-        stems = [
-            f"{r.plate}_{r.well}_f{int(r.field):02d}_{r.channel}_t{float(r.time_h):g}h"
+        stems = [  # a Cellomics field as its file writes it (0-based: f00), not as the frame table's field 1
+            f"{r.plate}_{r.well}_{name_field(r.path) or f'f{int(r.field):02d}'}_{r.channel}_t{float(r.time_h):g}h"
             for r in frames.itertuples(index=False)
         ]
     frames["image"] = stems
@@ -853,10 +855,15 @@ def _write_stores(
     wells: pd.DataFrame,
     provenance: dict,
 ) -> list[str]:
-    """One score store per plate; returns the written paths relative to ``out``."""
+    """One score store per plate; returns the written paths relative to ``out``.
+
+    ``/frames`` holds the score store's columns (``empty`` from ``qc_empty``, ``defocus`` from ``qc_focus``) and
+    then every QC flag of ``fields.csv`` under its name there (``qc_empty`` ... ``qc_zero_block``, int8 0/1).
+    """
     from ferroscreen.score.store import DONE, FAILED, new_frame_table, stamp_run, write_store
 
     objs = {t["image"].iloc[0]: t for t in obj_tables if len(t)}
+    qc_cols = [f"qc_{flag}" for flag in QC_FLAGS]
     written = []
     for plate, f in fields.groupby("plate", sort=True):
         f = f.reset_index(drop=True)
@@ -871,6 +878,8 @@ def _write_stores(
         frames["focus"] = f["focus"].to_numpy()
         frames["empty"] = f["qc_empty"].to_numpy().astype(np.int8)
         frames["defocus"] = f["qc_focus"].to_numpy().astype(np.int8)
+        for col in qc_cols:  # every flag fields.csv has, by its name there (empty/defocus are the score store's)
+            frames[col] = f[col].fillna(False).to_numpy().astype(np.int8)
         parts = [objs[name].assign(frame=i) for i, name in enumerate(f["image"]) if name in objs]
         o = (
             pd.concat(parts, ignore_index=True)
@@ -900,6 +909,7 @@ def _write_stores(
             {"nuclei": cells},
             runs,
             lambda fr, _sums, w=plate_wells: (fr, w),
+            frame_extras=dict.fromkeys(qc_cols, np.int8),
         )
         written.append(f"store/{path.name}")
     return written
