@@ -7,7 +7,9 @@
   a treatment is a compound, or ``"<compound> + <rescue_agent>"`` for rescue
   wells, within a *group* (cell line and growth condition, where the layout
   has more than one). The group's vehicle wells on the same plates enter
-  every curve as zero-dose controls. Treatments with fewer than
+  every curve as zero-dose controls: those of its vehicle set
+  (:func:`vehicle_sets`: a ``+ agent`` curve's are the vehicle wells with
+  that agent alone, where the plate has them). Treatments with fewer than
   ``min_doses`` distinct positive concentrations (e.g. single-dose reference
   controls) are not curves.
 """
@@ -20,9 +22,13 @@ import pandas as pd
 from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate import PlateLayout, exclusion_reasons, format_molar, normalize_well
+from ferroscreen.plate.agents import agent_key, agent_mode
 
 #: Roles whose wells form dose-response curves.
 CURVE_ROLES = ("sample", "reference", "rescue", "pos_ctrl")
+
+#: Relative difference within which two agent concentrations are one (as rescue's ``dose_tolerance``).
+AGENT_DOSE_TOLERANCE = 0.1
 
 _LAYOUT_KEEP = (
     "compound",
@@ -181,6 +187,92 @@ def single_dose_treatments(annotated: pd.DataFrame, min_doses: int = 2) -> list[
     return notes
 
 
+def agent_only_vehicles(annotated: pd.DataFrame) -> pd.Series:
+    """Which rows are vehicle wells with a death-mode inhibitor alone (inhibitor-only controls, not plain vehicle).
+
+    A vehicle well with a ``rescue_agent`` (``DMSO`` + Ferrostatin-1), or whose compound is a known
+    inhibitor (``Ferrostatin-1`` of role ``vehicle``), as training reads them
+    (:mod:`ferroscreen.datamodules.reference_labels`).
+    """
+    a = annotated
+    vehicle = a["role"].astype(str) == "vehicle" if "role" in a.columns else pd.Series(False, index=a.index)
+    agent = _text(a["rescue_agent"]) if "rescue_agent" in a.columns else pd.Series("", index=a.index)
+    compound = _text(a["compound"]) if "compound" in a.columns else pd.Series("", index=a.index)
+    return vehicle & ((agent != "") | compound.map(lambda c: bool(agent_mode(c))))
+
+
+def _agent_doses(a: pd.DataFrame, only: pd.Series) -> pd.DataFrame:
+    """``agent, key, dose, written`` of each row: its agent (an inhibitor-only vehicle's compound), molar dose."""
+    agent = _text(a["rescue_agent"]) if "rescue_agent" in a.columns else pd.Series("", index=a.index)
+    rconc = pd.to_numeric(a["rescue_concentration"], errors="coerce") if "rescue_concentration" in a.columns \
+        else pd.Series(np.nan, index=a.index)
+    written = _text(a["rescue_as_written"]) if "rescue_as_written" in a.columns else pd.Series("", index=a.index)
+    by_compound = only & (agent == "")
+    agent = agent.where(~by_compound, _text(a["compound"]) if "compound" in a.columns else "")
+    dose = rconc.where(~by_compound, pd.to_numeric(a["concentration"], errors="coerce")
+                       if "concentration" in a.columns else np.nan)
+    return pd.DataFrame({"agent": agent, "key": agent.map(agent_key), "dose": dose.astype(float),
+                         "written": written.where(~by_compound, "")}, index=a.index)
+
+
+def vehicle_sets(annotated: pd.DataFrame, tolerance: float = AGENT_DOSE_TOLERANCE) -> pd.Series:
+    """Each row's vehicle set: which vehicle wells are its zero dose and its normalisation.
+
+    ``""`` is the plain vehicle wells. An inhibitor-only vehicle well (:func:`agent_only_vehicles`)
+    is in the set of its agent and concentration (``"Ferrostatin-1 1 µM"``; concentrations within a
+    relative ``tolerance`` of the set's lowest are one set, as rescue matches doses; without a
+    molar one, the rescue dose as written). A well of a compound + agent takes its agent's set when
+    its plate and group hold vehicle wells of it, else the plain one, as does every other well.
+    Without inhibitor-only vehicle wells every row is ``""``.
+    """
+    a = annotated
+    only = agent_only_vehicles(a)
+    out = pd.Series("", index=a.index, dtype=object)
+    if not only.any():
+        return out
+    info = _agent_doses(a, only)
+    sets: list[tuple[str, float, str, str]] = []  # (agent key, dose, written, label)
+    for i in info[only].sort_values(["key", "dose"]).index:
+        key, dose, written = info.at[i, "key"], info.at[i, "dose"], info.at[i, "written"]
+        label = next((s[3] for s in sets if _same_dose(s, key, dose, written, tolerance)), None)
+        if label is None:
+            label = f"{info.at[i, 'agent']} {format_molar(dose) if np.isfinite(dose) else written}".strip()
+            sets.append((key, dose, written, label))
+        out.at[i] = label
+    where = [c for c in ("plate", "group") if c in a.columns]
+    have = {(*(a.at[i, c] for c in where), out.at[i]) for i in a.index[only]}
+    treated = (info["key"] != "") & ~only & (a["role"].astype(str) != "vehicle")
+    for i in a.index[treated]:
+        key, dose, written = info.at[i, "key"], info.at[i, "dose"], info.at[i, "written"]
+        label = next((s[3] for s in sets if _same_dose(s, key, dose, written, tolerance)), None)
+        if label is not None and (*(a.at[i, c] for c in where), label) in have:
+            out.at[i] = label
+    return out
+
+
+def _same_dose(vehicle_set: tuple, key: str, dose: float, written: str, tolerance: float) -> bool:
+    """Whether an agent ``key`` at ``dose`` (or ``written``, without a molar dose) is in ``vehicle_set``."""
+    s_key, s_dose, s_written = vehicle_set[:3]
+    if s_key != key:
+        return False
+    if np.isfinite(s_dose) and np.isfinite(dose) and s_dose > 0 and dose > 0:
+        return bool(abs(np.log(dose / s_dose)) <= np.log1p(tolerance))
+    return not np.isfinite(s_dose) and not np.isfinite(dose) and s_written == written
+
+
+def with_vehicle_sets(annotated: pd.DataFrame, tolerance: float = AGENT_DOSE_TOLERANCE,
+                      always: bool = False) -> pd.DataFrame:
+    """``annotated`` with a ``vehicle_set`` column (:func:`vehicle_sets`); kept as it is when it has one.
+
+    Without inhibitor-only vehicle wells the table is returned as it is (every set would be ``""``),
+    unless ``always``.
+    """
+    if "vehicle_set" in annotated.columns:
+        return annotated
+    sets = vehicle_sets(annotated, tolerance)
+    return annotated.assign(vehicle_set=sets) if always or sets.ne("").any() else annotated
+
+
 def dose_response_table(
     annotated: pd.DataFrame,
     readouts: list[str],
@@ -189,7 +281,9 @@ def dose_response_table(
     """Tidy ``curve, dose, response[, n], readout`` rows for every treatment × readout.
 
     Args:
-        annotated: Output of :func:`annotate_wells` (after vehicle normalisation).
+        annotated: Output of :func:`annotate_wells` (after vehicle normalisation); its
+            ``vehicle_set`` (:func:`with_vehicle_sets`, computed when absent) picks each curve's
+            vehicle wells.
         readouts: Columns of ``annotated`` to use as responses.
         min_doses: Minimal distinct positive concentrations for a curve.
 
@@ -199,7 +293,7 @@ def dose_response_table(
         points); ``n`` holds the endpoint cell count where known (binomial totals for
         fraction readouts).
     """
-    a = annotated
+    a = with_vehicle_sets(annotated, always=True)
     dosed = a["role"].isin(CURVE_ROLES) & (a["compound"] != "") & (a["concentration"] > 0)
     treated = a[dosed]
     n_doses = treated.groupby(["treatment", "group"])["concentration"].nunique()
@@ -207,9 +301,9 @@ def dose_response_table(
     if curves.empty:
         return pd.DataFrame(columns=["curve", "dose", "response", "readout"])
     treated = treated.merge(curves, on=["treatment", "group"])
-    plates = treated[["treatment", "group", "plate"]].drop_duplicates()
+    plates = treated[["treatment", "group", "plate", "vehicle_set"]].drop_duplicates()
     vehicle = a[a["role"] == "vehicle"].drop(columns=["treatment"])
-    controls = plates.merge(vehicle, on=["group", "plate"])
+    controls = plates.merge(vehicle, on=["group", "plate", "vehicle_set"])
     controls = controls.assign(concentration=0.0)
     wells = pd.concat([treated, controls], ignore_index=True)
     info = (

@@ -8,7 +8,9 @@ cell number and background death (pooled, three good lines of a 384-well
 plate read a vehicle count CV of 0.53 and Z′ -6.0). Within a plate and group:
 
 * for each death mode ``m`` and each reference compound (``reference``, the
-  compound's name): vehicle wells (negative) against that compound's
+  compound's name): plain vehicle wells (negative; not those with a death-mode
+  inhibitor alone, :func:`~ferroscreen.analysis.dose_tables.agent_only_vehicles`,
+  whose own effect is what they test) against that compound's
   ``reference``/``pos_ctrl`` wells whose layout mode is ``m`` (positive; for
   ``dead``, a dead-stain fraction, every such well). Two references of one mode
   (RSL3 and erastin) are two controls of their own strength, not one: pooled,
@@ -65,6 +67,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ferroscreen.analysis.dose_tables import agent_only_vehicles
 from ferroscreen.plate.wells import well_to_rowcol
 
 QC_COLUMNS = [
@@ -222,7 +225,7 @@ def plate_qc(
     groups = annotated["group"] if "group" in annotated.columns else pd.Series("", index=annotated.index)
     groups = groups.fillna("").astype(str)
     for (plate, group), sub in annotated.groupby([annotated["plate"], groups], sort=False):
-        vehicle = sub[sub["role"] == "vehicle"]
+        vehicle = sub[(sub["role"] == "vehicle") & ~agent_only_vehicles(sub)]
         positive = top_dose_controls(sub[sub["role"].isin(POSITIVE_ROLES)])
         targets = [((readouts or {}).get(m, f"frac_{m}"), name, pos) for m in modes
                    for name, pos in _by_compound(positive if m == "dead" else positive[positive["mode"] == m])]

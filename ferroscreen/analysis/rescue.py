@@ -158,6 +158,16 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     (on ``frac_dead`` and ``auc_dead`` when the deciding readout is one of
     those, or the table has no fraction of the mode).
 
+**Agent-only vehicle** (both designs). Where the layout has vehicle wells with the agent alone at
+the rescued wells' agent concentration on their plates (``DMSO`` + Ferrostatin-1, role ``vehicle``:
+:func:`~ferroscreen.analysis.dose_tables.vehicle_sets`), they are the rescued arm's vehicle ``V_r``
+and the plain vehicle wells the compound alone's ``V``: an agent that alone slows growth would
+otherwise read as a sensitisation. Then ``effect_rescued`` is ``R - V_r``, the test is of
+``A - V = R - V_r`` (both vehicles' variances enter it, as they enter the estimate), and the
+reduction is ``((A - V) - (R - V_r)) / (A - V)``, its Fieller interval inverting the test of
+``(1 - ρ)(A - V) - (R - V_r) = 0``; ``n_vehicle`` counts both. Without such wells every formula
+above stands as written.
+
 **Readout contract** (both designs). A Fer-1 rescue of the dead fraction
 confirms ferroptosis as a rescue of ``frac_ferroptosis`` does: where the
 table has no fraction of the agent's mode (a dead-cell stain with
@@ -185,6 +195,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ferroscreen.analysis.dose_tables import with_vehicle_sets
 from ferroscreen.analysis.potency import interval_ratio, not_wald_reason, ratio_intervals
 from ferroscreen.plate.agents import agent_mode
 
@@ -394,9 +405,13 @@ def _pooled_arms(alone: _Side, rescued: _Side) -> tuple[_Side, _Side]:
 
 
 def _compare(
-    alone: _Side, rescued: _Side, vehicle: _Side, level: float, pool_arms: bool = False
+    alone: _Side, rescued: _Side, vehicle: _Side, level: float, pool_arms: bool = False,
+    vehicle_rescued: _Side | None = None,
 ) -> dict[str, float]:
     """Effects, reduction and the test of alone vs rescued (see the module docstring).
+
+    ``vehicle_rescued``: the vehicle wells with the agent alone (module docstring, **agent-only
+    vehicle**), the rescued arm's vehicle; None: both arms share ``vehicle``.
 
     Without a variance estimate from either arm (one alone well against one rescued well,
     no fitted alone curve; or arms whose wells do not vary, see :meth:`_Side.from_wells`)
@@ -409,24 +424,29 @@ def _compare(
     abolish a 0.5 effect, two wells against two, with no effect alone to rescue).
     """
     _lend_variance(alone, rescued, vehicle)
+    own = vehicle_rescued  # None: one vehicle for both arms
+    if own is not None and not own.has_var:
+        _lend_variance(alone, rescued, own)
     testable = alone.has_var or rescued.has_var
     a, r, v = alone.mean, rescued.mean, vehicle.mean
-    eff_a, eff_r = a - v, r - v
+    v_r = vehicle if own is None else own
+    eff_a, eff_r = a - v, r - v_r.mean
     out: dict[str, float] = {"effect_alone": eff_a, "effect_rescued": eff_r, "testable": testable}
     if pool_arms:
         alone, rescued = _pooled_arms(alone, rescued)
     se, df = _satterthwaite(alone.parts() + vehicle.parts())
     out["effect_alone_lo"], out["effect_alone_hi"] = _interval(eff_a, se, df, level)
-    se, df = _satterthwaite(rescued.parts() + vehicle.parts())
+    se, df = _satterthwaite(rescued.parts() + v_r.parts())
     out["effect_rescued_lo"], out["effect_rescued_hi"] = _interval(eff_r, se, df, level)
-    diff = a - r
-    se, df = _satterthwaite(alone.parts() + rescued.parts())
+    diff = a - r if own is None else eff_a - eff_r  # two vehicles: the difference of the effects
+    both = [] if own is None else vehicle.parts() + own.parts()
+    se, df = _satterthwaite(alone.parts() + rescued.parts() + both)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.float64(diff) / np.float64(se)  # both 0 when a mode is never called: no test
     out["p_value"] = float(2 * stats.t.sf(abs(t), df)) if testable and np.isfinite(t) and df > 0 else np.nan
     out["df"] = df
     out["effect_reduction"] = float(diff / eff_a) if eff_a else np.nan
-    out["effect_reduction_lo"], out["effect_reduction_hi"] = _reduction_interval(alone, rescued, vehicle, level)
+    out["effect_reduction_lo"], out["effect_reduction_hi"] = _reduction_interval(alone, rescued, vehicle, level, own)
     return out
 
 
@@ -434,18 +454,24 @@ def _compare(
 _RHO_GRID = np.linspace(-3.0, 4.0, 7001)
 
 
-def _reduction_interval(alone: _Side, rescued: _Side, vehicle: _Side, level: float) -> tuple[float, float]:
+def _reduction_interval(alone: _Side, rescued: _Side, vehicle: _Side, level: float,
+                        vehicle_rescued: _Side | None = None) -> tuple[float, float]:
     """Fieller interval of ``(A - R) / (A - V)`` by test inversion (see the module docstring).
 
-    Returns the smallest and largest accepted value on a 0.001 grid over
-    [-3, 4] (the hull when the accepted set is two rays); an accepted grid
-    end is reported as -inf / inf. NaN when a variance is unknown.
+    With ``vehicle_rescued`` (``V_r``), of ``((A - V) - (R - V_r)) / (A - V)``. Returns the smallest
+    and largest accepted value on a 0.001 grid over [-3, 4] (the hull when the accepted set is two
+    rays); an accepted grid end is reported as -inf / inf. NaN when a variance is unknown.
     """
     a, r, v = alone.mean, rescued.mean, vehicle.mean
-    se, df = _satterthwaite(alone.parts(1.0 - _RHO_GRID) + rescued.parts(-1.0) + vehicle.parts(_RHO_GRID))
+    if vehicle_rescued is None:
+        se, df = _satterthwaite(alone.parts(1.0 - _RHO_GRID) + rescued.parts(-1.0) + vehicle.parts(_RHO_GRID))
+        stat = (1.0 - _RHO_GRID) * a - r + _RHO_GRID * v
+    else:  # (1 - rho) (A - V) - (R - V_r) = 0
+        se, df = _satterthwaite(alone.parts(1.0 - _RHO_GRID) + rescued.parts(-1.0)
+                                + vehicle.parts(_RHO_GRID - 1.0) + vehicle_rescued.parts(1.0))
+        stat = (1.0 - _RHO_GRID) * (a - v) - r + vehicle_rescued.mean
     if not np.all(np.isfinite(se)):
         return np.nan, np.nan
-    stat = (1.0 - _RHO_GRID) * a - r + _RHO_GRID * v
     accepted = np.abs(stat) <= stats.t.ppf(0.5 + level / 2, df) * se
     if not accepted.any():
         return np.nan, np.nan
@@ -484,7 +510,8 @@ def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, compound: 
                    dose_tolerance: float) -> tuple[dict | None, str]:
     """:func:`_compare` of the two series' wells at ``dose`` (module docstring, ``curve``) and ``""``.
 
-    ``mine`` holds the wells of the compound in the group, ``vehicles`` every vehicle well. Where the
+    ``mine`` holds the wells of the compound in the group, ``vehicles`` every vehicle well (the rescued
+    arm's are those of its vehicle set, :func:`_vehicles_of`). Where the
     effect cannot be tested, ``(None, why)``: ``why`` says what is missing (wells at ``dose``, or
     replicate wells that give a variance), for the verdict.
     """
@@ -499,7 +526,7 @@ def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, compound: 
     veh = vehicles[vehicles["group"] == group]
     if veh["plate"].isin(set(rescued_wells["plate"])).any():
         veh = veh[veh["plate"].isin(set(rescued_wells["plate"]))]
-    vehicle = _Side.from_wells(pd.to_numeric(veh[readout], errors="coerce").to_numpy(float), "vehicle")
+    vehicle, own = _vehicles_of(veh, rescued_wells, readout)
 
     def near(d: float, to: float) -> bool:
         return bool(abs(np.log(d / to)) <= np.log1p(dose_tolerance))
@@ -521,8 +548,8 @@ def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, compound: 
     a_side = _Side(a_mean, sum(alone[d].size for d in a_top), var, pooled_df, "pooled")
     r_vals = np.concatenate([rescued[d] for d in r_top])
     r_side = _Side(float(r_vals.mean()), r_vals.size, var, pooled_df, "pooled")
-    out = _compare(a_side, r_side, vehicle, level)
-    out.update(n_alone=a_side.n, n_rescued=r_side.n, n_vehicle=vehicle.n)
+    out = _compare(a_side, r_side, vehicle, level, vehicle_rescued=own)
+    out.update(n_alone=a_side.n, n_rescued=r_side.n, n_vehicle=vehicle.n + (own.n if own is not None else 0))
     if np.isfinite(out["p_value"]):
         return out, ""
     if not pooled_df > 0:
@@ -530,6 +557,23 @@ def _curve_effects(mine: pd.DataFrame | None, vehicles: pd.DataFrame, compound: 
                       f"variance to test the effect at {at} against; add replicate wells)")
     return None, (f"the replicate wells where {compound} alone responds do not vary (no variance to test the effect "
                   f"at {at} against)")
+
+
+def _vehicles_of(veh: pd.DataFrame, rescued: pd.DataFrame, readout: str) -> tuple[_Side, _Side | None]:
+    """The compound alone's vehicle (``veh``'s plain wells) and the rescued wells' own, or None.
+
+    Their own: the wells of ``veh`` in the rescued wells' vehicle sets with the agent alone
+    (:func:`~ferroscreen.analysis.dose_tables.vehicle_sets`), where those have readings; None
+    (both arms share the plain vehicle) without such wells.
+    """
+    sets = veh["vehicle_set"].fillna("").astype(str)
+    theirs = set(rescued["vehicle_set"].fillna("").astype(str)) - {""}
+    plain = _Side.from_wells(pd.to_numeric(veh.loc[sets == "", readout], errors="coerce").to_numpy(float), "vehicle")
+    if not theirs:
+        return plain, None
+    own = _Side.from_wells(pd.to_numeric(veh.loc[sets.isin(theirs), readout], errors="coerce").to_numpy(float),
+                           "vehicle_agent")
+    return plain, (own if own.n else None)
 
 
 def _death_sign(readout: str, effect: float) -> float:
@@ -762,6 +806,9 @@ def _single_dose_rows(
         veh = vehicle_all[(vehicle_all["group"] == group) & vehicle_all["plate"].isin(plates)]
         if veh.empty:
             veh = vehicle_all[vehicle_all["group"] == group]
+        own_sets = set(sub["vehicle_set"].astype(str)) - {""}
+        veh_own = veh[veh["vehicle_set"].isin(own_sets)]
+        veh = veh[veh["vehicle_set"] == ""]
         near = np.abs(np.log(plain["concentration"] / dose)) <= np.log1p(dose_tolerance)
         alone_wells = plain[(plain["compound"] == compound) & (plain["group"] == group) & near]
         per_readout: dict[str, dict] = {}
@@ -780,8 +827,11 @@ def _single_dose_rows(
                 base = predict(compound, group, readout, 0.0) if predict is not None else None
                 value = float(base["value"]) if base is not None else 0.0
                 vehicle = _Side(value if np.isfinite(value) else 0.0, 0, np.nan, np.nan, "none")
-            stats_ = _compare(alone, rescued, vehicle, level, pool_arms=True)
-            stats_.update(alone_source=source, n_alone=alone.n, n_rescued=rescued.n, n_vehicle=vehicle.n)
+            own = _Side.from_wells(pd.to_numeric(veh_own[readout], errors="coerce").to_numpy(float), "vehicle_agent")
+            own = own if own.n else None  # the agent's own vehicle wells (module docstring), where they read
+            stats_ = _compare(alone, rescued, vehicle, level, pool_arms=True, vehicle_rescued=own)
+            stats_.update(alone_source=source, n_alone=alone.n, n_rescued=rescued.n,
+                          n_vehicle=vehicle.n + (own.n if own is not None else 0))
             per_readout[readout] = stats_
         row = {
             "compound": compound, "rescue_agent": agent, "mode": mode, "group": group,
@@ -924,6 +974,9 @@ def confirm_rescues(
     rows: list[dict] = []
     done: set[tuple[str, str, str]] = set()
     w = _tidy_wells(wells) if wells is not None and len(wells) and "rescue_agent" in wells.columns else None
+    if w is not None:
+        w = with_vehicle_sets(w, dose_tolerance, always=True)
+        w["vehicle_set"] = w["vehicle_set"].fillna("").astype(str)
     if "rescue_agent" in fits.columns and len(fits):
         rescued = fits[fits["rescue_agent"].fillna("") != ""]
         by_compound = dict(list(w.groupby(["compound", "group"], sort=False))) if w is not None else {}

@@ -26,6 +26,7 @@ import pandas as pd
 from ferroscreen.analysis.dose_response import FIT_COLUMNS, FittedCurves, fit_curves_with_params
 from ferroscreen.analysis.dose_tables import (
     CURVE_ROLES,
+    agent_only_vehicles,
     annotate_wells,
     curve_name,
     dose_response_table,
@@ -33,6 +34,7 @@ from ferroscreen.analysis.dose_tables import (
     mark_excluded,
     single_dose_treatments,
     split_excluded,
+    with_vehicle_sets,
 )
 from ferroscreen.analysis.inputs import (
     AnalysisInputError,
@@ -468,14 +470,41 @@ def plates_without_vehicle(annotated: pd.DataFrame) -> list[str]:
 
 
 def pooled_vehicles(annotated: pd.DataFrame) -> list[str]:
-    """A note per plate whose vehicle wells hold vehicles of several names (DMSO and untreated): pooled as one."""
+    """A note per plate whose vehicle wells hold vehicles of several names (DMSO and untreated): pooled as one.
+
+    Vehicle wells with an inhibitor alone are not pooled (:func:`agent_vehicles_note`).
+    """
     if "compound" not in annotated.columns:
         return []
-    vehicle = annotated[annotated["role"] == "vehicle"]
+    vehicle = annotated[(annotated["role"] == "vehicle") & ~agent_only_vehicles(annotated)]
     kinds = vehicle.groupby("plate")["compound"].apply(lambda c: sorted({str(x) for x in c if str(x)}))
     return [f"plate {plate}: vehicle wells of {len(names)} kinds ({', '.join(names)}) are one vehicle; give the "
             f"others role neg_ctrl to keep them apart, or empty where they hold no cells"
             for plate, names in kinds.items() if len(names) > 1]
+
+
+def agent_vehicles_note(annotated: pd.DataFrame) -> str | None:
+    """The note that vehicle wells with an inhibitor alone are the vehicle of that inhibitor's curves only.
+
+    ``"6 vehicle wells with Ferrostatin-1 1 µM are the zero dose of the + Ferrostatin-1 curves; the
+    plain vehicle wells of the others"`` (one clause per vehicle set,
+    :func:`~ferroscreen.analysis.dose_tables.vehicle_sets`), None without such wells.
+    """
+    if "vehicle_set" not in annotated.columns:
+        return None
+    sets = annotated["vehicle_set"].fillna("").astype(str)
+    vehicle = annotated["role"] == "vehicle"
+    clauses = []
+    for label in dict.fromkeys(sets[vehicle & (sets != "")]):
+        n = len(annotated.loc[vehicle & (sets == label), ["plate", "well"]].drop_duplicates())
+        agents = sorted(set(annotated.loc[~vehicle & (sets == label), "rescue_agent"].astype(str)) - {""})
+        whose = (f"the {' and '.join('+ ' + a for a in agents)} curves" if agents
+                 else "no curve (no compound with that agent and dose on their plates)")
+        clauses.append(f"{n} vehicle well{'s' if n != 1 else ''} with {label} {'are' if n != 1 else 'is'} the "
+                       f"zero dose and the viability, gr and dip_rel reference of {whose}")
+    if not clauses:
+        return None
+    return "; ".join(clauses) + "; the plain vehicle wells of the others (and of plate QC)"
 
 
 def ll2_note(rank_on: str) -> str:
@@ -538,9 +567,10 @@ def analyse_screen(
     used, excluded = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))
     if used.empty:
         raise AnalysisInputError(f"{layout.source or 'layout'}: every well is excluded (column 'exclude')")
-    annotated = normalise_to_vehicle(used, notes=end_notes)
+    annotated = normalise_to_vehicle(with_vehicle_sets(used), notes=end_notes)
     notes: list[str] = [n for n in (exclusion_note(excluded), *coverage, *end_notes, *plates_without_vehicle(annotated),
-                                    *pooled_vehicles(annotated), *pooled_rescue_doses(annotated),
+                                    *pooled_vehicles(annotated), agent_vehicles_note(annotated),
+                                    *pooled_rescue_doses(annotated),
                                     rescue_without_agent(annotated, layout)) if n]
     if rank_on not in RANK_ON:
         raise AnalysisInputError(f"rank_on must be one of {', '.join(RANK_ON)}, not '{rank_on}'")
@@ -687,8 +717,8 @@ def ec50_over_time(
     tables = []
     for t in times:
         summary = summarise_wells(wells, endpoint_h=t, notes=notes)
-        annotated = normalise_to_vehicle(split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))[0],
-                                         notes=notes)
+        used = split_excluded(mark_excluded(annotate_wells(summary, layout), exclude))[0]
+        annotated = normalise_to_vehicle(with_vehicle_sets(used), notes=notes)
         use = list(readouts) if readouts else default_readouts(annotated, model)
         doses = dose_response_table(annotated, [r for r in use if r in annotated.columns])
         if doses.empty:
