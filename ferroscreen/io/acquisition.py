@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,48 +138,51 @@ NAMED_SITES = 3
 MISSING_SITES_NOTE = "missing from the grid:"
 
 
-def missing_sites_note(frames: pd.DataFrame) -> str | None:
+def missing_sites_note(frames: pd.DataFrame, field_name: Callable[[int], str] | None = None) -> str | None:
     """One line counting, and naming the first few of, the wells missing fields and the fields missing channels.
 
     ``None`` when each plate's wells have the same fields and each field the same channels. A
     plate whose wells are imaged at different numbers of fields on purpose is read as it is: this
-    is a note, never an error.
+    is a note, never an error. ``field_name`` names fields as :func:`site_lines` does.
     """
-    said = site_lines({**missing_sites(frames), "plates": list(frames["plate"].unique())})
+    said = site_lines({**missing_sites(frames), "plates": list(frames["plate"].unique())}, field_name)
     if not said:
         return None
     return f"{MISSING_SITES_NOTE} {', '.join(said)}; read as they are (inspect lists the frames)"
 
 
-def site_lines(found: dict) -> list[str]:
+def site_lines(found: dict, field_name: Callable[[int], str] | None = None) -> list[str]:
     """What :func:`missing_sites` found (``found`` holds its keys and ``plates``), a line each, naming the first few.
 
-    No line for what is not missing; a site is ``B07`` when ``plates`` holds one plate, else ``P1 B07``.
+    No line for what is not missing; a site is ``B07`` when ``plates`` holds one plate, else ``P1 B07``. A field
+    is ``field 3`` (the frame table's), or as ``field_name`` writes it where the files name fields otherwise
+    (Cellomics: ``field f02``, :func:`~ferroscreen.io.cellomics.file_field`).
     """
     several = len(found.get("plates") or []) > 1
     lines = []
     wells, fields = found.get("wells_missing_fields") or [], found.get("fields_missing_channels") or []
     if wells:
-        shown = "; ".join(f"{_site(r, several)}: field{'s' if len(r['fields']) > 1 else ''} {_runs(r['fields'])}"
-                          for r in wells[:NAMED_SITES])
+        shown = "; ".join(f"{_site(r, several)}: field{'s' if len(r['fields']) > 1 else ''} "
+                          f"{_runs(r['fields'], field_name or str)}" for r in wells[:NAMED_SITES])
         lines.append(f"{len(wells)} well(s) lack fields other wells of their plate have ({shown}"
                      f"{' …' if len(wells) > NAMED_SITES else ''})")
     if fields:
-        shown = "; ".join(f"{_site(r, several)} field {r['field']}: {', '.join(map(str, r['channels']))}"
+        shown = "; ".join(f"{_site(r, several)} field {(field_name or str)(r['field'])}: "
+                          f"{', '.join(map(str, r['channels']))}"
                           for r in fields[:NAMED_SITES])
         lines.append(f"{len(fields)} field(s) lack a channel ({shown}{' …' if len(fields) > NAMED_SITES else ''})")
     return lines
 
 
-def _runs(numbers: list[int]) -> str:
-    """Sorted numbers with runs shortened: ``[1, 3, 4, 5]`` -> ``1, 3-5``."""
+def _runs(numbers: list[int], name: Callable[[int], str] = str) -> str:
+    """Sorted numbers with runs shortened, each written by ``name``: ``[1, 3, 4, 5]`` -> ``1, 3-5``."""
     runs: list[list[int]] = []
     for n in numbers:
         if runs and n == runs[-1][-1] + 1:
             runs[-1].append(n)
         else:
             runs.append([n])
-    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+    return ", ".join(name(r[0]) if len(r) == 1 else f"{name(r[0])}-{name(r[-1])}" for r in runs)
 
 
 def _site(row: dict, several: bool) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ferroscreen.errors import AcquisitionError
 from ferroscreen.io.acquisition import Acquisition, missing_sites_note
-from ferroscreen.io.cellomics import is_cellomics_name, read_cellomics
+from ferroscreen.io.cellomics import file_field, is_cellomics_name, read_cellomics
 from ferroscreen.io.cellvoyager import find_measurements, is_cellvoyager_name, read_cellvoyager
 from ferroscreen.io.cytation import is_cytation_name, read_cytation
 from ferroscreen.io.czi import read_czi
@@ -151,7 +151,8 @@ def open_acquisition(
     Frame files that are z-stack TIFFs give a frame per plane, said in a note
     (:func:`ferroscreen.io.tiff_stacks.expand_tiff_stacks`); OME-TIFF, CZI and OME-Zarr readers
     give their planes themselves. Wells missing fields other wells of their plate have, and fields
-    missing a channel, are counted in a note (:func:`~ferroscreen.io.acquisition.missing_sites_note`).
+    missing a channel, are counted in a note (:func:`~ferroscreen.io.acquisition.missing_sites_note`; a
+    Cellomics field named as its files name it, ``f00`` for field 1).
 
     Raises:
         AcquisitionError: Unknown format name, nothing recognisable, the
@@ -180,7 +181,7 @@ def open_acquisition(
 
         acq.frames, notes = expand_tiff_stacks(acq.frames)
         acq.notes = [*acq.notes, *notes]
-    missing = missing_sites_note(acq.frames)
+    missing = missing_sites_note(acq.frames, file_field if acq.format == "cellomics" else None)
     if missing is not None:
         acq.notes = [*acq.notes, missing]
     return acq

@@ -20,7 +20,7 @@ from ferroscreen.io.detect import (
     subfolder_note,
     well_pattern_hint,
 )
-from ferroscreen.io.frames import decode_image_file, encoded_image_problem
+from ferroscreen.io.frames import decode_image_file, encoded_image_problem, frame_file, load_image
 from ferroscreen.io.harmony_results import looks_like_harmony_results, read_harmony_results
 from ferroscreen.io.integrity import check_image_file
 from ferroscreen.io.metric_export import looks_like_metric_export, read_metric_export
@@ -257,6 +257,7 @@ def _inspect(path: Path, layout: Path | list[Path] | None, fmt: str | None, inte
         "missing_frames": missing.to_dict("records"),
         **acq.missing_sites(),
         "unreadable": unreadable,
+        **_frame_sizes(list(f["path"]), {u["path"] for u in unreadable}),
         "skipped_files": [{"path": p, "reason": r} for p, r in acq.skipped],
         "notes": [n for n in acq.notes if not n.startswith(MISSING_SITES_NOTE)],  # shown under missing frames
     }
@@ -288,6 +289,66 @@ def _unreadable_reason(path: str | Path) -> str | None:
         if problem is not None:
             return problem
     return check_image_file(path)
+
+
+#: Frames of an acquisition whose size and pixel type ``inspect`` reads, spread over its frame table.
+_SIZE_SAMPLE = 24
+
+_PAGE_SUFFIX = re.compile(r"#page=(\d+)$")
+
+
+def _frame_sizes(paths: list[str], unreadable: set[str]) -> dict:
+    """Frame sizes of up to :data:`_SIZE_SAMPLE` frames spread over ``paths`` (times, wells; ``unreadable`` left out).
+
+    Returns ``frame_sizes``: ``{"height", "width", "dtype", "files"}`` per size and pixel type, the most files
+    first, and ``frame_sizes_read``: the frames read. A TIFF frame (or page) is read from its header, others
+    decoded as scoring reads them (one 2-D grey frame).
+    """
+    usable = [p for p in paths if p and p not in unreadable]
+    picks = sorted(set(np.linspace(0, len(usable) - 1, min(_SIZE_SAMPLE, len(usable))).round().astype(int)))
+    counts: dict[tuple[int, int, str], int] = {}
+    for i in picks:
+        size = _frame_size(usable[i])
+        if size is not None:
+            counts[size] = counts.get(size, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: -kv[1])
+    return {"frame_sizes": [{"height": h, "width": w, "dtype": d, "files": n} for (h, w, d), n in ordered],
+            "frame_sizes_read": sum(counts.values())}
+
+
+def _frame_size(path: str) -> tuple[int, int, str] | None:
+    """(height, width, dtype) of one frame, a TIFF's (or TIFF page's) from its header; None if it cannot be read."""
+    file = frame_file(path)
+    page = _PAGE_SUFFIX.search(path) if file != path else None
+    try:
+        if Path(file).suffix.lower() in (".tif", ".tiff") and (file == path or page):
+            import tifffile
+
+            from ferroscreen.io.ometiff import quiet_tifffile
+
+            with quiet_tifffile(), tifffile.TiffFile(file) as tif:
+                target = tif.pages[int(page[1]) if page else 0]
+                shape, axes, dtype = tuple(target.shape), str(target.axes), str(target.dtype)
+            if "Y" in axes and "X" in axes and len(axes) == len(shape):
+                return int(shape[axes.index("Y")]), int(shape[axes.index("X")]), dtype
+        img = load_image(path)
+        return int(img.shape[0]), int(img.shape[1]), str(img.dtype)
+    except Exception:  # noqa: BLE001 - readers raise many types; unreadable frames are listed on their own
+        return None
+
+
+def _frame_size_line(info: dict) -> str:
+    """``frames (height x width): 1104 x 1104 uint16 (24 of 960 files read)``, each size with its count when several."""
+    sizes, n_read = info.get("frame_sizes") or [], info.get("frame_sizes_read", 0)
+    of = f"{n_read} of {info['n_frames']}" if info["n_frames"] > n_read else f"{n_read}"
+    if not sizes:
+        return "  frames: size not read (no sampled file could be read)"
+    shown = [f"{s['height']} x {s['width']} {s['dtype']}" for s in sizes]
+    if len(sizes) == 1:
+        return f"  frames (height x width): {shown[0]} ({of} files read)"
+    return ("  frames (height x width): " + ", ".join(f"{t} ({s['files']} files)" for t, s in zip(shown, sizes,
+                                                                                                    strict=True))
+            + f" ({of} files read)")
 
 
 def _no_layout(path: Path) -> bool:
@@ -735,9 +796,11 @@ def render_inspection(info: dict) -> str:
         lines += [f"    {r['number']}: {r['description']}" for r in info["reads"]]
     else:
         lines.append(f"  plates: {', '.join(info['plates'])}; frames: {info['n_frames']}")
-        lines.append(
-            f"  fields: {info['fields']}; channels: {', '.join(info['channels'])}; z: {info['z_planes']}"
-        )
+        name = _field_name(info)  # Cellomics: as the files name them
+        fields = f"[{', '.join(map(name, info['fields']))}]" if name else info["fields"]
+        lines.append(f"  fields: {fields}; channels: {', '.join(info['channels'])}; z: {info['z_planes']}")
+        if "frame_sizes" in info:
+            lines.append(_frame_size_line(info))
     lines.append(f"  wells ({info['n_wells']}): {_well_ranges(info['wells'])}")
     if info.get("plate_timepoints"):  # each plate timed from its own first scan: one line each
         for plate, t in info["plate_timepoints"].items():
@@ -747,10 +810,10 @@ def render_inspection(info: dict) -> str:
     if info["kind"] == "acquisition":
         miss = info["missing_frames"]
         lines.append(f"  missing from the grid: {len(miss)} frame(s)")
-        lines += [f"    {line}" for line in site_lines(info)]
+        lines += [f"    {line}" for line in site_lines(info, _field_name(info))]
         for m in miss[:10]:
             lines.append(
-                f"    {m['plate']} {m['well']} field {m['field']} {m['channel']} z{m['z']} "
+                f"    {m['plate']} {m['well']} field {(_field_name(info) or str)(m['field'])} {m['channel']} z{m['z']} "
                 f"at {m['time_h']:.4g} h"
             )
         lines.append(f"  unreadable files: {len(info['unreadable'])}")
@@ -859,3 +922,13 @@ def _layout_check_lines(info: dict) -> list[str]:
     )
     lines += [f"    note: {n}" for n in lc.get("notes") or []]
     return lines
+
+
+def _field_name(info: dict):
+    """How the text names the fields of ``info``'s acquisition: as Cellomics files do (``f00``: field 1), else None.
+
+    The frame table's (and the JSON's) ``field`` stays 1-based (:mod:`ferroscreen.io.cellomics`).
+    """
+    from ferroscreen.io.cellomics import file_field
+
+    return file_field if info.get("format") == "cellomics" else None

@@ -80,7 +80,7 @@ def test_cellomics_well_missing_a_field(tmp_path):
             png(tmp_path / f"MFGTMPcx7_180101000001_{well}f{f:02d}d0.png")
     acq = open_acquisition(tmp_path)
     assert acq.format == "cellomics"
-    assert any("(B07: field 2)" in n for n in acq.notes)
+    assert any("(B07: field f01)" in n for n in acq.notes)  # as its files name it: f01, the frame table's field 2
 
 
 def test_an_empty_png_is_said_to_be_empty(tmp_path):
