@@ -505,7 +505,9 @@ def hits(
                            "last reading over its first, so seeding differences cancel (IncuCyte's 'normalize to "
                            "time 0').")
     ] = False,
-    plots: Annotated[bool, typer.Option("--plots/--no-plots")] = True,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help=(
+        "Write the PNG plots (plate heat maps, replicate scatter, quadrant, volcano); --no-plots: the tables "
+        "alone."))] = True,
 ) -> None:
     """Call gene hits: normalise to non-targeting controls, z/FDR and threshold calls, plate QC."""
     from ferroscreen.analysis.hits_run import run_hits
@@ -542,7 +544,9 @@ def train(
 
     Extra options are LightningCLI overrides, e.g. --data.init_args.root PATH --trainer.max_epochs 5.
     SIGTERM (kill, timeout, SLURM) or Ctrl-C ends it with one line naming the last checkpoint (exit 143 or 130).
+    An existing --out bundle is refused before anything trains.
     """
+    _refuse_existing_bundle(out)
     with _sigterm_as_ctrl_c():  # also while torch and Lightning load
         from ferroscreen.tasks.training_run import TrainingInterrupted, run_training
 
@@ -568,6 +572,16 @@ def train(
                    f"training crops flagged ({per})")
     if line := _int8_line(meta.get("int8") or {}, out):
         typer.echo(line)
+
+
+def _refuse_existing_bundle(out: Path) -> None:
+    """Refuse a ``--out`` bundle that exists (a bundle can be hours of training); a folder is left to the writer.
+
+    Raises:
+        FerroscreenError: ``out`` is an existing file (or a link).
+    """
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise FerroscreenError(f"{out}: already exists; a bundle is not overwritten: remove it or choose another --out")
 
 
 def _validation_words(meta: dict) -> str:
@@ -627,6 +641,8 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
     tta: Annotated[bool, typer.Option("--tta", help=TTA_HELP)] = False,
+    frames: Annotated[int, typer.Option("--frames", min=0, help=(
+        "Simulated plate: frames drawn (seeded) to evaluate; 0: every frame."))] = 300,
 ) -> None:
     """Score a classifier bundle against labelled crops or a simulated plate's truth."""
     from ferroscreen.models.load_errors import require_bundle_file
@@ -634,7 +650,7 @@ def evaluate(
     require_bundle_file(model)  # before torch loads: a mistyped path fails in a second
     from ferroscreen.tasks.evaluation import evaluate_path, render_evaluation
 
-    result = evaluate_path(data, model, precision=Precision(precision).value, tta=tta)
+    result = evaluate_path(data, model, max_frames=frames or None, precision=Precision(precision).value, tta=tta)
     for note in result.get("notes", []):
         typer.echo(f"note: {note}", err=True)
     if as_json:
@@ -662,11 +678,13 @@ def quantize(
     """Add an int8 graph to a bundle (for `score --precision int8|auto` on CPU), calibrated on a plate's cells.
 
     A bundle trained on crop images can be calibrated on a crop folder instead (--frames is then unused).
+    An existing --out is refused.
     """
     from ferroscreen.score.quantize import quantize_bundle
 
     if out.resolve() == model.resolve():
         raise FerroscreenError(f"{out}: would overwrite the input bundle; choose another --out")
+    _refuse_existing_bundle(out)
     info = quantize_bundle(model, data, out, n_frames=frames, seed=seed)
     typer.echo(
         f"int8 graph calibrated on {info['calibration_crops']} crops; top class as float32 for "

@@ -275,6 +275,28 @@ def probe_frame_shape(paths: list[str], n: int = 8) -> tuple[int, int] | None:
     return Counter(shapes).most_common(1)[0][0]
 
 
+def single_scan_note(frames: pd.DataFrame, next_scan: int, model: str | Path) -> str:
+    """A note when a bundle reading ``next_scan`` later scans scored a plate of one scan per site ('' otherwise).
+
+    Every frame was then classified from its own look alone (the frame column ``next_scan`` is 0), while the
+    bundle's accuracy figures were measured on crops with their later scans: they do not apply. Said once
+    frames are scored (``--watch`` holds a site's newest frame until its next scan lands, or the watch stops).
+    The note has no ``note:`` prefix.
+    """
+    if not next_scan or frames.empty or not (frames["status"] == DONE).any():
+        return ""
+    present = frames[frames["path"].astype(str) != ""]
+    keys = [k for k in SITE_KEYS if k in present.columns]
+    if present.groupby(keys)["time_h"].nunique().max() > 1:
+        return ""
+    plate = ", ".join(sorted(map(str, present["plate"].unique())))
+    scans = "its next scan" if int(next_scan) == 1 else f"its next {int(next_scan)} scans"
+    return (f"plate {plate}: one scan per site, but {model} reads each frame with {scans}: every frame was "
+            f"classified from its own look alone (frame column next_scan 0), and the bundle's accuracy figures, "
+            f"measured with later scans, do not apply; once later scans are imaged, `ferroscreen score ... --resume` "
+            f"scores the frames again with them")
+
+
 def check_layout(layout, frames: pd.DataFrame, classes: list[str], model: str | Path = "model"):
     """Check that a layout describes this plate and suits the model.
 

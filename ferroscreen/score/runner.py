@@ -54,6 +54,7 @@ from ferroscreen.score.plan import (
     frames_to_score,
     probe_frame_shape,
     select_frames,
+    single_scan_note,
     update_frame_table,
 )
 from ferroscreen.score.store import DONE, FAILED, PENDING, StoreError, read_store, remove_stale_temporaries, stamp_run
@@ -540,15 +541,17 @@ def score_plate(
 def _warn_scored(out: Path, store, attrs: dict, bundle, layout_table, model, warned: list[str], log) -> None:
     """Say the warnings on the scored plate not said yet (:func:`~ferroscreen.score.domain_check.scored_warnings`).
 
-    They are set in ``attrs`` (:data:`~ferroscreen.score.domain_check.WARNINGS_ATTR`), which the next write of the
-    store records.
+    Then the note on a plate of one scan per site scored with a next-scan bundle
+    (:func:`~ferroscreen.score.plan.single_scan_note`, said as ``note: ...``). They are set in ``attrs``
+    (:data:`~ferroscreen.score.domain_check.WARNINGS_ATTR`), which the next write of the store records.
     """
     lines = scored_warnings(out, store, bundle.meta, layout_table, model)
-    for line in lines:
+    note = single_scan_note(store.frames, bundle.next_scan, model)
+    for line in [*lines, *([note] if note else [])]:
         if line not in warned:
-            log(line)
+            log(f"note: {line}" if line == note else line)
             warned.append(line)
-    attrs[WARNINGS_ATTR] = lines
+    attrs[WARNINGS_ATTR] = [*lines, *([note] if note else [])]
 
 
 #: Files of the newest scan whose modification times date it (they land within minutes of each other).

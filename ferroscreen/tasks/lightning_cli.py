@@ -41,7 +41,15 @@ from ferroscreen.tasks.training_run import check_bundle_out
 
 
 class DeathModeCLI(LightningCLI):
-    """LightningCLI with a ``--out`` bundle path and a bundle export after ``fit``."""
+    """LightningCLI with a ``--out`` bundle path and a bundle export after ``fit``.
+
+    ``keep_existing_out``: an existing ``--out`` bundle is refused before ``fit`` (the command line's,
+    ``training/train.py``); without it one is replaced (the demo's own; ``ferroscreen train`` refuses it itself).
+    """
+
+    def __init__(self, *args, keep_existing_out: bool = False, **kwargs) -> None:
+        self.keep_existing_out = keep_existing_out
+        super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser) -> None:
         """``--out``; ``model.classes`` feeds the data's; a logger's ``save_dir`` follows ``trainer.default_root_dir``.
@@ -116,7 +124,11 @@ class DeathModeCLI(LightningCLI):
                 "with its init_args; see configs/train/*.yaml)")
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         if cfg.get("out"):  # training/train.py too: a bad --out fails now, not after training
-            check_bundle_out(Path(cfg["out"]))
+            out = Path(cfg["out"])
+            check_bundle_out(out)
+            if self.keep_existing_out and (out.is_symlink() or out.exists()):
+                raise FerroscreenError(f"{out}: already exists; a bundle is not overwritten: remove it or choose "
+                                       f"another --out")
 
     def _run_subcommand(self, subcommand: str) -> None:
         """Run ``fit``; Ctrl+C (Lightning shuts down and exits with status 1) is an interruption, not a bad option.
@@ -319,7 +331,9 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
 
     Lightning's notices about itself (:mod:`~ferroscreen.tasks.lightning_notices`) and the one on
     modules in eval mode are filtered while it runs, and only then: with ``run=False`` the
-    ``fit`` the caller starts afterwards shows them.
+    ``fit`` the caller starts afterwards shows them. Arguments from the command line (``args`` None:
+    ``training/train.py``) refuse an existing ``--out`` bundle; given ones
+    (:func:`~ferroscreen.tasks.training_run.run_training`) replace it.
     """
     # frozen layers keep their batch norms in eval mode on purpose (DeathModeNet.set_frozen)
     with quiet_lightning_notices(r"Found \d+ module\(s\) in eval mode"):
@@ -328,6 +342,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> DeathModeCLI:
             subclass_mode_data=True,
             args=args,
             run=run,
+            keep_existing_out=args is None,
             save_config_kwargs={"overwrite": True},
             seed_everything_default=0,
             # a bad option raises (one line from run_training) instead of printing the whole usage; an option

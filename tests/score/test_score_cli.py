@@ -510,6 +510,16 @@ def test_evaluate_on_a_simulated_plate_reports_detection_classes_and_stages(plat
     assert text.returncode == 0 and "recall per true stage" in text.stdout
 
 
+def test_evaluate_frames_draws_that_many_frames_or_all(plate_dir, bundle_path, cli):
+    """The 300-frame draw was fixed: a plate of more frames could not be evaluated whole."""
+    counts = []
+    for n in ("3", "0"):
+        proc = cli("evaluate", str(plate_dir), "--model", str(bundle_path), "--json", "--frames", n)
+        assert proc.returncode == 0, proc.stderr
+        counts.append(json.loads(proc.stdout)["n_frames"])
+    assert counts[0] == 3 and counts[1] == len(list((plate_dir / "images").rglob("*.tif"))) > 3, counts
+
+
 
 def test_evaluate_names_a_plate_without_truth_and_a_cut_truth_file(plate_dir, bundle_path, cli, tmp_path):
     """A plate without truth_cells.csv was sent to the crop-folder path ("the model reads each cell's next
