@@ -52,6 +52,7 @@ from ferroscreen.analysis.inputs import (
     well_entries,
     wells_from_metric,
 )
+from ferroscreen.analysis.layout_notes import groups_apart_by_case, lone_far_doses, same_agent_spellings
 from ferroscreen.analysis.readouts import COUNT_READOUTS, tile_mode_plates
 from ferroscreen.analysis.rescue import verdict_lines
 from ferroscreen.analysis.results_workbook import FitAbout, write_results_workbook
@@ -718,6 +719,7 @@ def run_fit(
         )
     exclude = exclude or []
     about.layouts = _layout_files(layout)
+    layout, agents_spelled = same_agent_spellings(layout)  # Fer1 beside Ferrostatin-1: one rescue series
     thresholds = {} if min_effect is None else {"min_effect": float(min_effect)}
     record.update(min_effect=FRACTION_MIN_EFFECT if min_effect is None else float(min_effect),
                   min_effect_from="default" if min_effect is None else "--min-effect")
@@ -744,7 +746,9 @@ def run_fit(
         own = ([f"{where}: its own layout columns (compound, concentration, role...) are the layout"]
                if layout.form == "wells" else [])
         lines = [*replaced, *(f"note: {note}" for note in [*own, *unmolar, *implausible_doses(layout),
-                                                             *names_apart_by_case(layout), *said,
+                                                             *names_apart_by_case(layout), *agents_spelled,
+                                                             *groups_apart_by_case(layout),
+                                                             *lone_far_doses(layout), *said,
                                                              *result.notes,
                                                              *provisional_notes(table, endpoint_h),
                                                              *unread_curves(table, kind, result.fits, layout,

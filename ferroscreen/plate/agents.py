@@ -63,6 +63,36 @@ RESCUE_AGENT_MODES = {
     "idn-6556": "apoptosis",
 }
 
+#: Spellings of one inhibitor, as :func:`agent_key` writes them: each key of :data:`RESCUE_AGENT_MODES` in one
+#: group. Only names of the same molecule share a group (Nec-1s, a different molecule, is not Nec-1; a bare
+#: ``necrostatin`` could be either and stands alone), so a screen's ``Fer1`` and ``Ferrostatin-1`` are one agent.
+SAME_AGENT = (
+    ("ferrostatin-1", "ferrostatin", "fer-1", "fer1"),
+    ("liproxstatin-1", "liproxstatin", "lip-1", "lip1"),
+    ("deferoxamine", "desferrioxamine", "dfo"),
+    ("vitamin e", "alpha-tocopherol", "α-tocopherol"),
+    ("trolox",),
+    ("necrostatin-1", "nec-1", "nec1"),
+    ("necrostatin-1s", "nec-1s", "nec1s"),
+    ("necrostatin",),
+    ("gsk872", "gsk'872", "gsk-872"),
+    ("gsk963", "gsk'963", "gsk-963"),
+    ("necrosulfonamide", "nsa"),
+    ("z-vad-fmk", "z-vad(ome)-fmk", "zvad-fmk", "zvad(ome)-fmk", "z-vad", "zvad"),
+    ("q-vd-oph", "q-vd(oph)", "q-vd(ome)-oph", "qvd-oph", "q-vd", "qvd"),
+    ("emricasan", "idn-6556"),
+)
+_AGENT_OF = {key: group[0] for group in SAME_AGENT for key in group}
+
+
+def agent_identity(name: object) -> str:
+    """The inhibitor a known spelling names, as its first name in :data:`SAME_AGENT` (``Fer1`` -> ``ferrostatin-1``).
+
+    '' for a name :data:`RESCUE_AGENT_MODES` does not know: two such names are never read as one agent.
+    """
+    return _AGENT_OF.get(agent_key(name), "")
+
+
 #: Caspase inhibitors are part of the necroptosis-inducing cocktail (TNF + SMAC mimetic + zVAD):
 #: beside a component named like these they are an inducer, not a rescue.
 NECROPTOSIS_COCKTAIL_PARTS = ("tnf",)
