@@ -36,7 +36,9 @@ def test_the_training_script_refuses_an_existing_bundle_before_training(crop_fol
     proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "fit", "--config", str(CONFIG),
                            "--out", str(out), *_tiny(crop_folder)], capture_output=True, text=True, cwd=tmp_path,
                           timeout=300)
-    assert proc.returncode != 0 and f"{out}: already exists" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and f"{out}: already exists" in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]  # after Lightning's own lines (seed, devices)
+    assert "Traceback" not in proc.stderr and last.startswith(f"error: {out}: already exists"), proc.stderr
     assert "epoch 1/1" not in proc.stderr
     assert out.read_bytes() == EARLIER and not list((tmp_path / "runs").rglob("*.ckpt"))
 
