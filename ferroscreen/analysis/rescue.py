@@ -41,6 +41,16 @@ ferrostatin-1. Two designs are recognised (column ``design``):
       open; far plateau undetermined), ``shift_lo``/``shift_hi`` come from the two
       EC50 intervals (:func:`~ferroscreen.analysis.potency.interval_ratio`, at the
       level they hold) and the Fieller columns are NaN.
+    * **kill shift**: the shift of the killing curve, whatever readout decides (a Fer-1
+      that abolishes a compound's ferroptosis leaves a flat ``frac_ferroptosis`` curve and no
+      ``shift``, while its killing curve moves right): the EC50 ratio rescued / alone of
+      ``kill_readout``, the first of ``viability``, ``frac_dead``, ``auc_dead`` the pair was fitted on
+      on which the compound alone is active (the readout contract, below; else the first of them),
+      as :func:`~ferroscreen.analysis.potency.potency_ratio` gives it (``kill_shift``; its interval
+      ``kill_shift_lo``/``kill_shift_hi`` as ``shift_lo``/``shift_hi``: delta method on the log
+      scale, or from the two EC50 intervals). NaN when either curve is not ``active`` or has no
+      reportable EC50. It decides nothing: the verdict states it ("viability EC50 shifted
+      10-fold") when it is of another readout than ``readout``.
 
     The rescue **confirms** the mode when the compound alone is ``active``
     (its effect towards more death on a fraction readout) and either the
@@ -152,8 +162,10 @@ ferrostatin-1. Two designs are recognised (column ``design``):
     (``A - V >= min_effect`` in the direction of more death, interval
     excluding 0; ``call_alone`` is then ``active``), the reduction is
     significant (``p_value <= alpha``, ``R`` below ``A``) and at least
-    ``min_reduction``. ``call_rescued`` applies the same effect rule to
-    ``R - V``. The reduction on ``frac_<mode>`` and ``auc_<mode>`` is
+    ``min_reduction``. A significant change the other way (``p_value <= alpha``
+    with more death with the agent) is no "not significant": the verdict says the
+    agent increases the effect (no rescue, sensitisation). ``call_rescued`` applies the same
+    effect rule to ``R - V``. The reduction on ``frac_<mode>`` and ``auc_<mode>`` is
     reported in ``frac_*`` and ``auc_*`` columns whichever readout decides
     (on ``frac_dead`` and ``auc_dead`` when the deciding readout is one of
     those, or the table has no fraction of the mode).
@@ -196,7 +208,7 @@ import pandas as pd
 from scipy import stats
 
 from ferroscreen.analysis.dose_tables import with_vehicle_sets
-from ferroscreen.analysis.potency import interval_ratio, not_wald_reason, ratio_intervals
+from ferroscreen.analysis.potency import interval_ratio, not_wald_reason, potency_ratio, ratio_intervals
 from ferroscreen.plate.agents import agent_mode
 
 #: Roles whose wells without a rescue agent count as "compound alone".
@@ -211,6 +223,7 @@ RESCUE_COLUMNS = [
     "effect_alone_lo", "effect_alone_hi", "effect_rescued_lo", "effect_rescued_hi",
     "effect_reduction_lo", "effect_reduction_hi", "p_value", "df",
     "frac_reduction", "frac_p_value", "auc_reduction", "auc_p_value", "rescue_as_written",
+    "kill_readout", "kill_shift", "kill_shift_lo", "kill_shift_hi",
 ]  # fmt: skip
 
 #: ``predict(compound, group, readout, dose)`` -> fitted alone response at ``dose`` (keys ``value, se, dof,
@@ -588,6 +601,45 @@ def _curve_readouts(mode: str) -> list[str]:
     return list(dict.fromkeys([f"frac_{mode}", "frac_dead", "viability"]))
 
 
+#: Readouts of the killing curve (``kill_shift``), in order of preference (module docstring).
+KILL_READOUTS = ("viability", "frac_dead", "auc_dead")
+
+
+def _kill_shift(alone: pd.DataFrame, rescued: pd.DataFrame, active_alone: Callable[[str], bool],
+                level: float) -> dict:
+    """``kill_readout, kill_shift, kill_shift_lo, kill_shift_hi`` and ``kill_level`` (module docstring, kill shift).
+
+    ``alone``/``rescued``: the fits of the compound alone and with the agent; ``active_alone(readout)``: the
+    readout contract's test. The ratio is :func:`~ferroscreen.analysis.potency.potency_ratio`'s.
+    """
+    shared = [x for x in KILL_READOUTS if x in set(alone["readout"]) and x in set(rescued["readout"])]
+    out = {"kill_readout": "", "kill_shift": np.nan, "kill_shift_lo": np.nan, "kill_shift_hi": np.nan,
+           "kill_level": level}
+    if not shared:
+        return out
+    readout = next((x for x in shared if active_alone(x)), shared[0])
+    pair = pd.DataFrame([rescued[rescued["readout"] == readout].iloc[0], alone[alone["readout"] == readout].iloc[0]])
+    ratio = potency_ratio(pair.assign(curve=["rescued", "alone"]), "rescued", "alone", level=level)
+    out.update(kill_readout=readout, kill_shift=float(ratio["ratio"]), kill_shift_lo=float(ratio["ratio_lo"]),
+               kill_shift_hi=float(ratio["ratio_hi"]))
+    if np.isfinite(ratio["ratio_level"]):
+        out["kill_level"] = float(ratio["ratio_level"])
+    return out
+
+
+def _kill_text(kill: dict) -> str:
+    """``viability EC50 shifted 10.4-fold (95% CI 7.6-14.2)`` (a ratio below 1: ``lowered``, inverted); ``""``: NaN."""
+    k, lo, hi = kill["kill_shift"], kill["kill_shift_lo"], kill["kill_shift_hi"]
+    if not (np.isfinite(k) and k > 0):
+        return ""
+    pct = f"{kill['kill_level'] * 100:.3g}% CI"
+    if k >= 1:
+        return f"{kill['kill_readout']} EC50 shifted {_fmt(k)}-fold ({pct} {_fmt(lo)}-{_fmt(hi)})"
+    with np.errstate(divide="ignore"):
+        inv_lo, inv_hi = np.float64(1.0) / np.float64(hi), np.float64(1.0) / np.float64(lo)
+    return f"{kill['kill_readout']} EC50 lowered {_fmt(1 / k)}-fold ({pct} {_fmt(inv_lo)}-{_fmt(inv_hi)})"
+
+
 def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shift, min_reduction, alpha,
                dose_tolerance) -> dict | None:
     """The ``curve`` design row of one rescued treatment, or None when it cannot be compared.
@@ -610,6 +662,7 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
         return bool(a["call"] == "active" and r["call"] != "failed" and _death_sign(x, a["effect"]) * a["effect"] > 0)
 
     readout = next((x for x in candidates if active_alone(x)), candidates[0])  # module docstring: readout contract
+    kill = _kill_shift(alone, sub, active_alone, level)
     a = alone[alone["readout"] == readout].iloc[0]
     r = sub[sub["readout"] == readout].iloc[0]
     if a["call"] == "failed" or r["call"] == "failed":
@@ -645,6 +698,8 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
     who = f"{compound} + {agent}"
     shift_txt = (f"EC50 shift {_fmt(shift)}x ({pct}% CI {_fmt(lo)}-{_fmt(hi)})" if rescued_active
                  else f"the curve with {agent} is not active, so its EC50 is no potency")
+    kill_txt = _kill_text(kill) if kill["kill_readout"] != readout else ""  # else it is shift_txt's
+    kill_clause = f"; {kill_txt}" if kill_txt else ""
     effect_txt = ""
     if st is not None:
         lo_r, hi_r = st["effect_reduction_lo"], st["effect_reduction_hi"]
@@ -661,6 +716,7 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
             why.append(("abolishes the response: " if whole else "") + effect_txt)
         if shifted:
             why.append(shift_txt)
+        why += [kill_txt] if kill_txt else []
         verdict = f"{who} rescue confirms {mode_txt} ({'; '.join(why)})"
     elif st is None:
         verdict = f"{who}: {shift_txt}; {untested}: rescue not assessable, {mode_txt} neither confirmed nor ruled out"
@@ -671,7 +727,10 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
         verdict = (f"{who}: {effect_txt}; {shift_txt}: not significant, too few or too variable wells to show a "
                    f"rescue; {mode_txt} neither confirmed nor ruled out")
     else:
-        verdict = f"{who} rescue does not confirm {mode_txt} ({effect_txt}; {shift_txt})"
+        verdict = f"{who} rescue does not confirm {mode_txt} ({effect_txt}; {shift_txt}{kill_clause})"
+        kill_clause = ""  # said in the parentheses
+    if not confirms:
+        verdict += kill_clause
     if not (base_active and rescued_active):  # an inactive curve's EC50 is no potency: no ratio of potencies
         shift = lo = hi = f_lo = f_hi = np.nan
     row = {
@@ -682,6 +741,7 @@ def _curve_row(compound, agent, group, sub, fits, mine, vehicles, level, min_shi
         "shift_lo": lo, "shift_hi": hi, "fieller_lo": f_lo, "fieller_hi": f_hi,
         "effect_alone": float(a["effect"]), "effect_rescued": float(r["effect"]), "effect_reduction": reduction,
         "confirms": confirms, "verdict": verdict, "design": "curve", "p_value": p,
+        **{k: v for k, v in kill.items() if k != "kill_level"},
     }  # fmt: skip
     row["rescue_concentration"] = _agent_dose(mine, agent)
     if st is not None:
@@ -915,6 +975,11 @@ def _single_dose_rows(
             row["verdict"] = (
                 f"{who} {verb} the {mode_txt} effect by {size} ({stat}): partial rescue, "
                 f"below the {min_reduction:.0%} that confirms {mode_txt}"
+            )
+        elif np.isfinite(p) and p <= alpha:  # significant the other way: the agent adds to the effect
+            row["verdict"] = (
+                f"{who} {verb} the {mode_txt} effect by {size} ({stat}): the agent increases the effect, "
+                f"no rescue, sensitisation; rescue does not confirm {mode_txt}"
             )
         else:
             row["verdict"] = (
