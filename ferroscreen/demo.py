@@ -57,16 +57,32 @@ class DemoSettings:
         )  # fmt: skip
 
 
+def fit_demo_wells(wells_csv: Path, layout_csv: Path, results: Path) -> tuple[list[str], Path]:
+    """Fit the demo's wells into ``results`` as :data:`DEMO_FIT` says; write its ``provenance.json`` as ``fit`` does.
+
+    Its ``fit`` record holds :data:`DEMO_FIT`, the input kind and what :func:`run_fit` records of the
+    activity calls: ``min_effect``, ``min_effect_from`` and ``alpha`` (the report's account of the calls
+    reads them). Returns the lines to print and the ``provenance.json`` written.
+    """
+    from ferroscreen.analysis.fit_run import run_fit, write_provenance
+    from ferroscreen.plate import read_layout
+
+    record: dict = {}
+    lines = run_fit(pd.read_csv(wells_csv), "wells", results, layout=read_layout(layout_csv), source=wells_csv,
+                    record=record, **DEMO_FIT)
+    record.pop("notes", None)  # said on the console, as ever
+    fitted = write_provenance(results, wells_csv, {**DEMO_FIT, "input_kind": "wells", **record}, layout=layout_csv)
+    return lines, fitted
+
+
 def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str], None] = print) -> dict:
     """Run the demo pipeline into ``out``; return a summary (paths, timings, top hits).
 
     Raises:
         FerroscreenError: If a step fails on its inputs (messages name the step's files).
     """
-    from ferroscreen.analysis.fit_run import run_fit, write_provenance
     from ferroscreen.models.backbones import imagenet_filename
     from ferroscreen.models.imagenet_weights import find_imagenet_file
-    from ferroscreen.plate import read_layout
     from ferroscreen.report import build_report
     from ferroscreen.score.export import export_wells
     from ferroscreen.score.gallery import cell_pool, write_compound_galleries, write_gallery
@@ -147,8 +163,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     per_compound = write_compound_galleries(store, results, per_mode=6, seed=seed, pool=pool)
     for note in [*gallery.notes, *per_compound.notes]:
         say(f"      note: {note}")
-    layout = read_layout(plate / "layout.csv")
-    lines = run_fit(pd.read_csv(wells_csv), "wells", results, layout=layout, source=wells_csv, **DEMO_FIT)
+    lines, fitted = fit_demo_wells(wells_csv, plate / "layout.csv", results)
     for line in lines:
         say(f"      {line}")
     timings["fit_s"] = time.perf_counter() - t
@@ -170,8 +185,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "created": created_now(),  # UTC, as every output writes it
     }
-    # the fit's record as `ferroscreen fit` writes it (input, layout and their sha256; fit options), then the demo's
-    fitted = write_provenance(results, wells_csv, {**DEMO_FIT, "input_kind": "wells"}, layout=plate / "layout.csv")
+    # the fit's record as `ferroscreen fit` writes it (fit_demo_wells), then the demo's
     write_json(fitted, {**provenance, **json.loads(fitted.read_text(encoding="utf-8"))})
 
     t = time.perf_counter()

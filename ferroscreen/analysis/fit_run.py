@@ -40,7 +40,7 @@ import pandas as pd
 
 from ferroscreen import __version__
 from ferroscreen.analysis.activity import FRACTION_MIN_EFFECT, default_min_effect
-from ferroscreen.analysis.dose_response import fit_curves
+from ferroscreen.analysis.dose_response import fit_curves, fit_curves_with_params
 from ferroscreen.analysis.dose_tables import CURVE_ROLES, annotate_wells, curve_name, mark_excluded, split_excluded
 from ferroscreen.analysis.inputs import (
     AnalysisInputError,
@@ -71,6 +71,8 @@ from ferroscreen.plate.units import GRAMS_PER_LITRE
 from ferroscreen.provenance import command_line, created_now, environment, replaced_run_note
 
 KINDS = ("tidy", "wells", "metric")
+#: The activity calls' FDR level (provenance's ``fit.alpha``): the fit's own default, which ``fit`` has no option for.
+ACTIVITY_ALPHA: float = fit_curves_with_params.__kwdefaults__["alpha"]
 #: Outputs only a fit with a layout writes; a tidy fit into the same folder removes an earlier run's.
 SCREEN_ONLY = ("ranking.csv", "rescue.csv", "qc.csv", "readouts.csv", "lines.csv", "ec50_over_time.csv",
                "fitted_points.csv")
@@ -638,7 +640,8 @@ def run_fit(
     tidy table's readouts 0.1 on a fraction scale, else 10 % of their reference level, said in a note
     (:func:`tidy_min_effect`). ``record``, when given, receives what provenance records of it
     (``min_effect``; ``min_effect_from``: ``--min-effect``, ``default`` for a layout fit's 0.1, or a tidy
-    table's rule, :func:`tidy_min_effect`); the about sheet lists it too. ``record`` also receives
+    table's rule, :func:`tidy_min_effect`) and ``alpha``, the calls' FDR level (:data:`ACTIVITY_ALPHA`); the
+    about sheet lists the threshold too. ``record`` also receives
     ``notes``: the text of every ``note:`` line returned, then the notes ``export.json`` recorded of the
     store (:func:`export_notes`), which ``provenance.json`` keeps (:func:`write_provenance`). A wells
     table whose ``provisional`` column marks scans read short at the end of the data (export's) gets
@@ -657,6 +660,7 @@ def run_fit(
         exclude=exclude or [], wells_csv=wells_csv, ci_scale=ci_scale, tidy=kind == "tidy",
         min_effect=FRACTION_MIN_EFFECT if min_effect is None else float(min_effect)))
     record = {} if record is None else record
+    record["alpha"] = ACTIVITY_ALPHA  # every activity call's (the report's account of the calls reads it)
     earlier = Path(out_dir.final("provenance.json") if isinstance(out_dir, OutputSet)
                    else Path(out_dir) / "provenance.json")
     replaced = [f"note: {n}" for n in [replaced_run_note(earlier, about.environment)] if n]

@@ -5,7 +5,9 @@ is an empty cell; ``±inf`` is ``n/a`` for a statistic (an SSMD over controls
 without spread) and ``unbounded`` for a confidence limit. A confidence limit
 the data cannot support is ``unbounded`` too: one more than :data:`CI_DECADES`
 decades beyond the tested doses, or (doses unknown) outside
-:data:`PLAUSIBLE_MOLAR`. The CSVs keep the numbers as fitted.
+:data:`PLAUSIBLE_MOLAR` (both, and :func:`molar_limits`, are
+:mod:`ferroscreen.analysis.potency`'s, whose :func:`~ferroscreen.analysis.potency.ec50_bounds`
+is the rule :func:`ec50_bound` states an EC50 by). The CSVs keep the numbers as fitted.
 """
 
 from __future__ import annotations
@@ -15,16 +17,14 @@ import re
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ferroscreen.analysis.potency import CI_DECADES, PLAUSIBLE_MOLAR, ec50_bounds, molar_limits
 from ferroscreen.plate import format_molar
 
 _MOLAR_COLUMN = re.compile(r"(^|_)(ec50|ed10|ed90|dose|concentration)(_lo|_hi|_se)?$")
 _LIMIT_COLUMN = re.compile(r"(^|_)(ec50|ed10|ed90)(_lo|_hi)$")
 
-#: Decades beyond the tested doses past which the data bound no confidence limit (shown ``unbounded``).
-CI_DECADES = 3
-#: Without the tested doses: a confidence limit outside 1 fM–0.1 M is no concentration the data bound.
-PLAUSIBLE_MOLAR = (1e-15, 0.1)
 #: A confidence limit the data do not bound.
 UNBOUNDED = "unbounded"
 
@@ -41,20 +41,6 @@ def molar(value: float) -> str:
         return text
 
 
-def molar_limits(dose_min: float = math.nan, dose_max: float = math.nan) -> tuple[float, float]:
-    """The molar span a confidence limit must lie in to be bounded by data tested at ``dose_min``–``dose_max``.
-
-    :data:`CI_DECADES` decades below the lowest and above the highest dose, within
-    :data:`PLAUSIBLE_MOLAR` (all of it when the doses are unknown).
-    """
-    floor, ceiling = PLAUSIBLE_MOLAR
-    if math.isfinite(dose_min) and dose_min > 0:
-        floor = max(floor, dose_min / 10**CI_DECADES)
-    if math.isfinite(dose_max) and dose_max > 0:
-        ceiling = min(ceiling, dose_max * 10**CI_DECADES)
-    return floor, ceiling
-
-
 def _within(value: float, limits: tuple[float, float]) -> bool:
     return math.isfinite(value) and limits[0] <= value <= limits[1]
 
@@ -69,7 +55,8 @@ def molar_range(lo: float, hi: float, dose_min: float = math.nan, dose_max: floa
     lo, hi = float(lo), float(hi)
     if math.isnan(lo) or math.isnan(hi):
         return ""
-    limits = molar_limits(float(dose_min), float(dose_max))
+    floor, ceiling = molar_limits(float(dose_min), float(dose_max))
+    limits = (float(floor), float(ceiling))
     a = molar(lo) if _within(lo, limits) else UNBOUNDED
     b = molar(hi) if _within(hi, limits) else UNBOUNDED
     if a == b == UNBOUNDED:
@@ -156,36 +143,49 @@ def fmt(value: Any, column: str = "") -> str:
 NOT_DETERMINED = "not determined"
 
 
-def _bounded(value: float, limits: tuple[float, float]) -> bool:
-    """Whether a confidence limit is one the data bound (finite, > 0, within ``limits``)."""
-    return math.isfinite(value) and value > 0 and limits[0] <= value <= limits[1]
-
-
 def ec50_bound(row) -> tuple[str, float]:
     """``(bound, value)`` of the EC50 a fits or ranking row states; the one rule of every table of the report.
 
-    An EC50 inside the tested doses, its curve's far plateau measured, is a potency estimate:
-    ``("", ec50)``. Otherwise (an EC50 beyond the tested doses, or a curve flagged
-    ``far_plateau_undetermined``, or a ranking row with ``ec50_bound``) the data bound it from one side
-    only, by its 95% interval: ``(">", ec50_lo)`` for an EC50 above the doses or an open-topped curve,
-    ``("<", ec50_hi)`` below them, each held to the tested doses (``> 10 µM`` where ``ec50_lo`` lies
-    above the top dose 10 µM: the data do not speak beyond it); ``("?", nan)``, :data:`NOT_DETERMINED`,
-    when that limit is open too (``0``, infinite, or beyond the span :func:`molar_range`
-    writes ``unbounded``). A row without an interval (a ranking row whose curve is not in ``fits.csv``)
-    keeps :func:`held_ec50`'s bound: the tested dose, or ``ec50_lo``.
+    A fits row: :func:`~ferroscreen.analysis.potency.ec50_bounds`, the rule ``fits.csv``'s ``ec50_bound``
+    is written by. An EC50 inside the tested doses, its curve's far plateau measured, is a potency
+    estimate: ``("", ec50)``. Otherwise the data bound it from one side only, by its 95% interval:
+    ``(">", ec50_lo)`` for an EC50 above the doses or an open-topped curve (``far_plateau_undetermined``),
+    ``("<", ec50_hi)`` below them, each held to the tested doses (``> 10 µM`` where ``ec50_lo`` lies above
+    the top dose 10 µM); ``("?", nan)``, :data:`NOT_DETERMINED`, when that limit is open too (``0``,
+    infinite, or beyond the span :func:`molar_range` writes ``unbounded``).
+
+    A ranking row states its own bound (``ranking.csv``'s ``ec50_bound`` ``<``/``>``, by ranking's rule:
+    its ``ec50`` already held to the tested dose or ``ec50_lo``, never ``?``), where the fits rule, reading
+    that held ``ec50``, finds none or another: the stated side then stands, bounded by the curve's
+    interval (:func:`~ferroscreen.report.tables.with_fit_intervals`) as above (``?`` where that limit is
+    open); a row without an interval (a curve not in ``fits.csv``) keeps the ranking's ``ec50``.
     """
-    bound, held = held_ec50(row)
-    flags = str(row.get("flags", "") or "").split(";")
-    if not bound and "far_plateau_undetermined" not in flags:
-        return "", held
+    get = row.get
+    frame = pd.DataFrame({c: [get(c, math.nan)] for c in ("ec50", "ec50_lo", "ec50_hi", "dose_min", "dose_max")})
+    frame["flags"] = [get("flags", "")]
+    bounds, values = ec50_bounds(frame)
+    bound, value = str(bounds[0]), float(values[0])
+    said = str(get("ec50_bound", "") or "").strip()
+    if said not in ("<", ">") or bound == said:
+        return bound, value
+    return _stated_bound(row, said)
+
+
+def _stated_bound(row, said: str) -> tuple[str, float]:
+    """A ranking row's stated side (``said``), its value the curve's interval limit as :func:`ec50_bound` says."""
+    ec50 = float(row.get("ec50", math.nan))
     lo, hi = float(row.get("ec50_lo", math.nan)), float(row.get("ec50_hi", math.nan))
     if math.isnan(lo) and math.isnan(hi):
-        return (bound, held) if bound else ("?", math.nan)
+        return said, ec50
     d0, d1 = float(row.get("dose_min", math.nan)), float(row.get("dose_max", math.nan))
-    limits = molar_limits(d0, d1)
-    if bound == "<":
-        return ("<", max(hi, d0) if math.isfinite(d0) else hi) if _bounded(hi, limits) else ("?", math.nan)
-    return (">", min(lo, d1) if math.isfinite(d1) else lo) if _bounded(lo, limits) else ("?", math.nan)
+    floor, ceiling = (float(x) for x in molar_limits(d0, d1))
+    limit = hi if said == "<" else lo
+    if not (math.isfinite(limit) and limit > 0 and floor <= limit <= ceiling):
+        return "?", math.nan
+    dose = d0 if said == "<" else d1
+    if not math.isfinite(dose):
+        return said, limit
+    return said, max(limit, dose) if said == "<" else min(limit, dose)
 
 
 def ec50_text(row) -> str:

@@ -91,6 +91,11 @@ def _fmt_fold(x: float) -> str:
     return f"{x:.2g}" if x < 10 else f"{x:.0f}"
 
 
+def _fmt_limit(x: float) -> str:
+    """A confidence limit: 3 significant digits below 10 (as the analysis writes it), so 1.04 is not read as 1."""
+    return f"{x:.3g}" if x < 10 else f"{x:.0f}"
+
+
 def _limits(row) -> tuple[float, float]:
     """The ratio's confidence limits: Fieller's, else the delta method's, else a table's own.
 
@@ -126,24 +131,50 @@ def _verdict(parent: pd.Series, rescued: pd.Series, ratio: float, lo: float, hi:
     return "no_shift"
 
 
-def _ci_text(c: RescueComparison) -> str:
-    """`` (95% CI 6–24, p 0.001)``; an open upper limit reads ``≥ lo``; empty when nothing is known."""
-    parts = []
+def _interval(c: RescueComparison, inverted: bool = False) -> str:
+    """``95% CI 6–24``; an open upper limit reads ``≥ lo``; ``""`` when the limits do not make one.
+
+    ``inverted``: the interval of ``1 / ratio`` (the fold a ratio below 1 lowers the EC50 by),
+    ``1/hi``–``1/lo``, open above (``≥ 1/hi``) where ``lo`` is not above 0.
+    """
     pct = f"{100 * (c.level if math.isfinite(c.level) else 0.95):.3g}% CI"
-    if math.isfinite(c.lo) and math.isfinite(c.hi):
-        parts.append(f"{pct} {_fmt_fold(c.lo)}–{_fmt_fold(c.hi)}")
-    elif math.isfinite(c.lo) and c.lo > 0 and c.hi == math.inf:
-        parts.append(f"{pct} ≥ {_fmt_fold(c.lo)}")
-    if math.isfinite(c.p_value):
-        parts.append(f"p {c.p_value:.2g}")
+    lo, hi = c.lo, c.hi
+    if inverted:
+        lo, hi = (1 / hi, 1 / lo if lo > 0 else math.inf) if math.isfinite(hi) and hi > 0 else (math.nan, math.nan)
+    if math.isfinite(lo) and math.isfinite(hi):
+        return f"{pct} {_fmt_limit(lo)}–{_fmt_limit(hi)}"
+    if math.isfinite(lo) and lo > 0 and hi == math.inf:
+        return f"{pct} ≥ {_fmt_limit(lo)}"
+    return ""
+
+
+def _ci_text(c: RescueComparison, inverted: bool = False) -> str:
+    """`` (95% CI 6–24, p 0.001)`` (:func:`_interval`, ``inverted`` as there); empty when nothing is known."""
+    parts = [t for t in (_interval(c, inverted), f"p {c.p_value:.2g}" if math.isfinite(c.p_value) else "") if t]
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _measured(c: RescueComparison) -> str:
+    """What the EC50 compared is of, in words: the readout, or its death mode where it is that mode's.
+
+    ``frac_ferroptosis`` reads ``ferroptosis``; ``viability`` stays ``viability`` (a viability EC50 is no
+    ferroptosis EC50, whatever mode the agent rescues).
+    """
+    if c.mode and (not c.readout or readout_mode(c.readout, {c.mode}) == c.mode):
+        return c.mode
+    return c.readout or c.mode
+
+
 def _sentence(c: RescueComparison) -> str:
-    """The comparison in words; ``c.mode`` ``""`` (a readout that names no death mode) speaks of the readout."""
+    """The comparison in words, of the EC50 of the readout compared (:func:`_measured`).
+
+    A ratio below 1 is written as the fold it lowers the EC50 by, its interval inverted with it; a
+    ratio whose interval holds 1 is "not significantly changed" (the point estimate may be far from 1),
+    and without an interval it is neither confirmed nor ruled out.
+    """
     who = f"{c.compound} + {c.agent}"
     ci = _ci_text(c)
-    what = c.mode or c.readout
+    what = _measured(c)
     confirmed = f"rescue confirms {c.mode}" if c.mode else "rescue shown"
     if c.verdict == "abolishes":
         return f"{who} abolishes the {what} response: {confirmed}"
@@ -154,11 +185,14 @@ def _sentence(c: RescueComparison) -> str:
     if c.verdict == "confirms":
         return f"{who} shifts the {what} EC50 {_fmt_fold(c.ratio)}-fold{ci}: {confirmed}"
     if c.verdict == "sensitises":
-        return f"{who} lowers the {what} EC50 {_fmt_fold(1 / c.ratio)}-fold{ci}: no rescue"
+        return f"{who} lowers the {what} EC50 {_fmt_fold(1 / c.ratio)}-fold{_ci_text(c, inverted=True)}: no rescue"
+    if math.isfinite(c.ratio) and _interval(c):  # the interval holds 1: not significant, however far the ratio
+        return (f"{who}: the {what} EC50 is not significantly changed (ratio {_fmt_fold(c.ratio)}, {ci[2:-1]}): "
+                f"no rescue" + (f" of {c.mode}" if c.mode else ""))
     if math.isfinite(c.ratio):
         ci = f", {ci[2:-1]}" if ci else ""
-        return f"{who} leaves the {what} EC50 unchanged (ratio {_fmt_fold(c.ratio)}{ci}): no rescue" + (
-            f" of {c.mode}" if c.mode else "")
+        return (f"{who}: the {what} EC50 ratio is {_fmt_fold(c.ratio)} with no confidence interval{ci}: rescue "
+                f"neither confirmed nor ruled out")
     why = f" ({c.note})" if c.note else ""
     return f"{who}: the {what} EC50 ratio could not be estimated{why}"
 
