@@ -130,3 +130,4 @@ def test_lines_are_compared_in_fit_and_report(two_lines, cli):
     for anchor in anchors:
         assert f'href="#{anchor}"' in sec  # the table's line names link to each line's section
     assert sec.count("<tr>") == len(lines) + 1 and sec.count("<img") == 1
+    assert "adjusted over every comparison in lines.csv" in sec  # the q-values' family is named
