@@ -17,16 +17,18 @@ by another mode leave fewer cells in this one) does not. Four components in
 ``potency``
     ``clip((pEC50 - 4) / 5, 0, 1)``: 100 µM -> 0, 1 nM -> 1 (0 unless the
     curve induces the mode). An EC50 outside the tested doses counts as the
-    nearest tested dose, the most the data show: the table's ``ec50`` and
-    ``pec50`` are then that dose, and ``ec50_bound`` says ``<`` (the EC50 lies
-    below the lowest dose: every dose killed) or ``>`` (above the highest). A
-    curve flagged ``far_plateau_undetermined`` (its high-dose plateau is not
-    pinned by the data, so the fitted EC50 is biased low and bounded from below
-    only) shows the lower end of its interval, ``ec50_lo``, with ``>``, held
-    to the tested doses as well: a lower end below the lowest dose (a
-    step-like fit's interval can reach 1e-26 M) shows as ``>`` the lowest
-    dose, never as a pEC50 the doses cannot speak to; its potency is still
-    scored on the fitted EC50, never on that more potent bound;
+    nearest tested dose, the most the data show; a curve flagged
+    ``far_plateau_undetermined`` (its high-dose plateau is not pinned by the
+    data, so the fitted EC50 is biased low and bounded from below only) is
+    scored on its fitted EC50, never on the more potent lower end of its
+    interval. The table's ``ec50``, ``pec50`` and ``ec50_bound`` state the EC50
+    as ``fits.csv`` and the report do
+    (:func:`~ferroscreen.analysis.potency.ec50_bounds`): a point estimate inside
+    the doses; else ``<`` / ``>`` and the upper / lower end of its interval held
+    to the tested doses (``> 2.7 µM`` for an EC50 fitted above a top dose of
+    10 µM whose interval starts at 2.7 µM: the data do not say it lies above
+    10 µM), or ``?`` (no ``ec50``) where that end is open too; so the shown
+    ``pec50`` is not always the one the potency is scored on;
 ``efficacy``
     the fitted rise of the fraction at the highest dose over the zero-dose
     level (``effect``), clipped to [0, 1];
@@ -81,6 +83,7 @@ import numpy as np
 import pandas as pd
 
 from ferroscreen.analysis.inputs import AnalysisInputError
+from ferroscreen.analysis.potency import ec50_bounds
 
 #: ``rank_on`` choices and the readout prefix each ranks on.
 RANK_ON = {"peak": "peak_", "endpoint": "frac_", "auc": "auc_"}
@@ -150,10 +153,15 @@ def _within_tested_doses(sub: pd.DataFrame) -> pd.DataFrame:
     held = np.where(open_top, np.fmax(ec50_lo, lo), held)  # fmax: a NaN dose_min leaves ec50_lo as it is
     with np.errstate(divide="ignore", invalid="ignore"):
         pec50 = np.where(below | above | open_top, -np.log10(held), fitted_pec50)
-    bound = np.where(below, "<", np.where(above | open_top, ">", ""))
     # potency of an open-topped curve from its fitted EC50, never from the (more potent) lower bound
-    return sub.assign(ec50=held, pec50=pec50, ec50_bound=bound,
-                      potency_pec50=np.where(open_top, fitted_pec50, pec50))
+    potency_pec50 = np.where(open_top, fitted_pec50, pec50)
+    # the table states the EC50 as fits.csv and the report do: by its interval, held to the tested doses
+    stated, value = ec50_bounds(sub)
+    said = stated != ""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shown_pec50 = np.where(said, -np.log10(value), fitted_pec50)
+    return sub.assign(ec50=np.where(said, value, held), pec50=shown_pec50, ec50_bound=stated,
+                      potency_pec50=potency_pec50)
 
 
 def _potency(pec50: pd.Series, inducing: pd.Series) -> np.ndarray:

@@ -166,6 +166,8 @@ def ec50_bound(row) -> tuple[str, float]:
     bounds, values = ec50_bounds(frame)
     bound, value = str(bounds[0]), float(values[0])
     said = str(get("ec50_bound", "") or "").strip()
+    if said == "?":  # a table that states it not determined (ranking.csv, fits.csv)
+        return "?", math.nan
     if said not in ("<", ">") or bound == said:
         return bound, value
     return _stated_bound(row, said)
