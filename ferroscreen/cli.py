@@ -251,18 +251,29 @@ def inspect(
 
 
 @contextlib.contextmanager
-def _image_progress(desc: str):
-    """A ``progress(done, total)`` callback drawing a tqdm bar on a terminal (a no-op otherwise)."""
-    bar = None
+def _image_progress(desc: str, lines: bool = False):
+    """A ``progress(done, total)`` callback drawing a tqdm bar on a terminal.
+
+    Otherwise, with ``lines``, it writes ``score``'s plain ``progress: N/M images (P%) ... ETA`` lines
+    (:mod:`ferroscreen.score.progress`: for a log file), else nothing.
+    """
+    bar, log = None, None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(unit="image", desc=desc, file=sys.stderr)
+    elif lines:
+        from ferroscreen.score.progress import ProgressLines
+
+        log = ProgressLines(0, unit="images")  # its clock starts with the run: model loading counts as elapsed
 
     def progress(done: int, total: int) -> None:
         if bar is not None:
             bar.total = total
             bar.update(done - bar.n)
+        elif log is not None:
+            log.total = total
+            log.update(done - log.done)
 
     try:
         yield progress
@@ -428,7 +439,7 @@ def segment(
     from ferroscreen.segment.run import segment_input
 
     _check_number("--interval-h", interval_h, 0, low_open=True)
-    with _image_progress("segmenting") as progress:
+    with _image_progress("segmenting", lines=True) as progress:
         summary = segment_input(
             input_path, out, model=model, fmt=_acquisition_format(fmt, pattern, time_unit), channel=channel, tile=tile,
             tta=tta,

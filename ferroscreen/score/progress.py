@@ -1,4 +1,4 @@
-"""Scoring progress for a log file: plain lines, no carriage returns or terminal codes.
+"""Progress for a log file: plain lines, no carriage returns or terminal codes (``score``; ``segment``).
 
 A SLURM job, ``nohup`` or ``2> log`` has no terminal to redraw a bar on; :class:`ProgressLines`
 prints a line such as ``progress: 120/672 frames (18%), 3.20 frames/s, 0:00:37 elapsed, ETA 0:02:52``
@@ -31,15 +31,18 @@ class ProgressLines:
     (``label`` says so), written to its stderr, which is the run's.
 
     Args:
-        total: Frames to score (this process's share).
+        total: Frames to score (this process's share); may be set later (``segment`` learns it with the
+            first image).
         label: Said after ``progress`` (e.g. ``rank 0 of 2``); none when empty.
         every_s, step, min_gap_s: Default :data:`EVERY_S`, :data:`STEP`, :data:`MIN_GAP_S` (as they are when made).
+        unit: What is counted, plural, as in ``120/672 frames, 3.20 frames/s`` (``segment``: ``images``).
     """
 
     def __init__(self, total: int, label: str = "", every_s: float | None = None, step: float | None = None,
-                 min_gap_s: float | None = None) -> None:
+                 min_gap_s: float | None = None, unit: str = "frames") -> None:
         self.total = max(0, int(total))
         self.label = label
+        self.unit = unit
         self.every_s = EVERY_S if every_s is None else float(every_s)
         self.step = STEP if step is None else float(step)
         self.min_gap_s = MIN_GAP_S if min_gap_s is None else float(min_gap_s)
@@ -67,7 +70,7 @@ class ProgressLines:
         left = (self.total - self.done) / rate if rate > 0 else float("nan")
         share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         label = f" ({self.label})" if self.label else ""
-        return (f"progress{label}: {self.done}/{self.total} frames{share}, {rate:.2f} frames/s, "
+        return (f"progress{label}: {self.done}/{self.total} {self.unit}{share}, {rate:.2f} {self.unit}/s, "
                 f"{clock(elapsed)} elapsed, ETA {clock(left)}")
 
     @staticmethod
