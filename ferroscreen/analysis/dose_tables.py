@@ -22,7 +22,7 @@ import pandas as pd
 from ferroscreen.analysis.inputs import AnalysisInputError
 from ferroscreen.errors import LayoutError, WellError
 from ferroscreen.plate import PlateLayout, exclusion_reasons, format_molar, normalize_well
-from ferroscreen.plate.agents import agent_key, agent_mode
+from ferroscreen.plate.agents import agent_identity, agent_key, agent_mode
 
 #: Roles whose wells form dose-response curves.
 CURVE_ROLES = ("sample", "reference", "rescue", "pos_ctrl")
@@ -211,7 +211,8 @@ def _agent_doses(a: pd.DataFrame, only: pd.Series) -> pd.DataFrame:
     agent = agent.where(~by_compound, _text(a["compound"]) if "compound" in a.columns else "")
     dose = rconc.where(~by_compound, pd.to_numeric(a["concentration"], errors="coerce")
                        if "concentration" in a.columns else np.nan)
-    return pd.DataFrame({"agent": agent, "key": agent.map(agent_key), "dose": dose.astype(float),
+    key = agent.map(lambda name: agent_identity(name) or agent_key(name))  # Fer1 beside Ferrostatin-1: one agent
+    return pd.DataFrame({"agent": agent, "key": key, "dose": dose.astype(float),
                          "written": written.where(~by_compound, "")}, index=a.index)
 
 
@@ -223,13 +224,23 @@ def vehicle_sets(annotated: pd.DataFrame, tolerance: float = AGENT_DOSE_TOLERANC
     relative ``tolerance`` of the set's lowest are one set, as rescue matches doses; without a
     molar one, the rescue dose as written). A well of a compound + agent takes its agent's set when
     its plate and group hold vehicle wells of it, else the plain one, as does every other well.
-    Without inhibitor-only vehicle wells every row is ``""``.
+    Without inhibitor-only vehicle wells every row is ``""``; so is every row of a plate and group
+    whose vehicle wells all hold an inhibitor (:func:`agent_only_groups`): those are then its
+    vehicle, as they were before inhibitor-only wells were told apart, rather than no vehicle at all.
     """
     a = annotated
     only = agent_only_vehicles(a)
     out = pd.Series("", index=a.index, dtype=object)
     if not only.any():
         return out
+    where = [c for c in ("plate", "group") if c in a.columns]
+    if where:
+        lacking = agent_only_groups(a)
+        if lacking:
+            keys = pd.Series(list(zip(*(a[c] for c in where), strict=True)), index=a.index)
+            only = only & ~keys.isin(lacking)
+            if not only.any():
+                return out
     info = _agent_doses(a, only)
     sets: list[tuple[str, float, str, str]] = []  # (agent key, dose, written, label)
     for i in info[only].sort_values(["key", "dose"]).index:
@@ -239,7 +250,6 @@ def vehicle_sets(annotated: pd.DataFrame, tolerance: float = AGENT_DOSE_TOLERANC
             label = f"{info.at[i, 'agent']} {format_molar(dose) if np.isfinite(dose) else written}".strip()
             sets.append((key, dose, written, label))
         out.at[i] = label
-    where = [c for c in ("plate", "group") if c in a.columns]
     have = {(*(a.at[i, c] for c in where), out.at[i]) for i in a.index[only]}
     treated = (info["key"] != "") & ~only & (a["role"].astype(str) != "vehicle")
     for i in a.index[treated]:
@@ -248,6 +258,24 @@ def vehicle_sets(annotated: pd.DataFrame, tolerance: float = AGENT_DOSE_TOLERANC
         if label is not None and (*(a.at[i, c] for c in where), label) in have:
             out.at[i] = label
     return out
+
+
+def agent_only_groups(annotated: pd.DataFrame) -> list[tuple]:
+    """``(plate, group)`` keys (the columns ``annotated`` has) whose vehicle wells all hold an inhibitor alone.
+
+    Such a plate has no plain vehicle: its inhibitor-only wells stay the vehicle of every curve
+    (:func:`vehicle_sets`), and :func:`~ferroscreen.analysis.screen.agent_vehicles_note` says so.
+    """
+    a = annotated
+    where = [c for c in ("plate", "group") if c in a.columns]
+    if not where or "role" not in a.columns:
+        return []
+    vehicle = a["role"].astype(str) == "vehicle"
+    only = agent_only_vehicles(a)
+    plain = (vehicle & ~only).groupby([a[c] for c in where]).any()
+    has_vehicle = vehicle.groupby([a[c] for c in where]).any()
+    lacking = has_vehicle & ~plain
+    return [k if isinstance(k, tuple) else (k,) for k in lacking[lacking].index]
 
 
 def _same_dose(vehicle_set: tuple, key: str, dose: float, written: str, tolerance: float) -> bool:

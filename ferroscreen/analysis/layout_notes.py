@@ -106,8 +106,9 @@ def groups_apart_by_case(layout: PlateLayout) -> list[str]:
 def lone_far_doses(layout: PlateLayout) -> list[str]:
     """Notes on single wells whose dose lies far outside the rest of their compound's series: a unit slip?
 
-    Within a plate and group (cell line), a compound's curve wells (:data:`CURVE_ROLES`, molar dose > 0)
-    form its series. A dose that only one of them has, lying :data:`LONE_DOSE_DECADES` or more beyond the
+    Within a plate and group (cell line), a compound's curve wells of one role and rescue agent
+    (:data:`CURVE_ROLES`, molar dose > 0; a positive-control well at a dose of its own is no slip) form
+    its series. A dose that only one of them has, lying :data:`LONE_DOSE_DECADES` or more beyond the
     series' other doses and further from them than any two of its neighbouring doses are apart (so a
     10-fold series' next dose is not named), is named with the well, the dose as written and the range of
     the others. The fit is not changed.
@@ -119,7 +120,10 @@ def lone_far_doses(layout: PlateLayout) -> list[str]:
     group = well_groups(t).loc[curve.index]
     several = t["plate_id"].nunique() > 1
     notes = []
-    for (plate, grp, compound), g in curve.groupby([curve["plate_id"].astype(str), group, "compound"], sort=False):
+    agent = (curve["rescue_agent"].fillna("").astype(str) if "rescue_agent" in curve.columns
+             else pd.Series("", index=curve.index))
+    keys = [curve["plate_id"].astype(str), group, "compound", curve["role"].astype(str), agent]
+    for (plate, grp, compound, _role, _agent), g in curve.groupby(keys, sort=False):
         log = np.round(np.log10(g["concentration"].to_numpy(float)) / _SAME_DOSE) * _SAME_DOSE
         levels, counts = np.unique(log, return_counts=True)
         for level, count in zip(levels, counts, strict=True):

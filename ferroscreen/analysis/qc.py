@@ -225,7 +225,9 @@ def plate_qc(
     groups = annotated["group"] if "group" in annotated.columns else pd.Series("", index=annotated.index)
     groups = groups.fillna("").astype(str)
     for (plate, group), sub in annotated.groupby([annotated["plate"], groups], sort=False):
-        vehicle = sub[(sub["role"] == "vehicle") & ~agent_only_vehicles(sub)]
+        vehicle = sub[sub["role"] == "vehicle"]
+        plain = vehicle[~agent_only_vehicles(vehicle)]
+        vehicle = plain if len(plain) else vehicle  # no plain vehicle wells: the inhibitor-only ones, as the fits
         positive = top_dose_controls(sub[sub["role"].isin(POSITIVE_ROLES)])
         targets = [((readouts or {}).get(m, f"frac_{m}"), name, pos) for m in modes
                    for name, pos in _by_compound(positive if m == "dead" else positive[positive["mode"] == m])]

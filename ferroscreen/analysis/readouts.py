@@ -357,12 +357,13 @@ def _plate_summary(
                              f"({_few(no_t0)}): no n_cells_t0, so no GR (a later scan's count is no time zero)")
         _suspect_notes(plate, wells, times, suspect & noted[:, None], (suspect_end & unread) - empty,
                        times[0] <= t0_max_h, notes)
-    few = sorted(set(wells[sparse & noted].astype(str)) - unread, key=str) if cols else []
+    few = sorted(set(wells[sparse & noted].astype(str)) - unread - suspect_end, key=str) if cols else []
     if few:
-        notes.append(f"plate {plate}: {len(few)} well(s) held too few cells at the endpoint scan ({times[-1]:g} h) "
-                     f"for a fraction (under {MIN_PEAK_CELLS:g}, or under {MIN_PEAK_SHARE:.0%} of the well's "
-                     f"busiest scan where it never held {MIN_PEAK_CELLS / MIN_PEAK_SHARE:g}) ({_few(few)}): no "
-                     "endpoint fractions (one cell of 4 moves one by 0.25); their counts, peaks and AUCs stand")
+        notes.append(f"plate {plate}: {len(few)} well(s) have too few cells at the endpoint scan ({times[-1]:g} h) "
+                     f"for a fraction ({_few(few)}): fewer than {MIN_PEAK_CELLS:g} (a well that never held "
+                     f"{MIN_PEAK_CELLS / MIN_PEAK_SHARE:g}: fewer than {MIN_PEAK_SHARE:.0%} of its busiest scan); "
+                     "their endpoint fractions (frac_<mode>) are left out, so those doses drop out of the frac_ "
+                     "curves (a fraction of 4 cells moves by 0.25 with each cell); their counts, peaks and AUCs stand")
     emptied = set(wells[counts[:, -1] == 0].astype(str)) & (unread - suspect_end) if has_counts else set()
     if emptied - empty:  # read, but no cell was left to classify
         shown = sorted(emptied - empty, key=str)

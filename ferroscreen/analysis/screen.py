@@ -26,6 +26,7 @@ import pandas as pd
 from ferroscreen.analysis.dose_response import FIT_COLUMNS, FittedCurves, fit_curves_with_params
 from ferroscreen.analysis.dose_tables import (
     CURVE_ROLES,
+    agent_only_groups,
     agent_only_vehicles,
     annotate_wells,
     curve_name,
@@ -490,21 +491,28 @@ def agent_vehicles_note(annotated: pd.DataFrame) -> str | None:
     plain vehicle wells of the others"`` (one clause per vehicle set,
     :func:`~ferroscreen.analysis.dose_tables.vehicle_sets`), None without such wells.
     """
+    lacking = agent_only_groups(annotated)
+    clauses = []
+    for key in lacking:
+        where = " ".join(str(k) for k in key if str(k))
+        clauses.append(f"{where}: every vehicle well holds an inhibitor alone (no plain vehicle), so they are the zero "
+                       f"dose and the viability reference of every curve there, the compound-alone curves too (an "
+                       f"inhibitor that changes the cells by itself shifts those)")
     if "vehicle_set" not in annotated.columns:
-        return None
+        return "; ".join(clauses) or None
     sets = annotated["vehicle_set"].fillna("").astype(str)
     vehicle = annotated["role"] == "vehicle"
-    clauses = []
+    plain = []
     for label in dict.fromkeys(sets[vehicle & (sets != "")]):
         n = len(annotated.loc[vehicle & (sets == label), ["plate", "well"]].drop_duplicates())
         agents = sorted(set(annotated.loc[~vehicle & (sets == label), "rescue_agent"].astype(str)) - {""})
         whose = (f"the {' and '.join('+ ' + a for a in agents)} curves" if agents
                  else "no curve (no compound with that agent and dose on their plates)")
-        clauses.append(f"{n} vehicle well{'s' if n != 1 else ''} with {label} {'are' if n != 1 else 'is'} the "
-                       f"zero dose and the viability, gr and dip_rel reference of {whose}")
-    if not clauses:
-        return None
-    return "; ".join(clauses) + "; the plain vehicle wells of the others (and of plate QC)"
+        plain.append(f"{n} vehicle well{'s' if n != 1 else ''} with {label} {'are' if n != 1 else 'is'} the "
+                     f"zero dose and the viability, gr and dip_rel reference of {whose}")
+    if plain:
+        clauses.append("; ".join(plain) + "; the plain vehicle wells of the others (and of plate QC)")
+    return "; ".join(clauses) or None
 
 
 def ll2_note(rank_on: str) -> str:

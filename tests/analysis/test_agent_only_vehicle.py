@@ -132,3 +132,55 @@ def test_single_dose_rescue_takes_the_agents_vehicle():
     assert set(rescue["design"]) == {"single_dose"} and set(rescue["readout"]) == {"viability"}
     assert (rescue["p_value"] > 0.05).all(), rescue["verdict"].tolist()  # before: -33 %, p = 0.0016 at 300 nM
     assert (rescue["n_vehicle"] == 18).all()
+
+
+def _agent_only_layout():
+    """The layout less its plain DMSO wells: every vehicle well holds Fer-1."""
+    rows = _layout().table
+    keep = ~((rows["role"] == "vehicle") & (rows["rescue_agent"].fillna("") == ""))
+    return make_layout(rows[keep].to_dict("records"), 96)
+
+
+def test_a_plate_whose_vehicle_wells_all_hold_the_agent_keeps_them_as_every_curves_vehicle():
+    """Was: the staurosporine-alone curves lost their zero dose and viability, and the note named plain wells."""
+    layout = _agent_only_layout()
+    res = analyse_screen(_wells(layout), layout, readouts=["viability"])
+    curves = set(res.fits["curve"])
+    assert {"staurosporine", "staurosporine + Ferrostatin-1"} <= curves, curves
+    w = res.wells
+    alone = w[(w["compound"] == "staurosporine") & (w["rescue_agent"].fillna("") == "")]
+    assert alone["viability"].notna().all()
+    assert res.qc["n_vehicle"].max() == 6
+    note = [n for n in res.notes if "every vehicle well holds an inhibitor alone" in n]
+    assert len(note) == 1 and "plain vehicle wells of the others" not in note[0], res.notes
+
+
+def test_a_vehicle_written_with_another_spelling_of_the_agent_is_its_vehicle():
+    """Was: 'Fer-1' vehicle wells beside '+ Ferrostatin-1' wells made a set no curve used."""
+    rows = _layout().table
+    agent = (rows["role"] == "vehicle") & (rows["rescue_agent"].fillna("") != "")
+    rows.loc[agent, "rescue_agent"] = "Fer-1"
+    layout = make_layout(rows.to_dict("records"), 96)
+    sets = vehicle_sets(annotate_wells(_wells(layout), layout))
+    a = annotate_wells(_wells(layout), layout)
+    rescued = a["rescue_agent"].astype(str) == FER
+    assert set(sets[rescued]) == {"Fer-1 1 µM"} and set(sets[a["rescue_agent"].astype(str) == "Fer-1"]) == {"Fer-1 1 µM"}
+
+
+def test_a_vehicle_relative_readouts_vehicle_error_is_weighted_by_the_arms_level():
+    """Viability is each well over its own vehicle set's mean (both 1): a vehicle mean's error moves an arm at 0.5
+    by half its relative error, and counted whole it made a null rescue reach p < 0.05 in 1 of 300 plates."""
+    from ferroscreen.analysis.rescue import _compare, _satterthwaite, _Side
+
+    def sides():
+        return (_Side(0.5, 3, 0.004, 2.0, "alone"), _Side(0.55, 3, 0.004, 2.0, "rescued"),
+                _Side(1.0, 12, 0.01, 11.0, "vehicle"), _Side(1.0, 6, 0.01, 5.0, "vehicle_agent"))
+
+    alone, rescued, vehicle, own = sides()
+    out = _compare(alone, rescued, vehicle, 0.95, vehicle_rescued=own, relative=True)
+    alone, rescued, vehicle, own = sides()
+    se, df = _satterthwaite(alone.parts() + rescued.parts() + vehicle.parts(0.5) + own.parts(0.55))
+    t = (-0.5 + 0.45) / se
+    assert out["p_value"] == pytest.approx(2 * __import__("scipy.stats").stats.t.sf(abs(t), df))
+    whole = _compare(*sides()[:3], 0.95, vehicle_rescued=sides()[3])  # a fraction: the vehicle's error whole
+    assert whole["p_value"] > out["p_value"]

@@ -135,3 +135,13 @@ def test_doses_that_continue_their_series_are_not_named():
     twice[7]["concentration"] = twice[15]["concentration"] = 100
     for rows in (ten_fold, extra, twice):
         assert lone_far_doses(make_layout(rows, 384)) == []
+
+
+def test_a_control_well_of_the_compound_at_its_own_dose_is_no_unit_slip():
+    """Was: a pos_ctrl well of X at 10 uM beside X's 3.16-fold sample series up to 1 uM was 'possibly a unit slip'."""
+    doses = [1e-6 / 3.16**k for k in range(8)]
+    rows = [dict(well=f"{'ABC'[rep]}{i + 1:02d}", compound="X", concentration=d, role="sample")
+            for rep in range(3) for i, d in enumerate(doses)]
+    rows.append(dict(well="D01", compound="X", concentration=1e-5, role="pos_ctrl"))
+    rows.append(dict(well="D02", compound="DMSO", role="vehicle"))
+    assert lone_far_doses(make_layout(rows, 96)) == []

@@ -137,3 +137,16 @@ def test_a_significant_sensitisation_is_not_called_not_significant():
     assert "not significant" not in row["verdict"]
     assert "increases the ferroptosis effect" in row["verdict"]
     assert "no rescue, sensitisation" in row["verdict"]
+
+
+def test_the_kill_clause_never_prints_an_infinite_interval():
+    """Was '(95% CI inf-inf)' for a ratio without an interval and '(100% CI 0-inf)' for an open one."""
+    from ferroscreen.analysis.rescue import _kill_text
+
+    base = {"kill_readout": "viability", "kill_level": 0.95, "kill_shift": 10.0}
+    assert _kill_text({**base, "kill_shift_lo": np.nan, "kill_shift_hi": np.nan}).endswith("10-fold (no interval)")
+    assert _kill_text({**base, "kill_level": 1.0, "kill_shift_lo": 0.0, "kill_shift_hi": np.inf}).endswith(
+        "(no interval)")
+    assert "from 3, no upper limit" in _kill_text({**base, "kill_shift_lo": 3.0, "kill_shift_hi": np.inf})
+    text = _kill_text({**base, "kill_shift": 0.25, "kill_shift_lo": 0.1, "kill_shift_hi": 0.5})
+    assert "lowered 4-fold (95% CI 2-10)" in text, text
