@@ -641,16 +641,21 @@ def _kill_text(kill: dict) -> str:
     k, lo, hi = kill["kill_shift"], kill["kill_shift_lo"], kill["kill_shift_hi"]
     if not (np.isfinite(k) and k > 0):
         return ""
+    pct = f"{kill['kill_level'] * 100:.3g}% CI"
+
+    def interval(a, b) -> str:
+        if np.isfinite(a) and a > 0 and np.isfinite(b):
+            return f"{pct} {_fmt(a)}-{_fmt(b)}"
+        if np.isfinite(a) and a > 0:  # the data bound it on one side only
+            return f"{pct} from {_fmt(a)}, no upper limit"
+        return "no interval"
+
+    if np.isfinite(lo) and lo > 0 and lo <= 1 <= hi:  # the interval holds no shift
+        return f"{kill['kill_readout']} EC50 not significantly shifted (ratio {_fmt(k)}, {interval(lo, hi)})"
     if k < 1:
         with np.errstate(divide="ignore", invalid="ignore"):
             lo, hi = np.float64(1.0) / np.float64(hi), np.float64(1.0) / np.float64(lo)
-    pct = f"{kill['kill_level'] * 100:.3g}% CI"
-    if np.isfinite(lo) and lo > 0 and np.isfinite(hi):
-        ci = f"{pct} {_fmt(lo)}-{_fmt(hi)}"
-    elif np.isfinite(lo) and lo > 0:  # the data bound it on one side only
-        ci = f"{pct} from {_fmt(lo)}, no upper limit"
-    else:
-        ci = "no interval"
+    ci = interval(lo, hi)
     verb = "shifted" if k >= 1 else "lowered"
     return f"{kill['kill_readout']} EC50 {verb} {_fmt(k if k >= 1 else 1 / k)}-fold ({ci})"
 
@@ -947,14 +952,20 @@ def _single_dose_rows(
         row.update(call_alone="active" if alone_on else "inactive",
                    call_rescued="active" if rescued_on else "inactive", confirms=confirms)  # fmt: skip
         lo_r, hi_r = st["effect_reduction_lo"], st["effect_reduction_hi"]
+        verb = "reduces" if not np.isfinite(red) or red >= 0 else "increases"
+        if verb == "increases":  # the interval of the increase, as the sentence states it
+            lo_r, hi_r = -hi_r, -lo_r
         bounds = "unbounded" if np.isinf(lo_r) and np.isinf(hi_r) else f"{_pct(lo_r)} to {_pct(hi_r)}"
         ci = f"{int(round(level * 100))}% CI {bounds}"
         stat = f"{ci}, p = {p:.2g}" if np.isfinite(p) else "no replicate wells, no test"
         stat += f"; {readout}, {_arms_text(st, compound, agent)}"
-        verb = "reduces" if not np.isfinite(red) or red >= 0 else "increases"
         size = _pct(abs(red)) if np.isfinite(red) else "n/a"
         if np.isfinite(red) and abs(red) < 0.005:
             verb, size = "changes", "less than 1%"
+        if mode and not str(readout).endswith(f"_{mode}"):  # judged on the dead fraction or viability: say so
+            verb = f"{verb} the {readout} effect (of {mode_txt}) by"
+        else:
+            verb = f"{verb} the {mode_txt} effect by"
         if not alone_on:
             lo, hi = st["effect_alone_lo"], st["effect_alone_hi"]
             eff_ci = f", {int(round(level * 100))}% CI {lo:+.2f} to {hi:+.2f}" if np.isfinite(lo) else ""
@@ -967,13 +978,13 @@ def _single_dose_rows(
             n_r = st["n_rescued"]
             arm = f"{n_r} well{'s' if n_r != 1 else ''} with {agent}" + (" reading one value" if n_r > 1 else "")
             row["verdict"] = (
-                f"{who} {verb} the {mode_txt} effect by {size} (the fitted curve of {compound} alone has too few wells "
+                f"{who} {verb} {size} (the fitted curve of {compound} alone has too few wells "
                 f"where it responds to give a well's spread at this level, and {arm}: no CI and no p-value; "
                 f"{readout}): cannot test, rescue of {mode_txt} neither confirmed nor ruled out (add replicate wells)"
             )
         elif not testable and max(st["n_alone"], st["n_rescued"]) <= 1:
             row["verdict"] = (
-                f"{who} {verb} the {mode_txt} effect by {size} (one well of {compound} alone and one with "
+                f"{who} {verb} {size} (one well of {compound} alone and one with "
                 f"{agent}: no replicate wells in either arm, so no CI and no p-value; {readout}): cannot test with "
                 f"one well per arm, rescue of {mode_txt} neither confirmed nor ruled out (add replicate wells)"
             )
@@ -981,25 +992,25 @@ def _single_dose_rows(
             arms = [f"{n} well{'s' if n != 1 else ''} of {what}" + (" reading one value" if n > 1 else "")
                     for n, what in ((st["n_alone"], f"{compound} alone"), (st["n_rescued"], f"{compound} + {agent}"))]
             row["verdict"] = (
-                f"{who} {verb} the {mode_txt} effect by {size} ({' and '.join(arms)}: no spread, so no "
+                f"{who} {verb} {size} ({' and '.join(arms)}: no spread, so no "
                 f"CI and no p-value; {readout}): cannot test without spread, rescue of {mode_txt} neither "
                 f"confirmed nor ruled out"
             )
         elif confirms:
-            row["verdict"] = f"{who} {verb} the {mode_txt} effect by {size} ({stat}): rescue confirms {mode_txt}"
+            row["verdict"] = f"{who} {verb} {size} ({stat}): rescue confirms {mode_txt}"
         elif significant:
             row["verdict"] = (
-                f"{who} {verb} the {mode_txt} effect by {size} ({stat}): partial rescue, "
+                f"{who} {verb} {size} ({stat}): partial rescue, "
                 f"below the {min_reduction:.0%} that confirms {mode_txt}"
             )
         elif np.isfinite(p) and p <= alpha:  # significant the other way: the agent adds to the effect
             row["verdict"] = (
-                f"{who} {verb} the {mode_txt} effect by {size} ({stat}): the agent increases the effect, "
+                f"{who} {verb} {size} ({stat}): the agent increases the effect, "
                 f"no rescue, sensitisation; rescue does not confirm {mode_txt}"
             )
         else:
             row["verdict"] = (
-                f"{who} {verb} the {mode_txt} effect by {size} ({stat}): not significant, "
+                f"{who} {verb} {size} ({stat}): not significant, "
                 f"rescue does not confirm {mode_txt}"
             )
         rows.append(row)

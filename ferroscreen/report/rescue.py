@@ -262,6 +262,13 @@ def _from_analysis(res: Results, info: CompoundInfo) -> list[RescueComparison] |
         elif confirms is False and verdict in ("confirms", "abolishes"):
             comp.verdict = "no_shift"
             comp.sentence = str(row.get("verdict", "")) or comp.sentence
+        p_value = float(row.get("p_value", math.nan))
+        said = row.get("verdict", "")
+        if not confirms and math.isfinite(p_value) and p_value <= 0.05 and isinstance(said, str) and said:
+            # the wells' effect test found a change (a partial rescue, a sensitisation) that the EC50
+            # sentence above would call "no rescue": the analysis's verdict says both
+            comp.verdict = "no_shift"
+            comp.sentence = said
         if str(row.get("call_alone", "active")) != "active":
             comp.verdict = "no_shift"
             comp.sentence = str(row.get("verdict", "")) or f"{info.name} alone is not active: rescue not assessable"

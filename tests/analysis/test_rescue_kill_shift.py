@@ -148,5 +148,9 @@ def test_the_kill_clause_never_prints_an_infinite_interval():
     assert _kill_text({**base, "kill_level": 1.0, "kill_shift_lo": 0.0, "kill_shift_hi": np.inf}).endswith(
         "(no interval)")
     assert "from 3, no upper limit" in _kill_text({**base, "kill_shift_lo": 3.0, "kill_shift_hi": np.inf})
+    open_ = _kill_text({**base, "kill_shift": 5.85, "kill_shift_lo": 0.279, "kill_shift_hi": np.inf})
+    assert "not significantly shifted (ratio 5.85, 95% CI from 0.279, no upper limit)" in open_, open_
+    holds = _kill_text({**base, "kill_shift": 1.31, "kill_shift_lo": 0.735, "kill_shift_hi": 2.33})
+    assert "not significantly shifted (ratio 1.31, 95% CI 0.735-2.33)" in holds, holds
     text = _kill_text({**base, "kill_shift": 0.25, "kill_shift_lo": 0.1, "kill_shift_hi": 0.5})
     assert "lowered 4-fold (95% CI 2-10)" in text, text

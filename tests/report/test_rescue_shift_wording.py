@@ -110,3 +110,17 @@ def test_a_ratio_without_an_interval_is_neither_confirmed_nor_ruled_out(tmp_path
     (comp,) = rescue_comparisons(res, drug)
     assert comp.sentence == (f"{DRUG} + Fer-1: the response EC50 ratio is 3.6 with no confidence interval: "
                              f"rescue neither confirmed nor ruled out")
+
+
+def test_a_significant_partial_rescue_is_said_as_the_analysis_says_it(tmp_path):
+    """Was: 'the ferroptosis EC50 is not significantly changed (ratio 1 ...): no rescue' beside p 4.7e-09 for a
+    curve whose top fell 39 %: the EC50 sentence overrode the analysis's 'partial rescue' verdict."""
+    said = ("staurosporine + Ferrostatin-1: partial rescue (frac_ferroptosis at 3.16 µM +0.90 alone, +0.55 with "
+            "Ferrostatin-1 over vehicle: reduced by 39% (95% CI 36% to 41%, p = 4.7e-09)), below the 50% that "
+            "confirms ferroptosis; EC50 shift 1.02x (95% CI 0.924-1.12)")
+    row = _analysis_row("frac_ferroptosis", 1.02, 0.924, 1.12, p_value=4.7e-09, effect_reduction=0.39, verdict=said)
+    (sentence,) = _sentences([row], tmp_path)
+    assert sentence == said
+    quiet = _analysis_row("frac_ferroptosis", 1.02, 0.924, 1.12, verdict="rescue does not confirm ferroptosis")
+    (sentence,) = _sentences([quiet], tmp_path)  # p 0.73: the EC50 sentence stands
+    assert "not significantly changed" in sentence
