@@ -941,7 +941,7 @@ def fit(
         joins it to the store's own rows as ``export`` does, so that each plate keeps its own when pooled.
         """
         from ferroscreen.score.export import select_fractions, store_notes
-        from ferroscreen.score.store import SCORING_ATTRS, read_store
+        from ferroscreen.score.store import read_store, scoring_record
 
         if not path.is_file():
             raise AnalysisInputError(missing_file(path, "input file"))
@@ -965,7 +965,7 @@ def fit(
             wells = with_layout_columns(wells, own)
         return (FitInput(wells, "wells", own, notes=[f"note: {n}" for n in store_notes(path, store)],
                          options={"fractions": estimate}, derived=True),  # its wells.csv: the report's time courses
-                {k: store.attrs[k] for k in SCORING_ATTRS if k in store.attrs})
+                scoring_record(store.attrs))
 
     stores = [p for p in inputs if p.suffix.lower() in STORE_SUFFIXES]
     if len(inputs) == 1 and stores:

@@ -87,7 +87,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
     from ferroscreen.score.export import export_wells
     from ferroscreen.score.gallery import cell_pool, write_compound_galleries, write_gallery
     from ferroscreen.score.runner import score_plate
-    from ferroscreen.score.store import SCORING_ATTRS, read_store
+    from ferroscreen.score.store import read_store, scoring_record
     from ferroscreen.simulate import SimulationConfig, load_library, simulate_plate
     from ferroscreen.tasks.training_run import run_training
 
@@ -178,7 +178,7 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, say: Callable[[str],
         "acquisition": str(plate / "images"),
         "layout": str(plate / "layout.csv"),
         "store": str(store),
-        "scoring": {k: v for k, v in read_store(store).attrs.items() if k in SCORING_ATTRS},
+        "scoring": scoring_record(read_store(store).attrs),
         "seed": seed,
         "quick": quick,
         "fit": DEMO_FIT,

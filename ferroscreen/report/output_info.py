@@ -91,7 +91,7 @@ def _json_object(path: Path) -> dict | None:
 
 
 def _store_info(path: Path) -> dict:
-    from ferroscreen.score.store import FAILED, PENDING, read_store
+    from ferroscreen.score.store import FAILED, PENDING, current_content_digest, read_store
     from ferroscreen.score.store_lock import store_writer
 
     store = read_store(path)
@@ -130,7 +130,7 @@ def _store_info(path: Path) -> dict:
         "layout_sha256": a.get("layout_sha256") or None,
         "frames_sha256": a.get("frames_sha256") or None,
         "frames_hashed": a.get("frames_hashed"),
-        "content_sha256": a.get("content_sha256") or None,  # recorded by score (store.content_digest)
+        "content_sha256": current_content_digest(a),  # recorded by score (store.content_digest), if current
         "model_training": a.get("bundle_training") if isinstance(a.get("bundle_training"), dict) else None,
     }
 

@@ -72,7 +72,7 @@ import pandas as pd
 from ferroscreen.json_output import write_json
 from ferroscreen.output_set import OutputSet, output_set
 from ferroscreen.plate.layout import WELLS_LAYOUT_COLUMNS
-from ferroscreen.score.store import SCORING_ATTRS, StoreError, one_version, open_h5, read_store
+from ferroscreen.score.store import StoreError, one_version, open_h5, read_store
 
 #: What ``export`` writes beside ``wells.csv``: the store it came from and how that was scored.
 EXPORT_RECORD = "export.json"
@@ -576,7 +576,7 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
     from ferroscreen import __version__
     from ferroscreen.hashing import file_sha256
     from ferroscreen.provenance import command_line, created_now, environment
-    from ferroscreen.score.store import store_content_sha256
+    from ferroscreen.score.store import current_content_digest, scoring_record, store_content_sha256
 
     record = {
         "ferroscreen_version": __version__,
@@ -585,12 +585,12 @@ def _write_record(path: Path, store_path: str | Path, attrs: dict, wells_csv: Pa
         "created": created_now(),
         "store": str(Path(store_path).resolve()),
         "store_sha256": file_sha256(store_path),
-        # as the store recorded it when written (a store older than the digest: computed now)
-        "store_content_sha256": attrs.get("content_sha256") or store_content_sha256(store_path),
+        # as the store recorded it when written (none, or stale: computed now)
+        "store_content_sha256": current_content_digest(attrs) or store_content_sha256(store_path),
         "fractions": fractions,
         "options": dict(options),
         "wells_csv_sha256": file_sha256(wells_csv),
-        "scoring": {k: attrs[k] for k in SCORING_ATTRS if k in attrs},
+        "scoring": scoring_record(attrs),
         "detector_mode": detector_mode(attrs),
         "notes": list(notes) if notes is not None else [note] if (note := tile_note(attrs)) else [],
     }

@@ -66,7 +66,7 @@ STORE_VOLATILE = frozenset({
     # the bundle file's sha256 and its training record hold its own creation time and training software;
     # bundle_content_sha256 stands for what it scores with
     "bundle_sha256", "bundle_training",
-    "content_sha256",  # the digest itself
+    "content_sha256", "content_sha256_updated",  # the digest itself, and the write it was taken at
     "/frames/path", "/frames/file_mtime",  # each image file's absolute path and modification time
 })
 
@@ -248,6 +248,28 @@ def _value_bytes(values: np.ndarray, text: bool) -> bytes:
         raw = v if isinstance(v, bytes) else str(v).encode()
         parts.append(len(raw).to_bytes(8, "little") + raw)
     return b"".join(parts)
+
+
+def current_content_digest(attrs: dict) -> str | None:
+    """The store's recorded ``content_sha256`` if it is of the store as it is now, else None.
+
+    The digest is recorded with the ``updated`` time of the write it was taken at
+    (``content_sha256_updated``); a store written again since by a ferroscreen that does not record
+    the digest (an older version resuming it) keeps a stale one, which this leaves out.
+    """
+    digest = attrs.get("content_sha256")
+    if not digest or str(attrs.get("content_sha256_updated", "")) != str(attrs.get("updated", "")):
+        return None
+    return str(digest)
+
+
+def scoring_record(attrs: dict) -> dict:
+    """The :data:`SCORING_ATTRS` of a store's ``attrs``, its content digest only when current."""
+    out = {k: attrs[k] for k in SCORING_ATTRS if k in attrs}
+    out.pop("content_sha256", None)
+    if (digest := current_content_digest(attrs)) is not None:
+        out["content_sha256"] = digest
+    return out
 
 
 def store_content_sha256(path: str | Path) -> str:
@@ -441,6 +463,8 @@ def write_store(
                 lg = f.create_group("layout")
                 lg.attrs["columns"] = list(layout.columns)
                 _write_table(lg, layout)
+            # the write it was taken at (`updated`): a later write by a version without the digest leaves it stale
+            attrs["content_sha256_updated"] = f.attrs["content_sha256_updated"] = str(f.attrs.get("updated", ""))
             attrs["content_sha256"] = content_digest(f)  # of all written: the attribute itself is left out
             f.attrs["content_sha256"] = attrs["content_sha256"]
         except BaseException as exc:

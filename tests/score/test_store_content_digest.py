@@ -156,6 +156,28 @@ def test_inspect_export_and_fit_provenance_carry_the_digest(tmp_path, monkeypatc
     assert carried["store_content_sha256"] == digest
 
 
+def test_a_digest_left_stale_by_a_later_write_is_not_claimed(tmp_path, monkeypatch, capsys):
+    """Was: a store extended by an older ferroscreen (its `updated` moved, its data grew) kept the digest of its
+    earlier contents, and inspect, export and fit all stated it as the store's."""
+    from ferroscreen.score.store import current_content_digest
+
+    store = _store(tmp_path, "plate", ["RSL3"])
+    recorded = read_store(store).attrs["content_sha256"]
+    assert current_content_digest(read_store(store).attrs) == recorded
+    with h5py.File(store, "r+") as f:  # as an older version's resume writes it: new data, a new time, no digest
+        f["frames/n_cells"][0] = f["frames/n_cells"][0] + 1
+        f.attrs["updated"] = "2030-01-01T00:00:00+00:00"
+    fresh = store_content_sha256(store)
+    assert fresh != recorded and current_content_digest(read_store(store).attrs) is None
+    code, out, err = main_in_process(["inspect", store], monkeypatch, capsys)
+    assert code == 0 and recorded not in out, out
+    code, _, err = main_in_process(["export", store, "--out", tmp_path / "e", "--gallery", "0",
+                                    "--compound-gallery", "0"], monkeypatch, capsys)
+    assert code == 0, err
+    record = json.loads((tmp_path / "e" / "export.json").read_text())
+    assert record["store_content_sha256"] == fresh and "content_sha256" not in record["scoring"]
+
+
 def test_a_file_that_is_no_store_is_one_line(tmp_path):
     (tmp_path / "x.h5").write_bytes(b"not hdf5")
     with h5py.File(tmp_path / "y.h5", "w") as f:
