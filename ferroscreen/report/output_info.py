@@ -105,8 +105,9 @@ def _store_info(path: Path) -> dict:
         "plate": a.get("plate"),
         "acquisition": a.get("acquisition"),
         "classes": store.classes,
-        "model": a.get("bundle_path"),
-        "model_sha256": a.get("bundle_sha256"),
+        "task": a.get("task") or "",  # nuclei-segmentation: a segment store (its model a nuclei model, no bundle)
+        "model": a.get("bundle_path") or a.get("model"),
+        "model_sha256": a.get("bundle_sha256") or a.get("model_sha256"),
         "precision": a.get("precision"),
         "tta": bool(a.get("tta", False)),
         "channel": a.get("channel"),
@@ -386,10 +387,13 @@ def _store_lines(info: dict) -> list[str]:
     span = f"{times[0]:g}-{times[-1]:g} h" if times else "none"
     layout = info["layout"] if isinstance(info["layout"], str) else "yes" if info["layout"] else "none"
     lines = [
-        f"{info['path']}: score store of plate {info['plate']} ({info['acquisition']})",
-        f"  model: {info['model']} (sha256 {str(info['model_sha256'])[:12]}), classes {', '.join(info['classes'])}; "
-        f"precision {info['precision']}" + (", --tta" if info["tta"] else ""),
-        f"  channel {info['channel']}, z plane {info['z_plane']}; ferroscreen {info['ferroscreen_version']}, "
+        f"{info['path']}: {'segment' if info.get('task') == 'nuclei-segmentation' else 'score'} store of plate "
+        f"{info['plate']}" + (f" ({info['acquisition']})" if info.get("acquisition") else ""),
+        f"  model: {info['model'] or 'not recorded'} (sha256 {str(info['model_sha256'] or 'not recorded')[:12]}), "
+        f"classes {', '.join(info['classes'])}"
+        + (f"; precision {info['precision']}" if info.get("precision") else "") + (", --tta" if info["tta"] else ""),
+        f"  channel {info['channel'] if info.get('channel') not in (None, '') else 'not recorded'}, z plane "
+        f"{info['z_plane']}; ferroscreen {info['ferroscreen_version']}, "
         f"created {info['created']}, updated {info['updated']}",
         f"  frames: {info['n_frames']} ({info['n_wells']} wells, {info['n_timepoints']} timepoints, {span}): "
         f"{info['frames_done']} done, {info['frames_failed']} failed, {info['frames_pending']} pending; "

@@ -537,6 +537,8 @@ def segment_input(
         written = ["fields.csv"]
         provenance = {
             "task": "nuclei-segmentation",
+            "acquisition": str(Path(input_path).resolve()),
+            "channel": "" if channel is None else channel,
             "model": str(model),
             "model_sha256": sha,
             "postprocess": (params or nm.postprocess).to_dict(),

@@ -69,3 +69,10 @@ def test_segment_run_store_flags_are_fields_csv_flags(tmp_path, tiny_model_file)
     with h5py.File(out / "store" / "VID3.h5", "r") as f:
         for col in QC_COLUMNS:
             assert f["frames"][col][()].tolist() == fields[col].astype(int).tolist(), col
+    # inspect names it a segment store with its model and input (was "score store of plate VID3 (None)",
+    # "model: None (sha256 None)", "channel None")
+    shown = CliRunner().invoke(app, ["inspect", str(out / "store" / "VID3.h5")])
+    assert shown.exit_code == 0, shown.output
+    head = shown.output.splitlines()[:3]
+    assert f"segment store of plate VID3 ({acq.resolve()})" in head[0], head
+    assert f"model: {tiny_model_file}" in head[1] and "None" not in "\n".join(head), head
