@@ -219,7 +219,7 @@ def test_journals_in_any_order_merge_into_frame_order(tmp_path, monkeypatch, sla
         w.close()
         journals.append(j)
     attrs = {"classes": CLASSES, "confusion": np.eye(4).tolist(), "plate": "P"}
-    monkeypatch.setattr(store_mod.write_store, "__defaults__", (24,))  # copy_rows: windows of up to 8 cells
+    monkeypatch.setattr(store_mod.write_store, "__defaults__", (24, None))  # copy_rows: windows of up to 8 cells
     store, applied = merge_journals(tmp_path / "s.h5", attrs, _frames(n), None, journals, False)
     assert applied == n and store.attrs["n_cells"] == sum(sizes)
     cells = read_cells(tmp_path / "s.h5")
