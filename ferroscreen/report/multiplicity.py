@@ -220,13 +220,17 @@ def ranked_on_short(res: Results) -> str:
 def holm_adjusted(table: pd.DataFrame | None) -> pd.Series:
     """Holm-adjusted ``p_value`` of each row of a rescue table, over its rows with a p-value (NaN elsewhere).
 
-    Indexed as ``table`` (empty for None or a table without ``p_value``).
+    A row whose compound alone has no effect (``call_alone`` not ``active``: "rescue not assessable")
+    can confirm nothing whatever its p-value, so it is no test of the family. Indexed as ``table``
+    (empty for None or a table without ``p_value``).
     """
     if table is None or "p_value" not in table.columns:
         return pd.Series(dtype=float)
     p = pd.to_numeric(table["p_value"], errors="coerce").to_numpy(float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
+    if "call_alone" in table.columns:
+        ok &= (table["call_alone"].fillna("active").astype(str) == "active").to_numpy()
     if ok.any():
         out[ok] = multipletests(np.clip(p[ok], 0.0, 1.0), method="holm")[1]
     return pd.Series(out, index=table.index)

@@ -160,3 +160,12 @@ def test_potency_ratio_rows_get_holm_p_too(fits, tmp_path):
     info = next(i for i in list_compounds(res)[0] if i.name == "A")
     holm = sorted(round(c.holm_p, 6) for c in rescue_comparisons(res, info))
     assert holm == [0.008, 0.6]
+
+
+def test_a_rescue_not_assessable_is_no_test_of_the_holm_family():
+    """A compound alone without an effect can confirm nothing: its row's p-value no longer counts as a test."""
+    from ferroscreen.report.multiplicity import holm_adjusted
+
+    table = pd.DataFrame({"p_value": [0.01, 0.04, 0.3], "call_alone": ["active", "active", "inactive"]})
+    held = holm_adjusted(table)
+    assert held.round(6).tolist()[:2] == [0.02, 0.04] and np.isnan(held.iloc[2])
