@@ -508,7 +508,10 @@ def agent_vehicles_note(annotated: pd.DataFrame) -> str | None:
         agents = sorted(set(annotated.loc[~vehicle & (sets == label), "rescue_agent"].astype(str)) - {""})
         whose = (f"the {' and '.join('+ ' + a for a in agents)} curves" if agents
                  else "no curve (no compound with that agent and dose on their plates)")
-        plain.append(f"{n} vehicle well{'s' if n != 1 else ''} with {label} {'are' if n != 1 else 'is'} the "
+        groups = (sorted({str(g) for g in annotated.loc[vehicle & (sets == label), "group"].fillna("")} - {""})
+                  if "group" in annotated.columns else [])
+        where = f" (of {', '.join(groups)} only)" if groups else ""  # other lines' + agent wells: plain vehicle
+        plain.append(f"{n} vehicle well{'s' if n != 1 else ''} with {label}{where} {'are' if n != 1 else 'is'} the "
                      f"zero dose and the viability, gr and dip_rel reference of {whose}")
     if plain:
         clauses.append("; ".join(plain) + "; the plain vehicle wells of the others (and of plate QC)")

@@ -184,3 +184,27 @@ def test_a_vehicle_relative_readouts_vehicle_error_is_weighted_by_the_arms_level
     assert out["p_value"] == pytest.approx(2 * __import__("scipy.stats").stats.t.sf(abs(t), df))
     whole = _compare(*sides()[:3], 0.95, vehicle_rescued=sides()[3])  # a fraction: the vehicle's error whole
     assert whole["p_value"] > out["p_value"]
+
+
+def test_the_note_names_the_cell_line_whose_vehicle_wells_hold_the_agent():
+    """Was: '6 vehicle wells with Ferrostatin-1 1 µM are ... of the + Ferrostatin-1 curves' on a plate of two lines,
+    only one of which had such wells (the other's + Fer-1 curves took its plain vehicle, unsaid)."""
+    rows = []
+    for line, letters in (("NALM6", "ABCDEFGH"), ("REH", "IJKLMNOP")):
+        wells = iter(f"{r}{c:02d}" for r in letters for c in range(1, 25))
+        for rep in (1, 2):
+            for dose in DOSES:
+                rows.append(dict(well=next(wells), compound="staurosporine", concentration=dose, role="sample",
+                                 replicate=rep, cell_line=line))
+                rows.append(dict(well=next(wells), compound="staurosporine", concentration=dose, role="rescue",
+                                 rescue_agent=FER, rescue_concentration=1e-6, replicate=rep, cell_line=line))
+        for rep in range(8):
+            rows.append(dict(well=next(wells), compound="DMSO", role="vehicle", replicate=rep + 1, cell_line=line))
+        if line == "NALM6":
+            for rep in range(4):
+                rows.append(dict(well=next(wells), compound="DMSO", role="vehicle", replicate=rep + 9,
+                                 rescue_agent=FER, rescue_concentration=1e-6, cell_line=line))
+    layout = make_layout(rows, 384)
+    res = analyse_screen(_wells(layout), layout, readouts=["viability"])
+    note = next(n for n in res.notes if "vehicle wells with Ferrostatin-1" in n)
+    assert "4 vehicle wells with Ferrostatin-1 1 µM (of NALM6 only) are" in note, note
