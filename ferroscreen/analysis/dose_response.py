@@ -168,6 +168,10 @@ def sandwich_covariance(
     oc, slot = pos[batch.obs_curve[sel]], batch.obs_slot[sel]
     jo = jac[oc, slot]
     resid = batch.obs_y[sel] - fval[oc, slot]
+    if batch.obs_w is not None:  # weighted least squares: the whitened observations sqrt(w_i) (y_i, J_i)
+        root = np.sqrt(batch.obs_w[sel])
+        jo = jo * root[:, None]
+        resid = resid * root
     lev = np.einsum("mp,mpq,mq->m", jo, gn_inv[oc], jo)
     lone = ~(1.0 - lev > 1e-6)  # NaN too (singular J'J)
     rest = np.where(lone, 1.0, 1.0 - lev)
@@ -199,6 +203,78 @@ def sandwich_covariance(
     cov[idx[ok]] = block[ok]
     dof[idx[ok]] = df_e[ok]
     return cov, dof
+
+
+#: Readouts whose least-squares fits weigh each well by its inverse variance when its cell count ``n``
+#: is known (:func:`fraction_weights`): the endpoint fractions of cells in a mode.
+WEIGHTED_PREFIXES = ("frac_",)
+#: Module switch of :func:`fit_curves_with_params`'s default ``weights`` (None: by readout name).
+FRACTION_WEIGHTS = True
+#: Robust SD of a normal sample from its median absolute deviation.
+_MAD_SD = 1.4826
+
+
+def fraction_weights(curve: np.ndarray, dose: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Inverse-variance weights of fraction observations, ``1 / (p (1 - p) / n_i + tau^2)``, mean 1 per curve.
+
+    A beta-binomial-like variance per well: the binomial part of its ``n_i`` cells at the curve's
+    pooled fraction ``p`` (all its wells' cells together), plus ``tau^2``, the between-well variance
+    beyond it, estimated robustly from the curve's vehicle (dose-0) wells (the plate's, in a screen):
+    ``(1.4826 MAD)^2`` of their fractions less their mean binomial variance, floored at 0 (0 with
+    fewer than 3 vehicle wells). Wells without a count get the curve's median count. Fractions of 20
+    cells then weigh ~1/30 of a vehicle well of 600 (at ``tau = 0``), not the same.
+
+    Args:
+        curve: ``(M,)`` integer curve codes.
+        dose: ``(M,)`` doses (0: vehicle).
+        y: ``(M,)`` fractions.
+        n: ``(M,)`` cell counts behind each fraction (NaN or <= 0: unknown).
+
+    Returns:
+        ``(M,)`` weights, mean 1 over each curve's observations.
+    """
+    curve = np.asarray(curve, np.int64)
+    m = curve.size
+    out = np.ones(m)
+    if m == 0:
+        return out
+    y = np.asarray(y, float)
+    n = np.asarray(n, float)
+    known = np.isfinite(n) & (n > 0) & np.isfinite(y)
+    frame = pd.DataFrame({"c": curve, "d": np.asarray(dose, float), "y": y, "n": np.where(known, n, np.nan)})
+    frame["yn"] = frame["y"] * frame["n"]
+    g = frame.groupby("c")
+    med_n = g["n"].transform("median").to_numpy()
+    n_eff = np.where(known, n, med_n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = (g["yn"].transform("sum") / g["n"].transform("sum")).to_numpy()
+    p = np.clip(np.nan_to_num(p, nan=0.5), 0.5 / np.maximum(np.nan_to_num(g["n"].transform("sum").to_numpy()), 1.0),
+                None)
+    p = np.clip(p, None, 1.0 - 0.5 / np.maximum(np.nan_to_num(g["n"].transform("sum").to_numpy()), 1.0))
+    # a well of few cells: its fraction moves by 1 / n_i with each cell, so its binomial variance is taken at
+    # a rate of at least 1 / n_i (at most 1/2) from each end: one ferroptotic cell of 3 at p = 0.01 is no
+    # 10-sigma outlier
+    edge = np.minimum(1.0 / n_eff, 0.5)
+    p_i = np.clip(p, edge, 1.0 - edge)
+    binom = p_i * (1.0 - p_i) / n_eff
+    veh = frame[(frame["d"] == 0) & known]
+    tau2 = pd.Series(0.0, index=pd.Index(np.unique(curve)))
+    if not veh.empty:
+        vg = veh.groupby("c")
+        mad = vg["y"].agg(lambda v: np.median(np.abs(v - np.median(v))))
+        pv = vg["yn"].sum() / vg["n"].sum()
+        b_v = vg["n"].agg(lambda v: np.mean(1.0 / v)) * pv * (1.0 - pv)
+        est = ((_MAD_SD * mad) ** 2 - b_v).clip(lower=0.0)
+        est[vg.size() < 3] = 0.0
+        tau2.loc[est.index] = est.to_numpy()
+    var = binom + tau2.reindex(curve).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = 1.0 / var
+    w = np.where(np.isfinite(w) & (w > 0), w, np.nan)
+    fill = pd.Series(w).groupby(curve).transform("median").to_numpy()
+    w = np.where(np.isfinite(w), w, np.nan_to_num(fill, nan=1.0))
+    mean = pd.Series(w).groupby(curve).transform("mean").to_numpy()
+    return w / mean
 
 
 def ll2_against_ll4(
@@ -437,6 +513,7 @@ def fit_curves_with_params(
     overdispersion: bool = True,
     sandwich: bool | None = None,
     profile_ci: bool = True,
+    weights: bool | None = None,
     max_iter: int = 100,
     source=None,
 ) -> FittedCurves:
@@ -488,6 +565,11 @@ def fit_curves_with_params(
             applies), over the binomial dispersion for ``ll2``; a sandwich curve's statistic is
             divided by the ratio of the sandwich's variance of ``e`` to drc's (1 to 2). False:
             Wald everywhere. ``ec50_ci_method`` says which each curve got.
+        weights: Least squares only: weigh each observation by its inverse variance under a
+            beta-binomial-like model (:func:`fraction_weights`, from the table's ``n``) throughout:
+            dose means, pure-error and residual sums of squares (the F test), leverages (the
+            sandwich). None (default): for readouts named ``frac_`` (:data:`WEIGHTED_PREFIXES`) when the
+            table has ``n`` (:data:`FRACTION_WEIGHTS`); False: every observation weighs 1.
         max_iter: Levenberg–Marquardt iteration cap.
         source: Name used in error messages (e.g. the input file).
 
@@ -512,8 +594,19 @@ def fit_curves_with_params(
     readout_of = np.asarray(readout_names, dtype=object)[uniq // max(len(curve_names), 1)]
 
     totals = tidy["n"].to_numpy(float) if binomial else None
+    obs_w = None
+    if not binomial and "n" in tidy.columns and weights is not False:
+        if weights is None:
+            named = np.array([str(r).startswith(WEIGHTED_PREFIXES) for r in readout_names], dtype=bool)
+            weigh = named[readout_codes] & FRACTION_WEIGHTS
+        else:
+            weigh = np.ones(len(tidy), dtype=bool)
+        if weigh.any():
+            w_all = fraction_weights(codes, tidy["dose"].to_numpy(float), tidy["response"].to_numpy(float),
+                                     tidy["n"].to_numpy(float))
+            obs_w = np.where(weigh, w_all, 1.0)
     batch = build_batch(
-        codes, tidy["dose"].to_numpy(float), tidy["response"].to_numpy(float), n_curves, totals
+        codes, tidy["dose"].to_numpy(float), tidy["response"].to_numpy(float), n_curves, totals, obs_w
     )
     k = spec.n_params
     fit_mask = (batch.n_doses >= k) & (batch.n_obs > k) & np.isfinite(batch.dose_min)

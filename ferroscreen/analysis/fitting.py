@@ -46,6 +46,8 @@ class CurveBatch:
         obs_slot: ``(M,)`` column of each raw observation in the padded arrays.
         obs_y: ``(M,)`` raw responses.
         obs_n: ``(M,)`` raw totals (ones for least squares).
+        obs_w: ``(M,)`` least-squares weight of each raw observation (None: all 1).
+        count: ``(C, N)`` raw observations at each dose (None: ``w``, the unweighted case).
     """
 
     logx: np.ndarray
@@ -62,6 +64,8 @@ class CurveBatch:
     obs_slot: np.ndarray
     obs_y: np.ndarray
     obs_n: np.ndarray
+    obs_w: np.ndarray | None = None
+    count: np.ndarray | None = None
 
     @property
     def n_curves(self) -> int:
@@ -75,7 +79,13 @@ class CurveBatch:
             self.logx[idx], self.zero[idx], self.dose[idx], self.y[idx], self.w[idx],
             self.pure_ss[idx], self.n_obs[idx], self.n_doses[idx], self.dose_min[idx],
             self.dose_max[idx], empty, empty, np.zeros(0), np.zeros(0),
+            None, None if self.count is None else self.count[idx],
         )
+
+    @property
+    def counts(self) -> np.ndarray:
+        """``(C, N)`` raw observations per dose (``w`` unless observations carry weights)."""
+        return self.w if self.count is None else self.count
 
 
 def build_batch(
@@ -84,6 +94,7 @@ def build_batch(
     y: np.ndarray,
     n_curves: int,
     totals: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> CurveBatch:
     """Pad long-format observations into a :class:`CurveBatch`.
 
@@ -93,6 +104,9 @@ def build_batch(
         y: ``(M,)`` responses (fractions in [0, 1] when ``totals`` is given).
         n_curves: Number of curves; curves without observations get empty rows.
         totals: ``(M,)`` binomial totals, or None for least squares.
+        weights: ``(M,)`` least squares only: observation weights (inverse variances up to one
+            scale); each dose then holds the weighted mean with the summed weight, and
+            ``pure_ss`` is the weighted within-dose sum of squares. None: all 1.
     """
     curve = np.asarray(curve, dtype=np.int64)
     dose = np.asarray(dose, dtype=float)
@@ -112,7 +126,15 @@ def build_batch(
     slot_of_group = np.arange(first.size) - curve_start[g_curve]
     width = int(slot_of_group.max()) + 1 if m else 1
 
-    if totals is None:
+    g_count = None
+    if totals is None and weights is not None:
+        ow = np.asarray(weights, dtype=float)[order]
+        g_count = np.bincount(group, minlength=first.size).astype(float)
+        g_w = np.bincount(group, weights=ow, minlength=first.size)
+        g_y = np.bincount(group, weights=ys * ow, minlength=first.size) / g_w
+        resid = ys - g_y[group]
+        pure = np.bincount(cs, weights=ow * resid**2, minlength=n_curves)
+    elif totals is None:
         g_w = np.bincount(group, minlength=first.size).astype(float)
         g_y = np.bincount(group, weights=ys, minlength=first.size) / g_w
         resid = ys - g_y[group]
@@ -136,6 +158,10 @@ def build_batch(
     dose_pad[g_curve, slot_of_group] = g_dose
     ybar[g_curve, slot_of_group] = g_y
     weight[g_curve, slot_of_group] = g_w
+    count = None
+    if g_count is not None:
+        count = np.zeros(shape)
+        count[g_curve, slot_of_group] = g_count
 
     n_obs = np.bincount(cs, minlength=n_curves)
     n_doses = np.bincount(g_curve, minlength=n_curves)
@@ -153,6 +179,7 @@ def build_batch(
     return CurveBatch(
         logx, zero, dose_pad, ybar, weight, pure, n_obs, n_doses, dmin, dmax,
         curve, obs_slot, y, n,
+        None if weights is None or totals is not None else np.asarray(weights, dtype=float), count,
     )
 
 

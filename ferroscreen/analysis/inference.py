@@ -154,7 +154,8 @@ def _vehicle_pure_ss(batch: CurveBatch) -> np.ndarray:
         return np.where(batch.n_obs > 0, np.nan, 0.0)
     zero = batch.zero[batch.obs_curve, batch.obs_slot]
     resid = batch.obs_y - batch.y[batch.obs_curve, batch.obs_slot]
-    return np.bincount(batch.obs_curve, weights=np.where(zero, resid**2, 0.0), minlength=batch.n_curves)
+    sq = resid**2 if batch.obs_w is None else batch.obs_w * resid**2
+    return np.bincount(batch.obs_curve, weights=np.where(zero, sq, 0.0), minlength=batch.n_curves)
 
 
 def dosed_noise(
@@ -196,7 +197,7 @@ def dosed_noise(
         with its degrees of freedom (NaN elsewhere).
     """
     zero = batch.zero[rows] & (batch.w[rows] > 0)
-    w0 = np.sum(np.where(zero, batch.w[rows], 0.0), axis=1)
+    w0 = np.sum(np.where(zero, batch.counts[rows], 0.0), axis=1)  # vehicle wells (not their weight)
     h0 = np.sum(np.where(zero, leverage, 0.0), axis=1)
     pure_v = _vehicle_pure_ss(batch)[rows]
     rss_d = np.sum(np.where(zero, 0.0, wresid2), axis=1) + batch.pure_ss[rows] - pure_v

@@ -10,10 +10,9 @@ for ``dead`` (their sum, unless ``dead`` is itself the table's mode):
 ``frac_<m>``
     fraction at the endpoint: the plate's last scan at or before ``endpoint_h``
     (default its last scan); a well without a reading at that scan has none
-    (NaN, named in the notes), never an earlier scan's; nor has a well whose endpoint scan
-    holds fewer cells than a peak's window needs (below; :func:`sparse_endpoint`, named in the
-    notes): the last scans of a lethal dose hold a handful of cells, whose fraction a fit would
-    weigh as any well's;
+    (NaN, named in the notes), never an earlier scan's (a fraction of a handful of cells, as the last
+    scans of a lethal dose hold, is kept: least-squares fits of ``frac_`` readouts weigh each well by
+    its cell count, :func:`~ferroscreen.analysis.dose_response.fraction_weights`);
 ``auc_<m>``
     area under the fraction-vs-time curve up to the endpoint divided by the
     duration (a time-averaged fraction, 0–1), linear between the scans the well
@@ -312,11 +311,6 @@ def _plate_summary(
     # the peak pools each window's cells (peak_fraction) where n_cells counts the objects a classifier's
     # fractions are of (frac_alive), not a plate reader's viability signal beside its frac_dead
     pool = matrix("n_cells") if has_counts and "frac_alive" in sub.columns else None
-    sparse = sparse_endpoint(pool) if pool is not None else np.zeros(len(wells), bool)
-
-    def fraction_at_end(mat: np.ndarray) -> np.ndarray:  # too few cells at the endpoint scan: no fraction
-        return np.where(sparse, np.nan, at_end(mat))
-
     if cols:
         dead = np.zeros((len(wells), times.size))
         read = np.zeros(dead.shape, bool)
@@ -324,7 +318,7 @@ def _plate_summary(
             mat = matrix(col)
             dead = dead + np.nan_to_num(mat)
             read |= np.isfinite(mat)
-            _mode_summaries(out, m, mat, times, duration, min_rise, fraction_at_end, peak_window_h, pool)
+            _mode_summaries(out, m, mat, times, duration, min_rise, at_end, peak_window_h, pool)
         dead = np.where(read, dead, np.nan)  # no mode read at a scan: no dead fraction there, not 0
         late = wells[~read[:, 0] & read.any(axis=1) & noted].astype(str)
         if times.size > 1 and late.size:
@@ -333,7 +327,7 @@ def _plate_summary(
                          f"({times[0]:g} h) ({_few(shown)}): their onsets and T50s rise from their first read scan, "
                          "and they have no AUCs (the area from the first scan is unknown)")
         if "dead" not in modes:  # a dead-stain count's own fraction (analysis.dead_fraction) is the sum
-            _mode_summaries(out, "dead", dead, times, duration, min_rise, fraction_at_end, peak_window_h, pool)
+            _mode_summaries(out, "dead", dead, times, duration, min_rise, at_end, peak_window_h, pool)
     suspect_end: set[str] = set()
     if has_counts:
         counts = matrix("n_cells")
@@ -357,13 +351,6 @@ def _plate_summary(
                              f"({_few(no_t0)}): no n_cells_t0, so no GR (a later scan's count is no time zero)")
         _suspect_notes(plate, wells, times, suspect & noted[:, None], (suspect_end & unread) - empty,
                        times[0] <= t0_max_h, notes)
-    few = sorted(set(wells[sparse & noted].astype(str)) - unread - suspect_end, key=str) if cols else []
-    if few:
-        notes.append(f"plate {plate}: {len(few)} well(s) have too few cells at the endpoint scan ({times[-1]:g} h) "
-                     f"for a fraction ({_few(few)}): fewer than {MIN_PEAK_CELLS:g} (a well that never held "
-                     f"{MIN_PEAK_CELLS / MIN_PEAK_SHARE:g}: fewer than {MIN_PEAK_SHARE:.0%} of its busiest scan); "
-                     "their endpoint fractions (frac_<mode>) are left out, so those doses drop out of the frac_ "
-                     "curves (a fraction of 4 cells moves by 0.25 with each cell); their counts, peaks and AUCs stand")
     emptied = set(wells[counts[:, -1] == 0].astype(str)) & (unread - suspect_end) if has_counts else set()
     if emptied - empty:  # read, but no cell was left to classify
         shown = sorted(emptied - empty, key=str)
@@ -425,24 +412,6 @@ def running_mean(times: np.ndarray, values: np.ndarray, window_h: float) -> np.n
 MIN_PEAK_CELLS = 20
 #: Share of a well's busiest window's mean count a window needs to hold the peak of a sparse well.
 MIN_PEAK_SHARE = 0.25
-
-
-def sparse_endpoint(counts: np.ndarray, min_cells: float = MIN_PEAK_CELLS,
-                    min_share: float = MIN_PEAK_SHARE) -> np.ndarray:
-    """Rows whose endpoint scan (last column) holds cells, but too few for a fraction.
-
-    The rule of :func:`peak_fraction`'s windows, at one scan: fewer than ``min(min_cells, min_share *``
-    the row's busiest scan's count``)`` cells. A fraction of 4 cells moves by 0.25 with each cell (its
-    binomial SD is up to 0.25), six times a well of 100 cells' SD, yet a least-squares fit weighs it as
-    any other well: the last scans of a lethal compound's top doses then made a curve "active" from a
-    well or two. A row read once (one column) is its own busiest, so it is never sparse; a row with no
-    cell at the endpoint is not sparse either (it has no fraction anyway).
-    """
-    end = counts[:, -1]
-    busiest = np.max(np.where(np.isfinite(counts), counts, 0.0), axis=1, initial=0.0)
-    need = np.minimum(min_cells, min_share * busiest)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(end) & (end > 0) & (end < need)
 
 
 def pooled_running_fraction(times: np.ndarray, fractions: np.ndarray, counts: np.ndarray,

@@ -23,7 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ferroscreen.analysis.dose_response import FIT_COLUMNS, FittedCurves, fit_curves_with_params
+from ferroscreen.analysis.dose_response import (
+    FIT_COLUMNS,
+    WEIGHTED_PREFIXES,
+    FittedCurves,
+    fit_curves_with_params,
+)
 from ferroscreen.analysis.dose_tables import (
     CURVE_ROLES,
     agent_only_groups,
@@ -48,7 +53,13 @@ from ferroscreen.analysis.line_comparison import compare_lines
 from ferroscreen.analysis.models import F, ModelSpec, jacobian
 from ferroscreen.analysis.qc import plate_qc
 from ferroscreen.analysis.ranking import RANK_ON, rank_compounds, ranked_readout
-from ferroscreen.analysis.readouts import FRACTION_PREFIXES, death_modes, normalise_to_vehicle, summarise_wells
+from ferroscreen.analysis.readouts import (
+    FRACTION_PREFIXES,
+    death_modes,
+    normalise_to_vehicle,
+    summarise_wells,
+    tile_mode_plates,
+)
 from ferroscreen.analysis.rescue import confirm_rescues
 from ferroscreen.errors import LayoutError
 from ferroscreen.output_set import OutputSet
@@ -140,6 +151,17 @@ def _check_readouts(readouts: list[str], summary: pd.DataFrame, model: str, sour
             )
 
 
+def _weights_for(wells: pd.DataFrame, fit_kwargs: dict) -> dict:
+    """``fit_kwargs`` with count weights off unless ``n_cells`` counts the cells the fractions are of.
+
+    Those are a classifier's (``frac_alive`` beside the modes) on plates scored cell by cell: a tile-mode
+    plate counts tiles, and a plate reader's ``n_cells`` beside its ``frac_dead`` is a viability signal,
+    so neither weighs its wells (:func:`~ferroscreen.analysis.dose_response.fraction_weights`).
+    """
+    counted = "frac_alive" in wells.columns and not tile_mode_plates(wells)
+    return fit_kwargs if counted or "weights" in fit_kwargs else {**fit_kwargs, "weights": False}
+
+
 def _fit_doses(
     doses: pd.DataFrame, model: str, source, keep: list[FittedCurves] | None = None, **fit_kwargs
 ) -> pd.DataFrame:
@@ -159,7 +181,9 @@ def _fit_doses(
             kwargs = dict(fit_kwargs)
             if model != "ll2" and bounds is not None:
                 kwargs.setdefault("plateau_bounds", bounds)
-            table = part if model == "ll2" else part.drop(columns=["n"], errors="ignore")
+            # least squares keeps ``n`` for the endpoint fractions' inverse-variance weights only
+            weighted = part["readout"].str.startswith(WEIGHTED_PREFIXES)
+            table = part if model == "ll2" or weighted.any() else part.drop(columns=["n"], errors="ignore")
             fitted = fit_curves_with_params(table, model=model, source=source, **kwargs)
             if keep is not None:
                 keep.append(fitted)
@@ -569,6 +593,7 @@ def analyse_screen(
     """
     exclude = well_entries(exclude)
     wells = validate_wells(wells, source=source)
+    fit_kwargs = _weights_for(wells, fit_kwargs)
     layout = layout_argument(layout, source)
     coverage = layout_coverage(wells, layout)
     modes = death_modes(wells)
@@ -724,6 +749,7 @@ def ec50_over_time(
     """
     exclude = well_entries(exclude)
     wells = validate_wells(wells)
+    fit_kwargs = _weights_for(wells, fit_kwargs)
     times, notes = scans_asked(wells, times_h)
     tables = []
     for t in times:

@@ -80,31 +80,3 @@ def test_old_rows_are_scaled_beside_new_rows_that_say_their_read_count():
     out = counts_of_fields_read(pd.concat([old, new], ignore_index=True))
     assert out.groupby("plate")["n_cells"].apply(list).to_dict() == {"NEW": [400.0, 400.0], "OLD": [400.0, 400.0]}
 
-
-def test_endpoint_fraction_needs_as_many_cells_as_a_peak_window():
-    """A lethal dose's last scan of 4 cells has no endpoint fraction (one cell moves it by 0.25); the note says so."""
-    times = np.arange(0.0, 52.0, 4.0)
-    rows = []
-    for well, counts in (("A01", np.r_[np.full(12, 90), [4]]),   # 4 < 20: none
-                         ("A02", np.r_[np.full(12, 90), [25]]),  # 25 >= 20: read
-                         ("A03", np.r_[np.full(12, 30), [8]]),   # never 80: a quarter of 30 is 7.5, 8 cells read
-                         ("A04", np.r_[np.full(12, 30), [6]])):  # 6 < 7.5: none
-        for t, n in zip(times, counts, strict=True):
-            rows.append({"plate": "P1", "well": well, "time_h": t, "n_cells": float(n), "frac_alive": 0.5,
-                         "frac_apoptosis": 0.5})
-    notes: list[str] = []
-    out = summarise_wells(pd.DataFrame(rows), notes=notes).set_index("well")
-    assert np.isnan(out.loc["A01", "frac_apoptosis"]) and np.isnan(out.loc["A01", "frac_dead"])
-    assert np.isnan(out.loc["A04", "frac_apoptosis"])
-    assert out.loc["A02", "frac_apoptosis"] == 0.5 and out.loc["A03", "frac_apoptosis"] == 0.5
-    assert out.loc["A01", "n_cells_end"] == 4 and out.loc["A01", "peak_apoptosis"] == 0.5  # counts and peaks stand
-    line = [n for n in notes if "too few cells at the endpoint" in n]
-    assert len(line) == 1 and "(A01, A04)" in line[0], notes
-
-
-def test_a_plate_read_once_keeps_its_fractions_however_few_cells():
-    """One scan: each well is its own busiest scan, so no fraction is withheld (nothing to compare with)."""
-    table = pd.DataFrame({"plate": "P1", "well": ["A01", "A02"], "time_h": 24.0, "n_cells": [3.0, 90.0],
-                          "frac_alive": [0.4, 0.9], "frac_apoptosis": [0.6, 0.1]})
-    out = summarise_wells(table).set_index("well")
-    assert out.loc["A01", "frac_apoptosis"] == 0.6
