@@ -221,7 +221,7 @@ def fraction_weights(curve: np.ndarray, dose: np.ndarray, y: np.ndarray, n: np.n
     pooled fraction ``p`` (all its wells' cells together), plus ``tau^2``, the between-well variance
     beyond it, estimated robustly from the curve's vehicle (dose-0) wells (the plate's, in a screen):
     ``(1.4826 MAD)^2`` of their fractions less their mean binomial variance, floored at 0 (0 with
-    fewer than 3 vehicle wells). Wells without a count get the curve's median count. Fractions of 20
+    fewer than 3 vehicle wells). Wells without a count get the curve's smallest count. Fractions of 20
     cells then weigh ~1/30 of a vehicle well of 600 (at ``tau = 0``), not the same.
 
     Args:
@@ -244,8 +244,10 @@ def fraction_weights(curve: np.ndarray, dose: np.ndarray, y: np.ndarray, n: np.n
     frame = pd.DataFrame({"c": curve, "d": np.asarray(dose, float), "y": y, "n": np.where(known, n, np.nan)})
     frame["yn"] = frame["y"] * frame["n"]
     g = frame.groupby("c")
-    med_n = g["n"].transform("median").to_numpy()
-    n_eff = np.where(known, n, med_n)
+    # a well without a count (a suspect endpoint count, left out of the readouts) weighs as the curve's
+    # fewest-cells well: it may be a defocused last scan of a handful of cells, never a full one
+    low_n = g["n"].transform("min").to_numpy()
+    n_eff = np.where(known, n, low_n)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = (g["yn"].transform("sum") / g["n"].transform("sum")).to_numpy()
     p = np.clip(np.nan_to_num(p, nan=0.5), 0.5 / np.maximum(np.nan_to_num(g["n"].transform("sum").to_numpy()), 1.0),

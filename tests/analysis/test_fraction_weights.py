@@ -72,3 +72,18 @@ def test_a_screen_weighs_a_classifiers_fractions_but_not_a_plate_readers():
     tiles = cells.assign(detector_mode="tiles")
     assert _weights_for(tiles, {})["weights"] is False
     assert _weights_for(reader, {"weights": True}) == {"weights": True}  # asked for: as asked
+
+
+def test_a_dose_of_few_cells_does_not_hide_a_reversal_between_full_doses():
+    """Was: non_monotone's noise took the smallest summed weight of any dose (a 5-cell dose: ~0.03), so a drop
+    from 0.5 to 0.2 between 600-cell doses went unflagged once the fit was weighted."""
+    rng = np.random.default_rng(1)
+    mean = [0.05, 0.05, 0.1, 0.5, 0.2, 0.6, 0.8, 0.8]
+    rows = [(0.0, 0.05 + rng.normal(0, 0.01), 600) for _ in range(12)]
+    for d, m in zip(DOSES, mean, strict=True):
+        for _ in range(3):
+            top = d == DOSES[-1]
+            rows.append((d, 0.8 if top else m + rng.normal(0, 0.02), 5 if top else 600))
+    table = pd.DataFrame(rows, columns=["dose", "response", "n"]).assign(curve="c", readout="frac_apoptosis")
+    fit = fit_curves(table, model="ll4", plateau_bounds=(0, 1)).iloc[0]
+    assert "non_monotone" in str(fit["flags"]).split(";"), fit["flags"]
