@@ -248,11 +248,11 @@ def fraction_weights(curve: np.ndarray, dose: np.ndarray, y: np.ndarray, n: np.n
     # fewest-cells well: it may be a defocused last scan of a handful of cells, never a full one
     low_n = g["n"].transform("min").to_numpy()
     n_eff = np.where(known, n, low_n)
+    cells = g["n"].transform("sum").to_numpy()  # the curve's cells, all wells together
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = (g["yn"].transform("sum") / g["n"].transform("sum")).to_numpy()
-    p = np.clip(np.nan_to_num(p, nan=0.5), 0.5 / np.maximum(np.nan_to_num(g["n"].transform("sum").to_numpy()), 1.0),
-                None)
-    p = np.clip(p, None, 1.0 - 0.5 / np.maximum(np.nan_to_num(g["n"].transform("sum").to_numpy()), 1.0))
+        p = g["yn"].transform("sum").to_numpy() / cells
+    half_cell = 0.5 / np.maximum(np.nan_to_num(cells), 1.0)
+    p = np.clip(np.nan_to_num(p, nan=0.5), half_cell, 1.0 - half_cell)
     # a well of few cells: its fraction moves by 1 / n_i with each cell, so its binomial variance is taken at
     # a rate of at least 1 / n_i (at most 1/2) from each end: one ferroptotic cell of 3 at p = 0.01 is no
     # 10-sigma outlier
